@@ -1,0 +1,125 @@
+// The collector's configuration: one schema (defaults included), YAML file plus
+// NODEWARD_* environment overrides, validated once at start-up.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/support/config-loader.js';
+
+
+const Token = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 64, description: 'Who the token belongs to (shown in logs and the audit log)' }),
+  role: Type.Union([Type.Literal('reader'), Type.Literal('admin')]),
+  sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the token, hex' })),
+  file: Type.Optional(Type.String({ minLength: 1, description: 'File holding the token (read once at start)' })),
+}, { additionalProperties: false });
+
+export const CollectorConfigSchema = Type.Object({
+  dataDir: Type.String({ default: '/var/lib/nodeward-collector', description: 'Where the database lives' }),
+  database: Type.String({ default: '', description: 'SQLite file; empty means <dataDir>/nodeward.db' }),
+  grpc: Type.Object({
+    listen: Type.String({ default: '0.0.0.0:7443', description: 'Address agents stream to' }),
+    insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC without client certificates (testing only)' }),
+    caFile: Type.String({ default: '', description: 'CA that signs agent client certificates' }),
+    certFile: Type.String({ default: '', description: 'Collector server certificate' }),
+    keyFile: Type.String({ default: '', description: 'Collector server key' }),
+    maxMessageBytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 64 * 1024, maximum: 64 * 1024 * 1024, description: 'Largest agent message accepted' }),
+  }, { default: {}, additionalProperties: false }),
+  api: Type.Object({
+    listen: Type.String({ default: '0.0.0.0:8443', description: 'Address of the HTTPS query API and dashboard' }),
+    insecure: Type.Boolean({ default: false, description: 'Serve the API over plain HTTP (testing only)' }),
+    certFile: Type.String({ default: '', description: 'API server certificate; empty means grpc.certFile' }),
+    keyFile: Type.String({ default: '', description: 'API server key; empty means grpc.keyFile' }),
+    tokens: Type.Array(Token, { default: [], description: 'Bearer tokens: {name, role: reader|admin, sha256 | file}' }),
+  }, { default: {}, additionalProperties: false }),
+  limits: Type.Object({
+    maxOpenFindingsPerNode: Type.Integer({ default: 10_000, minimum: 1, description: 'Open findings one node may hold; more are refused and counted' }),
+  }, { default: {}, additionalProperties: false }),
+  nodes: Type.Object({
+    staleAfterSeconds: Type.Integer({ default: 300, minimum: 10, description: 'Silence after which a node is stale' }),
+  }, { default: {}, additionalProperties: false }),
+  log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
+}, { additionalProperties: false });
+
+export type CollectorConfigInput = Static<typeof CollectorConfigSchema>;
+
+export interface ApiToken {
+  readonly name: string;
+  readonly role: 'reader' | 'admin';
+  readonly sha256: string;
+}
+
+/** The validated configuration with the files it names already read. */
+export interface CollectorConfig extends CollectorConfigInput {
+  readonly databasePath: string;
+  readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
+  readonly apiTokens: readonly ApiToken[];
+}
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
+  const c = loadConfig(CollectorConfigSchema, 'NODEWARD', sources);
+  const problems: string[] = [];
+  const base = sources.file ? resolve(sources.file, '..') : process.cwd();
+  const path = (p: string): string => (isAbsolute(p) ? p : join(base, p));
+  const read = (setting: string, p: string): Buffer | undefined => {
+    if (!p) {
+      problems.push(`${setting}: required unless insecure mode is set`);
+      return undefined;
+    }
+    try {
+      return readFileSync(path(p));
+    } catch (err) {
+      problems.push(`${setting}: cannot read ${p}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      return undefined;
+    }
+  };
+  let tls: CollectorConfig['tls'];
+  if (!c.grpc.insecure) {
+    const ca = read('grpc.caFile', c.grpc.caFile);
+    const cert = read('grpc.certFile', c.grpc.certFile);
+    const key = read('grpc.keyFile', c.grpc.keyFile);
+    if (ca && cert && key) tls = { ca, cert, key };
+  }
+  let apiTls: CollectorConfig['apiTls'];
+  if (!c.api.insecure) {
+    const cert = read('api.certFile', c.api.certFile || c.grpc.certFile);
+    const key = read('api.keyFile', c.api.keyFile || c.grpc.keyFile);
+    if (cert && key) apiTls = { cert, key };
+  }
+  const apiTokens: ApiToken[] = [];
+  c.api.tokens.forEach((t, i) => {
+    if ((t.sha256 === undefined) === (t.file === undefined)) {
+      problems.push(`api.tokens[${i}] (${t.name}): give exactly one of sha256 or file`);
+      return;
+    }
+    if (t.sha256) apiTokens.push({ name: t.name, role: t.role, sha256: t.sha256 });
+    else {
+      const raw = read(`api.tokens[${i}].file`, t.file ?? '');
+      const token = raw?.toString('utf8').trim();
+      if (raw && (!token || token.length < 16)) problems.push(`api.tokens[${i}].file: the token must be at least 16 characters`);
+      else if (token) apiTokens.push({ name: t.name, role: t.role, sha256: hashToken(token) });
+    }
+  });
+  for (const [setting, value] of [['grpc.listen', c.grpc.listen], ['api.listen', c.api.listen]] as const) {
+    if (!parseListen(value)) problems.push(`${setting}: ${JSON.stringify(value)} is not host:port`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze({
+    ...c,
+    databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
+    tls, apiTls, apiTokens,
+  });
+}
+
+export function parseListen(s: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:\s]+)):(\d{1,5})$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[3]);
+  if (port > 65535) return undefined;
+  return { host: (m[1] ?? m[2]) as string, port };
+}

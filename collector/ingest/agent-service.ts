@@ -1,0 +1,193 @@
+// The gRPC handler for AgentService.Connect. Thin: authenticate, decode, validate, hand
+// over to the pipeline, map the outcome to an Ack or a status.
+import * as grpc from '@grpc/grpc-js';
+import type { AgentServiceHandlers } from '../../proto/gen/nodeward/v1/AgentService.js';
+import type { AgentMessage__Output, CollectorMessage } from '../../proto/load.js';
+import { isValidNodeName } from '../../proto/domain.js';
+import type { Logger } from '../../proto/support/logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { CommitOutcome } from '../pipeline/types.js';
+import type { Store } from '../store/store.js';
+import { batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire } from './validate.js';
+
+type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
+
+export interface AgentServiceDeps {
+  readonly pipeline: Pipeline;
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Plain-text mode: no certificate, the hello's node name is believed. */
+  readonly insecure: boolean;
+  readonly now?: () => number;
+}
+
+class StreamError extends Error {
+  constructor(readonly status: grpc.status, message: string) {
+    super(message);
+  }
+}
+
+/** The node name a client certificate speaks for: its subject Common Name. */
+export function certificateNode(call: Call): string | undefined {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  const cn = cert?.subject?.CN;
+  return typeof cn === 'string' && cn.length > 0 ? cn : undefined;
+}
+
+export function createAgentService(deps: AgentServiceDeps) {
+  const now = deps.now ?? Date.now;
+  const { metrics, log, store, pipeline } = deps;
+  const streams = new Map<string, Call>();
+
+  const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
+  const gauge = (): void => metrics.set('nodeward_streams_connected', 'Agent streams open now', streams.size);
+
+  const handlers: AgentServiceHandlers = {
+    Connect(call: Call): void {
+      const certNode = certificateNode(call);
+      let node: string | undefined;
+      let epoch = '';
+      let closed = false;
+
+      const fail = (err: StreamError): void => {
+        if (closed) return;
+        closed = true;
+        log.warn({ node: node ?? certNode, code: grpc.status[err.status] }, err.message);
+        call.emit('error', { code: err.status, details: err.message, metadata: new grpc.Metadata() });
+      };
+
+      if (!deps.insecure && !certNode) {
+        reject('no_identity');
+        fail(new StreamError(grpc.status.UNAUTHENTICATED, 'a client certificate naming the node is required'));
+        return;
+      }
+
+      const claim = (claimed: string, what: string): void => {
+        if (claimed !== '' && claimed !== node) {
+          reject('wrong_node');
+          throw new StreamError(grpc.status.PERMISSION_DENIED, `the certificate is for node ${JSON.stringify(node)}; ${what} claims node ${JSON.stringify(claimed)}`);
+        }
+      };
+
+      const ack = (sequence: number, out: CommitOutcome): void => {
+        call.write({ ack: { sequence, duplicate: out.duplicate, code: 0, message: out.refused > 0 ? `${out.refused} new findings refused: node at its open-finding cap` : '' } });
+      };
+
+      const handle = (msg: AgentMessage__Output): void => {
+        if (msg.body === 'hello' && msg.hello) {
+          if (node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'hello sent twice on one stream');
+          const claimed = msg.hello.node;
+          if (!isValidNodeName(claimed)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `hello.node ${JSON.stringify(claimed)} is not a valid node name`);
+          if (certNode && claimed !== certNode) {
+            reject('wrong_node');
+            throw new StreamError(grpc.status.PERMISSION_DENIED, `the certificate is for node ${JSON.stringify(certNode)}; hello claims node ${JSON.stringify(claimed)}`);
+          }
+          let hello;
+          try {
+            hello = helloFromWire(msg.hello, claimed);
+          } catch (err) {
+            if (err instanceof InvalidMessage) throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
+            throw err;
+          }
+          node = claimed;
+          epoch = hello.epoch;
+          store.nodes.hello(hello, now());
+          store.nodes.stats(node, statsFromWire(msg.hello.stats), now());
+          const previous = streams.get(node);
+          streams.set(node, call);
+          gauge();
+          if (previous && previous !== call) {
+            previous.emit('error', { code: grpc.status.ABORTED, details: 'replaced by a newer stream from the same node', metadata: new grpc.Metadata() });
+          }
+          log.info({ node, epoch, agentVersion: hello.agentVersion }, 'agent connected');
+          return;
+        }
+        if (!node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'the first message on a stream must be a hello');
+        if (msg.body === 'heartbeat' && msg.heartbeat) {
+          store.nodes.stats(node, statsFromWire(msg.heartbeat.stats), now());
+          return;
+        }
+        if (msg.body === 'scanReport' && msg.scanReport) {
+          claim(msg.scanReport.node, 'the scan report');
+          const seq = Number(msg.scanReport.sequence);
+          permanentOrRetry(seq, () => pipeline.scan(scanFromWire(msg.scanReport!, node!, epoch)));
+          return;
+        }
+        if (msg.body === 'findingBatch' && msg.findingBatch) {
+          claim(msg.findingBatch.node, 'the finding batch');
+          const seq = Number(msg.findingBatch.sequence);
+          permanentOrRetry(seq, () => pipeline.batch(batchFromWire(msg.findingBatch!, node!, epoch)));
+          return;
+        }
+        throw new StreamError(grpc.status.INVALID_ARGUMENT, 'empty or unknown message');
+      };
+
+      const permanentOrRetry = (seq: number, commit: () => CommitOutcome): void => {
+        try {
+          ack(seq, commit());
+          store.nodes.touch(node!, now());
+        } catch (err) {
+          if (err instanceof InvalidMessage) {
+            reject('invalid');
+            log.warn({ node, sequence: seq, reason: err.message }, 'agent message refused');
+            call.write({ ack: { sequence: seq, code: grpc.status.INVALID_ARGUMENT, message: err.message } });
+          } else {
+            reject('store_unavailable');
+            log.error({ node, sequence: seq, err: (err as Error).message }, 'commit failed; the agent will retry');
+            call.write({ ack: { sequence: seq, code: grpc.status.UNAVAILABLE, message: 'the collector could not commit the message; retry later' } });
+          }
+        }
+      };
+
+      call.on('data', (msg: AgentMessage__Output) => {
+        if (closed) return;
+        try {
+          handle(msg);
+        } catch (err) {
+          if (err instanceof StreamError) fail(err);
+          else {
+            log.error({ node, err: (err as Error).message }, 'stream handler failed');
+            fail(new StreamError(grpc.status.INTERNAL, 'the collector failed to handle the stream'));
+          }
+        }
+      });
+      const done = (): void => {
+        closed = true;
+        if (node && streams.get(node) === call) {
+          streams.delete(node);
+          gauge();
+          store.nodes.setConnected(node, false);
+          log.info({ node }, 'agent disconnected');
+        }
+      };
+      call.on('end', () => {
+        done();
+        call.end();
+      });
+      call.on('cancelled', done);
+      call.on('error', done);
+      call.on('close', done);
+    },
+  };
+
+  return {
+    handlers,
+    connectedNodes(): string[] {
+      return [...streams.keys()];
+    },
+    /** Pushes a message to one connected agent; false when it is not connected. */
+    send(node: string, msg: CollectorMessage): boolean {
+      const call = streams.get(node);
+      if (!call) return false;
+      call.write(msg);
+      return true;
+    },
+    closeAll(): void {
+      for (const call of streams.values()) call.end();
+      streams.clear();
+      gauge();
+    },
+  };
+}

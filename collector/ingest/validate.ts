@@ -1,0 +1,178 @@
+// Wire messages are untrusted input: every field is checked and bounded here, and turned
+// into the pipeline's domain types. A violation is permanent (INVALID_ARGUMENT).
+import {
+  isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
+} from '../../proto/domain.js';
+import type {
+  FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output,
+} from '../../proto/load.js';
+import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
+import type { NodeHello, NodeStats } from '../store/nodes.js';
+
+export class InvalidMessage extends Error {
+  readonly code = 'INVALID_ARGUMENT';
+}
+
+export const LIMITS = {
+  resultsPerReport: 5000,
+  findingsPerBatch: 1000,
+  scopeEntries: 2000,
+  shortText: 256,
+  subject: 1024,
+  text: 4096,
+  detail: 16384,
+  certificates: 256,
+  occurrences: 1_000_000,
+} as const;
+
+const CHECK_ID = /^[a-z0-9][a-z0-9.\-_]{0,63}$/;
+const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
+
+function text(field: string, v: unknown, max: number, required = false): string {
+  if (typeof v !== 'string') throw new InvalidMessage(`${field} must be a string`);
+  if (required && v.length === 0) throw new InvalidMessage(`${field} is required`);
+  if (v.length > max) throw new InvalidMessage(`${field} is longer than ${max} characters`);
+  return v;
+}
+
+function checkId(field: string, v: unknown): string {
+  const s = text(field, v, 64, true);
+  if (!CHECK_ID.test(s)) throw new InvalidMessage(`${field} ${JSON.stringify(s)} is not a check id (lower-case letters, digits, '.', '-', '_')`);
+  return s;
+}
+
+function count(field: string, v: unknown): number {
+  const n = typeof v === 'number' ? v : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidMessage(`${field} must be a non-negative integer`);
+  return n;
+}
+
+function occurrences(field: string, v: unknown): number {
+  const n = count(field, v);
+  if (n > LIMITS.occurrences) throw new InvalidMessage(`${field} is larger than ${LIMITS.occurrences}`);
+  return Math.max(1, n);
+}
+
+function timestamp(field: string, v: unknown): number {
+  const n = count(field, v);
+  if (n === 0) throw new InvalidMessage(`${field} is required`);
+  return n;
+}
+
+function sequence(v: unknown): number {
+  const n = count('sequence', v);
+  if (n === 0) throw new InvalidMessage('sequence must be 1 or more');
+  return n;
+}
+
+export function validateEpoch(v: unknown): string {
+  const s = text('hello.epoch', v, 64, true);
+  if (!EPOCH.test(s)) throw new InvalidMessage('hello.epoch must be 1-64 characters of letters, digits, - and _');
+  return s;
+}
+
+export function helloFromWire(h: Hello__Output, node: string): NodeHello & { baselineVersion: number } {
+  const host = h.host;
+  const certs = host?.certificates ?? [];
+  if (certs.length > LIMITS.certificates) throw new InvalidMessage(`hello.host.certificates has more than ${LIMITS.certificates} entries`);
+  return {
+    node,
+    agentVersion: text('hello.agentVersion', h.agentVersion, LIMITS.shortText),
+    epoch: validateEpoch(h.epoch),
+    os: text('hello.host.os', host?.os ?? '', LIMITS.shortText),
+    kernel: text('hello.host.kernel', host?.kernel ?? '', LIMITS.shortText),
+    arch: text('hello.host.arch', host?.arch ?? '', LIMITS.shortText),
+    kubeletVersion: text('hello.host.kubeletVersion', host?.kubeletVersion ?? '', LIMITS.shortText),
+    cpus: count('hello.host.cpus', host?.cpus ?? 0),
+    memoryBytes: count('hello.host.memoryBytes', host?.memoryBytes ?? 0),
+    uptimeSeconds: count('hello.host.uptimeSeconds', host?.uptimeSeconds ?? 0),
+    certificates: certs.map((c, i) => ({
+      path: text(`hello.host.certificates[${i}].path`, c.path, LIMITS.subject, true),
+      notAfter: new Date(timestamp(`hello.host.certificates[${i}].notAfterMs`, c.notAfterMs)).toISOString(),
+    })),
+    baselineVersion: count('hello.baselineVersion', h.baselineVersion),
+  };
+}
+
+export function statsFromWire(st: AgentStats__Output | null | undefined): NodeStats {
+  return {
+    spoolEntries: count('stats.spoolEntries', st?.spoolEntries ?? 0),
+    spoolDropped: count('stats.spoolDropped', st?.spoolDropped ?? 0),
+    rejected: count('stats.rejected', st?.rejected ?? 0),
+    execCoverage: text('stats.execCoverage', st?.execCoverage ?? '', 32),
+  };
+}
+
+export function scanFromWire(r: ScanReport__Output, node: string, epoch: string): IncomingScan {
+  if (r.results.length > LIMITS.resultsPerReport) throw new InvalidMessage(`scanReport has ${r.results.length} results; at most ${LIMITS.resultsPerReport}`);
+  if (r.scope.length > LIMITS.scopeEntries) throw new InvalidMessage(`scanReport.scope has more than ${LIMITS.scopeEntries} entries`);
+  const scope = r.scope.map((s, i) => checkId(`scanReport.scope[${i}]`, s));
+  const results = r.results.map((x, i): IncomingResult => {
+    const f = `scanReport.results[${i}]`;
+    const status = statusFromWire(x.status);
+    if (!status) throw new InvalidMessage(`${f}.status ${JSON.stringify(x.status)} is not a status`);
+    const severity = severityFromWire(x.severity);
+    if (!severity) throw new InvalidMessage(`${f}.severity ${JSON.stringify(x.severity)} is not a severity`);
+    if (!isCategory(x.category)) throw new InvalidMessage(`${f}.category ${JSON.stringify(x.category)} is not a category`);
+    const source = x.source === '' ? 'none' : x.source;
+    if (!(SOURCES as readonly string[]).includes(source)) throw new InvalidMessage(`${f}.source ${JSON.stringify(x.source)} is not a source`);
+    return {
+      id: checkId(`${f}.checkId`, x.checkId),
+      cis: text(`${f}.cis`, x.cis, 32),
+      title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
+      category: x.category,
+      subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
+      status,
+      severity,
+      scored: x.scored === true,
+      actual: text(`${f}.actual`, x.actual, LIMITS.text),
+      expected: text(`${f}.expected`, x.expected, LIMITS.text),
+      source: source as Source,
+      sourceFile: text(`${f}.sourceFile`, x.sourceFile, LIMITS.subject),
+      reason: text(`${f}.reason`, x.reason, LIMITS.text),
+      remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
+      occurrences: occurrences(`${f}.occurrences`, x.occurrences),
+    };
+  });
+  return {
+    node, epoch, sequence: sequence(r.sequence), scannedAt: timestamp('scanReport.scannedAtMs', r.scannedAtMs),
+    benchmark: text('scanReport.benchmark', r.benchmark, 64), scope, results,
+    trigger: text('scanReport.trigger', r.trigger, 32),
+  };
+}
+
+export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string): IncomingBatch {
+  if (b.findings.length > LIMITS.findingsPerBatch) throw new InvalidMessage(`findingBatch has ${b.findings.length} findings; at most ${LIMITS.findingsPerBatch}`);
+  const findings = b.findings.map((x, i): IncomingFinding => {
+    const f = `findingBatch.findings[${i}]`;
+    const status = statusFromWire(x.status);
+    if (!status || !isFindingStatus(status)) throw new InvalidMessage(`${f}.status must be STATUS_FAIL or STATUS_WARN`);
+    const severity = severityFromWire(x.severity);
+    if (!severity) throw new InvalidMessage(`${f}.severity ${JSON.stringify(x.severity)} is not a severity`);
+    if (!isCategory(x.category)) throw new InvalidMessage(`${f}.category ${JSON.stringify(x.category)} is not a category`);
+    const detail = text(`${f}.detailJson`, x.detailJson, LIMITS.detail) || '{}';
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(detail);
+    } catch {
+      throw new InvalidMessage(`${f}.detailJson is not JSON`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidMessage(`${f}.detailJson must be a JSON object`);
+    const seen = x.seen === '' ? 'scan' : x.seen;
+    if (seen !== 'event' && seen !== 'scan') throw new InvalidMessage(`${f}.seen must be "event" or "scan"`);
+    return {
+      checkId: checkId(`${f}.checkId`, x.checkId),
+      subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
+      title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
+      category: x.category,
+      severity,
+      status,
+      observedAt: timestamp(`${f}.observedAtMs`, x.observedAtMs),
+      occurrences: occurrences(`${f}.occurrences`, x.occurrences),
+      seen,
+      remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
+      detail,
+    };
+  });
+  return { node, epoch, sequence: sequence(b.sequence), findings };
+}

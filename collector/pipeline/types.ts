@@ -1,0 +1,49 @@
+// What the pipeline hands to the store: validated, converted from the wire, attributed to
+// the node the client certificate names.
+import type { Category, Result, Severity, Status } from '../../proto/domain.js';
+
+export interface IncomingResult extends Result {
+  readonly occurrences: number;
+}
+
+export interface IncomingScan {
+  readonly node: string;
+  readonly epoch: string;
+  readonly sequence: number;
+  readonly scannedAt: number;
+  readonly benchmark: string;
+  readonly scope: readonly string[];
+  readonly results: readonly IncomingResult[];
+  readonly trigger: string;
+}
+
+export interface IncomingFinding {
+  readonly checkId: string;
+  readonly subject: string;
+  readonly title: string;
+  readonly category: Category;
+  readonly severity: Severity;
+  readonly status: Status;
+  readonly observedAt: number;
+  readonly occurrences: number;
+  readonly seen: string;
+  readonly remediation: string;
+  readonly detail: string;
+}
+
+export interface IncomingBatch {
+  readonly node: string;
+  readonly epoch: string;
+  readonly sequence: number;
+  readonly findings: readonly IncomingFinding[];
+}
+
+export type LifecycleEvent = 'opened' | 'reopened' | 'escalated' | 'resolved';
+
+export interface CommitOutcome {
+  readonly duplicate: boolean;
+  readonly events: ReadonlyArray<{ readonly findingId: string; readonly event: LifecycleEvent }>;
+  readonly updated: number;
+  /** New findings refused because the node is at its open-finding cap. */
+  readonly refused: number;
+}
