@@ -1,0 +1,38 @@
+// Pure evaluation: (facts, specs, now) -> results. No I/O, no clock reads. A check that throws
+// (a bug) becomes an `error` result for that check; the run goes on.
+import type { Result } from '../../proto/domain.js';
+import type { HostFacts } from '../facts/index.js';
+import { evaluateFileCheck } from './file-checks.js';
+import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-settings.js';
+import { makeResult } from './result.js';
+import type { CheckSpec } from './spec.js';
+
+function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Result[] {
+  switch (spec.kind) {
+    case 'kubelet-setting':
+      return [evaluateKubeletSetting(spec, facts)];
+    case 'file':
+      return [evaluateFileCheck(spec, facts)];
+    case 'custom':
+      return spec.evaluate(facts, now);
+  }
+}
+
+function fallbackSubject(spec: CheckSpec): string {
+  if (spec.kind === 'kubelet-setting') return kubeletSettingSubject(spec.setting);
+  if (spec.kind === 'file') return `kubelet/--${spec.file.flag}`;
+  return spec.id;
+}
+
+export function evaluate(facts: HostFacts, specs: readonly CheckSpec[], now: Date): Result[] {
+  const results: Result[] = [];
+  for (const spec of specs) {
+    try {
+      results.push(...evaluateOne(spec, facts, now));
+    } catch (err) {
+      const reason = `internal error while evaluating ${spec.id}: ${err instanceof Error ? err.message : String(err)}`;
+      results.push(makeResult(spec, { subject: fallbackSubject(spec), status: 'error', reason }));
+    }
+  }
+  return results;
+}

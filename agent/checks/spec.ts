@@ -1,0 +1,65 @@
+// What a check IS (immutable data), apart from what it FOUND (proto/domain.ts Result).
+import type { Category, Result, Severity } from '../../proto/domain.js';
+import type { HostFacts } from '../facts/index.js';
+import type { Test } from './operators.js';
+
+export interface CheckMeta {
+  /** Stable id, e.g. `cis-4.2.1`. */
+  readonly id: string;
+  /** CIS control number, or '' for checks that are not CIS controls. */
+  readonly cis: string;
+  readonly title: string;
+  readonly category: Category;
+  /** Default severity; a result may raise it. */
+  readonly severity: Severity;
+  /** Automated (true: a failure is `fail`) or manual (false: a failure is `warn`). */
+  readonly scored: boolean;
+  readonly remediation: string;
+}
+
+export type SettingType = 'bool' | 'int' | 'string' | 'list';
+
+/** One kubelet setting, which can come from a flag, the config file or its drop-ins. */
+export interface KubeletSetting {
+  /** Flag name without dashes, e.g. `anonymous-auth`. */
+  readonly flag: string;
+  /** Path in the KubeletConfiguration, e.g. ['authentication', 'anonymous', 'enabled']. */
+  readonly configPath: readonly string[];
+  readonly type: SettingType;
+  /** The built-in default without --config (flag defaults); null when unset. */
+  readonly flagDefault: string | null;
+  /** The built-in default with --config (KubeletConfiguration v1beta1 defaults); null when unset. */
+  readonly configDefault: string | null;
+}
+
+export interface KubeletSettingCheck extends CheckMeta {
+  readonly kind: 'kubelet-setting';
+  readonly setting: KubeletSetting;
+  readonly test: Test;
+}
+
+/** Where a file check finds its file. More locators (fixed paths, control-plane flags) come later. */
+export type FileLocator = {
+  readonly from: 'kubelet-flag';
+  /** Path-valued kubelet flag, e.g. `kubeconfig`. */
+  readonly flag: string;
+  /** Why the check does not apply when the flag is not set. */
+  readonly unsetReason: string;
+};
+
+export type FileProperty = 'mode' | 'owner';
+
+export interface FileCheck extends CheckMeta {
+  readonly kind: 'file';
+  readonly file: FileLocator;
+  readonly property: FileProperty;
+  readonly test: Test;
+}
+
+/** A check that cannot be expressed as data brings its own pure evaluation. */
+export interface CustomCheck extends CheckMeta {
+  readonly kind: 'custom';
+  evaluate(facts: HostFacts, now: Date): readonly Result[];
+}
+
+export type CheckSpec = KubeletSettingCheck | FileCheck | CustomCheck;

@@ -1,0 +1,64 @@
+// Long-flag parsing for Kubernetes components (pflag conventions), from an argv that was
+// read from /proc and already redacted. Pure: no I/O.
+
+export interface CliFlag {
+  /** Name without the leading dashes, `_` normalised to `-` as the components do. */
+  readonly name: string;
+  readonly value: string;
+  /** How it was written: `--f=v`, `--f v`, or a bare `--f` (value "true"). */
+  readonly form: 'equals' | 'space' | 'bare';
+}
+
+export interface ParsedArgs {
+  readonly flags: readonly CliFlag[];
+  /** Everything that is not a long flag or its value. */
+  readonly positional: readonly string[];
+}
+
+const normaliseName = (name: string): string => name.replace(/_/g, '-');
+
+/**
+ * `--flag=value`, `--flag value` (only when the next token does not start with `--`), and a
+ * bare `--flag` (value "true"). A flag in `booleanFlags` never takes the next token, as
+ * pflag does: `--anonymous-auth false` means true followed by a stray `false`. `--` ends
+ * the flags.
+ */
+export function parseFlags(args: readonly string[], booleanFlags: ReadonlySet<string>): ParsedArgs {
+  const flags: CliFlag[] = [];
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    if (arg === '--') {
+      positional.push(...args.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg.length === 2) {
+      positional.push(arg);
+      continue;
+    }
+    const body = arg.slice(2);
+    const eq = body.indexOf('=');
+    if (eq >= 0) {
+      flags.push({ name: normaliseName(body.slice(0, eq)), value: body.slice(eq + 1), form: 'equals' });
+      continue;
+    }
+    const name = normaliseName(body);
+    const next = args[i + 1];
+    if (!booleanFlags.has(name) && next !== undefined && !next.startsWith('--')) {
+      flags.push({ name, value: next, form: 'space' });
+      i++;
+    } else {
+      flags.push({ name, value: 'true', form: 'bare' });
+    }
+  }
+  return { flags, positional };
+}
+
+/** The value a component sees: the last occurrence wins. */
+export function lastFlag(flags: readonly CliFlag[], name: string): CliFlag | undefined {
+  for (let i = flags.length - 1; i >= 0; i--) {
+    const f = flags[i] as CliFlag;
+    if (f.name === name) return f;
+  }
+  return undefined;
+}

@@ -1,0 +1,91 @@
+// The snapshot the facts phase hands to the checks: plain, typed, JSON-serialisable data.
+// Every failure is recorded as a FactError where it happened; nothing is left out silently.
+import type { CliFlag } from './cli-flags.js';
+import type { FileStat, FsErrorCode } from './host-fs.js';
+
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+export type JsonObject = { readonly [key: string]: JsonValue };
+
+export type FactErrorCode = FsErrorCode | 'EPARSE' | 'ENOCWD';
+
+export interface FactError {
+  readonly code: FactErrorCode;
+  /** The host path concerned (or '' when none). */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** A host file as stat'ed through the rooted reader, links followed. */
+export interface FileFacts {
+  /** The host path as it was named (by a flag, a config, a catalogue). */
+  readonly path: string;
+  /** The host path after following links; null when it could not be resolved. */
+  readonly realPath: string | null;
+  readonly stat: FileStat | null;
+  /** Names from the host's own /etc/passwd and /etc/group; null when unknown. */
+  readonly owner: string | null;
+  readonly group: string | null;
+  readonly error: FactError | null;
+}
+
+/** A YAML or JSON document read from the host. */
+export interface ConfigDoc {
+  readonly path: string;
+  readonly data: JsonObject | null;
+  readonly error: FactError | null;
+}
+
+/** A path-valued flag, resolved to an absolute host path (relative values against the cwd). */
+export interface PathFact {
+  readonly flag: string;
+  readonly value: string;
+  readonly path: string | null;
+  readonly error: FactError | null;
+}
+
+export interface DropinFacts {
+  readonly dir: string;
+  /** The `*.conf` files in the order the kubelet applies them (later wins). */
+  readonly files: readonly ConfigDoc[];
+  /** Set when the directory itself could not be read. */
+  readonly error: FactError | null;
+}
+
+export interface KubeletFacts {
+  readonly pid: number;
+  /** Redacted argv. */
+  readonly argv: readonly string[];
+  readonly exe: string | null;
+  readonly cwd: string | null;
+  readonly flags: readonly CliFlag[];
+  /** Path-valued flags that were set: config, config-dir, kubeconfig. */
+  readonly paths: readonly PathFact[];
+  /** The --config file; null when the kubelet runs without one. */
+  readonly config: ConfigDoc | null;
+  /** The --config-dir drop-ins; null when the flag is not set. */
+  readonly dropins: DropinFacts | null;
+  /** Other kubelet processes seen (the lowest pid is the one judged). */
+  readonly otherPids: readonly number[];
+  readonly errors: readonly FactError[];
+}
+
+export interface KubeletAbsence {
+  /** `not-running`: the process table was read and has no kubelet. `unknown`: it could not be read. */
+  readonly status: 'not-running' | 'unknown';
+  readonly reason: string;
+}
+
+export interface HostFacts {
+  readonly collectedAt: string;
+  readonly hostRoot: string;
+  readonly procRoot: string;
+  readonly kubelet: KubeletFacts | null;
+  /** Why `kubelet` is null; null when a kubelet was found. */
+  readonly kubeletAbsence: KubeletAbsence | null;
+  /** Files stat'ed, keyed by the host path as named. */
+  readonly files: { readonly [hostPath: string]: FileFacts };
+  /** Host paths read or stat'ed (as named and after links), for a watcher. */
+  readonly filesRead: readonly string[];
+  /** Failures not tied to one fact above (e.g. the host's /etc/passwd unreadable). */
+  readonly errors: readonly FactError[];
+}

@@ -1,0 +1,59 @@
+// Public surface of the facts phase: read the host once, return a plain snapshot.
+import { collectFileFacts } from './file-facts.js';
+import { createHostFs } from './host-fs.js';
+import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
+import { collectKubelet } from './kubelet.js';
+import { loadUserDb } from './users.js';
+
+export type * from './host-facts.js';
+export type { CliFlag } from './cli-flags.js';
+export type { FileStat, FsError, FsErrorCode } from './host-fs.js';
+
+export interface CollectOptions {
+  /** Where the host's `/` is mounted (default `/`). */
+  readonly hostRoot: string;
+  /** Where the host's process table is (default `/proc`). */
+  readonly procRoot?: string;
+  /** Clock for `collectedAt`. */
+  readonly now?: () => Date;
+}
+
+const USER_DB_PATHS = ['/etc/passwd', '/etc/group'];
+
+function pathsRead(kubelet: KubeletFacts | null, files: readonly FileFacts[]): string[] {
+  const out = new Set<string>(USER_DB_PATHS);
+  if (kubelet?.config) out.add(kubelet.config.path);
+  if (kubelet?.dropins) {
+    out.add(kubelet.dropins.dir);
+    for (const d of kubelet.dropins.files) out.add(d.path);
+  }
+  for (const f of files) {
+    out.add(f.path);
+    if (f.realPath !== null) out.add(f.realPath);
+  }
+  return [...out].filter((p) => p.startsWith('/')).sort();
+}
+
+export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
+  const now = opts.now ?? (() => new Date());
+  const hostFs = createHostFs(opts.hostRoot);
+  const procFs = createHostFs(opts.procRoot ?? '/proc');
+  const users = await loadUserDb(hostFs);
+  const { kubelet, absence } = await collectKubelet(hostFs, procFs);
+
+  const files: Record<string, FileFacts> = {};
+  for (const p of kubelet?.paths ?? []) {
+    if (p.path !== null && !Object.hasOwn(files, p.path)) files[p.path] = await collectFileFacts(hostFs, users, p.path);
+  }
+
+  return {
+    collectedAt: now().toISOString(),
+    hostRoot: hostFs.root,
+    procRoot: procFs.root,
+    kubelet,
+    kubeletAbsence: absence,
+    files,
+    filesRead: pathsRead(kubelet, Object.values(files)),
+    errors: [...users.errors],
+  };
+}

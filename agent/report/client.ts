@@ -1,0 +1,211 @@
+// The agent's side of the stream: mTLS, keepalive, reconnect with exponential backoff and
+// jitter, and at-least-once delivery of everything in the spool (the collector dedups).
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { nodewardProto, type AgentMessage, type CollectorMessage__Output, type Hello, type AgentStats } from '../../proto/load.js';
+import type { Logger } from '../../proto/support/logger.js';
+import type { Spool } from './spool.js';
+
+export interface ReporterConfig {
+  readonly address: string;
+  readonly insecure: boolean;
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** TLS server name to expect, when the address is not a name in the certificate. */
+  readonly serverName: string;
+  readonly heartbeatMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** Messages sent but not yet acknowledged, at most. */
+  readonly window: number;
+  /** How long one connection attempt may take before backing off. */
+  readonly connectTimeoutMs: number;
+}
+
+export interface ReporterDeps {
+  readonly spool: Spool;
+  readonly log: Logger;
+  readonly hello: () => Promise<Omit<Hello, 'epoch' | 'stats'>>;
+  readonly stats?: () => Partial<AgentStats>;
+}
+
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
+  // "Equal jitter": never less than half the ceiling, so a fleet does not reconnect in lockstep.
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
+  const { spool, log } = deps;
+  let stopped = true;
+  let call: grpc.ClientDuplexStream<AgentMessage, CollectorMessage__Output> | undefined;
+  let client: grpc.Client | undefined;
+  let retryTimer: NodeJS.Timeout | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let attempt = 0;
+  let sentUpTo = 0;
+  const inFlight = new Set<number>();
+  let acked = 0;
+
+  const agentStats = (): AgentStats => {
+    const st = spool.stats();
+    return { spoolEntries: st.entries, spoolBytes: st.bytes, spoolDropped: st.droppedItems, rejected: st.rejected, execCoverage: 'scan', ...deps.stats?.() };
+  };
+
+  function credentials(): grpc.ChannelCredentials {
+    if (config.insecure) return grpc.credentials.createInsecure();
+    // Read at every connect, so renewed certificates are picked up without a restart.
+    return grpc.credentials.createSsl(readFileSync(config.caFile), readFileSync(config.keyFile), readFileSync(config.certFile));
+  }
+
+  function pump(): void {
+    const c = call;
+    if (!c) return;
+    while (inFlight.size < config.window) {
+      const [entry] = spool.next(sentUpTo, 1);
+      if (!entry) return;
+      sentUpTo = entry.sequence;
+      spool.markAttempted(entry.sequence);
+      inFlight.add(entry.sequence);
+      const msg: AgentMessage = entry.kind === 'scan'
+        ? { scanReport: { ...entry.payload, sequence: entry.sequence } }
+        : { findingBatch: { ...entry.payload, sequence: entry.sequence } };
+      c.write(msg);
+    }
+  }
+
+  function onMessage(msg: CollectorMessage__Output): void {
+    attempt = 0;
+    if (msg.body !== 'ack' || !msg.ack) return;
+    const { sequence, code, message } = msg.ack;
+    inFlight.delete(sequence);
+    if (code === 0) {
+      spool.ack(sequence);
+      acked++;
+    } else if (code === grpc.status.INVALID_ARGUMENT) {
+      spool.reject(sequence);
+      log.warn({ sequence, reason: message }, 'collector refused a message as invalid; dropped and counted');
+    } else {
+      // Retryable: keep it and start over on a fresh stream after a pause.
+      log.warn({ sequence, code, reason: message }, 'collector asked to retry');
+      restart();
+      return;
+    }
+    pump();
+  }
+
+  function teardown(): void {
+    if (heartbeat) clearInterval(heartbeat);
+    heartbeat = undefined;
+    const c = call;
+    call = undefined;
+    if (c) {
+      c.removeAllListeners();
+      c.on('error', () => {});
+      c.cancel();
+    }
+    client?.close();
+    client = undefined;
+    inFlight.clear();
+    sentUpTo = 0;
+  }
+
+  function restart(): void {
+    teardown();
+    if (stopped || retryTimer) return;
+    const delay = backoffDelay(attempt++, config.backoffBaseMs, config.backoffMaxMs);
+    log.debug({ delay, attempt }, 'reconnecting');
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, delay);
+  }
+
+  async function connect(): Promise<void> {
+    if (stopped) return;
+    let creds: grpc.ChannelCredentials;
+    let hello: Omit<Hello, 'epoch' | 'stats'>;
+    try {
+      creds = credentials();
+      hello = await deps.hello();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'cannot prepare the connection');
+      restart();
+      return;
+    }
+    if (stopped) return;
+    const Ctor = nodewardProto().AgentService;
+    const c = new Ctor(config.address, creds, {
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': 4 * 1024 * 1024,
+      ...(config.serverName ? { 'grpc.ssl_target_name_override': config.serverName, 'grpc.default_authority': config.serverName } : {}),
+    });
+    client = c;
+    // Open the stream only on a connected channel: entries are marked attempted when they
+    // are written, and an attempted entry can no longer be folded, so writing into a
+    // channel that is still failing would defeat the spool's folding during an outage.
+    const ready = await new Promise<Error | undefined>((resolve) => c.waitForReady(Date.now() + config.connectTimeoutMs, resolve));
+    if (stopped || client !== c) return;
+    if (ready) {
+      log.debug({ reason: ready.message }, 'collector not reachable');
+      restart();
+      return;
+    }
+    const stream = c.Connect();
+    call = stream;
+    stream.on('data', onMessage);
+    stream.on('error', (err: grpc.ServiceError) => {
+      log.warn({ code: grpc.status[err.code] ?? err.code, reason: err.details }, 'stream to the collector failed');
+      restart();
+    });
+    stream.on('end', () => {
+      log.info('collector ended the stream');
+      restart();
+    });
+    stream.write({ hello: { ...hello, epoch: spool.epoch, stats: agentStats() } });
+    heartbeat = setInterval(() => {
+      call?.write({ heartbeat: { sentAtMs: Date.now(), stats: agentStats() } });
+    }, config.heartbeatMs);
+    heartbeat.unref();
+    pump();
+  }
+
+  return {
+    /** Tells the reporter that the spool has something new. */
+    notify(): void {
+      pump();
+    },
+    get connected(): boolean {
+      return call !== undefined;
+    },
+    get acked(): number {
+      return acked;
+    },
+    async start(): Promise<void> {
+      if (!stopped) return;
+      stopped = false;
+      await connect();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      const c = call;
+      if (c) {
+        // Half-close so the collector can finish; then cut.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          c.once('end', () => { clearTimeout(t); resolve(); });
+          c.once('error', () => { clearTimeout(t); resolve(); });
+          c.end();
+        });
+      }
+      teardown();
+    },
+  };
+}
+
+export type Reporter = ReturnType<typeof createReporter>;

@@ -1,0 +1,21 @@
+// Domain results -> wire messages (proto/nodeward/v1/agent.proto).
+import { severityToWire, statusToWire, type Result } from '../../proto/domain.js';
+import type { ScanReport, WireResult } from '../../proto/load.js';
+
+export function resultToWire(r: Result): WireResult {
+  return {
+    checkId: r.id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
+    status: statusToWire(r.status) as WireResult['status'], severity: severityToWire(r.severity) as WireResult['severity'],
+    scored: r.scored, actual: r.actual, expected: r.expected, source: r.source, sourceFile: r.sourceFile,
+    reason: r.reason, remediation: r.remediation, occurrences: 1,
+  };
+}
+
+export function scanToWire(opts: {
+  node: string; scannedAt: Date; benchmark: string; scope: readonly string[]; results: readonly Result[]; trigger: string;
+}): ScanReport {
+  return {
+    node: opts.node, scannedAtMs: opts.scannedAt.getTime(), benchmark: opts.benchmark, scope: [...opts.scope],
+    results: opts.results.map(resultToWire), trigger: opts.trigger,
+  };
+}

@@ -1,0 +1,50 @@
+// `nodeward scan`: one pass of facts -> checks -> report, printed. No collector needed.
+import { hostname } from 'node:os';
+import { existsSync } from 'node:fs';
+import type { Severity } from '../proto/domain.js';
+import { collectFacts } from './facts/index.js';
+import { CATALOG, selectChecks } from './checks/index.js';
+import { evaluate } from './checks/evaluate.js';
+import { buildScanReport, failOnMatched, formatText } from './scan-report.js';
+
+export const BENCHMARK = 'cis-1.12';
+
+export interface ScanCommandOptions {
+  readonly hostRoot: string;
+  readonly procRoot: string;
+  readonly node?: string | undefined;
+  readonly format: 'text' | 'json';
+  readonly checks: readonly string[];
+  readonly failOn?: Severity | undefined;
+  readonly dumpFacts: boolean;
+}
+
+function usage(message: string): Error {
+  return Object.assign(new Error(message), { code: 'USAGE' });
+}
+
+/** Runs the scan and writes the report; returns the exit code. */
+export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.WritableStream): Promise<number> {
+  for (const [flag, dir] of [['--host-root', opts.hostRoot], ['--proc-root', opts.procRoot]] as const) {
+    if (!existsSync(dir)) throw usage(`${flag} ${dir} does not exist`);
+  }
+  let specs;
+  try {
+    specs = opts.checks.length > 0 ? selectChecks(CATALOG, opts.checks) : CATALOG;
+  } catch (err) {
+    throw usage((err as Error).message);
+  }
+  const facts = await collectFacts({ hostRoot: opts.hostRoot, procRoot: opts.procRoot });
+  if (opts.dumpFacts) {
+    out.write(`${JSON.stringify(facts, null, 2)}\n`);
+    return 0;
+  }
+  const now = new Date();
+  const results = evaluate(facts, specs, now);
+  const report = buildScanReport({
+    node: opts.node ?? hostname().toLowerCase(), scannedAt: now, benchmark: BENCHMARK,
+    scope: specs.map((s) => s.id), results,
+  });
+  out.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
+  return opts.failOn && failOnMatched(report, opts.failOn) ? 1 : 0;
+}

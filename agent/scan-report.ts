@@ -1,0 +1,173 @@
+// The one-shot scan report (`nodeward scan`): the JSON object of design.md, its text
+// rendering, and the --fail-on decision. Pure functions over results.
+import type { Category, Result, Severity, Status } from '../proto/domain.js';
+import { STATUSES, isFindingStatus, severityRank } from '../proto/domain.js';
+import { fingerprint } from '../proto/fingerprint.js';
+
+export interface ReportFinding {
+  readonly fingerprint: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly subject: string;
+  readonly status: Status;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly category: Category;
+}
+
+export type Totals = { readonly [S in Status]: number };
+
+export interface ScanReport {
+  readonly node: string;
+  /** ISO 8601. */
+  readonly scannedAt: string;
+  readonly benchmark: string;
+  /** The check ids evaluated: only a pass inside the scope resolves a finding. */
+  readonly scope: readonly string[];
+  readonly results: readonly Result[];
+  readonly findings: readonly ReportFinding[];
+  readonly totals: Totals;
+}
+
+export interface ScanReportInput {
+  readonly node: string;
+  readonly scannedAt: Date | string;
+  readonly benchmark: string;
+  readonly scope: readonly string[];
+  readonly results: readonly Result[];
+}
+
+/** Exactly the fields of a result, in a fixed order, whatever the object carried. */
+const pickResult = (r: Result): Result => ({
+  id: r.id,
+  cis: r.cis,
+  title: r.title,
+  category: r.category,
+  subject: r.subject,
+  status: r.status,
+  severity: r.severity,
+  scored: r.scored,
+  actual: r.actual,
+  expected: r.expected,
+  source: r.source,
+  sourceFile: r.sourceFile,
+  reason: r.reason,
+  remediation: r.remediation,
+});
+
+export function buildScanReport(input: ScanReportInput): ScanReport {
+  const scannedAt = new Date(input.scannedAt);
+  if (Number.isNaN(scannedAt.getTime())) throw new RangeError(`scannedAt is not a valid time: ${String(input.scannedAt)}`);
+  const results = input.results.map(pickResult);
+  const totals = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
+  for (const r of results) totals[r.status] += 1;
+  const findings = results.filter((r) => isFindingStatus(r.status)).map((r) => ({
+    fingerprint: fingerprint(input.node, r.id, r.subject),
+    node: input.node,
+    checkId: r.id,
+    subject: r.subject,
+    status: r.status,
+    severity: r.severity,
+    title: r.title,
+    category: r.category,
+  }));
+  return { node: input.node, scannedAt: scannedAt.toISOString(), benchmark: input.benchmark, scope: [...input.scope], results, findings, totals };
+}
+
+/** True when a `fail` result is at least as severe as `severity` (the --fail-on rule). */
+export function failOnMatched(report: ScanReport, severity: Severity): boolean {
+  return report.results.some((r) => r.status === 'fail' && severityRank(r.severity) >= severityRank(severity));
+}
+
+const SECTION_TITLES: Readonly<Record<string, string>> = {
+  '1.1': 'Control plane node configuration files',
+  '1.2': 'API server',
+  '1.3': 'Controller manager',
+  '1.4': 'Scheduler',
+  '2': 'etcd',
+  '3.1': 'Authentication and authorization',
+  '3.2': 'Logging',
+  '4.1': 'Worker node configuration files',
+  '4.2': 'Kubelet',
+  '4.3': 'kube-proxy',
+};
+
+/** `4.2.1` -> `4.2`; etcd's flat `2.3` -> `2`; a result without a CIS number groups by category. */
+export function sectionOf(r: Pick<Result, 'cis' | 'category'>): string {
+  if (r.cis === '') return `other:${r.category}`;
+  const parts = r.cis.split('.');
+  return parts.length >= 3 ? parts.slice(0, 2).join('.') : (parts[0] as string);
+}
+
+function sectionTitle(section: string): string {
+  if (section.startsWith('other:')) return `Other checks: ${section.slice('other:'.length)}`;
+  const name = Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] : undefined;
+  return name === undefined ? section : `${section} ${name}`;
+}
+
+/** Numeric order for CIS numbers (4.2.10 after 4.2.9); non-CIS groups last. */
+function compareCis(a: string, b: string): number {
+  const pa = a.split(/[.:]/);
+  const pb = b.split(/[.:]/);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '';
+    const y = pb[i] ?? '';
+    if (x === y) continue;
+    const nx = /^\d+$/.test(x) ? Number(x) : Number.POSITIVE_INFINITY;
+    const ny = /^\d+$/.test(y) ? Number(y) : Number.POSITIVE_INFINITY;
+    return nx !== ny ? nx - ny : x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/**
+ * Values in a report come from the node (a config value, a path): control characters and
+ * bidi overrides are escaped so they cannot rewrite the reader's terminal.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+function valueText(r: Result): string {
+  const value = r.actual === '' ? '(not set)' : r.actual;
+  switch (r.source) {
+    case 'none':
+      return value;
+    case 'config':
+    case 'dropin':
+    case 'file':
+    case 'manifest': {
+      const file = r.sourceFile && r.sourceFile !== r.subject ? ` ${r.sourceFile}` : '';
+      return `${value} (${r.source === 'dropin' ? 'drop-in' : r.source}${file})`;
+    }
+    default:
+      return `${value} (${r.source})`;
+  }
+}
+
+const INDENT = '        ';
+
+export function formatText(report: ScanReport): string {
+  const lines: string[] = [
+    `nodeward scan of ${printable(report.node)} at ${report.scannedAt} (${printable(report.benchmark)}, ${report.scope.length} checks in scope)`,
+  ];
+  const bySection = new Map<string, Result[]>();
+  for (const r of report.results) {
+    const key = sectionOf(r);
+    bySection.set(key, [...(bySection.get(key) ?? []), r]);
+  }
+  for (const section of [...bySection.keys()].sort(compareCis)) {
+    lines.push('', sectionTitle(section));
+    const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(a.cis, b.cis));
+    for (const r of rs) {
+      lines.push(`[${r.status.toUpperCase()}] ${r.id} ${printable(r.title)}`);
+      const showValue = r.status !== 'skip' && r.status !== 'error';
+      lines.push(`${INDENT}${printable(r.subject)}${showValue ? `: ${printable(valueText(r))}` : ''}`);
+      if (r.status !== 'pass') lines.push(`${INDENT}reason: ${printable(r.reason)}`);
+      if (isFindingStatus(r.status)) lines.push(`${INDENT}remediation: ${printable(r.remediation)}`);
+    }
+  }
+  const t = report.totals;
+  lines.push('', `Totals: ${STATUSES.map((s) => `${t[s]} ${s}`).join(', ')}`, '');
+  return lines.join('\n');
+}

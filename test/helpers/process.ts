@@ -1,0 +1,88 @@
+// Runs `bin/nodeward` as a separate OS process and follows its JSON log lines.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const NODEWARD_BIN = fileURLToPath(new URL('../../../bin/nodeward', import.meta.url));
+
+export interface LogLine {
+  readonly msg?: string;
+  readonly level?: number;
+  readonly [key: string]: unknown;
+}
+
+export interface NodewardProcess {
+  readonly child: ChildProcess;
+  readonly lines: LogLine[];
+  /** Everything the process wrote, stdout and stderr, as text. */
+  output(): string;
+  /** Resolves with the first log line (from index `from`) matching, or rejects on timeout/exit. */
+  waitFor(pred: (l: LogLine) => boolean, opts?: { timeoutMs?: number; from?: number }): Promise<LogLine>;
+  count(pred: (l: LogLine) => boolean): number;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+export function startNodeward(args: string[], env: Record<string, string> = {}): NodewardProcess {
+  const child = spawn(process.execPath, [NODEWARD_BIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  const lines: LogLine[] = [];
+  const chunks: string[] = [];
+  let partial = '';
+  const listeners = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    chunks.push(d);
+    partial += d;
+    const parts = partial.split('\n');
+    partial = parts.pop() ?? '';
+    for (const p of parts) {
+      try {
+        lines.push(JSON.parse(p) as LogLine);
+      } catch {
+        // not a log line
+      }
+    }
+    for (const l of listeners) l();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => chunks.push(d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('exit', () => {
+    for (const l of listeners) l();
+  });
+  return {
+    child,
+    lines,
+    output: () => chunks.join(''),
+    count: (pred) => lines.filter(pred).length,
+    waitFor(pred, opts = {}) {
+      const { timeoutMs = 20_000, from = 0 } = opts;
+      return new Promise((resolve, reject) => {
+        const check = (): void => {
+          const hit = lines.slice(from).find(pred);
+          if (hit) {
+            done();
+            resolve(hit);
+          } else if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            reject(new Error(`process exited (${child.exitCode ?? child.signalCode}) before the expected log line:\n${chunks.join('').slice(-3000)}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for a log line:\n${chunks.join('').slice(-3000)}`));
+        }, timeoutMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          listeners.delete(check);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
