@@ -54,13 +54,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) {
       req.log.error({ err: err.message, url: req.url }, 'request failed');
       return reply.code(500).send({ error: 'internal error' });
     }
-    const message = err.validation && err.validationContext ? err.message.replace(/^(querystring|body|params)\//, '$1: ').replace(/^querystring: /, 'parameter ') : err.message;
+    const message = err.validation && err.validationContext ? validationMessage(err.validationContext, err.validation, err.message) : err.message;
     return reply.code(status).send({ error: message });
   });
 
@@ -98,7 +98,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const q = req.query;
     const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
     if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
-    const since = q.since === undefined ? undefined : Date.parse(q.since);
+    const since = q.since === undefined ? undefined : parseTime(q.since);
+    if (Number.isNaN(since)) return reply.code(400).send({ error: 'parameter since is not a time this API can use' });
     return deps.store.findings.list({ ...q, since }, q.limit, after);
   });
 
@@ -110,8 +111,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     config: { role: 'admin' },
     schema: { params: FindingParams, body: SuppressBody, response: { 200: Finding, 404: ErrorBody, 400: ErrorBody } },
   }, async (req, reply) => {
-    const until = req.body.until === undefined ? null : Date.parse(req.body.until);
-    if (until !== null && until <= now()) return reply.code(400).send({ error: 'parameter until must be in the future' });
+    const until = req.body.until === undefined ? null : parseTime(req.body.until);
+    if (Number.isNaN(until)) return reply.code(400).send({ error: 'body field until is not a time this API can use' });
+    if (until !== null && until <= now()) return reply.code(400).send({ error: 'body field until must be in the future' });
     const outcome = deps.store.findings.suppress(req.params.id, req.body.reason, until, now());
     if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
     req.log.info({ who: req.principal?.name, finding: req.params.id, until }, 'finding suppressed');
@@ -124,4 +126,44 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   }));
 
   return app;
+}
+
+/** One entry of Ajv's error list, as Fastify passes it on. */
+interface ValidationIssue {
+  readonly keyword: string;
+  readonly instancePath: string;
+  readonly params: Record<string, unknown>;
+  readonly message?: string | undefined;
+}
+
+/**
+ * A 400 message that names the offending parameter, including the cases Ajv words without
+ * it (an unknown property, a missing one) and a list of literals (which Ajv reports as one
+ * error per allowed value).
+ */
+function validationMessage(context: string, issues: readonly ValidationIssue[], fallback: string): string {
+  const first = issues[0];
+  if (!first) return fallback;
+  const where = context === 'querystring' ? 'parameter' : context === 'params' ? 'path parameter' : `${context} field`;
+  const path = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (first.keyword === 'additionalProperties') {
+    const name = String(first.params.additionalProperty);
+    return `${where} ${path ? `${path}.` : ''}${name} is not known`;
+  }
+  if (first.keyword === 'required') return `${where} ${path ? `${path}.` : ''}${String(first.params.missingProperty)} is required`;
+  const allowed = issues.filter((i) => i.keyword === 'const' && i.instancePath === first.instancePath).map((i) => String(i.params.allowedValue));
+  if (allowed.length > 0) return `${where} ${path} must be one of: ${allowed.join(', ')}`;
+  return path ? `${where} ${path} ${first.message ?? 'is invalid'}` : `${context} ${first.message ?? 'is invalid'}`;
+}
+
+/**
+ * Milliseconds for an RFC 3339 date-time that passed the schema's format check, or NaN.
+ * Date.parse refuses the leap second (":60") that RFC 3339 allows; it is read as the
+ * instant after ":59" instead of turning into NaN (which SQLite would bind as NULL).
+ */
+function parseTime(s: string): number {
+  const ms = Date.parse(s);
+  if (!Number.isNaN(ms)) return ms;
+  const leap = /^(.*T\d\d:\d\d:)60(\.\d+)?(.*)$/i.exec(s);
+  return leap ? Date.parse(`${leap[1]}59${leap[2] ?? ''}${leap[3]}`) + 1000 : Number.NaN;
 }

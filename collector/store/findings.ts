@@ -89,8 +89,10 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
         state = CASE state WHEN 'resolved' THEN 'open' ELSE state END,
         resolved_at = CASE state WHEN 'resolved' THEN NULL ELSE resolved_at END
       WHERE id = @id`),
-    resolve: db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, updated_at = ?
-      WHERE id = ? AND state IN ('open', 'suppressed')`),
+    resolveOpen: db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, updated_at = ?
+      WHERE id = ? AND state = 'open'`),
+    resolveSuppressed: db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, updated_at = ?
+      WHERE id = ? AND state = 'suppressed'`),
     nodeResult: db.prepare(`INSERT INTO node_results (node, check_id, subject, status, severity, scored, evaluated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (node, check_id, subject) DO UPDATE SET status = excluded.status, severity = excluded.severity,
@@ -118,16 +120,26 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
     return null;
   }
 
+  // Open findings per node, for the cap. The collector is the database's only writer, so
+  // the count is kept here instead of counting rows on every batch; an entry is set only
+  // after its transaction commits, and dropped when an API call changes states.
+  const openCounts = new Map<string, number>();
+
   function commit(node: string, epoch: string, sequence: number, now: number, apply: (budget: { left: number }, out: Outcome) => void): CommitOutcome {
-    return db.transaction((): CommitOutcome => {
-      if (s.received.get(node, epoch, sequence)) return { duplicate: true, events: [], updated: 0, refused: 0 };
-      const budget = { left: Math.max(0, opts.maxOpenFindingsPerNode - (s.openCount.get(node)?.n ?? 0)) };
-      const out: Outcome = { duplicate: false, events: [], updated: 0, refused: 0 };
-      apply(budget, out);
-      if (out.refused > 0) s.refused.run(out.refused, node);
+    let open = 0;
+    const out = db.transaction((): Outcome | undefined => {
+      if (s.received.get(node, epoch, sequence)) return undefined;
+      open = openCounts.get(node) ?? s.openCount.get(node)?.n ?? 0;
+      const budget = { left: Math.max(0, opts.maxOpenFindingsPerNode - open) };
+      const o: Outcome = { duplicate: false, events: [], updated: 0, refused: 0, openDelta: 0 };
+      apply(budget, o);
+      if (o.refused > 0) s.refused.run(o.refused, node);
       s.markReceived.run(node, epoch, sequence, now);
-      return out;
+      return o;
     }).immediate();
+    if (!out) return { duplicate: true, events: [], updated: 0, refused: 0 };
+    openCounts.set(node, open + out.openDelta);
+    return { duplicate: false, events: out.events, updated: out.updated, refused: out.refused };
   }
 
   function record(out: Outcome, id: string, ev: LifecycleEvent | 'refused' | null): void {
@@ -135,6 +147,7 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
     else {
       out.updated++;
       if (ev) out.events.push({ findingId: id, event: ev });
+      if (ev === 'opened' || ev === 'reopened') out.openDelta++;
     }
   }
 
@@ -154,7 +167,12 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
             }, budget));
           } else if (r.status === 'pass' && scan.scope.includes(r.id)) {
             // Only a pass inside the report's scope resolves; skip and error never do.
-            if (s.resolve.run(now, now, id).changes > 0) out.events.push({ findingId: id, event: 'resolved' });
+            if (s.resolveOpen.run(now, now, id).changes > 0) {
+              out.openDelta--;
+              out.events.push({ findingId: id, event: 'resolved' });
+            } else if (s.resolveSuppressed.run(now, now, id).changes > 0) {
+              out.events.push({ findingId: id, event: 'resolved' });
+            }
           }
         }
       });
@@ -180,8 +198,11 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
     },
 
     suppress(id: string, reason: string, until: number | null, now: number): 'suppressed' | 'already' | 'missing' {
-      if (s.suppress.run(reason, until, now, id).changes > 0) return 'suppressed';
-      return s.get.get(id) ? 'already' : 'missing';
+      const row = s.get.get(id);
+      if (!row) return 'missing';
+      if (s.suppress.run(reason, until, now, id).changes === 0) return 'already';
+      openCounts.delete(row.node);
+      return 'suppressed';
     },
 
     list(filter: FindingFilter, limit: number, after: number): Page<FindingRow> {
@@ -212,7 +233,7 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
   };
 }
 
-type Outcome = { duplicate: boolean; events: Array<{ findingId: string; event: LifecycleEvent }>; updated: number; refused: number };
+type Outcome = { duplicate: boolean; events: Array<{ findingId: string; event: LifecycleEvent }>; updated: number; refused: number; openDelta: number };
 
 export type FindingStore = ReturnType<typeof createFindingStore>;
 

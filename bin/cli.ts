@@ -1,0 +1,119 @@
+// The `nodeward` command. Parses arguments and hands over; no logic of its own beyond
+// exit codes: 0 done, 1 --fail-on matched or a run failed, 2 usage or configuration error.
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../proto/support/config-loader.js';
+import { SEVERITIES } from '../proto/domain.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+class UsageError extends Error {}
+
+/** Stops a long-running part on SIGTERM/SIGINT, within the pod's grace period. */
+function runUntilSignal(name: string, part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${name}: ${signal}, stopping\n`);
+      const force = setTimeout(() => process.exit(1), 25_000);
+      force.unref();
+      part.stop().then(resolve, reject);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    part.start().catch(async (err: unknown) => {
+      await part.stop().catch(() => undefined);
+      reject(err);
+    });
+  });
+}
+
+function buildProgram(): Command {
+  const program = new Command('nodeward')
+    .description('Kubernetes node security agent and collector')
+    .version(VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+
+  program.command('scan')
+    .description('scan this node once and print a report (no collector needed)')
+    .option('--host-root <dir>', "where the host's files are read", '/')
+    .option('--proc-root <dir>', "where the host's processes are read", '/proc')
+    .option('--node <name>', 'node name for the report (default: the host name)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('--checks <ids>', 'comma-separated check ids or sections, e.g. 4.2,cis-4.1.5')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity').choices([...SEVERITIES]))
+    .option('--dump-facts', 'print the collected facts as JSON instead of a report')
+    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; format: 'text' | 'json'; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean }) => {
+      const { runScanCommand } = await import('../agent/scan-command.js');
+      process.exitCode = await runScanCommand({
+        hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.format,
+        checks: opts.checks ? opts.checks.split(',').map((s) => s.trim()).filter(Boolean) : [],
+        failOn: opts.failOn, dumpFacts: opts.dumpFacts === true,
+      }, process.stdout);
+    });
+
+  program.command('agent')
+    .description('run the node agent: scan, watch, and stream findings to the collector')
+    .option('--config <file>', 'YAML configuration file (NODEWARD_* environment variables override it)')
+    .action(async (opts: { config?: string }) => {
+      const { loadAgentConfig } = await import('../agent/config.js');
+      const { createAgent } = await import('../agent/main.js');
+      const config = loadAgentConfig({ file: opts.config, env: process.env }, { needCollector: true });
+      await runUntilSignal('agent', createAgent(config, { version: VERSION }));
+    });
+
+  program.command('collector')
+    .description('run the collector: gRPC ingest, SQLite store, query API')
+    .option('--config <file>', 'YAML configuration file (NODEWARD_* environment variables override it)')
+    .action(async (opts: { config?: string }) => {
+      const { loadCollectorConfig } = await import('../collector/config.js');
+      const { createCollector } = await import('../collector/main.js');
+      const config = loadCollectorConfig({ file: opts.config, env: process.env });
+      await runUntilSignal('collector', createCollector(config));
+    });
+
+  program.command('pki')
+    .description('certificates for small installs, npm start and tests')
+    .command('init <dir>')
+    .description('create a CA, a collector server certificate and one client certificate per node')
+    .option('--node <name...>', 'node names to issue agent certificates for', [])
+    .option('--host <name...>', 'names and addresses the collector is reached at', ['localhost', '127.0.0.1', '::1'])
+    .action(async (dir: string, opts: { node: string[]; host: string[] }) => {
+      const { initPki } = await import('../collector/pki/pki.js');
+      const paths = await initPki(dir, { nodes: opts.node, collectorHosts: opts.host });
+      process.stdout.write(`PKI in ${paths.dir}: CA ${paths.caCert}, collector ${paths.collectorCert}, agents: ${Object.keys(paths.agents).join(', ') || '(none)'}\n`);
+    });
+
+  program.command('dev', { hidden: true })
+    .description('the whole system on this machine with embedded defaults (what `npm start` runs)')
+    .option('--data <dir>', 'where PKI, database, token and logs go', './data')
+    .action(async (opts: { data: string }) => {
+      const { runDev } = await import('./dev.js');
+      await runDev(opts.data, VERSION);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+      return;
+    }
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`nodeward: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`nodeward: ${e.code === 'USAGE' ? '' : 'error: '}${e.message}\n`);
+    process.exitCode = e.code === 'USAGE' ? 2 : 1;
+  }
+}
