@@ -31,6 +31,35 @@ export const AgentConfigSchema = Type.Object({
     maxItems: Type.Integer({ default: 50_000, minimum: 100, description: 'Results and findings the spool holds at most' }),
     maxBytes: Type.Integer({ default: 64 * 1024 * 1024, minimum: 1024 * 1024, description: 'Bytes the spool holds at most' }),
   }, { default: {}, additionalProperties: false }),
+  watch: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Re-evaluate the checks that read a host file as soon as it changes' }),
+    debounceMs: Type.Integer({ default: 100, minimum: 0, maximum: 10_000, description: 'Quiet time after a change before re-evaluating (a burst is one report)' }),
+    maxPaths: Type.Integer({ default: 1024, minimum: 1, maximum: 65_536, description: 'Directories watched at most; paths beyond wait for the periodic scan (counted and logged)' }),
+  }, { default: {}, additionalProperties: false }),
+  processes: Type.Object({
+    enabled: Type.Boolean({ default: true, description: 'Watch processes against learned baselines (proc-unexpected findings)' }),
+    scanIntervalSeconds: Type.Number({ default: 2, minimum: 0, maximum: 3600, description: 'Process table scan period; 0 keeps only the start-up scan' }),
+    execEvents: Type.Boolean({ default: true, description: "Use the kernel's exec events (native addon, CAP_NET_ADMIN, host network) when available" }),
+    learnSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Learning window of a workload's baseline, from its first process" }),
+    hostLearnSeconds: Type.Integer({ default: 86_400, minimum: 1, description: "Learning window of the host's baseline (daily jobs must be seen)" }),
+    startupSeconds: Type.Integer({ default: 60, minimum: 0, maximum: 3600, description: "A container's processes this soon after it started are allowed as startup" }),
+    rateBurst: Type.Integer({ default: 10, minimum: 1, maximum: 10_000, description: 'Findings per (baseline, executable) sent at once before the rate limit applies' }),
+    rateRefillSeconds: Type.Number({ default: 180, minimum: 0.001, description: 'One more finding per (baseline, executable) allowed every this many seconds' }),
+    maxBaselines: Type.Integer({ default: 2048, minimum: 1, maximum: 100_000, description: 'Baselines kept; the least recently seen is evicted (counted)' }),
+    maxItemsPerBaseline: Type.Integer({ default: 1024, minimum: 1, maximum: 100_000, description: 'Executables per baseline; more are not learned (counted)' }),
+  }, { default: {}, additionalProperties: false }),
+  kubeletProbe: Type.Object({
+    enabled: Type.Boolean({ default: true, description: "Probe the kubelet's ports from the node (anonymous GET /pods, read-only port); needs the host network" }),
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the kubelet ports are probed on' }),
+    apiPort: Type.Integer({ default: 10250, minimum: 1, maximum: 65_535, description: "The kubelet's HTTPS API port" }),
+    readOnlyPort: Type.Integer({ default: 10255, minimum: 1, maximum: 65_535, description: "The kubelet's read-only port, which must refuse connections" }),
+    timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one probe waits for an answer' }),
+  }, { default: {}, additionalProperties: false }),
+  enroll: Type.Object({
+    url: Type.String({ default: '', description: "Collector enrollment URL (https://host:7444/v1/enroll); empty means collector.certFile/keyFile are provided, not enrolled" }),
+    tokenFile: Type.String({ default: '/var/run/secrets/nodeward/token', description: "The pod's projected ServiceAccount token, presented when enrolling (re-read each time)" }),
+    renewAfterFraction: Type.Number({ default: 0.7, minimum: 0.1, maximum: 0.95, description: 'Renew the enrolled certificate after this fraction of its lifetime' }),
+  }, { default: {}, additionalProperties: false }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -52,10 +81,12 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
     if (!c.collector.insecure) {
       for (const k of ['caFile', 'certFile', 'keyFile'] as const) {
         if (!collector[k]) problems.push(`collector.${k}: required unless collector.insecure is set`);
-        else if (!existsSync(collector[k])) problems.push(`collector.${k}: ${collector[k]} does not exist`);
+        // Enrollment writes the certificate and key; they need not exist yet.
+        else if (!existsSync(collector[k]) && !(c.enroll.url && k !== 'caFile')) problems.push(`collector.${k}: ${collector[k]} does not exist`);
       }
+      if (c.enroll.url && !/^https:\/\/[^/]/.test(c.enroll.url)) problems.push(`enroll.url: ${JSON.stringify(c.enroll.url)} must be an https:// URL`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...c, node, stateDir: path(c.stateDir), collector });
+  return Object.freeze({ ...c, node, stateDir: path(c.stateDir), collector, enroll: { ...c.enroll, tokenFile: path(c.enroll.tokenFile) } });
 }

@@ -6,12 +6,18 @@ import type { AgentConfig } from './config.js';
 import { collectFacts } from './facts/index.js';
 import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
+import { kubeletVersionOf } from './facts/worker-facts.js';
+import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { openSpool, type Spool } from './report/spool.js';
 import { createReporter, type Reporter } from './report/client.js';
 import { scanToWire } from './report/wire.js';
 import { BENCHMARK } from './scan-command.js';
+import { createEnroller, type Enroller } from './enroll/enroller.js';
+import { createScanLane } from './watch/scan-lane.js';
+import { createWatcher, type Watcher } from './watch/watcher.js';
+import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
 
 export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
@@ -19,13 +25,26 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const scope = specs.map((s) => s.id);
   let spool: Spool | undefined;
   let reporter: Reporter | undefined;
+  let enroller: Enroller | undefined;
   let timer: NodeJS.Timeout | undefined;
   let scanning: Promise<void> | undefined;
   let skipped = 0;
+  // Periodic scans and watch re-evaluations take turns, so reports are spooled in fact order.
+  const lane = createScanLane();
+  let watcher: Watcher | undefined;
+  // One way to read the host, shared by the periodic scan and the watcher: a watch result is
+  // judged on facts collected exactly as a full scan's are.
+  const probe = config.kubeletProbe;
+  // Network I/O: only when enabled and a check in scope judges what it sees.
+  const kubeletProbe = probe.enabled && specs.some((s) => PROBE_CHECK_IDS.has(s.id))
+    ? { host: probe.host, apiPort: probe.apiPort, readOnlyPort: probe.readOnlyPort, timeoutMs: probe.timeoutMs }
+    : null;
+  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe });
+  let processes: ProcessMonitor | undefined;
 
   async function scan(trigger: 'startup' | 'periodic'): Promise<void> {
     const now = new Date();
-    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now });
+    const facts = await collect(now);
     const results = evaluate(facts, specs, now);
     const s = spool;
     if (!s) return;
@@ -34,6 +53,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     log.info({ trigger, sequence, results: results.length, failing: failing.length }, 'scan completed');
     log.debug({ sequence, failing: failing.map((r) => `${r.id} ${r.subject}`) }, 'failing results');
     reporter?.notify();
+    void watcher?.update(facts);
   }
 
   function tick(trigger: 'startup' | 'periodic'): void {
@@ -42,7 +62,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       log.warn({ skipped }, 'previous scan still running; this one skipped');
       return;
     }
-    scanning = scan(trigger)
+    scanning = lane.run(() => scan(trigger))
       .catch((err: unknown) => log.error({ err: (err as Error).message }, 'scan failed'))
       .finally(() => {
         scanning = undefined;
@@ -50,6 +70,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   }
 
   return {
+    /** Enrollment while running (when enroll.url is set): the certificate in use and its renewals. */
+    get enroller(): Enroller | undefined {
+      return enroller;
+    },
+    /** The process monitor while running: its apply functions take the collector's baseline updates. */
+    get processes(): ProcessMonitor | undefined {
+      return processes;
+    },
     async start(): Promise<void> {
       if (spool) return;
       spool = openSpool({ dir: config.stateDir, maxItems: config.spool.maxItems, maxBytes: config.spool.maxBytes });
@@ -61,10 +89,39 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         backoffMaxMs: config.collector.backoffMaxMs, window: 16, connectTimeoutMs: 5000,
       }, {
         spool, log: log.child({ component: 'reporter' }),
-        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: '', certificates: [] }, baselineVersion: 0 }),
+        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: [] }, baselineVersion: processes?.baselineVersion ?? 0 }),
+        stats: () => ({ execCoverage: processes?.coverage ?? 'scan' }),
       });
       log.info({ node: config.node, epoch: spool.epoch, checks: scope.length, hostRoot: config.hostRoot }, 'agent starting');
+      if (config.enroll.url && !config.collector.insecure) {
+        // Before the reporter: its first connect then finds this node's certificate.
+        enroller = createEnroller({
+          url: config.enroll.url, tokenFile: config.enroll.tokenFile, caFile: config.collector.caFile,
+          serverName: config.collector.serverName, certFile: config.collector.certFile, keyFile: config.collector.keyFile,
+          node: config.node, renewAfterFraction: config.enroll.renewAfterFraction,
+          retryBaseMs: config.collector.backoffBaseMs, retryMaxMs: config.collector.backoffMaxMs, timeoutMs: 10_000,
+        }, { log: log.child({ component: 'enroll' }) });
+        await enroller.start();
+      }
+      // Before connecting: the loaded baselines' version goes into the Hello.
+      if (config.processes.enabled) {
+        const p = config.processes;
+        processes = createProcessMonitor({
+          node: config.node, procRoot: config.procRoot, hostRoot: config.hostRoot, stateDir: config.stateDir,
+          scanIntervalMs: p.scanIntervalSeconds * 1000, execEvents: p.execEvents, learnMs: p.learnSeconds * 1000,
+          hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
+          rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
+        }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
+        await processes.start();
+      }
       await reporter.start();
+      if (config.watch.enabled) {
+        watcher = createWatcher({
+          node: config.node, hostRoot: config.hostRoot, benchmark: BENCHMARK,
+          debounceMs: config.watch.debounceMs, maxPaths: config.watch.maxPaths,
+        }, { specs, lane, spool, collect, notify: () => reporter?.notify(), log: log.child({ component: 'watcher' }) });
+        await watcher.start();
+      }
       tick('startup');
       if (config.scan.intervalSeconds > 0) {
         timer = setInterval(() => tick('periodic'), config.scan.intervalSeconds * 1000);
@@ -74,9 +131,15 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
+      await watcher?.stop();
+      watcher = undefined;
       await scanning;
+      await processes?.stop();
+      processes = undefined;
       await reporter?.stop();
       reporter = undefined;
+      await enroller?.stop();
+      enroller = undefined;
       spool?.close();
       spool = undefined;
     },

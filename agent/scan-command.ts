@@ -3,6 +3,8 @@ import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import type { Severity } from '../proto/domain.js';
 import { collectFacts } from './facts/index.js';
+import { DEFAULT_KUBELET_PROBE } from './facts/kubelet-probe.js';
+import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { buildScanReport, failOnMatched, formatText } from './scan-report.js';
@@ -17,6 +19,8 @@ export interface ScanCommandOptions {
   readonly checks: readonly string[];
   readonly failOn?: Severity | undefined;
   readonly dumpFacts: boolean;
+  /** Probe the kubelet's ports on this node (default true; `--no-probe` turns it off). */
+  readonly probe?: boolean;
 }
 
 function usage(message: string): Error {
@@ -34,7 +38,9 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
   } catch (err) {
     throw usage((err as Error).message);
   }
-  const facts = await collectFacts({ hostRoot: opts.hostRoot, procRoot: opts.procRoot });
+  // The network probe runs only for the checks that judge it (and --dump-facts), never when turned off.
+  const probe = opts.probe !== false && (opts.dumpFacts || specs.some((s) => PROBE_CHECK_IDS.has(s.id)));
+  const facts = await collectFacts({ hostRoot: opts.hostRoot, procRoot: opts.procRoot, kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null });
   if (opts.dumpFacts) {
     out.write(`${JSON.stringify(facts, null, 2)}\n`);
     return 0;

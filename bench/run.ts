@@ -1,6 +1,12 @@
 // `npm run bench`: every benchmark, each printing its figures next to a baseline measured
 // in the same run. Nothing here asserts a time; the ratios are for people to read.
 import { benchIngest } from './ingest.js';
+import { benchScan, formatScanBench } from './scan.js';
+import { benchWatch, formatWatchBench } from './watch.js';
+import { benchProcesses, formatProcessesBench } from './processes.js';
+import { AgentConfigSchema } from '../agent/config.js';
+import { benchQuery, formatQueryBench } from './query.js';
+import { benchAgents, formatAgentsBench } from './query-agents.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -21,6 +27,21 @@ async function main(): Promise<void> {
     `  ratio gRPC path / direct: ${r.ratio.toFixed(2)}`,
     '',
   ].join('\n'));
+
+  // `--fixture NAME` picks the host tree for the scan benchmark (default: the kubeadm control plane).
+  const fixtureArg = process.argv.indexOf('--fixture');
+  const fixture = (fixtureArg >= 0 ? process.argv[fixtureArg + 1] : undefined) ?? 'kubeadm-cp';
+  const so = { fixture, fallback: 'insecure-worker', scans: quick ? 50 : 200, spawns: quick ? 20 : 100 };
+  process.stdout.write(formatScanBench(await benchScan(so), so.scans));
+  const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
+  process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
+  const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100, latencySamples: quick ? 20 : 100 };
+  process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
+  // Collector queries at 1,000,000 findings across 5,000 nodes (--quick: 100,000 across 500).
+  const qo = quick ? { nodes: 500, checks: 120, processes: 160, samples: 100 } : { nodes: 5_000, checks: 120, processes: 160, samples: 200 };
+  process.stdout.write(formatQueryBench(await benchQuery(qo)));
+  const ao = { agents: 200, batches: quick ? 5 : 20, perBatch: quick ? 20 : 50, window: 4 };
+  process.stdout.write(formatAgentsBench(await benchAgents(ao), ao));
 }
 
 main().catch((err: unknown) => {

@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../proto/support/config-loader.js';
 import { SEVERITIES } from '../proto/domain.js';
+import { addQueryCommand } from '../collector/query/command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -46,12 +47,13 @@ function buildProgram(): Command {
     .option('--checks <ids>', 'comma-separated check ids or sections, e.g. 4.2,cis-4.1.5')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity').choices([...SEVERITIES]))
     .option('--dump-facts', 'print the collected facts as JSON instead of a report')
-    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; format: 'text' | 'json'; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean }) => {
+    .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255)")
+    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; format: 'text' | 'json'; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean }) => {
       const { runScanCommand } = await import('../agent/scan-command.js');
       process.exitCode = await runScanCommand({
         hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.format,
         checks: opts.checks ? opts.checks.split(',').map((s) => s.trim()).filter(Boolean) : [],
-        failOn: opts.failOn, dumpFacts: opts.dumpFacts === true,
+        failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe,
       }, process.stdout);
     });
 
@@ -74,6 +76,8 @@ function buildProgram(): Command {
       const config = loadCollectorConfig({ file: opts.config, env: process.env });
       await runUntilSignal('collector', createCollector(config));
     });
+
+  addQueryCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

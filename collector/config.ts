@@ -31,12 +31,41 @@ export const CollectorConfigSchema = Type.Object({
     certFile: Type.String({ default: '', description: 'API server certificate; empty means grpc.certFile' }),
     keyFile: Type.String({ default: '', description: 'API server key; empty means grpc.keyFile' }),
     tokens: Type.Array(Token, { default: [], description: 'Bearer tokens: {name, role: reader|admin, sha256 | file}' }),
+    rateLimit: Type.Object({
+      requestsPerSecond: Type.Number({ default: 20, exclusiveMinimum: 0, maximum: 100_000, description: 'Sustained API requests per second per token; more get 429 with Retry-After' }),
+      burst: Type.Integer({ default: 100, minimum: 1, maximum: 1_000_000, description: 'API requests a token may make at once before the rate applies' }),
+    }, { default: {}, additionalProperties: false }),
+    sessionHours: Type.Number({ default: 12, exclusiveMinimum: 0, maximum: 24 * 30, description: 'How long a dashboard login lasts' }),
   }, { default: {}, additionalProperties: false }),
   limits: Type.Object({
     maxOpenFindingsPerNode: Type.Integer({ default: 10_000, minimum: 1, description: 'Open findings one node may hold; more are refused and counted' }),
   }, { default: {}, additionalProperties: false }),
   nodes: Type.Object({
-    staleAfterSeconds: Type.Integer({ default: 300, minimum: 10, description: 'Silence after which a node is stale' }),
+    staleAfterSeconds: Type.Integer({ default: 300, minimum: 1, description: 'Silence after which a node is stale and gets an agent-stale finding' }),
+  }, { default: {}, additionalProperties: false }),
+  findings: Type.Object({
+    historyLimit: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'History entries kept per finding (transitions, and occurrences folded per hour)' }),
+  }, { default: {}, additionalProperties: false }),
+  retention: Type.Object({
+    resolvedFindingsDays: Type.Integer({ default: 30, minimum: 0, description: 'Resolved findings are deleted this long after they resolved; 0 keeps them' }),
+    historyDays: Type.Integer({ default: 90, minimum: 0, description: 'Finding history entries older than this are deleted; 0 keeps them' }),
+    auditDays: Type.Integer({ default: 365, minimum: 0, description: 'Audit records older than this are deleted; 0 keeps them' }),
+  }, { default: {}, additionalProperties: false }),
+  maintenance: Type.Object({
+    intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept' }),
+  }, { default: {}, additionalProperties: false }),
+  enroll: Type.Object({
+    listen: Type.String({ default: '', description: 'Address of the agent enrollment endpoint (HTTPS); empty disables enrollment' }),
+    caKeyFile: Type.String({ default: '', description: 'Key of the CA in grpc.caFile, which signs enrolled agent certificates' }),
+    certificateLifetimeSeconds: Type.Integer({ default: 86_400, minimum: 10, maximum: 30 * 86_400, description: 'Lifetime of an enrolled agent certificate (agents renew at about 70%)' }),
+    audience: Type.String({ default: 'nodeward-collector', minLength: 1, description: "Audience of the agents' projected ServiceAccount tokens" }),
+    agentNamespace: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'Namespace the agent pods run in' }),
+    agentServiceAccount: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'ServiceAccount the agent pods run as' }),
+    kubernetes: Type.Object({
+      server: Type.String({ default: '', description: 'Kubernetes API server URL; empty means in-cluster (KUBERNETES_SERVICE_HOST/PORT)' }),
+      caFile: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', description: 'CA of the Kubernetes API server' }),
+      tokenFile: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/token', description: "The collector's ServiceAccount token (re-read at every call)" }),
+    }, { default: {}, additionalProperties: false }),
   }, { default: {}, additionalProperties: false }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
@@ -55,6 +84,19 @@ export interface CollectorConfig extends CollectorConfigInput {
   readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly apiTokens: readonly ApiToken[];
+  /** Agent enrollment, when `enroll.listen` is set. */
+  readonly enrollment: EnrollmentConfig | undefined;
+}
+
+export interface EnrollmentConfig {
+  readonly listen: string;
+  readonly caCert: Buffer;
+  readonly caKey: Buffer;
+  readonly lifetimeSeconds: number;
+  readonly audience: string;
+  readonly agentNamespace: string;
+  readonly agentServiceAccount: string;
+  readonly kubernetes: { readonly server: string; readonly caFile: string; readonly tokenFile: string };
 }
 
 export function hashToken(token: string): string {
@@ -108,11 +150,31 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   for (const [setting, value] of [['grpc.listen', c.grpc.listen], ['api.listen', c.api.listen]] as const) {
     if (!parseListen(value)) problems.push(`${setting}: ${JSON.stringify(value)} is not host:port`);
   }
+  let enrollment: EnrollmentConfig | undefined;
+  if (c.enroll.listen) {
+    const e = c.enroll;
+    if (!parseListen(e.listen)) problems.push(`enroll.listen: ${JSON.stringify(e.listen)} is not host:port`);
+    if (!tls) problems.push('enroll.listen: enrollment needs the gRPC TLS material (grpc.caFile, certFile, keyFile): it signs with that CA and serves with that certificate');
+    let caKey: Buffer | undefined;
+    if (!e.caKeyFile) problems.push('enroll.caKeyFile: required when enroll.listen is set');
+    else caKey = read('enroll.caKeyFile', e.caKeyFile);
+    const host = sources.env?.KUBERNETES_SERVICE_HOST;
+    const server = e.kubernetes.server || (host ? `https://${host.includes(':') ? `[${host}]` : host}:${sources.env?.KUBERNETES_SERVICE_PORT || '443'}` : '');
+    if (!server) problems.push('enroll.kubernetes.server: required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!/^https:\/\//.test(server)) problems.push(`enroll.kubernetes.server: ${JSON.stringify(server)} must be an https:// URL`);
+    if (tls && caKey && server) {
+      enrollment = {
+        listen: e.listen, caCert: tls.ca, caKey, lifetimeSeconds: e.certificateLifetimeSeconds, audience: e.audience,
+        agentNamespace: e.agentNamespace, agentServiceAccount: e.agentServiceAccount,
+        kubernetes: { server, caFile: path(e.kubernetes.caFile), tokenFile: path(e.kubernetes.tokenFile) },
+      };
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, apiTls, apiTokens,
+    tls, apiTls, apiTokens, enrollment,
   });
 }
 

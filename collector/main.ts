@@ -1,5 +1,5 @@
-// Wires the collector: store <- pipeline <- ingest (gRPC), and the API reading the store.
-// The only place that composes components.
+// Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store, and
+// the sweeper keeping it tidy. The only place that composes components.
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../proto/support/logger.js';
 import { parseListen, type CollectorConfig } from './config.js';
@@ -7,21 +7,27 @@ import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
 import { createMetrics } from './metrics.js';
 import { createPipeline } from './pipeline/pipeline.js';
+import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
 import { openStore, type Store } from './store/store.js';
 import { buildApi } from './api/app.js';
+import { createEnrollment } from './enroll/enrollment.js';
 
-const RECEIVED_HORIZON_MS = 7 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** Idempotency records of agent messages are kept this long (agents resend within minutes). */
+const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
 export function createCollector(config: CollectorConfig, deps: { log?: Logger } = {}) {
   const log = deps.log ?? createLogger('collector', config.log.level);
   const metrics = createMetrics();
+  const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
   let service: ReturnType<typeof createAgentService> | undefined;
   let api: FastifyInstance | undefined;
-  let maintenance: NodeJS.Timeout | undefined;
+  let sweeper: Sweeper | undefined;
   let apiPort = 0;
   let started = false;
+  let enrollment: ReturnType<typeof createEnrollment> | undefined;
 
   return {
     get grpcPort(): number {
@@ -30,22 +36,34 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     get apiPort(): number {
       return apiPort;
     },
+    /** The enrollment endpoint's port; 0 when enrollment is off. */
+    get enrollPort(): number {
+      return enrollment?.port ?? 0;
+    },
     get store(): Store | undefined {
       return store;
+    },
+    get metrics() {
+      return metrics;
     },
     async start(): Promise<void> {
       if (started) return;
       started = true;
-      store = openStore({ path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode });
+      store = openStore({
+        path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
+        historyLimit: config.findings.historyLimit,
+      });
       store.nodes.resetConnections();
       const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }) });
-      service = createAgentService({ pipeline, store, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
+      service = createAgentService({ pipeline, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
       // Downstream first: the API can answer before agents arrive.
       const s = store;
       api = await buildApi({
         store: s, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
-        staleAfterMs: config.nodes.staleAfterSeconds * 1000, https: config.apiTls,
+        staleAfterMs, https: config.apiTls,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
+        rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
+        sessionTtlMs: config.api.sessionHours * 3600_000,
       });
       const listen = parseListen(config.api.listen)!;
       try {
@@ -60,16 +78,32 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
         listen: config.grpc.listen, insecure: config.grpc.insecure, tls: config.tls, maxMessageBytes: config.grpc.maxMessageBytes,
       }, service.handlers, log.child({ component: 'grpc' }));
       await grpcServer.start();
-      maintenance = setInterval(() => {
-        const pruned = s.pruneReceived(Date.now() - RECEIVED_HORIZON_MS);
-        if (pruned > 0) log.debug({ pruned }, 'pruned idempotency records');
-      }, 3600_000);
-      maintenance.unref();
+      if (config.enrollment && config.tls) {
+        enrollment = createEnrollment(config.enrollment, config.tls, log.child({ component: 'enroll' }));
+        await enrollment.start();
+      }
+      sweeper = createSweeper({
+        intervalMs: config.maintenance.intervalSeconds * 1000,
+        staleAfterMs,
+        retention: {
+          resolvedFindingsMs: config.retention.resolvedFindingsDays * DAY_MS,
+          historyMs: config.retention.historyDays * DAY_MS,
+          auditMs: config.retention.auditDays * DAY_MS,
+          receivedMs: RECEIVED_HORIZON_MS,
+        },
+      }, { store: s, metrics, log: log.child({ component: 'sweeper' }) });
+      sweeper.start();
+    },
+    /** Runs the periodic housekeeping once, now. */
+    sweep() {
+      return sweeper?.sweep();
     },
     /** Safe before start and safe twice. Upstream first: stop taking agent messages, then the API, then the store. */
     async stop(): Promise<void> {
-      if (maintenance) clearInterval(maintenance);
-      maintenance = undefined;
+      sweeper?.stop();
+      sweeper = undefined;
+      await enrollment?.stop();
+      enrollment = undefined;
       service?.closeAll();
       await grpcServer?.stop();
       grpcServer = undefined;

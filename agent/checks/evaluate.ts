@@ -5,6 +5,8 @@ import type { HostFacts } from '../facts/index.js';
 import { evaluateFileCheck } from './file-checks.js';
 import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-settings.js';
 import { makeResult } from './result.js';
+import { componentSettingSubject, evaluateComponentSetting } from './component-setting-checks.js';
+import { evaluateControlPlaneFileCheck, fileSetSubject } from './control-plane-file-checks.js';
 import type { CheckSpec } from './spec.js';
 
 function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Result[] {
@@ -15,12 +17,18 @@ function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Res
       return [evaluateFileCheck(spec, facts)];
     case 'custom':
       return spec.evaluate(facts, now);
+    case 'component-setting':
+      return [evaluateComponentSetting(spec, facts)];
+    case 'control-plane-file':
+      return evaluateControlPlaneFileCheck(spec, facts);
   }
 }
 
 function fallbackSubject(spec: CheckSpec): string {
   if (spec.kind === 'kubelet-setting') return kubeletSettingSubject(spec.setting);
   if (spec.kind === 'file') return `kubelet/--${spec.file.flag}`;
+  if (spec.kind === 'component-setting') return componentSettingSubject(spec);
+  if (spec.kind === 'control-plane-file') return fileSetSubject(spec);
   return spec.id;
 }
 

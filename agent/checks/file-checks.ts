@@ -6,6 +6,7 @@ import type { FileFacts, HostFacts } from '../facts/index.js';
 import { describeTest, runTest } from './operators.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { FileCheck, FileProperty } from './spec.js';
+import { withOrigin } from './kubelet-origin.js';
 
 export const formatMode = (mode: number): string => mode.toString(8).padStart(4, '0');
 
@@ -47,6 +48,6 @@ export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result {
     expected,
     source: 'file',
     sourceFile: realPath,
-    reason: `${spec.property} ${actual} on ${judged}; expected ${expected}${t.note ? `: ${t.note}` : ''}`,
+    reason: withOrigin(facts.kubelet, `${spec.property} ${actual} on ${judged}; expected ${expected}${t.note ? `: ${t.note}` : ''}`),
   });
 }

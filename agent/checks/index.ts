@@ -1,14 +1,28 @@
 // The check registry and the public surface of the evaluate phase.
-import { KUBELET_SETTING_CHECKS } from './catalog/kubelet.js';
+import { KUBELET_CHECKS } from './catalog/kubelet.js';
+import { KUBE_PROXY_CHECKS } from './catalog/kube-proxy.js';
+import { NODE_EXTRA_CHECKS } from './catalog/node-extras.js';
 import { NODE_FILE_CHECKS } from './catalog/node-files.js';
+import { CONTROL_PLANE_FILE_CHECKS } from './catalog/control-plane-files.js';
+import { API_SERVER_CHECKS } from './catalog/api-server.js';
+import { AUDIT_CHECKS, CONTROLLER_MANAGER_CHECKS, ETCD_CHECKS, SCHEDULER_CHECKS } from './catalog/control-plane-components.js';
 import type { CheckSpec } from './spec.js';
 
 export { evaluate } from './evaluate.js';
 export { selectChecks, UnknownCheckError } from './select.js';
 export { resolveKubeletSetting } from './kubelet-settings.js';
+export { checkDependencies, dependencyIndex } from './dependencies.js';
+export type { Dependencies } from './dependencies.js';
 export type { EffectiveSetting, Resolution } from './kubelet-settings.js';
 export type { CheckSpec, CheckMeta, KubeletSettingCheck, FileCheck, CustomCheck, KubeletSetting } from './spec.js';
 export type { Test } from './operators.js';
+export type { ComponentSettingCheck, ControlPlaneFileCheck } from './control-plane-spec.js';
 
 /** Every check, in CIS order. */
-export const CATALOG: readonly CheckSpec[] = [...NODE_FILE_CHECKS, ...KUBELET_SETTING_CHECKS];
+export const CATALOG: readonly CheckSpec[] = [
+  ...CONTROL_PLANE_FILE_CHECKS, ...API_SERVER_CHECKS, ...CONTROLLER_MANAGER_CHECKS, ...SCHEDULER_CHECKS,
+  ...ETCD_CHECKS, ...AUDIT_CHECKS,
+  ...NODE_FILE_CHECKS, ...KUBELET_CHECKS, ...KUBE_PROXY_CHECKS,
+  // Beyond the benchmark (no CIS number).
+  ...NODE_EXTRA_CHECKS,
+];

@@ -2,6 +2,7 @@
 import type { Category, Result, Severity } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
 import type { Test } from './operators.js';
+import type { ComponentSettingCheck, ControlPlaneFileCheck } from './control-plane-spec.js';
 
 export interface CheckMeta {
   /** Stable id, e.g. `cis-4.2.1`. */
@@ -17,19 +18,33 @@ export interface CheckMeta {
   readonly remediation: string;
 }
 
-export type SettingType = 'bool' | 'int' | 'string' | 'list';
+/** `duration`: a Go duration (`4h`, `5m30s`, `0`), compared in its canonical form (`4h0m0s`, `0s`). */
+export type SettingType = 'bool' | 'int' | 'string' | 'list' | 'duration';
 
 /** One kubelet setting, which can come from a flag, the config file or its drop-ins. */
 export interface KubeletSetting {
   /** Flag name without dashes, e.g. `anonymous-auth`. */
   readonly flag: string;
-  /** Path in the KubeletConfiguration, e.g. ['authentication', 'anonymous', 'enabled']. */
+  /**
+   * Path in the KubeletConfiguration, e.g. ['authentication', 'anonymous', 'enabled']; empty
+   * for a setting that only exists on the command line (`--hostname-override`).
+   */
   readonly configPath: readonly string[];
   readonly type: SettingType;
   /** The built-in default without --config (flag defaults); null when unset. */
   readonly flagDefault: string | null;
   /** The built-in default with --config (KubeletConfiguration v1beta1 defaults); null when unset. */
   readonly configDefault: string | null;
+  /**
+   * The flag is a `Key=bool,...` map (`--feature-gates`) and the setting is this key: every
+   * occurrence of the flag is merged, later ones winning per key, and a key the command line
+   * does not name falls through to the config file, as the kubelet merges them.
+   */
+  readonly flagKey?: string;
+  /** A zero value in the config file is replaced by the default (the kubelet's defaulting does so). */
+  readonly configZeroIsDefault?: boolean;
+  /** An empty value means "not set" (a path the kubelet then does not open). */
+  readonly emptyIsUnset?: boolean;
 }
 
 export interface KubeletSettingCheck extends CheckMeta {
@@ -60,6 +75,11 @@ export interface FileCheck extends CheckMeta {
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
   evaluate(facts: HostFacts, now: Date): readonly Result[];
+  /**
+   * The host paths its results depend on (as named and after links), for the file watcher.
+   * Leave it out and the check depends on every path read: re-evaluated on any change.
+   */
+  dependsOn?(facts: HostFacts): readonly string[];
 }
 
-export type CheckSpec = KubeletSettingCheck | FileCheck | CustomCheck;
+export type CheckSpec = KubeletSettingCheck | FileCheck | CustomCheck | ComponentSettingCheck | ControlPlaneFileCheck;

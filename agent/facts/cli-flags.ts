@@ -13,6 +13,8 @@ export interface ParsedArgs {
   readonly flags: readonly CliFlag[];
   /** Everything that is not a long flag or its value. */
   readonly positional: readonly string[];
+  /** For each entry of `flags`, the index in `args` of the token that holds its value. */
+  readonly valueAt: readonly number[];
 }
 
 const normaliseName = (name: string): string => name.replace(/_/g, '-');
@@ -26,6 +28,7 @@ const normaliseName = (name: string): string => name.replace(/_/g, '-');
 export function parseFlags(args: readonly string[], booleanFlags: ReadonlySet<string>): ParsedArgs {
   const flags: CliFlag[] = [];
   const positional: string[] = [];
+  const valueAt: number[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string;
     if (arg === '--') {
@@ -40,18 +43,21 @@ export function parseFlags(args: readonly string[], booleanFlags: ReadonlySet<st
     const eq = body.indexOf('=');
     if (eq >= 0) {
       flags.push({ name: normaliseName(body.slice(0, eq)), value: body.slice(eq + 1), form: 'equals' });
+      valueAt.push(i);
       continue;
     }
     const name = normaliseName(body);
     const next = args[i + 1];
     if (!booleanFlags.has(name) && next !== undefined && !next.startsWith('--')) {
       flags.push({ name, value: next, form: 'space' });
+      valueAt.push(i + 1);
       i++;
     } else {
       flags.push({ name, value: 'true', form: 'bare' });
+      valueAt.push(i);
     }
   }
-  return { flags, positional };
+  return { flags, positional, valueAt };
 }
 
 /** The value a component sees: the last occurrence wins. */

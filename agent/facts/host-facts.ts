@@ -2,6 +2,8 @@
 // Every failure is recorded as a FactError where it happened; nothing is left out silently.
 import type { CliFlag } from './cli-flags.js';
 import type { FileStat, FsErrorCode } from './host-fs.js';
+import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxyFacts, SysctlFacts } from './node-facts.js';
+import type { ControlPlaneFacts } from './control-plane-types.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -67,6 +69,13 @@ export interface KubeletFacts {
   /** Other kubelet processes seen (the lowest pid is the one judged). */
   readonly otherPids: readonly number[];
   readonly errors: readonly FactError[];
+  /**
+   * How the kubelet was found: a live process (the default), or its systemd unit when no
+   * kubelet process is visible (pid is then 0, argv is the unit's expanded ExecStart=).
+   */
+  readonly origin?: 'process' | 'unit';
+  /** With origin `unit`: for each entry of `flags`, the unit, drop-in or environment file it came from. */
+  readonly flagSources?: readonly string[];
 }
 
 export interface KubeletAbsence {
@@ -88,4 +97,16 @@ export interface HostFacts {
   readonly filesRead: readonly string[];
   /** Failures not tied to one fact above (e.g. the host's /etc/passwd unreadable). */
   readonly errors: readonly FactError[];
+  /** The kubelet's systemd unit (CIS 4.1.1/4.1.2, and discovery when no process is visible). */
+  readonly kubeletUnit?: KubeletUnitFacts;
+  /** kube-proxy, when it runs on the node (CIS 4.1.3/4.1.4/4.3.1). */
+  readonly kubeProxy?: KubeProxyFacts;
+  /** What answered on the kubelet's ports. */
+  readonly kubeletProbe?: KubeletProbeFacts;
+  /** The kubelet's version, read from its binary. */
+  readonly kubeletBinary?: KubeletBinaryFacts;
+  /** Kernel settings the kubelet's --protect-kernel-defaults guards, from <procRoot>/sys. */
+  readonly sysctls?: SysctlFacts;
+  /** API server, controller manager, scheduler and etcd (CIS 1, 2, 3.2); absent when not collected. */
+  readonly controlPlane?: ControlPlaneFacts;
 }

@@ -54,6 +54,19 @@ export interface HostFs {
   readlink(path: string): Promise<FsResult<string>>;
   /** Entry names of a directory, sorted. */
   readdir(path: string): Promise<FsResult<string[]>>;
+  /**
+   * Opens a regular file for bounded reads at given offsets (a large binary is searched a
+   * chunk at a time, never read whole). The caller closes the handle.
+   */
+  openFile(path: string): Promise<FsResult<HostFileHandle>>;
+}
+
+/** A host file opened through the rooted reader: its size, and reads of at most `length` bytes. */
+export interface HostFileHandle {
+  readonly path: string;
+  readonly size: number;
+  read(offset: number, length: number): Promise<FsResult<Buffer>>;
+  close(): Promise<void>;
 }
 
 interface Walked extends Resolved {
@@ -190,8 +203,55 @@ export function createHostFs(hostRoot: string): HostFs {
     }
   }
 
+  async function openFile(path: string): Promise<FsResult<HostFileHandle>> {
+    const walked = await walk(path, true);
+    if (!walked.ok) return walked;
+    const { diskPath, stats } = walked.value;
+    if (stats.isDirectory()) return fail('EISDIR', path, `is a directory: ${path}`);
+    if (!stats.isFile()) return fail('EINVAL', path, `not a regular file: ${path}`);
+    let handle;
+    try {
+      handle = await open(diskPath, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0));
+    } catch (err) {
+      return fromNodeError(err, path);
+    }
+    const opened = await handle.stat().catch(() => null);
+    // As in readFile: the file opened must be the file resolved inside the root.
+    if (opened === null || opened.ino !== stats.ino || opened.dev !== stats.dev || !opened.isFile()) {
+      await handle.close().catch(() => undefined);
+      return fail('ECHANGED', path, `${path} changed while it was being opened`);
+    }
+    const h = handle;
+    return {
+      ok: true,
+      value: {
+        path: walked.value.path,
+        size: opened.size,
+        async read(offset, length) {
+          if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+            return fail('EINVAL', path, `bad range ${offset}+${length} of ${path}`);
+          }
+          const buf = Buffer.alloc(Math.min(length, DEFAULT_MAX_BYTES * 16));
+          try {
+            let got = 0;
+            while (got < buf.length) {
+              const { bytesRead } = await h.read(buf, got, buf.length - got, offset + got);
+              if (bytesRead === 0) break;
+              got += bytesRead;
+            }
+            return { ok: true, value: buf.subarray(0, got) };
+          } catch (err) {
+            return fromNodeError(err, path);
+          }
+        },
+        close: () => h.close().catch(() => undefined),
+      },
+    };
+  }
+
   return {
     root,
+    openFile,
     async resolve(path) {
       const w = await walk(path, true);
       return w.ok ? { ok: true, value: { path: w.value.path, diskPath: w.value.diskPath } } : w;

@@ -3,10 +3,16 @@ import { collectFileFacts } from './file-facts.js';
 import { createHostFs } from './host-fs.js';
 import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
 import { collectKubelet } from './kubelet.js';
+import { collectControlPlane } from './control-plane.js';
 import { loadUserDb } from './users.js';
+import type { KubeletProbeOptions } from './kubelet-probe.js';
+import { collectWorkerFacts } from './worker-facts.js';
 
 export type * from './host-facts.js';
+export type * from './control-plane-types.js';
 export type { CliFlag } from './cli-flags.js';
+export type * from './node-facts.js';
+export type { KubeletProbeOptions } from './kubelet-probe.js';
 export type { FileStat, FsError, FsErrorCode } from './host-fs.js';
 
 export interface CollectOptions {
@@ -16,6 +22,8 @@ export interface CollectOptions {
   readonly procRoot?: string;
   /** Clock for `collectedAt`. */
   readonly now?: () => Date;
+  /** Where to probe the kubelet's ports (network I/O); left out or null, no probe is made. */
+  readonly kubeletProbe?: KubeletProbeOptions | null;
 }
 
 const USER_DB_PATHS = ['/etc/passwd', '/etc/group'];
@@ -39,12 +47,18 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   const hostFs = createHostFs(opts.hostRoot);
   const procFs = createHostFs(opts.procRoot ?? '/proc');
   const users = await loadUserDb(hostFs);
-  const { kubelet, absence } = await collectKubelet(hostFs, procFs);
+  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs);
+  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet);
 
   const files: Record<string, FileFacts> = {};
   for (const p of kubelet?.paths ?? []) {
     if (p.path !== null && !Object.hasOwn(files, p.path)) files[p.path] = await collectFileFacts(hostFs, users, p.path);
   }
+  const { files: workerFiles, paths: workerPaths, ...worker } = await collectWorkerFacts({
+    hostFs, procFs, users, kubelet, unit, probe: opts.kubeletProbe ?? null,
+    probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
+  });
+  for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
 
   return {
     collectedAt: now().toISOString(),
@@ -53,7 +67,9 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     kubelet,
     kubeletAbsence: absence,
     files,
-    filesRead: pathsRead(kubelet, Object.values(files)),
+    filesRead: [...new Set([...pathsRead(kubelet, Object.values(files)), ...controlPlane.filesRead, ...workerPaths])].sort(),
     errors: [...users.errors],
+    controlPlane,
+    ...worker,
   };
 }

@@ -1,12 +1,16 @@
-// The running kubelet as facts: found in the process table by argv, its flags parsed, its
+// The running kubelet as facts: found in the process table by argv (or, when no kubelet
+// process is visible, from the command line its systemd unit starts), its flags parsed, its
 // --config file and --config-dir drop-ins read through the rooted host reader.
 import type { CliFlag } from './cli-flags.js';
 import { lastFlag, parseFlags } from './cli-flags.js';
 import { readConfigDoc } from './config-file.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, DropinFacts, FactError, KubeletAbsence, KubeletFacts, PathFact } from './host-facts.js';
+import { collectKubeletUnit, KUBELET_UNIT } from './kubelet-unit.js';
+import type { KubeletUnitFacts } from './node-facts.js';
 import { commandName, findProcesses } from './proc.js';
 import { REDACTED } from './redact.js';
+import { unitFromCgroup } from './systemd-unit.js';
 
 export const KUBELET_CONFIG_KIND = 'KubeletConfiguration';
 
@@ -128,24 +132,32 @@ export function redactConfigDoc(doc: ConfigDoc): ConfigDoc {
 export interface KubeletDiscovery {
   readonly kubelet: KubeletFacts | null;
   readonly absence: KubeletAbsence | null;
+  /** The kubelet's systemd unit (looked for whether or not a kubelet process was seen). */
+  readonly unit: KubeletUnitFacts;
 }
 
-export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<KubeletDiscovery> {
-  const scan = await findProcesses(procFs, (argv) => kubeletArgs(argv) !== null);
-  if (scan.error !== null) {
-    return { kubelet: null, absence: { status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` } };
-  }
-  const [proc, ...others] = scan.matches;
-  if (proc === undefined) {
-    const reason = `no kubelet process among the ${scan.scanned} processes in ${procFs.root} (does the agent share the host's PID namespace?)`;
-    return { kubelet: null, absence: { status: 'not-running', reason } };
-  }
-  const flags = parseKubeletArgs(kubeletArgs(proc.argv) ?? []);
+/** What a kubelet is started with: a live process, or the command line of its systemd unit. */
+interface KubeletStart {
+  readonly pid: number;
+  readonly argv: readonly string[];
+  readonly exe: string | null;
+  readonly cwd: string | null;
+  readonly errors: readonly FactError[];
+  readonly otherPids: readonly number[];
+  readonly origin: 'process' | 'unit';
+  /** With origin `unit`: the file each argv entry came from. */
+  readonly argvSources?: readonly string[];
+}
+
+async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<KubeletFacts> {
+  const args = kubeletArgs(start.argv) ?? [];
+  const parsed = parseFlags(args, KUBELET_BOOLEAN_FLAGS);
+  const flags = parsed.flags;
   const paths: PathFact[] = [];
   for (const flag of KUBELET_PATH_FLAGS) {
     const f = lastFlag(flags, flag);
     // An empty value is "not set", as in the kubelet.
-    if (f !== undefined && f.value !== '') paths.push(hostPathFor(flag, f.value, proc.cwd));
+    if (f !== undefined && f.value !== '') paths.push(hostPathFor(flag, f.value, start.cwd));
   }
   const pathOf = (flag: string): PathFact | undefined => paths.find((p) => p.flag === flag);
 
@@ -165,19 +177,71 @@ export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<Ku
       : await collectDropins(hostFs, dirPath.path, dirPath.value.endsWith('/'));
   }
 
-  return {
-    kubelet: {
-      pid: proc.pid,
-      argv: proc.argv,
-      exe: proc.exe,
-      cwd: proc.cwd,
-      flags,
-      paths,
-      config,
-      dropins,
-      otherPids: others.map((p) => p.pid),
-      errors: proc.errors,
-    },
-    absence: null,
+  const facts: KubeletFacts = {
+    pid: start.pid,
+    argv: start.argv,
+    exe: start.exe,
+    cwd: start.cwd,
+    flags,
+    paths,
+    config,
+    dropins,
+    otherPids: start.otherPids,
+    errors: start.errors,
   };
+  if (start.origin === 'process') return facts;
+  const offset = start.argv.length - args.length;
+  const flagSources = parsed.valueAt.map((i) => start.argvSources?.[i + offset] ?? '');
+  return { ...facts, origin: 'unit', flagSources };
+}
+
+const MAX_CGROUP_BYTES = 64 * 1024;
+
+/** The unit the kubelet process runs in (its cgroup says), else kubelet.service. */
+async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null): Promise<KubeletUnitFacts> {
+  if (pid !== null) {
+    const cg = await procFs.readFile(`/${pid}/cgroup`, { maxBytes: MAX_CGROUP_BYTES });
+    const name = cg.ok ? unitFromCgroup(cg.value.toString('utf8')) : null;
+    if (name !== null && name !== KUBELET_UNIT) {
+      const own = await collectKubeletUnit(hostFs, name);
+      if (own.unitFile !== null) return own;
+    }
+  }
+  return collectKubeletUnit(hostFs, KUBELET_UNIT);
+}
+
+export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<KubeletDiscovery> {
+  const scan = await findProcesses(procFs, (argv) => kubeletArgs(argv) !== null);
+  const [proc, ...others] = scan.matches;
+  const unit = await kubeletUnitFor(hostFs, procFs, proc?.pid ?? null);
+  if (proc !== undefined) {
+    const kubelet = await kubeletFromStart(hostFs, { ...proc, otherPids: others.map((p) => p.pid), origin: 'process' });
+    return { kubelet, absence: null, unit };
+  }
+
+  // No kubelet process to be seen (the agent may not share the host's PID namespace): judge
+  // the command line its systemd unit starts instead, and say so in every result.
+  const cmd = unit.command;
+  if (cmd !== null && kubeletArgs(cmd.argv) !== null) {
+    const kubelet = await kubeletFromStart(hostFs, {
+      pid: 0,
+      argv: cmd.argv,
+      exe: cmd.exe,
+      cwd: unit.workingDirectory ?? '/',
+      errors: unit.errors,
+      otherPids: [],
+      origin: 'unit',
+      argvSources: cmd.sources,
+    });
+    return { kubelet, absence: null, unit };
+  }
+
+  const noUnit = unit.unitFile === null
+    ? `no ${unit.name} unit in ${unit.searched.join(', ')}`
+    : `${unit.unitFile} does not start a kubelet`;
+  if (scan.error !== null) {
+    return { kubelet: null, absence: { status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}; and ${noUnit}` }, unit };
+  }
+  const reason = `no kubelet process among the ${scan.scanned} processes in ${procFs.root} (does the agent share the host's PID namespace?), and ${noUnit}`;
+  return { kubelet: null, absence: { status: 'not-running', reason }, unit };
 }

@@ -12,6 +12,8 @@ export const REDACTED = '<redacted>';
 const SECRET_WORDS = new Set(['token', 'password', 'passwd', 'secret', 'credential', 'credentials', 'apikey']);
 const KEY_WORDS = new Set(['key']);
 
+const BOOLEAN_WORDS = new Set(['true', 'false', 'True', 'False', 'TRUE', 'FALSE']);
+
 const looksLikePath = (v: string): boolean => v.startsWith('/') || v.startsWith('./') || v.startsWith('../');
 
 /** How a flag's value must be treated, judged from its name alone. */
@@ -24,9 +26,20 @@ function secretKind(flagName: string): 'secret' | 'key' | 'none' {
 }
 
 function redactValue(kind: 'secret' | 'key' | 'none', value: string): string {
+  // A boolean is a switch, not a secret: --use-service-account-credentials=true stays readable.
+  if (kind !== 'none' && BOOLEAN_WORDS.has(value)) return value;
   if (kind === 'secret') return REDACTED;
   if (kind === 'key' && !looksLikePath(value)) return REDACTED;
   return redactUrlCredentials(value);
+}
+
+/**
+ * A value known by name (an environment variable such as `ETCD_PEER_KEY_FILE`, a config
+ * key), judged like a flag of that name: `ETCD_INITIAL_CLUSTER_TOKEN` is a secret,
+ * `ETCD_PEER_KEY_FILE` is not.
+ */
+export function redactNamedValue(name: string, value: string): string {
+  return redactValue(secretKind(name), value);
 }
 
 /** `scheme://user:password@host` -> `scheme://user:<redacted>@host`. */

@@ -1,16 +1,24 @@
-// The query API as a Fastify app, built apart from listen() so tests can inject requests.
+// The query API (and the dashboard it serves) as a Fastify app, built apart from listen()
+// so tests can inject requests. Every request passes one gate: authentication (a bearer
+// token, or the dashboard's session cookie on reads), the token's rate limit, its role.
+// Calls that change something are written to the audit log.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
-import type { Static } from '@sinclair/typebox';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
-import { decodeCursor } from '../store/findings.js';
-import { allows, createAuthenticator, type Principal, type Role } from './auth.js';
+import { countTransitions } from '../pipeline/pipeline.js';
+import { allows, createAuthenticator, type Principal } from './auth.js';
 import type { ApiToken } from '../config.js';
-import {
-  ErrorBody, FindingPage, FindingParams, FindingsQuery, Finding, NodePage, SuppressBody,
-} from './schemas.js';
+import { createRateLimiter } from './rate-limit.js';
+import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
+import type { ApiContext } from './context.js';
+export type { AuditSpec } from './context.js';
+import { registerFindingRoutes } from './findings.js';
+import { registerNodeRoutes } from './nodes.js';
+import { registerSummaryRoutes } from './summary.js';
+import { registerAuditRoutes } from './audit.js';
+import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
   readonly store: Store;
@@ -21,22 +29,23 @@ export interface ApiDeps {
   readonly https?: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly ready: () => boolean;
   readonly now?: () => number;
+  readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
+  readonly sessionTtlMs?: number;
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal?: Principal;
-  }
-  interface FastifyContextConfig {
-    role?: Role;
-  }
-}
-
-const UNAUTHENTICATED = new Set(['/healthz', '/readyz', '/metrics']);
+/** Sent with every response: the dashboard loads only its own script and style, nothing inline. */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self'", "connect-src 'self'",
+  "form-action 'self'", "frame-ancestors 'none'", "base-uri 'none'",
+].join('; ');
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const now = deps.now ?? Date.now;
   const auth = createAuthenticator(deps.tokens);
+  const rate = deps.rateLimit ?? { perSecond: 20, burst: 100 };
+  const limiter = createRateLimiter(rate, now);
+  const sessions = createSessions({ ttlMs: deps.sessionTtlMs ?? 12 * 3600_000, now });
+  const { metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
@@ -67,63 +76,85 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const started = process.hrtime.bigint();
     reply.raw.once('finish', () => {
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      deps.metrics.inc('nodeward_api_requests_total', 'API requests', 1, { code: String(reply.statusCode) });
-      deps.metrics.inc('nodeward_api_request_seconds_sum', 'Total seconds spent answering API requests', ms / 1000);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.inc('nodeward_api_requests_total', 'API requests', 1, { code: String(reply.statusCode) });
+      metrics.observe('nodeward_api_request_duration_seconds', 'Time to answer API requests', seconds, { route: req.routeOptions.url ?? 'unmatched' });
     });
-    const path = req.url.split('?')[0] ?? '';
-    if (UNAUTHENTICATED.has(path)) return;
-    const principal = auth.authenticate(req.headers.authorization);
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    if (deps.https) reply.header('strict-transport-security', 'max-age=31536000');
+
+    const cfg = req.routeOptions.config;
+    if (cfg.public) return;
+    let principal: Principal | undefined;
+    if (req.headers.authorization !== undefined) principal = auth.authenticate(req.headers.authorization);
+    else if (req.method === 'GET' || req.method === 'HEAD') {
+      // The session cookie authenticates reads only: the dashboard changes nothing, so a
+      // forged cross-site write has nothing to ride on (on top of SameSite=Strict).
+      principal = sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+    }
     if (!principal) {
+      if (cfg.page) return reply.code(303).header('location', '/ui/login').send();
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid bearer token is required' });
     }
-    const needed = req.routeOptions.config.role ?? 'reader';
-    if (!allows(principal, needed)) return reply.code(403).send({ error: `this call needs the ${needed} role` });
     req.principal = principal;
+    const verdict = limiter.take(principal.name);
+    if (!verdict.allowed) {
+      metrics.inc('nodeward_api_rate_limited_total', 'API requests refused by the per-token rate limit', 1, { token: principal.name });
+      return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds))
+        .send({ error: `token ${principal.name} is over its rate limit (${rate.perSecond}/s, bursts of ${rate.burst}); retry in ${verdict.retryAfterSeconds} s` });
+    }
+    const needed = cfg.role ?? 'reader';
+    if (!allows(principal, needed)) return reply.code(403).send({ error: `this call needs the ${needed} role` });
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) =>
+  // Recorded before the response leaves, so a client that reads the audit log right after
+  // its call finds the call there.
+  app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    const spec = req.routeOptions.config.audit;
+    if (!spec || reply.statusCode === 429 || (!req.principal && !spec.anonymous)) return payload;
+    const params = (req.params ?? {}) as Record<string, unknown>;
+    try {
+      deps.store.audit.record({
+        at: now(), actor: req.principal?.name ?? '', role: req.principal?.role ?? '', action: spec.action,
+        target: String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
+        remote: req.ip,
+      });
+      metrics.inc('nodeward_audit_records_total', 'Audit records written', 1, { action: spec.action });
+    } catch (err) {
+      metrics.inc('nodeward_audit_failures_total', 'Audit records that could not be written');
+      req.log.error({ err: (err as Error).message, action: spec.action }, 'audit record not written');
+    }
+    return payload;
+  });
+
+  const ctx: ApiContext = {
+    store: deps.store, metrics, now, staleAfterMs: deps.staleAfterMs,
+    expireSuppressions: () => {
+      const ended = deps.store.findings.expireDue(now());
+      if (ended.length === 0) return;
+      countTransitions(metrics, ended);
+      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
+    },
+  };
+
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' }));
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    deps.metrics.set('nodeward_store_bytes', 'Size of the SQLite database', deps.store.sizeBytes());
-    return reply.type('text/plain; version=0.0.4').send(deps.metrics.render());
+  app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
+    metrics.set('nodeward_store_bytes', 'Size of the SQLite database', deps.store.sizeBytes());
+    return reply.type('text/plain; version=0.0.4').send(metrics.render());
   });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
-    schema: { querystring: FindingsQuery, response: { 200: FindingPage, 400: ErrorBody } },
-  }, async (req, reply) => {
-    const q = req.query;
-    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
-    if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
-    const since = q.since === undefined ? undefined : parseTime(q.since);
-    if (Number.isNaN(since)) return reply.code(400).send({ error: 'parameter since is not a time this API can use' });
-    return deps.store.findings.list({ ...q, since }, q.limit, after);
-  });
-
-  app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
-    schema: { params: FindingParams, response: { 200: Finding, 404: ErrorBody } },
-  }, async (req, reply) => deps.store.findings.get(req.params.id) ?? reply.code(404).send({ error: 'no such finding' }));
-
-  app.post<{ Params: Static<typeof FindingParams>; Body: Static<typeof SuppressBody> }>('/api/v1/findings/:id/suppress', {
-    config: { role: 'admin' },
-    schema: { params: FindingParams, body: SuppressBody, response: { 200: Finding, 404: ErrorBody, 400: ErrorBody } },
-  }, async (req, reply) => {
-    const until = req.body.until === undefined ? null : parseTime(req.body.until);
-    if (Number.isNaN(until)) return reply.code(400).send({ error: 'body field until is not a time this API can use' });
-    if (until !== null && until <= now()) return reply.code(400).send({ error: 'body field until must be in the future' });
-    const outcome = deps.store.findings.suppress(req.params.id, req.body.reason, until, now());
-    if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
-    req.log.info({ who: req.principal?.name, finding: req.params.id, until }, 'finding suppressed');
-    return deps.store.findings.get(req.params.id);
-  });
-
-  app.get('/api/v1/nodes', { schema: { response: { 200: NodePage } } }, async () => ({
-    items: deps.store.nodes.list(now(), deps.staleAfterMs),
-    nextCursor: null,
-  }));
+  registerFindingRoutes(app, ctx);
+  registerNodeRoutes(app, ctx);
+  registerSummaryRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
+  await registerDashboard(app, { auth, sessions, metrics, now });
 
   return app;
 }
@@ -154,16 +185,4 @@ function validationMessage(context: string, issues: readonly ValidationIssue[], 
   const allowed = issues.filter((i) => i.keyword === 'const' && i.instancePath === first.instancePath).map((i) => String(i.params.allowedValue));
   if (allowed.length > 0) return `${where} ${path} must be one of: ${allowed.join(', ')}`;
   return path ? `${where} ${path} ${first.message ?? 'is invalid'}` : `${context} ${first.message ?? 'is invalid'}`;
-}
-
-/**
- * Milliseconds for an RFC 3339 date-time that passed the schema's format check, or NaN.
- * Date.parse refuses the leap second (":60") that RFC 3339 allows; it is read as the
- * instant after ":59" instead of turning into NaN (which SQLite would bind as NULL).
- */
-function parseTime(s: string): number {
-  const ms = Date.parse(s);
-  if (!Number.isNaN(ms)) return ms;
-  const leap = /^(.*T\d\d:\d\d:)60(\.\d+)?(.*)$/i.exec(s);
-  return leap ? Date.parse(`${leap[1]}59${leap[2] ?? ''}${leap[3]}`) + 1000 : Number.NaN;
 }

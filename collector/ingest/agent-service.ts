@@ -8,19 +8,16 @@ import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CommitOutcome } from '../pipeline/types.js';
-import type { Store } from '../store/store.js';
 import { batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire } from './validate.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
 
 export interface AgentServiceDeps {
   readonly pipeline: Pipeline;
-  readonly store: Store;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Plain-text mode: no certificate, the hello's node name is believed. */
   readonly insecure: boolean;
-  readonly now?: () => number;
 }
 
 class StreamError extends Error {
@@ -37,8 +34,7 @@ export function certificateNode(call: Call): string | undefined {
 }
 
 export function createAgentService(deps: AgentServiceDeps) {
-  const now = deps.now ?? Date.now;
-  const { metrics, log, store, pipeline } = deps;
+  const { metrics, log, pipeline } = deps;
   const streams = new Map<string, Call>();
 
   const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
@@ -91,10 +87,10 @@ export function createAgentService(deps: AgentServiceDeps) {
             if (err instanceof InvalidMessage) throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
             throw err;
           }
+          const stats = statsFromWire(msg.hello.stats);
           node = claimed;
           epoch = hello.epoch;
-          store.nodes.hello(hello, now());
-          store.nodes.stats(node, statsFromWire(msg.hello.stats), now());
+          pipeline.hello(hello, stats);
           const previous = streams.get(node);
           streams.set(node, call);
           gauge();
@@ -106,7 +102,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         }
         if (!node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'the first message on a stream must be a hello');
         if (msg.body === 'heartbeat' && msg.heartbeat) {
-          store.nodes.stats(node, statsFromWire(msg.heartbeat.stats), now());
+          pipeline.heartbeat(node, statsFromWire(msg.heartbeat.stats));
           return;
         }
         if (msg.body === 'scanReport' && msg.scanReport) {
@@ -127,7 +123,6 @@ export function createAgentService(deps: AgentServiceDeps) {
       const permanentOrRetry = (seq: number, commit: () => CommitOutcome): void => {
         try {
           ack(seq, commit());
-          store.nodes.touch(node!, now());
         } catch (err) {
           if (err instanceof InvalidMessage) {
             reject('invalid');
@@ -158,7 +153,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         if (node && streams.get(node) === call) {
           streams.delete(node);
           gauge();
-          store.nodes.setConnected(node, false);
+          pipeline.disconnected(node);
           log.info({ node }, 'agent disconnected');
         }
       };

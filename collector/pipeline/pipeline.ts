@@ -1,8 +1,11 @@
 // ingest -> pipeline -> store. The pipeline owns what a committed message means: dedup by
-// (node, epoch, sequence), lifecycle transitions, counts. Sinks will hang off its events.
+// (node, epoch, sequence), lifecycle transitions, counts, and a node's agent being heard
+// from (which ends its agent-stale finding). Sinks will hang off its events.
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import type { NodeHello, NodeStats } from '../store/nodes.js';
+import type { Transition } from '../store/findings.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
 
 export interface PipelineDeps {
@@ -12,9 +15,13 @@ export interface PipelineDeps {
   readonly now?: () => number;
 }
 
+export function countTransitions(metrics: Metrics, events: ReadonlyArray<{ readonly event: string }>): void {
+  for (const e of events) metrics.inc('nodeward_finding_events_total', 'Finding lifecycle transitions', 1, { event: e.event });
+}
+
 export function createPipeline(deps: PipelineDeps) {
   const now = deps.now ?? Date.now;
-  const { metrics, log } = deps;
+  const { metrics, log, store } = deps;
 
   function account(kind: 'scan' | 'batch', node: string, items: number, out: CommitOutcome): CommitOutcome {
     if (out.duplicate) {
@@ -27,17 +34,48 @@ export function createPipeline(deps: PipelineDeps) {
       metrics.inc('nodeward_rejects_total', 'Things refused by the collector', out.refused, { reason: 'node_finding_cap' });
       log.warn({ node, refused: out.refused }, 'node is at its open-finding cap; new findings refused');
     }
-    for (const e of out.events) metrics.inc('nodeward_finding_events_total', 'Finding lifecycle transitions', 1, { event: e.event });
+    countTransitions(metrics, out.events);
     log.debug({ node, kind, items, updated: out.updated, events: out.events.length }, 'committed');
     return out;
   }
 
+  /** The node's agent spoke: it is not silent, whatever the sweeper said. */
+  function heard(node: string, at: number): void {
+    const back: Transition | undefined = store.findings.resolveStale(node, at);
+    if (back) {
+      countTransitions(metrics, [back]);
+      log.info({ node }, 'agent is back; its agent-stale finding is resolved');
+    }
+  }
+
   return {
+    hello(hello: NodeHello, stats: NodeStats): void {
+      const at = now();
+      store.nodes.hello(hello, at);
+      store.nodes.stats(hello.node, stats, at);
+      heard(hello.node, at);
+    },
+    heartbeat(node: string, stats: NodeStats): void {
+      const at = now();
+      store.nodes.stats(node, stats, at);
+      heard(node, at);
+    },
+    disconnected(node: string): void {
+      store.nodes.setConnected(node, false);
+    },
     scan(scan: IncomingScan): CommitOutcome {
-      return account('scan', scan.node, scan.results.length, deps.store.findings.commitScan(scan, now()));
+      const at = now();
+      const out = account('scan', scan.node, scan.results.length, store.findings.commitScan(scan, at));
+      store.nodes.touch(scan.node, at);
+      heard(scan.node, at);
+      return out;
     },
     batch(batch: IncomingBatch): CommitOutcome {
-      return account('batch', batch.node, batch.findings.length, deps.store.findings.commitBatch(batch, now()));
+      const at = now();
+      const out = account('batch', batch.node, batch.findings.length, store.findings.commitBatch(batch, at));
+      store.nodes.touch(batch.node, at);
+      heard(batch.node, at);
+      return out;
     },
   };
 }

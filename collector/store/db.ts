@@ -21,6 +21,8 @@ export function openDatabase(path: string): Db {
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
+    // Planner statistics are sampled, so refreshing them stays cheap on a large database.
+    db.pragma('analysis_limit = 1000');
     migrate(db);
     return db;
   } catch (err) {

@@ -1,9 +1,14 @@
-// Findings: idempotent commits of agent messages, lifecycle transitions, and queries.
+// Findings: idempotent commits of agent messages, lifecycle transitions (open, resolved,
+// suppressed, with expiry), the collector's own agent-stale findings, and queries.
 import { fingerprint } from '../../proto/fingerprint.js';
-import { severityRank, isFindingStatus, type FindingState, type Severity } from '../../proto/domain.js';
+import { SEVERITIES, severityRank, isFindingStatus, type FindingState, type Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { createHistoryLog, type HistoryEntry } from './history.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
+
+/** The check id of the finding the collector raises for a node whose agent went silent. */
+export const AGENT_STALE_CHECK = 'agent-stale';
 
 export interface FindingRow {
   readonly id: string;
@@ -31,6 +36,13 @@ export interface FindingRow {
   readonly resolvedAt: string | null;
   readonly suppressedReason: string | null;
   readonly suppressedUntil: string | null;
+  readonly suppressedBy: string | null;
+  readonly suppressedAt: string | null;
+}
+
+export interface FindingDetail extends FindingRow {
+  /** Newest first, bounded. */
+  readonly history: HistoryEntry[];
 }
 
 export interface FindingFilter {
@@ -47,6 +59,13 @@ export interface FindingFilter {
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
+}
+
+/** A change the collector made on its own (an expiry, a stale agent): for metrics and logs. */
+export interface Transition {
+  readonly findingId: string;
+  readonly node: string;
+  readonly event: LifecycleEvent | 'unsuppressed';
 }
 
 interface UpsertFields {
@@ -72,38 +91,68 @@ export function decodeCursor(cursor: string): number | undefined {
   }
 }
 
-export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: number }) {
+export interface FindingStoreOptions {
+  readonly maxOpenFindingsPerNode: number;
+  /** History entries kept per finding. */
+  readonly historyLimit: number;
+}
+
+export function createFindingStore(db: Db, opts: FindingStoreOptions) {
+  const history = createHistoryLog(db, { limit: opts.historyLimit });
   const s = {
     received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
     markReceived: db.prepare('INSERT INTO received (node, epoch, sequence, received_at) VALUES (?, ?, ?, ?)'),
-    current: db.prepare<[string], { state: FindingState; severity_rank: number }>('SELECT state, severity_rank FROM findings WHERE id = ?'),
+    current: db.prepare<[string], { state: FindingState; severity_rank: number; node: string }>('SELECT state, severity_rank, node FROM findings WHERE id = ?'),
     openCount: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM findings WHERE node = ? AND state = 'open'"),
     insert: db.prepare(`INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, updated_at)
       VALUES (@id, @node, @checkId, @cis, @title, @category, @subject, @severity, @severityRank, @status, 'open',
         @scored, @actual, @expected, @source, @sourceFile, @reason, @remediation, @detail, @seen, @observedAt, @observedAt, @occurrences, @now)`),
+    // A failing occurrence: a resolved finding reopens (and is no longer resolved); a
+    // suppressed one stays suppressed until its suppression ends.
     update: db.prepare(`UPDATE findings SET cis = @cis, title = @title, category = @category, severity = @severity,
         severity_rank = @severityRank, status = @status, scored = @scored, actual = @actual, expected = @expected,
         source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail,
         seen = @seen, last_seen = max(last_seen, @observedAt), count = count + @occurrences, updated_at = @now,
-        state = CASE state WHEN 'resolved' THEN 'open' ELSE state END,
-        resolved_at = CASE state WHEN 'resolved' THEN NULL ELSE resolved_at END
+        state = CASE state WHEN 'resolved' THEN 'open' ELSE state END, resolved_at = NULL
       WHERE id = @id`),
-    resolveOpen: db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, updated_at = ?
-      WHERE id = ? AND state = 'open'`),
-    resolveSuppressed: db.prepare(`UPDATE findings SET state = 'resolved', resolved_at = ?, updated_at = ?
-      WHERE id = ? AND state = 'suppressed'`),
+    resolve: db.prepare<[number, number, string], { state: FindingState; node: string; severity: string }>(`UPDATE findings
+      SET state = 'resolved', resolved_at = ?, updated_at = ?, suppressed_reason = NULL, suppressed_until = NULL,
+        suppressed_by = NULL, suppressed_at = NULL
+      WHERE id = ? AND state IN ('open', 'suppressed') RETURNING state, node, severity`),
     nodeResult: db.prepare(`INSERT INTO node_results (node, check_id, subject, status, severity, scored, evaluated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (node, check_id, subject) DO UPDATE SET status = excluded.status, severity = excluded.severity,
         scored = excluded.scored, evaluated_at = excluded.evaluated_at WHERE excluded.evaluated_at >= node_results.evaluated_at`),
+    compliance: db.prepare(`UPDATE nodes SET
+        scored_pass = (SELECT count(*) FROM node_results r WHERE r.node = @node AND r.scored = 1 AND r.status = 'pass'),
+        scored_total = (SELECT count(*) FROM node_results r WHERE r.node = @node AND r.scored = 1 AND r.status IN ('pass', 'fail')),
+        failing_checks = (SELECT count(DISTINCT r.check_id) FROM node_results r WHERE r.node = @node AND r.status = 'fail')
+      WHERE name = @node`),
     refused: db.prepare('UPDATE nodes SET findings_refused = findings_refused + ? WHERE name = ?'),
     get: db.prepare<[string], RawFinding>('SELECT * FROM findings WHERE id = ?'),
-    suppress: db.prepare(`UPDATE findings SET state = 'suppressed', suppressed_reason = ?, suppressed_until = ?, updated_at = ?
-      WHERE id = ? AND state <> 'suppressed'`),
+    suppress: db.prepare(`UPDATE findings SET state = 'suppressed', suppressed_reason = @reason, suppressed_until = @until,
+        suppressed_by = @by, suppressed_at = @now, updated_at = @now WHERE id = @id`),
+    // Ending a suppression returns the finding to what its results say: open, unless a pass
+    // resolved it before it was suppressed and nothing failed since.
+    unsuppress: db.prepare<[{ now: number; id: string }], { state: FindingState; node: string; severity: string }>(`UPDATE findings
+      SET state = CASE WHEN resolved_at IS NULL THEN 'open' ELSE 'resolved' END, suppressed_reason = NULL,
+        suppressed_until = NULL, suppressed_by = NULL, suppressed_at = NULL, updated_at = @now
+      WHERE id = @id AND state = 'suppressed' RETURNING state, node, severity`),
+    due: db.prepare<[number], { id: string }>(`SELECT id FROM findings
+      WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT 1000`),
+    purgeResolved: db.prepare(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
+      WHERE state = 'resolved' AND resolved_at < ? AND seq < (SELECT max(seq) FROM findings) LIMIT 5000)`),
+    purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
+    countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, count(*) AS n FROM findings GROUP BY state'),
   };
 
   const listStatements = new Map<string, Statement<Record<string, unknown>, RawFinding>>();
+
+  // Open findings per node, for the cap. The collector is the database's only writer, so
+  // the count is kept here instead of counting rows on every batch; an entry is set only
+  // after its transaction commits, and dropped whenever something else changes states.
+  const openCounts = new Map<string, number>();
 
   /** Upserts one failing occurrence; returns the lifecycle event it caused, if any. */
   function upsert(f: UpsertFields, openBudget: { left: number }): LifecycleEvent | 'refused' | null {
@@ -112,23 +161,47 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
       if (openBudget.left <= 0) return 'refused';
       openBudget.left--;
       s.insert.run(f);
+      history.transition(f.id, 'opened', f.observedAt, f.severity, f.now, { occurrences: f.occurrences, first: true });
       return 'opened';
     }
     s.update.run(f);
-    if (cur.state === 'resolved') return 'reopened';
-    if (f.severityRank > cur.severity_rank) return 'escalated';
-    return null;
+    let ev: LifecycleEvent | null = null;
+    if (cur.state === 'resolved') ev = 'reopened';
+    else if (f.severityRank > cur.severity_rank) ev = 'escalated';
+    if (ev) history.transition(f.id, ev, f.observedAt, f.severity, f.now, { occurrences: f.occurrences });
+    else history.seen(f.id, f.observedAt, f.occurrences, f.severity, f.now);
+    return ev;
   }
 
-  // Open findings per node, for the cap. The collector is the database's only writer, so
-  // the count is kept here instead of counting rows on every batch; an entry is set only
-  // after its transaction commits, and dropped when an API call changes states.
-  const openCounts = new Map<string, number>();
+  function resolve(id: string, at: number, now: number, note: string): boolean {
+    const r = s.resolve.get(at, now, id);
+    if (!r) return false;
+    history.transition(id, 'resolved', at, r.severity, now, { note });
+    return true;
+  }
+
+  /** Ends the suppressions due by `now`; inside the caller's transaction. */
+  function expire(now: number): Transition[] {
+    const out: Transition[] = [];
+    for (;;) {
+      const due = s.due.all(now);
+      for (const { id } of due) {
+        const r = s.unsuppress.get({ now, id });
+        if (!r) continue;
+        history.transition(id, 'unsuppressed', now, r.severity, now, { note: 'the suppression expired' });
+        openCounts.delete(r.node);
+        out.push({ findingId: id, node: r.node, event: r.state === 'open' ? 'reopened' : 'unsuppressed' });
+      }
+      if (due.length < 1000) return out;
+    }
+  }
 
   function commit(node: string, epoch: string, sequence: number, now: number, apply: (budget: { left: number }, out: Outcome) => void): CommitOutcome {
     let open = 0;
     const out = db.transaction((): Outcome | undefined => {
       if (s.received.get(node, epoch, sequence)) return undefined;
+      // A suppression that has run out ends before anything new is applied to it.
+      expire(now);
       open = openCounts.get(node) ?? s.openCount.get(node)?.n ?? 0;
       const budget = { left: Math.max(0, opts.maxOpenFindingsPerNode - open) };
       const o: Outcome = { duplicate: false, events: [], updated: 0, refused: 0, openDelta: 0 };
@@ -151,6 +224,8 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
     }
   }
 
+  const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK, node);
+
   return {
     commitScan(scan: IncomingScan, now: number): CommitOutcome {
       return commit(scan.node, scan.epoch, scan.sequence, now, (budget, out) => {
@@ -167,14 +242,14 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
             }, budget));
           } else if (r.status === 'pass' && scan.scope.includes(r.id)) {
             // Only a pass inside the report's scope resolves; skip and error never do.
-            if (s.resolveOpen.run(now, now, id).changes > 0) {
-              out.openDelta--;
-              out.events.push({ findingId: id, event: 'resolved' });
-            } else if (s.resolveSuppressed.run(now, now, id).changes > 0) {
+            const before = s.current.get(id);
+            if (resolve(id, scan.scannedAt, now, 'passed a scan')) {
+              if (before?.state === 'open') out.openDelta--;
               out.events.push({ findingId: id, event: 'resolved' });
             }
           }
         }
+        s.compliance.run({ node: scan.node });
       });
     },
 
@@ -192,34 +267,107 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
       });
     },
 
+    /**
+     * Raises (or reopens) the node's agent-stale finding. Nothing happens while one is
+     * already open or suppressed. Not subject to the per-node cap: it is the collector's own.
+     */
+    raiseStale(node: string, lastSeen: number, staleAfterMs: number, now: number): Transition | undefined {
+      const id = staleId(node);
+      return db.transaction((): Transition | undefined => {
+        const cur = s.current.get(id);
+        if (cur && cur.state !== 'resolved') return undefined;
+        const silent = Math.round((now - lastSeen) / 1000);
+        const ev = upsert({
+          id, node, checkId: AGENT_STALE_CHECK, cis: '', title: 'The nodeward agent has gone silent', category: 'agent',
+          subject: node, severity: 'high', severityRank: severityRank('high'), status: 'fail', scored: 0,
+          actual: `no message for ${silent} s (last seen ${new Date(lastSeen).toISOString()})`,
+          expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
+          reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
+          remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
+            + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+          detail: JSON.stringify({ lastSeen: new Date(lastSeen).toISOString(), silentSeconds: silent }),
+          seen: 'collector', observedAt: now, occurrences: 1, now,
+        }, { left: 1 });
+        openCounts.delete(node);
+        return ev === 'opened' || ev === 'reopened' ? { findingId: id, node, event: ev } : undefined;
+      }).immediate();
+    },
+
+    /** Resolves the node's agent-stale finding, if one is open or suppressed: the agent is back. */
+    resolveStale(node: string, now: number): Transition | undefined {
+      const id = staleId(node);
+      return db.transaction((): Transition | undefined => {
+        if (!resolve(id, now, now, 'the agent is back')) return undefined;
+        openCounts.delete(node);
+        return { findingId: id, node, event: 'resolved' };
+      })();
+    },
+
     get(id: string): FindingRow | undefined {
       const row = s.get.get(id);
       return row ? toRow(row) : undefined;
     },
 
-    suppress(id: string, reason: string, until: number | null, now: number): 'suppressed' | 'already' | 'missing' {
+    detail(id: string): FindingDetail | undefined {
       const row = s.get.get(id);
-      if (!row) return 'missing';
-      if (s.suppress.run(reason, until, now, id).changes === 0) return 'already';
-      openCounts.delete(row.node);
-      return 'suppressed';
+      return row ? { ...toRow(row), history: history.list(id) } : undefined;
+    },
+
+    /** Suppresses, or updates the reason, expiry and author of an existing suppression. */
+    suppress(id: string, sup: { reason: string; until: number | null; by: string }, now: number): 'suppressed' | 'updated' | 'missing' {
+      return db.transaction((): 'suppressed' | 'updated' | 'missing' => {
+        const cur = s.current.get(id);
+        if (!cur) return 'missing';
+        s.suppress.run({ id, reason: sup.reason, until: sup.until, by: sup.by, now });
+        const note = `${sup.by}: ${sup.reason}${sup.until === null ? '' : ` (until ${new Date(sup.until).toISOString()})`}`;
+        history.transition(id, 'suppressed', now, severityName(cur.severity_rank), now, { note });
+        openCounts.delete(cur.node);
+        return cur.state === 'suppressed' ? 'updated' : 'suppressed';
+      }).immediate();
+    },
+
+    /** Ends a suppression now. */
+    unsuppress(id: string, by: string, now: number): 'unsuppressed' | 'not-suppressed' | 'missing' {
+      return db.transaction((): 'unsuppressed' | 'not-suppressed' | 'missing' => {
+        const cur = s.current.get(id);
+        if (!cur) return 'missing';
+        const r = s.unsuppress.get({ now, id });
+        if (!r) return 'not-suppressed';
+        history.transition(id, 'unsuppressed', now, r.severity, now, { note: `${by}: lifted` });
+        openCounts.delete(cur.node);
+        return 'unsuppressed';
+      }).immediate();
+    },
+
+    /** Ends every suppression whose expiry has passed. Cheap when none is due. */
+    expireDue(now: number): Transition[] {
+      if (s.due.all(now).length === 0) return [];
+      return db.transaction(() => expire(now)).immediate();
     },
 
     list(filter: FindingFilter, limit: number, after: number): Page<FindingRow> {
+      // A page is "the next `limit` rows by seq". An index can produce that without sorting
+      // only when the filter pins its leading columns: (node, state), (check, state),
+      // (category, state), (state, severity) or (state). Any other filter is written as
+      // `+column` so it cannot pick an index whose order would need every match sorted
+      // first (all process findings, say); it is checked on rows walked in seq order instead.
+      // A node's findings are few (capped), so node drives the choice whenever given.
+      const ordered = filter.state !== undefined;
+      const term = (col: string, indexable: boolean): string => (indexable ? col : `+${col}`);
       const where: string[] = ['seq > @after'];
       const params: Record<string, unknown> = { after, limit: limit + 1 };
       if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
-      if (filter.check !== undefined) { where.push('check_id = @check'); params.check = filter.check; }
-      if (filter.category !== undefined) { where.push('category = @category'); params.category = filter.category; }
-      if (filter.severity !== undefined) { where.push('severity = @severity'); params.severity = filter.severity; }
-      if (filter.minSeverity !== undefined) { where.push('severity_rank >= @minRank'); params.minRank = severityRank(filter.minSeverity); }
+      if (filter.check !== undefined) { where.push(`${term('check_id', ordered)} = @check`); params.check = filter.check; }
+      if (filter.category !== undefined) { where.push(`${term('category', ordered)} = @category`); params.category = filter.category; }
+      if (filter.severity !== undefined) { where.push(`${term('severity_rank', ordered)} = @rank`); params.rank = severityRank(filter.severity); }
+      if (filter.minSeverity !== undefined) { where.push('+severity_rank >= @minRank'); params.minRank = severityRank(filter.minSeverity); }
       if (filter.state !== undefined) { where.push('state = @state'); params.state = filter.state; }
-      if (filter.since !== undefined) { where.push('last_seen >= @since'); params.since = filter.since; }
+      if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
       if (filter.q !== undefined) {
         where.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
         params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       }
-      // The WHERE clause is assembled from fixed fragments (at most 2^8 shapes, each
+      // The WHERE clause is assembled from fixed fragments (a few hundred shapes at most, each
       // prepared once); every value is bound.
       const sql = `SELECT * FROM findings WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       let stmt = listStatements.get(sql);
@@ -229,6 +377,34 @@ export function createFindingStore(db: Db, opts: { maxOpenFindingsPerNode: numbe
       const page = more ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
       return { items: page.map(toRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
+    },
+
+    countByState(): Record<FindingState, number> {
+      const out: Record<FindingState, number> = { open: 0, resolved: 0, suppressed: 0 };
+      for (const r of s.countByState.all()) out[r.state] = r.n;
+      return out;
+    },
+
+    /** Deletes findings resolved before `olderThan` (their history goes with them). */
+    purgeResolved(olderThan: number): number {
+      let total = 0;
+      for (;;) {
+        const n = s.purgeResolved.run(olderThan).changes;
+        total += n;
+        if (n < 5000) break;
+      }
+      if (total > 0) openCounts.clear();
+      return total;
+    },
+
+    /** Deletes history entries last written before `olderThan`. */
+    purgeHistory(olderThan: number): number {
+      let total = 0;
+      for (;;) {
+        const n = s.purgeHistory.run(olderThan).changes;
+        total += n;
+        if (n < 5000) return total;
+      }
     },
   };
 }
@@ -242,8 +418,11 @@ interface RawFinding {
   severity: Severity; severity_rank: number; status: string; state: FindingState; scored: number; actual: string;
   expected: string; source: string; source_file: string; reason: string; remediation: string; detail: string;
   seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
-  suppressed_reason: string | null; suppressed_until: number | null; updated_at: number;
+  suppressed_reason: string | null; suppressed_until: number | null; suppressed_by: string | null;
+  suppressed_at: number | null; updated_at: number;
 }
+
+const severityName = (rank: number): Severity => SEVERITIES[rank] ?? 'info';
 
 function parseDetail(s: string): unknown {
   try {
@@ -260,5 +439,6 @@ function toRow(r: RawFinding): FindingRow {
     source: r.source, sourceFile: r.source_file, reason: r.reason, remediation: r.remediation, detail: parseDetail(r.detail),
     seen: r.seen, firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
     count: r.count, resolvedAt: iso(r.resolved_at), suppressedReason: r.suppressed_reason, suppressedUntil: iso(r.suppressed_until),
+    suppressedBy: r.suppressed_by, suppressedAt: iso(r.suppressed_at),
   };
 }

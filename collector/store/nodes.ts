@@ -1,5 +1,6 @@
 // Node inventory: from hellos and heartbeats, plus what the findings tables say.
 import type { Db } from './db.js';
+import type { Page } from './findings.js';
 
 export interface NodeHello {
   readonly node: string;
@@ -41,8 +42,15 @@ export interface NodeRow {
   readonly findingsRefused: number;
   readonly openFindings: number;
   readonly failingChecks: number;
+  /** Scored checks judged pass or fail on the node's latest results, and how many passed. */
+  readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+}
+
+export interface NodeFilter {
+  /** true: only nodes silent past the stale time; false: only nodes heard from since. */
+  readonly stale?: boolean | undefined;
 }
 
 interface RawNode {
@@ -51,6 +59,28 @@ interface RawNode {
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
 }
+
+/** Rounded to three decimals; null when nothing scored was judged. */
+export function score(passing: number, scored: number): number | null {
+  return scored === 0 ? null : Math.round((passing / scored) * 1000) / 1000;
+}
+
+export function encodeNodeCursor(name: string): string {
+  return Buffer.from(JSON.stringify({ after: name })).toString('base64url');
+}
+
+export function decodeNodeCursor(cursor: string): string | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
+    return typeof v.after === 'string' && v.after.length > 0 && v.after.length <= 253 ? v.after : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SELECT = `SELECT n.*,
+    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings
+  FROM nodes n`;
 
 export function createNodeStore(db: Db) {
   const s = {
@@ -67,13 +97,26 @@ export function createNodeStore(db: Db) {
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
-    list: db.prepare<[], RawNode>(`SELECT n.*,
-        (SELECT count(*) FROM findings f WHERE f.node = n.name AND f.state = 'open') AS open_findings,
-        (SELECT count(DISTINCT r.check_id) FROM node_results r WHERE r.node = n.name AND r.status = 'fail') AS failing_checks,
-        (SELECT count(*) FROM node_results r WHERE r.node = n.name AND r.scored = 1 AND r.status = 'pass') AS scored_pass,
-        (SELECT count(*) FROM node_results r WHERE r.node = n.name AND r.scored = 1 AND r.status IN ('pass', 'fail')) AS scored_total
-      FROM nodes n ORDER BY n.name`),
+    get: db.prepare<[string], RawNode>(`${SELECT} WHERE n.name = ?`),
+    silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
+    counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
+        count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
+        coalesce(sum(scored_pass), 0) AS scored_pass, coalesce(sum(scored_total), 0) AS scored_total FROM nodes`),
   };
+  const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawNode>>>();
+
+  const toRow = (r: RawNode, now: number, staleAfterMs: number): NodeRow => ({
+    name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
+    arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
+    certificates: JSON.parse(r.certificates) as NodeRow['certificates'],
+    connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
+    firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
+    execCoverage: r.exec_coverage,
+    spool: { entries: r.spool_entries, dropped: r.spool_dropped, rejected: r.agent_rejected },
+    findingsRefused: r.findings_refused, openFindings: r.open_findings, failingChecks: r.failing_checks,
+    scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
+    complianceScore: score(r.scored_pass, r.scored_total),
+  });
 
   return {
     hello(h: NodeHello, now: number): void {
@@ -92,18 +135,34 @@ export function createNodeStore(db: Db) {
     resetConnections(): void {
       s.allDisconnected.run();
     },
-    list(now: number, staleAfterMs: number): NodeRow[] {
-      return s.list.all().map((r) => ({
-        name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
-        arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
-        certificates: JSON.parse(r.certificates) as NodeRow['certificates'],
-        connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
-        firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
-        execCoverage: r.exec_coverage,
-        spool: { entries: r.spool_entries, dropped: r.spool_dropped, rejected: r.agent_rejected },
-        findingsRefused: r.findings_refused, openFindings: r.open_findings, failingChecks: r.failing_checks,
-        complianceScore: r.scored_total === 0 ? null : Math.round((r.scored_pass / r.scored_total) * 1000) / 1000,
-      }));
+    get(name: string, now: number, staleAfterMs: number): NodeRow | undefined {
+      const r = s.get.get(name);
+      return r ? toRow(r, now, staleAfterMs) : undefined;
+    },
+    /** Ordered by name; the cursor is the last name of the previous page. */
+    list(now: number, staleAfterMs: number, filter: NodeFilter = {}, limit = 1_000_000, after = ''): Page<NodeRow> {
+      const where = ['n.name > @after'];
+      const params: Record<string, unknown> = { after, limit: limit + 1 };
+      if (filter.stale !== undefined) {
+        where.push(filter.stale ? 'n.last_seen < @cutoff' : 'n.last_seen >= @cutoff');
+        params.cutoff = now - staleAfterMs;
+      }
+      const sql = `${SELECT} WHERE ${where.join(' AND ')} ORDER BY n.name LIMIT @limit`;
+      let stmt = listStatements.get(sql);
+      if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
+      const rows = stmt.all(params);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page.at(-1);
+      return { items: page.map((r) => toRow(r, now, staleAfterMs)), nextCursor: more && last ? encodeNodeCursor(last.name) : null };
+    },
+    /** Nodes last heard from before `cutoff`. */
+    silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {
+      return s.silent.all(cutoff).map((r) => ({ name: r.name, lastSeen: r.last_seen }));
+    },
+    counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number } {
+      const r = s.counts.get(now - staleAfterMs)!;
+      return { total: r.total, connected: r.connected, stale: r.stale, scoredPassing: r.scored_pass, scored: r.scored_total };
     },
   };
 }

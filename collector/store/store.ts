@@ -1,31 +1,50 @@
 // The collector's store: one SQLite file, opened and migrated once.
 import { openDatabase, type Db } from './db.js';
+import { createAuditLog } from './audit.js';
 import { createFindingStore } from './findings.js';
 import { createNodeStore } from './nodes.js';
+import { createSummaryQueries } from './summary.js';
 
 export interface StoreOptions {
   readonly path: string;
   readonly maxOpenFindingsPerNode: number;
+  /** History entries kept per finding (default 100). */
+  readonly historyLimit?: number;
 }
 
 export function openStore(opts: StoreOptions) {
   const db: Db = openDatabase(opts.path);
-  const findings = createFindingStore(db, { maxOpenFindingsPerNode: opts.maxOpenFindingsPerNode });
+  const findings = createFindingStore(db, { maxOpenFindingsPerNode: opts.maxOpenFindingsPerNode, historyLimit: opts.historyLimit ?? 100 });
   const nodes = createNodeStore(db);
+  const summary = createSummaryQueries(db, nodes);
+  const audit = createAuditLog(db);
+  const pruneReceived = db.prepare('DELETE FROM received WHERE received_at < ?');
   return {
     findings,
     nodes,
+    summary,
+    audit,
     /** Drops idempotency records older than the horizon (agents resend within minutes). */
     pruneReceived(olderThan: number): number {
-      return db.prepare('DELETE FROM received WHERE received_at < ?').run(olderThan).changes;
+      return pruneReceived.run(olderThan).changes;
     },
     sizeBytes(): number {
       const pages = db.pragma('page_count', { simple: true }) as number;
       const size = db.pragma('page_size', { simple: true }) as number;
       return pages * size;
     },
+    /** Lets SQLite refresh its planner statistics where they are stale (cheap; run now and then). */
+    optimize(): void {
+      // 0x10002: also tables that were never analysed (a fresh database that grew large).
+      db.pragma('optimize = 0x10002');
+    },
     close(): void {
-      if (db.open) db.close();
+      if (!db.open) return;
+      try {
+        db.pragma('optimize');
+      } finally {
+        db.close();
+      }
     },
   };
 }

@@ -197,7 +197,8 @@ for (const sc of scenarios) {
     await sc.prepare?.(fx.root, fx.procRoot);
     const facts = await collectFacts({ hostRoot: fx.root, procRoot: sc.procRoot?.(fx.root) ?? fx.procRoot });
     const results = evaluate(facts, CATALOG, NOW);
-    t.is(results.length, CATALOG.length);
+    // One result per subject: every check answers at least once (some judge several files).
+    t.deepEqual([...new Set(results.map((r) => r.id))].sort(), CATALOG.map((c) => c.id).sort());
     for (const [id, e] of Object.entries(sc.expect)) {
       const r = results.find((x) => x.id === id);
       if (r === undefined) return t.fail(`no result for ${id}`);
@@ -219,7 +220,8 @@ for (const sc of scenarios) {
 test('result metadata follows the catalogue: ids, CIS numbers, severities, scored', async (t) => {
   const fx = await prepareFixture('insecure-worker');
   t.teardown(fx.cleanup);
-  const results = evaluate(await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot }), CATALOG, NOW);
+  const FIRST = ['cis-4.1.5', 'cis-4.1.9', 'cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4'];
+  const results = evaluate(await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot }), CATALOG, NOW).filter((r) => FIRST.includes(r.id));
   const meta = Object.fromEntries(results.map((r) => [r.id, [r.cis, r.severity, r.scored, r.category]]));
   t.deepEqual(meta, {
     'cis-4.1.5': ['4.1.5', 'medium', true, 'kubelet'],
@@ -265,8 +267,7 @@ test('a check that throws becomes an error result and the others still run', asy
     },
   };
   const results = evaluate(facts, [broken, ...CATALOG], NOW);
-  t.is(results.length, CATALOG.length + 1);
   t.is(results[0]?.status, 'error');
   t.regex(results[0]?.reason ?? '', /internal error while evaluating broken-check: boom/);
-  t.is(results.filter((r) => r.status === 'pass').length, CATALOG.length);
+  t.deepEqual(results.slice(1), evaluate(facts, CATALOG, NOW));
 });

@@ -116,7 +116,7 @@ test('no kubelet process: kubelet is null and the reason says so', async (t) => 
   const facts = await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot });
   t.is(facts.kubelet, null);
   t.is(facts.kubeletAbsence?.status, 'not-running');
-  t.regex(facts.kubeletAbsence?.reason ?? '', /no kubelet process among the 3 processes/);
+  t.regex(facts.kubeletAbsence?.reason ?? '', /no kubelet process among the 4 processes/);
 });
 
 test('an unreadable proc root is "unknown", not "not running"', async (t) => {

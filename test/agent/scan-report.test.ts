@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Result } from '../../proto/domain.js';
 import { fingerprint } from '../../proto/fingerprint.js';
-import { CATALOG, evaluate } from '../../agent/checks/index.js';
+import { CATALOG, evaluate, selectChecks } from '../../agent/checks/index.js';
 import { collectFacts } from '../../agent/facts/index.js';
 import { buildScanReport, failOnMatched, formatText } from '../../agent/scan-report.js';
 import type { ScanReport } from '../../agent/scan-report.js';
@@ -9,12 +9,15 @@ import { prepareFixture } from '../helpers/fixture.js';
 
 const SCANNED_AT = new Date('2026-03-01T12:00:00Z');
 
+// The report's shape and rendering, on a fixed set of five checks (the catalogue grows).
+const SPECS = selectChecks(CATALOG, ['cis-4.1.5', 'cis-4.1.9', 'cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4']);
+
 async function reportFor(scenario: string): Promise<ScanReport> {
   const fx = await prepareFixture(scenario);
   try {
     const facts = await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot });
-    const results = evaluate(facts, CATALOG, SCANNED_AT);
-    return buildScanReport({ node: 'worker-1', scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: CATALOG.map((c) => c.id), results });
+    const results = evaluate(facts, SPECS, SCANNED_AT);
+    return buildScanReport({ node: 'worker-1', scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: SPECS.map((c) => c.id), results });
   } finally {
     await fx.cleanup();
   }

@@ -9,11 +9,20 @@ test('by id, with or without the cis- prefix', (t) => {
   t.deepEqual(ids(selectChecks(CATALOG, ['4.2.1'])), ['cis-4.2.1']);
 });
 
+const numbered = (section: string, n: number): string[] => Array.from({ length: n }, (_, i) => `cis-${section}.${i + 1}`);
+
 test('by section prefix, in catalogue order, without duplicates', (t) => {
-  t.deepEqual(ids(selectChecks(CATALOG, ['4.2'])), ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4']);
-  t.deepEqual(ids(selectChecks(CATALOG, ['4.1'])), ['cis-4.1.5', 'cis-4.1.9']);
-  t.deepEqual(ids(selectChecks(CATALOG, ['4'])), ['cis-4.1.5', 'cis-4.1.9', 'cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4']);
+  // CIS 1.12 has 10 checks in 4.1, 14 in 4.2 and 1 in 4.3.
+  t.deepEqual(ids(selectChecks(CATALOG, ['4.2'])), numbered('4.2', 14));
+  t.deepEqual(ids(selectChecks(CATALOG, ['4.1'])), numbered('4.1', 10));
+  t.deepEqual(ids(selectChecks(CATALOG, ['4.3'])), ['cis-4.3.1']);
+  t.deepEqual(ids(selectChecks(CATALOG, ['4'])), [...numbered('4.1', 10), ...numbered('4.2', 14), 'cis-4.3.1']);
   t.deepEqual(ids(selectChecks(CATALOG, ['4.2.4,cis-4.1.5', '4.1.5'])), ['cis-4.1.5', 'cis-4.2.4']);
+});
+
+test('checks without a CIS number are selected by id only', (t) => {
+  t.deepEqual(ids(selectChecks(CATALOG, ['kubelet-api-anonymous,k8s-version-supported'])), ['kubelet-api-anonymous', 'k8s-version-supported']);
+  t.false(ids(selectChecks(CATALOG, ['4'])).includes('kubelet-api-anonymous'));
 });
 
 test('no selector selects everything', (t) => {
@@ -22,14 +31,14 @@ test('no selector selects everything', (t) => {
 });
 
 test('a prefix matches whole components only: 4.2.1 is not 4.2.10', (t) => {
-  const base = CATALOG[2] as CheckSpec;
+  const base = CATALOG.find((c) => c.id === 'cis-4.2.1') as CheckSpec;
   const catalog: CheckSpec[] = [base, { ...base, id: 'cis-4.2.10', cis: '4.2.10' } as CheckSpec];
   t.deepEqual(ids(selectChecks(catalog, ['4.2.1'])), ['cis-4.2.1']);
   t.deepEqual(ids(selectChecks(catalog, ['4.2'])), ['cis-4.2.1', 'cis-4.2.10']);
 });
 
 test('unknown selectors are one clear error that lists them all', (t) => {
-  const err = t.throws(() => selectChecks(CATALOG, ['4.2.1', 'cis-9.9', '4.3', '4.2.']), { instanceOf: UnknownCheckError });
-  t.deepEqual(err?.unknown, ['cis-9.9', '4.3', '4.2.']);
-  t.regex(err?.message ?? '', /unknown check selectors: cis-9\.9, 4\.3, 4\.2\. \(known checks: cis-4\.1\.5/);
+  const err = t.throws(() => selectChecks(CATALOG, ['4.2.1', 'cis-9.9', '4.9', '4.2.']), { instanceOf: UnknownCheckError });
+  t.deepEqual(err?.unknown, ['cis-9.9', '4.9', '4.2.']);
+  t.regex(err?.message ?? '', /unknown check selectors: cis-9\.9, 4\.9, 4\.2\. \(known checks: .*cis-4\.1\.5/);
 });

@@ -19,12 +19,15 @@ async function scan(args: string[]): Promise<{ code: number; stdout: string; std
   }
 }
 
+// The first five checks, whose results these tests know; the catalogue has grown around them.
+const FIVE = ['--checks', 'cis-4.1.5,cis-4.1.9,cis-4.2.1,cis-4.2.2,cis-4.2.4'];
+
 const RESULT_KEYS = ['actual', 'category', 'cis', 'expected', 'id', 'reason', 'remediation', 'scored', 'severity', 'source', 'sourceFile', 'status', 'subject', 'title'];
 
 test('--format json prints the documented shape, with source "default" where the kubelet default applies', async (t) => {
   const fx = await prepareFixture('defaults-worker');
   t.teardown(fx.cleanup);
-  const { code, stdout } = await scan(['--host-root', fx.root, '--proc-root', fx.procRoot, '--node', 'worker-1', '--format', 'json']);
+  const { code, stdout } = await scan(['--host-root', fx.root, '--proc-root', fx.procRoot, '--node', 'worker-1', '--format', 'json', ...FIVE]);
   t.is(code, 0);
   const report = JSON.parse(stdout) as Record<string, any>;
   t.deepEqual(Object.keys(report).sort(), ['benchmark', 'findings', 'node', 'results', 'scannedAt', 'scope', 'totals']);
@@ -50,7 +53,7 @@ test('text report, --checks, --fail-on and usage errors', async (t) => {
   t.teardown(fx.cleanup);
   const base = ['--host-root', fx.root, '--proc-root', fx.procRoot, '--node', 'worker-2'];
 
-  const text = await scan(base);
+  const text = await scan([...base, ...FIVE]);
   t.is(text.code, 0, 'a completed scan exits 0 whatever it found');
   t.regex(text.stdout, /4\.2 Kubelet/);
   t.regex(text.stdout, /\[FAIL\] cis-4\.2\.1 /);
@@ -59,13 +62,13 @@ test('text report, --checks, --fail-on and usage errors', async (t) => {
   t.regex(text.stdout, /Totals: 0 pass, 4 fail, 1 warn, 0 skip, 0 error/);
   t.false(text.stdout.includes('fixture-secret-token'), 'the --token value on the kubelet command line never shows');
 
-  const only = JSON.parse((await scan([...base, '--format', 'json', '--checks', '4.1'])).stdout) as { scope: string[] };
-  t.deepEqual(only.scope.sort(), ['cis-4.1.5', 'cis-4.1.9']);
+  const only = JSON.parse((await scan([...base, '--format', 'json', '--no-probe', '--checks', '4.1'])).stdout) as { scope: string[] };
+  t.deepEqual(only.scope, Array.from({ length: 10 }, (_, i) => `cis-4.1.${i + 1}`));
 
-  t.is((await scan([...base, '--fail-on', 'critical'])).code, 1, '4.2.2 AlwaysAllow is critical');
+  t.is((await scan([...base, ...FIVE, '--fail-on', 'critical'])).code, 1, '4.2.2 AlwaysAllow is critical');
   const cleanFx = await prepareFixture('defaults-worker');
   t.teardown(cleanFx.cleanup);
-  t.is((await scan(['--host-root', cleanFx.root, '--proc-root', cleanFx.procRoot, '--fail-on', 'low'])).code, 0);
+  t.is((await scan(['--host-root', cleanFx.root, '--proc-root', cleanFx.procRoot, ...FIVE, '--fail-on', 'low'])).code, 0);
 
   const unknown = await scan([...base, '--checks', '9.9.9']);
   t.is(unknown.code, 2);

@@ -1,6 +1,7 @@
 // Numbered migrations keyed on PRAGMA user_version. Append only: a released migration is
 // never edited, and a database newer than the code is refused.
 import { m001Initial } from './001-initial.js';
+import { m002Operations } from './002-operations.js';
 
 export interface Migration {
   readonly version: number;
@@ -8,4 +9,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations];

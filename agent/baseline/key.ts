@@ -1,0 +1,46 @@
+// Baseline keys: which whitelist a process is judged against.
+//
+//   host                                         processes outside any container
+//   <namespace>/<Kind>/<workload>/<container>    e.g. shop/Deployment/web/nginx (Jobs: their CronJob)
+//   container:<64-hex id>                        a container whose runtime bundle names no pod
+//
+// Namespaces, workload and container names are DNS labels or subdomains, so `/` never occurs
+// inside a part and `:` never occurs in a Kubernetes key. The collector uses the same strings
+// in BaselineUpdate.key.
+import type { Workload } from './workload.js';
+
+export const HOST_KEY = 'host';
+
+export interface KeyParts {
+  readonly namespace: string;
+  readonly workload: Workload;
+  readonly container: string;
+}
+
+export function workloadKey(p: KeyParts): string {
+  return `${p.namespace}/${p.workload.kind}/${p.workload.name}/${p.container}`;
+}
+
+export function unattributedKey(containerId: string): string {
+  return `container:${containerId}`;
+}
+
+export function isHostKey(key: string): boolean {
+  return key === HOST_KEY;
+}
+
+/** The parts of a workload key, or null for `host` and unattributed keys. */
+export function parseWorkloadKey(key: string): KeyParts | null {
+  const parts = key.split('/');
+  if (parts.length !== 4 || parts.some((p) => p === '')) return null;
+  const [namespace, kind, name, container] = parts as [string, string, string, string];
+  return { namespace, workload: { kind, name }, container };
+}
+
+/** Accepts what workloadKey, unattributedKey or HOST_KEY can produce. */
+export function isValidKey(key: string): boolean {
+  if (key === HOST_KEY) return true;
+  if (/^container:[0-9a-f]{64}$/.test(key)) return true;
+  const p = parseWorkloadKey(key);
+  return p !== null && [p.namespace, p.workload.kind, p.workload.name, p.container].every((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(s));
+}

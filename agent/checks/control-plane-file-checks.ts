@@ -1,0 +1,62 @@
+// Mode and owner checks on the control plane's files, one result per file. The file sets are
+// located by the facts phase (from the components' own flags, else the distribution's
+// layout); here they are only judged. Owner names are the host's (its /etc/passwd, /etc/group).
+import { posix } from 'node:path';
+import type { Result } from '../../proto/domain.js';
+import type { FileFacts, HostFacts } from '../facts/index.js';
+import type { ControlPlaneFileCheck } from './control-plane-spec.js';
+import { controlPlaneOf } from './control-plane-results.js';
+import { formatMode } from './file-checks.js';
+import { describeTest, runTest } from './operators.js';
+import { failingStatus, makeResult } from './result.js';
+
+export const fileSetSubject = (spec: ControlPlaneFileCheck): string => `files/${spec.fileSet}${spec.nameSuffix ? `/*${spec.nameSuffix}` : ''}`;
+
+function propertyValue(file: FileFacts, property: 'mode' | 'owner'): string {
+  const st = file.stat;
+  if (st === null) return '';
+  if (property === 'mode') return formatMode(st.mode);
+  return `${file.owner ?? st.uid}:${file.group ?? st.gid}`;
+}
+
+export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts: HostFacts): Result[] {
+  const setSubject = fileSetSubject(spec);
+  const expected = describeTest(spec.test);
+  const cp = controlPlaneOf(spec, facts, setSubject, expected);
+  if ('id' in cp) return [cp];
+  const set = cp.fileSets[spec.fileSet];
+  if (set.status === 'none') return [makeResult(spec, { subject: setSubject, status: 'skip', expected, reason: set.reason })];
+  if (set.status === 'unknown') return [makeResult(spec, { subject: setSubject, status: 'error', expected, reason: set.reason })];
+
+  const suffix = spec.nameSuffix;
+  const files = suffix === undefined
+    ? set.files
+    : set.files.filter((f) => posix.basename(f.path).endsWith(suffix) && f.stat?.type !== 'dir');
+  if (files.length === 0) {
+    return [makeResult(spec, { subject: setSubject, status: 'skip', expected, reason: `no *${suffix ?? ''} files among the ${set.files.length} entries of ${set.locatedBy}` })];
+  }
+
+  return files.map((file) => {
+    const path = file.path;
+    if (file.error !== null || file.stat === null) {
+      const why = file.error?.code === 'ENOENT' ? 'does not exist on the host' : `cannot be read: ${file.error?.message ?? 'no stat'}`;
+      return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', reason: `${path} (${set.locatedBy}) ${why}` });
+    }
+    const actual = propertyValue(file, spec.property);
+    const t = runTest(spec.test, actual);
+    const realPath = file.realPath ?? path;
+    const judged = realPath === path ? path : `${realPath} (link target of ${path})`;
+    const unnamed = spec.property === 'owner' && (file.owner === null || file.group === null)
+      ? ' (an id without a name in the host\'s /etc/passwd or /etc/group is shown as a number)'
+      : '';
+    return makeResult(spec, {
+      subject: path,
+      status: t.ok ? 'pass' : failingStatus(spec),
+      actual,
+      expected,
+      source: 'file',
+      sourceFile: realPath,
+      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}`,
+    });
+  });
+}

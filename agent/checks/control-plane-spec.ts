@@ -1,0 +1,26 @@
+// Check specs for the control plane (CIS 1, 2, 3.2): immutable data over the operator set.
+import type { ValueSpec } from '../facts/component-settings.js';
+import type { ControlPlaneComponent, FileSetName } from '../facts/index.js';
+import type { Test } from './operators.js';
+import type { CheckMeta, FileProperty } from './spec.js';
+
+export type { ValueSpec } from '../facts/component-settings.js';
+
+/** A flag of a control-plane component (for etcd also its ETCD_* variable and config file). */
+export interface ComponentSettingCheck extends CheckMeta {
+  readonly kind: 'component-setting';
+  readonly component: ControlPlaneComponent;
+  /** One setting, or several that must all hold (a certificate and its key): one result. */
+  readonly settings: readonly ValueSpec[];
+  readonly test: Test;
+}
+
+/** Mode or owner of every file in one of the control plane's file sets: one result per file. */
+export interface ControlPlaneFileCheck extends CheckMeta {
+  readonly kind: 'control-plane-file';
+  readonly fileSet: FileSetName;
+  /** Only entries whose name ends with this (`.crt`); directories are then left out. */
+  readonly nameSuffix?: string;
+  readonly property: FileProperty;
+  readonly test: Test;
+}

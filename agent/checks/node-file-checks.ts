@@ -1,0 +1,139 @@
+// Mode and ownership checks on worker files that are not named by one kubelet flag: the
+// kubelet's systemd unit and drop-ins (one result per file), kube-proxy's kubeconfig (inside
+// kube-proxy's own root) and the client CA the kubelet uses (from --client-ca-file or the
+// config file's authentication.x509.clientCAFile, whichever is in effect). Specs are data
+// (NodeFileCheck); nodeFileCheck turns one into a check with its own pure evaluation.
+import type { Result } from '../../proto/domain.js';
+import type { FileFacts, HostFacts, KubeProxyFacts } from '../facts/index.js';
+import { kubeletSettingPath } from '../facts/kubelet-paths.js';
+import { lastFlag } from '../facts/cli-flags.js';
+import { kubeProxyPath } from '../facts/kube-proxy.js';
+import { CLIENT_CA_FILE } from './catalog/kubelet.js';
+import { formatMode } from './file-checks.js';
+import { withOrigin } from './kubelet-origin.js';
+import { resolveKubeletSetting } from './kubelet-settings.js';
+import { describeTest, runTest, type Test } from './operators.js';
+import { failingStatus, kubeletAbsent, makeResult } from './result.js';
+import type { CheckMeta, CustomCheck, FileProperty } from './spec.js';
+
+export type NodeFileLocator = 'kubelet-unit' | 'kube-proxy-kubeconfig' | 'kubelet-client-ca';
+
+export interface NodeFileCheck extends CheckMeta {
+  readonly locate: NodeFileLocator;
+  readonly property: FileProperty;
+  readonly test: Test;
+}
+
+function propertyValue(file: FileFacts, property: FileProperty): string {
+  const st = file.stat;
+  if (st === null) return '';
+  return property === 'mode' ? formatMode(st.mode) : `${file.owner ?? st.uid}:${file.group ?? st.gid}`;
+}
+
+/** One file judged: `what` names it in words ("the kubelet unit", "kube-proxy's kubeconfig"). */
+function judgeFile(spec: NodeFileCheck, facts: HostFacts, file: FileFacts | undefined, path: string, what: string, where = ''): Result {
+  const expected = describeTest(spec.test);
+  if (file === undefined) return makeResult(spec, { subject: path, status: 'error', expected, reason: `no file facts were collected for ${path}` });
+  if (file.error !== null || file.stat === null) {
+    const why = file.error?.code === 'ENOENT' ? 'does not exist' : `cannot be read: ${file.error?.message ?? 'no stat'}`;
+    return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', reason: `${path} (${what}) ${why}${where}` });
+  }
+  const actual = propertyValue(file, spec.property);
+  const t = runTest(spec.test, actual);
+  const realPath = file.realPath ?? path;
+  const judged = realPath === path ? path : `${realPath} (link target of ${path})`;
+  return makeResult(spec, {
+    subject: path,
+    status: t.ok ? 'pass' : failingStatus(spec),
+    actual,
+    expected,
+    source: 'file',
+    sourceFile: realPath,
+    reason: `${spec.property} ${actual} on ${judged}, ${what}${where}; expected ${expected}${t.note ? `: ${t.note}` : ''}`,
+  });
+}
+
+const fileAt = (files: { readonly [p: string]: FileFacts }, p: string): FileFacts | undefined => (Object.hasOwn(files, p) ? files[p] : undefined);
+
+function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
+  const expected = describeTest(spec.test);
+  const unit = facts.kubeletUnit;
+  if (unit === undefined) return [makeResult(spec, { subject: 'systemd/kubelet.service', status: 'error', expected, reason: 'no facts about the kubelet systemd unit were collected' })];
+  const paths = [...(unit.unitFile === null ? [] : [unit.unitFile]), ...unit.dropins];
+  const subject = `systemd/${unit.name}`;
+  if (paths.length === 0 || unit.unitFile === null) {
+    if (facts.kubelet === null) return [kubeletAbsent(spec, subject, expected, facts.kubeletAbsence)];
+    const why = unit.masked ? `${unit.name} is masked` : `no ${unit.name} unit file in ${unit.searched.join(', ')}`;
+    return [makeResult(spec, { subject, status: 'skip', expected, reason: `the kubelet (pid ${facts.kubelet.pid}) is not started by a systemd unit this agent can see: ${why}` })];
+  }
+  return paths.map((p) => judgeFile(spec, facts, fileAt(facts.files, p), p, p === unit.unitFile ? `the ${unit.name} unit file` : `a drop-in of ${unit.name}`));
+}
+
+/**
+ * kube-proxy's kubeconfig as kube-proxy uses it: with --config, only the config file's
+ * clientConnection.kubeconfig counts (kube-proxy then ignores its other flags); without it,
+ * --kubeconfig. Neither: kube-proxy uses its pod's service account, and there is no file.
+ */
+export function kubeProxyKubeconfig(kp: KubeProxyFacts): { path: string; from: string } | { none: string } | { error: string } {
+  const configFlag = lastFlag(kp.flags, 'config');
+  if (configFlag !== undefined && configFlag.value !== '') {
+    const c = kp.config;
+    if (c === null || c.error !== null || c.data === null) return { error: `cannot read kube-proxy's --config ${c?.path ?? configFlag.value}: ${c?.error?.message ?? 'no data'}` };
+    const conn = c.data['clientConnection'];
+    const k = typeof conn === 'object' && conn !== null && !Array.isArray(conn) ? (conn as { readonly [k: string]: unknown })['kubeconfig'] : undefined;
+    if (typeof k !== 'string' || k === '') return { none: `kube-proxy's config ${c.path} names no clientConnection.kubeconfig: it uses its in-cluster service account` };
+    return { path: k, from: `clientConnection.kubeconfig in ${c.path}` };
+  }
+  const flag = lastFlag(kp.flags, 'kubeconfig');
+  if (flag === undefined || flag.value === '') return { none: 'kube-proxy runs without --kubeconfig or --config: it uses its in-cluster service account' };
+  return { path: flag.value, from: '--kubeconfig on its command line' };
+}
+
+function kubeProxyFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
+  const expected = describeTest(spec.test);
+  const subject = 'kube-proxy/kubeconfig';
+  const kp = facts.kubeProxy;
+  if (kp === undefined) return [makeResult(spec, { subject, status: 'error', expected, reason: 'no kube-proxy facts were collected' })];
+  if (kp.status !== 'running') return [makeResult(spec, { subject, status: kp.status === 'not-running' ? 'skip' : 'error', expected, reason: kp.reason })];
+  const k = kubeProxyKubeconfig(kp);
+  if ('error' in k) return [makeResult(spec, { subject, status: 'error', expected, reason: k.error })];
+  if ('none' in k) return [makeResult(spec, { subject, status: 'skip', expected, reason: k.none })];
+  const p = kubeProxyPath(k.path, kp.cwd);
+  if (p === null) return [makeResult(spec, { subject, status: 'error', expected, reason: `${k.path} (${k.from}) is relative and kube-proxy's working directory is unknown` })];
+  return [judgeFile(spec, facts, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
+}
+
+function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
+  const expected = describeTest(spec.test);
+  const subject = 'kubelet/--client-ca-file';
+  const k = facts.kubelet;
+  if (k === null) return [kubeletAbsent(spec, subject, expected, facts.kubeletAbsence)];
+  const r = resolveKubeletSetting(k, CLIENT_CA_FILE);
+  if (!r.ok) return [makeResult(spec, { subject, status: 'error', expected, sourceFile: r.sourceFile, reason: withOrigin(k, r.reason) })];
+  const { value, source, sourceFile, where } = r.setting;
+  if (value === null) {
+    return [makeResult(spec, { subject, status: 'skip', expected, reason: withOrigin(k, `the kubelet has no client CA file (${where}); CIS 4.2.3 reports that`) })];
+  }
+  const p = kubeletSettingPath(value, source, sourceFile, k.cwd);
+  if (!p.ok) return [makeResult(spec, { subject, status: 'error', expected, reason: withOrigin(k, `${where}: ${p.reason}`) })];
+  const result = judgeFile(spec, facts, fileAt(facts.files, p.path), p.path, `the kubelet's client CA (${where})`);
+  return [{ ...result, reason: withOrigin(k, result.reason) }];
+}
+
+export function nodeFileCheck(spec: NodeFileCheck): CustomCheck {
+  const { locate, property, test, ...meta } = spec;
+  return {
+    ...meta,
+    kind: 'custom',
+    evaluate(facts: HostFacts): readonly Result[] {
+      switch (locate) {
+        case 'kubelet-unit':
+          return unitFiles(spec, facts);
+        case 'kube-proxy-kubeconfig':
+          return kubeProxyFile(spec, facts);
+        case 'kubelet-client-ca':
+          return clientCaFile(spec, facts);
+      }
+    },
+  };
+}

@@ -1,0 +1,251 @@
+// Enrollment and renewal, the agent's side: this node makes its own key, sends a CSR with
+// the pod's projected ServiceAccount token to the collector's enrollment endpoint, checks
+// the certificate it gets back (issued by the configured CA, for this node, for this key)
+// and writes key and certificate to collector.keyFile / certFile. It renews at about 70%
+// of the lifetime, with a fresh key each time. The reporter reads those files at every
+// connect, so an open stream is never interrupted: it keeps the TLS session it has, and
+// the next connection uses the renewed certificate.
+import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { dirname } from 'node:path';
+import type { Logger } from '../../proto/support/logger.js';
+import { backoffDelay } from '../report/client.js';
+import { createCsr, generateNodeKey } from './csr.js';
+
+export interface EnrollerConfig {
+  /** https://collector:7444/v1/enroll */
+  readonly url: string;
+  readonly tokenFile: string;
+  /** The CA that signs the collector's certificate and the agents'. */
+  readonly caFile: string;
+  /** TLS name expected in the collector's certificate, when not the URL's host. */
+  readonly serverName: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly node: string;
+  /** Renew after this fraction of the certificate's lifetime (plus up to a quarter of the rest, at random). */
+  readonly renewAfterFraction: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly timeoutMs: number;
+}
+
+export interface EnrollerDeps {
+  readonly log: Logger;
+  readonly random?: () => number;
+}
+
+export interface CertificateState {
+  readonly serialNumber: string;
+  readonly notAfter: Date;
+  /** When the next renewal is due. */
+  readonly renewAt: Date;
+}
+
+/** A refusal or failure; `status` is the HTTP status when the collector answered. */
+export class EnrollError extends Error {
+  readonly code = 'ENROLL_FAILED';
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
+  const { log } = deps;
+  const random = deps.random ?? Math.random;
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let attempt = 0;
+  let current: CertificateState | undefined;
+  let enrollments = 0;
+  let inFlight: AbortController | undefined;
+
+  function renewTime(from: number, notAfter: number): Date {
+    const span = Math.max(0, notAfter - from);
+    const f = config.renewAfterFraction + random() * (1 - config.renewAfterFraction) * 0.25;
+    return new Date(from + span * f);
+  }
+
+  /** The certificate on disk, when it is this node's, from this CA, with its key. */
+  async function readExisting(ca: X509Certificate): Promise<X509Certificate | undefined> {
+    let cert: X509Certificate;
+    let key: KeyObject;
+    try {
+      cert = new X509Certificate(await readFile(config.certFile));
+      key = createPublicKey(await readFile(config.keyFile));
+    } catch {
+      return undefined;
+    }
+    const ok = cert.subject === `CN=${config.node}` && cert.checkIssued(ca) && cert.verify(ca.publicKey) &&
+      sameKey(cert.publicKey, key) && Date.parse(cert.validTo) > Date.now();
+    return ok ? cert : undefined;
+  }
+
+  function post(body: string, token: string, ca: Buffer, signal: AbortSignal): Promise<{ status: number; json: unknown }> {
+    return new Promise((resolve, reject) => {
+      const req = request(config.url, {
+        method: 'POST',
+        ca,
+        ...(config.serverName ? { servername: config.serverName } : {}),
+        timeout: config.timeoutMs,
+        signal,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES) req.destroy(new Error('response too large'));
+          else chunks.push(c);
+        });
+        res.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, json });
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${config.timeoutMs} ms`)));
+      req.on('error', (err) => reject(new EnrollError(`cannot reach ${config.url}: ${err.message}`)));
+      req.end(body);
+    });
+  }
+
+  /** One enrollment: new key, CSR, certificate checked and written. */
+  async function enrollOnce(): Promise<CertificateState> {
+    const [caPem, token] = await Promise.all([
+      readFile(config.caFile).catch((err: Error) => {
+        throw new EnrollError(`cannot read the CA ${config.caFile}: ${err.message}`);
+      }),
+      readFile(config.tokenFile, 'utf8').then((t) => t.trim(), (err: Error) => {
+        throw new EnrollError(`cannot read the ServiceAccount token ${config.tokenFile}: ${err.message}`);
+      }),
+    ]);
+    const ca = new X509Certificate(caPem);
+    const key = generateNodeKey();
+    const controller = new AbortController();
+    inFlight = controller;
+    let answer: { status: number; json: unknown };
+    try {
+      answer = await post(JSON.stringify({ csr: createCsr(config.node, key) }), token, caPem, controller.signal);
+    } finally {
+      inFlight = undefined;
+    }
+    const body = (answer.json ?? {}) as { certificate?: unknown; error?: unknown };
+    if (answer.status !== 200 || typeof body.certificate !== 'string') {
+      throw new EnrollError(`the collector refused enrollment (HTTP ${answer.status}): ${typeof body.error === 'string' ? body.error : 'no reason given'}`, answer.status);
+    }
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(body.certificate);
+    } catch (err) {
+      throw new EnrollError(`the collector sent an unreadable certificate: ${(err as Error).message}`);
+    }
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new EnrollError(`the certificate was not issued by ${config.caFile}`);
+    if (cert.subject !== `CN=${config.node}`) throw new EnrollError(`the certificate is for ${cert.subject}, not CN=${config.node}`);
+    if (!sameKey(cert.publicKey, key.publicKey)) throw new EnrollError('the certificate is not for the key this node sent');
+    const notAfter = new Date(cert.validTo);
+    if (notAfter.getTime() <= Date.now()) throw new EnrollError(`the certificate expired already (${cert.validTo})`);
+    // Key first, then certificate, each replaced atomically. A connect that falls between
+    // the two renames reads a mismatched pair, fails its handshake and retries.
+    await mkdir(dirname(config.keyFile), { recursive: true, mode: 0o700 });
+    await mkdir(dirname(config.certFile), { recursive: true, mode: 0o700 });
+    await replaceFile(config.keyFile, key.privateKeyPem, 0o600);
+    await replaceFile(config.certFile, body.certificate, 0o644);
+    enrollments++;
+    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(Date.now(), notAfter.getTime()) };
+  }
+
+  function schedule(at: Date): void {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void attemptNow();
+    }, Math.max(0, at.getTime() - Date.now()));
+    timer.unref();
+  }
+
+  async function attemptNow(): Promise<boolean> {
+    try {
+      const state = await enrollOnce();
+      if (stopped) return true;
+      attempt = 0;
+      current = state;
+      log.info({ node: config.node, serial: state.serialNumber, notAfter: state.notAfter.toISOString(), renewAt: state.renewAt.toISOString() }, 'client certificate enrolled');
+      schedule(state.renewAt);
+      return true;
+    } catch (err) {
+      if (stopped) return false;
+      const delay = backoffDelay(attempt++, config.retryBaseMs, config.retryMaxMs, random);
+      const e = err as EnrollError;
+      log[e.status === 401 || e.status === 403 ? 'error' : 'warn']({ err: e.message, status: e.status, retryInMs: delay, validUntil: current?.notAfter.toISOString() }, 'enrollment failed');
+      schedule(new Date(Date.now() + delay));
+      return false;
+    }
+  }
+
+  return {
+    /** The certificate in use, once there is one. */
+    get certificate(): CertificateState | undefined {
+      return current;
+    },
+    /** Certificates obtained since start. */
+    get enrollments(): number {
+      return enrollments;
+    },
+    /**
+     * Keeps the certificate on disk if it is still good for this node and CA, else
+     * enrolls once now. A failure does not throw: it is logged and retried with backoff
+     * (the reporter, finding no certificate, keeps retrying its connection meanwhile).
+     */
+    async start(): Promise<void> {
+      if (!stopped) return;
+      stopped = false;
+      let ca: X509Certificate | undefined;
+      try {
+        ca = new X509Certificate(await readFile(config.caFile));
+      } catch {
+        ca = undefined;
+      }
+      const existing = ca && (await readExisting(ca));
+      if (existing) {
+        const notBefore = Date.parse(existing.validFrom);
+        const notAfter = new Date(existing.validTo);
+        const renewAt = renewTime(notBefore, notAfter.getTime());
+        if (renewAt.getTime() > Date.now()) {
+          current = { serialNumber: existing.serialNumber, notAfter, renewAt };
+          log.info({ serial: existing.serialNumber, notAfter: notAfter.toISOString(), renewAt: renewAt.toISOString() }, 'client certificate from an earlier enrollment');
+          schedule(renewAt);
+          return;
+        }
+      }
+      await attemptNow();
+    },
+    /** Safe before start and twice. */
+    async stop(): Promise<void> {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      inFlight?.abort();
+    },
+  };
+}
+
+function sameKey(a: KeyObject, b: KeyObject): boolean {
+  return a.export({ type: 'spki', format: 'der' }).equals(b.export({ type: 'spki', format: 'der' }));
+}
+
+async function replaceFile(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode, flush: true });
+  await rename(tmp, path);
+}
+
+export type Enroller = ReturnType<typeof createEnroller>;

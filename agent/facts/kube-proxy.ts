@@ -1,0 +1,118 @@
+// kube-proxy as facts: found in the process table by argv, its flags parsed, its --config
+// file read and its kubeconfig stat'ed INSIDE ITS OWN ROOT (<procRoot>/<pid>/root). kube-proxy
+// usually runs in a pod, where /var/lib/kube-proxy/... is a volume of the container that the
+// host's tree does not show; the kernel's /proc/<pid>/root link shows the process's view.
+import { join, posix } from 'node:path';
+import type { CliFlag } from './cli-flags.js';
+import { lastFlag, parseFlags } from './cli-flags.js';
+import { readConfigDoc } from './config-file.js';
+import { collectFileFacts } from './file-facts.js';
+import type { ConfigDoc, FactError, FileFacts } from './host-facts.js';
+import { createHostFs, type HostFs } from './host-fs.js';
+import type { KubeProxyFacts } from './node-facts.js';
+import { commandName, findProcesses } from './proc.js';
+import type { UserDb } from './users.js';
+
+export const KUBE_PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
+
+/** kube-proxy flags that are booleans: bare means true, and they never take the next token. */
+export const KUBE_PROXY_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
+  'add-dir-header',
+  'alsologtostderr',
+  'bind-address-hard-fail',
+  'cleanup',
+  'help',
+  'init-only',
+  'iptables-localhost-nodeports',
+  'ipvs-strict-arp',
+  'log-json-split-stream',
+  'log-text-split-stream',
+  'logtostderr',
+  'masquerade-all',
+  'one-output',
+  'profiling',
+  'skip-headers',
+  'skip-log-headers',
+]);
+
+/** kube-proxy's own arguments, or null when argv is not kube-proxy (`kube-proxy`, `hyperkube proxy|kube-proxy`). */
+export function kubeProxyArgs(argv: readonly string[]): readonly string[] | null {
+  const cmd = commandName(argv);
+  if (cmd === 'kube-proxy') return argv.slice(1);
+  if (cmd === 'hyperkube' && (argv[1] === 'proxy' || argv[1] === 'kube-proxy')) return argv.slice(2);
+  return null;
+}
+
+export function parseKubeProxyArgs(args: readonly string[]): readonly CliFlag[] {
+  return parseFlags(args, KUBE_PROXY_BOOLEAN_FLAGS).flags;
+}
+
+/** A path as kube-proxy opens it: relative to its working directory (null when that is unknown). */
+export function kubeProxyPath(value: string, cwd: string | null): string | null {
+  if (value.startsWith('/')) return posix.normalize(value);
+  if (cwd === null || !cwd.startsWith('/')) return null;
+  return posix.normalize(`${cwd}/${value}`);
+}
+
+/** The kubeconfig paths kube-proxy could use: its --kubeconfig flag and its config's clientConnection.kubeconfig. */
+export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config: ConfigDoc | null): string[] {
+  const out: string[] = [];
+  const flag = lastFlag(flags, 'kubeconfig');
+  if (flag !== undefined && flag.value !== '') out.push(flag.value);
+  const conn = config?.data?.['clientConnection'];
+  if (typeof conn === 'object' && conn !== null && !Array.isArray(conn)) {
+    const k = (conn as { readonly [k: string]: unknown })['kubeconfig'];
+    if (typeof k === 'string' && k !== '') out.push(k);
+  }
+  return out;
+}
+
+export async function collectKubeProxy(procFs: HostFs, users: UserDb): Promise<KubeProxyFacts> {
+  const none = { pid: null, argv: [], flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
+  const scan = await findProcesses(procFs, (argv) => kubeProxyArgs(argv) !== null);
+  if (scan.error !== null) return { ...none, status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` };
+  const [proc, ...others] = scan.matches;
+  if (proc === undefined) {
+    return { ...none, status: 'not-running', reason: `no kube-proxy process among the ${scan.scanned} processes in ${procFs.root}` };
+  }
+  const errors: FactError[] = [...proc.errors];
+  const flags = parseKubeProxyArgs(kubeProxyArgs(proc.argv) ?? []);
+  const root = join(procFs.root, String(proc.pid), 'root');
+  const rootFs = createHostFs(root);
+
+  let config: ConfigDoc | null = null;
+  const configFlag = lastFlag(flags, 'config');
+  if (configFlag !== undefined && configFlag.value !== '') {
+    const p = kubeProxyPath(configFlag.value, proc.cwd);
+    config = p === null
+      ? { path: configFlag.value, data: null, error: { code: 'ENOCWD', path: '', message: `--config=${configFlag.value} is relative and kube-proxy's working directory is unknown` } }
+      : await readConfigDoc(rootFs, p, KUBE_PROXY_CONFIG_KIND);
+  }
+
+  // Owner names: the host's user database. The uid on the file is the same number seen from
+  // the host and from the container (no user namespace), and the host's name for it is what
+  // an operator sees on the node.
+  const files: Record<string, FileFacts> = {};
+  for (const value of kubeProxyKubeconfigCandidates(flags, config)) {
+    const p = kubeProxyPath(value, proc.cwd);
+    if (p === null) {
+      errors.push({ code: 'ENOCWD', path: '', message: `kubeconfig ${value} is relative and kube-proxy's working directory is unknown` });
+      continue;
+    }
+    if (!Object.hasOwn(files, p)) files[p] = await collectFileFacts(rootFs, users, p);
+  }
+
+  return {
+    status: 'running',
+    reason: '',
+    pid: proc.pid,
+    argv: proc.argv,
+    flags,
+    cwd: proc.cwd,
+    root,
+    config,
+    files,
+    otherPids: others.map((p) => p.pid),
+    errors,
+  };
+}

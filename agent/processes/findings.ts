@@ -1,0 +1,152 @@
+// `proc-unexpected` findings: what one looks like (pure) and how repeats are collapsed and
+// rate-limited before they reach the spool.
+//
+// Every unexpected process is an occurrence of (baseline key, executable). Occurrences wait
+// in a pending entry until the next flush, which sends one finding per entry with the number
+// of occurrences it gathered; the detail is the latest process's. A token bucket per
+// (key, executable) caps how many findings are sent: when it is empty the entry keeps
+// gathering and is sent, with its whole count, once a token is back, so the collector's count
+// stays exact while the messages are capped. Occurrences that had to wait are counted
+// (`capped`); occurrences lost to the bound on pending entries are counted too (`lost`).
+import { createHash } from 'node:crypto';
+import type { WireFinding } from '../../proto/load.js';
+import { createTokenBuckets } from './rate-limit.js';
+
+export const PROC_UNEXPECTED = {
+  id: 'proc-unexpected',
+  title: 'Unexpected process',
+  category: 'process',
+  severity: 'SEVERITY_HIGH',
+  remediation: 'Find out why this executable ran (its parent chain and command line are in the details). If it is '
+    + 'legitimate, allow it in the baseline (`nodeward baseline allow`); otherwise treat the workload as compromised: '
+    + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
+} as const;
+
+/** The collector's bound on a subject. */
+export const MAX_SUBJECT_CHARS = 1024;
+/** Findings per FindingBatch (the collector takes at most 1,000). */
+export const MAX_FINDINGS_PER_BATCH = 500;
+
+export interface ProcessDetail {
+  /** The baseline key (key.ts). Named `baseline`, not `key`: loggers redact fields called key. */
+  readonly baseline: string;
+  readonly exe: string;
+  readonly exeDeleted: boolean;
+  readonly pid: number;
+  readonly ppid: number;
+  /** Executables of the parent, grandparent, ... up to the container boundary (bounded). */
+  readonly parents: readonly string[];
+  readonly uid: number;
+  /** The host's name for the uid for host processes; the uid as text inside containers. */
+  readonly user: string;
+  readonly cmdline: string;
+  readonly container: { readonly id: string; readonly name: string; readonly runtime: string } | null;
+  readonly pod: string;
+  readonly podUid: string;
+  readonly namespace: string;
+  readonly workload: { readonly kind: string; readonly name: string; readonly source: 'pod-name' | 'collector' } | null;
+  readonly startedAtMs: number;
+  readonly seen: 'event' | 'scan';
+  /** Some of the process's files could not be read (it exited first): listed in `missing`. */
+  readonly partial: boolean;
+  readonly missing: readonly string[];
+}
+
+/** `<baseline key>:<executable>`, stable for the fingerprint; hashed when too long. */
+export function subjectFor(key: string, exe: string): string {
+  const s = `${key}:${exe}`;
+  if (s.length <= MAX_SUBJECT_CHARS) return s;
+  const digest = createHash('sha256').update(s).digest('hex').slice(0, 16);
+  return `${s.slice(0, MAX_SUBJECT_CHARS - 17)}#${digest}`;
+}
+
+export function unexpectedFinding(detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
+  return {
+    checkId: PROC_UNEXPECTED.id, subject: subjectFor(detail.baseline, detail.exe), title: PROC_UNEXPECTED.title,
+    category: PROC_UNEXPECTED.category, severity: PROC_UNEXPECTED.severity, status: 'STATUS_FAIL', observedAtMs,
+    occurrences: Math.max(1, occurrences), seen: detail.seen, remediation: PROC_UNEXPECTED.remediation,
+    detailJson: JSON.stringify(detail),
+  };
+}
+
+export interface FindingSinkOptions {
+  readonly burst: number;
+  readonly refillMs: number;
+  /** Token buckets and pending entries kept at most. */
+  readonly maxKeys: number;
+}
+
+export interface FindingSinkStats {
+  /** Unexpected occurrences recorded. */
+  readonly observed: number;
+  /** Findings sent to the spool. */
+  readonly emitted: number;
+  /** Occurrences that waited for the rate limit (sent later inside a count). */
+  readonly capped: number;
+  /** Occurrences lost because too many entries were pending. */
+  readonly lost: number;
+  readonly pending: number;
+}
+
+interface Pending {
+  occurrences: number;
+  detail: ProcessDetail;
+  lastMs: number;
+}
+
+export function createFindingSink(opts: FindingSinkOptions, deps: { emit(findings: WireFinding[]): void }) {
+  const buckets = createTokenBuckets({ burst: opts.burst, refillMs: opts.refillMs, maxKeys: opts.maxKeys });
+  const pending = new Map<string, Pending>();
+  let observed = 0;
+  let emitted = 0;
+  let capped = 0;
+  let lost = 0;
+  const id = (key: string, exe: string): string => `${key}\n${exe}`;
+
+  return {
+    record(detail: ProcessDetail, now: number): void {
+      observed++;
+      const k = id(detail.baseline, detail.exe);
+      if (!buckets.available(k, now)) capped++;
+      const p = pending.get(k);
+      if (p) {
+        p.occurrences++;
+        p.detail = detail;
+        p.lastMs = now;
+        return;
+      }
+      while (pending.size >= opts.maxKeys) {
+        const [oldest, entry] = pending.entries().next().value as [string, Pending];
+        pending.delete(oldest);
+        lost += entry.occurrences;
+      }
+      pending.set(k, { occurrences: 1, detail, lastMs: now });
+    },
+
+    /** Sends every pending entry whose bucket has a token; returns how many findings were sent. */
+    flush(now: number): number {
+      const out: WireFinding[] = [];
+      for (const [k, p] of pending) {
+        if (!buckets.take(k, now)) continue;
+        pending.delete(k);
+        out.push(unexpectedFinding(p.detail, p.occurrences, p.lastMs));
+      }
+      for (let i = 0; i < out.length; i += MAX_FINDINGS_PER_BATCH) deps.emit(out.slice(i, i + MAX_FINDINGS_PER_BATCH));
+      emitted += out.length;
+      return out.length;
+    },
+
+    /** The executable is allowed now: nothing pending for it is sent, and its bucket is reset. */
+    allow(key: string, exe: string): void {
+      const k = id(key, exe);
+      pending.delete(k);
+      buckets.forget(k);
+    },
+
+    stats(): FindingSinkStats {
+      return { observed, emitted, capped, lost, pending: pending.size };
+    },
+  };
+}
+
+export type FindingSink = ReturnType<typeof createFindingSink>;

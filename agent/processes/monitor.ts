@@ -1,0 +1,516 @@
+// The process monitor: the agent's long-lived part that watches processes against the
+// learned baselines and turns unexpected ones into `proc-unexpected` findings in the spool.
+//
+//   exec events (native addon, own thread)  --\
+//                                              >-- observe --> attribution --> baseline --> findings sink --> spool
+//   periodic scan of the proc root (every N s) -/
+//
+// Exec events see processes that live for milliseconds; the scan is reconciliation (and the
+// only source where the addon cannot run: exec_coverage says which). The startup scan always
+// runs, so processes that were already running are learned or judged.
+//
+// The apply functions (applyBaselineUpdate, setProbes, setOwner) are how the collector's
+// word arrives: BaselineUpdate messages on the stream, exec probes and pod owners from its
+// pod watch. Allowing an executable stops the agent reporting it at once.
+import { statfsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../proto/support/logger.js';
+import type { FindingBatch } from '../../proto/load.js';
+import type { BaselineUpdate, BaselineUpdate__Output } from '../../proto/gen/nodeward/v1/BaselineUpdate.js';
+import { createHostFs } from '../facts/host-fs.js';
+import { loadUserDb } from '../facts/users.js';
+import { changeFromWire, createBaselineSet, type BaselineChange, type BaselineSet, type BaselineSetJson, type Verdict } from '../baseline/baselines.js';
+import { isValidKey } from '../baseline/key.js';
+import { matchesAnyProbe } from '../baseline/probes.js';
+import type { Workload } from '../baseline/workload.js';
+import { BASELINE_FILE, loadBaselineFile, saveBaselineFile } from '../baseline/store.js';
+import { createAttributor, type Attribution } from './attribution.js';
+import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
+import { formatCmdline, formatPath } from './cmdline.js';
+import { startExecEvents, type ExecEventSource, type ExecEventStats, type ExecRecord } from './exec-events.js';
+import { createFindingSink, type FindingSinkStats, type ProcessDetail } from './findings.js';
+import { cleanExe, createProcReader, isKernelThread, type ProcessRecord } from './proc-reader.js';
+import { parseCmdline } from '../facts/proc.js';
+
+export interface ProcessMonitorConfig {
+  readonly node: string;
+  readonly procRoot: string;
+  readonly hostRoot: string;
+  readonly stateDir: string;
+  /** Periodic scan; 0 keeps only the startup scan. */
+  readonly scanIntervalMs: number;
+  readonly execEvents: boolean;
+  readonly learnMs: number;
+  readonly hostLearnMs: number;
+  readonly startupMs: number;
+  readonly rateBurst: number;
+  readonly rateRefillMs: number;
+  readonly maxBaselines: number;
+  readonly maxItemsPerBaseline: number;
+  /** How often collapsed findings go to the spool (default 250 ms). */
+  readonly flushMs?: number;
+  /** The addon to load (tests); default native/build/Release/nodeward_proc.node. */
+  readonly addonPath?: string;
+}
+
+export interface ProcessMonitorDeps {
+  readonly log: Logger;
+  readonly spool: { addBatch(batch: FindingBatch): number };
+  /** Tells the reporter the spool has something new. */
+  readonly notify: () => void;
+  readonly now?: () => number;
+}
+
+export type ExecCoverage = 'event' | 'scan';
+
+export interface ProcessMonitorStats {
+  readonly coverage: ExecCoverage;
+  /** Why exec events are not used, when they are not. */
+  readonly execEventsReason: string;
+  readonly scans: number;
+  readonly lastScanMs: number;
+  readonly lastScanProcesses: number;
+  readonly tableSize: number;
+  readonly events: number;
+  /** Processes judged by a scan that started after exec events were on (events missed them). */
+  readonly scanOnly: number;
+  /** Processes that could not be judged: no readable executable. */
+  readonly unjudged: number;
+  /** Processes with an executable but no cgroup, whose parent was unknown too: not judged. */
+  readonly unplaced: number;
+  readonly verdicts: Readonly<Record<Verdict, number>>;
+  readonly findings: FindingSinkStats;
+  readonly exec: ExecEventStats | null;
+  readonly baselines: { readonly keys: number; readonly overflow: number; readonly evictedKeys: number; readonly version: number };
+  readonly attribution: { readonly containers: number; readonly owners: number; readonly lookups: number };
+}
+
+/** What one process looks like to the judge, whichever source saw it. */
+interface Observed {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly uid: number;
+  /** -1 when unknown (an exec event for a process already gone). */
+  readonly startTicks: number;
+  readonly exe: string | null;
+  readonly exeDeleted: boolean;
+  readonly argv: readonly string[];
+  readonly cmdlineTruncated: boolean;
+  readonly cgroup: string | null;
+  readonly parentExe: string | null;
+  readonly missing: readonly string[];
+}
+
+interface TableEntry {
+  readonly startTicks: number;
+  readonly exe: string | null;
+  readonly ppid: number;
+  readonly containerId: string | null;
+  /** The executable this process was judged with; null while it was only read as a parent. */
+  judged: string | null;
+  probe: boolean;
+}
+
+const MAX_PARENTS = 8;
+const MAX_TABLE = 200_000;
+const MAX_CONTAINERS = 8192;
+/** A process this young found by a scan while exec events are on is left to its event. */
+const EVENT_GRACE_MS = 1000;
+const SAVE_EVERY_MS = 2000;
+const USERS_EVERY_MS = 5 * 60_000;
+const STATS_LOG_EVERY_MS = 5 * 60_000;
+/**
+ * Reads are synchronous (cheapest in CPU), so a scan yields to the event loop every few
+ * milliseconds: a proc read can take milliseconds when the process's memory map is busy,
+ * and the gRPC stream must not stall behind 1,000 of them.
+ */
+const SCAN_SLICE_MS = 4;
+
+function timeSlicer(budgetMs: number): () => Promise<void> {
+  let sliceStart = performance.now();
+  return async () => {
+    if (performance.now() - sliceStart < budgetMs) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    sliceStart = performance.now();
+  };
+}
+
+/** statfs f_type of procfs. */
+const PROC_SUPER_MAGIC = 0x9fa0;
+
+function isProcfs(path: string): boolean {
+  try {
+    return statfsSync(path).type === PROC_SUPER_MAGIC;
+  } catch {
+    return false;
+  }
+}
+
+function fromRecord(r: ProcessRecord): Observed {
+  return {
+    pid: r.pid, ppid: r.ppid, uid: r.uid, startTicks: r.startTicks, exe: r.exe, exeDeleted: r.exeDeleted, argv: r.argv,
+    cmdlineTruncated: r.cmdlineTruncated, cgroup: r.missing.includes('cgroup') ? null : r.cgroup, parentExe: null, missing: r.missing,
+  };
+}
+
+function fromExec(r: ExecRecord): Observed {
+  const link = r.exe === null ? null : cleanExe(r.exe);
+  return {
+    pid: r.pid, ppid: r.ppid, uid: r.uid, startTicks: r.startTicks, exe: link?.exe ?? null, exeDeleted: link?.deleted ?? false,
+    argv: r.cmdline ? parseCmdline(r.cmdline) : [], cmdlineTruncated: r.cmdlineTruncated, cgroup: r.cgroup,
+    parentExe: r.parentExe === null ? null : cleanExe(r.parentExe).exe, missing: r.missing,
+  };
+}
+
+export function createProcessMonitor(config: ProcessMonitorConfig, deps: ProcessMonitorDeps) {
+  const { log } = deps;
+  const now = deps.now ?? Date.now;
+  const reader = createProcReader(config.procRoot);
+  const hostFs = createHostFs(config.hostRoot);
+  const attributor = createAttributor(hostFs, { maxContainers: 4096, maxOwners: 16_384, retryMs: 10_000, now });
+  const baselineFile = join(config.stateDir, BASELINE_FILE);
+  const sink = createFindingSink({ burst: config.rateBurst, refillMs: config.rateRefillMs, maxKeys: 4096 }, {
+    emit(findings) {
+      deps.spool.addBatch({ node: config.node, findings });
+      deps.notify();
+    },
+  });
+
+  let baselines: BaselineSet = createBaselineSet(limits());
+  const table = new Map<number, TableEntry>();
+  const containerStart = new Map<string, number>();
+  let users: ReadonlyMap<number, string> = new Map();
+  let exec: ExecEventSource | null = null;
+  let execReason = config.execEvents ? 'not started' : 'disabled by configuration (processes.execEvents: false)';
+  let eventsSinceMs = 0;
+  const timers: NodeJS.Timeout[] = [];
+  let scanning: Promise<void> | undefined;
+  let saving: Promise<void> | undefined;
+  let started = false;
+  let stopped = false;
+  const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0 };
+  const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
+
+  function limits() {
+    return { learnMs: config.learnMs, hostLearnMs: config.hostLearnMs, maxKeys: config.maxBaselines, maxItemsPerKey: config.maxItemsPerBaseline };
+  }
+
+  function remember(pid: number, entry: TableEntry): void {
+    if (!table.has(pid) && table.size >= MAX_TABLE) table.delete(table.keys().next().value as number);
+    table.set(pid, entry);
+  }
+
+  /** A table entry for `pid`, read now when it is not known (or is a reused pid). */
+  function lookup(pid: number, notAfterTicks: number): TableEntry | null {
+    const known = table.get(pid);
+    if (known && (notAfterTicks < 0 || known.startTicks <= notAfterTicks)) return known;
+    const r = reader.read(pid);
+    if (!r || r.kernelThread || (notAfterTicks >= 0 && r.startTicks > notAfterTicks)) return null;
+    const entry: TableEntry = {
+      startTicks: r.startTicks, exe: r.exe === null ? null : formatPath(r.exe), ppid: r.ppid,
+      containerId: containerFromCgroup(r.cgroup)?.id ?? null, judged: null, probe: false,
+    };
+    remember(pid, entry);
+    return entry;
+  }
+
+  /** Executables of the ancestors, up to the container boundary (or init for host processes). */
+  function parentChain(o: Observed, containerId: string | null): { parents: string[]; parentIsProbe: boolean } {
+    const parents: string[] = [];
+    let parentIsProbe = false;
+    let pid = o.ppid;
+    let childStart = o.startTicks;
+    while (pid > 0 && parents.length < MAX_PARENTS) {
+      const p = lookup(pid, childStart);
+      if (!p) {
+        if (parents.length === 0 && o.parentExe) parents.push(formatPath(o.parentExe));
+        break;
+      }
+      if (p.containerId !== containerId) break;
+      if (parents.length === 0 && p.probe) parentIsProbe = true;
+      parents.push(p.exe ?? (parents.length === 0 && o.parentExe ? formatPath(o.parentExe) : '?'));
+      if (pid === 1) break;
+      pid = p.ppid;
+      childStart = p.startTicks;
+    }
+    return { parents, parentIsProbe };
+  }
+
+  function userName(uid: number, host: boolean): string {
+    if (uid < 0) return '';
+    return (host ? users.get(uid) : undefined) ?? String(uid);
+  }
+
+  async function observe(o: Observed, seen: 'event' | 'scan'): Promise<void> {
+    if (o.exe === null) {
+      counters.unjudged++;
+      return;
+    }
+    const exe = formatPath(o.exe);
+    const known = table.get(o.pid);
+    if (known && o.startTicks >= 0 && known.startTicks === o.startTicks && known.judged === exe) return;
+    // The cgroup of a process that is already gone is its parent's (it was forked there).
+    // Without either, the process cannot be placed: it is not judged rather than judged as host.
+    let cg: CgroupContainer | null = o.cgroup !== null ? containerFromCgroup(o.cgroup) : null;
+    const parentEntry = o.cgroup === null ? table.get(o.ppid) : undefined;
+    if (o.cgroup === null && !parentEntry) {
+      counters.unplaced++;
+      return;
+    }
+    const containerId = cg?.id ?? parentEntry?.containerId ?? null;
+    const entry: TableEntry = { startTicks: o.startTicks, exe, ppid: o.ppid, containerId, judged: exe, probe: false };
+    remember(o.pid, entry);
+    const { parents, parentIsProbe } = parentChain(o, containerId);
+    if (cg === null && containerId !== null) {
+      cg = { id: containerId, runtime: 'unknown', podUid: '', path: '' };
+    }
+    const at: Attribution = await attributor.attribute(cg);
+    const t = now();
+    const startedAtMs = o.startTicks >= 0 ? reader.ticksToMs(o.startTicks) : t;
+    let startup = false;
+    if (at.container) {
+      const first = containerStart.get(at.container.id);
+      const since = first === undefined || startedAtMs < first ? startedAtMs : first;
+      if (first === undefined || since !== first) {
+        if (containerStart.size >= MAX_CONTAINERS) containerStart.delete(containerStart.keys().next().value as string);
+        containerStart.set(at.container.id, since);
+      }
+      startup = o.startTicks >= 0 && startedAtMs - since < config.startupMs;
+    }
+    const probe = parentIsProbe || matchesAnyProbe(o.argv, exe, baselines.probes(at.key));
+    entry.probe = probe;
+    const verdict = baselines.observe(at.key, { exe, startup, probe }, t);
+    verdicts[verdict]++;
+    if (verdict === 'learned') log.debug({ baseline: at.key, exe }, 'learned');
+    if (verdict !== 'unexpected') return;
+    const detail: ProcessDetail = {
+      baseline: at.key, exe, exeDeleted: o.exeDeleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
+      user: userName(o.uid, at.container === null), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
+      container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
+      pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
+      partial: o.missing.length > 0, missing: [...o.missing],
+    };
+    sink.record(detail, t);
+    log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
+  }
+
+  async function scan(): Promise<void> {
+    const started = performance.now();
+    const t = now();
+    const pids = reader.listPids();
+    const live = new Set(pids);
+    for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+    const liveContainers = new Set<string>();
+    const fresh: ProcessRecord[] = [];
+    const slice = timeSlicer(SCAN_SLICE_MS);
+    for (const pid of pids) {
+      await slice();
+      const st = reader.readStat(pid);
+      if (!st || isKernelThread(st)) continue;
+      const known = table.get(pid);
+      if (known && known.startTicks === st.startTicks && known.judged !== null) {
+        const link = reader.readExe(pid);
+        if (link === null || formatPath(cleanExe(link).exe) === known.judged) {
+          if (known.containerId) liveContainers.add(known.containerId);
+          continue;
+        }
+      }
+      const r = reader.read(pid);
+      if (!r || r.kernelThread) continue;
+      fresh.push(r);
+    }
+    // Container start times first, so startup is judged against each container's oldest process.
+    for (const r of fresh) {
+      const id = containerFromCgroup(r.cgroup)?.id;
+      if (!id) continue;
+      liveContainers.add(id);
+      const first = containerStart.get(id);
+      if (first === undefined || r.startedAtMs < first) containerStart.set(id, r.startedAtMs);
+    }
+    for (const id of containerStart.keys()) if (!liveContainers.has(id)) containerStart.delete(id);
+    attributor.prune(liveContainers);
+    for (const r of fresh) {
+      await slice();
+      if (exec && r.startedAtMs > t - EVENT_GRACE_MS) continue; // its exec event is on the way
+      if (exec && r.startedAtMs > eventsSinceMs + EVENT_GRACE_MS) counters.scanOnly++;
+      await observe(fromRecord(r), 'scan');
+    }
+    counters.scans++;
+    counters.lastScanProcesses = pids.length;
+    counters.lastScanMs = performance.now() - started;
+  }
+
+  function tickScan(): void {
+    if (scanning || stopped) return;
+    scanning = scan()
+      .catch((err: unknown) => log.error({ err: (err as Error).message }, 'process scan failed'))
+      .finally(() => {
+        scanning = undefined;
+      });
+  }
+
+  function save(): Promise<void> {
+    if (saving || !baselines.dirty) return saving ?? Promise.resolve();
+    const snapshot = baselines.snapshot();
+    baselines.markClean();
+    saving = saveBaselineFile(baselineFile, snapshot)
+      .catch((err: unknown) => {
+        log.error({ err: (err as Error).message, file: baselineFile }, 'cannot save baselines; will retry');
+        baselines.markDirty(); // the next tick retries
+      })
+      .finally(() => {
+        saving = undefined;
+      });
+    return saving;
+  }
+
+  async function loadUsers(): Promise<void> {
+    const db = await loadUserDb(hostFs);
+    users = db.users;
+  }
+
+  function every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    timers.push(t);
+  }
+
+  function applyChange(change: BaselineChange): boolean {
+    if (!isValidKey(change.key)) {
+      log.warn({ baseline: change.key }, 'baseline update for an invalid key ignored');
+      return false;
+    }
+    const r = baselines.apply(change, now());
+    for (const exe of r.allowed) sink.allow(change.key, exe);
+    if (r.applied) {
+      log.info({ baseline: change.key, version: change.version, allowed: change.allowed.length, removed: change.removed.length, lock: change.lock }, 'baseline update applied');
+      void save();
+    }
+    return r.applied;
+  }
+
+  function stats(): ProcessMonitorStats {
+    return {
+      coverage: exec ? 'event' : 'scan', execEventsReason: exec ? '' : execReason, ...counters, tableSize: table.size,
+      verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
+      baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
+      attribution: attributor.stats(),
+    };
+  }
+
+  return {
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      const loaded = await loadBaselineFile(baselineFile, now);
+      if (loaded.state === 'loaded') {
+        baselines = createBaselineSet(limits(), loaded.data);
+        log.info({ keys: baselines.size, file: baselineFile }, 'baselines loaded');
+      } else if (loaded.state === 'corrupt') {
+        log.error({ reason: loaded.reason, setAside: loaded.setAside }, 'baseline file unreadable; set aside, learning starts over');
+      }
+      await loadUsers();
+      if (config.execEvents && !isProcfs(reader.root)) {
+        execReason = `NOT_PROCFS: ${reader.root} is not a procfs mount, and exec events describe the live kernel's processes`;
+      } else if (config.execEvents) {
+        const r = startExecEvents({ procRoot: reader.root, maxCmdline: 4096, queue: 8192, addonPath: config.addonPath }, (rec) => {
+          counters.events++;
+          void observe(fromExec(rec), 'event').catch((err: unknown) => log.error({ err: (err as Error).message }, 'exec event failed'));
+        });
+        if (r.ok) {
+          exec = r.source;
+          eventsSinceMs = now();
+        } else {
+          execReason = `${r.code}: ${r.reason}`;
+        }
+      }
+      if (exec) log.info('exec events on: the kernel process connector reports every exec');
+      else log.warn({ reason: execReason, scanEverySeconds: config.scanIntervalMs / 1000 }, 'exec events unavailable; falling back to scanning the process table');
+      tickScan();
+      await scanning;
+      if (config.scanIntervalMs > 0) every(config.scanIntervalMs, tickScan);
+      every(config.flushMs ?? 250, () => sink.flush(now()));
+      every(1000, () => {
+        for (const key of baselines.tick(now())) log.info({ baseline: key }, 'baseline locked: learning window ended');
+      });
+      every(SAVE_EVERY_MS, () => void save());
+      every(USERS_EVERY_MS, () => void loadUsers().catch(() => undefined));
+      every(STATS_LOG_EVERY_MS, () => log.info({ stats: stats() }, 'process monitor'));
+      // A prune of the process table is part of every scan; without periodic scans, do it here.
+      if (config.scanIntervalMs === 0) {
+        every(30_000, () => {
+          const live = new Set(reader.listPids());
+          for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+        });
+      }
+    },
+
+    /** Safe before start and twice: stops events and timers, sends what may be sent, saves. */
+    async stop(): Promise<void> {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers.splice(0)) clearInterval(t);
+      exec?.stop();
+      exec = null;
+      await scanning;
+      if (!started) return;
+      sink.flush(now());
+      await saving;
+      await save();
+    },
+
+    /** One scan now (tests and benchmarks); resolves when it is done. */
+    async scanNow(): Promise<void> {
+      tickScan();
+      await scanning;
+    },
+
+    /** Sends collapsed findings now instead of at the next flush tick. */
+    flush(): number {
+      return sink.flush(now());
+    },
+
+    /**
+     * A BaselineUpdate message from the collector's stream (see changeFromWire for what its
+     * fields mean here). Allowed executables stop being reported at once.
+     */
+    applyBaselineUpdate(update: BaselineUpdate__Output | BaselineUpdate): boolean {
+      return applyChange(changeFromWire(update));
+    },
+
+    /** An operator's change in the agent's own terms (it can also unlock). */
+    applyBaselineChange(change: BaselineChange): boolean {
+      return applyChange(change);
+    },
+
+    /** Exec probe commands of a key (from the pod spec, via the collector). */
+    setProbes(key: string, commands: readonly (readonly string[])[]): void {
+      baselines.setProbes(key, commands);
+    },
+
+    /** A pod's real owner (via the collector); null forgets it and the pod-name guess applies. */
+    setOwner(namespace: string, pod: string, workload: Workload | null): void {
+      attributor.setOwner(namespace, pod, workload);
+    },
+
+    get coverage(): ExecCoverage {
+      return exec ? 'event' : 'scan';
+    },
+
+    get baselineVersion(): number {
+      return baselines.version;
+    },
+
+    /** The baselines as they would be saved. */
+    snapshot(): BaselineSetJson {
+      return baselines.snapshot();
+    },
+
+    /** Writes the baselines now (tests; the monitor saves on its own every few seconds). */
+    save,
+
+    stats,
+  };
+}
+
+export type ProcessMonitor = ReturnType<typeof createProcessMonitor>;

@@ -1,0 +1,118 @@
+// Pod, namespace and container name for a container id, from the runtime's OCI bundle:
+// the `config.json` the runtime wrote for runc, whose annotations the kubelet's CRI call
+// filled in. Read-only, through host-fs (rooted at the host root); never the CRI socket,
+// never the kubelet API. Only the annotations are kept: the rest of the file (the
+// container's environment, which may hold secrets) is parsed and dropped at once.
+import type { HostFs } from '../facts/host-fs.js';
+import type { Runtime } from './cgroup.js';
+
+export const MAX_BUNDLE_CONFIG_BYTES = 4 * 1024 * 1024;
+
+export interface ContainerMeta {
+  readonly id: string;
+  /** The runtime whose bundle answered. */
+  readonly runtime: Exclude<Runtime, 'unknown'>;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly podUid: string;
+  /** The container's name in the pod spec; `POD` for the sandbox (pause) container. */
+  readonly container: string;
+  readonly sandbox: boolean;
+  readonly image: string;
+  /** The bundle file the answer came from (a host path). */
+  readonly source: string;
+}
+
+interface BundleLocation {
+  readonly runtime: Exclude<Runtime, 'unknown'>;
+  readonly path: (id: string) => string;
+}
+
+/** Where each runtime keeps a running container's bundle (host paths). */
+export const BUNDLE_LOCATIONS: readonly BundleLocation[] = [
+  { runtime: 'containerd', path: (id) => `/run/containerd/io.containerd.runtime.v2.task/k8s.io/${id}/config.json` },
+  { runtime: 'crio', path: (id) => `/run/containers/storage/overlay-containers/${id}/userdata/config.json` },
+  // Docker Engine 20+ runs its containers through containerd, in the `moby` namespace.
+  { runtime: 'docker', path: (id) => `/run/containerd/io.containerd.runtime.v2.task/moby/${id}/config.json` },
+];
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+/** Pod identity from containerd CRI annotations, or null when they are not there. */
+function fromContainerd(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+  const pod = str(a['io.kubernetes.cri.sandbox-name']);
+  const namespace = str(a['io.kubernetes.cri.sandbox-namespace']);
+  if (!pod || !namespace) return null;
+  const sandbox = str(a['io.kubernetes.cri.container-type']) === 'sandbox';
+  return {
+    namespace, pod, podUid: str(a['io.kubernetes.cri.sandbox-uid']), sandbox,
+    container: sandbox ? 'POD' : str(a['io.kubernetes.cri.container-name']), image: str(a['io.kubernetes.cri.image-name']),
+  };
+}
+
+/**
+ * Pod identity from CRI-O annotations: its `io.kubernetes.cri-o.Labels` JSON holds the
+ * kubelet's labels (pod name, namespace, uid, container name); the plain annotations and
+ * the `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>` container name are fallbacks.
+ */
+function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+  let labels: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(str(a['io.kubernetes.cri-o.Labels']) || '{}');
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) labels = parsed as Record<string, unknown>;
+  } catch {
+    // malformed labels: fall through to the other annotations
+  }
+  const pick = (key: string): string => str(labels[key]) || str(a[key]);
+  const k8sName = /^k8s_([^_]*)_([^_]+)_([^_]+)_([^_]+)_\d+$/.exec(str(a['io.kubernetes.cri-o.ContainerName']));
+  const pod = pick('io.kubernetes.pod.name') || str(a['io.kubernetes.cri-o.KubeName']) || (k8sName?.[2] ?? '');
+  const namespace = pick('io.kubernetes.pod.namespace') || str(a['io.kubernetes.cri-o.Namespace']) || (k8sName?.[3] ?? '');
+  if (!pod || !namespace) return null;
+  const sandbox = str(a['io.kubernetes.cri-o.ContainerType']) === 'sandbox';
+  return {
+    namespace, pod, podUid: pick('io.kubernetes.pod.uid') || (k8sName?.[4] ?? ''), sandbox,
+    container: sandbox ? 'POD' : pick('io.kubernetes.container.name') || (k8sName?.[1] ?? ''),
+    image: str(a['io.kubernetes.cri-o.ImageName']),
+  };
+}
+
+/** Parses a bundle config.json and keeps only the pod identity from its annotations. */
+export function metaFromBundleConfig(text: string): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const annotations = (doc as { annotations?: unknown } | null)?.annotations;
+  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return null;
+  const a = annotations as Record<string, unknown>;
+  return fromContainerd(a) ?? fromCrio(a);
+}
+
+export type LookupResult =
+  | { readonly ok: true; readonly meta: ContainerMeta }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * Finds the bundle of a container id: the runtime named by the cgroup path first, then the
+ * others. A bundle without pod annotations (a container not started by the kubelet) is
+ * reported as such.
+ */
+export async function lookupContainer(hostFs: HostFs, id: string, hint: Runtime): Promise<LookupResult> {
+  if (!/^[0-9a-f]{64}$/.test(id)) return { ok: false, reason: 'not a container id' };
+  const ordered = [...BUNDLE_LOCATIONS].sort((x, y) => Number(y.runtime === hint) - Number(x.runtime === hint));
+  const reasons: string[] = [];
+  for (const loc of ordered) {
+    const path = loc.path(id);
+    const r = await hostFs.readFile(path, { maxBytes: MAX_BUNDLE_CONFIG_BYTES });
+    if (!r.ok) {
+      if (r.error.code !== 'ENOENT' && r.error.code !== 'ENOTDIR') reasons.push(r.error.message);
+      continue;
+    }
+    const meta = metaFromBundleConfig(r.value.toString('utf8'));
+    if (meta) return { ok: true, meta: { ...meta, id, runtime: loc.runtime, source: path } };
+    reasons.push(`${path} has no pod annotations`);
+  }
+  return { ok: false, reason: reasons.length > 0 ? reasons.join('; ') : 'no runtime bundle for this container id' };
+}

@@ -1,0 +1,108 @@
+// The cost of one full scan (collect facts, evaluate every check, build the wire report) on a
+// fixture host tree, next to the cost of starting one trivial child process measured in the
+// same run: kube-bench starts a shell for every check it audits, so checks x spawn is what
+// the same node costs it before any work is done.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { CATALOG, evaluate } from '../agent/checks/index.js';
+import { collectFacts } from '../agent/facts/index.js';
+import { scanToWire } from '../agent/report/wire.js';
+import { FIXTURES_DIR, prepareFixture } from '../test/helpers/fixture.js';
+
+const run = promisify(execFile);
+
+export interface ScanBenchOptions {
+  /** Fixture under test/fixtures/hostroot; falls back to `fallback` when it is not there. */
+  readonly fixture: string;
+  readonly fallback: string;
+  readonly scans: number;
+  readonly spawns: number;
+}
+
+export interface Stats {
+  readonly meanMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface ScanBenchResult {
+  readonly fixture: string;
+  /** Set when the fixture asked for was missing and the fallback was used. */
+  readonly note: string;
+  readonly checks: number;
+  readonly results: number;
+  readonly scan: Stats;
+  /** collectFacts alone: what a watch re-evaluation pays before its few checks. */
+  readonly collect: Stats;
+  /** collectFacts on the same tree with this machine's own /proc: a real process table to walk. */
+  readonly collectRealProc: (Stats & { readonly processes: number }) | null;
+  readonly spawn: Stats;
+}
+
+export function stats(samples: readonly number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? NaN;
+  return { meanMs: sorted.reduce((a, b) => a + b, 0) / sorted.length, p50Ms: at(0.5), p99Ms: at(0.99) };
+}
+
+const available = (name: string): boolean =>
+  existsSync(join(FIXTURES_DIR, name)) && existsSync(join(FIXTURES_DIR, `${name}.modes.json`));
+
+export async function benchScan(o: ScanBenchOptions): Promise<ScanBenchResult> {
+  const fixture = available(o.fixture) ? o.fixture : o.fallback;
+  const note = fixture === o.fixture ? '' : `fixture ${o.fixture} not found in ${FIXTURES_DIR}; measured ${o.fallback} instead`;
+  const fx = await prepareFixture(fixture);
+  try {
+    const opts = { hostRoot: fx.root, procRoot: fx.procRoot };
+    const once = async (): Promise<number> => {
+      const now = new Date();
+      const facts = await collectFacts({ ...opts, now: () => now });
+      const results = evaluate(facts, CATALOG, now);
+      const wire = scanToWire({ node: 'bench-node', scannedAt: now, benchmark: 'cis-1.12', scope: CATALOG.map((s) => s.id), results, trigger: 'periodic' });
+      return JSON.stringify(wire).length > 0 ? results.length : 0;
+    };
+    const time = async (n: number, fn: () => Promise<unknown>): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await fn();
+        out.push(performance.now() - t0);
+      }
+      return out;
+    };
+    // Warm-up: JIT, page cache, the first child process.
+    await time(Math.min(20, o.scans), once);
+    await time(5, () => run('/bin/true'));
+
+    const results = await once();
+    const scan = stats(await time(o.scans, once));
+    const collect = stats(await time(o.scans, () => collectFacts(opts)));
+    const spawn = stats(await time(o.spawns, () => run('/bin/true')));
+    let collectRealProc: ScanBenchResult['collectRealProc'] = null;
+    if (existsSync('/proc/self/cmdline')) {
+      const processes = readdirSync('/proc').filter((n) => /^[0-9]+$/.test(n)).length;
+      collectRealProc = { ...stats(await time(Math.max(10, o.scans / 5), () => collectFacts({ hostRoot: fx.root, procRoot: '/proc' }))), processes };
+    }
+    return { fixture, note, checks: CATALOG.length, results, scan, collect, collectRealProc, spawn };
+  } finally {
+    await fx.cleanup();
+  }
+}
+
+const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+
+export function formatScanBench(r: ScanBenchResult, scans: number): string {
+  const kubeBench = r.checks * r.spawn.meanMs;
+  return [
+    `scan: full scan of fixture ${r.fixture} (${r.checks} checks, ${r.results} results), ${scans} scans${r.note ? `\n  note: ${r.note}` : ''}`,
+    `  collect facts + evaluate + wire report: mean ${ms(r.scan.meanMs)} ms, p50 ${ms(r.scan.p50Ms)} ms, p99 ${ms(r.scan.p99Ms)} ms (target: well under 100 ms)`,
+    `  of which collect facts alone:           mean ${ms(r.collect.meanMs)} ms, p99 ${ms(r.collect.p99Ms)} ms`,
+    ...(r.collectRealProc ? [`  collect facts with this machine's /proc (${r.collectRealProc.processes} processes): mean ${ms(r.collectRealProc.meanMs)} ms, p99 ${ms(r.collectRealProc.p99Ms)} ms`] : []),
+    `  one child process, execFile /bin/true (baseline): mean ${ms(r.spawn.meanMs)} ms, p99 ${ms(r.spawn.p99Ms)} ms`,
+    `  a shell per check, as kube-bench does: ${r.checks} x ${ms(r.spawn.meanMs)} ms = ${ms(kubeBench)} ms before any check runs`,
+    `  ratio scan / (checks x spawn): ${(r.scan.meanMs / kubeBench).toFixed(3)}`,
+    '',
+  ].join('\n');
+}

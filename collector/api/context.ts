@@ -1,0 +1,40 @@
+// What the API's route modules share.
+import type { FastifyRequest } from 'fastify';
+import type { Metrics } from '../metrics.js';
+import type { Principal, Role } from './auth.js';
+import type { Store } from '../store/store.js';
+
+export interface ApiContext {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly staleAfterMs: number;
+  /** Ends suppressions whose expiry passed, so no read ever shows one still in force. */
+  readonly expireSuppressions: () => void;
+}
+
+export interface AuditSpec {
+  /** A stable name for the call, e.g. "finding.suppress". */
+  readonly action: string;
+  /** What the request carried that belongs in the record (called even when it was refused early). */
+  readonly detail?: (req: FastifyRequest) => Record<string, unknown>;
+  /** Record it even when nobody authenticated (a failed dashboard login). */
+  readonly anonymous?: boolean;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** The role the call needs; reader when absent. */
+    role?: Role;
+    /** No authentication at all (health, metrics, the login page, static assets). */
+    public?: boolean;
+    /** A dashboard page: without a session the browser is sent to the login page. */
+    page?: boolean;
+    /** Write an audit record for every call of this route. */
+    audit?: AuditSpec;
+  }
+}
+

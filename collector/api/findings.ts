@@ -1,0 +1,80 @@
+// /api/v1/findings: list with filters and a stable cursor, one finding with its history,
+// and the admin calls that suppress and unsuppress.
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { decodeCursor } from '../store/findings.js';
+import type { ApiContext } from './context.js';
+import { parseTime } from './time.js';
+import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
+
+export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { store } = ctx;
+
+  app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
+    schema: {
+      summary: 'Findings, filtered, oldest first, one page at a time',
+      querystring: FindingsQuery, response: { 200: FindingPage, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
+    if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+    const since = q.since === undefined ? undefined : parseTime(q.since);
+    if (Number.isNaN(since)) return reply.code(400).send({ error: 'parameter since is not a time this API can use' });
+    ctx.expireSuppressions();
+    return store.findings.list({ ...q, since }, q.limit, after);
+  });
+
+  app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
+    schema: { summary: 'One finding with its history', params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody } },
+  }, async (req, reply) => {
+    ctx.expireSuppressions();
+    return store.findings.detail(req.params.id) ?? reply.code(404).send({ error: 'no such finding' });
+  });
+
+  app.post<{ Params: Static<typeof FindingParams>; Body: Static<typeof SuppressBody> }>('/api/v1/findings/:id/suppress', {
+    config: {
+      role: 'admin',
+      audit: { action: 'finding.suppress', detail: (req) => pick(req.body, ['reason', 'until']) },
+    },
+    schema: {
+      summary: 'Suppress a finding (or change the reason and expiry of its suppression)',
+      params: FindingParams, body: SuppressBody, response: { 200: Finding, 404: ErrorBody, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const until = req.body.until === undefined ? null : parseTime(req.body.until);
+    if (Number.isNaN(until)) return reply.code(400).send({ error: 'body field until is not a time this API can use' });
+    if (until !== null && until <= ctx.now()) return reply.code(400).send({ error: 'body field until must be in the future' });
+    const by = req.principal?.name ?? '';
+    const outcome = store.findings.suppress(req.params.id, { reason: req.body.reason, until, by }, ctx.now());
+    if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
+    req.log.info({ who: by, finding: req.params.id, until, outcome }, 'finding suppressed');
+    return store.findings.get(req.params.id);
+  });
+
+  app.post<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id/unsuppress', {
+    config: { role: 'admin', audit: { action: 'finding.unsuppress' } },
+    schema: {
+      summary: 'End a suppression now',
+      params: FindingParams, response: { 200: Finding, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const by = req.principal?.name ?? '';
+    const outcome = store.findings.unsuppress(req.params.id, by, ctx.now());
+    if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
+    if (outcome === 'not-suppressed') return reply.code(409).send({ error: 'the finding is not suppressed' });
+    req.log.info({ who: by, finding: req.params.id }, 'suppression lifted');
+    return store.findings.get(req.params.id);
+  });
+}
+
+/** The named fields of a request body, when it is an object (it may not have been parsed yet). */
+export function pick(body: unknown, keys: readonly string[]): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null) return {};
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = (body as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = typeof v === 'string' ? v.slice(0, 1024) : v;
+  }
+  return out;
+}

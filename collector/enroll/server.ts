@@ -1,0 +1,163 @@
+// The enrollment endpoint: POST /v1/enroll over HTTPS (server authentication only: the
+// agent has no client certificate yet; that is what it comes for).
+//
+//   Authorization: Bearer <the agent pod's projected ServiceAccount token>
+//   {"csr": "-----BEGIN CERTIFICATE REQUEST-----..."}
+//   200 {"certificate": "<PEM>", "notAfter": "<RFC 3339>"}
+//   400 a bad request or CSR, 401 a token the API server does not accept, 403 a token
+//   whose pod does not run on the node the CSR names, 503 the API server is unreachable
+//   or the endpoint is busy (retry later). Bodies are {"error": "..."}.
+//
+// Every decision is made fresh from the API server (TokenReview, then the pod), nothing is
+// cached, and the token is never logged.
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../proto/support/logger.js';
+import { checkPod, checkToken, type EnrollPolicy } from './authorize.js';
+import { CsrError, readAgentCsr } from './csr.js';
+import type { Issuer } from './issuer.js';
+import { KubeApiError, type KubeApi } from './kube-api.js';
+
+export const ENROLL_PATH = '/v1/enroll';
+const MAX_BODY_BYTES = 16 * 1024;
+
+export interface EnrollServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: { readonly cert: Buffer; readonly key: Buffer };
+  readonly policy: EnrollPolicy;
+  /** Requests handled at once; more get 503. */
+  readonly maxInFlight: number;
+}
+
+export interface EnrollServerDeps {
+  readonly kube: KubeApi;
+  readonly issuer: Issuer;
+  readonly log: Logger;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServerDeps) {
+  const { log } = deps;
+  let server: Server | undefined;
+  let port = 0;
+  let inFlight = 0;
+  let issued = 0;
+  let refused = 0;
+
+  async function readBody(req: IncomingMessage): Promise<unknown> {
+    if (!/^application\/json\b/.test(req.headers['content-type'] ?? '')) throw new HttpError(415, 'content-type must be application/json');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch {
+      throw new HttpError(400, 'request body is not JSON');
+    }
+  }
+
+  async function enroll(req: IncomingMessage): Promise<{ certificate: string; notAfter: string }> {
+    const auth = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!auth) throw new HttpError(401, 'an Authorization: Bearer <ServiceAccount token> header is required');
+    const token = auth[1] as string;
+    const body = await readBody(req);
+    const csr = await readAgentCsr((body as { csr?: unknown } | null)?.csr);
+    const review = await deps.kube.tokenReview(token, [config.policy.audience]);
+    const tokenOk = checkToken(review, config.policy);
+    if (!tokenOk.ok) throw new HttpError(tokenOk.status, tokenOk.reason);
+    const pod = await deps.kube.getPod(config.policy.agentNamespace, tokenOk.podName);
+    const decision = checkPod(review, pod, csr.node, config.policy);
+    if (!decision.ok) throw new HttpError(decision.status, decision.reason);
+    const cert = await deps.issuer.issue(csr);
+    issued++;
+    log.info({ node: csr.node, pod: decision.pod, serial: cert.serialNumber, notAfter: cert.notAfter.toISOString() }, 'agent certificate issued');
+    return { certificate: cert.certPem, notAfter: cert.notAfter.toISOString() };
+  }
+
+  function send(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+    res.end(text);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== ENROLL_PATH) return send(res, 404, { error: 'not found' });
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return send(res, 405, { error: 'use POST' });
+    }
+    if (inFlight >= config.maxInFlight) {
+      res.setHeader('retry-after', '5');
+      return send(res, 503, { error: 'busy; retry later' });
+    }
+    inFlight++;
+    const peer = req.socket.remoteAddress;
+    enroll(req).then(
+      (ok) => send(res, 200, ok),
+      (err: unknown) => {
+        let status = 500;
+        let message = 'internal error';
+        if (err instanceof HttpError) ({ status, message } = err);
+        else if (err instanceof CsrError) [status, message] = [400, err.message];
+        else if (err instanceof KubeApiError) {
+          [status, message] = [503, 'cannot verify the token with the Kubernetes API now; retry later'];
+          log.error({ err: err.message, apiStatus: err.status }, 'Kubernetes API call failed during enrollment');
+        } else log.error({ err: (err as Error).message }, 'enrollment failed');
+        if (status === 401 || status === 403 || status === 400) {
+          refused++;
+          log.warn({ peer, status, reason: message }, 'enrollment refused');
+        }
+        if (status === 503) res.setHeader('retry-after', '5');
+        send(res, status, { error: message });
+      },
+    ).finally(() => {
+      inFlight--;
+    });
+  }
+
+  return {
+    get port(): number {
+      return port;
+    },
+    get stats(): { issued: number; refused: number } {
+      return { issued, refused };
+    },
+    async start(): Promise<void> {
+      if (server) return;
+      const s = createServer({ cert: config.tls.cert, key: config.tls.key, minVersion: 'TLSv1.2' }, handle);
+      s.headersTimeout = 10_000;
+      s.requestTimeout = 30_000;
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', (err) => reject(new Error(`cannot listen for enrollment on ${config.host}:${config.port}: ${err.message}`)));
+        s.listen(config.port, config.host, () => resolve());
+      });
+      server = s;
+      port = (s.address() as AddressInfo).port;
+      log.info({ port }, 'enrollment listening');
+    },
+    /** Safe before start and twice. */
+    async stop(): Promise<void> {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      await new Promise<void>((resolve) => {
+        s.close(() => resolve());
+        s.closeAllConnections();
+      });
+    },
+  };
+}
+
+export type EnrollServer = ReturnType<typeof createEnrollServer>;

@@ -1,0 +1,125 @@
+// The collector's periodic housekeeping, one component with the common start/stop
+// contract: nodes whose agents went silent get an agent-stale finding, suppressions that
+// ran out end, retention purges old rows, and the store gauges are refreshed.
+import type { Logger } from '../../proto/support/logger.js';
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { countTransitions } from './pipeline.js';
+
+export interface SweeperConfig {
+  readonly intervalMs: number;
+  /** Silence after which a node is stale. */
+  readonly staleAfterMs: number;
+  /** Ages after which rows are purged; 0 keeps them forever. */
+  readonly retention: {
+    readonly resolvedFindingsMs: number;
+    readonly historyMs: number;
+    readonly auditMs: number;
+    /** Idempotency records of agent messages (agents resend within minutes). */
+    readonly receivedMs: number;
+  };
+}
+
+export interface SweeperDeps {
+  readonly store: Store;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export interface SweepOutcome {
+  readonly staleRaised: string[];
+  readonly suppressionsEnded: number;
+  readonly purged: { readonly resolvedFindings: number; readonly history: number; readonly audit: number; readonly received: number };
+}
+
+const OPTIMIZE_EVERY_MS = 3600_000;
+
+export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
+  const now = deps.now ?? Date.now;
+  const { store, metrics, log } = deps;
+  let timer: NodeJS.Timeout | undefined;
+  let startedAt = 0;
+  let optimizedAt = 0;
+
+  function sweep(): SweepOutcome {
+    const at = now();
+    // Silence is measured from when this collector started listening, so a collector
+    // outage does not make every node stale the moment it comes back.
+    const staleRaised: string[] = [];
+    if (at - startedAt > config.staleAfterMs) {
+      for (const n of store.nodes.silentSince(at - config.staleAfterMs)) {
+        const t = store.findings.raiseStale(n.name, n.lastSeen, config.staleAfterMs, at);
+        if (!t) continue;
+        staleRaised.push(n.name);
+        countTransitions(metrics, [t]);
+        metrics.inc('nodeward_nodes_went_stale_total', 'Nodes whose agent went silent past the stale time');
+        log.warn({ node: n.name, lastSeen: new Date(n.lastSeen).toISOString() }, 'agent has gone silent; agent-stale finding raised');
+      }
+    }
+    const ended = store.findings.expireDue(at);
+    countTransitions(metrics, ended);
+    if (ended.length > 0) {
+      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
+      log.info({ findings: ended.map((e) => e.findingId) }, 'suppressions expired');
+    }
+    const r = config.retention;
+    const purged = {
+      resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
+      history: r.historyMs > 0 ? store.findings.purgeHistory(at - r.historyMs) : 0,
+      audit: r.auditMs > 0 ? store.audit.purge(at - r.auditMs) : 0,
+      received: r.receivedMs > 0 ? store.pruneReceived(at - r.receivedMs) : 0,
+    };
+    for (const [what, n] of Object.entries(purged)) {
+      if (n > 0) metrics.inc('nodeward_retention_purged_total', 'Rows deleted by retention', n, { what });
+    }
+    if (purged.resolvedFindings + purged.history + purged.audit > 0) log.info({ purged }, 'retention purged old rows');
+    if (at - optimizedAt > OPTIMIZE_EVERY_MS) {
+      optimizedAt = at;
+      store.optimize();
+    }
+    refreshGauges(at);
+    return { staleRaised, suppressionsEnded: ended.length, purged };
+  }
+
+  function refreshGauges(at: number): void {
+    for (const [state, n] of Object.entries(store.findings.countByState())) {
+      metrics.set('nodeward_findings', 'Findings in the store by state', n, { state });
+    }
+    const n = store.nodes.counts(at, config.staleAfterMs);
+    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.total, { state: 'known' });
+    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.connected, { state: 'connected' });
+    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.stale, { state: 'stale' });
+    metrics.set('nodeward_store_bytes', 'Size of the SQLite database', store.sizeBytes());
+  }
+
+  const safeSweep = (): void => {
+    try {
+      sweep();
+    } catch (err) {
+      // A failed sweep (a busy database, a full disk) is retried on the next tick.
+      metrics.inc('nodeward_sweep_failures_total', 'Housekeeping runs that failed');
+      log.error({ err: (err as Error).message }, 'sweep failed; retrying on the next tick');
+    }
+  };
+
+  return {
+    start(): void {
+      if (timer) return;
+      startedAt = now();
+      optimizedAt = startedAt;
+      refreshGauges(startedAt);
+      timer = setInterval(safeSweep, config.intervalMs);
+      timer.unref();
+    },
+    /** Safe before start and safe twice. */
+    stop(): void {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+    },
+    /** Runs one sweep now (also what the timer does). */
+    sweep,
+  };
+}
+
+export type Sweeper = ReturnType<typeof createSweeper>;

@@ -1,0 +1,276 @@
+// `nodeward query findings|nodes|summary|processes|baselines`: a client of the query API.
+// Tables by default, `--output json` for scripts. Connection settings come from flags, then
+// NODEWARD_URL / NODEWARD_TOKEN_FILE / NODEWARD_TOKEN / NODEWARD_CA_FILE, then the files
+// `npm start` writes (data/admin.token, data/pki/ca.crt) when they exist.
+// Exit codes: 0 answered, 1 the query failed (network, token, collector), 2 usage error
+// (including a parameter the API refused with 400).
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
+import { getJson, getOk, QueryError, type Connection } from './client.js';
+import { printable, renderGeneric, renderTable, type Column } from './table.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Output = 'table' | 'json';
+
+interface ConnectionFlags {
+  readonly url?: string;
+  readonly tokenFile?: string;
+  readonly caFile?: string;
+  readonly output: Output;
+}
+
+/** An error that is the caller's to fix: bin/cli.ts exits 2 for code USAGE. */
+export class QueryUsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+function usageOrFailure(err: unknown): never {
+  if (err instanceof QueryError) {
+    if (err.usage) throw new QueryUsageError(err.message);
+    throw Object.assign(new Error(err.message), { code: 'QUERY_FAILED' });
+  }
+  throw err;
+}
+
+export function resolveConnection(flags: ConnectionFlags, env: Env, cwd = process.cwd()): Connection {
+  const raw = flags.url ?? env.NODEWARD_URL ?? 'https://localhost:8443';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new QueryUsageError(`--url ${JSON.stringify(raw)} is not a URL (e.g. https://collector.example:8443)`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new QueryUsageError(`--url must be https:// (or http:// for an insecure test collector), not ${url.protocol}`);
+  const read = (what: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new QueryUsageError(`cannot read the ${what} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  const local = (p: string): string | undefined => (existsSync(`${cwd}/${p}`) ? `${cwd}/${p}` : undefined);
+  const tokenFile = flags.tokenFile ?? env.NODEWARD_TOKEN_FILE;
+  let token: string | undefined;
+  if (tokenFile) token = read('token file', tokenFile).toString('utf8').trim();
+  else if (env.NODEWARD_TOKEN) token = env.NODEWARD_TOKEN.trim();
+  else {
+    const dev = local('data/admin.token');
+    if (dev) token = read('token file', dev).toString('utf8').trim();
+  }
+  if (token === undefined) throw new QueryUsageError('no API token: pass --token-file FILE (or set NODEWARD_TOKEN_FILE or NODEWARD_TOKEN)');
+  if (!/^[\x21-\x7e]{1,512}$/.test(token)) throw new QueryUsageError('the token (from --token-file, NODEWARD_TOKEN_FILE or NODEWARD_TOKEN) is not a token: expected one line of printable characters');
+  const caFile = flags.caFile ?? env.NODEWARD_CA_FILE ?? (url.protocol === 'https:' ? local('data/pki/ca.crt') : undefined);
+  return { url, token, ca: caFile ? read('CA file', caFile) : undefined };
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+const time = (iso: string | null | undefined): string => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : '');
+const pct = (score: number | null | undefined): string => (score === null || score === undefined ? '-' : `${Math.round(score * 1000) / 10}%`);
+
+interface FindingLike {
+  id: string; node: string; checkId: string; subject: string; severity: string; state: string; count: number; lastSeen: string; title: string;
+}
+
+const FINDING_COLUMNS: ReadonlyArray<Column<FindingLike>> = [
+  { title: 'Severity', value: (f) => f.severity },
+  { title: 'State', value: (f) => f.state },
+  { title: 'Node', value: (f) => f.node, max: 40 },
+  { title: 'Check', value: (f) => f.checkId },
+  { title: 'Subject', value: (f) => f.subject, max: 60 },
+  { title: 'Count', value: (f) => f.count, align: 'right' },
+  { title: 'Last seen', value: (f) => time(f.lastSeen) },
+  { title: 'Id', value: (f) => f.id },
+];
+
+interface NodeLike {
+  name: string; connected: boolean; stale: boolean; complianceScore: number | null; openFindings: number; failingChecks: number;
+  agentVersion: string; kubeletVersion: string; os: string; lastSeen: string;
+}
+
+const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
+  { title: 'Node', value: (n) => n.name, max: 60 },
+  { title: 'Status', value: (n) => (n.stale ? 'stale' : n.connected ? 'connected' : 'disconnected') },
+  { title: 'Score', value: (n) => pct(n.complianceScore), align: 'right' },
+  { title: 'Open', value: (n) => n.openFindings, align: 'right' },
+  { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
+  { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
+  { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
+  { title: 'OS', value: (n) => n.os, max: 30 },
+  { title: 'Last seen', value: (n) => time(n.lastSeen) },
+];
+
+interface SummaryLike {
+  state: string;
+  nodes: { total: number; connected: number; stale: number };
+  compliance: { score: number | null; passing: number; scored: number };
+  findings: { total: number; bySeverity: Record<string, number>; byCategory: Record<string, number> };
+  byNode: Array<{ node: string; total: number; bySeverity: Record<string, number> }>;
+  topChecks: Array<{ checkId: string; title: string; severity: string; nodes: number; findings: number }>;
+}
+
+function renderSummary(s: SummaryLike): string {
+  const sev = [...SEVERITIES].reverse().map((x) => `${x} ${s.findings.bySeverity[x] ?? 0}`).join(', ');
+  const out = [
+    `Nodes:       ${s.nodes.total} (${s.nodes.connected} connected, ${s.nodes.stale} stale)`,
+    `Compliance:  ${pct(s.compliance.score)} (${s.compliance.passing} of ${s.compliance.scored} scored checks pass)`,
+    `Findings:    ${s.findings.total} ${s.state}: ${sev}`,
+    '',
+  ];
+  const cats = Object.entries(s.findings.byCategory);
+  if (cats.length > 0) {
+    out.push('By category', renderTable(cats, [{ title: 'Category', value: ([c]) => c }, { title: 'Findings', value: ([, n]) => n, align: 'right' }]));
+  }
+  if (s.topChecks.length > 0) {
+    out.push('Checks failing on the most nodes', renderTable(s.topChecks, [
+      { title: 'Check', value: (c) => c.checkId }, { title: 'Severity', value: (c) => c.severity },
+      { title: 'Nodes', value: (c) => c.nodes, align: 'right' }, { title: 'Findings', value: (c) => c.findings, align: 'right' },
+      { title: 'Title', value: (c) => c.title, max: 60 },
+    ]));
+  }
+  if (s.byNode.length > 0) {
+    out.push('Nodes with the most findings', renderTable(s.byNode, [
+      { title: 'Node', value: (n) => n.node, max: 60 }, { title: 'Total', value: (n) => n.total, align: 'right' },
+      ...[...SEVERITIES].reverse().map((x): Column<(typeof s.byNode)[number]> => ({ title: x, value: (n) => n.bySeverity[x] ?? 0, align: 'right' })),
+    ]));
+  }
+  return out.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// Fetching
+
+/** Follows nextCursor until `limit` items (or all of them) are in hand. */
+async function collect<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined>, limit: number, pageMax: number): Promise<{ items: T[]; nextCursor: string | null }> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await getOk<{ items: T[]; nextCursor: string | null }>(conn, path, { ...params, limit: Math.min(pageMax, limit - items.length), cursor });
+    items.push(...page.items);
+    if (!page.nextCursor || items.length >= limit) return { items, nextCursor: page.nextCursor };
+    cursor = page.nextCursor;
+  }
+}
+
+/** "24h", "30m", "7d", "90s" ago, or an RFC 3339 time, as RFC 3339. */
+export function parseSince(s: string, now = Date.now()): string {
+  const rel = /^(\d+)(s|m|h|d)$/.exec(s);
+  if (rel) return new Date(now - Number(rel[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[rel[2] as 's' | 'm' | 'h' | 'd'] * 1000).toISOString();
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s))) return s;
+  throw new InvalidArgumentError('expected a duration such as 30m, 24h or 7d, or an RFC 3339 time such as 2025-01-31T12:00:00Z');
+}
+
+function positive(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// The command
+
+export interface QueryIo {
+  readonly env: Env;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--url <url>', 'collector API base URL (env NODEWARD_URL; default https://localhost:8443)')
+    .option('--token-file <file>', 'file holding the API token (env NODEWARD_TOKEN_FILE, or NODEWARD_TOKEN)')
+    .option('--ca-file <file>', 'CA certificate that signed the collector certificate (env NODEWARD_CA_FILE)')
+    .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'));
+}
+
+/** Adds `query` and its subcommands to the program (they inherit its exit and output settings). */
+export function addQueryCommand(program: Command, io: QueryIo): Command {
+  const out = (s: string): void => void io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
+  const run = async (flags: ConnectionFlags, body: (conn: Connection) => Promise<void>): Promise<void> => {
+    const conn = resolveConnection(flags, io.env);
+    try {
+      await body(conn);
+    } catch (err) {
+      usageOrFailure(err);
+    }
+  };
+
+  const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines');
+
+  withConnection(query.command('findings').description('findings, oldest first, with filters'))
+    .option('--node <name>', 'only this node')
+    .option('--check <id>', 'only this check id, e.g. cis-4.2.1')
+    .addOption(new Option('--category <category>', 'only this category').choices([...CATEGORIES]))
+    .addOption(new Option('--severity <severity>', 'only this severity').choices([...SEVERITIES]))
+    .addOption(new Option('--min-severity <severity>', 'this severity or worse').choices([...SEVERITIES]))
+    .addOption(new Option('--state <state>', 'open, resolved or suppressed (default: all)').choices([...FINDING_STATES]))
+    .option('--since <when>', 'last seen since: 30m, 24h, 7d or an RFC 3339 time', (v) => parseSince(v))
+    .option('--q <text>', 'text in the subject, title, check id or value')
+    .option('--limit <n>', 'at most this many findings', positive, 100)
+    .option('--all', 'every finding that matches (follows every page)')
+    .action(async (o: ConnectionFlags & { node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; limit: number; all?: boolean }) => {
+      await run(o, async (conn) => {
+        const params = { node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q };
+        const page = await collect<FindingLike>(conn, '/api/v1/findings', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
+        if (o.output === 'json') return json(page);
+        if (page.items.length === 0) return out('No findings match.');
+        out(renderTable(page.items, FINDING_COLUMNS));
+        if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} findings; --limit N or --all for more)\n`);
+      });
+    });
+
+  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, versions'))
+    .option('--stale', 'only nodes whose agent has gone silent')
+    .action(async (o: ConnectionFlags & { stale?: boolean }) => {
+      await run(o, async (conn) => {
+        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined }, Number.MAX_SAFE_INTEGER, 5000);
+        if (o.output === 'json') return json(page);
+        out(page.items.length === 0 ? (o.stale ? 'No node is stale.' : 'No agent has connected yet.') : renderTable(page.items, NODE_COLUMNS));
+      });
+    });
+
+  withConnection(query.command('summary').description('the cluster at a glance: counts, compliance, worst checks and nodes'))
+    .addOption(new Option('--state <state>', 'which findings to count').choices([...FINDING_STATES]).default('open'))
+    .option('--top <n>', 'rows in the rankings', positive, 10)
+    .action(async (o: ConnectionFlags & { state: string; top: number }) => {
+      await run(o, async (conn) => {
+        const s = await getOk<SummaryLike>(conn, '/api/v1/summary', { state: o.state, top: o.top });
+        if (o.output === 'json') return json(s);
+        out(renderSummary(s));
+      });
+    });
+
+  // Served by the collector once process whitelisting lands; until then the collector
+  // answers 404 and this says so plainly.
+  const later = (name: string, path: string, what: string) => async (conn: Connection, params: Record<string, string | undefined>, output: Output): Promise<void> => {
+    const res = await getJson<{ items?: Array<Record<string, unknown>>; error?: string }>(conn, path, params);
+    if (res.status === 404) {
+      throw new QueryError(`query ${name} is not available yet: this collector does not serve ${path} (${what} is not built yet)`);
+    }
+    if (res.status !== 200) await getOk(conn, path, params); // the same call again, for its error message
+    if (output === 'json') return json(res.body);
+    const items = res.body.items ?? [];
+    out(items.length === 0 ? 'Nothing to show.' : renderGeneric(items));
+  };
+
+  withConnection(query.command('processes').description('unexpected processes, one row per node, workload and executable'))
+    .option('--node <name>', 'only this node')
+    .option('--namespace <ns>', 'only this namespace')
+    .option('--workload <name>', 'only this workload')
+    .option('--since <when>', 'last seen since: 30m, 24h, 7d or an RFC 3339 time', (v) => parseSince(v))
+    .action(async (o: ConnectionFlags & { node?: string; namespace?: string; workload?: string; since?: string }) => {
+      await run(o, (conn) => later('processes', '/api/v1/processes/unexpected', 'process whitelisting')(conn,
+        { node: o.node, namespace: o.namespace, workload: o.workload, since: o.since }, o.output));
+    });
+
+  withConnection(query.command('baselines').description('the learned process baselines'))
+    .action(async (o: ConnectionFlags) => {
+      await run(o, (conn) => later('baselines', '/api/v1/baselines', 'central baseline management')(conn, {}, o.output));
+    });
+
+  return query;
+}
+

@@ -1,0 +1,87 @@
+// The dashboard: a few static pages, one script and one stylesheet, served by the
+// collector. Logging in exchanges a bearer token for a session cookie; the pages then read
+// the query API with that cookie. The files are read once at start-up.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Metrics } from '../metrics.js';
+import type { createAuthenticator } from '../api/auth.js';
+import { createRateLimiter } from '../api/rate-limit.js';
+import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type Sessions } from '../api/sessions.js';
+
+/** Where the page files live: collector/ui/static in the checkout (next to dist/). */
+export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/', import.meta.url));
+
+const PAGES = { '/ui/': 'index.html', '/ui/findings': 'findings.html', '/ui/node': 'node.html', '/ui/finding': 'finding.html' } as const;
+const ASSETS = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'icon.svg': 'image/svg+xml' } as const;
+
+export interface DashboardDeps {
+  readonly auth: ReturnType<typeof createAuthenticator>;
+  readonly sessions: Sessions;
+  readonly metrics: Metrics;
+  readonly now: () => number;
+  readonly dir?: string;
+}
+
+export async function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
+  const dir = deps.dir ?? STATIC_DIR;
+  const file = (name: string): Buffer => readFileSync(`${dir}${name}`);
+  const html = (name: string) => {
+    const body = file(name);
+    return async (_req: FastifyRequest, reply: FastifyReply) =>
+      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  };
+  const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { body: file(name), type }]));
+  // Guessing tokens through the login form is slow: a few tries, then one every few seconds per address.
+  const logins = createRateLimiter({ perSecond: 0.2, burst: 10 }, deps.now);
+
+  const hidden = { hide: true } as const;
+  app.get('/', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
+  app.get('/ui', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
+  for (const [path, name] of Object.entries(PAGES)) app.get(path, { config: { page: true }, schema: hidden }, html(name));
+  app.get('/ui/login', { config: { public: true }, schema: hidden }, html('login.html'));
+  app.get<{ Params: { file: string } }>('/ui/assets/:file', { config: { public: true }, schema: hidden }, async (req, reply) => {
+    const a = assets.get(req.params.file);
+    if (!a) return reply.code(404).send({ error: 'no such file' });
+    return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
+  });
+
+  await app.register(async (ui) => {
+    ui.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 4096 }, (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+
+    ui.post('/ui/login', {
+      config: {
+        public: true,
+        audit: { action: 'ui.login', anonymous: true, detail: (req) => ({ outcome: req.principal ? 'logged in' : 'refused' }) },
+      },
+      schema: hidden,
+    }, async (req, reply) => {
+      const verdict = logins.take(req.ip);
+      if (!verdict.allowed) {
+        deps.metrics.inc('nodeward_api_rate_limited_total', 'API requests refused by the per-token rate limit', 1, { token: '(login)' });
+        return reply.code(303).header('retry-after', String(verdict.retryAfterSeconds)).header('location', '/ui/login?error=busy').send();
+      }
+      const token = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>).token : undefined;
+      const principal = typeof token === 'string' ? deps.auth.authenticate(`Bearer ${token.trim()}`) : undefined;
+      if (!principal) {
+        deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: 'refused' });
+        return reply.code(303).header('location', '/ui/login?error=token').send();
+      }
+      req.principal = principal;
+      const session = deps.sessions.create(principal);
+      deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: 'ok' });
+      return reply.code(303).header('set-cookie', sessionCookie(session.id, session.maxAgeSeconds)).header('location', '/ui/').send();
+    });
+
+    // Public: it ends whatever session the cookie names (SameSite=Strict keeps other sites from sending it).
+    ui.post('/ui/logout', { config: { public: true, audit: { action: 'ui.logout' } }, schema: hidden }, async (req, reply) => {
+      const id = readCookie(req.headers.cookie, SESSION_COOKIE);
+      const principal = deps.sessions.get(id);
+      if (principal) req.principal = principal;
+      deps.sessions.end(id);
+      return reply.code(303).header('set-cookie', clearedSessionCookie()).header('location', '/ui/login').send();
+    });
+  });
+}

@@ -1,0 +1,387 @@
+// @ts-check
+// The nodeward dashboard. Plain JavaScript with no build step, loaded as a module by every
+// page; the page's <body data-page> says what to draw. Data comes from the query API with
+// the session cookie.
+//
+// The one rule: every string that came from a node (subjects, command lines, titles,
+// versions, reasons) is inserted as TEXT: through el() below, which only ever creates text
+// nodes and sets a fixed set of attributes. Nothing here assigns innerHTML, outerHTML or
+// insertAdjacentHTML, or uses document.write or eval. The Content-Security-Policy the
+// collector sends forbids inline scripts and styles as a second line of defence.
+
+const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
+const STATES = ['open', 'suppressed', 'resolved'];
+const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', 'process', 'version', 'agent'];
+const FILTERS = ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q'];
+const PAGE_SIZE = 100;
+
+/**
+ * Creates an element. Children that are strings or numbers become text nodes; null and
+ * undefined are skipped. Attributes are set with setAttribute (never as HTML).
+ * @param {string} tag
+ * @param {Record<string, string | number | boolean | undefined | null>} [attrs]
+ * @param {...(Node | string | number | null | undefined)} children
+ * @returns {HTMLElement}
+ */
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    e.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    e.append(typeof c === 'string' || typeof c === 'number' ? document.createTextNode(String(c)) : c);
+  }
+  return e;
+}
+
+/** A link inside the dashboard; `params` are encoded, never spliced in raw. */
+function link(path, params, ...children) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
+  const s = qs.toString();
+  return el('a', { href: s ? `${path}?${s}` : path }, ...children);
+}
+
+class HttpError extends Error {
+  /** @param {number} status @param {string} message */
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * GETs a query API path. A 401 means the session ended: back to the login page.
+ * @param {string} path
+ * @param {Record<string, string | number | undefined>} [params]
+ */
+async function api(path, params = {}) {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') qs.set(k, String(v));
+  const url = `/api/v1/${path}${qs.toString() ? `?${qs}` : ''}`;
+  const res = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.assign('/ui/login');
+    throw new HttpError(401, 'the session has ended');
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new HttpError(res.status, typeof body.error === 'string' ? body.error : `HTTP ${res.status}`);
+  return body;
+}
+
+const main = () => /** @type {HTMLElement} */ (document.getElementById('main'));
+
+/** Replaces the page content. */
+function show(...nodes) {
+  main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined));
+}
+
+function errorBox(err) {
+  return el('p', { class: 'error', role: 'alert' }, err instanceof Error ? err.message : String(err));
+}
+
+// ---------------------------------------------------------------------------------------
+// Formatting
+
+function ago(iso) {
+  if (!iso) return '';
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (!Number.isFinite(s)) return iso;
+  if (s < 0) return 'just now';
+  if (s < 90) return `${s} s ago`;
+  if (s < 5400) return `${Math.round(s / 60)} min ago`;
+  if (s < 172800) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+function time(iso) {
+  return iso ? el('time', { datetime: iso, title: iso }, ago(iso)) : el('span', { class: 'muted' }, '—');
+}
+
+function pct(score) {
+  return score === null || score === undefined ? '—' : `${Math.round(score * 1000) / 10}%`;
+}
+
+function scoreBadge(score) {
+  const cls = score === null || score === undefined ? 'none' : score >= 0.9 ? 'good' : score >= 0.7 ? 'fair' : 'poor';
+  return el('span', { class: `score score-${cls}` }, pct(score));
+}
+
+function sevBadge(sev) {
+  return el('span', { class: `sev sev-${SEVERITIES.includes(sev) ? sev : 'info'}` }, sev);
+}
+
+function stateBadge(state) {
+  return el('span', { class: `state state-${STATES.includes(state) ? state : 'open'}` }, state);
+}
+
+function nodeStatus(n) {
+  if (n.stale) return el('span', { class: 'status status-stale' }, 'stale');
+  return n.connected ? el('span', { class: 'status status-connected' }, 'connected') : el('span', { class: 'status status-disconnected' }, 'disconnected');
+}
+
+function bytes(n) {
+  if (!n) return '—';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/** The command line of a process finding, when its detail carries one. */
+function cmdline(f) {
+  const d = f.detail;
+  if (!d || typeof d !== 'object') return '';
+  const c = d.cmdline ?? d.commandLine ?? d.argv;
+  if (Array.isArray(c)) return c.map(String).join(' ');
+  return typeof c === 'string' ? c : '';
+}
+
+function table(head, rows, attrs = {}) {
+  return el('table', attrs,
+    el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', {}, ...rows));
+}
+
+function dl(pairs) {
+  const d = el('dl', { class: 'facts' });
+  for (const [k, v] of pairs) d.append(el('dt', {}, k), el('dd', {}, v === '' || v === null || v === undefined ? el('span', { class: 'muted' }, '—') : v));
+  return d;
+}
+
+function markNav(which) {
+  for (const a of document.querySelectorAll('nav a')) if (a.getAttribute('data-nav') === which) a.setAttribute('aria-current', 'page');
+}
+
+// ---------------------------------------------------------------------------------------
+// Findings table (used by the findings page and the node page)
+
+function findingRow(f, opts = {}) {
+  const cmd = cmdline(f);
+  return el('tr', { 'data-id': f.id, 'data-severity': f.severity, 'data-state': f.state },
+    el('td', {}, sevBadge(f.severity)),
+    el('td', {}, stateBadge(f.state)),
+    opts.hideNode ? null : el('td', { class: 'node' }, link('/ui/node', { name: f.node }, f.node)),
+    el('td', { class: 'check' }, link('/ui/finding', { id: f.id }, f.checkId), el('div', { class: 'muted small' }, f.title)),
+    el('td', { class: 'subject' }, el('code', {}, f.subject), cmd ? el('div', { class: 'cmdline' }, el('code', {}, cmd)) : null,
+      f.actual ? el('div', { class: 'muted small actual' }, 'value: ', el('code', {}, f.actual)) : null),
+    el('td', { class: 'num' }, f.count),
+    el('td', {}, time(f.lastSeen)));
+}
+
+function findingsTable(items, opts = {}) {
+  const head = ['Severity', 'State', ...(opts.hideNode ? [] : ['Node']), 'Check', 'Subject', 'Count', 'Last seen'];
+  return table(head, items.map((f) => findingRow(f, opts)), { class: 'findings', id: 'findings-table' });
+}
+
+/**
+ * A findings table that loads page after page on demand.
+ * @param {Record<string, string>} query
+ */
+async function findingsList(query, opts = {}) {
+  const wrap = el('div', { class: 'findings-list' });
+  const first = await api('findings', { ...query, limit: PAGE_SIZE });
+  const tbl = findingsTable(first.items, opts);
+  const count = el('p', { class: 'count', id: 'findings-count' });
+  let shown = first.items.length;
+  let cursor = first.nextCursor;
+  const more = el('button', { type: 'button', id: 'more' }, 'Show more');
+  const update = () => {
+    count.textContent = shown === 0 ? 'No findings match.' : `${shown} finding${shown === 1 ? '' : 's'}${cursor ? ' shown; there are more' : ''}`;
+    more.hidden = !cursor;
+  };
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const page = await api('findings', { ...query, limit: PAGE_SIZE, cursor });
+      const body = tbl.querySelector('tbody');
+      for (const f of page.items) body?.append(findingRow(f, opts));
+      shown += page.items.length;
+      cursor = page.nextCursor;
+      update();
+    } catch (err) {
+      wrap.append(errorBox(err));
+    } finally {
+      more.disabled = false;
+    }
+  });
+  update();
+  wrap.append(count, tbl, more);
+  tbl.hidden = shown === 0;
+  return wrap;
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages
+
+async function overview() {
+  markNav('overview');
+  const [summary, nodes] = await Promise.all([api('summary', { top: 10 }), api('nodes', { limit: 1000 })]);
+  const sev = summary.findings.bySeverity;
+  const cards = el('section', { class: 'cards' },
+    el('div', { class: 'card', id: 'card-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(summary.compliance.score)),
+      el('p', { class: 'muted small' }, `${summary.compliance.passing} of ${summary.compliance.scored} scored checks pass`)),
+    el('div', { class: 'card', id: 'card-nodes' }, el('h2', {}, 'Nodes'), el('p', { class: 'big' }, summary.nodes.total),
+      el('p', { class: 'muted small' }, `${summary.nodes.connected} connected · `,
+        summary.nodes.stale > 0 ? el('span', { class: 'status-stale' }, `${summary.nodes.stale} stale`) : '0 stale')),
+    el('div', { class: 'card', id: 'card-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, summary.findings.total),
+      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))));
+
+  const max = Math.max(1, ...SEVERITIES.map((s) => sev[s] ?? 0));
+  const bars = el('section', { class: 'severity-counts', id: 'severity-counts' }, el('h2', {}, 'Open findings by severity'),
+    ...SEVERITIES.map((s) => {
+      const bar = el('span', { class: `bar sev-${s}` });
+      bar.style.width = `${Math.round(((sev[s] ?? 0) / max) * 100)}%`;
+      return el('div', { class: 'sev-row', 'data-severity': s },
+        link('/ui/findings', { state: 'open', severity: s }, sevBadge(s)),
+        el('span', { class: 'bar-track' }, bar),
+        el('span', { class: 'num count' }, sev[s] ?? 0));
+    }));
+
+  const categories = Object.entries(summary.findings.byCategory);
+  const cats = el('section', { class: 'categories' }, el('h2', {}, 'By category'),
+    categories.length === 0 ? el('p', { class: 'muted' }, 'Nothing open.')
+      : el('ul', { class: 'chips' }, ...categories.map(([c, n]) => el('li', { 'data-category': c },
+        link('/ui/findings', { state: 'open', category: c }, c), ' ', el('span', { class: 'num' }, n)))));
+
+  const checks = el('section', { class: 'top-checks' }, el('h2', {}, 'Checks failing on the most nodes'),
+    summary.topChecks.length === 0 ? el('p', { class: 'muted' }, 'No check is failing.')
+      : table(['Check', 'Title', 'Severity', 'Nodes', 'Findings'], summary.topChecks.map((c) => el('tr', { 'data-check': c.checkId },
+        el('td', {}, link('/ui/findings', { state: 'open', check: c.checkId }, c.checkId)),
+        el('td', {}, c.title), el('td', {}, sevBadge(c.severity)), el('td', { class: 'num' }, c.nodes), el('td', { class: 'num' }, c.findings))),
+      { id: 'top-checks' }));
+
+  const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name },
+    el('td', {}, link('/ui/node', { name: n.name }, n.name)),
+    el('td', {}, nodeStatus(n)),
+    el('td', {}, scoreBadge(n.complianceScore)),
+    el('td', { class: 'num' }, link('/ui/findings', { state: 'open', node: n.name }, String(n.openFindings))),
+    el('td', { class: 'num' }, n.failingChecks),
+    el('td', {}, n.agentVersion),
+    el('td', {}, time(n.lastSeen))));
+  const nodesSection = el('section', { class: 'nodes' }, el('h2', {}, 'Nodes'),
+    nodes.items.length === 0 ? el('p', { class: 'muted' }, 'No agent has connected yet.')
+      : table(['Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen'], nodeRows, { id: 'nodes-table' }),
+    nodes.nextCursor ? el('p', { class: 'muted small' }, 'The first 1000 nodes are shown.') : null);
+
+  show(el('h1', {}, 'Cluster overview'), cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
+}
+
+function filterForm(current) {
+  const input = (name, label, placeholder) => el('label', {}, label,
+    el('input', { name, value: current[name] ?? '', placeholder, autocomplete: 'off', spellcheck: 'false' }));
+  const select = (name, label, values, empty) => {
+    const s = el('select', { name }, el('option', { value: '' }, empty), ...values.map((v) => el('option', { value: v, selected: current[name] === v }, v)));
+    return el('label', {}, label, s);
+  };
+  return el('form', { method: 'get', action: '/ui/findings', class: 'filters', id: 'filters' },
+    input('node', 'Node', 'node name'),
+    input('check', 'Check', 'e.g. cis-4.2.1'),
+    select('category', 'Category', CATEGORIES, 'any'),
+    select('severity', 'Severity', SEVERITIES, 'any'),
+    select('minSeverity', 'At least', SEVERITIES, 'any'),
+    select('state', 'State', STATES, 'any'),
+    input('q', 'Text', 'subject, title, value'),
+    el('button', { type: 'submit' }, 'Filter'),
+    link('/ui/findings', {}, 'Clear'));
+}
+
+async function findingsPage() {
+  const params = new URLSearchParams(location.search);
+  /** @type {Record<string, string>} */
+  const query = {};
+  for (const k of FILTERS) {
+    const v = params.get(k);
+    if (v) query[k] = v;
+  }
+  markNav(query.category === 'process' ? 'processes' : 'findings');
+  const form = filterForm(query);
+  try {
+    show(el('h1', {}, query.category === 'process' ? 'Unexpected processes' : 'Findings'), form, el('section', {}, await findingsList(query)));
+  } catch (err) {
+    show(el('h1', {}, 'Findings'), form, errorBox(err));
+  }
+}
+
+async function nodePage() {
+  const name = new URLSearchParams(location.search).get('name') ?? '';
+  const state = new URLSearchParams(location.search).get('state') ?? 'open';
+  const n = await api(`nodes/${encodeURIComponent(name)}`);
+  document.title = `${n.name} · nodeward`;
+  const certs = n.certificates.length === 0 ? el('p', { class: 'muted' }, 'No certificates reported.')
+    : table(['Certificate', 'Expires'], n.certificates.map((c) => {
+      const days = Math.floor((Date.parse(c.notAfter) - Date.now()) / 86400000);
+      return el('tr', {}, el('td', {}, el('code', {}, c.path)),
+        el('td', { class: days < 7 ? 'sev-text-critical' : days < 30 ? 'sev-text-medium' : '' }, `${c.notAfter.slice(0, 10)} (${days} d)`));
+    }));
+  const tabs = el('p', { class: 'tabs' }, ...['open', 'suppressed', 'resolved', 'all'].map((s) =>
+    s === state ? el('strong', {}, s) : link('/ui/node', { name: n.name, state: s }, s)));
+  const list = await findingsList(state === 'all' ? { node: n.name } : { node: n.name, state }, { hideNode: true });
+  show(
+    el('h1', {}, n.name, ' ', nodeStatus(n)),
+    el('section', { class: 'cards' },
+      el('div', { class: 'card', id: 'node-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(n.complianceScore)),
+        el('p', { class: 'muted small' }, `${n.scoredChecks.passing} of ${n.scoredChecks.scored} scored checks pass`)),
+      el('div', { class: 'card', id: 'node-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, n.openFindings),
+        el('p', { class: 'muted small' }, `${n.failingChecks} failing checks`))),
+    el('div', { class: 'two' },
+      el('section', {}, el('h2', {}, 'Agent and host'), dl([
+        ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],
+        ['Architecture', n.arch], ['CPUs', n.cpus || ''], ['Memory', bytes(n.memoryBytes)],
+        ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Process events', n.execCoverage],
+        ['Spool', `${n.spool.entries} waiting, ${n.spool.dropped} dropped, ${n.spool.rejected} refused`],
+        ['Findings refused (cap)', String(n.findingsRefused)],
+      ])),
+      el('section', {}, el('h2', {}, 'Certificates'), certs)),
+    el('section', {}, el('h2', {}, 'Findings'), tabs, list));
+}
+
+async function findingPage() {
+  const id = new URLSearchParams(location.search).get('id') ?? '';
+  const f = await api(`findings/${encodeURIComponent(id)}`);
+  const history = table(['Event', 'When', 'Occurrences', 'Severity', 'Note'], f.history.map((h) => el('tr', { 'data-event': h.event },
+    el('td', {}, h.event), el('td', {}, time(h.at), h.lastAt !== h.at ? el('span', { class: 'muted small' }, ' – ', time(h.lastAt)) : null),
+    el('td', { class: 'num' }, h.occurrences || ''), el('td', {}, sevBadge(h.severity)), el('td', {}, h.note))), { id: 'history' });
+  show(
+    el('h1', {}, f.checkId, ' ', sevBadge(f.severity), ' ', stateBadge(f.state)),
+    el('p', { class: 'lead' }, f.title),
+    dl([
+      ['Node', link('/ui/node', { name: f.node }, f.node)], ['Subject', el('code', {}, f.subject)],
+      ['Command line', cmdline(f) ? el('code', {}, cmdline(f)) : ''], ['Value', f.actual ? el('code', {}, f.actual) : ''],
+      ['Expected', f.expected], ['Source', f.sourceFile ? `${f.source} (${f.sourceFile})` : f.source], ['Reason', f.reason],
+      ['CIS', f.cis], ['Scored', f.scored ? 'yes' : 'no'], ['Seen by', f.seen], ['First seen', time(f.firstSeen)],
+      ['Last seen', time(f.lastSeen)], ['Occurrences', String(f.count)], ['Resolved', f.resolvedAt ? time(f.resolvedAt) : ''],
+      ['Suppressed', f.state === 'suppressed'
+        ? `${f.suppressedReason ?? ''} (by ${f.suppressedBy ?? '?'}${f.suppressedUntil ? `, until ${f.suppressedUntil}` : ''})` : ''],
+    ]),
+    f.remediation ? el('section', {}, el('h2', {}, 'Remediation'), el('p', { class: 'remediation' }, f.remediation)) : null,
+    el('section', {}, el('h2', {}, 'Detail'), el('pre', { class: 'detail' }, JSON.stringify(f.detail, null, 2))),
+    el('section', {}, el('h2', {}, 'History'), history));
+}
+
+function loginPage() {
+  const error = new URLSearchParams(location.search).get('error');
+  const box = document.getElementById('login-error');
+  if (!box || !error) return;
+  box.textContent = error === 'busy' ? 'Too many attempts; wait a minute and try again.' : 'That token was not accepted.';
+  box.hidden = false;
+}
+
+const PAGES = { overview, findings: findingsPage, node: nodePage, finding: findingPage, login: loginPage };
+
+async function run() {
+  const page = document.body.getAttribute('data-page') ?? '';
+  const draw = PAGES[page];
+  if (!draw) return;
+  try {
+    await draw();
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) return;
+    show(errorBox(err));
+  }
+  document.body.setAttribute('data-ready', 'true');
+}
+
+run();

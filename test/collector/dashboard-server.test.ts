@@ -1,0 +1,146 @@
+// The dashboard as HTTP sees it: the token-for-cookie exchange, the cookie's flags, what a
+// session may and may not do, the security headers, and the OpenAPI document's coverage.
+// (test/e2e/dashboard.test.ts drives the same pages in a real browser.)
+import test from 'ava';
+import { request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
+import { api, connect, fp, proc, withCollector } from '../helpers/agent-session.js';
+import { STATIC_DIR } from '../../collector/ui/routes.js';
+
+interface Raw { status: number; headers: Record<string, string | string[] | undefined>; text: string }
+
+function raw(tc: TestCollector, path: string, opts: { method?: string; cookie?: string; form?: Record<string, string>; json?: unknown } = {}): Promise<Raw> {
+  const body = opts.form ? new URLSearchParams(opts.form).toString() : opts.json !== undefined ? JSON.stringify(opts.json) : undefined;
+  return new Promise((resolve, reject) => {
+    const req = request(`${tc.apiUrl}${path}`, {
+      method: opts.method ?? 'GET', ca: tc.ca,
+      headers: {
+        ...(opts.cookie ? { cookie: opts.cookie } : {}),
+        ...(opts.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+async function login(tc: TestCollector, token: string): Promise<string> {
+  const res = await raw(tc, '/ui/login', { method: 'POST', form: { token } });
+  if (res.status !== 303) throw new Error(`login: ${res.status}`);
+  const set = [res.headers['set-cookie'] ?? []].flat()[0];
+  if (!set) throw new Error(`login refused: ${res.headers.location}`);
+  return set.split(';')[0]!;
+}
+
+test('login exchanges a token for an HttpOnly, Secure, SameSite=Strict session cookie; a bad token gets none', (t) => withCollector(async (tc) => {
+  const ok = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN } });
+  t.is(ok.status, 303);
+  t.is(ok.headers.location, '/ui/');
+  const cookies = [ok.headers['set-cookie'] ?? []].flat();
+  t.is(cookies.length, 1);
+  const attrs = cookies[0]!.split(';').map((s) => s.trim());
+  t.regex(attrs[0]!, /^__Host-nodeward-session=[A-Za-z0-9_-]{43}$/);
+  for (const flag of ['HttpOnly', 'Secure', 'SameSite=Strict', 'Path=/']) t.true(attrs.includes(flag), `${flag} in ${cookies[0]}`);
+  t.false(cookies[0]!.includes(READER_TOKEN), 'the token itself is not the cookie');
+  t.false(attrs.some((a) => a.startsWith('Domain')), 'host-only');
+
+  const bad = await raw(tc, '/ui/login', { method: 'POST', form: { token: 'wrong-token-0123456789' } });
+  t.is(bad.status, 303);
+  t.is(bad.headers.location, '/ui/login?error=token');
+  t.is(bad.headers['set-cookie'], undefined);
+  const empty = await raw(tc, '/ui/login', { method: 'POST', form: {} });
+  t.is(empty.headers.location, '/ui/login?error=token');
+}));
+
+test('a session reads the API and pages; it cannot write, and logging out ends it', (t) => withCollector(async (tc) => {
+  const a = await connect(tc, 'node-a');
+  await a.batch([proc('/usr/bin/nc')]);
+  a.close();
+  const id = fp('node-a', 'proc-unexpected', '/usr/bin/nc');
+
+  // Without a session: pages send the browser to the login page, the API says 401.
+  const anon = await raw(tc, '/ui/');
+  t.is(anon.status, 303);
+  t.is(anon.headers.location, '/ui/login');
+  t.is((await raw(tc, '/ui/findings?state=open')).headers.location, '/ui/login');
+  t.is((await raw(tc, '/api/v1/findings')).status, 401);
+  t.is((await raw(tc, '/ui/login')).status, 200, 'the login page itself is public');
+  t.is((await raw(tc, '/')).headers.location, '/ui/');
+
+  const cookie = await login(tc, ADMIN_TOKEN);
+  const page = await raw(tc, '/ui/', { cookie });
+  t.is(page.status, 200);
+  t.regex(String(page.headers['content-type']), /^text\/html/);
+  t.regex(page.text, /<script type="module" src="\/ui\/assets\/app.js"><\/script>/);
+  t.is((await raw(tc, '/ui/node?name=node-a', { cookie })).status, 200);
+  const list = await raw(tc, '/api/v1/findings', { cookie });
+  t.is(list.status, 200);
+  t.is(JSON.parse(list.text).items[0].id, id);
+
+  // Even an admin's session cannot change anything: writes need the bearer token.
+  const write = await raw(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', cookie, json: { reason: 'via cookie' } });
+  t.is(write.status, 401);
+  t.is((await api(tc, `/api/v1/findings/${id}`)).body.state, 'open');
+
+  const out = await raw(tc, '/ui/logout', { method: 'POST', cookie });
+  t.is(out.status, 303);
+  t.regex(String([out.headers['set-cookie']].flat()[0]), /Max-Age=0/);
+  t.is((await raw(tc, '/api/v1/findings', { cookie })).status, 401, 'the session is gone on the server');
+  t.is((await raw(tc, '/api/v1/findings', { cookie: '__Host-nodeward-session=forged-session-id-000000000000000000000000' })).status, 401);
+}));
+
+test('every response carries a strict Content-Security-Policy and the other security headers; assets are served with their types', (t) => withCollector(async (tc) => {
+  for (const path of ['/ui/login', '/ui/assets/app.js', '/api/v1/findings', '/healthz']) {
+    const res = await raw(tc, path);
+    const csp = String(res.headers['content-security-policy']);
+    t.is(csp, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'", path);
+    t.false(/unsafe-inline|unsafe-eval/.test(csp));
+    t.is(res.headers['x-content-type-options'], 'nosniff');
+    t.is(res.headers['x-frame-options'], 'DENY');
+    t.is(res.headers['referrer-policy'], 'no-referrer');
+  }
+  t.regex(String((await raw(tc, '/ui/assets/app.js')).headers['content-type']), /^text\/javascript/);
+  t.regex(String((await raw(tc, '/ui/assets/style.css')).headers['content-type']), /^text\/css/);
+  t.is((await raw(tc, '/ui/assets/..%2f..%2fpackage.json')).status, 404);
+  t.is((await raw(tc, '/ui/assets/secret.txt')).status, 404);
+}));
+
+test('the dashboard pages hold no inline script or style, and the script never writes HTML', (t) => {
+  for (const page of ['index.html', 'findings.html', 'node.html', 'finding.html', 'login.html']) {
+    const html = readFileSync(`${STATIC_DIR}${page}`, 'utf8');
+    const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    t.true(scripts.length > 0, page);
+    for (const [, attrs, body] of scripts) {
+      t.regex(attrs!, /src="\/ui\/assets\/app\.js"/, `${page}: scripts come from the collector`);
+      t.is(body!.trim(), '', `${page}: no inline script`);
+    }
+    t.false(/<style|\sstyle=|\son[a-z]+=/i.test(html), `${page}: no inline style or event handler`);
+  }
+  const js = readFileSync(`${STATIC_DIR}app.js`, 'utf8').replace(/^\s*\/\/.*$/gm, '');
+  for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', 'srcdoc']) {
+    t.false(js.includes(sink), `app.js uses ${sink}`);
+  }
+});
+
+test('the OpenAPI document describes every API call, and none of the dashboard routes', (t) => withCollector(async (tc) => {
+  const doc = (await api(tc, '/api/v1/openapi.json')).body;
+  const paths = doc.paths ?? {};
+  for (const [path, method] of [
+    ['/api/v1/findings', 'get'], ['/api/v1/findings/{id}', 'get'], ['/api/v1/findings/{id}/suppress', 'post'],
+    ['/api/v1/findings/{id}/unsuppress', 'post'], ['/api/v1/nodes', 'get'], ['/api/v1/nodes/{name}', 'get'],
+    ['/api/v1/summary', 'get'], ['/api/v1/audit', 'get'],
+  ] as const) {
+    t.truthy(paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`);
+  }
+  t.false(Object.keys(paths).some((p) => p.startsWith('/ui') || p === '/'), Object.keys(paths).join(', '));
+  const summaryParams = (paths['/api/v1/summary'].get.parameters as any[]).map((p) => p.name).sort();
+  t.deepEqual(summaryParams, ['state', 'top']);
+  t.truthy(paths['/api/v1/findings/{id}'].get.responses['200'].content['application/json'].schema.properties.history);
+}));

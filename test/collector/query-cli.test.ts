@@ -1,0 +1,148 @@
+// `nodeward query` as an operator runs it: the real binary against a real collector.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { NODEWARD_BIN } from '../helpers/process.js';
+import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
+import { api, connect, fp, proc, result } from '../helpers/agent-session.js';
+
+const run = promisify(execFile);
+
+interface Ran { code: number; stdout: string; stderr: string }
+
+async function nodeward(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  try {
+    const r = await run(process.execPath, [NODEWARD_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000, cwd: '/' });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+let tc: TestCollector;
+let conn: string[];
+const ESC = '\u001b';
+
+test.before(async () => {
+  tc = await startTestCollector({ nodes: ['node-a', 'node-b'] });
+  await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
+  conn = ['--url', tc.apiUrl, '--token-file', join(tc.dir, 'reader.token'), '--ca-file', tc.pki.caCert];
+  const a = await connect(tc, 'node-a', { agentVersion: '0.9.1' });
+  const b = await connect(tc, 'node-b', { agentVersion: '0.9.1' });
+  const now = Date.now();
+  await a.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [
+    result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'critical', title: 'Kubelet anonymous auth' }),
+    result('cis-4.2.2', '--authorization-mode', 'pass'),
+  ]);
+  await a.batch([proc('/usr/bin/nc'), proc(`/tmp/${ESC}[31mred${ESC}[0m`, { severity: 'medium' })]);
+  await b.scan(now, ['cis-4.2.1'], [result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'high' })]);
+  a.close();
+  b.close();
+  const res = await api(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', '/usr/bin/nc')}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'ok' } });
+  if (res.status !== 200) throw new Error(res.text);
+});
+test.after.always(async () => {
+  await tc?.close();
+});
+
+test('query findings prints a table, filters, and --output json gives the API page', async (t) => {
+  const all = await nodeward(['query', 'findings', ...conn]);
+  t.is(all.code, 0, all.stderr);
+  const lines = all.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^SEVERITY\s+STATE\s+NODE\s+CHECK\s+SUBJECT\s+COUNT\s+LAST SEEN\s+ID$/);
+  t.is(lines.length, 5, all.stdout);
+  t.regex(all.stdout, /critical\s+open\s+node-a\s+cis-4\.2\.1\s+--anonymous-auth\s+1\s+\d{4}-\d\d-\d\dT[\d:]+Z\s+[0-9a-f]{32}/);
+  t.false(all.stdout.includes(ESC), 'control characters from a node never reach the terminal');
+  t.true(all.stdout.includes('/tmp/\\x1b[31mred\\x1b[0m'));
+
+  const filtered = await nodeward(['query', 'findings', ...conn, '--node', 'node-a', '--min-severity', 'high', '--state', 'open']);
+  t.is(filtered.code, 0, filtered.stderr);
+  t.deepEqual(filtered.stdout.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/).slice(0, 4).join(' ')), ['critical open node-a cis-4.2.1']);
+  const suppressed = await nodeward(['query', 'findings', ...conn, '--state', 'suppressed', '--output', 'json']);
+  t.is(suppressed.code, 0, suppressed.stderr);
+  const body = JSON.parse(suppressed.stdout);
+  t.deepEqual(body.items.map((f: any) => [f.node, f.subject, f.state, f.suppressedReason]), [['node-a', '/usr/bin/nc', 'suppressed', 'ok']]);
+  t.is(body.nextCursor, null);
+  const none = await nodeward(['query', 'findings', ...conn, '--q', 'no-such-thing']);
+  t.is(none.stdout, 'No findings match.\n');
+  const recent = await nodeward(['query', 'findings', ...conn, '--since', '1h', '--check', 'cis-4.2.1', '--output', 'json']);
+  t.is(JSON.parse(recent.stdout).items.length, 2);
+});
+
+test('query findings --limit pages through the cursor and says when there is more', async (t) => {
+  const two = await nodeward(['query', 'findings', ...conn, '--limit', '2', '--output', 'json']);
+  t.is(two.code, 0, two.stderr);
+  const page = JSON.parse(two.stdout);
+  t.is(page.items.length, 2);
+  t.is(typeof page.nextCursor, 'string');
+  const table = await nodeward(['query', 'findings', ...conn, '--limit', '3']);
+  t.is(table.stdout.trimEnd().split('\n').length, 4);
+  t.regex(table.stderr, /the first 3 findings; --limit N or --all for more/);
+  const all = await nodeward(['query', 'findings', ...conn, '--all', '--output', 'json']);
+  t.is(JSON.parse(all.stdout).items.length, 4);
+});
+
+test('query nodes and query summary, with settings from the environment', async (t) => {
+  const env = { NODEWARD_URL: tc.apiUrl, NODEWARD_TOKEN_FILE: join(tc.dir, 'reader.token'), NODEWARD_CA_FILE: tc.pki.caCert };
+  const nodes = await nodeward(['query', 'nodes'], env);
+  t.is(nodes.code, 0, nodes.stderr);
+  const rows = nodes.stdout.trimEnd().split('\n');
+  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+AGENT\s+KUBELET\s+OS\s+LAST SEEN$/);
+  t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 6)), [
+    ['node-a', 'disconnected', '50%', '2', '1', '0.9.1'],
+    ['node-b', 'disconnected', '0%', '1', '1', '0.9.1'],
+  ]);
+  t.is((await nodeward(['query', 'nodes', '--stale'], env)).stdout, 'No node is stale.\n');
+  const json = JSON.parse((await nodeward(['query', 'nodes', '--output', 'json'], env)).stdout);
+  t.deepEqual(json.items.map((n: any) => n.name), ['node-a', 'node-b']);
+
+  const summary = await nodeward(['query', 'summary'], { ...env, NODEWARD_TOKEN_FILE: '', NODEWARD_TOKEN: ADMIN_TOKEN });
+  t.is(summary.code, 0, summary.stderr);
+  t.regex(summary.stdout, /^Nodes: +2 \(0 connected, 0 stale\)$/m);
+  t.regex(summary.stdout, /^Compliance: +33\.3% \(1 of 3 scored checks pass\)$/m);
+  t.regex(summary.stdout, /^Findings: +3 open: critical 1, high 1, medium 1, low 0, info 0$/m);
+  t.regex(summary.stdout, /^cis-4\.2\.1\s+critical\s+2\s+2\s+Kubelet anonymous auth$/m);
+  const sj = JSON.parse((await nodeward(['query', 'summary', '--state', 'suppressed', '--output', 'json'], env)).stdout);
+  t.is(sj.findings.total, 1);
+});
+
+test('query processes and baselines say plainly that the collector does not serve them yet', async (t) => {
+  for (const what of ['processes', 'baselines']) {
+    const r = await nodeward(['query', what, ...conn]);
+    t.is(r.code, 1);
+    t.regex(r.stderr, new RegExp(`query ${what} is not available yet: this collector does not serve /api/v1/`));
+    t.is(r.stdout, '');
+  }
+});
+
+test('usage errors exit 2 with a clear message; failures to query exit 1', async (t) => {
+  const usage: Array<[string[], RegExp]> = [
+    [['query', 'findings', ...conn, '--severity', 'urgent'], /--severity.*Allowed choices are info, low, medium, high, critical/],
+    [['query', 'findings', ...conn, '--since', 'last tuesday'], /--since.*duration such as 30m/],
+    [['query', 'findings', ...conn, '--limit', '-3'], /--limit/],
+    [['query', 'findings', ...conn, '--node', 'x'.repeat(300)], /parameter node must NOT have more than 253 characters/],
+    [['query', 'findings', '--url', tc.apiUrl, '--ca-file', tc.pki.caCert], /no API token: pass --token-file/],
+    [['query', 'findings', '--url', 'not a url', '--token-file', join(tc.dir, 'reader.token')], /--url "not a url" is not a URL/],
+    [['query', 'findings', ...conn.slice(0, 2), '--token-file', join(tc.dir, 'missing.token')], /cannot read the token file .*missing\.token: ENOENT/],
+    [['query', 'nodez', ...conn], /unknown command 'nodez'/],
+    [['query'], /Usage: nodeward query/],
+  ];
+  for (const [args, message] of usage) {
+    const r = await nodeward(args);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, args.join(' '));
+  }
+  await writeFile(join(tc.dir, 'wrong.token'), 'wrong-token-0123456789abcdef');
+  const wrong = await nodeward(['query', 'nodes', '--url', tc.apiUrl, '--token-file', join(tc.dir, 'wrong.token'), '--ca-file', tc.pki.caCert]);
+  t.is(wrong.code, 1);
+  t.regex(wrong.stderr, /the collector refused the token \(401\)/);
+  const untrusted = await nodeward(['query', 'nodes', '--url', tc.apiUrl, '--token-file', join(tc.dir, 'reader.token')]);
+  t.is(untrusted.code, 1);
+  t.regex(untrusted.stderr, /cannot verify the collector's certificate .* pass the CA with --ca-file/);
+  const down = await nodeward(['query', 'nodes', '--url', 'https://127.0.0.1:1', '--token-file', join(tc.dir, 'reader.token')]);
+  t.is(down.code, 1);
+  t.regex(down.stderr, /connection refused \(is the collector running\? see --url\)/);
+});

@@ -1,0 +1,152 @@
+// The summary reads rollup tables kept by triggers. Whatever happens to findings (opened,
+// reopened, escalated, resolved, suppressed, lifted, expired, purged, raised by the sweeper),
+// the rollups must equal a count made the slow way from the findings themselves. And a
+// database from the previous schema version migrates with its rollups filled in.
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../collector/store/store.js';
+import { m001Initial } from '../../collector/store/migrations/001-initial.js';
+import { fingerprint } from '../../proto/fingerprint.js';
+import { SEVERITIES, FINDING_STATES, type Severity } from '../../proto/domain.js';
+import type { IncomingResult } from '../../collector/pipeline/types.js';
+
+async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-rollups-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The summary computed the slow way, from every finding. */
+function bruteForce(store: Store) {
+  const all = store.findings.list({}, 1_000_000, 0).items;
+  return Object.fromEntries(FINDING_STATES.map((state) => {
+    const rows = all.filter((f) => f.state === state);
+    const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, rows.filter((f) => f.severity === s).length]));
+    const byCategory: Record<string, number> = {};
+    for (const f of rows) byCategory[f.category] = (byCategory[f.category] ?? 0) + 1;
+    const nodes = [...new Set(rows.map((f) => f.node))].sort();
+    const byNode = nodes.map((node) => ({ node, total: rows.filter((f) => f.node === node).length }));
+    const checks = [...new Set(rows.filter((f) => f.status === 'fail').map((f) => f.checkId))].sort();
+    const spread = checks.map((c) => {
+      const failing = rows.filter((f) => f.checkId === c && f.status === 'fail');
+      const worst = Math.max(...failing.map((f) => SEVERITIES.indexOf(f.severity)));
+      return { checkId: c, nodes: new Set(failing.map((f) => f.node)).size, findings: failing.length, severity: SEVERITIES[worst] };
+    });
+    return [state, { total: rows.length, bySeverity, byCategory: Object.fromEntries(Object.entries(byCategory).sort()), byNode, spread }];
+  }));
+}
+
+function fromRollups(store: Store) {
+  return Object.fromEntries(FINDING_STATES.map((state) => {
+    const s = store.summary.summary({ state, top: 1000, now: Date.now(), staleAfterMs: 1 });
+    return [state, {
+      total: s.findings.total, bySeverity: s.findings.bySeverity, byCategory: s.findings.byCategory,
+      byNode: s.byNode.map((n) => ({ node: n.node, total: n.total })).sort((a, b) => a.node.localeCompare(b.node)),
+      spread: s.topChecks.map((c) => ({ checkId: c.checkId, nodes: c.nodes, findings: c.findings, severity: c.severity })).sort((a, b) => a.checkId.localeCompare(b.checkId)),
+    }];
+  }));
+}
+
+test('the rollups equal a brute-force count after every kind of change', async (t) => {
+  const dir = await tempDir(t);
+  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 25, historyLimit: 5 });
+  t.teardown(() => store.close());
+  const rnd = prng(20250501);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const nodes = ['node-a', 'node-b', 'node-c'];
+  const checks = ['cis-4.2.1', 'cis-4.2.2', 'cis-1.1.1', 'etcd-cert-expiry'];
+  const categories = ['kubelet', 'host', 'etcd', 'certificate'] as const;
+  const seqs = new Map<string, number>();
+  const seq = (node: string): number => {
+    const n = (seqs.get(node) ?? 0) + 1;
+    seqs.set(node, n);
+    return n;
+  };
+  let clock = Date.parse('2025-01-01T00:00:00Z');
+  const known = new Set<string>();
+  const reached = new Set<string>();
+
+  for (let round = 0; round < 60; round++) {
+    clock += 60_000;
+    const node = pick(nodes);
+    const op = rnd();
+    if (op < 0.45) {
+      const results: IncomingResult[] = checks.flatMap((id, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
+        id, cis: '', title: id, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
+        severity: pick(SEVERITIES) as Severity, scored: true, actual: '', expected: '', source: 'flag', sourceFile: '', reason: '',
+        remediation: '', occurrences: 1,
+      })));
+      for (const r of results) known.add(fingerprint(node, r.id, r.subject));
+      store.findings.commitScan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
+    } else if (op < 0.6) {
+      const subject = `/bin/p${Math.floor(rnd() * 4)}`;
+      known.add(fingerprint(node, 'proc-unexpected', subject));
+      store.findings.commitBatch({ node, epoch: 'e', sequence: seq(node), findings: [{
+        checkId: 'proc-unexpected', subject, title: 'p', category: 'process', severity: pick(SEVERITIES) as Severity, status: 'fail',
+        observedAt: clock, occurrences: 1, seen: 'event', remediation: '', detail: '{}',
+      }] }, clock);
+    } else if (op < 0.72 && known.size > 0) {
+      store.findings.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
+    } else if (op < 0.78 && known.size > 0) {
+      store.findings.unsuppress(pick([...known]), 'admin', clock);
+    } else if (op < 0.84) {
+      store.findings.expireDue(clock);
+    } else if (op < 0.9) {
+      store.findings.raiseStale(node, clock - 600_000, 300_000, clock);
+    } else if (op < 0.95) {
+      store.findings.resolveStale(node, clock);
+    } else {
+      store.findings.purgeResolved(clock - 5 * 60_000);
+    }
+    const expected = bruteForce(store);
+    t.deepEqual(fromRollups(store), expected, `round ${round}`);
+    for (const s of FINDING_STATES) if ((expected[s] as { total: number }).total > 0) reached.add(s);
+  }
+  t.deepEqual([...reached].sort(), [...FINDING_STATES].sort(), 'the run went through every state');
+});
+
+test('a database of schema version 1 migrates to the current one with its data and rollups', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'v1.sqlite');
+  const v1 = new Database(path);
+  v1.exec(m001Initial.sql);
+  v1.pragma('user_version = 1');
+  v1.prepare(`INSERT INTO nodes (name, first_seen, last_seen) VALUES ('node-a', 1, 2)`).run();
+  const insert = v1.prepare(`INSERT INTO findings (id, node, check_id, category, subject, severity, severity_rank, status, state,
+    first_seen, last_seen, count, updated_at) VALUES (?, 'node-a', ?, 'kubelet', ?, ?, ?, ?, ?, 1, 2, 3, 2)`);
+  insert.run('a'.repeat(32), 'cis-4.2.1', '--anonymous-auth', 'critical', 4, 'fail', 'open');
+  insert.run('b'.repeat(32), 'cis-4.2.2', '--authorization-mode', 'low', 1, 'fail', 'resolved');
+  insert.run('c'.repeat(32), 'cis-3.2.1', 'audit policy', 'medium', 2, 'warn', 'open');
+  v1.prepare(`INSERT INTO node_results VALUES ('node-a', 'cis-4.2.1', '--anonymous-auth', 'fail', 'critical', 1, 1),
+    ('node-a', 'cis-4.2.3', '--client-ca-file', 'pass', 'high', 1, 1)`).run();
+  v1.close();
+
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  t.like(store.findings.get('a'.repeat(32)), { state: 'open', count: 3, suppressedBy: null });
+  t.deepEqual(fromRollups(store), bruteForce(store));
+  const s = store.summary.summary({ state: 'open', top: 10, now: 3, staleAfterMs: 1000 });
+  t.deepEqual(s.findings.bySeverity, { info: 0, low: 0, medium: 1, high: 0, critical: 1 });
+  t.deepEqual(s.topChecks.map((c) => c.checkId), ['cis-4.2.1']);
+  t.like(store.nodes.get('node-a', 3, 1000), { openFindings: 2, complianceScore: 0.5, failingChecks: 1 });
+  // And a database newer than the code is refused.
+  store.close();
+  const newer = new Database(path);
+  newer.pragma('user_version = 99');
+  newer.close();
+  t.throws(() => openStore({ path, maxOpenFindingsPerNode: 100 }), { message: /schema version 99 is newer/ });
+});

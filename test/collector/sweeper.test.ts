@@ -1,0 +1,127 @@
+// The sweeper on a real SQLite store with a clock the test moves: retention purges what is
+// old and keeps what is not; silence is measured from when the collector started.
+import test from 'ava';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../collector/store/store.js';
+import { createSweeper } from '../../collector/pipeline/sweeper.js';
+import { createMetrics } from '../../collector/metrics.js';
+import { createLogger } from '../../proto/support/logger.js';
+import { fingerprint } from '../../proto/fingerprint.js';
+import type { IncomingResult } from '../../collector/pipeline/types.js';
+
+const DAY = 86400_000;
+const T0 = Date.parse('2025-01-01T00:00:00Z');
+
+async function tempStore(t: { teardown(fn: () => Promise<void> | void): void }): Promise<Store> {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-sweeper-'));
+  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 1000 });
+  t.teardown(async () => {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return store;
+}
+
+const hello = (node: string) => ({
+  node, agentVersion: 't', epoch: 'e1', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 0,
+  uptimeSeconds: 0, certificates: [],
+});
+
+function res(id: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
+  return {
+    id, cis: '', title: id, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
+    source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
+  };
+}
+
+let seq = 0;
+function scan(store: Store, at: number, scope: string[], results: IncomingResult[]): void {
+  store.findings.commitScan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
+}
+
+test('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t) => {
+  const store = await tempStore(t);
+  let clock = T0;
+  const metrics = createMetrics();
+  const sweeper = createSweeper({
+    intervalMs: 1000, staleAfterMs: 1000 * DAY,
+    retention: { resolvedFindingsMs: 30 * DAY, historyMs: 90 * DAY, auditMs: 365 * DAY, receivedMs: 7 * DAY },
+  }, { store, metrics, log: createLogger('test', 'silent'), now: () => clock });
+  store.nodes.hello(hello('node-a'), T0);
+  scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
+  scan(store, T0 + DAY, ['c1'], [res('c1', 'x', 'pass')]);
+  store.audit.record({ at: T0, actor: 'admin', role: 'admin', action: 'finding.suppress', target: '', detail: {}, status: 200, remote: '' });
+  const x = fingerprint('node-a', 'c1', 'x');
+  const y = fingerprint('node-a', 'c2', 'y');
+
+  clock = T0 + 30 * DAY;
+  let out = sweeper.sweep();
+  t.deepEqual(out.purged, { resolvedFindings: 0, history: 0, audit: 0, received: 2 }, 'resolved 29 days ago: kept');
+  t.is(store.findings.get(x)?.state, 'resolved');
+
+  clock = T0 + 31 * DAY + 1;
+  out = sweeper.sweep();
+  t.is(out.purged.resolvedFindings, 1);
+  t.is(store.findings.get(x), undefined, 'resolved more than 30 days ago: gone');
+  t.is(store.findings.get(y)?.state, 'open', 'open findings are never purged by age');
+
+  clock = T0 + 91 * DAY;
+  out = sweeper.sweep();
+  t.is(out.purged.history, 2, "the open findings' old history entries");
+  t.deepEqual(store.findings.detail(y)?.history, []);
+  t.is(store.findings.get(y)?.count, 1, 'the finding keeps its counts');
+  t.is(out.purged.audit, 0);
+
+  clock = T0 + 366 * DAY;
+  t.is(sweeper.sweep().purged.audit, 1);
+  t.deepEqual(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
+  // The purged finding's history went with it (nothing is left to purge at any age).
+  t.is(store.findings.purgeHistory(Number.MAX_SAFE_INTEGER), 0);
+  t.is(metrics.get('nodeward_retention_purged_total', { what: 'resolvedFindings' }), 1);
+});
+
+test('the newest finding is never purged, so a finding id (seq) is never reused under a paging cursor', async (t) => {
+  const store = await tempStore(t);
+  scan(store, T0, ['c1'], [res('c1', 'x', 'fail')]);
+  scan(store, T0 + 1, ['c1'], [res('c1', 'x', 'pass')]);
+  t.is(store.findings.purgeResolved(T0 + 100 * DAY), 0);
+  scan(store, T0 + 2, ['c2'], [res('c2', 'y', 'fail')]);
+  t.is(store.findings.purgeResolved(T0 + 100 * DAY), 1);
+});
+
+test('retention set to 0 keeps everything', async (t) => {
+  const store = await tempStore(t);
+  let clock = T0;
+  const sweeper = createSweeper({ intervalMs: 1000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
+    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock });
+  scan(store, T0, ['c1', 'c2'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail')]);
+  scan(store, T0, ['c1'], [res('c1', 'x', 'pass')]);
+  clock = T0 + 10_000 * DAY;
+  t.deepEqual(sweeper.sweep().purged, { resolvedFindings: 0, history: 0, audit: 0, received: 0 });
+});
+
+test('silence is measured from when the sweeper started: a collector outage does not make every node stale', async (t) => {
+  const store = await tempStore(t);
+  const staleAfterMs = 300_000;
+  let clock = T0;
+  const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
+    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock });
+  t.teardown(() => sweeper.stop());
+  store.nodes.hello(hello('node-a'), T0);
+  store.nodes.hello(hello('node-b'), T0);
+  // The collector was down for a day, then starts.
+  clock = T0 + DAY;
+  sweeper.start();
+  t.deepEqual(sweeper.sweep().staleRaised, []);
+  store.nodes.touch('node-b', clock + 60_000); // node-b's agent reconnects; node-a's does not
+  clock += staleAfterMs + 1000;
+  t.deepEqual(sweeper.sweep().staleRaised, ['node-a']);
+  t.deepEqual(sweeper.sweep().staleRaised, [], 'raised once, not on every sweep');
+  const f = store.findings.get(fingerprint('node-a', 'agent-stale', 'node-a'));
+  t.like(f, { state: 'open', category: 'agent', subject: 'node-a', checkId: 'agent-stale' });
+  sweeper.stop();
+  sweeper.stop();
+  t.pass('stop is safe twice');
+});

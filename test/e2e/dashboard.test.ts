@@ -1,0 +1,219 @@
+// The dashboard in a real browser (Debian's headless Chromium driven by playwright-core)
+// against an in-process collector fed over mTLS gRPC: log in, read the overview, filter
+// findings, open a node and a finding, log out. A finding whose subject and command line
+// carry HTML and script is shown as text and runs nothing. Screenshots go to a temp dir.
+import { mkdtemp } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { executable, needs } from '../helpers/requirements.js';
+import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
+import { connect, proc, result, withCollector } from '../helpers/agent-session.js';
+
+// Code run inside the page by page.evaluate: typed loosely (this project compiles without the DOM library).
+declare const document: any;
+declare const window: any;
+
+const CHROMIUM = '/usr/bin/chromium';
+const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
+
+const XSS_SUBJECT = `/tmp/<img src=x onerror="window.__xss='img';alert('img')">`;
+const XSS_CMDLINE = `<script>window.__xss='script';alert('script')</script> --title "<b>bold</b>" & echo '<svg onload=alert(1)>'`;
+
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+}
+
+const ready = (page: Page) => page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+const text = async (page: Page, selector: string): Promise<string> => ((await page.textContent(selector)) ?? '').trim();
+const rows = (page: Page, table: string) => page.locator(`${table} tbody tr`);
+
+browserTest('an operator logs in, reads the overview, filters findings, opens a node and a finding; hostile strings stay text', (t) => withCollector(async (tc) => {
+  const now = Date.now();
+  const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map((n) => connect(tc, n, { agentVersion: '0.4.0' })));
+  await a!.scan(now, ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.6'], [
+    result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'critical', title: 'Anonymous requests to the kubelet are refused', actual: 'true' }),
+    result('cis-4.2.2', '--authorization-mode', 'pass'),
+    result('cis-4.2.6', '--protect-kernel-defaults', 'fail', { severity: 'low' }),
+  ]);
+  await a!.batch([
+    proc('/usr/bin/nc', { detail: { cmdline: 'nc -lvp 4444', user: 'root', pid: 31337 } }),
+    proc(XSS_SUBJECT, { severity: 'medium', detail: { cmdline: XSS_CMDLINE, user: 'www-data', pid: 4242 }, title: 'Unexpected process <i>x</i>' }),
+  ]);
+  await b!.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [
+    result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'high', title: 'Anonymous requests to the kubelet are refused' }),
+    result('cis-4.2.2', '--authorization-mode', 'fail', { severity: 'medium' }),
+  ]);
+  await b!.batch([proc('/usr/bin/nc', { severity: 'medium' })]);
+  await c!.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [result('cis-4.2.1', '--anonymous-auth', 'pass'), result('cis-4.2.2', '--authorization-mode', 'pass')]);
+
+  const shots = await mkdtemp(join(tmpdir(), 'nodeward-dashboard-'));
+  const browser = await launch();
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  const problems: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+
+  // Not logged in: the dashboard sends the browser to the login page.
+  await page.goto(`${tc.apiUrl}/ui/`);
+  t.is(new URL(page.url()).pathname, '/ui/login');
+  await page.fill('#token', 'not-the-right-token-000');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#login-error:not([hidden])');
+  t.is(await text(page, '#login-error'), 'That token was not accepted.');
+  await page.fill('#token', READER_TOKEN);
+  await page.click('button[type=submit]');
+  await ready(page);
+  t.is(new URL(page.url()).pathname, '/ui/');
+  const cookies = await context.cookies();
+  t.is(cookies.length, 1);
+  t.like(cookies[0], { name: '__Host-nodeward-session', httpOnly: true, secure: true, sameSite: 'Strict' });
+  t.is(await page.evaluate(() => document.cookie), '', 'the page script cannot see the session cookie');
+
+  // Overview: nodes, score, counts by severity, the most widespread failure, the node table.
+  t.is(await text(page, '#card-nodes .big'), '3');
+  t.is(await text(page, '#card-open .big'), '7');
+  t.is(await text(page, '#card-score .big'), '42.9%');
+  t.is(await text(page, '#card-score .small'), '3 of 7 scored checks pass');
+  const sev = async (s: string) => text(page, `#severity-counts [data-severity="${s}"] .count`);
+  t.deepEqual([await sev('critical'), await sev('high'), await sev('medium'), await sev('low'), await sev('info')], ['1', '2', '3', '1', '0']);
+  t.deepEqual(await page.locator('#top-checks tbody tr').locator('td:first-child').allTextContents(),
+    ['proc-unexpected', 'cis-4.2.1', 'cis-4.2.2', 'cis-4.2.6']);
+  t.deepEqual(await page.locator('#top-checks tbody tr').nth(1).locator('td').allTextContents(),
+    ['cis-4.2.1', 'Anonymous requests to the kubelet are refused', 'critical', '2', '2']);
+  t.deepEqual(await page.locator('#nodes-table tbody tr td:first-child').allTextContents(), ['node-a', 'node-b', 'node-c']);
+  t.deepEqual(await page.locator('#nodes-table tbody tr[data-node="node-c"] td').allTextContents().then((x) => x.slice(0, 4)),
+    ['node-c', 'connected', '100%', '0']);
+  await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
+
+  // Findings, filtered with the form: node-a's unexpected processes.
+  await page.click('nav a[data-nav="findings"]');
+  await ready(page);
+  t.is(await rows(page, '#findings-table').count(), 7);
+  await page.fill('#filters input[name=node]', 'node-a');
+  await page.selectOption('#filters select[name=category]', 'process');
+  await page.selectOption('#filters select[name=state]', '');
+  await page.click('#filters button[type=submit]');
+  await ready(page);
+  const url = new URL(page.url());
+  t.is(url.searchParams.get('node'), 'node-a');
+  t.is(url.searchParams.get('category'), 'process');
+  t.is(await rows(page, '#findings-table').count(), 2);
+  t.is(await text(page, '#findings-count'), '2 findings');
+  t.deepEqual(await page.locator('#findings-table tbody td.node').allTextContents(), ['node-a', 'node-a']);
+  t.is(await page.inputValue('#filters input[name=node]'), 'node-a', 'the form shows the filter in force');
+
+  // The hostile finding: its subject and command line are shown exactly, as text.
+  const hostile = page.locator('#findings-table tbody tr').filter({ hasText: '/tmp/<img' });
+  t.is(await hostile.count(), 1);
+  t.is(await hostile.locator('td.subject > code').textContent(), XSS_SUBJECT);
+  t.is(await hostile.locator('td.subject .cmdline code').textContent(), XSS_CMDLINE);
+  t.is(await hostile.locator('td.check .small').textContent(), 'Unexpected process <i>x</i>');
+  const dom = await page.evaluate(() => ({
+    imgs: document.querySelectorAll('main img, main svg, main b, main i').length,
+    scripts: [...document.scripts].map((s: any) => s.src),
+    xss: window.__xss ?? null,
+  }));
+  t.deepEqual(dom, { imgs: 0, scripts: [`${tc.apiUrl}/ui/assets/app.js`], xss: null });
+  await page.screenshot({ path: join(shots, 'findings.png'), fullPage: true });
+
+  // Other filters: a severity, and a state with nothing in it.
+  await page.goto(`${tc.apiUrl}/ui/findings?severity=critical`);
+  await ready(page);
+  t.deepEqual(await page.locator('#findings-table tbody td.check a').allTextContents(), ['cis-4.2.1']);
+  await page.goto(`${tc.apiUrl}/ui/findings?state=resolved`);
+  await ready(page);
+  t.is(await text(page, '#findings-count'), 'No findings match.');
+  t.false(await page.isVisible('#findings-table'));
+  t.deepEqual(problems, [], 'no script errors, failed requests or Content-Security-Policy violations');
+  // A filter the API refuses is shown as its message, not as a blank page.
+  await page.goto(`${tc.apiUrl}/ui/findings?severity=urgent`);
+  await ready(page);
+  t.regex(await text(page, 'main .error'), /parameter severity must be one of/);
+  t.deepEqual(problems.splice(0), ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+
+  // The finding's own page, reached from the list.
+  await page.goto(`${tc.apiUrl}/ui/findings?node=node-a&category=process`);
+  await ready(page);
+  await hostile.locator('td.check a').click();
+  await ready(page);
+  t.is(new URL(page.url()).pathname, '/ui/finding');
+  t.regex(await text(page, 'h1'), /^proc-unexpected/);
+  t.true((await text(page, 'pre.detail')).includes(JSON.stringify(XSS_CMDLINE)), 'the detail JSON is shown as text');
+  t.deepEqual(await page.locator('#history tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => tr.getAttribute('data-event'))), ['opened']);
+  t.is(await page.evaluate(() => document.querySelectorAll('main img, main svg').length), 0);
+
+  // A node's page: its facts, score and open findings.
+  await page.locator('dl.facts a', { hasText: 'node-a' }).click();
+  await ready(page);
+  t.is(new URL(page.url()).searchParams.get('name'), 'node-a');
+  t.regex(await text(page, 'h1'), /^node-a\s+connected$/);
+  t.is(await text(page, '#node-score .big'), '33.3%');
+  t.is(await text(page, '#node-open .big'), '4');
+  t.is(await rows(page, '#findings-table').count(), 4);
+  t.is(await page.locator('#findings-table thead th').count(), 6, 'no node column on a node page');
+  t.true((await page.textContent('dl.facts'))!.includes('0.4.0'));
+  await page.screenshot({ path: join(shots, 'node.png'), fullPage: true });
+  await page.goto(`${tc.apiUrl}/ui/node?name=node-c`);
+  await ready(page);
+  t.is(await text(page, '#node-score .big'), '100%');
+  t.is(await text(page, '#findings-count'), 'No findings match.');
+
+  t.deepEqual(dialogs, [], 'no script from a node ever ran');
+  t.deepEqual(problems, [], 'no script errors, failed requests or Content-Security-Policy violations');
+
+  // Logging out ends the session.
+  await page.click('form.logout button');
+  await page.waitForURL(/\/ui\/login$/);
+  await page.goto(`${tc.apiUrl}/ui/`);
+  t.is(new URL(page.url()).pathname, '/ui/login');
+
+  for (const f of ['overview.png', 'findings.png', 'node.png']) t.true(statSync(join(shots, f)).size > 20_000, f);
+  t.log(`screenshots: ${shots}`);
+  [a, b, c].forEach((s) => s!.close());
+}, { nodes: ['node-a', 'node-b', 'node-c'] }));
+
+browserTest('a page whose script tries inline code is blocked by the Content-Security-Policy', (t) => withCollector(async (tc) => {
+  const browser = await launch();
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await context.newPage();
+  await page.goto(`${tc.apiUrl}/ui/login`);
+  await page.fill('#token', ADMIN_TOKEN);
+  await page.click('button[type=submit]');
+  await ready(page);
+  // Even if some HTML did reach the DOM, the policy keeps its handlers and inline scripts from running.
+  const ran = await page.evaluate(async () => {
+    const w = window;
+    const s = document.createElement('script');
+    s.textContent = 'window.__inline = true';
+    document.body.append(s);
+    const img = document.createElement('img');
+    img.setAttribute('onerror', 'window.__inline = true');
+    img.src = 'data:,nope';
+    document.body.append(img);
+    await new Promise((r) => setTimeout(r, 300));
+    let evalRan = false;
+    try {
+      // eslint-disable-next-line no-eval
+      evalRan = (0, eval)('true');
+    } catch {
+      evalRan = false;
+    }
+    return { inline: w.__inline ?? false, evalRan };
+  });
+  t.deepEqual(ran, { inline: false, evalRan: false });
+}));

@@ -1,0 +1,196 @@
+// Enrollment end to end, against a local server that speaks the TokenReview and pod APIs:
+// only a live, pod-bound agent token, presented for the node its pod runs on, gets a
+// certificate, and that certificate is what the gRPC ingest accepts as the node.
+import test, { type ExecutionContext } from 'ava';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCsr, generateNodeKey } from '../../agent/enroll/csr.js';
+import { createEnroller } from '../../agent/enroll/enroller.js';
+import { eventually, httpsJson } from '../helpers/https.js';
+import { openRawStream } from '../helpers/grpc-client.js';
+import { captureLog, startEnrollingCollector, type EnrollingCollector } from './helpers.js';
+
+async function collector(t: ExecutionContext, lifetimeSeconds?: number): Promise<EnrollingCollector> {
+  const c = await startEnrollingCollector({ lifetimeSeconds });
+  t.teardown(() => c.close());
+  return c;
+}
+
+function enroll(c: EnrollingCollector, token: string | undefined, node: string, key = generateNodeKey()) {
+  return httpsJson<{ certificate?: string; notAfter?: string; error?: string }>(c.enrollUrl, {
+    ca: c.ca, method: 'POST', ...(token ? { token } : {}), body: { csr: createCsr(node, key) },
+  });
+}
+
+test('an agent pod\'s token, for the node its pod runs on, gets a short-lived client certificate for its own key', async (t) => {
+  const c = await collector(t, 3600);
+  const { token } = c.kube.agentPod('node-a');
+  const key = generateNodeKey();
+  const res = await enroll(c, token, 'node-a', key);
+  t.is(res.status, 200, res.text);
+  const cert = new X509Certificate(res.body.certificate ?? '');
+  t.is(cert.subject, 'CN=node-a');
+  t.is(cert.subjectAltName, 'DNS:node-a');
+  t.true(cert.checkIssued(new X509Certificate(c.ca)) && cert.verify(new X509Certificate(c.ca).publicKey));
+  t.deepEqual(cert.publicKey.export({ type: 'spki', format: 'der' }), key.publicKey.export({ type: 'spki', format: 'der' }));
+  t.false(cert.ca);
+  t.deepEqual(cert.keyUsage, ['1.3.6.1.5.5.7.3.2'], 'clientAuth only');
+  const lifetime = Date.parse(cert.validTo) - Date.now();
+  t.true(lifetime > 3500_000 && lifetime <= 3600_000, `lives an hour, as configured (${lifetime} ms)`);
+  t.is(res.body.notAfter, new Date(cert.validTo).toISOString());
+  // The collector asked the API server, as itself, with our audience, and read the pod.
+  const review = c.kube.requests.find((r) => r.path.endsWith('/tokenreviews'));
+  t.like(review, { method: 'POST', caller: 'collector' });
+  t.deepEqual((review?.body as { spec: { audiences: string[] } }).spec.audiences, ['nodeward-collector']);
+  t.true(c.kube.requests.some((r) => r.method === 'GET' && r.path.startsWith('/api/v1/namespaces/nodeward-agent/pods/')));
+  t.is(c.logs.count('agent certificate issued', { node: 'node-a' }), 1);
+  t.false(JSON.stringify(c.logs.lines).includes(token), 'the token is never logged');
+});
+
+test('a valid token for a pod on another node gets no certificate', async (t) => {
+  const c = await collector(t);
+  const onB = c.kube.agentPod('node-b', { withNodeName: false });
+  const res = await enroll(c, onB.token, 'node-a');
+  t.is(res.status, 403);
+  t.is(res.body.certificate, undefined);
+  t.regex(res.body.error ?? '', /runs on node node-b, not node-a/);
+  // The same token does get node-b's certificate: the refusal is about the node, not the token.
+  t.is((await enroll(c, onB.token, 'node-b')).status, 200);
+  t.is(c.logs.count('enrollment refused', { status: 403 }), 1);
+  t.is(c.logs.count('agent certificate issued'), 1);
+});
+
+test('an expired, revoked, foreign-audience or foreign-account token gets no certificate', async (t) => {
+  const c = await collector(t);
+  const expired = c.kube.agentPod('node-a', { ttlMs: -1000 });
+  const revoked = c.kube.agentPod('node-a');
+  c.kube.pods.delete(`${revoked.pod.namespace}/${revoked.pod.name}`); // pod deleted: its tokens die with it
+  const replaced = c.kube.agentPod('node-a', { name: 'nodeward-agent-x' });
+  c.kube.pods.set('nodeward-agent/nodeward-agent-x', { ...replaced.pod, uid: 'a-new-pod-with-the-same-name' });
+  const apiServerAudience = c.kube.agentPod('node-a', { audience: 'https://kubernetes.default.svc' });
+  const otherAccount = c.kube.agentPod('node-a', { serviceAccount: 'nodeward-agent/default' });
+  const terminating = c.kube.agentPod('node-a');
+  c.kube.pods.set(`${terminating.pod.namespace}/${terminating.pod.name}`, { ...terminating.pod, deleting: true });
+  const cases: Array<[string, string | undefined, number, RegExp]> = [
+    ['expired', expired.token, 401, /token has expired/],
+    ['revoked (pod deleted)', revoked.token, 401, /not found or replaced/],
+    ['pod replaced', replaced.token, 401, /not found or replaced/],
+    ['for the API server, not the collector', apiServerAudience.token, 401, /audiences/],
+    ["another ServiceAccount's", otherAccount.token, 403, /is not system:serviceaccount:nodeward-agent:nodeward-agent/],
+    ['of a terminating pod', terminating.token, 403, /terminating/],
+    ['made up', 'not-a-token', 401, /invalid bearer token/],
+    ['absent', undefined, 401, /Authorization: Bearer/],
+  ];
+  for (const [what, token, status, reason] of cases) {
+    const res = await enroll(c, token, 'node-a');
+    t.is(res.status, status, what);
+    t.regex(res.body.error ?? '', reason, what);
+    t.is(res.body.certificate, undefined, what);
+  }
+  t.is(c.logs.count('agent certificate issued'), 0);
+});
+
+test('bad requests are refused before the API server is asked; an API outage is retryable', async (t) => {
+  const c = await collector(t);
+  const { token } = c.kube.agentPod('node-a');
+  const bad = await httpsJson(c.enrollUrl, { ca: c.ca, method: 'POST', token, body: { csr: 'nope' } });
+  t.is(bad.status, 400);
+  t.is((await httpsJson(c.enrollUrl, { ca: c.ca, method: 'GET', token })).status, 405);
+  t.is((await httpsJson(c.enrollUrl.replace('/v1/enroll', '/v1/other'), { ca: c.ca, method: 'POST', token, body: {} })).status, 404);
+  t.is(c.kube.requests.length, 0, 'no API call for a malformed request');
+  c.kube.failWith = 500;
+  const down = await enroll(c, token, 'node-a');
+  t.is(down.status, 503);
+  t.is(down.headers['retry-after'], '5');
+  c.kube.failWith = undefined;
+  t.is((await enroll(c, token, 'node-a')).status, 200, 'works again once the API server is back');
+});
+
+test('the enrolled certificate is how the node connects: the gRPC ingest takes its name from it', async (t) => {
+  const c = await collector(t);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-agent-enroll-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { token } = c.kube.agentPod('node-a');
+  await writeFile(join(dir, 'token'), token);
+  const logs = captureLog('agent');
+  const enroller = createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile: c.pki.caCert, serverName: '', node: 'node-a',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 60_000, retryMaxMs: 60_000, timeoutMs: 5000,
+  }, { log: logs.log });
+  t.teardown(() => enroller.stop());
+  await enroller.start();
+  t.is(enroller.enrollments, 1);
+  t.truthy(enroller.certificate);
+  t.is(statSync(join(dir, 'tls/agent.key')).mode & 0o777, 0o600, 'the key is private');
+  const stream = openRawStream(c.grpcAddress, { ca: c.pki.caCert, cert: join(dir, 'tls/agent.crt'), key: join(dir, 'tls/agent.key') });
+  t.teardown(() => stream.close());
+  stream.send({ hello: { node: 'node-a', agentVersion: 'test', epoch: 'e1', baselineVersion: 0 } });
+  stream.send({ heartbeat: { sentAtMs: Date.now() } });
+  await eventually('node-a connected', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  // A hello claiming another node on this certificate is refused.
+  const liar = openRawStream(c.grpcAddress, { ca: c.pki.caCert, cert: join(dir, 'tls/agent.crt'), key: join(dir, 'tls/agent.key') });
+  t.teardown(() => liar.close());
+  liar.send({ hello: { node: 'node-b', agentVersion: 'test', epoch: 'e2', baselineVersion: 0 } });
+  const ended = await liar.ended;
+  t.not(ended.code, 0);
+});
+
+test('an agent whose token belongs to a pod on another node is left without a certificate, and keeps none', async (t) => {
+  const c = await collector(t);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-agent-enroll-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { token } = c.kube.agentPod('node-b');
+  await writeFile(join(dir, 'token'), token);
+  const logs = captureLog('agent');
+  const enroller = createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile: c.pki.caCert, serverName: '', node: 'node-a',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 60_000, retryMaxMs: 60_000, timeoutMs: 5000,
+  }, { log: logs.log });
+  t.teardown(() => enroller.stop());
+  await enroller.start();
+  t.is(enroller.certificate, undefined);
+  t.is(enroller.enrollments, 0);
+  t.false(existsSync(join(dir, 'tls/agent.crt')));
+  t.false(existsSync(join(dir, 'tls/agent.key')), 'no key is kept for a refused enrollment');
+  const failure = logs.lines.find((l) => l.msg === 'enrollment failed');
+  t.is(failure?.status, 403);
+  t.is(failure?.level, 50, 'logged as an error: a refusal needs an operator');
+  t.false(JSON.stringify(logs.lines).includes(token));
+});
+
+test('a restarted agent keeps its still-good certificate instead of enrolling again', async (t) => {
+  const c = await collector(t, 3600);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-agent-enroll-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { token } = c.kube.agentPod('node-a');
+  await writeFile(join(dir, 'token'), token);
+  const make = () => createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile: c.pki.caCert, serverName: '', node: 'node-a',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 60_000, retryMaxMs: 60_000, timeoutMs: 5000,
+  }, { log: captureLog('agent').log });
+  const first = make();
+  await first.start();
+  await first.stop();
+  const again = make();
+  t.teardown(() => again.stop());
+  await again.start();
+  t.is(again.enrollments, 0, 'no new enrollment');
+  t.is(again.certificate?.serialNumber, first.certificate?.serialNumber);
+  t.is(c.logs.count('agent certificate issued'), 1);
+  // A certificate for another node name is not taken over: that node enrolls afresh.
+  const other = createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile: c.pki.caCert, serverName: '', node: 'node-b',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 60_000, retryMaxMs: 60_000, timeoutMs: 5000,
+  }, { log: captureLog('agent').log });
+  t.teardown(() => other.stop());
+  await other.start();
+  t.is(other.certificate, undefined, 'node-b tried to enroll (and was refused: its token is for node-a)');
+  t.is(c.logs.count('enrollment refused', { status: 403 }), 1);
+});

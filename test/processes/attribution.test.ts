@@ -1,0 +1,116 @@
+// Attribution from fixture proc and cgroup trees: cgroup v1 and v2, containerd and CRI-O,
+// systemd and cgroupfs drivers, Docker forms without bundles, and host processes.
+import test from 'ava';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHostFs } from '../../agent/facts/host-fs.js';
+import { createAttributor, type Attribution } from '../../agent/processes/attribution.js';
+import { containerFromCgroup } from '../../agent/processes/cgroup.js';
+import { metaFromBundleConfig } from '../../agent/processes/oci.js';
+import { createProcReader, parseStat } from '../../agent/processes/proc-reader.js';
+import { PROCESS_FIXTURES, scenario } from './helpers.js';
+
+async function attributeAll(name: string): Promise<Map<number, Attribution>> {
+  const { procRoot, hostRoot } = scenario(name);
+  const reader = createProcReader(procRoot);
+  const attributor = createAttributor(createHostFs(hostRoot), { maxContainers: 16, maxOwners: 16, retryMs: 10_000 });
+  const out = new Map<number, Attribution>();
+  for (const pid of reader.listPids()) {
+    const r = reader.read(pid);
+    if (!r || r.kernelThread) continue;
+    out.set(pid, await attributor.attribute(containerFromCgroup(r.cgroup)));
+  }
+  return out;
+}
+
+const keys = (m: Map<number, Attribution>): Record<number, string> => Object.fromEntries([...m].map(([pid, a]) => [pid, a.key]));
+
+test('containerd + systemd driver + cgroup v2: a Deployment pod, its sandbox, and host processes', async (t) => {
+  const m = await attributeAll('containerd-systemd-v2');
+  t.deepEqual(keys(m), {
+    1: 'host', 850: 'host', 900: 'host',
+    1000: 'shop/Deployment/web/POD',
+    1001: 'shop/Deployment/web/nginx', 1002: 'shop/Deployment/web/nginx', 1003: 'shop/Deployment/web/nginx', 1004: 'shop/Deployment/web/nginx',
+  });
+  const nginx = m.get(1001)!;
+  t.like(nginx, { namespace: 'shop', pod: 'web-7d4b9c8f6d-x2kzq', podUid: '6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e', sandbox: false, unresolved: null });
+  t.deepEqual(nginx.workload, { kind: 'Deployment', name: 'web', source: 'pod-name' });
+  t.deepEqual(nginx.container, { id: 'a1'.repeat(32), runtime: 'containerd', name: 'nginx' });
+  t.true(m.get(1000)!.sandbox);
+  t.is(m.get(1)!.container, null);
+});
+
+test('containerd + cgroupfs driver + cgroup v1: a StatefulSet pod; Docker containers without bundles stay unattributed', async (t) => {
+  const m = await attributeAll('containerd-cgroupfs-v1');
+  t.deepEqual(keys(m), {
+    1: 'host', 700: 'host',
+    2001: 'data/StatefulSet/db/postgres', 2002: 'data/StatefulSet/db/postgres',
+    2101: `container:${'d4'.repeat(32)}`, 2102: `container:${'8b'.repeat(32)}`,
+  });
+  // The bare id under /kubepods names no runtime; the containerd bundle answered.
+  t.is(m.get(2001)!.container?.runtime, 'containerd');
+  t.is(m.get(2101)!.container?.runtime, 'docker');
+  t.is(m.get(2102)!.container?.runtime, 'docker');
+  t.regex(m.get(2101)!.unresolved ?? '', /no runtime bundle/);
+});
+
+test('CRI-O + systemd driver + cgroup v2: a CronJob pod from the Labels annotation; conmon is a host process', async (t) => {
+  const m = await attributeAll('crio-systemd-v2');
+  t.deepEqual(keys(m), { 1: 'host', 3000: 'host', 3001: 'ops/CronJob/backup/backup' });
+  t.like(m.get(3001)!, { namespace: 'ops', pod: 'backup-28934520-q8d7c', podUid: '99999999-8888-7777-6666-555555555555' });
+  t.is(m.get(3001)!.container?.runtime, 'crio');
+});
+
+test('CRI-O + cgroupfs driver + cgroup v1: a DaemonSet pod from the k8s_ container name alone', async (t) => {
+  const m = await attributeAll('crio-cgroupfs-v1');
+  t.deepEqual(keys(m), { 1: 'host', 4000: 'host', 4001: 'kube-system/DaemonSet/fluent-bit/fluent-bit' });
+  t.is(m.get(4001)!.podUid, 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee');
+});
+
+test('kernel threads are recognised and left out', (t) => {
+  const reader = createProcReader(scenario('containerd-systemd-v2').procRoot);
+  t.true(reader.read(2)!.kernelThread);
+  t.true(reader.read(40)!.kernelThread);
+  t.false(reader.read(1001)!.kernelThread);
+});
+
+test('the process table reads exe (link value), parent, effective uid, start time and argv', (t) => {
+  const reader = createProcReader(scenario('containerd-systemd-v2').procRoot);
+  const r = reader.read(1002)!;
+  t.like(r, { pid: 1002, ppid: 1001, uid: 101, startTicks: 5100, exe: '/usr/sbin/nginx', exeDeleted: false, cmdlineTruncated: false });
+  t.deepEqual(r.argv, ['nginx: worker process']);
+  // btime 1767225600 s + 5100 ticks of 10 ms.
+  t.is(r.startedAtMs, 1_767_225_600_000 + 51_000);
+  t.is(reader.read(99999), null);
+  t.deepEqual(reader.listPids(), [1, 2, 40, 850, 900, 1000, 1001, 1002, 1003, 1004]);
+});
+
+test('the owner the collector sends wins over the pod-name guess', async (t) => {
+  const { procRoot, hostRoot } = scenario('crio-systemd-v2');
+  const reader = createProcReader(procRoot);
+  const attributor = createAttributor(createHostFs(hostRoot), { maxContainers: 16, maxOwners: 16, retryMs: 10_000 });
+  const c = containerFromCgroup(reader.read(3001)!.cgroup);
+  attributor.setOwner('ops', 'backup-28934520-q8d7c', { kind: 'CronJob', name: 'nightly-backup' });
+  t.is((await attributor.attribute(c)).key, 'ops/CronJob/nightly-backup/backup');
+  t.is((await attributor.attribute(c)).workload?.source, 'collector');
+  attributor.setOwner('ops', 'backup-28934520-q8d7c', null);
+  t.is((await attributor.attribute(c)).key, 'ops/CronJob/backup/backup');
+  // One bundle read served every call.
+  t.is(attributor.stats().lookups, 1);
+});
+
+test('only annotations are kept from a bundle: the container environment never comes out', async (t) => {
+  const text = await readFile(join(PROCESS_FIXTURES, 'containerd-systemd-v2/host/run/containerd/io.containerd.runtime.v2.task/k8s.io', 'a1'.repeat(32), 'config.json'), 'utf8');
+  t.true(text.includes('hunter2'), 'the fixture does carry a secret');
+  const meta = metaFromBundleConfig(text);
+  t.truthy(meta);
+  t.false(JSON.stringify(meta).includes('hunter2'));
+  t.is(metaFromBundleConfig('not json'), null);
+  t.is(metaFromBundleConfig('{"annotations": {"io.kubernetes.cri.container-name": "x"}}'), null);
+});
+
+test('stat parsing counts fields from the last parenthesis (comm may hold spaces and parentheses)', (t) => {
+  const s = parseStat('77 (evil) S 1 (x)) R 12 77 77 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0');
+  t.like(s, { pid: 77, comm: 'evil) S 1 (x)', ppid: 12, startTicks: 4242 });
+  t.is(parseStat('garbage'), null);
+});

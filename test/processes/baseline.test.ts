@@ -1,0 +1,212 @@
+// Baselines: learning, locking, startup, probes, the graveyard, the collector's updates,
+// bounds, and the file that keeps them across restarts.
+import test from 'ava';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { changeFromWire, createBaselineSet, decide, type Baseline } from '../../agent/baseline/baselines.js';
+import { HOST_KEY, isValidKey, parseWorkloadKey, workloadKey } from '../../agent/baseline/key.js';
+import { matchesProbe } from '../../agent/baseline/probes.js';
+import { loadBaselineFile, saveBaselineFile } from '../../agent/baseline/store.js';
+import { workloadFromPodName } from '../../agent/baseline/workload.js';
+import { tempDir } from './helpers.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const limits = { learnMs: HOUR, hostLearnMs: 24 * HOUR, maxKeys: 100, maxItemsPerKey: 100 };
+const KEY = 'shop/Deployment/web/nginx';
+const plain = (exe: string) => ({ exe, startup: false, probe: false });
+
+test('pod names give the workload: Deployment, CronJob, StatefulSet, DaemonSet, else the Pod', (t) => {
+  t.deepEqual(workloadFromPodName('web-7d4b9c8f6d-x2kzq'), { kind: 'Deployment', name: 'web' });
+  t.deepEqual(workloadFromPodName('payments-api-5b8f7c9d4-lq2zr'), { kind: 'Deployment', name: 'payments-api' });
+  t.deepEqual(workloadFromPodName('backup-28934520-q8d7c'), { kind: 'CronJob', name: 'backup' });
+  t.deepEqual(workloadFromPodName('db-0'), { kind: 'StatefulSet', name: 'db' });
+  t.deepEqual(workloadFromPodName('kafka-broker-12'), { kind: 'StatefulSet', name: 'kafka-broker' });
+  t.deepEqual(workloadFromPodName('fluent-bit-7xk2p'), { kind: 'DaemonSet', name: 'fluent-bit' });
+  t.deepEqual(workloadFromPodName('kube-apiserver-node1'), { kind: 'Pod', name: 'kube-apiserver-node1' });
+  // "cache" has vowels: not a generated suffix.
+  t.deepEqual(workloadFromPodName('redis-cache'), { kind: 'Pod', name: 'redis-cache' });
+  t.deepEqual(workloadFromPodName('standalone'), { kind: 'Pod', name: 'standalone' });
+});
+
+test('keys: format, parse, validate', (t) => {
+  const k = workloadKey({ namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx' });
+  t.is(k, KEY);
+  t.deepEqual(parseWorkloadKey(k), { namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx' });
+  t.is(parseWorkloadKey(HOST_KEY), null);
+  t.true(isValidKey(k));
+  t.true(isValidKey(HOST_KEY));
+  t.true(isValidKey(`container:${'a'.repeat(64)}`));
+  t.false(isValidKey('shop/Deployment/web'));
+  t.false(isValidKey('shop//web/nginx'));
+  t.false(isValidKey('container:xyz'));
+});
+
+test('exec probes match as the kubelet runs them; extra or different words do not', (t) => {
+  t.true(matchesProbe(['cat', '/tmp/healthy'], '/bin/cat', ['cat', '/tmp/healthy']));
+  t.true(matchesProbe(['/bin/cat', '/tmp/healthy'], '/bin/cat', ['cat', '/tmp/healthy']));
+  t.true(matchesProbe(['/usr/local/bin/check', '--ready'], '/usr/local/bin/check', ['/usr/local/bin/check', '--ready']));
+  t.false(matchesProbe(['cat', '/etc/shadow'], '/bin/cat', ['cat', '/tmp/healthy']));
+  t.false(matchesProbe(['cat', '/tmp/healthy', '/etc/shadow'], '/bin/cat', ['cat', '/tmp/healthy']));
+  t.false(matchesProbe(['/tmp/check', '--ready'], '/tmp/check', ['/usr/local/bin/check', '--ready']));
+  t.false(matchesProbe([], '/bin/cat', ['cat']));
+});
+
+test('learning: every executable is learned, then the window ends and the baseline locks', (t) => {
+  const set = createBaselineSet(limits);
+  const t0 = 1_000_000;
+  t.is(set.observe(KEY, plain('/usr/sbin/nginx'), t0), 'learned');
+  t.is(set.observe(KEY, plain('/usr/sbin/nginx'), t0 + MIN), 'known');
+  t.is(set.observe(KEY, plain('/bin/sh'), t0 + HOUR - 1), 'learned');
+  t.is(set.observe(KEY, plain('/usr/bin/curl'), t0 + HOUR), 'unexpected');
+  t.is(set.observe(KEY, plain('/bin/sh'), t0 + HOUR + 1), 'known');
+  const b = set.get(KEY)!;
+  t.like(b, { createdAtMs: t0, learnUntilMs: t0 + HOUR, lockedAtMs: t0 + HOUR, lockedBy: 'window' });
+  // Which items were learned when.
+  t.deepEqual(Object.fromEntries(b.items), {
+    '/usr/sbin/nginx': { addedAtMs: t0, source: 'learned' }, '/bin/sh': { addedAtMs: t0 + HOUR - 1, source: 'learned' },
+  });
+});
+
+test('host learns longer; tick() records when windows ended', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(HOST_KEY, plain('/usr/sbin/cron'), 0);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  t.deepEqual(set.tick(2 * HOUR), [KEY]);
+  t.is(set.observe(HOST_KEY, plain('/usr/bin/logrotate'), 23 * HOUR), 'learned');
+  t.deepEqual(set.tick(24 * HOUR), [HOST_KEY]);
+  t.is(set.observe(HOST_KEY, plain('/usr/bin/nc'), 25 * HOUR), 'unexpected');
+});
+
+test('after lock: startup processes are allowed (and learned under a window lock), probes are allowed without learning', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  t.is(set.observe(KEY, { exe: '/docker-entrypoint.d/20-envsubst.sh', startup: true, probe: false }, 2 * HOUR), 'startup');
+  t.is(set.get(KEY)!.items.get('/docker-entrypoint.d/20-envsubst.sh')?.source, 'startup');
+  t.is(set.observe(KEY, { exe: '/bin/cat', startup: false, probe: true }, 2 * HOUR), 'probe');
+  t.false(set.get(KEY)!.items.has('/bin/cat'));
+  t.is(set.observe(KEY, plain('/bin/cat'), 2 * HOUR), 'unexpected');
+});
+
+test('an operator lock is a promise: startup processes are allowed but not learned', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  t.true(set.apply({ version: 1, key: KEY, allowed: [], removed: [], lock: 'lock' }, MIN).applied);
+  t.like(set.get(KEY)!, { lockedAtMs: MIN, lockedBy: 'operator' });
+  t.is(set.observe(KEY, { exe: '/bin/sh', startup: true, probe: false }, 2 * MIN), 'startup');
+  t.false(set.get(KEY)!.items.has('/bin/sh'));
+  t.is(set.observe(KEY, plain('/bin/sh'), 3 * MIN), 'unexpected');
+});
+
+test('the graveyard: removed entries are never learned again, not even as startup; only an allow brings them back', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  set.observe(KEY, plain('/usr/bin/wget'), 1);
+  set.apply({ version: 1, key: KEY, allowed: [], removed: ['/usr/bin/wget'], lock: 'keep' }, 2);
+  t.false(set.get(KEY)!.items.has('/usr/bin/wget'));
+  t.is(set.observe(KEY, plain('/usr/bin/wget'), 3), 'graveyard', 'still learning, but not re-learned');
+  t.false(set.get(KEY)!.items.has('/usr/bin/wget'));
+  t.is(set.observe(KEY, { exe: '/usr/bin/wget', startup: true, probe: false }, 2 * HOUR), 'unexpected');
+  const r = set.apply({ version: 2, key: KEY, allowed: ['/usr/bin/wget'], removed: [], lock: 'keep' }, 2 * HOUR);
+  t.deepEqual(r.allowed, ['/usr/bin/wget']);
+  t.is(set.observe(KEY, plain('/usr/bin/wget'), 2 * HOUR + 1), 'known');
+  t.is(set.get(KEY)!.items.get('/usr/bin/wget')?.source, 'operator');
+});
+
+test('collector updates: versions are monotonic per key, unlock restarts learning, unknown keys are adopted', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  t.true(set.apply({ version: 5, key: KEY, allowed: ['/bin/true'], removed: [], lock: 'lock' }, 10).applied);
+  t.false(set.apply({ version: 5, key: KEY, allowed: ['/bin/false'], removed: [], lock: 'lock' }, 11).applied);
+  t.false(set.apply({ version: 4, key: KEY, allowed: ['/bin/false'], removed: [], lock: 'lock' }, 11).applied);
+  t.false(set.get(KEY)!.items.has('/bin/false'));
+  t.is(set.version, 5);
+  // Unlock: learning again for a fresh window.
+  set.apply({ version: 6, key: KEY, allowed: [], removed: [], lock: 'unlock' }, 3 * HOUR);
+  t.like(set.get(KEY)!, { lockedAtMs: null, lockedBy: null, learnUntilMs: 4 * HOUR });
+  t.is(set.observe(KEY, plain('/bin/sh'), 3 * HOUR + 1), 'learned');
+  // A new node adopts a locked baseline instead of learning.
+  const other = 'shop/Deployment/api/app';
+  set.apply({ version: 7, key: other, allowed: ['/app/server'], removed: [], lock: 'lock' }, 100);
+  t.is(set.observe(other, plain('/app/server'), 101), 'known');
+  t.is(set.observe(other, plain('/bin/sh'), 102), 'unexpected');
+  t.is(set.version, 7);
+});
+
+test("the wire's locked=false never unlocks: an allow must not reopen learning", (t) => {
+  t.deepEqual(changeFromWire({ version: 3, key: KEY, allowed: ['/bin/true'], removed: [], locked: false }), {
+    version: 3, key: KEY, allowed: ['/bin/true'], removed: [], lock: 'keep',
+  });
+  t.is(changeFromWire({ key: KEY, locked: true }).lock, 'lock');
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  set.apply(changeFromWire({ version: 1, key: KEY, locked: true }), 1);
+  set.apply(changeFromWire({ version: 2, key: KEY, allowed: ['/bin/true'], locked: false }), 2);
+  t.like(set.get(KEY)!, { lockedAtMs: 1, lockedBy: 'operator' });
+  t.is(set.observe(KEY, plain('/bin/sh'), 3), 'unexpected');
+});
+
+test('bounds: items beyond the cap are not learned (counted); the least recently seen key is evicted (counted)', (t) => {
+  const set = createBaselineSet({ ...limits, maxKeys: 3, maxItemsPerKey: 2 });
+  set.observe(KEY, plain('/a'), 0);
+  set.observe(KEY, plain('/b'), 0);
+  t.is(set.observe(KEY, plain('/c'), 0), 'overflow');
+  t.is(set.counters.overflow, 1);
+  set.observe(HOST_KEY, plain('/sbin/init'), 1);
+  set.observe('ns/Deployment/b/c', plain('/x'), 2);
+  set.observe('ns/Deployment/d/e', plain('/y'), 3);
+  t.is(set.size, 3);
+  t.is(set.counters.evictedKeys, 1);
+  t.deepEqual(set.keys(), [HOST_KEY, 'ns/Deployment/b/c', 'ns/Deployment/d/e']);
+});
+
+test('bounds: items in all baselines together are capped too (the file stays small)', (t) => {
+  const set = createBaselineSet({ ...limits, maxTotalItems: 3 });
+  set.observe(KEY, plain('/a'), 0);
+  set.observe(KEY, plain('/b'), 0);
+  set.observe(HOST_KEY, plain('/c'), 0);
+  t.is(set.observe(HOST_KEY, plain('/d'), 0), 'overflow');
+  t.is(set.observe(KEY, plain('/a'), 0), 'known');
+  set.apply({ version: 0, key: KEY, allowed: [], removed: ['/a'], lock: 'keep' }, 1);
+  t.is(set.items, 2);
+  t.is(set.observe(HOST_KEY, plain('/d'), 2), 'learned', 'room again after a removal');
+  t.is(set.counters.overflow, 1);
+});
+
+test('decide is pure: the same baseline and observation give the same answer, nothing changes', (t) => {
+  const b: Baseline = {
+    key: KEY, createdAtMs: 0, learnUntilMs: HOUR, lockedAtMs: null, lockedBy: null, version: 0, lastSeenMs: 0,
+    items: new Map([['/usr/sbin/nginx', { addedAtMs: 0, source: 'learned' as const }]]), removed: new Map(),
+  };
+  const before = JSON.stringify([...b.items]);
+  t.deepEqual(decide(b, plain('/bin/sh'), 10, 100), { verdict: 'learned', learnAs: 'learned' });
+  t.deepEqual(decide(b, plain('/bin/sh'), 2 * HOUR, 100), { verdict: 'unexpected' });
+  t.deepEqual(decide(b, { exe: '/bin/sh', startup: true, probe: false }, 2 * HOUR, 100), { verdict: 'startup', learnAs: 'startup' });
+  t.is(JSON.stringify([...b.items]), before);
+});
+
+test('the file: saved atomically, loaded intact, probes kept; a corrupt file is set aside, not fatal', async (t) => {
+  const dir = await tempDir('baseline-store');
+  t.teardown(dir.cleanup);
+  const file = join(dir.path, 'baselines.json');
+  t.deepEqual(await loadBaselineFile(file), { state: 'absent' });
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  set.apply({ version: 3, key: KEY, allowed: ['/bin/true'], removed: ['/usr/bin/wget'], lock: 'lock' }, 5);
+  set.setProbes(KEY, [['cat', '/tmp/healthy']]);
+  await saveBaselineFile(file, set.snapshot());
+  t.deepEqual((await readdir(dir.path)).sort(), ['baselines.json'], 'no temporary file left behind');
+  const loaded = await loadBaselineFile(file);
+  if (loaded.state !== 'loaded') return t.fail(loaded.state);
+  const again = createBaselineSet(limits, loaded.data);
+  t.deepEqual(again.snapshot(), set.snapshot());
+  t.is(again.version, 3);
+  t.deepEqual(again.probes(KEY), [['cat', '/tmp/healthy']]);
+  t.is(again.observe(KEY, plain('/usr/bin/wget'), 10), 'unexpected');
+
+  await writeFile(file, '{"format": 1, "version": 1, "baselines": [{"key": 7}]}');
+  const bad = await loadBaselineFile(file, () => 42);
+  t.is(bad.state, 'corrupt');
+  t.deepEqual((await readdir(dir.path)).sort(), ['baselines.json.corrupt-42']);
+  t.regex(await readFile(join(dir.path, 'baselines.json.corrupt-42'), 'utf8'), /"key": 7/);
+});

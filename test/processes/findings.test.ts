@@ -1,0 +1,105 @@
+// proc-unexpected findings: command lines as they may leave the node, subjects, and how
+// repeats collapse and are rate-limited with every held-back occurrence counted.
+import test from 'ava';
+import { escapeBounded, formatCmdline, formatPath } from '../../agent/processes/cmdline.js';
+import { createFindingSink, subjectFor, unexpectedFinding, MAX_SUBJECT_CHARS, type ProcessDetail } from '../../agent/processes/findings.js';
+import { createTokenBuckets } from '../../agent/processes/rate-limit.js';
+import type { WireFinding } from '../../proto/load.js';
+
+function detail(over: Partial<ProcessDetail> = {}): ProcessDetail {
+  return {
+    baseline: 'shop/Deployment/web/nginx', exe: '/usr/bin/curl', exeDeleted: false, pid: 4242, ppid: 4200, parents: ['/bin/dash', '/usr/sbin/nginx'],
+    uid: 101, user: '101', cmdline: 'curl http://x', container: { id: 'a'.repeat(64), name: 'nginx', runtime: 'containerd' },
+    pod: 'web-7d4b9c8f6d-x2kzq', podUid: 'u', namespace: 'shop', workload: { kind: 'Deployment', name: 'web', source: 'pod-name' },
+    startedAtMs: 1, seen: 'scan', partial: false, missing: [], ...over,
+  };
+}
+
+test('command lines: secrets redacted, control characters escaped, length bounded', (t) => {
+  t.is(formatCmdline(['curl', '--password=hunter2', 'https://bob:pw@example.com/x']), 'curl --password=<redacted> https://bob:<redacted>@example.com/x');
+  t.is(formatCmdline(['mysql', '--password', 'hunter2', '-h', 'db']), 'mysql --password <redacted> -h db');
+  t.is(formatCmdline(['sh', '-c', 'echo hi\nrm -rf /\x1b[2J\u2028x\\y']), 'sh -c echo hi\\nrm -rf /\\x1b[2J\\u2028x\\\\y');
+  const long = formatCmdline(['x', 'a'.repeat(5000)]);
+  t.is(long.length, 2048);
+  t.true(long.endsWith('...'));
+  t.is(formatCmdline(['short'], { truncated: true }), 'short...', 'a cmdline read only in part says so');
+});
+
+test('a cut never splits an escape or a surrogate pair', (t) => {
+  t.is(escapeBounded('ab\ncdef', 6), 'ab...');
+  t.is(escapeBounded('ab\ncdef', 7), 'ab\\n...');
+  t.is(escapeBounded('ab😀cdef', 6), 'ab...');
+  t.is(escapeBounded('ab😀cdef', 7), 'ab😀...');
+  t.is(escapeBounded('ab\ncd', 6), 'ab\\ncd', 'fits exactly: not cut');
+  t.is(escapeBounded('abc', 3), 'abc');
+  t.is(formatPath('/tmp/evil\nname'), '/tmp/evil\\nname');
+});
+
+test('the subject is <baseline key>:<executable>, and stays within the collector bound', (t) => {
+  t.is(subjectFor('host', '/usr/bin/nc'), 'host:/usr/bin/nc');
+  const long = subjectFor('host', `/${'d'.repeat(2000)}`);
+  t.is(long.length, MAX_SUBJECT_CHARS);
+  t.not(long, subjectFor('host', `/${'d'.repeat(1999)}e`), 'distinct long paths keep distinct subjects');
+  const f = unexpectedFinding(detail(), 3, 1234);
+  t.like(f, {
+    checkId: 'proc-unexpected', subject: 'shop/Deployment/web/nginx:/usr/bin/curl', category: 'process', severity: 'SEVERITY_HIGH',
+    status: 'STATUS_FAIL', occurrences: 3, observedAtMs: 1234, seen: 'scan',
+  });
+  const d = JSON.parse(f.detailJson!) as ProcessDetail;
+  for (const field of ['pid', 'parents', 'user', 'cmdline', 'container', 'pod', 'namespace', 'workload', 'seen'] as const) t.true(field in d, field);
+});
+
+test('token buckets: a burst, then one per refill period; the least recently used key is forgotten when full', (t) => {
+  const b = createTokenBuckets({ burst: 2, refillMs: 1000, maxKeys: 2 });
+  t.true(b.take('a', 0));
+  t.true(b.take('a', 0));
+  t.false(b.take('a', 500));
+  t.true(b.take('a', 1000));
+  t.false(b.take('a', 1000));
+  b.take('b', 1000);
+  b.take('c', 1000);
+  t.is(b.size, 2);
+  t.is(b.evicted, 1);
+  t.true(b.available('a', 1000), 'forgotten: starts full again');
+});
+
+test('repeats collapse into one finding with a count; capped occurrences are counted and delivered later', (t) => {
+  const sent: WireFinding[][] = [];
+  const sink = createFindingSink({ burst: 2, refillMs: 60_000, maxKeys: 100 }, { emit: (f) => sent.push(f) });
+  for (let i = 0; i < 5; i++) sink.record(detail({ pid: 100 + i, seen: 'event' }), 0);
+  t.is(sink.flush(0), 1);
+  t.is(sent.flat().length, 1);
+  t.like(sent[0]![0]!, { occurrences: 5, seen: 'event' });
+  t.is((JSON.parse(sent[0]![0]!.detailJson!) as ProcessDetail).pid, 104, 'the detail is the latest process');
+  sink.record(detail(), 1);
+  t.is(sink.flush(1), 1, 'second token');
+  // The bucket is empty now: occurrences wait, are counted, and go out with the next token.
+  for (let i = 0; i < 7; i++) sink.record(detail(), 2);
+  t.is(sink.flush(2), 0);
+  t.like(sink.stats(), { observed: 13, emitted: 2, capped: 7, lost: 0, pending: 1 });
+  t.is(sink.flush(60_002), 1);
+  t.is(sent.flat().at(-1)!.occurrences, 7, 'the count stays exact');
+  // Other executables have their own bucket.
+  sink.record(detail({ exe: '/bin/nc' }), 3);
+  t.is(sink.flush(3), 1);
+});
+
+test('allowing an executable drops what is pending for it', (t) => {
+  const sent: WireFinding[][] = [];
+  const sink = createFindingSink({ burst: 1, refillMs: 60_000, maxKeys: 100 }, { emit: (f) => sent.push(f) });
+  sink.record(detail(), 0);
+  sink.flush(0);
+  sink.record(detail(), 1);
+  sink.allow('shop/Deployment/web/nginx', '/usr/bin/curl');
+  t.is(sink.flush(120_000), 0);
+  t.is(sent.flat().length, 1);
+});
+
+test('pending entries are bounded; occurrences lost to the bound are counted', (t) => {
+  const sink = createFindingSink({ burst: 1, refillMs: 60_000, maxKeys: 2 }, { emit: () => undefined });
+  sink.record(detail({ exe: '/a' }), 0);
+  sink.record(detail({ exe: '/a' }), 0);
+  sink.record(detail({ exe: '/b' }), 0);
+  sink.record(detail({ exe: '/c' }), 0);
+  t.like(sink.stats(), { lost: 2, pending: 2 });
+});
