@@ -32,13 +32,13 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // Periodic scans and watch re-evaluations take turns, so reports are spooled in fact order.
   const lane = createScanLane();
   let watcher: Watcher | undefined;
-  // One way to read the host, shared by the periodic scan and the watcher: a watch result is
-  // judged on facts collected exactly as a full scan's are.
   const probe = config.kubeletProbe;
   // Network I/O: only when enabled and a check in scope judges what it sees.
   const kubeletProbe = probe.enabled && specs.some((s) => PROBE_CHECK_IDS.has(s.id))
     ? { host: probe.host, apiPort: probe.apiPort, readOnlyPort: probe.readOnlyPort, timeoutMs: probe.timeoutMs }
     : null;
+  // One way to read the host, shared by the periodic scan and the watcher: a watch result is
+  // judged on facts collected exactly as a full scan's are.
   const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe });
   let processes: ProcessMonitor | undefined;
 

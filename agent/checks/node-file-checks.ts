@@ -31,7 +31,7 @@ function propertyValue(file: FileFacts, property: FileProperty): string {
 }
 
 /** One file judged: `what` names it in words ("the kubelet unit", "kube-proxy's kubeconfig"). */
-function judgeFile(spec: NodeFileCheck, facts: HostFacts, file: FileFacts | undefined, path: string, what: string, where = ''): Result {
+function judgeFile(spec: NodeFileCheck, file: FileFacts | undefined, path: string, what: string, where = ''): Result {
   const expected = describeTest(spec.test);
   if (file === undefined) return makeResult(spec, { subject: path, status: 'error', expected, reason: `no file facts were collected for ${path}` });
   if (file.error !== null || file.stat === null) {
@@ -66,7 +66,7 @@ function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
     const why = unit.masked ? `${unit.name} is masked` : `no ${unit.name} unit file in ${unit.searched.join(', ')}`;
     return [makeResult(spec, { subject, status: 'skip', expected, reason: `the kubelet (pid ${facts.kubelet.pid}) is not started by a systemd unit this agent can see: ${why}` })];
   }
-  return paths.map((p) => judgeFile(spec, facts, fileAt(facts.files, p), p, p === unit.unitFile ? `the ${unit.name} unit file` : `a drop-in of ${unit.name}`));
+  return paths.map((p) => judgeFile(spec, fileAt(facts.files, p), p, p === unit.unitFile ? `the ${unit.name} unit file` : `a drop-in of ${unit.name}`));
 }
 
 /**
@@ -100,7 +100,7 @@ function kubeProxyFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
   if ('none' in k) return [makeResult(spec, { subject, status: 'skip', expected, reason: k.none })];
   const p = kubeProxyPath(k.path, kp.cwd);
   if (p === null) return [makeResult(spec, { subject, status: 'error', expected, reason: `${k.path} (${k.from}) is relative and kube-proxy's working directory is unknown` })];
-  return [judgeFile(spec, facts, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
+  return [judgeFile(spec, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
 }
 
 function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
@@ -116,7 +116,7 @@ function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
   }
   const p = kubeletSettingPath(value, source, sourceFile, k.cwd);
   if (!p.ok) return [makeResult(spec, { subject, status: 'error', expected, reason: withOrigin(k, `${where}: ${p.reason}`) })];
-  const result = judgeFile(spec, facts, fileAt(facts.files, p.path), p.path, `the kubelet's client CA (${where})`);
+  const result = judgeFile(spec, fileAt(facts.files, p.path), p.path, `the kubelet's client CA (${where})`);
   return [{ ...result, reason: withOrigin(k, result.reason) }];
 }
 

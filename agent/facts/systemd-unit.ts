@@ -354,7 +354,7 @@ export function expandExecStart(line: Sourced<string>, env: ReadonlyMap<string, 
       return;
     }
     let source = line.source;
-    const expanded = word.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m, name: string | undefined) => {
+    const expanded = word.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string | undefined) => {
       if (name === undefined) return '$';
       const v = lookup(name);
       if (v === undefined) return '';

@@ -72,7 +72,7 @@ export interface ProcessMonitorStats {
   readonly lastScanProcesses: number;
   readonly tableSize: number;
   readonly events: number;
-  /** Processes judged by a scan that started after exec events were on (events missed them). */
+  /** Processes that exec'd after exec events were on, yet were first judged by a scan (events missed them). */
   readonly scanOnly: number;
   /** Processes that could not be judged: no readable executable. */
   readonly unjudged: number;
@@ -125,6 +125,7 @@ const STATS_LOG_EVERY_MS = 5 * 60_000;
  * and the gRPC stream must not stall behind 1,000 of them.
  */
 const SCAN_SLICE_MS = 4;
+const SILENT_REASON = 'SILENT: the process connector accepted the subscription but delivered no event while scans found new processes';
 
 function timeSlicer(budgetMs: number): () => Promise<void> {
   let sliceStart = performance.now();
@@ -183,6 +184,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let exec: ExecEventSource | null = null;
   let execReason = config.execEvents ? 'not started' : 'disabled by configuration (processes.execEvents: false)';
   let eventsSinceMs = 0;
+  /** The subscription was accepted but no event ever came while scans found new processes. */
+  let silent = false;
   const timers: NodeJS.Timeout[] = [];
   let scanning: Promise<void> | undefined;
   let saving: Promise<void> | undefined;
@@ -332,8 +335,15 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     for (const r of fresh) {
       await slice();
       if (exec && r.startedAtMs > t - EVENT_GRACE_MS) continue; // its exec event is on the way
-      if (exec && r.startedAtMs > eventsSinceMs + EVENT_GRACE_MS) counters.scanOnly++;
+      // A child that forked without exec has no exec event to miss: it runs its parent's executable.
+      const forkedOnly = r.exe !== null && table.get(r.ppid)?.exe === formatPath(r.exe);
+      if (exec && r.startedAtMs > eventsSinceMs + EVENT_GRACE_MS && !forkedOnly) counters.scanOnly++;
       await observe(fromRecord(r), 'scan');
+    }
+    if (exec && !silent && exec.stats().received === 0 && counters.scanOnly > 0) {
+      // Subscribed, yet nothing arrives while scans keep finding new processes.
+      silent = true;
+      log.warn({ scanOnly: counters.scanOnly }, 'exec events: the connector accepted the subscription but delivers nothing; coverage is the scan');
     }
     counters.scans++;
     counters.lastScanProcesses = pids.length;
@@ -389,9 +399,13 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     return r.applied;
   }
 
+  function coverage(): ExecCoverage {
+    return exec && !silent ? 'event' : 'scan';
+  }
+
   function stats(): ProcessMonitorStats {
     return {
-      coverage: exec ? 'event' : 'scan', execEventsReason: exec ? '' : execReason, ...counters, tableSize: table.size,
+      coverage: coverage(), execEventsReason: coverage() === 'event' ? '' : silent ? SILENT_REASON : execReason, ...counters, tableSize: table.size,
       verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
       baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
       attribution: attributor.stats(),
@@ -494,7 +508,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     },
 
     get coverage(): ExecCoverage {
-      return exec ? 'event' : 'scan';
+      return coverage();
     },
 
     get baselineVersion(): number {

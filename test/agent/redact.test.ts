@@ -19,6 +19,7 @@ const cases: Array<[string, readonly string[], readonly string[]]> = [
   ['a boolean that mentions token', ['x', '--service-account-extend-token-expiration=false'], ['x', '--service-account-extend-token-expiration=false']],
   ['a secret flag followed by another flag', ['x', '--token', '--v=2'], ['x', '--token', '--v=2']],
   ['URL credentials', ['x', '--etcd-servers=https://root:pw@10.0.0.1:2379'], ['x', `--etcd-servers=https://root:${REDACTED}@10.0.0.1:2379`]],
+  ['a boolean switch whose name ends in a secret word', ['kube-controller-manager', '--use-service-account-credentials=true'], ['kube-controller-manager', '--use-service-account-credentials=true']],
 ];
 
 for (const [name, input, expected] of cases) {

@@ -111,7 +111,6 @@ const probeAt = (api: (t: Teardown) => Promise<number>, readOnly: (t: Teardown) 
 });
 
 const UNIT = 'the kubelet was found from its systemd unit';
-const SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'];
 
 const scenarios: Scenario[] = [
   // ---- the three worker fixtures as shipped -------------------------------------------------
@@ -270,7 +269,7 @@ const scenarios: Scenario[] = [
   {
     name: 'files: kube-proxy without --config or --kubeconfig uses its service account; an unreadable --config is an error',
     fixture: 'kubeadm-worker-defaults',
-    prepare: async (root, proc) => {
+    prepare: async (_root, proc) => {
       await writeCmdline(proc, 2210, ['/usr/local/bin/kube-proxy', '--hostname-override=worker-1']);
     },
     expect: {

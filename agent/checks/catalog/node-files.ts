@@ -3,7 +3,7 @@
 // systemd unit and drop-ins as systemd finds them; kube-proxy's kubeconfig as kube-proxy
 // names it, inside its own root; the client CA the kubelet really uses.
 import { nodeFileCheck } from '../node-file-checks.js';
-import type { CheckSpec, FileCheck } from '../spec.js';
+import type { CheckSpec } from '../spec.js';
 
 const KUBECONFIG = {
   from: 'kubelet-flag',
