@@ -55,6 +55,11 @@ export const AgentConfigSchema = Type.Object({
     readOnlyPort: Type.Integer({ default: 10255, minimum: 1, maximum: 65_535, description: "The kubelet's read-only port, which must refuse connections" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one probe waits for an answer' }),
   }, { default: {}, additionalProperties: false }),
+  health: Type.Object({
+    host: Type.String({ default: '127.0.0.1', description: 'Address of the liveness/readiness endpoint (/healthz, /readyz)' }),
+    port: Type.Integer({ default: 9102, minimum: 0, maximum: 65535, description: 'Port of the liveness/readiness endpoint; 0 picks one' }),
+    enabled: Type.Boolean({ default: true, description: 'Serve /healthz and /readyz for the DaemonSet probes' }),
+  }, { default: {}, additionalProperties: false }),
   enroll: Type.Object({
     url: Type.String({ default: '', description: "Collector enrollment URL (https://host:7444/v1/enroll); empty means collector.certFile/keyFile are provided, not enrolled" }),
     tokenFile: Type.String({ default: '/var/run/secrets/nodeward/token', description: "The pod's projected ServiceAccount token, presented when enrolling (re-read each time)" }),

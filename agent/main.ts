@@ -16,6 +16,7 @@ import { scanToWire } from './report/wire.js';
 import { BENCHMARK } from './scan-command.js';
 import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
+import { createHealthServer } from './health.js';
 import { createWatcher, type Watcher } from './watch/watcher.js';
 import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
 
@@ -41,6 +42,12 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // judged on facts collected exactly as a full scan's are.
   const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe });
   let processes: ProcessMonitor | undefined;
+  let scansDone = 0;
+  // Ready once a scan has completed and the spool is open: the probe says the agent works,
+  // not that the collector is reachable (an outage must not restart every agent).
+  const health = config.health.enabled
+    ? createHealthServer({ host: config.health.host, port: config.health.port }, { ready: () => scansDone > 0 && spool !== undefined })
+    : undefined;
 
   async function scan(trigger: 'startup' | 'periodic'): Promise<void> {
     const now = new Date();
@@ -50,6 +57,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     if (!s) return;
     const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope, results, trigger }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
+    scansDone++;
     log.info({ trigger, sequence, results: results.length, failing: failing.length }, 'scan completed');
     log.debug({ sequence, failing: failing.map((r) => `${r.id} ${r.subject}`) }, 'failing results');
     reporter?.notify();
@@ -77,6 +85,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     /** The process monitor while running: its apply functions take the collector's baseline updates. */
     get processes(): ProcessMonitor | undefined {
       return processes;
+    },
+    /** The health endpoint's port while running (0 when disabled). */
+    get healthPort(): number {
+      return health?.port ?? 0;
     },
     async start(): Promise<void> {
       if (spool) return;
@@ -122,6 +134,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         }, { specs, lane, spool, collect, notify: () => reporter?.notify(), log: log.child({ component: 'watcher' }) });
         await watcher.start();
       }
+      await health?.start();
+      if (health) log.info({ port: health.port }, 'health endpoint listening');
       tick('startup');
       if (config.scan.intervalSeconds > 0) {
         timer = setInterval(() => tick('periodic'), config.scan.intervalSeconds * 1000);
@@ -142,6 +156,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       enroller = undefined;
       spool?.close();
       spool = undefined;
+      await health?.stop();
     },
   };
 }

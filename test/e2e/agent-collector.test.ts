@@ -72,6 +72,7 @@ test('findings travel from agent to API over mTLS and survive collector and agen
     // Only periodic full scans here, so the spool's folding can be counted exactly; the
     // watcher's own reports are covered by test/e2e/watch.test.ts.
     watch: { enabled: false },
+    health: { port: 0 },
     processes: { enabled: false },
     log: { level: 'debug' },
   }));
@@ -101,6 +102,9 @@ test('findings travel from agent to API over mTLS and survive collector and agen
 
   // 1. The insecure kubelet's CIS 4.2.1 and 4.2.2 findings reach the API.
   let agent = startAgent();
+  const healthPort = (await agent.waitFor((l) => l.msg === 'health endpoint listening')).port as number;
+  await eventually('the agent to be ready', async () => ((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200 ? true : undefined));
+  t.is((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status, 200);
   const first = await eventually('the 4.2.1 and 4.2.2 findings', async () => {
     const f = await allFindings();
     return f.some((x) => x.checkId === 'cis-4.2.1') && f.some((x) => x.checkId === 'cis-4.2.2') ? f : undefined;

@@ -33,6 +33,7 @@ test('with the periodic scan off, file changes alone resolve findings, in report
   const agentConfig = join(dir, 'agent.yaml');
   await writeFile(agentConfig, JSON.stringify({
     node: NODE, hostRoot: fixture.root, procRoot: fixture.procRoot, stateDir: join(dir, 'agent-state'),
+    health: { port: 0 },
     collector: {
       address: collector.grpcAddress, caFile: collector.pki.caCert,
       certFile: collector.pki.agents[NODE]!.cert, keyFile: collector.pki.agents[NODE]!.key,

@@ -49,6 +49,7 @@ test('the agent renews its certificate before expiry without a gap in its stream
     collector: { address: c.grpcAddress, caFile: c.pki.caCert, certFile, keyFile, heartbeatSeconds: 1, backoffBaseMs: 100, backoffMaxMs: 1000 },
     enroll: { url: c.enrollUrl, tokenFile: join(dir, 'token') },
     scan: { intervalSeconds: 2 },
+    health: { port: 0 },
     ...quiet,
   }));
   const config = loadAgentConfig({ file, env: {} }, { needCollector: true });

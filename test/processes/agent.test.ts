@@ -39,7 +39,7 @@ test.serial('a new executable after the host baseline locks reaches the collecto
     env: {},
     overrides: {
       node: 'node-a', stateDir: join(dir.path, 'state'), 'collector.address': tc.grpcAddress, 'collector.caFile': tc.pki.caCert,
-      'collector.certFile': agentPki.cert, 'collector.keyFile': agentPki.key, 'collector.heartbeatSeconds': 1,
+      'collector.certFile': agentPki.cert, 'collector.keyFile': agentPki.key, 'collector.heartbeatSeconds': 1, 'health.port': 0,
       'scan.intervalSeconds': 0, 'watch.enabled': false, 'processes.hostLearnSeconds': 1, 'processes.scanIntervalSeconds': 0.2,
     },
   }, { needCollector: true });
