@@ -69,6 +69,7 @@ export async function benchAgents(o: AgentsBenchOptions): Promise<AgentsBenchRes
       const worker = new Worker(new URL('./query-agents-worker.js', import.meta.url), { workerData: input });
       worker.once('message', resolve);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the agents worker exited (code ${code}) without reporting`)));
     });
     await collector.stop();
     if (outcome.error || outcome.seconds === undefined) throw new Error(`agents worker: ${outcome.error}`);

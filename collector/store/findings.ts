@@ -5,6 +5,7 @@ import { SEVERITIES, severityRank, isFindingStatus, type FindingState, type Seve
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { createHistoryLog, type HistoryEntry } from './history.js';
+import { createRollups, type RollupKey } from './rollups.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
 
 /** The check id of the finding the collector raises for a node whose agent went silent. */
@@ -99,10 +100,11 @@ export interface FindingStoreOptions {
 
 export function createFindingStore(db: Db, opts: FindingStoreOptions) {
   const history = createHistoryLog(db, { limit: opts.historyLimit });
+  const rollups = createRollups(db);
   const s = {
     received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
     markReceived: db.prepare('INSERT INTO received (node, epoch, sequence, received_at) VALUES (?, ?, ?, ?)'),
-    current: db.prepare<[string], { state: FindingState; severity_rank: number; node: string }>('SELECT state, severity_rank, node FROM findings WHERE id = ?'),
+    current: db.prepare<[string], Current>('SELECT seq, state, severity_rank, node, check_id, category, status FROM findings WHERE id = ?'),
     openCount: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM findings WHERE node = ? AND state = 'open'"),
     insert: db.prepare(`INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, updated_at)
@@ -116,10 +118,10 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         seen = @seen, last_seen = max(last_seen, @observedAt), count = count + @occurrences, updated_at = @now,
         state = CASE state WHEN 'resolved' THEN 'open' ELSE state END, resolved_at = NULL
       WHERE id = @id`),
-    resolve: db.prepare<[number, number, string], { state: FindingState; node: string; severity: string }>(`UPDATE findings
+    resolve: db.prepare<[number, number, string], { severity: string }>(`UPDATE findings
       SET state = 'resolved', resolved_at = ?, updated_at = ?, suppressed_reason = NULL, suppressed_until = NULL,
         suppressed_by = NULL, suppressed_at = NULL
-      WHERE id = ? AND state IN ('open', 'suppressed') RETURNING state, node, severity`),
+      WHERE id = ? AND state IN ('open', 'suppressed') RETURNING severity`),
     nodeResult: db.prepare(`INSERT INTO node_results (node, check_id, subject, status, severity, scored, evaluated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (node, check_id, subject) DO UPDATE SET status = excluded.status, severity = excluded.severity,
@@ -141,13 +143,30 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       WHERE id = @id AND state = 'suppressed' RETURNING state, node, severity`),
     due: db.prepare<[number], { id: string }>(`SELECT id FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT 1000`),
-    purgeResolved: db.prepare(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
-      WHERE state = 'resolved' AND resolved_at < ? AND seq < (SELECT max(seq) FROM findings) LIMIT 5000)`),
+    purgeResolved: db.prepare<[number], Current>(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
+      WHERE state = 'resolved' AND resolved_at < ? AND seq < (SELECT max(seq) FROM findings) LIMIT 5000)
+      RETURNING seq, state, severity_rank, node, check_id, category, status`),
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
-    countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, count(*) AS n FROM findings GROUP BY state'),
+    // From the per-node rollup (migration 002): no scan of the findings table.
+    countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
   };
 
   const listStatements = new Map<string, Statement<Record<string, unknown>, RawFinding>>();
+
+  /**
+   * One transaction whose rollup deltas are written before it commits. Called inside
+   * another, it joins it: the outer one writes the deltas of both.
+   */
+  function tx<T>(fn: () => T, immediate = true): T {
+    if (db.inTransaction) return fn();
+    const run = db.transaction((): T => {
+      rollups.reset();
+      const out = fn();
+      rollups.flush();
+      return out;
+    });
+    return immediate ? run.immediate() : run();
+  }
 
   // Open findings per node, for the cap. The collector is the database's only writer, so
   // the count is kept here instead of counting rows on every batch; an entry is set only
@@ -157,27 +176,46 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
   /** Upserts one failing occurrence; returns the lifecycle event it caused, if any. */
   function upsert(f: UpsertFields, openBudget: { left: number }): LifecycleEvent | 'refused' | null {
     const cur = s.current.get(f.id);
+    const after = (state: string): RollupKey => ({ state, node: f.node, checkId: f.checkId, category: f.category, severityRank: f.severityRank, status: f.status });
     if (!cur) {
       if (openBudget.left <= 0) return 'refused';
       openBudget.left--;
-      s.insert.run(f);
-      history.transition(f.id, 'opened', f.observedAt, f.severity, f.now, { occurrences: f.occurrences, first: true });
+      const seq = Number(s.insert.run(f).lastInsertRowid);
+      rollups.move(undefined, after('open'));
+      history.transition(seq, 'opened', f.observedAt, f.severity, f.now, { occurrences: f.occurrences, first: true });
       return 'opened';
     }
     s.update.run(f);
+    rollups.move(key(cur), after(cur.state === 'resolved' ? 'open' : cur.state));
     let ev: LifecycleEvent | null = null;
     if (cur.state === 'resolved') ev = 'reopened';
     else if (f.severityRank > cur.severity_rank) ev = 'escalated';
-    if (ev) history.transition(f.id, ev, f.observedAt, f.severity, f.now, { occurrences: f.occurrences });
-    else history.seen(f.id, f.observedAt, f.occurrences, f.severity, f.now);
+    if (ev) history.transition(cur.seq, ev, f.observedAt, f.severity, f.now, { occurrences: f.occurrences });
+    else history.seen(cur.seq, f.observedAt, f.occurrences, f.severity, f.now);
     return ev;
   }
 
-  function resolve(id: string, at: number, now: number, note: string): boolean {
+  /** Resolves an open or suppressed finding; returns the state it left, if it changed. */
+  function resolve(id: string, at: number, now: number, note: string): FindingState | undefined {
+    const cur = s.current.get(id);
+    if (!cur || (cur.state !== 'open' && cur.state !== 'suppressed')) return undefined;
     const r = s.resolve.get(at, now, id);
-    if (!r) return false;
-    history.transition(id, 'resolved', at, r.severity, now, { note });
-    return true;
+    if (!r) return undefined;
+    rollups.move(key(cur), { ...key(cur), state: 'resolved' });
+    history.transition(cur.seq, 'resolved', at, r.severity, now, { note });
+    return cur.state;
+  }
+
+  /** Ends a suppression; returns the state the finding returned to. */
+  function lift(id: string, now: number, note: string): FindingState | undefined {
+    const cur = s.current.get(id);
+    if (!cur || cur.state !== 'suppressed') return undefined;
+    const r = s.unsuppress.get({ now, id });
+    if (!r) return undefined;
+    rollups.move(key(cur), { ...key(cur), state: r.state });
+    history.transition(cur.seq, 'unsuppressed', now, r.severity, now, { note });
+    openCounts.delete(cur.node);
+    return r.state;
   }
 
   /** Ends the suppressions due by `now`; inside the caller's transaction. */
@@ -186,11 +224,9 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     for (;;) {
       const due = s.due.all(now);
       for (const { id } of due) {
-        const r = s.unsuppress.get({ now, id });
-        if (!r) continue;
-        history.transition(id, 'unsuppressed', now, r.severity, now, { note: 'the suppression expired' });
-        openCounts.delete(r.node);
-        out.push({ findingId: id, node: r.node, event: r.state === 'open' ? 'reopened' : 'unsuppressed' });
+        const node = s.current.get(id)?.node ?? '';
+        const state = lift(id, now, 'the suppression expired');
+        if (state) out.push({ findingId: id, node, event: state === 'open' ? 'reopened' : 'unsuppressed' });
       }
       if (due.length < 1000) return out;
     }
@@ -198,7 +234,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
 
   function commit(node: string, epoch: string, sequence: number, now: number, apply: (budget: { left: number }, out: Outcome) => void): CommitOutcome {
     let open = 0;
-    const out = db.transaction((): Outcome | undefined => {
+    const out = tx((): Outcome | undefined => {
       if (s.received.get(node, epoch, sequence)) return undefined;
       // A suppression that has run out ends before anything new is applied to it.
       expire(now);
@@ -209,7 +245,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       if (o.refused > 0) s.refused.run(o.refused, node);
       s.markReceived.run(node, epoch, sequence, now);
       return o;
-    }).immediate();
+    });
     if (!out) return { duplicate: true, events: [], updated: 0, refused: 0 };
     openCounts.set(node, open + out.openDelta);
     return { duplicate: false, events: out.events, updated: out.updated, refused: out.refused };
@@ -242,9 +278,9 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
             }, budget));
           } else if (r.status === 'pass' && scan.scope.includes(r.id)) {
             // Only a pass inside the report's scope resolves; skip and error never do.
-            const before = s.current.get(id);
-            if (resolve(id, scan.scannedAt, now, 'passed a scan')) {
-              if (before?.state === 'open') out.openDelta--;
+            const left = resolve(id, scan.scannedAt, now, 'passed a scan');
+            if (left) {
+              if (left === 'open') out.openDelta--;
               out.events.push({ findingId: id, event: 'resolved' });
             }
           }
@@ -273,7 +309,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
      */
     raiseStale(node: string, lastSeen: number, staleAfterMs: number, now: number): Transition | undefined {
       const id = staleId(node);
-      return db.transaction((): Transition | undefined => {
+      return tx((): Transition | undefined => {
         const cur = s.current.get(id);
         if (cur && cur.state !== 'resolved') return undefined;
         const silent = Math.round((now - lastSeen) / 1000);
@@ -290,17 +326,17 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         }, { left: 1 });
         openCounts.delete(node);
         return ev === 'opened' || ev === 'reopened' ? { findingId: id, node, event: ev } : undefined;
-      }).immediate();
+      });
     },
 
     /** Resolves the node's agent-stale finding, if one is open or suppressed: the agent is back. */
     resolveStale(node: string, now: number): Transition | undefined {
       const id = staleId(node);
-      return db.transaction((): Transition | undefined => {
+      return tx((): Transition | undefined => {
         if (!resolve(id, now, now, 'the agent is back')) return undefined;
         openCounts.delete(node);
         return { findingId: id, node, event: 'resolved' };
-      })();
+      }, false);
     },
 
     get(id: string): FindingRow | undefined {
@@ -310,39 +346,35 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
 
     detail(id: string): FindingDetail | undefined {
       const row = s.get.get(id);
-      return row ? { ...toRow(row), history: history.list(id) } : undefined;
+      return row ? { ...toRow(row), history: history.list(row.seq) } : undefined;
     },
 
     /** Suppresses, or updates the reason, expiry and author of an existing suppression. */
     suppress(id: string, sup: { reason: string; until: number | null; by: string }, now: number): 'suppressed' | 'updated' | 'missing' {
-      return db.transaction((): 'suppressed' | 'updated' | 'missing' => {
+      return tx((): 'suppressed' | 'updated' | 'missing' => {
         const cur = s.current.get(id);
         if (!cur) return 'missing';
         s.suppress.run({ id, reason: sup.reason, until: sup.until, by: sup.by, now });
+        rollups.move(key(cur), { ...key(cur), state: 'suppressed' });
         const note = `${sup.by}: ${sup.reason}${sup.until === null ? '' : ` (until ${new Date(sup.until).toISOString()})`}`;
-        history.transition(id, 'suppressed', now, severityName(cur.severity_rank), now, { note });
+        history.transition(cur.seq, 'suppressed', now, severityName(cur.severity_rank), now, { note });
         openCounts.delete(cur.node);
         return cur.state === 'suppressed' ? 'updated' : 'suppressed';
-      }).immediate();
+      });
     },
 
     /** Ends a suppression now. */
     unsuppress(id: string, by: string, now: number): 'unsuppressed' | 'not-suppressed' | 'missing' {
-      return db.transaction((): 'unsuppressed' | 'not-suppressed' | 'missing' => {
-        const cur = s.current.get(id);
-        if (!cur) return 'missing';
-        const r = s.unsuppress.get({ now, id });
-        if (!r) return 'not-suppressed';
-        history.transition(id, 'unsuppressed', now, r.severity, now, { note: `${by}: lifted` });
-        openCounts.delete(cur.node);
-        return 'unsuppressed';
-      }).immediate();
+      return tx((): 'unsuppressed' | 'not-suppressed' | 'missing' => {
+        if (!s.current.get(id)) return 'missing';
+        return lift(id, now, `${by}: lifted`) ? 'unsuppressed' : 'not-suppressed';
+      });
     },
 
     /** Ends every suppression whose expiry has passed. Cheap when none is due. */
     expireDue(now: number): Transition[] {
       if (s.due.all(now).length === 0) return [];
-      return db.transaction(() => expire(now)).immediate();
+      return tx(() => expire(now));
     },
 
     list(filter: FindingFilter, limit: number, after: number): Page<FindingRow> {
@@ -389,7 +421,11 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     purgeResolved(olderThan: number): number {
       let total = 0;
       for (;;) {
-        const n = s.purgeResolved.run(olderThan).changes;
+        const n = tx(() => {
+          const gone = s.purgeResolved.all(olderThan);
+          for (const g of gone) rollups.move(key(g), undefined);
+          return gone.length;
+        });
         total += n;
         if (n < 5000) break;
       }
@@ -408,6 +444,14 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     },
   };
 }
+
+interface Current {
+  seq: number; state: FindingState; severity_rank: number; node: string; check_id: string; category: string; status: string;
+}
+
+const key = (c: Current): RollupKey => ({
+  state: c.state, node: c.node, checkId: c.check_id, category: c.category, severityRank: c.severity_rank, status: c.status,
+});
 
 type Outcome = { duplicate: boolean; events: Array<{ findingId: string; event: LifecycleEvent }>; updated: number; refused: number; openDelta: number };
 

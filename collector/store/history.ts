@@ -22,40 +22,41 @@ interface RawEntry {
   seq: number; event: HistoryEvent; at: number; last_at: number; occurrences: number; severity: string; note: string;
 }
 
+/** Entries are keyed by the finding's seq (its row number in findings). */
 export function createHistoryLog(db: Db, opts: { limit: number }) {
   const s = {
-    last: db.prepare<[string], RawEntry>('SELECT * FROM finding_history WHERE finding_id = ? ORDER BY seq DESC LIMIT 1'),
-    insert: db.prepare(`INSERT INTO finding_history (finding_id, event, at, last_at, occurrences, severity, note, recorded_at)
+    last: db.prepare<[number], RawEntry>('SELECT * FROM finding_history WHERE finding_seq = ? ORDER BY seq DESC LIMIT 1'),
+    insert: db.prepare(`INSERT INTO finding_history (finding_seq, event, at, last_at, occurrences, severity, note, recorded_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     fold: db.prepare(`UPDATE finding_history SET occurrences = occurrences + ?, last_at = max(last_at, ?), at = min(at, ?),
       severity = ?, recorded_at = ? WHERE seq = ?`),
-    trim: db.prepare(`DELETE FROM finding_history WHERE finding_id = ? AND seq <=
-      (SELECT seq FROM finding_history WHERE finding_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
-    list: db.prepare<[string, number], RawEntry>('SELECT * FROM finding_history WHERE finding_id = ? ORDER BY seq DESC LIMIT ?'),
+    trim: db.prepare(`DELETE FROM finding_history WHERE finding_seq = ? AND seq <=
+      (SELECT seq FROM finding_history WHERE finding_seq = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`),
+    list: db.prepare<[number, number], RawEntry>('SELECT * FROM finding_history WHERE finding_seq = ? ORDER BY seq DESC LIMIT ?'),
   };
 
-  function insert(id: string, event: HistoryEvent, at: number, occurrences: number, severity: string, note: string, now: number, trim = true): void {
-    s.insert.run(id, event, at, at, occurrences, severity, note, now);
-    if (trim) s.trim.run(id, id, opts.limit);
+  function insert(finding: number, event: HistoryEvent, at: number, occurrences: number, severity: string, note: string, now: number, trim = true): void {
+    s.insert.run(finding, event, at, at, occurrences, severity, note, now);
+    if (trim) s.trim.run(finding, finding, opts.limit);
   }
 
   return {
     /** A transition: always its own entry. `first`: the finding is new, so there is nothing to trim. */
-    transition(id: string, event: Exclude<HistoryEvent, 'seen'>, at: number, severity: string, now: number, opts2: { occurrences?: number; note?: string; first?: boolean } = {}): void {
-      insert(id, event, at, opts2.occurrences ?? 0, severity, opts2.note ?? '', now, opts2.first !== true);
+    transition(finding: number, event: Exclude<HistoryEvent, 'seen'>, at: number, severity: string, now: number, opts2: { occurrences?: number; note?: string; first?: boolean } = {}): void {
+      insert(finding, event, at, opts2.occurrences ?? 0, severity, opts2.note ?? '', now, opts2.first !== true);
     },
     /** An occurrence without a transition: folded into the latest 'seen' entry of the same hour. */
-    seen(id: string, observedAt: number, occurrences: number, severity: string, now: number): void {
-      const last = s.last.get(id);
+    seen(finding: number, observedAt: number, occurrences: number, severity: string, now: number): void {
+      const last = s.last.get(finding);
       if (last && last.event === 'seen' && Math.abs(observedAt - last.at) < SEEN_BUCKET_MS) {
         s.fold.run(occurrences, observedAt, observedAt, severity, now, last.seq);
         return;
       }
-      insert(id, 'seen', observedAt, occurrences, severity, '', now);
+      insert(finding, 'seen', observedAt, occurrences, severity, '', now);
     },
     /** Newest first. */
-    list(id: string, limit = opts.limit): HistoryEntry[] {
-      return s.list.all(id, limit).map((r) => ({
+    list(finding: number, limit = opts.limit): HistoryEntry[] {
+      return s.list.all(finding, limit).map((r) => ({
         event: r.event, at: new Date(r.at).toISOString(), lastAt: new Date(r.last_at).toISOString(),
         occurrences: r.occurrences, severity: r.severity, note: r.note,
       }));

@@ -32,8 +32,9 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   };
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { body: file(name), type }]));
-  // Guessing tokens through the login form is slow: a few tries, then one every few seconds per address.
-  const logins = createRateLimiter({ perSecond: 0.2, burst: 10 }, deps.now);
+  // Guessing tokens through the login form is slow: after 10 failures from one address, one
+  // more try every 5 seconds. Successful logins cost nothing.
+  const failures = createRateLimiter({ perSecond: 0.2, burst: 10 }, deps.now);
 
   const hidden = { hide: true } as const;
   app.get('/', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
@@ -58,7 +59,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       },
       schema: hidden,
     }, async (req, reply) => {
-      const verdict = logins.take(req.ip);
+      const verdict = failures.check(req.ip);
       if (!verdict.allowed) {
         deps.metrics.inc('nodeward_api_rate_limited_total', 'API requests refused by the per-token rate limit', 1, { token: '(login)' });
         return reply.code(303).header('retry-after', String(verdict.retryAfterSeconds)).header('location', '/ui/login?error=busy').send();
@@ -66,6 +67,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       const token = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>).token : undefined;
       const principal = typeof token === 'string' ? deps.auth.authenticate(`Bearer ${token.trim()}`) : undefined;
       if (!principal) {
+        failures.take(req.ip);
         deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: 'refused' });
         return reply.code(303).header('location', '/ui/login?error=token').send();
       }

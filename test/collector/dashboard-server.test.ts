@@ -144,3 +144,18 @@ test('the OpenAPI document describes every API call, and none of the dashboard r
   t.deepEqual(summaryParams, ['state', 'top']);
   t.truthy(paths['/api/v1/findings/{id}'].get.responses['200'].content['application/json'].schema.properties.history);
 }));
+
+test('guessing tokens at the login form is slowed down after ten failures from one address; successes cost nothing', (t) => withCollector(async (tc) => {
+  for (let i = 0; i < 12; i++) t.truthy(await login(tc, READER_TOKEN), 'successful logins are not limited');
+  for (let i = 0; i < 10; i++) {
+    const res = await raw(tc, '/ui/login', { method: 'POST', form: { token: `guess-${i}-0123456789abcdef` } });
+    t.is(res.headers.location, '/ui/login?error=token', `guess ${i}`);
+  }
+  const blocked = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN } });
+  t.is(blocked.status, 303);
+  t.is(blocked.headers.location, '/ui/login?error=busy');
+  t.is(blocked.headers['set-cookie'], undefined, 'not even the right token gets in while the address is blocked');
+  t.true(Number(blocked.headers['retry-after']) >= 1);
+  const log = (await api(tc, '/api/v1/audit?action=ui.login&limit=1000', { token: ADMIN_TOKEN })).body.items;
+  t.is(log.filter((r: any) => r.detail.outcome === 'refused').length, 11, 'refused attempts are audited');
+}));

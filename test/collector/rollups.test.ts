@@ -80,7 +80,7 @@ test('the rollups equal a brute-force count after every kind of change', async (
   const known = new Set<string>();
   const reached = new Set<string>();
 
-  for (let round = 0; round < 60; round++) {
+  for (let round = 0; round < 150; round++) {
     clock += 60_000;
     const node = pick(nodes);
     const op = rnd();
@@ -93,12 +93,13 @@ test('the rollups equal a brute-force count after every kind of change', async (
       for (const r of results) known.add(fingerprint(node, r.id, r.subject));
       store.findings.commitScan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
     } else if (op < 0.6) {
-      const subject = `/bin/p${Math.floor(rnd() * 4)}`;
-      known.add(fingerprint(node, 'proc-unexpected', subject));
-      store.findings.commitBatch({ node, epoch: 'e', sequence: seq(node), findings: [{
-        checkId: 'proc-unexpected', subject, title: 'p', category: 'process', severity: pick(SEVERITIES) as Severity, status: 'fail',
-        observedAt: clock, occurrences: 1, seen: 'event', remediation: '', detail: '{}',
-      }] }, clock);
+      // Several findings per batch, so one commit sums several deltas into the same rollup rows.
+      const subjects = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => `/bin/p${Math.floor(rnd() * 5)}`);
+      for (const subject of subjects) known.add(fingerprint(node, 'proc-unexpected', subject));
+      store.findings.commitBatch({ node, epoch: 'e', sequence: seq(node), findings: subjects.map((subject) => ({
+        checkId: 'proc-unexpected', subject, title: 'p', category: 'process', severity: pick(SEVERITIES) as Severity,
+        status: pick(['fail', 'fail', 'warn'] as const), observedAt: clock, occurrences: 1, seen: 'event', remediation: '', detail: '{}',
+      })) }, clock);
     } else if (op < 0.72 && known.size > 0) {
       store.findings.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
     } else if (op < 0.78 && known.size > 0) {

@@ -12,9 +12,11 @@ ALTER TABLE findings ADD COLUMN suppressed_at INTEGER;
 
 -- A bounded log per finding: lifecycle transitions as they happen, and occurrences folded
 -- into one 'seen' entry per hour. Trimmed to the newest entries on insert; purged by age.
+-- Keyed by the finding's seq, not its id: a new finding's entries append to the index
+-- instead of landing on a random page, and the index stays small.
 CREATE TABLE finding_history (
   seq         INTEGER PRIMARY KEY,
-  finding_id  TEXT NOT NULL REFERENCES findings (id) ON DELETE CASCADE,
+  finding_seq INTEGER NOT NULL REFERENCES findings (seq) ON DELETE CASCADE,
   event       TEXT NOT NULL CHECK (event IN ('seen', 'opened', 'reopened', 'escalated', 'resolved', 'suppressed', 'unsuppressed')),
   at          INTEGER NOT NULL,
   last_at     INTEGER NOT NULL,
@@ -23,7 +25,7 @@ CREATE TABLE finding_history (
   note        TEXT NOT NULL DEFAULT '',
   recorded_at INTEGER NOT NULL
 ) STRICT;
-CREATE INDEX finding_history_finding ON finding_history (finding_id, seq);
+CREATE INDEX finding_history_finding ON finding_history (finding_seq, seq);
 CREATE INDEX finding_history_recorded ON finding_history (recorded_at);
 
 -- Compliance per node, recomputed from node_results whenever a scan report commits.
@@ -63,8 +65,10 @@ DROP INDEX findings_last_seen;
 CREATE INDEX findings_suppressed_until ON findings (suppressed_until) WHERE state = 'suppressed';
 CREATE INDEX findings_resolved_at ON findings (resolved_at) WHERE state = 'resolved';
 
--- Rollups behind the summary and the node list, kept exact by the triggers below in the same
--- transaction as every change to findings, so neither ever scans the findings table.
+-- Rollups behind the summary and the node list, so neither ever scans the findings table.
+-- The store keeps them exact: every change to findings adds its deltas, which are written in
+-- the same transaction (summed per rollup row, so a batch of a hundred findings on one node
+-- costs a few row updates, not a hundred).
 --   node_counts:    per state and node, findings by severity (s0 = info ... s4 = critical)
 --   finding_totals: per state, category and severity, across the cluster
 --   check_nodes:    per state, failing check and node, how many findings
@@ -84,8 +88,7 @@ CREATE TABLE check_nodes (
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE check_spread (
   state TEXT NOT NULL, check_id TEXT NOT NULL, nodes INTEGER NOT NULL, findings INTEGER NOT NULL,
-  s0 INTEGER NOT NULL DEFAULT 0, s1 INTEGER NOT NULL DEFAULT 0, s2 INTEGER NOT NULL DEFAULT 0,
-  s3 INTEGER NOT NULL DEFAULT 0, s4 INTEGER NOT NULL DEFAULT 0,
+  s0 INTEGER NOT NULL, s1 INTEGER NOT NULL, s2 INTEGER NOT NULL, s3 INTEGER NOT NULL, s4 INTEGER NOT NULL,
   PRIMARY KEY (state, check_id)
 ) STRICT, WITHOUT ROWID;
 
@@ -95,74 +98,5 @@ INSERT INTO finding_totals SELECT state, category, severity_rank, count(*) FROM 
 INSERT INTO check_nodes SELECT state, check_id, node, count(*) FROM findings WHERE status = 'fail' GROUP BY state, check_id, node;
 INSERT INTO check_spread SELECT state, check_id, count(DISTINCT node), count(*), sum(severity_rank = 0), sum(severity_rank = 1),
   sum(severity_rank = 2), sum(severity_rank = 3), sum(severity_rank = 4) FROM findings WHERE status = 'fail' GROUP BY state, check_id;
-
-CREATE TRIGGER check_nodes_added AFTER INSERT ON check_nodes BEGIN
-  INSERT INTO check_spread (state, check_id, nodes, findings) VALUES (new.state, new.check_id, 1, new.n)
-    ON CONFLICT DO UPDATE SET nodes = nodes + 1, findings = findings + excluded.findings;
-END;
-CREATE TRIGGER check_nodes_changed AFTER UPDATE OF n ON check_nodes BEGIN
-  UPDATE check_spread SET findings = findings + new.n - old.n WHERE state = new.state AND check_id = new.check_id;
-END;
-CREATE TRIGGER check_nodes_removed AFTER DELETE ON check_nodes BEGIN
-  UPDATE check_spread SET nodes = nodes - 1, findings = findings - old.n WHERE state = old.state AND check_id = old.check_id;
-  DELETE FROM check_spread WHERE state = old.state AND check_id = old.check_id AND nodes = 0;
-END;
-
-CREATE TRIGGER findings_counted AFTER INSERT ON findings BEGIN
-  INSERT INTO node_counts (state, node, total, s0, s1, s2, s3, s4) VALUES (new.state, new.node, 1, new.severity_rank = 0,
-    new.severity_rank = 1, new.severity_rank = 2, new.severity_rank = 3, new.severity_rank = 4)
-    ON CONFLICT DO UPDATE SET total = total + 1, s0 = s0 + excluded.s0, s1 = s1 + excluded.s1, s2 = s2 + excluded.s2,
-      s3 = s3 + excluded.s3, s4 = s4 + excluded.s4;
-  INSERT INTO finding_totals (state, category, severity_rank, n) VALUES (new.state, new.category, new.severity_rank, 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-  INSERT INTO check_nodes (state, check_id, node, n) SELECT new.state, new.check_id, new.node, 1 WHERE new.status = 'fail'
-    ON CONFLICT DO UPDATE SET n = n + 1;
-  UPDATE check_spread SET s0 = s0 + (new.severity_rank = 0), s1 = s1 + (new.severity_rank = 1), s2 = s2 + (new.severity_rank = 2),
-    s3 = s3 + (new.severity_rank = 3), s4 = s4 + (new.severity_rank = 4)
-    WHERE new.status = 'fail' AND state = new.state AND check_id = new.check_id;
-END;
-
-CREATE TRIGGER findings_uncounted AFTER DELETE ON findings BEGIN
-  UPDATE node_counts SET total = total - 1, s0 = s0 - (old.severity_rank = 0), s1 = s1 - (old.severity_rank = 1),
-    s2 = s2 - (old.severity_rank = 2), s3 = s3 - (old.severity_rank = 3), s4 = s4 - (old.severity_rank = 4)
-    WHERE state = old.state AND node = old.node;
-  DELETE FROM node_counts WHERE state = old.state AND node = old.node AND total = 0;
-  UPDATE finding_totals SET n = n - 1 WHERE state = old.state AND category = old.category AND severity_rank = old.severity_rank;
-  DELETE FROM finding_totals WHERE state = old.state AND category = old.category AND severity_rank = old.severity_rank AND n = 0;
-  UPDATE check_spread SET s0 = s0 - (old.severity_rank = 0), s1 = s1 - (old.severity_rank = 1), s2 = s2 - (old.severity_rank = 2),
-    s3 = s3 - (old.severity_rank = 3), s4 = s4 - (old.severity_rank = 4)
-    WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id;
-  UPDATE check_nodes SET n = n - 1 WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id AND node = old.node;
-  DELETE FROM check_nodes WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id AND node = old.node AND n = 0;
-END;
-
--- A finding's node and check never change (its id is their fingerprint); the rest may.
-CREATE TRIGGER findings_recounted AFTER UPDATE OF state, category, severity_rank, status ON findings
-WHEN old.state IS NOT new.state OR old.category IS NOT new.category OR old.severity_rank IS NOT new.severity_rank
-  OR old.status IS NOT new.status
-BEGIN
-  UPDATE node_counts SET total = total - 1, s0 = s0 - (old.severity_rank = 0), s1 = s1 - (old.severity_rank = 1),
-    s2 = s2 - (old.severity_rank = 2), s3 = s3 - (old.severity_rank = 3), s4 = s4 - (old.severity_rank = 4)
-    WHERE state = old.state AND node = old.node;
-  DELETE FROM node_counts WHERE state = old.state AND node = old.node AND total = 0;
-  UPDATE finding_totals SET n = n - 1 WHERE state = old.state AND category = old.category AND severity_rank = old.severity_rank;
-  DELETE FROM finding_totals WHERE state = old.state AND category = old.category AND severity_rank = old.severity_rank AND n = 0;
-  UPDATE check_spread SET s0 = s0 - (old.severity_rank = 0), s1 = s1 - (old.severity_rank = 1), s2 = s2 - (old.severity_rank = 2),
-    s3 = s3 - (old.severity_rank = 3), s4 = s4 - (old.severity_rank = 4)
-    WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id;
-  UPDATE check_nodes SET n = n - 1 WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id AND node = old.node;
-  DELETE FROM check_nodes WHERE old.status = 'fail' AND state = old.state AND check_id = old.check_id AND node = old.node AND n = 0;
-  INSERT INTO node_counts (state, node, total, s0, s1, s2, s3, s4) VALUES (new.state, new.node, 1, new.severity_rank = 0,
-    new.severity_rank = 1, new.severity_rank = 2, new.severity_rank = 3, new.severity_rank = 4)
-    ON CONFLICT DO UPDATE SET total = total + 1, s0 = s0 + excluded.s0, s1 = s1 + excluded.s1, s2 = s2 + excluded.s2,
-      s3 = s3 + excluded.s3, s4 = s4 + excluded.s4;
-  INSERT INTO finding_totals (state, category, severity_rank, n) VALUES (new.state, new.category, new.severity_rank, 1)
-    ON CONFLICT DO UPDATE SET n = n + 1;
-  INSERT INTO check_nodes (state, check_id, node, n) SELECT new.state, new.check_id, new.node, 1 WHERE new.status = 'fail'
-    ON CONFLICT DO UPDATE SET n = n + 1;
-  UPDATE check_spread SET s0 = s0 + (new.severity_rank = 0), s1 = s1 + (new.severity_rank = 1), s2 = s2 + (new.severity_rank = 2),
-    s3 = s3 + (new.severity_rank = 3), s4 = s4 + (new.severity_rank = 4)
-    WHERE new.status = 'fail' AND state = new.state AND check_id = new.check_id;
-END;
 `,
 };
