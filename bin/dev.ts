@@ -122,6 +122,7 @@ export async function runDev(dataDir: string, version: string): Promise<void> {
   process.stdout.write([
     `nodeward ${version} is running on this machine (node ${node}).`,
     '',
+    `  Dashboard:         https://localhost:${API_PORT}/ui/ (log in with the admin token; the CA is ${rel(pki.caCert)})`,
     `  Query API:         https://localhost:${API_PORT}/api/v1/`,
     `  Logs:              ${rel(join(data, 'collector.log'))}, ${rel(join(data, 'agent.log'))}`,
     `  Admin token:       ${rel(tokenFile)} (mode 600)`,
