@@ -6,18 +6,11 @@ import type { Result } from '../../proto/domain.js';
 import type { FileFacts, HostFacts } from '../facts/index.js';
 import type { ControlPlaneFileCheck } from './control-plane-spec.js';
 import { controlPlaneOf } from './control-plane-results.js';
-import { formatMode } from './file-checks.js';
+import { propertyValue } from './file-checks.js';
 import { describeTest, runTest } from './operators.js';
 import { failingStatus, makeResult } from './result.js';
 
 export const fileSetSubject = (spec: ControlPlaneFileCheck): string => `files/${spec.fileSet}${spec.nameSuffix ? `/*${spec.nameSuffix}` : ''}`;
-
-function propertyValue(file: FileFacts, property: 'mode' | 'owner'): string {
-  const st = file.stat;
-  if (st === null) return '';
-  if (property === 'mode') return formatMode(st.mode);
-  return `${file.owner ?? st.uid}:${file.group ?? st.gid}`;
-}
 
 export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts: HostFacts): Result[] {
   const setSubject = fileSetSubject(spec);

@@ -10,7 +10,8 @@ import { withOrigin } from './kubelet-origin.js';
 
 export const formatMode = (mode: number): string => mode.toString(8).padStart(4, '0');
 
-function propertyValue(file: FileFacts, property: FileProperty): string {
+/** The value a file check judges: the mode as four octal digits, or owner:group (names from the host, else ids). */
+export function propertyValue(file: FileFacts, property: FileProperty): string {
   const st = file.stat;
   if (st === null) return '';
   if (property === 'mode') return formatMode(st.mode);

@@ -9,7 +9,7 @@ import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag } from '../facts/cli-flags.js';
 import { kubeProxyPath } from '../facts/kube-proxy.js';
 import { CLIENT_CA_FILE } from './catalog/kubelet.js';
-import { formatMode } from './file-checks.js';
+import { propertyValue } from './file-checks.js';
 import { withOrigin } from './kubelet-origin.js';
 import { resolveKubeletSetting } from './kubelet-settings.js';
 import { describeTest, runTest, type Test } from './operators.js';
@@ -22,12 +22,6 @@ export interface NodeFileCheck extends CheckMeta {
   readonly locate: NodeFileLocator;
   readonly property: FileProperty;
   readonly test: Test;
-}
-
-function propertyValue(file: FileFacts, property: FileProperty): string {
-  const st = file.stat;
-  if (st === null) return '';
-  return property === 'mode' ? formatMode(st.mode) : `${file.owner ?? st.uid}:${file.group ?? st.gid}`;
 }
 
 /** One file judged: `what` names it in words ("the kubelet unit", "kube-proxy's kubeconfig"). */
