@@ -1,0 +1,94 @@
+// The shapes shared by the webhook outbox, its dispatchers and the sinks that format
+// messages. A sink is pure: alert events in, one HTTP request out. Everything that touches
+// the network or the database lives in the dispatcher.
+import type { Category, Severity } from '../../proto/domain.js';
+
+/** The state changes that produce alerts. `suppressed` only for destinations that ask. */
+export const ALERT_EVENTS = ['opened', 'reopened', 'escalated', 'resolved', 'suppressed'] as const;
+export type AlertEvent = (typeof ALERT_EVENTS)[number];
+
+export const SINK_FORMATS = ['json', 'slack', 'alertmanager', 'falco'] as const;
+export type SinkFormat = (typeof SINK_FORMATS)[number];
+
+/**
+ * The finding as it was when the event happened: a snapshot taken inside the transaction
+ * that changed it, so a later change cannot rewrite what an earlier alert says.
+ */
+export interface AlertFinding {
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly cis: string;
+  readonly title: string;
+  readonly category: Category;
+  readonly subject: string;
+  readonly severity: Severity;
+  readonly status: string;
+  readonly state: string;
+  readonly actual: string;
+  readonly expected: string;
+  readonly reason: string;
+  readonly remediation: string;
+  readonly seen: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  readonly count: number;
+  readonly resolvedAt: string | null;
+  /** Check-specific detail (a process finding's pid, parent chain, ...); untrusted text. */
+  readonly detail: unknown;
+}
+
+/** One state change of one finding. */
+export interface AlertChange {
+  readonly event: AlertEvent;
+  /** ISO time of the change. */
+  readonly at: string;
+  readonly finding: AlertFinding;
+}
+
+/**
+ * What a sink is asked to send: one change, or a group of changes of the same check and
+ * event on several nodes that happened within the grouping window (`changes.length > 1`).
+ */
+export interface AlertMessage {
+  /** Stable across retries: the receiver's idempotency key. */
+  readonly deliveryId: string;
+  readonly event: AlertEvent;
+  readonly changes: readonly AlertChange[];
+}
+
+export interface DestinationTls {
+  /** PEM of an extra CA to trust for this destination (verification always stays on). */
+  readonly ca?: string;
+}
+
+/** A configured destination, validated at start; secrets already read from file or env. */
+export interface Destination {
+  readonly name: string;
+  readonly url: string;
+  readonly format: SinkFormat;
+  readonly minSeverity: Severity;
+  /** Empty: every category. */
+  readonly categories: readonly Category[];
+  /** Empty: every node. */
+  readonly nodes: readonly string[];
+  /** Events routed to this destination (default: all but `suppressed`). */
+  readonly events: readonly AlertEvent[];
+  readonly headers: Readonly<Record<string, string>>;
+  /** HMAC key for the json format's signature header; never logged. */
+  readonly secret?: string;
+  readonly tls?: DestinationTls;
+}
+
+/** What a sink produces: the body and headers of one POST to the destination. */
+export interface RenderedRequest {
+  /** Appended to the destination URL's path (alertmanager: '/api/v2/alerts'); '' for none. */
+  readonly path: string;
+  readonly body: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export interface Sink {
+  readonly format: SinkFormat;
+  render(message: AlertMessage, destination: Destination): RenderedRequest;
+}
