@@ -55,6 +55,11 @@ export const AgentConfigSchema = Type.Object({
     readOnlyPort: Type.Integer({ default: 10255, minimum: 1, maximum: 65_535, description: "The kubelet's read-only port, which must refuse connections" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one probe waits for an answer' }),
   }, { default: {}, additionalProperties: false }),
+  etcdProbe: Type.Object({
+    enabled: Type.Boolean({ default: true, description: "Probe etcd's advertised client URLs on this node (TLS without a client certificate, and plain text); needs the host network" }),
+    timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one connection waits for an answer' }),
+    maxUrls: Type.Integer({ default: 4, minimum: 1, maximum: 16, description: 'Client URLs probed at most (two connections each)' }),
+  }, { default: {}, additionalProperties: false }),
   health: Type.Object({
     host: Type.String({ default: '127.0.0.1', description: 'Address of the liveness/readiness endpoint (/healthz, /readyz)' }),
     port: Type.Integer({ default: 9102, minimum: 0, maximum: 65535, description: 'Port of the liveness/readiness endpoint; 0 picks one' }),

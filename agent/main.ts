@@ -8,6 +8,7 @@ import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
 import { kubeletVersionOf } from './facts/worker-facts.js';
 import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
+import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { openSpool, type Spool } from './report/spool.js';
@@ -18,7 +19,11 @@ import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
 import { createHealthServer } from './health.js';
 import { createWatcher, type Watcher } from './watch/watcher.js';
+import { certificateExpiriesOf } from './facts/certificates.js';
 import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
+import { createPodInventory, type PodInventoryApplier } from './processes/pod-inventory.js';
+import { createBaselineReporter, type BaselineReporter } from './report/baseline-report.js';
+import type { AgentStats } from '../proto/load.js';
 
 export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
@@ -38,10 +43,15 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const kubeletProbe = probe.enabled && specs.some((s) => PROBE_CHECK_IDS.has(s.id))
     ? { host: probe.host, apiPort: probe.apiPort, readOnlyPort: probe.readOnlyPort, timeoutMs: probe.timeoutMs }
     : null;
+  const etcdProbe = config.etcdProbe.enabled && specs.some((s) => ETCD_PROBE_CHECK_IDS.has(s.id))
+    ? { timeoutMs: config.etcdProbe.timeoutMs, maxUrls: config.etcdProbe.maxUrls }
+    : null;
   // One way to read the host, shared by the periodic scan and the watcher: a watch result is
   // judged on facts collected exactly as a full scan's are.
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe });
+  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe });
   let processes: ProcessMonitor | undefined;
+  let baselineReports: BaselineReporter | undefined;
+  let pods: PodInventoryApplier | undefined;
   let scansDone = 0;
   // Ready once a scan has completed and the spool is open: the probe says the agent works,
   // not that the collector is reachable (an outage must not restart every agent).
@@ -62,6 +72,18 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     log.debug({ sequence, failing: failing.map((r) => `${r.id} ${r.subject}`) }, 'failing results');
     reporter?.notify();
     void watcher?.update(facts);
+  }
+
+  /** The process monitor's counters, as AgentStats carries them to the collector. */
+  function processStats(): Partial<AgentStats> {
+    const p = processes?.stats();
+    if (!p) return { execCoverage: 'scan' };
+    return {
+      execCoverage: p.coverage, processEventsCapped: p.findings.capped, processEventsLost: p.findings.lost,
+      execEventsLost: (p.exec?.dropped ?? 0) + (p.exec?.overruns ?? 0), execRecordsPartial: p.exec?.partial ?? 0,
+      baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
+      baselineReportDropped: baselineReports?.stats().dropped ?? 0,
+    };
   }
 
   function tick(trigger: 'startup' | 'periodic'): void {
@@ -101,8 +123,15 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         backoffMaxMs: config.collector.backoffMaxMs, window: 16, connectTimeoutMs: 5000,
       }, {
         spool, log: log.child({ component: 'reporter' }),
-        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: [] }, baselineVersion: processes?.baselineVersion ?? 0 }),
-        stats: () => ({ execCoverage: processes?.coverage ?? 'scan' }),
+        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0 }),
+        stats: processStats,
+        // The collector's word on baselines and pods goes to the process monitor.
+        onConnected: () => baselineReports?.connected(),
+        onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),
+        onPodInventory: (inv) => {
+          const r = pods?.apply(inv);
+          if (r) log.info({ ...r }, 'pod inventory applied');
+        },
       });
       log.info({ node: config.node, epoch: spool.epoch, checks: scope.length, hostRoot: config.hostRoot }, 'agent starting');
       if (config.enroll.url && !config.collector.insecure) {
@@ -125,6 +154,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
         }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
         await processes.start();
+        pods = createPodInventory(processes);
+        const r = reporter;
+        baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }) });
+        baselineReports.start();
       }
       await reporter.start();
       if (config.watch.enabled) {
@@ -148,6 +181,9 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       await watcher?.stop();
       watcher = undefined;
       await scanning;
+      baselineReports?.stop();
+      baselineReports = undefined;
+      pods = undefined;
       await processes?.stop();
       processes = undefined;
       await reporter?.stop();

@@ -4,7 +4,9 @@ import { existsSync } from 'node:fs';
 import type { Severity } from '../proto/domain.js';
 import { collectFacts } from './facts/index.js';
 import { DEFAULT_KUBELET_PROBE } from './facts/kubelet-probe.js';
+import { DEFAULT_ETCD_PROBE } from './facts/etcd-probe.js';
 import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
+import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { buildScanReport, failOnMatched, formatText } from './scan-report.js';
@@ -19,7 +21,7 @@ export interface ScanCommandOptions {
   readonly checks: readonly string[];
   readonly failOn?: Severity | undefined;
   readonly dumpFacts: boolean;
-  /** Probe the kubelet's ports on this node (default true; `--no-probe` turns it off). */
+  /** Probe the kubelet's ports and etcd's client URLs on this node (default true; `--no-probe` turns it off). */
   readonly probe?: boolean;
 }
 
@@ -40,7 +42,11 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
   }
   // The network probe runs only for the checks that judge it (and --dump-facts), never when turned off.
   const probe = opts.probe !== false && (opts.dumpFacts || specs.some((s) => PROBE_CHECK_IDS.has(s.id)));
-  const facts = await collectFacts({ hostRoot: opts.hostRoot, procRoot: opts.procRoot, kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null });
+  const etcdProbe = opts.probe !== false && (opts.dumpFacts || specs.some((s) => ETCD_PROBE_CHECK_IDS.has(s.id)));
+  const facts = await collectFacts({
+    hostRoot: opts.hostRoot, procRoot: opts.procRoot,
+    kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null, etcdProbe: etcdProbe ? DEFAULT_ETCD_PROBE : null,
+  });
   if (opts.dumpFacts) {
     out.write(`${JSON.stringify(facts, null, 2)}\n`);
     return 0;

@@ -7,6 +7,8 @@ import { benchProcesses, formatProcessesBench } from './processes.js';
 import { AgentConfigSchema } from '../agent/config.js';
 import { benchQuery, formatQueryBench } from './query.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
+import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
+import { benchBaselinePush, formatPushBench } from './baseline-push.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -42,6 +44,10 @@ async function main(): Promise<void> {
   process.stdout.write(formatQueryBench(await benchQuery(qo)));
   const ao = { agents: 200, batches: quick ? 5 : 20, perBatch: quick ? 20 : 50, window: 4 };
   process.stdout.write(formatAgentsBench(await benchAgents(ao), ao));
+  const wo2 = { alerts: quick ? 50 : 300, warmup: 20 };
+  process.stdout.write(formatWebhooksBench(await benchWebhooks(wo2), wo2));
+  const bo = { agents: quick ? 20 : 100, changes: quick ? 50 : 200 };
+  process.stdout.write(formatPushBench(await benchBaselinePush(bo), bo));
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from '../proto/support/config-loader.js';
 import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
+import { addBaselineCommand } from '../collector/query/baseline-command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -47,7 +48,7 @@ function buildProgram(): Command {
     .option('--checks <ids>', 'comma-separated check ids or sections, e.g. 4.2,cis-4.1.5')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity').choices([...SEVERITIES]))
     .option('--dump-facts', 'print the collected facts as JSON instead of a report')
-    .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255)")
+    .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255) or to etcd's client URLs")
     .action(async (opts: { hostRoot: string; procRoot: string; node?: string; format: 'text' | 'json'; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean }) => {
       const { runScanCommand } = await import('../agent/scan-command.js');
       process.exitCode = await runScanCommand({
@@ -78,6 +79,7 @@ function buildProgram(): Command {
     });
 
   addQueryCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  addBaselineCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

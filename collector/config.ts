@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/support/config-loader.js';
+import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
+import type { DispatcherConfig } from './webhooks/dispatcher.js';
 
 
 const Token = Type.Object({
@@ -50,6 +52,8 @@ export const CollectorConfigSchema = Type.Object({
     resolvedFindingsDays: Type.Integer({ default: 30, minimum: 0, description: 'Resolved findings are deleted this long after they resolved; 0 keeps them' }),
     historyDays: Type.Integer({ default: 90, minimum: 0, description: 'Finding history entries older than this are deleted; 0 keeps them' }),
     auditDays: Type.Integer({ default: 365, minimum: 0, description: 'Audit records older than this are deleted; 0 keeps them' }),
+    webhookDeliveriesDays: Type.Integer({ default: 7, minimum: 0, description: 'Delivered webhook outbox rows are deleted this long after delivery; 0 keeps them' }),
+    webhookDeadLettersDays: Type.Integer({ default: 30, minimum: 0, description: 'Webhook dead letters are deleted this long after they were given up on; 0 keeps them' }),
   }, { default: {}, additionalProperties: false }),
   maintenance: Type.Object({
     intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept' }),
@@ -62,11 +66,21 @@ export const CollectorConfigSchema = Type.Object({
     agentNamespace: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'Namespace the agent pods run in' }),
     agentServiceAccount: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'ServiceAccount the agent pods run as' }),
     kubernetes: Type.Object({
-      server: Type.String({ default: '', description: 'Kubernetes API server URL; empty means in-cluster (KUBERNETES_SERVICE_HOST/PORT)' }),
+      server: Type.String({ default: '', description: 'Kubernetes API server URL, for enrollment and the pod watch; empty means in-cluster (KUBERNETES_SERVICE_HOST/PORT)' }),
       caFile: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', description: 'CA of the Kubernetes API server' }),
       tokenFile: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/token', description: "The collector's ServiceAccount token (re-read at every call)" }),
     }, { default: {}, additionalProperties: false }),
   }, { default: {}, additionalProperties: false }),
+  pods: Type.Object({
+    watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: 'Watch pods through the Kubernetes API (list and watch) for the agents: workload owners and exec probes. auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says' }),
+    maxPods: Type.Integer({ default: 150_000, minimum: 1, maximum: 10_000_000, description: 'Pods the watch holds at most; more are left out (counted)' }),
+    debounceMs: Type.Integer({ default: 500, minimum: 0, maximum: 60_000, description: "How long pod changes gather before a node's agent is told (a burst is one update)" }),
+    watchSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'How long one watch request lasts before it is renewed from where it ended' }),
+    timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds' }),
+    backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch' }),
+    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches' }),
+  }, { default: {}, additionalProperties: false }),
+  webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations: {name, url, format, minSeverity, categories, nodes, events, headers, secretFile | secretEnv, caFile, ...}' }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -86,6 +100,19 @@ export interface CollectorConfig extends CollectorConfigInput {
   readonly apiTokens: readonly ApiToken[];
   /** Agent enrollment, when `enroll.listen` is set. */
   readonly enrollment: EnrollmentConfig | undefined;
+  /** Webhook destinations, validated, with their secrets and CAs read. */
+  readonly webhookDestinations: readonly DispatcherConfig[];
+  /** The pod watch, when `pods.watch` turns it on. */
+  readonly podWatch: PodWatchSettings | undefined;
+}
+
+export interface PodWatchSettings {
+  readonly connection: { readonly server: string; readonly caFile: string; readonly tokenFile: string; readonly timeoutMs: number };
+  readonly maxPods: number;
+  readonly debounceMs: number;
+  readonly watchSeconds: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
 }
 
 export interface EnrollmentConfig {
@@ -150,6 +177,11 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   for (const [setting, value] of [['grpc.listen', c.grpc.listen], ['api.listen', c.api.listen]] as const) {
     if (!parseListen(value)) problems.push(`${setting}: ${JSON.stringify(value)} is not host:port`);
   }
+  // The API server enrollment and the pod watch call: configured, or in-cluster.
+  const kubeHost = sources.env?.KUBERNETES_SERVICE_HOST;
+  const kubernetesServer = c.enroll.kubernetes.server
+    || (kubeHost ? `https://${kubeHost.includes(':') ? `[${kubeHost}]` : kubeHost}:${sources.env?.KUBERNETES_SERVICE_PORT || '443'}` : '');
+  const httpsServer = /^https:\/\//.test(kubernetesServer);
   let enrollment: EnrollmentConfig | undefined;
   if (c.enroll.listen) {
     const e = c.enroll;
@@ -158,23 +190,35 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     let caKey: Buffer | undefined;
     if (!e.caKeyFile) problems.push('enroll.caKeyFile: required when enroll.listen is set');
     else caKey = read('enroll.caKeyFile', e.caKeyFile);
-    const host = sources.env?.KUBERNETES_SERVICE_HOST;
-    const server = e.kubernetes.server || (host ? `https://${host.includes(':') ? `[${host}]` : host}:${sources.env?.KUBERNETES_SERVICE_PORT || '443'}` : '');
-    if (!server) problems.push('enroll.kubernetes.server: required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
-    else if (!/^https:\/\//.test(server)) problems.push(`enroll.kubernetes.server: ${JSON.stringify(server)} must be an https:// URL`);
-    if (tls && caKey && server) {
+    if (!kubernetesServer) problems.push('enroll.kubernetes.server: required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer) problems.push(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    if (tls && caKey && httpsServer) {
       enrollment = {
         listen: e.listen, caCert: tls.ca, caKey, lifetimeSeconds: e.certificateLifetimeSeconds, audience: e.audience,
         agentNamespace: e.agentNamespace, agentServiceAccount: e.agentServiceAccount,
-        kubernetes: { server, caFile: path(e.kubernetes.caFile), tokenFile: path(e.kubernetes.tokenFile) },
+        kubernetes: { server: kubernetesServer, caFile: path(e.kubernetes.caFile), tokenFile: path(e.kubernetes.tokenFile) },
       };
     }
   }
+  let podWatch: PodWatchSettings | undefined;
+  const p = c.pods;
+  if (p.watch === 'on' || (p.watch === 'auto' && kubeHost)) {
+    if (!kubernetesServer) problems.push('pods.watch: on needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer && !enrollment && !c.enroll.listen) problems.push(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    if (p.backoffMaxMs < p.backoffBaseMs) problems.push('pods.backoffMaxMs: must be at least pods.backoffBaseMs');
+    if (httpsServer && p.backoffMaxMs >= p.backoffBaseMs) {
+      podWatch = {
+        connection: { server: kubernetesServer, caFile: path(c.enroll.kubernetes.caFile), tokenFile: path(c.enroll.kubernetes.tokenFile), timeoutMs: p.timeoutMs },
+        maxPods: p.maxPods, debounceMs: p.debounceMs, watchSeconds: p.watchSeconds, backoffBaseMs: p.backoffBaseMs, backoffMaxMs: p.backoffMaxMs,
+      };
+    }
+  }
+  const webhookDestinations = resolveWebhooks(c.webhooks, { env: sources.env ?? {}, read, problems });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, apiTls, apiTokens, enrollment,
+    tls, apiTls, apiTokens, enrollment, podWatch, webhookDestinations,
   });
 }
 

@@ -7,10 +7,14 @@ import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
 import { createMetrics } from './metrics.js';
 import { createPipeline } from './pipeline/pipeline.js';
+import { createBaselineSync } from './pipeline/baselines.js';
+import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
 import { openStore, type Store } from './store/store.js';
 import { buildApi } from './api/app.js';
 import { createEnrollment } from './enroll/enrollment.js';
+import { createDispatcher, type Dispatcher } from './webhooks/dispatcher.js';
+import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
@@ -23,11 +27,26 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
   let store: Store | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
   let service: ReturnType<typeof createAgentService> | undefined;
+  let podProvider: ((node: string) => readonly PodInfo[]) | undefined;
   let api: FastifyInstance | undefined;
   let sweeper: Sweeper | undefined;
   let apiPort = 0;
   let started = false;
   let enrollment: ReturnType<typeof createEnrollment> | undefined;
+  let dispatchers: Dispatcher[] = [];
+  // Created here, not in start, so a subscriber can be added before the first list.
+  const podWatch: PodWatch | undefined = config.podWatch
+    ? createPodWatch(config.podWatch, { log: log.child({ component: 'pod-watch' }), metrics })
+    : undefined;
+  // The watch is where each agent's pod inventory comes from: sent after its hello, and
+  // again whenever its node's pods change (coalesced by the watch).
+  if (podWatch) {
+    const w = podWatch;
+    podProvider = (node) => w.podsOnNode(node);
+    w.subscribe((node) => {
+      service?.pushPods(node);
+    });
+  }
 
   return {
     get grpcPort(): number {
@@ -43,23 +62,49 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     get store(): Store | undefined {
       return store;
     },
+    /** The pods on each node (owners and exec probes), when `pods.watch` is on. */
+    get pods(): PodWatch | undefined {
+      return podWatch;
+    },
     get metrics() {
       return metrics;
+    },
+    /** Where agents' pod inventories come from (the pod watch): each agent gets its node's after its hello. */
+    setPodInventoryProvider(provider: ((node: string) => readonly PodInfo[]) | undefined): void {
+      podProvider = provider;
+      service?.setPodInventoryProvider(provider);
+    },
+    /** Sends a connected node its pods now (they changed); false when it is not connected. */
+    pushPods(node: string): boolean {
+      return service?.pushPods(node) ?? false;
     },
     async start(): Promise<void> {
       if (started) return;
       started = true;
       store = openStore({
         path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
-        historyLimit: config.findings.historyLimit,
+        historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
       });
       store.nodes.resetConnections();
       const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }) });
-      service = createAgentService({ pipeline, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
+      // Baseline changes are pushed over the agents' streams, which the agent service holds.
+      const baselines = createBaselineSync({
+        store, metrics, log: log.child({ component: 'baselines' }),
+        push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
+      });
+      service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
+      service.setPodInventoryProvider(podProvider);
       // Downstream first: the API can answer before agents arrive.
       const s = store;
+      // Webhook dispatchers drain the outbox on their own loops; rows left from before a
+      // restart go out first.
+      s.outbox.abandonUnconfigured(Date.now());
+      dispatchers = config.webhookDestinations.map((d) => createDispatcher(d, {
+        outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }),
+      }));
+      for (const d of dispatchers) d.start();
       api = await buildApi({
-        store: s, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
+        store: s, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
         staleAfterMs, https: config.apiTls,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
@@ -90,9 +135,12 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
           historyMs: config.retention.historyDays * DAY_MS,
           auditMs: config.retention.auditDays * DAY_MS,
           receivedMs: RECEIVED_HORIZON_MS,
+          webhookDeliveredMs: config.retention.webhookDeliveriesDays * DAY_MS,
+          webhookDeadMs: config.retention.webhookDeadLettersDays * DAY_MS,
         },
       }, { store: s, metrics, log: log.child({ component: 'sweeper' }) });
       sweeper.start();
+      podWatch?.start();
     },
     /** Runs the periodic housekeeping once, now. */
     sweep() {
@@ -100,6 +148,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     },
     /** Safe before start and safe twice. Upstream first: stop taking agent messages, then the API, then the store. */
     async stop(): Promise<void> {
+      await podWatch?.stop();
       sweeper?.stop();
       sweeper = undefined;
       await enrollment?.stop();
@@ -109,6 +158,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
       grpcServer = undefined;
       await api?.close();
       api = undefined;
+      await Promise.all(dispatchers.map((d) => d.stop()));
+      dispatchers = [];
       store?.close();
       store = undefined;
       started = false;

@@ -19,6 +19,9 @@ interface Histogram {
 /** Seconds: from a cached read to a summary over a million findings. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] as const;
 
+/** Seconds from a finding change's commit to its webhook delivery: grouping windows, retries and outages included. */
+export const DELIVERY_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] as const;
+
 const escape = (v: string): string => v.replace(/["\\\n]/g, '_');
 const key = (labels?: Labels): string =>
   labels ? Object.entries(labels).map(([k, v]) => `${k}="${escape(v)}"`).join(',') : '';

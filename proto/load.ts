@@ -37,3 +37,8 @@ export type { Result as WireResult, Result__Output as WireResult__Output } from 
 export type { Ack, Ack__Output } from './gen/nodeward/v1/Ack.js';
 export type { AgentStats, AgentStats__Output } from './gen/nodeward/v1/AgentStats.js';
 export type { HostInfo, HostInfo__Output } from './gen/nodeward/v1/HostInfo.js';
+export type { BaselineReport, BaselineReport__Output } from './gen/nodeward/v1/BaselineReport.js';
+export type { AgentBaseline, AgentBaseline__Output } from './gen/nodeward/v1/AgentBaseline.js';
+export type { BaselineItem as WireBaselineItem, BaselineItem__Output as WireBaselineItem__Output } from './gen/nodeward/v1/BaselineItem.js';
+export type { BaselineUpdate, BaselineUpdate__Output } from './gen/nodeward/v1/BaselineUpdate.js';
+export type { PodInventory, PodInventory__Output } from './gen/nodeward/v1/PodInventory.js';

@@ -12,7 +12,11 @@
 //                 (the operator's lock is a promise that nothing joins behind their back);
 //               - a probe command of the key, or a process a probe started.
 // Entries an operator removed go to the graveyard and are never learned again (neither by
-// the window nor as startup); only an operator's allow brings them back.
+// the window nor as startup); only an operator's allow (or a central baseline that holds
+// them, adopted) brings them back.
+//   adopted   the collector's locked central baseline for the key: its items join, and the
+//             baseline locks (so a new node does not learn what the cluster already locked).
+import { itemSourceFromWire } from '../../proto/baseline-key.js';
 import { HOST_KEY, isHostKey } from './key.js';
 
 export type ItemSource = 'learned' | 'startup' | 'operator';
@@ -107,18 +111,44 @@ export interface BaselineChange {
    * fresh window; `keep` leaves the lock state alone.
    */
   readonly lock: 'lock' | 'unlock' | 'keep';
+  /**
+   * The collector's locked central baseline for this key: its items join (with their source;
+   * what this node learned stays), and the baseline locks (`lock` is then ignored).
+   */
+  readonly adopt?: {
+    readonly items: ReadonlyArray<{ readonly path: string; readonly source: ItemSource; readonly firstSeenMs: number }>;
+    /** Locked as by an operator (startup processes are not learned), else as by a window. */
+    readonly operatorLocked: boolean;
+  };
 }
 
+type WireUpdate = {
+  version?: unknown; key?: string | null; allowed?: readonly string[] | null; removed?: readonly string[] | null; locked?: boolean | null;
+  action?: string | number | null; items?: ReadonlyArray<{ path?: string | null; source?: string | number | null; firstSeenMs?: unknown }> | null;
+  operatorLocked?: boolean | null;
+};
+
 /**
- * BaselineUpdate (proto/nodeward/v1/agent.proto) -> a change. Its `locked` is a proto3 bool:
- * false cannot be told from "not set", so false never unlocks (an allow must not unlock a
- * baseline by accident); unlocking needs a message that says so explicitly.
+ * BaselineUpdate (proto/nodeward/v1/agent.proto) -> a change. Without an action (the older
+ * form) `locked` is a proto3 bool: false cannot be told from "not set", so false never
+ * unlocks (an allow must not unlock a baseline by accident); ACTION_UNLOCK says so explicitly.
  */
-export function changeFromWire(u: { version?: unknown; key?: string | null; allowed?: readonly string[] | null; removed?: readonly string[] | null; locked?: boolean | null }): BaselineChange {
-  return {
-    version: Number(String(u.version ?? 0)) || 0, key: u.key ?? '', allowed: [...(u.allowed ?? [])], removed: [...(u.removed ?? [])],
-    lock: u.locked ? 'lock' : 'keep',
-  };
+export function changeFromWire(u: WireUpdate): BaselineChange {
+  const base = { version: Number(String(u.version ?? 0)) || 0, key: u.key ?? '', allowed: [...(u.allowed ?? [])], removed: [...(u.removed ?? [])] };
+  switch (u.action) {
+    case 'ACTION_LOCK': case 3: return { ...base, lock: 'lock' };
+    case 'ACTION_UNLOCK': case 4: return { ...base, lock: 'unlock' };
+    case 'ACTION_ADOPT': case 5: return {
+      ...base, lock: 'keep',
+      adopt: {
+        items: (u.items ?? []).map((i) => ({ path: i.path ?? '', source: itemSourceFromWire(i.source) ?? 'learned', firstSeenMs: Number(String(i.firstSeenMs ?? 0)) || 0 }))
+          .filter((i) => i.path !== ''),
+        operatorLocked: u.operatorLocked === true,
+      },
+    };
+    case 'ACTION_ALLOW': case 1: case 'ACTION_REMOVE': case 2: return { ...base, lock: 'keep' };
+    default: return { ...base, lock: u.locked ? 'lock' : 'keep' };
+  }
 }
 
 export interface ApplyResult {
@@ -185,6 +215,11 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
   const baselines = new Map<string, Baseline>();
   let version = initial?.version ?? 0;
   let dirty = false;
+  // A journal of which baselines changed (items, lock, creation), for the reports to the
+  // collector: each change takes the next revision; lastSeen alone is not a change.
+  let revision = 0;
+  const revised = new Map<string, number>();
+  const touch = (key: string): void => void revised.set(key, ++revision);
   const counters: BaselineCounters = { overflow: 0, evictedKeys: 0 };
   for (const j of initial?.baselines ?? []) baselines.set(j.key, baselineFromJson(j));
   /** Items in all baselines, kept current on every change. */
@@ -202,6 +237,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       }
       if (!victim) return;
       baselines.delete(victim.key);
+      revised.delete(victim.key);
       totalItems -= victim.items.size;
       counters.evictedKeys++;
       dirty = true;
@@ -217,6 +253,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
         lockedBy: null, version: 0, lastSeenMs: now, items: new Map(), removed: new Map(),
       };
       baselines.set(key, b);
+      touch(key);
       dirty = true;
     }
     return b;
@@ -227,6 +264,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
     if (b.lockedAtMs === null && now >= b.learnUntilMs) {
       b.lockedAtMs = b.learnUntilMs;
       b.lockedBy = 'window';
+      touch(b.key);
       dirty = true;
       return true;
     }
@@ -273,6 +311,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       if (d.learnAs) {
         b.items.set(obs.exe, { addedAtMs: now, source: d.learnAs });
         totalItems++;
+        touch(key);
         dirty = true;
       }
       if (d.verdict === 'overflow') counters.overflow++;
@@ -306,7 +345,21 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
         if (b.items.delete(exe)) totalItems--;
         b.removed.set(exe, now);
       }
-      if (change.lock === 'lock' && b.lockedBy !== 'operator') {
+      if (change.adopt) {
+        for (const item of change.adopt.items) {
+          if (b.items.has(item.path)) continue;
+          if (b.items.size >= limits.maxItemsPerKey) {
+            counters.overflow++;
+            continue;
+          }
+          b.removed.delete(item.path);
+          b.items.set(item.path, { addedAtMs: item.firstSeenMs || now, source: item.source });
+          totalItems++;
+          allowed.push(item.path);
+        }
+        b.lockedAtMs ??= now;
+        b.lockedBy = change.adopt.operatorLocked ? 'operator' : 'window';
+      } else if (change.lock === 'lock' && b.lockedBy !== 'operator') {
         b.lockedAtMs = now;
         b.lockedBy = 'operator';
       } else if (change.lock === 'unlock' && b.lockedAtMs !== null) {
@@ -318,6 +371,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
         b.version = change.version;
         version = Math.max(version, change.version);
       }
+      touch(b.key);
       dirty = true;
       return { applied: true, allowed };
     },
@@ -331,6 +385,23 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
 
     probes(key: string): readonly (readonly string[])[] {
       return probes.get(key) ?? [];
+    },
+
+    /** The keys that have probe commands. */
+    probeKeys(): string[] {
+      return [...probes.keys()];
+    },
+
+    /** Goes up by one with every change to a baseline (not with lastSeen alone). */
+    get revision(): number {
+      return revision;
+    },
+
+    /** Keys of the baselines (still held) changed after revision `rev`. */
+    changedSince(rev: number): string[] {
+      const out: string[] = [];
+      for (const [key, r] of revised) if (r > rev) out.push(key);
+      return out;
     },
 
     snapshot(): BaselineSetJson {

@@ -6,10 +6,11 @@
 //
 // Namespaces, workload and container names are DNS labels or subdomains, so `/` never occurs
 // inside a part and `:` never occurs in a Kubernetes key. The collector uses the same strings
-// in BaselineUpdate.key.
+// in BaselineUpdate.key; the syntax is part of the wire contract (proto/baseline-key.ts).
+import { HOST_KEY, isValidBaselineKey } from '../../proto/baseline-key.js';
 import type { Workload } from './workload.js';
 
-export const HOST_KEY = 'host';
+export { HOST_KEY };
 
 export interface KeyParts {
   readonly namespace: string;
@@ -38,9 +39,4 @@ export function parseWorkloadKey(key: string): KeyParts | null {
 }
 
 /** Accepts what workloadKey, unattributedKey or HOST_KEY can produce. */
-export function isValidKey(key: string): boolean {
-  if (key === HOST_KEY) return true;
-  if (/^container:[0-9a-f]{64}$/.test(key)) return true;
-  const p = parseWorkloadKey(key);
-  return p !== null && [p.namespace, p.workload.kind, p.workload.name, p.container].every((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(s));
-}
+export const isValidKey = isValidBaselineKey;

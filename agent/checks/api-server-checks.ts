@@ -97,7 +97,7 @@ const COVERS_SECRETS = new Set(['secrets', 'secrets.', '*.', '*.*']);
 const STRONG_PROVIDERS = new Set(['aescbc', 'aesgcm', 'secretbox']);
 
 /** The encryption config the API server uses, or the result that says why there is none to judge. */
-function encryptionDoc(meta: CheckMeta, c: ComponentFacts, facts: HostFacts, subject: string, expected: string): EncryptionConfigFacts | Result {
+export function encryptionDoc(meta: CheckMeta, c: ComponentFacts, facts: HostFacts, subject: string, expected: string): EncryptionConfigFacts | Result {
   const r = resolveComponentValue(c, ENCRYPTION_CONFIG);
   const base = { subject, expected };
   if (r.kind === 'error') return makeResult(meta, { ...base, status: 'error', reason: r.reason, sourceFile: r.sourceFile });
@@ -166,7 +166,7 @@ export function encryptionProviderCheck(meta: CheckMeta): CustomCheck {
       let why = '';
       if (first.type === 'identity') why = ': identity first means new secrets are written unencrypted';
       else if (first.type === 'kms' && first.apiVersion !== 'v2') why = ': KMS v1 is deprecated and disabled by default since Kubernetes 1.29; use apiVersion v2';
-      else if (ok && first.type !== 'kms' && first.keyCount === 0) {
+      else if (ok && first.type !== 'kms' && first.keyLengths.length === 0) {
         ok = false;
         why = ': the provider lists no key';
       }

@@ -2,7 +2,9 @@
 import { KUBELET_CHECKS } from './catalog/kubelet.js';
 import { KUBE_PROXY_CHECKS } from './catalog/kube-proxy.js';
 import { NODE_EXTRA_CHECKS } from './catalog/node-extras.js';
+import { CONTROL_PLANE_EXTRA_CHECKS } from './catalog/control-plane-extras.js';
 import { NODE_FILE_CHECKS } from './catalog/node-files.js';
+import { CERTIFICATE_CHECKS } from './catalog/certificates.js';
 import { CONTROL_PLANE_FILE_CHECKS } from './catalog/control-plane-files.js';
 import { API_SERVER_CHECKS } from './catalog/api-server.js';
 import { AUDIT_CHECKS, CONTROLLER_MANAGER_CHECKS, ETCD_CHECKS, SCHEDULER_CHECKS } from './catalog/control-plane-components.js';
@@ -25,4 +27,6 @@ export const CATALOG: readonly CheckSpec[] = [
   ...NODE_FILE_CHECKS, ...KUBELET_CHECKS, ...KUBE_PROXY_CHECKS,
   // Beyond the benchmark (no CIS number).
   ...NODE_EXTRA_CHECKS,
+  ...CONTROL_PLANE_EXTRA_CHECKS,
+  ...CERTIFICATE_CHECKS,
 ];

@@ -59,6 +59,18 @@ const stringList = (v: JsonValue | undefined): string[] | null =>
 
 const PROVIDER_TYPES = new Set(['identity', 'aescbc', 'aesgcm', 'secretbox', 'kms']);
 
+/**
+ * The bytes a key's secret decodes to, decoded as the API server does (Go's standard base64:
+ * padded, line breaks ignored); null when it does not decode. Only the length leaves here.
+ */
+function keyLength(key: JsonValue): number | null {
+  const secret = isMapping(key) ? key['secret'] : undefined;
+  if (typeof secret !== 'string') return null;
+  const s = secret.replace(/[\r\n]/g, '');
+  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
+  return (s.length / 4) * 3 - (s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0);
+}
+
 /** An EncryptionConfiguration reduced to structure. Pure; `data` never leaves this function. */
 export function summariseEncryptionConfig(path: string, data: JsonObject): EncryptionConfigFacts {
   const fail = (message: string): EncryptionConfigFacts => ({ path, error: parseError(path, message), resources: [] });
@@ -85,7 +97,7 @@ export function summariseEncryptionConfig(path: string, data: JsonObject): Encry
         type,
         name: type === 'kms' && typeof cfg['name'] === 'string' ? cfg['name'] : '',
         apiVersion: type === 'kms' ? (typeof cfg['apiVersion'] === 'string' ? cfg['apiVersion'] : 'v1') : '',
-        keyCount: Array.isArray(keys) ? keys.length : 0,
+        keyLengths: Array.isArray(keys) ? keys.map(keyLength) : [],
       });
     }
     resources.push({ resources: names, providers });
@@ -205,6 +217,8 @@ export async function readComponentConfig(hostFs: HostFs, path: string, kinds: r
 export const ETCD_CONFIG_KEEP: readonly (readonly string[])[] = [
   ['name'],
   ['data-dir'],
+  ['advertise-client-urls'],
+  ['initial-advertise-peer-urls'],
   ...['client-transport-security', 'peer-transport-security'].flatMap((section) =>
     ['cert-file', 'key-file', 'client-cert-auth', 'trusted-ca-file', 'auto-tls'].map((k) => [section, k])),
 ];

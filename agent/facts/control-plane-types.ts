@@ -95,8 +95,12 @@ export interface EncryptionProviderFact {
   readonly name: string;
   /** kms: `v1` or `v2` (v1 when unset, as the API server reads it); '' otherwise. */
   readonly apiVersion: string;
-  /** How many keys the provider lists; the keys themselves are never kept. */
-  readonly keyCount: number;
+  /**
+   * For each key the provider lists, the bytes its secret decodes to (base64, as the API
+   * server decodes it), or null when it is not valid base64. Only lengths: the keys
+   * themselves are never kept.
+   */
+  readonly keyLengths: readonly (number | null)[];
 }
 
 export interface EncryptionResourceFact {
@@ -152,6 +156,8 @@ export interface AuthenticationConfigFacts {
 /** Documents the API server names; null when it does not name one (or it cannot be seen). */
 export interface ApiServerDocs {
   readonly encryption: EncryptionConfigFacts | null;
+  /** The encryption config file stat'ed (mode, owner): it holds keys. Null when none is named or it has no host path. */
+  readonly encryptionFile: FileFacts | null;
   readonly auditPolicy: AuditPolicyFacts | null;
   readonly authorization: AuthorizationConfigFacts | null;
   readonly authentication: AuthenticationConfigFacts | null;

@@ -260,8 +260,8 @@ async function withConfigAndPaths(b: Builder, c: ComponentFacts): Promise<Compon
   return { ...withConfig, paths };
 }
 
-async function apiServerDocs(hostFs: HostFs, c: ComponentFacts | null): Promise<ApiServerDocs> {
-  const none: ApiServerDocs = { encryption: null, auditPolicy: null, authorization: null, authentication: null };
+async function apiServerDocs(hostFs: HostFs, users: UserDb, c: ComponentFacts | null): Promise<ApiServerDocs> {
+  const none: ApiServerDocs = { encryption: null, encryptionFile: null, auditPolicy: null, authorization: null, authentication: null };
   if (c === null) return none;
   const at = (setting: string): ComponentPath | null => componentPath(c, setting) ?? null;
   const unreadable = (p: ComponentPath): FactError => p.error ?? { code: 'EINVAL', path: p.value, message: `${p.value} has no host path` };
@@ -271,6 +271,7 @@ async function apiServerDocs(hostFs: HostFs, c: ComponentFacts | null): Promise<
   const authn = at('authentication-config');
   return {
     encryption: enc === null ? null : enc.hostPath === null ? { path: enc.value, error: unreadable(enc), resources: [] } : await readEncryptionConfig(hostFs, enc.hostPath),
+    encryptionFile: enc?.hostPath == null ? null : await collectFileFacts(hostFs, users, enc.hostPath),
     auditPolicy: audit === null ? null : audit.hostPath === null ? { path: audit.value, error: unreadable(audit), rules: [] } : await readAuditPolicy(hostFs, audit.hostPath),
     authorization: authz === null ? null : authz.hostPath === null ? { path: authz.value, error: unreadable(authz), authorizers: [] } : await readAuthorizationConfig(hostFs, authz.hostPath),
     authentication: authn === null ? null : authn.hostPath === null ? { path: authn.value, error: unreadable(authn), anonymous: null } : await readAuthenticationConfig(hostFs, authn.hostPath),
@@ -408,7 +409,7 @@ export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users:
     }
   }
 
-  const apiServer = await apiServerDocs(hostFs, components['kube-apiserver']);
+  const apiServer = await apiServerDocs(hostFs, users, components['kube-apiserver']);
   const fileSets = await collectFileSets({ hostFs, users, layout, components, absence, manifestDirs });
 
   const read = new Set<string>([...podScan.dirsRead, ...podScan.pods.map((p) => p.path), ...(k3s?.filesRead ?? [])]);

@@ -4,6 +4,8 @@ import type { CliFlag } from './cli-flags.js';
 import type { FileStat, FsErrorCode } from './host-fs.js';
 import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxyFacts, SysctlFacts } from './node-facts.js';
 import type { ControlPlaneFacts } from './control-plane-types.js';
+import type { EtcdProbeFacts } from './etcd-probe.js';
+import type { CertificateFacts } from './certificates.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -109,4 +111,8 @@ export interface HostFacts {
   readonly sysctls?: SysctlFacts;
   /** API server, controller manager, scheduler and etcd (CIS 1, 2, 3.2); absent when not collected. */
   readonly controlPlane?: ControlPlaneFacts;
+  /** What etcd's client URLs do with a client that has no certificate, and with plain text. */
+  readonly etcdProbe?: EtcdProbeFacts;
+  /** Certificates and keys the components name, and those under the PKI directories. */
+  readonly certificates?: CertificateFacts;
 }

@@ -6,14 +6,18 @@ import { collectKubelet } from './kubelet.js';
 import { collectControlPlane } from './control-plane.js';
 import { loadUserDb } from './users.js';
 import type { KubeletProbeOptions } from './kubelet-probe.js';
+import { collectEtcdProbe, type EtcdProbeOptions } from './etcd-probe.js';
 import { collectWorkerFacts } from './worker-facts.js';
+import { collectCertificates } from './certificates.js';
 
 export type * from './host-facts.js';
 export type * from './control-plane-types.js';
 export type { CliFlag } from './cli-flags.js';
 export type * from './node-facts.js';
 export type { KubeletProbeOptions } from './kubelet-probe.js';
+export type { EtcdEndpointProbe, EtcdProbeFacts, EtcdProbeOptions, EtcdWireOutcome, EtcdWireProbe } from './etcd-probe.js';
 export type { FileStat, FsError, FsErrorCode } from './host-fs.js';
+export type * from './certificates.js';
 
 export interface CollectOptions {
   /** Where the host's `/` is mounted (default `/`). */
@@ -24,6 +28,8 @@ export interface CollectOptions {
   readonly now?: () => Date;
   /** Where to probe the kubelet's ports (network I/O); left out or null, no probe is made. */
   readonly kubeletProbe?: KubeletProbeOptions | null;
+  /** How to probe etcd's client URLs (network I/O); left out or null, no probe is made. */
+  readonly etcdProbe?: EtcdProbeOptions | null;
 }
 
 const USER_DB_PATHS = ['/etc/passwd', '/etc/group'];
@@ -59,6 +65,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
   });
   for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
+  const certificates = await collectCertificates({ hostFs, users, kubelet, controlPlane });
 
   return {
     collectedAt: now().toISOString(),
@@ -67,9 +74,12 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     kubelet,
     kubeletAbsence: absence,
     files,
-    filesRead: [...new Set([...pathsRead(kubelet, Object.values(files)), ...controlPlane.filesRead, ...workerPaths])].sort(),
+    filesRead: [...new Set([...pathsRead(kubelet, Object.values(files)), ...controlPlane.filesRead, ...workerPaths, ...certificates.filesRead])].sort(),
     errors: [...users.errors],
     controlPlane,
     ...worker,
+    etcdProbe: await collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
+      'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
+    certificates,
   };
 }

@@ -55,7 +55,7 @@ export interface WorkerFacts {
   readonly paths: readonly string[];
 }
 
-function valueAt(data: JsonValue | null | undefined, path: readonly string[]): JsonValue | undefined {
+export function valueAt(data: JsonValue | null | undefined, path: readonly string[]): JsonValue | undefined {
   let cur: JsonValue | null | undefined = data;
   for (const key of path) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;

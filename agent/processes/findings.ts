@@ -8,8 +8,8 @@
 // gathering and is sent, with its whole count, once a token is back, so the collector's count
 // stays exact while the messages are capped. Occurrences that had to wait are counted
 // (`capped`); occurrences lost to the bound on pending entries are counted too (`lost`).
-import { createHash } from 'node:crypto';
 import type { WireFinding } from '../../proto/load.js';
+import { processSubject } from '../../proto/baseline-key.js';
 import { createTokenBuckets } from './rate-limit.js';
 
 export const PROC_UNEXPECTED = {
@@ -22,8 +22,7 @@ export const PROC_UNEXPECTED = {
     + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
 } as const;
 
-/** The collector's bound on a subject. */
-export const MAX_SUBJECT_CHARS = 1024;
+export { MAX_SUBJECT_CHARS } from '../../proto/baseline-key.js';
 /** Findings per FindingBatch (the collector takes at most 1,000). */
 export const MAX_FINDINGS_PER_BATCH = 500;
 
@@ -52,13 +51,8 @@ export interface ProcessDetail {
   readonly missing: readonly string[];
 }
 
-/** `<baseline key>:<executable>`, stable for the fingerprint; hashed when too long. */
-export function subjectFor(key: string, exe: string): string {
-  const s = `${key}:${exe}`;
-  if (s.length <= MAX_SUBJECT_CHARS) return s;
-  const digest = createHash('sha256').update(s).digest('hex').slice(0, 16);
-  return `${s.slice(0, MAX_SUBJECT_CHARS - 17)}#${digest}`;
-}
+/** `<baseline key>:<executable>` (hashed when too long): the contract's processSubject. */
+export const subjectFor = processSubject;
 
 export function unexpectedFinding(detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
   return {

@@ -19,7 +19,7 @@ import type { FindingBatch } from '../../proto/load.js';
 import type { BaselineUpdate, BaselineUpdate__Output } from '../../proto/gen/nodeward/v1/BaselineUpdate.js';
 import { createHostFs } from '../facts/host-fs.js';
 import { loadUserDb } from '../facts/users.js';
-import { changeFromWire, createBaselineSet, type BaselineChange, type BaselineSet, type BaselineSetJson, type Verdict } from '../baseline/baselines.js';
+import { baselineToJson, changeFromWire, createBaselineSet, type BaselineChange, type BaselineJson, type BaselineSet, type BaselineSetJson, type Verdict } from '../baseline/baselines.js';
 import { isValidKey } from '../baseline/key.js';
 import { matchesAnyProbe } from '../baseline/probes.js';
 import type { Workload } from '../baseline/workload.js';
@@ -500,6 +500,36 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     /** Exec probe commands of a key (from the pod spec, via the collector). */
     setProbes(key: string, commands: readonly (readonly string[])[]): void {
       baselines.setProbes(key, commands);
+    },
+
+    /** The keys that have exec probe commands. */
+    probeKeys(): string[] {
+      return baselines.probeKeys();
+    },
+
+    /** Goes up with every change to a baseline: what the reports to the collector follow. */
+    get baselineRevision(): number {
+      return baselines.revision;
+    },
+
+    /** Keys of the baselines changed after `revision`. */
+    baselinesChangedSince(revision: number): string[] {
+      return baselines.changedSince(revision);
+    },
+
+    /** Every baseline key held. */
+    baselineKeys(): string[] {
+      return baselines.keys();
+    },
+
+    /** The named baselines (those still held), as they would be saved. */
+    baselinesJson(keys: readonly string[]): BaselineJson[] {
+      const out: BaselineJson[] = [];
+      for (const k of keys) {
+        const b = baselines.get(k);
+        if (b) out.push(baselineToJson(b));
+      }
+      return out;
     },
 
     /** A pod's real owner (via the collector); null forgets it and the pod-name guess applies. */

@@ -2,7 +2,9 @@
 // jitter, and at-least-once delivery of everything in the spool (the collector dedups).
 import * as grpc from '@grpc/grpc-js';
 import { readFileSync } from 'node:fs';
-import { nodewardProto, type AgentMessage, type CollectorMessage__Output, type Hello, type AgentStats } from '../../proto/load.js';
+import {
+  nodewardProto, type AgentMessage, type CollectorMessage__Output, type Hello, type AgentStats, type BaselineUpdate__Output, type PodInventory__Output,
+} from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Spool } from './spool.js';
 
@@ -28,6 +30,11 @@ export interface ReporterDeps {
   readonly log: Logger;
   readonly hello: () => Promise<Omit<Hello, 'epoch' | 'stats'>>;
   readonly stats?: () => Partial<AgentStats>;
+  /** The stream is open and the Hello written (the agent sends its baselines). */
+  readonly onConnected?: () => void;
+  /** The collector's messages other than acks. */
+  readonly onBaselineUpdate?: (update: BaselineUpdate__Output) => void;
+  readonly onPodInventory?: (inventory: PodInventory__Output) => void;
 }
 
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
@@ -47,6 +54,7 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
   let sentUpTo = 0;
   const inFlight = new Set<number>();
   let acked = 0;
+  let refusedReports = 0;
 
   const agentStats = (): AgentStats => {
     const st = spool.stats();
@@ -77,8 +85,21 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
 
   function onMessage(msg: CollectorMessage__Output): void {
     attempt = 0;
+    try {
+      if (msg.body === 'baselineUpdate' && msg.baselineUpdate) return deps.onBaselineUpdate?.(msg.baselineUpdate);
+      if (msg.body === 'podInventory' && msg.podInventory) return deps.onPodInventory?.(msg.podInventory);
+    } catch (err) {
+      log.error({ err: (err as Error).message, body: msg.body }, 'cannot apply a message from the collector');
+      return;
+    }
     if (msg.body !== 'ack' || !msg.ack) return;
     const { sequence, code, message } = msg.ack;
+    if (sequence === 0) {
+      // Answers a message without a sequence (a BaselineReport): nothing in the spool to settle.
+      refusedReports++;
+      log.warn({ code, reason: message }, 'collector refused a baseline report');
+      return;
+    }
     inFlight.delete(sequence);
     if (code === 0) {
       spool.ack(sequence);
@@ -170,6 +191,7 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       call?.write({ heartbeat: { sentAtMs: Date.now(), stats: agentStats() } });
     }, config.heartbeatMs);
     heartbeat.unref();
+    deps.onConnected?.();
     pump();
   }
 
@@ -183,6 +205,16 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     },
     get acked(): number {
       return acked;
+    },
+    /** Baseline reports the collector refused (ack with sequence 0). */
+    get refusedReports(): number {
+      return refusedReports;
+    },
+    /** Writes a message that is not spooled (a BaselineReport) on the open stream; false when there is none. */
+    send(msg: AgentMessage): boolean {
+      if (!call) return false;
+      call.write(msg);
+      return true;
     },
     async start(): Promise<void> {
       if (!stopped) return;

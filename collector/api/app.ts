@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import type { BaselineSync } from '../pipeline/baselines.js';
 import { countTransitions } from '../pipeline/pipeline.js';
 import { allows, createAuthenticator, type Principal } from './auth.js';
 import type { ApiToken } from '../config.js';
@@ -18,10 +19,15 @@ import { registerFindingRoutes } from './findings.js';
 import { registerNodeRoutes } from './nodes.js';
 import { registerSummaryRoutes } from './summary.js';
 import { registerAuditRoutes } from './audit.js';
+import { registerBaselineRoutes } from './baselines.js';
+import { registerProcessRoutes } from './processes.js';
+import { registerWebhookRoutes } from './webhooks.js';
 import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
   readonly store: Store;
+  /** Central baselines: operators' changes go through it (stored, pushed to agents). */
+  readonly baselines?: BaselineSync | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly tokens: readonly ApiToken[];
@@ -119,7 +125,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     try {
       deps.store.audit.record({
         at: now(), actor: req.principal?.name ?? '', role: req.principal?.role ?? '', action: spec.action,
-        target: String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
+        target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
         remote: req.ip,
       });
       metrics.inc('nodeward_audit_records_total', 'Audit records written', 1, { action: spec.action });
@@ -131,7 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
 
   const ctx: ApiContext = {
-    store: deps.store, metrics, now, staleAfterMs: deps.staleAfterMs,
+    store: deps.store, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs,
     expireSuppressions: () => {
       const ended = deps.store.findings.expireDue(now());
       if (ended.length === 0) return;
@@ -154,6 +160,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerNodeRoutes(app, ctx);
   registerSummaryRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerBaselineRoutes(app, ctx);
+  registerProcessRoutes(app, ctx);
+  registerWebhookRoutes(app, ctx);
   await registerDashboard(app, { auth, sessions, metrics, now });
 
   return app;

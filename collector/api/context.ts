@@ -3,9 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import type { Metrics } from '../metrics.js';
 import type { Principal, Role } from './auth.js';
 import type { Store } from '../store/store.js';
+import type { BaselineSync } from '../pipeline/baselines.js';
 
 export interface ApiContext {
   readonly store: Store;
+  /** Operators' baseline changes (absent: the API cannot change baselines). */
+  readonly baselines?: BaselineSync | undefined;
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly staleAfterMs: number;
@@ -18,6 +21,8 @@ export interface AuditSpec {
   readonly action: string;
   /** What the request carried that belongs in the record (called even when it was refused early). */
   readonly detail?: (req: FastifyRequest) => Record<string, unknown>;
+  /** What the call acted on, when it is not the path's id or name (a baseline key in the body). */
+  readonly target?: (req: FastifyRequest) => string;
   /** Record it even when nobody authenticated (a failed dashboard login). */
   readonly anonymous?: boolean;
 }

@@ -2,8 +2,8 @@
 // and the admin calls that suppress and unsuppress.
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeCursor } from '../store/findings.js';
 import type { ApiContext } from './context.js';
+import { pageStart } from './paging.js';
 import { parseTime } from './time.js';
 import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
 
@@ -17,12 +17,10 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   }, async (req, reply) => {
     const q = req.query;
-    const after = q.cursor === undefined ? 0 : decodeCursor(q.cursor);
-    if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
-    const since = q.since === undefined ? undefined : parseTime(q.since);
-    if (Number.isNaN(since)) return reply.code(400).send({ error: 'parameter since is not a time this API can use' });
+    const start = pageStart(q);
+    if ('error' in start) return reply.code(400).send(start);
     ctx.expireSuppressions();
-    return store.findings.list({ ...q, since }, q.limit, after);
+    return store.findings.list({ ...q, since: start.since }, q.limit, start.after);
   });
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {

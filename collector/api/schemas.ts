@@ -3,6 +3,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { HISTORY_EVENTS } from '../store/history.js';
+import { BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
 
 const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -58,6 +59,9 @@ export const SuppressBody = Type.Object({
 
 export const NodesQuery = Type.Object({
   stale: Type.Optional(Type.Boolean({ description: 'true: only nodes silent past the stale time; false: only the others' })),
+  sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('certExpiry')], {
+    description: 'name (default), or certExpiry: the node whose certificate expires first comes first, nodes without certificates last',
+  })),
   limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
   cursor: Cursor,
 }, { additionalProperties: false });
@@ -69,7 +73,10 @@ export const NodeParams = Type.Object({
 export const Node = Type.Object({
   name: Type.String(), agentVersion: Type.String(), kubeletVersion: Type.String(), os: Type.String(), kernel: Type.String(),
   arch: Type.String(), cpus: Type.Integer(), memoryBytes: Type.Integer(),
-  certificates: Type.Array(Type.Object({ path: Type.String(), notAfter: Type.String() })),
+  certificates: Type.Array(Type.Object({ path: Type.String(), notAfter: Type.String() }), { description: 'Certificates the agent inspected, soonest expiry first' }),
+  certificatesExpireFirst: Type.Union([Type.Object({ path: Type.String(), notAfter: Type.String() }), Type.Null()], {
+    description: 'The certificate that expires first; null when none was reported',
+  }),
   connected: Type.Boolean(), stale: Type.Boolean(), firstSeen: Type.String(), lastSeen: Type.String(),
   execCoverage: Type.String(),
   spool: Type.Object({ entries: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }),
@@ -118,3 +125,74 @@ export const AuditRecord = Type.Object({
 });
 
 export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), nextCursor: Nullable(Type.String()) });
+
+/** A baseline key part: a namespace, a workload kind or name, a container name. */
+const KEY_PART = '[A-Za-z0-9][A-Za-z0-9._-]{0,252}';
+
+export const ProcessesQuery = Type.Object({
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  namespace: Type.Optional(Type.String({ pattern: `^${KEY_PART}$`, description: 'Only processes in pods of this namespace' })),
+  workload: Type.Optional(Type.String({ pattern: `^(${KEY_PART}/)?${KEY_PART}$`, description: 'Only this workload: Kind/name (Deployment/web) or a name of any kind' })),
+  state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'State of the findings behind the rows: open (default), resolved (the executable was allowed) or suppressed' }),
+  since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Cursor,
+}, { additionalProperties: false });
+
+export const UnexpectedProcess = Type.Object({
+  id: Type.String({ description: 'The proc-unexpected finding behind the row' }),
+  node: Type.String(), state: literals(FINDING_STATES), severity: literals(SEVERITIES),
+  baseline: Type.String({ description: 'host, <namespace>/<Kind>/<name>/<container>, or container:<id>' }),
+  executable: Type.String(), exeDeleted: Type.Boolean(),
+  namespace: Type.String(), workload: Type.String({ description: 'Kind/name; empty on the host' }), container: Type.String(),
+  containerId: Type.String(), pod: Type.String(),
+  pid: Type.Union([Type.Integer(), Type.Null()], { description: 'Of the last occurrence' }),
+  user: Type.String(), cmdline: Type.String({ description: 'As the node reported it: redacted, escaped and bounded by the agent; untrusted' }),
+  parents: Type.Array(Type.String(), { description: 'Executables of the parent, grandparent, ... up to the container boundary' }),
+  seen: Type.String({ description: 'How the last occurrence was seen: event or scan' }), partial: Type.Boolean(),
+  firstSeen: Type.String(), lastSeen: Type.String(), count: Type.Integer({ description: 'Occurrences, all told' }),
+});
+
+export const UnexpectedProcessPage = Type.Object({ items: Type.Array(UnexpectedProcess), nextCursor: Nullable(Type.String()) });
+
+// --- Central baselines ---------------------------------------------------------------------
+
+const BaselineKeyText = Type.String({ minLength: 1, maxLength: 1100, description: 'host, <namespace>/<Kind>/<workload>/<container> or container:<id>' });
+
+export const BaselinesQuery = Type.Object({
+  key: Type.Optional(BaselineKeyText),
+  namespace: Type.Optional(Type.String({ maxLength: 253 })),
+  workload: Type.Optional(Type.String({ maxLength: 253, description: "The workload's name" })),
+  state: Type.Optional(literals(BASELINE_STATES)),
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Cursor,
+}, { additionalProperties: false });
+
+export const Baseline = Type.Object({
+  key: Type.String(), namespace: Type.String(),
+  workload: Type.Union([Type.Object({ kind: Type.String(), name: Type.String() }), Type.Null()]),
+  container: Type.String(), state: literals(BASELINE_STATES),
+  lockedBy: Type.Union([Type.Literal('operator'), Type.Literal('node'), Type.Null()]),
+  lockedByName: Type.String({ description: 'The operator (token name) or the node that locked it' }),
+  lockedAt: Nullable(Type.String()), version: Type.Integer(), createdAt: Type.String(), updatedAt: Type.String(),
+  items: Type.Array(Type.Object({
+    path: Type.String(), source: literals(ITEM_SOURCES), addedBy: Type.String(), firstSeen: Type.String(), lastSeen: Type.String(),
+    taughtBy: Type.Array(Type.String(), { description: 'Nodes that taught it (the first 32)' }),
+    singleNode: Type.Boolean({ description: 'Exactly one node ever taught it' }),
+  })),
+  removed: Type.Array(Type.Object({ path: Type.String(), removedBy: Type.String(), removedAt: Type.String() })),
+  itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
+});
+
+export const BaselinePage = Type.Object({ items: Type.Array(Baseline), nextCursor: Nullable(Type.String()) });
+
+export const BaselineChangeBody = Type.Object({
+  key: BaselineKeyText,
+  executables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 100, description: 'Absolute paths (allow and remove)' })),
+}, { additionalProperties: false });
+
+export const BaselineChangeResult = Type.Object({
+  action: literals(BASELINE_ACTIONS), key: Type.String(), version: Type.Integer(),
+  pushed: Type.Integer({ description: 'Connected agents the change was pushed to' }),
+  baseline: Baseline,
+});

@@ -8,7 +8,10 @@ import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CommitOutcome } from '../pipeline/types.js';
-import { batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire } from './validate.js';
+import type { BaselineSync } from '../pipeline/baselines.js';
+import type { PodInfo } from '../kube/types.js';
+import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire } from './validate.js';
+import { podInventoryMessage } from './pod-inventory.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
 
@@ -18,6 +21,8 @@ export interface AgentServiceDeps {
   readonly log: Logger;
   /** Plain-text mode: no certificate, the hello's node name is believed. */
   readonly insecure: boolean;
+  /** Central baselines: reports go there, and what an agent missed comes from there. */
+  readonly baselines?: BaselineSync;
 }
 
 class StreamError extends Error {
@@ -36,6 +41,30 @@ export function certificateNode(call: Call): string | undefined {
 export function createAgentService(deps: AgentServiceDeps) {
   const { metrics, log, pipeline } = deps;
   const streams = new Map<string, Call>();
+  let podsOf: ((node: string) => readonly PodInfo[]) | undefined;
+
+  /** The node's pods, when a provider is set and the node is connected. */
+  function pushPods(node: string): boolean {
+    const call = streams.get(node);
+    if (!call || !podsOf) return false;
+    try {
+      call.write(podInventoryMessage(podsOf(node)));
+      return true;
+    } catch (err) {
+      log.error({ node, err: (err as Error).message }, 'cannot send the pod inventory');
+      return false;
+    }
+  }
+
+  /** After a hello: every baseline change the agent missed, then its pods. */
+  function catchUp(node: string, call: Call, baselineVersion: number): void {
+    try {
+      for (const m of deps.baselines?.hello(node, baselineVersion) ?? []) call.write(m);
+    } catch (err) {
+      log.error({ node, err: (err as Error).message }, 'cannot send the baseline changes the agent missed');
+    }
+    pushPods(node);
+  }
 
   const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
   const gauge = (): void => metrics.set('nodeward_streams_connected', 'Agent streams open now', streams.size);
@@ -98,6 +127,7 @@ export function createAgentService(deps: AgentServiceDeps) {
             previous.emit('error', { code: grpc.status.ABORTED, details: 'replaced by a newer stream from the same node', metadata: new grpc.Metadata() });
           }
           log.info({ node, epoch, agentVersion: hello.agentVersion }, 'agent connected');
+          catchUp(node, call, hello.baselineVersion);
           return;
         }
         if (!node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'the first message on a stream must be a hello');
@@ -109,6 +139,25 @@ export function createAgentService(deps: AgentServiceDeps) {
           claim(msg.scanReport.node, 'the scan report');
           const seq = Number(msg.scanReport.sequence);
           permanentOrRetry(seq, () => pipeline.scan(scanFromWire(msg.scanReport!, node!, epoch)));
+          return;
+        }
+        if (msg.body === 'baselineReport' && msg.baselineReport) {
+          // State, not an event: no sequence and no ack; a refusal is an ack with sequence 0.
+          let report;
+          try {
+            report = baselineReportFromWire(msg.baselineReport);
+          } catch (err) {
+            if (!(err instanceof InvalidMessage)) throw err;
+            reject('invalid');
+            log.warn({ node, reason: err.message }, 'baseline report refused');
+            call.write({ ack: { sequence: 0, code: grpc.status.INVALID_ARGUMENT, message: err.message } });
+            return;
+          }
+          try {
+            deps.baselines?.report(node, report.baselines);
+          } catch (err) {
+            log.error({ node, err: (err as Error).message }, 'cannot merge a baseline report; the agent sends it again when it reconnects');
+          }
           return;
         }
         if (msg.body === 'findingBatch' && msg.findingBatch) {
@@ -173,12 +222,23 @@ export function createAgentService(deps: AgentServiceDeps) {
       return [...streams.keys()];
     },
     /** Pushes a message to one connected agent; false when it is not connected. */
-    send(node: string, msg: CollectorMessage): boolean {
+    push(node: string, msg: CollectorMessage): boolean {
       const call = streams.get(node);
       if (!call) return false;
       call.write(msg);
       return true;
     },
+    /** Pushes a message to every connected agent; returns how many. */
+    broadcast(msg: CollectorMessage): number {
+      for (const call of streams.values()) call.write(msg);
+      return streams.size;
+    },
+    /** Where the pods on a node come from (the pod watch); each agent gets its node's after hello. */
+    setPodInventoryProvider(provider: ((node: string) => readonly PodInfo[]) | undefined): void {
+      podsOf = provider;
+    },
+    /** Sends a node its pods now (the pod watch saw them change); false when it is not connected. */
+    pushPods,
     closeAll(): void {
       for (const call of streams.values()) call.end();
       streams.clear();

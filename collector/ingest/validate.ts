@@ -4,8 +4,10 @@ import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
 } from '../../proto/domain.js';
 import type {
-  FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output,
+  FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output, BaselineReport__Output,
 } from '../../proto/load.js';
+import { isValidBaselineKey, isValidExecutable, itemSourceFromWire, MAX_EXECUTABLE_CHARS } from '../../proto/baseline-key.js';
+import type { ReportedBaseline } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
 
@@ -175,4 +177,47 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
     };
   });
   return { node, epoch, sequence: sequence(b.sequence), findings };
+}
+
+/** The bounds of a BaselineReport (documented next to it in agent.proto). */
+export const BASELINE_REPORT_LIMITS = {
+  baselines: 64, items: 16_384, pathChars: 1024 * 1024, itemsPerBaseline: 2048, removedPerBaseline: 2048,
+} as const;
+
+const STATES = { BASELINE_STATE_LEARNING: 'learning', BASELINE_STATE_LOCKED: 'locked' } as const;
+
+function executable(field: string, v: unknown): string {
+  const s = text(field, v, MAX_EXECUTABLE_CHARS, true);
+  if (!isValidExecutable(s)) throw new InvalidMessage(`${field} must be an absolute path without control characters`);
+  return s;
+}
+
+export function baselineReportFromWire(r: BaselineReport__Output): { baselineVersion: number; baselines: ReportedBaseline[] } {
+  const L = BASELINE_REPORT_LIMITS;
+  if (r.baselines.length > L.baselines) throw new InvalidMessage(`baselineReport has ${r.baselines.length} baselines; at most ${L.baselines}`);
+  let items = 0;
+  let chars = 0;
+  const baselines = r.baselines.map((b, i): ReportedBaseline => {
+    const f = `baselineReport.baselines[${i}]`;
+    if (!isValidBaselineKey(b.key)) throw new InvalidMessage(`${f}.key ${JSON.stringify(b.key.slice(0, 100))} is not a baseline key (host, <namespace>/<Kind>/<workload>/<container> or container:<id>)`);
+    const state = STATES[b.state as keyof typeof STATES];
+    if (!state) throw new InvalidMessage(`${f}.state must be BASELINE_STATE_LEARNING or BASELINE_STATE_LOCKED`);
+    if (b.items.length > L.itemsPerBaseline) throw new InvalidMessage(`${f} has ${b.items.length} items; at most ${L.itemsPerBaseline}`);
+    if (b.removed.length > L.removedPerBaseline) throw new InvalidMessage(`${f} has ${b.removed.length} removed; at most ${L.removedPerBaseline}`);
+    items += b.items.length + b.removed.length;
+    if (items > L.items) throw new InvalidMessage(`baselineReport has more than ${L.items} items`);
+    b.removed.forEach((p, j) => { chars += executable(`${f}.removed[${j}]`, p).length; });
+    return {
+      key: b.key, state, version: count(`${f}.version`, b.version),
+      items: b.items.map((it, j) => {
+        const source = itemSourceFromWire(it.source);
+        if (!source) throw new InvalidMessage(`${f}.items[${j}].source must be ITEM_SOURCE_LEARNED, ITEM_SOURCE_STARTUP or ITEM_SOURCE_OPERATOR`);
+        const path = executable(`${f}.items[${j}].path`, it.path);
+        chars += path.length;
+        if (chars > L.pathChars) throw new InvalidMessage(`baselineReport has more than ${L.pathChars} characters of paths`);
+        return { path, source, firstSeen: count(`${f}.items[${j}].firstSeenMs`, it.firstSeenMs) };
+      }),
+    };
+  });
+  return { baselineVersion: count('baselineReport.baselineVersion', r.baselineVersion), baselines };
 }

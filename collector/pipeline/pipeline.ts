@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
 import type { Transition } from '../store/findings.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
+import { allowedCentrally } from './baselines.js';
 
 export interface PipelineDeps {
   readonly store: Store;
@@ -70,8 +71,13 @@ export function createPipeline(deps: PipelineDeps) {
       heard(scan.node, at);
       return out;
     },
-    batch(batch: IncomingBatch): CommitOutcome {
+    batch(incoming: IncomingBatch): CommitOutcome {
       const at = now();
+      // Sent before the agent applied an allow: committed, it would reopen a resolved finding.
+      const findings = incoming.findings.filter((f) => !allowedCentrally(store, f));
+      const ignored = incoming.findings.length - findings.length;
+      if (ignored > 0) metrics.inc('nodeward_findings_ignored_total', 'Process findings for executables the central baseline allows', ignored);
+      const batch = ignored > 0 ? { ...incoming, findings } : incoming;
       const out = account('batch', batch.node, batch.findings.length, store.findings.commitBatch(batch, at));
       store.nodes.touch(batch.node, at);
       heard(batch.node, at);

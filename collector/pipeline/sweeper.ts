@@ -17,6 +17,9 @@ export interface SweeperConfig {
     readonly auditMs: number;
     /** Idempotency records of agent messages (agents resend within minutes). */
     readonly receivedMs: number;
+    /** Delivered webhook outbox rows, and webhook dead letters. */
+    readonly webhookDeliveredMs?: number;
+    readonly webhookDeadMs?: number;
   };
 }
 
@@ -70,6 +73,9 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
       audit: r.auditMs > 0 ? store.audit.purge(at - r.auditMs) : 0,
       received: r.receivedMs > 0 ? store.pruneReceived(at - r.receivedMs) : 0,
     };
+    // Finished webhook outbox rows; 0 keeps them (a cutoff at the epoch deletes nothing).
+    const webhookRows = store.outbox.prune(r.webhookDeliveredMs ? at - r.webhookDeliveredMs : 0, r.webhookDeadMs ? at - r.webhookDeadMs : 0);
+    if (webhookRows > 0) metrics.inc('nodeward_retention_purged_total', 'Rows deleted by retention', webhookRows, { what: 'webhookDeliveries' });
     for (const [what, n] of Object.entries(purged)) {
       if (n > 0) metrics.inc('nodeward_retention_purged_total', 'Rows deleted by retention', n, { what });
     }

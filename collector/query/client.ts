@@ -1,5 +1,6 @@
-// A small client of the query API for `nodeward query`: GET with a bearer token over HTTPS
-// (trusting a given CA), errors turned into messages an operator can act on.
+// A small client of the query API for `nodeward query` and `nodeward baseline`: GET and POST
+// with a bearer token over HTTPS (trusting a given CA), errors turned into messages an
+// operator can act on.
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 
@@ -18,14 +19,22 @@ export class QueryError extends Error {
 }
 
 export function getJson<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined> = {}): Promise<{ status: number; body: T }> {
+  return requestJson<T>(conn, 'GET', path, params);
+}
+
+function requestJson<T>(conn: Connection, method: 'GET' | 'POST', path: string, params: Record<string, string | number | boolean | undefined>, body?: unknown): Promise<{ status: number; body: T }> {
   const url = new URL(path, conn.url);
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
+  const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(url, {
-      method: 'GET',
+      method,
       timeout: conn.timeoutMs ?? 30_000,
-      headers: { authorization: `Bearer ${conn.token}`, accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${conn.token}`, accept: 'application/json',
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(conn.ca && url.protocol === 'https:' ? { ca: conn.ca } : {}),
     }, (res) => {
       const chunks: Buffer[] = [];
@@ -44,13 +53,21 @@ export function getJson<T>(conn: Connection, path: string, params: Record<string
     });
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url.origin} within ${(conn.timeoutMs ?? 30_000) / 1000} s`)));
     req.on('error', (err: NodeJS.ErrnoException) => reject(new QueryError(connectionMessage(url, err))));
-    req.end();
+    req.end(payload);
   });
 }
 
 /** GET that must answer 200; anything else becomes a QueryError with the API's own message. */
 export async function getOk<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined> = {}): Promise<T> {
-  const { status, body } = await getJson<T & { error?: string }>(conn, path, params);
+  return ok(path, await getJson<T & { error?: string }>(conn, path, params));
+}
+
+/** POST of a JSON body that must answer 200, like getOk. */
+export async function postOk<T>(conn: Connection, path: string, body: unknown): Promise<T> {
+  return ok(path, await requestJson<T & { error?: string }>(conn, 'POST', path, {}, body));
+}
+
+function ok<T>(path: string, { status, body }: { status: number; body: T & { error?: string } }): T {
   if (status === 200) return body;
   const said = typeof body?.error === 'string' ? body.error : `HTTP ${status}`;
   if (status === 400) throw new QueryError(said, true, status);

@@ -7,13 +7,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
-import { getJson, getOk, QueryError, type Connection } from './client.js';
-import { printable, renderGeneric, renderTable, type Column } from './table.js';
+import { getOk, QueryError, type Connection } from './client.js';
+import { printable, renderTable, type Column } from './table.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Output = 'table' | 'json';
 
-interface ConnectionFlags {
+export interface ConnectionFlags {
   readonly url?: string;
   readonly tokenFile?: string;
   readonly caFile?: string;
@@ -25,7 +25,7 @@ export class QueryUsageError extends Error {
   readonly code = 'USAGE';
 }
 
-function usageOrFailure(err: unknown): never {
+export function usageOrFailure(err: unknown): never {
   if (err instanceof QueryError) {
     if (err.usage) throw new QueryUsageError(err.message);
     throw Object.assign(new Error(err.message), { code: 'QUERY_FAILED' });
@@ -88,6 +88,7 @@ const FINDING_COLUMNS: ReadonlyArray<Column<FindingLike>> = [
 interface NodeLike {
   name: string; connected: boolean; stale: boolean; complianceScore: number | null; openFindings: number; failingChecks: number;
   agentVersion: string; kubeletVersion: string; os: string; lastSeen: string;
+  certificatesExpireFirst?: { path: string; notAfter: string } | null;
 }
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
@@ -98,8 +99,52 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
   { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
   { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
+  { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : '-') },
   { title: 'OS', value: (n) => n.os, max: 30 },
   { title: 'Last seen', value: (n) => time(n.lastSeen) },
+];
+
+interface ProcessLike {
+  node: string; state: string; baseline: string; executable: string; user: string; pid: number | null; seen: string;
+  count: number; lastSeen: string; cmdline: string;
+}
+
+const PROCESS_COLUMNS: ReadonlyArray<Column<ProcessLike>> = [
+  { title: 'Node', value: (p) => p.node, max: 40 },
+  { title: 'Where', value: (p) => p.baseline, max: 60 },
+  { title: 'Executable', value: (p) => p.executable, max: 60 },
+  { title: 'User', value: (p) => p.user, max: 16 },
+  { title: 'PID', value: (p) => p.pid, align: 'right' },
+  { title: 'Seen', value: (p) => p.seen },
+  { title: 'Count', value: (p) => p.count, align: 'right' },
+  { title: 'Last seen', value: (p) => time(p.lastSeen) },
+  { title: 'Command line', value: (p) => p.cmdline, max: 80 },
+];
+
+interface BaselineLike {
+  key: string; state: string; lockedBy: string | null; lockedByName: string; version: number; updatedAt: string; itemsDropped: number;
+  items: Array<{ path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean }>;
+  removed: Array<{ path: string; removedBy: string }>;
+}
+
+const BASELINE_COLUMNS: ReadonlyArray<Column<BaselineLike>> = [
+  { title: 'Key', value: (b) => b.key, max: 70 },
+  { title: 'State', value: (b) => b.state },
+  { title: 'Locked by', value: (b) => (b.lockedBy ? `${b.lockedBy} ${b.lockedByName}` : ''), max: 40 },
+  { title: 'Items', value: (b) => b.items.length, align: 'right' },
+  { title: 'One node', value: (b) => b.items.filter((i) => i.singleNode).length, align: 'right' },
+  { title: 'Removed', value: (b) => b.removed.length, align: 'right' },
+  { title: 'Version', value: (b) => b.version, align: 'right' },
+  { title: 'Updated', value: (b) => time(b.updatedAt) },
+];
+
+const BASELINE_ITEM_COLUMNS: ReadonlyArray<Column<{ key: string; path: string; what: string; nodes: number; single: boolean; by: string }>> = [
+  { title: 'Key', value: (r) => r.key, max: 70 },
+  { title: 'Executable', value: (r) => r.path, max: 80 },
+  { title: 'Source', value: (r) => r.what },
+  { title: 'Nodes', value: (r) => r.nodes, align: 'right' },
+  { title: 'One node', value: (r) => (r.single ? 'yes' : '') },
+  { title: 'Added by', value: (r) => r.by, max: 40 },
 ];
 
 interface SummaryLike {
@@ -177,7 +222,7 @@ export interface QueryIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-function withConnection(cmd: Command): Command {
+export function withConnection(cmd: Command): Command {
   return cmd
     .option('--url <url>', 'collector API base URL (env NODEWARD_URL; default https://localhost:8443)')
     .option('--token-file <file>', 'file holding the API token (env NODEWARD_TOKEN_FILE, or NODEWARD_TOKEN)')
@@ -224,9 +269,10 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
 
   withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, versions'))
     .option('--stale', 'only nodes whose agent has gone silent')
-    .action(async (o: ConnectionFlags & { stale?: boolean }) => {
+    .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
+    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string }) => {
       await run(o, async (conn) => {
-        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined }, Number.MAX_SAFE_INTEGER, 5000);
+        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
         if (o.output === 'json') return json(page);
         out(page.items.length === 0 ? (o.stale ? 'No node is stale.' : 'No agent has connected yet.') : renderTable(page.items, NODE_COLUMNS));
       });
@@ -243,32 +289,50 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       });
     });
 
-  // Served by the collector once process whitelisting lands; until then the collector
-  // answers 404 and this says so plainly.
-  const later = (name: string, path: string, what: string) => async (conn: Connection, params: Record<string, string | undefined>, output: Output): Promise<void> => {
-    const res = await getJson<{ items?: Array<Record<string, unknown>>; error?: string }>(conn, path, params);
-    if (res.status === 404) {
-      throw new QueryError(`query ${name} is not available yet: this collector does not serve ${path} (${what} is not built yet)`);
-    }
-    if (res.status !== 200) await getOk(conn, path, params); // the same call again, for its error message
-    if (output === 'json') return json(res.body);
-    const items = res.body.items ?? [];
-    out(items.length === 0 ? 'Nothing to show.' : renderGeneric(items));
-  };
-
-  withConnection(query.command('processes').description('unexpected processes, one row per node, workload and executable'))
+  withConnection(query.command('processes').description('unexpected processes, one row per node, workload container (or host) and executable'))
     .option('--node <name>', 'only this node')
     .option('--namespace <ns>', 'only this namespace')
-    .option('--workload <name>', 'only this workload')
+    .option('--workload <workload>', 'only this workload: Kind/name (Deployment/web) or a name of any kind')
+    .addOption(new Option('--state <state>', 'open (default), resolved (allowed since) or suppressed').choices([...FINDING_STATES]).default('open'))
     .option('--since <when>', 'last seen since: 30m, 24h, 7d or an RFC 3339 time', (v) => parseSince(v))
-    .action(async (o: ConnectionFlags & { node?: string; namespace?: string; workload?: string; since?: string }) => {
-      await run(o, (conn) => later('processes', '/api/v1/processes/unexpected', 'process whitelisting')(conn,
-        { node: o.node, namespace: o.namespace, workload: o.workload, since: o.since }, o.output));
+    .option('--limit <n>', 'at most this many rows', positive, 100)
+    .option('--all', 'every row that matches (follows every page)')
+    .action(async (o: ConnectionFlags & { node?: string; namespace?: string; workload?: string; state: string; since?: string; limit: number; all?: boolean }) => {
+      await run(o, async (conn) => {
+        const params = { node: o.node, namespace: o.namespace, workload: o.workload, state: o.state, since: o.since };
+        const page = await collect<ProcessLike>(conn, '/api/v1/processes/unexpected', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
+        if (o.output === 'json') return json(page);
+        if (page.items.length === 0) return out(`No ${o.state === 'open' ? 'unexpected process' : `${o.state} process finding`} matches.`);
+        out(renderTable(page.items, PROCESS_COLUMNS));
+        if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} rows; --limit N or --all for more)\n`);
+      });
     });
 
-  withConnection(query.command('baselines').description('the learned process baselines'))
-    .action(async (o: ConnectionFlags) => {
-      await run(o, (conn) => later('baselines', '/api/v1/baselines', 'central baseline management')(conn, {}, o.output));
+  withConnection(query.command('baselines').description('the central process baselines: state, executables, which nodes taught them'))
+    .option('--key <key>', 'only this baseline key (host, <namespace>/<Kind>/<workload>/<container>)')
+    .option('--namespace <ns>', 'only this namespace')
+    .option('--workload <name>', "only this workload (its name)")
+    .addOption(new Option('--state <state>', 'learning or locked').choices(['learning', 'locked']))
+    .option('--items', 'one row per executable instead of one per baseline')
+    .option('--limit <n>', 'at most this many baselines', positive, 100)
+    .option('--all', 'every baseline that matches (follows every page)')
+    .action(async (o: ConnectionFlags & { key?: string; namespace?: string; workload?: string; state?: string; items?: boolean; limit: number; all?: boolean }) => {
+      await run(o, async (conn) => {
+        const params = { key: o.key, namespace: o.namespace, workload: o.workload, state: o.state };
+        const page = await collect<BaselineLike>(conn, '/api/v1/baselines', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 100);
+        if (o.output === 'json') return json(page);
+        if (page.items.length === 0) return out('No baseline matches.');
+        if (o.items) {
+          const rows = page.items.flatMap((b) => [
+            ...b.items.map((i) => ({ key: b.key, path: i.path, what: i.source, nodes: i.taughtBy.length, single: i.singleNode, by: i.addedBy })),
+            ...b.removed.map((r) => ({ key: b.key, path: r.path, what: 'removed', nodes: 0, single: false, by: r.removedBy })),
+          ]);
+          out(renderTable(rows, BASELINE_ITEM_COLUMNS));
+        } else {
+          out(renderTable(page.items, BASELINE_COLUMNS));
+        }
+        if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} baselines; --limit N or --all for more)\n`);
+      });
     });
 
   return query;

@@ -30,11 +30,3 @@ export function renderTable<T>(rows: readonly T[], columns: ReadonlyArray<Column
   }).join('  ').trimEnd();
   return [line(columns.map((c) => c.title.toUpperCase())), ...cells.map(line)].join('\n') + '\n';
 }
-
-/** A table for rows of unknown shape: one column per scalar field of the first row. */
-export function renderGeneric(rows: ReadonlyArray<Record<string, unknown>>): string {
-  const first = rows[0];
-  if (!first) return '';
-  const keys = Object.keys(first).filter((k) => first[k] === null || ['string', 'number', 'boolean'].includes(typeof first[k]));
-  return renderTable(rows, keys.map((k) => ({ title: k, value: (r: Record<string, unknown>) => r[k] as string, max: 60 })));
-}

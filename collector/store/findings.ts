@@ -4,7 +4,7 @@ import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, severityRank, isFindingStatus, type FindingState, type Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { createHistoryLog, type HistoryEntry } from './history.js';
+import { createHistoryLog, type HistoryEntry, type TransitionListener } from './history.js';
 import { createRollups, type RollupKey } from './rollups.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
 
@@ -96,10 +96,12 @@ export interface FindingStoreOptions {
   readonly maxOpenFindingsPerNode: number;
   /** History entries kept per finding. */
   readonly historyLimit: number;
+  /** Told of every transition inside its transaction (the webhook outbox). */
+  readonly onTransition?: TransitionListener | undefined;
 }
 
 export function createFindingStore(db: Db, opts: FindingStoreOptions) {
-  const history = createHistoryLog(db, { limit: opts.historyLimit });
+  const history = createHistoryLog(db, { limit: opts.historyLimit, onTransition: opts.onTransition });
   const rollups = createRollups(db);
   const s = {
     received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
@@ -149,6 +151,9 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
+    // Walks the (check_id, state) index; the subjects are checked per row.
+    bySubjects: db.prepare<[string, string], { id: string; node: string }>(`SELECT id, node FROM findings
+      WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
   };
 
   const listStatements = new Map<string, Statement<Record<string, unknown>, RawFinding>>();
@@ -337,6 +342,24 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         openCounts.delete(node);
         return { findingId: id, node, event: 'resolved' };
       }, false);
+    },
+
+    /**
+     * Resolves the open and suppressed findings of `checkId` with one of these subjects, on
+     * every node (an executable that is allowed now). The same resolve as a pass's, so the
+     * history, and whatever listens to it, sees 'resolved'.
+     */
+    resolveSubjects(checkId: string, subjects: readonly string[], now: number, note: string): Transition[] {
+      if (subjects.length === 0) return [];
+      return tx((): Transition[] => {
+        const out: Transition[] = [];
+        for (const f of s.bySubjects.all(checkId, JSON.stringify(subjects))) {
+          if (!resolve(f.id, now, now, note)) continue;
+          openCounts.delete(f.node);
+          out.push({ findingId: f.id, node: f.node, event: 'resolved' });
+        }
+        return out;
+      });
     },
 
     get(id: string): FindingRow | undefined {

@@ -33,6 +33,8 @@ export interface NodeRow {
   readonly cpus: number;
   readonly memoryBytes: number;
   readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
+  /** The certificate that expires first (the answer to "which node's certificates expire first"); null when none was reported. */
+  readonly certificatesExpireFirst: { readonly path: string; readonly notAfter: string } | null;
   readonly connected: boolean;
   readonly stale: boolean;
   readonly firstSeen: string;
@@ -53,11 +55,25 @@ export interface NodeFilter {
   readonly stale?: boolean | undefined;
 }
 
+/** `name`, or `certExpiry`: the node whose earliest certificate expiry comes first, nodes without certificates last. */
+export const NODE_SORTS = ['name', 'certExpiry'] as const;
+export type NodeSort = (typeof NODE_SORTS)[number];
+
+/** Where the previous page ended, in the page's own order. */
+export interface NodeCursor {
+  readonly sort: NodeSort;
+  readonly after: string;
+  /** certExpiry: the earliest expiry of the last node (RFC 3339), null when it had none. */
+  readonly expiry?: string | null;
+}
+
 interface RawNode {
   name: string; agent_version: string; epoch: string; os: string; kernel: string; arch: string; kubelet_version: string;
   cpus: number; memory_bytes: number; uptime_seconds: number; certificates: string; exec_coverage: string;
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
+  /** Only with sort=certExpiry. */
+  cert_expiry?: string | null;
 }
 
 /** Rounded to three decimals; null when nothing scored was judged. */
@@ -65,22 +81,45 @@ export function score(passing: number, scored: number): number | null {
   return scored === 0 ? null : Math.round((passing / scored) * 1000) / 1000;
 }
 
-export function encodeNodeCursor(name: string): string {
-  return Buffer.from(JSON.stringify({ after: name })).toString('base64url');
+export function encodeNodeCursor(name: string, expiry?: string | null): string {
+  return Buffer.from(JSON.stringify(expiry === undefined ? { after: name } : { after: name, sort: 'certExpiry', expiry })).toString('base64url');
 }
 
 export function decodeNodeCursor(cursor: string): string | undefined {
+  const c = decodeNodeCursorOf(cursor);
+  return c?.sort === 'name' ? c.after : undefined;
+}
+
+/** A cursor of either order; undefined when it is not one this API issued. */
+export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    return typeof v.after === 'string' && v.after.length > 0 && v.after.length <= 253 ? v.after : undefined;
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown; sort?: unknown; expiry?: unknown };
+    if (typeof v.after !== 'string' || v.after.length === 0 || v.after.length > 253) return undefined;
+    if (v.sort === undefined) return { sort: 'name', after: v.after };
+    if (v.sort !== 'certExpiry') return undefined;
+    if (v.expiry !== null && (typeof v.expiry !== 'string' || Number.isNaN(Date.parse(v.expiry)))) return undefined;
+    return { sort: 'certExpiry', after: v.after, expiry: v.expiry };
   } catch {
     return undefined;
   }
 }
 
+/** The earliest expiry among a node's certificates (RFC 3339 strings of one form sort as times). */
+function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpireFirst'] {
+  let first: NodeRow['certificatesExpireFirst'] = null;
+  for (const c of certs) if (first === null || c.notAfter < first.notAfter) first = { path: c.path, notAfter: c.notAfter };
+  return first;
+}
+
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings
   FROM nodes n`;
+
+/** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
+const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
+    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry
+  FROM nodes n) n`;
 
 export function createNodeStore(db: Db) {
   const s = {
@@ -109,6 +148,7 @@ export function createNodeStore(db: Db) {
     name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
     arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
     certificates: JSON.parse(r.certificates) as NodeRow['certificates'],
+    certificatesExpireFirst: expiresFirst(JSON.parse(r.certificates) as NodeRow['certificates']),
     connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
     firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
     execCoverage: r.exec_coverage,
@@ -120,7 +160,9 @@ export function createNodeStore(db: Db) {
 
   return {
     hello(h: NodeHello, now: number): void {
-      s.hello.run({ ...h, certificates: JSON.stringify(h.certificates), now });
+      // Soonest first, so the inventory reads in the order an operator acts on it.
+      const certificates = [...h.certificates].sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.path.localeCompare(b.path));
+      s.hello.run({ ...h, certificates: JSON.stringify(certificates), now });
     },
     stats(node: string, st: NodeStats, now: number): void {
       s.stats.run({ node, ...st, now });
@@ -139,22 +181,40 @@ export function createNodeStore(db: Db) {
       const r = s.get.get(name);
       return r ? toRow(r, now, staleAfterMs) : undefined;
     },
-    /** Ordered by name; the cursor is the last name of the previous page. */
-    list(now: number, staleAfterMs: number, filter: NodeFilter = {}, limit = 1_000_000, after = ''): Page<NodeRow> {
-      const where = ['n.name > @after'];
-      const params: Record<string, unknown> = { after, limit: limit + 1 };
+    /**
+     * Ordered by name (the cursor is the last name of the previous page), or with
+     * `sort: 'certExpiry'` by earliest certificate expiry, then name, nodes without one last.
+     */
+    list(now: number, staleAfterMs: number, filter: NodeFilter = {}, limit = 1_000_000, after: string | NodeCursor = ''): Page<NodeRow> {
+      const cursor: NodeCursor = typeof after === 'string' ? { sort: 'name', after } : after;
+      const byExpiry = cursor.sort === 'certExpiry';
+      const where: string[] = [];
+      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1 };
+      if (!byExpiry) where.push('n.name > @after');
+      else if (cursor.after !== '') {
+        // Keyset on (no expiry, expiry, name): the page after (e, n).
+        if (cursor.expiry == null) where.push('(n.cert_expiry IS NULL AND n.name > @after)');
+        else {
+          where.push('(n.cert_expiry IS NULL OR n.cert_expiry > @expiry OR (n.cert_expiry = @expiry AND n.name > @after))');
+          params.expiry = cursor.expiry;
+        }
+      }
       if (filter.stale !== undefined) {
         where.push(filter.stale ? 'n.last_seen < @cutoff' : 'n.last_seen >= @cutoff');
         params.cutoff = now - staleAfterMs;
       }
-      const sql = `${SELECT} WHERE ${where.join(' AND ')} ORDER BY n.name LIMIT @limit`;
+      const cond = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+      const sql = byExpiry
+        ? `${SELECT_BY_EXPIRY}${cond} ORDER BY n.cert_expiry IS NULL, n.cert_expiry, n.name LIMIT @limit`
+        : `${SELECT}${cond} ORDER BY n.name LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
       const rows = stmt.all(params);
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
-      return { items: page.map((r) => toRow(r, now, staleAfterMs)), nextCursor: more && last ? encodeNodeCursor(last.name) : null };
+      const next = !more || !last ? null : byExpiry ? encodeNodeCursor(last.name, last.cert_expiry ?? null) : encodeNodeCursor(last.name);
+      return { items: page.map((r) => toRow(r, now, staleAfterMs)), nextCursor: next };
     },
     /** Nodes last heard from before `cutoff`. */
     silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {

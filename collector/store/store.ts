@@ -1,8 +1,11 @@
 // The collector's store: one SQLite file, opened and migrated once.
 import { openDatabase, type Db } from './db.js';
 import { createAuditLog } from './audit.js';
+import { createBaselineStore } from './baselines.js';
 import { createFindingStore } from './findings.js';
 import { createNodeStore } from './nodes.js';
+import { createOutbox, type OutboxDestination } from './outbox.js';
+import { createProcessQueries } from './processes.js';
 import { createSummaryQueries } from './summary.js';
 
 export interface StoreOptions {
@@ -10,20 +13,29 @@ export interface StoreOptions {
   readonly maxOpenFindingsPerNode: number;
   /** History entries kept per finding (default 100). */
   readonly historyLimit?: number;
+  /** Webhook destinations: every routed transition gets an outbox row in its transaction. */
+  readonly webhooks?: readonly OutboxDestination[];
 }
 
 export function openStore(opts: StoreOptions) {
   const db: Db = openDatabase(opts.path);
-  const findings = createFindingStore(db, { maxOpenFindingsPerNode: opts.maxOpenFindingsPerNode, historyLimit: opts.historyLimit ?? 100 });
+  const outbox = createOutbox(db, opts.webhooks ?? []);
+  const findings = createFindingStore(db, {
+    maxOpenFindingsPerNode: opts.maxOpenFindingsPerNode, historyLimit: opts.historyLimit ?? 100, onTransition: outbox.enqueue,
+  });
   const nodes = createNodeStore(db);
   const summary = createSummaryQueries(db, nodes);
   const audit = createAuditLog(db);
+  const baselines = createBaselineStore(db);
   const pruneReceived = db.prepare('DELETE FROM received WHERE received_at < ?');
   return {
     findings,
     nodes,
     summary,
     audit,
+    outbox,
+    baselines,
+    processes: createProcessQueries(db),
     /** Drops idempotency records older than the horizon (agents resend within minutes). */
     pruneReceived(olderThan: number): number {
       return pruneReceived.run(olderThan).changes;

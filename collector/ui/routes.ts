@@ -12,7 +12,9 @@ import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type S
 /** Where the page files live: collector/ui/static in the checkout (next to dist/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/', import.meta.url));
 
-const PAGES = { '/ui/': 'index.html', '/ui/findings': 'findings.html', '/ui/node': 'node.html', '/ui/finding': 'finding.html' } as const;
+const PAGES = {
+  '/ui/': 'index.html', '/ui/findings': 'findings.html', '/ui/processes': 'processes.html', '/ui/node': 'node.html', '/ui/finding': 'finding.html',
+} as const;
 const ASSETS = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'icon.svg': 'image/svg+xml' } as const;
 
 export interface DashboardDeps {

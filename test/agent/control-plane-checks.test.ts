@@ -76,7 +76,7 @@ const put = async (root: string, rel: string, text: string, mode = 0o600): Promi
 
 const all = (ids: readonly string[], e: Omit<Expect, 'id'>): Expect[] => ids.map((id) => ({ ...e, id }));
 
-const ENC_KEY = 'bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTQyIQ==';
+const ENC_KEY = 'bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTA0MiE=';
 const encryptionConfig = (providers: string, resources = '["secrets"]'): string =>
   `apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources:\n  - resources: ${resources}\n    providers:\n${providers}`;
 const AESCBC = `      - aescbc:\n          keys:\n            - name: k1\n              secret: ${ENC_KEY}\n`;

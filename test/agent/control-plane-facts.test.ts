@@ -17,7 +17,7 @@ import { buildScanReport } from '../../agent/scan-report.js';
 import { prepareFixture, writeCmdline, writeEnviron } from '../helpers/fixture.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
-const HARDENED_KEY = 'bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTQyIQ==';
+const HARDENED_KEY = 'bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTA0MiE=';
 const K3S_TOKEN = 'K10fixture0k3s0token0do0not0leak';
 const RKE2_KEY = 'cmtlMi1maXh0dXJlLWFlc2NiYy1rZXktZG8tbm90LWxlYWs=';
 
@@ -136,9 +136,9 @@ resources:
     resources: [{
       resources: ['secrets', '*.apps'],
       providers: [
-        { type: 'aesgcm', name: '', apiVersion: '', keyCount: 2 },
-        { type: 'kms', name: 'vault', apiVersion: 'v1', keyCount: 0 },
-        { type: 'identity', name: '', apiVersion: '', keyCount: 0 },
+        { type: 'aesgcm', name: '', apiVersion: '', keyLengths: [32, 6] },
+        { type: 'kms', name: 'vault', apiVersion: 'v1', keyLengths: [] },
+        { type: 'identity', name: '', apiVersion: '', keyLengths: [] },
       ],
     }],
   });
@@ -196,7 +196,7 @@ test('hardened kubeadm: the encryption key is in no fact and no report', async (
   t.deepEqual(cp.apiServer.encryption, {
     path: '/etc/kubernetes/secrets-encryption/encryption-config.yaml',
     error: null,
-    resources: [{ resources: ['secrets', 'configmaps'], providers: [{ type: 'aescbc', name: '', apiVersion: '', keyCount: 1 }, { type: 'identity', name: '', apiVersion: '', keyCount: 0 }] }],
+    resources: [{ resources: ['secrets', 'configmaps'], providers: [{ type: 'aescbc', name: '', apiVersion: '', keyLengths: [32] }, { type: 'identity', name: '', apiVersion: '', keyLengths: [] }] }],
   });
   t.like(cp.components['kube-apiserver']?.paths.find((p) => p.setting === 'encryption-provider-config'), {
     value: '/etc/kubernetes/enc/encryption-config.yaml',

@@ -113,7 +113,7 @@ test('every response carries a strict Content-Security-Policy and the other secu
 }));
 
 test('the dashboard pages hold no inline script or style, and the script never writes HTML', (t) => {
-  for (const page of ['index.html', 'findings.html', 'node.html', 'finding.html', 'login.html']) {
+  for (const page of ['index.html', 'findings.html', 'node.html', 'finding.html', 'processes.html', 'login.html']) {
     const html = readFileSync(`${STATIC_DIR}${page}`, 'utf8');
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
     t.true(scripts.length > 0, page);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, proc, result } from '../helpers/agent-session.js';
+import { unexpectedProcess } from '../helpers/process-finding.js';
 
 const run = promisify(execFile);
 
@@ -90,7 +91,7 @@ test('query nodes and query summary, with settings from the environment', async 
   const nodes = await nodeward(['query', 'nodes'], env);
   t.is(nodes.code, 0, nodes.stderr);
   const rows = nodes.stdout.trimEnd().split('\n');
-  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+AGENT\s+KUBELET\s+OS\s+LAST SEEN$/);
+  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN$/);
   t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 6)), [
     ['node-a', 'disconnected', '50%', '2', '1', '0.9.1'],
     ['node-b', 'disconnected', '0%', '1', '1', '0.9.1'],
@@ -109,13 +110,33 @@ test('query nodes and query summary, with settings from the environment', async 
   t.is(sj.findings.total, 1);
 });
 
-test('query processes and baselines say plainly that the collector does not serve them yet', async (t) => {
-  for (const what of ['processes', 'baselines']) {
-    const r = await nodeward(['query', what, ...conn]);
-    t.is(r.code, 1);
-    t.regex(r.stderr, new RegExp(`query ${what} is not available yet: this collector does not serve /api/v1/`));
-    t.is(r.stdout, '');
-  }
+test('query processes prints one row per node, workload and executable, with filters, and its control characters escaped', async (t) => {
+  const c = await startTestCollector({ nodes: ['node-a'] });
+  t.teardown(() => c.close());
+  await writeFile(join(c.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
+  const cc = ['--url', c.apiUrl, '--token-file', join(c.dir, 'reader.token'), '--ca-file', c.pki.caCert];
+  const a = await connect(c, 'node-a');
+  const web = 'shop/Deployment/web/nginx';
+  const at = Date.now() - 60_000;
+  await a.batch([
+    unexpectedProcess(web, '/tmp/xmrig', at, 3, { cmdline: `/tmp/xmrig -o pool ${ESC}[2J`, user: 'root' }),
+    unexpectedProcess('host', '/usr/bin/nc', at, 1, { cmdline: 'nc -lvp 4444', pid: 777 }),
+  ]);
+  a.close();
+  const all = await nodeward(['query', 'processes', ...cc]);
+  t.is(all.code, 0, all.stderr);
+  const lines = all.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^NODE\s+WHERE\s+EXECUTABLE\s+USER\s+PID\s+SEEN\s+COUNT\s+LAST SEEN\s+COMMAND LINE$/);
+  t.is(lines.length, 3);
+  t.regex(lines[1]!, /^node-a\s+shop\/Deployment\/web\/nginx\s+\/tmp\/xmrig\s+root\s+4242\s+event\s+3\s+\S+Z\s+\/tmp\/xmrig -o pool \\x1b\[2J$/);
+  t.false(all.stdout.includes(ESC), 'control characters from a node never reach the terminal');
+  const host = await nodeward(['query', 'processes', ...cc, '--workload', 'Deployment/web', '--namespace', 'shop', '--since', '1h', '--output', 'json']);
+  t.is(host.code, 0, host.stderr);
+  t.deepEqual(JSON.parse(host.stdout).items.map((r: any) => [r.baseline, r.executable, r.count]), [[web, '/tmp/xmrig', 3]]);
+  t.is((await nodeward(['query', 'processes', ...cc, '--state', 'resolved'])).stdout, 'No resolved process finding matches.\n');
+  const bad = await nodeward(['query', 'processes', ...cc, '--namespace', 'Not/A/Namespace']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /parameter namespace/);
 });
 
 test('usage errors exit 2 with a clear message; failures to query exit 1', async (t) => {

@@ -20,7 +20,7 @@ async function scan(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 const SECRETS: Readonly<Record<string, readonly string[]>> = {
-  'kubeadm-cp-hardened': ['bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTQyIQ=='],
+  'kubeadm-cp-hardened': ['bm9kZXdhcmQtZml4dHVyZS1hZXNjYmMta2V5LTA0MiE='],
   'k3s-server': ['K10fixture0k3s0token0do0not0leak', 'etcd-cluster-token-do-not-leak'],
   'rke2-server': ['cmtlMi1maXh0dXJlLWFlc2NiYy1rZXktZG8tbm90LWxlYWs=', 'rke2-fixture-token-do-not-leak'],
 };

@@ -2,14 +2,16 @@
 // against an in-process collector fed over mTLS gRPC: log in, read the overview, filter
 // findings, open a node and a finding, log out. A finding whose subject and command line
 // carry HTML and script is shown as text and runs nothing. Screenshots go to a temp dir.
+import type { ExecutionContext } from 'ava';
 import { mkdtemp } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { executable, needs } from '../helpers/requirements.js';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
 import { connect, proc, result, withCollector } from '../helpers/agent-session.js';
+import { unexpectedProcess } from '../helpers/process-finding.js';
 
 // Code run inside the page by page.evaluate: typed loosely (this project compiles without the DOM library).
 declare const document: any;
@@ -26,6 +28,25 @@ async function launch(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
+}
+
+/** A fresh browser page that records every dialog (script from a node that ran) and every console error. */
+async function openPage(t: ExecutionContext): Promise<{ context: BrowserContext; page: Page; dialogs: string[]; problems: string[] }> {
+  const browser = await launch();
+  t.teardown(() => browser.close());
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  const problems: string[] = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(e.message));
+  return { context, page, dialogs, problems };
 }
 
 const ready = (page: Page) => page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
@@ -52,20 +73,7 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   await c!.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [result('cis-4.2.1', '--anonymous-auth', 'pass'), result('cis-4.2.2', '--authorization-mode', 'pass')]);
 
   const shots = await mkdtemp(join(tmpdir(), 'nodeward-dashboard-'));
-  const browser = await launch();
-  t.teardown(() => browser.close());
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
-  const page = await context.newPage();
-  const dialogs: string[] = [];
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
+  const { context, page, dialogs, problems } = await openPage(t);
 
   // Not logged in: the dashboard sends the browser to the login page.
   await page.goto(`${tc.apiUrl}/ui/`);
@@ -216,4 +224,76 @@ browserTest('a page whose script tries inline code is blocked by the Content-Sec
     return { inline: w.__inline ?? false, evalRan };
   });
   t.deepEqual(ran, { inline: false, evalRan: false });
+}));
+
+browserTest('the unexpected processes page lists rows from the processes API, filters them, and shows a hostile command line as text', (t) => withCollector(async (tc) => {
+  const at = Date.now() - 60_000;
+  const XSS_PROC = '<img src=x onerror=alert(1)>';
+  const [a, b] = await Promise.all(['node-a', 'node-b'].map((n) => connect(tc, n)));
+  await a!.batch([
+    unexpectedProcess('shop/Deployment/web/nginx', '/tmp/xmrig', at, 3, {
+      cmdline: `${XSS_PROC} <script>window.__xss='cmd'</script>`, parents: ['/bin/sh', '<svg onload=alert(2)>'], user: '<b>www</b>', pod: 'web-0',
+    }),
+    unexpectedProcess('host', '/usr/bin/nc', at, 1, { cmdline: 'nc -lvp 4444', pid: 777, seen: 'scan' }),
+  ]);
+  await b!.batch([unexpectedProcess('data/StatefulSet/db/postgres', '/usr/bin/curl', at, 1, { pod: 'db-0', cmdline: '/usr/bin/curl --help' })]);
+
+  const { page, dialogs, problems } = await openPage(t);
+  await page.goto(`${tc.apiUrl}/ui/login`);
+  await page.fill('#token', READER_TOKEN);
+  await page.click('button[type=submit]');
+  await ready(page);
+
+  await page.click('nav a[data-nav="processes"]');
+  await ready(page);
+  t.is(new URL(page.url()).pathname, '/ui/processes');
+  t.is(await page.getAttribute('nav a[data-nav="processes"]', 'aria-current'), 'page');
+  t.is(await text(page, 'h1'), 'Unexpected processes');
+  t.is(await text(page, '#processes-count'), '3 processes');
+  t.deepEqual(await page.locator('#processes-table tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => tr.getAttribute('data-node'))), ['node-a', 'node-a', 'node-b']);
+  const first = page.locator('#processes-table tbody tr').first();
+  t.deepEqual((await first.locator('td').allTextContents()).map((s) => s.trim()).filter((_, i) => [0, 1, 2, 4, 5, 7, 8].includes(i)), [
+    'node-a', 'shop/Deployment/web/nginxpod web-0', '/tmp/xmrig', '<b>www</b>', '4242', 'event', '3',
+  ]);
+  t.is(await first.locator('td.cmdline code').textContent(), `${XSS_PROC} <script>window.__xss='cmd'</script>`, 'the command line, exactly, as text');
+  t.is(await first.locator('td.parents code').textContent(), '/bin/sh ← <svg onload=alert(2)>');
+  t.is(await text(page, '#processes-table tbody tr:nth-child(2) td.where'), 'host');
+  const dom = await page.evaluate(() => ({ tags: document.querySelectorAll('main img, main svg, main b, main script').length, xss: window.__xss ?? null }));
+  t.deepEqual(dom, { tags: 0, xss: null });
+  const shots = await mkdtemp(join(tmpdir(), 'nodeward-processes-'));
+  await page.screenshot({ path: join(shots, 'processes.png'), fullPage: true });
+  t.log(`screenshot: ${join(shots, 'processes.png')}`);
+
+  // Filters through the form, shown in force afterwards.
+  await page.fill('#filters input[name=namespace]', 'shop');
+  await page.click('#filters button[type=submit]');
+  await ready(page);
+  t.is(new URL(page.url()).searchParams.get('namespace'), 'shop');
+  t.is(await page.inputValue('#filters input[name=namespace]'), 'shop');
+  t.is(await page.inputValue('#filters select[name=state]'), 'open');
+  t.is(await page.locator('#processes-table tbody tr').count(), 1);
+  await page.goto(`${tc.apiUrl}/ui/processes?workload=StatefulSet/db`);
+  await ready(page);
+  t.deepEqual(await page.locator('#processes-table tbody td.exe code').allTextContents(), ['/usr/bin/curl']);
+  await page.selectOption('#filters select[name=state]', 'resolved');
+  await page.click('#filters button[type=submit]');
+  await ready(page);
+  t.is(await text(page, '#processes-count'), 'No unexpected process matches.');
+  t.false(await page.isVisible('#processes-table'));
+  t.deepEqual(problems, []);
+  await page.goto(`${tc.apiUrl}/ui/processes?namespace=${encodeURIComponent('<b>x</b>')}`);
+  await ready(page);
+  t.regex(await text(page, 'main .error'), /parameter namespace/);
+  t.deepEqual(problems.splice(0), ['Failed to load resource: the server responded with a status of 400 (Bad Request)']);
+
+  // A row's executable opens its finding.
+  await page.goto(`${tc.apiUrl}/ui/processes`);
+  await ready(page);
+  await page.locator('#processes-table tbody tr').first().locator('td.exe a').click();
+  await ready(page);
+  t.is(new URL(page.url()).pathname, '/ui/finding');
+  t.regex(await text(page, 'h1'), /^proc-unexpected/);
+  t.deepEqual(dialogs, [], 'no script from a node ever ran');
+  t.deepEqual(problems, []);
+  [a, b].forEach((s) => s!.close());
 }));

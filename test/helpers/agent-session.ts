@@ -18,7 +18,9 @@ export interface Session {
 
 let epochs = 0;
 
-export async function connect(tc: TestCollector, node: string, host: { os?: string; agentVersion?: string; kubeletVersion?: string } = {}): Promise<Session> {
+export async function connect(tc: TestCollector, node: string, host: {
+  os?: string; agentVersion?: string; kubeletVersion?: string; certificates?: Array<{ path: string; notAfterMs: number }>;
+} = {}): Promise<Session> {
   const agent = tc.pki.agents[node];
   if (!agent) throw new Error(`the test PKI has no certificate for ${node}`);
   const stream: RawStream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: agent.cert, key: agent.key });
@@ -28,7 +30,7 @@ export async function connect(tc: TestCollector, node: string, host: { os?: stri
       host: {
         os: host.os ?? 'Test OS', kernel: '6.1.0', arch: 'x64', cpus: 2, memoryBytes: 1 << 30,
         kubeletVersion: host.kubeletVersion ?? 'v1.31.2',
-        certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfterMs: Date.now() + 200 * 86400_000 }],
+        certificates: host.certificates ?? [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfterMs: Date.now() + 200 * 86400_000 }],
       },
     },
   });

@@ -2,6 +2,8 @@
 // never edited, and a database newer than the code is refused.
 import { m001Initial } from './001-initial.js';
 import { m002Operations } from './002-operations.js';
+import { m003Baselines } from './003-baselines.js';
+import { m004Webhooks } from './004-webhooks.js';
 
 export interface Migration {
   readonly version: number;
@@ -9,4 +11,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks];

@@ -13,6 +13,7 @@ const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const STATES = ['open', 'suppressed', 'resolved'];
 const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', 'process', 'version', 'agent'];
 const FILTERS = ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q'];
+const PROCESS_FILTERS = ['node', 'namespace', 'workload', 'state'];
 const PAGE_SIZE = 100;
 
 /**
@@ -171,33 +172,31 @@ function findingRow(f, opts = {}) {
     el('td', {}, time(f.lastSeen)));
 }
 
-function findingsTable(items, opts = {}) {
-  const head = ['Severity', 'State', ...(opts.hideNode ? [] : ['Node']), 'Check', 'Subject', 'Count', 'Last seen'];
-  return table(head, items.map((f) => findingRow(f, opts)), { class: 'findings', id: 'findings-table' });
-}
-
 /**
- * A findings table that loads page after page on demand.
+ * A table filled from one of the API's paged lists, loading page after page on demand.
+ * @param {string} path
  * @param {Record<string, string>} query
+ * @param {{ head: string[], row: (item: any) => HTMLElement, ids: { wrap: string, table: string, count: string },
+ *   noun: [string, string], empty: string }} opts
  */
-async function findingsList(query, opts = {}) {
-  const wrap = el('div', { class: 'findings-list' });
-  const first = await api('findings', { ...query, limit: PAGE_SIZE });
-  const tbl = findingsTable(first.items, opts);
-  const count = el('p', { class: 'count', id: 'findings-count' });
+async function pagedTable(path, query, opts) {
+  const wrap = el('div', { class: opts.ids.wrap });
+  const first = await api(path, { ...query, limit: PAGE_SIZE });
+  const tbl = table(opts.head, first.items.map(opts.row), { class: opts.ids.table.replace(/-table$/, ''), id: opts.ids.table });
+  const count = el('p', { class: 'count', id: opts.ids.count });
   let shown = first.items.length;
   let cursor = first.nextCursor;
   const more = el('button', { type: 'button', id: 'more' }, 'Show more');
   const update = () => {
-    count.textContent = shown === 0 ? 'No findings match.' : `${shown} finding${shown === 1 ? '' : 's'}${cursor ? ' shown; there are more' : ''}`;
+    count.textContent = shown === 0 ? opts.empty : `${shown} ${opts.noun[shown === 1 ? 0 : 1]}${cursor ? ' shown; there are more' : ''}`;
     more.hidden = !cursor;
   };
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
-      const page = await api('findings', { ...query, limit: PAGE_SIZE, cursor });
+      const page = await api(path, { ...query, limit: PAGE_SIZE, cursor });
       const body = tbl.querySelector('tbody');
-      for (const f of page.items) body?.append(findingRow(f, opts));
+      for (const item of page.items) body?.append(opts.row(item));
       shown += page.items.length;
       cursor = page.nextCursor;
       update();
@@ -211,6 +210,47 @@ async function findingsList(query, opts = {}) {
   wrap.append(count, tbl, more);
   tbl.hidden = shown === 0;
   return wrap;
+}
+
+/** @param {Record<string, string>} query */
+function findingsList(query, opts = {}) {
+  return pagedTable('findings', query, {
+    head: ['Severity', 'State', ...(opts.hideNode ? [] : ['Node']), 'Check', 'Subject', 'Count', 'Last seen'],
+    row: (f) => findingRow(f, opts),
+    ids: { wrap: 'findings-list', table: 'findings-table', count: 'findings-count' },
+    noun: ['finding', 'findings'],
+    empty: 'No findings match.',
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Unexpected processes table: one row per node, baseline and executable
+
+function processRow(p) {
+  return el('tr', { 'data-id': p.id, 'data-node': p.node, 'data-state': p.state },
+    el('td', { class: 'node' }, link('/ui/node', { name: p.node }, p.node)),
+    el('td', { class: 'where' }, p.baseline === 'host' ? el('strong', {}, 'host') : el('code', {}, p.baseline || '—'),
+      p.pod ? el('div', { class: 'muted small' }, 'pod ', p.pod) : null),
+    el('td', { class: 'exe' }, link('/ui/finding', { id: p.id }, el('code', {}, p.executable)),
+      p.exeDeleted ? el('span', { class: 'muted small' }, ' (deleted)') : null),
+    el('td', { class: 'cmdline' }, p.cmdline ? el('code', {}, p.cmdline) : el('span', { class: 'muted' }, '—')),
+    el('td', { class: 'user' }, p.user),
+    el('td', { class: 'num pid' }, p.pid ?? '—'),
+    el('td', { class: 'parents' }, p.parents.length > 0 ? el('code', {}, p.parents.join(' ← ')) : el('span', { class: 'muted' }, '—')),
+    el('td', { class: 'seen' }, p.seen),
+    el('td', { class: 'num' }, p.count),
+    el('td', {}, time(p.lastSeen)));
+}
+
+/** @param {Record<string, string>} query */
+function processesList(query) {
+  return pagedTable('processes/unexpected', query, {
+    head: ['Node', 'Where', 'Executable', 'Command line', 'User', 'PID', 'Parents', 'Seen by', 'Count', 'Last seen'],
+    row: processRow,
+    ids: { wrap: 'processes-list', table: 'processes-table', count: 'processes-count' },
+    noun: ['process', 'processes'],
+    empty: 'No unexpected process matches.',
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -269,13 +309,23 @@ async function overview() {
   show(el('h1', {}, 'Cluster overview'), cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
 }
 
-function filterForm(current) {
-  const input = (name, label, placeholder) => el('label', {}, label,
-    el('input', { name, value: current[name] ?? '', placeholder, autocomplete: 'off', spellcheck: 'false' }));
-  const select = (name, label, values, empty) => {
-    const s = el('select', { name }, el('option', { value: '' }, empty), ...values.map((v) => el('option', { value: v, selected: current[name] === v }, v)));
-    return el('label', {}, label, s);
+/** Text and select fields of a filter form, showing the filters in force. */
+function formFields(current) {
+  return {
+    input: (name, label, placeholder) => el('label', {}, label,
+      el('input', { name, value: current[name] ?? '', placeholder, autocomplete: 'off', spellcheck: 'false' })),
+    /** `empty` labels the option that filters nothing; null leaves it out. */
+    select: (name, label, values, empty, fallback) => {
+      const chosen = current[name] ?? fallback;
+      const s = el('select', { name }, empty === null ? null : el('option', { value: '' }, empty),
+        ...values.map((v) => el('option', { value: v, selected: chosen === v }, v)));
+      return el('label', {}, label, s);
+    },
   };
+}
+
+function filterForm(current) {
+  const { input, select } = formFields(current);
   return el('form', { method: 'get', action: '/ui/findings', class: 'filters', id: 'filters' },
     input('node', 'Node', 'node name'),
     input('check', 'Check', 'e.g. cis-4.2.1'),
@@ -288,20 +338,49 @@ function filterForm(current) {
     link('/ui/findings', {}, 'Clear'));
 }
 
-async function findingsPage() {
+function processFilterForm(current) {
+  const { input, select } = formFields(current);
+  return el('form', { method: 'get', action: '/ui/processes', class: 'filters', id: 'filters' },
+    input('node', 'Node', 'node name'),
+    input('namespace', 'Namespace', 'e.g. shop'),
+    input('workload', 'Workload', 'e.g. Deployment/web'),
+    select('state', 'State', STATES, null, 'open'),
+    el('button', { type: 'submit' }, 'Filter'),
+    link('/ui/processes', {}, 'Clear'));
+}
+
+/** The page's filters from its address, for the API. */
+function queryFrom(names) {
   const params = new URLSearchParams(location.search);
   /** @type {Record<string, string>} */
   const query = {};
-  for (const k of FILTERS) {
+  for (const k of names) {
     const v = params.get(k);
     if (v) query[k] = v;
   }
-  markNav(query.category === 'process' ? 'processes' : 'findings');
+  return query;
+}
+
+async function findingsPage() {
+  const query = queryFrom(FILTERS);
+  markNav('findings');
   const form = filterForm(query);
   try {
-    show(el('h1', {}, query.category === 'process' ? 'Unexpected processes' : 'Findings'), form, el('section', {}, await findingsList(query)));
+    show(el('h1', {}, 'Findings'), form, el('section', {}, await findingsList(query)));
   } catch (err) {
     show(el('h1', {}, 'Findings'), form, errorBox(err));
+  }
+}
+
+async function processesPage() {
+  const query = queryFrom(PROCESS_FILTERS);
+  markNav('processes');
+  const form = processFilterForm(query);
+  const title = el('h1', {}, 'Unexpected processes');
+  try {
+    show(title, form, el('section', {}, await processesList(query)));
+  } catch (err) {
+    show(title, form, errorBox(err));
   }
 }
 
@@ -369,7 +448,7 @@ function loginPage() {
   box.hidden = false;
 }
 
-const PAGES = { overview, findings: findingsPage, node: nodePage, finding: findingPage, login: loginPage };
+const PAGES = { overview, findings: findingsPage, processes: processesPage, node: nodePage, finding: findingPage, login: loginPage };
 
 async function run() {
   const page = document.body.getAttribute('data-page') ?? '';

@@ -8,6 +8,13 @@ export interface AgentStats {
   'spoolDropped'?: (number | string | Long);
   'rejected'?: (number | string | Long);
   'execCoverage'?: (string);
+  'processEventsCapped'?: (number | string | Long);
+  'processEventsLost'?: (number | string | Long);
+  'execEventsLost'?: (number | string | Long);
+  'execRecordsPartial'?: (number | string | Long);
+  'baselineItemsDropped'?: (number | string | Long);
+  'baselineKeysEvicted'?: (number | string | Long);
+  'baselineReportDropped'?: (number | string | Long);
 }
 
 export interface AgentStats__Output {
@@ -16,4 +23,11 @@ export interface AgentStats__Output {
   'spoolDropped': (number);
   'rejected': (number);
   'execCoverage': (string);
+  'processEventsCapped': (number);
+  'processEventsLost': (number);
+  'execEventsLost': (number);
+  'execRecordsPartial': (number);
+  'baselineItemsDropped': (number);
+  'baselineKeysEvicted': (number);
+  'baselineReportDropped': (number);
 }

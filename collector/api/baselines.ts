@@ -1,0 +1,64 @@
+// /api/v1/baselines: the central process baselines (reader), and the admin calls that allow,
+// remove, lock and unlock. A change is stored, pushed to every connected agent, and an allow
+// resolves the executable's open proc-unexpected findings on every node.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
+import { StoreError } from '../store/db.js';
+import { BASELINE_ACTIONS } from '../store/baselines.js';
+import type { ApiContext } from './context.js';
+import { pick } from './findings.js';
+import { BaselineChangeBody, BaselineChangeResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
+
+const KEY_SYNTAX = 'host, <namespace>/<Kind>/<workload>/<container> or container:<64 hex>';
+
+type ChangeBody = Static<typeof BaselineChangeBody>;
+
+export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get<{ Querystring: Static<typeof BaselinesQuery> }>('/api/v1/baselines', {
+    schema: {
+      summary: 'Central process baselines: items with the nodes that taught them, removed executables, state',
+      querystring: BaselinesQuery, response: { 200: BaselinePage, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { limit, cursor, ...filter } = req.query;
+    const page = ctx.store.baselines.list(filter, limit, cursor);
+    return page ?? reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+  });
+
+  for (const action of BASELINE_ACTIONS) {
+    const paths = action === 'allow' || action === 'remove';
+    app.post<{ Body: ChangeBody }>(`/api/v1/baselines/${action}`, {
+      config: {
+        role: 'admin',
+        audit: { action: `baseline.${action}`, target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? ''), detail: (req) => pick(req.body, ['executables']) },
+      },
+      schema: {
+        summary: {
+          allow: 'Allow executables in a baseline (their open findings resolve on every node)',
+          remove: 'Remove executables from a baseline (never learned again)',
+          lock: 'Lock a baseline: every agent adopts it as it is now',
+          unlock: 'Unlock a baseline: agents learn again for a fresh window',
+        }[action],
+        body: BaselineChangeBody, response: { 200: BaselineChangeResult, 400: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+      },
+    }, async (req, reply) => {
+      const { key } = req.body;
+      const exes = req.body.executables ?? [];
+      if (!isValidBaselineKey(key)) return reply.code(400).send({ error: `body field key is not a baseline key (${KEY_SYNTAX})` });
+      if (paths && exes.length === 0) return reply.code(400).send({ error: `body field executables is required: the executables to ${action}` });
+      if (!paths && exes.length > 0) return reply.code(400).send({ error: `body field executables is not used by ${action}` });
+      const bad = exes.findIndex((p) => !isValidExecutable(p));
+      if (bad >= 0) return reply.code(400).send({ error: `body field executables.${bad} must be an absolute path without control characters` });
+      if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
+      const by = req.principal?.name ?? '';
+      try {
+        const out = ctx.baselines.change(action, key, [...new Set(exes)], by);
+        return { action, key, version: out.version, pushed: out.pushed, baseline: ctx.store.baselines.get(key) };
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'BASELINE_LIMIT') return reply.code(409).send({ error: err.message });
+        throw err;
+      }
+    });
+  }
+}

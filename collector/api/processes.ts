@@ -1,0 +1,23 @@
+// /api/v1/processes/unexpected: which nodes run unexpected processes, one row per (node,
+// baseline, executable), from the proc-unexpected findings.
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import type { ApiContext } from './context.js';
+import { pageStart } from './paging.js';
+import { ErrorBody, ProcessesQuery, UnexpectedProcessPage } from './schemas.js';
+
+export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get<{ Querystring: Static<typeof ProcessesQuery> }>('/api/v1/processes/unexpected', {
+    schema: {
+      summary: 'Unexpected processes: one row per node, workload container (or host) and executable, oldest first',
+      querystring: ProcessesQuery, response: { 200: UnexpectedProcessPage, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    const start = pageStart(q);
+    if ('error' in start) return reply.code(400).send(start);
+    ctx.expireSuppressions();
+    const { state, node, namespace, workload } = q;
+    return ctx.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, q.limit, start.after);
+  });
+}

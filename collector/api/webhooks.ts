@@ -1,0 +1,86 @@
+// /api/v1/webhooks: the configured destinations with their queue counts, the outbox rows
+// (deliveries) with their status, and the admin call that sends dead letters again.
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/outbox.js';
+import { ALERT_EVENTS, SINK_FORMATS } from '../webhooks/types.js';
+import type { ApiContext } from './context.js';
+import { pick } from './findings.js';
+import { ErrorBody } from './schemas.js';
+
+const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
+const DestinationName = Type.String({ minLength: 1, maxLength: 64 });
+
+export const DeliveriesQuery = Type.Object({
+  destination: Type.Optional(DestinationName),
+  status: Type.Optional(literals(DELIVERY_STATUSES)),
+  findingId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  cursor: Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' })),
+}, { additionalProperties: false });
+
+export const Delivery = Type.Object({
+  id: Type.Integer({ description: 'The outbox row: one alert for one destination' }),
+  deliveryId: Nullable(Type.String({ description: 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)' })),
+  destination: Type.String(), event: literals(ALERT_EVENTS), findingId: Type.String(), status: literals(DELIVERY_STATUSES),
+  attempts: Type.Integer(), lastStatus: Nullable(Type.Integer({ description: 'HTTP status of the last try; null: no answer' })),
+  lastError: Type.String({ description: 'Why the last try failed (bounded; never holds secrets)' }),
+  createdAt: Type.String(), nextAttemptAt: Nullable(Type.String()), deliveredAt: Nullable(Type.String()), deadAt: Nullable(Type.String()),
+});
+
+export const DeliveryPage = Type.Object({ items: Type.Array(Delivery), nextCursor: Nullable(Type.String()) });
+
+export const WebhookQueue = Type.Object({
+  name: Type.String(), format: literals(SINK_FORMATS), pending: Type.Integer(), dead: Type.Integer(),
+  dropped: Type.Integer({ description: 'Alerts dropped because the destination had its maximum of pending rows' }),
+});
+
+export const WebhookPage = Type.Object({ items: Type.Array(WebhookQueue), nextCursor: Type.Null() });
+
+export const RetryBody = Type.Object({
+  ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000, description: 'Dead letters to send again (delivery row ids)' })),
+  destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Every dead letter of this destination (or, with ids, only those of it)' })),
+}, { additionalProperties: false });
+
+export const RetryResult = Type.Object({ retried: Type.Integer({ description: 'Dead letters put back in their queue' }) });
+
+export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { outbox } = ctx.store;
+
+  app.get('/api/v1/webhooks', {
+    schema: { summary: 'The configured webhook destinations with their pending, dead and dropped counts', response: { 200: WebhookPage } },
+  }, async () => ({
+    items: outbox.counts().map((c) => ({ name: c.destination, format: c.format, pending: c.pending, dead: c.dead, dropped: c.dropped })),
+    nextCursor: null,
+  }));
+
+  app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', {
+    schema: {
+      summary: 'Webhook deliveries (one row per alert and destination), newest first',
+      querystring: DeliveriesQuery, response: { 200: DeliveryPage, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    const before = q.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeDeliveryCursor(q.cursor);
+    if (before === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+    return outbox.list({ destination: q.destination, status: q.status, findingId: q.findingId }, q.limit, before);
+  });
+
+  app.post<{ Body: Static<typeof RetryBody> }>('/api/v1/webhooks/deliveries/retry', {
+    config: { role: 'admin', audit: { action: 'webhook.retry', detail: (req) => pick(req.body, ['ids', 'destination']) } },
+    schema: {
+      summary: 'Send dead letters again: by id, or all of a destination (admin)',
+      body: RetryBody, response: { 200: RetryResult, 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { ids, destination } = req.body;
+    if (ids === undefined && destination === undefined) return reply.code(400).send({ error: 'body field ids or destination is required' });
+    if (destination !== undefined && !outbox.destinations().some((d) => d.name === destination)) {
+      return reply.code(400).send({ error: `body field destination: no webhook named ${JSON.stringify(destination)} is configured` });
+    }
+    const retried = outbox.retry({ ids, destination }, ctx.now());
+    req.log.info({ who: req.principal?.name, destination, ids: ids?.length, retried }, 'webhook dead letters retried');
+    return { retried };
+  });
+}

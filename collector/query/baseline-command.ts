@@ -1,0 +1,46 @@
+// `nodeward baseline allow|remove|lock|unlock --key K [--exe PATH...]`: an operator's change to
+// a central baseline through the collector's API (admin token). The collector stores it and
+// pushes it to every connected agent. Exit codes as for `nodeward query`: 0 done, 1 the call
+// failed, 2 usage error (including a parameter the API refused with 400).
+import type { Command } from 'commander';
+import { postOk } from './client.js';
+import { resolveConnection, usageOrFailure, withConnection, QueryUsageError, type ConnectionFlags, type QueryIo } from './command.js';
+
+interface ChangeResult {
+  action: string; key: string; version: number; pushed: number;
+  baseline: { state: string; items: unknown[]; removed: unknown[] };
+}
+
+const ACTIONS = {
+  allow: 'allow executables in a baseline; their open findings resolve on every node',
+  remove: 'remove executables from a baseline; they are never learned again',
+  lock: 'lock a baseline: every agent adopts it as the collector holds it now',
+  unlock: 'unlock a baseline: agents learn again for a fresh window',
+} as const;
+
+export function addBaselineCommand(program: Command, io: QueryIo): Command {
+  const baseline = program.command('baseline').description('change a central process baseline (needs an admin token)');
+  for (const [action, description] of Object.entries(ACTIONS)) {
+    const takesExe = action === 'allow' || action === 'remove';
+    const cmd = withConnection(baseline.command(action).description(description))
+      .requiredOption('--key <key>', 'the baseline key: host, <namespace>/<Kind>/<workload>/<container> or container:<id>');
+    if (takesExe) cmd.option('--exe <path...>', 'absolute path of an executable (repeat for more)');
+    cmd.action(async (o: ConnectionFlags & { key: string; exe?: string[] }) => {
+      if (takesExe && !o.exe?.length) throw new QueryUsageError(`baseline ${action} needs at least one --exe PATH`);
+      const conn = resolveConnection(o, io.env);
+      let r: ChangeResult;
+      try {
+        r = await postOk<ChangeResult>(conn, `/api/v1/baselines/${action}`, { key: o.key, ...(takesExe ? { executables: o.exe } : {}) });
+      } catch (err) {
+        usageOrFailure(err);
+      }
+      if (o.output === 'json') {
+        io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      io.stdout.write(`${r.key}: ${action} done (version ${r.version}); now ${r.baseline.state} with ${r.baseline.items.length} executables`
+        + ` and ${r.baseline.removed.length} removed; pushed to ${r.pushed} connected agent${r.pushed === 1 ? '' : 's'}\n`);
+    });
+  }
+  return baseline;
+}

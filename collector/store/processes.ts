@@ -1,0 +1,160 @@
+// Unexpected processes: the `proc-unexpected` findings read as one row per (node, baseline,
+// executable), which is what their fingerprint already is, with the process the agent last
+// reported (its detail JSON, agent/processes/findings.ts).
+//
+// Where a process belongs comes from the finding's subject, `<baseline key>:<executable>`
+// (proto/baseline-key.ts), not from the detail: the subject is the finding's identity, and a
+// workload key `<namespace>/<Kind>/<name>/<container>` holds no `:`, so the key is everything
+// before the first `:`. The namespace and workload filters match on that key. The detail is
+// the agent's account of the last occurrence: each field is checked and bounded as it is read.
+import { HOST_KEY, parseWorkloadKey, processSubject } from '../../proto/baseline-key.js';
+import type { FindingState, Severity } from '../../proto/domain.js';
+import type { Statement } from 'better-sqlite3';
+import type { Db } from './db.js';
+import { encodeCursor, type Page } from './findings.js';
+
+export const PROC_UNEXPECTED_CHECK = 'proc-unexpected';
+
+export interface UnexpectedProcess {
+  /** The finding's id (GET /api/v1/findings/{id}). */
+  readonly id: string;
+  readonly node: string;
+  readonly state: FindingState;
+  readonly severity: Severity;
+  /** `host`, `<namespace>/<Kind>/<name>/<container>` or `container:<id>`. */
+  readonly baseline: string;
+  readonly executable: string;
+  /** The executable had been deleted from disk while it ran. */
+  readonly exeDeleted: boolean;
+  readonly namespace: string;
+  /** `<Kind>/<name>`; empty on the host and for a container no pod claims. */
+  readonly workload: string;
+  readonly container: string;
+  readonly containerId: string;
+  readonly pod: string;
+  readonly pid: number | null;
+  readonly user: string;
+  readonly cmdline: string;
+  /** Executables of the parent, grandparent, ... up to the container boundary. */
+  readonly parents: string[];
+  /** How the last occurrence was seen: `event` (exec event) or `scan`. */
+  readonly seen: string;
+  /** Some of the process's files were gone before they could be read. */
+  readonly partial: boolean;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Occurrences, all told. */
+  readonly count: number;
+}
+
+export interface ProcessFilter {
+  readonly state: FindingState;
+  readonly node?: string | undefined;
+  readonly namespace?: string | undefined;
+  /** `<Kind>/<name>`, or a name of any kind. */
+  readonly workload?: string | undefined;
+  /** Last seen at or after (ms). */
+  readonly since?: number | undefined;
+}
+
+interface Raw {
+  seq: number; id: string; node: string; subject: string; state: FindingState; severity: Severity; detail: string;
+  seen: string; first_seen: number; last_seen: number; count: number;
+}
+
+/** Bounds on what a row carries from the detail (the ingest bounds the detail to 16 KiB). */
+const MAX_TEXT = 4096;
+const MAX_PARENTS = 64;
+/** The key part of a subject, as SQL: everything before its first `:`. */
+const KEY_SQL = "substr(subject, 1, instr(subject, ':') - 1)";
+
+const like = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+export function createProcessQueries(db: Db) {
+  const statements = new Map<string, Statement<Record<string, unknown>, Raw>>();
+
+  return {
+    /** A page of rows in finding order (oldest first), after the cursor position `after`. */
+    unexpected(filter: ProcessFilter, limit: number, after: number): Page<UnexpectedProcess> {
+      // Like the findings list: (node, state) drives when a node is given (its findings are
+      // few), else (check_id, state); either walks rows in seq order without sorting.
+      const where = [`${filter.node === undefined ? '' : '+'}check_id = '${PROC_UNEXPECTED_CHECK}'`, 'state = @state', 'seq > @after'];
+      const params: Record<string, unknown> = { state: filter.state, after, limit: limit + 1 };
+      if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
+      if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
+      if (filter.namespace !== undefined) {
+        where.push(`${KEY_SQL} LIKE @namespace ESCAPE '\\'`);
+        params.namespace = `${like(filter.namespace)}/%`;
+      }
+      if (filter.workload !== undefined) {
+        // Parts cannot hold `/`, so in a four-part key `%/<Kind>/<name>/%` can only match the
+        // kind and name (and `%/%/<name>/%` only the name).
+        const slash = filter.workload.indexOf('/');
+        where.push(`${KEY_SQL} LIKE @workload ESCAPE '\\'`);
+        params.workload = slash === -1
+          ? `%/%/${like(filter.workload)}/%`
+          : `%/${like(filter.workload.slice(0, slash))}/${like(filter.workload.slice(slash + 1))}/%`;
+      }
+      // Assembled from fixed fragments (a handful of shapes, each prepared once); values are bound.
+      const sql = `SELECT seq, id, node, subject, state, severity, detail, seen, first_seen, last_seen, count FROM findings
+        WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
+      let stmt = statements.get(sql);
+      if (!stmt) statements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
+      const rows = stmt.all(params);
+      const more = rows.length > limit;
+      const page = more ? rows.slice(0, limit) : rows;
+      const last = page.at(-1);
+      return { items: page.map(toProcess), nextCursor: more && last ? encodeCursor(last.seq) : null };
+    },
+  };
+}
+
+export type ProcessQueries = ReturnType<typeof createProcessQueries>;
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
+const text = (v: unknown): string => (typeof v === 'string' ? v.slice(0, MAX_TEXT) : '');
+
+/** The baseline key and executable a subject names; an unrecognised subject is all executable. */
+export function splitSubject(subject: string): { baseline: string; executable: string } {
+  const container = /^(container:[0-9a-f]{64}):(.*)$/s.exec(subject);
+  if (container) return { baseline: container[1] as string, executable: container[2] as string };
+  const colon = subject.indexOf(':');
+  const key = colon === -1 ? '' : subject.slice(0, colon);
+  if (key === HOST_KEY || (key !== '' && parseWorkloadKey(key))) return { baseline: key, executable: subject.slice(colon + 1) };
+  return { baseline: '', executable: subject };
+}
+
+function toProcess(r: Raw): UnexpectedProcess {
+  let detail: Obj = {};
+  try {
+    detail = obj(JSON.parse(r.detail)) ?? {};
+  } catch {
+    // The ingest admits only JSON objects; an unreadable detail leaves the fields empty.
+  }
+  const { baseline, executable } = splitSubject(r.subject);
+  const key = parseWorkloadKey(baseline);
+  const container = obj(detail.container);
+  const pid = detail.pid;
+  return {
+    id: r.id, node: r.node, state: r.state, severity: r.severity, baseline,
+    // An over-long subject is cut and hashed: the detail's executable, when the subject is
+    // exactly what it makes, is the whole path.
+    executable: typeof detail.exe === 'string' && processSubject(baseline, detail.exe) === r.subject ? detail.exe : executable,
+    exeDeleted: detail.exeDeleted === true,
+    namespace: key?.namespace ?? '',
+    workload: key ? `${key.kind}/${key.name}` : '',
+    container: key?.container ?? text(container?.name),
+    containerId: text(container?.id) || (baseline.startsWith('container:') ? baseline.slice('container:'.length) : ''),
+    pod: text(detail.pod),
+    pid: typeof pid === 'number' && Number.isSafeInteger(pid) && pid >= 0 ? pid : null,
+    user: text(detail.user),
+    cmdline: text(detail.cmdline),
+    parents: Array.isArray(detail.parents) ? detail.parents.filter((p): p is string => typeof p === 'string').slice(0, MAX_PARENTS).map(text) : [],
+    seen: r.seen,
+    partial: detail.partial === true,
+    firstSeen: new Date(r.first_seen).toISOString(),
+    lastSeen: new Date(r.last_seen).toISOString(),
+    count: r.count,
+  };
+}

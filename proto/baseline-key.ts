@@ -1,0 +1,72 @@
+// Baseline keys and the subject of a proc-unexpected finding: part of the wire contract
+// (documented in proto/nodeward/v1/agent.proto), so the agent and the collector compute
+// them with this one module.
+//
+//   host                                         processes outside any container
+//   <namespace>/<Kind>/<workload>/<container>    e.g. shop/Deployment/web/nginx (Jobs: their CronJob)
+//   container:<64-hex id>                        a container whose runtime bundle names no pod
+//
+// Namespaces, workload and container names are DNS labels or subdomains, so `/` never occurs
+// inside a part and `:` never occurs in a Kubernetes key.
+import { createHash } from 'node:crypto';
+
+export const HOST_KEY = 'host';
+
+/** The collector's bound on a finding subject. */
+export const MAX_SUBJECT_CHARS = 1024;
+
+export interface WorkloadKeyParts {
+  readonly namespace: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly container: string;
+}
+
+const PART = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+
+export function workloadKeyOf(p: WorkloadKeyParts): string {
+  return `${p.namespace}/${p.kind}/${p.name}/${p.container}`;
+}
+
+/** The parts of a workload key, or null for `host`, unattributed and malformed keys. */
+export function parseWorkloadKey(key: string): WorkloadKeyParts | null {
+  const parts = key.split('/');
+  if (parts.length !== 4 || parts.some((p) => p === '')) return null;
+  const [namespace, kind, name, container] = parts as [string, string, string, string];
+  return { namespace, kind, name, container };
+}
+
+/** Accepts exactly what `host`, a workload key or an unattributed container key can be. */
+export function isValidBaselineKey(key: string): boolean {
+  if (key === HOST_KEY) return true;
+  if (/^container:[0-9a-f]{64}$/.test(key)) return true;
+  const p = parseWorkloadKey(key);
+  return p !== null && [p.namespace, p.kind, p.name, p.container].every((s) => PART.test(s));
+}
+
+/** `<baseline key>:<executable>`, stable for the fingerprint; hashed when too long. */
+export function processSubject(key: string, exe: string): string {
+  const s = `${key}:${exe}`;
+  if (s.length <= MAX_SUBJECT_CHARS) return s;
+  const digest = createHash('sha256').update(s).digest('hex').slice(0, 16);
+  return `${s.slice(0, MAX_SUBJECT_CHARS - 17)}#${digest}`;
+}
+
+/** The longest executable path a baseline carries on the wire. */
+export const MAX_EXECUTABLE_CHARS = 1024;
+
+/** A baseline item: an absolute path, bounded, without control characters (the agent escapes them). */
+export function isValidExecutable(path: string): boolean {
+  return path.startsWith('/') && path.length <= MAX_EXECUTABLE_CHARS && !/[\u0000-\u001f\u007f]/.test(path);
+}
+
+/** How an executable joined a baseline, and its name in the wire's ItemSource enum. */
+export const ITEM_SOURCE_WIRE = {
+  learned: 'ITEM_SOURCE_LEARNED', startup: 'ITEM_SOURCE_STARTUP', operator: 'ITEM_SOURCE_OPERATOR',
+} as const;
+export type ItemSourceName = keyof typeof ITEM_SOURCE_WIRE;
+
+/** The wire's ItemSource (as the proto loader gives it: the enum's name) -> ours; undefined for anything else. */
+export function itemSourceFromWire(v: unknown): ItemSourceName | undefined {
+  return (Object.keys(ITEM_SOURCE_WIRE) as ItemSourceName[]).find((k) => ITEM_SOURCE_WIRE[k] === v);
+}

@@ -1,0 +1,377 @@
+// Central baselines against a real collector: nodes' BaselineReports over mTLS gRPC streams,
+// the API and CLI over HTTPS, SQLite underneath. What agents are sent (BaselineUpdate,
+// PodInventory) is read off their streams.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { processSubject } from '../../proto/baseline-key.js';
+import type { AgentBaseline, BaselineUpdate__Output, CollectorMessage__Output, WireFinding } from '../../proto/load.js';
+import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
+import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
+import { eventually } from '../helpers/https.js';
+import { NODEWARD_BIN } from '../helpers/process.js';
+import { api, fp, ok, withCollector } from '../helpers/agent-session.js';
+
+const WEB = 'shop/Deployment/web/nginx';
+const JOB = 'ops/CronJob/backup/dump';
+const NODES = ['node-a', 'node-b', 'node-c'];
+
+interface Agent {
+  readonly stream: RawStream;
+  report(...baselines: AgentBaseline[]): void;
+  /** The next message from the collector, which must be a BaselineUpdate. */
+  update(): Promise<BaselineUpdate__Output>;
+  next(): Promise<CollectorMessage__Output>;
+  /** Sends a finding batch and waits for its ack (which must be the next message). */
+  batch(findings: WireFinding[]): Promise<void>;
+  close(): void;
+}
+
+let epochs = 0;
+async function agent(tc: TestCollector, node: string, baselineVersion = 0): Promise<Agent> {
+  const pki = tc.pki.agents[node]!;
+  const stream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: pki.cert, key: pki.key });
+  stream.send({ hello: { node, agentVersion: 'test', epoch: `baselines-${process.pid}-${++epochs}`, baselineVersion } });
+  let sequence = 0;
+  const next = async (): Promise<CollectorMessage__Output> => (await stream.receive(1))[0]!;
+  const a: Agent = {
+    stream,
+    report: (...baselines) => stream.send({ baselineReport: { baselines } }),
+    async update() {
+      const m = await next();
+      if (!m.baselineUpdate) throw new Error(`expected a baseline update, got ${JSON.stringify(m)}`);
+      return m.baselineUpdate;
+    },
+    next,
+    async batch(findings) {
+      const seq = ++sequence;
+      stream.send({ findingBatch: { sequence: seq, findings } });
+      const m = await next();
+      if (m.ack?.sequence !== seq || m.ack.code !== 0) throw new Error(`no clean ack for ${seq}: ${JSON.stringify(m)}`);
+    },
+    close: () => stream.close(),
+  };
+  return a;
+}
+
+let markers = 0;
+/** Connected, and everything sent before merged: a report of a new marker key has been (reports are handled in order). */
+async function registered(tc: TestCollector, a: Agent, node: string): Promise<void> {
+  const key = `marker/Pod/${node}/m${++markers}`;
+  a.report(bl(key, 'learning', ['/bin/true']));
+  await eventually(`${node}'s marker`, async () => (await list(tc, `key=${encodeURIComponent(key)}`)).items[0]);
+}
+
+/** node-a and node-b, both connected for sure. */
+async function connectedPair(t: import('ava').ExecutionContext, tc: TestCollector): Promise<[Agent, Agent]> {
+  const a = await agent(tc, 'node-a');
+  const b = await agent(tc, 'node-b');
+  t.teardown(() => { a.close(); b.close(); });
+  await registered(tc, a, 'node-a');
+  await registered(tc, b, 'node-b');
+  return [a, b];
+}
+
+function bl(key: string, state: 'learning' | 'locked', items: Array<string | { path: string; firstSeenMs?: number; source?: string }>, version = 0): AgentBaseline {
+  return {
+    key, state: state === 'locked' ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', version, learnUntilMs: Date.now() + 3600_000,
+    lockedBy: state === 'locked' ? 'window' : '',
+    items: items.map((i) => (typeof i === 'string' ? { path: i, source: 'ITEM_SOURCE_LEARNED', firstSeenMs: Date.now() } : {
+      path: i.path, source: (i.source ?? 'ITEM_SOURCE_LEARNED') as 'ITEM_SOURCE_LEARNED', firstSeenMs: i.firstSeenMs ?? Date.now(),
+    })),
+    removed: [],
+  };
+}
+
+interface ApiItem { path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean }
+interface ApiBaseline {
+  key: string; namespace: string; workload: { kind: string; name: string } | null; container: string; state: string;
+  lockedBy: string | null; lockedByName: string; lockedAt: string | null; version: number; items: ApiItem[];
+  removed: Array<{ path: string; removedBy: string }>;
+}
+
+const list = (tc: TestCollector, query = ''): Promise<{ items: ApiBaseline[]; nextCursor: string | null }> => ok(tc, `/api/v1/baselines?${query}`);
+const one = async (tc: TestCollector, key: string): Promise<ApiBaseline | undefined> => (await list(tc, `key=${encodeURIComponent(key)}`)).items[0];
+const item = (b: ApiBaseline | undefined, path: string): ApiItem | undefined => b?.items.find((i) => i.path === path);
+const change = (tc: TestCollector, action: string, body: unknown, token: string | null = ADMIN_TOKEN) =>
+  api(tc, `/api/v1/baselines/${action}`, { method: 'POST', token, body });
+const paths = (u: BaselineUpdate__Output): string[] => u.items.map((i) => i.path).sort();
+
+test('reports from two nodes merge per key: each item names the nodes that taught it, and one node alone shows', (t) => withCollector(async (tc) => {
+  const a = await agent(tc, 'node-a');
+  const b = await agent(tc, 'node-b');
+  t.teardown(() => { a.close(); b.close(); });
+  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
+  b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/usr/bin/curl']), bl(JOB, 'learning', ['/usr/bin/pg_dump']));
+  const web = await eventually('both reports merged', async () => {
+    const w = await one(tc, WEB);
+    return w && w.items.length === 3 && item(w, '/usr/sbin/nginx')!.taughtBy.length === 2 ? w : undefined;
+  });
+  t.like(web, { namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx', state: 'learning', lockedBy: null });
+  t.deepEqual(web.items.map((i) => [i.path, i.taughtBy.sort(), i.singleNode]), [
+    ['/bin/sh', ['node-a'], true],
+    ['/usr/bin/curl', ['node-b'], true],
+    ['/usr/sbin/nginx', ['node-a', 'node-b'], false],
+  ]);
+  t.is(item(web, '/usr/sbin/nginx')!.source, 'learned');
+
+  await eventually('the CronJob baseline', async () => one(tc, JOB));
+  t.deepEqual((await list(tc, 'namespace=ops')).items.map((x) => x.key), [JOB]);
+  t.deepEqual((await list(tc, 'workload=web')).items.map((x) => x.key), [WEB]);
+  t.deepEqual((await list(tc, 'state=locked')).items, []);
+  const first = await list(tc, 'limit=1');
+  t.is(first.items.length, 1);
+  t.truthy(first.nextCursor);
+  const second = await list(tc, `limit=1&cursor=${first.nextCursor}`);
+  t.not(second.items[0]!.key, first.items[0]!.key);
+  const doc = await ok(tc, '/api/v1/openapi.json');
+  t.truthy(doc.paths['/api/v1/baselines'] && doc.paths['/api/v1/baselines/allow'] && doc.paths['/api/v1/baselines/unlock']);
+}, { nodes: NODES }));
+
+test('an executable an operator removed is never learned again from any node; an allow brings it back', (t) => withCollector(async (tc) => {
+  const [a, b] = await connectedPair(t, tc);
+  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
+  await eventually('the report', async () => item(await one(tc, WEB), '/bin/sh'));
+
+  const removed = await change(tc, 'remove', { key: WEB, executables: ['/bin/sh'] });
+  t.is(removed.status, 200, removed.text);
+  t.is(removed.body.pushed, 2);
+  t.like(removed.body.baseline, { key: WEB, removed: [{ path: '/bin/sh', removedBy: 'admin' }] });
+  for (const x of [a, b]) {
+    const u = await x.update();
+    t.like(u, { key: WEB, action: 'ACTION_REMOVE', removed: ['/bin/sh'], version: removed.body.version });
+  }
+  b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
+  const after = await eventually('node-b taught nginx', async () => {
+    const w = await one(tc, WEB);
+    return item(w, '/usr/sbin/nginx')?.taughtBy.includes('node-b') ? w : undefined;
+  });
+  t.is(item(after, '/bin/sh'), undefined, 'a removed executable is not learned again');
+  t.deepEqual(after.removed.map((r) => r.path), ['/bin/sh']);
+
+  const allowed = await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] });
+  t.is(allowed.status, 200, allowed.text);
+  t.like(item(allowed.body.baseline, '/bin/sh'), { source: 'operator', addedBy: 'admin', taughtBy: [], singleNode: false });
+  t.deepEqual(allowed.body.baseline.removed, []);
+  t.like(await a.update(), { key: WEB, action: 'ACTION_ALLOW', allowed: ['/bin/sh'], version: allowed.body.version });
+  t.true(allowed.body.version > removed.body.version);
+}, { nodes: NODES }));
+
+test('a node ending its learning window locks the central baseline: every node adopts it, new nodes on hello; unlock and lock by an operator', (t) => withCollector(async (tc) => {
+  const [a, b] = await connectedPair(t, tc);
+  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
+  b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/usr/bin/curl']));
+  await eventually('both reports', async () => ((await one(tc, WEB))?.items.length === 3 ? true : undefined));
+
+  a.report(bl(WEB, 'locked', ['/usr/sbin/nginx', '/bin/sh']));
+  const adopt = await b.update();
+  t.like(adopt, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: false });
+  t.deepEqual(paths(adopt), ['/bin/sh', '/usr/bin/curl', '/usr/sbin/nginx'], 'the whole central baseline, what node-b taught included');
+  t.like(await a.update(), { key: WEB, action: 'ACTION_ADOPT', version: adopt.version });
+  const locked = (await one(tc, WEB))!;
+  t.like(locked, { state: 'locked', lockedBy: 'node', lockedByName: 'node-a', version: adopt.version });
+
+  // A node that was never here adopts on hello; one that has this version gets nothing.
+  const c = await agent(tc, 'node-c');
+  t.teardown(() => c.close());
+  const onHello = await c.update();
+  t.like(onHello, { key: WEB, action: 'ACTION_ADOPT', version: adopt.version });
+  t.deepEqual(paths(onHello), paths(adopt));
+  const current = await agent(tc, 'node-c', adopt.version);
+  t.teardown(() => current.close());
+  await current.batch([]);
+
+  // Locked: learning after the lock adds nothing; an item learned before it (a report on its way) joins and is re-adopted.
+  const lockedAt = Date.parse(locked.lockedAt!);
+  b.report(bl(WEB, 'locked', ['/usr/sbin/nginx', { path: '/usr/bin/wget', firstSeenMs: lockedAt + 60_000 }, { path: '/usr/bin/late', firstSeenMs: lockedAt - 1000 }], adopt.version));
+  const grown = await b.update();
+  t.like(grown, { key: WEB, action: 'ACTION_ADOPT' });
+  t.true(grown.version > adopt.version);
+  t.deepEqual(paths(grown), ['/bin/sh', '/usr/bin/curl', '/usr/bin/late', '/usr/sbin/nginx']);
+  t.like(await a.update(), { action: 'ACTION_ADOPT', version: grown.version }, 'every node adopts it again');
+  t.like(item(await one(tc, WEB), '/usr/bin/late'), { taughtBy: ['node-b'], singleNode: true });
+
+  // Unlock: the proto's explicit action; a report from before the unlock cannot lock it again.
+  const unlocked = await change(tc, 'unlock', { key: WEB });
+  t.is(unlocked.status, 200, unlocked.text);
+  t.like(unlocked.body.baseline, { state: 'learning', lockedBy: null, lockedAt: null });
+  t.like(await a.update(), { key: WEB, action: 'ACTION_UNLOCK', version: unlocked.body.version });
+  t.like(await b.update(), { key: WEB, action: 'ACTION_UNLOCK', version: unlocked.body.version });
+  a.report(bl(WEB, 'locked', ['/usr/sbin/nginx'], grown.version));
+  await registered(tc, a, 'node-a');
+  t.is((await one(tc, WEB))!.state, 'learning', 'a report made before the unlock does not lock');
+  a.report(bl(WEB, 'locked', ['/usr/sbin/nginx'], unlocked.body.version));
+  const relock = await b.update();
+  t.like(relock, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: false });
+  t.like(await one(tc, WEB), { state: 'locked', lockedBy: 'node', lockedByName: 'node-a' });
+
+  // An operator's lock: adopted as an operator lock (startup processes are no longer learned).
+  const unlock2 = await change(tc, 'unlock', { key: WEB });
+  t.is(unlock2.status, 200);
+  await b.update();
+  const lock = await change(tc, 'lock', { key: WEB });
+  t.is(lock.status, 200, lock.text);
+  t.like(lock.body.baseline, { state: 'locked', lockedBy: 'operator', lockedByName: 'admin' });
+  const opLock = await b.update();
+  t.like(opLock, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
+  // A node that missed the unlock and the lock catches up with the lock alone.
+  const late = await agent(tc, 'node-c', adopt.version);
+  t.teardown(() => late.close());
+  t.like(await late.update(), { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
+}, { nodes: NODES }));
+
+test('allowing an executable resolves its proc-unexpected findings on every node; a finding sent before the agent applied it does not reopen them', (t) => withCollector(async (tc) => {
+  const a = await agent(tc, 'node-a');
+  const b = await agent(tc, 'node-b');
+  t.teardown(() => { a.close(); b.close(); });
+  const finding = (exe: string, at = Date.now()): WireFinding => ({
+    checkId: 'proc-unexpected', subject: processSubject(WEB, exe), title: 'Unexpected process', category: 'process',
+    severity: 'SEVERITY_HIGH', status: 'STATUS_FAIL', observedAtMs: at, occurrences: 1, seen: 'scan',
+    detailJson: JSON.stringify({ baseline: WEB, exe, pid: 42 }),
+  });
+  const sent = Date.now();
+  await a.batch([finding('/tmp/tool'), finding('/tmp/other')]);
+  await b.batch([finding('/tmp/tool')]);
+  const ids = ['node-a', 'node-b'].map((n) => fp(n, 'proc-unexpected', processSubject(WEB, '/tmp/tool')));
+  for (const id of ids) t.is((await ok(tc, `/api/v1/findings/${id}`)).state, 'open');
+
+  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'] });
+  t.is(r.status, 200, r.text);
+  await a.update();
+  await b.update();
+  for (const id of ids) {
+    const f = await ok(tc, `/api/v1/findings/${id}`);
+    t.is(f.state, 'resolved');
+    t.like(f.history[0], { event: 'resolved', note: 'allowed by admin' });
+  }
+  t.is((await ok(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/other'))}`)).state, 'open');
+
+  // The agent had this in its spool before the allow reached it.
+  await a.batch([finding('/tmp/tool', sent)]);
+  t.is((await ok(tc, `/api/v1/findings/${ids[0]}`)).state, 'resolved');
+  t.regex(tc.collector.metrics.render(), /nodeward_findings_ignored_total 1\b/);
+  await a.batch([finding('/tmp/third')]);
+  t.is((await ok(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/third'))}`)).state, 'open');
+}, { nodes: NODES }));
+
+test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and the stream goes on', (t) => withCollector(async (tc) => {
+  const a = await agent(tc, 'node-a');
+  t.teardown(() => a.close());
+  const refused = async (...baselines: AgentBaseline[]): Promise<string> => {
+    a.report(...baselines);
+    const m = await a.next();
+    t.like(m.ack, { sequence: 0, code: 3 });
+    return m.ack!.message;
+  };
+  t.regex(await refused(bl('shop/web', 'learning', ['/bin/sh'])), /baselines\[0\]\.key .* is not a baseline key/);
+  t.regex(await refused(bl(WEB, 'learning', ['/bin/sh', 'relative/path'])), /baselines\[0\]\.items\[1\]\.path must be an absolute path/);
+  t.regex(await refused(bl(WEB, 'learning', [`/${'x'.repeat(1024)}`])), /items\[0\]\.path is longer than 1024/);
+  t.regex(await refused({ ...bl(WEB, 'learning', []), state: 'BASELINE_STATE_UNSPECIFIED' }), /baselines\[0\]\.state must be/);
+  t.regex(await refused(...Array.from({ length: 65 }, () => bl(WEB, 'learning', []))), /65 baselines; at most 64/);
+  t.regex(await refused(bl(WEB, 'learning', Array.from({ length: 2049 }, (_, i) => `/bin/x${i}`))), /2049 items; at most 2048/);
+  await a.batch([]);
+  t.is((await list(tc)).items.length, 0, 'nothing of a refused report is kept');
+}, { nodes: NODES }));
+
+test('the API: 400 names the bad parameter, 401 without a token, 403 for a reader; changes are audited with the key', (t) => withCollector(async (tc) => {
+  const bad = async (action: string, body: unknown, re: RegExp): Promise<void> => {
+    const r = await change(tc, action, body);
+    t.is(r.status, 400, `${action} ${JSON.stringify(body)}: ${r.text}`);
+    t.regex(r.body.error, re);
+  };
+  await bad('allow', { key: 'shop/web', executables: ['/bin/sh'] }, /body field key is not a baseline key/);
+  await bad('allow', { key: WEB }, /body field executables is required/);
+  await bad('remove', { key: WEB, executables: [] }, /body field executables is required/);
+  await bad('allow', { key: WEB, executables: ['/bin/sh', 'sh'] }, /body field executables\.1 must be an absolute path/);
+  await bad('allow', { key: WEB, executables: ['/bin/\u001b[31m'] }, /executables\.0 must be an absolute path without control characters/);
+  await bad('lock', { key: WEB, executables: ['/bin/sh'] }, /body field executables is not used by lock/);
+  await bad('unlock', { key: WEB, reason: 'x' }, /body field reason is not known/);
+  await bad('unlock', {}, /body field key is required/);
+  for (const q of ['state=frozen', 'limit=0', 'cursor=nonsense', 'color=red']) {
+    const r = await api(tc, `/api/v1/baselines?${q}`);
+    t.is(r.status, 400, q);
+    t.regex(r.body.error, new RegExp(`parameter ${q.split('=')[0]}`), q);
+  }
+  t.is((await api(tc, '/api/v1/baselines', { token: null })).status, 401);
+  t.is((await api(tc, '/api/v1/baselines', { token: READER_TOKEN })).status, 200, 'readers may read');
+  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, null)).status, 401);
+  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, READER_TOKEN)).status, 403);
+  t.is((await list(tc)).items.length, 0, 'refused calls change nothing');
+  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] })).status, 200);
+  const audit = await ok(tc, '/api/v1/audit?action=baseline.allow', ADMIN_TOKEN);
+  t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'] } });
+  t.true(audit.items.some((x: { status: number; actor: string }) => x.status === 403 && x.actor === 'reader'));
+}, { nodes: NODES }));
+
+test("the agent's stream gets its node's pods after hello, and again when pushed", (t) => withCollector(async (tc) => {
+  const pods = [{
+    namespace: 'shop', name: 'web-7d4b9c8f6d-x2kzq', uid: 'u-1', node: 'node-a', owner: { kind: 'Deployment', name: 'web' },
+    containers: [{ name: 'nginx', execProbes: [['cat', '/tmp/healthy']] }],
+  }];
+  tc.collector.setPodInventoryProvider((node) => (node === 'node-a' ? pods : []));
+  const a = await agent(tc, 'node-a');
+  t.teardown(() => a.close());
+  const first = await a.next();
+  t.deepEqual(first.podInventory?.pods, [{
+    namespace: 'shop', name: 'web-7d4b9c8f6d-x2kzq', uid: 'u-1', ownerKind: 'Deployment', ownerName: 'web',
+    containers: [{ name: 'nginx', execProbes: [{ command: ['cat', '/tmp/healthy'] }] }],
+  }]);
+  await registered(tc, a, 'node-a');
+  t.true(tc.collector.pushPods('node-a'));
+  t.is((await a.next()).podInventory?.pods.length, 1);
+  t.false(tc.collector.pushPods('node-b'), 'not connected');
+}, { nodes: NODES }));
+
+const run = promisify(execFile);
+async function nodeward(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, [NODEWARD_BIN, ...args], { env: { PATH: process.env.PATH ?? '' }, timeout: 30_000, cwd: '/' });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query baselines', (t) => withCollector(async (tc) => {
+  await writeFile(join(tc.dir, 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
+  await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
+  const conn = (who: string) => ['--url', tc.apiUrl, '--token-file', join(tc.dir, `${who}.token`), '--ca-file', tc.pki.caCert];
+  const a = await agent(tc, 'node-a');
+  t.teardown(() => a.close());
+  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx']));
+  await eventually('the report', async () => one(tc, WEB));
+
+  const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', ...conn('admin')]);
+  t.is(allow.code, 0, allow.stderr);
+  t.regex(allow.stdout, /^shop\/Deployment\/web\/nginx: allow done \(version \d+\); now learning with 3 executables and 0 removed; pushed to 1 connected agent$/m);
+  t.deepEqual((await a.update()).allowed, ['/bin/sh', '/usr/bin/tini']);
+  const remove = await nodeward(['baseline', 'remove', '--key', WEB, '--exe', '/usr/bin/tini', '--output', 'json', ...conn('admin')]);
+  t.is(remove.code, 0, remove.stderr);
+  t.like(JSON.parse(remove.stdout), { action: 'remove', key: WEB, baseline: { removed: [{ path: '/usr/bin/tini' }] } });
+  t.is((await nodeward(['baseline', 'lock', '--key', WEB, ...conn('admin')])).code, 0);
+  t.is((await nodeward(['baseline', 'unlock', '--key', WEB, ...conn('admin')])).code, 0);
+  t.is((await one(tc, WEB))!.state, 'learning');
+
+  const denied = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/x', ...conn('reader')]);
+  t.is(denied.code, 1);
+  t.regex(denied.stderr, /403/);
+  const usage = await nodeward(['baseline', 'allow', '--key', WEB, ...conn('admin')]);
+  t.is(usage.code, 2);
+  t.regex(usage.stderr, /needs at least one --exe/);
+  const badKey = await nodeward(['baseline', 'lock', '--key', 'nonsense/key', ...conn('admin')]);
+  t.is(badKey.code, 2, 'a 400 is a usage error');
+  t.regex(badKey.stderr, /key is not a baseline key/);
+
+  const table = await nodeward(['query', 'baselines', ...conn('reader')]);
+  t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /^KEY\s+STATE\s+LOCKED BY\s+ITEMS\s+ONE NODE\s+REMOVED\s+VERSION\s+UPDATED$/m);
+  t.regex(table.stdout, /^shop\/Deployment\/web\/nginx\s+learning\s+-\s+2\s+1\s+1\s+\d+\s+\S+Z$/m);
+  const rows = await nodeward(['query', 'baselines', '--items', '--key', WEB, ...conn('reader')]);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/sbin\/nginx\s+learned\s+1\s+yes\s+node-a$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/bin\/tini\s+removed\s+0\s+-\s+admin$/m);
+  const json = JSON.parse((await nodeward(['query', 'baselines', '--state', 'locked', '--output', 'json', ...conn('reader')])).stdout);
+  t.deepEqual(json.items, []);
+}, { nodes: NODES }));
