@@ -323,7 +323,7 @@ async function pkiNamings(
       }
       const isCert = CERT_FILE.test(f.path);
       const isKey = KEY_FILE.test(f.path);
-      if ((!isCert && !isKey) || named.has(f.path)) continue;
+      if ((!isCert && !isKey) || named.has(f.path) || (f.realPath !== null && named.has(f.realPath))) continue;
       if (++taken > MAX_PKI_FILES) {
         dropped++;
         continue;
@@ -437,6 +437,12 @@ export async function collectCertificates(input: CertificateInputs): Promise<Cer
   const named = new Set<string>([...certNamings.flatMap((n) => [n.at.path, ...(n.key ? [n.key.path] : [])]), ...cp.keys.map((k) => k.at.path)]);
   const layout = controlPlane === undefined ? KUBEADM_LAYOUT : layoutByName(controlPlane.distribution);
   const pkiDirs = [...new Set([...KUBEADM_LAYOUT.pkiDirs, ...layout.pkiDirs])];
+  // A flag may name a PKI file through a link: the walk must know it by its real path too,
+  // or the same certificate would be judged twice under two subjects.
+  for (const p of [...named]) {
+    const r = await hostFs.resolve(p);
+    if (r.ok) named.add(r.value.path);
+  }
   const pki = await pkiNamings(hostFs, users, pkiDirs, named, errors);
   certNamings.push(...pki.certs);
 

@@ -3,7 +3,7 @@
 // check that owns it, and proof that no private key material ever leaves the facts phase.
 import test from 'ava';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmod, chown, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
@@ -324,6 +324,17 @@ test('etcd files named by ETCD_* variables or its --config-file are inspected th
   t.regex(san.reason, /etcd-2\.example \(--advertise-client-urls, advertise-client-urls in \/etc\/etcd\/etcd\.yaml/);
   t.like(one(fromConfig.results, 'cert-chain', '/etc/etcd/server.crt'), { status: 'pass' });
   t.false(fromConfig.results.some((r) => r.subject === '/ignored.crt'), 'a flag etcd ignores under --config-file names nothing');
+});
+
+test('a certificate a flag names through a link into the PKI directory is judged once, under the name the flag uses', async (t) => {
+  const { results } = await scanTree(async (tree) => {
+    await rm(join(tree.root, 'etc/kubernetes/manifests/etcd.yaml'));
+    await tree.editArgv(ETCD_PID, (argv) => argv.map((a) => (a.startsWith('--cert-file=') ? '--cert-file=/etc/etcd/server.crt' : a)));
+    await mkdir(join(tree.root, 'etc/etcd'), { recursive: true });
+    await symlink(ETCD_SERVER, join(tree.root, 'etc/etcd/server.crt'));
+  });
+  t.like(one(results, 'cert-expiry', '/etc/etcd/server.crt'), { status: 'pass' });
+  t.deepEqual(results.filter((r) => r.id === 'cert-expiry' && r.subject === ETCD_SERVER), [], 'not again under the path the walk found');
 });
 
 test('a file a flag names that does not exist is an error with the reason, never a pass', async (t) => {
