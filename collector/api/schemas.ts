@@ -79,8 +79,28 @@ export const Node = Type.Object({
   }),
   connected: Type.Boolean(), stale: Type.Boolean(), firstSeen: Type.String(), lastSeen: Type.String(),
   execCoverage: Type.String(),
-  spool: Type.Object({ entries: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }),
-  findingsRefused: Type.Integer(), openFindings: Type.Integer(), failingChecks: Type.Integer(),
+  spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
+    description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
+  }),
+  agentDrops: Type.Object({
+    total: Type.Integer({ description: 'The sum of the others' }),
+    spool: Type.Integer({ description: "Findings dropped by the spool's bounds (spool.dropped)" }),
+    rejected: Type.Integer({ description: 'Messages the collector refused as invalid, dropped by the agent (spool.rejected)' }),
+    processEventsLost: Type.Integer({ description: 'Unexpected-process occurrences lost because too many findings were pending' }),
+    execEventsLost: Type.Integer({ description: 'Exec events dropped because the agent was behind, or by the kernel' }),
+    baselineItemsDropped: Type.Integer({ description: 'Executables not learned because their baseline was full' }),
+    baselineKeysEvicted: Type.Integer({ description: 'Baselines evicted by the bound on baselines' }),
+    baselineReportDropped: Type.Integer({ description: 'Baselines or items left out of baseline reports by their bounds' }),
+  }, {
+    description: 'What the agent reports it lost, as of its latest hello or heartbeat: spool counts since its epoch began, the others since it started. Each value is at most 2^53-1 (a larger one is stored as that)',
+  }),
+  agentDegraded: Type.Object({
+    processEventsCapped: Type.Integer({ description: "Unexpected-process occurrences that waited for the rate limit (sent later inside a finding's count)" }),
+    execRecordsPartial: Type.Integer({ description: 'Exec records read after the process had gone (some fields missing)' }),
+  }, { description: 'What the agent saw late or in part, not lost; since it started' }),
+  findingsRefused: Type.Integer({ description: 'New findings the collector refused: the node was at its open-finding cap' }),
+  baselineReportsRefused: Type.Integer({ description: 'Baseline reports from the node the collector refused as invalid' }),
+  openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
 });

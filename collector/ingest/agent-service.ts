@@ -2,7 +2,7 @@
 // over to the pipeline, map the outcome to an Ack or a status.
 import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../../proto/gen/nodeward/v1/AgentService.js';
-import type { AgentMessage__Output, CollectorMessage } from '../../proto/load.js';
+import type { AgentMessage__Output, AgentStats__Output, CollectorMessage } from '../../proto/load.js';
 import { isValidNodeName } from '../../proto/domain.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
@@ -10,7 +10,8 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CommitOutcome } from '../pipeline/types.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { PodInfo } from '../kube/types.js';
-import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire } from './validate.js';
+import type { NodeStats } from '../store/nodes.js';
+import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, LIMITS, scanFromWire, statsFromWire } from './validate.js';
 import { podInventoryMessage } from './pod-inventory.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
@@ -69,6 +70,20 @@ export function createAgentService(deps: AgentServiceDeps) {
   const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
   const gauge = (): void => metrics.set('nodeward_streams_connected', 'Agent streams open now', streams.size);
 
+  /** A hello's or heartbeat's counters; invalid ones end the stream (it has no ack to refuse them with). */
+  const agentStats = (node: string, wire: AgentStats__Output | null): NodeStats => {
+    let out;
+    try {
+      out = statsFromWire(wire);
+    } catch (err) {
+      if (!(err instanceof InvalidMessage)) throw err;
+      reject('invalid');
+      throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
+    }
+    if (out.clamped.length > 0) log.warn({ node, fields: out.clamped, storedAs: LIMITS.counter }, 'agent counters above the bound were stored as the bound');
+    return out.stats;
+  };
+
   const handlers: AgentServiceHandlers = {
     Connect(call: Call): void {
       const certNode = certificateNode(call);
@@ -116,7 +131,7 @@ export function createAgentService(deps: AgentServiceDeps) {
             if (err instanceof InvalidMessage) throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
             throw err;
           }
-          const stats = statsFromWire(msg.hello.stats);
+          const stats = agentStats(claimed, msg.hello.stats);
           node = claimed;
           epoch = hello.epoch;
           pipeline.hello(hello, stats);
@@ -132,7 +147,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         }
         if (!node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'the first message on a stream must be a hello');
         if (msg.body === 'heartbeat' && msg.heartbeat) {
-          pipeline.heartbeat(node, statsFromWire(msg.heartbeat.stats));
+          pipeline.heartbeat(node, agentStats(node, msg.heartbeat.stats));
           return;
         }
         if (msg.body === 'scanReport' && msg.scanReport) {
@@ -149,6 +164,7 @@ export function createAgentService(deps: AgentServiceDeps) {
           } catch (err) {
             if (!(err instanceof InvalidMessage)) throw err;
             reject('invalid');
+            pipeline.baselineReportRefused(node);
             log.warn({ node, reason: err.message }, 'baseline report refused');
             call.write({ ack: { sequence: 0, code: grpc.status.INVALID_ARGUMENT, message: err.message } });
             return;

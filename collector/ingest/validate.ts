@@ -25,6 +25,8 @@ export const LIMITS = {
   detail: 16384,
   certificates: 256,
   occurrences: 1_000_000,
+  /** AgentStats counters: the largest integer a JSON number (and the API's reader) holds exactly. */
+  counter: Number.MAX_SAFE_INTEGER,
 } as const;
 
 const CHECK_ID = /^[a-z0-9][a-z0-9.\-_]{0,63}$/;
@@ -96,13 +98,37 @@ export function helloFromWire(h: Hello__Output, node: string): NodeHello & { bas
   };
 }
 
-export function statsFromWire(st: AgentStats__Output | null | undefined): NodeStats {
-  return {
-    spoolEntries: count('stats.spoolEntries', st?.spoolEntries ?? 0),
-    spoolDropped: count('stats.spoolDropped', st?.spoolDropped ?? 0),
-    rejected: count('stats.rejected', st?.rejected ?? 0),
-    execCoverage: text('stats.execCoverage', st?.execCoverage ?? '', 32),
+/**
+ * An agent's counters are clamped, not refused: a value above LIMITS.counter (a uint64 the
+ * API could not state exactly) is kept as LIMITS.counter and named in `clamped`, because
+ * refusing a hello over a broken counter would cut the node off. A string over its bound is
+ * refused like any other.
+ */
+export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
+  const clamped: string[] = [];
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage'>): number => {
+    const v = st?.[name] ?? 0;
+    if (typeof v === 'number' && v > LIMITS.counter) {
+      clamped.push(`stats.${name}`);
+      return LIMITS.counter;
+    }
+    return count(`stats.${name}`, v);
   };
+  const stats: NodeStats = {
+    spoolEntries: counter('spoolEntries'),
+    spoolBytes: counter('spoolBytes'),
+    spoolDropped: counter('spoolDropped'),
+    rejected: counter('rejected'),
+    execCoverage: text('stats.execCoverage', st?.execCoverage ?? '', 32),
+    processEventsCapped: counter('processEventsCapped'),
+    processEventsLost: counter('processEventsLost'),
+    execEventsLost: counter('execEventsLost'),
+    execRecordsPartial: counter('execRecordsPartial'),
+    baselineItemsDropped: counter('baselineItemsDropped'),
+    baselineKeysEvicted: counter('baselineKeysEvicted'),
+    baselineReportDropped: counter('baselineReportDropped'),
+  };
+  return { stats, clamped };
 }
 
 export function scanFromWire(r: ScanReport__Output, node: string, epoch: string): IncomingScan {

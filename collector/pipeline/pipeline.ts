@@ -64,6 +64,10 @@ export function createPipeline(deps: PipelineDeps) {
     disconnected(node: string): void {
       store.nodes.setConnected(node, false);
     },
+    /** The node's BaselineReport was refused as invalid: counted on the node, as refused findings are. */
+    baselineReportRefused(node: string): void {
+      store.nodes.baselineReportRefused(node);
+    },
     scan(scan: IncomingScan): CommitOutcome {
       const at = now();
       const out = account('scan', scan.node, scan.results.length, store.findings.commitScan(scan, at));

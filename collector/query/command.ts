@@ -89,6 +89,8 @@ interface NodeLike {
   name: string; connected: boolean; stale: boolean; complianceScore: number | null; openFindings: number; failingChecks: number;
   agentVersion: string; kubeletVersion: string; os: string; lastSeen: string;
   certificatesExpireFirst?: { path: string; notAfter: string } | null;
+  /** Absent from collectors older than the field. */
+  agentDrops?: { total: number };
 }
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
@@ -97,6 +99,7 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Score', value: (n) => pct(n.complianceScore), align: 'right' },
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
+  { title: 'Drops', value: (n) => n.agentDrops?.total ?? '-', align: 'right' },
   { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
   { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
   { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : '-') },
@@ -267,7 +270,7 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       });
     });
 
-  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, versions'))
+  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, agent drops, versions'))
     .option('--stale', 'only nodes whose agent has gone silent')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
     .action(async (o: ConnectionFlags & { stale?: boolean; sort: string }) => {

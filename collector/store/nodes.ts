@@ -16,11 +16,34 @@ export interface NodeHello {
   readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
 }
 
+/** An agent's AgentStats as validated: its latest values (spool ones since its epoch began, the rest since it started). */
 export interface NodeStats {
   readonly spoolEntries: number;
+  readonly spoolBytes: number;
   readonly spoolDropped: number;
   readonly rejected: number;
   readonly execCoverage: string;
+  readonly processEventsCapped: number;
+  readonly processEventsLost: number;
+  readonly execEventsLost: number;
+  readonly execRecordsPartial: number;
+  readonly baselineItemsDropped: number;
+  readonly baselineKeysEvicted: number;
+  readonly baselineReportDropped: number;
+}
+
+/** What an agent reports it lost, by cause, and their sum. */
+export interface AgentDrops {
+  readonly total: number;
+  /** Findings dropped by the spool's bounds. */
+  readonly spool: number;
+  /** Messages the collector refused as invalid, which the agent then dropped. */
+  readonly rejected: number;
+  readonly processEventsLost: number;
+  readonly execEventsLost: number;
+  readonly baselineItemsDropped: number;
+  readonly baselineKeysEvicted: number;
+  readonly baselineReportDropped: number;
 }
 
 export interface NodeRow {
@@ -40,8 +63,13 @@ export interface NodeRow {
   readonly firstSeen: string;
   readonly lastSeen: string;
   readonly execCoverage: string;
-  readonly spool: { readonly entries: number; readonly dropped: number; readonly rejected: number };
+  readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
+  readonly agentDrops: AgentDrops;
+  /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
+  readonly agentDegraded: { readonly processEventsCapped: number; readonly execRecordsPartial: number };
   readonly findingsRefused: number;
+  /** BaselineReports from this node that the collector refused as invalid. */
+  readonly baselineReportsRefused: number;
   readonly openFindings: number;
   readonly failingChecks: number;
   /** Scored checks judged pass or fail on the node's latest results, and how many passed. */
@@ -71,6 +99,9 @@ interface RawNode {
   name: string; agent_version: string; epoch: string; os: string; kernel: string; arch: string; kubelet_version: string;
   cpus: number; memory_bytes: number; uptime_seconds: number; certificates: string; exec_coverage: string;
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
+  spool_bytes: number; process_events_capped: number; process_events_lost: number; exec_events_lost: number;
+  exec_records_partial: number; baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
+  baseline_reports_refused: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
@@ -104,6 +135,16 @@ export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
   }
 }
 
+/** The agent's losses and their sum, which stays an exact JSON number however large they are. */
+function agentDrops(r: RawNode): AgentDrops {
+  const drops = {
+    spool: r.spool_dropped, rejected: r.agent_rejected, processEventsLost: r.process_events_lost, execEventsLost: r.exec_events_lost,
+    baselineItemsDropped: r.baseline_items_dropped, baselineKeysEvicted: r.baseline_keys_evicted, baselineReportDropped: r.baseline_report_dropped,
+  };
+  const sum = Object.values(drops).reduce((a, b) => a + b, 0);
+  return { total: Math.min(sum, Number.MAX_SAFE_INTEGER), ...drops };
+}
+
 /** The earliest expiry among a node's certificates (RFC 3339 strings of one form sort as times). */
 function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpireFirst'] {
   let first: NodeRow['certificatesExpireFirst'] = null;
@@ -131,8 +172,12 @@ export function createNodeStore(db: Db) {
         kernel = excluded.kernel, arch = excluded.arch, kubelet_version = excluded.kubelet_version, cpus = excluded.cpus,
         memory_bytes = excluded.memory_bytes, uptime_seconds = excluded.uptime_seconds,
         certificates = excluded.certificates, connected = 1, last_seen = excluded.last_seen`),
-    stats: db.prepare(`UPDATE nodes SET spool_entries = @spoolEntries, spool_dropped = @spoolDropped, agent_rejected = @rejected,
-        exec_coverage = @execCoverage, last_seen = @now WHERE name = @node`),
+    stats: db.prepare(`UPDATE nodes SET spool_entries = @spoolEntries, spool_bytes = @spoolBytes, spool_dropped = @spoolDropped,
+        agent_rejected = @rejected, exec_coverage = @execCoverage, process_events_capped = @processEventsCapped,
+        process_events_lost = @processEventsLost, exec_events_lost = @execEventsLost, exec_records_partial = @execRecordsPartial,
+        baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
+        baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
+    reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
@@ -152,8 +197,10 @@ export function createNodeStore(db: Db) {
     connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
     firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
     execCoverage: r.exec_coverage,
-    spool: { entries: r.spool_entries, dropped: r.spool_dropped, rejected: r.agent_rejected },
-    findingsRefused: r.findings_refused, openFindings: r.open_findings, failingChecks: r.failing_checks,
+    spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
+    agentDrops: agentDrops(r),
+    agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
+    findingsRefused: r.findings_refused, baselineReportsRefused: r.baseline_reports_refused, openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
   });
@@ -166,6 +213,10 @@ export function createNodeStore(db: Db) {
     },
     stats(node: string, st: NodeStats, now: number): void {
       s.stats.run({ node, ...st, now });
+    },
+    /** The collector refused one of the node's BaselineReports. */
+    baselineReportRefused(node: string): void {
+      s.reportRefused.run(node);
     },
     touch(node: string, now: number): void {
       s.touch.run(now, node);

@@ -1,6 +1,13 @@
 // Nodes: the inventory from hellos and heartbeats, and staleness: an agent that goes silent
 // raises its own finding, which resolves when the agent comes back.
 import test from 'ava';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { openStore } from '../../collector/store/store.js';
+import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { eventually } from '../helpers/https.js';
 import { api, connect, fp, ok, proc, result, withCollector } from '../helpers/agent-session.js';
 
@@ -100,3 +107,107 @@ test('GET /api/v1/nodes pages by name with a cursor and rejects bad parameters w
   }
   sessions.forEach((s) => s.close());
 }, { nodes: ['node-a', 'node-b', 'node-c'] }));
+
+// Every AgentStats field, each with its own value, so a counter stored in the wrong column shows.
+const HELLO_STATS = {
+  spoolEntries: 3, spoolBytes: 4096, spoolDropped: 2, rejected: 1, execCoverage: 'event', processEventsCapped: 40,
+  processEventsLost: 5, execEventsLost: 7, execRecordsPartial: 9, baselineItemsDropped: 11, baselineKeysEvicted: 13, baselineReportDropped: 17,
+};
+
+test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
+  const a = await connect(tc, 'node-a', { stats: HELLO_STATS });
+  // Messages on a stream are handled in order: once this batch is acked, the hello is stored.
+  await a.batch([proc('/usr/bin/nc')]);
+  const fromHello = await ok(tc, '/api/v1/nodes/node-a');
+  t.is(fromHello.execCoverage, 'event');
+  t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
+  t.deepEqual(fromHello.agentDrops, {
+    total: 2 + 1 + 5 + 7 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7,
+    baselineItemsDropped: 11, baselineKeysEvicted: 13, baselineReportDropped: 17,
+  });
+  t.deepEqual(fromHello.agentDegraded, { processEventsCapped: 40, execRecordsPartial: 9 }, 'seen late or in part is not counted as lost');
+  t.is(fromHello.baselineReportsRefused, 0);
+  t.deepEqual((await ok(tc, '/api/v1/nodes')).items.find((n: any) => n.name === 'node-a').agentDrops, fromHello.agentDrops, 'the list says the same');
+
+  // A heartbeat replaces every counter with the agent's latest values (a field it leaves out is 0).
+  a.heartbeat({ spoolEntries: 1, spoolDropped: 4, execCoverage: 'scan', processEventsLost: 6, execEventsLost: 100, execRecordsPartial: 10, baselineReportDropped: 18 });
+  await a.batch([proc('/usr/bin/nc')]);
+  const fromBeat = await ok(tc, '/api/v1/nodes/node-a');
+  t.is(fromBeat.execCoverage, 'scan');
+  t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
+  t.deepEqual(fromBeat.agentDrops, {
+    total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100,
+    baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 18,
+  });
+  t.deepEqual(fromBeat.agentDegraded, { processEventsCapped: 0, execRecordsPartial: 10 });
+
+  // The OpenAPI document describes the groups.
+  const doc = await ok(tc, '/api/v1/openapi.json');
+  const schema = JSON.stringify(doc);
+  for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost']) t.true(schema.includes(field), field);
+  a.close();
+}));
+
+test('AgentStats counters above 2^53-1 are stored as 2^53-1 and the stream goes on; a bad execCoverage ends the stream with INVALID_ARGUMENT', (t) => withCollector(async (tc) => {
+  const MAX = Number.MAX_SAFE_INTEGER;
+  const a = await connect(tc, 'node-a', {
+    stats: { spoolDropped: String(MAX), execEventsLost: '9007199254740992', processEventsLost: '18446744073709551615', execRecordsPartial: '18446744073709551615' },
+  });
+  await a.batch([proc('/usr/bin/nc')]);
+  const n = await ok(tc, '/api/v1/nodes/node-a');
+  t.like(n.agentDrops, { spool: MAX, execEventsLost: MAX, processEventsLost: MAX, rejected: 0 }, 'the bound itself is kept; anything above becomes the bound');
+  t.is(n.agentDrops.total, MAX, 'the total stays an exact JSON number');
+  t.is(n.agentDegraded.execRecordsPartial, MAX);
+
+  // A string over its bound is refused; a heartbeat has no ack, so the stream ends, naming the field.
+  a.heartbeat({ spoolDropped: 1, execCoverage: 'x'.repeat(33) });
+  const ended = await a.stream.ended;
+  t.is(ended.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(ended.details, /stats\.execCoverage is longer than 32 characters/);
+  t.is((await ok(tc, '/api/v1/nodes/node-a')).agentDrops.spool, MAX, 'the refused heartbeat changed nothing');
+
+  const b = await connect(tc, 'node-b', { stats: { execCoverage: 'y'.repeat(40) } });
+  t.like(await b.stream.ended, { code: grpc.status.INVALID_ARGUMENT });
+  t.is((await api(tc, '/api/v1/nodes/node-b')).status, 404, 'a refused hello stores nothing');
+  a.close();
+  b.close();
+}));
+
+test('a baseline report the collector refuses is counted on its node', (t) => withCollector(async (tc) => {
+  const a = await connect(tc, 'node-a');
+  a.stream.send({ baselineReport: { baselines: [{ key: 'not a key', state: 'BASELINE_STATE_LEARNING' }] } });
+  const [refusal] = await a.stream.receive(1);
+  t.like(refusal?.ack, { sequence: 0, code: grpc.status.INVALID_ARGUMENT });
+  t.is((await ok(tc, '/api/v1/nodes/node-a')).baselineReportsRefused, 1);
+  a.close();
+}));
+
+test('a database of schema version 4 migrates: its nodes keep their spool counters and gain the new ones at 0', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'v4.sqlite');
+  const v4 = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 4)) v4.exec(m.sql);
+  v4.pragma('user_version = 4');
+  v4.prepare(`INSERT INTO nodes (name, exec_coverage, spool_entries, spool_dropped, agent_rejected, findings_refused, first_seen, last_seen)
+    VALUES ('node-a', 'event', 5, 3, 1, 2, 1, 2)`).run();
+  v4.close();
+
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  t.like(store.nodes.get('node-a', 3, 1000), {
+    execCoverage: 'event', spool: { entries: 5, bytes: 0, dropped: 3, rejected: 1 }, findingsRefused: 2, baselineReportsRefused: 0,
+    agentDrops: { total: 4, spool: 3, rejected: 1, processEventsLost: 0, execEventsLost: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0 },
+    agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 },
+  });
+  // The new columns take the next counters.
+  store.nodes.stats('node-a', { ...HELLO_STATS }, 4);
+  t.like(store.nodes.get('node-a', 4, 1000), { spool: { bytes: 4096 }, agentDrops: { total: 56, baselineReportDropped: 17 }, agentDegraded: { processEventsCapped: 40 } });
+  store.close();
+  const after = new Database(path, { readonly: true });
+  t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
+  const columns = (after.prepare('SELECT name FROM pragma_table_info(?)').all('nodes') as Array<{ name: string }>).map((c) => c.name);
+  after.close();
+  for (const c of ['spool_bytes', 'process_events_capped', 'process_events_lost', 'exec_events_lost', 'exec_records_partial',
+    'baseline_items_dropped', 'baseline_keys_evicted', 'baseline_report_dropped', 'baseline_reports_refused']) t.true(columns.includes(c), c);
+});

@@ -31,13 +31,15 @@ test.before(async () => {
   tc = await startTestCollector({ nodes: ['node-a', 'node-b'] });
   await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
   conn = ['--url', tc.apiUrl, '--token-file', join(tc.dir, 'reader.token'), '--ca-file', tc.pki.caCert];
-  const a = await connect(tc, 'node-a', { agentVersion: '0.9.1' });
+  const a = await connect(tc, 'node-a', { agentVersion: '0.9.1', stats: { spoolDropped: 1, execCoverage: 'event' } });
   const b = await connect(tc, 'node-b', { agentVersion: '0.9.1' });
   const now = Date.now();
   await a.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [
     result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'critical', title: 'Kubelet anonymous auth' }),
     result('cis-4.2.2', '--authorization-mode', 'pass'),
   ]);
+  // node-a's agent lost 6 things by its latest heartbeat (handled before the batch is acked).
+  a.heartbeat({ spoolDropped: 2, execEventsLost: 3, baselineReportDropped: 1, processEventsCapped: 50, execCoverage: 'event' });
   await a.batch([proc('/usr/bin/nc'), proc(`/tmp/${ESC}[31mred${ESC}[0m`, { severity: 'medium' })]);
   await b.scan(now, ['cis-4.2.1'], [result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'high' })]);
   a.close();
@@ -91,14 +93,16 @@ test('query nodes and query summary, with settings from the environment', async 
   const nodes = await nodeward(['query', 'nodes'], env);
   t.is(nodes.code, 0, nodes.stderr);
   const rows = nodes.stdout.trimEnd().split('\n');
-  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN$/);
-  t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 6)), [
-    ['node-a', 'disconnected', '50%', '2', '1', '0.9.1'],
-    ['node-b', 'disconnected', '0%', '1', '1', '0.9.1'],
+  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+DROPS\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN$/);
+  t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 7)), [
+    ['node-a', 'disconnected', '50%', '2', '1', '6', '0.9.1'],
+    ['node-b', 'disconnected', '0%', '1', '1', '0', '0.9.1'],
   ]);
   t.is((await nodeward(['query', 'nodes', '--stale'], env)).stdout, 'No node is stale.\n');
   const json = JSON.parse((await nodeward(['query', 'nodes', '--output', 'json'], env)).stdout);
   t.deepEqual(json.items.map((n: any) => n.name), ['node-a', 'node-b']);
+  t.deepEqual(json.items.map((n: any) => n.agentDrops.total), [6, 0]);
+  t.like(json.items[0], { agentDrops: { spool: 2, execEventsLost: 3, baselineReportDropped: 1 }, agentDegraded: { processEventsCapped: 50 } });
 
   const summary = await nodeward(['query', 'summary'], { ...env, NODEWARD_TOKEN_FILE: '', NODEWARD_TOKEN: ADMIN_TOKEN });
   t.is(summary.code, 0, summary.stderr);

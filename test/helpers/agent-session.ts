@@ -1,7 +1,7 @@
 // An agent session over the real wire (mTLS gRPC to a test collector) plus the query API,
 // for tests that seed findings the way agents do. Every message waits for its ack.
 import { fingerprint } from '../../proto/fingerprint.js';
-import type { AgentMessage, CollectorMessage__Output, WireFinding, WireResult } from '../../proto/load.js';
+import type { AgentMessage, AgentStats, CollectorMessage__Output, WireFinding, WireResult } from '../../proto/load.js';
 import { openRawStream, type RawStream } from './grpc-client.js';
 import { httpsJson, type HttpResponse } from './https.js';
 import { READER_TOKEN, type TestCollector } from './collector.js';
@@ -11,8 +11,10 @@ export interface Session {
   batch(findings: WireFinding[]): Promise<void>;
   /** Sends a scan report with the next sequence number and waits for its ack. */
   scan(scannedAtMs: number, scope: string[], results: WireResult[]): Promise<void>;
-  /** Sends a heartbeat (no ack comes back). */
-  heartbeat(): void;
+  /** Sends a heartbeat (no ack comes back), with these counters or none. */
+  heartbeat(stats?: AgentStats): void;
+  /** The stream itself, for messages without an ack and for how the call ended. */
+  readonly stream: RawStream;
   close(): void;
 }
 
@@ -20,6 +22,8 @@ let epochs = 0;
 
 export async function connect(tc: TestCollector, node: string, host: {
   os?: string; agentVersion?: string; kubeletVersion?: string; certificates?: Array<{ path: string; notAfterMs: number }>;
+  /** The hello's AgentStats (none by default). */
+  stats?: AgentStats | undefined;
 } = {}): Promise<Session> {
   const agent = tc.pki.agents[node];
   if (!agent) throw new Error(`the test PKI has no certificate for ${node}`);
@@ -32,6 +36,7 @@ export async function connect(tc: TestCollector, node: string, host: {
         kubeletVersion: host.kubeletVersion ?? 'v1.31.2',
         certificates: host.certificates ?? [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfterMs: Date.now() + 200 * 86400_000 }],
       },
+      ...(host.stats ? { stats: host.stats } : {}),
     },
   });
   let sequence = 0;
@@ -47,7 +52,8 @@ export async function connect(tc: TestCollector, node: string, host: {
     scan: (scannedAtMs, scope, results) => send((seq) => ({
       scanReport: { sequence: seq, scannedAtMs, benchmark: 'cis-1.12', scope, results, trigger: 'periodic' },
     })),
-    heartbeat: () => stream.send({ heartbeat: { sentAtMs: Date.now(), stats: { spoolEntries: 0, execCoverage: 'scan' } } }),
+    heartbeat: (stats = { spoolEntries: 0, execCoverage: 'scan' }) => stream.send({ heartbeat: { sentAtMs: Date.now(), stats } }),
+    stream,
     close: () => stream.close(),
   };
 }

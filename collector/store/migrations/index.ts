@@ -4,6 +4,7 @@ import { m001Initial } from './001-initial.js';
 import { m002Operations } from './002-operations.js';
 import { m003Baselines } from './003-baselines.js';
 import { m004Webhooks } from './004-webhooks.js';
+import { m005AgentCounters } from './005-agent-counters.js';
 
 export interface Migration {
   readonly version: number;
@@ -11,4 +12,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters];

@@ -384,6 +384,18 @@ async function processesPage() {
   }
 }
 
+/** AgentDrops fields, as the node page names them. */
+const DROP_CAUSES = [['spool', 'spool bounds'], ['rejected', 'refused as invalid'], ['processEventsLost', 'process events'],
+  ['execEventsLost', 'exec events'], ['baselineItemsDropped', 'baseline items'], ['baselineKeysEvicted', 'baselines evicted'],
+  ['baselineReportDropped', 'left out of baseline reports']];
+
+function dropsCard(drops) {
+  const causes = DROP_CAUSES.filter(([k]) => drops[k] > 0).map(([k, label]) => `${label} ${drops[k]}`);
+  return el('div', { class: 'card', id: 'node-drops' }, el('h2', {}, 'Agent drops'),
+    el('p', { class: drops.total > 0 ? 'big sev-text-medium' : 'big' }, drops.total),
+    el('p', { class: 'muted small' }, causes.length > 0 ? causes.join(', ') : 'nothing lost'));
+}
+
 async function nodePage() {
   const name = new URLSearchParams(location.search).get('name') ?? '';
   const state = new URLSearchParams(location.search).get('state') ?? 'open';
@@ -404,14 +416,17 @@ async function nodePage() {
       el('div', { class: 'card', id: 'node-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(n.complianceScore)),
         el('p', { class: 'muted small' }, `${n.scoredChecks.passing} of ${n.scoredChecks.scored} scored checks pass`)),
       el('div', { class: 'card', id: 'node-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, n.openFindings),
-        el('p', { class: 'muted small' }, `${n.failingChecks} failing checks`))),
+        el('p', { class: 'muted small' }, `${n.failingChecks} failing checks`)),
+      dropsCard(n.agentDrops)),
     el('div', { class: 'two' },
       el('section', {}, el('h2', {}, 'Agent and host'), dl([
         ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],
         ['Architecture', n.arch], ['CPUs', n.cpus || ''], ['Memory', bytes(n.memoryBytes)],
         ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Process events', n.execCoverage],
-        ['Spool', `${n.spool.entries} waiting, ${n.spool.dropped} dropped, ${n.spool.rejected} refused`],
+        ['Spool', `${n.spool.entries} waiting${n.spool.bytes ? ` (${bytes(n.spool.bytes)})` : ''}, ${n.spool.dropped} dropped, ${n.spool.rejected} refused`],
+        ['Seen late or in part', `${n.agentDegraded.processEventsCapped} process events rate-limited, ${n.agentDegraded.execRecordsPartial} partial exec records`],
         ['Findings refused (cap)', String(n.findingsRefused)],
+        ['Baseline reports refused', String(n.baselineReportsRefused)],
       ])),
       el('section', {}, el('h2', {}, 'Certificates'), certs)),
     el('section', {}, el('h2', {}, 'Findings'), tabs, list));
