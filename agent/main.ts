@@ -123,7 +123,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         backoffMaxMs: config.collector.backoffMaxMs, window: 16, connectTimeoutMs: 5000,
       }, {
         spool, log: log.child({ component: 'reporter' }),
-        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0 }),
+        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0, hostBaselineKey: processes?.hostKey ?? '' }),
         stats: processStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
@@ -152,6 +152,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           scanIntervalMs: p.scanIntervalSeconds * 1000, execEvents: p.execEvents, learnMs: p.learnSeconds * 1000,
           hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
+          hostRole: p.hostRole,
         }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
         await processes.start();
         pods = createPodInventory(processes);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import psList from 'ps-list';
 import { createProcReader } from '../agent/processes/proc-reader.js';
 import { createProcessMonitor, type ProcessMonitor, type ProcessMonitorConfig } from '../agent/processes/monitor.js';
+import { hostKeyOf } from '../proto/baseline-key.js';
 import { createLogger } from '../proto/support/logger.js';
 import type { FindingBatch } from '../proto/load.js';
 
@@ -112,9 +113,12 @@ function monitorConfig(stateDir: string, over: Partial<ProcessMonitorConfig>): P
   return {
     node: 'bench', procRoot: '/proc', hostRoot: '/', stateDir, scanIntervalMs: 0, execEvents: false, learnMs: 3_600_000,
     hostLearnMs: 500, startupMs: 60_000, rateBurst: 1_000_000, rateRefillMs: 1, maxBaselines: 2048, maxItemsPerBaseline: 100_000,
-    flushMs: FLUSH_MS, ...over,
+    // Pinned: this machine's role (other benches and tests run etcd here) must not move the key.
+    hostRole: 'worker', flushMs: FLUSH_MS, ...over,
   };
 }
+
+const HOST = hostKeyOf('worker');
 
 interface Harness {
   readonly monitor: ProcessMonitor;
@@ -143,7 +147,7 @@ async function startMonitor(dir: string, over: Partial<ProcessMonitorConfig>): P
   });
   await monitor.start();
   // Learn the host for half a second, then everything new is unexpected.
-  while (monitor.snapshot().baselines.find((b) => b.key === 'host')?.lockedAtMs == null) await sleep(50);
+  while (monitor.snapshot().baselines.find((b) => b.key === HOST)?.lockedAtMs == null) await sleep(50);
   return { monitor, occurrences, firstSeen };
 }
 
@@ -222,15 +226,15 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
       await runPaced(blink, [], o.execs, o.execsPerSecond);
       await sleep(FLUSH_MS * 3);
       h.monitor.flush();
-      fiveMsByEvents = (h.occurrences.get(`host:${nap}`) ?? 0) / o.execs;
-      oneMsByEvents = (h.occurrences.get(`host:${blink}`) ?? 0) / o.execs;
+      fiveMsByEvents = (h.occurrences.get(`${HOST}:${nap}`) ?? 0) / o.execs;
+      oneMsByEvents = (h.occurrences.get(`${HOST}:${blink}`) ?? 0) / o.execs;
 
       // 3. Latency: distinct executables, each run once, spawn -> finding in the spool.
       const copies: string[] = [];
       for (let i = 0; i < o.latencySamples; i++) copies.push(await copyBinary(bins, '/bin/sleep', `nw-bench-lat-${i}`));
       const spawnedAt = new Map<string, number>();
       for (const bin of copies) {
-        spawnedAt.set(`host:${bin}`, performance.now());
+        spawnedAt.set(`${HOST}:${bin}`, performance.now());
         spawn(bin, ['0.005'], { stdio: 'ignore' });
         await sleep(20);
       }
@@ -249,7 +253,7 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
     if (!rateAchieved) rateAchieved = scanRate;
     await sleep(2500);
     s.monitor.flush();
-    const fiveMsByScan = (s.occurrences.get(`host:${nap}`) ?? 0) / o.execs;
+    const fiveMsByScan = (s.occurrences.get(`${HOST}:${nap}`) ?? 0) / o.execs;
     await s.monitor.stop();
 
     return {

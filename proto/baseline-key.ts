@@ -2,15 +2,44 @@
 // (documented in proto/nodeward/v1/agent.proto), so the agent and the collector compute
 // them with this one module.
 //
-//   host                                         processes outside any container
+//   host/control-plane                           processes outside any container, on a node
+//   host/worker                                  that runs control-plane components / on any other
 //   <namespace>/<Kind>/<workload>/<container>    e.g. shop/Deployment/web/nginx (Jobs: their CronJob)
 //   container:<64-hex id>                        a container whose runtime bundle names no pod
+//   host                                         (legacy) host processes of agents older than node
+//                                                roles: one key for every node of the cluster
 //
 // Namespaces, workload and container names are DNS labels or subdomains, so `/` never occurs
-// inside a part and `:` never occurs in a Kubernetes key.
+// inside a part and `:` never occurs in any key. A host key has two parts and a workload key
+// four, so neither can be taken for the other (and `host` is a valid namespace name).
+// Control-plane nodes and workers run different host binaries (etcd, kube-apiserver, ...):
+// keyed apart, a worker's baseline, learned or adopted, never allows what only a
+// control-plane node runs.
 import { createHash } from 'node:crypto';
 
-export const HOST_KEY = 'host';
+/** The host key of agents that predate node roles; still accepted, never sent to newer agents. */
+export const LEGACY_HOST_KEY = 'host';
+
+export const HOST_ROLES = ['control-plane', 'worker'] as const;
+export type HostRole = (typeof HOST_ROLES)[number];
+
+/** The baseline key of a node's host processes. */
+export function hostKeyOf(role: HostRole): string {
+  return `host/${role}`;
+}
+
+/** `host/control-plane`, `host/worker` or the legacy `host`: the keys that learn for `hostLearnMs`. */
+export function isHostKey(key: string): boolean {
+  return key === LEGACY_HOST_KEY || HOST_ROLES.some((r) => key === hostKeyOf(r));
+}
+
+/**
+ * Whether an agent whose host processes use `agentHostKey` is sent the baseline `key`: every
+ * baseline except the host baselines of other roles (and the legacy one, unless it is its own).
+ */
+export function receivesBaseline(agentHostKey: string, key: string): boolean {
+  return !isHostKey(key) || key === agentHostKey;
+}
 
 /** The collector's bound on a finding subject. */
 export const MAX_SUBJECT_CHARS = 1024;
@@ -28,7 +57,7 @@ export function workloadKeyOf(p: WorkloadKeyParts): string {
   return `${p.namespace}/${p.kind}/${p.name}/${p.container}`;
 }
 
-/** The parts of a workload key, or null for `host`, unattributed and malformed keys. */
+/** The parts of a workload key, or null for host keys, unattributed and malformed keys. */
 export function parseWorkloadKey(key: string): WorkloadKeyParts | null {
   const parts = key.split('/');
   if (parts.length !== 4 || parts.some((p) => p === '')) return null;
@@ -36,9 +65,9 @@ export function parseWorkloadKey(key: string): WorkloadKeyParts | null {
   return { namespace, kind, name, container };
 }
 
-/** Accepts exactly what `host`, a workload key or an unattributed container key can be. */
+/** Accepts exactly what a host key, a workload key or an unattributed container key can be. */
 export function isValidBaselineKey(key: string): boolean {
-  if (key === HOST_KEY) return true;
+  if (isHostKey(key)) return true;
   if (/^container:[0-9a-f]{64}$/.test(key)) return true;
   const p = parseWorkloadKey(key);
   return p !== null && [p.namespace, p.kind, p.name, p.container].every((s) => PART.test(s));

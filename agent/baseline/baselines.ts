@@ -3,8 +3,8 @@
 // decisions and the collector's updates, and hands out a plain snapshot to persist.
 //
 // Lifecycle of a baseline:
-//   learning  from the first process of its key, for `learnMs` (`hostLearnMs` for `host`:
-//             cron jobs and maintenance run daily). Every executable seen is learned.
+//   learning  from the first process of its key, for `learnMs` (`hostLearnMs` for the host
+//             keys: cron jobs and maintenance run daily). Every executable seen is learned.
 //   locked    when the window ends ("window"), or when an operator locks it ("operator").
 //             An executable outside it is unexpected, except:
 //               - a startup process (first `startupMs` of its container), which is allowed;
@@ -17,7 +17,7 @@
 //   adopted   the collector's locked central baseline for the key: its items join, and the
 //             baseline locks (so a new node does not learn what the cluster already locked).
 import { itemSourceFromWire } from '../../proto/baseline-key.js';
-import { HOST_KEY, isHostKey } from './key.js';
+import { isHostKey, LEGACY_HOST_KEY } from './key.js';
 
 export type ItemSource = 'learned' | 'startup' | 'operator';
 
@@ -189,6 +189,32 @@ export function baselineToJson(b: Baseline): BaselineJson {
   };
 }
 
+/**
+ * A file written before node roles holds the cluster-wide `host` baseline. Its items, lock
+ * state and graveyard move to this node's host key, once, on load (the legacy key is gone
+ * from the next save), so the node does not learn its host again. When the node already has
+ * a baseline under its host key, the legacy items and removals join it and its state stays.
+ * The moved baseline's version starts at 0: the collector numbers the new key's changes
+ * apart, and a baseline reported below the central version is sent the central one again.
+ * Items `keep` refuses stay behind: a worker leaves control-plane binaries out, which the
+ * legacy baseline may hold because it adopted what control-plane nodes taught.
+ */
+export function migrateLegacyHost(data: BaselineSetJson, hostKey: string, keep: (exe: string) => boolean): {
+  data: BaselineSetJson; moved: number; left: string[];
+} {
+  const legacy = data.baselines.find((b) => b.key === LEGACY_HOST_KEY);
+  if (!legacy || hostKey === LEGACY_HOST_KEY) return { data, moved: 0, left: [] };
+  const left = Object.keys(legacy.items).filter((exe) => !keep(exe)).sort();
+  const target = data.baselines.find((b) => b.key === hostKey);
+  const pick = <V>(m: Record<string, V>, ok: (exe: string) => boolean): Record<string, V> => Object.fromEntries(Object.entries(m).filter(([exe]) => ok(exe)));
+  // What the node has under its own key wins: its items, and what it removed there.
+  const items = { ...pick(legacy.items, (exe) => keep(exe) && !(target && exe in target.removed)), ...target?.items };
+  const removed = { ...pick(legacy.removed, (exe) => !(exe in items)), ...target?.removed };
+  const moved: BaselineJson = target ? { ...target, items, removed } : { ...legacy, key: hostKey, version: 0, items, removed };
+  const baselines = [...data.baselines.filter((b) => b.key !== LEGACY_HOST_KEY && b.key !== hostKey), moved].sort((x, y) => (x.key < y.key ? -1 : 1));
+  return { data: { ...data, baselines }, moved: Object.keys(items).length - Object.keys(target?.items ?? {}).length, left };
+}
+
 function baselineFromJson(j: BaselineJson): Baseline {
   return {
     key: j.key, createdAtMs: j.createdAtMs, learnUntilMs: j.learnUntilMs, lockedAtMs: j.lockedAtMs, lockedBy: j.lockedBy,
@@ -232,7 +258,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
     while (baselines.size >= limits.maxKeys) {
       let victim: Baseline | undefined;
       for (const b of baselines.values()) {
-        if (b.key === HOST_KEY) continue;
+        if (isHostKey(b.key)) continue;
         if (!victim || b.lastSeenMs < victim.lastSeenMs) victim = b;
       }
       if (!victim) return;

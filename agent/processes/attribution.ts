@@ -1,13 +1,14 @@
 // Which baseline a process belongs to: cgroup text -> container id (cgroup.ts) -> pod,
 // namespace and container name (the runtime's OCI bundle, oci.ts) -> workload (the owner the
 // collector sent, else the pod-name patterns of agent/baseline/workload.ts) -> baseline key.
-// Processes outside any container belong to `host`.
+// Processes outside any container are the host's: their key is the node's role
+// (`host/control-plane` or `host/worker`, host-role.ts), which the monitor decides at start.
 //
 // Bundle answers are cached per container id (bounded, least recently used first out); a
 // container whose bundle could not be read is retried after `retryMs`, since the runtime
 // may still be writing it.
 import type { HostFs } from '../facts/host-fs.js';
-import { HOST_KEY, unattributedKey, workloadKey } from '../baseline/key.js';
+import { unattributedKey, workloadKey } from '../baseline/key.js';
 import { workloadFromPodName, type Workload } from '../baseline/workload.js';
 import type { CgroupContainer, Runtime } from './cgroup.js';
 import { lookupContainer, type ContainerMeta } from './oci.js';
@@ -25,9 +26,10 @@ export interface Attribution {
   readonly unresolved: string | null;
 }
 
-export const HOST_ATTRIBUTION: Attribution = {
-  key: HOST_KEY, container: null, namespace: '', pod: '', podUid: '', workload: null, sandbox: false, unresolved: null,
-};
+/** A process outside any container, under the node's host key. */
+export function hostAttribution(hostKey: string): Attribution {
+  return { key: hostKey, container: null, namespace: '', pod: '', podUid: '', workload: null, sandbox: false, unresolved: null };
+}
 
 export interface AttributorOptions {
   readonly maxContainers: number;
@@ -81,9 +83,8 @@ export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
   }
 
   return {
-    /** The attribution of a process in container `c` (from cgroup.ts); null is a host process. */
-    async attribute(c: CgroupContainer | null): Promise<Attribution> {
-      if (!c) return HOST_ATTRIBUTION;
+    /** The attribution of a process in container `c` (from cgroup.ts). */
+    async attribute(c: CgroupContainer): Promise<Attribution> {
       const entry = await resolve(c.id, c.runtime);
       if (entry.meta) return fromMeta(entry.meta, c.runtime);
       return {

@@ -12,6 +12,11 @@
 // The apply functions (applyBaselineUpdate, setProbes, setOwner) are how the collector's
 // word arrives: BaselineUpdate messages on the stream, exec probes and pod owners from its
 // pod watch. Allowing an executable stops the agent reporting it at once.
+//
+// Processes outside containers are judged against the host baseline of the node's role
+// (`host/control-plane` or `host/worker`), decided once at start (host-role.ts). Updates for
+// another role's host baseline are ignored: the collector does not send them, and a worker
+// must never adopt what control-plane nodes run.
 import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../proto/support/logger.js';
@@ -19,12 +24,13 @@ import type { FindingBatch } from '../../proto/load.js';
 import type { BaselineUpdate, BaselineUpdate__Output } from '../../proto/gen/nodeward/v1/BaselineUpdate.js';
 import { createHostFs } from '../facts/host-fs.js';
 import { loadUserDb } from '../facts/users.js';
-import { baselineToJson, changeFromWire, createBaselineSet, type BaselineChange, type BaselineJson, type BaselineSet, type BaselineSetJson, type Verdict } from '../baseline/baselines.js';
-import { isValidKey } from '../baseline/key.js';
+import { baselineToJson, changeFromWire, createBaselineSet, migrateLegacyHost, type BaselineChange, type BaselineJson, type BaselineSet, type BaselineSetJson, type Verdict } from '../baseline/baselines.js';
+import { hostKeyOf, isValidKey, receivesBaseline } from '../baseline/key.js';
 import { matchesAnyProbe } from '../baseline/probes.js';
 import type { Workload } from '../baseline/workload.js';
 import { BASELINE_FILE, loadBaselineFile, saveBaselineFile } from '../baseline/store.js';
-import { createAttributor, type Attribution } from './attribution.js';
+import { createAttributor, hostAttribution, type Attribution } from './attribution.js';
+import { detectHostRole, isControlPlaneExecutable, type HostRoleDecision, type HostRoleSetting } from './host-role.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
 import { startExecEvents, type ExecEventSource, type ExecEventStats, type ExecRecord } from './exec-events.js';
@@ -47,6 +53,8 @@ export interface ProcessMonitorConfig {
   readonly rateRefillMs: number;
   readonly maxBaselines: number;
   readonly maxItemsPerBaseline: number;
+  /** The node's role for its host baseline: `auto` detects it at start (host-role.ts). */
+  readonly hostRole: HostRoleSetting;
   /** How often collapsed findings go to the spool (default 250 ms). */
   readonly flushMs?: number;
   /** The addon to load (tests); default native/build/Release/nodeward_proc.node. */
@@ -178,6 +186,9 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   });
 
   let baselines: BaselineSet = createBaselineSet(limits());
+  /** The node's host baseline key: set at start when detected (until then, no host update applies). */
+  let hostKey = config.hostRole === 'auto' ? '' : hostKeyOf(config.hostRole);
+  let host: Attribution = hostAttribution(hostKey);
   const table = new Map<number, TableEntry>();
   const containerStart = new Map<string, number>();
   let users: ReadonlyMap<number, string> = new Map();
@@ -190,6 +201,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let scanning: Promise<void> | undefined;
   let saving: Promise<void> | undefined;
   let started = false;
+  /** The state file has been read: saving before that would write over it. */
+  let fileLoaded = false;
   let stopped = false;
   const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0 };
   const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
@@ -267,7 +280,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     if (cg === null && containerId !== null) {
       cg = { id: containerId, runtime: 'unknown', podUid: '', path: '' };
     }
-    const at: Attribution = await attributor.attribute(cg);
+    const at: Attribution = cg === null ? host : await attributor.attribute(cg);
     const t = now();
     const startedAtMs = o.startTicks >= 0 ? reader.ticksToMs(o.startTicks) : t;
     let startup = false;
@@ -360,7 +373,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   }
 
   function save(): Promise<void> {
-    if (saving || !baselines.dirty) return saving ?? Promise.resolve();
+    if (saving || !baselines.dirty || !fileLoaded) return saving ?? Promise.resolve();
     const snapshot = baselines.snapshot();
     baselines.markClean();
     saving = saveBaselineFile(baselineFile, snapshot)
@@ -390,6 +403,10 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       log.warn({ baseline: change.key }, 'baseline update for an invalid key ignored');
       return false;
     }
+    if (!receivesBaseline(hostKey, change.key)) {
+      log.warn({ baseline: change.key, host: hostKey }, "baseline update for another role's host baseline ignored");
+      return false;
+    }
     const r = baselines.apply(change, now());
     for (const exe of r.allowed) sink.allow(change.key, exe);
     if (r.applied) {
@@ -397,6 +414,15 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       void save();
     }
     return r.applied;
+  }
+
+  async function decideRole(): Promise<HostRoleDecision> {
+    if (config.hostRole !== 'auto') return { role: config.hostRole, key: hostKeyOf(config.hostRole), evidence: 'set by the agent setting processes.hostRole' };
+    try {
+      return await detectHostRole(config.hostRoot, config.procRoot);
+    } catch (err) {
+      return { role: 'worker', key: hostKeyOf('worker'), evidence: `the control-plane facts could not be collected (${(err as Error).message})` };
+    }
   }
 
   function coverage(): ExecCoverage {
@@ -416,10 +442,22 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     async start(): Promise<void> {
       if (started) return;
       started = true;
+      const role = await decideRole();
+      hostKey = role.key;
+      host = hostAttribution(hostKey);
+      log.info({ role: role.role, baseline: role.key, evidence: role.evidence }, 'host processes keyed by node role');
       const loaded = await loadBaselineFile(baselineFile, now);
+      fileLoaded = true;
       if (loaded.state === 'loaded') {
-        baselines = createBaselineSet(limits(), loaded.data);
+        const keep = role.role === 'worker' ? (exe: string) => !isControlPlaneExecutable(exe) : () => true;
+        const migrated = migrateLegacyHost(loaded.data, hostKey, keep);
+        baselines = createBaselineSet(limits(), migrated.data);
         log.info({ keys: baselines.size, file: baselineFile }, 'baselines loaded');
+        if (migrated.data !== loaded.data) {
+          log.info({ to: hostKey, moved: migrated.moved, leftOut: migrated.left }, 'legacy host baseline moved to the node role key');
+          baselines.markDirty();
+          await save();
+        }
       } else if (loaded.state === 'corrupt') {
         log.error({ reason: loaded.reason, setAside: loaded.setAside }, 'baseline file unreadable; set aside, learning starts over');
       }
@@ -543,6 +581,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
     get baselineVersion(): number {
       return baselines.version;
+    },
+
+    /** The key of this node's host baseline (`host/control-plane` or `host/worker`); empty before start when detected. */
+    get hostKey(): string {
+      return hostKey;
     },
 
     /** The baselines as they would be saved. */

@@ -10,7 +10,7 @@ import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { BaselineChangeBody, BaselineChangeResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
 
-const KEY_SYNTAX = 'host, <namespace>/<Kind>/<workload>/<container> or container:<64 hex>';
+const KEY_SYNTAX = 'host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<64 hex> (host: older agents)';
 
 type ChangeBody = Static<typeof BaselineChangeBody>;
 

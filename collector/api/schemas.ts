@@ -162,7 +162,7 @@ export const ProcessesQuery = Type.Object({
 export const UnexpectedProcess = Type.Object({
   id: Type.String({ description: 'The proc-unexpected finding behind the row' }),
   node: Type.String(), state: literals(FINDING_STATES), severity: literals(SEVERITIES),
-  baseline: Type.String({ description: 'host, <namespace>/<Kind>/<name>/<container>, or container:<id>' }),
+  baseline: Type.String({ description: 'host/control-plane, host/worker (host from older agents), <namespace>/<Kind>/<name>/<container>, or container:<id>' }),
   executable: Type.String(), exeDeleted: Type.Boolean(),
   namespace: Type.String(), workload: Type.String({ description: 'Kind/name; empty on the host' }), container: Type.String(),
   containerId: Type.String(), pod: Type.String(),
@@ -177,7 +177,7 @@ export const UnexpectedProcessPage = Type.Object({ items: Type.Array(UnexpectedP
 
 // --- Central baselines ---------------------------------------------------------------------
 
-const BaselineKeyText = Type.String({ minLength: 1, maxLength: 1100, description: 'host, <namespace>/<Kind>/<workload>/<container> or container:<id>' });
+const BaselineKeyText = Type.String({ minLength: 1, maxLength: 1100, description: 'host/control-plane, host/worker (host from older agents), <namespace>/<Kind>/<workload>/<container> or container:<id>' });
 
 export const BaselinesQuery = Type.Object({
   key: Type.Optional(BaselineKeyText),

@@ -4,6 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { AgentServiceHandlers } from '../../proto/gen/nodeward/v1/AgentService.js';
 import type { AgentMessage__Output, AgentStats__Output, CollectorMessage } from '../../proto/load.js';
 import { isValidNodeName } from '../../proto/domain.js';
+import { LEGACY_HOST_KEY, receivesBaseline } from '../../proto/baseline-key.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -42,6 +43,11 @@ export function certificateNode(call: Call): string | undefined {
 export function createAgentService(deps: AgentServiceDeps) {
   const { metrics, log, pipeline } = deps;
   const streams = new Map<string, Call>();
+  /** The key each connected node's host processes use (its Hello): host baselines go to their role only. */
+  const hostKeys = new Map<string, string>();
+  /** Every message except another role's host baseline: a worker never adopts what control-plane nodes run. */
+  const mayReceive = (node: string, msg: CollectorMessage): boolean =>
+    !msg.baselineUpdate || receivesBaseline(hostKeys.get(node) ?? LEGACY_HOST_KEY, msg.baselineUpdate.key ?? '');
   let podsOf: ((node: string) => readonly PodInfo[]) | undefined;
 
   /** The node's pods, when a provider is set and the node is connected. */
@@ -60,7 +66,7 @@ export function createAgentService(deps: AgentServiceDeps) {
   /** After a hello: every baseline change the agent missed, then its pods. */
   function catchUp(node: string, call: Call, baselineVersion: number): void {
     try {
-      for (const m of deps.baselines?.hello(node, baselineVersion) ?? []) call.write(m);
+      for (const m of deps.baselines?.hello(node, baselineVersion) ?? []) if (mayReceive(node, m)) call.write(m);
     } catch (err) {
       log.error({ node, err: (err as Error).message }, 'cannot send the baseline changes the agent missed');
     }
@@ -137,6 +143,7 @@ export function createAgentService(deps: AgentServiceDeps) {
           pipeline.hello(hello, stats);
           const previous = streams.get(node);
           streams.set(node, call);
+          hostKeys.set(node, hello.hostBaselineKey);
           gauge();
           if (previous && previous !== call) {
             previous.emit('error', { code: grpc.status.ABORTED, details: 'replaced by a newer stream from the same node', metadata: new grpc.Metadata() });
@@ -170,7 +177,12 @@ export function createAgentService(deps: AgentServiceDeps) {
             return;
           }
           try {
-            deps.baselines?.report(node, report.baselines);
+            // A node teaches only baselines it is sent: not another role's host baseline
+            // (a former control-plane node's stale one, or a worker trying to teach one).
+            const hostKey = hostKeys.get(node) ?? LEGACY_HOST_KEY;
+            const own = report.baselines.filter((b) => receivesBaseline(hostKey, b.key));
+            if (own.length < report.baselines.length) reject('host_baseline_role');
+            deps.baselines?.report(node, own);
           } catch (err) {
             log.error({ node, err: (err as Error).message }, 'cannot merge a baseline report; the agent sends it again when it reconnects');
           }
@@ -217,6 +229,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         closed = true;
         if (node && streams.get(node) === call) {
           streams.delete(node);
+          hostKeys.delete(node);
           gauge();
           pipeline.disconnected(node);
           log.info({ node }, 'agent disconnected');
@@ -237,17 +250,22 @@ export function createAgentService(deps: AgentServiceDeps) {
     connectedNodes(): string[] {
       return [...streams.keys()];
     },
-    /** Pushes a message to one connected agent; false when it is not connected. */
+    /** Pushes a message to one connected agent; false when it is not connected (or not one for it). */
     push(node: string, msg: CollectorMessage): boolean {
       const call = streams.get(node);
-      if (!call) return false;
+      if (!call || !mayReceive(node, msg)) return false;
       call.write(msg);
       return true;
     },
-    /** Pushes a message to every connected agent; returns how many. */
+    /** Pushes a message to every connected agent it is for; returns how many. */
     broadcast(msg: CollectorMessage): number {
-      for (const call of streams.values()) call.write(msg);
-      return streams.size;
+      let n = 0;
+      for (const [node, call] of streams) {
+        if (!mayReceive(node, msg)) continue;
+        call.write(msg);
+        n++;
+      }
+      return n;
     },
     /** Where the pods on a node come from (the pod watch); each agent gets its node's after hello. */
     setPodInventoryProvider(provider: ((node: string) => readonly PodInfo[]) | undefined): void {
@@ -258,6 +276,7 @@ export function createAgentService(deps: AgentServiceDeps) {
     closeAll(): void {
       for (const call of streams.values()) call.end();
       streams.clear();
+      hostKeys.clear();
       gauge();
     },
   };

@@ -6,7 +6,7 @@ import {
 import type {
   FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output, BaselineReport__Output,
 } from '../../proto/load.js';
-import { isValidBaselineKey, isValidExecutable, itemSourceFromWire, MAX_EXECUTABLE_CHARS } from '../../proto/baseline-key.js';
+import { isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, LEGACY_HOST_KEY, MAX_EXECUTABLE_CHARS } from '../../proto/baseline-key.js';
 import type { ReportedBaseline } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
@@ -75,7 +75,14 @@ export function validateEpoch(v: unknown): string {
   return s;
 }
 
-export function helloFromWire(h: Hello__Output, node: string): NodeHello & { baselineVersion: number } {
+/** The key of the node's host baseline; an older agent sends none and uses the legacy `host`. */
+function hostBaselineKey(v: string): string {
+  if (v === '') return LEGACY_HOST_KEY;
+  if (!isHostKey(v)) throw new InvalidMessage(`hello.hostBaselineKey ${JSON.stringify(v.slice(0, 100))} is not a host baseline key (host/control-plane or host/worker)`);
+  return v;
+}
+
+export function helloFromWire(h: Hello__Output, node: string): NodeHello & { baselineVersion: number; hostBaselineKey: string } {
   const host = h.host;
   const certs = host?.certificates ?? [];
   if (certs.length > LIMITS.certificates) throw new InvalidMessage(`hello.host.certificates has more than ${LIMITS.certificates} entries`);
@@ -95,6 +102,7 @@ export function helloFromWire(h: Hello__Output, node: string): NodeHello & { bas
       notAfter: new Date(timestamp(`hello.host.certificates[${i}].notAfterMs`, c.notAfterMs)).toISOString(),
     })),
     baselineVersion: count('hello.baselineVersion', h.baselineVersion),
+    hostBaselineKey: hostBaselineKey(h.hostBaselineKey ?? ''),
   };
 }
 
@@ -225,7 +233,7 @@ export function baselineReportFromWire(r: BaselineReport__Output): { baselineVer
   let chars = 0;
   const baselines = r.baselines.map((b, i): ReportedBaseline => {
     const f = `baselineReport.baselines[${i}]`;
-    if (!isValidBaselineKey(b.key)) throw new InvalidMessage(`${f}.key ${JSON.stringify(b.key.slice(0, 100))} is not a baseline key (host, <namespace>/<Kind>/<workload>/<container> or container:<id>)`);
+    if (!isValidBaselineKey(b.key)) throw new InvalidMessage(`${f}.key ${JSON.stringify(b.key.slice(0, 100))} is not a baseline key (host/control-plane, host/worker, host, <namespace>/<Kind>/<workload>/<container> or container:<id>)`);
     const state = STATES[b.state as keyof typeof STATES];
     if (!state) throw new InvalidMessage(`${f}.state must be BASELINE_STATE_LEARNING or BASELINE_STATE_LOCKED`);
     if (b.items.length > L.itemsPerBaseline) throw new InvalidMessage(`${f} has ${b.items.length} items; at most ${L.itemsPerBaseline}`);

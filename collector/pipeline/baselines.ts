@@ -3,6 +3,10 @@
 // says hello. An executable that becomes allowed cluster-wide (an operator's allow, or the
 // items of a baseline that locks) resolves its open proc-unexpected findings on every node,
 // through the findings store's own resolve (so history and webhooks see 'resolved').
+// "Every agent" means every agent a message is for: a host baseline (`host/control-plane`,
+// `host/worker`, the legacy `host`) goes only to the agents whose Hello names it as theirs
+// (the streams know, ingest/agent-service.ts), and its findings resolve only on those nodes,
+// since the key is part of their subjects.
 //
 // The messages (BaselineUpdate in proto/nodeward/v1/agent.proto):
 //   an operator's allow / remove / unlock   ALLOW / REMOVE / UNLOCK with the executables

@@ -23,7 +23,7 @@ export function addBaselineCommand(program: Command, io: QueryIo): Command {
   for (const [action, description] of Object.entries(ACTIONS)) {
     const takesExe = action === 'allow' || action === 'remove';
     const cmd = withConnection(baseline.command(action).description(description))
-      .requiredOption('--key <key>', 'the baseline key: host, <namespace>/<Kind>/<workload>/<container> or container:<id>');
+      .requiredOption('--key <key>', 'the baseline key: host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<id> (host: agents older than node roles)');
     if (takesExe) cmd.option('--exe <path...>', 'absolute path of an executable (repeat for more)');
     cmd.action(async (o: ConnectionFlags & { key: string; exe?: string[] }) => {
       if (takesExe && !o.exe?.length) throw new QueryUsageError(`baseline ${action} needs at least one --exe PATH`);

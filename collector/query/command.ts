@@ -312,7 +312,7 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     });
 
   withConnection(query.command('baselines').description('the central process baselines: state, executables, which nodes taught them'))
-    .option('--key <key>', 'only this baseline key (host, <namespace>/<Kind>/<workload>/<container>)')
+    .option('--key <key>', 'only this baseline key (host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container>)')
     .option('--namespace <ns>', 'only this namespace')
     .option('--workload <name>', "only this workload (its name)")
     .addOption(new Option('--state <state>', 'learning or locked').choices(['learning', 'locked']))

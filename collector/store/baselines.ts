@@ -17,6 +17,11 @@
 //
 // Bounded: `keys` baselines and `itemsPerKey` items each; what a report brings beyond that
 // is dropped and counted (per key and in total).
+//
+// Host baselines are kept per node role, `host/control-plane` and `host/worker`, like any two
+// keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
+// baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
+// only its own, so a worker never adopts what control-plane nodes taught.
 import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
 import { StoreError, type Db } from './db.js';
 import { decodeCursor, encodeCursor, type Page } from './findings.js';

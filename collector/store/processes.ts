@@ -4,10 +4,12 @@
 //
 // Where a process belongs comes from the finding's subject, `<baseline key>:<executable>`
 // (proto/baseline-key.ts), not from the detail: the subject is the finding's identity, and a
-// workload key `<namespace>/<Kind>/<name>/<container>` holds no `:`, so the key is everything
-// before the first `:`. The namespace and workload filters match on that key. The detail is
+// workload key `<namespace>/<Kind>/<name>/<container>` holds no `:` (nor does a host key,
+// `host/control-plane`, `host/worker` or an older agent's `host`), so the key is everything
+// before the first `:`. The namespace and workload filters match on that key, and only on
+// four-part workload keys (`host` is a valid namespace name). The detail is
 // the agent's account of the last occurrence: each field is checked and bounded as it is read.
-import { HOST_KEY, parseWorkloadKey, processSubject } from '../../proto/baseline-key.js';
+import { isHostKey, parseWorkloadKey, processSubject } from '../../proto/baseline-key.js';
 import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
@@ -21,7 +23,7 @@ export interface UnexpectedProcess {
   readonly node: string;
   readonly state: FindingState;
   readonly severity: Severity;
-  /** `host`, `<namespace>/<Kind>/<name>/<container>` or `container:<id>`. */
+  /** `host/control-plane`, `host/worker` (`host` from older agents), `<namespace>/<Kind>/<name>/<container>` or `container:<id>`. */
   readonly baseline: string;
   readonly executable: string;
   /** The executable had been deleted from disk while it ran. */
@@ -83,8 +85,9 @@ export function createProcessQueries(db: Db) {
       if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
       if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
       if (filter.namespace !== undefined) {
+        // Three more `/`: a workload key, never the two-part host key of a namespace named `host`.
         where.push(`${KEY_SQL} LIKE @namespace ESCAPE '\\'`);
-        params.namespace = `${like(filter.namespace)}/%`;
+        params.namespace = `${like(filter.namespace)}/%/%/%`;
       }
       if (filter.workload !== undefined) {
         // Parts cannot hold `/`, so in a four-part key `%/<Kind>/<name>/%` can only match the
@@ -121,7 +124,7 @@ export function splitSubject(subject: string): { baseline: string; executable: s
   if (container) return { baseline: container[1] as string, executable: container[2] as string };
   const colon = subject.indexOf(':');
   const key = colon === -1 ? '' : subject.slice(0, colon);
-  if (key === HOST_KEY || (key !== '' && parseWorkloadKey(key))) return { baseline: key, executable: subject.slice(colon + 1) };
+  if (isHostKey(key) || (key !== '' && parseWorkloadKey(key))) return { baseline: key, executable: subject.slice(colon + 1) };
   return { baseline: '', executable: subject };
 }
 

@@ -1,12 +1,13 @@
 // Central baselines against a real collector: nodes' BaselineReports over mTLS gRPC streams,
 // the API and CLI over HTTPS, SQLite underneath. What agents are sent (BaselineUpdate,
-// PodInventory) is read off their streams.
+// PodInventory) is read off their streams. Host baselines are per node role: each agent names
+// its own in its Hello and is sent no other.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { processSubject } from '../../proto/baseline-key.js';
+import { hostKeyOf, LEGACY_HOST_KEY, processSubject } from '../../proto/baseline-key.js';
 import type { AgentBaseline, BaselineUpdate__Output, CollectorMessage__Output, WireFinding } from '../../proto/load.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
 import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
@@ -17,6 +18,8 @@ import { api, fp, ok, withCollector } from '../helpers/agent-session.js';
 const WEB = 'shop/Deployment/web/nginx';
 const JOB = 'ops/CronJob/backup/dump';
 const NODES = ['node-a', 'node-b', 'node-c'];
+const CP_HOST = hostKeyOf('control-plane');
+const WORKER_HOST = hostKeyOf('worker');
 
 interface Agent {
   readonly stream: RawStream;
@@ -30,10 +33,11 @@ interface Agent {
 }
 
 let epochs = 0;
-async function agent(tc: TestCollector, node: string, baselineVersion = 0): Promise<Agent> {
+/** An agent's stream; `hostBaselineKey` is its node's host key (empty: an agent from before node roles). */
+async function agent(tc: TestCollector, node: string, baselineVersion = 0, hostBaselineKey = ''): Promise<Agent> {
   const pki = tc.pki.agents[node]!;
   const stream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: pki.cert, key: pki.key });
-  stream.send({ hello: { node, agentVersion: 'test', epoch: `baselines-${process.pid}-${++epochs}`, baselineVersion } });
+  stream.send({ hello: { node, agentVersion: 'test', epoch: `baselines-${process.pid}-${++epochs}`, baselineVersion, hostBaselineKey } });
   let sequence = 0;
   const next = async (): Promise<CollectorMessage__Output> => (await stream.receive(1))[0]!;
   const a: Agent = {
@@ -220,6 +224,82 @@ test('a node ending its learning window locks the central baseline: every node a
   const late = await agent(tc, 'node-c', adopt.version);
   t.teardown(() => late.close());
   t.like(await late.update(), { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
+}, { nodes: NODES }));
+
+test('host baselines per node role: kept apart centrally, each adopted only by its own role; a worker is never sent the control-plane one; the legacy host stays with older agents', (t) => withCollector(async (tc) => {
+  const cp = await agent(tc, 'node-a', 0, CP_HOST);
+  const worker = await agent(tc, 'node-b', 0, WORKER_HOST);
+  t.teardown(() => { cp.close(); worker.close(); });
+  await registered(tc, cp, 'node-a');
+  await registered(tc, worker, 'node-b');
+  /** Nothing was sent to `a` before this: its next message is the ack of an empty batch. */
+  const nothingFor = (a: Agent) => a.batch([]);
+
+  // The control-plane node's window ends: only it adopts.
+  cp.report(bl(CP_HOST, 'locked', ['/usr/lib/systemd/systemd', '/usr/local/bin/etcd', '/usr/local/bin/kube-apiserver']));
+  const cpAdopt = await cp.update();
+  t.like(cpAdopt, { key: CP_HOST, action: 'ACTION_ADOPT' });
+  await nothingFor(worker);
+
+  // The worker's window ends: only it adopts, and etcd is not in its baseline.
+  worker.report(bl(WORKER_HOST, 'locked', ['/usr/lib/systemd/systemd', '/usr/bin/kubelet']));
+  const workerAdopt = await worker.update();
+  t.like(workerAdopt, { key: WORKER_HOST, action: 'ACTION_ADOPT' });
+  t.deepEqual(paths(workerAdopt), ['/usr/bin/kubelet', '/usr/lib/systemd/systemd']);
+  await nothingFor(cp);
+
+  // Central: two baselines, each taught by its own node.
+  const central = await one(tc, CP_HOST);
+  t.like(central, { state: 'locked', lockedByName: 'node-a', namespace: '', workload: null, container: '' });
+  t.deepEqual(central!.items.map((i) => [i.path, i.taughtBy]), [
+    ['/usr/lib/systemd/systemd', ['node-a']], ['/usr/local/bin/etcd', ['node-a']], ['/usr/local/bin/kube-apiserver', ['node-a']],
+  ]);
+  t.is(item(await one(tc, WORKER_HOST), '/usr/local/bin/etcd'), undefined);
+  t.deepEqual((await list(tc, 'namespace=host')).items, [], 'host baselines are in no namespace');
+
+  // A worker that tries to teach the control-plane baseline is not heard (and it is counted).
+  worker.report(bl(CP_HOST, 'locked', ['/tmp/implant'], cpAdopt.version));
+  await registered(tc, worker, 'node-b');
+  t.is(item(await one(tc, CP_HOST), '/tmp/implant'), undefined);
+  t.regex(tc.collector.metrics.render(), /nodeward_rejects_total\{reason="host_baseline_role"\} 1\b/);
+  await nothingFor(worker);
+
+  // An operator's allow goes to the role it is for.
+  const allowed = await change(tc, 'allow', { key: CP_HOST, executables: ['/usr/bin/kubeadm'] });
+  t.is(allowed.status, 200, allowed.text);
+  t.is(allowed.body.pushed, 1, 'pushed to the control-plane node alone');
+  t.like(await cp.update(), { key: CP_HOST, action: 'ACTION_ALLOW', allowed: ['/usr/bin/kubeadm'] });
+  await nothingFor(worker);
+
+  // A new worker catches up with the workers' baseline only.
+  const fresh = await agent(tc, 'node-c', 0, WORKER_HOST);
+  const onHello = await fresh.update();
+  t.like(onHello, { key: WORKER_HOST, action: 'ACTION_ADOPT', version: workerAdopt.version });
+  await nothingFor(fresh);
+  fresh.close();
+
+  // An older agent (no host key) uses the legacy `host`: stored as it comes, its adoption goes
+  // to older agents only, and it never reaches a node that keys by role.
+  const old = await agent(tc, 'node-c');
+  t.teardown(() => old.close());
+  await nothingFor(old);
+  old.report(bl(LEGACY_HOST_KEY, 'locked', ['/usr/lib/systemd/systemd', '/usr/local/bin/etcd']));
+  t.like(await old.update(), { key: LEGACY_HOST_KEY, action: 'ACTION_ADOPT' });
+  t.like(await one(tc, LEGACY_HOST_KEY), { state: 'locked', lockedByName: 'node-c' });
+  await nothingFor(worker);
+  await nothingFor(cp);
+  const later = await agent(tc, 'node-b', 0, WORKER_HOST);
+  t.teardown(() => later.close());
+  t.like(await later.update(), { key: WORKER_HOST, action: 'ACTION_ADOPT' }, 'only its own host baseline, not the legacy one');
+  await nothingFor(later);
+}, { nodes: NODES }));
+
+test('a Hello naming a host key that is not one ends the stream with INVALID_ARGUMENT', (t) => withCollector(async (tc) => {
+  const a = await agent(tc, 'node-a', 0, 'host/master');
+  t.teardown(() => a.close());
+  const ended = await a.stream.ended;
+  t.is(ended.code, 3);
+  t.regex(ended.details, /hello\.hostBaselineKey "host\/master" is not a host baseline key/);
 }, { nodes: NODES }));
 
 test('allowing an executable resolves its proc-unexpected findings on every node; a finding sent before the agent applied it does not reopen them', (t) => withCollector(async (tc) => {

@@ -1,7 +1,7 @@
 // GET /api/v1/processes/unexpected against a real collector, fed the agent's own
 // proc-unexpected findings (agent/processes/findings.ts builds them) over mTLS gRPC.
 import test from 'ava';
-import { HOST_KEY, processSubject, workloadKeyOf } from '../../proto/baseline-key.js';
+import { hostKeyOf, LEGACY_HOST_KEY, processSubject, workloadKeyOf } from '../../proto/baseline-key.js';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, ok, result, withCollector, type Session } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
@@ -16,6 +16,8 @@ const DOCKER_ID = 'd'.repeat(64);
 const WEB = workloadKeyOf({ namespace: 'shop', kind: 'Deployment', name: 'web', container: 'nginx' });
 const DB = workloadKeyOf({ namespace: 'data', kind: 'StatefulSet', name: 'db', container: 'postgres' });
 const CRON = workloadKeyOf({ namespace: 'shop', kind: 'CronJob', name: 'web', container: 'job' });
+const HOST = hostKeyOf('worker');
+const CP_HOST = hostKeyOf('control-plane');
 
 const proc = unexpectedProcess;
 
@@ -28,7 +30,7 @@ async function seed(c: TestCollector): Promise<{ a: Session; b: Session }> {
   await a.scan(NOW, ['cis-4.2.1'], [result('cis-4.2.1', '--anonymous-auth', 'fail')]);
   await a.batch([
     proc(WEB, '/tmp/xmrig', T0, 3, { cmdline: '/tmp/xmrig --donate-level 1 -o pool.example:3333' }),
-    proc(HOST_KEY, '/usr/bin/nc', T0, 1, { pid: 777, ppid: 1, cmdline: 'nc -lvp 4444', seen: 'scan' }),
+    proc(HOST, '/usr/bin/nc', T0, 1, { pid: 777, ppid: 1, cmdline: 'nc -lvp 4444', seen: 'scan' }),
   ]);
   await b.batch([
     proc(WEB, '/tmp/xmrig', T1),
@@ -54,7 +56,7 @@ test('one row per node, baseline and executable, with the process the agent last
   const items = await rows();
   t.deepEqual(keys(items), [
     `node-a ${WEB}:/tmp/xmrig`,
-    'node-a host:/usr/bin/nc',
+    'node-a host/worker:/usr/bin/nc',
     `node-b ${WEB}:/tmp/xmrig`,
     `node-b ${DB}:/usr/bin/curl`,
     `node-b container:${DOCKER_ID}:/bin/bash`,
@@ -68,7 +70,7 @@ test('one row per node, baseline and executable, with the process the agent last
     seen: 'scan', partial: false, firstSeen: new Date(T0).toISOString(), lastSeen: new Date(T1).toISOString(), count: 5,
   });
   t.like(items[1], {
-    baseline: 'host', executable: '/usr/bin/nc', namespace: '', workload: '', container: '', containerId: '', pod: '',
+    baseline: HOST, executable: '/usr/bin/nc', namespace: '', workload: '', container: '', containerId: '', pod: '',
     pid: 777, user: 'root', cmdline: 'nc -lvp 4444', parents: ['/usr/lib/systemd/systemd'], seen: 'scan', count: 1,
   });
   t.like(items[4], { namespace: '', workload: '', container: 'adhoc', containerId: DOCKER_ID, seen: 'event' });
@@ -77,7 +79,7 @@ test('one row per node, baseline and executable, with the process the agent last
 });
 
 test('filters: node, namespace, workload (Kind/name or name), since, and together', async (t) => {
-  t.deepEqual(keys(await rows('node=node-a')), [`node-a ${WEB}:/tmp/xmrig`, 'node-a host:/usr/bin/nc']);
+  t.deepEqual(keys(await rows('node=node-a')), [`node-a ${WEB}:/tmp/xmrig`, 'node-a host/worker:/usr/bin/nc']);
   t.deepEqual(keys(await rows('namespace=shop')), [`node-a ${WEB}:/tmp/xmrig`, `node-b ${WEB}:/tmp/xmrig`, `node-b ${CRON}:/bin/sh`]);
   t.deepEqual(keys(await rows('namespace=data')), [`node-b ${DB}:/usr/bin/curl`]);
   t.deepEqual(keys(await rows('namespace=sho')), [], 'a namespace is matched whole');
@@ -94,6 +96,33 @@ test('filters: node, namespace, workload (Kind/name or name), since, and togethe
   t.deepEqual(await rows('node=node-c'), []);
 });
 
+test('host processes by node role, and the legacy `host` of older agents, parse into rows; a namespace named host matches only its workloads', (t) => withCollector(async (c) => {
+  const cp = await connect(c, 'node-a');
+  const old = await connect(c, 'node-b');
+  const IN_HOST_NS = workloadKeyOf({ namespace: 'host', kind: 'Deployment', name: 'worker', container: 'app' });
+  await cp.batch([
+    proc(CP_HOST, '/usr/bin/kubeadm', T0, 1, { pid: 31, cmdline: 'kubeadm certs renew all' }),
+    proc(CP_HOST, '/opt/odd:name', T0),
+  ]);
+  await old.batch([proc(LEGACY_HOST_KEY, '/usr/bin/nc', T1), proc(IN_HOST_NS, '/bin/sh', T1)]);
+  const items = (await ok<{ items: any[] }>(c, '/api/v1/processes/unexpected')).items;
+  t.deepEqual(keys(items), [
+    'node-a host/control-plane:/usr/bin/kubeadm', 'node-a host/control-plane:/opt/odd:name',
+    'node-b host:/usr/bin/nc', `node-b ${IN_HOST_NS}:/bin/sh`,
+  ]);
+  t.like(items[0], {
+    id: fp('node-a', 'proc-unexpected', processSubject(CP_HOST, '/usr/bin/kubeadm')), baseline: CP_HOST, executable: '/usr/bin/kubeadm',
+    namespace: '', workload: '', container: '', containerId: '', pod: '', pid: 31, user: 'root', cmdline: 'kubeadm certs renew all',
+  });
+  t.like(items[1], { baseline: CP_HOST, executable: '/opt/odd:name' }, 'the key ends at the first colon');
+  t.like(items[2], { baseline: LEGACY_HOST_KEY, executable: '/usr/bin/nc', namespace: '', workload: '' });
+  t.like(items[3], { baseline: IN_HOST_NS, namespace: 'host', workload: 'Deployment/worker', container: 'app' });
+  const list = async (q: string) => keys((await ok<{ items: any[] }>(c, `/api/v1/processes/unexpected?${q}`)).items);
+  t.deepEqual(await list('namespace=host'), [`node-b ${IN_HOST_NS}:/bin/sh`], 'host keys are in no namespace');
+  t.deepEqual(await list('workload=worker'), [`node-b ${IN_HOST_NS}:/bin/sh`], 'nor are they workloads');
+  t.deepEqual(await list('workload=control-plane'), []);
+}));
+
 test('pages with an opaque cursor neither skip nor repeat a row while new ones arrive', (t) => withCollector(async (c) => {
   const { b } = await seed(c);
   const seen: string[] = [];
@@ -108,7 +137,7 @@ test('pages with an opaque cursor neither skip nor repeat a row while new ones a
   } while (cursor);
   t.is(pages, 4);
   t.deepEqual(seen, [
-    `node-a ${WEB}:/tmp/xmrig`, 'node-a host:/usr/bin/nc', `node-b ${WEB}:/tmp/xmrig`, `node-b ${DB}:/usr/bin/curl`,
+    `node-a ${WEB}:/tmp/xmrig`, 'node-a host/worker:/usr/bin/nc', `node-b ${WEB}:/tmp/xmrig`, `node-b ${DB}:/usr/bin/curl`,
     `node-b container:${DOCKER_ID}:/bin/bash`, `node-b ${CRON}:/bin/sh`, `node-b ${DB}:/tmp/late`,
   ]);
 }));
@@ -116,7 +145,7 @@ test('pages with an opaque cursor neither skip nor repeat a row while new ones a
 test('state: open by default; suppressed and resolved rows on request; a reader may read but not suppress', (t) => withCollector(async (c) => {
   await seed(c);
   const list = async (q: string) => keys((await ok<{ items: any[] }>(c, `/api/v1/processes/unexpected?${q}`)).items);
-  const nc = fp('node-a', 'proc-unexpected', processSubject(HOST_KEY, '/usr/bin/nc'));
+  const nc = fp('node-a', 'proc-unexpected', processSubject(HOST, '/usr/bin/nc'));
   const denied = await api(c, `/api/v1/findings/${nc}/suppress`, { method: 'POST', token: READER_TOKEN, body: { reason: 'admin tooling' } });
   t.is(denied.status, 403);
   const sup = await api(c, `/api/v1/findings/${nc}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'admin tooling' } });
@@ -125,7 +154,7 @@ test('state: open by default; suppressed and resolved rows on request; a reader 
   c.collector.store!.findings.resolveSubjects('proc-unexpected', [processSubject(WEB, '/tmp/xmrig')], Date.now(), 'allowed');
   t.deepEqual(await list('state=open'), [`node-b ${DB}:/usr/bin/curl`, `node-b container:${DOCKER_ID}:/bin/bash`, `node-b ${CRON}:/bin/sh`]);
   t.deepEqual(await list(''), await list('state=open'));
-  t.deepEqual(await list('state=suppressed'), ['node-a host:/usr/bin/nc']);
+  t.deepEqual(await list('state=suppressed'), ['node-a host/worker:/usr/bin/nc']);
   const resolved = (await ok<{ items: any[] }>(c, '/api/v1/processes/unexpected?state=resolved')).items;
   t.deepEqual(keys(resolved), [`node-a ${WEB}:/tmp/xmrig`, `node-b ${WEB}:/tmp/xmrig`]);
   t.true(resolved.every((r) => r.state === 'resolved'));

@@ -10,17 +10,19 @@ import { createAgent } from '../../agent/main.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, startTestCollector } from '../helpers/collector.js';
 import { eventually, httpsJson } from '../helpers/https.js';
-import { freshBinary, tempDir, waitFor } from './helpers.js';
+import { freshBinary, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 
 test('process settings have their defaults and their environment variables', (t) => {
   const c = loadAgentConfig({ env: {} }, { needCollector: false });
   t.deepEqual(c.processes, {
     enabled: true, scanIntervalSeconds: 2, execEvents: true, learnSeconds: 3600, hostLearnSeconds: 86_400, startupSeconds: 60,
-    rateBurst: 10, rateRefillSeconds: 180, maxBaselines: 2048, maxItemsPerBaseline: 1024,
+    rateBurst: 10, rateRefillSeconds: 180, maxBaselines: 2048, maxItemsPerBaseline: 1024, hostRole: 'auto',
   });
   const e = loadAgentConfig({ env: { NODEWARD_PROCESSES_ENABLED: 'false', NODEWARD_PROCESSES_SCAN_INTERVAL_SECONDS: '0', NODEWARD_PROCESSES_HOST_LEARN_SECONDS: '600' } }, { needCollector: false });
   t.like(e.processes, { enabled: false, scanIntervalSeconds: 0, hostLearnSeconds: 600 });
   t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_LEARN_SECONDS: '0' } }, { needCollector: false }), { message: /processes\.learnSeconds/ });
+  t.is(loadAgentConfig({ env: { NODEWARD_PROCESSES_HOST_ROLE: 'control-plane' } }, { needCollector: false }).processes.hostRole, 'control-plane');
+  t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_HOST_ROLE: 'master' } }, { needCollector: false }), { message: /processes\.hostRole/ });
 });
 
 interface ApiFinding { subject: string; checkId: string; count: number; seen: string; detail: { exe: string; parents: string[] } }
@@ -41,6 +43,8 @@ test.serial('a new executable after the host baseline locks reaches the collecto
       node: 'node-a', stateDir: join(dir.path, 'state'), 'collector.address': tc.grpcAddress, 'collector.caFile': tc.pki.caCert,
       'collector.certFile': agentPki.cert, 'collector.keyFile': agentPki.key, 'collector.heartbeatSeconds': 1, 'health.port': 0,
       'scan.intervalSeconds': 0, 'watch.enabled': false, 'processes.hostLearnSeconds': 1, 'processes.scanIntervalSeconds': 0.2,
+      // Pinned: other tests run etcd on this machine (detection: host-role.test.ts).
+      'processes.hostRole': 'worker',
     },
   }, { needCollector: true });
   const agent = createAgent(config, { version: 'test', log: createLogger('agent', 'silent') });
@@ -52,7 +56,7 @@ test.serial('a new executable after the host baseline locks reaches the collecto
   await agent.start();
   const monitor = agent.processes!;
   t.truthy(monitor, 'processes.enabled defaults to true');
-  await waitFor('the host baseline to lock', () => monitor.snapshot().baselines.find((b) => b.key === 'host')?.lockedAtMs != null);
+  await waitFor('the host baseline to lock', () => monitor.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.lockedAtMs != null);
 
   const run = () => {
     const c = spawn(bin, ['20'], { stdio: 'ignore' });
@@ -63,7 +67,7 @@ test.serial('a new executable after the host baseline locks reaches the collecto
   const get = <T>(path: string) => httpsJson<T>(`${tc.apiUrl}${path}`, { ca: tc.ca, token: ADMIN_TOKEN });
   const finding = await eventually('the finding at the collector', async () => {
     const r = await get<{ items: ApiFinding[] }>('/api/v1/findings?check=proc-unexpected&limit=1000');
-    return r.body.items.find((f) => f.subject === `host:${bin}`);
+    return r.body.items.find((f) => f.subject === `${HOST_WORKER}:${bin}`);
   }, 30_000);
   t.is(finding.checkId, 'proc-unexpected');
   t.is(finding.detail.exe, bin);
@@ -76,9 +80,9 @@ test.serial('a new executable after the host baseline locks reaches the collecto
 
   // Allowed through the monitor's apply function (unversioned: the collector's own updates,
   // which carry versions, are in central-baselines.test.ts): later runs are not reported.
-  t.true(monitor.applyBaselineUpdate({ version: 0, key: 'host', allowed: [bin], removed: [], locked: false }));
+  t.true(monitor.applyBaselineUpdate({ version: 0, key: HOST_WORKER, allowed: [bin], removed: [], locked: false }));
   const countAtCollector = async () => (await get<{ items: ApiFinding[] }>('/api/v1/findings?check=proc-unexpected&limit=1000'))
-    .body.items.find((f) => f.subject === `host:${bin}`)?.count ?? 0;
+    .body.items.find((f) => f.subject === `${HOST_WORKER}:${bin}`)?.count ?? 0;
   const before = await countAtCollector();
   run();
   const scans = monitor.stats().scans;
@@ -86,5 +90,5 @@ test.serial('a new executable after the host baseline locks reaches the collecto
   monitor.flush();
   await new Promise((r) => setTimeout(r, 1000));
   t.is(await countAtCollector(), before);
-  t.is(monitor.snapshot().baselines.find((b) => b.key === 'host')!.items[bin]?.source, 'operator');
+  t.is(monitor.snapshot().baselines.find((b) => b.key === HOST_WORKER)!.items[bin]?.source, 'operator');
 });

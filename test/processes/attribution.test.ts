@@ -1,14 +1,15 @@
 // Attribution from fixture proc and cgroup trees: cgroup v1 and v2, containerd and CRI-O,
-// systemd and cgroupfs drivers, Docker forms without bundles, and host processes.
+// systemd and cgroupfs drivers, Docker forms without bundles, and host processes (no container
+// in their cgroup: keyed by the node's role, here a worker's).
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHostFs } from '../../agent/facts/host-fs.js';
-import { createAttributor, type Attribution } from '../../agent/processes/attribution.js';
+import { createAttributor, hostAttribution, type Attribution } from '../../agent/processes/attribution.js';
 import { containerFromCgroup } from '../../agent/processes/cgroup.js';
 import { metaFromBundleConfig } from '../../agent/processes/oci.js';
 import { createProcReader, parseStat } from '../../agent/processes/proc-reader.js';
-import { PROCESS_FIXTURES, scenario } from './helpers.js';
+import { HOST_WORKER, PROCESS_FIXTURES, scenario } from './helpers.js';
 
 async function attributeAll(name: string): Promise<Map<number, Attribution>> {
   const { procRoot, hostRoot } = scenario(name);
@@ -18,7 +19,8 @@ async function attributeAll(name: string): Promise<Map<number, Attribution>> {
   for (const pid of reader.listPids()) {
     const r = reader.read(pid);
     if (!r || r.kernelThread) continue;
-    out.set(pid, await attributor.attribute(containerFromCgroup(r.cgroup)));
+    const c = containerFromCgroup(r.cgroup);
+    out.set(pid, c ? await attributor.attribute(c) : hostAttribution(HOST_WORKER));
   }
   return out;
 }
@@ -28,7 +30,7 @@ const keys = (m: Map<number, Attribution>): Record<number, string> => Object.fro
 test('containerd + systemd driver + cgroup v2: a Deployment pod, its sandbox, and host processes', async (t) => {
   const m = await attributeAll('containerd-systemd-v2');
   t.deepEqual(keys(m), {
-    1: 'host', 850: 'host', 900: 'host',
+    1: HOST_WORKER, 850: HOST_WORKER, 900: HOST_WORKER,
     1000: 'shop/Deployment/web/POD',
     1001: 'shop/Deployment/web/nginx', 1002: 'shop/Deployment/web/nginx', 1003: 'shop/Deployment/web/nginx', 1004: 'shop/Deployment/web/nginx',
   });
@@ -43,7 +45,7 @@ test('containerd + systemd driver + cgroup v2: a Deployment pod, its sandbox, an
 test('containerd + cgroupfs driver + cgroup v1: a StatefulSet pod; Docker containers without bundles stay unattributed', async (t) => {
   const m = await attributeAll('containerd-cgroupfs-v1');
   t.deepEqual(keys(m), {
-    1: 'host', 700: 'host',
+    1: HOST_WORKER, 700: HOST_WORKER,
     2001: 'data/StatefulSet/db/postgres', 2002: 'data/StatefulSet/db/postgres',
     2101: `container:${'d4'.repeat(32)}`, 2102: `container:${'8b'.repeat(32)}`,
   });
@@ -56,14 +58,14 @@ test('containerd + cgroupfs driver + cgroup v1: a StatefulSet pod; Docker contai
 
 test('CRI-O + systemd driver + cgroup v2: a CronJob pod from the Labels annotation; conmon is a host process', async (t) => {
   const m = await attributeAll('crio-systemd-v2');
-  t.deepEqual(keys(m), { 1: 'host', 3000: 'host', 3001: 'ops/CronJob/backup/backup' });
+  t.deepEqual(keys(m), { 1: HOST_WORKER, 3000: HOST_WORKER, 3001: 'ops/CronJob/backup/backup' });
   t.like(m.get(3001)!, { namespace: 'ops', pod: 'backup-28934520-q8d7c', podUid: '99999999-8888-7777-6666-555555555555' });
   t.is(m.get(3001)!.container?.runtime, 'crio');
 });
 
 test('CRI-O + cgroupfs driver + cgroup v1: a DaemonSet pod from the k8s_ container name alone', async (t) => {
   const m = await attributeAll('crio-cgroupfs-v1');
-  t.deepEqual(keys(m), { 1: 'host', 4000: 'host', 4001: 'kube-system/DaemonSet/fluent-bit/fluent-bit' });
+  t.deepEqual(keys(m), { 1: HOST_WORKER, 4000: HOST_WORKER, 4001: 'kube-system/DaemonSet/fluent-bit/fluent-bit' });
   t.is(m.get(4001)!.podUid, 'aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee');
 });
 
@@ -89,7 +91,7 @@ test('the owner the collector sends wins over the pod-name guess', async (t) => 
   const { procRoot, hostRoot } = scenario('crio-systemd-v2');
   const reader = createProcReader(procRoot);
   const attributor = createAttributor(createHostFs(hostRoot), { maxContainers: 16, maxOwners: 16, retryMs: 10_000 });
-  const c = containerFromCgroup(reader.read(3001)!.cgroup);
+  const c = containerFromCgroup(reader.read(3001)!.cgroup)!;
   attributor.setOwner('ops', 'backup-28934520-q8d7c', { kind: 'CronJob', name: 'nightly-backup' });
   t.is((await attributor.attribute(c)).key, 'ops/CronJob/nightly-backup/backup');
   t.is((await attributor.attribute(c)).workload?.source, 'collector');

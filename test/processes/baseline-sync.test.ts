@@ -55,8 +55,8 @@ test("the journal the reports follow: every change to a baseline, and only those
   set.observe(KEY, plain('/a'), 0);
   const r1 = set.revision;
   t.true(r1 > 0);
-  set.observe('host', plain('/sbin/init'), 0);
-  t.deepEqual(set.changedSince(r1).sort(), ['host']);
+  set.observe('host/worker', plain('/sbin/init'), 0);
+  t.deepEqual(set.changedSince(r1).sort(), ['host/worker']);
   const r2 = set.revision;
   set.observe(KEY, plain('/a'), 10 * 60_000 + 1);
   t.is(set.revision, r2, 'a known executable (lastSeen only) is not a change');
@@ -82,12 +82,12 @@ test('reports keep to the bounds of the contract: split by baselines and items, 
   t.is(split.reports[0]!.baselineVersion, 3);
 
   const big = baseline(KEY, Array.from({ length: REPORT_LIMITS.itemsPerBaseline + 10 }, (_, i) => `/bin/x${String(i).padStart(5, '0')}`));
-  const odd = baseline('host', ['/usr/bin/ok', 'relative', `/${'y'.repeat(2000)}`], { lockedAtMs: 10, lockedBy: 'operator', removed: { '/bin/gone': 7 } });
+  const odd = baseline('host/worker', ['/usr/bin/ok', 'relative', `/${'y'.repeat(2000)}`], { lockedAtMs: 10, lockedBy: 'operator', removed: { '/bin/gone': 7 } });
   const cut = buildReports([big, odd], 0, 500);
   t.is(cut.dropped, 12);
   const [wBig, wOdd] = cut.reports.flatMap((r) => r.baselines ?? []);
   t.is(wBig!.items!.length, REPORT_LIMITS.itemsPerBaseline);
-  t.like(wOdd, { key: 'host', state: 'BASELINE_STATE_LOCKED', lockedBy: 'operator', removed: ['/bin/gone'] });
+  t.like(wOdd, { key: 'host/worker', state: 'BASELINE_STATE_LOCKED', lockedBy: 'operator', removed: ['/bin/gone'] });
   t.deepEqual(wOdd!.items, [{ path: '/usr/bin/ok', source: 'ITEM_SOURCE_LEARNED', firstSeenMs: 5 }]);
   t.is(buildReports([baseline(KEY, ['/a'])], 0, 1000).reports[0]!.baselines![0]!.state, 'BASELINE_STATE_LOCKED', 'a window that has ended is locked');
   const chars = buildReports(Array.from({ length: 3 }, (_, i) => baseline(`ns/Deployment/w${i}/c`, Array.from({ length: 500 }, (_, j) => `/${String(j).padStart(4, '0')}${'p'.repeat(995)}`))), 0, 0);

@@ -3,8 +3,9 @@
 import test from 'ava';
 import { readFile, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { changeFromWire, createBaselineSet, decide, type Baseline } from '../../agent/baseline/baselines.js';
-import { HOST_KEY, isValidKey, parseWorkloadKey, workloadKey } from '../../agent/baseline/key.js';
+import { changeFromWire, createBaselineSet, decide, migrateLegacyHost, type Baseline, type BaselineSetJson } from '../../agent/baseline/baselines.js';
+import { hostKeyOf, isHostKey, isValidKey, LEGACY_HOST_KEY, parseWorkloadKey, receivesBaseline, workloadKey } from '../../agent/baseline/key.js';
+import { isControlPlaneExecutable } from '../../agent/processes/host-role.js';
 import { matchesProbe } from '../../agent/baseline/probes.js';
 import { loadBaselineFile, saveBaselineFile } from '../../agent/baseline/store.js';
 import { workloadFromPodName } from '../../agent/baseline/workload.js';
@@ -14,6 +15,8 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const limits = { learnMs: HOUR, hostLearnMs: 24 * HOUR, maxKeys: 100, maxItemsPerKey: 100 };
 const KEY = 'shop/Deployment/web/nginx';
+const HOST_KEY = hostKeyOf('worker');
+const CP_KEY = hostKeyOf('control-plane');
 const plain = (exe: string) => ({ exe, startup: false, probe: false });
 
 test('pod names give the workload: Deployment, CronJob, StatefulSet, DaemonSet, else the Pod', (t) => {
@@ -35,11 +38,41 @@ test('keys: format, parse, validate', (t) => {
   t.deepEqual(parseWorkloadKey(k), { namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx' });
   t.is(parseWorkloadKey(HOST_KEY), null);
   t.true(isValidKey(k));
-  t.true(isValidKey(HOST_KEY));
   t.true(isValidKey(`container:${'a'.repeat(64)}`));
   t.false(isValidKey('shop/Deployment/web'));
   t.false(isValidKey('shop//web/nginx'));
   t.false(isValidKey('container:xyz'));
+});
+
+test('host keys: one per node role, two parts, apart from every workload and container key; the legacy `host` still parses', (t) => {
+  t.is(HOST_KEY, 'host/worker');
+  t.is(CP_KEY, 'host/control-plane');
+  for (const k of [HOST_KEY, CP_KEY, LEGACY_HOST_KEY]) {
+    t.true(isValidKey(k), k);
+    t.true(isHostKey(k), `${k} learns for the host window`);
+    t.is(parseWorkloadKey(k), null, `${k} is no workload key`);
+  }
+  // A namespace may be called `host`: its workload keys have four parts and are not host keys.
+  const inHostNs = workloadKey({ namespace: 'host', workload: { kind: 'Deployment', name: 'worker' }, container: 'c' });
+  t.true(isValidKey(inHostNs));
+  t.false(isHostKey(inHostNs));
+  t.false(isHostKey('shop/Deployment/web/nginx'));
+  t.false(isHostKey(`container:${'a'.repeat(64)}`));
+  // Strict: no other role, no case or spacing variants, no extra parts.
+  for (const bad of ['host/master', 'host/Worker', 'host/', 'host/worker/', 'host/worker/x', ' host/worker', 'hosts', 'host:worker']) {
+    t.false(isValidKey(bad), bad);
+    t.false(isHostKey(bad), bad);
+  }
+  // Which host baselines an agent is sent: its own, and every non-host key.
+  t.true(receivesBaseline(HOST_KEY, HOST_KEY));
+  t.false(receivesBaseline(HOST_KEY, CP_KEY));
+  t.false(receivesBaseline(HOST_KEY, LEGACY_HOST_KEY));
+  t.false(receivesBaseline(CP_KEY, HOST_KEY));
+  t.true(receivesBaseline(LEGACY_HOST_KEY, LEGACY_HOST_KEY), 'an older agent keeps its cluster-wide host baseline');
+  t.false(receivesBaseline(LEGACY_HOST_KEY, CP_KEY));
+  t.true(receivesBaseline(HOST_KEY, KEY));
+  t.true(receivesBaseline('', KEY), 'before the role is known, workload baselines still apply');
+  t.false(receivesBaseline('', HOST_KEY));
 });
 
 test('exec probes match as the kubelet runs them; extra or different words do not', (t) => {
@@ -68,13 +101,14 @@ test('learning: every executable is learned, then the window ends and the baseli
   });
 });
 
-test('host learns longer; tick() records when windows ended', (t) => {
+test('host learns longer, under either role; tick() records when windows ended', (t) => {
   const set = createBaselineSet(limits);
   set.observe(HOST_KEY, plain('/usr/sbin/cron'), 0);
+  set.observe(CP_KEY, plain('/usr/sbin/cron'), 0);
   set.observe(KEY, plain('/usr/sbin/nginx'), 0);
   t.deepEqual(set.tick(2 * HOUR), [KEY]);
   t.is(set.observe(HOST_KEY, plain('/usr/bin/logrotate'), 23 * HOUR), 'learned');
-  t.deepEqual(set.tick(24 * HOUR), [HOST_KEY]);
+  t.deepEqual(set.tick(24 * HOUR).sort(), [CP_KEY, HOST_KEY]);
   t.is(set.observe(HOST_KEY, plain('/usr/bin/nc'), 25 * HOUR), 'unexpected');
 });
 
@@ -209,4 +243,60 @@ test('the file: saved atomically, loaded intact, probes kept; a corrupt file is 
   t.is(bad.state, 'corrupt');
   t.deepEqual((await readdir(dir.path)).sort(), ['baselines.json.corrupt-42']);
   t.regex(await readFile(join(dir.path, 'baselines.json.corrupt-42'), 'utf8'), /"key": 7/);
+});
+
+test('a state file from before node roles: the legacy host baseline moves to the role key once, state and graveyard kept; a worker leaves control-plane binaries behind', (t) => {
+  const legacy = {
+    key: LEGACY_HOST_KEY, createdAtMs: 10, learnUntilMs: 20, lockedAtMs: 20, lockedBy: 'window' as const, version: 41, lastSeenMs: 30,
+    items: {
+      '/usr/lib/systemd/systemd': { addedAtMs: 11, source: 'learned' as const },
+      '/usr/local/bin/etcd': { addedAtMs: 12, source: 'learned' as const },
+      '/usr/local/bin/kube-apiserver': { addedAtMs: 12, source: 'learned' as const },
+      '/usr/bin/kube-proxy': { addedAtMs: 13, source: 'learned' as const },
+      '/opt/tool': { addedAtMs: 14, source: 'operator' as const },
+    },
+    removed: { '/usr/bin/nc': 15 },
+  };
+  const web = { ...legacy, key: KEY, version: 41, items: { '/usr/sbin/nginx': { addedAtMs: 1, source: 'learned' as const } }, removed: {} };
+  const file: BaselineSetJson = { format: 1, version: 41, baselines: [legacy, web], probes: {} };
+  const worker = (exe: string) => !isControlPlaneExecutable(exe);
+
+  const w = migrateLegacyHost(file, HOST_KEY, worker);
+  t.deepEqual(w.data.baselines.map((b) => b.key), [HOST_KEY, KEY]);
+  const moved = w.data.baselines[0]!;
+  t.like(moved, { createdAtMs: 10, learnUntilMs: 20, lockedAtMs: 20, lockedBy: 'window', lastSeenMs: 30, removed: { '/usr/bin/nc': 15 } });
+  t.is(moved.version, 0, "the collector's versions of the new key are its own: the node is sent the central baseline again");
+  t.deepEqual(Object.keys(moved.items).sort(), ['/opt/tool', '/usr/bin/kube-proxy', '/usr/lib/systemd/systemd']);
+  t.deepEqual(moved.items['/opt/tool'], legacy.items['/opt/tool'], 'items keep their source and time');
+  t.deepEqual(w.left, ['/usr/local/bin/etcd', '/usr/local/bin/kube-apiserver']);
+  t.is(w.moved, 3);
+  t.deepEqual(w.data.baselines[1], web, 'other baselines are untouched');
+  t.is(w.data.version, 41);
+
+  // Once: the migrated file has nothing left to move.
+  const again = migrateLegacyHost(w.data, HOST_KEY, worker);
+  t.is(again.data, w.data);
+  t.is(again.moved, 0);
+
+  // Loaded, it is the host baseline of this node, still locked; the removed stays removed.
+  const set = createBaselineSet(limits, w.data);
+  t.is(set.observe(HOST_KEY, plain('/usr/lib/systemd/systemd'), 40), 'known');
+  t.is(set.observe(HOST_KEY, plain('/usr/local/bin/etcd'), 40), 'unexpected', 'a worker does not allow etcd on the host');
+  t.is(set.observe(HOST_KEY, plain('/usr/bin/nc'), 40), 'unexpected');
+  t.is(set.get(LEGACY_HOST_KEY), undefined);
+
+  // A control-plane node keeps everything.
+  const cp = migrateLegacyHost(file, CP_KEY, () => true);
+  t.deepEqual(Object.keys(cp.data.baselines.find((b) => b.key === CP_KEY)!.items).length, 5);
+  t.deepEqual(cp.left, []);
+
+  // Already a baseline under the role key: the legacy items and removals join it, its state stays.
+  const current = { ...legacy, key: HOST_KEY, version: 50, lockedAtMs: null, lockedBy: null, learnUntilMs: 99, removed: { '/opt/tool': 16 }, items: { '/usr/sbin/cron': { addedAtMs: 17, source: 'learned' as const } } };
+  const merged = migrateLegacyHost({ ...file, baselines: [legacy, current] }, HOST_KEY, worker);
+  t.deepEqual(merged.data.baselines.map((b) => b.key), [HOST_KEY]);
+  t.like(merged.data.baselines[0]!, { version: 50, lockedAtMs: null, learnUntilMs: 99 });
+  t.deepEqual(Object.keys(merged.data.baselines[0]!.items).sort(), ['/usr/bin/kube-proxy', '/usr/lib/systemd/systemd', '/usr/sbin/cron'],
+    'what this node removed under the new key is not brought back');
+  t.deepEqual(merged.data.baselines[0]!.removed, { '/usr/bin/nc': 15, '/opt/tool': 16 });
+  t.is(merged.moved, 2);
 });

@@ -1,6 +1,7 @@
 // Central baselines end to end with real processes: agents (agent/main.ts) scanning this
-// machine, a real collector over mTLS, the API over HTTPS. The baseline is `host` (these
-// processes run outside containers); learning windows are one second where a lock is wanted.
+// machine, a real collector over mTLS, the API over HTTPS. The baseline is `host/worker` (these
+// processes run outside containers; the agents' role is pinned, since other tests run etcd on
+// this machine); learning windows are one second where a lock is wanted.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { createLogger } from '../../proto/support/logger.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { ADMIN_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { eventually, httpsJson } from '../helpers/https.js';
-import { freshBinary, tempDir, waitFor } from './helpers.js';
+import { freshBinary, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 
 interface ApiBaseline {
   key: string; state: string; lockedBy: string | null; lockedByName: string; version: number;
@@ -26,7 +27,7 @@ function startAgent(t: import('ava').ExecutionContext, tc: TestCollector, node: 
       node, stateDir, 'collector.address': tc.grpcAddress, 'collector.caFile': tc.pki.caCert, 'collector.certFile': pki.cert,
       'collector.keyFile': pki.key, 'collector.heartbeatSeconds': 1, 'health.port': 0, 'scan.intervalSeconds': 0,
       'watch.enabled': false, 'processes.execEvents': false, 'processes.scanIntervalSeconds': 0.2,
-      'processes.hostLearnSeconds': hostLearnSeconds,
+      'processes.hostLearnSeconds': hostLearnSeconds, 'processes.hostRole': 'worker',
     },
   }, { needCollector: true });
   const agent = createAgent(config, { version: 'test', log: createLogger('agent', 'silent') });
@@ -53,7 +54,7 @@ function helpers(t: import('ava').ExecutionContext, tc: TestCollector) {
     for (const c of children) c.kill('SIGKILL');
   });
   const call = <T>(path: string, opts: { method?: string; body?: unknown } = {}) => httpsJson<T>(`${tc.apiUrl}${path}`, { ca: tc.ca, token: ADMIN_TOKEN, ...opts });
-  const host = async (): Promise<ApiBaseline | undefined> => (await call<{ items: ApiBaseline[] }>('/api/v1/baselines?key=host')).body.items[0];
+  const host = async (): Promise<ApiBaseline | undefined> => (await call<{ items: ApiBaseline[] }>(`/api/v1/baselines?key=${encodeURIComponent(HOST_WORKER)}`)).body.items[0];
   return {
     call,
     host,
@@ -68,7 +69,7 @@ function helpers(t: import('ava').ExecutionContext, tc: TestCollector) {
       }, 60_000);
     },
     async finding(node: string, bin: string): Promise<ApiFinding | undefined> {
-      const r = await call<ApiFinding>(`/api/v1/findings/${fingerprint(node, 'proc-unexpected', `host:${bin}`)}`);
+      const r = await call<ApiFinding>(`/api/v1/findings/${fingerprint(node, 'proc-unexpected', `${HOST_WORKER}:${bin}`)}`);
       return r.status === 200 ? r.body : undefined;
     },
   };
@@ -85,7 +86,7 @@ test.serial('the allow round trip: a finding opens, an admin allows the executab
   t.like(central, { lockedBy: 'node', lockedByName: 'node-a' });
   t.true(central.items.length > 0);
   t.true(central.items.every((i) => i.taughtBy.includes('node-a')));
-  await waitFor('the adopted central baseline', () => (m.snapshot().baselines.find((b) => b.key === 'host')?.version ?? 0) >= central.version, 30_000);
+  await waitFor('the adopted central baseline', () => (m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.version ?? 0) >= central.version, 30_000);
 
   h.run(bin);
   const open = await eventually('the finding', async () => {
@@ -94,13 +95,13 @@ test.serial('the allow round trip: a finding opens, an admin allows the executab
   }, 30_000);
   t.is(open.detail.exe, bin);
 
-  const allowed = await h.call<{ pushed: number; version: number }>('/api/v1/baselines/allow', { method: 'POST', body: { key: 'host', executables: [bin] } });
+  const allowed = await h.call<{ pushed: number; version: number }>('/api/v1/baselines/allow', { method: 'POST', body: { key: HOST_WORKER, executables: [bin] } });
   t.is(allowed.status, 200, allowed.text);
   t.is(allowed.body.pushed, 1);
   const resolved = (await h.finding('node-a', bin))!;
   t.is(resolved.state, 'resolved', 'resolved by the allow itself');
   t.like(resolved.history[0], { event: 'resolved', note: 'allowed by admin' });
-  await waitFor('the agent to apply the allow', () => m.snapshot().baselines.find((b) => b.key === 'host')!.items[bin]?.source === 'operator', 30_000);
+  await waitFor('the agent to apply the allow', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)!.items[bin]?.source === 'operator', 30_000);
   t.is(m.baselineVersion, allowed.body.version);
 
   // It runs again and is judged; then an executable that is not allowed runs. Its finding
@@ -130,7 +131,7 @@ test.serial('a new node adopts the locked central baseline instead of learning, 
   await b.start();
   const m = b.processes!;
   const adopted = await waitFor('node-b to adopt', () => {
-    const host = m.snapshot().baselines.find((x) => x.key === 'host');
+    const host = m.snapshot().baselines.find((x) => x.key === HOST_WORKER);
     return host && host.version >= central.version && host.lockedAtMs !== null ? host : undefined;
   }, 30_000);
   t.true(adopted.learnUntilMs > Date.now() + 3600_000, 'locked by adoption, long before its own window would end');
@@ -141,11 +142,11 @@ test.serial('a new node adopts the locked central baseline instead of learning, 
   t.like(f, { node: 'node-b', state: 'open', detail: { exe: intruder } });
 
   // Unlock (the explicit action): node-b learns again, and what it learns reaches the collector.
-  const unlocked = await h.call<{ version: number }>('/api/v1/baselines/unlock', { method: 'POST', body: { key: 'host' } });
+  const unlocked = await h.call<{ version: number }>('/api/v1/baselines/unlock', { method: 'POST', body: { key: HOST_WORKER } });
   t.is(unlocked.status, 200, unlocked.text);
-  await waitFor('node-b to unlock', () => m.snapshot().baselines.find((x) => x.key === 'host')?.lockedAtMs === null, 30_000);
+  await waitFor('node-b to unlock', () => m.snapshot().baselines.find((x) => x.key === HOST_WORKER)?.lockedAtMs === null, 30_000);
   h.run(learned);
-  await waitFor('node-b to learn it', () => m.snapshot().baselines.find((x) => x.key === 'host')?.items[learned]?.source === 'learned', 30_000);
+  await waitFor('node-b to learn it', () => m.snapshot().baselines.find((x) => x.key === HOST_WORKER)?.items[learned]?.source === 'learned', 30_000);
   const item = await eventually('the learned item at the collector', async () => (await h.host())?.items.find((i) => i.path === learned), 30_000);
   t.like(item, { source: 'learned', taughtBy: ['node-b'], singleNode: true });
   t.is((await h.host())!.state, 'learning');

@@ -12,7 +12,7 @@ import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes
 import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { inCi } from '../helpers/requirements.js';
-import { freshBinary, monitorConfig, spooledFindings, tempDir, testSpool, waitFor, type SpooledFinding } from './helpers.js';
+import { freshBinary, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
 
 const log = createLogger('test', 'silent');
 const RUNS = 50;
@@ -39,7 +39,7 @@ async function runAndCollect(m: ProcessMonitor, spool: Spool, bin: string, args:
     c.once('exit', resolve);
   });
   if (code !== 0) throw new Error(`the loop exited with ${code}`);
-  const subject = `host:${bin}`;
+  const subject = `${HOST_WORKER}:${bin}`;
   const collect = () => spooledFindings(spool).filter((f) => f.finding.subject === subject);
   const count = () => collect().reduce((n, f) => n + (f.finding.occurrences ?? 0), 0);
   let last = -1;
@@ -69,14 +69,14 @@ execTest(`exec events: ${RUNS} runs of a copied /bin/true and of a 5 ms process 
   const spool = testSpool(join(dir.path, 'spool'));
   t.teardown(() => spool.close());
   const m = createProcessMonitor(monitorConfig({
-    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), scanIntervalMs: 0, execEvents: true, hostLearnMs: 1000,
+    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), scanIntervalMs: 0, execEvents: true, hostLearnMs: 1000, ...THIS_MACHINE,
     // Not a rate-limit test: every occurrence goes out as soon as it is flushed.
     rateBurst: 100_000,
   }), { log, spool, notify: () => undefined });
   t.teardown(() => m.stop());
   await m.start();
   t.is(m.coverage, 'event');
-  await waitFor('the host baseline to lock', () => m.snapshot().baselines.find((b) => b.key === 'host')?.lockedAtMs != null);
+  await waitFor('the host baseline to lock', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.lockedAtMs != null);
 
   // A copied /bin/true lives well under a millisecond after its exec: the addon's immediate
   // read wins most races, not all (a lost race is a partial record, counted, not judged).
@@ -95,7 +95,7 @@ execTest(`exec events: ${RUNS} runs of a copied /bin/true and of a 5 ms process 
   t.true(quick.caught >= RUNS / 10, `runs of the /bin/true copy are caught (${quick.caught} of ${RUNS})`);
   t.true(fiveMs.caught >= RUNS * 0.9, `nearly every 5 ms run is caught (${fiveMs.caught} of ${RUNS})`);
   t.true(quick.caught <= RUNS && fiveMs.caught <= RUNS, 'no run is counted twice');
-  t.like(fiveMs.found.at(-1)!.detail, { baseline: 'host', exe: nap, cmdline: `${nap} 0.005`, container: null, uid: process.getuid!() });
+  t.like(fiveMs.found.at(-1)!.detail, { baseline: HOST_WORKER, exe: nap, cmdline: `${nap} 0.005`, container: null, uid: process.getuid!() });
 });
 
 test('without the addon the monitor falls back to scanning and says why', async (t) => {
@@ -104,7 +104,7 @@ test('without the addon the monitor falls back to scanning and says why', async 
   const spool = testSpool(join(dir.path, 'spool'));
   t.teardown(() => spool.close());
   const m = createProcessMonitor(monitorConfig({
-    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), execEvents: true, addonPath: join(dir.path, 'missing.node'),
+    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), execEvents: true, addonPath: join(dir.path, 'missing.node'), ...THIS_MACHINE,
   }), { log, spool, notify: () => undefined });
   t.teardown(() => m.stop());
   await m.start();

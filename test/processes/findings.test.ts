@@ -36,10 +36,11 @@ test('a cut never splits an escape or a surrogate pair', (t) => {
 });
 
 test('the subject is <baseline key>:<executable>, and stays within the collector bound', (t) => {
-  t.is(subjectFor('host', '/usr/bin/nc'), 'host:/usr/bin/nc');
-  const long = subjectFor('host', `/${'d'.repeat(2000)}`);
+  t.is(subjectFor('host/worker', '/usr/bin/nc'), 'host/worker:/usr/bin/nc');
+  t.is(subjectFor('host/control-plane', '/usr/local/bin/etcd'), 'host/control-plane:/usr/local/bin/etcd');
+  const long = subjectFor('host/worker', `/${'d'.repeat(2000)}`);
   t.is(long.length, MAX_SUBJECT_CHARS);
-  t.not(long, subjectFor('host', `/${'d'.repeat(1999)}e`), 'distinct long paths keep distinct subjects');
+  t.not(long, subjectFor('host/worker', `/${'d'.repeat(1999)}e`), 'distinct long paths keep distinct subjects');
   const f = unexpectedFinding(detail(), 3, 1234);
   t.like(f, {
     checkId: 'proc-unexpected', subject: 'shop/Deployment/web/nginx:/usr/bin/curl', category: 'process', severity: 'SEVERITY_HIGH',

@@ -16,6 +16,14 @@ export function scenario(name: string): { procRoot: string; hostRoot: string } {
   return { procRoot: join(PROCESS_FIXTURES, name, 'proc'), hostRoot: join(PROCESS_FIXTURES, name, 'host') };
 }
 
+/**
+ * This machine's processes are judged as a worker's: other tests run etcd here now and then, and
+ * the role the agent would detect must not change under a test (detection: host-role.test.ts).
+ */
+export const THIS_MACHINE = { hostRole: 'worker' } as const;
+export const HOST_WORKER = 'host/worker';
+export const HOST_CONTROL_PLANE = 'host/control-plane';
+
 export interface TempDir {
   readonly path: string;
   cleanup(): Promise<void>;
@@ -57,7 +65,7 @@ export async function freshBinary(dir: string, source: string, name: string): Pr
 export function monitorConfig(over: Partial<ProcessMonitorConfig> & Pick<ProcessMonitorConfig, 'procRoot' | 'hostRoot' | 'stateDir'>): ProcessMonitorConfig {
   return {
     node: 'node-a', scanIntervalMs: 0, execEvents: false, learnMs: 3_600_000, hostLearnMs: 86_400_000, startupMs: 60_000,
-    rateBurst: 10, rateRefillMs: 180_000, maxBaselines: 2048, maxItemsPerBaseline: 1024, flushMs: 50, ...over,
+    rateBurst: 10, rateRefillMs: 180_000, maxBaselines: 2048, maxItemsPerBaseline: 1024, flushMs: 50, hostRole: 'auto', ...over,
   };
 }
 

@@ -1,37 +1,47 @@
 // The process monitor end to end: on a fixture proc tree (startup, parent chains up to the
 // container boundary, users, redaction), and on this machine's real processes (learning,
 // lock, a new executable becomes a finding with the right parent and user, an allowed one
-// does not, and the baseline survives a restart).
+// does not, and the baseline survives a restart). Host processes are keyed by the node's role:
+// the worker fixture's `host/worker`, the control-plane fixture's `host/control-plane`, and a
+// state file from before roles moves its `host` baseline over.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { createLogger } from '../../proto/support/logger.js';
 import type { BaselineSetJson } from '../../agent/baseline/baselines.js';
-import { freshBinary, monitorConfig, scenario, spooledFindings, tempDir, testSpool, waitFor } from './helpers.js';
+import { freshBinary, HOST_CONTROL_PLANE, HOST_WORKER, monitorConfig, scenario, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor } from './helpers.js';
 
 const log = createLogger('test', 'silent');
 const NGINX = 'shop/Deployment/web/nginx';
+
+/** A state file from before node roles: the cluster-wide `host` baseline, locked, holding what a control-plane node taught. */
+async function legacyStateFile(dir: string, extra: BaselineSetJson['baselines'] = []): Promise<void> {
+  const seeded: BaselineSetJson = {
+    format: 1, version: 12, probes: {},
+    baselines: [...extra, {
+      key: 'host', createdAtMs: 0, learnUntilMs: 1, lockedAtMs: 1, lockedBy: 'window', version: 12, lastSeenMs: 0, removed: { '/usr/bin/nc': 1 },
+      items: {
+        '/usr/lib/systemd/systemd': { addedAtMs: 0, source: 'learned' }, '/usr/bin/containerd-shim-runc-v2': { addedAtMs: 0, source: 'learned' },
+        '/usr/local/bin/etcd': { addedAtMs: 0, source: 'learned' },
+      },
+    }],
+  };
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'baselines.json'), JSON.stringify(seeded));
+}
 
 test('fixture node: startup processes are allowed and learned, later ones are findings with their parent chain, user and a redacted command line', async (t) => {
   const dir = await tempDir('monitor-fixture');
   t.teardown(dir.cleanup);
   const { procRoot, hostRoot } = scenario('containerd-systemd-v2');
-  // Both baselines locked by their windows: nginx's empty, the host's without the kubelet.
-  const seeded: BaselineSetJson = {
-    format: 1, version: 0, probes: {},
-    baselines: [
-      { key: NGINX, createdAtMs: 0, learnUntilMs: 1, lockedAtMs: 1, lockedBy: 'window', version: 0, lastSeenMs: 0, items: {}, removed: {} },
-      {
-        key: 'host', createdAtMs: 0, learnUntilMs: 1, lockedAtMs: 1, lockedBy: 'window', version: 0, lastSeenMs: 0, removed: {},
-        items: { '/usr/lib/systemd/systemd': { addedAtMs: 0, source: 'learned' }, '/usr/bin/containerd-shim-runc-v2': { addedAtMs: 0, source: 'learned' } },
-      },
-    ],
-  };
-  await mkdir(dir.path, { recursive: true });
-  await writeFile(join(dir.path, 'baselines.json'), JSON.stringify(seeded));
+  // Both baselines locked by their windows: nginx's empty, the host's without the kubelet
+  // (and from before node roles: it moves to this worker's key, without etcd).
+  await legacyStateFile(dir.path, [
+    { key: NGINX, createdAtMs: 0, learnUntilMs: 1, lockedAtMs: 1, lockedBy: 'window', version: 0, lastSeenMs: 0, items: {}, removed: {} },
+  ]);
   const spool = testSpool(dir.path);
   const m = createProcessMonitor(monitorConfig({ procRoot, hostRoot, stateDir: dir.path, execEvents: true }), { log, spool, notify: () => undefined });
   t.teardown(async () => {
@@ -41,9 +51,16 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
   await m.start();
   t.is(m.coverage, 'scan', 'a fixture proc root is not procfs: no exec events');
   t.regex(m.stats().execEventsReason, /NOT_PROCFS/);
+  t.is(m.hostKey, HOST_WORKER, 'no control-plane component on this node');
   m.flush();
 
   const snap = m.snapshot();
+  t.deepEqual(snap.baselines.map((b) => b.key).filter((k) => k.startsWith('host')), [HOST_WORKER], 'the legacy key is gone');
+  const host = snap.baselines.find((b) => b.key === HOST_WORKER)!;
+  t.deepEqual(Object.keys(host.items).sort(), ['/usr/bin/containerd-shim-runc-v2', '/usr/lib/systemd/systemd'], 'carried over, except etcd');
+  t.like(host, { lockedAtMs: 1, lockedBy: 'window', version: 0, removed: { '/usr/bin/nc': 1 } });
+  const saved = JSON.parse(await readFile(join(dir.path, 'baselines.json'), 'utf8')) as BaselineSetJson;
+  t.deepEqual(saved.baselines.map((b) => b.key).filter((k) => k.startsWith('host')), [HOST_WORKER], 'saved: the move happens once');
   const nginx = snap.baselines.find((b) => b.key === NGINX)!;
   // pids 1001 and 1002 started within 60 s of the container: startup, learned under the window lock.
   t.deepEqual(Object.keys(nginx.items), ['/usr/sbin/nginx']);
@@ -53,7 +70,7 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
 
   const found = spooledFindings(spool);
   const bySubject = new Map(found.map((f) => [f.finding.subject, f]));
-  t.deepEqual([...bySubject.keys()].sort(), ['host:/usr/bin/kubelet', `${NGINX}:/bin/dash`, `${NGINX}:/usr/bin/curl`]);
+  t.deepEqual([...bySubject.keys()].sort(), [`${HOST_WORKER}:/usr/bin/kubelet`, `${NGINX}:/bin/dash`, `${NGINX}:/usr/bin/curl`]);
   const curl = bySubject.get(`${NGINX}:/usr/bin/curl`)!;
   t.like(curl.detail, {
     pid: 1004, ppid: 1003, uid: 101, user: '101', namespace: 'shop', pod: 'web-7d4b9c8f6d-x2kzq', seen: 'scan', partial: false,
@@ -63,8 +80,8 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
   t.deepEqual(curl.detail.parents, ['/bin/dash', '/usr/sbin/nginx']);
   t.like(curl.finding, { checkId: 'proc-unexpected', severity: 'SEVERITY_HIGH', category: 'process', occurrences: 1, seen: 'scan' });
   t.is(bySubject.get(`${NGINX}:/bin/dash`)!.detail.cmdline, 'sh -c curl http://10.0.0.1 --password=pw', 'a value inside one -c word is not a flag');
-  const kubelet = bySubject.get('host:/usr/bin/kubelet')!.detail;
-  t.like(kubelet, { user: 'root', uid: 0, container: null, namespace: '' });
+  const kubelet = bySubject.get(`${HOST_WORKER}:/usr/bin/kubelet`)!.detail;
+  t.like(kubelet, { baseline: HOST_WORKER, user: 'root', uid: 0, container: null, namespace: '' });
   t.deepEqual(kubelet.parents, ['/usr/lib/systemd/systemd']);
   t.is(kubelet.cmdline, '/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml --token=<redacted>');
 
@@ -73,6 +90,54 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
   m.flush();
   t.is(spooledFindings(spool).length, 3);
   t.is(m.stats().findings.observed, 3);
+});
+
+test('control-plane fixture node: host processes are keyed host/control-plane, the legacy baseline moves there whole, and a worker\'s host updates are ignored', async (t) => {
+  const dir = await tempDir('monitor-cp');
+  t.teardown(dir.cleanup);
+  const { procRoot, hostRoot } = scenario('kubeadm-cp-v2');
+  await legacyStateFile(dir.path);
+  const spool = testSpool(dir.path);
+  const m = createProcessMonitor(monitorConfig({ procRoot, hostRoot, stateDir: dir.path }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  await m.start();
+  t.is(m.hostKey, HOST_CONTROL_PLANE);
+  m.flush();
+  const snap = m.snapshot();
+  t.deepEqual(snap.baselines.map((b) => b.key).filter((k) => k.startsWith('host')), [HOST_CONTROL_PLANE]);
+  const host = snap.baselines.find((b) => b.key === HOST_CONTROL_PLANE)!;
+  t.deepEqual(Object.keys(host.items).sort(), ['/usr/bin/containerd-shim-runc-v2', '/usr/lib/systemd/systemd', '/usr/local/bin/etcd'], 'a control-plane node keeps etcd');
+  // The kubelet and kubeadm run outside containers and are not in the locked baseline; etcd and
+  // the API server run in their static pods, under their own (learning) keys.
+  const found = spooledFindings(spool);
+  t.deepEqual(found.map((f) => f.finding.subject).sort(), [`${HOST_CONTROL_PLANE}:/usr/bin/kubeadm`, `${HOST_CONTROL_PLANE}:/usr/bin/kubelet`]);
+  t.true(found.every((f) => f.detail.baseline === HOST_CONTROL_PLANE && f.detail.container === null));
+  t.true(snap.baselines.some((b) => b.key.startsWith('kube-system/') && '/usr/local/bin/etcd' in b.items), 'the etcd container learns under its pod');
+
+  // What the collector would never send it: the workers' host baseline. Its own applies.
+  t.false(m.applyBaselineChange({ version: 20, key: HOST_WORKER, allowed: ['/usr/bin/kubeadm'], removed: [], lock: 'keep' }));
+  t.false(m.applyBaselineChange({ version: 21, key: 'host', allowed: ['/usr/bin/kubeadm'], removed: [], lock: 'keep' }));
+  t.deepEqual(m.snapshot().baselines.map((b) => b.key).filter((k) => k.startsWith('host')), [HOST_CONTROL_PLANE]);
+  t.true(m.applyBaselineChange({ version: 22, key: HOST_CONTROL_PLANE, allowed: ['/usr/bin/kubeadm'], removed: [], lock: 'keep' }));
+  t.is(m.snapshot().baselines.find((b) => b.key === HOST_CONTROL_PLANE)!.items['/usr/bin/kubeadm']?.source, 'operator');
+});
+
+test('the role can be pinned: a pinned worker keys the control-plane fixture\'s host processes host/worker', async (t) => {
+  const dir = await tempDir('monitor-pinned');
+  t.teardown(dir.cleanup);
+  const spool = testSpool(dir.path);
+  const m = createProcessMonitor(monitorConfig({ ...scenario('kubeadm-cp-v2'), stateDir: dir.path, hostRole: 'worker' }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  t.is(m.hostKey, HOST_WORKER, 'known before start when pinned');
+  await m.start();
+  t.is(m.hostKey, HOST_WORKER);
+  t.deepEqual(m.snapshot().baselines.map((b) => b.key).filter((k) => k.startsWith('host')), [HOST_WORKER]);
 });
 
 // --- real processes on this machine --------------------------------------------------------
@@ -112,12 +177,12 @@ test.serial('real processes: learned while learning; after lock a new executable
 
   const spool = testSpool(join(dir.path, 'spool'));
   t.teardown(() => spool.close());
-  const config = monitorConfig({ procRoot: '/proc', hostRoot: '/', stateDir: state, hostLearnMs: 2500, scanIntervalMs: 150, execEvents: false });
+  const config = monitorConfig({ procRoot: '/proc', hostRoot: '/', stateDir: state, hostLearnMs: 2500, scanIntervalMs: 150, execEvents: false, ...THIS_MACHINE });
   let m: ProcessMonitor = createProcessMonitor(config, { log, spool, notify: () => undefined });
   t.teardown(() => m.stop());
   await m.start();
-  const hostBaseline = () => m.snapshot().baselines.find((b) => b.key === 'host');
-  const findingsFor = (bin: string) => spooledFindings(spool).filter((f) => f.finding.subject === `host:${bin}`);
+  const hostBaseline = () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER);
+  const findingsFor = (bin: string) => spooledFindings(spool).filter((f) => f.finding.subject === `${HOST_WORKER}:${bin}`);
 
   // Learning: the process joins the baseline.
   const c1 = runViaShell(learned, false);
@@ -136,7 +201,7 @@ test.serial('real processes: learned while learning; after lock a new executable
     return f.length > 0 ? f : undefined;
   });
   t.like(hit!.finding, { checkId: 'proc-unexpected', seen: 'scan', severity: 'SEVERITY_HIGH' });
-  t.like(hit!.detail, { baseline: 'host', exe: intruder, container: null, seen: 'scan' });
+  t.like(hit!.detail, { baseline: HOST_WORKER, exe: intruder, container: null, seen: 'scan' });
   t.is(hit!.detail.parents[0], shell, 'the parent is the shell that ran it');
   t.is(hit!.detail.parents[1], node, "and the shell's parent is this test process");
   t.is(hit!.detail.uid, asNobody ? 65534 : process.getuid!());
@@ -144,7 +209,7 @@ test.serial('real processes: learned while learning; after lock a new executable
   t.is(hit!.detail.cmdline, `${intruder} 30`);
 
   // Allowed through the collector's path: not a finding, and the intruder stops being reported.
-  t.true(m.applyBaselineUpdate({ version: 1, key: 'host', allowed: [allowed, intruder], removed: [], locked: false }));
+  t.true(m.applyBaselineUpdate({ version: 1, key: HOST_WORKER, allowed: [allowed, intruder], removed: [], locked: false }));
   const reportedBefore = findingsFor(intruder).length;
   runViaShell(allowed, asNobody);
   runViaShell(intruder, asNobody);
@@ -161,7 +226,7 @@ test.serial('real processes: learned while learning; after lock a new executable
   m = createProcessMonitor(config, { log, spool, notify: () => undefined });
   await m.start();
   const after = m.snapshot();
-  const host = (s: BaselineSetJson) => s.baselines.find((b) => b.key === 'host')!;
+  const host = (s: BaselineSetJson) => s.baselines.find((b) => b.key === HOST_WORKER)!;
   t.deepEqual(host(after).items[learned], host(before).items[learned]);
   t.is(host(after).items[allowed]!.source, 'operator');
   t.is(host(after).lockedAtMs, host(before).lockedAtMs);

@@ -229,7 +229,7 @@ function findingsList(query, opts = {}) {
 function processRow(p) {
   return el('tr', { 'data-id': p.id, 'data-node': p.node, 'data-state': p.state },
     el('td', { class: 'node' }, link('/ui/node', { name: p.node }, p.node)),
-    el('td', { class: 'where' }, p.baseline === 'host' ? el('strong', {}, 'host') : el('code', {}, p.baseline || '—'),
+    el('td', { class: 'where' }, /^host(\/control-plane|\/worker)?$/.test(p.baseline) ? el('strong', {}, p.baseline) : el('code', {}, p.baseline || '—'),
       p.pod ? el('div', { class: 'muted small' }, 'pod ', p.pod) : null),
     el('td', { class: 'exe' }, link('/ui/finding', { id: p.id }, el('code', {}, p.executable)),
       p.exeDeleted ? el('span', { class: 'muted small' }, ' (deleted)') : null),

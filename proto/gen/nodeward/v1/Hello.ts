@@ -11,6 +11,7 @@ export interface Hello {
   'host'?: (_nodeward_v1_HostInfo | null);
   'baselineVersion'?: (number | string | Long);
   'stats'?: (_nodeward_v1_AgentStats | null);
+  'hostBaselineKey'?: (string);
 }
 
 export interface Hello__Output {
@@ -20,4 +21,5 @@ export interface Hello__Output {
   'host': (_nodeward_v1_HostInfo__Output | null);
   'baselineVersion': (number);
   'stats': (_nodeward_v1_AgentStats__Output | null);
+  'hostBaselineKey': (string);
 }
