@@ -289,6 +289,6 @@ export function formatProcessesBench(r: ProcessBenchResult, o: ProcessBenchOptio
       lines.push(`processes: spawn -> finding in the spool, ${r.latency.samples} distinct executables, flush every ${r.flushMs} ms: p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}`);
     }
   }
-  lines.push('  (agent RSS after 10 minutes of churn: not measured by this benchmark)', '');
+  lines.push('  (agent RSS after 10 minutes of churn: "agent RSS under churn" below, bench/agent-rss.ts)', '');
   return lines.join('\n');
 }

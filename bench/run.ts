@@ -4,6 +4,8 @@ import { benchIngest } from './ingest.js';
 import { benchScan, formatScanBench } from './scan.js';
 import { benchWatch, formatWatchBench } from './watch.js';
 import { benchProcesses, formatProcessesBench } from './processes.js';
+import { benchAgentRss, formatAgentRssBench } from './agent-rss.js';
+import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { AgentConfigSchema } from '../agent/config.js';
 import { benchQuery, formatQueryBench } from './query.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
@@ -39,6 +41,13 @@ async function main(): Promise<void> {
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
   const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100, latencySamples: quick ? 20 : 100 };
   process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
+  // The agent as its own process under 10 minutes of churn (--quick: 1). `--agent-bare-env`
+  // starts it without the runtime environment the image sets, for comparison.
+  const ro = {
+    durationMs: quick ? 60_000 : 600_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
+    env: process.argv.includes('--agent-bare-env') ? {} : AGENT_RUNTIME_ENV,
+  };
+  process.stdout.write(formatAgentRssBench(await benchAgentRss(ro), ro));
   // Collector queries at 1,000,000 findings across 5,000 nodes (--quick: 100,000 across 500).
   const qo = quick ? { nodes: 500, checks: 120, processes: 160, samples: 100 } : { nodes: 5_000, checks: 120, processes: 160, samples: 200 };
   process.stdout.write(formatQueryBench(await benchQuery(qo)));

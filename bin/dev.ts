@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isValidNodeName } from '../proto/domain.js';
+import { agentEnv } from '../agent/runtime-env.js';
 
 const GRPC_PORT = 7443;
 const API_PORT = 8443;
@@ -88,7 +89,9 @@ export async function runDev(dataDir: string, version: string): Promise<void> {
   const children: ChildProcess[] = [];
   const start = (name: string, config: string): ChildProcess => {
     const log = createWriteStream(join(data, `${name}.log`), { flags: 'a', mode: 0o600 });
-    const child = spawn(process.execPath, [ENTRY, name, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The agent runs with the memory settings of its image (agent/runtime-env.ts).
+    const env = name === 'agent' ? agentEnv(process.env) : process.env;
+    const child = spawn(process.execPath, [ENTRY, name, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     child.on('exit', (code, signal) => {
