@@ -10,6 +10,7 @@ import { initPki } from '../collector/pki/pki.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
 import { openStore } from '../collector/store/store.js';
+import type { Durability } from '../collector/store/db.js';
 import { createLogger } from '../proto/support/logger.js';
 import { nodewardProto, type AgentMessage, type CollectorMessage__Output, type FindingBatch } from '../proto/load.js';
 import type { IncomingBatch } from '../collector/pipeline/types.js';
@@ -34,7 +35,7 @@ function makeBatch(i: number, o: IngestBenchOptions): FindingBatch {
   return { sequence: i + 1, findings };
 }
 
-export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: number; directPerSec: number; ratio: number; total: number }> {
+export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: number; directPerSec: number; unsyncedPerSec: number; ratio: number; total: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-bench-'));
   try {
     const pki = await initPki(join(dir, 'pki'), { nodes: ['bench-node'], collectorHosts: ['localhost'] });
@@ -80,8 +81,6 @@ export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: 
     client.close();
     await collector.stop();
 
-    // The same commits, directly.
-    const store = openStore({ path: join(dir, 'direct', 'nodeward.db'), maxOpenFindingsPerNode: 10_000_000 });
     const incoming: IncomingBatch[] = batches.map((b) => ({
       node: 'bench-node', epoch: 'bench', sequence: b.sequence as number,
       findings: (b.findings ?? []).map((f) => ({
@@ -89,14 +88,20 @@ export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: 
         observedAt: Number(f.observedAtMs), occurrences: 1, seen: 'scan', remediation: '', detail: f.detailJson!,
       })),
     }));
-    const t0 = process.hrtime.bigint();
-    for (const b of incoming) store.findings.commitBatch(b, Date.now());
-    const directSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    store.close();
-
+    // The same commits, directly: as the collector does them (every commit synced), and as
+    // it did before acks were made durable (synced at checkpoints only).
+    const direct = (durability: Durability): number => {
+      const store = openStore({ path: join(dir, `direct-${durability}`, 'nodeward.db'), maxOpenFindingsPerNode: 10_000_000, durability });
+      const t0 = process.hrtime.bigint();
+      for (const b of incoming) store.findings.commitBatch(b, Date.now());
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      store.close();
+      return total / seconds;
+    };
+    const directPerSec = direct('full');
+    const unsyncedPerSec = direct('normal');
     const grpcPerSec = total / grpcSeconds;
-    const directPerSec = total / directSeconds;
-    return { grpcPerSec, directPerSec, ratio: grpcPerSec / directPerSec, total };
+    return { grpcPerSec, directPerSec, unsyncedPerSec, ratio: grpcPerSec / directPerSec, total };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

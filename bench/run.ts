@@ -29,6 +29,9 @@ async function main(): Promise<void> {
     `  gRPC mTLS -> validate -> SQLite, ack after commit: ${fmt(r.grpcPerSec)} findings/s`,
     `  same commits directly on SQLite (baseline):       ${fmt(r.directPerSec)} findings/s`,
     `  ratio gRPC path / direct: ${r.ratio.toFixed(2)}`,
+    `  durable acks: direct commits synced at each commit (synchronous=FULL, shipped) ${fmt(r.directPerSec)} findings/s`,
+    `    vs synced at checkpoints only (NORMAL, before):                             ${fmt(r.unsyncedPerSec)} findings/s`,
+    `    ratio FULL / NORMAL: ${(r.directPerSec / r.unsyncedPerSec).toFixed(2)}; gRPC path (FULL) / direct NORMAL: ${(r.grpcPerSec / r.unsyncedPerSec).toFixed(2)}`,
     '',
   ].join('\n'));
 

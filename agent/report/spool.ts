@@ -56,7 +56,13 @@ export function openSpool(opts: SpoolOptions) {
   const db = new Database(join(opts.dir, 'spool.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
-  db.pragma('synchronous = NORMAL');
+  // Every commit is synced (FULL), not only at checkpoints (NORMAL). Entries are kept until
+  // the collector acks them (and an ack now means the collector synced them), so what
+  // matters here is the sequence: after a power loss, NORMAL could roll back sequence
+  // numbers the collector has already stored, and the next batches would reuse them and be
+  // acked as duplicates without being stored. The spool commits a few times a second at
+  // most (scans, rate-limited process findings, acks), so the syncs are cheap.
+  db.pragma('synchronous = FULL');
   db.exec(SCHEMA);
 
   const s = {

@@ -12,15 +12,26 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * How commits reach the disk: `full` (the collector's setting: synced before the commit
+ * returns, so before any ack) or `normal` (synced at checkpoints only; survives a crash of
+ * the process, not of the machine). `normal` exists for the ingest benchmark's comparison.
+ */
+export type Durability = 'full' | 'normal';
+
 /** Opens (creating if needed) and migrates the collector database. */
-export function openDatabase(path: string): Db {
+export function openDatabase(path: string, durability: Durability = 'full'): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
-    db.pragma('synchronous = NORMAL');
+    // An ack tells the agent the finding is stored, and the agent then drops it from its
+    // spool: a commit must therefore reach the disk before the ack leaves. With WAL,
+    // NORMAL survives a crash of the process but not a power loss (the WAL is synced only
+    // at checkpoints); FULL syncs the WAL at every commit. bench/ingest.ts shows the cost.
+    db.pragma(durability === 'full' ? 'synchronous = FULL' : 'synchronous = NORMAL');
     // Planner statistics are sampled, so refreshing them stays cheap on a large database.
     db.pragma('analysis_limit = 1000');
     migrate(db);

@@ -1,5 +1,5 @@
 // The collector's store: one SQLite file, opened and migrated once.
-import { openDatabase, type Db } from './db.js';
+import { openDatabase, type Db, type Durability } from './db.js';
 import { createAuditLog } from './audit.js';
 import { createBaselineStore } from './baselines.js';
 import { createFindingStore } from './findings.js';
@@ -15,10 +15,12 @@ export interface StoreOptions {
   readonly historyLimit?: number;
   /** Webhook destinations: every routed transition gets an outbox row in its transaction. */
   readonly webhooks?: readonly OutboxDestination[];
+  /** Default `full`: every commit synced before it returns (see db.ts). */
+  readonly durability?: Durability;
 }
 
 export function openStore(opts: StoreOptions) {
-  const db: Db = openDatabase(opts.path);
+  const db: Db = openDatabase(opts.path, opts.durability);
   const outbox = createOutbox(db, opts.webhooks ?? []);
   const findings = createFindingStore(db, {
     maxOpenFindingsPerNode: opts.maxOpenFindingsPerNode, historyLimit: opts.historyLimit ?? 100, onTransition: outbox.enqueue,

@@ -21,8 +21,13 @@ export interface NodewardProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export function startNodeward(args: string[], env: Record<string, string> = {}): NodewardProcess {
-  const child = spawn(process.execPath, [NODEWARD_BIN, ...args], {
+/**
+ * `wrapper` runs the process under another program (e.g. `['strace', '-f', '-o', log]`); the
+ * log lines are still the nodeward process's own, and `kill` signals the wrapper.
+ */
+export function startNodeward(args: string[], env: Record<string, string> = {}, wrapper: readonly string[] = []): NodewardProcess {
+  const [command, ...prefix] = [...wrapper, process.execPath];
+  const child = spawn(command as string, [...prefix, NODEWARD_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
