@@ -217,6 +217,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
+    dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
     tls, apiTls, apiTokens, enrollment, podWatch, webhookDestinations,
   });

@@ -15,6 +15,8 @@ import { buildApi } from './api/app.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createDispatcher, type Dispatcher } from './webhooks/dispatcher.js';
 import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
+import { preparePrivateDir } from '../proto/support/private-files.js';
+import { dirname, resolve } from 'node:path';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
@@ -81,6 +83,15 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     async start(): Promise<void> {
       if (started) return;
       started = true;
+      // The data directory is the collector's alone: 0700, tightened if an older version (or
+      // a hand-made directory) left it open to group or others. A database configured
+      // elsewhere is 0600 itself (store/db.ts); its directory is not ours to change.
+      if (dirname(config.databasePath) === resolve(config.dataDir)) {
+        const dir = preparePrivateDir(config.dataDir);
+        if (dir.tightenedFrom !== undefined) {
+          log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
+        }
+      }
       store = openStore({
         path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
         historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
