@@ -62,6 +62,7 @@ test('6,900 refused logins in 4 s from one address cost at most one audit row pe
     t.is(res.statusCode, 303);
   }
   const rows = a.rows();
+  t.log(`${N} refused logins: ${rows.length} audit rows`);
   t.true(rows.length <= 3, `${rows.length} audit rows for ${N} refused logins`);
   t.deepEqual(rows.map((r) => r.detail.reason).sort(), ['bad-credentials', 'over-failure-limit']);
   t.is(rows.reduce((n, r) => n + r.count, 0), N, 'the counts add up to every refusal');
@@ -91,6 +92,7 @@ test('refusals from thousands of addresses fold into a bounded number of rows pe
   }
   for (let i = 0; i < 50; i++) await a.login(`guess-${i}-0123456789abcdef`, `2001:db8::${i.toString(16)}`);
   const rows = a.rows();
+  t.log(`${sources} sources and 50 more: ${rows.length} audit rows`);
   // Per window: maxSourcesPerWindow sources, plus one row per action and reason for the rest.
   t.true(rows.length <= REFUSAL_AGGREGATION.maxSourcesPerWindow + 4, `${rows.length} rows`);
   const others = rows.filter((r) => r.remote === OTHER_SOURCES);

@@ -11,7 +11,12 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createPodWatch } from '../../collector/kube/pod-watch.js';
+import { MIGRATIONS } from '../../collector/store/migrations/index.js';
+import { openStore } from '../../collector/store/store.js';
 import { createWorkloadPresence } from '../../collector/pipeline/workload-presence.js';
 import type { AgentBaseline, CollectorMessage__Output } from '../../proto/load.js';
 import { createLogger } from '../../proto/support/logger.js';
@@ -245,4 +250,26 @@ test('the CLI: nodeward baseline delete and nodeward node delete', async (t) => 
   const missing = await nodeward(['node', 'delete', 'node-a', ...conn('admin')]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /404/);
+});
+
+test('migration 007: old audit records count 1 with lastAt = at; unattributed container baselines are charged to the node that taught them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-quotas-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'v5.sqlite');
+  const v5 = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 5)) v5.exec(m.sql);
+  v5.pragma('user_version = 5');
+  v5.prepare("INSERT INTO audit_log (at, actor, role, action, status) VALUES (1000, 'admin', 'admin', 'finding.suppress', 200)").run();
+  for (const [seq, key] of [[1, containerKey(7)], [2, WEB]] as const) {
+    v5.prepare("INSERT INTO baselines (seq, key, state, created_at, updated_at) VALUES (?, ?, 'learning', 1, 1)").run(seq, key);
+    v5.prepare("INSERT INTO baseline_items (baseline, path, source, first_seen, last_seen, nodes) VALUES (?, '/bin/x', 'learned', 1, 1, 1)").run(seq);
+    v5.prepare("INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) VALUES (?, '/bin/x', 'node-x', 1, 1)").run(seq);
+  }
+  v5.close();
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  t.like(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items[0], { action: 'finding.suppress', count: 1, at: new Date(1000).toISOString(), lastAt: new Date(1000).toISOString() });
+  t.is(store.baselines.get(containerKey(7))!.chargedTo, 'node-x');
+  t.is(store.baselines.get(WEB)!.chargedTo, '', 'workload keys start uncharged');
+  t.is(store.baselines.counters().keysOverNodeLimit, 0);
 });
