@@ -6,7 +6,7 @@
 // Why successes are never charged: behind an ingress or a NAT every client has the same
 // address, so a limiter that refuses an address (or everyone) refuses the operators with the
 // right token too, and anyone can lock them out by failing on purpose. What makes a token
-// hard to guess is its length (`nodeward pki init` writes 256 random bits); what this bounds
+// hard to guess is its length (the admin token `npm start` writes is 256 random bits); what this bounds
 // is what failures cost the collector (and the audit log aggregates them, store/audit.ts).
 import { createRateLimiter, type RateLimitConfig, type Verdict } from './rate-limit.js';
 
