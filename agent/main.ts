@@ -12,6 +12,7 @@ import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { openSpool, type Spool } from './report/spool.js';
+import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createReporter, type Reporter } from './report/client.js';
 import { scanToWire } from './report/wire.js';
 import { BENCHMARK } from './scan-command.js';
@@ -114,6 +115,12 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     },
     async start(): Promise<void> {
       if (spool) return;
+      // The spool and the baselines are the agent's alone: 0700, tightened if an older
+      // version (or a hand-made directory) left it open to group or others.
+      const dir = preparePrivateDir(config.stateDir);
+      if (dir.tightenedFrom !== undefined) {
+        log.warn({ dir: config.stateDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'state directory was open to other users; tightened');
+      }
       spool = openSpool({ dir: config.stateDir, maxItems: config.spool.maxItems, maxBytes: config.spool.maxBytes });
       const hostFs = createHostFs(config.hostRoot);
       reporter = createReporter({

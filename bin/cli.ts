@@ -6,6 +6,7 @@ import { ConfigError } from '../proto/support/config-loader.js';
 import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
 import { addBaselineCommand } from '../collector/query/baseline-command.js';
+import { addNodeCommand } from '../collector/query/node-command.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -80,6 +81,7 @@ function buildProgram(): Command {
 
   addQueryCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
   addBaselineCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  addNodeCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

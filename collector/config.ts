@@ -38,9 +38,14 @@ export const CollectorConfigSchema = Type.Object({
       burst: Type.Integer({ default: 100, minimum: 1, maximum: 1_000_000, description: 'API requests a token may make at once before the rate applies' }),
     }, { default: {}, additionalProperties: false }),
     sessionHours: Type.Number({ default: 12, exclusiveMinimum: 0, maximum: 24 * 30, description: 'How long a dashboard login lasts' }),
+    allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#\\s]+$' }), {
+      default: [], maxItems: 32,
+      description: "Origins (https://host[:port]) besides the collector's own that the dashboard login may be posted from: the address browsers use when a proxy in front changes the Host header",
+    }),
   }, { default: {}, additionalProperties: false }),
   limits: Type.Object({
     maxOpenFindingsPerNode: Type.Integer({ default: 10_000, minimum: 1, description: 'Open findings one node may hold; more are refused and counted' }),
+    maxBaselineKeysPerNode: Type.Integer({ default: 1000, minimum: 1, maximum: 10_000, description: 'Central baselines one node may create that the pod watch cannot vouch for (container:<id> keys, and every key without a pod watch); more are refused and counted' }),
   }, { default: {}, additionalProperties: false }),
   nodes: Type.Object({
     staleAfterSeconds: Type.Integer({ default: 300, minimum: 1, description: 'Silence after which a node is stale and gets an agent-stale finding' }),
@@ -79,6 +84,7 @@ export const CollectorConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds' }),
     backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch' }),
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches' }),
+    baselineGraceSeconds: Type.Integer({ default: 7200, minimum: 0, maximum: 7 * 86_400, description: "How long after the watch last showed a workload on a node that node may still report the workload's baselines (an agent locks a baseline at the end of its learning window, when a short-lived pod may be gone)" }),
   }, { default: {}, additionalProperties: false }),
   webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations: {name, url, format, minSeverity, categories, nodes, events, headers, secretFile | secretEnv, caFile, ...}' }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
@@ -217,6 +223,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
+    dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
     tls, apiTls, apiTokens, enrollment, podWatch, webhookDestinations,
   });

@@ -15,6 +15,9 @@ import { buildApi } from './api/app.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createDispatcher, type Dispatcher } from './webhooks/dispatcher.js';
 import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
+import { createWorkloadPresence } from './pipeline/workload-presence.js';
+import { preparePrivateDir } from '../proto/support/private-files.js';
+import { dirname, resolve } from 'node:path';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
@@ -40,6 +43,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     : undefined;
   // The watch is where each agent's pod inventory comes from: sent after its hello, and
   // again whenever its node's pods change (coalesced by the watch).
+  // What nodes may teach: the workloads the watch shows on them (pipeline/workload-presence.ts).
+  const presence = podWatch ? createWorkloadPresence(podWatch, { graceMs: config.pods.baselineGraceSeconds * 1000 }) : undefined;
   if (podWatch) {
     const w = podWatch;
     podProvider = (node) => w.podsOnNode(node);
@@ -81,6 +86,15 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     async start(): Promise<void> {
       if (started) return;
       started = true;
+      // The data directory is the collector's alone: 0700, tightened if an older version (or
+      // a hand-made directory) left it open to group or others. A database configured
+      // elsewhere is 0600 itself (store/db.ts); its directory is not ours to change.
+      if (dirname(config.databasePath) === resolve(config.dataDir)) {
+        const dir = preparePrivateDir(config.dataDir);
+        if (dir.tightenedFrom !== undefined) {
+          log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
+        }
+      }
       store = openStore({
         path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
         historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
@@ -89,7 +103,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
       const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }) });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const baselines = createBaselineSync({
-        store, metrics, log: log.child({ component: 'baselines' }),
+        store, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
       });
       service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
@@ -108,7 +122,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
         staleAfterMs, https: config.apiTls,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
-        sessionTtlMs: config.api.sessionHours * 3600_000,
+        sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins,
       });
       const listen = parseListen(config.api.listen)!;
       try {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FindingBatch, ScanReport, WireResult } from '../../proto/load.js';
+import { preparePrivateDatabase } from '../../proto/support/private-files.js';
 
 export type SpoolKind = 'scan' | 'batch';
 
@@ -53,6 +54,8 @@ const failing = (r: WireResult): boolean => r.status === 'STATUS_FAIL' || r.stat
 
 export function openSpool(opts: SpoolOptions) {
   mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+  // The owner's alone (0600, and so its -wal and -shm): it holds findings with command lines.
+  preparePrivateDatabase(join(opts.dir, 'spool.db'));
   const db = new Database(join(opts.dir, 'spool.db'));
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');

@@ -12,6 +12,7 @@ import { countTransitions } from '../pipeline/pipeline.js';
 import { allows, createAuthenticator, type Principal } from './auth.js';
 import type { ApiToken } from '../config.js';
 import { createRateLimiter } from './rate-limit.js';
+import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
 import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
 import type { ApiContext } from './context.js';
 export type { AuditSpec } from './context.js';
@@ -37,6 +38,10 @@ export interface ApiDeps {
   readonly now?: () => number;
   readonly rateLimit?: { readonly perSecond: number; readonly burst: number };
   readonly sessionTtlMs?: number;
+  /** Failed credentials allowed per source and in all (default FAILURE_LIMITS). */
+  readonly failureLimits?: FailureLimits;
+  /** Origins besides its own that the dashboard's login form may be posted from (api.allowedOrigins). */
+  readonly allowedOrigins?: readonly string[];
 }
 
 /** Sent with every response: the dashboard loads only its own script and style, nothing inline. */
@@ -51,6 +56,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const rate = deps.rateLimit ?? { perSecond: 20, burst: 100 };
   const limiter = createRateLimiter(rate, now);
   const sessions = createSessions({ ttlMs: deps.sessionTtlMs ?? 12 * 3600_000, now });
+  const failures = createFailureLimiter(now, deps.failureLimits);
   const { metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.log,
@@ -101,6 +107,18 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       // forged cross-site write has nothing to ride on (on top of SameSite=Strict).
       principal = sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
     }
+    if (!principal && req.headers.authorization !== undefined) {
+      // A credential that failed: charged to the failure limits (a correct one never is).
+      const verdict = failures.fail(req.ip);
+      if (!verdict.allowed) {
+        req.refusal = { action: 'api.auth', reason: 'over-failure-limit' };
+        metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1, { surface: 'api', answer: 'limited' });
+        return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).header('www-authenticate', 'Bearer')
+          .send({ error: `too many failed tokens ${verdict.scope === 'global' ? 'from all clients' : 'from this address'}; retry in ${verdict.retryAfterSeconds} s` });
+      }
+      req.refusal = { action: 'api.auth', reason: 'bad-credentials' };
+      metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1, { surface: 'api', answer: 'refused' });
+    }
     if (!principal) {
       if (cfg.page) return reply.code(303).header('location', '/ui/login').send();
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'a valid bearer token is required' });
@@ -118,13 +136,25 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   // Recorded before the response leaves, so a client that reads the audit log right after
   // its call finds the call there.
+  // Refusals of unauthenticated callers are aggregated per source (store/audit.ts), so a flood
+  // of them costs a bounded number of rows.
   app.addHook('onSend', async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (req.refusal && !req.principal) {
+      try {
+        deps.store.audit.refusal({ at: now(), action: req.refusal.action, reason: req.refusal.reason, status: reply.statusCode, remote: req.ip });
+        metrics.inc('nodeward_audit_refusals_total', 'Refusals of unauthenticated callers, audited in aggregate', 1, { action: req.refusal.action, reason: req.refusal.reason });
+      } catch (err) {
+        metrics.inc('nodeward_audit_failures_total', 'Audit records that could not be written');
+        req.log.error({ err: (err as Error).message, action: req.refusal.action }, 'audit record not written');
+      }
+      return payload;
+    }
     const spec = req.routeOptions.config.audit;
-    if (!spec || reply.statusCode === 429 || (!req.principal && !spec.anonymous)) return payload;
+    if (!spec || reply.statusCode === 429 || !req.principal) return payload;
     const params = (req.params ?? {}) as Record<string, unknown>;
     try {
       deps.store.audit.record({
-        at: now(), actor: req.principal?.name ?? '', role: req.principal?.role ?? '', action: spec.action,
+        at: now(), actor: req.principal.name, role: req.principal.role, action: spec.action,
         target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
         remote: req.ip,
       });
@@ -163,7 +193,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerBaselineRoutes(app, ctx);
   registerProcessRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
-  await registerDashboard(app, { auth, sessions, metrics, now });
+  await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins: deps.allowedOrigins ?? [] });
 
   return app;
 }

@@ -1,5 +1,5 @@
 // /api/v1/baselines: the central process baselines (reader), and the admin calls that allow,
-// remove, lock and unlock. A change is stored, pushed to every connected agent, and an allow
+// remove, lock, unlock and delete. A change is stored, pushed to every connected agent, and an allow
 // resolves the executable's open proc-unexpected findings on every node.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
@@ -8,7 +8,7 @@ import { StoreError } from '../store/db.js';
 import { BASELINE_ACTIONS } from '../store/baselines.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
-import { BaselineChangeBody, BaselineChangeResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
+import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
 
 const KEY_SYNTAX = 'host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<64 hex> (host: older agents)';
 
@@ -61,4 +61,18 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
       }
     });
   }
+
+  app.post<{ Body: Static<typeof BaselineDeleteBody> }>('/api/v1/baselines/delete', {
+    config: { role: 'admin', audit: { action: 'baseline.delete', target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? '') } },
+    schema: {
+      summary: 'Delete a baseline: its executables, removals and state (agents keep theirs; a node that runs the workload teaches it again)',
+      body: BaselineDeleteBody, response: { 200: BaselineDeleteResult, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { key } = req.body;
+    if (!isValidBaselineKey(key)) return reply.code(400).send({ error: `body field key is not a baseline key (${KEY_SYNTAX})` });
+    if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
+    if (!ctx.baselines.deleteBaseline(key, req.principal?.name ?? '')) return reply.code(404).send({ error: `no baseline ${key}` });
+    return { key, deleted: true };
+  });
 }

@@ -23,13 +23,21 @@ export interface AuditSpec {
   readonly detail?: (req: FastifyRequest) => Record<string, unknown>;
   /** What the call acted on, when it is not the path's id or name (a baseline key in the body). */
   readonly target?: (req: FastifyRequest) => string;
-  /** Record it even when nobody authenticated (a failed dashboard login). */
-  readonly anonymous?: boolean;
+}
+
+/** A refusal of a caller nobody authenticated: audited as one aggregated row per source (store/audit.ts). */
+export interface Refusal {
+  /** e.g. "ui.login", "api.auth". */
+  readonly action: string;
+  /** e.g. "bad-credentials", "no-credentials", "over-failure-limit", "cross-origin". */
+  readonly reason: string;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Set when the request was refused before anyone authenticated; the audit hook aggregates it. */
+    refusal?: Refusal;
   }
   interface FastifyContextConfig {
     /** The role the call needs; reader when absent. */

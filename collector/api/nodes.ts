@@ -1,9 +1,10 @@
-// /api/v1/nodes: the inventory, and one node.
+// /api/v1/nodes: the inventory, one node, and deleting one (admin).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { decodeNodeCursorOf } from '../store/nodes.js';
+import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
-import { ErrorBody, Node, NodePage, NodeParams, NodesQuery } from './schemas.js';
+import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
 
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
@@ -26,5 +27,21 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   }, async (req, reply) => {
     ctx.expireSuppressions();
     return ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs) ?? reply.code(404).send({ error: 'no such node' });
+  });
+
+  app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
+    config: { role: 'admin', audit: { action: 'node.delete' } },
+    schema: {
+      summary: "Delete a node that is not connected: its open findings resolve, the baselines only it created go, its inventory row goes (admin)",
+      params: NodeParams, response: { 200: NodeDeleteResult, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const node = req.params.name;
+    const out = removeNode({ store: ctx.store, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
+    if (out.outcome === 'missing') return reply.code(404).send({ error: 'no such node' });
+    if (out.outcome === 'connected') {
+      return reply.code(409).send({ error: `node ${node} is connected; its agent would bring it back: stop the agent or revoke its certificate first` });
+    }
+    return { node, findingsResolved: out.findingsResolved, baselinesDeleted: out.baselinesDeleted };
   });
 }

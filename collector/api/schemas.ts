@@ -100,6 +100,12 @@ export const Node = Type.Object({
   }, { description: 'What the agent saw late or in part, not lost; since it started' }),
   findingsRefused: Type.Integer({ description: 'New findings the collector refused: the node was at its open-finding cap' }),
   baselineReportsRefused: Type.Integer({ description: 'Baseline reports from the node the collector refused as invalid' }),
+  baselineKeysRefused: Type.Object({
+    total: Type.Integer({ description: 'The sum of the others' }),
+    notOnNode: Type.Integer({ description: 'Workload baselines the pod watch showed no pod of on the node' }),
+    overNodeLimit: Type.Integer({ description: 'New baselines past the node\'s own limit (limits.maxBaselineKeysPerNode)' }),
+    centralFull: Type.Integer({ description: 'New baselines while the collector held its limit of baselines' }),
+  }, { description: "Baselines in the node's reports the collector did not merge, since the node was first seen" }),
   openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
@@ -142,6 +148,8 @@ export const AuditQuery = Type.Object({
 export const AuditRecord = Type.Object({
   id: Type.Integer(), at: Type.String(), actor: Type.String(), role: Type.String(), action: Type.String(),
   target: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()), status: Type.Integer(), remote: Type.String(),
+  count: Type.Integer({ description: 'Calls the record stands for: 1, except for refusals of unauthenticated callers, which are one record per source, action, reason and hour' }),
+  lastAt: Type.String({ description: 'The last of them (at is the first)' }),
 });
 
 export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), nextCursor: Nullable(Type.String()) });
@@ -184,6 +192,7 @@ export const BaselinesQuery = Type.Object({
   namespace: Type.Optional(Type.String({ maxLength: 253 })),
   workload: Type.Optional(Type.String({ maxLength: 253, description: "The workload's name" })),
   state: Type.Optional(literals(BASELINE_STATES)),
+  chargedTo: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: "Only the baselines charged to this node's own limit" })),
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Cursor,
 }, { additionalProperties: false });
@@ -202,6 +211,17 @@ export const Baseline = Type.Object({
   })),
   removed: Type.Array(Type.Object({ path: Type.String(), removedBy: Type.String(), removedAt: Type.String() })),
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
+  chargedTo: Type.String({ description: "The node whose own limit on baselines it counts against: it created it, and the pod watch could not vouch for it ('' for none)" }),
+});
+
+export const BaselineDeleteBody = Type.Object({ key: BaselineKeyText }, { additionalProperties: false });
+
+export const BaselineDeleteResult = Type.Object({ key: Type.String(), deleted: Type.Boolean() });
+
+export const NodeDeleteResult = Type.Object({
+  node: Type.String(),
+  findingsResolved: Type.Integer({ description: "The node's open and suppressed findings, now resolved" }),
+  baselinesDeleted: Type.Integer({ description: 'Baselines charged to the node that no other node taught and no operator changed' }),
 });
 
 export const BaselinePage = Type.Object({ items: Type.Array(Baseline), nextCursor: Nullable(Type.String()) });

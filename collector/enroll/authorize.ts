@@ -33,8 +33,16 @@ const only = (extra: TokenReviewStatus['extra'], key: string): string | undefine
 /** Step 1: the token alone. Returns the pod to look up, or a refusal. */
 export function checkToken(review: TokenReviewStatus, policy: EnrollPolicy): { ok: true; podName: string; podUid: string } | Extract<Decision, { ok: false }> {
   if (!review.authenticated) return { ok: false, status: 401, reason: `token not accepted${review.error ? `: ${review.error}` : ''}` };
-  if (review.audiences.length > 0 && !review.audiences.includes(policy.audience)) {
-    return { ok: false, status: 401, reason: `token is not for audience ${policy.audience}` };
+  // The TokenReview asked for our audience; an API server that understood the question says
+  // which of it the token carries. An empty list means the token is good for the API server's
+  // own audiences (or the authenticator ignores audiences): not a token minted for us.
+  if (!review.audiences.includes(policy.audience)) {
+    return {
+      ok: false, status: 401,
+      reason: review.audiences.length === 0
+        ? `token is not for audience ${policy.audience} (the TokenReview names no audience: a token for the API server)`
+        : `token is not for audience ${policy.audience}`,
+    };
   }
   const expected = `system:serviceaccount:${policy.agentNamespace}:${policy.agentServiceAccount}`;
   if (review.username !== expected) return { ok: false, status: 403, reason: `${review.username || 'the token'} is not ${expected}` };

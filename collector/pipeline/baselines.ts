@@ -14,7 +14,15 @@
 //   catching up with a key                  ADOPT when it is locked; otherwise ALLOW (or
 //                                           UNLOCK, when it was unlocked since) carrying the
 //                                           operator's items and removals
-import { ITEM_SOURCE_WIRE, processSubject } from '../../proto/baseline-key.js';
+//
+// Quotas (issue 12: one node must not fill the cluster's baseline table). A node's report
+// teaches a workload key only when the pod watch shows that workload on that node
+// (pipeline/workload-presence.ts); other workload keys are refused. A new baseline the watch
+// cannot vouch for (a container:<id> key, or any workload key when there is no watch or it
+// has not listed yet) is charged to the node, up to `maxKeysPerNode`. Host keys are neither
+// (ingest already keeps a node to its own role's). Every refusal is counted on the node
+// (GET /nodes baselineKeysRefused) and in nodeward_baseline_keys_refused_total.
+import { isHostKey, ITEM_SOURCE_WIRE, parseWorkloadKey, processSubject } from '../../proto/baseline-key.js';
 import type { BaselineUpdate, CollectorMessage } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
@@ -37,6 +45,10 @@ export interface BaselineSyncDeps {
   /** Writes to every connected agent; returns how many. */
   readonly broadcast: (msg: CollectorMessage) => number;
   readonly now?: () => number;
+  /** New baselines one node may create that the pod watch cannot vouch for (default 1000). */
+  readonly maxKeysPerNode?: number;
+  /** Which workloads the pod watch shows on a node; absent, or undefined for a node, when it cannot say. */
+  readonly presence?: { onNode(node: string): ((key: string) => boolean) | undefined } | undefined;
 }
 
 /** The whole central baseline, locked: what a node adopts. */
@@ -104,15 +116,30 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       // A fresh collector database must not number its changes below what agents hold (but a
       // node cannot push the counter to where numbers stop being exact).
       if (baselineVersion < MAX_RAISE) store.baselines.raiseVersion(baselineVersion);
-      const missed = store.baselines.changedSince(baselineVersion, BASELINE_LIMITS.keys);
+      const missed = store.baselines.changedSince(baselineVersion, BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys);
       if (missed.length > 0) log.info({ node, since: baselineVersion, baselines: missed.length }, 'sending the baseline changes the agent missed');
       return missed.map((e) => wrap(catchUpMessage(e, baselineVersion)));
     },
 
     /** A node's BaselineReport: merged; what it changes is pushed. */
-    report(node: string, baselines: readonly ReportedBaseline[]): void {
-      const out = store.baselines.applyReport(node, baselines, now());
+    report(node: string, reported: readonly ReportedBaseline[]): void {
+      const onNode = deps.presence?.onNode(node);
+      const workload = (key: string): boolean => parseWorkloadKey(key) !== null;
+      const baselines = onNode ? reported.filter((b) => !workload(b.key) || onNode(b.key)) : reported;
+      const notOnNode = reported.length - baselines.length;
+      const out = store.baselines.applyReport(node, baselines, now(), {
+        maxKeysPerNode: deps.maxKeysPerNode ?? 1000,
+        vouched: (key) => isHostKey(key) || (onNode !== undefined && workload(key)),
+      });
       metrics.inc('nodeward_baseline_reports_total', 'Baseline reports merged');
+      const refused = { notOnNode, overNodeLimit: out.keysOverNodeLimit, centralFull: out.keysDropped };
+      store.nodes.baselineKeysRefused(node, refused);
+      for (const [reason, n] of Object.entries(refused)) {
+        if (n > 0) metrics.inc('nodeward_baseline_keys_refused_total', "Baselines in nodes' reports not merged, by reason", n, { reason });
+      }
+      if (notOnNode + out.keysOverNodeLimit > 0) {
+        log.warn({ node, ...refused }, 'baselines refused: workloads the pod watch does not show on the node, or past the node\'s own limit (counted)');
+      }
       if (out.itemsDropped + out.keysDropped > 0) {
         metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.keysDropped, { what: 'keys' });
         metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.itemsDropped, { what: 'items' });
@@ -123,13 +150,27 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
         broadcastAdopt(key);
       }
       for (const a of out.allowed) resolveAllowed(a.key, a.paths, `allowed: in the central baseline locked after ${node}'s learning window`);
-      const reported = new Map(baselines.map((b) => [b.key, b.version]));
+      const versions = new Map(baselines.map((b) => [b.key, b.version]));
       for (const key of out.behind) {
         const e = store.baselines.sync(key);
-        if (e && deps.push(node, wrap(catchUpMessage(e, reported.get(key) ?? 0)))) {
+        if (e && deps.push(node, wrap(catchUpMessage(e, versions.get(key) ?? 0)))) {
           metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams');
         }
       }
+    },
+
+    /**
+     * An operator deletes a baseline: its items, removals and state are gone. Nothing is
+     * pushed (agents keep what they learned); a node that still runs the workload reports it
+     * again and it starts over, learning. False when there was none.
+     */
+    deleteBaseline(key: string, by: string): boolean {
+      const deleted = store.baselines.delete(key);
+      if (deleted) {
+        metrics.inc('nodeward_baselines_deleted_total', 'Central baselines deleted by operators (or with their node)');
+        log.info({ who: by, baseline: key }, 'baseline deleted by an operator');
+      }
+      return deleted;
     },
 
     /** An operator's change: stored, then pushed to every connected agent. */

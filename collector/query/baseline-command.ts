@@ -1,6 +1,7 @@
 // `nodeward baseline allow|remove|lock|unlock --key K [--exe PATH...]`: an operator's change to
 // a central baseline through the collector's API (admin token). The collector stores it and
-// pushes it to every connected agent. Exit codes as for `nodeward query`: 0 done, 1 the call
+// pushes it to every connected agent. `nodeward baseline delete --key K` deletes one (junk a
+// node reported, or a workload that is gone). Exit codes as for `nodeward query`: 0 done, 1 the call
 // failed, 2 usage error (including a parameter the API refused with 400).
 import type { Command } from 'commander';
 import { postOk } from './client.js';
@@ -42,5 +43,17 @@ export function addBaselineCommand(program: Command, io: QueryIo): Command {
         + ` and ${r.baseline.removed.length} removed; pushed to ${r.pushed} connected agent${r.pushed === 1 ? '' : 's'}\n`);
     });
   }
+  withConnection(baseline.command('delete').description('delete a central baseline: its executables, removals and state (agents keep theirs)'))
+    .requiredOption('--key <key>', 'the baseline key')
+    .action(async (o: ConnectionFlags & { key: string }) => {
+      const conn = resolveConnection(o, io.env);
+      let r: { key: string; deleted: boolean };
+      try {
+        r = await postOk<{ key: string; deleted: boolean }>(conn, '/api/v1/baselines/delete', { key: o.key });
+      } catch (err) {
+        usageOrFailure(err);
+      }
+      io.stdout.write(o.output === 'json' ? `${JSON.stringify(r, null, 2)}\n` : `${r.key}: deleted\n`);
+    });
   return baseline;
 }

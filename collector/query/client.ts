@@ -1,4 +1,4 @@
-// A small client of the query API for `nodeward query` and `nodeward baseline`: GET and POST
+// A small client of the query API for `nodeward query`, `nodeward baseline` and `nodeward node`: GET, POST and DELETE
 // with a bearer token over HTTPS (trusting a given CA), errors turned into messages an
 // operator can act on.
 import { request as httpsRequest } from 'node:https';
@@ -22,7 +22,7 @@ export function getJson<T>(conn: Connection, path: string, params: Record<string
   return requestJson<T>(conn, 'GET', path, params);
 }
 
-function requestJson<T>(conn: Connection, method: 'GET' | 'POST', path: string, params: Record<string, string | number | boolean | undefined>, body?: unknown): Promise<{ status: number; body: T }> {
+function requestJson<T>(conn: Connection, method: 'GET' | 'POST' | 'DELETE', path: string, params: Record<string, string | number | boolean | undefined>, body?: unknown): Promise<{ status: number; body: T }> {
   const url = new URL(path, conn.url);
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
   const request = url.protocol === 'http:' ? httpRequest : httpsRequest;
@@ -67,6 +67,11 @@ export async function postOk<T>(conn: Connection, path: string, body: unknown): 
   return ok(path, await requestJson<T & { error?: string }>(conn, 'POST', path, {}, body));
 }
 
+/** DELETE that must answer 200, like getOk. */
+export async function deleteOk<T>(conn: Connection, path: string): Promise<T> {
+  return ok(path, await requestJson<T & { error?: string }>(conn, 'DELETE', path, {}));
+}
+
 function ok<T>(path: string, { status, body }: { status: number; body: T & { error?: string } }): T {
   if (status === 200) return body;
   const said = typeof body?.error === 'string' ? body.error : `HTTP ${status}`;
@@ -74,6 +79,8 @@ function ok<T>(path: string, { status, body }: { status: number; body: T & { err
   if (status === 401) throw new QueryError(`the collector refused the token (401): ${said}; check --token-file`, false, status);
   if (status === 403) throw new QueryError(`the token's role may not do this (403): ${said}`, false, status);
   if (status === 429) throw new QueryError(`rate limited (429): ${said}`, false, status);
+  if (status === 404) throw new QueryError(`not found (404): ${said}`, false, status);
+  if (status === 409) throw new QueryError(`refused (409): ${said}`, false, status);
   throw new QueryError(`${path}: ${said} (HTTP ${status})`, false, status);
 }
 

@@ -1,5 +1,15 @@
 // The audit log: every API call that changes something (or tried to), who made it, when,
 // and how it ended. Append-only from the API; purged by age.
+//
+// Refusals of callers nobody authenticated (a bad bearer token, a refused dashboard login)
+// cost anyone nothing to make, so they are not one row each: one row per source, action,
+// reason and window (REFUSAL_AGGREGATION.windowMs) carries how many there were and the first
+// and last time. A window holds rows for at most `maxSourcesPerWindow` sources; refusals from
+// further sources fold into one row per action and reason whose source is OTHER_SOURCES. So a
+// flood, from one address or from many, costs a bounded number of rows per window. The row is
+// written at the first refusal; its count and last time follow in memory and reach the
+// database at most `flushMs` later (at the latest when the window ends, the log is read or
+// the store closes). Authenticated calls stay one row each.
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
 
@@ -21,7 +31,26 @@ export interface AuditRecord {
 export interface AuditRow extends Omit<AuditRecord, 'at'> {
   readonly id: number;
   readonly at: string;
+  /** Calls the record stands for: 1, except for aggregated anonymous refusals. */
+  readonly count: number;
+  /** The last of them (`at` is the first). */
+  readonly lastAt: string;
 }
+
+/** A refusal of a caller nobody authenticated. */
+export interface RefusalRecord {
+  readonly at: number;
+  /** As for AuditRecord, e.g. "ui.login", "api.auth". */
+  readonly action: string;
+  /** A stable word for why, e.g. "bad-credentials", "over-failure-limit", "cross-origin". */
+  readonly reason: string;
+  readonly status: number;
+  readonly remote: string;
+}
+
+export const REFUSAL_AGGREGATION = { windowMs: 3600_000, maxSourcesPerWindow: 100, flushMs: 5000 } as const;
+/** The source of the row that folds refusals from sources beyond a window's bound. */
+export const OTHER_SOURCES = '(other sources)';
 
 export interface AuditFilter {
   readonly actor?: string | undefined;
@@ -32,7 +61,10 @@ export interface AuditFilter {
 
 interface RawAudit {
   seq: number; at: number; actor: string; role: string; action: string; target: string; detail: string; status: number; remote: string;
+  count: number; last_at: number;
 }
+
+interface Aggregate { readonly seq: number; count: number; written: number; last: number }
 
 export function encodeAuditCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ before: seq })).toString('base64url');
@@ -47,17 +79,71 @@ export function decodeAuditCursor(cursor: string): number | undefined {
   }
 }
 
-export function createAuditLog(db: Db) {
+export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION) {
   const s = {
-    insert: db.prepare(`INSERT INTO audit_log (at, actor, role, action, target, detail, status, remote)
-      VALUES (@at, @actor, @role, @action, @target, @detail, @status, @remote)`),
+    insert: db.prepare(`INSERT INTO audit_log (at, actor, role, action, target, detail, status, remote, count, last_at)
+      VALUES (@at, @actor, @role, @action, @target, @detail, @status, @remote, @count, @at)`),
+    aggregate: db.prepare('UPDATE audit_log SET count = ?, last_at = ? WHERE seq = ?'),
     purge: db.prepare('DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE at < ? LIMIT 5000)'),
   };
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawAudit>>>();
 
+  // The current window's aggregated refusals, by action, reason and source.
+  let window = Number.NaN;
+  const open = new Map<string, Aggregate>();
+  let sources = 0;
+  let flushedAt = Number.NEGATIVE_INFINITY;
+
+  /** Writes the counts gathered in memory since the last flush; one transaction. */
+  const flush = (at: number): void => {
+    flushedAt = at;
+    const dirty = [...open.values()].filter((a) => a.written !== a.count);
+    if (dirty.length === 0 || !db.open) return;
+    db.transaction(() => {
+      for (const a of dirty) {
+        s.aggregate.run(a.count, a.last, a.seq);
+        a.written = a.count;
+      }
+    })();
+  };
+
   return {
     record(r: AuditRecord): void {
-      s.insert.run({ ...r, detail: JSON.stringify(r.detail) });
+      s.insert.run({ ...r, detail: JSON.stringify(r.detail), count: 1 });
+    },
+    /** One anonymous refusal, folded into its source's row for the window (see above). */
+    refusal(r: RefusalRecord): void {
+      const w = Math.floor(r.at / aggregation.windowMs);
+      if (w !== window) {
+        flush(r.at);
+        open.clear();
+        sources = 0;
+        window = w;
+      }
+      let remote = r.remote;
+      let key = `${r.action}\n${r.reason}\n${remote}`;
+      let a = open.get(key);
+      if (!a && sources >= aggregation.maxSourcesPerWindow) {
+        remote = OTHER_SOURCES;
+        key = `${r.action}\n${r.reason}\n${remote}`;
+        a = open.get(key);
+      }
+      if (!a) {
+        const seq = Number(s.insert.run({
+          at: r.at, actor: '', role: '', action: r.action, target: '', detail: JSON.stringify({ outcome: 'refused', reason: r.reason }),
+          status: r.status, remote, count: 1,
+        }).lastInsertRowid);
+        open.set(key, { seq, count: 1, written: 1, last: r.at });
+        if (remote !== OTHER_SOURCES) sources++;
+        return;
+      }
+      a.count++;
+      a.last = Math.max(a.last, r.at);
+      if (r.at - flushedAt >= aggregation.flushMs) flush(r.at);
+    },
+    /** Writes aggregated counts not yet written (before a read, and at close). */
+    flush(): void {
+      flush(flushedAt);
     },
     /** Newest first; the cursor continues towards older records. */
     list(filter: AuditFilter, limit: number, before: number): Page<AuditRow> {
@@ -70,6 +156,7 @@ export function createAuditLog(db: Db) {
       const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawAudit>(sql)));
+      flush(flushedAt);
       const rows = stmt.all(params);
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
@@ -78,6 +165,7 @@ export function createAuditLog(db: Db) {
         items: page.map((r) => ({
           id: r.seq, at: new Date(r.at).toISOString(), actor: r.actor, role: r.role, action: r.action, target: r.target,
           detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
+          count: r.count, lastAt: new Date(Math.max(r.at, r.last_at)).toISOString(),
         })),
         nextCursor: more && last ? encodeAuditCursor(last.seq) : null,
       };

@@ -16,7 +16,12 @@
 //             the highest version they applied in their Hello and get every newer change.
 //
 // Bounded: `keys` baselines and `itemsPerKey` items each; what a report brings beyond that
-// is dropped and counted (per key and in total).
+// is dropped and counted (per key and in total). Operators' changes may create baselines up
+// to `operatorKeys` beyond `keys`, so nodes filling the table never lock an operator out; and
+// an operator can delete a baseline. One node cannot fill the table either: a baseline it
+// creates that the pod watch cannot vouch for (a container:<id> key, or any workload key when
+// there is no pod watch) is charged to it, and past its own limit it creates no more
+// (pipeline/baselines.ts decides what is vouched for; refusals are counted per node).
 //
 // Host baselines are kept per node role, `host/control-plane` and `host/worker`, like any two
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
@@ -26,7 +31,7 @@ import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../p
 import { StoreError, type Db } from './db.js';
 import { decodeCursor, encodeCursor, type Page } from './findings.js';
 
-export const BASELINE_LIMITS = { keys: 10_000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
+export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
 
 export const BASELINE_STATES = ['learning', 'locked'] as const;
 export type CentralState = (typeof BASELINE_STATES)[number];
@@ -52,7 +57,24 @@ export interface ReportOutcome {
   readonly behind: string[];
   readonly itemsAdded: number;
   readonly itemsDropped: number;
+  /** New baselines refused because the collector holds BASELINE_LIMITS.keys. */
   readonly keysDropped: number;
+  /** New baselines refused because the node was at its own limit (ReportQuota). */
+  readonly keysOverNodeLimit: number;
+}
+
+/** What one node's report may create. */
+export interface ReportQuota {
+  /** Baselines charged to one node at most. */
+  readonly maxKeysPerNode: number;
+  /** The pod watch shows this key's workload on the node (or it is a host key): not charged. */
+  readonly vouched: (key: string) => boolean;
+}
+
+/** What deleting a node took with it. */
+export interface NodeBaselineCleanup {
+  /** Baselines charged to the node that nothing else holds on to (no other node taught them, no operator touched them). */
+  readonly deleted: number;
 }
 
 /** What an agent needs to catch up with one central baseline. */
@@ -96,6 +118,8 @@ export interface CentralBaseline {
   readonly removed: Array<{ readonly path: string; readonly removedBy: string; readonly removedAt: string }>;
   /** Items a report brought beyond BASELINE_LIMITS.itemsPerKey. */
   readonly itemsDropped: number;
+  /** The node whose own limit it counts against ('' for none). */
+  readonly chargedTo: string;
 }
 
 export interface BaselineFilter {
@@ -103,6 +127,7 @@ export interface BaselineFilter {
   readonly namespace?: string | undefined;
   readonly workload?: string | undefined;
   readonly state?: CentralState | undefined;
+  readonly chargedTo?: string | undefined;
 }
 
 export interface ChangeOutcome {
@@ -115,6 +140,7 @@ interface RawBaseline {
   seq: number; key: string; namespace: string; workload_kind: string; workload: string; container: string;
   state: CentralState; locked_by: 'operator' | 'node' | null; locked_detail: string; locked_at: number | null;
   version: number; unlock_version: number; items: number; items_dropped: number; created_at: number; updated_at: number;
+  charged_to: string;
 }
 interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number }
 
@@ -124,9 +150,17 @@ export function createBaselineStore(db: Db) {
   const s = {
     byKey: db.prepare<[string], RawBaseline>('SELECT * FROM baselines WHERE key = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM baselines'),
-    insert: db.prepare<[{ key: string; namespace: string; kind: string; workload: string; container: string; now: number }], RawBaseline>(`INSERT INTO baselines
-        (key, namespace, workload_kind, workload, container, state, created_at, updated_at)
-      VALUES (@key, @namespace, @kind, @workload, @container, 'learning', @now, @now) RETURNING *`),
+    insert: db.prepare<[{ key: string; namespace: string; kind: string; workload: string; container: string; now: number; charged: string }], RawBaseline>(`INSERT INTO baselines
+        (key, namespace, workload_kind, workload, container, state, created_at, updated_at, charged_to)
+      VALUES (@key, @namespace, @kind, @workload, @container, 'learning', @now, @now, @charged) RETURNING *`),
+    charged: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM baselines WHERE charged_to = ?'),
+    deleteKey: db.prepare('DELETE FROM baselines WHERE key = ?'),
+    // A node's own baselines that nothing else holds on to: no other node taught an item, no
+    // operator allowed or removed one, no operator locked it.
+    deleteCharged: db.prepare(`DELETE FROM baselines WHERE charged_to = @node AND locked_by IS NOT 'operator'
+      AND NOT EXISTS (SELECT 1 FROM baseline_item_nodes n WHERE n.baseline = baselines.seq AND n.node <> @node)
+      AND NOT EXISTS (SELECT 1 FROM baseline_items i WHERE i.baseline = baselines.seq AND i.source = 'operator')
+      AND NOT EXISTS (SELECT 1 FROM baseline_removed r WHERE r.baseline = baselines.seq)`),
     update: db.prepare(`UPDATE baselines SET state = @state, locked_by = @locked_by, locked_detail = @locked_detail,
         locked_at = @locked_at, version = @version, unlock_version = @unlock_version, items = @items,
         items_dropped = @items_dropped, updated_at = @updated_at WHERE seq = @seq`),
@@ -159,13 +193,18 @@ export function createBaselineStore(db: Db) {
   const nextVersion = (): number => s.nextVersion.get()!.value;
   const save = (b: RawBaseline): void => void s.update.run(b);
 
-  /** The baseline of `key`, created (learning) when there is none and room for it. */
+  /** A new baseline of `key` (learning), charged to `charged` ('' for nobody). */
+  function create(key: string, now: number, charged: string): RawBaseline {
+    const p = parseWorkloadKey(key);
+    return s.insert.get({ key, namespace: p?.namespace ?? '', kind: p?.kind ?? '', workload: p?.name ?? '', container: p?.container ?? '', now, charged })!;
+  }
+
+  /** The baseline of `key`, created (learning) for an operator when there is none and room for it. */
   function ensure(key: string, now: number): RawBaseline | undefined {
     const row = s.byKey.get(key);
     if (row) return row;
-    if (s.count.get()!.n >= BASELINE_LIMITS.keys) return undefined;
-    const p = parseWorkloadKey(key);
-    return s.insert.get({ key, namespace: p?.namespace ?? '', kind: p?.kind ?? '', workload: p?.name ?? '', container: p?.container ?? '', now })!;
+    if (s.count.get()!.n >= BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys) return undefined;
+    return create(key, now, '');
   }
 
   function lock(b: RawBaseline, by: 'operator' | 'node', name: string, now: number): void {
@@ -203,7 +242,7 @@ export function createBaselineStore(db: Db) {
         };
       }),
       removed: s.removed.all(b.seq).map((r) => ({ path: r.path, removedBy: r.removed_by, removedAt: iso(r.removed_at) })),
-      itemsDropped: b.items_dropped,
+      itemsDropped: b.items_dropped, chargedTo: b.charged_to,
     };
   }
 
@@ -216,15 +255,38 @@ export function createBaselineStore(db: Db) {
   }
 
   return {
-    /** Merges one node's report; one transaction. */
-    applyReport(node: string, baselines: readonly ReportedBaseline[], now: number): ReportOutcome {
+    /**
+     * Merges one node's report; one transaction. A baseline the report would create is
+     * refused (counted) when the collector holds BASELINE_LIMITS.keys, or when the quota does
+     * not vouch for it and the node is at its own limit.
+     */
+    applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome {
       return db.transaction((): ReportOutcome => {
-        const out = { adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[], itemsAdded: 0, itemsDropped: 0, keysDropped: 0 };
+        const out = {
+          adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[],
+          itemsAdded: 0, itemsDropped: 0, keysDropped: 0, keysOverNodeLimit: 0,
+        };
+        let total: number | undefined;
+        let charged: number | undefined;
         for (const rb of baselines) {
-          const b = ensure(rb.key, now);
+          let b = s.byKey.get(rb.key);
           if (!b) {
-            out.keysDropped++;
-            continue;
+            total ??= s.count.get()!.n;
+            if (total >= BASELINE_LIMITS.keys) {
+              out.keysDropped++;
+              continue;
+            }
+            const chargeable = quota !== undefined && !quota.vouched(rb.key);
+            if (chargeable) {
+              charged ??= s.charged.get(node)!.n;
+              if (charged >= quota.maxKeysPerNode) {
+                out.keysOverNodeLimit++;
+                continue;
+              }
+              charged++;
+            }
+            b = create(rb.key, now, chargeable ? node : '');
+            total++;
           }
           const removed = new Set(s.removed.all(b.seq).map((r) => r.path));
           const added: string[] = [];
@@ -269,6 +331,7 @@ export function createBaselineStore(db: Db) {
         }
         if (out.itemsDropped > 0) s.bump.run(out.itemsDropped, 'items_dropped');
         if (out.keysDropped > 0) s.bump.run(out.keysDropped, 'keys_dropped');
+        if (out.keysOverNodeLimit > 0) s.bump.run(out.keysOverNodeLimit, 'keys_over_node_limit');
         return out;
       }).immediate();
     },
@@ -280,7 +343,7 @@ export function createBaselineStore(db: Db) {
     change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number): ChangeOutcome {
       return db.transaction((): ChangeOutcome => {
         const b = ensure(key, now);
-        if (!b) throw new StoreError('BASELINE_LIMIT', `the collector holds ${BASELINE_LIMITS.keys} baselines, its limit; ${key} is not one of them`);
+        if (!b) throw new StoreError('BASELINE_LIMIT', `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
         const version = nextVersion();
         if (action === 'allow') {
           const fresh = paths.filter((p) => !s.item.get(b.seq, p));
@@ -313,6 +376,21 @@ export function createBaselineStore(db: Db) {
       }).immediate();
     },
 
+    /** Deletes the baseline (items, removals and who taught what with it); false when there was none. */
+    delete(key: string): boolean {
+      return s.deleteKey.run(key).changes > 0;
+    },
+
+    /** A node is deleted: the baselines charged to it that nothing else holds on to go too. */
+    deleteChargedTo(node: string): NodeBaselineCleanup {
+      return { deleted: s.deleteCharged.run({ node }).changes };
+    },
+
+    /** Baselines charged to the node (its own limit counts them). */
+    chargedTo(node: string): number {
+      return s.charged.get(node)!.n;
+    },
+
     get(key: string): CentralBaseline | undefined {
       const b = s.byKey.get(key);
       return b ? toCentral(b) : undefined;
@@ -327,6 +405,7 @@ export function createBaselineStore(db: Db) {
       if (filter.namespace !== undefined) { where.push('namespace = @namespace'); params.namespace = filter.namespace; }
       if (filter.workload !== undefined) { where.push('workload = @workload'); params.workload = filter.workload; }
       if (filter.state !== undefined) { where.push('state = @state'); params.state = filter.state; }
+      if (filter.chargedTo !== undefined) { where.push('charged_to = @chargedTo'); params.chargedTo = filter.chargedTo; }
       // Assembled from fixed fragments (a few shapes, each prepared once); values are bound.
       const sql = `SELECT * FROM baselines WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       let stmt = listStatements.get(sql);
@@ -360,9 +439,12 @@ export function createBaselineStore(db: Db) {
       s.raiseVersion.run(version);
     },
 
-    counters(): { version: number; keys: number; keysDropped: number; itemsDropped: number } {
+    counters(): { version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number } {
       const m = Object.fromEntries(s.meta.all().map((r) => [r.name, r.value]));
-      return { version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0, itemsDropped: m.items_dropped ?? 0 };
+      return {
+        version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0,
+        keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0,
+      };
     },
   };
 }

@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.js';
+import { preparePrivateDatabase } from '../../proto/support/private-files.js';
 
 export type Db = Database.Database;
 
@@ -19,9 +20,15 @@ export class StoreError extends Error {
  */
 export type Durability = 'full' | 'normal';
 
-/** Opens (creating if needed) and migrates the collector database. */
+/**
+ * Opens (creating if needed) and migrates the collector database. The file and its -wal and
+ * -shm are the owner's alone (0600): they hold every finding, command line and the audit log.
+ */
 export function openDatabase(path: string, durability: Durability = 'full'): Db {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    preparePrivateDatabase(path);
+  }
   const db = new Database(path);
   try {
     db.pragma('journal_mode = WAL');

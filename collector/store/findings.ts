@@ -152,6 +152,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
     // Walks the (check_id, state) index; the subjects are checked per row.
+    ofNode: db.prepare<[string], { id: string }>("SELECT id FROM findings WHERE node = ? AND state IN ('open', 'suppressed')"),
     bySubjects: db.prepare<[string, string], { id: string; node: string }>(`SELECT id, node FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
   };
@@ -358,6 +359,21 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
           openCounts.delete(f.node);
           out.push({ findingId: f.id, node: f.node, event: 'resolved' });
         }
+        return out;
+      });
+    },
+
+    /**
+     * Resolves every open and suppressed finding of the node (an operator deleted it), with
+     * the same resolve as a pass's: the history and the webhooks see 'resolved'.
+     */
+    resolveNode(node: string, now: number, note: string): Transition[] {
+      return tx((): Transition[] => {
+        const out: Transition[] = [];
+        for (const f of s.ofNode.all(node)) {
+          if (resolve(f.id, now, now, note)) out.push({ findingId: f.id, node, event: 'resolved' });
+        }
+        openCounts.delete(node);
         return out;
       });
     },

@@ -70,12 +70,25 @@ export interface NodeRow {
   readonly findingsRefused: number;
   /** BaselineReports from this node that the collector refused as invalid. */
   readonly baselineReportsRefused: number;
+  /** Baselines in this node's reports the collector did not merge, by reason. */
+  readonly baselineKeysRefused: BaselineKeysRefused;
   readonly openFindings: number;
   readonly failingChecks: number;
   /** Scored checks judged pass or fail on the node's latest results, and how many passed. */
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+}
+
+/** Baselines of a node's reports the collector refused, by reason (pipeline/baselines.ts). */
+export interface BaselineKeysRefused {
+  readonly total: number;
+  /** The pod watch shows no pod of the workload on the node. */
+  readonly notOnNode: number;
+  /** New, and the node was at its own limit. */
+  readonly overNodeLimit: number;
+  /** New, and the collector held its limit of baselines. */
+  readonly centralFull: number;
 }
 
 export interface NodeFilter {
@@ -102,6 +115,7 @@ interface RawNode {
   spool_bytes: number; process_events_capped: number; process_events_lost: number; exec_events_lost: number;
   exec_records_partial: number; baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
+  baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
@@ -178,6 +192,12 @@ export function createNodeStore(db: Db) {
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
+    keysRefused: db.prepare(`UPDATE nodes SET baseline_keys_not_on_node = baseline_keys_not_on_node + @notOnNode,
+        baseline_keys_over_node_limit = baseline_keys_over_node_limit + @overNodeLimit,
+        baseline_keys_central_full = baseline_keys_central_full + @centralFull WHERE name = @node`),
+    deleteNode: db.prepare('DELETE FROM nodes WHERE name = ?'),
+    deleteResults: db.prepare('DELETE FROM node_results WHERE node = ?'),
+    deleteReceived: db.prepare('DELETE FROM received WHERE node = ?'),
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
@@ -200,7 +220,12 @@ export function createNodeStore(db: Db) {
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
-    findingsRefused: r.findings_refused, baselineReportsRefused: r.baseline_reports_refused, openFindings: r.open_findings, failingChecks: r.failing_checks,
+    findingsRefused: r.findings_refused, baselineReportsRefused: r.baseline_reports_refused,
+    baselineKeysRefused: {
+      total: r.baseline_keys_not_on_node + r.baseline_keys_over_node_limit + r.baseline_keys_central_full,
+      notOnNode: r.baseline_keys_not_on_node, overNodeLimit: r.baseline_keys_over_node_limit, centralFull: r.baseline_keys_central_full,
+    },
+    openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
   });
@@ -217,6 +242,22 @@ export function createNodeStore(db: Db) {
     /** The collector refused one of the node's BaselineReports. */
     baselineReportRefused(node: string): void {
       s.reportRefused.run(node);
+    },
+    /** Baselines of one of the node's reports were not merged. */
+    baselineKeysRefused(node: string, refused: Omit<BaselineKeysRefused, 'total'>): void {
+      if (refused.notOnNode + refused.overNodeLimit + refused.centralFull > 0) s.keysRefused.run({ node, ...refused });
+    },
+    /**
+     * Forgets the node: its inventory row, its latest results and its idempotency records (so
+     * an agent that comes back starts clean). Its findings are resolved first, by the caller.
+     * False when there was no such node.
+     */
+    delete(node: string): boolean {
+      return db.transaction(() => {
+        s.deleteResults.run(node);
+        s.deleteReceived.run(node);
+        return s.deleteNode.run(node).changes > 0;
+      })();
     },
     touch(node: string, now: number): void {
       s.touch.run(now, node);

@@ -55,6 +55,7 @@ export function openStore(opts: StoreOptions) {
     close(): void {
       if (!db.open) return;
       try {
+        audit.flush();
         db.pragma('optimize');
       } finally {
         db.close();

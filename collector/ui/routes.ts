@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../metrics.js';
 import type { createAuthenticator } from '../api/auth.js';
-import { createRateLimiter } from '../api/rate-limit.js';
+import type { FailureLimiter } from '../api/credential-failures.js';
+import { fromOwnPage } from '../api/origin.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type Sessions } from '../api/sessions.js';
 
 /** Where the page files live: collector/ui/static in the checkout (next to dist/). */
@@ -22,6 +23,10 @@ export interface DashboardDeps {
   readonly sessions: Sessions;
   readonly metrics: Metrics;
   readonly now: () => number;
+  /** Failed credentials, shared with the API's bearer tokens (api/credential-failures.ts). */
+  readonly failures: FailureLimiter;
+  /** Origins besides the collector's own that may post the login form (api/origin.ts). */
+  readonly allowedOrigins: readonly string[];
   readonly dir?: string;
 }
 
@@ -34,9 +39,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
   };
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { body: file(name), type }]));
-  // Guessing tokens through the login form is slow: after 10 failures from one address, one
-  // more try every 5 seconds. Successful logins cost nothing.
-  const failures = createRateLimiter({ perSecond: 0.2, burst: 10 }, deps.now);
+  const { failures } = deps;
 
   const hidden = { hide: true } as const;
   app.get('/', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
@@ -54,24 +57,29 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     });
 
+    // Only from the dashboard's own page (login CSRF, api/origin.ts). The token is checked
+    // first: a correct one always logs in, whoever failed before from the same address; a
+    // wrong one is charged to the failure limits, and over them the answer says to wait.
+    // Refusals are audited in aggregate (store/audit.ts); a login is one record.
     ui.post('/ui/login', {
-      config: {
-        public: true,
-        audit: { action: 'ui.login', anonymous: true, detail: (req) => ({ outcome: req.principal ? 'logged in' : 'refused' }) },
-      },
+      config: { public: true, audit: { action: 'ui.login', detail: () => ({ outcome: 'logged in' }) } },
       schema: hidden,
     }, async (req, reply) => {
-      const verdict = failures.check(req.ip);
-      if (!verdict.allowed) {
-        deps.metrics.inc('nodeward_api_rate_limited_total', 'API requests refused by the per-token rate limit', 1, { token: '(login)' });
-        return reply.code(303).header('retry-after', String(verdict.retryAfterSeconds)).header('location', '/ui/login?error=busy').send();
-      }
+      const refused = (reason: string, error: string): FastifyReply => {
+        req.refusal = { action: 'ui.login', reason };
+        deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: reason });
+        return reply.code(303).header('location', `/ui/login?error=${error}`);
+      };
+      if (!fromOwnPage(req, deps.allowedOrigins)) return refused('cross-origin', 'origin').send();
       const token = typeof req.body === 'object' && req.body !== null ? (req.body as Record<string, unknown>).token : undefined;
-      const principal = typeof token === 'string' ? deps.auth.authenticate(`Bearer ${token.trim()}`) : undefined;
+      const given = typeof token === 'string' && token.trim() !== '';
+      const principal = given ? deps.auth.authenticate(`Bearer ${token.trim()}`) : undefined;
       if (!principal) {
-        failures.take(req.ip);
-        deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: 'refused' });
-        return reply.code(303).header('location', '/ui/login?error=token').send();
+        const verdict = failures.fail(req.ip);
+        deps.metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1,
+          { surface: 'login', answer: verdict.allowed ? 'refused' : 'limited' });
+        if (!verdict.allowed) return refused('over-failure-limit', 'busy').header('retry-after', String(verdict.retryAfterSeconds)).send();
+        return refused(given ? 'bad-credentials' : 'no-credentials', 'token').send();
       }
       req.principal = principal;
       const session = deps.sessions.create(principal);

@@ -1,6 +1,7 @@
 // The agent's on-disk spool: durable across reopen, bounded, every drop counted, and
 // folding of unsent full scans that keeps occurrence counts exact.
 import test from 'ava';
+import { chmodSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,4 +105,23 @@ test('ack deletes; reject deletes and counts; counters persist', async (t) => {
   t.is(again.stats().rejected, 1);
   t.true(again.addScan(scan(result('c', 'STATUS_FAIL')), false) > b, 'sequences are never reused');
   again.close();
+});
+
+test('spool.db and its -wal and -shm are the owner\'s alone (0600); looser ones an older agent left are tightened', async (t) => {
+  const dir = await tempDir();
+  const s = openSpool({ dir, maxItems: 1000, maxBytes: 1 << 20 });
+  s.addScan(scan(result('cis-4.2.1', 'STATUS_FAIL')), true);
+  const mode = (name: string): string => (statSync(join(dir, name)).mode & 0o777).toString(8);
+  // Read while the spool is open: SQLite removes -wal and -shm at a clean close.
+  for (const f of ['spool.db', 'spool.db-wal', 'spool.db-shm']) t.is(mode(f), '600', f);
+  s.close();
+
+  const old = await tempDir();
+  const first = openSpool({ dir: old, maxItems: 1000, maxBytes: 1 << 20 });
+  first.close();
+  chmodSync(join(old, 'spool.db'), 0o644);
+  const reopened = openSpool({ dir: old, maxItems: 1000, maxBytes: 1 << 20 });
+  reopened.addScan(scan(result('cis-4.2.1', 'STATUS_FAIL')), true);
+  for (const f of ['spool.db', 'spool.db-wal', 'spool.db-shm']) t.is(statSync(join(old, f)).mode & 0o777, 0o600, `${f} after reopen`);
+  reopened.close();
 });

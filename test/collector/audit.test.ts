@@ -20,8 +20,9 @@ test('every call that changes something is audited with who, what, when and outc
   t.is((await post(`/api/v1/findings/${socat}/suppress`, { reason: '' }, ADMIN_TOKEN)).status, 400);
   t.is((await post(`/api/v1/findings/${socat}/suppress`, { reason: 'anonymous' }, null)).status, 401);
   t.is((await post(`/api/v1/findings/${nc}/unsuppress`, {}, ADMIN_TOKEN)).status, 200);
-  t.is((await api(tc, '/ui/login', { method: 'POST', token: null, body: { token: 'not-a-valid-token-at-all' } })).status, 303);
-  t.is((await api(tc, '/ui/login', { method: 'POST', token: null, body: { token: ADMIN_TOKEN } })).status, 303);
+  const origin = { origin: new URL(tc.apiUrl).origin };
+  t.is((await api(tc, '/ui/login', { method: 'POST', token: null, body: { token: 'not-a-valid-token-at-all' }, headers: origin })).status, 303);
+  t.is((await api(tc, '/ui/login', { method: 'POST', token: null, body: { token: ADMIN_TOKEN }, headers: origin })).status, 303);
   await ok(tc, '/api/v1/findings');
   await ok(tc, `/api/v1/findings/${nc}`);
 

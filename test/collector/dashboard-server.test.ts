@@ -10,12 +10,17 @@ import { STATIC_DIR } from '../../collector/ui/routes.js';
 
 interface Raw { status: number; headers: Record<string, string | string[] | undefined>; text: string }
 
-function raw(tc: TestCollector, path: string, opts: { method?: string; cookie?: string; form?: Record<string, string>; json?: unknown } = {}): Promise<Raw> {
+/**
+ * `headers` are sent as given; a form posted without them carries the collector's own Origin,
+ * as the login page's form does in a browser.
+ */
+function raw(tc: TestCollector, path: string, opts: { method?: string; cookie?: string; form?: Record<string, string>; json?: unknown; headers?: Record<string, string> } = {}): Promise<Raw> {
   const body = opts.form ? new URLSearchParams(opts.form).toString() : opts.json !== undefined ? JSON.stringify(opts.json) : undefined;
   return new Promise((resolve, reject) => {
     const req = request(`${tc.apiUrl}${path}`, {
       method: opts.method ?? 'GET', ca: tc.ca,
       headers: {
+        ...(opts.headers ?? (opts.form ? { origin: new URL(tc.apiUrl).origin } : {})),
         ...(opts.cookie ? { cookie: opts.cookie } : {}),
         ...(opts.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         ...(opts.json !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -145,17 +150,61 @@ test('the OpenAPI document describes every API call, and none of the dashboard r
   t.truthy(paths['/api/v1/findings/{id}'].get.responses['200'].content['application/json'].schema.properties.history);
 }));
 
-test('guessing tokens at the login form is slowed down after ten failures from one address; successes cost nothing', (t) => withCollector(async (tc) => {
+test('failed logins are slowed down after ten from one address; the right token still logs in from it; refusals are audited in aggregate', (t) => withCollector(async (tc) => {
   for (let i = 0; i < 12; i++) t.truthy(await login(tc, READER_TOKEN), 'successful logins are not limited');
   for (let i = 0; i < 10; i++) {
     const res = await raw(tc, '/ui/login', { method: 'POST', form: { token: `guess-${i}-0123456789abcdef` } });
     t.is(res.headers.location, '/ui/login?error=token', `guess ${i}`);
   }
-  const blocked = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN } });
-  t.is(blocked.status, 303);
-  t.is(blocked.headers.location, '/ui/login?error=busy');
-  t.is(blocked.headers['set-cookie'], undefined, 'not even the right token gets in while the address is blocked');
-  t.true(Number(blocked.headers['retry-after']) >= 1);
+  const busy = await raw(tc, '/ui/login', { method: 'POST', form: { token: 'guess-10-0123456789abcdef' } });
+  t.is(busy.status, 303);
+  t.is(busy.headers.location, '/ui/login?error=busy');
+  t.true(Number(busy.headers['retry-after']) >= 1);
+  // Behind an ingress everyone shares this address: the right token must still get in.
+  const right = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN } });
+  t.is(right.headers.location, '/ui/');
+  t.truthy(right.headers['set-cookie'], 'the right token logs in while the address is over its failure limit');
   const log = (await api(tc, '/api/v1/audit?action=ui.login&limit=1000', { token: ADMIN_TOKEN })).body.items;
-  t.is(log.filter((r: any) => r.detail.outcome === 'refused').length, 11, 'refused attempts are audited');
+  const refused = log.filter((r: any) => r.detail.outcome === 'refused');
+  t.deepEqual(refused.map((r: any) => [r.detail.reason, r.count]).sort(), [['bad-credentials', 10], ['over-failure-limit', 1]],
+    'one row per reason for this address, with the count');
+  t.is(log.filter((r: any) => r.detail.outcome === 'logged in').length, 13, 'each login is its own record');
 }));
+
+test('the login form is taken only from the dashboard\'s own page (login CSRF): a cross-site post gets no session', (t) => withCollector(async (tc) => {
+  const own = new URL(tc.apiUrl).origin;
+  const post = (headers: Record<string, string>) => raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN }, headers });
+  const cases: Array<[string, Record<string, string>, boolean]> = [
+    // What Chromium sends from the login page, which is served with Referrer-Policy: no-referrer.
+    ['Origin null, Sec-Fetch-Site same-origin (a current browser)', { origin: 'null', 'sec-fetch-site': 'same-origin' }, true],
+    ['its own origin, Sec-Fetch-Site same-origin', { origin: own, 'sec-fetch-site': 'same-origin' }, true],
+    ['its own origin, no Fetch Metadata (an older browser)', { origin: own }, true],
+    ['another site', { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' }, false],
+    ['another site, no Fetch Metadata', { origin: 'https://attacker.example' }, false],
+    ['another port on the same host, no Fetch Metadata', { origin: own.replace(/:\d+$/, ':1') }, false],
+    ['a sibling site, by Fetch Metadata', { 'sec-fetch-site': 'same-site' }, false],
+    ['Fetch Metadata says cross-site whatever Origin says', { origin: own, 'sec-fetch-site': 'cross-site' }, false],
+    ['Origin null without Fetch Metadata (a sandboxed frame)', { origin: 'null' }, false],
+    ['neither Origin nor Fetch Metadata (not a browser page)', {}, false],
+  ];
+  for (const [what, headers, accepted] of cases) {
+    const res = await post(headers);
+    t.is(res.status, 303, what);
+    if (accepted) {
+      t.is(res.headers.location, '/ui/', what);
+      t.truthy(res.headers['set-cookie'], what);
+    } else {
+      t.is(res.headers.location, '/ui/login?error=origin', what);
+      t.is(res.headers['set-cookie'], undefined, what);
+    }
+  }
+  const log = (await api(tc, '/api/v1/audit?action=ui.login', { token: ADMIN_TOKEN })).body.items;
+  t.is(log.find((r: any) => r.detail.reason === 'cross-origin')?.count, 7, 'the refusals, in one aggregated record');
+}));
+
+test('api.allowedOrigins lets the login be posted from the address a proxy in front is reached by', (t) => withCollector(async (tc) => {
+  const res = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN }, headers: { origin: 'https://nodeward.example.com' } });
+  t.is(res.headers.location, '/ui/');
+  const other = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN }, headers: { origin: 'https://evil.example.com' } });
+  t.is(other.headers.location, '/ui/login?error=origin');
+}, { overrides: { 'api.allowedOrigins': ['https://nodeward.example.com'] } }));

@@ -93,6 +93,26 @@ test('an expired, revoked, foreign-audience or foreign-account token gets no cer
   t.is(c.logs.count('agent certificate issued'), 0);
 });
 
+test('a TokenReview that names no audience (the token is for the API server) gets no certificate', async (t) => {
+  const c = await collector(t);
+  // An authenticator that ignores spec.audiences checks the token against the API server's
+  // own audience and answers with an empty status.audiences: the pod's ordinary API token
+  // passes that review, but it was never minted for the collector.
+  c.kube.audienceUnaware = true;
+  const apiToken = c.kube.agentPod('node-a', { audience: 'https://kubernetes.default.svc' });
+  const res = await enroll(c, apiToken.token, 'node-a');
+  t.is(res.status, 401, res.text);
+  t.regex(res.body.error ?? '', /not for audience nodeward-collector \(the TokenReview names no audience/);
+  t.is(res.body.certificate, undefined);
+  const review = c.kube.requests.find((r) => r.path.endsWith('/tokenreviews'));
+  t.deepEqual((review?.body as { spec: { audiences: string[] } }).spec.audiences, ['nodeward-collector'], 'our audience was asked for');
+  // The same pod's token for our audience, reviewed by a server that knows audiences, is fine.
+  c.kube.audienceUnaware = false;
+  const ours = c.kube.agentPod('node-a');
+  t.is((await enroll(c, ours.token, 'node-a')).status, 200);
+  t.is(c.logs.count('agent certificate issued'), 1);
+});
+
 test('bad requests are refused before the API server is asked; an API outage is retryable', async (t) => {
   const c = await collector(t);
   const { token } = c.kube.agentPod('node-a');

@@ -43,6 +43,11 @@ export interface FakeKube {
   readonly requests: Array<{ method: string; path: string; body?: unknown; caller: 'collector' | 'other' }>;
   /** Answers every call with this status instead (to simulate an outage), until cleared. */
   failWith: number | undefined;
+  /**
+   * TokenReviews ignore spec.audiences, as an authenticator that does not know audiences does:
+   * tokens are checked against the API server's own audience, and status.audiences is empty.
+   */
+  audienceUnaware: boolean;
   /** Adds an agent pod on `node` and a projected token bound to it; returns the token. */
   agentPod(node: string, opts?: { name?: string; audience?: string; ttlMs?: number; serviceAccount?: string; withNodeName?: boolean }): { token: string; pod: FakePod };
   close(): Promise<void>;
@@ -88,7 +93,7 @@ export async function startFakeKube(): Promise<FakeKube> {
     const t = tokens.get(token);
     if (!t) return { authenticated: false, error: 'invalid bearer token' };
     if (Date.now() >= t.expiresAt) return { authenticated: false, error: 'invalid bearer token, token has expired' };
-    const wanted = audiences.length > 0 ? audiences : ['https://kubernetes.default.svc'];
+    const wanted = audiences.length > 0 && !api.audienceUnaware ? audiences : ['https://kubernetes.default.svc'];
     const matched = t.audiences.filter((a) => wanted.includes(a));
     if (matched.length === 0) return { authenticated: false, error: 'invalid bearer token, token audiences are invalid for the target audiences' };
     const extra: Record<string, string[]> = {};
@@ -109,7 +114,7 @@ export async function startFakeKube(): Promise<FakeKube> {
         groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
         extra,
       },
-      audiences: matched,
+      audiences: api.audienceUnaware ? [] : matched,
     };
   }
 
@@ -152,6 +157,7 @@ export async function startFakeKube(): Promise<FakeKube> {
     url: `https://127.0.0.1:${port}`,
     caFile, tokenFile, tokens, pods, requests,
     failWith: undefined,
+    audienceUnaware: false,
     agentPod(node, opts = {}) {
       counter++;
       const pod: FakePod = {

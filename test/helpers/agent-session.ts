@@ -79,9 +79,12 @@ export function result(checkId: string, subject: string, status: keyof typeof ST
   };
 }
 
-export function api<T = any>(tc: TestCollector, path: string, opts: { token?: string | null; method?: string; body?: unknown } = {}): Promise<HttpResponse<T>> {
+export function api<T = any>(tc: TestCollector, path: string, opts: { token?: string | null; method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<HttpResponse<T>> {
   const token = opts.token === null ? undefined : (opts.token ?? READER_TOKEN);
-  return httpsJson<T>(`${tc.apiUrl}${path}`, { ca: tc.ca, ...(token ? { token } : {}), ...(opts.method ? { method: opts.method } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}) });
+  return httpsJson<T>(`${tc.apiUrl}${path}`, {
+    ca: tc.ca, ...(token ? { token } : {}), ...(opts.method ? { method: opts.method } : {}), ...(opts.body !== undefined ? { body: opts.body } : {}),
+    ...(opts.headers ? { headers: opts.headers } : {}),
+  });
 }
 
 /** GET that must answer 200. */

@@ -8,7 +8,7 @@ export interface HttpResponse<T = unknown> {
   readonly text: string;
 }
 
-export function httpsJson<T = any>(url: string, opts: { ca: Buffer; token?: string; method?: string; body?: unknown }): Promise<HttpResponse<T>> {
+export function httpsJson<T = any>(url: string, opts: { ca: Buffer; token?: string; method?: string; body?: unknown; headers?: Record<string, string> }): Promise<HttpResponse<T>> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = request(url, {
@@ -18,6 +18,7 @@ export function httpsJson<T = any>(url: string, opts: { ca: Buffer; token?: stri
       headers: {
         ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
         ...(payload ? { 'content-type': 'application/json' } : {}),
+        ...opts.headers,
       },
     }, (res) => {
       const chunks: Buffer[] = [];

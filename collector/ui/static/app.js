@@ -459,7 +459,8 @@ function loginPage() {
   const error = new URLSearchParams(location.search).get('error');
   const box = document.getElementById('login-error');
   if (!box || !error) return;
-  box.textContent = error === 'busy' ? 'Too many attempts; wait a minute and try again.' : 'That token was not accepted.';
+  box.textContent = error === 'busy' ? 'Too many failed attempts; wait a minute and try again.'
+    : error === 'origin' ? 'That login did not come from this page; log in here.' : 'That token was not accepted.';
   box.hidden = false;
 }
 

@@ -1,0 +1,30 @@
+// An operator deletes a node (decommissioned, renamed, or one that only ever sent junk). Its
+// open and suppressed findings are resolved the way a pass resolves them (the history and the
+// webhooks see 'resolved', noted "node deleted by <who>"); the baselines charged to it that
+// nothing else holds on to go (store/baselines.ts deleteChargedTo); then its inventory row,
+// latest results and idempotency records. A connected node is refused: its agent would bring
+// it straight back (revoke its certificate, or stop it, first). One agent that comes back
+// later is simply a new node.
+import type { Metrics } from '../metrics.js';
+import type { Store } from '../store/store.js';
+import { countTransitions } from './pipeline.js';
+
+export type NodeRemoval =
+  | { readonly outcome: 'deleted'; readonly findingsResolved: number; readonly baselinesDeleted: number }
+  | { readonly outcome: 'missing' }
+  | { readonly outcome: 'connected' };
+
+export function removeNode(deps: { store: Store; metrics: Metrics; log: { info(obj: object, msg: string): void } }, node: string, by: string, now: number): NodeRemoval {
+  const { store, metrics, log } = deps;
+  const row = store.nodes.get(node, now, Number.MAX_SAFE_INTEGER);
+  if (!row) return { outcome: 'missing' };
+  if (row.connected) return { outcome: 'connected' };
+  const resolved = store.findings.resolveNode(node, now, `node deleted by ${by}`);
+  countTransitions(metrics, resolved);
+  const { deleted } = store.baselines.deleteChargedTo(node);
+  if (deleted > 0) metrics.inc('nodeward_baselines_deleted_total', 'Central baselines deleted by operators (or with their node)', deleted);
+  store.nodes.delete(node);
+  metrics.inc('nodeward_nodes_deleted_total', 'Nodes deleted by operators');
+  log.info({ who: by, node, findingsResolved: resolved.length, baselinesDeleted: deleted }, 'node deleted by an operator');
+  return { outcome: 'deleted', findingsResolved: resolved.length, baselinesDeleted: deleted };
+}
