@@ -2,6 +2,7 @@
 // and how it ended. Append-only from the API; purged by age.
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
+import { isoTime } from './time.js';
 
 export interface AuditRecord {
   readonly at: number;
@@ -76,7 +77,7 @@ export function createAuditLog(db: Db) {
       const last = page.at(-1);
       return {
         items: page.map((r) => ({
-          id: r.seq, at: new Date(r.at).toISOString(), actor: r.actor, role: r.role, action: r.action, target: r.target,
+          id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
           detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
         })),
         nextCursor: more && last ? encodeAuditCursor(last.seq) : null,

@@ -5,6 +5,7 @@ import { m002Operations } from './002-operations.js';
 import { m003Baselines } from './003-baselines.js';
 import { m004Webhooks } from './004-webhooks.js';
 import { m005AgentCounters } from './005-agent-counters.js';
+import { m006WireTimes } from './006-wire-times.js';
 
 export interface Migration {
   readonly version: number;
@@ -12,4 +13,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes];
