@@ -105,12 +105,15 @@ const text = fc.oneof(
   { weight: 1, arbitrary: fc.date({ noInvalidDate: true }).map((d) => d.toISOString()) },
   { weight: 1, arbitrary: fc.string({ maxLength: 300 }).map((s) => Buffer.from(s).toString('base64url')) },
 );
+/** Numbers as text: where Ajv's coercion went wrong, and plain ones. */
+const NUMBERS = ['Infinity', '-Infinity', '1e309', '-1e309', 'NaN', '1e3', '0x10', '0b1', ' 1', '', '1.0', '-0', '0', '1', '10', '100', '1000', '1001', '9'.repeat(400)];
 const pair = fc.oneof(
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom('limit', 'top'), fc.oneof(fc.constantFrom(...NUMBERS), fc.integer().map(String), fc.double().map(String))).map(([k, v]) => `${k}=${encode(v)}`) },
   { weight: 6, arbitrary: fc.tuple(fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...NAMES) }, { weight: 1, arbitrary: text }), text).map(([k, v]) => `${encode(k)}=${encode(v)}`) },
   { weight: 1, arbitrary: fc.constantFrom(...RAW) },
   { weight: 1, arbitrary: fc.constantFrom(...NAMES).map(encode) },
 );
-const query = fc.tuple(fc.constantFrom(...LIST_ROUTES), fc.array(pair, { maxLength: 6 }));
+const query = fc.tuple(fc.constantFrom(...LIST_ROUTES), fc.array(pair, { maxLength: 5 }));
 
 test('property: any query string on a list route is answered 200 or 400 (with an error naming what is wrong), never 500', async (t) => {
   await checkProperty(t, fc.asyncProperty(query, async ([route, pairs]) => {
