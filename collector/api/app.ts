@@ -13,6 +13,7 @@ import { allows, createAuthenticator, type Principal } from './auth.js';
 import type { ApiToken } from '../config.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
+import { parseParameters } from './parameters.js';
 import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
 import type { ApiContext } from './context.js';
 export type { AuditSpec } from './context.js';
@@ -62,7 +63,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: deps.log,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    // No coercion: parameters are read from text by one strict grammar (parameters.ts), and
+    // Ajv's own coercion let limit=Infinity past the bounds.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true } },
     ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key } } : {}),
   }) as unknown as FastifyInstance;
 
@@ -96,6 +99,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('x-frame-options', 'DENY');
     reply.header('referrer-policy', 'no-referrer');
+    // Findings, tokens' views and node inventories are not for shared or browser caches; the
+    // dashboard's static assets say otherwise for themselves.
+    reply.header('cache-control', 'no-store');
     if (deps.https) reply.header('strict-transport-security', 'max-age=31536000');
 
     const cfg = req.routeOptions.config;
@@ -132,6 +138,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
     const needed = cfg.role ?? 'reader';
     if (!allows(principal, needed)) return reply.code(403).send({ error: `this call needs the ${needed} role` });
+  });
+
+  app.addHook('preValidation', async (req: FastifyRequest) => {
+    parseParameters(req.routeOptions.schema?.querystring, req.query);
+    parseParameters(req.routeOptions.schema?.params, req.params);
   });
 
   // Recorded before the response leaves, so a client that reads the audit log right after

@@ -25,6 +25,8 @@ export interface AgentServiceDeps {
   readonly insecure: boolean;
   /** Central baselines: reports go there, and what an agent missed comes from there. */
   readonly baselines?: BaselineSync;
+  /** The collector's clock: agents' times are judged against the time a message arrived. */
+  readonly now?: () => number;
 }
 
 class StreamError extends Error {
@@ -42,6 +44,7 @@ export function certificateNode(call: Call): string | undefined {
 
 export function createAgentService(deps: AgentServiceDeps) {
   const { metrics, log, pipeline } = deps;
+  const now = deps.now ?? Date.now;
   const streams = new Map<string, Call>();
   /** The key each connected node's host processes use (its Hello): host baselines go to their role only. */
   const hostKeys = new Map<string, string>();
@@ -132,10 +135,11 @@ export function createAgentService(deps: AgentServiceDeps) {
           }
           let hello;
           try {
-            hello = helloFromWire(msg.hello, claimed);
+            hello = helloFromWire(msg.hello, claimed, now());
           } catch (err) {
-            if (err instanceof InvalidMessage) throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
-            throw err;
+            if (!(err instanceof InvalidMessage)) throw err;
+            reject('invalid');
+            throw new StreamError(grpc.status.INVALID_ARGUMENT, err.message);
           }
           const stats = agentStats(claimed, msg.hello.stats);
           node = claimed;
@@ -160,14 +164,14 @@ export function createAgentService(deps: AgentServiceDeps) {
         if (msg.body === 'scanReport' && msg.scanReport) {
           claim(msg.scanReport.node, 'the scan report');
           const seq = Number(msg.scanReport.sequence);
-          permanentOrRetry(seq, () => pipeline.scan(scanFromWire(msg.scanReport!, node!, epoch)));
+          permanentOrRetry(seq, () => pipeline.scan(scanFromWire(msg.scanReport!, node!, epoch, now())));
           return;
         }
         if (msg.body === 'baselineReport' && msg.baselineReport) {
           // State, not an event: no sequence and no ack; a refusal is an ack with sequence 0.
           let report;
           try {
-            report = baselineReportFromWire(msg.baselineReport);
+            report = baselineReportFromWire(msg.baselineReport, now());
           } catch (err) {
             if (!(err instanceof InvalidMessage)) throw err;
             reject('invalid');
@@ -191,7 +195,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         if (msg.body === 'findingBatch' && msg.findingBatch) {
           claim(msg.findingBatch.node, 'the finding batch');
           const seq = Number(msg.findingBatch.sequence);
-          permanentOrRetry(seq, () => pipeline.batch(batchFromWire(msg.findingBatch!, node!, epoch)));
+          permanentOrRetry(seq, () => pipeline.batch(batchFromWire(msg.findingBatch!, node!, epoch, now())));
           return;
         }
         throw new StreamError(grpc.status.INVALID_ARGUMENT, 'empty or unknown message');

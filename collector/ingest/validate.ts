@@ -10,6 +10,7 @@ import { isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, L
 import type { ReportedBaseline } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
+import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
   readonly code = 'INVALID_ARGUMENT';
@@ -57,10 +58,63 @@ function occurrences(field: string, v: unknown): number {
   return Math.max(1, n);
 }
 
-function timestamp(field: string, v: unknown): number {
-  const n = count(field, v);
-  if (n === 0) throw new InvalidMessage(`${field} is required`);
-  return n;
+const HOUR_MS = 3600_000;
+const YEAR_MS = 365 * 24 * HOUR_MS;
+
+/**
+ * How far an agent's time may lie from the time the collector received it (its own clock,
+ * `now`), per kind of time. A bound left out is the absolute one: stored times lie between
+ * TIME_MIN_MS and TIME_MAX_MS (store/time.ts), which every Date and RFC 3339 can state.
+ */
+export interface TimeWindow {
+  readonly pastMs?: number;
+  readonly futureMs?: number;
+}
+
+export const WIRE_TIMES = {
+  /**
+   * Finding.observed_at_ms and ScanReport.scanned_at_ms: when the agent saw it.
+   * Future: one hour of clock skew. A time ahead of the collector's clock would sort first in
+   * every "most recent" view, hold a finding's last_seen (the latest time wins) and a node's
+   * results (an older evaluation never replaces a newer one) for as long as it stays ahead,
+   * and put a resolution beyond retention. NTP keeps nodes within milliseconds and a free
+   * running clock drifts seconds a day: an hour ahead is a broken clock, and what it dates is
+   * refused and counted (the node's agentDrops.rejected) rather than stored.
+   * Past: ten years, generous on purpose. A message waits in the agent's spool through any
+   * outage (a node powered off for months keeps its spool), and an old time harms nothing:
+   * it sorts last and ages out of retention sooner. What it refuses is a clock reset to 1970.
+   */
+  observed: { pastMs: 10 * YEAR_MS, futureMs: HOUR_MS },
+  /**
+   * BaselineItem.first_seen_ms: when an executable joined a baseline (0: unknown, read as the
+   * time of receipt). Baselines outlive agents, restarts and node upgrades, so any time after
+   * 1970 may be true; the future bound is the skew above.
+   */
+  baselineItem: { futureMs: HOUR_MS },
+  /**
+   * CertificateExpiry.not_after_ms: any expiry X.509 can state, not relative to now. An expired
+   * certificate is reported too, and 9999-12-31T23:59:59Z is GeneralizedTime's last second,
+   * the "no well-defined expiration" of RFC 5280 that Go and OpenSSL write; TIME_MAX_MS is its
+   * last millisecond, far below the end of a JavaScript Date (8.64e15 ms, year 275760).
+   */
+  certificateExpiry: {},
+} as const satisfies Record<string, TimeWindow>;
+
+/**
+ * The one check for every time an agent sends: an integer number of unix milliseconds inside
+ * `window` around `now`, the collector's clock at receipt (passed in, never read here).
+ * 0 means unset: refused as missing unless `optional`, then returned as 0.
+ */
+export function wireTime(field: string, v: unknown, window: TimeWindow, now: number, optional = false): number {
+  if (v === 0 && optional) return 0;
+  if (v === 0) throw new InvalidMessage(`${field} is required`);
+  const earliest = Math.max(TIME_MIN_MS + 1, window.pastMs === undefined ? TIME_MIN_MS : now - window.pastMs);
+  const latest = Math.min(TIME_MAX_MS, window.futureMs === undefined ? TIME_MAX_MS : now + window.futureMs);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < earliest || v > latest) {
+    const got = typeof v === 'number' ? String(v) : typeof v;
+    throw new InvalidMessage(`${field} ${got} is not a time from ${isoTime(earliest)} to ${isoTime(latest)} in unix milliseconds (the collector's clock reads ${isoTime(now)})`);
+  }
+  return v;
 }
 
 function sequence(v: unknown): number {
@@ -82,7 +136,8 @@ function hostBaselineKey(v: string): string {
   return v;
 }
 
-export function helloFromWire(h: Hello__Output, node: string): NodeHello & { baselineVersion: number; hostBaselineKey: string } {
+/** `now`: the collector's clock when the hello arrived. */
+export function helloFromWire(h: Hello__Output, node: string, now: number): NodeHello & { baselineVersion: number; hostBaselineKey: string } {
   const host = h.host;
   const certs = host?.certificates ?? [];
   if (certs.length > LIMITS.certificates) throw new InvalidMessage(`hello.host.certificates has more than ${LIMITS.certificates} entries`);
@@ -99,7 +154,7 @@ export function helloFromWire(h: Hello__Output, node: string): NodeHello & { bas
     uptimeSeconds: count('hello.host.uptimeSeconds', host?.uptimeSeconds ?? 0),
     certificates: certs.map((c, i) => ({
       path: text(`hello.host.certificates[${i}].path`, c.path, LIMITS.subject, true),
-      notAfter: new Date(timestamp(`hello.host.certificates[${i}].notAfterMs`, c.notAfterMs)).toISOString(),
+      notAfter: isoTime(wireTime(`hello.host.certificates[${i}].notAfterMs`, c.notAfterMs, WIRE_TIMES.certificateExpiry, now)),
     })),
     baselineVersion: count('hello.baselineVersion', h.baselineVersion),
     hostBaselineKey: hostBaselineKey(h.hostBaselineKey ?? ''),
@@ -139,7 +194,7 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
   return { stats, clamped };
 }
 
-export function scanFromWire(r: ScanReport__Output, node: string, epoch: string): IncomingScan {
+export function scanFromWire(r: ScanReport__Output, node: string, epoch: string, now: number): IncomingScan {
   if (r.results.length > LIMITS.resultsPerReport) throw new InvalidMessage(`scanReport has ${r.results.length} results; at most ${LIMITS.resultsPerReport}`);
   if (r.scope.length > LIMITS.scopeEntries) throw new InvalidMessage(`scanReport.scope has more than ${LIMITS.scopeEntries} entries`);
   const scope = r.scope.map((s, i) => checkId(`scanReport.scope[${i}]`, s));
@@ -171,13 +226,13 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string)
     };
   });
   return {
-    node, epoch, sequence: sequence(r.sequence), scannedAt: timestamp('scanReport.scannedAtMs', r.scannedAtMs),
+    node, epoch, sequence: sequence(r.sequence), scannedAt: wireTime('scanReport.scannedAtMs', r.scannedAtMs, WIRE_TIMES.observed, now),
     benchmark: text('scanReport.benchmark', r.benchmark, 64), scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
   };
 }
 
-export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string): IncomingBatch {
+export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string, now: number): IncomingBatch {
   if (b.findings.length > LIMITS.findingsPerBatch) throw new InvalidMessage(`findingBatch has ${b.findings.length} findings; at most ${LIMITS.findingsPerBatch}`);
   const findings = b.findings.map((x, i): IncomingFinding => {
     const f = `findingBatch.findings[${i}]`;
@@ -203,7 +258,7 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
       category: x.category,
       severity,
       status,
-      observedAt: timestamp(`${f}.observedAtMs`, x.observedAtMs),
+      observedAt: wireTime(`${f}.observedAtMs`, x.observedAtMs, WIRE_TIMES.observed, now),
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
       seen,
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
@@ -226,7 +281,7 @@ function executable(field: string, v: unknown): string {
   return s;
 }
 
-export function baselineReportFromWire(r: BaselineReport__Output): { baselineVersion: number; baselines: ReportedBaseline[] } {
+export function baselineReportFromWire(r: BaselineReport__Output, now: number): { baselineVersion: number; baselines: ReportedBaseline[] } {
   const L = BASELINE_REPORT_LIMITS;
   if (r.baselines.length > L.baselines) throw new InvalidMessage(`baselineReport has ${r.baselines.length} baselines; at most ${L.baselines}`);
   let items = 0;
@@ -249,7 +304,7 @@ export function baselineReportFromWire(r: BaselineReport__Output): { baselineVer
         const path = executable(`${f}.items[${j}].path`, it.path);
         chars += path.length;
         if (chars > L.pathChars) throw new InvalidMessage(`baselineReport has more than ${L.pathChars} characters of paths`);
-        return { path, source, firstSeen: count(`${f}.items[${j}].firstSeenMs`, it.firstSeenMs) };
+        return { path, source, firstSeen: wireTime(`${f}.items[${j}].firstSeenMs`, it.firstSeenMs, WIRE_TIMES.baselineItem, now, true) };
       }),
     };
   });

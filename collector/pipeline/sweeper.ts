@@ -4,6 +4,7 @@
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
+import { isoTime } from '../store/time.js';
 import { countTransitions } from './pipeline.js';
 
 export interface SweeperConfig {
@@ -57,7 +58,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         staleRaised.push(n.name);
         countTransitions(metrics, [t]);
         metrics.inc('nodeward_nodes_went_stale_total', 'Nodes whose agent went silent past the stale time');
-        log.warn({ node: n.name, lastSeen: new Date(n.lastSeen).toISOString() }, 'agent has gone silent; agent-stale finding raised');
+        log.warn({ node: n.name, lastSeen: isoTime(n.lastSeen) }, 'agent has gone silent; agent-stale finding raised');
       }
     }
     const ended = store.findings.expireDue(at);

@@ -7,6 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
+import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
 import { printable, renderTable, type Column } from './table.js';
 
@@ -205,7 +206,8 @@ async function collect<T>(conn: Connection, path: string, params: Record<string,
 /** "24h", "30m", "7d", "90s" ago, or an RFC 3339 time, as RFC 3339. */
 export function parseSince(s: string, now = Date.now()): string {
   const rel = /^(\d+)(s|m|h|d)$/.exec(s);
-  if (rel) return new Date(now - Number(rel[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[rel[2] as 's' | 'm' | 'h' | 'd'] * 1000).toISOString();
+  // A duration longer than the clock's past (99999999d) means since the beginning, not a crash.
+  if (rel) return isoTime(now - Number(rel[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[rel[2] as 's' | 'm' | 'h' | 'd'] * 1000);
   if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s))) return s;
   throw new InvalidArgumentError('expected a duration such as 30m, 24h or 7d, or an RFC 3339 time such as 2025-01-31T12:00:00Z');
 }

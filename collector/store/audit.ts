@@ -12,6 +12,7 @@
 // the store closes). Authenticated calls stay one row each.
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
+import { isoTime } from './time.js';
 
 export interface AuditRecord {
   readonly at: number;
@@ -163,7 +164,7 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
       const last = page.at(-1);
       return {
         items: page.map((r) => ({
-          id: r.seq, at: new Date(r.at).toISOString(), actor: r.actor, role: r.role, action: r.action, target: r.target,
+          id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
           detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
           count: r.count, lastAt: new Date(Math.max(r.at, r.last_at)).toISOString(),
         })),

@@ -30,6 +30,7 @@
 import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
 import { StoreError, type Db } from './db.js';
 import { decodeCursor, encodeCursor, type Page } from './findings.js';
+import { isoTime } from './time.js';
 
 export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
 
@@ -144,7 +145,7 @@ interface RawBaseline {
 }
 interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number }
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = isoTime;
 
 export function createBaselineStore(db: Db) {
   const s = {

@@ -7,6 +7,7 @@ import type { Db } from './db.js';
 import { createHistoryLog, type HistoryEntry, type TransitionListener } from './history.js';
 import { createRollups, type RollupKey } from './rollups.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
+import { isoTime, isoTimeOrNull } from './time.js';
 
 /** The check id of the finding the collector raises for a node whose agent went silent. */
 export const AGENT_STALE_CHECK = 'agent-stale';
@@ -76,7 +77,7 @@ interface UpsertFields {
   observedAt: number; occurrences: number; now: number;
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = isoTimeOrNull;
 
 export function encodeCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ after: seq })).toString('base64url');
@@ -322,12 +323,12 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         const ev = upsert({
           id, node, checkId: AGENT_STALE_CHECK, cis: '', title: 'The nodeward agent has gone silent', category: 'agent',
           subject: node, severity: 'high', severityRank: severityRank('high'), status: 'fail', scored: 0,
-          actual: `no message for ${silent} s (last seen ${new Date(lastSeen).toISOString()})`,
+          actual: `no message for ${silent} s (last seen ${isoTime(lastSeen)})`,
           expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
           reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
           remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
             + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
-          detail: JSON.stringify({ lastSeen: new Date(lastSeen).toISOString(), silentSeconds: silent }),
+          detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silent }),
           seen: 'collector', observedAt: now, occurrences: 1, now,
         }, { left: 1 });
         openCounts.delete(node);
@@ -395,7 +396,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         if (!cur) return 'missing';
         s.suppress.run({ id, reason: sup.reason, until: sup.until, by: sup.by, now });
         rollups.move(key(cur), { ...key(cur), state: 'suppressed' });
-        const note = `${sup.by}: ${sup.reason}${sup.until === null ? '' : ` (until ${new Date(sup.until).toISOString()})`}`;
+        const note = `${sup.by}: ${sup.reason}${sup.until === null ? '' : ` (until ${isoTime(sup.until)})`}`;
         history.transition(cur.seq, 'suppressed', now, severityName(cur.severity_rank), now, { note });
         openCounts.delete(cur.node);
         return cur.state === 'suppressed' ? 'updated' : 'suppressed';
@@ -520,7 +521,7 @@ function toRow(r: RawFinding): FindingRow {
     id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
     severity: r.severity, status: r.status, state: r.state, scored: r.scored === 1, actual: r.actual, expected: r.expected,
     source: r.source, sourceFile: r.source_file, reason: r.reason, remediation: r.remediation, detail: parseDetail(r.detail),
-    seen: r.seen, firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
+    seen: r.seen, firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
     count: r.count, resolvedAt: iso(r.resolved_at), suppressedReason: r.suppressed_reason, suppressedUntil: iso(r.suppressed_until),
     suppressedBy: r.suppressed_by, suppressedAt: iso(r.suppressed_at),
   };

@@ -2,6 +2,7 @@
 // are folded into one 'seen' entry per hour, so a finding that fails on every scan for a
 // month costs hundreds of rows, not thousands. The newest `limit` entries are kept.
 import type { Db } from './db.js';
+import { isoTime } from './time.js';
 
 export const HISTORY_EVENTS = ['seen', 'opened', 'reopened', 'escalated', 'resolved', 'suppressed', 'unsuppressed'] as const;
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
@@ -64,7 +65,7 @@ export function createHistoryLog(db: Db, opts: { limit: number; onTransition?: T
     /** Newest first. */
     list(finding: number, limit = opts.limit): HistoryEntry[] {
       return s.list.all(finding, limit).map((r) => ({
-        event: r.event, at: new Date(r.at).toISOString(), lastAt: new Date(r.last_at).toISOString(),
+        event: r.event, at: isoTime(r.at), lastAt: isoTime(r.last_at),
         occurrences: r.occurrences, severity: r.severity, note: r.note,
       }));
     },

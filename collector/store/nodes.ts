@@ -1,6 +1,7 @@
 // Node inventory: from hellos and heartbeats, plus what the findings tables say.
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
+import { isoTime } from './time.js';
 
 export interface NodeHello {
   readonly node: string;
@@ -166,6 +167,19 @@ function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpi
   return first;
 }
 
+/** The stored certificates column; a value that is not the list the hello wrote reads as none, never as a failed read. */
+function certificatesOf(text: string): NodeRow['certificates'] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(v)) return [];
+  return v.filter((c): c is { path: string; notAfter: string } =>
+    typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
+}
+
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings
   FROM nodes n`;
@@ -212,10 +226,10 @@ export function createNodeStore(db: Db) {
   const toRow = (r: RawNode, now: number, staleAfterMs: number): NodeRow => ({
     name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
     arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
-    certificates: JSON.parse(r.certificates) as NodeRow['certificates'],
-    certificatesExpireFirst: expiresFirst(JSON.parse(r.certificates) as NodeRow['certificates']),
+    certificates: certificatesOf(r.certificates),
+    certificatesExpireFirst: expiresFirst(certificatesOf(r.certificates)),
     connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
-    firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(),
+    firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
     execCoverage: r.exec_coverage,
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),

@@ -14,6 +14,7 @@ import { encodeAuditCursor } from './audit.js';
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
 import type { HistoryEvent } from './history.js';
+import { isoTime, isoTimeOrNull } from './time.js';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
@@ -96,7 +97,7 @@ export function alertEventFor(event: TransitionEvent, stateAfter: string): Alert
 }
 
 const FIRING: ReadonlySet<AlertEvent> = new Set(['opened', 'reopened', 'escalated']);
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const iso = isoTimeOrNull;
 
 /** Deliveries page newest first, like the audit log, with the same kind of cursor. */
 export { decodeAuditCursor as decodeDeliveryCursor, encodeAuditCursor as encodeDeliveryCursor } from './audit.js';
@@ -124,7 +125,7 @@ function snapshot(r: RawFinding): AlertFinding {
     id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
     severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, actual: r.actual,
     expected: r.expected, reason: r.reason, remediation: r.remediation, seen: r.seen,
-    firstSeen: new Date(r.first_seen).toISOString(), lastSeen: new Date(r.last_seen).toISOString(), count: r.count,
+    firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen), count: r.count,
     resolvedAt: iso(r.resolved_at), detail,
   };
 }
@@ -139,7 +140,7 @@ function toOutboxRow(r: RawRow): OutboxRow {
 function toDelivery(r: RawRow): Delivery {
   return {
     id: r.seq, deliveryId: r.delivery_id, destination: r.destination, event: r.event, findingId: r.finding_id, status: r.status,
-    attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: new Date(r.created_at).toISOString(),
+    attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: isoTime(r.created_at),
     nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
     deliveredAt: r.status === 'delivered' ? iso(r.finished_at) : null,
     deadAt: r.status === 'dead' ? iso(r.finished_at) : null,
@@ -238,7 +239,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
       let change: AlertChange | undefined;
       let json = '';
       if (ev) {
-        change = { event: ev, at: new Date(at).toISOString(), finding: snapshot(row) };
+        change = { event: ev, at: isoTime(at), finding: snapshot(row) };
         json = JSON.stringify(change);
       }
       for (const d of destinations) {

@@ -14,6 +14,7 @@ import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { encodeCursor, type Page } from './findings.js';
+import { isoTime } from './time.js';
 
 export const PROC_UNEXPECTED_CHECK = 'proc-unexpected';
 
@@ -156,8 +157,8 @@ function toProcess(r: Raw): UnexpectedProcess {
     parents: Array.isArray(detail.parents) ? detail.parents.filter((p): p is string => typeof p === 'string').slice(0, MAX_PARENTS).map(text) : [],
     seen: r.seen,
     partial: detail.partial === true,
-    firstSeen: new Date(r.first_seen).toISOString(),
-    lastSeen: new Date(r.last_seen).toISOString(),
+    firstSeen: isoTime(r.first_seen),
+    lastSeen: isoTime(r.last_seen),
     count: r.count,
   };
 }

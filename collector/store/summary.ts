@@ -4,6 +4,7 @@
 import { SEVERITIES, type FindingState, type Severity } from '../../proto/domain.js';
 import type { Db } from './db.js';
 import { score, type NodeStore } from './nodes.js';
+import { isoTime } from './time.js';
 
 export interface NodeCount {
   readonly node: string;
@@ -75,7 +76,7 @@ export function createSummaryQueries(db: Db, nodes: NodeStore) {
         const n = nodes.counts(opts.now, opts.staleAfterMs);
         return {
           state: opts.state,
-          generatedAt: new Date(opts.now).toISOString(),
+          generatedAt: isoTime(opts.now),
           nodes: { total: n.total, connected: n.connected, stale: n.stale },
           compliance: { score: score(n.scoredPassing, n.scored), passing: n.scoredPassing, scored: n.scored },
           findings: { total, bySeverity: sev, byCategory: categories },

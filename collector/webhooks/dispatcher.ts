@@ -16,6 +16,7 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
 import type { Outbox, OutboxDestination, OutboxRow } from '../store/outbox.js';
+import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';
 import { sinkFor } from './sinks/index.js';
@@ -203,7 +204,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     nextRepostAt = t + config.repostMs;
     const firing = outbox.firing(name);
     if (firing.length === 0) return;
-    const expiresAt = new Date(t + REPOST_EXPIRY_INTERVALS * config.repostMs).toISOString();
+    const expiresAt = isoTime(t + REPOST_EXPIRY_INTERVALS * config.repostMs);
     for (let i = 0; i < firing.length && running; i += REPOST_CHUNK) {
       const req = renderFiring(firing.slice(i, i + REPOST_CHUNK).map((c) => c.finding), config, expiresAt);
       const out = await sender.post(req.path, req.body, req.headers, abort.signal);

@@ -5,7 +5,7 @@ import { m002Operations } from './002-operations.js';
 import { m003Baselines } from './003-baselines.js';
 import { m004Webhooks } from './004-webhooks.js';
 import { m005AgentCounters } from './005-agent-counters.js';
-// 006 comes from another branch of issue 12; 007 follows it.
+import { m006WireTimes } from './006-wire-times.js';
 import { m007Quotas } from './007-quotas.js';
 
 export interface Migration {
@@ -14,4 +14,4 @@ export interface Migration {
   readonly sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m007Quotas];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas];

@@ -1,6 +1,7 @@
 // What every sink needs: the destination's own headers merged under the format's, the
 // node list of a message, and bounded text. Sinks are pure: no clock, no I/O.
 import type { AlertFinding, AlertMessage, Destination } from '../types.js';
+import { isoTime } from '../../store/time.js';
 
 /** Carries the message's idempotency key on every format (receivers dedup on it). */
 export const DELIVERY_HEADER = 'X-Nodeward-Delivery';
@@ -47,8 +48,8 @@ export function clip(s: string, max: number): string {
   return `${cut}…`;
 }
 
-/** RFC 3339 in UTC with milliseconds; a value that is not a time is passed through. */
+/** RFC 3339 in UTC with milliseconds (four-digit years); a value that is not a time is passed through. */
 export function rfc3339(iso: string): string {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? iso : new Date(t).toISOString();
+  return Number.isNaN(t) ? iso : isoTime(t);
 }

@@ -1,0 +1,217 @@
+// Property tests of the wire validator (issue 12). Messages as the proto loader hands them
+// over (longs as numbers, enums as names or numbers, every field present), with arbitrary
+// values: huge, negative, fractional and non-finite numbers, long strings, odd unicode.
+//  1. Each is accepted or refused with InvalidMessage, never another exception.
+//  2. Nothing accepted breaks anything: fed through the real pipeline and central baselines
+//     into a real SQLite in a temp dir, it commits, and every read route of the Fastify app
+//     (app.inject) then answers 200.
+import test from 'ava';
+import {
+  baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire,
+} from '../../collector/ingest/validate.js';
+import { CATEGORIES, SOURCES } from '../../proto/domain.js';
+import type {
+  AgentStats__Output, BaselineReport__Output, FindingBatch__Output, Hello__Output, ScanReport__Output,
+} from '../../proto/load.js';
+import { buildTestApi, type TestApi } from '../helpers/api-app.js';
+import { checkProperty, fc } from '../helpers/property.js';
+
+const NOW = Date.now();
+const HOUR = 3600_000;
+const YEAR = 365 * 24 * HOUR;
+
+// ---------------------------------------------------------------------------------------
+// Arbitraries: each field valid most of the time (weight V against 1), so that a message
+// of a dozen fields is often accepted whole, and anything at all otherwise.
+
+const V = 15;
+
+const EDGE_NUMBERS = [0, 1, -1, 0.5, -0, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, 2 ** 53, 2 ** 63, -(2 ** 63), 2 ** 64,
+  8.64e15, 8.64e15 + 1, Date.parse('9999-12-31T23:59:59.999Z'), Date.parse('9999-12-31T23:59:59.999Z') + 1, Date.parse('2200-01-01T00:00:00Z'),
+  1e21, 1e308, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MIN_VALUE, NOW, NOW + HOUR, NOW + HOUR + 1,
+  NOW - 10 * YEAR, NOW - 10 * YEAR - 1];
+const anyNumber = fc.oneof(
+  fc.constantFrom(...EDGE_NUMBERS), fc.integer(), fc.maxSafeInteger(), fc.double(), fc.integer({ min: 0, max: 1_000_000 }),
+);
+const END_OF_9999 = Date.parse('9999-12-31T23:59:59.999Z');
+/** Where times go wrong: a Date's end (8.64e15), 2^53, the year 2200, RFC 3339's last year, not integers. */
+const EDGE_TIMES = [0, 1, -1, 0.5, NOW + 0.5, Date.parse('2200-01-01T00:00:00Z'), END_OF_9999, END_OF_9999 + 1, 8.64e15, 8.64e15 + 1,
+  2 ** 53 - 1, 2 ** 53, 2 ** 63, -(2 ** 53 - 1), 1e21, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+/**
+ * A time: mostly inside the window of an observation, sometimes a millisecond either side of
+ * its bounds, sometimes at an edge where times go wrong, sometimes any number.
+ */
+const anyTime = fc.oneof(
+  { weight: V, arbitrary: fc.integer({ min: -10 * YEAR, max: HOUR }).map((d) => NOW + d) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(NOW + HOUR, NOW - 10 * YEAR), fc.integer({ min: -3, max: 3 })).map(([b, d]) => b + d) },
+  { weight: 2, arbitrary: fc.constantFrom(...EDGE_TIMES) },
+  { weight: 1, arbitrary: anyNumber },
+);
+const count = fc.oneof({ weight: V, arbitrary: fc.integer({ min: 0, max: 1000 }) }, { weight: 1, arbitrary: anyNumber });
+const anyString = fc.oneof(
+  { weight: 3, arbitrary: fc.string({ maxLength: 30 }) },
+  { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }) },
+  { weight: 1, arbitrary: fc.constantFrom('', '\u0000', '\u202e', '\ud800', '\udfff', '🙂'.repeat(3), '<script>', "'; DROP TABLE findings; --", '%', '_') },
+  { weight: 1, arbitrary: fc.string({ minLength: 200, maxLength: 5000 }) },
+);
+/** A string field: a valid value, or any string (the proto decoder gives a string field nothing else). */
+const oneOfOr = <T>(valid: readonly T[]) => fc.oneof({ weight: V, arbitrary: fc.constantFrom(...valid) }, { weight: 1, arbitrary: anyString });
+/** An enum field: its names, an unknown number (what the decoder gives for a value it does not know), or any string. */
+const enumOr = <T>(valid: readonly T[], invalid: string) => fc.oneof({ weight: V, arbitrary: fc.constantFrom(...valid) },
+  { weight: 1, arbitrary: fc.oneof(anyString, fc.integer({ min: -1, max: 9 }), fc.constant(invalid)) });
+
+const checkId = oneOfOr(['cis-4.2.1', 'cis-4.2.6', 'proc-unexpected', 'cert-expiry', 'agent-stale']);
+const category = oneOfOr(CATEGORIES);
+const severity = enumOr(['SEVERITY_INFO', 'SEVERITY_LOW', 'SEVERITY_MEDIUM', 'SEVERITY_HIGH', 'SEVERITY_CRITICAL'], 'SEVERITY_UNSPECIFIED');
+const resultStatus = enumOr(['STATUS_PASS', 'STATUS_FAIL', 'STATUS_WARN', 'STATUS_SKIP', 'STATUS_ERROR'], 'STATUS_UNSPECIFIED');
+const findingStatus = enumOr(['STATUS_FAIL', 'STATUS_WARN'], 'STATUS_PASS');
+// Subjects and free text are often arbitrary (most strings are valid there, within bounds).
+const subject = fc.oneof({ weight: 2, arbitrary: fc.constantFrom('--anonymous-auth', 'host:/usr/bin/nc', '/etc/kubernetes/pki/ca.crt') }, { weight: 1, arbitrary: anyString });
+const text = fc.oneof({ weight: 2, arbitrary: fc.constantFrom('', 'x', 'remediation') }, { weight: 1, arbitrary: anyString });
+const key = oneOfOr(['host', 'host/worker', 'host/control-plane', 'shop/Deployment/web/nginx', `container:${'a'.repeat(64)}`]);
+const path = fc.oneof({ weight: 6, arbitrary: fc.constantFrom('/bin/sh', '/usr/bin/nc', '/usr/sbin/nginx') }, { weight: 3, arbitrary: anyString.map((s) => `/${s}`) }, { weight: 1, arbitrary: anyString });
+const detailJson = fc.oneof(
+  { weight: V, arbitrary: fc.constantFrom('', '{}', '{"baseline":"host","exe":"/usr/bin/nc","pid":1}', '{"baseline":"host","exe":"/usr/bin/nc","cmdline":"\\u0000"}') },
+  { weight: V, arbitrary: fc.object({ maxDepth: 2 }).map((o) => JSON.stringify(o)) },
+  { weight: 1, arbitrary: fc.constantFrom('[]', 'null', '1', '{"a":') },
+  { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
+);
+
+const stats = fc.record({
+  spoolEntries: count, spoolBytes: count, spoolDropped: count, rejected: count, execCoverage: oneOfOr(['', 'event', 'scan']),
+  processEventsCapped: count, processEventsLost: count, execEventsLost: count, execRecordsPartial: count,
+  baselineItemsDropped: count, baselineKeysEvicted: count, baselineReportDropped: count,
+}) as fc.Arbitrary<unknown> as fc.Arbitrary<AgentStats__Output>;
+
+const hello = fc.record({
+  node: fc.constant('node-a'), agentVersion: text, epoch: oneOfOr(['epoch-1', 'e', 'x'.repeat(64)]),
+  host: fc.option(fc.record({
+    os: text, kernel: text, arch: text, cpus: count, memoryBytes: count, uptimeSeconds: count, kubeletVersion: text,
+    certificates: fc.array(fc.record({ path: path, notAfterMs: fc.oneof(
+      { weight: V, arbitrary: fc.integer({ min: 1, max: END_OF_9999 }) }, { weight: 2, arbitrary: fc.constantFrom(...EDGE_TIMES) },
+      { weight: 1, arbitrary: anyNumber }) }), { maxLength: 3 }),
+  })),
+  baselineVersion: count, stats: fc.option(stats), hostBaselineKey: oneOfOr(['', 'host/worker', 'host/control-plane']),
+}) as fc.Arbitrary<unknown> as fc.Arbitrary<Hello__Output>;
+
+const result = fc.record({
+  checkId, cis: text, title: text, category, subject, status: resultStatus, severity, scored: fc.boolean(), actual: text, expected: text,
+  source: oneOfOr(['', ...SOURCES]), sourceFile: text, reason: text, remediation: text, occurrences: count,
+});
+const scan = fc.record({
+  sequence: count, node: fc.constantFrom('', 'node-a'), scannedAtMs: anyTime, benchmark: text,
+  scope: fc.array(checkId, { maxLength: 4 }), results: fc.array(result, { maxLength: 5 }), trigger: text,
+}) as fc.Arbitrary<unknown> as fc.Arbitrary<ScanReport__Output>;
+
+const finding = fc.record({
+  checkId, subject, title: text, category, severity, status: findingStatus, observedAtMs: anyTime, occurrences: count,
+  seen: oneOfOr(['', 'event', 'scan']), remediation: text, detailJson,
+});
+const batch = fc.record({
+  sequence: count, node: fc.constantFrom('', 'node-a'), findings: fc.array(finding, { maxLength: 5 }),
+}) as fc.Arbitrary<unknown> as fc.Arbitrary<FindingBatch__Output>;
+
+const baselineReport = fc.record({
+  baselineVersion: count,
+  baselines: fc.array(fc.record({
+    key, state: enumOr(['BASELINE_STATE_LEARNING', 'BASELINE_STATE_LOCKED'], 'BASELINE_STATE_UNSPECIFIED'), learnUntilMs: anyTime,
+    version: count, lockedBy: text,
+    items: fc.array(fc.record({ path, source: enumOr(['ITEM_SOURCE_LEARNED', 'ITEM_SOURCE_STARTUP', 'ITEM_SOURCE_OPERATOR'], 'ITEM_SOURCE_UNSPECIFIED'), firstSeenMs: fc.oneof(fc.constant(0), anyTime) }), { maxLength: 4 }),
+    removed: fc.array(path, { maxLength: 2 }),
+  }), { maxLength: 3 }),
+}) as fc.Arbitrary<unknown> as fc.Arbitrary<BaselineReport__Output>;
+
+type Message =
+  | { kind: 'hello'; body: Hello__Output } | { kind: 'heartbeat'; body: AgentStats__Output } | { kind: 'scan'; body: ScanReport__Output }
+  | { kind: 'batch'; body: FindingBatch__Output } | { kind: 'baselineReport'; body: BaselineReport__Output };
+
+const message: fc.Arbitrary<Message> = fc.oneof(
+  { weight: 1, arbitrary: hello.map((body) => ({ kind: 'hello' as const, body })) },
+  { weight: 1, arbitrary: stats.map((body) => ({ kind: 'heartbeat' as const, body })) },
+  { weight: 3, arbitrary: scan.map((body) => ({ kind: 'scan' as const, body })) },
+  { weight: 3, arbitrary: batch.map((body) => ({ kind: 'batch' as const, body })) },
+  { weight: 2, arbitrary: baselineReport.map((body) => ({ kind: 'baselineReport' as const, body })) },
+);
+
+/** Validates as the agent service does; undefined when refused with InvalidMessage (anything else is thrown). */
+function validate(m: Message, now: number) {
+  try {
+    switch (m.kind) {
+      case 'hello': return { kind: m.kind, hello: helloFromWire(m.body, 'node-a', now), stats: statsFromWire(m.body.stats).stats } as const;
+      case 'heartbeat': return { kind: m.kind, stats: statsFromWire(m.body).stats } as const;
+      case 'scan': return { kind: m.kind, scan: scanFromWire(m.body, 'node-a', 'epoch-p', now) } as const;
+      case 'batch': return { kind: m.kind, batch: batchFromWire(m.body, 'node-a', 'epoch-p', now) } as const;
+      case 'baselineReport': return { kind: m.kind, report: baselineReportFromWire(m.body, now) } as const;
+    }
+  } catch (err) {
+    if (err instanceof InvalidMessage) return undefined;
+    throw new Error(`${m.kind}: ${(err as Error).constructor.name}: ${(err as Error).message}`);
+  }
+}
+
+test('property: every generated message is accepted or refused with InvalidMessage, never another exception', async (t) => {
+  let accepted = 0;
+  await checkProperty(t, fc.property(message, fc.oneof(fc.constant(NOW), anyTime.filter((n) => Number.isSafeInteger(n) && n > 0 && n < 8e15)), (m, now) => {
+    if (validate(m, now)) accepted++;
+    return true;
+  }), 3000);
+  t.true(accepted > 300, `enough messages were accepted to mean something (${accepted})`);
+});
+
+// ---------------------------------------------------------------------------------------
+
+let api: TestApi;
+test.before(async () => {
+  api = await buildTestApi({ now: () => NOW });
+  // The node exists from the start, so that GET /nodes/node-a is a read, not a 404.
+  api.pipeline.hello(helloFromWire({ node: 'node-a', agentVersion: 't', epoch: 'epoch-p', host: null, baselineVersion: 0, stats: null, hostBaselineKey: '' }, 'node-a', NOW), statsFromWire(null).stats);
+});
+test.after.always(async () => {
+  await api?.close();
+});
+
+const READS = [
+  '/api/v1/findings?limit=1000', '/api/v1/findings?state=resolved&limit=1000', '/api/v1/findings?since=1970-01-01T00:00:00Z&limit=5',
+  '/api/v1/processes/unexpected?limit=1000', '/api/v1/processes/unexpected?state=resolved', '/api/v1/baselines?limit=100',
+  '/api/v1/nodes', '/api/v1/nodes?sort=certExpiry', '/api/v1/nodes?stale=true', '/api/v1/nodes/node-a', '/api/v1/summary',
+  '/api/v1/summary?state=resolved&top=100', '/api/v1/audit', '/api/v1/webhooks/deliveries',
+];
+
+test('property: whatever is accepted commits through the real pipeline, and every read route still answers 200', async (t) => {
+  let sequence = 0;
+  let committed = 0;
+  // The runs share one database (a fresh one per run costs 50 ms), so a row that breaks reads
+  // breaks every later run too, and shrinking would end at a run that merely came after it.
+  // The first failure is kept with what was committed in its run, and later runs pass over.
+  let broken: string | undefined;
+  await checkProperty(t, fc.asyncProperty(fc.array(message, { minLength: 1, maxLength: 6 }), async (messages) => {
+    if (broken) return true;
+    const accepted: Message[] = [];
+    try {
+      for (const m of messages) {
+        const v = validate(m, NOW);
+        if (!v) continue;
+        accepted.push(m);
+        // Sequences are made unique so that each accepted message is a new commit, not a duplicate.
+        if (v.kind === 'hello') api.pipeline.hello(v.hello, v.stats);
+        else if (v.kind === 'heartbeat') api.pipeline.heartbeat('node-a', v.stats);
+        else if (v.kind === 'scan') api.pipeline.scan({ ...v.scan, sequence: ++sequence });
+        else if (v.kind === 'batch') api.pipeline.batch({ ...v.batch, sequence: ++sequence });
+        else api.baselines.report('node-a', v.report.baselines);
+        committed++;
+      }
+      const ids = (JSON.parse((await api.get('/api/v1/findings?limit=1000')).body) as { items: Array<{ id: string }> }).items.map((f) => f.id);
+      for (const url of [...READS, ...ids.slice(-3).map((id) => `/api/v1/findings/${id}`)]) {
+        const res = await api.get(url);
+        if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${res.body.slice(0, 300)}`);
+      }
+    } catch (err) {
+      broken = `${(err as Error).message}\nafter committing: ${JSON.stringify(accepted).slice(0, 4000)}`;
+      return false;
+    }
+    return true;
+  }), 200);
+  t.is(broken, undefined, 'the first read (or commit) that failed, and what its run committed');
+  t.true(committed > 200, `enough accepted messages were committed to mean something (${committed})`);
+});

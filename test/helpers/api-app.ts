@@ -1,0 +1,55 @@
+// The collector's read side without its listeners: a real SQLite store in a temp dir, the
+// real pipeline and central baselines in front of it, and the Fastify app built apart from
+// listen(), for tests that send many requests through app.inject (property tests).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApi } from '../../collector/api/app.js';
+import { hashToken } from '../../collector/config.js';
+import { createMetrics } from '../../collector/metrics.js';
+import { createBaselineSync, type BaselineSync } from '../../collector/pipeline/baselines.js';
+import { createPipeline, type Pipeline } from '../../collector/pipeline/pipeline.js';
+import { openStore, type Store } from '../../collector/store/store.js';
+import { createLogger } from '../../proto/support/logger.js';
+import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
+
+export interface TestApi {
+  readonly store: Store;
+  readonly pipeline: Pipeline;
+  readonly baselines: BaselineSync;
+  readonly app: FastifyInstance;
+  readonly metrics: ReturnType<typeof createMetrics>;
+  /** GET through app.inject with the admin token (every read route is open to it). */
+  get(url: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export async function buildTestApi(opts: { now?: () => number } = {}): Promise<TestApi> {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-api-'));
+  const now = opts.now ?? Date.now;
+  const log = createLogger('test', 'silent');
+  const metrics = createMetrics();
+  const store = openStore({ path: join(dir, 'nodeward.db'), maxOpenFindingsPerNode: 10_000 });
+  const pipeline = createPipeline({ store, metrics, log, now });
+  const baselines = createBaselineSync({ store, metrics, log, now, push: () => false, broadcast: () => 0 });
+  const app = await buildApi({
+    store, baselines, metrics, log, now, staleAfterMs: 120_000, ready: () => true,
+    tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN_TOKEN) }, { name: 'reader', role: 'reader', sha256: hashToken(READER_TOKEN) }],
+    // The inject loop is one client: no rate limit in the way.
+    rateLimit: { perSecond: 1e9, burst: 1e9 },
+  });
+  await app.ready();
+  return {
+    store, pipeline, baselines, app, metrics,
+    async get(url) {
+      const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return { status: res.statusCode, body: res.body, headers: res.headers };
+    },
+    async close() {
+      await app.close();
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
