@@ -166,7 +166,7 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
         items: page.map((r) => ({
           id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
           detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
-          count: r.count, lastAt: new Date(Math.max(r.at, r.last_at)).toISOString(),
+          count: r.count, lastAt: isoTime(Math.max(r.at, r.last_at)),
         })),
         nextCursor: more && last ? encodeAuditCursor(last.seq) : null,
       };

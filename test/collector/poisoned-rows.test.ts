@@ -95,7 +95,7 @@ test('rows holding times no Date can hold break no read: API, dashboard, query C
     db.prepare('UPDATE baseline_items SET first_seen = ?, last_seen = ?').run(HUGE, HUGE);
     db.prepare('UPDATE baselines SET created_at = ?, updated_at = ?').run(-HUGE, HUGE);
     db.prepare('UPDATE nodes SET first_seen = ?, last_seen = ?').run(-HUGE, HUGE);
-    db.prepare('UPDATE audit_log SET at = ?').run(HUGE);
+    db.prepare('UPDATE audit_log SET at = ?, last_at = ?').run(HUGE, HUGE);
     db.prepare('UPDATE webhook_outbox SET created_at = ?, finished_at = ?').run(HUGE, HUGE);
   })();
   db.close();
