@@ -50,8 +50,8 @@ export interface KernelExecFacts {
   /** st_dev as stat() reports it. */
   readonly dev: number;
   readonly nlink: number;
+  /** The superblock's magic number (fsKindOf names it). */
   readonly fsMagic: number;
-  readonly fsKind: FsKind;
   /** Default-hierarchy (v2) cgroup id, and the v1 memory controller's (0 without one). */
   readonly cgroupId: number;
   readonly cgroupV1Id: number;
@@ -124,10 +124,8 @@ interface Handle {
   stats(): ExecEventStats;
 }
 
-type RawRecord = Omit<ExecRecord, 'kernel'> & { readonly kernel?: Omit<KernelExecFacts, 'fsKind'> };
-
 interface Addon<O> {
-  start(opts: O, onExec: (r: RawRecord) => void): Handle;
+  start(opts: O, onExec: (r: ExecRecord) => void): Handle;
 }
 
 interface NetlinkOptions { procRoot: string; maxCmdline?: number; queue?: number }
@@ -184,7 +182,7 @@ export function startExecEvents(opts: { procRoot: string; maxCmdline: number; qu
   const loaded = loadNative<NetlinkOptions>(opts.addonPath ?? ADDON_PATH, 'process connector');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   try {
-    const h = loaded.addon.start({ procRoot: opts.procRoot, maxCmdline: opts.maxCmdline, queue: opts.queue }, onExec as (r: RawRecord) => void);
+    const h = loaded.addon.start({ procRoot: opts.procRoot, maxCmdline: opts.maxCmdline, queue: opts.queue }, onExec);
     return { ok: true, source: wrap('netlink', h) };
   } catch (err) {
     const code = String((err as NodeJS.ErrnoException).code ?? 'EIO');
@@ -336,12 +334,8 @@ export function startBpfExecEvents(opts: BpfStartOptions, onExec: (r: ExecRecord
   if (!existsSync(objectPath)) {
     return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm, libbpf-dev and bpftool installed` };
   }
-  const deliver = (raw: RawRecord): void => {
-    const k = raw.kernel;
-    onExec(k ? { ...raw, kernel: { ...k, fsKind: fsKindOf(k.fsMagic, raw.exe ?? '', k.detached) } } : (raw as ExecRecord));
-  };
   try {
-    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue }, deliver);
+    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue }, onExec);
     return { ok: true, source: wrap('ebpf', h) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { detail?: string };

@@ -35,7 +35,7 @@ import { createAttributor, hostAttribution, type Attribution } from './attributi
 import { detectHostRole, isControlPlaneExecutable, type HostRoleDecision, type HostRoleSetting } from './host-role.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
-import { formatReasons, startExecSource, type ExecEventSource, type ExecEventStats, type ExecRecord, type ExecSourceChoice, type ExecSourceName, type KernelExecFacts } from './exec-events.js';
+import { formatReasons, fsKindOf, startExecSource, type ExecEventSource, type ExecEventStats, type ExecRecord, type ExecSourceChoice, type ExecSourceName, type KernelExecFacts } from './exec-events.js';
 import { createFindingSink, type FindingSinkStats, type ProcessDetail } from './findings.js';
 import { cleanExe, createProcReader, isKernelThread, type ProcessRecord } from './proc-reader.js';
 import { parseCmdline } from '../facts/proc.js';
@@ -194,9 +194,9 @@ function fromExec(r: ExecRecord): Observed {
 }
 
 /** The exec-time facts a finding carries when the kernel recorded them (eBPF). */
-function kernelDetail(k: KernelExecFacts): NonNullable<ProcessDetail['kernel']> {
+function kernelDetail(k: KernelExecFacts, exe: string): NonNullable<ProcessDetail['kernel']> {
   return {
-    filename: k.filename, ino: k.ino, dev: k.dev, nlink: k.nlink, fsKind: k.fsKind, cgroupId: k.cgroupId, mntNs: k.mntNs, pidNs: k.pidNs,
+    filename: k.filename, ino: k.ino, dev: k.dev, nlink: k.nlink, fsKind: fsKindOf(k.fsMagic, exe, k.detached), cgroupId: k.cgroupId, mntNs: k.mntNs, pidNs: k.pidNs,
     uid: k.uid, gid: k.gid, egid: k.egid, comm: k.comm,
   };
 }
@@ -336,7 +336,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
       pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
       partial: o.missing.length > 0, missing: [...o.missing],
-      ...(o.kernel ? { kernel: kernelDetail(o.kernel) } : {}),
+      ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
     };
     sink.record(detail, t);
     log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
