@@ -19,6 +19,7 @@ import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseBpfRecord } from './bpf-record.js';
 
 /** native/build/Release/ in the package (this file runs as dist/agent/processes/exec-events.js). */
 export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_proc.node', import.meta.url));
@@ -124,8 +125,8 @@ interface Handle {
   stats(): ExecEventStats;
 }
 
-interface Addon<O> {
-  start(opts: O, onExec: (r: ExecRecord) => void): Handle;
+interface Addon<O, R extends unknown[]> {
+  start(opts: O, onRecord: (...record: R) => void): Handle;
 }
 
 interface NetlinkOptions { procRoot: string; maxCmdline?: number; queue?: number }
@@ -135,35 +136,40 @@ export type StartResult =
   | { readonly ok: true; readonly source: ExecEventSource }
   | { readonly ok: false; readonly code: string; readonly reason: string };
 
-type Loaded<O> = { addon: Addon<O> } | { error: { code: string; reason: string } };
+type Loaded<O, R extends unknown[]> = { addon: Addon<O, R> } | { error: { code: string; reason: string } };
+type NetlinkAddon = Loaded<NetlinkOptions, [ExecRecord]>;
+/** The eBPF addon hands over each record's bytes (bpf-record.ts reads them). */
+type BpfAddon = Loaded<BpfOptions, [Buffer, number]>;
 
-const cache = new Map<string, Loaded<unknown>>();
+type AnyLoaded = { addon: { start: unknown } } | { error: { code: string; reason: string } };
+const cache = new Map<string, AnyLoaded>();
 
-function loadNative<O>(path: string, what: string): Loaded<O> {
+/** Loads an addon once; `L` is the caller's word for its start()'s signature. */
+function loadNative<L extends NetlinkAddon | BpfAddon>(path: string, what: string): L {
   const hit = cache.get(path);
-  if (hit) return hit as Loaded<O>;
-  let result: Loaded<O>;
+  if (hit) return hit as L;
+  let result: AnyLoaded;
   if (process.platform !== 'linux') {
     result = { error: { code: 'UNSUPPORTED', reason: `${what} exists only on Linux (this is ${process.platform})` } };
   } else if (!existsSync(path)) {
     result = { error: { code: 'NOT_BUILT', reason: `the ${what} addon is not built (${path}); run \`npm run build:native\`` } };
   } else {
     try {
-      const addon = createRequire(import.meta.url)(path) as Partial<Addon<O>>;
+      const addon = createRequire(import.meta.url)(path) as { start?: unknown };
       result = typeof addon.start === 'function'
-        ? { addon: addon as Addon<O> }
+        ? { addon: addon as { start: unknown } }
         : { error: { code: 'BAD_ADDON', reason: `${path} has no start()` } };
     } catch (err) {
       result = { error: { code: 'LOAD_FAILED', reason: `cannot load ${path}: ${(err as Error).message}` } };
     }
   }
   cache.set(path, result);
-  return result;
+  return result as L;
 }
 
 /** The netlink addon (kept for callers that only check it is loadable). */
-export function loadAddon(path = ADDON_PATH): Loaded<NetlinkOptions> {
-  return loadNative<NetlinkOptions>(path, 'process connector');
+export function loadAddon(path = ADDON_PATH): NetlinkAddon {
+  return loadNative<NetlinkAddon>(path, 'process connector');
 }
 
 const NETLINK_HINTS: Record<string, string> = {
@@ -179,7 +185,7 @@ function wrap(kind: ExecSourceKind, h: Handle): ExecEventSource {
 
 /** The netlink process connector. */
 export function startExecEvents(opts: { procRoot: string; maxCmdline: number; queue: number; addonPath?: string }, onExec: (r: ExecRecord) => void): StartResult {
-  const loaded = loadNative<NetlinkOptions>(opts.addonPath ?? ADDON_PATH, 'process connector');
+  const loaded = loadNative<NetlinkAddon>(opts.addonPath ?? ADDON_PATH, 'process connector');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   try {
     const h = loaded.addon.start({ procRoot: opts.procRoot, maxCmdline: opts.maxCmdline, queue: opts.queue }, onExec);
@@ -329,14 +335,23 @@ export function startBpfExecEvents(opts: BpfStartOptions, onExec: (r: ExecRecord
     return { ok: false, code: 'NO_BTF', reason: `${btfPath} does not exist: the kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the program is relocated against` };
   }
   const objectPath = opts.objectPath ?? BPF_OBJECT_PATH;
-  const loaded = loadNative<BpfOptions>(opts.addonPath ?? BPF_ADDON_PATH, 'eBPF exec source');
+  const loaded = loadNative<BpfAddon>(opts.addonPath ?? BPF_ADDON_PATH, 'eBPF exec source');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   if (!existsSync(objectPath)) {
     return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm, libbpf-dev and bpftool installed` };
   }
+  let malformed = 0;
+  const onRecord = (bytes: Buffer, readMonoMs: number): void => {
+    const r = parseBpfRecord(bytes, readMonoMs);
+    if (r) onExec(r);
+    else malformed++;
+  };
   try {
-    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue }, onExec);
-    return { ok: true, source: wrap('ebpf', h) };
+    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue }, onRecord);
+    return {
+      ok: true,
+      source: { kind: 'ebpf', stop: () => h.stop(), stats: () => { const st = h.stats(); return { ...st, errors: st.errors + malformed }; } },
+    };
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { detail?: string };
     const f: BpfFailure = { code: String(e.code ?? 'EIO'), syscall: String(e.syscall ?? ''), message: e.message, detail: e.detail ?? '' };

@@ -16,9 +16,9 @@
 // libbpf step) and `detail` (the end of libbpf's log), so the agent can say why and fall back.
 //
 // JavaScript API:
-//   start({ objectPath, btfPath?, ringBytes?, queue? }, onExec) -> { stop(), stats() }
-//   onExec({ pid, tid, ppid, uid, startTicks, exe, parentExe: null, cmdline, cmdlineTruncated,
-//            cgroup, partial, missing, eventMonoMs, exeMonoMs, readMonoMs, kernel: {...} })
+//   start({ objectPath, btfPath?, ringBytes?, queue? }, onRecord) -> { stop(), stats() }
+//   onRecord(bytes: Buffer, readMonoMs: number): one struct nw_exec_event and its data
+//   (native/bpf/exec_event.h), as the kernel wrote it
 #include <node_api.h>
 
 #include <bpf/bpf.h>
@@ -32,8 +32,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <stddef.h>
 
 #include <atomic>
 #include <string>
@@ -49,26 +50,28 @@ using nodeward::Bool;
 using nodeward::GetNumberProp;
 using nodeward::GetStringProp;
 using nodeward::MonoMs;
-using nodeward::Null;
 using nodeward::Num;
 using nodeward::Set;
 using nodeward::Str;
 using nodeward::ThrowErrno;
 
 static_assert(sizeof(struct nw_exec_event) % 8 == 0, "the record header is followed directly by its data");
+// agent/processes/bpf-record.ts reads the header at these offsets.
+static_assert(sizeof(struct nw_exec_event) == 136, "header size");
+static_assert(offsetof(struct nw_exec_event, dev) == 48, "dev offset");
+static_assert(offsetof(struct nw_exec_event, pid) == 64, "pid offset");
+static_assert(offsetof(struct nw_exec_event, flags) == 96, "flags offset");
+static_assert(offsetof(struct nw_exec_event, path_len) == 104, "path_len offset");
+static_assert(offsetof(struct nw_exec_event, comm) == 116, "comm offset");
 
 constexpr size_t kDefaultQueue = 8192;
 constexpr uint32_t kDefaultRingBytes = 4u << 20;
 constexpr int kPollMs = 1000;
 constexpr size_t kLogKeep = 2048;
 
+// One record as the kernel wrote it (header and data), and when the reader took it.
 struct Record {
-  struct nw_exec_event h;
-  std::string path;
-  std::string filename;
-  std::string cgroup;
-  std::string cgroup_v1;
-  std::string args;
+  std::string bytes;
   double read_mono_ms = 0;
 };
 
@@ -90,7 +93,6 @@ struct Monitor {
   int counters_fd = -1;
   int wake = -1;
   int cpus = 1;
-  long clk_tck = 100;
   napi_threadsafe_function tsfn = nullptr;
   std::thread reader;
   std::atomic<bool> stopping{false};
@@ -118,6 +120,9 @@ std::string LogTail(const std::string& log) {
   return s;
 }
 
+// Runs on the JavaScript thread for every queued record: the record's bytes go to
+// JavaScript as they are (agent/processes/bpf-record.ts reads them), which costs far less
+// than building the object field by field here.
 void CallJs(napi_env env, napi_value js_cb, void* context, void* data) {
   Record* r = static_cast<Record*>(data);
   Monitor* m = static_cast<Monitor*>(context);
@@ -125,72 +130,16 @@ void CallJs(napi_env env, napi_value js_cb, void* context, void* data) {
     delete r;
     return;
   }
-  const struct nw_exec_event& h = r->h;
-  bool path_cut = (h.flags & NW_F_PATH_TRUNCATED) != 0;
-  napi_value obj;
-  napi_create_object(env, &obj);
-  Set(env, obj, "pid", Num(env, h.tgid));
-  Set(env, obj, "tid", Num(env, h.pid));
-  Set(env, obj, "ppid", Num(env, h.ppid));
-  Set(env, obj, "uid", Num(env, h.euid));
-  // /proc/<pid>/stat's starttime: the start in clock ticks after boot.
-  uint64_t ns_per_tick = 1000000000ull / static_cast<uint64_t>(m->clk_tck);
-  Set(env, obj, "startTicks", Num(env, static_cast<double>(h.start_boottime_ns / ns_per_tick)));
-  Set(env, obj, "exe", Str(env, r->path));
-  Set(env, obj, "parentExe", Null(env));
-  napi_value buf;
+  napi_value argv[2];
   void* ignored;
-  napi_create_buffer_copy(env, r->args.size(), r->args.data(), &ignored, &buf);
-  Set(env, obj, "cmdline", buf);
-  Set(env, obj, "cmdlineTruncated", Bool(env, (h.flags & NW_F_ARGS_TRUNCATED) != 0));
-  std::string cgroup = "0::" + r->cgroup + "\n";
-  if (h.cgroup_v1_len > 0) cgroup += std::to_string(h.cgroup_v1_hierarchy) + ":memory:" + r->cgroup_v1 + "\n";
-  Set(env, obj, "cgroup", Str(env, cgroup));
-  std::vector<const char*> missing;
-  if (path_cut) missing.push_back("exePath");
-  if (h.flags & NW_F_ARGS_UNREADABLE) missing.push_back("cmdline");
-  if (h.flags & NW_F_CGROUP_TRUNCATED) missing.push_back("cgroupPath");
-  Set(env, obj, "partial", Bool(env, !missing.empty()));
-  napi_value missing_arr;
-  napi_create_array_with_length(env, missing.size(), &missing_arr);
-  for (size_t i = 0; i < missing.size(); i++) napi_set_element(env, missing_arr, static_cast<uint32_t>(i), Str(env, missing[i]));
-  Set(env, obj, "missing", missing_arr);
-  double event_ms = static_cast<double>(h.ktime_ns) / 1e6;
-  Set(env, obj, "eventMonoMs", Num(env, event_ms));
-  Set(env, obj, "exeMonoMs", Num(env, event_ms));
-  Set(env, obj, "readMonoMs", Num(env, r->read_mono_ms));
-
-  napi_value k;
-  napi_create_object(env, &k);
-  Set(env, k, "filename", Str(env, r->filename));
-  Set(env, k, "filenameTruncated", Bool(env, (h.flags & NW_F_FILENAME_TRUNCATED) != 0));
-  Set(env, k, "pathTruncated", Bool(env, path_cut));
-  Set(env, k, "detached", Bool(env, (h.flags & NW_F_PATH_DETACHED) != 0));
-  Set(env, k, "unlinked", Bool(env, (h.flags & NW_F_UNLINKED) != 0));
-  Set(env, k, "ino", Num(env, static_cast<double>(h.ino)));
-  // The kernel's dev_t (major << 20 | minor) in the user-space encoding stat() reports.
-  dev_t dev = makedev(h.dev >> 20, h.dev & 0xfffff);
-  Set(env, k, "dev", Num(env, static_cast<double>(dev)));
-  Set(env, k, "nlink", Num(env, h.nlink));
-  Set(env, k, "fsMagic", Num(env, static_cast<double>(h.fs_magic)));
-  Set(env, k, "cgroupId", Num(env, static_cast<double>(h.cgroup_id)));
-  Set(env, k, "cgroupV1Id", Num(env, static_cast<double>(h.cgroup_v1_id)));
-  Set(env, k, "mntNs", Num(env, h.mnt_ns));
-  Set(env, k, "pidNs", Num(env, h.pid_ns));
-  size_t comm_len = strnlen(h.comm, sizeof(h.comm));
-  Set(env, k, "comm", Str(env, std::string(h.comm, comm_len)));
-  Set(env, k, "uid", Num(env, h.uid));
-  Set(env, k, "euid", Num(env, h.euid));
-  Set(env, k, "gid", Num(env, h.gid));
-  Set(env, k, "egid", Num(env, h.egid));
-  Set(env, k, "oldPid", Num(env, h.old_pid));
-  Set(env, obj, "kernel", k);
+  napi_create_buffer_copy(env, r->bytes.size(), r->bytes.data(), &ignored, &argv[0]);
+  argv[1] = Num(env, r->read_mono_ms);
   delete r;
   m->counters.delivered++;
   napi_value global;
   napi_get_global(env, &global);
   napi_value result;
-  napi_call_function(env, global, js_cb, 1, &obj, &result);
+  napi_call_function(env, global, js_cb, 2, argv, &result);
 }
 
 // One record from the ring (on the reader thread): copied out, then queued for JavaScript.
@@ -208,17 +157,7 @@ int OnSample(void* ctx, void* data, size_t size) {
     return 0;
   }
   Record* r = new Record();
-  r->h = *h;
-  const char* p = static_cast<const char*>(data) + sizeof(*h);
-  r->path.assign(p, h->path_len);
-  p += h->path_len;
-  r->filename.assign(p, h->filename_len);
-  p += h->filename_len;
-  r->cgroup.assign(p, h->cgroup_len);
-  p += h->cgroup_len;
-  r->cgroup_v1.assign(p, h->cgroup_v1_len);
-  p += h->cgroup_v1_len;
-  r->args.assign(p, h->args_len);
+  r->bytes.assign(static_cast<const char*>(data), sizeof(*h) + total);
   r->read_mono_ms = MonoMs();
   if (h->flags & (NW_F_PATH_TRUNCATED | NW_F_ARGS_UNREADABLE | NW_F_CGROUP_TRUNCATED)) m->counters.partial++;
   if (napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_nonblocking) != napi_ok) {
@@ -376,8 +315,6 @@ napi_value JsStart(napi_env env, napi_callback_info info) {
   if (GetNumberProp(env, argv[0], "queue", &queue) && queue >= 16 && queue <= 1 << 20) queue_size = static_cast<size_t>(queue);
 
   Monitor* m = new Monitor();
-  long tck = sysconf(_SC_CLK_TCK);
-  if (tck > 0) m->clk_tck = tck;
   int cpus = libbpf_num_possible_cpus();
   if (cpus > 0) m->cpus = cpus;
 

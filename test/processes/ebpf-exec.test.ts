@@ -20,6 +20,7 @@ import {
   classifyBpfFailure, fsKindOf, kernelVersion, missingBpfCapabilities, parsePrivileges, startBpfExecEvents, startExecEvents,
   type ExecEventSource, type ExecRecord, type ProcessPrivileges,
 } from '../../agent/processes/exec-events.js';
+import { HEADER_BYTES, parseBpfRecord, userDev } from '../../agent/processes/bpf-record.js';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { cleanExe } from '../../agent/processes/proc-reader.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
@@ -27,6 +28,7 @@ import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { exitOnlyElf } from '../helpers/elf.js';
 import { startNodeward } from '../helpers/process.js';
+import { checkProperty, fc } from '../helpers/property.js';
 import { executable, needs } from '../helpers/requirements.js';
 import { HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
 
@@ -284,4 +286,65 @@ test('a kernel older than 5.8, or no BTF, or no addon: the eBPF source says why 
   const o = startBpfExecEvents({ queue: 64, objectPath: '/no/such/exec.bpf.o', btfPath: '/' }, () => undefined);
   t.false(o.ok);
   if (!o.ok) t.true(['OBJECT_MISSING', 'NOT_BUILT', 'KERNEL_TOO_OLD', 'UNSUPPORTED'].includes(o.code), o.code);
+});
+
+/** A record as the program writes it (native/bpf/exec_event.h). */
+function record(o: { path: string; filename: string; cgroup: string; v1?: string; args: string; flags?: number; comm?: string }): Buffer {
+  const parts = [o.path, o.filename, o.cgroup, o.v1 ?? '', o.args].map((x) => Buffer.from(x));
+  const h = Buffer.alloc(HEADER_BYTES);
+  h.writeBigUInt64LE(5_000_000_123n, 0); // ktime: 5,000.000123 ms
+  h.writeBigUInt64LE(123_456_789_000n, 8); // start_boottime: 12,345 ticks at 100 Hz
+  h.writeBigUInt64LE(4_294_967_301n, 16); // cgroup id
+  h.writeBigUInt64LE(7n, 24);
+  h.writeBigUInt64LE(260_958n, 32); // ino
+  h.writeBigUInt64LE(0xef53n, 40);
+  h.writeUInt32LE((254 << 20) | 0, 48); // dev 254:0
+  h.writeUInt32LE(1, 52);
+  h.writeUInt32LE(4026531832, 56);
+  h.writeUInt32LE(4026531836, 60);
+  h.writeUInt32LE(4242, 64); // pid (thread id)
+  h.writeUInt32LE(4242, 68); // tgid
+  h.writeUInt32LE(17, 72); // ppid
+  h.writeUInt32LE(4243, 76); // old pid
+  [1000, 0, 1001, 1002].forEach((v, i) => h.writeUInt32LE(v, 80 + 4 * i)); // uid, euid, gid, egid
+  h.writeUInt32LE(o.flags ?? 0, 96);
+  h.writeUInt32LE(o.v1 === undefined ? 0 : 4, 100);
+  parts.forEach((p, i) => h.writeUInt16LE(p.length, 104 + 2 * i));
+  h.write(o.comm ?? 'true', 116);
+  return Buffer.concat([h, ...parts]);
+}
+
+test('an eBPF record reads into the exec record the monitor consumes', (t) => {
+  const r = parseBpfRecord(record({ path: '/usr/bin/true', filename: '/proc/self/fd/5', cgroup: '/kubepods.slice/x.scope', v1: '/kubepods/x', args: 'true\0-v\0', flags: 0x20 }), 5001.5);
+  t.like(r, {
+    pid: 4242, tid: 4242, ppid: 17, uid: 0, startTicks: 12_345, exe: '/usr/bin/true', parentExe: null, cmdlineTruncated: true,
+    cgroup: '0::/kubepods.slice/x.scope\n4:memory:/kubepods/x\n', partial: false, eventMonoMs: 5000.000123, readMonoMs: 5001.5,
+  });
+  t.deepEqual(r?.cmdline, Buffer.from('true\0-v\0'));
+  t.like(r?.kernel, {
+    filename: '/proc/self/fd/5', ino: 260_958, dev: userDev(254 << 20), nlink: 1, fsMagic: 0xef53, cgroupId: 4_294_967_301, cgroupV1Id: 7,
+    mntNs: 4026531832, pidNs: 4026531836, comm: 'true', uid: 1000, euid: 0, gid: 1001, egid: 1002, oldPid: 4243, pathTruncated: false,
+  });
+  t.is(parseBpfRecord(record({ path: '/a', filename: '/a', cgroup: '/', args: '' }), 0)?.cgroup, '0::/\n', 'no v1 line without a v1 hierarchy');
+  const cut = parseBpfRecord(record({ path: '/deep/tail', filename: 'x', cgroup: '/', args: '', flags: 0x1 | 0x40 }), 0);
+  t.like(cut, { partial: true, missing: ['exePath', 'cmdline'] });
+});
+
+test('the kernel dev_t is re-encoded as stat() reports it', (t) => {
+  t.is(userDev((8 << 20) | 1), 0x801);
+  t.is(userDev((254 << 20) | 0), 254 * 256);
+  t.is(userDev((0 << 20) | 300), 44 + 256 * 4096, 'minor bits above 8 move up, as glibc encodes them');
+  t.is(userDev((259 << 20) | 65_537), (259 & 0xfff) * 256 + 1 + 256 * 2 ** 20);
+});
+
+test('a record whose lengths do not fit is refused, and no bytes make the reader throw', async (t) => {
+  t.is(parseBpfRecord(Buffer.alloc(HEADER_BYTES - 1), 0), null);
+  const whole = record({ path: '/usr/bin/true', filename: '/usr/bin/true', cgroup: '/', args: 'true\0' });
+  t.is(parseBpfRecord(whole.subarray(0, whole.length - 1), 0), null, 'one byte short');
+  await checkProperty(t, fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (bytes, withHeader) => {
+    const b = withHeader ? Buffer.concat([record({ path: '/x', filename: '/x', cgroup: '/', args: '' }).subarray(0, HEADER_BYTES), Buffer.from(bytes)]) : Buffer.from(bytes);
+    const r = parseBpfRecord(b, 0);
+    // Paths are bytes: invalid UTF-8 reads as U+FFFD, one character per byte at most.
+    return r === null || (r.exe !== null && r.exe.length <= b.length - HEADER_BYTES);
+  }), 500);
 });
