@@ -117,8 +117,16 @@ function main() {
   try {
     const obj = buildBpfObject(work);
     const dir = nodeDir();
-    const args = [gyp, 'rebuild', `--directory=${here}`, ...(dir ? [`--nodedir=${dir}`] : []), `--nodeward_bpf=${obj ? 1 : 0}`];
-    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 10 * 60_000 });
+    const gypBuild = (bpf) => spawnSync(process.execPath, [gyp, 'rebuild', `--directory=${here}`, ...(dir ? [`--nodedir=${dir}`] : []), `--nodeward_bpf=${bpf ? 1 : 0}`],
+      { stdio: ['ignore', 'inherit', 'inherit'], timeout: 10 * 60_000 });
+    let r = gypBuild(Boolean(obj));
+    let bpfBuilt = Boolean(obj);
+    if (obj && (r.error || r.status !== 0)) {
+      // The eBPF loader did not compile (an older libbpf, say): the process connector still must.
+      say('the eBPF loader addon did not build; building the process connector addon alone (the agent will use netlink)');
+      bpfBuilt = false;
+      r = gypBuild(false);
+    }
     if (r.error || r.status !== 0 || !existsSync(out)) {
       say(`the exec-event addons did not build (${r.error?.message ?? `node-gyp exited with ${r.status ?? r.signal}`}); the agent will fall back to scanning /proc`);
       return;
@@ -130,7 +138,7 @@ function main() {
     } catch (err) {
       say(`built ${out} but it does not load (${err.message}); the agent will fall back to scanning /proc`);
     }
-    if (obj) {
+    if (obj && bpfBuilt) {
       copyFileSync(obj, bpfObject);
       try {
         if (typeof load(bpfAddon).start !== 'function') throw new Error('no start() export');

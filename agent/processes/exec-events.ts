@@ -308,6 +308,9 @@ export function classifyBpfFailure(f: BpfFailure, p: ProcessPrivileges, kernel: 
     }
     return { code: 'EPERM', reason: `${f.message} although the capabilities are held and no seccomp filter applies: a security module (SELinux, AppArmor, lockdown) may deny bpf()${detail}` };
   }
+  if (f.code === 'EAGAIN' && f.syscall === 'bpf_object__load') {
+    return { code: 'LOAD_INTERRUPTED', reason: `${f.message}: signals kept interrupting the kernel's verifier (a profiler sampling the agent?); the next start will try again` };
+  }
   if (f.syscall === 'bpf_object__open') return { code: 'OBJECT_INVALID', reason: `${f.message}: the program object cannot be opened${detail}` };
   if (f.syscall === 'bpf_object__load') return { code: 'LOAD_FAILED', reason: `${f.message}: the kernel refused the program${detail}` };
   if (f.syscall === 'bpf_program__attach') return { code: 'ATTACH_FAILED', reason: `${f.message}: tp_btf/sched_process_exec cannot be attached${detail}` };

@@ -68,6 +68,7 @@ constexpr size_t kDefaultQueue = 8192;
 constexpr uint32_t kDefaultRingBytes = 4u << 20;
 constexpr int kPollMs = 1000;
 constexpr size_t kLogKeep = 2048;
+constexpr int kLoadAttempts = 4;
 
 // One record as the kernel wrote it (header and data), and when the reader took it.
 struct Record {
@@ -328,18 +329,29 @@ napi_value JsStart(napi_env env, napi_callback_info info) {
   memset(&open_opts, 0, sizeof(open_opts));
   open_opts.sz = sizeof(open_opts);
   if (!btf_path.empty()) open_opts.btf_custom_path = btf_path.c_str();
-  m->obj = bpf_object__open_file(object_path.c_str(), &open_opts);
-  if (m->obj == nullptr) return Fail(env, m, "bpf_object__open", errno ? errno : EINVAL, log);
-  struct bpf_map* events = bpf_object__find_map_by_name(m->obj, "events");
-  struct bpf_map* counters = bpf_object__find_map_by_name(m->obj, "counters");
-  struct bpf_program* prog = bpf_object__find_program_by_name(m->obj, "nodeward_exec");
-  if (events == nullptr || counters == nullptr || prog == nullptr) {
-    return Fail(env, m, "bpf_object__open", ENOENT, log + "the object lacks the events map, the counters map or the nodeward_exec program");
+  struct bpf_map* events = nullptr;
+  struct bpf_map* counters = nullptr;
+  struct bpf_program* prog = nullptr;
+  // The verifier gives up with EAGAIN when a signal arrives while it works (tens of
+  // milliseconds here); libbpf retries a few times at once, and so do we, on a fresh object.
+  for (int attempt = 1;; attempt++) {
+    m->obj = bpf_object__open_file(object_path.c_str(), &open_opts);
+    if (m->obj == nullptr) return Fail(env, m, "bpf_object__open", errno ? errno : EINVAL, log);
+    events = bpf_object__find_map_by_name(m->obj, "events");
+    counters = bpf_object__find_map_by_name(m->obj, "counters");
+    prog = bpf_object__find_program_by_name(m->obj, "nodeward_exec");
+    if (events == nullptr || counters == nullptr || prog == nullptr) {
+      return Fail(env, m, "bpf_object__open", ENOENT, log + "the object lacks the events map, the counters map or the nodeward_exec program");
+    }
+    int err = bpf_map__set_max_entries(events, ring_bytes);
+    if (err != 0) return Fail(env, m, "bpf_map__set_max_entries", -err, log);
+    err = bpf_object__load(m->obj);
+    if (err == 0) break;
+    if (err != -EAGAIN || attempt >= kLoadAttempts) return Fail(env, m, "bpf_object__load", -err, log);
+    bpf_object__close(m->obj);
+    m->obj = nullptr;
+    log.clear();
   }
-  int err = bpf_map__set_max_entries(events, ring_bytes);
-  if (err != 0) return Fail(env, m, "bpf_map__set_max_entries", -err, log);
-  err = bpf_object__load(m->obj);
-  if (err != 0) return Fail(env, m, "bpf_object__load", -err, log);
   m->link = bpf_program__attach(prog);
   if (m->link == nullptr) return Fail(env, m, "bpf_program__attach", errno ? errno : EINVAL, log);
   m->counters_fd = bpf_map__fd(counters);

@@ -254,6 +254,7 @@ test('a refused bpf() is a missing capability, the memlock limit, a seccomp prof
   t.like(classifyBpfFailure(eperm, privileges([38, 39], 0, 65_536), [5, 15]), { code: 'EPERM' }, 'memlock is not charged after 5.11');
   t.like(classifyBpfFailure({ ...eperm, code: 'EINVAL', detail: 'R1 invalid mem access\nprocessed 12 insns' }, privileges([21]), [6, 1]), { code: 'LOAD_FAILED' });
   t.regex(classifyBpfFailure({ ...eperm, code: 'EINVAL', detail: 'R1 invalid mem access' }, privileges([21]), [6, 1]).reason, /libbpf: R1 invalid mem access/);
+  t.like(classifyBpfFailure({ ...eperm, code: 'EAGAIN' }, privileges([21]), [6, 1]), { code: 'LOAD_INTERRUPTED' });
   t.like(classifyBpfFailure({ ...eperm, code: 'ENOENT', syscall: 'bpf_program__attach' }, privileges([21]), [6, 1]), { code: 'ATTACH_FAILED' });
   t.like(classifyBpfFailure({ ...eperm, code: 'EINVAL', syscall: 'bpf_object__open' }, privileges([21]), [6, 1]), { code: 'OBJECT_INVALID' });
 });
