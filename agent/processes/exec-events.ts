@@ -167,11 +167,6 @@ function loadNative<L extends NetlinkAddon | BpfAddon>(path: string, what: strin
   return result as L;
 }
 
-/** The netlink addon (kept for callers that only check it is loadable). */
-export function loadAddon(path = ADDON_PATH): NetlinkAddon {
-  return loadNative<NetlinkAddon>(path, 'process connector');
-}
-
 const NETLINK_HINTS: Record<string, string> = {
   EPROTONOSUPPORT: 'not in the host network namespace (the DaemonSet needs hostNetwork: true)',
   EPERM: 'CAP_NET_ADMIN is missing',

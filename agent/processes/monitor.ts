@@ -467,9 +467,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
   function stats(): ProcessMonitorStats {
     const reasons = silent && exec ? { ...sourceReasons, [exec.kind]: SILENT_REASON } : sourceReasons;
+    const execEventsReason = coverage() === 'event' ? '' : silent ? SILENT_REASON : execReason;
     return {
-      coverage: coverage(), execEventsReason: coverage() === 'event' ? '' : silent ? SILENT_REASON : execReason,
-      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons), ...counters, tableSize: table.size,
+      coverage: coverage(), execEventsReason,
+      // No source tried (turned off, or no procfs): the reason none was is the one to give.
+      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, tableSize: table.size,
       verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
       baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
       attribution: attributor.stats(),
