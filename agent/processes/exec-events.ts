@@ -100,7 +100,11 @@ export interface ExecEventStats {
   readonly execs: number;
   readonly delivered: number;
   readonly partial: number;
-  /** Records dropped because JavaScript was behind (the queue was full). */
+  /**
+   * Records dropped because JavaScript was behind (netlink: the queue was full). The eBPF
+   * reader waits instead, the records wait in the ring, and a full ring is `ringLost`; its
+   * `dropped` counts only records discarded while stopping.
+   */
   readonly dropped: number;
   /** Times the kernel reported it dropped events (netlink socket overrun). */
   readonly overruns: number;

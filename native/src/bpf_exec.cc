@@ -5,9 +5,10 @@
 // loads and attaches it to tp_btf/sched_process_exec, and starts a reader thread of our own on
 // the ring buffer. The thread sleeps in poll() until the kernel signals data, then drains the
 // ring completely (ring_buffer__consume: every record available, not one per wake-up). Each
-// record reaches JavaScript through a thread-safe function whose queue is bounded: a record
-// that finds it full is dropped and counted. Records the kernel could not put in the ring
-// (it was full) are counted by the program in a per-CPU map, which stats() sums.
+// record reaches JavaScript through a thread-safe function whose queue is bounded: while it is
+// full the thread waits and the records wait in the ring (the larger buffer, in the kernel).
+// Records the kernel could not put in the ring (it was full) are counted by the program in a
+// per-CPU map, which stats() sums: a loss is counted where it happens, once.
 //
 // Everything in a record was read in the kernel at the exec, so nothing here touches /proc:
 // a process that has already exited is described as well as one that is still running.
@@ -161,10 +162,13 @@ int OnSample(void* ctx, void* data, size_t size) {
   r->bytes.assign(static_cast<const char*>(data), sizeof(*h) + total);
   r->read_mono_ms = MonoMs();
   if (h->flags & (NW_F_PATH_TRUNCATED | NW_F_ARGS_UNREADABLE | NW_F_CGROUP_TRUNCATED)) m->counters.partial++;
-  if (napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_nonblocking) != napi_ok) {
-    // napi_queue_full (JavaScript is behind) or napi_closing (we are stopping).
+  // Blocking: while JavaScript is behind (the queue is full) this thread waits, and the
+  // records wait in the ring, which is the larger buffer; when the ring is full too, the
+  // program counts what it cannot put there (NW_C_LOST). Only stopping makes this fail.
+  if (napi_call_threadsafe_function(m->tsfn, r, napi_tsfn_blocking) != napi_ok) {
     m->counters.dropped++;
     delete r;
+    return -1;  // stop consuming: we are closing
   }
   return 0;
 }
@@ -213,6 +217,12 @@ void StopMonitor(Monitor* m) {
   if (m->stopped) return;
   m->stopped = true;
   m->stopping.store(true);
+  // Abort first: a reader blocked on a full queue returns (this thread, which drains the
+  // queue, is about to wait for it). Records still queued are freed, never called.
+  if (m->tsfn != nullptr) {
+    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
+    m->tsfn = nullptr;
+  }
   if (m->wake >= 0) {
     uint64_t one = 1;
     ssize_t ignored = write(m->wake, &one, sizeof(one));
@@ -229,10 +239,6 @@ void StopMonitor(Monitor* m) {
   m->counters_fd = -1;
   if (m->wake >= 0) close(m->wake);
   m->wake = -1;
-  if (m->tsfn != nullptr) {
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_release);
-    m->tsfn = nullptr;
-  }
 }
 
 Monitor* MonitorFrom(napi_env env, napi_callback_info info) {

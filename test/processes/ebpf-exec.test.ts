@@ -199,6 +199,43 @@ bpfTest('eBPF: an exec through /proc/self/fd/N reports the file\'s canonical pat
 });
 
 
+for (const ringBytes of [4 * 1024 * 1024, 4096]) {
+  const small = ringBytes === 4096;
+  bpfTest(`eBPF: when JavaScript falls behind, records wait in the ring (${small ? 'one page: it fills, and the kernel counts each record lost' : '4 MiB: none is lost'})`, async (t) => {
+    t.timeout(60_000);
+    const dir = await tempDir('ebpf-queue');
+    t.teardown(dir.cleanup);
+    const bin = await freshElf(dir.path, 'nw-queue');
+    let delivered = 0;
+    const r = startBpfExecEvents({ queue: 16, ringBytes }, (rec) => {
+      if (rec.exe === bin.path) delivered++;
+    });
+    if (!r.ok) {
+      t.fail(r.reason);
+      return;
+    }
+    t.teardown(() => r.source.stop());
+    const runs = runMany(bin.path, 300, 0);
+    // The JavaScript thread is busy for two seconds while the runs go on: 16 records fit in
+    // the queue, the rest wait in the ring.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
+    t.is((await runs).failed, 0);
+    const st = await waitFor('every record to be delivered or counted lost', () => {
+      const s = r.source.stats();
+      return s.delivered === s.received && s.kernelSeen === s.received + (s.ringLost ?? 0) ? s : undefined;
+    });
+    t.log(`ring of ${ringBytes} bytes: ${st.kernelSeen} execs seen in the kernel, ${st.received} read from the ring and delivered, ${st.ringLost} lost in the kernel (ring full); ${delivered} of the 300 runs reached JavaScript`);
+    t.is(st.dropped, 0, 'nothing is dropped after the ring: the reader waits for the queue');
+    if (small) {
+      t.true((st.ringLost ?? 0) > 0, 'a full ring loses records, and the kernel counts them');
+      t.true(delivered < 300);
+    } else {
+      t.is(st.ringLost, 0);
+      t.is(delivered, 300, 'all 300 waited in the ring and arrived');
+    }
+  });
+}
+
 bpfTest('eBPF unavailable: a BTF path that does not exist leaves the monitor on netlink, with the reason in its stats', async (t) => {
   t.timeout(60_000);
   const dir = await tempDir('ebpf-nobtf');
