@@ -146,9 +146,10 @@ type NetlinkAddon = Loaded<NetlinkOptions, [ExecRecord]>;
 type BpfAddon = Loaded<BpfOptions, [Buffer, number]>;
 
 type AnyLoaded = { addon: { start: unknown } } | { error: { code: string; reason: string } };
+/** Addons loaded (at most the two of native/build/Release/, and those tests name). */
 const cache = new Map<string, AnyLoaded>();
 
-/** Loads an addon once; `L` is the caller's word for its start()'s signature. */
+/** Loads an addon once (a failure is tried again next time); `L` is the caller's word for its start()'s signature. */
 function loadNative<L extends NetlinkAddon | BpfAddon>(path: string, what: string): L {
   const hit = cache.get(path);
   if (hit) return hit as L;
@@ -167,7 +168,7 @@ function loadNative<L extends NetlinkAddon | BpfAddon>(path: string, what: strin
       result = { error: { code: 'LOAD_FAILED', reason: `cannot load ${path}: ${(err as Error).message}` } };
     }
   }
-  cache.set(path, result);
+  if ('addon' in result) cache.set(path, result);
   return result as L;
 }
 
@@ -178,17 +179,13 @@ const NETLINK_HINTS: Record<string, string> = {
   ETIMEDOUT: 'the kernel did not acknowledge the subscription (the agent must run in the host PID and user namespaces)',
 };
 
-function wrap(kind: ExecSourceKind, h: Handle): ExecEventSource {
-  return { kind, stop: () => h.stop(), stats: () => h.stats() };
-}
-
 /** The netlink process connector. */
 export function startExecEvents(opts: { procRoot: string; maxCmdline: number; queue: number; addonPath?: string }, onExec: (r: ExecRecord) => void): StartResult {
   const loaded = loadNative<NetlinkAddon>(opts.addonPath ?? ADDON_PATH, 'process connector');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   try {
     const h = loaded.addon.start({ procRoot: opts.procRoot, maxCmdline: opts.maxCmdline, queue: opts.queue }, onExec);
-    return { ok: true, source: wrap('netlink', h) };
+    return { ok: true, source: { kind: 'netlink', stop: () => h.stop(), stats: () => h.stats() } };
   } catch (err) {
     const code = String((err as NodeJS.ErrnoException).code ?? 'EIO');
     const hint = NETLINK_HINTS[code];
