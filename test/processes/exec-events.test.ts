@@ -1,4 +1,5 @@
-// Exec events from the kernel's process connector (native addon). Short-lived processes, a
+// Exec events from the kernel's process connector (native addon; the monitor is pinned to it
+// with ebpf: false, the eBPF source has its own tests in ebpf-exec.test.ts). Short-lived processes, a
 // copied /bin/true and a copied sleep of 5 ms, each run 50 times in a shell loop, are caught
 // with the periodic scan disabled, and their findings say `seen: event`. Needs root in the host's
 // network, PID and user namespaces and the addon built (`npm run build:native`): elsewhere
