@@ -39,7 +39,10 @@ export const AgentConfigSchema = Type.Object({
   processes: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Watch processes against learned baselines (proc-unexpected findings)' }),
     scanIntervalSeconds: Type.Number({ default: 2, minimum: 0, maximum: 3600, description: 'Process table scan period; 0 keeps only the start-up scan' }),
-    execEvents: Type.Boolean({ default: true, description: "Use the kernel's exec events (native addon, CAP_NET_ADMIN, host network) when available" }),
+    execEvents: Type.Boolean({ default: true, description: "Use the kernel's exec events (eBPF, else the process connector) when available" }),
+    ebpf: Type.Boolean({ default: true, description: 'Try the eBPF exec source first (kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON); otherwise the process connector (CAP_NET_ADMIN, host network)' }),
+    btfPath: Type.String({ default: '/sys/kernel/btf/vmlinux', minLength: 1, description: "The kernel's BTF, which the eBPF program is relocated against" }),
+    ebpfRingBytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 4096, maximum: 256 * 1024 * 1024, description: "The eBPF ring buffer's size in bytes, a power of two (kernel memory charged to the agent's cgroup)" }),
     learnSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Learning window of a workload's baseline, from its first process" }),
     hostLearnSeconds: Type.Integer({ default: 86_400, minimum: 1, description: "Learning window of the host's baseline (daily jobs must be seen)" }),
     startupSeconds: Type.Integer({ default: 60, minimum: 0, maximum: 3600, description: "A container's processes this soon after it started are allowed as startup" }),
@@ -86,6 +89,8 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
   for (const [k, v] of [['hostRoot', c.hostRoot], ['procRoot', c.procRoot]] as const) {
     if (!existsSync(v)) problems.push(`${k}: ${v} does not exist`);
   }
+  const ring = c.processes.ebpfRingBytes;
+  if ((ring & (ring - 1)) !== 0) problems.push(`processes.ebpfRingBytes: ${ring} is not a power of two`);
   const collector = { ...c.collector, caFile: path(c.collector.caFile), certFile: path(c.collector.certFile), keyFile: path(c.collector.keyFile) };
   if (opts.needCollector) {
     if (!c.collector.address) problems.push('collector.address: required to run the agent (env NODEWARD_COLLECTOR_ADDRESS)');

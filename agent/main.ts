@@ -25,6 +25,7 @@ import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.j
 import { createPodInventory, type PodInventoryApplier } from './processes/pod-inventory.js';
 import { createBaselineReporter, type BaselineReporter } from './report/baseline-report.js';
 import type { AgentStats } from '../proto/load.js';
+import { processStatsToWire } from './processes/wire-stats.js';
 
 export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
@@ -77,14 +78,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
 
   /** The process monitor's counters, as AgentStats carries them to the collector. */
   function processStats(): Partial<AgentStats> {
-    const p = processes?.stats();
-    if (!p) return { execCoverage: 'scan' };
-    return {
-      execCoverage: p.coverage, processEventsCapped: p.findings.capped, processEventsLost: p.findings.lost,
-      execEventsLost: (p.exec?.dropped ?? 0) + (p.exec?.overruns ?? 0), execRecordsPartial: p.exec?.partial ?? 0,
-      baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
-      baselineReportDropped: baselineReports?.stats().dropped ?? 0,
-    };
+    return processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0);
   }
 
   function tick(trigger: 'startup' | 'periodic'): void {
@@ -156,7 +150,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         const p = config.processes;
         processes = createProcessMonitor({
           node: config.node, procRoot: config.procRoot, hostRoot: config.hostRoot, stateDir: config.stateDir,
-          scanIntervalMs: p.scanIntervalSeconds * 1000, execEvents: p.execEvents, learnMs: p.learnSeconds * 1000,
+          scanIntervalMs: p.scanIntervalSeconds * 1000, execEvents: p.execEvents, ebpf: p.ebpf, btfPath: p.btfPath,
+          ringBytes: p.ebpfRingBytes, learnMs: p.learnSeconds * 1000,
           hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
           hostRole: p.hostRole,

@@ -40,7 +40,7 @@ export interface ProcessBenchResult {
   readonly psList: Timing;
   readonly procCold: Timing;
   readonly monitorWarm: Timing;
-  readonly events: { readonly available: boolean; readonly reason: string };
+  readonly events: { readonly available: boolean; readonly reason: string; readonly source: string };
   readonly rateAchieved: number;
   readonly fiveMsByEvents: number | null;
   readonly fiveMsByScan: number;
@@ -214,6 +214,7 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
     const probe = await startMonitor(join(dir, 'probe-state'), { execEvents: true });
     const available = probe.monitor.coverage === 'event';
     const reason = probe.monitor.stats().execEventsReason;
+    const source = probe.monitor.stats().source;
     await probe.monitor.stop();
 
     let fiveMsByEvents: number | null = null;
@@ -257,7 +258,7 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
     await s.monitor.stop();
 
     return {
-      tableSize, psList: psListT, procCold: procColdT, monitorWarm: monitorWarmT, events: { available, reason }, rateAchieved,
+      tableSize, psList: psListT, procCold: procColdT, monitorWarm: monitorWarmT, events: { available, reason, source }, rateAchieved,
       fiveMsByEvents, fiveMsByScan, oneMsByEvents, latency, flushMs: FLUSH_MS,
     };
   } finally {
@@ -278,13 +279,13 @@ export function formatProcessesBench(r: ProcessBenchResult, o: ProcessBenchOptio
     `processes: ${o.execs} runs of a 5 ms process at ${r.rateAchieved.toFixed(0)}/s (target ${o.execsPerSecond}/s), share that became findings`,
   ];
   if (r.events.available) {
-    lines.push(`  exec events (periodic scan off):                 ${pct(r.fiveMsByEvents)}`);
+    lines.push(`  exec events (${r.events.source}, periodic scan off):${' '.repeat(Math.max(1, 16 - r.events.source.length))}${pct(r.fiveMsByEvents)}`);
   } else {
     lines.push(`  exec events: unavailable here (${r.events.reason})`);
   }
   lines.push(`  the 2 s scan alone (baseline):                   ${pct(r.fiveMsByScan)}`);
   if (r.events.available) {
-    lines.push(`  (a copied /bin/true, alive well under 1 ms, by exec events: ${pct(r.oneMsByEvents)}; the rest raced and are counted as partial)`);
+    lines.push(`  (a copied /bin/true, alive well under 1 ms, by exec events: ${pct(r.oneMsByEvents)}${r.events.source === 'netlink' ? '; the rest raced and are counted as partial' : ''}; eBPF against netlink: "exec capture" below)`);
     if (r.latency) {
       lines.push(`processes: spawn -> finding in the spool, ${r.latency.samples} distinct executables, flush every ${r.flushMs} ms: p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}`);
     }

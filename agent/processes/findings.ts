@@ -49,6 +49,26 @@ export interface ProcessDetail {
   /** Some of the process's files could not be read (it exited first): listed in `missing`. */
   readonly partial: boolean;
   readonly missing: readonly string[];
+  /**
+   * What the kernel recorded at the exec, when the eBPF source saw it: the file name execve
+   * was given (`exe` is the file's canonical path), the file's inode, device, link count and
+   * filesystem kind (`memfd` is code run from memory), the exec-time cgroup and namespaces,
+   * the real uid and the gids.
+   */
+  readonly kernel?: {
+    readonly filename: string;
+    readonly ino: number;
+    readonly dev: number;
+    readonly nlink: number;
+    readonly fsKind: string;
+    readonly cgroupId: number;
+    readonly mntNs: number;
+    readonly pidNs: number;
+    readonly uid: number;
+    readonly gid: number;
+    readonly egid: number;
+    readonly comm: string;
+  };
 }
 
 /** `<baseline key>:<executable>` (hashed when too long): the contract's processSubject. */

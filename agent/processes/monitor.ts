@@ -1,13 +1,15 @@
 // The process monitor: the agent's long-lived part that watches processes against the
 // learned baselines and turns unexpected ones into `proc-unexpected` findings in the spool.
 //
-//   exec events (native addon, own thread)  --\
-//                                              >-- observe --> attribution --> baseline --> findings sink --> spool
-//   periodic scan of the proc root (every N s) -/
+//   exec events (eBPF, else netlink; own thread) --\
+//                                                  >-- observe --> attribution --> baseline --> findings sink --> spool
+//   periodic scan of the proc root (every N s)  ---/
 //
-// Exec events see processes that live for milliseconds; the scan is reconciliation (and the
-// only source where the addon cannot run: exec_coverage says which). The startup scan always
-// runs, so processes that were already running are learned or judged.
+// Exec events see processes that live for milliseconds (eBPF ones describe the process as the
+// kernel saw it at the exec, so even one gone before /proc could be read is judged); the scan
+// is reconciliation (and the only source where no event source starts: exec_coverage and
+// exec_source say which, and why a better one did not). The startup scan always runs, so
+// processes that were already running are learned or judged.
 //
 // The apply functions (applyBaselineUpdate, setProbes, setOwner) are how the collector's
 // word arrives: BaselineUpdate messages on the stream, exec probes and pod owners from its
@@ -33,7 +35,7 @@ import { createAttributor, hostAttribution, type Attribution } from './attributi
 import { detectHostRole, isControlPlaneExecutable, type HostRoleDecision, type HostRoleSetting } from './host-role.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
-import { startExecEvents, type ExecEventSource, type ExecEventStats, type ExecRecord } from './exec-events.js';
+import { formatReasons, fsKindOf, startExecSource, type ExecEventSource, type ExecEventStats, type ExecRecord, type ExecSourceChoice, type ExecSourceName, type KernelExecFacts } from './exec-events.js';
 import { createFindingSink, type FindingSinkStats, type ProcessDetail } from './findings.js';
 import { cleanExe, createProcReader, isKernelThread, type ProcessRecord } from './proc-reader.js';
 import { parseCmdline } from '../facts/proc.js';
@@ -59,6 +61,15 @@ export interface ProcessMonitorConfig {
   readonly flushMs?: number;
   /** The addon to load (tests); default native/build/Release/nodeward_proc.node. */
   readonly addonPath?: string;
+  /** Try the eBPF exec source before netlink (default true). */
+  readonly ebpf?: boolean;
+  /** Kernel BTF for the eBPF program's relocations; default /sys/kernel/btf/vmlinux. */
+  readonly btfPath?: string;
+  /** The eBPF ring buffer's size (a power of two); default 4 MiB. */
+  readonly ringBytes?: number;
+  /** The eBPF addon and program to load (tests); default native/build/Release/. */
+  readonly bpfAddonPath?: string;
+  readonly bpfObjectPath?: string;
 }
 
 export interface ProcessMonitorDeps {
@@ -75,6 +86,12 @@ export interface ProcessMonitorStats {
   readonly coverage: ExecCoverage;
   /** Why exec events are not used, when they are not. */
   readonly execEventsReason: string;
+  /** The exec source in use: `ebpf`, `netlink`, or `scan` (none started, or the one started is silent). */
+  readonly source: ExecSourceName;
+  /** Why each better source is not in use (`CODE: sentence`); empty when eBPF runs. */
+  readonly sourceReasons: ExecSourceChoice['reasons'];
+  /** The same on one line (`ebpf: ...; netlink: ...`), as AgentStats carries it. */
+  readonly fallbackReason: string;
   readonly scans: number;
   readonly lastScanMs: number;
   readonly lastScanProcesses: number;
@@ -107,6 +124,8 @@ interface Observed {
   readonly cgroup: string | null;
   readonly parentExe: string | null;
   readonly missing: readonly string[];
+  /** What the kernel said at the exec (eBPF records only). */
+  readonly kernel: KernelExecFacts | null;
 }
 
 interface TableEntry {
@@ -159,15 +178,26 @@ function fromRecord(r: ProcessRecord): Observed {
   return {
     pid: r.pid, ppid: r.ppid, uid: r.uid, startTicks: r.startTicks, exe: r.exe, exeDeleted: r.exeDeleted, argv: r.argv,
     cmdlineTruncated: r.cmdlineTruncated, cgroup: r.missing.includes('cgroup') ? null : r.cgroup, parentExe: null, missing: r.missing,
+    kernel: null,
   };
 }
 
 function fromExec(r: ExecRecord): Observed {
-  const link = r.exe === null ? null : cleanExe(r.exe);
+  const k = r.kernel ?? null;
+  // An eBPF record's path is the file's own, rebuilt in the kernel; netlink's is the exe link's text.
+  const link = r.exe === null ? null : k ? { exe: r.exe, deleted: k.unlinked || k.nlink === 0 } : cleanExe(r.exe);
   return {
     pid: r.pid, ppid: r.ppid, uid: r.uid, startTicks: r.startTicks, exe: link?.exe ?? null, exeDeleted: link?.deleted ?? false,
     argv: r.cmdline ? parseCmdline(r.cmdline) : [], cmdlineTruncated: r.cmdlineTruncated, cgroup: r.cgroup,
-    parentExe: r.parentExe === null ? null : cleanExe(r.parentExe).exe, missing: r.missing,
+    parentExe: r.parentExe === null ? null : cleanExe(r.parentExe).exe, missing: r.missing, kernel: k,
+  };
+}
+
+/** The exec-time facts a finding carries when the kernel recorded them (eBPF). */
+function kernelDetail(k: KernelExecFacts, exe: string): NonNullable<ProcessDetail['kernel']> {
+  return {
+    filename: k.filename, ino: k.ino, dev: k.dev, nlink: k.nlink, fsKind: fsKindOf(k.fsMagic, exe, k.detached), cgroupId: k.cgroupId, mntNs: k.mntNs, pidNs: k.pidNs,
+    uid: k.uid, gid: k.gid, egid: k.egid, comm: k.comm,
   };
 }
 
@@ -194,6 +224,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let users: ReadonlyMap<number, string> = new Map();
   let exec: ExecEventSource | null = null;
   let execReason = config.execEvents ? 'not started' : 'disabled by configuration (processes.execEvents: false)';
+  let sourceReasons: ExecSourceChoice['reasons'] = {};
   let eventsSinceMs = 0;
   /** The subscription was accepted but no event ever came while scans found new processes. */
   let silent = false;
@@ -305,6 +336,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
       pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
       partial: o.missing.length > 0, missing: [...o.missing],
+      ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
     };
     sink.record(detail, t);
     log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
@@ -429,9 +461,17 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     return exec && !silent ? 'event' : 'scan';
   }
 
+  function source(): ExecSourceName {
+    return exec && !silent ? exec.kind : 'scan';
+  }
+
   function stats(): ProcessMonitorStats {
+    const reasons = silent && exec ? { ...sourceReasons, [exec.kind]: SILENT_REASON } : sourceReasons;
+    const execEventsReason = coverage() === 'event' ? '' : silent ? SILENT_REASON : execReason;
     return {
-      coverage: coverage(), execEventsReason: coverage() === 'event' ? '' : silent ? SILENT_REASON : execReason, ...counters, tableSize: table.size,
+      coverage: coverage(), execEventsReason,
+      // No source tried (turned off, or no procfs): the reason none was is the one to give.
+      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, tableSize: table.size,
       verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
       baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
       attribution: attributor.stats(),
@@ -465,19 +505,24 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       if (config.execEvents && !isProcfs(reader.root)) {
         execReason = `NOT_PROCFS: ${reader.root} is not a procfs mount, and exec events describe the live kernel's processes`;
       } else if (config.execEvents) {
-        const r = startExecEvents({ procRoot: reader.root, maxCmdline: 4096, queue: 8192, addonPath: config.addonPath }, (rec) => {
+        const choice = startExecSource({
+          ebpf: config.ebpf ?? true, procRoot: reader.root, maxCmdline: 4096, queue: 8192, btfPath: config.btfPath, ringBytes: config.ringBytes,
+          addonPath: config.addonPath, bpfAddonPath: config.bpfAddonPath, bpfObjectPath: config.bpfObjectPath,
+        }, (rec) => {
           counters.events++;
           void observe(fromExec(rec), 'event').catch((err: unknown) => log.error({ err: (err as Error).message }, 'exec event failed'));
         });
-        if (r.ok) {
-          exec = r.source;
+        sourceReasons = choice.reasons;
+        if (choice.source) {
+          exec = choice.source;
           eventsSinceMs = now();
         } else {
-          execReason = `${r.code}: ${r.reason}`;
+          execReason = formatReasons(choice.reasons);
         }
       }
-      if (exec) log.info('exec events on: the kernel process connector reports every exec');
-      else log.warn({ reason: execReason, scanEverySeconds: config.scanIntervalMs / 1000 }, 'exec events unavailable; falling back to scanning the process table');
+      if (exec?.kind === 'ebpf') log.info({ source: 'ebpf' }, 'exec events on: an eBPF program records every exec in the kernel');
+      else if (exec) log.warn({ source: 'netlink', reasons: sourceReasons }, 'exec events on: the kernel process connector reports every exec (eBPF unavailable: a process gone before /proc is read is not judged)');
+      else log.warn({ source: 'scan', reason: execReason, reasons: sourceReasons, scanEverySeconds: config.scanIntervalMs / 1000 }, 'exec events unavailable; falling back to scanning the process table');
       tickScan();
       await scanning;
       if (config.scanIntervalMs > 0) every(config.scanIntervalMs, tickScan);

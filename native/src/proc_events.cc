@@ -20,6 +20,8 @@
 //            cgroup, partial, missing, eventMonoMs, exeMonoMs, readMonoMs })
 #include <node_api.h>
 
+#include "napi_util.h"
+
 #include <linux/cn_proc.h>
 #include <linux/connector.h>
 #include <linux/netlink.h>
@@ -45,6 +47,16 @@
 #include <vector>
 
 namespace {
+
+using nodeward::Bool;
+using nodeward::GetNumberProp;
+using nodeward::GetStringProp;
+using nodeward::MonoMs;
+using nodeward::Null;
+using nodeward::Num;
+using nodeward::Set;
+using nodeward::Str;
+using nodeward::ThrowErrno;
 
 // Newer kernels (6.6+) accept this longer subscription message and filter events by type in
 // the kernel; older ones ignore it. Declared here because older headers lack it.
@@ -110,12 +122,6 @@ struct Monitor {
   bool stopped = false;
   Counters counters;
 };
-
-double MonoMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1000.0 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
 
 // Reads at most `max` bytes (one more to detect truncation) from a file under `dirfd`.
 bool ReadAt(int dirfd, const char* name, size_t max, std::string* out, bool* truncated) {
@@ -230,34 +236,6 @@ void ReadRest(Monitor* m, ExecRecord* r) {
   if (!r->has_cmdline) r->missing.push_back("cmdline");
   if (!r->has_status) r->missing.push_back("status");
   if (!r->has_parent_exe) r->missing.push_back("parentExe");
-}
-
-napi_value Str(napi_env env, const std::string& s) {
-  napi_value v;
-  napi_create_string_utf8(env, s.data(), s.size(), &v);
-  return v;
-}
-
-napi_value Num(napi_env env, double d) {
-  napi_value v;
-  napi_create_double(env, d, &v);
-  return v;
-}
-
-napi_value Bool(napi_env env, bool b) {
-  napi_value v;
-  napi_get_boolean(env, b, &v);
-  return v;
-}
-
-napi_value Null(napi_env env) {
-  napi_value v;
-  napi_get_null(env, &v);
-  return v;
-}
-
-void Set(napi_env env, napi_value obj, const char* name, napi_value v) {
-  napi_set_named_property(env, obj, name, v);
 }
 
 // Runs on the JavaScript thread for every queued record.
@@ -476,34 +454,6 @@ int AwaitAck(int sock, uint32_t ack, int timeout_ms) {
   }
 }
 
-const char* ErrnoName(int err) {
-  switch (err) {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
-    case EAFNOSUPPORT: return "EAFNOSUPPORT";
-    case ETIMEDOUT: return "ETIMEDOUT";
-    case EINVAL: return "EINVAL";
-    case ENOBUFS: return "ENOBUFS";
-    case ENOMEM: return "ENOMEM";
-    case EMFILE: return "EMFILE";
-    default: return "EIO";
-  }
-}
-
-napi_value ThrowErrno(napi_env env, const char* what, int err) {
-  char message[256];
-  snprintf(message, sizeof(message), "%s: %s", what, strerror(err));
-  napi_value code = Str(env, ErrnoName(err));
-  napi_value msg = Str(env, message);
-  napi_value error;
-  napi_create_error(env, code, msg, &error);
-  Set(env, error, "syscall", Str(env, what));
-  Set(env, error, "errno", Num(env, err));
-  napi_throw(env, error);
-  return nullptr;
-}
-
 void StopMonitor(Monitor* m) {
   if (m->stopped) return;
   m->stopped = true;
@@ -574,27 +524,6 @@ void FinalizeHandle(napi_env, void* data, void*) {
   Monitor* m = static_cast<Monitor*>(data);
   StopMonitor(m);
   delete m;
-}
-
-bool GetStringProp(napi_env env, napi_value obj, const char* name, std::string* out) {
-  napi_value v;
-  napi_valuetype t;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return false;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return false;
-  size_t len = 0;
-  napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-  std::string s(len, '\0');
-  napi_get_value_string_utf8(env, v, &s[0], len + 1, &len);
-  *out = s;
-  return true;
-}
-
-bool GetNumberProp(napi_env env, napi_value obj, const char* name, double* out) {
-  napi_value v;
-  napi_valuetype t;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return false;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return false;
-  return napi_get_value_double(env, v, out) == napi_ok;
 }
 
 napi_value JsStart(napi_env env, napi_callback_info info) {

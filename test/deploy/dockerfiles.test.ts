@@ -96,10 +96,17 @@ for (const file of FILES) {
   });
 }
 
-test('the agent image builds the exec-event addon and fails without it; the collector image does without', (t) => {
+test('the agent image builds the exec sources and fails without any of them; the collector image does without', (t) => {
   const agent = read('Dockerfile.agent');
-  t.true(runCommands(agent, stage(agent, 'build')).some((r) => /npm run build:native/.test(r) && /test -f native\/build\/Release\/nodeward_proc\.node/.test(r)));
-  t.true(final(agent).instructions.some((i) => i.keyword === 'COPY' && i.words[0] === '/src/native/build/Release/nodeward_proc.node'));
+  const build = runCommands(agent, stage(agent, 'build'));
+  for (const file of ['nodeward_proc.node', 'nodeward_bpf.node', 'nodeward_exec.bpf.o']) {
+    t.true(build.some((r) => /npm run build:native/.test(r) && r.includes(`test -f native/build/Release/${file}`)), `the build fails without ${file}`);
+    t.true(final(agent).instructions.some((i) => i.keyword === 'COPY' && i.words[0] === `/src/native/build/Release/${file}`), `the runtime has ${file}`);
+  }
+  // The eBPF program needs its compiler and vmlinux.h's generator where it is built, and the
+  // loader's shared libraries where it runs.
+  t.true(build.some((r) => /apt-get install[^&]*\bclang\b/.test(r) && /\blibbpf-dev\b/.test(r) && /\bbpftool\b/.test(r)));
+  t.true(runCommands(agent, final(agent)).some((r) => /apt-get install[^&]*\blibbpf1\b/.test(r) && /\blibelf1\b/.test(r)));
   const collector = read('Dockerfile.collector');
   t.false(final(collector).instructions.some((i) => i.args.includes('native')));
 });

@@ -48,7 +48,7 @@ kubectlTest("the agent's only departures from baseline are the ledger's host acc
   t.deepEqual(show(unexplained), []);
   // And the departures are really there: the standard's check is not vacuous.
   t.deepEqual(show(departures), [
-    'capabilities: NET_ADMIN', 'capabilities: SYS_PTRACE', 'hostNamespaces: hostNetwork', 'hostNamespaces: hostPID',
+    'capabilities: BPF', 'capabilities: NET_ADMIN', 'capabilities: PERFMON', 'capabilities: SYS_PTRACE', 'hostNamespaces: hostNetwork', 'hostNamespaces: hostPID',
     'hostPathVolumes: /', 'hostPathVolumes: /var/lib/nodeward',
   ]);
 });

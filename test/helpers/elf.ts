@@ -82,3 +82,45 @@ export function fakeGoBinary(opts: FakeBinaryOptions = {}): Buffer {
   });
   return Buffer.concat([h, text, rodata, shstrtab, ...(opts.noSections ? [] : [table])]);
 }
+
+/**
+ * A complete static ELF64 executable that only exits with status 0: one loadable segment,
+ * three instructions, no libc, no dynamic loader. It lives for well under a millisecond
+ * after its exec, which is the case exec capture must not lose. x86-64 and arm64.
+ */
+export function exitOnlyElf(arch: string = process.arch): Buffer {
+  const code: Record<string, { machine: number; code: Buffer }> = {
+    // xor edi, edi; mov eax, 231 (exit_group); syscall
+    x64: { machine: 62, code: Buffer.from([0x31, 0xff, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05]) },
+    // mov x0, #0; mov x8, #94 (exit_group); svc #0
+    arm64: { machine: 183, code: Buffer.from([0x00, 0x00, 0x80, 0xd2, 0xc8, 0x0b, 0x80, 0xd2, 0x01, 0x00, 0x00, 0xd4]) },
+  };
+  const c = code[arch];
+  if (!c) throw new Error(`exitOnlyElf: no code for ${arch}`);
+  const base = 0x400000;
+  const headers = 64 + 56;
+  const total = headers + c.code.length;
+  const h = Buffer.alloc(headers);
+  h.writeUInt32BE(0x7f454c46, 0);
+  h[4] = 2; // ELFCLASS64
+  h[5] = 1; // little-endian
+  h[6] = 1; // EV_CURRENT
+  h.writeUInt16LE(2, 16); // ET_EXEC
+  h.writeUInt16LE(c.machine, 18);
+  h.writeUInt32LE(1, 20);
+  h.writeBigUInt64LE(BigInt(base + headers), 24); // e_entry: the code right after the headers
+  h.writeBigUInt64LE(64n, 32); // e_phoff
+  h.writeUInt16LE(64, 52); // e_ehsize
+  h.writeUInt16LE(56, 54); // e_phentsize
+  h.writeUInt16LE(1, 56); // e_phnum
+  const ph = 64;
+  h.writeUInt32LE(1, ph); // PT_LOAD
+  h.writeUInt32LE(5, ph + 4); // PF_R | PF_X
+  h.writeBigUInt64LE(0n, ph + 8); // p_offset
+  h.writeBigUInt64LE(BigInt(base), ph + 16); // p_vaddr
+  h.writeBigUInt64LE(BigInt(base), ph + 24); // p_paddr
+  h.writeBigUInt64LE(BigInt(total), ph + 32); // p_filesz
+  h.writeBigUInt64LE(BigInt(total), ph + 40); // p_memsz
+  h.writeBigUInt64LE(0x1000n, ph + 48); // p_align
+  return Buffer.concat([h, c.code]);
+}

@@ -15,9 +15,14 @@ import { freshBinary, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 test('process settings have their defaults and their environment variables', (t) => {
   const c = loadAgentConfig({ env: {} }, { needCollector: false });
   t.deepEqual(c.processes, {
-    enabled: true, scanIntervalSeconds: 2, execEvents: true, learnSeconds: 3600, hostLearnSeconds: 86_400, startupSeconds: 60,
+    enabled: true, scanIntervalSeconds: 2, execEvents: true, ebpf: true, btfPath: '/sys/kernel/btf/vmlinux', ebpfRingBytes: 4 * 1024 * 1024,
+    learnSeconds: 3600, hostLearnSeconds: 86_400, startupSeconds: 60,
     rateBurst: 10, rateRefillSeconds: 180, maxBaselines: 2048, maxItemsPerBaseline: 1024, hostRole: 'auto',
   });
+  t.like(loadAgentConfig({ env: { NODEWARD_PROCESSES_EBPF: 'false', NODEWARD_PROCESSES_BTF_PATH: '/nowhere' } }, { needCollector: false }).processes, { ebpf: false, btfPath: '/nowhere' });
+  t.is(loadAgentConfig({ env: { NODEWARD_PROCESSES_EBPF_RING_BYTES: '65536' } }, { needCollector: false }).processes.ebpfRingBytes, 65_536);
+  t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_EBPF_RING_BYTES: '65537' } }, { needCollector: false }), { message: /processes\.ebpfRingBytes: 65537 is not a power of two/ });
+  t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_EBPF_RING_BYTES: '1024' } }, { needCollector: false }), { message: /processes\.ebpfRingBytes/ });
   const e = loadAgentConfig({ env: { NODEWARD_PROCESSES_ENABLED: 'false', NODEWARD_PROCESSES_SCAN_INTERVAL_SECONDS: '0', NODEWARD_PROCESSES_HOST_LEARN_SECONDS: '600' } }, { needCollector: false });
   t.like(e.processes, { enabled: false, scanIntervalSeconds: 0, hostLearnSeconds: 600 });
   t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_LEARN_SECONDS: '0' } }, { needCollector: false }), { message: /processes\.learnSeconds/ });

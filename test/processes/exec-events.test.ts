@@ -1,4 +1,5 @@
-// Exec events from the kernel's process connector (native addon). Short-lived processes, a
+// Exec events from the kernel's process connector (native addon; the monitor is pinned to it
+// with ebpf: false, the eBPF source has its own tests in ebpf-exec.test.ts). Short-lived processes, a
 // copied /bin/true and a copied sleep of 5 ms, each run 50 times in a shell loop, are caught
 // with the periodic scan disabled, and their findings say `seen: event`. Needs root in the host's
 // network, PID and user namespaces and the addon built (`npm run build:native`): elsewhere
@@ -72,10 +73,14 @@ execTest(`exec events: ${RUNS} runs of a copied /bin/true and of a 5 ms process 
     procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), scanIntervalMs: 0, execEvents: true, hostLearnMs: 1000, ...THIS_MACHINE,
     // Not a rate-limit test: every occurrence goes out as soon as it is flushed.
     rateBurst: 100_000,
+    // The process connector itself (the eBPF source, tried first otherwise, has its own tests: ebpf-exec.test.ts).
+    ebpf: false,
   }), { log, spool, notify: () => undefined });
   t.teardown(() => m.stop());
   await m.start();
   t.is(m.coverage, 'event');
+  t.is(m.stats().source, 'netlink');
+  t.regex(m.stats().sourceReasons.ebpf ?? '', /^DISABLED: /);
   await waitFor('the host baseline to lock', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.lockedAtMs != null);
 
   // A copied /bin/true lives well under a millisecond after its exec: the addon's immediate
@@ -98,17 +103,20 @@ execTest(`exec events: ${RUNS} runs of a copied /bin/true and of a 5 ms process 
   t.like(fiveMs.found.at(-1)!.detail, { baseline: HOST_WORKER, exe: nap, cmdline: `${nap} 0.005`, container: null, uid: process.getuid!() });
 });
 
-test('without the addon the monitor falls back to scanning and says why', async (t) => {
+test('without the addons the monitor falls back to scanning and says why', async (t) => {
   const dir = await tempDir('exec-fallback');
   t.teardown(dir.cleanup);
   const spool = testSpool(join(dir.path, 'spool'));
   t.teardown(() => spool.close());
   const m = createProcessMonitor(monitorConfig({
-    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), execEvents: true, addonPath: join(dir.path, 'missing.node'), ...THIS_MACHINE,
+    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), execEvents: true, addonPath: join(dir.path, 'missing.node'), bpfAddonPath: join(dir.path, 'missing-bpf.node'), ...THIS_MACHINE,
   }), { log, spool, notify: () => undefined });
   t.teardown(() => m.stop());
   await m.start();
   t.is(m.coverage, 'scan');
-  t.regex(m.stats().execEventsReason, /^NOT_BUILT: /);
+  t.regex(m.stats().execEventsReason, /netlink: NOT_BUILT: /);
+  t.is(m.stats().source, 'scan');
+  t.regex(m.stats().sourceReasons.netlink ?? '', /^NOT_BUILT: /);
+  t.regex(m.stats().sourceReasons.ebpf ?? '', /^(NOT_BUILT|NO_BTF|KERNEL_TOO_OLD|UNSUPPORTED): /, 'why eBPF did not start is said too');
   t.is(m.stats().exec, null);
 });

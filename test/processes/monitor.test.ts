@@ -51,6 +51,8 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
   await m.start();
   t.is(m.coverage, 'scan', 'a fixture proc root is not procfs: no exec events');
   t.regex(m.stats().execEventsReason, /NOT_PROCFS/);
+  t.is(m.stats().source, 'scan');
+  t.regex(m.stats().fallbackReason, /^NOT_PROCFS: /, 'the agent says why no source was tried');
   t.is(m.hostKey, HOST_WORKER, 'no control-plane component on this node');
   m.flush();
 

@@ -15,6 +15,10 @@ export interface AgentStats {
   'baselineItemsDropped'?: (number | string | Long);
   'baselineKeysEvicted'?: (number | string | Long);
   'baselineReportDropped'?: (number | string | Long);
+  'execSource'?: (string);
+  'execSourceReason'?: (string);
+  'execRingLost'?: (number | string | Long);
+  'execUnjudged'?: (number | string | Long);
 }
 
 export interface AgentStats__Output {
@@ -30,4 +34,8 @@ export interface AgentStats__Output {
   'baselineItemsDropped': (number);
   'baselineKeysEvicted': (number);
   'baselineReportDropped': (number);
+  'execSource': (string);
+  'execSourceReason': (string);
+  'execRingLost': (number);
+  'execUnjudged': (number);
 }

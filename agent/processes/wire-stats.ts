@@ -1,0 +1,17 @@
+// The process monitor's counters as AgentStats carries them to the collector (pure).
+import type { AgentStats } from '../../proto/load.js';
+import type { ProcessMonitorStats } from './monitor.js';
+
+export function processStatsToWire(p: ProcessMonitorStats | undefined, baselineReportDropped: number): Partial<AgentStats> {
+  if (!p) return { execCoverage: 'scan', execSource: 'scan', baselineReportDropped };
+  const ringLost = p.exec?.ringLost ?? 0;
+  return {
+    execCoverage: p.coverage, execSource: p.source, execSourceReason: p.fallbackReason,
+    processEventsCapped: p.findings.capped, processEventsLost: p.findings.lost,
+    // Lost anywhere between the kernel and the judge: JavaScript behind, a netlink overrun, a full ring.
+    execEventsLost: (p.exec?.dropped ?? 0) + (p.exec?.overruns ?? 0) + ringLost, execRecordsPartial: p.exec?.partial ?? 0,
+    execRingLost: ringLost, execUnjudged: p.unjudged + p.unplaced,
+    baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
+    baselineReportDropped,
+  };
+}
