@@ -2,7 +2,7 @@ import test from 'ava';
 import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectFacts } from '../../agent/facts/index.js';
-import { REDACTED, redactArgv } from '../../agent/facts/redact.js';
+import { REDACTED, redactArgv } from '../../proto/support/redact.js';
 import { prepareFixture } from '../helpers/fixture.js';
 
 const cases: Array<[string, readonly string[], readonly string[]]> = [
