@@ -26,6 +26,15 @@ import { PEM_PRIVATE_KEY_BEGIN, SECRET_SHAPES } from './secret-shapes.js';
 
 export const REDACTED = '<redacted>';
 
+/**
+ * What replaces a value: REDACTED, followed by the quote characters the value held, in order.
+ * Quotes group the words of a command line (tokenize), so keeping them keeps the grouping of
+ * what is around a redacted value, and redacting the result again changes nothing.
+ */
+function hide(value: string): string {
+  return REDACTED + value.replace(/[^'"]+/g, '');
+}
+
 /** How a name's value is treated. */
 type Kind = 'secret' | 'key' | 'header' | 'none';
 
@@ -67,8 +76,14 @@ const URL_PASSWORD = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/[^\s/@:]*):([^
 /** `https://<token>@host`: a user part this long is a token, not a user name. */
 const URL_TOKEN_USER = /(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,31}:\/\/)([^\s/@:]{20,})@/gi;
 /** `?name=value`, `&name=value`, `;name=value`, `,name=value`, `#name=value` inside a unit. */
-const PAIR = /([?&;,#])([A-Za-z0-9_.[\]-]{1,128})=([^&;,#\s]+)/g;
+const PAIR = /([?&;,#])([A-Za-z0-9_.[\]-]{1,128})=([^&;,#\s'"]+)/g;
 const JSON_PAIR = /"([A-Za-z0-9_.-]{1,128})"(\s*):(\s*)"((?:[^"\\]|\\.)*)"/g;
+
+function redactJsonPair(all: string, name: string, s1: string, s2: string, value: string): string {
+  const kind = nameKind(name);
+  if (value === '' || (kind !== 'secret' && kind !== 'key') || (kind === 'key' && looksLikePath(value))) return all;
+  return `"${name}"${s1}:${s2}"${hide(value)}"`;
+}
 
 function redactPem(s: string): string {
   if (!s.includes('PRIVATE KEY')) return s;
@@ -82,11 +97,11 @@ function redactPem(s: string): string {
     out += s.slice(from, body);
     if (end < 0) {
       // No end: everything after the marker may be key material.
-      out += body < s.length ? REDACTED : '';
+      out += body < s.length ? hide(s.slice(body)) : '';
       from = s.length;
       break;
     }
-    out += (end > body ? REDACTED : '') + endMarker;
+    out += (end > body ? hide(s.slice(body, end)) : '') + endMarker;
     from = end + endMarker.length;
     begin.lastIndex = from;
   }
@@ -96,20 +111,18 @@ function redactPem(s: string): string {
 /** Replaces what is a secret whatever stands around it. */
 function redactInline(s: string): string {
   if (s === '' || s === REDACTED) return s;
-  let out = redactPem(s);
+  let out = s;
   for (const shape of SECRET_SHAPES) out = out.replace(shape.pattern, REDACTED);
-  out = out.replace(URL_PASSWORD, `$1:${REDACTED}@`).replace(URL_TOKEN_USER, `$1${REDACTED}@`);
   out = out.replace(PAIR, (all, sep: string, name: string, value: string) => {
     const kind = nameKind(name);
     return kind === 'secret' || (kind === 'key' && !looksLikePath(value)) ? `${sep}${name}=${BOOLEAN.test(value) ? value : REDACTED}` : all;
   });
-  out = out.replace(JSON_PAIR, (all, name: string, s1: string, s2: string, value: string) => {
-    const kind = nameKind(name);
-    if (value === '' || (kind !== 'secret' && kind !== 'key') || (kind === 'key' && looksLikePath(value))) return all;
-    return `"${name}"${s1}:${s2}"${REDACTED}"`;
-  });
+  out = out.replace(JSON_PAIR, redactJsonPair);
+  // Last: whether a user part is long enough to be a token is judged on what is left of it.
+  out = out.replace(URL_PASSWORD, (_all, head: string, pass: string) => `${head}:${hide(pass)}@`)
+    .replace(URL_TOKEN_USER, (_all, head: string, user: string) => `${head}${hide(user)}@`);
   // openssl's -pass/-passin/-passout pass:SECRET
-  if (out.startsWith('pass:') && out.length > 5) out = `pass:${REDACTED}`;
+  if (out.startsWith('pass:') && out.length > 5) out = `pass:${hide(out.slice(5))}`;
   return out;
 }
 
@@ -158,6 +171,8 @@ interface ProgramOptions {
   readonly cookie?: readonly string[];
   /** The options apply only after this subcommand (`docker login -p`; `docker run -p` is a port). */
   readonly subcommand?: string;
+  /** A shell: the unit after `-c` (or a cluster such as `-ec`) is a script, read as a command line of its own. */
+  readonly shell?: boolean;
 }
 
 const MYSQL: ProgramOptions = { attached: ['-p'] };
@@ -184,6 +199,7 @@ const PROGRAMS: ReadonlyMap<string, ProgramOptions> = new Map<string, ProgramOpt
   ...['xfreerdp', 'xfreerdp3', 'wlfreerdp', 'sdl-freerdp', 'sdl-freerdp3'].map((p) => [p, FREERDP] as const),
   ...['smbclient', 'rpcclient', 'smbcacls', 'smbget', 'net'].map((p) => [p, SAMBA] as const),
   ...['docker', 'podman', 'nerdctl', 'buildah', 'skopeo', 'oras', 'crane', 'regctl', 'helm'].map((p) => [p, REGISTRY_LOGIN] as const),
+  ...['sh', 'bash', 'dash', 'zsh', 'ash', 'ksh', 'mksh', 'su', 'runuser'].map((p) => [p, { shell: true }] as const),
   ['sshpass', { attached: ['-p'], separate: ['-p'] }],
   ['rdesktop', { attached: ['-p'], separate: ['-p'] }],
   ['openssl', { separate: ['-k', '-K'] }],
@@ -191,9 +207,10 @@ const PROGRAMS: ReadonlyMap<string, ProgramOptions> = new Map<string, ProgramOpt
   ['curl', { userPass: ['-u', '--user', '-U', '--proxy-user', '-E', '--cert', '--proxy-cert'], cookie: ['-b', '--cookie'] }],
 ]);
 
-function basename(w: string): string {
-  const slash = w.lastIndexOf('/');
-  return slash < 0 ? w : w.slice(slash + 1);
+/** The program a unit names (`/usr/bin/mysql` -> mysql), or '' when it is no command name. */
+function programName(w: string): string {
+  if (!/^[\w./+-]+$/.test(w) || w.startsWith('-')) return '';
+  return w.slice(w.lastIndexOf('/') + 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,15 +221,17 @@ type Pending =
   /** `--password VALUE`: taken unless it starts with `--`. */
   | { readonly t: 'flag-value'; readonly kind: 'secret' | 'key' }
   /** Always a secret: `sshpass -p VALUE`, the credential after `Bearer`. */
-  | { readonly t: 'secret' }
+  | { readonly t: 'secret'; readonly cont?: true }
   /** The value after -H: a header line. */
   | { readonly t: 'header' }
   /** The words of a header value after `Authorization:` in a joined command line. */
-  | { readonly t: 'header-value' }
+  | { readonly t: 'header-value'; readonly cont?: true }
   | { readonly t: 'user-pass'; readonly separator: string }
-  | { readonly t: 'cookie' }
+  | { readonly t: 'cookie'; readonly cont?: true }
   /** SQL's `PASSWORD 'x'`, `IDENTIFIED BY 'x'`: taken when quoted. */
-  | { readonly t: 'quoted' };
+  | { readonly t: 'quoted' }
+  /** A shell's `-c` script. */
+  | { readonly t: 'script' };
 
 interface Step {
   readonly text: string;
@@ -227,13 +246,18 @@ const SECRET_WORD = /^(?:password|passwd|secret|token|pass|pwd)$/i;
 const QUOTES = new Set(['"', "'"]);
 
 function redactValue(kind: Kind, value: string, depth: number): string {
-  if (value === '') return value;
-  if ((kind === 'secret' || kind === 'key') && BOOLEAN.test(value)) return value;
+  return valueStep(kind, value, depth).text;
+}
+
+/** A value, and what it asks of the unit after it (`--opt=Bearer` followed by the token). */
+function valueStep(kind: Kind, value: string, depth: number): Step {
+  if (value === '') return { text: value, next: null };
+  if ((kind === 'secret' || kind === 'key') && BOOLEAN.test(value)) return { text: value, next: null };
   switch (kind) {
-    case 'secret': return REDACTED;
-    case 'key': return looksLikePath(value) ? value : REDACTED;
-    case 'header': return headerUnit(value, true, depth)?.text ?? redactUnit(value, depth + 1);
-    default: return redactUnit(value, depth + 1);
+    case 'secret': return { text: hide(value), next: null };
+    case 'key': return { text: looksLikePath(value) ? value : hide(value), next: null };
+    case 'header': return headerUnit(value, true, depth) ?? unitStep(value, depth + 1);
+    default: return unitStep(value, depth + 1);
   }
 }
 
@@ -248,9 +272,9 @@ function headerUnit(unit: string, fromHeaderOption: boolean, depth: number): Ste
   }
   const value = rest.trimStart();
   // `Authorization:` alone: its value is in the units that follow.
-  if (value === '' || value === close) return { text: unit, next: { t: 'header-value' } };
+  if (value === '') return { text: unit, next: { t: 'header-value' } };
   const space = rest.slice(0, rest.length - value.length);
-  return { text: `${open}${name}:${space}${REDACTED}${close}`, next: isScheme(value) ? { t: 'secret' } : null };
+  return { text: `${open}${name}:${space}${hide(value)}${close}`, next: isScheme(value) ? { t: 'secret' } : null };
 }
 
 /** One layer of surrounding quotes (an unbalanced opening quote too). */
@@ -261,31 +285,41 @@ function unquote(unit: string): { open: string; inner: string; close: string } {
   return { open: q, inner: unit.slice(1), close: '' };
 }
 
+/**
+ * The unit as the value `p` asks for, or null when it is not one (it is then judged on its
+ * own). A value that ends in `,` or `;` continues into the next unit (`Digest a="1", b="2"`,
+ * `Cookie: a=1; b=2`), but a continuation never takes an option or a program's name: those
+ * keep their meaning for what follows them.
+ */
 function consume(p: Pending, unit: string, quoted: boolean, depth: number): Step | null {
+  if (unit === '') return { text: unit, next: p };
+  if ('cont' in p && p.cont === true && (unit.startsWith('-') || PROGRAMS.has(programName(unit)))) return null;
   switch (p.t) {
     case 'flag-value':
       return unit.startsWith('--') ? null : { text: redactValue(p.kind, unit, depth), next: null };
     case 'secret':
-      return { text: unit === '' ? '' : REDACTED, next: unit.endsWith(',') ? p : null };
+      return { text: hide(unit), next: unit.endsWith(',') ? { t: 'secret', cont: true } : null };
     case 'header':
       return headerUnit(unit, true, depth);
     case 'header-value':
-      return { text: REDACTED, next: isScheme(unit) ? { t: 'secret' } : unit.endsWith(',') || unit.endsWith(';') ? p : null };
+      return { text: hide(unit), next: isScheme(unit) ? { t: 'secret' } : unit.endsWith(',') || unit.endsWith(';') ? { t: 'header-value', cont: true } : null };
     case 'user-pass': {
       const at = unit.indexOf(p.separator);
       return at < 0 ? null : { text: redactUserPass(unit, p.separator), next: null };
     }
     case 'cookie':
-      return unit.includes('=') ? { text: REDACTED, next: unit.endsWith(';') ? p : null } : null;
+      return unit.includes('=') ? { text: hide(unit), next: unit.endsWith(';') ? { t: 'cookie', cont: true } : null } : null;
     case 'quoted':
-      return quoted ? { text: REDACTED, next: null } : null;
+      return quoted ? { text: hide(unit), next: null } : null;
+    case 'script':
+      return { text: redactText(unit, depth + 1), next: null };
   }
 }
 
 function redactUserPass(value: string, separator: string): string {
   const at = value.indexOf(separator);
   if (at < 0 || at === value.length - 1) return redactInline(value);
-  return `${value.slice(0, at + 1)}${REDACTED}`;
+  return `${value.slice(0, at + 1)}${hide(value.slice(at + 1))}`;
 }
 
 interface Sequence {
@@ -295,16 +329,23 @@ interface Sequence {
   previous: string;
 }
 
-/** One unit with no demand from the one before: its own rules, and what it asks of the next. */
-function redactOwn(unit: string, seq: Sequence, depth: number): Step {
-  const known = PROGRAMS.get(basename(unit));
+/** Follows which program the units belong to: the last one named (`sudo mysql`, `sh -c "..."`). */
+function noteProgram(unit: string, seq: Sequence): boolean {
+  const known = PROGRAMS.get(programName(unit));
   if (known !== undefined) {
     seq.program = known;
     seq.subcommandSeen = false;
-    return { text: redactInline(unit), next: null };
+    return true;
   }
+  if (seq.program?.subcommand === unit) seq.subcommandSeen = true;
+  return false;
+}
+
+/** One unit with no demand from the one before: its own rules, and what it asks of the next. */
+function redactOwn(unit: string, seq: Sequence, depth: number): Step {
+  if (noteProgram(unit, seq)) return { text: redactInline(unit), next: null };
   const program = seq.program;
-  if (program?.subcommand === unit) seq.subcommandSeen = true;
+  if (program?.shell === true && /^-[a-z]*c[a-z]*$/.test(unit)) return { text: unit, next: { t: 'script' } };
   if (program && (program.subcommand === undefined || seq.subcommandSeen)) {
     if (program.separate?.includes(unit)) return { text: unit, next: { t: 'secret' } };
     if (program.userPass?.includes(unit)) return { text: unit, next: { t: 'user-pass', separator: program.userPassSeparator ?? ':' } };
@@ -313,7 +354,7 @@ function redactOwn(unit: string, seq: Sequence, depth: number): Step {
       if (opt.length === 2 && unit.startsWith(opt) && unit.length > 2) return { text: opt + redactUserPass(unit.slice(2), program.userPassSeparator ?? ':'), next: null };
     }
     for (const opt of program.attached ?? []) {
-      if (unit.startsWith(opt) && unit.length > opt.length && !unit.startsWith('--')) return { text: opt + REDACTED, next: null };
+      if (unit.startsWith(opt) && unit.length > opt.length && !unit.startsWith('--')) return { text: opt + hide(unit.slice(opt.length)), next: null };
     }
   }
   if (unit === '-H') return { text: unit, next: { t: 'header' } };
@@ -324,13 +365,14 @@ function redactOwn(unit: string, seq: Sequence, depth: number): Step {
   const withValue = FLAG_WITH_VALUE.exec(unit);
   if (withValue !== null) {
     const [, dashes, name, value] = withValue as unknown as [string, string, string, string];
-    return { text: `${dashes}${name}=${redactValue(nameKind(name), value, depth)}`, next: null };
+    const v = valueStep(nameKind(name), value, depth);
+    return { text: `${dashes}${name}=${v.text}`, next: v.next };
   }
   const flag = FLAG.exec(unit);
   if (flag !== null) {
     const kind = nameKind(flag[2] as string);
-    if (kind === 'secret' || kind === 'key') return { text: unit, next: { t: 'flag-value', kind } };
-    if (kind === 'header') return { text: unit, next: { t: 'header' } };
+    if (kind === 'secret' || kind === 'key') return { text: redactInline(unit), next: { t: 'flag-value', kind } };
+    if (kind === 'header') return { text: redactInline(unit), next: { t: 'header' } };
     return { text: redactInline(unit), next: null };
   }
   const header = headerUnit(unit, false, depth);
@@ -338,7 +380,7 @@ function redactOwn(unit: string, seq: Sequence, depth: number): Step {
   if (isStandaloneScheme(unit)) return { text: unit, next: { t: 'secret' } };
   if (SNAKE_NAME.test(unit)) {
     const kind = nameKind(unit);
-    if (kind === 'secret' || kind === 'key') return { text: unit, next: { t: 'flag-value', kind } };
+    if (kind === 'secret' || kind === 'key') return { text: redactInline(unit), next: { t: 'flag-value', kind } };
   }
   if (SECRET_WORD.test(unit) || (/^by$/i.test(unit) && /^identified$/i.test(seq.previous))) return { text: unit, next: { t: 'quoted' } };
   // A unit with spaces that is none of the above (`sh -c "..."`): a command line of its own.
@@ -346,14 +388,16 @@ function redactOwn(unit: string, seq: Sequence, depth: number): Step {
   return { text: redactInline(unit), next: null };
 }
 
-function redactSequence(units: readonly string[], depth: number): string[] {
-  const seq: Sequence = { pending: null, program: null, subcommandSeen: false, previous: '' };
+function redactSequence(units: readonly string[], depth: number, seq: Sequence = { pending: null, program: null, subcommandSeen: false, previous: '' }): string[] {
   const out: string[] = [];
   for (const raw of units) {
     const { open, inner, close } = unquote(raw);
     const pending = seq.pending;
     seq.pending = null;
     let step = pending === null ? null : consume(pending, inner, open !== '', depth);
+    // A unit taken as a value still names its program, if it is one: over-redacting one word
+    // must not leave the program's own secrets (`Token x, mysql -pSECRET`) unredacted.
+    if (step !== null) noteProgram(inner, seq);
     step ??= redactOwn(inner, seq, depth);
     out.push(step.text === inner ? raw : `${open}${step.text}${close}`);
     seq.pending = step.next;
@@ -364,8 +408,14 @@ function redactSequence(units: readonly string[], depth: number): string[] {
 
 /** One unit on its own (a value, an argv element). */
 function redactUnit(unit: string, depth: number): string {
-  if (depth > MAX_DEPTH) return /[=:]/.test(unit) || /\b(?:bearer|basic|token)\b/i.test(unit) ? REDACTED : redactInline(unit);
-  return redactSequence([redactPem(unit)], depth)[0] as string;
+  return unitStep(unit, depth).text;
+}
+
+function unitStep(unit: string, depth: number): Step {
+  if (depth > MAX_DEPTH) return { text: /[=:]/.test(unit) || /\b(?:bearer|basic|token)\b/i.test(unit) ? hide(unit) : redactInline(unit), next: null };
+  const seq: Sequence = { pending: null, program: null, subcommandSeen: false, previous: '' };
+  const text = redactSequence([unit], depth, seq)[0] as string;
+  return { text, next: seq.pending };
 }
 
 /**
@@ -373,10 +423,10 @@ function redactUnit(unit: string, depth: number): string {
  * in one unit. A quote that never closes is an ordinary character. Linear: after a failed
  * search for a closing quote, that quote character is never searched for again.
  */
-function tokenize(s: string): { units: string[]; gaps: string[] } {
+function tokenize(s: string, quotes = true): { units: string[]; gaps: string[] } {
   const units: string[] = [];
   const gaps: string[] = [];
-  const unclosed = new Set<string>();
+  const unclosed = new Set<string>(quotes ? [] : QUOTES);
   let i = 0;
   let gapStart = 0;
   while (i < s.length) {
@@ -420,7 +470,12 @@ export function redactArgv(argv: readonly string[]): string[] {
  */
 export function redactText(text: string, depth = 0): string {
   if (depth > MAX_DEPTH) return redactUnit(text, depth);
-  const { units, gaps } = tokenize(redactPem(text));
+  // What may span spaces: a PEM block, a JSON `"password": "two words"`.
+  // PEM blocks are replaced once, on the whole input: inside it, a block's end may be in another unit.
+  const whole = (depth === 0 ? redactPem(text) : text).replace(JSON_PAIR, redactJsonPair);
+  let { units, gaps } = tokenize(whole);
+  // One unit with spaces inside (`-H'a b'`): its quotes group nothing here; split at the spaces.
+  if (units.length === 1 && /\s/.test(units[0] as string)) ({ units, gaps } = tokenize(whole, false));
   const red = redactSequence(units, depth);
   let out = gaps[0] ?? '';
   for (let i = 0; i < red.length; i++) out += (red[i] as string) + (gaps[i + 1] ?? '');
