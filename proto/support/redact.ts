@@ -22,7 +22,7 @@
 // A replaced value becomes `<redacted>`; the names around it stay, so the command line still
 // says what ran. Over-redacting is the safe mistake. The result of redacting is a fixed point
 // (redacting it again changes nothing), every step is linear in the input, and nothing throws.
-import { PEM_PRIVATE_KEY_BEGIN, SECRET_SHAPES } from './secret-shapes.js';
+import { PEM_PRIVATE_KEY_BEGIN, SECRET_SHAPE_HINT, SECRET_SHAPES } from './secret-shapes.js';
 
 export const REDACTED = '<redacted>';
 
@@ -44,9 +44,24 @@ const SECRET_SUFFIXES = ['token', 'password', 'passwd', 'secret', 'credential', 
 /** ... or is exactly one of these (`--pass`, `REDIS_AUTH`, `sig=`). */
 const SECRET_WORDS = new Set(['pass', 'pw', 'auth', 'sig', 'bearer']);
 
-/** The words of a name, lower case: `keyStorePassword` -> key store password, `X-Amz-Signature` -> x amz signature. */
-function nameWords(name: string): string[] {
-  return name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== '');
+const isAlnum = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isUpper = (c: number): boolean => c >= 65 && c <= 90;
+
+/**
+ * The last word of a name, lower case: words are split at anything but letters and digits and
+ * where a lower-case letter or digit meets an upper-case one (`keyStorePassword` -> password,
+ * `X-Amz-Signature` -> signature, `APIKey` -> apikey).
+ */
+function lastWord(name: string): string {
+  let end = name.length;
+  while (end > 0 && !isAlnum(name.charCodeAt(end - 1))) end--;
+  let start = end;
+  while (start > 0 && isAlnum(name.charCodeAt(start - 1))) {
+    const c = name.charCodeAt(start - 1);
+    start--;
+    if (isUpper(c) && start > 0 && isAlnum(name.charCodeAt(start - 1)) && !isUpper(name.charCodeAt(start - 1))) break;
+  }
+  return name.slice(start, end).toLowerCase();
 }
 
 /**
@@ -54,8 +69,7 @@ function nameWords(name: string): string[] {
  * `PWD=/home/x`); header: the value is a header line; none: the value is redacted as text.
  */
 export function nameKind(name: string): Kind {
-  const words = nameWords(name);
-  const last = words[words.length - 1] ?? '';
+  const last = lastWord(name);
   if (SECRET_WORDS.has(last) || SECRET_SUFFIXES.some((s) => last.endsWith(s))) return 'secret';
   if (last.endsWith('key') || last === 'pwd') return 'key';
   if (last.endsWith('header') || last.endsWith('headers')) return 'header';
@@ -109,18 +123,24 @@ function redactPem(s: string): string {
 }
 
 /** Replaces what is a secret whatever stands around it. */
+/** Every credential shape in one pattern: one pass over a unit, not one per shape. */
+const SHAPES = new RegExp(SECRET_SHAPES.map((x) => `(?:${x.pattern.source})`).join('|'), 'g');
+
 function redactInline(s: string): string {
   if (s === '' || s === REDACTED) return s;
-  let out = s;
-  for (const shape of SECRET_SHAPES) out = out.replace(shape.pattern, REDACTED);
-  out = out.replace(PAIR, (all, sep: string, name: string, value: string) => {
-    const kind = nameKind(name);
-    return kind === 'secret' || (kind === 'key' && !looksLikePath(value)) ? `${sep}${name}=${BOOLEAN.test(value) ? value : REDACTED}` : all;
-  });
-  out = out.replace(JSON_PAIR, redactJsonPair);
+  let out = SECRET_SHAPE_HINT.test(s) ? s.replace(SHAPES, REDACTED) : s;
+  if (out.includes('=')) {
+    out = out.replace(PAIR, (all, sep: string, name: string, value: string) => {
+      const kind = nameKind(name);
+      return kind === 'secret' || (kind === 'key' && !looksLikePath(value)) ? `${sep}${name}=${BOOLEAN.test(value) ? value : REDACTED}` : all;
+    });
+  }
+  if (out.includes('"')) out = out.replace(JSON_PAIR, redactJsonPair);
   // Last: whether a user part is long enough to be a token is judged on what is left of it.
-  out = out.replace(URL_PASSWORD, (_all, head: string, pass: string) => `${head}:${hide(pass)}@`)
-    .replace(URL_TOKEN_USER, (_all, head: string, user: string) => `${head}${hide(user)}@`);
+  if (out.includes('://')) {
+    out = out.replace(URL_PASSWORD, (_all, head: string, pass: string) => `${head}:${hide(pass)}@`)
+      .replace(URL_TOKEN_USER, (_all, head: string, user: string) => `${head}${hide(user)}@`);
+  }
   // openssl's -pass/-passin/-passout pass:SECRET
   if (out.startsWith('pass:') && out.length > 5) out = `pass:${hide(out.slice(5))}`;
   return out;
@@ -244,6 +264,12 @@ const FLAG = /^(-{1,2})([A-Za-z0-9][\w.-]*)$/;
 const SNAKE_NAME = /^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+$/;
 const SECRET_WORD = /^(?:password|passwd|secret|token|pass|pwd)$/i;
 const QUOTES = new Set(['"', "'"]);
+const SPACE = /\s/;
+/** Whitespace as \s knows it, by code: the tokenizer looks at every character. */
+function isSpace(c: number): boolean {
+  if (c === 32 || (c >= 9 && c <= 13)) return true;
+  return c >= 0x80 ? SPACE.test(String.fromCharCode(c)) : false;
+}
 
 function redactValue(kind: Kind, value: string, depth: number): string {
   return valueStep(kind, value, depth).text;
@@ -384,7 +410,7 @@ function redactOwn(unit: string, seq: Sequence, depth: number): Step {
   }
   if (SECRET_WORD.test(unit) || (/^by$/i.test(unit) && /^identified$/i.test(seq.previous))) return { text: unit, next: { t: 'quoted' } };
   // A unit with spaces that is none of the above (`sh -c "..."`): a command line of its own.
-  if (/\s/.test(unit)) return { text: redactText(unit, depth + 1), next: null };
+  if (SPACE.test(unit)) return { text: redactText(unit, depth + 1), next: null };
   return { text: redactInline(unit), next: null };
 }
 
@@ -430,13 +456,13 @@ function tokenize(s: string, quotes = true): { units: string[]; gaps: string[] }
   let i = 0;
   let gapStart = 0;
   while (i < s.length) {
-    if (/\s/.test(s[i] as string)) {
+    if (isSpace(s.charCodeAt(i))) {
       i++;
       continue;
     }
     gaps.push(s.slice(gapStart, i));
     let j = i;
-    while (j < s.length && !/\s/.test(s[j] as string)) {
+    while (j < s.length && !isSpace(s.charCodeAt(j))) {
       const c = s[j] as string;
       if (QUOTES.has(c) && !unclosed.has(c)) {
         const close = s.indexOf(c, j + 1);
@@ -472,10 +498,11 @@ export function redactText(text: string, depth = 0): string {
   if (depth > MAX_DEPTH) return redactUnit(text, depth);
   // What may span spaces: a PEM block, a JSON `"password": "two words"`.
   // PEM blocks are replaced once, on the whole input: inside it, a block's end may be in another unit.
-  const whole = (depth === 0 ? redactPem(text) : text).replace(JSON_PAIR, redactJsonPair);
+  const pemDone = depth === 0 ? redactPem(text) : text;
+  const whole = pemDone.includes('"') ? pemDone.replace(JSON_PAIR, redactJsonPair) : pemDone;
   let { units, gaps } = tokenize(whole);
   // One unit with spaces inside (`-H'a b'`): its quotes group nothing here; split at the spaces.
-  if (units.length === 1 && /\s/.test(units[0] as string)) ({ units, gaps } = tokenize(whole, false));
+  if (units.length === 1 && SPACE.test(units[0] as string)) ({ units, gaps } = tokenize(whole, false));
   const red = redactSequence(units, depth);
   let out = gaps[0] ?? '';
   for (let i = 0; i < red.length; i++) out += (red[i] as string) + (gaps[i + 1] ?? '');

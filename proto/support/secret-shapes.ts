@@ -50,5 +50,11 @@ export const SECRET_SHAPES: readonly SecretShape[] = [
   { name: 'kubernetes-bootstrap-token', pattern: /(?<![A-Za-z0-9_.-])[a-z0-9]{6}\.[a-z0-9]{16}(?![A-Za-z0-9_-])/g },
 ];
 
+/**
+ * What every shape starts with (the bootstrap token: its whole shape), without lookbehinds: a unit
+ * that does not match it cannot hold a shape, and this pattern is found with a fast scan.
+ */
+export const SECRET_SHAPE_HINT = /AKIA|ASIA|ABIA|ACCA|A3T|gh[pousr]_|github_pat_|gl[a-z]{1,4}-|xox|xapp-|hooks\.slack\.com|AIza|ya29\.|_live_|_test_|whsec_|sk-|npm_|pypi-|dckr_pat_|hf_|hv[sbr]\.|SG\.|_v1_|shp|AGE-SECRET-KEY|eyJ|[a-z0-9]{6}\.[a-z0-9]{16}/;
+
 /** A PEM private key block (RSA, EC, OPENSSH, ENCRYPTED, PGP ... PRIVATE KEY [BLOCK]). */
 export const PEM_PRIVATE_KEY_BEGIN = /-----BEGIN ([A-Z0-9 ]{0,40}?)PRIVATE KEY( BLOCK)?-----/g;
