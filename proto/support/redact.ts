@@ -68,7 +68,7 @@ function lastWord(name: string): string {
  * secret: the value is replaced; key: replaced unless it is a path (`--kubelet-client-key=/x.key`,
  * `PWD=/home/x`); header: the value is a header line; none: the value is redacted as text.
  */
-export function nameKind(name: string): Kind {
+function nameKind(name: string): Kind {
   const last = lastWord(name);
   if (SECRET_WORDS.has(last) || SECRET_SUFFIXES.some((s) => last.endsWith(s))) return 'secret';
   if (last.endsWith('key') || last === 'pwd') return 'key';
@@ -122,10 +122,10 @@ function redactPem(s: string): string {
   return out + s.slice(from);
 }
 
-/** Replaces what is a secret whatever stands around it. */
 /** Every credential shape in one pattern: one pass over a unit, not one per shape. */
 const SHAPES = new RegExp(SECRET_SHAPES.map((x) => `(?:${x.pattern.source})`).join('|'), 'g');
 
+/** Replaces what is a secret whatever stands around it. */
 function redactInline(s: string): string {
   if (s === '' || s === REDACTED) return s;
   let out = SECRET_SHAPE_HINT.test(s) ? s.replace(SHAPES, REDACTED) : s;
