@@ -12,6 +12,7 @@ import { benchQuery, formatQueryBench } from './query.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
+import { benchRedact, formatRedactBench } from './redact.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
   process.stdout.write(formatWebhooksBench(await benchWebhooks(wo2), wo2));
   const bo = { agents: quick ? 20 : 100, changes: quick ? 50 : 200 };
   process.stdout.write(formatPushBench(await benchBaselinePush(bo), bo));
+  const xo = { iterations: quick ? 2_000 : 20_000 };
+  process.stdout.write(formatRedactBench(benchRedact(xo), xo));
 }
 
 main().catch((err: unknown) => {

@@ -81,6 +81,14 @@ export function processSubject(key: string, exe: string): string {
   return `${s.slice(0, MAX_SUBJECT_CHARS - 17)}#${digest}`;
 }
 
+/**
+ * The fields of a proc-unexpected finding's detail that its subject is made of. Redaction
+ * leaves them as the agent wrote them: the collector matches them against the subject
+ * (collector/store/processes.ts) and an operator allows the executable by this path, so a
+ * secret inside an executable's path is part of the finding's identity, not redacted.
+ */
+export const PROCESS_IDENTITY_FIELDS = ['baseline', 'exe'] as const;
+
 /** The longest executable path a baseline carries on the wire. */
 export const MAX_EXECUTABLE_CHARS = 1024;
 

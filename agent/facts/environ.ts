@@ -3,7 +3,7 @@
 // environment is dropped while parsing, and the kept values are redacted by name before they
 // leave this module.
 import type { FsError, HostFs } from './host-fs.js';
-import { redactNamedValue } from './redact.js';
+import { redactNamedValue } from '../../proto/support/redact.js';
 
 export const MAX_ENVIRON_BYTES = 256 * 1024;
 

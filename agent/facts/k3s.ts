@@ -11,7 +11,7 @@ import type { ComponentArg, ControlPlaneComponent, K3sFacts } from './control-pl
 import type { HostFs } from './host-fs.js';
 import type { FactError, JsonValue } from './host-facts.js';
 import { parseQuietly } from './control-plane-docs.js';
-import { redactArgv } from './redact.js';
+import { redactArgv } from '../../proto/support/redact.js';
 
 /** The k3s option that passes extra flags to each embedded component. */
 export const K3S_ARG_KEYS: { readonly [C in ControlPlaneComponent]: string } = {

@@ -4,7 +4,7 @@
 import type { FactError } from './host-facts.js';
 import type { HostFs } from './host-fs.js';
 import type { KubeletUnitFacts, UnitEnvironmentFile } from './node-facts.js';
-import { redactArgv } from './redact.js';
+import { redactArgv } from '../../proto/support/redact.js';
 import type { EnvAssignment, UnitSource } from './systemd-unit.js';
 import { buildEnvironment, parseEnvironmentFile, serviceSettings, unitCommand } from './systemd-unit.js';
 

@@ -9,7 +9,7 @@ import type { ConfigDoc, DropinFacts, FactError, KubeletAbsence, KubeletFacts, P
 import { collectKubeletUnit, KUBELET_UNIT } from './kubelet-unit.js';
 import type { KubeletUnitFacts } from './node-facts.js';
 import { commandName, findProcesses } from './proc.js';
-import { REDACTED } from './redact.js';
+import { REDACTED } from '../../proto/support/redact.js';
 import { unitFromCgroup } from './systemd-unit.js';
 
 export const KUBELET_CONFIG_KIND = 'KubeletConfiguration';

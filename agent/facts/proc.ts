@@ -3,7 +3,7 @@
 // before it leaves this module; exe and cwd are link VALUES (host paths), never followed here.
 import { posix } from 'node:path';
 import type { FsError, HostFs } from './host-fs.js';
-import { redactArgv } from './redact.js';
+import { redactArgv } from '../../proto/support/redact.js';
 
 export const MAX_CMDLINE_BYTES = 256 * 1024;
 

@@ -10,7 +10,7 @@ import { parseQuietly } from './control-plane-docs.js';
 import type { EnvEntry, VolumeMapping } from './control-plane-types.js';
 import type { FactError, JsonObject, JsonValue } from './host-facts.js';
 import { ETCD_ENV_PREFIX } from './environ.js';
-import { redactArgv, redactNamedValue } from './redact.js';
+import { redactArgv, redactNamedValue } from '../../proto/support/redact.js';
 
 export const MAX_MANIFESTS_PER_DIR = 64;
 

@@ -1,7 +1,7 @@
 // A command line as it may leave the agent (pure): secret-looking values redacted first
-// (agent/facts/redact.ts), then joined with spaces, control characters escaped (a command
+// (proto/support/redact.ts), then joined with spaces, control characters escaped (a command
 // line is attacker-controlled text that ends up in terminals, chat and HTML), and bounded.
-import { redactArgv } from '../facts/redact.js';
+import { redactArgv } from '../../proto/support/redact.js';
 
 export const MAX_CMDLINE_CHARS = 2048;
 export const MAX_PATH_CHARS = 512;

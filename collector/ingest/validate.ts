@@ -1,12 +1,21 @@
 // Wire messages are untrusted input: every field is checked and bounded here, and turned
 // into the pipeline's domain types. A violation is permanent (INVALID_ARGUMENT).
+//
+// What an agent reports is redacted again here, before anything is stored, logged or sent
+// (an older or hostile agent may send a command line with its secrets): every string of a
+// finding's detail but the fields its subject is made of, and the text of a result (actual,
+// expected, reason). Subjects, check ids and titles are left as sent: the subject is the
+// finding's identity (fingerprint), and redaction must never split or merge findings.
 import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
 } from '../../proto/domain.js';
 import type {
   FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output, BaselineReport__Output,
 } from '../../proto/load.js';
-import { isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, LEGACY_HOST_KEY, MAX_EXECUTABLE_CHARS } from '../../proto/baseline-key.js';
+import {
+  isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, LEGACY_HOST_KEY, MAX_EXECUTABLE_CHARS, PROCESS_IDENTITY_FIELDS,
+} from '../../proto/baseline-key.js';
+import { redactDetailJson, redactText } from '../../proto/support/redact.js';
 import type { ReportedBaseline } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
@@ -216,11 +225,11 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       status,
       severity,
       scored: x.scored === true,
-      actual: text(`${f}.actual`, x.actual, LIMITS.text),
-      expected: text(`${f}.expected`, x.expected, LIMITS.text),
+      actual: redactText(text(`${f}.actual`, x.actual, LIMITS.text)),
+      expected: redactText(text(`${f}.expected`, x.expected, LIMITS.text)),
       source: source as Source,
       sourceFile: text(`${f}.sourceFile`, x.sourceFile, LIMITS.subject),
-      reason: text(`${f}.reason`, x.reason, LIMITS.text),
+      reason: redactText(text(`${f}.reason`, x.reason, LIMITS.text)),
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
     };
@@ -262,7 +271,7 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
       seen,
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
-      detail,
+      detail: redactDetailJson(detail, PROCESS_IDENTITY_FIELDS),
     };
   });
   return { node, epoch, sequence: sequence(b.sequence), findings };

@@ -11,7 +11,7 @@ import { parseQuietly, summariseEncryptionConfig } from '../../agent/facts/contr
 import { parseEnviron } from '../../agent/facts/environ.js';
 import { collectFacts } from '../../agent/facts/index.js';
 import type { ControlPlaneFacts, HostFacts } from '../../agent/facts/index.js';
-import { REDACTED } from '../../agent/facts/redact.js';
+import { REDACTED } from '../../proto/support/redact.js';
 import { VALUE_FROM, parseStaticPod } from '../../agent/facts/static-pods.js';
 import { buildScanReport } from '../../agent/scan-report.js';
 import { prepareFixture, writeCmdline, writeEnviron } from '../helpers/fixture.js';
