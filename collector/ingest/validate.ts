@@ -49,6 +49,17 @@ function text(field: string, v: unknown, max: number, required = false): string 
   return v;
 }
 
+/**
+ * A text that is redacted before it is stored. The bound holds for what is stored: an agent
+ * that redacts (the same redactor) sends text that redaction leaves as it is; one that does
+ * not may grow by redaction (`-p1` becomes `-p<redacted>`) and is refused past the bound.
+ */
+function redacted(field: string, v: unknown, max: number): string {
+  const out = redactText(text(field, v, max));
+  if (out.length > max) throw new InvalidMessage(`${field} is longer than ${max} characters once its secrets are redacted`);
+  return out;
+}
+
 function checkId(field: string, v: unknown): string {
   const s = text(field, v, 64, true);
   if (!CHECK_ID.test(s)) throw new InvalidMessage(`${field} ${JSON.stringify(s)} is not a check id (lower-case letters, digits, '.', '-', '_')`);
@@ -225,11 +236,11 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       status,
       severity,
       scored: x.scored === true,
-      actual: redactText(text(`${f}.actual`, x.actual, LIMITS.text)),
-      expected: redactText(text(`${f}.expected`, x.expected, LIMITS.text)),
+      actual: redacted(`${f}.actual`, x.actual, LIMITS.text),
+      expected: redacted(`${f}.expected`, x.expected, LIMITS.text),
       source: source as Source,
       sourceFile: text(`${f}.sourceFile`, x.sourceFile, LIMITS.subject),
-      reason: redactText(text(`${f}.reason`, x.reason, LIMITS.text)),
+      reason: redacted(`${f}.reason`, x.reason, LIMITS.text),
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
     };
@@ -239,6 +250,12 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
     benchmark: text('scanReport.benchmark', r.benchmark, 64), scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
   };
+}
+
+function redactedDetail(field: string, detail: string): string {
+  const out = redactDetailJson(detail, PROCESS_IDENTITY_FIELDS);
+  if (out.length > LIMITS.detail) throw new InvalidMessage(`${field} is longer than ${LIMITS.detail} characters once its secrets are redacted`);
+  return out;
 }
 
 export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string, now: number): IncomingBatch {
@@ -271,7 +288,7 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
       seen,
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
-      detail: redactDetailJson(detail, PROCESS_IDENTITY_FIELDS),
+      detail: redactedDetail(`${f}.detailJson`, detail),
     };
   });
   return { node, epoch, sequence: sequence(b.sequence), findings };

@@ -8,8 +8,6 @@
 // dropped (and counted), so after a long outage the newest state of each finding is what
 // is still there to send.
 import { SEVERITIES, type Category, type Severity } from '../../proto/domain.js';
-import { PROCESS_IDENTITY_FIELDS } from '../../proto/baseline-key.js';
-import { redactJson, redactText } from '../../proto/support/redact.js';
 import type { AlertChange, AlertEvent, AlertFinding, Destination } from '../webhooks/types.js';
 import { routes } from '../webhooks/route.js';
 import { encodeAuditCursor } from './audit.js';
@@ -117,21 +115,20 @@ interface RawFinding {
 }
 
 /**
- * The finding as the alert carries it. What came from a node is redacted again (the ingest
- * already did, but a row stored by an older collector did not go through it): an alert
- * leaves the cluster.
+ * The finding as the alert carries it. What came from a node was redacted before it was
+ * stored (at ingest, or by migration 008 for rows stored before ingest did).
  */
 function snapshot(r: RawFinding): AlertFinding {
   let detail: unknown = {};
   try {
-    detail = redactJson(JSON.parse(r.detail), PROCESS_IDENTITY_FIELDS);
+    detail = JSON.parse(r.detail);
   } catch {
     // kept as {}: the detail is informational
   }
   return {
     id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-    severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, actual: redactText(r.actual),
-    expected: redactText(r.expected), reason: redactText(r.reason), remediation: r.remediation, seen: r.seen,
+    severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, actual: r.actual,
+    expected: r.expected, reason: r.reason, remediation: r.remediation, seen: r.seen,
     firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen), count: r.count,
     resolvedAt: iso(r.resolved_at), detail,
   };

@@ -4,10 +4,12 @@
 // subject and the fields it is made of stay as sent, and repeats with other secrets stay one
 // finding.
 import test from 'ava';
-import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { hostKeyOf, processSubject } from '../../proto/baseline-key.js';
+import type { FindingBatch__Output } from '../../proto/load.js';
+import { redactText } from '../../proto/support/redact.js';
+import { batchFromWire, InvalidMessage, LIMITS } from '../../collector/ingest/validate.js';
 import { ADMIN_TOKEN } from '../helpers/collector.js';
 import { api, connect, fp, ok, result, withCollector } from '../helpers/agent-session.js';
 import { eventually } from '../helpers/https.js';
@@ -59,11 +61,8 @@ test('an unredacted command line from an older agent is redacted before it is st
     t.true(files().some((x) => x.bytes.includes(Buffer.from(EXE))), 'the finding is in the files searched');
     for (const { file, bytes } of files()) for (const s of all) t.false(bytes.includes(Buffer.from(s)), `${s} is not in ${file}`);
 
-    // An older collector stored the detail unredacted; allowing the executable resolves the
-    // finding and the alert must not carry that detail out.
-    const db = new Database(tc.databasePath);
-    db.prepare('UPDATE findings SET detail = ? WHERE id = ?').run(JSON.stringify({ baseline: HOST, exe: EXE, cmdline: rawCmdline(first) }), f.id);
-    db.close();
+    // Allowing the executable resolves the finding; its alerts carry only the redacted
+    // detail. (Rows an older collector stored unredacted: migration 008, redact-migration.test.ts.)
     const allowed = await api(tc, '/api/v1/baselines/allow', { token: ADMIN_TOKEN, method: 'POST', body: { key: HOST, executables: [EXE] } });
     t.is(allowed.status, 200, allowed.text);
     await eventually('the resolution alert', () => (receiver.accepted().some((r) => r.body?.event === 'resolved') ? true : undefined));
@@ -87,4 +86,24 @@ test('a scan result\'s actual, expected and reason are redacted at ingest; its s
     t.is(f.reason, 'kubelet run with Bearer <redacted>');
     a.close();
   });
+});
+
+test('the bounds hold for what is stored: text that redaction would grow past its bound is refused, text already redacted is not', (t) => {
+  const now = Date.now();
+  const finding = (cmdline: string) => ({
+    checkId: 'proc-unexpected', subject: processSubject(HOST, EXE), title: 'Unexpected process', category: 'process',
+    severity: 'SEVERITY_HIGH', status: 'STATUS_FAIL', observedAtMs: now, occurrences: 1, seen: 'event',
+    remediation: '', detailJson: JSON.stringify({ baseline: HOST, exe: EXE, cmdline }),
+  });
+  const batch = (cmdline: string) => ({ sequence: 1, findings: [finding(cmdline)] }) as unknown as FindingBatch__Output;
+  // 1,400 one-character passwords: 15 KB as sent, about 28 KB once each became <redacted>.
+  const growing = Array.from({ length: 1400 }, () => 'PASSWORD=1').join(' ');
+  t.true(JSON.stringify({ baseline: HOST, exe: EXE, cmdline: growing }).length < LIMITS.detail);
+  const err = t.throws(() => batchFromWire(batch(growing), 'node-a', 'e', now), { instanceOf: InvalidMessage });
+  t.regex(err!.message, /^findingBatch\.findings\[0\]\.detailJson is longer than 16384 characters once its secrets are redacted/);
+  // The same command line redacted by the agent is within the bound and stored as sent.
+  const agentSide = redactText(Array.from({ length: 700 }, () => 'PASSWORD=1').join(' '));
+  t.true(agentSide.includes('PASSWORD=<redacted>'));
+  const stored = batchFromWire(batch(agentSide), 'node-a', 'e', now).findings[0]!;
+  t.is(JSON.parse(stored.detail).cmdline, agentSide);
 });

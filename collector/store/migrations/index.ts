@@ -7,11 +7,15 @@ import { m004Webhooks } from './004-webhooks.js';
 import { m005AgentCounters } from './005-agent-counters.js';
 import { m006WireTimes } from './006-wire-times.js';
 import { m007Quotas } from './007-quotas.js';
+import { m008RedactStored } from './008-redact-stored.js';
+import type { Db } from '../db.js';
 
 export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /** A step SQL cannot express, run after `sql` in the same transaction. */
+  readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored];
