@@ -182,10 +182,26 @@ function fromRecord(r: ProcessRecord): Observed {
   };
 }
 
+/**
+ * The name an eBPF record's file is judged by. A file on a detached mount (runc's cloned
+ * binary; anything made with open_tree and a private mount) has no path on the host: the
+ * kernel's walk ends at that mount's root, often "/" itself. Such a path must never match a
+ * learned host path, so it is named apart, with the last word of what execve was given to
+ * tell the cases apart (a memfd keeps the kernel's own "/memfd:NAME").
+ */
+export function judgedPath(path: string, k: KernelExecFacts): string {
+  if (!k.detached || fsKindOf(k.fsMagic, path, true) === 'memfd') return path;
+  const given = k.filename.slice(k.filename.lastIndexOf('/') + 1) || 'unnamed';
+  return `${DETACHED_PREFIX}${path === '/' ? '' : path}/${given}`;
+}
+
+/** The prefix of a detached file's name (judgedPath); not a path any host file can be found at. */
+export const DETACHED_PREFIX = '/(detached)';
+
 function fromExec(r: ExecRecord): Observed {
   const k = r.kernel ?? null;
   // An eBPF record's path is the file's own, rebuilt in the kernel; netlink's is the exe link's text.
-  const link = r.exe === null ? null : k ? { exe: r.exe, deleted: k.unlinked || k.nlink === 0 } : cleanExe(r.exe);
+  const link = r.exe === null ? null : k ? { exe: judgedPath(r.exe, k), deleted: k.unlinked || k.nlink === 0 } : cleanExe(r.exe);
   return {
     pid: r.pid, ppid: r.ppid, uid: r.uid, startTicks: r.startTicks, exe: link?.exe ?? null, exeDeleted: link?.deleted ?? false,
     argv: r.cmdline ? parseCmdline(r.cmdline) : [], cmdlineTruncated: r.cmdlineTruncated, cgroup: r.cgroup,

@@ -21,7 +21,7 @@ import {
   type ExecEventSource, type ExecRecord, type ProcessPrivileges,
 } from '../../agent/processes/exec-events.js';
 import { HEADER_BYTES, parseBpfRecord, userDev } from '../../agent/processes/bpf-record.js';
-import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
+import { createProcessMonitor, DETACHED_PREFIX, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { cleanExe } from '../../agent/processes/proc-reader.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
 import type { Spool } from '../../agent/report/spool.js';
@@ -196,6 +196,32 @@ bpfTest('eBPF: an exec through /proc/self/fd/N reports the file\'s canonical pat
   t.like(d, { exe: '/memfd:nw-probe', exeDeleted: true });
   t.like(d.kernel, { fsKind: 'memfd', nlink: 0 });
   t.regex(d.kernel!.filename, /^\/proc\/self\/fd\/\d+$/);
+});
+
+bpfTest('eBPF: a file on a detached mount (the root of its own mount, as runc\'s cloned binary is) is never judged as "/" or as a host path', async (t) => {
+  t.timeout(60_000);
+  const s = await setup(t);
+  const bin = await freshElf(s.bins, 'nw-detached');
+  // open_tree(AT_FDCWD, file, OPEN_TREE_CLONE) gives a detached mount of just that file; run it
+  // through its descriptor (fexecve). The kernel's path walk ends at that mount's root: "/".
+  const script = [
+    'import ctypes, os, sys',
+    'libc = ctypes.CDLL(None, use_errno=True)',
+    'fd = libc.syscall(428, -100, sys.argv[1].encode(), 1 | 0o2000000)',
+    'if fd < 0: sys.exit(90 + ctypes.get_errno() % 10)',
+    'os.execve(fd, ["nw-detached"], {})',
+  ].join('\n');
+  t.is(await run(PYTHON, ['-c', script, bin.path]), 0);
+  const detached = () => spooledFindings(s.spool).filter((f) => f.finding.subject?.startsWith(`${HOST_WORKER}:${DETACHED_PREFIX}`));
+  await waitFor('the detached file\'s finding', () => {
+    s.m.flush();
+    return detached().length > 0;
+  }, 30_000);
+  const d = detached()[0]!.detail;
+  // fexecve runs it as execveat(fd, "", AT_EMPTY_PATH): execve is given /dev/fd/N.
+  t.regex(d.kernel!.filename, /^\/dev\/fd\/\d+$/);
+  t.is(d.exe, `${DETACHED_PREFIX}/${d.kernel!.filename.split('/').pop()}`, 'named apart from every host path, "/" included');
+  t.like(d.kernel, { ino: bin.ino });
 });
 
 
