@@ -2,14 +2,14 @@
 // systemd and cgroupfs drivers, Docker forms without bundles, and host processes (no container
 // in their cgroup: keyed by the node's role, here a worker's).
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHostFs } from '../../agent/facts/host-fs.js';
 import { createAttributor, hostAttribution, isNotAContainer, type Attribution, type NotAContainer } from '../../agent/processes/attribution.js';
 import { containerFromCgroup } from '../../agent/processes/cgroup.js';
-import { metaFromBundleConfig } from '../../agent/processes/oci.js';
+import { bundleLocations, metaFromBundleConfig } from '../../agent/processes/oci.js';
 import { createProcReader, parseStat } from '../../agent/processes/proc-reader.js';
-import { HOST_WORKER, PROCESS_FIXTURES, scenario } from './helpers.js';
+import { HOST_WORKER, PROCESS_FIXTURES, scenario, tempDir } from './helpers.js';
 
 async function attributeAll(name: string): Promise<Map<number, Attribution | NotAContainer>> {
   const { procRoot, hostRoot } = scenario(name);
@@ -118,4 +118,41 @@ test('stat parsing counts fields from the last parenthesis (comm may hold spaces
   const s = parseStat('77 (evil) S 1 (x)) R 12 77 77 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0');
   t.like(s, { pid: 77, comm: 'evil) S 1 (x)', ppid: 12, startTicks: 4242 });
   t.is(parseStat('garbage'), null);
+});
+
+test('only a runtime bundle makes a container: none, unreadable, or a non-pod one under kubepods is not one; a non-pod one elsewhere keeps container:<id>', async (t) => {
+  const dir = await tempDir('bundles');
+  t.teardown(dir.cleanup);
+  const state = '/var/run/other-containerd';
+  const bundle = async (ns: string, id: string, text: string) => {
+    const d = join(dir.path, state, 'io.containerd.runtime.v2.task', ns, id);
+    await mkdir(d, { recursive: true });
+    await writeFile(join(d, 'config.json'), text);
+  };
+  const pod = JSON.stringify({ annotations: { 'io.kubernetes.cri.sandbox-name': 'web-7d4b9c8f6d-x2kzq', 'io.kubernetes.cri.sandbox-namespace': 'shop', 'io.kubernetes.cri.container-name': 'nginx' } });
+  await bundle('k8s.io', 'a1'.repeat(32), pod);
+  await bundle('k8s.io', 'b2'.repeat(32), JSON.stringify({ annotations: { 'some.tool': 'x' } }));
+  await bundle('moby', 'c3'.repeat(32), JSON.stringify({ annotations: {} }));
+  await bundle('k8s.io', 'd4'.repeat(32), '{ not json');
+  const attributor = createAttributor(createHostFs(dir.path), { maxContainers: 16, maxOwners: 16, retryMs: 10_000, locations: bundleLocations(state) });
+  const at = (path: string) => attributor.attribute(containerFromCgroup(`0::${path}\n`)!);
+  const podPath = (id: string) => `/kubepods/besteffort/pod6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/${id}`;
+
+  t.is(attribution(await at(podPath('a1'.repeat(32)))).key, 'shop/Deployment/web/nginx', 'the bundle under the configured state dir names the pod');
+  t.regex((await at(podPath('e5'.repeat(32))) as NotAContainer).reason, /no runtime bundle/);
+  t.true(isNotAContainer(await at(podPath('b2'.repeat(32)))), "a bundle without pod annotations in a pod's cgroup");
+  t.regex((await at(podPath('b2'.repeat(32))) as NotAContainer).reason, /no pod annotations, yet the cgroup is a pod's/);
+  t.regex((await at(podPath('d4'.repeat(32))) as NotAContainer).reason, /not a JSON object/);
+  const docker = await at(`/system.slice/docker-${'c3'.repeat(32)}.scope`);
+  t.is(attribution(docker).key, `container:${'c3'.repeat(32)}`, 'a plain Docker container keeps its own baseline');
+  t.is(attribution(docker).container?.runtime, 'docker');
+  // The stock location does not see the other state dir's bundles.
+  const stock = createAttributor(createHostFs(dir.path), { maxContainers: 16, maxOwners: 16, retryMs: 10_000 });
+  t.true(isNotAContainer(await stock.attribute(containerFromCgroup(`0::${podPath('a1'.repeat(32))}\n`)!)));
+});
+
+test('a cgroup path says whether it claims to be a pod\'s', (t) => {
+  t.true(containerFromCgroup(`0::/kubepods.slice/kubepods-besteffort.slice/cri-containerd-${'a'.repeat(64)}.scope\n`)!.kubepods);
+  t.true(containerFromCgroup(`0::/kubepods/burstable/pod6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/${'a'.repeat(64)}\n`)!.kubepods);
+  t.false(containerFromCgroup(`0::/system.slice/docker-${'a'.repeat(64)}.scope\n`)!.kubepods);
 });
