@@ -15,6 +15,13 @@
 // word arrives: BaselineUpdate messages on the stream, exec probes and pod owners from its
 // pod watch. Allowing an executable stops the agent reporting it at once.
 //
+// Where a process belongs is decided from what held at its exec (eBPF: the kernel's cgroup ids
+// and path at the exec; netlink: /proc/<pid>/cgroup read right after it) and kept in the
+// process table: a process moved to another cgroup later keeps it, and a scan does not judge it
+// again. A cgroup named like a container's is believed only when a runtime's bundle vouches for
+// it (attribution.ts); otherwise the process is the host's and the cgroup is a
+// `proc-fake-container-cgroup` finding.
+//
 // Processes outside containers are judged against the host baseline of the node's role
 // (`host/control-plane` or `host/worker`), decided once at start (host-role.ts). Updates for
 // another role's host baseline are ignored: the collector does not send them, and a worker

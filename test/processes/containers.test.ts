@@ -15,7 +15,7 @@
 // elsewhere.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
@@ -186,6 +186,7 @@ containerTest('a process keeps the attribution of its exec when it moves to anot
   t.teardown(() => p.kill('SIGKILL'));
   await findings(s, (f) => f.some((x) => x.detail.exe === bin));
   await writeFile(join(cgroup2Mount(), c.cgroup, 'cgroup.procs'), String(p.pid));
+  t.true((await readFile(`/proc/${p.pid}/cgroup`, 'utf8')).includes(`0::${c.cgroup}\n`), 'it is in the container cgroup now');
   await s.m.scanNow();
   const all = await findings(s, () => false);
   const mine = all.filter((x) => x.detail.exe === bin);
