@@ -20,13 +20,16 @@
 // process table: a process moved to another cgroup later keeps it, and a scan does not judge it
 // again. A cgroup named like a container's is believed only when a runtime's bundle vouches for
 // it (attribution.ts); otherwise the process is the host's and the cgroup is a
-// `proc-fake-container-cgroup` finding.
+// `proc-fake-container-cgroup` finding. And a process that exec'd in a real container's cgroup
+// while still in the host's mount namespace (eBPF records say which) is not in the container:
+// it sees the host's files, not the image's. That is runc's own init before it joins the
+// container, and a host process that moved itself into a pod's cgroup; both are the host's.
 //
 // Processes outside containers are judged against the host baseline of the node's role
 // (`host/control-plane` or `host/worker`), decided once at start (host-role.ts). Updates for
 // another role's host baseline are ignored: the collector does not send them, and a worker
 // must never adopt what control-plane nodes run.
-import { statfsSync } from 'node:fs';
+import { readlinkSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../proto/support/logger.js';
 import type { FindingBatch } from '../../proto/load.js';
@@ -115,6 +118,10 @@ export interface ProcessMonitorStats {
   readonly unplaced: number;
   /** Processes whose cgroup named a container no runtime vouches for: judged as host processes (proc-fake-container-cgroup). */
   readonly fakeContainer: number;
+  /** Processes that exec'd in a container's cgroup but in the host's mount namespace: judged as host processes. */
+  readonly hostNamespace: number;
+  /** The host's mount namespace (inode), or null when it could not be read (the check above is then off). */
+  readonly hostMntNs: number | null;
   readonly verdicts: Readonly<Record<Verdict, number>>;
   readonly findings: FindingSinkStats;
   readonly exec: ExecEventStats | null;
@@ -176,6 +183,23 @@ function timeSlicer(budgetMs: number): () => Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     sliceStart = performance.now();
   };
+}
+
+/**
+ * The host's (the initial) mount namespace: init's, or kthreadd's (kernel threads share it),
+ * as /proc/<pid>/ns/mnt names it; null when neither link can be read (it needs
+ * CAP_SYS_PTRACE, and the host's pid namespace).
+ */
+export function hostMountNamespace(procRoot: string): number | null {
+  for (const pid of [1, 2]) {
+    try {
+      const m = /^mnt:\[(\d+)\]$/.exec(readlinkSync(join(procRoot, String(pid), 'ns', 'mnt')));
+      if (m) return Number(m[1]);
+    } catch {
+      // not readable: try the next
+    }
+  }
+  return null;
 }
 
 /** statfs f_type of procfs. */
@@ -252,7 +276,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   /** The state file has been read: saving before that would write over it. */
   let fileLoaded = false;
   let stopped = false;
-  const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0, fakeContainer: 0 };
+  const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
+  let hostMntNs: number | null = null;
   /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
   const cgroups = new Map<string, CgroupContainer | null>();
 
@@ -356,6 +381,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         // Only looks like a container: a host process, its parent chain up to init.
         counters.fakeContainer++;
         fake = { cgroupPath: cg.path, id: cg.id, reason: a.reason };
+        entry.containerId = null;
+        ({ parents, parentIsProbe } = parentChain(o, null));
+      } else if (o.kernel && hostMntNs !== null && o.kernel.mntNs === hostMntNs) {
+        // In the container's cgroup, yet in the host's filesystem view: not in the container.
+        counters.hostNamespace++;
         entry.containerId = null;
         ({ parents, parentIsProbe } = parentChain(o, null));
       } else {
@@ -526,7 +556,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     return {
       coverage: coverage(), execEventsReason,
       // No source tried (turned off, or no procfs): the reason none was is the one to give.
-      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, tableSize: table.size,
+      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, hostMntNs, tableSize: table.size,
       verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
       baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
       attribution: attributor.stats(),
@@ -557,6 +587,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         log.error({ reason: loaded.reason, setAside: loaded.setAside }, 'baseline file unreadable; set aside, learning starts over');
       }
       await loadUsers();
+      hostMntNs = isProcfs(reader.root) ? hostMountNamespace(reader.root) : null;
+      if (hostMntNs === null && isProcfs(reader.root)) log.warn({ procRoot: reader.root }, "the host's mount namespace is unreadable (/proc/1/ns/mnt, /proc/2/ns/mnt): a host process in a container's cgroup is judged as the container's");
       if (config.execEvents && !isProcfs(reader.root)) {
         execReason = `NOT_PROCFS: ${reader.root} is not a procfs mount, and exec events describe the live kernel's processes`;
       } else if (config.execEvents) {
