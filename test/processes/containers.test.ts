@@ -8,6 +8,9 @@
 //     baseline key, not the host's;
 //   - a host process that moves itself into a cgroup named like a pod's container (no bundle)
 //     stays on the host baseline, and the cgroup is a proc-fake-container-cgroup finding;
+//   - a host process that moves itself into a real pod container's cgroup and execs there
+//     stays host: it is still in the host's mount namespace;
+//   - the real agent sends the proc-fake-container-cgroup finding to a real collector;
 //   - a process keeps the attribution of its exec when it is moved to another cgroup later;
 //   - benign churn gives no finding: a container of the workload started and stopped, a
 //     learned binary run 1,000 times in it.
@@ -17,10 +20,14 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadAgentConfig } from '../../agent/config.js';
+import { createAgent } from '../../agent/main.js';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
 import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
+import { ADMIN_TOKEN, startTestCollector } from '../helpers/collector.js';
+import { eventually, httpsJson } from '../helpers/https.js';
 import { cgroup2Mount, cgroupIdOf, containerdAvailable, startContainerd, type Containerd, type PodSpec } from '../helpers/containerd.js';
 import { exitOnlyElf } from '../helpers/elf.js';
 import { needs } from '../helpers/requirements.js';
@@ -247,4 +254,43 @@ containerTest('benign churn: a container of the workload started and stopped, a 
   t.is(st.fakeContainer, 0);
   t.is(st.exec?.ringLost, 0);
   t.log(`${st.verdicts.known - before} runs judged known; ${st.verdicts.unexpected} unexpected`);
+});
+
+containerTest('the agent sends a fake container cgroup to the collector as proc-fake-container-cgroup', async (t) => {
+  t.timeout(90_000);
+  const tc = await startTestCollector({ nodes: ['node-a'] });
+  t.teardown(() => tc.close());
+  const dir = await tempDir('containers-agent');
+  t.teardown(dir.cleanup);
+  const bin = await freshBinary(dir.path, '/bin/sleep', 'nw-agent-in-fake-cgroup');
+  const agentPki = tc.pki.agents['node-a']!;
+  const agent = createAgent(loadAgentConfig({
+    env: {},
+    overrides: {
+      node: 'node-a', stateDir: join(dir.path, 'state'), 'collector.address': tc.grpcAddress, 'collector.caFile': tc.pki.caCert,
+      'collector.certFile': agentPki.cert, 'collector.keyFile': agentPki.key, 'collector.heartbeatSeconds': 1, 'health.port': 0,
+      'scan.intervalSeconds': 0, 'watch.enabled': false, 'processes.scanIntervalSeconds': 0.5, 'processes.hostRole': 'worker',
+      'processes.containerdState': join(dir.path, 'no-containerd'),
+    },
+  }, { needCollector: true }), { version: 'test', log: createLogger('agent', 'silent') });
+  t.teardown(() => agent.stop());
+  await agent.start();
+  const id = '9c'.repeat(32);
+  const path = `/kubepods/burstable/pod0e0e0e0e-5555-6666-7777-888888888888/${id}`;
+  await mkdir(join(cgroup2Mount(), path), { recursive: true });
+  const child = spawn('/bin/sh', ['-c', `echo $$ > ${join(cgroup2Mount(), path)}/cgroup.procs && exec ${bin} 30`], { stdio: 'ignore' });
+  t.teardown(async () => {
+    child.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const p of [path, '/kubepods/burstable/pod0e0e0e0e-5555-6666-7777-888888888888', '/kubepods/burstable', '/kubepods']) {
+      await rmdir(join(cgroup2Mount(), p)).catch(() => undefined);
+    }
+  });
+  interface ApiFinding { subject: string; checkId: string; category: string; severity: string; state: string; detail: { exe: string; baseline: string; fakeContainer?: { id: string; cgroupPath: string } } }
+  const finding = await eventually('the finding at the collector', async () => {
+    const r = await httpsJson<{ items: ApiFinding[] }>(`${tc.apiUrl}/api/v1/findings?check=proc-fake-container-cgroup&limit=100`, { ca: tc.ca, token: ADMIN_TOKEN });
+    return r.body.items.find((f) => f.subject === `cgroup:${path}`);
+  }, 30_000);
+  t.like(finding, { checkId: 'proc-fake-container-cgroup', category: 'process', severity: 'high', state: 'open' });
+  t.like(finding.detail, { exe: bin, baseline: HOST_WORKER, fakeContainer: { id, cgroupPath: path } });
 });
