@@ -50,6 +50,7 @@ export const AgentConfigSchema = Type.Object({
     rateRefillSeconds: Type.Number({ default: 180, minimum: 0.001, description: 'One more finding per (baseline, executable) allowed every this many seconds' }),
     maxBaselines: Type.Integer({ default: 2048, minimum: 1, maximum: 100_000, description: 'Baselines kept; the least recently seen is evicted (counted)' }),
     maxItemsPerBaseline: Type.Integer({ default: 1024, minimum: 1, maximum: 100_000, description: 'Executables per baseline; more are not learned (counted)' }),
+    containerdState: Type.String({ default: '/run/containerd', minLength: 1, pattern: '^/', description: "containerd's state directory on the host (its `state` setting), read inside hostRoot: container bundles are under <dir>/io.containerd.runtime.v2.task/<namespace>/<id>/" }),
     hostRole: Type.Union([Type.Literal('auto'), Type.Literal('control-plane'), Type.Literal('worker')], { default: 'auto', description: "Which host baseline this node's processes outside containers use (host/control-plane or host/worker); auto decides at start from static pod manifests and host control-plane processes" }),
   }, { default: {}, additionalProperties: false }),
   kubeletProbe: Type.Object({

@@ -75,7 +75,11 @@ export function isValidBaselineKey(key: string): boolean {
 
 /** `<baseline key>:<executable>`, stable for the fingerprint; hashed when too long. */
 export function processSubject(key: string, exe: string): string {
-  const s = `${key}:${exe}`;
+  return boundedSubject(`${key}:${exe}`);
+}
+
+/** A subject as it is, or cut with a digest of the whole when longer than MAX_SUBJECT_CHARS. */
+export function boundedSubject(s: string): string {
   if (s.length <= MAX_SUBJECT_CHARS) return s;
   const digest = createHash('sha256').update(s).digest('hex').slice(0, 16);
   return `${s.slice(0, MAX_SUBJECT_CHARS - 17)}#${digest}`;

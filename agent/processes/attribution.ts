@@ -4,6 +4,15 @@
 // Processes outside any container are the host's: their key is the node's role
 // (`host/control-plane` or `host/worker`, host-role.ts), which the monitor decides at start.
 //
+// A cgroup path is only a claim: anyone with write access to cgroupfs can make a directory
+// named like a container and move a process into it. A container is believed only when a
+// runtime holds a bundle for its id: one naming a pod gives the pod's key; one without pod
+// annotations (a plain Docker or containerd container) gives `container:<id>`, except under
+// a kubepods path, where the kubelet's containers always carry them. Anything else (no bundle,
+// a bundle that cannot be read, a non-pod bundle in a pod's cgroup) is not a container: the
+// process stays on the host baseline, and the monitor reports the cgroup
+// (`proc-fake-container-cgroup`).
+//
 // Bundle answers are cached per container id (bounded, least recently used first out); a
 // container whose bundle could not be read is retried after `retryMs`, since the runtime
 // may still be writing it.
@@ -11,7 +20,7 @@ import type { HostFs } from '../facts/host-fs.js';
 import { unattributedKey, workloadKey } from '../baseline/key.js';
 import { workloadFromPodName, type Workload } from '../baseline/workload.js';
 import type { CgroupContainer, Runtime } from './cgroup.js';
-import { lookupContainer, type ContainerMeta } from './oci.js';
+import { BUNDLE_LOCATIONS, lookupContainer, type BundleLocation, type ContainerMeta } from './oci.js';
 
 export interface Attribution {
   readonly key: string;
@@ -33,12 +42,25 @@ export function hostAttribution(hostKey: string): Attribution {
 
 export interface AttributorOptions {
   readonly maxContainers: number;
+  /** Where the runtimes' bundles are (oci.ts bundleLocations); default the stock paths. */
+  readonly locations?: readonly BundleLocation[];
   readonly maxOwners: number;
   readonly retryMs: number;
   readonly now?: () => number;
 }
 
-type Cached = { readonly meta: ContainerMeta; readonly atMs: number } | { readonly meta: null; readonly reason: string; readonly atMs: number };
+/** What attribute() says of a cgroup that only looks like a container's. */
+export interface NotAContainer {
+  readonly fake: true;
+  /** Why it is not believed (no bundle; unreadable; a non-pod bundle under kubepods). */
+  readonly reason: string;
+}
+
+export const isNotAContainer = (a: Attribution | NotAContainer): a is NotAContainer => 'fake' in a;
+
+type Cached =
+  | { readonly meta: ContainerMeta; readonly atMs: number }
+  | { readonly meta: null; readonly bundle: 'none' | 'no-pod' | 'unreadable'; readonly reason: string; readonly atMs: number };
 
 export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
   const now = opts.now ?? Date.now;
@@ -63,8 +85,8 @@ export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
     if (pending) return pending;
     const p = (async (): Promise<Cached> => {
       lookups++;
-      const r = await lookupContainer(hostFs, id, runtime);
-      const entry: Cached = r.ok ? { meta: r.meta, atMs: now() } : { meta: null, reason: r.reason, atMs: now() };
+      const r = await lookupContainer(hostFs, id, runtime, opts.locations ?? BUNDLE_LOCATIONS);
+      const entry: Cached = r.ok ? { meta: r.meta, atMs: now() } : { meta: null, bundle: r.bundle, reason: r.reason, atMs: now() };
       remember(cache, id, entry, opts.maxContainers);
       return entry;
     })().finally(() => inFlight.delete(id));
@@ -83,10 +105,15 @@ export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
   }
 
   return {
-    /** The attribution of a process in container `c` (from cgroup.ts). */
-    async attribute(c: CgroupContainer): Promise<Attribution> {
+    /**
+     * The attribution of a process whose cgroup names container `c` (cgroup.ts), or
+     * NotAContainer when no runtime vouches for it (see the top of this file).
+     */
+    async attribute(c: CgroupContainer): Promise<Attribution | NotAContainer> {
       const entry = await resolve(c.id, c.runtime);
       if (entry.meta) return fromMeta(entry.meta, c.runtime);
+      if (entry.bundle !== 'no-pod') return { fake: true, reason: entry.reason };
+      if (c.kubepods) return { fake: true, reason: `${entry.reason}, yet the cgroup is a pod's (${c.path})` };
       return {
         key: unattributedKey(c.id), container: { id: c.id, runtime: c.runtime, name: '' }, namespace: '', pod: '',
         podUid: c.podUid, workload: null, sandbox: false, unresolved: entry.reason,

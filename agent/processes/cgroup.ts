@@ -22,6 +22,8 @@ export interface CgroupContainer {
   readonly podUid: string;
   /** The cgroup path it was found in. */
   readonly path: string;
+  /** The path is under a `kubepods` hierarchy or a `pod<uid>` component: it claims to be a pod's. */
+  readonly kubepods: boolean;
 }
 
 const PREFIXES: ReadonlyArray<readonly [string, Runtime]> = [
@@ -60,8 +62,10 @@ export function podUidFromComponent(component: string): string {
 export function containerFromPath(path: string): CgroupContainer | null {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.' && p !== '..');
   let podUid = '';
+  let kubepods = false;
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string;
+    if (part.startsWith('kubepods')) kubepods = true;
     const uid = podUidFromComponent(part);
     if (uid) {
       podUid = uid;
@@ -70,7 +74,7 @@ export function containerFromPath(path: string): CgroupContainer | null {
     const found = containerIdFromComponent(part);
     if (found) {
       const runtime = found.runtime === 'unknown' && parts[i - 1] === 'docker' ? 'docker' : found.runtime;
-      return { id: found.id, runtime, podUid, path };
+      return { id: found.id, runtime, podUid, path, kubepods: kubepods || podUid !== '' };
     }
   }
   return null;

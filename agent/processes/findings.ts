@@ -9,7 +9,7 @@
 // stays exact while the messages are capped. Occurrences that had to wait are counted
 // (`capped`); occurrences lost to the bound on pending entries are counted too (`lost`).
 import type { WireFinding } from '../../proto/load.js';
-import { processSubject } from '../../proto/baseline-key.js';
+import { boundedSubject, processSubject } from '../../proto/baseline-key.js';
 import { createTokenBuckets } from './rate-limit.js';
 
 export const PROC_UNEXPECTED = {
@@ -21,6 +21,26 @@ export const PROC_UNEXPECTED = {
     + 'legitimate, allow it in the baseline (`nodeward baseline allow`); otherwise treat the workload as compromised: '
     + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
 } as const;
+
+/**
+ * A process ran in a cgroup named like a container's that no container runtime vouches for
+ * (attribution.ts): something made the cgroup, or moved a process into it, to pass as a
+ * container (and be judged against a baseline that is still learning, or none). The process
+ * is judged as a host process all the same; this finding names the cgroup. Its subject is
+ * `cgroup:<path>`, so every process in one such cgroup is one finding, with a count.
+ */
+export const PROC_FAKE_CONTAINER_CGROUP = {
+  id: 'proc-fake-container-cgroup',
+  title: "Process in a cgroup that only looks like a container's",
+  category: 'process',
+  severity: 'SEVERITY_HIGH',
+  remediation: 'No container runtime on the node holds a pod bundle for this cgroup\'s container id, yet a process ran in '
+    + 'it. Find who created the cgroup and moved the process there (its parent chain and command line are in the details); '
+    + 'only root can, so treat the node as compromised unless a known tool explains it.',
+} as const;
+
+/** The checks a process finding can be. */
+export type ProcessCheck = typeof PROC_UNEXPECTED | typeof PROC_FAKE_CONTAINER_CGROUP;
 
 export { MAX_SUBJECT_CHARS } from '../../proto/baseline-key.js';
 /** Findings per FindingBatch (the collector takes at most 1,000). */
@@ -69,18 +89,33 @@ export interface ProcessDetail {
     readonly egid: number;
     readonly comm: string;
   };
+  /**
+   * proc-fake-container-cgroup only: the cgroup (at the exec) that named a container, the id
+   * it named, and why that container is not believed.
+   */
+  readonly fakeContainer?: { readonly cgroupPath: string; readonly id: string; readonly reason: string };
 }
 
 /** `<baseline key>:<executable>` (hashed when too long): the contract's processSubject. */
 export const subjectFor = processSubject;
 
-export function unexpectedFinding(detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
+/** The subject of a process finding: `<baseline>:<exe>`, or `cgroup:<path>` for a fake container cgroup. */
+export function processFindingSubject(check: ProcessCheck, detail: ProcessDetail): string {
+  if (check.id === PROC_FAKE_CONTAINER_CGROUP.id) return boundedSubject(`cgroup:${detail.fakeContainer?.cgroupPath ?? ''}`);
+  return subjectFor(detail.baseline, detail.exe);
+}
+
+export function processFinding(check: ProcessCheck, detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
   return {
-    checkId: PROC_UNEXPECTED.id, subject: subjectFor(detail.baseline, detail.exe), title: PROC_UNEXPECTED.title,
-    category: PROC_UNEXPECTED.category, severity: PROC_UNEXPECTED.severity, status: 'STATUS_FAIL', observedAtMs,
-    occurrences: Math.max(1, occurrences), seen: detail.seen, remediation: PROC_UNEXPECTED.remediation,
+    checkId: check.id, subject: processFindingSubject(check, detail), title: check.title,
+    category: check.category, severity: check.severity, status: 'STATUS_FAIL', observedAtMs,
+    occurrences: Math.max(1, occurrences), seen: detail.seen, remediation: check.remediation,
     detailJson: JSON.stringify(detail),
   };
+}
+
+export function unexpectedFinding(detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
+  return processFinding(PROC_UNEXPECTED, detail, occurrences, observedAtMs);
 }
 
 export interface FindingSinkOptions {
@@ -103,6 +138,7 @@ export interface FindingSinkStats {
 }
 
 interface Pending {
+  readonly check: ProcessCheck;
   occurrences: number;
   detail: ProcessDetail;
   lastMs: number;
@@ -115,12 +151,13 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
   let emitted = 0;
   let capped = 0;
   let lost = 0;
-  const id = (key: string, exe: string): string => `${key}\n${exe}`;
+  const id = (check: ProcessCheck, detail: ProcessDetail): string => `${check.id}\n${processFindingSubject(check, detail)}`;
 
   return {
-    record(detail: ProcessDetail, now: number): void {
+    /** One occurrence of a process finding (proc-unexpected unless `check` says otherwise). */
+    record(detail: ProcessDetail, now: number, check: ProcessCheck = PROC_UNEXPECTED): void {
       observed++;
-      const k = id(detail.baseline, detail.exe);
+      const k = id(check, detail);
       if (!buckets.available(k, now)) capped++;
       const p = pending.get(k);
       if (p) {
@@ -134,7 +171,7 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
         pending.delete(oldest);
         lost += entry.occurrences;
       }
-      pending.set(k, { occurrences: 1, detail, lastMs: now });
+      pending.set(k, { check, occurrences: 1, detail, lastMs: now });
     },
 
     /** Sends every pending entry whose bucket has a token; returns how many findings were sent. */
@@ -143,7 +180,7 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
       for (const [k, p] of pending) {
         if (!buckets.take(k, now)) continue;
         pending.delete(k);
-        out.push(unexpectedFinding(p.detail, p.occurrences, p.lastMs));
+        out.push(processFinding(p.check, p.detail, p.occurrences, p.lastMs));
       }
       for (let i = 0; i < out.length; i += MAX_FINDINGS_PER_BATCH) deps.emit(out.slice(i, i + MAX_FINDINGS_PER_BATCH));
       emitted += out.length;
@@ -152,7 +189,7 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
 
     /** The executable is allowed now: nothing pending for it is sent, and its bucket is reset. */
     allow(key: string, exe: string): void {
-      const k = id(key, exe);
+      const k = `${PROC_UNEXPECTED.id}\n${subjectFor(key, exe)}`;
       pending.delete(k);
       buckets.forget(k);
     },

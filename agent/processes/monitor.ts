@@ -15,11 +15,21 @@
 // word arrives: BaselineUpdate messages on the stream, exec probes and pod owners from its
 // pod watch. Allowing an executable stops the agent reporting it at once.
 //
+// Where a process belongs is decided from what held at its exec (eBPF: the kernel's cgroup ids
+// and path at the exec; netlink: /proc/<pid>/cgroup read right after it) and kept in the
+// process table: a process moved to another cgroup later keeps it, and a scan does not judge it
+// again. A cgroup named like a container's is believed only when a runtime's bundle vouches for
+// it (attribution.ts); otherwise the process is the host's and the cgroup is a
+// `proc-fake-container-cgroup` finding. And a process that exec'd in a real container's cgroup
+// while still in the host's mount namespace (eBPF records say which) is not in the container:
+// it sees the host's files, not the image's. That is runc's own init before it joins the
+// container, and a host process that moved itself into a pod's cgroup; both are the host's.
+//
 // Processes outside containers are judged against the host baseline of the node's role
 // (`host/control-plane` or `host/worker`), decided once at start (host-role.ts). Updates for
 // another role's host baseline are ignored: the collector does not send them, and a worker
 // must never adopt what control-plane nodes run.
-import { statfsSync } from 'node:fs';
+import { readlinkSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../proto/support/logger.js';
 import type { FindingBatch } from '../../proto/load.js';
@@ -31,12 +41,13 @@ import { hostKeyOf, isValidKey, receivesBaseline } from '../baseline/key.js';
 import { matchesAnyProbe } from '../baseline/probes.js';
 import type { Workload } from '../baseline/workload.js';
 import { BASELINE_FILE, loadBaselineFile, saveBaselineFile } from '../baseline/store.js';
-import { createAttributor, hostAttribution, type Attribution } from './attribution.js';
+import { createAttributor, hostAttribution, isNotAContainer, type Attribution } from './attribution.js';
 import { detectHostRole, isControlPlaneExecutable, type HostRoleDecision, type HostRoleSetting } from './host-role.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
 import { formatReasons, fsKindOf, startExecSource, type ExecEventSource, type ExecEventStats, type ExecRecord, type ExecSourceChoice, type ExecSourceName, type KernelExecFacts } from './exec-events.js';
-import { createFindingSink, type FindingSinkStats, type ProcessDetail } from './findings.js';
+import { createFindingSink, PROC_FAKE_CONTAINER_CGROUP, type FindingSinkStats, type ProcessDetail } from './findings.js';
+import { bundleLocations } from './oci.js';
 import { cleanExe, createProcReader, isKernelThread, type ProcessRecord } from './proc-reader.js';
 import { parseCmdline } from '../facts/proc.js';
 
@@ -70,6 +81,8 @@ export interface ProcessMonitorConfig {
   /** The eBPF addon and program to load (tests); default native/build/Release/. */
   readonly bpfAddonPath?: string;
   readonly bpfObjectPath?: string;
+  /** containerd's state directory on the host, where its bundles are; default /run/containerd. */
+  readonly containerdState?: string;
 }
 
 export interface ProcessMonitorDeps {
@@ -103,6 +116,12 @@ export interface ProcessMonitorStats {
   readonly unjudged: number;
   /** Processes with an executable but no cgroup, whose parent was unknown too: not judged. */
   readonly unplaced: number;
+  /** Processes whose cgroup named a container no runtime vouches for: judged as host processes (proc-fake-container-cgroup). */
+  readonly fakeContainer: number;
+  /** Processes that exec'd in a container's cgroup but in the host's mount namespace: judged as host processes. */
+  readonly hostNamespace: number;
+  /** The host's mount namespace (inode), or null when it could not be read (the check above is then off). */
+  readonly hostMntNs: number | null;
   readonly verdicts: Readonly<Record<Verdict, number>>;
   readonly findings: FindingSinkStats;
   readonly exec: ExecEventStats | null;
@@ -132,7 +151,8 @@ interface TableEntry {
   readonly startTicks: number;
   readonly exe: string | null;
   readonly ppid: number;
-  readonly containerId: string | null;
+  /** The container decided at the exec (null: host); it never changes with a later cgroup move. */
+  containerId: string | null;
   /** The executable this process was judged with; null while it was only read as a parent. */
   judged: string | null;
   probe: boolean;
@@ -141,6 +161,8 @@ interface TableEntry {
 const MAX_PARENTS = 8;
 const MAX_TABLE = 200_000;
 const MAX_CONTAINERS = 8192;
+/** Exec-time cgroups (by the kernel's cgroup ids) whose container is known. */
+const MAX_CGROUPS = 4096;
 /** A process this young found by a scan while exec events are on is left to its event. */
 const EVENT_GRACE_MS = 1000;
 const SAVE_EVERY_MS = 2000;
@@ -161,6 +183,23 @@ function timeSlicer(budgetMs: number): () => Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     sliceStart = performance.now();
   };
+}
+
+/**
+ * The host's (the initial) mount namespace: init's, or kthreadd's (kernel threads share it),
+ * as /proc/<pid>/ns/mnt names it; null when neither link can be read (it needs
+ * CAP_SYS_PTRACE, and the host's pid namespace).
+ */
+export function hostMountNamespace(procRoot: string): number | null {
+  for (const pid of [1, 2]) {
+    try {
+      const m = /^mnt:\[(\d+)\]$/.exec(readlinkSync(join(procRoot, String(pid), 'ns', 'mnt')));
+      if (m) return Number(m[1]);
+    } catch {
+      // not readable: try the next
+    }
+  }
+  return null;
 }
 
 /** statfs f_type of procfs. */
@@ -222,7 +261,9 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   const now = deps.now ?? Date.now;
   const reader = createProcReader(config.procRoot);
   const hostFs = createHostFs(config.hostRoot);
-  const attributor = createAttributor(hostFs, { maxContainers: 4096, maxOwners: 16_384, retryMs: 10_000, now });
+  const attributor = createAttributor(hostFs, {
+    maxContainers: 4096, maxOwners: 16_384, retryMs: 10_000, now, locations: bundleLocations(config.containerdState),
+  });
   const baselineFile = join(config.stateDir, BASELINE_FILE);
   const sink = createFindingSink({ burst: config.rateBurst, refillMs: config.rateRefillMs, maxKeys: 4096 }, {
     emit(findings) {
@@ -251,7 +292,27 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   /** The state file has been read: saving before that would write over it. */
   let fileLoaded = false;
   let stopped = false;
-  const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0 };
+  const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
+  let hostMntNs: number | null = null;
+  /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
+  const cgroups = new Map<string, CgroupContainer | null>();
+
+  /**
+   * The container the cgroup at the exec names. An eBPF record's cgroup is the kernel's own at
+   * the exec (ids and path); the parse is kept per cgroup id, which the kernel never reuses.
+   * Netlink records read /proc/<pid>/cgroup right after the exec; scan records when scanned.
+   */
+  function claimedContainer(o: Observed): CgroupContainer | null {
+    if (o.cgroup === null) return null;
+    if (!o.kernel) return containerFromCgroup(o.cgroup);
+    const id = `${o.kernel.cgroupId}:${o.kernel.cgroupV1Id}`;
+    const hit = cgroups.get(id);
+    if (hit !== undefined) return hit;
+    const c = containerFromCgroup(o.cgroup);
+    if (cgroups.size >= MAX_CGROUPS) cgroups.delete(cgroups.keys().next().value as string);
+    cgroups.set(id, c);
+    return c;
+  }
   const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
 
   function limits() {
@@ -314,7 +375,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     if (known && o.startTicks >= 0 && known.startTicks === o.startTicks && known.judged === exe) return;
     // The cgroup of a process that is already gone is its parent's (it was forked there).
     // Without either, the process cannot be placed: it is not judged rather than judged as host.
-    let cg: CgroupContainer | null = o.cgroup !== null ? containerFromCgroup(o.cgroup) : null;
+    let cg: CgroupContainer | null = claimedContainer(o);
     const parentEntry = o.cgroup === null ? table.get(o.ppid) : undefined;
     if (o.cgroup === null && !parentEntry) {
       counters.unplaced++;
@@ -323,11 +384,30 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     const containerId = cg?.id ?? parentEntry?.containerId ?? null;
     const entry: TableEntry = { startTicks: o.startTicks, exe, ppid: o.ppid, containerId, judged: exe, probe: false };
     remember(o.pid, entry);
-    const { parents, parentIsProbe } = parentChain(o, containerId);
+    // The parents are read before anything is awaited: they may exit at any moment.
+    let { parents, parentIsProbe } = parentChain(o, containerId);
     if (cg === null && containerId !== null) {
-      cg = { id: containerId, runtime: 'unknown', podUid: '', path: '' };
+      cg = { id: containerId, runtime: 'unknown', podUid: '', path: '', kubepods: false };
     }
-    const at: Attribution = cg === null ? host : await attributor.attribute(cg);
+    let at: Attribution = host;
+    let fake: ProcessDetail['fakeContainer'] | undefined;
+    if (cg !== null) {
+      const a = await attributor.attribute(cg);
+      if (isNotAContainer(a)) {
+        // Only looks like a container: a host process, its parent chain up to init.
+        counters.fakeContainer++;
+        fake = { cgroupPath: cg.path, id: cg.id, reason: a.reason };
+        entry.containerId = null;
+        ({ parents, parentIsProbe } = parentChain(o, null));
+      } else if (o.kernel && hostMntNs !== null && o.kernel.mntNs === hostMntNs) {
+        // In the container's cgroup, yet in the host's filesystem view: not in the container.
+        counters.hostNamespace++;
+        entry.containerId = null;
+        ({ parents, parentIsProbe } = parentChain(o, null));
+      } else {
+        at = a;
+      }
+    }
     const t = now();
     const startedAtMs = o.startTicks >= 0 ? reader.ticksToMs(o.startTicks) : t;
     let startup = false;
@@ -345,7 +425,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     const verdict = baselines.observe(at.key, { exe, startup, probe }, t);
     verdicts[verdict]++;
     if (verdict === 'learned') log.debug({ baseline: at.key, exe }, 'learned');
-    if (verdict !== 'unexpected') return;
+    if (verdict !== 'unexpected' && !fake) return;
     const detail: ProcessDetail = {
       baseline: at.key, exe, exeDeleted: o.exeDeleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
       user: userName(o.uid, at.container === null), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
@@ -354,6 +434,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       partial: o.missing.length > 0, missing: [...o.missing],
       ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
     };
+    if (fake) {
+      sink.record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP);
+      log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
+      if (verdict !== 'unexpected') return;
+    }
     sink.record(detail, t);
     log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
   }
@@ -487,7 +572,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     return {
       coverage: coverage(), execEventsReason,
       // No source tried (turned off, or no procfs): the reason none was is the one to give.
-      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, tableSize: table.size,
+      source: source(), sourceReasons: reasons, fallbackReason: formatReasons(reasons) || execEventsReason, ...counters, hostMntNs, tableSize: table.size,
       verdicts: { ...verdicts }, findings: sink.stats(), exec: exec?.stats() ?? null,
       baselines: { keys: baselines.size, overflow: baselines.counters.overflow, evictedKeys: baselines.counters.evictedKeys, version: baselines.version },
       attribution: attributor.stats(),
@@ -518,6 +603,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         log.error({ reason: loaded.reason, setAside: loaded.setAside }, 'baseline file unreadable; set aside, learning starts over');
       }
       await loadUsers();
+      hostMntNs = isProcfs(reader.root) ? hostMountNamespace(reader.root) : null;
+      if (hostMntNs === null && isProcfs(reader.root)) log.warn({ procRoot: reader.root }, "the host's mount namespace is unreadable (/proc/1/ns/mnt, /proc/2/ns/mnt): a host process in a container's cgroup is judged as the container's");
       if (config.execEvents && !isProcfs(reader.root)) {
         execReason = `NOT_PROCFS: ${reader.root} is not a procfs mount, and exec events describe the live kernel's processes`;
       } else if (config.execEvents) {

@@ -23,18 +23,29 @@ export interface ContainerMeta {
   readonly source: string;
 }
 
-interface BundleLocation {
+export interface BundleLocation {
   readonly runtime: Exclude<Runtime, 'unknown'>;
   readonly path: (id: string) => string;
 }
 
-/** Where each runtime keeps a running container's bundle (host paths). */
-export const BUNDLE_LOCATIONS: readonly BundleLocation[] = [
-  { runtime: 'containerd', path: (id) => `/run/containerd/io.containerd.runtime.v2.task/k8s.io/${id}/config.json` },
-  { runtime: 'crio', path: (id) => `/run/containers/storage/overlay-containers/${id}/userdata/config.json` },
-  // Docker Engine 20+ runs its containers through containerd, in the `moby` namespace.
-  { runtime: 'docker', path: (id) => `/run/containerd/io.containerd.runtime.v2.task/moby/${id}/config.json` },
-];
+/** containerd's state directory (its `state` setting) on a stock node. */
+export const DEFAULT_CONTAINERD_STATE = '/run/containerd';
+
+/**
+ * Where each runtime keeps a running container's bundle (host paths). `containerdState` is
+ * containerd's state directory (the agent setting processes.containerdState).
+ */
+export function bundleLocations(containerdState: string = DEFAULT_CONTAINERD_STATE): readonly BundleLocation[] {
+  const task = `${containerdState.replace(/\/+$/, '')}/io.containerd.runtime.v2.task`;
+  return [
+    { runtime: 'containerd', path: (id) => `${task}/k8s.io/${id}/config.json` },
+    { runtime: 'crio', path: (id) => `/run/containers/storage/overlay-containers/${id}/userdata/config.json` },
+    // Docker Engine 20+ runs its containers through containerd, in the `moby` namespace.
+    { runtime: 'docker', path: (id) => `${task}/moby/${id}/config.json` },
+  ];
+}
+
+export const BUNDLE_LOCATIONS: readonly BundleLocation[] = bundleLocations();
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
@@ -92,17 +103,26 @@ export function metaFromBundleConfig(text: string): Omit<ContainerMeta, 'id' | '
 
 export type LookupResult =
   | { readonly ok: true; readonly meta: ContainerMeta }
-  | { readonly ok: false; readonly reason: string };
+  /**
+   * `bundle`: what the runtimes hold for the id. `none`: no runtime has a bundle for it (what
+   * a cgroup that only looks like a container gives); `no-pod`: a bundle without pod
+   * annotations (a container the kubelet did not start); `unreadable`: a bundle that could
+   * not be read or parsed.
+   */
+  | { readonly ok: false; readonly bundle: 'none' | 'no-pod' | 'unreadable'; readonly reason: string };
 
 /**
  * Finds the bundle of a container id: the runtime named by the cgroup path first, then the
  * others. A bundle without pod annotations (a container not started by the kubelet) is
  * reported as such.
  */
-export async function lookupContainer(hostFs: HostFs, id: string, hint: Runtime): Promise<LookupResult> {
-  if (!/^[0-9a-f]{64}$/.test(id)) return { ok: false, reason: 'not a container id' };
-  const ordered = [...BUNDLE_LOCATIONS].sort((x, y) => Number(y.runtime === hint) - Number(x.runtime === hint));
+export async function lookupContainer(
+  hostFs: HostFs, id: string, hint: Runtime, locations: readonly BundleLocation[] = BUNDLE_LOCATIONS,
+): Promise<LookupResult> {
+  if (!/^[0-9a-f]{64}$/.test(id)) return { ok: false, bundle: 'none', reason: 'not a container id' };
+  const ordered = [...locations].sort((x, y) => Number(y.runtime === hint) - Number(x.runtime === hint));
   const reasons: string[] = [];
+  let noPod = false;
   for (const loc of ordered) {
     const path = loc.path(id);
     const r = await hostFs.readFile(path, { maxBytes: MAX_BUNDLE_CONFIG_BYTES });
@@ -110,9 +130,26 @@ export async function lookupContainer(hostFs: HostFs, id: string, hint: Runtime)
       if (r.error.code !== 'ENOENT' && r.error.code !== 'ENOTDIR') reasons.push(r.error.message);
       continue;
     }
-    const meta = metaFromBundleConfig(r.value.toString('utf8'));
+    const text = r.value.toString('utf8');
+    const meta = metaFromBundleConfig(text);
     if (meta) return { ok: true, meta: { ...meta, id, runtime: loc.runtime, source: path } };
-    reasons.push(`${path} has no pod annotations`);
+    if (isJsonObject(text)) {
+      noPod = true;
+      reasons.push(`${path} has no pod annotations`);
+    } else {
+      reasons.push(`${path} is not a JSON object`);
+    }
   }
-  return { ok: false, reason: reasons.length > 0 ? reasons.join('; ') : 'no runtime bundle for this container id' };
+  if (noPod) return { ok: false, bundle: 'no-pod', reason: reasons.join('; ') };
+  if (reasons.length > 0) return { ok: false, bundle: 'unreadable', reason: reasons.join('; ') };
+  return { ok: false, bundle: 'none', reason: 'no runtime bundle for this container id' };
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const doc: unknown = JSON.parse(text);
+    return doc !== null && typeof doc === 'object' && !Array.isArray(doc);
+  } catch {
+    return false;
+  }
 }

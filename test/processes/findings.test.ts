@@ -2,7 +2,7 @@
 // repeats collapse and are rate-limited with every held-back occurrence counted.
 import test from 'ava';
 import { escapeBounded, formatCmdline, formatPath } from '../../agent/processes/cmdline.js';
-import { createFindingSink, subjectFor, unexpectedFinding, MAX_SUBJECT_CHARS, type ProcessDetail } from '../../agent/processes/findings.js';
+import { createFindingSink, PROC_FAKE_CONTAINER_CGROUP, subjectFor, unexpectedFinding, MAX_SUBJECT_CHARS, type ProcessDetail } from '../../agent/processes/findings.js';
 import { createTokenBuckets } from '../../agent/processes/rate-limit.js';
 import type { WireFinding } from '../../proto/load.js';
 
@@ -103,4 +103,24 @@ test('pending entries are bounded; occurrences lost to the bound are counted', (
   sink.record(detail({ exe: '/b' }), 0);
   sink.record(detail({ exe: '/c' }), 0);
   t.like(sink.stats(), { lost: 2, pending: 2 });
+});
+
+test('a fake container cgroup is its own finding: one per cgroup with a count, beside the process\'s proc-unexpected; allowing the executable leaves it', (t) => {
+  const out: WireFinding[] = [];
+  const sink = createFindingSink({ burst: 10, refillMs: 1000, maxKeys: 16 }, { emit: (f) => out.push(...f) });
+  const path = `/kubepods/besteffort/pod0f0f0f0f-1111-2222-3333-444444444444/${'fe'.repeat(32)}`;
+  const fake = (pid: number, exe: string) => detail({ baseline: 'host/worker', container: null, namespace: '', pod: '', podUid: '', workload: null, pid, exe,
+    fakeContainer: { cgroupPath: path, id: 'fe'.repeat(32), reason: 'no runtime bundle for this container id' } });
+  sink.record(fake(1, '/tmp/a'), 0, PROC_FAKE_CONTAINER_CGROUP);
+  sink.record(fake(2, '/tmp/b'), 0, PROC_FAKE_CONTAINER_CGROUP);
+  sink.record(fake(2, '/tmp/b'), 0);
+  sink.allow('host/worker', '/tmp/b');
+  t.is(sink.flush(0), 1);
+  t.is(out.length, 1);
+  t.like(out[0], { checkId: 'proc-fake-container-cgroup', subject: `cgroup:${path}`, category: 'process', severity: 'SEVERITY_HIGH', occurrences: 2 });
+  t.like(JSON.parse(out[0]!.detailJson!), { exe: '/tmp/b', fakeContainer: { cgroupPath: path } });
+  // A path past the subject bound is cut with a digest, as every subject is.
+  sink.record({ ...fake(3, '/tmp/c'), fakeContainer: { cgroupPath: `/kubepods/${'x'.repeat(2000)}/${'fe'.repeat(32)}`, id: 'fe'.repeat(32), reason: 'r' } }, 0, PROC_FAKE_CONTAINER_CGROUP);
+  sink.flush(0);
+  t.true(out[1]!.subject!.length <= MAX_SUBJECT_CHARS);
 });

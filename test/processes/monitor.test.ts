@@ -94,6 +94,34 @@ test('fixture node: startup processes are allowed and learned, later ones are fi
   t.is(m.stats().findings.observed, 3);
 });
 
+test('fixture node: processes in cgroups named like containers that no runtime holds a bundle for are host processes, and each cgroup is a finding', async (t) => {
+  const dir = await tempDir('monitor-fake');
+  t.teardown(dir.cleanup);
+  const spool = testSpool(dir.path);
+  const m = createProcessMonitor(monitorConfig({ ...scenario('containerd-cgroupfs-v1'), stateDir: dir.path, ...THIS_MACHINE }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  await m.start();
+  m.flush();
+  const fakes = spooledFindings(spool).filter((f) => f.finding.checkId === 'proc-fake-container-cgroup');
+  t.deepEqual(fakes.map((f) => f.finding.subject).sort(), [
+    `cgroup:/docker/${'8b'.repeat(32)}`, `cgroup:/system.slice/docker-${'d4'.repeat(32)}.scope`,
+  ]);
+  for (const f of fakes) {
+    t.like(f.finding, { category: 'process', severity: 'SEVERITY_HIGH', status: 'STATUS_FAIL' });
+    t.like(f.detail, { baseline: HOST_WORKER, container: null, seen: 'scan' });
+    t.regex(f.detail.fakeContainer!.reason, /no runtime bundle/);
+  }
+  t.is(fakes.find((f) => f.detail.pid === 2101)?.detail.exe, '/usr/local/bin/redis-server');
+  // Learned as the host's, while the real pod keeps its own key; no baseline for the fake ids.
+  const keys = m.snapshot().baselines.map((b) => b.key).sort();
+  t.deepEqual(keys, ['data/StatefulSet/db/postgres', HOST_WORKER]);
+  t.truthy(m.snapshot().baselines.find((b) => b.key === HOST_WORKER)!.items['/usr/local/bin/redis-server']);
+  t.is(m.stats().fakeContainer, 2);
+});
+
 test('control-plane fixture node: host processes are keyed host/control-plane, the legacy baseline moves there whole, and a worker\'s host updates are ignored', async (t) => {
   const dir = await tempDir('monitor-cp');
   t.teardown(dir.cleanup);
