@@ -10,7 +10,11 @@ import type { CertificateFacts } from './certificates.js';
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
 
-export type FactErrorCode = FsErrorCode | 'EPARSE' | 'ENOCWD';
+/**
+ * EPARSE: not a valid document; ELIMIT: refused before parsing (or while expanding aliases)
+ * for passing a limit of document-limits.ts; ENOCWD: a relative path with no known cwd.
+ */
+export type FactErrorCode = FsErrorCode | 'EPARSE' | 'ELIMIT' | 'ENOCWD';
 
 export interface FactError {
   readonly code: FactErrorCode;
