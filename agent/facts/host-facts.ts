@@ -63,6 +63,11 @@ export interface KubeletFacts {
   readonly pid: number;
   /** Redacted argv. */
   readonly argv: readonly string[];
+  /**
+   * The process's command line was longer than the agent reads (proc.ts MAX_CMDLINE_BYTES):
+   * argv and flags hold only its beginning, and no setting can be judged from them.
+   */
+  readonly argvTruncated: boolean;
   readonly exe: string | null;
   readonly cwd: string | null;
   readonly flags: readonly CliFlag[];
