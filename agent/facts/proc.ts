@@ -1,6 +1,8 @@
 // Processes as read from a proc root (the host's /proc, or a fixture tree in tests), through
 // the same rooted reader as host files. argv comes from /proc/<pid>/cmdline and is redacted
-// before it leaves this module; exe and cwd are link VALUES (host paths), never followed here.
+// before it leaves this module (a match predicate sees it first, to pick the processes by
+// name: only those are redacted and kept); exe and cwd are link VALUES (host paths), never
+// followed here.
 import { posix } from 'node:path';
 import type { FsError, HostFs } from './host-fs.js';
 import { redactArgv } from './redact.js';
@@ -78,8 +80,11 @@ export function parseCmdlinePrefix(raw: Buffer, maxBytes = MAX_CMDLINE_BYTES): A
   return { argv: lastNul < 0 ? [] : parseCmdline(raw.subarray(0, lastNul + 1)), truncated: true };
 }
 
-/** Redacted argv from /proc/<pid>/cmdline, read up to the bound (one byte more tells a cut). */
-export async function readArgv(procFs: HostFs, pid: number): Promise<Argv | FsError> {
+/**
+ * argv from /proc/<pid>/cmdline, read up to the bound (one byte more tells a cut), NOT yet
+ * redacted: it stays in this module.
+ */
+async function readRawArgv(procFs: HostFs, pid: number): Promise<Argv | FsError> {
   const opened = await procFs.openFile(`/${pid}/cmdline`);
   if (!opened.ok) return opened.error;
   try {
@@ -92,8 +97,7 @@ export async function readArgv(procFs: HostFs, pid: number): Promise<Argv | FsEr
       if (!rest.ok) return rest.error;
       raw = Buffer.concat([raw, rest.value]);
     }
-    const { argv, truncated } = parseCmdlinePrefix(raw);
-    return { argv: redactArgv(argv), truncated };
+    return parseCmdlinePrefix(raw);
   } finally {
     await opened.value.close();
   }
@@ -124,17 +128,19 @@ export async function describeProcess(procFs: HostFs, pid: number, argv: readonl
 }
 
 /**
- * Finds the processes whose argv satisfies `match`. Processes that vanish or cannot be read
- * while scanning are passed over: they cannot be judged, and the scan is not a failure. A
- * command line over the bound is matched on the part that was read, and marked.
+ * Finds the processes whose argv satisfies `match` (which must judge names, never keep argv).
+ * Processes that vanish or cannot be read while scanning are passed over: they cannot be
+ * judged, and the scan is not a failure. A command line over the bound is matched on the part
+ * that was read, and marked. Only the matches are redacted: the redactor's cost is paid for
+ * the few processes judged, not for every long command line on the node.
  */
 export async function findProcesses(procFs: HostFs, match: (argv: readonly string[]) => boolean): Promise<ProcessScan> {
   const { pids, error } = await listPids(procFs);
   if (error !== null) return { matches: [], scanned: 0, error };
   const matches: ProcessInfo[] = [];
   for (const pid of pids) {
-    const read = await readArgv(procFs, pid);
-    if ('argv' in read && match(read.argv)) matches.push(await describeProcess(procFs, pid, read.argv, read.truncated));
+    const read = await readRawArgv(procFs, pid);
+    if ('argv' in read && match(read.argv)) matches.push(await describeProcess(procFs, pid, redactArgv(read.argv), read.truncated));
   }
   return { matches, scanned: pids.length, error: null };
 }
