@@ -41,6 +41,9 @@ export function parseHostYaml(text: string, opts: { readonly quiet: boolean }): 
       if (err instanceof ReferenceError && err.message.startsWith('Excessive alias count')) {
         return { ok: false, code: 'ELIMIT', message: `aliases expand past the limit of ${MAX_ALIAS_EXPANSION}: refused` };
       }
+      if (err instanceof ReferenceError && err.message.startsWith('Unresolved alias')) {
+        return { ok: false, code: 'EPARSE', message: 'not valid YAML or JSON (an alias names no anchor before it)' };
+      }
       throw err;
     }
     return isMapping(data) ? { ok: true, data } : { ok: false, code: 'EPARSE', message: 'the document is not a mapping' };
