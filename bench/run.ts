@@ -11,6 +11,7 @@ import { benchQuery, formatQueryBench } from './query.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
+import { benchHostDocuments, formatHostDocumentsBench } from './host-documents.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
   process.stdout.write(formatScanBench(await benchScan(so), so.scans));
   const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
+  process.stdout.write(formatHostDocumentsBench(await benchHostDocuments({ rounds: quick ? 200 : 2000 })));
   const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100, latencySamples: quick ? 20 : 100 };
   process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
   // The agent as its own process under 10 minutes of churn (--quick: 1). `--agent-bare-env`
