@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { HOST_YAML_LIMITS, OCI_JSON_LIMITS, prescanDocument } from '../../agent/facts/document-limits.js';
 import { MAX_ALIAS_EXPANSION, parseConfigText, parseHostYaml, readConfigDoc } from '../../agent/facts/config-file.js';
-import { parseQuietly, readAuditPolicy, readComponentConfig, readEncryptionConfig } from '../../agent/facts/control-plane-docs.js';
+import { parseAuditPolicy, parseQuietly, readAuditPolicy, readComponentConfig, readEncryptionConfig, summariseEncryptionConfig } from '../../agent/facts/control-plane-docs.js';
 import { createHostFs } from '../../agent/facts/host-fs.js';
 import { collectK3s } from '../../agent/facts/k3s.js';
 import { parseStaticPod, readStaticPods } from '../../agent/facts/static-pods.js';
@@ -22,6 +22,14 @@ const PARSERS: ReadonlyArray<[string, Parse]> = [
   ['parseHostYaml', (s) => parseHostYaml(s, { quiet: false })],
   ['parseConfigText(KubeletConfiguration)', (s) => parseConfigText(s, 'KubeletConfiguration')],
   ['parseQuietly', (s) => parseQuietly(s)],
+  ['parseQuietly + encryption and audit readers', (s) => {
+    const p = parseQuietly(s);
+    if (p.ok) {
+      summariseEncryptionConfig('/e.yaml', p.data);
+      parseAuditPolicy('/a.yaml', p.data);
+    }
+    return p;
+  }],
   ['parseStaticPod', (s) => {
     const p = parseStaticPod('/m.yaml', s);
     return p.error === null ? { ok: true } : { ok: false, code: p.error.code };
@@ -98,7 +106,7 @@ test('real-shaped documents within the limits pass the pre-scan, which sees at l
 });
 
 test('an alias without its anchor (which threw from the old parsers) is a parse error of the file', (t) => {
-  for (const [, parse] of PARSERS.slice(0, 3)) t.like(parse('a: *b\n'), { ok: false, code: 'EPARSE' });
+  for (const [, parse] of PARSERS.slice(0, 4)) t.like(parse('a: *b\n'), { ok: false, code: 'EPARSE' });
   t.like(parseHostYaml('a: *b\n', { quiet: true }), { message: 'not valid YAML or JSON (an alias names no anchor before it)' });
 });
 
