@@ -13,6 +13,7 @@ import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
 import { benchRedact, formatRedactBench } from './redact.js';
+import { benchHostDocuments, formatHostDocumentsBench } from './host-documents.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   process.stdout.write(formatScanBench(await benchScan(so), so.scans));
   const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
+  process.stdout.write(formatHostDocumentsBench(await benchHostDocuments({ rounds: quick ? 200 : 2000 })));
   const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100, latencySamples: quick ? 20 : 100 };
   process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
   const eo = { runs: quick ? 400 : 1000, execsPerSecond: 200 };

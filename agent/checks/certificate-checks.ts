@@ -52,6 +52,12 @@ function perItem<T>(meta: CheckMeta, facts: HostFacts, pick: (c: CertificateFact
     if (j !== null) out.push(withSeverity(meta, j));
   }
   if (out.length > 0) return out;
+  // A setting that could not be read may name one: that is not "nothing to judge".
+  const unread = c.errors.filter((e) => e.code === 'EINVAL');
+  if (unread.length > 0) {
+    const listed = `${unread.slice(0, 3).map((e) => e.message).join('; ')}${unread.length > 3 ? `; and ${unread.length - 3} more` : ''}`;
+    return [makeResult(meta, { subject: NOTHING_SUBJECT, status: 'error', reason: `${none} found, but where the components keep theirs cannot be told: ${listed}` })];
+  }
   const looked = c.pkiDirs.length > 0 ? ` and nothing under ${c.pkiDirs.join(', ')} is one` : '';
   return [makeResult(meta, { subject: NOTHING_SUBJECT, status: 'skip', reason: `${none}: no component on this node names one${looked}` })];
 }

@@ -10,6 +10,7 @@ import type { CertificateFileFact, CertificateRole, ComponentFacts, HostFacts } 
 import { canonicalIp } from '../facts/x509-info.js';
 import { certProblem, custom, namedBy, perItem, sourceFileOf } from './certificate-checks.js';
 import { settingResult } from './component-setting-checks.js';
+import { ETCD_TRUSTED_CA } from './etcd-ca-check.js';
 import { componentOf, isResult } from './control-plane-results.js';
 import { failingStatus, makeResult, type Judgement } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
@@ -128,6 +129,10 @@ export function etcdCaSharedCheck(meta: CheckMeta): CustomCheck {
     const certs = facts.certificates?.certificates;
     if (certs === undefined) return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'error', expected, reason: 'no certificate facts were collected' })];
     const own = certs.find((c) => c.uses.some((u) => u.role === 'etcd-client-ca'));
+    const setting = resolveComponentValue(etcd, ETCD_TRUSTED_CA);
+    if (own === undefined && setting.kind === 'error') {
+      return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'error', expected, sourceFile: setting.sourceFile, reason: setting.reason })];
+    }
     if (own === undefined) return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'skip', expected, reason: 'etcd names no --trusted-ca-file (cis-2.7 judges that), so there is no etcd CA to compare' })];
     const bad = certProblem(own, expected);
     if (bad !== null) return [makeResult(meta, bad)];

@@ -7,6 +7,7 @@ import { describeTest, runTest } from './operators.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { FileCheck, FileProperty } from './spec.js';
 import { withOrigin } from './kubelet-origin.js';
+import { truncatedArgvReason } from '../facts/proc.js';
 
 export const formatMode = (mode: number): string => mode.toString(8).padStart(4, '0');
 
@@ -24,6 +25,9 @@ export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result {
   const expected = describeTest(spec.test);
   if (facts.kubelet === null) return kubeletAbsent(spec, flagSubject, expected, facts.kubeletAbsence);
 
+  if (facts.kubelet.argvTruncated) {
+    return makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: truncatedArgvReason('the kubelet', facts.kubelet.pid) });
+  }
   const named = facts.kubelet.paths.find((p) => p.flag === flag);
   if (named === undefined) return makeResult(spec, { subject: flagSubject, status: 'skip', expected, reason: unsetReason });
   if (named.path === null) {

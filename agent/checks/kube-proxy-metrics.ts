@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import type { Result, Source } from '../../proto/domain.js';
 import type { HostFacts, KubeProxyFacts } from '../facts/index.js';
 import { lastFlag } from '../facts/cli-flags.js';
+import { truncatedArgvReason } from '../facts/proc.js';
 import { failingStatus, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
 
@@ -24,6 +25,7 @@ export interface MetricsBinding {
 const strings = (v: unknown): string[] | null => (Array.isArray(v) && v.every((e) => typeof e === 'string') ? (v as string[]) : null);
 
 export function metricsBinding(kp: KubeProxyFacts): { ok: true; binding: MetricsBinding } | { ok: false; reason: string; sourceFile: string } {
+  if (kp.argvTruncated) return { ok: false, reason: truncatedArgvReason('kube-proxy', kp.pid), sourceFile: '' };
   const configFlag = lastFlag(kp.flags, 'config');
   if (configFlag !== undefined && configFlag.value !== '') {
     const c = kp.config;

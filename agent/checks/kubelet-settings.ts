@@ -6,6 +6,7 @@
 // reported as that default; the same zero on the command line is kept, as the kubelet keeps it.
 import type { Result } from '../../proto/domain.js';
 import type { CliFlag, ConfigDoc, HostFacts, JsonObject, JsonValue, KubeletFacts } from '../facts/index.js';
+import { truncatedArgvReason } from '../facts/proc.js';
 import { formatGoDuration, parseGoDuration } from './go-duration.js';
 import { withOrigin } from './kubelet-origin.js';
 import { describeTest, runTest } from './operators.js';
@@ -160,6 +161,8 @@ function flagWhere(kubelet: KubeletFacts, setting: KubeletSetting, index: number
 }
 
 export function resolveKubeletSetting(kubelet: KubeletFacts, setting: KubeletSetting): Resolution {
+  // A flag past the part of the command line that was read would win over everything below.
+  if (kubelet.argvTruncated) return { ok: false, reason: truncatedArgvReason('the kubelet', kubelet.pid), sourceFile: '' };
   const key = setting.configPath.join('.');
   const flag = fromFlags(kubelet, setting);
   if (flag.kind === 'error') return { ok: false, reason: flag.reason, sourceFile: '' };

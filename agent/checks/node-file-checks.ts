@@ -7,6 +7,7 @@ import type { Result } from '../../proto/domain.js';
 import type { FileFacts, HostFacts, KubeProxyFacts } from '../facts/index.js';
 import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag } from '../facts/cli-flags.js';
+import { truncatedArgvReason } from '../facts/proc.js';
 import { kubeProxyPath } from '../facts/kube-proxy.js';
 import { CLIENT_CA_FILE } from './catalog/kubelet.js';
 import { propertyValue } from './file-checks.js';
@@ -69,6 +70,7 @@ function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
  * --kubeconfig. Neither: kube-proxy uses its pod's service account, and there is no file.
  */
 export function kubeProxyKubeconfig(kp: KubeProxyFacts): { path: string; from: string } | { none: string } | { error: string } {
+  if (kp.argvTruncated) return { error: truncatedArgvReason('kube-proxy', kp.pid) };
   const configFlag = lastFlag(kp.flags, 'config');
   if (configFlag !== undefined && configFlag.value !== '') {
     const c = kp.config;

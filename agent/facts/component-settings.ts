@@ -12,6 +12,7 @@
 import type { ComponentArg, ComponentFacts } from './control-plane-types.js';
 import type { JsonObject, JsonValue } from './host-facts.js';
 import { lastArg } from './components.js';
+import { truncatedArgvReason } from './proc.js';
 import { VALUE_FROM } from './static-pods.js';
 
 export type ValueType = 'bool' | 'int' | 'string' | 'list';
@@ -132,6 +133,11 @@ function fromDefault(c: ComponentFacts, spec: ValueSpec, why: string): ValueReso
 
 export function resolveComponentValue(c: ComponentFacts, spec: ValueSpec): ValueResolution {
   const label = spec.featureGate ?? spec.flag;
+
+  // 0. A command line read only in part: a flag past the cut would win (or name another config file).
+  if (c.argvTruncated) {
+    return { kind: 'error', reason: truncatedArgvReason(c.origin === 'k3s' ? `the k3s server running ${c.component}` : c.component, c.pid), sourceFile: '' };
+  }
 
   // 1. The component's own configuration file, when it is in use and holds this setting.
   if (spec.configPath !== undefined && c.config !== null) {

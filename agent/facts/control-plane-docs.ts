@@ -2,7 +2,7 @@
 // reduced to what the checks judge. The encryption configuration holds key material: it is
 // reduced to its structure (resources, provider types, key counts) right here, and a parse
 // error about it never quotes the file.
-import { parseDocument } from 'yaml';
+import { parseError as documentError, parseHostYaml, readHostYaml, type ParsedConfig } from './config-file.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, FactError, JsonObject, JsonValue } from './host-facts.js';
 import type {
@@ -16,37 +16,24 @@ import type {
   EncryptionResourceFact,
 } from './control-plane-types.js';
 
-type Parsed = { ok: true; data: JsonObject } | { ok: false; message: string };
-
 const isMapping = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * YAML or JSON to a mapping. The message of a failure names the problem and its line only,
- * never a snippet of the text (which could be a key).
+ * YAML or JSON to a mapping, through the one host-document parser (pre-scan and limits
+ * included). The message of a failure names the problem and its line only, never a snippet
+ * of the text (which could be a key).
  */
-export function parseQuietly(text: string): Parsed {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
-  const problem = doc.errors[0];
-  if (problem !== undefined) {
-    const line = problem.linePos?.[0]?.line;
-    return { ok: false, message: `not valid YAML or JSON (${problem.code}${line !== undefined ? ` at line ${line}` : ''})` };
-  }
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 100 });
-  } catch {
-    return { ok: false, message: 'not valid YAML or JSON (too many aliases)' };
-  }
-  return isMapping(data as JsonValue) ? { ok: true, data: data as JsonObject } : { ok: false, message: 'the document is not a mapping' };
+export function parseQuietly(text: string): ParsedConfig {
+  return parseHostYaml(text, { quiet: true });
 }
 
 const parseError = (path: string, message: string): FactError => ({ code: 'EPARSE', path, message: `${path}: ${message}` });
 
 async function readMapping(hostFs: HostFs, path: string, kinds: readonly string[]): Promise<{ data: JsonObject } | { error: FactError }> {
-  const raw = await hostFs.readFile(path);
+  const raw = await readHostYaml(hostFs, path);
   if (!raw.ok) return { error: raw.error };
-  const parsed = parseQuietly(raw.value.toString('utf8'));
-  if (!parsed.ok) return { error: parseError(path, parsed.message) };
+  const parsed = parseQuietly(raw.text);
+  if (!parsed.ok) return { error: documentError(path, parsed) };
   const kind = parsed.data['kind'];
   if (!kinds.includes(typeof kind === 'string' ? kind : '')) {
     return { error: parseError(path, `kind is ${JSON.stringify(kind ?? null)}, expected ${kinds.join(' or ')}`) };
@@ -202,10 +189,10 @@ export function pickPaths(data: JsonObject, paths: readonly (readonly string[])[
 
 /** A component's own configuration file, reduced to `keep`. */
 export async function readComponentConfig(hostFs: HostFs, path: string, kinds: readonly string[] | null, keep: readonly (readonly string[])[]): Promise<ConfigDoc> {
-  const raw = await hostFs.readFile(path);
+  const raw = await readHostYaml(hostFs, path);
   if (!raw.ok) return { path, data: null, error: raw.error };
-  const parsed = parseQuietly(raw.value.toString('utf8'));
-  if (!parsed.ok) return { path, data: null, error: parseError(path, parsed.message) };
+  const parsed = parseQuietly(raw.text);
+  if (!parsed.ok) return { path, data: null, error: documentError(path, parsed) };
   const kind = parsed.data['kind'];
   if (kinds !== null && !kinds.includes(typeof kind === 'string' ? kind : '')) {
     return { path, data: null, error: parseError(path, `kind is ${JSON.stringify(kind ?? null)}, expected ${kinds.join(' or ')}`) };

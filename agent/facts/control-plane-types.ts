@@ -55,6 +55,11 @@ export interface ComponentFacts {
   readonly otherPids: readonly number[];
   /** Redacted argv of the process, or the manifest's command + args. */
   readonly argv: readonly string[];
+  /**
+   * The process's command line (for k3s: the server's) was longer than the agent reads
+   * (proc.ts MAX_CMDLINE_BYTES): `args` from it are only a beginning, and no setting is judged.
+   */
+  readonly argvTruncated: boolean;
   /** The component's arguments in the order it applies them (the last one of a name wins). */
   readonly args: readonly ComponentArg[];
   /** The static pod manifest that runs it, as a host path; null when there is none. */

@@ -10,7 +10,11 @@ import type { CertificateFacts } from './certificates.js';
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
 
-export type FactErrorCode = FsErrorCode | 'EPARSE' | 'ENOCWD';
+/**
+ * EPARSE: not a valid document; ELIMIT: refused before parsing (or while expanding aliases)
+ * for passing a limit of document-limits.ts; ENOCWD: a relative path with no known cwd.
+ */
+export type FactErrorCode = FsErrorCode | 'EPARSE' | 'ELIMIT' | 'ENOCWD';
 
 export interface FactError {
   readonly code: FactErrorCode;
@@ -59,6 +63,11 @@ export interface KubeletFacts {
   readonly pid: number;
   /** Redacted argv. */
   readonly argv: readonly string[];
+  /**
+   * The process's command line was longer than the agent reads (proc.ts MAX_CMDLINE_BYTES):
+   * argv and flags hold only its beginning, and no setting can be judged from them.
+   */
+  readonly argvTruncated: boolean;
   readonly exe: string | null;
   readonly cwd: string | null;
   readonly flags: readonly CliFlag[];

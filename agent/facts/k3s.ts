@@ -10,6 +10,7 @@ import { parseFlags } from './cli-flags.js';
 import type { ComponentArg, ControlPlaneComponent, K3sFacts } from './control-plane-types.js';
 import type { HostFs } from './host-fs.js';
 import type { FactError, JsonValue } from './host-facts.js';
+import { parseError, readHostYaml } from './config-file.js';
 import { parseQuietly } from './control-plane-docs.js';
 import { redactArgv } from '../../proto/support/redact.js';
 
@@ -84,15 +85,15 @@ export async function collectK3s(hostFs: HostFs, pid: number, args: readonly str
   const lists = new Map<string, Valued[]>();
   const scalars = new Map<string, Valued>();
   for (const path of files) {
-    const raw = await hostFs.readFile(path);
+    const raw = await readHostYaml(hostFs, path);
     if (!raw.ok) {
       // No config file at all is the common case, not an error.
       configFiles.push({ path, error: raw.error.code === 'ENOENT' && path === mainFile ? null : raw.error });
       continue;
     }
-    const parsed = parseQuietly(raw.value.toString('utf8'));
+    const parsed = parseQuietly(raw.text);
     if (!parsed.ok) {
-      configFiles.push({ path, error: { code: 'EPARSE', path, message: `${path}: ${parsed.message}` } });
+      configFiles.push({ path, error: parseError(path, parsed) });
       continue;
     }
     configFiles.push({ path, error: null });

@@ -68,7 +68,7 @@ export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config:
 }
 
 export async function collectKubeProxy(procFs: HostFs, users: UserDb): Promise<KubeProxyFacts> {
-  const none = { pid: null, argv: [], flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
+  const none = { pid: null, argv: [], argvTruncated: false, flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
   const scan = await findProcesses(procFs, (argv) => kubeProxyArgs(argv) !== null);
   if (scan.error !== null) return { ...none, status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` };
   const [proc, ...others] = scan.matches;
@@ -107,6 +107,7 @@ export async function collectKubeProxy(procFs: HostFs, users: UserDb): Promise<K
     reason: '',
     pid: proc.pid,
     argv: proc.argv,
+    argvTruncated: proc.argvTruncated,
     flags,
     cwd: proc.cwd,
     root,

@@ -140,6 +140,7 @@ export interface KubeletDiscovery {
 interface KubeletStart {
   readonly pid: number;
   readonly argv: readonly string[];
+  readonly argvTruncated: boolean;
   readonly exe: string | null;
   readonly cwd: string | null;
   readonly errors: readonly FactError[];
@@ -180,6 +181,7 @@ async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<Ku
   const facts: KubeletFacts = {
     pid: start.pid,
     argv: start.argv,
+    argvTruncated: start.argvTruncated,
     exe: start.exe,
     cwd: start.cwd,
     flags,
@@ -210,6 +212,10 @@ async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null
   return collectKubeletUnit(hostFs, KUBELET_UNIT);
 }
 
+/**
+ * The kubelet a node runs: the live process when one is visible (even one whose command line
+ * is too long to read whole: it is marked, never replaced by its unit's), else its unit's.
+ */
 export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<KubeletDiscovery> {
   const scan = await findProcesses(procFs, (argv) => kubeletArgs(argv) !== null);
   const [proc, ...others] = scan.matches;
@@ -226,6 +232,7 @@ export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<Ku
     const kubelet = await kubeletFromStart(hostFs, {
       pid: 0,
       argv: cmd.argv,
+      argvTruncated: false,
       exe: cmd.exe,
       cwd: unit.workingDirectory ?? '/',
       errors: unit.errors,

@@ -53,6 +53,8 @@ export interface KubeProxyFacts {
   readonly pid: number | null;
   /** Redacted argv. */
   readonly argv: readonly string[];
+  /** Its command line was longer than the agent reads: flags hold only its beginning (proc.ts). */
+  readonly argvTruncated: boolean;
   readonly flags: readonly CliFlag[];
   /** The process's working directory inside its own root (relative flags are taken from it). */
   readonly cwd: string | null;

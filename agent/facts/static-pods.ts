@@ -6,6 +6,7 @@ import { posix } from 'node:path';
 import type { HostFs } from './host-fs.js';
 import type { KnownComponent } from './components.js';
 import { componentOf } from './components.js';
+import { readHostYaml } from './config-file.js';
 import { parseQuietly } from './control-plane-docs.js';
 import type { EnvEntry, VolumeMapping } from './control-plane-types.js';
 import type { FactError, JsonObject, JsonValue } from './host-facts.js';
@@ -33,16 +34,16 @@ const isMapping = (v: JsonValue | undefined): v is JsonObject => typeof v === 'o
 const strings = (v: JsonValue | undefined): string[] | null =>
   v === undefined || v === null ? [] : Array.isArray(v) && v.every((e) => typeof e === 'string') ? (v as string[]) : null;
 
-const failed = (path: string, message: string): StaticPod => ({
+const failed = (path: string, message: string, code: 'EPARSE' | 'ELIMIT' = 'EPARSE'): StaticPod => ({
   path, component: null, argv: [], env: [], mounts: [], workingDir: null,
-  error: { code: 'EPARSE', path, message: `${path}: ${message}` },
+  error: { code, path, message: `${path}: ${message}` },
 });
 
 /** The parts of a Pod manifest the checks use. Pure. */
 export function parseStaticPod(path: string, text: string): StaticPod {
   // A manifest may carry credentials in its env: a parse error names the line, never the text.
   const parsed = parseQuietly(text);
-  if (!parsed.ok) return failed(path, parsed.message);
+  if (!parsed.ok) return failed(path, parsed.message, parsed.code);
   const pod = parsed.data;
   if (pod['kind'] !== 'Pod') return failed(path, `kind is ${JSON.stringify(pod['kind'] ?? null)}, not Pod`);
   const spec = pod['spec'];
@@ -107,12 +108,12 @@ export async function readStaticPods(hostFs: HostFs, dirs: readonly string[]): P
       const path = `${dir}/${name}`;
       const st = await hostFs.stat(path);
       if (!st.ok || st.value.type !== 'file') continue;
-      const raw = await hostFs.readFile(path);
+      const raw = await readHostYaml(hostFs, path);
       if (!raw.ok) {
         pods.push({ ...failed(path, raw.error.message), error: raw.error });
         continue;
       }
-      pods.push(parseStaticPod(path, raw.value.toString('utf8')));
+      pods.push(parseStaticPod(path, raw.text));
     }
   }
   return { pods, dirsRead, errors };

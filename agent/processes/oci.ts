@@ -3,10 +3,11 @@
 // filled in. Read-only, through host-fs (rooted at the host root); never the CRI socket,
 // never the kubelet API. Only the annotations are kept: the rest of the file (the
 // container's environment, which may hold secrets) is parsed and dropped at once.
+import { OCI_JSON_LIMITS, prescanDocument } from '../facts/document-limits.js';
 import type { HostFs } from '../facts/host-fs.js';
 import type { Runtime } from './cgroup.js';
 
-export const MAX_BUNDLE_CONFIG_BYTES = 4 * 1024 * 1024;
+export const MAX_BUNDLE_CONFIG_BYTES = OCI_JSON_LIMITS.maxBytes;
 
 export interface ContainerMeta {
   readonly id: string;
@@ -68,8 +69,10 @@ function fromContainerd(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 
  */
 function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
   let labels: Record<string, unknown> = {};
+  const labelsJson = str(a['io.kubernetes.cri-o.Labels']) || '{}';
   try {
-    const parsed: unknown = JSON.parse(str(a['io.kubernetes.cri-o.Labels']) || '{}');
+    // Labels over the limits are left out like malformed ones: the other annotations remain.
+    const parsed: unknown = prescanDocument(labelsJson, OCI_JSON_LIMITS).ok ? JSON.parse(labelsJson) : null;
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) labels = parsed as Record<string, unknown>;
   } catch {
     // malformed labels: fall through to the other annotations
@@ -87,18 +90,32 @@ function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runti
   };
 }
 
-/** Parses a bundle config.json and keeps only the pod identity from its annotations. */
-export function metaFromBundleConfig(text: string): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+type BundleMeta = Omit<ContainerMeta, 'id' | 'runtime' | 'source'>;
+
+/**
+ * Parses a bundle config.json (after the bounded pre-scan) and keeps only the pod identity
+ * from its annotations; `refused` says why a document over the limits was not parsed.
+ */
+export function readBundleConfig(text: string): { meta: BundleMeta | null; object: boolean } | { refused: string } {
+  const pre = prescanDocument(text, OCI_JSON_LIMITS);
+  if (!pre.ok) return { refused: pre.message };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    return null;
+    return { meta: null, object: false };
   }
+  const object = doc !== null && typeof doc === 'object' && !Array.isArray(doc);
   const annotations = (doc as { annotations?: unknown } | null)?.annotations;
-  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return null;
+  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return { meta: null, object };
   const a = annotations as Record<string, unknown>;
-  return fromContainerd(a) ?? fromCrio(a);
+  return { meta: fromContainerd(a) ?? fromCrio(a), object };
+}
+
+/** The pod identity of a bundle config.json; null when it has none, is not JSON or is over the limits. */
+export function metaFromBundleConfig(text: string): BundleMeta | null {
+  const r = readBundleConfig(text);
+  return 'meta' in r ? r.meta : null;
 }
 
 export type LookupResult =
@@ -130,10 +147,13 @@ export async function lookupContainer(
       if (r.error.code !== 'ENOENT' && r.error.code !== 'ENOTDIR') reasons.push(r.error.message);
       continue;
     }
-    const text = r.value.toString('utf8');
-    const meta = metaFromBundleConfig(text);
-    if (meta) return { ok: true, meta: { ...meta, id, runtime: loc.runtime, source: path } };
-    if (isJsonObject(text)) {
+    const read = readBundleConfig(r.value.toString('utf8'));
+    if ('refused' in read) {
+      reasons.push(`${path}: ${read.refused}`);
+      continue;
+    }
+    if (read.meta) return { ok: true, meta: { ...read.meta, id, runtime: loc.runtime, source: path } };
+    if (read.object) {
       noPod = true;
       reasons.push(`${path} has no pod annotations`);
     } else {
@@ -143,13 +163,4 @@ export async function lookupContainer(
   if (noPod) return { ok: false, bundle: 'no-pod', reason: reasons.join('; ') };
   if (reasons.length > 0) return { ok: false, bundle: 'unreadable', reason: reasons.join('; ') };
   return { ok: false, bundle: 'none', reason: 'no runtime bundle for this container id' };
-}
-
-function isJsonObject(text: string): boolean {
-  try {
-    const doc: unknown = JSON.parse(text);
-    return doc !== null && typeof doc === 'object' && !Array.isArray(doc);
-  } catch {
-    return false;
-  }
 }

@@ -20,6 +20,7 @@ function kubelet(opts: { args?: string[]; config?: ConfigDoc | null; dropins?: C
   return {
     pid: 100,
     argv: ['kubelet', ...(opts.args ?? [])],
+    argvTruncated: false,
     exe: '/usr/bin/kubelet',
     cwd: '/',
     flags: parseKubeletArgs(opts.args ?? []),

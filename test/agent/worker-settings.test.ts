@@ -46,7 +46,7 @@ const doc = (path: string, data: JsonObject): ConfigDoc => ({ path, data, error:
 
 function kubelet(args: string[], config: JsonObject | null, dropins: JsonObject[] = []): KubeletFacts {
   return {
-    pid: 1, argv: ['kubelet', ...args], exe: '/usr/bin/kubelet', cwd: '/', flags: parseKubeletArgs(args), paths: [],
+    pid: 1, argv: ['kubelet', ...args], argvTruncated: false, exe: '/usr/bin/kubelet', cwd: '/', flags: parseKubeletArgs(args), paths: [],
     config: config === null ? null : doc('/c.yaml', config),
     dropins: dropins.length === 0 ? null : { dir: '/d', files: dropins.map((d, i) => doc(`/d/${i}.conf`, d)), error: null },
     otherPids: [], errors: [],
