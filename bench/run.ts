@@ -11,6 +11,8 @@ import { benchQuery, formatQueryBench } from './query.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
+import { benchConnections, formatConnectionsBench } from './connections.js';
+import { CollectorConfigSchema } from '../collector/config.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -57,6 +59,13 @@ async function main(): Promise<void> {
   process.stdout.write(formatWebhooksBench(await benchWebhooks(wo2), wo2));
   const bo = { agents: quick ? 20 : 100, changes: quick ? 50 : 200 };
   process.stdout.write(formatPushBench(await benchBaselinePush(bo), bo));
+  // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the
+  // fleet's heartbeats come every 5 s, six times the agent's default rate.
+  const co = {
+    halfOpen: quick ? 2_000 : 7_000, sources: 250, agents: quick ? 200 : 1_000, holdMs: 15_000, heartbeatMs: 5_000, findingsPerBatch: 20, waves: quick ? 2 : 5,
+    handshakeTimeoutMs: CollectorConfigSchema.properties.grpc.properties.handshakeTimeoutMs.default as number,
+  };
+  process.stdout.write(formatConnectionsBench(await benchConnections(co), co));
 }
 
 main().catch((err: unknown) => {
