@@ -14,6 +14,8 @@ import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
 import { benchRedact, formatRedactBench } from './redact.js';
 import { benchHostDocuments, formatHostDocumentsBench } from './host-documents.js';
+import { benchConnections, formatConnectionsBench } from './connections.js';
+import { CollectorConfigSchema } from '../collector/config.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -68,6 +70,13 @@ async function main(): Promise<void> {
   process.stdout.write(formatPushBench(await benchBaselinePush(bo), bo));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
+  // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the
+  // fleet's heartbeats come every 5 s, six times the agent's default rate.
+  const co = {
+    halfOpen: quick ? 2_000 : 7_000, sources: 250, agents: quick ? 200 : 1_000, holdMs: 15_000, heartbeatMs: 5_000, findingsPerBatch: 20, waves: quick ? 2 : 5,
+    handshakeTimeoutMs: CollectorConfigSchema.properties.grpc.properties.handshakeTimeoutMs.default as number,
+  };
+  process.stdout.write(formatConnectionsBench(await benchConnections(co), co));
 }
 
 main().catch((err: unknown) => {

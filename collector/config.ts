@@ -16,6 +16,8 @@ const Token = Type.Object({
   file: Type.Optional(Type.String({ minLength: 1, description: 'File holding the token (read once at start)' })),
 }, { additionalProperties: false });
 
+const HandshakeTimeoutMs = Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'Deadline from accepting a connection to the end of its TLS handshake; a connection still in its handshake then is closed and counted' });
+
 export const CollectorConfigSchema = Type.Object({
   dataDir: Type.String({ default: '/var/lib/nodeward-collector', description: 'Where the database lives' }),
   database: Type.String({ default: '', description: 'SQLite file; empty means <dataDir>/nodeward.db' }),
@@ -26,6 +28,9 @@ export const CollectorConfigSchema = Type.Object({
     certFile: Type.String({ default: '', description: 'Collector server certificate' }),
     keyFile: Type.String({ default: '', description: 'Collector server key' }),
     maxMessageBytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 64 * 1024, maximum: 64 * 1024 * 1024, description: 'Largest agent message accepted' }),
+    handshakeTimeoutMs: HandshakeTimeoutMs,
+    maxConnections: Type.Integer({ default: 3000, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the gRPC port (one per agent, plus handshakes under way); more are closed at once and counted. Sized for the 512 MiB the manifests give the collector (an agent stream measured about 110 KiB); raise both together' }),
+    maxConnectionsPerSource: Type.Integer({ default: 32, minimum: 0, maximum: 1_000_000, description: 'Connections open at once from one source address on the gRPC port (agents run one per node, on the node\'s address); more are closed at once and counted; 0 turns the cap off (for agents behind one NAT address)' }),
   }, { default: {}, additionalProperties: false }),
   api: Type.Object({
     listen: Type.String({ default: '0.0.0.0:8443', description: 'Address of the HTTPS query API and dashboard' }),
@@ -42,6 +47,8 @@ export const CollectorConfigSchema = Type.Object({
       default: [], maxItems: 32,
       description: "Origins (https://host[:port]) besides the collector's own that the dashboard login may be posted from: the address browsers use when a proxy in front changes the Host header",
     }),
+    handshakeTimeoutMs: HandshakeTimeoutMs,
+    maxConnections: Type.Integer({ default: 1024, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the API port; more are closed at once and counted (no per-source cap: behind an ingress every client has one address)' }),
   }, { default: {}, additionalProperties: false }),
   limits: Type.Object({
     maxOpenFindingsPerNode: Type.Integer({ default: 10_000, minimum: 1, description: 'Open findings one node may hold; more are refused and counted' }),
@@ -70,6 +77,10 @@ export const CollectorConfigSchema = Type.Object({
     audience: Type.String({ default: 'nodeward-collector', minLength: 1, description: "Audience of the agents' projected ServiceAccount tokens" }),
     agentNamespace: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'Namespace the agent pods run in' }),
     agentServiceAccount: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'ServiceAccount the agent pods run as' }),
+    handshakeTimeoutMs: HandshakeTimeoutMs,
+    maxConnections: Type.Integer({ default: 1024, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the enrollment port; more are closed at once and counted' }),
+    bodyTimeoutMs: Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'How long an enrollment request may take to send its body; a request counts against maxInFlight only once its body is in' }),
+    maxInFlight: Type.Integer({ default: 16, minimum: 1, maximum: 10_000, description: 'Enrollment requests (bodies read) handled at once; more get 503 with Retry-After' }),
     kubernetes: Type.Object({
       server: Type.String({ default: '', description: 'Kubernetes API server URL, for enrollment and the pod watch; empty means in-cluster (KUBERNETES_SERVICE_HOST/PORT)' }),
       caFile: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', description: 'CA of the Kubernetes API server' }),
@@ -130,6 +141,10 @@ export interface EnrollmentConfig {
   readonly agentNamespace: string;
   readonly agentServiceAccount: string;
   readonly kubernetes: { readonly server: string; readonly caFile: string; readonly tokenFile: string };
+  readonly handshakeTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly bodyTimeoutMs: number;
+  readonly maxInFlight: number;
 }
 
 export function hashToken(token: string): string {
@@ -203,6 +218,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
         listen: e.listen, caCert: tls.ca, caKey, lifetimeSeconds: e.certificateLifetimeSeconds, audience: e.audience,
         agentNamespace: e.agentNamespace, agentServiceAccount: e.agentServiceAccount,
         kubernetes: { server: kubernetesServer, caFile: path(e.kubernetes.caFile), tokenFile: path(e.kubernetes.tokenFile) },
+        handshakeTimeoutMs: e.handshakeTimeoutMs, maxConnections: e.maxConnections, bodyTimeoutMs: e.bodyTimeoutMs, maxInFlight: e.maxInFlight,
       };
     }
   }

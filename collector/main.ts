@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../proto/support/logger.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
+import { guardConnections } from './connection-guard.js';
 import { createMetrics } from './metrics.js';
 import { createPipeline } from './pipeline/pipeline.js';
 import { createBaselineSync } from './pipeline/baselines.js';
@@ -124,6 +125,11 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
         sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins,
       });
+      // A handshake deadline and a total cap; no per-source cap: behind an ingress or a
+      // proxy every client has one address.
+      guardConnections(api.server, {
+        handshakeTimeoutMs: config.api.handshakeTimeoutMs, maxConnections: config.api.maxConnections, maxConnectionsPerSource: 0,
+      }, { listener: 'api', metrics, log: log.child({ component: 'api' }) });
       const listen = parseListen(config.api.listen)!;
       try {
         await api.listen({ host: listen.host, port: listen.port });
@@ -135,10 +141,13 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
       log.info({ port: apiPort, tls: Boolean(config.apiTls) }, 'API listening');
       grpcServer = createGrpcServer({
         listen: config.grpc.listen, insecure: config.grpc.insecure, tls: config.tls, maxMessageBytes: config.grpc.maxMessageBytes,
-      }, service.handlers, log.child({ component: 'grpc' }));
+        connections: {
+          handshakeTimeoutMs: config.grpc.handshakeTimeoutMs, maxConnections: config.grpc.maxConnections, maxConnectionsPerSource: config.grpc.maxConnectionsPerSource,
+        },
+      }, service.handlers, { log: log.child({ component: 'grpc' }), metrics });
       await grpcServer.start();
       if (config.enrollment && config.tls) {
-        enrollment = createEnrollment(config.enrollment, config.tls, log.child({ component: 'enroll' }));
+        enrollment = createEnrollment(config.enrollment, config.tls, { log: log.child({ component: 'enroll' }), metrics });
         await enrollment.start();
       }
       sweeper = createSweeper({

@@ -43,7 +43,7 @@ export interface EnrollingCollector {
   close(): Promise<void>;
 }
 
-export async function startEnrollingCollector(opts: { lifetimeSeconds?: number } = {}): Promise<EnrollingCollector> {
+export async function startEnrollingCollector(opts: { lifetimeSeconds?: number; overrides?: Record<string, unknown> } = {}): Promise<EnrollingCollector> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-enroll-'));
   const kube = await startFakeKube();
   const pki = await initPki(join(dir, 'pki'), { nodes: [], collectorHosts: ['localhost', '127.0.0.1'] });
@@ -59,7 +59,7 @@ export async function startEnrollingCollector(opts: { lifetimeSeconds?: number }
       kubernetes: { server: kube.url, caFile: kube.caFile, tokenFile: kube.tokenFile },
     },
   }));
-  const config = loadCollectorConfig({ file, env: {} });
+  const config = loadCollectorConfig({ file, env: {}, overrides: opts.overrides });
   const logs = captureLog('collector');
   const collector = createCollector(config, { log: logs.log });
   await collector.start();
