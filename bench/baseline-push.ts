@@ -56,7 +56,7 @@ export async function benchBaselinePush(o: PushBenchOptions): Promise<PushBenchR
   const file = join(dir, 'collector.yaml');
   await writeFile(file, JSON.stringify({
     dataDir: dir,
-    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
+    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey, maxConnectionsPerSource: 0 },
     api: { listen: '127.0.0.1:0', tokens: [{ name: 'bench', role: 'admin', sha256: hashToken(TOKEN) }], rateLimit: { requestsPerSecond: 100_000, burst: 100_000 } },
   }));
   const collector = createCollector(loadCollectorConfig({ file, env: {} }), { log: createLogger('bench', 'silent') });

@@ -55,7 +55,7 @@ export async function benchAgents(o: AgentsBenchOptions): Promise<AgentsBenchRes
     const file = join(dir, 'collector.yaml');
     await writeFile(file, JSON.stringify({
       dataDir: join(dir, 'grpc'),
-      grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
+      grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey, maxConnectionsPerSource: 0 },
       api: { listen: '127.0.0.1:0' },
       limits: { maxOpenFindingsPerNode: 10_000_000 },
     }));

@@ -6,14 +6,14 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
+import { request } from 'node:https';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'node:https';
 import { promisify } from 'node:util';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, result } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
-import { eventually } from '../helpers/https.js';
+import { eventually, httpsJson } from '../helpers/https.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
 
@@ -23,27 +23,7 @@ const MAX_ISO = '9999-12-31T23:59:59.999Z';
 const MIN_ISO = '1970-01-01T00:00:00.000Z';
 
 function get(tc: TestCollector, path: string, auth: { token?: string; cookie?: string }): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${tc.apiUrl}${path}`, {
-      ca: tc.ca,
-      headers: { ...(auth.token ? { authorization: `Bearer ${auth.token}` } : {}), ...(auth.cookie ? { cookie: auth.cookie } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = text;
-        try {
-          body = JSON.parse(text);
-        } catch {
-          // a page, not JSON
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return httpsJson(`${tc.apiUrl}${path}`, { ca: tc.ca, ...(auth.token ? { token: auth.token } : {}), headers: auth.cookie ? { cookie: auth.cookie } : {} });
 }
 
 /** The dashboard's session cookie for a token (POST /ui/login as the login form sends it). */

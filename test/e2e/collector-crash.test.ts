@@ -34,7 +34,8 @@ test('a collector SIGKILLed in the middle of a 200-agent ingest keeps every find
   const config = join(dir, 'collector.yaml');
   const writeConfig = (grpcPort: number, apiPort: number) => writeFile(config, JSON.stringify({
     dataDir: join(dir, 'data'),
-    grpc: { listen: `127.0.0.1:${grpcPort}`, caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
+    // All 200 agents connect from 127.0.0.1: no per-source cap.
+    grpc: { listen: `127.0.0.1:${grpcPort}`, caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey, maxConnectionsPerSource: 0 },
     api: { listen: `127.0.0.1:${apiPort}`, tokens: [{ name: 'e2e', role: 'reader', sha256: hashToken(TOKEN) }] },
   }));
   await writeConfig(0, 0);

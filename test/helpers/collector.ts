@@ -29,7 +29,8 @@ export async function startTestCollector(opts: { nodes?: string[]; overrides?: R
   const file = join(dir, 'collector.yaml');
   await writeFile(file, JSON.stringify({
     dataDir: dir,
-    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
+    // Every test agent connects from 127.0.0.1: no per-source cap (connections.test.ts tests it).
+    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey, maxConnectionsPerSource: 0 },
     api: {
       listen: '127.0.0.1:0',
       tokens: [
