@@ -70,6 +70,12 @@ for (const name of sets) {
       t.is(node.os, hello.host!.os);
       t.is(node.kubeletVersion, hello.host!.kubeletVersion);
       t.is(node.execCoverage, hello.stats!.execCoverage);
+      const beat = decoded.find((m) => m.heartbeat)!.heartbeat!.stats!;
+      if (beat.execSource !== '') {
+        t.is(node.execSource, beat.execSource);
+        t.is(node.execSourceReason, beat.execSourceReason);
+        t.is(node.agentDrops.execUnjudged, beat.execUnjudged);
+      }
       t.true(node.scoredChecks.scored > 0, 'the scan report was judged');
 
       // Findings: the scan's failures and the process findings, with their detail.
