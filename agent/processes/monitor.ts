@@ -57,8 +57,17 @@ export interface ProcessMonitorConfig {
   readonly maxItemsPerBaseline: number;
   /** The node's role for its host baseline: `auto` detects it at start (host-role.ts). */
   readonly hostRole: HostRoleSetting;
-  /** How often collapsed findings go to the spool (default 250 ms). */
+  /**
+   * How often findings held back by the rate limit are retried (default 250 ms). A finding
+   * that is not held back goes to the spool at once (see sendAtOnce).
+   */
   readonly flushMs?: number;
+  /**
+   * Send a finding to the spool as soon as the exec events at hand are judged (default true):
+   * the occurrences judged in one turn of the event loop go in one batch. False leaves every
+   * finding to the periodic flush (the behaviour before; bench/exec-latency.ts measures both).
+   */
+  readonly sendAtOnce?: boolean;
   /** The addon to load (tests); default native/build/Release/nodeward_proc.node. */
   readonly addonPath?: string;
   /** Try the eBPF exec source before netlink (default true). */
@@ -235,6 +244,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   /** The state file has been read: saving before that would write over it. */
   let fileLoaded = false;
   let stopped = false;
+  /** A flushReady is queued for the end of this turn of the event loop. */
+  let readyQueued = false;
   const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0 };
   const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
 
@@ -338,8 +349,21 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       partial: o.missing.length > 0, missing: [...o.missing],
       ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
     };
-    sink.record(detail, t);
+    if (sink.record(detail, t) && config.sendAtOnce !== false) sendSoon();
     log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
+  }
+
+  /**
+   * Sends the ready findings once the current turn of the event loop is done: every exec event
+   * delivered in one batch is judged first, so a burst becomes one spool write, not hundreds.
+   */
+  function sendSoon(): void {
+    if (readyQueued) return;
+    readyQueued = true;
+    setImmediate(() => {
+      readyQueued = false;
+      if (!stopped) sink.flushReady(now());
+    });
   }
 
   async function scan(): Promise<void> {

@@ -240,3 +240,30 @@ test.serial('real processes: learned while learning; after lock a new executable
   });
   t.false(late in host(m.snapshot()).items, 'a locked baseline does not learn after a restart');
 });
+
+test.serial('an unexpected process goes to the spool as soon as it is judged, not at the flush tick (an hour here)', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir('monitor-at-once');
+  t.teardown(dir.cleanup);
+  const bins = await tempDir('monitor-at-once-bins');
+  t.teardown(bins.cleanup);
+  const intruder = await freshBinary(bins.path, '/bin/sleep', 'nw-at-once-sleep');
+  const spool = testSpool(join(dir.path, 'spool'));
+  t.teardown(() => spool.close());
+  let notified = 0;
+  const m = createProcessMonitor(monitorConfig({
+    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), hostLearnMs: 1, scanIntervalMs: 100, execEvents: false,
+    flushMs: 3_600_000, ...THIS_MACHINE,
+  }), { log, spool, notify: () => notified++ });
+  t.teardown(() => m.stop());
+  await m.start();
+  await waitFor('the host baseline to lock', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.lockedAtMs != null);
+  runViaShell(intruder, false);
+  // No flush() here, and the periodic one is an hour away: the finding must leave by itself.
+  const [hit] = await waitFor('the finding in the spool', () => {
+    const f = spooledFindings(spool).filter((x) => x.finding.subject === `${HOST_WORKER}:${intruder}`);
+    return f.length > 0 ? f : undefined;
+  });
+  t.like(hit!.finding, { checkId: 'proc-unexpected', occurrences: 1 });
+  t.true(notified > 0, 'the reporter is told');
+});
