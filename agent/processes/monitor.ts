@@ -108,7 +108,7 @@ export interface ProcessMonitorStats {
   readonly events: number;
   /** Processes that exec'd after exec events were on, yet were first judged by a scan (events missed them). */
   readonly scanOnly: number;
-  /** Processes that could not be judged: no readable executable. */
+  /** Processes that could not be judged: no readable executable (each process once, however many scans meet it). */
   readonly unjudged: number;
   /** Processes with an executable but no cgroup, whose parent was unknown too: not judged. */
   readonly unplaced: number;
@@ -229,6 +229,12 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let hostKey = config.hostRole === 'auto' ? '' : hostKeyOf(config.hostRole);
   let host: Attribution = hostAttribution(hostKey);
   const table = new Map<number, TableEntry>();
+  /**
+   * Processes already counted as not judged (pid -> start ticks): a scan meets a zombie, or any
+   * process whose executable cannot be read, again at every pass, and it is one process not
+   * judged, not one per scan. Pruned with the table.
+   */
+  const unjudgedSeen = new Map<number, number>();
   const containerStart = new Map<string, number>();
   let users: ReadonlyMap<number, string> = new Map();
   let exec: ExecEventSource | null = null;
@@ -301,6 +307,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
   async function observe(o: Observed, seen: 'event' | 'scan'): Promise<void> {
     if (o.exe === null) {
+      if (o.startTicks >= 0 && unjudgedSeen.get(o.pid) === o.startTicks) return;
+      if (o.startTicks >= 0) {
+        if (!unjudgedSeen.has(o.pid) && unjudgedSeen.size >= MAX_TABLE) unjudgedSeen.delete(unjudgedSeen.keys().next().value as number);
+        unjudgedSeen.set(o.pid, o.startTicks);
+      }
       counters.unjudged++;
       return;
     }
@@ -372,6 +383,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     const pids = reader.listPids();
     const live = new Set(pids);
     for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+    for (const pid of unjudgedSeen.keys()) if (!live.has(pid)) unjudgedSeen.delete(pid);
     const liveContainers = new Set<string>();
     const fresh: ProcessRecord[] = [];
     const slice = timeSlicer(SCAN_SLICE_MS);
@@ -562,6 +574,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         every(30_000, () => {
           const live = new Set(reader.listPids());
           for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+          for (const pid of unjudgedSeen.keys()) if (!live.has(pid)) unjudgedSeen.delete(pid);
         });
       }
     },

@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { createLogger } from '../../proto/support/logger.js';
@@ -266,4 +266,37 @@ test.serial('an unexpected process goes to the spool as soon as it is judged, no
   });
   t.like(hit!.finding, { checkId: 'proc-unexpected', occurrences: 1 });
   t.true(notified > 0, 'the reporter is told');
+});
+
+test('a process whose executable cannot be read counts once as not judged, however many scans meet it', async (t) => {
+  const dir = await tempDir('monitor-unjudged');
+  t.teardown(dir.cleanup);
+  // The fixture node with one process whose exe link is gone (a zombie, or one that exited mid-read).
+  const { procRoot: fixtureProc, hostRoot } = scenario('containerd-systemd-v2');
+  const procRoot = join(dir.path, 'proc');
+  await cp(fixtureProc, procRoot, { recursive: true, verbatimSymlinks: true });
+  await rm(join(procRoot, '1004', 'exe'));
+  const spool = testSpool(join(dir.path, 'spool'));
+  const m = createProcessMonitor(monitorConfig({ procRoot, hostRoot, stateDir: join(dir.path, 'state'), ...THIS_MACHINE }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  await m.start();
+  t.is(m.stats().unjudged, 1);
+  await m.scanNow();
+  await m.scanNow();
+  t.is(m.stats().scans, 3);
+  t.is(m.stats().unjudged, 1, 'the same process, met by three scans');
+  // Gone and back under the same pid with another start time: another process, counted again.
+  const stat = join(procRoot, '1004', 'stat');
+  const fields = (await readFile(stat, 'utf8')).split(' ');
+  await rm(join(procRoot, '1004'), { recursive: true });
+  await m.scanNow();
+  await cp(join(fixtureProc, '1004'), join(procRoot, '1004'), { recursive: true, verbatimSymlinks: true });
+  await rm(join(procRoot, '1004', 'exe'));
+  fields[21] = String(Number(fields[21]) + 100);
+  await writeFile(stat, fields.join(' '));
+  await m.scanNow();
+  t.is(m.stats().unjudged, 2);
 });
