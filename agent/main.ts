@@ -11,6 +11,7 @@ import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
 import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
+import { EXEC_COVERAGE, execCoverageResult } from './checks/exec-coverage.js';
 import { openSpool, type Spool } from './report/spool.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createReporter, type Reporter } from './report/client.js';
@@ -67,7 +68,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const results = evaluate(facts, specs, now);
     const s = spool;
     if (!s) return;
-    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope, results, trigger }), true);
+    // The agent's own exec source, while the process monitor runs: a degraded one is a finding.
+    const monitor = processes?.stats();
+    if (monitor) results.push(execCoverageResult({ source: monitor.source, reason: monitor.fallbackReason }));
+    const reportScope = monitor ? [...scope, EXEC_COVERAGE.id] : scope;
+    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
     scansDone++;
     log.info({ trigger, sequence, results: results.length, failing: failing.length }, 'scan completed');

@@ -6,8 +6,7 @@
 //   2. the share of 5 ms processes, run at about 100 per second, that become findings when
 //      the kernel's exec events are on against the 2 s scan alone (and 1 ms processes by
 //      events, for the record);
-//   3. exec-to-finding latency: spawn to the finding's arrival in the spool, p50 and p99,
-//      with the default flush period.
+// (Exec -> finding in the spool, p50 and p99 against the old flush: bench/exec-latency.ts.)
 // Needs Linux and, for the event figures, root in the host's namespaces and the addon built
 // (`npm run build:native`); without them those figures say why they are missing.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -30,8 +29,6 @@ export interface ProcessBenchOptions {
   /** Executions of the 5 ms process per coverage run. */
   readonly execs: number;
   readonly execsPerSecond: number;
-  /** Distinct executables run once each for the latency figure. */
-  readonly latencySamples: number;
 }
 
 export interface ProcessBenchResult {
@@ -45,7 +42,6 @@ export interface ProcessBenchResult {
   readonly fiveMsByEvents: number | null;
   readonly fiveMsByScan: number;
   readonly oneMsByEvents: number | null;
-  readonly latency: { readonly p50: number; readonly p99: number; readonly samples: number } | null;
   readonly flushMs: number;
 }
 
@@ -55,10 +51,6 @@ const FLUSH_MS = 250; // the monitor's default
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
-const quantile = (xs: number[], q: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -122,23 +114,19 @@ const HOST = hostKeyOf('worker');
 
 interface Harness {
   readonly monitor: ProcessMonitor;
-  /** Occurrences per subject that reached the spool, and when each subject first arrived. */
+  /** Occurrences per subject that reached the spool. */
   readonly occurrences: Map<string, number>;
-  readonly firstSeen: Map<string, number>;
 }
 
 async function startMonitor(dir: string, over: Partial<ProcessMonitorConfig>): Promise<Harness> {
   const occurrences = new Map<string, number>();
-  const firstSeen = new Map<string, number>();
   const monitor = createProcessMonitor(monitorConfig(dir, over), {
     log: silent,
     spool: {
       addBatch(batch: FindingBatch): number {
-        const at = performance.now();
         for (const f of batch.findings ?? []) {
           const s = f.subject ?? '';
           occurrences.set(s, (occurrences.get(s) ?? 0) + (f.occurrences ?? 1));
-          if (!firstSeen.has(s)) firstSeen.set(s, at);
         }
         return 1;
       },
@@ -148,7 +136,7 @@ async function startMonitor(dir: string, over: Partial<ProcessMonitorConfig>): P
   await monitor.start();
   // Learn the host for half a second, then everything new is unexpected.
   while (monitor.snapshot().baselines.find((b) => b.key === HOST)?.lockedAtMs == null) await sleep(50);
-  return { monitor, occurrences, firstSeen };
+  return { monitor, occurrences };
 }
 
 /** Runs `bin args` `count` times at `perSecond` from a separate Node process; resolves with the rate achieved. */
@@ -220,7 +208,6 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
     let fiveMsByEvents: number | null = null;
     let oneMsByEvents: number | null = null;
     let rateAchieved = 0;
-    let latency: ProcessBenchResult['latency'] = null;
     if (available) {
       const h = await startMonitor(join(dir, 'events-state'), { execEvents: true });
       rateAchieved = await runPaced(nap, ['0.005'], o.execs, o.execsPerSecond);
@@ -229,23 +216,6 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
       h.monitor.flush();
       fiveMsByEvents = (h.occurrences.get(`${HOST}:${nap}`) ?? 0) / o.execs;
       oneMsByEvents = (h.occurrences.get(`${HOST}:${blink}`) ?? 0) / o.execs;
-
-      // 3. Latency: distinct executables, each run once, spawn -> finding in the spool.
-      const copies: string[] = [];
-      for (let i = 0; i < o.latencySamples; i++) copies.push(await copyBinary(bins, '/bin/sleep', `nw-bench-lat-${i}`));
-      const spawnedAt = new Map<string, number>();
-      for (const bin of copies) {
-        spawnedAt.set(`${HOST}:${bin}`, performance.now());
-        spawn(bin, ['0.005'], { stdio: 'ignore' });
-        await sleep(20);
-      }
-      await sleep(FLUSH_MS * 4);
-      const lat: number[] = [];
-      for (const [subject, t0] of spawnedAt) {
-        const t1 = h.firstSeen.get(subject);
-        if (t1 !== undefined) lat.push(t1 - t0);
-      }
-      latency = { p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), samples: lat.length };
       await h.monitor.stop();
     }
 
@@ -259,7 +229,7 @@ export async function benchProcesses(o: ProcessBenchOptions): Promise<ProcessBen
 
     return {
       tableSize, psList: psListT, procCold: procColdT, monitorWarm: monitorWarmT, events: { available, reason, source }, rateAchieved,
-      fiveMsByEvents, fiveMsByScan, oneMsByEvents, latency, flushMs: FLUSH_MS,
+      fiveMsByEvents, fiveMsByScan, oneMsByEvents, flushMs: FLUSH_MS,
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -286,9 +256,6 @@ export function formatProcessesBench(r: ProcessBenchResult, o: ProcessBenchOptio
   lines.push(`  the 2 s scan alone (baseline):                   ${pct(r.fiveMsByScan)}`);
   if (r.events.available) {
     lines.push(`  (a copied /bin/true, alive well under 1 ms, by exec events: ${pct(r.oneMsByEvents)}${r.events.source === 'netlink' ? '; the rest raced and are counted as partial' : ''}; eBPF against netlink: "exec capture" below)`);
-    if (r.latency) {
-      lines.push(`processes: spawn -> finding in the spool, ${r.latency.samples} distinct executables, flush every ${r.flushMs} ms: p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}`);
-    }
   }
   lines.push('  (agent RSS after 10 minutes of churn: "agent RSS under churn" below, bench/agent-rss.ts)', '');
   return lines.join('\n');

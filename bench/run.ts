@@ -5,6 +5,7 @@ import { benchScan, formatScanBench } from './scan.js';
 import { benchWatch, formatWatchBench } from './watch.js';
 import { benchProcesses, formatProcessesBench } from './processes.js';
 import { benchExecCapture, formatExecCaptureBench } from './exec-capture.js';
+import { benchExecLatency, formatExecLatencyBench } from './exec-latency.js';
 import { benchAgentRss, formatAgentRssBench } from './agent-rss.js';
 import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { AgentConfigSchema } from '../agent/config.js';
@@ -48,10 +49,12 @@ async function main(): Promise<void> {
   const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
   process.stdout.write(formatHostDocumentsBench(await benchHostDocuments({ rounds: quick ? 200 : 2000 })));
-  const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100, latencySamples: quick ? 20 : 100 };
+  const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100 };
   process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
   const eo = { runs: quick ? 400 : 1000, execsPerSecond: 200 };
   process.stdout.write(formatExecCaptureBench(await benchExecCapture(eo), eo));
+  const lo = { samples: quick ? 100 : 500, perSecond: 200 };
+  process.stdout.write(formatExecLatencyBench(await benchExecLatency(lo), lo));
   // The agent as its own process under 10 minutes of churn (--quick: 1). `--agent-bare-env`
   // starts it without the runtime environment the image sets, for comparison.
   const ro = {

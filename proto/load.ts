@@ -2,6 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType } from './gen/agent.js';
+import type { AgentMessage as WireAgentMessage, AgentMessage__Output as WireAgentMessage__Output } from './gen/nodeward/v1/AgentMessage.js';
 
 /** proto/ in the package (this file runs as dist/proto/load.js). */
 export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url));
@@ -42,3 +43,15 @@ export type { AgentBaseline, AgentBaseline__Output } from './gen/nodeward/v1/Age
 export type { BaselineItem as WireBaselineItem, BaselineItem__Output as WireBaselineItem__Output } from './gen/nodeward/v1/BaselineItem.js';
 export type { BaselineUpdate, BaselineUpdate__Output } from './gen/nodeward/v1/BaselineUpdate.js';
 export type { PodInventory, PodInventory__Output } from './gen/nodeward/v1/PodInventory.js';
+
+/**
+ * The stream's own codec for AgentMessage (what gRPC writes and reads on the wire), for wire
+ * fixtures: `decode` gives what the collector's handler sees.
+ */
+export function agentMessageCodec(): { encode(msg: WireAgentMessage): Buffer; decode(bytes: Buffer): WireAgentMessage__Output } {
+  const method = nodewardProto().AgentService.service.Connect;
+  return {
+    encode: (msg) => method.requestSerialize(msg),
+    decode: (bytes) => method.requestDeserialize(bytes) as WireAgentMessage__Output,
+  };
+}

@@ -1,12 +1,14 @@
 // `proc-unexpected` findings: what one looks like (pure) and how repeats are collapsed and
 // rate-limited before they reach the spool.
 //
-// Every unexpected process is an occurrence of (baseline key, executable). Occurrences wait
-// in a pending entry until the next flush, which sends one finding per entry with the number
-// of occurrences it gathered; the detail is the latest process's. A token bucket per
-// (key, executable) caps how many findings are sent: when it is empty the entry keeps
-// gathering and is sent, with its whole count, once a token is back, so the collector's count
-// stays exact while the messages are capped. Occurrences that had to wait are counted
+// Every unexpected process is an occurrence of (baseline key, executable), gathered in a
+// pending entry; a finding is one entry sent with the number of occurrences it gathered (the
+// detail is the latest process's). An entry whose (key, executable) has a token is ready at
+// once: flushReady sends the ready ones (the monitor calls it as soon as the current batch of
+// exec events is judged, so a finding does not wait for a timer). A token bucket per (key,
+// executable) caps how many findings are sent: when it is empty the entry keeps gathering and
+// the periodic flush sends it, with its whole count, once a token is back, so the collector's
+// count stays exact while the messages are capped. Occurrences that had to wait are counted
 // (`capped`); occurrences lost to the bound on pending entries are counted too (`lost`).
 import type { WireFinding } from '../../proto/load.js';
 import { boundedSubject, processSubject } from '../../proto/baseline-key.js';
@@ -147,31 +149,59 @@ interface Pending {
 export function createFindingSink(opts: FindingSinkOptions, deps: { emit(findings: WireFinding[]): void }) {
   const buckets = createTokenBuckets({ burst: opts.burst, refillMs: opts.refillMs, maxKeys: opts.maxKeys });
   const pending = new Map<string, Pending>();
+  /** Pending entries that had a token when recorded: sent by the next flushReady. */
+  const ready = new Set<string>();
   let observed = 0;
   let emitted = 0;
   let capped = 0;
   let lost = 0;
   const id = (check: ProcessCheck, detail: ProcessDetail): string => `${check.id}\n${processFindingSubject(check, detail)}`;
 
+  function emit(out: WireFinding[]): number {
+    for (let i = 0; i < out.length; i += MAX_FINDINGS_PER_BATCH) deps.emit(out.slice(i, i + MAX_FINDINGS_PER_BATCH));
+    emitted += out.length;
+    return out.length;
+  }
+
   return {
-    /** One occurrence of a process finding (proc-unexpected unless `check` says otherwise). */
-    record(detail: ProcessDetail, now: number, check: ProcessCheck = PROC_UNEXPECTED): void {
+    /**
+     * One occurrence of a process finding (proc-unexpected unless `check` says otherwise);
+     * true when its entry is ready to be sent now (flushReady).
+     */
+    record(detail: ProcessDetail, now: number, check: ProcessCheck = PROC_UNEXPECTED): boolean {
       observed++;
       const k = id(check, detail);
-      if (!buckets.available(k, now)) capped++;
+      const available = buckets.available(k, now);
+      if (available) ready.add(k);
+      else capped++;
       const p = pending.get(k);
       if (p) {
         p.occurrences++;
         p.detail = detail;
         p.lastMs = now;
-        return;
+        return available;
       }
       while (pending.size >= opts.maxKeys) {
         const [oldest, entry] = pending.entries().next().value as [string, Pending];
         pending.delete(oldest);
+        ready.delete(oldest);
         lost += entry.occurrences;
       }
       pending.set(k, { check, occurrences: 1, detail, lastMs: now });
+      return available;
+    },
+
+    /** Sends the entries that were ready when recorded (one batch for all of them); returns how many. */
+    flushReady(now: number): number {
+      const out: WireFinding[] = [];
+      for (const k of ready) {
+        const p = pending.get(k);
+        if (!p || !buckets.take(k, now)) continue;
+        pending.delete(k);
+        out.push(processFinding(p.check, p.detail, p.occurrences, p.lastMs));
+      }
+      ready.clear();
+      return emit(out);
     },
 
     /** Sends every pending entry whose bucket has a token; returns how many findings were sent. */
@@ -182,15 +212,15 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
         pending.delete(k);
         out.push(processFinding(p.check, p.detail, p.occurrences, p.lastMs));
       }
-      for (let i = 0; i < out.length; i += MAX_FINDINGS_PER_BATCH) deps.emit(out.slice(i, i + MAX_FINDINGS_PER_BATCH));
-      emitted += out.length;
-      return out.length;
+      ready.clear();
+      return emit(out);
     },
 
     /** The executable is allowed now: nothing pending for it is sent, and its bucket is reset. */
     allow(key: string, exe: string): void {
       const k = `${PROC_UNEXPECTED.id}\n${subjectFor(key, exe)}`;
       pending.delete(k);
+      ready.delete(k);
       buckets.forget(k);
     },
 

@@ -68,8 +68,17 @@ export interface ProcessMonitorConfig {
   readonly maxItemsPerBaseline: number;
   /** The node's role for its host baseline: `auto` detects it at start (host-role.ts). */
   readonly hostRole: HostRoleSetting;
-  /** How often collapsed findings go to the spool (default 250 ms). */
+  /**
+   * How often findings held back by the rate limit are retried (default 250 ms). A finding
+   * that is not held back goes to the spool at once (see sendAtOnce).
+   */
   readonly flushMs?: number;
+  /**
+   * Send a finding to the spool as soon as the exec events at hand are judged (default true):
+   * the occurrences judged in one turn of the event loop go in one batch. False leaves every
+   * finding to the periodic flush (the behaviour before; bench/exec-latency.ts measures both).
+   */
+  readonly sendAtOnce?: boolean;
   /** The addon to load (tests); default native/build/Release/nodeward_proc.node. */
   readonly addonPath?: string;
   /** Try the eBPF exec source before netlink (default true). */
@@ -112,7 +121,7 @@ export interface ProcessMonitorStats {
   readonly events: number;
   /** Processes that exec'd after exec events were on, yet were first judged by a scan (events missed them). */
   readonly scanOnly: number;
-  /** Processes that could not be judged: no readable executable. */
+  /** Processes that could not be judged: no readable executable (each process once, however many scans meet it). */
   readonly unjudged: number;
   /** Processes with an executable but no cgroup, whose parent was unknown too: not judged. */
   readonly unplaced: number;
@@ -277,6 +286,12 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let hostKey = config.hostRole === 'auto' ? '' : hostKeyOf(config.hostRole);
   let host: Attribution = hostAttribution(hostKey);
   const table = new Map<number, TableEntry>();
+  /**
+   * Processes already counted as not judged (pid -> start ticks): a scan meets a zombie, or any
+   * process whose executable cannot be read, again at every pass, and it is one process not
+   * judged, not one per scan. Pruned with the table.
+   */
+  const unjudgedSeen = new Map<number, number>();
   const containerStart = new Map<string, number>();
   let users: ReadonlyMap<number, string> = new Map();
   let exec: ExecEventSource | null = null;
@@ -292,6 +307,8 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   /** The state file has been read: saving before that would write over it. */
   let fileLoaded = false;
   let stopped = false;
+  /** A flushReady is queued for the end of this turn of the event loop. */
+  let readyQueued = false;
   const counters = { scans: 0, lastScanMs: 0, lastScanProcesses: 0, events: 0, scanOnly: 0, unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
   let hostMntNs: number | null = null;
   /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
@@ -367,6 +384,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
   async function observe(o: Observed, seen: 'event' | 'scan'): Promise<void> {
     if (o.exe === null) {
+      if (o.startTicks >= 0 && unjudgedSeen.get(o.pid) === o.startTicks) return;
+      if (o.startTicks >= 0) {
+        if (!unjudgedSeen.has(o.pid) && unjudgedSeen.size >= MAX_TABLE) unjudgedSeen.delete(unjudgedSeen.keys().next().value as number);
+        unjudgedSeen.set(o.pid, o.startTicks);
+      }
       counters.unjudged++;
       return;
     }
@@ -435,12 +457,25 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
     };
     if (fake) {
-      sink.record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP);
+      if (sink.record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP) && config.sendAtOnce !== false) sendSoon();
       log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
       if (verdict !== 'unexpected') return;
     }
-    sink.record(detail, t);
+    if (sink.record(detail, t) && config.sendAtOnce !== false) sendSoon();
     log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
+  }
+
+  /**
+   * Sends the ready findings once the current turn of the event loop is done: every exec event
+   * delivered in one batch is judged first, so a burst becomes one spool write, not hundreds.
+   */
+  function sendSoon(): void {
+    if (readyQueued) return;
+    readyQueued = true;
+    setImmediate(() => {
+      readyQueued = false;
+      if (!stopped) sink.flushReady(now());
+    });
   }
 
   async function scan(): Promise<void> {
@@ -449,6 +484,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     const pids = reader.listPids();
     const live = new Set(pids);
     for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+    for (const pid of unjudgedSeen.keys()) if (!live.has(pid)) unjudgedSeen.delete(pid);
     const liveContainers = new Set<string>();
     const fresh: ProcessRecord[] = [];
     const slice = timeSlicer(SCAN_SLICE_MS);
@@ -641,6 +677,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         every(30_000, () => {
           const live = new Set(reader.listPids());
           for (const pid of table.keys()) if (!live.has(pid)) table.delete(pid);
+          for (const pid of unjudgedSeen.keys()) if (!live.has(pid)) unjudgedSeen.delete(pid);
         });
       }
     },

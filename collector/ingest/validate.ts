@@ -181,6 +181,19 @@ export function helloFromWire(h: Hello__Output, node: string, now: number): Node
   };
 }
 
+const EXEC_SOURCE = /^[a-z0-9-]{1,32}$/;
+
+/**
+ * AgentStats.exec_source: a short lower-case name (ebpf, netlink, scan; a later agent may name
+ * another). Agents that predate it send none, and their exec_coverage says which they run:
+ * "event" was the netlink connector, "scan" no events.
+ */
+function execSource(v: string, coverage: string): string {
+  if (v === '') return coverage === 'event' ? 'netlink' : coverage === 'scan' ? 'scan' : '';
+  if (!EXEC_SOURCE.test(v)) throw new InvalidMessage(`stats.execSource ${JSON.stringify(v.slice(0, 40))} is not a source name (1 to 32 of a-z, 0-9, '-')`);
+  return v;
+}
+
 /**
  * An agent's counters are clamped, not refused: a value above LIMITS.counter (a uint64 the
  * API could not state exactly) is kept as LIMITS.counter and named in `clamped`, because
@@ -189,7 +202,7 @@ export function helloFromWire(h: Hello__Output, node: string, now: number): Node
  */
 export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
   const clamped: string[] = [];
-  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage'>): number => {
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason'>): number => {
     const v = st?.[name] ?? 0;
     if (typeof v === 'number' && v > LIMITS.counter) {
       clamped.push(`stats.${name}`);
@@ -197,15 +210,20 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     }
     return count(`stats.${name}`, v);
   };
+  const execCoverage = text('stats.execCoverage', st?.execCoverage ?? '', 32);
   const stats: NodeStats = {
     spoolEntries: counter('spoolEntries'),
     spoolBytes: counter('spoolBytes'),
     spoolDropped: counter('spoolDropped'),
     rejected: counter('rejected'),
-    execCoverage: text('stats.execCoverage', st?.execCoverage ?? '', 32),
+    execCoverage,
+    execSource: execSource(st?.execSource ?? '', execCoverage),
+    execSourceReason: redacted('stats.execSourceReason', st?.execSourceReason ?? '', LIMITS.shortText * 4),
     processEventsCapped: counter('processEventsCapped'),
     processEventsLost: counter('processEventsLost'),
     execEventsLost: counter('execEventsLost'),
+    execRingLost: counter('execRingLost'),
+    execUnjudged: counter('execUnjudged'),
     execRecordsPartial: counter('execRecordsPartial'),
     baselineItemsDropped: counter('baselineItemsDropped'),
     baselineKeysEvicted: counter('baselineKeysEvicted'),

@@ -92,6 +92,7 @@ interface NodeLike {
   certificatesExpireFirst?: { path: string; notAfter: string } | null;
   /** Absent from collectors older than the field. */
   agentDrops?: { total: number };
+  execSource?: string;
 }
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
@@ -101,6 +102,7 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
   { title: 'Drops', value: (n) => n.agentDrops?.total ?? '-', align: 'right' },
+  { title: 'Exec', value: (n) => n.execSource || '-', max: 10 },
   { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
   { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
   { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : '-') },

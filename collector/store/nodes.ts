@@ -24,9 +24,17 @@ export interface NodeStats {
   readonly spoolDropped: number;
   readonly rejected: number;
   readonly execCoverage: string;
+  /** `ebpf`, `netlink` or `scan`; for agents that predate it, derived from execCoverage (ingest). */
+  readonly execSource: string;
+  /** Why each better source did not load (redacted); empty when eBPF runs. */
+  readonly execSourceReason: string;
   readonly processEventsCapped: number;
   readonly processEventsLost: number;
   readonly execEventsLost: number;
+  /** Of execEventsLost: records the eBPF ring buffer had no room for. */
+  readonly execRingLost: number;
+  /** Processes seen but not judged: no executable, or no cgroup and no known parent. */
+  readonly execUnjudged: number;
   readonly execRecordsPartial: number;
   readonly baselineItemsDropped: number;
   readonly baselineKeysEvicted: number;
@@ -42,6 +50,8 @@ export interface AgentDrops {
   readonly rejected: number;
   readonly processEventsLost: number;
   readonly execEventsLost: number;
+  /** Processes the agent saw but could not judge (no executable, or nowhere to place them). */
+  readonly execUnjudged: number;
   readonly baselineItemsDropped: number;
   readonly baselineKeysEvicted: number;
   readonly baselineReportDropped: number;
@@ -64,6 +74,12 @@ export interface NodeRow {
   readonly firstSeen: string;
   readonly lastSeen: string;
   readonly execCoverage: string;
+  /** How the agent sees execs: `ebpf`, `netlink`, `scan`, or empty before the node reported it. */
+  readonly execSource: string;
+  /** Why each better exec source did not load (`ebpf: CODE: ...; netlink: ...`); empty when eBPF runs. */
+  readonly execSourceReason: string;
+  /** Exec records the kernel could not put in the eBPF ring buffer (counted in agentDrops.execEventsLost too). */
+  readonly execRingLost: number;
   readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
   readonly agentDrops: AgentDrops;
   /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
@@ -114,7 +130,8 @@ interface RawNode {
   cpus: number; memory_bytes: number; uptime_seconds: number; certificates: string; exec_coverage: string;
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
   spool_bytes: number; process_events_capped: number; process_events_lost: number; exec_events_lost: number;
-  exec_records_partial: number; baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
+  exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
+  baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
@@ -153,7 +170,7 @@ export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
 /** The agent's losses and their sum, which stays an exact JSON number however large they are. */
 function agentDrops(r: RawNode): AgentDrops {
   const drops = {
-    spool: r.spool_dropped, rejected: r.agent_rejected, processEventsLost: r.process_events_lost, execEventsLost: r.exec_events_lost,
+    spool: r.spool_dropped, rejected: r.agent_rejected, processEventsLost: r.process_events_lost, execEventsLost: r.exec_events_lost, execUnjudged: r.exec_unjudged,
     baselineItemsDropped: r.baseline_items_dropped, baselineKeysEvicted: r.baseline_keys_evicted, baselineReportDropped: r.baseline_report_dropped,
   };
   const sum = Object.values(drops).reduce((a, b) => a + b, 0);
@@ -203,6 +220,7 @@ export function createNodeStore(db: Db) {
     stats: db.prepare(`UPDATE nodes SET spool_entries = @spoolEntries, spool_bytes = @spoolBytes, spool_dropped = @spoolDropped,
         agent_rejected = @rejected, exec_coverage = @execCoverage, process_events_capped = @processEventsCapped,
         process_events_lost = @processEventsLost, exec_events_lost = @execEventsLost, exec_records_partial = @execRecordsPartial,
+        exec_source = @execSource, exec_source_reason = @execSourceReason, exec_ring_lost = @execRingLost, exec_unjudged = @execUnjudged,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -230,7 +248,7 @@ export function createNodeStore(db: Db) {
     certificatesExpireFirst: expiresFirst(certificatesOf(r.certificates)),
     connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
     firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
-    execCoverage: r.exec_coverage,
+    execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },

@@ -112,6 +112,7 @@ test('GET /api/v1/nodes pages by name with a cursor and rejects bad parameters w
 const HELLO_STATS = {
   spoolEntries: 3, spoolBytes: 4096, spoolDropped: 2, rejected: 1, execCoverage: 'event', processEventsCapped: 40,
   processEventsLost: 5, execEventsLost: 7, execRecordsPartial: 9, baselineItemsDropped: 11, baselineKeysEvicted: 13, baselineReportDropped: 17,
+  execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19, execUnjudged: 23,
 };
 
 test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
@@ -120,11 +121,12 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   await a.batch([proc('/usr/bin/nc')]);
   const fromHello = await ok(tc, '/api/v1/nodes/node-a');
   t.is(fromHello.execCoverage, 'event');
+  t.like(fromHello, { execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19 });
   t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
   t.deepEqual(fromHello.agentDrops, {
-    total: 2 + 1 + 5 + 7 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7,
+    total: 2 + 1 + 5 + 7 + 23 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7, execUnjudged: 23,
     baselineItemsDropped: 11, baselineKeysEvicted: 13, baselineReportDropped: 17,
-  });
+  }, 'ring-buffer losses are inside execEventsLost, not added again');
   t.deepEqual(fromHello.agentDegraded, { processEventsCapped: 40, execRecordsPartial: 9 }, 'seen late or in part is not counted as lost');
   t.is(fromHello.baselineReportsRefused, 0);
   t.deepEqual((await ok(tc, '/api/v1/nodes')).items.find((n: any) => n.name === 'node-a').agentDrops, fromHello.agentDrops, 'the list says the same');
@@ -134,9 +136,10 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   await a.batch([proc('/usr/bin/nc')]);
   const fromBeat = await ok(tc, '/api/v1/nodes/node-a');
   t.is(fromBeat.execCoverage, 'scan');
+  t.like(fromBeat, { execSource: 'scan', execSourceReason: '', execRingLost: 0 }, 'no exec_source (an older agent): its exec_coverage says');
   t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
   t.deepEqual(fromBeat.agentDrops, {
-    total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100,
+    total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100, execUnjudged: 0,
     baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 18,
   });
   t.deepEqual(fromBeat.agentDegraded, { processEventsCapped: 0, execRecordsPartial: 10 });
@@ -144,7 +147,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   // The OpenAPI document describes the groups.
   const doc = await ok(tc, '/api/v1/openapi.json');
   const schema = JSON.stringify(doc);
-  for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost']) t.true(schema.includes(field), field);
+  for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost', 'execSource', 'execSourceReason', 'execRingLost', 'execUnjudged']) t.true(schema.includes(field), field);
   a.close();
 }));
 
@@ -202,7 +205,7 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
   });
   // The new columns take the next counters.
   store.nodes.stats('node-a', { ...HELLO_STATS }, 4);
-  t.like(store.nodes.get('node-a', 4, 1000), { spool: { bytes: 4096 }, agentDrops: { total: 56, baselineReportDropped: 17 }, agentDegraded: { processEventsCapped: 40 } });
+  t.like(store.nodes.get('node-a', 4, 1000), { spool: { bytes: 4096 }, agentDrops: { total: 79, baselineReportDropped: 17 }, agentDegraded: { processEventsCapped: 40 } });
   store.close();
   const after = new Database(path, { readonly: true });
   t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
@@ -211,3 +214,52 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
   for (const c of ['spool_bytes', 'process_events_capped', 'process_events_lost', 'exec_events_lost', 'exec_records_partial',
     'baseline_items_dropped', 'baseline_keys_evicted', 'baseline_report_dropped', 'baseline_reports_refused']) t.true(columns.includes(c), c);
 });
+
+test('a database of schema version 8 migrates to 9: each node gains its exec source (from exec_coverage) and the exec counters at 0', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'v8.sqlite');
+  const v8 = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 8)) v8.exec(m.sql);
+  v8.pragma('user_version = 8');
+  const insert = v8.prepare(`INSERT INTO nodes (name, exec_coverage, exec_events_lost, first_seen, last_seen) VALUES (?, ?, ?, 1, 2)`);
+  insert.run('node-event', 'event', 5);
+  insert.run('node-scan', 'scan', 0);
+  insert.run('node-silent', '', 0);
+  v8.close();
+
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  t.like(store.nodes.get('node-event', 3, 1000), { execCoverage: 'event', execSource: 'netlink', execSourceReason: '', execRingLost: 0, agentDrops: { execEventsLost: 5, execUnjudged: 0, total: 5 } });
+  t.like(store.nodes.get('node-scan', 3, 1000), { execSource: 'scan' });
+  t.like(store.nodes.get('node-silent', 3, 1000), { execSource: '' }, 'a node that never said stays unknown');
+  store.nodes.stats('node-event', { ...HELLO_STATS, execSource: 'ebpf', execSourceReason: '', execUnjudged: 2 }, 4);
+  t.like(store.nodes.get('node-event', 4, 1000), { execSource: 'ebpf', execRingLost: 19, agentDrops: { execUnjudged: 2 } });
+  store.close();
+  const after = new Database(path, { readonly: true });
+  t.is(after.pragma('user_version', { simple: true }), 9);
+  after.close();
+});
+
+test('exec source at ingest: a name, a reason redacted and bounded, the counters; anything else ends the stream with INVALID_ARGUMENT naming the field', (t) => withCollector(async (tc) => {
+  const a = await connect(tc, 'node-a', { stats: { execCoverage: 'event', execSource: 'ebpf', execRingLost: 3, execUnjudged: 1, execEventsLost: 3 } });
+  await a.batch([proc('/usr/bin/nc')]);
+  t.like(await ok(tc, '/api/v1/nodes/node-a'), { execSource: 'ebpf', execSourceReason: '', execRingLost: 3, agentDrops: { execUnjudged: 1, execEventsLost: 3, total: 4 } });
+  // A reason is redacted like any text a node sends.
+  a.heartbeat({ execCoverage: 'event', execSource: 'netlink', execSourceReason: 'ebpf: LOAD_FAILED: curl -H "Authorization: Bearer abcdef0123456789abcdef" failed' });
+  await a.batch([proc('/usr/bin/nc')]);
+  const n = await ok(tc, '/api/v1/nodes/node-a');
+  t.is(n.execSource, 'netlink');
+  t.true(n.execSourceReason.startsWith('ebpf: LOAD_FAILED: curl'));
+  t.false(n.execSourceReason.includes('abcdef0123456789abcdef'), n.execSourceReason);
+  a.heartbeat({ execCoverage: 'event', execSource: 'eBPF <b>' });
+  const ended = await a.stream.ended;
+  t.is(ended.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(ended.details, /stats\.execSource "eBPF <b>" is not a source name/);
+  t.is((await ok(tc, '/api/v1/nodes/node-a')).execSource, 'netlink', 'the refused heartbeat changed nothing');
+
+  const b = await connect(tc, 'node-b', { stats: { execSource: 'scan', execSourceReason: 'r'.repeat(1025) } });
+  t.like(await b.stream.ended, { code: grpc.status.INVALID_ARGUMENT, details: 'stats.execSourceReason is longer than 1024 characters' });
+  a.close();
+  b.close();
+}));

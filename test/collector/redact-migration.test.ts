@@ -42,7 +42,7 @@ test('a database of schema version 7 migrates: secrets in stored findings and qu
   store.close();
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
-  t.is(db.pragma('user_version', { simple: true }), 8);
+  t.is(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   const rows = db.prepare('SELECT id, subject, actual, reason, detail FROM findings ORDER BY seq').all() as Array<Record<string, string>>;
   t.deepEqual(rows.map((r) => [r.id, r.subject]), [['a'.repeat(32), subject], ['b'.repeat(32), '--token-auth-file'], ['c'.repeat(32), '--anonymous-auth']]);
   const d = JSON.parse(rows[0]!.detail!);

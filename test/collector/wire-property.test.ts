@@ -82,6 +82,7 @@ const stats = fc.record({
   spoolEntries: count, spoolBytes: count, spoolDropped: count, rejected: count, execCoverage: oneOfOr(['', 'event', 'scan']),
   processEventsCapped: count, processEventsLost: count, execEventsLost: count, execRecordsPartial: count,
   baselineItemsDropped: count, baselineKeysEvicted: count, baselineReportDropped: count,
+  execSource: oneOfOr(['', 'ebpf', 'netlink', 'scan']), execSourceReason: text, execRingLost: count, execUnjudged: count,
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<AgentStats__Output>;
 
 const hello = fc.record({

@@ -56,7 +56,10 @@ const rows = (page: Page, table: string) => page.locator(`${table} tbody tr`);
 browserTest('an operator logs in, reads the overview, filters findings, opens a node and a finding; hostile strings stay text', (t) => withCollector(async (tc) => {
   const now = Date.now();
   // node-a's agent reports losses; the others none.
-  const drops = { spoolDropped: 2, execEventsLost: 5, processEventsCapped: 9, execCoverage: 'event' };
+  const drops = {
+    spoolDropped: 2, execEventsLost: 5, processEventsCapped: 9, execCoverage: 'event', execUnjudged: 4, execRingLost: 0,
+    execSource: 'netlink', execSourceReason: `ebpf: NO_CAPABILITY: <img src=x onerror="window.__xss='reason';alert('reason')">`,
+  };
   const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map((n) => connect(tc, n, { agentVersion: '0.4.0', stats: n === 'node-a' ? drops : undefined })));
   await a!.scan(now, ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.6'], [
     result('cis-4.2.1', '--anonymous-auth', 'fail', { severity: 'critical', title: 'Anonymous requests to the kubelet are refused', actual: 'true' }),
@@ -176,8 +179,10 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   t.is(await rows(page, '#findings-table').count(), 4);
   t.is(await page.locator('#findings-table thead th').count(), 6, 'no node column on a node page');
   t.true((await page.textContent('dl.facts'))!.includes('0.4.0'));
-  t.is(await text(page, '#node-drops .big'), '7', 'what the agent lost, in total');
-  t.is(await text(page, '#node-drops .small'), 'spool bounds 2, exec events 5');
+  t.is(await text(page, '#node-drops .big'), '11', 'what the agent lost, in total');
+  t.is(await text(page, '#node-drops .small'), 'spool bounds 2, exec events 5, processes not judged 4');
+  t.is(await text(page, '#node-exec-source strong'), 'netlink', 'the degraded exec source is named');
+  t.true((await text(page, '#node-exec-source'))!.includes(`NO_CAPABILITY: <img src=x onerror="window.__xss='reason';alert('reason')">`), 'and why, as text');
   t.true((await page.textContent('dl.facts'))!.includes('9 process events rate-limited'));
   await page.screenshot({ path: join(shots, 'node.png'), fullPage: true });
   await page.goto(`${tc.apiUrl}/ui/node?name=node-c`);

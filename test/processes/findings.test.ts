@@ -85,6 +85,24 @@ test('repeats collapse into one finding with a count; capped occurrences are cou
   t.is(sink.flush(3), 1);
 });
 
+test('an occurrence with a token is ready at once: flushReady sends the ready entries in one batch and leaves the capped ones to the periodic flush', (t) => {
+  const sent: WireFinding[][] = [];
+  const sink = createFindingSink({ burst: 1, refillMs: 60_000, maxKeys: 100 }, { emit: (f) => sent.push(f) });
+  t.true(sink.record(detail({ pid: 1 }), 0), 'a token: ready');
+  t.true(sink.record(detail({ pid: 2 }), 0), 'the same entry, still ready (the token is taken when it is sent)');
+  t.true(sink.record(detail({ exe: '/bin/nc' }), 0));
+  t.is(sink.flushReady(0), 2);
+  t.is(sent.length, 1, 'one batch for everything judged in the turn');
+  t.deepEqual(sent[0]!.map((f) => f.occurrences), [2, 1]);
+  // The bucket of curl is empty now: the next occurrence is not ready, and only the periodic flush sends it, once a token is back.
+  t.false(sink.record(detail({ pid: 3 }), 1));
+  t.is(sink.flushReady(1), 0);
+  t.like(sink.stats(), { capped: 1, pending: 1, emitted: 2 });
+  t.is(sink.flush(60_001), 1);
+  t.is(sent.flat().at(-1)!.occurrences, 1);
+  t.is(sink.flushReady(60_001), 0, 'nothing is sent twice');
+});
+
 test('allowing an executable drops what is pending for it', (t) => {
   const sent: WireFinding[][] = [];
   const sink = createFindingSink({ burst: 1, refillMs: 60_000, maxKeys: 100 }, { emit: (f) => sent.push(f) });

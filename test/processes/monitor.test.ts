@@ -7,7 +7,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { createLogger } from '../../proto/support/logger.js';
@@ -267,4 +267,64 @@ test.serial('real processes: learned while learning; after lock a new executable
     return findingsFor(late).length > 0;
   });
   t.false(late in host(m.snapshot()).items, 'a locked baseline does not learn after a restart');
+});
+
+test.serial('an unexpected process goes to the spool as soon as it is judged, not at the flush tick (an hour here)', async (t) => {
+  t.timeout(60_000);
+  const dir = await tempDir('monitor-at-once');
+  t.teardown(dir.cleanup);
+  const bins = await tempDir('monitor-at-once-bins');
+  t.teardown(bins.cleanup);
+  const intruder = await freshBinary(bins.path, '/bin/sleep', 'nw-at-once-sleep');
+  const spool = testSpool(join(dir.path, 'spool'));
+  t.teardown(() => spool.close());
+  let notified = 0;
+  const m = createProcessMonitor(monitorConfig({
+    procRoot: '/proc', hostRoot: '/', stateDir: join(dir.path, 'state'), hostLearnMs: 1, scanIntervalMs: 100, execEvents: false,
+    flushMs: 3_600_000, ...THIS_MACHINE,
+  }), { log, spool, notify: () => notified++ });
+  t.teardown(() => m.stop());
+  await m.start();
+  await waitFor('the host baseline to lock', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.lockedAtMs != null);
+  runViaShell(intruder, false);
+  // No flush() here, and the periodic one is an hour away: the finding must leave by itself.
+  const [hit] = await waitFor('the finding in the spool', () => {
+    const f = spooledFindings(spool).filter((x) => x.finding.subject === `${HOST_WORKER}:${intruder}`);
+    return f.length > 0 ? f : undefined;
+  });
+  t.like(hit!.finding, { checkId: 'proc-unexpected', occurrences: 1 });
+  t.true(notified > 0, 'the reporter is told');
+});
+
+test('a process whose executable cannot be read counts once as not judged, however many scans meet it', async (t) => {
+  const dir = await tempDir('monitor-unjudged');
+  t.teardown(dir.cleanup);
+  // The fixture node with one process whose exe link is gone (a zombie, or one that exited mid-read).
+  const { procRoot: fixtureProc, hostRoot } = scenario('containerd-systemd-v2');
+  const procRoot = join(dir.path, 'proc');
+  await cp(fixtureProc, procRoot, { recursive: true, verbatimSymlinks: true });
+  await rm(join(procRoot, '1004', 'exe'));
+  const spool = testSpool(join(dir.path, 'spool'));
+  const m = createProcessMonitor(monitorConfig({ procRoot, hostRoot, stateDir: join(dir.path, 'state'), ...THIS_MACHINE }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  await m.start();
+  t.is(m.stats().unjudged, 1);
+  await m.scanNow();
+  await m.scanNow();
+  t.is(m.stats().scans, 3);
+  t.is(m.stats().unjudged, 1, 'the same process, met by three scans');
+  // Gone and back under the same pid with another start time: another process, counted again.
+  const stat = join(procRoot, '1004', 'stat');
+  const fields = (await readFile(stat, 'utf8')).split(' ');
+  await rm(join(procRoot, '1004'), { recursive: true });
+  await m.scanNow();
+  await cp(join(fixtureProc, '1004'), join(procRoot, '1004'), { recursive: true, verbatimSymlinks: true });
+  await rm(join(procRoot, '1004', 'exe'));
+  fields[21] = String(Number(fields[21]) + 100);
+  await writeFile(stat, fields.join(' '));
+  await m.scanNow();
+  t.is(m.stats().unjudged, 2);
 });

@@ -386,7 +386,7 @@ async function processesPage() {
 
 /** AgentDrops fields, as the node page names them. */
 const DROP_CAUSES = [['spool', 'spool bounds'], ['rejected', 'refused as invalid'], ['processEventsLost', 'process events'],
-  ['execEventsLost', 'exec events'], ['baselineItemsDropped', 'baseline items'], ['baselineKeysEvicted', 'baselines evicted'],
+  ['execEventsLost', 'exec events'], ['execUnjudged', 'processes not judged'], ['baselineItemsDropped', 'baseline items'], ['baselineKeysEvicted', 'baselines evicted'],
   ['baselineReportDropped', 'left out of baseline reports']];
 
 function dropsCard(drops) {
@@ -394,6 +394,15 @@ function dropsCard(drops) {
   return el('div', { class: 'card', id: 'node-drops' }, el('h2', {}, 'Agent drops'),
     el('p', { class: drops.total > 0 ? 'big sev-text-medium' : 'big' }, drops.total),
     el('p', { class: 'muted small' }, causes.length > 0 ? causes.join(', ') : 'nothing lost'));
+}
+
+/** The exec source and, when it is not eBPF, why: node strings, rendered as text. */
+function execSourceText(n) {
+  if (!n.execSource) return '';
+  const ring = n.execRingLost > 0 ? ` (${n.execRingLost} lost in the ring buffer)` : '';
+  if (n.execSource === 'ebpf') return `ebpf${ring}`;
+  return el('span', { id: 'node-exec-source' }, el('strong', { class: 'sev-text-medium' }, n.execSource), ring,
+    n.execSourceReason ? el('span', { class: 'muted small' }, ` — ${n.execSourceReason}`) : null);
 }
 
 async function nodePage() {
@@ -422,7 +431,7 @@ async function nodePage() {
       el('section', {}, el('h2', {}, 'Agent and host'), dl([
         ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],
         ['Architecture', n.arch], ['CPUs', n.cpus || ''], ['Memory', bytes(n.memoryBytes)],
-        ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Process events', n.execCoverage],
+        ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Exec source', execSourceText(n)],
         ['Spool', `${n.spool.entries} waiting${n.spool.bytes ? ` (${bytes(n.spool.bytes)})` : ''}, ${n.spool.dropped} dropped, ${n.spool.rejected} refused`],
         ['Seen late or in part', `${n.agentDegraded.processEventsCapped} process events rate-limited, ${n.agentDegraded.execRecordsPartial} partial exec records`],
         ['Findings refused (cap)', String(n.findingsRefused)],
