@@ -286,15 +286,17 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
   }
 
   /** Records the end of a learning window as a lock, so the snapshot says when it happened. */
-  function settle(b: Baseline, now: number): boolean {
+  /** Keys whose window ended since the last tick, wherever it was noticed (tick or observe). */
+  const lockedSinceTick = new Set<string>();
+
+  function settle(b: Baseline, now: number): void {
     if (b.lockedAtMs === null && now >= b.learnUntilMs) {
       b.lockedAtMs = b.learnUntilMs;
       b.lockedBy = 'window';
       touch(b.key);
       dirty = true;
-      return true;
+      lockedSinceTick.add(b.key);
     }
-    return false;
   }
 
   return {
@@ -344,10 +346,14 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       return d.verdict;
     },
 
-    /** Ends due learning windows; returns the keys that locked now. */
+    /**
+     * Ends due learning windows; returns the keys that locked since the last tick (an exec
+     * judged after a window ended locks its baseline at once: it is returned here too).
+     */
     tick(now: number): string[] {
-      const locked: string[] = [];
-      for (const b of baselines.values()) if (settle(b, now)) locked.push(b.key);
+      for (const b of baselines.values()) settle(b, now);
+      const locked = [...lockedSinceTick];
+      lockedSinceTick.clear();
       return locked;
     },
 

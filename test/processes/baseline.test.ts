@@ -112,6 +112,16 @@ test('host learns longer, under either role; tick() records when windows ended',
   t.is(set.observe(HOST_KEY, plain('/usr/bin/nc'), 25 * HOUR), 'unexpected');
 });
 
+test('a window that an exec ends (before any tick) is still reported by the next tick, once', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/sbin/nginx'), 0);
+  // Busy node: an exec arrives after the window ended and before the periodic tick.
+  t.is(set.observe(KEY, plain('/usr/bin/curl'), HOUR + 1), 'unexpected');
+  t.like(set.get(KEY), { lockedAtMs: HOUR, lockedBy: 'window' });
+  t.deepEqual(set.tick(HOUR + 2), [KEY], 'the lock is reported (the agent logs it)');
+  t.deepEqual(set.tick(HOUR + 3), [], 'and only once');
+});
+
 test('after lock: startup processes are allowed (and learned under a window lock), probes are allowed without learning', (t) => {
   const set = createBaselineSet(limits);
   set.observe(KEY, plain('/usr/sbin/nginx'), 0);
