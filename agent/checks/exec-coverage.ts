@@ -7,13 +7,14 @@
 import type { Result } from '../../proto/domain.js';
 import { makeResult } from './result.js';
 import type { CheckMeta } from './spec.js';
+import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 
 export const EXEC_COVERAGE: CheckMeta = {
-  id: 'agent-exec-coverage',
+  id: EXEC_COVERAGE_CHECK.id,
   cis: '',
   title: 'The agent sees every exec in the kernel (eBPF exec source)',
-  category: 'agent',
-  severity: 'medium',
+  category: EXEC_COVERAGE_CHECK.category,
+  severity: EXEC_COVERAGE_CHECK.severity,
   scored: false,
   remediation: 'Let the agent load its eBPF program: a kernel of 5.8 or later with BTF (/sys/kernel/btf/vmlinux), the '
     + 'capabilities CAP_BPF and CAP_PERFMON in the DaemonSet (and CAP_SYS_RESOURCE or a raised RLIMIT_MEMLOCK on kernels '

@@ -11,14 +11,20 @@
 // count stays exact while the messages are capped. Occurrences that had to wait are counted
 // (`capped`); occurrences lost to the bound on pending entries are counted too (`lost`).
 import type { WireFinding } from '../../proto/load.js';
+import type { ProcessDetail as WireProcessDetail } from '../../proto/gen/nodeward/v1/ProcessDetail.js';
 import { boundedSubject, processSubject } from '../../proto/baseline-key.js';
 import { createTokenBuckets } from './rate-limit.js';
+import { severityToWire, type Severity } from '../../proto/domain.js';
+import { PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+
+/** The wire's name of a severity (SEVERITY_HIGH for high). */
+const wireSeverity = <S extends Severity>(s: S) => severityToWire(s) as `SEVERITY_${Uppercase<S>}`;
 
 export const PROC_UNEXPECTED = {
-  id: 'proc-unexpected',
+  id: PROC_UNEXPECTED_CHECK.id,
   title: 'Unexpected process',
-  category: 'process',
-  severity: 'SEVERITY_HIGH',
+  category: PROC_UNEXPECTED_CHECK.category,
+  severity: wireSeverity(PROC_UNEXPECTED_CHECK.severity),
   remediation: 'Find out why this executable ran (its parent chain and command line are in the details). If it is '
     + 'legitimate, allow it in the baseline (`nodeward baseline allow`); otherwise treat the workload as compromised: '
     + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
@@ -32,10 +38,10 @@ export const PROC_UNEXPECTED = {
  * `cgroup:<path>`, so every process in one such cgroup is one finding, with a count.
  */
 export const PROC_FAKE_CONTAINER_CGROUP = {
-  id: 'proc-fake-container-cgroup',
+  id: PROC_FAKE_CONTAINER_CGROUP_CHECK.id,
   title: "Process in a cgroup that only looks like a container's",
-  category: 'process',
-  severity: 'SEVERITY_HIGH',
+  category: PROC_FAKE_CONTAINER_CGROUP_CHECK.category,
+  severity: wireSeverity(PROC_FAKE_CONTAINER_CGROUP_CHECK.severity),
   remediation: 'No container runtime on the node holds a pod bundle for this cgroup\'s container id, yet a process ran in '
     + 'it. Find who created the cgroup and moved the process there (its parent chain and command line are in the details); '
     + 'only root can, so treat the node as compromised unless a known tool explains it.',
@@ -107,12 +113,28 @@ export function processFindingSubject(check: ProcessCheck, detail: ProcessDetail
   return subjectFor(detail.baseline, detail.exe);
 }
 
+/**
+ * The detail as the wire's ProcessDetail (agent.proto); its `seen` is the Finding's. The agent
+ * sends this alone, not detail_json as agents up to 0.1.x did: one encoding of the detail, so
+ * the collector has one thing to validate and the two can never disagree. A collector that
+ * predates the field would store such a finding with an empty detail, so collectors are
+ * upgraded first (README, beside the frozen wire fixtures).
+ */
+export function processDetailToWire(d: ProcessDetail): WireProcessDetail {
+  return {
+    baseline: d.baseline, exe: d.exe, exeDeleted: d.exeDeleted, pid: d.pid, ppid: d.ppid, parents: [...d.parents], uid: d.uid,
+    user: d.user, cmdline: d.cmdline, container: d.container ? { ...d.container } : null, pod: d.pod, podUid: d.podUid,
+    namespace: d.namespace, workload: d.workload ? { ...d.workload } : null, startedAtMs: d.startedAtMs, partial: d.partial,
+    missing: [...d.missing], kernel: d.kernel ? { ...d.kernel } : null, fakeContainer: d.fakeContainer ? { ...d.fakeContainer } : null,
+  };
+}
+
 export function processFinding(check: ProcessCheck, detail: ProcessDetail, occurrences: number, observedAtMs: number): WireFinding {
   return {
     checkId: check.id, subject: processFindingSubject(check, detail), title: check.title,
     category: check.category, severity: check.severity, status: 'STATUS_FAIL', observedAtMs,
     occurrences: Math.max(1, occurrences), seen: detail.seen, remediation: check.remediation,
-    detailJson: JSON.stringify(detail),
+    process: processDetailToWire(detail),
   };
 }
 

@@ -9,6 +9,8 @@
 import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
 } from '../../proto/domain.js';
+import { PROC_FAKE_CONTAINER_CGROUP_CHECK, PROCESS_DETAIL_CHECK_IDS } from '../../proto/process-checks.js';
+import type { ProcessDetail__Output } from '../../proto/gen/nodeward/v1/ProcessDetail.js';
 import type {
   FindingBatch__Output, Hello__Output, ScanReport__Output, AgentStats__Output, BaselineReport__Output,
 } from '../../proto/load.js';
@@ -276,6 +278,136 @@ function redactedDetail(field: string, detail: string): string {
   return out;
 }
 
+/** Bounds of a ProcessDetail (agent.proto) besides the strings' own. */
+export const PROCESS_DETAIL_LIMITS = { parents: 16, missing: 16 } as const;
+
+const WORKLOAD_SOURCES: readonly string[] = ['pod-name', 'collector'];
+
+function flag(field: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new InvalidMessage(`${field} must be a boolean`);
+  return v;
+}
+
+function texts(field: string, v: unknown, maxEntries: number, maxChars: number): string[] {
+  if (!Array.isArray(v)) throw new InvalidMessage(`${field} must be a list`);
+  if (v.length > maxEntries) throw new InvalidMessage(`${field} has ${v.length} entries; at most ${maxEntries}`);
+  return v.map((s, i) => text(`${field}[${i}]`, s, maxChars));
+}
+
+/** A nested message: null when unset, else an object. */
+function nested(field: string, v: unknown): Record<string, unknown> | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidMessage(`${field} must be a message`);
+  return v as Record<string, unknown>;
+}
+
+/**
+ * A typed process detail (Finding.process), checked field by field, as the JSON object an
+ * agent of 0.1.0 sent in detail_json (agent/processes/findings.ts, same keys in the same order),
+ * so store, API and webhooks see one shape whichever the agent sent. `seen` is the Finding's.
+ * Redaction is not done here: the object goes through the same redactedDetail as detail_json.
+ */
+export function processDetailFromWire(field: string, p: ProcessDetail__Output, checkId: string, seen: string): Record<string, unknown> {
+  const S = LIMITS.shortText;
+  const c = nested(`${field}.container`, p.container);
+  const w = nested(`${field}.workload`, p.workload);
+  const k = nested(`${field}.kernel`, p.kernel);
+  const fc = nested(`${field}.fakeContainer`, p.fakeContainer);
+  if (checkId === PROC_FAKE_CONTAINER_CGROUP_CHECK.id && fc === null) throw new InvalidMessage(`${field}.fakeContainer is required for ${checkId}`);
+  const out: Record<string, unknown> = {
+    baseline: processBaseline(`${field}.baseline`, p.baseline),
+    exe: text(`${field}.exe`, p.exe, MAX_EXECUTABLE_CHARS, true),
+    exeDeleted: flag(`${field}.exeDeleted`, p.exeDeleted),
+    pid: count(`${field}.pid`, p.pid),
+    ppid: count(`${field}.ppid`, p.ppid),
+    parents: texts(`${field}.parents`, p.parents, PROCESS_DETAIL_LIMITS.parents, MAX_EXECUTABLE_CHARS),
+    uid: count(`${field}.uid`, p.uid),
+    user: text(`${field}.user`, p.user, S),
+    cmdline: text(`${field}.cmdline`, p.cmdline, LIMITS.text),
+    container: c && {
+      id: text(`${field}.container.id`, c.id, S, true),
+      name: text(`${field}.container.name`, c.name, S),
+      runtime: text(`${field}.container.runtime`, c.runtime, S),
+    },
+    pod: text(`${field}.pod`, p.pod, S),
+    podUid: text(`${field}.podUid`, p.podUid, S),
+    namespace: text(`${field}.namespace`, p.namespace, S),
+    workload: w && {
+      kind: text(`${field}.workload.kind`, w.kind, S, true),
+      name: text(`${field}.workload.name`, w.name, S, true),
+      source: workloadSource(`${field}.workload.source`, w.source),
+    },
+    startedAtMs: count(`${field}.startedAtMs`, p.startedAtMs),
+    seen,
+    partial: flag(`${field}.partial`, p.partial),
+    missing: texts(`${field}.missing`, p.missing, PROCESS_DETAIL_LIMITS.missing, S),
+  };
+  if (k) {
+    out.kernel = {
+      filename: text(`${field}.kernel.filename`, k.filename, MAX_EXECUTABLE_CHARS),
+      ino: count(`${field}.kernel.ino`, k.ino),
+      dev: count(`${field}.kernel.dev`, k.dev),
+      nlink: count(`${field}.kernel.nlink`, k.nlink),
+      fsKind: text(`${field}.kernel.fsKind`, k.fsKind, 32),
+      cgroupId: count(`${field}.kernel.cgroupId`, k.cgroupId),
+      mntNs: count(`${field}.kernel.mntNs`, k.mntNs),
+      pidNs: count(`${field}.kernel.pidNs`, k.pidNs),
+      uid: count(`${field}.kernel.uid`, k.uid),
+      gid: count(`${field}.kernel.gid`, k.gid),
+      egid: count(`${field}.kernel.egid`, k.egid),
+      comm: text(`${field}.kernel.comm`, k.comm, 64),
+    };
+  }
+  if (fc) {
+    out.fakeContainer = {
+      cgroupPath: text(`${field}.fakeContainer.cgroupPath`, fc.cgroupPath, LIMITS.subject, true),
+      id: text(`${field}.fakeContainer.id`, fc.id, S),
+      reason: text(`${field}.fakeContainer.reason`, fc.reason, S * 4),
+    };
+  }
+  return out;
+}
+
+/** The same keys a BaselineReport may carry (the agent judges a process against one of its baselines). */
+function processBaseline(field: string, v: unknown): string {
+  const s = text(field, v, LIMITS.subject, true);
+  if (!isValidBaselineKey(s)) throw new InvalidMessage(`${field} ${JSON.stringify(s.slice(0, 100))} is not a baseline key`);
+  return s;
+}
+
+function workloadSource(field: string, v: unknown): string {
+  const s = text(field, v, 32);
+  if (!WORKLOAD_SOURCES.includes(s)) throw new InvalidMessage(`${field} must be one of ${WORKLOAD_SOURCES.join(', ')}`);
+  return s;
+}
+
+/**
+ * A finding's detail, as JSON text before redaction: the typed process detail when the agent
+ * sent one (only for the process checks, and never with detail_json as well), else detail_json
+ * ('{}' when empty), which must be a JSON object.
+ */
+function detailFromWire(f: string, x: FindingBatch__Output['findings'][number], checkId: string, seen: string): string {
+  const detailJson = text(`${f}.detailJson`, x.detailJson, LIMITS.detail);
+  const process = nested(`${f}.process`, x.process);
+  if (process !== null) {
+    if (!PROCESS_DETAIL_CHECK_IDS.includes(checkId)) throw new InvalidMessage(`${f}.process is only for the process checks (${PROCESS_DETAIL_CHECK_IDS.join(', ')}), not ${checkId}`);
+    if (detailJson !== '') throw new InvalidMessage(`${f} has both detailJson and process; an agent sends one`);
+    const json = JSON.stringify(processDetailFromWire(`${f}.process`, process as unknown as ProcessDetail__Output, checkId, seen));
+    // The bound of detail_json, on the same JSON: a typed detail holds no more than an old one could.
+    if (json.length > LIMITS.detail) throw new InvalidMessage(`${f}.process is longer than ${LIMITS.detail} characters as JSON`);
+    return json;
+  }
+  const detail = detailJson || '{}';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(detail);
+  } catch {
+    throw new InvalidMessage(`${f}.detailJson is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidMessage(`${f}.detailJson must be a JSON object`);
+  return detail;
+}
+
 export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string, now: number): IncomingBatch {
   if (b.findings.length > LIMITS.findingsPerBatch) throw new InvalidMessage(`findingBatch has ${b.findings.length} findings; at most ${LIMITS.findingsPerBatch}`);
   const findings = b.findings.map((x, i): IncomingFinding => {
@@ -285,18 +417,12 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
     const severity = severityFromWire(x.severity);
     if (!severity) throw new InvalidMessage(`${f}.severity ${JSON.stringify(x.severity)} is not a severity`);
     if (!isCategory(x.category)) throw new InvalidMessage(`${f}.category ${JSON.stringify(x.category)} is not a category`);
-    const detail = text(`${f}.detailJson`, x.detailJson, LIMITS.detail) || '{}';
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(detail);
-    } catch {
-      throw new InvalidMessage(`${f}.detailJson is not JSON`);
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidMessage(`${f}.detailJson must be a JSON object`);
     const seen = x.seen === '' ? 'scan' : x.seen;
     if (seen !== 'event' && seen !== 'scan') throw new InvalidMessage(`${f}.seen must be "event" or "scan"`);
+    const id = checkId(`${f}.checkId`, x.checkId);
+    const detail = detailFromWire(f, x, id, seen);
     return {
-      checkId: checkId(`${f}.checkId`, x.checkId),
+      checkId: id,
       subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
       title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,
@@ -306,7 +432,7 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
       seen,
       remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
-      detail: redactedDetail(`${f}.detailJson`, detail),
+      detail: redactedDetail(x.process ? `${f}.process` : `${f}.detailJson`, detail),
     };
   });
   return { node, epoch, sequence: sequence(b.sequence), findings };

@@ -31,8 +31,9 @@ import { BASELINE_LIMITS } from '../store/baselines.js';
 import type { Store } from '../store/store.js';
 import type { IncomingFinding } from './types.js';
 import { countTransitions } from './pipeline.js';
+import { PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 
-export const PROC_UNEXPECTED = 'proc-unexpected';
+export const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
 /** Versions stay far below 2^53; an agent claiming more does not move the counter. */
 const MAX_RAISE = 2 ** 40;
 

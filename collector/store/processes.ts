@@ -15,8 +15,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { encodeCursor, type Page } from './findings.js';
 import { isoTime } from './time.js';
+import { PROC_UNEXPECTED_CHECK as PROC_UNEXPECTED } from '../../proto/process-checks.js';
 
-export const PROC_UNEXPECTED_CHECK = 'proc-unexpected';
+export const PROC_UNEXPECTED_CHECK = PROC_UNEXPECTED.id;
 
 export interface UnexpectedProcess {
   /** The finding's id (GET /api/v1/findings/{id}). */

@@ -12,14 +12,19 @@ import type { BaselineUpdate as _nodeward_v1_BaselineUpdate, BaselineUpdate__Out
 import type { CertificateExpiry as _nodeward_v1_CertificateExpiry, CertificateExpiry__Output as _nodeward_v1_CertificateExpiry__Output } from './nodeward/v1/CertificateExpiry.js';
 import type { CollectorMessage as _nodeward_v1_CollectorMessage, CollectorMessage__Output as _nodeward_v1_CollectorMessage__Output } from './nodeward/v1/CollectorMessage.js';
 import type { ExecProbe as _nodeward_v1_ExecProbe, ExecProbe__Output as _nodeward_v1_ExecProbe__Output } from './nodeward/v1/ExecProbe.js';
+import type { FakeContainer as _nodeward_v1_FakeContainer, FakeContainer__Output as _nodeward_v1_FakeContainer__Output } from './nodeward/v1/FakeContainer.js';
 import type { Finding as _nodeward_v1_Finding, Finding__Output as _nodeward_v1_Finding__Output } from './nodeward/v1/Finding.js';
 import type { FindingBatch as _nodeward_v1_FindingBatch, FindingBatch__Output as _nodeward_v1_FindingBatch__Output } from './nodeward/v1/FindingBatch.js';
 import type { Heartbeat as _nodeward_v1_Heartbeat, Heartbeat__Output as _nodeward_v1_Heartbeat__Output } from './nodeward/v1/Heartbeat.js';
 import type { Hello as _nodeward_v1_Hello, Hello__Output as _nodeward_v1_Hello__Output } from './nodeward/v1/Hello.js';
 import type { HostInfo as _nodeward_v1_HostInfo, HostInfo__Output as _nodeward_v1_HostInfo__Output } from './nodeward/v1/HostInfo.js';
+import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from './nodeward/v1/KernelExecFacts.js';
 import type { Pod as _nodeward_v1_Pod, Pod__Output as _nodeward_v1_Pod__Output } from './nodeward/v1/Pod.js';
 import type { PodContainer as _nodeward_v1_PodContainer, PodContainer__Output as _nodeward_v1_PodContainer__Output } from './nodeward/v1/PodContainer.js';
 import type { PodInventory as _nodeward_v1_PodInventory, PodInventory__Output as _nodeward_v1_PodInventory__Output } from './nodeward/v1/PodInventory.js';
+import type { ProcessContainer as _nodeward_v1_ProcessContainer, ProcessContainer__Output as _nodeward_v1_ProcessContainer__Output } from './nodeward/v1/ProcessContainer.js';
+import type { ProcessDetail as _nodeward_v1_ProcessDetail, ProcessDetail__Output as _nodeward_v1_ProcessDetail__Output } from './nodeward/v1/ProcessDetail.js';
+import type { ProcessWorkload as _nodeward_v1_ProcessWorkload, ProcessWorkload__Output as _nodeward_v1_ProcessWorkload__Output } from './nodeward/v1/ProcessWorkload.js';
 import type { Result as _nodeward_v1_Result, Result__Output as _nodeward_v1_Result__Output } from './nodeward/v1/Result.js';
 import type { ScanReport as _nodeward_v1_ScanReport, ScanReport__Output as _nodeward_v1_ScanReport__Output } from './nodeward/v1/ScanReport.js';
 
@@ -42,15 +47,20 @@ export interface ProtoGrpcType {
       CertificateExpiry: MessageTypeDefinition<_nodeward_v1_CertificateExpiry, _nodeward_v1_CertificateExpiry__Output>
       CollectorMessage: MessageTypeDefinition<_nodeward_v1_CollectorMessage, _nodeward_v1_CollectorMessage__Output>
       ExecProbe: MessageTypeDefinition<_nodeward_v1_ExecProbe, _nodeward_v1_ExecProbe__Output>
+      FakeContainer: MessageTypeDefinition<_nodeward_v1_FakeContainer, _nodeward_v1_FakeContainer__Output>
       Finding: MessageTypeDefinition<_nodeward_v1_Finding, _nodeward_v1_Finding__Output>
       FindingBatch: MessageTypeDefinition<_nodeward_v1_FindingBatch, _nodeward_v1_FindingBatch__Output>
       Heartbeat: MessageTypeDefinition<_nodeward_v1_Heartbeat, _nodeward_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_nodeward_v1_Hello, _nodeward_v1_Hello__Output>
       HostInfo: MessageTypeDefinition<_nodeward_v1_HostInfo, _nodeward_v1_HostInfo__Output>
       ItemSource: EnumTypeDefinition
+      KernelExecFacts: MessageTypeDefinition<_nodeward_v1_KernelExecFacts, _nodeward_v1_KernelExecFacts__Output>
       Pod: MessageTypeDefinition<_nodeward_v1_Pod, _nodeward_v1_Pod__Output>
       PodContainer: MessageTypeDefinition<_nodeward_v1_PodContainer, _nodeward_v1_PodContainer__Output>
       PodInventory: MessageTypeDefinition<_nodeward_v1_PodInventory, _nodeward_v1_PodInventory__Output>
+      ProcessContainer: MessageTypeDefinition<_nodeward_v1_ProcessContainer, _nodeward_v1_ProcessContainer__Output>
+      ProcessDetail: MessageTypeDefinition<_nodeward_v1_ProcessDetail, _nodeward_v1_ProcessDetail__Output>
+      ProcessWorkload: MessageTypeDefinition<_nodeward_v1_ProcessWorkload, _nodeward_v1_ProcessWorkload__Output>
       Result: MessageTypeDefinition<_nodeward_v1_Result, _nodeward_v1_Result__Output>
       ScanReport: MessageTypeDefinition<_nodeward_v1_ScanReport, _nodeward_v1_ScanReport__Output>
       Severity: EnumTypeDefinition

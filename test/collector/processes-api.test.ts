@@ -4,7 +4,7 @@ import test from 'ava';
 import { hostKeyOf, LEGACY_HOST_KEY, processSubject, workloadKeyOf } from '../../proto/baseline-key.js';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, ok, result, withCollector, type Session } from '../helpers/agent-session.js';
-import { unexpectedProcess } from '../helpers/process-finding.js';
+import { asDetailJson, unexpectedProcess } from '../helpers/process-finding.js';
 
 const HOUR = 3600_000;
 const NOW = Date.now();
@@ -206,11 +206,13 @@ test('what a node sent is returned as data, bounded, and never trusted for the r
     parents: [...Array.from({ length: 100 }, (_, i) => `/p${i}`)],
     user: '<b>root</b>',
   });
-  const odd = JSON.parse(raw.detailJson ?? '{}');
+  // An agent 0.1.0 (or a hostile one) sends detail_json, which is any JSON object.
+  const legacy = asDetailJson(raw);
+  const odd = JSON.parse(legacy.detailJson ?? '{}');
   odd.pid = '12';
   odd.exe = '/somewhere/else';
   odd.parents.splice(1, 0, 42, null);
-  await a.batch([{ ...raw, detailJson: JSON.stringify(odd) }]);
+  await a.batch([{ ...legacy, detailJson: JSON.stringify(odd) }]);
   const [row] = (await ok<{ items: any[] }>(c, '/api/v1/processes/unexpected')).items;
   t.is(row.cmdline, hostile);
   t.is(row.user, '<b>root</b>');

@@ -5,15 +5,19 @@
 //  2. Nothing accepted breaks anything: fed through the real pipeline and central baselines
 //     into a real SQLite in a temp dir, it commits, and every read route of the Fastify app
 //     (app.inject) then answers 200.
+//  3. A process finding's typed detail (Finding.process) that is accepted is stored exactly as
+//     the same detail sent as an agent 0.1.0 did (detail_json) is.
 import test from 'ava';
 import {
-  baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, scanFromWire, statsFromWire,
+  baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, PROCESS_DETAIL_LIMITS, scanFromWire, statsFromWire,
 } from '../../collector/ingest/validate.js';
+import { PROCESS_DETAIL_CHECK_IDS } from '../../proto/process-checks.js';
 import { CATEGORIES, SOURCES } from '../../proto/domain.js';
 import type {
-  AgentStats__Output, BaselineReport__Output, FindingBatch__Output, Hello__Output, ScanReport__Output,
+  AgentStats__Output, BaselineReport__Output, FindingBatch__Output, Hello__Output, ScanReport__Output, WireFinding,
 } from '../../proto/load.js';
 import { buildTestApi, type TestApi } from '../helpers/api-app.js';
+import { asDetailJson } from '../helpers/process-finding.js';
 import { checkProperty, fc } from '../helpers/property.js';
 
 const NOW = Date.now();
@@ -105,10 +109,37 @@ const scan = fc.record({
   scope: fc.array(checkId, { maxLength: 4 }), results: fc.array(result, { maxLength: 5 }), trigger: text,
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<ScanReport__Output>;
 
-const finding = fc.record({
-  checkId, subject, title: text, category, severity, status: findingStatus, observedAtMs: anyTime, occurrences: count,
-  seen: oneOfOr(['', 'event', 'scan']), remediation: text, detailJson,
+/** A list field: mostly within its bound, sometimes past it. */
+const list = <T>(item: fc.Arbitrary<T>, bound: number) => fc.oneof(
+  { weight: V, arbitrary: fc.array(item, { maxLength: Math.min(bound, 4) }) }, { weight: 1, arbitrary: fc.array(item, { minLength: bound - 1, maxLength: bound + 1 }) });
+/** A nested message: unset (null), or set. */
+const nestedOr = <T>(set: fc.Arbitrary<T>) => fc.oneof(fc.constant(null), set);
+/** Finding.process (agent.proto's ProcessDetail), as the decoder gives it. */
+const processDetail = fc.record({
+  baseline: key, exe: path, exeDeleted: fc.boolean(), pid: count, ppid: count, parents: list(path, PROCESS_DETAIL_LIMITS.parents), uid: count,
+  user: text, cmdline: text,
+  container: nestedOr(fc.record({ id: fc.oneof({ weight: V, arbitrary: fc.constant('c'.repeat(64)) }, { weight: 1, arbitrary: anyString }), name: text, runtime: oneOfOr(['containerd', 'docker', 'unknown']) })),
+  pod: text, podUid: text, namespace: text,
+  workload: nestedOr(fc.record({ kind: oneOfOr(['Deployment', 'DaemonSet', 'Pod']), name: oneOfOr(['web', 'db']), source: oneOfOr(['pod-name', 'collector']) })),
+  startedAtMs: anyTime, partial: fc.boolean(), missing: list(oneOfOr(['cmdline', 'status', 'exe']), PROCESS_DETAIL_LIMITS.missing),
+  kernel: nestedOr(fc.record({
+    filename: path, ino: count, dev: count, nlink: count, fsKind: oneOfOr(['memfd', 'tmpfs', 'overlay', 'ext4']), cgroupId: count, mntNs: count, pidNs: count,
+    uid: count, gid: count, egid: count, comm: text,
+  })),
+  fakeContainer: nestedOr(fc.record({ cgroupPath: path, id: text, reason: text })),
 });
+/** A finding as an agent 0.1.0 sends it (detail_json), or as a later one sends a process finding (the typed detail). */
+const finding = fc.oneof(
+  fc.record({
+    checkId, subject, title: text, category, severity, status: findingStatus, observedAtMs: anyTime, occurrences: count,
+    seen: oneOfOr(['', 'event', 'scan']), remediation: text, detailJson, process: fc.constant(null),
+  }),
+  fc.record({
+    checkId: oneOfOr(PROCESS_DETAIL_CHECK_IDS), subject, title: text, category: oneOfOr(['process']), severity, status: findingStatus,
+    observedAtMs: anyTime, occurrences: count, seen: oneOfOr(['', 'event', 'scan']), remediation: text,
+    detailJson: fc.oneof({ weight: V, arbitrary: fc.constant('') }, { weight: 1, arbitrary: detailJson }), process: processDetail,
+  }),
+);
 const batch = fc.record({
   sequence: count, node: fc.constantFrom('', 'node-a'), findings: fc.array(finding, { maxLength: 5 }),
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<FindingBatch__Output>;
@@ -158,6 +189,25 @@ test('property: every generated message is accepted or refused with InvalidMessa
     return true;
   }), 3000);
   t.true(accepted > 300, `enough messages were accepted to mean something (${accepted})`);
+});
+
+test('property: an accepted typed process detail is stored as the same detail sent as detail_json', async (t) => {
+  let typed = 0;
+  const typedFinding = finding.filter((f) => (f as { process: unknown }).process !== null) as fc.Arbitrary<unknown> as fc.Arbitrary<FindingBatch__Output['findings'][number]>;
+  await checkProperty(t, fc.property(typedFinding, (f) => {
+    const one = (x: unknown) => ({ sequence: 1, node: '', findings: [x] }) as unknown as FindingBatch__Output;
+    let stored: string;
+    try {
+      stored = batchFromWire(one(f), 'node-a', 'epoch-p', NOW).findings[0]!.detail;
+    } catch (err) {
+      if (err instanceof InvalidMessage) return true;
+      throw err;
+    }
+    typed++;
+    const legacy = asDetailJson({ ...f, seen: f.seen || 'scan' } as WireFinding);
+    return batchFromWire(one({ ...legacy, process: null }), 'node-a', 'epoch-p', NOW).findings[0]!.detail === stored;
+  }), 1000);
+  t.true(typed > 100, `enough typed details were accepted to mean something (${typed})`);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -22,3 +22,31 @@ export function processDetail(baseline: string, exe: string, over: Partial<Proce
 export function unexpectedProcess(baseline: string, exe: string, at: number, occurrences = 1, over: Partial<ProcessDetail> = {}): WireFinding {
   return unexpectedFinding(processDetail(baseline, exe, over), occurrences, at);
 }
+
+/**
+ * The agent's detail of a process finding, whichever way it was sent: the typed `process` (with
+ * the finding's `seen`, as the collector stores it) or an agent 0.1.0's `detail_json`.
+ */
+export function findingDetail(f: WireFinding): ProcessDetail {
+  if (!f.process) return JSON.parse(f.detailJson || '{}') as ProcessDetail;
+  const { kernel, fakeContainer, ...rest } = f.process;
+  return {
+    ...rest, seen: f.seen, ...(kernel ? { kernel } : {}), ...(fakeContainer ? { fakeContainer } : {}),
+  } as unknown as ProcessDetail;
+}
+
+/**
+ * The same finding as an agent 0.1.0 sent it: the detail as detail_json, in the key order that
+ * agent wrote (agent/processes/findings.ts's ProcessDetail), and no typed `process`.
+ */
+export function asDetailJson(f: WireFinding): WireFinding {
+  const { process: _typed, ...rest } = f;
+  const d = findingDetail(f);
+  const ordered: Record<string, unknown> = {
+    baseline: d.baseline, exe: d.exe, exeDeleted: d.exeDeleted, pid: d.pid, ppid: d.ppid, parents: d.parents, uid: d.uid, user: d.user,
+    cmdline: d.cmdline, container: d.container, pod: d.pod, podUid: d.podUid, namespace: d.namespace, workload: d.workload,
+    startedAtMs: d.startedAtMs, seen: d.seen, partial: d.partial, missing: d.missing,
+    ...(d.kernel ? { kernel: d.kernel } : {}), ...(d.fakeContainer ? { fakeContainer: d.fakeContainer } : {}),
+  };
+  return { ...rest, detailJson: JSON.stringify(ordered) };
+}

@@ -5,6 +5,7 @@ import { escapeBounded, formatCmdline, formatPath } from '../../agent/processes/
 import { createFindingSink, PROC_FAKE_CONTAINER_CGROUP, subjectFor, unexpectedFinding, MAX_SUBJECT_CHARS, type ProcessDetail } from '../../agent/processes/findings.js';
 import { createTokenBuckets } from '../../agent/processes/rate-limit.js';
 import type { WireFinding } from '../../proto/load.js';
+import { findingDetail } from '../helpers/process-finding.js';
 
 function detail(over: Partial<ProcessDetail> = {}): ProcessDetail {
   return {
@@ -46,7 +47,7 @@ test('the subject is <baseline key>:<executable>, and stays within the collector
     checkId: 'proc-unexpected', subject: 'shop/Deployment/web/nginx:/usr/bin/curl', category: 'process', severity: 'SEVERITY_HIGH',
     status: 'STATUS_FAIL', occurrences: 3, observedAtMs: 1234, seen: 'scan',
   });
-  const d = JSON.parse(f.detailJson!) as ProcessDetail;
+  const d = findingDetail(f);
   for (const field of ['pid', 'parents', 'user', 'cmdline', 'container', 'pod', 'namespace', 'workload', 'seen'] as const) t.true(field in d, field);
 });
 
@@ -71,7 +72,7 @@ test('repeats collapse into one finding with a count; capped occurrences are cou
   t.is(sink.flush(0), 1);
   t.is(sent.flat().length, 1);
   t.like(sent[0]![0]!, { occurrences: 5, seen: 'event' });
-  t.is((JSON.parse(sent[0]![0]!.detailJson!) as ProcessDetail).pid, 104, 'the detail is the latest process');
+  t.is(findingDetail(sent[0]![0]!).pid, 104, 'the detail is the latest process');
   sink.record(detail(), 1);
   t.is(sink.flush(1), 1, 'second token');
   // The bucket is empty now: occurrences wait, are counted, and go out with the next token.
@@ -136,7 +137,7 @@ test('a fake container cgroup is its own finding: one per cgroup with a count, b
   t.is(sink.flush(0), 1);
   t.is(out.length, 1);
   t.like(out[0], { checkId: 'proc-fake-container-cgroup', subject: `cgroup:${path}`, category: 'process', severity: 'SEVERITY_HIGH', occurrences: 2 });
-  t.like(JSON.parse(out[0]!.detailJson!), { exe: '/tmp/b', fakeContainer: { cgroupPath: path } });
+  t.like(findingDetail(out[0]!), { exe: '/tmp/b', fakeContainer: { cgroupPath: path } });
   // A path past the subject bound is cut with a digest, as every subject is.
   sink.record({ ...fake(3, '/tmp/c'), fakeContainer: { cgroupPath: `/kubepods/${'x'.repeat(2000)}/${'fe'.repeat(32)}`, id: 'fe'.repeat(32), reason: 'r' } }, 0, PROC_FAKE_CONTAINER_CGROUP);
   sink.flush(0);

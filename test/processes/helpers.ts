@@ -8,6 +8,7 @@ import { openSpool, type Spool } from '../../agent/report/spool.js';
 import type { FindingBatch, WireFinding } from '../../proto/load.js';
 import type { ProcessDetail } from '../../agent/processes/findings.js';
 import type { ProcessMonitorConfig } from '../../agent/processes/monitor.js';
+import { findingDetail } from '../helpers/process-finding.js';
 
 /** test/fixtures/processes in the source tree (this file runs from dist/test/processes/). */
 export const PROCESS_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/processes/', import.meta.url));
@@ -48,7 +49,7 @@ export function spooledFindings(spool: Spool): SpooledFinding[] {
   const out: SpooledFinding[] = [];
   for (const e of spool.next(0, 1_000_000)) {
     if (e.kind !== 'batch') continue;
-    for (const f of (e.payload as FindingBatch).findings ?? []) out.push({ finding: f, detail: JSON.parse(f.detailJson ?? '{}') as ProcessDetail });
+    for (const f of (e.payload as FindingBatch).findings ?? []) out.push({ finding: f, detail: findingDetail(f) });
   }
   return out;
 }

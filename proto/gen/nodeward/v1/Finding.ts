@@ -2,6 +2,7 @@
 
 import type { Severity as _nodeward_v1_Severity, Severity__Output as _nodeward_v1_Severity__Output } from '../../nodeward/v1/Severity.js';
 import type { Status as _nodeward_v1_Status, Status__Output as _nodeward_v1_Status__Output } from '../../nodeward/v1/Status.js';
+import type { ProcessDetail as _nodeward_v1_ProcessDetail, ProcessDetail__Output as _nodeward_v1_ProcessDetail__Output } from '../../nodeward/v1/ProcessDetail.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Finding {
@@ -16,6 +17,7 @@ export interface Finding {
   'seen'?: (string);
   'remediation'?: (string);
   'detailJson'?: (string);
+  'process'?: (_nodeward_v1_ProcessDetail | null);
 }
 
 export interface Finding__Output {
@@ -30,4 +32,5 @@ export interface Finding__Output {
   'seen': (string);
   'remediation': (string);
   'detailJson': (string);
+  'process': (_nodeward_v1_ProcessDetail__Output | null);
 }
