@@ -88,14 +88,13 @@ async function setup(t: import('ava').ExecutionContext): Promise<Setup> {
   await ctrd.runOnce(WEB, ['/bin/learned']);
   const items = (key: string) => m.snapshot().baselines.find((b) => b.key === key)?.items ?? {};
   await waitFor('the warm-up to be learned', () => items(WEB_KEY)['/bin/learned'] !== undefined && items(HOST_WORKER)['/usr/sbin/runc'] !== undefined);
-  let events = -1;
-  await waitFor('the exec events to settle', async () => {
-    const now = m.stats().events;
-    const settled = now === events;
-    events = now;
-    if (!settled) await new Promise((r) => setTimeout(r, 300));
-    return settled;
-  });
+  // Every exec of the warm-up is judged before the baselines lock: records arrive in order, so
+  // once a marker run after the warm-up is learned, everything before it has been judged. (A
+  // wait for the host to go quiet never ends while other tests run processes beside this one.)
+  const marker = join(dir.path, `nw-warmup-done-${process.pid}`);
+  await writeFile(marker, exitOnlyElf(), { mode: 0o755 });
+  await run(marker, []);
+  await waitFor('the warm-up marker to be judged', () => items(HOST_WORKER)[marker] !== undefined);
   for (const key of [HOST_WORKER, WEB_KEY]) m.applyBaselineChange({ version: 0, key, allowed: [], removed: [], lock: 'lock' });
   return { m, spool, ctrd, dir: dir.path };
 }
