@@ -27,11 +27,39 @@ export function userDev(kdev: number): number {
   return (major & 0xfff) * 256 + (minor & 0xff) + Math.floor(minor / 256) * 2 ** 20 + Math.floor(major / 4096) * 2 ** 44;
 }
 
-export function parseBpfRecord(b: Buffer, readMonoMs: number): ExecRecord | null {
-  if (b.length < HEADER_BYTES) return null;
-  const lens = [b.readUInt16LE(104), b.readUInt16LE(106), b.readUInt16LE(108), b.readUInt16LE(110), b.readUInt16LE(112)] as const;
-  const [pathLen, filenameLen, cgroupLen, cgroupV1Len, argsLen] = lens;
-  if (HEADER_BYTES + pathLen + filenameLen + cgroupLen + cgroupV1Len + argsLen > b.length) return null;
+/** The length of the record at `at` in `b` (header and data), or 0 when it does not fit in `b`. */
+export function bpfRecordBytes(b: Buffer, at = 0): number {
+  if (at < 0 || b.length - at < HEADER_BYTES) return 0;
+  const n = HEADER_BYTES + b.readUInt16LE(at + 104) + b.readUInt16LE(at + 106) + b.readUInt16LE(at + 108) + b.readUInt16LE(at + 110) + b.readUInt16LE(at + 112);
+  return n <= b.length - at ? n : 0;
+}
+
+/**
+ * The `count` records of one batch from the addon, one after the other in `b`, each handed to
+ * `onExec` in order. Returns how many could not be read: should a record's lengths not fit,
+ * it and every record after it (which cannot be found without it) are counted, never thrown.
+ */
+export function parseBpfBatch(b: Buffer, count: number, readMonoMs: number, onExec: (r: ExecRecord) => void): number {
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const n = bpfRecordBytes(b, at);
+    const r = n > 0 ? parseBpfRecord(b, readMonoMs, at) : null;
+    if (!r) return count - i;
+    at += n;
+    onExec(r);
+  }
+  return 0;
+}
+
+/** The record at `at` in `b` (a batch holds several, one after the other), or null when it does not fit. */
+export function parseBpfRecord(whole: Buffer, readMonoMs: number, offset = 0): ExecRecord | null {
+  if (bpfRecordBytes(whole, offset) === 0) return null;
+  const b = offset === 0 ? whole : whole.subarray(offset);
+  const pathLen = b.readUInt16LE(104);
+  const filenameLen = b.readUInt16LE(106);
+  const cgroupLen = b.readUInt16LE(108);
+  const cgroupV1Len = b.readUInt16LE(110);
+  const argsLen = b.readUInt16LE(112);
   let at = HEADER_BYTES;
   const text = (n: number): string => {
     const s = b.toString('utf8', at, at + n);
