@@ -32,9 +32,12 @@ export const DEFAULT_RING_BYTES = 4 * 1024 * 1024;
 /**
  * How long the eBPF reader lets records gather after a wake-up that found some, before it
  * polls again: at 200 execs/s a wake-up (of the reader, and of the JavaScript thread) carries
- * several records instead of one, for at most this much more delay to a finding.
+ * about four records instead of one, for at most this much more delay to a finding. A wake-up
+ * of an idle agent costs far more than judging one record there (bench/exec-capture.ts at
+ * 200 execs/s: about 5.5-7.6 % of a core with one record per wake-up, 3.3-3.5 % with 20 ms,
+ * 4.3-5.3 % with 10 ms; exec -> finding p99 stays far under its 100 ms target).
  */
-export const DEFAULT_BATCH_MS = 10;
+export const DEFAULT_BATCH_MS = 20;
 
 export type ExecSourceKind = 'ebpf' | 'netlink';
 export type ExecSourceName = ExecSourceKind | 'scan';

@@ -87,7 +87,7 @@ export interface ProcessMonitorConfig {
   readonly btfPath?: string;
   /** The eBPF ring buffer's size (a power of two); default 4 MiB. */
   readonly ringBytes?: number;
-  /** How long the eBPF reader lets records gather after a wake-up; default 10 ms (exec-events.ts DEFAULT_BATCH_MS). */
+  /** How long the eBPF reader lets records gather after a wake-up; default 20 ms (exec-events.ts DEFAULT_BATCH_MS). */
   readonly batchMs?: number;
   /** The eBPF addon and program to load (tests); default native/build/Release/. */
   readonly bpfAddonPath?: string;
