@@ -424,6 +424,22 @@ test('a batch of eBPF records reads into each of them in order; one that does no
   }), 300);
 });
 
+test('64-bit fields read as BigInt would read them; start ticks exactly, at any uptime', async (t) => {
+  const base = record({ path: '/a', filename: '/a', cgroup: '/', args: '' });
+  await checkProperty(t, fc.property(fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }), fc.bigInt({ min: 1n, max: 900_719_925n }).map((k) => k * 10_000_000n - 1n)), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (ns, id) => {
+    const b = Buffer.from(base);
+    b.writeBigUInt64LE(ns, 8);
+    b.writeBigUInt64LE(id, 16);
+    const r = parseBpfRecord(b, 0)!;
+    return r.startTicks === Number(ns / 10_000_000n) && r.kernel!.cgroupId === Number(id);
+  }), 2000);
+  const b = Buffer.from(base);
+  for (const ns of [0n, 9_999_999n, 10_000_000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 9_999_999n, 2n ** 64n - 1n, 90_071_992_547_409_919n]) {
+    b.writeBigUInt64LE(ns, 8);
+    t.is(parseBpfRecord(b, 0)!.startTicks, Number(ns / 10_000_000n), String(ns));
+  }
+});
+
 test('the kernel dev_t is re-encoded as stat() reports it', (t) => {
   t.is(userDev((8 << 20) | 1), 0x801);
   t.is(userDev((254 << 20) | 0), 254 * 256);
