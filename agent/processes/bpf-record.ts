@@ -27,43 +27,88 @@ export function userDev(kdev: number): number {
   return (major & 0xfff) * 256 + (minor & 0xff) + Math.floor(minor / 256) * 2 ** 20 + Math.floor(major / 4096) * 2 ** 44;
 }
 
-export function parseBpfRecord(b: Buffer, readMonoMs: number): ExecRecord | null {
-  if (b.length < HEADER_BYTES) return null;
-  const lens = [b.readUInt16LE(104), b.readUInt16LE(106), b.readUInt16LE(108), b.readUInt16LE(110), b.readUInt16LE(112)] as const;
-  const [pathLen, filenameLen, cgroupLen, cgroupV1Len, argsLen] = lens;
-  if (HEADER_BYTES + pathLen + filenameLen + cgroupLen + cgroupV1Len + argsLen > b.length) return null;
-  let at = HEADER_BYTES;
-  const text = (n: number): string => {
-    const s = b.toString('utf8', at, at + n);
+/** The length of the record at `at` in `b` (header and data), or 0 when it does not fit in `b`. */
+export function bpfRecordBytes(b: Buffer, at = 0): number {
+  if (at < 0 || b.length - at < HEADER_BYTES) return 0;
+  const n = HEADER_BYTES + b.readUInt16LE(at + 104) + b.readUInt16LE(at + 106) + b.readUInt16LE(at + 108) + b.readUInt16LE(at + 110) + b.readUInt16LE(at + 112);
+  return n <= b.length - at ? n : 0;
+}
+
+/**
+ * The `count` records of one batch from the addon, one after the other in `b`, each handed to
+ * `onExec` in order. Returns how many could not be read: should a record's lengths not fit,
+ * it and every record after it (which cannot be found without it) are counted, never thrown.
+ */
+export function parseBpfBatch(b: Buffer, count: number, readMonoMs: number, onExec: (r: ExecRecord) => void): number {
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const n = bpfRecordBytes(b, at);
+    const r = n > 0 ? parseBpfRecord(b, readMonoMs, at) : null;
+    if (!r) return count - i;
     at += n;
-    return s;
-  };
-  const path = text(pathLen);
-  const filename = text(filenameLen);
-  const cgroup = text(cgroupLen);
-  const cgroupV1 = text(cgroupV1Len);
-  const args = Buffer.from(b.subarray(at, at + argsLen));
-  const flags = b.readUInt32LE(96);
-  const commEnd = b.indexOf(0, 116);
-  const comm = b.toString('utf8', 116, commEnd < 0 || commEnd > 132 ? 132 : commEnd);
-  const eventMonoMs = Number(b.readBigUInt64LE(0)) / 1e6;
+    onExec(r);
+  }
+  return 0;
+}
+
+/** An unsigned 64-bit field as a number (rounded to the nearest, as Number(BigInt) does, above 2^53). */
+function u64(b: Buffer, at: number): number {
+  return b.readUInt32LE(at + 4) * 2 ** 32 + b.readUInt32LE(at);
+}
+
+const NS_PER_TICK_N = 1_000_000_000 / CLOCK_TICKS_PER_SECOND;
+
+/** Whole clock ticks in a nanosecond count, exactly (stat's starttime, which the process table matches on). */
+function ticksOf(b: Buffer, at: number): number {
+  const hi = b.readUInt32LE(at + 4);
+  // Below 2^53 ns (104 days of uptime) the arithmetic is exact once the quotient is corrected.
+  if (hi >= 2 ** 21) return Number(b.readBigUInt64LE(at) / NS_PER_TICK);
+  const ns = hi * 2 ** 32 + b.readUInt32LE(at);
+  let ticks = Math.floor(ns / NS_PER_TICK_N);
+  if (ticks * NS_PER_TICK_N > ns) ticks--;
+  return ticks;
+}
+
+/**
+ * The record at `offset` in `b` (a batch holds several, one after the other), or null when
+ * it does not fit. Read in place: `cmdline` is a view of `b` (the addon hands over a fresh
+ * buffer per batch, which nothing else writes).
+ */
+export function parseBpfRecord(b: Buffer, readMonoMs: number, offset = 0): ExecRecord | null {
+  if (bpfRecordBytes(b, offset) === 0) return null;
+  const o = offset;
+  const pathLen = b.readUInt16LE(o + 104);
+  const filenameLen = b.readUInt16LE(o + 106);
+  const cgroupLen = b.readUInt16LE(o + 108);
+  const cgroupV1Len = b.readUInt16LE(o + 110);
+  const argsLen = b.readUInt16LE(o + 112);
+  let at = o + HEADER_BYTES;
+  const path = b.toString('utf8', at, (at += pathLen));
+  const filename = b.toString('utf8', at, (at += filenameLen));
+  const cgroup = b.toString('utf8', at, (at += cgroupLen));
+  const cgroupV1 = cgroupV1Len > 0 ? b.toString('utf8', at, (at += cgroupV1Len)) : '';
+  const args = b.subarray(at, at + argsLen);
+  const flags = b.readUInt32LE(o + 96);
+  const commEnd = b.indexOf(0, o + 116);
+  const comm = b.toString('utf8', o + 116, commEnd < 0 || commEnd > o + 132 ? o + 132 : commEnd);
+  const eventMonoMs = u64(b, o) / 1e6;
   const missing: string[] = [];
   if (flags & FLAG.PATH_TRUNCATED) missing.push('exePath');
   if (flags & FLAG.ARGS_UNREADABLE) missing.push('cmdline');
   if (flags & FLAG.CGROUP_TRUNCATED) missing.push('cgroupPath');
-  const v1Hierarchy = b.readUInt32LE(100);
+  const v1Hierarchy = b.readUInt32LE(o + 100);
   return {
-    pid: b.readUInt32LE(68),
-    tid: b.readUInt32LE(64),
-    ppid: b.readUInt32LE(72),
-    uid: b.readUInt32LE(84),
-    startTicks: Number(b.readBigUInt64LE(8) / NS_PER_TICK),
+    pid: b.readUInt32LE(o + 68),
+    tid: b.readUInt32LE(o + 64),
+    ppid: b.readUInt32LE(o + 72),
+    uid: b.readUInt32LE(o + 84),
+    startTicks: ticksOf(b, o + 8),
     exe: path,
     parentExe: null,
     cmdline: args,
     cmdlineTruncated: (flags & FLAG.ARGS_TRUNCATED) !== 0,
     // In /proc/<pid>/cgroup's form, so the monitor reads it as it reads that file.
-    cgroup: `0::${cgroup}\n${cgroupV1Len > 0 ? `${v1Hierarchy}:memory:${cgroupV1}\n` : ''}`,
+    cgroup: cgroupV1Len > 0 ? `0::${cgroup}\n${v1Hierarchy}:memory:${cgroupV1}\n` : `0::${cgroup}\n`,
     partial: missing.length > 0,
     missing,
     eventMonoMs,
@@ -75,20 +120,20 @@ export function parseBpfRecord(b: Buffer, readMonoMs: number): ExecRecord | null
       pathTruncated: (flags & FLAG.PATH_TRUNCATED) !== 0,
       detached: (flags & FLAG.PATH_DETACHED) !== 0,
       unlinked: (flags & FLAG.UNLINKED) !== 0,
-      ino: Number(b.readBigUInt64LE(32)),
-      dev: userDev(b.readUInt32LE(48)),
-      nlink: b.readUInt32LE(52),
-      fsMagic: Number(b.readBigUInt64LE(40)),
-      cgroupId: Number(b.readBigUInt64LE(16)),
-      cgroupV1Id: Number(b.readBigUInt64LE(24)),
-      mntNs: b.readUInt32LE(56),
-      pidNs: b.readUInt32LE(60),
+      ino: u64(b, o + 32),
+      dev: userDev(b.readUInt32LE(o + 48)),
+      nlink: b.readUInt32LE(o + 52),
+      fsMagic: u64(b, o + 40),
+      cgroupId: u64(b, o + 16),
+      cgroupV1Id: u64(b, o + 24),
+      mntNs: b.readUInt32LE(o + 56),
+      pidNs: b.readUInt32LE(o + 60),
       comm,
-      uid: b.readUInt32LE(80),
-      euid: b.readUInt32LE(84),
-      gid: b.readUInt32LE(88),
-      egid: b.readUInt32LE(92),
-      oldPid: b.readUInt32LE(76),
+      uid: b.readUInt32LE(o + 80),
+      euid: b.readUInt32LE(o + 84),
+      gid: b.readUInt32LE(o + 88),
+      egid: b.readUInt32LE(o + 92),
+      oldPid: b.readUInt32LE(o + 76),
     },
   };
 }

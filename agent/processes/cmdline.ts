@@ -25,6 +25,8 @@ function escapeChar(c: string): string {
 }
 
 export function escapeControls(s: string): string {
+  // Most paths and command lines have nothing to escape: one scan, no copy.
+  if (!CONTROL.test(s)) return s;
   let out = '';
   for (const ch of s) out += escapeChar(ch);
   return out;

@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBpfRecord } from './bpf-record.js';
+import { parseBpfBatch } from './bpf-record.js';
 
 /** native/build/Release/ in the package (this file runs as dist/agent/processes/exec-events.js). */
 export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_proc.node', import.meta.url));
@@ -29,6 +29,15 @@ export const BPF_OBJECT_PATH = fileURLToPath(new URL('../../../native/build/Rele
 export const DEFAULT_BTF_PATH = '/sys/kernel/btf/vmlinux';
 /** The eBPF ring buffer: 4 MiB holds several thousand records (a burst of 1,000 execs uses under 1 MiB). */
 export const DEFAULT_RING_BYTES = 4 * 1024 * 1024;
+/**
+ * How long the eBPF reader lets records gather after a wake-up that found some, before it
+ * polls again: at 200 execs/s a wake-up (of the reader, and of the JavaScript thread) carries
+ * about four records instead of one, for at most this much more delay to a finding. A wake-up
+ * of an idle agent costs far more than judging one record there (bench/exec-capture.ts at
+ * 200 execs/s: about 5.5-7.6 % of a core with one record per wake-up, 3.3-3.5 % with 20 ms,
+ * 4.3-5.3 % with 10 ms; exec -> finding p99 stays far under its 100 ms target).
+ */
+export const DEFAULT_BATCH_MS = 20;
 
 export type ExecSourceKind = 'ebpf' | 'netlink';
 export type ExecSourceName = ExecSourceKind | 'scan';
@@ -116,6 +125,8 @@ export interface ExecEventStats {
   /** eBPF: reader wake-ups that found records, and the most records one wake-up drained. */
   readonly wakeups?: number;
   readonly maxBatch?: number;
+  /** eBPF: calls into JavaScript, each carrying a batch of records (fewer than `delivered`: see DEFAULT_BATCH_MS). */
+  readonly batches?: number;
 }
 
 export interface ExecEventSource {
@@ -134,7 +145,7 @@ interface Addon<O, R extends unknown[]> {
 }
 
 interface NetlinkOptions { procRoot: string; maxCmdline?: number; queue?: number }
-interface BpfOptions { objectPath: string; btfPath?: string; ringBytes?: number; queue?: number }
+interface BpfOptions { objectPath: string; btfPath?: string; ringBytes?: number; queue?: number; batchMs?: number }
 
 export type StartResult =
   | { readonly ok: true; readonly source: ExecEventSource }
@@ -142,8 +153,8 @@ export type StartResult =
 
 type Loaded<O, R extends unknown[]> = { addon: Addon<O, R> } | { error: { code: string; reason: string } };
 type NetlinkAddon = Loaded<NetlinkOptions, [ExecRecord]>;
-/** The eBPF addon hands over each record's bytes (bpf-record.ts reads them). */
-type BpfAddon = Loaded<BpfOptions, [Buffer, number]>;
+/** The eBPF addon hands over the bytes of a batch of records (bpf-record.ts reads them), how many, and when they were drained. */
+type BpfAddon = Loaded<BpfOptions, [Buffer, number, number]>;
 
 type AnyLoaded = { addon: { start: unknown } } | { error: { code: string; reason: string } };
 /** Addons loaded (at most the two of native/build/Release/, and those tests name). */
@@ -318,6 +329,8 @@ export interface BpfStartOptions {
   /** The kernel BTF that CO-RE relocates against; default /sys/kernel/btf/vmlinux. */
   readonly btfPath?: string;
   readonly ringBytes?: number;
+  /** See DEFAULT_BATCH_MS; 0 polls again at once. */
+  readonly batchMs?: number;
   readonly addonPath?: string;
   readonly objectPath?: string;
 }
@@ -340,13 +353,11 @@ export function startBpfExecEvents(opts: BpfStartOptions, onExec: (r: ExecRecord
     return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm, libbpf-dev and bpftool installed` };
   }
   let malformed = 0;
-  const onRecord = (bytes: Buffer, readMonoMs: number): void => {
-    const r = parseBpfRecord(bytes, readMonoMs);
-    if (r) onExec(r);
-    else malformed++;
+  const onRecords = (bytes: Buffer, count: number, readMonoMs: number): void => {
+    malformed += parseBpfBatch(bytes, count, readMonoMs, onExec);
   };
   try {
-    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue }, onRecord);
+    const h = loaded.addon.start({ objectPath, btfPath, ringBytes: opts.ringBytes ?? DEFAULT_RING_BYTES, queue: opts.queue, batchMs: opts.batchMs ?? DEFAULT_BATCH_MS }, onRecords);
     return {
       ok: true,
       source: { kind: 'ebpf', stop: () => h.stop(), stats: () => { const st = h.stats(); return { ...st, errors: st.errors + malformed }; } },
@@ -368,6 +379,7 @@ export interface ExecSourceOptions {
   readonly queue: number;
   readonly btfPath?: string;
   readonly ringBytes?: number;
+  readonly batchMs?: number;
   readonly addonPath?: string;
   readonly bpfAddonPath?: string;
   readonly bpfObjectPath?: string;
@@ -384,7 +396,7 @@ export interface ExecSourceChoice {
 export function startExecSource(opts: ExecSourceOptions, onExec: (r: ExecRecord) => void): ExecSourceChoice {
   const reasons: Partial<Record<ExecSourceKind, string>> = {};
   if (opts.ebpf) {
-    const r = startBpfExecEvents({ queue: opts.queue, btfPath: opts.btfPath, ringBytes: opts.ringBytes, addonPath: opts.bpfAddonPath, objectPath: opts.bpfObjectPath }, onExec);
+    const r = startBpfExecEvents({ queue: opts.queue, btfPath: opts.btfPath, ringBytes: opts.ringBytes, batchMs: opts.batchMs, addonPath: opts.bpfAddonPath, objectPath: opts.bpfObjectPath }, onExec);
     if (r.ok) return { source: r.source, kind: 'ebpf', reasons };
     reasons.ebpf = `${r.code}: ${r.reason}`;
   } else {

@@ -87,6 +87,8 @@ export interface ProcessMonitorConfig {
   readonly btfPath?: string;
   /** The eBPF ring buffer's size (a power of two); default 4 MiB. */
   readonly ringBytes?: number;
+  /** How long the eBPF reader lets records gather after a wake-up; default 20 ms (exec-events.ts DEFAULT_BATCH_MS). */
+  readonly batchMs?: number;
   /** The eBPF addon and program to load (tests); default native/build/Release/. */
   readonly bpfAddonPath?: string;
   readonly bpfObjectPath?: string;
@@ -645,7 +647,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
         execReason = `NOT_PROCFS: ${reader.root} is not a procfs mount, and exec events describe the live kernel's processes`;
       } else if (config.execEvents) {
         const choice = startExecSource({
-          ebpf: config.ebpf ?? true, procRoot: reader.root, maxCmdline: 4096, queue: 8192, btfPath: config.btfPath, ringBytes: config.ringBytes,
+          ebpf: config.ebpf ?? true, procRoot: reader.root, maxCmdline: 4096, queue: 8192, btfPath: config.btfPath, ringBytes: config.ringBytes, batchMs: config.batchMs,
           addonPath: config.addonPath, bpfAddonPath: config.bpfAddonPath, bpfObjectPath: config.bpfObjectPath,
         }, (rec) => {
           counters.events++;

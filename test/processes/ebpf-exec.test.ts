@@ -17,10 +17,10 @@ import { statfsSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  classifyBpfFailure, fsKindOf, kernelVersion, missingBpfCapabilities, parsePrivileges, startBpfExecEvents, startExecEvents,
+  classifyBpfFailure, DEFAULT_BATCH_MS, fsKindOf, kernelVersion, missingBpfCapabilities, parsePrivileges, startBpfExecEvents, startExecEvents,
   type ExecEventSource, type ExecRecord, type ProcessPrivileges,
 } from '../../agent/processes/exec-events.js';
-import { HEADER_BYTES, parseBpfRecord, userDev } from '../../agent/processes/bpf-record.js';
+import { HEADER_BYTES, parseBpfBatch, parseBpfRecord, userDev } from '../../agent/processes/bpf-record.js';
 import { createProcessMonitor, DETACHED_PREFIX, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { cleanExe } from '../../agent/processes/proc-reader.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
@@ -151,7 +151,10 @@ for (const [name, rate] of [['1,000 runs at about 200 per second', 200], ['a bur
     const s = await setup(t);
     const bin = await freshElf(s.bins, rate > 0 ? 'nw-paced' : 'nw-burst');
     const before = s.m.stats().exec!;
+    const t0 = performance.now();
     const paced = await runMany(bin.path, RUNS, rate);
+    const during = s.m.stats().exec!;
+    const elapsedMs = performance.now() - t0;
     t.is(paced.failed, 0);
     const { found, caught } = await findingsFor(s.m, s.spool, bin.path, RUNS);
     const st = s.m.stats();
@@ -160,7 +163,13 @@ for (const [name, rate] of [['1,000 runs at about 200 per second', 200], ['a bur
     const byNetlink = s.netlink.records.filter((r) => r.exe !== null && cleanExe(r.exe).exe === bin.path).length;
     t.log(`${RUNS} runs in ${paced.seconds.toFixed(2)} s: eBPF judged ${caught}; netlink read the executable of ${byNetlink} `
       + `(${nl.partial} partial records of ${nl.execs} execs it was told of); eBPF ring lost ${ebpf.ringLost}, queue dropped ${ebpf.dropped}, `
-      + `${(ebpf.wakeups ?? 0) - (before.wakeups ?? 0)} reader wake-ups, at most ${ebpf.maxBatch} records in one`);
+      + `${(ebpf.wakeups ?? 0) - (before.wakeups ?? 0)} reader wake-ups, at most ${ebpf.maxBatch} records in one; `
+      + `${(ebpf.batches ?? 0) - (before.batches ?? 0)} calls into JavaScript for ${ebpf.delivered - before.delivered} records`);
+    // After a wake-up that found records the reader lets more gather for DEFAULT_BATCH_MS, so it
+    // cannot wake more often than that while the runs go on (it woke for every record before).
+    const wakeups = (during.wakeups ?? 0) - (before.wakeups ?? 0);
+    t.true(wakeups <= elapsedMs / DEFAULT_BATCH_MS + 1, `${wakeups} wake-ups in ${elapsedMs.toFixed(0)} ms`);
+    t.true((ebpf.batches ?? 0) - (before.batches ?? 0) <= ebpf.delivered - before.delivered, 'a call into JavaScript carries one record or more');
     t.is(st.source, 'ebpf');
     t.is(caught, RUNS, 'every run was judged: 1,000 of 1,000');
     t.is(ebpf.ringLost, 0, 'no reservation failed in the ring buffer');
@@ -392,6 +401,43 @@ test('an eBPF record reads into the exec record the monitor consumes', (t) => {
   t.is(parseBpfRecord(record({ path: '/a', filename: '/a', cgroup: '/', args: '' }), 0)?.cgroup, '0::/\n', 'no v1 line without a v1 hierarchy');
   const cut = parseBpfRecord(record({ path: '/deep/tail', filename: 'x', cgroup: '/', args: '', flags: 0x1 | 0x40 }), 0);
   t.like(cut, { partial: true, missing: ['exePath', 'cmdline'] });
+});
+
+test('a batch of eBPF records reads into each of them in order; one that does not fit is counted with the rest, never thrown', async (t) => {
+  const paths = ['/usr/bin/true', '/bin/a-much-longer-name-than-the-first', '/x'];
+  const batch = Buffer.concat(paths.map((p, i) => record({ path: p, filename: p, cgroup: `/c${i}`, args: `${p}\0-${i}\0` })));
+  const got: ExecRecord[] = [];
+  t.is(parseBpfBatch(batch, 3, 42.5, (r) => got.push(r)), 0);
+  t.deepEqual(got.map((r) => r.exe), paths);
+  t.deepEqual(got.map((r) => r.cgroup), ['0::/c0\n', '0::/c1\n', '0::/c2\n']);
+  t.deepEqual(got.map((r) => r.cmdline?.toString()), paths.map((p, i) => `${p}\0-${i}\0`));
+  t.true(got.every((r) => r.readMonoMs === 42.5 && r.pid === 4242));
+  const some: ExecRecord[] = [];
+  t.is(parseBpfBatch(batch.subarray(0, batch.length - 1), 3, 0, (r) => some.push(r)), 1, 'the last record is one byte short');
+  t.is(some.length, 2);
+  t.is(parseBpfBatch(batch, 5, 0, () => undefined), 2, 'a count beyond the bytes: the missing ones are counted');
+  await checkProperty(t, fc.property(fc.uint8Array({ maxLength: 900 }), fc.nat(8), (bytes, count) => {
+    const b = Buffer.concat([batch.subarray(0, HEADER_BYTES), Buffer.from(bytes)]);
+    let read = 0;
+    const bad = parseBpfBatch(b, count, 0, () => read++);
+    return read + bad === count;
+  }), 300);
+});
+
+test('64-bit fields read as BigInt would read them; start ticks exactly, at any uptime', async (t) => {
+  const base = record({ path: '/a', filename: '/a', cgroup: '/', args: '' });
+  await checkProperty(t, fc.property(fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }), fc.bigInt({ min: 1n, max: 900_719_925n }).map((k) => k * 10_000_000n - 1n)), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), (ns, id) => {
+    const b = Buffer.from(base);
+    b.writeBigUInt64LE(ns, 8);
+    b.writeBigUInt64LE(id, 16);
+    const r = parseBpfRecord(b, 0)!;
+    return r.startTicks === Number(ns / 10_000_000n) && r.kernel!.cgroupId === Number(id);
+  }), 2000);
+  const b = Buffer.from(base);
+  for (const ns of [0n, 9_999_999n, 10_000_000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 9_999_999n, 2n ** 64n - 1n, 90_071_992_547_409_919n]) {
+    b.writeBigUInt64LE(ns, 8);
+    t.is(parseBpfRecord(b, 0)!.startTicks, Number(ns / 10_000_000n), String(ns));
+  }
 });
 
 test('the kernel dev_t is re-encoded as stat() reports it', (t) => {
