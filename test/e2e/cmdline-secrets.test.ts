@@ -17,12 +17,13 @@ import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initPki } from '../../collector/pki/pki.js';
 import { hashToken } from '../../collector/config.js';
 import { freshBinary } from '../processes/helpers.js';
+import { filesUnder } from '../helpers/files.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { startNodeward, type NodewardProcess } from '../helpers/process.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
@@ -69,16 +70,6 @@ function secretArgv(): { secrets: Record<string, string>; args: string[] } {
 function assertAbsent(t: ExecutionContext, where: string, haystack: Buffer | string, secrets: Record<string, string>): void {
   const bytes = typeof haystack === 'string' ? Buffer.from(haystack, 'utf8') : haystack;
   for (const [name, s] of Object.entries(secrets)) t.false(bytes.includes(Buffer.from(s, 'utf8')), `${name} leaked into ${where}`);
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
 }
 
 interface ApiFinding { id: string; subject: string; checkId: string; detail: { cmdline: string } }

@@ -15,13 +15,14 @@ import test, { type ExecutionContext } from 'ava';
 import { createPrivateKey, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initPki } from '../../collector/pki/pki.js';
 import { hashToken } from '../../collector/config.js';
 import { parseCmdline } from '../../agent/facts/proc.js';
+import { filesUnder } from '../helpers/files.js';
 import { createTestCa, issueTestCert } from '../helpers/certs.js';
 import { prepareFixture, writeCmdline, writeEnviron, type Fixture } from '../helpers/fixture.js';
 import { eventually, httpsJson } from '../helpers/https.js';
@@ -109,16 +110,6 @@ function assertAbsent(t: ExecutionContext, where: string, haystack: Buffer | str
   for (const s of secrets) {
     for (const n of s.needles) t.false(bytes.includes(n), `${s.name} leaked into ${where}`);
   }
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...await filesUnder(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
 }
 
 test('scan: no secret in the JSON report, the text report, --dump-facts or stderr', async (t) => {
