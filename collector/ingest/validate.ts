@@ -17,7 +17,7 @@ import type {
 import {
   isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, LEGACY_HOST_KEY, MAX_EXECUTABLE_CHARS, PROCESS_IDENTITY_FIELDS,
 } from '../../proto/baseline-key.js';
-import { redactDetailJson, redactText } from '../../proto/support/redact.js';
+import { redactJson, redactText } from '../../proto/support/redact.js';
 import type { ReportedBaseline } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
@@ -272,8 +272,9 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
   };
 }
 
-function redactedDetail(field: string, detail: string): string {
-  const out = redactDetailJson(detail, PROCESS_IDENTITY_FIELDS);
+/** A detail object (parsed once by detailFromWire) redacted and written as the JSON that is stored. */
+function redactedDetail(field: string, detail: object): string {
+  const out = JSON.stringify(redactJson(detail, PROCESS_IDENTITY_FIELDS));
   if (out.length > LIMITS.detail) throw new InvalidMessage(`${field} is longer than ${LIMITS.detail} characters once its secrets are redacted`);
   return out;
 }
@@ -382,20 +383,20 @@ function workloadSource(field: string, v: unknown): string {
 }
 
 /**
- * A finding's detail, as JSON text before redaction: the typed process detail when the agent
+ * A finding's detail as an object, before redaction: the typed process detail when the agent
  * sent one (only for the process checks, and never with detail_json as well), else detail_json
- * ('{}' when empty), which must be a JSON object.
+ * ('{}' when empty), which must be a JSON object. Parsed here once; redactedDetail writes it.
  */
-function detailFromWire(f: string, x: FindingBatch__Output['findings'][number], checkId: string, seen: string): string {
+function detailFromWire(f: string, x: FindingBatch__Output['findings'][number], checkId: string, seen: string): object {
   const detailJson = text(`${f}.detailJson`, x.detailJson, LIMITS.detail);
   const process = nested(`${f}.process`, x.process);
   if (process !== null) {
     if (!PROCESS_DETAIL_CHECK_IDS.includes(checkId)) throw new InvalidMessage(`${f}.process is only for the process checks (${PROCESS_DETAIL_CHECK_IDS.join(', ')}), not ${checkId}`);
     if (detailJson !== '') throw new InvalidMessage(`${f} has both detailJson and process; an agent sends one`);
-    const json = JSON.stringify(processDetailFromWire(`${f}.process`, process as unknown as ProcessDetail__Output, checkId, seen));
+    const detail = processDetailFromWire(`${f}.process`, process as unknown as ProcessDetail__Output, checkId, seen);
     // The bound of detail_json, on the same JSON: a typed detail holds no more than an old one could.
-    if (json.length > LIMITS.detail) throw new InvalidMessage(`${f}.process is longer than ${LIMITS.detail} characters as JSON`);
-    return json;
+    if (JSON.stringify(detail).length > LIMITS.detail) throw new InvalidMessage(`${f}.process is longer than ${LIMITS.detail} characters as JSON`);
+    return detail;
   }
   const detail = detailJson || '{}';
   let parsed: unknown;
@@ -405,7 +406,7 @@ function detailFromWire(f: string, x: FindingBatch__Output['findings'][number], 
     throw new InvalidMessage(`${f}.detailJson is not JSON`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidMessage(`${f}.detailJson must be a JSON object`);
-  return detail;
+  return parsed;
 }
 
 export function batchFromWire(b: FindingBatch__Output, node: string, epoch: string, now: number): IncomingBatch {
