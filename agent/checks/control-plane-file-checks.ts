@@ -3,7 +3,7 @@
 // layout); here they are only judged. Owner names are the host's (its /etc/passwd, /etc/group).
 import { posix } from 'node:path';
 import type { Result } from '../../proto/domain.js';
-import type { FileFacts, HostFacts } from '../facts/index.js';
+import type { HostFacts } from '../facts/index.js';
 import type { ControlPlaneFileCheck } from './control-plane-spec.js';
 import { controlPlaneOf } from './control-plane-results.js';
 import { propertyValue } from './file-checks.js';

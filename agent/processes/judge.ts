@@ -1,0 +1,202 @@
+// The process judge: one observed process in, a verdict out. It places the process (host, or
+// the container its exec-time cgroup names, believed only when a runtime's bundle vouches for
+// it), reads its ancestors while they still exist, asks the process's baseline, and hands an
+// unexpected process to the findings sink as a `proc-unexpected` finding.
+//
+// Where a process belongs is decided from what held at its exec (eBPF: the kernel's cgroup ids
+// and path at the exec; netlink: /proc/<pid>/cgroup read right after it) and kept in the
+// process table: a process moved to another cgroup later keeps it, and a scan does not judge it
+// again. A cgroup named like a container's is believed only when a runtime's bundle vouches for
+// it (attribution.ts); otherwise the process is the host's and the cgroup is a
+// `proc-fake-container-cgroup` finding. And a process that exec'd in a real container's cgroup
+// while still in the host's mount namespace (eBPF records say which) is not in the container:
+// it sees the host's files, not the image's. That is runc's own init before it joins the
+// container, and a host process that moved itself into a pod's cgroup; both are the host's.
+import type { Logger } from '../../proto/support/logger.js';
+import type { Verdict } from '../baseline/baselines.js';
+import { matchesAnyProbe } from '../baseline/probes.js';
+import { hostAttribution, isNotAContainer, type Attribution, type Attributor } from './attribution.js';
+import type { BaselineKeeper } from './baseline-keeper.js';
+import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
+import { formatCmdline, formatPath } from './cmdline.js';
+import { fsKindOf, type KernelExecFacts } from './exec-events.js';
+import { PROC_FAKE_CONTAINER_CGROUP, type FindingSink, type ProcessCheck, type ProcessDetail } from './findings.js';
+import type { Observed } from './observed.js';
+import type { ProcessTable, TableEntry } from './process-table.js';
+
+const MAX_CONTAINERS = 8192;
+/** Exec-time cgroups (by the kernel's cgroup ids) whose container is known. */
+const MAX_CGROUPS = 4096;
+
+export interface JudgeDeps {
+  readonly log: Logger;
+  readonly now: () => number;
+  /** How long after a container's first process its processes count as its startup. */
+  readonly startupMs: number;
+  readonly ticksToMs: (ticks: number) => number;
+  readonly table: ProcessTable;
+  readonly attributor: Attributor;
+  readonly baselines: BaselineKeeper;
+  readonly sink: FindingSink;
+  /** Host users by uid (the host's passwd). */
+  readonly users: () => ReadonlyMap<number, string>;
+  /** The host's mount namespace inode, null when unknown. */
+  readonly hostMntNs: () => number | null;
+  /** A finding is ready to leave now (process findings are not held for the flush tick). */
+  readonly ready: () => void;
+}
+
+/** The exec-time facts a finding carries when the kernel recorded them (eBPF). */
+function kernelDetail(k: KernelExecFacts, exe: string): NonNullable<ProcessDetail['kernel']> {
+  return {
+    filename: k.filename, ino: k.ino, dev: k.dev, nlink: k.nlink, fsKind: fsKindOf(k.fsMagic, exe, k.detached), cgroupId: k.cgroupId, mntNs: k.mntNs, pidNs: k.pidNs,
+    uid: k.uid, gid: k.gid, egid: k.egid, comm: k.comm,
+  };
+}
+
+export function createJudge(deps: JudgeDeps) {
+  const { log, now, table, attributor, sink } = deps;
+  const counters = { unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
+  const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
+  /** Container id -> the start of its oldest process seen (ms). */
+  const containerStart = new Map<string, number>();
+  /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
+  const cgroups = new Map<string, CgroupContainer | null>();
+  let hostKey = '';
+  let host: Attribution = hostAttribution(hostKey);
+
+  function hostAt(): Attribution {
+    if (deps.baselines.hostKey !== hostKey) {
+      hostKey = deps.baselines.hostKey;
+      host = hostAttribution(hostKey);
+    }
+    return host;
+  }
+
+  /**
+   * The container the cgroup at the exec names. An eBPF record's cgroup is the kernel's own at
+   * the exec (ids and path); the parse is kept per cgroup id, which the kernel never reuses.
+   * Netlink records read /proc/<pid>/cgroup right after the exec; scan records when scanned.
+   */
+  function claimedContainer(o: Observed): CgroupContainer | null {
+    if (o.cgroup === null) return null;
+    if (!o.kernel) return containerFromCgroup(o.cgroup);
+    const id = `${o.kernel.cgroupId}:${o.kernel.cgroupV1Id}`;
+    const hit = cgroups.get(id);
+    if (hit !== undefined) return hit;
+    const c = containerFromCgroup(o.cgroup);
+    if (cgroups.size >= MAX_CGROUPS) cgroups.delete(cgroups.keys().next().value as string);
+    cgroups.set(id, c);
+    return c;
+  }
+
+  function noteContainerStart(id: string, startedAtMs: number): number {
+    const first = containerStart.get(id);
+    const since = first === undefined || startedAtMs < first ? startedAtMs : first;
+    if (first === undefined || since !== first) {
+      if (first === undefined && containerStart.size >= MAX_CONTAINERS) containerStart.delete(containerStart.keys().next().value as string);
+      containerStart.set(id, since);
+    }
+    return since;
+  }
+
+  function userName(uid: number, onHost: boolean): string {
+    if (uid < 0) return '';
+    return (onHost ? deps.users().get(uid) : undefined) ?? String(uid);
+  }
+
+  function record(detail: ProcessDetail, t: number, check?: ProcessCheck): void {
+    if (sink.record(detail, t, check)) deps.ready();
+  }
+
+  async function observe(o: Observed, seen: 'event' | 'scan'): Promise<void> {
+    if (o.exe === null) {
+      if (table.firstUnjudged(o)) counters.unjudged++;
+      return;
+    }
+    const exe = formatPath(o.exe);
+    const known = table.get(o.pid);
+    if (known && o.startTicks >= 0 && known.startTicks === o.startTicks && known.judged === exe) return;
+    // The cgroup of a process that is already gone is its parent's (it was forked there).
+    // Without either, the process cannot be placed: it is not judged rather than judged as host.
+    let cg: CgroupContainer | null = claimedContainer(o);
+    const parentEntry = o.cgroup === null ? table.get(o.ppid) : undefined;
+    if (o.cgroup === null && !parentEntry) {
+      counters.unplaced++;
+      return;
+    }
+    const containerId = cg?.id ?? parentEntry?.containerId ?? null;
+    const entry: TableEntry = { startTicks: o.startTicks, exe, ppid: o.ppid, containerId, judged: exe, probe: false };
+    table.remember(o.pid, entry);
+    // The parents are read before anything is awaited: they may exit at any moment.
+    let { parents, parentIsProbe } = table.parentChain(o, containerId);
+    if (cg === null && containerId !== null) {
+      cg = { id: containerId, runtime: 'unknown', podUid: '', path: '', kubepods: false };
+    }
+    let at: Attribution = hostAt();
+    let fake: ProcessDetail['fakeContainer'] | undefined;
+    if (cg !== null) {
+      const a = await attributor.attribute(cg);
+      const hostMntNs = deps.hostMntNs();
+      if (isNotAContainer(a)) {
+        // Only looks like a container: a host process, its parent chain up to init.
+        counters.fakeContainer++;
+        fake = { cgroupPath: cg.path, id: cg.id, reason: a.reason };
+        entry.containerId = null;
+        ({ parents, parentIsProbe } = table.parentChain(o, null));
+      } else if (o.kernel && hostMntNs !== null && o.kernel.mntNs === hostMntNs) {
+        // In the container's cgroup, yet in the host's filesystem view: not in the container.
+        counters.hostNamespace++;
+        entry.containerId = null;
+        ({ parents, parentIsProbe } = table.parentChain(o, null));
+      } else {
+        at = a;
+      }
+    }
+    const t = now();
+    const startedAtMs = o.startTicks >= 0 ? deps.ticksToMs(o.startTicks) : t;
+    let startup = false;
+    if (at.container) {
+      const since = noteContainerStart(at.container.id, startedAtMs);
+      startup = o.startTicks >= 0 && startedAtMs - since < deps.startupMs;
+    }
+    const baselines = deps.baselines.set;
+    const probe = parentIsProbe || matchesAnyProbe(o.argv, exe, baselines.probes(at.key));
+    entry.probe = probe;
+    const verdict = baselines.observe(at.key, { exe, startup, probe }, t);
+    verdicts[verdict]++;
+    if (verdict === 'learned') log.debug({ baseline: at.key, exe }, 'learned');
+    if (verdict !== 'unexpected' && !fake) return;
+    const detail: ProcessDetail = {
+      baseline: at.key, exe, exeDeleted: o.exeDeleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
+      user: userName(o.uid, at.container === null), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
+      container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
+      pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
+      partial: o.missing.length > 0, missing: [...o.missing],
+      ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
+    };
+    if (fake) {
+      record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP);
+      log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
+      if (verdict !== 'unexpected') return;
+    }
+    record(detail, t);
+    log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
+  }
+
+  return {
+    observe,
+    /** Records when a container's process started (scans see its oldest process first). */
+    noteContainerStart,
+    /** Forgets containers not in `live`. */
+    pruneContainers(live: ReadonlySet<string>): void {
+      for (const id of containerStart.keys()) if (!live.has(id)) containerStart.delete(id);
+    },
+    counters: counters as Readonly<typeof counters>,
+    verdicts(): Readonly<Record<Verdict, number>> {
+      return { ...verdicts };
+    },
+  };
+}
+
+export type Judge = ReturnType<typeof createJudge>;
