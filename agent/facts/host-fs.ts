@@ -3,7 +3,7 @@
 // at the root, `..` stops at the root, at most MAX_LINK_HOPS links are followed. Disk paths
 // are only ever built from the root plus resolved components, so nothing outside the root is
 // read. Failures are values with a stable code; nothing here throws.
-import { constants, type Stats } from 'node:fs';
+import { constants, type BigIntStats, type Stats } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { join, posix, resolve as resolveDiskPath } from 'node:path';
 
@@ -65,8 +65,32 @@ export interface HostFs {
 export interface HostFileHandle {
   readonly path: string;
   readonly size: number;
+  /** The opened file's identity, as fstat gave it (nanosecond times, exact). */
+  readonly identity: FileIdentity;
   read(offset: number, length: number): Promise<FsResult<Buffer>>;
   close(): Promise<void>;
+}
+
+/**
+ * What tells one version of a file from another without reading it: device, inode, size and
+ * the modification and change times in nanoseconds (ctime cannot be set from user space).
+ * Times are decimal strings of nanoseconds, exact where a number would round.
+ */
+export interface FileIdentity {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+  /** Permission and type bits (st_mode). */
+  readonly mode: number;
+}
+
+/** The identity of a file from a bigint fstat. */
+export function identityOf(s: BigIntStats): FileIdentity {
+  return {
+    dev: Number(s.dev), ino: Number(s.ino), size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ctimeNs: s.ctimeNs.toString(), mode: Number(s.mode),
+  };
 }
 
 interface Walked extends Resolved {
@@ -215,9 +239,9 @@ export function createHostFs(hostRoot: string): HostFs {
     } catch (err) {
       return fromNodeError(err, path);
     }
-    const opened = await handle.stat().catch(() => null);
+    const opened = await handle.stat({ bigint: true }).catch(() => null);
     // As in readFile: the file opened must be the file resolved inside the root.
-    if (opened === null || opened.ino !== stats.ino || opened.dev !== stats.dev || !opened.isFile()) {
+    if (opened === null || Number(opened.ino) !== stats.ino || Number(opened.dev) !== stats.dev || !opened.isFile()) {
       await handle.close().catch(() => undefined);
       return fail('ECHANGED', path, `${path} changed while it was being opened`);
     }
@@ -226,7 +250,8 @@ export function createHostFs(hostRoot: string): HostFs {
       ok: true,
       value: {
         path: walked.value.path,
-        size: opened.size,
+        size: Number(opened.size),
+        identity: identityOf(opened),
         async read(offset, length) {
           if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
             return fail('EINVAL', path, `bad range ${offset}+${length} of ${path}`);

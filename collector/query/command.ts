@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
-import { printable, renderTable, type Column } from './table.js';
+import { renderTable, type Column } from './table.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 type Output = 'table' | 'json';

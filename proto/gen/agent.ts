@@ -11,13 +11,16 @@ import type { BaselineReport as _nodeward_v1_BaselineReport, BaselineReport__Out
 import type { BaselineUpdate as _nodeward_v1_BaselineUpdate, BaselineUpdate__Output as _nodeward_v1_BaselineUpdate__Output } from './nodeward/v1/BaselineUpdate.js';
 import type { CertificateExpiry as _nodeward_v1_CertificateExpiry, CertificateExpiry__Output as _nodeward_v1_CertificateExpiry__Output } from './nodeward/v1/CertificateExpiry.js';
 import type { CollectorMessage as _nodeward_v1_CollectorMessage, CollectorMessage__Output as _nodeward_v1_CollectorMessage__Output } from './nodeward/v1/CollectorMessage.js';
+import type { ExecContext as _nodeward_v1_ExecContext, ExecContext__Output as _nodeward_v1_ExecContext__Output } from './nodeward/v1/ExecContext.js';
 import type { ExecProbe as _nodeward_v1_ExecProbe, ExecProbe__Output as _nodeward_v1_ExecProbe__Output } from './nodeward/v1/ExecProbe.js';
+import type { ExecutableIdentity as _nodeward_v1_ExecutableIdentity, ExecutableIdentity__Output as _nodeward_v1_ExecutableIdentity__Output } from './nodeward/v1/ExecutableIdentity.js';
 import type { FakeContainer as _nodeward_v1_FakeContainer, FakeContainer__Output as _nodeward_v1_FakeContainer__Output } from './nodeward/v1/FakeContainer.js';
 import type { Finding as _nodeward_v1_Finding, Finding__Output as _nodeward_v1_Finding__Output } from './nodeward/v1/Finding.js';
 import type { FindingBatch as _nodeward_v1_FindingBatch, FindingBatch__Output as _nodeward_v1_FindingBatch__Output } from './nodeward/v1/FindingBatch.js';
 import type { Heartbeat as _nodeward_v1_Heartbeat, Heartbeat__Output as _nodeward_v1_Heartbeat__Output } from './nodeward/v1/Heartbeat.js';
 import type { Hello as _nodeward_v1_Hello, Hello__Output as _nodeward_v1_Hello__Output } from './nodeward/v1/Hello.js';
 import type { HostInfo as _nodeward_v1_HostInfo, HostInfo__Output as _nodeward_v1_HostInfo__Output } from './nodeward/v1/HostInfo.js';
+import type { ItemDigest as _nodeward_v1_ItemDigest, ItemDigest__Output as _nodeward_v1_ItemDigest__Output } from './nodeward/v1/ItemDigest.js';
 import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from './nodeward/v1/KernelExecFacts.js';
 import type { Pod as _nodeward_v1_Pod, Pod__Output as _nodeward_v1_Pod__Output } from './nodeward/v1/Pod.js';
 import type { PodContainer as _nodeward_v1_PodContainer, PodContainer__Output as _nodeward_v1_PodContainer__Output } from './nodeward/v1/PodContainer.js';
@@ -27,6 +30,7 @@ import type { ProcessDetail as _nodeward_v1_ProcessDetail, ProcessDetail__Output
 import type { ProcessWorkload as _nodeward_v1_ProcessWorkload, ProcessWorkload__Output as _nodeward_v1_ProcessWorkload__Output } from './nodeward/v1/ProcessWorkload.js';
 import type { Result as _nodeward_v1_Result, Result__Output as _nodeward_v1_Result__Output } from './nodeward/v1/Result.js';
 import type { ScanReport as _nodeward_v1_ScanReport, ScanReport__Output as _nodeward_v1_ScanReport__Output } from './nodeward/v1/ScanReport.js';
+import type { StdioFact as _nodeward_v1_StdioFact, StdioFact__Output as _nodeward_v1_StdioFact__Output } from './nodeward/v1/StdioFact.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -46,13 +50,16 @@ export interface ProtoGrpcType {
       BaselineUpdate: MessageTypeDefinition<_nodeward_v1_BaselineUpdate, _nodeward_v1_BaselineUpdate__Output>
       CertificateExpiry: MessageTypeDefinition<_nodeward_v1_CertificateExpiry, _nodeward_v1_CertificateExpiry__Output>
       CollectorMessage: MessageTypeDefinition<_nodeward_v1_CollectorMessage, _nodeward_v1_CollectorMessage__Output>
+      ExecContext: MessageTypeDefinition<_nodeward_v1_ExecContext, _nodeward_v1_ExecContext__Output>
       ExecProbe: MessageTypeDefinition<_nodeward_v1_ExecProbe, _nodeward_v1_ExecProbe__Output>
+      ExecutableIdentity: MessageTypeDefinition<_nodeward_v1_ExecutableIdentity, _nodeward_v1_ExecutableIdentity__Output>
       FakeContainer: MessageTypeDefinition<_nodeward_v1_FakeContainer, _nodeward_v1_FakeContainer__Output>
       Finding: MessageTypeDefinition<_nodeward_v1_Finding, _nodeward_v1_Finding__Output>
       FindingBatch: MessageTypeDefinition<_nodeward_v1_FindingBatch, _nodeward_v1_FindingBatch__Output>
       Heartbeat: MessageTypeDefinition<_nodeward_v1_Heartbeat, _nodeward_v1_Heartbeat__Output>
       Hello: MessageTypeDefinition<_nodeward_v1_Hello, _nodeward_v1_Hello__Output>
       HostInfo: MessageTypeDefinition<_nodeward_v1_HostInfo, _nodeward_v1_HostInfo__Output>
+      ItemDigest: MessageTypeDefinition<_nodeward_v1_ItemDigest, _nodeward_v1_ItemDigest__Output>
       ItemSource: EnumTypeDefinition
       KernelExecFacts: MessageTypeDefinition<_nodeward_v1_KernelExecFacts, _nodeward_v1_KernelExecFacts__Output>
       Pod: MessageTypeDefinition<_nodeward_v1_Pod, _nodeward_v1_Pod__Output>
@@ -65,6 +72,7 @@ export interface ProtoGrpcType {
       ScanReport: MessageTypeDefinition<_nodeward_v1_ScanReport, _nodeward_v1_ScanReport__Output>
       Severity: EnumTypeDefinition
       Status: EnumTypeDefinition
+      StdioFact: MessageTypeDefinition<_nodeward_v1_StdioFact, _nodeward_v1_StdioFact__Output>
     }
   }
 }

@@ -39,6 +39,7 @@ export interface BaselineUpdate {
   'action'?: (_nodeward_v1_BaselineUpdate_Action);
   'items'?: (_nodeward_v1_BaselineItem)[];
   'operatorLocked'?: (boolean);
+  'allowedItems'?: (_nodeward_v1_BaselineItem)[];
 }
 
 export interface BaselineUpdate__Output {
@@ -50,4 +51,5 @@ export interface BaselineUpdate__Output {
   'action': (_nodeward_v1_BaselineUpdate_Action__Output);
   'items': (_nodeward_v1_BaselineItem__Output)[];
   'operatorLocked': (boolean);
+  'allowedItems': (_nodeward_v1_BaselineItem__Output)[];
 }

@@ -4,6 +4,8 @@ import type { ProcessContainer as _nodeward_v1_ProcessContainer, ProcessContaine
 import type { ProcessWorkload as _nodeward_v1_ProcessWorkload, ProcessWorkload__Output as _nodeward_v1_ProcessWorkload__Output } from '../../nodeward/v1/ProcessWorkload.js';
 import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from '../../nodeward/v1/KernelExecFacts.js';
 import type { FakeContainer as _nodeward_v1_FakeContainer, FakeContainer__Output as _nodeward_v1_FakeContainer__Output } from '../../nodeward/v1/FakeContainer.js';
+import type { ExecutableIdentity as _nodeward_v1_ExecutableIdentity, ExecutableIdentity__Output as _nodeward_v1_ExecutableIdentity__Output } from '../../nodeward/v1/ExecutableIdentity.js';
+import type { ExecContext as _nodeward_v1_ExecContext, ExecContext__Output as _nodeward_v1_ExecContext__Output } from '../../nodeward/v1/ExecContext.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ProcessDetail {
@@ -26,6 +28,11 @@ export interface ProcessDetail {
   'missing'?: (string)[];
   'kernel'?: (_nodeward_v1_KernelExecFacts | null);
   'fakeContainer'?: (_nodeward_v1_FakeContainer | null);
+  'identity'?: (_nodeward_v1_ExecutableIdentity | null);
+  'euid'?: (number);
+  'effectiveUser'?: (string);
+  'context'?: (_nodeward_v1_ExecContext | null);
+  '_euid'?: "euid";
 }
 
 export interface ProcessDetail__Output {
@@ -48,4 +55,9 @@ export interface ProcessDetail__Output {
   'missing': (string)[];
   'kernel': (_nodeward_v1_KernelExecFacts__Output | null);
   'fakeContainer': (_nodeward_v1_FakeContainer__Output | null);
+  'identity': (_nodeward_v1_ExecutableIdentity__Output | null);
+  'euid'?: (number);
+  'effectiveUser': (string);
+  'context': (_nodeward_v1_ExecContext__Output | null);
+  '_euid'?: "euid";
 }
