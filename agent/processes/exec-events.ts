@@ -3,9 +3,10 @@
 //
 //   ebpf     native/bpf/exec.bpf.c on tp_btf/sched_process_exec, loaded by nodeward_bpf.node:
 //            every exec described in the kernel at the moment it happens (canonical path,
-//            inode, credentials, cgroup, argv), so a process that is gone before anyone could
-//            read /proc is still judged. Needs kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON
-//            (or CAP_SYS_ADMIN), and bpf() allowed by the seccomp profile.
+//            inode, size, times and mode, credentials, cgroup, argv, what fds 0-2 are), so a
+//            process that is gone before anyone could read /proc is still judged. Needs
+//            kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and bpf()
+//            allowed by the seccomp profile.
 //   netlink  the process connector (nodeward_proc.node): the kernel says "pid N exec'd" and the
 //            addon reads /proc/N at once, which a sub-millisecond process can win.
 //   scan     no events: the monitor's periodic /proc scan is all there is.
