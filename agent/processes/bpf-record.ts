@@ -3,9 +3,9 @@
 // offsets are fixed by static_asserts in native/src/bpf_exec.cc. A record whose lengths do
 // not fit is refused (null), never thrown over: the caller counts it.
 import { CLOCK_TICKS_PER_SECOND } from './proc-reader.js';
-import type { ExecRecord } from './exec-events.js';
+import type { ExecRecord, SocketFamily, StdioFact, StdioKind } from './exec-events.js';
 
-export const HEADER_BYTES = 136;
+export const HEADER_BYTES = 168;
 
 /** Flags (NW_F_*). */
 export const FLAG = {
@@ -17,6 +17,27 @@ export const FLAG = {
   ARGS_TRUNCATED: 0x20,
   ARGS_UNREADABLE: 0x40,
 } as const;
+
+/** stdio bytes (NW_FD_*, NW_FAM_*): the kind in the low nibble, a socket's family in the high one. */
+const STDIO_KIND: readonly StdioKind[] = ['other', 'none', 'socket', 'pipe', 'file', 'chardev', 'other'];
+const SOCKET_FAMILY: readonly SocketFamily[] = ['other', 'unix', 'inet', 'inet6', 'other'];
+/** Every byte's meaning, made once: a record's three are looked up, never built. */
+const STDIO_FACTS: readonly StdioFact[] = Array.from({ length: 256 }, (_, byte): StdioFact => {
+  const kind = STDIO_KIND[byte & 0xf] ?? 'other';
+  return Object.freeze(kind === 'socket' ? { kind, family: SOCKET_FAMILY[byte >> 4] ?? 'other' } : { kind });
+});
+
+/** The meaning of one stdio byte (NW_FD_BYTE in native/bpf/exec_event.h); an unknown code is 'other'. */
+export function stdioFact(byte: number): StdioFact {
+  return STDIO_FACTS[byte & 0xff]!;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** A time as seconds (signed 64-bit) and nanoseconds, in nanoseconds since the epoch (as stat's bigint mtimeNs). */
+function timeNs(b: Buffer, secAt: number, nsecAt: number): bigint {
+  return b.readBigInt64LE(secAt) * NS_PER_S + BigInt(b.readUInt32LE(nsecAt));
+}
 
 const NS_PER_TICK = BigInt(1_000_000_000 / CLOCK_TICKS_PER_SECOND);
 
@@ -124,6 +145,11 @@ export function parseBpfRecord(b: Buffer, readMonoMs: number, offset = 0): ExecR
       dev: userDev(b.readUInt32LE(o + 48)),
       nlink: b.readUInt32LE(o + 52),
       fsMagic: u64(b, o + 40),
+      size: u64(b, o + 136),
+      mtimeNs: timeNs(b, o + 144, o + 160),
+      ctimeNs: timeNs(b, o + 152, o + 164),
+      mode: b.readUInt16LE(o + 114),
+      stdio: [stdioFact(b[o + 132]!), stdioFact(b[o + 133]!), stdioFact(b[o + 134]!)],
       cgroupId: u64(b, o + 16),
       cgroupV1Id: u64(b, o + 24),
       mntNs: b.readUInt32LE(o + 56),

@@ -3,9 +3,10 @@
 //
 //   ebpf     native/bpf/exec.bpf.c on tp_btf/sched_process_exec, loaded by nodeward_bpf.node:
 //            every exec described in the kernel at the moment it happens (canonical path,
-//            inode, credentials, cgroup, argv), so a process that is gone before anyone could
-//            read /proc is still judged. Needs kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON
-//            (or CAP_SYS_ADMIN), and bpf() allowed by the seccomp profile.
+//            inode, size, times and mode, credentials, cgroup, argv, what fds 0-2 are), so a
+//            process that is gone before anyone could read /proc is still judged. Needs
+//            kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), and bpf()
+//            allowed by the seccomp profile.
 //   netlink  the process connector (nodeward_proc.node): the kernel says "pid N exec'd" and the
 //            addon reads /proc/N at once, which a sub-millisecond process can win.
 //   scan     no events: the monitor's periodic /proc scan is all there is.
@@ -45,6 +46,22 @@ export type ExecSourceName = ExecSourceKind | 'scan';
 /** What the filesystem of the executed file is, from its superblock's magic number. */
 export type FsKind = 'memfd' | 'tmpfs' | 'overlay' | 'ramfs' | 'hugetlbfs' | 'ext4' | 'xfs' | 'btrfs' | 'squashfs' | 'nfs' | 'fuse' | 'other';
 
+/** What one of a new process's file descriptors 0, 1, 2 is, read in the kernel at the exec. */
+export type StdioKind = 'none' | 'socket' | 'pipe' | 'file' | 'chardev' | 'other';
+/** A socket's address family: AF_UNIX, AF_INET, AF_INET6, or any other. */
+export type SocketFamily = 'unix' | 'inet' | 'inet6' | 'other';
+
+export interface StdioFact {
+  /**
+   * 'none': not open; 'pipe': a pipe or a FIFO; 'file': a regular file; 'chardev': a character
+   * device (a tty, /dev/null); 'other': anything else (a directory, an eventfd, a descriptor
+   * the kernel's table could not be read for).
+   */
+  readonly kind: StdioKind;
+  /** Sockets only. */
+  readonly family?: SocketFamily;
+}
+
 /** Facts the eBPF program read in the kernel at the exec (absent for netlink records). */
 export interface KernelExecFacts {
   /** What execve was given (e.g. /proc/self/fd/5, a relative path), as opposed to `exe`. */
@@ -62,6 +79,18 @@ export interface KernelExecFacts {
   readonly nlink: number;
   /** The superblock's magic number (fsKindOf names it). */
   readonly fsMagic: number;
+  /**
+   * The executed file's identity beyond dev/ino, as fstat() on it reports (the same values as
+   * fs.statSync(path, { bigint: true })'s size, mtimeNs, ctimeNs and mode): its size in bytes
+   * (exact below 2^53), its modification and status-change times in nanoseconds since the
+   * epoch, and st_mode (type and permission bits: 0o4000 setuid, 0o2000 setgid).
+   */
+  readonly size: number;
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly mode: number;
+  /** File descriptors 0, 1 and 2 of the new process. */
+  readonly stdio: readonly [StdioFact, StdioFact, StdioFact];
   /** Default-hierarchy (v2) cgroup id, and the v1 memory controller's (0 without one). */
   readonly cgroupId: number;
   readonly cgroupV1Id: number;
@@ -69,6 +98,7 @@ export interface KernelExecFacts {
   readonly mntNs: number;
   readonly pidNs: number;
   readonly comm: string;
+  /** Real and effective uid: they differ when a setuid file runs (nobody running a setuid-root copy: 65534 and 0). */
   readonly uid: number;
   readonly euid: number;
   readonly gid: number;

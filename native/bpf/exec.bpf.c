@@ -9,8 +9,15 @@
  *     /proc/self/fd/5 or a relative path, so the path is rebuilt from bprm->file's dentry,
  *     name by name up to the process's root, crossing mounts through struct mount; the walk
  *     is bounded and a cut path is flagged, never passed off as whole;
- *   - its inode, device, link count and filesystem magic (memfd, tmpfs, overlay ...);
- *   - pid, tgid, the real parent's tgid, real and effective uid/gid, comm;
+ *   - its inode, device, link count and filesystem magic (memfd, tmpfs, overlay ...), and
+ *     what fstat() on it would say of its content's identity and its mode: size, mtime and
+ *     ctime (seconds and nanoseconds, wherever this kernel keeps them), st_mode with its
+ *     setuid/setgid bits; the agent caches content digests by (dev, ino, size, mtime, ctime);
+ *   - pid, tgid, the real parent's tgid, real and effective uid/gid (a setuid file run by
+ *     another user shows both), comm;
+ *   - what file descriptors 0, 1 and 2 of the new process are: not open, a socket (and its
+ *     address family), a pipe or FIFO, a regular file, a character device, something else
+ *     (a shell whose stdio is a TCP socket is a reverse shell);
  *   - the cgroup (id and path on the default hierarchy, and on the v1 memory hierarchy
  *     where one exists), the mount and pid namespace inode numbers;
  *   - argv from the new memory map (arg_start..arg_end), bounded.
@@ -68,6 +75,43 @@ struct kernfs_node___old {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
+/*
+ * Inode times, where each kernel keeps them: struct timespec64 i_mtime and i_ctime before
+ * 6.6; i_ctime became __i_ctime in 6.6, i_mtime __i_mtime in 6.7; from 6.11 the seconds and
+ * nanoseconds are separate fields (i_mtime_sec, i_mtime_nsec ...). The nanoseconds of ctime
+ * carry a flag in bit 31 from 6.13 (multigrain timestamps: I_CTIME_QUERIED); a nanosecond
+ * count fits in 30 bits, so both are masked to those.
+ */
+struct inode___sec {
+	time64_t i_mtime_sec;
+	time64_t i_ctime_sec;
+	u32 i_mtime_nsec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+struct inode___ts67 {
+	struct timespec64 __i_mtime;
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ts {
+	struct timespec64 i_mtime;
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+#define NW_NSEC_MASK 0x3fffffff
+
+/* st_mode's file types (linux/stat.h, not in vmlinux.h). */
+#define NW_S_IFMT 0170000
+#define NW_S_IFSOCK 0140000
+#define NW_S_IFREG 0100000
+#define NW_S_IFCHR 0020000
+#define NW_S_IFIFO 0010000
+
+#define NW_AF_UNIX 1
+#define NW_AF_INET 2
+#define NW_AF_INET6 10
+
 static __always_inline void count(__u32 which)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &which);
@@ -80,6 +124,88 @@ static __always_inline struct kernfs_node *kn_parent(struct kernfs_node *kn)
 	if (bpf_core_field_exists(kn->__parent))
 		return BPF_CORE_READ(kn, __parent);
 	return BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+}
+
+/* The file's size, times and mode, as fstat() reports them (generic_fillattr). */
+static __always_inline void file_identity(struct nw_exec_event *e, struct inode *inode)
+{
+	e->size = BPF_CORE_READ(inode, i_size);
+	e->mode = BPF_CORE_READ(inode, i_mode);
+	struct inode___sec *in = (struct inode___sec *)inode;
+	if (bpf_core_field_exists(in->i_mtime_sec)) {
+		e->mtime_sec = BPF_CORE_READ(in, i_mtime_sec);
+		e->mtime_nsec = BPF_CORE_READ(in, i_mtime_nsec) & NW_NSEC_MASK;
+		e->ctime_sec = BPF_CORE_READ(in, i_ctime_sec);
+		e->ctime_nsec = BPF_CORE_READ(in, i_ctime_nsec) & NW_NSEC_MASK;
+		return;
+	}
+	struct inode___ts67 *i67 = (struct inode___ts67 *)inode;
+	struct inode___ts *its = (struct inode___ts *)inode;
+	struct timespec64 ts = {};
+	if (bpf_core_field_exists(i67->__i_mtime))
+		BPF_CORE_READ_INTO(&ts, i67, __i_mtime);
+	else
+		BPF_CORE_READ_INTO(&ts, its, i_mtime);
+	e->mtime_sec = ts.tv_sec;
+	e->mtime_nsec = ts.tv_nsec & NW_NSEC_MASK;
+	/* 6.6 has __i_ctime beside i_mtime: ctime is looked for on its own. */
+	if (bpf_core_field_exists(i67->__i_ctime))
+		BPF_CORE_READ_INTO(&ts, i67, __i_ctime);
+	else
+		BPF_CORE_READ_INTO(&ts, its, i_ctime);
+	e->ctime_sec = ts.tv_sec;
+	e->ctime_nsec = ts.tv_nsec & NW_NSEC_MASK;
+}
+
+/* What an open file is, as one stdio byte (exec_event.h, NW_FD_*). */
+static __always_inline __u8 fd_byte(struct file *f)
+{
+	if (!f)
+		return NW_FD_BYTE(NW_FD_NONE, 0);
+	umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+	switch (mode & NW_S_IFMT) {
+	case NW_S_IFSOCK: {
+		/* A socket's file points to its struct socket, which points back; an O_PATH
+		 * descriptor of a unix socket's name on a filesystem has the type without being one. */
+		struct socket *sock = BPF_CORE_READ(f, private_data);
+		if (!sock || BPF_CORE_READ(sock, file) != f)
+			return NW_FD_BYTE(NW_FD_OTHER, 0);
+		__u16 family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+		__u8 fam = family == NW_AF_UNIX ? NW_FAM_UNIX : family == NW_AF_INET ? NW_FAM_INET : family == NW_AF_INET6 ? NW_FAM_INET6 : NW_FAM_OTHER;
+		return NW_FD_BYTE(NW_FD_SOCKET, fam);
+	}
+	case NW_S_IFIFO:
+		return NW_FD_BYTE(NW_FD_PIPE, 0);
+	case NW_S_IFREG:
+		return NW_FD_BYTE(NW_FD_FILE, 0);
+	case NW_S_IFCHR:
+		return NW_FD_BYTE(NW_FD_CHARDEV, 0);
+	default:
+		return NW_FD_BYTE(NW_FD_OTHER, 0);
+	}
+}
+
+/*
+ * Descriptors 0, 1 and 2 of the new process. The exec has already closed its close-on-exec
+ * descriptors and unshared the table, so what is here is what the program starts with.
+ */
+static __always_inline void stdio_kinds(struct nw_exec_event *e, struct task_struct *task)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fd = BPF_CORE_READ(fdt, fd);
+	unsigned int max = BPF_CORE_READ(fdt, max_fds);
+	for (int i = 0; i < 3; i++) {
+		struct file *f = 0;
+		if (!fd) {
+			e->stdio[i] = NW_FD_BYTE(NW_FD_UNREAD, 0);
+			continue;
+		}
+		if ((unsigned int)i < max && bpf_probe_read_kernel(&f, sizeof(f), &fd[i]) != 0) {
+			e->stdio[i] = NW_FD_BYTE(NW_FD_UNREAD, 0);
+			continue;
+		}
+		e->stdio[i] = fd_byte(f);
+	}
 }
 
 /*
@@ -232,6 +358,8 @@ int BPF_PROG(nodeward_exec, struct task_struct *task, pid_t old_pid, struct linu
 	e->nlink = BPF_CORE_READ(inode, __i_nlink);
 	e->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	e->fs_magic = BPF_CORE_READ(inode, i_sb, s_magic);
+	file_identity(e, inode);
+	stdio_kinds(e, task);
 
 	e->mnt_ns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	/* The pid namespace the process lives in (not the one its children would get). */

@@ -7,6 +7,9 @@
  * this order and with the lengths in the header (no NUL between them): the executable's
  * path, the file name execve was given, the default-hierarchy (v2) cgroup path, the cgroup
  * v1 path (memory controller, when it is not on the default hierarchy), the argv area.
+ *
+ * The header's layout is fixed by static_asserts in src/bpf_exec.cc, which
+ * agent/processes/bpf-record.ts reads at the same offsets: a change here changes all three.
  */
 #ifndef NODEWARD_EXEC_EVENT_H
 #define NODEWARD_EXEC_EVENT_H
@@ -33,6 +36,23 @@
 #define NW_F_CGROUP_TRUNCATED 0x10
 #define NW_F_ARGS_TRUNCATED 0x20
 #define NW_F_ARGS_UNREADABLE 0x40   /* the argv pages could not be read */
+
+/*
+ * stdio[i]: what file descriptor i (0, 1, 2) of the new process is, one byte each: the kind
+ * in the low nibble, and for a socket its address family in the high nibble.
+ */
+#define NW_FD_UNREAD 0      /* the descriptor table could not be read */
+#define NW_FD_NONE 1        /* not open */
+#define NW_FD_SOCKET 2
+#define NW_FD_PIPE 3        /* a pipe or a FIFO */
+#define NW_FD_FILE 4        /* a regular file */
+#define NW_FD_CHARDEV 5     /* a character device: a tty, /dev/null ... */
+#define NW_FD_OTHER 6       /* a directory, a block device, an anonymous inode (eventfd ...), an O_PATH descriptor of a socket's name */
+#define NW_FAM_UNIX 1       /* AF_UNIX */
+#define NW_FAM_INET 2       /* AF_INET */
+#define NW_FAM_INET6 3      /* AF_INET6 */
+#define NW_FAM_OTHER 4      /* any other family (netlink, vsock ...), or none read */
+#define NW_FD_BYTE(kind, family) ((__u8)((kind) | ((family) << 4)))
 
 /* counters (per-CPU array, summed by the addon) */
 #define NW_C_SEEN 0         /* execs the program ran for */
@@ -62,8 +82,16 @@ struct nw_exec_event {
 	__u16 cgroup_len;
 	__u16 cgroup_v1_len;
 	__u16 args_len;
-	__u16 reserved;
+	__u16 mode;               /* the file's i_mode: type and permission bits, setuid/setgid included (st_mode) */
 	char comm[NW_COMM_LEN];
+	__u8 stdio[3];            /* fds 0, 1, 2: NW_FD_BYTE(kind, family) */
+	__u8 reserved;
+	/* The file's identity beyond dev/ino, as fstat() would report it at the exec. */
+	__s64 size;               /* i_size (st_size) */
+	__s64 mtime_sec;          /* st_mtim */
+	__s64 ctime_sec;          /* st_ctim */
+	__u32 mtime_nsec;
+	__u32 ctime_nsec;
 };
 
 #endif

@@ -64,12 +64,19 @@ using nodeward::ThrowErrno;
 
 static_assert(sizeof(struct nw_exec_event) % 8 == 0, "the record header is followed directly by its data");
 // agent/processes/bpf-record.ts reads the header at these offsets.
-static_assert(sizeof(struct nw_exec_event) == 136, "header size");
+static_assert(sizeof(struct nw_exec_event) == 168, "header size");
 static_assert(offsetof(struct nw_exec_event, dev) == 48, "dev offset");
 static_assert(offsetof(struct nw_exec_event, pid) == 64, "pid offset");
 static_assert(offsetof(struct nw_exec_event, flags) == 96, "flags offset");
 static_assert(offsetof(struct nw_exec_event, path_len) == 104, "path_len offset");
+static_assert(offsetof(struct nw_exec_event, mode) == 114, "mode offset");
 static_assert(offsetof(struct nw_exec_event, comm) == 116, "comm offset");
+static_assert(offsetof(struct nw_exec_event, stdio) == 132, "stdio offset");
+static_assert(offsetof(struct nw_exec_event, size) == 136, "size offset");
+static_assert(offsetof(struct nw_exec_event, mtime_sec) == 144, "mtime_sec offset");
+static_assert(offsetof(struct nw_exec_event, ctime_sec) == 152, "ctime_sec offset");
+static_assert(offsetof(struct nw_exec_event, mtime_nsec) == 160, "mtime_nsec offset");
+static_assert(offsetof(struct nw_exec_event, ctime_nsec) == 164, "ctime_nsec offset");
 
 constexpr size_t kDefaultQueue = 8192;
 // Records in one batch at most: a burst is handed over in pieces, so JavaScript starts on it

@@ -20,7 +20,7 @@ import {
   classifyBpfFailure, DEFAULT_BATCH_MS, fsKindOf, kernelVersion, missingBpfCapabilities, parsePrivileges, startBpfExecEvents, startExecEvents,
   type ExecEventSource, type ExecRecord, type ProcessPrivileges,
 } from '../../agent/processes/exec-events.js';
-import { HEADER_BYTES, parseBpfBatch, parseBpfRecord, userDev } from '../../agent/processes/bpf-record.js';
+import { HEADER_BYTES, parseBpfBatch, parseBpfRecord, stdioFact, userDev } from '../../agent/processes/bpf-record.js';
 import { createProcessMonitor, DETACHED_PREFIX, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { cleanExe } from '../../agent/processes/proc-reader.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
@@ -362,7 +362,7 @@ test('a kernel older than 5.8, or no BTF, or no addon: the eBPF source says why 
 });
 
 /** A record as the program writes it (native/bpf/exec_event.h). */
-function record(o: { path: string; filename: string; cgroup: string; v1?: string; args: string; flags?: number; comm?: string }): Buffer {
+function record(o: { path: string; filename: string; cgroup: string; v1?: string; args: string; flags?: number; comm?: string; stdio?: readonly number[] }): Buffer {
   const parts = [o.path, o.filename, o.cgroup, o.v1 ?? '', o.args].map((x) => Buffer.from(x));
   const h = Buffer.alloc(HEADER_BYTES);
   h.writeBigUInt64LE(5_000_000_123n, 0); // ktime: 5,000.000123 ms
@@ -383,7 +383,15 @@ function record(o: { path: string; filename: string; cgroup: string; v1?: string
   h.writeUInt32LE(o.flags ?? 0, 96);
   h.writeUInt32LE(o.v1 === undefined ? 0 : 4, 100);
   parts.forEach((p, i) => h.writeUInt16LE(p.length, 104 + 2 * i));
+  h.writeUInt16LE(0o104755, 114); // mode: a setuid regular file
   h.write(o.comm ?? 'true', 116);
+  // stdio (NW_FD_BYTE): a TCP socket over IPv6 (socket 2, inet6 3), a pipe (3), not open (1)
+  (o.stdio ?? [0x32, 0x03, 0x01]).forEach((v, i) => h.writeUInt8(v, 132 + i));
+  h.writeBigInt64LE(1_234_567n, 136); // size
+  h.writeBigInt64LE(1_700_000_000n, 144); // mtime
+  h.writeBigInt64LE(-315_619_199n, 152); // ctime: before 1970
+  h.writeUInt32LE(123_456_789, 160);
+  h.writeUInt32LE(999_999_999, 164);
   return Buffer.concat([h, ...parts]);
 }
 
@@ -397,7 +405,9 @@ test('an eBPF record reads into the exec record the monitor consumes', (t) => {
   t.like(r?.kernel, {
     filename: '/proc/self/fd/5', ino: 260_958, dev: userDev(254 << 20), nlink: 1, fsMagic: 0xef53, cgroupId: 4_294_967_301, cgroupV1Id: 7,
     mntNs: 4026531832, pidNs: 4026531836, comm: 'true', uid: 1000, euid: 0, gid: 1001, egid: 1002, oldPid: 4243, pathTruncated: false,
+    size: 1_234_567, mode: 0o104755, mtimeNs: 1_700_000_000_123_456_789n, ctimeNs: -315_619_199_000_000_000n + 999_999_999n,
   });
+  t.deepEqual(r?.kernel?.stdio, [{ kind: 'socket', family: 'inet6' }, { kind: 'pipe' }, { kind: 'none' }]);
   t.is(parseBpfRecord(record({ path: '/a', filename: '/a', cgroup: '/', args: '' }), 0)?.cgroup, '0::/\n', 'no v1 line without a v1 hierarchy');
   const cut = parseBpfRecord(record({ path: '/deep/tail', filename: 'x', cgroup: '/', args: '', flags: 0x1 | 0x40 }), 0);
   t.like(cut, { partial: true, missing: ['exePath', 'cmdline'] });
@@ -440,6 +450,35 @@ test('64-bit fields read as BigInt would read them; start ticks exactly, at any 
   }
 });
 
+test('stdio bytes read as the kind in the low nibble and a socket\'s family in the high one; no byte is unreadable', async (t) => {
+  const at = (stdio: number[]) => parseBpfRecord(record({ path: '/a', filename: '/a', cgroup: '/', args: '', stdio }), 0)!.kernel!.stdio;
+  t.deepEqual(at([0x12, 0x22, 0x42]), [{ kind: 'socket', family: 'unix' }, { kind: 'socket', family: 'inet' }, { kind: 'socket', family: 'other' }]);
+  t.deepEqual(at([0x04, 0x05, 0x06]), [{ kind: 'file' }, { kind: 'chardev' }, { kind: 'other' }]);
+  t.deepEqual(at([0x00, 0x02, 0xff]), [{ kind: 'other' }, { kind: 'socket', family: 'other' }, { kind: 'other' }], 'unread, a socket without a family, unknown codes');
+  const kinds = new Set(['none', 'socket', 'pipe', 'file', 'chardev', 'other']);
+  const families = new Set(['unix', 'inet', 'inet6', 'other']);
+  await checkProperty(t, fc.property(fc.integer({ min: 0, max: 255 }), (byte) => {
+    const f = stdioFact(byte);
+    return kinds.has(f.kind) && (f.kind === 'socket' ? families.has(f.family!) : f.family === undefined)
+      && (f.kind === 'socket') === ((byte & 0xf) === 2);
+  }), 256);
+});
+
+test('the file\'s times read as nanoseconds since the epoch, as stat\'s bigint mtimeNs, at any second (before 1970 too)', async (t) => {
+  const base = record({ path: '/a', filename: '/a', cgroup: '/', args: '' });
+  await checkProperty(t, fc.property(fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }), fc.integer({ min: 0, max: 999_999_999 }), fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }), (sec, nsec, size) => {
+    const b = Buffer.from(base);
+    b.writeBigInt64LE(sec, 144);
+    b.writeUInt32LE(nsec, 160);
+    b.writeBigInt64LE(sec, 152);
+    b.writeUInt32LE(nsec, 164);
+    b.writeBigInt64LE(size, 136);
+    const k = parseBpfRecord(b, 0)!.kernel!;
+    const ns = sec * 1_000_000_000n + BigInt(nsec);
+    return k.mtimeNs === ns && k.ctimeNs === ns && k.size === Number(size);
+  }), 1000);
+});
+
 test('the kernel dev_t is re-encoded as stat() reports it', (t) => {
   t.is(userDev((8 << 20) | 1), 0x801);
   t.is(userDev((254 << 20) | 0), 254 * 256);
@@ -455,6 +494,14 @@ test('a record whose lengths do not fit is refused, and no bytes make the reader
     const b = withHeader ? Buffer.concat([record({ path: '/x', filename: '/x', cgroup: '/', args: '' }).subarray(0, HEADER_BYTES), Buffer.from(bytes)]) : Buffer.from(bytes);
     const r = parseBpfRecord(b, 0);
     // Paths are bytes: invalid UTF-8 reads as U+FFFD, one character per byte at most.
-    return r === null || (r.exe !== null && r.exe.length <= b.length - HEADER_BYTES);
+    return r === null || (r.exe !== null && r.exe.length <= b.length - HEADER_BYTES && r.kernel!.stdio.length === 3);
+  }), 500);
+  // Any header at all (lengths that fit, every other byte random): read, never thrown over.
+  await checkProperty(t, fc.property(fc.uint8Array({ minLength: HEADER_BYTES, maxLength: HEADER_BYTES }), fc.uint8Array({ maxLength: 64 }), (head, tail) => {
+    const b = Buffer.concat([Buffer.from(head), Buffer.from(tail)]);
+    b.fill(0, 104, 114);
+    b.writeUInt16LE(tail.length, 104);
+    const r = parseBpfRecord(b, 0);
+    return r !== null && r.kernel!.stdio.every((f) => typeof f.kind === 'string') && typeof r.kernel!.mtimeNs === 'bigint';
   }), 500);
 });
