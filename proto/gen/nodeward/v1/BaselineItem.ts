@@ -10,6 +10,7 @@ export interface BaselineItem {
   'firstSeenMs'?: (number | string | Long);
   'digests'?: (_nodeward_v1_ItemDigest)[];
   'anyContent'?: (boolean);
+  'inlineCode'?: (boolean);
 }
 
 export interface BaselineItem__Output {
@@ -18,4 +19,5 @@ export interface BaselineItem__Output {
   'firstSeenMs': (number);
   'digests': (_nodeward_v1_ItemDigest__Output)[];
   'anyContent': (boolean);
+  'inlineCode': (boolean);
 }
