@@ -23,7 +23,7 @@ import {
   DPKG_DIVERSIONS, DPKG_INFO_DIR, DPKG_STATUS, findInMd5sums, md5sumsPackage, parseDiversions, statusVersion, type Diversion,
 } from './dpkg-db.js';
 import { RPM_DIGEST_ALGO, RPM_HEADER_LIMITS } from './rpm-header.js';
-import { locateRpmDb, queryRpmDb, rpmDbStamp, sameStamp, type RpmDbLimits, type RpmDbLocation, type RpmDbStamp } from './rpm-db.js';
+import { locateRpmDb, queryRpmDb, RPMDB_DIRS, rpmDbStamp, sameStamp, type RpmDbLimits, type RpmDbStamp } from './rpm-db.js';
 
 export type PackageManager = 'dpkg' | 'rpm';
 
@@ -234,9 +234,13 @@ const accepts = (t: DpkgTarget, pkg: string): boolean => (t.only === null || t.o
 
 /** What a cached answer came from: re-checked on every hit. */
 interface Validators {
-  /** Host path -> mtimeMs, or null where the file was absent. */
+  /**
+   * Host path -> mtimeMs, or null where the file was absent: dpkg's info directory, its
+   * diversions, the owning md5sums files, and rpm's database directories (a database
+   * created, removed or replaced there changes them).
+   */
   readonly files: ReadonlyMap<string, number | null>;
-  readonly rpm: RpmDbLocation;
+  /** The rpm database read, whose content changes in place. */
   readonly rpmStamp: RpmDbStamp | null;
 }
 
@@ -333,8 +337,6 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
   async function stillValid(e: CacheEntry): Promise<boolean> {
     if (e.expiresAtMs !== null && now() >= e.expiresAtMs) return false;
     for (const [path, mtime] of e.validators.files) if ((await mtimeOf(path)) !== mtime) return false;
-    const rpm = await locateRpmDb(hostFs);
-    if (rpm.kind !== e.validators.rpm.kind || ('path' in rpm ? rpm.path : '') !== ('path' in e.validators.rpm ? e.validators.rpm.path : '')) return false;
     if (e.validators.rpmStamp !== null && !sameStamp(e.validators.rpmStamp, await rpmDbStamp(hostFs, e.validators.rpmStamp.path))) return false;
     return true;
   }
@@ -461,7 +463,7 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
   interface RpmPass {
     readonly state: ManagerState;
     readonly records: Map<string, Recorded[]>;
-    readonly location: RpmDbLocation;
+    readonly files: Map<string, number | null>;
     readonly stamp: RpmDbStamp | null;
     /** Per key: why its answer is not complete. */
     readonly unfinished: Map<string, string>;
@@ -470,8 +472,10 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
   async function rpmPass(paths: readonly string[], merged: ReadonlySet<string>, deadline: number): Promise<RpmPass> {
     const records = new Map<string, Recorded[]>();
     const unfinished = new Map<string, string>();
+    const files = new Map<string, number | null>();
+    for (const dir of RPMDB_DIRS) files.set(dir, await mtimeOf(dir));
     const location = await locateRpmDb(hostFs);
-    const base = { records, location, unfinished };
+    const base = { records, files, unfinished };
     switch (location.kind) {
       case 'none':
         return { ...base, state: { state: 'absent' }, stamp: null };
@@ -514,7 +518,7 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
       const merged = await mergedDirs();
       const d = await dpkgPass(paths, merged, deadline);
       const r = await rpmPass(paths, merged, deadline);
-      const validators: Validators = { files: d.files, rpm: r.location, rpmStamp: r.stamp };
+      const validators: Validators = { files: new Map([...d.files, ...r.files]), rpmStamp: r.stamp };
       for (const p of paths) {
         const recorded = [...(d.records.get(p) ?? []), ...(r.records.get(p) ?? [])];
         const dState: ManagerState = d.state.state === 'read' && d.unfinished !== null ? { state: 'incomplete', detail: d.unfinished } : d.state;
@@ -529,7 +533,7 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
       for (const p of paths) {
         out.set(p, {
           knowledge: { recorded: [], dpkg: { state: 'unreadable', detail }, rpm: { state: 'absent' }, localDiversion: null },
-          validators: { files: new Map(), rpm: { kind: 'none' }, rpmStamp: null },
+          validators: { files: new Map(), rpmStamp: null },
           expiresAtMs: now() + limits.retryIncompleteMs,
         });
       }
@@ -592,7 +596,7 @@ export function createPackageVouch(hostFs: HostFs, opts: PackageVouchOptions = {
      */
     async vouch(path: string, digests: ContentDigests): Promise<Vouch> {
       counters.lookups++;
-      if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0') || path.split('/').some((c) => c === '.' || c === '..')) {
+      if (typeof path !== 'string' || !path.startsWith('/') || path.includes('\0') || path.split('/').slice(1).some((c) => c === '' || c === '.' || c === '..')) {
         return count({ vouched: false, reason: 'invalid-request', detail: 'the path must be absolute and normalised' });
       }
       for (const [algo, n] of Object.entries(DIGEST_HEX_LENGTH)) {

@@ -226,10 +226,12 @@ test('requests that are not a normalised absolute path with hex digests are refu
   const d = digests('x');
   t.like(await pv.vouch('usr/bin/bash', d), { reason: 'invalid-request' });
   t.like(await pv.vouch('/usr/bin/../bin/bash', d), { reason: 'invalid-request' });
+  t.like(await pv.vouch('/usr//bin/bash', d), { reason: 'invalid-request' });
+  t.like(await pv.vouch('/usr/bin/', d), { reason: 'invalid-request' });
   t.like(await pv.vouch('/usr/bin/bash', { ...d, md5: 'xyz' }), { reason: 'invalid-request' });
   t.like(await pv.vouch('/usr/bin/bash', { ...d, sha512: 'ab' }), { reason: 'invalid-request' });
   t.like(await pv.vouch('/usr/bin/bash', d), { vouched: false, reason: 'no-database' });
-  t.is(pv.stats().refused['invalid-request'], 4);
+  t.is(pv.stats().refused['invalid-request'], 6);
 });
 
 // ---- rpm ----
@@ -292,6 +294,17 @@ test('rpm: commits rpm has not checkpointed yet (still in the write-ahead log) a
   const before = await snapshot(dirname(tr.dbPath));
   t.like(await pv.vouch('/usr/bin/bash', digests(BASH)), { vouched: true, package: 'bash' }, 'the cached "not owned" was dropped: the log changed');
   t.deepEqual(await snapshot(dirname(tr.dbPath)), before, 'the database, its log and its -shm are untouched');
+});
+
+test('rpm: a database that appears after "no database" was cached is read at the next question', async (t) => {
+  const tr = await rpmTree(t);
+  const pv = vouchIn(tr.root);
+  t.like(await pv.vouch('/usr/bin/bash', digests(BASH)), { vouched: false, reason: 'no-database' });
+  writeRpmDb(tr.dbPath, [packageRow(RPM_BASH)]);
+  const later = new Date(Date.now() + 5_000);
+  await utimes(dirname(tr.dbPath), later, later);
+  t.like(await pv.vouch('/usr/bin/bash', digests(BASH)), { vouched: true, manager: 'rpm' });
+  t.is(pv.stats().passes, 2);
 });
 
 test('rpm: a corrupt header is refused and counted; where it could be the owner the answer is unreadable', async (t) => {
