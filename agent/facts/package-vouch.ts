@@ -276,7 +276,7 @@ export interface PackageVouchStats {
   readonly rpmHeadersRead: number;
   /** What was cut or could not be read, by cause. */
   readonly truncated: {
-    /** Passes stopped by maxPassMs. */
+    /** Lookups (dpkg or rpm, in a pass) stopped by maxPassMs. */
     readonly time: number;
     /** md5sums files left out by maxMd5sumsFiles. */
     readonly files: number;
