@@ -1,5 +1,5 @@
 // Learned process whitelists, one per baseline key (see key.ts); an item is an executable
-// path. `decide` is the pure judgement; `createBaselineSet` holds the state, applies the
+// path and the contents (SHA-256 digests) that ran there. `decide` is the pure judgement; `createBaselineSet` holds the state, applies the
 // decisions and the collector's updates, and hands out a plain snapshot to persist.
 //
 // Lifecycle of a baseline:
@@ -16,15 +16,49 @@
 // them, adopted) brings them back.
 //   adopted   the collector's locked central baseline for the key: its items join, and the
 //             baseline locks (so a new node does not learn what the cluster already locked).
+//
+// Contents (when the monitor hashes executables; without a content every item is judged by
+// its path alone, as before digests):
+//   - learned with the path, while learning or as a startup process;
+//   - a known path with a content not held is `modified` once locked, except: the first
+//     content of an item that predates digests (learned on first sight, marked so), and the
+//     first content of a container image the item has no content from yet (a new image
+//     version of a workload learns its own). The monitor may still find that the host's
+//     package manager vouches for a modified content (learnContent, source `package`);
+//   - a content that could not be computed is never learned: while learning nothing is, once
+//     locked the process is `unverified`;
+//   - an item an operator allowed with any content is not judged by content.
+// An item holds at most MAX_DIGESTS contents; the oldest learned one makes room (counted).
 import { itemSourceFromWire } from '../../proto/baseline-key.js';
 import { isHostKey, LEGACY_HOST_KEY } from './key.js';
 
 export type ItemSource = 'learned' | 'startup' | 'operator';
 
+export const DIGEST_SOURCES = ['learned', 'startup', 'operator', 'package', 'image', 'first-sight'] as const;
+export type DigestSource = (typeof DIGEST_SOURCES)[number];
+
+/** One content of an item. */
+export interface ItemDigest {
+  readonly sha256: string;
+  readonly addedAtMs: number;
+  readonly source: DigestSource;
+  /** The container image it ran in; absent on the host. */
+  readonly image?: string;
+}
+
 export interface BaselineItem {
   readonly addedAtMs: number;
   readonly source: ItemSource;
+  /** Absent: the item predates digests (its first content is learned on first sight). */
+  readonly digests?: readonly ItemDigest[];
+  /** An operator allowed the path with any content. */
+  readonly anyContent?: boolean;
+  /** The interpreter ran inline code while learning (or an operator allowed it to). */
+  readonly inline?: boolean;
 }
+
+/** Contents kept per item at most. */
+export const MAX_DIGESTS = 8;
 
 export interface Baseline {
   readonly key: string;
@@ -47,11 +81,21 @@ export interface Observation {
   readonly startup: boolean;
   /** The process is an exec probe of this key, or was started by one. */
   readonly probe: boolean;
+  /**
+   * What ran: its digest (and the container image it ran in), or why it could not be
+   * computed. Absent when contents are not judged.
+   */
+  readonly content?: { readonly sha256: string; readonly image: string } | { readonly error: string };
 }
 
 export type Verdict =
-  | 'known'        // in the baseline
-  | 'learned'      // learning: added now
+  | 'known'        // in the baseline (path and content)
+  | 'learned'      // learning: added now (or a new content of a known path)
+  | 'first-sight'  // a known path that predates digests: its first content is learned now
+  | 'image'        // a known path's first content from a container image it had none from: learned
+  | 'modified'     // locked: a known path with a content the baseline does not hold
+  | 'unverified'   // locked: a known path whose content could not be computed
+  | 'unhashed'     // learning: the content could not be computed, so nothing is learned
   | 'startup'      // locked, allowed as a startup process (learned under a window lock)
   | 'probe'        // locked, allowed as an exec probe
   | 'graveyard'    // learning, but an operator removed it: not learned, not reported
@@ -62,6 +106,8 @@ export interface Decision {
   readonly verdict: Verdict;
   /** Set when the executable joins the baseline. */
   readonly learnAs?: ItemSource;
+  /** Set when the content joins the item (a new item's content too). */
+  readonly learnContent?: DigestSource;
 }
 
 export interface BaselineLimits {
@@ -80,21 +126,52 @@ export const MAX_TOTAL_ITEMS = 65_536;
 
 export const isLocked = (b: Baseline, now: number): boolean => b.lockedAtMs !== null || now >= b.learnUntilMs;
 
+/** The judgement of a known path's content (pure). */
+function decideContent(item: BaselineItem, obs: Observation, locked: boolean): Decision {
+  const c = obs.content;
+  if (c === undefined || item.anyContent) return { verdict: 'known' };
+  if ('error' in c) return { verdict: locked ? 'unverified' : 'unhashed' };
+  if (item.digests === undefined) return { verdict: 'first-sight', learnContent: 'first-sight' };
+  if (item.digests.some((d) => d.sha256 === c.sha256)) return { verdict: 'known' };
+  if (!locked) return { verdict: 'learned', learnContent: 'learned' };
+  if (c.image !== '' && !item.digests.some((d) => d.image === c.image)) return { verdict: 'image', learnContent: 'image' };
+  return { verdict: 'modified' };
+}
+
 /** The judgement of one observation against one baseline (pure). */
 export function decide(b: Baseline, obs: Observation, now: number, maxItems: number): Decision {
-  if (b.items.has(obs.exe)) return { verdict: 'known' };
+  const locked = isLocked(b, now);
+  const item = b.items.get(obs.exe);
+  if (item) {
+    const d = decideContent(item, obs, locked);
+    // A probe's command is allowed whatever it runs, as it is when its path is not known.
+    return obs.probe && locked && (d.verdict === 'modified' || d.verdict === 'unverified') ? { verdict: 'probe' } : d;
+  }
   const buried = b.removed.has(obs.exe);
-  if (!isLocked(b, now)) {
+  const unhashed = obs.content !== undefined && 'error' in obs.content;
+  if (!locked) {
     if (buried) return { verdict: 'graveyard' };
+    if (unhashed) return { verdict: 'unhashed' };
     if (b.items.size >= maxItems) return { verdict: 'overflow' };
-    return { verdict: 'learned', learnAs: 'learned' };
+    return { verdict: 'learned', learnAs: 'learned', learnContent: 'learned' };
   }
   if (obs.probe) return { verdict: 'probe' };
   if (obs.startup && !buried) {
     const lockedBy = b.lockedBy ?? 'window';
-    return lockedBy === 'window' && b.items.size < maxItems ? { verdict: 'startup', learnAs: 'startup' } : { verdict: 'startup' };
+    return lockedBy === 'window' && b.items.size < maxItems && !unhashed ? { verdict: 'startup', learnAs: 'startup', learnContent: 'startup' } : { verdict: 'startup' };
   }
   return { verdict: 'unexpected' };
+}
+
+/** `digests` with one more content; the oldest not given by an operator makes room. */
+export function withDigest(digests: readonly ItemDigest[], d: ItemDigest): { digests: ItemDigest[]; evicted: boolean } {
+  if (digests.some((x) => x.sha256 === d.sha256)) return { digests: [...digests], evicted: false };
+  const out = [...digests, d];
+  if (out.length <= MAX_DIGESTS) return { digests: out, evicted: false };
+  let victim = out.findIndex((x) => x.source !== 'operator');
+  if (victim < 0 || victim === out.length - 1) victim = 0;
+  out.splice(victim, 1);
+  return { digests: out, evicted: true };
 }
 
 /** An operator's change to one baseline, as the collector sends it (see changeFromWire). */
@@ -104,6 +181,11 @@ export interface BaselineChange {
   readonly key: string;
   /** Executables to allow (as operator entries; they leave the graveyard). */
   readonly allowed: readonly string[];
+  /**
+   * What is allowed of each path in `allowed`: the contents, or any content. A path without
+   * an entry is allowed with any content (the older form of an allow).
+   */
+  readonly allowedContent?: ReadonlyMap<string, AllowedContent>;
   /** Executables to remove (into the graveyard). */
   readonly removed: readonly string[];
   /**
@@ -116,16 +198,44 @@ export interface BaselineChange {
    * what this node learned stays), and the baseline locks (`lock` is then ignored).
    */
   readonly adopt?: {
-    readonly items: ReadonlyArray<{ readonly path: string; readonly source: ItemSource; readonly firstSeenMs: number }>;
+    readonly items: ReadonlyArray<{
+      readonly path: string; readonly source: ItemSource; readonly firstSeenMs: number;
+      readonly digests?: readonly ItemDigest[]; readonly anyContent?: boolean; readonly inline?: boolean;
+    }>;
     /** Locked as by an operator (startup processes are not learned), else as by a window. */
     readonly operatorLocked: boolean;
   };
 }
 
+export interface AllowedContent {
+  readonly anyContent: boolean;
+  readonly sha256: readonly string[];
+}
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+type WireItem = {
+  path?: string | null; source?: string | number | null; firstSeenMs?: unknown; anyContent?: boolean | null; inlineCode?: boolean | null;
+  digests?: ReadonlyArray<{ sha256?: string | null; source?: string | null; image?: string | null; firstSeenMs?: unknown }> | null;
+};
+
+/** An item's contents from the wire: well-formed ones only, at most MAX_DIGESTS. */
+function digestsFromWire(item: WireItem): ItemDigest[] | undefined {
+  if (!item.digests || item.digests.length === 0) return undefined;
+  const out: ItemDigest[] = [];
+  for (const d of item.digests) {
+    if (out.length >= MAX_DIGESTS) break;
+    const source = (DIGEST_SOURCES as readonly string[]).includes(d.source ?? '') ? (d.source as DigestSource) : 'learned';
+    if (!SHA256.test(d.sha256 ?? '') || out.some((x) => x.sha256 === d.sha256)) continue;
+    out.push({ sha256: d.sha256 as string, source, addedAtMs: Number(String(d.firstSeenMs ?? 0)) || 0, ...(d.image ? { image: d.image } : {}) });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 type WireUpdate = {
   version?: unknown; key?: string | null; allowed?: readonly string[] | null; removed?: readonly string[] | null; locked?: boolean | null;
-  action?: string | number | null; items?: ReadonlyArray<{ path?: string | null; source?: string | number | null; firstSeenMs?: unknown }> | null;
-  operatorLocked?: boolean | null;
+  action?: string | number | null; items?: ReadonlyArray<WireItem> | null;
+  operatorLocked?: boolean | null; allowedItems?: ReadonlyArray<WireItem> | null;
 };
 
 /**
@@ -134,15 +244,29 @@ type WireUpdate = {
  * unlocks (an allow must not unlock a baseline by accident); ACTION_UNLOCK says so explicitly.
  */
 export function changeFromWire(u: WireUpdate): BaselineChange {
-  const base = { version: Number(String(u.version ?? 0)) || 0, key: u.key ?? '', allowed: [...(u.allowed ?? [])], removed: [...(u.removed ?? [])] };
+  const allowedContent = new Map<string, AllowedContent>();
+  for (const i of u.allowedItems ?? []) {
+    if (!i.path) continue;
+    const sha256 = (digestsFromWire(i) ?? []).map((d) => d.sha256);
+    allowedContent.set(i.path, { anyContent: i.anyContent === true || sha256.length === 0, sha256 });
+  }
+  const base = {
+    version: Number(String(u.version ?? 0)) || 0, key: u.key ?? '', allowed: [...(u.allowed ?? [])], removed: [...(u.removed ?? [])],
+    ...(allowedContent.size > 0 ? { allowedContent } : {}),
+  };
   switch (u.action) {
     case 'ACTION_LOCK': case 3: return { ...base, lock: 'lock' };
     case 'ACTION_UNLOCK': case 4: return { ...base, lock: 'unlock' };
     case 'ACTION_ADOPT': case 5: return {
       ...base, lock: 'keep',
       adopt: {
-        items: (u.items ?? []).map((i) => ({ path: i.path ?? '', source: itemSourceFromWire(i.source) ?? 'learned', firstSeenMs: Number(String(i.firstSeenMs ?? 0)) || 0 }))
-          .filter((i) => i.path !== ''),
+        items: (u.items ?? []).map((i) => {
+          const digests = digestsFromWire(i);
+          return {
+            path: i.path ?? '', source: itemSourceFromWire(i.source) ?? 'learned', firstSeenMs: Number(String(i.firstSeenMs ?? 0)) || 0,
+            ...(digests ? { digests } : {}), ...(i.anyContent ? { anyContent: true } : {}), ...(i.inlineCode ? { inline: true } : {}),
+          };
+        }).filter((i) => i.path !== ''),
         operatorLocked: u.operatorLocked === true,
       },
     };
@@ -230,6 +354,8 @@ export interface BaselineCounters {
   overflow: number;
   /** Baselines evicted because there were more than maxKeys. */
   evictedKeys: number;
+  /** Contents dropped from a full item to make room for a newer one. */
+  evictedDigests: number;
 }
 
 /** lastSeen is persisted lazily: a change smaller than this does not make the set dirty. */
@@ -246,7 +372,7 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
   let revision = 0;
   const revised = new Map<string, number>();
   const touch = (key: string): void => void revised.set(key, ++revision);
-  const counters: BaselineCounters = { overflow: 0, evictedKeys: 0 };
+  const counters: BaselineCounters = { overflow: 0, evictedKeys: 0, evictedDigests: 0 };
   for (const j of initial?.baselines ?? []) baselines.set(j.key, baselineFromJson(j));
   /** Items in all baselines, kept current on every change. */
   let totalItems = 0;
@@ -285,7 +411,22 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
     return b;
   }
 
-  /** Records the end of a learning window as a lock, so the snapshot says when it happened. */
+  function digestOf(c: { sha256: string; image: string }, source: DigestSource, now: number): ItemDigest {
+    return { sha256: c.sha256, addedAtMs: now, source, ...(c.image ? { image: c.image } : {}) };
+  }
+
+  /** Adds a content to an existing item; false when the item is gone or already holds it. */
+  function addContent(b: Baseline, exe: string, d: ItemDigest): boolean {
+    const item = b.items.get(exe);
+    if (!item || item.digests?.some((x) => x.sha256 === d.sha256)) return false;
+    const r = withDigest(item.digests ?? [], d);
+    if (r.evicted) counters.evictedDigests++;
+    b.items.set(exe, { ...item, digests: r.digests });
+    touch(b.key);
+    dirty = true;
+    return true;
+  }
+
   /** Keys whose window ended since the last tick, wherever it was noticed (tick or observe). */
   const lockedSinceTick = new Set<string>();
 
@@ -336,14 +477,43 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       b.lastSeenMs = Math.max(b.lastSeenMs, now);
       const full = totalItems >= (limits.maxTotalItems ?? MAX_TOTAL_ITEMS);
       const d = decide(b, obs, now, full ? Math.min(b.items.size, limits.maxItemsPerKey) : limits.maxItemsPerKey);
+      const c = obs.content !== undefined && !('error' in obs.content) ? obs.content : null;
       if (d.learnAs) {
-        b.items.set(obs.exe, { addedAtMs: now, source: d.learnAs });
+        const digests = c && d.learnContent ? [digestOf(c, d.learnContent, now)] : undefined;
+        b.items.set(obs.exe, { addedAtMs: now, source: d.learnAs, ...(digests ? { digests } : {}) });
         totalItems++;
         touch(key);
         dirty = true;
+      } else if (d.learnContent && c) {
+        addContent(b, obs.exe, digestOf(c, d.learnContent, now));
       }
       if (d.verdict === 'overflow') counters.overflow++;
       return d.verdict;
+    },
+
+    /**
+     * Adds a content to a known path from outside the judgement (the host's package manager
+     * vouched for it). False when the baseline or item is gone or already holds it.
+     */
+    learnContent(key: string, exe: string, sha256: string, source: DigestSource, now: number): boolean {
+      const b = baselines.get(key);
+      return b ? addContent(b, exe, { sha256, addedAtMs: now, source }) : false;
+    },
+
+    /**
+     * Whether the interpreter at `exe` may run inline code: it did while the baseline learned.
+     * While learning, this run is recorded (true); once locked, only what was recorded counts.
+     */
+    inlineAllowed(key: string, exe: string, now: number): boolean {
+      const b = baselines.get(key);
+      const item = b?.items.get(exe);
+      if (!b || !item) return !b || !isLocked(b, now);
+      if (item.inline) return true;
+      if (isLocked(b, now)) return false;
+      b.items.set(exe, { ...item, inline: true });
+      touch(key);
+      dirty = true;
+      return true;
     },
 
     /**
@@ -367,9 +537,18 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       for (const exe of change.allowed) {
         b.removed.delete(exe);
         const had = b.items.get(exe);
-        if (had?.source !== 'operator') {
+        const content = change.allowedContent?.get(exe) ?? { anyContent: true, sha256: [] };
+        let digests = had?.digests ?? [];
+        for (const sha256 of content.sha256) {
+          const r = withDigest(digests, { sha256, addedAtMs: now, source: 'operator' });
+          if (r.evicted) counters.evictedDigests++;
+          digests = r.digests;
+        }
+        const anyContent = content.anyContent || had?.anyContent === true;
+        const next: BaselineItem = { addedAtMs: had?.source === 'operator' ? had.addedAtMs : now, source: 'operator', digests, ...(anyContent ? { anyContent } : {}) };
+        if (had?.source !== 'operator' || digests.length !== (had.digests?.length ?? 0) || anyContent !== (had.anyContent === true)) {
           if (!had) totalItems++;
-          b.items.set(exe, { addedAtMs: now, source: 'operator' });
+          b.items.set(exe, next);
           allowed.push(exe);
         }
       }
@@ -379,13 +558,32 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       }
       if (change.adopt) {
         for (const item of change.adopt.items) {
-          if (b.items.has(item.path)) continue;
+          const had = b.items.get(item.path);
+          if (had) {
+            // What the cluster holds of a path this node knows: its contents join.
+            let changed = false;
+            for (const d of item.digests ?? []) changed = addContent(b, item.path, d) || changed;
+            if (item.anyContent && !had.anyContent) {
+              b.items.set(item.path, { ...(b.items.get(item.path) ?? had), anyContent: true });
+              changed = true;
+            }
+            if (item.inline && !had.inline) {
+              b.items.set(item.path, { ...(b.items.get(item.path) ?? had), inline: true });
+              changed = true;
+            }
+            if (changed) allowed.push(item.path);
+            continue;
+          }
           if (b.items.size >= limits.maxItemsPerKey) {
             counters.overflow++;
             continue;
           }
           b.removed.delete(item.path);
-          b.items.set(item.path, { addedAtMs: item.firstSeenMs || now, source: item.source });
+          b.items.set(item.path, {
+            addedAtMs: item.firstSeenMs || now, source: item.source,
+            ...(item.digests ? { digests: item.digests.slice(0, MAX_DIGESTS) } : {}), ...(item.anyContent ? { anyContent: true } : {}),
+            ...(item.inline ? { inline: true } : {}),
+          });
           totalItems++;
           allowed.push(item.path);
         }

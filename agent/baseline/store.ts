@@ -6,7 +6,7 @@
 // reported to the caller rather than thrown.
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { BaselineItem, BaselineJson, BaselineSetJson } from './baselines.js';
+import { DIGEST_SOURCES, MAX_DIGESTS, type BaselineItem, type BaselineJson, type BaselineSetJson } from './baselines.js';
 
 export const BASELINE_FILE = 'baselines.json';
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -18,6 +18,12 @@ export type LoadResult =
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+function isDigest(d: unknown): boolean {
+  if (!isObj(d)) return false;
+  return typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256) && isNum(d.addedAtMs)
+    && (DIGEST_SOURCES as readonly unknown[]).includes(d.source) && (d.image === undefined || typeof d.image === 'string');
+}
 
 function checkBaseline(v: unknown, i: number): BaselineJson {
   const where = `baselines[${i}]`;
@@ -31,6 +37,11 @@ function checkBaseline(v: unknown, i: number): BaselineJson {
     const it = item as Partial<BaselineItem>;
     if (!isObj(item) || !isNum(it.addedAtMs) || !['learned', 'startup', 'operator'].includes(String(it.source))) {
       throw new Error(`${where}.items[${JSON.stringify(exe)}] is malformed`);
+    }
+    if (it.anyContent !== undefined && typeof it.anyContent !== 'boolean') throw new Error(`${where}.items[${JSON.stringify(exe)}].anyContent is malformed`);
+    if (it.inline !== undefined && typeof it.inline !== 'boolean') throw new Error(`${where}.items[${JSON.stringify(exe)}].inline is malformed`);
+    if (it.digests !== undefined && !(Array.isArray(it.digests) && it.digests.length <= MAX_DIGESTS && it.digests.every(isDigest))) {
+      throw new Error(`${where}.items[${JSON.stringify(exe)}].digests is malformed`);
     }
   }
   for (const [exe, at] of Object.entries(v.removed)) if (!isNum(at)) throw new Error(`${where}.removed[${JSON.stringify(exe)}] is malformed`);

@@ -84,12 +84,14 @@ export interface FileIdentity {
   readonly ctimeNs: string;
   /** Permission and type bits (st_mode). */
   readonly mode: number;
+  /** Hard links: 0 once the file is deleted (not part of what tells versions apart). */
+  readonly nlink: number;
 }
 
 /** The identity of a file from a bigint fstat. */
 export function identityOf(s: BigIntStats): FileIdentity {
   return {
-    dev: Number(s.dev), ino: Number(s.ino), size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ctimeNs: s.ctimeNs.toString(), mode: Number(s.mode),
+    dev: Number(s.dev), ino: Number(s.ino), size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ctimeNs: s.ctimeNs.toString(), mode: Number(s.mode), nlink: Number(s.nlink),
   };
 }
 

@@ -146,7 +146,7 @@ export function createBaselineKeeper(config: BaselineKeeperConfig, deps: Baselin
     },
 
     stats() {
-      return { keys: set.size, overflow: set.counters.overflow, evictedKeys: set.counters.evictedKeys, version: set.version };
+      return { keys: set.size, overflow: set.counters.overflow, evictedKeys: set.counters.evictedKeys, evictedDigests: set.counters.evictedDigests, version: set.version };
     },
   };
 }

@@ -102,6 +102,29 @@ export interface ProcessDetail {
    * it named, and why that container is not believed.
    */
   readonly fakeContainer?: { readonly cgroupPath: string; readonly id: string; readonly reason: string };
+  /** The executed file's content (SHA-256) and how it compares with the baseline; absent when identity checks are off. */
+  readonly identity?: {
+    readonly sha256: string;
+    readonly size: number;
+    /** Why it could not be hashed (identity.ts IdentityFailure), with a sentence. */
+    readonly error?: string;
+    readonly errorDetail?: string;
+    /** The contents the baseline holds for the path. */
+    readonly baselineSha256: readonly string[];
+    readonly vouchedBy?: string;
+    readonly notVouched?: string;
+  };
+  /** Set when the effective uid at the exec differs from the real one (uid): a setuid program. */
+  readonly euid?: number;
+  readonly effectiveUser?: string;
+  /** What about the start was remarkable (stdio on a socket, inline code, the loader run directly). */
+  readonly context?: {
+    readonly stdio: readonly { readonly kind: string; readonly family?: string }[];
+    readonly interpreter: string;
+    readonly inlineFlag: string;
+    readonly loader: string;
+    readonly loadedProgram: string;
+  };
 }
 
 /** `<baseline key>:<executable>` (hashed when too long): the contract's processSubject. */
@@ -126,6 +149,9 @@ export function processDetailToWire(d: ProcessDetail): WireProcessDetail {
     user: d.user, cmdline: d.cmdline, container: d.container ? { ...d.container } : null, pod: d.pod, podUid: d.podUid,
     namespace: d.namespace, workload: d.workload ? { ...d.workload } : null, startedAtMs: d.startedAtMs, partial: d.partial,
     missing: [...d.missing], kernel: d.kernel ? { ...d.kernel } : null, fakeContainer: d.fakeContainer ? { ...d.fakeContainer } : null,
+    identity: d.identity ? { ...d.identity, baselineSha256: [...d.identity.baselineSha256].slice(0, 8) } : null,
+    ...(d.euid !== undefined ? { euid: d.euid, effectiveUser: d.effectiveUser ?? '' } : {}),
+    context: d.context ? { ...d.context, stdio: d.context.stdio.map((f) => ({ kind: f.kind, family: f.family ?? '' })) } : null,
   };
 }
 

@@ -13,15 +13,17 @@
 // it sees the host's files, not the image's. That is runc's own init before it joins the
 // container, and a host process that moved itself into a pod's cgroup; both are the host's.
 import type { Logger } from '../../proto/support/logger.js';
-import type { Verdict } from '../baseline/baselines.js';
+import type { ItemDigest, Verdict } from '../baseline/baselines.js';
 import { matchesAnyProbe } from '../baseline/probes.js';
 import { hostAttribution, isNotAContainer, type Attribution, type Attributor } from './attribution.js';
 import type { BaselineKeeper } from './baseline-keeper.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
 import { fsKindOf, type KernelExecFacts } from './exec-events.js';
-import { PROC_FAKE_CONTAINER_CGROUP, type FindingSink, type ProcessCheck, type ProcessDetail } from './findings.js';
-import type { Observed } from './observed.js';
+import { PROC_FAKE_CONTAINER_CGROUP, PROC_MODIFIED_BINARY, PROC_UNEXPECTED, PROC_UNVERIFIED_BINARY, type FindingSink, type ProcessCheck, type ProcessDetail } from './findings.js';
+import type { Digests, IdentityHasher, IdentityResult } from './identity.js';
+import { execIdentity, type Observed } from './observed.js';
+import type { Vouch } from '../facts/package-vouch.js';
 import type { ProcessTable, TableEntry } from './process-table.js';
 
 const MAX_CONTAINERS = 8192;
@@ -44,6 +46,18 @@ export interface JudgeDeps {
   readonly hostMntNs: () => number | null;
   /** A finding is ready to leave now (process findings are not held for the flush tick). */
   readonly ready: () => void;
+  /** Hashes what ran; null judges paths alone (processes.identity: false). */
+  readonly identity: IdentityHasher | null;
+  /** Asks the host's package manager whether it recorded a content for a path. */
+  readonly vouch: ((path: string, digests: Digests) => Promise<Vouch>) | null;
+}
+
+/** What a finding says of the executed file's content. */
+function identityDetail(r: IdentityResult, held: readonly ItemDigest[], vouch: Vouch | null): NonNullable<ProcessDetail['identity']> {
+  const baselineSha256 = held.map((d) => d.sha256);
+  const vouched = vouch === null ? {} : vouch.vouched ? { vouchedBy: `${vouch.manager}:${vouch.package}` } : { notVouched: vouch.reason };
+  if (r.ok) return { sha256: r.digests.sha256, size: r.identity.size, baselineSha256, ...vouched };
+  return { sha256: '', size: 0, error: r.reason, errorDetail: r.detail, baselineSha256 };
 }
 
 /** The exec-time facts a finding carries when the kernel recorded them (eBPF). */
@@ -57,7 +71,11 @@ function kernelDetail(k: KernelExecFacts, exe: string): NonNullable<ProcessDetai
 export function createJudge(deps: JudgeDeps) {
   const { log, now, table, attributor, sink } = deps;
   const counters = { unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
-  const verdicts: Record<Verdict, number> = { known: 0, learned: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 0 };
+  const verdicts: Record<Verdict, number> = {
+    known: 0, learned: 0, 'first-sight': 0, image: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, modified: 0, unverified: 0, unhashed: 0, unexpected: 0,
+  };
+  /** What the judge did beyond the baseline's verdicts. */
+  const content = { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0 };
   /** Container id -> the start of its oldest process seen (ms). */
   const containerStart = new Map<string, number>();
   /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
@@ -126,7 +144,7 @@ export function createJudge(deps: JudgeDeps) {
       return;
     }
     const containerId = cg?.id ?? parentEntry?.containerId ?? null;
-    const entry: TableEntry = { startTicks: o.startTicks, exe, ppid: o.ppid, containerId, judged: exe, probe: false };
+    const entry: TableEntry = { startTicks: o.startTicks, exe, ppid: o.ppid, containerId, judged: exe, probe: false, sha256: null };
     table.remember(o.pid, entry);
     // The parents are read before anything is awaited: they may exit at any moment.
     let { parents, parentIsProbe } = table.parentChain(o, containerId);
@@ -163,25 +181,80 @@ export function createJudge(deps: JudgeDeps) {
     const baselines = deps.baselines.set;
     const probe = parentIsProbe || matchesAnyProbe(o.argv, exe, baselines.probes(at.key));
     entry.probe = probe;
-    const verdict = baselines.observe(at.key, { exe, startup, probe }, t);
-    verdicts[verdict]++;
+
+    // What ran: its content, hashed once per file version (identity.ts).
+    const previous = known && known.startTicks === o.startTicks ? known.sha256 : null;
+    const id = deps.identity ? identify(o, exe, at) : null;
+    entry.sha256 = id ? id.then((r) => (r.ok ? r.digests.sha256 : null)) : null;
+    const ident = id ? await id : null;
+    const memfd = o.kernel ? fsKindOf(o.kernel.fsMagic, exe, o.kernel.detached) === 'memfd' : exe.startsWith('/memfd:');
+    // A link ending in " (deleted)" is a deleted file only when the file has no link left.
+    const deleted = o.exeDeleted && !(ident?.ok && ident.identity.nlink > 0);
+    let verdict: Verdict | 'reexec' | 'deleted' | 'memory';
+    const sha256 = ident?.ok ? ident.digests.sha256 : null;
+    if ((memfd || deleted || o.kernel?.detached) && sha256 !== null && previous !== null && (await previous) === sha256) {
+      // The process ran the same content again from a copy (runc's memfd or detached clone of
+      // itself): nothing new ran.
+      verdict = 'reexec';
+      content.reexec++;
+    } else if (memfd || deleted) {
+      // Code with no file behind it is never learned, and always reported.
+      verdict = memfd ? 'memory' : 'deleted';
+      if (memfd) content.fromMemory++;
+      else content.deleted++;
+    } else {
+      const c = ident === null ? undefined : ident.ok ? { sha256: ident.digests.sha256, image: at.container?.image ?? '' } : { error: ident.reason };
+      verdict = baselines.observe(at.key, { exe, startup, probe, ...(c ? { content: c } : {}) }, t);
+      verdicts[verdict]++;
+    }
     if (verdict === 'learned') log.debug({ baseline: at.key, exe }, 'learned');
-    if (verdict !== 'unexpected' && !fake) return;
+    let check: ProcessCheck = PROC_UNEXPECTED;
+    let vouch: Vouch | null = null;
+    if (verdict === 'modified' && ident?.ok) {
+      // A content nobody vouched for, unless the host's package manager recorded it there.
+      vouch = at.container === null && deps.vouch ? await deps.vouch(exe, ident.digests) : null;
+      if (vouch?.vouched) {
+        deps.baselines.set.learnContent(at.key, exe, ident.digests.sha256, 'package', now());
+        content.upgraded++;
+        log.info({ baseline: at.key, exe, sha256: ident.digests.sha256, by: `${vouch.manager}:${vouch.package}` }, 'executable upgraded by the package manager');
+        verdict = 'known';
+      } else {
+        check = PROC_MODIFIED_BINARY;
+      }
+    }
+    if (verdict === 'unverified') check = PROC_UNVERIFIED_BINARY;
+    const report = verdict === 'unexpected' || verdict === 'modified' || verdict === 'unverified' || verdict === 'memory' || verdict === 'deleted';
+    if (!report && !fake) return;
+    const item = baselines.get(at.key)?.items.get(exe);
     const detail: ProcessDetail = {
-      baseline: at.key, exe, exeDeleted: o.exeDeleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
+      baseline: at.key, exe, exeDeleted: deleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
       user: userName(o.uid, at.container === null), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
       container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
       pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
       partial: o.missing.length > 0, missing: [...o.missing],
       ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
+      ...(ident ? { identity: identityDetail(ident, item?.digests ?? [], vouch) } : {}),
+      ...(o.kernel && o.kernel.euid !== o.kernel.uid ? { uid: o.kernel.uid, euid: o.kernel.euid, user: userName(o.kernel.uid, at.container === null), effectiveUser: userName(o.kernel.euid, at.container === null) } : {}),
     };
     if (fake) {
       record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP);
       log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
-      if (verdict !== 'unexpected') return;
+      if (!report) return;
     }
-    record(detail, t);
-    log.debug({ baseline: at.key, exe, pid: o.pid, seen }, 'unexpected process');
+    record(detail, t, check);
+    log.debug({ baseline: at.key, exe, pid: o.pid, seen, verdict }, 'process reported');
+  }
+
+  /** The content of what the process executed (see identity.ts for where it is read). */
+  function identify(o: Observed, exe: string, at: Attribution): Promise<IdentityResult> {
+    const hasher = deps.identity as IdentityHasher;
+    const k = o.kernel;
+    const hostMntNs = deps.hostMntNs();
+    return hasher.digestsOf({
+      pid: o.pid, startTicks: o.startTicks, path: exe, exec: k ? execIdentity(k) : null,
+      overlay: k ? fsKindOf(k.fsMagic, exe, k.detached) === 'overlay' : false,
+      hostView: k ? hostMntNs !== null && k.mntNs === hostMntNs : at.container === null,
+    });
   }
 
   return {
@@ -193,6 +266,7 @@ export function createJudge(deps: JudgeDeps) {
       for (const id of containerStart.keys()) if (!live.has(id)) containerStart.delete(id);
     },
     counters: counters as Readonly<typeof counters>,
+    content: content as Readonly<typeof content>,
     verdicts(): Readonly<Record<Verdict, number>> {
       return { ...verdicts };
     },

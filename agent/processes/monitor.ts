@@ -21,7 +21,9 @@ import { createBaselineKeeper } from './baseline-keeper.js';
 import type { ExecEventStats, ExecSourceChoice, ExecSourceName } from './exec-events.js';
 import { createFindingSink, type FindingSinkStats } from './findings.js';
 import type { HostRoleSetting } from './host-role.js';
-import { createJudge } from './judge.js';
+import { createPackageVouch, type PackageVouchStats } from '../facts/package-vouch.js';
+import { createIdentityHasher, type IdentityHasher } from './identity.js';
+import { createJudge, type Judge } from './judge.js';
 import { bundleLocations } from './oci.js';
 import { createProcReader } from './proc-reader.js';
 import { createProcessTable } from './process-table.js';
@@ -73,6 +75,10 @@ export interface ProcessMonitorConfig {
   readonly bpfObjectPath?: string;
   /** containerd's state directory on the host, where its bundles are; default /run/containerd. */
   readonly containerdState?: string;
+  /** Judge what ran by its content (SHA-256) as well as its path; default true. */
+  readonly identity?: boolean;
+  /** Executables larger than this are not hashed (counted, never learned); default 512 MiB. */
+  readonly maxHashBytes?: number;
 }
 
 export interface ProcessMonitorDeps {
@@ -113,11 +119,14 @@ export interface ProcessMonitorStats {
   readonly verdicts: Readonly<Record<Verdict, number>>;
   readonly findings: FindingSinkStats;
   readonly exec: ExecEventStats | null;
-  readonly baselines: { readonly keys: number; readonly overflow: number; readonly evictedKeys: number; readonly version: number };
+  readonly baselines: { readonly keys: number; readonly overflow: number; readonly evictedKeys: number; readonly evictedDigests: number; readonly version: number };
   readonly attribution: { readonly containers: number; readonly owners: number; readonly lookups: number };
+  /** What the content checks did: re-execs of the same content, code run from memory or a deleted file, upgrades vouched for. */
+  readonly content: Judge['content'] & { readonly identity: ReturnType<IdentityHasher['stats']> | null; readonly packages: PackageVouchStats | null };
 }
 
 const SAVE_EVERY_MS = 2000;
+const DEFAULT_MAX_HASH_BYTES = 512 * 1024 * 1024;
 const USERS_EVERY_MS = 5 * 60_000;
 const STATS_LOG_EVERY_MS = 5 * 60_000;
 
@@ -139,11 +148,17 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   const table = createProcessTable(reader);
   let users: ReadonlyMap<number, string> = new Map();
   let hostMntNs: number | null = null;
+  const identity = config.identity === false ? null : createIdentityHasher({
+    procRoot: reader.root, hostFs, maxBytes: config.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES, maxEntries: 16_384, maxQueue: 1024,
+    startTicksOf: (pid) => reader.readStat(pid)?.startTicks ?? null,
+  });
+  const packages = identity ? createPackageVouch(hostFs, { now }) : null;
   const judge = createJudge({
     log, now, startupMs: config.startupMs, ticksToMs: (ticks) => reader.ticksToMs(ticks), table, attributor, baselines: keeper, sink,
     users: () => users, hostMntNs: () => hostMntNs, ready: () => {
       if (config.sendAtOnce !== false) sendSoon();
     },
+    identity, vouch: packages ? (path, digests) => packages.vouch(path, digests) : null,
   });
   const sources = createProcessSources(config, { log, now, reader, table, judge, attributor });
   const timers: NodeJS.Timeout[] = [];
@@ -188,7 +203,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
   function stats(): ProcessMonitorStats {
     return {
-      ...sources.stats(), ...judge.counters, hostMntNs, tableSize: table.size,
+      ...sources.stats(), ...judge.counters, content: { ...judge.content, identity: identity?.stats() ?? null, packages: packages?.stats() ?? null }, hostMntNs, tableSize: table.size,
       verdicts: judge.verdicts(), findings: sink.stats(), baselines: keeper.stats(), attribution: attributor.stats(),
     };
   }

@@ -14,6 +14,8 @@ export interface TableEntry {
   containerId: string | null;
   /** The executable this process was judged with; null while it was only read as a parent. */
   judged: string | null;
+  /** The content it ran (SHA-256; null when unknown), once hashed: a later exec of the same process compares with it. */
+  sha256: Promise<string | null> | null;
   probe: boolean;
 }
 
@@ -42,7 +44,7 @@ export function createProcessTable(reader: Pick<ProcReader, 'read'>, maxEntries 
     if (!r || r.kernelThread || (notAfterTicks >= 0 && r.startTicks > notAfterTicks)) return null;
     const entry: TableEntry = {
       startTicks: r.startTicks, exe: r.exe === null ? null : formatPath(r.exe), ppid: r.ppid,
-      containerId: containerFromCgroup(r.cgroup)?.id ?? null, judged: null, probe: false,
+      containerId: containerFromCgroup(r.cgroup)?.id ?? null, judged: null, probe: false, sha256: null,
     };
     remember(pid, entry);
     return entry;

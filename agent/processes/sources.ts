@@ -18,7 +18,7 @@ import { formatPath } from './cmdline.js';
 import { formatReasons, startExecSource, type ExecEventSource, type ExecSourceChoice, type ExecSourceName } from './exec-events.js';
 import type { Judge } from './judge.js';
 import { fromExec, fromRecord } from './observed.js';
-import { cleanExe, isKernelThread, type ProcessRecord, type ProcReader } from './proc-reader.js';
+import { isKernelThread, type ProcessRecord, type ProcReader } from './proc-reader.js';
 import type { ProcessTable } from './process-table.js';
 
 export type ExecCoverage = 'event' | 'scan';
@@ -116,7 +116,7 @@ export function createProcessSources(config: SourcesConfig, deps: SourcesDeps) {
       const known = table.get(pid);
       if (known && known.startTicks === st.startTicks && known.judged !== null) {
         const link = reader.readExe(pid);
-        if (link === null || formatPath(cleanExe(link).exe) === known.judged) {
+        if (link === null || formatPath(link) === known.judged) {
           if (known.containerId) liveContainers.add(known.containerId);
           continue;
         }

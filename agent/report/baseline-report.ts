@@ -28,9 +28,22 @@ export function baselineToWire(b: BaselineJson, now: number, pathBudget: number,
     chars += p.length;
     return true;
   };
+  const spend = (n: number): boolean => {
+    if (chars + n > pathBudget) {
+      dropped.n++;
+      return false;
+    }
+    chars += n;
+    return true;
+  };
   const items = Object.entries(b.items)
     .filter(([path], i) => take(path, i < REPORT_LIMITS.itemsPerBaseline))
-    .map(([path, item]) => ({ path, source: ITEM_SOURCE_WIRE[item.source], firstSeenMs: item.addedAtMs }));
+    .map(([path, item]) => ({
+      path, source: ITEM_SOURCE_WIRE[item.source], firstSeenMs: item.addedAtMs, anyContent: item.anyContent === true, inlineCode: item.inline === true,
+      // Contents count against the same budget as paths (their digest and image text).
+      digests: (item.digests ?? []).filter((d) => spend(d.sha256.length + (d.image?.length ?? 0)))
+        .map((d) => ({ sha256: d.sha256, source: d.source, image: d.image ?? '', firstSeenMs: d.addedAtMs })),
+    }));
   const removed = Object.keys(b.removed).filter((path, i) => take(path, i < REPORT_LIMITS.removedPerBaseline));
   const locked = b.lockedAtMs !== null || now >= b.learnUntilMs;
   return {

@@ -52,11 +52,12 @@ function monitorStats(): ProcessMonitorStats {
     coverage: 'event', execEventsReason: '', source: 'netlink', sourceReasons: { ebpf: NETLINK_REASON },
     fallbackReason: `ebpf: ${NETLINK_REASON}`, scans: 12, lastScanMs: 41, lastScanProcesses: 230, tableSize: 230, events: 5120,
     scanOnly: 3, unjudged: 17, unplaced: 2, fakeContainer: 0, hostNamespace: 0, hostMntNs: null,
-    verdicts: { known: 5000, learned: 90, startup: 4, probe: 10, graveyard: 0, overflow: 0, unexpected: 16 },
+    verdicts: { known: 5000, learned: 90, 'first-sight': 0, image: 0, startup: 4, probe: 10, graveyard: 0, overflow: 0, modified: 0, unverified: 0, unhashed: 0, unexpected: 16 },
     findings: { observed: 16, emitted: 2, capped: 14, lost: 0, pending: 0 },
     exec: { received: 5200, execs: 5120, delivered: 5120, partial: 6, dropped: 1, overruns: 2, errors: 0, running: true },
-    baselines: { keys: 2, overflow: 0, evictedKeys: 0, version: 0 },
+    baselines: { keys: 2, overflow: 0, evictedKeys: 0, evictedDigests: 0, version: 0 },
     attribution: { containers: 3, owners: 1, lookups: 40 },
+    content: { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, identity: null, packages: null },
   };
 }
 
