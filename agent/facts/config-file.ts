@@ -75,7 +75,7 @@ export async function readHostYaml(hostFs: HostFs, path: string): Promise<{ ok: 
 }
 
 export const parseError = (path: string, parsed: { readonly code: 'EPARSE' | 'ELIMIT'; readonly message: string; readonly limit?: DocumentRefusalReason }): FactError =>
-  parsed.limit === undefined ? { code: parsed.code, path, message: `${path}: ${parsed.message}` } : { code: parsed.code, path, message: `${path}: ${parsed.message}`, limit: parsed.limit };
+  ({ code: parsed.code, path, message: `${path}: ${parsed.message}`, ...(parsed.limit === undefined ? {} : { limit: parsed.limit }) });
 
 export async function readConfigDoc(hostFs: HostFs, path: string, kind?: string): Promise<ConfigDoc> {
   const raw = await readHostYaml(hostFs, path);

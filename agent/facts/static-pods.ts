@@ -37,7 +37,7 @@ const strings = (v: JsonValue | undefined): string[] | null =>
 
 const failed = (path: string, message: string, code: 'EPARSE' | 'ELIMIT' = 'EPARSE', limit?: DocumentRefusalReason): StaticPod => ({
   path, component: null, argv: [], env: [], mounts: [], workingDir: null,
-  error: limit === undefined ? { code, path, message: `${path}: ${message}` } : { code, path, message: `${path}: ${message}`, limit },
+  error: { code, path, message: `${path}: ${message}`, ...(limit === undefined ? {} : { limit }) },
 });
 
 /** The parts of a Pod manifest the checks use. Pure. */
