@@ -15,13 +15,14 @@ import { EXEC_COVERAGE, execCoverageResult } from './checks/exec-coverage.js';
 import { openSpool, type Spool } from './report/spool.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createReporter, type Reporter } from './report/client.js';
-import { scanToWire } from './report/wire.js';
+import { documentRefusalsToWire, scanToWire } from './report/wire.js';
 import { BENCHMARK } from './scan-command.js';
 import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
 import { createHealthServer } from './health.js';
 import { createWatcher, type Watcher } from './watch/watcher.js';
 import { certificateExpiriesOf } from './facts/certificates.js';
+import { createDocumentRefusalCounter } from './facts/document-refusals.js';
 import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
 import { createPodInventory, type PodInventoryApplier } from './processes/pod-inventory.js';
 import { createBaselineReporter, type BaselineReporter } from './report/baseline-report.js';
@@ -49,9 +50,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const etcdProbe = config.etcdProbe.enabled && specs.some((s) => ETCD_PROBE_CHECK_IDS.has(s.id))
     ? { timeoutMs: config.etcdProbe.timeoutMs, maxUrls: config.etcdProbe.maxUrls }
     : null;
+  // Host documents refused by their limits, at every collection (AgentStats host_documents_refused).
+  const refusals = createDocumentRefusalCounter();
   // One way to read the host, shared by the periodic scan and the watcher: a watch result is
   // judged on facts collected exactly as a full scan's are.
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe });
+  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals });
   let processes: ProcessMonitor | undefined;
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
@@ -81,9 +84,9 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     void watcher?.update(facts);
   }
 
-  /** The process monitor's counters, as AgentStats carries them to the collector. */
-  function processStats(): Partial<AgentStats> {
-    return processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0);
+  /** The process monitor's counters and the facts phase's refusals, as AgentStats carries them to the collector. */
+  function agentStats(): Partial<AgentStats> {
+    return { ...processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0), ...documentRefusalsToWire(refusals.stats()) };
   }
 
   function tick(trigger: 'startup' | 'periodic'): void {
@@ -130,7 +133,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       }, {
         spool, log: log.child({ component: 'reporter' }),
         hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0, hostBaselineKey: processes?.hostKey ?? '' }),
-        stats: processStats,
+        stats: agentStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
         onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),

@@ -3,14 +3,14 @@
 // bounded pre-scan (document-limits.ts) first, then the parser, whose own alias-expansion
 // guard and every other exception become a refusal of this one file, never a crash.
 import { parseDocument } from 'yaml';
-import { HOST_YAML_LIMITS, prescanDocument } from './document-limits.js';
+import { HOST_YAML_LIMITS, prescanDocument, type DocumentRefusalReason } from './document-limits.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, FactError, JsonObject } from './host-facts.js';
 
 export type ParsedConfig =
   | { readonly ok: true; readonly data: JsonObject }
-  /** ELIMIT: over a limit of the pre-scan or the alias expansion; EPARSE: not a valid document. */
-  | { readonly ok: false; readonly code: 'EPARSE' | 'ELIMIT'; readonly message: string };
+  /** ELIMIT: over a limit of the pre-scan or the alias expansion (`limit` says which); EPARSE: not a valid document. */
+  | { readonly ok: false; readonly code: 'EPARSE' | 'ELIMIT'; readonly message: string; readonly limit?: DocumentRefusalReason };
 
 const isMapping = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -24,7 +24,7 @@ export const MAX_ALIAS_EXPANSION = 100;
  */
 export function parseHostYaml(text: string, opts: { readonly quiet: boolean }): ParsedConfig {
   const pre = prescanDocument(text, HOST_YAML_LIMITS);
-  if (!pre.ok) return { ok: false, code: 'ELIMIT', message: pre.message };
+  if (!pre.ok) return { ok: false, code: 'ELIMIT', limit: pre.limit, message: pre.message };
   try {
     // logLevel error: the library would otherwise print warnings (quoting keys) to stderr.
     const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: !opts.quiet, logLevel: 'error' });
@@ -39,7 +39,7 @@ export function parseHostYaml(text: string, opts: { readonly quiet: boolean }): 
       data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
     } catch (err) {
       if (err instanceof ReferenceError && err.message.startsWith('Excessive alias count')) {
-        return { ok: false, code: 'ELIMIT', message: `aliases expand past the limit of ${MAX_ALIAS_EXPANSION}: refused` };
+        return { ok: false, code: 'ELIMIT', limit: 'alias-expansion', message: `aliases expand past the limit of ${MAX_ALIAS_EXPANSION}: refused` };
       }
       if (err instanceof ReferenceError && err.message.startsWith('Unresolved alias')) {
         return { ok: false, code: 'EPARSE', message: 'not valid YAML or JSON (an alias names no anchor before it)' };
@@ -63,14 +63,19 @@ export function parseConfigText(text: string, kind?: string): ParsedConfig {
   return { ok: true, data };
 }
 
-/** A host YAML document, read within the size limit of the pre-scan. */
+/**
+ * A host YAML document, read within the size limit of the pre-scan. A larger file is refused
+ * as the pre-scan refuses one (ELIMIT, limit `bytes`), never read past the limit.
+ */
 export async function readHostYaml(hostFs: HostFs, path: string): Promise<{ ok: true; text: string } | { ok: false; error: FactError }> {
   const raw = await hostFs.readFile(path, { maxBytes: HOST_YAML_LIMITS.maxBytes });
-  return raw.ok ? { ok: true, text: raw.value.toString('utf8') } : { ok: false, error: raw.error };
+  if (raw.ok) return { ok: true, text: raw.value.toString('utf8') };
+  if (raw.error.code !== 'ETOOBIG') return { ok: false, error: raw.error };
+  return { ok: false, error: { code: 'ELIMIT', limit: 'bytes', path, message: `${raw.error.message}: refused before parsing` } };
 }
 
-export const parseError = (path: string, parsed: { readonly code: 'EPARSE' | 'ELIMIT'; readonly message: string }): FactError =>
-  ({ code: parsed.code, path, message: `${path}: ${parsed.message}` });
+export const parseError = (path: string, parsed: { readonly code: 'EPARSE' | 'ELIMIT'; readonly message: string; readonly limit?: DocumentRefusalReason }): FactError =>
+  ({ code: parsed.code, path, message: `${path}: ${parsed.message}`, ...(parsed.limit === undefined ? {} : { limit: parsed.limit }) });
 
 export async function readConfigDoc(hostFs: HostFs, path: string, kind?: string): Promise<ConfigDoc> {
   const raw = await readHostYaml(hostFs, path);

@@ -63,6 +63,9 @@ export type LimitName = 'bytes' | 'depth' | 'aliases' | 'elements';
 /** Why a document was refused: a limit passed, or (should the lexer throw) no scan at all. */
 export type Refusal = LimitName | 'unscannable';
 
+/** Why a host document was refused: by the pre-scan, or by the parser's alias-expansion guard (config-file.ts). */
+export type DocumentRefusalReason = Refusal | 'alias-expansion';
+
 export interface DocumentStats {
   readonly bytes: number;
   readonly depth: number;

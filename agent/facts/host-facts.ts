@@ -6,6 +6,7 @@ import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxy
 import type { ControlPlaneFacts } from './control-plane-types.js';
 import type { EtcdProbeFacts } from './etcd-probe.js';
 import type { CertificateFacts } from './certificates.js';
+import type { DocumentRefusalReason } from './document-limits.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -21,6 +22,8 @@ export interface FactError {
   /** The host path concerned (or '' when none). */
   readonly path: string;
   readonly message: string;
+  /** ELIMIT: the limit of document-limits.ts the document passed (document-refusals.ts counts these). */
+  readonly limit?: DocumentRefusalReason;
 }
 
 /** A host file as stat'ed through the rooted reader, links followed. */

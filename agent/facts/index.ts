@@ -9,6 +9,7 @@ import type { KubeletProbeOptions } from './kubelet-probe.js';
 import { collectEtcdProbe, type EtcdProbeOptions } from './etcd-probe.js';
 import { collectWorkerFacts } from './worker-facts.js';
 import { collectCertificates } from './certificates.js';
+import { documentRefusals, type DocumentRefusal } from './document-refusals.js';
 
 export type * from './host-facts.js';
 export type * from './control-plane-types.js';
@@ -30,6 +31,8 @@ export interface CollectOptions {
   readonly kubeletProbe?: KubeletProbeOptions | null;
   /** How to probe etcd's client URLs (network I/O); left out or null, no probe is made. */
   readonly etcdProbe?: EtcdProbeOptions | null;
+  /** Told the host documents this collection refused by their limits (document-refusals.ts). */
+  readonly refusals?: { add(refusals: readonly DocumentRefusal[]): void };
 }
 
 const USER_DB_PATHS = ['/etc/passwd', '/etc/group'];
@@ -67,7 +70,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
   const certificates = await collectCertificates({ hostFs, users, kubelet, controlPlane });
 
-  return {
+  const facts: HostFacts = {
     collectedAt: now().toISOString(),
     hostRoot: hostFs.root,
     procRoot: procFs.root,
@@ -82,4 +85,6 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
       'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
     certificates,
   };
+  opts.refusals?.add(documentRefusals(facts));
+  return facts;
 }

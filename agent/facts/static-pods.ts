@@ -7,6 +7,7 @@ import type { HostFs } from './host-fs.js';
 import type { KnownComponent } from './components.js';
 import { componentOf } from './components.js';
 import { readHostYaml } from './config-file.js';
+import type { DocumentRefusalReason } from './document-limits.js';
 import { parseQuietly } from './control-plane-docs.js';
 import type { EnvEntry, VolumeMapping } from './control-plane-types.js';
 import type { FactError, JsonObject, JsonValue } from './host-facts.js';
@@ -34,16 +35,16 @@ const isMapping = (v: JsonValue | undefined): v is JsonObject => typeof v === 'o
 const strings = (v: JsonValue | undefined): string[] | null =>
   v === undefined || v === null ? [] : Array.isArray(v) && v.every((e) => typeof e === 'string') ? (v as string[]) : null;
 
-const failed = (path: string, message: string, code: 'EPARSE' | 'ELIMIT' = 'EPARSE'): StaticPod => ({
+const failed = (path: string, message: string, code: 'EPARSE' | 'ELIMIT' = 'EPARSE', limit?: DocumentRefusalReason): StaticPod => ({
   path, component: null, argv: [], env: [], mounts: [], workingDir: null,
-  error: { code, path, message: `${path}: ${message}` },
+  error: { code, path, message: `${path}: ${message}`, ...(limit === undefined ? {} : { limit }) },
 });
 
 /** The parts of a Pod manifest the checks use. Pure. */
 export function parseStaticPod(path: string, text: string): StaticPod {
   // A manifest may carry credentials in its env: a parse error names the line, never the text.
   const parsed = parseQuietly(text);
-  if (!parsed.ok) return failed(path, parsed.message, parsed.code);
+  if (!parsed.ok) return failed(path, parsed.message, parsed.code, parsed.limit);
   const pod = parsed.data;
   if (pod['kind'] !== 'Pod') return failed(path, `kind is ${JSON.stringify(pod['kind'] ?? null)}, not Pod`);
   const spec = pod['spec'];

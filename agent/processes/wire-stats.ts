@@ -11,6 +11,8 @@ export function processStatsToWire(p: ProcessMonitorStats | undefined, baselineR
     // Lost anywhere between the kernel and the judge: JavaScript behind, a netlink overrun, a full ring.
     execEventsLost: (p.exec?.dropped ?? 0) + (p.exec?.overruns ?? 0) + ringLost, execRecordsPartial: p.exec?.partial ?? 0,
     execRingLost: ringLost, execUnjudged: p.unjudged + p.unplaced,
+    // Judged as host processes though their cgroup looked like a container's.
+    execFakeContainer: p.fakeContainer, execHostNamespace: p.hostNamespace, execBatches: p.exec?.batches ?? 0,
     baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
     baselineReportDropped,
   };

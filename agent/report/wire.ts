@@ -1,6 +1,9 @@
 // Domain results -> wire messages (proto/nodeward/v1/agent.proto).
 import { severityToWire, statusToWire, type Result } from '../../proto/domain.js';
-import type { ScanReport, WireResult } from '../../proto/load.js';
+import type { AgentStats, ScanReport, WireResult } from '../../proto/load.js';
+import { boundedSubject } from '../../proto/baseline-key.js';
+import { redactText } from '../../proto/support/redact.js';
+import type { DocumentRefusalStats } from '../facts/document-refusals.js';
 
 export function resultToWire(r: Result): WireResult {
   return {
@@ -17,5 +20,14 @@ export function scanToWire(opts: {
   return {
     node: opts.node, scannedAtMs: opts.scannedAt.getTime(), benchmark: opts.benchmark, scope: [...opts.scope],
     results: opts.results.map(resultToWire), trigger: opts.trigger,
+  };
+}
+
+/** The host documents the facts phase refused, as AgentStats carries them: the path redacted, then bounded. */
+export function documentRefusalsToWire(r: DocumentRefusalStats): Partial<AgentStats> {
+  return {
+    hostDocumentsRefused: r.refused,
+    hostDocumentRefusedPath: r.lastPath === '' ? '' : boundedSubject(redactText(r.lastPath)),
+    hostDocumentRefusedReason: r.lastReason,
   };
 }

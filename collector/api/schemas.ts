@@ -82,6 +82,14 @@ export const Node = Type.Object({
   execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it. Anything but ebpf is also an open agent-exec-coverage finding" }),
   execSourceReason: Type.String({ description: 'Why each better exec source did not load, e.g. "ebpf: NO_CAPABILITY: ..."; empty when eBPF runs' }),
   execRingLost: Type.Integer({ description: 'Exec records the kernel could not put in the eBPF ring buffer (also in agentDrops.execEventsLost)' }),
+  execFakeContainer: Type.Integer({ description: 'Processes judged as host processes because their cgroup named a container no runtime vouches for (each also a proc-fake-container-cgroup finding); since the agent started' }),
+  execHostNamespace: Type.Integer({ description: "Processes judged as host processes because, though in a container's cgroup, they ran in the host's mount namespace; since the agent started" }),
+  execBatches: Type.Integer({ description: 'eBPF: batches of exec records the agent read from the ring buffer (0 on netlink or the scan); since the agent started' }),
+  hostDocumentsRefused: Type.Object({
+    count: Type.Integer({ description: 'Refusals, counted at every fact collection since the agent started (a file refused at every scan counts at every scan)' }),
+    lastPath: Type.String({ description: 'The host path of the last document refused (redacted, at most 1024 characters); empty when none was' }),
+    lastReason: Type.String({ description: 'The limit it passed: bytes, depth, aliases, elements, alias-expansion or unscannable; empty when none was' }),
+  }, { description: "Host documents (the YAML or JSON configuration the checks read) the agent refused before parsing for passing a limit; their checks are error results" }),
   spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),

@@ -184,6 +184,13 @@ export function helloFromWire(h: Hello__Output, node: string, now: number): Node
 }
 
 const EXEC_SOURCE = /^[a-z0-9-]{1,32}$/;
+/** A limit a host document passed (bytes, depth, aliases, ...; a later agent may name another), or none. */
+const REFUSAL_REASON = /^[a-z0-9-]{0,32}$/;
+
+function refusalReason(v: string): string {
+  if (!REFUSAL_REASON.test(v)) throw new InvalidMessage(`stats.hostDocumentRefusedReason ${JSON.stringify(v.slice(0, 40))} is not a reason (up to 32 of a-z, 0-9, '-')`);
+  return v;
+}
 
 /**
  * AgentStats.exec_source: a short lower-case name (ebpf, netlink, scan; a later agent may name
@@ -204,7 +211,7 @@ function execSource(v: string, coverage: string): string {
  */
 export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
   const clamped: string[] = [];
-  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason'>): number => {
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason'>): number => {
     const v = st?.[name] ?? 0;
     if (typeof v === 'number' && v > LIMITS.counter) {
       clamped.push(`stats.${name}`);
@@ -227,9 +234,16 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     execRingLost: counter('execRingLost'),
     execUnjudged: counter('execUnjudged'),
     execRecordsPartial: counter('execRecordsPartial'),
+    execFakeContainer: counter('execFakeContainer'),
+    execHostNamespace: counter('execHostNamespace'),
+    execBatches: counter('execBatches'),
     baselineItemsDropped: counter('baselineItemsDropped'),
     baselineKeysEvicted: counter('baselineKeysEvicted'),
     baselineReportDropped: counter('baselineReportDropped'),
+    hostDocumentsRefused: counter('hostDocumentsRefused'),
+    // A host path: redacted like any text a node sends, bounded like a subject.
+    hostDocumentRefusedPath: redacted('stats.hostDocumentRefusedPath', st?.hostDocumentRefusedPath ?? '', LIMITS.subject),
+    hostDocumentRefusedReason: refusalReason(st?.hostDocumentRefusedReason ?? ''),
   };
   return { stats, clamped };
 }

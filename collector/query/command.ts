@@ -91,8 +91,13 @@ interface NodeLike {
   agentVersion: string; kubeletVersion: string; os: string; lastSeen: string;
   certificatesExpireFirst?: { path: string; notAfter: string } | null;
   /** Absent from collectors older than the field. */
-  agentDrops?: { total: number };
+  agentDrops?: { total: number; execUnjudged?: number };
   execSource?: string;
+  execRingLost?: number;
+  execFakeContainer?: number;
+  execHostNamespace?: number;
+  execBatches?: number;
+  hostDocumentsRefused?: { count: number; lastPath: string; lastReason: string };
 }
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
@@ -108,6 +113,18 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : '-') },
   { title: 'OS', value: (n) => n.os, max: 30 },
   { title: 'Last seen', value: (n) => time(n.lastSeen) },
+];
+
+/** `--wide`: the agent's exec counters and refused host documents (a field the collector predates is `-`). */
+const NODE_WIDE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
+  ...NODE_COLUMNS,
+  { title: 'Unjudged', value: (n) => n.agentDrops?.execUnjudged ?? '-', align: 'right' },
+  { title: 'Ring lost', value: (n) => n.execRingLost ?? '-', align: 'right' },
+  { title: 'Fake ctr', value: (n) => n.execFakeContainer ?? '-', align: 'right' },
+  { title: 'Host ns', value: (n) => n.execHostNamespace ?? '-', align: 'right' },
+  { title: 'Batches', value: (n) => n.execBatches ?? '-', align: 'right' },
+  { title: 'Docs refused', value: (n) => n.hostDocumentsRefused?.count ?? '-', align: 'right' },
+  { title: 'Last refused', value: (n) => (n.hostDocumentsRefused?.lastPath ? `${n.hostDocumentsRefused.lastPath} (${n.hostDocumentsRefused.lastReason})` : '-'), max: 60 },
 ];
 
 interface ProcessLike {
@@ -277,11 +294,12 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
   withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, agent drops, versions'))
     .option('--stale', 'only nodes whose agent has gone silent')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
-    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string }) => {
+    .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
+    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean }) => {
       await run(o, async (conn) => {
         const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
         if (o.output === 'json') return json(page);
-        out(page.items.length === 0 ? (o.stale ? 'No node is stale.' : 'No agent has connected yet.') : renderTable(page.items, NODE_COLUMNS));
+        out(page.items.length === 0 ? (o.stale ? 'No node is stale.' : 'No agent has connected yet.') : renderTable(page.items, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS));
       });
     });
 

@@ -36,9 +36,19 @@ export interface NodeStats {
   /** Processes seen but not judged: no executable, or no cgroup and no known parent. */
   readonly execUnjudged: number;
   readonly execRecordsPartial: number;
+  /** Processes judged as host processes: their cgroup named a container no runtime vouches for. */
+  readonly execFakeContainer: number;
+  /** Processes judged as host processes: in a container's cgroup, in the host's mount namespace. */
+  readonly execHostNamespace: number;
+  /** eBPF: batches of exec records read from the ring buffer. */
+  readonly execBatches: number;
   readonly baselineItemsDropped: number;
   readonly baselineKeysEvicted: number;
   readonly baselineReportDropped: number;
+  /** Host documents refused before parsing, at every fact collection; the last one's path (redacted) and limit. */
+  readonly hostDocumentsRefused: number;
+  readonly hostDocumentRefusedPath: string;
+  readonly hostDocumentRefusedReason: string;
 }
 
 /** What an agent reports it lost, by cause, and their sum. */
@@ -80,6 +90,14 @@ export interface NodeRow {
   readonly execSourceReason: string;
   /** Exec records the kernel could not put in the eBPF ring buffer (counted in agentDrops.execEventsLost too). */
   readonly execRingLost: number;
+  /** Processes judged as host processes though their cgroup named a container no runtime vouches for. */
+  readonly execFakeContainer: number;
+  /** Processes judged as host processes though in a container's cgroup: they ran in the host's mount namespace. */
+  readonly execHostNamespace: number;
+  /** eBPF: batches of exec records the agent read from the ring buffer. */
+  readonly execBatches: number;
+  /** Host documents refused before parsing by their limits, and the last one. */
+  readonly hostDocumentsRefused: { readonly count: number; readonly lastPath: string; readonly lastReason: string };
   readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
   readonly agentDrops: AgentDrops;
   /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
@@ -131,6 +149,8 @@ interface RawNode {
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
   spool_bytes: number; process_events_capped: number; process_events_lost: number; exec_events_lost: number;
   exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
+  exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
+  host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -221,6 +241,9 @@ export function createNodeStore(db: Db) {
         agent_rejected = @rejected, exec_coverage = @execCoverage, process_events_capped = @processEventsCapped,
         process_events_lost = @processEventsLost, exec_events_lost = @execEventsLost, exec_records_partial = @execRecordsPartial,
         exec_source = @execSource, exec_source_reason = @execSourceReason, exec_ring_lost = @execRingLost, exec_unjudged = @execUnjudged,
+        exec_fake_container = @execFakeContainer, exec_host_namespace = @execHostNamespace, exec_batches = @execBatches,
+        host_documents_refused = @hostDocumentsRefused, host_document_refused_path = @hostDocumentRefusedPath,
+        host_document_refused_reason = @hostDocumentRefusedReason,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -249,6 +272,8 @@ export function createNodeStore(db: Db) {
     connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
     firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
     execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
+    execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
+    hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },

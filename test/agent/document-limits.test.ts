@@ -221,7 +221,9 @@ test('each host-document reader turns a refusal into that file\'s ELIMIT error; 
   await put('/etc/rancher/k3s/config.yaml.d/10-ok.yaml', 'kube-apiserver-arg: [profiling=false]\n');
   await put(`/run/containerd/io.containerd.runtime.v2.task/k8s.io/${cid}/config.json`, `{"annotations":${deep}}`);
   const hostFs = createHostFs(root);
-  const limited = (e: { code: string; message: string } | null | undefined): boolean => e?.code === 'ELIMIT' && /refused/.test(e.message);
+  // Each names the limit it passed: that is what document-refusals.ts counts.
+  const limited = (e: { code: string; message: string; limit?: string } | null | undefined): boolean =>
+    e?.code === 'ELIMIT' && /refused/.test(e.message) && (e.limit === 'depth' || e.limit === 'alias-expansion');
 
   t.true(limited((await readConfigDoc(hostFs, '/etc/k/kubelet.yaml', 'KubeletConfiguration')).error));
   const pods = await readStaticPods(hostFs, ['/etc/k/manifests']);

@@ -113,6 +113,8 @@ const HELLO_STATS = {
   spoolEntries: 3, spoolBytes: 4096, spoolDropped: 2, rejected: 1, execCoverage: 'event', processEventsCapped: 40,
   processEventsLost: 5, execEventsLost: 7, execRecordsPartial: 9, baselineItemsDropped: 11, baselineKeysEvicted: 13, baselineReportDropped: 17,
   execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19, execUnjudged: 23,
+  execFakeContainer: 29, execHostNamespace: 31, execBatches: 37, hostDocumentsRefused: 41,
+  hostDocumentRefusedPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', hostDocumentRefusedReason: 'bytes',
 };
 
 test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
@@ -122,6 +124,8 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   const fromHello = await ok(tc, '/api/v1/nodes/node-a');
   t.is(fromHello.execCoverage, 'event');
   t.like(fromHello, { execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19 });
+  t.like(fromHello, { execFakeContainer: 29, execHostNamespace: 31, execBatches: 37 });
+  t.deepEqual(fromHello.hostDocumentsRefused, { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' });
   t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
   t.deepEqual(fromHello.agentDrops, {
     total: 2 + 1 + 5 + 7 + 23 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7, execUnjudged: 23,
@@ -137,6 +141,8 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   const fromBeat = await ok(tc, '/api/v1/nodes/node-a');
   t.is(fromBeat.execCoverage, 'scan');
   t.like(fromBeat, { execSource: 'scan', execSourceReason: '', execRingLost: 0 }, 'no exec_source (an older agent): its exec_coverage says');
+  t.like(fromBeat, { execFakeContainer: 0, execHostNamespace: 0, execBatches: 0 }, 'an agent that predates them sends none: 0');
+  t.deepEqual(fromBeat.hostDocumentsRefused, { count: 0, lastPath: '', lastReason: '' });
   t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
   t.deepEqual(fromBeat.agentDrops, {
     total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100, execUnjudged: 0,
@@ -147,18 +153,23 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   // The OpenAPI document describes the groups.
   const doc = await ok(tc, '/api/v1/openapi.json');
   const schema = JSON.stringify(doc);
-  for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost', 'execSource', 'execSourceReason', 'execRingLost', 'execUnjudged']) t.true(schema.includes(field), field);
+  for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost', 'execSource', 'execSourceReason', 'execRingLost', 'execUnjudged',
+    'execFakeContainer', 'execHostNamespace', 'execBatches', 'hostDocumentsRefused', 'lastPath', 'lastReason']) t.true(schema.includes(field), field);
   a.close();
 }));
 
 test('AgentStats counters above 2^53-1 are stored as 2^53-1 and the stream goes on; a bad execCoverage ends the stream with INVALID_ARGUMENT', (t) => withCollector(async (tc) => {
   const MAX = Number.MAX_SAFE_INTEGER;
   const a = await connect(tc, 'node-a', {
-    stats: { spoolDropped: String(MAX), execEventsLost: '9007199254740992', processEventsLost: '18446744073709551615', execRecordsPartial: '18446744073709551615' },
+    stats: {
+      spoolDropped: String(MAX), execEventsLost: '9007199254740992', processEventsLost: '18446744073709551615', execRecordsPartial: '18446744073709551615',
+      execFakeContainer: '18446744073709551615', execHostNamespace: '9007199254740992', execBatches: '18446744073709551615', hostDocumentsRefused: '18446744073709551615',
+    },
   });
   await a.batch([proc('/usr/bin/nc')]);
   const n = await ok(tc, '/api/v1/nodes/node-a');
   t.like(n.agentDrops, { spool: MAX, execEventsLost: MAX, processEventsLost: MAX, rejected: 0 }, 'the bound itself is kept; anything above becomes the bound');
+  t.like(n, { execFakeContainer: MAX, execHostNamespace: MAX, execBatches: MAX, hostDocumentsRefused: { count: MAX } }, 'the new counters are bounded alike');
   t.is(n.agentDrops.total, MAX, 'the total stays an exact JSON number');
   t.is(n.agentDegraded.execRecordsPartial, MAX);
 
@@ -237,7 +248,7 @@ test('a database of schema version 8 migrates to 9: each node gains its exec sou
   t.like(store.nodes.get('node-event', 4, 1000), { execSource: 'ebpf', execRingLost: 19, agentDrops: { execUnjudged: 2 } });
   store.close();
   const after = new Database(path, { readonly: true });
-  t.is(after.pragma('user_version', { simple: true }), 9);
+  t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   after.close();
 });
 
@@ -263,3 +274,51 @@ test('exec source at ingest: a name, a reason redacted and bounded, the counters
   a.close();
   b.close();
 }));
+
+test('a refused host document at ingest: its path redacted and bounded, its reason a short name; anything else ends the stream with INVALID_ARGUMENT naming the field', (t) => withCollector(async (tc) => {
+  const secretPath = '/etc/k/ghp_0123456789abcdefghijABCDEFGHIJ0123456789.yaml';
+  const a = await connect(tc, 'node-a', { stats: { execCoverage: 'event', hostDocumentsRefused: 3, hostDocumentRefusedPath: secretPath, hostDocumentRefusedReason: 'alias-expansion' } });
+  await a.batch([proc('/usr/bin/nc')]);
+  const n = await ok(tc, '/api/v1/nodes/node-a');
+  t.deepEqual(n.hostDocumentsRefused, { count: 3, lastPath: '/etc/k/<redacted>.yaml', lastReason: 'alias-expansion' }, 'a path is redacted like any text a node sends');
+  t.true((await ok(tc, '/api/v1/nodes')).items.some((x: any) => x.hostDocumentsRefused.lastPath === '/etc/k/<redacted>.yaml'), 'the list says the same');
+
+  a.heartbeat({ execCoverage: 'event', hostDocumentsRefused: 4, hostDocumentRefusedPath: '/etc/k.yaml', hostDocumentRefusedReason: 'Depth <b>' });
+  const ended = await a.stream.ended;
+  t.is(ended.code, grpc.status.INVALID_ARGUMENT);
+  t.regex(ended.details, /stats\.hostDocumentRefusedReason "Depth <b>" is not a reason/);
+  t.is((await ok(tc, '/api/v1/nodes/node-a')).hostDocumentsRefused.count, 3, 'the refused heartbeat changed nothing');
+
+  const b = await connect(tc, 'node-b', { stats: { hostDocumentsRefused: 1, hostDocumentRefusedPath: `/${'p'.repeat(1024)}`, hostDocumentRefusedReason: 'bytes' } });
+  t.like(await b.stream.ended, { code: grpc.status.INVALID_ARGUMENT, details: 'stats.hostDocumentRefusedPath is longer than 1024 characters' });
+  t.is((await api(tc, '/api/v1/nodes/node-b')).status, 404, 'a refused hello stores nothing');
+  a.close();
+  b.close();
+}));
+
+test('a database of schema version 9 migrates to 10: each node gains the judgement counters at 0 and no refused document, and the next stats fill them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'v9.sqlite');
+  const v9 = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 9)) v9.exec(m.sql);
+  v9.pragma('user_version = 9');
+  v9.prepare(`INSERT INTO nodes (name, exec_coverage, exec_source, exec_unjudged, exec_ring_lost, first_seen, last_seen) VALUES ('node-a', 'event', 'ebpf', 4, 2, 1, 2)`).run();
+  v9.close();
+
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  t.like(store.nodes.get('node-a', 3, 1000), {
+    execSource: 'ebpf', execRingLost: 2, agentDrops: { execUnjudged: 4 }, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
+    hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' },
+  });
+  store.nodes.stats('node-a', HELLO_STATS, 4);
+  t.like(store.nodes.get('node-a', 4, 1000), {
+    execFakeContainer: 29, execHostNamespace: 31, execBatches: 37,
+    hostDocumentsRefused: { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' },
+  });
+  store.close();
+  const after = new Database(path, { readonly: true });
+  t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
+  after.close();
+});

@@ -87,6 +87,8 @@ const stats = fc.record({
   processEventsCapped: count, processEventsLost: count, execEventsLost: count, execRecordsPartial: count,
   baselineItemsDropped: count, baselineKeysEvicted: count, baselineReportDropped: count,
   execSource: oneOfOr(['', 'ebpf', 'netlink', 'scan']), execSourceReason: text, execRingLost: count, execUnjudged: count,
+  execFakeContainer: count, execHostNamespace: count, execBatches: count, hostDocumentsRefused: count, hostDocumentRefusedPath: path,
+  hostDocumentRefusedReason: oneOfOr(['', 'bytes', 'depth', 'alias-expansion']),
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<AgentStats__Output>;
 
 const hello = fc.record({

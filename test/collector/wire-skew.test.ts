@@ -76,6 +76,9 @@ for (const name of sets) {
         t.is(node.execSourceReason, beat.execSourceReason);
         t.is(node.agentDrops.execUnjudged, beat.execUnjudged);
       }
+      // Counters later than the set: an agent that predates a field sends none, which reads as 0.
+      for (const field of ['execFakeContainer', 'execHostNamespace', 'execBatches'] as const) t.is(node[field], beat[field] ?? 0, field);
+      t.deepEqual(node.hostDocumentsRefused, { count: beat.hostDocumentsRefused ?? 0, lastPath: beat.hostDocumentRefusedPath ?? '', lastReason: beat.hostDocumentRefusedReason ?? '' });
       t.true(node.scoredChecks.scored > 0, 'the scan report was judged');
 
       // Findings: the scan's failures and the process findings, with their detail.

@@ -59,6 +59,8 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   const drops = {
     spoolDropped: 2, execEventsLost: 5, processEventsCapped: 9, execCoverage: 'event', execUnjudged: 4, execRingLost: 0,
     execSource: 'netlink', execSourceReason: `ebpf: NO_CAPABILITY: <img src=x onerror="window.__xss='reason';alert('reason')">`,
+    execFakeContainer: 6, execHostNamespace: 7, execBatches: 0, hostDocumentsRefused: 3,
+    hostDocumentRefusedPath: `/etc/kubernetes/manifests/<img src=x onerror="window.__xss='path'">.yaml`, hostDocumentRefusedReason: 'depth',
   };
   const [a, b, c] = await Promise.all(['node-a', 'node-b', 'node-c'].map((n) => connect(tc, n, { agentVersion: '0.4.0', stats: n === 'node-a' ? drops : undefined })));
   await a!.scan(now, ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.6'], [
@@ -184,12 +186,17 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   t.is(await text(page, '#node-exec-source strong'), 'netlink', 'the degraded exec source is named');
   t.true((await text(page, '#node-exec-source'))!.includes(`NO_CAPABILITY: <img src=x onerror="window.__xss='reason';alert('reason')">`), 'and why, as text');
   t.true((await page.textContent('dl.facts'))!.includes('9 process events rate-limited'));
+  t.is(await text(page, '#node-exec-judged'), "6 in a cgroup no runtime vouches for, 7 in the host's mount namespace");
+  t.is(await text(page, '#node-documents-refused strong'), '3', 'refused host documents');
+  t.is(await text(page, '#node-documents-refused code'), `/etc/kubernetes/manifests/<img src=x onerror="window.__xss='path'">.yaml`, 'the last one, as text');
+  t.true((await text(page, '#node-documents-refused'))!.endsWith('(depth)'));
   await page.screenshot({ path: join(shots, 'node.png'), fullPage: true });
   await page.goto(`${tc.apiUrl}/ui/node?name=node-c`);
   await ready(page);
   t.is(await text(page, '#node-score .big'), '100%');
   t.is(await text(page, '#node-drops .big'), '0');
   t.is(await text(page, '#node-drops .small'), 'nothing lost');
+  t.is(await text(page, '#node-documents-refused'), '0');
   t.is(await text(page, '#findings-count'), 'No findings match.');
 
   t.deepEqual(dialogs, [], 'no script from a node ever ran');

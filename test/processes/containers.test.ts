@@ -24,6 +24,7 @@ import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
 import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
+import { processStatsToWire } from '../../agent/processes/wire-stats.js';
 import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, startTestCollector } from '../helpers/collector.js';
@@ -232,6 +233,7 @@ containerTest("a host process that moves itself into a real pod container's cgro
   t.is(mine[0]!.detail.kernel?.cgroupId, cgroupIdOf(c.cgroup));
   t.is(mine[0]!.detail.kernel?.mntNs, s.m.stats().hostMntNs ?? -1);
   t.true(s.m.stats().hostNamespace >= 1);
+  t.is(processStatsToWire(s.m.stats(), 0).execHostNamespace, s.m.stats().hostNamespace, 'AgentStats carries it to the collector');
 });
 
 containerTest('benign churn: a container of the workload started and stopped, a learned binary run 1,000 times, give no finding', async (t) => {
@@ -292,4 +294,10 @@ containerTest('the agent sends a fake container cgroup to the collector as proc-
   }, 30_000);
   t.like(finding, { checkId: 'proc-fake-container-cgroup', category: 'process', severity: 'high', state: 'open' });
   t.like(finding.detail, { exe: bin, baseline: HOST_WORKER, fakeContainer: { id, cgroupPath: path } });
+  // And the node's counters say how many processes were judged as host processes for it.
+  const node = await eventually('execFakeContainer at the collector', async () => {
+    const r = await httpsJson<{ execFakeContainer: number; execSource: string; execBatches: number }>(`${tc.apiUrl}/api/v1/nodes/node-a`, { ca: tc.ca, token: ADMIN_TOKEN });
+    return r.body.execFakeContainer >= 1 ? r.body : undefined;
+  }, 30_000);
+  t.true(node.execSource !== 'ebpf' || node.execBatches > 0, `${node.execSource}: ${node.execBatches} eBPF batches`);
 });

@@ -182,6 +182,8 @@ for (const [name, rate] of [['1,000 runs at about 200 per second', 200], ['a bur
     t.like(last, { exe: bin.path, exeDeleted: false, partial: false, container: null, baseline: HOST_WORKER });
     t.like(last.kernel, { filename: bin.path, ino: bin.ino, dev: bin.dev, nlink: 1, uid: process.getuid!() });
     t.like(processStatsToWire(st, 0), { execSource: 'ebpf', execSourceReason: '', execCoverage: 'event', execRingLost: 0, execEventsLost: 0 });
+    t.true((ebpf.batches ?? 0) > 0);
+    t.is(processStatsToWire(st, 0).execBatches, ebpf.batches, 'the batches the reader drained go to the collector');
   });
 }
 

@@ -405,6 +405,20 @@ function execSourceText(n) {
     n.execSourceReason ? el('span', { class: 'muted small' }, ` — ${n.execSourceReason}`) : null);
 }
 
+/** Processes judged as host processes though their cgroup looked like a container's, and the eBPF batches read. */
+function execJudgementText(n) {
+  const batches = n.execSource === 'ebpf' ? `; ${n.execBatches} eBPF batches read` : '';
+  return el('span', { id: 'node-exec-judged' },
+    `${n.execFakeContainer} in a cgroup no runtime vouches for, ${n.execHostNamespace} in the host's mount namespace${batches}`);
+}
+
+/** Host documents refused before parsing, and the last one: node strings, rendered as text. */
+function documentsRefusedText(r) {
+  if (r.count === 0) return el('span', { id: 'node-documents-refused' }, '0');
+  return el('span', { id: 'node-documents-refused' }, el('strong', { class: 'sev-text-medium' }, String(r.count)),
+    r.lastPath ? el('span', { class: 'muted small' }, ' — last ', el('code', {}, r.lastPath), r.lastReason ? ` (${r.lastReason})` : '') : null);
+}
+
 async function nodePage() {
   const name = new URLSearchParams(location.search).get('name') ?? '';
   const state = new URLSearchParams(location.search).get('state') ?? 'open';
@@ -432,6 +446,8 @@ async function nodePage() {
         ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],
         ['Architecture', n.arch], ['CPUs', n.cpus || ''], ['Memory', bytes(n.memoryBytes)],
         ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Exec source', execSourceText(n)],
+        ['Judged as host processes', execJudgementText(n)],
+        ['Host documents refused', documentsRefusedText(n.hostDocumentsRefused)],
         ['Spool', `${n.spool.entries} waiting${n.spool.bytes ? ` (${bytes(n.spool.bytes)})` : ''}, ${n.spool.dropped} dropped, ${n.spool.rejected} refused`],
         ['Seen late or in part', `${n.agentDegraded.processEventsCapped} process events rate-limited, ${n.agentDegraded.execRecordsPartial} partial exec records`],
         ['Findings refused (cap)', String(n.findingsRefused)],

@@ -19,6 +19,12 @@ export interface AgentStats {
   'execSourceReason'?: (string);
   'execRingLost'?: (number | string | Long);
   'execUnjudged'?: (number | string | Long);
+  'execFakeContainer'?: (number | string | Long);
+  'execHostNamespace'?: (number | string | Long);
+  'execBatches'?: (number | string | Long);
+  'hostDocumentsRefused'?: (number | string | Long);
+  'hostDocumentRefusedPath'?: (string);
+  'hostDocumentRefusedReason'?: (string);
 }
 
 export interface AgentStats__Output {
@@ -38,4 +44,10 @@ export interface AgentStats__Output {
   'execSourceReason': (string);
   'execRingLost': (number);
   'execUnjudged': (number);
+  'execFakeContainer': (number);
+  'execHostNamespace': (number);
+  'execBatches': (number);
+  'hostDocumentsRefused': (number);
+  'hostDocumentRefusedPath': (string);
+  'hostDocumentRefusedReason': (string);
 }

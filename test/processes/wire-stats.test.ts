@@ -1,0 +1,49 @@
+// The process monitor's counters as AgentStats carries them (agent/processes/wire-stats.ts):
+// processes judged as host processes though their cgroup looked like a container's, and the
+// eBPF reader's batches, from a monitor's stats and from a real monitor on a fixture node.
+import test from 'ava';
+import { processStatsToWire } from '../../agent/processes/wire-stats.js';
+import type { ProcessMonitorStats } from '../../agent/processes/monitor.js';
+import { createProcessMonitor } from '../../agent/processes/monitor.js';
+import { createLogger } from '../../proto/support/logger.js';
+import { monitorConfig, scenario, tempDir, testSpool, THIS_MACHINE } from './helpers.js';
+
+const log = createLogger('test', 'silent');
+
+/** A monitor on eBPF, every counter its own value. */
+function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats {
+  return {
+    coverage: 'event', execEventsReason: '', source: 'ebpf', sourceReasons: {}, fallbackReason: '', scans: 4, lastScanMs: 9,
+    lastScanProcesses: 100, tableSize: 100, events: 900, scanOnly: 0, unjudged: 2, unplaced: 1, fakeContainer: 3, hostNamespace: 5,
+    hostMntNs: 4026531840, verdicts: { known: 800, learned: 90, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 10 },
+    findings: { observed: 10, emitted: 4, capped: 6, lost: 0, pending: 0 },
+    exec: { received: 900, execs: 900, delivered: 900, partial: 0, dropped: 0, overruns: 0, errors: 0, running: true, kernelSeen: 903, ringLost: 3, wakeups: 40, maxBatch: 60, batches: 41 },
+    baselines: { keys: 2, overflow: 0, evictedKeys: 0, version: 1 },
+    attribution: { containers: 2, owners: 1, lookups: 7 },
+    ...over,
+  };
+}
+
+test('judged-as-host processes and eBPF batches are carried as they are counted', (t) => {
+  t.like(processStatsToWire(ebpfStats(), 0), {
+    execSource: 'ebpf', execUnjudged: 3, execRingLost: 3, execEventsLost: 3, execFakeContainer: 3, execHostNamespace: 5, execBatches: 41,
+  });
+  // netlink reports no batches; no exec source at all, none either.
+  const netlink = ebpfStats({ source: 'netlink', exec: { received: 5, execs: 5, delivered: 5, partial: 1, dropped: 0, overruns: 0, errors: 0, running: true } });
+  t.like(processStatsToWire(netlink, 0), { execSource: 'netlink', execBatches: 0, execFakeContainer: 3 });
+  t.like(processStatsToWire(ebpfStats({ source: 'scan', coverage: 'scan', exec: null, fakeContainer: 0, hostNamespace: 0 }), 0),
+    { execBatches: 0, execFakeContainer: 0, execHostNamespace: 0 });
+});
+
+test('a real monitor on a fixture node: the processes in cgroups no runtime vouches for reach AgentStats as execFakeContainer', async (t) => {
+  const dir = await tempDir('wire-stats-fake');
+  t.teardown(dir.cleanup);
+  const spool = testSpool(dir.path);
+  const m = createProcessMonitor(monitorConfig({ ...scenario('containerd-cgroupfs-v1'), stateDir: dir.path, ...THIS_MACHINE }), { log, spool, notify: () => undefined });
+  t.teardown(async () => {
+    await m.stop();
+    spool.close();
+  });
+  await m.start();
+  t.like(processStatsToWire(m.stats(), 0), { execFakeContainer: 2, execHostNamespace: 0, execBatches: 0 });
+});
