@@ -102,6 +102,13 @@ export type Verdict =
   | 'overflow'     // learning, but the baseline is full: not learned, counted
   | 'unexpected';  // locked and not allowed: a finding
 
+/** A count per verdict, all 0. */
+export function zeroVerdicts(): Record<Verdict, number> {
+  return {
+    known: 0, learned: 0, 'first-sight': 0, image: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, modified: 0, unverified: 0, unhashed: 0, unexpected: 0,
+  };
+}
+
 export interface Decision {
   readonly verdict: Verdict;
   /** Set when the executable joins the baseline. */

@@ -13,7 +13,7 @@
 // it sees the host's files, not the image's. That is runc's own init before it joins the
 // container, and a host process that moved itself into a pod's cgroup; both are the host's.
 import type { Logger } from '../../proto/support/logger.js';
-import type { ItemDigest, Verdict } from '../baseline/baselines.js';
+import { zeroVerdicts, type ItemDigest, type Verdict } from '../baseline/baselines.js';
 import { matchesAnyProbe } from '../baseline/probes.js';
 import { hostAttribution, isNotAContainer, type Attribution, type Attributor } from './attribution.js';
 import type { BaselineKeeper } from './baseline-keeper.js';
@@ -71,9 +71,7 @@ function kernelDetail(k: KernelExecFacts, exe: string): NonNullable<ProcessDetai
 export function createJudge(deps: JudgeDeps) {
   const { log, now, table, attributor, sink } = deps;
   const counters = { unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
-  const verdicts: Record<Verdict, number> = {
-    known: 0, learned: 0, 'first-sight': 0, image: 0, startup: 0, probe: 0, graveyard: 0, overflow: 0, modified: 0, unverified: 0, unhashed: 0, unexpected: 0,
-  };
+  const verdicts = zeroVerdicts();
   /** What the judge did beyond the baseline's verdicts. */
   const content = { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0 };
   /** Container id -> the start of its oldest process seen (ms). */

@@ -8,6 +8,8 @@ import { createProcessMonitor } from '../../agent/processes/monitor.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { monitorConfig, scenario, tempDir, testSpool, THIS_MACHINE } from './helpers.js';
 
+import { zeroVerdicts } from '../../agent/baseline/baselines.js';
+
 const log = createLogger('test', 'silent');
 
 /** A monitor on eBPF, every counter its own value. */
@@ -15,11 +17,12 @@ function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats
   return {
     coverage: 'event', execEventsReason: '', source: 'ebpf', sourceReasons: {}, fallbackReason: '', scans: 4, lastScanMs: 9,
     lastScanProcesses: 100, tableSize: 100, events: 900, scanOnly: 0, unjudged: 2, unplaced: 1, fakeContainer: 3, hostNamespace: 5,
-    hostMntNs: 4026531840, verdicts: { known: 800, learned: 90, startup: 0, probe: 0, graveyard: 0, overflow: 0, unexpected: 10 },
+    hostMntNs: 4026531840, verdicts: { ...zeroVerdicts(), known: 800, learned: 90, unexpected: 10 },
     findings: { observed: 10, emitted: 4, capped: 6, lost: 0, pending: 0 },
     exec: { received: 900, execs: 900, delivered: 900, partial: 0, dropped: 0, overruns: 0, errors: 0, running: true, kernelSeen: 903, ringLost: 3, wakeups: 40, maxBatch: 60, batches: 41 },
-    baselines: { keys: 2, overflow: 0, evictedKeys: 0, version: 1 },
+    baselines: { keys: 2, overflow: 0, evictedKeys: 0, evictedDigests: 0, version: 1 },
     attribution: { containers: 2, owners: 1, lookups: 7 },
+    content: { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, identity: null, packages: null },
     ...over,
   };
 }
