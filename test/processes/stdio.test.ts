@@ -248,3 +248,24 @@ test('a table larger than the bound is cut at a line and counted', async (t) => 
   t.deepEqual(kinds(r.read(42)), ['none', 'socket/inet', 'socket']);
   t.like(r.stats(), { tablesCut: 1, linesRefused: 0, familiesUnknown: 1 });
 });
+
+netnsTest('a unix socket of a process in a private network namespace (a service with PrivateNetwork=yes) is found with no inet table read', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-stdio-'));
+  const server = createServer((s) => s.on('error', () => undefined));
+  server.listen(join(dir, 'journal.sock'));
+  await once(server, 'listening');
+  const client = connect(join(dir, 'journal.sock'));
+  await once(client, 'connect');
+  const c = spawn('unshare', ['-rn', 'sleep', '60'], { stdio: ['ignore', client, client] });
+  t.teardown(async () => {
+    c.kill('SIGKILL');
+    client.destroy();
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await execed(c.pid!, 'sleep');
+  const r = createStdioReader('/proc');
+  t.deepEqual(kinds(r.read(c.pid!)), ['chardev', 'socket/unix', 'socket/unix']);
+  // Its own unix table, then the host's: reading /proc/net/tcp costs milliseconds and is not needed.
+  t.is(r.stats().tablesRead, 2);
+});
