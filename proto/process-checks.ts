@@ -17,8 +17,29 @@ export const PROC_UNEXPECTED_CHECK = { id: 'proc-unexpected', category: 'process
 /** A process ran in a cgroup that only looks like a container's; subject `cgroup:<path>`. */
 export const PROC_FAKE_CONTAINER_CGROUP_CHECK = { id: 'proc-fake-container-cgroup', category: 'process', severity: 'high' } as const satisfies CheckIdentity;
 
+/**
+ * A shell or interpreter started with stdin, stdout or stderr on an AF_INET/AF_INET6 socket
+ * (agent/processes/context.ts); subject `<baseline>:<exe>`.
+ */
+export const PROC_REVERSE_SHELL_CHECK = { id: 'proc-reverse-shell', category: 'process', severity: 'critical' } as const satisfies CheckIdentity;
+
+/**
+ * An interpreter ran code given on its command line or on stdin from a socket (`python3 -c`,
+ * `sh -c`, `perl -e`) in a baseline that never saw that interpreter run inline code while
+ * learning; subject `<baseline>:<exe>`.
+ */
+export const PROC_INLINE_CODE_CHECK = { id: 'proc-inline-code', category: 'process', severity: 'medium' } as const satisfies CheckIdentity;
+
+/**
+ * A learned path ran content (SHA-256) the baseline never learned and no package manager or
+ * image vouches for; subject `<baseline>:<exe>`.
+ */
+export const PROC_MODIFIED_BINARY_CHECK = { id: 'proc-modified-binary', category: 'process', severity: 'critical' } as const satisfies CheckIdentity;
+
 /** The agent's exec source is not eBPF; subject `exec-source`. */
 export const EXEC_COVERAGE_CHECK = { id: 'agent-exec-coverage', category: 'agent', severity: 'medium' } as const satisfies CheckIdentity;
 
 /** The checks whose findings carry a ProcessDetail (agent.proto). */
-export const PROCESS_DETAIL_CHECK_IDS: readonly string[] = [PROC_UNEXPECTED_CHECK.id, PROC_FAKE_CONTAINER_CGROUP_CHECK.id];
+export const PROCESS_DETAIL_CHECK_IDS: readonly string[] = [
+  PROC_UNEXPECTED_CHECK.id, PROC_FAKE_CONTAINER_CGROUP_CHECK.id, PROC_REVERSE_SHELL_CHECK.id, PROC_INLINE_CODE_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id,
+];

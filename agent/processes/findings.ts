@@ -15,7 +15,9 @@ import type { ProcessDetail as WireProcessDetail } from '../../proto/gen/nodewar
 import { boundedSubject, processSubject } from '../../proto/baseline-key.js';
 import { createTokenBuckets } from './rate-limit.js';
 import { severityToWire, type Severity } from '../../proto/domain.js';
-import { PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import {
+  PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_UNEXPECTED_CHECK,
+} from '../../proto/process-checks.js';
 
 /** The wire's name of a severity (SEVERITY_HIGH for high). */
 const wireSeverity = <S extends Severity>(s: S) => severityToWire(s) as `SEVERITY_${Uppercase<S>}`;
@@ -47,8 +49,45 @@ export const PROC_FAKE_CONTAINER_CGROUP = {
     + 'only root can, so treat the node as compromised unless a known tool explains it.',
 } as const;
 
+/** A shell or interpreter started with stdin, stdout or stderr on a TCP/UDP/raw socket (context.ts). */
+export const PROC_REVERSE_SHELL = {
+  id: PROC_REVERSE_SHELL_CHECK.id,
+  title: 'Shell or interpreter talking to the network on its stdin/stdout',
+  category: PROC_REVERSE_SHELL_CHECK.category,
+  severity: wireSeverity(PROC_REVERSE_SHELL_CHECK.severity),
+  remediation: 'A shell or interpreter was started with its standard input, output or error on a network connection: the '
+    + 'shape of a reverse shell (`bash -i >& /dev/tcp/...`, `nc -e`). Services run by systemd write to a unix socket, which '
+    + 'is never reported. Find the parent that set it up (the parent chain is in the details), capture the connection\'s '
+    + 'peer, and treat the workload as compromised: isolate it, keep its logs, rebuild it from a trusted image.',
+} as const;
+
+/** An interpreter ran inline code in a baseline that never saw it do so while learning (context.ts). */
+export const PROC_INLINE_CODE = {
+  id: PROC_INLINE_CODE_CHECK.id,
+  title: 'Interpreter ran code from its command line',
+  category: PROC_INLINE_CODE_CHECK.category,
+  severity: wireSeverity(PROC_INLINE_CODE_CHECK.severity),
+  remediation: 'A shell or interpreter this workload runs ran code given on its command line (`-c`, `-e`, awk program text) '
+    + 'or on stdin from a socket, which it never did while its baseline learned. Read the command line in the details: if '
+    + 'the workload does this legitimately, allow it in the baseline; otherwise find who started it (the parent chain) and '
+    + 'treat the workload as compromised.',
+} as const;
+
+/** A learned path ran content nobody vouches for (the coordinator's identity check). */
+export const PROC_MODIFIED_BINARY = {
+  id: PROC_MODIFIED_BINARY_CHECK.id,
+  title: 'Learned executable with unknown content',
+  category: PROC_MODIFIED_BINARY_CHECK.category,
+  severity: wireSeverity(PROC_MODIFIED_BINARY_CHECK.severity),
+  remediation: 'An executable at a learned path ran with content (SHA-256) the baseline never learned, and neither the '
+    + 'package manager\'s records nor the container image vouch for it: the file was replaced or overwritten. Compare it with '
+    + 'the package or image it came from; if the change is a legitimate build, allow the new digest in the baseline, '
+    + 'otherwise treat the node or workload as compromised.',
+} as const;
+
 /** The checks a process finding can be. */
-export type ProcessCheck = typeof PROC_UNEXPECTED | typeof PROC_FAKE_CONTAINER_CGROUP;
+export type ProcessCheck = typeof PROC_UNEXPECTED | typeof PROC_FAKE_CONTAINER_CGROUP | typeof PROC_REVERSE_SHELL
+  | typeof PROC_INLINE_CODE | typeof PROC_MODIFIED_BINARY;
 
 export { MAX_SUBJECT_CHARS } from '../../proto/baseline-key.js';
 /** Findings per FindingBatch (the collector takes at most 1,000). */

@@ -5,14 +5,21 @@ import test from 'ava';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXEC_COVERAGE_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import {
+  EXEC_COVERAGE_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_REVERSE_SHELL_CHECK,
+  PROC_UNEXPECTED_CHECK, PROCESS_DETAIL_CHECK_IDS,
+} from '../../proto/process-checks.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
-import { PROC_FAKE_CONTAINER_CGROUP, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
+import {
+  PROC_FAKE_CONTAINER_CGROUP, PROC_INLINE_CODE, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNEXPECTED,
+} from '../../agent/processes/findings.js';
 import { PROC_UNEXPECTED as PIPELINE_PROC_UNEXPECTED } from '../../collector/pipeline/baselines.js';
 import { PROC_UNEXPECTED_CHECK as STORE_PROC_UNEXPECTED } from '../../collector/store/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const IDS = [PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK].map((c) => c.id);
+const IDS = [
+  PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK,
+].map((c) => c.id);
 
 async function sources(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -37,6 +44,11 @@ test('the agent and the collector use the contract\'s ids, categories and severi
   t.like(PROC_UNEXPECTED, { id: 'proc-unexpected', category: 'process', severity: 'SEVERITY_HIGH' });
   t.like(PROC_FAKE_CONTAINER_CGROUP, { id: 'proc-fake-container-cgroup', category: 'process', severity: 'SEVERITY_HIGH' });
   t.like(EXEC_COVERAGE, { id: 'agent-exec-coverage', category: 'agent', severity: 'medium' });
+  t.like(PROC_REVERSE_SHELL, { id: 'proc-reverse-shell', category: 'process', severity: 'SEVERITY_CRITICAL' });
+  t.like(PROC_INLINE_CODE, { id: 'proc-inline-code', category: 'process', severity: 'SEVERITY_MEDIUM' });
+  t.like(PROC_MODIFIED_BINARY, { id: 'proc-modified-binary', category: 'process', severity: 'SEVERITY_CRITICAL' });
+  // Findings of every process check carry a ProcessDetail, which the collector accepts for them.
+  t.deepEqual([...PROCESS_DETAIL_CHECK_IDS].sort(), ['proc-fake-container-cgroup', 'proc-inline-code', 'proc-modified-binary', 'proc-reverse-shell', 'proc-unexpected']);
   t.is(PIPELINE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
   t.is(STORE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
 });
