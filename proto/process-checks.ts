@@ -36,10 +36,16 @@ export const PROC_INLINE_CODE_CHECK = { id: 'proc-inline-code', category: 'proce
  */
 export const PROC_MODIFIED_BINARY_CHECK = { id: 'proc-modified-binary', category: 'process', severity: 'critical' } as const satisfies CheckIdentity;
 
+/**
+ * A learned path ran, once its baseline was locked, with content that could not be hashed (the
+ * file was gone and unreachable, too large, unreadable); subject `<baseline>:<exe>`.
+ */
+export const PROC_UNVERIFIED_BINARY_CHECK = { id: 'proc-unverified-binary', category: 'process', severity: 'medium' } as const satisfies CheckIdentity;
+
 /** The agent's exec source is not eBPF; subject `exec-source`. */
 export const EXEC_COVERAGE_CHECK = { id: 'agent-exec-coverage', category: 'agent', severity: 'medium' } as const satisfies CheckIdentity;
 
 /** The checks whose findings carry a ProcessDetail (agent.proto). */
 export const PROCESS_DETAIL_CHECK_IDS: readonly string[] = [
-  PROC_UNEXPECTED_CHECK.id, PROC_FAKE_CONTAINER_CGROUP_CHECK.id, PROC_REVERSE_SHELL_CHECK.id, PROC_INLINE_CODE_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id,
+  PROC_UNEXPECTED_CHECK.id, PROC_FAKE_CONTAINER_CGROUP_CHECK.id, PROC_REVERSE_SHELL_CHECK.id, PROC_INLINE_CODE_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id, PROC_UNVERIFIED_BINARY_CHECK.id,
 ];

@@ -508,19 +508,22 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
     },
 
     /**
-     * Whether the interpreter at `exe` may run inline code: it did while the baseline learned.
-     * While learning, this run is recorded (true); once locked, only what was recorded counts.
+     * Whether the interpreter at `exe` may run inline code: while the baseline learns, yes;
+     * once locked, only when it did while learning (recordInline) or an operator allowed it.
      */
     inlineAllowed(key: string, exe: string, now: number): boolean {
       const b = baselines.get(key);
+      return !b || !isLocked(b, now) || b.items.get(exe)?.inline === true;
+    },
+
+    /** The interpreter at `exe` ran inline code: recorded while its baseline learns. */
+    recordInline(key: string, exe: string, now: number): void {
+      const b = baselines.get(key);
       const item = b?.items.get(exe);
-      if (!b || !item) return !b || !isLocked(b, now);
-      if (item.inline) return true;
-      if (isLocked(b, now)) return false;
+      if (!b || !item || item.inline || isLocked(b, now)) return;
       b.items.set(exe, { ...item, inline: true });
       touch(key);
       dirty = true;
-      return true;
     },
 
     /**

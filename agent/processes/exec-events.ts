@@ -46,21 +46,9 @@ export type ExecSourceName = ExecSourceKind | 'scan';
 /** What the filesystem of the executed file is, from its superblock's magic number. */
 export type FsKind = 'memfd' | 'tmpfs' | 'overlay' | 'ramfs' | 'hugetlbfs' | 'ext4' | 'xfs' | 'btrfs' | 'squashfs' | 'nfs' | 'fuse' | 'other';
 
-/** What one of a new process's file descriptors 0, 1, 2 is, read in the kernel at the exec. */
-export type StdioKind = 'none' | 'socket' | 'pipe' | 'file' | 'chardev' | 'other';
-/** A socket's address family: AF_UNIX, AF_INET, AF_INET6, or any other. */
-export type SocketFamily = 'unix' | 'inet' | 'inet6' | 'other';
-
-export interface StdioFact {
-  /**
-   * 'none': not open; 'pipe': a pipe or a FIFO; 'file': a regular file; 'chardev': a character
-   * device (a tty, /dev/null); 'other': anything else (a directory, an eventfd, a descriptor
-   * the kernel's table could not be read for).
-   */
-  readonly kind: StdioKind;
-  /** Sockets only. */
-  readonly family?: SocketFamily;
-}
+// What fds 0, 1, 2 are: one type for both readers (the kernel's at the exec, stdio.ts's from /proc).
+export type { SocketFamily, StdioFact, StdioFacts, StdioKind } from './stdio.js';
+import type { StdioFacts } from './stdio.js';
 
 /** Facts the eBPF program read in the kernel at the exec (absent for netlink records). */
 export interface KernelExecFacts {
@@ -90,7 +78,7 @@ export interface KernelExecFacts {
   readonly ctimeNs: bigint;
   readonly mode: number;
   /** File descriptors 0, 1 and 2 of the new process. */
-  readonly stdio: readonly [StdioFact, StdioFact, StdioFact];
+  readonly stdio: StdioFacts;
   /** Default-hierarchy (v2) cgroup id, and the v1 memory controller's (0 without one). */
   readonly cgroupId: number;
   readonly cgroupV1Id: number;

@@ -17,6 +17,7 @@ import { createTokenBuckets } from './rate-limit.js';
 import { severityToWire, type Severity } from '../../proto/domain.js';
 import {
   PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_UNEXPECTED_CHECK,
+  PROC_UNVERIFIED_BINARY_CHECK,
 } from '../../proto/process-checks.js';
 
 /** The wire's name of a severity (SEVERITY_HIGH for high). */
@@ -85,9 +86,21 @@ export const PROC_MODIFIED_BINARY = {
     + 'otherwise treat the node or workload as compromised.',
 } as const;
 
+/** A learned path ran with content that could not be hashed (identity.ts says why). */
+export const PROC_UNVERIFIED_BINARY = {
+  id: PROC_UNVERIFIED_BINARY_CHECK.id,
+  title: 'Learned executable whose content could not be checked',
+  category: PROC_UNVERIFIED_BINARY_CHECK.category,
+  severity: wireSeverity(PROC_UNVERIFIED_BINARY_CHECK.severity),
+  remediation: 'A learned path ran, but the agent could not read what ran to compare it with the baseline (the reason is in '
+    + 'the details: the process and its file were gone from every place the agent may read, the file is larger than '
+    + 'processes.maxHashMiB, or it could not be read). Check the file on the node against its package or image; raise '
+    + 'processes.maxHashMiB if it is a large binary that legitimately runs here.',
+} as const;
+
 /** The checks a process finding can be. */
 export type ProcessCheck = typeof PROC_UNEXPECTED | typeof PROC_FAKE_CONTAINER_CGROUP | typeof PROC_REVERSE_SHELL
-  | typeof PROC_INLINE_CODE | typeof PROC_MODIFIED_BINARY;
+  | typeof PROC_INLINE_CODE | typeof PROC_MODIFIED_BINARY | typeof PROC_UNVERIFIED_BINARY;
 
 export { MAX_SUBJECT_CHARS } from '../../proto/baseline-key.js';
 /** Findings per FindingBatch (the collector takes at most 1,000). */
@@ -305,10 +318,13 @@ export function createFindingSink(opts: FindingSinkOptions, deps: { emit(finding
 
     /** The executable is allowed now: nothing pending for it is sent, and its bucket is reset. */
     allow(key: string, exe: string): void {
-      const k = `${PROC_UNEXPECTED.id}\n${subjectFor(key, exe)}`;
-      pending.delete(k);
-      ready.delete(k);
-      buckets.forget(k);
+      // What an allow answers: the path, its content, its inline code (not a reverse shell).
+      for (const check of [PROC_UNEXPECTED, PROC_MODIFIED_BINARY, PROC_UNVERIFIED_BINARY, PROC_INLINE_CODE]) {
+        const k = `${check.id}\n${subjectFor(key, exe)}`;
+        pending.delete(k);
+        ready.delete(k);
+        buckets.forget(k);
+      }
     },
 
     stats(): FindingSinkStats {

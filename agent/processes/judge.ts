@@ -20,13 +20,22 @@ import type { BaselineKeeper } from './baseline-keeper.js';
 import { containerFromCgroup, type CgroupContainer } from './cgroup.js';
 import { formatCmdline, formatPath } from './cmdline.js';
 import { fsKindOf, type KernelExecFacts } from './exec-events.js';
-import { PROC_FAKE_CONTAINER_CGROUP, PROC_MODIFIED_BINARY, PROC_UNEXPECTED, PROC_UNVERIFIED_BINARY, type FindingSink, type ProcessCheck, type ProcessDetail } from './findings.js';
+import { judgeContext } from './context.js';
+import {
+  PROC_FAKE_CONTAINER_CGROUP, PROC_INLINE_CODE, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNEXPECTED, PROC_UNVERIFIED_BINARY,
+  type FindingSink, type ProcessCheck, type ProcessDetail,
+} from './findings.js';
+import { inlineCode } from './interpreters.js';
+import { loadedProgram, loaderFlavour } from './loader.js';
+import type { StdioFacts, StdioReader } from './stdio.js';
 import type { Digests, IdentityHasher, IdentityResult } from './identity.js';
 import { execIdentity, type Observed } from './observed.js';
 import type { Vouch } from '../facts/package-vouch.js';
 import type { ProcessTable, TableEntry } from './process-table.js';
 
 const MAX_CONTAINERS = 8192;
+/** /proc stdio reads per second at most (each may read the kernel's socket tables). */
+const STDIO_READS_PER_SECOND = 50;
 /** Exec-time cgroups (by the kernel's cgroup ids) whose container is known. */
 const MAX_CGROUPS = 4096;
 
@@ -50,6 +59,10 @@ export interface JudgeDeps {
   readonly identity: IdentityHasher | null;
   /** Asks the host's package manager whether it recorded a content for a path. */
   readonly vouch: ((path: string, digests: Digests) => Promise<Vouch>) | null;
+  /** Reads what fds 0-2 of a live process are (sources without eBPF facts); null: not judged. */
+  readonly stdio: StdioReader | null;
+  /** A live process's working directory (resolves a relative path given to the loader). */
+  readonly cwdOf: ((pid: number) => string | null) | null;
 }
 
 /** What a finding says of the executed file's content. */
@@ -73,7 +86,8 @@ export function createJudge(deps: JudgeDeps) {
   const counters = { unjudged: 0, unplaced: 0, fakeContainer: 0, hostNamespace: 0 };
   const verdicts = zeroVerdicts();
   /** What the judge did beyond the baseline's verdicts. */
-  const content = { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0 };
+  const content = { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, stdioSkipped: 0 };
+  const stdioWindow = { second: 0, reads: 0 };
   /** Container id -> the start of its oldest process seen (ms). */
   const containerStart = new Map<string, number>();
   /** `<v2 id>:<v1 memory id>` -> the container the exec-time cgroup path names (eBPF records). */
@@ -132,7 +146,9 @@ export function createJudge(deps: JudgeDeps) {
     }
     const exe = formatPath(o.exe);
     const known = table.get(o.pid);
-    if (known && o.startTicks >= 0 && known.startTicks === o.startTicks && known.judged === exe) return;
+    // A scan meeting a process an event judged is not a new exec (an event always is: a process
+    // may exec the same file again, with other arguments or descriptors).
+    if (seen === 'scan' && known && o.startTicks >= 0 && known.startTicks === o.startTicks && known.judged === exe) return;
     // The cgroup of a process that is already gone is its parent's (it was forked there).
     // Without either, the process cannot be placed: it is not judged rather than judged as host.
     let cg: CgroupContainer | null = claimedContainer(o);
@@ -177,18 +193,23 @@ export function createJudge(deps: JudgeDeps) {
       startup = o.startTicks >= 0 && startedAtMs - since < deps.startupMs;
     }
     const baselines = deps.baselines.set;
-    const probe = parentIsProbe || matchesAnyProbe(o.argv, exe, baselines.probes(at.key));
+    // The dynamic loader run directly is judged by the program it loads (loader.ts); one that
+    // cannot be known is reported under the loader's path.
+    const loader = loadedProgram(exe, o.argv, loaderCwd(o, exe));
+    const judged = loader?.program ? formatPath(loader.program) : exe;
+    const probe = parentIsProbe || matchesAnyProbe(o.argv, judged, baselines.probes(at.key));
     entry.probe = probe;
 
-    // What ran: its content, hashed once per file version (identity.ts).
+    // What ran: its content, hashed once per file version (identity.ts). Through the loader,
+    // the file executed is the loader: the program is judged by its path alone.
     const previous = known && known.startTicks === o.startTicks ? known.sha256 : null;
-    const id = deps.identity ? identify(o, exe, at) : null;
+    const id = deps.identity && !loader ? identify(o, exe, at) : null;
     entry.sha256 = id ? id.then((r) => (r.ok ? r.digests.sha256 : null)) : null;
     const ident = id ? await id : null;
     const memfd = o.kernel ? fsKindOf(o.kernel.fsMagic, exe, o.kernel.detached) === 'memfd' : exe.startsWith('/memfd:');
     // A link ending in " (deleted)" is a deleted file only when the file has no link left.
     const deleted = o.exeDeleted && !(ident?.ok && ident.identity.nlink > 0);
-    let verdict: Verdict | 'reexec' | 'deleted' | 'memory';
+    let verdict: Verdict | 'reexec' | 'deleted' | 'memory' | 'no-program';
     const sha256 = ident?.ok ? ident.digests.sha256 : null;
     if ((memfd || deleted || o.kernel?.detached) && sha256 !== null && previous !== null && (await previous) === sha256) {
       // The process ran the same content again from a copy (runc's memfd or detached clone of
@@ -200,47 +221,95 @@ export function createJudge(deps: JudgeDeps) {
       verdict = memfd ? 'memory' : 'deleted';
       if (memfd) content.fromMemory++;
       else content.deleted++;
+    } else if (loader && loader.program === null) {
+      verdict = 'no-program';
     } else {
       const c = ident === null ? undefined : ident.ok ? { sha256: ident.digests.sha256, image: at.container?.image ?? '' } : { error: ident.reason };
-      verdict = baselines.observe(at.key, { exe, startup, probe, ...(c ? { content: c } : {}) }, t);
+      verdict = baselines.observe(at.key, { exe: judged, startup, probe, ...(c ? { content: c } : {}) }, t);
       verdicts[verdict]++;
     }
-    if (verdict === 'learned') log.debug({ baseline: at.key, exe }, 'learned');
+    if (verdict === 'learned') log.debug({ baseline: at.key, exe: judged }, 'learned');
     let check: ProcessCheck = PROC_UNEXPECTED;
     let vouch: Vouch | null = null;
     if (verdict === 'modified' && ident?.ok) {
       // A content nobody vouched for, unless the host's package manager recorded it there.
-      vouch = at.container === null && deps.vouch ? await deps.vouch(exe, ident.digests) : null;
+      vouch = at.container === null && deps.vouch ? await deps.vouch(judged, ident.digests) : null;
       if (vouch?.vouched) {
-        deps.baselines.set.learnContent(at.key, exe, ident.digests.sha256, 'package', now());
+        deps.baselines.set.learnContent(at.key, judged, ident.digests.sha256, 'package', now());
         content.upgraded++;
-        log.info({ baseline: at.key, exe, sha256: ident.digests.sha256, by: `${vouch.manager}:${vouch.package}` }, 'executable upgraded by the package manager');
+        log.info({ baseline: at.key, exe: judged, sha256: ident.digests.sha256, by: `${vouch.manager}:${vouch.package}` }, 'executable upgraded by the package manager');
         verdict = 'known';
       } else {
         check = PROC_MODIFIED_BINARY;
       }
     }
     if (verdict === 'unverified') check = PROC_UNVERIFIED_BINARY;
-    const report = verdict === 'unexpected' || verdict === 'modified' || verdict === 'unverified' || verdict === 'memory' || verdict === 'deleted';
-    if (!report && !fake) return;
-    const item = baselines.get(at.key)?.items.get(exe);
+
+    // How it started: stdio on a network socket, inline code, the setuid bit (context.ts).
+    const stdio = o.kernel ? o.kernel.stdio : readStdio(o, judged);
+    const ctx = judgeContext(
+      { exe, argv: o.argv, stdio, uid: o.kernel?.uid ?? -1, euid: o.kernel?.euid ?? -1, cwd: null },
+      { learnedInline: (program) => baselines.inlineAllowed(at.key, formatPath(program), t) },
+    );
+    if (ctx.inline && ctx.program !== null) baselines.recordInline(at.key, formatPath(ctx.program), t);
+    const report = verdict === 'unexpected' || verdict === 'modified' || verdict === 'unverified' || verdict === 'memory' || verdict === 'deleted' || verdict === 'no-program';
+    if (!report && !fake && ctx.findings.length === 0) return;
+    const item = baselines.get(at.key)?.items.get(judged);
+    const onHost = at.container === null;
+    const remarkable = ctx.findings.length > 0 || loader !== null;
     const detail: ProcessDetail = {
-      baseline: at.key, exe, exeDeleted: deleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
-      user: userName(o.uid, at.container === null), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
+      baseline: at.key, exe: judged, exeDeleted: deleted, pid: o.pid, ppid: o.ppid, parents, uid: o.uid,
+      user: userName(o.uid, onHost), cmdline: formatCmdline(o.argv, { truncated: o.cmdlineTruncated }),
       container: at.container ? { id: at.container.id, name: at.container.name, runtime: at.container.runtime } : null,
       pod: at.pod, podUid: at.podUid, namespace: at.namespace, workload: at.workload, startedAtMs, seen,
       partial: o.missing.length > 0, missing: [...o.missing],
       ...(o.kernel ? { kernel: kernelDetail(o.kernel, exe) } : {}),
       ...(ident ? { identity: identityDetail(ident, item?.digests ?? [], vouch) } : {}),
-      ...(o.kernel && o.kernel.euid !== o.kernel.uid ? { uid: o.kernel.uid, euid: o.kernel.euid, user: userName(o.kernel.uid, at.container === null), effectiveUser: userName(o.kernel.euid, at.container === null) } : {}),
+      ...(ctx.setuid ? { uid: ctx.setuid.uid, euid: ctx.setuid.euid, user: userName(ctx.setuid.uid, onHost), effectiveUser: userName(ctx.setuid.euid, onHost) } : {}),
+      ...(remarkable ? {
+        context: {
+          stdio: stdio ? [...stdio] : [], interpreter: ctx.interpreter?.interpreter ?? '', inlineFlag: ctx.findings.find((f) => f.flag)?.flag ?? '',
+          loader: loader?.loader ?? '', loadedProgram: loader?.program ?? '',
+        },
+      } : {}),
     };
     if (fake) {
       record({ ...detail, fakeContainer: fake }, t, PROC_FAKE_CONTAINER_CGROUP);
       log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
-      if (!report) return;
     }
+    for (const f of ctx.findings) {
+      record(detail, t, f.checkId === PROC_REVERSE_SHELL.id ? PROC_REVERSE_SHELL : PROC_INLINE_CODE);
+      log.debug({ baseline: at.key, exe: judged, pid: o.pid, check: f.checkId, reason: f.reason }, 'process start reported');
+    }
+    if (!report) return;
     record(detail, t, check);
-    log.debug({ baseline: at.key, exe, pid: o.pid, seen, verdict }, 'process reported');
+    log.debug({ baseline: at.key, exe: judged, pid: o.pid, seen, verdict }, 'process reported');
+  }
+
+  /**
+   * What fds 0-2 of a process are, read from /proc (netlink and scan records; eBPF ones carry
+   * them): only for shells and interpreters, and at most STDIO_READS_PER_SECOND, since a
+   * socket's family means reading the kernel's socket tables (milliseconds for TCP).
+   */
+  function readStdio(o: Observed, program: string): StdioFacts | null {
+    if (!deps.stdio || o.startTicks < 0 || inlineCode(program, o.argv) === null) return null;
+    const second = Math.floor(now() / 1000);
+    if (second !== stdioWindow.second) {
+      stdioWindow.second = second;
+      stdioWindow.reads = 0;
+    }
+    if (stdioWindow.reads >= STDIO_READS_PER_SECOND) {
+      content.stdioSkipped++;
+      return null;
+    }
+    stdioWindow.reads++;
+    return deps.stdio.read(o.pid);
+  }
+
+  /** The working directory of a process running the loader directly (a relative program path). */
+  function loaderCwd(o: Observed, exe: string): string | null {
+    if (loaderFlavour(exe) === null || !deps.cwdOf) return null;
+    return deps.cwdOf(o.pid);
   }
 
   /** The content of what the process executed (see identity.ts for where it is read). */

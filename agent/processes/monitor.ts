@@ -9,6 +9,8 @@
 // and runs their timers. The apply functions (applyBaselineUpdate, setProbes, setOwner) are
 // how the collector's word arrives: BaselineUpdate messages on the stream, exec probes and pod
 // owners from its pod watch. Allowing an executable stops the agent reporting it at once.
+import { readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../proto/support/logger.js';
 import type { FindingBatch } from '../../proto/load.js';
 import type { BaselineUpdate, BaselineUpdate__Output } from '../../proto/gen/nodeward/v1/BaselineUpdate.js';
@@ -24,6 +26,7 @@ import type { HostRoleSetting } from './host-role.js';
 import { createPackageVouch, type PackageVouchStats } from '../facts/package-vouch.js';
 import { createIdentityHasher, type IdentityHasher } from './identity.js';
 import { createJudge, type Judge } from './judge.js';
+import { createStdioReader, type StdioStats } from './stdio.js';
 import { bundleLocations } from './oci.js';
 import { createProcReader } from './proc-reader.js';
 import { createProcessTable } from './process-table.js';
@@ -122,7 +125,9 @@ export interface ProcessMonitorStats {
   readonly baselines: { readonly keys: number; readonly overflow: number; readonly evictedKeys: number; readonly evictedDigests: number; readonly version: number };
   readonly attribution: { readonly containers: number; readonly owners: number; readonly lookups: number };
   /** What the content checks did: re-execs of the same content, code run from memory or a deleted file, upgrades vouched for. */
-  readonly content: Judge['content'] & { readonly identity: ReturnType<IdentityHasher['stats']> | null; readonly packages: PackageVouchStats | null };
+  readonly content: Judge['content'] & {
+    readonly identity: ReturnType<IdentityHasher['stats']> | null; readonly packages: PackageVouchStats | null; readonly stdio: StdioStats;
+  };
 }
 
 const SAVE_EVERY_MS = 2000;
@@ -148,17 +153,26 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   const table = createProcessTable(reader);
   let users: ReadonlyMap<number, string> = new Map();
   let hostMntNs: number | null = null;
-  const identity = config.identity === false ? null : createIdentityHasher({
+  // Contents are read through /proc/<pid>/exe: only the live kernel's procfs has those links.
+  const identity = config.identity === false || !isProcfs(reader.root) ? null : createIdentityHasher({
     procRoot: reader.root, hostFs, maxBytes: config.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES, maxEntries: 16_384, maxQueue: 1024,
     startTicksOf: (pid) => reader.readStat(pid)?.startTicks ?? null,
   });
   const packages = identity ? createPackageVouch(hostFs, { now }) : null;
+  const stdioReader = createStdioReader(reader.root);
   const judge = createJudge({
     log, now, startupMs: config.startupMs, ticksToMs: (ticks) => reader.ticksToMs(ticks), table, attributor, baselines: keeper, sink,
     users: () => users, hostMntNs: () => hostMntNs, ready: () => {
       if (config.sendAtOnce !== false) sendSoon();
     },
-    identity, vouch: packages ? (path, digests) => packages.vouch(path, digests) : null,
+    identity, vouch: packages ? (path, digests) => packages.vouch(path, digests) : null, stdio: stdioReader,
+    cwdOf: (pid) => {
+      try {
+        return readlinkSync(join(reader.root, String(pid), 'cwd'));
+      } catch {
+        return null;
+      }
+    },
   });
   const sources = createProcessSources(config, { log, now, reader, table, judge, attributor });
   const timers: NodeJS.Timeout[] = [];
@@ -203,7 +217,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
   function stats(): ProcessMonitorStats {
     return {
-      ...sources.stats(), ...judge.counters, content: { ...judge.content, identity: identity?.stats() ?? null, packages: packages?.stats() ?? null }, hostMntNs, tableSize: table.size,
+      ...sources.stats(), ...judge.counters, content: { ...judge.content, identity: identity?.stats() ?? null, packages: packages?.stats() ?? null, stdio: stdioReader.stats() }, hostMntNs, tableSize: table.size,
       verdicts: judge.verdicts(), findings: sink.stats(), baselines: keeper.stats(), attribution: attributor.stats(),
     };
   }

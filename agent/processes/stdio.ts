@@ -19,9 +19,15 @@ import { join, resolve } from 'node:path';
 export type StdioKind = 'none' | 'socket' | 'pipe' | 'file' | 'chardev' | 'other' | 'unknown';
 export type SocketFamily = 'unix' | 'inet' | 'inet6' | 'other';
 
-/** One of fds 0, 1, 2: closed (`none`), a socket (with its family when known), a pipe or FIFO, ... */
+/**
+ * One of fds 0, 1, 2. 'none': not open; 'socket' (with its family when known); 'pipe': a pipe
+ * or a FIFO; 'file': a regular file; 'chardev': a character device (a tty, /dev/null);
+ * 'other': anything else (a directory, an eventfd; from the kernel, also a descriptor its table
+ * could not be read for); 'unknown': /proc could not tell (the eBPF reader never says so).
+ */
 export interface StdioFact {
   readonly kind: StdioKind;
+  /** Sockets only. */
   readonly family?: SocketFamily;
 }
 

@@ -57,7 +57,10 @@ function monitorStats(): ProcessMonitorStats {
     exec: { received: 5200, execs: 5120, delivered: 5120, partial: 6, dropped: 1, overruns: 2, errors: 0, running: true },
     baselines: { keys: 2, overflow: 0, evictedKeys: 0, evictedDigests: 0, version: 0 },
     attribution: { containers: 3, owners: 1, lookups: 40 },
-    content: { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, identity: null, packages: null },
+    content: {
+      reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, stdioSkipped: 0, identity: null, packages: null,
+      stdio: { reads: 0, tablesRead: 0, tablesCut: 0, linesRefused: 0, familiesUnknown: 0, unreadable: 0 },
+    },
   };
 }
 

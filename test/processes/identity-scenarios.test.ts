@@ -108,10 +108,15 @@ async function learned(m: ProcessMonitor, exe: string): Promise<void> {
 
 /** The findings of `checkId` whose exe is `exe`, once there is one. */
 async function findingOf(s: Setup, checkId: string, exe: string): Promise<SpooledFinding> {
-  return waitFor(`${checkId} for ${exe}`, () => {
-    s.m.flush();
-    return spooledFindings(s.spool).find((f) => f.finding.checkId === checkId && f.detail.exe === exe);
-  });
+  try {
+    return await waitFor(`${checkId} for ${exe}`, () => {
+      s.m.flush();
+      return spooledFindings(s.spool).find((f) => f.finding.checkId === checkId && f.detail.exe === exe);
+    });
+  } catch (err) {
+    const seen = spooledFindings(s.spool).filter((f) => f.detail.exe.startsWith(s.dir) || f.detail.context).map((f) => `${f.finding.checkId} ${f.detail.exe}`);
+    throw new Error(`${(err as Error).message}; findings of the test: ${seen.join(', ') || 'none'}`);
+  }
 }
 
 /** Nothing but `allowed` checks for `exe` once a marker exec (a fresh copy of true) has been judged after it. */

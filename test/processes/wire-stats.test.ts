@@ -22,7 +22,10 @@ function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats
     exec: { received: 900, execs: 900, delivered: 900, partial: 0, dropped: 0, overruns: 0, errors: 0, running: true, kernelSeen: 903, ringLost: 3, wakeups: 40, maxBatch: 60, batches: 41 },
     baselines: { keys: 2, overflow: 0, evictedKeys: 0, evictedDigests: 0, version: 1 },
     attribution: { containers: 2, owners: 1, lookups: 7 },
-    content: { reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, identity: null, packages: null },
+    content: {
+      reexec: 0, fromMemory: 0, deleted: 0, upgraded: 0, stdioSkipped: 0, identity: null, packages: null,
+      stdio: { reads: 0, tablesRead: 0, tablesCut: 0, linesRefused: 0, familiesUnknown: 0, unreadable: 0 },
+    },
     ...over,
   };
 }
