@@ -78,12 +78,17 @@ async function connectedPair(t: import('ava').ExecutionContext, tc: TestCollecto
   return [a, b];
 }
 
-function bl(key: string, state: 'learning' | 'locked', items: Array<string | { path: string; firstSeenMs?: number; source?: string }>, version = 0): AgentBaseline {
+/** A content of an item as an agent reports it (ItemDigest). */
+interface Digest { sha256: string; source: string; image?: string; firstSeenMs?: number }
+type ItemSpec = string | { path: string; firstSeenMs?: number; source?: string; digests?: Digest[] };
+
+function bl(key: string, state: 'learning' | 'locked', items: ItemSpec[], version = 0): AgentBaseline {
   return {
     key, state: state === 'locked' ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', version, learnUntilMs: Date.now() + 3600_000,
     lockedBy: state === 'locked' ? 'window' : '',
     items: items.map((i) => (typeof i === 'string' ? { path: i, source: 'ITEM_SOURCE_LEARNED', firstSeenMs: Date.now() } : {
       path: i.path, source: (i.source ?? 'ITEM_SOURCE_LEARNED') as 'ITEM_SOURCE_LEARNED', firstSeenMs: i.firstSeenMs ?? Date.now(),
+      digests: (i.digests ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image ?? '', firstSeenMs: d.firstSeenMs ?? Date.now() })),
     })),
     removed: [],
   };
@@ -155,9 +160,9 @@ test('an executable an operator removed is never learned again from any node; an
   t.is(item(after, '/bin/sh'), undefined, 'a removed executable is not learned again');
   t.deepEqual(after.removed.map((r) => r.path), ['/bin/sh']);
 
-  const allowed = await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] });
+  const allowed = await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'], content: 'any' });
   t.is(allowed.status, 200, allowed.text);
-  t.like(item(allowed.body.baseline, '/bin/sh'), { source: 'operator', addedBy: 'admin', taughtBy: [], singleNode: false });
+  t.like(item(allowed.body.baseline, '/bin/sh'), { source: 'operator', addedBy: 'admin', taughtBy: [], singleNode: false, anyContent: true, digests: [] });
   t.deepEqual(allowed.body.baseline.removed, []);
   t.like(await a.update(), { key: WEB, action: 'ACTION_ALLOW', allowed: ['/bin/sh'], version: allowed.body.version });
   t.true(allowed.body.version > removed.body.version);
@@ -265,7 +270,7 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
   await nothingFor(worker);
 
   // An operator's allow goes to the role it is for.
-  const allowed = await change(tc, 'allow', { key: CP_HOST, executables: ['/usr/bin/kubeadm'] });
+  const allowed = await change(tc, 'allow', { key: CP_HOST, executables: ['/usr/bin/kubeadm'], content: 'any' });
   t.is(allowed.status, 200, allowed.text);
   t.is(allowed.body.pushed, 1, 'pushed to the control-plane node alone');
   t.like(await cp.update(), { key: CP_HOST, action: 'ACTION_ALLOW', allowed: ['/usr/bin/kubeadm'] });
@@ -317,7 +322,8 @@ test('allowing an executable resolves its proc-unexpected findings on every node
   const ids = ['node-a', 'node-b'].map((n) => fp(n, 'proc-unexpected', processSubject(WEB, '/tmp/tool')));
   for (const id of ids) t.is((await ok(tc, `/api/v1/findings/${id}`)).state, 'open');
 
-  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'] });
+  // Findings of an agent before contents carry none: allowed with any content.
+  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'], content: 'any' });
   t.is(r.status, 200, r.text);
   await a.update();
   await b.update();
@@ -369,6 +375,8 @@ test('the API: 400 names the bad parameter, 401 without a token, 403 for a reade
   await bad('lock', { key: WEB, executables: ['/bin/sh'] }, /body field executables is not used by lock/);
   await bad('unlock', { key: WEB, reason: 'x' }, /body field reason is not known/);
   await bad('unlock', {}, /body field key is required/);
+  await bad('lock', { key: WEB, content: 'any' }, /body field content is not used by lock/);
+  await bad('allow', { key: WEB, executables: ['/bin/sh'], content: 'some' }, /body field content/);
   for (const q of ['state=frozen', 'limit=0', 'cursor=nonsense', 'color=red']) {
     const r = await api(tc, `/api/v1/baselines?${q}`);
     t.is(r.status, 400, q);
@@ -379,9 +387,9 @@ test('the API: 400 names the bad parameter, 401 without a token, 403 for a reade
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, null)).status, 401);
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, READER_TOKEN)).status, 403);
   t.is((await list(tc)).items.length, 0, 'refused calls change nothing');
-  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] })).status, 200);
+  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'], content: 'any' })).status, 200);
   const audit = await ok(tc, '/api/v1/audit?action=baseline.allow', ADMIN_TOKEN);
-  t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'] } });
+  t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'], content: 'any' } });
   t.true(audit.items.some((x: { status: number; actor: string }) => x.status === 403 && x.actor === 'reader'));
 }, { nodes: NODES }));
 
@@ -421,13 +429,15 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
   const conn = (who: string) => ['--url', tc.apiUrl, '--token-file', join(tc.dir, `${who}.token`), '--ca-file', tc.pki.caCert];
   const a = await agent(tc, 'node-a');
   t.teardown(() => a.close());
-  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx']));
+  a.report(bl(WEB, 'learning', [{ path: '/usr/sbin/nginx', digests: [{ sha256: 'a'.repeat(64), source: 'learned' }] }]));
   await eventually('the report', async () => one(tc, WEB));
 
-  const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', ...conn('admin')]);
+  const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', '--any-content', ...conn('admin')]);
   t.is(allow.code, 0, allow.stderr);
   t.regex(allow.stdout, /^shop\/Deployment\/web\/nginx: allow done \(version \d+\); now learning with 3 executables and 0 removed; pushed to 1 connected agent$/m);
-  t.deepEqual((await a.update()).allowed, ['/bin/sh', '/usr/bin/tini']);
+  const allowUpdate = await a.update();
+  t.deepEqual(allowUpdate.allowed, ['/bin/sh', '/usr/bin/tini']);
+  t.deepEqual(allowUpdate.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/bin/sh', true, 0], ['/usr/bin/tini', true, 0]]);
   const remove = await nodeward(['baseline', 'remove', '--key', WEB, '--exe', '/usr/bin/tini', '--output', 'json', ...conn('admin')]);
   t.is(remove.code, 0, remove.stderr);
   t.like(JSON.parse(remove.stdout), { action: 'remove', key: WEB, baseline: { removed: [{ path: '/usr/bin/tini' }] } });
@@ -447,11 +457,12 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
 
   const table = await nodeward(['query', 'baselines', ...conn('reader')]);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^KEY\s+STATE\s+LOCKED BY\s+ITEMS\s+ONE NODE\s+REMOVED\s+VERSION\s+UPDATED$/m);
-  t.regex(table.stdout, /^shop\/Deployment\/web\/nginx\s+learning\s+-\s+2\s+1\s+1\s+\d+\s+\S+Z$/m);
+  t.regex(table.stdout, /^KEY\s+STATE\s+LOCKED BY\s+ITEMS\s+DIGESTS\s+ONE NODE\s+REMOVED\s+VERSION\s+UPDATED$/m);
+  t.regex(table.stdout, /^shop\/Deployment\/web\/nginx\s+learning\s+-\s+2\s+1\s+1\s+1\s+\d+\s+\S+Z$/m);
   const rows = await nodeward(['query', 'baselines', '--items', '--key', WEB, ...conn('reader')]);
-  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/sbin\/nginx\s+learned\s+1\s+yes\s+node-a$/m);
-  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/bin\/tini\s+removed\s+0\s+-\s+admin$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/sbin\/nginx\s+learned\s+1\s+1\s+yes\s+node-a$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/bin\/sh\s+operator\s+any\s+0\s+-\s+admin$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/bin\/tini\s+removed\s+-\s+0\s+-\s+admin$/m);
   const json = JSON.parse((await nodeward(['query', 'baselines', '--state', 'locked', '--output', 'json', ...conn('reader')])).stdout);
   t.deepEqual(json.items, []);
 }, { nodes: NODES }));

@@ -9,6 +9,7 @@ import { m006WireTimes } from './006-wire-times.js';
 import { m007Quotas } from './007-quotas.js';
 import { m008RedactStored } from './008-redact-stored.js';
 import { m009ExecSource } from './009-exec-source.js';
+import { m011ItemDigests } from './011-item-digests.js';
 import type { Db } from '../db.js';
 
 export interface Migration {
@@ -19,4 +20,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m011ItemDigests];
