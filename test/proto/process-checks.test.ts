@@ -5,14 +5,14 @@ import test from 'ava';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EXEC_COVERAGE_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import { EXEC_COVERAGE_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import { PROC_FAKE_CONTAINER_CGROUP, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
 import { PROC_UNEXPECTED as PIPELINE_PROC_UNEXPECTED } from '../../collector/pipeline/baselines.js';
 import { PROC_UNEXPECTED_CHECK as STORE_PROC_UNEXPECTED } from '../../collector/store/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const IDS = [PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK].map((c) => c.id);
+const IDS = [PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_MODIFIED_BINARY_CHECK, EXEC_COVERAGE_CHECK].map((c) => c.id);
 
 async function sources(dir: string): Promise<string[]> {
   const out: string[] = [];
