@@ -518,6 +518,12 @@ test('allow with the contents seen when no finding carries one is refused with 4
   t.deepEqual(u.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/tmp/tool', true, 0]]);
   t.like(item(r.body.baseline, '/tmp/tool'), { anyContent: true, digests: [] });
   t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'resolved');
+  // A node that connects later catches up with the allow, what is allowed of it included.
+  const late = await agent(tc, 'node-c');
+  t.teardown(() => late.close());
+  const caught = await late.update();
+  t.like(caught, { key: WEB, action: 'ACTION_ALLOW', allowed: ['/tmp/tool'], version: r.body.version });
+  t.deepEqual(caught.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/tmp/tool', true, 0]]);
   // Sent before the agent applied it: any content of an executable allowed with any content is ignored.
   await a.batch([contentFinding(WEB, '/tmp/tool', D7, { modified: true, at: Date.now() - 1000 })]);
   t.is((await api(tc, `/api/v1/findings/${fp('node-a', PROC_MODIFIED_BINARY_CHECK.id, processSubject(WEB, '/tmp/tool'))}`)).status, 404);
@@ -699,4 +705,36 @@ test('migration 011: items stored before keep their nodes and get no contents an
   t.deepEqual(apiDigests(after, '/usr/sbin/nginx'), [[D1, 'first-sight']]);
   t.deepEqual(item(after, '/usr/sbin/nginx')!.digests[0]!.taughtBy, ['node-y']);
   t.deepEqual(apiDigests(after, '/bin/sh'), [], 'learned after the lock: refused');
+});
+
+test('contents per item are bounded at 8: what a report brings beyond is dropped and counted; an operator\'s allow replaces the content seen least recently that no operator allowed, and is refused when operators allowed all 8', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = openStore({ path: join(dir, 'nodeward.db'), maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  const now = Date.now();
+  const digests = (from: number, n: number, at: number) => Array.from({ length: n }, (_, i) => ({ sha256: sha(from + i), source: 'learned' as const, image: '', firstSeen: at + i }));
+  const report = (ds: ReturnType<typeof digests>, at: number) => store.baselines.applyReport('node-a', [{
+    key: WEB, state: 'learning', version: 0, items: [{ path: '/usr/sbin/nginx', source: 'learned', firstSeen: at, digests: ds }],
+  }], at);
+  t.like(report(digests(0, 6, now), now), { digestsAdded: 6, digestsDropped: 0 });
+  t.like(report(digests(6, 4, now + 10), now + 10), { digestsAdded: 2, digestsDropped: 2 }, 'the 9th and 10th');
+  t.is(store.baselines.counters().digestsDropped, 2);
+  const held = () => store.baselines.get(WEB)!.items[0]!.digests.map((d) => d.sha256).sort();
+  t.deepEqual(held(), [0, 1, 2, 3, 4, 5, 6, 7].map(sha));
+  report(digests(0, 5, now + 20).concat(digests(6, 2, now + 20)), now + 20); // everything but sha(5) seen again
+
+  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 30, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(10)]]]) });
+  t.deepEqual(held(), [0, 1, 2, 3, 4, 6, 7, 10].map(sha), 'the content seen least recently made room');
+  t.is(store.baselines.counters().digestsDropped, 3);
+  // Operators' contents are never what makes room.
+  const many = [11, 12, 13, 14, 15, 0, 1].map(sha);
+  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 40, { anyContent: false, digests: new Map([['/usr/sbin/nginx', many]]) });
+  t.true(store.baselines.get(WEB)!.items[0]!.digests.every((d) => d.source === 'operator'));
+  const version = store.baselines.counters().version;
+  const full = t.throws(() => store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 50, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(9)]]]) }));
+  t.like(full, { code: 'BASELINE_LIMIT' });
+  t.regex(full!.message, /\/usr\/sbin\/nginx in shop\/Deployment\/web\/nginx holds 8 contents operators allowed, its limit/);
+  t.is(store.baselines.counters().version, version, 'a refused change changes nothing');
+  t.false(held().includes(sha(9)));
 });
