@@ -36,7 +36,7 @@ import type { BaselineUpdate, CollectorMessage } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BaselineAction, ChangeOutcome, ReportedBaseline, SyncEntry } from '../store/baselines.js';
-import { BASELINE_LIMITS, type AllowContent, type AllowedContent, type SyncItem } from '../store/baselines.js';
+import { BASELINE_LIMITS, type AllowContent, type ContentToAllow, type SyncItem } from '../store/baselines.js';
 import { StoreError } from '../store/db.js';
 import { isSha256, ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
@@ -134,7 +134,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
   const wrap = (u: BaselineUpdate): CollectorMessage => ({ baselineUpdate: u });
 
   /** The contents the findings of each executable saw; NO_CONTENT_SEEN when one has none. */
-  function contentsSeen(key: string, paths: readonly string[]): AllowedContent {
+  function contentsSeen(key: string, paths: readonly string[]): ContentToAllow {
     const digests = store.processes.contentsSeen(key, paths);
     const unseen = paths.filter((p) => !digests.has(p));
     if (unseen.length > 0) {
@@ -243,7 +243,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
      * changed nothing, when it is `seen` and an executable has no content seen.
      */
     change(action: BaselineAction, key: string, paths: readonly string[], by: string, content: AllowContent = 'seen'): ChangeOutcome & { pushed: number } {
-      let allowed: AllowedContent | undefined;
+      let allowed: ContentToAllow | undefined;
       if (action === 'allow') allowed = content === 'any' ? { anyContent: true, digests: new Map() } : contentsSeen(key, paths);
       const out = store.baselines.change(action, key, paths, by, now(), allowed);
       let msg: BaselineUpdate;

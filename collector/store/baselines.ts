@@ -90,7 +90,7 @@ export interface ReportedBaseline {
 }
 
 /** What an operator's allow allows of each executable: any content, or these contents (per path). */
-export interface AllowedContent {
+export interface ContentToAllow {
   readonly anyContent: boolean;
   readonly digests: ReadonlyMap<string, readonly string[]>;
 }
@@ -538,7 +538,7 @@ export function createBaselineStore(db: Db) {
      * allowed with any content stays so (remove it and allow it again to narrow it).
      */
     change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number,
-      content: AllowedContent = { anyContent: true, digests: new Map() }): ChangeOutcome {
+      content: ContentToAllow = { anyContent: true, digests: new Map() }): ChangeOutcome {
       return db.transaction((): ChangeOutcome => {
         const b = ensure(key, now);
         if (!b) throw new StoreError('BASELINE_LIMIT', `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
