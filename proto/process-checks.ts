@@ -49,3 +49,8 @@ export const EXEC_COVERAGE_CHECK = { id: 'agent-exec-coverage', category: 'agent
 export const PROCESS_DETAIL_CHECK_IDS: readonly string[] = [
   PROC_UNEXPECTED_CHECK.id, PROC_FAKE_CONTAINER_CGROUP_CHECK.id, PROC_REVERSE_SHELL_CHECK.id, PROC_INLINE_CODE_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id, PROC_UNVERIFIED_BINARY_CHECK.id,
 ];
+
+/** The checks an operator's allow of an executable resolves (baselines/allow): their subject is `<baseline>:<exe>`. */
+export const ALLOW_RESOLVES_CHECK_IDS: readonly string[] = [
+  PROC_UNEXPECTED_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id, PROC_UNVERIFIED_BINARY_CHECK.id, PROC_INLINE_CODE_CHECK.id,
+];

@@ -30,12 +30,12 @@
 //   - an item an operator allowed with any content is not judged by content.
 // An item holds at most MAX_DIGESTS contents; the oldest learned one makes room (counted).
 import { itemSourceFromWire } from '../../proto/baseline-key.js';
+import { isDigestSource, isSha256, ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
 import { isHostKey, LEGACY_HOST_KEY } from './key.js';
 
 export type ItemSource = 'learned' | 'startup' | 'operator';
 
-export const DIGEST_SOURCES = ['learned', 'startup', 'operator', 'package', 'image', 'first-sight'] as const;
-export type DigestSource = (typeof DIGEST_SOURCES)[number];
+export { DIGEST_SOURCES, type DigestSource } from '../../proto/exec-identity.js';
 
 /** One content of an item. */
 export interface ItemDigest {
@@ -58,7 +58,7 @@ export interface BaselineItem {
 }
 
 /** Contents kept per item at most. */
-export const MAX_DIGESTS = 8;
+export const MAX_DIGESTS = ITEM_DIGEST_LIMITS.perItem;
 
 export interface Baseline {
   readonly key: string;
@@ -219,7 +219,6 @@ export interface AllowedContent {
   readonly sha256: readonly string[];
 }
 
-const SHA256 = /^[0-9a-f]{64}$/;
 
 type WireItem = {
   path?: string | null; source?: string | number | null; firstSeenMs?: unknown; anyContent?: boolean | null; inlineCode?: boolean | null;
@@ -232,8 +231,8 @@ function digestsFromWire(item: WireItem): ItemDigest[] | undefined {
   const out: ItemDigest[] = [];
   for (const d of item.digests) {
     if (out.length >= MAX_DIGESTS) break;
-    const source = (DIGEST_SOURCES as readonly string[]).includes(d.source ?? '') ? (d.source as DigestSource) : 'learned';
-    if (!SHA256.test(d.sha256 ?? '') || out.some((x) => x.sha256 === d.sha256)) continue;
+    const source: DigestSource = isDigestSource(d.source) ? d.source : 'learned';
+    if (!isSha256(d.sha256) || out.some((x) => x.sha256 === d.sha256)) continue;
     out.push({ sha256: d.sha256 as string, source, addedAtMs: Number(String(d.firstSeenMs ?? 0)) || 0, ...(d.image ? { image: d.image } : {}) });
   }
   return out.length > 0 ? out : undefined;

@@ -6,7 +6,8 @@
 // reported to the caller rather than thrown.
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { DIGEST_SOURCES, MAX_DIGESTS, type BaselineItem, type BaselineJson, type BaselineSetJson } from './baselines.js';
+import { isDigestSource, isSha256 } from '../../proto/exec-identity.js';
+import { MAX_DIGESTS, type BaselineItem, type BaselineJson, type BaselineSetJson } from './baselines.js';
 
 export const BASELINE_FILE = 'baselines.json';
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
@@ -21,8 +22,7 @@ const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFin
 
 function isDigest(d: unknown): boolean {
   if (!isObj(d)) return false;
-  return typeof d.sha256 === 'string' && /^[0-9a-f]{64}$/.test(d.sha256) && isNum(d.addedAtMs)
-    && (DIGEST_SOURCES as readonly unknown[]).includes(d.source) && (d.image === undefined || typeof d.image === 'string');
+  return isSha256(d.sha256) && isNum(d.addedAtMs) && isDigestSource(d.source) && (d.image === undefined || typeof d.image === 'string');
 }
 
 function checkBaseline(v: unknown, i: number): BaselineJson {

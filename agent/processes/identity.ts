@@ -22,19 +22,20 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { identityOf, type FileIdentity, type HostFs } from '../facts/host-fs.js';
+import type { IdentityError } from '../../proto/exec-identity.js';
 
 export interface Digests {
   readonly sha256: string;
   readonly md5: string;
 }
 
-export type IdentityFailure =
-  | 'gone'              // the process and its file could not be reached
-  | 'too-large'         // larger than maxBytes
-  | 'not-regular'       // not a regular file
-  | 'changed'           // the file found is not the version that was executed
-  | 'unreadable'        // permission or I/O error
-  | 'busy';             // the hashing queue was full
+/**
+ * Why a content could not be computed (proto/exec-identity.ts IDENTITY_ERRORS): gone (the
+ * process and its file could not be reached), too-large (above maxBytes), not-regular, changed
+ * (the file found is not the version executed), unreadable (permission or I/O), busy (the
+ * hashing queue was full).
+ */
+export type IdentityFailure = IdentityError;
 
 export type IdentityResult =
   | { readonly ok: true; readonly digests: Digests; readonly identity: FileIdentity; readonly cached: boolean }

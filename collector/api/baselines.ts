@@ -1,6 +1,8 @@
 // /api/v1/baselines: the central process baselines (reader), and the admin calls that allow,
 // remove, lock, unlock and delete. A change is stored, pushed to every connected agent, and an allow
-// resolves the executable's open proc-unexpected findings on every node.
+// resolves the executable's open proc-unexpected and proc-modified-binary findings on every node.
+// An allow allows the contents those findings saw (content "seen", the default) or any content
+// ("any"); seen with no content known for an executable is a 409 that changes nothing.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
@@ -31,11 +33,11 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
     app.post<{ Body: ChangeBody }>(`/api/v1/baselines/${action}`, {
       config: {
         role: 'admin',
-        audit: { action: `baseline.${action}`, target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? ''), detail: (req) => pick(req.body, ['executables']) },
+        audit: { action: `baseline.${action}`, target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? ''), detail: (req) => pick(req.body, ['executables', 'content']) },
       },
       schema: {
         summary: {
-          allow: 'Allow executables in a baseline (their open findings resolve on every node)',
+          allow: 'Allow executables in a baseline, with the contents their findings saw or any content (their open findings resolve on every node)',
           remove: 'Remove executables from a baseline (never learned again)',
           lock: 'Lock a baseline: every agent adopts it as it is now',
           unlock: 'Unlock a baseline: agents learn again for a fresh window',
@@ -48,15 +50,16 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
       if (!isValidBaselineKey(key)) return reply.code(400).send({ error: `body field key is not a baseline key (${KEY_SYNTAX})` });
       if (paths && exes.length === 0) return reply.code(400).send({ error: `body field executables is required: the executables to ${action}` });
       if (!paths && exes.length > 0) return reply.code(400).send({ error: `body field executables is not used by ${action}` });
+      if (action !== 'allow' && req.body.content !== undefined) return reply.code(400).send({ error: `body field content is not used by ${action}` });
       const bad = exes.findIndex((p) => !isValidExecutable(p));
       if (bad >= 0) return reply.code(400).send({ error: `body field executables.${bad} must be an absolute path without control characters` });
       if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
       const by = req.principal?.name ?? '';
       try {
-        const out = ctx.baselines.change(action, key, [...new Set(exes)], by);
+        const out = ctx.baselines.change(action, key, [...new Set(exes)], by, req.body.content ?? 'seen');
         return { action, key, version: out.version, pushed: out.pushed, baseline: ctx.store.baselines.get(key) };
       } catch (err) {
-        if (err instanceof StoreError && err.code === 'BASELINE_LIMIT') return reply.code(409).send({ error: err.message });
+        if (err instanceof StoreError && (err.code === 'BASELINE_LIMIT' || err.code === 'NO_CONTENT_SEEN')) return reply.code(409).send({ error: err.message });
         throw err;
       }
     });

@@ -3,9 +3,11 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { HISTORY_EVENTS } from '../store/history.js';
-import { BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
-const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
+const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
+  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
@@ -220,6 +222,16 @@ export const Baseline = Type.Object({
     path: Type.String(), source: literals(ITEM_SOURCES), addedBy: Type.String(), firstSeen: Type.String(), lastSeen: Type.String(),
     taughtBy: Type.Array(Type.String(), { description: 'Nodes that taught it (the first 32)' }),
     singleNode: Type.Boolean({ description: 'Exactly one node ever taught it' }),
+    anyContent: Type.Boolean({ description: 'An operator allowed it with any content: its contents are not judged' }),
+    inlineCode: Type.Boolean({ description: 'The interpreter ran inline code (-c, -e, ...) while the baseline learned: its inline code is not a finding' }),
+    digests: Type.Array(Type.Object({
+      sha256: Type.String({ description: 'SHA-256 of the content, 64 lowercase hex characters' }),
+      source: literals(DIGEST_SOURCES, 'How it joined: learned, startup, operator, package (an upgrade the node\'s package manager recorded), image (the first content of a new container image), first-sight (the first content of an item from before contents)'),
+      image: Type.String({ description: 'The container image it ran in; empty on the host' }),
+      addedBy: Type.String({ description: 'The node that taught it first, or the operator who allowed it' }),
+      firstSeen: Type.String(), lastSeen: Type.String(),
+      taughtBy: Type.Array(Type.String(), { description: 'Nodes that taught it (the first 32)' }),
+    }), { description: 'The contents that ran at this path and belong to the baseline (at most 8; none: the item predates contents, and agents learn its first on first sight)' }),
   })),
   removed: Type.Array(Type.Object({ path: Type.String(), removedBy: Type.String(), removedAt: Type.String() })),
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
@@ -241,6 +253,7 @@ export const BaselinePage = Type.Object({ items: Type.Array(Baseline), nextCurso
 export const BaselineChangeBody = Type.Object({
   key: BaselineKeyText,
   executables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 100, description: 'Absolute paths (allow and remove)' })),
+  content: Type.Optional(literals(ALLOW_CONTENTS, 'allow only: what of each executable is allowed. seen (the default): the contents (SHA-256) its open proc-unexpected and proc-modified-binary findings saw (409 when none did); any: any content at that path')),
 }, { additionalProperties: false });
 
 export const BaselineChangeResult = Type.Object({

@@ -17,8 +17,11 @@ import type {
 import {
   isHostKey, isValidBaselineKey, isValidExecutable, itemSourceFromWire, LEGACY_HOST_KEY, MAX_EXECUTABLE_CHARS, PROCESS_IDENTITY_FIELDS,
 } from '../../proto/baseline-key.js';
+import {
+  DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
+} from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
-import type { ReportedBaseline } from '../store/baselines.js';
+import type { ReportedBaseline, ReportedDigest } from '../store/baselines.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
@@ -108,9 +111,10 @@ export const WIRE_TIMES = {
    */
   observed: { pastMs: 10 * YEAR_MS, futureMs: HOUR_MS },
   /**
-   * BaselineItem.first_seen_ms: when an executable joined a baseline (0: unknown, read as the
-   * time of receipt). Baselines outlive agents, restarts and node upgrades, so any time after
-   * 1970 may be true; the future bound is the skew above.
+   * BaselineItem.first_seen_ms and ItemDigest.first_seen_ms: when an executable, or one content
+   * of it, joined a baseline (0: unknown, read as the time of receipt). Baselines outlive
+   * agents, restarts and node upgrades, so any time after 1970 may be true; the future bound is
+   * the skew above.
    */
   baselineItem: { futureMs: HOUR_MS },
   /**
@@ -294,7 +298,7 @@ function redactedDetail(field: string, detail: object): string {
 }
 
 /** Bounds of a ProcessDetail (agent.proto) besides the strings' own. */
-export const PROCESS_DETAIL_LIMITS = { parents: 16, missing: 16 } as const;
+export const PROCESS_DETAIL_LIMITS = { parents: 16, missing: 16, baselineSha256: ITEM_DIGEST_LIMITS.perItem, stdio: 3 } as const;
 
 const WORKLOAD_SOURCES: readonly string[] = ['pod-name', 'collector'];
 
@@ -316,6 +320,86 @@ function nested(field: string, v: unknown): Record<string, unknown> | null {
   return v as Record<string, unknown>;
 }
 
+/** One of `allowed` (a short enumerated text). */
+function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
+  const s = text(field, v, 32);
+  if (!(allowed as readonly string[]).includes(s)) throw new InvalidMessage(`${field} ${JSON.stringify(s)} is not one of ${allowed.join(', ')}`);
+  return s as T;
+}
+
+/** A SHA-256 digest: 64 lowercase hex characters (or empty, unless `required`). */
+function sha256(field: string, v: unknown, required: boolean): string {
+  const s = text(field, v, 64);
+  if (s === '' && !required) return s;
+  if (!SHA256_HEX.test(s)) throw new InvalidMessage(`${field} must be 64 lowercase hex characters${required ? '' : ' or empty'}`);
+  return s;
+}
+
+const UINT32_MAX = 2 ** 32 - 1;
+
+function uid32(field: string, v: unknown): number {
+  const n = count(field, v);
+  if (n > UINT32_MAX) throw new InvalidMessage(`${field} is larger than ${UINT32_MAX}`);
+  return n;
+}
+
+/** ExecutableIdentity.vouched_by: `<package manager>:<package>` (dpkg:libc6:amd64, rpm:bash), or empty. */
+const VOUCHED_BY = /^[a-z][a-z0-9]{0,15}:[^\s\u0000-\u001f\u007f]+$/;
+/** ExecutableIdentity.not_vouched: a reason code (not-owned, digest-differs, no-database, ...), or empty. */
+const REASON_CODE = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
+/**
+ * ProcessDetail.identity: what ran. Exactly one of sha256 (it was hashed) and error (why it
+ * could not be: an enumerated code, with a free detail); the baseline's contents it was
+ * compared with; the package manager's word on it.
+ */
+function executableIdentity(field: string, v: Record<string, unknown>): Record<string, unknown> {
+  const S = LIMITS.shortText;
+  const digest = sha256(`${field}.sha256`, v.sha256, false);
+  const error = v.error === '' ? '' : oneOf(`${field}.error`, v.error, IDENTITY_ERRORS);
+  if (digest === '' && error === '') throw new InvalidMessage(`${field} has neither sha256 nor error: a file that could not be hashed says why`);
+  if (digest !== '' && error !== '') throw new InvalidMessage(`${field} has both sha256 and error (${error}): one or the other`);
+  const baseline = v.baselineSha256;
+  if (!Array.isArray(baseline)) throw new InvalidMessage(`${field}.baselineSha256 must be a list`);
+  if (baseline.length > PROCESS_DETAIL_LIMITS.baselineSha256) throw new InvalidMessage(`${field}.baselineSha256 has ${baseline.length} entries; at most ${PROCESS_DETAIL_LIMITS.baselineSha256}`);
+  const vouchedBy = text(`${field}.vouchedBy`, v.vouchedBy, S);
+  if (vouchedBy !== '' && !VOUCHED_BY.test(vouchedBy)) throw new InvalidMessage(`${field}.vouchedBy must be <package manager>:<package> (dpkg:bash) or empty`);
+  const notVouched = text(`${field}.notVouched`, v.notVouched, 64);
+  if (notVouched !== '' && !REASON_CODE.test(notVouched)) throw new InvalidMessage(`${field}.notVouched must be a reason code (lower-case letters, digits, '-') or empty`);
+  return {
+    sha256: digest,
+    size: count(`${field}.size`, v.size),
+    error,
+    errorDetail: text(`${field}.errorDetail`, v.errorDetail, S * 4),
+    baselineSha256: baseline.map((d, i) => sha256(`${field}.baselineSha256[${i}]`, d, true)),
+    vouchedBy,
+    notVouched,
+  };
+}
+
+/** ProcessDetail.context: the three standard descriptors at the exec, and the interpreter or loader it is. */
+function execContext(field: string, v: Record<string, unknown>): Record<string, unknown> {
+  const S = LIMITS.shortText;
+  const stdio = v.stdio;
+  if (!Array.isArray(stdio)) throw new InvalidMessage(`${field}.stdio must be a list`);
+  if (stdio.length !== PROCESS_DETAIL_LIMITS.stdio) throw new InvalidMessage(`${field}.stdio has ${stdio.length} entries; exactly 3 (stdin, stdout, stderr)`);
+  return {
+    stdio: stdio.map((x, i) => {
+      const f = `${field}.stdio[${i}]`;
+      const m = nested(f, x);
+      if (m === null) throw new InvalidMessage(`${f} is required`);
+      const kind = oneOf(`${f}.kind`, m.kind, STDIO_KINDS);
+      const family = m.family === '' ? '' : oneOf(`${f}.family`, m.family, STDIO_FAMILIES);
+      if (family !== '' && kind !== 'socket') throw new InvalidMessage(`${f}.family is only for a socket, not ${kind}`);
+      return { kind, family };
+    }),
+    interpreter: text(`${field}.interpreter`, v.interpreter, S),
+    inlineFlag: text(`${field}.inlineFlag`, v.inlineFlag, 32),
+    loader: text(`${field}.loader`, v.loader, MAX_EXECUTABLE_CHARS),
+    loadedProgram: text(`${field}.loadedProgram`, v.loadedProgram, MAX_EXECUTABLE_CHARS),
+  };
+}
+
 /**
  * A typed process detail (Finding.process), checked field by field, as the JSON object an
  * agent of 0.1.0 sent in detail_json (agent/processes/findings.ts, same keys in the same order),
@@ -328,6 +412,8 @@ export function processDetailFromWire(field: string, p: ProcessDetail__Output, c
   const w = nested(`${field}.workload`, p.workload);
   const k = nested(`${field}.kernel`, p.kernel);
   const fc = nested(`${field}.fakeContainer`, p.fakeContainer);
+  const id = nested(`${field}.identity`, p.identity);
+  const cx = nested(`${field}.context`, p.context);
   if (checkId === PROC_FAKE_CONTAINER_CGROUP_CHECK.id && fc === null) throw new InvalidMessage(`${field}.fakeContainer is required for ${checkId}`);
   const out: Record<string, unknown> = {
     baseline: processBaseline(`${field}.baseline`, p.baseline),
@@ -380,6 +466,16 @@ export function processDetailFromWire(field: string, p: ProcessDetail__Output, c
       reason: text(`${field}.fakeContainer.reason`, fc.reason, S * 4),
     };
   }
+  // Fields of agents from 0.2 on: present in the stored detail only when the agent set them.
+  if (id) out.identity = executableIdentity(`${field}.identity`, id);
+  const effectiveUser = text(`${field}.effectiveUser`, p.effectiveUser ?? '', S);
+  if (p.euid !== undefined && p.euid !== null) {
+    out.euid = uid32(`${field}.euid`, p.euid);
+    out.effectiveUser = effectiveUser;
+  } else if (effectiveUser !== '') {
+    throw new InvalidMessage(`${field}.effectiveUser is set without euid`);
+  }
+  if (cx) out.context = execContext(`${field}.context`, cx);
   return out;
 }
 
@@ -460,6 +556,24 @@ export const BASELINE_REPORT_LIMITS = {
 
 const STATES = { BASELINE_STATE_LEARNING: 'learning', BASELINE_STATE_LOCKED: 'locked' } as const;
 
+/** BaselineItem.digests: at most ITEM_DIGEST_LIMITS.perItem contents, each a digest, a source, an image, a time. */
+function itemDigests(field: string, v: unknown, now: number): ReportedDigest[] {
+  const L = ITEM_DIGEST_LIMITS;
+  if (!Array.isArray(v)) throw new InvalidMessage(`${field} must be a list`);
+  if (v.length > L.perItem) throw new InvalidMessage(`${field} has ${v.length} entries; at most ${L.perItem}`);
+  return v.map((x, k) => {
+    const f = `${field}[${k}]`;
+    const d = nested(f, x);
+    if (d === null) throw new InvalidMessage(`${f} is required`);
+    return {
+      sha256: sha256(`${f}.sha256`, d.sha256, true),
+      source: oneOf<DigestSource>(`${f}.source`, d.source, DIGEST_SOURCES),
+      image: text(`${f}.image`, d.image, L.imageChars),
+      firstSeen: wireTime(`${f}.firstSeenMs`, d.firstSeenMs, WIRE_TIMES.baselineItem, now, true),
+    };
+  });
+}
+
 function executable(field: string, v: unknown): string {
   const s = text(field, v, MAX_EXECUTABLE_CHARS, true);
   if (!isValidExecutable(s)) throw new InvalidMessage(`${field} must be an absolute path without control characters`);
@@ -489,7 +603,13 @@ export function baselineReportFromWire(r: BaselineReport__Output, now: number): 
         const path = executable(`${f}.items[${j}].path`, it.path);
         chars += path.length;
         if (chars > L.pathChars) throw new InvalidMessage(`baselineReport has more than ${L.pathChars} characters of paths`);
-        return { path, source, firstSeen: wireTime(`${f}.items[${j}].firstSeenMs`, it.firstSeenMs, WIRE_TIMES.baselineItem, now, true) };
+        // any_content is the collector's own word (an operator's allow): checked, not merged.
+        flag(`${f}.items[${j}].anyContent`, it.anyContent ?? false);
+        return {
+          path, source, firstSeen: wireTime(`${f}.items[${j}].firstSeenMs`, it.firstSeenMs, WIRE_TIMES.baselineItem, now, true),
+          digests: itemDigests(`${f}.items[${j}].digests`, it.digests ?? [], now),
+          inlineCode: flag(`${f}.items[${j}].inlineCode`, it.inlineCode ?? false),
+        };
       }),
     };
   });

@@ -9,11 +9,20 @@
 // since the key is part of their subjects.
 //
 // The messages (BaselineUpdate in proto/nodeward/v1/agent.proto):
-//   an operator's allow / remove / unlock   ALLOW / REMOVE / UNLOCK with the executables
-//   an operator's lock, a node's lock       ADOPT: the whole central baseline, locked
+//   an operator's allow / remove / unlock   ALLOW / REMOVE / UNLOCK with the executables; an
+//                                           ALLOW's allowed_items say what of each is allowed
+//                                           (the item's contents, or any content)
+//   an operator's lock, a node's lock       ADOPT: the whole central baseline, locked, each
+//                                           item with its contents and any_content
 //   catching up with a key                  ADOPT when it is locked; otherwise ALLOW (or
 //                                           UNLOCK, when it was unlocked since) carrying the
-//                                           operator's items and removals
+//                                           operator's items (allowed_items too) and removals
+//
+// What an operator's allow allows of an executable (content): `any` content, or the contents
+// `seen`: the SHA-256 in the details of its open (or suppressed) proc-unexpected and
+// proc-modified-binary findings on every node, the findings the allow resolves. An allow of
+// contents seen where no finding of an executable carries one changes nothing and is refused
+// (NO_CONTENT_SEEN: the API's 409, which suggests content=any).
 //
 // Quotas (issue 12: one node must not fill the cluster's baseline table). A node's report
 // teaches a workload key only when the pod watch shows that workload on that node
@@ -27,13 +36,18 @@ import type { BaselineUpdate, CollectorMessage } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { BaselineAction, ChangeOutcome, ReportedBaseline, SyncEntry } from '../store/baselines.js';
-import { BASELINE_LIMITS } from '../store/baselines.js';
+import { BASELINE_LIMITS, type AllowContent, type ContentToAllow, type SyncItem } from '../store/baselines.js';
+import { StoreError } from '../store/db.js';
+import { isSha256, ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
+import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
 import type { Store } from '../store/store.js';
 import type { IncomingFinding } from './types.js';
 import { countTransitions } from './pipeline.js';
-import { PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import { ALLOW_RESOLVES_CHECK_IDS, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 
 export const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
+const PROC_MODIFIED_BINARY = PROC_MODIFIED_BINARY_CHECK.id;
+
 /** Versions stay far below 2^53; an agent claiming more does not move the counter. */
 const MAX_RAISE = 2 ** 40;
 
@@ -52,38 +66,65 @@ export interface BaselineSyncDeps {
   readonly presence?: { onNode(node: string): ((key: string) => boolean) | undefined } | undefined;
 }
 
+/** A central item on the wire: its path, how it joined, its contents and whether any content is allowed. */
+function itemToWire(i: SyncItem): BaselineItem {
+  return {
+    path: i.path, source: ITEM_SOURCE_WIRE[i.source], firstSeenMs: i.firstSeen, anyContent: i.anyContent, inlineCode: i.inlineCode,
+    digests: i.digests.map((d) => ({ sha256: d.sha256, source: d.source, image: d.image, firstSeenMs: d.firstSeen })),
+  };
+}
+
 /** The whole central baseline, locked: what a node adopts. */
 export function adoptMessage(e: SyncEntry): BaselineUpdate {
   return {
     version: e.version, key: e.key, action: 'ACTION_ADOPT', removed: [...e.removed], operatorLocked: e.lockedBy === 'operator',
-    items: e.items.map((i) => ({ path: i.path, source: ITEM_SOURCE_WIRE[i.source], firstSeenMs: i.firstSeen })),
+    items: e.items.map(itemToWire),
   };
 }
 
 /** What an agent that applied versions up to `since` needs to catch up with one baseline. */
 export function catchUpMessage(e: SyncEntry, since: number): BaselineUpdate {
   if (e.state === 'locked') return adoptMessage(e);
+  const operators = e.items.filter((i) => i.source === 'operator');
   return {
     version: e.version, key: e.key, action: e.unlockVersion > since ? 'ACTION_UNLOCK' : 'ACTION_ALLOW',
-    allowed: e.items.filter((i) => i.source === 'operator').map((i) => i.path), removed: [...e.removed],
+    allowed: operators.map((i) => i.path), allowedItems: operators.map(itemToWire), removed: [...e.removed],
+  };
+}
+
+/** An operator's allow of `paths`: each with what the central baseline now allows of it. */
+export function allowMessage(e: SyncEntry, version: number, paths: readonly string[]): BaselineUpdate {
+  const items = new Map(e.items.map((i) => [i.path, i]));
+  return {
+    version, key: e.key, action: 'ACTION_ALLOW', allowed: [...paths], removed: [],
+    allowedItems: paths.flatMap((p) => { const i = items.get(p); return i ? [itemToWire(i)] : []; }),
   };
 }
 
 /**
- * A proc-unexpected finding for an executable the central baseline allows: the agent sent it
- * before it applied the change. Recognised by its detail (baseline key and executable), which
- * must give the finding's own subject.
+ * A proc-unexpected or proc-modified-binary finding for what the central baseline allows: the
+ * agent sent it before it applied the change. Recognised by its detail (baseline key and
+ * executable), which must give the finding's own subject, and by its content (the detail's
+ * identity.sha256): the executable is allowed with any content, or holds this content. A
+ * proc-unexpected finding without a content (an agent before contents), or of an item that
+ * predates contents, is judged by its path, as before; a proc-modified-binary finding is about
+ * its content and needs it.
  */
 export function allowedCentrally(store: Store, f: IncomingFinding): boolean {
-  if (f.checkId !== PROC_UNEXPECTED) return false;
-  let d: { baseline?: unknown; exe?: unknown };
+  if (f.checkId !== PROC_UNEXPECTED && f.checkId !== PROC_MODIFIED_BINARY) return false;
+  let d: { baseline?: unknown; exe?: unknown; identity?: { sha256?: unknown } | null };
   try {
     d = JSON.parse(f.detail) as typeof d;
   } catch {
     return false;
   }
   if (typeof d.baseline !== 'string' || typeof d.exe !== 'string' || processSubject(d.baseline, d.exe) !== f.subject) return false;
-  return store.baselines.isAllowed(d.baseline, d.exe);
+  const allowed = store.baselines.allowedContents(d.baseline, d.exe);
+  if (!allowed) return false;
+  if (allowed.anyContent) return true;
+  const sha256 = isSha256(d.identity?.sha256) ? d.identity.sha256 : '';
+  if (f.checkId === PROC_UNEXPECTED && (sha256 === '' || allowed.digests.length === 0)) return true;
+  return sha256 !== '' && allowed.digests.includes(sha256);
 }
 
 export function createBaselineSync(deps: BaselineSyncDeps) {
@@ -92,6 +133,20 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
 
   const wrap = (u: BaselineUpdate): CollectorMessage => ({ baselineUpdate: u });
 
+  /** The contents the findings of each executable saw; NO_CONTENT_SEEN when one has none. */
+  function contentsSeen(key: string, paths: readonly string[]): ContentToAllow {
+    const digests = store.processes.contentsSeen(key, paths);
+    const unseen = paths.filter((p) => !digests.has(p));
+    if (unseen.length > 0) {
+      const named = unseen.slice(0, 3).join(', ') + (unseen.length > 3 ? ` and ${unseen.length - 3} more` : '');
+      const them = unseen.length === 1 ? 'it' : 'them';
+      throw new StoreError('NO_CONTENT_SEEN', `no content was seen for ${named} in ${key}: no open ${ALLOW_RESOLVES_CHECK_IDS.join(' or ')} finding `
+        + `of ${them} carries a SHA-256 (an agent before contents sends none, or the file could not be hashed). Nothing was changed; `
+        + `to allow ${them} with any content, send content "any" (nodeward baseline allow --any-content)`);
+    }
+    return { anyContent: false, digests };
+  }
+
   function broadcastAdopt(key: string): void {
     const e = store.baselines.sync(key);
     if (!e) return;
@@ -99,11 +154,12 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams', n);
   }
 
-  /** The executables are allowed for `key` on every node now: their findings resolve. */
-  function resolveAllowed(key: string, paths: readonly string[], note: string): void {
+  /** The executables are allowed for `key` on every node now: their findings (of `checks`) resolve. */
+  function resolveAllowed(key: string, paths: readonly string[], note: string, checks: readonly string[] = [PROC_UNEXPECTED]): void {
     if (paths.length === 0) return;
     try {
-      const resolved = store.findings.resolveSubjects(PROC_UNEXPECTED, paths.map((p) => processSubject(key, p)), now(), note);
+      const subjects = paths.map((p) => processSubject(key, p));
+      const resolved = checks.flatMap((check) => store.findings.resolveSubjects(check, subjects, now(), note));
       countTransitions(metrics, resolved);
       if (resolved.length > 0) log.info({ baseline: key, resolved: resolved.length }, 'findings of allowed executables resolved');
     } catch (err) {
@@ -141,6 +197,13 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       if (notOnNode + out.keysOverNodeLimit > 0) {
         log.warn({ node, ...refused }, 'baselines refused: workloads the pod watch does not show on the node, or past the node\'s own limit (counted)');
       }
+      if (out.digestsDropped > 0) {
+        metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.digestsDropped, { what: 'digests' });
+        log.warn({ node, digestsDropped: out.digestsDropped }, `contents of executables that hold ${ITEM_DIGEST_LIMITS.perItem} already dropped (counted)`);
+      }
+      if (out.digestsRefused > 0) {
+        metrics.inc('nodeward_baseline_digests_refused_total', "Contents in nodes' reports a locked central baseline did not take (learned after its lock, or of an executable new to it)", out.digestsRefused);
+      }
       if (out.itemsDropped + out.keysDropped > 0) {
         metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.keysDropped, { what: 'keys' });
         metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.itemsDropped, { what: 'items' });
@@ -174,23 +237,30 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       return deleted;
     },
 
-    /** An operator's change: stored, then pushed to every connected agent. */
-    change(action: BaselineAction, key: string, paths: readonly string[], by: string): ChangeOutcome & { pushed: number } {
-      const out = store.baselines.change(action, key, paths, by, now());
+    /**
+     * An operator's change: stored, then pushed to every connected agent. An allow allows
+     * `content` of each executable (see the header); throws StoreError NO_CONTENT_SEEN, having
+     * changed nothing, when it is `seen` and an executable has no content seen.
+     */
+    change(action: BaselineAction, key: string, paths: readonly string[], by: string, content: AllowContent = 'seen'): ChangeOutcome & { pushed: number } {
+      let allowed: ContentToAllow | undefined;
+      if (action === 'allow') allowed = content === 'any' ? { anyContent: true, digests: new Map() } : contentsSeen(key, paths);
+      const out = store.baselines.change(action, key, paths, by, now(), allowed);
       let msg: BaselineUpdate;
       if (action === 'lock') {
         msg = adoptMessage(store.baselines.sync(key)!);
+      } else if (action === 'allow') {
+        msg = allowMessage(store.baselines.sync(key)!, out.version, paths);
       } else {
         msg = {
-          version: out.version, key,
-          action: action === 'allow' ? 'ACTION_ALLOW' : action === 'remove' ? 'ACTION_REMOVE' : 'ACTION_UNLOCK',
-          allowed: action === 'allow' ? [...paths] : [], removed: action === 'remove' ? [...paths] : [],
+          version: out.version, key, action: action === 'remove' ? 'ACTION_REMOVE' : 'ACTION_UNLOCK',
+          allowed: [], removed: action === 'remove' ? [...paths] : [],
         };
       }
       const pushed = deps.broadcast(wrap(msg));
       metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams', pushed);
       log.info({ who: by, action, baseline: key, executables: paths.length, version: out.version, pushed }, 'baseline changed by an operator');
-      if (action === 'allow') resolveAllowed(key, paths, `allowed by ${by}`);
+      if (action === 'allow') resolveAllowed(key, paths, `allowed by ${by}`, ALLOW_RESOLVES_CHECK_IDS);
       if (action === 'lock') resolveAllowed(key, msg.items?.map((i) => i.path ?? '') ?? [], `allowed: in the central baseline ${by} locked`);
       return { ...out, pushed };
     },

@@ -1,5 +1,6 @@
 // `nodeward baseline allow|remove|lock|unlock --key K [--exe PATH...]`: an operator's change to
-// a central baseline through the collector's API (admin token). The collector stores it and
+// a central baseline through the collector's API (admin token). An allow allows the contents
+// (SHA-256) the executables' open findings saw, or with `--any-content` any content at the path. The collector stores it and
 // pushes it to every connected agent. `nodeward baseline delete --key K` deletes one (junk a
 // node reported, or a workload that is gone). Exit codes as for `nodeward query`: 0 done, 1 the call
 // failed, 2 usage error (including a parameter the API refused with 400).
@@ -13,7 +14,7 @@ interface ChangeResult {
 }
 
 const ACTIONS = {
-  allow: 'allow executables in a baseline; their open findings resolve on every node',
+  allow: 'allow executables in a baseline, with the contents their open findings saw (or --any-content); those findings resolve on every node',
   remove: 'remove executables from a baseline; they are never learned again',
   lock: 'lock a baseline: every agent adopts it as the collector holds it now',
   unlock: 'unlock a baseline: agents learn again for a fresh window',
@@ -26,12 +27,15 @@ export function addBaselineCommand(program: Command, io: QueryIo): Command {
     const cmd = withConnection(baseline.command(action).description(description))
       .requiredOption('--key <key>', 'the baseline key: host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<id> (host: agents older than node roles)');
     if (takesExe) cmd.option('--exe <path...>', 'absolute path of an executable (repeat for more)');
-    cmd.action(async (o: ConnectionFlags & { key: string; exe?: string[] }) => {
+    if (action === 'allow') cmd.option('--any-content', 'allow any content at these paths, not only the contents (SHA-256) their findings saw');
+    cmd.action(async (o: ConnectionFlags & { key: string; exe?: string[]; anyContent?: boolean }) => {
       if (takesExe && !o.exe?.length) throw new QueryUsageError(`baseline ${action} needs at least one --exe PATH`);
       const conn = resolveConnection(o, io.env);
       let r: ChangeResult;
       try {
-        r = await postOk<ChangeResult>(conn, `/api/v1/baselines/${action}`, { key: o.key, ...(takesExe ? { executables: o.exe } : {}) });
+        r = await postOk<ChangeResult>(conn, `/api/v1/baselines/${action}`, {
+          key: o.key, ...(takesExe ? { executables: o.exe } : {}), ...(o.anyContent ? { content: 'any' } : {}),
+        });
       } catch (err) {
         usageOrFailure(err);
       }

@@ -146,25 +146,30 @@ const PROCESS_COLUMNS: ReadonlyArray<Column<ProcessLike>> = [
 
 interface BaselineLike {
   key: string; state: string; lockedBy: string | null; lockedByName: string; version: number; updatedAt: string; itemsDropped: number;
-  items: Array<{ path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean }>;
+  items: Array<{ path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean; anyContent?: boolean; digests?: unknown[] }>;
   removed: Array<{ path: string; removedBy: string }>;
 }
+
+/** An item's contents for a table: `any` (an operator allowed any content), else how many are known. */
+const contents = (i: BaselineLike['items'][number]): string => (i.anyContent ? 'any' : String(i.digests?.length ?? 0));
 
 const BASELINE_COLUMNS: ReadonlyArray<Column<BaselineLike>> = [
   { title: 'Key', value: (b) => b.key, max: 70 },
   { title: 'State', value: (b) => b.state },
   { title: 'Locked by', value: (b) => (b.lockedBy ? `${b.lockedBy} ${b.lockedByName}` : ''), max: 40 },
   { title: 'Items', value: (b) => b.items.length, align: 'right' },
+  { title: 'Digests', value: (b) => b.items.reduce((n, i) => n + (i.digests?.length ?? 0), 0), align: 'right' },
   { title: 'One node', value: (b) => b.items.filter((i) => i.singleNode).length, align: 'right' },
   { title: 'Removed', value: (b) => b.removed.length, align: 'right' },
   { title: 'Version', value: (b) => b.version, align: 'right' },
   { title: 'Updated', value: (b) => time(b.updatedAt) },
 ];
 
-const BASELINE_ITEM_COLUMNS: ReadonlyArray<Column<{ key: string; path: string; what: string; nodes: number; single: boolean; by: string }>> = [
+const BASELINE_ITEM_COLUMNS: ReadonlyArray<Column<{ key: string; path: string; what: string; contents: string; nodes: number; single: boolean; by: string }>> = [
   { title: 'Key', value: (r) => r.key, max: 70 },
   { title: 'Executable', value: (r) => r.path, max: 80 },
   { title: 'Source', value: (r) => r.what },
+  { title: 'Digests', value: (r) => r.contents, align: 'right' },
   { title: 'Nodes', value: (r) => r.nodes, align: 'right' },
   { title: 'One node', value: (r) => (r.single ? 'yes' : '') },
   { title: 'Added by', value: (r) => r.by, max: 40 },
@@ -349,8 +354,8 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
         if (page.items.length === 0) return out('No baseline matches.');
         if (o.items) {
           const rows = page.items.flatMap((b) => [
-            ...b.items.map((i) => ({ key: b.key, path: i.path, what: i.source, nodes: i.taughtBy.length, single: i.singleNode, by: i.addedBy })),
-            ...b.removed.map((r) => ({ key: b.key, path: r.path, what: 'removed', nodes: 0, single: false, by: r.removedBy })),
+            ...b.items.map((i) => ({ key: b.key, path: i.path, what: i.source, contents: contents(i), nodes: i.taughtBy.length, single: i.singleNode, by: i.addedBy })),
+            ...b.removed.map((r) => ({ key: b.key, path: r.path, what: 'removed', contents: '', nodes: 0, single: false, by: r.removedBy })),
           ]);
           out(renderTable(rows, BASELINE_ITEM_COLUMNS));
         } else {

@@ -23,11 +23,36 @@
 // there is no pod watch) is charged to it, and past its own limit it creates no more
 // (pipeline/baselines.ts decides what is vouched for; refusals are counted per node).
 //
+// Contents (issue 14). An item is a path plus the contents (SHA-256) that ran there and belong
+// to the baseline, at most ITEM_DIGEST_LIMITS.perItem (8, the wire's bound) each, with how each
+// joined (learned, startup, operator, package, image, first-sight), the image it ran in and the
+// nodes that taught it (bounded like the items' nodes). An item an operator allowed with any
+// content (any_content) has its contents not judged. Items from before contents existed have
+// none: agents learn their first content on first sight and report it (first-sight).
+// A node's contents merge under the items' trust rules, not wider ones:
+//   - only the collector's own allows make `operator` contents (a node's are not merged), and
+//     a node's any_content is never merged either;
+//   - a learning baseline takes every content of an item it holds (or takes in the same report);
+//   - a locked baseline takes a new content only (a) for an item it already held before the
+//     report, when the content's source is package, image or first-sight (the agent judged it
+//     an upgrade, a new image, or the first content of an item that predates contents), or
+//     (b) by the items' before-lock rule: locked by a node, and the content's own first_seen
+//     is at or before the lock. (b) is the items' known weakness, kept as it is and not
+//     widened: the node's clock decides what "before the lock" means; a content learned
+//     after the lock, on a path new to the baseline, or claimed by an operator never joins.
+//   - what the rules turn away is counted (digests_refused), and contents beyond the bound per
+//     item are dropped and counted (digests_dropped); an operator's allow makes room by
+//     replacing the content seen least recently that no operator allowed.
+// Contents joining a locked baseline do not change its version and are not pushed at once: a
+// node that meets a new content judges it itself (package database, image); the contents go
+// out with the baseline's next adoption (a new node's catch-up, a lock, an operator's change).
+//
 // Host baselines are kept per node role, `host/control-plane` and `host/worker`, like any two
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
 // baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
 // only its own, so a worker never adopts what control-plane nodes taught.
 import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
+import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
 import { StoreError, type Db } from './db.js';
 import { decodeCursor, encodeCursor, type Page } from './findings.js';
 import { isoTime } from './time.js';
@@ -40,13 +65,42 @@ export const ITEM_SOURCES = Object.keys(ITEM_SOURCE_WIRE) as ItemSource[];
 export type ItemSource = ItemSourceName;
 export const BASELINE_ACTIONS = ['allow', 'remove', 'lock', 'unlock'] as const;
 export type BaselineAction = (typeof BASELINE_ACTIONS)[number];
+/** What an operator's allow allows of each executable: the contents its findings saw (the default), or any content. */
+export const ALLOW_CONTENTS = ['seen', 'any'] as const;
+export type AllowContent = (typeof ALLOW_CONTENTS)[number];
+
+/** One content of an item, as a node reports it or an agent is sent it. */
+export interface ReportedDigest {
+  readonly sha256: string;
+  readonly source: DigestSource;
+  /** The container image it ran in; '' on the host. */
+  readonly image: string;
+  /** When it joined (ms); 0 in a report: unknown, read as the time of receipt. */
+  readonly firstSeen: number;
+}
 
 /** One baseline from a node's report (validated by ingest). */
 export interface ReportedBaseline {
   readonly key: string;
   readonly state: CentralState;
   readonly version: number;
-  readonly items: ReadonlyArray<{ readonly path: string; readonly source: ItemSource; readonly firstSeen: number }>;
+  readonly items: ReadonlyArray<{
+    readonly path: string; readonly source: ItemSource; readonly firstSeen: number; readonly digests?: readonly ReportedDigest[];
+    /** The interpreter ran inline code while the node's baseline learned. */
+    readonly inlineCode?: boolean;
+  }>;
+}
+
+/** What an operator's allow allows of each executable: any content, or these contents (per path). */
+export interface ContentToAllow {
+  readonly anyContent: boolean;
+  readonly digests: ReadonlyMap<string, readonly string[]>;
+}
+
+/** What of an executable the central baseline allows cluster-wide. */
+export interface AllowedContents {
+  readonly anyContent: boolean;
+  readonly digests: readonly string[];
 }
 
 export interface ReportOutcome {
@@ -58,6 +112,11 @@ export interface ReportOutcome {
   readonly behind: string[];
   readonly itemsAdded: number;
   readonly itemsDropped: number;
+  readonly digestsAdded: number;
+  /** Contents beyond ITEM_DIGEST_LIMITS.perItem. */
+  readonly digestsDropped: number;
+  /** Contents the trust rules turned away (a locked baseline; see the header). */
+  readonly digestsRefused: number;
   /** New baselines refused because the collector holds BASELINE_LIMITS.keys. */
   readonly keysDropped: number;
   /** New baselines refused because the node was at its own limit (ReportQuota). */
@@ -85,8 +144,29 @@ export interface SyncEntry {
   readonly state: CentralState;
   readonly lockedBy: 'operator' | 'node' | null;
   readonly unlockVersion: number;
-  readonly items: ReadonlyArray<{ readonly path: string; readonly source: ItemSource; readonly firstSeen: number }>;
+  readonly items: readonly SyncItem[];
   readonly removed: readonly string[];
+}
+
+export interface SyncItem {
+  readonly path: string;
+  readonly source: ItemSource;
+  readonly firstSeen: number;
+  readonly digests: readonly ReportedDigest[];
+  readonly anyContent: boolean;
+  readonly inlineCode: boolean;
+}
+
+export interface CentralDigest {
+  readonly sha256: string;
+  readonly source: DigestSource;
+  readonly image: string;
+  /** The node that taught it first, or the operator who allowed it. */
+  readonly addedBy: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+  /** Nodes that taught it (the first BASELINE_LIMITS.nodesPerItem). */
+  readonly taughtBy: string[];
 }
 
 export interface CentralItem {
@@ -100,6 +180,12 @@ export interface CentralItem {
   readonly taughtBy: string[];
   /** Exactly one node ever taught it. */
   readonly singleNode: boolean;
+  /** An operator allowed it with any content: its contents are not judged. */
+  readonly anyContent: boolean;
+  /** The interpreter ran inline code while the baseline learned. */
+  readonly inlineCode: boolean;
+  /** The contents that ran at this path and belong to the baseline (none: it predates contents). */
+  readonly digests: CentralDigest[];
 }
 
 export interface CentralBaseline {
@@ -143,7 +229,13 @@ interface RawBaseline {
   version: number; unlock_version: number; items: number; items_dropped: number; created_at: number; updated_at: number;
   charged_to: string;
 }
-interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number }
+interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number; any_content: number; inline_code: number }
+interface RawDigest {
+  path: string; sha256: string; source: DigestSource; image: string; added_by: string; first_seen: number; last_seen: number; nodes: number;
+}
+
+/** Sources of contents a locked baseline takes for an item it holds: the agent judged them (see the header). */
+const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 'first-sight']);
 
 const iso = isoTime;
 
@@ -179,8 +271,28 @@ export function createBaselineStore(db: Db) {
     remove: db.prepare(`INSERT INTO baseline_removed (baseline, path, removed_by, removed_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (baseline, path) DO UPDATE SET removed_by = excluded.removed_by, removed_at = excluded.removed_at`),
     unremove: db.prepare('DELETE FROM baseline_removed WHERE baseline = ? AND path = ?'),
-    isAllowed: db.prepare<[string, string], { source: ItemSource; state: CentralState }>(`SELECT i.source, b.state FROM baselines b
-      JOIN baseline_items i ON i.baseline = b.seq WHERE b.key = ? AND i.path = ?`),
+    isAllowed: db.prepare<[string, string], { seq: number; source: ItemSource; state: CentralState; any_content: number }>(`SELECT b.seq, i.source, b.state, i.any_content
+      FROM baselines b JOIN baseline_items i ON i.baseline = b.seq WHERE b.key = ? AND i.path = ?`),
+    anyContent: db.prepare('UPDATE baseline_items SET any_content = 1 WHERE baseline = ? AND path = ?'),
+    inlineCode: db.prepare('UPDATE baseline_items SET inline_code = 1 WHERE baseline = ? AND path = ? AND inline_code = 0'),
+    digests: db.prepare<[number], RawDigest>('SELECT * FROM baseline_item_digests WHERE baseline = ? ORDER BY path, first_seen, sha256'),
+    itemDigests: db.prepare<[number, string], { sha256: string }>('SELECT sha256 FROM baseline_item_digests WHERE baseline = ? AND path = ? ORDER BY first_seen, sha256'),
+    digest: db.prepare<[number, string, string], RawDigest>('SELECT * FROM baseline_item_digests WHERE baseline = ? AND path = ? AND sha256 = ?'),
+    digestCount: db.prepare<[number, string], { n: number }>('SELECT count(*) AS n FROM baseline_item_digests WHERE baseline = ? AND path = ?'),
+    insertDigest: db.prepare(`INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    seenDigest: db.prepare(`UPDATE baseline_item_digests SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), nodes = nodes + ?
+      WHERE baseline = ? AND path = ? AND sha256 = ?`),
+    operatorDigest: db.prepare("UPDATE baseline_item_digests SET source = 'operator', added_by = ? WHERE baseline = ? AND path = ? AND sha256 = ?"),
+    // Room for an operator's content: the one seen least recently that no operator allowed.
+    evictDigest: db.prepare(`DELETE FROM baseline_item_digests WHERE baseline = @baseline AND path = @path AND sha256 = (
+      SELECT sha256 FROM baseline_item_digests WHERE baseline = @baseline AND path = @path AND source <> 'operator'
+      ORDER BY last_seen, first_seen, sha256 LIMIT 1)`),
+    seenDigestNode: db.prepare('UPDATE baseline_digest_nodes SET last_seen = ? WHERE baseline = ? AND path = ? AND sha256 = ? AND node = ?'),
+    insertDigestNode: db.prepare(`INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen)
+      VALUES (?, ?, ?, ?, ?, ?)`),
+    digestNodes: db.prepare<[number], { path: string; sha256: string; node: string }>(`SELECT path, sha256, node FROM baseline_digest_nodes
+      WHERE baseline = ? ORDER BY path, sha256, first_seen, node`),
     // Agents' catch-up: unattributed container keys belong to one node and are not broadcast.
     since: db.prepare<[number, number], RawBaseline>(`SELECT * FROM baselines WHERE version > ? AND key NOT LIKE 'container:%'
       ORDER BY version LIMIT ?`),
@@ -215,10 +327,25 @@ export function createBaselineStore(db: Db) {
     b.locked_at = now;
   }
 
+  /** The rows of `rows` grouped by their path, in order. */
+  function byPath<T extends { path: string }>(rows: readonly T[]): Map<string, T[]> {
+    const out = new Map<string, T[]>();
+    for (const r of rows) {
+      const list = out.get(r.path);
+      if (list) list.push(r);
+      else out.set(r.path, [r]);
+    }
+    return out;
+  }
+
   function syncEntry(b: RawBaseline): SyncEntry {
+    const digests = byPath(s.digests.all(b.seq));
     return {
       key: b.key, version: b.version, state: b.state, lockedBy: b.locked_by, unlockVersion: b.unlock_version,
-      items: s.items.all(b.seq).map((i) => ({ path: i.path, source: i.source, firstSeen: i.first_seen })),
+      items: s.items.all(b.seq).map((i) => ({
+        path: i.path, source: i.source, firstSeen: i.first_seen, anyContent: i.any_content === 1, inlineCode: i.inline_code === 1,
+        digests: (digests.get(i.path) ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image, firstSeen: d.first_seen })),
+      })),
       removed: s.removed.all(b.seq).map((r) => r.path),
     };
   }
@@ -230,6 +357,14 @@ export function createBaselineStore(db: Db) {
       if (list) list.push(t.node);
       else taught.set(t.path, [t.node]);
     }
+    const digestTaught = new Map<string, string[]>();
+    for (const t of s.digestNodes.all(b.seq)) {
+      const id = `${t.sha256}:${t.path}`;
+      const list = digestTaught.get(id);
+      if (list) list.push(t.node);
+      else digestTaught.set(id, [t.node]);
+    }
+    const digests = byPath(s.digests.all(b.seq));
     return {
       key: b.key, namespace: b.namespace, workload: b.workload ? { kind: b.workload_kind, name: b.workload } : null,
       container: b.container, state: b.state, lockedBy: b.locked_by, lockedByName: b.locked_detail,
@@ -239,7 +374,11 @@ export function createBaselineStore(db: Db) {
         const by = taught.get(i.path) ?? [];
         return {
           path: i.path, source: i.source, addedBy: i.added_by, firstSeen: iso(i.first_seen), lastSeen: iso(i.last_seen),
-          taughtBy: by, singleNode: i.nodes === 1,
+          taughtBy: by, singleNode: i.nodes === 1, anyContent: i.any_content === 1, inlineCode: i.inline_code === 1,
+          digests: (digests.get(i.path) ?? []).map((d) => ({
+            sha256: d.sha256, source: d.source, image: d.image, addedBy: d.added_by, firstSeen: iso(d.first_seen),
+            lastSeen: iso(d.last_seen), taughtBy: digestTaught.get(`${d.sha256}:${d.path}`) ?? [],
+          })),
         };
       }),
       removed: s.removed.all(b.seq).map((r) => ({ path: r.path, removedBy: r.removed_by, removedAt: iso(r.removed_at) })),
@@ -255,6 +394,60 @@ export function createBaselineStore(db: Db) {
     s.seenItem.run(firstSeen, now, add ? 1 : 0, b.seq, item.path);
   }
 
+  /** `node` taught the content `d` of `path` (already stored): recorded like an item's. */
+  function digestTaughtBy(b: RawBaseline, d: RawDigest, node: string, firstSeen: number, now: number): void {
+    const known = s.seenDigestNode.run(now, b.seq, d.path, d.sha256, node).changes > 0;
+    const add = !known && d.nodes < BASELINE_LIMITS.nodesPerItem;
+    if (add) s.insertDigestNode.run(b.seq, d.path, d.sha256, node, now, now);
+    s.seenDigest.run(firstSeen, now, add ? 1 : 0, b.seq, d.path, d.sha256);
+  }
+
+  /** Whether a node's new content of `path` joins `b` (the header's rules); `held`: the item was there before the report. */
+  function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number): boolean {
+    if (d.source === 'operator') return false;
+    if (b.state === 'learning') return true;
+    if (held && JUDGED_BY_AGENT.has(d.source)) return true;
+    return b.locked_by === 'node' && b.locked_at !== null && firstSeen <= b.locked_at;
+  }
+
+  interface DigestCounts { added: number; dropped: number; refused: number }
+
+  /** A node's contents of `path` (an item of `b` now), merged; `held`: the item was there before the report. */
+  function mergeDigests(b: RawBaseline, path: string, held: boolean, digests: readonly ReportedDigest[], node: string, now: number, n: DigestCounts): void {
+    for (const d of digests) {
+      if (d.source === 'operator') continue; // only the collector's own allows make those
+      const firstSeen = d.firstSeen || now;
+      const cur = s.digest.get(b.seq, path, d.sha256);
+      if (cur) {
+        digestTaughtBy(b, cur, node, firstSeen, now);
+        continue;
+      }
+      if (!digestJoins(b, held, d, firstSeen)) {
+        n.refused++;
+        continue;
+      }
+      if (s.digestCount.get(b.seq, path)!.n >= ITEM_DIGEST_LIMITS.perItem) {
+        n.dropped++;
+        continue;
+      }
+      s.insertDigest.run(b.seq, path, d.sha256, d.source, d.image, node, firstSeen, now, 1);
+      s.insertDigestNode.run(b.seq, path, d.sha256, node, now, now);
+      n.added++;
+    }
+  }
+
+  /** An operator allows `sha256` at `path`: made an operator's content, with room made for it. */
+  function operatorDigest(b: RawBaseline, path: string, sha256: string, by: string, now: number): void {
+    if (s.operatorDigest.run(by, b.seq, path, sha256).changes > 0) return;
+    if (s.digestCount.get(b.seq, path)!.n >= ITEM_DIGEST_LIMITS.perItem) {
+      if (s.evictDigest.run({ baseline: b.seq, path }).changes === 0) {
+        throw new StoreError('BASELINE_LIMIT', `${path} in ${b.key} holds ${ITEM_DIGEST_LIMITS.perItem} contents operators allowed, its limit: remove it and allow it again, or allow it with any content`);
+      }
+      s.bump.run(1, 'digests_dropped');
+    }
+    s.insertDigest.run(b.seq, path, sha256, 'operator', '', by, now, now, 0);
+  }
+
   return {
     /**
      * Merges one node's report; one transaction. A baseline the report would create is
@@ -267,6 +460,7 @@ export function createBaselineStore(db: Db) {
           adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[],
           itemsAdded: 0, itemsDropped: 0, keysDropped: 0, keysOverNodeLimit: 0,
         };
+        const digests: DigestCounts = { added: 0, dropped: 0, refused: 0 };
         let total: number | undefined;
         let charged: number | undefined;
         for (const rb of baselines) {
@@ -291,6 +485,8 @@ export function createBaselineStore(db: Db) {
           }
           const removed = new Set(s.removed.all(b.seq).map((r) => r.path));
           const added: string[] = [];
+          const digestsBefore = digests.added;
+          let inlineAdded = 0;
           for (const item of rb.items) {
             if (removed.has(item.path)) continue;
             const firstSeen = item.firstSeen || now;
@@ -298,6 +494,10 @@ export function createBaselineStore(db: Db) {
             if (cur) {
               // An operator's item a node holds was not taught by it.
               if (item.source !== 'operator') taughtBy(b, cur, node, firstSeen, now);
+              mergeDigests(b, item.path, true, item.digests ?? [], node, now, digests);
+              // Inline code joins as items do: while the central baseline learns (a node cannot
+              // widen a locked one).
+              if (item.inlineCode && b.state === 'learning' && s.inlineCode.run(b.seq, item.path).changes > 0) inlineAdded++;
               continue;
             }
             if (item.source === 'operator') continue; // only the collector's own allows make those
@@ -312,6 +512,8 @@ export function createBaselineStore(db: Db) {
             s.insertTaught.run(b.seq, item.path, node, now, now);
             b.items++;
             added.push(item.path);
+            mergeDigests(b, item.path, false, item.digests ?? [], node, now, digests);
+            if (item.inlineCode) s.inlineCode.run(b.seq, item.path);
           }
           out.itemsAdded += added.length;
           const wasLearning = b.state === 'learning';
@@ -327,21 +529,27 @@ export function createBaselineStore(db: Db) {
           } else if (rb.version < b.version) {
             out.behind.push(b.key);
           }
-          if (added.length > 0 || out.adoptAll.at(-1) === b.key) b.updated_at = now;
+          if (added.length > 0 || inlineAdded > 0 || digests.added > digestsBefore || out.adoptAll.at(-1) === b.key) b.updated_at = now;
           save(b);
         }
         if (out.itemsDropped > 0) s.bump.run(out.itemsDropped, 'items_dropped');
+        if (digests.dropped > 0) s.bump.run(digests.dropped, 'digests_dropped');
+        if (digests.refused > 0) s.bump.run(digests.refused, 'digests_refused');
         if (out.keysDropped > 0) s.bump.run(out.keysDropped, 'keys_dropped');
         if (out.keysOverNodeLimit > 0) s.bump.run(out.keysOverNodeLimit, 'keys_over_node_limit');
-        return out;
+        return { ...out, digestsAdded: digests.added, digestsDropped: digests.dropped, digestsRefused: digests.refused };
       }).immediate();
     },
 
     /**
      * An operator's change; one transaction. Creates the baseline when there is none.
      * Throws StoreError BASELINE_LIMIT when there is no room for it or its new items.
+     * An allow allows `content` of each executable (default: any content): its contents join
+     * as the operator's, or the item is marked any-content. An allow never narrows: an item
+     * allowed with any content stays so (remove it and allow it again to narrow it).
      */
-    change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number): ChangeOutcome {
+    change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number,
+      content: ContentToAllow = { anyContent: true, digests: new Map() }): ChangeOutcome {
       return db.transaction((): ChangeOutcome => {
         const b = ensure(key, now);
         if (!b) throw new StoreError('BASELINE_LIMIT', `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
@@ -354,6 +562,8 @@ export function createBaselineStore(db: Db) {
           for (const p of paths) {
             s.unremove.run(b.seq, p);
             if (s.operatorItem.run(by, b.seq, p).changes === 0) s.insertItem.run(b.seq, p, 'operator', by, now, now, 0);
+            if (content.anyContent) s.anyContent.run(b.seq, p);
+            for (const d of new Set(content.digests.get(p) ?? [])) operatorDigest(b, p, d, by, now);
           }
           b.items += fresh.length;
         } else if (action === 'remove') {
@@ -435,16 +645,30 @@ export function createBaselineStore(db: Db) {
       return r !== undefined && (r.source === 'operator' || r.state === 'locked');
     },
 
+    /**
+     * What of the executable is allowed for the key cluster-wide (by an operator, or in a locked
+     * baseline): any content, or these contents (none: the item predates contents). Undefined
+     * when the executable is not allowed.
+     */
+    allowedContents(key: string, path: string): AllowedContents | undefined {
+      const r = s.isAllowed.get(key, path);
+      if (r === undefined || !(r.source === 'operator' || r.state === 'locked')) return undefined;
+      return { anyContent: r.any_content === 1, digests: s.itemDigests.all(r.seq, path).map((d) => d.sha256) };
+    },
+
     /** An agent has applied versions up to `version`: new changes must be numbered above it. */
     raiseVersion(version: number): void {
       s.raiseVersion.run(version);
     },
 
-    counters(): { version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number } {
+    counters(): {
+      version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number; digestsDropped: number; digestsRefused: number;
+    } {
       const m = Object.fromEntries(s.meta.all().map((r) => [r.name, r.value]));
       return {
         version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0,
         keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0,
+        digestsDropped: m.digests_dropped ?? 0, digestsRefused: m.digests_refused ?? 0,
       };
     },
   };

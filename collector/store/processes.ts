@@ -15,7 +15,8 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { encodeCursor, type Page } from './findings.js';
 import { isoTime } from './time.js';
-import { PROC_UNEXPECTED_CHECK as PROC_UNEXPECTED } from '../../proto/process-checks.js';
+import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK as PROC_UNEXPECTED } from '../../proto/process-checks.js';
+import { isSha256 } from '../../proto/exec-identity.js';
 
 export const PROC_UNEXPECTED_CHECK = PROC_UNEXPECTED.id;
 
@@ -76,8 +77,40 @@ const like = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 export function createProcessQueries(db: Db) {
   const statements = new Map<string, Statement<Record<string, unknown>, Raw>>();
+  // Walks the (check_id, state) index; the subjects are checked per row.
+  const unresolved = db.prepare<[string, string], { subject: string; detail: string }>(`SELECT subject, detail FROM findings
+    WHERE check_id IN (SELECT value FROM json_each(?)) AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))
+    ORDER BY seq`);
 
   return {
+    /**
+     * The contents that ran at each of `paths` under `key`, as the findings an operator's allow
+     * resolves (proc-unexpected, proc-modified-binary; open or suppressed, on any node) recorded
+     * them: the SHA-256 of the detail's identity. A finding counts when its detail names the
+     * baseline and executable of its own subject; one without a content (an agent before
+     * contents, a file that could not be hashed) adds none. Paths with none are left out.
+     */
+    contentsSeen(key: string, paths: readonly string[]): Map<string, string[]> {
+      const bySubject = new Map(paths.map((p) => [processSubject(key, p), p]));
+      const out = new Map<string, string[]>();
+      for (const r of unresolved.all(JSON.stringify(ALLOW_RESOLVES_CHECK_IDS), JSON.stringify([...bySubject.keys()]))) {
+        const path = bySubject.get(r.subject);
+        let detail: Obj | undefined;
+        try {
+          detail = obj(JSON.parse(r.detail));
+        } catch {
+          continue; // the ingest admits only JSON objects; an unreadable detail names no content
+        }
+        if (path === undefined || detail?.baseline !== key || detail.exe !== path) continue;
+        const sha256 = obj(detail.identity)?.sha256;
+        if (!isSha256(sha256)) continue;
+        const list = out.get(path) ?? [];
+        if (!list.includes(sha256)) list.push(sha256);
+        out.set(path, list);
+      }
+      return out;
+    },
+
     /** A page of rows in finding order (oldest first), after the cursor position `after`. */
     unexpected(filter: ProcessFilter, limit: number, after: number): Page<UnexpectedProcess> {
       // Like the findings list: (node, state) drives when a node is given (its findings are

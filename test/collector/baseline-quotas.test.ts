@@ -96,7 +96,7 @@ test('one node reporting 158 x 64 junk workload keys fills only its own share: o
   b.report(bl(WEB, '/usr/sbin/nginx'));
   await b.batch([]);
   t.truthy(await baseline(tc, WEB), "node-b's baseline was merged");
-  const allow = await api(tc, '/api/v1/baselines/allow', { method: 'POST', token: ADMIN_TOKEN, body: { key: 'shop/Deployment/new/app', executables: ['/bin/app'] } });
+  const allow = await api(tc, '/api/v1/baselines/allow', { method: 'POST', token: ADMIN_TOKEN, body: { key: 'shop/Deployment/new/app', executables: ['/bin/app'], content: 'any' } });
   t.is(allow.status, 200, allow.text);
 
   const limit = 1000; // limits.maxBaselineKeysPerNode's default

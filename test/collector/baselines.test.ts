@@ -4,9 +4,13 @@
 // its own in its Hello and is sent no other.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { MIGRATIONS } from '../../collector/store/migrations/index.js';
+import { openStore } from '../../collector/store/store.js';
 import { hostKeyOf, LEGACY_HOST_KEY, processSubject } from '../../proto/baseline-key.js';
 import type { AgentBaseline, BaselineUpdate__Output, CollectorMessage__Output, WireFinding } from '../../proto/load.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
@@ -14,6 +18,9 @@ import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
 import { eventually } from '../helpers/https.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { api, fp, ok, withCollector } from '../helpers/agent-session.js';
+import { processFinding, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
+import { processDetail } from '../helpers/process-finding.js';
+import { PROC_MODIFIED_BINARY_CHECK } from '../../proto/process-checks.js';
 
 const WEB = 'shop/Deployment/web/nginx';
 const JOB = 'ops/CronJob/backup/dump';
@@ -78,18 +85,25 @@ async function connectedPair(t: import('ava').ExecutionContext, tc: TestCollecto
   return [a, b];
 }
 
-function bl(key: string, state: 'learning' | 'locked', items: Array<string | { path: string; firstSeenMs?: number; source?: string }>, version = 0): AgentBaseline {
+/** A content of an item as an agent reports it (ItemDigest). */
+interface Digest { sha256: string; source: string; image?: string; firstSeenMs?: number }
+type ItemSpec = string | { path: string; firstSeenMs?: number; source?: string; digests?: Digest[]; anyContent?: boolean };
+
+function bl(key: string, state: 'learning' | 'locked', items: ItemSpec[], version = 0): AgentBaseline {
   return {
     key, state: state === 'locked' ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', version, learnUntilMs: Date.now() + 3600_000,
     lockedBy: state === 'locked' ? 'window' : '',
     items: items.map((i) => (typeof i === 'string' ? { path: i, source: 'ITEM_SOURCE_LEARNED', firstSeenMs: Date.now() } : {
       path: i.path, source: (i.source ?? 'ITEM_SOURCE_LEARNED') as 'ITEM_SOURCE_LEARNED', firstSeenMs: i.firstSeenMs ?? Date.now(),
+      digests: (i.digests ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image ?? '', firstSeenMs: d.firstSeenMs ?? Date.now() })),
+      anyContent: i.anyContent ?? false,
     })),
     removed: [],
   };
 }
 
-interface ApiItem { path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean }
+interface ApiDigest { sha256: string; source: string; image: string; addedBy: string; firstSeen: string; taughtBy: string[] }
+interface ApiItem { path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean; anyContent: boolean; digests: ApiDigest[] }
 interface ApiBaseline {
   key: string; namespace: string; workload: { kind: string; name: string } | null; container: string; state: string;
   lockedBy: string | null; lockedByName: string; lockedAt: string | null; version: number; items: ApiItem[];
@@ -102,6 +116,29 @@ const item = (b: ApiBaseline | undefined, path: string): ApiItem | undefined => 
 const change = (tc: TestCollector, action: string, body: unknown, token: string | null = ADMIN_TOKEN) =>
   api(tc, `/api/v1/baselines/${action}`, { method: 'POST', token, body });
 const paths = (u: BaselineUpdate__Output): string[] => u.items.map((i) => i.path).sort();
+
+/** A content (SHA-256) made of one repeated hex digit; D1..D9 for short. */
+const sha = (n: number): string => (n % 16).toString(16).repeat(64);
+const [D1, D2, D3, D4, D5, D6, D7] = [1, 2, 3, 4, 5, 6, 7].map(sha) as [string, string, string, string, string, string, string];
+/** The contents of an item on the wire (ADOPT items, ALLOW allowed_items) or in the API, sorted: [sha256, source]. */
+const wireDigests = (items: BaselineUpdate__Output['items'], path: string) =>
+  items.find((i) => i.path === path)?.digests.map((d) => [d.sha256, d.source]).sort();
+const apiDigests = (b: ApiBaseline | undefined, path: string) => item(b, path)?.digests.map((d) => [d.sha256, d.source]).sort();
+
+/**
+ * A process finding of an agent that hashes what ran: proc-unexpected, or proc-modified-binary
+ * (`modified`), with the content's SHA-256 in its identity, or, for null, a file it could not hash.
+ */
+function contentFinding(key: string, exe: string, sha256: string | null, opts: { modified?: boolean; at?: number } = {}): WireFinding {
+  const f = processFinding(PROC_UNEXPECTED, processDetail(key, exe), 1, opts.at ?? Date.now());
+  const identity = sha256 === null
+    ? { sha256: '', size: 0, error: 'unreadable', errorDetail: 'EACCES', baselineSha256: [], vouchedBy: '', notVouched: '' }
+    : { sha256, size: 4096, error: '', errorDetail: '', baselineSha256: [], vouchedBy: '', notVouched: 'not-owned' };
+  return {
+    ...f, process: { ...f.process, identity },
+    ...(opts.modified ? { checkId: PROC_MODIFIED_BINARY_CHECK.id, title: 'Modified binary', severity: 'SEVERITY_CRITICAL' as const } : {}),
+  };
+}
 
 test('reports from two nodes merge per key: each item names the nodes that taught it, and one node alone shows', (t) => withCollector(async (tc) => {
   const a = await agent(tc, 'node-a');
@@ -155,9 +192,9 @@ test('an executable an operator removed is never learned again from any node; an
   t.is(item(after, '/bin/sh'), undefined, 'a removed executable is not learned again');
   t.deepEqual(after.removed.map((r) => r.path), ['/bin/sh']);
 
-  const allowed = await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] });
+  const allowed = await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'], content: 'any' });
   t.is(allowed.status, 200, allowed.text);
-  t.like(item(allowed.body.baseline, '/bin/sh'), { source: 'operator', addedBy: 'admin', taughtBy: [], singleNode: false });
+  t.like(item(allowed.body.baseline, '/bin/sh'), { source: 'operator', addedBy: 'admin', taughtBy: [], singleNode: false, anyContent: true, digests: [] });
   t.deepEqual(allowed.body.baseline.removed, []);
   t.like(await a.update(), { key: WEB, action: 'ACTION_ALLOW', allowed: ['/bin/sh'], version: allowed.body.version });
   t.true(allowed.body.version > removed.body.version);
@@ -265,7 +302,7 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
   await nothingFor(worker);
 
   // An operator's allow goes to the role it is for.
-  const allowed = await change(tc, 'allow', { key: CP_HOST, executables: ['/usr/bin/kubeadm'] });
+  const allowed = await change(tc, 'allow', { key: CP_HOST, executables: ['/usr/bin/kubeadm'], content: 'any' });
   t.is(allowed.status, 200, allowed.text);
   t.is(allowed.body.pushed, 1, 'pushed to the control-plane node alone');
   t.like(await cp.update(), { key: CP_HOST, action: 'ACTION_ALLOW', allowed: ['/usr/bin/kubeadm'] });
@@ -317,7 +354,8 @@ test('allowing an executable resolves its proc-unexpected findings on every node
   const ids = ['node-a', 'node-b'].map((n) => fp(n, 'proc-unexpected', processSubject(WEB, '/tmp/tool')));
   for (const id of ids) t.is((await ok(tc, `/api/v1/findings/${id}`)).state, 'open');
 
-  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'] });
+  // Findings of an agent before contents carry none: allowed with any content.
+  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'], content: 'any' });
   t.is(r.status, 200, r.text);
   await a.update();
   await b.update();
@@ -336,6 +374,161 @@ test('allowing an executable resolves its proc-unexpected findings on every node
   t.is((await ok(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/third'))}`)).state, 'open');
 }, { nodes: NODES }));
 
+test('contents: the digests nodes report show per item with the nodes that taught them, and go out with the adoption; a node\'s operator contents and any_content are not taken', (t) => withCollector(async (tc) => {
+  const [a, b] = await connectedPair(t, tc);
+  const at = Date.now() - 60_000;
+  a.report(bl(WEB, 'learning', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned', image: 'nginx:1.27', firstSeenMs: at }] }, '/bin/sh']));
+  b.report(bl(WEB, 'learning', [{
+    path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned', image: 'nginx:1.27', firstSeenMs: at }, { sha256: D2, source: 'image', image: 'nginx:1.28', firstSeenMs: at + 1 }],
+  }]));
+  const web = await eventually('both reports', async () => {
+    const w = await one(tc, WEB);
+    return item(w, '/usr/sbin/nginx')?.digests.find((d) => d.sha256 === D1)?.taughtBy.length === 2 && item(w, '/usr/sbin/nginx')?.digests.length === 2 ? w : undefined;
+  });
+  t.deepEqual(item(web, '/usr/sbin/nginx')!.digests.map((d) => [d.sha256, d.source, d.image, d.addedBy, d.taughtBy.sort(), d.firstSeen]), [
+    [D1, 'learned', 'nginx:1.27', 'node-a', ['node-a', 'node-b'], new Date(at).toISOString()],
+    [D2, 'image', 'nginx:1.28', 'node-b', ['node-b'], new Date(at + 1).toISOString()],
+  ]);
+  t.like(item(web, '/usr/sbin/nginx'), { anyContent: false });
+  t.like(item(web, '/bin/sh'), { anyContent: false, digests: [] }, 'an item without contents: agents learn its first on first sight');
+
+  // Only the collector's own allows make operator contents and any_content.
+  a.report(bl(WEB, 'learning', [{ path: '/bin/sh', digests: [{ sha256: D3, source: 'operator' }], anyContent: true }]));
+  await registered(tc, a, 'node-a');
+  t.like(item(await one(tc, WEB), '/bin/sh'), { anyContent: false, digests: [] });
+
+  // The lock: every agent adopts the items with their contents.
+  a.report(bl(WEB, 'locked', ['/bin/sh']));
+  const adopt = await b.update();
+  t.like(adopt, { action: 'ACTION_ADOPT' });
+  const nginx = adopt.items.find((i) => i.path === '/usr/sbin/nginx')!;
+  t.deepEqual(nginx.digests, [
+    { sha256: D1, source: 'learned', image: 'nginx:1.27', firstSeenMs: at },
+    { sha256: D2, source: 'image', image: 'nginx:1.28', firstSeenMs: at + 1 },
+  ]);
+  t.false(nginx.anyContent);
+  t.like(adopt.items.find((i) => i.path === '/bin/sh'), { digests: [], anyContent: false });
+}, { nodes: NODES }));
+
+test('contents and a locked baseline: a node\'s new content joins an item it holds only when the agent judged it (package, image, first-sight) or it was learned before the lock; nothing else, and nothing for a new path', (t) => withCollector(async (tc) => {
+  const [a, b] = await connectedPair(t, tc);
+  a.report(bl(WEB, 'locked', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned' }] }, '/bin/sh']));
+  const adopt = await b.update();
+  await a.update();
+  const lockedAt = Date.parse((await one(tc, WEB))!.lockedAt!);
+  const after = lockedAt + 60_000;
+
+  b.report(bl(WEB, 'locked', [
+    {
+      path: '/usr/sbin/nginx', digests: [
+        { sha256: D2, source: 'learned', firstSeenMs: after }, // learned after the lock: refused
+        { sha256: D3, source: 'package', firstSeenMs: after }, // the package manager's upgrade of an item held: taken
+        { sha256: D4, source: 'operator', firstSeenMs: after }, // only the collector's allows make these
+        { sha256: D5, source: 'learned', firstSeenMs: lockedAt - 1000 }, // learned before the lock (on its way): taken
+      ],
+    },
+    { path: '/bin/sh', digests: [{ sha256: D6, source: 'first-sight', firstSeenMs: after }] }, // an item from before contents: taken
+    { path: '/usr/bin/new', firstSeenMs: after, digests: [{ sha256: D7, source: 'package', firstSeenMs: after }] }, // a path new to the baseline: neither
+  ], adopt.version));
+  await registered(tc, b, 'node-b');
+  const web = (await one(tc, WEB))!;
+  t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned']]);
+  t.deepEqual(apiDigests(web, '/bin/sh'), [[D6, 'first-sight']]);
+  t.is(item(web, '/usr/bin/new'), undefined);
+  t.is(web.version, adopt.version, 'contents joining do not change the version');
+  t.is(tc.collector.store!.baselines.counters().digestsRefused, 1, 'the learned content after the lock is counted');
+  t.regex(tc.collector.metrics.render(), /nodeward_baseline_digests_refused_total 1\b/);
+  await a.batch([]); // nothing was pushed: the next message is this ack
+
+  // An operator's lock: the before-lock rule is for node locks only; judged contents still join.
+  t.is((await change(tc, 'lock', { key: WEB })).status, 200);
+  const opLock = await a.update();
+  await b.update();
+  b.report(bl(WEB, 'locked', [{
+    path: '/usr/sbin/nginx', digests: [{ sha256: sha(8), source: 'learned', firstSeenMs: lockedAt - 5000 }, { sha256: sha(9), source: 'image', image: 'nginx:1.29' }],
+  }], opLock.version));
+  await registered(tc, b, 'node-b');
+  t.deepEqual(apiDigests(await one(tc, WEB), '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned'], [sha(9), 'image']]);
+
+  // A node that arrives later adopts the contents as they are now.
+  const c = await agent(tc, 'node-c');
+  t.teardown(() => c.close());
+  const onHello = await c.update();
+  t.deepEqual(wireDigests(onHello.items, '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned'], [sha(9), 'image']]);
+  t.deepEqual(wireDigests(onHello.items, '/bin/sh'), [[D6, 'first-sight']]);
+}, { nodes: NODES }));
+
+test('allow with the contents seen (the default): the SHA-256 of the open proc-unexpected and proc-modified-binary findings join as the operator\'s, agents get them in allowed_items, the findings resolve; a late finding of an allowed content is ignored, of another content opens', (t) => withCollector(async (tc) => {
+  const [a, b] = await connectedPair(t, tc);
+  a.report(bl(WEB, 'locked', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned' }] }]));
+  await a.update();
+  await b.update();
+  const sent = Date.now();
+  await a.batch([contentFinding(WEB, '/tmp/tool', D2), contentFinding(WEB, '/usr/sbin/nginx', D3, { modified: true })]);
+  await b.batch([contentFinding(WEB, '/tmp/tool', D4)]);
+  const tool = ['node-a', 'node-b'].map((n) => fp(n, 'proc-unexpected', processSubject(WEB, '/tmp/tool')));
+  const modified = fp('node-a', PROC_MODIFIED_BINARY_CHECK.id, processSubject(WEB, '/usr/sbin/nginx'));
+  t.is((await ok(tc, `/api/v1/findings/${modified}`)).detail.identity.sha256, D3);
+
+  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool', '/usr/sbin/nginx'] });
+  t.is(r.status, 200, r.text);
+  for (const x of [a, b]) {
+    const u = await x.update();
+    t.like(u, { key: WEB, action: 'ACTION_ALLOW', allowed: ['/tmp/tool', '/usr/sbin/nginx'], version: r.body.version });
+    t.deepEqual(u.allowedItems.map((i) => [i.path, i.source, i.anyContent]), [['/tmp/tool', 'ITEM_SOURCE_OPERATOR', false], ['/usr/sbin/nginx', 'ITEM_SOURCE_OPERATOR', false]]);
+    t.deepEqual(wireDigests(u.allowedItems, '/tmp/tool'), [[D2, 'operator'], [D4, 'operator']], 'the contents both nodes saw');
+    t.deepEqual(wireDigests(u.allowedItems, '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'operator']], 'the item\'s whole contents: what it held and what was allowed');
+  }
+  t.like(item(r.body.baseline, '/tmp/tool'), { source: 'operator', anyContent: false });
+  t.deepEqual(item(r.body.baseline, '/tmp/tool')!.digests.map((d) => [d.sha256, d.addedBy, d.taughtBy]), [[D2, 'admin', []], [D4, 'admin', []]].sort());
+  for (const id of [...tool, modified]) {
+    const f = await ok(tc, `/api/v1/findings/${id}`);
+    t.is(f.state, 'resolved', id);
+    t.like(f.history[0], { event: 'resolved', note: 'allowed by admin' });
+  }
+
+  // Sent before the agent applied the allow: an allowed content is ignored; another content is a finding again.
+  await a.batch([contentFinding(WEB, '/usr/sbin/nginx', D3, { modified: true, at: sent })]);
+  t.is((await ok(tc, `/api/v1/findings/${modified}`)).state, 'resolved');
+  await a.batch([contentFinding(WEB, '/usr/sbin/nginx', D6, { modified: true })]);
+  t.is((await ok(tc, `/api/v1/findings/${modified}`)).state, 'open', 'a content nobody allowed');
+  await a.batch([contentFinding(WEB, '/tmp/tool', D5)]);
+  t.is((await ok(tc, `/api/v1/findings/${tool[0]}`)).state, 'open');
+}, { nodes: NODES }));
+
+test('allow with the contents seen when no finding carries one is refused with 409 and changes nothing; with content any the agents are sent any_content', (t) => withCollector(async (tc) => {
+  const [a] = await connectedPair(t, tc);
+  const legacy: WireFinding = { ...contentFinding(WEB, '/tmp/old', D1), process: { ...contentFinding(WEB, '/tmp/old', D1).process, identity: null } };
+  await a.batch([contentFinding(WEB, '/tmp/tool', null), legacy]);
+  const before = tc.collector.store!.baselines.counters().version;
+  for (const executables of [['/tmp/tool'], ['/tmp/old'], ['/tmp/never-ran'], ['/tmp/tool', '/tmp/old']]) {
+    const refused = await change(tc, 'allow', { key: WEB, executables });
+    t.is(refused.status, 409, refused.text);
+    t.regex(refused.body.error, /^no content was seen for \/tmp\/.+ in shop\/Deployment\/web\/nginx: .*Nothing was changed; to allow (it|them) with any content, send content "any"/);
+  }
+  t.is(await one(tc, WEB), undefined, 'no baseline was made');
+  t.is(tc.collector.store!.baselines.counters().version, before);
+  const toolId = fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/tool'));
+  t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'open');
+  await a.batch([]); // nothing was pushed
+
+  const r = await change(tc, 'allow', { key: WEB, executables: ['/tmp/tool'], content: 'any' });
+  t.is(r.status, 200, r.text);
+  const u = await a.update();
+  t.deepEqual(u.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/tmp/tool', true, 0]]);
+  t.like(item(r.body.baseline, '/tmp/tool'), { anyContent: true, digests: [] });
+  t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'resolved');
+  // A node that connects later catches up with the allow, what is allowed of it included.
+  const late = await agent(tc, 'node-c');
+  t.teardown(() => late.close());
+  const caught = await late.update();
+  t.like(caught, { key: WEB, action: 'ACTION_ALLOW', allowed: ['/tmp/tool'], version: r.body.version });
+  t.deepEqual(caught.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/tmp/tool', true, 0]]);
+  // Sent before the agent applied it: any content of an executable allowed with any content is ignored.
+  await a.batch([contentFinding(WEB, '/tmp/tool', D7, { modified: true, at: Date.now() - 1000 })]);
+  t.is((await api(tc, `/api/v1/findings/${fp('node-a', PROC_MODIFIED_BINARY_CHECK.id, processSubject(WEB, '/tmp/tool'))}`)).status, 404);
+}, { nodes: NODES }));
+
 test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and the stream goes on', (t) => withCollector(async (tc) => {
   const a = await agent(tc, 'node-a');
   t.teardown(() => a.close());
@@ -351,6 +544,14 @@ test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and
   t.regex(await refused({ ...bl(WEB, 'learning', []), state: 'BASELINE_STATE_UNSPECIFIED' }), /baselines\[0\]\.state must be/);
   t.regex(await refused(...Array.from({ length: 65 }, () => bl(WEB, 'learning', []))), /65 baselines; at most 64/);
   t.regex(await refused(bl(WEB, 'learning', Array.from({ length: 2049 }, (_, i) => `/bin/x${i}`))), /2049 items; at most 2048/);
+  // Contents: at most 8 per item, each a SHA-256, a known source, a bounded image, a time in the wire's window.
+  const withDigests = (...digests: Digest[]) => bl(WEB, 'learning', ['/bin/sh', { path: '/usr/sbin/nginx', digests }]);
+  t.regex(await refused(withDigests(...Array.from({ length: 9 }, (_, i) => ({ sha256: sha(i), source: 'learned' })))), /baselines\[0\]\.items\[1\]\.digests has 9 entries; at most 8/);
+  t.regex(await refused(withDigests({ sha256: 'A'.repeat(64), source: 'learned' })), /items\[1\]\.digests\[0\]\.sha256 must be 64 lowercase hex characters$/);
+  t.regex(await refused(withDigests({ sha256: D1, source: 'learned' }, { sha256: '', source: 'learned' })), /items\[1\]\.digests\[1\]\.sha256 must be 64 lowercase hex characters$/);
+  t.regex(await refused(withDigests({ sha256: D1, source: 'guessed' })), /items\[1\]\.digests\[0\]\.source "guessed" is not one of learned, startup, operator, package, image, first-sight/);
+  t.regex(await refused(withDigests({ sha256: D1, source: 'image', image: `r/${'i'.repeat(511)}` })), /items\[1\]\.digests\[0\]\.image is longer than 512 characters/);
+  t.regex(await refused(withDigests({ sha256: D1, source: 'learned', firstSeenMs: Date.now() + 2 * 3600_000 })), /items\[1\]\.digests\[0\]\.firstSeenMs \d+ is not a time from .* in unix milliseconds/);
   await a.batch([]);
   t.is((await list(tc)).items.length, 0, 'nothing of a refused report is kept');
 }, { nodes: NODES }));
@@ -369,6 +570,8 @@ test('the API: 400 names the bad parameter, 401 without a token, 403 for a reade
   await bad('lock', { key: WEB, executables: ['/bin/sh'] }, /body field executables is not used by lock/);
   await bad('unlock', { key: WEB, reason: 'x' }, /body field reason is not known/);
   await bad('unlock', {}, /body field key is required/);
+  await bad('lock', { key: WEB, content: 'any' }, /body field content is not used by lock/);
+  await bad('allow', { key: WEB, executables: ['/bin/sh'], content: 'some' }, /body field content/);
   for (const q of ['state=frozen', 'limit=0', 'cursor=nonsense', 'color=red']) {
     const r = await api(tc, `/api/v1/baselines?${q}`);
     t.is(r.status, 400, q);
@@ -379,9 +582,9 @@ test('the API: 400 names the bad parameter, 401 without a token, 403 for a reade
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, null)).status, 401);
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, READER_TOKEN)).status, 403);
   t.is((await list(tc)).items.length, 0, 'refused calls change nothing');
-  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] })).status, 200);
+  t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'], content: 'any' })).status, 200);
   const audit = await ok(tc, '/api/v1/audit?action=baseline.allow', ADMIN_TOKEN);
-  t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'] } });
+  t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'], content: 'any' } });
   t.true(audit.items.some((x: { status: number; actor: string }) => x.status === 403 && x.actor === 'reader'));
 }, { nodes: NODES }));
 
@@ -421,13 +624,15 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
   const conn = (who: string) => ['--url', tc.apiUrl, '--token-file', join(tc.dir, `${who}.token`), '--ca-file', tc.pki.caCert];
   const a = await agent(tc, 'node-a');
   t.teardown(() => a.close());
-  a.report(bl(WEB, 'learning', ['/usr/sbin/nginx']));
+  a.report(bl(WEB, 'learning', [{ path: '/usr/sbin/nginx', digests: [{ sha256: 'a'.repeat(64), source: 'learned' }] }]));
   await eventually('the report', async () => one(tc, WEB));
 
-  const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', ...conn('admin')]);
+  const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', '--any-content', ...conn('admin')]);
   t.is(allow.code, 0, allow.stderr);
   t.regex(allow.stdout, /^shop\/Deployment\/web\/nginx: allow done \(version \d+\); now learning with 3 executables and 0 removed; pushed to 1 connected agent$/m);
-  t.deepEqual((await a.update()).allowed, ['/bin/sh', '/usr/bin/tini']);
+  const allowUpdate = await a.update();
+  t.deepEqual(allowUpdate.allowed, ['/bin/sh', '/usr/bin/tini']);
+  t.deepEqual(allowUpdate.allowedItems.map((i) => [i.path, i.anyContent, i.digests.length]), [['/bin/sh', true, 0], ['/usr/bin/tini', true, 0]]);
   const remove = await nodeward(['baseline', 'remove', '--key', WEB, '--exe', '/usr/bin/tini', '--output', 'json', ...conn('admin')]);
   t.is(remove.code, 0, remove.stderr);
   t.like(JSON.parse(remove.stdout), { action: 'remove', key: WEB, baseline: { removed: [{ path: '/usr/bin/tini' }] } });
@@ -447,11 +652,89 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
 
   const table = await nodeward(['query', 'baselines', ...conn('reader')]);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^KEY\s+STATE\s+LOCKED BY\s+ITEMS\s+ONE NODE\s+REMOVED\s+VERSION\s+UPDATED$/m);
-  t.regex(table.stdout, /^shop\/Deployment\/web\/nginx\s+learning\s+-\s+2\s+1\s+1\s+\d+\s+\S+Z$/m);
+  t.regex(table.stdout, /^KEY\s+STATE\s+LOCKED BY\s+ITEMS\s+DIGESTS\s+ONE NODE\s+REMOVED\s+VERSION\s+UPDATED$/m);
+  t.regex(table.stdout, /^shop\/Deployment\/web\/nginx\s+learning\s+-\s+2\s+1\s+1\s+1\s+\d+\s+\S+Z$/m);
   const rows = await nodeward(['query', 'baselines', '--items', '--key', WEB, ...conn('reader')]);
-  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/sbin\/nginx\s+learned\s+1\s+yes\s+node-a$/m);
-  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/bin\/tini\s+removed\s+0\s+-\s+admin$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/sbin\/nginx\s+learned\s+1\s+1\s+yes\s+node-a$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/bin\/sh\s+operator\s+any\s+0\s+-\s+admin$/m);
+  t.regex(rows.stdout, /^shop\/Deployment\/web\/nginx\s+\/usr\/bin\/tini\s+removed\s+-\s+0\s+-\s+admin$/m);
   const json = JSON.parse((await nodeward(['query', 'baselines', '--state', 'locked', '--output', 'json', ...conn('reader')])).stdout);
   t.deepEqual(json.items, []);
 }, { nodes: NODES }));
+
+test('migration 011: items stored before keep their nodes and get no contents and any_content off; nodes then teach their first contents, even to a locked baseline (first-sight)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'v10.sqlite');
+  const old = new Database(path);
+  const before = MIGRATIONS.filter((m) => m.version < 11);
+  for (const m of before) {
+    old.exec(m.sql);
+    m.run?.(old);
+  }
+  old.pragma(`user_version = ${before.at(-1)!.version}`);
+  const lockedAt = Date.now() - 3600_000;
+  old.prepare("INSERT INTO baselines (seq, key, state, locked_by, locked_detail, locked_at, version, items, created_at, updated_at) VALUES (1, ?, 'locked', 'node', 'node-x', ?, 7, 2, 1, 1)").run(WEB, lockedAt);
+  for (const [exe, source, by] of [['/usr/sbin/nginx', 'learned', 'node-x'], ['/bin/sh', 'operator', 'admin']] as const) {
+    old.prepare('INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes) VALUES (1, ?, ?, ?, 1000, 2000, ?)').run(exe, source, by, source === 'operator' ? 0 : 1);
+  }
+  old.prepare("INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) VALUES (1, '/usr/sbin/nginx', 'node-x', 1000, 2000)").run();
+  old.close();
+
+  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  const b = store.baselines.get(WEB)!;
+  t.like(b, { state: 'locked', version: 7 });
+  t.deepEqual(b.items.map((i) => [i.path, i.source, i.taughtBy, i.anyContent, i.digests]), [
+    ['/bin/sh', 'operator', [], false, []],
+    ['/usr/sbin/nginx', 'learned', ['node-x'], false, []],
+  ]);
+  t.deepEqual(store.baselines.sync(WEB)!.items.map((i) => [i.path, i.digests, i.anyContent]), [['/bin/sh', [], false], ['/usr/sbin/nginx', [], false]],
+    'sent as items that predate contents: agents learn their first on first sight');
+  t.like(store.baselines.counters(), { digestsDropped: 0, digestsRefused: 0 });
+
+  const now = Date.now();
+  const out = store.baselines.applyReport('node-y', [{
+    key: WEB, state: 'locked', version: 7, items: [
+      { path: '/usr/sbin/nginx', source: 'learned', firstSeen: 1000, digests: [{ sha256: D1, source: 'first-sight', image: '', firstSeen: now }] },
+      { path: '/bin/sh', source: 'operator', firstSeen: 1000, digests: [{ sha256: D2, source: 'learned', image: '', firstSeen: now }] },
+    ],
+  }], now);
+  t.like(out, { digestsAdded: 1, digestsRefused: 1, itemsAdded: 0 });
+  const after = store.baselines.get(WEB)!;
+  t.deepEqual(apiDigests(after, '/usr/sbin/nginx'), [[D1, 'first-sight']]);
+  t.deepEqual(item(after, '/usr/sbin/nginx')!.digests[0]!.taughtBy, ['node-y']);
+  t.deepEqual(apiDigests(after, '/bin/sh'), [], 'learned after the lock: refused');
+});
+
+test('contents per item are bounded at 8: what a report brings beyond is dropped and counted; an operator\'s allow replaces the content seen least recently that no operator allowed, and is refused when operators allowed all 8', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const store = openStore({ path: join(dir, 'nodeward.db'), maxOpenFindingsPerNode: 100 });
+  t.teardown(() => store.close());
+  const now = Date.now();
+  const digests = (from: number, n: number, at: number) => Array.from({ length: n }, (_, i) => ({ sha256: sha(from + i), source: 'learned' as const, image: '', firstSeen: at + i }));
+  const report = (ds: ReturnType<typeof digests>, at: number) => store.baselines.applyReport('node-a', [{
+    key: WEB, state: 'learning', version: 0, items: [{ path: '/usr/sbin/nginx', source: 'learned', firstSeen: at, digests: ds }],
+  }], at);
+  t.like(report(digests(0, 6, now), now), { digestsAdded: 6, digestsDropped: 0 });
+  t.like(report(digests(6, 4, now + 10), now + 10), { digestsAdded: 2, digestsDropped: 2 }, 'the 9th and 10th');
+  t.is(store.baselines.counters().digestsDropped, 2);
+  const held = () => store.baselines.get(WEB)!.items[0]!.digests.map((d) => d.sha256).sort();
+  t.deepEqual(held(), [0, 1, 2, 3, 4, 5, 6, 7].map(sha));
+  report(digests(0, 5, now + 20).concat(digests(6, 2, now + 20)), now + 20); // everything but sha(5) seen again
+
+  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 30, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(10)]]]) });
+  t.deepEqual(held(), [0, 1, 2, 3, 4, 6, 7, 10].map(sha), 'the content seen least recently made room');
+  t.is(store.baselines.counters().digestsDropped, 3);
+  // Operators' contents are never what makes room.
+  const many = [11, 12, 13, 14, 15, 0, 1].map(sha);
+  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 40, { anyContent: false, digests: new Map([['/usr/sbin/nginx', many]]) });
+  t.true(store.baselines.get(WEB)!.items[0]!.digests.every((d) => d.source === 'operator'));
+  const version = store.baselines.counters().version;
+  const full = t.throws(() => store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 50, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(9)]]]) }));
+  t.like(full, { code: 'BASELINE_LIMIT' });
+  t.regex(full!.message, /\/usr\/sbin\/nginx in shop\/Deployment\/web\/nginx holds 8 contents operators allowed, its limit/);
+  t.is(store.baselines.counters().version, version, 'a refused change changes nothing');
+  t.false(held().includes(sha(9)));
+});

@@ -63,7 +63,7 @@ test('an unredacted command line from an older agent is redacted before it is st
 
     // Allowing the executable resolves the finding; its alerts carry only the redacted
     // detail. (Rows an older collector stored unredacted: migration 008, redact-migration.test.ts.)
-    const allowed = await api(tc, '/api/v1/baselines/allow', { token: ADMIN_TOKEN, method: 'POST', body: { key: HOST, executables: [EXE] } });
+    const allowed = await api(tc, '/api/v1/baselines/allow', { token: ADMIN_TOKEN, method: 'POST', body: { key: HOST, executables: [EXE], content: 'any' } });
     t.is(allowed.status, 200, allowed.text);
     await eventually('the resolution alert', () => (receiver.accepted().some((r) => r.body?.event === 'resolved') ? true : undefined));
     const bodies = Buffer.concat(receiver.requests.map((r) => r.raw)).toString('utf8');

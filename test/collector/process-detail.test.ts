@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import { processFinding, PROC_FAKE_CONTAINER_CGROUP, PROC_UNEXPECTED, type ProcessCheck, type ProcessDetail } from '../../agent/processes/findings.js';
 import { batchFromWire, InvalidMessage, PROCESS_DETAIL_LIMITS } from '../../collector/ingest/validate.js';
 import { hostKeyOf, workloadKeyOf } from '../../proto/baseline-key.js';
+import { PROC_MODIFIED_BINARY_CHECK } from '../../proto/process-checks.js';
 import type { FindingBatch__Output, WireFinding } from '../../proto/load.js';
 import { connect, fp, ok, withCollector } from '../helpers/agent-session.js';
 import { asDetailJson, processDetail } from '../helpers/process-finding.js';
@@ -88,6 +89,13 @@ const typedWith = (over: Record<string, unknown>, check: ProcessCheck = PROC_UNE
   return { ...f, process: { ...f.process, ...over } };
 };
 const kernelWith = (over: Record<string, unknown>) => typedWith({ kernel: { ...KERNEL, ...over } });
+const SHA = 'c0ffee'.repeat(10) + 'c0fe';
+/** ProcessDetail.identity of a file that was hashed (agent.proto's ExecutableIdentity, every field present as decoded). */
+const IDENTITY = { sha256: SHA, size: 1_234_567, error: '', errorDetail: '', baselineSha256: ['ab'.repeat(32)], vouchedBy: '', notVouched: 'not-owned' };
+const identityWith = (over: Record<string, unknown>) => typedWith({ identity: { ...IDENTITY, ...over } });
+const SOCKET_STDIO = [{ kind: 'socket', family: 'inet' }, { kind: 'socket', family: 'inet' }, { kind: 'pipe', family: '' }];
+const CONTEXT = { stdio: SOCKET_STDIO, interpreter: 'bash', inlineFlag: '-c', loader: '', loadedProgram: '' };
+const contextWith = (over: Record<string, unknown>) => typedWith({ context: { ...CONTEXT, ...over } });
 const P = 'findingBatch.findings[0].process';
 
 const REFUSALS: Array<[string, WireFinding, RegExp]> = [
@@ -110,6 +118,29 @@ const REFUSALS: Array<[string, WireFinding, RegExp]> = [
   ['a nested field that is not a message', typedWith({ kernel: 'memfd' }), /process\.kernel must be a message/],
   ['a fake container finding without its cgroup', typedWith({ fakeContainer: null }, PROC_FAKE_CONTAINER_CGROUP), /process\.fakeContainer is required for proc-fake-container-cgroup/],
   ['a process detail on a check that is not a process check', { ...typedWith({}), checkId: 'cis-4.2.1', category: 'kubelet' }, /findings\[0\]\.process is only for the process checks \(proc-unexpected, proc-fake-container-cgroup, [a-z, -]+\), not cis-4\.2\.1/],
+  ['an identity digest that is not 64 lowercase hex', identityWith({ sha256: SHA.toUpperCase() }), /process\.identity\.sha256 must be 64 lowercase hex characters or empty/],
+  ['an identity digest one character short', identityWith({ sha256: SHA.slice(1) }), /process\.identity\.sha256 must be 64 lowercase hex/],
+  ['an identity with neither a digest nor an error', identityWith({ sha256: '' }), /process\.identity has neither sha256 nor error/],
+  ['an identity with both a digest and an error', identityWith({ error: 'gone' }), /process\.identity has both sha256 and error \(gone\)/],
+  ['an identity error that is not a known code', identityWith({ sha256: '', error: 'deleted?' }), /process\.identity\.error "deleted\?" is not one of gone, too-large, not-regular, changed, unreadable, busy/],
+  ['more baseline contents than an item holds', identityWith({ baselineSha256: Array.from({ length: 9 }, () => SHA) }), /process\.identity\.baselineSha256 has 9 entries; at most 8/],
+  ['a baseline content that is no digest', identityWith({ baselineSha256: [SHA, 'nope'] }), /process\.identity\.baselineSha256\[1\] must be 64 lowercase hex characters$/],
+  ['a package vouch without its manager', identityWith({ vouchedBy: 'bash' }), /process\.identity\.vouchedBy must be <package manager>:<package>/],
+  ['a reason it was not vouched that is no code', identityWith({ notVouched: 'Not Owned' }), /process\.identity\.notVouched must be a reason code/],
+  ['an error detail past its bound', identityWith({ sha256: '', error: 'unreadable', errorDetail: 'e'.repeat(1025) }), /process\.identity\.errorDetail is longer than 1024 characters/],
+  ['an identity that is not a message', typedWith({ identity: SHA }), /process\.identity must be a message/],
+  ['an effective uid past 32 bits', typedWith({ euid: 2 ** 32 }), /process\.euid is larger than 4294967295/],
+  ['a negative effective uid', typedWith({ euid: -1 }), /process\.euid must be a non-negative integer/],
+  ['an effective user without its uid', typedWith({ effectiveUser: 'root' }), /process\.effectiveUser is set without euid/],
+  ['an effective user past its bound', typedWith({ euid: 0, effectiveUser: 'r'.repeat(257) }), /process\.effectiveUser is longer than 256 characters/],
+  ['a context with two standard descriptors', contextWith({ stdio: SOCKET_STDIO.slice(0, 2) }), /process\.context\.stdio has 2 entries; exactly 3 \(stdin, stdout, stderr\)/],
+  ['a context with four standard descriptors', contextWith({ stdio: [...SOCKET_STDIO, { kind: 'file', family: '' }] }), /process\.context\.stdio has 4 entries; exactly 3/],
+  ['a descriptor of an unknown kind', contextWith({ stdio: [{ kind: 'tty', family: '' }, ...SOCKET_STDIO.slice(1)] }), /process\.context\.stdio\[0\]\.kind "tty" is not one of none, socket, pipe, file, chardev, other, unknown/],
+  ['a socket of an unknown family', contextWith({ stdio: [{ kind: 'socket', family: 'netlink' }, ...SOCKET_STDIO.slice(1)] }), /process\.context\.stdio\[0\]\.family "netlink" is not one of unix, inet, inet6, other/],
+  ['a family on a descriptor that is no socket', contextWith({ stdio: [{ kind: 'pipe', family: 'inet' }, ...SOCKET_STDIO.slice(1)] }), /process\.context\.stdio\[0\]\.family is only for a socket, not pipe/],
+  ['a descriptor that is not a message', contextWith({ stdio: [null, ...SOCKET_STDIO.slice(1)] }), /process\.context\.stdio\[0\] is required/],
+  ['a loaded program past its bound', contextWith({ loader: '/lib64/ld-linux-x86-64.so.2', loadedProgram: `/${'p'.repeat(1024)}` }), /process\.context\.loadedProgram is longer than 1024 characters/],
+  ['an inline flag past its bound', contextWith({ inlineFlag: '-'.repeat(33) }), /process\.context\.inlineFlag is longer than 32 characters/],
   ['both detail_json and process', { ...typedWith({}), detailJson: '{}' }, /findings\[0\] has both detailJson and process/],
   ['a detail past the bound of detail_json', typedWith({ parents: Array.from({ length: 16 }, () => `/${'p'.repeat(1020)}`) }),
     /findings\[0\]\.process is longer than 16384 characters as JSON/],
@@ -131,4 +162,21 @@ test('the agent\'s own typed details are accepted as they are: host, pod with ke
     const [legacy] = batchFromWire(batchOf(asDetailJson(f)), 'node-a', 'e', NOW).findings;
     t.is(typed!.detail, legacy!.detail, f.subject!);
   }
+});
+
+test('identity, effective uid and start context are stored with the detail, after the fields of before, only when the agent set them', (t) => {
+  const stored = (f: WireFinding) => JSON.parse(batchFromWire(batchOf(f), 'node-a', 'e', NOW).findings[0]!.detail) as Record<string, unknown>;
+  const full = stored(typedWith({ identity: IDENTITY, euid: 0, effectiveUser: 'root', context: CONTEXT }));
+  t.deepEqual(full.identity, IDENTITY);
+  t.deepEqual(full.context, CONTEXT);
+  t.like(full, { euid: 0, effectiveUser: 'root', uid: 101 });
+  t.deepEqual(Object.keys(full).slice(-5), ['kernel', 'identity', 'euid', 'effectiveUser', 'context'], 'new fields follow the fields agents 0.1 sent');
+  const unhashed = { ...IDENTITY, sha256: '', error: 'too-large', errorDetail: '104857601 bytes', notVouched: '' };
+  t.deepEqual(stored(identityWith(unhashed)).identity, unhashed, 'a file that could not be hashed says why');
+  const none = stored(typedWith({ identity: null, effectiveUser: '', context: null }));
+  for (const k of ['identity', 'euid', 'effectiveUser', 'context']) t.false(k in none, `${k} is left out when unset`);
+  t.deepEqual(stored(contextWith({ stdio: [{ kind: 'none', family: '' }, { kind: 'socket', family: 'unix' }, { kind: 'socket', family: '' }] })).context,
+    { ...CONTEXT, stdio: [{ kind: 'none', family: '' }, { kind: 'socket', family: 'unix' }, { kind: 'socket', family: '' }] });
+  const modified = { ...typedWith({ identity: IDENTITY }), checkId: PROC_MODIFIED_BINARY_CHECK.id, severity: 'SEVERITY_CRITICAL' as const };
+  t.like(stored(modified), { exe: '/tmp/x', identity: { sha256: SHA } }, 'proc-modified-binary carries a process detail');
 });

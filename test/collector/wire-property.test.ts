@@ -12,6 +12,7 @@ import {
   baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, PROCESS_DETAIL_LIMITS, scanFromWire, statsFromWire,
 } from '../../collector/ingest/validate.js';
 import { PROCESS_DETAIL_CHECK_IDS } from '../../proto/process-checks.js';
+import { DIGEST_SOURCES, IDENTITY_ERRORS, STDIO_FAMILIES, STDIO_KINDS } from '../../proto/exec-identity.js';
 import { CATEGORIES, SOURCES } from '../../proto/domain.js';
 import type {
   AgentStats__Output, BaselineReport__Output, FindingBatch__Output, Hello__Output, ScanReport__Output, WireFinding,
@@ -130,6 +131,42 @@ const processDetail = fc.record({
   })),
   fakeContainer: nestedOr(fc.record({ cgroupPath: path, id: text, reason: text })),
 });
+/** A SHA-256 as agents write it, or nearly (upper case, a character short or long, not hex), or any string. */
+const sha256 = fc.oneof(
+  { weight: V, arbitrary: fc.stringMatching(/^[0-9a-f]{64}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('A'.repeat(64), 'a'.repeat(63), 'a'.repeat(65), 'g'.repeat(64), ` ${'a'.repeat(63)}`) },
+  { weight: 1, arbitrary: anyString },
+);
+/** ProcessDetail.identity: hashed, or why it could not be; now and then anything. */
+const identity = fc.oneof(
+  { weight: V, arbitrary: fc.oneof(
+    fc.record({ sha256, size: count, error: fc.constant(''), errorDetail: fc.constant(''), baselineSha256: list(sha256, PROCESS_DETAIL_LIMITS.baselineSha256),
+      vouchedBy: oneOfOr(['', 'dpkg:bash', 'dpkg:libc6:amd64', 'rpm:coreutils']), notVouched: oneOfOr(['', 'not-owned', 'digest-differs', 'no-database']) }),
+    fc.record({ sha256: fc.constant(''), size: count, error: oneOfOr(IDENTITY_ERRORS), errorDetail: text, baselineSha256: list(sha256, PROCESS_DETAIL_LIMITS.baselineSha256),
+      vouchedBy: fc.constant(''), notVouched: fc.constant('') }),
+  ) },
+  { weight: 1, arbitrary: fc.record({ sha256: oneOfOr(['', 'a'.repeat(64)]), size: count, error: oneOfOr(['', ...IDENTITY_ERRORS]), errorDetail: text,
+    baselineSha256: fc.array(anyString, { maxLength: 3 }), vouchedBy: anyString, notVouched: anyString }) },
+);
+/** One standard descriptor: a socket with its family, something else without, or anything. */
+const stdio = fc.oneof(
+  { weight: V, arbitrary: fc.oneof(fc.record({ kind: fc.constant('socket'), family: oneOfOr(['', ...STDIO_FAMILIES]) }),
+    fc.record({ kind: oneOfOr(STDIO_KINDS.filter((k) => k !== 'socket')), family: fc.constant('') })) },
+  { weight: 1, arbitrary: fc.record({ kind: anyString, family: anyString }) },
+);
+const context = fc.record({
+  stdio: fc.oneof({ weight: V, arbitrary: fc.array(stdio, { minLength: 3, maxLength: 3 }) }, { weight: 1, arbitrary: fc.array(stdio, { maxLength: 5 }) }),
+  interpreter: oneOfOr(['', 'bash', 'python3']), inlineFlag: oneOfOr(['', '-c', '-e']), loader: oneOfOr(['', '/lib64/ld-linux-x86-64.so.2']), loadedProgram: path,
+});
+/** ProcessDetail.euid (unset, or a uid) with effective_user (empty when unset, but not always). */
+const effective = fc.oneof(
+  { weight: V, arbitrary: fc.constant({ effectiveUser: '' }) },
+  { weight: V, arbitrary: fc.record({ euid: count, effectiveUser: oneOfOr(['', 'root', 'nobody']) }) },
+  { weight: 1, arbitrary: fc.record({ effectiveUser: text }) },
+);
+const processDetailNow = fc.tuple(processDetail, nestedOr(identity), nestedOr(context), effective)
+  .map(([p, id, cx, eu]) => ({ ...p, identity: id, context: cx, ...eu }));
+
 /** A finding as an agent 0.1.0 sends it (detail_json), or as a later one sends a process finding (the typed detail). */
 const finding = fc.oneof(
   fc.record({
@@ -139,19 +176,31 @@ const finding = fc.oneof(
   fc.record({
     checkId: oneOfOr(PROCESS_DETAIL_CHECK_IDS), subject, title: text, category: oneOfOr(['process']), severity, status: findingStatus,
     observedAtMs: anyTime, occurrences: count, seen: oneOfOr(['', 'event', 'scan']), remediation: text,
-    detailJson: fc.oneof({ weight: V, arbitrary: fc.constant('') }, { weight: 1, arbitrary: detailJson }), process: processDetail,
+    detailJson: fc.oneof({ weight: V, arbitrary: fc.constant('') }, { weight: 1, arbitrary: detailJson }), process: processDetailNow,
   }),
 );
 const batch = fc.record({
   sequence: count, node: fc.constantFrom('', 'node-a'), findings: fc.array(finding, { maxLength: 5 }),
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<FindingBatch__Output>;
 
+/** BaselineItem.digests[i] (ItemDigest). */
+const itemDigest = fc.oneof(
+  { weight: V, arbitrary: fc.record({
+    sha256, source: oneOfOr(DIGEST_SOURCES), image: oneOfOr(['', 'registry.example/shop/web:1.27', `r/${'x'.repeat(510)}`, `r/${'x'.repeat(511)}`]),
+    firstSeenMs: fc.oneof(fc.constant(0), anyTime),
+  }) },
+  { weight: 1, arbitrary: fc.constantFrom(null, 'digest') },
+);
+
 const baselineReport = fc.record({
   baselineVersion: count,
   baselines: fc.array(fc.record({
     key, state: enumOr(['BASELINE_STATE_LEARNING', 'BASELINE_STATE_LOCKED'], 'BASELINE_STATE_UNSPECIFIED'), learnUntilMs: anyTime,
     version: count, lockedBy: text,
-    items: fc.array(fc.record({ path, source: enumOr(['ITEM_SOURCE_LEARNED', 'ITEM_SOURCE_STARTUP', 'ITEM_SOURCE_OPERATOR'], 'ITEM_SOURCE_UNSPECIFIED'), firstSeenMs: fc.oneof(fc.constant(0), anyTime) }), { maxLength: 4 }),
+    items: fc.array(fc.record({
+      path, source: enumOr(['ITEM_SOURCE_LEARNED', 'ITEM_SOURCE_STARTUP', 'ITEM_SOURCE_OPERATOR'], 'ITEM_SOURCE_UNSPECIFIED'), firstSeenMs: fc.oneof(fc.constant(0), anyTime),
+      digests: list(itemDigest, 8), anyContent: fc.oneof({ weight: V, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.constantFrom('yes', 1, null) }),
+    }), { maxLength: 4 }),
     removed: fc.array(path, { maxLength: 2 }),
   }), { maxLength: 3 }),
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<BaselineReport__Output>;
@@ -210,6 +259,48 @@ test('property: an accepted typed process detail is stored as the same detail se
     return batchFromWire(one({ ...legacy, process: null }), 'node-a', 'epoch-p', NOW).findings[0]!.detail === stored;
   }), 1000);
   t.true(typed > 100, `enough typed details were accepted to mean something (${typed})`);
+});
+
+test('property: the new fields (identity, effective uid, context; item digests) are accepted or refused with an InvalidMessage naming a field of theirs', async (t) => {
+  const seen = { identity: 0, context: 0, euid: 0, digests: 0, refused: 0 };
+  const one = (x: unknown) => ({ sequence: 1, node: '', findings: [x] }) as unknown as FindingBatch__Output;
+  const typed = finding.filter((f) => (f as { process: unknown }).process !== null);
+  const named = (err: unknown, re: RegExp): boolean => {
+    if (!(err instanceof InvalidMessage)) throw err;
+    seen.refused++;
+    return err.code === 'INVALID_ARGUMENT' && err.message.length > 0 && (re.test(err.message) || !/\.(identity|context|euid|effectiveUser|digests)/.test(err.message));
+  };
+  await checkProperty(t, fc.property(typed, (f) => {
+    try {
+      const d = JSON.parse(batchFromWire(one(f), 'node-a', 'epoch-p', NOW).findings[0]!.detail) as Record<string, any>;
+      if (d.identity) seen.identity++;
+      if (d.context) { seen.context++; if (d.context.stdio.length !== 3) return false; }
+      if ('euid' in d) { seen.euid++; if (!Number.isSafeInteger(d.euid) || d.euid < 0 || d.euid > 2 ** 32 - 1) return false; }
+      if (d.identity && !(d.identity.sha256 === '' ? d.identity.error !== '' : /^[0-9a-f]{64}$/.test(d.identity.sha256) && d.identity.error === '')) return false;
+      return true;
+    } catch (err) {
+      return named(err, /process\.(identity|context|euid|effectiveUser)/);
+    }
+  }), 2000);
+  await checkProperty(t, fc.property(baselineReport, (r) => {
+    try {
+      for (const b of baselineReportFromWire(r, NOW).baselines) {
+        for (const i of b.items) {
+          if ((i.digests?.length ?? 0) > 8) return false;
+          for (const d of i.digests ?? []) {
+            seen.digests++;
+            if (!/^[0-9a-f]{64}$/.test(d.sha256) || !(DIGEST_SOURCES as readonly string[]).includes(d.source) || d.image.length > 512) return false;
+            if (d.firstSeen !== 0 && (d.firstSeen < 1 || d.firstSeen > NOW + HOUR)) return false;
+          }
+        }
+      }
+      return true;
+    } catch (err) {
+      return named(err, /items\[\d+\]\.(digests|anyContent)/);
+    }
+  }), 2000);
+  t.log(seen);
+  for (const [k, n] of Object.entries(seen)) t.true(n > 50, `enough ${k} to mean something (${n})`);
 });
 
 // ---------------------------------------------------------------------------------------

@@ -29,9 +29,11 @@ export function unexpectedProcess(baseline: string, exe: string, at: number, occ
  */
 export function findingDetail(f: WireFinding): ProcessDetail {
   if (!f.process) return JSON.parse(f.detailJson || '{}') as ProcessDetail;
-  const { kernel, fakeContainer, ...rest } = f.process;
+  // The fields of agents from 0.2 on (identity, euid with effectiveUser, context) are kept only when set, as the collector stores them.
+  const { kernel, fakeContainer, identity, euid, effectiveUser, context, _euid, ...rest } = f.process;
   return {
     ...rest, seen: f.seen, ...(kernel ? { kernel } : {}), ...(fakeContainer ? { fakeContainer } : {}),
+    ...(identity ? { identity } : {}), ...(euid !== undefined && euid !== null ? { euid, effectiveUser } : {}), ...(context ? { context } : {}),
   } as unknown as ProcessDetail;
 }
 
@@ -41,12 +43,14 @@ export function findingDetail(f: WireFinding): ProcessDetail {
  */
 export function asDetailJson(f: WireFinding): WireFinding {
   const { process: _typed, ...rest } = f;
-  const d = findingDetail(f);
+  const d = findingDetail(f) as ProcessDetail & { identity?: unknown; euid?: unknown; effectiveUser?: unknown; context?: unknown };
   const ordered: Record<string, unknown> = {
     baseline: d.baseline, exe: d.exe, exeDeleted: d.exeDeleted, pid: d.pid, ppid: d.ppid, parents: d.parents, uid: d.uid, user: d.user,
     cmdline: d.cmdline, container: d.container, pod: d.pod, podUid: d.podUid, namespace: d.namespace, workload: d.workload,
     startedAtMs: d.startedAtMs, seen: d.seen, partial: d.partial, missing: d.missing,
     ...(d.kernel ? { kernel: d.kernel } : {}), ...(d.fakeContainer ? { fakeContainer: d.fakeContainer } : {}),
+    ...(d.identity ? { identity: d.identity } : {}), ...('euid' in d ? { euid: d.euid, effectiveUser: d.effectiveUser } : {}),
+    ...(d.context ? { context: d.context } : {}),
   };
   return { ...rest, detailJson: JSON.stringify(ordered) };
 }

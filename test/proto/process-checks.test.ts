@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   EXEC_COVERAGE_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_REVERSE_SHELL_CHECK,
-  PROC_UNEXPECTED_CHECK, PROCESS_DETAIL_CHECK_IDS,
+  PROC_UNEXPECTED_CHECK, PROC_UNVERIFIED_BINARY_CHECK, PROCESS_DETAIL_CHECK_IDS,
 } from '../../proto/process-checks.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import {
@@ -19,6 +19,7 @@ import { PROC_UNEXPECTED_CHECK as STORE_PROC_UNEXPECTED } from '../../collector/
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const IDS = [
   PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK,
+  PROC_UNVERIFIED_BINARY_CHECK,
 ].map((c) => c.id);
 
 async function sources(dir: string): Promise<string[]> {

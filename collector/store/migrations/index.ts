@@ -10,6 +10,7 @@ import { m007Quotas } from './007-quotas.js';
 import { m008RedactStored } from './008-redact-stored.js';
 import { m009ExecSource } from './009-exec-source.js';
 import { m010AgentJudgement } from './010-agent-judgement.js';
+import { m011ItemDigests } from './011-item-digests.js';
 import type { Db } from '../db.js';
 
 export interface Migration {
@@ -20,4 +21,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests];
