@@ -52,7 +52,7 @@ export const AgentConfigSchema = Type.Object({
     maxItemsPerBaseline: Type.Integer({ default: 1024, minimum: 1, maximum: 100_000, description: 'Executables per baseline; more are not learned (counted)' }),
     containerdState: Type.String({ default: '/run/containerd', minLength: 1, pattern: '^/', description: "containerd's state directory on the host (its `state` setting), read inside hostRoot: container bundles are under <dir>/io.containerd.runtime.v2.task/<namespace>/<id>/" }),
     identity: Type.Boolean({ default: true, description: 'Judge what ran by its content (SHA-256 of the executable, hashed once per file version) as well as its path: a learned path with new content is proc-modified-binary unless the package manager recorded it' }),
-    maxHashMiB: Type.Integer({ default: 512, minimum: 1, maximum: 65_536, description: 'Executables larger than this are not hashed: counted, never learned, and reported once their baseline is locked (proc-unverified-binary)' }),
+    maxHashBytes: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 * 1024, maximum: 64 * 1024 * 1024 * 1024, description: 'Executables larger than this are not hashed: counted, never learned, and reported once their baseline is locked (proc-unverified-binary)' }),
     hostRole: Type.Union([Type.Literal('auto'), Type.Literal('control-plane'), Type.Literal('worker')], { default: 'auto', description: "Which host baseline this node's processes outside containers use (host/control-plane or host/worker); auto decides at start from static pod manifests and host control-plane processes" }),
   }, { default: {}, additionalProperties: false }),
   kubeletProbe: Type.Object({

@@ -162,7 +162,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           ringBytes: p.ebpfRingBytes, learnMs: p.learnSeconds * 1000,
           hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
-          hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashMiB * 1024 * 1024,
+          hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashBytes,
         }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
         await processes.start();
         pods = createPodInventory(processes);

@@ -36,6 +36,8 @@ export interface SourceFigures {
 export interface ExecCaptureBenchResult {
   readonly netlink: SourceFigures;
   readonly ebpf: SourceFigures;
+  /** eBPF with content checks off (processes.identity: false): what hashing what ran costs. */
+  readonly ebpfPathsOnly: SourceFigures;
 }
 
 const silent = createLogger('bench', 'silent');
@@ -63,9 +65,9 @@ function runMany(bin: string, runs: number, perSecond: number): Promise<number> 
   });
 }
 
-async function startMonitor(dir: string, source: ExecSourceKind, occurrences: Map<string, number>): Promise<ProcessMonitor> {
+async function startMonitor(dir: string, source: ExecSourceKind, occurrences: Map<string, number>, identity: boolean): Promise<ProcessMonitor> {
   const monitor = createProcessMonitor({
-    node: 'bench', procRoot: '/proc', hostRoot: '/', stateDir: dir, scanIntervalMs: 0, execEvents: true, ebpf: source === 'ebpf',
+    node: 'bench', procRoot: '/proc', hostRoot: '/', stateDir: dir, scanIntervalMs: 0, execEvents: true, ebpf: source === 'ebpf', identity,
     learnMs: 3_600_000, hostLearnMs: 500, startupMs: 60_000, rateBurst: 1_000_000, rateRefillMs: 1, maxBaselines: 2048,
     maxItemsPerBaseline: 100_000, hostRole: 'worker', flushMs: 250,
   }, {
@@ -95,16 +97,17 @@ async function settle(m: ProcessMonitor, occurrences: Map<string, number>, subje
   return occurrences.get(subject) ?? 0;
 }
 
-async function measure(dir: string, source: ExecSourceKind, o: ExecCaptureBenchOptions): Promise<SourceFigures> {
+async function measure(dir: string, source: ExecSourceKind, o: ExecCaptureBenchOptions, identity = true): Promise<SourceFigures> {
   const occurrences = new Map<string, number>();
-  const m = await startMonitor(join(dir, `${source}-state`), source, occurrences);
+  const name = identity ? source : `${source}-paths`;
+  const m = await startMonitor(join(dir, `${name}-state`), source, occurrences, identity);
   try {
     const st = m.stats();
     if (st.source !== source) {
       return { source, unavailable: st.sourceReasons[source] ?? st.fallbackReason, paced: null, burst: null, lost: 0 };
     }
-    const paced = join(dir, `nw-${source}-paced`);
-    const burst = join(dir, `nw-${source}-burst`);
+    const paced = join(dir, `nw-${name}-paced`);
+    const burst = join(dir, `nw-${name}-burst`);
     await writeFile(paced, exitOnlyElf(), { mode: 0o755 });
     await writeFile(burst, exitOnlyElf(), { mode: 0o755 });
     const cpu0 = process.cpuUsage();
@@ -132,7 +135,8 @@ export async function benchExecCapture(o: ExecCaptureBenchOptions): Promise<Exec
   try {
     const netlink = await measure(dir, 'netlink', o);
     const ebpf = await measure(dir, 'ebpf', o);
-    return { netlink, ebpf };
+    const ebpfPathsOnly = await measure(dir, 'ebpf', o, false);
+    return { netlink, ebpf, ebpfPathsOnly };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -149,8 +153,10 @@ export function formatExecCaptureBench(r: ExecCaptureBenchResult, o: ExecCapture
     `exec capture: ${o.runs} runs of a fresh sub-millisecond executable at ${o.execsPerSecond}/s, then ${o.runs} as fast as they go; share judged and agent CPU`,
     row('netlink (baseline):', r.netlink),
     row('eBPF:              ', r.ebpf),
+    row('eBPF, paths only:  ', r.ebpfPathsOnly),
     `  ratio eBPF / netlink: judged paced ${ratio(r.ebpf.paced?.judged, r.netlink.paced?.judged)}, judged burst ${ratio(r.ebpf.burst?.judged, r.netlink.burst?.judged)}, `
       + `CPU ${ratio(r.ebpf.paced?.cpuShare, r.netlink.paced?.cpuShare)}`,
+    `  ratio content checks on / off (eBPF, target within 1.5x): CPU ${ratio(r.ebpf.paced?.cpuShare, r.ebpfPathsOnly.paced?.cpuShare)}`,
     '',
   ].join('\n');
 }

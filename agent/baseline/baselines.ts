@@ -160,12 +160,13 @@ export function decide(b: Baseline, obs: Observation, now: number, maxItems: num
     if (buried) return { verdict: 'graveyard' };
     if (unhashed) return { verdict: 'unhashed' };
     if (b.items.size >= maxItems) return { verdict: 'overflow' };
-    return { verdict: 'learned', learnAs: 'learned', learnContent: 'learned' };
+    return { verdict: 'learned', learnAs: 'learned', ...(obs.content ? { learnContent: 'learned' } : {}) };
   }
   if (obs.probe) return { verdict: 'probe' };
   if (obs.startup && !buried) {
     const lockedBy = b.lockedBy ?? 'window';
-    return lockedBy === 'window' && b.items.size < maxItems && !unhashed ? { verdict: 'startup', learnAs: 'startup', learnContent: 'startup' } : { verdict: 'startup' };
+    if (lockedBy !== 'window' || b.items.size >= maxItems || unhashed) return { verdict: 'startup' };
+    return { verdict: 'startup', learnAs: 'startup', ...(obs.content ? { learnContent: 'startup' } : {}) };
   }
   return { verdict: 'unexpected' };
 }

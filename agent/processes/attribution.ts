@@ -25,7 +25,7 @@ import { BUNDLE_LOCATIONS, lookupContainer, type BundleLocation, type ContainerM
 export interface Attribution {
   readonly key: string;
   /** null for host processes. `image` is the image the runtime's bundle names ('' when none). */
-  readonly container: { readonly id: string; readonly runtime: Runtime; readonly name: string; readonly image: string } | null;
+  readonly container: { readonly id: string; readonly runtime: Runtime; readonly name: string; readonly image: string; readonly rootfs: string } | null;
   readonly namespace: string;
   readonly pod: string;
   readonly podUid: string;
@@ -99,7 +99,7 @@ export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
     const workload = owner ? { ...owner, source: 'collector' as const } : { ...workloadFromPodName(meta.pod), source: 'pod-name' as const };
     return {
       key: workloadKey({ namespace: meta.namespace, workload, container: meta.container }),
-      container: { id: meta.id, runtime: meta.runtime ?? runtime, name: meta.container, image: meta.image },
+      container: { id: meta.id, runtime: meta.runtime ?? runtime, name: meta.container, image: meta.image, rootfs: meta.rootfs },
       namespace: meta.namespace, pod: meta.pod, podUid: meta.podUid, workload, sandbox: meta.sandbox, unresolved: null,
     };
   }
@@ -115,7 +115,7 @@ export function createAttributor(hostFs: HostFs, opts: AttributorOptions) {
       if (entry.bundle !== 'no-pod') return { fake: true, reason: entry.reason };
       if (c.kubepods) return { fake: true, reason: `${entry.reason}, yet the cgroup is a pod's (${c.path})` };
       return {
-        key: unattributedKey(c.id), container: { id: c.id, runtime: c.runtime, name: '', image: '' }, namespace: '', pod: '',
+        key: unattributedKey(c.id), container: { id: c.id, runtime: c.runtime, name: '', image: '', rootfs: '' }, namespace: '', pod: '',
         podUid: c.podUid, workload: null, sandbox: false, unresolved: entry.reason,
       };
     },

@@ -94,8 +94,8 @@ export const PROC_UNVERIFIED_BINARY = {
   severity: wireSeverity(PROC_UNVERIFIED_BINARY_CHECK.severity),
   remediation: 'A learned path ran, but the agent could not read what ran to compare it with the baseline (the reason is in '
     + 'the details: the process and its file were gone from every place the agent may read, the file is larger than '
-    + 'processes.maxHashMiB, or it could not be read). Check the file on the node against its package or image; raise '
-    + 'processes.maxHashMiB if it is a large binary that legitimately runs here.',
+    + 'processes.maxHashBytes, or it could not be read). Check the file on the node against its package or image; raise '
+    + 'processes.maxHashBytes if it is a large binary that legitimately runs here.',
 } as const;
 
 /** The checks a process finding can be. */
@@ -202,7 +202,7 @@ export function processDetailToWire(d: ProcessDetail): WireProcessDetail {
     namespace: d.namespace, workload: d.workload ? { ...d.workload } : null, startedAtMs: d.startedAtMs, partial: d.partial,
     missing: [...d.missing], kernel: d.kernel ? { ...d.kernel } : null, fakeContainer: d.fakeContainer ? { ...d.fakeContainer } : null,
     identity: d.identity ? { ...d.identity, baselineSha256: [...d.identity.baselineSha256].slice(0, 8) } : null,
-    ...(d.euid !== undefined ? { euid: d.euid, effectiveUser: d.effectiveUser ?? '' } : {}),
+    effective: d.euid !== undefined ? { uid: d.euid, user: d.effectiveUser ?? '' } : null,
     context: d.context ? { ...d.context, stdio: d.context.stdio.map((f) => ({ kind: f.kind, family: f.family ?? '' })) } : null,
   };
 }

@@ -11,8 +11,10 @@
 // The file is read from what the process really executed, never from a path guessed at:
 //   1. /proc/<pid>/exe, which opens the executed file itself, whatever mount namespace,
 //      bind mount or rename is in between (checked to be the same process afterwards);
-//   2. for a process already gone, the path in the host's filesystem, only when the process
-//      ran in the host's mount namespace, and only when the file there has the exec's identity.
+//   2. for a process already gone, the path in the host's filesystem: as it is for a process
+//      that ran in the host's mount namespace, under the container's root filesystem (which the
+//      runtime keeps mounted on the host) for one in a container; only when the file there has
+//      the identity the kernel recorded at the exec.
 // Anything else is a failure with a reason (counted), never a digest: a file that could not be
 // hashed is never treated as learned. Hashing is asynchronous, a chunk at a time, two files at
 // most at once, with a bounded queue; a large binary is read once and never blocks the judging
@@ -51,8 +53,12 @@ export interface IdentityRequest {
   readonly exec: FileIdentity | null;
   /** The file is on an overlay (the identity then leaves the device out). */
   readonly overlay: boolean;
-  /** The process ran in the host's mount namespace: its path can be opened on the host. */
-  readonly hostView: boolean;
+  /**
+   * Where the process's root is in the host's filesystem, for a process already gone: '' for
+   * one in the host's mount namespace, a container's root filesystem (its bundle's root.path)
+   * for one in a container, null when no host path reaches its files.
+   */
+  readonly hostPrefix: string | null;
 }
 
 export interface IdentityOptions {
@@ -128,7 +134,7 @@ export function createIdentityHasher(opts: IdentityOptions) {
   }
 
   async function fromHost(req: IdentityRequest): Promise<Source | IdentityFailure> {
-    const r = await opts.hostFs.openFile(req.path);
+    const r = await opts.hostFs.openFile(`${req.hostPrefix ?? ''}${req.path}`);
     if (!r.ok) return r.error.code === 'EACCES' ? 'unreadable' : r.error.code === 'EINVAL' || r.error.code === 'EISDIR' ? 'not-regular' : 'gone';
     const h = r.value;
     return {
@@ -180,7 +186,7 @@ export function createIdentityHasher(opts: IdentityOptions) {
     let src: Source | IdentityFailure = 'gone';
     try {
       src = await fromProc(req);
-      if (typeof src === 'string' && req.exec !== null && req.hostView) src = await fromHost(req);
+      if (typeof src === 'string' && req.exec !== null && req.hostPrefix !== null) src = await fromHost(req);
       if (typeof src === 'string') return fail(src, src === 'gone' ? 'the process exited before its file could be read, and the file is not reachable from the host' : `cannot open the executable (${src})`);
       const id = src.identity;
       if (req.exec !== null && !sameVersion(id, req.exec, req.overlay)) return fail('changed', 'the file found is not the version the process executed');

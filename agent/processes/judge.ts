@@ -278,12 +278,14 @@ export function createJudge(deps: JudgeDeps) {
       log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
     }
     for (const f of ctx.findings) {
+      // An exec probe's command is the pod spec's (the kubelet runs `sh -c ...` as it is written).
+      if (f.checkId === PROC_INLINE_CODE.id && probe) continue;
       record(detail, t, f.checkId === PROC_REVERSE_SHELL.id ? PROC_REVERSE_SHELL : PROC_INLINE_CODE);
       log.debug({ baseline: at.key, exe: judged, pid: o.pid, check: f.checkId, reason: f.reason }, 'process start reported');
     }
     if (!report) return;
     record(detail, t, check);
-    log.debug({ baseline: at.key, exe: judged, pid: o.pid, seen, verdict }, 'process reported');
+    log.debug({ baseline: at.key, exe: judged, pid: o.pid, seen, verdict, check: check.id }, 'unexpected process');
   }
 
   /**
@@ -320,7 +322,7 @@ export function createJudge(deps: JudgeDeps) {
     return hasher.digestsOf({
       pid: o.pid, startTicks: o.startTicks, path: exe, exec: k ? execIdentity(k) : null,
       overlay: k ? fsKindOf(k.fsMagic, exe, k.detached) === 'overlay' : false,
-      hostView: k ? hostMntNs !== null && k.mntNs === hostMntNs : at.container === null,
+      hostPrefix: (k ? hostMntNs !== null && k.mntNs === hostMntNs : at.container === null) ? '' : at.container?.rootfs || null,
     });
   }
 

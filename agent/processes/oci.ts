@@ -4,6 +4,7 @@
 // never the kubelet API. Only the annotations are kept: the rest of the file (the
 // container's environment, which may hold secrets) is parsed and dropped at once.
 import { OCI_JSON_LIMITS, prescanDocument } from '../facts/document-limits.js';
+import { posix } from 'node:path';
 import type { HostFs } from '../facts/host-fs.js';
 import type { Runtime } from './cgroup.js';
 
@@ -20,6 +21,13 @@ export interface ContainerMeta {
   readonly container: string;
   readonly sandbox: boolean;
   readonly image: string;
+  /**
+   * The container's root filesystem as a host path (the bundle's `root.path`, made absolute
+   * against the bundle's directory); '' when the bundle does not say. The runtime keeps it
+   * mounted there while the container lives: the agent reads an executable of a container
+   * process that is already gone through it (identity.ts).
+   */
+  readonly rootfs: string;
   /** The bundle file the answer came from (a host path). */
   readonly source: string;
 }
@@ -51,7 +59,7 @@ export const BUNDLE_LOCATIONS: readonly BundleLocation[] = bundleLocations();
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** Pod identity from containerd CRI annotations, or null when they are not there. */
-function fromContainerd(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+function fromContainerd(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source' | 'rootfs'> | null {
   const pod = str(a['io.kubernetes.cri.sandbox-name']);
   const namespace = str(a['io.kubernetes.cri.sandbox-namespace']);
   if (!pod || !namespace) return null;
@@ -67,7 +75,7 @@ function fromContainerd(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 
  * kubelet's labels (pod name, namespace, uid, container name); the plain annotations and
  * the `k8s_<container>_<pod>_<namespace>_<uid>_<attempt>` container name are fallbacks.
  */
-function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source'> | null {
+function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runtime' | 'source' | 'rootfs'> | null {
   let labels: Record<string, unknown> = {};
   const labelsJson = str(a['io.kubernetes.cri-o.Labels']) || '{}';
   try {
@@ -90,26 +98,44 @@ function fromCrio(a: Record<string, unknown>): Omit<ContainerMeta, 'id' | 'runti
   };
 }
 
-type BundleMeta = Omit<ContainerMeta, 'id' | 'runtime' | 'source'>;
+type BundleMeta = Omit<ContainerMeta, 'id' | 'runtime' | 'source' | 'rootfs'>;
+
+/** Longest root.path kept. */
+const MAX_ROOT_PATH = 1024;
+
+/** The bundle's root.path, when it is a plain path (relative to the bundle, or absolute). */
+function rootPathOf(doc: unknown): string {
+  const p = (doc as { root?: { path?: unknown } } | null)?.root?.path;
+  if (typeof p !== 'string' || p === '' || p.length > MAX_ROOT_PATH || p.includes('\0')) return '';
+  return p;
+}
+
+/** The container's root as a host path: root.path made absolute against the bundle's directory. */
+export function rootfsOf(bundleConfig: string, rootPath: string): string {
+  if (rootPath === '') return '';
+  const dir = bundleConfig.slice(0, bundleConfig.lastIndexOf('/'));
+  return posix.normalize(rootPath.startsWith('/') ? rootPath : `${dir}/${rootPath}`).replace(/\/+$/, '');
+}
 
 /**
  * Parses a bundle config.json (after the bounded pre-scan) and keeps only the pod identity
  * from its annotations; `refused` says why a document over the limits was not parsed.
  */
-export function readBundleConfig(text: string): { meta: BundleMeta | null; object: boolean } | { refused: string } {
+export function readBundleConfig(text: string): { meta: BundleMeta | null; object: boolean; rootPath: string } | { refused: string } {
   const pre = prescanDocument(text, OCI_JSON_LIMITS);
   if (!pre.ok) return { refused: pre.message };
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch {
-    return { meta: null, object: false };
+    return { meta: null, object: false, rootPath: '' };
   }
   const object = doc !== null && typeof doc === 'object' && !Array.isArray(doc);
+  const rootPath = object ? rootPathOf(doc) : '';
   const annotations = (doc as { annotations?: unknown } | null)?.annotations;
-  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return { meta: null, object };
+  if (!annotations || typeof annotations !== 'object' || Array.isArray(annotations)) return { meta: null, object, rootPath };
   const a = annotations as Record<string, unknown>;
-  return { meta: fromContainerd(a) ?? fromCrio(a), object };
+  return { meta: fromContainerd(a) ?? fromCrio(a), object, rootPath };
 }
 
 /** The pod identity of a bundle config.json; null when it has none, is not JSON or is over the limits. */
@@ -152,7 +178,7 @@ export async function lookupContainer(
       reasons.push(`${path}: ${read.refused}`);
       continue;
     }
-    if (read.meta) return { ok: true, meta: { ...read.meta, id, runtime: loc.runtime, source: path } };
+    if (read.meta) return { ok: true, meta: { ...read.meta, id, runtime: loc.runtime, source: path, rootfs: rootfsOf(path, read.rootPath) } };
     if (read.object) {
       noPod = true;
       reasons.push(`${path} has no pod annotations`);

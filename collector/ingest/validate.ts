@@ -468,12 +468,10 @@ export function processDetailFromWire(field: string, p: ProcessDetail__Output, c
   }
   // Fields of agents from 0.2 on: present in the stored detail only when the agent set them.
   if (id) out.identity = executableIdentity(`${field}.identity`, id);
-  const effectiveUser = text(`${field}.effectiveUser`, p.effectiveUser ?? '', S);
-  if (p.euid !== undefined && p.euid !== null) {
-    out.euid = uid32(`${field}.euid`, p.euid);
-    out.effectiveUser = effectiveUser;
-  } else if (effectiveUser !== '') {
-    throw new InvalidMessage(`${field}.effectiveUser is set without euid`);
+  const eff = nested(`${field}.effective`, p.effective);
+  if (eff !== null) {
+    out.euid = uid32(`${field}.effective.uid`, eff.uid ?? 0);
+    out.effectiveUser = text(`${field}.effective.user`, eff.user ?? '', S);
   }
   if (cx) out.context = execContext(`${field}.context`, cx);
   return out;

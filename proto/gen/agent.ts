@@ -11,6 +11,7 @@ import type { BaselineReport as _nodeward_v1_BaselineReport, BaselineReport__Out
 import type { BaselineUpdate as _nodeward_v1_BaselineUpdate, BaselineUpdate__Output as _nodeward_v1_BaselineUpdate__Output } from './nodeward/v1/BaselineUpdate.js';
 import type { CertificateExpiry as _nodeward_v1_CertificateExpiry, CertificateExpiry__Output as _nodeward_v1_CertificateExpiry__Output } from './nodeward/v1/CertificateExpiry.js';
 import type { CollectorMessage as _nodeward_v1_CollectorMessage, CollectorMessage__Output as _nodeward_v1_CollectorMessage__Output } from './nodeward/v1/CollectorMessage.js';
+import type { EffectiveUser as _nodeward_v1_EffectiveUser, EffectiveUser__Output as _nodeward_v1_EffectiveUser__Output } from './nodeward/v1/EffectiveUser.js';
 import type { ExecContext as _nodeward_v1_ExecContext, ExecContext__Output as _nodeward_v1_ExecContext__Output } from './nodeward/v1/ExecContext.js';
 import type { ExecProbe as _nodeward_v1_ExecProbe, ExecProbe__Output as _nodeward_v1_ExecProbe__Output } from './nodeward/v1/ExecProbe.js';
 import type { ExecutableIdentity as _nodeward_v1_ExecutableIdentity, ExecutableIdentity__Output as _nodeward_v1_ExecutableIdentity__Output } from './nodeward/v1/ExecutableIdentity.js';
@@ -50,6 +51,7 @@ export interface ProtoGrpcType {
       BaselineUpdate: MessageTypeDefinition<_nodeward_v1_BaselineUpdate, _nodeward_v1_BaselineUpdate__Output>
       CertificateExpiry: MessageTypeDefinition<_nodeward_v1_CertificateExpiry, _nodeward_v1_CertificateExpiry__Output>
       CollectorMessage: MessageTypeDefinition<_nodeward_v1_CollectorMessage, _nodeward_v1_CollectorMessage__Output>
+      EffectiveUser: MessageTypeDefinition<_nodeward_v1_EffectiveUser, _nodeward_v1_EffectiveUser__Output>
       ExecContext: MessageTypeDefinition<_nodeward_v1_ExecContext, _nodeward_v1_ExecContext__Output>
       ExecProbe: MessageTypeDefinition<_nodeward_v1_ExecProbe, _nodeward_v1_ExecProbe__Output>
       ExecutableIdentity: MessageTypeDefinition<_nodeward_v1_ExecutableIdentity, _nodeward_v1_ExecutableIdentity__Output>

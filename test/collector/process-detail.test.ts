@@ -129,10 +129,10 @@ const REFUSALS: Array<[string, WireFinding, RegExp]> = [
   ['a reason it was not vouched that is no code', identityWith({ notVouched: 'Not Owned' }), /process\.identity\.notVouched must be a reason code/],
   ['an error detail past its bound', identityWith({ sha256: '', error: 'unreadable', errorDetail: 'e'.repeat(1025) }), /process\.identity\.errorDetail is longer than 1024 characters/],
   ['an identity that is not a message', typedWith({ identity: SHA }), /process\.identity must be a message/],
-  ['an effective uid past 32 bits', typedWith({ euid: 2 ** 32 }), /process\.euid is larger than 4294967295/],
-  ['a negative effective uid', typedWith({ euid: -1 }), /process\.euid must be a non-negative integer/],
-  ['an effective user without its uid', typedWith({ effectiveUser: 'root' }), /process\.effectiveUser is set without euid/],
-  ['an effective user past its bound', typedWith({ euid: 0, effectiveUser: 'r'.repeat(257) }), /process\.effectiveUser is longer than 256 characters/],
+  ['an effective uid past 32 bits', typedWith({ effective: { uid: 2 ** 32, user: '' } }), /process\.effective\.uid is larger than 4294967295/],
+  ['a negative effective uid', typedWith({ effective: { uid: -1, user: '' } }), /process\.effective\.uid must be a non-negative integer/],
+  ['an effective user that is not a message', typedWith({ effective: 'root' }), /process\.effective must be a message/],
+  ['an effective user past its bound', typedWith({ effective: { uid: 0, user: 'r'.repeat(257) } }), /process\.effective\.user is longer than 256 characters/],
   ['a context with two standard descriptors', contextWith({ stdio: SOCKET_STDIO.slice(0, 2) }), /process\.context\.stdio has 2 entries; exactly 3 \(stdin, stdout, stderr\)/],
   ['a context with four standard descriptors', contextWith({ stdio: [...SOCKET_STDIO, { kind: 'file', family: '' }] }), /process\.context\.stdio has 4 entries; exactly 3/],
   ['a descriptor of an unknown kind', contextWith({ stdio: [{ kind: 'tty', family: '' }, ...SOCKET_STDIO.slice(1)] }), /process\.context\.stdio\[0\]\.kind "tty" is not one of none, socket, pipe, file, chardev, other, unknown/],
@@ -166,14 +166,14 @@ test('the agent\'s own typed details are accepted as they are: host, pod with ke
 
 test('identity, effective uid and start context are stored with the detail, after the fields of before, only when the agent set them', (t) => {
   const stored = (f: WireFinding) => JSON.parse(batchFromWire(batchOf(f), 'node-a', 'e', NOW).findings[0]!.detail) as Record<string, unknown>;
-  const full = stored(typedWith({ identity: IDENTITY, euid: 0, effectiveUser: 'root', context: CONTEXT }));
+  const full = stored(typedWith({ identity: IDENTITY, effective: { uid: 0, user: 'root' }, context: CONTEXT }));
   t.deepEqual(full.identity, IDENTITY);
   t.deepEqual(full.context, CONTEXT);
   t.like(full, { euid: 0, effectiveUser: 'root', uid: 101 });
   t.deepEqual(Object.keys(full).slice(-5), ['kernel', 'identity', 'euid', 'effectiveUser', 'context'], 'new fields follow the fields agents 0.1 sent');
   const unhashed = { ...IDENTITY, sha256: '', error: 'too-large', errorDetail: '104857601 bytes', notVouched: '' };
   t.deepEqual(stored(identityWith(unhashed)).identity, unhashed, 'a file that could not be hashed says why');
-  const none = stored(typedWith({ identity: null, effectiveUser: '', context: null }));
+  const none = stored(typedWith({ identity: null, effective: null, context: null }));
   for (const k of ['identity', 'euid', 'effectiveUser', 'context']) t.false(k in none, `${k} is left out when unset`);
   t.deepEqual(stored(contextWith({ stdio: [{ kind: 'none', family: '' }, { kind: 'socket', family: 'unix' }, { kind: 'socket', family: '' }] })).context,
     { ...CONTEXT, stdio: [{ kind: 'none', family: '' }, { kind: 'socket', family: 'unix' }, { kind: 'socket', family: '' }] });

@@ -158,11 +158,11 @@ const context = fc.record({
   stdio: fc.oneof({ weight: V, arbitrary: fc.array(stdio, { minLength: 3, maxLength: 3 }) }, { weight: 1, arbitrary: fc.array(stdio, { maxLength: 5 }) }),
   interpreter: oneOfOr(['', 'bash', 'python3']), inlineFlag: oneOfOr(['', '-c', '-e']), loader: oneOfOr(['', '/lib64/ld-linux-x86-64.so.2']), loadedProgram: path,
 });
-/** ProcessDetail.euid (unset, or a uid) with effective_user (empty when unset, but not always). */
+/** ProcessDetail.effective (unset, or a uid with its user's name). */
 const effective = fc.oneof(
-  { weight: V, arbitrary: fc.constant({ effectiveUser: '' }) },
-  { weight: V, arbitrary: fc.record({ euid: count, effectiveUser: oneOfOr(['', 'root', 'nobody']) }) },
-  { weight: 1, arbitrary: fc.record({ effectiveUser: text }) },
+  { weight: V, arbitrary: fc.constant({ effective: null }) },
+  { weight: V, arbitrary: fc.record({ effective: fc.record({ uid: count, user: oneOfOr(['', 'root', 'nobody']) }) }) },
+  { weight: 1, arbitrary: fc.record({ effective: fc.record({ uid: count, user: text }) }) },
 );
 const processDetailNow = fc.tuple(processDetail, nestedOr(identity), nestedOr(context), effective)
   .map(([p, id, cx, eu]) => ({ ...p, identity: id, context: cx, ...eu }));
@@ -268,7 +268,7 @@ test('property: the new fields (identity, effective uid, context; item digests) 
   const named = (err: unknown, re: RegExp): boolean => {
     if (!(err instanceof InvalidMessage)) throw err;
     seen.refused++;
-    return err.code === 'INVALID_ARGUMENT' && err.message.length > 0 && (re.test(err.message) || !/\.(identity|context|euid|effectiveUser|digests)/.test(err.message));
+    return err.code === 'INVALID_ARGUMENT' && err.message.length > 0 && (re.test(err.message) || !/\.(identity|context|effective|digests)/.test(err.message));
   };
   await checkProperty(t, fc.property(typed, (f) => {
     try {
@@ -279,7 +279,7 @@ test('property: the new fields (identity, effective uid, context; item digests) 
       if (d.identity && !(d.identity.sha256 === '' ? d.identity.error !== '' : /^[0-9a-f]{64}$/.test(d.identity.sha256) && d.identity.error === '')) return false;
       return true;
     } catch (err) {
-      return named(err, /process\.(identity|context|euid|effectiveUser)/);
+      return named(err, /process\.(identity|context|effective)/);
     }
   }), 2000);
   await checkProperty(t, fc.property(baselineReport, (r) => {

@@ -59,6 +59,10 @@ export interface PodSpec {
   readonly pod: string;
   readonly container: string;
   readonly podUid?: string;
+  /** The image the CRI annotation names (default test/busybox:static). */
+  readonly image?: string;
+  /** The root filesystem (default the busybox one, `rootfs`). */
+  readonly rootfs?: string;
 }
 
 export interface Containerd {
@@ -127,9 +131,9 @@ export async function startContainerd(dir: string): Promise<Containerd> {
       'io.kubernetes.cri.sandbox-namespace': pod.namespace,
       'io.kubernetes.cri.sandbox-uid': podUid,
       'io.kubernetes.cri.sandbox-id': containerId(),
-      'io.kubernetes.cri.image-name': 'test/busybox:static',
+      'io.kubernetes.cri.image-name': pod.image ?? 'test/busybox:static',
     };
-    const args = ['--cgroup', cgroup, ...Object.entries(annotations).flatMap(([k, v]) => ['--annotation', `${k}=${v}`]), '--rootfs', rootfs, id];
+    const args = ['--cgroup', cgroup, ...Object.entries(annotations).flatMap(([k, v]) => ['--annotation', `${k}=${v}`]), '--rootfs', pod.rootfs ?? rootfs, id];
     return { args, cgroup };
   }
 

@@ -29,11 +29,11 @@ export function unexpectedProcess(baseline: string, exe: string, at: number, occ
  */
 export function findingDetail(f: WireFinding): ProcessDetail {
   if (!f.process) return JSON.parse(f.detailJson || '{}') as ProcessDetail;
-  // The fields of agents from 0.2 on (identity, euid with effectiveUser, context) are kept only when set, as the collector stores them.
-  const { kernel, fakeContainer, identity, euid, effectiveUser, context, _euid, ...rest } = f.process;
+  // The fields of agents from 0.2 on (identity, effective user, context) are kept only when set, as the collector stores them.
+  const { kernel, fakeContainer, identity, effective, context, ...rest } = f.process;
   return {
     ...rest, seen: f.seen, ...(kernel ? { kernel } : {}), ...(fakeContainer ? { fakeContainer } : {}),
-    ...(identity ? { identity } : {}), ...(euid !== undefined && euid !== null ? { euid, effectiveUser } : {}), ...(context ? { context } : {}),
+    ...(identity ? { identity } : {}), ...(effective ? { euid: effective.uid ?? 0, effectiveUser: effective.user ?? '' } : {}), ...(context ? { context } : {}),
   } as unknown as ProcessDetail;
 }
 

@@ -18,7 +18,10 @@ test('process settings have their defaults and their environment variables', (t)
     enabled: true, scanIntervalSeconds: 2, execEvents: true, ebpf: true, btfPath: '/sys/kernel/btf/vmlinux', ebpfRingBytes: 4 * 1024 * 1024,
     learnSeconds: 3600, hostLearnSeconds: 86_400, startupSeconds: 60,
     rateBurst: 10, rateRefillSeconds: 180, maxBaselines: 2048, maxItemsPerBaseline: 1024, hostRole: 'auto', containerdState: '/run/containerd',
+    identity: true, maxHashBytes: 512 * 1024 * 1024,
   });
+  t.is(loadAgentConfig({ env: { NODEWARD_PROCESSES_IDENTITY: 'false' } }, { needCollector: false }).processes.identity, false);
+  t.is(loadAgentConfig({ env: { NODEWARD_PROCESSES_MAX_HASH_BYTES: '1048576' } }, { needCollector: false }).processes.maxHashBytes, 1048576);
   t.is(loadAgentConfig({ env: { NODEWARD_PROCESSES_CONTAINERD_STATE: '/run/k3s/containerd' } }, { needCollector: false }).processes.containerdState, '/run/k3s/containerd');
   t.throws(() => loadAgentConfig({ env: { NODEWARD_PROCESSES_CONTAINERD_STATE: 'run/containerd' } }, { needCollector: false }), { message: /processes\.containerdState/ });
   t.like(loadAgentConfig({ env: { NODEWARD_PROCESSES_EBPF: 'false', NODEWARD_PROCESSES_BTF_PATH: '/nowhere' } }, { needCollector: false }).processes, { ebpf: false, btfPath: '/nowhere' });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { createHostFs } from '../../agent/facts/host-fs.js';
 import { createAttributor, hostAttribution, isNotAContainer, type Attribution, type NotAContainer } from '../../agent/processes/attribution.js';
 import { containerFromCgroup } from '../../agent/processes/cgroup.js';
-import { bundleLocations, metaFromBundleConfig } from '../../agent/processes/oci.js';
+import { bundleLocations, metaFromBundleConfig, readBundleConfig, rootfsOf } from '../../agent/processes/oci.js';
 import { createProcReader, parseStat } from '../../agent/processes/proc-reader.js';
 import { HOST_WORKER, PROCESS_FIXTURES, scenario, tempDir } from './helpers.js';
 
@@ -42,7 +42,7 @@ test('containerd + systemd driver + cgroup v2: a Deployment pod, its sandbox, an
   const nginx = attribution(m.get(1001));
   t.like(nginx, { namespace: 'shop', pod: 'web-7d4b9c8f6d-x2kzq', podUid: '6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e', sandbox: false, unresolved: null });
   t.deepEqual(nginx.workload, { kind: 'Deployment', name: 'web', source: 'pod-name' });
-  t.deepEqual(nginx.container, { id: 'a1'.repeat(32), runtime: 'containerd', name: 'nginx' });
+  t.deepEqual(nginx.container, { id: 'a1'.repeat(32), runtime: 'containerd', name: 'nginx', image: 'docker.io/library/nginx:1.27', rootfs: '' });
   t.true(attribution(m.get(1000)).sandbox);
   t.is(attribution(m.get(1)).container, null);
 });
@@ -155,4 +155,17 @@ test('a cgroup path says whether it claims to be a pod\'s', (t) => {
   t.true(containerFromCgroup(`0::/kubepods.slice/kubepods-besteffort.slice/cri-containerd-${'a'.repeat(64)}.scope\n`)!.kubepods);
   t.true(containerFromCgroup(`0::/kubepods/burstable/pod6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e/${'a'.repeat(64)}\n`)!.kubepods);
   t.false(containerFromCgroup(`0::/system.slice/docker-${'a'.repeat(64)}.scope\n`)!.kubepods);
+});
+
+test("a bundle's root.path gives the container's root as a host path: relative to the bundle's directory, or absolute; anything else none", (t) => {
+  const bundle = '/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/config.json';
+  t.is(rootfsOf(bundle, 'rootfs'), '/run/containerd/io.containerd.runtime.v2.task/k8s.io/abc/rootfs');
+  t.is(rootfsOf(bundle, '/var/lib/containers/storage/overlay/x/merged/'), '/var/lib/containers/storage/overlay/x/merged');
+  t.is(rootfsOf(bundle, '../../../../../../etc'), '/etc', 'normalised; still read inside the host root by host-fs');
+  t.is(rootfsOf(bundle, ''), '');
+  const withRoot = (root: unknown) => readBundleConfig(JSON.stringify({ root, annotations: {} }));
+  t.like(withRoot({ path: 'rootfs' }), { rootPath: 'rootfs' });
+  t.like(withRoot({ path: 7 }), { rootPath: '' });
+  t.like(withRoot({ path: `a\u0000b` }), { rootPath: '' });
+  t.like(withRoot({ path: 'p'.repeat(1025) }), { rootPath: '' });
 });

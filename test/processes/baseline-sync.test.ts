@@ -88,7 +88,7 @@ test('reports keep to the bounds of the contract: split by baselines and items, 
   const [wBig, wOdd] = cut.reports.flatMap((r) => r.baselines ?? []);
   t.is(wBig!.items!.length, REPORT_LIMITS.itemsPerBaseline);
   t.like(wOdd, { key: 'host/worker', state: 'BASELINE_STATE_LOCKED', lockedBy: 'operator', removed: ['/bin/gone'] });
-  t.deepEqual(wOdd!.items, [{ path: '/usr/bin/ok', source: 'ITEM_SOURCE_LEARNED', firstSeenMs: 5 }]);
+  t.deepEqual(wOdd!.items, [{ path: '/usr/bin/ok', source: 'ITEM_SOURCE_LEARNED', firstSeenMs: 5, anyContent: false, inlineCode: false, digests: [] }]);
   t.is(buildReports([baseline(KEY, ['/a'])], 0, 1000).reports[0]!.baselines![0]!.state, 'BASELINE_STATE_LOCKED', 'a window that has ended is locked');
   const chars = buildReports(Array.from({ length: 3 }, (_, i) => baseline(`ns/Deployment/w${i}/c`, Array.from({ length: 500 }, (_, j) => `/${String(j).padStart(4, '0')}${'p'.repeat(995)}`))), 0, 0);
   t.deepEqual(chars.reports.map((r) => r.baselines?.length), [2, 1], 'about 1 MiB of paths per report');

@@ -18,7 +18,8 @@
 // elsewhere.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
@@ -85,6 +86,8 @@ async function setup(t: import('ava').ExecutionContext): Promise<Setup> {
   await m.start();
   const warm = await ctrd.start(WEB, ['/bin/sleep', '600']);
   await ctrd.exec(warm.id, ['/bin/learned']);
+  // The workload's shell runs inline code while learning (as an entrypoint `sh -c ...` does).
+  await ctrd.exec(warm.id, ['/bin/sh', '-c', '/bin/learned']);
   await ctrd.remove(warm.id);
   await ctrd.runOnce(WEB, ['/bin/learned']);
   const items = (key: string) => m.snapshot().baselines.find((b) => b.key === key)?.items ?? {};
@@ -255,6 +258,28 @@ containerTest('benign churn: a container of the workload started and stopped, a 
   t.is(st.fakeContainer, 0);
   t.is(st.exec?.ringLost, 0);
   t.log(`${st.verdicts.known - before} runs judged known; ${st.verdicts.unexpected} unexpected`);
+});
+
+containerTest('a new image version of a locked workload learns its own contents; the same image with other content is proc-modified-binary', async (t) => {
+  t.timeout(120_000);
+  const s = await setup(t);
+  // Version 2 of the image: its own root filesystem, where /bin/learned has other content.
+  const v2 = join(s.dir, 'rootfs-v2');
+  await cp(s.ctrd.rootfs, v2, { recursive: true, verbatimSymlinks: true });
+  const v2Learned = Buffer.concat([exitOnlyElf(), Buffer.from('image v2')]);
+  await writeFile(join(v2, 'bin/learned'), v2Learned, { mode: 0o755 });
+  const imageBefore = s.m.stats().verdicts.image;
+  await s.ctrd.runOnce({ ...WEB, image: 'test/busybox:v2', rootfs: v2 }, ['/bin/learned']);
+  await waitFor('the new image content learned', () => s.m.stats().verdicts.image > imageBefore, 30_000);
+  const item = s.m.snapshot().baselines.find((b) => b.key === WEB_KEY)?.items['/bin/learned'];
+  t.like(item?.digests?.find((d) => d.image === 'test/busybox:v2'), { source: 'image', sha256: createHash('sha256').update(v2Learned).digest('hex') });
+  // The first image's file replaced: the same image, content nobody vouches for.
+  await writeFile(join(s.ctrd.rootfs, 'bin/learned'), Buffer.concat([exitOnlyElf(), Buffer.from('tampered')]), { mode: 0o755 });
+  await s.ctrd.runOnce(WEB, ['/bin/learned']);
+  const all = await findings(s, (f) => f.some((x) => x.finding.checkId === 'proc-modified-binary' && x.detail.baseline === WEB_KEY));
+  const modified = all.filter((x) => x.detail.baseline === WEB_KEY);
+  t.deepEqual(modified.map((x) => `${x.finding.checkId} ${x.detail.exe}`), ['proc-modified-binary /bin/learned']);
+  t.is(modified[0]?.detail.identity?.baselineSha256.length, 2);
 });
 
 containerTest('the agent sends a fake container cgroup to the collector as proc-fake-container-cgroup', async (t) => {

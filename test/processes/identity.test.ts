@@ -41,7 +41,7 @@ function hasher(hostRoot = '/', over: Partial<Parameters<typeof createIdentityHa
 
 function request(pid: number, path: string, over: Partial<IdentityRequest> = {}): IdentityRequest {
   const reader = createProcReader('/proc');
-  return { pid, startTicks: reader.readStat(pid)?.startTicks ?? -1, path, exec: null, overlay: false, hostView: true, ...over };
+  return { pid, startTicks: reader.readStat(pid)?.startTicks ?? -1, path, exec: null, overlay: false, hostPrefix: '', ...over };
 }
 
 async function withProcess<T>(bin: string, fn: (pid: number) => Promise<T>): Promise<T> {
@@ -116,23 +116,23 @@ test('a process already gone: the host path is hashed only when it is the versio
   const exec = identity(bin);
   const gonePid = 4_000_000; // above pid_max: never a live process
   const h = hasher();
-  const same = await h.digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec, overlay: false, hostView: true });
+  const same = await h.digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec, overlay: false, hostPrefix: '' });
   t.true(same.ok);
   if (same.ok) t.is(same.digests.sha256, sums(bin).sha256);
 
   // Overwritten in place since the exec: a new version (size and ctime differ).
   writeFileSync(bin, Buffer.concat([readFileSync(SLEEP), Buffer.from('tail')]));
-  const changed = await hasher().digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec, overlay: false, hostView: true });
+  const changed = await hasher().digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec, overlay: false, hostPrefix: '' });
   t.deepEqual(changed.ok ? 'ok' : changed.reason, 'changed');
 
   // Another mount namespace's process: its path means nothing on the host.
-  const elsewhere = await hasher().digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec: identity(bin), overlay: false, hostView: false });
+  const elsewhere = await hasher().digestsOf({ pid: gonePid, startTicks: 1, path: bin, exec: identity(bin), overlay: false, hostPrefix: null });
   t.deepEqual(elsewhere.ok ? 'ok' : elsewhere.reason, 'gone');
 });
 
 test('a reused pid is not taken for the process judged', async (t) => {
   await withProcess(SLEEP, async (pid) => {
-    const r = await hasher().digestsOf({ pid, startTicks: 1, path: '/nonexistent/path', exec: null, overlay: false, hostView: true });
+    const r = await hasher().digestsOf({ pid, startTicks: 1, path: '/nonexistent/path', exec: null, overlay: false, hostPrefix: '' });
     t.false(r.ok);
     if (!r.ok) t.is(r.reason, 'gone');
   });
@@ -152,7 +152,7 @@ test('limits: a file above maxBytes is too-large and a full queue answers busy; 
     return p;
   });
   const tight = hasher('/', { maxQueue: 1 });
-  const results = await Promise.all(files.map((p) => tight.digestsOf({ pid: 4_000_000, startTicks: 1, path: p, exec: identity(p), overlay: false, hostView: true })));
+  const results = await Promise.all(files.map((p) => tight.digestsOf({ pid: 4_000_000, startTicks: 1, path: p, exec: identity(p), overlay: false, hostPrefix: '' })));
   const busy = results.filter((r) => !r.ok && r.reason === 'busy').length;
   t.true(busy > 0, 'some were refused');
   t.is(results.filter((r) => r.ok).length + busy, files.length);
@@ -166,7 +166,7 @@ test('the host path is read inside the host root: a link out of it is not follow
   const { symlinkSync, mkdirSync } = await import('node:fs');
   mkdirSync(join(root, 'usr/bin'), { recursive: true });
   symlinkSync(outside, join(root, 'usr/bin/tool'));
-  const r = await hasher(root).digestsOf({ pid: 4_000_000, startTicks: 1, path: '/usr/bin/tool', exec: identity(outside), overlay: false, hostView: true });
+  const r = await hasher(root).digestsOf({ pid: 4_000_000, startTicks: 1, path: '/usr/bin/tool', exec: identity(outside), overlay: false, hostPrefix: '' });
   t.false(r.ok, 'the file outside the root is never hashed');
 });
 

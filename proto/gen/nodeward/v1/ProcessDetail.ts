@@ -5,6 +5,7 @@ import type { ProcessWorkload as _nodeward_v1_ProcessWorkload, ProcessWorkload__
 import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from '../../nodeward/v1/KernelExecFacts.js';
 import type { FakeContainer as _nodeward_v1_FakeContainer, FakeContainer__Output as _nodeward_v1_FakeContainer__Output } from '../../nodeward/v1/FakeContainer.js';
 import type { ExecutableIdentity as _nodeward_v1_ExecutableIdentity, ExecutableIdentity__Output as _nodeward_v1_ExecutableIdentity__Output } from '../../nodeward/v1/ExecutableIdentity.js';
+import type { EffectiveUser as _nodeward_v1_EffectiveUser, EffectiveUser__Output as _nodeward_v1_EffectiveUser__Output } from '../../nodeward/v1/EffectiveUser.js';
 import type { ExecContext as _nodeward_v1_ExecContext, ExecContext__Output as _nodeward_v1_ExecContext__Output } from '../../nodeward/v1/ExecContext.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -29,10 +30,8 @@ export interface ProcessDetail {
   'kernel'?: (_nodeward_v1_KernelExecFacts | null);
   'fakeContainer'?: (_nodeward_v1_FakeContainer | null);
   'identity'?: (_nodeward_v1_ExecutableIdentity | null);
-  'euid'?: (number);
-  'effectiveUser'?: (string);
+  'effective'?: (_nodeward_v1_EffectiveUser | null);
   'context'?: (_nodeward_v1_ExecContext | null);
-  '_euid'?: "euid";
 }
 
 export interface ProcessDetail__Output {
@@ -56,8 +55,6 @@ export interface ProcessDetail__Output {
   'kernel': (_nodeward_v1_KernelExecFacts__Output | null);
   'fakeContainer': (_nodeward_v1_FakeContainer__Output | null);
   'identity': (_nodeward_v1_ExecutableIdentity__Output | null);
-  'euid'?: (number);
-  'effectiveUser': (string);
+  'effective': (_nodeward_v1_EffectiveUser__Output | null);
   'context': (_nodeward_v1_ExecContext__Output | null);
-  '_euid'?: "euid";
 }
