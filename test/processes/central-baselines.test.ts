@@ -4,6 +4,8 @@
 // this machine); learning windows are one second where a lock is wanted.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
@@ -15,9 +17,14 @@ import { freshBinary, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 
 interface ApiBaseline {
   key: string; state: string; lockedBy: string | null; lockedByName: string; version: number;
-  items: Array<{ path: string; source: string; taughtBy: string[]; singleNode: boolean }>;
+  items: Array<{ path: string; source: string; taughtBy: string[]; singleNode: boolean; digests: Array<{ sha256: string; source: string }> }>;
 }
-interface ApiFinding { id: string; node: string; state: string; count: number; detail: { exe: string; user: string }; history: Array<{ event: string; note: string }> }
+interface ApiFinding {
+  id: string; node: string; state: string; count: number; detail: { exe: string; user: string; identity?: { sha256: string } };
+  history: Array<{ event: string; note: string }>;
+}
+
+const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 function startAgent(t: import('ava').ExecutionContext, tc: TestCollector, node: string, stateDir: string, hostLearnSeconds: number) {
   const pki = tc.pki.agents[node]!;
@@ -68,8 +75,8 @@ function helpers(t: import('ava').ExecutionContext, tc: TestCollector) {
         return b?.state === 'locked' ? b : undefined;
       }, 60_000);
     },
-    async finding(node: string, bin: string): Promise<ApiFinding | undefined> {
-      const r = await call<ApiFinding>(`/api/v1/findings/${fingerprint(node, 'proc-unexpected', `${HOST_WORKER}:${bin}`)}`);
+    async finding(node: string, bin: string, check = 'proc-unexpected'): Promise<ApiFinding | undefined> {
+      const r = await call<ApiFinding>(`/api/v1/findings/${fingerprint(node, check, `${HOST_WORKER}:${bin}`)}`);
       return r.status === 200 ? r.body : undefined;
     },
   };
@@ -95,8 +102,8 @@ test.serial('the allow round trip: a finding opens, an admin allows the executab
   }, 30_000);
   t.is(open.detail.exe, bin);
 
-  // Any content: the agent's findings do not carry the executable's content yet (issue 14).
-  const allowed = await h.call<{ pushed: number; version: number }>('/api/v1/baselines/allow', { method: 'POST', body: { key: HOST_WORKER, executables: [bin], content: 'any' } });
+  // The contents seen (the default): the finding carries what ran.
+  const allowed = await h.call<{ pushed: number; version: number }>('/api/v1/baselines/allow', { method: 'POST', body: { key: HOST_WORKER, executables: [bin] } });
   t.is(allowed.status, 200, allowed.text);
   t.is(allowed.body.pushed, 1);
   const resolved = (await h.finding('node-a', bin))!;
@@ -118,6 +125,46 @@ test.serial('the allow round trip: a finding opens, an admin allows the executab
   t.notRegex(tc.collector.metrics.render(), /nodeward_findings_ignored_total/, 'the agent sent nothing more for it (not even for the collector to ignore)');
   const host = (await h.host())!;
   t.like(host.items.find((i) => i.path === bin), { source: 'operator', taughtBy: [] });
+});
+
+test.serial('a learned binary replaced by rename is proc-modified-binary; allowing the contents seen resolves it, and its later runs are not reported', async (t) => {
+  const { tc, dir, bins: [bin, later], h } = await setup(t, 'central-replace', ['node-a']);
+  const agent = startAgent(t, tc, 'node-a', join(dir, 'state'), 1);
+  await agent.start();
+  h.run(bin); // learned in the window, with its content
+  const m = agent.processes!;
+  const central = await h.centralLocked();
+  const learned = central.items.find((i) => i.path === bin);
+  t.is(learned?.digests.length, 1, 'the content was learned with the path');
+  await waitFor('the adopted central baseline', () => (m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.version ?? 0) >= central.version, 30_000);
+
+  // A new build written beside it and renamed over it (a new inode, other content).
+  const replaced = Buffer.concat([await readFile(bin), Buffer.from('\0rebuilt\0')]);
+  await writeFile(`${bin}.new`, replaced, { mode: 0o755 });
+  await rename(`${bin}.new`, bin);
+  h.run(bin);
+  const open = await eventually('the modified-binary finding', async () => {
+    const f = await h.finding('node-a', bin, 'proc-modified-binary');
+    return f?.state === 'open' ? f : undefined;
+  }, 30_000);
+  t.is(open.detail.identity?.sha256, sha256(replaced));
+  t.is(await h.finding('node-a', bin), undefined, 'the path is known: no proc-unexpected');
+
+  const allowed = await h.call<{ pushed: number; version: number }>('/api/v1/baselines/allow', { method: 'POST', body: { key: HOST_WORKER, executables: [bin] } });
+  t.is(allowed.status, 200, allowed.text);
+  t.is((await h.finding('node-a', bin, 'proc-modified-binary'))!.state, 'resolved');
+  await waitFor('the agent to hold the allowed content', () => m.snapshot().baselines.find((b) => b.key === HOST_WORKER)!.items[bin]?.digests?.some((d) => d.sha256 === sha256(replaced) && d.source === 'operator'), 30_000);
+  const item = (await h.host())!.items.find((i) => i.path === bin)!;
+  t.deepEqual(new Set(item.digests.map((d) => d.sha256)), new Set([learned!.digests[0]!.sha256, sha256(replaced)]), 'both contents are allowed');
+
+  h.run(bin);
+  await m.scanNow();
+  m.flush();
+  h.run(later);
+  await eventually('the later finding', () => h.finding('node-a', later), 30_000);
+  const after = (await h.finding('node-a', bin, 'proc-modified-binary'))!;
+  t.is(after.state, 'resolved');
+  t.is(after.count, open.count, 'the allowed content is not reported again');
 });
 
 test.serial('a new node adopts the locked central baseline instead of learning, and reports its unexpected executable at once; unlocking lets it learn again', async (t) => {
