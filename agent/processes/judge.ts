@@ -278,8 +278,9 @@ export function createJudge(deps: JudgeDeps) {
       log.debug({ cgroup: fake.cgroupPath, exe, pid: o.pid, reason: fake.reason }, 'process in a cgroup that only looks like a container');
     }
     for (const f of ctx.findings) {
-      // An exec probe's command is the pod spec's (the kubelet runs `sh -c ...` as it is written).
-      if (f.checkId === PROC_INLINE_CODE.id && probe) continue;
+      // Inline code is context on a learned program: an exec probe's command is the pod spec's
+      // (the kubelet runs `sh -c ...` as written), and a program nobody learned is reported as such.
+      if (f.checkId === PROC_INLINE_CODE.id && (probe || verdict === 'unexpected' || verdict === 'no-program')) continue;
       record(detail, t, f.checkId === PROC_REVERSE_SHELL.id ? PROC_REVERSE_SHELL : PROC_INLINE_CODE);
       log.debug({ baseline: at.key, exe: judged, pid: o.pid, check: f.checkId, reason: f.reason }, 'process start reported');
     }

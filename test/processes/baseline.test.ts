@@ -310,3 +310,68 @@ test('a state file from before node roles: the legacy host baseline moves to the
   t.deepEqual(merged.data.baselines[0]!.removed, { '/usr/bin/nc': 15, '/opt/tool': 16 });
   t.is(merged.moved, 2);
 });
+
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'c'.repeat(64);
+const ran = (exe: string, sha256: string, image = '') => ({ exe, startup: false, probe: false, content: { sha256, image } });
+
+test('contents: learned with the path; once locked a new content is modified, except the first of an item from before contents and the first of a new image', (t) => {
+  const set = createBaselineSet(limits);
+  t.is(set.observe(KEY, ran('/bin/app', A, 'shop/app:1'), 0), 'learned');
+  t.is(set.observe(KEY, ran('/bin/app', B, 'shop/app:1'), 10), 'learned', 'another content while learning is learned');
+  t.deepEqual(set.get(KEY)!.items.get('/bin/app')!.digests!.map((d) => [d.sha256, d.source, d.image]), [[A, 'learned', 'shop/app:1'], [B, 'learned', 'shop/app:1']]);
+  const locked = 2 * HOUR;
+  t.is(set.observe(KEY, ran('/bin/app', A, 'shop/app:1'), locked), 'known');
+  t.is(set.observe(KEY, ran('/bin/app', C, 'shop/app:1'), locked), 'modified', 'the same image, content nobody vouches for');
+  t.is(set.observe(KEY, ran('/bin/app', C, 'shop/app:2'), locked), 'image', 'a new image version learns its own');
+  t.is(set.observe(KEY, ran('/bin/app', C, 'shop/app:2'), locked), 'known');
+  t.is(set.observe(KEY, ran('/bin/app', A, 'shop/app:3'), locked), 'known', 'a content held under another image is known');
+  t.is(set.observe(KEY, { exe: '/bin/app', startup: false, probe: false, content: { error: 'gone' } }, locked), 'unverified');
+  t.is(set.observe(KEY, { exe: '/bin/app', startup: false, probe: true, content: { sha256: 'd'.repeat(64), image: 'shop/app:1' } }, locked), 'probe', 'a probe runs what it runs');
+  t.is(set.observe(KEY, plain('/bin/app'), locked), 'known', 'without contents (identity off) the path is all');
+
+  // An item from before contents: its first content is learned on first sight, then judged.
+  const old = createBaselineSet(limits, {
+    format: 1, version: 0, probes: {},
+    baselines: [{ key: KEY, createdAtMs: 0, learnUntilMs: HOUR, lockedAtMs: HOUR, lockedBy: 'window', version: 0, lastSeenMs: 0, items: { '/bin/app': { addedAtMs: 0, source: 'learned' } }, removed: {} }],
+  });
+  t.is(old.observe(KEY, ran('/bin/app', A), locked), 'first-sight');
+  t.like(old.get(KEY)!.items.get('/bin/app')!.digests![0], { sha256: A, source: 'first-sight' });
+  t.is(old.observe(KEY, ran('/bin/app', B), locked), 'modified');
+});
+
+test('contents that could not be computed are never learned; an operator allow with any content is not judged by content', (t) => {
+  const set = createBaselineSet(limits);
+  t.is(set.observe(KEY, { exe: '/bin/app', startup: false, probe: false, content: { error: 'too-large' } }, 0), 'unhashed');
+  t.false(set.get(KEY)!.items.has('/bin/app'), 'not learned, not even its path');
+  set.apply({ version: 0, key: KEY, allowed: ['/bin/app'], removed: [], lock: 'lock', allowedContent: new Map([['/bin/app', { anyContent: true, sha256: [] }]]) }, 2 * HOUR);
+  t.is(set.observe(KEY, ran('/bin/app', C), 2 * HOUR), 'known');
+  set.apply({ version: 0, key: KEY, allowed: ['/bin/tool'], removed: [], lock: 'keep', allowedContent: new Map([['/bin/tool', { anyContent: false, sha256: [A] }]]) }, 2 * HOUR);
+  t.is(set.observe(KEY, ran('/bin/tool', A), 2 * HOUR), 'known');
+  t.is(set.observe(KEY, ran('/bin/tool', B), 2 * HOUR), 'modified', 'allowed with its contents: another one is not');
+});
+
+test('an item holds at most 8 contents: the oldest learned one makes room, an operator one stays (counted)', (t) => {
+  const set = createBaselineSet(limits);
+  const sha = (i: number) => i.toString(16).padStart(64, '0');
+  set.apply({ version: 0, key: KEY, allowed: ['/bin/app'], removed: [], lock: 'keep', allowedContent: new Map([['/bin/app', { anyContent: false, sha256: [sha(0)] }]]) }, 0);
+  for (let i = 1; i <= 9; i++) set.observe(KEY, ran('/bin/app', sha(i)), i);
+  const held = set.get(KEY)!.items.get('/bin/app')!.digests!.map((d) => d.sha256);
+  t.is(held.length, 8);
+  t.true(held.includes(sha(0)), "the operator's content stays");
+  t.false(held.includes(sha(1)), 'the oldest learned one went');
+  t.is(set.counters.evictedDigests, 2);
+});
+
+test('inline code: recorded while learning, allowed after; once locked, an interpreter that never ran inline code may not', (t) => {
+  const set = createBaselineSet(limits);
+  set.observe(KEY, plain('/usr/bin/python3'), 0);
+  set.observe(KEY, plain('/bin/sh'), 0);
+  t.true(set.inlineAllowed(KEY, '/bin/sh', 10), 'learning: allowed');
+  set.recordInline(KEY, '/bin/sh', 10);
+  t.true(set.inlineAllowed(KEY, '/bin/sh', 2 * HOUR));
+  t.false(set.inlineAllowed(KEY, '/usr/bin/python3', 2 * HOUR));
+  set.recordInline(KEY, '/usr/bin/python3', 2 * HOUR);
+  t.false(set.inlineAllowed(KEY, '/usr/bin/python3', 2 * HOUR), 'nothing is recorded once locked');
+});

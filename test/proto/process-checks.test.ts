@@ -49,7 +49,7 @@ test('the agent and the collector use the contract\'s ids, categories and severi
   t.like(PROC_INLINE_CODE, { id: 'proc-inline-code', category: 'process', severity: 'SEVERITY_MEDIUM' });
   t.like(PROC_MODIFIED_BINARY, { id: 'proc-modified-binary', category: 'process', severity: 'SEVERITY_CRITICAL' });
   // Findings of every process check carry a ProcessDetail, which the collector accepts for them.
-  t.deepEqual([...PROCESS_DETAIL_CHECK_IDS].sort(), ['proc-fake-container-cgroup', 'proc-inline-code', 'proc-modified-binary', 'proc-reverse-shell', 'proc-unexpected']);
+  t.deepEqual([...PROCESS_DETAIL_CHECK_IDS].sort(), ['proc-fake-container-cgroup', 'proc-inline-code', 'proc-modified-binary', 'proc-reverse-shell', 'proc-unexpected', 'proc-unverified-binary']);
   t.is(PIPELINE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
   t.is(STORE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
 });
