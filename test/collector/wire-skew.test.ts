@@ -92,9 +92,14 @@ for (const name of sets) {
       t.truthy(batch);
       for (const f of batch!.findings ?? []) {
         const stored = await ok<any>(tc, `/api/v1/findings/${fingerprint(WIRE_NODE, f.checkId!, f.subject!)}`);
-        t.is(stored.checkId, 'proc-unexpected');
+        t.is(stored.checkId, f.checkId);
         t.is(stored.count, f.occurrences);
-        t.is(stored.detail.exe, JSON.parse(f.detailJson!).exe);
+        // Agents up to 0.1 sent the detail as detail_json; later ones the typed ProcessDetail.
+        const sent = f.process ?? JSON.parse(f.detailJson!);
+        t.is(stored.detail.exe, sent.exe);
+        if (f.process?.identity) t.is(stored.detail.identity.sha256, f.process.identity.sha256);
+        if (f.process?.context) t.deepEqual(stored.detail.context.stdio.map((x: { kind: string }) => x.kind), (f.process.context.stdio ?? []).map((x) => x.kind));
+        if (f.process?.effective) t.like(stored.detail, { euid: f.process.effective.uid, effectiveUser: f.process.effective.user });
       }
 
       // Baseline: what the node learned is merged into the central one (an agent's operator
@@ -109,6 +114,12 @@ for (const name of sets) {
       });
       t.deepEqual(central.items.map((i: { path: string }) => i.path).sort(), learned);
       t.deepEqual(central.items[0].taughtBy, [WIRE_NODE]);
+      // The contents a node learned join the central items (sets from 0.2 on carry them).
+      for (const i of sent.items.filter((x) => x.source === 'ITEM_SOURCE_LEARNED')) {
+        const c = central.items.find((x: { path: string }) => x.path === i.path);
+        t.deepEqual(c.digests.map((d: { sha256: string }) => d.sha256).sort(), (i.digests ?? []).map((d) => d.sha256).sort(), i.path);
+        t.is(c.inlineCode, i.inlineCode ?? false, `${i.path} inline code`);
+      }
     });
   });
 }

@@ -22,7 +22,7 @@ import { evaluate } from '../../agent/checks/evaluate.js';
 import { CATALOG } from '../../agent/checks/index.js';
 import { scanToWire } from '../../agent/report/wire.js';
 import { BENCHMARK } from '../../agent/scan-command.js';
-import { unexpectedFinding, type ProcessDetail } from '../../agent/processes/findings.js';
+import { processFinding, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNVERIFIED_BINARY, unexpectedFinding, type ProcessDetail } from '../../agent/processes/findings.js';
 import { buildReports } from '../../agent/report/baseline-report.js';
 import type { BaselineJson } from '../../agent/baseline/baselines.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
@@ -88,13 +88,30 @@ export async function currentWireMessages(agentVersion: string, capturedAtMs: nu
   };
   const scanned: ProcessDetail = { ...detail, exe: '/usr/local/bin/kubectl-debug', cmdline: '/usr/local/bin/kubectl-debug', seen: 'scan', pid: 5000, kernel: undefined };
   delete (scanned as { kernel?: unknown }).kernel;
+  // From 0.2: what ran (identity), how it started (context), who it ran as in effect.
+  const sha = (c: string) => c.repeat(64);
+  const modified: ProcessDetail = {
+    ...detail, exe: '/usr/bin/sudo', cmdline: '/usr/bin/sudo -i', uid: 65534, user: 'nobody', euid: 0, effectiveUser: 'root',
+    identity: { sha256: sha('d'), size: 232_416, baselineSha256: [sha('a')], notVouched: 'digest-differs' },
+  };
+  const reverse: ProcessDetail = {
+    ...detail, exe: '/usr/bin/bash', cmdline: '/usr/bin/bash -i', identity: { sha256: sha('b'), size: 1_265_648, baselineSha256: [sha('b')] },
+    context: { stdio: [{ kind: 'socket', family: 'inet' }, { kind: 'socket', family: 'inet' }, { kind: 'socket', family: 'inet' }], interpreter: 'bash', inlineFlag: '', loader: '', loadedProgram: '' },
+  };
+  const unverified: ProcessDetail = {
+    ...detail, exe: '/usr/bin/containerd', identity: { sha256: '', size: 0, error: 'gone', errorDetail: 'the process exited before its file could be read', baselineSha256: [sha('c')] },
+  };
   const baseline: BaselineJson = {
     key: 'host/worker', createdAtMs: capturedAtMs - 86_400_000, learnUntilMs: capturedAtMs - 3_600_000, lockedAtMs: null, lockedBy: null,
     version: 0, lastSeenMs: capturedAtMs - 1000,
     items: {
-      '/usr/bin/containerd': { source: 'learned', addedAtMs: capturedAtMs - 80_000_000 },
-      '/usr/bin/kubelet': { source: 'learned', addedAtMs: capturedAtMs - 80_000_000 },
-      '/usr/sbin/sshd': { source: 'operator', addedAtMs: capturedAtMs - 7_200_000 },
+      '/usr/bin/containerd': { source: 'learned', addedAtMs: capturedAtMs - 80_000_000, digests: [{ sha256: 'c'.repeat(64), addedAtMs: capturedAtMs - 80_000_000, source: 'learned' }] },
+      '/usr/bin/kubelet': {
+        source: 'learned', addedAtMs: capturedAtMs - 80_000_000,
+        digests: [{ sha256: 'e'.repeat(64), addedAtMs: capturedAtMs - 80_000_000, source: 'learned' }, { sha256: 'f'.repeat(64), addedAtMs: capturedAtMs - 3_000_000, source: 'package' }],
+      },
+      '/usr/bin/python3.11': { source: 'learned', addedAtMs: capturedAtMs - 80_000_000, inline: true },
+      '/usr/sbin/sshd': { source: 'operator', addedAtMs: capturedAtMs - 7_200_000, anyContent: true },
     },
     removed: { '/usr/bin/nc': capturedAtMs - 7_000_000 },
   };
@@ -116,8 +133,18 @@ export async function currentWireMessages(agentVersion: string, capturedAtMs: nu
     { name: 'baseline-report', what: 'BaselineReport of the host/worker baseline (learned and operator items, one removed)', msg: { baselineReport: reports[0]! } },
     { name: 'scan-report', what: 'ScanReport: the CIS checks on the insecure-worker fixture host', msg: { scanReport: { ...scan, sequence: 1 } } },
     {
-      name: 'finding-batch', what: 'FindingBatch: proc-unexpected from an eBPF exec (kernel detail) and from a scan',
-      msg: { findingBatch: { sequence: 2, node: WIRE_NODE, findings: [unexpectedFinding(detail, 3, capturedAtMs - 1000), unexpectedFinding(scanned, 1, capturedAtMs - 500)] } },
+      name: 'finding-batch',
+      what: 'FindingBatch: proc-unexpected from an eBPF exec (kernel detail) and from a scan; proc-modified-binary of a setuid program, proc-reverse-shell, proc-unverified-binary',
+      msg: {
+        findingBatch: {
+          sequence: 2, node: WIRE_NODE,
+          findings: [
+            unexpectedFinding(detail, 3, capturedAtMs - 1000), unexpectedFinding(scanned, 1, capturedAtMs - 500),
+            processFinding(PROC_MODIFIED_BINARY, modified, 1, capturedAtMs - 400), processFinding(PROC_REVERSE_SHELL, reverse, 1, capturedAtMs - 300),
+            processFinding(PROC_UNVERIFIED_BINARY, unverified, 2, capturedAtMs - 200),
+          ],
+        },
+      },
     },
     { name: 'heartbeat', what: 'Heartbeat with AgentStats', msg: { heartbeat: { sentAtMs: capturedAtMs, stats } } },
   ];
