@@ -134,14 +134,19 @@ export function createProcessSources(config: SourcesConfig, deps: SourcesDeps) {
     }
     judge.pruneContainers(liveContainers);
     attributor.prune(liveContainers);
+    // Each judgement places its process at once and then may wait (a bundle read, a file hashed
+    // for the first time): the scan does not wait for one before the next, so a start-up scan of
+    // a host full of binaries is as long as the slowest one, not their sum.
+    const judging: Promise<void>[] = [];
     for (const r of fresh) {
       await slice();
       if (exec && r.startedAtMs > t - EVENT_GRACE_MS) continue; // its exec event is on the way
       // A child that forked without exec has no exec event to miss: it runs its parent's executable.
       const forkedOnly = r.exe !== null && table.get(r.ppid)?.exe === formatPath(r.exe);
       if (exec && r.startedAtMs > eventsSinceMs + EVENT_GRACE_MS && !forkedOnly) counters.scanOnly++;
-      await judge.observe(fromRecord(r), 'scan');
+      judging.push(judge.observe(fromRecord(r), 'scan').catch((err: unknown) => log.error({ err: (err as Error).message, pid: r.pid }, 'process judgement failed')));
     }
+    await Promise.all(judging);
     if (exec && !silent && exec.stats().received === 0 && counters.scanOnly > 0) {
       // Subscribed, yet nothing arrives while scans keep finding new processes.
       silent = true;

@@ -130,8 +130,8 @@ test.serial('the allow round trip: a finding opens, an admin allows the executab
 test.serial('a learned binary replaced by rename is proc-modified-binary; allowing the contents seen resolves it, and its later runs are not reported', async (t) => {
   const { tc, dir, bins: [bin, later], h } = await setup(t, 'central-replace', ['node-a']);
   const agent = startAgent(t, tc, 'node-a', join(dir, 'state'), 1);
+  h.run(bin); // running when the agent starts: learned by its first scan, with its content
   await agent.start();
-  h.run(bin); // learned in the window, with its content
   const m = agent.processes!;
   const central = await h.centralLocked();
   const learned = central.items.find((i) => i.path === bin);

@@ -271,7 +271,7 @@ realTest('a package-manager upgrade of a learned host binary (new content, match
   let bin = '';
   const s = await setup(t, async (dir, m) => {
     bin = await freshBinary(dir, SLEEP, 'pkgtool');
-    await run(bin, ['0.3']);
+    await run(bin, ['2']);
     await learned(m, bin);
   }, { hostRoot: host.path });
   const upgraded = Buffer.concat([await readFile(SLEEP), Buffer.from('\0version 2\0')]);
@@ -279,7 +279,9 @@ realTest('a package-manager upgrade of a learned host binary (new content, match
   await writeFile(`${bin}.dpkg-new`, upgraded, { mode: 0o755 });
   await rename(`${bin}.dpkg-new`, bin);
   await writeFile(join(info, 'nodeward-test-tool.md5sums'), `${md5(upgraded)}  ${bin.slice(1)}\n`);
-  await run(bin, ['0.3']);
+  // Alive long enough to be read through /proc/<pid>/exe on a loaded machine: this host tree
+  // does not hold the file, so a process gone first would be proc-unverified-binary.
+  await run(bin, ['2']);
   await waitFor('the upgrade', () => s.m.stats().content.upgraded >= 1);
   const item = s.m.snapshot().baselines.find((b) => b.key === HOST_WORKER)?.items[bin];
   t.like(item?.digests?.find((d) => d.sha256 === sha256(upgraded)), { source: 'package' });
