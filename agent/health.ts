@@ -1,5 +1,13 @@
-// The agent's liveness and readiness endpoint, for the DaemonSet's probes. Plain HTTP on
-// the node's loopback only: it says whether the agent runs and has scanned, nothing else.
+// The agent's liveness and readiness endpoint, for the DaemonSet's probes, and its status.
+// Plain HTTP on the node's loopback only.
+//   /healthz  the process runs.
+//   /readyz   it has scanned the node once (readiness is about the node's checks, not the
+//             collector: a pod that turned unready whenever the collector is away would be
+//             restarted or drained for a problem that is not the node's, and its spool keeps
+//             what it found until the collector is back).
+//   /status   JSON: readiness, and the connection to the collector (whether it is up, and
+//             when it is not, why: the same words the agent logs at warn). No secrets: the
+//             collector's address and problem codes only.
 import { createServer, type Server } from 'node:http';
 
 export interface HealthConfig {
@@ -8,7 +16,7 @@ export interface HealthConfig {
   readonly port: number;
 }
 
-export function createHealthServer(config: HealthConfig, deps: { ready: () => boolean }) {
+export function createHealthServer(config: HealthConfig, deps: { ready: () => boolean; status?: () => Record<string, unknown> }) {
   let server: Server | undefined;
   return {
     get port(): number {
@@ -25,6 +33,10 @@ export function createHealthServer(config: HealthConfig, deps: { ready: () => bo
         if (req.method !== 'GET') send(405, 'method not allowed');
         else if (path === '/healthz') send(200, 'ok');
         else if (path === '/readyz') (deps.ready() ? send(200, 'ready') : send(503, 'not ready'));
+        else if (path === '/status') {
+          res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+            .end(JSON.stringify({ status: 'ok', ready: deps.ready(), ...deps.status?.() }));
+        }
         else send(404, 'not found');
       });
       s.requestTimeout = 5000;

@@ -62,7 +62,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // Ready once a scan has completed and the spool is open: the probe says the agent works,
   // not that the collector is reachable (an outage must not restart every agent).
   const health = config.health.enabled
-    ? createHealthServer({ host: config.health.host, port: config.health.port }, { ready: () => scansDone > 0 && spool !== undefined })
+    ? createHealthServer({ host: config.health.host, port: config.health.port }, {
+      ready: () => scansDone > 0 && spool !== undefined,
+      status: () => ({ node: config.node, scans: scansDone, collector: reporter?.status() ?? null }),
+    })
     : undefined;
 
   async function scan(trigger: 'startup' | 'periodic'): Promise<void> {

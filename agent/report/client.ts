@@ -7,6 +7,7 @@ import {
 } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Spool } from './spool.js';
+import { diagnoseConnection, diagnosis, type DiagnoseTarget, type Diagnosis } from './diagnose.js';
 
 export interface ReporterConfig {
   readonly address: string;
@@ -23,6 +24,18 @@ export interface ReporterConfig {
   readonly window: number;
   /** How long one connection attempt may take before backing off. */
   readonly connectTimeoutMs: number;
+  /** A problem already logged is logged again at most this often (default 5 minutes). */
+  readonly problemLogEveryMs?: number;
+}
+
+/** What is wrong with the connection to the collector, since when (health status, logs). */
+export interface ConnectionStatus {
+  readonly connected: boolean;
+  /** The collector's address, as configured. */
+  readonly address: string;
+  /** When the stream last opened (ms), 0 never. */
+  readonly connectedSinceMs: number;
+  readonly problem: (Diagnosis & { readonly sinceMs: number; readonly attempts: number }) | null;
 }
 
 export interface ReporterDeps {
@@ -35,7 +48,13 @@ export interface ReporterDeps {
   /** The collector's messages other than acks. */
   readonly onBaselineUpdate?: (update: BaselineUpdate__Output) => void;
   readonly onPodInventory?: (inventory: PodInventory__Output) => void;
+  /** Finds why a connection failed (tests); default diagnoseConnection. */
+  readonly diagnose?: (target: DiagnoseTarget) => Promise<Diagnosis | null>;
+  readonly now?: () => number;
 }
+
+/** A stream that stays up this long is a working connection (its problem clears). */
+const HEALTHY_AFTER_MS = 5000;
 
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30));
@@ -55,6 +74,44 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
   const inFlight = new Set<number>();
   let acked = 0;
   let refusedReports = 0;
+  const now = deps.now ?? Date.now;
+  const diagnose = deps.diagnose ?? diagnoseConnection;
+  let problem: ConnectionStatus['problem'] = null;
+  let problemLoggedMs = 0;
+  /** The last problem logged: a stream that opens and is refused again is not a new problem. */
+  let lastLogged: Diagnosis | null = null;
+  let healthyTimer: NodeJS.Timeout | undefined;
+  let connectedSinceMs = 0;
+  let diagnosing = false;
+
+  /**
+   * Records why the collector is out of reach, and says so at warn: when the reason is new, and
+   * then at most every problemLogEveryMs while it lasts (an agent retries every few seconds).
+   */
+  function report(d: Diagnosis): void {
+    const t = now();
+    const same = problem?.problem === d.problem && problem.detail === d.detail;
+    problem = { ...d, sinceMs: same && problem ? problem.sinceMs : t, attempts: same && problem ? problem.attempts + 1 : 1 };
+    const logged = lastLogged?.problem === d.problem && lastLogged.detail === d.detail;
+    if (!logged || t - problemLoggedMs >= (config.problemLogEveryMs ?? 5 * 60_000)) {
+      problemLoggedMs = t;
+      lastLogged = d;
+      log.warn({ address: config.address, problem: d.problem, detail: d.detail, hint: d.hint, attempts: problem.attempts, sinceMs: problem.sinceMs }, 'cannot reach the collector');
+    }
+  }
+
+  function failedToConnect(reason: string): void {
+    if (diagnosing) return;
+    diagnosing = true;
+    void diagnose({
+      address: config.address, insecure: config.insecure, caFile: config.caFile, certFile: config.certFile, keyFile: config.keyFile,
+      serverName: config.serverName, timeoutMs: Math.min(config.connectTimeoutMs, 5000),
+    }).then((d) => report(d ?? diagnosis('UNKNOWN', `every layer answers, yet gRPC could not connect: ${reason}`)))
+      .catch((err: unknown) => report(diagnosis('UNKNOWN', (err as Error).message)))
+      .finally(() => {
+        diagnosing = false;
+      });
+  }
 
   const agentStats = (): AgentStats => {
     const st = spool.stats();
@@ -117,6 +174,8 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
   }
 
   function teardown(): void {
+    if (healthyTimer) clearTimeout(healthyTimer);
+    healthyTimer = undefined;
     if (heartbeat) clearInterval(heartbeat);
     heartbeat = undefined;
     const c = call;
@@ -151,7 +210,7 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       creds = credentials();
       hello = await deps.hello();
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'cannot prepare the connection');
+      report(diagnosis('CREDENTIALS', `cannot prepare the connection: ${(err as Error).message}`));
       restart();
       return;
     }
@@ -172,6 +231,7 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     if (stopped || client !== c) return;
     if (ready) {
       log.debug({ reason: ready.message }, 'collector not reachable');
+      failedToConnect(ready.message);
       restart();
       return;
     }
@@ -179,7 +239,15 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     call = stream;
     stream.on('data', onMessage);
     stream.on('error', (err: grpc.ServiceError) => {
-      log.warn({ code: grpc.status[err.code] ?? err.code, reason: err.details }, 'stream to the collector failed');
+      const code = grpc.status[err.code] ?? String(err.code);
+      if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) {
+        report(diagnosis(err.code === grpc.status.PERMISSION_DENIED ? 'PERMISSION_DENIED' : 'UNAUTHENTICATED', `${code}: ${err.details}`));
+      } else if (err.code === grpc.status.UNAVAILABLE) {
+        failedToConnect(err.details);
+      } else if (err.code !== grpc.status.CANCELLED) {
+        report(diagnosis('STREAM', `${code}: ${err.details}`));
+      }
+      log.debug({ code, reason: err.details }, 'stream to the collector failed');
       restart();
     });
     stream.on('end', () => {
@@ -191,6 +259,18 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       call?.write({ heartbeat: { sentAtMs: Date.now(), stats: agentStats() } });
     }, config.heartbeatMs);
     heartbeat.unref();
+    connectedSinceMs = now();
+    // Connected is not yet well: the collector may refuse the node once it reads the hello.
+    // The problem clears once the stream has stayed up a few seconds.
+    if (healthyTimer) clearTimeout(healthyTimer);
+    healthyTimer = setTimeout(() => {
+      healthyTimer = undefined;
+      if (call !== stream) return;
+      if (problem) log.info({ address: config.address, after: problem.problem, attempts: problem.attempts }, 'connected to the collector');
+      problem = null;
+      lastLogged = null;
+    }, HEALTHY_AFTER_MS);
+    healthyTimer.unref();
     deps.onConnected?.();
     pump();
   }
@@ -202,6 +282,10 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     },
     get connected(): boolean {
       return call !== undefined;
+    },
+    /** The connection as the health endpoint's status shows it. */
+    status(): ConnectionStatus {
+      return { connected: call !== undefined, address: config.address, connectedSinceMs: call ? connectedSinceMs : 0, problem };
     },
     get acked(): number {
       return acked;
