@@ -27,6 +27,13 @@
  * and fs/mount.h, linux/fdtable.h, linux/fs_struct.h, linux/nsproxy.h, linux/ns_common.h,
  * linux/pid.h, linux/cgroup-defs.h, linux/kernfs.h, linux/mm_types.h, net/sock.h,
  * linux/net.h in the kernel's source.
+ *
+ * Adding a field: declare it with the kernel's type, then check the object against kernels'
+ * BTF (the running one's /sys/kernel/btf/vmlinux, or the .BTF of another architecture's or
+ * version's kernel image): `bpftool -d gen min_core_btf <kernel BTF> /tmp/min.btf <object>`
+ * prints each relocation and the field it matched; one with no match must be a variant
+ * guarded by bpf_core_field_exists. test/processes/ebpf-object.test.ts builds the object for
+ * amd64 and arm64 and loads it on the test machine's kernel.
  */
 #ifndef NODEWARD_CORE_H
 #define NODEWARD_CORE_H
