@@ -1,6 +1,6 @@
 {
-  # nodeward_bpf (the eBPF exec source) is built only when native/build.mjs found clang,
-  # libbpf and a vmlinux.h and compiled native/bpf/exec.bpf.c: it passes --nodeward_bpf=1.
+  # nodeward_bpf (the eBPF exec source) is built only when native/build.mjs found clang and
+  # libbpf and compiled native/bpf/exec.bpf.c: it passes --nodeward_bpf=1.
   "variables": {
     "nodeward_bpf%": 0
   },

@@ -2,23 +2,23 @@
 // exec sources into native/build/Release/ with node-gyp:
 //   nodeward_proc.node      the kernel's process connector (netlink)
 //   nodeward_bpf.node       the eBPF exec source's loader (libbpf), and
-//   nodeward_exec.bpf.o     its program (clang -target bpf, CO-RE against a vmlinux.h)
+//   nodeward_exec.bpf.o     its program (clang for the BPF target, CO-RE: bpf-object.mjs)
 //
 // Everything here is optional. A part that cannot be built (not Linux, no compiler, no Node
-// headers, no clang/libbpf/bpftool, no kernel BTF to generate vmlinux.h from) is reported
-// and left out: this script always exits 0, and the agent falls back (eBPF, else netlink,
-// else the /proc scan) and says why in its stats.
+// headers, no clang/libbpf) is reported and left out: this script always exits 0, and the
+// agent falls back (eBPF, else netlink, else the /proc scan) and says why in its stats.
 //
-// vmlinux.h: NODEWARD_VMLINUX_H names one to use; otherwise it is generated with bpftool from
-// the build machine's /sys/kernel/btf/vmlinux for the build (never committed). The
-// program reads only fields CO-RE relocates at load time and no registers, so the object
-// built on one architecture loads on another.
+// The program is built for NODEWARD_BPF_ARCH (Docker's TARGETARCH: amd64 or arm64; the
+// agent image passes it), else for the architecture Node runs on. It is compiled against our
+// own declarations of the kernel types it reads (native/bpf/nodeward_core.h), not against a
+// vmlinux.h, so the build machine's kernel, BTF and architecture do not matter.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compileBpfObject } from './bpf-object.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const release = join(here, 'build', 'Release');
@@ -47,59 +47,12 @@ function nodeDir() {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined;
 }
 
-/** The first of `names` found on PATH (or in the sbin directories, where Debian puts bpftool). */
-function which(...names) {
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin'].filter(Boolean);
-  for (const name of names) {
-    for (const d of dirs) {
-      const p = join(d, name);
-      if (existsSync(p)) return p;
-    }
-  }
-  return undefined;
-}
-
-function run(file, args, opts = {}) {
-  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 5 * 60_000, maxBuffer: 64 * 1024 * 1024, ...opts });
-  const err = r.error?.message ?? (r.status !== 0 ? `${file} exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` : undefined);
-  return { ok: !err, err, stdout: r.stdout };
-}
-
-const BPF_ARCH = { x64: 'x86', arm64: 'arm64', arm: 'arm', ppc64: 'powerpc', s390x: 's390', riscv64: 'riscv' };
-
-/**
- * Compiles native/bpf/exec.bpf.c into a temporary directory; returns the object's path, or
- * undefined after saying why not.
- */
+/** Compiles the eBPF program into `work`; returns the object's path, or undefined after saying why not. */
 function buildBpfObject(work) {
-  const clang = which('clang', 'clang-16', 'clang-15', 'clang-14');
-  if (!clang) return void say('eBPF exec source skipped: clang not found (Debian: clang llvm); the agent will use netlink');
-  if (!existsSync('/usr/include/bpf/bpf_helpers.h') || !existsSync('/usr/include/bpf/libbpf.h')) {
-    return void say('eBPF exec source skipped: libbpf headers not found (Debian: libbpf-dev); the agent will use netlink');
-  }
-  let vmlinux = process.env.NODEWARD_VMLINUX_H;
-  if (vmlinux) {
-    if (!existsSync(vmlinux)) return void say(`eBPF exec source skipped: NODEWARD_VMLINUX_H=${vmlinux} does not exist`);
-  } else {
-    const btf = '/sys/kernel/btf/vmlinux';
-    const bpftool = which('bpftool');
-    if (!existsSync(btf)) return void say(`eBPF exec source skipped: ${btf} is missing (a kernel without BTF), so no vmlinux.h can be generated; set NODEWARD_VMLINUX_H to one`);
-    if (!bpftool) return void say('eBPF exec source skipped: bpftool not found (Debian: bpftool), so no vmlinux.h can be generated; set NODEWARD_VMLINUX_H to one');
-    const dump = run(bpftool, ['btf', 'dump', 'file', btf, 'format', 'c']);
-    if (!dump.ok) return void say(`eBPF exec source skipped: bpftool could not dump ${btf} (${dump.err})`);
-    vmlinux = join(work, 'vmlinux.h');
-    writeFileSync(vmlinux, dump.stdout);
-  }
-  const include = join(work, 'include');
-  mkdirSync(include, { recursive: true });
-  copyFileSync(vmlinux, join(include, 'vmlinux.h'));
+  const arch = process.env.NODEWARD_BPF_ARCH || process.arch;
   const obj = join(work, 'nodeward_exec.bpf.o');
-  const arch = BPF_ARCH[process.arch] ?? 'x86';
-  const cc = run(clang, ['-target', 'bpf', '-O2', '-g', `-D__TARGET_ARCH_${arch}`, '-I', include, '-I', join(here, 'bpf'), '-c', join(here, 'bpf', 'exec.bpf.c'), '-o', obj]);
-  if (!cc.ok) return void say(`eBPF exec source skipped: the program did not compile (${cc.err})`);
-  // DWARF is not needed at run time (BTF is kept): a tenth of the size.
-  const strip = which('llvm-strip', 'llvm-strip-16', 'llvm-strip-15', 'llvm-strip-14');
-  if (strip) run(strip, ['-g', obj]);
+  const r = compileBpfObject({ arch, out: obj });
+  if (!r.ok) return void say(`eBPF exec source skipped: ${r.reason}; the agent will use netlink`);
   return obj;
 }
 

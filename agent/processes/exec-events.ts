@@ -368,7 +368,7 @@ export function startBpfExecEvents(opts: BpfStartOptions, onExec: (r: ExecRecord
   const loaded = loadNative<BpfAddon>(opts.addonPath ?? BPF_ADDON_PATH, 'eBPF exec source');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   if (!existsSync(objectPath)) {
-    return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm, libbpf-dev and bpftool installed` };
+    return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm and libbpf-dev installed` };
   }
   let malformed = 0;
   const onRecords = (bytes: Buffer, count: number, readMonoMs: number): void => {

@@ -28,7 +28,7 @@
  * GPL-2.0: reading task structures uses GPL-only helpers (bpf_probe_read_kernel); the
  * kernel loads such programs only with a GPL-compatible license string.
  */
-#include "vmlinux.h"
+#include "nodeward_core.h"
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -101,7 +101,7 @@ struct inode___ts {
 
 #define NW_NSEC_MASK 0x3fffffff
 
-/* st_mode's file types (linux/stat.h, not in vmlinux.h). */
+/* st_mode's file types (linux/stat.h). */
 #define NW_S_IFMT 0170000
 #define NW_S_IFSOCK 0140000
 #define NW_S_IFREG 0100000

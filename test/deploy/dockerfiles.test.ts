@@ -103,9 +103,14 @@ test('the agent image builds the exec sources and fails without any of them; the
     t.true(build.some((r) => /npm run build:native/.test(r) && r.includes(`test -f native/build/Release/${file}`)), `the build fails without ${file}`);
     t.true(final(agent).instructions.some((i) => i.keyword === 'COPY' && i.words[0] === `/src/native/build/Release/${file}`), `the runtime has ${file}`);
   }
-  // The eBPF program needs its compiler and vmlinux.h's generator where it is built, and the
-  // loader's shared libraries where it runs.
-  t.true(build.some((r) => /apt-get install[^&]*\bclang\b/.test(r) && /\blibbpf-dev\b/.test(r) && /\bbpftool\b/.test(r)));
+  // The eBPF program needs its compiler and libbpf's headers where it is built, and the
+  // loader's shared libraries where it runs. It is compiled against our own kernel types
+  // (native/bpf/nodeward_core.h): nothing of the builder's kernel is read, so no bpftool, and
+  // it is built for the image's architecture (TARGETARCH, which buildx sets), not the builder's.
+  t.true(build.some((r) => /apt-get install[^&]*\bclang\b/.test(r) && /\blibbpf-dev\b/.test(r)));
+  t.false(build.some((r) => /\bbpftool\b|vmlinux/i.test(r)), 'no vmlinux.h is generated from the builder\'s kernel');
+  t.true(stage(agent, 'build').instructions.some((i) => i.keyword === 'ARG' && i.words[0] === 'TARGETARCH'), 'the build stage declares TARGETARCH');
+  t.true(build.some((r) => /NODEWARD_BPF_ARCH="?\$\{?TARGETARCH\}?"? npm run build:native/.test(r)), 'the program is built for TARGETARCH');
   t.true(runCommands(agent, final(agent)).some((r) => /apt-get install[^&]*\blibbpf1\b/.test(r) && /\blibelf1\b/.test(r)));
   const collector = read('Dockerfile.collector');
   t.false(final(collector).instructions.some((i) => i.args.includes('native')));

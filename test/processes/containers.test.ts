@@ -48,7 +48,7 @@ function available(): true | string {
 
 const containerTest = needs({
   what: 'a real container runtime (containerd, runc, a static busybox) and the eBPF exec source, as root',
-  packages: ['containerd', 'runc', 'busybox-static', 'clang', 'llvm', 'libbpf-dev', 'bpftool'], check: available, serial: true,
+  packages: ['containerd', 'runc', 'busybox-static', 'clang', 'llvm', 'libbpf-dev'], check: available, serial: true,
 });
 
 const WEB: PodSpec = { namespace: 'shop', pod: 'web-7d9f8b6c5d-x2x9z', container: 'nginx', podUid: '6b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e' };

@@ -9,7 +9,7 @@
 //     unix socket, a pipe, /dev/null, a regular file, a closed descriptor, a netlink socket,
 //     an eventfd and an O_PATH descriptor of a unix socket's name (which is no socket).
 // Needs root in the host's namespaces, the addons built (`npm run build:native` with clang,
-// llvm, libbpf-dev and bpftool), python3 and util-linux's setpriv: skipped elsewhere with the
+// llvm and libbpf-dev), python3 and util-linux's setpriv: skipped elsewhere with the
 // reason, failed in CI.
 import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
@@ -38,8 +38,8 @@ function available(): true | string {
 }
 
 const factsTest = needs({
-  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf/bpftool), python3 and setpriv',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'python3', 'util-linux'], check: available, serial: true,
+  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf), python3 and setpriv',
+  packages: ['clang', 'llvm', 'libbpf-dev', 'python3', 'util-linux'], check: available, serial: true,
 });
 
 /** The eBPF source on, keeping the records of executables under `dir`. */

@@ -9,7 +9,7 @@
 // With eBPF made unavailable (a BTF path that does not exist; the agent run with CAP_BPF,
 // CAP_PERFMON and CAP_SYS_ADMIN out of its bounding set) the agent runs on netlink and says
 // why. Needs root in the host's namespaces, the addons built (`npm run build:native` with
-// clang, llvm, libbpf-dev and bpftool) and python3 (it paces the runs): skipped elsewhere
+// clang, llvm and libbpf-dev) and python3 (it paces the runs): skipped elsewhere
 // with the reason, failed in CI.
 import test from 'ava';
 import { spawn } from 'node:child_process';
@@ -49,8 +49,8 @@ function bpfAvailable(): true | string {
 }
 
 const bpfTest = needs({
-  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf/bpftool) and python3',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'python3'], check: bpfAvailable, serial: true,
+  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf) and python3',
+  packages: ['clang', 'llvm', 'libbpf-dev', 'python3'], check: bpfAvailable, serial: true,
 });
 
 /**

@@ -33,8 +33,8 @@ function sourcesLoad(): true | string {
 }
 
 const execTest = needs({
-  what: 'the eBPF and netlink exec sources (root on the host, addons built with clang/libbpf/bpftool)',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'bpftool'], check: sourcesLoad, serial: true,
+  what: 'the eBPF and netlink exec sources (root on the host, addons built with clang/libbpf)',
+  packages: ['clang', 'llvm', 'libbpf-dev'], check: sourcesLoad, serial: true,
 });
 
 /** Runs `bin` `runs` times from a separate Node.js process, each after the previous exited, `perSecond` (0: as fast as it goes). */

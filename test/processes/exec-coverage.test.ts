@@ -35,8 +35,8 @@ function bpfLoads(): true | string {
 }
 
 const bpfTest = needs({
-  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf/bpftool)',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'bpftool'], check: bpfLoads, serial: true,
+  what: 'the eBPF exec source (root on the host, addons built with clang/libbpf)',
+  packages: ['clang', 'llvm', 'libbpf-dev'], check: bpfLoads, serial: true,
 });
 
 interface ApiFinding { id: string; state: string; status: string; severity: string; actual: string; reason: string; category: string }

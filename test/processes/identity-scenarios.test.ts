@@ -54,7 +54,7 @@ function available(): true | string {
 
 const realTest = needs({
   what: 'the eBPF exec source (root on the host, addons built), bash, python3, unshare and setpriv',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'bpftool', 'python3', 'bash', 'util-linux'], check: available,
+  packages: ['clang', 'llvm', 'libbpf-dev', 'python3', 'bash', 'util-linux'], check: available,
 });
 
 interface Setup {
