@@ -16,7 +16,6 @@
 //     learned binary run 1,000 times in it.
 // Needs root, eBPF and the packages containerd, runc and busybox-static: failed in CI, skipped
 // elsewhere.
-import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
@@ -24,7 +23,6 @@ import { join } from 'node:path';
 import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
-import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
 import { processStatsToWire } from '../../agent/processes/wire-stats.js';
 import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
@@ -33,17 +31,14 @@ import { eventually, httpsJson } from '../helpers/https.js';
 import { cgroup2Mount, cgroupIdOf, containerdAvailable, startContainerd, type Containerd, type PodSpec } from '../helpers/containerd.js';
 import { exitOnlyElf } from '../helpers/elf.js';
 import { needs } from '../helpers/requirements.js';
-import { freshBinary, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
+import { ebpfAvailable, freshBinary, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
 
 const log = createLogger('test', 'silent');
 
 function available(): true | string {
   const c = containerdAvailable();
   if (c !== true) return c;
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `the eBPF exec source does not start: ${r.code}: ${r.reason}`;
-  r.source.stop();
-  return true;
+  return ebpfAvailable();
 }
 
 const containerTest = needs({

@@ -18,28 +18,21 @@ import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { startBpfExecEvents, type ExecRecord, type KernelExecFacts, type StdioFact } from '../../agent/processes/exec-events.js';
 import { exitOnlyElf } from '../helpers/elf.js';
-import { executable, needs } from '../helpers/requirements.js';
-import { tempDir, waitFor } from './helpers.js';
+import { needs } from '../helpers/requirements.js';
+import { EBPF_PACKAGES, ebpfAvailable, tempDir, waitFor } from './helpers.js';
 
 const PYTHON = '/usr/bin/python3';
 const SETPRIV = '/usr/bin/setpriv';
 const NOBODY = 65534;
 
 function available(): true | string {
-  for (const bin of [PYTHON, SETPRIV, '/bin/mount']) {
-    const x = executable(bin);
-    if (x !== true) return x;
-  }
   if (process.getuid?.() !== 0) return 'not root';
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `${r.code}: ${r.reason}`;
-  r.source.stop();
-  return true;
+  return ebpfAvailable(PYTHON, SETPRIV, '/bin/mount');
 }
 
 const factsTest = needs({
   what: 'the eBPF exec source (root on the host, addons built with clang/libbpf), python3 and setpriv',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'python3', 'util-linux'], check: available, serial: true,
+  packages: [...EBPF_PACKAGES, 'python3', 'util-linux'], check: available, serial: true,
 });
 
 /** The eBPF source on, keeping the records of executables under `dir`. */

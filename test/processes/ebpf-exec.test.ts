@@ -30,18 +30,15 @@ import { exitOnlyElf } from '../helpers/elf.js';
 import { startNodeward } from '../helpers/process.js';
 import { checkProperty, fc } from '../helpers/property.js';
 import { executable, needs } from '../helpers/requirements.js';
-import { HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
+import { EBPF_PACKAGES, ebpfAvailable, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
 
 const log = createLogger('test', 'silent');
 const RUNS = 1000;
 const PYTHON = '/usr/bin/python3';
 
 function bpfAvailable(): true | string {
-  const py = executable(PYTHON);
-  if (py !== true) return py;
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `${r.code}: ${r.reason}`;
-  r.source.stop();
+  const bpf = ebpfAvailable(PYTHON);
+  if (bpf !== true) return bpf;
   const n = startExecEvents({ procRoot: '/proc', maxCmdline: 4096, queue: 64 }, () => undefined);
   if (!n.ok) return `the netlink source, compared against, does not start: ${n.code}: ${n.reason}`;
   n.source.stop();
@@ -50,7 +47,7 @@ function bpfAvailable(): true | string {
 
 const bpfTest = needs({
   what: 'the eBPF exec source (root on the host, addons built with clang/libbpf) and python3',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'python3'], check: bpfAvailable, serial: true,
+  packages: [...EBPF_PACKAGES, 'python3'], check: bpfAvailable, serial: true,
 });
 
 /**

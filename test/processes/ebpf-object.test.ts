@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startBpfExecEvents, type ExecRecord } from '../../agent/processes/exec-events.js';
 import { exitOnlyElf } from '../helpers/elf.js';
 import { executable, needs } from '../helpers/requirements.js';
-import { tempDir, waitFor } from './helpers.js';
+import { EBPF_PACKAGES, tempDir, waitFor } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BUILD = join(ROOT, 'native', 'bpf-object.mjs');
@@ -36,7 +36,7 @@ function available(): true | string {
 
 const buildTest = needs({
   what: 'building and loading the eBPF program (root, clang, libbpf headers, unshare)',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'util-linux'], check: available, serial: true,
+  packages: [...EBPF_PACKAGES, 'util-linux'], check: available, serial: true,
 });
 
 /**

@@ -5,27 +5,25 @@
 // shows nothing lost; with eBPF turned off the agent runs on netlink, and whatever it misses is
 // shown at the collector (not judged, or lost), never silent. The rate limit refills every
 // second here, so the counts settle quickly; they are exact either way.
-import test from 'ava';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
-import { startBpfExecEvents, startExecEvents } from '../../agent/processes/exec-events.js';
+import { startExecEvents } from '../../agent/processes/exec-events.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { exitOnlyElf } from '../helpers/elf.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { needs } from '../helpers/requirements.js';
-import { HOST_WORKER, tempDir, waitFor } from './helpers.js';
+import { EBPF_PACKAGES, ebpfAvailable, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 
 const RUNS = 1000;
 
 function sourcesLoad(): true | string {
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `${r.code}: ${r.reason}`;
-  r.source.stop();
+  const bpf = ebpfAvailable();
+  if (bpf !== true) return bpf;
   const n = startExecEvents({ procRoot: '/proc', maxCmdline: 4096, queue: 64 }, () => undefined);
   if (!n.ok) return `the netlink source does not start: ${n.code}: ${n.reason}`;
   n.source.stop();
@@ -34,7 +32,7 @@ function sourcesLoad(): true | string {
 
 const execTest = needs({
   what: 'the eBPF and netlink exec sources (root on the host, addons built with clang/libbpf)',
-  packages: ['clang', 'llvm', 'libbpf-dev'], check: sourcesLoad, serial: true,
+  packages: [...EBPF_PACKAGES], check: sourcesLoad, serial: true,
 });
 
 /** Runs `bin` `runs` times from a separate Node.js process, each after the previous exited, `perSecond` (0: as fast as it goes). */

@@ -7,13 +7,12 @@ import { join } from 'node:path';
 import { loadAgentConfig } from '../../agent/config.js';
 import { createAgent } from '../../agent/main.js';
 import { execCoverageResult } from '../../agent/checks/exec-coverage.js';
-import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, startTestCollector } from '../helpers/collector.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { needs } from '../helpers/requirements.js';
-import { tempDir } from './helpers.js';
+import { EBPF_PACKAGES, ebpfAvailable, tempDir } from './helpers.js';
 
 test('the check: eBPF passes; netlink warns (medium) and the scan warns (high), each naming what is missed and why', (t) => {
   const ebpf = execCoverageResult({ source: 'ebpf', reason: '' });
@@ -27,16 +26,11 @@ test('the check: eBPF passes; netlink warns (medium) and the scan warns (high), 
   t.regex(execCoverageResult({ source: 'scan', reason: '' }).reason, /no reason was recorded/);
 });
 
-function bpfLoads(): true | string {
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `${r.code}: ${r.reason}`;
-  r.source.stop();
-  return true;
-}
+const bpfLoads = (): true | string => ebpfAvailable();
 
 const bpfTest = needs({
   what: 'the eBPF exec source (root on the host, addons built with clang/libbpf)',
-  packages: ['clang', 'llvm', 'libbpf-dev'], check: bpfLoads, serial: true,
+  packages: [...EBPF_PACKAGES], check: bpfLoads, serial: true,
 });
 
 interface ApiFinding { id: string; state: string; status: string; severity: string; actual: string; reason: string; category: string }

@@ -9,6 +9,8 @@ import type { FindingBatch, WireFinding } from '../../proto/load.js';
 import type { ProcessDetail } from '../../agent/processes/findings.js';
 import type { ProcessMonitorConfig } from '../../agent/processes/monitor.js';
 import { findingDetail } from '../helpers/process-finding.js';
+import { executable } from '../helpers/requirements.js';
+import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
 
 /** test/fixtures/processes in the source tree (this file runs from dist/test/processes/). */
 export const PROCESS_FIXTURES = fileURLToPath(new URL('../../../test/fixtures/processes/', import.meta.url));
@@ -78,4 +80,22 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The Debian packages the eBPF exec program is built with (npm run build:native). */
+export const EBPF_PACKAGES = ['clang', 'llvm', 'libbpf-dev'] as const;
+
+/**
+ * Whether the eBPF exec source starts here (root in the host's namespaces, the addon and
+ * program built), and every one of `executables` is there: true, or why not.
+ */
+export function ebpfAvailable(...executables: string[]): true | string {
+  for (const bin of executables) {
+    const ok = executable(bin);
+    if (ok !== true) return ok;
+  }
+  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
+  if (!r.ok) return `the eBPF exec source does not start: ${r.code}: ${r.reason}`;
+  r.source.stop();
+  return true;
 }

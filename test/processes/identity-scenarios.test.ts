@@ -21,19 +21,18 @@
 // on this machine at the same time cannot teach its baseline anything. Needs root in the
 // host's namespaces and the eBPF addon (as test/processes/ebpf-exec.test.ts), util-linux's
 // unshare and setpriv, bash and python3: skipped elsewhere with the reason, failed in CI.
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { spawn, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { startBpfExecEvents } from '../../agent/processes/exec-events.js';
 import { createProcessMonitor, type ProcessMonitor, type ProcessMonitorConfig } from '../../agent/processes/monitor.js';
 import type { Spool } from '../../agent/report/spool.js';
 import { createLogger } from '../../proto/support/logger.js';
-import { executable, needs } from '../helpers/requirements.js';
-import { freshBinary, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
+import { needs } from '../helpers/requirements.js';
+import { EBPF_PACKAGES, ebpfAvailable, freshBinary, HOST_WORKER, monitorConfig, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor, type SpooledFinding } from './helpers.js';
 
 const log = createLogger('test', 'silent');
 const SLEEP = '/usr/bin/sleep';
@@ -41,20 +40,11 @@ const BASH = '/usr/bin/bash';
 const PYTHON = '/usr/bin/python3';
 const LOADER = '/lib64/ld-linux-x86-64.so.2';
 
-function available(): true | string {
-  for (const bin of [PYTHON, BASH, '/usr/bin/unshare', '/usr/bin/setpriv', LOADER]) {
-    const ok = executable(bin);
-    if (ok !== true) return ok;
-  }
-  const r = startBpfExecEvents({ queue: 64 }, () => undefined);
-  if (!r.ok) return `${r.code}: ${r.reason}`;
-  r.source.stop();
-  return true;
-}
+const available = (): true | string => ebpfAvailable(PYTHON, BASH, '/usr/bin/unshare', '/usr/bin/setpriv', LOADER);
 
 const realTest = needs({
   what: 'the eBPF exec source (root on the host, addons built), bash, python3, unshare and setpriv',
-  packages: ['clang', 'llvm', 'libbpf-dev', 'python3', 'bash', 'util-linux'], check: available,
+  packages: [...EBPF_PACKAGES, 'python3', 'bash', 'util-linux'], check: available,
 });
 
 interface Setup {
