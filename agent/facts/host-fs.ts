@@ -68,6 +68,8 @@ export interface HostFileHandle {
   /** The opened file's identity, as fstat gave it (nanosecond times, exact). */
   readonly identity: FileIdentity;
   read(offset: number, length: number): Promise<FsResult<Buffer>>;
+  /** Reads into `target` from `offset` (as much as fits); the bytes read. No allocation. */
+  readInto(target: Buffer, offset: number): Promise<FsResult<number>>;
   close(): Promise<void>;
 }
 
@@ -248,6 +250,20 @@ export function createHostFs(hostRoot: string): HostFs {
       return fail('ECHANGED', path, `${path} changed while it was being opened`);
     }
     const h = handle;
+    async function readInto(target: Buffer, offset: number): Promise<FsResult<number>> {
+      if (!Number.isSafeInteger(offset) || offset < 0) return fail('EINVAL', path, `bad offset ${offset} of ${path}`);
+      try {
+        let got = 0;
+        while (got < target.length) {
+          const { bytesRead } = await h.read(target, got, target.length - got, offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        return { ok: true, value: got };
+      } catch (err) {
+        return fromNodeError(err, path);
+      }
+    }
     return {
       ok: true,
       value: {
@@ -255,22 +271,12 @@ export function createHostFs(hostRoot: string): HostFs {
         size: Number(opened.size),
         identity: identityOf(opened),
         async read(offset, length) {
-          if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
-            return fail('EINVAL', path, `bad range ${offset}+${length} of ${path}`);
-          }
+          if (!Number.isSafeInteger(length) || length < 0) return fail('EINVAL', path, `bad range ${offset}+${length} of ${path}`);
           const buf = Buffer.alloc(Math.min(length, DEFAULT_MAX_BYTES * 16));
-          try {
-            let got = 0;
-            while (got < buf.length) {
-              const { bytesRead } = await h.read(buf, got, buf.length - got, offset + got);
-              if (bytesRead === 0) break;
-              got += bytesRead;
-            }
-            return { ok: true, value: buf.subarray(0, got) };
-          } catch (err) {
-            return fromNodeError(err, path);
-          }
+          const r = await readInto(buf, offset);
+          return r.ok ? { ok: true, value: buf.subarray(0, r.value) } : r;
         },
+        readInto,
         close: () => h.close().catch(() => undefined),
       },
     };

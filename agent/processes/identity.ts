@@ -140,19 +140,29 @@ export function createIdentityHasher(opts: IdentityOptions) {
     return {
       identity: h.identity,
       read: async (buf, position) => {
-        const got = await h.read(position, buf.length);
+        const got = await h.readInto(buf, position);
         if (!got.ok) throw new Error(got.error.message);
-        got.value.copy(buf);
-        return got.value.length;
+        return got.value;
       },
       close: () => h.close(),
     };
   }
 
+  /** One read buffer per hashing slot, reused: hashing makes no garbage per file. */
+  const buffers: Buffer[] = [];
+
   async function hash(src: Source): Promise<Digests> {
     const sha = createHash('sha256');
     const md5 = createHash('md5');
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(src.identity.size, 1)));
+    const chunk = buffers.pop() ?? Buffer.allocUnsafe(CHUNK);
+    try {
+      return await hashWith(src, sha, md5, chunk.subarray(0, Math.min(CHUNK, Math.max(src.identity.size, 1))));
+    } finally {
+      buffers.push(chunk);
+    }
+  }
+
+  async function hashWith(src: Source, sha: ReturnType<typeof createHash>, md5: ReturnType<typeof createHash>, buf: Buffer): Promise<Digests> {
     let at = 0;
     for (;;) {
       const n = await src.read(buf, at);
