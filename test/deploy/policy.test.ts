@@ -102,6 +102,11 @@ kubectlTest('no image is unpinned: every one has a version tag or a digest, neve
   // The tag is the version in package.json, the one the images are built from.
   const { version } = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { version: string };
   for (const w of workloads(objects)) t.true(w.pod.containers.every((c) => c.image?.endsWith(`:${version}`)), w.object.metadata.name);
+  // Named without a registry host or a namespace: a name like `nodeward/agent` is someone's on
+  // Docker Hub, and whoever registers it would ship code to every node. A bare name fails to
+  // pull from a public registry; the kustomization's `images:` points it elsewhere.
+  const images = workloads(objects).flatMap((w) => allContainers(w.pod).map((c) => `${w.object.metadata.name}=${c.image ?? ''}`)).sort();
+  t.deepEqual(images, [`nodeward-agent=nodeward-agent:${version}`, `nodeward-collector=nodeward-collector:${version}`]);
 });
 
 kubectlTest('every container has CPU and memory requests and limits, requests within limits', async (t) => {
