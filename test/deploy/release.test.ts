@@ -5,7 +5,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -228,4 +228,25 @@ test('the release workflow builds and pushes both images for amd64 and arm64 wit
   t.regex(attach?.run ?? '', /gh release (upload|create) "\$TAG" install\.yaml/);
   // The stand-in render runs before anything is pushed.
   t.true(index((s) => s.run?.includes('render-install.js') === true) < index((s) => s.id === 'agent'));
+});
+
+kubectlTest("docs/install.md's registry overlay builds, with both images pointed at the registry and pinned", async (t) => {
+  const doc = readFileSync(`${REPO_ROOT}docs/install.md`, 'utf8');
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('kind: Kustomization'));
+  t.truthy(block, 'the overlay example');
+  const overlay = parseYaml(block!) as { resources: string[]; images: Array<{ name: string; newName: string; digest: string }> };
+  t.deepEqual(overlay.resources, ['../nodeward/manifests'], 'a checkout next to the overlay');
+  t.deepEqual(overlay.images.map((i) => i.name).sort(), ['nodeward-agent', 'nodeward-collector']);
+  // Build it where its base is where it says: DIR/my-nodeward next to DIR/nodeward -> manifests/.
+  const dir = tempDir(t);
+  mkdirSync(join(dir, 'my-nodeward'));
+  symlinkSync(REPO_ROOT, join(dir, 'nodeward'));
+  const digests: Record<string, string> = { 'nodeward-agent': AGENT.split('@')[1]!, 'nodeward-collector': COLLECTOR.split('@')[1]! };
+  writeFileSync(join(dir, 'my-nodeward', 'kustomization.yaml'), block!.replace(/digest: sha256:<the (agent|collector) image's digest>/g, (_m, role: string) => `digest: ${digests[`nodeward-${role}`]}`));
+  const built = await new Promise<string>((resolve, reject) => {
+    execFile(KUBECTL, ['kustomize', join(dir, 'my-nodeward')], { maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout)));
+  });
+  const images = Object.fromEntries(overlay.images.map((i) => [i.name, parseImageReference(`${i.newName}@${digests[i.name]}`, i.name === 'nodeward-agent' ? 'agent' : 'collector')]));
+  t.deepEqual(checkInstall(built, { agent: images['nodeward-agent']!, collector: images['nodeward-collector']! }).problems, []);
+  t.true(built.includes('image: registry.example.com/security/nodeward-agent@sha256:'));
 });
