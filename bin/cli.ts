@@ -1,12 +1,13 @@
 // The `nodeward` command. Parses arguments and hands over; no logic of its own beyond
 // exit codes: 0 done, 1 --fail-on matched or a run failed, 2 usage or configuration error.
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../proto/support/config-loader.js';
 import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
 import { addBaselineCommand } from '../collector/query/baseline-command.js';
 import { addNodeCommand } from '../collector/query/node-command.js';
+import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -95,13 +96,26 @@ function buildProgram(): Command {
       process.stdout.write(`PKI in ${paths.dir}: CA ${paths.caCert}, collector ${paths.collectorCert}, agents: ${Object.keys(paths.agents).join(', ') || '(none)'}\n`);
     });
 
-  program.command('dev', { hidden: true })
-    .description('the whole system on this machine with embedded defaults (what `npm start` runs)')
-    .option('--data <dir>', 'where PKI, database, token and logs go', './data')
-    .action(async (opts: { data: string }) => {
-      const { runDev } = await import('./dev.js');
-      await runDev(opts.data, VERSION);
-    });
+  const dev = program.command('dev', { hidden: true })
+    .description('the whole system on this machine with embedded defaults (what `npm start` runs; `npm start -- --api-port 9443`)')
+    .option('--data <dir>', 'where PKI, database, token and logs go', './data');
+  for (const spec of DEV_PORTS) {
+    dev.addOption(new Option(`${spec.flag} <port>`, `a port on 127.0.0.1 for ${spec.what}`)
+      .env(spec.env)
+      .default(spec.defaultPort)
+      .argParser((raw: string) => {
+        const problem = portValueProblem(raw);
+        if (problem) throw new InvalidArgumentError(problem);
+        return Number(raw);
+      }));
+  }
+  dev.action(async (opts: { data: string; grpcPort: number; apiPort: number; healthPort: number }) => {
+    const ports = { grpc: opts.grpcPort, api: opts.apiPort, health: opts.healthPort };
+    const duplicates = duplicatePorts(ports);
+    if (duplicates.length > 0) throw new UsageError(duplicates.join('; '));
+    const { runDev } = await import('./dev.js');
+    await runDev(opts.data, VERSION, ports);
+  });
 
   return program;
 }

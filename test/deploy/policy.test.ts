@@ -102,6 +102,11 @@ kubectlTest('no image is unpinned: every one has a version tag or a digest, neve
   // The tag is the version in package.json, the one the images are built from.
   const { version } = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')) as { version: string };
   for (const w of workloads(objects)) t.true(w.pod.containers.every((c) => c.image?.endsWith(`:${version}`)), w.object.metadata.name);
+  // Named without a registry host or a namespace: a name like `nodeward/agent` is someone's on
+  // Docker Hub, and whoever registers it would ship code to every node. A bare name fails to
+  // pull from a public registry; the kustomization's `images:` points it elsewhere.
+  const images = workloads(objects).flatMap((w) => allContainers(w.pod).map((c) => `${w.object.metadata.name}=${c.image ?? ''}`)).sort();
+  t.deepEqual(images, [`nodeward-agent=nodeward-agent:${version}`, `nodeward-collector=nodeward-collector:${version}`]);
 });
 
 kubectlTest('every container has CPU and memory requests and limits, requests within limits', async (t) => {
@@ -255,7 +260,7 @@ kubectlTest('the collector keeps its database on a PersistentVolumeClaim, with o
   t.true((pod.securityContext?.fsGroup ?? 0) > 0, 'the volume is made writable for the non-root user');
 });
 
-kubectlTest("the collector's secrets are readable by its group only, and come from Secrets the README has the operator create", async (t) => {
+kubectlTest("the collector's secrets are readable by its group only, and come from Secrets the install docs have the operator create", async (t) => {
   const { pod } = findWorkload(await buildKustomization(), 'StatefulSet', 'nodeward-collector');
   const secrets = (pod.volumes ?? []).flatMap((v) => (v.secret ? [v.secret as { secretName: string; defaultMode?: number }] : []));
   t.deepEqual(secrets.map((s) => s.secretName).sort(), ['nodeward-api-tokens', 'nodeward-pki']);
@@ -265,7 +270,7 @@ kubectlTest("the collector's secrets are readable by its group only, and come fr
     t.is(mode & 0o040, 0o040, `${s.secretName}: readable by the fsGroup the collector runs in`);
   }
   t.is(pod.securityContext?.fsGroup, pod.securityContext?.runAsGroup);
-  const readme = readFileSync(`${REPO_ROOT}README.md`, 'utf8');
-  for (const s of secrets) t.true(readme.includes(`create secret generic ${s.secretName}`), `README creates ${s.secretName}`);
-  t.true(readme.includes('create configmap nodeward-ca'), 'README creates the agents\' CA ConfigMap');
+  const install = readFileSync(`${REPO_ROOT}docs/install.md`, 'utf8');
+  for (const s of secrets) t.true(install.includes(`create secret generic ${s.secretName}`), `docs/install.md creates ${s.secretName}`);
+  t.true(install.includes('create configmap nodeward-ca'), 'docs/install.md creates the agents\' CA ConfigMap');
 });

@@ -140,7 +140,7 @@ export async function startFakeKube(): Promise<FakeKube> {
       return send(res, 200, {
         kind: 'Pod', apiVersion: 'v1',
         metadata: { namespace: pod.namespace, name: pod.name, uid: pod.uid, ...(pod.deleting ? { deletionTimestamp: new Date().toISOString() } : {}) },
-        spec: { nodeName: pod.nodeName, serviceAccountName: pod.serviceAccountName, containers: [{ name: 'agent', image: 'nodeward/agent:0.1.0' }] },
+        spec: { nodeName: pod.nodeName, serviceAccountName: pod.serviceAccountName, containers: [{ name: 'agent', image: 'nodeward-agent:0.2.0' }] },
         status: { phase: pod.phase ?? 'Running' },
       });
     }
