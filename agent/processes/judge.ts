@@ -1,7 +1,10 @@
 // The process judge: one observed process in, a verdict out. It places the process (host, or
 // the container its exec-time cgroup names, believed only when a runtime's bundle vouches for
-// it), reads its ancestors while they still exist, asks the process's baseline, and hands an
-// unexpected process to the findings sink as a `proc-unexpected` finding.
+// it), reads its ancestors while they still exist, learns what ran (its content, identity.ts),
+// asks the process's baseline about the path and the content, looks at how it started
+// (context.ts: stdio on a network socket, inline code, the loader run directly, setuid), and
+// hands what is wrong to the findings sink: proc-unexpected, proc-modified-binary,
+// proc-unverified-binary, proc-reverse-shell, proc-inline-code (docs/process-identity.md).
 //
 // Where a process belongs is decided from what held at its exec (eBPF: the kernel's cgroup ids
 // and path at the exec; netlink: /proc/<pid>/cgroup read right after it) and kept in the
