@@ -7,6 +7,9 @@ import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
 import { addBaselineCommand } from '../collector/query/baseline-command.js';
 import { addNodeCommand } from '../collector/query/node-command.js';
+import { addFindingsCommand } from '../collector/query/findings-command.js';
+import { addAuditCommand } from '../collector/query/audit-command.js';
+import { addWebhooksCommand } from '../collector/query/webhooks-command.js';
 import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
 import { SCAN_FORMATS, SCAN_FORMAT_NAMES, type ScanFormat } from '../agent/scan-formats/index.js';
 
@@ -114,9 +117,13 @@ function buildProgram(): Command {
       await runUntilSignal('collector', createCollector(config));
     });
 
-  addQueryCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
-  addBaselineCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
-  addNodeCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  const io = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+  addQueryCommand(program, io);
+  addFindingsCommand(program, io);
+  addAuditCommand(program, io);
+  addWebhooksCommand(program, io);
+  addBaselineCommand(program, io);
+  addNodeCommand(program, io);
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')
