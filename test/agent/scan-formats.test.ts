@@ -17,7 +17,7 @@ import { formatJunit } from '../../agent/scan-formats/junit.js';
 import { buildSarif, formatSarif, hostPathUri, SARIF_LEVEL } from '../../agent/scan-formats/sarif.js';
 import { buildKubeBench } from '../../agent/scan-formats/kube-bench.js';
 import { prepareFixture } from '../helpers/fixture.js';
-import { needs, npmPackage } from '../helpers/requirements.js';
+import { executable, needs, npmPackage } from '../helpers/requirements.js';
 import { findAll, parseXml, PYTHON_XML, type Parsed, type XmlElement } from '../helpers/xml.js';
 import { checkProperty, fc } from '../helpers/property.js';
 
@@ -144,17 +144,22 @@ xmlTest('JUnit: whatever a node sends (markup, control characters, unpaired surr
 // SARIF
 
 const SARIF_MULTITOOL = '@microsoft/sarif-multitool';
+/** The package exports the path of the platform's Multitool binary (from its optional dependency for this OS). */
+const multitoolBinary = (): string => createRequire(import.meta.url)(SARIF_MULTITOOL) as string;
 const sarifTest = needs({
   what: "Microsoft's SARIF Multitool", packages: [SARIF_MULTITOOL],
-  check: () => npmPackage(SARIF_MULTITOOL), install: `npm install --save-dev ${SARIF_MULTITOOL}@5.7.0`,
+  check: () => {
+    const installed = npmPackage(SARIF_MULTITOOL);
+    return installed === true ? executable(multitoolBinary()) : installed;
+  },
+  install: `npm install --save-dev ${SARIF_MULTITOOL}@5.7.0`,
 });
 
 interface SarifResult { ruleId: string; level?: string; message: { text?: string; id?: string; arguments?: string[] } }
 
 /** `sarif-multitool validate`, run directly (no shell): the results it logs (schema errors are level error). */
 async function validateSarif(dir: string, name: string, log: unknown): Promise<SarifResult[]> {
-  // The package exports the path of the platform's Multitool binary.
-  const binary = createRequire(import.meta.url)(SARIF_MULTITOOL) as string;
+  const binary = multitoolBinary();
   const input = join(dir, `${name}.sarif`);
   const output = join(dir, `${name}.validation.sarif`);
   await writeFile(input, JSON.stringify(log, null, 2));
