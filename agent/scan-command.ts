@@ -9,7 +9,8 @@ import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
 import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
-import { buildScanReport, failOnMatched, formatText } from './scan-report.js';
+import { buildScanReport, failOnMatches, formatFailOn } from './scan-report.js';
+import { renderScan, type ScanFormat } from './scan-formats/index.js';
 
 export const BENCHMARK = 'cis-1.12';
 
@@ -17,7 +18,9 @@ export interface ScanCommandOptions {
   readonly hostRoot: string;
   readonly procRoot: string;
   readonly node?: string | undefined;
-  readonly format: 'text' | 'json';
+  readonly format: ScanFormat;
+  /** nodeward's version (SARIF names the tool with it). */
+  readonly toolVersion?: string;
   readonly checks: readonly string[];
   readonly failOn?: Severity | undefined;
   readonly dumpFacts: boolean;
@@ -29,8 +32,11 @@ function usage(message: string): Error {
   return Object.assign(new Error(message), { code: 'USAGE' });
 }
 
-/** Runs the scan and writes the report; returns the exit code. */
-export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.WritableStream): Promise<number> {
+/**
+ * Runs the scan and writes the report to `out`; returns the exit code. When --fail-on matches,
+ * the matching results are listed on `stderr` (stdout stays the report, whatever its format).
+ */
+export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.WritableStream, stderr: NodeJS.WritableStream): Promise<number> {
   for (const [flag, dir] of [['--host-root', opts.hostRoot], ['--proc-root', opts.procRoot]] as const) {
     if (!existsSync(dir)) throw usage(`${flag} ${dir} does not exist`);
   }
@@ -57,6 +63,10 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
     node: opts.node ?? hostname().toLowerCase(), scannedAt: now, benchmark: BENCHMARK,
     scope: specs.map((s) => s.id), results,
   });
-  out.write(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatText(report));
-  return opts.failOn && failOnMatched(report, opts.failOn) ? 1 : 0;
+  out.write(renderScan(opts.format, { report, checks: specs, toolVersion: opts.toolVersion ?? '0.0.0' }));
+  if (!opts.failOn) return 0;
+  const matches = failOnMatches(report, opts.failOn);
+  if (matches.length === 0) return 0;
+  stderr.write(formatFailOn(matches, opts.failOn));
+  return 1;
 }

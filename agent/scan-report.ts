@@ -1,7 +1,7 @@
 // The one-shot scan report (`nodeward scan`): the JSON object of design.md, its text
 // rendering, and the --fail-on decision. Pure functions over results.
 import type { Category, Result, Severity, Status } from '../proto/domain.js';
-import { STATUSES, isFindingStatus, severityRank } from '../proto/domain.js';
+import { SEVERITIES, STATUSES, isFindingStatus, severityRank } from '../proto/domain.js';
 import { fingerprint } from '../proto/fingerprint.js';
 
 export interface ReportFinding {
@@ -74,12 +74,32 @@ export function buildScanReport(input: ScanReportInput): ScanReport {
   return { node: input.node, scannedAt: scannedAt.toISOString(), benchmark: input.benchmark, scope: [...input.scope], results, findings, totals };
 }
 
-/** True when a `fail` result is at least as severe as `severity` (the --fail-on rule). */
-export function failOnMatched(report: ScanReport, severity: Severity): boolean {
-  return report.results.some((r) => r.status === 'fail' && severityRank(r.severity) >= severityRank(severity));
+/**
+ * The `fail` results at least as severe as `severity` (the --fail-on rule: warns, skips and
+ * errors never match), most severe first, then by check id and subject.
+ */
+export function failOnMatches(report: ScanReport, severity: Severity): Result[] {
+  return report.results
+    .filter((r) => r.status === 'fail' && severityRank(r.severity) >= severityRank(severity))
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || compareCis(a.cis, b.cis)
+      || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
 }
 
-const SECTION_TITLES: Readonly<Record<string, string>> = {
+/** True when --fail-on matches: some `fail` result is at least as severe as `severity`. */
+export function failOnMatched(report: ScanReport, severity: Severity): boolean {
+  return failOnMatches(report, severity).length > 0;
+}
+
+/** What --fail-on says before the exit code 1: every matching result, one line each. */
+export function formatFailOn(matches: readonly Result[], severity: Severity): string {
+  const width = Math.max(...matches.map((r) => r.severity.length));
+  const idWidth = Math.max(...matches.map((r) => r.id.length));
+  const lines = [`--fail-on ${severity}: ${matches.length} failing result${matches.length === 1 ? '' : 's'} at ${severity} or above:`];
+  for (const r of matches) lines.push(`  ${r.severity.padEnd(width)}  ${r.id.padEnd(idWidth)}  ${printable(r.subject)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const SECTION_TITLES: Readonly<Record<string, string>> = {
   '1.1': 'Control plane node configuration files',
   '1.2': 'API server',
   '1.3': 'Controller manager',
@@ -99,14 +119,14 @@ export function sectionOf(r: Pick<Result, 'cis' | 'category'>): string {
   return parts.length >= 3 ? parts.slice(0, 2).join('.') : (parts[0] as string);
 }
 
-function sectionTitle(section: string): string {
+export function sectionTitle(section: string): string {
   if (section.startsWith('other:')) return `Other checks: ${section.slice('other:'.length)}`;
   const name = Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] : undefined;
   return name === undefined ? section : `${section} ${name}`;
 }
 
 /** Numeric order for CIS numbers (4.2.10 after 4.2.9); non-CIS groups last. */
-function compareCis(a: string, b: string): number {
+export function compareCis(a: string, b: string): number {
   const pa = a.split(/[.:]/);
   const pb = b.split(/[.:]/);
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
@@ -160,7 +180,9 @@ export function formatText(report: ScanReport): string {
     lines.push('', sectionTitle(section));
     const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(a.cis, b.cis));
     for (const r of rs) {
-      lines.push(`[${r.status.toUpperCase()}] ${r.id} ${printable(r.title)}`);
+      // Severity is what a finding (or a check that could not be judged) is triaged by; a pass or a skip has none to act on.
+      const severity = r.status === 'pass' || r.status === 'skip' ? '' : `${r.severity} `;
+      lines.push(`[${r.status.toUpperCase()}] ${severity}${r.id} ${printable(r.title)}`);
       const showValue = r.status !== 'skip' && r.status !== 'error';
       lines.push(`${INDENT}${printable(r.subject)}${showValue ? `: ${printable(valueText(r))}` : ''}`);
       if (r.status !== 'pass') lines.push(`${INDENT}reason: ${printable(r.reason)}`);
@@ -168,6 +190,8 @@ export function formatText(report: ScanReport): string {
     }
   }
   const t = report.totals;
-  lines.push('', `Totals: ${STATUSES.map((s) => `${t[s]} ${s}`).join(', ')}`, '');
+  lines.push('', `Totals: ${STATUSES.map((s) => `${t[s]} ${s}`).join(', ')}`);
+  const bySeverity = [...SEVERITIES].reverse().map((sev) => `${report.findings.filter((f) => f.severity === sev).length} ${sev}`);
+  lines.push(`Findings: ${report.findings.length} (${bySeverity.join(', ')})`, '');
   return lines.join('\n');
 }

@@ -1,17 +1,54 @@
 // The `nodeward` command. Parses arguments and hands over; no logic of its own beyond
 // exit codes: 0 done, 1 --fail-on matched or a run failed, 2 usage or configuration error.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option, type ErrorOptions, type HelpContext } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../proto/support/config-loader.js';
 import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
 import { addBaselineCommand } from '../collector/query/baseline-command.js';
 import { addNodeCommand } from '../collector/query/node-command.js';
+import { addFindingsCommand } from '../collector/query/findings-command.js';
+import { addAuditCommand } from '../collector/query/audit-command.js';
+import { addWebhooksCommand } from '../collector/query/webhooks-command.js';
 import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
+import { SCAN_FORMATS, SCAN_FORMAT_NAMES, type ScanFormat } from '../agent/scan-formats/index.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 class UsageError extends Error {}
+
+/**
+ * Commander's command with usage errors in one line: the command, what is wrong, and where its
+ * help is (`nodeward query findings: unknown option '--sevrity' (see nodeward query findings --help)`),
+ * instead of the whole help after the error. A group run without its subcommand names them.
+ */
+class CliCommand extends Command {
+  override createCommand(name?: string): CliCommand {
+    return new CliCommand(name);
+  }
+
+  /** `nodeward query findings`: the names from the program down to this command. */
+  commandPath(): string {
+    const names: string[] = [];
+    for (let c: Command | null = this; c; c = c.parent) names.unshift(c.name());
+    return names.join(' ');
+  }
+
+  override error(message: string, errorOptions?: ErrorOptions): never {
+    const what = message.replace(/^error: /, '').replace(/\s*\(Did you mean (.*?)\?\)/, '; did you mean $1?').replace(/\s*\n\s*/g, ' ').trim();
+    return super.error(`${this.commandPath()}: ${what} (see ${this.commandPath()} --help)`, errorOptions);
+  }
+
+  override help(context?: HelpContext): never;
+  override help(cb: (str: string) => string): never;
+  override help(context?: HelpContext | ((str: string) => string)): never {
+    if (typeof context === 'object' && context.error) {
+      const names = this.commands.filter((c) => !(c as Command & { _hidden?: boolean })._hidden).map((c) => c.name());
+      this.error(`needs a command: ${names.join(', ')}`, { code: 'nodeward.missingCommand', exitCode: 2 });
+    }
+    return super.help(context as HelpContext);
+  }
+}
 
 /** Stops a long-running part on SIGTERM/SIGINT, within the pod's grace period. */
 function runUntilSignal(name: string, part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
@@ -35,10 +72,9 @@ function runUntilSignal(name: string, part: { start(): Promise<void>; stop(): Pr
 }
 
 function buildProgram(): Command {
-  const program = new Command('nodeward')
+  const program = new CliCommand('nodeward')
     .description('Kubernetes node security agent and collector')
     .version(VERSION)
-    .showHelpAfterError()
     .exitOverride();
 
   program.command('scan')
@@ -46,18 +82,19 @@ function buildProgram(): Command {
     .option('--host-root <dir>', "where the host's files are read", '/')
     .option('--proc-root <dir>', "where the host's processes are read", '/proc')
     .option('--node <name>', 'node name for the report (default: the host name)')
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('-o, --output <format>', `output format (default text): ${SCAN_FORMAT_NAMES.map((f) => `${f}: ${SCAN_FORMATS[f].what}`).join('; ')}`).choices(SCAN_FORMAT_NAMES))
+    .addOption(new Option('--format <format>', 'the older name of --output').choices(SCAN_FORMAT_NAMES).hideHelp().conflicts('output'))
     .option('--checks <ids>', 'comma-separated check ids or sections, e.g. 4.2,cis-4.1.5')
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity').choices([...SEVERITIES]))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity, listing those checks on stderr').choices([...SEVERITIES]))
     .option('--dump-facts', 'print the collected facts as JSON instead of a report')
     .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255) or to etcd's client URLs")
-    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; format: 'text' | 'json'; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean }) => {
+    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; output?: ScanFormat; format?: ScanFormat; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean }) => {
       const { runScanCommand } = await import('../agent/scan-command.js');
       process.exitCode = await runScanCommand({
-        hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.format,
+        hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.output ?? opts.format ?? 'text', toolVersion: VERSION,
         checks: opts.checks ? opts.checks.split(',').map((s) => s.trim()).filter(Boolean) : [],
         failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe,
-      }, process.stdout);
+      }, process.stdout, process.stderr);
     });
 
   program.command('agent')
@@ -80,9 +117,13 @@ function buildProgram(): Command {
       await runUntilSignal('collector', createCollector(config));
     });
 
-  addQueryCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
-  addBaselineCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
-  addNodeCommand(program, { env: process.env, stdout: process.stdout, stderr: process.stderr });
+  const io = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+  addQueryCommand(program, io);
+  addFindingsCommand(program, io);
+  addAuditCommand(program, io);
+  addWebhooksCommand(program, io);
+  addBaselineCommand(program, io);
+  addNodeCommand(program, io);
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

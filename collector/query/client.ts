@@ -89,5 +89,12 @@ function connectionMessage(url: URL, err: NodeJS.ErrnoException): string {
   if (code === 'ECONNREFUSED') return `cannot connect to ${url.origin}: connection refused (is the collector running? see --url)`;
   if (code === 'ENOTFOUND') return `cannot resolve ${url.hostname} (see --url)`;
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return `cannot verify the collector's certificate at ${url.origin} (${code}); pass the CA with --ca-file`;
+  // A TLS client talking to a plain-HTTP server, and the other way round.
+  if (url.protocol === 'https:' && (code === 'EPROTO' || /wrong version number|packet length too long/i.test(err.message))) {
+    return `${url.origin} does not answer in TLS (it speaks plain HTTP): a test collector with api.insecure is reached at http://${url.host}, anything else is not the collector's API (see --url)`;
+  }
+  if (url.protocol === 'http:' && (code === 'ECONNRESET' || code === 'HPE_INVALID_CONSTANT' || /socket hang up/i.test(err.message))) {
+    return `${url.origin} closed the connection without an HTTP answer: the collector's API serves HTTPS (unless api.insecure is set); use --url https://${url.host}`;
+  }
   return `cannot reach ${url.origin}: ${err.message}`;
 }

@@ -1,5 +1,5 @@
 // `nodeward query findings|nodes|summary|processes|baselines`: a client of the query API.
-// Tables by default, `--output json` for scripts. Connection settings come from flags, then
+// Tables by default, `-o json` for scripts, `-o csv` for spreadsheets. Connection settings come from flags, then
 // NODEWARD_URL / NODEWARD_TOKEN_FILE / NODEWARD_TOKEN / NODEWARD_CA_FILE, then the files
 // `npm start` writes (data/admin.token, data/pki/ca.crt) when they exist.
 // Exit codes: 0 answered, 1 the query failed (network, token, collector), 2 usage error
@@ -10,9 +10,13 @@ import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
 import { renderTable, type Column } from './table.js';
+import { renderCsv } from './csv.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Output = 'table' | 'json';
+export const OUTPUTS = ['table', 'json', 'csv'] as const;
+export type Output = (typeof OUTPUTS)[number];
+/** What a command that prints one object (not a list) offers. */
+export const OBJECT_OUTPUTS: readonly Output[] = ['table', 'json'];
 
 export interface ConnectionFlags {
   readonly url?: string;
@@ -34,15 +38,48 @@ export function usageOrFailure(err: unknown): never {
   throw err;
 }
 
-export function resolveConnection(flags: ConnectionFlags, env: Env, cwd = process.cwd()): Connection {
-  const raw = flags.url ?? env.NODEWARD_URL ?? 'https://localhost:8443';
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+const NOT_A_URL = 'write it as https://HOST:PORT, e.g. https://collector.example:8443';
+
+/**
+ * The collector's API URL, or a message that says what is wrong with it and what to write:
+ * a URL without a scheme (`collector:8443`, which a URL parser takes as the scheme
+ * `collector:`), another scheme, or plain http:// to another machine, where the API token would
+ * cross the network in clear text (http:// is for a test collector on this machine, api.insecure).
+ */
+export function parseCollectorUrl(raw: string, where = '--url'): URL {
+  const shown = `${where} ${JSON.stringify(raw)}`;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
+    let host = '';
+    try {
+      host = /\s/.test(raw) ? '' : new URL(`https://${raw}`).hostname;
+    } catch {
+      host = '';
+    }
+    if (host !== '') throw new QueryUsageError(`${shown} has no scheme: write https://${raw} (the collector's API is HTTPS)`);
+    throw new QueryUsageError(`${shown} is not a URL: ${NOT_A_URL}`);
+  }
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new QueryUsageError(`--url ${JSON.stringify(raw)} is not a URL (e.g. https://collector.example:8443)`);
+    throw new QueryUsageError(`${shown} is not a URL: ${NOT_A_URL}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new QueryUsageError(`--url must be https:// (or http:// for an insecure test collector), not ${url.protocol}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new QueryUsageError(`${shown}: the collector's API is reached over https://, not ${url.protocol}//`);
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    throw new QueryUsageError(`${shown}: ${url.hostname} must be reached over https://: over plain http:// the API token would cross the network unencrypted (http:// only reaches a test collector on this machine, api.insecure); write https://${url.host}`);
+  }
+  return url;
+}
+
+export function resolveConnection(flags: ConnectionFlags, env: Env, cwd = process.cwd()): Connection {
+  const url = flags.url !== undefined ? parseCollectorUrl(flags.url, '--url')
+    : env.NODEWARD_URL !== undefined && env.NODEWARD_URL !== '' ? parseCollectorUrl(env.NODEWARD_URL, 'NODEWARD_URL')
+      : new URL('https://localhost:8443');
   const read = (what: string, file: string): Buffer => {
     try {
       return readFileSync(file);
@@ -103,14 +140,14 @@ interface NodeLike {
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Node', value: (n) => n.name, max: 60 },
   { title: 'Status', value: (n) => (n.stale ? 'stale' : n.connected ? 'connected' : 'disconnected') },
-  { title: 'Score', value: (n) => pct(n.complianceScore), align: 'right' },
+  { title: 'Score', value: (n) => (n.complianceScore === null || n.complianceScore === undefined ? null : pct(n.complianceScore)), align: 'right' },
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
-  { title: 'Drops', value: (n) => n.agentDrops?.total ?? '-', align: 'right' },
-  { title: 'Exec', value: (n) => n.execSource || '-', max: 10 },
+  { title: 'Drops', value: (n) => n.agentDrops?.total ?? null, align: 'right' },
+  { title: 'Exec', value: (n) => n.execSource || null, max: 10 },
   { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
   { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
-  { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : '-') },
+  { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : null) },
   { title: 'OS', value: (n) => n.os, max: 30 },
   { title: 'Last seen', value: (n) => time(n.lastSeen) },
 ];
@@ -118,13 +155,13 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
 /** `--wide`: the agent's exec counters and refused host documents (a field the collector predates is `-`). */
 const NODE_WIDE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   ...NODE_COLUMNS,
-  { title: 'Unjudged', value: (n) => n.agentDrops?.execUnjudged ?? '-', align: 'right' },
-  { title: 'Ring lost', value: (n) => n.execRingLost ?? '-', align: 'right' },
-  { title: 'Fake ctr', value: (n) => n.execFakeContainer ?? '-', align: 'right' },
-  { title: 'Host ns', value: (n) => n.execHostNamespace ?? '-', align: 'right' },
-  { title: 'Batches', value: (n) => n.execBatches ?? '-', align: 'right' },
-  { title: 'Docs refused', value: (n) => n.hostDocumentsRefused?.count ?? '-', align: 'right' },
-  { title: 'Last refused', value: (n) => (n.hostDocumentsRefused?.lastPath ? `${n.hostDocumentsRefused.lastPath} (${n.hostDocumentsRefused.lastReason})` : '-'), max: 60 },
+  { title: 'Unjudged', value: (n) => n.agentDrops?.execUnjudged ?? null, align: 'right' },
+  { title: 'Ring lost', value: (n) => n.execRingLost ?? null, align: 'right' },
+  { title: 'Fake ctr', value: (n) => n.execFakeContainer ?? null, align: 'right' },
+  { title: 'Host ns', value: (n) => n.execHostNamespace ?? null, align: 'right' },
+  { title: 'Batches', value: (n) => n.execBatches ?? null, align: 'right' },
+  { title: 'Docs refused', value: (n) => n.hostDocumentsRefused?.count ?? null, align: 'right' },
+  { title: 'Last refused', value: (n) => (n.hostDocumentsRefused?.lastPath ? `${n.hostDocumentsRefused.lastPath} (${n.hostDocumentsRefused.lastReason})` : null), max: 60 },
 ];
 
 interface ProcessLike {
@@ -216,7 +253,7 @@ function renderSummary(s: SummaryLike): string {
 // Fetching
 
 /** Follows nextCursor until `limit` items (or all of them) are in hand. */
-async function collect<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined>, limit: number, pageMax: number): Promise<{ items: T[]; nextCursor: string | null }> {
+export async function collect<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined>, limit: number, pageMax: number): Promise<{ items: T[]; nextCursor: string | null }> {
   const items: T[] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -227,16 +264,31 @@ async function collect<T>(conn: Connection, path: string, params: Record<string,
   }
 }
 
+const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i;
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+
 /** "24h", "30m", "7d", "90s" ago, or an RFC 3339 time, as RFC 3339. */
 export function parseSince(s: string, now = Date.now()): string {
   const rel = /^(\d+)(s|m|h|d)$/.exec(s);
   // A duration longer than the clock's past (99999999d) means since the beginning, not a crash.
-  if (rel) return isoTime(now - Number(rel[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[rel[2] as 's' | 'm' | 'h' | 'd'] * 1000);
-  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/i.test(s) && !Number.isNaN(Date.parse(s))) return s;
+  if (rel) return isoTime(now - Number(rel[1]) * UNIT_SECONDS[rel[2] as keyof typeof UNIT_SECONDS] * 1000);
+  if (RFC3339.test(s) && !Number.isNaN(Date.parse(s))) return s;
   throw new InvalidArgumentError('expected a duration such as 30m, 24h or 7d, or an RFC 3339 time such as 2025-01-31T12:00:00Z');
 }
 
-function positive(v: string): number {
+/** "24h", "7d", "90d" from now, or an RFC 3339 time, as RFC 3339 (the collector refuses a time past). */
+export function parseUntil(s: string, now = Date.now()): string {
+  const rel = /^(\d{1,9})(s|m|h|d)$/.exec(s);
+  if (rel) {
+    const at = now + Number(rel[1]) * UNIT_SECONDS[rel[2] as keyof typeof UNIT_SECONDS] * 1000;
+    if (at > Date.parse('9999-12-31T23:59:59Z')) throw new InvalidArgumentError('that is past the year 9999');
+    return isoTime(at);
+  }
+  if (RFC3339.test(s) && !Number.isNaN(Date.parse(s))) return s;
+  throw new InvalidArgumentError('expected a duration from now such as 24h, 7d or 90d, or an RFC 3339 time such as 2025-01-31T12:00:00Z');
+}
+
+export function positive(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
@@ -251,30 +303,50 @@ export interface QueryIo {
   readonly stderr: NodeJS.WritableStream;
 }
 
-export function withConnection(cmd: Command): Command {
+/** The connection flags and `-o, --output` with the formats the command offers (table first, the default). */
+export function withConnection(cmd: Command, outputs: readonly Output[] = OBJECT_OUTPUTS): Command {
   return cmd
     .option('--url <url>', 'collector API base URL (env NODEWARD_URL; default https://localhost:8443)')
     .option('--token-file <file>', 'file holding the API token (env NODEWARD_TOKEN_FILE, or NODEWARD_TOKEN)')
     .option('--ca-file <file>', 'CA certificate that signed the collector certificate (env NODEWARD_CA_FILE)')
-    .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'));
+    .addOption(new Option('-o, --output <format>', 'output format').choices([...outputs]).default('table'));
+}
+
+/** Resolves the connection, runs `body`, and turns a refused or failed call into the exit codes of the CLI. */
+export async function runQuery(flags: ConnectionFlags, io: QueryIo, body: (conn: Connection) => Promise<void>): Promise<void> {
+  const conn = resolveConnection(flags, io.env);
+  try {
+    await body(conn);
+  } catch (err) {
+    usageOrFailure(err);
+  }
+}
+
+/** Writes `s` with one final newline. */
+export function writeOut(io: QueryIo, s: string): void {
+  io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+}
+
+/**
+ * Prints a page of a list as the output asks: JSON (the API page), CSV (a header row even
+ * when empty), or a table (`empty` when there is nothing, and on stderr a note when there is more).
+ */
+export function printPage<T>(io: QueryIo, output: Output, page: { items: T[]; nextCursor: string | null }, columns: ReadonlyArray<Column<T>>, empty: string, what: string): void {
+  if (output === 'json') return writeOut(io, JSON.stringify(page, null, 2));
+  if (output === 'csv') io.stdout.write(renderCsv(page.items, columns));
+  else writeOut(io, page.items.length === 0 ? empty : renderTable(page.items, columns));
+  if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} ${what}; --limit N or --all for more)\n`);
 }
 
 /** Adds `query` and its subcommands to the program (they inherit its exit and output settings). */
 export function addQueryCommand(program: Command, io: QueryIo): Command {
-  const out = (s: string): void => void io.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+  const out = (s: string): void => writeOut(io, s);
   const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
-  const run = async (flags: ConnectionFlags, body: (conn: Connection) => Promise<void>): Promise<void> => {
-    const conn = resolveConnection(flags, io.env);
-    try {
-      await body(conn);
-    } catch (err) {
-      usageOrFailure(err);
-    }
-  };
+  const run = (flags: ConnectionFlags, body: (conn: Connection) => Promise<void>): Promise<void> => runQuery(flags, io, body);
 
   const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines');
 
-  withConnection(query.command('findings').description('findings, oldest first, with filters'))
+  withConnection(query.command('findings').description('findings, oldest first, with filters'), OUTPUTS)
     .option('--node <name>', 'only this node')
     .option('--check <id>', 'only this check id, e.g. cis-4.2.1')
     .addOption(new Option('--category <category>', 'only this category').choices([...CATEGORIES]))
@@ -289,22 +361,18 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       await run(o, async (conn) => {
         const params = { node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q };
         const page = await collect<FindingLike>(conn, '/api/v1/findings', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
-        if (o.output === 'json') return json(page);
-        if (page.items.length === 0) return out('No findings match.');
-        out(renderTable(page.items, FINDING_COLUMNS));
-        if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} findings; --limit N or --all for more)\n`);
+        printPage(io, o.output, page, FINDING_COLUMNS, 'No findings match.', 'findings');
       });
     });
 
-  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, agent drops, versions'))
+  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, agent drops, versions'), OUTPUTS)
     .option('--stale', 'only nodes whose agent has gone silent')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
     .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
     .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean }) => {
       await run(o, async (conn) => {
         const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
-        if (o.output === 'json') return json(page);
-        out(page.items.length === 0 ? (o.stale ? 'No node is stale.' : 'No agent has connected yet.') : renderTable(page.items, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS));
+        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, o.stale ? 'No node is stale.' : 'No agent has connected yet.', 'nodes');
       });
     });
 
@@ -319,7 +387,7 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       });
     });
 
-  withConnection(query.command('processes').description('unexpected processes, one row per node, workload container (or host) and executable'))
+  withConnection(query.command('processes').description('unexpected processes, one row per node, workload container (or host) and executable'), OUTPUTS)
     .option('--node <name>', 'only this node')
     .option('--namespace <ns>', 'only this namespace')
     .option('--workload <workload>', 'only this workload: Kind/name (Deployment/web) or a name of any kind')
@@ -331,14 +399,11 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       await run(o, async (conn) => {
         const params = { node: o.node, namespace: o.namespace, workload: o.workload, state: o.state, since: o.since };
         const page = await collect<ProcessLike>(conn, '/api/v1/processes/unexpected', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
-        if (o.output === 'json') return json(page);
-        if (page.items.length === 0) return out(`No ${o.state === 'open' ? 'unexpected process' : `${o.state} process finding`} matches.`);
-        out(renderTable(page.items, PROCESS_COLUMNS));
-        if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} rows; --limit N or --all for more)\n`);
+        printPage(io, o.output, page, PROCESS_COLUMNS, `No ${o.state === 'open' ? 'unexpected process' : `${o.state} process finding`} matches.`, 'rows');
       });
     });
 
-  withConnection(query.command('baselines').description('the central process baselines: state, executables, which nodes taught them'))
+  withConnection(query.command('baselines').description('the central process baselines: state, executables, which nodes taught them'), OUTPUTS)
     .option('--key <key>', 'only this baseline key (host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container>)')
     .option('--namespace <ns>', 'only this namespace')
     .option('--workload <name>', "only this workload (its name)")
@@ -351,15 +416,15 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
         const params = { key: o.key, namespace: o.namespace, workload: o.workload, state: o.state };
         const page = await collect<BaselineLike>(conn, '/api/v1/baselines', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 100);
         if (o.output === 'json') return json(page);
-        if (page.items.length === 0) return out('No baseline matches.');
         if (o.items) {
           const rows = page.items.flatMap((b) => [
             ...b.items.map((i) => ({ key: b.key, path: i.path, what: i.source, contents: contents(i), nodes: i.taughtBy.length, single: i.singleNode, by: i.addedBy })),
             ...b.removed.map((r) => ({ key: b.key, path: r.path, what: 'removed', contents: '', nodes: 0, single: false, by: r.removedBy })),
           ]);
-          out(renderTable(rows, BASELINE_ITEM_COLUMNS));
+          // The note about more pages counts baselines, not their rows.
+          printPage(io, o.output, { items: rows, nextCursor: null }, BASELINE_ITEM_COLUMNS, 'No baseline matches.', 'baselines');
         } else {
-          out(renderTable(page.items, BASELINE_COLUMNS));
+          printPage(io, o.output, { items: page.items, nextCursor: null }, BASELINE_COLUMNS, 'No baseline matches.', 'baselines');
         }
         if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} baselines; --limit N or --all for more)\n`);
       });

@@ -3,7 +3,7 @@ import type { Result } from '../../proto/domain.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { CATALOG, evaluate, selectChecks } from '../../agent/checks/index.js';
 import { collectFacts } from '../../agent/facts/index.js';
-import { buildScanReport, failOnMatched, formatText } from '../../agent/scan-report.js';
+import { buildScanReport, failOnMatched, failOnMatches, formatFailOn, formatText } from '../../agent/scan-report.js';
 import type { ScanReport } from '../../agent/scan-report.js';
 import { prepareFixture } from '../helpers/fixture.js';
 
@@ -77,6 +77,23 @@ test('--fail-on: a fail at or above the severity matches; warns never do', async
   t.true(failOnMatched(mediumFail, 'medium'));
 });
 
+test('--fail-on lists what matched: most severe first, each with its check, subject and severity', async (t) => {
+  const insecure = await reportFor('insecure-worker');
+  const matches = failOnMatches(insecure, 'high');
+  t.deepEqual(matches.map((r) => [r.severity, r.id, r.subject]), [
+    ['critical', 'cis-4.2.2', 'kubelet/--authorization-mode'],
+    ['high', 'cis-4.2.1', 'kubelet/--anonymous-auth'],
+  ]);
+  t.is(formatFailOn(matches, 'high'), [
+    '--fail-on high: 2 failing results at high or above:',
+    '  critical  cis-4.2.2  kubelet/--authorization-mode',
+    '  high      cis-4.2.1  kubelet/--anonymous-auth',
+    '',
+  ].join('\n'));
+  const odd = buildScanReport({ node: 'n', scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: [], results: [{ ...sampleResult('4.1.5', 'fail', { subject: '/etc/\u001b[2Jx' }), severity: 'critical' }] });
+  t.is(formatFailOn(failOnMatches(odd, 'critical'), 'critical'), '--fail-on critical: 1 failing result at critical or above:\n  critical  cis-4.1.5  /etc/\\u001b[2Jx\n');
+});
+
 test('text: grouped by section with status lines, values and sources, remediation, totals', async (t) => {
   const text = formatText(await reportFor('insecure-worker'));
   const lines = text.split('\n');
@@ -85,16 +102,16 @@ test('text: grouped by section with status lines, values and sources, remediatio
   const s42 = lines.indexOf('4.2 Kubelet');
   t.true(s41 > 0 && s42 > s41);
   const at = (prefix: string): number => lines.findIndex((l) => l.startsWith(prefix));
-  t.true(at('[FAIL] cis-4.1.5 Kubelet kubeconfig file mode is 0600 or stricter') > s41);
-  t.true(at('[FAIL] cis-4.2.1 ') > s42);
-  t.true(at('[WARN] cis-4.2.4 ') > at('[FAIL] cis-4.2.2 '));
+  t.true(at('[FAIL] medium cis-4.1.5 Kubelet kubeconfig file mode is 0600 or stricter') > s41);
+  t.true(at('[FAIL] high cis-4.2.1 ') > s42);
+  t.true(at('[WARN] medium cis-4.2.4 ') > at('[FAIL] critical cis-4.2.2 '));
   t.true(lines.includes('        /etc/kubernetes/kubelet.conf: 0644 (file /etc/kubernetes/real/kubelet.conf)'));
   t.true(lines.includes('        kubelet/--authorization-mode: AlwaysAllow (flag)'));
   t.true(lines.includes('        kubelet/--anonymous-auth: true (config /var/lib/kubelet/config.yaml)'));
-  const warnAt = at('[WARN] cis-4.2.4 ');
+  const warnAt = at('[WARN] medium cis-4.2.4 ');
   t.true(lines.slice(warnAt + 1, warnAt + 4).some((l) => l.startsWith('        remediation: Close the unauthenticated read-only API')));
   t.is(lines.filter((l) => l.trim().startsWith('remediation:')).length, 5);
-  t.true(text.endsWith('Totals: 0 pass, 4 fail, 1 warn, 0 skip, 0 error\n'));
+  t.true(text.endsWith('Totals: 0 pass, 4 fail, 1 warn, 0 skip, 0 error\nFindings: 5 (1 critical, 1 high, 3 medium, 0 low, 0 info)\n'));
 });
 
 test('text: passes carry no remediation; skip and error say why', (t) => {
@@ -113,8 +130,8 @@ test('text: passes carry no remediation; skip and error say why', (t) => {
   t.false(text.includes('remediation:'));
   t.true(text.includes('[PASS] cis-4.2.1 title 4.2.1\n        subject-4.2.1: false (default)\n'));
   t.true(text.includes('[SKIP] cis-4.1.5 title 4.1.5\n        kubelet/--kubeconfig\n        reason: standalone kubelet\n'));
-  t.true(text.includes('[ERROR] cis-4.2.2 title 4.2.2\n        subject-4.2.2\n        reason: cannot read config file /c.yaml\n'));
-  t.true(text.endsWith('Totals: 1 pass, 0 fail, 0 warn, 1 skip, 1 error\n'));
+  t.true(text.includes('[ERROR] high cis-4.2.2 title 4.2.2\n        subject-4.2.2\n        reason: cannot read config file /c.yaml\n'));
+  t.true(text.endsWith('Totals: 1 pass, 0 fail, 0 warn, 1 skip, 1 error\nFindings: 0 (0 critical, 0 high, 0 medium, 0 low, 0 info)\n'));
 });
 
 test('text: CIS numbers sort numerically, sections without a name and non-CIS checks still show', (t) => {

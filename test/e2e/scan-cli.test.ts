@@ -1,7 +1,7 @@
 // `nodeward scan` as a user runs it: the real binary on fixture host trees.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { rm, symlink, writeFile } from 'node:fs/promises';
+import { readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { prepareFixture } from '../helpers/fixture.js';
@@ -56,8 +56,8 @@ test('text report, --checks, --fail-on and usage errors', async (t) => {
   const text = await scan([...base, ...FIVE]);
   t.is(text.code, 0, 'a completed scan exits 0 whatever it found');
   t.regex(text.stdout, /4\.2 Kubelet/);
-  t.regex(text.stdout, /\[FAIL\] cis-4\.2\.1 /);
-  t.regex(text.stdout, /\[WARN\] cis-4\.2\.4 /);
+  t.regex(text.stdout, /\[FAIL\] high cis-4\.2\.1 /, 'the text report shows severity');
+  t.regex(text.stdout, /\[WARN\] medium cis-4\.2\.4 /);
   t.regex(text.stdout, /remediation: /);
   t.regex(text.stdout, /Totals: 0 pass, 4 fail, 1 warn, 0 skip, 0 error/);
   t.false(text.stdout.includes('fixture-secret-token'), 'the --token value on the kubelet command line never shows');
@@ -65,7 +65,15 @@ test('text report, --checks, --fail-on and usage errors', async (t) => {
   const only = JSON.parse((await scan([...base, '--format', 'json', '--no-probe', '--checks', '4.1'])).stdout) as { scope: string[] };
   t.deepEqual(only.scope, Array.from({ length: 10 }, (_, i) => `cis-4.1.${i + 1}`));
 
-  t.is((await scan([...base, ...FIVE, '--fail-on', 'critical'])).code, 1, '4.2.2 AlwaysAllow is critical');
+  const failOn = await scan([...base, ...FIVE, '--fail-on', 'high', '-o', 'json']);
+  t.is(failOn.code, 1, '4.2.2 AlwaysAllow is critical, 4.2.1 high');
+  t.is(JSON.parse(failOn.stdout).node, 'worker-2', 'stdout is still the report');
+  t.is(failOn.stderr, [
+    '--fail-on high: 2 failing results at high or above:',
+    '  critical  cis-4.2.2  kubelet/--authorization-mode',
+    '  high      cis-4.2.1  kubelet/--anonymous-auth',
+    '',
+  ].join('\n'), 'stderr names what matched');
   const cleanFx = await prepareFixture('defaults-worker');
   t.teardown(cleanFx.cleanup);
   t.is((await scan(['--host-root', cleanFx.root, '--proc-root', cleanFx.procRoot, ...FIVE, '--fail-on', 'low'])).code, 0);
@@ -73,7 +81,12 @@ test('text report, --checks, --fail-on and usage errors', async (t) => {
   const unknown = await scan([...base, '--checks', '9.9.9']);
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /9\.9\.9/);
-  t.is((await scan([...base, '--format', 'xml'])).code, 2);
+  const xml = await scan([...base, '--format', 'xml']);
+  t.is(xml.code, 2);
+  t.is(xml.stderr, "nodeward scan: option '--format <format>' argument 'xml' is invalid. Allowed choices are text, json, junit, sarif, kube-bench. (see nodeward scan --help)\n", 'a usage error is one line with its hint');
+  const both = await scan([...base, '-o', 'json', '--format', 'text']);
+  t.is(both.code, 2);
+  t.regex(both.stderr, /^nodeward scan: option '--format <format>' cannot be used with option '-o, --output <format>' \(see nodeward scan --help\)\n$/);
   t.is((await scan(['--host-root', '/does/not/exist'])).code, 2);
 });
 
@@ -106,4 +119,20 @@ test('symlinks: an absolute target resolves inside the host root; escapes never 
     t.is(r419.status, 'error', 'the link leads nowhere inside the host root');
     t.regex(r419.reason, /ENOENT|not found|does not exist/i);
   }
+});
+
+test('-o junit, -o sarif and -o kube-bench from the real binary; --format is the same flag', async (t) => {
+  const fx = await prepareFixture('insecure-worker');
+  t.teardown(fx.cleanup);
+  const base = ['--host-root', fx.root, '--proc-root', fx.procRoot, '--node', 'worker-3', ...FIVE];
+  const junit = await scan([...base, '-o', 'junit']);
+  t.is(junit.code, 0, junit.stderr);
+  t.regex(junit.stdout, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="nodeward scan of worker-3 \(cis-1.12\)" tests="5" failures="4" errors="0" skipped="1"/);
+  const sarif = JSON.parse((await scan([...base, '--output', 'sarif'])).stdout);
+  t.is(sarif.version, '2.1.0');
+  t.is(sarif.runs[0].tool.driver.version, JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')).version);
+  t.deepEqual(sarif.runs[0].results.map((r: any) => r.kind), ['fail', 'fail', 'fail', 'fail', 'review']);
+  const kb = JSON.parse((await scan([...base, '--format', 'kube-bench'])).stdout);
+  t.deepEqual(kb.Totals, { total_pass: 0, total_fail: 4, total_warn: 1, total_info: 0 });
+  t.deepEqual(kb.Controls.map((c: any) => c.id), ['4']);
 });

@@ -112,13 +112,13 @@ function assertAbsent(t: ExecutionContext, where: string, haystack: Buffer | str
   }
 }
 
-test('scan: no secret in the JSON report, the text report, --dump-facts or stderr', async (t) => {
+test('scan: no secret in the JSON report, the text report, JUnit, SARIF, kube-bench JSON, --dump-facts or stderr', async (t) => {
   const fx = await prepareFixture('kubeadm-cp-hardened');
   t.teardown(fx.cleanup);
   const secrets = await plantSecrets(fx);
   await assertPlanted(t, fx, secrets);
   const base = [NODEWARD_BIN, 'scan', '--host-root', fx.root, '--proc-root', fx.procRoot, '--node', NODE];
-  for (const extra of [['--format', 'json'], ['--format', 'text'], ['--dump-facts']]) {
+  for (const extra of [['--format', 'json'], ['--format', 'text'], ['-o', 'junit'], ['-o', 'sarif'], ['-o', 'kube-bench'], ['--dump-facts']]) {
     const { stdout, stderr } = await run(process.execPath, [...base, ...extra], { maxBuffer: 64 << 20 });
     t.true(stdout.length > 1000, `${extra.join(' ')} printed a report`);
     assertAbsent(t, `scan ${extra.join(' ')} stdout`, stdout, secrets);

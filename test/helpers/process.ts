@@ -1,8 +1,21 @@
 // Runs `bin/nodeward` as a separate OS process and follows its JSON log lines.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const NODEWARD_BIN = fileURLToPath(new URL('../../../bin/nodeward', import.meta.url));
+
+export interface Ran { readonly code: number; readonly stdout: string; readonly stderr: string }
+
+/**
+ * Runs one `nodeward` command as an operator would (a process of its own, from /, with only
+ * PATH and `env` in its environment) and returns its exit code and output.
+ */
+export function runNodeward(args: readonly string[], env: Record<string, string> = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [NODEWARD_BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, timeout: 30_000, cwd: '/', maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }));
+  });
+}
 
 export interface LogLine {
   readonly msg?: string;

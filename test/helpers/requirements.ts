@@ -1,5 +1,5 @@
 // Tests that need a real peer from a Debian package (python3-grpcio, etcd-server, chromium,
-// ...). The policy:
+// ...) or a tool from an npm dev dependency (`install` says how). The policy:
 //   - In CI (CI=true) a missing package is a failure, never a silent pass: the tests are
 //     declared as usual (so they run and fail), and one more test is declared that fails
 //     with a message naming the packages to install (.ci/run installs them).
@@ -12,6 +12,7 @@
 import test, { type SkipFn } from 'ava';
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { createRequire } from 'node:module';
 
 export interface Requirement {
   /** Debian packages that provide what the tests need. */
@@ -22,6 +23,11 @@ export interface Requirement {
   readonly what?: string;
   /** Declare the tests with test.serial instead of test. */
   readonly serial?: boolean;
+  /**
+   * How to install what is missing when it is not a Debian package (an npm dev dependency:
+   * `npm install --save-dev NAME@VERSION`); `packages` then names it for the messages.
+   */
+  readonly install?: string;
 }
 
 /** A test declaration function: ava's `test` (or `test.serial`), or its skipping variant. */
@@ -38,11 +44,12 @@ export function needs(req: Requirement): Declare {
   if (met === true) return base;
 
   const what = req.what ?? req.packages.join(', ');
-  const install = `apt-get install -y --no-install-recommends ${req.packages.join(' ')}`;
-  const message = `${what} is not available (${met}); install the Debian package(s) ${req.packages.join(', ')}: ${install}`;
+  const message = req.install
+    ? `${what} is not available (${met}); install ${req.packages.join(', ')}: ${req.install}`
+    : `${what} is not available (${met}); install the Debian package(s) ${req.packages.join(', ')}: apt-get install -y --no-install-recommends ${req.packages.join(' ')}`;
   if (inCi()) {
     // Declared once per file and requirement, so the failure states its cause plainly.
-    const title = `requirement: ${what} (Debian: ${req.packages.join(' ')})`;
+    const title = `requirement: ${what} (${req.install ? '' : 'Debian: '}${req.packages.join(' ')})`;
     if (!reported.has(title)) {
       reported.add(title);
       console.error(`CI: ${message}`);
@@ -86,5 +93,15 @@ export function executable(path: string): true | string {
     return true;
   } catch {
     return `${path} is missing or not executable`;
+  }
+}
+
+/** True when the npm package resolves from the project (a dev dependency installed); otherwise why not. */
+export function npmPackage(name: string): true | string {
+  try {
+    createRequire(import.meta.url).resolve(name);
+    return true;
+  } catch {
+    return `the npm package ${name} is not installed in node_modules`;
   }
 }
