@@ -6,10 +6,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pemCertificates } from '../../proto/support/pem.js';
 import { ROTATE_ANNOTATION } from '../../collector/pki/cluster.js';
+import { initPki } from '../../collector/pki/pki.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { AGENT_NAMESPACE, COLLECTOR_NAMESPACE, startFakeKube, type FakeKube } from '../enroll/fake-kube.js';
 import {
@@ -291,4 +293,28 @@ test('a Secret with an inconsistent PKI is refused and left as it is', async (t)
   t.regex(err.message, /nodeward-pki: ca\.key does not belong to the first certificate of ca\.crt .*does not overwrite it/);
   t.is(err.code, 'PKI_SECRET_INVALID');
   t.deepEqual(pkiSecret(kube), bad, 'untouched');
+});
+
+test("a Secret filled by hand (pki init, or an install before the cluster PKI) is used: the same CA, its token, a serving certificate re-issued only for names it lacks", async (t) => {
+  const kube = await fakeKube(t);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-own-ca-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  // The names the 0.2.0 install docs gave pki init: localhost, but not 127.0.0.1.
+  const own = await initPki(dir, { nodes: [], collectorHosts: ['localhost'] });
+  const files = { 'ca.crt': await readFile(own.caCert, 'utf8'), 'ca.key': await readFile(own.caKey, 'utf8'), 'tls.crt': await readFile(own.collectorCert, 'utf8'), 'tls.key': await readFile(own.collectorKey, 'utf8') };
+  kube.write('secrets', COLLECTOR_NAMESPACE, 'nodeward-pki', { data: files });
+  kube.write('secrets', COLLECTOR_NAMESPACE, 'nodeward-api-tokens', { data: { admin: 'an-operator-chosen-token-0123456789' } });
+
+  const c = await startClusterCollector(kube);
+  t.teardown(() => c.close());
+  const secret = pkiSecret(kube);
+  t.is(secret['ca.crt'], files['ca.crt'], 'the same CA');
+  t.is(secret['ca.key'], files['ca.key']);
+  t.not(secret['tls.crt'], files['tls.crt'], 're-issued: 127.0.0.1 was missing');
+  t.true(new X509Certificate(secret['tls.crt']!).checkIssued(new X509Certificate(files['ca.crt'])), 'from that CA');
+  t.regex(String(c.logs.lines.find((l) => l.msg === 'serving certificate issued')?.why), /does not cover 127\.0\.0\.1/);
+  t.is(caConfigMap(kube)['ca.crt'], files['ca.crt']);
+  t.is(tokenSecret(kube)['admin'], 'an-operator-chosen-token-0123456789', 'the token is kept');
+  t.is(c.logs.count('admin API token generated'), 0);
+  t.is((await httpsJson(`https://localhost:${c.collector.apiPort}/api/v1/nodes`, { ca: Buffer.from(files['ca.crt']), token: 'an-operator-chosen-token-0123456789' })).status, 200);
 });
