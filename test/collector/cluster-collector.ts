@@ -109,7 +109,7 @@ export interface ClusterAgent {
 }
 
 /** A whole agent that enrolls with `collector`, trusting only what the ConfigMap holds. */
-export async function startClusterAgent(kube: FakeKube, collector: Collector, node: string, opts: { dir?: string; bundle?: string } = {}): Promise<ClusterAgent & { dir: string; cleanup(): Promise<void> }> {
+export async function startClusterAgent(kube: FakeKube, collector: Collector, node: string, opts: { dir?: string; bundle?: string | null } = {}): Promise<ClusterAgent & { dir: string; cleanup(): Promise<void> }> {
   const fx = await prepareFixture('insecure-worker');
   const dir = opts.dir ?? await mkdtemp(join(tmpdir(), 'nodeward-cluster-agent-'));
   // A new agent pod (and its token) each time, as a restarted DaemonSet pod would be.
@@ -119,8 +119,8 @@ export async function startClusterAgent(kube: FakeKube, collector: Collector, no
   const certFile = join(dir, 'state/tls/agent.crt');
   const keyFile = join(dir, 'state/tls/agent.key');
   const syncBundle = async (): Promise<void> => writeFile(caFile, caConfigMap(kube)['ca.crt'] ?? '');
-  // The ConfigMap as the kubelet last brought it to this node: now, or an older bundle.
-  if (opts.bundle !== undefined) await writeFile(caFile, opts.bundle);
+  // The ConfigMap as the kubelet last brought it to this node: now, an older bundle, or not yet (null).
+  if (opts.bundle === null) { /* no file yet */ } else if (opts.bundle !== undefined) await writeFile(caFile, opts.bundle);
   else await syncBundle();
   const quiet: Record<string, unknown> = {};
   for (const part of ['watch', 'processes', 'kubeletProbe']) if (part in AgentConfigSchema.properties) quiet[part] = { enabled: false };

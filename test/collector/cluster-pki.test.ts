@@ -318,3 +318,18 @@ test("a Secret filled by hand (pki init, or an install before the cluster PKI) i
   t.is(c.logs.count('admin API token generated'), 0);
   t.is((await httpsJson(`https://localhost:${c.collector.apiPort}/api/v1/nodes`, { ca: Buffer.from(files['ca.crt']), token: 'an-operator-chosen-token-0123456789' })).status, 200);
 });
+
+test('an agent that starts before its CA bundle is there waits for it, saying why, then enrolls and streams', async (t) => {
+  const kube = await fakeKube(t);
+  const c = await startClusterCollector(kube);
+  t.teardown(() => c.close());
+  const a = await startClusterAgent(kube, c.collector, 'node-a', { bundle: null });
+  t.teardown(() => a.cleanup());
+  t.false(existsSync(a.caFile));
+  const waiting = await eventually('the agent says why it waits', () => a.logs.lines.find((l) => l.msg === 'enrollment failed'));
+  t.regex(String(waiting.err), /cannot read the CA .*ca\.crt/);
+  t.is(waiting.level, 40, 'a warning');
+  await a.syncBundle();
+  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  t.is(a.agent.enroller?.enrollments, 1);
+});
