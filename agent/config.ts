@@ -15,7 +15,7 @@ export const AgentConfigSchema = Type.Object({
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC (testing only)' }),
-    caFile: Type.String({ default: '', description: 'CA that signed the collector certificate' }),
+    caFile: Type.String({ default: '', description: "CA that signed the collector certificate, or a bundle of several (during a CA rotation; a certificate from any of them is accepted); with enrollment it may appear after start (the collector's ConfigMap)" }),
     certFile: Type.String({ default: '', description: "This node's client certificate (CN = node name)" }),
     keyFile: Type.String({ default: '', description: "This node's client key" }),
     serverName: Type.String({ default: '', description: 'Name expected in the collector certificate, when not the address host' }),

@@ -145,8 +145,9 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
     state = s;
     const next = materialOf(s);
     if (material && same(material, next)) return false;
-    material = next;
+    // The listeners first: when one fails, the next check finds the change still to hand over.
     for (const l of listeners) await l(next);
+    material = next;
     return true;
   }
 
