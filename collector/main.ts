@@ -33,13 +33,6 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
   const clusterPki: ClusterPki | undefined = config.clusterPki
     ? createClusterPki(config.clusterPki, { log: log.child({ component: 'pki' }), metrics, ...(deps.now ? { now: deps.now } : {}) })
     : undefined;
-  const configured = config;
-  // Renewed or rotated credentials reach every listener without a restart.
-  clusterPki?.onChange(async (m) => {
-    grpcServer?.setTls(m.tls);
-    if (!configured.apiTls && !configured.api.insecure) (api?.server as HttpsServer | undefined)?.setSecureContext({ cert: m.tls.cert, key: m.tls.key });
-    await enrollment?.setCredentials({ tls: m.tls, caKey: m.caKey });
-  });
   const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
@@ -66,6 +59,14 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
       service?.pushPods(node);
     });
   }
+
+  const configured = config;
+  // Renewed or rotated credentials reach every listener without a restart.
+  clusterPki?.onChange(async (m) => {
+    grpcServer?.setTls(m.tls);
+    if (!configured.apiTls && !configured.api.insecure) (api?.server as HttpsServer | undefined)?.setSecureContext({ cert: m.tls.cert, key: m.tls.key });
+    await enrollment?.setCredentials({ tls: m.tls, caKey: m.caKey });
+  });
 
   return {
     get grpcPort(): number {
@@ -106,8 +107,11 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
       started = true;
       if (clusterPki) {
         // First, so a refusal stops the start before anything is opened or listens.
-        const { material, adminToken } = await clusterPki.start();
-        config = withClusterMaterial(configured, material, adminToken);
+        const boot = await clusterPki.start().catch((err: unknown) => {
+          started = false;
+          throw err;
+        });
+        config = withClusterMaterial(configured, boot.material, boot.adminToken);
       }
       // The data directory is the collector's alone: 0700, tightened if an older version (or
       // a hand-made directory) left it open to group or others. A database configured
