@@ -15,7 +15,7 @@ export const AgentConfigSchema = Type.Object({
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC (testing only)' }),
-    caFile: Type.String({ default: '', description: 'CA that signed the collector certificate' }),
+    caFile: Type.String({ default: '', description: "CA that signed the collector certificate, or a bundle of several (during a CA rotation; a certificate from any of them is accepted); with enrollment it may appear after start (the collector's ConfigMap)" }),
     certFile: Type.String({ default: '', description: "This node's client certificate (CN = node name)" }),
     keyFile: Type.String({ default: '', description: "This node's client key" }),
     serverName: Type.String({ default: '', description: 'Name expected in the collector certificate, when not the address host' }),
@@ -100,8 +100,10 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
     if (!c.collector.insecure) {
       for (const k of ['caFile', 'certFile', 'keyFile'] as const) {
         if (!collector[k]) problems.push(`collector.${k}: required unless collector.insecure is set`);
-        // Enrollment writes the certificate and key; they need not exist yet.
-        else if (!existsSync(collector[k]) && !(c.enroll.url && k !== 'caFile')) problems.push(`collector.${k}: ${collector[k]} does not exist`);
+        // Enrollment writes the certificate and key, and the CA comes from the collector's
+        // ConfigMap, which it fills on its first start: with enrollment none need exist yet
+        // (the agent retries, saying why, until they do).
+        else if (!existsSync(collector[k]) && !c.enroll.url) problems.push(`collector.${k}: ${collector[k]} does not exist`);
       }
       if (c.enroll.url && !/^https:\/\/[^/]/.test(c.enroll.url)) problems.push(`enroll.url: ${JSON.stringify(c.enroll.url)} must be an https:// URL`);
     }

@@ -7,6 +7,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
 import type { DispatcherConfig } from './webhooks/dispatcher.js';
+import { splitHosts } from './pki/names.js';
 
 
 const Token = Type.Object({
@@ -97,6 +98,23 @@ export const CollectorConfigSchema = Type.Object({
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches' }),
     baselineGraceSeconds: Type.Integer({ default: 7200, minimum: 0, maximum: 7 * 86_400, description: "How long after the watch last showed a workload on a node that node may still report the workload's baselines (an agent locks a baseline at the end of its learning window, when a short-lived pod may be gone)" }),
   }, { default: {}, additionalProperties: false }),
+  pki: Type.Object({
+    mode: Type.Union([Type.Literal('files'), Type.Literal('kubernetes')], { default: 'files', description: "Where the CA, the serving certificate and the generated admin token come from. files: grpc.caFile/certFile/keyFile, enroll.caKeyFile and api.tokens (made with `nodeward pki init`). kubernetes: the collector creates them on its first start and keeps them in the Secrets pki.secret and pki.tokenSecret (which the manifests create empty), renews the serving certificate, rotates the CA, and publishes the CA bundle to the ConfigMap pki.caConfigMap in enroll.agentNamespace; the API server is reached as enroll.kubernetes.* says" }),
+    namespace: Type.String({ default: 'nodeward-collector', minLength: 1, description: "The collector's namespace, which holds pki.secret and pki.tokenSecret (kubernetes mode)" }),
+    secret: Type.String({ default: 'nodeward-pki', minLength: 1, description: 'Secret holding the CA and the serving certificate (kubernetes mode): ca.crt (every trusted CA, the signing one first), ca.key, tls.crt, tls.key' }),
+    tokenSecret: Type.String({ default: 'nodeward-api-tokens', minLength: 1, description: 'Secret whose key admin holds the admin API token; generated on the first start when empty and api.tokens names no admin (kubernetes mode)' }),
+    caConfigMap: Type.String({ default: 'nodeward-ca', minLength: 1, description: "ConfigMap in enroll.agentNamespace the CA bundle is published to, as ca.crt: what the agents verify the collector and their certificates with (kubernetes mode)" }),
+    hosts: Type.Array(Type.String({ minLength: 1 }), {
+      default: ['nodeward-collector', 'nodeward-collector.nodeward-collector', 'nodeward-collector.nodeward-collector.svc', 'nodeward-collector.nodeward-collector.svc.cluster.local', 'localhost', '127.0.0.1', '::1'],
+      minItems: 1, maxItems: 64, description: "Names and addresses in the serving certificate (kubernetes mode): the Service's names, and loopback for port-forwarding; a change re-issues the certificate",
+    }),
+    caValidDays: Type.Integer({ default: 3650, minimum: 2, maximum: 36_500, description: 'Lifetime of a CA the collector creates (kubernetes mode)' }),
+    caRotateBeforeDays: Type.Integer({ default: 365, minimum: 1, maximum: 36_500, description: "A CA rotation starts by itself when less than this remains of the signing CA's life (kubernetes mode; an operator starts one at any time with the annotation nodeward.io/rotate-ca on pki.secret)" }),
+    servingValidDays: Type.Integer({ default: 90, minimum: 1, maximum: 3650, description: 'Lifetime of the serving certificate (gRPC, enrollment and API ports) the collector issues itself (kubernetes mode)' }),
+    servingRenewBeforeDays: Type.Integer({ default: 30, minimum: 1, maximum: 3650, description: 'The serving certificate is renewed when less than this remains of its life; the listeners take the new one without a restart (kubernetes mode)' }),
+    rotationAnnounceSeconds: Type.Integer({ default: 600, minimum: 1, maximum: 30 * 86_400, description: "How long a new CA is published to the agents (bundle: old and new) before the collector signs with it; the kubelet updates a mounted ConfigMap within a minute or two. The old CA stays in the bundle until every agent certificate it signed has expired (enroll.certificateLifetimeSeconds after the switch) (kubernetes mode)" }),
+    checkSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often pki.secret is read again: changes made by another replica or an operator, and when renewal or a rotation step is due (kubernetes mode)' }),
+  }, { default: {}, additionalProperties: false }),
   webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations: {name, url, format, minSeverity, categories, nodes, events, headers, secretFile | secretEnv, caFile, ...}' }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
@@ -109,10 +127,19 @@ export interface ApiToken {
   readonly sha256: string;
 }
 
-/** The validated configuration with the files it names already read. */
+/**
+ * The validated configuration with the files it names already read. With `pki.mode`
+ * kubernetes, `tls`, `caKey` (and `apiTls`, unless api.certFile is set) are empty here and
+ * filled at start from the cluster PKI (pki/cluster.ts).
+ */
 export interface CollectorConfig extends CollectorConfigInput {
   readonly databasePath: string;
+  /** The serving certificate and key, and `ca`: every trusted CA (PEM bundle), the signing CA first. */
   readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | undefined;
+  /** The key of the first CA in `tls.ca`, which signs enrolled agent certificates (enroll.caKeyFile). */
+  readonly caKey: Buffer | undefined;
+  /** The cluster PKI, when `pki.mode` is kubernetes. */
+  readonly clusterPki: ClusterPkiSettings | undefined;
   readonly apiTls: { readonly cert: Buffer; readonly key: Buffer } | undefined;
   readonly apiTokens: readonly ApiToken[];
   /** Agent enrollment, when `enroll.listen` is set. */
@@ -132,10 +159,27 @@ export interface PodWatchSettings {
   readonly backoffMaxMs: number;
 }
 
+export interface ClusterPkiSettings {
+  readonly connection: { readonly server: string; readonly caFile: string; readonly tokenFile: string; readonly timeoutMs: number };
+  readonly namespace: string;
+  readonly secret: string;
+  readonly tokenSecret: string;
+  /** Generate an admin token into tokenSecret when it holds none: api.tokens names no admin. */
+  readonly adminToken: boolean;
+  readonly caConfigMap: { readonly namespace: string; readonly name: string };
+  readonly hosts: readonly string[];
+  readonly caValidDays: number;
+  readonly caRotateBeforeDays: number;
+  readonly servingValidDays: number;
+  readonly servingRenewBeforeDays: number;
+  readonly rotationAnnounceMs: number;
+  /** How long after a switch the old CA stays trusted: the longest agent certificate it signed, plus a check interval and clock skew. */
+  readonly agentCertificateLifetimeMs: number;
+  readonly checkMs: number;
+}
+
 export interface EnrollmentConfig {
   readonly listen: string;
-  readonly caCert: Buffer;
-  readonly caKey: Buffer;
   readonly lifetimeSeconds: number;
   readonly audience: string;
   readonly agentNamespace: string;
@@ -168,15 +212,27 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       return undefined;
     }
   };
+  const clusterMode = c.pki.mode === 'kubernetes';
+  if (clusterMode) {
+    // The cluster PKI is the collector's own: files naming another are a mistake to report.
+    for (const [setting, value] of [['grpc.caFile', c.grpc.caFile], ['grpc.certFile', c.grpc.certFile], ['grpc.keyFile', c.grpc.keyFile], ['enroll.caKeyFile', c.enroll.caKeyFile]] as const) {
+      if (value) problems.push(`${setting}: not used with pki.mode kubernetes (the collector keeps its CA and certificate in the Secret pki.secret); remove it`);
+    }
+    if (c.grpc.insecure) problems.push('grpc.insecure: cannot be combined with pki.mode kubernetes');
+    if ((c.api.certFile === '') !== (c.api.keyFile === '')) problems.push('api.certFile, api.keyFile: give both (the API then serves them instead of the cluster PKI\'s certificate) or neither');
+    if (c.pki.caRotateBeforeDays >= c.pki.caValidDays) problems.push(`pki.caRotateBeforeDays: must be less than pki.caValidDays (${c.pki.caValidDays}), or every new CA would start a rotation`);
+    if (c.pki.servingRenewBeforeDays >= c.pki.servingValidDays) problems.push(`pki.servingRenewBeforeDays: must be less than pki.servingValidDays (${c.pki.servingValidDays})`);
+    if (c.pki.servingValidDays >= c.pki.caRotateBeforeDays) problems.push(`pki.servingValidDays: must be less than pki.caRotateBeforeDays (${c.pki.caRotateBeforeDays}), so a serving certificate always fits in its CA's life`);
+  }
   let tls: CollectorConfig['tls'];
-  if (!c.grpc.insecure) {
+  if (!c.grpc.insecure && !clusterMode) {
     const ca = read('grpc.caFile', c.grpc.caFile);
     const cert = read('grpc.certFile', c.grpc.certFile);
     const key = read('grpc.keyFile', c.grpc.keyFile);
     if (ca && cert && key) tls = { ca, cert, key };
   }
   let apiTls: CollectorConfig['apiTls'];
-  if (!c.api.insecure) {
+  if (!c.api.insecure && !(clusterMode && !c.api.certFile)) {
     const cert = read('api.certFile', c.api.certFile || c.grpc.certFile);
     const key = read('api.keyFile', c.api.keyFile || c.grpc.keyFile);
     if (cert && key) apiTls = { cert, key };
@@ -204,18 +260,20 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     || (kubeHost ? `https://${kubeHost.includes(':') ? `[${kubeHost}]` : kubeHost}:${sources.env?.KUBERNETES_SERVICE_PORT || '443'}` : '');
   const httpsServer = /^https:\/\//.test(kubernetesServer);
   let enrollment: EnrollmentConfig | undefined;
+  let caKey: Buffer | undefined;
   if (c.enroll.listen) {
     const e = c.enroll;
     if (!parseListen(e.listen)) problems.push(`enroll.listen: ${JSON.stringify(e.listen)} is not host:port`);
-    if (!tls) problems.push('enroll.listen: enrollment needs the gRPC TLS material (grpc.caFile, certFile, keyFile): it signs with that CA and serves with that certificate');
-    let caKey: Buffer | undefined;
-    if (!e.caKeyFile) problems.push('enroll.caKeyFile: required when enroll.listen is set');
-    else caKey = read('enroll.caKeyFile', e.caKeyFile);
+    if (!clusterMode) {
+      if (!tls) problems.push('enroll.listen: enrollment needs the gRPC TLS material (grpc.caFile, certFile, keyFile): it signs with that CA and serves with that certificate');
+      if (!e.caKeyFile) problems.push('enroll.caKeyFile: required when enroll.listen is set');
+      else caKey = read('enroll.caKeyFile', e.caKeyFile);
+    }
     if (!kubernetesServer) problems.push('enroll.kubernetes.server: required outside a cluster (KUBERNETES_SERVICE_HOST is not set)');
     else if (!httpsServer) problems.push(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
-    if (tls && caKey && httpsServer) {
+    if (((tls && caKey) || clusterMode) && httpsServer) {
       enrollment = {
-        listen: e.listen, caCert: tls.ca, caKey, lifetimeSeconds: e.certificateLifetimeSeconds, audience: e.audience,
+        listen: e.listen, lifetimeSeconds: e.certificateLifetimeSeconds, audience: e.audience,
         agentNamespace: e.agentNamespace, agentServiceAccount: e.agentServiceAccount,
         kubernetes: { server: kubernetesServer, caFile: path(e.kubernetes.caFile), tokenFile: path(e.kubernetes.tokenFile) },
         handshakeTimeoutMs: e.handshakeTimeoutMs, maxConnections: e.maxConnections, bodyTimeoutMs: e.bodyTimeoutMs, maxInFlight: e.maxInFlight,
@@ -235,13 +293,37 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  let clusterPki: ClusterPkiSettings | undefined;
+  if (clusterMode) {
+    if (!kubernetesServer) problems.push('pki.mode: kubernetes needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer && !c.enroll.listen) problems.push(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    try {
+      splitHosts(c.pki.hosts);
+    } catch (err) {
+      problems.push(`pki.hosts: ${(err as Error).message}`);
+    }
+    if (httpsServer) {
+      const k = c.pki;
+      clusterPki = {
+        connection: { server: kubernetesServer, caFile: path(c.enroll.kubernetes.caFile), tokenFile: path(c.enroll.kubernetes.tokenFile), timeoutMs: 10_000 },
+        namespace: k.namespace, secret: k.secret, tokenSecret: k.tokenSecret,
+        adminToken: !apiTokens.some((t) => t.role === 'admin'),
+        caConfigMap: { namespace: c.enroll.agentNamespace, name: k.caConfigMap },
+        hosts: k.hosts, caValidDays: k.caValidDays, caRotateBeforeDays: k.caRotateBeforeDays,
+        servingValidDays: k.servingValidDays, servingRenewBeforeDays: k.servingRenewBeforeDays,
+        rotationAnnounceMs: k.rotationAnnounceSeconds * 1000,
+        agentCertificateLifetimeMs: c.enroll.certificateLifetimeSeconds * 1000,
+        checkMs: k.checkSeconds * 1000,
+      };
+    }
+  }
   const webhookDestinations = resolveWebhooks(c.webhooks, { env: sources.env ?? {}, read, problems });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
     dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, apiTls, apiTokens, enrollment, podWatch, webhookDestinations,
+    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, webhookDestinations,
   });
 }
 

@@ -1,6 +1,7 @@
 // Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store, and
 // the sweeper keeping it tidy. The only place that composes components.
 import type { FastifyInstance } from 'fastify';
+import type { Server as HttpsServer } from 'node:https';
 import { createLogger, type Logger } from '../proto/support/logger.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { createAgentService } from './ingest/agent-service.js';
@@ -18,15 +19,20 @@ import { createDispatcher, type Dispatcher } from './webhooks/dispatcher.js';
 import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
 import { createWorkloadPresence } from './pipeline/workload-presence.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
+import { createClusterPki, withClusterMaterial, type ClusterPki } from './pki/cluster.js';
 import { dirname, resolve } from 'node:path';
 
 const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
-export function createCollector(config: CollectorConfig, deps: { log?: Logger } = {}) {
+export function createCollector(config: CollectorConfig, deps: { log?: Logger; now?: () => number } = {}) {
   const log = deps.log ?? createLogger('collector', config.log.level);
   const metrics = createMetrics();
+  // pki.mode kubernetes: the CA, certificate and admin token come from the cluster at start.
+  const clusterPki: ClusterPki | undefined = config.clusterPki
+    ? createClusterPki(config.clusterPki, { log: log.child({ component: 'pki' }), metrics, ...(deps.now ? { now: deps.now } : {}) })
+    : undefined;
   const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
@@ -54,6 +60,14 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     });
   }
 
+  const configured = config;
+  // Renewed or rotated credentials reach every listener without a restart.
+  clusterPki?.onChange(async (m) => {
+    grpcServer?.setTls(m.tls);
+    if (!configured.apiTls && !configured.api.insecure) (api?.server as HttpsServer | undefined)?.setSecureContext({ cert: m.tls.cert, key: m.tls.key });
+    await enrollment?.setCredentials({ tls: m.tls, caKey: m.caKey });
+  });
+
   return {
     get grpcPort(): number {
       return grpcServer?.port ?? 0;
@@ -75,6 +89,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     get metrics() {
       return metrics;
     },
+    /** The cluster PKI, when `pki.mode` is kubernetes. */
+    get clusterPki(): ClusterPki | undefined {
+      return clusterPki;
+    },
     /** Where agents' pod inventories come from (the pod watch): each agent gets its node's after its hello. */
     setPodInventoryProvider(provider: ((node: string) => readonly PodInfo[]) | undefined): void {
       podProvider = provider;
@@ -87,6 +105,14 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     async start(): Promise<void> {
       if (started) return;
       started = true;
+      if (clusterPki) {
+        // First, so a refusal stops the start before anything is opened or listens.
+        const boot = await clusterPki.start().catch((err: unknown) => {
+          started = false;
+          throw err;
+        });
+        config = withClusterMaterial(configured, boot.material, boot.adminToken);
+      }
       // The data directory is the collector's alone: 0700, tightened if an older version (or
       // a hand-made directory) left it open to group or others. A database configured
       // elsewhere is 0600 itself (store/db.ts); its directory is not ours to change.
@@ -146,8 +172,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
         },
       }, service.handlers, { log: log.child({ component: 'grpc' }), metrics });
       await grpcServer.start();
-      if (config.enrollment && config.tls) {
-        enrollment = createEnrollment(config.enrollment, config.tls, { log: log.child({ component: 'enroll' }), metrics });
+      if (config.enrollment && config.tls && config.caKey) {
+        enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics });
         await enrollment.start();
       }
       sweeper = createSweeper({
@@ -171,6 +197,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
     },
     /** Safe before start and safe twice. Upstream first: stop taking agent messages, then the API, then the store. */
     async stop(): Promise<void> {
+      await clusterPki?.stop();
       await podWatch?.stop();
       sweeper?.stop();
       sweeper = undefined;

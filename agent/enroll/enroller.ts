@@ -10,6 +10,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { dirname } from 'node:path';
 import type { Logger } from '../../proto/support/logger.js';
+import { pemCertificates } from '../../proto/support/pem.js';
 import { backoffDelay } from '../report/client.js';
 import { createCsr, generateNodeKey } from './csr.js';
 
@@ -17,7 +18,10 @@ export interface EnrollerConfig {
   /** https://collector:7444/v1/enroll */
   readonly url: string;
   readonly tokenFile: string;
-  /** The CA that signs the collector's certificate and the agents'. */
+  /**
+   * The CA that signs the collector's certificate and the agents', or a bundle of several
+   * (during a CA rotation: old and new); a certificate from any of them is accepted.
+   */
   readonly caFile: string;
   /** TLS name expected in the collector's certificate, when not the URL's host. */
   readonly serverName: string;
@@ -69,8 +73,8 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     return new Date(from + span * f);
   }
 
-  /** The certificate on disk, when it is this node's, from this CA, with its key. */
-  async function readExisting(ca: X509Certificate): Promise<X509Certificate | undefined> {
+  /** The certificate on disk, when it is this node's, from one of these CAs, with its key. */
+  async function readExisting(cas: readonly X509Certificate[]): Promise<X509Certificate | undefined> {
     let cert: X509Certificate;
     let key: KeyObject;
     try {
@@ -79,7 +83,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     } catch {
       return undefined;
     }
-    const ok = cert.subject === `CN=${config.node}` && cert.checkIssued(ca) && cert.verify(ca.publicKey) &&
+    const ok = cert.subject === `CN=${config.node}` && issuedByAny(cert, cas) &&
       sameKey(cert.publicKey, key) && Date.parse(cert.validTo) > Date.now();
     return ok ? cert : undefined;
   }
@@ -127,7 +131,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
         throw new EnrollError(`cannot read the ServiceAccount token ${config.tokenFile}: ${err.message}`);
       }),
     ]);
-    const ca = new X509Certificate(caPem);
+    const cas = readCaBundle(caPem);
     const key = generateNodeKey();
     const controller = new AbortController();
     inFlight = controller;
@@ -147,7 +151,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     } catch (err) {
       throw new EnrollError(`the collector sent an unreadable certificate: ${(err as Error).message}`);
     }
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) throw new EnrollError(`the certificate was not issued by ${config.caFile}`);
+    if (!issuedByAny(cert, cas)) throw new EnrollError(`the certificate was not issued by a CA in ${config.caFile}`);
     if (cert.subject !== `CN=${config.node}`) throw new EnrollError(`the certificate is for ${cert.subject}, not CN=${config.node}`);
     if (!sameKey(cert.publicKey, key.publicKey)) throw new EnrollError('the certificate is not for the key this node sent');
     const notAfter = new Date(cert.validTo);
@@ -208,13 +212,13 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     async start(): Promise<void> {
       if (!stopped) return;
       stopped = false;
-      let ca: X509Certificate | undefined;
+      let cas: X509Certificate[] = [];
       try {
-        ca = new X509Certificate(await readFile(config.caFile));
+        cas = readCaBundle(await readFile(config.caFile));
       } catch {
-        ca = undefined;
+        cas = [];
       }
-      const existing = ca && (await readExisting(ca));
+      const existing = cas.length > 0 ? await readExisting(cas) : undefined;
       if (existing) {
         const notBefore = Date.parse(existing.validFrom);
         const notAfter = new Date(existing.validTo);
@@ -236,6 +240,22 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       inFlight?.abort();
     },
   };
+}
+
+/** Every certificate in the CA file (a bundle during a CA rotation); none is an error. */
+function readCaBundle(pem: Buffer): X509Certificate[] {
+  let cas: X509Certificate[];
+  try {
+    cas = pemCertificates(pem).map((p) => new X509Certificate(p));
+  } catch (err) {
+    throw new EnrollError(`the CA file holds an unreadable certificate: ${(err as Error).message}`);
+  }
+  if (cas.length === 0) throw new EnrollError('the CA file holds no PEM certificate');
+  return cas;
+}
+
+function issuedByAny(cert: X509Certificate, cas: readonly X509Certificate[]): boolean {
+  return cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
 }
 
 function sameKey(a: KeyObject, b: KeyObject): boolean {

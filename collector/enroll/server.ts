@@ -62,6 +62,7 @@ export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServe
   let inFlight = 0;
   let issued = 0;
   let refused = 0;
+  let issuer = deps.issuer;
 
   /** The whole body, within MAX_BODY_BYTES and the body deadline. */
   function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -108,7 +109,7 @@ export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServe
     const pod = await deps.kube.getPod(config.policy.agentNamespace, tokenOk.podName);
     const decision = checkPod(review, pod, csr.node, config.policy);
     if (!decision.ok) throw new HttpError(decision.status, decision.reason);
-    const cert = await deps.issuer.issue(csr);
+    const cert = await issuer.issue(csr);
     issued++;
     log.info({ node: csr.node, pod: decision.pod, serial: cert.serialNumber, notAfter: cert.notAfter.toISOString() }, 'agent certificate issued');
     return { certificate: cert.certPem, notAfter: cert.notAfter.toISOString() };
@@ -194,6 +195,11 @@ export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServe
       server = s;
       port = (s.address() as AddressInfo).port;
       log.info({ port }, 'enrollment listening');
+    },
+    /** A renewed serving certificate (new connections) and issuer (next enrollments), without a restart. */
+    setCredentials(tls: { readonly cert: Buffer; readonly key: Buffer }, next: Issuer): void {
+      issuer = next;
+      server?.setSecureContext({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
     },
     /** Safe before start and twice. */
     async stop(): Promise<void> {

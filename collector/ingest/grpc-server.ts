@@ -20,7 +20,7 @@
 // In plain-text mode (testing only) a net.Server hands TCP sockets over, under the same caps.
 import * as grpc from '@grpc/grpc-js';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import { HealthImplementation } from 'grpc-health-check';
 import { nodewardProto } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
@@ -43,6 +43,8 @@ export function createGrpcServer(config: GrpcServerConfig, handlers: AgentServic
   const { log } = deps;
   let server: grpc.Server | undefined;
   let listener: NetServer | undefined;
+  let tlsListener: TlsServer | undefined;
+  let tls = config.tls;
   let guard: ConnectionGuard | undefined;
   let port = 0;
   const health = new HealthImplementation({ '': 'NOT_SERVING', 'nodeward.v1.AgentService': 'NOT_SERVING' });
@@ -73,13 +75,14 @@ export function createGrpcServer(config: GrpcServerConfig, handlers: AgentServic
         log.warn('gRPC is listening WITHOUT TLS (insecure mode): node identities are not verified');
         l = createNetServer((socket: Socket) => injector.injectConnection(socket));
       } else {
-        if (!config.tls) throw new Error('gRPC TLS material is required unless insecure mode is set');
+        if (!tls) throw new Error('gRPC TLS material is required unless insecure mode is set');
         const t = createTlsServer({
-          ca: config.tls.ca, cert: config.tls.cert, key: config.tls.key,
+          ca: tls.ca, cert: tls.cert, key: tls.key,
           requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'], minVersion: 'TLSv1.2',
         });
-        t.on('secureConnection', (tls: TLSSocket) => injector.injectConnection(tls));
+        t.on('secureConnection', (socket: TLSSocket) => injector.injectConnection(socket));
         l = t;
+        tlsListener = t;
       }
       guard = guardConnections(l, config.connections, { listener: 'grpc', metrics: deps.metrics, log });
       port = await new Promise<number>((resolve, reject) => {
@@ -96,6 +99,14 @@ export function createGrpcServer(config: GrpcServerConfig, handlers: AgentServic
       health.setStatus('nodeward.v1.AgentService', 'SERVING');
       log.info({ port, connections: config.connections }, 'gRPC listening');
     },
+    /**
+     * New TLS material (a renewed certificate, the CAs of a rotation) for the connections that
+     * follow; open streams keep the session they have.
+     */
+    setTls(next: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer }): void {
+      tls = next;
+      tlsListener?.setSecureContext({ ca: next.ca, cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    },
     /** Stops accepting, gives open streams `graceMs` to finish, then cuts them. */
     async stop(graceMs = 5000): Promise<void> {
       const s = server;
@@ -103,6 +114,7 @@ export function createGrpcServer(config: GrpcServerConfig, handlers: AgentServic
       const g = guard;
       server = undefined;
       listener = undefined;
+      tlsListener = undefined;
       guard = undefined;
       if (!s) return;
       health.setStatus('', 'NOT_SERVING');

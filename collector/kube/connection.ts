@@ -1,5 +1,5 @@
 // HTTPS to the Kubernetes API server as the collector's ServiceAccount, shared by enrollment
-// (collector/enroll/kube-api.ts) and the pod watch. The token and CA files are read at every
+// (collector/enroll/kube-api.ts), the pod watch and the cluster PKI (kube/objects.ts). The token and CA files are read at every
 // request: the kubelet rotates the token, and a request never uses a stale one.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
@@ -47,7 +47,7 @@ export function kubeServerUrl(server: string): URL {
 }
 
 /** Sends one request and resolves once the response headers are in. */
-export async function kubeRequest(conn: KubeConnection, method: 'GET' | 'POST', path: string, opts: KubeRequestOptions = {}): Promise<KubeResponse> {
+export async function kubeRequest(conn: KubeConnection, method: 'GET' | 'POST' | 'PUT', path: string, opts: KubeRequestOptions = {}): Promise<KubeResponse> {
   const base = kubeServerUrl(conn.server);
   let ca: Buffer;
   let token: string;

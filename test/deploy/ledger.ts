@@ -103,6 +103,8 @@ export interface ApiGrant {
   /** '' for cluster scope. */
   readonly namespace: string;
   readonly verbs: readonly string[];
+  /** The objects the grant is limited to (RBAC resourceNames); empty for every object. */
+  readonly resourceNames: readonly string[];
 }
 
 export interface Ledger {
@@ -146,7 +148,8 @@ export function parseLedger(markdown: string): Ledger {
   const apiAccess: ApiGrant[] = [];
   for (const row of tables.get('Kubernetes API access') ?? []) {
     const [serviceAccount] = codeSpans(column(row, 'service account'));
-    const [resource] = codeSpans(column(row, 'resource'));
+    // The resource, then the names it is limited to, if any: `secrets` (`a`, `b` only).
+    const [resource, ...resourceNames] = codeSpans(column(row, 'resource'));
     if (!serviceAccount || !resource) throw new Error(`ledger API row without service account or resource: ${JSON.stringify(row)}`);
     apiAccess.push({
       serviceAccount,
@@ -154,6 +157,7 @@ export function parseLedger(markdown: string): Ledger {
       resource,
       namespace: codeSpans(column(row, 'namespace'))[0] ?? '',
       verbs: codeSpans(column(row, 'verbs')),
+      resourceNames,
     });
   }
   return { capabilities, hostNamespaces, hostPaths, inboundPorts, apiAccess };

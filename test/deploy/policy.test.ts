@@ -185,11 +185,12 @@ function configOf(objects: readonly KubeObject[], prefix: string, key: string): 
 
 kubectlTest('the ConfigMaps hold configs the programs accept, naming files inside their mounts', async (t) => {
   const objects = await buildKustomization();
+  // The collector names only its data directory: its PKI and token come through the API.
   const cases = [
-    { prefix: 'nodeward-agent-config-', key: 'agent.yaml', schema: AgentConfigSchema, workload: findWorkload(objects, 'DaemonSet', 'nodeward-agent') },
-    { prefix: 'nodeward-collector-config-', key: 'collector.yaml', schema: CollectorConfigSchema, workload: findWorkload(objects, 'StatefulSet', 'nodeward-collector') },
+    { prefix: 'nodeward-agent-config-', key: 'agent.yaml', schema: AgentConfigSchema, workload: findWorkload(objects, 'DaemonSet', 'nodeward-agent'), minFiles: 3 },
+    { prefix: 'nodeward-collector-config-', key: 'collector.yaml', schema: CollectorConfigSchema, workload: findWorkload(objects, 'StatefulSet', 'nodeward-collector'), minFiles: 1 },
   ];
-  for (const { prefix, key, schema, workload } of cases) {
+  for (const { prefix, key, schema, workload, minFiles } of cases) {
     const config = configOf(objects, prefix, key);
     t.deepEqual([...Value.Errors(schema, Value.Default(schema, clone(config)))].map((e) => `${e.path}: ${e.message}`), [], key);
     const mounts = allContainers(workload.pod).flatMap((c) => c.volumeMounts ?? []).map((m) => m.mountPath);
@@ -198,7 +199,7 @@ kubectlTest('the ConfigMaps hold configs the programs accept, naming files insid
       if (typeof v === 'string' && /(File|Dir|Root)$/.test(k) && v.startsWith('/')) files.push(v);
       return v;
     });
-    t.true(files.length >= 3, `${key} names its files`);
+    t.true(files.length >= minFiles, `${key} names its files`);
     for (const f of files) {
       const covered = f === '/proc' || mounts.some((m) => f === m || f.startsWith(`${m}/`));
       t.true(covered, `${key}: ${f} is inside a mounted volume`);
@@ -260,17 +261,34 @@ kubectlTest('the collector keeps its database on a PersistentVolumeClaim, with o
   t.true((pod.securityContext?.fsGroup ?? 0) > 0, 'the volume is made writable for the non-root user');
 });
 
-kubectlTest("the collector's secrets are readable by its group only, and come from Secrets the install docs have the operator create", async (t) => {
-  const { pod } = findWorkload(await buildKustomization(), 'StatefulSet', 'nodeward-collector');
-  const secrets = (pod.volumes ?? []).flatMap((v) => (v.secret ? [v.secret as { secretName: string; defaultMode?: number }] : []));
-  t.deepEqual(secrets.map((s) => s.secretName).sort(), ['nodeward-api-tokens', 'nodeward-pki']);
-  for (const s of secrets) {
-    const mode = s.defaultMode ?? 0o644;
-    t.is(mode & 0o007, 0, `${s.secretName}: not world-readable`);
-    t.is(mode & 0o040, 0o040, `${s.secretName}: readable by the fsGroup the collector runs in`);
+kubectlTest('the collector fills the PKI objects the manifests create empty, by the names RBAC grants, and mounts no Secret; the agents mount the CA ConfigMap', async (t) => {
+  const objects = await buildKustomization();
+  const { pod } = findWorkload(objects, 'StatefulSet', 'nodeward-collector');
+  t.deepEqual((pod.volumes ?? []).filter((v) => v.secret !== undefined).map((v) => v.name), [], 'no Secret mounted: renewals reach the collector through the API');
+  const config = Value.Default(CollectorConfigSchema, clone(configOf(objects, 'nodeward-collector-config-', 'collector.yaml'))) as {
+    pki: { mode: string; namespace: string; secret: string; tokenSecret: string; caConfigMap: string }; enroll: { agentNamespace: string };
+  };
+  t.is(config.pki.mode, 'kubernetes');
+  const expected = [
+    ['Secret', config.pki.namespace, config.pki.secret], ['Secret', config.pki.namespace, config.pki.tokenSecret],
+    ['ConfigMap', config.enroll.agentNamespace, config.pki.caConfigMap],
+  ] as const;
+  for (const [kind, namespace, name] of expected) {
+    const o = objects.find((x) => x.kind === kind && x.metadata.name === name && x.metadata.namespace === namespace) as (KubeObject & { data?: unknown; stringData?: unknown }) | undefined;
+    t.truthy(o, `${kind} ${namespace}/${name} is created`);
+    t.is(o?.data, undefined, `${kind} ${name} is created empty: no key or token in the manifests, and apply leaves what the collector wrote`);
+    t.is(o?.stringData, undefined);
+    // get and update on exactly that name, nothing wider.
+    const roles = objects.filter((r) => r.kind === 'Role' && r.metadata.namespace === namespace) as Array<KubeObject & { rules: Array<{ resources: string[]; resourceNames?: string[]; verbs: string[] }> }>;
+    const rules = roles.flatMap((r) => r.rules).filter((r) => r.resources.includes(kind === 'Secret' ? 'secrets' : 'configmaps'));
+    t.deepEqual(rules.map((r) => [r.resourceNames?.includes(name), [...r.verbs].sort()]), [[true, ['get', 'update']]], `${kind} ${name}: get and update by name only`);
   }
-  t.is(pod.securityContext?.fsGroup, pod.securityContext?.runAsGroup);
+  const agent = findWorkload(objects, 'DaemonSet', 'nodeward-agent');
+  const caVolume = (agent.pod.volumes ?? []).find((v) => (v.configMap as { name?: string } | undefined)?.name === config.pki.caConfigMap);
+  t.truthy(caVolume, 'the agents mount the CA ConfigMap');
+  const mount = agent.pod.containers[0]?.volumeMounts?.find((m) => m.name === caVolume?.name);
+  const agentConfig = configOf(objects, 'nodeward-agent-config-', 'agent.yaml') as { collector: { caFile: string } };
+  t.is(agentConfig.collector.caFile, `${mount?.mountPath}/ca.crt`, 'and read ca.crt from it');
   const install = readFileSync(`${REPO_ROOT}docs/install.md`, 'utf8');
-  for (const s of secrets) t.true(install.includes(`create secret generic ${s.secretName}`), `docs/install.md creates ${s.secretName}`);
-  t.true(install.includes('create configmap nodeward-ca'), 'docs/install.md creates the agents\' CA ConfigMap');
+  t.true(install.includes(`get secret ${config.pki.tokenSecret} -o jsonpath='{.data.admin}'`), 'docs/install.md says how to read the admin token');
 });

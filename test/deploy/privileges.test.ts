@@ -120,6 +120,19 @@ subjects: [{kind: Group, name: system:serviceaccounts}]
   t.true(problems.some((p) => p.includes('binds a Group (system:serviceaccounts)')));
 });
 
+kubectlTest('a Secret or ConfigMap grant widened beyond its names, or given create, is reported', async (t) => {
+  const objects = clone(await buildKustomization()) as KubeObject[];
+  const pki = findObject(objects, 'Role', 'nodeward-collector-pki') as unknown as { rules: Array<{ resourceNames?: string[]; verbs: string[] }> };
+  delete pki.rules[0]!.resourceNames;
+  const ca = findObject(objects, 'Role', 'nodeward-collector-ca-publisher') as unknown as { rules: Array<{ verbs: string[] }> };
+  ca.rules[0]!.verbs.push('create');
+  const problems = diffRbacAgainstLedger(objects, readLedger());
+  t.log(problems.join('\n'));
+  t.true(problems.includes('RBAC grants nodeward-collector/nodeward-collector (core) secrets in nodeward-collector: get, which the ledger does not list'), 'every Secret of the namespace');
+  t.true(problems.includes('the ledger lists nodeward-collector/nodeward-collector (core) secrets/nodeward-pki in nodeward-collector: get, which RBAC does not grant'));
+  t.true(problems.includes('RBAC grants nodeward-collector/nodeward-collector (core) configmaps/nodeward-ca in nodeward-agent: create, which the ledger does not list'));
+});
+
 kubectlTest("the agent's config reads where the manifests mount: hostRoot, procRoot and stateDir", async (t) => {
   const objects = await buildKustomization();
   const w = findWorkload(objects, 'DaemonSet', 'nodeward-agent');

@@ -74,7 +74,7 @@ export function diffPodAgainstLedger(p: PodPrivileges, ledger: Ledger): string[]
 export function rbacGrants(objects: readonly KubeObject[]): { grants: ApiGrant[]; problems: string[] } {
   const problems: string[] = [];
   const grants: ApiGrant[] = [];
-  type Rule = { apiGroups?: string[]; resources?: string[]; verbs: string[]; nonResourceURLs?: string[] };
+  type Rule = { apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; verbs: string[]; nonResourceURLs?: string[] };
   type Binding = { roleRef: { kind: string; name: string }; subjects?: Array<{ kind: string; name: string; namespace?: string }> };
   for (const b of objects) {
     if (b.kind !== 'RoleBinding' && b.kind !== 'ClusterRoleBinding') continue;
@@ -96,7 +96,7 @@ export function rbacGrants(objects: readonly KubeObject[]): { grants: ApiGrant[]
         if (rule.nonResourceURLs?.length) problems.push(`${role.kind} ${role.metadata.name} grants non-resource URLs`);
         for (const apiGroup of rule.apiGroups ?? []) {
           for (const resource of rule.resources ?? []) {
-            grants.push({ serviceAccount: sa, apiGroup, resource, namespace: bindingNs, verbs: rule.verbs });
+            grants.push({ serviceAccount: sa, apiGroup, resource, namespace: bindingNs, verbs: rule.verbs, resourceNames: rule.resourceNames ?? [] });
           }
         }
       }
@@ -105,10 +105,14 @@ export function rbacGrants(objects: readonly KubeObject[]): { grants: ApiGrant[]
   return { grants, problems };
 }
 
+/** One line per verb and object: `secrets/<name>` for a grant limited by name, `secrets` for every one. */
 function flatten(grants: readonly ApiGrant[]): Set<string> {
   const out = new Set<string>();
   for (const g of grants) {
-    for (const verb of g.verbs) out.add(`${g.serviceAccount} ${g.apiGroup || '(core)'} ${g.resource} in ${g.namespace || '(cluster)'}: ${verb}`);
+    const objects = g.resourceNames.length > 0 ? g.resourceNames.map((n) => `${g.resource}/${n}`) : [g.resource];
+    for (const o of objects) {
+      for (const verb of g.verbs) out.add(`${g.serviceAccount} ${g.apiGroup || '(core)'} ${o} in ${g.namespace || '(cluster)'}: ${verb}`);
+    }
   }
   return out;
 }
