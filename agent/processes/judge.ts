@@ -195,6 +195,12 @@ export function createJudge(deps: JudgeDeps) {
       const since = noteContainerStart(at.container.id, startedAtMs);
       startup = o.startTicks >= 0 && startedAtMs - since < deps.startupMs;
     }
+    // A scan judges its processes side by side: a parent judged with this one may have been
+    // found a probe (or its child) while this one waited for its attribution.
+    const parentNow = table.get(o.ppid);
+    if (!parentIsProbe && parentNow?.probe && parentNow.containerId === entry.containerId && (o.startTicks < 0 || parentNow.startTicks <= o.startTicks)) {
+      parentIsProbe = true;
+    }
     const baselines = deps.baselines.set;
     // The dynamic loader run directly is judged by the program it loads (loader.ts); one that
     // cannot be known is reported under the loader's path.

@@ -76,7 +76,9 @@ async function runAgainstCollector(t: import('ava').ExecutionContext, ebpf: bool
       node: 'node-a', stateDir: join(dir.path, 'state'), 'collector.address': tc.grpcAddress, 'collector.caFile': tc.pki.caCert,
       'collector.certFile': agentPki.cert, 'collector.keyFile': agentPki.key, 'collector.heartbeatSeconds': 1, 'health.port': 0,
       'scan.intervalSeconds': 0, 'watch.enabled': false, 'processes.hostLearnSeconds': 1, 'processes.scanIntervalSeconds': 0,
-      'processes.ebpf': ebpf, 'processes.rateRefillSeconds': 1, 'processes.hostRole': 'worker',
+      // Not a rate-limit test: no finding waits for a token (other tests' processes on this
+      // machine are findings too, and would keep some waiting while the suite runs).
+      'processes.ebpf': ebpf, 'processes.rateRefillSeconds': 1, 'processes.rateBurst': 10_000, 'processes.hostRole': 'worker',
     },
   }, { needCollector: true });
   const agent = createAgent(config, { version: 'test', log: createLogger('agent', 'silent') });
