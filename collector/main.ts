@@ -2,6 +2,7 @@
 // the sweeper keeping it tidy. The only place that composes components.
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../proto/support/logger.js';
+import { systemClock, type Clock } from './clock.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
@@ -24,8 +25,14 @@ const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
-export function createCollector(config: CollectorConfig, deps: { log?: Logger } = {}) {
+/**
+ * `clock`: the collector's time and its waits (default: the system's). Expiry, staleness,
+ * retention, rate limits, sessions, webhook backoff and grouping all follow it.
+ */
+export function createCollector(config: CollectorConfig, deps: { log?: Logger; clock?: Clock } = {}) {
   const log = deps.log ?? createLogger('collector', config.log.level);
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
   const metrics = createMetrics();
   const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
@@ -45,7 +52,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
   // The watch is where each agent's pod inventory comes from: sent after its hello, and
   // again whenever its node's pods change (coalesced by the watch).
   // What nodes may teach: the workloads the watch shows on them (pipeline/workload-presence.ts).
-  const presence = podWatch ? createWorkloadPresence(podWatch, { graceMs: config.pods.baselineGraceSeconds * 1000 }) : undefined;
+  const presence = podWatch ? createWorkloadPresence(podWatch, { graceMs: config.pods.baselineGraceSeconds * 1000 }, now) : undefined;
   if (podWatch) {
     const w = podWatch;
     podProvider = (node) => w.podsOnNode(node);
@@ -101,26 +108,26 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
         historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
       });
       store.nodes.resetConnections();
-      const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }) });
+      const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }), now });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const baselines = createBaselineSync({
-        store, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence,
+        store, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
       });
-      service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
+      service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure, now });
       service.setPodInventoryProvider(podProvider);
       // Downstream first: the API can answer before agents arrive.
       const s = store;
       // Webhook dispatchers drain the outbox on their own loops; rows left from before a
       // restart go out first.
-      s.outbox.abandonUnconfigured(Date.now());
+      s.outbox.abandonUnconfigured(now());
       dispatchers = config.webhookDestinations.map((d) => createDispatcher(d, {
-        outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }),
+        outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }), clock,
       }));
       for (const d of dispatchers) d.start();
       api = await buildApi({
         store: s, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
-        staleAfterMs, https: config.apiTls,
+        staleAfterMs, https: config.apiTls, now,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
         sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins,
@@ -147,7 +154,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
       }, service.handlers, { log: log.child({ component: 'grpc' }), metrics });
       await grpcServer.start();
       if (config.enrollment && config.tls) {
-        enrollment = createEnrollment(config.enrollment, config.tls, { log: log.child({ component: 'enroll' }), metrics });
+        enrollment = createEnrollment(config.enrollment, config.tls, { log: log.child({ component: 'enroll' }), metrics, now });
         await enrollment.start();
       }
       sweeper = createSweeper({
@@ -161,7 +168,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger } 
           webhookDeliveredMs: config.retention.webhookDeliveriesDays * DAY_MS,
           webhookDeadMs: config.retention.webhookDeadLettersDays * DAY_MS,
         },
-      }, { store: s, metrics, log: log.child({ component: 'sweeper' }) });
+      }, { store: s, metrics, log: log.child({ component: 'sweeper' }), clock });
       sweeper.start();
       podWatch?.start();
     },

@@ -7,7 +7,7 @@ import { createIssuer } from './issuer.js';
 import { createKubeApi } from './kube-api.js';
 import { createEnrollServer, type EnrollServer } from './server.js';
 
-export function createEnrollment(config: EnrollmentConfig, serving: NonNullable<CollectorConfig['tls']>, deps: { log: Logger; metrics: Metrics }) {
+export function createEnrollment(config: EnrollmentConfig, serving: NonNullable<CollectorConfig['tls']>, deps: { log: Logger; metrics: Metrics; now?: () => number }) {
   const { log } = deps;
   let server: EnrollServer | undefined;
   return {
@@ -25,7 +25,7 @@ export function createEnrollment(config: EnrollmentConfig, serving: NonNullable<
         maxInFlight: config.maxInFlight, bodyTimeoutMs: config.bodyTimeoutMs,
         connections: { handshakeTimeoutMs: config.handshakeTimeoutMs, maxConnections: config.maxConnections, maxConnectionsPerSource: 0 },
         policy: { audience: config.audience, agentNamespace: config.agentNamespace, agentServiceAccount: config.agentServiceAccount },
-      }, { kube, issuer, log, metrics: deps.metrics });
+      }, { kube, issuer, log, metrics: deps.metrics, ...(deps.now ? { now: deps.now } : {}) });
       await s.start();
       server = s;
     },

@@ -2,6 +2,7 @@
 // contract: nodes whose agents went silent get an agent-stale finding, suppressions that
 // ran out end, retention purges old rows, and the store gauges are refreshed.
 import type { Logger } from '../../proto/support/logger.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
@@ -28,7 +29,8 @@ export interface SweeperDeps {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly now?: () => number;
+  /** Its time and its ticks (default: the system's). */
+  readonly clock?: Clock;
 }
 
 export interface SweepOutcome {
@@ -40,9 +42,11 @@ export interface SweepOutcome {
 const OPTIMIZE_EVERY_MS = 3600_000;
 
 export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
   const { store, metrics, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let cancel: (() => void) | undefined;
   let startedAt = 0;
   let optimizedAt = 0;
 
@@ -110,19 +114,29 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
   };
 
+  /** The next tick, `intervalMs` after this one. */
+  function tick(): void {
+    cancel = clock.after(config.intervalMs, () => {
+      if (!running) return;
+      safeSweep();
+      if (running) tick();
+    });
+  }
+
   return {
     start(): void {
-      if (timer) return;
+      if (running) return;
+      running = true;
       startedAt = now();
       optimizedAt = startedAt;
       refreshGauges(startedAt);
-      timer = setInterval(safeSweep, config.intervalMs);
-      timer.unref();
+      tick();
     },
     /** Safe before start and safe twice. */
     stop(): void {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      running = false;
+      cancel?.();
+      cancel = undefined;
     },
     /** Runs one sweep now (also what the timer does). */
     sweep,
