@@ -63,8 +63,8 @@ export function generate(store: Store, o: QueryBenchOptions, t0: number): { find
       kubeletVersion: 'v1.31.2', cpus: 8, memoryBytes: 32 << 30, uptimeSeconds: 86400,
       certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfter: new Date(t0 + 200 * DAY).toISOString() }],
     }, at);
-    const results: IncomingResult[] = scope.map((id, j) => ({
-      id, cis: id.slice(4), title: `Check ${id}`, category: categoryOf(j), subject: `--flag-${j}`,
+    const results: IncomingResult[] = scope.map((checkId, j) => ({
+      checkId, cis: checkId.slice(4), title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
       status: (i + j) % 3 === 0 ? 'fail' : 'pass', severity: severityOf(j), scored: j % 5 !== 0, actual: 'true', expected: 'false',
       source: 'flag', sourceFile: '', reason: '', remediation: 'Set the flag as the benchmark says.', occurrences: 1,
     }));

@@ -45,7 +45,7 @@ import type { IncomingFinding } from './types.js';
 import { countTransitions } from './pipeline.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 
-export const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
+const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
 const PROC_MODIFIED_BINARY = PROC_MODIFIED_BINARY_CHECK.id;
 
 /** Versions stay far below 2^53; an agent claiming more does not move the counter. */

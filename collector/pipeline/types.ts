@@ -2,7 +2,9 @@
 // the node the client certificate names.
 import type { Category, Result, Severity, Status } from '../../proto/domain.js';
 
-export interface IncomingResult extends Result {
+/** A result as the collector takes it: `checkId` names the check (a Result's `id` on the wire and in reports). */
+export interface IncomingResult extends Omit<Result, 'id'> {
+  readonly checkId: string;
   readonly occurrences: number;
 }
 

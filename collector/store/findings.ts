@@ -1,51 +1,17 @@
 // Findings: idempotent commits of agent messages, lifecycle transitions (open, resolved,
 // suppressed, with expiry), the collector's own agent-stale findings, and queries.
 import { fingerprint } from '../../proto/fingerprint.js';
+import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import { SEVERITIES, severityRank, isFindingStatus, type FindingState, type Severity } from '../../proto/domain.js';
+import type { Finding, FindingDetail } from '../finding.js';
+import { toFinding, type FindingRowRaw as RawFinding } from './finding-row.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { createHistoryLog, type HistoryEntry, type TransitionListener } from './history.js';
+import { createHistoryLog, type TransitionListener } from './history.js';
 import { createRollups, type RollupKey } from './rollups.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
-import { isoTime, isoTimeOrNull } from './time.js';
+import { isoTime } from './time.js';
 
-/** The check id of the finding the collector raises for a node whose agent went silent. */
-export const AGENT_STALE_CHECK = 'agent-stale';
-
-export interface FindingRow {
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly cis: string;
-  readonly title: string;
-  readonly category: string;
-  readonly subject: string;
-  readonly severity: Severity;
-  readonly status: string;
-  readonly state: FindingState;
-  readonly scored: boolean;
-  readonly actual: string;
-  readonly expected: string;
-  readonly source: string;
-  readonly sourceFile: string;
-  readonly reason: string;
-  readonly remediation: string;
-  readonly detail: unknown;
-  readonly seen: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly count: number;
-  readonly resolvedAt: string | null;
-  readonly suppressedReason: string | null;
-  readonly suppressedUntil: string | null;
-  readonly suppressedBy: string | null;
-  readonly suppressedAt: string | null;
-}
-
-export interface FindingDetail extends FindingRow {
-  /** Newest first, bounded. */
-  readonly history: HistoryEntry[];
-}
 
 export interface FindingFilter {
   readonly node?: string | undefined;
@@ -76,8 +42,6 @@ interface UpsertFields {
   source: string; sourceFile: string; reason: string; remediation: string; detail: string; seen: string;
   observedAt: number; occurrences: number; now: number;
 }
-
-const iso = isoTimeOrNull;
 
 export function encodeCursor(seq: number): string {
   return Buffer.from(JSON.stringify({ after: seq })).toString('base64url');
@@ -267,23 +231,23 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
     }
   }
 
-  const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK, node);
+  const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK.id, node);
 
   return {
     commitScan(scan: IncomingScan, now: number): CommitOutcome {
       return commit(scan.node, scan.epoch, scan.sequence, now, (budget, out) => {
         for (const r of scan.results) {
-          s.nodeResult.run(scan.node, r.id, r.subject, r.status, r.severity, r.scored ? 1 : 0, scan.scannedAt);
-          const id = fingerprint(scan.node, r.id, r.subject);
+          s.nodeResult.run(scan.node, r.checkId, r.subject, r.status, r.severity, r.scored ? 1 : 0, scan.scannedAt);
+          const id = fingerprint(scan.node, r.checkId, r.subject);
           if (isFindingStatus(r.status)) {
             record(out, id, upsert({
-              id, node: scan.node, checkId: r.id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
+              id, node: scan.node, checkId: r.checkId, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
               severity: r.severity, severityRank: severityRank(r.severity), status: r.status, scored: r.scored ? 1 : 0,
               actual: r.actual, expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason,
               remediation: r.remediation, detail: '{}', seen: 'scan', observedAt: scan.scannedAt,
               occurrences: r.occurrences, now,
             }, budget));
-          } else if (r.status === 'pass' && scan.scope.includes(r.id)) {
+          } else if (r.status === 'pass' && scan.scope.includes(r.checkId)) {
             // Only a pass inside the report's scope resolves; skip and error never do.
             const left = resolve(id, scan.scannedAt, now, 'passed a scan');
             if (left) {
@@ -321,8 +285,8 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         if (cur && cur.state !== 'resolved') return undefined;
         const silent = Math.round((now - lastSeen) / 1000);
         const ev = upsert({
-          id, node, checkId: AGENT_STALE_CHECK, cis: '', title: 'The nodeward agent has gone silent', category: 'agent',
-          subject: node, severity: 'high', severityRank: severityRank('high'), status: 'fail', scored: 0,
+          id, node, checkId: AGENT_STALE_CHECK.id, cis: '', title: 'The nodeward agent has gone silent', category: AGENT_STALE_CHECK.category,
+          subject: node, severity: AGENT_STALE_CHECK.severity, severityRank: severityRank(AGENT_STALE_CHECK.severity), status: 'fail', scored: 0,
           actual: `no message for ${silent} s (last seen ${isoTime(lastSeen)})`,
           expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
           reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
@@ -379,14 +343,14 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       });
     },
 
-    get(id: string): FindingRow | undefined {
+    get(id: string): Finding | undefined {
       const row = s.get.get(id);
-      return row ? toRow(row) : undefined;
+      return row ? toFinding(row) : undefined;
     },
 
     detail(id: string): FindingDetail | undefined {
       const row = s.get.get(id);
-      return row ? { ...toRow(row), history: history.list(row.seq) } : undefined;
+      return row ? { ...toFinding(row), history: history.list(row.seq) } : undefined;
     },
 
     /** Suppresses, or updates the reason, expiry and author of an existing suppression. */
@@ -417,7 +381,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       return tx(() => expire(now));
     },
 
-    list(filter: FindingFilter, limit: number, after: number): Page<FindingRow> {
+    list(filter: FindingFilter, limit: number, after: number): Page<Finding> {
       // A page is "the next `limit` rows by seq". An index can produce that without sorting
       // only when the filter pins its leading columns: (node, state), (check, state),
       // (category, state), (state, severity) or (state). Any other filter is written as
@@ -448,7 +412,7 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
-      return { items: page.map(toRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
+      return { items: page.map(toFinding), nextCursor: more && last ? encodeCursor(last.seq) : null };
     },
 
     countByState(): Record<FindingState, number> {
@@ -497,32 +461,4 @@ type Outcome = { duplicate: boolean; events: Array<{ findingId: string; event: L
 
 export type FindingStore = ReturnType<typeof createFindingStore>;
 
-interface RawFinding {
-  seq: number; id: string; node: string; check_id: string; cis: string; title: string; category: string; subject: string;
-  severity: Severity; severity_rank: number; status: string; state: FindingState; scored: number; actual: string;
-  expected: string; source: string; source_file: string; reason: string; remediation: string; detail: string;
-  seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
-  suppressed_reason: string | null; suppressed_until: number | null; suppressed_by: string | null;
-  suppressed_at: number | null; updated_at: number;
-}
-
 const severityName = (rank: number): Severity => SEVERITIES[rank] ?? 'info';
-
-function parseDetail(s: string): unknown {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    return {};
-  }
-}
-
-function toRow(r: RawFinding): FindingRow {
-  return {
-    id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-    severity: r.severity, status: r.status, state: r.state, scored: r.scored === 1, actual: r.actual, expected: r.expected,
-    source: r.source, sourceFile: r.source_file, reason: r.reason, remediation: r.remediation, detail: parseDetail(r.detail),
-    seen: r.seen, firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
-    count: r.count, resolvedAt: iso(r.resolved_at), suppressedReason: r.suppressed_reason, suppressedUntil: iso(r.suppressed_until),
-    suppressedBy: r.suppressed_by, suppressedAt: iso(r.suppressed_at),
-  };
-}

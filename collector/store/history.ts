@@ -2,22 +2,11 @@
 // are folded into one 'seen' entry per hour, so a finding that fails on every scan for a
 // month costs hundreds of rows, not thousands. The newest `limit` entries are kept.
 import type { Db } from './db.js';
+import type { HistoryEntry, HistoryEvent } from '../finding.js';
 import { isoTime } from './time.js';
-
-export const HISTORY_EVENTS = ['seen', 'opened', 'reopened', 'escalated', 'resolved', 'suppressed', 'unsuppressed'] as const;
-export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 /** Occurrences observed within this span of the entry's first one fold into it. */
 export const SEEN_BUCKET_MS = 3600_000;
-
-export interface HistoryEntry {
-  readonly event: HistoryEvent;
-  readonly at: string;
-  readonly lastAt: string;
-  readonly occurrences: number;
-  readonly severity: string;
-  readonly note: string;
-}
 
 interface RawEntry {
   seq: number; event: HistoryEvent; at: number; last_at: number; occurrences: number; severity: string; note: string;

@@ -7,13 +7,13 @@
 // Each destination's pending rows are bounded: past `maxPending` the oldest pending row is
 // dropped (and counted), so after a long outage the newest state of each finding is what
 // is still there to send.
-import { SEVERITIES, type Category, type Severity } from '../../proto/domain.js';
-import type { AlertChange, AlertEvent, AlertFinding, Destination } from '../webhooks/types.js';
+import type { AlertEvent, FindingChange, HistoryEvent } from '../finding.js';
+import type { Destination } from '../webhooks/types.js';
 import { routes } from '../webhooks/route.js';
 import { encodeAuditCursor } from './audit.js';
 import type { Db } from './db.js';
 import type { Page } from './findings.js';
-import type { HistoryEvent } from './history.js';
+import { toFinding, type FindingRowRaw } from './finding-row.js';
 import { isoTime, isoTimeOrNull } from './time.js';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
@@ -30,7 +30,7 @@ export interface OutboxRow {
   readonly seq: number;
   readonly findingId: string;
   readonly event: AlertEvent;
-  readonly change: AlertChange;
+  readonly change: FindingChange;
   readonly deliveryId: string | null;
   readonly attempts: number;
   readonly lastStatus: number | null;
@@ -108,35 +108,9 @@ interface RawRow {
   age_from: number; next_attempt_at: number; finished_at: number | null;
 }
 
-interface RawFinding {
-  id: string; node: string; check_id: string; cis: string; title: string; category: Category; subject: string;
-  severity: Severity; status: string; state: string; actual: string; expected: string; reason: string; remediation: string;
-  detail: string; seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
-}
-
-/**
- * The finding as the alert carries it. What came from a node was redacted before it was
- * stored (at ingest, or by migration 008 for rows stored before ingest did).
- */
-function snapshot(r: RawFinding): AlertFinding {
-  let detail: unknown = {};
-  try {
-    detail = JSON.parse(r.detail);
-  } catch {
-    // kept as {}: the detail is informational
-  }
-  return {
-    id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-    severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, actual: r.actual,
-    expected: r.expected, reason: r.reason, remediation: r.remediation, seen: r.seen,
-    firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen), count: r.count,
-    resolvedAt: iso(r.resolved_at), detail,
-  };
-}
-
 function toOutboxRow(r: RawRow): OutboxRow {
   return {
-    seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as AlertChange, deliveryId: r.delivery_id,
+    seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as FindingChange, deliveryId: r.delivery_id,
     attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: r.created_at, ageFrom: r.age_from, nextAttemptAt: r.next_attempt_at,
   };
 }
@@ -153,7 +127,7 @@ function toDelivery(r: RawRow): Delivery {
 
 export function createOutbox(db: Db, destinations: readonly OutboxDestination[]) {
   const s = {
-    finding: db.prepare<[number], RawFinding>('SELECT * FROM findings WHERE seq = ?'),
+    finding: db.prepare<[number], FindingRowRaw>('SELECT * FROM findings WHERE seq = ?'),
     insert: db.prepare(`INSERT INTO webhook_outbox (destination, finding_id, event, change, created_at, age_from, next_attempt_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     queueRow: db.prepare('INSERT OR IGNORE INTO webhook_queues (destination) VALUES (?)'),
@@ -200,7 +174,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
   };
 
   /** Queues one row; returns how many older rows it pushed out (0 or 1). */
-  function insert(d: OutboxDestination, change: AlertChange, json: string, now: number): number {
+  function insert(d: OutboxDestination, change: FindingChange, json: string, now: number): number {
     let dropped = 0;
     const after = s.bump.get(1, 0, d.name)?.pending ?? 0;
     if (after > d.maxPending) {
@@ -240,10 +214,10 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
       if (!row) return;
       const ev = alertEventFor(event, row.state);
       const touched: Array<[string, number]> = [];
-      let change: AlertChange | undefined;
+      let change: FindingChange | undefined;
       let json = '';
       if (ev) {
-        change = { event: ev, at: isoTime(at), finding: snapshot(row) };
+        change = { event: ev, at: isoTime(at), finding: toFinding(row) };
         json = JSON.stringify(change);
       }
       for (const d of destinations) {
@@ -299,8 +273,8 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
     },
 
     /** Alertmanager: the alerts this destination was told are firing, with their latest snapshot. */
-    firing(destination: string): AlertChange[] {
-      return s.firing.all(destination).map((r) => JSON.parse(r.change) as AlertChange);
+    firing(destination: string): FindingChange[] {
+      return s.firing.all(destination).map((r) => JSON.parse(r.change) as FindingChange);
     },
 
     /**

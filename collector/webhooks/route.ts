@@ -4,9 +4,10 @@
 // (The store lowers a severity without an event; a finding lowered below a destination's
 // minimum before it resolves would resolve unseen there.)
 import { severityRank } from '../../proto/domain.js';
-import type { AlertChange, Destination } from './types.js';
+import type { FindingChange } from '../finding.js';
+import type { Destination } from './types.js';
 
-export function routes(destination: Destination, change: AlertChange): boolean {
+export function routes(destination: Destination, change: FindingChange): boolean {
   const f = change.finding;
   return destination.events.includes(change.event)
     && severityRank(f.severity) >= severityRank(destination.minSeverity)

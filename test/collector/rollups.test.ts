@@ -85,12 +85,12 @@ test('the rollups equal a brute-force count after every kind of change', async (
     const node = pick(nodes);
     const op = rnd();
     if (op < 0.45) {
-      const results: IncomingResult[] = checks.flatMap((id, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
-        id, cis: '', title: id, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
+      const results: IncomingResult[] = checks.flatMap((checkId, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
+        checkId, cis: '', title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
         severity: pick(SEVERITIES) as Severity, scored: true, actual: '', expected: '', source: 'flag', sourceFile: '', reason: '',
         remediation: '', occurrences: 1,
       })));
-      for (const r of results) known.add(fingerprint(node, r.id, r.subject));
+      for (const r of results) known.add(fingerprint(node, r.checkId, r.subject));
       store.findings.commitScan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
     } else if (op < 0.6) {
       // Several findings per batch, so one commit sums several deltas into the same rollup rows.

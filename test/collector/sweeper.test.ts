@@ -30,9 +30,9 @@ const hello = (node: string) => ({
   uptimeSeconds: 0, certificates: [],
 });
 
-function res(id: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
+function res(checkId: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
   return {
-    id, cis: '', title: id, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
+    checkId, cis: '', title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
     source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
   };
 }
