@@ -1,5 +1,6 @@
-// Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store, and
-// the sweeper keeping it tidy. The only place that composes components.
+// Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store (and
+// sending operators' changes through the pipeline), webhook dispatchers draining the outbox,
+// and the sweeper keeping it tidy. The only place that composes components.
 import type { FastifyInstance } from 'fastify';
 import { createLogger, type Logger } from '../proto/support/logger.js';
 import { systemClock, type Clock } from './clock.js';
@@ -8,7 +9,7 @@ import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
 import { guardConnections } from './connection-guard.js';
 import { createMetrics } from './metrics.js';
-import { createPipeline } from './pipeline/pipeline.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
@@ -36,6 +37,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   const metrics = createMetrics();
   const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
+  let pipeline: Pipeline | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
   let service: ReturnType<typeof createAgentService> | undefined;
   let podProvider: ((node: string) => readonly PodInfo[]) | undefined;
@@ -75,6 +77,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     get store(): Store | undefined {
       return store;
     },
+    /** Where every change to findings goes (the commit stage), once started. */
+    get pipeline(): Pipeline | undefined {
+      return pipeline;
+    },
     /** The pods on each node (owners and exec probes), when `pods.watch` is on. */
     get pods(): PodWatch | undefined {
       return podWatch;
@@ -103,15 +109,15 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
         }
       }
-      store = openStore({
-        path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
-        historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
-      });
+      store = openStore({ path: config.databasePath, historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations });
       store.nodes.resetConnections();
-      const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }), now });
+      pipeline = createPipeline({
+        store, metrics, log: log.child({ component: 'pipeline' }), now,
+        maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, destinations: config.webhookDestinations,
+      });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const baselines = createBaselineSync({
-        store, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
+        store, pipeline, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
       });
       service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure, now });
@@ -126,7 +132,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       }));
       for (const d of dispatchers) d.start();
       api = await buildApi({
-        store: s, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
+        store: s, pipeline, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
         staleAfterMs, https: config.apiTls, now,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
@@ -168,7 +174,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           webhookDeliveredMs: config.retention.webhookDeliveriesDays * DAY_MS,
           webhookDeadMs: config.retention.webhookDeadLettersDays * DAY_MS,
         },
-      }, { store: s, metrics, log: log.child({ component: 'sweeper' }), clock });
+      }, { store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock });
       sweeper.start();
       podWatch?.start();
     },
@@ -192,6 +198,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       dispatchers = [];
       store?.close();
       store = undefined;
+      pipeline = undefined;
       started = false;
     },
   };

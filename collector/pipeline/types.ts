@@ -40,12 +40,16 @@ export interface IncomingBatch {
   readonly findings: readonly IncomingFinding[];
 }
 
-export type LifecycleEvent = 'opened' | 'reopened' | 'escalated' | 'resolved';
-
+/** What one agent message did. */
 export interface CommitOutcome {
+  /** Received before (same node, epoch and sequence): acknowledged, nothing changed. */
   readonly duplicate: boolean;
-  readonly events: ReadonlyArray<{ readonly findingId: string; readonly event: LifecycleEvent }>;
+  /** The transitions it made, the agent-stale finding it resolved included. */
+  readonly changes: ReadonlyArray<{ readonly findingId: string; readonly node: string; readonly checkId: string; readonly event: string }>;
+  /** Failing results and findings committed. */
   readonly updated: number;
   /** New findings refused because the node is at its open-finding cap. */
   readonly refused: number;
+  /** Process findings for what the central baseline allows, sent before the agent applied the allow. */
+  readonly ignored: number;
 }

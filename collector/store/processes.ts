@@ -13,7 +13,7 @@ import { isHostKey, parseWorkloadKey, processSubject } from '../../proto/baselin
 import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { encodeCursor, type Page } from './findings.js';
+import { encodeCursor, pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { isSha256 } from '../../proto/exec-identity.js';
@@ -136,11 +136,7 @@ export function createProcessQueries(db: Db) {
         WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       let stmt = statements.get(sql);
       if (!stmt) statements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      return { items: page.map(toProcess), nextCursor: more && last ? encodeCursor(last.seq) : null };
+      return pageOf(stmt.all(params), limit, toProcess, (last) => encodeCursor(last.seq));
     },
   };
 }

@@ -16,16 +16,19 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
-import type { Outbox, OutboxDestination, OutboxRow } from '../store/outbox.js';
+import type { OutboxRow } from '../store/outbox.js';
+import type { Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';
 import { sinkFor } from './sinks/index.js';
 import { backoffMs, createSender, type Backoff, type Sender, type SendOutcome } from './sender.js';
-import type { AlertMessage } from './types.js';
+import type { AlertMessage, Destination } from './types.js';
 
 /** A destination with its delivery settings, as the configuration gives it. */
-export interface DispatcherConfig extends OutboxDestination {
+export interface DispatcherConfig extends Destination {
+  /** Pending rows kept at most; past it the oldest is dropped and counted (store/outbox.ts). */
+  readonly maxPending: number;
   /** Deadline of one request: connect, send, answer. */
   readonly timeoutMs: number;
   /** A delivery not done this long after it was queued (or retried by an admin) is a dead letter. */
@@ -38,7 +41,8 @@ export interface DispatcherConfig extends OutboxDestination {
 }
 
 export interface DispatcherDeps {
-  readonly outbox: Outbox;
+  /** The outbox, read and settled through the store. */
+  readonly outbox: Store['outbox'];
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Its time and its waits: backoff, grouping windows, re-posts (default: the system's). */

@@ -220,7 +220,7 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
     VALUES ('node-a', 'event', 5, 3, 1, 2, 1, 2)`).run();
   v4.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-a', 3, 1000), {
     execCoverage: 'event', spool: { entries: 5, bytes: 0, dropped: 3, rejected: 1 }, findingsRefused: 2, baselineReportsRefused: 0,
@@ -252,7 +252,7 @@ test('a database of schema version 8 migrates to 9: each node gains its exec sou
   insert.run('node-silent', '', 0);
   v8.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-event', 3, 1000), { execCoverage: 'event', execSource: 'netlink', execSourceReason: '', execRingLost: 0, agentDrops: { execEventsLost: 5, execUnjudged: 0, total: 5 } });
   t.like(store.nodes.get('node-scan', 3, 1000), { execSource: 'scan' });
@@ -319,7 +319,7 @@ test('a database of schema version 9 migrates to 10: each node gains the judgeme
   v9.prepare(`INSERT INTO nodes (name, exec_coverage, exec_source, exec_unjudged, exec_ring_lost, first_seen, last_seen) VALUES ('node-a', 'event', 'ebpf', 4, 2, 1, 2)`).run();
   v9.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-a', 3, 1000), {
     execSource: 'ebpf', execRingLost: 2, agentDrops: { execUnjudged: 4 }, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,

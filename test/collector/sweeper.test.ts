@@ -11,13 +11,19 @@ import { createLogger } from '../../proto/support/logger.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { testClock } from '../helpers/clock.js';
 import type { IncomingResult } from '../../collector/pipeline/types.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
+import { createPipeline } from '../../collector/pipeline/pipeline.js';
+import type { Clock } from '../../collector/clock.js';
+
+/** The pipeline the sweeper raises agent-stale and ends suppressions through, on the sweeper's clock. */
+const pipelineOf = (store: Store, clock: Clock) => createPipeline({ store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock.now() });
 
 const DAY = 86400_000;
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 async function tempStore(t: { teardown(fn: () => Promise<void> | void): void }): Promise<Store> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-sweeper-'));
-  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 1000 });
+  const store = openStore({ path: join(dir, 'db.sqlite') });
   t.teardown(async () => {
     store.close();
     await rm(dir, { recursive: true, force: true });
@@ -39,7 +45,7 @@ function res(checkId: string, subject: string, status: 'pass' | 'fail'): Incomin
 
 let seq = 0;
 function scan(store: Store, at: number, scope: string[], results: IncomingResult[]): void {
-  store.findings.commitScan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
+  createCommitStage(store, { maxOpenFindingsPerNode: 1000 }).scan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
 }
 
 test('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t) => {
@@ -49,7 +55,7 @@ test('retention purges resolved findings, old history, old audit records and ide
   const sweeper = createSweeper({
     intervalMs: 1000, staleAfterMs: 1000 * DAY,
     retention: { resolvedFindingsMs: 30 * DAY, historyMs: 90 * DAY, auditMs: 365 * DAY, receivedMs: 7 * DAY },
-  }, { store, metrics, log: createLogger('test', 'silent'), clock });
+  }, { store, pipeline: pipelineOf(store, clock), metrics, log: createLogger('test', 'silent'), clock });
   store.nodes.hello(hello('node-a'), T0);
   scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
   scan(store, T0 + DAY, ['c1'], [res('c1', 'x', 'pass')]);
@@ -96,7 +102,7 @@ test('retention set to 0 keeps everything', async (t) => {
   const store = await tempStore(t);
   const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 1000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
-    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
+    { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
   scan(store, T0, ['c1', 'c2'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail')]);
   scan(store, T0, ['c1'], [res('c1', 'x', 'pass')]);
   await clock.set(T0 + 10_000 * DAY);
@@ -108,7 +114,7 @@ test('silence is measured from when the sweeper started: a collector outage does
   const staleAfterMs = 300_000;
   const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
-    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
+    { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
   t.teardown(() => sweeper.stop());
   store.nodes.hello(hello('node-a'), T0);
   store.nodes.hello(hello('node-b'), T0);

@@ -12,7 +12,8 @@ import { loadCollectorConfig } from '../../collector/config.js';
 import { openStore } from '../../collector/store/store.js';
 import { initPki } from '../../collector/pki/pki.js';
 import { readFile } from 'node:fs/promises';
-import type { OutboxDestination } from '../../collector/store/outbox.js';
+import type { Destination } from '../../collector/webhooks/types.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
 import { ConfigError } from '../../proto/support/config-loader.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { ADMIN_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
@@ -298,11 +299,12 @@ test('webhook configuration is checked at start: every problem at once, no secre
 
 test('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-outbox-'));
-  const dest: OutboxDestination = {
+  const dest: Destination & { maxPending: number } = {
     name: 'ops', url: 'http://127.0.0.1:9', format: 'alertmanager', minSeverity: 'info', categories: [], nodes: [],
     events: ['opened', 'reopened', 'escalated', 'resolved'], headers: {}, maxPending: 100,
   };
-  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 100, webhooks: [dest] });
+  const store = openStore({ path: join(dir, 'db.sqlite'), webhooks: [dest] });
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: [dest] });
   t.teardown(async () => {
     store.close();
     await rm(dir, { recursive: true, force: true });
@@ -310,19 +312,19 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   const events = () => store.outbox.pending('ops', 100).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
   const stale = fp('node-a', 'agent-stale', 'node-a');
 
-  t.truthy(store.findings.raiseStale('node-a', T0, 60_000, T0 + 120_000));
+  t.truthy(commit.silent('node-a', T0, 60_000, T0 + 120_000)[0]);
   t.deepEqual(events(), [['opened', 'agent-stale', 'open']]);
   t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale], 'Alertmanager will re-post it');
 
   // Suppressed with an expiry: quiet (suppressed is not routed here) and no longer firing.
-  t.is(store.findings.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000), 'suppressed');
+  t.is(commit.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000).outcome, 'suppressed');
   t.is(events().length, 1);
   t.deepEqual(store.outbox.firing('ops'), []);
   // The suppression runs out with the agent still silent: reopened, firing again.
-  t.is(store.findings.expireDue(T0 + 200_000).length, 1);
+  t.is(commit.expire(T0 + 200_000).length, 1);
   t.deepEqual(events().at(-1), ['reopened', 'agent-stale', 'open']);
   t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale]);
-  t.truthy(store.findings.resolveStale('node-a', T0 + 300_000));
+  t.truthy(commit.heard('node-a', T0 + 300_000)[0]);
   t.deepEqual(events().at(-1), ['resolved', 'agent-stale', 'resolved']);
   t.deepEqual(store.outbox.firing('ops'), []);
 
@@ -335,10 +337,10 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   t.deepEqual(store.outbox.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
 
   // A destination removed from the configuration: what it still had waiting is dead at the next start.
-  t.truthy(store.findings.raiseStale('node-a', T0 + 300_000, 60_000, T0 + 500_000));
+  t.truthy(commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000)[0]);
   t.is(events().length, 1);
   store.close();
-  const reopened = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 100, webhooks: [] });
+  const reopened = openStore({ path: join(dir, 'db.sqlite'), webhooks: [] });
   t.is(reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
   t.like(reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER).items[0], {
     event: 'reopened', status: 'dead', lastError: 'the destination is no longer configured',
