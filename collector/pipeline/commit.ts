@@ -241,7 +241,8 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
 
     /** Ends every suppression whose expiry has come. Cheap when none is due. */
     expire(now: number): Change[] {
-      if (store.findings.nextSuppressionExpiry() === undefined) return [];
+      const next = store.findings.nextSuppressionExpiry();
+      if (next === undefined || next > now) return [];
       return store.unit((u) => {
         const changes: Change[] = [];
         for (;;) {

@@ -106,11 +106,15 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     return ended.length;
   }
 
-  /** Wakes up at the next expiry (`until`, or the earliest in the store), unless one sooner is set. */
-  function armExpiry(until?: number): void {
+  /**
+   * Wakes up at the next expiry (`until`, or the earliest in the store), unless one sooner is
+   * set. Right after a wake-up, one still due is left to the next tick (no busy loop when the
+   * database refuses the write).
+   */
+  function armExpiry(until?: number, afterWakeup = false): void {
     if (!running) return;
     const next = until ?? store.findings.nextSuppressionExpiry();
-    if (next === undefined || (expiry !== undefined && expiry.at <= next)) return;
+    if (next === undefined || (expiry !== undefined && expiry.at <= next) || (afterWakeup && next <= now())) return;
     expiry?.cancel();
     const cancelIt = clock.after(next - now(), () => {
       if (expiry?.cancel !== cancelIt) return;
@@ -122,7 +126,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         metrics.inc('nodeward_sweep_failures_total', 'Housekeeping runs that failed');
         log.error({ err: (err as Error).message }, 'ending expired suppressions failed; retrying on the next tick');
       }
-      armExpiry();
+      armExpiry(undefined, true);
     });
     expiry = { at: next, cancel: cancelIt };
   }

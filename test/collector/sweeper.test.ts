@@ -132,3 +132,35 @@ test('silence is measured from when the sweeper started: a collector outage does
   sweeper.stop();
   t.pass('stop is safe twice');
 });
+
+test('a suppression ends at its expiry, not at the next tick: the sweeper wakes up for it (one made before start too, one moved later, one made after)', async (t) => {
+  const store = await tempStore(t);
+  const clock = testClock(T0);
+  const metrics = createMetrics();
+  const pipeline = createPipeline({ store, metrics, log: createLogger('test', 'silent'), now: () => clock.now() });
+  const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
+    { store, pipeline, metrics, log: createLogger('test', 'silent'), clock });
+  t.teardown(() => sweeper.stop());
+  scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
+  const [x, y, z] = [['c1', 'x'], ['c2', 'y'], ['c3', 'z']].map(([c, s]) => fingerprint('node-a', c!, s!));
+  const state = (id: string) => store.findings.get(id!)?.state;
+  t.is(pipeline.suppress(x!, { reason: 'before start', until: T0 + 10_000, by: 'admin' }), 'suppressed');
+  sweeper.start();
+  t.is(pipeline.suppress(y!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(pipeline.suppress(z!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(pipeline.suppress(z!, { reason: 'later', until: T0 + 20_000, by: 'admin' }), 'updated');
+
+  await clock.set(T0 + 4999);
+  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'suppressed', 'suppressed']);
+  await clock.set(T0 + 5000);
+  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'open', 'suppressed'], 'y at its expiry; z was moved later');
+  await clock.set(T0 + 10_000);
+  t.is(state(x!), 'open', 'the one made before the sweeper started');
+  await clock.set(T0 + 19_999);
+  t.is(state(z!), 'suppressed');
+  await clock.set(T0 + 20_000);
+  t.is(state(z!), 'open');
+  t.is(metrics.get('nodeward_suppressions_expired_total'), 3);
+  t.is(metrics.get('nodeward_findings', { state: 'suppressed' }), 0, 'the gauges follow at once');
+  t.is(clock.pending(), 1, 'only the hourly tick is left waiting');
+});
