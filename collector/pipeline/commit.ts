@@ -14,7 +14,7 @@ import type { Store, StoreUnit } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { outboxWrites } from '../webhooks/route.js';
 import type { Destination } from '../webhooks/types.js';
-import { allowCoverage, processTarget, step, type LifecycleInput, type LifecycleState, type Step, type Transition } from './lifecycle.js';
+import { allowCoverage, processTarget, step, type LifecycleInput, type LifecycleState, type Step, type StepContext, type Transition } from './lifecycle.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
 
 /** One transition the stage made, for metrics and logs: labelled by its alert, else by the transition. */
@@ -45,22 +45,12 @@ interface Identity {
 /** Batches of due suppressions ended per read. */
 const EXPIRE_BATCH = 1000;
 
-export function lifecycleOf(f: StoredFinding | undefined): LifecycleState | undefined {
-  if (!f) return undefined;
-  return {
-    state: f.state, severity: f.severity, firstSeen: f.firstSeen, lastSeen: f.lastSeen, count: f.count, resolvedAt: f.resolvedAt,
-    suppression: f.state === 'suppressed'
-      ? { reason: f.suppressedReason ?? '', until: f.suppressedUntil, by: f.suppressedBy ?? '', at: f.suppressedAt ?? 0 }
-      : null,
-  };
-}
-
+/** A write of `f` in the state `s` (a stored finding is its own lifecycle state). */
 function writeOf(f: Identity, s: LifecycleState, fields: FindingFields | undefined): FindingWrite {
-  const sup = s.suppression;
   return {
     id: f.id, node: f.node, checkId: f.checkId, subject: f.subject, state: s.state, severity: s.severity, firstSeen: s.firstSeen,
-    lastSeen: s.lastSeen, count: s.count, resolvedAt: s.resolvedAt, suppressedReason: sup?.reason ?? null, suppressedUntil: sup?.until ?? null,
-    suppressedBy: sup?.by ?? null, suppressedAt: sup?.at ?? null, fields,
+    lastSeen: s.lastSeen, count: s.count, resolvedAt: s.resolvedAt, suppressedReason: s.suppressedReason, suppressedUntil: s.suppressedUntil,
+    suppressedBy: s.suppressedBy, suppressedAt: s.suppressedAt, fields,
   };
 }
 
@@ -105,10 +95,10 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
   }
 
   /** Applies one input to the finding `f` (stored as `before`) and writes the outcome. */
-  function apply(u: StoreUnit, f: Identity, before: StoredFinding | undefined, input: LifecycleInput, now: number, changes: Change[],
-    opts2: { fields?: FindingFields; scope?: ReadonlySet<string> } = {}): { step: Step; after: StoredFinding | undefined } {
-    const s = step(lifecycleOf(before), input, { now, scope: opts2.scope });
-    return { step: s, after: write(u, f, before, s, opts2.fields, now, changes) };
+  function apply(u: StoreUnit, f: Identity, before: StoredFinding | undefined, input: LifecycleInput, ctx: StepContext, changes: Change[],
+    fields?: FindingFields): { step: Step; after: StoredFinding | undefined } {
+    const s = step(before, input, ctx);
+    return { step: s, after: write(u, f, before, s, fields, ctx.now, changes) };
   }
 
   /** The node's agent spoke: its agent-stale finding, if open or suppressed, resolves. */
@@ -116,12 +106,13 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
     const id = staleId(node);
     const before = u.findings.byId(id);
     if (!before || before.state === 'resolved') return;
-    apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, now, changes);
+    apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, { now }, changes);
   }
 
   /** Resolves every finding given, with `note` (an allow, a node deleted). */
   function resolveAll(u: StoreUnit, found: readonly StoredFinding[], note: string, now: number, changes: Change[]): void {
-    for (const f of found) apply(u, f, f, { kind: 'resolve', at: now, note }, now, changes);
+    const ctx = { now };
+    for (const f of found) apply(u, f, f, { kind: 'resolve', at: now, note }, ctx, changes);
   }
 
   /**
@@ -141,9 +132,10 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       // The same finding twice in one message: the second sees what the first wrote.
       const working = new Map<string, StoredFinding | undefined>();
       const current = (id: string): StoredFinding | undefined => (working.has(id) ? working.get(id) : u.findings.byId(id));
-      const one = (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined, scope?: ReadonlySet<string>): void => {
+      const ctx: StepContext = { now, scope: 'results' in m ? new Set(m.scope) : undefined };
+      const one = (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): void => {
         const before = current(f.id);
-        const { step: s, after } = apply(u, f, before, input, now, changes, { ...(fields ? { fields } : {}), ...(scope ? { scope } : {}) });
+        const { step: s, after } = apply(u, f, before, input, ctx, changes, fields);
         working.set(f.id, after);
         if (s.outcome === 'refused') refused++;
         else if (s.outcome === 'ignored') ignored++;
@@ -151,7 +143,6 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         if (!before && after) budget--;
       };
       if ('results' in m) {
-        const scope = new Set(m.scope);
         for (const r of m.results) {
           u.findings.nodeResult(m.node, r, m.scannedAt);
           const failing = isFindingStatus(r.status);
@@ -160,7 +151,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
           }, failing, failing ? {
             cis: r.cis, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
             expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason, remediation: r.remediation, detail: '{}', seen: 'scan',
-          } : undefined, scope);
+          } : undefined);
         }
         u.findings.compliance(m.node);
       } else {
@@ -224,8 +215,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const changes: Change[] = [];
         const id = staleId(node);
         const silentFor = Math.round((now - lastSeen) / 1000);
-        apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, now, changes, {
-          fields: {
+        apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
             cis: '', title: 'The nodeward agent has gone silent', category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
             status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
             expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
@@ -233,7 +223,6 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
             remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
               + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
             detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silentFor }), seen: 'collector',
-          },
         });
         return changes;
       });
@@ -247,7 +236,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const changes: Change[] = [];
         for (;;) {
           const due = u.findings.dueSuppressions(now, EXPIRE_BATCH);
-          for (const f of due) apply(u, f, f, { kind: 'tick' }, now, changes);
+          for (const f of due) apply(u, f, f, { kind: 'tick' }, { now }, changes);
           if (due.length < EXPIRE_BATCH) return changes;
         }
       });
@@ -258,7 +247,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       return store.unit((u) => {
         const changes: Change[] = [];
         const before = u.findings.byId(id);
-        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'suppress', ...sup, at: now }, now, changes);
+        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'suppress', ...sup, at: now }, { now }, changes);
         if (s.outcome === 'missing') return { outcome: 'missing', changes };
         const wasSuppressed = before?.state === 'suppressed' && !s.transitions.some((t) => t.expiry);
         return { outcome: wasSuppressed ? 'updated' : 'suppressed', changes };
@@ -270,7 +259,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       return store.unit((u) => {
         const changes: Change[] = [];
         const before = u.findings.byId(id);
-        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'unsuppress', by, at: now }, now, changes);
+        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'unsuppress', by, at: now }, { now }, changes);
         if (s.outcome === 'missing' || s.outcome === 'not-suppressed') return { outcome: s.outcome, changes };
         return { outcome: 'unsuppressed', changes };
       });

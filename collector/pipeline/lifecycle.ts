@@ -32,14 +32,6 @@ import { ALLOW_RESOLVES_CHECK_IDS, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_C
 import type { AlertEvent, HistoryEvent } from '../finding.js';
 import { isoTime } from '../store/time.js';
 
-export interface Suppression {
-  readonly reason: string;
-  /** When it ends by itself (ms); null: when lifted. */
-  readonly until: number | null;
-  readonly by: string;
-  readonly at: number;
-}
-
 /** What the lifecycle needs of a stored finding (times in ms). */
 export interface LifecycleState {
   readonly state: FindingState;
@@ -49,8 +41,15 @@ export interface LifecycleState {
   readonly count: number;
   /** When a pass (or an allow ...) resolved it; kept under a suppression, cleared by a failure. */
   readonly resolvedAt: number | null;
-  readonly suppression: Suppression | null;
+  /** The suppression, set exactly while suppressed: why, until when (null: until lifted), by whom, since when. */
+  readonly suppressedReason: string | null;
+  readonly suppressedUntil: number | null;
+  readonly suppressedBy: string | null;
+  readonly suppressedAt: number | null;
 }
+
+const NO_SUPPRESSION = { suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null } as const;
+const NO_TRANSITIONS: readonly Transition[] = Object.freeze([]);
 
 /** How far what the central baseline allows covers a process finding (allowCoverage). */
 export type AllowCoverage = 'content' | 'executable';
@@ -133,18 +132,18 @@ const unchanged = (state: LifecycleState | undefined, before: readonly Transitio
 
 /** Where an ended suppression leaves the finding. */
 function lifted(s: LifecycleState): LifecycleState {
-  return { ...s, state: s.resolvedAt === null ? 'open' : 'resolved', suppression: null };
+  return { ...s, state: s.resolvedAt === null ? 'open' : 'resolved', ...NO_SUPPRESSION };
 }
 
 function resolved(s: LifecycleState, at: number): LifecycleState {
-  return { ...s, state: 'resolved', resolvedAt: at, suppression: null };
+  return { ...s, state: 'resolved', resolvedAt: at, ...NO_SUPPRESSION };
 }
 
 /** A failing occurrence: opens, reopens, escalates, or is seen. */
 function failed(state: LifecycleState | undefined, severity: Severity, at: number, occurrences: number, canOpen: boolean, before: readonly Transition[]): Step {
   if (!state) {
     if (!canOpen) return unchanged(undefined, before, 'refused');
-    const next: LifecycleState = { state: 'open', severity, firstSeen: at, lastSeen: at, count: occurrences, resolvedAt: null, suppression: null };
+    const next: LifecycleState = { state: 'open', severity, firstSeen: at, lastSeen: at, count: occurrences, resolvedAt: null, ...NO_SUPPRESSION };
     return { next, outcome: 'changed', transitions: [...before, transition('opened', at, next, { occurrences })], seen: undefined };
   }
   const next: LifecycleState = {
@@ -170,12 +169,12 @@ function resolve(state: LifecycleState | undefined, at: number, note: string, be
  */
 export function step(state: LifecycleState | undefined, input: LifecycleInput, ctx: StepContext): Step {
   // A suppression whose time has come ends first, whatever comes next.
-  const before: Transition[] = [];
+  let before = NO_TRANSITIONS;
   let s = state;
-  if (s?.state === 'suppressed' && s.suppression?.until != null && s.suppression.until <= ctx.now) {
-    const until = s.suppression.until;
+  if (s?.state === 'suppressed' && s.suppressedUntil !== null && s.suppressedUntil <= ctx.now) {
+    const until = s.suppressedUntil;
     s = lifted(s);
-    before.push(transition('unsuppressed', until, s, { note: EXPIRED_NOTE, expiry: true }));
+    before = [transition('unsuppressed', until, s, { note: EXPIRED_NOTE, expiry: true })];
   }
   switch (input.kind) {
     case 'tick':
@@ -199,7 +198,7 @@ export function step(state: LifecycleState | undefined, input: LifecycleInput, c
       return resolve(s, input.at, input.note, before);
     case 'suppress': {
       if (!s) return unchanged(undefined, before, 'missing');
-      const next: LifecycleState = { ...s, state: 'suppressed', suppression: { reason: input.reason, until: input.until, by: input.by, at: input.at } };
+      const next: LifecycleState = { ...s, state: 'suppressed', suppressedReason: input.reason, suppressedUntil: input.until, suppressedBy: input.by, suppressedAt: input.at };
       const note = `${input.by}: ${input.reason}${input.until === null ? '' : ` (until ${isoTime(input.until)})`}`;
       return { next, outcome: 'changed', transitions: [...before, transition('suppressed', input.at, next, { note })], seen: undefined };
     }

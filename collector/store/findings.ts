@@ -10,7 +10,7 @@ import type { Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
 import { pageOf, encodeCursor, type Page } from './paging.js';
-import type { RollupKey, Rollups } from './rollups.js';
+import type { Rollups } from './rollups.js';
 
 /** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
 export interface StoredFinding {
@@ -22,6 +22,7 @@ export interface StoredFinding {
   readonly category: string;
   readonly status: string;
   readonly severity: Severity;
+  readonly severityRank: number;
   readonly state: FindingState;
   readonly firstSeen: number;
   readonly lastSeen: number;
@@ -122,44 +123,45 @@ export interface FindingWrites {
 }
 
 type Raw = FindingRowRaw;
-type Lean = Pick<Raw, 'seq' | 'id' | 'node' | 'check_id' | 'subject' | 'category' | 'status' | 'severity' | 'state' | 'first_seen' | 'last_seen'
-  | 'count' | 'resolved_at' | 'suppressed_reason' | 'suppressed_until' | 'suppressed_by' | 'suppressed_at'>;
 
-const LEAN = `seq, id, node, check_id, subject, category, status, severity, state, first_seen, last_seen, count, resolved_at,
-  suppressed_reason, suppressed_until, suppressed_by, suppressed_at`;
-
-function stored(r: Lean): StoredFinding {
-  return {
-    seq: r.seq, id: r.id, node: r.node, checkId: r.check_id, subject: r.subject, category: r.category, status: r.status,
-    severity: r.severity, state: r.state, firstSeen: r.first_seen, lastSeen: r.last_seen, count: r.count, resolvedAt: r.resolved_at,
-    suppressedReason: r.suppressed_reason, suppressedUntil: r.suppressed_until, suppressedBy: r.suppressed_by, suppressedAt: r.suppressed_at,
-  };
-}
-
-const key = (f: { state: string; node: string; checkId: string; category: string; severity: Severity; status: string }): RollupKey => ({
-  state: f.state, node: f.node, checkId: f.checkId, category: f.category, severityRank: severityRank(f.severity), status: f.status,
-});
+/** The columns of a StoredFinding, named as its fields (the rows come back as StoredFindings). */
+const STORED = `seq, id, node, check_id AS checkId, subject, category, status, severity, severity_rank AS severityRank, state,
+  first_seen AS firstSeen, last_seen AS lastSeen, count, resolved_at AS resolvedAt, suppressed_reason AS suppressedReason,
+  suppressed_until AS suppressedUntil, suppressed_by AS suppressedBy, suppressed_at AS suppressedAt`;
 
 export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }) {
   const { history, rollups } = deps;
   const s = {
-    byId: db.prepare<[string], Lean>(`SELECT ${LEAN} FROM findings WHERE id = ?`),
-    ofNode: db.prepare<[string], Lean>(`SELECT ${LEAN} FROM findings WHERE node = ? AND state IN ('open', 'suppressed')`),
+    byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
+    ofNode: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE node = ? AND state IN ('open', 'suppressed')`),
     // Walks the (check_id, state) index; the subjects are checked per row.
-    bySubjects: db.prepare<[string, string], Lean>(`SELECT ${LEAN} FROM findings
+    bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
-    due: db.prepare<[number, number], Lean>(`SELECT ${LEAN} FROM findings
+    due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
     nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL`),
     // From the per-node rollup (migration 002): no count of rows.
     openCount: db.prepare<[string], { n: number }>("SELECT total AS n FROM node_counts WHERE state = 'open' AND node = ?"),
-    insert: db.prepare(`INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
+    // Positional parameters: binding them is cheaper than by name, and these run once per finding.
+    insert: db.prepare<[string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
+      string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number]>(
+      `INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
         suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
-      VALUES (@id, @node, @checkId, @cis, @title, @category, @subject, @severity, @severityRank, @status, @state,
-        @scored, @actual, @expected, @source, @sourceFile, @reason, @remediation, @detail, @seen, @firstSeen, @lastSeen, @count, @resolvedAt,
-        @suppressedReason, @suppressedUntil, @suppressedBy, @suppressedAt, @now)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // The two writes nearly every change is, with only the columns they change (an assigned
+    // column costs its indexes an update even when its value stays): an occurrence, and a
+    // transition without one (a resolution, a suppression and its end).
+    occurrence: db.prepare<[string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
+      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, title = ?, category = ?, severity = ?,
+        severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
+        detail = ?, seen = ?, state = ?, last_seen = ?, count = ?, resolved_at = ?, updated_at = ?
+      WHERE seq = ?`),
+    transition: db.prepare<[string, number | null, string | null, number | null, string | null, number | null, number, number]>(`UPDATE findings
+      SET state = ?, resolved_at = ?, suppressed_reason = ?, suppressed_until = ?, suppressed_by = ?, suppressed_at = ?, updated_at = ?
+      WHERE seq = ?`),
+    // Any other write (none the lifecycle makes today): every column.
     update: db.prepare(`UPDATE findings SET cis = @cis, title = @title, category = @category, severity = @severity,
         severity_rank = @severityRank, status = @status, scored = @scored, actual = @actual, expected = @expected,
         source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail, seen = @seen,
@@ -183,9 +185,9 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         failing_checks = (SELECT count(DISTINCT r.check_id) FROM node_results r WHERE r.node = @node AND r.status = 'fail')
       WHERE name = @node`),
     refused: db.prepare('UPDATE nodes SET findings_refused = findings_refused + ? WHERE name = ?'),
-    purgeResolved: db.prepare<[number], Lean>(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
+    purgeResolved: db.prepare<[number], StoredFinding>(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
       WHERE state = 'resolved' AND resolved_at < ? AND seq < (SELECT max(seq) FROM findings) LIMIT 5000)
-      RETURNING ${LEAN}`),
+      RETURNING ${STORED}`),
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
@@ -193,13 +195,10 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
   const listStatements = new Map<string, Statement<Record<string, unknown>, Raw>>();
 
   const writes: FindingWrites = {
-    byId(id) {
-      const r = s.byId.get(id);
-      return r ? stored(r) : undefined;
-    },
-    activeOfNode: (node) => s.ofNode.all(node).map(stored),
-    activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects)).map(stored)),
-    dueSuppressions: (now, limit) => s.due.all(now, limit).map(stored),
+    byId: (id) => s.byId.get(id),
+    activeOfNode: (node) => s.ofNode.all(node),
+    activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
+    dueSuppressions: (now, limit) => s.due.all(now, limit),
     openCount: (node) => s.openCount.get(node)?.n ?? 0,
 
     save(before, w, now) {
@@ -207,26 +206,39 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       const category = f?.category ?? before?.category;
       const status = f?.status ?? before?.status;
       if (category === undefined || status === undefined) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
-      const lifecycle = {
-        state: w.state, severity: w.severity, severityRank: severityRank(w.severity), firstSeen: w.firstSeen, lastSeen: w.lastSeen, count: w.count,
+      const rank = severityRank(w.severity);
+      const lifecycle = () => ({
+        state: w.state, severity: w.severity, severityRank: rank, firstSeen: w.firstSeen, lastSeen: w.lastSeen, count: w.count,
         resolvedAt: w.resolvedAt, suppressedReason: w.suppressedReason, suppressedUntil: w.suppressedUntil, suppressedBy: w.suppressedBy,
         suppressedAt: w.suppressedAt, now,
-      };
+      });
       let seq: number;
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
-        seq = Number(s.insert.run({ ...lifecycle, ...row(f), id: w.id, node: w.node, checkId: w.checkId, subject: w.subject }).lastInsertRowid);
+        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
+          f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.firstSeen, w.lastSeen,
+          w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now).lastInsertRowid);
       } else {
         seq = before.seq;
-        if (f) s.update.run({ ...lifecycle, ...row(f), seq });
-        else s.lifecycle.run({ ...lifecycle, seq });
+        const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
+          && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
+        if (f && sameSuppression && before.firstSeen === w.firstSeen) {
+          s.occurrence.run(f.cis, f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
+            f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
+        } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
+          s.transition.run(w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq);
+        } else if (f) {
+          s.update.run({ ...lifecycle(), ...row(f), seq });
+        } else {
+          s.lifecycle.run({ ...lifecycle(), seq });
+        }
       }
       const after: StoredFinding = {
-        seq, id: w.id, node: w.node, checkId: w.checkId, subject: w.subject, category, status, severity: w.severity, state: w.state,
+        seq, id: w.id, node: w.node, checkId: w.checkId, subject: w.subject, category, status, severity: w.severity, severityRank: rank, state: w.state,
         firstSeen: w.firstSeen, lastSeen: w.lastSeen, count: w.count, resolvedAt: w.resolvedAt, suppressedReason: w.suppressedReason,
         suppressedUntil: w.suppressedUntil, suppressedBy: w.suppressedBy, suppressedAt: w.suppressedAt,
       };
-      rollups.move(before ? key(before) : undefined, key(after));
+      rollups.move(before, after);
       return after;
     },
 
@@ -302,7 +314,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       for (;;) {
         const n = deps.unit(() => {
           const gone = s.purgeResolved.all(olderThan);
-          for (const g of gone) rollups.move(key(stored(g)), undefined);
+          for (const g of gone) rollups.move(g, undefined);
           return gone.length;
         });
         total += n;

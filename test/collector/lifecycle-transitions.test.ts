@@ -21,20 +21,21 @@ import { checkProperty, fc } from '../helpers/property.js';
 const T = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+const NOT_SUPPRESSED = { suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null };
 const at = (over: Partial<LifecycleState> = {}): LifecycleState => ({
-  state: 'open', severity: 'high', firstSeen: T - 10_000, lastSeen: T - 5000, count: 2, resolvedAt: null, suppression: null, ...over,
+  state: 'open', severity: 'high', firstSeen: T - 10_000, lastSeen: T - 5000, count: 2, resolvedAt: null, ...NOT_SUPPRESSED, ...over,
 });
-const sup = (until: number | null = null) => ({ reason: 'known', until, by: 'admin', at: T - 3000 });
+const sup = (until: number | null = null) => ({ suppressedReason: 'known', suppressedUntil: until, suppressedBy: 'admin', suppressedAt: T - 3000 });
 
 const OPEN = at();
 const RESOLVED = at({ state: 'resolved', resolvedAt: T - 1000 });
-const SUPPRESSED = at({ state: 'suppressed', suppression: sup() });
+const SUPPRESSED = at({ state: 'suppressed', ...sup() });
 /** Suppressed after a pass had resolved it: lifting it returns to resolved. */
-const SUPPRESSED_RESOLVED = at({ state: 'suppressed', resolvedAt: T - 4000, suppression: sup() });
-const SUPPRESSED_UNTIL = at({ state: 'suppressed', suppression: sup(T + 60_000) });
-const EXPIRED = at({ state: 'suppressed', suppression: sup(T - 1) });
-const EXPIRED_RESOLVED = at({ state: 'suppressed', resolvedAt: T - 4000, suppression: sup(T - 1) });
-const DUE_NOW = at({ state: 'suppressed', suppression: sup(T) });
+const SUPPRESSED_RESOLVED = at({ state: 'suppressed', resolvedAt: T - 4000, ...sup() });
+const SUPPRESSED_UNTIL = at({ state: 'suppressed', ...sup(T + 60_000) });
+const EXPIRED = at({ state: 'suppressed', ...sup(T - 1) });
+const EXPIRED_RESOLVED = at({ state: 'suppressed', resolvedAt: T - 4000, ...sup(T - 1) });
+const DUE_NOW = at({ state: 'suppressed', ...sup(T) });
 
 const SCOPE = new Set(['cis-4.2.1']);
 const fail = (severity: Severity = 'high', canOpen = true, status: 'fail' | 'warn' = 'fail'): LifecycleInput =>
@@ -145,7 +146,7 @@ test(`the lifecycle transition table (${TABLE.length} rows): state, transitions,
     if (want.count !== undefined) t.is(s.next?.count, want.count, `${name}: count`);
     if (want.resolvedAt !== undefined) t.is(s.next?.resolvedAt, want.resolvedAt, `${name}: resolvedAt`);
     if (want.severity !== undefined) t.is(s.next?.severity, want.severity, `${name}: severity`);
-    if (want.suppressed !== undefined) t.is(s.next?.suppression != null, want.suppressed, `${name}: suppression`);
+    if (want.suppressed !== undefined) t.is(s.next?.suppressedReason != null, want.suppressed, `${name}: suppression`);
     if (want.at !== undefined) t.deepEqual(s.transitions.map((x) => x.at), want.at, `${name}: times`);
     if (want.note !== undefined) t.regex(s.transitions.at(-1)?.note ?? '', want.note, `${name}: note`);
     // Each transition's state is where it leaves the finding; the last one's is the result (an occurrence may follow).
@@ -161,7 +162,7 @@ test(`the lifecycle transition table (${TABLE.length} rows): state, transitions,
 
 test('a new finding takes its first and last seen and its count from the occurrence', (t) => {
   const s = step(undefined, { kind: 'finding', severity: 'medium', at: T - 7000, occurrences: 4, canOpen: true }, { now: T });
-  t.like(s.next, { state: 'open', severity: 'medium', firstSeen: T - 7000, lastSeen: T - 7000, count: 4, resolvedAt: null, suppression: null });
+  t.like(s.next, { state: 'open', severity: 'medium', firstSeen: T - 7000, lastSeen: T - 7000, count: 4, resolvedAt: null, ...NOT_SUPPRESSED });
   t.like(s.transitions[0], { event: 'opened', at: T - 7000, occurrences: 4 });
   // An occurrence older than the last one seen keeps last seen where it was.
   t.is(step(OPEN, { kind: 'finding', severity: 'high', at: T - 9000, occurrences: 1, canOpen: true }, { now: T }).next?.lastSeen, T - 5000);
@@ -214,7 +215,9 @@ const stateArb = fc.record({
 }).map(({ state, severity, count, resolved, until }): LifecycleState => ({
   state, severity, firstSeen: T - 20_000, lastSeen: T - 10_000, count,
   resolvedAt: state === 'resolved' || (state === 'suppressed' && resolved) ? T - 15_000 : null,
-  suppression: state === 'suppressed' ? { reason: 'r', until: until === null ? null : T + until, by: 'a', at: T - 12_000 } : null,
+  ...(state === 'suppressed'
+    ? { suppressedReason: 'r', suppressedUntil: until === null ? null : T + until, suppressedBy: 'a', suppressedAt: T - 12_000 }
+    : NOT_SUPPRESSED),
 }));
 
 const inputArb: fc.Arbitrary<LifecycleInput> = fc.oneof(
@@ -234,14 +237,15 @@ test('property: whatever comes, a suppression is there exactly while suppressed,
       now += dt;
       const r = step(s, input, { now, scope: SCOPE });
       for (const x of [...r.transitions.map((tr) => tr.after), ...(r.next ? [r.next] : [])]) {
-        if ((x.suppression !== null) !== (x.state === 'suppressed')) return false;
+        const suppressed = x.state === 'suppressed';
+        if ([x.suppressedReason, x.suppressedBy, x.suppressedAt].some((v) => (v !== null) !== suppressed) || (!suppressed && x.suppressedUntil !== null)) return false;
         if (x.state === 'resolved' && x.resolvedAt === null) return false;
         if (x.state === 'open' && x.resolvedAt !== null) return false;
       }
       for (const tr of r.transitions) if (tr.after.state === 'suppressed' && tr.alert !== undefined && tr.alert !== 'suppressed') return false;
       if (s && r.next && r.next.count < s.count) return false;
       // A suppression whose time has come never survives a step.
-      if (r.next?.suppression?.until != null && r.next.suppression.until <= now && input.kind !== 'suppress') return false;
+      if (r.next?.suppressedUntil != null && r.next.suppressedUntil <= now && input.kind !== 'suppress') return false;
       s = r.next;
     }
     return true;
