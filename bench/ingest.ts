@@ -10,6 +10,7 @@ import { initPki } from '../collector/pki/pki.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
 import { openStore } from '../collector/store/store.js';
+import { createCommitStage } from '../collector/pipeline/commit.js';
 import type { Durability } from '../collector/store/db.js';
 import { createLogger } from '../proto/support/logger.js';
 import { nodewardProto, type AgentMessage, type CollectorMessage__Output, type FindingBatch } from '../proto/load.js';
@@ -91,9 +92,10 @@ export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: 
     // The same commits, directly: as the collector does them (every commit synced), and as
     // it did before acks were made durable (synced at checkpoints only).
     const direct = (durability: Durability): number => {
-      const store = openStore({ path: join(dir, `direct-${durability}`, 'nodeward.db'), maxOpenFindingsPerNode: 10_000_000, durability });
+      const store = openStore({ path: join(dir, `direct-${durability}`, 'nodeward.db'), durability });
+      const commit = createCommitStage(store, { maxOpenFindingsPerNode: 10_000_000 });
       const t0 = process.hrtime.bigint();
-      for (const b of incoming) store.findings.commitBatch(b, Date.now());
+      for (const b of incoming) commit.batch(b, Date.now());
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       store.close();
       return total / seconds;

@@ -11,6 +11,7 @@ import { initPki } from '../collector/pki/pki.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
 import { openStore } from '../collector/store/store.js';
+import { createCommitStage } from '../collector/pipeline/commit.js';
 import { createLogger } from '../proto/support/logger.js';
 import type { FindingBatch } from '../proto/load.js';
 import type { IncomingBatch } from '../collector/pipeline/types.js';
@@ -76,7 +77,8 @@ export async function benchAgents(o: AgentsBenchOptions): Promise<AgentsBenchRes
     const timed = o.agents * o.batches * o.perBatch;
 
     // The same batches, committed directly, after the same warm-up batch per node.
-    const store = openStore({ path: join(dir, 'direct', 'nodeward.db'), maxOpenFindingsPerNode: 10_000_000 });
+    const store = openStore({ path: join(dir, 'direct', 'nodeward.db') });
+    const commit = createCommitStage(store, { maxOpenFindingsPerNode: 10_000_000 });
     const incoming = (node: string, b: FindingBatch): IncomingBatch => ({
       node, epoch: `bench-${node}`, sequence: b.sequence as number,
       findings: (b.findings ?? []).map((f) => ({
@@ -84,12 +86,12 @@ export async function benchAgents(o: AgentsBenchOptions): Promise<AgentsBenchRes
         observedAt: Number(f.observedAtMs), occurrences: 1, seen: 'event', remediation: '', detail: f.detailJson!,
       })),
     });
-    names.forEach((node, i) => store.findings.commitBatch(incoming(node, batches[i]![0]!), Date.now()));
+    names.forEach((node, i) => commit.batch(incoming(node, batches[i]![0]!), Date.now()));
     const direct = names.flatMap((node, i) => batches[i]!.slice(1).map((b) => incoming(node, b)));
     // Interleaved by agent, as the fleet's batches arrive.
     direct.sort((x, y) => x.sequence - y.sequence);
     const t0 = process.hrtime.bigint();
-    for (const b of direct) store.findings.commitBatch(b, Date.now());
+    for (const b of direct) commit.batch(b, Date.now());
     const directSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     store.close();
     const grpcPerSec = timed / outcome.seconds;

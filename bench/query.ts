@@ -12,6 +12,7 @@ import { initPki } from '../collector/pki/pki.js';
 import { hashToken, loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
 import { openStore, type Store } from '../collector/store/store.js';
+import { createCommitStage } from '../collector/pipeline/commit.js';
 import { createLogger } from '../proto/support/logger.js';
 import { fingerprint } from '../proto/fingerprint.js';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../proto/domain.js';
@@ -53,6 +54,7 @@ const severityOf = (j: number): Severity => SEVERITIES[(j * 7) % 5] as Severity;
 
 /** Fills the store the way agents would: one hello, one scan report, one batch of process findings per node. */
 export function generate(store: Store, o: QueryBenchOptions, t0: number): { findings: number; nodeResults: number } {
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1_000_000 });
   const scope = Array.from({ length: o.checks }, (_, j) => checkId(j));
   let findings = 0;
   for (let i = 0; i < o.nodes; i++) {
@@ -63,27 +65,27 @@ export function generate(store: Store, o: QueryBenchOptions, t0: number): { find
       kubeletVersion: 'v1.31.2', cpus: 8, memoryBytes: 32 << 30, uptimeSeconds: 86400,
       certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfter: new Date(t0 + 200 * DAY).toISOString() }],
     }, at);
-    const results: IncomingResult[] = scope.map((id, j) => ({
-      id, cis: id.slice(4), title: `Check ${id}`, category: categoryOf(j), subject: `--flag-${j}`,
+    const results: IncomingResult[] = scope.map((checkId, j) => ({
+      checkId, cis: checkId.slice(4), title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
       status: (i + j) % 3 === 0 ? 'fail' : 'pass', severity: severityOf(j), scored: j % 5 !== 0, actual: 'true', expected: 'false',
       source: 'flag', sourceFile: '', reason: '', remediation: 'Set the flag as the benchmark says.', occurrences: 1,
     }));
-    findings += store.findings.commitScan({ node, epoch: 'bench', sequence: 1, scannedAt: at, benchmark: 'cis-1.12', scope, results, trigger: 'startup' }, at).updated;
+    findings += commit.scan({ node, epoch: 'bench', sequence: 1, scannedAt: at, benchmark: 'cis-1.12', scope, results, trigger: 'startup' }, at).updated;
     const procs: IncomingFinding[] = Array.from({ length: o.processes }, (_, k) => ({
       checkId: 'proc-unexpected', subject: `/opt/app-${(i * 7 + k) % 997}/bin/tool-${k}`, title: 'Unexpected process', category: 'process',
       severity: SEVERITIES[1 + (k % 4)] as Severity, status: 'fail', observedAt: at + k, occurrences: 1 + (k % 3), seen: k % 2 ? 'event' : 'scan',
       remediation: '', detail: JSON.stringify({ pid: 1000 + k, user: 'root', cmdline: `/opt/app/bin/tool-${k} --serve --port ${8000 + k}` }),
     }));
-    findings += store.findings.commitBatch({ node, epoch: 'bench', sequence: 2, findings: procs }, at).updated;
+    findings += commit.batch({ node, epoch: 'bench', sequence: 2, findings: procs }, at).updated;
     // A later scan on every fourth node fixes a few checks (resolved findings), and an
     // operator has suppressed one process finding on every tenth node.
     if (i % 4 === 0) {
       const fixed = results.filter((r) => r.status === 'fail').slice(0, 5).map((r) => ({ ...r, status: 'pass' as const }));
-      store.findings.commitScan({ node, epoch: 'bench', sequence: 3, scannedAt: at + DAY, benchmark: 'cis-1.12', scope, results: fixed, trigger: 'watch' }, at + DAY);
+      commit.scan({ node, epoch: 'bench', sequence: 3, scannedAt: at + DAY, benchmark: 'cis-1.12', scope, results: fixed, trigger: 'watch' }, at + DAY);
     }
     if (i % 10 === 0) {
       const subject = procs[0]!.subject;
-      store.findings.suppress(fingerprint(node, 'proc-unexpected', subject), { reason: 'known tool', until: null, by: 'bench' }, at);
+      commit.suppress(fingerprint(node, 'proc-unexpected', subject), { reason: 'known tool', until: null, by: 'bench' }, at);
     }
   }
   return { findings, nodeResults: o.nodes * o.checks };
@@ -99,7 +101,7 @@ export async function benchQuery(o: QueryBenchOptions): Promise<QueryBenchResult
     const dbPath = join(dir, 'nodeward.db');
     const t0 = Date.now() - 30 * DAY;
     const started = process.hrtime.bigint();
-    const store = openStore({ path: dbPath, maxOpenFindingsPerNode: 1_000_000 });
+    const store = openStore({ path: dbPath });
     const counts = generate(store, o, t0);
     store.optimize();
     store.close();

@@ -1,14 +1,16 @@
-// Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store, and
-// the sweeper keeping it tidy. The only place that composes components.
+// Wires the collector: store <- pipeline <- ingest (gRPC), the API reading the store (and
+// sending operators' changes through the pipeline), webhook dispatchers draining the outbox,
+// and the sweeper keeping it tidy. The only place that composes components.
 import type { FastifyInstance } from 'fastify';
 import type { Server as HttpsServer } from 'node:https';
 import { createLogger, type Logger } from '../proto/support/logger.js';
+import { systemClock, type Clock } from './clock.js';
 import { parseListen, type CollectorConfig } from './config.js';
 import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
 import { guardConnections } from './connection-guard.js';
 import { createMetrics } from './metrics.js';
-import { createPipeline } from './pipeline/pipeline.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
@@ -26,15 +28,22 @@ const DAY_MS = 24 * 3600 * 1000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
-export function createCollector(config: CollectorConfig, deps: { log?: Logger; now?: () => number } = {}) {
+/**
+ * `clock`: the collector's time and its waits (default: the system's). Expiry, staleness,
+ * retention, rate limits, sessions, webhook backoff and grouping all follow it.
+ */
+export function createCollector(config: CollectorConfig, deps: { log?: Logger; clock?: Clock } = {}) {
   const log = deps.log ?? createLogger('collector', config.log.level);
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
   const metrics = createMetrics();
   // pki.mode kubernetes: the CA, certificate and admin token come from the cluster at start.
   const clusterPki: ClusterPki | undefined = config.clusterPki
-    ? createClusterPki(config.clusterPki, { log: log.child({ component: 'pki' }), metrics, ...(deps.now ? { now: deps.now } : {}) })
+    ? createClusterPki(config.clusterPki, { log: log.child({ component: 'pki' }), metrics, now })
     : undefined;
   const staleAfterMs = config.nodes.staleAfterSeconds * 1000;
   let store: Store | undefined;
+  let pipeline: Pipeline | undefined;
   let grpcServer: ReturnType<typeof createGrpcServer> | undefined;
   let service: ReturnType<typeof createAgentService> | undefined;
   let podProvider: ((node: string) => readonly PodInfo[]) | undefined;
@@ -51,7 +60,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
   // The watch is where each agent's pod inventory comes from: sent after its hello, and
   // again whenever its node's pods change (coalesced by the watch).
   // What nodes may teach: the workloads the watch shows on them (pipeline/workload-presence.ts).
-  const presence = podWatch ? createWorkloadPresence(podWatch, { graceMs: config.pods.baselineGraceSeconds * 1000 }) : undefined;
+  const presence = podWatch ? createWorkloadPresence(podWatch, { graceMs: config.pods.baselineGraceSeconds * 1000 }, now) : undefined;
   if (podWatch) {
     const w = podWatch;
     podProvider = (node) => w.podsOnNode(node);
@@ -81,6 +90,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
     },
     get store(): Store | undefined {
       return store;
+    },
+    /** Where every change to findings goes (the commit stage), once started. */
+    get pipeline(): Pipeline | undefined {
+      return pipeline;
     },
     /** The pods on each node (owners and exec probes), when `pods.watch` is on. */
     get pods(): PodWatch | undefined {
@@ -122,31 +135,31 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
           log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
         }
       }
-      store = openStore({
-        path: config.databasePath, maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode,
-        historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations,
-      });
+      store = openStore({ path: config.databasePath, historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations });
       store.nodes.resetConnections();
-      const pipeline = createPipeline({ store, metrics, log: log.child({ component: 'pipeline' }) });
+      pipeline = createPipeline({
+        store, metrics, log: log.child({ component: 'pipeline' }), now,
+        maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, destinations: config.webhookDestinations,
+      });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const baselines = createBaselineSync({
-        store, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence,
+        store, pipeline, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
       });
-      service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure });
+      service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure, now });
       service.setPodInventoryProvider(podProvider);
       // Downstream first: the API can answer before agents arrive.
       const s = store;
       // Webhook dispatchers drain the outbox on their own loops; rows left from before a
       // restart go out first.
-      s.outbox.abandonUnconfigured(Date.now());
+      s.outbox.abandonUnconfigured(now());
       dispatchers = config.webhookDestinations.map((d) => createDispatcher(d, {
-        outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }),
+        outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }), clock,
       }));
       for (const d of dispatchers) d.start();
       api = await buildApi({
-        store: s, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
-        staleAfterMs, https: config.apiTls,
+        store: s, pipeline, baselines, metrics, log: log.child({ component: 'api' }), tokens: config.apiTokens,
+        staleAfterMs, https: config.apiTls, now,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
         sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins,
@@ -173,7 +186,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
       }, service.handlers, { log: log.child({ component: 'grpc' }), metrics });
       await grpcServer.start();
       if (config.enrollment && config.tls && config.caKey) {
-        enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics });
+        enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics, now });
         await enrollment.start();
       }
       sweeper = createSweeper({
@@ -187,7 +200,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
           webhookDeliveredMs: config.retention.webhookDeliveriesDays * DAY_MS,
           webhookDeadMs: config.retention.webhookDeadLettersDays * DAY_MS,
         },
-      }, { store: s, metrics, log: log.child({ component: 'sweeper' }) });
+      }, { store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock });
       sweeper.start();
       podWatch?.start();
     },
@@ -212,6 +225,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; n
       dispatchers = [];
       store?.close();
       store = undefined;
+      pipeline = undefined;
       started = false;
     },
   };

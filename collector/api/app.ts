@@ -8,14 +8,13 @@ import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
-import { countTransitions } from '../pipeline/pipeline.js';
 import { allows, createAuthenticator, type Principal } from './auth.js';
 import type { ApiToken } from '../config.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
 import { parseParameters } from './parameters.js';
 import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
-import type { ApiContext } from './context.js';
+import type { ApiContext, FindingCommands } from './context.js';
 export type { AuditSpec } from './context.js';
 import { registerFindingRoutes } from './findings.js';
 import { registerNodeRoutes } from './nodes.js';
@@ -28,6 +27,8 @@ import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
   readonly store: Store;
+  /** Operators' changes to findings (suppress, lift, delete a node). */
+  readonly pipeline: FindingCommands;
   /** Central baselines: operators' changes go through it (stored, pushed to agents). */
   readonly baselines?: BaselineSync | undefined;
   readonly metrics: Metrics;
@@ -177,15 +178,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  const ctx: ApiContext = {
-    store: deps.store, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs,
-    expireSuppressions: () => {
-      const ended = deps.store.findings.expireDue(now());
-      if (ended.length === 0) return;
-      countTransitions(metrics, ended);
-      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
-    },
-  };
+  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs };
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>

@@ -4,16 +4,20 @@ import type { Metrics } from '../metrics.js';
 import type { Principal, Role } from './auth.js';
 import type { Store } from '../store/store.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+
+/** Operators' changes to findings: through the pipeline's commit stage, like every change. */
+export type FindingCommands = Pick<Pipeline, 'suppress' | 'unsuppress' | 'resolveNode'>;
 
 export interface ApiContext {
+  /** Reads (which never write). */
   readonly store: Store;
+  readonly pipeline: FindingCommands;
   /** Operators' baseline changes (absent: the API cannot change baselines). */
   readonly baselines?: BaselineSync | undefined;
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly staleAfterMs: number;
-  /** Ends suppressions whose expiry passed, so no read ever shows one still in force. */
-  readonly expireSuppressions: () => void;
 }
 
 export interface AuditSpec {

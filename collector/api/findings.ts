@@ -19,14 +19,12 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const q = req.query;
     const start = pageStart(q);
     if ('error' in start) return reply.code(400).send(start);
-    ctx.expireSuppressions();
     return store.findings.list({ ...q, since: start.since }, q.limit, start.after);
   });
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
     schema: { summary: 'One finding with its history', params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody } },
   }, async (req, reply) => {
-    ctx.expireSuppressions();
     return store.findings.detail(req.params.id) ?? reply.code(404).send({ error: 'no such finding' });
   });
 
@@ -44,7 +42,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (Number.isNaN(until)) return reply.code(400).send({ error: 'body field until is not a time this API can use' });
     if (until !== null && until <= ctx.now()) return reply.code(400).send({ error: 'body field until must be in the future' });
     const by = req.principal?.name ?? '';
-    const outcome = store.findings.suppress(req.params.id, { reason: req.body.reason, until, by }, ctx.now());
+    const outcome = ctx.pipeline.suppress(req.params.id, { reason: req.body.reason, until, by });
     if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
     req.log.info({ who: by, finding: req.params.id, until, outcome }, 'finding suppressed');
     return store.findings.get(req.params.id);
@@ -58,7 +56,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   }, async (req, reply) => {
     const by = req.principal?.name ?? '';
-    const outcome = store.findings.unsuppress(req.params.id, by, ctx.now());
+    const outcome = ctx.pipeline.unsuppress(req.params.id, by);
     if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
     if (outcome === 'not-suppressed') return reply.code(409).send({ error: 'the finding is not suppressed' });
     req.log.info({ who: by, finding: req.params.id }, 'suppression lifted');

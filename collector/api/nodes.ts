@@ -18,14 +18,12 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const after = q.cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(q.cursor);
     if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
     if (after.sort !== sort) return reply.code(400).send({ error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` });
-    ctx.expireSuppressions();
     return ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale }, q.limit, after);
   });
 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
     schema: { summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
   }, async (req, reply) => {
-    ctx.expireSuppressions();
     return ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs) ?? reply.code(404).send({ error: 'no such node' });
   });
 
@@ -37,7 +35,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const node = req.params.name;
-    const out = removeNode({ store: ctx.store, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
+    const out = removeNode({ store: ctx.store, pipeline: ctx.pipeline, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
     if (out.outcome === 'missing') return reply.code(404).send({ error: 'no such node' });
     if (out.outcome === 'connected') {
       return reply.code(409).send({ error: `node ${node} is connected; its agent would bring it back: stop the agent or revoke its certificate first` });

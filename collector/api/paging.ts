@@ -1,6 +1,6 @@
 // What the list routes share: where a page starts (after the position an opaque cursor names)
 // and the `since` bound, or the 400 message that names the bad parameter.
-import { decodeCursor } from '../store/findings.js';
+import { decodeCursor } from '../store/paging.js';
 import { parseTime } from './time.js';
 
 export function pageStart(q: { readonly cursor?: string | undefined; readonly since?: string | undefined }): { after: number; since: number | undefined } | { error: string } {

@@ -16,7 +16,6 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): vo
     const q = req.query;
     const start = pageStart(q);
     if ('error' in start) return reply.code(400).send(start);
-    ctx.expireSuppressions();
     const { state, node, namespace, workload } = q;
     return ctx.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, q.limit, start.after);
   });

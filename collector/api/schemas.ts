@@ -2,7 +2,7 @@
 // produce the OpenAPI document.
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
-import { HISTORY_EVENTS } from '../store/history.js';
+import { FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
@@ -27,26 +27,12 @@ export const FindingsQuery = Type.Object({
   cursor: Cursor,
 }, { additionalProperties: false });
 
-const findingFields = {
-  id: Type.String(), node: Type.String(), checkId: Type.String(), cis: Type.String(), title: Type.String(),
-  category: Type.String(), subject: Type.String(), severity: literals(SEVERITIES), status: Type.String(),
-  state: literals(FINDING_STATES), scored: Type.Boolean(), actual: Type.String(), expected: Type.String(),
-  source: Type.String(), sourceFile: Type.String(), reason: Type.String(), remediation: Type.String(),
-  detail: Type.Unknown(), seen: Type.String(), firstSeen: Type.String(), lastSeen: Type.String(),
-  count: Type.Integer(), resolvedAt: Nullable(Type.String()),
-  suppressedReason: Nullable(Type.String()), suppressedUntil: Nullable(Type.String()),
-  suppressedBy: Nullable(Type.String()), suppressedAt: Nullable(Type.String()),
-};
+export const Finding = FindingSchema;
 
-export const Finding = Type.Object(findingFields);
-
-export const HistoryEntry = Type.Object({
-  event: literals(HISTORY_EVENTS), at: Type.String(), lastAt: Type.String(), occurrences: Type.Integer(),
-  severity: Type.String(), note: Type.String(),
-});
+export const HistoryEntry = HistoryEntrySchema;
 
 export const FindingDetail = Type.Object({
-  ...findingFields,
+  ...FindingSchema.properties,
   history: Type.Array(HistoryEntry, { description: 'Newest first; transitions, and occurrences folded per hour; bounded' }),
 });
 

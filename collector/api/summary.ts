@@ -11,7 +11,6 @@ export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       summary: 'The cluster at a glance', querystring: SummaryQuery, response: { 200: Summary, 400: ErrorBody },
     },
   }, async (req) => {
-    ctx.expireSuppressions();
     return ctx.store.summary.summary({ state: req.query.state, top: req.query.top, now: ctx.now(), staleAfterMs: ctx.staleAfterMs });
   });
 }

@@ -3,7 +3,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/outbox.js';
-import { ALERT_EVENTS, SINK_FORMATS } from '../webhooks/types.js';
+import { ALERT_EVENTS } from '../finding.js';
+import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { ErrorBody } from './schemas.js';

@@ -23,7 +23,7 @@ function issuerFor(config: EnrollmentConfig, credentials: EnrollmentCredentials)
   return createIssuer({ caCertPem: signing, caKeyPem: credentials.caKey.toString('utf8'), lifetimeSeconds: config.lifetimeSeconds });
 }
 
-export function createEnrollment(config: EnrollmentConfig, initial: EnrollmentCredentials, deps: { log: Logger; metrics: Metrics }) {
+export function createEnrollment(config: EnrollmentConfig, initial: EnrollmentCredentials, deps: { log: Logger; metrics: Metrics; now?: () => number }) {
   const { log } = deps;
   let server: EnrollServer | undefined;
   let credentials = initial;
@@ -42,7 +42,7 @@ export function createEnrollment(config: EnrollmentConfig, initial: EnrollmentCr
         maxInFlight: config.maxInFlight, bodyTimeoutMs: config.bodyTimeoutMs,
         connections: { handshakeTimeoutMs: config.handshakeTimeoutMs, maxConnections: config.maxConnections, maxConnectionsPerSource: 0 },
         policy: { audience: config.audience, agentNamespace: config.agentNamespace, agentServiceAccount: config.agentServiceAccount },
-      }, { kube, issuer, log, metrics: deps.metrics });
+      }, { kube, issuer, log, metrics: deps.metrics, ...(deps.now ? { now: deps.now } : {}) });
       await s.start();
       server = s;
     },

@@ -46,6 +46,8 @@ export interface EnrollServerDeps {
   readonly issuer: Issuer;
   readonly log: Logger;
   readonly metrics: Metrics;
+  /** The collector's clock: certificates are valid from its now (default: the system's). */
+  readonly now?: () => number;
 }
 
 class HttpError extends Error {
@@ -109,7 +111,7 @@ export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServe
     const pod = await deps.kube.getPod(config.policy.agentNamespace, tokenOk.podName);
     const decision = checkPod(review, pod, csr.node, config.policy);
     if (!decision.ok) throw new HttpError(decision.status, decision.reason);
-    const cert = await issuer.issue(csr);
+    const cert = await issuer.issue(csr, new Date((deps.now ?? Date.now)()));
     issued++;
     log.info({ node: csr.node, pod: decision.pod, serial: cert.serialNumber, notAfter: cert.notAfter.toISOString() }, 'agent certificate issued');
     return { certificate: cert.certPem, notAfter: cert.notAfter.toISOString() };

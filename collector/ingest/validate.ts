@@ -266,7 +266,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
     const source = x.source === '' ? 'none' : x.source;
     if (!(SOURCES as readonly string[]).includes(source)) throw new InvalidMessage(`${f}.source ${JSON.stringify(x.source)} is not a source`);
     return {
-      id: checkId(`${f}.checkId`, x.checkId),
+      checkId: checkId(`${f}.checkId`, x.checkId),
       cis: text(`${f}.cis`, x.cis, 32),
       title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,

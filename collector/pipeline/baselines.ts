@@ -2,7 +2,8 @@
 // stored and then pushed to every connected agent, and what each agent missed sent when it
 // says hello. An executable that becomes allowed cluster-wide (an operator's allow, or the
 // items of a baseline that locks) resolves its open proc-unexpected findings on every node,
-// through the findings store's own resolve (so history and webhooks see 'resolved').
+// through the pipeline's commit stage (so history and webhooks see 'resolved'; a finding an
+// agent sent before it applied the allow is ignored there, pipeline/lifecycle.ts).
 // "Every agent" means every agent a message is for: a host baseline (`host/control-plane`,
 // `host/worker`, the legacy `host`) goes only to the agents whose Hello names it as theirs
 // (the streams know, ingest/agent-service.ts), and its findings resolve only on those nodes,
@@ -38,21 +39,21 @@ import type { Metrics } from '../metrics.js';
 import type { BaselineAction, ChangeOutcome, ReportedBaseline, SyncEntry } from '../store/baselines.js';
 import { BASELINE_LIMITS, type AllowContent, type ContentToAllow, type SyncItem } from '../store/baselines.js';
 import { StoreError } from '../store/db.js';
-import { isSha256, ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
+import { ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
 import type { Store } from '../store/store.js';
-import type { IncomingFinding } from './types.js';
-import { countTransitions } from './pipeline.js';
-import { ALLOW_RESOLVES_CHECK_IDS, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import type { Pipeline } from './pipeline.js';
+import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 
-export const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
-const PROC_MODIFIED_BINARY = PROC_MODIFIED_BINARY_CHECK.id;
+const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
 
 /** Versions stay far below 2^53; an agent claiming more does not move the counter. */
 const MAX_RAISE = 2 ** 40;
 
 export interface BaselineSyncDeps {
   readonly store: Store;
+  /** Where the findings of what becomes allowed resolve. */
+  readonly pipeline: Pick<Pipeline, 'resolveSubjects'>;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Writes to one connected agent; false when it is not connected. */
@@ -101,32 +102,6 @@ export function allowMessage(e: SyncEntry, version: number, paths: readonly stri
   };
 }
 
-/**
- * A proc-unexpected or proc-modified-binary finding for what the central baseline allows: the
- * agent sent it before it applied the change. Recognised by its detail (baseline key and
- * executable), which must give the finding's own subject, and by its content (the detail's
- * identity.sha256): the executable is allowed with any content, or holds this content. A
- * proc-unexpected finding without a content (an agent before contents), or of an item that
- * predates contents, is judged by its path, as before; a proc-modified-binary finding is about
- * its content and needs it.
- */
-export function allowedCentrally(store: Store, f: IncomingFinding): boolean {
-  if (f.checkId !== PROC_UNEXPECTED && f.checkId !== PROC_MODIFIED_BINARY) return false;
-  let d: { baseline?: unknown; exe?: unknown; identity?: { sha256?: unknown } | null };
-  try {
-    d = JSON.parse(f.detail) as typeof d;
-  } catch {
-    return false;
-  }
-  if (typeof d.baseline !== 'string' || typeof d.exe !== 'string' || processSubject(d.baseline, d.exe) !== f.subject) return false;
-  const allowed = store.baselines.allowedContents(d.baseline, d.exe);
-  if (!allowed) return false;
-  if (allowed.anyContent) return true;
-  const sha256 = isSha256(d.identity?.sha256) ? d.identity.sha256 : '';
-  if (f.checkId === PROC_UNEXPECTED && (sha256 === '' || allowed.digests.length === 0)) return true;
-  return sha256 !== '' && allowed.digests.includes(sha256);
-}
-
 export function createBaselineSync(deps: BaselineSyncDeps) {
   const now = deps.now ?? Date.now;
   const { store, metrics, log } = deps;
@@ -159,8 +134,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     if (paths.length === 0) return;
     try {
       const subjects = paths.map((p) => processSubject(key, p));
-      const resolved = checks.flatMap((check) => store.findings.resolveSubjects(check, subjects, now(), note));
-      countTransitions(metrics, resolved);
+      const resolved = deps.pipeline.resolveSubjects(checks, subjects, note);
       if (resolved.length > 0) log.info({ baseline: key, resolved: resolved.length }, 'findings of allowed executables resolved');
     } catch (err) {
       log.error({ baseline: key, err: (err as Error).message }, 'cannot resolve the findings of allowed executables');

@@ -7,20 +7,20 @@
 // later is simply a new node.
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
-import { countTransitions } from './pipeline.js';
+import type { Pipeline } from './pipeline.js';
 
 export type NodeRemoval =
   | { readonly outcome: 'deleted'; readonly findingsResolved: number; readonly baselinesDeleted: number }
   | { readonly outcome: 'missing' }
   | { readonly outcome: 'connected' };
 
-export function removeNode(deps: { store: Store; metrics: Metrics; log: { info(obj: object, msg: string): void } }, node: string, by: string, now: number): NodeRemoval {
+export function removeNode(deps: { store: Store; pipeline: Pick<Pipeline, 'resolveNode'>; metrics: Metrics; log: { info(obj: object, msg: string): void } },
+  node: string, by: string, now: number): NodeRemoval {
   const { store, metrics, log } = deps;
   const row = store.nodes.get(node, now, Number.MAX_SAFE_INTEGER);
   if (!row) return { outcome: 'missing' };
   if (row.connected) return { outcome: 'connected' };
-  const resolved = store.findings.resolveNode(node, now, `node deleted by ${by}`);
-  countTransitions(metrics, resolved);
+  const resolved = deps.pipeline.resolveNode(node, `node deleted by ${by}`);
   const { deleted } = store.baselines.deleteChargedTo(node);
   if (deleted > 0) metrics.inc('nodeward_baselines_deleted_total', 'Central baselines deleted by operators (or with their node)', deleted);
   store.nodes.delete(node);

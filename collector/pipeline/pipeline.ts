@@ -1,30 +1,49 @@
-// ingest -> pipeline -> store. The pipeline owns what a committed message means: dedup by
-// (node, epoch, sequence), lifecycle transitions, counts, and a node's agent being heard
-// from (which ends its agent-stale finding). Sinks will hang off its events.
+// ingest -> pipeline -> store / sinks. The pipeline owns what a committed message means:
+// every change to findings goes through its commit stage (commit.ts), one unit of work per
+// agent message, operator command (suppress, lift, allow, delete a node) or sweep, which
+// applies the lifecycle (lifecycle.ts) and fills the webhook outbox from the transitions.
+// Here: the clock, the counts and the logs around it.
+import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import type { NodeHello, NodeStats } from '../store/nodes.js';
-import type { Transition } from '../store/findings.js';
+import type { Destination } from '../webhooks/types.js';
+import { createCommitStage, type Change, type SuppressOutcome, type UnsuppressOutcome } from './commit.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
-import { allowedCentrally } from './baselines.js';
 
 export interface PipelineDeps {
   readonly store: Store;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Open findings a node may have; past it new ones are refused (default 10,000). */
+  readonly maxOpenFindingsPerNode?: number;
+  /** Webhook destinations: the transitions they route are queued in the same unit of work. */
+  readonly destinations?: readonly Destination[];
 }
 
-export function countTransitions(metrics: Metrics, events: ReadonlyArray<{ readonly event: string }>): void {
-  for (const e of events) metrics.inc('nodeward_finding_events_total', 'Finding lifecycle transitions', 1, { event: e.event });
+export function countTransitions(metrics: Metrics, changes: ReadonlyArray<{ readonly event: string }>): void {
+  for (const e of changes) metrics.inc('nodeward_finding_events_total', 'Finding lifecycle transitions', 1, { event: e.event });
 }
 
 export function createPipeline(deps: PipelineDeps) {
   const now = deps.now ?? Date.now;
   const { metrics, log, store } = deps;
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: deps.maxOpenFindingsPerNode ?? 10_000, destinations: deps.destinations ?? [] });
+  const suppressionListeners = new Set<(until: number) => void>();
+
+  /** Counts the transitions; says so when a node's agent came back. */
+  function changed(changes: readonly Change[]): readonly Change[] {
+    countTransitions(metrics, changes);
+    for (const c of changes) {
+      if (c.checkId === AGENT_STALE_CHECK.id && c.event === 'resolved') log.info({ node: c.node }, 'agent is back; its agent-stale finding is resolved');
+    }
+    return changes;
+  }
 
   function account(kind: 'scan' | 'batch', node: string, items: number, out: CommitOutcome): CommitOutcome {
+    changed(out.changes);
     if (out.duplicate) {
       metrics.inc('nodeward_dedup_hits_total', 'Agent messages received again and acknowledged without change');
       return out;
@@ -35,31 +54,18 @@ export function createPipeline(deps: PipelineDeps) {
       metrics.inc('nodeward_rejects_total', 'Things refused by the collector', out.refused, { reason: 'node_finding_cap' });
       log.warn({ node, refused: out.refused }, 'node is at its open-finding cap; new findings refused');
     }
-    countTransitions(metrics, out.events);
-    log.debug({ node, kind, items, updated: out.updated, events: out.events.length }, 'committed');
+    // Sent before the agent applied an allow: committed, it would reopen a resolved finding.
+    if (out.ignored > 0) metrics.inc('nodeward_findings_ignored_total', 'Process findings for executables the central baseline allows', out.ignored);
+    log.debug({ node, kind, items, updated: out.updated, events: out.changes.length }, 'committed');
     return out;
-  }
-
-  /** The node's agent spoke: it is not silent, whatever the sweeper said. */
-  function heard(node: string, at: number): void {
-    const back: Transition | undefined = store.findings.resolveStale(node, at);
-    if (back) {
-      countTransitions(metrics, [back]);
-      log.info({ node }, 'agent is back; its agent-stale finding is resolved');
-    }
   }
 
   return {
     hello(hello: NodeHello, stats: NodeStats): void {
-      const at = now();
-      store.nodes.hello(hello, at);
-      store.nodes.stats(hello.node, stats, at);
-      heard(hello.node, at);
+      changed(commit.hello(hello, stats, now()));
     },
     heartbeat(node: string, stats: NodeStats): void {
-      const at = now();
-      store.nodes.stats(node, stats, at);
-      heard(node, at);
+      changed(commit.heartbeat(node, stats, now()));
     },
     disconnected(node: string): void {
       store.nodes.setConnected(node, false);
@@ -69,23 +75,45 @@ export function createPipeline(deps: PipelineDeps) {
       store.nodes.baselineReportRefused(node);
     },
     scan(scan: IncomingScan): CommitOutcome {
-      const at = now();
-      const out = account('scan', scan.node, scan.results.length, store.findings.commitScan(scan, at));
-      store.nodes.touch(scan.node, at);
-      heard(scan.node, at);
-      return out;
+      return account('scan', scan.node, scan.results.length, commit.scan(scan, now()));
     },
-    batch(incoming: IncomingBatch): CommitOutcome {
-      const at = now();
-      // Sent before the agent applied an allow: committed, it would reopen a resolved finding.
-      const findings = incoming.findings.filter((f) => !allowedCentrally(store, f));
-      const ignored = incoming.findings.length - findings.length;
-      if (ignored > 0) metrics.inc('nodeward_findings_ignored_total', 'Process findings for executables the central baseline allows', ignored);
-      const batch = ignored > 0 ? { ...incoming, findings } : incoming;
-      const out = account('batch', batch.node, batch.findings.length, store.findings.commitBatch(batch, at));
-      store.nodes.touch(batch.node, at);
-      heard(batch.node, at);
-      return out;
+    batch(batch: IncomingBatch): CommitOutcome {
+      return account('batch', batch.node, batch.findings.length, commit.batch(batch, now()));
+    },
+
+    /** An operator's suppression (or a change to it). */
+    suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }): SuppressOutcome {
+      const out = commit.suppress(id, sup, now());
+      changed(out.changes);
+      if (out.outcome !== 'missing' && sup.until !== null) for (const l of suppressionListeners) l(sup.until);
+      return out.outcome;
+    },
+    /** An operator ends a suppression now. */
+    unsuppress(id: string, by: string): UnsuppressOutcome {
+      const out = commit.unsuppress(id, by, now());
+      changed(out.changes);
+      return out.outcome;
+    },
+    /** Findings of these checks and subjects resolve on every node (allowed executables). */
+    resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string): readonly Change[] {
+      return changed(commit.resolveSubjects(checkIds, subjects, note, now()));
+    },
+    /** Every open and suppressed finding of the node resolves (it was deleted). */
+    resolveNode(node: string, note: string): readonly Change[] {
+      return changed(commit.resolveNode(node, note, now()));
+    },
+    /** The sweeper found the node's agent silent since `lastSeen`. */
+    silent(node: string, lastSeen: number, staleAfterMs: number): readonly Change[] {
+      return changed(commit.silent(node, lastSeen, staleAfterMs, now()));
+    },
+    /** The sweeper ends the suppressions that have run out. */
+    expire(): readonly Change[] {
+      return changed(commit.expire(now()));
+    },
+    /** Told the expiry of every suppression an operator makes (the sweeper wakes up for it). */
+    onSuppression(listener: (until: number) => void): () => void {
+      suppressionListeners.add(listener);
+      return () => suppressionListeners.delete(listener);
     },
   };
 }

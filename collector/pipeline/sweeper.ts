@@ -1,11 +1,15 @@
 // The collector's periodic housekeeping, one component with the common start/stop
 // contract: nodes whose agents went silent get an agent-stale finding, suppressions that
-// ran out end, retention purges old rows, and the store gauges are refreshed.
+// ran out end, retention purges old rows, and the store gauges are refreshed. Findings
+// change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
+// wakes up when the next suppression expires, so a suppression ends at its expiry and no
+// read ever has to end it (reads never write).
 import type { Logger } from '../../proto/support/logger.js';
+import { systemClock, type Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
-import { countTransitions } from './pipeline.js';
+import type { Pipeline } from './pipeline.js';
 
 export interface SweeperConfig {
   readonly intervalMs: number;
@@ -26,9 +30,12 @@ export interface SweeperConfig {
 
 export interface SweeperDeps {
   readonly store: Store;
+  /** Where agent-stale findings are raised and suppressions end (its clock should be this one's). */
+  readonly pipeline: Pick<Pipeline, 'silent' | 'expire' | 'onSuppression'>;
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly now?: () => number;
+  /** Its time and its ticks (default: the system's). */
+  readonly clock?: Clock;
 }
 
 export interface SweepOutcome {
@@ -40,9 +47,14 @@ export interface SweepOutcome {
 const OPTIMIZE_EVERY_MS = 3600_000;
 
 export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
-  const now = deps.now ?? Date.now;
-  const { store, metrics, log } = deps;
-  let timer: NodeJS.Timeout | undefined;
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
+  const { store, metrics, log, pipeline } = deps;
+  let running = false;
+  let cancel: (() => void) | undefined;
+  let unsubscribe: (() => void) | undefined;
+  /** The wake-up for the next suppression expiry, and when it is due. */
+  let expiry: { readonly at: number; readonly cancel: () => void } | undefined;
   let startedAt = 0;
   let optimizedAt = 0;
 
@@ -53,20 +65,14 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     const staleRaised: string[] = [];
     if (at - startedAt > config.staleAfterMs) {
       for (const n of store.nodes.silentSince(at - config.staleAfterMs)) {
-        const t = store.findings.raiseStale(n.name, n.lastSeen, config.staleAfterMs, at);
-        if (!t) continue;
+        const raised = pipeline.silent(n.name, n.lastSeen, config.staleAfterMs).some((c) => c.event === 'opened' || c.event === 'reopened');
+        if (!raised) continue;
         staleRaised.push(n.name);
-        countTransitions(metrics, [t]);
         metrics.inc('nodeward_nodes_went_stale_total', 'Nodes whose agent went silent past the stale time');
         log.warn({ node: n.name, lastSeen: isoTime(n.lastSeen) }, 'agent has gone silent; agent-stale finding raised');
       }
     }
-    const ended = store.findings.expireDue(at);
-    countTransitions(metrics, ended);
-    if (ended.length > 0) {
-      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
-      log.info({ findings: ended.map((e) => e.findingId) }, 'suppressions expired');
-    }
+    const ended = endSuppressions();
     const r = config.retention;
     const purged = {
       resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
@@ -86,7 +92,43 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
       store.optimize();
     }
     refreshGauges(at);
-    return { staleRaised, suppressionsEnded: ended.length, purged };
+    armExpiry();
+    return { staleRaised, suppressionsEnded: ended, purged };
+  }
+
+  /** Ends the suppressions that have run out; how many. */
+  function endSuppressions(): number {
+    const ended = pipeline.expire();
+    if (ended.length > 0) {
+      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
+      log.info({ findings: ended.map((e) => e.findingId) }, 'suppressions expired');
+    }
+    return ended.length;
+  }
+
+  /**
+   * Wakes up at the next expiry (`until`, or the earliest in the store), unless one sooner is
+   * set. Right after a wake-up, one still due is left to the next tick (no busy loop when the
+   * database refuses the write).
+   */
+  function armExpiry(until?: number, afterWakeup = false): void {
+    if (!running) return;
+    const next = until ?? store.findings.nextSuppressionExpiry();
+    if (next === undefined || (expiry !== undefined && expiry.at <= next) || (afterWakeup && next <= now())) return;
+    expiry?.cancel();
+    const cancelIt = clock.after(next - now(), () => {
+      if (expiry?.cancel !== cancelIt) return;
+      expiry = undefined;
+      try {
+        endSuppressions();
+        refreshGauges(now());
+      } catch (err) {
+        metrics.inc('nodeward_sweep_failures_total', 'Housekeeping runs that failed');
+        log.error({ err: (err as Error).message }, 'ending expired suppressions failed; retrying on the next tick');
+      }
+      armExpiry(undefined, true);
+    });
+    expiry = { at: next, cancel: cancelIt };
   }
 
   function refreshGauges(at: number): void {
@@ -110,19 +152,35 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
   };
 
+  /** The next tick, `intervalMs` after this one. */
+  function tick(): void {
+    cancel = clock.after(config.intervalMs, () => {
+      if (!running) return;
+      safeSweep();
+      if (running) tick();
+    });
+  }
+
   return {
     start(): void {
-      if (timer) return;
+      if (running) return;
+      running = true;
       startedAt = now();
       optimizedAt = startedAt;
       refreshGauges(startedAt);
-      timer = setInterval(safeSweep, config.intervalMs);
-      timer.unref();
+      tick();
+      unsubscribe = pipeline.onSuppression((until) => armExpiry(until));
+      armExpiry();
     },
     /** Safe before start and safe twice. */
     stop(): void {
-      if (timer) clearInterval(timer);
-      timer = undefined;
+      running = false;
+      cancel?.();
+      cancel = undefined;
+      unsubscribe?.();
+      unsubscribe = undefined;
+      expiry?.cancel();
+      expiry = undefined;
     },
     /** Runs one sweep now (also what the timer does). */
     sweep,

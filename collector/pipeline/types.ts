@@ -2,7 +2,9 @@
 // the node the client certificate names.
 import type { Category, Result, Severity, Status } from '../../proto/domain.js';
 
-export interface IncomingResult extends Result {
+/** A result as the collector takes it: `checkId` names the check (a Result's `id` on the wire and in reports). */
+export interface IncomingResult extends Omit<Result, 'id'> {
+  readonly checkId: string;
   readonly occurrences: number;
 }
 
@@ -38,12 +40,16 @@ export interface IncomingBatch {
   readonly findings: readonly IncomingFinding[];
 }
 
-export type LifecycleEvent = 'opened' | 'reopened' | 'escalated' | 'resolved';
-
+/** What one agent message did. */
 export interface CommitOutcome {
+  /** Received before (same node, epoch and sequence): acknowledged, nothing changed. */
   readonly duplicate: boolean;
-  readonly events: ReadonlyArray<{ readonly findingId: string; readonly event: LifecycleEvent }>;
+  /** The transitions it made, the agent-stale finding it resolved included. */
+  readonly changes: ReadonlyArray<{ readonly findingId: string; readonly node: string; readonly checkId: string; readonly event: string }>;
+  /** Failing results and findings committed. */
   readonly updated: number;
   /** New findings refused because the node is at its open-finding cap. */
   readonly refused: number;
+  /** Process findings for what the central baseline allows, sent before the agent applied the allow. */
+  readonly ignored: number;
 }

@@ -7,6 +7,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
+import type { Finding } from '../finding.js';
 import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
 import { renderTable, type Column } from './table.js';
@@ -108,9 +109,8 @@ export function resolveConnection(flags: ConnectionFlags, env: Env, cwd = proces
 const time = (iso: string | null | undefined): string => (iso ? iso.replace(/\.\d{3}Z$/, 'Z') : '');
 const pct = (score: number | null | undefined): string => (score === null || score === undefined ? '-' : `${Math.round(score * 1000) / 10}%`);
 
-interface FindingLike {
-  id: string; node: string; checkId: string; subject: string; severity: string; state: string; count: number; lastSeen: string; title: string;
-}
+/** The API's finding (collector/finding.ts), as much of it as the table shows. */
+type FindingLike = Pick<Finding, 'id' | 'node' | 'checkId' | 'subject' | 'severity' | 'state' | 'count' | 'lastSeen' | 'title'>;
 
 const FINDING_COLUMNS: ReadonlyArray<Column<FindingLike>> = [
   { title: 'Severity', value: (f) => f.severity },

@@ -11,7 +11,7 @@
 // database at most `flushMs` later (at the latest when the window ends, the log is read or
 // the store closes). Authenticated calls stay one row each.
 import type { Db } from './db.js';
-import type { Page } from './findings.js';
+import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 
 export interface AuditRecord {
@@ -158,18 +158,11 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawAudit>(sql)));
       flush(flushedAt);
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      return {
-        items: page.map((r) => ({
-          id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
-          detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
-          count: r.count, lastAt: isoTime(Math.max(r.at, r.last_at)),
-        })),
-        nextCursor: more && last ? encodeAuditCursor(last.seq) : null,
-      };
+      return pageOf(stmt.all(params), limit, (r): AuditRow => ({
+        id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
+        detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
+        count: r.count, lastAt: isoTime(Math.max(r.at, r.last_at)),
+      }), (last) => encodeAuditCursor(last.seq));
     },
     purge(olderThan: number): number {
       let total = 0;

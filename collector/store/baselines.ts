@@ -54,7 +54,7 @@
 import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
 import { StoreError, type Db } from './db.js';
-import { decodeCursor, encodeCursor, type Page } from './findings.js';
+import { decodeCursor, encodeCursor, type Page } from './paging.js';
 import { isoTime } from './time.js';
 
 export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;

@@ -1,28 +1,46 @@
-// Findings: idempotent commits of agent messages, lifecycle transitions (open, resolved,
-// suppressed, with expiry), the collector's own agent-stale findings, and queries.
-import { fingerprint } from '../../proto/fingerprint.js';
-import { SEVERITIES, severityRank, isFindingStatus, type FindingState, type Severity } from '../../proto/domain.js';
+// Findings: the rows of the findings table with what is kept alongside them (the history
+// log, the rollups, the latest result per check and subject), the reads the API makes, and
+// the writes a unit of work makes. What a change means (open, resolve, reopen, escalate,
+// suppress, expire) is not decided here: pipeline/lifecycle.ts decides it, and the commit
+// stage (pipeline/commit.ts) writes what it decided through `FindingWrites`.
+import { severityRank, type FindingState, type Severity, type Status } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
+import type { Finding, FindingDetail } from '../finding.js';
 import type { Db } from './db.js';
-import { createHistoryLog, type HistoryEntry, type TransitionListener } from './history.js';
-import { createRollups, type RollupKey } from './rollups.js';
-import type { CommitOutcome, IncomingBatch, IncomingScan, LifecycleEvent } from '../pipeline/types.js';
-import { isoTime, isoTimeOrNull } from './time.js';
+import { toFinding, type FindingRowRaw } from './finding-row.js';
+import type { HistoryLog } from './history.js';
+import { pageOf, encodeCursor, type Page } from './paging.js';
+import type { Rollups } from './rollups.js';
 
-/** The check id of the finding the collector raises for a node whose agent went silent. */
-export const AGENT_STALE_CHECK = 'agent-stale';
-
-export interface FindingRow {
+/** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
+export interface StoredFinding {
+  readonly seq: number;
   readonly id: string;
   readonly node: string;
   readonly checkId: string;
+  readonly subject: string;
+  readonly category: string;
+  readonly status: string;
+  readonly severity: Severity;
+  readonly severityRank: number;
+  readonly state: FindingState;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly count: number;
+  readonly resolvedAt: number | null;
+  readonly suppressedReason: string | null;
+  readonly suppressedUntil: number | null;
+  readonly suppressedBy: string | null;
+  readonly suppressedAt: number | null;
+}
+
+/** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
+export interface FindingFields {
   readonly cis: string;
   readonly title: string;
   readonly category: string;
-  readonly subject: string;
   readonly severity: Severity;
   readonly status: string;
-  readonly state: FindingState;
   readonly scored: boolean;
   readonly actual: string;
   readonly expected: string;
@@ -30,21 +48,29 @@ export interface FindingRow {
   readonly sourceFile: string;
   readonly reason: string;
   readonly remediation: string;
-  readonly detail: unknown;
+  /** JSON, redacted at ingest. */
+  readonly detail: string;
   readonly seen: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly count: number;
-  readonly resolvedAt: string | null;
-  readonly suppressedReason: string | null;
-  readonly suppressedUntil: string | null;
-  readonly suppressedBy: string | null;
-  readonly suppressedAt: string | null;
 }
 
-export interface FindingDetail extends FindingRow {
-  /** Newest first, bounded. */
-  readonly history: HistoryEntry[];
+/** One write of a finding: its lifecycle after a step, and (with an occurrence) what the occurrence said. */
+export interface FindingWrite {
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly subject: string;
+  readonly state: FindingState;
+  readonly severity: Severity;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly count: number;
+  readonly resolvedAt: number | null;
+  readonly suppressedReason: string | null;
+  readonly suppressedUntil: number | null;
+  readonly suppressedBy: string | null;
+  readonly suppressedAt: number | null;
+  /** Absent: only the lifecycle changed (a resolution, a suppression, an expiry). A new finding needs them. */
+  readonly fields?: FindingFields | undefined;
 }
 
 export interface FindingFilter {
@@ -58,73 +84,97 @@ export interface FindingFilter {
   readonly q?: string | undefined;
 }
 
-export interface Page<T> {
-  readonly items: T[];
-  readonly nextCursor: string | null;
+/** The API's reads, and retention. */
+export interface FindingReads {
+  get(id: string): Finding | undefined;
+  detail(id: string): FindingDetail | undefined;
+  list(filter: FindingFilter, limit: number, after: number): Page<Finding>;
+  countByState(): Record<FindingState, number>;
+  /** The earliest expiry of a suppression in force (ms), if any. */
+  nextSuppressionExpiry(): number | undefined;
+  /** Deletes findings resolved before `olderThan` (their history goes with them). */
+  purgeResolved(olderThan: number): number;
+  /** Deletes history entries last written before `olderThan`. */
+  purgeHistory(olderThan: number): number;
 }
 
-/** A change the collector made on its own (an expiry, a stale agent): for metrics and logs. */
-export interface Transition {
-  readonly findingId: string;
-  readonly node: string;
-  readonly event: LifecycleEvent | 'unsuppressed';
+/** What a unit of work reads and writes of findings (store.ts StoreUnit). */
+export interface FindingWrites {
+  byId(id: string): StoredFinding | undefined;
+  /** Open and suppressed findings of a node. */
+  activeOfNode(node: string): StoredFinding[];
+  /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
+  activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
+  /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
+  dueSuppressions(now: number, limit: number): StoredFinding[];
+  /** Open findings of the node (its rollup, exact at the start of a unit). */
+  openCount(node: string): number;
+  /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
+  save(before: StoredFinding | undefined, write: FindingWrite, now: number): StoredFinding;
+  /** The finding as it is now in this unit (an alert's snapshot). */
+  snapshot(id: string): Finding | undefined;
+  readonly history: Pick<HistoryLog, 'transition' | 'seen'>;
+  /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
+  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
+  /** Recounts the node's compliance from its latest results. */
+  compliance(node: string): void;
+  /** New findings of the node refused by its cap. */
+  refused(node: string, n: number): void;
 }
 
-interface UpsertFields {
-  id: string; node: string; checkId: string; cis: string; title: string; category: string; subject: string;
-  severity: string; severityRank: number; status: string; scored: number; actual: string; expected: string;
-  source: string; sourceFile: string; reason: string; remediation: string; detail: string; seen: string;
-  observedAt: number; occurrences: number; now: number;
-}
+type Raw = FindingRowRaw;
 
-const iso = isoTimeOrNull;
+/** The columns of a StoredFinding, named as its fields (the rows come back as StoredFindings). */
+const STORED = `seq, id, node, check_id AS checkId, subject, category, status, severity, severity_rank AS severityRank, state,
+  first_seen AS firstSeen, last_seen AS lastSeen, count, resolved_at AS resolvedAt, suppressed_reason AS suppressedReason,
+  suppressed_until AS suppressedUntil, suppressed_by AS suppressedBy, suppressed_at AS suppressedAt`;
 
-export function encodeCursor(seq: number): string {
-  return Buffer.from(JSON.stringify({ after: seq })).toString('base64url');
-}
-
-/** Returns the position after which to continue, or undefined for a malformed cursor. */
-export function decodeCursor(cursor: string): number | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown };
-    return Number.isSafeInteger(v.after) && (v.after as number) >= 0 ? (v.after as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export interface FindingStoreOptions {
-  readonly maxOpenFindingsPerNode: number;
-  /** History entries kept per finding. */
-  readonly historyLimit: number;
-  /** Told of every transition inside its transaction (the webhook outbox). */
-  readonly onTransition?: TransitionListener | undefined;
-}
-
-export function createFindingStore(db: Db, opts: FindingStoreOptions) {
-  const history = createHistoryLog(db, { limit: opts.historyLimit, onTransition: opts.onTransition });
-  const rollups = createRollups(db);
+export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }) {
+  const { history, rollups } = deps;
   const s = {
-    received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
-    markReceived: db.prepare('INSERT INTO received (node, epoch, sequence, received_at) VALUES (?, ?, ?, ?)'),
-    current: db.prepare<[string], Current>('SELECT seq, state, severity_rank, node, check_id, category, status FROM findings WHERE id = ?'),
-    openCount: db.prepare<[string], { n: number }>("SELECT count(*) AS n FROM findings WHERE node = ? AND state = 'open'"),
-    insert: db.prepare(`INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
-        scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, updated_at)
-      VALUES (@id, @node, @checkId, @cis, @title, @category, @subject, @severity, @severityRank, @status, 'open',
-        @scored, @actual, @expected, @source, @sourceFile, @reason, @remediation, @detail, @seen, @observedAt, @observedAt, @occurrences, @now)`),
-    // A failing occurrence: a resolved finding reopens (and is no longer resolved); a
-    // suppressed one stays suppressed until its suppression ends.
+    byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
+    ofNode: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE node = ? AND state IN ('open', 'suppressed')`),
+    // Walks the (check_id, state) index; the subjects are checked per row.
+    bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
+      WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
+    due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
+      WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
+    nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
+      WHERE state = 'suppressed' AND suppressed_until IS NOT NULL`),
+    // From the per-node rollup (migration 002): no count of rows.
+    openCount: db.prepare<[string], { n: number }>("SELECT total AS n FROM node_counts WHERE state = 'open' AND node = ?"),
+    // Positional parameters: binding them is cheaper than by name, and these run once per finding.
+    insert: db.prepare<[string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
+      string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number]>(
+      `INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
+        scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
+        suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // The two writes nearly every change is, with only the columns they change (an assigned
+    // column costs its indexes an update even when its value stays): an occurrence, and a
+    // transition without one (a resolution, a suppression and its end).
+    occurrence: db.prepare<[string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
+      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, title = ?, category = ?, severity = ?,
+        severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
+        detail = ?, seen = ?, state = ?, last_seen = ?, count = ?, resolved_at = ?, updated_at = ?
+      WHERE seq = ?`),
+    transition: db.prepare<[string, number | null, string | null, number | null, string | null, number | null, number, number]>(`UPDATE findings
+      SET state = ?, resolved_at = ?, suppressed_reason = ?, suppressed_until = ?, suppressed_by = ?, suppressed_at = ?, updated_at = ?
+      WHERE seq = ?`),
+    // Any other write (none the lifecycle makes today): every column.
     update: db.prepare(`UPDATE findings SET cis = @cis, title = @title, category = @category, severity = @severity,
         severity_rank = @severityRank, status = @status, scored = @scored, actual = @actual, expected = @expected,
-        source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail,
-        seen = @seen, last_seen = max(last_seen, @observedAt), count = count + @occurrences, updated_at = @now,
-        state = CASE state WHEN 'resolved' THEN 'open' ELSE state END, resolved_at = NULL
-      WHERE id = @id`),
-    resolve: db.prepare<[number, number, string], { severity: string }>(`UPDATE findings
-      SET state = 'resolved', resolved_at = ?, updated_at = ?, suppressed_reason = NULL, suppressed_until = NULL,
-        suppressed_by = NULL, suppressed_at = NULL
-      WHERE id = ? AND state IN ('open', 'suppressed') RETURNING severity`),
+        source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail, seen = @seen,
+        state = @state, first_seen = @firstSeen, last_seen = @lastSeen, count = @count, resolved_at = @resolvedAt,
+        suppressed_reason = @suppressedReason, suppressed_until = @suppressedUntil, suppressed_by = @suppressedBy,
+        suppressed_at = @suppressedAt, updated_at = @now
+      WHERE seq = @seq`),
+    lifecycle: db.prepare(`UPDATE findings SET severity = @severity, severity_rank = @severityRank, state = @state,
+        first_seen = @firstSeen, last_seen = @lastSeen, count = @count, resolved_at = @resolvedAt,
+        suppressed_reason = @suppressedReason, suppressed_until = @suppressedUntil, suppressed_by = @suppressedBy,
+        suppressed_at = @suppressedAt, updated_at = @now
+      WHERE seq = @seq`),
+    get: db.prepare<[string], Raw>('SELECT * FROM findings WHERE id = ?'),
     nodeResult: db.prepare(`INSERT INTO node_results (node, check_id, subject, status, severity, scored, evaluated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (node, check_id, subject) DO UPDATE SET status = excluded.status, severity = excluded.severity,
@@ -135,289 +185,91 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
         failing_checks = (SELECT count(DISTINCT r.check_id) FROM node_results r WHERE r.node = @node AND r.status = 'fail')
       WHERE name = @node`),
     refused: db.prepare('UPDATE nodes SET findings_refused = findings_refused + ? WHERE name = ?'),
-    get: db.prepare<[string], RawFinding>('SELECT * FROM findings WHERE id = ?'),
-    suppress: db.prepare(`UPDATE findings SET state = 'suppressed', suppressed_reason = @reason, suppressed_until = @until,
-        suppressed_by = @by, suppressed_at = @now, updated_at = @now WHERE id = @id`),
-    // Ending a suppression returns the finding to what its results say: open, unless a pass
-    // resolved it before it was suppressed and nothing failed since.
-    unsuppress: db.prepare<[{ now: number; id: string }], { state: FindingState; node: string; severity: string }>(`UPDATE findings
-      SET state = CASE WHEN resolved_at IS NULL THEN 'open' ELSE 'resolved' END, suppressed_reason = NULL,
-        suppressed_until = NULL, suppressed_by = NULL, suppressed_at = NULL, updated_at = @now
-      WHERE id = @id AND state = 'suppressed' RETURNING state, node, severity`),
-    due: db.prepare<[number], { id: string }>(`SELECT id FROM findings
-      WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT 1000`),
-    purgeResolved: db.prepare<[number], Current>(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
+    purgeResolved: db.prepare<[number], StoredFinding>(`DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
       WHERE state = 'resolved' AND resolved_at < ? AND seq < (SELECT max(seq) FROM findings) LIMIT 5000)
-      RETURNING seq, state, severity_rank, node, check_id, category, status`),
+      RETURNING ${STORED}`),
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
-    // Walks the (check_id, state) index; the subjects are checked per row.
-    ofNode: db.prepare<[string], { id: string }>("SELECT id FROM findings WHERE node = ? AND state IN ('open', 'suppressed')"),
-    bySubjects: db.prepare<[string, string], { id: string; node: string }>(`SELECT id, node FROM findings
-      WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
+  };
+  const listStatements = new Map<string, Statement<Record<string, unknown>, Raw>>();
+
+  const writes: FindingWrites = {
+    byId: (id) => s.byId.get(id),
+    activeOfNode: (node) => s.ofNode.all(node),
+    activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
+    dueSuppressions: (now, limit) => s.due.all(now, limit),
+    openCount: (node) => s.openCount.get(node)?.n ?? 0,
+
+    save(before, w, now) {
+      const f = w.fields;
+      const category = f?.category ?? before?.category;
+      const status = f?.status ?? before?.status;
+      if (category === undefined || status === undefined) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
+      const rank = severityRank(w.severity);
+      const lifecycle = () => ({
+        state: w.state, severity: w.severity, severityRank: rank, firstSeen: w.firstSeen, lastSeen: w.lastSeen, count: w.count,
+        resolvedAt: w.resolvedAt, suppressedReason: w.suppressedReason, suppressedUntil: w.suppressedUntil, suppressedBy: w.suppressedBy,
+        suppressedAt: w.suppressedAt, now,
+      });
+      let seq: number;
+      if (!before) {
+        if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
+        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
+          f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.firstSeen, w.lastSeen,
+          w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now).lastInsertRowid);
+      } else {
+        seq = before.seq;
+        const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
+          && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
+        if (f && sameSuppression && before.firstSeen === w.firstSeen) {
+          s.occurrence.run(f.cis, f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
+            f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
+        } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
+          s.transition.run(w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq);
+        } else if (f) {
+          s.update.run({ ...lifecycle(), ...row(f), seq });
+        } else {
+          s.lifecycle.run({ ...lifecycle(), seq });
+        }
+      }
+      const after: StoredFinding = {
+        seq, id: w.id, node: w.node, checkId: w.checkId, subject: w.subject, category, status, severity: w.severity, severityRank: rank, state: w.state,
+        firstSeen: w.firstSeen, lastSeen: w.lastSeen, count: w.count, resolvedAt: w.resolvedAt, suppressedReason: w.suppressedReason,
+        suppressedUntil: w.suppressedUntil, suppressedBy: w.suppressedBy, suppressedAt: w.suppressedAt,
+      };
+      rollups.move(before, after);
+      return after;
+    },
+
+    snapshot(id) {
+      const r = s.get.get(id);
+      return r ? toFinding(r) : undefined;
+    },
+    history,
+    nodeResult(node, r, evaluatedAt) {
+      s.nodeResult.run(node, r.checkId, r.subject, r.status, r.severity, r.scored ? 1 : 0, evaluatedAt);
+    },
+    compliance(node) {
+      s.compliance.run({ node });
+    },
+    refused(node, n) {
+      if (n > 0) s.refused.run(n, node);
+    },
   };
 
-  const listStatements = new Map<string, Statement<Record<string, unknown>, RawFinding>>();
-
-  /**
-   * One transaction whose rollup deltas are written before it commits. Called inside
-   * another, it joins it: the outer one writes the deltas of both.
-   */
-  function tx<T>(fn: () => T, immediate = true): T {
-    if (db.inTransaction) return fn();
-    const run = db.transaction((): T => {
-      rollups.reset();
-      const out = fn();
-      rollups.flush();
-      return out;
-    });
-    return immediate ? run.immediate() : run();
-  }
-
-  // Open findings per node, for the cap. The collector is the database's only writer, so
-  // the count is kept here instead of counting rows on every batch; an entry is set only
-  // after its transaction commits, and dropped whenever something else changes states.
-  const openCounts = new Map<string, number>();
-
-  /** Upserts one failing occurrence; returns the lifecycle event it caused, if any. */
-  function upsert(f: UpsertFields, openBudget: { left: number }): LifecycleEvent | 'refused' | null {
-    const cur = s.current.get(f.id);
-    const after = (state: string): RollupKey => ({ state, node: f.node, checkId: f.checkId, category: f.category, severityRank: f.severityRank, status: f.status });
-    if (!cur) {
-      if (openBudget.left <= 0) return 'refused';
-      openBudget.left--;
-      const seq = Number(s.insert.run(f).lastInsertRowid);
-      rollups.move(undefined, after('open'));
-      history.transition(seq, 'opened', f.observedAt, f.severity, f.now, { occurrences: f.occurrences, first: true });
-      return 'opened';
-    }
-    s.update.run(f);
-    rollups.move(key(cur), after(cur.state === 'resolved' ? 'open' : cur.state));
-    let ev: LifecycleEvent | null = null;
-    if (cur.state === 'resolved') ev = 'reopened';
-    else if (f.severityRank > cur.severity_rank) ev = 'escalated';
-    if (ev) history.transition(cur.seq, ev, f.observedAt, f.severity, f.now, { occurrences: f.occurrences });
-    else history.seen(cur.seq, f.observedAt, f.occurrences, f.severity, f.now);
-    return ev;
-  }
-
-  /** Resolves an open or suppressed finding; returns the state it left, if it changed. */
-  function resolve(id: string, at: number, now: number, note: string): FindingState | undefined {
-    const cur = s.current.get(id);
-    if (!cur || (cur.state !== 'open' && cur.state !== 'suppressed')) return undefined;
-    const r = s.resolve.get(at, now, id);
-    if (!r) return undefined;
-    rollups.move(key(cur), { ...key(cur), state: 'resolved' });
-    history.transition(cur.seq, 'resolved', at, r.severity, now, { note });
-    return cur.state;
-  }
-
-  /** Ends a suppression; returns the state the finding returned to. */
-  function lift(id: string, now: number, note: string): FindingState | undefined {
-    const cur = s.current.get(id);
-    if (!cur || cur.state !== 'suppressed') return undefined;
-    const r = s.unsuppress.get({ now, id });
-    if (!r) return undefined;
-    rollups.move(key(cur), { ...key(cur), state: r.state });
-    history.transition(cur.seq, 'unsuppressed', now, r.severity, now, { note });
-    openCounts.delete(cur.node);
-    return r.state;
-  }
-
-  /** Ends the suppressions due by `now`; inside the caller's transaction. */
-  function expire(now: number): Transition[] {
-    const out: Transition[] = [];
-    for (;;) {
-      const due = s.due.all(now);
-      for (const { id } of due) {
-        const node = s.current.get(id)?.node ?? '';
-        const state = lift(id, now, 'the suppression expired');
-        if (state) out.push({ findingId: id, node, event: state === 'open' ? 'reopened' : 'unsuppressed' });
-      }
-      if (due.length < 1000) return out;
-    }
-  }
-
-  function commit(node: string, epoch: string, sequence: number, now: number, apply: (budget: { left: number }, out: Outcome) => void): CommitOutcome {
-    let open = 0;
-    const out = tx((): Outcome | undefined => {
-      if (s.received.get(node, epoch, sequence)) return undefined;
-      // A suppression that has run out ends before anything new is applied to it.
-      expire(now);
-      open = openCounts.get(node) ?? s.openCount.get(node)?.n ?? 0;
-      const budget = { left: Math.max(0, opts.maxOpenFindingsPerNode - open) };
-      const o: Outcome = { duplicate: false, events: [], updated: 0, refused: 0, openDelta: 0 };
-      apply(budget, o);
-      if (o.refused > 0) s.refused.run(o.refused, node);
-      s.markReceived.run(node, epoch, sequence, now);
-      return o;
-    });
-    if (!out) return { duplicate: true, events: [], updated: 0, refused: 0 };
-    openCounts.set(node, open + out.openDelta);
-    return { duplicate: false, events: out.events, updated: out.updated, refused: out.refused };
-  }
-
-  function record(out: Outcome, id: string, ev: LifecycleEvent | 'refused' | null): void {
-    if (ev === 'refused') out.refused++;
-    else {
-      out.updated++;
-      if (ev) out.events.push({ findingId: id, event: ev });
-      if (ev === 'opened' || ev === 'reopened') out.openDelta++;
-    }
-  }
-
-  const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK, node);
-
-  return {
-    commitScan(scan: IncomingScan, now: number): CommitOutcome {
-      return commit(scan.node, scan.epoch, scan.sequence, now, (budget, out) => {
-        for (const r of scan.results) {
-          s.nodeResult.run(scan.node, r.id, r.subject, r.status, r.severity, r.scored ? 1 : 0, scan.scannedAt);
-          const id = fingerprint(scan.node, r.id, r.subject);
-          if (isFindingStatus(r.status)) {
-            record(out, id, upsert({
-              id, node: scan.node, checkId: r.id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-              severity: r.severity, severityRank: severityRank(r.severity), status: r.status, scored: r.scored ? 1 : 0,
-              actual: r.actual, expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason,
-              remediation: r.remediation, detail: '{}', seen: 'scan', observedAt: scan.scannedAt,
-              occurrences: r.occurrences, now,
-            }, budget));
-          } else if (r.status === 'pass' && scan.scope.includes(r.id)) {
-            // Only a pass inside the report's scope resolves; skip and error never do.
-            const left = resolve(id, scan.scannedAt, now, 'passed a scan');
-            if (left) {
-              if (left === 'open') out.openDelta--;
-              out.events.push({ findingId: id, event: 'resolved' });
-            }
-          }
-        }
-        s.compliance.run({ node: scan.node });
-      });
+  const reads: FindingReads = {
+    get(id) {
+      const r = s.get.get(id);
+      return r ? toFinding(r) : undefined;
     },
 
-    commitBatch(batch: IncomingBatch, now: number): CommitOutcome {
-      return commit(batch.node, batch.epoch, batch.sequence, now, (budget, out) => {
-        for (const f of batch.findings) {
-          const id = fingerprint(batch.node, f.checkId, f.subject);
-          record(out, id, upsert({
-            id, node: batch.node, checkId: f.checkId, cis: '', title: f.title, category: f.category, subject: f.subject,
-            severity: f.severity, severityRank: severityRank(f.severity), status: f.status, scored: 0, actual: '',
-            expected: '', source: 'process', sourceFile: '', reason: '', remediation: f.remediation, detail: f.detail,
-            seen: f.seen, observedAt: f.observedAt, occurrences: f.occurrences, now,
-          }, budget));
-        }
-      });
+    detail(id) {
+      const r = s.get.get(id);
+      return r ? { ...toFinding(r), history: history.list(r.seq) } : undefined;
     },
 
-    /**
-     * Raises (or reopens) the node's agent-stale finding. Nothing happens while one is
-     * already open or suppressed. Not subject to the per-node cap: it is the collector's own.
-     */
-    raiseStale(node: string, lastSeen: number, staleAfterMs: number, now: number): Transition | undefined {
-      const id = staleId(node);
-      return tx((): Transition | undefined => {
-        const cur = s.current.get(id);
-        if (cur && cur.state !== 'resolved') return undefined;
-        const silent = Math.round((now - lastSeen) / 1000);
-        const ev = upsert({
-          id, node, checkId: AGENT_STALE_CHECK, cis: '', title: 'The nodeward agent has gone silent', category: 'agent',
-          subject: node, severity: 'high', severityRank: severityRank('high'), status: 'fail', scored: 0,
-          actual: `no message for ${silent} s (last seen ${isoTime(lastSeen)})`,
-          expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
-          reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
-          remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
-            + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
-          detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silent }),
-          seen: 'collector', observedAt: now, occurrences: 1, now,
-        }, { left: 1 });
-        openCounts.delete(node);
-        return ev === 'opened' || ev === 'reopened' ? { findingId: id, node, event: ev } : undefined;
-      });
-    },
-
-    /** Resolves the node's agent-stale finding, if one is open or suppressed: the agent is back. */
-    resolveStale(node: string, now: number): Transition | undefined {
-      const id = staleId(node);
-      return tx((): Transition | undefined => {
-        if (!resolve(id, now, now, 'the agent is back')) return undefined;
-        openCounts.delete(node);
-        return { findingId: id, node, event: 'resolved' };
-      }, false);
-    },
-
-    /**
-     * Resolves the open and suppressed findings of `checkId` with one of these subjects, on
-     * every node (an executable that is allowed now). The same resolve as a pass's, so the
-     * history, and whatever listens to it, sees 'resolved'.
-     */
-    resolveSubjects(checkId: string, subjects: readonly string[], now: number, note: string): Transition[] {
-      if (subjects.length === 0) return [];
-      return tx((): Transition[] => {
-        const out: Transition[] = [];
-        for (const f of s.bySubjects.all(checkId, JSON.stringify(subjects))) {
-          if (!resolve(f.id, now, now, note)) continue;
-          openCounts.delete(f.node);
-          out.push({ findingId: f.id, node: f.node, event: 'resolved' });
-        }
-        return out;
-      });
-    },
-
-    /**
-     * Resolves every open and suppressed finding of the node (an operator deleted it), with
-     * the same resolve as a pass's: the history and the webhooks see 'resolved'.
-     */
-    resolveNode(node: string, now: number, note: string): Transition[] {
-      return tx((): Transition[] => {
-        const out: Transition[] = [];
-        for (const f of s.ofNode.all(node)) {
-          if (resolve(f.id, now, now, note)) out.push({ findingId: f.id, node, event: 'resolved' });
-        }
-        openCounts.delete(node);
-        return out;
-      });
-    },
-
-    get(id: string): FindingRow | undefined {
-      const row = s.get.get(id);
-      return row ? toRow(row) : undefined;
-    },
-
-    detail(id: string): FindingDetail | undefined {
-      const row = s.get.get(id);
-      return row ? { ...toRow(row), history: history.list(row.seq) } : undefined;
-    },
-
-    /** Suppresses, or updates the reason, expiry and author of an existing suppression. */
-    suppress(id: string, sup: { reason: string; until: number | null; by: string }, now: number): 'suppressed' | 'updated' | 'missing' {
-      return tx((): 'suppressed' | 'updated' | 'missing' => {
-        const cur = s.current.get(id);
-        if (!cur) return 'missing';
-        s.suppress.run({ id, reason: sup.reason, until: sup.until, by: sup.by, now });
-        rollups.move(key(cur), { ...key(cur), state: 'suppressed' });
-        const note = `${sup.by}: ${sup.reason}${sup.until === null ? '' : ` (until ${isoTime(sup.until)})`}`;
-        history.transition(cur.seq, 'suppressed', now, severityName(cur.severity_rank), now, { note });
-        openCounts.delete(cur.node);
-        return cur.state === 'suppressed' ? 'updated' : 'suppressed';
-      });
-    },
-
-    /** Ends a suppression now. */
-    unsuppress(id: string, by: string, now: number): 'unsuppressed' | 'not-suppressed' | 'missing' {
-      return tx((): 'unsuppressed' | 'not-suppressed' | 'missing' => {
-        if (!s.current.get(id)) return 'missing';
-        return lift(id, now, `${by}: lifted`) ? 'unsuppressed' : 'not-suppressed';
-      });
-    },
-
-    /** Ends every suppression whose expiry has passed. Cheap when none is due. */
-    expireDue(now: number): Transition[] {
-      if (s.due.all(now).length === 0) return [];
-      return tx(() => expire(now));
-    },
-
-    list(filter: FindingFilter, limit: number, after: number): Page<FindingRow> {
+    list(filter, limit, after) {
       // A page is "the next `limit` rows by seq". An index can produce that without sorting
       // only when the filter pins its leading columns: (node, state), (check, state),
       // (category, state), (state, severity) or (state). Any other filter is written as
@@ -443,38 +295,34 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       // prepared once); every value is bound.
       const sql = `SELECT * FROM findings WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       let stmt = listStatements.get(sql);
-      if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawFinding>(sql)));
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      return { items: page.map(toRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
+      if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
+      return pageOf(stmt.all(params), limit, toFinding, (last) => encodeCursor(last.seq));
     },
 
-    countByState(): Record<FindingState, number> {
+    countByState() {
       const out: Record<FindingState, number> = { open: 0, resolved: 0, suppressed: 0 };
       for (const r of s.countByState.all()) out[r.state] = r.n;
       return out;
     },
 
-    /** Deletes findings resolved before `olderThan` (their history goes with them). */
-    purgeResolved(olderThan: number): number {
+    nextSuppressionExpiry() {
+      return s.nextExpiry.get()?.at ?? undefined;
+    },
+
+    purgeResolved(olderThan) {
       let total = 0;
       for (;;) {
-        const n = tx(() => {
+        const n = deps.unit(() => {
           const gone = s.purgeResolved.all(olderThan);
-          for (const g of gone) rollups.move(key(g), undefined);
+          for (const g of gone) rollups.move(g, undefined);
           return gone.length;
         });
         total += n;
-        if (n < 5000) break;
+        if (n < 5000) return total;
       }
-      if (total > 0) openCounts.clear();
-      return total;
     },
 
-    /** Deletes history entries last written before `olderThan`. */
-    purgeHistory(olderThan: number): number {
+    purgeHistory(olderThan) {
       let total = 0;
       for (;;) {
         const n = s.purgeHistory.run(olderThan).changes;
@@ -483,46 +331,13 @@ export function createFindingStore(db: Db, opts: FindingStoreOptions) {
       }
     },
   };
+
+  return { reads, writes };
 }
 
-interface Current {
-  seq: number; state: FindingState; severity_rank: number; node: string; check_id: string; category: string; status: string;
-}
-
-const key = (c: Current): RollupKey => ({
-  state: c.state, node: c.node, checkId: c.check_id, category: c.category, severityRank: c.severity_rank, status: c.status,
-});
-
-type Outcome = { duplicate: boolean; events: Array<{ findingId: string; event: LifecycleEvent }>; updated: number; refused: number; openDelta: number };
-
-export type FindingStore = ReturnType<typeof createFindingStore>;
-
-interface RawFinding {
-  seq: number; id: string; node: string; check_id: string; cis: string; title: string; category: string; subject: string;
-  severity: Severity; severity_rank: number; status: string; state: FindingState; scored: number; actual: string;
-  expected: string; source: string; source_file: string; reason: string; remediation: string; detail: string;
-  seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
-  suppressed_reason: string | null; suppressed_until: number | null; suppressed_by: string | null;
-  suppressed_at: number | null; updated_at: number;
-}
-
-const severityName = (rank: number): Severity => SEVERITIES[rank] ?? 'info';
-
-function parseDetail(s: string): unknown {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    return {};
-  }
-}
-
-function toRow(r: RawFinding): FindingRow {
+function row(f: FindingFields) {
   return {
-    id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-    severity: r.severity, status: r.status, state: r.state, scored: r.scored === 1, actual: r.actual, expected: r.expected,
-    source: r.source, sourceFile: r.source_file, reason: r.reason, remediation: r.remediation, detail: parseDetail(r.detail),
-    seen: r.seen, firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
-    count: r.count, resolvedAt: iso(r.resolved_at), suppressedReason: r.suppressed_reason, suppressedUntil: iso(r.suppressed_until),
-    suppressedBy: r.suppressed_by, suppressedAt: iso(r.suppressed_at),
+    cis: f.cis, title: f.title, category: f.category, status: f.status, scored: f.scored ? 1 : 0, actual: f.actual, expected: f.expected,
+    source: f.source, sourceFile: f.sourceFile, reason: f.reason, remediation: f.remediation, detail: f.detail, seen: f.seen,
   };
 }

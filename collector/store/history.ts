@@ -2,35 +2,18 @@
 // are folded into one 'seen' entry per hour, so a finding that fails on every scan for a
 // month costs hundreds of rows, not thousands. The newest `limit` entries are kept.
 import type { Db } from './db.js';
+import type { HistoryEntry, HistoryEvent } from '../finding.js';
 import { isoTime } from './time.js';
-
-export const HISTORY_EVENTS = ['seen', 'opened', 'reopened', 'escalated', 'resolved', 'suppressed', 'unsuppressed'] as const;
-export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 /** Occurrences observed within this span of the entry's first one fold into it. */
 export const SEEN_BUCKET_MS = 3600_000;
-
-export interface HistoryEntry {
-  readonly event: HistoryEvent;
-  readonly at: string;
-  readonly lastAt: string;
-  readonly occurrences: number;
-  readonly severity: string;
-  readonly note: string;
-}
 
 interface RawEntry {
   seq: number; event: HistoryEvent; at: number; last_at: number; occurrences: number; severity: string; note: string;
 }
 
-/**
- * Told of every transition from inside the transaction that made it, after the finding's
- * row was written (the webhook outbox hangs here, so an alert commits with its change).
- */
-export type TransitionListener = (finding: number, event: Exclude<HistoryEvent, 'seen'>, at: number, now: number) => void;
-
 /** Entries are keyed by the finding's seq (its row number in findings). */
-export function createHistoryLog(db: Db, opts: { limit: number; onTransition?: TransitionListener | undefined }) {
+export function createHistoryLog(db: Db, opts: { limit: number }) {
   const s = {
     last: db.prepare<[number], RawEntry>('SELECT * FROM finding_history WHERE finding_seq = ? ORDER BY seq DESC LIMIT 1'),
     insert: db.prepare(`INSERT INTO finding_history (finding_seq, event, at, last_at, occurrences, severity, note, recorded_at)
@@ -51,7 +34,6 @@ export function createHistoryLog(db: Db, opts: { limit: number; onTransition?: T
     /** A transition: always its own entry. `first`: the finding is new, so there is nothing to trim. */
     transition(finding: number, event: Exclude<HistoryEvent, 'seen'>, at: number, severity: string, now: number, opts2: { occurrences?: number; note?: string; first?: boolean } = {}): void {
       insert(finding, event, at, opts2.occurrences ?? 0, severity, opts2.note ?? '', now, opts2.first !== true);
-      opts.onTransition?.(finding, event, at, now);
     },
     /** An occurrence without a transition: folded into the latest 'seen' entry of the same hour. */
     seen(finding: number, observedAt: number, occurrences: number, severity: string, now: number): void {

@@ -1,6 +1,6 @@
 // Node inventory: from hellos and heartbeats, plus what the findings tables say.
 import type { Db } from './db.js';
-import type { Page } from './findings.js';
+import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 
 export interface NodeHello {
@@ -358,12 +358,8 @@ export function createNodeStore(db: Db) {
         : `${SELECT}${cond} ORDER BY n.name LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      const next = !more || !last ? null : byExpiry ? encodeNodeCursor(last.name, last.cert_expiry ?? null) : encodeNodeCursor(last.name);
-      return { items: page.map((r) => toRow(r, now, staleAfterMs)), nextCursor: next };
+      return pageOf(stmt.all(params), limit, (r) => toRow(r, now, staleAfterMs),
+        (last) => (byExpiry ? encodeNodeCursor(last.name, last.cert_expiry ?? null) : encodeNodeCursor(last.name)));
     },
     /** Nodes last heard from before `cutoff`. */
     silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {

@@ -1,26 +1,26 @@
-// The webhook outbox (migration 004). Every lifecycle transition of a finding reaches
-// `enqueue` from inside the transaction that made it (the history log calls it), which
-// writes one row per destination that routes the change, with a snapshot of the finding:
-// the alert is durable exactly when the change is. Dispatchers (collector/webhooks) drain
-// the rows in order; the API lists them and retries dead letters.
+// The webhook outbox (migration 004): rows, one per alert and destination, each with its
+// change (the finding's snapshot). The commit stage (pipeline/commit.ts) decides which
+// destinations a change goes to and writes the rows inside the unit of work that made the
+// change: the alert is durable exactly when the change is. Dispatchers (collector/webhooks)
+// drain the rows in order through the Store; the API lists them and retries dead letters.
 //
 // Each destination's pending rows are bounded: past `maxPending` the oldest pending row is
 // dropped (and counted), so after a long outage the newest state of each finding is what
 // is still there to send.
-import { SEVERITIES, type Category, type Severity } from '../../proto/domain.js';
-import type { AlertChange, AlertEvent, AlertFinding, Destination } from '../webhooks/types.js';
-import { routes } from '../webhooks/route.js';
+import type { AlertEvent, FindingChange } from '../finding.js';
 import { encodeAuditCursor } from './audit.js';
 import type { Db } from './db.js';
-import type { Page } from './findings.js';
-import type { HistoryEvent } from './history.js';
+import { pageOf, type Page } from './paging.js';
 import { isoTime, isoTimeOrNull } from './time.js';
 
 export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
-/** What the outbox needs of a configured destination. */
-export interface OutboxDestination extends Destination {
+/** What the outbox needs of a configured destination: its queue. */
+export interface OutboxQueue {
+  readonly name: string;
+  /** Shown with its counts. */
+  readonly format: string;
   /** Pending rows kept at most; past it the oldest is dropped and counted. */
   readonly maxPending: number;
 }
@@ -30,7 +30,7 @@ export interface OutboxRow {
   readonly seq: number;
   readonly findingId: string;
   readonly event: AlertEvent;
-  readonly change: AlertChange;
+  readonly change: FindingChange;
   readonly deliveryId: string | null;
   readonly attempts: number;
   readonly lastStatus: number | null;
@@ -74,29 +74,14 @@ export interface QueueCounts {
 }
 
 /**
- * Told, from inside the writing transaction, that a destination has new rows due, and how
- * many older pending rows the bound pushed out to make room.
+ * Told, once the unit of work that wrote them has committed, that a destination has new rows
+ * due, and how many older pending rows the bound pushed out to make room.
  */
 export type OutboxListener = (destination: string, dropped: number) => void;
-
-/** The history events that are transitions (the listener is never called for 'seen'). */
-export type TransitionEvent = Exclude<HistoryEvent, 'seen'>;
 
 /** Longest last error kept per row. */
 export const MAX_ERROR_LENGTH = 500;
 
-/**
- * Which alert a transition is, given the state the finding is in afterwards. A suppressed
- * finding stays quiet (nothing but the suppression itself is sent); a suppression that ends
- * with the finding open is a `reopened`, since it is back on someone's plate.
- */
-export function alertEventFor(event: TransitionEvent, stateAfter: string): AlertEvent | undefined {
-  if (event === 'unsuppressed') return stateAfter === 'open' ? 'reopened' : undefined;
-  if (stateAfter === 'suppressed' && event !== 'suppressed') return undefined;
-  return event;
-}
-
-const FIRING: ReadonlySet<AlertEvent> = new Set(['opened', 'reopened', 'escalated']);
 const iso = isoTimeOrNull;
 
 /** Deliveries page newest first, like the audit log, with the same kind of cursor. */
@@ -108,35 +93,9 @@ interface RawRow {
   age_from: number; next_attempt_at: number; finished_at: number | null;
 }
 
-interface RawFinding {
-  id: string; node: string; check_id: string; cis: string; title: string; category: Category; subject: string;
-  severity: Severity; status: string; state: string; actual: string; expected: string; reason: string; remediation: string;
-  detail: string; seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
-}
-
-/**
- * The finding as the alert carries it. What came from a node was redacted before it was
- * stored (at ingest, or by migration 008 for rows stored before ingest did).
- */
-function snapshot(r: RawFinding): AlertFinding {
-  let detail: unknown = {};
-  try {
-    detail = JSON.parse(r.detail);
-  } catch {
-    // kept as {}: the detail is informational
-  }
-  return {
-    id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
-    severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, actual: r.actual,
-    expected: r.expected, reason: r.reason, remediation: r.remediation, seen: r.seen,
-    firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen), count: r.count,
-    resolvedAt: iso(r.resolved_at), detail,
-  };
-}
-
 function toOutboxRow(r: RawRow): OutboxRow {
   return {
-    seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as AlertChange, deliveryId: r.delivery_id,
+    seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as FindingChange, deliveryId: r.delivery_id,
     attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: r.created_at, ageFrom: r.age_from, nextAttemptAt: r.next_attempt_at,
   };
 }
@@ -151,9 +110,8 @@ function toDelivery(r: RawRow): Delivery {
   };
 }
 
-export function createOutbox(db: Db, destinations: readonly OutboxDestination[]) {
+export function createOutbox(db: Db, destinations: readonly OutboxQueue[]) {
   const s = {
-    finding: db.prepare<[number], RawFinding>('SELECT * FROM findings WHERE seq = ?'),
     insert: db.prepare(`INSERT INTO webhook_outbox (destination, finding_id, event, change, created_at, age_from, next_attempt_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
     queueRow: db.prepare('INSERT OR IGNORE INTO webhook_queues (destination) VALUES (?)'),
@@ -191,6 +149,18 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
   };
   const byName = new Map(destinations.map((d) => [d.name, d]));
   const listeners = new Set<OutboxListener>();
+  /** Rows written by the unit under way, announced once it commits. */
+  let queued = new Map<string, number>();
+  /** The JSON of the change being queued (one change usually goes to several destinations). */
+  let lastChange: FindingChange | undefined;
+  let lastJson = '';
+  const json = (change: FindingChange): string => {
+    if (change !== lastChange) {
+      lastChange = change;
+      lastJson = JSON.stringify(change);
+    }
+    return lastJson;
+  };
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawRow>>>();
 
   for (const d of destinations) s.queueRow.run(d.name);
@@ -200,7 +170,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
   };
 
   /** Queues one row; returns how many older rows it pushed out (0 or 1). */
-  function insert(d: OutboxDestination, change: AlertChange, json: string, now: number): number {
+  function insert(d: OutboxQueue, change: FindingChange, json: string, now: number): number {
     let dropped = 0;
     const after = s.bump.get(1, 0, d.name)?.pending ?? 0;
     if (after > d.maxPending) {
@@ -226,35 +196,40 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
 
   return {
     /** The configured destinations, in configuration order. */
-    destinations(): readonly OutboxDestination[] {
+    destinations(): readonly OutboxQueue[] {
       return destinations;
     },
 
-    /**
-     * Called by the history log for every transition, inside the transaction that made it.
-     * Writes a row per destination that routes the alert; keeps Alertmanager's firing set.
-     */
-    enqueue(findingSeq: number, event: TransitionEvent, at: number, now: number): void {
-      if (destinations.length === 0) return;
-      const row = s.finding.get(findingSeq);
-      if (!row) return;
-      const ev = alertEventFor(event, row.state);
-      const touched: Array<[string, number]> = [];
-      let change: AlertChange | undefined;
-      let json = '';
-      if (ev) {
-        change = { event: ev, at: isoTime(at), finding: snapshot(row) };
-        json = JSON.stringify(change);
-      }
-      for (const d of destinations) {
-        const routed = change !== undefined && routes(d, change);
-        if (d.format === 'alertmanager') {
-          if (routed && FIRING.has(change!.event) && row.state === 'open') s.fire.run(d.name, row.id, json);
-          else if (row.state !== 'open') s.unfire.run(d.name, row.id);
-        }
-        if (routed) touched.push([d.name, insert(d, change!, json, now)]);
-      }
-      for (const [name, dropped] of touched) notify(name, dropped);
+    /** Queues the change for the destination (inside a unit of work); announced when the unit commits. */
+    enqueue(destination: string, change: FindingChange, now: number): void {
+      const d = byName.get(destination);
+      if (!d) return;
+      const dropped = insert(d, change, json(change), now);
+      queued.set(destination, (queued.get(destination) ?? 0) + dropped);
+    },
+
+    /** Alertmanager: the destination is told the finding fires (its latest snapshot is kept for re-posts). */
+    fire(destination: string, change: FindingChange): void {
+      s.fire.run(destination, change.finding.id, json(change));
+    },
+
+    /** Alertmanager: the finding no longer fires at the destination. */
+    unfire(destination: string, findingId: string): void {
+      s.unfire.run(destination, findingId);
+    },
+
+    /** The unit that queued rows committed: tell the listeners. */
+    committed(): void {
+      const done = queued;
+      queued = new Map();
+      lastChange = undefined;
+      for (const [name, dropped] of done) notify(name, dropped);
+    },
+
+    /** The unit rolled back: its rows are gone, nobody is told. */
+    rolledBack(): void {
+      queued = new Map();
+      lastChange = undefined;
     },
 
     /** Calls `listener` whenever rows may have become due (new rows, retries). */
@@ -299,8 +274,8 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
     },
 
     /** Alertmanager: the alerts this destination was told are firing, with their latest snapshot. */
-    firing(destination: string): AlertChange[] {
-      return s.firing.all(destination).map((r) => JSON.parse(r.change) as AlertChange);
+    firing(destination: string): FindingChange[] {
+      return s.firing.all(destination).map((r) => JSON.parse(r.change) as FindingChange);
     },
 
     /**
@@ -343,11 +318,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
       const sql = `SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawRow>(sql)));
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      return { items: page.map(toDelivery), nextCursor: more && last ? encodeAuditCursor(last.seq) : null };
+      return pageOf(stmt.all(params), limit, toDelivery, (last) => encodeAuditCursor(last.seq));
     },
 
     /** Deletes delivered rows finished before `deliveredBefore` and dead letters before `deadBefore`. */
@@ -382,4 +353,10 @@ export function createOutbox(db: Db, destinations: readonly OutboxDestination[])
   };
 }
 
-export type Outbox = ReturnType<typeof createOutbox>;
+type Outbox = ReturnType<typeof createOutbox>;
+
+/** The outbox as the dispatchers and the API use it. */
+export type OutboxStore = Omit<Outbox, 'enqueue' | 'fire' | 'unfire' | 'committed' | 'rolledBack'>;
+
+/** What a unit of work writes to the outbox. */
+export type OutboxUnit = Pick<Outbox, 'enqueue' | 'fire' | 'unfire'>;

@@ -13,12 +13,10 @@ import { isHostKey, parseWorkloadKey, processSubject } from '../../proto/baselin
 import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
-import { encodeCursor, type Page } from './findings.js';
+import { encodeCursor, pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
-import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK as PROC_UNEXPECTED } from '../../proto/process-checks.js';
+import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { isSha256 } from '../../proto/exec-identity.js';
-
-export const PROC_UNEXPECTED_CHECK = PROC_UNEXPECTED.id;
 
 export interface UnexpectedProcess {
   /** The finding's id (GET /api/v1/findings/{id}). */
@@ -115,8 +113,8 @@ export function createProcessQueries(db: Db) {
     unexpected(filter: ProcessFilter, limit: number, after: number): Page<UnexpectedProcess> {
       // Like the findings list: (node, state) drives when a node is given (its findings are
       // few), else (check_id, state); either walks rows in seq order without sorting.
-      const where = [`${filter.node === undefined ? '' : '+'}check_id = '${PROC_UNEXPECTED_CHECK}'`, 'state = @state', 'seq > @after'];
-      const params: Record<string, unknown> = { state: filter.state, after, limit: limit + 1 };
+      const where = [`${filter.node === undefined ? '' : '+'}check_id = @check`, 'state = @state', 'seq > @after'];
+      const params: Record<string, unknown> = { check: PROC_UNEXPECTED_CHECK.id, state: filter.state, after, limit: limit + 1 };
       if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
       if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
       if (filter.namespace !== undefined) {
@@ -138,11 +136,7 @@ export function createProcessQueries(db: Db) {
         WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
       let stmt = statements.get(sql);
       if (!stmt) statements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
-      const rows = stmt.all(params);
-      const more = rows.length > limit;
-      const page = more ? rows.slice(0, limit) : rows;
-      const last = page.at(-1);
-      return { items: page.map(toProcess), nextCursor: more && last ? encodeCursor(last.seq) : null };
+      return pageOf(stmt.all(params), limit, toProcess, (last) => encodeCursor(last.seq));
     },
   };
 }

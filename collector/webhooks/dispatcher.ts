@@ -14,17 +14,21 @@
 // `repostMs`, with an end time a few re-posts ahead, so Alertmanager never resolves an
 // alert by itself while the finding is open (and does, should nodeward go away).
 import type { Logger } from '../../proto/support/logger.js';
+import { systemClock, type Clock } from '../clock.js';
 import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
-import type { Outbox, OutboxDestination, OutboxRow } from '../store/outbox.js';
+import type { OutboxRow } from '../store/outbox.js';
+import type { Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';
 import { sinkFor } from './sinks/index.js';
 import { backoffMs, createSender, type Backoff, type Sender, type SendOutcome } from './sender.js';
-import type { AlertMessage } from './types.js';
+import type { AlertMessage, Destination } from './types.js';
 
 /** A destination with its delivery settings, as the configuration gives it. */
-export interface DispatcherConfig extends OutboxDestination {
+export interface DispatcherConfig extends Destination {
+  /** Pending rows kept at most; past it the oldest is dropped and counted (store/outbox.ts). */
+  readonly maxPending: number;
   /** Deadline of one request: connect, send, answer. */
   readonly timeoutMs: number;
   /** A delivery not done this long after it was queued (or retried by an admin) is a dead letter. */
@@ -37,10 +41,12 @@ export interface DispatcherConfig extends OutboxDestination {
 }
 
 export interface DispatcherDeps {
-  readonly outbox: Outbox;
+  /** The outbox, read and settled through the store. */
+  readonly outbox: Store['outbox'];
   readonly metrics: Metrics;
   readonly log: Logger;
-  readonly now?: () => number;
+  /** Its time and its waits: backoff, grouping windows, re-posts (default: the system's). */
+  readonly clock?: Clock;
 }
 
 /** Rows read per step; a message never has more than MAX_GROUP, so a page holds a whole one. */
@@ -86,7 +92,8 @@ function messagesOf(rows: readonly OutboxRow[]): Planned[] {
 
 export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps) {
   const { outbox, metrics, log } = deps;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
+  const now = (): number => clock.now();
   const name = config.name;
   const labels = { destination: name };
   const sink = sinkFor(config.format);
@@ -107,11 +114,11 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
   function sleep(ms: number, wakeable: boolean): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        cancel();
         wakeup = undefined;
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      const cancel = clock.after(Math.max(0, ms), done);
       wakeup = wakeable ? done : () => {
         if (!running) done();
       };

@@ -17,11 +17,12 @@
 //   ready, which keeps per-finding order when some are held back) and from when (`readyAt`).
 //   Without `now` every message is ready (e.g. a final flush).
 import { createHash } from 'node:crypto';
-import type { AlertChange, AlertEvent, AlertMessage } from './types.js';
+import type { AlertEvent, FindingChange } from '../finding.js';
+import type { AlertMessage } from './types.js';
 
 export interface OutboxRow {
   readonly rowId: number;
-  readonly change: AlertChange;
+  readonly change: FindingChange;
   /** When the row was written (ms since the epoch). */
   readonly queuedAt: number;
 }

@@ -6,7 +6,8 @@ import { X509Certificate } from 'node:crypto';
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { CATEGORIES, SEVERITIES } from '../../proto/domain.js';
 import type { DispatcherConfig } from './dispatcher.js';
-import { ALERT_EVENTS, SINK_FORMATS, type SinkFormat } from './types.js';
+import { ALERT_EVENTS } from '../finding.js';
+import { SINK_FORMATS, type SinkFormat } from './types.js';
 
 const literals = <T extends string>(xs: readonly T[], opts: object = {}): TUnion<TLiteral<T>[]> =>
   Type.Union(xs.map((x) => Type.Literal(x)), opts);

@@ -2,49 +2,10 @@
 // messages. A sink is pure: alert events in, one HTTP request out. Everything that touches
 // the network or the database lives in the dispatcher.
 import type { Category, Severity } from '../../proto/domain.js';
-
-/** The state changes that produce alerts. `suppressed` only for destinations that ask. */
-export const ALERT_EVENTS = ['opened', 'reopened', 'escalated', 'resolved', 'suppressed'] as const;
-export type AlertEvent = (typeof ALERT_EVENTS)[number];
+import type { AlertEvent, FindingChange } from '../finding.js';
 
 export const SINK_FORMATS = ['json', 'slack', 'alertmanager', 'falco'] as const;
 export type SinkFormat = (typeof SINK_FORMATS)[number];
-
-/**
- * The finding as it was when the event happened: a snapshot taken inside the transaction
- * that changed it, so a later change cannot rewrite what an earlier alert says.
- */
-export interface AlertFinding {
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly cis: string;
-  readonly title: string;
-  readonly category: Category;
-  readonly subject: string;
-  readonly severity: Severity;
-  readonly status: string;
-  readonly state: string;
-  readonly actual: string;
-  readonly expected: string;
-  readonly reason: string;
-  readonly remediation: string;
-  readonly seen: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly count: number;
-  readonly resolvedAt: string | null;
-  /** Check-specific detail (a process finding's pid, parent chain, ...); untrusted text. */
-  readonly detail: unknown;
-}
-
-/** One state change of one finding. */
-export interface AlertChange {
-  readonly event: AlertEvent;
-  /** ISO time of the change. */
-  readonly at: string;
-  readonly finding: AlertFinding;
-}
 
 /**
  * What a sink is asked to send: one change, or a group of changes of the same check and
@@ -54,7 +15,7 @@ export interface AlertMessage {
   /** Stable across retries: the receiver's idempotency key. */
   readonly deliveryId: string;
   readonly event: AlertEvent;
-  readonly changes: readonly AlertChange[];
+  readonly changes: readonly FindingChange[];
 }
 
 export interface DestinationTls {

@@ -13,6 +13,7 @@ import { buildApi } from '../../collector/api/app.js';
 import { hashToken } from '../../collector/config.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { openStore, type Store } from '../../collector/store/store.js';
+import { createPipeline } from '../../collector/pipeline/pipeline.js';
 import { OTHER_SOURCES, REFUSAL_AGGREGATION } from '../../collector/store/audit.js';
 import { createLogger } from '../../proto/support/logger.js';
 
@@ -21,11 +22,11 @@ const T0 = Date.parse('2030-01-01T00:00:00Z');
 
 async function app(t: ExecutionContext) {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-flood-'));
-  const store: Store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 100 });
+  const store: Store = openStore({ path: join(dir, 'db.sqlite') });
   const clock = { now: T0 };
   const metrics = createMetrics();
   const api = await buildApi({
-    store, metrics, log: createLogger('api', 'silent'), tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN) }],
+    store, pipeline: createPipeline({ store, metrics, log: createLogger('pipeline', 'silent'), now: () => clock.now }), metrics, log: createLogger('api', 'silent'), tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN) }],
     staleAfterMs: 60_000, ready: () => true, now: () => clock.now, rateLimit: { perSecond: 1000, burst: 100_000 },
   });
   t.teardown(async () => {

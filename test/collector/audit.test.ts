@@ -3,6 +3,7 @@
 import test from 'ava';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
 import { api, connect, fp, ok, proc, withCollector } from '../helpers/agent-session.js';
+import { testClock } from '../helpers/clock.js';
 
 test('every call that changes something is audited with who, what, when and outcome; reads are not; only admins read the log', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a');
@@ -65,31 +66,34 @@ test('every call that changes something is audited with who, what, when and outc
   }
 }));
 
-test('each token has its own rate limit: over it, 429 with Retry-After; it refills with time', (t) => withCollector(async (tc) => {
-  const codes = async (token: string, n: number): Promise<number[]> => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) out.push((await api(tc, '/api/v1/findings', { token })).status);
-    return out;
-  };
-  t.deepEqual(await codes(READER_TOKEN, 3), [200, 200, 200], 'the burst is allowed');
-  const limited = await api(tc, '/api/v1/findings', { token: READER_TOKEN });
-  t.is(limited.status, 429);
-  // Empty bucket: one request comes back after 1 / 0.25 s, less what has refilled since the burst.
-  const retryAfter = Number(limited.headers['retry-after']);
-  t.true(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 4, `Retry-After ${limited.headers['retry-after']}`);
-  t.is(limited.body.error, `token reader is over its rate limit (0.25/s, bursts of 3); retry in ${retryAfter} s`);
-  // Other tokens are not affected, and neither are the unauthenticated endpoints.
-  t.is((await api(tc, '/api/v1/findings', { token: ADMIN_TOKEN })).status, 200);
-  t.is((await api(tc, '/healthz', { token: null })).status, 200);
-  // A refused write is not attempted, so it is not audited either.
-  await codes(ADMIN_TOKEN, 2);
-  const write = await api(tc, `/api/v1/findings/${'b'.repeat(32)}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'x' } });
-  t.is(write.status, 429);
+test('each token has its own rate limit: over it, 429 with Retry-After; it refills with time', (t) => {
+  const clock = testClock();
+  return withCollector(async (tc) => {
+    const codes = async (token: string, n: number): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) out.push((await api(tc, '/api/v1/findings', { token })).status);
+      return out;
+    };
+    t.deepEqual(await codes(READER_TOKEN, 3), [200, 200, 200], 'the burst is allowed');
+    const limited = await api(tc, '/api/v1/findings', { token: READER_TOKEN });
+    t.is(limited.status, 429);
+    // Empty bucket: one request comes back after 1 / 0.25 s, less what has refilled since the burst.
+    const retryAfter = Number(limited.headers['retry-after']);
+    t.true(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 4, `Retry-After ${limited.headers['retry-after']}`);
+    t.is(limited.body.error, `token reader is over its rate limit (0.25/s, bursts of 3); retry in ${retryAfter} s`);
+    // Other tokens are not affected, and neither are the unauthenticated endpoints.
+    t.is((await api(tc, '/api/v1/findings', { token: ADMIN_TOKEN })).status, 200);
+    t.is((await api(tc, '/healthz', { token: null })).status, 200);
+    // A refused write is not attempted, so it is not audited either.
+    await codes(ADMIN_TOKEN, 2);
+    const write = await api(tc, `/api/v1/findings/${'b'.repeat(32)}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'x' } });
+    t.is(write.status, 429);
 
-  await new Promise((r) => setTimeout(r, retryAfter * 1000 + 100));
-  t.is((await api(tc, '/api/v1/findings', { token: READER_TOKEN })).status, 200, 'after Retry-After the token may call again');
-  t.is(tc.collector.metrics.get('nodeward_api_rate_limited_total', { token: 'reader' }), 1);
-  t.is(tc.collector.metrics.get('nodeward_api_rate_limited_total', { token: 'admin' }), 1);
-  await new Promise((r) => setTimeout(r, 4100));
-  t.deepEqual((await ok(tc, '/api/v1/audit', ADMIN_TOKEN)).items, []);
-}, { overrides: { 'api.rateLimit': { requestsPerSecond: 0.25, burst: 3 } } }));
+    await clock.advance(retryAfter * 1000 + 100);
+    t.is((await api(tc, '/api/v1/findings', { token: READER_TOKEN })).status, 200, 'after Retry-After the token may call again');
+    t.is(tc.collector.metrics.get('nodeward_api_rate_limited_total', { token: 'reader' }), 1);
+    t.is(tc.collector.metrics.get('nodeward_api_rate_limited_total', { token: 'admin' }), 1);
+    await clock.advance(4100);
+    t.deepEqual((await ok(tc, '/api/v1/audit', ADMIN_TOKEN)).items, []);
+  }, { overrides: { 'api.rateLimit': { requestsPerSecond: 0.25, burst: 3 } }, clock });
+});

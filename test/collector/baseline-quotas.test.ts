@@ -266,7 +266,7 @@ test('migration 007: old audit records count 1 with lastAt = at; unattributed co
     v5.prepare("INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) VALUES (?, '/bin/x', 'node-x', 1, 1)").run(seq);
   }
   v5.close();
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items[0], { action: 'finding.suppress', count: 1, at: new Date(1000).toISOString(), lastAt: new Date(1000).toISOString() });
   t.is(store.baselines.get(containerKey(7))!.chargedTo, 'node-x');

@@ -681,7 +681,7 @@ test('migration 011: items stored before keep their nodes and get no contents an
   old.prepare("INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) VALUES (1, '/usr/sbin/nginx', 'node-x', 1000, 2000)").run();
   old.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   const b = store.baselines.get(WEB)!;
   t.like(b, { state: 'locked', version: 7 });
@@ -710,7 +710,7 @@ test('migration 011: items stored before keep their nodes and get no contents an
 test('contents per item are bounded at 8: what a report brings beyond is dropped and counted; an operator\'s allow replaces the content seen least recently that no operator allowed, and is refused when operators allowed all 8', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const store = openStore({ path: join(dir, 'nodeward.db'), maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path: join(dir, 'nodeward.db') });
   t.teardown(() => store.close());
   const now = Date.now();
   const digests = (from: number, n: number, at: number) => Array.from({ length: n }, (_, i) => ({ sha256: sha(from + i), source: 'learned' as const, image: '', firstSeen: at + i }));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { loadCollectorConfig } from '../../collector/config.js';
+import { systemClock } from '../../collector/clock.js';
 import { issueClientCertificate } from '../../collector/pki/pki.js';
 import { pemCertificates } from '../../proto/support/pem.js';
 import { createCollector, type Collector } from '../../collector/main.js';
@@ -43,7 +44,7 @@ export async function startClusterCollector(kube: FakeKube, opts: { now?: () => 
   }));
   const config = loadCollectorConfig({ file, env: {} });
   const logs = captureLog(opts.name ?? 'collector');
-  const collector = createCollector(config, { log: logs.log, ...(opts.now ? { now: opts.now } : {}) });
+  const collector = createCollector(config, { log: logs.log, ...(opts.now ? { clock: { ...systemClock, now: opts.now } } : {}) });
   try {
     await collector.start();
   } catch (err) {

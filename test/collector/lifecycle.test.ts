@@ -3,7 +3,7 @@
 // history, suppress with a reason and an expiry that really ends the suppression.
 import test from 'ava';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
-import { eventually } from '../helpers/https.js';
+import { testClock } from '../helpers/clock.js';
 import { api, connect, fp, ids, ok, proc, result, withCollector } from '../helpers/agent-session.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -68,57 +68,66 @@ test('the history is bounded: only the newest entries are kept', (t) => withColl
   a.close();
 }, { overrides: { 'findings.historyLimit': 4 } }));
 
-test('a suppression with an expiry ends when it expires; re-suppressing updates reason and expiry', (t) => withCollector(async (tc) => {
-  const a = await connect(tc, 'node-a');
-  await a.batch([proc('/usr/bin/nc')]);
-  const id = fp('node-a', 'proc-unexpected', '/usr/bin/nc');
-  const suppress = (body: unknown) => api(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body });
+test('a suppression with an expiry ends when it expires; re-suppressing updates reason and expiry', async (t) => {
+  const clock = testClock();
+  await withCollector(async (tc) => {
+    const a = await connect(tc, 'node-a');
+    await a.batch([proc('/usr/bin/nc')]);
+    const id = fp('node-a', 'proc-unexpected', '/usr/bin/nc');
+    const suppress = (body: unknown) => api(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body });
 
-  const first = await suppress({ reason: 'pentest this week', until: iso(Date.now() + 60_000) });
-  t.is(first.status, 200, first.text);
-  t.like(first.body, { state: 'suppressed', suppressedReason: 'pentest this week', suppressedBy: 'admin' });
-  t.is(typeof first.body.suppressedAt, 'string');
+    const first = await suppress({ reason: 'pentest this week', until: iso(clock.now() + 60_000) });
+    t.is(first.status, 200, first.text);
+    t.like(first.body, { state: 'suppressed', suppressedReason: 'pentest this week', suppressedBy: 'admin' });
+    t.is(typeof first.body.suppressedAt, 'string');
 
-  const until = Date.now() + 3000;
-  const again = await suppress({ reason: 'pentest ends early', until: iso(until) });
-  t.is(again.status, 200, again.text);
-  t.like(again.body, { state: 'suppressed', suppressedReason: 'pentest ends early', suppressedUntil: iso(until) });
+    const until = clock.now() + 3000;
+    const again = await suppress({ reason: 'pentest ends early', until: iso(until) });
+    t.is(again.status, 200, again.text);
+    t.like(again.body, { state: 'suppressed', suppressedReason: 'pentest ends early', suppressedUntil: iso(until) });
 
-  // Visible under its own state, not under open.
-  t.deepEqual(ids((await ok(tc, '/api/v1/findings?state=suppressed')).items), [id]);
-  t.deepEqual((await ok(tc, '/api/v1/findings?state=open')).items, []);
-  // Occurrences while suppressed are still counted; the finding stays suppressed.
-  await a.batch([proc('/usr/bin/nc', { occurrences: 4 })]);
-  t.like(await ok(tc, `/api/v1/findings/${id}`), { state: 'suppressed', count: 5 });
+    // Visible under its own state, not under open.
+    t.deepEqual(ids((await ok(tc, '/api/v1/findings?state=suppressed')).items), [id]);
+    t.deepEqual((await ok(tc, '/api/v1/findings?state=open')).items, []);
+    // Occurrences while suppressed are still counted; the finding stays suppressed.
+    await a.batch([proc('/usr/bin/nc', { occurrences: 4 })]);
+    t.like(await ok(tc, `/api/v1/findings/${id}`), { state: 'suppressed', count: 5 });
 
-  const after = await eventually('the suppression to expire', async () => {
-    const f = await ok(tc, `/api/v1/findings/${id}`);
-    return f.state === 'open' ? f : undefined;
-  }, 15_000, 200);
-  t.true(Date.now() >= until, 'it did not end before its expiry');
-  t.like(after, { state: 'open', suppressedReason: null, suppressedUntil: null, suppressedBy: null, count: 5 });
-  t.deepEqual(after.history.map((h: any) => h.event), ['unsuppressed', 'seen', 'suppressed', 'suppressed', 'opened']);
-  t.regex(after.history[0].note, /expired/);
-  t.regex(after.history[2].note, /^admin: pentest ends early \(until /);
-  t.regex(after.history[3].note, /^admin: pentest this week/);
-  t.deepEqual(ids((await ok(tc, '/api/v1/findings?state=open')).items), [id]);
-  a.close();
-}));
+    // A millisecond before its expiry it is still in force; at its expiry it ends.
+    await clock.set(until - 1);
+    t.like(await ok(tc, `/api/v1/findings/${id}`), { state: 'suppressed' }, 'it did not end before its expiry');
+    const after = await clock.advanceUntil('the suppression to expire', async () => {
+      const f = await ok(tc, `/api/v1/findings/${id}`);
+      return f.state === 'open' ? f : undefined;
+    }, { stepMs: 1 });
+    t.true(clock.now() >= until, 'it did not end before its expiry');
+    t.like(after, { state: 'open', suppressedReason: null, suppressedUntil: null, suppressedBy: null, count: 5 });
+    t.deepEqual(after.history.map((h: any) => h.event), ['unsuppressed', 'seen', 'suppressed', 'suppressed', 'opened']);
+    t.regex(after.history[0].note, /expired/);
+    t.regex(after.history[2].note, /^admin: pentest ends early \(until /);
+    t.regex(after.history[3].note, /^admin: pentest this week/);
+    t.deepEqual(ids((await ok(tc, '/api/v1/findings?state=open')).items), [id]);
+    a.close();
+  }, { clock });
+});
 
-test('the sweeper ends expired suppressions on its own, without anyone reading them', (t) => withCollector(async (tc) => {
-  const a = await connect(tc, 'node-a');
-  await a.batch([proc('/usr/bin/socat')]);
-  a.close();
-  const id = fp('node-a', 'proc-unexpected', '/usr/bin/socat');
-  const res = await api(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'x', until: iso(Date.now() + 3000) } });
-  t.is(res.status, 200, res.text);
-  // /metrics reads gauges the sweeper refreshes; it never ends suppressions itself.
-  await eventually('the sweeper to end the suppression', async () => {
-    const m = (await api<string>(tc, '/metrics', { token: null })).text;
-    return /^nodeward_suppressions_expired_total 1$/m.test(m) && /^nodeward_findings\{state="suppressed"\} 0$/m.test(m) ? true : undefined;
-  }, 20_000, 250);
-  t.is(tc.collector.metrics.get('nodeward_findings', { state: 'open' }), 1);
-}, { overrides: { 'maintenance.intervalSeconds': 1 } }));
+test('the sweeper ends expired suppressions on its own, without anyone reading them', async (t) => {
+  const clock = testClock();
+  await withCollector(async (tc) => {
+    const a = await connect(tc, 'node-a');
+    await a.batch([proc('/usr/bin/socat')]);
+    a.close();
+    const id = fp('node-a', 'proc-unexpected', '/usr/bin/socat');
+    const res = await api(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'x', until: iso(clock.now() + 3000) } });
+    t.is(res.status, 200, res.text);
+    // /metrics reads gauges the sweeper refreshes; it never ends suppressions itself.
+    await clock.advanceUntil('the sweeper to end the suppression', async () => {
+      const m = (await api<string>(tc, '/metrics', { token: null })).text;
+      return /^nodeward_suppressions_expired_total 1$/m.test(m) && /^nodeward_findings\{state="suppressed"\} 0$/m.test(m) ? true : undefined;
+    }, { stepMs: 250 });
+    t.is(tc.collector.metrics.get('nodeward_findings', { state: 'open' }), 1);
+  }, { overrides: { 'maintenance.intervalSeconds': 1 }, clock });
+});
 
 test('a suppression without expiry lasts until lifted; a pass still resolves a suppressed finding', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a');

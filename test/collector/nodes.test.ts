@@ -9,57 +9,70 @@ import * as grpc from '@grpc/grpc-js';
 import { openStore } from '../../collector/store/store.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { eventually } from '../helpers/https.js';
+import { testClock } from '../helpers/clock.js';
 import { api, connect, fp, ok, proc, result, withCollector } from '../helpers/agent-session.js';
 
 const FAST = { 'nodes.staleAfterSeconds': 4, 'maintenance.intervalSeconds': 1 };
 
-test('a silent agent makes its node stale and raises agent-stale; the agent coming back resolves it', (t) => withCollector(async (tc) => {
-  const staleId = fp('node-a', 'agent-stale', 'node-a');
-  const a = await connect(tc, 'node-a');
-  await a.batch([proc('/usr/bin/nc')]);
-  // node-b keeps heartbeating throughout and must never go stale.
-  const b = await connect(tc, 'node-b');
-  await b.batch([proc('/usr/bin/true')]);
-  const beat = setInterval(() => b.heartbeat(), 200);
-  t.teardown(() => clearInterval(beat));
-  a.close();
+test('a silent agent makes its node stale and raises agent-stale; the agent coming back resolves it', async (t) => {
+  const clock = testClock();
+  await withCollector(async (tc) => {
+    const staleId = fp('node-a', 'agent-stale', 'node-a');
+    const a = await connect(tc, 'node-a');
+    await a.batch([proc('/usr/bin/nc')]);
+    // node-b keeps heartbeating throughout and must never go stale.
+    const b = await connect(tc, 'node-b');
+    await b.batch([proc('/usr/bin/true')]);
+    a.close();
+    /** node-b's heartbeat at the current time, seen by the collector before time moves on. */
+    const beat = async (): Promise<void> => {
+      const at = clock.now();
+      b.heartbeat();
+      await eventually('node-b\'s heartbeat', () => (Date.parse(tc.collector.store?.nodes.get('node-b', at, 60_000)?.lastSeen ?? '') >= at ? true : undefined), 20_000, 5);
+    };
+    /** Time passes (200 ms a step) with node-b heartbeating, until `done`. */
+    const passUntil = <T>(what: string, done: () => Promise<T | undefined>): Promise<T> => clock.advanceUntil(what, async () => {
+      await beat();
+      return done();
+    }, { stepMs: 200 });
 
-  const raised = await eventually('agent-stale to be raised for node-a', async () => {
-    const res = await api(tc, `/api/v1/findings/${staleId}`);
-    return res.status === 200 ? res.body : undefined;
-  }, 30_000, 250);
-  t.like(raised, { node: 'node-a', checkId: 'agent-stale', category: 'agent', subject: 'node-a', state: 'open', severity: 'high', count: 1 });
-  t.regex(raised.actual, /no message for \d+ s/);
-  t.is(typeof raised.detail.lastSeen, 'string');
+    const raised = await passUntil('agent-stale to be raised for node-a', async () => {
+      const res = await api(tc, `/api/v1/findings/${staleId}`);
+      return res.status === 200 ? res.body : undefined;
+    });
+    t.like(raised, { node: 'node-a', checkId: 'agent-stale', category: 'agent', subject: 'node-a', state: 'open', severity: 'high', count: 1 });
+    t.regex(raised.actual, /no message for \d+ s/);
+    t.is(typeof raised.detail.lastSeen, 'string');
 
-  const nodeA = await ok(tc, '/api/v1/nodes/node-a');
-  t.like(nodeA, { name: 'node-a', stale: true, connected: false });
-  t.deepEqual((await ok(tc, '/api/v1/nodes?stale=true')).items.map((n: any) => n.name), ['node-a']);
-  t.deepEqual((await ok(tc, '/api/v1/nodes?stale=false')).items.map((n: any) => n.name), ['node-b']);
-  t.deepEqual((await ok(tc, '/api/v1/findings?check=agent-stale')).items.map((f: any) => f.node), ['node-a'], 'node-b never went stale');
-  const summary = await ok(tc, '/api/v1/summary');
-  t.like(summary.nodes, { total: 2, connected: 1, stale: 1 });
-  t.is(summary.findings.byCategory.agent, 1);
+    const nodeA = await ok(tc, '/api/v1/nodes/node-a');
+    t.like(nodeA, { name: 'node-a', stale: true, connected: false });
+    t.deepEqual((await ok(tc, '/api/v1/nodes?stale=true')).items.map((n: any) => n.name), ['node-a']);
+    t.deepEqual((await ok(tc, '/api/v1/nodes?stale=false')).items.map((n: any) => n.name), ['node-b']);
+    t.deepEqual((await ok(tc, '/api/v1/findings?check=agent-stale')).items.map((f: any) => f.node), ['node-a'], 'node-b never went stale');
+    const summary = await ok(tc, '/api/v1/summary');
+    t.like(summary.nodes, { total: 2, connected: 1, stale: 1 });
+    t.is(summary.findings.byCategory.agent, 1);
 
-  // The agent comes back: the finding resolves at once, the node is no longer stale.
-  const back = await connect(tc, 'node-a');
-  await back.batch([proc('/usr/bin/nc')]);
-  const resolved = await ok(tc, `/api/v1/findings/${staleId}`);
-  t.is(resolved.state, 'resolved');
-  t.regex(resolved.history[0].note, /agent is back/);
-  t.like(await ok(tc, '/api/v1/nodes/node-a'), { stale: false, connected: true });
+    // The agent comes back: the finding resolves at once, the node is no longer stale.
+    const back = await connect(tc, 'node-a');
+    await back.batch([proc('/usr/bin/nc')]);
+    const resolved = await ok(tc, `/api/v1/findings/${staleId}`);
+    t.is(resolved.state, 'resolved');
+    t.regex(resolved.history[0].note, /agent is back/);
+    t.like(await ok(tc, '/api/v1/nodes/node-a'), { stale: false, connected: true });
 
-  // Silent again: the same finding reopens, its count says how often this happened.
-  back.close();
-  const again = await eventually('agent-stale to reopen', async () => {
-    const f = await ok(tc, `/api/v1/findings/${staleId}`);
-    return f.state === 'open' ? f : undefined;
-  }, 30_000, 250);
-  t.is(again.count, 2);
-  t.deepEqual(again.history.map((h: any) => h.event), ['reopened', 'resolved', 'opened']);
-  t.is(tc.collector.metrics.get('nodeward_nodes_went_stale_total'), 2);
-  b.close();
-}, { overrides: FAST }));
+    // Silent again: the same finding reopens, its count says how often this happened.
+    back.close();
+    const again = await passUntil('agent-stale to reopen', async () => {
+      const f = await ok(tc, `/api/v1/findings/${staleId}`);
+      return f.state === 'open' ? f : undefined;
+    });
+    t.is(again.count, 2);
+    t.deepEqual(again.history.map((h: any) => h.event), ['reopened', 'resolved', 'opened']);
+    t.is(tc.collector.metrics.get('nodeward_nodes_went_stale_total'), 2);
+    b.close();
+  }, { overrides: FAST, clock });
+});
 
 test('GET /api/v1/nodes/{name}: inventory from the hello; 404 for an unknown node, 400 for a name that cannot be a node', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a', { os: 'Ubuntu 24.04 LTS', agentVersion: '0.3.0', kubeletVersion: 'v1.30.4' });
@@ -207,7 +220,7 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
     VALUES ('node-a', 'event', 5, 3, 1, 2, 1, 2)`).run();
   v4.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-a', 3, 1000), {
     execCoverage: 'event', spool: { entries: 5, bytes: 0, dropped: 3, rejected: 1 }, findingsRefused: 2, baselineReportsRefused: 0,
@@ -239,7 +252,7 @@ test('a database of schema version 8 migrates to 9: each node gains its exec sou
   insert.run('node-silent', '', 0);
   v8.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-event', 3, 1000), { execCoverage: 'event', execSource: 'netlink', execSourceReason: '', execRingLost: 0, agentDrops: { execEventsLost: 5, execUnjudged: 0, total: 5 } });
   t.like(store.nodes.get('node-scan', 3, 1000), { execSource: 'scan' });
@@ -306,7 +319,7 @@ test('a database of schema version 9 migrates to 10: each node gains the judgeme
   v9.prepare(`INSERT INTO nodes (name, exec_coverage, exec_source, exec_unjudged, exec_ring_lost, first_seen, last_seen) VALUES ('node-a', 'event', 'ebpf', 4, 2, 1, 2)`).run();
   v9.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.nodes.get('node-a', 3, 1000), {
     execSource: 'ebpf', execRingLost: 2, agentDrops: { execUnjudged: 4 }, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,

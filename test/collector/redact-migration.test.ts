@@ -38,7 +38,7 @@ test('a database of schema version 7 migrates: secrets in stored findings and qu
   const raw = await readFile(path);
   t.true(raw.includes(bearer) && raw.includes(password), 'the secrets are in the old file, so the search below can fail');
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   store.close();
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());

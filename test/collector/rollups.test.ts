@@ -12,6 +12,7 @@ import { m001Initial } from '../../collector/store/migrations/001-initial.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, FINDING_STATES, type Severity } from '../../proto/domain.js';
 import type { IncomingResult } from '../../collector/pipeline/types.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-rollups-'));
@@ -63,8 +64,9 @@ function fromRollups(store: Store) {
 
 test('the rollups equal a brute-force count after every kind of change', async (t) => {
   const dir = await tempDir(t);
-  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 25, historyLimit: 5 });
+  const store = openStore({ path: join(dir, 'db.sqlite'), historyLimit: 5 });
   t.teardown(() => store.close());
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: 25 });
   const rnd = prng(20250501);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const nodes = ['node-a', 'node-b', 'node-c'];
@@ -85,31 +87,31 @@ test('the rollups equal a brute-force count after every kind of change', async (
     const node = pick(nodes);
     const op = rnd();
     if (op < 0.45) {
-      const results: IncomingResult[] = checks.flatMap((id, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
-        id, cis: '', title: id, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
+      const results: IncomingResult[] = checks.flatMap((checkId, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
+        checkId, cis: '', title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
         severity: pick(SEVERITIES) as Severity, scored: true, actual: '', expected: '', source: 'flag', sourceFile: '', reason: '',
         remediation: '', occurrences: 1,
       })));
-      for (const r of results) known.add(fingerprint(node, r.id, r.subject));
-      store.findings.commitScan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
+      for (const r of results) known.add(fingerprint(node, r.checkId, r.subject));
+      commit.scan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
     } else if (op < 0.6) {
       // Several findings per batch, so one commit sums several deltas into the same rollup rows.
       const subjects = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => `/bin/p${Math.floor(rnd() * 5)}`);
       for (const subject of subjects) known.add(fingerprint(node, 'proc-unexpected', subject));
-      store.findings.commitBatch({ node, epoch: 'e', sequence: seq(node), findings: subjects.map((subject) => ({
+      commit.batch({ node, epoch: 'e', sequence: seq(node), findings: subjects.map((subject) => ({
         checkId: 'proc-unexpected', subject, title: 'p', category: 'process', severity: pick(SEVERITIES) as Severity,
         status: pick(['fail', 'fail', 'warn'] as const), observedAt: clock, occurrences: 1, seen: 'event', remediation: '', detail: '{}',
       })) }, clock);
     } else if (op < 0.72 && known.size > 0) {
-      store.findings.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
+      commit.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
     } else if (op < 0.78 && known.size > 0) {
-      store.findings.unsuppress(pick([...known]), 'admin', clock);
+      commit.unsuppress(pick([...known]), 'admin', clock);
     } else if (op < 0.84) {
-      store.findings.expireDue(clock);
+      commit.expire(clock);
     } else if (op < 0.9) {
-      store.findings.raiseStale(node, clock - 600_000, 300_000, clock);
+      commit.silent(node, clock - 600_000, 300_000, clock);
     } else if (op < 0.95) {
-      store.findings.resolveStale(node, clock);
+      commit.heard(node, clock);
     } else {
       store.findings.purgeResolved(clock - 5 * 60_000);
     }
@@ -136,7 +138,7 @@ test('a database of schema version 1 migrates to the current one with its data a
     ('node-a', 'cis-4.2.3', '--client-ca-file', 'pass', 'high', 1, 1)`).run();
   v1.close();
 
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   t.like(store.findings.get('a'.repeat(32)), { state: 'open', count: 3, suppressedBy: null });
   t.deepEqual(fromRollups(store), bruteForce(store));
@@ -149,5 +151,5 @@ test('a database of schema version 1 migrates to the current one with its data a
   const newer = new Database(path);
   newer.pragma('user_version = 99');
   newer.close();
-  t.throws(() => openStore({ path, maxOpenFindingsPerNode: 100 }), { message: /schema version 99 is newer/ });
+  t.throws(() => openStore({ path }), { message: /schema version 99 is newer/ });
 });

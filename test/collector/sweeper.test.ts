@@ -9,14 +9,21 @@ import { createSweeper } from '../../collector/pipeline/sweeper.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { fingerprint } from '../../proto/fingerprint.js';
+import { testClock } from '../helpers/clock.js';
 import type { IncomingResult } from '../../collector/pipeline/types.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
+import { createPipeline } from '../../collector/pipeline/pipeline.js';
+import type { Clock } from '../../collector/clock.js';
+
+/** The pipeline the sweeper raises agent-stale and ends suppressions through, on the sweeper's clock. */
+const pipelineOf = (store: Store, clock: Clock) => createPipeline({ store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock.now() });
 
 const DAY = 86400_000;
 const T0 = Date.parse('2025-01-01T00:00:00Z');
 
 async function tempStore(t: { teardown(fn: () => Promise<void> | void): void }): Promise<Store> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-sweeper-'));
-  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 1000 });
+  const store = openStore({ path: join(dir, 'db.sqlite') });
   t.teardown(async () => {
     store.close();
     await rm(dir, { recursive: true, force: true });
@@ -29,26 +36,26 @@ const hello = (node: string) => ({
   uptimeSeconds: 0, certificates: [],
 });
 
-function res(id: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
+function res(checkId: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
   return {
-    id, cis: '', title: id, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
+    checkId, cis: '', title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
     source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
   };
 }
 
 let seq = 0;
 function scan(store: Store, at: number, scope: string[], results: IncomingResult[]): void {
-  store.findings.commitScan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
+  createCommitStage(store, { maxOpenFindingsPerNode: 1000 }).scan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
 }
 
 test('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t) => {
   const store = await tempStore(t);
-  let clock = T0;
+  const clock = testClock(T0);
   const metrics = createMetrics();
   const sweeper = createSweeper({
     intervalMs: 1000, staleAfterMs: 1000 * DAY,
     retention: { resolvedFindingsMs: 30 * DAY, historyMs: 90 * DAY, auditMs: 365 * DAY, receivedMs: 7 * DAY },
-  }, { store, metrics, log: createLogger('test', 'silent'), now: () => clock });
+  }, { store, pipeline: pipelineOf(store, clock), metrics, log: createLogger('test', 'silent'), clock });
   store.nodes.hello(hello('node-a'), T0);
   scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
   scan(store, T0 + DAY, ['c1'], [res('c1', 'x', 'pass')]);
@@ -56,25 +63,25 @@ test('retention purges resolved findings, old history, old audit records and ide
   const x = fingerprint('node-a', 'c1', 'x');
   const y = fingerprint('node-a', 'c2', 'y');
 
-  clock = T0 + 30 * DAY;
+  await clock.set(T0 + 30 * DAY);
   let out = sweeper.sweep();
   t.deepEqual(out.purged, { resolvedFindings: 0, history: 0, audit: 0, received: 2 }, 'resolved 29 days ago: kept');
   t.is(store.findings.get(x)?.state, 'resolved');
 
-  clock = T0 + 31 * DAY + 1;
+  await clock.set(T0 + 31 * DAY + 1);
   out = sweeper.sweep();
   t.is(out.purged.resolvedFindings, 1);
   t.is(store.findings.get(x), undefined, 'resolved more than 30 days ago: gone');
   t.is(store.findings.get(y)?.state, 'open', 'open findings are never purged by age');
 
-  clock = T0 + 91 * DAY;
+  await clock.set(T0 + 91 * DAY);
   out = sweeper.sweep();
   t.is(out.purged.history, 2, "the open findings' old history entries");
   t.deepEqual(store.findings.detail(y)?.history, []);
   t.is(store.findings.get(y)?.count, 1, 'the finding keeps its counts');
   t.is(out.purged.audit, 0);
 
-  clock = T0 + 366 * DAY;
+  await clock.set(T0 + 366 * DAY);
   t.is(sweeper.sweep().purged.audit, 1);
   t.deepEqual(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
   // The purged finding's history went with it (nothing is left to purge at any age).
@@ -93,30 +100,30 @@ test('the newest finding is never purged, so a finding id (seq) is never reused 
 
 test('retention set to 0 keeps everything', async (t) => {
   const store = await tempStore(t);
-  let clock = T0;
+  const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 1000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
-    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock });
+    { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
   scan(store, T0, ['c1', 'c2'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail')]);
   scan(store, T0, ['c1'], [res('c1', 'x', 'pass')]);
-  clock = T0 + 10_000 * DAY;
+  await clock.set(T0 + 10_000 * DAY);
   t.deepEqual(sweeper.sweep().purged, { resolvedFindings: 0, history: 0, audit: 0, received: 0 });
 });
 
 test('silence is measured from when the sweeper started: a collector outage does not make every node stale', async (t) => {
   const store = await tempStore(t);
   const staleAfterMs = 300_000;
-  let clock = T0;
+  const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
-    { store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock });
+    { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
   t.teardown(() => sweeper.stop());
   store.nodes.hello(hello('node-a'), T0);
   store.nodes.hello(hello('node-b'), T0);
   // The collector was down for a day, then starts.
-  clock = T0 + DAY;
+  await clock.set(T0 + DAY);
   sweeper.start();
   t.deepEqual(sweeper.sweep().staleRaised, []);
-  store.nodes.touch('node-b', clock + 60_000); // node-b's agent reconnects; node-a's does not
-  clock += staleAfterMs + 1000;
+  store.nodes.touch('node-b', clock.now() + 60_000); // node-b's agent reconnects; node-a's does not
+  await clock.advance(staleAfterMs + 1000);
   t.deepEqual(sweeper.sweep().staleRaised, ['node-a']);
   t.deepEqual(sweeper.sweep().staleRaised, [], 'raised once, not on every sweep');
   const f = store.findings.get(fingerprint('node-a', 'agent-stale', 'node-a'));
@@ -124,4 +131,36 @@ test('silence is measured from when the sweeper started: a collector outage does
   sweeper.stop();
   sweeper.stop();
   t.pass('stop is safe twice');
+});
+
+test('a suppression ends at its expiry, not at the next tick: the sweeper wakes up for it (one made before start too, one moved later, one made after)', async (t) => {
+  const store = await tempStore(t);
+  const clock = testClock(T0);
+  const metrics = createMetrics();
+  const pipeline = createPipeline({ store, metrics, log: createLogger('test', 'silent'), now: () => clock.now() });
+  const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
+    { store, pipeline, metrics, log: createLogger('test', 'silent'), clock });
+  t.teardown(() => sweeper.stop());
+  scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
+  const [x, y, z] = [['c1', 'x'], ['c2', 'y'], ['c3', 'z']].map(([c, s]) => fingerprint('node-a', c!, s!));
+  const state = (id: string) => store.findings.get(id!)?.state;
+  t.is(pipeline.suppress(x!, { reason: 'before start', until: T0 + 10_000, by: 'admin' }), 'suppressed');
+  sweeper.start();
+  t.is(pipeline.suppress(y!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(pipeline.suppress(z!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(pipeline.suppress(z!, { reason: 'later', until: T0 + 20_000, by: 'admin' }), 'updated');
+
+  await clock.set(T0 + 4999);
+  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'suppressed', 'suppressed']);
+  await clock.set(T0 + 5000);
+  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'open', 'suppressed'], 'y at its expiry; z was moved later');
+  await clock.set(T0 + 10_000);
+  t.is(state(x!), 'open', 'the one made before the sweeper started');
+  await clock.set(T0 + 19_999);
+  t.is(state(z!), 'suppressed');
+  await clock.set(T0 + 20_000);
+  t.is(state(z!), 'open');
+  t.is(metrics.get('nodeward_suppressions_expired_total'), 3);
+  t.is(metrics.get('nodeward_findings', { state: 'suppressed' }), 0, 'the gauges follow at once');
+  t.is(clock.pending(), 1, 'only the hourly tick is left waiting');
 });

@@ -6,7 +6,8 @@ import test from 'ava';
 import { createHmac } from 'node:crypto';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, type Severity } from '../../proto/domain.js';
-import { SINK_FORMATS, type AlertChange, type AlertEvent, type AlertFinding, type AlertMessage, type Destination } from '../../collector/webhooks/types.js';
+import { SINK_FORMATS, type AlertMessage, type Destination } from '../../collector/webhooks/types.js';
+import type { AlertEvent, Finding, FindingChange } from '../../collector/finding.js';
 import { sinkFor } from '../../collector/webhooks/sinks/index.js';
 import { jsonSink, verifySignature } from '../../collector/webhooks/sinks/json.js';
 import { slackSink, SLACK_MAX_NODES } from '../../collector/webhooks/sinks/slack.js';
@@ -20,18 +21,24 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-function finding(node: string, over: Partial<AlertFinding> = {}): AlertFinding {
+function finding(node: string, over: Partial<Finding> = {}): Finding {
   const checkId = over.checkId ?? 'cis-4.2.1';
   const subject = over.subject ?? '--anonymous-auth';
   return {
     id: fingerprint(node, checkId, subject), node, checkId, cis: '4.2.1', title: 'Anonymous requests to the kubelet are refused',
     category: 'kubelet', subject, severity: 'high', status: 'fail', state: 'open', actual: 'true', expected: 'false',
     reason: 'the kubelet runs with --anonymous-auth=true', remediation: 'Set authentication.anonymous.enabled: false in the kubelet config.',
-    seen: iso(T0), firstSeen: iso(T0 - 60_000), lastSeen: iso(T0), count: 1, resolvedAt: null, detail: { pid: 42 }, ...over,
+    seen: iso(T0), firstSeen: iso(T0 - 60_000), lastSeen: iso(T0), count: 1, resolvedAt: null, detail: { pid: 42 },
+    scored: true, source: 'flag', sourceFile: '', suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null, ...over,
   };
 }
-const change = (event: AlertEvent, f: AlertFinding, at = T0): AlertChange => ({ event, at: iso(at), finding: f });
-const message = (changes: AlertChange[], deliveryId = '0b9a3c1e-1111-8222-9333-444455556666'): AlertMessage => ({ deliveryId, event: changes[0]!.event, changes });
+
+/** The finding's fields the json format carries (docs/webhooks.md), in that order. */
+const DOCUMENTED = ['id', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
+  'reason', 'remediation', 'seen', 'firstSeen', 'lastSeen', 'count', 'resolvedAt', 'detail'] as const;
+const documented = (f: Finding): Record<string, unknown> => Object.fromEntries(DOCUMENTED.map((k) => [k, f[k]]));
+const change = (event: AlertEvent, f: Finding, at = T0): FindingChange => ({ event, at: iso(at), finding: f });
+const message = (changes: FindingChange[], deliveryId = '0b9a3c1e-1111-8222-9333-444455556666'): AlertMessage => ({ deliveryId, event: changes[0]!.event, changes });
 const nodes = (n: number) => Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`);
 
 function destination(over: Partial<Destination> = {}): Destination {
@@ -66,7 +73,8 @@ test('json: one change is {deliveryId, event, finding} exactly, with the deliver
   t.deepEqual(Object.keys(body), ['deliveryId', 'event', 'finding']);
   t.is(body.deliveryId, 'id-1');
   t.is(body.event, 'opened');
-  t.deepEqual(body.finding, f);
+  t.deepEqual(body.finding, documented(f));
+  t.deepEqual(Object.keys(body.finding), [...DOCUMENTED]);
   t.is(req.headers['content-type'], 'application/json');
   t.is(req.headers['X-Nodeward-Delivery'], 'id-1');
   t.false(Object.keys(req.headers).some((h) => h.toLowerCase() === 'x-nodeward-signature'));
@@ -96,9 +104,9 @@ test('json: a grouped message keeps the single-change keys and adds group and fi
   const fs = nodes(3).map((n) => finding(n));
   const body = JSON.parse(jsonSink.render(message(fs.map((f) => change('opened', f))), destination()).body);
   t.deepEqual(Object.keys(body), ['deliveryId', 'event', 'finding', 'group', 'findings']);
-  t.deepEqual(body.finding, fs[0]);
+  t.deepEqual(body.finding, documented(fs[0]!));
   t.deepEqual(body.group, { checkId: 'cis-4.2.1', count: 3, nodes: ['node-000', 'node-001', 'node-002'] });
-  t.deepEqual(body.findings, fs);
+  t.deepEqual(body.findings, fs.map(documented));
 });
 
 test('configured headers are sent, but never replace the format\'s content type, delivery id or signature', (t) => {
@@ -342,8 +350,8 @@ test('falco: a grouped message is one event naming its nodes and count, with no 
 // ---------------------------------------------------------------- routing
 
 test('routing: minimum severity, categories, nodes and events, each alone and together', (t) => {
-  const at = (over: Partial<AlertFinding>, event: AlertEvent = 'opened') => change(event, finding(over.node ?? 'node-a', over));
-  const table: Array<[string, Partial<Destination>, AlertChange, boolean]> = [
+  const at = (over: Partial<Finding>, event: AlertEvent = 'opened') => change(event, finding(over.node ?? 'node-a', over));
+  const table: Array<[string, Partial<Destination>, FindingChange, boolean]> = [
     ['defaults take an opened finding', {}, at({}), true],
     ['below minSeverity', { minSeverity: 'high' }, at({ severity: 'medium' }), false],
     ['at minSeverity', { minSeverity: 'high' }, at({ severity: 'high' }), true],
@@ -366,7 +374,7 @@ test('routing: minimum severity, categories, nodes and events, each alone and to
 
 const W = 10_000;
 let rowSeq = 0;
-const row = (c: AlertChange, queuedAt: number, rowId = ++rowSeq): OutboxRow => ({ rowId, change: c, queuedAt });
+const row = (c: FindingChange, queuedAt: number, rowId = ++rowSeq): OutboxRow => ({ rowId, change: c, queuedAt });
 /** For each finding, the indexes of the messages holding its changes, in outbox order. */
 function placement(groups: ReturnType<typeof groupChanges>, rows: OutboxRow[]): Map<string, number[]> {
   const where = new Map<number, number>();

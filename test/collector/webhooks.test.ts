@@ -12,13 +12,15 @@ import { loadCollectorConfig } from '../../collector/config.js';
 import { openStore } from '../../collector/store/store.js';
 import { initPki } from '../../collector/pki/pki.js';
 import { readFile } from 'node:fs/promises';
-import type { OutboxDestination } from '../../collector/store/outbox.js';
+import type { Destination } from '../../collector/webhooks/types.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
 import { ConfigError } from '../../proto/support/config-loader.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { ADMIN_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { eventually } from '../helpers/https.js';
 import { api, connect, fp, ok, result } from '../helpers/agent-session.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
+import { testClock, type TestClock } from '../helpers/clock.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789';
 const T0 = Date.parse('2025-06-01T10:00:00Z');
@@ -26,10 +28,10 @@ const T0 = Date.parse('2025-06-01T10:00:00Z');
 /** Delivery settings that keep the tests fast: short backoff, no grouping unless asked. */
 const fast = { backoffInitialMs: 20, backoffMaxMs: 100, groupWindowMs: 0, timeoutMs: 2000 };
 
-async function withWebhooks(webhooks: (dir: string) => Array<Record<string, unknown>>, run: (tc: TestCollector) => Promise<void>, nodes?: string[]): Promise<void> {
+async function withWebhooks(webhooks: (dir: string) => Array<Record<string, unknown>>, run: (tc: TestCollector) => Promise<void>, nodes?: string[], clock?: TestClock): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-webhooks-'));
   await writeFile(join(dir, 'secret'), `${SECRET}\n`, { mode: 0o600 });
-  const tc = await startTestCollector({ ...(nodes ? { nodes } : {}), overrides: { webhooks: webhooks(dir) } });
+  const tc = await startTestCollector({ ...(nodes ? { nodes } : {}), overrides: { webhooks: webhooks(dir) }, ...(clock ? { clock } : {}) });
   try {
     await run(tc);
   } finally {
@@ -50,13 +52,14 @@ const failing = (subject = '--anonymous-auth') => result('cis-4.2.1', subject, '
 test('a receiver that fails five times then succeeds gets one delivery, with the same delivery id and a valid signature on all six tries', (t) => {
   // 500, 503, 502, 408, then 429 asking for a second's pause, then 200.
   const answers = [500, 503, 502, 408, { status: 429, headers: { 'retry-after': '1' } }];
+  const clock = testClock();
   let flaky: Receiver;
-  return startReceiver((_req, n) => answers[n] ?? 200).then((r) => {
+  return startReceiver((_req, n) => answers[n] ?? 200, 0, undefined, clock.now).then((r) => {
     flaky = r;
     return withWebhooks((dir) => [{ name: 'flaky', url: flaky.url, format: 'json', secretFile: join(dir, 'secret'), ...fast }], async (tc) => {
       const a = await connect(tc, 'node-a');
       await a.scan(T0, ['cis-4.2.1'], [failing()]);
-      await eventually('the sixth try to be accepted', () => (flaky.accepted().length === 1 ? true : undefined));
+      await clock.advanceUntil('the sixth try to be accepted', () => (flaky.accepted().length === 1 ? true : undefined), { stepMs: 20 });
       const [row] = await deliveriesWhen(tc, 'the delivery to show as delivered', 'destination=flaky', (rows) => rows[0]?.status === 'delivered');
 
       t.is(flaky.requests.length, 6, 'five failures and one success, nothing more');
@@ -81,7 +84,7 @@ test('a receiver that fails five times then succeeds gets one delivery, with the
       t.regex(metrics.text, /nodeward_webhook_delivery_latency_seconds_count\{destination="flaky"\} 1/);
       t.false(metrics.text.includes(SECRET) || JSON.stringify(row).includes(SECRET), 'the secret is nowhere to be seen');
       a.close();
-    });
+    }, undefined, clock);
   }).finally(() => flaky?.close());
 });
 
@@ -211,8 +214,10 @@ test('300 nodes failing the same check within the window make one grouped messag
   const json = await startReceiver();
   const slack = await startReceiver(() => ({ status: 200, body: 'ok' }));
   t.teardown(() => Promise.all([json.close(), slack.close()]).then(() => undefined));
-  // The window only has to cover the 300 commits below (the agents are connected first).
+  // The window only has to cover the 300 commits below (the agents are connected first):
+  // the collector's clock stands still until they are in.
   const grouping = { ...fast, groupWindowMs: 10_000 };
+  const clock = testClock();
   await withWebhooks(() => [
     { name: 'siem', url: json.url, format: 'json', ...grouping },
     { name: 'chat', url: slack.url, format: 'slack', ...grouping },
@@ -220,7 +225,7 @@ test('300 nodes failing the same check within the window make one grouped messag
     const sessions = await Promise.all(nodes.map((n) => connect(tc, n)));
     await eventually('every agent to be known', async () => ((await ok(tc, '/api/v1/nodes?limit=5000')).items.length === 300 ? true : undefined), 60_000);
     await Promise.all(sessions.map((s) => s.scan(T0, ['cis-4.2.1'], [failing()])));
-    for (const r of [json, slack]) await eventually('one message', () => (r.requests.length > 0 ? true : undefined), 60_000);
+    await clock.advanceUntil('one message each', () => (json.requests.length > 0 && slack.requests.length > 0 ? true : undefined), { stepMs: 1000, timeoutMs: 60_000 });
     for (const d of ['siem', 'chat']) {
       const rows = await deliveriesWhen(tc, `all 300 alerts of ${d} delivered`, `destination=${d}&status=delivered&limit=1000`, (items) => items.length === 300);
       t.is(new Set(rows.map((r) => r.deliveryId)).size, 1, `${d}: one delivery id covers all 300`);
@@ -234,7 +239,7 @@ test('300 nodes failing the same check within the window make one grouped messag
     t.like(body.group, { checkId: 'cis-4.2.1', count: 300 });
     t.regex(slack.requests[0]!.body.text, /on 300 nodes/);
     sessions.forEach((s) => s.close());
-  }, nodes);
+  }, nodes, clock);
 });
 
 test('webhook configuration is checked at start: every problem at once, no secret or URL echoed, exit 2', async (t) => {
@@ -294,11 +299,12 @@ test('webhook configuration is checked at start: every problem at once, no secre
 
 test('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-outbox-'));
-  const dest: OutboxDestination = {
+  const dest: Destination & { maxPending: number } = {
     name: 'ops', url: 'http://127.0.0.1:9', format: 'alertmanager', minSeverity: 'info', categories: [], nodes: [],
     events: ['opened', 'reopened', 'escalated', 'resolved'], headers: {}, maxPending: 100,
   };
-  const store = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 100, webhooks: [dest] });
+  const store = openStore({ path: join(dir, 'db.sqlite'), webhooks: [dest] });
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: [dest] });
   t.teardown(async () => {
     store.close();
     await rm(dir, { recursive: true, force: true });
@@ -306,19 +312,19 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   const events = () => store.outbox.pending('ops', 100).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
   const stale = fp('node-a', 'agent-stale', 'node-a');
 
-  t.truthy(store.findings.raiseStale('node-a', T0, 60_000, T0 + 120_000));
+  t.truthy(commit.silent('node-a', T0, 60_000, T0 + 120_000)[0]);
   t.deepEqual(events(), [['opened', 'agent-stale', 'open']]);
   t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale], 'Alertmanager will re-post it');
 
   // Suppressed with an expiry: quiet (suppressed is not routed here) and no longer firing.
-  t.is(store.findings.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000), 'suppressed');
+  t.is(commit.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000).outcome, 'suppressed');
   t.is(events().length, 1);
   t.deepEqual(store.outbox.firing('ops'), []);
   // The suppression runs out with the agent still silent: reopened, firing again.
-  t.is(store.findings.expireDue(T0 + 200_000).length, 1);
+  t.is(commit.expire(T0 + 200_000).length, 1);
   t.deepEqual(events().at(-1), ['reopened', 'agent-stale', 'open']);
   t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale]);
-  t.truthy(store.findings.resolveStale('node-a', T0 + 300_000));
+  t.truthy(commit.heard('node-a', T0 + 300_000)[0]);
   t.deepEqual(events().at(-1), ['resolved', 'agent-stale', 'resolved']);
   t.deepEqual(store.outbox.firing('ops'), []);
 
@@ -331,10 +337,10 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   t.deepEqual(store.outbox.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
 
   // A destination removed from the configuration: what it still had waiting is dead at the next start.
-  t.truthy(store.findings.raiseStale('node-a', T0 + 300_000, 60_000, T0 + 500_000));
+  t.truthy(commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000)[0]);
   t.is(events().length, 1);
   store.close();
-  const reopened = openStore({ path: join(dir, 'db.sqlite'), maxOpenFindingsPerNode: 100, webhooks: [] });
+  const reopened = openStore({ path: join(dir, 'db.sqlite'), webhooks: [] });
   t.is(reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
   t.like(reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER).items[0], {
     event: 'reopened', status: 'dead', lastError: 'the destination is no longer configured',
@@ -346,16 +352,20 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
 test('a delivery not done within maxAgeSeconds becomes a dead letter saying why', async (t) => {
   const down = await startReceiver(() => 503);
   t.teardown(() => down.close());
+  const clock = testClock();
   await withWebhooks(() => [{ name: 'late', url: down.url, format: 'json', ...fast, backoffInitialMs: 200, backoffMaxMs: 200, maxAgeSeconds: 1 }], async (tc) => {
     const a = await connect(tc, 'node-a');
     await a.scan(T0, ['cis-4.2.1'], [failing()]);
-    const [row] = await deliveriesWhen(tc, 'a dead letter', 'destination=late&status=dead', (rows) => rows.length === 1);
+    const [row] = await clock.advanceUntil('a dead letter', async () => {
+      const rows = await deliveries(tc, 'destination=late&status=dead');
+      return rows.length === 1 ? rows : undefined;
+    }, { stepMs: 50 });
     t.regex(row.lastError, /^not delivered within 1 s \(\d+ tries\); last error: HTTP 503 Service Unavailable$/);
     t.is(row.lastStatus, 503);
     t.is(row.attempts, down.requests.length, 'every try is counted');
     t.is(tc.collector.metrics.get('nodeward_webhook_dead_letters_total', { destination: 'late', reason: 'max_age' }), 1);
     a.close();
-  });
+  }, undefined, clock);
 });
 
 test('TLS is always verified: a receiver whose CA is not trusted is refused until caFile names it', async (t) => {

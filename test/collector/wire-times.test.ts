@@ -178,7 +178,7 @@ test('a database of schema version 5 migrates: agent times beyond the clock are 
   v5.close();
 
   const before = Date.now();
-  const store = openStore({ path, maxOpenFindingsPerNode: 100 });
+  const store = openStore({ path });
   t.teardown(() => store.close());
   const after = Date.now();
   const db = new Database(path, { readonly: true });

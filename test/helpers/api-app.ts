@@ -16,6 +16,8 @@ import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
 
 export interface TestApi {
   readonly store: Store;
+  /** The SQLite file behind the store. */
+  readonly databasePath: string;
   readonly pipeline: Pipeline;
   readonly baselines: BaselineSync;
   readonly app: FastifyInstance;
@@ -30,18 +32,19 @@ export async function buildTestApi(opts: { now?: () => number } = {}): Promise<T
   const now = opts.now ?? Date.now;
   const log = createLogger('test', 'silent');
   const metrics = createMetrics();
-  const store = openStore({ path: join(dir, 'nodeward.db'), maxOpenFindingsPerNode: 10_000 });
+  const databasePath = join(dir, 'nodeward.db');
+  const store = openStore({ path: databasePath });
   const pipeline = createPipeline({ store, metrics, log, now });
-  const baselines = createBaselineSync({ store, metrics, log, now, push: () => false, broadcast: () => 0 });
+  const baselines = createBaselineSync({ store, pipeline, metrics, log, now, push: () => false, broadcast: () => 0 });
   const app = await buildApi({
-    store, baselines, metrics, log, now, staleAfterMs: 120_000, ready: () => true,
+    store, pipeline, baselines, metrics, log, now, staleAfterMs: 120_000, ready: () => true,
     tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN_TOKEN) }, { name: 'reader', role: 'reader', sha256: hashToken(READER_TOKEN) }],
     // The inject loop is one client: no rate limit in the way.
     rateLimit: { perSecond: 1e9, burst: 1e9 },
   });
   await app.ready();
   return {
-    store, pipeline, baselines, app, metrics,
+    store, databasePath, pipeline, baselines, app, metrics,
     async get(url) {
       const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return { status: res.statusCode, body: res.body, headers: res.headers };

@@ -27,9 +27,12 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** `tls`: serve HTTPS with this certificate and key (the URL then names `localhost`). */
+/**
+ * `tls`: serve HTTPS with this certificate and key (the URL then names `localhost`).
+ * `now`: what stamps each request's `at` (the test's clock; default the system's).
+ */
 export async function startReceiver(answer: (request: ReceivedRequest, n: number) => Answer = () => 200, port = 0,
-  tls?: { cert: Buffer; key: Buffer }): Promise<Receiver> {
+  tls?: { cert: Buffer; key: Buffer }, now: () => number = Date.now): Promise<Receiver> {
   const requests: ReceivedRequest[] = [];
   const statuses: number[] = [];
   const hanging: ServerResponse[] = [];
@@ -53,7 +56,7 @@ export async function startReceiver(answer: (request: ReceivedRequest, n: number
       } catch {
         // kept as text
       }
-      const rec: ReceivedRequest = { at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, body };
+      const rec: ReceivedRequest = { at: now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, raw, body };
       const n = requests.length;
       requests.push(rec);
       const a = r.answer(rec, n);

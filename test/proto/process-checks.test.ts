@@ -1,6 +1,7 @@
 // The runtime sensor's check ids are defined once, in proto/process-checks.ts: the agent sends
 // findings under them and the collector reads them back, so a second spelling in either app
 // is a contract that can drift. Code in agent/ and collector/ names them through the import.
+// The collector's own check (agent-stale, proto/collector-checks.ts) is held to the same rule.
 import test from 'ava';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -13,13 +14,12 @@ import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import {
   PROC_FAKE_CONTAINER_CGROUP, PROC_INLINE_CODE, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNEXPECTED,
 } from '../../agent/processes/findings.js';
-import { PROC_UNEXPECTED as PIPELINE_PROC_UNEXPECTED } from '../../collector/pipeline/baselines.js';
-import { PROC_UNEXPECTED_CHECK as STORE_PROC_UNEXPECTED } from '../../collector/store/processes.js';
+import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const IDS = [
   PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK,
-  PROC_UNVERIFIED_BINARY_CHECK,
+  PROC_UNVERIFIED_BINARY_CHECK, AGENT_STALE_CHECK,
 ].map((c) => c.id);
 
 async function sources(dir: string): Promise<string[]> {
@@ -50,6 +50,5 @@ test('the agent and the collector use the contract\'s ids, categories and severi
   t.like(PROC_MODIFIED_BINARY, { id: 'proc-modified-binary', category: 'process', severity: 'SEVERITY_CRITICAL' });
   // Findings of every process check carry a ProcessDetail, which the collector accepts for them.
   t.deepEqual([...PROCESS_DETAIL_CHECK_IDS].sort(), ['proc-fake-container-cgroup', 'proc-inline-code', 'proc-modified-binary', 'proc-reverse-shell', 'proc-unexpected', 'proc-unverified-binary']);
-  t.is(PIPELINE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
-  t.is(STORE_PROC_UNEXPECTED, PROC_UNEXPECTED_CHECK.id);
+  t.like(AGENT_STALE_CHECK, { id: 'agent-stale', category: 'agent', severity: 'high' });
 });

@@ -17,7 +17,8 @@
 // one is no longer re-posted and resolves by itself (resolve_timeout, or `expiresAt`).
 // `startsAt` is the finding's firstSeen on every post, so re-posts and the resolving post
 // describe the same alert. No generatorURL: a sink does not know the collector's address.
-import type { AlertFinding, AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
+import type { Finding } from '../../finding.js';
+import type { AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
 import { DELIVERY_HEADER, clip, requestHeaders, rfc3339 } from './shared.js';
 
 export const ALERTMANAGER_PATH = '/api/v2/alerts';
@@ -37,7 +38,7 @@ function nonEmpty(entries: Record<string, string>, max: number): Record<string, 
   return out;
 }
 
-function alert(f: AlertFinding, endsAt?: string): PostableAlert {
+function alert(f: Finding, endsAt?: string): PostableAlert {
   const labels = nonEmpty({
     alertname: f.checkId, node: f.node, check: f.checkId, severity: f.severity, category: f.category, subject: f.subject, finding: f.id,
   }, LABEL_MAX);
@@ -69,7 +70,7 @@ export const alertmanagerSink: Sink = {
  * left out (re-posting one would fire it again). With `expiresAt` (RFC 3339, e.g. now plus a
  * few re-post intervals) the alerts carry that `endsAt` instead of relying on resolve_timeout.
  */
-export function renderFiring(findings: readonly AlertFinding[], destination: Destination, expiresAt?: string): RenderedRequest {
+export function renderFiring(findings: readonly Finding[], destination: Destination, expiresAt?: string): RenderedRequest {
   const firing = findings.filter((f) => f.state === 'open').map((f) => {
     const a = alert(f);
     return expiresAt === undefined ? a : { ...a, endsAt: rfc3339(expiresAt) };

@@ -7,6 +7,7 @@
 // signed body carries the deliveryId, and a receiver that drops delivery ids it has seen
 // (which at-least-once delivery asks of it anyway) also drops a replayed request.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Finding } from '../../finding.js';
 import type { AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
 import { DELIVERY_HEADER, findingsOf, leadFinding, nodesOf, requestHeaders } from './shared.js';
 
@@ -29,13 +30,25 @@ export function verifySignature(body: string | Uint8Array, header: string | unde
   return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
 
+/** The finding's fields this format carries (docs/webhooks.md), in this order. */
+export const JSON_FINDING_FIELDS = [
+  'id', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
+  'reason', 'remediation', 'seen', 'firstSeen', 'lastSeen', 'count', 'resolvedAt', 'detail',
+] as const satisfies ReadonlyArray<keyof Finding>;
+
+export type JsonFinding = Pick<Finding, (typeof JSON_FINDING_FIELDS)[number]>;
+
+export function jsonFinding(f: Finding): JsonFinding {
+  return Object.fromEntries(JSON_FINDING_FIELDS.map((k) => [k, f[k]])) as JsonFinding;
+}
+
 function payload(message: AlertMessage): object {
-  const finding = leadFinding(message);
+  const lead = leadFinding(message);
   const findings = findingsOf(message);
-  const base = { deliveryId: message.deliveryId, event: message.event, finding };
+  const base = { deliveryId: message.deliveryId, event: message.event, finding: jsonFinding(lead) };
   if (findings.length < 2) return base;
-  const group = { checkId: finding.checkId, count: findings.length, nodes: nodesOf(message) };
-  return { ...base, group, findings };
+  const group = { checkId: lead.checkId, count: findings.length, nodes: nodesOf(message) };
+  return { ...base, group, findings: findings.map(jsonFinding) };
 }
 
 export const jsonSink: Sink = {

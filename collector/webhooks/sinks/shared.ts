@@ -1,6 +1,7 @@
 // What every sink needs: the destination's own headers merged under the format's, the
 // node list of a message, and bounded text. Sinks are pure: no clock, no I/O.
-import type { AlertFinding, AlertMessage, Destination } from '../types.js';
+import type { Finding } from '../../finding.js';
+import type { AlertMessage, Destination } from '../types.js';
 import { isoTime } from '../../store/time.js';
 
 /** Carries the message's idempotency key on every format (receivers dedup on it). */
@@ -19,13 +20,13 @@ export function requestHeaders(destination: Destination, own: Record<string, str
 }
 
 /** The first change's finding: what a message is about. A message always has a change. */
-export function leadFinding(message: AlertMessage): AlertFinding {
+export function leadFinding(message: AlertMessage): Finding {
   const f = message.changes[0]?.finding;
   if (!f) throw new Error(`webhook message ${message.deliveryId} has no changes`);
   return f;
 }
 
-export function findingsOf(message: AlertMessage): AlertFinding[] {
+export function findingsOf(message: AlertMessage): Finding[] {
   return message.changes.map((c) => c.finding);
 }
 

@@ -10,7 +10,8 @@
 //   those three. The top-level `text` is mrkdwn too.
 // Every string that came from a node or a check goes through `mrkdwn()` below: escaped, then
 // bounded without cutting an entity in half. Our own labels need no escaping.
-import type { AlertEvent, AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
+import type { AlertEvent } from '../../finding.js';
+import type { AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
 import type { Severity } from '../../../proto/domain.js';
 import { DELIVERY_HEADER, clip, findingsOf, leadFinding, listNodes, nodesOf, requestHeaders } from './shared.js';
 

@@ -1,0 +1,292 @@
+// The commit stage: every change to findings goes through here, as one unit of work each
+// (store/store.ts). A unit reads the stored states it needs, applies the lifecycle
+// (lifecycle.ts, pure) and writes what it decided: the rows (and with them the rollups),
+// the history, and the outbox rows and Alertmanager firing sets its transitions route to
+// (webhooks/route.ts). One unit per agent message (with the node heard from, which ends
+// its agent-stale finding), per operator command, per sweep.
+import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
+import { isFindingStatus } from '../../proto/domain.js';
+import { fingerprint } from '../../proto/fingerprint.js';
+import type { FindingChange } from '../finding.js';
+import type { FindingFields, FindingWrite, StoredFinding } from '../store/findings.js';
+import type { NodeHello, NodeStats } from '../store/nodes.js';
+import type { Store, StoreUnit } from '../store/store.js';
+import { isoTime } from '../store/time.js';
+import { outboxWrites } from '../webhooks/route.js';
+import type { Destination } from '../webhooks/types.js';
+import { allowCoverage, processTarget, step, type LifecycleInput, type LifecycleState, type Step, type StepContext, type Transition } from './lifecycle.js';
+import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
+
+/** One transition the stage made, for metrics and logs: labelled by its alert, else by the transition. */
+export interface Change {
+  readonly findingId: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly event: string;
+}
+
+export interface CommitStageOptions {
+  /** New findings a node may have open; past it new ones are refused (counted on the node). */
+  readonly maxOpenFindingsPerNode: number;
+  /** Webhook destinations: the transitions they route get outbox rows in the same unit. */
+  readonly destinations?: readonly Destination[];
+}
+
+export type SuppressOutcome = 'suppressed' | 'updated' | 'missing';
+export type UnsuppressOutcome = 'unsuppressed' | 'not-suppressed' | 'missing';
+
+interface Identity {
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly subject: string;
+}
+
+/** Batches of due suppressions ended per read. */
+const EXPIRE_BATCH = 1000;
+
+/** A write of `f` in the state `s` (a stored finding is its own lifecycle state). */
+function writeOf(f: Identity, s: LifecycleState, fields: FindingFields | undefined): FindingWrite {
+  return {
+    id: f.id, node: f.node, checkId: f.checkId, subject: f.subject, state: s.state, severity: s.severity, firstSeen: s.firstSeen,
+    lastSeen: s.lastSeen, count: s.count, resolvedAt: s.resolvedAt, suppressedReason: s.suppressedReason, suppressedUntil: s.suppressedUntil,
+    suppressedBy: s.suppressedBy, suppressedAt: s.suppressedAt, fields,
+  };
+}
+
+const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK.id, node);
+
+export function createCommitStage(store: Store, opts: CommitStageOptions) {
+  const destinations = opts.destinations ?? [];
+
+  /** The outbox writes of one transition, with the finding as it is right after it. */
+  function announce(u: StoreUnit, f: StoredFinding, t: Transition, now: number): void {
+    if (destinations.length === 0) return;
+    let change: FindingChange | undefined;
+    if (t.alert) {
+      const finding = u.findings.snapshot(f.id);
+      if (finding) change = { event: t.alert, at: isoTime(t.at), finding };
+    }
+    const w = outboxWrites(destinations, change, t.after.state);
+    for (const d of w.unfire) u.outbox.unfire(d, f.id);
+    if (!change) return;
+    for (const d of w.fire) u.outbox.fire(d, change);
+    for (const d of w.queue) u.outbox.enqueue(d, change, now);
+  }
+
+  /**
+   * Writes what a step decided: a row per transition (the state right after it, with its
+   * history entry and its alerts), or one row for an occurrence without a transition.
+   * `fields` (what the occurrence said) go with the input's own write, not an expiry's.
+   */
+  function write(u: StoreUnit, f: Identity, before: StoredFinding | undefined, s: Step, fields: FindingFields | undefined, now: number, changes: Change[]): StoredFinding | undefined {
+    let cur = before;
+    for (const t of s.transitions) {
+      cur = u.findings.save(cur, writeOf(f, t.after, t.expiry ? undefined : fields), now);
+      u.findings.history.transition(cur.seq, t.event, t.at, t.after.severity, now, { occurrences: t.occurrences, note: t.note, first: t.event === 'opened' && before === undefined });
+      announce(u, cur, t, now);
+      changes.push({ findingId: f.id, node: f.node, checkId: f.checkId, event: t.alert ?? t.event });
+    }
+    if (s.seen && s.next) {
+      cur = u.findings.save(cur, writeOf(f, s.next, fields), now);
+      u.findings.history.seen(cur.seq, s.seen.at, s.seen.occurrences, s.next.severity, now);
+    }
+    return cur;
+  }
+
+  /** Applies one input to the finding `f` (stored as `before`) and writes the outcome. */
+  function apply(u: StoreUnit, f: Identity, before: StoredFinding | undefined, input: LifecycleInput, ctx: StepContext, changes: Change[],
+    fields?: FindingFields): { step: Step; after: StoredFinding | undefined } {
+    const s = step(before, input, ctx);
+    return { step: s, after: write(u, f, before, s, fields, ctx.now, changes) };
+  }
+
+  /** The node's agent spoke: its agent-stale finding, if open or suppressed, resolves. */
+  function heard(u: StoreUnit, node: string, now: number, changes: Change[]): void {
+    const id = staleId(node);
+    const before = u.findings.byId(id);
+    if (!before || before.state === 'resolved') return;
+    apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, { now }, changes);
+  }
+
+  /** Resolves every finding given, with `note` (an allow, a node deleted). */
+  function resolveAll(u: StoreUnit, found: readonly StoredFinding[], note: string, now: number, changes: Change[]): void {
+    const ctx = { now };
+    for (const f of found) apply(u, f, f, { kind: 'resolve', at: now, note }, ctx, changes);
+  }
+
+  /**
+   * One agent message: deduplicated on (node, epoch, sequence); its results or findings
+   * applied in order; the node's latest results and compliance (a scan); the node heard from.
+   */
+  function message(m: IncomingScan | IncomingBatch, now: number): CommitOutcome {
+    return store.unit((u): CommitOutcome => {
+      const changes: Change[] = [];
+      u.nodes.touch(m.node, now);
+      heard(u, m.node, now, changes);
+      if (u.received.has(m.node, m.epoch, m.sequence)) return { duplicate: true, changes, updated: 0, refused: 0, ignored: 0 };
+      let budget = Math.max(0, opts.maxOpenFindingsPerNode - u.findings.openCount(m.node));
+      let updated = 0;
+      let refused = 0;
+      let ignored = 0;
+      // The same finding twice in one message: the second sees what the first wrote.
+      const working = new Map<string, StoredFinding | undefined>();
+      const current = (id: string): StoredFinding | undefined => (working.has(id) ? working.get(id) : u.findings.byId(id));
+      const ctx: StepContext = { now, scope: 'results' in m ? new Set(m.scope) : undefined };
+      const one = (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): void => {
+        const before = current(f.id);
+        const { step: s, after } = apply(u, f, before, input, ctx, changes, fields);
+        working.set(f.id, after);
+        if (s.outcome === 'refused') refused++;
+        else if (s.outcome === 'ignored') ignored++;
+        else if (failing) updated++;
+        if (!before && after) budget--;
+      };
+      if ('results' in m) {
+        for (const r of m.results) {
+          u.findings.nodeResult(m.node, r, m.scannedAt);
+          const failing = isFindingStatus(r.status);
+          one({ id: fingerprint(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
+            kind: 'result', checkId: r.checkId, status: r.status, severity: r.severity, at: m.scannedAt, occurrences: r.occurrences, canOpen: budget > 0,
+          }, failing, failing ? {
+            cis: r.cis, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
+            expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason, remediation: r.remediation, detail: '{}', seen: 'scan',
+          } : undefined);
+        }
+        u.findings.compliance(m.node);
+      } else {
+        for (const f of m.findings) {
+          const target = processTarget(f);
+          const allowed = target ? allowCoverage(f.checkId, target.sha256, u.baselines.allowedContents(target.key, target.exe)) : undefined;
+          one({ id: fingerprint(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
+            kind: 'finding', severity: f.severity, at: f.observedAt, occurrences: f.occurrences, canOpen: budget > 0, allowed,
+          }, true, {
+            cis: '', title: f.title, category: f.category, severity: f.severity, status: f.status, scored: false, actual: '', expected: '',
+            source: 'process', sourceFile: '', reason: '', remediation: f.remediation, detail: f.detail, seen: f.seen,
+          });
+        }
+      }
+      u.findings.refused(m.node, refused);
+      u.received.mark(m.node, m.epoch, m.sequence, now);
+      return { duplicate: false, changes, updated, refused, ignored };
+    });
+  }
+
+  return {
+    scan: (scan: IncomingScan, now: number): CommitOutcome => message(scan, now),
+    batch: (batch: IncomingBatch, now: number): CommitOutcome => message(batch, now),
+
+    /** A hello: the node's inventory and counters; the node heard from. */
+    hello(hello: NodeHello, stats: NodeStats, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        u.nodes.hello(hello, now);
+        u.nodes.stats(hello.node, stats, now);
+        heard(u, hello.node, now, changes);
+        return changes;
+      });
+    },
+
+    /** The node's agent spoke (outside a message): its agent-stale finding resolves. */
+    heard(node: string, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        heard(u, node, now, changes);
+        return changes;
+      });
+    },
+
+    /** A heartbeat: the node's counters; the node heard from. */
+    heartbeat(node: string, stats: NodeStats, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        u.nodes.stats(node, stats, now);
+        heard(u, node, now, changes);
+        return changes;
+      });
+    },
+
+    /**
+     * The node's agent has been silent since `lastSeen`: its agent-stale finding opens (or
+     * reopens). Nothing while one is open or suppressed; not subject to the node's cap.
+     */
+    silent(node: string, lastSeen: number, staleAfterMs: number, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        const id = staleId(node);
+        const silentFor = Math.round((now - lastSeen) / 1000);
+        apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
+            cis: '', title: 'The nodeward agent has gone silent', category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
+            status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
+            expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
+            reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
+            remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
+              + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+            detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silentFor }), seen: 'collector',
+        });
+        return changes;
+      });
+    },
+
+    /** Ends every suppression whose expiry has come. Cheap when none is due. */
+    expire(now: number): Change[] {
+      const next = store.findings.nextSuppressionExpiry();
+      if (next === undefined || next > now) return [];
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        for (;;) {
+          const due = u.findings.dueSuppressions(now, EXPIRE_BATCH);
+          for (const f of due) apply(u, f, f, { kind: 'tick' }, { now }, changes);
+          if (due.length < EXPIRE_BATCH) return changes;
+        }
+      });
+    },
+
+    /** An operator suppresses a finding, or changes the reason, expiry and author of its suppression. */
+    suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }, now: number): { outcome: SuppressOutcome; changes: Change[] } {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        const before = u.findings.byId(id);
+        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'suppress', ...sup, at: now }, { now }, changes);
+        if (s.outcome === 'missing') return { outcome: 'missing', changes };
+        const wasSuppressed = before?.state === 'suppressed' && !s.transitions.some((t) => t.expiry);
+        return { outcome: wasSuppressed ? 'updated' : 'suppressed', changes };
+      });
+    },
+
+    /** An operator ends a suppression now. */
+    unsuppress(id: string, by: string, now: number): { outcome: UnsuppressOutcome; changes: Change[] } {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        const before = u.findings.byId(id);
+        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'unsuppress', by, at: now }, { now }, changes);
+        if (s.outcome === 'missing' || s.outcome === 'not-suppressed') return { outcome: s.outcome, changes };
+        return { outcome: 'unsuppressed', changes };
+      });
+    },
+
+    /**
+     * Resolves the open and suppressed findings of these checks with one of these subjects,
+     * on every node (an executable that is allowed now).
+     */
+    resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string, now: number): Change[] {
+      if (subjects.length === 0) return [];
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        for (const check of checkIds) resolveAll(u, u.findings.activeBySubjects(check, subjects), note, now, changes);
+        return changes;
+      });
+    },
+
+    /** Resolves every open and suppressed finding of the node (an operator deleted it). */
+    resolveNode(node: string, note: string, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        resolveAll(u, u.findings.activeOfNode(node), note, now, changes);
+        return changes;
+      });
+    },
+  };
+}
+
+export type CommitStage = ReturnType<typeof createCommitStage>;

@@ -1,0 +1,6 @@
+// The checks the collector raises itself (no agent sends them), defined next to the ones
+// agents send (process-checks.ts) so that an id is spelled once and never taken twice.
+import type { CheckIdentity } from './process-checks.js';
+
+/** A node's agent went silent past the stale time; subject: the node's name. */
+export const AGENT_STALE_CHECK = { id: 'agent-stale', category: 'agent', severity: 'high' } as const satisfies CheckIdentity;

@@ -1,0 +1,97 @@
+// The collector's layering, checked on its import graph (every import, export-from and
+// dynamic import of every source file under collector/ and proto/, type-only ones included):
+// - only collector/store/ imports better-sqlite3, and only it holds SQL;
+// - the store is the bottom layer: it imports nothing of the collector but its own files and
+//   the shared vocabulary (collector/finding.ts); so there is no cycle between the store and
+//   the webhooks (the webhooks read the outbox through the store), nor with the pipeline;
+// - the lifecycle (collector/pipeline/lifecycle.ts) is pure: nothing with I/O.
+import test from 'ava';
+import { readdir, readFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+interface Source {
+  /** Repository path, e.g. collector/store/db.ts. */
+  readonly path: string;
+  readonly text: string;
+  /** Repository paths of the files it imports; package names for packages. */
+  readonly imports: string[];
+}
+
+const SPECIFIERS = [
+  /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
+  /\bimport\s*['"]([^'"]+)['"]/g,
+  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+];
+
+async function sources(dir: string): Promise<Source[]> {
+  const out: Source[] = [];
+  for (const e of await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true })) {
+    if (!e.isFile() || !e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue;
+    const abs = join(e.parentPath, e.name);
+    const path = relative(ROOT, abs);
+    const text = await readFile(abs, 'utf8');
+    const imports = new Set<string>();
+    for (const re of SPECIFIERS) {
+      for (const m of text.matchAll(re)) {
+        const spec = m[1]!;
+        imports.add(spec.startsWith('.') ? relative(ROOT, resolve(dirname(abs), spec)).replace(/\.js$/, '.ts') : spec);
+      }
+    }
+    out.push({ path, text, imports: [...imports] });
+  }
+  return out;
+}
+
+const under = (path: string, dir: string): boolean => path.startsWith(`${dir}/`);
+const packageOf = (spec: string): string => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+
+const all = Promise.all([sources('collector'), sources('proto')]).then(([c, p]) => [...c, ...p]);
+
+test('the import graph is read: every collector and proto source, with its imports', async (t) => {
+  const files = await all;
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  t.true(files.length > 100, `${files.length} files`);
+  // Every relative import resolves to a source that exists (the parser sees what tsc sees).
+  const dangling = files.flatMap((f) => f.imports.filter((i) => (i.startsWith('collector/') || i.startsWith('proto/')) && !byPath.has(i) && !i.endsWith('.json')).map((i) => `${f.path} -> ${i}`));
+  t.deepEqual(dangling, []);
+  t.true(byPath.get('collector/store/db.ts')!.imports.includes('better-sqlite3'), 'the parser finds a package import');
+  t.true(byPath.get('collector/webhooks/dispatcher.ts')!.imports.includes('collector/store/store.ts'), 'and a type-only relative one');
+});
+
+test('only collector/store/ imports better-sqlite3', async (t) => {
+  const users = (await all).filter((f) => f.imports.some((i) => packageOf(i) === 'better-sqlite3')).map((f) => f.path);
+  t.true(users.length > 0);
+  t.deepEqual(users.filter((p) => !under(p, 'collector/store')), []);
+});
+
+test('only collector/store/ holds SQL', async (t) => {
+  const SQL = /\b(?:SELECT\s+[\w*(]|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|DELETE\s+FROM\b|UPDATE\s+\w+\s+SET\b|CREATE\s+(?:TABLE|INDEX|TRIGGER)\b|DROP\s+(?:TABLE|INDEX)\b|PRAGMA\s+\w)/;
+  const holders = (await all).filter((f) => SQL.test(f.text)).map((f) => f.path);
+  t.true(holders.includes('collector/store/findings.ts'), 'the pattern finds the store\'s own SQL');
+  t.deepEqual(holders.filter((p) => !under(p, 'collector/store')), []);
+});
+
+test('the store is the bottom layer: no import of the pipeline, the webhooks, the API or ingest, so no cycle between store and webhooks', async (t) => {
+  const files = await all;
+  const store = files.filter((f) => under(f.path, 'collector/store'));
+  const upward = store.flatMap((f) => f.imports
+    .filter((i) => under(i, 'collector') && !under(i, 'collector/store') && i !== 'collector/finding.ts')
+    .map((i) => `${f.path} -> ${i}`));
+  t.deepEqual(upward, []);
+  // The cycle itself, spelled out: edges from store to webhooks and from webhooks to store.
+  const edges = (from: string, to: string): string[] => files.filter((f) => under(f.path, from)).flatMap((f) => f.imports.filter((i) => under(i, to)).map((i) => `${f.path} -> ${i}`));
+  const down = edges('collector/webhooks', 'collector/store');
+  const up = edges('collector/store', 'collector/webhooks');
+  t.true(down.length > 0, 'the webhooks read the outbox through the store');
+  t.deepEqual(up, [], 'and the store imports nothing of the webhooks');
+});
+
+test('the lifecycle is pure: it imports no I/O, no store but its time formatter, nothing but the vocabulary', async (t) => {
+  const lifecycle = (await all).find((f) => f.path === 'collector/pipeline/lifecycle.ts')!;
+  const allowed = (i: string): boolean => under(i, 'proto') && !under(i, 'proto/support') || i === 'collector/finding.ts' || i === 'collector/store/time.ts';
+  t.deepEqual(lifecycle.imports.filter((i) => !allowed(i)), []);
+  t.false(/\bDate\.now\(|\bnew Date\(\)|\bsetTimeout\(|\bprocess\./.test(lifecycle.text), 'no clock, no timers, no process');
+});
