@@ -186,7 +186,9 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       }, service.handlers, { log: log.child({ component: 'grpc' }), metrics });
       await grpcServer.start();
       if (config.enrollment && config.tls && config.caKey) {
-        enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics, now });
+        // Agent certificates are dated by the real time, not the collector's clock: the agents
+        // and this collector's TLS judge them by the real time.
+        enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics });
         await enrollment.start();
       }
       sweeper = createSweeper({
