@@ -184,10 +184,12 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       await health?.start();
       if (health) log.info({ port: health.port }, 'health endpoint listening');
       tick('startup');
-      // At debug, where the agent's memory goes, once a minute (bench/agent-rss.ts --agent-debug
-      // reads these lines): resident, V8's heap, and what Buffers and addons hold outside it.
+      // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
+      // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
       if (log.isLevelEnabled('debug')) {
-        memoryTimer = setInterval(() => log.debug({ ...process.memoryUsage() }, 'memory'), MEMORY_LOG_MS);
+        const logMemory = (): void => log.debug({ ...process.memoryUsage() }, 'memory');
+        logMemory();
+        memoryTimer = setInterval(logMemory, MEMORY_LOG_MS);
         memoryTimer.unref();
       }
       if (config.scan.intervalSeconds > 0) {

@@ -29,6 +29,8 @@ export interface AgentRssBenchOptions {
   readonly repeated: number;
   /** The agent's runtime settings (agent/runtime-env.ts), or none: this process's own are not passed on. */
   readonly env: Readonly<Record<string, string>>;
+  /** Node.js options for the agent's command line (V8 flags NODE_OPTIONS does not take), for comparisons. */
+  readonly nodeArgs: readonly string[];
   /** The agent's full (CIS) scan period. */
   readonly scanIntervalSeconds: number;
   /** `debug` makes the agent log its V8 heap once a minute (and every judged process, which costs a little). */
@@ -271,7 +273,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     // No NODEWARD_* overrides, NODE_OPTIONS or malloc tunables from this shell: only o.env.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODEWARD_|NODE_OPTIONS$|MALLOC_|GLIBC_TUNABLES$)/.test(k)));
     const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env });
-    const agent = spawn(process.execPath, [BIN, 'agent', '--config', agentFile], {
+    const agent = spawn(process.execPath, [...o.nodeArgs, BIN, 'agent', '--config', agentFile], {
       stdio: ['ignore', logFd, logFd], env: { ...env, ...o.env },
     });
     children.push(idle, agent);
@@ -334,13 +336,15 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
 /**
  * The options `npm run bench` passes: one minute of churn by default, ten with `--soak`
  * (`--agent-bare-env`: without the image's runtime environment, for comparison;
- * `--agent-debug`: the agent logs at debug, which adds its V8 heap figures).
+ * `--agent-debug`: the agent logs at debug, which adds its V8 heap figures;
+ * `--agent-node-args='--jitless ...'`: Node.js options on the agent's command line).
  */
 export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Record<string, string>>): AgentRssBenchOptions {
   const minutes = argv.includes('--soak') ? 10 : 1;
   return {
     durationMs: minutes * 60_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
     env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
+    nodeArgs: argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean)),
   };
 }
 
@@ -365,7 +369,7 @@ export function formatAgentRssBench(r: AgentRssBenchResult, o: AgentRssBenchOpti
   const n = (x: number): string => x.toLocaleString('en-US');
   return [
     `agent RSS under churn: ${(c.seconds / 60).toFixed(1)} min at ${(c.started / c.seconds).toFixed(0)} execs/s (target ${o.execsPerSecond}/s; ${n(c.started)} execs: ${n(c.fresh)} fresh executables, ${n(c.repeated)} runs of ${o.repeated} repeated ones, ${n(c.known)} of a learned one)`,
-    `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
+    `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}${o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(' ')}` : ''}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
     `  VmRSS at the start of the churn ${mib(first.rss)}, ${[1, 5, 10].filter((m) => m * 60_000 <= o.durationMs).map((m) => `${m} min ${mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)}`).join(', ')} MiB (idle Node.js ${mib(idle)} MiB)`,
     line('VmRSS', (s) => s.rss),
     line('RssAnon', (s) => s.anon),
