@@ -371,6 +371,7 @@ export function formatAgentRssBench(r: AgentRssBenchResult, o: AgentRssBenchOpti
     `agent RSS under churn: ${(c.seconds / 60).toFixed(1)} min at ${(c.started / c.seconds).toFixed(0)} execs/s (target ${o.execsPerSecond}/s; ${n(c.started)} execs: ${n(c.fresh)} fresh executables, ${n(c.repeated)} runs of ${o.repeated} repeated ones, ${n(c.known)} of a learned one)`,
     `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}${o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(' ')}` : ''}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
     `  VmRSS at the start of the churn ${mib(first.rss)}, ${[1, 5, 10].filter((m) => m * 60_000 <= o.durationMs).map((m) => `${m} min ${mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)}`).join(', ')} MiB (idle Node.js ${mib(idle)} MiB)`,
+    `  VmRSS each minute: ${Array.from({ length: Math.floor(o.durationMs / 60_000) + 1 }, (_, m) => mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)).join(' ')} MiB`,
     line('VmRSS', (s) => s.rss),
     line('RssAnon', (s) => s.anon),
     line('RssFile', (s) => s.file),
