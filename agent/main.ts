@@ -29,6 +29,8 @@ import { createBaselineReporter, type BaselineReporter } from './report/baseline
 import type { AgentStats } from '../proto/load.js';
 import { processStatsToWire } from './processes/wire-stats.js';
 
+const MEMORY_LOG_MS = 60_000;
+
 export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
   const specs = config.scan.checks.length > 0 ? selectChecks(CATALOG, config.scan.checks) : CATALOG;
@@ -37,6 +39,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   let reporter: Reporter | undefined;
   let enroller: Enroller | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let memoryTimer: NodeJS.Timeout | undefined;
   let scanning: Promise<void> | undefined;
   let skipped = 0;
   // Periodic scans and watch re-evaluations take turns, so reports are spooled in fact order.
@@ -184,6 +187,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       await health?.start();
       if (health) log.info({ port: health.port }, 'health endpoint listening');
       tick('startup');
+      // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
+      // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
+      if (log.isLevelEnabled('debug')) {
+        const logMemory = (): void => log.debug({ ...process.memoryUsage() }, 'memory');
+        logMemory();
+        memoryTimer = setInterval(logMemory, MEMORY_LOG_MS);
+        memoryTimer.unref();
+      }
       if (config.scan.intervalSeconds > 0) {
         timer = setInterval(() => tick('periodic'), config.scan.intervalSeconds * 1000);
       }
@@ -192,6 +203,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = undefined;
+      if (memoryTimer) clearInterval(memoryTimer);
+      memoryTimer = undefined;
       await watcher?.stop();
       watcher = undefined;
       await scanning;

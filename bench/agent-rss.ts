@@ -29,8 +29,12 @@ export interface AgentRssBenchOptions {
   readonly repeated: number;
   /** The agent's runtime settings (agent/runtime-env.ts), or none: this process's own are not passed on. */
   readonly env: Readonly<Record<string, string>>;
+  /** Node.js options for the agent's command line (V8 flags NODE_OPTIONS does not take), for comparisons. */
+  readonly nodeArgs: readonly string[];
   /** The agent's full (CIS) scan period. */
   readonly scanIntervalSeconds: number;
+  /** `debug` makes the agent log its V8 heap once a minute (and every judged process, which costs a little). */
+  readonly logLevel: 'info' | 'debug';
 }
 
 /** Bytes, from /proc/<pid>/status. */
@@ -42,8 +46,33 @@ export interface MemorySample {
   readonly hwm: number;
 }
 
+/** The agent's process.memoryUsage(), bytes, from its debug log (once a minute). */
+export interface HeapSample {
+  readonly atMs: number;
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+  readonly external: number;
+  readonly arrayBuffers: number;
+}
+
+/** Resident KiB of the agent's mappings by kind, from /proc/<pid>/smaps. */
+export interface MappingSplit {
+  /** The Node.js executable's own pages (file-backed, shared with every Node.js process). */
+  readonly node: number;
+  /** Anonymous: V8's heap pages, malloc's arenas, thread stacks. */
+  readonly anon: number;
+  /** BPF maps mapped into the process: the exec ring buffer, whose data pages are mapped twice (so counted twice). */
+  readonly bpf: number;
+  /** Every other file: shared libraries, native addons, SQLite's shared memory. */
+  readonly otherFiles: number;
+}
+
 export interface AgentRssBenchResult {
   readonly samples: readonly MemorySample[];
+  readonly heap: readonly HeapSample[];
+  /** At the start of the churn and at its end. */
+  readonly mappings: { readonly start: MappingSplit; readonly end: MappingSplit };
   readonly idle: readonly MemorySample[];
   readonly churn: { readonly started: number; readonly fresh: number; readonly repeated: number; readonly known: number; readonly seconds: number };
   readonly execEvents: boolean;
@@ -70,6 +99,33 @@ function readStatus(pid: number, startMs: number): MemorySample {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024;
   return { atMs: Date.now() - startMs, rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile'), hwm: kb('VmHWM') };
+}
+
+function mappingsOf(pid: number): MappingSplit {
+  const split = { node: 0, anon: 0, bpf: 0, otherFiles: 0 };
+  let kind: keyof MappingSplit = 'anon';
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1] ?? '';
+      kind = name === '' || name.startsWith('[') ? 'anon' : name === process.execPath ? 'node' : name.startsWith('anon_inode:bpf') ? 'bpf' : 'otherFiles';
+    } else if (line.startsWith('Rss:')) {
+      split[kind] += Number(line.split(/\s+/)[1]);
+    }
+  }
+  return split;
+}
+
+/** The "memory" lines of the agent's debug log, timed from `t0`. */
+function heapSamplesOf(logText: string, t0: number): HeapSample[] {
+  const out: HeapSample[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes('"msg":"memory"')) continue;
+    const m = JSON.parse(line) as { time: string } & Omit<HeapSample, 'atMs'>;
+    if (Date.parse(m.time) < t0) continue;
+    out.push({ atMs: Date.parse(m.time) - t0, rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers });
+  }
+  return out;
 }
 
 /** User plus system CPU seconds of a process (clock ticks: 100 per second on Linux). */
@@ -210,13 +266,14 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
       scan: { intervalSeconds: o.scanIntervalSeconds },
       processes: { hostLearnSeconds: HOST_LEARN_SECONDS },
       health: { port: 0 },
+      log: { level: o.logLevel },
     }));
     const log = join(dir, 'agent.log');
     logFd = openSync(log, 'a');
     // No NODEWARD_* overrides, NODE_OPTIONS or malloc tunables from this shell: only o.env.
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(NODEWARD_|NODE_OPTIONS$|MALLOC_|GLIBC_TUNABLES$)/.test(k)));
     const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore', env });
-    const agent = spawn(process.execPath, [BIN, 'agent', '--config', agentFile], {
+    const agent = spawn(process.execPath, [...o.nodeArgs, BIN, 'agent', '--config', agentFile], {
       stdio: ['ignore', logFd, logFd], env: { ...env, ...o.env },
     });
     children.push(idle, agent);
@@ -233,6 +290,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     const t0 = Date.now();
     const cpu0 = cpuSecondsOf(agent.pid!);
     const samples: MemorySample[] = [readStatus(agent.pid!, t0)];
+    const mappingsAtStart = mappingsOf(agent.pid!);
     const idleSamples: MemorySample[] = [readStatus(idle.pid!, t0)];
     const sampler = setInterval(() => {
       try {
@@ -251,6 +309,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     if ((agent.exitCode ?? agent.signalCode) !== null) throw new Error(`agent-rss bench: the agent exited (${agent.exitCode ?? agent.signalCode}) during the churn`);
     samples.push(readStatus(agent.pid!, t0));
     idleSamples.push(readStatus(idle.pid!, t0));
+    const mappings = { start: mappingsAtStart, end: mappingsOf(agent.pid!) };
     const cpuSeconds = cpuSecondsOf(agent.pid!) - cpu0;
 
     // What the churn became at the collector, once the last findings had time to arrive.
@@ -259,7 +318,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     const ours = (prefix: string) => rows.filter((r) => r.executable.startsWith(join(bins, prefix)));
     const fullScans = ((await logText()).match(/"msg":"scan completed"/g) ?? []).length;
     return {
-      samples, idle: idleSamples, churn, execEvents, fullScans, cpuSeconds,
+      samples, heap: heapSamplesOf(await logText(), t0), mappings, idle: idleSamples, churn, execEvents, fullScans, cpuSeconds,
       findings: {
         fresh: ours('fresh-').length, repeated: ours('repeat-').length,
         repeatedOccurrences: ours('repeat-').reduce((a, r) => a + r.count, 0),
@@ -272,6 +331,26 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     await collector?.stop();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The options `npm run bench` passes: one minute of churn by default, ten with `--soak`
+ * (`--agent-bare-env`: without the image's runtime environment, for comparison;
+ * `--agent-debug`: the agent logs at debug, which adds its V8 heap figures;
+ * `--agent-node-args='--jitless ...'`: Node.js options on the agent's command line).
+ */
+export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Record<string, string>>): AgentRssBenchOptions {
+  const minutes = argv.includes('--soak') ? 10 : 1;
+  return {
+    durationMs: minutes * 60_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
+    env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
+    nodeArgs: argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean)),
+  };
+}
+
+/** The last sample taken at or before `atMs` (the sampler's ticks drift by a few ms). */
+function sampleAt(samples: readonly MemorySample[], atMs: number): MemorySample | undefined {
+  return samples.filter((s) => s.atMs <= atMs + 1000).at(-1);
 }
 
 export function formatAgentRssBench(r: AgentRssBenchResult, o: AgentRssBenchOptions): string {
@@ -290,15 +369,22 @@ export function formatAgentRssBench(r: AgentRssBenchResult, o: AgentRssBenchOpti
   const n = (x: number): string => x.toLocaleString('en-US');
   return [
     `agent RSS under churn: ${(c.seconds / 60).toFixed(1)} min at ${(c.started / c.seconds).toFixed(0)} execs/s (target ${o.execsPerSecond}/s; ${n(c.started)} execs: ${n(c.fresh)} fresh executables, ${n(c.repeated)} runs of ${o.repeated} repeated ones, ${n(c.known)} of a learned one)`,
-    `  agent: exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
+    `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}${o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(' ')}` : ''}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
+    `  VmRSS at the start of the churn ${mib(first.rss)}, ${[1, 5, 10].filter((m) => m * 60_000 <= o.durationMs).map((m) => `${m} min ${mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)}`).join(', ')} MiB (idle Node.js ${mib(idle)} MiB)`,
+    `  VmRSS each minute: ${Array.from({ length: Math.floor(o.durationMs / 60_000) + 1 }, (_, m) => mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)).join(' ')} MiB`,
     line('VmRSS', (s) => s.rss),
     line('RssAnon', (s) => s.anon),
     line('RssFile', (s) => s.file),
+    ...(['start', 'end'] as const).map((at) => {
+      const m = r.mappings[at];
+      return `  mappings at the ${at.padEnd(5)}: Node.js executable ${mib(m.node * 1024)}, anonymous ${mib(m.anon * 1024)}, BPF maps ${mib(m.bpf * 1024)} (the ring's data mapped twice), other files ${mib(m.otherFiles * 1024)} MiB`;
+    }),
+    ...(r.heap.length === 0 ? [] : [`  V8 (debug log, once a minute): ${[r.heap[0]!, r.heap.at(-1)!].map((h) => `at ${(h.atMs / 60_000).toFixed(1)} min heap used ${mib(h.heapUsed)} of ${mib(h.heapTotal)}, external ${mib(h.external)} (array buffers ${mib(h.arrayBuffers)}) MiB`).join('; ')}`]),
     `  peak (VmHWM) ${mib(last.hwm)} MiB; slope over the second half ${slope >= 0 ? '+' : ''}${slope.toFixed(2)} MiB/min`,
     `  agent CPU during the churn: ${r.cpuSeconds.toFixed(1)} s, ${((100 * r.cpuSeconds) / c.seconds).toFixed(1)}% of one core`,
-    `  idle Node.js process (setInterval only; baseline): ${mib(idle)} MiB; ratio agent / idle: ${(rss / idle).toFixed(2)}`,
+    `  idle Node.js process (setInterval only; baseline): ${mib(idle)} MiB; ratio agent / idle: ${(rss / idle).toFixed(2)} (median), ${(last.rss / idle).toFixed(2)} (end)`,
     `  at the collector: ${n(r.findings.fresh)} findings for the ${n(c.fresh)} fresh executables; ${n(r.findings.repeated)} for the repeated ones, counting ${n(r.findings.repeatedOccurrences)} of their ${n(c.repeated)} runs (the rest wait for the rate limit); ${n(r.findings.other)} others on this host`,
-    '  (target: well under Falco\'s 80-100 MiB per node, and flat)',
+    '  (target: under 80 MiB after 10 minutes (`--soak`), and flat)',
     '',
   ].join('\n');
 }

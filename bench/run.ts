@@ -6,7 +6,7 @@ import { benchWatch, formatWatchBench } from './watch.js';
 import { benchProcesses, formatProcessesBench } from './processes.js';
 import { benchExecCapture, formatExecCaptureBench } from './exec-capture.js';
 import { benchExecLatency, formatExecLatencyBench } from './exec-latency.js';
-import { benchAgentRss, formatAgentRssBench } from './agent-rss.js';
+import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss.js';
 import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { AgentConfigSchema } from '../agent/config.js';
 import { benchQuery, formatQueryBench } from './query.js';
@@ -59,12 +59,9 @@ async function main(): Promise<void> {
   process.stdout.write(formatExecCaptureBench(await benchExecCapture(eo), eo));
   const lo = { samples: quick ? 100 : 500, perSecond: 200 };
   process.stdout.write(formatExecLatencyBench(await benchExecLatency(lo), lo));
-  // The agent as its own process under 10 minutes of churn (--quick: 1). `--agent-bare-env`
+  // The agent as its own process under one minute of churn (`--soak`: ten). `--agent-bare-env`
   // starts it without the runtime environment the image sets, for comparison.
-  const ro = {
-    durationMs: quick ? 60_000 : 600_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
-    env: process.argv.includes('--agent-bare-env') ? {} : AGENT_RUNTIME_ENV,
-  };
+  const ro = agentRssOptions(process.argv, AGENT_RUNTIME_ENV);
   process.stdout.write(formatAgentRssBench(await benchAgentRss(ro), ro));
   // Collector queries at 1,000,000 findings across 5,000 nodes (--quick: 100,000 across 500).
   const qo = quick ? { nodes: 500, checks: 120, processes: 160, samples: 100 } : { nodes: 5_000, checks: 120, processes: 160, samples: 200 };

@@ -1,9 +1,7 @@
 // Node inventory for the hello: OS from the host's own etc/os-release (not the
-// container's), kernel, CPU, memory and uptime from host-wide kernel values.
-// systeminformation's mem() reads /proc/meminfo directly; several of its other calls
-// (time(), cpu()) start shell commands, which the agent never does, so they are not used.
+// container's), kernel, CPU, memory and uptime from host-wide kernel values. Memory is
+// /proc/meminfo's MemTotal, which os.totalmem() reads (libuv); no library is loaded for it.
 import os from 'node:os';
-import si from 'systeminformation';
 import type { HostFs } from './host-fs.js';
 
 export interface HostInfo {
@@ -34,18 +32,12 @@ export async function collectHostInfo(hostFs: HostFs): Promise<HostInfo> {
       break;
     }
   }
-  let memoryBytes = os.totalmem();
-  try {
-    memoryBytes = (await si.mem()).total || memoryBytes;
-  } catch {
-    // os.totalmem() is the same kernel figure.
-  }
   return {
     os: osName.slice(0, 256),
     kernel: os.release(),
     arch: os.arch(),
     cpus: os.availableParallelism(),
-    memoryBytes,
+    memoryBytes: os.totalmem(),
     uptimeSeconds: Math.floor(os.uptime()),
   };
 }

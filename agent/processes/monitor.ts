@@ -154,8 +154,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
   let users: ReadonlyMap<number, string> = new Map();
   let hostMntNs: number | null = null;
   // Contents are read through /proc/<pid>/exe: only the live kernel's procfs has those links.
+  // A cached file version costs about 650 bytes of heap (key, digests, identity): 4,096 of
+  // them, 2.6 MiB, hold every executable a node runs again and again; one evicted is hashed
+  // again when it next runs.
   const identity = config.identity === false || !isProcfs(reader.root) ? null : createIdentityHasher({
-    procRoot: reader.root, hostFs, maxBytes: config.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES, maxEntries: 16_384, maxQueue: 1024,
+    procRoot: reader.root, hostFs, maxBytes: config.maxHashBytes ?? DEFAULT_MAX_HASH_BYTES, maxEntries: 4096, maxQueue: 1024,
     startTicksOf: (pid) => reader.readStat(pid)?.startTicks ?? null,
   });
   const packages = identity ? createPackageVouch(hostFs, { now }) : null;

@@ -1,0 +1,15 @@
+// `npm run bench:rss`: the agent's memory benchmark (bench/agent-rss.ts) alone, with the
+// options `npm run bench` gives it: one minute of churn, ten with `--soak`;
+// `--agent-bare-env` starts the agent without the image's runtime environment, and
+// `--agent-debug` at log level debug (its V8 heap figures, once a minute).
+import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
+import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss.js';
+
+const o = agentRssOptions(process.argv, AGENT_RUNTIME_ENV);
+benchAgentRss(o).then(
+  (r) => process.stdout.write(formatAgentRssBench(r, o)),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
