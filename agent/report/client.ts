@@ -7,16 +7,9 @@ import {
 } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Spool } from './spool.js';
-import { diagnoseConnection, diagnosis, type DiagnoseTarget, type Diagnosis } from './diagnose.js';
+import { diagnoseConnection, diagnosis, type CollectorEndpoint, type DiagnoseTarget, type Diagnosis } from './diagnose.js';
 
-export interface ReporterConfig {
-  readonly address: string;
-  readonly insecure: boolean;
-  readonly caFile: string;
-  readonly certFile: string;
-  readonly keyFile: string;
-  /** TLS server name to expect, when the address is not a name in the certificate. */
-  readonly serverName: string;
+export interface ReporterConfig extends CollectorEndpoint {
   readonly heartbeatMs: number;
   readonly backoffBaseMs: number;
   readonly backoffMaxMs: number;

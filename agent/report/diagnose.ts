@@ -36,13 +36,18 @@ export interface Diagnosis {
   readonly hint: string;
 }
 
-export interface DiagnoseTarget {
+/** Where the collector is and how the agent proves itself to it (collector.* settings). */
+export interface CollectorEndpoint {
   readonly address: string;
   readonly insecure: boolean;
   readonly caFile: string;
   readonly certFile: string;
   readonly keyFile: string;
+  /** TLS server name to expect, when the address is not a name in the certificate. */
   readonly serverName: string;
+}
+
+export interface DiagnoseTarget extends CollectorEndpoint {
   readonly timeoutMs: number;
 }
 
