@@ -19,6 +19,7 @@ import {
   type PkiPaths,
 } from '../../collector/pki/pki.js';
 import * as x509 from '../../collector/pki/x509.js';
+import { executable, needs } from '../helpers/requirements.js';
 
 const HOSTS = ['localhost', '127.0.0.1', '::1'];
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
@@ -453,7 +454,8 @@ test('mTLS: the collector rejects an expired agent certificate and one without c
 // Independent cross-check
 
 const OPENSSL = '/usr/bin/openssl';
-(existsSync(OPENSSL) ? test : test.skip)('openssl verify agrees: agent is a valid TLS client, collector a valid TLS server, not the other way round', async (t) => {
+const opensslTest = needs({ what: 'the openssl command', packages: ['openssl'], check: () => executable(OPENSSL) });
+opensslTest('openssl verify agrees: agent is a valid TLS client, collector a valid TLS server, not the other way round', async (t) => {
   const paths = await freshPki(t, ['node-a']);
   const run = promisify(execFile);
   const verify = async (purpose: string, cert: string): Promise<boolean> => {
