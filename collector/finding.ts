@@ -4,7 +4,7 @@
 // The schema is the API's (it validates responses and writes the OpenAPI document); the type
 // is derived from it.
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { FINDING_STATES, SEVERITIES, type Category } from '../proto/domain.js';
+import { FINDING_STATES, SEVERITIES, type Category, type FindingState, type Severity } from '../proto/domain.js';
 
 const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
@@ -53,4 +53,23 @@ export interface FindingChange {
   /** RFC 3339 time of the change. */
   readonly at: string;
   readonly finding: Finding;
+}
+
+/**
+ * A finding's lifecycle as it is stored (times in ms): what pipeline/lifecycle.ts decides from
+ * and writes, and what the store keeps in a finding's row.
+ */
+export interface LifecycleState {
+  readonly state: FindingState;
+  readonly severity: Severity;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly count: number;
+  /** When a pass (or an allow ...) resolved it; kept under a suppression, cleared by a failure. */
+  readonly resolvedAt: number | null;
+  /** The suppression, set exactly while suppressed: why, until when (null: until lifted), by whom, since when. */
+  readonly suppressedReason: string | null;
+  readonly suppressedUntil: number | null;
+  readonly suppressedBy: string | null;
+  readonly suppressedAt: number | null;
 }

@@ -29,24 +29,10 @@ import { isFindingStatus, severityRank, type FindingState, type Severity, type S
 import { isSha256 } from '../../proto/exec-identity.js';
 import { processSubject } from '../../proto/baseline-key.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK, PROC_UNVERIFIED_BINARY_CHECK } from '../../proto/process-checks.js';
-import type { AlertEvent, HistoryEvent } from '../finding.js';
-import { isoTime } from '../store/time.js';
+import type { AlertEvent, HistoryEvent, LifecycleState } from '../finding.js';
 
-/** What the lifecycle needs of a stored finding (times in ms). */
-export interface LifecycleState {
-  readonly state: FindingState;
-  readonly severity: Severity;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  readonly count: number;
-  /** When a pass (or an allow ...) resolved it; kept under a suppression, cleared by a failure. */
-  readonly resolvedAt: number | null;
-  /** The suppression, set exactly while suppressed: why, until when (null: until lifted), by whom, since when. */
-  readonly suppressedReason: string | null;
-  readonly suppressedUntil: number | null;
-  readonly suppressedBy: string | null;
-  readonly suppressedAt: number | null;
-}
+export type { LifecycleState } from '../finding.js';
+import { isoTime } from '../store/time.js';
 
 const NO_SUPPRESSION = { suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null } as const;
 const NO_TRANSITIONS: readonly Transition[] = Object.freeze([]);

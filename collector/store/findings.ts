@@ -5,7 +5,7 @@
 // stage (pipeline/commit.ts) writes what it decided through `FindingWrites`.
 import { severityRank, type FindingState, type Severity, type Status } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
-import type { Finding, FindingDetail } from '../finding.js';
+import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
 import type { Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
@@ -13,7 +13,7 @@ import { pageOf, encodeCursor, type Page } from './paging.js';
 import type { Rollups } from './rollups.js';
 
 /** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
-export interface StoredFinding {
+export interface StoredFinding extends LifecycleState {
   readonly seq: number;
   readonly id: string;
   readonly node: string;
@@ -21,17 +21,7 @@ export interface StoredFinding {
   readonly subject: string;
   readonly category: string;
   readonly status: string;
-  readonly severity: Severity;
   readonly severityRank: number;
-  readonly state: FindingState;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  readonly count: number;
-  readonly resolvedAt: number | null;
-  readonly suppressedReason: string | null;
-  readonly suppressedUntil: number | null;
-  readonly suppressedBy: string | null;
-  readonly suppressedAt: number | null;
 }
 
 /** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
@@ -54,21 +44,11 @@ export interface FindingFields {
 }
 
 /** One write of a finding: its lifecycle after a step, and (with an occurrence) what the occurrence said. */
-export interface FindingWrite {
+export interface FindingWrite extends LifecycleState {
   readonly id: string;
   readonly node: string;
   readonly checkId: string;
   readonly subject: string;
-  readonly state: FindingState;
-  readonly severity: Severity;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  readonly count: number;
-  readonly resolvedAt: number | null;
-  readonly suppressedReason: string | null;
-  readonly suppressedUntil: number | null;
-  readonly suppressedBy: string | null;
-  readonly suppressedAt: number | null;
   /** Absent: only the lifecycle changed (a resolution, a suppression, an expiry). A new finding needs them. */
   readonly fields?: FindingFields | undefined;
 }

@@ -10,6 +10,7 @@ import { realpathSync } from 'node:fs';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createProcessMonitor, type ProcessMonitor } from '../../agent/processes/monitor.js';
+import { processStatsToWire } from '../../agent/processes/wire-stats.js';
 import { createLogger } from '../../proto/support/logger.js';
 import type { BaselineSetJson } from '../../agent/baseline/baselines.js';
 import { freshBinary, HOST_CONTROL_PLANE, HOST_WORKER, monitorConfig, scenario, spooledFindings, tempDir, testSpool, THIS_MACHINE, waitFor } from './helpers.js';
@@ -120,6 +121,8 @@ test('fixture node: processes in cgroups named like containers that no runtime h
   t.deepEqual(keys, ['data/StatefulSet/db/postgres', HOST_WORKER]);
   t.truthy(m.snapshot().baselines.find((b) => b.key === HOST_WORKER)!.items['/usr/local/bin/redis-server']);
   t.is(m.stats().fakeContainer, 2);
+  // And so they reach AgentStats, and the collector.
+  t.like(processStatsToWire(m.stats(), 0), { execFakeContainer: 2, execHostNamespace: 0, execBatches: 0 });
 });
 
 test('control-plane fixture node: host processes are keyed host/control-plane, the legacy baseline moves there whole, and a worker\'s host updates are ignored', async (t) => {

@@ -1,16 +1,10 @@
 // The process monitor's counters as AgentStats carries them (agent/processes/wire-stats.ts):
 // processes judged as host processes though their cgroup looked like a container's, and the
-// eBPF reader's batches, from a monitor's stats and from a real monitor on a fixture node.
+// eBPF reader's batches. A real monitor on a fixture node carries them too: monitor.test.ts.
 import test from 'ava';
-import { processStatsToWire } from '../../agent/processes/wire-stats.js';
-import type { ProcessMonitorStats } from '../../agent/processes/monitor.js';
-import { createProcessMonitor } from '../../agent/processes/monitor.js';
-import { createLogger } from '../../proto/support/logger.js';
-import { monitorConfig, scenario, tempDir, testSpool, THIS_MACHINE } from './helpers.js';
-
 import { zeroVerdicts } from '../../agent/baseline/baselines.js';
-
-const log = createLogger('test', 'silent');
+import type { ProcessMonitorStats } from '../../agent/processes/monitor.js';
+import { processStatsToWire } from '../../agent/processes/wire-stats.js';
 
 /** A monitor on eBPF, every counter its own value. */
 function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats {
@@ -39,17 +33,4 @@ test('judged-as-host processes and eBPF batches are carried as they are counted'
   t.like(processStatsToWire(netlink, 0), { execSource: 'netlink', execBatches: 0, execFakeContainer: 3 });
   t.like(processStatsToWire(ebpfStats({ source: 'scan', coverage: 'scan', exec: null, fakeContainer: 0, hostNamespace: 0 }), 0),
     { execBatches: 0, execFakeContainer: 0, execHostNamespace: 0 });
-});
-
-test('a real monitor on a fixture node: the processes in cgroups no runtime vouches for reach AgentStats as execFakeContainer', async (t) => {
-  const dir = await tempDir('wire-stats-fake');
-  t.teardown(dir.cleanup);
-  const spool = testSpool(dir.path);
-  const m = createProcessMonitor(monitorConfig({ ...scenario('containerd-cgroupfs-v1'), stateDir: dir.path, ...THIS_MACHINE }), { log, spool, notify: () => undefined });
-  t.teardown(async () => {
-    await m.stop();
-    spool.close();
-  });
-  await m.start();
-  t.like(processStatsToWire(m.stats(), 0), { execFakeContainer: 2, execHostNamespace: 0, execBatches: 0 });
 });
