@@ -22,7 +22,8 @@ import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';
 import { sinkFor } from './sinks/index.js';
-import { backoffMs, createSender, type Backoff, type Sender, type SendOutcome } from './sender.js';
+import { backoffMs, type Backoff } from '../backoff.js';
+import { createSender, type Sender, type SendOutcome } from './sender.js';
 import type { AlertMessage, Destination } from './types.js';
 
 /** A destination with its delivery settings, as the configuration gives it. */
