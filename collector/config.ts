@@ -57,6 +57,11 @@ export const CollectorConfigSchema = Type.Object({
   }, { default: {}, additionalProperties: false }),
   nodes: Type.Object({
     staleAfterSeconds: Type.Integer({ default: 300, minimum: 1, description: 'Silence after which a node is stale and gets an agent-stale finding' }),
+    watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: "Watch the cluster's nodes through the Kubernetes API (list and watch) and read the agent DaemonSet (nodes.agentDaemonSet), to find Ready nodes that should run an agent and have none (agent-missing) and list them in the node inventory. auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says, with the pod watch's pods.watchSeconds, timeoutMs and backoff" }),
+    missingAfterSeconds: Type.Integer({ default: 300, minimum: 1, maximum: 7 * 86_400, description: 'How long a Ready node the agent DaemonSet should run on may go without an agent reporting before it gets an agent-missing finding (counted from when the node became Ready and expected, and from the collector\'s start)' }),
+    agentDaemonSet: Type.String({ default: 'nodeward-agent', minLength: 1, maxLength: 253, description: 'Name of the agent DaemonSet, in enroll.agentNamespace: its nodeSelector, required node affinity and tolerations say which nodes should run an agent' }),
+    daemonSetCheckSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often the agent DaemonSet is read again (a changed toleration or nodeSelector changes which nodes should run an agent)' }),
+    maxNodes: Type.Integer({ default: 20_000, minimum: 1, maximum: 1_000_000, description: 'Nodes the node watch holds at most; more are left out (counted)' }),
   }, { default: {}, additionalProperties: false }),
   findings: Type.Object({
     historyLimit: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'History entries kept per finding (transitions, and occurrences folded per hour)' }),
@@ -92,10 +97,10 @@ export const CollectorConfigSchema = Type.Object({
     watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: 'Watch pods through the Kubernetes API (list and watch) for the agents: workload owners and exec probes. auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says' }),
     maxPods: Type.Integer({ default: 150_000, minimum: 1, maximum: 10_000_000, description: 'Pods the watch holds at most; more are left out (counted)' }),
     debounceMs: Type.Integer({ default: 500, minimum: 0, maximum: 60_000, description: "How long pod changes gather before a node's agent is told (a burst is one update)" }),
-    watchSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'How long one watch request lasts before it is renewed from where it ended' }),
-    timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds' }),
-    backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch' }),
-    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches' }),
+    watchSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'How long one watch request lasts before it is renewed from where it ended (the pod watch and the node watch)' }),
+    timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds (the pod watch and the node watch)' }),
+    backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch (the pod watch and the node watch)' }),
+    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches (the pod watch and the node watch)' }),
     baselineGraceSeconds: Type.Integer({ default: 7200, minimum: 0, maximum: 7 * 86_400, description: "How long after the watch last showed a workload on a node that node may still report the workload's baselines (an agent locks a baseline at the end of its learning window, when a short-lived pod may be gone)" }),
   }, { default: {}, additionalProperties: false }),
   pki: Type.Object({
@@ -148,6 +153,18 @@ export interface CollectorConfig extends CollectorConfigInput {
   readonly webhookDestinations: readonly DispatcherConfig[];
   /** The pod watch, when `pods.watch` turns it on. */
   readonly podWatch: PodWatchSettings | undefined;
+  /** The node watch, when `nodes.watch` turns it on. */
+  readonly nodeWatch: NodeWatchSettings | undefined;
+}
+
+export interface NodeWatchSettings {
+  readonly connection: { readonly server: string; readonly caFile: string; readonly tokenFile: string; readonly timeoutMs: number };
+  readonly watchSeconds: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly maxNodes: number;
+  readonly daemonSet: { readonly namespace: string; readonly name: string };
+  readonly daemonSetCheckMs: number;
 }
 
 export interface PodWatchSettings {
@@ -293,6 +310,24 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  let nodeWatch: NodeWatchSettings | undefined;
+  const n = c.nodes;
+  if (n.watch === 'on' || (n.watch === 'auto' && kubeHost)) {
+    // Each problem once, whichever of the watches (or enrollment) found it first.
+    const once = (problem: string): void => {
+      if (!problems.includes(problem)) problems.push(problem);
+    };
+    if (!kubernetesServer) problems.push('nodes.watch: on needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer && !c.enroll.listen) once(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    if (p.backoffMaxMs < p.backoffBaseMs) once('pods.backoffMaxMs: must be at least pods.backoffBaseMs');
+    if (httpsServer && p.backoffMaxMs >= p.backoffBaseMs) {
+      nodeWatch = {
+        connection: { server: kubernetesServer, caFile: path(c.enroll.kubernetes.caFile), tokenFile: path(c.enroll.kubernetes.tokenFile), timeoutMs: p.timeoutMs },
+        watchSeconds: p.watchSeconds, backoffBaseMs: p.backoffBaseMs, backoffMaxMs: p.backoffMaxMs, maxNodes: n.maxNodes,
+        daemonSet: { namespace: c.enroll.agentNamespace, name: n.agentDaemonSet }, daemonSetCheckMs: n.daemonSetCheckSeconds * 1000,
+      };
+    }
+  }
   let clusterPki: ClusterPkiSettings | undefined;
   if (clusterMode) {
     if (!kubernetesServer) problems.push('pki.mode: kubernetes needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
@@ -323,7 +358,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     ...c,
     dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, webhookDestinations,
+    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, webhookDestinations,
   });
 }
 

@@ -9,7 +9,7 @@ import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } f
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
     schema: {
-      summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; ordered by name, or with sort=certExpiry by the earliest certificate expiry',
+      summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; with the node watch, also the nodes of the cluster no agent has reported (source cluster) and why (cluster, agentMissing); ordered by name, or with sort=certExpiry by the earliest certificate expiry',
       querystring: NodesQuery, response: { 200: NodePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -24,7 +24,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
     schema: { summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
   }, async (req, reply) => {
-    return ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs) ?? reply.code(404).send({ error: 'no such node' });
+    return ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true }) ?? reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {

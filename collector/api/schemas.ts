@@ -109,6 +109,21 @@ export const Node = Type.Object({
   openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
+  source: Type.Union([Type.Literal('agent'), Type.Literal('cluster')], {
+    description: 'agent: an agent has reported the node; cluster: known only from the Kubernetes API, no agent has ever reported it (its agent fields are empty, its versions are what the node itself says)',
+  }),
+  cluster: Type.Union([Type.Object({
+    ready: Type.Boolean({ description: 'The node\'s Ready condition is True' }),
+    agentExpected: Type.Union([Type.Boolean(), Type.Null()], { description: 'The agent DaemonSet runs a pod on the node, judged as the scheduler would; null: unknown (the DaemonSet could not be read)' }),
+    reason: Type.String({ description: 'Why the agent is not expected there (a taint the DaemonSet does not tolerate, Windows, virtual-kubelet, Fargate ...), or why that is unknown; empty when expected' }),
+    firstSeen: Type.String({ description: 'When the collector first saw the node in the cluster' }),
+  }), Type.Null()], { description: 'What the Kubernetes API says of the node (nodes.watch); null when the collector does not watch nodes or the cluster has no node of that name' }),
+  agentMissing: Type.Union([Type.Object({
+    findingId: Type.String(),
+    state: Type.Union([Type.Literal('open'), Type.Literal('suppressed')]),
+    since: Type.String({ description: 'Since when the node has been Ready with the agent expected and no agent reporting' }),
+    reason: Type.String({ description: 'Why the agent is missing, as far as the collector can tell (no agent pod on the node, or one that has not connected)' }),
+  }), Type.Null()], { description: "The node's agent-missing finding while open or suppressed: a Ready node the agent DaemonSet should run on, from which no agent has reported" }),
 });
 
 export const NodePage = Type.Object({ items: Type.Array(Node), nextCursor: Nullable(Type.String()) });

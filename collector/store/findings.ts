@@ -85,6 +85,8 @@ export interface FindingWrites {
   activeOfNode(node: string): StoredFinding[];
   /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
   activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
+  /** Open and suppressed findings of `checkId` on every node (one the collector raises itself: a few per node at most). */
+  activeOfCheck(checkId: string): StoredFinding[];
   /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
   dueSuppressions(now: number, limit: number): StoredFinding[];
   /** Open findings of the node (its rollup, exact at the start of a unit). */
@@ -117,6 +119,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // Walks the (check_id, state) index; the subjects are checked per row.
     bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
+    ofCheck: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE check_id = ? AND state IN ('open', 'suppressed')`),
     due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
     nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
@@ -178,6 +181,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     byId: (id) => s.byId.get(id),
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
+    activeOfCheck: (checkId) => s.ofCheck.all(checkId),
     dueSuppressions: (now, limit) => s.due.all(now, limit),
     openCount: (node) => s.openCount.get(node)?.n ?? 0,
 

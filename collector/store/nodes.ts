@@ -1,4 +1,8 @@
-// Node inventory: from hellos and heartbeats, plus what the findings tables say.
+// Node inventory: from hellos and heartbeats, plus what the findings tables say, and the nodes
+// of the cluster no agent has reported (cluster-nodes.ts), so a node without its agent is
+// listed too.
+import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
+import { clusterNodeOf } from './cluster-nodes.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
@@ -113,6 +117,31 @@ export interface NodeRow {
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+  /** `agent`: an agent has reported the node; `cluster`: known only from the Kubernetes API (no agent ever reported it). */
+  readonly source: 'agent' | 'cluster';
+  /** What the Kubernetes API says of the node (the node watch); null when the collector does not watch nodes or the cluster has no such node. */
+  readonly cluster: ClusterView | null;
+  /** The node's agent-missing finding while it is open or suppressed; null otherwise. */
+  readonly agentMissing: AgentMissingView | null;
+}
+
+export interface ClusterView {
+  readonly ready: boolean;
+  /** The agent DaemonSet runs a pod there; null: unknown (the DaemonSet could not be read). */
+  readonly agentExpected: boolean | null;
+  /** Why the agent is not expected there (a taint it does not tolerate, Windows, Fargate ...), or why that is unknown. */
+  readonly reason: string;
+  /** When the collector first saw the node in the cluster. */
+  readonly firstSeen: string;
+}
+
+export interface AgentMissingView {
+  readonly findingId: string;
+  readonly state: 'open' | 'suppressed';
+  /** Since when the node has been Ready with the agent expected and no agent reporting. */
+  readonly since: string;
+  /** Why the agent is missing, as far as the collector can tell. */
+  readonly reason: string;
 }
 
 /** Baselines of a node's reports the collector refused, by reason (pipeline/baselines.ts). */
@@ -157,6 +186,16 @@ interface RawNode {
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
+  /** The node's cluster_nodes row, when there is one. */
+  c_name: string | null; c_ready: number | null; c_expected: number | null; c_reason: string | null; c_first_seen: number | null;
+  /** JSON {id, state, since, reason} of the open or suppressed agent-missing finding. */
+  agent_missing: string | null;
+}
+
+interface RawClusterOnly {
+  name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
+  os_image: string; kernel: string; arch: string; eligible_since: number | null; first_seen: number; updated_at: number;
+  agent_missing: string | null;
 }
 
 /** Rounded to three decimals; null when nothing scored was judged. */
@@ -217,15 +256,92 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
+/** The node's open or suppressed agent-missing finding, as JSON (@missingCheck is its check id). */
+const AGENT_MISSING = `(SELECT json_object('id', f.id, 'state', f.state, 'since', json_extract(f.detail, '$.since'), 'reason', f.reason)
+    FROM findings f WHERE f.node = n.name AND f.check_id = @missingCheck AND f.state IN ('open', 'suppressed') LIMIT 1) AS agent_missing`;
+
+const CLUSTER = 'cn.name AS c_name, cn.ready AS c_ready, cn.agent_expected AS c_expected, cn.reason AS c_reason, cn.first_seen AS c_first_seen';
+
 const SELECT = `SELECT n.*,
-    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings
-  FROM nodes n`;
+    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    ${CLUSTER}, ${AGENT_MISSING}
+  FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name`;
 
 /** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
 const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
-    (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry
-  FROM nodes n) n`;
+    (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry,
+    ${CLUSTER}, ${AGENT_MISSING}
+  FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name) n`;
+
+/** Nodes of the cluster no agent has reported (no inventory row), by name. */
+const SELECT_CLUSTER_ONLY = `SELECT n.*, ${AGENT_MISSING} FROM cluster_nodes n
+  WHERE NOT EXISTS (SELECT 1 FROM nodes a WHERE a.name = n.name)`;
+
+/** The agent-missing column, read; a value that is not what the query writes reads as none. */
+function agentMissingOf(text: string | null): AgentMissingView | null {
+  if (text === null) return null;
+  try {
+    const v = JSON.parse(text) as { id?: unknown; state?: unknown; since?: unknown; reason?: unknown };
+    if (typeof v.id !== 'string' || (v.state !== 'open' && v.state !== 'suppressed')) return null;
+    return { findingId: v.id, state: v.state, since: typeof v.since === 'string' ? v.since : '', reason: typeof v.reason === 'string' ? v.reason : '' };
+  } catch {
+    return null;
+  }
+}
+
+const EMPTY_DROPS: AgentDrops = {
+  total: 0, spool: 0, rejected: 0, processEventsLost: 0, execEventsLost: 0, execUnjudged: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0,
+};
+
+/** A node known only from the cluster: what the API says of it, and nothing an agent would have reported. */
+function clusterOnlyRow(r: RawClusterOnly): NodeRow {
+  const c = clusterNodeOf(r);
+  return {
+    name: c.name, agentVersion: '', kubeletVersion: c.kubeletVersion, os: c.osImage, kernel: c.kernel, arch: c.arch, cpus: 0, memoryBytes: 0,
+    certificates: [], certificatesExpireFirst: null, connected: false, stale: false, firstSeen: '', lastSeen: '',
+    execCoverage: '', execSource: '', execSourceReason: '', execRingLost: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
+    hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' }, spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
+    agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
+    baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
+    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null,
+    source: 'cluster',
+    cluster: { ready: c.ready, agentExpected: c.agentExpected, reason: c.reason, firstSeen: isoTime(c.firstSeen) },
+    agentMissing: agentMissingOf(r.agent_missing),
+  };
+}
+
+/** A listed node: one an agent reported, or one known only from the cluster. */
+type Listed = { readonly agent: RawNode; readonly cluster?: undefined } | { readonly agent?: undefined; readonly cluster: RawClusterOnly };
+
+const byNameKey = (l: Listed): readonly (string | number)[] => [(l.agent ?? l.cluster)!.name];
+/** (no expiry, expiry, name), the order of sort=certExpiry. */
+const byExpiryKey = (l: Listed): readonly (string | number)[] => {
+  const expiry = l.agent?.cert_expiry ?? null;
+  return [expiry === null ? 1 : 0, expiry ?? '', (l.agent ?? l.cluster)!.name];
+};
+
+function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string | number;
+    const y = b[i] as string | number;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
+/** The first `max` of two lists each sorted by `key`, in that order. */
+function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed) => readonly (string | number)[], max: number): Listed[] {
+  const out: Listed[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < max && (i < a.length || j < b.length)) {
+    if (j >= b.length || (i < a.length && compareKeys(key(a[i] as Listed), key(b[j] as Listed)) <= 0)) out.push(a[i++] as Listed);
+    else out.push(b[j++] as Listed);
+  }
+  return out;
+}
 
 export function createNodeStore(db: Db) {
   const s = {
@@ -256,7 +372,9 @@ export function createNodeStore(db: Db) {
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
-    get: db.prepare<[string], RawNode>(`${SELECT} WHERE n.name = ?`),
+    get: db.prepare<Record<string, unknown>, RawNode>(`${SELECT} WHERE n.name = @name`),
+    getClusterOnly: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name = @name`),
+    clusterOnlyAfter: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name > @after ORDER BY n.name LIMIT @limit`),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
         count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
@@ -285,6 +403,11 @@ export function createNodeStore(db: Db) {
     openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
+    source: 'agent',
+    cluster: r.c_name === null ? null : {
+      ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
+    },
+    agentMissing: agentMissingOf(r.agent_missing),
   });
 
   return {
@@ -326,9 +449,13 @@ export function createNodeStore(db: Db) {
     resetConnections(): void {
       s.allDisconnected.run();
     },
-    get(name: string, now: number, staleAfterMs: number): NodeRow | undefined {
-      const r = s.get.get(name);
-      return r ? toRow(r, now, staleAfterMs) : undefined;
+    /** A node an agent reported, or, with `cluster`, also one known only from the cluster. */
+    get(name: string, now: number, staleAfterMs: number, opts: { cluster?: boolean } = {}): NodeRow | undefined {
+      const r = s.get.get({ name, missingCheck: AGENT_MISSING_CHECK.id });
+      if (r) return toRow(r, now, staleAfterMs);
+      if (!opts.cluster) return undefined;
+      const c = s.getClusterOnly.get({ name, missingCheck: AGENT_MISSING_CHECK.id });
+      return c ? clusterOnlyRow(c) : undefined;
     },
     /**
      * Ordered by name (the cursor is the last name of the previous page), or with
@@ -338,7 +465,7 @@ export function createNodeStore(db: Db) {
       const cursor: NodeCursor = typeof after === 'string' ? { sort: 'name', after } : after;
       const byExpiry = cursor.sort === 'certExpiry';
       const where: string[] = [];
-      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1 };
+      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1, missingCheck: AGENT_MISSING_CHECK.id };
       if (!byExpiry) where.push('n.name > @after');
       else if (cursor.after !== '') {
         // Keyset on (no expiry, expiry, name): the page after (e, n).
@@ -358,8 +485,19 @@ export function createNodeStore(db: Db) {
         : `${SELECT}${cond} ORDER BY n.name LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
-      return pageOf(stmt.all(params), limit, (r) => toRow(r, now, staleAfterMs),
-        (last) => (byExpiry ? encodeNodeCursor(last.name, last.cert_expiry ?? null) : encodeNodeCursor(last.name)));
+      const reported: Listed[] = stmt.all(params).map((r) => ({ agent: r }));
+      // Nodes no agent reported are neither stale nor fresh: a stale filter leaves them out.
+      // With no certificate they sort with the nodes that reported none.
+      let rows = reported;
+      if (filter.stale === undefined) {
+        const after = !byExpiry || cursor.expiry === null ? cursor.after : '';
+        const clusterOnly: Listed[] = s.clusterOnlyAfter.all({ after, limit: limit + 1, missingCheck: AGENT_MISSING_CHECK.id }).map((r) => ({ cluster: r }));
+        rows = mergeSorted(reported, clusterOnly, byExpiry ? byExpiryKey : byNameKey, limit + 1);
+      }
+      return pageOf(rows, limit, (r) => (r.agent ? toRow(r.agent, now, staleAfterMs) : clusterOnlyRow(r.cluster!)), (last) => {
+        const name = (last.agent ?? last.cluster)!.name;
+        return byExpiry ? encodeNodeCursor(name, last.agent?.cert_expiry ?? null) : encodeNodeCursor(name);
+      });
     },
     /** Nodes last heard from before `cutoff`. */
     silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {

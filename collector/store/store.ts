@@ -12,6 +12,7 @@
 // `openStore` is the SQLite implementation: one file, opened and migrated once.
 import { openDatabase, StoreError, type Db, type Durability } from './db.js';
 import { createAuditLog, type AuditLog } from './audit.js';
+import { createClusterNodeStore, type ClusterNodeStore } from './cluster-nodes.js';
 import { createBaselineStore, type BaselineStore } from './baselines.js';
 import { createFindingStore, type FindingReads, type FindingWrites } from './findings.js';
 import { createHistoryLog } from './history.js';
@@ -42,6 +43,8 @@ export interface Store {
   unit<T>(work: (u: StoreUnit) => T): T;
   readonly findings: FindingReads;
   readonly nodes: NodeStore;
+  /** The cluster's nodes as the node watch sees them, reported by an agent or not. */
+  readonly clusterNodes: ClusterNodeStore;
   readonly summary: SummaryQueries;
   readonly audit: AuditLog;
   readonly outbox: OutboxStore;
@@ -118,6 +121,7 @@ export function openStore(opts: StoreOptions): Store {
     unit: (work) => transaction(() => work(unit)),
     findings: findings.reads,
     nodes,
+    clusterNodes: createClusterNodeStore(db),
     summary,
     audit,
     outbox,
