@@ -5,11 +5,14 @@
 // the DaemonSet does not run on (a taint it does not tolerate, Windows, virtual-kubelet,
 // Fargate) and a NotReady node raise nothing; a node deleted from the cluster, or no longer
 // one the DaemonSet runs on, resolves it. The inventory lists a node no agent ever reported,
-// with why. And the Kubernetes version check at start.
+// with why (the API and `nodeward query nodes`). And the Kubernetes version check at start.
 import test, { type ExecutionContext } from 'ava';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { fingerprint } from '../../proto/fingerprint.js';
-import { ADMIN_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
+import { runNodeward } from '../helpers/process.js';
 import { testClock, type TestClock } from '../helpers/clock.js';
 import { openRawStream } from '../helpers/grpc-client.js';
 import { eventually, httpsJson } from '../helpers/https.js';
@@ -114,6 +117,16 @@ test('a Ready node without its agent is agent-missing after the grace period, an
     } while (cursor);
     t.deepEqual(seen, [...byName.keys()], `sort=${sort}, paged`);
   }
+
+  // The CLI, as an operator runs it: the same nodes, with their status and why.
+  await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
+  const cli = await runNodeward(['query', 'nodes', '--url', tc.apiUrl, '--token-file', join(tc.dir, 'reader.token'), '--ca-file', tc.pki.caCert]);
+  t.is(cli.code, 0, cli.stderr);
+  const cliRows = new Map(cli.stdout.trimEnd().split('\n').slice(1).map((l) => [l.split(/\s{2,}/)[0], l]));
+  t.regex(cliRows.get('node-b')!, /^node-b\s+agent missing\s.*v1\.31\.2.*no agent has connected from the node \(pods\.watch is off/);
+  t.regex(cliRows.get('gpu')!, /^gpu\s+no agent \(not expected\)\s.*the node's taint dedicated=gpu:NoSchedule is not tolerated/);
+  t.regex(cliRows.get('not-ready')!, /^not-ready\s+no agent \(not ready\)/);
+  t.regex(cliRows.get('node-a')!, /^node-a\s+connected\s/);
 
   // node-b's agent connects: its hello resolves the finding at once.
   await agentOf(t, tc, 'node-b');
