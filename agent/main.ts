@@ -147,6 +147,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           const r = pods?.apply(inv);
           if (r) log.info({ ...r }, 'pod inventory applied');
         },
+        // A certificate the collector refuses (its CA replaced), or one the bundle no longer
+        // vouches for, is enrolled again now, not at its renewal; then connected at once.
+        onProblem: (d) => {
+          void enroller?.recover(d.problem).then((r) => {
+            if (r === 'enrolled') reporter?.reconnectNow();
+          }, (err: unknown) => log.error({ err: (err as Error).message }, 'enrolling again failed'));
+        },
+        onHealthy: () => enroller?.connectionHeld(),
       });
       log.info({ node: config.node, epoch: spool.epoch, checks: scope.length, hostRoot: config.hostRoot }, 'agent starting');
       if (config.enroll.url && !config.collector.insecure) {

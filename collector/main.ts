@@ -79,6 +79,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   // Renewed or rotated credentials reach every listener without a restart.
   clusterPki?.onChange(async (m) => {
     grpcServer?.setTls(m.tls);
+    // A CA no longer in the bundle (replaced, not rotated) no longer vouches for open streams either.
+    service?.closeUntrusted(m.tls.ca);
     if (!configured.apiTls && !configured.api.insecure) (api?.server as HttpsServer | undefined)?.setSecureContext({ cert: m.tls.cert, key: m.tls.key });
     await enrollment?.setCredentials({ tls: m.tls, caKey: m.caKey });
   });

@@ -4,11 +4,12 @@
 import test, { type ExecutionContext } from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCsr, generateNodeKey } from '../../agent/enroll/csr.js';
 import { createEnroller } from '../../agent/enroll/enroller.js';
+import { initPki } from '../../collector/pki/pki.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { openRawStream } from '../helpers/grpc-client.js';
 import { captureLog, startEnrollingCollector, type EnrollingCollector } from './helpers.js';
@@ -213,4 +214,54 @@ test('a restarted agent keeps its still-good certificate instead of enrolling ag
   await other.start();
   t.is(other.certificate, undefined, 'node-b tried to enroll (and was refused: its token is for node-a)');
   t.is(c.logs.count('enrollment refused', { status: 403 }), 1);
+});
+
+test('recover: a certificate the collector refuses, or one its bundle no longer vouches for, is enrolled again at once, then only after a backoff until a connection holds', async (t) => {
+  const c = await collector(t, 3600);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-agent-enroll-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { token } = c.kube.agentPod('node-a');
+  await writeFile(join(dir, 'token'), token);
+  const caFile = join(dir, 'ca.crt');
+  await writeFile(caFile, await readFile(c.pki.caCert));
+  let clock = Date.now();
+  const logs = captureLog('agent');
+  const enroller = createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile, serverName: '', node: 'node-a',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 1000, retryMaxMs: 8000, timeoutMs: 5000,
+  }, { log: logs.log, now: () => clock, random: () => 1 });
+  t.teardown(() => enroller.stop());
+  await enroller.start();
+  t.is(enroller.enrollments, 1);
+
+  // Network trouble, or a TLS problem while the certificate is still from the bundle: no new certificate would help.
+  for (const p of ['DNS', 'REFUSED', 'UNREACHABLE', 'ADDRESS', 'TLS_UNKNOWN_CA', 'TLS_EXPIRED', 'TLS_NAME', 'PERMISSION_DENIED'] as const) {
+    t.is(await enroller.recover(p), 'not-needed', p);
+  }
+  // The collector refuses the certificate: enrolled again at once, not again right after.
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  t.is(enroller.enrollments, 2);
+  t.is(await enroller.recover('UNAUTHENTICATED'), 'backing-off');
+  clock += 999;
+  t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'the first backoff is collector.backoffBaseMs');
+  clock += 1;
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  clock += 1999;
+  t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'then it doubles');
+  clock += 1;
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  t.is(enroller.enrollments, 4);
+  // A connection that held: the next refusal is acted on at once.
+  enroller.connectionHeld();
+  t.is(await enroller.recover('UNAUTHENTICATED'), 'enrolled');
+
+  // The bundle changes under it (the CA replaced): a certificate not from the new bundle is enrolled again
+  // whatever the TLS problem; the endpoint is still the old CA's here, so it fails and the retries take over.
+  enroller.connectionHeld();
+  const other = await initPki(join(dir, 'other-pki'), { nodes: [], collectorHosts: ['localhost'] });
+  await writeFile(caFile, await readFile(other.caCert));
+  t.is(await enroller.recover('TLS_UNKNOWN_CA'), 'failed');
+  t.is(await enroller.recover('TLS_UNKNOWN_CA'), 'backing-off', 'its retries are under way');
+  t.is(logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('enrolling again now')).length, 5);
 });
