@@ -90,16 +90,19 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
     // Before the first list the rows are a previous run's (or none): nothing is judged from them.
     if (!cov.synced()) return { raised, settled: [] };
-    const cluster = new Map(store.clusterNodes.all().map((c) => [c.name, c]));
+    /** Nodes whose agent-missing finding is open or suppressed and stays so: not raised again. */
+    const stillMissing = new Set<string>();
     const settled = pipeline.settleAgentMissing((node) => {
-      const c = cluster.get(node);
+      const c = store.clusterNodes.get(node);
       if (!c) return 'the node was deleted from the cluster';
       if (c.agentExpected === false) return `the agent DaemonSet no longer runs on this node: ${c.reason}`;
-      if (store.nodes.get(node, at, config.staleAfterMs)) return 'an agent has reported from the node';
+      if (c.reported) return 'an agent has reported from the node';
+      stillMissing.add(node);
       return undefined;
     }).map((c) => c.node);
     // Measured from when this collector started too: its agents reconnect after a restart.
     for (const c of store.clusterNodes.missingAgents(at - missingAfterMs)) {
+      if (stillMissing.has(c.name)) continue;
       const since = Math.max(c.eligibleSince ?? at, startedAt);
       if (at - since < missingAfterMs) continue;
       const opened = pipeline.agentMissing(c.name, { since, graceMs: missingAfterMs, reason: cov.whyMissing(c.name) })

@@ -22,17 +22,23 @@ export interface ClusterNodeRow extends ClusterNodeState {
   /** When the collector first saw it Ready with the agent expected (ms); null while it is not. */
   readonly eligibleSince: number | null;
   readonly firstSeen: number;
+  /** An agent has reported the node (it has a row in the node inventory). */
+  readonly reported: boolean;
 }
 
 interface RawClusterNode {
   name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
   os_image: string; kernel: string; arch: string; eligible_since: number | null; first_seen: number; updated_at: number;
+  reported?: number;
 }
 
 export const clusterNodeOf = (r: RawClusterNode): ClusterNodeRow => ({
   name: r.name, uid: r.uid, ready: r.ready === 1, agentExpected: r.agent_expected === null ? null : r.agent_expected === 1, reason: r.reason,
   kubeletVersion: r.kubelet_version, osImage: r.os_image, kernel: r.kernel, arch: r.arch, eligibleSince: r.eligible_since, firstSeen: r.first_seen,
+  reported: r.reported === 1,
 });
+
+const REPORTED = 'EXISTS (SELECT 1 FROM nodes a WHERE a.name = c.name) AS reported';
 
 export function createClusterNodeStore(db: Db) {
   const s = {
@@ -53,10 +59,10 @@ export function createClusterNodeStore(db: Db) {
     remove: db.prepare('DELETE FROM cluster_nodes WHERE name = ?'),
     removeOthers: db.prepare('DELETE FROM cluster_nodes WHERE name NOT IN (SELECT value FROM json_each(?))'),
     clear: db.prepare('DELETE FROM cluster_nodes'),
-    get: db.prepare<[string], RawClusterNode>('SELECT * FROM cluster_nodes WHERE name = ?'),
-    all: db.prepare<[], RawClusterNode>('SELECT * FROM cluster_nodes ORDER BY name'),
+    get: db.prepare<[string], RawClusterNode>(`SELECT c.*, ${REPORTED} FROM cluster_nodes c WHERE c.name = ?`),
+    all: db.prepare<[], RawClusterNode>(`SELECT c.*, ${REPORTED} FROM cluster_nodes c ORDER BY c.name`),
     // Ready, expected since before the cutoff, and no agent has ever reported it (no inventory row).
-    missing: db.prepare<[number], RawClusterNode>(`SELECT c.* FROM cluster_nodes c
+    missing: db.prepare<[number], RawClusterNode>(`SELECT c.*, 0 AS reported FROM cluster_nodes c
       WHERE c.eligible_since IS NOT NULL AND c.eligible_since <= ? AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.name = c.name)
       ORDER BY c.name`),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM cluster_nodes'),

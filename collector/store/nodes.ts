@@ -188,14 +188,11 @@ interface RawNode {
   cert_expiry?: string | null;
   /** The node's cluster_nodes row, when there is one. */
   c_name: string | null; c_ready: number | null; c_expected: number | null; c_reason: string | null; c_first_seen: number | null;
-  /** JSON {id, state, since, reason} of the open or suppressed agent-missing finding. */
-  agent_missing: string | null;
 }
 
 interface RawClusterOnly {
   name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
   os_image: string; kernel: string; arch: string; eligible_since: number | null; first_seen: number; updated_at: number;
-  agent_missing: string | null;
 }
 
 /** Rounded to three decimals; null when nothing scored was judged. */
@@ -256,46 +253,43 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
-/** The node's open or suppressed agent-missing finding, as JSON (@missingCheck is its check id). */
-const AGENT_MISSING = `(SELECT json_object('id', f.id, 'state', f.state, 'since', json_extract(f.detail, '$.since'), 'reason', f.reason)
-    FROM findings f WHERE f.node = n.name AND f.check_id = @missingCheck AND f.state IN ('open', 'suppressed') LIMIT 1) AS agent_missing`;
-
 const CLUSTER = 'cn.name AS c_name, cn.ready AS c_ready, cn.agent_expected AS c_expected, cn.reason AS c_reason, cn.first_seen AS c_first_seen';
 
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
-    ${CLUSTER}, ${AGENT_MISSING}
+    ${CLUSTER}
   FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name`;
 
 /** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
 const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
     (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry,
-    ${CLUSTER}, ${AGENT_MISSING}
+    ${CLUSTER}
   FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name) n`;
 
 /** Nodes of the cluster no agent has reported (no inventory row), by name. */
-const SELECT_CLUSTER_ONLY = `SELECT n.*, ${AGENT_MISSING} FROM cluster_nodes n
+const SELECT_CLUSTER_ONLY = `SELECT n.* FROM cluster_nodes n
   WHERE NOT EXISTS (SELECT 1 FROM nodes a WHERE a.name = n.name)`;
 
-/** The agent-missing column, read; a value that is not what the query writes reads as none. */
-function agentMissingOf(text: string | null): AgentMissingView | null {
-  if (text === null) return null;
-  try {
-    const v = JSON.parse(text) as { id?: unknown; state?: unknown; since?: unknown; reason?: unknown };
-    if (typeof v.id !== 'string' || (v.state !== 'open' && v.state !== 'suppressed')) return null;
-    return { findingId: v.id, state: v.state, since: typeof v.since === 'string' ? v.since : '', reason: typeof v.reason === 'string' ? v.reason : '' };
-  } catch {
-    return null;
-  }
-}
+/**
+ * The open and suppressed agent-missing findings of these nodes, in one read of that check's
+ * active findings (the findings_check index: a few per cluster at most) rather than a lookup
+ * per node among its own findings.
+ */
+const AGENT_MISSING_OF = `SELECT node, id, state, json_extract(detail, '$.since') AS since, reason FROM findings
+  WHERE check_id = @missingCheck AND state IN ('open', 'suppressed') AND node IN (SELECT value FROM json_each(@names))`;
+
+interface RawMissing { node: string; id: string; state: 'open' | 'suppressed'; since: unknown; reason: string }
+
+const agentMissingOf = (r: RawMissing | undefined): AgentMissingView | null =>
+  (r ? { findingId: r.id, state: r.state, since: typeof r.since === 'string' ? r.since : '', reason: r.reason } : null);
 
 const EMPTY_DROPS: AgentDrops = {
   total: 0, spool: 0, rejected: 0, processEventsLost: 0, execEventsLost: 0, execUnjudged: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0,
 };
 
 /** A node known only from the cluster: what the API says of it, and nothing an agent would have reported. */
-function clusterOnlyRow(r: RawClusterOnly): NodeRow {
+function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): NodeRow {
   const c = clusterNodeOf(r);
   return {
     name: c.name, agentVersion: '', kubeletVersion: c.kubeletVersion, os: c.osImage, kernel: c.kernel, arch: c.arch, cpus: 0, memoryBytes: 0,
@@ -307,7 +301,7 @@ function clusterOnlyRow(r: RawClusterOnly): NodeRow {
     scoredChecks: { passing: 0, scored: 0 }, complianceScore: null,
     source: 'cluster',
     cluster: { ready: c.ready, agentExpected: c.agentExpected, reason: c.reason, firstSeen: isoTime(c.firstSeen) },
-    agentMissing: agentMissingOf(r.agent_missing),
+    agentMissing: missing,
   };
 }
 
@@ -373,6 +367,7 @@ export function createNodeStore(db: Db) {
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
     get: db.prepare<Record<string, unknown>, RawNode>(`${SELECT} WHERE n.name = @name`),
+    missingOf: db.prepare<Record<string, unknown>, RawMissing>(AGENT_MISSING_OF),
     getClusterOnly: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name = @name`),
     clusterOnlyAfter: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name > @after ORDER BY n.name LIMIT @limit`),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
@@ -382,7 +377,7 @@ export function createNodeStore(db: Db) {
   };
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawNode>>>();
 
-  const toRow = (r: RawNode, now: number, staleAfterMs: number): NodeRow => ({
+  const toRow = (r: RawNode, now: number, staleAfterMs: number, missing: AgentMissingView | null): NodeRow => ({
     name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
     arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
     certificates: certificatesOf(r.certificates),
@@ -407,8 +402,16 @@ export function createNodeStore(db: Db) {
     cluster: r.c_name === null ? null : {
       ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
     },
-    agentMissing: agentMissingOf(r.agent_missing),
+    agentMissing: missing,
   });
+
+  /** The agent-missing findings of the nodes named, by node. */
+  function missingOf(names: readonly string[]): Map<string, AgentMissingView> {
+    const out = new Map<string, AgentMissingView>();
+    if (names.length === 0) return out;
+    for (const r of s.missingOf.all({ missingCheck: AGENT_MISSING_CHECK.id, names: JSON.stringify(names) })) out.set(r.node, agentMissingOf(r)!);
+    return out;
+  }
 
   return {
     hello(h: NodeHello, now: number): void {
@@ -451,11 +454,12 @@ export function createNodeStore(db: Db) {
     },
     /** A node an agent reported, or, with `cluster`, also one known only from the cluster. */
     get(name: string, now: number, staleAfterMs: number, opts: { cluster?: boolean } = {}): NodeRow | undefined {
-      const r = s.get.get({ name, missingCheck: AGENT_MISSING_CHECK.id });
-      if (r) return toRow(r, now, staleAfterMs);
+      const r = s.get.get({ name });
+      const missing = (): AgentMissingView | null => missingOf([name]).get(name) ?? null;
+      if (r) return toRow(r, now, staleAfterMs, missing());
       if (!opts.cluster) return undefined;
-      const c = s.getClusterOnly.get({ name, missingCheck: AGENT_MISSING_CHECK.id });
-      return c ? clusterOnlyRow(c) : undefined;
+      const c = s.getClusterOnly.get({ name });
+      return c ? clusterOnlyRow(c, missing()) : undefined;
     },
     /**
      * Ordered by name (the cursor is the last name of the previous page), or with
@@ -465,7 +469,7 @@ export function createNodeStore(db: Db) {
       const cursor: NodeCursor = typeof after === 'string' ? { sort: 'name', after } : after;
       const byExpiry = cursor.sort === 'certExpiry';
       const where: string[] = [];
-      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1, missingCheck: AGENT_MISSING_CHECK.id };
+      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1 };
       if (!byExpiry) where.push('n.name > @after');
       else if (cursor.after !== '') {
         // Keyset on (no expiry, expiry, name): the page after (e, n).
@@ -491,10 +495,15 @@ export function createNodeStore(db: Db) {
       let rows = reported;
       if (filter.stale === undefined) {
         const after = !byExpiry || cursor.expiry === null ? cursor.after : '';
-        const clusterOnly: Listed[] = s.clusterOnlyAfter.all({ after, limit: limit + 1, missingCheck: AGENT_MISSING_CHECK.id }).map((r) => ({ cluster: r }));
+        const clusterOnly: Listed[] = s.clusterOnlyAfter.all({ after, limit: limit + 1 }).map((r) => ({ cluster: r }));
         rows = mergeSorted(reported, clusterOnly, byExpiry ? byExpiryKey : byNameKey, limit + 1);
       }
-      return pageOf(rows, limit, (r) => (r.agent ? toRow(r.agent, now, staleAfterMs) : clusterOnlyRow(r.cluster!)), (last) => {
+      const missing = missingOf(rows.slice(0, limit).map((r) => (r.agent ?? r.cluster)!.name));
+      const row = (r: Listed): NodeRow => {
+        const m = missing.get((r.agent ?? r.cluster)!.name) ?? null;
+        return r.agent ? toRow(r.agent, now, staleAfterMs, m) : clusterOnlyRow(r.cluster!, m);
+      };
+      return pageOf(rows, limit, row, (last) => {
         const name = (last.agent ?? last.cluster)!.name;
         return byExpiry ? encodeNodeCursor(name, last.agent?.cert_expiry ?? null) : encodeNodeCursor(name);
       });
