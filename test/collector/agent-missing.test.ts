@@ -8,6 +8,8 @@
 // with why (the API and `nodeward query nodes`). And the Kubernetes version check at start.
 import test, { type ExecutionContext } from 'ava';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
+import { loadCollectorConfig } from '../../collector/config.js';
+import { ConfigError } from '../../proto/support/config-loader.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -279,4 +281,24 @@ test('the Kubernetes version is checked at start: older than 1.30 is a warning n
   const plain = await startTestCollector();
   t.teardown(() => plain.close());
   t.is(plain.collector.kubernetesVersion, undefined);
+});
+
+test('config: the node watch is on inside a cluster, off under npm start; "on" without an API server is a configuration error', (t) => {
+  const base = { grpc: { insecure: true }, api: { insecure: true } };
+  const load = (env: Record<string, string>, nodes?: Record<string, unknown>, pods?: Record<string, unknown>) =>
+    loadCollectorConfig({ env, overrides: { ...base, ...(nodes ? { nodes } : {}), ...(pods ? { pods } : {}) } });
+  t.is(load({}).nodeWatch, undefined);
+  t.like(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }).nodeWatch, {
+    connection: { server: 'https://10.96.0.1:443', caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', timeoutMs: 30_000 },
+    watchSeconds: 300, backoffBaseMs: 500, backoffMaxMs: 30_000, maxNodes: 20_000,
+    daemonSet: { namespace: 'nodeward-agent', name: 'nodeward-agent' }, daemonSetCheckMs: 60_000,
+  });
+  t.like(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, { agentDaemonSet: 'agents', daemonSetCheckSeconds: 5 }, { watch: 'off' }).nodeWatch,
+    { daemonSet: { name: 'agents' }, daemonSetCheckMs: 5000 }, 'the node watch does not need the pod watch');
+  t.is(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1', NODEWARD_NODES_WATCH: 'off' }).nodeWatch, undefined);
+  t.is(load({}).nodes.missingAfterSeconds, 300);
+  const err = t.throws(() => load({}, { watch: 'on' }), { instanceOf: ConfigError });
+  t.regex(err.message, /nodes\.watch: on needs the Kubernetes API server/);
+  const backoff = t.throws(() => load({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, undefined, { backoffBaseMs: 1000, backoffMaxMs: 10 }), { instanceOf: ConfigError });
+  t.deepEqual((backoff as ConfigError).problems, ['pods.backoffMaxMs: must be at least pods.backoffBaseMs'], 'said once, though both watches use it');
 });
