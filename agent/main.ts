@@ -148,11 +148,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           if (r) log.info({ ...r }, 'pod inventory applied');
         },
         // A certificate the collector refuses (its CA replaced), or one the bundle no longer
-        // vouches for, is enrolled again now, not at its renewal; then connected at once.
+        // vouches for, is enrolled again now, not at its renewal (and connected with at once:
+        // the enroller's onEnrolled below).
         onProblem: (d) => {
-          void enroller?.recover(d.problem).then((r) => {
-            if (r === 'enrolled') reporter?.reconnectNow();
-          }, (err: unknown) => log.error({ err: (err as Error).message }, 'enrolling again failed'));
+          void enroller?.recover(d.problem).catch((err: unknown) => log.error({ err: (err as Error).message }, 'enrolling again failed'));
         },
         onHealthy: () => enroller?.connectionHeld(),
       });
@@ -164,7 +163,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           serverName: config.collector.serverName, certFile: config.collector.certFile, keyFile: config.collector.keyFile,
           node: config.node, renewAfterFraction: config.enroll.renewAfterFraction,
           retryBaseMs: config.collector.backoffBaseMs, retryMaxMs: config.collector.backoffMaxMs, timeoutMs: 10_000,
-        }, { log: log.child({ component: 'enroll' }) });
+        }, { log: log.child({ component: 'enroll' }), onEnrolled: () => reporter?.reconnectNow() });
         await enroller.start();
       }
       // Before connecting: the loaded baselines' version goes into the Hello.

@@ -46,6 +46,8 @@ export interface EnrollerDeps {
   readonly log: Logger;
   readonly random?: () => number;
   readonly now?: () => number;
+  /** A new certificate is on disk (the reporter, waiting to reconnect, connects with it now). */
+  readonly onEnrolled?: () => void;
 }
 
 /** The collector's own refusals of this node's certificate: enrolling again is the remedy. */
@@ -224,6 +226,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       current = state;
       log.info({ node: config.node, serial: state.serialNumber, notAfter: state.notAfter.toISOString(), renewAt: state.renewAt.toISOString() }, 'client certificate enrolled');
       schedule(state.renewAt);
+      deps.onEnrolled?.();
       return true;
     } catch (err) {
       if (stopped) return false;
