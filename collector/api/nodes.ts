@@ -36,7 +36,11 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   }, async (req, reply) => {
     const node = req.params.name;
     const out = removeNode({ store: ctx.store, pipeline: ctx.pipeline, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
-    if (out.outcome === 'missing') return reply.code(404).send({ error: 'no such node' });
+    if (out.outcome === 'missing') {
+      // A node known only from the cluster has nothing to forget: it goes when the cluster deletes it.
+      const known = ctx.store.clusterNodes.get(node);
+      return reply.code(404).send({ error: known ? `node ${node} is known only from the cluster (no agent ever reported it): it leaves the list when it is deleted from the cluster` : 'no such node' });
+    }
     if (out.outcome === 'connected') {
       return reply.code(409).send({ error: `node ${node} is connected; its agent would bring it back: stop the agent or revoke its certificate first` });
     }

@@ -106,6 +106,9 @@ test('a Ready node without its agent is agent-missing after the grace period, an
   t.like(byName.get('not-ready'), { cluster: { ready: false, agentExpected: true }, agentMissing: null });
   const one = await httpsJson<Record<string, any>>(`${tc.apiUrl}/api/v1/nodes/gpu`, { ca: tc.ca, token: ADMIN_TOKEN });
   t.like(one.body, { name: 'gpu', source: 'cluster' });
+  const del = await httpsJson<{ error: string }>(`${tc.apiUrl}/api/v1/nodes/gpu`, { ca: tc.ca, token: ADMIN_TOKEN, method: 'DELETE' });
+  t.is(del.status, 404);
+  t.regex(del.body.error, /known only from the cluster .*deleted from the cluster/);
   const stale = await httpsJson<{ items: Array<{ name: string }> }>(`${tc.apiUrl}/api/v1/nodes?stale=false`, { ca: tc.ca, token: ADMIN_TOKEN });
   t.deepEqual(stale.body.items.map((n) => n.name), ['node-a'], 'a node no agent reported is neither stale nor fresh');
   // Pages of one, by name and by certificate expiry: every node once, in order.
