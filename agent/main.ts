@@ -1,5 +1,6 @@
 // Wires the agent: facts -> checks -> spool -> reporter (gRPC). The only place that
 // composes agent components.
+import v8 from 'node:v8';
 import { createLogger, type Logger } from '../proto/support/logger.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
@@ -190,7 +191,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
       // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
       if (log.isLevelEnabled('debug')) {
-        const logMemory = (): void => log.debug({ ...process.memoryUsage() }, 'memory');
+        const logMemory = (): void => {
+          const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+          const h = v8.getHeapStatistics();
+          log.debug({ ...process.memoryUsage(), malloced: h.malloced_memory, peakMalloced: h.peak_malloced_memory, spaces }, 'memory');
+        };
         logMemory();
         memoryTimer = setInterval(logMemory, MEMORY_LOG_MS);
         memoryTimer.unref();

@@ -49,6 +49,9 @@ export interface NodeStats {
   readonly hostDocumentsRefused: number;
   readonly hostDocumentRefusedPath: string;
   readonly hostDocumentRefusedReason: string;
+  /** Executables the agent could not hash (judged by path only), and the last one's reason. */
+  readonly execIdentityFailed: number;
+  readonly execIdentityFailedReason: string;
 }
 
 /** What an agent reports it lost, by cause, and their sum. */
@@ -98,6 +101,8 @@ export interface NodeRow {
   readonly execBatches: number;
   /** Host documents refused before parsing by their limits, and the last one. */
   readonly hostDocumentsRefused: { readonly count: number; readonly lastPath: string; readonly lastReason: string };
+  /** Executables the agent could not hash, so judged by path only, and the last one's reason. */
+  readonly execIdentityFailed: { readonly count: number; readonly lastReason: string };
   readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
   readonly agentDrops: AgentDrops;
   /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
@@ -151,6 +156,7 @@ interface RawNode {
   exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
   exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
   host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
+  exec_identity_failed: number; exec_identity_failed_reason: string;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -244,6 +250,7 @@ export function createNodeStore(db: Db) {
         exec_fake_container = @execFakeContainer, exec_host_namespace = @execHostNamespace, exec_batches = @execBatches,
         host_documents_refused = @hostDocumentsRefused, host_document_refused_path = @hostDocumentRefusedPath,
         host_document_refused_reason = @hostDocumentRefusedReason,
+        exec_identity_failed = @execIdentityFailed, exec_identity_failed_reason = @execIdentityFailedReason,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -274,6 +281,7 @@ export function createNodeStore(db: Db) {
     execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
     execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
     hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
+    execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
