@@ -30,7 +30,7 @@ export const PROC_UNEXPECTED = {
   category: PROC_UNEXPECTED_CHECK.category,
   severity: wireSeverity(PROC_UNEXPECTED_CHECK.severity),
   remediation: 'Find out why this executable ran (its parent chain and command line are in the details). If it is '
-    + 'legitimate, allow it in the baseline (`nodeward baseline allow`); otherwise treat the workload as compromised: '
+    + 'legitimate, allow it in the baseline (`./bin/nodeward baseline allow`, or the API); otherwise treat the workload as compromised: '
     + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
 } as const;
 
