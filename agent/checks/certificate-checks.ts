@@ -322,6 +322,6 @@ export const certEkuCheck = (meta: CheckMeta): CustomCheck =>
 export const certKeyMatchCheck = (meta: CheckMeta): CustomCheck =>
   custom(meta, 'Each leaf private key a component names, with its certificate: whether the key is the certificate\'s. One boolean is kept and the key bytes are zeroed; CA and service-account keys are never opened. One result per key file.', (facts) => perItem(meta, facts, (c) => c.keys, keyMatch(meta), 'no private key file'));
 export const certKeyFileCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, 'Every private key file (CA and service-account keys included, and certificate files that also hold a key): mode and owner, by the host\'s /etc/passwd. Keys are stat\'ed, not opened. One result per file.', (facts) => perItem(meta, facts, keyHolders, keyFile(meta), 'no private key file'));
+  custom(meta, 'Every private key file (CA and service-account keys included, and certificate files that also hold a key): mode 600 or stricter, owner root or etcd, by the host\'s /etc/passwd. Keys are stat\'ed, not opened. One result per file.', (facts) => perItem(meta, facts, keyHolders, keyFile(meta), 'no private key file'));
 
 export { perItem, certProblem, namedBy, sourceFileOf, custom };

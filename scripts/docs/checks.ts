@@ -102,6 +102,12 @@ The encryption configuration is reduced to its structure as it is read: its keys
 fact, log or report. The audit policy is walked rule by rule, as the API server matches
 requests (the first matching rule wins).
 
+Encryption at rest goes past the first provider. Every aescbc and aesgcm key must decode to
+32 bytes: a 16- or 24-byte key fails. secretbox needs 32. A secret that is not valid base64
+is an \`error\`. A kms provider without \`apiVersion: v2\` is a \`warn\`. The configuration file
+holds the keys, so it must be mode 600 or stricter and owned by root. Only the decoded length
+of each key is kept, never a key.
+
 Where host paths live is data (\`agent/facts/layouts.ts\`: kubeadm, k3s, rke2). On k3s, a
 single \`k3s server\` process sets most component flags internally. A value given through
 \`--kube-apiserver-arg\` or \`/etc/rancher/k3s/config.yaml\` (and \`config.yaml.d\`, where
@@ -117,7 +123,14 @@ What etcd does is also checked on the wire. For each client URL etcd advertises 
 and a plain-text connection, and asks \`GET /version\` on each. It never presents a
 certificate, key or token it finds on the host. A URL that cannot be reached, names another
 machine or is a host name is an \`error\` that says why. With \`--no-probe\` (or
-\`etcdProbe.enabled: false\`) both live checks are \`skip\`.`,
+\`etcdProbe.enabled: false\`) both live checks are \`skip\`.
+
+- \`etcd-client-cert-auth-live\` passes when etcd refuses the connection without a certificate
+  (its TLS alert says a certificate was wanted), and fails when it answers. It fails without
+  looking when neither \`--client-cert-auth\` nor a \`--trusted-ca-file\` is set. etcd requires
+  client certificates when either is set, so a trusted CA alone passes here, while CIS 2.2
+  still asks for the flag.
+- \`etcd-plaintext-live\` fails when etcd answers in clear text.`,
   kubelet: `Worker checks (CIS 4.1, 4.2, 4.3) judge what the kubelet and kube-proxy really use:
 
 - the kubelet's systemd unit and every drop-in systemd applies;
