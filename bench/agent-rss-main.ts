@@ -1,7 +1,8 @@
 // `npm run bench:rss`: the agent's memory benchmark (bench/agent-rss.ts) alone, with the
 // options `npm run bench` gives it: one minute of churn, ten with `--soak`;
 // `--agent-bare-env` starts the agent without the image's runtime environment, and
-// `--agent-debug` at log level debug (its V8 heap figures, once a minute).
+// `--agent-debug` at log level debug (its V8 heap figures, once a minute), `--agent-ring-bytes=N`
+// with another eBPF ring size, `--agent-keep-dir` keeps its log and state.
 import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss.js';
 

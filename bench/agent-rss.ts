@@ -37,6 +37,8 @@ export interface AgentRssBenchOptions {
   readonly logLevel: 'info' | 'debug';
   /** The eBPF ring buffer's size for a comparison (`--agent-ring-bytes=`), or the agent's default. */
   readonly ringBytes?: number;
+  /** Keep the agent's directory (`--agent-keep-dir`): its log holds the debug memory lines. */
+  readonly keepDir?: boolean;
 }
 
 /** Bytes, from /proc/<pid>/status. */
@@ -331,7 +333,8 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     await Promise.all(children.map((c) => stopChild(c, 30_000)));
     if (logFd !== undefined) closeSync(logFd);
     await collector?.stop();
-    if (!process.env.NODEWARD_BENCH_KEEP) await rm(dir, { recursive: true, force: true }); else process.stderr.write(`kept ${dir}\n`);
+    if (o.keepDir) process.stderr.write(`the agent's directory (its log, state and configuration) is kept: ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -348,6 +351,7 @@ export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Re
     env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
     nodeArgs: argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean)),
     ...ring(argv.find((a) => a.startsWith('--agent-ring-bytes='))),
+    keepDir: argv.includes('--agent-keep-dir'),
   };
 }
 
