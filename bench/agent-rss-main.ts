@@ -2,7 +2,8 @@
 // options `npm run bench` gives it: one minute of churn, ten with `--soak`;
 // `--agent-bare-env` starts the agent without the image's runtime environment, and
 // `--agent-debug` at log level debug (its V8 heap figures, once a minute), `--agent-ring-bytes=N`
-// with another eBPF ring size, `--agent-keep-dir` keeps its log and state.
+// with another eBPF ring size, `--agent-keep-dir` keeps its log and state, `--agent-minutes=N`
+// churns for N minutes.
 import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss.js';
 

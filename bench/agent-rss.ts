@@ -345,7 +345,9 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
  * `--agent-node-args='--jitless ...'`: Node.js options on the agent's command line).
  */
 export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Record<string, string>>): AgentRssBenchOptions {
-  const minutes = argv.includes('--soak') ? 10 : 1;
+  const m = argv.find((a) => a.startsWith('--agent-minutes='));
+  const minutes = argv.includes('--soak') ? 10 : m === undefined ? 1 : Number(m.slice('--agent-minutes='.length));
+  if (!(minutes > 0 && minutes <= 60)) throw new Error(`${m}: minutes of churn, 1 to 60, are expected`);
   return {
     durationMs: minutes * 60_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
     env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',

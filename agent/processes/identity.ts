@@ -74,7 +74,7 @@ export interface IdentityOptions {
   readonly startTicksOf: (pid: number) => number | null;
 }
 
-const CHUNK = 1 << 20;
+const CHUNK = 256 << 10;
 const CONCURRENT = 2;
 
 /** The cache key of a file version. */
