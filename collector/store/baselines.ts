@@ -9,8 +9,8 @@
 //             undo an allow it has not seen yet).
 //   state     learning, until an operator locks it or a node reports it locked at the end of
 //             its learning window (a report made before the last unlock does not count).
-//             Once locked, no node's report adds items, except those learned before a
-//             node's lock (they were on their way); after an operator's lock, none.
+//             Once locked, no node's report adds items, except those that were on their way
+//             at a node's lock (below); after an operator's lock, none.
 //   version   the global counter's value at the key's last change that agents must apply
 //             (an operator's change, a lock, items joining a locked baseline). Agents send
 //             the highest version they applied in their Hello and get every newer change.
@@ -36,13 +36,22 @@
 //   - a locked baseline takes a new content only (a) for an item it already held before the
 //     report, when the content's source is package, image or first-sight (the agent judged it
 //     an upgrade, a new image, or the first content of an item that predates contents), or
-//     (b) by the items' before-lock rule: locked by a node, and the content's own first_seen
-//     is at or before the lock. (b) is the items' known weakness, kept as it is and not
-//     widened: the node's clock decides what "before the lock" means; a content learned
-//     after the lock, on a path new to the baseline, or claimed by an operator never joins.
+//     (b) by the items' on-its-way rule (below); a content learned after the lock, on a path
+//     new to the baseline, or claimed by an operator never joins.
 //   - what the rules turn away is counted (digests_refused), and contents beyond the bound per
 //     item are dropped and counted (digests_dropped); an operator's allow makes room by
 //     replacing the content seen least recently that no operator allowed.
+// On its way at a node's lock. Agents report what they learn within a second (their reports
+// are debounced), so what a node learned just before another node's report locked the
+// baseline can reach the collector just after. Such an item (or content) joins the locked
+// baseline when the collector received it within LOCK_IN_FLIGHT_MS of the lock, both times by
+// the collector's clock. A node's own first_seen can narrow that (learned after the lock, by
+// its own account: refused) but never widen it: a node that backdates first_seen after the
+// window adds nothing. (Before migration 014 a node's first_seen alone decided, so a node
+// could backdate an item into a locked baseline at any time.) What a node learned before
+// the lock but brings only later (it was offline across the lock) does not join: it stays in
+// that node's own baseline, and another node that runs it reports it as unexpected, for an
+// operator to allow. Items refused by a locked baseline are counted (items_refused).
 // Contents joining a locked baseline do not change its version and are not pushed at once: a
 // node that meets a new content judges it itself (package database, image); the contents go
 // out with the baseline's next adoption (a new node's catch-up, a lock, an operator's change).
@@ -58,6 +67,13 @@ import { decodeCursor, encodeCursor, type Page } from './paging.js';
 import { isoTime } from './time.js';
 
 export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
+
+/**
+ * How long after a node's lock (collector time) a node's report may still bring items and
+ * contents it learned before the lock (see the header): agents send what they learn within a
+ * second; the rest is room for a reconnect and a busy collector.
+ */
+export const LOCK_IN_FLIGHT_MS = 30_000;
 
 export const BASELINE_STATES = ['learning', 'locked'] as const;
 export type CentralState = (typeof BASELINE_STATES)[number];
@@ -112,6 +128,8 @@ export interface ReportOutcome {
   readonly behind: string[];
   readonly itemsAdded: number;
   readonly itemsDropped: number;
+  /** Items new to a locked baseline that it did not take (not on their way at a node's lock; see the header). */
+  readonly itemsRefused: number;
   readonly digestsAdded: number;
   /** Contents beyond ITEM_DIGEST_LIMITS.perItem. */
   readonly digestsDropped: number;
@@ -402,12 +420,22 @@ export function createBaselineStore(db: Db) {
     s.seenDigest.run(firstSeen, now, add ? 1 : 0, b.seq, d.path, d.sha256);
   }
 
+  /**
+   * Whether something new to the locked `b`, received `now`, was on its way at a node's lock
+   * (the header): received within LOCK_IN_FLIGHT_MS of the lock, by the collector's clock; the
+   * node's `firstSeen` can only refuse it (after the lock by the node's own account).
+   */
+  function onItsWay(b: RawBaseline, firstSeen: number, now: number): boolean {
+    return b.state === 'locked' && b.locked_by === 'node' && b.locked_at !== null
+      && now - b.locked_at <= LOCK_IN_FLIGHT_MS && firstSeen <= b.locked_at;
+  }
+
   /** Whether a node's new content of `path` joins `b` (the header's rules); `held`: the item was there before the report. */
-  function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number): boolean {
+  function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number, now: number): boolean {
     if (d.source === 'operator') return false;
     if (b.state === 'learning') return true;
     if (held && JUDGED_BY_AGENT.has(d.source)) return true;
-    return b.locked_by === 'node' && b.locked_at !== null && firstSeen <= b.locked_at;
+    return onItsWay(b, firstSeen, now);
   }
 
   interface DigestCounts { added: number; dropped: number; refused: number }
@@ -422,7 +450,7 @@ export function createBaselineStore(db: Db) {
         digestTaughtBy(b, cur, node, firstSeen, now);
         continue;
       }
-      if (!digestJoins(b, held, d, firstSeen)) {
+      if (!digestJoins(b, held, d, firstSeen, now)) {
         n.refused++;
         continue;
       }
@@ -458,7 +486,7 @@ export function createBaselineStore(db: Db) {
       return db.transaction((): ReportOutcome => {
         const out = {
           adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[],
-          itemsAdded: 0, itemsDropped: 0, keysDropped: 0, keysOverNodeLimit: 0,
+          itemsAdded: 0, itemsDropped: 0, itemsRefused: 0, keysDropped: 0, keysOverNodeLimit: 0,
         };
         const digests: DigestCounts = { added: 0, dropped: 0, refused: 0 };
         let total: number | undefined;
@@ -501,8 +529,10 @@ export function createBaselineStore(db: Db) {
               continue;
             }
             if (item.source === 'operator') continue; // only the collector's own allows make those
-            const beforeLock = b.state === 'locked' && b.locked_by === 'node' && b.locked_at !== null && firstSeen <= b.locked_at;
-            if (b.state === 'locked' && !beforeLock) continue;
+            if (b.state === 'locked' && !onItsWay(b, firstSeen, now)) {
+              out.itemsRefused++;
+              continue;
+            }
             if (b.items >= BASELINE_LIMITS.itemsPerKey) {
               b.items_dropped++;
               out.itemsDropped++;
@@ -533,6 +563,7 @@ export function createBaselineStore(db: Db) {
           save(b);
         }
         if (out.itemsDropped > 0) s.bump.run(out.itemsDropped, 'items_dropped');
+        if (out.itemsRefused > 0) s.bump.run(out.itemsRefused, 'items_refused');
         if (digests.dropped > 0) s.bump.run(digests.dropped, 'digests_dropped');
         if (digests.refused > 0) s.bump.run(digests.refused, 'digests_refused');
         if (out.keysDropped > 0) s.bump.run(out.keysDropped, 'keys_dropped');
@@ -662,12 +693,13 @@ export function createBaselineStore(db: Db) {
     },
 
     counters(): {
-      version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number; digestsDropped: number; digestsRefused: number;
+      version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number; itemsRefused: number;
+      digestsDropped: number; digestsRefused: number;
     } {
       const m = Object.fromEntries(s.meta.all().map((r) => [r.name, r.value]));
       return {
         version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0,
-        keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0,
+        keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0, itemsRefused: m.items_refused ?? 0,
         digestsDropped: m.digests_dropped ?? 0, digestsRefused: m.digests_refused ?? 0,
       };
     },

@@ -10,12 +10,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
+import { LOCK_IN_FLIGHT_MS } from '../../collector/store/baselines.js';
 import { openStore } from '../../collector/store/store.js';
 import { hostKeyOf, LEGACY_HOST_KEY, processSubject } from '../../proto/baseline-key.js';
 import type { AgentBaseline, BaselineUpdate__Output, CollectorMessage__Output, WireFinding } from '../../proto/load.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
 import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
 import { eventually } from '../helpers/https.js';
+import { testClock } from '../helpers/clock.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { api, fp, ok, withCollector } from '../helpers/agent-session.js';
 import { processFinding, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
@@ -262,6 +264,35 @@ test('a node ending its learning window locks the central baseline: every node a
   t.teardown(() => late.close());
   t.like(await late.update(), { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
 }, { nodes: NODES }));
+
+test('a node cannot backdate into a baseline another node locked: received more than LOCK_IN_FLIGHT_MS after the lock (collector time), an item or content with a first_seen before the lock adds nothing, and is counted', async (t) => {
+  const clock = testClock();
+  await withCollector(async (tc) => {
+    const [a, b] = await connectedPair(t, tc);
+    a.report(bl(WEB, 'locked', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned' }] }]));
+    const adopt = await b.update();
+    await a.update();
+    const lockedAt = Date.parse((await one(tc, WEB))!.lockedAt!);
+    t.is(lockedAt, clock.now(), 'the lock is dated by the collector\'s clock');
+
+    // The window ends; node-b then claims to have learned a new executable, and a new content of
+    // one the baseline holds, a minute before the lock.
+    await clock.advance(LOCK_IN_FLIGHT_MS + 1);
+    const backdated = lockedAt - 60_000;
+    b.report(bl(WEB, 'locked', [
+      { path: '/usr/sbin/nginx', firstSeenMs: backdated, digests: [{ sha256: D1, source: 'learned' }, { sha256: D2, source: 'learned', firstSeenMs: backdated }] },
+      { path: '/tmp/.x/implant', firstSeenMs: backdated, digests: [{ sha256: D3, source: 'learned', firstSeenMs: backdated }] },
+    ], adopt.version));
+    await registered(tc, b, 'node-b');
+    const web = (await one(tc, WEB))!;
+    t.is(item(web, '/tmp/.x/implant'), undefined, 'the backdated item is not admitted');
+    t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned']], 'nor the backdated content');
+    t.is(web.version, adopt.version);
+    t.like(tc.collector.store!.baselines.counters(), { itemsRefused: 1, digestsRefused: 1 });
+    t.regex(tc.collector.metrics.render(), /nodeward_baseline_items_refused_total 1\b/);
+    await a.batch([]); // nothing was pushed: the next message is this ack
+  }, { nodes: NODES, clock });
+});
 
 test('host baselines per node role: kept apart centrally, each adopted only by its own role; a worker is never sent the control-plane one; the legacy host stays with older agents', (t) => withCollector(async (tc) => {
   const cp = await agent(tc, 'node-a', 0, CP_HOST);
