@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
-import { StoreError } from '../store/db.js';
-import { BASELINE_ACTIONS } from '../store/baselines.js';
+import { BASELINE_ACTIONS, StoreError } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';

@@ -36,12 +36,12 @@ import { isHostKey, ITEM_SOURCE_WIRE, parseWorkloadKey, processSubject } from '.
 import type { BaselineUpdate, CollectorMessage } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
-import type { BaselineAction, ChangeOutcome, ReportedBaseline, SyncEntry } from '../store/baselines.js';
-import { BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, type AllowContent, type ContentToAllow, type SyncItem } from '../store/baselines.js';
-import { StoreError } from '../store/db.js';
+import {
+  BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, StoreError, type AllowContent, type BaselineAction, type ChangeOutcome, type ContentToAllow, type ReportedBaseline,
+  type Store, type SyncEntry, type SyncItem,
+} from '../store/store.js';
 import { ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
-import type { Store } from '../store/store.js';
 import type { Pipeline } from './pipeline.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 

@@ -19,52 +19,9 @@
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export interface AuditRecord {
-  readonly at: number;
-  readonly actor: string;
-  readonly role: string;
-  /** A stable name for what was asked, e.g. "finding.suppress". */
-  readonly action: string;
-  /** What it was asked of, e.g. a finding id. */
-  readonly target: string;
-  /** What the caller sent that matters for the record (never a token). */
-  readonly detail: Record<string, unknown>;
-  /** The HTTP status the call ended with. */
-  readonly status: number;
-  readonly remote: string;
-}
-
-export interface AuditRow extends Omit<AuditRecord, 'at'> {
-  readonly id: number;
-  readonly at: string;
-  /** Calls the record stands for: 1, except for aggregated anonymous refusals. */
-  readonly count: number;
-  /** The last of them (`at` is the first). */
-  readonly lastAt: string;
-}
-
-/** A refusal of a caller nobody authenticated. */
-export interface RefusalRecord {
-  readonly at: number;
-  /** As for AuditRecord, e.g. "ui.login", "api.auth". */
-  readonly action: string;
-  /** A stable word for why, e.g. "bad-credentials", "over-failure-limit", "cross-origin". */
-  readonly reason: string;
-  readonly status: number;
-  readonly remote: string;
-}
-
-export const REFUSAL_AGGREGATION = { windowMs: 3600_000, maxSourcesPerWindow: 100, flushMs: 5000 } as const;
-/** The source of the row that folds refusals from sources beyond a window's bound. */
-export const OTHER_SOURCES = '(other sources)';
-
-export interface AuditFilter {
-  readonly actor?: string | undefined;
-  readonly action?: string | undefined;
-  readonly target?: string | undefined;
-  readonly since?: number | undefined;
-}
+import {
+  encodeAuditCursor, OTHER_SOURCES, REFUSAL_AGGREGATION, type AuditFilter, type AuditLog, type AuditRecord, type AuditRow, type RefusalRecord,
+} from './boundary/audit.js';
 
 interface RawAudit {
   seq: number; at: number; actor: string; role: string; action: string; target: string; detail: string; status: number; remote: string;
@@ -73,20 +30,7 @@ interface RawAudit {
 
 interface Aggregate { readonly seq: number; count: number; written: number; last: number }
 
-export function encodeAuditCursor(seq: number): string {
-  return Buffer.from(JSON.stringify({ before: seq })).toString('base64url');
-}
-
-export function decodeAuditCursor(cursor: string): number | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown };
-    return Number.isSafeInteger(v.before) && (v.before as number) > 0 ? (v.before as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION) {
+export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION): AuditLog {
   const s = {
     insert: db.prepare(`INSERT INTO audit_log (at, actor, role, action, target, detail, status, remote, count, last_at)
       VALUES (@at, @actor, @role, @action, @target, @detail, @status, @remote, @count, @at)`),
@@ -190,5 +134,3 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
     },
   };
 }
-
-export type AuditLog = ReturnType<typeof createAuditLog>;

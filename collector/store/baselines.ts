@@ -60,186 +60,17 @@
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
 // baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
 // only its own, so a worker never adopts what control-plane nodes taught.
-import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
+import { parseWorkloadKey } from '../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
-import { StoreError, type Db } from './db.js';
+import type { Db } from './db.js';
+import { StoreError } from './boundary/errors.js';
 import { decodeCursor, encodeCursor, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
-
-/**
- * How long after a node's lock (collector time) a node's report may still bring items and
- * contents it learned before the lock (see the header): agents send what they learn within a
- * second; the rest is room for a reconnect and a busy collector.
- */
-export const LOCK_IN_FLIGHT_MS = 30_000;
-
-export const BASELINE_STATES = ['learning', 'locked'] as const;
-export type CentralState = (typeof BASELINE_STATES)[number];
-export const ITEM_SOURCES = Object.keys(ITEM_SOURCE_WIRE) as ItemSource[];
-export type ItemSource = ItemSourceName;
-export const BASELINE_ACTIONS = ['allow', 'remove', 'lock', 'unlock'] as const;
-export type BaselineAction = (typeof BASELINE_ACTIONS)[number];
-/** What an operator's allow allows of each executable: the contents its findings saw (the default), or any content. */
-export const ALLOW_CONTENTS = ['seen', 'any'] as const;
-export type AllowContent = (typeof ALLOW_CONTENTS)[number];
-
-/** One content of an item, as a node reports it or an agent is sent it. */
-export interface ReportedDigest {
-  readonly sha256: string;
-  readonly source: DigestSource;
-  /** The container image it ran in; '' on the host. */
-  readonly image: string;
-  /** When it joined (ms); 0 in a report: unknown, read as the time of receipt. */
-  readonly firstSeen: number;
-}
-
-/** One baseline from a node's report (validated by ingest). */
-export interface ReportedBaseline {
-  readonly key: string;
-  readonly state: CentralState;
-  readonly version: number;
-  readonly items: ReadonlyArray<{
-    readonly path: string; readonly source: ItemSource; readonly firstSeen: number; readonly digests?: readonly ReportedDigest[];
-    /** The interpreter ran inline code while the node's baseline learned. */
-    readonly inlineCode?: boolean;
-  }>;
-}
-
-/** What an operator's allow allows of each executable: any content, or these contents (per path). */
-export interface ContentToAllow {
-  readonly anyContent: boolean;
-  readonly digests: ReadonlyMap<string, readonly string[]>;
-}
-
-/** What of an executable the central baseline allows cluster-wide. */
-export interface AllowedContents {
-  readonly anyContent: boolean;
-  readonly digests: readonly string[];
-}
-
-export interface ReportOutcome {
-  /** Keys every node should adopt now: they locked, or items joined them while locked. */
-  readonly adoptAll: string[];
-  /** Executables allowed cluster-wide by this report (their open findings resolve). */
-  readonly allowed: Array<{ readonly key: string; readonly paths: string[] }>;
-  /** Keys the node holds at a version below the central one: it is sent them again. */
-  readonly behind: string[];
-  readonly itemsAdded: number;
-  readonly itemsDropped: number;
-  /** Items new to a locked baseline that it did not take (not on their way at a node's lock; see the header). */
-  readonly itemsRefused: number;
-  readonly digestsAdded: number;
-  /** Contents beyond ITEM_DIGEST_LIMITS.perItem. */
-  readonly digestsDropped: number;
-  /** Contents the trust rules turned away (a locked baseline; see the header). */
-  readonly digestsRefused: number;
-  /** New baselines refused because the collector holds BASELINE_LIMITS.keys. */
-  readonly keysDropped: number;
-  /** New baselines refused because the node was at its own limit (ReportQuota). */
-  readonly keysOverNodeLimit: number;
-}
-
-/** What one node's report may create. */
-export interface ReportQuota {
-  /** Baselines charged to one node at most. */
-  readonly maxKeysPerNode: number;
-  /** The pod watch shows this key's workload on the node (or it is a host key): not charged. */
-  readonly vouched: (key: string) => boolean;
-}
-
-/** What deleting a node took with it. */
-export interface NodeBaselineCleanup {
-  /** Baselines charged to the node that nothing else holds on to (no other node taught them, no operator touched them). */
-  readonly deleted: number;
-}
-
-/** What an agent needs to catch up with one central baseline. */
-export interface SyncEntry {
-  readonly key: string;
-  readonly version: number;
-  readonly state: CentralState;
-  readonly lockedBy: 'operator' | 'node' | null;
-  readonly unlockVersion: number;
-  readonly items: readonly SyncItem[];
-  readonly removed: readonly string[];
-}
-
-export interface SyncItem {
-  readonly path: string;
-  readonly source: ItemSource;
-  readonly firstSeen: number;
-  readonly digests: readonly ReportedDigest[];
-  readonly anyContent: boolean;
-  readonly inlineCode: boolean;
-}
-
-export interface CentralDigest {
-  readonly sha256: string;
-  readonly source: DigestSource;
-  readonly image: string;
-  /** The node that taught it first, or the operator who allowed it. */
-  readonly addedBy: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  /** Nodes that taught it (the first BASELINE_LIMITS.nodesPerItem). */
-  readonly taughtBy: string[];
-}
-
-export interface CentralItem {
-  readonly path: string;
-  readonly source: ItemSource;
-  /** The node that taught it first, or the operator who allowed it. */
-  readonly addedBy: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  /** Nodes that taught it (the first BASELINE_LIMITS.nodesPerItem). */
-  readonly taughtBy: string[];
-  /** Exactly one node ever taught it. */
-  readonly singleNode: boolean;
-  /** An operator allowed it with any content: its contents are not judged. */
-  readonly anyContent: boolean;
-  /** The interpreter ran inline code while the baseline learned. */
-  readonly inlineCode: boolean;
-  /** The contents that ran at this path and belong to the baseline (none: it predates contents). */
-  readonly digests: CentralDigest[];
-}
-
-export interface CentralBaseline {
-  readonly key: string;
-  readonly namespace: string;
-  readonly workload: { readonly kind: string; readonly name: string } | null;
-  readonly container: string;
-  readonly state: CentralState;
-  readonly lockedBy: 'operator' | 'node' | null;
-  /** The operator (token name) or the node that locked it. */
-  readonly lockedByName: string;
-  readonly lockedAt: string | null;
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly items: CentralItem[];
-  readonly removed: Array<{ readonly path: string; readonly removedBy: string; readonly removedAt: string }>;
-  /** Items a report brought beyond BASELINE_LIMITS.itemsPerKey. */
-  readonly itemsDropped: number;
-  /** The node whose own limit it counts against ('' for none). */
-  readonly chargedTo: string;
-}
-
-export interface BaselineFilter {
-  readonly key?: string | undefined;
-  readonly namespace?: string | undefined;
-  readonly workload?: string | undefined;
-  readonly state?: CentralState | undefined;
-  readonly chargedTo?: string | undefined;
-}
-
-export interface ChangeOutcome {
-  readonly version: number;
-  /** The executables the change concerned (allowed or removed). */
-  readonly paths: string[];
-}
+import {
+  BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, type AllowedContents, type BaselineAction, type BaselineFilter, type BaselineStore, type CentralBaseline,
+  type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource, type NodeBaselineCleanup, type ReportedBaseline, type ReportedDigest,
+  type ReportOutcome, type ReportQuota, type SyncEntry,
+} from './boundary/baselines.js';
 
 interface RawBaseline {
   seq: number; key: string; namespace: string; workload_kind: string; workload: string; container: string;
@@ -257,7 +88,7 @@ const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 
 
 const iso = isoTime;
 
-export function createBaselineStore(db: Db) {
+export function createBaselineStore(db: Db): BaselineStore {
   const s = {
     byKey: db.prepare<[string], RawBaseline>('SELECT * FROM baselines WHERE key = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM baselines'),
@@ -705,5 +536,3 @@ export function createBaselineStore(db: Db) {
     },
   };
 }
-
-export type BaselineStore = ReturnType<typeof createBaselineStore>;

@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createPodWatch } from '../../collector/kube/pod-watch.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { createWorkloadPresence } from '../../collector/pipeline/workload-presence.js';
 import type { AgentBaseline, CollectorMessage__Output } from '../../proto/load.js';
 import { createLogger } from '../../proto/support/logger.js';
