@@ -11,7 +11,7 @@
 // the writers, never by a read:
 //   - a refusal writes the counts gathered since the last write once `flushMs` has passed
 //     (and all of them when its window ends);
-//   - `flush` writes them: the sweeper calls it every tick (sweep.intervalSeconds, 30 s by
+//   - `flush` writes them: the sweeper calls it every tick (maintenance.intervalSeconds, 30 s by
 //     default), and the store at close.
 // So the database lags a flood's end by at most one sweep interval. A read does not wait for
 // that: `list` merges the counts held in memory into the rows it returns, so the collector's
