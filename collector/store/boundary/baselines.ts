@@ -67,12 +67,12 @@ export interface ReportOutcome {
   readonly behind: string[];
   readonly itemsAdded: number;
   readonly itemsDropped: number;
-  /** Items new to a locked baseline that it did not take (not on their way at a node's lock; see the header). */
+  /** Items new to a locked baseline that it did not take (not on their way at a node's lock; store/baselines.ts). */
   readonly itemsRefused: number;
   readonly digestsAdded: number;
   /** Contents beyond ITEM_DIGEST_LIMITS.perItem. */
   readonly digestsDropped: number;
-  /** Contents the trust rules turned away (a locked baseline; see the header). */
+  /** Contents the trust rules turned away (a locked baseline; store/baselines.ts). */
   readonly digestsRefused: number;
   /** New baselines refused because the collector holds BASELINE_LIMITS.keys. */
   readonly keysDropped: number;
