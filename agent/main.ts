@@ -2,6 +2,7 @@
 // composes agent components.
 import v8 from 'node:v8';
 import { createLogger, type Logger } from '../proto/support/logger.js';
+import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts } from './facts/index.js';
@@ -32,7 +33,8 @@ import { processStatsToWire } from './processes/wire-stats.js';
 
 const MEMORY_LOG_MS = 60_000;
 
-export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
+/** `clock`: when the enrolled certificate's renewals and retries are due (default: the system's). */
+export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger; clock?: Clock }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
   const specs = config.scan.checks.length > 0 ? selectChecks(CATALOG, config.scan.checks) : CATALOG;
   const scope = specs.map((s) => s.id);
@@ -157,7 +159,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           serverName: config.collector.serverName, certFile: config.collector.certFile, keyFile: config.collector.keyFile,
           node: config.node, renewAfterFraction: config.enroll.renewAfterFraction,
           retryBaseMs: config.collector.backoffBaseMs, retryMaxMs: config.collector.backoffMaxMs, timeoutMs: 10_000,
-        }, { log: log.child({ component: 'enroll' }) });
+        }, { log: log.child({ component: 'enroll' }), clock: deps.clock });
         await enroller.start();
       }
       // Before connecting: the loaded baselines' version goes into the Hello.

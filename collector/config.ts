@@ -69,7 +69,7 @@ export const CollectorConfigSchema = Type.Object({
     webhookDeadLettersDays: Type.Integer({ default: 30, minimum: 0, description: 'Webhook dead letters are deleted this long after they were given up on; 0 keeps them' }),
   }, { default: {}, additionalProperties: false }),
   maintenance: Type.Object({
-    intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept' }),
+    intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept, and refusal counts held for the audit log are written' }),
   }, { default: {}, additionalProperties: false }),
   enroll: Type.Object({
     listen: Type.String({ default: '', description: 'Address of the agent enrollment endpoint (HTTPS); empty disables enrollment' }),

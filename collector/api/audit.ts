@@ -1,7 +1,7 @@
 // /api/v1/audit (admin): who changed what, when, and how it ended; newest first.
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeAuditCursor } from '../store/audit.js';
+import { decodeAuditCursor } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { parseTime } from './time.js';
 import { AuditPage, AuditQuery, ErrorBody } from './schemas.js';

@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
-import { StoreError } from '../store/db.js';
-import { BASELINE_ACTIONS } from '../store/baselines.js';
+import { BASELINE_ACTIONS, StoreError } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
@@ -28,7 +27,7 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
         + 'of an item from before contents). An item without digests predates contents: agents learn its first '
         + 'on first sight. `anyContent`: an operator allowed it with any content. A locked baseline takes a '
         + 'node\'s new content only for an item it holds, when the agent judged it (`package`, `image`, '
-        + '`first-sight`) or learned it before a node\'s lock; the rest is counted in '
+        + '`first-sight`) or it was on its way at a node\'s lock (received within 30 s of it, docs/central-baselines.md); the rest is counted in '
         + '`nodeward_baseline_digests_refused_total`. Contents joining a locked baseline reach agents with its '
         + 'next adoption. How baselines are learned and shared: docs/architecture.md.',
       querystring: BaselinesQuery, response: { 200: BaselinePage, 400: ErrorBody },

@@ -1,7 +1,7 @@
 // /api/v1/nodes: the inventory, one node, and deleting one (admin).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeNodeCursorOf } from '../store/nodes.js';
+import { decodeNodeCursorOf } from '../store/store.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
 import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';

@@ -3,7 +3,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
-import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>

@@ -2,7 +2,7 @@
 // (deliveries) with their status, and the admin call that sends dead letters again.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/outbox.js';
+import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/store.js';
 import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';

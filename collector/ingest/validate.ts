@@ -21,9 +21,8 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
-import type { ReportedBaseline, ReportedDigest } from '../store/baselines.js';
+import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildApi } from '../../collector/api/app.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { createPipeline } from '../../collector/pipeline/pipeline.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { code, slug, table, text } from './markdown.js';
 
@@ -252,7 +252,7 @@ in the Prometheus text format. It includes: agent streams connected; messages an
 ingested; dedup hits; rejects by reason; finding transitions; findings by state; nodes
 (known, connected, stale); API latency per route; rate-limited calls; rows purged by
 retention; the database size. For baselines: reports merged, updates pushed to agents, what
-the central bounds dropped (baselines, items, contents), contents a locked baseline refused,
+the central bounds dropped (baselines, items, contents), executables and contents a locked baseline refused,
 process findings ignored because the central baseline already allows them, baselines of
 nodes' reports refused by the quotas (by reason), and baselines and nodes deleted. Also
 failed credentials (by surface, and whether they were limited), unauthenticated refusals

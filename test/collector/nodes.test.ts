@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { eventually } from '../helpers/https.js';
 import { testClock } from '../helpers/clock.js';
