@@ -344,14 +344,19 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
  * `--agent-debug`: the agent logs at debug, which adds its V8 heap figures;
  * `--agent-node-args='--jitless ...'`: Node.js options on the agent's command line).
  */
-export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Record<string, string>>): AgentRssBenchOptions {
+/**
+ * The agent as its image starts it (its environment and Node.js options: agent/runtime-env.ts)
+ * unless `--agent-bare-env`; `--agent-node-args=` adds options after them (a later one wins).
+ */
+export function agentRssOptions(argv: readonly string[], runtime: { env: Readonly<Record<string, string>>; nodeArgs: readonly string[] }): AgentRssBenchOptions {
   const m = argv.find((a) => a.startsWith('--agent-minutes='));
   const minutes = argv.includes('--soak') ? 10 : m === undefined ? 1 : Number(m.slice('--agent-minutes='.length));
   if (!(minutes > 0 && minutes <= 60)) throw new Error(`${m}: minutes of churn, 1 to 60, are expected`);
+  const bare = argv.includes('--agent-bare-env');
   return {
     durationMs: minutes * 60_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
-    env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
-    nodeArgs: argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean)),
+    env: bare ? {} : runtime.env, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
+    nodeArgs: [...(bare ? [] : runtime.nodeArgs), ...argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean))],
     ...ring(argv.find((a) => a.startsWith('--agent-ring-bytes='))),
     keepDir: argv.includes('--agent-keep-dir'),
   };
