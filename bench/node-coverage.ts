@@ -6,12 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../collector/store/store.js';
+import { openStore } from '../collector/store/sqlite.js';
 import { createPipeline } from '../collector/pipeline/pipeline.js';
 import { createSweeper } from '../collector/pipeline/sweeper.js';
 import { createMetrics } from '../collector/metrics.js';
 import { createLogger } from '../proto/support/logger.js';
-import type { ClusterNodeState } from '../collector/store/cluster-nodes.js';
+import type { ClusterNodeState, Store } from '../collector/store/store.js';
 
 export interface CoverageBenchOptions {
   readonly nodes: number;

@@ -11,10 +11,14 @@
 // bundle no longer holds the CA that issued it (the bundle the collector publishes changed).
 // Recoveries are bounded: one at a time, none while an enrollment is already being retried,
 // and each after the last one waits a growing backoff until a connection has held again.
+//
+// When to renew, retry and recover follows the clock it is given (deps.clock); whether a
+// certificate is still valid is judged by the real time, as every TLS peer judges it.
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../../proto/support/clock.js';
 import type { Logger } from '../../proto/support/logger.js';
 import { pemCertificates } from '../../proto/support/pem.js';
 import { backoffDelay } from '../report/client.js';
@@ -45,7 +49,8 @@ export interface EnrollerConfig {
 export interface EnrollerDeps {
   readonly log: Logger;
   readonly random?: () => number;
-  readonly now?: () => number;
+  /** When renewals and retries are due (default: the system's). */
+  readonly clock?: Clock;
   /** A new certificate is on disk (the reporter, waiting to reconnect, connects with it now). */
   readonly onEnrolled?: () => void;
 }
@@ -86,14 +91,14 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
   const { log } = deps;
   const random = deps.random ?? Math.random;
-  const now = deps.now ?? Date.now;
+  const clock = deps.clock ?? systemClock;
   let stopped = true;
   /** An enrollment failed and its retry is scheduled (not a renewal). */
   let retrying = false;
   let recovering = false;
   let recoveries = 0;
   let recoveredAt = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   let attempt = 0;
   let current: CertificateState | undefined;
   let enrollments = 0;
@@ -195,17 +200,18 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     await replaceFile(config.keyFile, key.privateKeyPem, 0o600);
     await replaceFile(config.certFile, body.certificate, 0o644);
     enrollments++;
-    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(Date.now(), notAfter.getTime()) };
+    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(clock.now(), notAfter.getTime()) };
   }
 
   function schedule(at: Date): void {
     if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
+    cancelTimer?.();
+    const cancel = clock.after(at.getTime() - clock.now(), () => {
+      if (cancelTimer !== cancel) return;
+      cancelTimer = undefined;
       void attemptNow();
-    }, Math.max(0, at.getTime() - Date.now()));
-    timer.unref();
+    });
+    cancelTimer = cancel;
   }
 
   /** One enrollment at a time: a renewal that falls due during a recovery joins it. */
@@ -234,7 +240,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       const e = err as EnrollError;
       log[e.status === 401 || e.status === 403 ? 'error' : 'warn']({ err: e.message, status: e.status, retryInMs: delay, validUntil: current?.notAfter.toISOString() }, 'enrollment failed');
       retrying = true;
-      schedule(new Date(Date.now() + delay));
+      schedule(new Date(clock.now() + delay));
       return false;
     }
   }
@@ -276,7 +282,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
         const notBefore = Date.parse(existing.validFrom);
         const notAfter = new Date(existing.validTo);
         const renewAt = renewTime(notBefore, notAfter.getTime());
-        if (renewAt.getTime() > Date.now()) {
+        if (renewAt.getTime() > clock.now()) {
           current = { serialNumber: existing.serialNumber, notAfter, renewAt };
           log.info({ serial: existing.serialNumber, notAfter: notAfter.toISOString(), renewAt: renewAt.toISOString() }, 'client certificate from an earlier enrollment');
           schedule(renewAt);
@@ -297,14 +303,14 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       if (stopped || NETWORK.has(problem)) return 'not-needed';
       if (recovering || retrying) return 'backing-off';
       const wait = recoveries === 0 ? 0 : backoffDelay(recoveries - 1, config.retryBaseMs, config.retryMaxMs, random);
-      if (now() < recoveredAt + wait) return 'backing-off';
+      if (clock.now() < recoveredAt + wait) return 'backing-off';
       recovering = true;
       try {
         const refused = REFUSED.has(problem);
         if (!refused && await certificateFromBundle()) return 'not-needed';
         if (stopped) return 'not-needed';
         recoveries++;
-        recoveredAt = now();
+        recoveredAt = clock.now();
         log.warn({ node: config.node, problem, serial: current?.serialNumber, attempt: recoveries },
           refused ? 'the collector does not accept this node\'s certificate (its CA was replaced?): enrolling again now'
             : 'this node\'s certificate is not from a CA of the current bundle (the CA was replaced): enrolling again now');
@@ -320,8 +326,8 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     /** Safe before start and twice. */
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      cancelTimer?.();
+      cancelTimer = undefined;
       inFlight?.abort();
     },
   };

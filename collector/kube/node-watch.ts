@@ -12,7 +12,7 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
-import type { ClusterNodeState, ClusterNodeStore } from '../store/cluster-nodes.js';
+import type { ClusterNodeState, ClusterNodeStore } from '../store/store.js';
 import type { KubeConnection } from './connection.js';
 import { describeDaemonSet, readDaemonSet, type AgentDaemonSet, type DaemonSetRef } from './daemon-set.js';
 import { createInformer } from './informer.js';

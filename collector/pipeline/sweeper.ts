@@ -2,9 +2,9 @@
 // contract: nodes whose agents went silent get an agent-stale finding, Ready nodes the agent
 // DaemonSet should run on that no agent has reported past the grace period get an
 // agent-missing finding (and lose it once deleted from the cluster or no longer expected to
-// run the agent), suppressions that ran out end, retention purges old rows, and the store
-// gauges are refreshed. Findings
-// change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
+// run the agent), suppressions that ran out end, the audit log's buffered refusal counts are
+// written (store/audit.ts), retention purges old rows, and the store gauges are refreshed.
+// Findings change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
 // wakes up when the next suppression expires, so a suppression ends at its expiry and no
 // read ever has to end it (reads never write).
 import type { Logger } from '../../proto/support/logger.js';
@@ -131,6 +131,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
     const missing = coverage(at);
     const ended = endSuppressions();
+    store.audit.flush(at);
     const r = config.retention;
     const purged = {
       resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,

@@ -1,30 +1,7 @@
-// The cluster's nodes as the node watch sees them (migration 015): what the inventory shows
-// of a node no agent has reported, and where the sweeper finds the nodes whose agent is
-// missing. The watch writes; the API and the sweeper read.
+// The cluster's nodes as the node watch sees them (migration 015), in SQLite: the
+// implementation of ClusterNodeStore (boundary/cluster-nodes.ts).
+import type { ClusterNodeRow, ClusterNodeState, ClusterNodeStore } from './boundary/cluster-nodes.js';
 import type { Db } from './db.js';
-
-/** One node as the node watch judged it (collector/kube/node-watch.ts). */
-export interface ClusterNodeState {
-  readonly name: string;
-  readonly uid: string;
-  readonly ready: boolean;
-  /** The agent DaemonSet runs a pod there; null: unknown (the DaemonSet could not be read). */
-  readonly agentExpected: boolean | null;
-  /** Why it is not expected, or why that is unknown; empty when expected. */
-  readonly reason: string;
-  readonly kubeletVersion: string;
-  readonly osImage: string;
-  readonly kernel: string;
-  readonly arch: string;
-}
-
-export interface ClusterNodeRow extends ClusterNodeState {
-  /** When the collector first saw it Ready with the agent expected (ms); null while it is not. */
-  readonly eligibleSince: number | null;
-  readonly firstSeen: number;
-  /** An agent has reported the node (it has a row in the node inventory). */
-  readonly reported: boolean;
-}
 
 interface RawClusterNode {
   name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
@@ -40,7 +17,7 @@ export const clusterNodeOf = (r: RawClusterNode): ClusterNodeRow => ({
 
 const REPORTED = 'EXISTS (SELECT 1 FROM nodes a WHERE a.name = c.name) AS reported';
 
-export function createClusterNodeStore(db: Db) {
+export function createClusterNodeStore(db: Db): ClusterNodeStore {
   const s = {
     // eligible_since: kept while the node stays eligible under the same uid, set when it
     // becomes eligible, cleared when it stops being; a new uid (the node recreated) starts over.
@@ -107,5 +84,3 @@ export function createClusterNodeStore(db: Db) {
     },
   };
 }
-
-export type ClusterNodeStore = ReturnType<typeof createClusterNodeStore>;

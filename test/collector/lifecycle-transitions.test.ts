@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowCoverage, step, type AllowedContents, type LifecycleInput, type LifecycleState, type StepOutcome } from '../../collector/pipeline/lifecycle.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { processSubject } from '../../proto/baseline-key.js';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { fingerprint } from '../../proto/fingerprint.js';
@@ -326,7 +326,7 @@ test('agent-missing through the commit stage: raised once past a node at its cap
   t.like(store.findings.get(id('node-b')), { state: 'open', count: 1, reason: 'no agent pod on the node', actual: `no agent has connected in the 400 s the node has been Ready (since ${iso(T - 400_000)})` });
   t.deepEqual(commit.hello({
     node: 'node-b', agentVersion: 't', epoch: 'e', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 0, memoryBytes: 0, uptimeSeconds: 0, certificates: [],
-  }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: '', execSource: '', execSourceReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '' }, T + 60_000).map((c) => `${c.checkId}:${c.event}`), ['agent-missing:resolved']);
+  }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: '', execSource: '', execSourceReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 0, execIdentityFailedReason: '' }, T + 60_000).map((c) => `${c.checkId}:${c.event}`), ['agent-missing:resolved']);
   t.is(store.findings.detail(id('node-b'))?.history[0]?.note, 'the agent connected');
 
   for (const node of ['gone', 'tainted', 'still']) commit.agentMissing(node, missing, T);

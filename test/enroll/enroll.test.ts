@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createCsr, generateNodeKey } from '../../agent/enroll/csr.js';
 import { createEnroller } from '../../agent/enroll/enroller.js';
 import { initPki } from '../../collector/pki/pki.js';
+import { testClock } from '../helpers/clock.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { openRawStream } from '../helpers/grpc-client.js';
 import { captureLog, startEnrollingCollector, type EnrollingCollector } from './helpers.js';
@@ -224,13 +225,13 @@ test('recover: a certificate the collector refuses, or one its bundle no longer 
   await writeFile(join(dir, 'token'), token);
   const caFile = join(dir, 'ca.crt');
   await writeFile(caFile, await readFile(c.pki.caCert));
-  let clock = Date.now();
+  const clock = testClock();
   const logs = captureLog('agent');
   const enroller = createEnroller({
     url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile, serverName: '', node: 'node-a',
     certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
     retryBaseMs: 1000, retryMaxMs: 8000, timeoutMs: 5000,
-  }, { log: logs.log, now: () => clock, random: () => 1 });
+  }, { log: logs.log, clock, random: () => 1 });
   t.teardown(() => enroller.stop());
   await enroller.start();
   t.is(enroller.enrollments, 1);
@@ -243,13 +244,13 @@ test('recover: a certificate the collector refuses, or one its bundle no longer 
   t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
   t.is(enroller.enrollments, 2);
   t.is(await enroller.recover('UNAUTHENTICATED'), 'backing-off');
-  clock += 999;
+  await clock.advance(999);
   t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'the first backoff is collector.backoffBaseMs');
-  clock += 1;
+  await clock.advance(1);
   t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
-  clock += 1999;
+  await clock.advance(1999);
   t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'then it doubles');
-  clock += 1;
+  await clock.advance(1);
   t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
   t.is(enroller.enrollments, 4);
   // A connection that held: the next refusal is acted on at once.
