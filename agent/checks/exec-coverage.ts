@@ -11,7 +11,7 @@ import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 
 export const EXEC_COVERAGE: CheckMeta = {
   id: EXEC_COVERAGE_CHECK.id,
-  cis: '',
+  references: [],
   title: 'The agent sees every exec in the kernel (eBPF exec source)',
   category: EXEC_COVERAGE_CHECK.category,
   severity: EXEC_COVERAGE_CHECK.severity,

@@ -97,7 +97,7 @@ const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) =>
 const hostile = fc.oneof(anyText, fc.constantFrom('</testcase>', ']]>', '&amp;', '"\'<>&', '\u0000\u001b[2J', '\ud800', '\udfff\ud800', '\r\n\t', '\ufffe\uffff'));
 
 const arbitraryResult: fc.Arbitrary<Result> = fc.record({
-  id: fc.constantFrom('cis-1.1.21', 'cis-4.2.1', 'cert-expiry', 'custom'),
+  id: fc.constantFrom('cert-key-file', 'cis-4.2.1', 'cert-expiry', 'custom'),
   cis: fc.constantFrom('', '1.1.21', '4.2.1', '2.3'),
   title: hostile,
   category: fc.constantFrom(...CATEGORIES),
@@ -111,13 +111,13 @@ const arbitraryResult: fc.Arbitrary<Result> = fc.record({
   sourceFile: fc.oneof(fc.constant(''), hostile.map((s) => `/var/lib/${s}`)),
   reason: hostile,
   remediation: hostile,
-});
+}).map((r) => ({ ...r, references: r.cis === '' ? [] : [`cis-1.12:${r.cis}`] }));
 
 const arbitraryReport = fc.record({ node: hostile, results: fc.array(arbitraryResult, { minLength: 1, maxLength: 6 }) })
   .map(({ node, results }) => buildScanReport({ node, scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: [...new Set(results.map((r) => r.id))], results }));
 
 const metaOf = (report: ScanReport): CheckMeta[] => [...new Map(report.results.map((r) => [r.id, {
-  id: r.id, cis: r.cis, title: r.title, category: r.category, severity: r.severity, scored: r.scored, remediation: r.remediation,
+  id: r.id, references: r.references, title: r.title, category: r.category, severity: r.severity, scored: r.scored, remediation: r.remediation,
 }])).values()];
 
 xmlTest('JUnit: whatever a node sends (markup, control characters, unpaired surrogates), the XML stays well-formed and says it', async (t) => {

@@ -154,6 +154,7 @@ function sampleResult(cis: string, status: Result['status'], over: Partial<Resul
   return {
     id: cis === '' ? 'custom' : `cis-${cis}`,
     cis,
+    references: cis === '' ? [] : [`cis-1.12:${cis}`],
     title: `title ${cis}`,
     category: 'kubelet',
     subject: `subject-${cis}`,

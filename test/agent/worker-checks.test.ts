@@ -27,6 +27,10 @@ import { initPki } from '../../collector/pki/pki.js';
 import { CATALOG, evaluate } from '../../agent/checks/index.js';
 import { K8S_RELEASES } from '../../agent/checks/catalog/k8s-versions.js';
 import { NODE_EXTRA_CHECKS } from '../../agent/checks/catalog/node-extras.js';
+import { CIS_BENCHMARK, controlIn } from '../../proto/benchmark-refs.js';
+import type { CheckSpec } from '../../agent/checks/index.js';
+
+const cisOf = (c: CheckSpec): string => controlIn(c.references, CIS_BENCHMARK);
 import { collectFacts, type HostFacts, type KubeletProbeOptions } from '../../agent/facts/index.js';
 import { fakeGoBinary } from '../helpers/elf.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline } from '../helpers/fixture.js';
@@ -620,10 +624,10 @@ test('every node check of the catalogue is exercised above in a passing and a fa
     }
   }
   // Section 4 and the node's own extras (the control plane's and the certificates' are judged elsewhere).
-  const node = CATALOG.filter((c) => c.cis.startsWith('4.') || NODE_EXTRA_CHECKS.includes(c));
-  t.is(node.filter((c) => c.cis.startsWith('4.1.')).length, 10);
-  t.is(node.filter((c) => c.cis.startsWith('4.2.')).length, 14);
-  t.is(node.filter((c) => c.cis.startsWith('4.3.')).length, 1);
+  const node = CATALOG.filter((c) => cisOf(c).startsWith('4.') || NODE_EXTRA_CHECKS.includes(c));
+  t.is(node.filter((c) => cisOf(c).startsWith('4.1.')).length, 10);
+  t.is(node.filter((c) => cisOf(c).startsWith('4.2.')).length, 14);
+  t.is(node.filter((c) => cisOf(c).startsWith('4.3.')).length, 1);
   for (const c of node) {
     const s = states.get(c.id) ?? new Set();
     // Older tests (checks.test.ts) cover 4.1.5, 4.1.9, 4.2.1, 4.2.2 and 4.2.4 in every state.
@@ -635,7 +639,7 @@ test('every node check of the catalogue is exercised above in a passing and a fa
 });
 
 test('metadata of the node checks: CIS numbers, automated or manual as in CIS 1.12, categories', (t) => {
-  const meta = Object.fromEntries(CATALOG.filter((c) => c.cis.startsWith('4.') || c.cis === '').map((c) => [c.id, `${c.scored ? 'A' : 'M'} ${c.category}`]));
+  const meta = Object.fromEntries(CATALOG.filter((c) => cisOf(c).startsWith('4.') || cisOf(c) === '').map((c) => [c.id, `${c.scored ? 'A' : 'M'} ${c.category}`]));
   const automated = ['4.1.1', '4.1.2', '4.1.5', '4.1.6', '4.1.9', '4.1.10', '4.2.1', '4.2.2', '4.2.3', '4.2.6', '4.2.10', '4.3.1'];
   for (const [id, m] of Object.entries(meta)) {
     if (!id.startsWith('cis-')) continue;
@@ -645,7 +649,7 @@ test('metadata of the node checks: CIS numbers, automated or manual as in CIS 1.
   t.is(meta['kubelet-readonly-port-closed'], 'A kubelet');
   t.is(meta['k8s-version-supported'], 'A version');
   t.is(meta['kernel-protect-defaults'], 'A host');
-  for (const c of CATALOG.filter((x) => x.cis.startsWith('4.') || x.cis === '')) t.true(c.remediation.length > 40, `${c.id} says how to fix it`);
+  for (const c of CATALOG.filter((x) => cisOf(x).startsWith('4.') || cisOf(x) === '')) t.true(c.remediation.length > 40, `${c.id} says how to fix it`);
 });
 
 test('the release table is ordered, one row per minor, with real dates', (t) => {

@@ -4,6 +4,7 @@ import type { Category, Severity } from '../../../proto/domain.js';
 import type { FileSetName } from '../../facts/index.js';
 import type { ControlPlaneFileCheck } from '../control-plane-spec.js';
 import type { Test } from '../operators.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const ROOT_OWNED: Test = { op: 'eq', value: 'root:root' };
 const mode = (limit: string): Test => ({ op: 'bitmask-mode-at-most', value: limit });
@@ -15,7 +16,7 @@ function fileCheck(
   return {
     kind: 'control-plane-file',
     id: `cis-${cis}`,
-    cis,
+    references: [cisRef(cis)],
     title,
     category: o.category ?? 'control-plane',
     severity: o.severity,
@@ -98,8 +99,6 @@ export const CONTROL_PLANE_FILE_CHECKS: readonly ControlPlaneFileCheck[] = [
     severity: 'low', scored: false, category: 'certificate', nameSuffix: '.crt',
     remediation: 'Run chmod 644 (or stricter) on every *.crt file under the PKI directory, subdirectories included.',
   }),
-  fileCheck('1.1.21', 'Kubernetes PKI key files are mode 0600 or stricter', 'pki', 'mode', mode('600'), {
-    severity: 'high', scored: false, category: 'certificate', nameSuffix: '.key',
-    remediation: 'Private keys must be readable by their owner only: run chmod 600 on every *.key file under the PKI directory.',
-  }),
+  // CIS 1.1.21 (the PKI's *.key files are mode 600 or stricter) is cert-key-file's: it judges
+  // every private key file, those included, and its results on them carry cis-1.12:1.1.21.
 ];
