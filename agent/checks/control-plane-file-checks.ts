@@ -42,14 +42,16 @@ export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts
     const unnamed = spec.property === 'owner' && (file.owner === null || file.group === null)
       ? ' (an id without a name in the host\'s /etc/passwd or /etc/group is shown as a number)'
       : '';
-    return makeResult(spec, {
+    const raised = !t.ok && spec.raise !== undefined && posix.basename(path).endsWith(spec.raise.nameSuffix) ? spec.raise : undefined;
+    const r = makeResult(spec, {
       subject: path,
       status: t.ok ? 'pass' : failingStatus(spec),
       actual,
       expected,
       source: 'file',
       sourceFile: realPath,
-      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}`,
+      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}${raised ? `; ${raised.why}` : ''}`,
     });
+    return raised === undefined ? r : { ...r, severity: raised.severity };
   });
 }

@@ -1,6 +1,7 @@
 // Check specs for the control plane (CIS 1, 2, 3.2): immutable data over the operator set.
 import type { ValueSpec } from '../facts/component-settings.js';
 import type { ControlPlaneComponent, FileSetName } from '../facts/index.js';
+import type { Severity } from '../../proto/domain.js';
 import type { Test } from './operators.js';
 import type { CheckMeta, FileProperty } from './spec.js';
 
@@ -23,4 +24,10 @@ export interface ControlPlaneFileCheck extends CheckMeta {
   readonly nameSuffix?: string;
   readonly property: FileProperty;
   readonly test: Test;
+  /**
+   * Entries whose name ends with `nameSuffix` fail at `severity` instead, for `why` (the owner of
+   * a private key can read it: cis-1.1.19 on the PKI's *.key files, whose mode cert-key-file
+   * judges).
+   */
+  readonly raise?: { readonly nameSuffix: string; readonly severity: Severity; readonly why: string };
 }

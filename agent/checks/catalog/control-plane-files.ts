@@ -11,7 +11,7 @@ const mode = (limit: string): Test => ({ op: 'bitmask-mode-at-most', value: limi
 
 function fileCheck(
   cis: string, title: string, fileSet: FileSetName, property: 'mode' | 'owner', test: Test,
-  o: { severity: Severity; scored: boolean; category?: Category; nameSuffix?: string; remediation: string },
+  o: { severity: Severity; scored: boolean; category?: Category; nameSuffix?: string; raise?: ControlPlaneFileCheck['raise']; remediation: string },
 ): ControlPlaneFileCheck {
   return {
     kind: 'control-plane-file',
@@ -23,6 +23,7 @@ function fileCheck(
     scored: o.scored,
     fileSet,
     ...(o.nameSuffix !== undefined ? { nameSuffix: o.nameSuffix } : {}),
+    ...(o.raise !== undefined ? { raise: o.raise } : {}),
     property,
     test,
     remediation: o.remediation,
@@ -91,8 +92,10 @@ export const CONTROL_PLANE_FILE_CHECKS: readonly ControlPlaneFileCheck[] = [
     severity: 'medium', scored: true,
     remediation: 'Run chown root:root on the kubeconfig named by the controller manager\'s --kubeconfig.',
   }),
+  // The owner of the PKI's private keys too: cert-key-file judges their mode and leaves their owner here.
   fileCheck('1.1.19', 'Kubernetes PKI directory and files are owned by root:root', 'pki', 'owner', ROOT_OWNED, {
     severity: 'medium', scored: true, category: 'certificate',
+    raise: { nameSuffix: '.key', severity: 'high', why: 'a private key: whoever owns it can read it' },
     remediation: 'Run chown -R root:root on the PKI directory (/etc/kubernetes/pki on kubeadm, server/tls on k3s and rke2), subdirectories included.',
   }),
   fileCheck('1.1.20', 'Kubernetes PKI certificate files are mode 0644 or stricter', 'pki', 'mode', mode('644'), {
