@@ -84,3 +84,28 @@ export function survivorOf(checkId: string, subject: string): { readonly checkId
 
 /** The checks a retired id's results went to (whatever the subject). */
 export const survivorsOf = (checkId: string): string[] => [...new Set(BY_ID.get(checkId)?.into.map((t) => t.checkId) ?? [])];
+
+/**
+ * Checks still in the catalog that ask the same of a file as another check where that file is
+ * in the other's file set: on a kubeadm control plane the kubelet's client CA is the PKI's ca.crt.
+ * There the agent reports one result, the other check's, carrying both references (the spec
+ * field `sharedWith` on both), and the absorbed check skips the file. Agents up to 0.2.x sent
+ * both; the collector drops the absorbed result when the same report has the other check's on
+ * the same subject, and migration 013 folded the stored pairs. Elsewhere (a worker's client CA)
+ * the check stands alone.
+ */
+export interface AbsorbedCheck {
+  readonly id: string;
+  readonly into: string;
+  readonly why: string;
+}
+
+export const ABSORBED_CHECKS: readonly AbsorbedCheck[] = [
+  { id: 'cis-4.1.7', into: 'cis-1.1.20', why: 'the kubelet\'s client CA file mode, when the file is a PKI certificate cis-1.1.20 judges' },
+  { id: 'cis-4.1.8', into: 'cis-1.1.19', why: 'the kubelet\'s client CA file owner, when the file is in the PKI directory cis-1.1.19 judges' },
+];
+
+const ABSORBED_BY_ID: ReadonlyMap<string, string> = new Map(ABSORBED_CHECKS.map((a) => [a.id, a.into]));
+
+/** The check whose result on the same subject absorbs this check's, if any. */
+export const absorberOf = (checkId: string): string | undefined => ABSORBED_BY_ID.get(checkId);

@@ -30,4 +30,10 @@ export interface ControlPlaneFileCheck extends CheckMeta {
    * judges).
    */
   readonly raise?: { readonly nameSuffix: string; readonly severity: Severity; readonly why: string };
+  /**
+   * A node file check that asks the same of one of this set's files (`locate` finds it): on
+   * that file this check's result also carries `references`, one result for one problem (the
+   * kubelet's client CA is the PKI's ca.crt on kubeadm: CIS 4.1.7 and 1.1.20 ask the same of it).
+   */
+  readonly sharedWith?: { readonly locate: 'kubelet-client-ca'; readonly check: string; readonly references: readonly string[] };
 }

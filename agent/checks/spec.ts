@@ -80,6 +80,12 @@ export type FileLocator = {
 
 export type FileProperty = 'mode' | 'owner';
 
+/** What a file check asks of a file: the property and its test (`mode` at most 644, `owner` root:root). */
+export interface FileJudgement {
+  readonly property: FileProperty;
+  readonly test: Test;
+}
+
 export interface FileCheck extends CheckMeta {
   readonly kind: 'file';
   readonly file: FileLocator;
@@ -90,6 +96,8 @@ export interface FileCheck extends CheckMeta {
 /** A check that cannot be expressed as data brings its own pure evaluation. */
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
+  /** The file property and test it judges, when it judges one (a file's mode or owner). */
+  readonly judgesFile?: FileJudgement;
   evaluate(facts: HostFacts, now: Date): readonly Result[];
   /**
    * The host paths its results depend on (as named and after links), for the file watcher.

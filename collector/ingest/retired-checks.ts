@@ -8,10 +8,13 @@
 // - its other results (pass, skip, error) are dropped: only the survivor's own pass resolves
 //   the surviving finding, which the retired check may judge differently (cis-1.1.21 passed a
 //   key file whose owner cert-key-file failed);
-// - retired ids leave the scope, so they resolve nothing.
+// - retired ids leave the scope, so they resolve nothing;
+// - a result of a check another absorbs on a shared file (ABSORBED_CHECKS: the kubelet's client
+//   CA that is also the PKI's ca.crt) is dropped when the same report judges that subject with
+//   the absorbing check: the agent of today sends one result there, with both references.
 // Every result mapped or dropped is counted (nodeward_retired_results_total).
 import { isFindingStatus, severityRank } from '../../proto/domain.js';
-import { isRetiredCheck, survivorOf } from '../../proto/retired-checks.js';
+import { absorberOf, isRetiredCheck, survivorOf } from '../../proto/retired-checks.js';
 import type { IncomingResult, IncomingScan } from '../pipeline/types.js';
 
 export interface RetiredFold {
@@ -25,8 +28,13 @@ export interface RetiredFold {
 const key = (checkId: string, subject: string): string => `${checkId}\u0000${subject}`;
 
 export function foldRetiredChecks(scan: IncomingScan): RetiredFold {
-  if (!scan.results.some((r) => isRetiredCheck(r.checkId)) && !scan.scope.some(isRetiredCheck)) return { scan, mapped: 0, dropped: 0 };
+  const involved = (id: string): boolean => isRetiredCheck(id) || absorberOf(id) !== undefined;
+  if (!scan.results.some((r) => involved(r.checkId)) && !scan.scope.some(isRetiredCheck)) return { scan, mapped: 0, dropped: 0 };
   const judged = new Set(scan.results.filter((r) => !isRetiredCheck(r.checkId)).map((r) => key(r.checkId, r.subject)));
+  const absorbed = (r: IncomingResult): boolean => {
+    const into = absorberOf(r.checkId);
+    return into !== undefined && judged.has(key(into, r.subject));
+  };
   // The most severe retired failure per surviving finding (several endpoints may map to one).
   const onto = new Map<string, IncomingResult>();
   let dropped = 0;
@@ -45,6 +53,10 @@ export function foldRetiredChecks(scan: IncomingScan): RetiredFold {
   const results: IncomingResult[] = [];
   let mapped = 0;
   for (const r of scan.results) {
+    if (absorbed(r)) {
+      dropped++;
+      continue;
+    }
     if (!isRetiredCheck(r.checkId)) {
       results.push(r);
       continue;

@@ -60,6 +60,14 @@ test('fold: a retired result is dropped when the survivor judged its finding, ma
   t.deepEqual(out.scan.scope, ['cert-key-file', 'cis-4.2.1']);
   t.is(out.mapped, 2);
   t.is(out.dropped, 4);
+  // The kubelet's client CA: dropped where the same report judges it as a PKI certificate, kept elsewhere.
+  const ca = foldRetiredChecks(scanOf([
+    incoming('cis-1.1.20', '/etc/kubernetes/pki/ca.crt', 'warn'), incoming('cis-4.1.7', '/etc/kubernetes/pki/ca.crt', 'warn'),
+    incoming('cis-4.1.8', '/etc/kubernetes/pki/ca.crt', 'pass'), incoming('cis-4.1.7', '/var/lib/kubelet/ca.crt', 'warn'),
+  ], ['cis-1.1.20', 'cis-4.1.7', 'cis-4.1.8']));
+  t.deepEqual(ca.scan.results.map((r) => [r.checkId, r.subject]), [['cis-1.1.20', '/etc/kubernetes/pki/ca.crt'], ['cis-4.1.8', '/etc/kubernetes/pki/ca.crt'], ['cis-4.1.7', '/var/lib/kubelet/ca.crt']]);
+  t.deepEqual(ca.scan.scope, ['cis-1.1.20', 'cis-4.1.7', 'cis-4.1.8']);
+  t.is(ca.dropped, 1);
   const none = scanOf([incoming('cis-4.2.1', 'kubelet/--anonymous-auth', 'fail')], ['cis-4.2.1']);
   t.is(foldRetiredChecks(none).scan, none, 'a report of today\'s agent passes untouched');
 });

@@ -113,6 +113,8 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     locate: 'kubelet-client-ca',
     property: 'mode',
     test: { op: 'bitmask-mode-at-most', value: '644' },
+    // On a kubeadm control plane the client CA is the PKI's ca.crt: cis-1.1.20 judges it there, with 4.1.7's reference.
+    sharedWith: { check: 'cis-1.1.20', fileSet: 'pki', nameSuffix: '.crt' },
     remediation:
       'Whoever can write the client CA bundle decides which client certificates the kubelet trusts: run chmod 644 (or ' +
       'stricter) on the file named by --client-ca-file or authentication.x509.clientCAFile.',
@@ -127,6 +129,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     locate: 'kubelet-client-ca',
     property: 'owner',
     test: { op: 'eq', value: 'root:root' },
+    sharedWith: { check: 'cis-1.1.19', fileSet: 'pki' },
     remediation:
       'Run chown root:root on the kubelet\'s client CA bundle (named by --client-ca-file or authentication.x509.clientCAFile).',
   }),

@@ -27,11 +27,15 @@ import { survivorOf } from '../../../proto/retired-checks.js';
 // Nothing is resolved or reopened and no webhook outbox row is written: these are the same
 // problems under one name. Queued deliveries for a folded id still go out as they are. The
 // rollups and the nodes' compliance (whose latest results drop the retired checks) are recounted.
-// The retired ids this migration handles are the ones below, whatever is retired later.
+// A check that another absorbs on a shared file (ABSORBED_CHECKS: cis-4.1.7 and cis-4.1.8 on
+// the kubelet's client CA when it is the PKI's ca.crt) is folded the same way, where the other
+// check's finding on the same node and subject exists; elsewhere it stays as it is.
+// The ids this migration handles are the ones below, whatever is retired later.
 const RETIRED_AT_013 = [
   'cis-1.1.21', 'etcd-auto-tls', 'etcd-ca-shared', 'kubelet-api-anonymous', 'kubelet-readonly-port-closed',
   'etcd-client-cert-auth-live', 'etcd-plaintext-live',
 ] as const;
+const ABSORBED_AT_013 = [['cis-4.1.7', 'cis-1.1.20'], ['cis-4.1.8', 'cis-1.1.19']] as const;
 
 interface Row {
   seq: number; id: string; node: string; check_id: string; subject: string; state: string; cis: string; benchmark_refs: string;
@@ -83,14 +87,21 @@ function rekey(db: Db): number {
 
   // Target fingerprint -> the rows that become it.
   const groups = new Map<string, { node: string; checkId: string; subject: string; rows: Row[] }>();
+  const join = (r: Row, to: { checkId: string; subject: string }): void => {
+    const id = fingerprint(r.node, to.checkId, to.subject);
+    const g = groups.get(id) ?? { node: r.node, checkId: to.checkId, subject: to.subject, rows: [] };
+    g.rows.push(r);
+    groups.set(id, g);
+  };
   for (const retired of RETIRED_AT_013) {
     for (const r of s.rows.all(retired)) {
       const to = survivorOf(r.check_id, r.subject);
-      if (to === undefined) continue; // No surviving finding for this subject: left as it was.
-      const id = fingerprint(r.node, to.checkId, to.subject);
-      const g = groups.get(id) ?? { node: r.node, checkId: to.checkId, subject: to.subject, rows: [] };
-      g.rows.push(r);
-      groups.set(id, g);
+      if (to !== undefined) join(r, to); // Else no surviving finding for this subject: left as it was.
+    }
+  }
+  for (const [absorbed, into] of ABSORBED_AT_013) {
+    for (const r of s.rows.all(absorbed)) {
+      if (s.byId.get(fingerprint(r.node, into, r.subject)) !== undefined) join(r, { checkId: into, subject: r.subject });
     }
   }
 
@@ -143,11 +154,17 @@ INSERT INTO check_spread SELECT state, check_id, count(DISTINCT node), count(*),
   sum(severity_rank = 2), sum(severity_rank = 3), sum(severity_rank = 4) FROM findings WHERE status = 'fail' GROUP BY state, check_id;
 `;
 
-/** The retired checks' latest results go (the survivors' are there), and each node's compliance is recounted. */
+/**
+ * The retired checks' latest results go (the survivors' are there), as do an absorbed check's on
+ * a subject its absorber judged; each node's compliance is recounted.
+ */
 function dropRetiredResults(db: Db): void {
   const drop = db.prepare('DELETE FROM node_results WHERE check_id = ?');
+  const dropAbsorbed = db.prepare(`DELETE FROM node_results WHERE check_id = ? AND EXISTS (SELECT 1 FROM node_results o
+    WHERE o.node = node_results.node AND o.check_id = ? AND o.subject = node_results.subject)`);
   let n = 0;
   for (const id of RETIRED_AT_013) n += drop.run(id).changes;
+  for (const [absorbed, into] of ABSORBED_AT_013) n += dropAbsorbed.run(absorbed, into).changes;
   if (n === 0) return;
   db.exec(`UPDATE nodes SET
     scored_pass = (SELECT count(*) FROM node_results r WHERE r.node = nodes.name AND r.scored = 1 AND r.status = 'pass'),
