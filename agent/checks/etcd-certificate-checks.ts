@@ -11,7 +11,7 @@ import { canonicalIp } from '../facts/x509-info.js';
 import { certProblem, custom, namedBy, perItem, sourceFileOf } from './certificate-checks.js';
 import { settingResult } from './component-setting-checks.js';
 import { componentOf, isResult } from './control-plane-results.js';
-import { failingStatus, makeResult, type Judgement } from './result.js';
+import { failingStatus, type Judgement } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
 
 
