@@ -62,6 +62,7 @@ export function etcdDedicatedCaCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "etcd's --trusted-ca-file (or ETCD_TRUSTED_CA_FILE, or its --config-file), compared with the API server's --client-ca-file by path, and the certificates in it with those of /etc/kubernetes/pki/ca.crt and the API server's --client-ca-file by SHA-256 fingerprint.",
     evaluate(facts: HostFacts): Result[] {
       const c = componentOf(meta, facts, 'etcd', subject, expected);
       if (isResult(c)) return [c];

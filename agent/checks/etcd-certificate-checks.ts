@@ -112,7 +112,7 @@ function san(meta: CheckMeta, facts: HostFacts): (c: CertificateFileFact) => Jud
 }
 
 export const certSanCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, (c) => c.certificates, san(meta, facts), 'no serving certificate of etcd or the API server'));
+  custom(meta, "etcd's server certificate against every host of --advertise-client-urls, its peer certificate against every host of --initial-advertise-peer-urls, and the API server's serving certificate against its --advertise-address. One result per certificate.", (facts) => perItem(meta, facts, (c) => c.certificates, san(meta, facts), 'no serving certificate of etcd or the API server'));
 
 // ---------------------------------------------------------------------------------------
 // cis-2.3 and cis-2.6: etcd does not make itself throw-away certificates
@@ -127,7 +127,8 @@ export function etcdAutoTlsCheck(meta: CheckMeta, side: 'client' | 'peer'): Cust
   const client = side === 'client';
   const spec = client ? ETCD_AUTO_TLS : ETCD_PEER_AUTO_TLS;
   const subject = `etcd/--${spec.flag}`;
-  return custom(meta, (facts): Result[] => {
+  const reads = `etcd's --${spec.flag} (its flag, ETCD_* variable or --config-file), which must be false, and whether etcd names a ${client ? 'server' : 'peer'} certificate of its own (--${client ? '' : 'peer-'}cert-file).`;
+  return custom(meta, reads, (facts): Result[] => {
     const etcd = componentOf(meta, facts, 'etcd', subject, 'false');
     if (isResult(etcd)) return [etcd];
     const r = settingResult(meta, etcd, [spec], { op: 'eq', value: 'false' }, subject);

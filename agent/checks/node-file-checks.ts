@@ -20,6 +20,13 @@ import type { CheckMeta, CustomCheck, FileProperty } from './spec.js';
 
 export type NodeFileLocator = 'kubelet-unit' | 'kube-proxy-kubeconfig' | 'kubelet-client-ca';
 
+/** Where each locator finds its files, in words (the check reference). */
+const NODE_FILE_LOCATIONS: { readonly [L in NodeFileLocator]: string } = {
+  'kubelet-unit': "the kubelet's systemd unit file and every drop-in systemd applies to it",
+  'kube-proxy-kubeconfig': "kube-proxy's kubeconfig, from clientConnection.kubeconfig in its --config file, else its --kubeconfig (read inside its pod's root)",
+  'kubelet-client-ca': "the client CA file the kubelet uses: --client-ca-file, or authentication.x509.clientCAFile in its config file",
+};
+
 export interface NodeFileCheck extends CheckMeta {
   readonly locate: NodeFileLocator;
   readonly property: FileProperty;
@@ -154,11 +161,13 @@ function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
 }
 
 export function nodeFileCheck(spec: NodeFileCheck): CustomCheck {
-  const { locate, property, test, sharedWith: _shared, ...meta } = spec;
+  const { locate, property, test, sharedWith, ...meta } = spec;
+  const shared = sharedWith === undefined ? '' : ` When that file is in the control plane's ${sharedWith.fileSet} file set, ${sharedWith.check} judges it (its result there carries this check's references) and this check skips it.`;
   return {
     ...meta,
     kind: 'custom',
     judgesFile: { property, test },
+    reads: `The ${property} of ${NODE_FILE_LOCATIONS[locate]}.${shared}`,
     evaluate(facts: HostFacts): readonly Result[] {
       switch (locate) {
         case 'kubelet-unit':

@@ -98,6 +98,8 @@ export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
   /** The file property and test it judges, when it judges one (a file's mode or owner). */
   readonly judgesFile?: FileJudgement;
+  /** What the check reads, in words: the check reference (docs/checks.md) shows it. */
+  readonly reads: string;
   evaluate(facts: HostFacts, now: Date): readonly Result[];
   /**
    * The host paths its results depend on (as named and after links), for the file watcher.

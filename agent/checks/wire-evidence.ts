@@ -20,13 +20,27 @@ interface Evidence {
   readonly severity: Severity;
   /** Judges what the probe saw, with the check's identity: one result per probed endpoint. */
   readonly judge: (meta: CheckMeta) => CustomCheck;
+  /** What the probe adds, in words, for the check reference (agent/checks/describe.ts). */
+  readonly reads: string;
 }
 
 export const WIRE_EVIDENCE: Readonly<Record<WireEvidence, Evidence>> = {
-  'kubelet-anonymous-api': { probe: 'kubelet', severity: 'critical', judge: anonymousApiCheck },
-  'kubelet-read-only-port': { probe: 'kubelet', severity: 'high', judge: readOnlyPortCheck },
-  'etcd-client-cert-auth': { probe: 'etcd', severity: 'critical', judge: etcdClientCertAuthLiveCheck },
-  'etcd-plaintext': { probe: 'etcd', severity: 'critical', judge: etcdPlaintextLiveCheck },
+  'kubelet-anonymous-api': {
+    probe: 'kubelet', severity: 'critical', judge: anonymousApiCheck,
+    reads: "On the wire, an anonymous GET /pods on the kubelet's HTTPS port (kubeletProbe.host and kubeletProbe.apiPort): answered, the result fails as critical whatever the setting says.",
+  },
+  'kubelet-read-only-port': {
+    probe: 'kubelet', severity: 'high', judge: readOnlyPortCheck,
+    reads: "On the wire, a connection to the kubelet's read-only port (kubeletProbe.host and kubeletProbe.readOnlyPort): accepted, the result fails as high whatever the setting says.",
+  },
+  'etcd-client-cert-auth': {
+    probe: 'etcd', severity: 'critical', judge: etcdClientCertAuthLiveCheck,
+    reads: 'On the wire, a TLS connection without a client certificate to each client URL etcd advertises on this node (at most etcdProbe.maxUrls), asking GET /version: answered, the result fails as critical. No certificate, key or token found on the host is ever presented.',
+  },
+  'etcd-plaintext': {
+    probe: 'etcd', severity: 'critical', judge: etcdPlaintextLiveCheck,
+    reads: 'On the wire, a plain-text GET /version to each client URL etcd advertises on this node (at most etcdProbe.maxUrls): answered, the result fails as critical.',
+  },
 };
 
 /** Which probes the checks need: the kubelet's, etcd's. */

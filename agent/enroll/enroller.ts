@@ -5,10 +5,13 @@
 // of the lifetime, with a fresh key each time. The reporter reads those files at every
 // connect, so an open stream is never interrupted: it keeps the TLS session it has, and
 // the next connection uses the renewed certificate.
+// When to renew and retry follows the clock it is given (deps.clock); whether a certificate
+// is still valid is judged by the real time, as every TLS peer judges it.
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../../proto/support/clock.js';
 import type { Logger } from '../../proto/support/logger.js';
 import { pemCertificates } from '../../proto/support/pem.js';
 import { backoffDelay } from '../report/client.js';
@@ -38,6 +41,8 @@ export interface EnrollerConfig {
 export interface EnrollerDeps {
   readonly log: Logger;
   readonly random?: () => number;
+  /** When renewals and retries are due (default: the system's). */
+  readonly clock?: Clock;
 }
 
 export interface CertificateState {
@@ -60,8 +65,9 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
   const { log } = deps;
   const random = deps.random ?? Math.random;
+  const clock = deps.clock ?? systemClock;
   let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
+  let cancelTimer: (() => void) | undefined;
   let attempt = 0;
   let current: CertificateState | undefined;
   let enrollments = 0;
@@ -163,17 +169,18 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     await replaceFile(config.keyFile, key.privateKeyPem, 0o600);
     await replaceFile(config.certFile, body.certificate, 0o644);
     enrollments++;
-    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(Date.now(), notAfter.getTime()) };
+    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(clock.now(), notAfter.getTime()) };
   }
 
   function schedule(at: Date): void {
     if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
+    cancelTimer?.();
+    const cancel = clock.after(at.getTime() - clock.now(), () => {
+      if (cancelTimer !== cancel) return;
+      cancelTimer = undefined;
       void attemptNow();
-    }, Math.max(0, at.getTime() - Date.now()));
-    timer.unref();
+    });
+    cancelTimer = cancel;
   }
 
   async function attemptNow(): Promise<boolean> {
@@ -190,7 +197,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       const delay = backoffDelay(attempt++, config.retryBaseMs, config.retryMaxMs, random);
       const e = err as EnrollError;
       log[e.status === 401 || e.status === 403 ? 'error' : 'warn']({ err: e.message, status: e.status, retryInMs: delay, validUntil: current?.notAfter.toISOString() }, 'enrollment failed');
-      schedule(new Date(Date.now() + delay));
+      schedule(new Date(clock.now() + delay));
       return false;
     }
   }
@@ -223,7 +230,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
         const notBefore = Date.parse(existing.validFrom);
         const notAfter = new Date(existing.validTo);
         const renewAt = renewTime(notBefore, notAfter.getTime());
-        if (renewAt.getTime() > Date.now()) {
+        if (renewAt.getTime() > clock.now()) {
           current = { serialNumber: existing.serialNumber, notAfter, renewAt };
           log.info({ serial: existing.serialNumber, notAfter: notAfter.toISOString(), renewAt: renewAt.toISOString() }, 'client certificate from an earlier enrollment');
           schedule(renewAt);
@@ -235,8 +242,8 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     /** Safe before start and twice. */
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      cancelTimer?.();
+      cancelTimer = undefined;
       inFlight?.abort();
     },
   };

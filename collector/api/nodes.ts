@@ -1,7 +1,7 @@
 // /api/v1/nodes: the inventory, one node, and deleting one (admin).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeNodeCursorOf } from '../store/nodes.js';
+import { decodeNodeCursorOf } from '../store/store.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
 import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
@@ -10,6 +10,13 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
     schema: {
       summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; ordered by name, or with sort=certExpiry by the earliest certificate expiry',
+      description: 'Each node is `connected` or stale, with its open findings, failing checks and compliance score '
+        + '(passing scored checks / scored checks judged). Its certificate expiries come soonest first, with '
+        + '`certificatesExpireFirst`. Every counter the agent reports in its hello and heartbeats is here too: '
+        + 'the fields below say what each counts. They are the agent\'s latest values: spool counts since its '
+        + 'epoch began, the others since it started. A counter above 2^53-1 is stored as 2^53-1. A node silent '
+        + 'for `nodes.staleAfterSeconds` gets its own finding, `agent-stale`, which resolves when the agent is '
+        + 'back.',
       querystring: NodesQuery, response: { 200: NodePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -31,6 +38,10 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     config: { role: 'admin', audit: { action: 'node.delete' } },
     schema: {
       summary: "Delete a node that is not connected: its open findings resolve, the baselines only it created go, its inventory row goes (admin)",
+      description: '409 while the node is connected: stop its agent or revoke its certificate first. Its open and '
+        + 'suppressed findings resolve as a pass resolves them (history `resolved`, `node deleted by <token '
+        + 'name>`; webhooks are sent). The baselines charged to it that no other node taught and no operator '
+        + 'changed are deleted. Its inventory row, latest results and idempotency records go.',
       params: NodeParams, response: { 200: NodeDeleteResult, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {

@@ -3,7 +3,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
-import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
@@ -78,6 +78,10 @@ export const Node = Type.Object({
     lastPath: Type.String({ description: 'The host path of the last document refused (redacted, at most 1024 characters); empty when none was' }),
     lastReason: Type.String({ description: 'The limit it passed: bytes, depth, aliases, elements, alias-expansion or unscannable; empty when none was' }),
   }, { description: "Host documents (the YAML or JSON configuration the checks read) the agent refused before parsing for passing a limit; their checks are error results" }),
+  execIdentityFailed: Type.Object({
+    count: Type.Integer({ description: 'Executables whose contents the agent could not hash, since it started: each such process was judged by its path only' }),
+    lastReason: Type.String({ description: 'The last one\'s reason: gone, too-large, not-regular, changed, unreadable or busy; empty when none failed' }),
+  }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
   spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),

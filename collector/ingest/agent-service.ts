@@ -11,7 +11,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CommitOutcome, IncomingScan } from '../pipeline/types.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { PodInfo } from '../kube/types.js';
-import type { NodeStats } from '../store/nodes.js';
+import type { NodeStats } from '../store/store.js';
 import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, LIMITS, scanFromWire, statsFromWire } from './validate.js';
 import { podInventoryMessage } from './pod-inventory.js';
 import { foldRetiredChecks } from './retired-checks.js';

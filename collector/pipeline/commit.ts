@@ -8,9 +8,7 @@ import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import { isFindingStatus } from '../../proto/domain.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import type { FindingChange } from '../finding.js';
-import type { FindingFields, FindingWrite, StoredFinding } from '../store/findings.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
-import type { Store, StoreUnit } from '../store/store.js';
+import type { FindingFields, FindingWrite, NodeHello, NodeStats, Store, StoreUnit, StoredFinding } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { outboxWrites } from '../webhooks/route.js';
 import type { Destination } from '../webhooks/types.js';
@@ -53,6 +51,15 @@ function writeOf(f: Identity, s: LifecycleState, fields: FindingFields | undefin
     suppressedBy: s.suppressedBy, suppressedAt: s.suppressedAt, fields,
   };
 }
+
+/** The finding the collector raises for a silent agent (the check reference shows it too). */
+export const AGENT_STALE = {
+  ...AGENT_STALE_CHECK,
+  title: 'The nodeward agent has gone silent',
+  reads: 'When the collector last heard from the node\'s agent: a node silent for nodes.staleAfterSeconds gets this finding; it resolves when the agent is back. Subject: the node\'s name.',
+  remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
+    + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+} as const;
 
 const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK.id, node);
 
@@ -216,12 +223,11 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const id = staleId(node);
         const silentFor = Math.round((now - lastSeen) / 1000);
         apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
-            cis: '', references: [], title: 'The nodeward agent has gone silent', category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
+            cis: '', references: [], title: AGENT_STALE.title, category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
             status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
             expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
             reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
-            remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
-              + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+            remediation: AGENT_STALE.remediation,
             detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silentFor }), seen: 'collector',
         });
         return changes;

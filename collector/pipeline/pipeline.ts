@@ -6,8 +6,7 @@
 import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/store.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
+import type { NodeHello, NodeStats, Store } from '../store/store.js';
 import type { Destination } from '../webhooks/types.js';
 import { createCommitStage, type Change, type SuppressOutcome, type UnsuppressOutcome } from './commit.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';

@@ -1,6 +1,7 @@
 // The collector's periodic housekeeping, one component with the common start/stop
 // contract: nodes whose agents went silent get an agent-stale finding, suppressions that
-// ran out end, retention purges old rows, and the store gauges are refreshed. Findings
+// ran out end, the audit log's buffered refusal counts are written (store/audit.ts),
+// retention purges old rows, and the store gauges are refreshed. Findings
 // change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
 // wakes up when the next suppression expires, so a suppression ends at its expiry and no
 // read ever has to end it (reads never write).
@@ -73,6 +74,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
       }
     }
     const ended = endSuppressions();
+    store.audit.flush(at);
     const r = config.retention;
     const purged = {
       resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,

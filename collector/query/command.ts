@@ -135,6 +135,7 @@ interface NodeLike {
   execHostNamespace?: number;
   execBatches?: number;
   hostDocumentsRefused?: { count: number; lastPath: string; lastReason: string };
+  execIdentityFailed?: { count: number; lastReason: string };
 }
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
@@ -160,6 +161,7 @@ const NODE_WIDE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Fake ctr', value: (n) => n.execFakeContainer ?? null, align: 'right' },
   { title: 'Host ns', value: (n) => n.execHostNamespace ?? null, align: 'right' },
   { title: 'Batches', value: (n) => n.execBatches ?? null, align: 'right' },
+  { title: 'Unhashed', value: (n) => (n.execIdentityFailed ? (n.execIdentityFailed.lastReason ? `${n.execIdentityFailed.count} (${n.execIdentityFailed.lastReason})` : n.execIdentityFailed.count) : null), align: 'right' },
   { title: 'Docs refused', value: (n) => n.hostDocumentsRefused?.count ?? null, align: 'right' },
   { title: 'Last refused', value: (n) => (n.hostDocumentsRefused?.lastPath ? `${n.hostDocumentsRefused.lastPath} (${n.hostDocumentsRefused.lastReason})` : null), max: 60 },
 ];

@@ -2,146 +2,10 @@
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export interface NodeHello {
-  readonly node: string;
-  readonly agentVersion: string;
-  readonly epoch: string;
-  readonly os: string;
-  readonly kernel: string;
-  readonly arch: string;
-  readonly kubeletVersion: string;
-  readonly cpus: number;
-  readonly memoryBytes: number;
-  readonly uptimeSeconds: number;
-  readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
-}
-
-/** An agent's AgentStats as validated: its latest values (spool ones since its epoch began, the rest since it started). */
-export interface NodeStats {
-  readonly spoolEntries: number;
-  readonly spoolBytes: number;
-  readonly spoolDropped: number;
-  readonly rejected: number;
-  readonly execCoverage: string;
-  /** `ebpf`, `netlink` or `scan`; for agents that predate it, derived from execCoverage (ingest). */
-  readonly execSource: string;
-  /** Why each better source did not load (redacted); empty when eBPF runs. */
-  readonly execSourceReason: string;
-  readonly processEventsCapped: number;
-  readonly processEventsLost: number;
-  readonly execEventsLost: number;
-  /** Of execEventsLost: records the eBPF ring buffer had no room for. */
-  readonly execRingLost: number;
-  /** Processes seen but not judged: no executable, or no cgroup and no known parent. */
-  readonly execUnjudged: number;
-  readonly execRecordsPartial: number;
-  /** Processes judged as host processes: their cgroup named a container no runtime vouches for. */
-  readonly execFakeContainer: number;
-  /** Processes judged as host processes: in a container's cgroup, in the host's mount namespace. */
-  readonly execHostNamespace: number;
-  /** eBPF: batches of exec records read from the ring buffer. */
-  readonly execBatches: number;
-  readonly baselineItemsDropped: number;
-  readonly baselineKeysEvicted: number;
-  readonly baselineReportDropped: number;
-  /** Host documents refused before parsing, at every fact collection; the last one's path (redacted) and limit. */
-  readonly hostDocumentsRefused: number;
-  readonly hostDocumentRefusedPath: string;
-  readonly hostDocumentRefusedReason: string;
-}
-
-/** What an agent reports it lost, by cause, and their sum. */
-export interface AgentDrops {
-  readonly total: number;
-  /** Findings dropped by the spool's bounds. */
-  readonly spool: number;
-  /** Messages the collector refused as invalid, which the agent then dropped. */
-  readonly rejected: number;
-  readonly processEventsLost: number;
-  readonly execEventsLost: number;
-  /** Processes the agent saw but could not judge (no executable, or nowhere to place them). */
-  readonly execUnjudged: number;
-  readonly baselineItemsDropped: number;
-  readonly baselineKeysEvicted: number;
-  readonly baselineReportDropped: number;
-}
-
-export interface NodeRow {
-  readonly name: string;
-  readonly agentVersion: string;
-  readonly kubeletVersion: string;
-  readonly os: string;
-  readonly kernel: string;
-  readonly arch: string;
-  readonly cpus: number;
-  readonly memoryBytes: number;
-  readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
-  /** The certificate that expires first (the answer to "which node's certificates expire first"); null when none was reported. */
-  readonly certificatesExpireFirst: { readonly path: string; readonly notAfter: string } | null;
-  readonly connected: boolean;
-  readonly stale: boolean;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly execCoverage: string;
-  /** How the agent sees execs: `ebpf`, `netlink`, `scan`, or empty before the node reported it. */
-  readonly execSource: string;
-  /** Why each better exec source did not load (`ebpf: CODE: ...; netlink: ...`); empty when eBPF runs. */
-  readonly execSourceReason: string;
-  /** Exec records the kernel could not put in the eBPF ring buffer (counted in agentDrops.execEventsLost too). */
-  readonly execRingLost: number;
-  /** Processes judged as host processes though their cgroup named a container no runtime vouches for. */
-  readonly execFakeContainer: number;
-  /** Processes judged as host processes though in a container's cgroup: they ran in the host's mount namespace. */
-  readonly execHostNamespace: number;
-  /** eBPF: batches of exec records the agent read from the ring buffer. */
-  readonly execBatches: number;
-  /** Host documents refused before parsing by their limits, and the last one. */
-  readonly hostDocumentsRefused: { readonly count: number; readonly lastPath: string; readonly lastReason: string };
-  readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
-  readonly agentDrops: AgentDrops;
-  /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
-  readonly agentDegraded: { readonly processEventsCapped: number; readonly execRecordsPartial: number };
-  readonly findingsRefused: number;
-  /** BaselineReports from this node that the collector refused as invalid. */
-  readonly baselineReportsRefused: number;
-  /** Baselines in this node's reports the collector did not merge, by reason. */
-  readonly baselineKeysRefused: BaselineKeysRefused;
-  readonly openFindings: number;
-  readonly failingChecks: number;
-  /** Scored checks judged pass or fail on the node's latest results, and how many passed. */
-  readonly scoredChecks: { readonly passing: number; readonly scored: number };
-  /** Passing scored checks / scored checks judged, or null when none were judged. */
-  readonly complianceScore: number | null;
-}
-
-/** Baselines of a node's reports the collector refused, by reason (pipeline/baselines.ts). */
-export interface BaselineKeysRefused {
-  readonly total: number;
-  /** The pod watch shows no pod of the workload on the node. */
-  readonly notOnNode: number;
-  /** New, and the node was at its own limit. */
-  readonly overNodeLimit: number;
-  /** New, and the collector held its limit of baselines. */
-  readonly centralFull: number;
-}
-
-export interface NodeFilter {
-  /** true: only nodes silent past the stale time; false: only nodes heard from since. */
-  readonly stale?: boolean | undefined;
-}
-
-/** `name`, or `certExpiry`: the node whose earliest certificate expiry comes first, nodes without certificates last. */
-export const NODE_SORTS = ['name', 'certExpiry'] as const;
-export type NodeSort = (typeof NODE_SORTS)[number];
-
-/** Where the previous page ended, in the page's own order. */
-export interface NodeCursor {
-  readonly sort: NodeSort;
-  readonly after: string;
-  /** certExpiry: the earliest expiry of the last node (RFC 3339), null when it had none. */
-  readonly expiry?: string | null;
-}
+import {
+  encodeNodeCursor, type AgentDrops, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeRow, type NodeStats,
+  type NodeStore,
+} from './boundary/nodes.js';
 
 interface RawNode {
   name: string; agent_version: string; epoch: string; os: string; kernel: string; arch: string; kubelet_version: string;
@@ -151,6 +15,7 @@ interface RawNode {
   exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
   exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
   host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
+  exec_identity_failed: number; exec_identity_failed_reason: string;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -162,29 +27,6 @@ interface RawNode {
 /** Rounded to three decimals; null when nothing scored was judged. */
 export function score(passing: number, scored: number): number | null {
   return scored === 0 ? null : Math.round((passing / scored) * 1000) / 1000;
-}
-
-export function encodeNodeCursor(name: string, expiry?: string | null): string {
-  return Buffer.from(JSON.stringify(expiry === undefined ? { after: name } : { after: name, sort: 'certExpiry', expiry })).toString('base64url');
-}
-
-export function decodeNodeCursor(cursor: string): string | undefined {
-  const c = decodeNodeCursorOf(cursor);
-  return c?.sort === 'name' ? c.after : undefined;
-}
-
-/** A cursor of either order; undefined when it is not one this API issued. */
-export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown; sort?: unknown; expiry?: unknown };
-    if (typeof v.after !== 'string' || v.after.length === 0 || v.after.length > 253) return undefined;
-    if (v.sort === undefined) return { sort: 'name', after: v.after };
-    if (v.sort !== 'certExpiry') return undefined;
-    if (v.expiry !== null && (typeof v.expiry !== 'string' || Number.isNaN(Date.parse(v.expiry)))) return undefined;
-    return { sort: 'certExpiry', after: v.after, expiry: v.expiry };
-  } catch {
-    return undefined;
-  }
 }
 
 /** The agent's losses and their sum, which stays an exact JSON number however large they are. */
@@ -227,7 +69,7 @@ const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry
   FROM nodes n) n`;
 
-export function createNodeStore(db: Db) {
+export function createNodeStore(db: Db): NodeStore {
   const s = {
     hello: db.prepare(`INSERT INTO nodes (name, agent_version, epoch, os, kernel, arch, kubelet_version, cpus, memory_bytes,
         uptime_seconds, certificates, connected, first_seen, last_seen)
@@ -244,6 +86,7 @@ export function createNodeStore(db: Db) {
         exec_fake_container = @execFakeContainer, exec_host_namespace = @execHostNamespace, exec_batches = @execBatches,
         host_documents_refused = @hostDocumentsRefused, host_document_refused_path = @hostDocumentRefusedPath,
         host_document_refused_reason = @hostDocumentRefusedReason,
+        exec_identity_failed = @execIdentityFailed, exec_identity_failed_reason = @execIdentityFailedReason,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -274,6 +117,7 @@ export function createNodeStore(db: Db) {
     execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
     execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
     hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
+    execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
@@ -371,5 +215,3 @@ export function createNodeStore(db: Db) {
     },
   };
 }
-
-export type NodeStore = ReturnType<typeof createNodeStore>;

@@ -16,8 +16,7 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
-import type { OutboxRow } from '../store/outbox.js';
-import type { Store } from '../store/store.js';
+import type { OutboxRow, Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowCoverage, step, type AllowedContents, type LifecycleInput, type LifecycleState, type StepOutcome } from '../../collector/pipeline/lifecycle.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { processSubject } from '../../proto/baseline-key.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, STATUSES, type FindingState, type Severity } from '../../proto/domain.js';

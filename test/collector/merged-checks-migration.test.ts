@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { absorberOf, isRetiredCheck, survivorOf } from '../../proto/retired-checks.js';
 

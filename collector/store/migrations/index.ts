@@ -12,6 +12,8 @@ import { m009ExecSource } from './009-exec-source.js';
 import { m010AgentJudgement } from './010-agent-judgement.js';
 import { m011ItemDigests } from './011-item-digests.js';
 import { m013MergedChecks } from './013-merged-checks.js';
+import { m014ItemsRefused } from './014-items-refused.js';
+import { m016IdentityFailures } from './016-identity-failures.js';
 import type { Db } from '../db.js';
 
 export interface Migration {
@@ -22,6 +24,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests,
-  // 012 is another branch's (sort indexes); 013 does not depend on it.
-  m013MergedChecks];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m013MergedChecks, m014ItemsRefused, m016IdentityFailures];
