@@ -266,7 +266,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const id = missingId(node);
         const missingFor = Math.round((now - m.since) / 1000);
         apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_MISSING_CHECK.severity, at: now }, { now }, changes, {
-          cis: '', title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
+          cis: '', references: [], title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
           status: 'fail', scored: false, actual: `no agent has connected in the ${missingFor} s the node has been Ready (since ${isoTime(m.since)})`,
           expected: `the agent DaemonSet's pod connected within ${Math.round(m.graceMs / 1000)} s`, source: 'none', sourceFile: '',
           reason: m.reason,
