@@ -5,6 +5,7 @@ import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
+import { DEFAULT_SORT, FINDING_SORTS, ORDERS, SORT_ORDERS } from '../store/finding-order.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
   Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
@@ -23,8 +24,11 @@ export const FindingsQuery = Type.Object({
   state: Type.Optional(literals(FINDING_STATES)),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
+  sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}); ties end in the order findings were recorded. `
+    + FINDING_SORTS.map((s) => `${s}: ${ORDERS[s].ascending}`).join('; '))),
+  order: Type.Optional(literals(SORT_ORDERS, 'asc, or desc: the reverse of the whole order. Default: desc for severity, lastSeen and firstSeen; asc for node and check')),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  cursor: Cursor,
+  cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });
 
 export const Finding = FindingSchema;

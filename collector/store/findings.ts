@@ -9,7 +9,8 @@ import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
 import type { Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
-import { pageOf, encodeCursor, type Page } from './paging.js';
+import { pageQuery, positionFromJson, positionOf, positionToJson, type FindingPosition, type FindingSort, type Measure, type SortOrder } from './finding-order.js';
+import { openSealedCursor, pageOf, sealCursor, type Page } from './paging.js';
 import type { Rollups } from './rollups.js';
 
 /** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
@@ -64,11 +65,24 @@ export interface FindingFilter {
   readonly q?: string | undefined;
 }
 
+/** Which order a page of the list is in, and where it starts (finding-order.ts). */
+export interface ListOrder {
+  /** Default: severity. */
+  readonly sort?: FindingSort | undefined;
+  /** Default: the sort's own (ORDERS). */
+  readonly order?: SortOrder | undefined;
+  /** After this position (a cursor's); its sort and order win over the two above. */
+  readonly after?: FindingPosition | undefined;
+}
+
 /** The API's reads, and retention. */
 export interface FindingReads {
   get(id: string): Finding | undefined;
   detail(id: string): FindingDetail | undefined;
-  list(filter: FindingFilter, limit: number, after: number): Page<Finding>;
+  /** A page of findings in one of the orders of finding-order.ts; its nextCursor is sealed. */
+  list(filter: FindingFilter, limit: number, how?: ListOrder): Page<Finding>;
+  /** The position a cursor of `list` names; undefined when it is not one this store issued, unchanged. */
+  openCursor(cursor: string): FindingPosition | undefined;
   countByState(): Record<FindingState, number>;
   /** The earliest expiry of a suppression in force (ms), if any. */
   nextSuppressionExpiry(): number | undefined;
@@ -171,8 +185,31 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
+    // From the rollup (migration 002): how many findings the list's index ranges hold.
+    rangeTotal: db.prepare<[string, number, number], { n: number }>(`SELECT coalesce(sum(n), 0) AS n FROM finding_totals
+      WHERE state IN (SELECT value FROM json_each(?)) AND severity_rank BETWEEN ? AND ?`),
   };
-  const listStatements = new Map<string, Statement<Record<string, unknown>, Raw>>();
+  // The key that seals the list's cursors (migration 012).
+  const cursorKey = db.prepare<[], Buffer>("SELECT value FROM store_secrets WHERE name = 'cursor-seal'").pluck().get();
+  if (!cursorKey) throw new Error('the database has no cursor-seal key (migration 012)');
+
+  // The list's statements, one per shape of query (its filters, order and where the cursor
+  // falls): prepared once each, the least recently used dropped past 256.
+  const listStatements = new Map<string, Statement<Record<string, unknown>, unknown>>();
+  const statement = <R>(sql: string): Statement<Record<string, unknown>, R> => {
+    let stmt = listStatements.get(sql);
+    if (stmt) listStatements.delete(sql);
+    else stmt = db.prepare<Record<string, unknown>, unknown>(sql);
+    listStatements.set(sql, stmt);
+    if (listStatements.size > 256) listStatements.delete(listStatements.keys().next().value as string);
+    return stmt as Statement<Record<string, unknown>, R>;
+  };
+
+  // What the list's planner asks of the data (finding-order.ts pageQuery).
+  const measure: Measure = {
+    total: (states, ranks) => s.rangeTotal.get(JSON.stringify(states), ranks.lo, ranks.hi)?.n ?? 0,
+    matches: (sql, params) => statement<{ n: number }>(sql).get(params)?.n ?? 0,
+  };
 
   const writes: FindingWrites = {
     byId: (id) => s.byId.get(id),
@@ -249,34 +286,14 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       return r ? { ...toFinding(r), history: history.list(r.seq) } : undefined;
     },
 
-    list(filter, limit, after) {
-      // A page is "the next `limit` rows by seq". An index can produce that without sorting
-      // only when the filter pins its leading columns: (node, state), (check, state),
-      // (category, state), (state, severity) or (state). Any other filter is written as
-      // `+column` so it cannot pick an index whose order would need every match sorted
-      // first (all process findings, say); it is checked on rows walked in seq order instead.
-      // A node's findings are few (capped), so node drives the choice whenever given.
-      const ordered = filter.state !== undefined;
-      const term = (col: string, indexable: boolean): string => (indexable ? col : `+${col}`);
-      const where: string[] = ['seq > @after'];
-      const params: Record<string, unknown> = { after, limit: limit + 1 };
-      if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
-      if (filter.check !== undefined) { where.push(`${term('check_id', ordered)} = @check`); params.check = filter.check; }
-      if (filter.category !== undefined) { where.push(`${term('category', ordered)} = @category`); params.category = filter.category; }
-      if (filter.severity !== undefined) { where.push(`${term('severity_rank', ordered)} = @rank`); params.rank = severityRank(filter.severity); }
-      if (filter.minSeverity !== undefined) { where.push('+severity_rank >= @minRank'); params.minRank = severityRank(filter.minSeverity); }
-      if (filter.state !== undefined) { where.push('state = @state'); params.state = filter.state; }
-      if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
-      if (filter.q !== undefined) {
-        where.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
-        params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      }
-      // The WHERE clause is assembled from fixed fragments (a few hundred shapes at most, each
-      // prepared once); every value is bound.
-      const sql = `SELECT * FROM findings WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
-      let stmt = listStatements.get(sql);
-      if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
-      return pageOf(stmt.all(params), limit, toFinding, (last) => encodeCursor(last.seq));
+    list(filter, limit, how = {}) {
+      const page = pageQuery(filter, limit, how, measure);
+      const cursorOf = (last: Raw) => sealCursor(cursorKey, positionToJson(positionOf(page.sort, page.order, last)));
+      return pageOf(page.sql === undefined ? [] : statement<Raw>(page.sql).all(page.params), limit, toFinding, cursorOf);
+    },
+
+    openCursor(cursor) {
+      return positionFromJson(openSealedCursor(cursorKey, cursor));
     },
 
     countByState() {

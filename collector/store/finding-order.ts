@@ -1,0 +1,298 @@
+// The orders of the findings list (GET /api/v1/findings?sort=&order=), the positions its
+// cursors name, and the SQL that reads one page of an order without sorting the table.
+//
+// An order is a key: a few columns, each ascending or descending, ending with seq so that no
+// two findings tie. Its index (migration 012) is (state, severity_rank, <column>) plus the
+// rowid (seq): within one state and one severity, the index holds the findings in the order
+// of the key's remaining columns. A page is therefore the merge of at most 3 x 5 index ranges
+// (the states and severities the filters allow, so state, severity and minSeverity cost
+// nothing), each started at the cursor: SQLite runs it as a MERGE of UNION ALL arms and reads
+// about `limit` rows plus one per arm, whatever the depth of the page.
+//
+// The node, check and category filters pin a column the order's index does not lead with
+// (except node for sort=node, check for sort=check). For them the list either reads all the
+// filter's matches through the filter's own index and sorts those, or walks the order's ranges
+// and checks the filter on each row, whichever reads fewer rows: a bounded count of the
+// matches decides (see `plan`).
+import { FINDING_STATES, SEVERITIES, severityRank, type FindingState } from '../../proto/domain.js';
+import type { FindingRowRaw } from './finding-row.js';
+import type { FindingFilter, ListOrder } from './findings.js';
+
+export const FINDING_SORTS = ['severity', 'lastSeen', 'firstSeen', 'node', 'check'] as const;
+export type FindingSort = (typeof FINDING_SORTS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+type KeyColumn = 'severity_rank' | 'first_seen' | 'last_seen' | 'node' | 'check_id' | 'seq';
+type KeyValue = number | string;
+
+interface KeyPart {
+  readonly column: KeyColumn;
+  /** Descending when the order is ascending (the severity inside sort=node and sort=check). */
+  readonly against?: boolean;
+}
+
+interface OrderSpec {
+  readonly key: readonly KeyPart[];
+  /** (state, severity_rank, column): the index that yields the order. */
+  readonly index: string;
+  readonly defaultOrder: SortOrder;
+  /** For the API's documentation: the order as `order=asc` has it. */
+  readonly ascending: string;
+}
+
+const RANK: KeyPart = { column: 'severity_rank' };
+const SEQ: KeyPart = { column: 'seq' };
+
+export const ORDERS: Readonly<Record<FindingSort, OrderSpec>> = {
+  severity: {
+    key: [RANK, { column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc',
+    ascending: 'severity, then first seen (least severe, oldest first); desc, the default: most severe first, newest first',
+  },
+  lastSeen: { key: [{ column: 'last_seen' }, SEQ], index: 'findings_by_last_seen', defaultOrder: 'desc', ascending: 'last seen (longest unseen first)' },
+  firstSeen: { key: [{ column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', ascending: 'first seen (oldest first)' },
+  node: {
+    key: [{ column: 'node' }, { ...RANK, against: true }, SEQ], index: 'findings_by_node', defaultOrder: 'asc',
+    ascending: 'node name, then the most severe first, then as recorded',
+  },
+  check: {
+    key: [{ column: 'check_id' }, { ...RANK, against: true }, SEQ], index: 'findings_by_check', defaultOrder: 'asc',
+    ascending: 'check id, then the most severe first, then as recorded',
+  },
+};
+
+export const DEFAULT_SORT: FindingSort = 'severity';
+
+/** Where a page starts: after the finding with these key values, in this order. */
+export interface FindingPosition {
+  readonly sort: FindingSort;
+  readonly order: SortOrder;
+  readonly key: readonly KeyValue[];
+}
+
+/** The key values of a row: the position of the next page when the row ends one. */
+export function positionOf(sort: FindingSort, order: SortOrder, r: FindingRowRaw): FindingPosition {
+  return { sort, order, key: ORDERS[sort].key.map((p) => r[p.column]) };
+}
+
+/** A position as a cursor carries it (compact; sealed by the store). */
+export function positionToJson(p: FindingPosition): unknown {
+  return { s: p.sort, o: p.order, k: p.key };
+}
+
+const MAX_TEXT = 253;
+
+/** The position a cursor's JSON names, or undefined when it is not one `positionToJson` makes. */
+export function positionFromJson(v: unknown): FindingPosition | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  if (Object.keys(o).length !== 3) return undefined;
+  const sort = FINDING_SORTS.find((s) => s === o.s);
+  const order = SORT_ORDERS.find((s) => s === o.o);
+  if (sort === undefined || order === undefined || !Array.isArray(o.k)) return undefined;
+  const parts = ORDERS[sort].key;
+  const key = o.k as unknown[];
+  if (key.length !== parts.length) return undefined;
+  for (const [i, p] of parts.entries()) {
+    const x = key[i];
+    const ok = p.column === 'node' || p.column === 'check_id'
+      ? typeof x === 'string' && x.length > 0 && x.length <= MAX_TEXT
+      : typeof x === 'number' && Number.isSafeInteger(x) && (p.column === 'severity_rank' ? x >= 0 && x < SEVERITIES.length : p.column !== 'seq' || x >= 0);
+    if (!ok) return undefined;
+  }
+  return { sort, order, key: key as KeyValue[] };
+}
+
+/** What the list reads, as the SQL builder needs it. */
+export interface OrderedQuery {
+  readonly sort: FindingSort;
+  readonly order: SortOrder;
+  readonly states: readonly FindingState[];
+  /** The severities the filters allow: ranks lo..hi (never empty). */
+  readonly ranks: { readonly lo: number; readonly hi: number };
+  readonly after: FindingPosition | undefined;
+  /** Row filters besides state and severity, as SQL terms on bound parameters. */
+  readonly terms: readonly string[];
+}
+
+const ascending = (order: SortOrder, p: KeyPart): boolean => (order === 'asc') !== (p.against === true);
+
+function orderBy(sort: FindingSort, order: SortOrder): string {
+  return ORDERS[sort].key.map((p) => `${p.column} ${ascending(order, p) ? 'ASC' : 'DESC'}`).join(', ');
+}
+
+/** A named parameter for each key value of the cursor: @k0, @k1, ... */
+const keyParam = (i: number): string => `@k${i}`;
+
+/** Parameters of the cursor's key values. */
+export function keyParams(after: FindingPosition | undefined): Record<string, KeyValue> {
+  const out: Record<string, KeyValue> = {};
+  after?.key.forEach((v, i) => { out[`k${i}`] = v; });
+  return out;
+}
+
+/**
+ * Rows of one (state, severity) arm that come after the cursor: a row-value comparison on
+ * the key's columns other than severity, which the arm's index range starts from; '' when
+ * every row of the arm comes after, undefined when none does.
+ *
+ * With the severity at position i of the key, "after (A, r, B) > (cA, cr, cB)" reads, for an
+ * arm whose severity r is fixed: r after cr: A >= cA; r = cr: (A, B) > (cA, cB); r before
+ * cr: A > cA. The key's other columns share one direction in every order (ORDERS is written
+ * so), which is what lets one row value express it.
+ */
+function armAfter(sort: FindingSort, order: SortOrder, rank: number, after: FindingPosition | undefined): string | undefined {
+  if (!after) return '';
+  const parts = ORDERS[sort].key;
+  const at = parts.findIndex((p) => p.column === 'severity_rank');
+  const rest = parts.map((p, i) => ({ p, i })).filter((x) => x.i !== at);
+  const up = ascending(order, rest[0]!.p);
+  const row = (xs: typeof rest, strict: boolean): string => {
+    const cols = xs.map((x) => x.p.column).join(', ');
+    const vals = xs.map((x) => keyParam(x.i)).join(', ');
+    return `(${cols}) ${up ? '>' : '<'}${strict ? '' : '='} (${vals})`;
+  };
+  if (at === -1) return row(rest, true);
+  const cr = after.key[at] as number;
+  const rankUp = ascending(order, parts[at]!);
+  const before = rest.filter((x) => x.i < at);
+  if (rank === cr) return row(rest, true);
+  if (rankUp ? rank > cr : rank < cr) return before.length === 0 ? '' : row(before, false);
+  return before.length === 0 ? undefined : row(before, true);
+}
+
+/** The SQL of a page through the order's index: one arm per state and severity. Undefined: no row can match. */
+export function mergedPageSql(q: OrderedQuery): string | undefined {
+  const spec = ORDERS[q.sort];
+  const arms: string[] = [];
+  for (const [si, state] of FINDING_STATES.entries()) {
+    if (!q.states.includes(state)) continue;
+    for (let rank = q.ranks.lo; rank <= q.ranks.hi; rank++) {
+      const after = armAfter(q.sort, q.order, rank, q.after);
+      if (after === undefined) continue;
+      const where = [`state = @s${si}`, `severity_rank = ${rank}`, ...(after === '' ? [] : [after]), ...q.terms];
+      arms.push(`SELECT * FROM findings INDEXED BY ${spec.index} WHERE ${where.join(' AND ')}`);
+    }
+  }
+  if (arms.length === 0) return undefined;
+  return `${arms.join('\nUNION ALL ')}\nORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
+}
+
+/** Parameters of the states (@s0 open, @s1 resolved, @s2 suppressed) the SQL names. */
+export function stateParams(): Record<string, string> {
+  return Object.fromEntries(FINDING_STATES.map((s, i) => [`s${i}`, s]));
+}
+
+/** "After the cursor" as one condition on the whole key (for the bounded sort, which reads every match anyway). */
+function keyAfter(sort: FindingSort, order: SortOrder): string {
+  const parts = ORDERS[sort].key;
+  const alternatives = parts.map((p, i) => {
+    const equal = parts.slice(0, i).map((q, j) => `${q.column} = ${keyParam(j)}`);
+    return `(${[...equal, `${p.column} ${ascending(order, p) ? '>' : '<'} ${keyParam(i)}`].join(' AND ')})`;
+  });
+  return `(${alternatives.join(' OR ')})`;
+}
+
+/** A filter's own index, with the column it leads with. */
+export interface FilterIndex {
+  readonly index: string;
+  readonly column: 'node' | 'check_id' | 'category';
+  readonly param: string;
+}
+
+export const FILTER_INDEXES = {
+  node: { index: 'findings_node_state', column: 'node', param: 'node' },
+  check: { index: 'findings_check', column: 'check_id', param: 'check' },
+  category: { index: 'findings_category', column: 'category', param: 'category' },
+} as const satisfies Record<string, FilterIndex>;
+
+const ranksTerm = (q: Pick<OrderedQuery, 'ranks'>): string[] => (q.ranks.lo === 0 && q.ranks.hi === SEVERITIES.length - 1 ? [] : [`severity_rank BETWEEN ${q.ranks.lo} AND ${q.ranks.hi}`]);
+const statesTerm = (q: Pick<OrderedQuery, 'states'>): string =>
+  `state IN (${FINDING_STATES.flatMap((s, i) => (q.states.includes(s) ? [`@s${i}`] : [])).join(', ')})`;
+
+/** The SQL of a page read through a filter's index, all its matches sorted (for a filter that matches few rows). */
+export function sortedPageSql(q: OrderedQuery, by: FilterIndex): string {
+  const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q), ...(q.after ? [keyAfter(q.sort, q.order)] : []), ...q.terms];
+  return `SELECT * FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} ORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
+}
+
+/** How many rows match the filter's index and the states and severities, counting to @cap at most. */
+export function probeSql(q: OrderedQuery, by: FilterIndex): string {
+  const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q)];
+  return `SELECT count(*) AS n FROM (SELECT 1 FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} LIMIT @cap)`;
+}
+
+/**
+ * Whether to read the filter's matches and sort them, given how many there are (`matches`,
+ * counted up to `cap`) and how many rows the order's ranges hold (`total`). Sorting reads
+ * every match; walking the order's ranges reads about limit x total / matches rows. The two
+ * are equal at matches = sqrt(limit x total): below, sort; above, walk.
+ */
+export function sortCap(limit: number, total: number): number {
+  return Math.max(1000, Math.ceil(Math.sqrt((limit + 1) * total)));
+}
+
+/** The severity ranks the filters allow (lo > hi: none). */
+export function rankRange(severity: number | undefined, minSeverity: number | undefined): { lo: number; hi: number } {
+  const lo = Math.max(minSeverity ?? 0, severity ?? 0);
+  const hi = severity ?? SEVERITIES.length - 1;
+  return { lo, hi };
+}
+
+/** What the planner asks of the data. */
+export interface Measure {
+  /** How many findings the order's ranges for these states and severities hold (from the rollups). */
+  total(states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): number;
+  /** Runs a probeSql statement: the matches it counts (at most @cap). */
+  matches(sql: string, params: Record<string, unknown>): number;
+}
+
+/** One page as SQL: in which order, and the statement with its parameters (no statement: nothing can match). */
+export interface PageQuery {
+  readonly sort: FindingSort;
+  readonly order: SortOrder;
+  readonly sql: string | undefined;
+  readonly params: Record<string, unknown>;
+}
+
+/**
+ * The statement of one page of the list. The order's index serves it (mergedPageSql) unless
+ * a node, check or category filter that index does not lead with matches few enough findings
+ * to read them all through the filter's own index and sort them (sortedPageSql, sortCap).
+ */
+export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure): PageQuery {
+  const sort = how.after?.sort ?? how.sort ?? DEFAULT_SORT;
+  const order = how.after?.order ?? how.order ?? ORDERS[sort].defaultOrder;
+  const ranks = rankRange(filter.severity === undefined ? undefined : severityRank(filter.severity),
+    filter.minSeverity === undefined ? undefined : severityRank(filter.minSeverity));
+  const states = filter.state === undefined ? FINDING_STATES : [filter.state];
+  // Every value is bound; the SQL is assembled from fixed fragments.
+  const params: Record<string, unknown> = { ...stateParams(), ...keyParams(how.after), limit: limit + 1 };
+  if (ranks.lo > ranks.hi) return { sort, order, sql: undefined, params };
+  const terms: string[] = [];
+  const eq = (column: string, name: string, value: unknown): void => {
+    if (value === undefined) return;
+    terms.push(`${column} = @${name}`);
+    params[name] = value;
+  };
+  eq('node', 'node', filter.node);
+  eq('check_id', 'check', filter.check);
+  eq('category', 'category', filter.category);
+  if (filter.since !== undefined) { terms.push('last_seen >= @since'); params.since = filter.since; }
+  if (filter.q !== undefined) {
+    terms.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
+    params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  }
+  const q: OrderedQuery = { sort, order, states, ranks, after: how.after, terms };
+
+  const own = (sort === 'node' && filter.node !== undefined) || (sort === 'check' && filter.check !== undefined);
+  const by = own ? undefined
+    : filter.node !== undefined ? FILTER_INDEXES.node
+      : filter.check !== undefined ? FILTER_INDEXES.check
+        : filter.category !== undefined ? FILTER_INDEXES.category : undefined;
+  if (by) {
+    const cap = sortCap(limit, measure.total(states, ranks));
+    if (measure.matches(probeSql(q, by), { ...params, cap: cap + 1 }) <= cap) return { sort, order, sql: sortedPageSql(q, by), params };
+  }
+  return { sort, order, sql: mergedPageSql(q), params };
+}

@@ -1,0 +1,329 @@
+// The orders of the findings list (collector/store/finding-order.ts), checked against a
+// brute-force sort of the same rows in JS: for every sort and order and random filters, a walk
+// page by page with the cursor until the end yields exactly the matching rows in the brute
+// force's order (ties included: few nodes, checks and times), none missing or repeated. The
+// list decides per page between its two plans (the order's index, or a filter's index and a
+// sort); the same walks run with each plan forced, so both are checked whatever the data. And
+// EXPLAIN QUERY PLAN shows that no order sorts or scans the table.
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore, type Store } from '../../collector/store/store.js';
+import {
+  FINDING_SORTS, ORDERS, pageQuery, positionOf, SORT_ORDERS, type FindingPosition, type FindingSort, type Measure, type SortOrder,
+} from '../../collector/store/finding-order.js';
+import type { FindingFilter } from '../../collector/store/findings.js';
+import type { FindingRowRaw } from '../../collector/store/finding-row.js';
+import { fingerprint } from '../../proto/fingerprint.js';
+import { FINDING_STATES, SEVERITIES, severityRank, type FindingState, type Severity } from '../../proto/domain.js';
+import { checkProperty, fc } from '../helpers/property.js';
+
+async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-finding-order-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A small deterministic PRNG (mulberry32): the rows of a run follow from its seed. */
+function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// Few values, so that orders tie often; skewed, so that a filter can match most rows or few.
+const NODES = ['node-a', 'node-b', 'node-c'];
+const CHECKS = ['proc-unexpected', 'cis-4.2.1', 'cis-1.1.21', 'cert-expiry'];
+const CATEGORIES = ['process', 'kubelet', 'certificates'];
+const TITLES = ['Unexpected process', 'Kubelet anonymous auth', 'proc_50%', 'Certificate expires'];
+const ACTUALS = ['true', '100%', 'a_b', ''];
+
+interface Row {
+  readonly seq: number;
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly category: string;
+  readonly subject: string;
+  readonly title: string;
+  readonly actual: string;
+  readonly severity: Severity;
+  readonly state: FindingState;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+}
+
+function skewed<T>(rnd: () => number, xs: readonly T[]): T {
+  const r = rnd();
+  return xs[r < 0.8 ? 0 : 1 + Math.floor(((r - 0.8) / 0.2) * (xs.length - 1))] ?? xs[0]!;
+}
+
+function rowsOf(seed: number, n: number): Row[] {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  return Array.from({ length: n }, (_, i) => {
+    const node = skewed(rnd, NODES);
+    const checkId = skewed(rnd, CHECKS);
+    const subject = `/s/${i}`;
+    const firstSeen = Math.floor(rnd() * 12);
+    const r = rnd();
+    return {
+      seq: i + 1, id: fingerprint(node, checkId, subject), node, checkId, category: skewed(rnd, CATEGORIES), subject,
+      title: pick(TITLES), actual: pick(ACTUALS), severity: pick(SEVERITIES),
+      state: r < 0.7 ? 'open' : r < 0.9 ? 'resolved' : 'suppressed', firstSeen, lastSeen: firstSeen + Math.floor(rnd() * 6),
+    };
+  });
+}
+
+/** Writes the rows through the store's own write (rollups included), in seq order. */
+function fill(store: Store, rows: readonly Row[]): void {
+  store.unit((u) => {
+    for (const r of rows) {
+      u.findings.save(undefined, {
+        id: r.id, node: r.node, checkId: r.checkId, subject: r.subject, state: r.state, severity: r.severity,
+        firstSeen: r.firstSeen, lastSeen: r.lastSeen, count: 1, resolvedAt: r.state === 'resolved' ? r.lastSeen : null,
+        suppressedReason: r.state === 'suppressed' ? 'known' : null, suppressedUntil: null,
+        suppressedBy: r.state === 'suppressed' ? 'test' : null, suppressedAt: r.state === 'suppressed' ? r.lastSeen : null,
+        fields: {
+          cis: '', title: r.title, category: r.category, severity: r.severity, status: 'fail', scored: false, actual: r.actual,
+          expected: '', source: '', sourceFile: '', reason: '', remediation: '', detail: '{}', seen: 'scan',
+        },
+      }, 0);
+    }
+  });
+}
+
+const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The orders as the API documents them, written out again here rather than read from ORDERS. */
+const ASCENDING: Record<FindingSort, (a: Row, b: Row) => number> = {
+  severity: (a, b) => severityRank(a.severity) - severityRank(b.severity) || a.firstSeen - b.firstSeen || a.seq - b.seq,
+  lastSeen: (a, b) => a.lastSeen - b.lastSeen || a.seq - b.seq,
+  firstSeen: (a, b) => a.firstSeen - b.firstSeen || a.seq - b.seq,
+  node: (a, b) => text(a.node, b.node) || severityRank(b.severity) - severityRank(a.severity) || a.seq - b.seq,
+  check: (a, b) => text(a.checkId, b.checkId) || severityRank(b.severity) - severityRank(a.severity) || a.seq - b.seq,
+};
+
+function bruteForce(rows: readonly Row[], f: FindingFilter, sort: FindingSort, order: SortOrder): string[] {
+  const like = (s: string): boolean => s.toLowerCase().includes(f.q!.toLowerCase());
+  const matched = rows.filter((r) => (f.node === undefined || r.node === f.node) && (f.check === undefined || r.checkId === f.check)
+    && (f.category === undefined || r.category === f.category) && (f.severity === undefined || r.severity === f.severity)
+    && (f.minSeverity === undefined || severityRank(r.severity) >= severityRank(f.minSeverity)) && (f.state === undefined || r.state === f.state)
+    && (f.since === undefined || r.lastSeen >= f.since) && (f.q === undefined || like(r.subject) || like(r.title) || like(r.checkId) || like(r.actual)));
+  const asc = ASCENDING[sort];
+  return matched.sort(order === 'asc' ? asc : (a, b) => asc(b, a)).map((r) => r.id);
+}
+
+/** Pages of at most `limit` rows until the end; a page before the last is full. */
+function walk(limit: number, page: (after: FindingPosition | undefined) => { ids: string[]; next: FindingPosition | undefined }): string[] {
+  const out: string[] = [];
+  let after: FindingPosition | undefined;
+  for (let n = 0; ; n++) {
+    if (n > 10_000) throw new Error('the walk does not end');
+    const p = page(after);
+    if (p.ids.length > limit || (p.next !== undefined && p.ids.length !== limit)) throw new Error(`a page of ${p.ids.length} rows (limit ${limit}, more: ${p.next !== undefined})`);
+    out.push(...p.ids);
+    if (p.next === undefined) return out;
+    after = p.next;
+  }
+}
+
+/** A walk through the store's list and its sealed cursors. */
+function walkStore(store: Store, f: FindingFilter, limit: number, sort: FindingSort, order: SortOrder): string[] {
+  return walk(limit, (after) => {
+    const p = store.findings.list(f, limit, { sort, order, after });
+    const next = p.nextCursor === null ? undefined : store.findings.openCursor(p.nextCursor);
+    if (p.nextCursor !== null && (next === undefined || next.sort !== sort || next.order !== order)) throw new Error(`the store does not open its own cursor ${p.nextCursor}`);
+    return { ids: p.items.map((x) => x.id), next };
+  });
+}
+
+/** Measures that force a plan: the filter's matches are none (sort them) or endless (walk the order's index). */
+const FORCE: Record<'sorted' | 'merged', Measure> = {
+  sorted: { total: () => 1_000_000, matches: () => 0 },
+  merged: { total: () => 1_000_000, matches: () => Number.MAX_SAFE_INTEGER },
+};
+
+/** A walk with the list's SQL run directly, its plan forced. */
+function walkForced(db: Database.Database, plan: 'sorted' | 'merged', f: FindingFilter, limit: number, sort: FindingSort, order: SortOrder): string[] {
+  return walk(limit, (after) => {
+    const q = pageQuery(f, limit, { sort, order, after }, FORCE[plan]);
+    const rows = q.sql === undefined ? [] : db.prepare<Record<string, unknown>, FindingRowRaw>(q.sql).all(q.params);
+    const page = rows.slice(0, limit);
+    return { ids: page.map((r) => r.id), next: rows.length > limit ? positionOf(sort, order, page.at(-1)!) : undefined };
+  });
+}
+
+const maybe = <T>(arb: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.option(arb, { nil: undefined, freq: 2 });
+
+const filterArb: fc.Arbitrary<FindingFilter> = fc.record({
+  node: maybe(fc.constantFrom(...NODES, 'node-none')),
+  check: maybe(fc.constantFrom(...CHECKS)),
+  category: maybe(fc.constantFrom(...CATEGORIES)),
+  severity: fc.option(fc.constantFrom(...SEVERITIES), { nil: undefined, freq: 5 }),
+  minSeverity: maybe(fc.constantFrom(...SEVERITIES)),
+  state: maybe(fc.constantFrom(...FINDING_STATES)),
+  since: fc.option(fc.integer({ min: 0, max: 16 }), { nil: undefined, freq: 4 }),
+  q: fc.option(fc.constantFrom('x', '%', '_', '50%', 'KUBE', 'ert', 's/1'), { nil: undefined, freq: 5 }),
+});
+
+const queryArb = fc.record({
+  sort: fc.constantFrom(...FINDING_SORTS),
+  order: fc.constantFrom(...SORT_ORDERS),
+  filter: filterArb,
+  limit: fc.integer({ min: 1, max: 300 }),
+});
+
+test('every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t) => {
+  const dir = await tempDir(t);
+  let run = 0;
+  await checkProperty(t, fc.property(
+    // Most runs small (pages of a few rows); some past the point where the list walks the order's index for a filter.
+    fc.oneof(fc.record({ n: fc.integer({ min: 0, max: 60 }), big: fc.constant(false) }), fc.record({ n: fc.integer({ min: 1000, max: 1400 }), big: fc.constant(true) })),
+    fc.integer(),
+    fc.array(queryArb, { minLength: 4, maxLength: 4 }),
+    ({ n, big }, seed, queries) => {
+      const path = join(dir, `run-${run++}.db`);
+      const store = openStore({ path });
+      const db = new Database(path, { readonly: true });
+      try {
+        const rows = rowsOf(seed, n);
+        fill(store, rows);
+        for (const { sort, order, filter, limit: l } of queries) {
+          // Pages of at least n / 60 rows, so that a walk stays short.
+          const limit = big ? Math.max(l, 20) : Math.min(l, 8);
+          const expected = bruteForce(rows, filter, sort, order);
+          const what = `sort=${sort} order=${order} limit=${limit} filter=${JSON.stringify(filter)}`;
+          const viaStore = walkStore(store, filter, limit, sort, order);
+          if (JSON.stringify(viaStore) !== JSON.stringify(expected)) throw new Error(`${what}: the list gave ${viaStore.length} rows, the brute force ${expected.length}, or another order`);
+          for (const plan of ['sorted', 'merged'] as const) {
+            const forced = walkForced(db, plan, filter, limit, sort, order);
+            if (JSON.stringify(forced) !== JSON.stringify(expected)) throw new Error(`${what} plan=${plan}: ${forced.length} rows against ${expected.length}, or another order`);
+          }
+        }
+      } finally {
+        db.close();
+        store.close();
+      }
+    },
+  ), 40);
+});
+
+// ---------------------------------------------------------------------------------------
+// Plans
+
+/** The lines of the query plan of a page. */
+function planOf(db: Database.Database, sql: string, params: Record<string, unknown>): string[] {
+  return db.prepare<Record<string, unknown>, { detail: string }>(`EXPLAIN QUERY PLAN ${sql}`).all(params).map((r) => r.detail);
+}
+
+/** A position in the middle of every order: severity medium, so a page has arms before, at and after it. */
+function middle(sort: FindingSort, order: SortOrder): FindingPosition {
+  const values: Record<string, number | string> = { severity_rank: 2, first_seen: 1000, last_seen: 2000, node: 'node-m', check_id: 'cis-4.2.1', seq: 500 };
+  return { sort, order, key: ORDERS[sort].key.map((p) => values[p.column]!) };
+}
+
+test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never sorting (no TEMP B-TREE) or scanning', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'plan.db');
+  const store = openStore({ path });
+  fill(store, rowsOf(7, 300));
+  store.optimize();
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => { db.close(); store.close(); });
+
+  const filters: FindingFilter[] = [
+    {}, { state: 'open' }, { minSeverity: 'high' }, { state: 'resolved', severity: 'medium' }, { state: 'open', minSeverity: 'high', since: 5 },
+    { since: 5 }, { q: 'kube' },
+    // The filters the order's index does not lead with, walked in its order (a filter that matches many rows).
+    { node: 'node-a' }, { check: 'proc-unexpected', state: 'open' }, { category: 'process', minSeverity: 'medium' },
+  ];
+  let plans = 0;
+  for (const sort of FINDING_SORTS) {
+    const own = sort === 'node' ? [{ node: 'node-a' }, { node: 'node-a', state: 'open' as const }] : sort === 'check' ? [{ check: 'cis-4.2.1' }] : [];
+    for (const order of SORT_ORDERS) {
+      for (const filter of [...filters, ...own]) {
+        for (const after of [undefined, middle(sort, order)]) {
+          const q = pageQuery(filter, 100, { sort, order, after }, FORCE.merged);
+          // Every severity the filter allows lies before the cursor: no statement at all.
+          if (q.sql === undefined) continue;
+          const plan = planOf(db, q.sql, q.params);
+          const what = `sort=${sort} order=${order} filter=${JSON.stringify(filter)} cursor=${after !== undefined}:\n${plan.join('\n')}`;
+          t.false(plan.some((l) => l.includes('TEMP B-TREE')), what);
+          const reads = plan.filter((l) => /\bfindings\b/.test(l));
+          t.true(reads.length > 0, what);
+          const index = ORDERS[sort].index;
+          for (const l of reads) t.regex(l, new RegExp(`^SEARCH findings USING (COVERING )?INDEX ${index} \\(state=\\? AND severity_rank=\\?`), what);
+          plans++;
+        }
+      }
+    }
+  }
+  t.true(plans >= 200, `${plans} plans checked`);
+});
+
+test('EXPLAIN QUERY PLAN: a filter that matches few rows is read through its own index and only those rows are sorted', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'plan.db');
+  const store = openStore({ path });
+  fill(store, rowsOf(11, 300));
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => { db.close(); store.close(); });
+  const cases: Array<[FindingFilter, string, string]> = [
+    [{ node: 'node-b' }, 'findings_node_state', 'node=? AND state=?'],
+    [{ check: 'cert-expiry', minSeverity: 'high' }, 'findings_check', 'check_id=? AND state=?'],
+    [{ category: 'certificates', state: 'open' }, 'findings_category', 'category=? AND state=?'],
+  ];
+  for (const sort of FINDING_SORTS) {
+    for (const [filter, index, search] of cases) {
+      if ((sort === 'node' && filter.node !== undefined) || (sort === 'check' && filter.check !== undefined)) continue;
+      const q = pageQuery(filter, 100, { sort, order: ORDERS[sort].defaultOrder, after: middle(sort, ORDERS[sort].defaultOrder) }, FORCE.sorted);
+      const plan = planOf(db, q.sql!, q.params);
+      t.is(plan[0], `SEARCH findings USING INDEX ${index} (${search})`, `sort=${sort} ${JSON.stringify(filter)}:\n${plan.join('\n')}`);
+      t.false(plan.some((l) => l.startsWith('SCAN')), plan.join('\n'));
+    }
+  }
+  // What decides between the two plans counts the matches on the filter's index alone.
+  let probe = '';
+  pageQuery({ check: 'cert-expiry' }, 100, {}, { total: () => 1_000_000, matches: (sql) => { probe = sql; return 0; } });
+  const params = { s0: 'open', s1: 'resolved', s2: 'suppressed', check: 'cert-expiry', cap: 10_001 };
+  t.true(planOf(db, probe, params).includes('SEARCH findings USING COVERING INDEX findings_check (check_id=? AND state=?)'));
+});
+
+test('the plan follows the data: a filter on few rows sorts them, one on most rows walks the order\'s index', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'choice.db');
+  const store = openStore({ path });
+  const rows = rowsOf(3, 1400);
+  fill(store, rows);
+  t.teardown(() => store.close());
+  const measured: Array<{ matches: number; cap: number }> = [];
+  const spy: Measure = {
+    total: () => rows.length,
+    matches: (sql, params) => {
+      const n = new Database(path, { readonly: true });
+      try {
+        const m = n.prepare<Record<string, unknown>, { n: number }>(sql).get(params)!.n;
+        measured.push({ matches: m, cap: (params.cap as number) - 1 });
+        return m;
+      } finally {
+        n.close();
+      }
+    },
+  };
+  // node-a holds about 80% of 1,400 rows: more than the cap of 1,000, so the order's index is walked.
+  const many = pageQuery({ node: 'node-a' }, 100, { sort: 'firstSeen' }, spy);
+  t.regex(many.sql!, /INDEXED BY findings_by_first_seen/);
+  t.true(measured[0]!.matches > measured[0]!.cap, JSON.stringify(measured));
+  const few = pageQuery({ node: 'node-b' }, 100, { sort: 'firstSeen' }, spy);
+  t.regex(few.sql!, /INDEXED BY findings_node_state/);
+  t.true(measured[1]!.matches <= measured[1]!.cap, JSON.stringify(measured));
+  // The store decides the same way, from its rollups and its own count.
+  t.deepEqual(store.findings.list({ node: 'node-a' }, 5, { sort: 'firstSeen' }).items.map((f) => f.id), bruteForce(rows, { node: 'node-a' }, 'firstSeen', 'desc').slice(0, 5));
+});
