@@ -24,9 +24,9 @@ export const FindingsQuery = Type.Object({
   state: Type.Optional(literals(FINDING_STATES)),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
-  sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}); ties end in the order findings were recorded. `
-    + FINDING_SORTS.map((s) => `${s}: ${ORDERS[s].ascending}`).join('; '))),
-  order: Type.Optional(literals(SORT_ORDERS, 'asc, or desc: the reverse of the whole order. Default: desc for severity, lastSeen and firstSeen; asc for node and check')),
+  sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}), each in its default direction: `
+    + `${FINDING_SORTS.map((s) => `${s}, ${ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
+  order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });

@@ -37,27 +37,25 @@ interface OrderSpec {
   /** (state, severity_rank, column): the index that yields the order. */
   readonly index: string;
   readonly defaultOrder: SortOrder;
-  /** For the API's documentation: the order as `order=asc` has it. */
-  readonly ascending: string;
+  /** For the API's documentation: the order in its default direction. */
+  readonly describe: string;
 }
 
 const RANK: KeyPart = { column: 'severity_rank' };
 const SEQ: KeyPart = { column: 'seq' };
 
+// Each key is written as order=asc reads it; order=desc reverses every part.
 export const ORDERS: Readonly<Record<FindingSort, OrderSpec>> = {
-  severity: {
-    key: [RANK, { column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc',
-    ascending: 'severity, then first seen (least severe, oldest first); desc, the default: most severe first, newest first',
-  },
-  lastSeen: { key: [{ column: 'last_seen' }, SEQ], index: 'findings_by_last_seen', defaultOrder: 'desc', ascending: 'last seen (longest unseen first)' },
-  firstSeen: { key: [{ column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', ascending: 'first seen (oldest first)' },
+  severity: { key: [RANK, { column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', describe: 'most severe first, then the newest first' },
+  lastSeen: { key: [{ column: 'last_seen' }, SEQ], index: 'findings_by_last_seen', defaultOrder: 'desc', describe: 'seen most recently first' },
+  firstSeen: { key: [{ column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', describe: 'first seen most recently first' },
   node: {
     key: [{ column: 'node' }, { ...RANK, against: true }, SEQ], index: 'findings_by_node', defaultOrder: 'asc',
-    ascending: 'node name, then the most severe first, then as recorded',
+    describe: 'by node name, the most severe first within a node',
   },
   check: {
     key: [{ column: 'check_id' }, { ...RANK, against: true }, SEQ], index: 'findings_by_check', defaultOrder: 'asc',
-    ascending: 'check id, then the most severe first, then as recorded',
+    describe: 'by check id, the most severe first within a check',
   },
 };
 
@@ -103,14 +101,16 @@ export function positionFromJson(v: unknown): FindingPosition | undefined {
   return { sort, order, key: key as KeyValue[] };
 }
 
-/** What the list reads, as the SQL builder needs it. */
-export interface OrderedQuery {
+/** What the list reads, as the SQL builders need it. */
+interface OrderedQuery {
   readonly sort: FindingSort;
   readonly order: SortOrder;
   readonly states: readonly FindingState[];
   /** The severities the filters allow: ranks lo..hi (never empty). */
   readonly ranks: { readonly lo: number; readonly hi: number };
   readonly after: FindingPosition | undefined;
+  /** Key columns an equality filter pins to one value (node, check_id). */
+  readonly pinned: Partial<Record<KeyColumn, KeyValue>>;
   /** Row filters besides state and severity, as SQL terms on bound parameters. */
   readonly terms: readonly string[];
 }
@@ -125,10 +125,16 @@ function orderBy(sort: FindingSort, order: SortOrder): string {
 const keyParam = (i: number): string => `@k${i}`;
 
 /** Parameters of the cursor's key values. */
-export function keyParams(after: FindingPosition | undefined): Record<string, KeyValue> {
+function keyParams(after: FindingPosition | undefined): Record<string, KeyValue> {
   const out: Record<string, KeyValue> = {};
   after?.key.forEach((v, i) => { out[`k${i}`] = v; });
   return out;
+}
+
+/** -1, 0, 1 as SQLite compares two key values (text by its bytes: the BINARY collation). */
+function compareValues(a: KeyValue, b: KeyValue): number {
+  if (typeof a === 'number' && typeof b === 'number') return Math.sign(a - b);
+  return Buffer.compare(Buffer.from(String(a)), Buffer.from(String(b)));
 }
 
 /**
@@ -139,36 +145,47 @@ export function keyParams(after: FindingPosition | undefined): Record<string, Ke
  * With the severity at position i of the key, "after (A, r, B) > (cA, cr, cB)" reads, for an
  * arm whose severity r is fixed: r after cr: A >= cA; r = cr: (A, B) > (cA, cB); r before
  * cr: A > cA. The key's other columns share one direction in every order (ORDERS is written
- * so), which is what lets one row value express it.
+ * so), which is what lets one row value express it. A leading column that a filter pins to
+ * one value is compared with the cursor here, once, and drops out: so the node filter of
+ * sort=node (the check filter of sort=check) starts each range at the cursor's seq instead of
+ * at the node's first row.
  */
-function armAfter(sort: FindingSort, order: SortOrder, rank: number, after: FindingPosition | undefined): string | undefined {
+function armAfter(q: OrderedQuery, rank: number): string | undefined {
+  const after = q.after;
   if (!after) return '';
-  const parts = ORDERS[sort].key;
-  const at = parts.findIndex((p) => p.column === 'severity_rank');
-  const rest = parts.map((p, i) => ({ p, i })).filter((x) => x.i !== at);
-  const up = ascending(order, rest[0]!.p);
+  let parts = ORDERS[q.sort].key.map((p, i) => ({ p, i }));
+  for (let first = parts[0]; first !== undefined; first = parts[0]) {
+    const pin = q.pinned[first.p.column];
+    if (pin === undefined) break;
+    const c = compareValues(pin, after.key[first.i]!) * (ascending(q.order, first.p) ? 1 : -1);
+    if (c > 0) return '';
+    if (c < 0) return undefined;
+    parts = parts.slice(1);
+  }
+  const at = parts.find((x) => x.p.column === 'severity_rank');
+  const rest = parts.filter((x) => x !== at);
+  const up = ascending(q.order, rest[0]!.p);
   const row = (xs: typeof rest, strict: boolean): string => {
     const cols = xs.map((x) => x.p.column).join(', ');
     const vals = xs.map((x) => keyParam(x.i)).join(', ');
     return `(${cols}) ${up ? '>' : '<'}${strict ? '' : '='} (${vals})`;
   };
-  if (at === -1) return row(rest, true);
-  const cr = after.key[at] as number;
-  const rankUp = ascending(order, parts[at]!);
-  const before = rest.filter((x) => x.i < at);
+  if (at === undefined) return row(rest, true);
+  const cr = after.key[at.i] as number;
+  const before = rest.filter((x) => x.i < at.i);
   if (rank === cr) return row(rest, true);
-  if (rankUp ? rank > cr : rank < cr) return before.length === 0 ? '' : row(before, false);
+  if (ascending(q.order, at.p) ? rank > cr : rank < cr) return before.length === 0 ? '' : row(before, false);
   return before.length === 0 ? undefined : row(before, true);
 }
 
 /** The SQL of a page through the order's index: one arm per state and severity. Undefined: no row can match. */
-export function mergedPageSql(q: OrderedQuery): string | undefined {
+function mergedPageSql(q: OrderedQuery): string | undefined {
   const spec = ORDERS[q.sort];
   const arms: string[] = [];
   for (const [si, state] of FINDING_STATES.entries()) {
     if (!q.states.includes(state)) continue;
     for (let rank = q.ranks.lo; rank <= q.ranks.hi; rank++) {
-      const after = armAfter(q.sort, q.order, rank, q.after);
+      const after = armAfter(q, rank);
       if (after === undefined) continue;
       const where = [`state = @s${si}`, `severity_rank = ${rank}`, ...(after === '' ? [] : [after]), ...q.terms];
       arms.push(`SELECT * FROM findings INDEXED BY ${spec.index} WHERE ${where.join(' AND ')}`);
@@ -179,7 +196,7 @@ export function mergedPageSql(q: OrderedQuery): string | undefined {
 }
 
 /** Parameters of the states (@s0 open, @s1 resolved, @s2 suppressed) the SQL names. */
-export function stateParams(): Record<string, string> {
+function stateParams(): Record<string, string> {
   return Object.fromEntries(FINDING_STATES.map((s, i) => [`s${i}`, s]));
 }
 
@@ -194,13 +211,13 @@ function keyAfter(sort: FindingSort, order: SortOrder): string {
 }
 
 /** A filter's own index, with the column it leads with. */
-export interface FilterIndex {
+interface FilterIndex {
   readonly index: string;
   readonly column: 'node' | 'check_id' | 'category';
   readonly param: string;
 }
 
-export const FILTER_INDEXES = {
+const FILTER_INDEXES = {
   node: { index: 'findings_node_state', column: 'node', param: 'node' },
   check: { index: 'findings_check', column: 'check_id', param: 'check' },
   category: { index: 'findings_category', column: 'category', param: 'category' },
@@ -211,13 +228,13 @@ const statesTerm = (q: Pick<OrderedQuery, 'states'>): string =>
   `state IN (${FINDING_STATES.flatMap((s, i) => (q.states.includes(s) ? [`@s${i}`] : [])).join(', ')})`;
 
 /** The SQL of a page read through a filter's index, all its matches sorted (for a filter that matches few rows). */
-export function sortedPageSql(q: OrderedQuery, by: FilterIndex): string {
+function sortedPageSql(q: OrderedQuery, by: FilterIndex): string {
   const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q), ...(q.after ? [keyAfter(q.sort, q.order)] : []), ...q.terms];
   return `SELECT * FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} ORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
 }
 
 /** How many rows match the filter's index and the states and severities, counting to @cap at most. */
-export function probeSql(q: OrderedQuery, by: FilterIndex): string {
+function probeSql(q: OrderedQuery, by: FilterIndex): string {
   const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q)];
   return `SELECT count(*) AS n FROM (SELECT 1 FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} LIMIT @cap)`;
 }
@@ -228,12 +245,12 @@ export function probeSql(q: OrderedQuery, by: FilterIndex): string {
  * every match; walking the order's ranges reads about limit x total / matches rows. The two
  * are equal at matches = sqrt(limit x total): below, sort; above, walk.
  */
-export function sortCap(limit: number, total: number): number {
+function sortCap(limit: number, total: number): number {
   return Math.max(1000, Math.ceil(Math.sqrt((limit + 1) * total)));
 }
 
 /** The severity ranks the filters allow (lo > hi: none). */
-export function rankRange(severity: number | undefined, minSeverity: number | undefined): { lo: number; hi: number } {
+function rankRange(severity: number | undefined, minSeverity: number | undefined): { lo: number; hi: number } {
   const lo = Math.max(minSeverity ?? 0, severity ?? 0);
   const hi = severity ?? SEVERITIES.length - 1;
   return { lo, hi };
@@ -283,7 +300,10 @@ export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, 
     terms.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
     params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   }
-  const q: OrderedQuery = { sort, order, states, ranks, after: how.after, terms };
+  const pinned: OrderedQuery['pinned'] = {
+    ...(filter.node === undefined ? {} : { node: filter.node }), ...(filter.check === undefined ? {} : { check_id: filter.check }),
+  };
+  const q: OrderedQuery = { sort, order, states, ranks, after: how.after, pinned, terms };
 
   const own = (sort === 'node' && filter.node !== undefined) || (sort === 'check' && filter.check !== undefined);
   const by = own ? undefined

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../collector/store/store.js';
+import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import {
   FINDING_SORTS, ORDERS, pageQuery, positionOf, SORT_ORDERS, type FindingPosition, type FindingSort, type Measure, type SortOrder,
 } from '../../collector/store/finding-order.js';
@@ -144,6 +145,14 @@ function walkStore(store: Store, f: FindingFilter, limit: number, sort: FindingS
   });
 }
 
+/** The position of a row in an order, as a cursor would carry it. */
+function positionAt(r: Row, sort: FindingSort, order: SortOrder): FindingPosition {
+  const values: Record<string, number | string> = {
+    severity_rank: severityRank(r.severity), first_seen: r.firstSeen, last_seen: r.lastSeen, node: r.node, check_id: r.checkId, seq: r.seq,
+  };
+  return { sort, order, key: ORDERS[sort].key.map((p) => values[p.column]!) };
+}
+
 /** Measures that force a plan: the filter's matches are none (sort them) or endless (walk the order's index). */
 const FORCE: Record<'sorted' | 'merged', Measure> = {
   sorted: { total: () => 1_000_000, matches: () => 0 },
@@ -206,6 +215,22 @@ test('every sort and order, with any filters, walks the cursor through exactly t
             const forced = walkForced(db, plan, filter, limit, sort, order);
             if (JSON.stringify(forced) !== JSON.stringify(expected)) throw new Error(`${what} plan=${plan}: ${forced.length} rows against ${expected.length}, or another order`);
           }
+          // A cursor at any row, also one the filters do not match (a client that changed its
+          // filters mid-walk): the page holds the matching rows that come after that row.
+          if (rows.length > 0) {
+            const at = rows[Math.abs(seed + limit) % rows.length]!;
+            const all = bruteForce(rows, {}, sort, order);
+            const later = new Set(all.slice(all.indexOf(at.id) + 1));
+            const want = expected.filter((id) => later.has(id)).slice(0, limit);
+            const after = positionAt(at, sort, order);
+            const viaCursor = store.findings.list(filter, limit, { sort, order, after }).items.map((f) => f.id);
+            if (JSON.stringify(viaCursor) !== JSON.stringify(want)) throw new Error(`${what} after ${at.id}: ${viaCursor.length} rows against ${want.length}, or others`);
+            for (const plan of ['sorted', 'merged'] as const) {
+              const q = pageQuery(filter, limit, { sort, order, after }, FORCE[plan]);
+              const got = (q.sql === undefined ? [] : db.prepare<Record<string, unknown>, FindingRowRaw>(q.sql).all(q.params)).slice(0, limit).map((r) => r.id);
+              if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what} plan=${plan} after ${at.id}: ${got.length} rows against ${want.length}, or others`);
+            }
+          }
         }
       } finally {
         db.close();
@@ -246,7 +271,7 @@ test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never 
   ];
   let plans = 0;
   for (const sort of FINDING_SORTS) {
-    const own = sort === 'node' ? [{ node: 'node-a' }, { node: 'node-a', state: 'open' as const }] : sort === 'check' ? [{ check: 'cis-4.2.1' }] : [];
+    const own: FindingFilter[] = sort === 'node' ? [{ node: 'node-a' }, { node: 'node-a', state: 'open' }] : sort === 'check' ? [{ check: 'cis-4.2.1' }] : [];
     for (const order of SORT_ORDERS) {
       for (const filter of [...filters, ...own]) {
         for (const after of [undefined, middle(sort, order)]) {
@@ -262,6 +287,17 @@ test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never 
           for (const l of reads) t.regex(l, new RegExp(`^SEARCH findings USING (COVERING )?INDEX ${index} \\(state=\\? AND severity_rank=\\?`), what);
           plans++;
         }
+      }
+      // The filter of the order's own column, with a cursor inside it: each range starts at the cursor's seq.
+      for (const filter of own) {
+        const pinned = filter.node ?? filter.check ?? '';
+        const after = { ...middle(sort, order), key: [pinned, ...middle(sort, order).key.slice(1)] };
+        const q = pageQuery(filter, 100, { sort, order, after }, FORCE.merged);
+        const plan = planOf(db, q.sql!, q.params);
+        const column = sort === 'node' ? 'node' : 'check_id';
+        t.true(plan.includes(`SEARCH findings USING INDEX ${ORDERS[sort].index} (state=? AND severity_rank=? AND ${column}=? AND rowid${order === 'asc' ? '>' : '<'}?)`), plan.join('\n'));
+        t.false(plan.some((l) => l.includes('TEMP B-TREE') || l.startsWith('SCAN')), plan.join('\n'));
+        plans++;
       }
     }
   }
@@ -326,4 +362,46 @@ test('the plan follows the data: a filter on few rows sorts them, one on most ro
   t.true(measured[1]!.matches <= measured[1]!.cap, JSON.stringify(measured));
   // The store decides the same way, from its rollups and its own count.
   t.deepEqual(store.findings.list({ node: 'node-a' }, 5, { sort: 'firstSeen' }).items.map((f) => f.id), bruteForce(rows, { node: 'node-a' }, 'firstSeen', 'desc').slice(0, 5));
+});
+
+test('a database of schema version 11 migrates to 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'v11.db');
+  const raw = new Database(path);
+  for (const m of MIGRATIONS.filter((x) => x.version <= 11)) {
+    raw.exec(m.sql);
+    m.run?.(raw);
+    raw.pragma(`user_version = ${m.version}`);
+    // Findings stored at version 1, before the rollups (002) that count them.
+    if (m.version === 1) {
+      const insert = raw.prepare(`INSERT INTO findings (id, node, check_id, category, subject, severity, severity_rank, status, state, first_seen, last_seen, count, updated_at)
+        VALUES (?, 'node-a', 'proc-unexpected', 'process', ?, ?, ?, 'fail', ?, ?, ?, 1, 0)`);
+      for (const [i, sev] of (['low', 'critical', 'info', 'high', 'critical', 'medium'] as const).entries()) {
+        insert.run(fingerprint('node-a', 'proc-unexpected', `/bin/${i}`), `/bin/${i}`, sev, severityRank(sev), i === 2 ? 'resolved' : 'open', 1000 + i, 2000 + i);
+      }
+    }
+  }
+  const before = raw.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings' ORDER BY name").pluck().all();
+  raw.close();
+  t.true(before.includes('findings_state_seq') && before.includes('findings_state_severity'));
+
+  const store = openStore({ path });
+  t.teardown(() => store.close());
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  t.is(db.pragma('user_version', { simple: true }), 12);
+  const after = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings' ORDER BY name").pluck().all();
+  t.deepEqual(after.filter((x) => !before.includes(x)).sort(), ['findings_by_check', 'findings_by_first_seen', 'findings_by_last_seen', 'findings_by_node']);
+  t.deepEqual(before.filter((x) => !after.includes(x)).sort(), ['findings_state_seq', 'findings_state_severity']);
+  t.is(db.prepare("SELECT length(value) FROM store_secrets WHERE name = 'cursor-seal'").pluck().get(), 32);
+
+  // The findings stored before list most severe first, then newest first, page by page.
+  t.deepEqual(walkStore(store, {}, 2, 'severity', 'desc').map((id) => store.findings.get(id)!.subject), ['/bin/4', '/bin/1', '/bin/3', '/bin/5', '/bin/0', '/bin/2']);
+  t.deepEqual(store.findings.list({ state: 'open', minSeverity: 'high' }, 10).items.map((f) => f.subject), ['/bin/4', '/bin/1', '/bin/3']);
+  // Another database has another key: it does not open this one's cursors.
+  const other = openStore({ path: join(dir, 'other.db') });
+  t.teardown(() => other.close());
+  const cursor = store.findings.list({}, 1).nextCursor!;
+  t.truthy(store.findings.openCursor(cursor));
+  t.is(other.findings.openCursor(cursor), undefined);
 });
