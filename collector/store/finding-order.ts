@@ -13,7 +13,7 @@
 // (except node for sort=node, check for sort=check). For them the list either reads all the
 // filter's matches through the filter's own index and sorts those, or walks the order's ranges
 // and checks the filter on each row, whichever reads fewer rows: a bounded count of the
-// matches decides (see `plan`).
+// matches decides (see `pageQuery`).
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState } from '../../proto/domain.js';
 import type { FindingRowRaw } from './finding-row.js';
 import type { FindingFilter, ListOrder } from './findings.js';

@@ -6,7 +6,7 @@
 import { severityRank, type FindingState, type Severity, type Status } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
-import type { Db } from './db.js';
+import { StoreError, type Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
 import { pageQuery, positionFromJson, positionOf, positionToJson, type FindingPosition, type FindingSort, type Measure, type SortOrder } from './finding-order.js';
@@ -191,7 +191,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
   };
   // The key that seals the list's cursors (migration 012).
   const cursorKey = db.prepare<[], Buffer>("SELECT value FROM store_secrets WHERE name = 'cursor-seal'").pluck().get();
-  if (!cursorKey) throw new Error('the database has no cursor-seal key (migration 012)');
+  if (!cursorKey) throw new StoreError('NO_CURSOR_KEY', 'the database has no key for the findings list cursors (store_secrets, migration 012)');
 
   // The list's statements, one per shape of query (its filters, order and where the cursor
   // falls): prepared once each, the least recently used dropped past 256.
