@@ -144,9 +144,15 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
         suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    // The two writes nearly every change is, with only the columns they change (an assigned
-    // column costs its indexes an update even when its value stays): an occurrence, and a
-    // transition without one (a resolution, a suppression and its end).
+    // The writes nearly every change is, with only the columns they change (an assigned
+    // column costs each index holding it a delete and an insert even when its value stays):
+    // an occurrence that leaves the indexed columns as they were (a finding seen again: only
+    // the order by last seen moves), any other occurrence, and a transition without one (a
+    // resolution, a suppression and its end).
+    seenAgain: db.prepare<[string, string, string, number, string, string, string, string, string, string, string, string, number, number, number, number]>(
+      `UPDATE findings SET cis = ?, title = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?,
+        remediation = ?, detail = ?, seen = ?, last_seen = ?, count = ?, updated_at = ?
+      WHERE seq = ?`),
     occurrence: db.prepare<[string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
       string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, title = ?, category = ?, severity = ?,
         severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
@@ -239,7 +245,11 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         seq = before.seq;
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
-        if (f && sameSuppression && before.firstSeen === w.firstSeen) {
+        if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
+          && before.category === f.category && before.resolvedAt === w.resolvedAt) {
+          s.seenAgain.run(f.cis, f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation,
+            f.detail, f.seen, w.lastSeen, w.count, now, seq);
+        } else if (f && sameSuppression && before.firstSeen === w.firstSeen) {
           s.occurrence.run(f.cis, f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
             f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
