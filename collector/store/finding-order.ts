@@ -12,7 +12,7 @@
 // The node, check and category filters pin a column the order's index does not lead with
 // (except node for sort=node, check for sort=check). For them the list either reads all the
 // filter's matches through the filter's own index and sorts those, or walks the order's ranges
-// and checks the filter on each row, whichever reads fewer rows: a bounded count of the
+// and checks the filter on each row, whichever reads fewer rows: the rollups' count of the
 // matches decides (see `pageQuery`).
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState } from '../../proto/domain.js';
 import type { FindingRowRaw } from './finding-row.js';
@@ -212,16 +212,19 @@ function keyAfter(sort: FindingSort, order: SortOrder): string {
 
 /** A filter's own index, with the column it leads with. */
 interface FilterIndex {
+  readonly kind: FilterKind;
   readonly index: string;
   readonly column: 'node' | 'check_id' | 'category';
   readonly param: string;
 }
 
+export type FilterKind = 'node' | 'check' | 'category';
+
 const FILTER_INDEXES = {
-  node: { index: 'findings_node_state', column: 'node', param: 'node' },
-  check: { index: 'findings_check', column: 'check_id', param: 'check' },
-  category: { index: 'findings_category', column: 'category', param: 'category' },
-} as const satisfies Record<string, FilterIndex>;
+  node: { kind: 'node', index: 'findings_node_state', column: 'node', param: 'node' },
+  check: { kind: 'check', index: 'findings_check', column: 'check_id', param: 'check' },
+  category: { kind: 'category', index: 'findings_category', column: 'category', param: 'category' },
+} as const satisfies Record<FilterKind, FilterIndex>;
 
 const ranksTerm = (q: Pick<OrderedQuery, 'ranks'>): string[] => (q.ranks.lo === 0 && q.ranks.hi === SEVERITIES.length - 1 ? [] : [`severity_rank BETWEEN ${q.ranks.lo} AND ${q.ranks.hi}`]);
 const statesTerm = (q: Pick<OrderedQuery, 'states'>): string =>
@@ -229,21 +232,16 @@ const statesTerm = (q: Pick<OrderedQuery, 'states'>): string =>
 
 /** The SQL of a page read through a filter's index, all its matches sorted (for a filter that matches few rows). */
 function sortedPageSql(q: OrderedQuery, by: FilterIndex): string {
-  const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q), ...(q.after ? [keyAfter(q.sort, q.order)] : []), ...q.terms];
+  const pin = `${by.column} = @${by.param}`;
+  const where = [pin, statesTerm(q), ...ranksTerm(q), ...(q.after ? [keyAfter(q.sort, q.order)] : []), ...q.terms.filter((x) => x !== pin)];
   return `SELECT * FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} ORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
 }
 
-/** How many rows match the filter's index and the states and severities, counting to @cap at most. */
-function probeSql(q: OrderedQuery, by: FilterIndex): string {
-  const where = [`${by.column} = @${by.param}`, statesTerm(q), ...ranksTerm(q)];
-  return `SELECT count(*) AS n FROM (SELECT 1 FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} LIMIT @cap)`;
-}
-
 /**
- * Whether to read the filter's matches and sort them, given how many there are (`matches`,
- * counted up to `cap`) and how many rows the order's ranges hold (`total`). Sorting reads
- * every match; walking the order's ranges reads about limit x total / matches rows. The two
- * are equal at matches = sqrt(limit x total): below, sort; above, walk.
+ * The most matches of a filter worth reading and sorting, given how many rows the order's
+ * ranges hold (`total`). Sorting reads every match; walking the order's ranges reads about
+ * limit x total / matches rows. The two are equal at matches = sqrt(limit x total): below,
+ * sort; above, walk.
  */
 function sortCap(limit: number, total: number): number {
   return Math.max(1000, Math.ceil(Math.sqrt((limit + 1) * total)));
@@ -256,12 +254,12 @@ function rankRange(severity: number | undefined, minSeverity: number | undefined
   return { lo, hi };
 }
 
-/** What the planner asks of the data. */
+/** What the planner asks of the data (the store answers from its rollups: rollups.ts createRollupCounts). */
 export interface Measure {
-  /** How many findings the order's ranges for these states and severities hold (from the rollups). */
+  /** How many findings of these states and severities there are: what the order's ranges hold. */
   total(states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): number;
-  /** Runs a probeSql statement: the matches it counts (at most @cap). */
-  matches(sql: string, params: Record<string, unknown>): number;
+  /** How many of them a node, check or category filter matches (an estimate will do: it only picks the plan). */
+  matches(by: FilterKind, value: string, states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): number;
 }
 
 /** One page as SQL: in which order, and the statement with its parameters (no statement: nothing can match). */
@@ -310,9 +308,8 @@ export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, 
     : filter.node !== undefined ? FILTER_INDEXES.node
       : filter.check !== undefined ? FILTER_INDEXES.check
         : filter.category !== undefined ? FILTER_INDEXES.category : undefined;
-  if (by) {
-    const cap = sortCap(limit, measure.total(states, ranks));
-    if (measure.matches(probeSql(q, by), { ...params, cap: cap + 1 }) <= cap) return { sort, order, sql: sortedPageSql(q, by), params };
+  if (by && measure.matches(by.kind, params[by.param] as string, states, ranks) <= sortCap(limit, measure.total(states, ranks))) {
+    return { sort, order, sql: sortedPageSql(q, by), params };
   }
   return { sort, order, sql: mergedPageSql(q), params };
 }

@@ -9,9 +9,9 @@ import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
 import { StoreError, type Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
-import { pageQuery, positionFromJson, positionOf, positionToJson, type FindingPosition, type FindingSort, type Measure, type SortOrder } from './finding-order.js';
+import { pageQuery, positionFromJson, positionOf, positionToJson, type FindingPosition, type FindingSort, type SortOrder } from './finding-order.js';
 import { openSealedCursor, pageOf, sealCursor, type Page } from './paging.js';
-import type { Rollups } from './rollups.js';
+import { createRollupCounts, type Rollups } from './rollups.js';
 
 /** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
 export interface StoredFinding extends LifecycleState {
@@ -191,9 +191,6 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
-    // From the rollup (migration 002): how many findings the list's index ranges hold.
-    rangeTotal: db.prepare<[string, number, number], { n: number }>(`SELECT coalesce(sum(n), 0) AS n FROM finding_totals
-      WHERE state IN (SELECT value FROM json_each(?)) AND severity_rank BETWEEN ? AND ?`),
   };
   // The key that seals the list's cursors (migration 012).
   const cursorKey = db.prepare<[], Buffer>("SELECT value FROM store_secrets WHERE name = 'cursor-seal'").pluck().get();
@@ -211,11 +208,8 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     return stmt as Statement<Record<string, unknown>, R>;
   };
 
-  // What the list's planner asks of the data (finding-order.ts pageQuery).
-  const measure: Measure = {
-    total: (states, ranks) => s.rangeTotal.get(JSON.stringify(states), ranks.lo, ranks.hi)?.n ?? 0,
-    matches: (sql, params) => statement<{ n: number }>(sql).get(params)?.n ?? 0,
-  };
+  // What the list's planner asks of the data (finding-order.ts pageQuery), from the rollups.
+  const measure = createRollupCounts(db);
 
   const writes: FindingWrites = {
     byId: (id) => s.byId.get(id),

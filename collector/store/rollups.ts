@@ -3,7 +3,9 @@
 // written by `flush()`, which the store calls at the end of the same transaction. A batch of
 // a hundred findings on one node thus costs a few row updates instead of hundreds, and the
 // rollups are exactly as consistent as the findings they count.
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import type { Measure } from './finding-order.js';
 
 /** What a finding is counted under. */
 export interface RollupKey {
@@ -115,3 +117,36 @@ export function createRollups(db: Db) {
 }
 
 export type Rollups = ReturnType<typeof createRollups>;
+
+/**
+ * The counts the findings list's planner asks for (finding-order.ts Measure), read from the
+ * rollups: a few rows by primary key, never the findings table. Findings of a node and of a
+ * category are counted exactly; those of a check as check_spread counts them, failures only
+ * (a check's warnings, at most one per node and subject, are left out of the estimate).
+ */
+export function createRollupCounts(db: Db): Measure {
+  const statements = new Map<string, Statement<[string, ...unknown[]], number>>();
+  const pluck = (sql: string): Statement<[string, ...unknown[]], number> => {
+    let stmt = statements.get(sql);
+    if (!stmt) statements.set(sql, (stmt = db.prepare<[string, ...unknown[]], number>(sql).pluck()));
+    return stmt;
+  };
+  const states = (xs: readonly string[]): string => JSON.stringify(xs);
+  /** s<lo> + ... + s<hi>: the severity columns of node_counts and check_spread. */
+  const sev = (lo: number, hi: number): string => Array.from({ length: hi - lo + 1 }, (_, i) => `s${lo + i}`).join(' + ');
+  const IN_STATES = 'state IN (SELECT value FROM json_each(?))';
+  return {
+    total: (s, r) => pluck(`SELECT coalesce(sum(n), 0) FROM finding_totals WHERE ${IN_STATES} AND severity_rank BETWEEN ? AND ?`).get(states(s), r.lo, r.hi) ?? 0,
+    matches(by, value, s, r) {
+      switch (by) {
+        case 'category':
+          return pluck(`SELECT coalesce(sum(n), 0) FROM finding_totals WHERE ${IN_STATES} AND category = ? AND severity_rank BETWEEN ? AND ?`)
+            .get(states(s), value, r.lo, r.hi) ?? 0;
+        case 'node':
+          return pluck(`SELECT coalesce(sum(${sev(r.lo, r.hi)}), 0) FROM node_counts WHERE ${IN_STATES} AND node = ?`).get(states(s), value) ?? 0;
+        case 'check':
+          return pluck(`SELECT coalesce(sum(${sev(r.lo, r.hi)}), 0) FROM check_spread WHERE ${IN_STATES} AND check_id = ?`).get(states(s), value) ?? 0;
+      }
+    },
+  };
+}
