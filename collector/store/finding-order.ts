@@ -113,6 +113,8 @@ interface OrderedQuery {
   readonly pinned: Partial<Record<KeyColumn, KeyValue>>;
   /** Row filters besides state and severity, as SQL terms on bound parameters. */
   readonly terms: readonly string[];
+  /** Whether the (state, severity) range can hold a match (default: every one). */
+  readonly arm?: (state: FindingState, rank: number) => boolean;
 }
 
 const ascending = (order: SortOrder, p: KeyPart): boolean => (order === 'asc') !== (p.against === true);
@@ -185,6 +187,7 @@ function mergedPageSql(q: OrderedQuery): string | undefined {
   for (const [si, state] of FINDING_STATES.entries()) {
     if (!q.states.includes(state)) continue;
     for (let rank = q.ranks.lo; rank <= q.ranks.hi; rank++) {
+      if (q.arm && !q.arm(state, rank)) continue;
       const after = armAfter(q, rank);
       if (after === undefined) continue;
       const where = [`state = @s${si}`, `severity_rank = ${rank}`, ...(after === '' ? [] : [after]), ...q.terms];
@@ -258,8 +261,8 @@ function rankRange(severity: number | undefined, minSeverity: number | undefined
 export interface Measure {
   /** How many findings of these states and severities there are: what the order's ranges hold. */
   total(states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): number;
-  /** How many of them a node, check or category filter matches (an estimate will do: it only picks the plan). */
-  matches(by: FilterKind, value: string, states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): number;
+  /** How many of them a node, check or category filter matches, by state and severity (exactly: ranges without one are not read). */
+  matches(by: FilterKind, value: string, states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): (state: FindingState, rank: number) => number;
 }
 
 /** One page as SQL: in which order, and the statement with its parameters (no statement: nothing can match). */
@@ -308,8 +311,11 @@ export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, 
     : filter.node !== undefined ? FILTER_INDEXES.node
       : filter.check !== undefined ? FILTER_INDEXES.check
         : filter.category !== undefined ? FILTER_INDEXES.category : undefined;
-  if (by && measure.matches(by.kind, params[by.param] as string, states, ranks) <= sortCap(limit, measure.total(states, ranks))) {
-    return { sort, order, sql: sortedPageSql(q, by), params };
-  }
-  return { sort, order, sql: mergedPageSql(q), params };
+  if (!by) return { sort, order, sql: mergedPageSql(q), params };
+  const count = measure.matches(by.kind, params[by.param] as string, states, ranks);
+  let matches = 0;
+  for (const state of states) for (let rank = ranks.lo; rank <= ranks.hi; rank++) matches += count(state, rank);
+  if (matches <= sortCap(limit, measure.total(states, ranks))) return { sort, order, sql: sortedPageSql(q, by), params };
+  // Walked: the ranges where the filter has no match are left out (each would be read to its end).
+  return { sort, order, sql: mergedPageSql({ ...q, arm: (state, rank) => count(state, rank) > 0 }), params };
 }

@@ -14,7 +14,7 @@ import { openStore, type Store } from '../../collector/store/store.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { createRollupCounts } from '../../collector/store/rollups.js';
 import {
-  FINDING_SORTS, ORDERS, pageQuery, positionOf, SORT_ORDERS, type FindingPosition, type FindingSort, type Measure, type SortOrder,
+  FINDING_SORTS, ORDERS, pageQuery, positionOf, SORT_ORDERS, type FilterKind, type FindingPosition, type FindingSort, type Measure, type SortOrder,
 } from '../../collector/store/finding-order.js';
 import type { FindingFilter } from '../../collector/store/findings.js';
 import type { FindingRowRaw } from '../../collector/store/finding-row.js';
@@ -56,6 +56,7 @@ interface Row {
   readonly title: string;
   readonly actual: string;
   readonly severity: Severity;
+  readonly status: 'fail' | 'warn';
   readonly state: FindingState;
   readonly firstSeen: number;
   readonly lastSeen: number;
@@ -77,7 +78,7 @@ function rowsOf(seed: number, n: number): Row[] {
     const r = rnd();
     return {
       seq: i + 1, id: fingerprint(node, checkId, subject), node, checkId, category: skewed(rnd, CATEGORIES), subject,
-      title: pick(TITLES), actual: pick(ACTUALS), severity: pick(SEVERITIES),
+      title: pick(TITLES), actual: pick(ACTUALS), severity: pick(SEVERITIES), status: rnd() < 0.15 ? 'warn' : 'fail',
       state: r < 0.7 ? 'open' : r < 0.9 ? 'resolved' : 'suppressed', firstSeen, lastSeen: firstSeen + Math.floor(rnd() * 6),
     };
   });
@@ -93,7 +94,7 @@ function fill(store: Store, rows: readonly Row[]): void {
         suppressedReason: r.state === 'suppressed' ? 'known' : null, suppressedUntil: null,
         suppressedBy: r.state === 'suppressed' ? 'test' : null, suppressedAt: r.state === 'suppressed' ? r.lastSeen : null,
         fields: {
-          cis: '', title: r.title, category: r.category, severity: r.severity, status: 'fail', scored: false, actual: r.actual,
+          cis: '', title: r.title, category: r.category, severity: r.severity, status: r.status, scored: false, actual: r.actual,
           expected: '', source: '', sourceFile: '', reason: '', remediation: '', detail: '{}', seen: 'scan',
         },
       }, 0);
@@ -156,8 +157,8 @@ function positionAt(r: Row, sort: FindingSort, order: SortOrder): FindingPositio
 
 /** Measures that force a plan: the filter's matches are none (sort them) or endless (walk the order's index). */
 const FORCE: Record<'sorted' | 'merged', Measure> = {
-  sorted: { total: () => 1_000_000, matches: () => 0 },
-  merged: { total: () => 1_000_000, matches: () => Number.MAX_SAFE_INTEGER },
+  sorted: { total: () => 1_000_000, matches: () => () => 0 },
+  merged: { total: () => 1_000_000, matches: () => () => Number.MAX_SAFE_INTEGER },
 };
 
 /** A walk with the list's SQL run directly, its plan forced. */
@@ -328,36 +329,58 @@ test('EXPLAIN QUERY PLAN: a filter that matches few rows is read through its own
   }
 });
 
-test('the plan follows the data: the rollups count a filter\'s matches; few are sorted, many walk the order\'s index', async (t) => {
+test('the plan follows the data: the rollups count a filter\'s matches; few are sorted, many walk the order\'s index where they are', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'choice.db');
   const store = openStore({ path });
-  const rows = rowsOf(3, 1400);
+  // Besides the usual rows, a check whose 1,200 findings are all high, some of them warnings.
+  const rows = [...rowsOf(3, 1400)];
+  for (let i = 0; i < 1200; i++) {
+    const subject = `/h/${i}`;
+    rows.push({
+      seq: rows.length + 1, id: fingerprint('node-c', 'only-high', subject), node: 'node-c', checkId: 'only-high', category: 'kubelet', subject,
+      title: 'x', actual: '', severity: 'high', status: i % 3 === 0 ? 'warn' : 'fail', state: i % 10 === 0 ? 'resolved' : 'open', firstSeen: i % 7, lastSeen: i % 9,
+    });
+  }
   fill(store, rows);
   t.teardown(() => store.close());
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   const counts = createRollupCounts(db);
-  // The counts are the brute force's (findings here all fail: a check's count is exact too).
+  // The counts are the brute force's, by state and severity, warnings included.
   const ranges = [{ lo: 0, hi: 4 }, { lo: 3, hi: 4 }, { lo: 2, hi: 2 }];
   const stateSets: FindingState[][] = [[...FINDING_STATES], ['open'], ['resolved']];
   for (const ranks of ranges) {
     for (const states of stateSets) {
       const within = rows.filter((r) => states.includes(r.state) && severityRank(r.severity) >= ranks.lo && severityRank(r.severity) <= ranks.hi);
       t.is(counts.total(states, ranks), within.length);
-      for (const node of NODES) t.is(counts.matches('node', node, states, ranks), within.filter((r) => r.node === node).length);
-      for (const check of CHECKS) t.is(counts.matches('check', check, states, ranks), within.filter((r) => r.checkId === check).length);
-      for (const category of CATEGORIES) t.is(counts.matches('category', category, states, ranks), within.filter((r) => r.category === category).length);
+      const filters: Array<[FilterKind, string, (r: Row) => string]> = [
+        ...NODES.map((v): [FilterKind, string, (r: Row) => string] => ['node', v, (r) => r.node]),
+        ...[...CHECKS, 'only-high'].map((v): [FilterKind, string, (r: Row) => string] => ['check', v, (r) => r.checkId]),
+        ...CATEGORIES.map((v): [FilterKind, string, (r: Row) => string] => ['category', v, (r) => r.category]),
+      ];
+      for (const [by, value, of] of filters) {
+        const count = counts.matches(by, value, states, ranks);
+        for (const state of states) {
+          for (let rank = ranks.lo; rank <= ranks.hi; rank++) {
+            t.is(count(state, rank), within.filter((r) => of(r) === value && r.state === state && severityRank(r.severity) === rank).length, `${by}=${value} ${state} ${rank}`);
+          }
+        }
+      }
     }
   }
-  // node-a holds about 80% of 1,400 rows, more than the cap of 1,000: the order's index is walked.
+  // node-a holds about 80% of the first 1,400 rows, more than the cap of 1,000: the order's index is walked.
   t.true(rows.filter((r) => r.node === 'node-a').length > 1000);
   t.regex(pageQuery({ node: 'node-a' }, 100, { sort: 'firstSeen' }, counts).sql!, /INDEXED BY findings_by_first_seen/);
   t.regex(pageQuery({ node: 'node-b' }, 100, { sort: 'firstSeen' }, counts).sql!, /INDEXED BY findings_node_state/);
   t.regex(pageQuery({ node: 'node-a', severity: 'critical' }, 100, { sort: 'firstSeen' }, counts).sql!, /INDEXED BY findings_node_state/, 'few of its findings are critical');
-  t.true(rows.filter((r) => r.category === 'process').length > 1000);
-  t.regex(pageQuery({ category: 'process' }, 100, { sort: 'lastSeen' }, counts).sql!, /INDEXED BY findings_by_last_seen/);
   t.regex(pageQuery({ category: 'process', state: 'resolved' }, 100, { sort: 'lastSeen' }, counts).sql!, /INDEXED BY findings_category WHERE category = @category AND state IN \(@s1\) ORDER BY/);
+  // The check that is all high is walked in the ranges of high findings only (open and resolved).
+  const walked = pageQuery({ check: 'only-high' }, 100, { sort: 'node' }, counts).sql!;
+  t.deepEqual(walked.match(/state = @s\d AND severity_rank = \d/g), ['state = @s0 AND severity_rank = 3', 'state = @s1 AND severity_rank = 3']);
+  const want = bruteForce(rows, { check: 'only-high' }, 'node', 'asc');
+  t.deepEqual(walkStore(store, { check: 'only-high' }, 100, 'node', 'asc'), want);
+  t.is(want.length, 1200);
 });
 
 test('a database of schema version 11 migrates to 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
@@ -390,6 +413,10 @@ test('a database of schema version 11 migrates to 12: each order gets its index,
   t.deepEqual(after.filter((x) => !before.includes(x)).sort(), ['findings_by_check', 'findings_by_first_seen', 'findings_by_last_seen', 'findings_by_node']);
   t.deepEqual(before.filter((x) => !after.includes(x)).sort(), ['findings_state_seq', 'findings_state_severity']);
   t.is(db.prepare("SELECT length(value) FROM store_secrets WHERE name = 'cursor-seal'").pluck().get(), 32);
+  t.deepEqual(db.prepare('SELECT state, check_id, severity_rank, n FROM check_totals ORDER BY state, severity_rank').raw().all(), [
+    ['open', 'proc-unexpected', 1, 1], ['open', 'proc-unexpected', 2, 1], ['open', 'proc-unexpected', 3, 1], ['open', 'proc-unexpected', 4, 2],
+    ['resolved', 'proc-unexpected', 0, 1],
+  ], 'check_totals counts the findings stored before');
 
   // The findings stored before list most severe first, then newest first, page by page.
   t.deepEqual(walkStore(store, {}, 2, 'severity', 'desc').map((id) => store.findings.get(id)!.subject), ['/bin/4', '/bin/1', '/bin/3', '/bin/5', '/bin/0', '/bin/2']);

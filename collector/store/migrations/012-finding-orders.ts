@@ -14,6 +14,9 @@ import type { Migration } from './index.js';
 // The (node, state), (check_id, state) and (category, state) indexes stay: the filters of the
 // other orders and the unexpected-process list walk them in seq order.
 //
+// check_totals counts findings per state, check and severity, as node_counts and
+// finding_totals (002) do per node and per category: with them the list knows, before it
+// reads, how many findings a node, check or category filter matches in each index range.
 // store_secrets holds the key that seals the list's cursors (collector/store/paging.ts): a
 // cursor this database did not issue, or one changed on the way, is refused.
 export const m012FindingOrders: Migration = {
@@ -26,6 +29,14 @@ CREATE INDEX findings_by_node ON findings (state, severity_rank, node);
 CREATE INDEX findings_by_check ON findings (state, severity_rank, check_id);
 DROP INDEX findings_state_severity;
 DROP INDEX findings_state_seq;
+
+-- A rollup (collector/store/rollups.ts) the list reads to plan a check filter: per state,
+-- check and severity, how many findings (of every status; check_spread counts failures).
+CREATE TABLE check_totals (
+  state TEXT NOT NULL, check_id TEXT NOT NULL, severity_rank INTEGER NOT NULL, n INTEGER NOT NULL,
+  PRIMARY KEY (state, check_id, severity_rank)
+) STRICT, WITHOUT ROWID;
+INSERT INTO check_totals SELECT state, check_id, severity_rank, count(*) FROM findings GROUP BY state, check_id, severity_rank;
 
 CREATE TABLE store_secrets (
   name  TEXT PRIMARY KEY,
