@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import { initPki } from '../collector/pki/pki.js';
 import { hashToken, loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
-import { openStore, type Store } from '../collector/store/store.js';
+import { openStore } from '../collector/store/sqlite.js';
+import { FINDING_SORTS, SORT_ORDERS, type Store } from '../collector/store/store.js';
 import { createCommitStage } from '../collector/pipeline/commit.js';
 import { createLogger } from '../proto/support/logger.js';
 import { fingerprint } from '../proto/fingerprint.js';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../proto/domain.js';
 import type { IncomingFinding, IncomingResult } from '../collector/pipeline/types.js';
-import { FINDING_SORTS, SORT_ORDERS } from '../collector/store/finding-order.js';
 
 export interface QueryBenchOptions {
   readonly nodes: number;
@@ -68,7 +68,7 @@ export function generate(store: Store, o: QueryBenchOptions, t0: number): { find
       certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfter: new Date(t0 + 200 * DAY).toISOString() }],
     }, at);
     const results: IncomingResult[] = scope.map((checkId, j) => ({
-      checkId, cis: checkId.slice(4), title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
+      checkId, cis: checkId.slice(4), references: [`cis-1.12:${checkId.slice(4)}`], title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
       status: (i + j) % 3 === 0 ? 'fail' : 'pass', severity: severityOf(j), scored: j % 5 !== 0, actual: 'true', expected: 'false',
       source: 'flag', sourceFile: '', reason: '', remediation: 'Set the flag as the benchmark says.', occurrences: 1,
     }));

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isValidNodeName } from '../proto/domain.js';
-import { agentEnv } from '../agent/runtime-env.js';
+import { AGENT_NODE_ARGS, agentEnv } from '../agent/runtime-env.js';
 import { DEV_HOST, DEV_PORTS, type DevPorts, explainListenFailure, unavailablePorts } from './dev-ports.js';
 
 /** The last bytes a child wrote to stderr are kept to say why it failed. */
@@ -111,9 +111,10 @@ export async function runDev(dataDir: string, version: string, ports: DevPorts):
   const children: ChildProcess[] = [];
   const start = (name: 'collector' | 'agent', config: string): ChildProcess => {
     const log = createWriteStream(join(data, `${name}.log`), { flags: 'a', mode: 0o600 });
-    // The agent runs with the memory settings of its image (agent/runtime-env.ts).
+    // The agent runs with the memory settings of its image (agent/runtime-env.ts): its
+    // environment and its Node.js options.
     const env = { ...(name === 'agent' ? agentEnv(process.env) : process.env), ...portEnv[name] };
-    const child = spawn(process.execPath, [ENTRY, name, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [...(name === 'agent' ? AGENT_NODE_ARGS : []), ENTRY, name, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderrTail = '';
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);

@@ -1,9 +1,9 @@
-// /api/v1/findings: list with filters and a stable cursor, one finding with its history,
+// /api/v1/findings: list with filters, in an order, with a keyset cursor, one finding with its history,
 // and the admin calls that suppress and unsuppress.
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ApiContext } from './context.js';
-import { ORDERS, DEFAULT_SORT } from '../store/finding-order.js';
+import { DEFAULT_SORT, FINDING_ORDERS } from '../store/store.js';
 import { parseTime } from './time.js';
 import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
 
@@ -13,12 +13,18 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
     schema: {
       summary: 'Findings, filtered, most severe first (or in the order `sort` and `order` name), one page at a time',
+      description: 'Filters: `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
+        + '3339) and `q`. A cursor continues its own `sort` and `order` (another is refused with 400) from the values '
+        + 'of the last finding of its page, so a walk neither skips nor repeats a finding that keeps its place in the '
+        + 'order meanwhile. A finding that moves can be skipped or met twice: with `sort=lastSeen` each time it is seen '
+        + 'again; with `severity`, `node` and `check` when its severity changes. `firstSeen` never changes, so a walk in '
+        + '`sort=firstSeen` neither skips nor repeats any finding.',
       querystring: FindingsQuery, response: { 200: FindingPage, 400: ErrorBody },
     },
   }, async (req, reply) => {
     const { sort: sortParam, order: orderParam, cursor, limit, ...filter } = req.query;
     const sort = sortParam ?? DEFAULT_SORT;
-    const order = orderParam ?? ORDERS[sort].defaultOrder;
+    const order = orderParam ?? FINDING_ORDERS[sort].defaultOrder;
     const after = cursor === undefined ? undefined : store.findings.openCursor(cursor);
     if (cursor !== undefined && after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
     if (after && (after.sort !== sort || after.order !== order)) {
@@ -30,7 +36,13 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
-    schema: { summary: 'One finding with its history', params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody } },
+    schema: {
+      summary: 'One finding with its history',
+      description: 'The `history` is newest first: every transition (`opened`, `reopened`, `escalated`, `resolved`, '
+        + '`suppressed`, `unsuppressed`) and the occurrences in between, folded into one `seen` entry per hour. '
+        + 'It is bounded per finding (`findings.historyLimit`).',
+      params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody },
+    },
   }, async (req, reply) => {
     return store.findings.detail(req.params.id) ?? reply.code(404).send({ error: 'no such finding' });
   });
@@ -42,6 +54,9 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
     schema: {
       summary: 'Suppress a finding (or change the reason and expiry of its suppression)',
+      description: 'At `until` the suppression ends by itself: the collector wakes up for it (reading never changes a '
+        + 'finding). The finding is then `open` again, or `resolved` if a pass resolved it meanwhile. A pass '
+        + 'inside a scan\'s scope still resolves a suppressed finding.',
       params: FindingParams, body: SuppressBody, response: { 200: Finding, 404: ErrorBody, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -59,6 +74,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     config: { role: 'admin', audit: { action: 'finding.unsuppress' } },
     schema: {
       summary: 'End a suppression now',
+      description: '409 when the finding is not suppressed.',
       params: FindingParams, response: { 200: Finding, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {

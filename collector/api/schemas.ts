@@ -3,9 +3,8 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
-import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
-import { DEFAULT_SORT, FINDING_SORTS, ORDERS, SORT_ORDERS } from '../store/finding-order.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
   Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
@@ -25,8 +24,8 @@ export const FindingsQuery = Type.Object({
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
   sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}), each in its default direction: `
-    + `${FINDING_SORTS.map((s) => `${s}, ${ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
-  order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
+    + `${FINDING_SORTS.map((s) => `${s}, ${FINDING_ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
+  order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${FINDING_ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });
@@ -82,6 +81,10 @@ export const Node = Type.Object({
     lastPath: Type.String({ description: 'The host path of the last document refused (redacted, at most 1024 characters); empty when none was' }),
     lastReason: Type.String({ description: 'The limit it passed: bytes, depth, aliases, elements, alias-expansion or unscannable; empty when none was' }),
   }, { description: "Host documents (the YAML or JSON configuration the checks read) the agent refused before parsing for passing a limit; their checks are error results" }),
+  execIdentityFailed: Type.Object({
+    count: Type.Integer({ description: 'Executables whose contents the agent could not hash, since it started: each such process was judged by its path only' }),
+    lastReason: Type.String({ description: 'The last one\'s reason: gone, too-large, not-regular, changed, unreadable or busy; empty when none failed' }),
+  }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
   spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),
@@ -113,6 +116,21 @@ export const Node = Type.Object({
   openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
+  source: Type.Union([Type.Literal('agent'), Type.Literal('cluster')], {
+    description: 'agent: an agent has reported the node; cluster: known only from the Kubernetes API, no agent has ever reported it (its agent fields are empty, its versions are what the node itself says)',
+  }),
+  cluster: Type.Union([Type.Object({
+    ready: Type.Boolean({ description: 'The node\'s Ready condition is True' }),
+    agentExpected: Type.Union([Type.Boolean(), Type.Null()], { description: 'The agent DaemonSet runs a pod on the node, judged as the scheduler would; null: unknown (the DaemonSet could not be read)' }),
+    reason: Type.String({ description: 'Why the agent is not expected there (a taint the DaemonSet does not tolerate, Windows, virtual-kubelet, Fargate ...), or why that is unknown; empty when expected' }),
+    firstSeen: Type.String({ description: 'When the collector first saw the node in the cluster' }),
+  }), Type.Null()], { description: 'What the Kubernetes API says of the node (nodes.watch); null when the collector does not watch nodes or the cluster has no node of that name' }),
+  agentMissing: Type.Union([Type.Object({
+    findingId: Type.String(),
+    state: Type.Union([Type.Literal('open'), Type.Literal('suppressed')]),
+    since: Type.String({ description: 'Since when the node has been Ready with the agent expected and no agent reporting' }),
+    reason: Type.String({ description: 'Why the agent is missing, as far as the collector can tell (no agent pod on the node, or one that has not connected)' }),
+  }), Type.Null()], { description: "The node's agent-missing finding while open or suppressed: a Ready node the agent DaemonSet should run on, from which no agent has reported" }),
 });
 
 export const NodePage = Type.Object({ items: Type.Array(Node), nextCursor: Nullable(Type.String()) });

@@ -21,9 +21,9 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
-import type { ReportedBaseline, ReportedDigest } from '../store/baselines.js';
+import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/benchmark-refs.js';
+import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
@@ -191,8 +191,8 @@ const EXEC_SOURCE = /^[a-z0-9-]{1,32}$/;
 /** A limit a host document passed (bytes, depth, aliases, ...; a later agent may name another), or none. */
 const REFUSAL_REASON = /^[a-z0-9-]{0,32}$/;
 
-function refusalReason(v: string): string {
-  if (!REFUSAL_REASON.test(v)) throw new InvalidMessage(`stats.hostDocumentRefusedReason ${JSON.stringify(v.slice(0, 40))} is not a reason (up to 32 of a-z, 0-9, '-')`);
+function refusalReason(field: string, v: string): string {
+  if (!REFUSAL_REASON.test(v)) throw new InvalidMessage(`stats.${field} ${JSON.stringify(v.slice(0, 40))} is not a reason (up to 32 of a-z, 0-9, '-')`);
   return v;
 }
 
@@ -215,7 +215,7 @@ function execSource(v: string, coverage: string): string {
  */
 export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
   const clamped: string[] = [];
-  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason'>): number => {
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason' | 'execIdentityFailedReason'>): number => {
     const v = st?.[name] ?? 0;
     if (typeof v === 'number' && v > LIMITS.counter) {
       clamped.push(`stats.${name}`);
@@ -247,15 +247,33 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     hostDocumentsRefused: counter('hostDocumentsRefused'),
     // A host path: redacted like any text a node sends, bounded like a subject.
     hostDocumentRefusedPath: redacted('stats.hostDocumentRefusedPath', st?.hostDocumentRefusedPath ?? '', LIMITS.subject),
-    hostDocumentRefusedReason: refusalReason(st?.hostDocumentRefusedReason ?? ''),
+    hostDocumentRefusedReason: refusalReason('hostDocumentRefusedReason', st?.hostDocumentRefusedReason ?? ''),
+    execIdentityFailed: counter('execIdentityFailed'),
+    execIdentityFailedReason: refusalReason('execIdentityFailedReason', st?.execIdentityFailedReason ?? ''),
   };
   return { stats, clamped };
+}
+
+/**
+ * A result's benchmark references: each `<benchmark>:<control>` (proto/benchmark-refs.ts), at
+ * most MAX_REFERENCES, no repeats. None from an agent that predates them (up to 0.2.x): the
+ * report's benchmark and the result's `cis`.
+ */
+function references(field: string, v: unknown, benchmark: string, cis: string): string[] {
+  const refs = texts(field, v ?? [], MAX_REFERENCES, 64);
+  if (refs.length === 0) return legacyReferences(benchmark, cis);
+  refs.forEach((x, i) => {
+    if (!BENCHMARK_REF.test(x)) throw new InvalidMessage(`${field}[${i}] ${JSON.stringify(x)} is not a benchmark reference (<benchmark>:<control>, e.g. cis-1.12:4.2.1)`);
+  });
+  if (new Set(refs).size !== refs.length) throw new InvalidMessage(`${field} names a reference twice`);
+  return refs;
 }
 
 export function scanFromWire(r: ScanReport__Output, node: string, epoch: string, now: number): IncomingScan {
   if (r.results.length > LIMITS.resultsPerReport) throw new InvalidMessage(`scanReport has ${r.results.length} results; at most ${LIMITS.resultsPerReport}`);
   if (r.scope.length > LIMITS.scopeEntries) throw new InvalidMessage(`scanReport.scope has more than ${LIMITS.scopeEntries} entries`);
   const scope = r.scope.map((s, i) => checkId(`scanReport.scope[${i}]`, s));
+  const benchmark = text('scanReport.benchmark', r.benchmark, 64);
   const results = r.results.map((x, i): IncomingResult => {
     const f = `scanReport.results[${i}]`;
     const status = statusFromWire(x.status);
@@ -268,6 +286,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
     return {
       checkId: checkId(`${f}.checkId`, x.checkId),
       cis: text(`${f}.cis`, x.cis, 32),
+      references: references(`${f}.references`, x.references, benchmark, x.cis),
       title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,
       subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
@@ -285,7 +304,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
   });
   return {
     node, epoch, sequence: sequence(r.sequence), scannedAt: wireTime('scanReport.scannedAtMs', r.scannedAtMs, WIRE_TIMES.observed, now),
-    benchmark: text('scanReport.benchmark', r.benchmark, 64), scope, results,
+    benchmark, scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
   };
 }

@@ -16,12 +16,10 @@
 // matches decides (see `pageQuery`).
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState } from '../../proto/domain.js';
 import type { FindingRowRaw } from './finding-row.js';
-import type { FindingFilter, ListOrder } from './findings.js';
-
-export const FINDING_SORTS = ['severity', 'lastSeen', 'firstSeen', 'node', 'check'] as const;
-export type FindingSort = (typeof FINDING_SORTS)[number];
-export const SORT_ORDERS = ['asc', 'desc'] as const;
-export type SortOrder = (typeof SORT_ORDERS)[number];
+import {
+  DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, SORT_ORDERS,
+  type FindingFilter, type FindingPosition, type FindingSort, type ListOrder, type SortOrder,
+} from './boundary/findings.js';
 
 type KeyColumn = 'severity_rank' | 'first_seen' | 'last_seen' | 'node' | 'check_id' | 'seq';
 type KeyValue = number | string;
@@ -36,8 +34,8 @@ interface OrderSpec {
   readonly key: readonly KeyPart[];
   /** (state, severity_rank, column): the index that yields the order. */
   readonly index: string;
+  /** From the boundary (FINDING_ORDERS): the default direction, and the order in words. */
   readonly defaultOrder: SortOrder;
-  /** For the API's documentation: the order in its default direction. */
   readonly describe: string;
 }
 
@@ -46,27 +44,12 @@ const SEQ: KeyPart = { column: 'seq' };
 
 // Each key is written as order=asc reads it; order=desc reverses every part.
 export const ORDERS: Readonly<Record<FindingSort, OrderSpec>> = {
-  severity: { key: [RANK, { column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', describe: 'most severe first, then the newest first' },
-  lastSeen: { key: [{ column: 'last_seen' }, SEQ], index: 'findings_by_last_seen', defaultOrder: 'desc', describe: 'seen most recently first' },
-  firstSeen: { key: [{ column: 'first_seen' }, SEQ], index: 'findings_by_first_seen', defaultOrder: 'desc', describe: 'first seen most recently first' },
-  node: {
-    key: [{ column: 'node' }, { ...RANK, against: true }, SEQ], index: 'findings_by_node', defaultOrder: 'asc',
-    describe: 'by node name, the most severe first within a node',
-  },
-  check: {
-    key: [{ column: 'check_id' }, { ...RANK, against: true }, SEQ], index: 'findings_by_check', defaultOrder: 'asc',
-    describe: 'by check id, the most severe first within a check',
-  },
+  severity: { ...FINDING_ORDERS.severity, key: [RANK, { column: 'first_seen' }, SEQ], index: 'findings_by_first_seen' },
+  lastSeen: { ...FINDING_ORDERS.lastSeen, key: [{ column: 'last_seen' }, SEQ], index: 'findings_by_last_seen' },
+  firstSeen: { ...FINDING_ORDERS.firstSeen, key: [{ column: 'first_seen' }, SEQ], index: 'findings_by_first_seen' },
+  node: { ...FINDING_ORDERS.node, key: [{ column: 'node' }, { ...RANK, against: true }, SEQ], index: 'findings_by_node' },
+  check: { ...FINDING_ORDERS.check, key: [{ column: 'check_id' }, { ...RANK, against: true }, SEQ], index: 'findings_by_check' },
 };
-
-export const DEFAULT_SORT: FindingSort = 'severity';
-
-/** Where a page starts: after the finding with these key values, in this order. */
-export interface FindingPosition {
-  readonly sort: FindingSort;
-  readonly order: SortOrder;
-  readonly key: readonly KeyValue[];
-}
 
 /** The key values of a row: the position of the next page when the row ends one. */
 export function positionOf(sort: FindingSort, order: SortOrder, r: FindingRowRaw): FindingPosition {

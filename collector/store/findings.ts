@@ -3,118 +3,16 @@
 // the writes a unit of work makes. What a change means (open, resolve, reopen, escalate,
 // suppress, expire) is not decided here: pipeline/lifecycle.ts decides it, and the commit
 // stage (pipeline/commit.ts) writes what it decided through `FindingWrites`.
-import { severityRank, type FindingState, type Severity, type Status } from '../../proto/domain.js';
+import { severityRank, type FindingState } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
-import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
-import { StoreError, type Db } from './db.js';
+import type { Db } from './db.js';
+import { StoreError } from './boundary/errors.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
-import { pageQuery, positionFromJson, positionOf, positionToJson, type FindingPosition, type FindingSort, type SortOrder } from './finding-order.js';
-import { openSealedCursor, pageOf, sealCursor, type Page } from './paging.js';
+import { pageQuery, positionFromJson, positionOf, positionToJson } from './finding-order.js';
+import { openSealedCursor, pageOf, sealCursor } from './paging.js';
 import { createRollupCounts, type Rollups } from './rollups.js';
-
-/** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
-export interface StoredFinding extends LifecycleState {
-  readonly seq: number;
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly subject: string;
-  readonly category: string;
-  readonly status: string;
-  readonly severityRank: number;
-}
-
-/** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
-export interface FindingFields {
-  readonly cis: string;
-  readonly title: string;
-  readonly category: string;
-  readonly severity: Severity;
-  readonly status: string;
-  readonly scored: boolean;
-  readonly actual: string;
-  readonly expected: string;
-  readonly source: string;
-  readonly sourceFile: string;
-  readonly reason: string;
-  readonly remediation: string;
-  /** JSON, redacted at ingest. */
-  readonly detail: string;
-  readonly seen: string;
-}
-
-/** One write of a finding: its lifecycle after a step, and (with an occurrence) what the occurrence said. */
-export interface FindingWrite extends LifecycleState {
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly subject: string;
-  /** Absent: only the lifecycle changed (a resolution, a suppression, an expiry). A new finding needs them. */
-  readonly fields?: FindingFields | undefined;
-}
-
-export interface FindingFilter {
-  readonly node?: string | undefined;
-  readonly check?: string | undefined;
-  readonly category?: string | undefined;
-  readonly severity?: Severity | undefined;
-  readonly minSeverity?: Severity | undefined;
-  readonly state?: FindingState | undefined;
-  readonly since?: number | undefined;
-  readonly q?: string | undefined;
-}
-
-/** Which order a page of the list is in, and where it starts (finding-order.ts). */
-export interface ListOrder {
-  /** Default: severity. */
-  readonly sort?: FindingSort | undefined;
-  /** Default: the sort's own (ORDERS). */
-  readonly order?: SortOrder | undefined;
-  /** After this position (a cursor's); its sort and order win over the two above. */
-  readonly after?: FindingPosition | undefined;
-}
-
-/** The API's reads, and retention. */
-export interface FindingReads {
-  get(id: string): Finding | undefined;
-  detail(id: string): FindingDetail | undefined;
-  /** A page of findings in one of the orders of finding-order.ts; its nextCursor is sealed. */
-  list(filter: FindingFilter, limit: number, how?: ListOrder): Page<Finding>;
-  /** The position a cursor of `list` names; undefined when it is not one this store issued, unchanged. */
-  openCursor(cursor: string): FindingPosition | undefined;
-  countByState(): Record<FindingState, number>;
-  /** The earliest expiry of a suppression in force (ms), if any. */
-  nextSuppressionExpiry(): number | undefined;
-  /** Deletes findings resolved before `olderThan` (their history goes with them). */
-  purgeResolved(olderThan: number): number;
-  /** Deletes history entries last written before `olderThan`. */
-  purgeHistory(olderThan: number): number;
-}
-
-/** What a unit of work reads and writes of findings (store.ts StoreUnit). */
-export interface FindingWrites {
-  byId(id: string): StoredFinding | undefined;
-  /** Open and suppressed findings of a node. */
-  activeOfNode(node: string): StoredFinding[];
-  /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
-  activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
-  /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
-  dueSuppressions(now: number, limit: number): StoredFinding[];
-  /** Open findings of the node (its rollup, exact at the start of a unit). */
-  openCount(node: string): number;
-  /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
-  save(before: StoredFinding | undefined, write: FindingWrite, now: number): StoredFinding;
-  /** The finding as it is now in this unit (an alert's snapshot). */
-  snapshot(id: string): Finding | undefined;
-  readonly history: Pick<HistoryLog, 'transition' | 'seen'>;
-  /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
-  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
-  /** Recounts the node's compliance from its latest results. */
-  compliance(node: string): void;
-  /** New findings of the node refused by its cap. */
-  refused(node: string, n: number): void;
-}
+import type { FindingFields, FindingReads, FindingWrites, StoredFinding } from './boundary/findings.js';
 
 type Raw = FindingRowRaw;
 
@@ -123,7 +21,7 @@ const STORED = `seq, id, node, check_id AS checkId, subject, category, status, s
   first_seen AS firstSeen, last_seen AS lastSeen, count, resolved_at AS resolvedAt, suppressed_reason AS suppressedReason,
   suppressed_until AS suppressedUntil, suppressed_by AS suppressedBy, suppressed_at AS suppressedAt`;
 
-export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }) {
+export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }): { reads: FindingReads; writes: FindingWrites } {
   const { history, rollups } = deps;
   const s = {
     byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
@@ -131,6 +29,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // Walks the (check_id, state) index; the subjects are checked per row.
     bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
+    ofCheck: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE check_id = ? AND state IN ('open', 'suppressed')`),
     due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
     nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
@@ -138,23 +37,23 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // From the per-node rollup (migration 002): no count of rows.
     openCount: db.prepare<[string], { n: number }>("SELECT total AS n FROM node_counts WHERE state = 'open' AND node = ?"),
     // Positional parameters: binding them is cheaper than by name, and these run once per finding.
-    insert: db.prepare<[string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
+    insert: db.prepare<[string, string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
       string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number]>(
-      `INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
+      `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
         suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // The writes nearly every change is, with only the columns they change (an assigned
     // column costs each index holding it a delete and an insert even when its value stays):
     // an occurrence that leaves the indexed columns as they were (a finding seen again: only
     // the order by last seen moves), any other occurrence, and a transition without one (a
     // resolution, a suppression and its end).
-    seenAgain: db.prepare<[string, string, string, number, string, string, string, string, string, string, string, string, number, number, number, number]>(
-      `UPDATE findings SET cis = ?, title = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?,
-        remediation = ?, detail = ?, seen = ?, last_seen = ?, count = ?, updated_at = ?
+    seenAgain: db.prepare<[string, string, string, string, number, string, string, string, string, string, string, string, string, number, number, number, number]>(
+      `UPDATE findings SET cis = ?, benchmark_refs = ?, title = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?,
+        reason = ?, remediation = ?, detail = ?, seen = ?, last_seen = ?, count = ?, updated_at = ?
       WHERE seq = ?`),
-    occurrence: db.prepare<[string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
-      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, title = ?, category = ?, severity = ?,
+    occurrence: db.prepare<[string, string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
+      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, benchmark_refs = ?, title = ?, category = ?, severity = ?,
         severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
         detail = ?, seen = ?, state = ?, last_seen = ?, count = ?, resolved_at = ?, updated_at = ?
       WHERE seq = ?`),
@@ -162,7 +61,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       SET state = ?, resolved_at = ?, suppressed_reason = ?, suppressed_until = ?, suppressed_by = ?, suppressed_at = ?, updated_at = ?
       WHERE seq = ?`),
     // Any other write (none the lifecycle makes today): every column.
-    update: db.prepare(`UPDATE findings SET cis = @cis, title = @title, category = @category, severity = @severity,
+    update: db.prepare(`UPDATE findings SET cis = @cis, benchmark_refs = @references, title = @title, category = @category, severity = @severity,
         severity_rank = @severityRank, status = @status, scored = @scored, actual = @actual, expected = @expected,
         source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail, seen = @seen,
         state = @state, first_seen = @firstSeen, last_seen = @lastSeen, count = @count, resolved_at = @resolvedAt,
@@ -215,6 +114,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     byId: (id) => s.byId.get(id),
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
+    activeOfCheck: (checkId) => s.ofCheck.all(checkId),
     dueSuppressions: (now, limit) => s.due.all(now, limit),
     openCount: (node) => s.openCount.get(node)?.n ?? 0,
 
@@ -232,7 +132,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       let seq: number;
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
-        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
+        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
           f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.firstSeen, w.lastSeen,
           w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now).lastInsertRowid);
       } else {
@@ -241,10 +141,10 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
         if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
           && before.category === f.category && before.resolvedAt === w.resolvedAt) {
-          s.seenAgain.run(f.cis, f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation,
-            f.detail, f.seen, w.lastSeen, w.count, now, seq);
+          s.seenAgain.run(f.cis, JSON.stringify(f.references), f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile,
+            f.reason, f.remediation, f.detail, f.seen, w.lastSeen, w.count, now, seq);
         } else if (f && sameSuppression && before.firstSeen === w.firstSeen) {
-          s.occurrence.run(f.cis, f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
+          s.occurrence.run(f.cis, JSON.stringify(f.references), f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
             f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
           s.transition.run(w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq);
@@ -338,7 +238,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
 
 function row(f: FindingFields) {
   return {
-    cis: f.cis, title: f.title, category: f.category, status: f.status, scored: f.scored ? 1 : 0, actual: f.actual, expected: f.expected,
+    cis: f.cis, references: JSON.stringify(f.references), title: f.title, category: f.category, status: f.status, scored: f.scored ? 1 : 0, actual: f.actual, expected: f.expected,
     source: f.source, sourceFile: f.sourceFile, reason: f.reason, remediation: f.remediation, detail: f.detail, seen: f.seen,
   };
 }

@@ -10,13 +10,13 @@ import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
+import {
+  FINDING_SORTS, SORT_ORDERS, type FindingFilter, type FindingPosition, type FindingSort, type SortOrder, type Store, type StoredFinding,
+} from '../../collector/store/store.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { createRollupCounts } from '../../collector/store/rollups.js';
-import {
-  FINDING_SORTS, ORDERS, pageQuery, positionOf, SORT_ORDERS, type FilterKind, type FindingPosition, type FindingSort, type Measure, type SortOrder,
-} from '../../collector/store/finding-order.js';
-import type { FindingFilter } from '../../collector/store/findings.js';
+import { ORDERS, pageQuery, positionOf, type FilterKind, type Measure } from '../../collector/store/finding-order.js';
 import type { FindingRowRaw } from '../../collector/store/finding-row.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState, type Severity } from '../../proto/domain.js';
@@ -94,7 +94,7 @@ function fill(store: Store, rows: readonly Row[]): void {
         suppressedReason: r.state === 'suppressed' ? 'known' : null, suppressedUntil: null,
         suppressedBy: r.state === 'suppressed' ? 'test' : null, suppressedAt: r.state === 'suppressed' ? r.lastSeen : null,
         fields: {
-          cis: '', title: r.title, category: r.category, severity: r.severity, status: r.status, scored: false, actual: r.actual,
+          cis: '', references: [], title: r.title, category: r.category, severity: r.severity, status: r.status, scored: false, actual: r.actual,
           expected: '', source: '', sourceFile: '', reason: '', remediation: '', detail: '{}', seen: 'scan',
         },
       }, 0);
@@ -383,7 +383,7 @@ test('the plan follows the data: the rollups count a filter\'s matches; few are 
   t.is(want.length, 1200);
 });
 
-test('a database of schema version 11 migrates to 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
+test('a database of schema version 11 migrates through 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
   const dir = await tempDir(t);
   const path = join(dir, 'v11.db');
   const raw = new Database(path);
@@ -408,7 +408,8 @@ test('a database of schema version 11 migrates to 12: each order gets its index,
   t.teardown(() => store.close());
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
-  t.is(db.pragma('user_version', { simple: true }), 12);
+  // Through 012 and every migration after it (013's recount of the rollups includes check_totals).
+  t.is(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   const after = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings' ORDER BY name").pluck().all();
   t.deepEqual(after.filter((x) => !before.includes(x)).sort(), ['findings_by_check', 'findings_by_first_seen', 'findings_by_last_seen', 'findings_by_node']);
   t.deepEqual(before.filter((x) => !after.includes(x)).sort(), ['findings_state_seq', 'findings_state_severity']);
@@ -427,4 +428,28 @@ test('a database of schema version 11 migrates to 12: each order gets its index,
   const cursor = store.findings.list({}, 1).nextCursor!;
   t.truthy(store.findings.openCursor(cursor));
   t.is(other.findings.openCursor(cursor), undefined);
+});
+
+test('a finding seen again is written without its indexed columns, and still takes the occurrence\'s text and references', async (t) => {
+  const store = openStore({ path: join(await tempDir(t), 'db.sqlite') });
+  t.teardown(() => store.close());
+  const id = fingerprint('node-a', 'cis-1.1.1', '/etc/kubernetes/manifests/kube-apiserver.yaml');
+  const write = (before: StoredFinding | undefined, severity: Severity, references: string[], title: string, lastSeen: number) =>
+    store.unit((u) => u.findings.save(before, {
+      id, node: 'node-a', checkId: 'cis-1.1.1', subject: '/etc/kubernetes/manifests/kube-apiserver.yaml', state: 'open', severity,
+      firstSeen: 1000, lastSeen, count: lastSeen - 999, resolvedAt: null, suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null,
+      fields: {
+        cis: '1.1.1', references, title, category: 'host', severity, status: 'fail', scored: true, actual: '644', expected: '600',
+        source: 'file', sourceFile: '', reason: '', remediation: '', detail: '{}', seen: 'scan',
+      },
+    }, lastSeen));
+  const saved = () => store.unit((u) => u.findings.byId(id)!);
+  write(undefined, 'high', ['cis-1.12:1.1.1'], 'first', 1000);
+  // Seen again: same state, severity, category, first seen (the write that skips the indexed columns).
+  write(saved(), 'high', ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], 'second', 1001);
+  t.like(store.findings.get(id), { title: 'second', references: ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], severity: 'high', lastSeen: new Date(1001).toISOString() });
+  // Escalated: the occurrence that rewrites the indexed columns.
+  write(saved(), 'critical', ['cis-1.12:1.1.3'], 'third', 1002);
+  t.like(store.findings.get(id), { title: 'third', references: ['cis-1.12:1.1.3'], severity: 'critical' });
+  t.deepEqual(store.findings.list({ minSeverity: 'critical' }, 10).items.map((f) => f.id), [id], 'the order indexes moved with it');
 });

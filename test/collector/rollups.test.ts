@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
+import type { Store } from '../../collector/store/store.js';
 import { m001Initial } from '../../collector/store/migrations/001-initial.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, FINDING_STATES, type Severity } from '../../proto/domain.js';
@@ -118,7 +119,7 @@ test('the rollups equal a brute-force count after every kind of change', async (
     const op = rnd();
     if (op < 0.45) {
       const results: IncomingResult[] = checks.flatMap((checkId, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
-        checkId, cis: '', title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
+        checkId, cis: '', references: [], title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
         severity: pick(SEVERITIES) as Severity, scored: true, actual: '', expected: '', source: 'flag', sourceFile: '', reason: '',
         remediation: '', occurrences: 1,
       })));

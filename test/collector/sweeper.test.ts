@@ -4,7 +4,8 @@ import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
+import type { Store } from '../../collector/store/store.js';
 import { createSweeper } from '../../collector/pipeline/sweeper.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { createLogger } from '../../proto/support/logger.js';
@@ -38,7 +39,7 @@ const hello = (node: string) => ({
 
 function res(checkId: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
   return {
-    checkId, cis: '', title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
+    checkId, cis: '', references: [], title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
     source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
   };
 }
