@@ -1,9 +1,9 @@
-// /api/v1/findings: list with filters and a stable cursor, one finding with its history,
+// /api/v1/findings: list with filters, in an order, with a keyset cursor, one finding with its history,
 // and the admin calls that suppress and unsuppress.
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ApiContext } from './context.js';
-import { pageStart } from './paging.js';
+import { DEFAULT_SORT, FINDING_ORDERS } from '../store/store.js';
 import { parseTime } from './time.js';
 import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
 
@@ -12,17 +12,27 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
     schema: {
-      summary: 'Findings, filtered, oldest first, one page at a time',
+      summary: 'Findings, filtered, most severe first (or in the order `sort` and `order` name), one page at a time',
       description: 'Filters: `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
-        + '3339) and `q`. A walk with the cursor neither skips nor repeats a finding while others are added or '
-        + 'updated.',
+        + '3339) and `q`. A cursor continues its own `sort` and `order` (another is refused with 400) from the values '
+        + 'of the last finding of its page, so a walk neither skips nor repeats a finding that keeps its place in the '
+        + 'order meanwhile. A finding that moves can be skipped or met twice: with `sort=lastSeen` each time it is seen '
+        + 'again; with `severity`, `node` and `check` when its severity changes. `firstSeen` never changes, so a walk in '
+        + '`sort=firstSeen` neither skips nor repeats any finding.',
       querystring: FindingsQuery, response: { 200: FindingPage, 400: ErrorBody },
     },
   }, async (req, reply) => {
-    const q = req.query;
-    const start = pageStart(q);
-    if ('error' in start) return reply.code(400).send(start);
-    return store.findings.list({ ...q, since: start.since }, q.limit, start.after);
+    const { sort: sortParam, order: orderParam, cursor, limit, ...filter } = req.query;
+    const sort = sortParam ?? DEFAULT_SORT;
+    const order = orderParam ?? FINDING_ORDERS[sort].defaultOrder;
+    const after = cursor === undefined ? undefined : store.findings.openCursor(cursor);
+    if (cursor !== undefined && after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+    if (after && (after.sort !== sort || after.order !== order)) {
+      return reply.code(400).send({ error: `parameter cursor belongs to the listing with sort=${after.sort}&order=${after.order}, not sort=${sort}&order=${order}; start again without a cursor` });
+    }
+    const since = filter.since === undefined ? undefined : parseTime(filter.since);
+    if (Number.isNaN(since)) return reply.code(400).send({ error: 'parameter since is not a time this API can use' });
+    return store.findings.list({ ...filter, since }, limit, { sort, order, after });
   });
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {

@@ -3,7 +3,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
-import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/store.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
@@ -23,8 +23,11 @@ export const FindingsQuery = Type.Object({
   state: Type.Optional(literals(FINDING_STATES)),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
+  sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}), each in its default direction: `
+    + `${FINDING_SORTS.map((s) => `${s}, ${FINDING_ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
+  order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${FINDING_ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  cursor: Cursor,
+  cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });
 
 export const Finding = FindingSchema;

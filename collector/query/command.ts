@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import type { Finding } from '../finding.js';
+import { FINDING_SORTS, SORT_ORDERS } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
 import { renderTable, type Column } from './table.js';
@@ -367,7 +368,7 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
 
   const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines');
 
-  withConnection(query.command('findings').description('findings, oldest first, with filters'), OUTPUTS)
+  withConnection(query.command('findings').description('findings, most severe first (or in the order --sort names), with filters'), OUTPUTS)
     .option('--node <name>', 'only this node')
     .option('--check <id>', 'only this check id, e.g. cis-4.2.1')
     .addOption(new Option('--category <category>', 'only this category').choices([...CATEGORIES]))
@@ -376,11 +377,14 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .addOption(new Option('--state <state>', 'open, resolved or suppressed (default: all)').choices([...FINDING_STATES]))
     .option('--since <when>', 'last seen since: 30m, 24h, 7d or an RFC 3339 time', (v) => parseSince(v))
     .option('--q <text>', 'text in the subject, title, check id or value')
+    .addOption(new Option('--sort <order>', 'severity: most severe first, then newest first; lastSeen, firstSeen: newest first; node, check: A to Z, the most severe first within each')
+      .choices([...FINDING_SORTS]).default('severity'))
+    .addOption(new Option('--order <direction>', 'asc or desc: the whole order reversed (default: desc for severity, lastSeen and firstSeen; asc for node and check)').choices([...SORT_ORDERS]))
     .option('--limit <n>', 'at most this many findings', positive, 100)
-    .option('--all', 'every finding that matches (follows every page)')
-    .action(async (o: ConnectionFlags & { node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; limit: number; all?: boolean }) => {
+    .option('--all', 'every finding that matches (follows every page; while findings change, --sort firstSeen is the order no change moves a finding in)')
+    .action(async (o: ConnectionFlags & { node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; sort: string; order?: string; limit: number; all?: boolean }) => {
       await run(o, async (conn) => {
-        const params = { node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q };
+        const params = { node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q, sort: o.sort, order: o.order };
         const page = await collect<FindingLike>(conn, '/api/v1/findings', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
         printPage(io, o.output, page, FINDING_COLUMNS, 'No findings match.', 'findings');
       });

@@ -6,10 +6,12 @@
 import { severityRank, type FindingState } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import { StoreError } from './boundary/errors.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
-import { pageOf, encodeCursor } from './paging.js';
-import type { Rollups } from './rollups.js';
+import { pageQuery, positionFromJson, positionOf, positionToJson } from './finding-order.js';
+import { openSealedCursor, pageOf, sealCursor } from './paging.js';
+import { createRollupCounts, type Rollups } from './rollups.js';
 import type { FindingFields, FindingReads, FindingWrites, StoredFinding } from './boundary/findings.js';
 
 type Raw = FindingRowRaw;
@@ -41,9 +43,15 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
         suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    // The two writes nearly every change is, with only the columns they change (an assigned
-    // column costs its indexes an update even when its value stays): an occurrence, and a
-    // transition without one (a resolution, a suppression and its end).
+    // The writes nearly every change is, with only the columns they change (an assigned
+    // column costs each index holding it a delete and an insert even when its value stays):
+    // an occurrence that leaves the indexed columns as they were (a finding seen again: only
+    // the order by last seen moves), any other occurrence, and a transition without one (a
+    // resolution, a suppression and its end).
+    seenAgain: db.prepare<[string, string, string, string, number, string, string, string, string, string, string, string, string, number, number, number, number]>(
+      `UPDATE findings SET cis = ?, benchmark_refs = ?, title = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?,
+        reason = ?, remediation = ?, detail = ?, seen = ?, last_seen = ?, count = ?, updated_at = ?
+      WHERE seq = ?`),
     occurrence: db.prepare<[string, string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
       string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, benchmark_refs = ?, title = ?, category = ?, severity = ?,
         severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
@@ -83,7 +91,24 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
   };
-  const listStatements = new Map<string, Statement<Record<string, unknown>, Raw>>();
+  // The key that seals the list's cursors (migration 012).
+  const cursorKey = db.prepare<[], Buffer>("SELECT value FROM store_secrets WHERE name = 'cursor-seal'").pluck().get();
+  if (!cursorKey) throw new StoreError('NO_CURSOR_KEY', 'the database has no key for the findings list cursors (store_secrets, migration 012)');
+
+  // The list's statements, one per shape of query (its filters, order and where the cursor
+  // falls): prepared once each, the least recently used dropped past 256.
+  const listStatements = new Map<string, Statement<Record<string, unknown>, unknown>>();
+  const statement = <R>(sql: string): Statement<Record<string, unknown>, R> => {
+    let stmt = listStatements.get(sql);
+    if (stmt) listStatements.delete(sql);
+    else stmt = db.prepare<Record<string, unknown>, unknown>(sql);
+    listStatements.set(sql, stmt);
+    if (listStatements.size > 256) listStatements.delete(listStatements.keys().next().value as string);
+    return stmt as Statement<Record<string, unknown>, R>;
+  };
+
+  // What the list's planner asks of the data (finding-order.ts pageQuery), from the rollups.
+  const measure = createRollupCounts(db);
 
   const writes: FindingWrites = {
     byId: (id) => s.byId.get(id),
@@ -114,7 +139,11 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         seq = before.seq;
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
-        if (f && sameSuppression && before.firstSeen === w.firstSeen) {
+        if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
+          && before.category === f.category && before.resolvedAt === w.resolvedAt) {
+          s.seenAgain.run(f.cis, JSON.stringify(f.references), f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile,
+            f.reason, f.remediation, f.detail, f.seen, w.lastSeen, w.count, now, seq);
+        } else if (f && sameSuppression && before.firstSeen === w.firstSeen) {
           s.occurrence.run(f.cis, JSON.stringify(f.references), f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
             f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
@@ -161,34 +190,14 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       return r ? { ...toFinding(r), history: history.list(r.seq) } : undefined;
     },
 
-    list(filter, limit, after) {
-      // A page is "the next `limit` rows by seq". An index can produce that without sorting
-      // only when the filter pins its leading columns: (node, state), (check, state),
-      // (category, state), (state, severity) or (state). Any other filter is written as
-      // `+column` so it cannot pick an index whose order would need every match sorted
-      // first (all process findings, say); it is checked on rows walked in seq order instead.
-      // A node's findings are few (capped), so node drives the choice whenever given.
-      const ordered = filter.state !== undefined;
-      const term = (col: string, indexable: boolean): string => (indexable ? col : `+${col}`);
-      const where: string[] = ['seq > @after'];
-      const params: Record<string, unknown> = { after, limit: limit + 1 };
-      if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }
-      if (filter.check !== undefined) { where.push(`${term('check_id', ordered)} = @check`); params.check = filter.check; }
-      if (filter.category !== undefined) { where.push(`${term('category', ordered)} = @category`); params.category = filter.category; }
-      if (filter.severity !== undefined) { where.push(`${term('severity_rank', ordered)} = @rank`); params.rank = severityRank(filter.severity); }
-      if (filter.minSeverity !== undefined) { where.push('+severity_rank >= @minRank'); params.minRank = severityRank(filter.minSeverity); }
-      if (filter.state !== undefined) { where.push('state = @state'); params.state = filter.state; }
-      if (filter.since !== undefined) { where.push('+last_seen >= @since'); params.since = filter.since; }
-      if (filter.q !== undefined) {
-        where.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
-        params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      }
-      // The WHERE clause is assembled from fixed fragments (a few hundred shapes at most, each
-      // prepared once); every value is bound.
-      const sql = `SELECT * FROM findings WHERE ${where.join(' AND ')} ORDER BY seq LIMIT @limit`;
-      let stmt = listStatements.get(sql);
-      if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, Raw>(sql)));
-      return pageOf(stmt.all(params), limit, toFinding, (last) => encodeCursor(last.seq));
+    list(filter, limit, how = {}) {
+      const page = pageQuery(filter, limit, how, measure);
+      const cursorOf = (last: Raw) => sealCursor(cursorKey, positionToJson(positionOf(page.sort, page.order, last)));
+      return pageOf(page.sql === undefined ? [] : statement<Raw>(page.sql).all(page.params), limit, toFinding, cursorOf);
+    },
+
+    openCursor(cursor) {
+      return positionFromJson(openSealedCursor(cursorKey, cursor));
     },
 
     countByState() {

@@ -70,8 +70,8 @@ export function createProcessQueries(db: Db): ProcessQueries {
 
     /** A page of rows in finding order (oldest first), after the cursor position `after`. */
     unexpected(filter: ProcessFilter, limit: number, after: number): Page<UnexpectedProcess> {
-      // Like the findings list: (node, state) drives when a node is given (its findings are
-      // few), else (check_id, state); either walks rows in seq order without sorting.
+      // (node, state) drives when a node is given (its findings are few), else (check_id,
+      // state); either walks rows in seq order without sorting.
       const where = [`${filter.node === undefined ? '' : '+'}check_id = @check`, 'state = @state', 'seq > @after'];
       const params: Record<string, unknown> = { check: PROC_UNEXPECTED_CHECK.id, state: filter.state, after, limit: limit + 1 };
       if (filter.node !== undefined) { where.push('node = @node'); params.node = filter.node; }

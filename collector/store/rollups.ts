@@ -3,7 +3,10 @@
 // written by `flush()`, which the store calls at the end of the same transaction. A batch of
 // a hundred findings on one node thus costs a few row updates instead of hundreds, and the
 // rollups are exactly as consistent as the findings they count.
+import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
+import type { FindingState } from '../../proto/domain.js';
+import type { Measure } from './finding-order.js';
 
 /** What a finding is counted under. */
 export interface RollupKey {
@@ -35,11 +38,15 @@ export function createRollups(db: Db) {
       ON CONFLICT DO UPDATE SET nodes = nodes + excluded.nodes, findings = findings + excluded.findings, s0 = s0 + excluded.s0,
         s1 = s1 + excluded.s1, s2 = s2 + excluded.s2, s3 = s3 + excluded.s3, s4 = s4 + excluded.s4`),
     spreadGone: db.prepare('DELETE FROM check_spread WHERE state = ? AND check_id = ? AND findings = 0'),
+    checkTotal: db.prepare(`INSERT INTO check_totals (state, check_id, severity_rank, n) VALUES (?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET n = n + excluded.n`),
+    checkTotalGone: db.prepare('DELETE FROM check_totals WHERE state = ? AND check_id = ? AND severity_rank = ? AND n = 0'),
   };
 
   const nodes = new Map<string, { state: string; node: string; sev: Sev }>();
   const totals = new Map<string, { state: string; category: string; rank: number; n: number }>();
   const checks = new Map<string, { state: string; checkId: string; node: string; sev: Sev }>();
+  const checkTotals = new Map<string, { state: string; checkId: string; rank: number; n: number }>();
 
   function add(k: RollupKey, d: number): void {
     const r = k.severityRank;
@@ -51,6 +58,10 @@ export function createRollups(db: Db) {
     let t = totals.get(tk);
     if (!t) totals.set(tk, (t = { state: k.state, category: k.category, rank: r, n: 0 }));
     t.n += d;
+    const xk = k.state + sep + k.checkId + sep + r;
+    let x = checkTotals.get(xk);
+    if (!x) checkTotals.set(xk, (x = { state: k.state, checkId: k.checkId, rank: r, n: 0 }));
+    x.n += d;
     if (k.status !== 'fail') return;
     const ck = k.state + sep + k.checkId + sep + k.node;
     let c = checks.get(ck);
@@ -82,6 +93,11 @@ export function createRollups(db: Db) {
         s.total.run(t.state, t.category, t.rank, t.n);
         if (t.n < 0) s.totalGone.run(t.state, t.category, t.rank);
       }
+      for (const x of checkTotals.values()) {
+        if (x.n === 0) continue;
+        s.checkTotal.run(x.state, x.checkId, x.rank, x.n);
+        if (x.n < 0) s.checkTotalGone.run(x.state, x.checkId, x.rank);
+      }
       const spread = new Map<string, { state: string; checkId: string; nodes: number; sev: Sev }>();
       for (const c of checks.values()) {
         const d = sum(c.sev);
@@ -110,8 +126,47 @@ export function createRollups(db: Db) {
       nodes.clear();
       totals.clear();
       checks.clear();
+      checkTotals.clear();
     },
   };
 }
 
 export type Rollups = ReturnType<typeof createRollups>;
+
+/**
+ * The counts the findings list's planner asks for (finding-order.ts Measure), read from the
+ * rollups: a few rows by primary key, never the findings table. They are exact (the rollups
+ * move in the transaction that moves the findings), so the list may leave out the index
+ * ranges where a filter has no match.
+ */
+export function createRollupCounts(db: Db): Measure {
+  const statements = new Map<string, Statement<unknown[], Record<string, number | string>>>();
+  const all = (sql: string, ...params: unknown[]): Array<Record<string, number | string>> => {
+    let stmt = statements.get(sql);
+    if (!stmt) statements.set(sql, (stmt = db.prepare<unknown[], Record<string, number | string>>(sql)));
+    return stmt.all(...params);
+  };
+  const IN_STATES = 'state IN (SELECT value FROM json_each(?))';
+  /** Counts by state and severity from rows of (state, rank, n). */
+  const table = (rows: Array<Record<string, number | string>>) => {
+    const n = new Map(rows.map((r) => [`${r.state} ${r.rank}`, Number(r.n)]));
+    return (state: FindingState, rank: number): number => n.get(`${state} ${rank}`) ?? 0;
+  };
+  return {
+    total: (states, r) => Number(all(`SELECT coalesce(sum(n), 0) AS n FROM finding_totals WHERE ${IN_STATES} AND severity_rank BETWEEN ? AND ?`,
+      JSON.stringify(states), r.lo, r.hi)[0]?.n ?? 0),
+    matches(by, value, states, r) {
+      const s = JSON.stringify(states);
+      switch (by) {
+        case 'category':
+          return table(all(`SELECT state, severity_rank AS rank, n FROM finding_totals WHERE ${IN_STATES} AND category = ? AND severity_rank BETWEEN ? AND ?`, s, value, r.lo, r.hi));
+        case 'check':
+          return table(all(`SELECT state, severity_rank AS rank, n FROM check_totals WHERE ${IN_STATES} AND check_id = ? AND severity_rank BETWEEN ? AND ?`, s, value, r.lo, r.hi));
+        case 'node': {
+          const rows = all(`SELECT state, s0, s1, s2, s3, s4 FROM node_counts WHERE ${IN_STATES} AND node = ?`, s, value);
+          return table(rows.flatMap((row) => [0, 1, 2, 3, 4].map((rank) => ({ state: row.state!, rank, n: row[`s${rank}`]! }))));
+        }
+      }
+    },
+  };
+}

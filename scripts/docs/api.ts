@@ -233,8 +233,12 @@ curl --cacert data/pki/ca.crt -H "Authorization: Bearer $TOKEN" \\
 ## Pages and cursors
 
 Lists answer \`{items, nextCursor}\`. Pass \`nextCursor\` back as \`cursor\` to get the next page;
-it is \`null\` on the last page. A walk with the cursor neither skips nor repeats an item while
-others are added or updated. \`limit\` sets the page size.
+it is \`null\` on the last page. \`limit\` sets the page size. The findings list comes in several
+orders (\`sort\`, \`order\`; most severe first by default): its cursor continues the order it came
+from, and a walk neither skips nor repeats a finding that keeps its place in that order
+meanwhile. [The order of the findings list](findings-order.md) says which orders a change moves a
+finding in, and what each order and filter costs. In the other lists, a walk with the cursor
+neither skips nor repeats an item while others are added or updated.
 
 ## Findings
 

@@ -53,7 +53,7 @@ async function setup(t: ExecutionContext, prepare: (api: FakePodApi) => void, op
 const storeOf = (tc: TestCollector) => tc.collector.store!;
 
 const missing = (tc: TestCollector, state: 'open' | 'resolved' = 'open'): string[] =>
-  storeOf(tc).findings.list({ check: AGENT_MISSING_CHECK.id, state }, 100, 0).items.map((f) => f.node).sort();
+  storeOf(tc).findings.list({ check: AGENT_MISSING_CHECK.id, state }, 100).items.map((f) => f.node).sort();
 
 /** Connects as `node`'s agent and says hello (what resolves agent-missing). */
 async function agentOf(t: ExecutionContext, tc: TestCollector, node: string): Promise<void> {
@@ -200,7 +200,7 @@ test('while the agent DaemonSet cannot be read, no node is judged to miss its ag
   t.like(store.clusterNodes.get('node-b'), { ready: true, agentExpected: null });
   t.regex(store.clusterNodes.get('node-b')!.reason, /may not get DaemonSet nodeward-agent\/nodeward-agent \(HTTP 403\); grant "get" on daemonsets "nodeward-agent"/);
   await clock.advance(2 * GRACE_S * 1000);
-  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id }, 10, 0).items.length, 0);
+  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id }, 10).items.length, 0);
   t.is(log.count('node watch: cannot read the agent DaemonSet'), 1, 'the same refusal is logged once');
 
   // Readable again: judged from then, the grace period counted from then.
@@ -209,7 +209,7 @@ test('while the agent DaemonSet cannot be read, no node is judged to miss its ag
   await tc.collector.nodes!.checkDaemonSet();
   t.is(store.clusterNodes.get('node-b')?.agentExpected, true);
   await clock.advance(GRACE_S * 1000);
-  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id, state: 'open' }, 10, 0).items.length, 1);
+  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id, state: 'open' }, 10).items.length, 1);
 });
 
 test('the node watch relists after 410 Gone (a node deleted while away resolves its finding) and resumes from a bookmark', async (t) => {

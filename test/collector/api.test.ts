@@ -370,7 +370,10 @@ test('scan reports: only an in-scope pass resolves; skip, error and out-of-scope
 // ---------------------------------------------------------------------------------------
 // Pagination
 
-test('cursor pagination visits every finding exactly once, also while findings are added and updated', (t) => withCollector(async (tc) => {
+// The order by first seen is by values that never change: a walk in it visits every finding
+// exactly once whatever happens to the findings meanwhile (test/collector/findings-sort.test.ts
+// has the other orders).
+test('cursor pagination in the order first seen visits every finding exactly once, also while findings are added and updated', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a');
   const b = await connect(tc, 'node-b');
   const N = 9;
@@ -384,7 +387,7 @@ test('cursor pagination visits every finding exactly once, also while findings a
     const seen: string[] = [];
     let cursor: string | null = null;
     for (let page = 0; page < 100; page++) {
-      const q: string = `limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const q: string = `sort=firstSeen&order=asc&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
       const res = await api<{ items: Array<{ id: string }>; nextCursor: string | null }>(tc, `/api/v1/findings?${q}`);
       t.is(res.status, 200, res.text);
       t.true(res.body.items.length <= 2);
@@ -494,12 +497,16 @@ test('the OpenAPI document is OpenAPI 3 and describes /api/v1/findings with its 
   const get = res.body.paths?.['/api/v1/findings']?.get;
   t.truthy(get, `paths: ${Object.keys(res.body.paths ?? {}).join(', ')}`);
   const params = new Map<string, any>((get.parameters ?? []).filter((p: any) => p.in === 'query').map((p: any) => [p.name, p]));
-  for (const name of ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'since', 'q', 'limit', 'cursor']) {
+  for (const name of ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'since', 'q', 'sort', 'order', 'limit', 'cursor']) {
     t.true(params.has(name), `query parameter ${name} is documented`);
   }
   t.deepEqual([...(params.get('severity')?.schema?.anyOf ?? params.get('severity')?.schema?.enum ?? [])].map((x: any) => x.enum?.[0] ?? x).sort(),
     ['critical', 'high', 'info', 'low', 'medium']);
   t.is(params.get('limit')?.schema?.maximum, 1000);
+  const values = (name: string): string[] => [...(params.get(name)?.schema?.anyOf ?? params.get(name)?.schema?.enum ?? [])].map((x: any) => x.enum?.[0] ?? x.const ?? x);
+  t.deepEqual(values('sort'), ['severity', 'lastSeen', 'firstSeen', 'node', 'check']);
+  t.deepEqual(values('order'), ['asc', 'desc']);
+  t.regex(String(params.get('sort')?.schema?.description ?? params.get('sort')?.description), /default severity/);
   t.truthy(res.body.paths?.['/api/v1/findings/{id}/suppress']?.post, 'the suppress call is documented');
   t.truthy(res.body.paths?.['/api/v1/nodes']?.get, 'the nodes call is documented');
   t.is(res.body.paths?.['/healthz'], undefined, 'hidden routes stay hidden');

@@ -5,7 +5,7 @@
 // finding under the surviving check's fingerprint; whatever was open is open and nothing else
 // is; suppressions and resolutions are kept; every history entry is kept, on the finding that
 // remains; no webhook outbox row is written; Alertmanager's firing set follows the ids; the
-// rollups and the nodes' compliance are recounted.
+// rollups (012's check_totals too) and the nodes' compliance are recounted.
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -220,6 +220,9 @@ test('migration 013: each merged problem is one finding; the same open set; supp
     recount(`SELECT state, check_id, count(DISTINCT node) AS nodes, count(*) AS findings FROM findings WHERE status = 'fail' GROUP BY state, check_id ORDER BY state, check_id`));
   t.deepEqual(recount('SELECT state, category, severity_rank, n FROM finding_totals ORDER BY state, category, severity_rank'),
     recount('SELECT state, category, severity_rank, count(*) AS n FROM findings GROUP BY state, category, severity_rank ORDER BY state, category, severity_rank'));
+  // And 012's check_totals (the findings list's planner counts on it), filled before the re-keying.
+  t.deepEqual(recount('SELECT state, check_id, severity_rank, n FROM check_totals ORDER BY state, check_id, severity_rank'),
+    recount('SELECT state, check_id, severity_rank, count(*) AS n FROM findings GROUP BY state, check_id, severity_rank ORDER BY state, check_id, severity_rank'));
   t.deepEqual(recount('SELECT node, check_id FROM node_results ORDER BY node, check_id, subject').map((r: any) => `${r.node} ${r.check_id}`),
     [...Array(4).fill('node-a cert-key-file'), 'node-a cis-1.1.20', 'node-a cis-2.3', 'node-b cis-4.1.7', 'node-b cis-4.2.1', 'node-b cis-4.2.2']);
   t.deepEqual(recount('SELECT name, failing_checks FROM nodes ORDER BY name'), [{ name: 'node-a', failing_checks: 2 }, { name: 'node-b', failing_checks: 3 }]);

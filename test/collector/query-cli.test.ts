@@ -61,6 +61,24 @@ test('query findings prints a table, filters, and --output json gives the API pa
   t.is(JSON.parse(recent.stdout).items.length, 2);
 });
 
+test('query findings lists the most severe first; --sort and --order name another order', async (t) => {
+  const column = (out: string, i: number): string[] => out.trimEnd().split('\n').slice(1).map((l) => l.split(/\s+/)[i]!);
+  const triage = await nodeward(['query', 'findings', ...conn]);
+  t.is(triage.code, 0, triage.stderr);
+  t.deepEqual(column(triage.stdout, 0), ['critical', 'high', 'high', 'medium']);
+  const open = await nodeward(['query', 'findings', ...conn, '--state', 'open', '--min-severity', 'high']);
+  t.deepEqual(column(open.stdout, 0), ['critical', 'high'], 'the first open finding of at least high is the critical one');
+  const byNode = await nodeward(['query', 'findings', ...conn, '--sort', 'node', '--order', 'desc']);
+  t.is(byNode.code, 0, byNode.stderr);
+  t.deepEqual(column(byNode.stdout, 2), ['node-b', 'node-a', 'node-a', 'node-a']);
+  t.deepEqual(column(byNode.stdout, 0), ['high', 'medium', 'high', 'critical'], 'desc reverses the whole order');
+  const json = JSON.parse((await nodeward(['query', 'findings', ...conn, '--sort', 'check', '-o', 'json'])).stdout);
+  t.deepEqual(json.items.map((f: any) => f.checkId), ['cis-4.2.1', 'cis-4.2.1', 'proc-unexpected', 'proc-unexpected']);
+  const bad = await nodeward(['query', 'findings', ...conn, '--sort', 'age']);
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--sort.*age.*severity, lastSeen, firstSeen, node, check/);
+});
+
 test('query findings --limit pages through the cursor and says when there is more', async (t) => {
   const two = await nodeward(['query', 'findings', ...conn, '--limit', '2', '--output', 'json']);
   t.is(two.code, 0, two.stderr);

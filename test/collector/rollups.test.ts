@@ -1,7 +1,8 @@
 // The summary reads rollup tables kept by triggers. Whatever happens to findings (opened,
 // reopened, escalated, resolved, suppressed, lifted, expired, purged, raised by the sweeper),
-// the rollups must equal a count made the slow way from the findings themselves. And a
-// database from the previous schema version migrates with its rollups filled in.
+// the rollups must equal a count made the slow way from the findings themselves; so must the
+// counts the findings list plans its reads with. And a database from the previous schema
+// version migrates with its rollups filled in.
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,6 +15,7 @@ import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, FINDING_STATES, type Severity } from '../../proto/domain.js';
 import type { IncomingResult } from '../../collector/pipeline/types.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
+import { createRollupCounts } from '../../collector/store/rollups.js';
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-rollups-'));
@@ -34,7 +36,7 @@ function prng(seed: number): () => number {
 
 /** The summary computed the slow way, from every finding. */
 function bruteForce(store: Store) {
-  const all = store.findings.list({}, 1_000_000, 0).items;
+  const all = store.findings.list({}, 1_000_000).items;
   return Object.fromEntries(FINDING_STATES.map((state) => {
     const rows = all.filter((f) => f.state === state);
     const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, rows.filter((f) => f.severity === s).length]));
@@ -63,10 +65,38 @@ function fromRollups(store: Store) {
   }));
 }
 
+/**
+ * What the findings list's planner reads (rollups.ts createRollupCounts), for every node,
+ * check and category of the findings, by state and severity; from the rollups, or (`slow`)
+ * counted from the findings themselves.
+ */
+function plannerCounts(store: Store, reader: Database.Database, slow: boolean): Record<string, number> {
+  const all = store.findings.list({}, 1_000_000).items;
+  const counts = createRollupCounts(reader);
+  const out: Record<string, number> = {};
+  const every = { lo: 0, hi: SEVERITIES.length - 1 };
+  const of = { node: (f: (typeof all)[number]) => f.node, check: (f: (typeof all)[number]) => f.checkId, category: (f: (typeof all)[number]) => f.category } as const;
+  for (const by of ['node', 'check', 'category'] as const) {
+    for (const value of [...new Set(all.map(of[by]))].sort()) {
+      const count = counts.matches(by, value, FINDING_STATES, every);
+      for (const state of FINDING_STATES) {
+        SEVERITIES.forEach((sev, rank) => {
+          const n = slow ? all.filter((f) => of[by](f) === value && f.state === state && f.severity === sev).length : count(state, rank);
+          if (n !== 0) out[`${by}=${value} ${state} ${sev}`] = n;
+        });
+      }
+    }
+  }
+  out.total = slow ? all.length : counts.total(FINDING_STATES, every);
+  return out;
+}
+
 test('the rollups equal a brute-force count after every kind of change', async (t) => {
   const dir = await tempDir(t);
   const store = openStore({ path: join(dir, 'db.sqlite'), historyLimit: 5 });
   t.teardown(() => store.close());
+  const reader = new Database(join(dir, 'db.sqlite'), { readonly: true });
+  t.teardown(() => reader.close());
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 25 });
   const rnd = prng(20250501);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -118,6 +148,7 @@ test('the rollups equal a brute-force count after every kind of change', async (
     }
     const expected = bruteForce(store);
     t.deepEqual(fromRollups(store), expected, `round ${round}`);
+    t.deepEqual(plannerCounts(store, reader, false), plannerCounts(store, reader, true), `round ${round}: the list planner's counts`);
     for (const s of FINDING_STATES) if ((expected[s] as { total: number }).total > 0) reached.add(s);
   }
   t.deepEqual([...reached].sort(), [...FINDING_STATES].sort(), 'the run went through every state');

@@ -201,5 +201,5 @@ test('a database of schema version 5 migrates: agent times beyond the clock are 
     { path: '/etc/far.crt', notAfter: '9999-12-31T23:59:59.999Z' },
   ], 'clamped, and sorted soonest first again');
   t.deepEqual(store.nodes.get('node-b', Date.now(), 60_000)?.certificates, []);
-  t.is(store.findings.list({ state: 'resolved' }, 10, 0).items[0]?.resolvedAt, new Date(T).toISOString());
+  t.is(store.findings.list({ state: 'resolved' }, 10).items[0]?.resolvedAt, new Date(T).toISOString());
 });

@@ -118,6 +118,23 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
     ['node-c', 'connected', '100%', '0']);
   await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
 
+  // Triage: the open findings, from the overview, most severe first: the critical one is the first row.
+  const severities = () => page.locator('#findings-table tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => tr.getAttribute('data-severity')));
+  await page.click('#card-open a');
+  await ready(page);
+  t.is(new URL(page.url()).searchParams.get('state'), 'open');
+  t.is(await page.getAttribute('#findings-table tbody tr:first-child', 'data-severity'), 'critical');
+  t.is(await page.textContent('#findings-table tbody tr:first-child td.check a'), 'cis-4.2.1');
+  t.deepEqual(await severities(), ['critical', 'high', 'high', 'medium', 'medium', 'medium', 'low']);
+  t.is(await page.inputValue('#filters select[name=sort]'), 'severity', 'the form shows the order in force');
+  // Another order through the form: by node, the most severe first within each.
+  await page.selectOption('#filters select[name=sort]', 'node');
+  await page.click('#filters button[type=submit]');
+  await ready(page);
+  t.is(new URL(page.url()).searchParams.get('sort'), 'node');
+  t.deepEqual(await page.locator('#findings-table tbody td.node').allTextContents(), ['node-a', 'node-a', 'node-a', 'node-a', 'node-b', 'node-b', 'node-b']);
+  t.deepEqual(await severities(), ['critical', 'high', 'medium', 'low', 'high', 'medium', 'medium']);
+
   // Findings, filtered with the form: node-a's unexpected processes.
   await page.click('nav a[data-nav="findings"]');
   await ready(page);

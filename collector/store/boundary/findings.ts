@@ -59,11 +59,48 @@ export interface FindingFilter {
   readonly q?: string | undefined;
 }
 
+/** The orders of the findings list (GET /api/v1/findings?sort=&order=); store/finding-order.ts reads a page of each. */
+export const FINDING_SORTS = ['severity', 'lastSeen', 'firstSeen', 'node', 'check'] as const;
+export type FindingSort = (typeof FINDING_SORTS)[number];
+export const SORT_ORDERS = ['asc', 'desc'] as const;
+export type SortOrder = (typeof SORT_ORDERS)[number];
+
+export const DEFAULT_SORT: FindingSort = 'severity';
+
+/** Each order's default direction, and the order in that direction in words (for the API's documentation). */
+export const FINDING_ORDERS: Readonly<Record<FindingSort, { readonly defaultOrder: SortOrder; readonly describe: string }>> = {
+  severity: { defaultOrder: 'desc', describe: 'most severe first, then the newest first' },
+  lastSeen: { defaultOrder: 'desc', describe: 'seen most recently first' },
+  firstSeen: { defaultOrder: 'desc', describe: 'first seen most recently first' },
+  node: { defaultOrder: 'asc', describe: 'by node name, the most severe first within a node' },
+  check: { defaultOrder: 'asc', describe: 'by check id, the most severe first within a check' },
+};
+
+/** Where a page starts: after the finding with these values of the order's key, in this order. */
+export interface FindingPosition {
+  readonly sort: FindingSort;
+  readonly order: SortOrder;
+  readonly key: readonly (number | string)[];
+}
+
+/** Which order a page of the list is in, and where it starts. */
+export interface ListOrder {
+  /** Default: severity. */
+  readonly sort?: FindingSort | undefined;
+  /** Default: the sort's own (FINDING_ORDERS). */
+  readonly order?: SortOrder | undefined;
+  /** After this position (a cursor's); its sort and order win over the two above. */
+  readonly after?: FindingPosition | undefined;
+}
+
 /** The API's reads, and retention. */
 export interface FindingReads {
   get(id: string): Finding | undefined;
   detail(id: string): FindingDetail | undefined;
-  list(filter: FindingFilter, limit: number, after: number): Page<Finding>;
+  /** A page of findings in one of the orders (FINDING_SORTS); its nextCursor is sealed. */
+  list(filter: FindingFilter, limit: number, how?: ListOrder): Page<Finding>;
+  /** The position a cursor of `list` names; undefined when it is not one this store issued, unchanged. */
+  openCursor(cursor: string): FindingPosition | undefined;
   countByState(): Record<FindingState, number>;
   /** The earliest expiry of a suppression in force (ms), if any. */
   nextSuppressionExpiry(): number | undefined;

@@ -140,18 +140,20 @@ function rekey(db: Db): number {
   return groups.size;
 }
 
-/** The rollups of migration 002, recounted from the findings. */
+/** The rollups of migrations 002 and 012 (check_totals), recounted from the findings. */
 const RECOUNT_ROLLUPS = `
 DELETE FROM node_counts;
 DELETE FROM finding_totals;
 DELETE FROM check_nodes;
 DELETE FROM check_spread;
+DELETE FROM check_totals;
 INSERT INTO node_counts SELECT state, node, count(*), sum(severity_rank = 0), sum(severity_rank = 1), sum(severity_rank = 2),
   sum(severity_rank = 3), sum(severity_rank = 4) FROM findings GROUP BY state, node;
 INSERT INTO finding_totals SELECT state, category, severity_rank, count(*) FROM findings GROUP BY state, category, severity_rank;
 INSERT INTO check_nodes SELECT state, check_id, node, count(*) FROM findings WHERE status = 'fail' GROUP BY state, check_id, node;
 INSERT INTO check_spread SELECT state, check_id, count(DISTINCT node), count(*), sum(severity_rank = 0), sum(severity_rank = 1),
   sum(severity_rank = 2), sum(severity_rank = 3), sum(severity_rank = 4) FROM findings WHERE status = 'fail' GROUP BY state, check_id;
+INSERT INTO check_totals SELECT state, check_id, severity_rank, count(*) FROM findings GROUP BY state, check_id, severity_rank;
 `;
 
 /**

@@ -12,7 +12,10 @@
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const STATES = ['open', 'suppressed', 'resolved'];
 const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', 'process', 'version', 'agent'];
-const FILTERS = ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q'];
+const FILTERS = ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'sort'];
+/** The findings list's orders (GET /api/v1/findings?sort=): severity, most severe first, is the API's default. */
+const SORTS = [['severity', 'most severe first'], ['lastSeen', 'last seen, newest first'], ['firstSeen', 'first seen, newest first'],
+  ['node', 'by node'], ['check', 'by check']];
 const PROCESS_FILTERS = ['node', 'namespace', 'workload', 'state'];
 const PAGE_SIZE = 100;
 
@@ -326,11 +329,14 @@ function formFields(current) {
   return {
     input: (name, label, placeholder) => el('label', {}, label,
       el('input', { name, value: current[name] ?? '', placeholder, autocomplete: 'off', spellcheck: 'false' })),
-    /** `empty` labels the option that filters nothing; null leaves it out. */
+    /** `values` are values or [value, label] pairs; `empty` labels the option that filters nothing; null leaves it out. */
     select: (name, label, values, empty, fallback) => {
       const chosen = current[name] ?? fallback;
       const s = el('select', { name }, empty === null ? null : el('option', { value: '' }, empty),
-        ...values.map((v) => el('option', { value: v, selected: chosen === v }, v)));
+        ...values.map((v) => {
+          const [value, text] = Array.isArray(v) ? v : [v, v];
+          return el('option', { value, selected: chosen === value }, text);
+        }));
       return el('label', {}, label, s);
     },
   };
@@ -346,6 +352,7 @@ function filterForm(current) {
     select('minSeverity', 'At least', SEVERITIES, 'any'),
     select('state', 'State', STATES, 'any'),
     input('q', 'Text', 'subject, title, value'),
+    select('sort', 'Order', SORTS, null, 'severity'),
     el('button', { type: 'submit' }, 'Filter'),
     link('/ui/findings', {}, 'Clear'));
 }
