@@ -57,6 +57,10 @@ export const CollectorConfigSchema = Type.Object({
   }, { default: {}, additionalProperties: false }),
   nodes: Type.Object({
     staleAfterSeconds: Type.Integer({ default: 300, minimum: 1, description: 'Silence after which a node is stale and gets an agent-stale finding' }),
+    demo: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+      default: [], maxItems: 64, uniqueItems: true,
+      description: 'Names of demo nodes: agents scanning fixture host trees, not real nodes (`npm start -- --demo` sets them). The API (`demo: true`), `nodeward query nodes` and the dashboard label them',
+    }),
   }, { default: {}, additionalProperties: false }),
   findings: Type.Object({
     historyLimit: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'History entries kept per finding (transitions, and occurrences folded per hour)' }),

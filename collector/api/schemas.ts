@@ -109,6 +109,19 @@ export const Node = Type.Object({
   openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
+  results: Type.Object({ pass: Type.Integer(), fail: Type.Integer(), warn: Type.Integer(), skip: Type.Integer(), error: Type.Integer() }, {
+    description: "The node's latest results (one per check and subject) by status. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
+  }),
+  demo: Type.Boolean({ description: 'A demo node (collector setting nodes.demo, set by `npm start -- --demo`): an agent scanning a fixture host tree, not a real node' }),
+  hostLearning: Type.Union([Type.Object({
+    key: Type.String({ description: 'The host baseline: host/control-plane or host/worker' }),
+    state: Type.Union([Type.Literal('learning'), Type.Literal('locked')], { description: "learning: the host's processes are being learned, none is reported as unexpected yet; locked: a process outside the baseline is a finding" }),
+    until: Nullable(Type.String({ description: 'When the learning window ends (learning) or ended; null when the agent did not say' })),
+    lockedBy: Type.Union([Type.Literal(''), Type.Literal('window'), Type.Literal('operator')], { description: 'How it locked: its window ended, or an operator (or the central baseline) locked it; empty while learning' }),
+    reportedAt: Type.String({ description: 'When the agent reported it' }),
+  }), Type.Null()], {
+    description: "The node's host process baseline as its agent last reported it since the collector started (agents report right after connecting); null when the agent watches no processes or has not reported",
+  }),
 });
 
 export const NodePage = Type.Object({ items: Type.Array(Node), nextCursor: Nullable(Type.String()) });

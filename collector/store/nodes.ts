@@ -113,6 +113,17 @@ export interface NodeRow {
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+  /** The node's latest results (one per check and subject) by status. */
+  readonly results: NodeResultCounts;
+}
+
+/** A node's latest results by status: all `skip` means no check applied (no kubelet, no control plane found). */
+export interface NodeResultCounts {
+  readonly pass: number;
+  readonly fail: number;
+  readonly warn: number;
+  readonly skip: number;
+  readonly error: number;
 }
 
 /** Baselines of a node's reports the collector refused, by reason (pipeline/baselines.ts). */
@@ -155,6 +166,8 @@ interface RawNode {
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
+  /** JSON {pass, fail, warn, skip, error}, counted from node_results. */
+  results: string | null;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
 }
@@ -204,6 +217,15 @@ function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpi
   return first;
 }
 
+const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
+
+/** The counts the query built (always the five integers). */
+function resultsOf(text: string | null): NodeResultCounts {
+  if (!text) return NO_RESULTS;
+  const v = JSON.parse(text) as Record<keyof NodeResultCounts, number>;
+  return { pass: v.pass, fail: v.fail, warn: v.warn, skip: v.skip, error: v.error };
+}
+
 /** The stored certificates column; a value that is not the list the hello wrote reads as none, never as a failed read. */
 function certificatesOf(text: string): NodeRow['certificates'] {
   let v: unknown;
@@ -217,13 +239,20 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
+/** A node's results by status: one walk of its node_results rows (the primary key's prefix). */
+const RESULTS = `(SELECT json_object('pass', coalesce(sum(r.status = 'pass'), 0), 'fail', coalesce(sum(r.status = 'fail'), 0),
+      'warn', coalesce(sum(r.status = 'warn'), 0), 'skip', coalesce(sum(r.status = 'skip'), 0), 'error', coalesce(sum(r.status = 'error'), 0))
+    FROM node_results r WHERE r.node = n.name) AS results`;
+
 const SELECT = `SELECT n.*,
-    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings
+    coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    ${RESULTS}
   FROM nodes n`;
 
 /** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
 const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    ${RESULTS},
     (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry
   FROM nodes n) n`;
 
@@ -285,6 +314,7 @@ export function createNodeStore(db: Db) {
     openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
+    results: resultsOf(r.results),
   });
 
   return {

@@ -24,6 +24,8 @@ export async function connect(tc: TestCollector, node: string, host: {
   os?: string; agentVersion?: string; kubeletVersion?: string; certificates?: Array<{ path: string; notAfterMs: number }>;
   /** The hello's AgentStats (none by default). */
   stats?: AgentStats | undefined;
+  /** The hello's host baseline key (none by default: the legacy `host`). */
+  hostBaselineKey?: string;
 } = {}): Promise<Session> {
   const agent = tc.pki.agents[node];
   if (!agent) throw new Error(`the test PKI has no certificate for ${node}`);
@@ -37,6 +39,7 @@ export async function connect(tc: TestCollector, node: string, host: {
         certificates: host.certificates ?? [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfterMs: Date.now() + 200 * 86400_000 }],
       },
       ...(host.stats ? { stats: host.stats } : {}),
+      ...(host.hostBaselineKey ? { hostBaselineKey: host.hostBaselineKey } : {}),
     },
   });
   let sequence = 0;
