@@ -110,7 +110,7 @@ export const Node = Type.Object({
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
   results: Type.Object({ pass: Type.Integer(), fail: Type.Integer(), warn: Type.Integer(), skip: Type.Integer(), error: Type.Integer() }, {
-    description: "The node's latest results (one per check and subject) by status. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
+    description: "The node's latest results (one per check and subject) by status, the agent's judgement of itself (agent-exec-coverage) left out. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
   }),
   demo: Type.Boolean({ description: 'A demo node (collector setting nodes.demo, set by `npm start -- --demo`): an agent scanning a fixture host tree, not a real node' }),
   hostLearning: Type.Union([Type.Object({

@@ -1,5 +1,6 @@
 // Node inventory: from hellos and heartbeats, plus what the findings tables say.
 import type { Db } from './db.js';
+import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 
@@ -113,7 +114,7 @@ export interface NodeRow {
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
-  /** The node's latest results (one per check and subject) by status. */
+  /** The node's latest results (one per check and subject) by status; the agent's judgement of itself (agent-exec-coverage) left out. */
   readonly results: NodeResultCounts;
 }
 
@@ -217,6 +218,9 @@ function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpi
   return first;
 }
 
+/** The agent's result about itself, not about the node. */
+const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
+
 const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
 
 /** The counts the query built (always the five integers). */
@@ -239,10 +243,14 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
-/** A node's results by status: one walk of its node_results rows (the primary key's prefix). */
+/**
+ * A node's results by status: one walk of its node_results rows (the primary key's prefix),
+ * the agent's judgement of itself (@selfCheck, agent-exec-coverage) left out: what is counted
+ * is what the node's checks found.
+ */
 const RESULTS = `(SELECT json_object('pass', coalesce(sum(r.status = 'pass'), 0), 'fail', coalesce(sum(r.status = 'fail'), 0),
       'warn', coalesce(sum(r.status = 'warn'), 0), 'skip', coalesce(sum(r.status = 'skip'), 0), 'error', coalesce(sum(r.status = 'error'), 0))
-    FROM node_results r WHERE r.node = n.name) AS results`;
+    FROM node_results r WHERE r.node = n.name AND r.check_id <> @selfCheck) AS results`;
 
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
@@ -285,7 +293,7 @@ export function createNodeStore(db: Db) {
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
-    get: db.prepare<[string], RawNode>(`${SELECT} WHERE n.name = ?`),
+    get: db.prepare<{ name: string; selfCheck: string }, RawNode>(`${SELECT} WHERE n.name = @name`),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
         count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
@@ -357,7 +365,7 @@ export function createNodeStore(db: Db) {
       s.allDisconnected.run();
     },
     get(name: string, now: number, staleAfterMs: number): NodeRow | undefined {
-      const r = s.get.get(name);
+      const r = s.get.get({ name, selfCheck: SELF_CHECK });
       return r ? toRow(r, now, staleAfterMs) : undefined;
     },
     /**
@@ -368,7 +376,7 @@ export function createNodeStore(db: Db) {
       const cursor: NodeCursor = typeof after === 'string' ? { sort: 'name', after } : after;
       const byExpiry = cursor.sort === 'certExpiry';
       const where: string[] = [];
-      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1 };
+      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1, selfCheck: SELF_CHECK };
       if (!byExpiry) where.push('n.name > @after');
       else if (cursor.after !== '') {
         // Keyset on (no expiry, expiry, name): the page after (e, n).
