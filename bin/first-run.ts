@@ -44,7 +44,7 @@ export function learningLine(h: HostLearningLike | null, now: number): string {
   if (!h) return 'Host process learning: not reported (process monitoring is off, or the agent has not reported yet).';
   if (h.state === 'learning') {
     const until = h.until ? `until ${h.until} (in ${inHours(Date.parse(h.until), now)})` : 'for now';
-    return `Host process learning (${h.key}): learning ${until}; until then no process on this machine is reported as unexpected, after it a new one is a finding.`;
+    return `Host process learning (${h.key}): learning ${until}; until then what runs on this machine is learned, not reported (code run from memory or a deleted file is reported even so); after it, a new executable is a finding.`;
   }
   return `Host process learning (${h.key}): done, locked ${h.lockedBy === 'operator' ? 'by an operator' : `at ${h.until ?? 'the end of its window'}`}; a process outside the baseline is a finding.`;
 }

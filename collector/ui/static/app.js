@@ -153,7 +153,7 @@ function learningText(h) {
   if (!h) return el('span', { class: 'muted', id: 'node-learning' }, 'not reported (no process monitoring, or no report yet)');
   if (h.state === 'learning') {
     return el('span', { id: 'node-learning', 'data-state': 'learning' }, el('strong', {}, 'learning'),
-      h.until ? ` until ${h.until} (${until(h.until)})` : '', el('span', { class: 'muted small' }, ` — ${h.key}: no process on this host is reported as unexpected until then`));
+      h.until ? ` until ${h.until} (${until(h.until)})` : '', el('span', { class: 'muted small' }, ` — ${h.key}: until then what runs on this host is learned, not reported (except code run from memory or a deleted file)`));
   }
   return el('span', { id: 'node-learning', 'data-state': 'locked' }, 'locked',
     h.lockedBy === 'operator' ? ' by an operator' : h.until ? ` at ${h.until}` : '', el('span', { class: 'muted small' }, ` — ${h.key}: a process outside it is a finding`));
