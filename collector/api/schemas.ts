@@ -67,7 +67,7 @@ export const Node = Type.Object({
   }),
   connected: Type.Boolean(), stale: Type.Boolean(), firstSeen: Type.String(), lastSeen: Type.String(),
   execCoverage: Type.String({ description: 'How the agent sees processes: event (exec events) or scan' }),
-  execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it. Anything but ebpf is also an open agent-exec-coverage finding" }),
+  execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it, or when its agent watches no processes (processes.enabled false). Anything but ebpf is also an open agent-exec-coverage finding" }),
   execSourceReason: Type.String({ description: 'Why each better exec source did not load, e.g. "ebpf: NO_CAPABILITY: ..."; empty when eBPF runs' }),
   execRingLost: Type.Integer({ description: 'Exec records the kernel could not put in the eBPF ring buffer (also in agentDrops.execEventsLost)' }),
   execFakeContainer: Type.Integer({ description: 'Processes judged as host processes because their cgroup named a container no runtime vouches for (each also a proc-fake-container-cgroup finding); since the agent started' }),

@@ -22,7 +22,7 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
   const dev = await startDev(t, ['--demo']);
   const node = /is running on this machine \(node ([^)]+)\)/.exec(dev.stdout())![1]!;
   for (const name of DEMO_NODE_NAMES) t.regex(dev.stdout(), new RegExp(`^  ${name} `, 'm'), `the start-up message lists ${name}`);
-  t.regex(dev.stdout(), /To remove them: stop/);
+  t.regex(dev.stdout(), /To remove them \(docs\/demo.md\): stop/);
 
   const nodes = await eventually('every node scanned (and the local learning window reported)', async () => {
     const page = await dev.get<{ items: NodeLike[] }>('/api/v1/nodes').catch(() => undefined);
@@ -94,4 +94,19 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
   }, 30_000, 200);
   t.deepEqual(left, []);
   for (const name of DEMO_NODE_NAMES) t.regex(readFileSync(join(dev.data, 'demo', name, 'agent.log'), 'utf8'), /agent: SIGTERM, stopping/);
+
+  // Removing the demo data as docs/demo.md says: without --demo, the demo nodes are still
+  // listed (and labelled) but not connected, and `nodeward node delete` removes them.
+  const again = await startDev(t, [], { data: dev.data });
+  const left2 = await again.get<{ items: NodeLike[] }>('/api/v1/nodes');
+  t.deepEqual(left2.items.filter((n) => n.demo).map((n) => [n.name, n.connected]), DEMO_NODE_NAMES.map((n) => [n, false]));
+  t.deepEqual(await processesMentioning(join(dev.data, 'demo')), [], 'no demo agent runs');
+  for (const name of DEMO_NODE_NAMES) {
+    const r = await runNodeward(['node', 'delete', name, ...again.queryFlags()]);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stdout, new RegExp(`^${name}: deleted; \\d+ findings? resolved`));
+  }
+  t.deepEqual((await again.get<{ items: NodeLike[] }>('/api/v1/nodes')).items.map((n) => n.name), [node]);
+  t.is((await again.get('/api/v1/findings?state=open&node=demo-worker-1')).items.length, 0);
+  t.is(await again.stop('SIGINT'), 0);
 });

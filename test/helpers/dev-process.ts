@@ -46,10 +46,13 @@ export interface DevRun {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `nodeward dev --data <temp> <ports> ...args` and waits until it says it is running. */
-export async function startDev(t: ExecutionContext, args: readonly string[] = []): Promise<DevRun> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-dev-'));
-  const data = join(dir, 'data');
+/**
+ * Starts `nodeward dev --data <dir> <ports> ...args` and waits until it says it is running.
+ * The data directory is a new temp one (removed at the end of the test), or `opts.data`.
+ */
+export async function startDev(t: ExecutionContext, args: readonly string[] = [], opts: { data?: string } = {}): Promise<DevRun> {
+  const dir = opts.data === undefined ? await mkdtemp(join(tmpdir(), 'nodeward-dev-')) : undefined;
+  const data = opts.data ?? join(dir!, 'data');
   const [grpc, api, health] = (await freePorts(3)) as [number, number, number];
   const child = spawn(process.execPath, [NODEWARD_BIN, 'dev', '--data', data, '--grpc-port', String(grpc), '--api-port', String(api), '--health-port', String(health), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -65,7 +68,7 @@ export async function startDev(t: ExecutionContext, args: readonly string[] = []
       child.kill('SIGKILL');
       await exited;
     }
-    await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
   await eventually('dev says it is running', () => (stdout.includes('is running') ? true : !running() ? Promise.reject(new Error(stderr)) : undefined), 90_000);
   const apiUrl = `https://127.0.0.1:${api}`;
