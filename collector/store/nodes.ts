@@ -167,7 +167,7 @@ interface RawNode {
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
-  /** JSON {pass, fail, warn, skip, error}, counted from node_results. */
+  /** JSON [pass, fail, warn, skip, error], counted from node_results. */
   results: string | null;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
@@ -223,11 +223,11 @@ const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
 
 const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
 
-/** The counts the query built (always the five integers). */
+/** The counts the query built: [pass, fail, warn, skip, error]. */
 function resultsOf(text: string | null): NodeResultCounts {
   if (!text) return NO_RESULTS;
-  const v = JSON.parse(text) as Record<keyof NodeResultCounts, number>;
-  return { pass: v.pass, fail: v.fail, warn: v.warn, skip: v.skip, error: v.error };
+  const [pass = 0, fail = 0, warn = 0, skip = 0, error = 0] = JSON.parse(text) as number[];
+  return { pass, fail, warn, skip, error };
 }
 
 /** The stored certificates column; a value that is not the list the hello wrote reads as none, never as a failed read. */
@@ -248,8 +248,8 @@ function certificatesOf(text: string): NodeRow['certificates'] {
  * the agent's judgement of itself (@selfCheck, agent-exec-coverage) left out: what is counted
  * is what the node's checks found.
  */
-const RESULTS = `(SELECT json_object('pass', coalesce(sum(r.status = 'pass'), 0), 'fail', coalesce(sum(r.status = 'fail'), 0),
-      'warn', coalesce(sum(r.status = 'warn'), 0), 'skip', coalesce(sum(r.status = 'skip'), 0), 'error', coalesce(sum(r.status = 'error'), 0))
+const RESULTS = `(SELECT json_array(count(*) FILTER (WHERE r.status = 'pass'), count(*) FILTER (WHERE r.status = 'fail'),
+      count(*) FILTER (WHERE r.status = 'warn'), count(*) FILTER (WHERE r.status = 'skip'), count(*) FILTER (WHERE r.status = 'error'))
     FROM node_results r WHERE r.node = n.name AND r.check_id <> @selfCheck) AS results`;
 
 const SELECT = `SELECT n.*,
