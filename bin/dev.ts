@@ -226,8 +226,11 @@ export async function runDev(dataDir: string, version: string, ports: DevPorts, 
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
-/** The node's status once it has results (and, with process monitoring, its learning window); undefined if it has none in time. */
-async function awaitFirstScan(conn: Connection, node: string, deadline: number, stopped: () => boolean): Promise<NodeStatusLike | undefined> {
+/**
+ * The node's status once it has results (and, with `learning`, its learning window if its agent
+ * watches processes); undefined if it has none in time.
+ */
+async function awaitFirstScan(conn: Connection, node: string, learning: boolean, deadline: number, stopped: () => boolean): Promise<NodeStatusLike | undefined> {
   let seen: NodeStatusLike | undefined;
   let resultsAt = 0;
   while (Date.now() < deadline && !stopped()) {
@@ -236,7 +239,7 @@ async function awaitFirstScan(conn: Connection, node: string, deadline: number, 
       seen = res.body;
       resultsAt ||= Date.now();
       // The learning window comes with the agent's first baseline report; a few seconds more for it.
-      if (seen.hostLearning || Date.now() - resultsAt > 10_000) return seen;
+      if (!learning || seen.hostLearning || Date.now() - resultsAt > 10_000) return seen;
     }
     await sleep(POLL_MS);
   }
@@ -245,7 +248,7 @@ async function awaitFirstScan(conn: Connection, node: string, deadline: number, 
 
 async function reportFirstScans(conn: Connection, node: string, demo: boolean, queryUrl: string, stopped: () => boolean): Promise<void> {
   const deadline = Date.now() + FIRST_SCAN_WAIT_MS;
-  const local = await awaitFirstScan(conn, node, deadline, stopped);
+  const local = await awaitFirstScan(conn, node, true, deadline, stopped);
   if (stopped()) return;
   if (!local) {
     process.stdout.write(`No scan result from ${node} within ${FIRST_SCAN_WAIT_MS / 1000} s; see the agent's log.\n`);
@@ -255,7 +258,8 @@ async function reportFirstScans(conn: Connection, node: string, demo: boolean, q
   if (!demo) return;
   const nodes: NodeStatusLike[] = [];
   for (const name of DEMO_NODE_NAMES) {
-    const n = await awaitFirstScan(conn, name, deadline, stopped);
+    // Demo agents watch no processes: no learning window to wait for.
+    const n = await awaitFirstScan(conn, name, false, deadline, stopped);
     if (stopped()) return;
     if (n) nodes.push(n);
   }
