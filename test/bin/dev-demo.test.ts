@@ -41,7 +41,7 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
     t.is(n.hostLearning, null, `${name} has no host baseline`);
     t.is(n.results.error, 0, `${name}: every check could be judged (its PKI is real)`);
   }
-  t.true(nodes.get('demo-worker-2')!.results.pass > 0 && nodes.get('demo-worker-2')!.results.fail === 0, 'a node that passes');
+  t.true(nodes.get('demo-worker-2')!.results.pass > 30 && nodes.get('demo-worker-2')!.results.fail <= 1, 'a node that passes');
   t.true(nodes.get('demo-control-plane')!.results.pass > 100, 'most control-plane checks pass');
 
   // A real triage on the demo nodes: critical first, several high, passes elsewhere.
@@ -57,7 +57,9 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
     'demo-worker-1 cis-4.2.2 kubelet/--authorization-mode',
   ]);
   t.true(bySeverity('high').length >= 4, `several high (${bySeverity('high').length})`);
-  t.false(findings.some((f) => f.node === 'demo-worker-2'), 'the defaults worker has nothing open');
+  // The defaults worker has nothing open (its kubelet, 1.35, goes out of support on 2027-02-28 by
+  // the agent's release table; the demo then shows that too).
+  t.deepEqual(findings.filter((f) => f.node === 'demo-worker-2' && f.checkId !== 'k8s-version-supported'), [], 'the defaults worker has nothing open');
 
   // Their own state, apart from the local agent's; their own certificates.
   for (const name of DEMO_NODE_NAMES) {
