@@ -4,18 +4,18 @@ import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/support/config-loader.js';
+import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { isValidNodeName } from '../proto/domain.js';
 
 export const AgentConfigSchema = Type.Object({
   node: Type.String({ default: '', description: 'Node name; empty means NODE_NAME, then the host name' }),
   hostRoot: Type.String({ default: '/', description: "Where the host's files are read (the host's / mounted read-only)" }),
   procRoot: Type.String({ default: '/proc', description: "Where the host's processes are read" }),
-  stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts)' }),
+  stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts). Made 0700 at start (a looser one is tightened, with a warning); `spool.db` and its `-wal`/`-shm` are 0600' }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC (testing only)' }),
-    caFile: Type.String({ default: '', description: "CA that signed the collector certificate, or a bundle of several (during a CA rotation; a certificate from any of them is accepted); with enrollment it may appear after start (the collector's ConfigMap)" }),
+    caFile: Type.String({ default: '', description: "CA that signed the collector certificate, or a bundle of several (during a CA rotation; a certificate from any of them is accepted). Read at every connection and enrollment. With `enroll.url` it need not exist at start: on a cluster it is the collector's ConfigMap `nodeward-ca`, filled on the collector's first start" }),
     certFile: Type.String({ default: '', description: "This node's client certificate (CN = node name)" }),
     keyFile: Type.String({ default: '', description: "This node's client key" }),
     serverName: Type.String({ default: '', description: 'Name expected in the collector certificate, when not the address host' }),
@@ -32,17 +32,17 @@ export const AgentConfigSchema = Type.Object({
     maxBytes: Type.Integer({ default: 64 * 1024 * 1024, minimum: 1024 * 1024, description: 'Bytes the spool holds at most' }),
   }, { default: {}, additionalProperties: false }),
   watch: Type.Object({
-    enabled: Type.Boolean({ default: true, description: 'Re-evaluate the checks that read a host file as soon as it changes' }),
+    enabled: Type.Boolean({ default: true, description: 'Re-evaluate the checks that read a host file as soon as it changes (a report with trigger `watch` and just those checks in its scope)' }),
     debounceMs: Type.Integer({ default: 100, minimum: 0, maximum: 10_000, description: 'Quiet time after a change before re-evaluating (a burst is one report)' }),
     maxPaths: Type.Integer({ default: 1024, minimum: 1, maximum: 65_536, description: 'Directories watched at most; paths beyond wait for the periodic scan (counted and logged)' }),
   }, { default: {}, additionalProperties: false }),
   processes: Type.Object({
     enabled: Type.Boolean({ default: true, description: 'Watch processes against learned baselines (proc-unexpected findings)' }),
     scanIntervalSeconds: Type.Number({ default: 2, minimum: 0, maximum: 3600, description: 'Process table scan period; 0 keeps only the start-up scan' }),
-    execEvents: Type.Boolean({ default: true, description: "Use the kernel's exec events (eBPF, else the process connector) when available" }),
-    ebpf: Type.Boolean({ default: true, description: 'Try the eBPF exec source first (kernel >= 5.8 with BTF, CAP_BPF and CAP_PERFMON); otherwise the process connector (CAP_NET_ADMIN, host network)' }),
-    btfPath: Type.String({ default: '/sys/kernel/btf/vmlinux', minLength: 1, description: "The kernel's BTF, which the eBPF program is relocated against" }),
-    ebpfRingBytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 4096, maximum: 256 * 1024 * 1024, description: "The eBPF ring buffer's size in bytes, a power of two (kernel memory charged to the agent's cgroup)" }),
+    execEvents: Type.Boolean({ default: true, description: "Use the kernel's exec events when available: eBPF, else the process connector (native addons; docs/privileges.md, \"Exec events\")" }),
+    ebpf: Type.Boolean({ default: true, description: "Try the eBPF exec source first (kernel >= 5.8 with BTF, `CAP_BPF` and `CAP_PERFMON`): every exec is described in the kernel, so a process gone within a millisecond is still judged. Otherwise the process connector (`CAP_NET_ADMIN`, host network). The agent's stats say which source runs and why a better one did not (`execSource`, `execSourceReason`)" }),
+    btfPath: Type.String({ default: '/sys/kernel/btf/vmlinux', minLength: 1, description: "The kernel's BTF, which the eBPF program is relocated against (a kernel without it runs on the process connector: `NO_BTF`)" }),
+    ebpfRingBytes: Type.Integer({ default: 1024 * 1024, minimum: 4096, maximum: 256 * 1024 * 1024, description: "The eBPF ring buffer's size in bytes, a power of two. Kernel memory charged to the agent's cgroup (counts against its memory limit). A record the ring has no room for is counted (`execRingLost`)" }),
     learnSeconds: Type.Integer({ default: 3600, minimum: 1, description: "Learning window of a workload's baseline, from its first process" }),
     hostLearnSeconds: Type.Integer({ default: 86_400, minimum: 1, description: "Learning window of the host's baseline (daily jobs must be seen)" }),
     startupSeconds: Type.Integer({ default: 60, minimum: 0, maximum: 3600, description: "A container's processes this soon after it started are allowed as startup" }),
@@ -50,25 +50,25 @@ export const AgentConfigSchema = Type.Object({
     rateRefillSeconds: Type.Number({ default: 180, minimum: 0.001, description: 'One more finding per (baseline, executable) allowed every this many seconds' }),
     maxBaselines: Type.Integer({ default: 2048, minimum: 1, maximum: 100_000, description: 'Baselines kept; the least recently seen is evicted (counted)' }),
     maxItemsPerBaseline: Type.Integer({ default: 1024, minimum: 1, maximum: 100_000, description: 'Executables per baseline; more are not learned (counted)' }),
-    containerdState: Type.String({ default: '/run/containerd', minLength: 1, pattern: '^/', description: "containerd's state directory on the host (its `state` setting), read inside hostRoot: container bundles are under <dir>/io.containerd.runtime.v2.task/<namespace>/<id>/" }),
-    identity: Type.Boolean({ default: true, description: 'Judge what ran by its content (SHA-256 of the executable, hashed once per file version) as well as its path: a learned path with new content is proc-modified-binary unless the package manager recorded it' }),
-    maxHashBytes: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 * 1024, maximum: 64 * 1024 * 1024 * 1024, description: 'Executables larger than this are not hashed: counted, never learned, and reported once their baseline is locked (proc-unverified-binary)' }),
-    hostRole: Type.Union([Type.Literal('auto'), Type.Literal('control-plane'), Type.Literal('worker')], { default: 'auto', description: "Which host baseline this node's processes outside containers use (host/control-plane or host/worker); auto decides at start from static pod manifests and host control-plane processes" }),
+    containerdState: Type.String({ default: '/run/containerd', minLength: 1, pattern: '^/', description: "containerd's state directory on the host (its `state` setting), read inside `hostRoot`. A container's bundle (`<dir>/io.containerd.runtime.v2.task/k8s.io/<id>/config.json`, `moby/` for Docker) is what ties a cgroup to a pod. Set it when containerd runs with another state directory (k3s: `/run/k3s/containerd`)" }),
+    identity: Type.Boolean({ default: true, description: "Judge what ran by its content as well as its path: each executable is hashed (SHA-256) once per file version, and a learned path with new content nobody vouches for is `proc-modified-binary` (docs/process-identity.md). Needs the live kernel's procfs as `procRoot`" }),
+    maxHashBytes: Type.Integer({ default: 512 * 1024 * 1024, minimum: 1024 * 1024, maximum: 64 * 1024 * 1024 * 1024, description: 'Executables larger than this are not hashed: counted, never learned, and `proc-unverified-binary` once their baseline is locked' }),
+    hostRole: Type.Union([Type.Literal('auto'), Type.Literal('control-plane'), Type.Literal('worker')], { default: 'auto', description: "Which host baseline this node's processes outside containers use: `control-plane` (`host/control-plane`), `worker` (`host/worker`), or `auto`, decided at start from static pod manifests and control-plane processes running on the host" }),
   }, { default: {}, additionalProperties: false }),
   kubeletProbe: Type.Object({
-    enabled: Type.Boolean({ default: true, description: "Probe the kubelet's ports from the node (anonymous GET /pods, read-only port); needs the host network" }),
-    host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the kubelet ports are probed on' }),
-    apiPort: Type.Integer({ default: 10250, minimum: 1, maximum: 65_535, description: "The kubelet's HTTPS API port" }),
+    enabled: Type.Boolean({ default: true, description: "Probe the kubelet's ports from the node (`kubelet-api-anonymous`, `kubelet-readonly-port-closed`); docs/privileges.md, \"Network\"" }),
+    host: Type.String({ default: '127.0.0.1', minLength: 1, description: "Where the kubelet is probed: the node's loopback needs the host network; the node's own address (`status.hostIP`) works from the pod network" }),
+    apiPort: Type.Integer({ default: 10250, minimum: 1, maximum: 65_535, description: "The kubelet's HTTPS port (an unauthenticated `GET /pods` must get 401 or 403)" }),
     readOnlyPort: Type.Integer({ default: 10255, minimum: 1, maximum: 65_535, description: "The kubelet's read-only port, which must refuse connections" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one probe waits for an answer' }),
   }, { default: {}, additionalProperties: false }),
   etcdProbe: Type.Object({
-    enabled: Type.Boolean({ default: true, description: "Probe etcd's advertised client URLs on this node (TLS without a client certificate, and plain text); needs the host network" }),
+    enabled: Type.Boolean({ default: true, description: "Probe etcd's advertised client URLs on this node without a client certificate and in plain text (`etcd-client-cert-auth-live`, `etcd-plaintext-live`); needs the host network; docs/privileges.md, \"Network\"" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one connection waits for an answer' }),
     maxUrls: Type.Integer({ default: 4, minimum: 1, maximum: 16, description: 'Client URLs probed at most (two connections each)' }),
   }, { default: {}, additionalProperties: false }),
   health: Type.Object({
-    host: Type.String({ default: '127.0.0.1', description: 'Address of the liveness/readiness endpoint (/healthz, /readyz)' }),
+    host: Type.String({ default: '127.0.0.1', description: "Address of the liveness and readiness endpoint (`/healthz`, `/readyz`, `/status`): the node's loopback in the DaemonSet" }),
     port: Type.Integer({ default: 9102, minimum: 0, maximum: 65535, description: 'Port of the liveness/readiness endpoint; 0 picks one' }),
     enabled: Type.Boolean({ default: true, description: 'Serve /healthz and /readyz for the DaemonSet probes' }),
   }, { default: {}, additionalProperties: false }),
@@ -77,7 +77,7 @@ export const AgentConfigSchema = Type.Object({
     tokenFile: Type.String({ default: '/var/run/secrets/nodeward/token', description: "The pod's projected ServiceAccount token, presented when enrolling (re-read each time)" }),
     renewAfterFraction: Type.Number({ default: 0.7, minimum: 0.1, maximum: 0.95, description: 'Renew the enrolled certificate after this fraction of its lifetime' }),
   }, { default: {}, additionalProperties: false }),
-  log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
+  log: Type.Object({ level: logLevel('Log level (JSON logs on stdout); at `debug` the agent also logs its memory once a minute (`memory`: RSS, V8 heap, external)') }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
 export type AgentConfig = Static<typeof AgentConfigSchema>;

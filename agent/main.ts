@@ -1,6 +1,8 @@
 // Wires the agent: facts -> checks -> spool -> reporter (gRPC). The only place that
 // composes agent components.
+import v8 from 'node:v8';
 import { createLogger, type Logger } from '../proto/support/logger.js';
+import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts } from './facts/index.js';
@@ -31,7 +33,8 @@ import { processStatsToWire } from './processes/wire-stats.js';
 
 const MEMORY_LOG_MS = 60_000;
 
-export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger }) {
+/** `clock`: when the enrolled certificate's renewals and retries are due (default: the system's). */
+export function createAgent(config: AgentConfig, deps: { version: string; log?: Logger; clock?: Clock }) {
   const log = deps.log ?? createLogger('agent', config.log.level);
   const specs = config.scan.checks.length > 0 ? selectChecks(CATALOG, config.scan.checks) : CATALOG;
   const scope = specs.map((s) => s.id);
@@ -147,6 +150,13 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           const r = pods?.apply(inv);
           if (r) log.info({ ...r }, 'pod inventory applied');
         },
+        // A certificate the collector refuses (its CA replaced), or one the bundle no longer
+        // vouches for, is enrolled again now, not at its renewal (and connected with at once:
+        // the enroller's onEnrolled below).
+        onProblem: (d) => {
+          void enroller?.recover(d.problem).catch((err: unknown) => log.error({ err: (err as Error).message }, 'enrolling again failed'));
+        },
+        onHealthy: () => enroller?.connectionHeld(),
       });
       log.info({ node: config.node, epoch: spool.epoch, checks: scope.length, hostRoot: config.hostRoot }, 'agent starting');
       if (config.enroll.url && !config.collector.insecure) {
@@ -156,7 +166,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           serverName: config.collector.serverName, certFile: config.collector.certFile, keyFile: config.collector.keyFile,
           node: config.node, renewAfterFraction: config.enroll.renewAfterFraction,
           retryBaseMs: config.collector.backoffBaseMs, retryMaxMs: config.collector.backoffMaxMs, timeoutMs: 10_000,
-        }, { log: log.child({ component: 'enroll' }) });
+        }, { log: log.child({ component: 'enroll' }), clock: deps.clock, onEnrolled: () => reporter?.reconnectNow() });
         await enroller.start();
       }
       // Before connecting: the loaded baselines' version goes into the Hello.
@@ -190,7 +200,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
       // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
       if (log.isLevelEnabled('debug')) {
-        const logMemory = (): void => log.debug({ ...process.memoryUsage() }, 'memory');
+        const logMemory = (): void => {
+          const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
+          const h = v8.getHeapStatistics();
+          log.debug({ ...process.memoryUsage(), malloced: h.malloced_memory, peakMalloced: h.peak_malloced_memory, spaces }, 'memory');
+        };
         logMemory();
         memoryTimer = setInterval(logMemory, MEMORY_LOG_MS);
         memoryTimer.unref();

@@ -12,16 +12,34 @@
 //   allocate 64 KiB buffers that interleave with long-lived allocations, and glibc's
 //   adaptive mmap threshold moves such blocks onto the heap. A fixed 64 KiB threshold
 //   serves them with mmap, which returns the pages on free.
-// Measured and not set (2-minute paired runs, two agents on the same exec stream): no
-// optimizing compiler (`--no-opt`, command line only) saves 5.7 MiB for 11% more CPU;
+// Measured and not set (2-minute paired runs, two agents on the same exec stream):
 // `--jitless` (also turns WebAssembly off; V8 warns on stderr unless `--no-expose-wasm`)
-// saves 11.4 MiB for 33% more CPU. `--optimize-for-size`, MALLOC_ARENA_MAX=2 and earlier
-// bytecode flushing saved nothing measurable. `npm run bench:rss -- --agent-node-args=...`
-// repeats such a comparison.
+// saves another 2-4 MiB over the Node.js options below for 33% more CPU than the default
+// (regular expressions, which the redactor runs on every command line, are interpreted).
+// `--optimize-for-size`, MALLOC_ARENA_MAX=2, earlier bytecode flushing, `--max-lazy`,
+// `--single-threaded` and a smaller heap growing factor saved nothing measurable or cost CPU.
+// `npm run bench:rss -- --agent-node-args=...` repeats such a comparison.
 export const AGENT_RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze({
   NODE_OPTIONS: '--max-semi-space-size=1',
   MALLOC_MMAP_THRESHOLD_: '65536',
 });
+
+/**
+ * V8 options for the agent's Node.js command line (NODE_OPTIONS does not take them):
+ * Dockerfile.agent's ENTRYPOINT and `nodeward dev` start the agent with them, and the memory
+ * benchmark measures it so. Under process churn (bench/agent-rss.ts, 10 minutes at 100
+ * execs/s) they took the agent from 94-95 to under 80 MiB resident, with the 1 MiB eBPF ring:
+ * - `--max-opt=1`: interpreter and baseline compiler only. The optimizing compilers' code, their
+ *   working memory and the part of the Node.js binary they run are not resident (-5.7 MiB,
+ *   4 of them the binary's pages), for about 11% more CPU: the agent's work is short
+ *   handlers, not hot loops (2.5-2.8% of a core at 200 execs/s). Spelled as a tier, not
+ *   `--no-opt`, so that a later V8's other optimizing compiler (Maglev) stays off as well.
+ * - `--compact-on-every-full-gc`: each full collection compacts the old space. Without it V8
+ *   kept pages that live objects were scattered over: 27 MiB committed for 18.5 MiB live
+ *   after 3 minutes, against 21-23 MiB with it, for no CPU measurable: a full collection of
+ *   a 20 MiB heap is rare and short.
+ */
+export const AGENT_NODE_ARGS: readonly string[] = Object.freeze(['--max-opt=1', '--compact-on-every-full-gc']);
 
 /**
  * `base` (a parent's environment) with the agent's settings: NODE_OPTIONS are joined, the

@@ -35,6 +35,10 @@ export interface AgentRssBenchOptions {
   readonly scanIntervalSeconds: number;
   /** `debug` makes the agent log its V8 heap once a minute (and every judged process, which costs a little). */
   readonly logLevel: 'info' | 'debug';
+  /** The eBPF ring buffer's size for a comparison (`--agent-ring-bytes=`), or the agent's default. */
+  readonly ringBytes?: number;
+  /** Keep the agent's directory (`--agent-keep-dir`): its log holds the debug memory lines. */
+  readonly keepDir?: boolean;
 }
 
 /** Bytes, from /proc/<pid>/status. */
@@ -264,7 +268,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
       node: NODE, hostRoot: '/', procRoot: '/proc', stateDir: join(dir, 'agent-state'),
       collector: { address: `localhost:${collector.grpcPort}`, caFile: pki.caCert, certFile: pki.agents[NODE]!.cert, keyFile: pki.agents[NODE]!.key },
       scan: { intervalSeconds: o.scanIntervalSeconds },
-      processes: { hostLearnSeconds: HOST_LEARN_SECONDS },
+      processes: { hostLearnSeconds: HOST_LEARN_SECONDS, ...(o.ringBytes === undefined ? {} : { ebpfRingBytes: o.ringBytes }) },
       health: { port: 0 },
       log: { level: o.logLevel },
     }));
@@ -329,7 +333,8 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
     await Promise.all(children.map((c) => stopChild(c, 30_000)));
     if (logFd !== undefined) closeSync(logFd);
     await collector?.stop();
-    await rm(dir, { recursive: true, force: true });
+    if (o.keepDir) process.stderr.write(`the agent's directory (its log, state and configuration) is kept: ${dir}\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -339,13 +344,29 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
  * `--agent-debug`: the agent logs at debug, which adds its V8 heap figures;
  * `--agent-node-args='--jitless ...'`: Node.js options on the agent's command line).
  */
-export function agentRssOptions(argv: readonly string[], runtimeEnv: Readonly<Record<string, string>>): AgentRssBenchOptions {
-  const minutes = argv.includes('--soak') ? 10 : 1;
+/**
+ * The agent as its image starts it (its environment and Node.js options: agent/runtime-env.ts)
+ * unless `--agent-bare-env`; `--agent-node-args=` adds options after them (a later one wins).
+ */
+export function agentRssOptions(argv: readonly string[], runtime: { env: Readonly<Record<string, string>>; nodeArgs: readonly string[] }): AgentRssBenchOptions {
+  const m = argv.find((a) => a.startsWith('--agent-minutes='));
+  const minutes = argv.includes('--soak') ? 10 : m === undefined ? 1 : Number(m.slice('--agent-minutes='.length));
+  if (!(minutes > 0 && minutes <= 60)) throw new Error(`${m}: minutes of churn, 1 to 60, are expected`);
+  const bare = argv.includes('--agent-bare-env');
   return {
     durationMs: minutes * 60_000, sampleMs: 10_000, execsPerSecond: 100, freshEvery: 20, repeated: 16, scanIntervalSeconds: 60,
-    env: argv.includes('--agent-bare-env') ? {} : runtimeEnv, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
-    nodeArgs: argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean)),
+    env: bare ? {} : runtime.env, logLevel: argv.includes('--agent-debug') ? 'debug' : 'info',
+    nodeArgs: [...(bare ? [] : runtime.nodeArgs), ...argv.filter((a) => a.startsWith('--agent-node-args=')).flatMap((a) => a.slice('--agent-node-args='.length).split(' ').filter(Boolean))],
+    ...ring(argv.find((a) => a.startsWith('--agent-ring-bytes='))),
+    keepDir: argv.includes('--agent-keep-dir'),
   };
+}
+
+function ring(arg: string | undefined): { ringBytes?: number } {
+  if (arg === undefined) return {};
+  const n = Number(arg.slice('--agent-ring-bytes='.length));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${arg}: a size in bytes (a power of two) is expected`);
+  return { ringBytes: n };
 }
 
 /** The last sample taken at or before `atMs` (the sampler's ticks drift by a few ms). */
@@ -369,7 +390,7 @@ export function formatAgentRssBench(r: AgentRssBenchResult, o: AgentRssBenchOpti
   const n = (x: number): string => x.toLocaleString('en-US');
   return [
     `agent RSS under churn: ${(c.seconds / 60).toFixed(1)} min at ${(c.started / c.seconds).toFixed(0)} execs/s (target ${o.execsPerSecond}/s; ${n(c.started)} execs: ${n(c.fresh)} fresh executables, ${n(c.repeated)} runs of ${o.repeated} repeated ones, ${n(c.known)} of a learned one)`,
-    `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}${o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(' ')}` : ''}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
+    `  agent: log level ${o.logLevel}, exec events ${r.execEvents ? 'on' : 'unavailable (scan only)'}, full scan every ${o.scanIntervalSeconds} s (${r.fullScans} done), environment ${Object.keys(o.env).length > 0 ? Object.entries(o.env).map(([k, v]) => `${k}=${v}`).join(' ') : '(nothing set)'}${o.nodeArgs.length > 0 ? `, node ${o.nodeArgs.join(' ')}` : ''}${o.ringBytes === undefined ? '' : `, eBPF ring ${o.ringBytes} bytes`}; sampled every ${o.sampleMs / 1000} s from the start of the churn (after the first full scan and the host baseline's lock)`,
     `  VmRSS at the start of the churn ${mib(first.rss)}, ${[1, 5, 10].filter((m) => m * 60_000 <= o.durationMs).map((m) => `${m} min ${mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)}`).join(', ')} MiB (idle Node.js ${mib(idle)} MiB)`,
     `  VmRSS each minute: ${Array.from({ length: Math.floor(o.durationMs / 60_000) + 1 }, (_, m) => mib(sampleAt(r.samples, m * 60_000)?.rss ?? Number.NaN)).join(' ')} MiB`,
     line('VmRSS', (s) => s.rss),

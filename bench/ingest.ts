@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initPki } from '../collector/pki/pki.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
-import { openStore } from '../collector/store/store.js';
+import { openStore } from '../collector/store/sqlite.js';
 import { createCommitStage } from '../collector/pipeline/commit.js';
 import type { Durability } from '../collector/store/db.js';
 import { createLogger } from '../proto/support/logger.js';

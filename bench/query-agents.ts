@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { initPki } from '../collector/pki/pki.js';
 import { loadCollectorConfig } from '../collector/config.js';
 import { createCollector } from '../collector/main.js';
-import { openStore } from '../collector/store/store.js';
+import { openStore } from '../collector/store/sqlite.js';
 import { createCommitStage } from '../collector/pipeline/commit.js';
 import { createLogger } from '../proto/support/logger.js';
 import type { FindingBatch } from '../proto/load.js';

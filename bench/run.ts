@@ -7,9 +7,10 @@ import { benchProcesses, formatProcessesBench } from './processes.js';
 import { benchExecCapture, formatExecCaptureBench } from './exec-capture.js';
 import { benchExecLatency, formatExecLatencyBench } from './exec-latency.js';
 import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss.js';
-import { AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
+import { AGENT_NODE_ARGS, AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { AgentConfigSchema } from '../agent/config.js';
 import { benchQuery, formatQueryBench } from './query.js';
+import { benchCoverage, formatCoverageBench } from './node-coverage.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
 import { benchBaselinePush, formatPushBench } from './baseline-push.js';
@@ -61,11 +62,13 @@ async function main(): Promise<void> {
   process.stdout.write(formatExecLatencyBench(await benchExecLatency(lo), lo));
   // The agent as its own process under one minute of churn (`--soak`: ten). `--agent-bare-env`
   // starts it without the runtime environment the image sets, for comparison.
-  const ro = agentRssOptions(process.argv, AGENT_RUNTIME_ENV);
+  const ro = agentRssOptions(process.argv, { env: AGENT_RUNTIME_ENV, nodeArgs: AGENT_NODE_ARGS });
   process.stdout.write(formatAgentRssBench(await benchAgentRss(ro), ro));
   // Collector queries at 1,000,000 findings across 5,000 nodes (--quick: 100,000 across 500).
   const qo = quick ? { nodes: 500, checks: 120, processes: 160, samples: 100 } : { nodes: 5_000, checks: 120, processes: 160, samples: 200 };
   process.stdout.write(formatQueryBench(await benchQuery(qo)));
+  // Node coverage at 5,000 nodes (--quick: 500): the node list and a sweep, with and without the node watch's rows.
+  process.stdout.write(formatCoverageBench(await benchCoverage({ nodes: quick ? 500 : 5_000, samples: quick ? 20 : 100 })));
   const ao = { agents: 200, batches: quick ? 5 : 20, perBatch: quick ? 20 : 50, window: 4 };
   process.stdout.write(formatAgentsBench(await benchAgents(ao), ao));
   const wo2 = { alerts: quick ? 50 : 300, warmup: 20 };

@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isValidNodeName } from '../proto/domain.js';
-import { agentEnv } from '../agent/runtime-env.js';
+import { AGENT_NODE_ARGS, agentEnv } from '../agent/runtime-env.js';
 import { DEV_HOST, DEV_PORTS, type DevPorts, explainListenFailure, unavailablePorts } from './dev-ports.js';
 import { DEMO_NODE_NAMES, DEMO_NODES, demoAgentConfig, demoPaths, prepareDemoTree } from './demo.js';
 import { demoTriageLines, firstScanLines, resultTotal, type NodeStatusLike } from './first-run.js';
@@ -139,9 +139,10 @@ export async function runDev(dataDir: string, version: string, ports: DevPorts, 
   const children: ChildProcess[] = [];
   const start = (name: string, command: 'collector' | 'agent', config: string, logFile: string, extraEnv: Record<string, string> = {}): ChildProcess => {
     const log = createWriteStream(logFile, { flags: 'a', mode: 0o600 });
-    // The agent runs with the memory settings of its image (agent/runtime-env.ts).
+    // Every agent, the demo nodes' too, runs with the memory settings of its image
+    // (agent/runtime-env.ts): its environment and its Node.js options.
     const env = { ...(command === 'agent' ? agentEnv(process.env) : process.env), ...extraEnv };
-    const child = spawn(process.execPath, [ENTRY, command, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(process.execPath, [...(command === 'agent' ? AGENT_NODE_ARGS : []), ENTRY, command, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stderrTail = '';
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);

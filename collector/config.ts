@@ -12,15 +12,15 @@ import { splitHosts } from './pki/names.js';
 
 const Token = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 64, description: 'Who the token belongs to (shown in logs and the audit log)' }),
-  role: Type.Union([Type.Literal('reader'), Type.Literal('admin')]),
+  role: Type.Union([Type.Literal('reader'), Type.Literal('admin')], { description: 'reader: every GET; admin: also the calls that change something' }),
   sha256: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of the token, hex' })),
-  file: Type.Optional(Type.String({ minLength: 1, description: 'File holding the token (read once at start)' })),
+  file: Type.Optional(Type.String({ minLength: 1, description: 'File holding the token (read once at start), instead of `sha256`' })),
 }, { additionalProperties: false });
 
-const HandshakeTimeoutMs = Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'Deadline from accepting a connection to the end of its TLS handshake; a connection still in its handshake then is closed and counted' });
+const HandshakeTimeoutMs = Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'Deadline from accepting a connection to the end of its TLS handshake; a connection still in its handshake then is closed (counted in `nodeward_tls_handshake_timeouts_total`)' });
 
 export const CollectorConfigSchema = Type.Object({
-  dataDir: Type.String({ default: '/var/lib/nodeward-collector', description: 'Where the database lives' }),
+  dataDir: Type.String({ default: '/var/lib/nodeward-collector', description: 'Where the database lives (made 0700 at start; the database and its `-wal`/`-shm` are 0600)' }),
   database: Type.String({ default: '', description: 'SQLite file; empty means <dataDir>/nodeward.db' }),
   grpc: Type.Object({
     listen: Type.String({ default: '0.0.0.0:7443', description: 'Address agents stream to' }),
@@ -30,7 +30,7 @@ export const CollectorConfigSchema = Type.Object({
     keyFile: Type.String({ default: '', description: 'Collector server key' }),
     maxMessageBytes: Type.Integer({ default: 4 * 1024 * 1024, minimum: 64 * 1024, maximum: 64 * 1024 * 1024, description: 'Largest agent message accepted' }),
     handshakeTimeoutMs: HandshakeTimeoutMs,
-    maxConnections: Type.Integer({ default: 3000, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the gRPC port (one per agent, plus handshakes under way); more are closed at once and counted. Sized for the 512 MiB the manifests give the collector (an agent stream measured about 110 KiB); raise both together' }),
+    maxConnections: Type.Integer({ default: 3000, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the gRPC port (one per agent, plus handshakes under way); more are closed at once (`nodeward_connections_refused_total`). Sized for the 512 MiB the manifests give the collector (an agent stream measured about 110 KiB): raise both together for a larger fleet' }),
     maxConnectionsPerSource: Type.Integer({ default: 32, minimum: 0, maximum: 1_000_000, description: 'Connections open at once from one source address on the gRPC port (agents run one per node, on the node\'s address); more are closed at once and counted; 0 turns the cap off (for agents behind one NAT address)' }),
   }, { default: {}, additionalProperties: false }),
   api: Type.Object({
@@ -38,7 +38,7 @@ export const CollectorConfigSchema = Type.Object({
     insecure: Type.Boolean({ default: false, description: 'Serve the API over plain HTTP (testing only)' }),
     certFile: Type.String({ default: '', description: 'API server certificate; empty means grpc.certFile' }),
     keyFile: Type.String({ default: '', description: 'API server key; empty means grpc.keyFile' }),
-    tokens: Type.Array(Token, { default: [], description: 'Bearer tokens: {name, role: reader|admin, sha256 | file}' }),
+    tokens: Type.Array(Token, { default: [], description: 'Bearer tokens of the API and the dashboard (entries below); only their SHA-256 is kept' }),
     rateLimit: Type.Object({
       requestsPerSecond: Type.Number({ default: 20, exclusiveMinimum: 0, maximum: 100_000, description: 'Sustained API requests per second per token; more get 429 with Retry-After' }),
       burst: Type.Integer({ default: 100, minimum: 1, maximum: 1_000_000, description: 'API requests a token may make at once before the rate applies' }),
@@ -53,13 +53,18 @@ export const CollectorConfigSchema = Type.Object({
   }, { default: {}, additionalProperties: false }),
   limits: Type.Object({
     maxOpenFindingsPerNode: Type.Integer({ default: 10_000, minimum: 1, description: 'Open findings one node may hold; more are refused and counted' }),
-    maxBaselineKeysPerNode: Type.Integer({ default: 1000, minimum: 1, maximum: 10_000, description: 'Central baselines one node may create that the pod watch cannot vouch for (container:<id> keys, and every key without a pod watch); more are refused and counted' }),
+    maxBaselineKeysPerNode: Type.Integer({ default: 1000, minimum: 1, maximum: 10_000, description: 'Central baselines one node may create that the pod watch cannot vouch for (`container:<id>` keys, and every key without a pod watch); more are refused and counted (`baselineKeysRefused` in `GET /api/v1/nodes`)' }),
   }, { default: {}, additionalProperties: false }),
   nodes: Type.Object({
     staleAfterSeconds: Type.Integer({ default: 300, minimum: 1, description: 'Silence after which a node is stale and gets an agent-stale finding' }),
+    watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: "Watch the cluster's nodes through the Kubernetes API (list and watch) and read the agent DaemonSet (nodes.agentDaemonSet), to find Ready nodes that should run an agent and have none (agent-missing) and list them in the node inventory. auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says, with the pod watch's pods.watchSeconds, timeoutMs and backoff (docs/node-coverage.md)" }),
+    missingAfterSeconds: Type.Integer({ default: 300, minimum: 1, maximum: 7 * 86_400, description: 'How long a Ready node the agent DaemonSet should run on may go without an agent reporting before it gets an agent-missing finding (counted from when the node became Ready and expected, and from the collector\'s start)' }),
+    agentDaemonSet: Type.String({ default: 'nodeward-agent', minLength: 1, maxLength: 253, description: 'Name of the agent DaemonSet, in enroll.agentNamespace: its nodeSelector, required node affinity and tolerations say which nodes should run an agent' }),
+    daemonSetCheckSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often the agent DaemonSet is read again (a changed toleration or nodeSelector changes which nodes should run an agent)' }),
+    maxNodes: Type.Integer({ default: 20_000, minimum: 1, maximum: 1_000_000, description: 'Nodes the node watch holds at most; more are left out (counted)' }),
     demo: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
       default: [], maxItems: 64, uniqueItems: true,
-      description: 'Names of demo nodes: agents scanning fixture host trees, not real nodes (`npm start -- --demo` sets them). The API (`demo: true`), `nodeward query nodes` and the dashboard label them',
+      description: 'Names of demo nodes: agents scanning fixture host trees, not real nodes (`npm start -- --demo` sets them; docs/demo.md). The API (`demo: true`), `./bin/nodeward query nodes` and the dashboard label them',
     }),
   }, { default: {}, additionalProperties: false }),
   findings: Type.Object({
@@ -73,7 +78,7 @@ export const CollectorConfigSchema = Type.Object({
     webhookDeadLettersDays: Type.Integer({ default: 30, minimum: 0, description: 'Webhook dead letters are deleted this long after they were given up on; 0 keeps them' }),
   }, { default: {}, additionalProperties: false }),
   maintenance: Type.Object({
-    intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept' }),
+    intervalSeconds: Type.Integer({ default: 30, minimum: 1, maximum: 3600, description: 'How often stale nodes, expired suppressions and retention are swept, and refusal counts held for the audit log are written' }),
   }, { default: {}, additionalProperties: false }),
   enroll: Type.Object({
     listen: Type.String({ default: '', description: 'Address of the agent enrollment endpoint (HTTPS); empty disables enrollment' }),
@@ -84,7 +89,7 @@ export const CollectorConfigSchema = Type.Object({
     agentServiceAccount: Type.String({ default: 'nodeward-agent', minLength: 1, description: 'ServiceAccount the agent pods run as' }),
     handshakeTimeoutMs: HandshakeTimeoutMs,
     maxConnections: Type.Integer({ default: 1024, minimum: 1, maximum: 1_000_000, description: 'Connections open at once on the enrollment port; more are closed at once and counted' }),
-    bodyTimeoutMs: Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'How long an enrollment request may take to send its body; a request counts against maxInFlight only once its body is in' }),
+    bodyTimeoutMs: Type.Integer({ default: 10_000, minimum: 10, maximum: 600_000, description: 'How long an enrollment request may take to send its body (408 after it); a request counts against `enroll.maxInFlight` only once its body is in' }),
     maxInFlight: Type.Integer({ default: 16, minimum: 1, maximum: 10_000, description: 'Enrollment requests (bodies read) handled at once; more get 503 with Retry-After' }),
     kubernetes: Type.Object({
       server: Type.String({ default: '', description: 'Kubernetes API server URL, for enrollment and the pod watch; empty means in-cluster (KUBERNETES_SERVICE_HOST/PORT)' }),
@@ -96,30 +101,30 @@ export const CollectorConfigSchema = Type.Object({
     watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: 'Watch pods through the Kubernetes API (list and watch) for the agents: workload owners and exec probes. auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says' }),
     maxPods: Type.Integer({ default: 150_000, minimum: 1, maximum: 10_000_000, description: 'Pods the watch holds at most; more are left out (counted)' }),
     debounceMs: Type.Integer({ default: 500, minimum: 0, maximum: 60_000, description: "How long pod changes gather before a node's agent is told (a burst is one update)" }),
-    watchSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'How long one watch request lasts before it is renewed from where it ended' }),
-    timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds' }),
-    backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch' }),
-    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches' }),
+    watchSeconds: Type.Integer({ default: 300, minimum: 10, maximum: 3600, description: 'How long one watch request lasts before it is renewed from where it ended (the pod watch and the node watch)' }),
+    timeoutMs: Type.Integer({ default: 30_000, minimum: 100, maximum: 600_000, description: 'How long a list page may take, and how long a watch may stay silent past watchSeconds (the pod watch and the node watch)' }),
+    backoffBaseMs: Type.Integer({ default: 500, minimum: 1, maximum: 600_000, description: 'First wait after a failed list or watch, doubling with jitter (the pod watch and the node watch)' }),
+    backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches (the pod watch and the node watch)' }),
     baselineGraceSeconds: Type.Integer({ default: 7200, minimum: 0, maximum: 7 * 86_400, description: "How long after the watch last showed a workload on a node that node may still report the workload's baselines (an agent locks a baseline at the end of its learning window, when a short-lived pod may be gone)" }),
   }, { default: {}, additionalProperties: false }),
   pki: Type.Object({
-    mode: Type.Union([Type.Literal('files'), Type.Literal('kubernetes')], { default: 'files', description: "Where the CA, the serving certificate and the generated admin token come from. files: grpc.caFile/certFile/keyFile, enroll.caKeyFile and api.tokens (made with `nodeward pki init`). kubernetes: the collector creates them on its first start and keeps them in the Secrets pki.secret and pki.tokenSecret (which the manifests create empty), renews the serving certificate, rotates the CA, and publishes the CA bundle to the ConfigMap pki.caConfigMap in enroll.agentNamespace; the API server is reached as enroll.kubernetes.* says" }),
+    mode: Type.Union([Type.Literal('files'), Type.Literal('kubernetes')], { default: 'files', description: 'Where the CA, the serving certificate and (when `api.tokens` names no admin) the admin token come from. `files`: `grpc.caFile`/`certFile`/`keyFile`, `enroll.caKeyFile` and `api.tokens` (made with `./bin/nodeward pki init`; local use, air-gapped installs). `kubernetes` (the manifests): the collector creates them on its first start in the Secrets `pki.secret` and `pki.tokenSecret` (which the manifests create empty), renews the serving certificate, rotates the CA, and publishes the CA bundle to the ConfigMap `pki.caConfigMap` in `enroll.agentNamespace` (docs/install.md); the API server is reached as `enroll.kubernetes.*` says' }),
     namespace: Type.String({ default: 'nodeward-collector', minLength: 1, description: "The collector's namespace, which holds pki.secret and pki.tokenSecret (kubernetes mode)" }),
-    secret: Type.String({ default: 'nodeward-pki', minLength: 1, description: 'Secret holding the CA and the serving certificate (kubernetes mode): ca.crt (every trusted CA, the signing one first), ca.key, tls.crt, tls.key' }),
-    tokenSecret: Type.String({ default: 'nodeward-api-tokens', minLength: 1, description: 'Secret whose key admin holds the admin API token; generated on the first start when empty and api.tokens names no admin (kubernetes mode)' }),
+    secret: Type.String({ default: 'nodeward-pki', minLength: 1, description: 'Secret holding the CA and the serving certificate (kubernetes mode): `ca.crt` (every trusted CA, the signing one first), `ca.key`, `tls.crt`, `tls.key`, and during a rotation `next.key` and `rotation.json`' }),
+    tokenSecret: Type.String({ default: 'nodeward-api-tokens', minLength: 1, description: 'Secret whose key `admin` holds the admin API token: used when present, generated on the first start when empty (kubernetes mode, when `api.tokens` names no admin)' }),
     caConfigMap: Type.String({ default: 'nodeward-ca', minLength: 1, description: "ConfigMap in enroll.agentNamespace the CA bundle is published to, as ca.crt: what the agents verify the collector and their certificates with (kubernetes mode)" }),
     hosts: Type.Array(Type.String({ minLength: 1 }), {
       default: ['nodeward-collector', 'nodeward-collector.nodeward-collector', 'nodeward-collector.nodeward-collector.svc', 'nodeward-collector.nodeward-collector.svc.cluster.local', 'localhost', '127.0.0.1', '::1'],
       minItems: 1, maxItems: 64, description: "Names and addresses in the serving certificate (kubernetes mode): the Service's names, and loopback for port-forwarding; a change re-issues the certificate",
     }),
     caValidDays: Type.Integer({ default: 3650, minimum: 2, maximum: 36_500, description: 'Lifetime of a CA the collector creates (kubernetes mode)' }),
-    caRotateBeforeDays: Type.Integer({ default: 365, minimum: 1, maximum: 36_500, description: "A CA rotation starts by itself when less than this remains of the signing CA's life (kubernetes mode; an operator starts one at any time with the annotation nodeward.io/rotate-ca on pki.secret)" }),
+    caRotateBeforeDays: Type.Integer({ default: 365, minimum: 1, maximum: 36_500, description: "A CA rotation starts by itself when less than this remains of the signing CA's life (kubernetes mode). An operator starts one at any time with the annotation `nodeward.io/rotate-ca` on `pki.secret` (docs/install.md, \"Rotating the CA\")" }),
     servingValidDays: Type.Integer({ default: 90, minimum: 1, maximum: 3650, description: 'Lifetime of the serving certificate (gRPC, enrollment and API ports) the collector issues itself (kubernetes mode)' }),
     servingRenewBeforeDays: Type.Integer({ default: 30, minimum: 1, maximum: 3650, description: 'The serving certificate is renewed when less than this remains of its life; the listeners take the new one without a restart (kubernetes mode)' }),
     rotationAnnounceSeconds: Type.Integer({ default: 600, minimum: 1, maximum: 30 * 86_400, description: "How long a new CA is published to the agents (bundle: old and new) before the collector signs with it; the kubelet updates a mounted ConfigMap within a minute or two. The old CA stays in the bundle until every agent certificate it signed has expired (enroll.certificateLifetimeSeconds after the switch) (kubernetes mode)" }),
     checkSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often pki.secret is read again: changes made by another replica or an operator, and when renewal or a rotation step is due (kubernetes mode)' }),
   }, { default: {}, additionalProperties: false }),
-  webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations: {name, url, format, minSeverity, categories, nodes, events, headers, secretFile | secretEnv, caFile, ...}' }),
+  webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations (entries below; docs/webhooks.md)' }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
@@ -152,6 +157,18 @@ export interface CollectorConfig extends CollectorConfigInput {
   readonly webhookDestinations: readonly DispatcherConfig[];
   /** The pod watch, when `pods.watch` turns it on. */
   readonly podWatch: PodWatchSettings | undefined;
+  /** The node watch, when `nodes.watch` turns it on. */
+  readonly nodeWatch: NodeWatchSettings | undefined;
+}
+
+export interface NodeWatchSettings {
+  readonly connection: { readonly server: string; readonly caFile: string; readonly tokenFile: string; readonly timeoutMs: number };
+  readonly watchSeconds: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly maxNodes: number;
+  readonly daemonSet: { readonly namespace: string; readonly name: string };
+  readonly daemonSetCheckMs: number;
 }
 
 export interface PodWatchSettings {
@@ -297,6 +314,24 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  let nodeWatch: NodeWatchSettings | undefined;
+  const n = c.nodes;
+  if (n.watch === 'on' || (n.watch === 'auto' && kubeHost)) {
+    // Each problem once, whichever of the watches (or enrollment) found it first.
+    const once = (problem: string): void => {
+      if (!problems.includes(problem)) problems.push(problem);
+    };
+    if (!kubernetesServer) problems.push('nodes.watch: on needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer && !c.enroll.listen) once(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    if (p.backoffMaxMs < p.backoffBaseMs) once('pods.backoffMaxMs: must be at least pods.backoffBaseMs');
+    if (httpsServer && p.backoffMaxMs >= p.backoffBaseMs) {
+      nodeWatch = {
+        connection: { server: kubernetesServer, caFile: path(c.enroll.kubernetes.caFile), tokenFile: path(c.enroll.kubernetes.tokenFile), timeoutMs: p.timeoutMs },
+        watchSeconds: p.watchSeconds, backoffBaseMs: p.backoffBaseMs, backoffMaxMs: p.backoffMaxMs, maxNodes: n.maxNodes,
+        daemonSet: { namespace: c.enroll.agentNamespace, name: n.agentDaemonSet }, daemonSetCheckMs: n.daemonSetCheckSeconds * 1000,
+      };
+    }
+  }
   let clusterPki: ClusterPkiSettings | undefined;
   if (clusterMode) {
     if (!kubernetesServer) problems.push('pki.mode: kubernetes needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
@@ -327,7 +362,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     ...c,
     dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, webhookDestinations,
+    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, webhookDestinations,
   });
 }
 

@@ -14,11 +14,15 @@ import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
-import { openStore, type Store } from './store/store.js';
+import { openStore } from './store/sqlite.js';
+import type { Store } from './store/store.js';
 import { buildApi } from './api/app.js';
 import { createEnrollment } from './enroll/enrollment.js';
 import { createDispatcher, type Dispatcher } from './webhooks/dispatcher.js';
 import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
+import { createNodeWatch, type NodeWatch } from './kube/node-watch.js';
+import { checkKubernetesVersion, type VersionCheck } from './kube/version.js';
+import type { KubeConnection } from './kube/connection.js';
 import { createWorkloadPresence } from './pipeline/workload-presence.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createClusterPki, withClusterMaterial, type ClusterPki } from './pki/cluster.js';
@@ -53,6 +57,9 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   let started = false;
   let enrollment: ReturnType<typeof createEnrollment> | undefined;
   let dispatchers: Dispatcher[] = [];
+  let nodeWatch: NodeWatch | undefined;
+  let versionCheck: Promise<VersionCheck> | undefined;
+  let versionAbort: AbortController | undefined;
   // Created here, not in start, so a subscriber can be added before the first list.
   const podWatch: PodWatch | undefined = config.podWatch
     ? createPodWatch(config.podWatch, { log: log.child({ component: 'pod-watch' }), metrics })
@@ -73,9 +80,20 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   // Renewed or rotated credentials reach every listener without a restart.
   clusterPki?.onChange(async (m) => {
     grpcServer?.setTls(m.tls);
+    // A CA no longer in the bundle (replaced, not rotated) no longer vouches for open streams either.
+    service?.closeUntrusted(m.tls.ca);
     if (!configured.apiTls && !configured.api.insecure) (api?.server as HttpsServer | undefined)?.setSecureContext({ cert: m.tls.cert, key: m.tls.key });
     await enrollment?.setCredentials({ tls: m.tls, caKey: m.caKey });
   });
+
+  /** Why a node's agent is missing, as far as the pod watch can tell. */
+  function whyMissing(node: string, namespace: string, daemonSet: string): string {
+    if (!podWatch) return 'no agent has connected from the node (pods.watch is off: whether an agent pod is there is not known)';
+    if (!podWatch.stats().synced) return 'no agent has connected from the node (the pod watch has not listed the pods yet)';
+    const pod = podWatch.podsOnNode(node).find((p) => p.namespace === namespace && p.owner.kind === 'DaemonSet' && p.owner.name === daemonSet);
+    if (pod) return `the agent pod ${namespace}/${pod.name} is on the node but has not connected: its log says why (kubectl -n ${namespace} logs ${pod.name})`;
+    return `no agent pod on the node: the DaemonSet has not created one, or it is gone (kubectl -n ${namespace} describe daemonset ${daemonSet})`;
+  }
 
   return {
     get grpcPort(): number {
@@ -94,6 +112,14 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     /** Where every change to findings goes (the commit stage), once started. */
     get pipeline(): Pipeline | undefined {
       return pipeline;
+    },
+    /** The cluster's nodes and which should run an agent, when `nodes.watch` is on (once started). */
+    get nodes(): NodeWatch | undefined {
+      return nodeWatch;
+    },
+    /** The Kubernetes version check made at start, when the collector talks to an API server. */
+    get kubernetesVersion(): Promise<VersionCheck> | undefined {
+      return versionCheck;
     },
     /** The pods on each node (owners and exec probes), when `pods.watch` is on. */
     get pods(): PodWatch | undefined {
@@ -191,9 +217,20 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         enrollment = createEnrollment(config.enrollment, { tls: config.tls, caKey: config.caKey }, { log: log.child({ component: 'enroll' }), metrics });
         await enrollment.start();
       }
+      // The nodes the agent should run on, for agent-missing and the inventory; without a
+      // node watch, no row of an earlier run's stays to be listed.
+      if (config.nodeWatch) {
+        nodeWatch = createNodeWatch(config.nodeWatch, { store: s.clusterNodes, log: log.child({ component: 'node-watch' }), metrics, clock });
+      } else {
+        s.clusterNodes.clear();
+      }
+      const nw = nodeWatch;
+      const agentNamespace = config.enroll.agentNamespace;
+      const agentDaemonSet = config.nodes.agentDaemonSet;
       sweeper = createSweeper({
         intervalMs: config.maintenance.intervalSeconds * 1000,
         staleAfterMs,
+        missingAfterMs: config.nodes.missingAfterSeconds * 1000,
         retention: {
           resolvedFindingsMs: config.retention.resolvedFindingsDays * DAY_MS,
           historyMs: config.retention.historyDays * DAY_MS,
@@ -202,9 +239,19 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           webhookDeliveredMs: config.retention.webhookDeliveriesDays * DAY_MS,
           webhookDeadMs: config.retention.webhookDeadLettersDays * DAY_MS,
         },
-      }, { store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock });
+      }, {
+        store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock,
+        coverage: nw ? { synced: () => nw.synced, whyMissing: (node) => whyMissing(node, agentNamespace, agentDaemonSet) } : undefined,
+      });
       sweeper.start();
       podWatch?.start();
+      nodeWatch?.start();
+      // The Kubernetes version, when there is an API server to ask: a warning when too old, never fatal.
+      const kube = kubeConnection(config);
+      if (kube) {
+        versionAbort = new AbortController();
+        versionCheck = checkKubernetesVersion(kube, log.child({ component: 'kubernetes' }), versionAbort.signal);
+      }
     },
     /** Runs the periodic housekeeping once, now. */
     sweep() {
@@ -212,8 +259,13 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     },
     /** Safe before start and safe twice. Upstream first: stop taking agent messages, then the API, then the store. */
     async stop(): Promise<void> {
+      versionAbort?.abort();
+      await versionCheck;
+      versionCheck = undefined;
       await clusterPki?.stop();
       await podWatch?.stop();
+      await nodeWatch?.stop();
+      nodeWatch = undefined;
       sweeper?.stop();
       sweeper = undefined;
       await enrollment?.stop();
@@ -231,6 +283,12 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       started = false;
     },
   };
+}
+
+/** The Kubernetes API server the collector talks to, if any (enrollment, the watches, the cluster PKI). */
+function kubeConnection(config: CollectorConfig): KubeConnection | undefined {
+  return config.nodeWatch?.connection ?? config.podWatch?.connection ?? config.clusterPki?.connection
+    ?? (config.enrollment ? { ...config.enrollment.kubernetes, timeoutMs: 10_000 } : undefined);
 }
 
 export type Collector = ReturnType<typeof createCollector>;

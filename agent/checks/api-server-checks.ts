@@ -48,6 +48,7 @@ export function authorizationCheck(meta: CheckMeta, test: Test): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "kube-apiserver's authorizers: the --authorization-config file when one is given, else --authorization-mode.",
     evaluate(facts: HostFacts): Result[] {
       const expected = describeTest(test);
       const c = componentOf(meta, facts, APISERVER, subject, expected);
@@ -82,6 +83,7 @@ export function anonymousAuthCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "kube-apiserver's anonymous section of its --authentication-config file when it has one, else --anonymous-auth.",
     evaluate(facts: HostFacts): Result[] {
       const expected = describeTest(test);
       const c = componentOf(meta, facts, APISERVER, subject, expected);
@@ -124,6 +126,7 @@ export function encryptionConfiguredCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "kube-apiserver's --encryption-provider-config, and the EncryptionConfiguration file it names (the resources it covers).",
     evaluate(facts: HostFacts): Result[] {
       const expected = 'set, naming an EncryptionConfiguration';
       const c = componentOf(meta, facts, APISERVER, subject, expected);
@@ -145,6 +148,7 @@ export function encryptionProviderCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "The EncryptionConfiguration file kube-apiserver's --encryption-provider-config names: the first provider for secrets. Keys are reduced to their length as the file is read.",
     evaluate(facts: HostFacts): Result[] {
       const c = componentOf(meta, facts, APISERVER, subject, expected);
       if (isResult(c)) return [c];
@@ -186,6 +190,7 @@ export function reviewSettingCheck(meta: CheckMeta, setting: ValueSpec, question
   return {
     ...meta,
     kind: 'custom',
+    reads: `kube-apiserver's --${setting.flag}; the effective value is reported for a person to review (always warn).`,
     evaluate(facts: HostFacts): Result[] {
       const expected = 'reviewed by a human';
       const c = componentOf(meta, facts, APISERVER, subject, expected);

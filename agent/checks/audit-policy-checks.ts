@@ -129,6 +129,7 @@ export function auditPolicyExistsCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "kube-apiserver's --audit-policy-file, and the audit Policy it names (its rules).",
     evaluate(facts: HostFacts): Result[] {
       const expected = 'set, naming a readable audit Policy';
       const s = policyState(meta, facts, expected, subject);
@@ -151,6 +152,7 @@ export function auditPolicyCoverageCheck(meta: CheckMeta, targets: readonly Audi
   return {
     ...meta,
     kind: 'custom',
+    reads: `The audit Policy kube-apiserver's --audit-policy-file names, walked rule by rule as the API server matches requests (the first matching rule wins), for ${targets.map(resourceName).join(', ')}. One result per resource.`,
     evaluate(facts: HostFacts): Result[] {
       const expected = 'Metadata or higher for every request';
       const subjects = targets.map((t) => `audit-policy/${resourceName(t)}`);

@@ -298,27 +298,30 @@ export function certificateDependencies(facts: HostFacts): string[] {
   return [...(facts.certificates?.filesRead ?? []), ...(facts.controlPlane?.filesRead ?? []), ...kubelet, ...USER_DB_PATHS];
 }
 
-function custom(meta: CheckMeta, evaluate: (facts: HostFacts, now: Date) => readonly Result[]): CustomCheck {
-  return { ...meta, kind: 'custom', evaluate, dependsOn: certificateDependencies };
+function custom(meta: CheckMeta, reads: string, evaluate: (facts: HostFacts, now: Date) => readonly Result[]): CustomCheck {
+  return { ...meta, kind: 'custom', reads, evaluate, dependsOn: certificateDependencies };
 }
+
+/** The certificate files every certificate check judges, in words. */
+export const CERTIFICATE_FILES = 'Every certificate file a component names (etcd, the API server, the controller manager, the kubelet and the certificates it rotates into --cert-dir) and every *.crt and *.pem under the PKI directories (at most 256 files)';
 
 const allCerts = (c: CertificateFacts): readonly CertificateFileFact[] => c.certificates;
 
 export const certExpiryCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts, now) => perItem(meta, facts, allCerts, expiry(now), 'no certificate to judge'));
+  custom(meta, `${CERTIFICATE_FILES}: its expiry. Pass with more than 30 days left, warn within 30 days, fail (critical) within 7 days or once expired. One result per file.`, (facts, now) => perItem(meta, facts, allCerts, expiry(now), 'no certificate to judge'));
 export const certNotYetValidCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts, now) => perItem(meta, facts, allCerts, notYetValid(meta, now), 'no certificate to judge'));
+  custom(meta, `${CERTIFICATE_FILES}: its notBefore. One result per file.`, (facts, now) => perItem(meta, facts, allCerts, notYetValid(meta, now), 'no certificate to judge'));
 export const certWeakKeyCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, allCerts, weakKey(meta), 'no certificate to judge'));
+  custom(meta, `${CERTIFICATE_FILES}: its public key (RSA under 2048 bits or EC under P-256 fails). One result per file.`, (facts) => perItem(meta, facts, allCerts, weakKey(meta), 'no certificate to judge'));
 export const certWeakSignatureCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, allCerts, weakSignature(meta), 'no certificate to judge'));
+  custom(meta, `${CERTIFICATE_FILES}: its signature algorithm (MD5 or SHA-1 fails, except a root CA's own self-signature). One result per file.`, (facts) => perItem(meta, facts, allCerts, weakSignature(meta), 'no certificate to judge'));
 export const certChainCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, allCerts, chain(meta), 'no leaf certificate to verify'));
+  custom(meta, 'Each leaf certificate and the CA file its verifier is given (etcd\'s --cert-file against --trusted-ca-file, the API server\'s etcd client pair against its --etcd-cafile, ...). Skip when no CA is named. One result per file.', (facts) => perItem(meta, facts, allCerts, chain(meta), 'no leaf certificate to verify'));
 export const certEkuCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, allCerts, extendedKeyUsage(meta), 'no certificate with a known purpose'));
+  custom(meta, `${CERTIFICATE_FILES}: its extended key usage against its role (serverAuth for servers, clientAuth for clients, both for etcd peers). One result per file.`, (facts) => perItem(meta, facts, allCerts, extendedKeyUsage(meta), 'no certificate with a known purpose'));
 export const certKeyMatchCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, (c) => c.keys, keyMatch(meta), 'no private key file'));
+  custom(meta, 'Each leaf private key a component names, with its certificate: whether the key is the certificate\'s. One boolean is kept and the key bytes are zeroed; CA and service-account keys are never opened. One result per key file.', (facts) => perItem(meta, facts, (c) => c.keys, keyMatch(meta), 'no private key file'));
 export const certKeyFileCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, keyHolders, keyFile(meta), 'no private key file'));
+  custom(meta, 'Every private key file (CA and service-account keys included, and certificate files that also hold a key): mode 600 or stricter, owner root or etcd, by the host\'s /etc/passwd. Keys are stat\'ed, not opened. One result per file.', (facts) => perItem(meta, facts, keyHolders, keyFile(meta), 'no private key file'));
 
 export { perItem, certProblem, namedBy, sourceFileOf, custom };

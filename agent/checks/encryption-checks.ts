@@ -48,10 +48,11 @@ function providersOf(doc: EncryptionConfigFacts, types: ReadonlySet<string>): Lo
  * A check over the providers of the given types, one result per provider; `skip` (saying
  * `none`) when the config has none of them.
  */
-function providerCheck(meta: CheckMeta, expected: string, types: ReadonlySet<string>, none: string, judge: (p: Located, doc: EncryptionConfigFacts) => Result): CustomCheck {
+function providerCheck(meta: CheckMeta, reads: string, expected: string, types: ReadonlySet<string>, none: string, judge: (p: Located, doc: EncryptionConfigFacts) => Result): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads,
     evaluate(facts: HostFacts): Result[] {
       const doc = configuredDoc(meta, facts, expected);
       if (isResult(doc)) return [doc];
@@ -70,7 +71,8 @@ const KEYED = new Set(Object.keys(VALID_BYTES));
 export function encryptionKeyStrengthCheck(meta: CheckMeta): CustomCheck {
   const expected = `every aescbc, aesgcm and secretbox key decodes to ${STRONG_BYTES} bytes`;
   const none = 'aescbc, aesgcm or secretbox provider: no key of its own to judge';
-  return providerCheck(meta, expected, KEYED, none, ({ subject, where, provider }, doc) => {
+  const reads = "Every aescbc, aesgcm and secretbox provider of the EncryptionConfiguration kube-apiserver's --encryption-provider-config names: the decoded length of each key (only the length is kept). One result per provider.";
+  return providerCheck(meta, reads, expected, KEYED, none, ({ subject, where, provider }, doc) => {
     const lengths = provider.keyLengths;
     const valid = VALID_BYTES[provider.type] ?? [];
     const base = { subject, expected, source: 'config' as const, sourceFile: doc.path, actual: lengths.map((n) => (n === null ? 'invalid' : `${n * 8} bits`)).join(',') };
@@ -88,7 +90,8 @@ export function encryptionKeyStrengthCheck(meta: CheckMeta): CustomCheck {
 
 export function encryptionKmsV1Check(meta: CheckMeta): CustomCheck {
   const expected = 'every kms provider uses apiVersion v2';
-  return providerCheck(meta, expected, new Set(['kms']), 'kms provider', ({ subject, where, provider }, doc) => {
+  const reads = "Every kms provider of the EncryptionConfiguration kube-apiserver's --encryption-provider-config names: its apiVersion. One result per provider.";
+  return providerCheck(meta, reads, expected, new Set(['kms']), 'kms provider', ({ subject, where, provider }, doc) => {
     const v2 = provider.apiVersion === 'v2';
     const name = provider.name !== '' ? ` (plugin ${provider.name})` : '';
     return makeResult(meta, {
@@ -107,6 +110,7 @@ export function encryptionConfigFileCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "The mode and owner of the EncryptionConfiguration file kube-apiserver's --encryption-provider-config names (it holds the keys).",
     evaluate(facts: HostFacts): Result[] {
       const doc = configuredDoc(meta, facts, expected);
       // A config that cannot be parsed still has a file whose mode matters.

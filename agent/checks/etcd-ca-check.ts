@@ -26,6 +26,7 @@ export function etcdDedicatedCaCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "etcd's --trusted-ca-file (or ETCD_TRUSTED_CA_FILE, or its --config-file), compared with the API server's --client-ca-file.",
     evaluate(facts: HostFacts): Result[] {
       const c = componentOf(meta, facts, 'etcd', subject, expected);
       if (isResult(c)) return [c];

@@ -116,14 +116,14 @@ function san(meta: CheckMeta, facts: HostFacts): (c: CertificateFileFact) => Jud
 }
 
 export const certSanCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, (facts) => perItem(meta, facts, (c) => c.certificates, san(meta, facts), 'no serving certificate of etcd or the API server'));
+  custom(meta, "etcd's server certificate against every host of --advertise-client-urls, its peer certificate against every host of --initial-advertise-peer-urls, and the API server's serving certificate against its --advertise-address. One result per certificate.", (facts) => perItem(meta, facts, (c) => c.certificates, san(meta, facts), 'no serving certificate of etcd or the API server'));
 
 // ---------------------------------------------------------------------------------------
 // etcd-ca-shared
 
 export function etcdCaSharedCheck(meta: CheckMeta): CustomCheck {
   const expected = 'a CA of its own, not the cluster CA or the API server\'s client CA';
-  return custom(meta, (facts): Result[] => {
+  return custom(meta, "The certificates in etcd's --trusted-ca-file, compared by SHA-256 fingerprint with /etc/kubernetes/pki/ca.crt and the API server's --client-ca-file.", (facts): Result[] => {
     const etcd = componentOf(meta, facts, 'etcd', 'etcd/--trusted-ca-file', expected);
     if (isResult(etcd)) return [etcd];
     const certs = facts.certificates?.certificates;
@@ -160,7 +160,7 @@ export function etcdCaSharedCheck(meta: CheckMeta): CustomCheck {
 // etcd-auto-tls
 
 export function etcdAutoTlsCheck(meta: CheckMeta): CustomCheck {
-  return custom(meta, (facts): Result[] => {
+  return custom(meta, "etcd's --auto-tls and --peer-auto-tls (flags, ETCD_* variables or its --config-file). One result per flag.", (facts): Result[] => {
     const out: Result[] = [];
     for (const spec of [ETCD_AUTO_TLS, ETCD_PEER_AUTO_TLS]) {
       const subject = `etcd/--${spec.flag}`;

@@ -88,10 +88,11 @@ function requirementOf(c: ComponentFacts): Requirement {
 }
 
 /** A check on the running etcd: `skip` on a node without etcd, `error` when nobody can tell. */
-function etcdCheck(meta: CheckMeta, expected: string, judge: (c: ComponentFacts, p: Probed | Result) => readonly Result[]): CustomCheck {
+function etcdCheck(meta: CheckMeta, reads: string, expected: string, judge: (c: ComponentFacts, p: Probed | Result) => readonly Result[]): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads,
     evaluate(facts: HostFacts): readonly Result[] {
       const c = componentOf(meta, facts, 'etcd', URLS_SUBJECT, expected);
       return isResult(c) ? [c] : judge(c, probedEtcd(meta, c, facts, expected));
@@ -101,7 +102,8 @@ function etcdCheck(meta: CheckMeta, expected: string, judge: (c: ComponentFacts,
 
 export function etcdClientCertAuthLiveCheck(meta: CheckMeta): CustomCheck {
   const expected = 'a TLS connection without a client certificate is refused';
-  return etcdCheck(meta, expected, (c, p) => {
+  const reads = "etcd's --client-cert-auth and --trusted-ca-file, then the wire: for each client URL etcd advertises on this node (at most etcdProbe.maxUrls), a TLS connection that presents no client certificate asks GET /version. No certificate, key or token found on the host is ever presented. One result per URL; skip with --no-probe.";
+  return etcdCheck(meta, reads, expected, (c, p) => {
     const req = requirementOf(c);
     // Neither --client-cert-auth nor a trusted CA: etcd never asks for a certificate, which needs no probe.
     if (req.required === false) {
@@ -148,7 +150,8 @@ export function etcdClientCertAuthLiveCheck(meta: CheckMeta): CustomCheck {
 
 export function etcdPlaintextLiveCheck(meta: CheckMeta): CustomCheck {
   const expected = 'plain-text requests are refused or not understood';
-  return etcdCheck(meta, expected, (_c, p) => {
+  const reads = 'The wire: for each client URL etcd advertises on this node (at most etcdProbe.maxUrls), a plain-text connection asks GET /version. One result per URL; skip with --no-probe.';
+  return etcdCheck(meta, reads, expected, (_c, p) => {
     if (isResult(p)) return [p];
     return perEndpoint(meta, p, expected, (e) => {
       const base = { subject: subjectOf(e), expected, source: 'none' as const, actual: e.plain?.outcome ?? '' };

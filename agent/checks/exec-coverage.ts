@@ -9,10 +9,11 @@ import { makeResult } from './result.js';
 import type { CheckMeta } from './spec.js';
 import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 
-export const EXEC_COVERAGE: CheckMeta = {
+export const EXEC_COVERAGE: CheckMeta & { readonly reads: string } = {
   id: EXEC_COVERAGE_CHECK.id,
   cis: '',
   title: 'The agent sees every exec in the kernel (eBPF exec source)',
+  reads: "The agent's own exec source: ebpf passes; netlink (the process connector) warns at medium, the /proc scan at high. Subject `exec-source`; the reason names why eBPF did not load.",
   category: EXEC_COVERAGE_CHECK.category,
   severity: EXEC_COVERAGE_CHECK.severity,
   scored: false,

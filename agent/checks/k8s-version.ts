@@ -31,6 +31,7 @@ export function k8sVersionCheck(meta: CheckMeta, releases: readonly K8sMinorRele
   return {
     ...meta,
     kind: 'custom',
+    reads: `The version string inside the kubelet's binary (read, never run), compared with the table of supported releases in agent/checks/catalog/k8s-versions.ts (as of ${asOf}).`,
     evaluate(facts: HostFacts, now: Date): readonly Result[] {
       const expected = 'a supported minor release at its latest patch';
       if (facts.kubelet === null) return [kubeletAbsent(meta, SUBJECT, expected, facts.kubeletAbsence)];

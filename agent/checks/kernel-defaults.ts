@@ -26,6 +26,7 @@ export function kernelDefaultsCheck(meta: CheckMeta, expectedValues: Readonly<Re
   return {
     ...meta,
     kind: 'custom',
+    reads: `The kubelet's --protect-kernel-defaults (config file protectKernelDefaults), and the kernel settings it requires from /proc/sys: ${names.join(', ')}. One result per setting; skip while protection is off.`,
     evaluate(facts: HostFacts): readonly Result[] {
       const k = facts.kubelet;
       if (k === null) return names.map((n) => kubeletAbsent(meta, `sysctl/${n}`, expectedValues[n], facts.kubeletAbsence));

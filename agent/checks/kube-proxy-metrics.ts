@@ -90,6 +90,7 @@ export function kubeProxyMetricsCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "kube-proxy's metrics address: --metrics-bind-address, or metricsBindAddress in its --config file (read inside its pod's root); its default when neither sets it.",
     evaluate(facts: HostFacts): readonly Result[] {
       const kp = facts.kubeProxy;
       if (kp === undefined) return [makeResult(meta, { subject: SUBJECT, status: 'error', expected: EXPECTED, reason: 'no kube-proxy facts were collected' })];

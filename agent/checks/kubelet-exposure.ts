@@ -39,6 +39,7 @@ export function anonymousApiCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "The kubelet's answer to an anonymous GET /pods on its HTTPS port (kubeletProbe.host and kubeletProbe.apiPort, 127.0.0.1:10250 by default). Skip with --no-probe.",
     evaluate(facts: HostFacts): readonly Result[] {
       const skipped = notProbed(meta, subject, expected, facts);
       if (skipped !== null) return [skipped];
@@ -69,6 +70,7 @@ export function readOnlyPortCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: "Whether the kubelet's read-only port accepts a connection (kubeletProbe.host and kubeletProbe.readOnlyPort, 127.0.0.1:10255 by default). Skip with --no-probe.",
     evaluate(facts: HostFacts): readonly Result[] {
       const skipped = notProbed(meta, subject, expected, facts);
       if (skipped !== null) return [skipped];

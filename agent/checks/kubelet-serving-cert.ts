@@ -20,6 +20,7 @@ export function servingCertCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: 'The kubelet\'s --tls-cert-file and --tls-private-key-file (config file tlsCertFile, tlsPrivateKeyFile), and --rotate-server-certificates (serverTLSBootstrap).',
     evaluate(facts: HostFacts): readonly Result[] {
       const k = facts.kubelet;
       if (k === null) return [kubeletAbsent(meta, SUBJECT, EXPECTED, facts.kubeletAbsence)];

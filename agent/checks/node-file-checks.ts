@@ -19,6 +19,13 @@ import type { CheckMeta, CustomCheck, FileProperty } from './spec.js';
 
 export type NodeFileLocator = 'kubelet-unit' | 'kube-proxy-kubeconfig' | 'kubelet-client-ca';
 
+/** Where each locator finds its files, in words (the check reference). */
+const NODE_FILE_LOCATIONS: { readonly [L in NodeFileLocator]: string } = {
+  'kubelet-unit': "the kubelet's systemd unit file and every drop-in systemd applies to it",
+  'kube-proxy-kubeconfig': "kube-proxy's kubeconfig, from clientConnection.kubeconfig in its --config file, else its --kubeconfig (read inside its pod's root)",
+  'kubelet-client-ca': "the client CA file the kubelet uses: --client-ca-file, or authentication.x509.clientCAFile in its config file",
+};
+
 export interface NodeFileCheck extends CheckMeta {
   readonly locate: NodeFileLocator;
   readonly property: FileProperty;
@@ -121,6 +128,7 @@ export function nodeFileCheck(spec: NodeFileCheck): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
+    reads: `The ${property} of ${NODE_FILE_LOCATIONS[locate]}.`,
     evaluate(facts: HostFacts): readonly Result[] {
       switch (locate) {
         case 'kubelet-unit':

@@ -74,6 +74,8 @@ export interface FileCheck extends CheckMeta {
 /** A check that cannot be expressed as data brings its own pure evaluation. */
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
+  /** What the check reads, in words: the check reference (docs/checks.md) shows it. */
+  readonly reads: string;
   evaluate(facts: HostFacts, now: Date): readonly Result[];
   /**
    * The host paths its results depend on (as named and after links), for the file watcher.

@@ -5,13 +5,24 @@
 // of the lifetime, with a fresh key each time. The reporter reads those files at every
 // connect, so an open stream is never interrupted: it keeps the TLS session it has, and
 // the next connection uses the renewed certificate.
+//
+// It also enrolls again, before its renewal is due, when the certificate it holds has stopped
+// working (recover): the collector refuses it (its CA was replaced, not rotated), or the CA
+// bundle no longer holds the CA that issued it (the bundle the collector publishes changed).
+// Recoveries are bounded: one at a time, none while an enrollment is already being retried,
+// and each after the last one waits a growing backoff until a connection has held again.
+//
+// When to renew, retry and recover follows the clock it is given (deps.clock); whether a
+// certificate is still valid is judged by the real time, as every TLS peer judges it.
 import { X509Certificate, createPublicKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { dirname } from 'node:path';
+import { systemClock, type Clock } from '../../proto/support/clock.js';
 import type { Logger } from '../../proto/support/logger.js';
 import { pemCertificates } from '../../proto/support/pem.js';
 import { backoffDelay } from '../report/client.js';
+import type { ConnectionProblem } from '../report/diagnose.js';
 import { createCsr, generateNodeKey } from './csr.js';
 
 export interface EnrollerConfig {
@@ -38,7 +49,27 @@ export interface EnrollerConfig {
 export interface EnrollerDeps {
   readonly log: Logger;
   readonly random?: () => number;
+  /** When renewals and retries are due (default: the system's). */
+  readonly clock?: Clock;
+  /** A new certificate is on disk (the reporter, waiting to reconnect, connects with it now). */
+  readonly onEnrolled?: () => void;
 }
+
+/** The collector's own refusals of this node's certificate: enrolling again is the remedy. */
+const REFUSED: ReadonlySet<ConnectionProblem> = new Set(['TLS_REJECTED', 'UNAUTHENTICATED']);
+/** Failures of the network itself: nothing a certificate changes. */
+const NETWORK: ReadonlySet<ConnectionProblem> = new Set(['ADDRESS', 'DNS', 'REFUSED', 'UNREACHABLE']);
+
+/** What recover did. */
+export type Recovery =
+  /** Enrolled again: a new certificate is on disk. */
+  | 'enrolled'
+  /** Tried, and failed: the enrollment is retried with backoff from now on. */
+  | 'failed'
+  /** Nothing to do: the problem is not one a new certificate solves, and the certificate is still from the bundle. */
+  | 'not-needed'
+  /** Too soon after the last recovery, or one (or an enrollment retry) is under way. */
+  | 'backing-off';
 
 export interface CertificateState {
   readonly serialNumber: string;
@@ -60,8 +91,14 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
   const { log } = deps;
   const random = deps.random ?? Math.random;
+  const clock = deps.clock ?? systemClock;
   let stopped = true;
-  let timer: NodeJS.Timeout | undefined;
+  /** An enrollment failed and its retry is scheduled (not a renewal). */
+  let retrying = false;
+  let recovering = false;
+  let recoveries = 0;
+  let recoveredAt = 0;
+  let cancelTimer: (() => void) | undefined;
   let attempt = 0;
   let current: CertificateState | undefined;
   let enrollments = 0;
@@ -163,34 +200,56 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
     await replaceFile(config.keyFile, key.privateKeyPem, 0o600);
     await replaceFile(config.certFile, body.certificate, 0o644);
     enrollments++;
-    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(Date.now(), notAfter.getTime()) };
+    return { serialNumber: cert.serialNumber, notAfter, renewAt: renewTime(clock.now(), notAfter.getTime()) };
   }
 
   function schedule(at: Date): void {
     if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
+    cancelTimer?.();
+    const cancel = clock.after(at.getTime() - clock.now(), () => {
+      if (cancelTimer !== cancel) return;
+      cancelTimer = undefined;
       void attemptNow();
-    }, Math.max(0, at.getTime() - Date.now()));
-    timer.unref();
+    });
+    cancelTimer = cancel;
   }
 
-  async function attemptNow(): Promise<boolean> {
+  /** One enrollment at a time: a renewal that falls due during a recovery joins it. */
+  let busy: Promise<boolean> | undefined;
+  function attemptNow(): Promise<boolean> {
+    busy ??= enrollNow().finally(() => {
+      busy = undefined;
+    });
+    return busy;
+  }
+
+  async function enrollNow(): Promise<boolean> {
     try {
       const state = await enrollOnce();
       if (stopped) return true;
       attempt = 0;
+      retrying = false;
       current = state;
       log.info({ node: config.node, serial: state.serialNumber, notAfter: state.notAfter.toISOString(), renewAt: state.renewAt.toISOString() }, 'client certificate enrolled');
       schedule(state.renewAt);
+      deps.onEnrolled?.();
       return true;
     } catch (err) {
       if (stopped) return false;
       const delay = backoffDelay(attempt++, config.retryBaseMs, config.retryMaxMs, random);
       const e = err as EnrollError;
       log[e.status === 401 || e.status === 403 ? 'error' : 'warn']({ err: e.message, status: e.status, retryInMs: delay, validUntil: current?.notAfter.toISOString() }, 'enrollment failed');
-      schedule(new Date(Date.now() + delay));
+      retrying = true;
+      schedule(new Date(clock.now() + delay));
+      return false;
+    }
+  }
+
+  /** The certificate on disk is this node's, unexpired, with its key, and issued by a CA of the bundle now. */
+  async function certificateFromBundle(): Promise<boolean> {
+    try {
+      return (await readExisting(readCaBundle(await readFile(config.caFile)))) !== undefined;
+    } catch {
       return false;
     }
   }
@@ -223,7 +282,7 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
         const notBefore = Date.parse(existing.validFrom);
         const notAfter = new Date(existing.validTo);
         const renewAt = renewTime(notBefore, notAfter.getTime());
-        if (renewAt.getTime() > Date.now()) {
+        if (renewAt.getTime() > clock.now()) {
           current = { serialNumber: existing.serialNumber, notAfter, renewAt };
           log.info({ serial: existing.serialNumber, notAfter: notAfter.toISOString(), renewAt: renewAt.toISOString() }, 'client certificate from an earlier enrollment');
           schedule(renewAt);
@@ -232,11 +291,43 @@ export function createEnroller(config: EnrollerConfig, deps: EnrollerDeps) {
       }
       await attemptNow();
     },
+    /**
+     * The connection to the collector failed with `problem` (the reporter's diagnosis). Enrolls
+     * again now when the collector refuses the certificate (TLS_REJECTED, UNAUTHENTICATED), or
+     * when the certificate no longer comes from a CA of the bundle (the CA was replaced and
+     * the published bundle changed), instead of waiting for the renewal. Bounded: the first
+     * at once, each next one a backoff later (collector.backoffBaseMs up to backoffMaxMs)
+     * until `connectionHeld` says a connection lasted.
+     */
+    async recover(problem: ConnectionProblem): Promise<Recovery> {
+      if (stopped || NETWORK.has(problem)) return 'not-needed';
+      if (recovering || retrying) return 'backing-off';
+      const wait = recoveries === 0 ? 0 : backoffDelay(recoveries - 1, config.retryBaseMs, config.retryMaxMs, random);
+      if (clock.now() < recoveredAt + wait) return 'backing-off';
+      recovering = true;
+      try {
+        const refused = REFUSED.has(problem);
+        if (!refused && await certificateFromBundle()) return 'not-needed';
+        if (stopped) return 'not-needed';
+        recoveries++;
+        recoveredAt = clock.now();
+        log.warn({ node: config.node, problem, serial: current?.serialNumber, attempt: recoveries },
+          refused ? 'the collector does not accept this node\'s certificate (its CA was replaced?): enrolling again now'
+            : 'this node\'s certificate is not from a CA of the current bundle (the CA was replaced): enrolling again now');
+        return (await attemptNow()) ? 'enrolled' : 'failed';
+      } finally {
+        recovering = false;
+      }
+    },
+    /** A connection to the collector has lasted: the next recovery, if ever, may come at once. */
+    connectionHeld(): void {
+      recoveries = 0;
+    },
     /** Safe before start and twice. */
     async stop(): Promise<void> {
       stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      cancelTimer?.();
+      cancelTimer = undefined;
       inFlight?.abort();
     },
   };

@@ -182,6 +182,20 @@ export const FILE_SET_NAMES = [
 ] as const;
 export type FileSetName = (typeof FILE_SET_NAMES)[number];
 
+/** Where each file set is found, in words (the check reference, docs/checks.md). */
+export const FILE_SET_DESCRIPTIONS: { readonly [S in FileSetName]: string } = {
+  'kube-apiserver-pod-spec': 'the static pod manifest that runs kube-apiserver',
+  'kube-controller-manager-pod-spec': 'the static pod manifest that runs kube-controller-manager',
+  'kube-scheduler-pod-spec': 'the static pod manifest that runs kube-scheduler',
+  'etcd-pod-spec': 'the static pod manifest that runs etcd',
+  cni: "every file under the distribution's CNI directories (kubeadm: /etc/cni/net.d, /var/lib/cni/networks)",
+  'etcd-data-dir': "etcd's data directory, from its --data-dir",
+  'admin-kubeconfig': "the distribution's administrator kubeconfigs (kubeadm: /etc/kubernetes/admin.conf, super-admin.conf)",
+  'scheduler-kubeconfig': "the kubeconfig kube-scheduler's --kubeconfig or --config names, else the distribution's (kubeadm: /etc/kubernetes/scheduler.conf)",
+  'controller-manager-kubeconfig': "the kubeconfig kube-controller-manager's --kubeconfig names, else the distribution's (kubeadm: /etc/kubernetes/controller-manager.conf)",
+  pki: "every file and directory under the distribution's PKI directories (kubeadm: /etc/kubernetes/pki)",
+};
+
 /**
  * The files one group of checks judges. `none`: there is nothing of the kind on this node
  * (a worker has no API server pod spec). `unknown`: it could not be told.

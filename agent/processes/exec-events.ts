@@ -28,8 +28,16 @@ export const BPF_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Relea
 export const BPF_OBJECT_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_exec.bpf.o', import.meta.url));
 /** Where the kernel publishes its own type information (CONFIG_DEBUG_INFO_BTF). */
 export const DEFAULT_BTF_PATH = '/sys/kernel/btf/vmlinux';
-/** The eBPF ring buffer: 4 MiB holds several thousand records (a burst of 1,000 execs uses under 1 MiB). */
-export const DEFAULT_RING_BYTES = 4 * 1024 * 1024;
+/**
+ * The eBPF ring buffer: 1 MiB, about 2,000 records of a typical size (a record with the longest
+ * path and argv kept takes 20 KiB). The ring only holds what arrives while the addon's reader
+ * thread is not draining it: that thread moves every record into its own queue (8,192 records)
+ * at once, whether JavaScript keeps up or not, so the ring need not hold a burst. Bursts of
+ * 3,000 execs lost nothing with it (bench/exec-capture.ts); a record the kernel finds no room
+ * for is counted (execRingLost). Its pages are mapped twice into the agent, so 4 MiB showed as
+ * 8 MiB resident (bench/agent-rss.ts).
+ */
+export const DEFAULT_RING_BYTES = 1024 * 1024;
 /**
  * How long the eBPF reader lets records gather after a wake-up that found some, before it
  * polls again: at 200 execs/s a wake-up (of the reader, and of the JavaScript thread) carries

@@ -26,10 +26,11 @@ const wireSeverity = <S extends Severity>(s: S) => severityToWire(s) as `SEVERIT
 export const PROC_UNEXPECTED = {
   id: PROC_UNEXPECTED_CHECK.id,
   title: 'Unexpected process',
+  reads: 'Every exec (eBPF, else the process connector, else a /proc scan every 2 s): its executable, judged against the locked baseline of its container (from its cgroup and the runtime\'s bundle) or of the host. Subject `<baseline>:<executable>`.',
   category: PROC_UNEXPECTED_CHECK.category,
   severity: wireSeverity(PROC_UNEXPECTED_CHECK.severity),
   remediation: 'Find out why this executable ran (its parent chain and command line are in the details). If it is '
-    + 'legitimate, allow it in the baseline (`nodeward baseline allow`); otherwise treat the workload as compromised: '
+    + 'legitimate, allow it in the baseline (`./bin/nodeward baseline allow`, or the API); otherwise treat the workload as compromised: '
     + 'isolate the pod, keep its logs, and rebuild it from a trusted image.',
 } as const;
 
@@ -43,6 +44,7 @@ export const PROC_UNEXPECTED = {
 export const PROC_FAKE_CONTAINER_CGROUP = {
   id: PROC_FAKE_CONTAINER_CGROUP_CHECK.id,
   title: "Process in a cgroup that only looks like a container's",
+  reads: "Each process's cgroup path at its exec, and whether a container runtime holds a bundle naming a pod for that container id (processes.containerdState). Subject `cgroup:<path>`.",
   category: PROC_FAKE_CONTAINER_CGROUP_CHECK.category,
   severity: wireSeverity(PROC_FAKE_CONTAINER_CGROUP_CHECK.severity),
   remediation: 'No container runtime on the node holds a pod bundle for this cgroup\'s container id, yet a process ran in '
@@ -54,6 +56,7 @@ export const PROC_FAKE_CONTAINER_CGROUP = {
 export const PROC_REVERSE_SHELL = {
   id: PROC_REVERSE_SHELL_CHECK.id,
   title: 'Shell or interpreter talking to the network on its stdin/stdout',
+  reads: 'What stdin, stdout and stderr of each shell or interpreter are at its exec: a TCP, UDP or raw socket (IPv4 or IPv6) is reported; a unix socket, pipe, file or terminal never is (docs/interpreters.md lists the programs).',
   category: PROC_REVERSE_SHELL_CHECK.category,
   severity: wireSeverity(PROC_REVERSE_SHELL_CHECK.severity),
   remediation: 'A shell or interpreter was started with its standard input, output or error on a network connection: the '
@@ -66,6 +69,7 @@ export const PROC_REVERSE_SHELL = {
 export const PROC_INLINE_CODE = {
   id: PROC_INLINE_CODE_CHECK.id,
   title: 'Interpreter ran code from its command line',
+  reads: "Each shell or interpreter's command line (`-c`, `-e`, awk program text), or stdin when it is a socket, against what its baseline saw while learning (docs/interpreters.md).",
   category: PROC_INLINE_CODE_CHECK.category,
   severity: wireSeverity(PROC_INLINE_CODE_CHECK.severity),
   remediation: 'A shell or interpreter this workload runs ran code given on its command line (`-c`, `-e`, awk program text) '
@@ -78,6 +82,7 @@ export const PROC_INLINE_CODE = {
 export const PROC_MODIFIED_BINARY = {
   id: PROC_MODIFIED_BINARY_CHECK.id,
   title: 'Learned executable with unknown content',
+  reads: "The SHA-256 of each executable that runs (hashed once per file version), against the contents its baseline learned, the host's package database and the container's image (docs/process-identity.md).",
   category: PROC_MODIFIED_BINARY_CHECK.category,
   severity: wireSeverity(PROC_MODIFIED_BINARY_CHECK.severity),
   remediation: 'An executable at a learned path ran with content (SHA-256) the baseline never learned, and neither the '
@@ -90,6 +95,7 @@ export const PROC_MODIFIED_BINARY = {
 export const PROC_UNVERIFIED_BINARY = {
   id: PROC_UNVERIFIED_BINARY_CHECK.id,
   title: 'Learned executable whose content could not be checked',
+  reads: 'Each learned executable that runs once its baseline is locked, when its content cannot be hashed: gone from every place the agent may read, larger than processes.maxHashBytes, or unreadable.',
   category: PROC_UNVERIFIED_BINARY_CHECK.category,
   severity: wireSeverity(PROC_UNVERIFIED_BINARY_CHECK.severity),
   remediation: 'A learned path ran, but the agent could not read what ran to compare it with the baseline (the reason is in '
@@ -101,6 +107,11 @@ export const PROC_UNVERIFIED_BINARY = {
 /** The checks a process finding can be. */
 export type ProcessCheck = typeof PROC_UNEXPECTED | typeof PROC_FAKE_CONTAINER_CGROUP | typeof PROC_REVERSE_SHELL
   | typeof PROC_INLINE_CODE | typeof PROC_MODIFIED_BINARY | typeof PROC_UNVERIFIED_BINARY;
+
+/** Every process check, for the check reference (docs/checks.md). */
+export const PROCESS_CHECKS: readonly ProcessCheck[] = [
+  PROC_UNEXPECTED, PROC_FAKE_CONTAINER_CGROUP, PROC_REVERSE_SHELL, PROC_INLINE_CODE, PROC_MODIFIED_BINARY, PROC_UNVERIFIED_BINARY,
+];
 
 export { MAX_SUBJECT_CHARS } from '../../proto/baseline-key.js';
 /** Findings per FindingBatch (the collector takes at most 1,000). */

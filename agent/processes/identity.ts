@@ -74,7 +74,7 @@ export interface IdentityOptions {
   readonly startTicksOf: (pid: number) => number | null;
 }
 
-const CHUNK = 1 << 20;
+const CHUNK = 256 << 10;
 const CONCURRENT = 2;
 
 /** The cache key of a file version. */
@@ -97,10 +97,11 @@ export function createIdentityHasher(opts: IdentityOptions) {
   const inFlight = new Map<string, Promise<IdentityResult>>();
   const waiting: Array<() => void> = [];
   let running = 0;
-  const counters = { hashed: 0, cacheHits: 0, bytesHashed: 0, failed: {} as Record<IdentityFailure, number> };
+  const counters = { hashed: 0, cacheHits: 0, bytesHashed: 0, failed: {} as Partial<Record<IdentityFailure, number>>, lastFailure: '' as IdentityFailure | '' };
 
   function fail(reason: IdentityFailure, detail: string): IdentityResult {
     counters.failed[reason] = (counters.failed[reason] ?? 0) + 1;
+    counters.lastFailure = reason;
     return { ok: false, reason, detail };
   }
 
@@ -244,7 +245,7 @@ export function createIdentityHasher(opts: IdentityOptions) {
     },
 
     stats() {
-      return { entries: cache.size, hashed: counters.hashed, cacheHits: counters.cacheHits, bytesHashed: counters.bytesHashed, failed: { ...counters.failed } };
+      return { entries: cache.size, hashed: counters.hashed, cacheHits: counters.cacheHits, bytesHashed: counters.bytesHashed, failed: { ...counters.failed }, lastFailure: counters.lastFailure };
     },
   };
 }

@@ -69,7 +69,7 @@ export interface ProcessMonitorConfig {
   readonly ebpf?: boolean;
   /** Kernel BTF for the eBPF program's relocations; default /sys/kernel/btf/vmlinux. */
   readonly btfPath?: string;
-  /** The eBPF ring buffer's size (a power of two); default 4 MiB. */
+  /** The eBPF ring buffer's size (a power of two); default 1 MiB (exec-events.ts DEFAULT_RING_BYTES). */
   readonly ringBytes?: number;
   /** How long the eBPF reader lets records gather after a wake-up; default 20 ms (exec-events.ts DEFAULT_BATCH_MS). */
   readonly batchMs?: number;

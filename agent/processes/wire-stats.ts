@@ -16,5 +16,12 @@ export function processStatsToWire(p: ProcessMonitorStats | undefined, baselineR
     execFakeContainer: p.fakeContainer, execHostNamespace: p.hostNamespace, execBatches: p.exec?.batches ?? 0,
     baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
     baselineReportDropped,
+    ...identityFailures(p.content.identity),
   };
+}
+
+/** Executables that could not be hashed, in all, and the last one's reason. */
+function identityFailures(s: ProcessMonitorStats['content']['identity']): Partial<AgentStats> {
+  if (!s) return {};
+  return { execIdentityFailed: Object.values(s.failed).reduce((a, n) => a + n, 0), execIdentityFailedReason: s.lastFailure };
 }

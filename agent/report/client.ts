@@ -41,6 +41,10 @@ export interface ReporterDeps {
   /** The collector's messages other than acks. */
   readonly onBaselineUpdate?: (update: BaselineUpdate__Output) => void;
   readonly onPodInventory?: (inventory: PodInventory__Output) => void;
+  /** Every diagnosis of a failed connection, logged or not (the enroller enrolls again when the certificate is the problem). */
+  readonly onProblem?: (d: Diagnosis) => void;
+  /** A stream has stayed up: the problem, if any, is over. */
+  readonly onHealthy?: () => void;
   /** Finds why a connection failed (tests); default diagnoseConnection. */
   readonly diagnose?: (target: DiagnoseTarget) => Promise<Diagnosis | null>;
   readonly now?: () => number;
@@ -90,6 +94,11 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       problemLoggedMs = t;
       lastLogged = d;
       log.warn({ address: config.address, problem: d.problem, detail: d.detail, hint: d.hint, attempts: problem.attempts, sinceMs: problem.sinceMs }, 'cannot reach the collector');
+    }
+    try {
+      deps.onProblem?.(d);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'a connection problem listener failed');
     }
   }
 
@@ -262,6 +271,8 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       if (problem) log.info({ address: config.address, after: problem.problem, attempts: problem.attempts }, 'connected to the collector');
       problem = null;
       lastLogged = null;
+      attempt = 0;
+      deps.onHealthy?.();
     }, HEALTHY_AFTER_MS);
     healthyTimer.unref();
     deps.onConnected?.();
@@ -297,6 +308,17 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       if (!stopped) return;
       stopped = false;
       await connect();
+    },
+    /**
+     * Waiting to reconnect: connect now instead, from the first backoff step (new credentials
+     * are on disk). Nothing when connected or connecting.
+     */
+    reconnectNow(): void {
+      if (stopped || !retryTimer) return;
+      clearTimeout(retryTimer);
+      retryTimer = undefined;
+      attempt = 0;
+      void connect();
     },
     async stop(): Promise<void> {
       stopped = true;

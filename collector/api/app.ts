@@ -79,6 +79,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
+    // The role each call needs and whether it is audited come from the route's own config, so
+    // the document (and docs/api.md, generated from it) says so without a second list.
+    transform: ({ schema, url, route }) => {
+      if (!schema) return { schema, url };
+      const cfg = route.config as { role?: string; public?: boolean; audit?: unknown } | undefined;
+      const role = cfg?.public ? 'none' : cfg?.role ?? 'reader';
+      return { schema: { ...schema, 'x-nodeward-role': role, ...(cfg?.audit ? { 'x-nodeward-audited': true } : {}) }, url };
+    },
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, req, reply) => {

@@ -6,8 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
-import { StoreError } from '../store/db.js';
-import { BASELINE_ACTIONS } from '../store/baselines.js';
+import { BASELINE_ACTIONS, StoreError } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
@@ -20,6 +19,17 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
   app.get<{ Querystring: Static<typeof BaselinesQuery> }>('/api/v1/baselines', {
     schema: {
       summary: 'Central process baselines: items with the nodes that taught them, removed executables, state',
+      description: 'One baseline per key, merged from every node\'s reports, with who locked it and its items. Each item '
+        + 'has the nodes that taught it (`taughtBy`; `singleNode` when exactly one ever did, worth a look) and '
+        + 'its `digests`: the contents that ran there and belong to the baseline, at most 8. A digest\'s '
+        + '`source` is `learned`, `startup`, `operator`, `package` (an upgrade the node\'s package manager '
+        + 'recorded), `image` (the first content of a new container image) or `first-sight` (the first content '
+        + 'of an item from before contents). An item without digests predates contents: agents learn its first '
+        + 'on first sight. `anyContent`: an operator allowed it with any content. A locked baseline takes a '
+        + 'node\'s new content only for an item it holds, when the agent judged it (`package`, `image`, '
+        + '`first-sight`) or it was on its way at a node\'s lock (received within 30 s of it, docs/central-baselines.md); the rest is counted in '
+        + '`nodeward_baseline_digests_refused_total`. Contents joining a locked baseline reach agents with its '
+        + 'next adoption. How baselines are learned and shared: docs/architecture.md.',
       querystring: BaselinesQuery, response: { 200: BaselinePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -42,6 +52,24 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
           lock: 'Lock a baseline: every agent adopts it as it is now',
           unlock: 'Unlock a baseline: agents learn again for a fresh window',
         }[action],
+        description: {
+          allow: 'Takes `executables` (absolute paths, at most 100) and `content`. `seen` (the default) allows each '
+        + 'executable with the contents (SHA-256) its open `proc-unexpected` and `proc-modified-binary` '
+        + 'findings on any node recorded. When none of an executable\'s findings carries one (an agent before '
+        + 'contents, a file that could not be hashed, or no finding at all), the call is a 409 that changes '
+        + 'nothing. `any` allows any content at that path. An allow never narrows an item allowed with any '
+        + 'content: remove it and allow it again. Allowing an executable resolves its open `proc-unexpected` '
+        + 'and `proc-modified-binary` findings on every node (history `resolved`, `allowed by <token name>`), '
+        + 'and the agents stop reporting it.',
+          remove: 'Takes `executables` (absolute paths, at most 100). A removed executable is never learned again, from '
+        + 'any node, until it is allowed.',
+          lock: 'Every agent adopts the baseline as the collector holds it.',
+          unlock: 'Agents learn again, for a fresh window.',
+        }[action] + ' The change is stored, then pushed at once to every connected agent; the answer says to how many '
+        + '(`pushed`). An agent that is offline gets it when it reconnects. 409 when the collector\'s bounds '
+        + 'leave no room: 10,000 baselines, 2,048 executables each, 8 contents each (an allow replaces the one '
+        + 'seen least recently that no operator allowed). Operators\' changes may create up to 1,000 baselines '
+        + 'beyond the 10,000 that nodes\' reports fill.',
         body: BaselineChangeBody, response: { 200: BaselineChangeResult, 400: ErrorBody, 409: ErrorBody, 503: ErrorBody },
       },
     }, async (req, reply) => {
@@ -69,6 +97,9 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
     config: { role: 'admin', audit: { action: 'baseline.delete', target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? '') } },
     schema: {
       summary: 'Delete a baseline: its executables, removals and state (agents keep theirs; a node that runs the workload teaches it again)',
+      description: 'Deletes a central baseline with its executables, removals and state; 404 when there is none. Nothing '
+        + 'is pushed: agents keep what they learned, and a node that runs the workload teaches it again, '
+        + 'learning.',
       body: BaselineDeleteBody, response: { 200: BaselineDeleteResult, 400: ErrorBody, 404: ErrorBody, 503: ErrorBody },
     },
   }, async (req, reply) => {

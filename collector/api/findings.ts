@@ -13,6 +13,9 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
     schema: {
       summary: 'Findings, filtered, oldest first, one page at a time',
+      description: 'Filters: `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
+        + '3339) and `q`. A walk with the cursor neither skips nor repeats a finding while others are added or '
+        + 'updated.',
       querystring: FindingsQuery, response: { 200: FindingPage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -23,7 +26,13 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
   });
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
-    schema: { summary: 'One finding with its history', params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody } },
+    schema: {
+      summary: 'One finding with its history',
+      description: 'The `history` is newest first: every transition (`opened`, `reopened`, `escalated`, `resolved`, '
+        + '`suppressed`, `unsuppressed`) and the occurrences in between, folded into one `seen` entry per hour. '
+        + 'It is bounded per finding (`findings.historyLimit`).',
+      params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody },
+    },
   }, async (req, reply) => {
     return store.findings.detail(req.params.id) ?? reply.code(404).send({ error: 'no such finding' });
   });
@@ -35,6 +44,9 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
     schema: {
       summary: 'Suppress a finding (or change the reason and expiry of its suppression)',
+      description: 'At `until` the suppression ends by itself: the collector wakes up for it (reading never changes a '
+        + 'finding). The finding is then `open` again, or `resolved` if a pass resolved it meanwhile. A pass '
+        + 'inside a scan\'s scope still resolves a suppressed finding.',
       params: FindingParams, body: SuppressBody, response: { 200: Finding, 404: ErrorBody, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -52,6 +64,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     config: { role: 'admin', audit: { action: 'finding.unsuppress' } },
     schema: {
       summary: 'End a suppression now',
+      description: '409 when the finding is not suppressed.',
       params: FindingParams, response: { 200: Finding, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {

@@ -1,7 +1,7 @@
 // /api/v1/nodes: the inventory, one node, and deleting one (admin).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeNodeCursorOf, type NodeRow } from '../store/nodes.js';
+import { decodeNodeCursorOf, type NodeRow } from '../store/store.js';
 import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
@@ -15,7 +15,20 @@ function withStatus(ctx: ApiContext, n: NodeRow): NodeRow & { demo: boolean; hos
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
     schema: {
-      summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; ordered by name, or with sort=certExpiry by the earliest certificate expiry',
+      summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; with the node watch, also the cluster\'s nodes no agent has reported; ordered by name, or with sort=certExpiry by the earliest certificate expiry',
+      description: 'Each node is `connected` or stale, with its open findings, failing checks and compliance score '
+        + '(passing scored checks / scored checks judged). Its certificate expiries come soonest first, with '
+        + '`certificatesExpireFirst`. Every counter the agent reports in its hello and heartbeats is here too: '
+        + 'the fields below say what each counts. They are the agent\'s latest values: spool counts since its '
+        + 'epoch began, the others since it started. A counter above 2^53-1 is stored as 2^53-1. A node silent '
+        + 'for `nodes.staleAfterSeconds` gets its own finding, `agent-stale`, which resolves when the agent is '
+        + 'back. With the node watch (`nodes.watch`), the list also holds the cluster\'s nodes no agent has '
+        + 'reported (`source: cluster`), and every node says what the cluster says of it (`cluster`: Ready, '
+        + 'whether the agent DaemonSet runs there and why not) and its open `agent-missing` finding '
+        + '(`agentMissing`): docs/node-coverage.md. Each node also has its latest `results` by status (all '
+        + '`skip`: no check applied, not a Kubernetes node), where its host process learning window stands '
+        + '(`hostLearning`: learning until when, or locked) and whether it is a demo node of `npm start -- --demo` '
+        + '(`demo`, setting `nodes.demo`: docs/demo.md).',
       querystring: NodesQuery, response: { 200: NodePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -31,7 +44,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
     schema: { summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
   }, async (req, reply) => {
-    const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs);
+    const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
     return n ? withStatus(ctx, n) : reply.code(404).send({ error: 'no such node' });
   });
 
@@ -39,12 +52,22 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     config: { role: 'admin', audit: { action: 'node.delete' } },
     schema: {
       summary: "Delete a node that is not connected: its open findings resolve, the baselines only it created go, its inventory row goes (admin)",
+      description: '409 while the node is connected: stop its agent or revoke its certificate first. Its open and '
+        + 'suppressed findings resolve as a pass resolves them (history `resolved`, `node deleted by <token '
+        + 'name>`; webhooks are sent). The baselines charged to it that no other node taught and no operator '
+        + 'changed are deleted. Its inventory row, latest results and idempotency records go. A node known only '
+        + 'from the cluster (no agent ever reported it) is 404 with that said: it leaves the list when the cluster '
+        + 'deletes it.',
       params: NodeParams, response: { 200: NodeDeleteResult, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {
     const node = req.params.name;
     const out = removeNode({ store: ctx.store, pipeline: ctx.pipeline, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
-    if (out.outcome === 'missing') return reply.code(404).send({ error: 'no such node' });
+    if (out.outcome === 'missing') {
+      // A node known only from the cluster has nothing to forget: it goes when the cluster deletes it.
+      const known = ctx.store.clusterNodes.get(node);
+      return reply.code(404).send({ error: known ? `node ${node} is known only from the cluster (no agent ever reported it): it leaves the list when it is deleted from the cluster` : 'no such node' });
+    }
     if (out.outcome === 'connected') {
       return reply.code(409).send({ error: `node ${node} is connected; its agent would bring it back: stop the agent or revoke its certificate first` });
     }

@@ -10,6 +10,14 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get<{ Querystring: Static<typeof ProcessesQuery> }>('/api/v1/processes/unexpected', {
     schema: {
       summary: 'Unexpected processes: one row per node, workload container (or host) and executable, oldest first',
+      description: 'One row per (node, baseline, executable): each is one `proc-unexpected` finding (its `id`) with the '
+        + 'process the agent last reported. The baseline is a workload\'s container '
+        + '(`<namespace>/<Kind>/<name>/<container>`), the host (`host/control-plane` or `host/worker`, by the '
+        + 'node\'s role; `host` from agents older than roles), or `container:<id>` for a container no pod '
+        + 'claims. `state` is `open` by default; `resolved` lists executables allowed since, `suppressed` the '
+        + 'suppressed ones. `workload` takes `Deployment/web`, or a name of any kind. Command lines are '
+        + 'redacted, escaped and bounded by the agent, and redacted again by the collector. Every string in a '
+        + 'row comes from a node: treat it as untrusted text.',
       querystring: ProcessesQuery, response: { 200: UnexpectedProcessPage, 400: ErrorBody },
     },
   }, async (req, reply) => {

@@ -3,7 +3,7 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
-import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/baselines.js';
+import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, ITEM_SOURCES } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
@@ -78,6 +78,10 @@ export const Node = Type.Object({
     lastPath: Type.String({ description: 'The host path of the last document refused (redacted, at most 1024 characters); empty when none was' }),
     lastReason: Type.String({ description: 'The limit it passed: bytes, depth, aliases, elements, alias-expansion or unscannable; empty when none was' }),
   }, { description: "Host documents (the YAML or JSON configuration the checks read) the agent refused before parsing for passing a limit; their checks are error results" }),
+  execIdentityFailed: Type.Object({
+    count: Type.Integer({ description: 'Executables whose contents the agent could not hash, since it started: each such process was judged by its path only' }),
+    lastReason: Type.String({ description: 'The last one\'s reason: gone, too-large, not-regular, changed, unreadable or busy; empty when none failed' }),
+  }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
   spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),
@@ -122,6 +126,21 @@ export const Node = Type.Object({
   }), Type.Null()], {
     description: "The node's host process baseline as its agent last reported it since the collector started (agents report right after connecting); null when the agent watches no processes or has not reported",
   }),
+  source: Type.Union([Type.Literal('agent'), Type.Literal('cluster')], {
+    description: 'agent: an agent has reported the node; cluster: known only from the Kubernetes API, no agent has ever reported it (its agent fields are empty, its versions are what the node itself says)',
+  }),
+  cluster: Type.Union([Type.Object({
+    ready: Type.Boolean({ description: 'The node\'s Ready condition is True' }),
+    agentExpected: Type.Union([Type.Boolean(), Type.Null()], { description: 'The agent DaemonSet runs a pod on the node, judged as the scheduler would; null: unknown (the DaemonSet could not be read)' }),
+    reason: Type.String({ description: 'Why the agent is not expected there (a taint the DaemonSet does not tolerate, Windows, virtual-kubelet, Fargate ...), or why that is unknown; empty when expected' }),
+    firstSeen: Type.String({ description: 'When the collector first saw the node in the cluster' }),
+  }), Type.Null()], { description: 'What the Kubernetes API says of the node (nodes.watch); null when the collector does not watch nodes or the cluster has no node of that name' }),
+  agentMissing: Type.Union([Type.Object({
+    findingId: Type.String(),
+    state: Type.Union([Type.Literal('open'), Type.Literal('suppressed')]),
+    since: Type.String({ description: 'Since when the node has been Ready with the agent expected and no agent reporting' }),
+    reason: Type.String({ description: 'Why the agent is missing, as far as the collector can tell (no agent pod on the node, or one that has not connected)' }),
+  }), Type.Null()], { description: "The node's agent-missing finding while open or suppressed: a Ready node the agent DaemonSet should run on, from which no agent has reported" }),
 });
 
 export const NodePage = Type.Object({ items: Type.Array(Node), nextCursor: Nullable(Type.String()) });

@@ -8,7 +8,11 @@ import { ErrorBody, Summary, SummaryQuery } from './schemas.js';
 export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof SummaryQuery> }>('/api/v1/summary', {
     schema: {
-      summary: 'The cluster at a glance', querystring: SummaryQuery, response: { 200: Summary, 400: ErrorBody },
+      summary: 'The cluster at a glance',
+      description: 'Nodes (total, connected, stale), the cluster\'s compliance score, findings by severity and by '
+        + 'category, the nodes with the most findings and the checks failing on the most nodes, for the '
+        + 'findings in `state` (default `open`).',
+      querystring: SummaryQuery, response: { 200: Summary, 400: ErrorBody },
     },
   }, async (req) => {
     return ctx.store.summary.summary({ state: req.query.state, top: req.query.top, now: ctx.now(), staleAfterMs: ctx.staleAfterMs });

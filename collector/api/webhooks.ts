@@ -2,7 +2,7 @@
 // (deliveries) with their status, and the admin call that sends dead letters again.
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/outbox.js';
+import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/store.js';
 import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';
@@ -50,7 +50,11 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
   const { outbox } = ctx.store;
 
   app.get('/api/v1/webhooks', {
-    schema: { summary: 'The configured webhook destinations with their pending, dead and dropped counts', response: { 200: WebhookPage } },
+    schema: {
+      summary: 'The configured webhook destinations with their pending, dead and dropped counts',
+      description: 'Each destination of the `webhooks` setting; docs/webhooks.md says what is sent.',
+      response: { 200: WebhookPage },
+    },
   }, async () => ({
     items: outbox.counts().map((c) => ({ name: c.destination, format: c.format, pending: c.pending, dead: c.dead, dropped: c.dropped })),
     nextCursor: null,
@@ -59,6 +63,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', {
     schema: {
       summary: 'Webhook deliveries (one row per alert and destination), newest first',
+      description: 'Every alert queued for a webhook, with its delivery id, tries, last HTTP status and error.',
       querystring: DeliveriesQuery, response: { 200: DeliveryPage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -72,6 +77,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
     config: { role: 'admin', audit: { action: 'webhook.retry', detail: (req) => pick(req.body, ['ids', 'destination']) } },
     schema: {
       summary: 'Send dead letters again: by id, or all of a destination (admin)',
+      description: 'Takes `ids`, or `destination` for all of its dead letters.',
       body: RetryBody, response: { 200: RetryResult, 400: ErrorBody },
     },
   }, async (req, reply) => {

@@ -11,9 +11,11 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import type { CommitOutcome } from '../pipeline/types.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { PodInfo } from '../kube/types.js';
-import type { NodeStats } from '../store/nodes.js';
+import type { NodeStats } from '../store/store.js';
 import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, LIMITS, scanFromWire, statsFromWire } from './validate.js';
 import { podInventoryMessage } from './pod-inventory.js';
+import { X509Certificate } from 'node:crypto';
+import { pemCertificates } from '../../proto/support/pem.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
 
@@ -277,6 +279,35 @@ export function createAgentService(deps: AgentServiceDeps) {
     },
     /** Sends a node its pods now (the pod watch saw them change); false when it is not connected. */
     pushPods,
+    /**
+     * Ends the streams whose client certificate no CA of `caBundle` (PEM) issued: after the CA
+     * was replaced (not rotated), a certificate of the old one is no longer trusted, though a
+     * TLS session made with it would otherwise stay open. Their agents enroll again. Returns
+     * the nodes whose streams ended. Nothing in plain-text mode.
+     */
+    closeUntrusted(caBundle: Buffer): string[] {
+      if (deps.insecure) return [];
+      const cas = pemCertificates(caBundle).map((p) => new X509Certificate(p));
+      const ended: string[] = [];
+      for (const [node, call] of streams) {
+        const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+        let trusted = false;
+        try {
+          const cert = raw ? new X509Certificate(raw) : undefined;
+          trusted = cert !== undefined && cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+        } catch {
+          trusted = false;
+        }
+        if (trusted) continue;
+        ended.push(node);
+        call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'the CA that issued this node\'s certificate is no longer trusted: enroll again', metadata: new grpc.Metadata() });
+      }
+      if (ended.length > 0) {
+        metrics.inc('nodeward_streams_untrusted_total', 'Agent streams ended because the CA of their certificate is no longer trusted', ended.length);
+        log.warn({ nodes: ended.slice(0, 50), count: ended.length }, 'agent streams ended: their certificates are from a CA no longer trusted (the CA was replaced); they enroll again');
+      }
+      return ended;
+    },
     closeAll(): void {
       for (const call of streams.values()) call.end();
       streams.clear();

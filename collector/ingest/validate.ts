@@ -21,10 +21,9 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
-import type { ReportedBaseline, ReportedDigest } from '../store/baselines.js';
+import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
@@ -199,8 +198,8 @@ const EXEC_SOURCE = /^[a-z0-9-]{1,32}$/;
 /** A limit a host document passed (bytes, depth, aliases, ...; a later agent may name another), or none. */
 const REFUSAL_REASON = /^[a-z0-9-]{0,32}$/;
 
-function refusalReason(v: string): string {
-  if (!REFUSAL_REASON.test(v)) throw new InvalidMessage(`stats.hostDocumentRefusedReason ${JSON.stringify(v.slice(0, 40))} is not a reason (up to 32 of a-z, 0-9, '-')`);
+function refusalReason(field: string, v: string): string {
+  if (!REFUSAL_REASON.test(v)) throw new InvalidMessage(`stats.${field} ${JSON.stringify(v.slice(0, 40))} is not a reason (up to 32 of a-z, 0-9, '-')`);
   return v;
 }
 
@@ -223,7 +222,7 @@ function execSource(v: string, coverage: string): string {
  */
 export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
   const clamped: string[] = [];
-  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason'>): number => {
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason' | 'execIdentityFailedReason'>): number => {
     const v = st?.[name] ?? 0;
     if (typeof v === 'number' && v > LIMITS.counter) {
       clamped.push(`stats.${name}`);
@@ -255,7 +254,9 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     hostDocumentsRefused: counter('hostDocumentsRefused'),
     // A host path: redacted like any text a node sends, bounded like a subject.
     hostDocumentRefusedPath: redacted('stats.hostDocumentRefusedPath', st?.hostDocumentRefusedPath ?? '', LIMITS.subject),
-    hostDocumentRefusedReason: refusalReason(st?.hostDocumentRefusedReason ?? ''),
+    hostDocumentRefusedReason: refusalReason('hostDocumentRefusedReason', st?.hostDocumentRefusedReason ?? ''),
+    execIdentityFailed: counter('execIdentityFailed'),
+    execIdentityFailedReason: refusalReason('execIdentityFailedReason', st?.execIdentityFailedReason ?? ''),
   };
   return { stats, clamped };
 }

@@ -36,12 +36,12 @@ import { isHostKey, ITEM_SOURCE_WIRE, parseWorkloadKey, processSubject } from '.
 import type { BaselineUpdate, CollectorMessage } from '../../proto/load.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
-import type { BaselineAction, ChangeOutcome, ReportedBaseline, SyncEntry } from '../store/baselines.js';
-import { BASELINE_LIMITS, type AllowContent, type ContentToAllow, type SyncItem } from '../store/baselines.js';
-import { StoreError } from '../store/db.js';
+import {
+  BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, StoreError, type AllowContent, type BaselineAction, type ChangeOutcome, type ContentToAllow, type ReportedBaseline,
+  type Store, type SyncEntry, type SyncItem,
+} from '../store/store.js';
 import { ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
-import type { Store } from '../store/store.js';
 import type { Pipeline } from './pipeline.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { createHostLearning, type HostLearning, type ReportedHostWindow } from './host-learning.js';
@@ -187,6 +187,10 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       }
       if (out.digestsRefused > 0) {
         metrics.inc('nodeward_baseline_digests_refused_total', "Contents in nodes' reports a locked central baseline did not take (learned after its lock, or of an executable new to it)", out.digestsRefused);
+      }
+      if (out.itemsRefused > 0) {
+        metrics.inc('nodeward_baseline_items_refused_total', `Items in nodes' reports a locked central baseline did not take (learned after its lock, or received more than ${LOCK_IN_FLIGHT_MS / 1000} s after a node's lock)`, out.itemsRefused);
+        log.debug({ node, itemsRefused: out.itemsRefused }, 'items a locked central baseline did not take (counted)');
       }
       if (out.itemsDropped + out.keysDropped > 0) {
         metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.keysDropped, { what: 'keys' });

@@ -3,14 +3,13 @@
 // (lifecycle.ts, pure) and writes what it decided: the rows (and with them the rollups),
 // the history, and the outbox rows and Alertmanager firing sets its transitions route to
 // (webhooks/route.ts). One unit per agent message (with the node heard from, which ends
-// its agent-stale finding), per operator command, per sweep.
-import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
+// its agent-stale finding; a hello, the agent connected, also ends its agent-missing one),
+// per operator command, per sweep.
+import { AGENT_MISSING_CHECK, AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import { isFindingStatus } from '../../proto/domain.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import type { FindingChange } from '../finding.js';
-import type { FindingFields, FindingWrite, StoredFinding } from '../store/findings.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
-import type { Store, StoreUnit } from '../store/store.js';
+import type { FindingFields, FindingWrite, NodeHello, NodeStats, Store, StoreUnit, StoredFinding } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { outboxWrites } from '../webhooks/route.js';
 import type { Destination } from '../webhooks/types.js';
@@ -54,7 +53,27 @@ function writeOf(f: Identity, s: LifecycleState, fields: FindingFields | undefin
   };
 }
 
+/** The finding the collector raises for a silent agent (the check reference shows it too). */
+export const AGENT_STALE = {
+  ...AGENT_STALE_CHECK,
+  title: 'The nodeward agent has gone silent',
+  reads: 'When the collector last heard from the node\'s agent: a node silent for nodes.staleAfterSeconds gets this finding; it resolves when the agent is back. Subject: the node\'s name.',
+  remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
+    + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+} as const;
+
 const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK.id, node);
+const missingId = (node: string): string => fingerprint(node, AGENT_MISSING_CHECK.id, node);
+
+/** Why a node's agent is missing, as the sweeper found it (pipeline/sweeper.ts). */
+export interface AgentMissing {
+  /** Since when the node has been Ready with the agent expected and no agent reporting (ms). */
+  readonly since: number;
+  /** The grace period it has been past. */
+  readonly graceMs: number;
+  /** What the collector can tell of why (no agent pod on the node, one that does not connect). */
+  readonly reason: string;
+}
 
 export function createCommitStage(store: Store, opts: CommitStageOptions) {
   const destinations = opts.destinations ?? [];
@@ -107,6 +126,14 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
     const before = u.findings.byId(id);
     if (!before || before.state === 'resolved') return;
     apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, { now }, changes);
+  }
+
+  /** The node's agent connected (a hello): its agent-missing finding, if open or suppressed, resolves. */
+  function connected(u: StoreUnit, node: string, now: number, changes: Change[]): void {
+    const id = missingId(node);
+    const before = u.findings.byId(id);
+    if (!before || before.state === 'resolved') return;
+    apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent connected' }, { now }, changes);
   }
 
   /** Resolves every finding given, with `note` (an allow, a node deleted). */
@@ -183,6 +210,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         u.nodes.hello(hello, now);
         u.nodes.stats(hello.node, stats, now);
         heard(u, hello.node, now, changes);
+        connected(u, hello.node, now, changes);
         return changes;
       });
     },
@@ -216,14 +244,55 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const id = staleId(node);
         const silentFor = Math.round((now - lastSeen) / 1000);
         apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
-            cis: '', title: 'The nodeward agent has gone silent', category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
+            cis: '', title: AGENT_STALE.title, category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
             status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
             expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
             reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
-            remediation: 'Check the nodeward agent pod on this node and its logs (kubectl -n <namespace> get pods -o wide '
-              + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
+            remediation: AGENT_STALE.remediation,
             detail: JSON.stringify({ lastSeen: isoTime(lastSeen), silentSeconds: silentFor }), seen: 'collector',
         });
+        return changes;
+      });
+    },
+
+    /**
+     * A Ready node the agent DaemonSet should run on has had no agent reporting past the grace
+     * period: its agent-missing finding opens (or reopens). Nothing while one is open or
+     * suppressed; not subject to the node's cap.
+     */
+    agentMissing(node: string, m: AgentMissing, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        const id = missingId(node);
+        const missingFor = Math.round((now - m.since) / 1000);
+        apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_MISSING_CHECK.severity, at: now }, { now }, changes, {
+          cis: '', title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
+          status: 'fail', scored: false, actual: `no agent has connected in the ${missingFor} s the node has been Ready (since ${isoTime(m.since)})`,
+          expected: `the agent DaemonSet's pod connected within ${Math.round(m.graceMs / 1000)} s`, source: 'none', sourceFile: '',
+          reason: m.reason,
+          remediation: 'The agent DaemonSet should run a pod on this node (its nodeSelector, affinity and tolerations match it), yet no agent has '
+            + 'reported from it: the node is not covered. Look at the DaemonSet (kubectl -n <namespace> describe daemonset <name>: '
+            + 'pods it could not create, a quota, an admission policy) and at the pod on the node if there is one (kubectl -n <namespace> get pods -o wide '
+            + '--field-selector spec.nodeName=<node>, then its log: it says why it cannot reach the collector). A node that should not run the agent '
+            + 'needs a taint the DaemonSet does not tolerate, or a label its nodeSelector leaves out.',
+          detail: JSON.stringify({ since: isoTime(m.since), missingSeconds: missingFor, graceSeconds: Math.round(m.graceMs / 1000) }), seen: 'collector',
+        });
+        return changes;
+      });
+    },
+
+    /**
+     * Resolves the open and suppressed agent-missing findings of the nodes `settled` gives a
+     * note for (deleted from the cluster, no longer expected to run the agent, reported by an
+     * agent now), in one unit.
+     */
+    settleAgentMissing(settled: (node: string) => string | undefined, now: number): Change[] {
+      return store.unit((u) => {
+        const changes: Change[] = [];
+        for (const f of u.findings.activeOfCheck(AGENT_MISSING_CHECK.id)) {
+          const note = settled(f.node);
+          if (note !== undefined) apply(u, f, f, { kind: 'resolve', at: now, note }, { now }, changes);
+        }
         return changes;
       });
     },

@@ -18,9 +18,11 @@
 //   pass resolved it before it was suppressed and nothing failed since, else open.
 // - A suppression whose expiry has come ends before anything else is applied (`tick` is
 //   time passing with nothing else).
-// - The collector's own agent-stale finding is raised by silence (`silent`): opened or
-//   reopened, nothing while it is open or suppressed; the agent being heard from resolves it.
-// - An allow, a node deleted, an agent heard from again resolve (`resolve`) with a note.
+// - The collector's own agent-stale and agent-missing findings are raised by an absence
+//   (`silent`: the agent went quiet; no agent reports from a node that should run one):
+//   opened or reopened, nothing while it is open or suppressed; the agent being heard from
+//   (connecting, for agent-missing) resolves it.
+// - An allow, a node deleted, an agent heard from again (or connected) resolve (`resolve`) with a note.
 //
 // Each transition says which alert it is (collector/finding.ts AlertEvent), or none: a
 // suppressed finding stays quiet except for the suppression itself, and a suppression that
@@ -45,7 +47,7 @@ export type LifecycleInput =
   | { readonly kind: 'result'; readonly checkId: string; readonly status: Status; readonly severity: Severity; readonly at: number; readonly occurrences: number; readonly canOpen: boolean }
   /** One finding of a finding batch (always failing); `allowed`: what the central baseline allows of it. */
   | { readonly kind: 'finding'; readonly severity: Severity; readonly at: number; readonly occurrences: number; readonly canOpen: boolean; readonly allowed?: AllowCoverage | undefined }
-  /** The node's agent is silent (agent-stale). */
+  /** The node's agent is silent (agent-stale), or missing (agent-missing). */
   | { readonly kind: 'silent'; readonly severity: Severity; readonly at: number }
   | { readonly kind: 'resolve'; readonly at: number; readonly note: string }
   | { readonly kind: 'suppress'; readonly reason: string; readonly until: number | null; readonly by: string; readonly at: number }

@@ -3,13 +3,12 @@
 // agent message, operator command (suppress, lift, allow, delete a node) or sweep, which
 // applies the lifecycle (lifecycle.ts) and fills the webhook outbox from the transitions.
 // Here: the clock, the counts and the logs around it.
-import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
+import { AGENT_MISSING_CHECK, AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/store.js';
-import type { NodeHello, NodeStats } from '../store/nodes.js';
+import type { NodeHello, NodeStats, Store } from '../store/store.js';
 import type { Destination } from '../webhooks/types.js';
-import { createCommitStage, type Change, type SuppressOutcome, type UnsuppressOutcome } from './commit.js';
+import { createCommitStage, type AgentMissing, type Change, type SuppressOutcome, type UnsuppressOutcome } from './commit.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
 
 export interface PipelineDeps {
@@ -38,6 +37,7 @@ export function createPipeline(deps: PipelineDeps) {
     countTransitions(metrics, changes);
     for (const c of changes) {
       if (c.checkId === AGENT_STALE_CHECK.id && c.event === 'resolved') log.info({ node: c.node }, 'agent is back; its agent-stale finding is resolved');
+      if (c.checkId === AGENT_MISSING_CHECK.id && c.event === 'resolved') log.info({ node: c.node }, 'agent-missing finding resolved');
     }
     return changes;
   }
@@ -105,6 +105,14 @@ export function createPipeline(deps: PipelineDeps) {
     /** The sweeper found the node's agent silent since `lastSeen`. */
     silent(node: string, lastSeen: number, staleAfterMs: number): readonly Change[] {
       return changed(commit.silent(node, lastSeen, staleAfterMs, now()));
+    },
+    /** The sweeper found no agent reporting from a node that should run one. */
+    agentMissing(node: string, m: AgentMissing): readonly Change[] {
+      return changed(commit.agentMissing(node, m, now()));
+    },
+    /** The sweeper resolves agent-missing findings whose node `settled` gives a reason for. */
+    settleAgentMissing(settled: (node: string) => string | undefined): readonly Change[] {
+      return changed(commit.settleAgentMissing(settled, now()));
     },
     /** The sweeper ends the suppressions that have run out. */
     expire(): readonly Change[] {

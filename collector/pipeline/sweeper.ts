@@ -1,7 +1,10 @@
 // The collector's periodic housekeeping, one component with the common start/stop
-// contract: nodes whose agents went silent get an agent-stale finding, suppressions that
-// ran out end, retention purges old rows, and the store gauges are refreshed. Findings
-// change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
+// contract: nodes whose agents went silent get an agent-stale finding, Ready nodes the agent
+// DaemonSet should run on that no agent has reported past the grace period get an
+// agent-missing finding (and lose it once deleted from the cluster or no longer expected to
+// run the agent), suppressions that ran out end, the audit log's buffered refusal counts are
+// written (store/audit.ts), retention purges old rows, and the store gauges are refreshed.
+// Findings change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
 // wakes up when the next suppression expires, so a suppression ends at its expiry and no
 // read ever has to end it (reads never write).
 import type { Logger } from '../../proto/support/logger.js';
@@ -15,6 +18,8 @@ export interface SweeperConfig {
   readonly intervalMs: number;
   /** Silence after which a node is stale. */
   readonly staleAfterMs: number;
+  /** How long a Ready node that should run the agent may go without one before it is agent-missing (default: staleAfterMs). */
+  readonly missingAfterMs?: number;
   /** Ages after which rows are purged; 0 keeps them forever. */
   readonly retention: {
     readonly resolvedFindingsMs: number;
@@ -31,7 +36,16 @@ export interface SweeperConfig {
 export interface SweeperDeps {
   readonly store: Store;
   /** Where agent-stale findings are raised and suppressions end (its clock should be this one's). */
-  readonly pipeline: Pick<Pipeline, 'silent' | 'expire' | 'onSuppression'>;
+  readonly pipeline: Pick<Pipeline, 'silent' | 'expire' | 'onSuppression' | 'agentMissing' | 'settleAgentMissing'>;
+  /**
+   * The node watch (kube/node-watch.ts), which fills the store's cluster nodes: agent-missing is
+   * judged only once its first list is in. Absent when the collector does not watch nodes.
+   */
+  readonly coverage?: {
+    synced(): boolean;
+    /** What the collector can tell of why a node's agent is missing (the pod watch: no agent pod, or one that has not connected). */
+    whyMissing(node: string): string;
+  } | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Its time and its ticks (default: the system's). */
@@ -40,6 +54,9 @@ export interface SweeperDeps {
 
 export interface SweepOutcome {
   readonly staleRaised: string[];
+  readonly missingRaised: string[];
+  /** agent-missing findings resolved: node deleted, no longer expected to run the agent, or not watched. */
+  readonly missingSettled: string[];
   readonly suppressionsEnded: number;
   readonly purged: { readonly resolvedFindings: number; readonly history: number; readonly audit: number; readonly received: number };
 }
@@ -57,6 +74,46 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
   let expiry: { readonly at: number; readonly cancel: () => void } | undefined;
   let startedAt = 0;
   let optimizedAt = 0;
+  const missingAfterMs = config.missingAfterMs ?? config.staleAfterMs;
+  /** Without a node watch, agent-missing findings left from a run with one are resolved once. */
+  let unwatchedSettled = false;
+
+  /** Raises agent-missing for nodes past the grace period; resolves those no longer missing. */
+  function coverage(at: number): { raised: string[]; settled: string[] } {
+    const raised: string[] = [];
+    const cov = deps.coverage;
+    if (!cov) {
+      if (unwatchedSettled) return { raised, settled: [] };
+      unwatchedSettled = true;
+      const settled = pipeline.settleAgentMissing(() => 'the collector does not watch nodes (nodes.watch off)').map((c) => c.node);
+      return { raised, settled };
+    }
+    // Before the first list the rows are a previous run's (or none): nothing is judged from them.
+    if (!cov.synced()) return { raised, settled: [] };
+    /** Nodes whose agent-missing finding is open or suppressed and stays so: not raised again. */
+    const stillMissing = new Set<string>();
+    const settled = pipeline.settleAgentMissing((node) => {
+      const c = store.clusterNodes.get(node);
+      if (!c) return 'the node was deleted from the cluster';
+      if (c.agentExpected === false) return `the agent DaemonSet no longer runs on this node: ${c.reason}`;
+      if (c.reported) return 'an agent has reported from the node';
+      stillMissing.add(node);
+      return undefined;
+    }).map((c) => c.node);
+    // Measured from when this collector started too: its agents reconnect after a restart.
+    for (const c of store.clusterNodes.missingAgents(at - missingAfterMs)) {
+      if (stillMissing.has(c.name)) continue;
+      const since = Math.max(c.eligibleSince ?? at, startedAt);
+      if (at - since < missingAfterMs) continue;
+      const opened = pipeline.agentMissing(c.name, { since, graceMs: missingAfterMs, reason: cov.whyMissing(c.name) })
+        .some((x) => x.event === 'opened' || x.event === 'reopened');
+      if (!opened) continue;
+      raised.push(c.name);
+      metrics.inc('nodeward_nodes_agent_missing_total', 'Nodes found without their agent past the grace period');
+      log.warn({ node: c.name, since: isoTime(since) }, 'no agent reports from a node that should run one; agent-missing finding raised');
+    }
+    return { raised, settled };
+  }
 
   function sweep(): SweepOutcome {
     const at = now();
@@ -72,7 +129,9 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         log.warn({ node: n.name, lastSeen: isoTime(n.lastSeen) }, 'agent has gone silent; agent-stale finding raised');
       }
     }
+    const missing = coverage(at);
     const ended = endSuppressions();
+    store.audit.flush(at);
     const r = config.retention;
     const purged = {
       resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
@@ -93,7 +152,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
     refreshGauges(at);
     armExpiry();
-    return { staleRaised, suppressionsEnded: ended, purged };
+    return { staleRaised, missingRaised: missing.raised, missingSettled: missing.settled, suppressionsEnded: ended, purged };
   }
 
   /** Ends the suppressions that have run out; how many. */

@@ -102,7 +102,7 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
     const fields = { secret: describe(secretRef), step: step.kind, ca: signing.subject.replace(/^CN=/, ''), caNotAfter: new Date(signing.validTo).toISOString(), cas: s.cas.length, servingNotAfter: s.serving ? new Date(s.serving.cert.validTo).toISOString() : undefined };
     switch (step.kind) {
       case 'create': return log.info(fields, 'CA and serving certificate created');
-      case 'replace-expired': return log.warn(fields, 'the signing CA had expired: a new CA replaces it; restart the agents once their ConfigMap has it, so they enroll again');
+      case 'replace-expired': return log.warn(fields, 'the signing CA had expired: a new CA replaces it; the agents enroll again once their ConfigMap has it');
       case 'announce': return log.info({ ...fields, why: step.why }, 'CA rotation: a new CA is published to the agents next to the current one');
       case 'switch': return log.info(fields, 'CA rotation: the new CA signs from now on; the old one stays trusted until the agent certificates it signed expire');
       case 'retire': return log.info(fields, 'CA rotation: done, the old CA is no longer trusted');

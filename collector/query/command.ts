@@ -135,6 +135,11 @@ interface NodeLike {
   execHostNamespace?: number;
   execBatches?: number;
   hostDocumentsRefused?: { count: number; lastPath: string; lastReason: string };
+  execIdentityFailed?: { count: number; lastReason: string };
+  /** Absent from collectors older than the node watch. */
+  source?: 'agent' | 'cluster';
+  cluster?: { ready: boolean; agentExpected: boolean | null; reason: string } | null;
+  agentMissing?: { state: string; since: string; reason: string } | null;
   demo?: boolean;
   hostLearning?: { key: string; state: 'learning' | 'locked'; until: string | null; lockedBy: string } | null;
 }
@@ -146,9 +151,23 @@ function learning(h: NodeLike['hostLearning']): string | null {
   return h.lockedBy === 'operator' ? 'locked (operator)' : 'locked';
 }
 
+/** The node's state: its agent's connection, or, for a node no agent reported, what the cluster says. */
+export function nodeStatus(n: NodeLike): string {
+  if (n.agentMissing) return n.agentMissing.state === 'suppressed' ? 'agent missing (suppressed)' : 'agent missing';
+  if (n.source === 'cluster') {
+    if (n.cluster?.agentExpected === false) return 'no agent (not expected)';
+    if (n.cluster && !n.cluster.ready) return 'no agent (not ready)';
+    return 'no agent yet';
+  }
+  return n.stale ? 'stale' : n.connected ? 'connected' : 'disconnected';
+}
+
+/** Why a node has no agent: the agent-missing finding's reason, or why the DaemonSet does not run there. */
+const whyNoAgent = (n: NodeLike): string | null => n.agentMissing?.reason || (n.source === 'cluster' ? n.cluster?.reason || null : null);
+
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Node', value: (n) => n.name, max: 60 },
-  { title: 'Status', value: (n) => `${n.stale ? 'stale' : n.connected ? 'connected' : 'disconnected'}${n.demo ? ' (demo)' : ''}` },
+  { title: 'Status', value: (n) => `${nodeStatus(n)}${n.demo ? ' (demo)' : ''}` },
   { title: 'Score', value: (n) => (n.complianceScore === null || n.complianceScore === undefined ? null : pct(n.complianceScore)), align: 'right' },
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
@@ -160,6 +179,7 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : null) },
   { title: 'OS', value: (n) => n.os, max: 30 },
   { title: 'Last seen', value: (n) => time(n.lastSeen) },
+  { title: 'Why no agent', value: whyNoAgent, max: 100 },
 ];
 
 /** `--wide`: the agent's exec counters and refused host documents (a field the collector predates is `-`). */
@@ -170,6 +190,7 @@ const NODE_WIDE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Fake ctr', value: (n) => n.execFakeContainer ?? null, align: 'right' },
   { title: 'Host ns', value: (n) => n.execHostNamespace ?? null, align: 'right' },
   { title: 'Batches', value: (n) => n.execBatches ?? null, align: 'right' },
+  { title: 'Unhashed', value: (n) => (n.execIdentityFailed ? (n.execIdentityFailed.lastReason ? `${n.execIdentityFailed.count} (${n.execIdentityFailed.lastReason})` : n.execIdentityFailed.count) : null), align: 'right' },
   { title: 'Docs refused', value: (n) => n.hostDocumentsRefused?.count ?? null, align: 'right' },
   { title: 'Last refused', value: (n) => (n.hostDocumentsRefused?.lastPath ? `${n.hostDocumentsRefused.lastPath} (${n.hostDocumentsRefused.lastReason})` : null), max: 60 },
 ];
@@ -375,14 +396,14 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       });
     });
 
-  withConnection(query.command('nodes').description('the node inventory: status, compliance score, findings, agent drops, versions'), OUTPUTS)
+  withConnection(query.command('nodes').description("the node inventory: status, compliance score, findings, agent drops, versions; with the collector's node watch, also the nodes no agent reports from, and why"), OUTPUTS)
     .option('--stale', 'only nodes whose agent has gone silent')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
     .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
     .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean }) => {
       await run(o, async (conn) => {
         const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
-        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, o.stale ? 'No node is stale.' : 'No agent has connected yet.', 'nodes');
+        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, o.stale ? 'No node is stale.' : 'No node is known yet.', 'nodes');
       });
     });
 

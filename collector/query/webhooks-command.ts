@@ -4,7 +4,7 @@
 // retry needs an admin token and is written to the audit log). Exit codes as for
 // `nodeward query`: 0 done, 1 the call failed, 2 usage error.
 import { Option, type Command } from 'commander';
-import { DELIVERY_STATUSES } from '../store/outbox.js';
+import { DELIVERY_STATUSES } from '../store/store.js';
 import { getOk, postOk } from './client.js';
 import { collect, OUTPUTS, positive, printPage, QueryUsageError, runQuery, withConnection, writeOut, type ConnectionFlags, type QueryIo } from './command.js';
 import type { Column } from './table.js';

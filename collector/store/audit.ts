@@ -7,58 +7,21 @@
 // and last time. A window holds rows for at most `maxSourcesPerWindow` sources; refusals from
 // further sources fold into one row per action and reason whose source is OTHER_SOURCES. So a
 // flood, from one address or from many, costs a bounded number of rows per window. The row is
-// written at the first refusal; its count and last time follow in memory and reach the
-// database at most `flushMs` later (at the latest when the window ends, the log is read or
-// the store closes). Authenticated calls stay one row each.
+// written at the first refusal; its count and last time follow in memory and are written by
+// the writers, never by a read:
+//   - a refusal writes the counts gathered since the last write once `flushMs` has passed
+//     (and all of them when its window ends);
+//   - `flush` writes them: the sweeper calls it every tick (maintenance.intervalSeconds, 30 s by
+//     default), and the store at close.
+// So the database lags a flood's end by at most one sweep interval. A read does not wait for
+// that: `list` merges the counts held in memory into the rows it returns, so the collector's
+// own readers see every refusal at once, and the read writes nothing (reads never write).
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export interface AuditRecord {
-  readonly at: number;
-  readonly actor: string;
-  readonly role: string;
-  /** A stable name for what was asked, e.g. "finding.suppress". */
-  readonly action: string;
-  /** What it was asked of, e.g. a finding id. */
-  readonly target: string;
-  /** What the caller sent that matters for the record (never a token). */
-  readonly detail: Record<string, unknown>;
-  /** The HTTP status the call ended with. */
-  readonly status: number;
-  readonly remote: string;
-}
-
-export interface AuditRow extends Omit<AuditRecord, 'at'> {
-  readonly id: number;
-  readonly at: string;
-  /** Calls the record stands for: 1, except for aggregated anonymous refusals. */
-  readonly count: number;
-  /** The last of them (`at` is the first). */
-  readonly lastAt: string;
-}
-
-/** A refusal of a caller nobody authenticated. */
-export interface RefusalRecord {
-  readonly at: number;
-  /** As for AuditRecord, e.g. "ui.login", "api.auth". */
-  readonly action: string;
-  /** A stable word for why, e.g. "bad-credentials", "over-failure-limit", "cross-origin". */
-  readonly reason: string;
-  readonly status: number;
-  readonly remote: string;
-}
-
-export const REFUSAL_AGGREGATION = { windowMs: 3600_000, maxSourcesPerWindow: 100, flushMs: 5000 } as const;
-/** The source of the row that folds refusals from sources beyond a window's bound. */
-export const OTHER_SOURCES = '(other sources)';
-
-export interface AuditFilter {
-  readonly actor?: string | undefined;
-  readonly action?: string | undefined;
-  readonly target?: string | undefined;
-  readonly since?: number | undefined;
-}
+import {
+  encodeAuditCursor, OTHER_SOURCES, REFUSAL_AGGREGATION, type AuditFilter, type AuditLog, type AuditRecord, type AuditRow, type RefusalRecord,
+} from './boundary/audit.js';
 
 interface RawAudit {
   seq: number; at: number; actor: string; role: string; action: string; target: string; detail: string; status: number; remote: string;
@@ -67,20 +30,7 @@ interface RawAudit {
 
 interface Aggregate { readonly seq: number; count: number; written: number; last: number }
 
-export function encodeAuditCursor(seq: number): string {
-  return Buffer.from(JSON.stringify({ before: seq })).toString('base64url');
-}
-
-export function decodeAuditCursor(cursor: string): number | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { before?: unknown };
-    return Number.isSafeInteger(v.before) && (v.before as number) > 0 ? (v.before as number) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION) {
+export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION): AuditLog {
   const s = {
     insert: db.prepare(`INSERT INTO audit_log (at, actor, role, action, target, detail, status, remote, count, last_at)
       VALUES (@at, @actor, @role, @action, @target, @detail, @status, @remote, @count, @at)`),
@@ -142,9 +92,12 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
       a.last = Math.max(a.last, r.at);
       if (r.at - flushedAt >= aggregation.flushMs) flush(r.at);
     },
-    /** Writes aggregated counts not yet written (before a read, and at close). */
-    flush(): void {
-      flush(flushedAt);
+    /**
+     * Writes aggregated counts not yet written: the sweeper's tick (`now`: its time, from which
+     * the next `flushMs` is counted), and the store at close.
+     */
+    flush(now?: number): void {
+      flush(now ?? flushedAt);
     },
     /** Newest first; the cursor continues towards older records. */
     list(filter: AuditFilter, limit: number, before: number): Page<AuditRow> {
@@ -157,12 +110,19 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
       const sql = `SELECT * FROM audit_log WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawAudit>(sql)));
-      flush(flushedAt);
-      return pageOf(stmt.all(params), limit, (r): AuditRow => ({
-        id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
-        detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
-        count: r.count, lastAt: isoTime(Math.max(r.at, r.last_at)),
-      }), (last) => encodeAuditCursor(last.seq));
+      // The counts not written yet, by row: merged into what the read returns, not written.
+      const buffered = new Map<number, Aggregate>();
+      for (const a of open.values()) if (a.written !== a.count) buffered.set(a.seq, a);
+      return pageOf(stmt.all(params), limit, (r): AuditRow => {
+        const a = buffered.get(r.seq);
+        const count = a ? a.count : r.count;
+        const last = a ? Math.max(a.last, r.last_at) : r.last_at;
+        return {
+          id: r.seq, at: isoTime(r.at), actor: r.actor, role: r.role, action: r.action, target: r.target,
+          detail: JSON.parse(r.detail) as Record<string, unknown>, status: r.status, remote: r.remote,
+          count, lastAt: isoTime(Math.max(r.at, last)),
+        };
+      }, (last) => encodeAuditCursor(last.seq));
     },
     purge(olderThan: number): number {
       let total = 0;
@@ -174,5 +134,3 @@ export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourc
     },
   };
 }
-
-export type AuditLog = ReturnType<typeof createAuditLog>;

@@ -9,8 +9,8 @@
 //             undo an allow it has not seen yet).
 //   state     learning, until an operator locks it or a node reports it locked at the end of
 //             its learning window (a report made before the last unlock does not count).
-//             Once locked, no node's report adds items, except those learned before a
-//             node's lock (they were on their way); after an operator's lock, none.
+//             Once locked, no node's report adds items, except those that were on their way
+//             at a node's lock (below); after an operator's lock, none.
 //   version   the global counter's value at the key's last change that agents must apply
 //             (an operator's change, a lock, items joining a locked baseline). Agents send
 //             the highest version they applied in their Hello and get every newer change.
@@ -36,13 +36,22 @@
 //   - a locked baseline takes a new content only (a) for an item it already held before the
 //     report, when the content's source is package, image or first-sight (the agent judged it
 //     an upgrade, a new image, or the first content of an item that predates contents), or
-//     (b) by the items' before-lock rule: locked by a node, and the content's own first_seen
-//     is at or before the lock. (b) is the items' known weakness, kept as it is and not
-//     widened: the node's clock decides what "before the lock" means; a content learned
-//     after the lock, on a path new to the baseline, or claimed by an operator never joins.
+//     (b) by the items' on-its-way rule (below); a content learned after the lock, on a path
+//     new to the baseline, or claimed by an operator never joins.
 //   - what the rules turn away is counted (digests_refused), and contents beyond the bound per
 //     item are dropped and counted (digests_dropped); an operator's allow makes room by
 //     replacing the content seen least recently that no operator allowed.
+// On its way at a node's lock. Agents report what they learn within a second (their reports
+// are debounced), so what a node learned just before another node's report locked the
+// baseline can reach the collector just after. Such an item (or content) joins the locked
+// baseline when the collector received it within LOCK_IN_FLIGHT_MS of the lock, both times by
+// the collector's clock. A node's own first_seen can narrow that (learned after the lock, by
+// its own account: refused) but never widen it: a node that backdates first_seen after the
+// window adds nothing. (Before migration 014 a node's first_seen alone decided, so a node
+// could backdate an item into a locked baseline at any time.) What a node learned before
+// the lock but brings only later (it was offline across the lock) does not join: it stays in
+// that node's own baseline, and another node that runs it reports it as unexpected, for an
+// operator to allow. Items refused by a locked baseline are counted (items_refused).
 // Contents joining a locked baseline do not change its version and are not pushed at once: a
 // node that meets a new content judges it itself (package database, image); the contents go
 // out with the baseline's next adoption (a new node's catch-up, a lock, an operator's change).
@@ -51,177 +60,17 @@
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
 // baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
 // only its own, so a worker never adopts what control-plane nodes taught.
-import { ITEM_SOURCE_WIRE, parseWorkloadKey, type ItemSourceName } from '../../proto/baseline-key.js';
+import { parseWorkloadKey } from '../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
-import { StoreError, type Db } from './db.js';
+import type { Db } from './db.js';
+import { StoreError } from './boundary/errors.js';
 import { decodeCursor, encodeCursor, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export const BASELINE_LIMITS = { keys: 10_000, operatorKeys: 1000, itemsPerKey: 2048, nodesPerItem: 32 } as const;
-
-export const BASELINE_STATES = ['learning', 'locked'] as const;
-export type CentralState = (typeof BASELINE_STATES)[number];
-export const ITEM_SOURCES = Object.keys(ITEM_SOURCE_WIRE) as ItemSource[];
-export type ItemSource = ItemSourceName;
-export const BASELINE_ACTIONS = ['allow', 'remove', 'lock', 'unlock'] as const;
-export type BaselineAction = (typeof BASELINE_ACTIONS)[number];
-/** What an operator's allow allows of each executable: the contents its findings saw (the default), or any content. */
-export const ALLOW_CONTENTS = ['seen', 'any'] as const;
-export type AllowContent = (typeof ALLOW_CONTENTS)[number];
-
-/** One content of an item, as a node reports it or an agent is sent it. */
-export interface ReportedDigest {
-  readonly sha256: string;
-  readonly source: DigestSource;
-  /** The container image it ran in; '' on the host. */
-  readonly image: string;
-  /** When it joined (ms); 0 in a report: unknown, read as the time of receipt. */
-  readonly firstSeen: number;
-}
-
-/** One baseline from a node's report (validated by ingest). */
-export interface ReportedBaseline {
-  readonly key: string;
-  readonly state: CentralState;
-  readonly version: number;
-  readonly items: ReadonlyArray<{
-    readonly path: string; readonly source: ItemSource; readonly firstSeen: number; readonly digests?: readonly ReportedDigest[];
-    /** The interpreter ran inline code while the node's baseline learned. */
-    readonly inlineCode?: boolean;
-  }>;
-}
-
-/** What an operator's allow allows of each executable: any content, or these contents (per path). */
-export interface ContentToAllow {
-  readonly anyContent: boolean;
-  readonly digests: ReadonlyMap<string, readonly string[]>;
-}
-
-/** What of an executable the central baseline allows cluster-wide. */
-export interface AllowedContents {
-  readonly anyContent: boolean;
-  readonly digests: readonly string[];
-}
-
-export interface ReportOutcome {
-  /** Keys every node should adopt now: they locked, or items joined them while locked. */
-  readonly adoptAll: string[];
-  /** Executables allowed cluster-wide by this report (their open findings resolve). */
-  readonly allowed: Array<{ readonly key: string; readonly paths: string[] }>;
-  /** Keys the node holds at a version below the central one: it is sent them again. */
-  readonly behind: string[];
-  readonly itemsAdded: number;
-  readonly itemsDropped: number;
-  readonly digestsAdded: number;
-  /** Contents beyond ITEM_DIGEST_LIMITS.perItem. */
-  readonly digestsDropped: number;
-  /** Contents the trust rules turned away (a locked baseline; see the header). */
-  readonly digestsRefused: number;
-  /** New baselines refused because the collector holds BASELINE_LIMITS.keys. */
-  readonly keysDropped: number;
-  /** New baselines refused because the node was at its own limit (ReportQuota). */
-  readonly keysOverNodeLimit: number;
-}
-
-/** What one node's report may create. */
-export interface ReportQuota {
-  /** Baselines charged to one node at most. */
-  readonly maxKeysPerNode: number;
-  /** The pod watch shows this key's workload on the node (or it is a host key): not charged. */
-  readonly vouched: (key: string) => boolean;
-}
-
-/** What deleting a node took with it. */
-export interface NodeBaselineCleanup {
-  /** Baselines charged to the node that nothing else holds on to (no other node taught them, no operator touched them). */
-  readonly deleted: number;
-}
-
-/** What an agent needs to catch up with one central baseline. */
-export interface SyncEntry {
-  readonly key: string;
-  readonly version: number;
-  readonly state: CentralState;
-  readonly lockedBy: 'operator' | 'node' | null;
-  readonly unlockVersion: number;
-  readonly items: readonly SyncItem[];
-  readonly removed: readonly string[];
-}
-
-export interface SyncItem {
-  readonly path: string;
-  readonly source: ItemSource;
-  readonly firstSeen: number;
-  readonly digests: readonly ReportedDigest[];
-  readonly anyContent: boolean;
-  readonly inlineCode: boolean;
-}
-
-export interface CentralDigest {
-  readonly sha256: string;
-  readonly source: DigestSource;
-  readonly image: string;
-  /** The node that taught it first, or the operator who allowed it. */
-  readonly addedBy: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  /** Nodes that taught it (the first BASELINE_LIMITS.nodesPerItem). */
-  readonly taughtBy: string[];
-}
-
-export interface CentralItem {
-  readonly path: string;
-  readonly source: ItemSource;
-  /** The node that taught it first, or the operator who allowed it. */
-  readonly addedBy: string;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  /** Nodes that taught it (the first BASELINE_LIMITS.nodesPerItem). */
-  readonly taughtBy: string[];
-  /** Exactly one node ever taught it. */
-  readonly singleNode: boolean;
-  /** An operator allowed it with any content: its contents are not judged. */
-  readonly anyContent: boolean;
-  /** The interpreter ran inline code while the baseline learned. */
-  readonly inlineCode: boolean;
-  /** The contents that ran at this path and belong to the baseline (none: it predates contents). */
-  readonly digests: CentralDigest[];
-}
-
-export interface CentralBaseline {
-  readonly key: string;
-  readonly namespace: string;
-  readonly workload: { readonly kind: string; readonly name: string } | null;
-  readonly container: string;
-  readonly state: CentralState;
-  readonly lockedBy: 'operator' | 'node' | null;
-  /** The operator (token name) or the node that locked it. */
-  readonly lockedByName: string;
-  readonly lockedAt: string | null;
-  readonly version: number;
-  readonly createdAt: string;
-  readonly updatedAt: string;
-  readonly items: CentralItem[];
-  readonly removed: Array<{ readonly path: string; readonly removedBy: string; readonly removedAt: string }>;
-  /** Items a report brought beyond BASELINE_LIMITS.itemsPerKey. */
-  readonly itemsDropped: number;
-  /** The node whose own limit it counts against ('' for none). */
-  readonly chargedTo: string;
-}
-
-export interface BaselineFilter {
-  readonly key?: string | undefined;
-  readonly namespace?: string | undefined;
-  readonly workload?: string | undefined;
-  readonly state?: CentralState | undefined;
-  readonly chargedTo?: string | undefined;
-}
-
-export interface ChangeOutcome {
-  readonly version: number;
-  /** The executables the change concerned (allowed or removed). */
-  readonly paths: string[];
-}
+import {
+  BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, type AllowedContents, type BaselineAction, type BaselineFilter, type BaselineStore, type CentralBaseline,
+  type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource, type NodeBaselineCleanup, type ReportedBaseline, type ReportedDigest,
+  type ReportOutcome, type ReportQuota, type SyncEntry,
+} from './boundary/baselines.js';
 
 interface RawBaseline {
   seq: number; key: string; namespace: string; workload_kind: string; workload: string; container: string;
@@ -239,7 +88,7 @@ const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 
 
 const iso = isoTime;
 
-export function createBaselineStore(db: Db) {
+export function createBaselineStore(db: Db): BaselineStore {
   const s = {
     byKey: db.prepare<[string], RawBaseline>('SELECT * FROM baselines WHERE key = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM baselines'),
@@ -402,12 +251,22 @@ export function createBaselineStore(db: Db) {
     s.seenDigest.run(firstSeen, now, add ? 1 : 0, b.seq, d.path, d.sha256);
   }
 
+  /**
+   * Whether something new to the locked `b`, received `now`, was on its way at a node's lock
+   * (the header): received within LOCK_IN_FLIGHT_MS of the lock, by the collector's clock; the
+   * node's `firstSeen` can only refuse it (after the lock by the node's own account).
+   */
+  function onItsWay(b: RawBaseline, firstSeen: number, now: number): boolean {
+    return b.state === 'locked' && b.locked_by === 'node' && b.locked_at !== null
+      && now - b.locked_at <= LOCK_IN_FLIGHT_MS && firstSeen <= b.locked_at;
+  }
+
   /** Whether a node's new content of `path` joins `b` (the header's rules); `held`: the item was there before the report. */
-  function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number): boolean {
+  function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number, now: number): boolean {
     if (d.source === 'operator') return false;
     if (b.state === 'learning') return true;
     if (held && JUDGED_BY_AGENT.has(d.source)) return true;
-    return b.locked_by === 'node' && b.locked_at !== null && firstSeen <= b.locked_at;
+    return onItsWay(b, firstSeen, now);
   }
 
   interface DigestCounts { added: number; dropped: number; refused: number }
@@ -422,7 +281,7 @@ export function createBaselineStore(db: Db) {
         digestTaughtBy(b, cur, node, firstSeen, now);
         continue;
       }
-      if (!digestJoins(b, held, d, firstSeen)) {
+      if (!digestJoins(b, held, d, firstSeen, now)) {
         n.refused++;
         continue;
       }
@@ -458,7 +317,7 @@ export function createBaselineStore(db: Db) {
       return db.transaction((): ReportOutcome => {
         const out = {
           adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[],
-          itemsAdded: 0, itemsDropped: 0, keysDropped: 0, keysOverNodeLimit: 0,
+          itemsAdded: 0, itemsDropped: 0, itemsRefused: 0, keysDropped: 0, keysOverNodeLimit: 0,
         };
         const digests: DigestCounts = { added: 0, dropped: 0, refused: 0 };
         let total: number | undefined;
@@ -501,8 +360,10 @@ export function createBaselineStore(db: Db) {
               continue;
             }
             if (item.source === 'operator') continue; // only the collector's own allows make those
-            const beforeLock = b.state === 'locked' && b.locked_by === 'node' && b.locked_at !== null && firstSeen <= b.locked_at;
-            if (b.state === 'locked' && !beforeLock) continue;
+            if (b.state === 'locked' && !onItsWay(b, firstSeen, now)) {
+              out.itemsRefused++;
+              continue;
+            }
             if (b.items >= BASELINE_LIMITS.itemsPerKey) {
               b.items_dropped++;
               out.itemsDropped++;
@@ -533,6 +394,7 @@ export function createBaselineStore(db: Db) {
           save(b);
         }
         if (out.itemsDropped > 0) s.bump.run(out.itemsDropped, 'items_dropped');
+        if (out.itemsRefused > 0) s.bump.run(out.itemsRefused, 'items_refused');
         if (digests.dropped > 0) s.bump.run(digests.dropped, 'digests_dropped');
         if (digests.refused > 0) s.bump.run(digests.refused, 'digests_refused');
         if (out.keysDropped > 0) s.bump.run(out.keysDropped, 'keys_dropped');
@@ -661,17 +523,13 @@ export function createBaselineStore(db: Db) {
       s.raiseVersion.run(version);
     },
 
-    counters(): {
-      version: number; keys: number; keysDropped: number; keysOverNodeLimit: number; itemsDropped: number; digestsDropped: number; digestsRefused: number;
-    } {
+    counters() {
       const m = Object.fromEntries(s.meta.all().map((r) => [r.name, r.value]));
       return {
         version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0,
-        keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0,
+        keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0, itemsRefused: m.items_refused ?? 0,
         digestsDropped: m.digests_dropped ?? 0, digestsRefused: m.digests_refused ?? 0,
       };
     },
   };
 }
-
-export type BaselineStore = ReturnType<typeof createBaselineStore>;

@@ -4,14 +4,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.js';
 import { preparePrivateDatabase } from '../../proto/support/private-files.js';
+import { StoreError } from './boundary/errors.js';
 
 export type Db = Database.Database;
 
-export class StoreError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 /**
  * How commits reach the disk: `full` (the collector's setting: synced before the commit

@@ -3,104 +3,14 @@
 // the writes a unit of work makes. What a change means (open, resolve, reopen, escalate,
 // suppress, expire) is not decided here: pipeline/lifecycle.ts decides it, and the commit
 // stage (pipeline/commit.ts) writes what it decided through `FindingWrites`.
-import { severityRank, type FindingState, type Severity, type Status } from '../../proto/domain.js';
+import { severityRank, type FindingState } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
-import type { Finding, FindingDetail, LifecycleState } from '../finding.js';
 import type { Db } from './db.js';
 import { toFinding, type FindingRowRaw } from './finding-row.js';
 import type { HistoryLog } from './history.js';
-import { pageOf, encodeCursor, type Page } from './paging.js';
+import { pageOf, encodeCursor } from './paging.js';
 import type { Rollups } from './rollups.js';
-
-/** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
-export interface StoredFinding extends LifecycleState {
-  readonly seq: number;
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly subject: string;
-  readonly category: string;
-  readonly status: string;
-  readonly severityRank: number;
-}
-
-/** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
-export interface FindingFields {
-  readonly cis: string;
-  readonly title: string;
-  readonly category: string;
-  readonly severity: Severity;
-  readonly status: string;
-  readonly scored: boolean;
-  readonly actual: string;
-  readonly expected: string;
-  readonly source: string;
-  readonly sourceFile: string;
-  readonly reason: string;
-  readonly remediation: string;
-  /** JSON, redacted at ingest. */
-  readonly detail: string;
-  readonly seen: string;
-}
-
-/** One write of a finding: its lifecycle after a step, and (with an occurrence) what the occurrence said. */
-export interface FindingWrite extends LifecycleState {
-  readonly id: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly subject: string;
-  /** Absent: only the lifecycle changed (a resolution, a suppression, an expiry). A new finding needs them. */
-  readonly fields?: FindingFields | undefined;
-}
-
-export interface FindingFilter {
-  readonly node?: string | undefined;
-  readonly check?: string | undefined;
-  readonly category?: string | undefined;
-  readonly severity?: Severity | undefined;
-  readonly minSeverity?: Severity | undefined;
-  readonly state?: FindingState | undefined;
-  readonly since?: number | undefined;
-  readonly q?: string | undefined;
-}
-
-/** The API's reads, and retention. */
-export interface FindingReads {
-  get(id: string): Finding | undefined;
-  detail(id: string): FindingDetail | undefined;
-  list(filter: FindingFilter, limit: number, after: number): Page<Finding>;
-  countByState(): Record<FindingState, number>;
-  /** The earliest expiry of a suppression in force (ms), if any. */
-  nextSuppressionExpiry(): number | undefined;
-  /** Deletes findings resolved before `olderThan` (their history goes with them). */
-  purgeResolved(olderThan: number): number;
-  /** Deletes history entries last written before `olderThan`. */
-  purgeHistory(olderThan: number): number;
-}
-
-/** What a unit of work reads and writes of findings (store.ts StoreUnit). */
-export interface FindingWrites {
-  byId(id: string): StoredFinding | undefined;
-  /** Open and suppressed findings of a node. */
-  activeOfNode(node: string): StoredFinding[];
-  /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
-  activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
-  /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
-  dueSuppressions(now: number, limit: number): StoredFinding[];
-  /** Open findings of the node (its rollup, exact at the start of a unit). */
-  openCount(node: string): number;
-  /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
-  save(before: StoredFinding | undefined, write: FindingWrite, now: number): StoredFinding;
-  /** The finding as it is now in this unit (an alert's snapshot). */
-  snapshot(id: string): Finding | undefined;
-  readonly history: Pick<HistoryLog, 'transition' | 'seen'>;
-  /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
-  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
-  /** Recounts the node's compliance from its latest results. */
-  compliance(node: string): void;
-  /** New findings of the node refused by its cap. */
-  refused(node: string, n: number): void;
-}
+import type { FindingFields, FindingReads, FindingWrites, StoredFinding } from './boundary/findings.js';
 
 type Raw = FindingRowRaw;
 
@@ -109,7 +19,7 @@ const STORED = `seq, id, node, check_id AS checkId, subject, category, status, s
   first_seen AS firstSeen, last_seen AS lastSeen, count, resolved_at AS resolvedAt, suppressed_reason AS suppressedReason,
   suppressed_until AS suppressedUntil, suppressed_by AS suppressedBy, suppressed_at AS suppressedAt`;
 
-export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }) {
+export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }): { reads: FindingReads; writes: FindingWrites } {
   const { history, rollups } = deps;
   const s = {
     byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
@@ -117,6 +27,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // Walks the (check_id, state) index; the subjects are checked per row.
     bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
+    ofCheck: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE check_id = ? AND state IN ('open', 'suppressed')`),
     due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
     nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
@@ -178,6 +89,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     byId: (id) => s.byId.get(id),
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
+    activeOfCheck: (checkId) => s.ofCheck.all(checkId),
     dueSuppressions: (now, limit) => s.due.all(now, limit),
     openCount: (node) => s.openCount.get(node)?.n ?? 0,
 

@@ -1,159 +1,16 @@
-// Node inventory: from hellos and heartbeats, plus what the findings tables say.
-import type { Db } from './db.js';
+// Node inventory: from hellos and heartbeats, plus what the findings tables say, and the nodes
+// of the cluster no agent has reported (cluster-nodes.ts), so a node without its agent is
+// listed too.
+import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
+import { clusterNodeOf } from './cluster-nodes.js';
+import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
-
-export interface NodeHello {
-  readonly node: string;
-  readonly agentVersion: string;
-  readonly epoch: string;
-  readonly os: string;
-  readonly kernel: string;
-  readonly arch: string;
-  readonly kubeletVersion: string;
-  readonly cpus: number;
-  readonly memoryBytes: number;
-  readonly uptimeSeconds: number;
-  readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
-}
-
-/** An agent's AgentStats as validated: its latest values (spool ones since its epoch began, the rest since it started). */
-export interface NodeStats {
-  readonly spoolEntries: number;
-  readonly spoolBytes: number;
-  readonly spoolDropped: number;
-  readonly rejected: number;
-  readonly execCoverage: string;
-  /** `ebpf`, `netlink` or `scan`; for agents that predate it, derived from execCoverage (ingest). */
-  readonly execSource: string;
-  /** Why each better source did not load (redacted); empty when eBPF runs. */
-  readonly execSourceReason: string;
-  readonly processEventsCapped: number;
-  readonly processEventsLost: number;
-  readonly execEventsLost: number;
-  /** Of execEventsLost: records the eBPF ring buffer had no room for. */
-  readonly execRingLost: number;
-  /** Processes seen but not judged: no executable, or no cgroup and no known parent. */
-  readonly execUnjudged: number;
-  readonly execRecordsPartial: number;
-  /** Processes judged as host processes: their cgroup named a container no runtime vouches for. */
-  readonly execFakeContainer: number;
-  /** Processes judged as host processes: in a container's cgroup, in the host's mount namespace. */
-  readonly execHostNamespace: number;
-  /** eBPF: batches of exec records read from the ring buffer. */
-  readonly execBatches: number;
-  readonly baselineItemsDropped: number;
-  readonly baselineKeysEvicted: number;
-  readonly baselineReportDropped: number;
-  /** Host documents refused before parsing, at every fact collection; the last one's path (redacted) and limit. */
-  readonly hostDocumentsRefused: number;
-  readonly hostDocumentRefusedPath: string;
-  readonly hostDocumentRefusedReason: string;
-}
-
-/** What an agent reports it lost, by cause, and their sum. */
-export interface AgentDrops {
-  readonly total: number;
-  /** Findings dropped by the spool's bounds. */
-  readonly spool: number;
-  /** Messages the collector refused as invalid, which the agent then dropped. */
-  readonly rejected: number;
-  readonly processEventsLost: number;
-  readonly execEventsLost: number;
-  /** Processes the agent saw but could not judge (no executable, or nowhere to place them). */
-  readonly execUnjudged: number;
-  readonly baselineItemsDropped: number;
-  readonly baselineKeysEvicted: number;
-  readonly baselineReportDropped: number;
-}
-
-export interface NodeRow {
-  readonly name: string;
-  readonly agentVersion: string;
-  readonly kubeletVersion: string;
-  readonly os: string;
-  readonly kernel: string;
-  readonly arch: string;
-  readonly cpus: number;
-  readonly memoryBytes: number;
-  readonly certificates: ReadonlyArray<{ path: string; notAfter: string }>;
-  /** The certificate that expires first (the answer to "which node's certificates expire first"); null when none was reported. */
-  readonly certificatesExpireFirst: { readonly path: string; readonly notAfter: string } | null;
-  readonly connected: boolean;
-  readonly stale: boolean;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  readonly execCoverage: string;
-  /** How the agent sees execs: `ebpf`, `netlink`, `scan`, or empty before the node reported it. */
-  readonly execSource: string;
-  /** Why each better exec source did not load (`ebpf: CODE: ...; netlink: ...`); empty when eBPF runs. */
-  readonly execSourceReason: string;
-  /** Exec records the kernel could not put in the eBPF ring buffer (counted in agentDrops.execEventsLost too). */
-  readonly execRingLost: number;
-  /** Processes judged as host processes though their cgroup named a container no runtime vouches for. */
-  readonly execFakeContainer: number;
-  /** Processes judged as host processes though in a container's cgroup: they ran in the host's mount namespace. */
-  readonly execHostNamespace: number;
-  /** eBPF: batches of exec records the agent read from the ring buffer. */
-  readonly execBatches: number;
-  /** Host documents refused before parsing by their limits, and the last one. */
-  readonly hostDocumentsRefused: { readonly count: number; readonly lastPath: string; readonly lastReason: string };
-  readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
-  readonly agentDrops: AgentDrops;
-  /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
-  readonly agentDegraded: { readonly processEventsCapped: number; readonly execRecordsPartial: number };
-  readonly findingsRefused: number;
-  /** BaselineReports from this node that the collector refused as invalid. */
-  readonly baselineReportsRefused: number;
-  /** Baselines in this node's reports the collector did not merge, by reason. */
-  readonly baselineKeysRefused: BaselineKeysRefused;
-  readonly openFindings: number;
-  readonly failingChecks: number;
-  /** Scored checks judged pass or fail on the node's latest results, and how many passed. */
-  readonly scoredChecks: { readonly passing: number; readonly scored: number };
-  /** Passing scored checks / scored checks judged, or null when none were judged. */
-  readonly complianceScore: number | null;
-  /** The node's latest results (one per check and subject) by status; the agent's judgement of itself (agent-exec-coverage) left out. */
-  readonly results: NodeResultCounts;
-}
-
-/** A node's latest results by status: all `skip` means no check applied (no kubelet, no control plane found). */
-export interface NodeResultCounts {
-  readonly pass: number;
-  readonly fail: number;
-  readonly warn: number;
-  readonly skip: number;
-  readonly error: number;
-}
-
-/** Baselines of a node's reports the collector refused, by reason (pipeline/baselines.ts). */
-export interface BaselineKeysRefused {
-  readonly total: number;
-  /** The pod watch shows no pod of the workload on the node. */
-  readonly notOnNode: number;
-  /** New, and the node was at its own limit. */
-  readonly overNodeLimit: number;
-  /** New, and the collector held its limit of baselines. */
-  readonly centralFull: number;
-}
-
-export interface NodeFilter {
-  /** true: only nodes silent past the stale time; false: only nodes heard from since. */
-  readonly stale?: boolean | undefined;
-}
-
-/** `name`, or `certExpiry`: the node whose earliest certificate expiry comes first, nodes without certificates last. */
-export const NODE_SORTS = ['name', 'certExpiry'] as const;
-export type NodeSort = (typeof NODE_SORTS)[number];
-
-/** Where the previous page ended, in the page's own order. */
-export interface NodeCursor {
-  readonly sort: NodeSort;
-  readonly after: string;
-  /** certExpiry: the earliest expiry of the last node (RFC 3339), null when it had none. */
-  readonly expiry?: string | null;
-}
+import {
+  encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
+  type NodeRow, type NodeStats, type NodeStore,
+} from './boundary/nodes.js';
 
 interface RawNode {
   name: string; agent_version: string; epoch: string; os: string; kernel: string; arch: string; kubelet_version: string;
@@ -163,6 +20,7 @@ interface RawNode {
   exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
   exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
   host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
+  exec_identity_failed: number; exec_identity_failed_reason: string;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -171,34 +29,18 @@ interface RawNode {
   results: string | null;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
+  /** The node's cluster_nodes row, when there is one. */
+  c_name: string | null; c_ready: number | null; c_expected: number | null; c_reason: string | null; c_first_seen: number | null;
+}
+
+interface RawClusterOnly {
+  name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
+  os_image: string; kernel: string; arch: string; eligible_since: number | null; first_seen: number; updated_at: number;
 }
 
 /** Rounded to three decimals; null when nothing scored was judged. */
 export function score(passing: number, scored: number): number | null {
   return scored === 0 ? null : Math.round((passing / scored) * 1000) / 1000;
-}
-
-export function encodeNodeCursor(name: string, expiry?: string | null): string {
-  return Buffer.from(JSON.stringify(expiry === undefined ? { after: name } : { after: name, sort: 'certExpiry', expiry })).toString('base64url');
-}
-
-export function decodeNodeCursor(cursor: string): string | undefined {
-  const c = decodeNodeCursorOf(cursor);
-  return c?.sort === 'name' ? c.after : undefined;
-}
-
-/** A cursor of either order; undefined when it is not one this API issued. */
-export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown; sort?: unknown; expiry?: unknown };
-    if (typeof v.after !== 'string' || v.after.length === 0 || v.after.length > 253) return undefined;
-    if (v.sort === undefined) return { sort: 'name', after: v.after };
-    if (v.sort !== 'certExpiry') return undefined;
-    if (v.expiry !== null && (typeof v.expiry !== 'string' || Number.isNaN(Date.parse(v.expiry)))) return undefined;
-    return { sort: 'certExpiry', after: v.after, expiry: v.expiry };
-  } catch {
-    return undefined;
-  }
 }
 
 /** The agent's losses and their sum, which stays an exact JSON number however large they are. */
@@ -218,18 +60,6 @@ function expiresFirst(certs: NodeRow['certificates']): NodeRow['certificatesExpi
   return first;
 }
 
-/** The agent's result about itself, not about the node. */
-const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
-
-const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
-
-/** The counts the query built: [pass, fail, warn, skip, error]. */
-function resultsOf(text: string | null): NodeResultCounts {
-  if (!text) return NO_RESULTS;
-  const [pass = 0, fail = 0, warn = 0, skip = 0, error = 0] = JSON.parse(text) as number[];
-  return { pass, fail, warn, skip, error };
-}
-
 /** The stored certificates column; a value that is not the list the hello wrote reads as none, never as a failed read. */
 function certificatesOf(text: string): NodeRow['certificates'] {
   let v: unknown;
@@ -243,6 +73,18 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
+/** The agent's result about itself, not about the node. */
+const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
+
+const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
+
+/** The counts the query built: [pass, fail, warn, skip, error]. */
+function resultsOf(text: string | null): NodeResultCounts {
+  if (!text) return NO_RESULTS;
+  const [pass = 0, fail = 0, warn = 0, skip = 0, error = 0] = JSON.parse(text) as number[];
+  return { pass, fail, warn, skip, error };
+}
+
 /**
  * A node's results by status: one walk of its node_results rows (the primary key's prefix),
  * the agent's judgement of itself (@selfCheck, agent-exec-coverage) left out: what is counted
@@ -252,19 +94,94 @@ const RESULTS = `(SELECT json_array(count(*) FILTER (WHERE r.status = 'pass'), c
       count(*) FILTER (WHERE r.status = 'warn'), count(*) FILTER (WHERE r.status = 'skip'), count(*) FILTER (WHERE r.status = 'error'))
     FROM node_results r WHERE r.node = n.name AND r.check_id <> @selfCheck) AS results`;
 
+const CLUSTER = 'cn.name AS c_name, cn.ready AS c_ready, cn.agent_expected AS c_expected, cn.reason AS c_reason, cn.first_seen AS c_first_seen';
+
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
-    ${RESULTS}
-  FROM nodes n`;
+    ${RESULTS},
+    ${CLUSTER}
+  FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name`;
 
 /** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
 const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
     ${RESULTS},
-    (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry
-  FROM nodes n) n`;
+    (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry,
+    ${CLUSTER}
+  FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name) n`;
 
-export function createNodeStore(db: Db) {
+/** Nodes of the cluster no agent has reported (no inventory row), by name. */
+const SELECT_CLUSTER_ONLY = `SELECT n.* FROM cluster_nodes n
+  WHERE NOT EXISTS (SELECT 1 FROM nodes a WHERE a.name = n.name)`;
+
+/**
+ * The open and suppressed agent-missing findings of these nodes, in one read of that check's
+ * active findings (the findings_check index: a few per cluster at most) rather than a lookup
+ * per node among its own findings.
+ */
+const AGENT_MISSING_OF = `SELECT node, id, state, json_extract(detail, '$.since') AS since, reason FROM findings
+  WHERE check_id = @missingCheck AND state IN ('open', 'suppressed') AND node IN (SELECT value FROM json_each(@names))`;
+
+interface RawMissing { node: string; id: string; state: 'open' | 'suppressed'; since: unknown; reason: string }
+
+const agentMissingOf = (r: RawMissing | undefined): AgentMissingView | null =>
+  (r ? { findingId: r.id, state: r.state, since: typeof r.since === 'string' ? r.since : '', reason: r.reason } : null);
+
+const EMPTY_DROPS: AgentDrops = {
+  total: 0, spool: 0, rejected: 0, processEventsLost: 0, execEventsLost: 0, execUnjudged: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0,
+};
+
+/** A node known only from the cluster: what the API says of it, and nothing an agent would have reported. */
+function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): NodeRow {
+  const c = clusterNodeOf(r);
+  return {
+    name: c.name, agentVersion: '', kubeletVersion: c.kubeletVersion, os: c.osImage, kernel: c.kernel, arch: c.arch, cpus: 0, memoryBytes: 0,
+    certificates: [], certificatesExpireFirst: null, connected: false, stale: false, firstSeen: '', lastSeen: '',
+    execCoverage: '', execSource: '', execSourceReason: '', execRingLost: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
+    hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' }, execIdentityFailed: { count: 0, lastReason: '' },
+    spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
+    agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
+    baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
+    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null, results: NO_RESULTS,
+    source: 'cluster',
+    cluster: { ready: c.ready, agentExpected: c.agentExpected, reason: c.reason, firstSeen: isoTime(c.firstSeen) },
+    agentMissing: missing,
+  };
+}
+
+/** A listed node: one an agent reported, or one known only from the cluster. */
+type Listed = { readonly agent: RawNode; readonly cluster?: undefined } | { readonly agent?: undefined; readonly cluster: RawClusterOnly };
+
+const byNameKey = (l: Listed): readonly (string | number)[] => [(l.agent ?? l.cluster)!.name];
+/** (no expiry, expiry, name), the order of sort=certExpiry. */
+const byExpiryKey = (l: Listed): readonly (string | number)[] => {
+  const expiry = l.agent?.cert_expiry ?? null;
+  return [expiry === null ? 1 : 0, expiry ?? '', (l.agent ?? l.cluster)!.name];
+};
+
+function compareKeys(a: readonly (string | number)[], b: readonly (string | number)[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as string | number;
+    const y = b[i] as string | number;
+    if (x < y) return -1;
+    if (x > y) return 1;
+  }
+  return 0;
+}
+
+/** The first `max` of two lists each sorted by `key`, in that order. */
+function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed) => readonly (string | number)[], max: number): Listed[] {
+  const out: Listed[] = [];
+  let i = 0;
+  let j = 0;
+  while (out.length < max && (i < a.length || j < b.length)) {
+    if (j >= b.length || (i < a.length && compareKeys(key(a[i] as Listed), key(b[j] as Listed)) <= 0)) out.push(a[i++] as Listed);
+    else out.push(b[j++] as Listed);
+  }
+  return out;
+}
+
+export function createNodeStore(db: Db): NodeStore {
   const s = {
     hello: db.prepare(`INSERT INTO nodes (name, agent_version, epoch, os, kernel, arch, kubelet_version, cpus, memory_bytes,
         uptime_seconds, certificates, connected, first_seen, last_seen)
@@ -281,6 +198,7 @@ export function createNodeStore(db: Db) {
         exec_fake_container = @execFakeContainer, exec_host_namespace = @execHostNamespace, exec_batches = @execBatches,
         host_documents_refused = @hostDocumentsRefused, host_document_refused_path = @hostDocumentRefusedPath,
         host_document_refused_reason = @hostDocumentRefusedReason,
+        exec_identity_failed = @execIdentityFailed, exec_identity_failed_reason = @execIdentityFailedReason,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -293,7 +211,10 @@ export function createNodeStore(db: Db) {
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
     connected: db.prepare('UPDATE nodes SET connected = ? WHERE name = ?'),
     allDisconnected: db.prepare('UPDATE nodes SET connected = 0'),
-    get: db.prepare<{ name: string; selfCheck: string }, RawNode>(`${SELECT} WHERE n.name = @name`),
+    get: db.prepare<Record<string, unknown>, RawNode>(`${SELECT} WHERE n.name = @name`),
+    missingOf: db.prepare<Record<string, unknown>, RawMissing>(AGENT_MISSING_OF),
+    getClusterOnly: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name = @name`),
+    clusterOnlyAfter: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name > @after ORDER BY n.name LIMIT @limit`),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
         count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
@@ -301,7 +222,7 @@ export function createNodeStore(db: Db) {
   };
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawNode>>>();
 
-  const toRow = (r: RawNode, now: number, staleAfterMs: number): NodeRow => ({
+  const toRow = (r: RawNode, now: number, staleAfterMs: number, missing: AgentMissingView | null): NodeRow => ({
     name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
     arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
     certificates: certificatesOf(r.certificates),
@@ -311,6 +232,7 @@ export function createNodeStore(db: Db) {
     execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
     execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
     hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
+    execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
@@ -323,7 +245,20 @@ export function createNodeStore(db: Db) {
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
     results: resultsOf(r.results),
+    source: 'agent',
+    cluster: r.c_name === null ? null : {
+      ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
+    },
+    agentMissing: missing,
   });
+
+  /** The agent-missing findings of the nodes named, by node. */
+  function missingOf(names: readonly string[]): Map<string, AgentMissingView> {
+    const out = new Map<string, AgentMissingView>();
+    if (names.length === 0) return out;
+    for (const r of s.missingOf.all({ missingCheck: AGENT_MISSING_CHECK.id, names: JSON.stringify(names) })) out.set(r.node, agentMissingOf(r)!);
+    return out;
+  }
 
   return {
     hello(h: NodeHello, now: number): void {
@@ -364,9 +299,14 @@ export function createNodeStore(db: Db) {
     resetConnections(): void {
       s.allDisconnected.run();
     },
-    get(name: string, now: number, staleAfterMs: number): NodeRow | undefined {
+    /** A node an agent reported, or, with `cluster`, also one known only from the cluster. */
+    get(name: string, now: number, staleAfterMs: number, opts: { cluster?: boolean } = {}): NodeRow | undefined {
       const r = s.get.get({ name, selfCheck: SELF_CHECK });
-      return r ? toRow(r, now, staleAfterMs) : undefined;
+      const missing = (): AgentMissingView | null => missingOf([name]).get(name) ?? null;
+      if (r) return toRow(r, now, staleAfterMs, missing());
+      if (!opts.cluster) return undefined;
+      const c = s.getClusterOnly.get({ name });
+      return c ? clusterOnlyRow(c, missing()) : undefined;
     },
     /**
      * Ordered by name (the cursor is the last name of the previous page), or with
@@ -396,8 +336,24 @@ export function createNodeStore(db: Db) {
         : `${SELECT}${cond} ORDER BY n.name LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
-      return pageOf(stmt.all(params), limit, (r) => toRow(r, now, staleAfterMs),
-        (last) => (byExpiry ? encodeNodeCursor(last.name, last.cert_expiry ?? null) : encodeNodeCursor(last.name)));
+      const reported: Listed[] = stmt.all(params).map((r) => ({ agent: r }));
+      // Nodes no agent reported are neither stale nor fresh: a stale filter leaves them out.
+      // With no certificate they sort with the nodes that reported none.
+      let rows = reported;
+      if (filter.stale === undefined) {
+        const after = !byExpiry || cursor.expiry === null ? cursor.after : '';
+        const clusterOnly: Listed[] = s.clusterOnlyAfter.all({ after, limit: limit + 1 }).map((r) => ({ cluster: r }));
+        rows = mergeSorted(reported, clusterOnly, byExpiry ? byExpiryKey : byNameKey, limit + 1);
+      }
+      const missing = missingOf(rows.slice(0, limit).map((r) => (r.agent ?? r.cluster)!.name));
+      const row = (r: Listed): NodeRow => {
+        const m = missing.get((r.agent ?? r.cluster)!.name) ?? null;
+        return r.agent ? toRow(r.agent, now, staleAfterMs, m) : clusterOnlyRow(r.cluster!, m);
+      };
+      return pageOf(rows, limit, row, (last) => {
+        const name = (last.agent ?? last.cluster)!.name;
+        return byExpiry ? encodeNodeCursor(name, last.agent?.cert_expiry ?? null) : encodeNodeCursor(name);
+      });
     },
     /** Nodes last heard from before `cutoff`. */
     silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {
@@ -409,5 +365,3 @@ export function createNodeStore(db: Db) {
     },
   };
 }
-
-export type NodeStore = ReturnType<typeof createNodeStore>;

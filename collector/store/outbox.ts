@@ -8,84 +8,19 @@
 // dropped (and counted), so after a long outage the newest state of each finding is what
 // is still there to send.
 import type { AlertEvent, FindingChange } from '../finding.js';
-import { encodeAuditCursor } from './audit.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
+import {
+  encodeDeliveryCursor, type Delivery, type DeliveryFilter, type DeliveryStatus, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
+  type OutboxUnit, type QueueCounts,
+} from './boundary/outbox.js';
 import { isoTime, isoTimeOrNull } from './time.js';
-
-export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-/** What the outbox needs of a configured destination: its queue. */
-export interface OutboxQueue {
-  readonly name: string;
-  /** Shown with its counts. */
-  readonly format: string;
-  /** Pending rows kept at most; past it the oldest is dropped and counted. */
-  readonly maxPending: number;
-}
-
-/** A pending row as a dispatcher works with it. */
-export interface OutboxRow {
-  readonly seq: number;
-  readonly findingId: string;
-  readonly event: AlertEvent;
-  readonly change: FindingChange;
-  readonly deliveryId: string | null;
-  readonly attempts: number;
-  readonly lastStatus: number | null;
-  readonly lastError: string;
-  readonly createdAt: number;
-  /** The maximum age counts from here: the row's creation, or an admin's retry. */
-  readonly ageFrom: number;
-  readonly nextAttemptAt: number;
-}
-
-/** A row as the API shows it. */
-export interface Delivery {
-  readonly id: number;
-  readonly deliveryId: string | null;
-  readonly destination: string;
-  readonly event: AlertEvent;
-  readonly findingId: string;
-  readonly status: DeliveryStatus;
-  readonly attempts: number;
-  readonly lastStatus: number | null;
-  readonly lastError: string;
-  readonly createdAt: string;
-  readonly nextAttemptAt: string | null;
-  readonly deliveredAt: string | null;
-  readonly deadAt: string | null;
-}
-
-export interface DeliveryFilter {
-  readonly destination?: string | undefined;
-  readonly status?: DeliveryStatus | undefined;
-  readonly findingId?: string | undefined;
-}
-
-export interface QueueCounts {
-  readonly destination: string;
-  readonly format: string;
-  readonly pending: number;
-  readonly dead: number;
-  /** Rows dropped because the destination had `maxPending` rows waiting. */
-  readonly dropped: number;
-}
-
-/**
- * Told, once the unit of work that wrote them has committed, that a destination has new rows
- * due, and how many older pending rows the bound pushed out to make room.
- */
-export type OutboxListener = (destination: string, dropped: number) => void;
 
 /** Longest last error kept per row. */
 export const MAX_ERROR_LENGTH = 500;
 
 const iso = isoTimeOrNull;
 
-/** Deliveries page newest first, like the audit log, with the same kind of cursor. */
-export { decodeAuditCursor as decodeDeliveryCursor, encodeAuditCursor as encodeDeliveryCursor } from './audit.js';
 
 interface RawRow {
   seq: number; destination: string; finding_id: string; event: AlertEvent; change: string; status: DeliveryStatus;
@@ -110,7 +45,15 @@ function toDelivery(r: RawRow): Delivery {
   };
 }
 
-export function createOutbox(db: Db, destinations: readonly OutboxQueue[]) {
+/** The SQLite outbox: the boundary's two faces, and what the unit of work tells it (store/sqlite.ts). */
+export interface SqliteOutbox extends OutboxStore, OutboxUnit {
+  /** The unit that queued rows committed: tell the listeners. */
+  committed(): void;
+  /** The unit rolled back: its rows are gone, nobody is told. */
+  rolledBack(): void;
+}
+
+export function createOutbox(db: Db, destinations: readonly OutboxQueue[]): SqliteOutbox {
   const s = {
     insert: db.prepare(`INSERT INTO webhook_outbox (destination, finding_id, event, change, created_at, age_from, next_attempt_at)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -318,7 +261,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]) {
       const sql = `SELECT * FROM webhook_outbox WHERE ${where.join(' AND ')} ORDER BY seq DESC LIMIT @limit`;
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawRow>(sql)));
-      return pageOf(stmt.all(params), limit, toDelivery, (last) => encodeAuditCursor(last.seq));
+      return pageOf(stmt.all(params), limit, toDelivery, (last) => encodeDeliveryCursor(last.seq));
     },
 
     /** Deletes delivered rows finished before `deliveredBefore` and dead letters before `deadBefore`. */
@@ -352,11 +295,3 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]) {
     },
   };
 }
-
-type Outbox = ReturnType<typeof createOutbox>;
-
-/** The outbox as the dispatchers and the API use it. */
-export type OutboxStore = Omit<Outbox, 'enqueue' | 'fire' | 'unfire' | 'committed' | 'rolledBack'>;
-
-/** What a unit of work writes to the outbox. */
-export type OutboxUnit = Pick<Outbox, 'enqueue' | 'fire' | 'unfire'>;

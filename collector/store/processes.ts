@@ -14,51 +14,10 @@ import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import { encodeCursor, pageOf, type Page } from './paging.js';
+import type { ProcessFilter, ProcessQueries, UnexpectedProcess } from './boundary/processes.js';
 import { isoTime } from './time.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { isSha256 } from '../../proto/exec-identity.js';
-
-export interface UnexpectedProcess {
-  /** The finding's id (GET /api/v1/findings/{id}). */
-  readonly id: string;
-  readonly node: string;
-  readonly state: FindingState;
-  readonly severity: Severity;
-  /** `host/control-plane`, `host/worker` (`host` from older agents), `<namespace>/<Kind>/<name>/<container>` or `container:<id>`. */
-  readonly baseline: string;
-  readonly executable: string;
-  /** The executable had been deleted from disk while it ran. */
-  readonly exeDeleted: boolean;
-  readonly namespace: string;
-  /** `<Kind>/<name>`; empty on the host and for a container no pod claims. */
-  readonly workload: string;
-  readonly container: string;
-  readonly containerId: string;
-  readonly pod: string;
-  readonly pid: number | null;
-  readonly user: string;
-  readonly cmdline: string;
-  /** Executables of the parent, grandparent, ... up to the container boundary. */
-  readonly parents: string[];
-  /** How the last occurrence was seen: `event` (exec event) or `scan`. */
-  readonly seen: string;
-  /** Some of the process's files were gone before they could be read. */
-  readonly partial: boolean;
-  readonly firstSeen: string;
-  readonly lastSeen: string;
-  /** Occurrences, all told. */
-  readonly count: number;
-}
-
-export interface ProcessFilter {
-  readonly state: FindingState;
-  readonly node?: string | undefined;
-  readonly namespace?: string | undefined;
-  /** `<Kind>/<name>`, or a name of any kind. */
-  readonly workload?: string | undefined;
-  /** Last seen at or after (ms). */
-  readonly since?: number | undefined;
-}
 
 interface Raw {
   seq: number; id: string; node: string; subject: string; state: FindingState; severity: Severity; detail: string;
@@ -73,7 +32,7 @@ const KEY_SQL = "substr(subject, 1, instr(subject, ':') - 1)";
 
 const like = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function createProcessQueries(db: Db) {
+export function createProcessQueries(db: Db): ProcessQueries {
   const statements = new Map<string, Statement<Record<string, unknown>, Raw>>();
   // Walks the (check_id, state) index; the subjects are checked per row.
   const unresolved = db.prepare<[string, string], { subject: string; detail: string }>(`SELECT subject, detail FROM findings
@@ -140,8 +99,6 @@ export function createProcessQueries(db: Db) {
     },
   };
 }
-
-export type ProcessQueries = ReturnType<typeof createProcessQueries>;
 
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);

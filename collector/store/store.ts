@@ -9,17 +9,29 @@
 // writes (the commit stage is written that way), and units never nest. Reads outside a unit
 // are single statements or read-only snapshots, and never write.
 //
-// `openStore` is the SQLite implementation: one file, opened and migrated once.
-import { openDatabase, StoreError, type Db, type Durability } from './db.js';
-import { createAuditLog, type AuditLog } from './audit.js';
-import { createBaselineStore, type BaselineStore } from './baselines.js';
-import { createFindingStore, type FindingReads, type FindingWrites } from './findings.js';
-import { createHistoryLog } from './history.js';
-import { createNodeStore, type NodeStore } from './nodes.js';
-import { createOutbox, type OutboxQueue, type OutboxStore, type OutboxUnit } from './outbox.js';
-import { createProcessQueries, type ProcessQueries } from './processes.js';
-import { createRollups } from './rollups.js';
-import { createSummaryQueries, type SummaryQueries } from './summary.js';
+// This file and boundary/ are the boundary: plain types, constants and cursor codecs, and
+// nothing of a backend (test/collector/import-graph.test.ts checks that they reach no SQL
+// and no better-sqlite3, and that nothing outside the store but main.ts reaches past them).
+// A backend implements these interfaces: `openStore` (sqlite.ts) is the SQLite one.
+import type { FindingReads, FindingWrites } from './boundary/findings.js';
+import type { NodeStore } from './boundary/nodes.js';
+import type { SummaryQueries } from './boundary/summary.js';
+import type { AuditLog } from './boundary/audit.js';
+import type { ClusterNodeStore } from './boundary/cluster-nodes.js';
+import type { OutboxStore, OutboxUnit } from './boundary/outbox.js';
+import type { BaselineStore } from './boundary/baselines.js';
+import type { ProcessQueries } from './boundary/processes.js';
+
+export * from './boundary/audit.js';
+export * from './boundary/baselines.js';
+export * from './boundary/cluster-nodes.js';
+export * from './boundary/errors.js';
+export * from './boundary/findings.js';
+export * from './boundary/nodes.js';
+export * from './boundary/outbox.js';
+export * from './boundary/processes.js';
+export * from './boundary/summary.js';
+export type { Page } from './paging.js';
 
 /** What one unit of work may read and write. */
 export interface StoreUnit {
@@ -42,6 +54,8 @@ export interface Store {
   unit<T>(work: (u: StoreUnit) => T): T;
   readonly findings: FindingReads;
   readonly nodes: NodeStore;
+  /** The cluster's nodes as the node watch sees them, reported by an agent or not. */
+  readonly clusterNodes: ClusterNodeStore;
   readonly summary: SummaryQueries;
   readonly audit: AuditLog;
   readonly outbox: OutboxStore;
@@ -53,96 +67,4 @@ export interface Store {
   /** Lets the database refresh its planner statistics where they are stale (cheap; run now and then). */
   optimize(): void;
   close(): void;
-}
-
-export interface StoreOptions {
-  readonly path: string;
-  /** History entries kept per finding (default 100). */
-  readonly historyLimit?: number;
-  /** Webhook destinations: a queue each in the outbox. */
-  readonly webhooks?: readonly OutboxQueue[];
-  /** Default `full`: every commit synced before it returns (see db.ts). */
-  readonly durability?: Durability;
-}
-
-export function openStore(opts: StoreOptions): Store {
-  const db: Db = openDatabase(opts.path, opts.durability);
-  const outbox = createOutbox(db, opts.webhooks ?? []);
-  const rollups = createRollups(db);
-  const history = createHistoryLog(db, { limit: opts.historyLimit ?? 100 });
-
-  /** One transaction whose rollup deltas are written before it commits. */
-  function transaction<T>(work: () => T): T {
-    if (db.inTransaction) throw new StoreError('NESTED_UNIT', 'a unit of work cannot run inside another');
-    const run = db.transaction((): T => {
-      rollups.reset();
-      const out = work();
-      rollups.flush();
-      return out;
-    });
-    try {
-      const out = run.immediate();
-      outbox.committed();
-      return out;
-    } catch (err) {
-      rollups.reset();
-      outbox.rolledBack();
-      throw err;
-    }
-  }
-
-  const findings = createFindingStore(db, { history, rollups, unit: transaction });
-  const nodes = createNodeStore(db);
-  const summary = createSummaryQueries(db, nodes);
-  const audit = createAuditLog(db);
-  const baselines = createBaselineStore(db);
-  const s = {
-    received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
-    markReceived: db.prepare('INSERT INTO received (node, epoch, sequence, received_at) VALUES (?, ?, ?, ?)'),
-    pruneReceived: db.prepare('DELETE FROM received WHERE received_at < ?'),
-  };
-  const unit: StoreUnit = {
-    findings: findings.writes,
-    received: {
-      has: (node, epoch, sequence) => s.received.get(node, epoch, sequence) !== undefined,
-      mark: (node, epoch, sequence, now) => {
-        s.markReceived.run(node, epoch, sequence, now);
-      },
-    },
-    nodes,
-    baselines,
-    outbox,
-  };
-
-  return {
-    unit: (work) => transaction(() => work(unit)),
-    findings: findings.reads,
-    nodes,
-    summary,
-    audit,
-    outbox,
-    baselines,
-    processes: createProcessQueries(db),
-    pruneReceived(olderThan) {
-      return s.pruneReceived.run(olderThan).changes;
-    },
-    sizeBytes() {
-      const pages = db.pragma('page_count', { simple: true }) as number;
-      const size = db.pragma('page_size', { simple: true }) as number;
-      return pages * size;
-    },
-    optimize() {
-      // 0x10002: also tables that were never analysed (a fresh database that grew large).
-      db.pragma('optimize = 0x10002');
-    },
-    close() {
-      if (!db.open) return;
-      try {
-        audit.flush();
-        db.pragma('optimize');
-      } finally {
-        db.close();
-      }
-    },
-  };
 }

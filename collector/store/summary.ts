@@ -3,47 +3,16 @@
 // migration 002's triggers keep exact, so the cost does not grow with the number of findings.
 import { SEVERITIES, type FindingState, type Severity } from '../../proto/domain.js';
 import type { Db } from './db.js';
-import { score, type NodeStore } from './nodes.js';
+import { score } from './nodes.js';
+import type { NodeStore } from './boundary/nodes.js';
+import type { CheckSpread, NodeCount, Summary, SummaryQueries } from './boundary/summary.js';
 import { isoTime } from './time.js';
-
-export interface NodeCount {
-  readonly node: string;
-  readonly total: number;
-  readonly bySeverity: Record<Severity, number>;
-}
-
-export interface CheckSpread {
-  readonly checkId: string;
-  readonly title: string;
-  readonly category: string;
-  /** The highest severity among its failing findings. */
-  readonly severity: Severity;
-  /** How many nodes it fails on. */
-  readonly nodes: number;
-  readonly findings: number;
-}
-
-export interface Summary {
-  readonly state: FindingState;
-  readonly generatedAt: string;
-  readonly nodes: { readonly total: number; readonly connected: number; readonly stale: number };
-  readonly compliance: { readonly score: number | null; readonly passing: number; readonly scored: number };
-  readonly findings: {
-    readonly total: number;
-    readonly bySeverity: Record<Severity, number>;
-    readonly byCategory: Record<string, number>;
-  };
-  /** Nodes with the most findings in this state, worst first. */
-  readonly byNode: NodeCount[];
-  /** Failing checks with findings in this state on the most nodes. */
-  readonly topChecks: CheckSpread[];
-}
 
 type Counts = { s0: number; s1: number; s2: number; s3: number; s4: number };
 const bySeverity = (r: Counts): Record<Severity, number> => ({ info: r.s0, low: r.s1, medium: r.s2, high: r.s3, critical: r.s4 });
 const highest = (r: Counts): Severity => (r.s4 > 0 ? 'critical' : r.s3 > 0 ? 'high' : r.s2 > 0 ? 'medium' : r.s1 > 0 ? 'low' : 'info');
 
-export function createSummaryQueries(db: Db, nodes: NodeStore) {
+export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
   const s = {
     totals: db.prepare<[string], { category: string; rank: number; n: number }>(
       'SELECT category, severity_rank AS rank, n FROM finding_totals WHERE state = ?'),
@@ -87,5 +56,3 @@ export function createSummaryQueries(db: Db, nodes: NodeStore) {
     },
   };
 }
-
-export type SummaryQueries = ReturnType<typeof createSummaryQueries>;

@@ -16,13 +16,13 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
-import type { OutboxRow } from '../store/outbox.js';
-import type { Store } from '../store/store.js';
+import type { OutboxRow, Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
 import { renderFiring } from './sinks/alertmanager.js';
 import { sinkFor } from './sinks/index.js';
-import { backoffMs, createSender, type Backoff, type Sender, type SendOutcome } from './sender.js';
+import { backoffMs, type Backoff } from '../backoff.js';
+import { createSender, type Sender, type SendOutcome } from './sender.js';
 import type { AlertMessage, Destination } from './types.js';
 
 /** A destination with its delivery settings, as the configuration gives it. */

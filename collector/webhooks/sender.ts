@@ -1,6 +1,6 @@
 // The one HTTP client every webhook destination shares: it owns the request timeout, the
 // classing of answers (2xx delivered; 408, 429 and 5xx retried; anything else permanent),
-// Retry-After, the backoff between tries, and what of an answer may be kept as an error
+// Retry-After, the backoff between tries (collector/backoff.ts), and what of an answer may be kept as an error
 // (bounded, with the destination's secrets scrubbed). Sinks never touch the network.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -18,11 +18,6 @@ export interface SenderOptions {
   readonly ca?: string | undefined;
   /** Values that must never be kept in an error text (the secret, header values). */
   readonly secrets?: readonly string[];
-}
-
-export interface Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
 }
 
 /** How much of a refusing answer's body is read, and how much of it is kept. */
@@ -49,16 +44,6 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
     ms = at - now;
   }
   return Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
-}
-
-/**
- * The wait before try `attempt + 1`, after `attempt` failed tries: exponential from
- * `initialMs`, capped at `maxMs`, with "equal jitter" (half fixed, half random), so
- * destinations that failed together do not all come back at the same instant.
- */
-export function backoffMs(attempt: number, b: Backoff, random: () => number = Math.random): number {
-  const exp = Math.min(b.maxMs, b.initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(exp / 2 + (random() * exp) / 2);
 }
 
 /** Bounded, single-line, with every secret value replaced. */

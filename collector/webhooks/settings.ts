@@ -15,26 +15,26 @@ const literals = <T extends string>(xs: readonly T[], opts: object = {}): TUnion
 export const DEFAULT_EVENTS = ALERT_EVENTS.filter((e) => e !== 'suppressed');
 
 export const WebhookSchema = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', description: 'Unique name (metrics, API, logs)' }),
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'https:// URL (http:// only to a loopback address or with allowHttp); never logged' }),
+  name: Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$', description: 'Unique name (metrics, API, logs): lower case letters, digits, `-`, `_`, `.`' }),
+  url: Type.String({ minLength: 1, maxLength: 2048, description: '`https://` URL (`http://` only to a loopback address, or with `allowHttp`); never logged' }),
   // A string here (checked below) so an unknown format gets a message naming the known ones.
   format: Type.String({ minLength: 1, maxLength: 32, description: `Message format: ${SINK_FORMATS.join(', ')}` }),
-  minSeverity: literals(SEVERITIES, { default: 'info' }),
+  minSeverity: literals(SEVERITIES, { default: 'info', description: 'Send findings of this severity and above' }),
   categories: Type.Array(literals(CATEGORIES), { default: [], maxItems: 16, description: 'Empty: every category' }),
   nodes: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 10_000, description: 'Empty: every node' }),
-  events: Type.Array(literals(ALERT_EVENTS), { default: DEFAULT_EVENTS, minItems: 1, maxItems: 5 }),
-  headers: Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { default: {}, description: 'Extra request headers (values are treated as secrets)' }),
-  secretFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC secret of the json format' })),
-  secretEnv: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the HMAC secret' })),
-  caFile: Type.Optional(Type.String({ minLength: 1, description: 'Extra CA (PEM) trusted for this destination; verification stays on' })),
-  allowHttp: Type.Boolean({ default: false, description: 'Allow a plain http:// URL to a host that is not loopback' }),
-  timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 300_000 }),
-  maxAgeSeconds: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400 }),
-  groupWindowMs: Type.Integer({ default: 2000, minimum: 0, maximum: 600_000 }),
-  backoffInitialMs: Type.Integer({ default: 1000, minimum: 1, maximum: 3_600_000 }),
-  backoffMaxMs: Type.Integer({ default: 300_000, minimum: 1, maximum: 86_400_000 }),
-  maxPending: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000 }),
-  repostSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'alertmanager: re-post firing alerts this often' }),
+  events: Type.Array(literals(ALERT_EVENTS), { default: DEFAULT_EVENTS, minItems: 1, maxItems: 5, description: 'The finding transitions to send; add `suppressed` to get those too' }),
+  headers: Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { default: {}, description: 'Added to every request; `Host`, `Content-Length`, `Transfer-Encoding` and `Connection` cannot be set, and the format\'s own headers win over these. Values are treated as secrets: scrubbed from anything kept' }),
+  secretFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC secret of the `json` format (at least 16 characters), read once at start; a secret on another format is an error' })),
+  secretEnv: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'Environment variable holding the HMAC secret, instead of `secretFile`' })),
+  caFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM of a CA trusted for this destination next to the system\'s roots; verification stays on' })),
+  allowHttp: Type.Boolean({ default: false, description: 'Allow `http://` to a host that is not loopback (an in-cluster Alertmanager without TLS)' }),
+  timeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 300_000, description: 'Deadline of one request: connect, send, and the whole answer' }),
+  maxAgeSeconds: Type.Integer({ default: 86_400, minimum: 1, maximum: 30 * 86_400, description: 'An alert not delivered this long after it was queued becomes a dead letter' }),
+  groupWindowMs: Type.Integer({ default: 2000, minimum: 0, maximum: 600_000, description: 'The grouping window; 0 sends every change on its own' }),
+  backoffInitialMs: Type.Integer({ default: 1000, minimum: 1, maximum: 3_600_000, description: 'The wait after the first failed try, doubling up to backoffMaxMs' }),
+  backoffMaxMs: Type.Integer({ default: 300_000, minimum: 1, maximum: 86_400_000, description: 'The longest wait between tries' }),
+  maxPending: Type.Integer({ default: 10_000, minimum: 1, maximum: 1_000_000, description: 'Alerts waiting for this destination at most (docs/webhooks.md, "Bounds")' }),
+  repostSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: '`alertmanager`: how often firing alerts are posted again' }),
 }, { additionalProperties: false });
 
 export type WebhookInput = Static<typeof WebhookSchema>;

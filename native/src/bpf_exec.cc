@@ -83,7 +83,7 @@ constexpr size_t kDefaultQueue = 8192;
 // while the reader drains the rest, and the queue's bound (in batches) bounds records too.
 constexpr size_t kMaxBatch = 64;
 constexpr double kDefaultBatchMs = 0;
-constexpr uint32_t kDefaultRingBytes = 4u << 20;
+constexpr uint32_t kDefaultRingBytes = 1u << 20;
 constexpr int kPollMs = 1000;
 constexpr size_t kLogKeep = 2048;
 constexpr int kLoadAttempts = 4;

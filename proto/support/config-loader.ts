@@ -6,10 +6,12 @@ import { Kind, Type, type TObject, type TSchema, type Static } from '@sinclair/t
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
-export const LogLevel = Type.Union(
+/** The log level setting; `description` says what a program adds at some level. */
+export const logLevel = (description = 'Log level (JSON logs on stdout)') => Type.Union(
   [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
-  { default: 'info', description: 'Log level (JSON logs on stdout)' },
+  { default: 'info', description },
 );
+export const LogLevel = logLevel();
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -33,6 +35,8 @@ export interface EnvSetting {
   readonly type: string;
   readonly default: unknown;
   readonly description: string;
+  /** The setting's own schema (bounds, literals, list items), for the configuration reference. */
+  readonly schema: TSchema;
 }
 
 /** Every leaf setting of a schema with its environment variable, for docs and parsing. */
@@ -49,6 +53,7 @@ export function envSettings(schema: TObject, prefix: string): EnvSetting[] {
       type: leafType(s),
       default: s.default,
       description: typeof s.description === 'string' ? s.description : '',
+      schema: s,
     });
   };
   walk(schema, []);

@@ -258,6 +258,7 @@ test('a check that throws becomes an error result and the others still run', asy
     id: 'broken-check',
     cis: '',
     title: 'Always throws',
+    reads: 'nothing',
     category: 'agent',
     severity: 'low',
     scored: true,

@@ -105,7 +105,7 @@ test('control-plane checks depend on the files the control-plane facts were read
 
 test('a check that declares nothing depends on every path read; one that declares is taken at its word', async (t) => {
   const facts = await factsOf('insecure-worker');
-  const meta = { cis: '', title: 't', category: 'host', severity: 'low', scored: true, remediation: '' } as const;
+  const meta = { cis: '', title: 't', category: 'host', severity: 'low', scored: true, remediation: '', reads: '' } as const;
   const silent: CustomCheck = { ...meta, kind: 'custom', id: 'test-silent', evaluate: () => [] };
   const declared: CustomCheck = { ...meta, kind: 'custom', id: 'test-declared', evaluate: () => [], dependsOn: () => ['/etc/os-release', 'relative/ignored'] };
   // A kind this version does not know (added later by someone else) is treated like `silent`.

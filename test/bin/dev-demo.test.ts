@@ -1,7 +1,8 @@
 // `npm start -- --demo` (issue 17): demo nodes next to this machine's, each a real agent (its
 // own certificate, mTLS stream, spool and state) scanning a fixture host tree; labelled demo in
 // the API and `nodeward query nodes`; a real triage (critical, high, passing); the local node's
-// host learning window in the API and the CLI; and on SIGTERM everything stops. Real processes.
+// host learning window in the API and the CLI; every agent started with the agent image's
+// Node.js options and environment; and on SIGTERM everything stops. Real processes.
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { eventually } from '../helpers/https.js';
 import { runNodeward } from '../helpers/process.js';
 import { processesMentioning, startDev } from '../helpers/dev-process.js';
 import { DEMO_NODE_NAMES } from '../../bin/demo.js';
+import { AGENT_NODE_ARGS, AGENT_RUNTIME_ENV } from '../../agent/runtime-env.js';
 
 interface NodeLike {
   name: string; demo: boolean; execSource: string; openFindings: number; connected: boolean;
@@ -86,6 +88,17 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
   // The console: the demo triage, once every demo node is in.
   await eventually('the demo triage line', () => (dev.stdout().includes('Demo triage on 3 demo nodes') ? true : undefined), 60_000);
   t.regex(dev.stdout(), /Demo triage on 3 demo nodes \(demo-control-plane, demo-worker-1, demo-worker-2\): 2 critical, \d+ high/);
+
+  // Every agent, the demo nodes' as this machine's, starts as the agent image starts it: with
+  // its V8 options and its runtime environment (agent/runtime-env.ts).
+  const agents = (await processesMentioning(dev.data)).filter((p) => / agent --config \S+\.yaml$/.test(p.cmdline));
+  t.is(agents.length, 1 + DEMO_NODE_NAMES.length, agents.map((p) => p.cmdline).join('\n'));
+  for (const p of agents) {
+    const argv = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0');
+    t.deepEqual(argv.slice(1, 1 + AGENT_NODE_ARGS.length), [...AGENT_NODE_ARGS], p.cmdline);
+    const environ = readFileSync(`/proc/${p.pid}/environ`, 'utf8').split('\0');
+    for (const [k, v] of Object.entries(AGENT_RUNTIME_ENV)) t.true(environ.some((e) => e.startsWith(`${k}=${v}`)), `${p.cmdline}: ${k}=${v}`);
+  }
 
   // SIGTERM: everything this run started ends, and dev exits 0.
   t.true((await processesMentioning(dev.data)).length >= 5, 'the collector, the local agent and three demo agents run');

@@ -4,7 +4,9 @@
 //   - refusals of unauthenticated callers cost a bounded number of audit rows, one per source,
 //     reason and hour (with a count), however many there are and from however many addresses;
 //   - failed credentials are limited (429 with Retry-After), per source and in all, but a
-//     correct token is never refused because others failed from the same address.
+//     correct token is never refused because others failed from the same address;
+//   - the counts held in memory are read at once without a write, and written by the
+//     sweeper's tick on the collector's clock (and at close).
 import test, { type ExecutionContext } from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,10 +14,14 @@ import { join } from 'node:path';
 import { buildApi } from '../../collector/api/app.js';
 import { hashToken } from '../../collector/config.js';
 import { createMetrics } from '../../collector/metrics.js';
-import { openStore, type Store } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
+import type { Store } from '../../collector/store/store.js';
 import { createPipeline } from '../../collector/pipeline/pipeline.js';
-import { OTHER_SOURCES, REFUSAL_AGGREGATION } from '../../collector/store/audit.js';
+import { OTHER_SOURCES, REFUSAL_AGGREGATION } from '../../collector/store/store.js';
+import { createSweeper } from '../../collector/pipeline/sweeper.js';
 import { createLogger } from '../../proto/support/logger.js';
+import Database from 'better-sqlite3';
+import { testClock } from '../helpers/clock.js';
 
 const ADMIN = 'admin-token-for-the-flood-tests-0123456789';
 const T0 = Date.parse('2030-01-01T00:00:00Z');
@@ -131,4 +137,54 @@ test('failed bearer tokens are limited per address and in all; a correct token f
   t.regex(spray.json().error, /from all clients/);
   t.is((await a.get(ADMIN, '198.51.100.1')).statusCode, 200);
   t.true(a.metrics.get('nodeward_auth_failures_total', { surface: 'api', answer: 'limited' })! > 0);
+});
+
+test('counts not written yet: a read shows them and writes nothing; the sweeper writes them at its next tick on the clock, the store at close', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-flood-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const path = join(dir, 'db.sqlite');
+  const clock = testClock(T0);
+  const store = openStore({ path });
+  const log = createLogger('test', 'silent');
+  const metrics = createMetrics();
+  const pipeline = createPipeline({ store, metrics, log, now: clock.now });
+  const TICK = 30_000;
+  const sweeper = createSweeper({ intervalMs: TICK, staleAfterMs: 3600_000, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
+    { store, pipeline, metrics, log, clock });
+  sweeper.start();
+  let open = true;
+  t.teardown(() => {
+    sweeper.stop();
+    if (open) store.close();
+  });
+  const raw = new Database(path, { readonly: true, fileMustExist: true });
+  t.teardown(() => raw.close());
+  const stored = (): unknown => raw.prepare('SELECT count FROM audit_log WHERE remote = ?').pluck().get('203.0.113.9');
+  const refuse = (n: number): void => {
+    for (let i = 0; i < n; i++) store.audit.refusal({ at: clock.now(), action: 'api.auth', reason: 'bad-credentials', status: 401, remote: '203.0.113.9' });
+  };
+
+  refuse(10);
+  t.is(stored(), 1, 'the row is written at the first refusal; the rest count in memory');
+  const version = raw.pragma('data_version', { simple: true });
+  t.like(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items, [{ count: 10, remote: '203.0.113.9' }], 'a read shows them all');
+  t.is(raw.pragma('data_version', { simple: true }), version, 'and commits nothing');
+
+  // The refusals stop: nothing else would write them; the sweeper's tick does.
+  await clock.advance(TICK - 1);
+  t.is(stored(), 1);
+  await clock.advance(1);
+  t.is(stored(), 10, 'written at the tick');
+
+  // The writers' own path: a refusal `flushMs` after the last write writes what was gathered.
+  refuse(5);
+  t.is(stored(), 10, 'the tick wrote just now');
+  await clock.advance(REFUSAL_AGGREGATION.flushMs);
+  refuse(1);
+  t.is(stored(), 16);
+  refuse(2);
+  t.is(stored(), 16);
+  store.close();
+  open = false;
+  t.is(stored(), 18, 'and at close');
 });

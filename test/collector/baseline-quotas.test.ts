@@ -16,61 +16,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createPodWatch } from '../../collector/kube/pod-watch.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { createWorkloadPresence } from '../../collector/pipeline/workload-presence.js';
-import type { AgentBaseline, CollectorMessage__Output } from '../../proto/load.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
-import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
 import { eventually } from '../helpers/https.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
-import { api, fp, ok, proc } from '../helpers/agent-session.js';
+import { api, centralBaseline, connect, fp, learning, ok, proc, type Session } from '../helpers/agent-session.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { podObject, startFakePodApi } from './fake-pod-api.js';
 
 const WEB = 'shop/Deployment/web/nginx';
 const DB = 'ops/StatefulSet/db/postgres';
 
-interface Agent {
-  report(...baselines: AgentBaseline[]): void;
-  /** Sends a finding batch and waits for its ack: everything sent before it has been handled. */
-  batch(findings: Parameters<typeof proc>[0][]): Promise<void>;
-  close(): void;
-  readonly stream: RawStream;
+/** A worker node's agent stream, closed at the end of the test. */
+async function workerAgent(t: ExecutionContext, tc: TestCollector, node: string): Promise<Session> {
+  const a = await connect(tc, node, { hostBaselineKey: 'host/worker' });
+  t.teardown(() => a.close());
+  return a;
 }
 
-let epochs = 0;
-function agent(t: ExecutionContext, tc: TestCollector, node: string): Agent {
-  const pki = tc.pki.agents[node]!;
-  const stream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: pki.cert, key: pki.key });
-  t.teardown(() => stream.close());
-  stream.send({ hello: { node, agentVersion: 'test', epoch: `quotas-${process.pid}-${++epochs}`, baselineVersion: 0, hostBaselineKey: 'host/worker' } });
-  let sequence = 0;
-  return {
-    stream,
-    report: (...baselines) => stream.send({ baselineReport: { baselines } }),
-    async batch(subjects) {
-      const seq = ++sequence;
-      stream.send({ findingBatch: { sequence: seq, findings: subjects.map((s) => proc(s)) } });
-      for (;;) {
-        const [m] = await stream.receive(1, 60_000) as CollectorMessage__Output[];
-        if (m?.ack?.sequence === seq) {
-          if (m.ack.code !== 0) throw new Error(`batch ${seq} refused: ${m.ack.message}`);
-          return;
-        }
-      }
-    },
-    close: () => stream.close(),
-  };
-}
-
-const bl = (key: string, ...items: string[]): AgentBaseline => ({
-  key, state: 'BASELINE_STATE_LEARNING', version: 0, learnUntilMs: Date.now() + 3600_000, lockedBy: '',
-  items: items.map((path) => ({ path, source: 'ITEM_SOURCE_LEARNED', firstSeenMs: Date.now() })), removed: [],
-});
-
-const baseline = async (tc: TestCollector, key: string): Promise<any> =>
-  (await ok(tc, `/api/v1/baselines?key=${encodeURIComponent(key)}`)).items[0];
 const node = (tc: TestCollector, name: string): Promise<any> => ok(tc, `/api/v1/nodes/${name}`);
 const containerKey = (n: number): string => `container:${n.toString(16).padStart(64, '0')}`;
 
@@ -81,21 +46,21 @@ test('one node reporting 158 x 64 junk workload keys fills only its own share: o
     overrides: { webhooks: [{ name: 'ops', url: receiver.url, format: 'json', backoffInitialMs: 20, backoffMaxMs: 100, groupWindowMs: 0, timeoutMs: 2000 }] },
   });
   t.teardown(() => tc.close());
-  const a = agent(t, tc, 'node-a');
-  const b = agent(t, tc, 'node-b');
-  await a.batch(['/usr/bin/nc']);
+  const a = await workerAgent(t, tc, 'node-a');
+  const b = await workerAgent(t, tc, 'node-b');
+  await a.settle([proc('/usr/bin/nc')]);
 
   // The break as reported: 158 reports of 64 junk keys each, 10,112 keys, more than the table holds.
   const reports = 158;
   for (let r = 0; r < reports; r++) {
-    a.report(...Array.from({ length: 64 }, (_, i) => bl(`junk${r}/Pod/p${i}/c`, '/bin/junk')));
+    a.report(...Array.from({ length: 64 }, (_, i) => learning(`junk${r}/Pod/p${i}/c`, '/bin/junk')));
   }
-  await a.batch(['/usr/bin/socat']);
+  await a.settle([proc('/usr/bin/socat')]);
 
   // Another node's baseline goes in, and an admin's allow on a new key is not refused (409 before).
-  b.report(bl(WEB, '/usr/sbin/nginx'));
-  await b.batch([]);
-  t.truthy(await baseline(tc, WEB), "node-b's baseline was merged");
+  b.report(learning(WEB, '/usr/sbin/nginx'));
+  await b.settle();
+  t.truthy(await centralBaseline(tc, WEB), "node-b's baseline was merged");
   const allow = await api(tc, '/api/v1/baselines/allow', { method: 'POST', token: ADMIN_TOKEN, body: { key: 'shop/Deployment/new/app', executables: ['/bin/app'], content: 'any' } });
   t.is(allow.status, 200, allow.text);
 
@@ -132,7 +97,7 @@ test('one node reporting 158 x 64 junk workload keys fills only its own share: o
   t.is((await api(tc, '/api/v1/baselines/delete', { method: 'POST', token: ADMIN_TOKEN, body: { key: 'no/such/key' } })).status, 400);
   const gone = await api(tc, '/api/v1/baselines/delete', { method: 'POST', token: ADMIN_TOKEN, body: { key: WEB } });
   t.deepEqual(gone.body, { key: WEB, deleted: true });
-  t.is(await baseline(tc, WEB), undefined);
+  t.is(await centralBaseline(tc, WEB), undefined);
   t.is((await api(tc, '/api/v1/baselines/delete', { method: 'POST', token: ADMIN_TOKEN, body: { key: WEB } })).status, 404);
   const audit = (await ok(tc, '/api/v1/audit', ADMIN_TOKEN)).items.map((r: any) => [r.action, r.actor, r.target, r.status]);
   // A reader's call is refused before its body is read: no key to record.
@@ -156,30 +121,30 @@ test('with a pod watch, a node teaches only the workloads the watch shows on it;
   });
   t.teardown(() => tc.close());
   await eventually('the first list', () => (tc.collector.pods!.stats().synced ? true : undefined));
-  const a = agent(t, tc, 'node-a');
-  const b = agent(t, tc, 'node-b');
+  const a = await workerAgent(t, tc, 'node-a');
+  const b = await workerAgent(t, tc, 'node-b');
   a.report(
-    bl(WEB, '/usr/sbin/nginx'), // its own pod's workload
-    bl('shop/Deployment/web/sidecar', '/bin/x'), // its workload, but no such container
-    bl(DB, '/bin/evil'), // node-b's workload
-    bl('junk/Pod/p1/c', '/bin/junk'), // nobody's
-    bl('host/worker', '/usr/bin/kubelet'),
-    bl(containerKey(1), '/bin/a'), bl(containerKey(2), '/bin/b'), bl(containerKey(3), '/bin/c'),
+    learning(WEB, '/usr/sbin/nginx'), // its own pod's workload
+    learning('shop/Deployment/web/sidecar', '/bin/x'), // its workload, but no such container
+    learning(DB, '/bin/evil'), // node-b's workload
+    learning('junk/Pod/p1/c', '/bin/junk'), // nobody's
+    learning('host/worker', '/usr/bin/kubelet'),
+    learning(containerKey(1), '/bin/a'), learning(containerKey(2), '/bin/b'), learning(containerKey(3), '/bin/c'),
   );
-  await a.batch([]);
-  b.report(bl(DB, '/usr/lib/postgresql/bin/postgres'));
-  await b.batch([]);
+  await a.settle();
+  b.report(learning(DB, '/usr/lib/postgresql/bin/postgres'));
+  await b.settle();
 
-  t.truthy(await baseline(tc, WEB));
-  t.is((await baseline(tc, WEB)).chargedTo, '', 'vouched for by the watch: not charged');
-  t.is(await baseline(tc, 'shop/Deployment/web/sidecar'), undefined);
-  t.is(await baseline(tc, 'junk/Pod/p1/c'), undefined);
-  t.deepEqual((await baseline(tc, DB)).items.map((i: any) => [i.path, i.taughtBy]), [['/usr/lib/postgresql/bin/postgres', ['node-b']]],
+  t.truthy(await centralBaseline(tc, WEB));
+  t.is((await centralBaseline(tc, WEB))!.chargedTo, '', 'vouched for by the watch: not charged');
+  t.is(await centralBaseline(tc, 'shop/Deployment/web/sidecar'), undefined);
+  t.is(await centralBaseline(tc, 'junk/Pod/p1/c'), undefined);
+  t.deepEqual((await centralBaseline(tc, DB))!.items.map((i) => [i.path, i.taughtBy]), [['/usr/lib/postgresql/bin/postgres', ['node-b']]],
     'node-a taught nothing to the baseline of a workload it does not run');
-  t.truthy(await baseline(tc, 'host/worker'));
-  t.is((await baseline(tc, containerKey(1))).chargedTo, 'node-a');
-  t.truthy(await baseline(tc, containerKey(2)));
-  t.is(await baseline(tc, containerKey(3)), undefined, 'past the node\'s own limit of 2');
+  t.truthy(await centralBaseline(tc, 'host/worker'));
+  t.is((await centralBaseline(tc, containerKey(1)))!.chargedTo, 'node-a');
+  t.truthy(await centralBaseline(tc, containerKey(2)));
+  t.is(await centralBaseline(tc, containerKey(3)), undefined, 'past the node\'s own limit of 2');
   t.deepEqual((await node(tc, 'node-a')).baselineKeysRefused, { total: 4, notOnNode: 3, overNodeLimit: 1, centralFull: 0 });
   t.is(tc.collector.metrics.get('nodeward_baseline_keys_refused_total', { reason: 'notOnNode' }), 3);
 });
@@ -227,9 +192,9 @@ test('the CLI: nodeward baseline delete and nodeward node delete', async (t) => 
   await writeFile(join(tc.dir, 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
   const conn = (who: string) => ['--url', tc.apiUrl, '--token-file', join(tc.dir, `${who}.token`), '--ca-file', tc.pki.caCert];
-  const a = agent(t, tc, 'node-a');
-  a.report(bl(WEB, '/usr/sbin/nginx'));
-  await a.batch(['/usr/bin/nc']);
+  const a = await workerAgent(t, tc, 'node-a');
+  a.report(learning(WEB, '/usr/sbin/nginx'));
+  await a.settle([proc('/usr/bin/nc')]);
 
   const busy = await nodeward(['node', 'delete', 'node-a', ...conn('admin')]);
   t.is(busy.code, 1);

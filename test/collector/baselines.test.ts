@@ -10,14 +10,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
-import { openStore } from '../../collector/store/store.js';
+import { LOCK_IN_FLIGHT_MS } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { hostKeyOf, LEGACY_HOST_KEY, processSubject } from '../../proto/baseline-key.js';
-import type { AgentBaseline, BaselineUpdate__Output, CollectorMessage__Output, WireFinding } from '../../proto/load.js';
+import type { AgentBaseline, BaselineUpdate__Output, WireFinding } from '../../proto/load.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
-import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
 import { eventually } from '../helpers/https.js';
+import { testClock } from '../helpers/clock.js';
 import { NODEWARD_BIN } from '../helpers/process.js';
-import { api, fp, ok, withCollector } from '../helpers/agent-session.js';
+import {
+  api, baselines, bl, centralBaseline, connect, fp, ok, withCollector, type ApiBaseline, type ApiItem, type DigestSpec, type Session,
+} from '../helpers/agent-session.js';
 import { processFinding, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
 import { processDetail } from '../helpers/process-finding.js';
 import { PROC_MODIFIED_BINARY_CHECK } from '../../proto/process-checks.js';
@@ -28,90 +31,24 @@ const NODES = ['node-a', 'node-b', 'node-c'];
 const CP_HOST = hostKeyOf('control-plane');
 const WORKER_HOST = hostKeyOf('worker');
 
-interface Agent {
-  readonly stream: RawStream;
-  report(...baselines: AgentBaseline[]): void;
-  /** The next message from the collector, which must be a BaselineUpdate. */
-  update(): Promise<BaselineUpdate__Output>;
-  next(): Promise<CollectorMessage__Output>;
-  /** Sends a finding batch and waits for its ack (which must be the next message). */
-  batch(findings: WireFinding[]): Promise<void>;
-  close(): void;
-}
-
-let epochs = 0;
-/** An agent's stream; `hostBaselineKey` is its node's host key (empty: an agent from before node roles). */
-async function agent(tc: TestCollector, node: string, baselineVersion = 0, hostBaselineKey = ''): Promise<Agent> {
-  const pki = tc.pki.agents[node]!;
-  const stream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: pki.cert, key: pki.key });
-  stream.send({ hello: { node, agentVersion: 'test', epoch: `baselines-${process.pid}-${++epochs}`, baselineVersion, hostBaselineKey } });
-  let sequence = 0;
-  const next = async (): Promise<CollectorMessage__Output> => (await stream.receive(1))[0]!;
-  const a: Agent = {
-    stream,
-    report: (...baselines) => stream.send({ baselineReport: { baselines } }),
-    async update() {
-      const m = await next();
-      if (!m.baselineUpdate) throw new Error(`expected a baseline update, got ${JSON.stringify(m)}`);
-      return m.baselineUpdate;
-    },
-    next,
-    async batch(findings) {
-      const seq = ++sequence;
-      stream.send({ findingBatch: { sequence: seq, findings } });
-      const m = await next();
-      if (m.ack?.sequence !== seq || m.ack.code !== 0) throw new Error(`no clean ack for ${seq}: ${JSON.stringify(m)}`);
-    },
-    close: () => stream.close(),
-  };
-  return a;
-}
-
 let markers = 0;
 /** Connected, and everything sent before merged: a report of a new marker key has been (reports are handled in order). */
-async function registered(tc: TestCollector, a: Agent, node: string): Promise<void> {
+async function registered(tc: TestCollector, a: Session, node: string): Promise<void> {
   const key = `marker/Pod/${node}/m${++markers}`;
   a.report(bl(key, 'learning', ['/bin/true']));
-  await eventually(`${node}'s marker`, async () => (await list(tc, `key=${encodeURIComponent(key)}`)).items[0]);
+  await eventually(`${node}'s marker`, async () => (await baselines(tc, `key=${encodeURIComponent(key)}`)).items[0]);
 }
 
 /** node-a and node-b, both connected for sure. */
-async function connectedPair(t: import('ava').ExecutionContext, tc: TestCollector): Promise<[Agent, Agent]> {
-  const a = await agent(tc, 'node-a');
-  const b = await agent(tc, 'node-b');
+async function connectedPair(t: import('ava').ExecutionContext, tc: TestCollector): Promise<[Session, Session]> {
+  const a = await connect(tc, 'node-a');
+  const b = await connect(tc, 'node-b');
   t.teardown(() => { a.close(); b.close(); });
   await registered(tc, a, 'node-a');
   await registered(tc, b, 'node-b');
   return [a, b];
 }
 
-/** A content of an item as an agent reports it (ItemDigest). */
-interface Digest { sha256: string; source: string; image?: string; firstSeenMs?: number }
-type ItemSpec = string | { path: string; firstSeenMs?: number; source?: string; digests?: Digest[]; anyContent?: boolean };
-
-function bl(key: string, state: 'learning' | 'locked', items: ItemSpec[], version = 0): AgentBaseline {
-  return {
-    key, state: state === 'locked' ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', version, learnUntilMs: Date.now() + 3600_000,
-    lockedBy: state === 'locked' ? 'window' : '',
-    items: items.map((i) => (typeof i === 'string' ? { path: i, source: 'ITEM_SOURCE_LEARNED', firstSeenMs: Date.now() } : {
-      path: i.path, source: (i.source ?? 'ITEM_SOURCE_LEARNED') as 'ITEM_SOURCE_LEARNED', firstSeenMs: i.firstSeenMs ?? Date.now(),
-      digests: (i.digests ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image ?? '', firstSeenMs: d.firstSeenMs ?? Date.now() })),
-      anyContent: i.anyContent ?? false,
-    })),
-    removed: [],
-  };
-}
-
-interface ApiDigest { sha256: string; source: string; image: string; addedBy: string; firstSeen: string; taughtBy: string[] }
-interface ApiItem { path: string; source: string; addedBy: string; taughtBy: string[]; singleNode: boolean; anyContent: boolean; digests: ApiDigest[] }
-interface ApiBaseline {
-  key: string; namespace: string; workload: { kind: string; name: string } | null; container: string; state: string;
-  lockedBy: string | null; lockedByName: string; lockedAt: string | null; version: number; items: ApiItem[];
-  removed: Array<{ path: string; removedBy: string }>;
-}
-
-const list = (tc: TestCollector, query = ''): Promise<{ items: ApiBaseline[]; nextCursor: string | null }> => ok(tc, `/api/v1/baselines?${query}`);
-const one = async (tc: TestCollector, key: string): Promise<ApiBaseline | undefined> => (await list(tc, `key=${encodeURIComponent(key)}`)).items[0];
 const item = (b: ApiBaseline | undefined, path: string): ApiItem | undefined => b?.items.find((i) => i.path === path);
 const change = (tc: TestCollector, action: string, body: unknown, token: string | null = ADMIN_TOKEN) =>
   api(tc, `/api/v1/baselines/${action}`, { method: 'POST', token, body });
@@ -141,13 +78,13 @@ function contentFinding(key: string, exe: string, sha256: string | null, opts: {
 }
 
 test('reports from two nodes merge per key: each item names the nodes that taught it, and one node alone shows', (t) => withCollector(async (tc) => {
-  const a = await agent(tc, 'node-a');
-  const b = await agent(tc, 'node-b');
+  const a = await connect(tc, 'node-a');
+  const b = await connect(tc, 'node-b');
   t.teardown(() => { a.close(); b.close(); });
   a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
   b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/usr/bin/curl']), bl(JOB, 'learning', ['/usr/bin/pg_dump']));
   const web = await eventually('both reports merged', async () => {
-    const w = await one(tc, WEB);
+    const w = await centralBaseline(tc, WEB);
     return w && w.items.length === 3 && item(w, '/usr/sbin/nginx')!.taughtBy.length === 2 ? w : undefined;
   });
   t.like(web, { namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx', state: 'learning', lockedBy: null });
@@ -158,14 +95,14 @@ test('reports from two nodes merge per key: each item names the nodes that taugh
   ]);
   t.is(item(web, '/usr/sbin/nginx')!.source, 'learned');
 
-  await eventually('the CronJob baseline', async () => one(tc, JOB));
-  t.deepEqual((await list(tc, 'namespace=ops')).items.map((x) => x.key), [JOB]);
-  t.deepEqual((await list(tc, 'workload=web')).items.map((x) => x.key), [WEB]);
-  t.deepEqual((await list(tc, 'state=locked')).items, []);
-  const first = await list(tc, 'limit=1');
+  await eventually('the CronJob baseline', async () => centralBaseline(tc, JOB));
+  t.deepEqual((await baselines(tc, 'namespace=ops')).items.map((x) => x.key), [JOB]);
+  t.deepEqual((await baselines(tc, 'workload=web')).items.map((x) => x.key), [WEB]);
+  t.deepEqual((await baselines(tc, 'state=locked')).items, []);
+  const first = await baselines(tc, 'limit=1');
   t.is(first.items.length, 1);
   t.truthy(first.nextCursor);
-  const second = await list(tc, `limit=1&cursor=${first.nextCursor}`);
+  const second = await baselines(tc, `limit=1&cursor=${first.nextCursor}`);
   t.not(second.items[0]!.key, first.items[0]!.key);
   const doc = await ok(tc, '/api/v1/openapi.json');
   t.truthy(doc.paths['/api/v1/baselines'] && doc.paths['/api/v1/baselines/allow'] && doc.paths['/api/v1/baselines/unlock']);
@@ -174,7 +111,7 @@ test('reports from two nodes merge per key: each item names the nodes that taugh
 test('an executable an operator removed is never learned again from any node; an allow brings it back', (t) => withCollector(async (tc) => {
   const [a, b] = await connectedPair(t, tc);
   a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
-  await eventually('the report', async () => item(await one(tc, WEB), '/bin/sh'));
+  await eventually('the report', async () => item(await centralBaseline(tc, WEB), '/bin/sh'));
 
   const removed = await change(tc, 'remove', { key: WEB, executables: ['/bin/sh'] });
   t.is(removed.status, 200, removed.text);
@@ -186,7 +123,7 @@ test('an executable an operator removed is never learned again from any node; an
   }
   b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
   const after = await eventually('node-b taught nginx', async () => {
-    const w = await one(tc, WEB);
+    const w = await centralBaseline(tc, WEB);
     return item(w, '/usr/sbin/nginx')?.taughtBy.includes('node-b') ? w : undefined;
   });
   t.is(item(after, '/bin/sh'), undefined, 'a removed executable is not learned again');
@@ -204,23 +141,23 @@ test('a node ending its learning window locks the central baseline: every node a
   const [a, b] = await connectedPair(t, tc);
   a.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh']));
   b.report(bl(WEB, 'learning', ['/usr/sbin/nginx', '/usr/bin/curl']));
-  await eventually('both reports', async () => ((await one(tc, WEB))?.items.length === 3 ? true : undefined));
+  await eventually('both reports', async () => ((await centralBaseline(tc, WEB))?.items.length === 3 ? true : undefined));
 
   a.report(bl(WEB, 'locked', ['/usr/sbin/nginx', '/bin/sh']));
   const adopt = await b.update();
   t.like(adopt, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: false });
   t.deepEqual(paths(adopt), ['/bin/sh', '/usr/bin/curl', '/usr/sbin/nginx'], 'the whole central baseline, what node-b taught included');
   t.like(await a.update(), { key: WEB, action: 'ACTION_ADOPT', version: adopt.version });
-  const locked = (await one(tc, WEB))!;
+  const locked = (await centralBaseline(tc, WEB))!;
   t.like(locked, { state: 'locked', lockedBy: 'node', lockedByName: 'node-a', version: adopt.version });
 
   // A node that was never here adopts on hello; one that has this version gets nothing.
-  const c = await agent(tc, 'node-c');
+  const c = await connect(tc, 'node-c');
   t.teardown(() => c.close());
   const onHello = await c.update();
   t.like(onHello, { key: WEB, action: 'ACTION_ADOPT', version: adopt.version });
   t.deepEqual(paths(onHello), paths(adopt));
-  const current = await agent(tc, 'node-c', adopt.version);
+  const current = await connect(tc, 'node-c', { baselineVersion: adopt.version });
   t.teardown(() => current.close());
   await current.batch([]);
 
@@ -232,7 +169,7 @@ test('a node ending its learning window locks the central baseline: every node a
   t.true(grown.version > adopt.version);
   t.deepEqual(paths(grown), ['/bin/sh', '/usr/bin/curl', '/usr/bin/late', '/usr/sbin/nginx']);
   t.like(await a.update(), { action: 'ACTION_ADOPT', version: grown.version }, 'every node adopts it again');
-  t.like(item(await one(tc, WEB), '/usr/bin/late'), { taughtBy: ['node-b'], singleNode: true });
+  t.like(item(await centralBaseline(tc, WEB), '/usr/bin/late'), { taughtBy: ['node-b'], singleNode: true });
 
   // Unlock: the proto's explicit action; a report from before the unlock cannot lock it again.
   const unlocked = await change(tc, 'unlock', { key: WEB });
@@ -242,11 +179,11 @@ test('a node ending its learning window locks the central baseline: every node a
   t.like(await b.update(), { key: WEB, action: 'ACTION_UNLOCK', version: unlocked.body.version });
   a.report(bl(WEB, 'locked', ['/usr/sbin/nginx'], grown.version));
   await registered(tc, a, 'node-a');
-  t.is((await one(tc, WEB))!.state, 'learning', 'a report made before the unlock does not lock');
+  t.is((await centralBaseline(tc, WEB))!.state, 'learning', 'a report made before the unlock does not lock');
   a.report(bl(WEB, 'locked', ['/usr/sbin/nginx'], unlocked.body.version));
   const relock = await b.update();
   t.like(relock, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: false });
-  t.like(await one(tc, WEB), { state: 'locked', lockedBy: 'node', lockedByName: 'node-a' });
+  t.like(await centralBaseline(tc, WEB), { state: 'locked', lockedBy: 'node', lockedByName: 'node-a' });
 
   // An operator's lock: adopted as an operator lock (startup processes are no longer learned).
   const unlock2 = await change(tc, 'unlock', { key: WEB });
@@ -258,19 +195,48 @@ test('a node ending its learning window locks the central baseline: every node a
   const opLock = await b.update();
   t.like(opLock, { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
   // A node that missed the unlock and the lock catches up with the lock alone.
-  const late = await agent(tc, 'node-c', adopt.version);
+  const late = await connect(tc, 'node-c', { baselineVersion: adopt.version });
   t.teardown(() => late.close());
   t.like(await late.update(), { key: WEB, action: 'ACTION_ADOPT', operatorLocked: true, version: lock.body.version });
 }, { nodes: NODES }));
 
+test('a node cannot backdate into a baseline another node locked: received more than LOCK_IN_FLIGHT_MS after the lock (collector time), an item or content with a first_seen before the lock adds nothing, and is counted', async (t) => {
+  const clock = testClock();
+  await withCollector(async (tc) => {
+    const [a, b] = await connectedPair(t, tc);
+    a.report(bl(WEB, 'locked', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned' }] }]));
+    const adopt = await b.update();
+    await a.update();
+    const lockedAt = Date.parse((await centralBaseline(tc, WEB))!.lockedAt!);
+    t.is(lockedAt, clock.now(), 'the lock is dated by the collector\'s clock');
+
+    // The window ends; node-b then claims to have learned a new executable, and a new content of
+    // one the baseline holds, a minute before the lock.
+    await clock.advance(LOCK_IN_FLIGHT_MS + 1);
+    const backdated = lockedAt - 60_000;
+    b.report(bl(WEB, 'locked', [
+      { path: '/usr/sbin/nginx', firstSeenMs: backdated, digests: [{ sha256: D1, source: 'learned' }, { sha256: D2, source: 'learned', firstSeenMs: backdated }] },
+      { path: '/tmp/.x/implant', firstSeenMs: backdated, digests: [{ sha256: D3, source: 'learned', firstSeenMs: backdated }] },
+    ], adopt.version));
+    await registered(tc, b, 'node-b');
+    const web = (await centralBaseline(tc, WEB))!;
+    t.is(item(web, '/tmp/.x/implant'), undefined, 'the backdated item is not admitted');
+    t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned']], 'nor the backdated content');
+    t.is(web.version, adopt.version);
+    t.like(tc.collector.store!.baselines.counters(), { itemsRefused: 1, digestsRefused: 1 });
+    t.regex(tc.collector.metrics.render(), /nodeward_baseline_items_refused_total 1\b/);
+    await a.batch([]); // nothing was pushed: the next message is this ack
+  }, { nodes: NODES, clock });
+});
+
 test('host baselines per node role: kept apart centrally, each adopted only by its own role; a worker is never sent the control-plane one; the legacy host stays with older agents', (t) => withCollector(async (tc) => {
-  const cp = await agent(tc, 'node-a', 0, CP_HOST);
-  const worker = await agent(tc, 'node-b', 0, WORKER_HOST);
+  const cp = await connect(tc, 'node-a', { hostBaselineKey: CP_HOST });
+  const worker = await connect(tc, 'node-b', { hostBaselineKey: WORKER_HOST });
   t.teardown(() => { cp.close(); worker.close(); });
   await registered(tc, cp, 'node-a');
   await registered(tc, worker, 'node-b');
   /** Nothing was sent to `a` before this: its next message is the ack of an empty batch. */
-  const nothingFor = (a: Agent) => a.batch([]);
+  const nothingFor = (a: Session) => a.batch([]);
 
   // The control-plane node's window ends: only it adopts.
   cp.report(bl(CP_HOST, 'locked', ['/usr/lib/systemd/systemd', '/usr/local/bin/etcd', '/usr/local/bin/kube-apiserver']));
@@ -286,18 +252,18 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
   await nothingFor(cp);
 
   // Central: two baselines, each taught by its own node.
-  const central = await one(tc, CP_HOST);
+  const central = await centralBaseline(tc, CP_HOST);
   t.like(central, { state: 'locked', lockedByName: 'node-a', namespace: '', workload: null, container: '' });
   t.deepEqual(central!.items.map((i) => [i.path, i.taughtBy]), [
     ['/usr/lib/systemd/systemd', ['node-a']], ['/usr/local/bin/etcd', ['node-a']], ['/usr/local/bin/kube-apiserver', ['node-a']],
   ]);
-  t.is(item(await one(tc, WORKER_HOST), '/usr/local/bin/etcd'), undefined);
-  t.deepEqual((await list(tc, 'namespace=host')).items, [], 'host baselines are in no namespace');
+  t.is(item(await centralBaseline(tc, WORKER_HOST), '/usr/local/bin/etcd'), undefined);
+  t.deepEqual((await baselines(tc, 'namespace=host')).items, [], 'host baselines are in no namespace');
 
   // A worker that tries to teach the control-plane baseline is not heard (and it is counted).
   worker.report(bl(CP_HOST, 'locked', ['/tmp/implant'], cpAdopt.version));
   await registered(tc, worker, 'node-b');
-  t.is(item(await one(tc, CP_HOST), '/tmp/implant'), undefined);
+  t.is(item(await centralBaseline(tc, CP_HOST), '/tmp/implant'), undefined);
   t.regex(tc.collector.metrics.render(), /nodeward_rejects_total\{reason="host_baseline_role"\} 1\b/);
   await nothingFor(worker);
 
@@ -309,7 +275,7 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
   await nothingFor(worker);
 
   // A new worker catches up with the workers' baseline only.
-  const fresh = await agent(tc, 'node-c', 0, WORKER_HOST);
+  const fresh = await connect(tc, 'node-c', { hostBaselineKey: WORKER_HOST });
   const onHello = await fresh.update();
   t.like(onHello, { key: WORKER_HOST, action: 'ACTION_ADOPT', version: workerAdopt.version });
   await nothingFor(fresh);
@@ -317,22 +283,22 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
 
   // An older agent (no host key) uses the legacy `host`: stored as it comes, its adoption goes
   // to older agents only, and it never reaches a node that keys by role.
-  const old = await agent(tc, 'node-c');
+  const old = await connect(tc, 'node-c');
   t.teardown(() => old.close());
   await nothingFor(old);
   old.report(bl(LEGACY_HOST_KEY, 'locked', ['/usr/lib/systemd/systemd', '/usr/local/bin/etcd']));
   t.like(await old.update(), { key: LEGACY_HOST_KEY, action: 'ACTION_ADOPT' });
-  t.like(await one(tc, LEGACY_HOST_KEY), { state: 'locked', lockedByName: 'node-c' });
+  t.like(await centralBaseline(tc, LEGACY_HOST_KEY), { state: 'locked', lockedByName: 'node-c' });
   await nothingFor(worker);
   await nothingFor(cp);
-  const later = await agent(tc, 'node-b', 0, WORKER_HOST);
+  const later = await connect(tc, 'node-b', { hostBaselineKey: WORKER_HOST });
   t.teardown(() => later.close());
   t.like(await later.update(), { key: WORKER_HOST, action: 'ACTION_ADOPT' }, 'only its own host baseline, not the legacy one');
   await nothingFor(later);
 }, { nodes: NODES }));
 
 test('a Hello naming a host key that is not one ends the stream with INVALID_ARGUMENT', (t) => withCollector(async (tc) => {
-  const a = await agent(tc, 'node-a', 0, 'host/master');
+  const a = await connect(tc, 'node-a', { hostBaselineKey: 'host/master' });
   t.teardown(() => a.close());
   const ended = await a.stream.ended;
   t.is(ended.code, 3);
@@ -340,8 +306,8 @@ test('a Hello naming a host key that is not one ends the stream with INVALID_ARG
 }, { nodes: NODES }));
 
 test('allowing an executable resolves its proc-unexpected findings on every node; a finding sent before the agent applied it does not reopen them', (t) => withCollector(async (tc) => {
-  const a = await agent(tc, 'node-a');
-  const b = await agent(tc, 'node-b');
+  const a = await connect(tc, 'node-a');
+  const b = await connect(tc, 'node-b');
   t.teardown(() => { a.close(); b.close(); });
   const finding = (exe: string, at = Date.now()): WireFinding => ({
     checkId: 'proc-unexpected', subject: processSubject(WEB, exe), title: 'Unexpected process', category: 'process',
@@ -382,7 +348,7 @@ test('contents: the digests nodes report show per item with the nodes that taugh
     path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned', image: 'nginx:1.27', firstSeenMs: at }, { sha256: D2, source: 'image', image: 'nginx:1.28', firstSeenMs: at + 1 }],
   }]));
   const web = await eventually('both reports', async () => {
-    const w = await one(tc, WEB);
+    const w = await centralBaseline(tc, WEB);
     return item(w, '/usr/sbin/nginx')?.digests.find((d) => d.sha256 === D1)?.taughtBy.length === 2 && item(w, '/usr/sbin/nginx')?.digests.length === 2 ? w : undefined;
   });
   t.deepEqual(item(web, '/usr/sbin/nginx')!.digests.map((d) => [d.sha256, d.source, d.image, d.addedBy, d.taughtBy.sort(), d.firstSeen]), [
@@ -395,7 +361,7 @@ test('contents: the digests nodes report show per item with the nodes that taugh
   // Only the collector's own allows make operator contents and any_content.
   a.report(bl(WEB, 'learning', [{ path: '/bin/sh', digests: [{ sha256: D3, source: 'operator' }], anyContent: true }]));
   await registered(tc, a, 'node-a');
-  t.like(item(await one(tc, WEB), '/bin/sh'), { anyContent: false, digests: [] });
+  t.like(item(await centralBaseline(tc, WEB), '/bin/sh'), { anyContent: false, digests: [] });
 
   // The lock: every agent adopts the items with their contents.
   a.report(bl(WEB, 'locked', ['/bin/sh']));
@@ -415,7 +381,7 @@ test('contents and a locked baseline: a node\'s new content joins an item it hol
   a.report(bl(WEB, 'locked', [{ path: '/usr/sbin/nginx', digests: [{ sha256: D1, source: 'learned' }] }, '/bin/sh']));
   const adopt = await b.update();
   await a.update();
-  const lockedAt = Date.parse((await one(tc, WEB))!.lockedAt!);
+  const lockedAt = Date.parse((await centralBaseline(tc, WEB))!.lockedAt!);
   const after = lockedAt + 60_000;
 
   b.report(bl(WEB, 'locked', [
@@ -431,7 +397,7 @@ test('contents and a locked baseline: a node\'s new content joins an item it hol
     { path: '/usr/bin/new', firstSeenMs: after, digests: [{ sha256: D7, source: 'package', firstSeenMs: after }] }, // a path new to the baseline: neither
   ], adopt.version));
   await registered(tc, b, 'node-b');
-  const web = (await one(tc, WEB))!;
+  const web = (await centralBaseline(tc, WEB))!;
   t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned']]);
   t.deepEqual(apiDigests(web, '/bin/sh'), [[D6, 'first-sight']]);
   t.is(item(web, '/usr/bin/new'), undefined);
@@ -448,10 +414,10 @@ test('contents and a locked baseline: a node\'s new content joins an item it hol
     path: '/usr/sbin/nginx', digests: [{ sha256: sha(8), source: 'learned', firstSeenMs: lockedAt - 5000 }, { sha256: sha(9), source: 'image', image: 'nginx:1.29' }],
   }], opLock.version));
   await registered(tc, b, 'node-b');
-  t.deepEqual(apiDigests(await one(tc, WEB), '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned'], [sha(9), 'image']]);
+  t.deepEqual(apiDigests(await centralBaseline(tc, WEB), '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned'], [sha(9), 'image']]);
 
   // A node that arrives later adopts the contents as they are now.
-  const c = await agent(tc, 'node-c');
+  const c = await connect(tc, 'node-c');
   t.teardown(() => c.close());
   const onHello = await c.update();
   t.deepEqual(wireDigests(onHello.items, '/usr/sbin/nginx'), [[D1, 'learned'], [D3, 'package'], [D5, 'learned'], [sha(9), 'image']]);
@@ -506,7 +472,7 @@ test('allow with the contents seen when no finding carries one is refused with 4
     t.is(refused.status, 409, refused.text);
     t.regex(refused.body.error, /^no content was seen for \/tmp\/.+ in shop\/Deployment\/web\/nginx: .*Nothing was changed; to allow (it|them) with any content, send content "any"/);
   }
-  t.is(await one(tc, WEB), undefined, 'no baseline was made');
+  t.is(await centralBaseline(tc, WEB), undefined, 'no baseline was made');
   t.is(tc.collector.store!.baselines.counters().version, before);
   const toolId = fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/tool'));
   t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'open');
@@ -519,7 +485,7 @@ test('allow with the contents seen when no finding carries one is refused with 4
   t.like(item(r.body.baseline, '/tmp/tool'), { anyContent: true, digests: [] });
   t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'resolved');
   // A node that connects later catches up with the allow, what is allowed of it included.
-  const late = await agent(tc, 'node-c');
+  const late = await connect(tc, 'node-c');
   t.teardown(() => late.close());
   const caught = await late.update();
   t.like(caught, { key: WEB, action: 'ACTION_ALLOW', allowed: ['/tmp/tool'], version: r.body.version });
@@ -530,7 +496,7 @@ test('allow with the contents seen when no finding carries one is refused with 4
 }, { nodes: NODES }));
 
 test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and the stream goes on', (t) => withCollector(async (tc) => {
-  const a = await agent(tc, 'node-a');
+  const a = await connect(tc, 'node-a');
   t.teardown(() => a.close());
   const refused = async (...baselines: AgentBaseline[]): Promise<string> => {
     a.report(...baselines);
@@ -545,7 +511,7 @@ test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and
   t.regex(await refused(...Array.from({ length: 65 }, () => bl(WEB, 'learning', []))), /65 baselines; at most 64/);
   t.regex(await refused(bl(WEB, 'learning', Array.from({ length: 2049 }, (_, i) => `/bin/x${i}`))), /2049 items; at most 2048/);
   // Contents: at most 8 per item, each a SHA-256, a known source, a bounded image, a time in the wire's window.
-  const withDigests = (...digests: Digest[]) => bl(WEB, 'learning', ['/bin/sh', { path: '/usr/sbin/nginx', digests }]);
+  const withDigests = (...digests: DigestSpec[]) => bl(WEB, 'learning', ['/bin/sh', { path: '/usr/sbin/nginx', digests }]);
   t.regex(await refused(withDigests(...Array.from({ length: 9 }, (_, i) => ({ sha256: sha(i), source: 'learned' })))), /baselines\[0\]\.items\[1\]\.digests has 9 entries; at most 8/);
   t.regex(await refused(withDigests({ sha256: 'A'.repeat(64), source: 'learned' })), /items\[1\]\.digests\[0\]\.sha256 must be 64 lowercase hex characters$/);
   t.regex(await refused(withDigests({ sha256: D1, source: 'learned' }, { sha256: '', source: 'learned' })), /items\[1\]\.digests\[1\]\.sha256 must be 64 lowercase hex characters$/);
@@ -553,7 +519,7 @@ test('bad reports are refused with INVALID_ARGUMENT (an ack with sequence 0) and
   t.regex(await refused(withDigests({ sha256: D1, source: 'image', image: `r/${'i'.repeat(511)}` })), /items\[1\]\.digests\[0\]\.image is longer than 512 characters/);
   t.regex(await refused(withDigests({ sha256: D1, source: 'learned', firstSeenMs: Date.now() + 2 * 3600_000 })), /items\[1\]\.digests\[0\]\.firstSeenMs \d+ is not a time from .* in unix milliseconds/);
   await a.batch([]);
-  t.is((await list(tc)).items.length, 0, 'nothing of a refused report is kept');
+  t.is((await baselines(tc)).items.length, 0, 'nothing of a refused report is kept');
 }, { nodes: NODES }));
 
 test('the API: 400 names the bad parameter, 401 without a token, 403 for a reader; changes are audited with the key', (t) => withCollector(async (tc) => {
@@ -581,7 +547,7 @@ test('the API: 400 names the bad parameter, 401 without a token, 403 for a reade
   t.is((await api(tc, '/api/v1/baselines', { token: READER_TOKEN })).status, 200, 'readers may read');
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, null)).status, 401);
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'] }, READER_TOKEN)).status, 403);
-  t.is((await list(tc)).items.length, 0, 'refused calls change nothing');
+  t.is((await baselines(tc)).items.length, 0, 'refused calls change nothing');
   t.is((await change(tc, 'allow', { key: WEB, executables: ['/bin/sh'], content: 'any' })).status, 200);
   const audit = await ok(tc, '/api/v1/audit?action=baseline.allow', ADMIN_TOKEN);
   t.like(audit.items.find((x: { status: number }) => x.status === 200), { actor: 'admin', target: WEB, detail: { executables: ['/bin/sh'], content: 'any' } });
@@ -594,7 +560,7 @@ test("the agent's stream gets its node's pods after hello, and again when pushed
     containers: [{ name: 'nginx', execProbes: [['cat', '/tmp/healthy']] }],
   }];
   tc.collector.setPodInventoryProvider((node) => (node === 'node-a' ? pods : []));
-  const a = await agent(tc, 'node-a');
+  const a = await connect(tc, 'node-a');
   t.teardown(() => a.close());
   const first = await a.next();
   t.deepEqual(first.podInventory?.pods, [{
@@ -622,10 +588,10 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
   await writeFile(join(tc.dir, 'admin.token'), `${ADMIN_TOKEN}\n`, { mode: 0o600 });
   await writeFile(join(tc.dir, 'reader.token'), `${READER_TOKEN}\n`, { mode: 0o600 });
   const conn = (who: string) => ['--url', tc.apiUrl, '--token-file', join(tc.dir, `${who}.token`), '--ca-file', tc.pki.caCert];
-  const a = await agent(tc, 'node-a');
+  const a = await connect(tc, 'node-a');
   t.teardown(() => a.close());
   a.report(bl(WEB, 'learning', [{ path: '/usr/sbin/nginx', digests: [{ sha256: 'a'.repeat(64), source: 'learned' }] }]));
-  await eventually('the report', async () => one(tc, WEB));
+  await eventually('the report', async () => centralBaseline(tc, WEB));
 
   const allow = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/sh', '/usr/bin/tini', '--any-content', ...conn('admin')]);
   t.is(allow.code, 0, allow.stderr);
@@ -638,7 +604,7 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
   t.like(JSON.parse(remove.stdout), { action: 'remove', key: WEB, baseline: { removed: [{ path: '/usr/bin/tini' }] } });
   t.is((await nodeward(['baseline', 'lock', '--key', WEB, ...conn('admin')])).code, 0);
   t.is((await nodeward(['baseline', 'unlock', '--key', WEB, ...conn('admin')])).code, 0);
-  t.is((await one(tc, WEB))!.state, 'learning');
+  t.is((await centralBaseline(tc, WEB))!.state, 'learning');
 
   const denied = await nodeward(['baseline', 'allow', '--key', WEB, '--exe', '/bin/x', ...conn('reader')]);
   t.is(denied.code, 1);

@@ -335,3 +335,42 @@ test('an agent that starts before its CA bundle is there waits for it, saying wh
   await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
   t.is(a.agent.enroller?.enrollments, 1);
 });
+
+test('an emergency CA replacement: the collector ends the old CA\'s streams, and each agent enrolls again as soon as its bundle has the new CA, not at its renewal', async (t) => {
+  const kube = await fakeKube(t);
+  // An hour's certificates: the renewal is 40 minutes or more away.
+  const c = await startClusterCollector(kube, { lifetimeSeconds: 3600, pki: { checkSeconds: 60 } });
+  t.teardown(() => c.close());
+  const a = await startClusterAgent(kube, c.collector, 'node-a');
+  t.teardown(() => a.cleanup());
+  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  const enroller = a.agent.enroller!;
+  t.is(enroller.enrollments, 1);
+  const firstSerial = enroller.certificate!.serialNumber;
+  t.true(enroller.certificate!.renewAt.getTime() > Date.now() + 30 * 60_000, 'no renewal due during this test');
+  const oldCa = pkiSecret(kube)['ca.crt']!;
+
+  // The operator empties the Secret (docs/install.md, "Rotating the CA"): a new CA, published alone.
+  kube.write('secrets', COLLECTOR_NAMESPACE, 'nodeward-pki', { data: {} });
+  t.true(await c.collector.clusterPki!.refresh());
+  const newCa = caConfigMap(kube)['ca.crt']!;
+  t.deepEqual(pemCertificates(newCa).length, 1);
+  t.not(newCa, oldCa);
+  // The stream made with the old CA's certificate ends at once.
+  await eventually('the old stream ended', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? undefined : true));
+  t.is(c.logs.count('agent streams ended: their certificates are from a CA no longer trusted (the CA was replaced); they enroll again'), 1);
+
+  // Until the kubelet brings the new bundle the agent cannot tell the new collector certificate
+  // from an impostor's: it says so, and does not enroll (it would not trust the endpoint either).
+  await eventually('the unknown CA diagnosed', () => (a.logs.lines.some((l) => l.msg === 'cannot reach the collector' && l.problem === 'TLS_UNKNOWN_CA') ? true : undefined));
+  t.is(enroller.enrollments, 1, 'no enrollment against a collector it cannot verify');
+
+  // The bundle arrives: the agent's certificate is not from it; it enrolls again and streams.
+  await a.syncBundle();
+  await eventually('node-a streaming again', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  t.is(enroller.enrollments, 2, 'one more enrollment, not a storm');
+  t.not(enroller.certificate!.serialNumber, firstSerial);
+  t.true(new X509Certificate(await readFile(a.certFile, 'utf8')).checkIssued(new X509Certificate(newCa)), 'the new certificate is the new CA\'s');
+  t.is(a.logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('enrolling again now')).length, 1);
+  t.is(c.logs.count('agent connected', { node: 'node-a' }), 2);
+});

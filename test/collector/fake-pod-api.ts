@@ -1,8 +1,10 @@
 // A local HTTPS server (real TLS, its own CA) that speaks the Kubernetes API's list and watch
-// of pods the way the API server does: GET /api/v1/pods with limit/continue pages and a
-// resourceVersion, and ?watch=1 from a resourceVersion, streaming one JSON event per line
-// (ADDED, MODIFIED, DELETED, BOOKMARK, and ERROR with a 410 Status once the version is
-// compacted away). It authenticates the caller's bearer token. The test drives it: pods
+// the way the API server does, for pods and for nodes: GET /api/v1/pods (or /nodes) with
+// limit/continue pages and a resourceVersion, and ?watch=1 from a resourceVersion, streaming
+// one JSON event per line (ADDED, MODIFIED, DELETED, BOOKMARK, and ERROR with a 410 Status
+// once the version is compacted away). One resourceVersion counter for every kind, as etcd
+// keeps one. Besides: GET of one named DaemonSet (the agent's, which the node watch reads) and
+// GET /version. It authenticates the caller's bearer token. The test drives it: objects
 // change, the history is compacted, connections are dropped, raw lines are sent.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,6 +18,9 @@ import type { KubeConnection } from '../../collector/kube/connection.js';
 
 export type PodObject = Record<string, any>;
 
+/** The collections the fake lists and watches. */
+export type WatchedResource = 'pods' | 'nodes';
+
 export interface FakePodApi {
   readonly url: string;
   readonly caFile: string;
@@ -24,8 +29,10 @@ export interface FakePodApi {
   readonly connection: KubeConnection;
   /** Every request, in order. */
   readonly requests: Array<{ path: string; query: URLSearchParams; authorization: string | undefined }>;
-  /** Watch requests currently streaming. */
+  /** Watch requests currently streaming (of every collection). */
   readonly liveWatches: number;
+  /** Watch requests of one collection currently streaming. */
+  liveWatchesOf(resource: WatchedResource): number;
   readonly resourceVersion: number;
   /** Answer every request with this status (an outage, a missing RBAC rule) until cleared. */
   failWith: number | undefined;
@@ -34,21 +41,32 @@ export interface FakePodApi {
   /** Adds or replaces a pod (ADDED or MODIFIED). */
   apply(pod: PodObject): void;
   delete(namespace: string, name: string): void;
+  /** Adds or replaces a node (ADDED or MODIFIED). */
+  applyNode(node: PodObject): void;
+  deleteNode(name: string): void;
   /** Changes inside `fn` are written to watchers in one write (one TLS record, one read). */
   batch(fn: () => void): void;
   /** Changes inside `fn` bypass the event history, as if they happened while nobody watched and were compacted. */
   silently(fn: () => void): void;
-  /** Other objects changed: the resourceVersion moves with no pod event. */
+  /** Other objects changed: the resourceVersion moves with no event. */
   bump(): number;
-  bookmark(): void;
+  bookmark(resource?: WatchedResource): void;
   /** Everything before now is compacted: live watches get ERROR 410 (unless `notify` is false). */
   compact(opts?: { notify?: boolean }): void;
-  /** Sends a line as is to every live watch. */
-  raw(line: string): void;
+  /** Sends a line as is (a string, or bytes) to every live watch of the collection. */
+  raw(line: string | Buffer, resource?: WatchedResource): void;
   /** Cuts every live watch's connection. */
   dropWatches(): void;
+  /** The DaemonSet GET /apis/apps/v1/namespaces/{ns}/daemonsets/{name} answers with; none: 404. */
+  daemonSet: PodObject | undefined;
+  /** Answers the DaemonSet GET with this status instead (403: RBAC without the rule), until cleared. */
+  daemonSetStatus: number | undefined;
+  /** What GET /version answers; none: 404. */
+  version: Record<string, string> | undefined;
   close(): Promise<void>;
 }
+
+const KINDS: Record<WatchedResource, { kind: string; list: string }> = { pods: { kind: 'Pod', list: 'PodList' }, nodes: { kind: 'Node', list: 'NodeList' } };
 
 export async function startFakePodApi(): Promise<FakePodApi> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-fake-pods-'));
@@ -60,15 +78,15 @@ export async function startFakePodApi(): Promise<FakePodApi> {
   await writeFile(caFile, ca.certPem);
   await writeFile(tokenFile, `${token}\n`);
 
-  const pods = new Map<string, PodObject>();
-  const history: Array<{ rv: number; line: string }> = [];
-  const watchers = new Set<ServerResponse>();
-  const snapshots = new Map<string, { items: PodObject[]; rv: number; offset: number }>();
+  const store = (): { objects: Map<string, PodObject>; history: Array<{ rv: number; line: string }>; watchers: Set<ServerResponse> } =>
+    ({ objects: new Map(), history: [], watchers: new Set() });
+  const collections: Record<WatchedResource, ReturnType<typeof store>> = { pods: store(), nodes: store() };
+  const snapshots = new Map<string, { resource: WatchedResource; items: PodObject[]; rv: number; offset: number }>();
   const requests: FakePodApi['requests'] = [];
   let rv = 1000;
   let compacted = 0;
   let recording = true;
-  let pending: string[] | undefined;
+  let pending: Array<{ resource: WatchedResource; line: string }> | undefined;
 
   const send = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -77,32 +95,54 @@ export async function startFakePodApi(): Promise<FakePodApi> {
   const status = (res: ServerResponse, code: number, reason: string, message: string): void =>
     send(res, code, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, message, code });
 
-  function broadcast(lines: string[]): void {
-    if (lines.length === 0) return;
-    const text = lines.map((l) => `${l}\n`).join('');
-    for (const w of watchers) w.write(text);
+  function broadcast(lines: Array<{ resource: WatchedResource; line: string | Buffer }>): void {
+    for (const resource of Object.keys(collections) as WatchedResource[]) {
+      const mine = lines.filter((l) => l.resource === resource);
+      if (mine.length === 0) continue;
+      const data = Buffer.concat(mine.flatMap((l) => [Buffer.isBuffer(l.line) ? l.line : Buffer.from(l.line), Buffer.from('\n')]));
+      for (const w of collections[resource].watchers) w.write(data);
+    }
   }
 
-  function emit(type: string, pod: PodObject): void {
+  function emit(resource: WatchedResource, type: string, object: PodObject): void {
     if (!recording) return;
-    const line = JSON.stringify({ type, object: pod });
-    history.push({ rv: Number(pod.metadata.resourceVersion), line });
-    if (pending) pending.push(line);
-    else broadcast([line]);
+    const line = JSON.stringify({ type, object });
+    collections[resource].history.push({ rv: Number(object.metadata.resourceVersion), line });
+    if (pending) pending.push({ resource, line });
+    else broadcast([{ resource, line }]);
   }
 
-  function list(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  function put(resource: WatchedResource, key: string, object: PodObject): void {
+    const c = collections[resource];
+    const type = c.objects.has(key) ? 'MODIFIED' : 'ADDED';
+    const stored = structuredClone(object);
+    stored.metadata.resourceVersion = String(++rv);
+    c.objects.set(key, stored);
+    emit(resource, type, stored);
+  }
+
+  function remove(resource: WatchedResource, key: string): void {
+    const c = collections[resource];
+    const object = c.objects.get(key);
+    if (!object) throw new Error(`no ${resource} ${key}`);
+    c.objects.delete(key);
+    const gone = structuredClone(object);
+    gone.metadata.resourceVersion = String(++rv);
+    emit(resource, 'DELETED', gone);
+  }
+
+  function list(res: ServerResponse, resource: WatchedResource, query: URLSearchParams): void {
     const limit = Number(query.get('limit') ?? '0');
     const cont = query.get('continue');
-    let snap: { items: PodObject[]; rv: number; offset: number };
+    let snap: { resource: WatchedResource; items: PodObject[]; rv: number; offset: number };
     if (cont) {
       const s = snapshots.get(cont);
-      if (!s) return status(res, 410, 'Expired', 'The provided continue parameter is too old');
+      if (!s || s.resource !== resource) return status(res, 410, 'Expired', 'The provided continue parameter is too old');
       snapshots.delete(cont);
       snap = s;
     } else {
-      const items = [...pods.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => structuredClone(p));
-      snap = { items, rv, offset: 0 };
+      const items = [...collections[resource].objects.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, p]) => structuredClone(p));
+      snap = { resource, items, rv, offset: 0 };
     }
     const end = limit > 0 ? Math.min(snap.items.length, snap.offset + limit) : snap.items.length;
     const metadata: Record<string, unknown> = { resourceVersion: String(snap.rv) };
@@ -111,11 +151,10 @@ export async function startFakePodApi(): Promise<FakePodApi> {
       snapshots.set(next, { ...snap, offset: end });
       metadata.continue = next;
     }
-    send(res, 200, { kind: 'PodList', apiVersion: 'v1', metadata, items: snap.items.slice(snap.offset, end) });
-    void req;
+    send(res, 200, { kind: KINDS[resource].list, apiVersion: 'v1', metadata, items: snap.items.slice(snap.offset, end) });
   }
 
-  function watch(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): void {
+  function watch(res: ServerResponse, resource: WatchedResource, query: URLSearchParams): void {
     const from = Number(query.get('resourceVersion') ?? '0');
     if (from < compacted) {
       const message = `too old resource version: ${from} (${compacted})`;
@@ -124,27 +163,39 @@ export async function startFakePodApi(): Promise<FakePodApi> {
       res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'Expired', code: 410 } })}\n`);
       return;
     }
+    const c = collections[resource];
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    const backlog = history.filter((h) => h.rv > from).map((h) => `${h.line}\n`).join('');
+    const backlog = c.history.filter((h) => h.rv > from).map((h) => `${h.line}\n`).join('');
     res.write(backlog);
-    watchers.add(res);
+    c.watchers.add(res);
     const seconds = Number(query.get('timeoutSeconds') ?? '0');
     const timer = seconds > 0 ? setTimeout(() => res.end(), seconds * 1000) : undefined;
     res.on('close', () => {
-      watchers.delete(res);
+      c.watchers.delete(res);
       if (timer) clearTimeout(timer);
     });
-    void req;
   }
 
-  const server: Server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+  const server: Server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req: IncomingMessage, res) => {
     const url = new URL(req.url ?? '/', 'https://fake');
     requests.push({ path: url.pathname, query: url.searchParams, authorization: req.headers.authorization });
     if (api.failWith !== undefined) return status(res, api.failWith, 'InternalError', 'simulated failure');
     if (req.headers.authorization !== `Bearer ${token}`) return status(res, 401, 'Unauthorized', 'Unauthorized');
-    if (req.method !== 'GET' || url.pathname !== '/api/v1/pods') return status(res, 403, 'Forbidden', `${req.method} ${url.pathname} is forbidden`);
-    if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') return watch(req, res, url.searchParams);
-    return list(req, res, url.searchParams);
+    if (req.method !== 'GET') return status(res, 403, 'Forbidden', `${req.method} ${url.pathname} is forbidden`);
+    if (url.pathname === '/version') return api.version ? send(res, 200, api.version) : status(res, 404, 'NotFound', 'the server could not find the requested resource');
+    const ds = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/.exec(url.pathname);
+    if (ds) {
+      if (api.daemonSetStatus !== undefined) return status(res, api.daemonSetStatus, api.daemonSetStatus === 403 ? 'Forbidden' : 'InternalError', `daemonsets.apps "${ds[2]}" is forbidden`);
+      const d = api.daemonSet;
+      if (!d || d.metadata?.namespace !== decodeURIComponent(ds[1] as string) || d.metadata?.name !== decodeURIComponent(ds[2] as string)) {
+        return status(res, 404, 'NotFound', `daemonsets.apps "${ds[2]}" not found`);
+      }
+      return send(res, 200, d);
+    }
+    const resource = ({ '/api/v1/pods': 'pods', '/api/v1/nodes': 'nodes' } as Record<string, WatchedResource>)[url.pathname];
+    if (!resource) return status(res, 403, 'Forbidden', `${req.method} ${url.pathname} is forbidden`);
+    if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') return watch(res, resource, url.searchParams);
+    return list(res, resource, url.searchParams);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.address() as AddressInfo).port;
@@ -154,29 +205,28 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     url, caFile, tokenFile, token, requests,
     connection: { server: url, caFile, tokenFile, timeoutMs: 10_000 },
     get liveWatches() {
-      return watchers.size;
+      return collections.pods.watchers.size + collections.nodes.watchers.size;
     },
+    liveWatchesOf: (resource) => collections[resource].watchers.size,
     get resourceVersion() {
       return rv;
     },
     failWith: undefined,
     goneAsStatus: false,
+    daemonSet: undefined,
+    daemonSetStatus: undefined,
+    version: undefined,
     apply(pod) {
-      const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
-      const type = pods.has(key) ? 'MODIFIED' : 'ADDED';
-      const stored = structuredClone(pod);
-      stored.metadata.resourceVersion = String(++rv);
-      pods.set(key, stored);
-      emit(type, stored);
+      put('pods', `${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     },
     delete(namespace, name) {
-      const key = `${namespace}/${name}`;
-      const pod = pods.get(key);
-      if (!pod) throw new Error(`no pod ${key}`);
-      pods.delete(key);
-      const gone = structuredClone(pod);
-      gone.metadata.resourceVersion = String(++rv);
-      emit('DELETED', gone);
+      remove('pods', `${namespace}/${name}`);
+    },
+    applyNode(node) {
+      put('nodes', node.metadata.name, node);
+    },
+    deleteNode(name) {
+      remove('nodes', name);
     },
     batch(fn) {
       pending = [];
@@ -199,20 +249,20 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     bump() {
       return ++rv;
     },
-    bookmark() {
-      broadcast([JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } })]);
+    bookmark(resource = 'pods') {
+      broadcast([{ resource, line: JSON.stringify({ type: 'BOOKMARK', object: { kind: KINDS[resource].kind, apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } }) }]);
     },
     compact(opts = {}) {
       compacted = rv;
       if (opts.notify === false) return;
       const line = JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'too old resource version', reason: 'Expired', code: 410 } });
-      for (const w of watchers) w.end(`${line}\n`);
+      for (const c of Object.values(collections)) for (const w of c.watchers) w.end(`${line}\n`);
     },
-    raw(line) {
-      broadcast([line]);
+    raw(line, resource = 'pods') {
+      broadcast([{ resource, line }]);
     },
     dropWatches() {
-      for (const w of watchers) w.socket?.destroy();
+      for (const c of Object.values(collections)) for (const w of c.watchers) w.socket?.destroy();
     },
     async close() {
       server.closeAllConnections();
@@ -279,5 +329,75 @@ export function podObject(p: PodSpecInput): PodObject {
       ...(p.initContainers ? { initContainers: p.initContainers.map(container) } : {}),
     },
     status: { phase: p.phase ?? (p.node ? 'Running' : 'Pending') },
+  };
+}
+
+export interface NodeSpecInput {
+  readonly name: string;
+  readonly uid?: string;
+  readonly labels?: Record<string, string>;
+  readonly taints?: ReadonlyArray<{ key: string; value?: string; effect: string }>;
+  /** The Ready condition: True (default), False or Unknown. */
+  readonly ready?: 'True' | 'False' | 'Unknown';
+  readonly unschedulable?: boolean;
+  readonly kubeletVersion?: string;
+}
+
+/** A node object shaped like the API server's (with the noise a real one carries: images, addresses, conditions). */
+export function nodeObject(n: NodeSpecInput): PodObject {
+  return {
+    kind: 'Node',
+    apiVersion: 'v1',
+    metadata: {
+      name: n.name,
+      uid: n.uid ?? randomUUID(),
+      labels: n.labels ?? { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'kubernetes.io/hostname': n.name },
+      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
+    },
+    spec: {
+      podCIDR: '10.244.1.0/24',
+      ...(n.taints ? { taints: n.taints.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: t.effect })) } : {}),
+      ...(n.unschedulable ? { unschedulable: true } : {}),
+    },
+    status: {
+      capacity: { cpu: '4', memory: '16318436Ki', pods: '110' },
+      conditions: [
+        { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory' },
+        { type: 'Ready', status: n.ready ?? 'True', reason: n.ready === 'False' ? 'KubeletNotReady' : 'KubeletReady', lastHeartbeatTime: new Date().toISOString() },
+      ],
+      addresses: [{ type: 'InternalIP', address: '10.0.0.7' }, { type: 'Hostname', address: n.name }],
+      nodeInfo: {
+        kubeletVersion: n.kubeletVersion ?? 'v1.31.2', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-26-amd64',
+        architecture: 'amd64', containerRuntimeVersion: 'containerd://1.7.22', operatingSystem: 'linux',
+      },
+      images: [{ names: ['registry.example/app@sha256:0123'], sizeBytes: 1234 }],
+    },
+  };
+}
+
+/** The agent DaemonSet as manifests/agent/daemonset.yaml makes it, with its placement rules changeable. */
+export function agentDaemonSet(over: { namespace?: string; name?: string; nodeSelector?: Record<string, string> | null; tolerations?: unknown[]; affinity?: unknown } = {}): PodObject {
+  return {
+    kind: 'DaemonSet',
+    apiVersion: 'apps/v1',
+    metadata: { namespace: over.namespace ?? 'nodeward-agent', name: over.name ?? 'nodeward-agent', uid: randomUUID(), resourceVersion: String(Date.now()), generation: 1 },
+    spec: {
+      selector: { matchLabels: { 'app.kubernetes.io/name': 'nodeward-agent' } },
+      template: {
+        metadata: { labels: { 'app.kubernetes.io/name': 'nodeward-agent' } },
+        spec: {
+          hostPID: true,
+          hostNetwork: true,
+          tolerations: over.tolerations ?? [
+            { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
+            { key: 'node-role.kubernetes.io/master', operator: 'Exists', effect: 'NoSchedule' },
+          ],
+          ...(over.nodeSelector === null ? {} : { nodeSelector: over.nodeSelector ?? { 'kubernetes.io/os': 'linux' } }),
+          ...(over.affinity ? { affinity: over.affinity } : {}),
+          containers: [{ name: 'agent', image: 'nodeward-agent:0.2.0' }],
+        },
+      },
+    },
+    status: { desiredNumberScheduled: 3, numberReady: 2 },
   };
 }

@@ -4,6 +4,10 @@
 // - the store is the bottom layer: it imports nothing of the collector but its own files and
 //   the shared vocabulary (collector/finding.ts); so there is no cycle between the store and
 //   the webhooks (the webhooks read the outbox through the store), nor with the pipeline;
+// - the Store boundary (collector/store/store.ts and what it reaches) is plain: no SQL, no
+//   better-sqlite3, so none of its types comes from an implementation; and outside the store
+//   only main.ts reaches an implementation (it opens the SQLite one), so a second backend
+//   implements the boundary and nothing else changes;
 // - the lifecycle (collector/pipeline/lifecycle.ts) is pure: nothing with I/O.
 import test from 'ava';
 import { readdir, readFile } from 'node:fs/promises';
@@ -50,6 +54,23 @@ const packageOf = (spec: string): string => (spec.startsWith('@') ? spec.split('
 
 const all = Promise.all([sources('collector'), sources('proto')]).then(([c, p]) => [...c, ...p]);
 
+const SQL = /\b(?:SELECT\s+[\w*(]|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|DELETE\s+FROM\b|UPDATE\s+\w+\s+SET\b|CREATE\s+(?:TABLE|INDEX|TRIGGER)\b|DROP\s+(?:TABLE|INDEX)\b|PRAGMA\s+\w)/;
+
+/** The source itself holds SQL or imports better-sqlite3. */
+const touchesSqlite = (f: Source): boolean => SQL.test(f.text) || f.imports.some((i) => packageOf(i) === 'better-sqlite3');
+
+/** Every source `from` reaches through its imports (type-only ones and re-exports included), itself too. */
+function reach(byPath: ReadonlyMap<string, Source>, from: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [from];
+  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
+    if (seen.has(p) || !byPath.has(p)) continue;
+    seen.add(p);
+    todo.push(...byPath.get(p)!.imports);
+  }
+  return seen;
+}
+
 test('the import graph is read: every collector and proto source, with its imports', async (t) => {
   const files = await all;
   const byPath = new Map(files.map((f) => [f.path, f]));
@@ -68,7 +89,6 @@ test('only collector/store/ imports better-sqlite3', async (t) => {
 });
 
 test('only collector/store/ holds SQL', async (t) => {
-  const SQL = /\b(?:SELECT\s+[\w*(]|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|DELETE\s+FROM\b|UPDATE\s+\w+\s+SET\b|CREATE\s+(?:TABLE|INDEX|TRIGGER)\b|DROP\s+(?:TABLE|INDEX)\b|PRAGMA\s+\w)/;
   const holders = (await all).filter((f) => SQL.test(f.text)).map((f) => f.path);
   t.true(holders.includes('collector/store/findings.ts'), 'the pattern finds the store\'s own SQL');
   t.deepEqual(holders.filter((p) => !under(p, 'collector/store')), []);
@@ -87,6 +107,26 @@ test('the store is the bottom layer: no import of the pipeline, the webhooks, th
   const up = edges('collector/store', 'collector/webhooks');
   t.true(down.length > 0, 'the webhooks read the outbox through the store');
   t.deepEqual(up, [], 'and the store imports nothing of the webhooks');
+});
+
+test('the Store boundary is plain: store.ts and every file it reaches hold no SQL and import no better-sqlite3 (no type of it comes from an implementation)', async (t) => {
+  const files = await all;
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const boundary = reach(byPath, 'collector/store/store.ts');
+  t.true(boundary.has('collector/store/boundary/nodes.ts') && boundary.has('collector/store/boundary/baselines.ts'), 're-exports are followed');
+  t.true(touchesSqlite(byPath.get('collector/store/nodes.ts')!), 'an implementation is recognised');
+  t.deepEqual([...boundary].filter((p) => touchesSqlite(byPath.get(p)!)), []);
+});
+
+test('outside collector/store/, the collector reaches the store only through its boundary: main.ts alone opens an implementation (the SQLite one)', async (t) => {
+  const files = await all;
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  /** A store file that reaches SQL or better-sqlite3. */
+  const implementation = (p: string): boolean => [...reach(byPath, p)].some((q) => touchesSqlite(byPath.get(q)!));
+  const edges = files.filter((f) => !under(f.path, 'collector/store')).flatMap((f) => f.imports.filter((i) => under(i, 'collector/store')).map((i) => `${f.path} -> ${i}`));
+  t.true(edges.includes('collector/main.ts -> collector/store/sqlite.ts'));
+  t.true(edges.length > 20, `${edges.length} imports of the store`);
+  t.deepEqual(edges.filter((e) => implementation(e.split(' -> ')[1]!) && e !== 'collector/main.ts -> collector/store/sqlite.ts'), []);
 });
 
 test('the lifecycle is pure: it imports no I/O, no store but its time formatter, nothing but the vocabulary', async (t) => {

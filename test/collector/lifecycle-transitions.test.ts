@@ -1,16 +1,17 @@
 // The finding lifecycle as a table: every (stored state, input, scope, time) the pure stage
 // (collector/pipeline/lifecycle.ts) distinguishes, with the state, the transitions and the
-// alerts it must produce. Then what an allow covers for each check an allow resolves, the
-// invariants over random sequences of inputs, and the stale-after-allow rule through the
-// real commit stage on SQLite.
+// alerts it must produce (agent-missing's among them). Then what an allow covers for each
+// check an allow resolves, the invariants over random sequences of inputs, and the
+// stale-after-allow rule and agent-missing through the real commit stage on SQLite.
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allowCoverage, step, type AllowedContents, type LifecycleInput, type LifecycleState, type StepOutcome } from '../../collector/pipeline/lifecycle.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { processSubject } from '../../proto/baseline-key.js';
+import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { SEVERITIES, STATUSES, type FindingState, type Severity } from '../../proto/domain.js';
 import {
@@ -104,6 +105,14 @@ const TABLE: Array<[string, LifecycleState | undefined, LifecycleInput, Expect]>
   ['silent, resolved (the agent came back before): reopened', RESOLVED, silent, { outcome: 'changed', state: 'open', transitions: ['reopened:reopened'], count: 3 }],
   ['silent, already open: nothing, not even counted', OPEN, silent, { outcome: 'unchanged', state: 'open', transitions: [], count: 2 }],
   ['silent, suppressed: nothing', SUPPRESSED, silent, { outcome: 'unchanged', state: 'suppressed', transitions: [] }],
+  // agent-missing: no agent reports from a node that should run one (raised by the sweep as `silent`).
+  ['agent-missing: past the grace period, none yet: opened', none, silent, { outcome: 'changed', state: 'open', transitions: ['opened:opened'], count: 1, at: [T] }],
+  ['agent-missing: still missing at the next sweep: nothing, not even counted', OPEN, silent, { outcome: 'unchanged', state: 'open', transitions: [], count: 2 }],
+  ['agent-missing: suppressed (a node known to run without it): stays quiet', SUPPRESSED, silent, { outcome: 'unchanged', state: 'suppressed', transitions: [] }],
+  ['agent-missing: missing again after its agent had connected: reopened', RESOLVED, silent, { outcome: 'changed', state: 'open', transitions: ['reopened:reopened'], resolvedAt: null }],
+  ['agent-missing: its agent connects (a hello): resolved', OPEN, { kind: 'resolve', at: T, note: 'the agent connected' }, { outcome: 'changed', state: 'resolved', transitions: ['resolved:resolved'], resolvedAt: T, note: /^the agent connected$/ }],
+  ['agent-missing: the node deleted from the cluster: resolved, the suppression ends', SUPPRESSED, { kind: 'resolve', at: T, note: 'the node was deleted from the cluster' }, { outcome: 'changed', state: 'resolved', transitions: ['resolved:resolved'], suppressed: false, note: /deleted from the cluster/ }],
+  ['agent-missing: a hello from a node that never missed its agent: nothing', none, { kind: 'resolve', at: T, note: 'the agent connected' }, { outcome: 'unchanged', state: null, transitions: [] }],
   // Resolutions by command: an allow, a node deleted, the agent back.
   ['open, resolved by a command', OPEN, resolve, { outcome: 'changed', state: 'resolved', transitions: ['resolved:resolved'], note: /allowed by admin/, resolvedAt: T }],
   ['suppressed, resolved by a command', SUPPRESSED, resolve, { outcome: 'changed', state: 'resolved', transitions: ['resolved:resolved'], suppressed: false }],
@@ -298,4 +307,31 @@ test('a report sent before the agent applied an allow cannot reopen what the all
   t.is(report(PROC_MODIFIED_BINARY_CHECK.id, T + 6000, SHA_B).ignored, 0);
   t.is(stateOf(PROC_MODIFIED_BINARY_CHECK.id), 'open');
   t.is(store.findings.detail(fingerprint('node-a', PROC_INLINE_CODE_CHECK.id, subject))?.history[0]?.at, iso(T + 5000));
+});
+
+test('agent-missing through the commit stage: raised once past a node at its cap, resolved by a hello, and settled for the nodes the sweep names', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-lifecycle-'));
+  const store = openStore({ path: join(dir, 'db.sqlite') });
+  t.teardown(async () => {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1 });
+  const missing = { since: T - 400_000, graceMs: 300_000, reason: 'no agent pod on the node' };
+  const id = (node: string) => fingerprint(node, AGENT_MISSING_CHECK.id, node);
+  // node-b holds one open finding already: at its cap, which the collector's own finding ignores.
+  commit.batch({ node: 'node-b', epoch: 'e', sequence: 1, findings: [{ checkId: 'proc-x', subject: 's', title: 't', category: 'process', severity: 'high', status: 'fail', observedAt: T - 500_000, occurrences: 1, seen: 'event', remediation: '', detail: '{}' }] }, T - 500_000);
+  t.deepEqual(commit.agentMissing('node-b', missing, T).map((c) => c.event), ['opened']);
+  t.deepEqual(commit.agentMissing('node-b', missing, T + 30_000), [], 'the next sweep changes nothing');
+  t.like(store.findings.get(id('node-b')), { state: 'open', count: 1, reason: 'no agent pod on the node', actual: `no agent has connected in the 400 s the node has been Ready (since ${iso(T - 400_000)})` });
+  t.deepEqual(commit.hello({
+    node: 'node-b', agentVersion: 't', epoch: 'e', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 0, memoryBytes: 0, uptimeSeconds: 0, certificates: [],
+  }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: '', execSource: '', execSourceReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 0, execIdentityFailedReason: '' }, T + 60_000).map((c) => `${c.checkId}:${c.event}`), ['agent-missing:resolved']);
+  t.is(store.findings.detail(id('node-b'))?.history[0]?.note, 'the agent connected');
+
+  for (const node of ['gone', 'tainted', 'still']) commit.agentMissing(node, missing, T);
+  const settled = commit.settleAgentMissing((node) => ({ gone: 'the node was deleted from the cluster', tainted: 'the agent DaemonSet no longer runs on this node' } as Record<string, string>)[node], T + 90_000);
+  t.deepEqual(settled.map((c) => `${c.node}:${c.event}`).sort(), ['gone:resolved', 'tainted:resolved']);
+  t.is(store.findings.get(id('still'))?.state, 'open');
+  t.is(store.findings.detail(id('gone'))?.history[0]?.note, 'the node was deleted from the cluster');
 });

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { eventually } from '../helpers/https.js';
 import { testClock } from '../helpers/clock.js';
@@ -128,6 +128,7 @@ const HELLO_STATS = {
   execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19, execUnjudged: 23,
   execFakeContainer: 29, execHostNamespace: 31, execBatches: 37, hostDocumentsRefused: 41,
   hostDocumentRefusedPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', hostDocumentRefusedReason: 'bytes',
+  execIdentityFailed: 43, execIdentityFailedReason: 'too-large',
 };
 
 test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
@@ -139,6 +140,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.like(fromHello, { execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19 });
   t.like(fromHello, { execFakeContainer: 29, execHostNamespace: 31, execBatches: 37 });
   t.deepEqual(fromHello.hostDocumentsRefused, { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' });
+  t.deepEqual(fromHello.execIdentityFailed, { count: 43, lastReason: 'too-large' });
   t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
   t.deepEqual(fromHello.agentDrops, {
     total: 2 + 1 + 5 + 7 + 23 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7, execUnjudged: 23,
@@ -156,6 +158,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.like(fromBeat, { execSource: 'scan', execSourceReason: '', execRingLost: 0 }, 'no exec_source (an older agent): its exec_coverage says');
   t.like(fromBeat, { execFakeContainer: 0, execHostNamespace: 0, execBatches: 0 }, 'an agent that predates them sends none: 0');
   t.deepEqual(fromBeat.hostDocumentsRefused, { count: 0, lastPath: '', lastReason: '' });
+  t.deepEqual(fromBeat.execIdentityFailed, { count: 0, lastReason: '' });
   t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
   t.deepEqual(fromBeat.agentDrops, {
     total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100, execUnjudged: 0,
@@ -167,7 +170,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   const doc = await ok(tc, '/api/v1/openapi.json');
   const schema = JSON.stringify(doc);
   for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost', 'execSource', 'execSourceReason', 'execRingLost', 'execUnjudged',
-    'execFakeContainer', 'execHostNamespace', 'execBatches', 'hostDocumentsRefused', 'lastPath', 'lastReason']) t.true(schema.includes(field), field);
+    'execFakeContainer', 'execHostNamespace', 'execBatches', 'hostDocumentsRefused', 'lastPath', 'lastReason', 'execIdentityFailed']) t.true(schema.includes(field), field);
   a.close();
 }));
 
@@ -302,12 +305,17 @@ test('a refused host document at ingest: its path redacted and bounded, its reas
   t.regex(ended.details, /stats\.hostDocumentRefusedReason "Depth <b>" is not a reason/);
   t.is((await ok(tc, '/api/v1/nodes/node-a')).hostDocumentsRefused.count, 3, 'the refused heartbeat changed nothing');
 
+  const c = await connect(tc, 'node-c', { stats: { execIdentityFailed: 2, execIdentityFailedReason: 'gone; rm -rf' } });
+  t.like(await c.stream.ended, { code: grpc.status.INVALID_ARGUMENT });
+  t.regex((await c.stream.ended).details, /stats\.execIdentityFailedReason "gone; rm -rf" is not a reason/);
+  c.close();
+
   const b = await connect(tc, 'node-b', { stats: { hostDocumentsRefused: 1, hostDocumentRefusedPath: `/${'p'.repeat(1024)}`, hostDocumentRefusedReason: 'bytes' } });
   t.like(await b.stream.ended, { code: grpc.status.INVALID_ARGUMENT, details: 'stats.hostDocumentRefusedPath is longer than 1024 characters' });
   t.is((await api(tc, '/api/v1/nodes/node-b')).status, 404, 'a refused hello stores nothing');
   a.close();
   b.close();
-}));
+}, { nodes: ['node-a', 'node-b', 'node-c'] }));
 
 test('a database of schema version 9 migrates to 10: each node gains the judgement counters at 0 and no refused document, and the next stats fill them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));

@@ -79,7 +79,7 @@ test('query nodes and query summary, with settings from the environment', async 
   const nodes = await nodeward(['query', 'nodes'], env);
   t.is(nodes.code, 0, nodes.stderr);
   const rows = nodes.stdout.trimEnd().split('\n');
-  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+DROPS\s+EXEC\s+HOST LEARNING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN$/);
+  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+DROPS\s+EXEC\s+HOST LEARNING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN\s+WHY NO AGENT$/);
   // node-a's agent predates exec_source: its exec_coverage "event" was netlink. node-b never said.
   // Neither reported a host baseline: no learning window to show.
   t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 9)), [

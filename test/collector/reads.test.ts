@@ -1,7 +1,8 @@
 // Reads never write. Every read route of the API, one of them on a finding whose suppression
-// has passed its expiry, leaves the database exactly as it was (a second connection sees no
-// commit); ending the suppression is the sweeper's work, through the pipeline, at its expiry
-// (lifecycle.test.ts shows that in a running collector).
+// has passed its expiry and the audit log with refusal counts not written yet, leaves the
+// database exactly as it was (a second connection sees no commit); ending the suppression is
+// the sweeper's work, through the pipeline, at its expiry (lifecycle.test.ts shows that in a
+// running collector), and writing the counts is the sweeper's too (audit-flood.test.ts).
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { ADMIN_TOKEN } from '../helpers/collector.js';
@@ -29,10 +30,18 @@ test('reads never write: every read route, on a suppression past its expiry too,
   });
   t.is(suppressed.statusCode, 200, suppressed.body);
   await clock.advance(60_000);
+  // Refused tokens: the first makes the aggregated audit row, the next ones count in memory.
+  const REFUSALS = 5;
+  for (let i = 0; i < REFUSALS; i++) {
+    const res = await api.app.inject({ method: 'GET', url: '/api/v1/nodes', headers: { authorization: `Bearer wrong-token-${i}-0123456789abcdef` } });
+    t.is(res.statusCode, 401);
+  }
 
   const db = new Database(api.databasePath, { readonly: true, fileMustExist: true });
   t.teardown(() => db.close());
   const version = (): unknown => db.pragma('data_version', { simple: true });
+  const stored = (): unknown => db.prepare("SELECT count FROM audit_log WHERE action = 'api.auth'").pluck().get();
+  t.is(stored(), 1, 'the counts after the first refusal are not written yet');
   const before = version();
   const reads = [
     '/api/v1/findings', `/api/v1/findings?state=suppressed`, `/api/v1/findings/${id}`, '/api/v1/nodes', '/api/v1/nodes/node-a',
@@ -44,6 +53,9 @@ test('reads never write: every read route, on a suppression past its expiry too,
     t.true(res.status === 200 || (url === '/api/v1/nodes/node-a' && res.status === 404), `${url}: ${res.status}`);
   }
   t.is(version(), before, 'no read committed anything');
+  t.is(stored(), 1, 'the audit read wrote none of the counts it holds');
+  const audit = JSON.parse((await api.get('/api/v1/audit?action=api.auth')).body) as { items: Array<{ count: number; detail: { reason: string } }> };
+  t.like(audit.items, [{ count: REFUSALS, detail: { reason: 'bad-credentials' } }], 'yet it shows every refusal');
   t.like(JSON.parse((await api.get(`/api/v1/findings/${id}`)).body), { state: 'suppressed', suppressedUntil: new Date(T0 + 1000).toISOString() });
   t.is(api.metrics.get('nodeward_suppressions_expired_total'), 0);
 

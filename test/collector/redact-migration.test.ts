@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { hostKeyOf, processSubject } from '../../proto/baseline-key.js';
 
 test('a database of schema version 7 migrates: secrets in stored findings and queued alerts are redacted, identities kept', async (t) => {

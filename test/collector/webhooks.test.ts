@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadCollectorConfig } from '../../collector/config.js';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { initPki } from '../../collector/pki/pki.js';
 import { readFile } from 'node:fs/promises';
 import type { Destination } from '../../collector/webhooks/types.js';

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import {
   baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, scanFromWire, wireTime, WIRE_TIMES, type TimeWindow,

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { AGENT_RUNTIME_ENV, agentEnv } from '../../agent/runtime-env.js';
+import { AGENT_NODE_ARGS, AGENT_RUNTIME_ENV, agentEnv } from '../../agent/runtime-env.js';
 import { parseDockerfile } from './dockerfile.js';
 import { REPO_ROOT } from './manifests.js';
 
@@ -22,6 +22,22 @@ test('the agent image sets the runtime environment the benchmark measures', (t) 
   const env = imageEnv();
   t.true(Object.keys(AGENT_RUNTIME_ENV).length > 0);
   for (const [k, v] of Object.entries(AGENT_RUNTIME_ENV)) t.is(env[k], v, `Dockerfile.agent ENV ${k}`);
+});
+
+test("the agent image starts Node.js with the agent's V8 options, and this Node.js applies them without a word", (t) => {
+  const df = parseDockerfile(readFileSync(`${REPO_ROOT}Dockerfile.agent`, 'utf8'));
+  const entry = df.stages.at(-1)!.instructions.filter((x) => x.keyword === 'ENTRYPOINT').at(-1);
+  t.truthy(entry, 'the final stage has an ENTRYPOINT');
+  const argv = JSON.parse(entry!.args) as string[];
+  t.is(argv[0], 'node');
+  t.deepEqual(argv.slice(1, 1 + AGENT_NODE_ARGS.length), [...AGENT_NODE_ARGS], 'the options come before the script');
+  // A V8 that dropped or renamed an option would refuse to start ("bad option") or warn.
+  const r = spawnSync(process.execPath, [...AGENT_NODE_ARGS, '-e', 'process.stdout.write(JSON.stringify(process.execArgv))'], { encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stderr, '', 'no warning');
+  t.deepEqual((JSON.parse(r.stdout) as string[]).slice(0, AGENT_NODE_ARGS.length), [...AGENT_NODE_ARGS]);
+  const bad = spawnSync(process.execPath, ['--max-opt=1', '--no-such-v8-option', '-e', ''], { encoding: 'utf8' });
+  t.not(bad.status, 0, 'an option this V8 does not know stops Node.js: the check above could fail');
 });
 
 test("Node.js starts with the agent's NODE_OPTIONS and keeps the young generation within them", (t) => {

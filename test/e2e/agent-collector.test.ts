@@ -10,12 +10,11 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initPki } from '../../collector/pki/pki.js';
-import { hashToken } from '../../collector/config.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import type { ScanReport } from '../../proto/load.js';
 import { prepareFixture } from '../helpers/fixture.js';
 import { eventually, httpsJson } from '../helpers/https.js';
-import { startNodeward, type LogLine, type NodewardProcess } from '../helpers/process.js';
+import { startCollectorProcess, startNodeward, type LogLine, type NodewardProcess } from '../helpers/process.js';
 
 const TOKEN = 'e2e-admin-token-0123456789abcdef';
 const NODE = 'node-a';
@@ -39,26 +38,8 @@ test('findings travel from agent to API over mTLS and survive collector and agen
 
   const pki = await initPki(join(dir, 'pki'), { nodes: [NODE], collectorHosts: ['localhost', '127.0.0.1'] });
   const ca = readFileSync(pki.caCert);
-  const collectorYaml = (grpcPort: number, apiPort: number): string => JSON.stringify({
-    dataDir: join(dir, 'collector'),
-    grpc: { listen: `127.0.0.1:${grpcPort}`, caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
-    api: { listen: `127.0.0.1:${apiPort}`, tokens: [{ name: 'e2e', role: 'admin', sha256: hashToken(TOKEN) }] },
-  });
-  const collectorConfig = join(dir, 'collector.yaml');
-  await writeFile(collectorConfig, collectorYaml(0, 0));
-
-  const startCollector = async (): Promise<{ proc: NodewardProcess; grpcPort: number; apiPort: number }> => {
-    const proc = startNodeward(['collector', '--config', collectorConfig]);
-    running.push(proc);
-    const api = await proc.waitFor((l) => l.msg === 'API listening');
-    const grpc = await proc.waitFor((l) => l.msg === 'gRPC listening');
-    return { proc, grpcPort: grpc.port as number, apiPort: api.port as number };
-  };
-
-  let collector = await startCollector();
+  let collector = await startCollectorProcess({ dir, pki, adminToken: TOKEN, running });
   const { grpcPort, apiPort } = collector;
-  // Later starts reuse the same ports, as a restarted pod behind a Service would.
-  await writeFile(collectorConfig, collectorYaml(grpcPort, apiPort));
 
   const agentConfig = join(dir, 'agent.yaml');
   await writeFile(agentConfig, JSON.stringify({
@@ -137,8 +118,8 @@ test('findings travel from agent to API over mTLS and survive collector and agen
   t.true(outageScans >= 9, `${outageScans} scans during the outage`);
   t.true(held <= 3, `${held} spool entries for ${outageScans} scans`);
 
-  // 4. The collector comes back; the spool drains into it.
-  collector = await startCollector();
+  // 4. The collector comes back (on the same ports, as a restarted pod behind a Service would); the spool drains into it.
+  collector = await collector.restart();
   t.is(collector.grpcPort, grpcPort);
   await eventually('the 4.1.9 finding made during the outage', async () =>
     ((await allFindings()).some((x) => x.checkId === 'cis-4.1.9') ? true : undefined), 30_000);

@@ -8,10 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initPki } from '../../collector/pki/pki.js';
-import { hashToken } from '../../collector/config.js';
 import { prepareFixture } from '../helpers/fixture.js';
 import { eventually } from '../helpers/https.js';
-import { startNodeward, type NodewardProcess } from '../helpers/process.js';
+import { startCollectorProcess, startNodeward, type NodewardProcess } from '../helpers/process.js';
 
 const NODE = 'node-a';
 
@@ -29,15 +28,7 @@ test('an agent that trusts another CA warns why, shows it in /status, stays read
   });
   const pki = await initPki(join(dir, 'pki'), { nodes: [NODE], collectorHosts: ['localhost', '127.0.0.1'] });
   const stale = await initPki(join(dir, 'stale-pki'), { nodes: [NODE], collectorHosts: ['localhost'] });
-  const collectorConfig = join(dir, 'collector.yaml');
-  await writeFile(collectorConfig, JSON.stringify({
-    dataDir: join(dir, 'collector'),
-    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
-    api: { listen: '127.0.0.1:0', tokens: [{ name: 'e2e', role: 'admin', sha256: hashToken('e2e-admin-token-0123456789abcdef') }] },
-  }));
-  const collector = startNodeward(['collector', '--config', collectorConfig]);
-  running.push(collector);
-  const grpcPort = (await collector.waitFor((l) => l.msg === 'gRPC listening')).port as number;
+  const { grpcPort } = await startCollectorProcess({ dir, pki, adminToken: 'e2e-admin-token-0123456789abcdef', running });
 
   const agentConfig = (caFile: string) => JSON.stringify({
     node: NODE, hostRoot: fixture.root, procRoot: fixture.procRoot, stateDir: join(dir, 'agent-state'),

@@ -21,11 +21,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initPki } from '../../collector/pki/pki.js';
-import { hashToken } from '../../collector/config.js';
 import { freshBinary } from '../processes/helpers.js';
 import { filesUnder } from '../helpers/files.js';
 import { eventually, httpsJson } from '../helpers/https.js';
-import { startNodeward, type NodewardProcess } from '../helpers/process.js';
+import { startCollectorProcess, startNodeward, type NodewardProcess } from '../helpers/process.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 
 const NODE = 'leak-node';
@@ -91,20 +90,12 @@ test('secrets in a real process\'s argv reach no spool, database, webhook body, 
 
   const pki = await initPki(join(dir, 'pki'), { nodes: [NODE], collectorHosts: ['localhost', '127.0.0.1'] });
   const ca = await readFile(pki.caCert);
-  const collectorDir = join(dir, 'collector');
   const stateDir = join(dir, 'agent-state');
   const hook = (name: string, format: string) => ({ name, url: `${receiver.url}/${name}`, format, groupWindowMs: 0, backoffInitialMs: 50, backoffMaxMs: 500 });
-  await writeFile(join(dir, 'collector.yaml'), JSON.stringify({
-    dataDir: collectorDir,
-    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
-    api: { listen: '127.0.0.1:0', tokens: [{ name: 'leak', role: 'admin', sha256: hashToken(API_TOKEN) }] },
-    webhooks: [hook('json', 'json'), hook('slack', 'slack'), hook('falco', 'falco')],
-    log: { level: 'debug' },
-  }));
-  const collector = startNodeward(['collector', '--config', join(dir, 'collector.yaml')]);
-  running.push(collector);
-  const apiPort = (await collector.waitFor((l) => l.msg === 'API listening')).port as number;
-  const grpcPort = (await collector.waitFor((l) => l.msg === 'gRPC listening')).port as number;
+  const { proc: collector, apiPort, grpcPort, dataDir: collectorDir } = await startCollectorProcess({
+    dir, pki, adminToken: API_TOKEN, running,
+    settings: { webhooks: [hook('json', 'json'), hook('slack', 'slack'), hook('falco', 'falco')], log: { level: 'debug' } },
+  });
 
   await writeFile(join(dir, 'agent.yaml'), JSON.stringify({
     node: NODE, hostRoot: '/', procRoot: '/proc', stateDir,

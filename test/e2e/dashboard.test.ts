@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's headless Chromium driven by playwright-core)
 // against an in-process collector fed over mTLS gRPC: log in, read the overview, filter
 // findings, open a node and a finding, log out. A finding whose subject and command line
-// carry HTML and script is shown as text and runs nothing. Screenshots go to a temp dir.
+// carry HTML and script is shown as text and runs nothing. Nodes no agent reports from (the
+// collector's node watch) are listed with why. Screenshots go to a temp dir.
 import type { ExecutionContext } from 'ava';
 import { mkdtemp } from 'node:fs/promises';
 import { statSync } from 'node:fs';
@@ -12,6 +13,9 @@ import { executable, needs } from '../helpers/requirements.js';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
 import { connect, proc, result, withCollector } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
+import { testClock } from '../helpers/clock.js';
+import { eventually } from '../helpers/https.js';
+import { agentDaemonSet, nodeObject, startFakePodApi } from '../collector/fake-pod-api.js';
 
 // Code run inside the page by page.evaluate: typed loosely (this project compiles without the DOM library).
 declare const document: any;
@@ -316,3 +320,42 @@ browserTest('the unexpected processes page lists rows from the processes API, fi
   t.deepEqual(problems, []);
   [a, b].forEach((s) => s!.close());
 }));
+
+browserTest('the overview and the node page list the nodes no agent reports from, with why; a reason from the cluster stays text', async (t) => {
+  const api = await startFakePodApi();
+  t.teardown(() => api.close());
+  api.daemonSet = agentDaemonSet();
+  api.applyNode(nodeObject({ name: 'node-a' }));
+  api.applyNode(nodeObject({ name: 'node-b' }));
+  api.applyNode(nodeObject({ name: 'gpu-1', taints: [{ key: 'dedicated', value: '<img src=x onerror="window.__xss=1">', effect: 'NoSchedule' }] }));
+  const clock = testClock(Date.now());
+  await withCollector(async (tc) => {
+    await eventually('the node watch', () => (tc.collector.nodes?.synced && tc.collector.nodes.stats().daemonSetRead ? true : undefined));
+    await connect(tc, 'node-a');
+    await clock.advance(300_000);
+    const { page, dialogs, problems } = await openPage(t);
+    await page.goto(`${tc.apiUrl}/ui/login`);
+    await page.fill('#token', READER_TOKEN);
+    await page.click('button[type=submit]');
+    await ready(page);
+    t.deepEqual(await page.locator('#nodes-table tbody tr td:first-child').allTextContents(), ['gpu-1', 'node-a', 'node-b']);
+    const status = (node: string) => text(page, `#nodes-table tbody tr[data-node="${node}"] td:nth-child(2) .status`);
+    const why = (node: string) => text(page, `#nodes-table tbody tr[data-node="${node}"] .why-no-agent`);
+    t.is(await status('node-a'), 'connected');
+    t.is(await status('node-b'), 'agent missing');
+    t.regex(await why('node-b'), /pods\.watch is off/);
+    t.is(await status('gpu-1'), 'no agent (not expected)');
+    t.regex(await why('gpu-1'), /taint dedicated=<img src=x onerror="window.__xss=1">:NoSchedule is not tolerated/, 'the taint shown as text');
+    await page.click('#nodes-table tbody tr[data-node="node-b"] a');
+    await ready(page);
+    t.regex(await text(page, '#node-no-agent'), /no agent has reported from this node: .*pods\.watch is off/);
+    t.deepEqual(dialogs, []);
+    t.deepEqual(problems, []);
+    t.is(await page.evaluate(() => window.__xss), undefined);
+  }, {
+    clock, overrides: {
+      nodes: { watch: 'on', missingAfterSeconds: 300 }, pods: { watch: 'off' },
+      'enroll.kubernetes': { server: api.url, caFile: api.caFile, tokenFile: api.tokenFile },
+    },
+  });
+});

@@ -20,13 +20,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { initPki } from '../../collector/pki/pki.js';
-import { hashToken } from '../../collector/config.js';
 import { parseCmdline } from '../../agent/facts/proc.js';
 import { filesUnder } from '../helpers/files.js';
 import { createTestCa, issueTestCert } from '../helpers/certs.js';
 import { prepareFixture, writeCmdline, writeEnviron, type Fixture } from '../helpers/fixture.js';
 import { eventually, httpsJson } from '../helpers/https.js';
-import { NODEWARD_BIN, startNodeward, type NodewardProcess } from '../helpers/process.js';
+import { NODEWARD_BIN, startCollectorProcess, startNodeward, type NodewardProcess } from '../helpers/process.js';
 
 const run = promisify(execFile);
 const NODE = 'leak-node';
@@ -151,18 +150,10 @@ test('agent and collector: no secret in their logs, the spool, the database or t
 
   const pki = await initPki(join(dir, 'pki'), { nodes: [NODE], collectorHosts: ['localhost', '127.0.0.1'] });
   const ca = await readFile(pki.caCert);
-  const collectorDir = join(dir, 'collector');
   const stateDir = join(dir, 'agent-state');
-  await writeFile(join(dir, 'collector.yaml'), JSON.stringify({
-    dataDir: collectorDir,
-    grpc: { listen: '127.0.0.1:0', caFile: pki.caCert, certFile: pki.collectorCert, keyFile: pki.collectorKey },
-    api: { listen: '127.0.0.1:0', tokens: [{ name: 'leak', role: 'admin', sha256: hashToken(API_TOKEN) }] },
-    log: { level: 'debug' },
-  }));
-  const collector = startNodeward(['collector', '--config', join(dir, 'collector.yaml')]);
-  running.push(collector);
-  const apiPort = (await collector.waitFor((l) => l.msg === 'API listening')).port as number;
-  const grpcPort = (await collector.waitFor((l) => l.msg === 'gRPC listening')).port as number;
+  const { proc: collector, apiPort, grpcPort, dataDir: collectorDir } = await startCollectorProcess({
+    dir, pki, adminToken: API_TOKEN, running, settings: { log: { level: 'debug' } },
+  });
 
   await writeFile(join(dir, 'agent.yaml'), JSON.stringify({
     node: NODE, hostRoot: fx.root, procRoot: fx.procRoot, stateDir,

@@ -4,11 +4,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCsr, generateNodeKey } from '../../agent/enroll/csr.js';
 import { createEnroller } from '../../agent/enroll/enroller.js';
+import { initPki } from '../../collector/pki/pki.js';
+import { testClock } from '../helpers/clock.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { openRawStream } from '../helpers/grpc-client.js';
 import { captureLog, startEnrollingCollector, type EnrollingCollector } from './helpers.js';
@@ -120,7 +122,7 @@ test('bad requests are refused before the API server is asked; an API outage is 
   t.is(bad.status, 400);
   t.is((await httpsJson(c.enrollUrl, { ca: c.ca, method: 'GET', token })).status, 405);
   t.is((await httpsJson(c.enrollUrl.replace('/v1/enroll', '/v1/other'), { ca: c.ca, method: 'POST', token, body: {} })).status, 404);
-  t.is(c.kube.requests.length, 0, 'no API call for a malformed request');
+  t.is(c.kube.requests.filter((r) => r.path !== '/version').length, 0, 'no API call for a malformed request (the version check at start aside)');
   c.kube.failWith = 500;
   const down = await enroll(c, token, 'node-a');
   t.is(down.status, 503);
@@ -213,4 +215,54 @@ test('a restarted agent keeps its still-good certificate instead of enrolling ag
   await other.start();
   t.is(other.certificate, undefined, 'node-b tried to enroll (and was refused: its token is for node-a)');
   t.is(c.logs.count('enrollment refused', { status: 403 }), 1);
+});
+
+test('recover: a certificate the collector refuses, or one its bundle no longer vouches for, is enrolled again at once, then only after a backoff until a connection holds', async (t) => {
+  const c = await collector(t, 3600);
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-agent-enroll-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const { token } = c.kube.agentPod('node-a');
+  await writeFile(join(dir, 'token'), token);
+  const caFile = join(dir, 'ca.crt');
+  await writeFile(caFile, await readFile(c.pki.caCert));
+  const clock = testClock();
+  const logs = captureLog('agent');
+  const enroller = createEnroller({
+    url: c.enrollUrl, tokenFile: join(dir, 'token'), caFile, serverName: '', node: 'node-a',
+    certFile: join(dir, 'tls/agent.crt'), keyFile: join(dir, 'tls/agent.key'), renewAfterFraction: 0.7,
+    retryBaseMs: 1000, retryMaxMs: 8000, timeoutMs: 5000,
+  }, { log: logs.log, clock, random: () => 1 });
+  t.teardown(() => enroller.stop());
+  await enroller.start();
+  t.is(enroller.enrollments, 1);
+
+  // Network trouble, or a TLS problem while the certificate is still from the bundle: no new certificate would help.
+  for (const p of ['DNS', 'REFUSED', 'UNREACHABLE', 'ADDRESS', 'TLS_UNKNOWN_CA', 'TLS_EXPIRED', 'TLS_NAME', 'PERMISSION_DENIED'] as const) {
+    t.is(await enroller.recover(p), 'not-needed', p);
+  }
+  // The collector refuses the certificate: enrolled again at once, not again right after.
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  t.is(enroller.enrollments, 2);
+  t.is(await enroller.recover('UNAUTHENTICATED'), 'backing-off');
+  await clock.advance(999);
+  t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'the first backoff is collector.backoffBaseMs');
+  await clock.advance(1);
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  await clock.advance(1999);
+  t.is(await enroller.recover('TLS_REJECTED'), 'backing-off', 'then it doubles');
+  await clock.advance(1);
+  t.is(await enroller.recover('TLS_REJECTED'), 'enrolled');
+  t.is(enroller.enrollments, 4);
+  // A connection that held: the next refusal is acted on at once.
+  enroller.connectionHeld();
+  t.is(await enroller.recover('UNAUTHENTICATED'), 'enrolled');
+
+  // The bundle changes under it (the CA replaced): a certificate not from the new bundle is enrolled again
+  // whatever the TLS problem; the endpoint is still the old CA's here, so it fails and the retries take over.
+  enroller.connectionHeld();
+  const other = await initPki(join(dir, 'other-pki'), { nodes: [], collectorHosts: ['localhost'] });
+  await writeFile(caFile, await readFile(other.caCert));
+  t.is(await enroller.recover('TLS_UNKNOWN_CA'), 'failed');
+  t.is(await enroller.recover('TLS_UNKNOWN_CA'), 'backing-off', 'its retries are under way');
+  t.is(logs.lines.filter((l) => typeof l.msg === 'string' && l.msg.includes('enrolling again now')).length, 5);
 });

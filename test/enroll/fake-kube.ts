@@ -1,7 +1,7 @@
 // A local HTTPS server that speaks the Kubernetes API calls the collector makes with its
 // ServiceAccount, the way the API server answers them: POST
 // /apis/authentication.k8s.io/v1/tokenreviews and GET /api/v1/namespaces/{ns}/pods/{name}
-// (enrollment), and GET and PUT of named Secrets and ConfigMaps (the cluster PKI), with a
+// (enrollment), GET /version, and GET and PUT of named Secrets and ConfigMaps (the cluster PKI), with a
 // resourceVersion per write and 409 Conflict for an update from a stale one. It
 // authenticates its caller (the collector's ServiceAccount token) and authorizes it as
 // manifests/collector/rbac.yaml does: create tokenreviews, get pods in nodeward-agent, get
@@ -218,6 +218,8 @@ export async function startFakeKube(): Promise<FakeKube> {
     requests.push(entry);
     if (api.failWith !== undefined) return status(res, api.failWith, 'InternalError', 'simulated outage');
     if (caller !== 'collector') return status(res, 401, 'Unauthorized', 'Unauthorized');
+    // Open to every authenticated caller (system:public-info-viewer), as the collector's start asks it.
+    if (req.method === 'GET' && path === '/version') return send(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.2', platform: 'linux/amd64' });
     if (req.method === 'POST' && path === '/apis/authentication.k8s.io/v1/tokenreviews') {
       const b = (await body(req)) as { kind?: string; spec?: { token?: string; audiences?: string[] } } | undefined;
       entry.body = b;

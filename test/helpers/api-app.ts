@@ -10,7 +10,8 @@ import { hashToken } from '../../collector/config.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { createBaselineSync, type BaselineSync } from '../../collector/pipeline/baselines.js';
 import { createPipeline, type Pipeline } from '../../collector/pipeline/pipeline.js';
-import { openStore, type Store } from '../../collector/store/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
+import type { Store } from '../../collector/store/store.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
 

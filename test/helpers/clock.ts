@@ -1,7 +1,7 @@
-// A clock the test moves (collector/clock.ts): time stands still until `advance`, which
+// A clock the test moves (proto/support/clock.ts): time stands still until `advance`, which
 // runs every wake-up that falls due, in order, each at its own time. Tests of expiry,
-// staleness, retention, rate limits and backoff use it instead of sleeping.
-import type { Clock } from '../../collector/clock.js';
+// staleness, retention, rate limits, backoff and renewal use it instead of sleeping.
+import type { Clock } from '../../proto/support/clock.js';
 
 export interface TestClock extends Clock {
   /** Moves the time forward by `ms`, running what falls due on the way; lets the event loop turn after each. */

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { initPki, type PkiPaths } from '../../collector/pki/pki.js';
 import { loadCollectorConfig, hashToken } from '../../collector/config.js';
 import { createCollector, type Collector } from '../../collector/main.js';
-import { createLogger } from '../../proto/support/logger.js';
+import { createLogger, type Logger } from '../../proto/support/logger.js';
 import type { Clock } from '../../collector/clock.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
@@ -24,8 +24,8 @@ export interface TestCollector {
   close(): Promise<void>;
 }
 
-/** `clock`: the collector's time (test/helpers/clock.ts); the system's when absent. */
-export async function startTestCollector(opts: { nodes?: string[]; overrides?: Record<string, unknown>; clock?: Clock } = {}): Promise<TestCollector> {
+/** `clock`: the collector's time (test/helpers/clock.ts); the system's when absent. `log`: where it logs (default: nowhere). */
+export async function startTestCollector(opts: { nodes?: string[]; overrides?: Record<string, unknown>; clock?: Clock; log?: Logger } = {}): Promise<TestCollector> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-collector-'));
   const pki = await initPki(join(dir, 'pki'), { nodes: opts.nodes ?? ['node-a', 'node-b'], collectorHosts: ['localhost', '127.0.0.1'] });
   const file = join(dir, 'collector.yaml');
@@ -42,7 +42,7 @@ export async function startTestCollector(opts: { nodes?: string[]; overrides?: R
     },
   }));
   const config = loadCollectorConfig({ file, env: {}, overrides: opts.overrides });
-  const collector = createCollector(config, { log: createLogger('collector', 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const collector = createCollector(config, { log: opts.log ?? createLogger('collector', 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
   await collector.start();
   return {
     dir, pki, collector,

@@ -1,6 +1,11 @@
-// Runs `bin/nodeward` as a separate OS process and follows its JSON log lines.
+// Runs `bin/nodeward` as a separate OS process and follows its JSON log lines; and a
+// collector as such a process, the way the end-to-end tests start one.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashToken } from '../../collector/config.js';
+import type { PkiPaths } from '../../collector/pki/pki.js';
 
 export const NODEWARD_BIN = fileURLToPath(new URL('../../../bin/nodeward', import.meta.url));
 
@@ -103,4 +108,54 @@ export function startNodeward(args: string[], env: Record<string, string> = {}, 
       await exited;
     },
   };
+}
+
+export interface CollectorProcess {
+  readonly proc: NodewardProcess;
+  readonly grpcPort: number;
+  readonly apiPort: number;
+  /** Its database and the rest of its state. */
+  readonly dataDir: string;
+  /** Starts it again (after a kill) with the same settings on the same ports, as a restarted pod behind a Service. */
+  restart(): Promise<CollectorProcess>;
+}
+
+export interface CollectorProcessOptions {
+  /** Where its config file (collector.yaml) and its data dir (collector/) go. */
+  readonly dir: string;
+  /** Its CA and serving certificate (initPki's). */
+  readonly pki: Pick<PkiPaths, 'caCert' | 'collectorCert' | 'collectorKey'>;
+  /** The token of its one API token, an admin named `admin`. */
+  readonly adminToken: string;
+  /** More settings, e.g. `webhooks`, `log`. */
+  readonly settings?: Record<string, unknown>;
+  /** Where the process is added, for the test's teardown to kill. */
+  readonly running: NodewardProcess[];
+}
+
+/**
+ * `nodeward collector --config` as its own OS process on loopback ports the OS picks, with
+ * mTLS from `pki`; resolves once both its API and its gRPC port listen.
+ */
+export async function startCollectorProcess(opts: CollectorProcessOptions): Promise<CollectorProcess> {
+  const configFile = join(opts.dir, 'collector.yaml');
+  const dataDir = join(opts.dir, 'collector');
+  const start = async (grpcPort: number, apiPort: number): Promise<CollectorProcess> => {
+    await writeFile(configFile, JSON.stringify({
+      dataDir,
+      grpc: { listen: `127.0.0.1:${grpcPort}`, caFile: opts.pki.caCert, certFile: opts.pki.collectorCert, keyFile: opts.pki.collectorKey },
+      api: { listen: `127.0.0.1:${apiPort}`, tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(opts.adminToken) }] },
+      ...opts.settings,
+    }));
+    const proc = startNodeward(['collector', '--config', configFile]);
+    opts.running.push(proc);
+    const api = await proc.waitFor((l) => l.msg === 'API listening');
+    const grpc = await proc.waitFor((l) => l.msg === 'gRPC listening');
+    const started: CollectorProcess = {
+      proc, grpcPort: grpc.port as number, apiPort: api.port as number, dataDir,
+      restart: () => start(started.grpcPort, started.apiPort),
+    };
+    return started;
+  };
+  return start(0, 0);
 }

@@ -15,7 +15,7 @@ import { freshBinary, HOST_WORKER, tempDir, waitFor } from './helpers.js';
 test('process settings have their defaults and their environment variables', (t) => {
   const c = loadAgentConfig({ env: {} }, { needCollector: false });
   t.deepEqual(c.processes, {
-    enabled: true, scanIntervalSeconds: 2, execEvents: true, ebpf: true, btfPath: '/sys/kernel/btf/vmlinux', ebpfRingBytes: 4 * 1024 * 1024,
+    enabled: true, scanIntervalSeconds: 2, execEvents: true, ebpf: true, btfPath: '/sys/kernel/btf/vmlinux', ebpfRingBytes: 1024 * 1024,
     learnSeconds: 3600, hostLearnSeconds: 86_400, startupSeconds: 60,
     rateBurst: 10, rateRefillSeconds: 180, maxBaselines: 2048, maxItemsPerBaseline: 1024, hostRole: 'auto', containerdState: '/run/containerd',
     identity: true, maxHashBytes: 512 * 1024 * 1024,

@@ -2,10 +2,7 @@
 // their code from stdin, or run a file; the table is the contract, the properties say the
 // reader is total and reads options the way the programs do.
 import test from 'ava';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { INTERPRETERS, identify, inlineCode, interpretersMarkdown } from '../../agent/processes/interpreters.js';
-import { loadersMarkdown } from '../../agent/processes/loader.js';
+import { INTERPRETERS, identify, inlineCode } from '../../agent/processes/interpreters.js';
 import { checkProperty, fc } from '../helpers/property.js';
 
 type Expect = 'inline' | 'stdin' | 'file' | 'other' | null;
@@ -241,10 +238,4 @@ test('each family\'s documented code option, with code, is inline wherever the o
     const r = inlineCode(`/usr/bin/${spec.names[0]}`, [spec.names[0]!, ...before, ...codeOf[spec.family]!, code]);
     return r !== null && r.inline && r.interpreter === spec.family;
   }), 1000);
-});
-
-test('docs/interpreters.md is rendered from the tables', async (t) => {
-  const doc = await readFile(fileURLToPath(new URL('../../../docs/interpreters.md', import.meta.url)), 'utf8');
-  t.true(doc.includes(interpretersMarkdown()), 'docs/interpreters.md is out of date: `npm run build && node dist/scripts/gen-interpreters-doc.js`');
-  t.true(doc.includes(loadersMarkdown()), 'docs/interpreters.md is out of date: `npm run build && node dist/scripts/gen-interpreters-doc.js`');
 });

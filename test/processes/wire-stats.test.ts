@@ -24,6 +24,13 @@ function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats
   };
 }
 
+test('executables that could not be hashed: their total over every reason, and the last reason', (t) => {
+  const identity = { entries: 10, hashed: 12, cacheHits: 900, bytesHashed: 1 << 20, failed: { gone: 4, 'too-large': 1 }, lastFailure: 'too-large' as const };
+  const s = ebpfStats();
+  t.like(processStatsToWire({ ...s, content: { ...s.content, identity } }, 0), { execIdentityFailed: 5, execIdentityFailedReason: 'too-large' });
+  t.like(processStatsToWire(s, 0), { execIdentityFailed: undefined }, 'identity off: nothing to say');
+});
+
 test('judged-as-host processes and eBPF batches are carried as they are counted', (t) => {
   t.like(processStatsToWire(ebpfStats(), 0), {
     execSource: 'ebpf', execUnjudged: 3, execRingLost: 3, execEventsLost: 3, execFakeContainer: 3, execHostNamespace: 5, execBatches: 41,

@@ -14,12 +14,12 @@ import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import {
   PROC_FAKE_CONTAINER_CGROUP, PROC_INLINE_CODE, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNEXPECTED,
 } from '../../agent/processes/findings.js';
-import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
+import { AGENT_MISSING_CHECK, AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const IDS = [
   PROC_UNEXPECTED_CHECK, PROC_FAKE_CONTAINER_CGROUP_CHECK, EXEC_COVERAGE_CHECK, PROC_REVERSE_SHELL_CHECK, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK,
-  PROC_UNVERIFIED_BINARY_CHECK, AGENT_STALE_CHECK,
+  PROC_UNVERIFIED_BINARY_CHECK, AGENT_STALE_CHECK, AGENT_MISSING_CHECK,
 ].map((c) => c.id);
 
 async function sources(dir: string): Promise<string[]> {
@@ -51,4 +51,5 @@ test('the agent and the collector use the contract\'s ids, categories and severi
   // Findings of every process check carry a ProcessDetail, which the collector accepts for them.
   t.deepEqual([...PROCESS_DETAIL_CHECK_IDS].sort(), ['proc-fake-container-cgroup', 'proc-inline-code', 'proc-modified-binary', 'proc-reverse-shell', 'proc-unexpected', 'proc-unverified-binary']);
   t.like(AGENT_STALE_CHECK, { id: 'agent-stale', category: 'agent', severity: 'high' });
+  t.like(AGENT_MISSING_CHECK, { id: 'agent-missing', category: 'agent', severity: 'high' });
 });

@@ -119,8 +119,20 @@ function stateBadge(state) {
 }
 
 function nodeStatus(n) {
+  // A node no agent reports from (the collector's node watch): missing, or not expected to run one.
+  if (n.agentMissing) return el('span', { class: 'status status-stale' }, n.agentMissing.state === 'suppressed' ? 'agent missing (suppressed)' : 'agent missing');
+  if (n.source === 'cluster') {
+    const why = n.cluster && n.cluster.agentExpected === false ? 'no agent (not expected)' : n.cluster && !n.cluster.ready ? 'no agent (not ready)' : 'no agent yet';
+    return el('span', { class: 'status status-disconnected' }, why);
+  }
   if (n.stale) return el('span', { class: 'status status-stale' }, 'stale');
   return n.connected ? el('span', { class: 'status status-connected' }, 'connected') : el('span', { class: 'status status-disconnected' }, 'disconnected');
+}
+
+/** Why a node has no agent, as text (it names taints and labels from the cluster): the finding's reason, or why the DaemonSet does not run there. */
+function whyNoAgent(n) {
+  if (n.agentMissing) return n.agentMissing.reason;
+  return n.source === 'cluster' && n.cluster ? n.cluster.reason : '';
 }
 
 /** The demo label of a node that is an agent scanning a fixture tree (collector setting nodes.demo). */
@@ -339,7 +351,7 @@ async function overview() {
 
   const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name, 'data-demo': n.demo ? 'true' : null },
     el('td', {}, link('/ui/node', { name: n.name }, n.name), demoBadge(n) ? ' ' : null, demoBadge(n)),
-    el('td', {}, nodeStatus(n)),
+    el('td', {}, nodeStatus(n), whyNoAgent(n) ? el('div', { class: 'muted small why-no-agent' }, whyNoAgent(n)) : null),
     el('td', {}, scoreBadge(n.complianceScore)),
     el('td', { class: 'num' }, link('/ui/findings', { state: 'open', node: n.name }, String(n.openFindings))),
     el('td', { class: 'num' }, n.failingChecks),
@@ -348,7 +360,7 @@ async function overview() {
     el('td', { class: 'learning' }, !n.hostLearning ? el('span', { class: 'muted' }, '—')
       : n.hostLearning.state === 'learning' && n.hostLearning.until ? `until ${n.hostLearning.until.slice(0, 16).replace('T', ' ')} (${until(n.hostLearning.until)})` : n.hostLearning.state)));
   const nodesSection = el('section', { class: 'nodes' }, el('h2', {}, 'Nodes'),
-    nodes.items.length === 0 ? el('p', { class: 'muted' }, 'No agent has connected yet.')
+    nodes.items.length === 0 ? el('p', { class: 'muted' }, 'No node is known yet: no agent has connected.')
       : table(['Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen', 'Host learning'], nodeRows, { id: 'nodes-table' }),
     nodes.nextCursor ? el('p', { class: 'muted small' }, 'The first 1000 nodes are shown.') : null);
 
@@ -496,6 +508,9 @@ async function nodePage() {
       dropsCard(n.agentDrops)),
     el('div', { class: 'two' },
       el('section', {}, el('h2', {}, 'Agent and host'), dl([
+        ['Agent', n.source === 'cluster' ? el('span', { id: 'node-no-agent' }, 'no agent has reported from this node', whyNoAgent(n) ? `: ${whyNoAgent(n)}` : '') : 'reporting'],
+        ['In the cluster', n.cluster ? `${n.cluster.ready ? 'Ready' : 'not Ready'}; the agent DaemonSet ${n.cluster.agentExpected === null ? 'may or may not run here (not known yet)' : n.cluster.agentExpected ? 'runs here' : 'does not run here'}` : ''],
+        ['Agent missing since', n.agentMissing ? time(n.agentMissing.since) : ''],
         ['Latest scan', el('span', { id: 'node-results' }, resultsText(n.results))],
         ['Host learning', learningText(n.hostLearning)],
         ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],

@@ -25,6 +25,8 @@ export interface AgentStats {
   'hostDocumentsRefused'?: (number | string | Long);
   'hostDocumentRefusedPath'?: (string);
   'hostDocumentRefusedReason'?: (string);
+  'execIdentityFailed'?: (number | string | Long);
+  'execIdentityFailedReason'?: (string);
 }
 
 export interface AgentStats__Output {
@@ -50,4 +52,6 @@ export interface AgentStats__Output {
   'hostDocumentsRefused': (number);
   'hostDocumentRefusedPath': (string);
   'hostDocumentRefusedReason': (string);
+  'execIdentityFailed': (number);
+  'execIdentityFailedReason': (string);
 }

@@ -1,16 +1,13 @@
-// Writes docs/interpreters.md from the tables in agent/processes/interpreters.ts and
-// loader.ts: `npm run build && node dist/scripts/gen-interpreters-doc.js`.
-// test/processes/interpreters.test.ts checks that the committed file is current.
-import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { interpretersMarkdown } from '../agent/processes/interpreters.js';
-import { loadersMarkdown } from '../agent/processes/loader.js';
+// docs/interpreters.md, rendered from the tables in agent/processes/interpreters.ts and
+// loader.ts (scripts/gen-docs.ts writes it).
+import { interpretersMarkdown } from '../../agent/processes/interpreters.js';
+import { loadersMarkdown } from '../../agent/processes/loader.js';
 
-const out = fileURLToPath(new URL('../../docs/interpreters.md', import.meta.url));
-writeFileSync(out, `# Shells, interpreters and the dynamic loader
+export function interpretersDoc(): string {
+  return `# Shells, interpreters and the dynamic loader
 
 Generated from \`agent/processes/interpreters.ts\` and \`agent/processes/loader.ts\` by
-\`node dist/scripts/gen-interpreters-doc.js\`; do not edit by hand.
+\`npm run gen:docs\`; do not edit by hand.
 
 The process judge gives a learned program context its path does not show
 (\`agent/processes/context.ts\`):
@@ -42,5 +39,5 @@ library path by glibc, and a relative path needs the process's working directory
 program cannot be known, the exec is judged unexpected.
 
 ${loadersMarkdown()}
-`);
-process.stdout.write(`${out}\n`);
+`;
+}

@@ -1,0 +1,50 @@
+// A check spec in words: what it reads and what it expects, for the check reference
+// (docs/checks.md, scripts/docs/checks.ts). Data checks are described from their records; a
+// custom check says what it reads itself (CustomCheck.reads).
+import { FILE_SET_DESCRIPTIONS } from '../facts/control-plane-types.js';
+import type { ValueSpec } from '../facts/component-settings.js';
+import { describeTest } from './operators.js';
+import type { CheckSpec, KubeletSetting } from './spec.js';
+
+const quoteDefault = (v: string | null): string => (v === null ? 'unset' : v === '' ? 'empty' : v);
+
+function kubeletSettingText(s: KubeletSetting): string {
+  const flag = s.flagKey ? `the ${s.flagKey} key of --${s.flag}` : `--${s.flag}`;
+  const config = s.configPath.length > 0 ? ` (config file ${s.configPath.join('.')}, drop-ins included)` : '';
+  const defaults = s.flagDefault === s.configDefault
+    ? `default ${quoteDefault(s.flagDefault)}`
+    : `default ${quoteDefault(s.flagDefault)} without --config, ${quoteDefault(s.configDefault)} with it`;
+  return `The kubelet's ${flag}${config}; ${defaults}.`;
+}
+
+function componentValueText(v: ValueSpec): string {
+  const gate = v.featureGate ? `the ${v.featureGate} gate of --${v.flag}` : `--${v.flag}`;
+  const also = [v.env ? `${v.env}` : '', v.configPath ? `${v.configPath.join('.')} in its config file` : ''].filter(Boolean);
+  return `${gate}${also.length ? ` (or ${also.join(', or ')})` : ''}, default ${quoteDefault(v.default)}`;
+}
+
+/** What a check reads, in words. */
+export function checkReads(spec: CheckSpec): string {
+  switch (spec.kind) {
+    case 'kubelet-setting':
+      return kubeletSettingText(spec.setting);
+    case 'file':
+      return `The ${spec.property} of the file the kubelet's --${spec.file.flag} names.`;
+    case 'component-setting':
+      return `${spec.component}'s ${spec.settings.map(componentValueText).join('; and ')}.`;
+    case 'control-plane-file': {
+      const where = FILE_SET_DESCRIPTIONS[spec.fileSet];
+      const what = spec.nameSuffix ? `the files whose name ends in ${spec.nameSuffix} among ${where}` : where;
+      return `The ${spec.property} of ${what}. One result per file.`;
+    }
+    case 'custom':
+      return spec.reads;
+    default:
+      return '';
+  }
+}
+
+/** What a data check expects of the value it reads; null for a custom check (its results say). */
+export function checkExpects(spec: CheckSpec): string | null {
+  return 'test' in spec && spec.test ? describeTest(spec.test) : null;
+}

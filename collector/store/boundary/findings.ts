@@ -1,0 +1,107 @@
+// The findings part of the Store boundary (store.ts): what the commit stage reads and writes
+// of findings inside a unit of work, and what the API reads. Plain types: the SQLite
+// implementation is store/findings.ts.
+import type { FindingState, Severity, Status } from '../../../proto/domain.js';
+import type { Finding, FindingDetail, HistoryEvent, LifecycleState } from '../../finding.js';
+import type { Page } from '../paging.js';
+
+/** A stored finding as the commit stage reads it: its identity, what it is counted under, its lifecycle. */
+export interface StoredFinding extends LifecycleState {
+  readonly seq: number;
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly subject: string;
+  readonly category: string;
+  readonly status: string;
+  readonly severityRank: number;
+}
+
+/** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
+export interface FindingFields {
+  readonly cis: string;
+  readonly title: string;
+  readonly category: string;
+  readonly severity: Severity;
+  readonly status: string;
+  readonly scored: boolean;
+  readonly actual: string;
+  readonly expected: string;
+  readonly source: string;
+  readonly sourceFile: string;
+  readonly reason: string;
+  readonly remediation: string;
+  /** JSON, redacted at ingest. */
+  readonly detail: string;
+  readonly seen: string;
+}
+
+/** One write of a finding: its lifecycle after a step, and (with an occurrence) what the occurrence said. */
+export interface FindingWrite extends LifecycleState {
+  readonly id: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly subject: string;
+  /** Absent: only the lifecycle changed (a resolution, a suppression, an expiry). A new finding needs them. */
+  readonly fields?: FindingFields | undefined;
+}
+
+export interface FindingFilter {
+  readonly node?: string | undefined;
+  readonly check?: string | undefined;
+  readonly category?: string | undefined;
+  readonly severity?: Severity | undefined;
+  readonly minSeverity?: Severity | undefined;
+  readonly state?: FindingState | undefined;
+  readonly since?: number | undefined;
+  readonly q?: string | undefined;
+}
+
+/** The API's reads, and retention. */
+export interface FindingReads {
+  get(id: string): Finding | undefined;
+  detail(id: string): FindingDetail | undefined;
+  list(filter: FindingFilter, limit: number, after: number): Page<Finding>;
+  countByState(): Record<FindingState, number>;
+  /** The earliest expiry of a suppression in force (ms), if any. */
+  nextSuppressionExpiry(): number | undefined;
+  /** Deletes findings resolved before `olderThan` (their history goes with them). */
+  purgeResolved(olderThan: number): number;
+  /** Deletes history entries last written before `olderThan`. */
+  purgeHistory(olderThan: number): number;
+}
+
+/** What a unit of work reads and writes of findings (store.ts StoreUnit). */
+export interface FindingWrites {
+  byId(id: string): StoredFinding | undefined;
+  /** Open and suppressed findings of a node. */
+  activeOfNode(node: string): StoredFinding[];
+  /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
+  activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
+  /** Open and suppressed findings of `checkId` on every node (one the collector raises itself: a few per node at most). */
+  activeOfCheck(checkId: string): StoredFinding[];
+  /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
+  dueSuppressions(now: number, limit: number): StoredFinding[];
+  /** Open findings of the node (its rollup, exact at the start of a unit). */
+  openCount(node: string): number;
+  /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
+  save(before: StoredFinding | undefined, write: FindingWrite, now: number): StoredFinding;
+  /** The finding as it is now in this unit (an alert's snapshot). */
+  snapshot(id: string): Finding | undefined;
+  readonly history: HistoryWrites;
+  /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
+  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
+  /** Recounts the node's compliance from its latest results. */
+  compliance(node: string): void;
+  /** New findings of the node refused by its cap. */
+  refused(node: string, n: number): void;
+}
+
+/** What a unit of work writes to a finding's history (keyed by the finding's seq). */
+export interface HistoryWrites {
+  /** A transition: always its own entry. `first`: the finding is new, so there is nothing to trim. */
+  transition(finding: number, event: Exclude<HistoryEvent, 'seen'>, at: number, severity: string, now: number,
+    opts?: { occurrences?: number; note?: string; first?: boolean }): void;
+  /** An occurrence without a transition: folded into the latest 'seen' entry of the same hour. */
+  seen(finding: number, observedAt: number, occurrences: number, severity: string, now: number): void;
+}

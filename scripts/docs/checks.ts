@@ -1,0 +1,265 @@
+// docs/checks.md, rendered from the check catalog (agent/checks/: CATALOG, read through
+// describe.ts), the process checks (agent/processes/findings.ts), the agent's exec coverage
+// check and the collector's agent-stale finding. Checks are grouped by category, in catalog
+// order. A check's benchmark references are read from `references` when the catalog has them,
+// else from its CIS number, qualified by the benchmark the scan reports.
+import { CATALOG } from '../../agent/checks/index.js';
+import { checkExpects, checkReads } from '../../agent/checks/describe.js';
+import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
+import { PROCESS_CHECKS } from '../../agent/processes/findings.js';
+import { BENCHMARK } from '../../agent/scan-command.js';
+import { AGENT_STALE } from '../../collector/pipeline/commit.js';
+import { code, slug, table, text } from './markdown.js';
+
+export interface CheckEntry {
+  readonly id: string;
+  readonly title: string;
+  readonly category: string;
+  readonly severity: string;
+  /** true: a failure is `fail`; false: manual, a failure is `warn`; null: not a scan check. */
+  readonly scored: boolean | null;
+  readonly references: readonly string[];
+  readonly reads: string;
+  readonly expects: string | null;
+  readonly remediation: string;
+  /** Who raises it, when not the agent's scan. */
+  readonly raisedBy: string;
+}
+
+/** A reference as text: `cis-1.12:4.2.1`, or the parts of a structured one joined the same way. */
+function referenceText(r: unknown): string {
+  if (typeof r === 'string') return r;
+  if (typeof r === 'object' && r !== null) return Object.values(r).filter((v) => typeof v === 'string' || typeof v === 'number').join(':');
+  return String(r);
+}
+
+/** The benchmark references of a catalog entry, whatever shape the catalog gives them. */
+export function referencesOf(check: object): string[] {
+  const refs = (check as { references?: unknown }).references;
+  if (Array.isArray(refs)) return refs.map(referenceText);
+  const cis = (check as { cis?: unknown }).cis;
+  return typeof cis === 'string' && cis !== '' ? [`${BENCHMARK}:${cis}`] : [];
+}
+
+const severityName = (s: string): string => s.replace(/^SEVERITY_/, '').toLowerCase();
+
+/** Every check nodeward can report, in reference order. */
+export function checkEntries(): CheckEntry[] {
+  const scan: CheckEntry[] = CATALOG.map((c) => ({
+    id: c.id, title: c.title, category: c.category, severity: c.severity, scored: c.scored, references: referencesOf(c),
+    reads: checkReads(c), expects: checkExpects(c), remediation: c.remediation, raisedBy: '',
+  }));
+  const processes: CheckEntry[] = PROCESS_CHECKS.map((c) => ({
+    id: c.id, title: c.title, category: c.category, severity: severityName(c.severity), scored: null, references: referencesOf(c),
+    reads: c.reads, expects: null, remediation: c.remediation, raisedBy: "the agent's process monitor",
+  }));
+  const agent: CheckEntry[] = [
+    {
+      id: EXEC_COVERAGE.id, title: EXEC_COVERAGE.title, category: EXEC_COVERAGE.category, severity: EXEC_COVERAGE.severity, scored: EXEC_COVERAGE.scored,
+      references: referencesOf(EXEC_COVERAGE), reads: EXEC_COVERAGE.reads, expects: null, remediation: EXEC_COVERAGE.remediation, raisedBy: "the agent, in its scan reports",
+    },
+    {
+      id: AGENT_STALE.id, title: AGENT_STALE.title, category: AGENT_STALE.category, severity: AGENT_STALE.severity, scored: null,
+      references: [], reads: AGENT_STALE.reads, expects: null, remediation: AGENT_STALE.remediation, raisedBy: 'the collector',
+    },
+  ];
+  return [...scan, ...processes, ...agent];
+}
+
+/** Sections in this order; a category not named here comes after them, under its own name. */
+const CATEGORY_ORDER = ['control-plane', 'etcd', 'kubelet', 'host', 'version', 'certificate', 'process', 'agent'];
+
+const CATEGORY_TITLES: Readonly<Record<string, string>> = {
+  'control-plane': 'Control plane',
+  etcd: 'etcd',
+  kubelet: 'Kubelet and kube-proxy',
+  host: 'Host',
+  version: 'Kubernetes version',
+  certificate: 'Certificates and keys',
+  process: 'Processes',
+  agent: 'The agent itself',
+};
+
+const CATEGORY_PROSE: Readonly<Record<string, string>> = {
+  'control-plane': `These checks find the components by their program name (argv[0]: \`kube-apiserver\`,
+\`kube-controller-manager\`, \`kube-scheduler\`, \`etcd\`, \`hyperkube <component>\`), never by a
+text search. (\`grep etcd\` also matches the API server's \`--etcd-*\` flags.) When a component
+is not running, they read the static pod manifests the kubelet runs: its \`staticPodPath\`,
+then the distribution's directory.
+
+They judge the effective value:
+
+- the last occurrence of a flag, in either form (\`--flag value\` or \`--flag=value\`);
+- booleans as Go's flag parser reads them (\`--profiling false\` is \`true\`);
+- kube-scheduler's \`--config\`, and the structured \`--authorization-config\` and
+  \`--authentication-config\`;
+- lists element by element (\`Node\` is not \`NodeRestriction\`);
+- each component's real default (the controller manager and scheduler listen on
+  \`0.0.0.0\` without \`--bind-address\`).
+
+Paths a static pod names are translated through its hostPath mounts before they are read.
+The encryption configuration is reduced to its structure as it is read: its keys reach no
+fact, log or report. The audit policy is walked rule by rule, as the API server matches
+requests (the first matching rule wins).
+
+Encryption at rest goes past the first provider. Every aescbc and aesgcm key must decode to
+32 bytes: a 16- or 24-byte key fails. secretbox needs 32. A secret that is not valid base64
+is an \`error\`. A kms provider without \`apiVersion: v2\` is a \`warn\`. The configuration file
+holds the keys, so it must be mode 600 or stricter and owned by root. Only the decoded length
+of each key is kept, never a key.
+
+Where host paths live is data (\`agent/facts/layouts.ts\`: kubeadm, k3s, rke2). On k3s, a
+single \`k3s server\` process sets most component flags internally. A value given through
+\`--kube-apiserver-arg\` or \`/etc/rancher/k3s/config.yaml\` (and \`config.yaml.d\`, where
+\`key+\` appends) is judged. Anything else is a \`warn\` that says it cannot be seen, never a
+guess. On a node without a component, its checks are \`skip\`, with the reason.`,
+  etcd: `etcd's flags are read like the other components', plus its \`ETCD_*\` variables (only
+those are kept from its environment) and its \`--config-file\`, which makes etcd ignore every
+flag.
+
+What etcd does is also checked on the wire. For each client URL etcd advertises on this node
+(loopback, \`localhost\` or the node's own addresses, as written; at most
+\`etcdProbe.maxUrls\`), the agent opens a TLS connection that presents no client certificate,
+and a plain-text connection, and asks \`GET /version\` on each. It never presents a
+certificate, key or token it finds on the host. A URL that cannot be reached, names another
+machine or is a host name is an \`error\` that says why. With \`--no-probe\` (or
+\`etcdProbe.enabled: false\`) both live checks are \`skip\`.
+
+- \`etcd-client-cert-auth-live\` passes when etcd refuses the connection without a certificate
+  (its TLS alert says a certificate was wanted), and fails when it answers. It fails without
+  looking when neither \`--client-cert-auth\` nor a \`--trusted-ca-file\` is set. etcd requires
+  client certificates when either is set, so a trusted CA alone passes here, while CIS 2.2
+  still asks for the flag.
+- \`etcd-plaintext-live\` fails when etcd answers in clear text.`,
+  kubelet: `Worker checks (CIS 4.1, 4.2, 4.3) judge what the kubelet and kube-proxy really use:
+
+- the kubelet's systemd unit and every drop-in systemd applies;
+- the client CA from \`--client-ca-file\` or the config file;
+- kube-proxy's kubeconfig and metrics address, from its own flags or \`--config\` (read
+  inside its pod's root);
+- Go durations (\`0s\` on the command line turns the streaming timeout off);
+- the parsed \`--feature-gates\` map;
+- the kubelet's real defaults (\`rotateCertificates\` and \`seccompDefault\` off,
+  \`podPidsLimit\` -1). With \`--config\`, the config file's defaults apply (anonymous auth
+  off); without it, the flag defaults.
+
+When no kubelet process is visible (the agent does not share the host's PID namespace), the
+kubelet is taken from the command line its unit starts (\`ExecStart=\`, expanded with
+\`Environment=\` and \`EnvironmentFile=\`), and every result says so.
+
+Beyond the benchmark, \`kubelet-api-anonymous\` and \`kubelet-readonly-port-closed\` ask the
+kubelet's ports themselves (\`kubeletProbe.*\` settings; \`--no-probe\` skips them).`,
+  version: `The table of supported releases is \`agent/checks/catalog/k8s-versions.ts\`: keep it current.`,
+  certificate: `Certificate checks judge the files themselves, one result per file; the file's host path is
+the subject. The files are:
+
+- every certificate and key etcd names (\`--cert-file\`, \`--key-file\`, \`--trusted-ca-file\`
+  and the \`--peer-*\` ones, from flags, \`ETCD_*\` variables or its \`--config-file\`);
+- the API server's etcd client, serving, kubelet client and front-proxy pairs and CA files;
+- the controller manager's signing CA;
+- the kubelet's serving pair, client CA and the certificates it rotates into its
+  \`--cert-dir\`;
+- every \`*.crt\`, \`*.pem\` and \`*.key\` under the PKI directories (at most 256 files).
+
+A file a flag names that is missing is an \`error\` that says so. Leaf keys are read only to
+learn whether they match their certificate: one boolean is kept, and the bytes are zeroed.
+CA and service-account keys are stat'ed and never opened. A renewal that never came turns a
+\`cert-expiry\` warning into a critical, \`escalated\` finding.`,
+  process: `The agent watches processes against a learned whitelist, one baseline per workload
+container and one for the host ([architecture.md](architecture.md#processes-and-baselines)).
+These findings come from that watch, not from the scan. What is checked and how to answer:
+[process-identity.md](process-identity.md) and [interpreters.md](interpreters.md).`,
+  agent: `Findings about nodeward's own view of the node.`,
+};
+
+const scoredText = (s: boolean | null): string =>
+  s === null ? '' : s ? 'scored: a failure is `fail`' : 'manual: a failure is `warn`, for a person to review';
+
+function entrySection(e: CheckEntry): string {
+  const facts = [
+    `Severity: ${code(e.severity)}`,
+    scoredText(e.scored),
+    e.references.length > 0 ? `references: ${e.references.map(code).join(', ')}` : '',
+    e.raisedBy ? `raised by ${e.raisedBy}` : '',
+  ].filter(Boolean).join('; ');
+  return [
+    `### ${e.id}`,
+    '',
+    `**${text(e.title)}**`,
+    '',
+    `${facts}.`,
+    '',
+    `- Reads: ${text(e.reads)}`,
+    ...(e.expects ? [`- Expects: ${text(e.expects)}`] : []),
+    `- Remediation: ${text(e.remediation)}`,
+    '',
+  ].join('\n');
+}
+
+export function checksMarkdown(entries: readonly CheckEntry[] = checkEntries()): string {
+  const ids = new Set<string>();
+  const anchors = new Set<string>();
+  for (const e of entries) {
+    if (ids.has(e.id)) throw new Error(`check ${e.id} is listed twice`);
+    if (anchors.has(slug(e.id))) throw new Error(`check ${e.id} has the same anchor as another check`);
+    ids.add(e.id);
+    anchors.add(slug(e.id));
+  }
+  const categories = [...CATEGORY_ORDER.filter((c) => entries.some((e) => e.category === c)), ...[...new Set(entries.map((e) => e.category))].filter((c) => !CATEGORY_ORDER.includes(c))];
+  const sections = categories.map((cat) => {
+    const mine = entries.filter((e) => e.category === cat);
+    const index = table(['check', 'severity', 'references', 'title'], mine.map((e) => [`[${e.id}](#${slug(e.id)})`, e.severity, e.references.join(', '), text(e.title)]));
+    const prose = CATEGORY_PROSE[cat];
+    return [`## ${CATEGORY_TITLES[cat] ?? cat}`, '', ...(prose ? [prose, ''] : []), index, '', ...mine.map(entrySection)].join('\n');
+  });
+  const counts = categories.map((c) => `${CATEGORY_TITLES[c] ?? c}: ${entries.filter((e) => e.category === c).length}`).join(', ');
+  return `# Check reference
+
+Generated from the check catalog (\`agent/checks/\`) by \`npm run gen:docs\`; do not edit by
+hand. ${entries.length} checks (${counts}).
+
+${INTRO}
+${sections.join('\n')}`;
+}
+
+const INTRO = `## Reading a result
+
+A check yields one result per subject: the flag, file, certificate or executable it judged.
+
+- \`pass\`: the check holds.
+- \`fail\`: a scored (automated) check failed.
+- \`warn\`: a manual check failed, or a person must look.
+- \`skip\`: the check does not apply on this node (no etcd on a worker). The reason says why.
+- \`error\`: the check could not be judged. The reason says why. A missing fact is never a
+  silent pass.
+
+Each result gives the effective value and where it came from: \`flag\`, \`config\` (with the
+file), \`dropin\` (with the file), \`env\`, \`manifest\`, or \`default\` (the component's real
+built-in default). A result may raise its check's severity: a certificate 7 days from expiry
+is critical. A \`fail\` or \`warn\` is a finding for the collector. A finding's state is
+\`open\`, \`resolved\` or \`suppressed\`.
+
+References name the benchmark and its control, e.g. \`${BENCHMARK}:4.2.1\`. Select checks by id
+or by section: \`./bin/nodeward scan --checks 4.2,cis-4.1.5\`, or \`scan.checks\` in the
+agent's configuration.
+
+## Broken or hostile host files
+
+A broken or hostile host file costs one result, never the agent. Every YAML or JSON document
+read from the host first goes through one linear pre-scan. This covers the kubelet config and
+drop-ins, static pod manifests, audit, encryption, authentication, authorization and
+component configs, k3s and rke2 config, and a container's OCI \`config.json\`. A document
+over 256 KiB, nested more than 64 levels, or holding more than 64 aliases or 10,000 elements
+is refused before parsing. Aliases that expand too far are refused the same way. The checks
+that need it are \`error\`, with the limit in the reason, e.g. \`nested more than 64 levels deep
+(at line 1): refused before parsing\`.
+
+The agent counts the host documents it refuses at every scan and watch re-evaluation. It
+reports the count and the last one (path and limit) in its stats: \`hostDocumentsRefused\` in
+\`GET /api/v1/nodes\` (a container's \`config.json\` is not among them).
+
+The agent reads at most 256 KiB of a process's command line. A longer one still identifies
+its process. But a flag past the cut could override what is seen (the last occurrence wins),
+so every flag check of that component is \`error\`. The agent never falls back to the value in
+the systemd unit or static pod manifest.
+`;
