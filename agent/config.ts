@@ -56,14 +56,14 @@ export const AgentConfigSchema = Type.Object({
     hostRole: Type.Union([Type.Literal('auto'), Type.Literal('control-plane'), Type.Literal('worker')], { default: 'auto', description: "Which host baseline this node's processes outside containers use: `control-plane` (`host/control-plane`), `worker` (`host/worker`), or `auto`, decided at start from static pod manifests and control-plane processes running on the host" }),
   }, { default: {}, additionalProperties: false }),
   kubeletProbe: Type.Object({
-    enabled: Type.Boolean({ default: true, description: "Probe the kubelet's ports from the node (`kubelet-api-anonymous`, `kubelet-readonly-port-closed`); docs/privileges.md, \"Network\"" }),
+    enabled: Type.Boolean({ default: true, description: "Probe the kubelet's ports from the node (what `cis-4.2.1` and `cis-4.2.4` add from the wire); docs/privileges.md, \"Network\"" }),
     host: Type.String({ default: '127.0.0.1', minLength: 1, description: "Where the kubelet is probed: the node's loopback needs the host network; the node's own address (`status.hostIP`) works from the pod network" }),
     apiPort: Type.Integer({ default: 10250, minimum: 1, maximum: 65_535, description: "The kubelet's HTTPS port (an unauthenticated `GET /pods` must get 401 or 403)" }),
     readOnlyPort: Type.Integer({ default: 10255, minimum: 1, maximum: 65_535, description: "The kubelet's read-only port, which must refuse connections" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one probe waits for an answer' }),
   }, { default: {}, additionalProperties: false }),
   etcdProbe: Type.Object({
-    enabled: Type.Boolean({ default: true, description: "Probe etcd's advertised client URLs on this node without a client certificate and in plain text (`etcd-client-cert-auth-live`, `etcd-plaintext-live`); needs the host network; docs/privileges.md, \"Network\"" }),
+    enabled: Type.Boolean({ default: true, description: "Probe etcd's advertised client URLs on this node without a client certificate and in plain text (what `cis-2.2` and `cis-2.1` add from the wire); needs the host network; docs/privileges.md, \"Network\"" }),
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one connection waits for an answer' }),
     maxUrls: Type.Integer({ default: 4, minimum: 1, maximum: 16, description: 'Client URLs probed at most (two connections each)' }),
   }, { default: {}, additionalProperties: false }),

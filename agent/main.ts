@@ -9,8 +9,7 @@ import { collectFacts } from './facts/index.js';
 import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
 import { kubeletVersionOf } from './facts/worker-facts.js';
-import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
-import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
+import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { EXEC_COVERAGE, execCoverageResult } from './checks/exec-coverage.js';
@@ -50,10 +49,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   let watcher: Watcher | undefined;
   const probe = config.kubeletProbe;
   // Network I/O: only when enabled and a check in scope judges what it sees.
-  const kubeletProbe = probe.enabled && specs.some((s) => PROBE_CHECK_IDS.has(s.id))
+  const probes = probesFor(specs);
+  const kubeletProbe = probe.enabled && probes.kubelet
     ? { host: probe.host, apiPort: probe.apiPort, readOnlyPort: probe.readOnlyPort, timeoutMs: probe.timeoutMs }
     : null;
-  const etcdProbe = config.etcdProbe.enabled && specs.some((s) => ETCD_PROBE_CHECK_IDS.has(s.id))
+  const etcdProbe = config.etcdProbe.enabled && probes.etcd
     ? { timeoutMs: config.etcdProbe.timeoutMs, maxUrls: config.etcdProbe.maxUrls }
     : null;
   // Host documents refused by their limits, at every collection (AgentStats host_documents_refused).

@@ -2,17 +2,18 @@
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import type { Severity } from '../proto/domain.js';
+import { CIS_BENCHMARK } from '../proto/benchmark-refs.js';
 import { collectFacts } from './facts/index.js';
 import { DEFAULT_KUBELET_PROBE } from './facts/kubelet-probe.js';
 import { DEFAULT_ETCD_PROBE } from './facts/etcd-probe.js';
-import { PROBE_CHECK_IDS } from './checks/catalog/node-extras.js';
-import { ETCD_PROBE_CHECK_IDS } from './checks/catalog/control-plane-extras.js';
+import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
 import { buildScanReport, failOnMatches, formatFailOn } from './scan-report.js';
 import { renderScan, type ScanFormat } from './scan-formats/index.js';
 
-export const BENCHMARK = 'cis-1.12';
+/** The benchmark a scan report names (proto/benchmark-refs.ts: the one the catalog follows). */
+export const BENCHMARK = CIS_BENCHMARK;
 
 export interface ScanCommandOptions {
   readonly hostRoot: string;
@@ -47,8 +48,9 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
     throw usage((err as Error).message);
   }
   // The network probe runs only for the checks that judge it (and --dump-facts), never when turned off.
-  const probe = opts.probe !== false && (opts.dumpFacts || specs.some((s) => PROBE_CHECK_IDS.has(s.id)));
-  const etcdProbe = opts.probe !== false && (opts.dumpFacts || specs.some((s) => ETCD_PROBE_CHECK_IDS.has(s.id)));
+  const probes = probesFor(specs);
+  const probe = opts.probe !== false && (opts.dumpFacts || probes.kubelet);
+  const etcdProbe = opts.probe !== false && (opts.dumpFacts || probes.etcd);
   const facts = await collectFacts({
     hostRoot: opts.hostRoot, procRoot: opts.procRoot,
     kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null, etcdProbe: etcdProbe ? DEFAULT_ETCD_PROBE : null,

@@ -3,6 +3,7 @@
 import type { Category, Result, Severity, Status } from '../proto/domain.js';
 import { SEVERITIES, STATUSES, isFindingStatus, severityRank } from '../proto/domain.js';
 import { fingerprint } from '../proto/fingerprint.js';
+import { cisRef } from '../proto/benchmark-refs.js';
 
 export interface ReportFinding {
   readonly fingerprint: string;
@@ -41,6 +42,7 @@ export interface ScanReportInput {
 const pickResult = (r: Result): Result => ({
   id: r.id,
   cis: r.cis,
+  references: [...r.references],
   title: r.title,
   category: r.category,
   subject: r.subject,
@@ -125,6 +127,15 @@ export function sectionTitle(section: string): string {
   return name === undefined ? section : `${section} ${name}`;
 }
 
+/**
+ * The references a result carries beyond the control its id names (`cis-4.2.1` names
+ * cis-1.12:4.2.1): what the text and JUnit reports add to its title.
+ */
+export function otherReferences(r: Pick<Result, 'id' | 'references'>): string[] {
+  const own = r.id.startsWith('cis-') ? cisRef(r.id.slice(4)) : undefined;
+  return r.references.filter((x) => x !== own);
+}
+
 /** Numeric order for CIS numbers (4.2.10 after 4.2.9); non-CIS groups last. */
 export function compareCis(a: string, b: string): number {
   const pa = a.split(/[.:]/);
@@ -182,7 +193,8 @@ export function formatText(report: ScanReport): string {
     for (const r of rs) {
       // Severity is what a finding (or a check that could not be judged) is triaged by; a pass or a skip has none to act on.
       const severity = r.status === 'pass' || r.status === 'skip' ? '' : `${r.severity} `;
-      lines.push(`[${r.status.toUpperCase()}] ${severity}${r.id} ${printable(r.title)}`);
+      const refs = otherReferences(r);
+      lines.push(`[${r.status.toUpperCase()}] ${severity}${r.id} ${printable(r.title)}${refs.length > 0 ? ` (${printable(refs.join(', '))})` : ''}`);
       const showValue = r.status !== 'skip' && r.status !== 'error';
       lines.push(`${INDENT}${printable(r.subject)}${showValue ? `: ${printable(valueText(r))}` : ''}`);
       if (r.status !== 'pass') lines.push(`${INDENT}reason: ${printable(r.reason)}`);

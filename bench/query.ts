@@ -67,7 +67,7 @@ export function generate(store: Store, o: QueryBenchOptions, t0: number): { find
       certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfter: new Date(t0 + 200 * DAY).toISOString() }],
     }, at);
     const results: IncomingResult[] = scope.map((checkId, j) => ({
-      checkId, cis: checkId.slice(4), title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
+      checkId, cis: checkId.slice(4), references: [`cis-1.12:${checkId.slice(4)}`], title: `Check ${checkId}`, category: categoryOf(j), subject: `--flag-${j}`,
       status: (i + j) % 3 === 0 ? 'fail' : 'pass', severity: severityOf(j), scored: j % 5 !== 0, actual: 'true', expected: 'false',
       source: 'flag', sourceFile: '', reason: '', remediation: 'Set the flag as the benchmark says.', occurrences: 1,
     }));

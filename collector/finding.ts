@@ -10,7 +10,10 @@ const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
 export const FindingSchema = Type.Object({
-  id: Type.String(), node: Type.String(), checkId: Type.String(), cis: Type.String(), title: Type.String(),
+  id: Type.String(), node: Type.String(), checkId: Type.String(),
+  cis: Type.String({ description: "The CIS Kubernetes Benchmark control among `references` (`4.2.1`), or ''" }),
+  // Every benchmark control the finding's problem is, `<benchmark>:<control>` (e.g. cis-1.12:1.1.21).
+  references: Type.Array(Type.String(), { description: 'Every benchmark control the finding decides, `<benchmark>:<control>` (`cis-1.12:1.1.21`); docs/one-finding-per-problem.md' }), title: Type.String(),
   // Validated at ingest; the document says "string", as it always has.
   category: Type.Unsafe<Category>(Type.String()), subject: Type.String(), severity: literals(SEVERITIES), status: Type.String(),
   state: literals(FINDING_STATES), scored: Type.Boolean(), actual: Type.String(), expected: Type.String(),

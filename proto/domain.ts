@@ -19,7 +19,13 @@ export type FindingState = (typeof FINDING_STATES)[number];
 /** One check's verdict on one subject, as the JSON report and the wire carry it. */
 export interface Result {
   readonly id: string;
+  /** The CIS control (of the benchmark the catalog follows) among `references`, or ''. */
   readonly cis: string;
+  /**
+   * Every benchmark control this result decides, `<benchmark>:<control>` (proto/benchmark-refs.ts),
+   * e.g. `cis-1.12:1.1.21`: one result per subject and problem, whatever benchmarks name it.
+   */
+  readonly references: readonly string[];
   readonly title: string;
   readonly category: Category;
   readonly subject: string;

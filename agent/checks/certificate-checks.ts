@@ -7,6 +7,7 @@ import type { CertificateFacts, CertificateFileFact, CertificateInfo, Certificat
 import { failingStatus, makeResult, type Judgement } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
 import { USER_DB_PATHS } from './dependencies.js';
+import { cisRef } from '../../proto/benchmark-refs.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Certificates: warn this many days before expiry, critical at EXPIRY_CRITICAL_DAYS (design.md). */
@@ -246,29 +247,62 @@ function keyMatch(meta: CheckMeta): Judge<KeyFileFact> {
 
 const MAX_KEY_MODE = 0o600;
 const KEY_OWNERS = new Set(['root', 'etcd']);
+/** What CIS 1.1.21 covers: the *.key files of the PKI directories. */
+const CIS_KEY_FILE = /\.key$/;
+export const CIS_PKI_KEY_MODE = cisRef('1.1.21');
 
 interface KeyHolder {
   readonly path: string;
   readonly file: FileFacts;
   readonly uses: Parameters<typeof namedBy>[0];
   readonly what: string;
+  /** In the control plane's PKI file set: cis-1.1.19 judges its owner, and a *.key is CIS 1.1.21's. */
+  readonly inPkiSet: boolean;
 }
 
-function keyHolders(c: CertificateFacts): KeyHolder[] {
-  const out: KeyHolder[] = c.keys.map((k) => ({ path: k.path, file: k.file, uses: k.uses, what: k.kindReason }));
+/** The PKI file set cis-1.1.19 judges (every entry), by path; empty off a control-plane node. */
+function pkiSet(facts: HostFacts): { readonly files: readonly FileFacts[]; readonly locatedBy: string } {
+  const set = facts.controlPlane?.fileSets.pki;
+  return set?.status === 'found' ? set : { files: [], locatedBy: '' };
+}
+
+/**
+ * Every private key file: the keys the certificate facts found (named by a component or under
+ * the PKI directories), certificate files that also hold a key, and any *.key file of the
+ * control plane's PKI file set those missed (past the certificate facts' bound), so that the
+ * files CIS 1.1.21 names are always judged here.
+ */
+function keyHolders(c: CertificateFacts, facts: HostFacts): KeyHolder[] {
+  const pki = pkiSet(facts);
+  const inPki = new Set(pki.files.map((f) => f.path));
+  const out: KeyHolder[] = c.keys.map((k) => ({ path: k.path, file: k.file, uses: k.uses, what: k.kindReason, inPkiSet: inPki.has(k.path) }));
+  const known = new Set(out.map((k) => k.path));
   for (const cert of c.certificates) {
-    if (cert.holdsPrivateKey && !out.some((k) => k.path === cert.path)) {
-      out.push({ path: cert.path, file: cert.file, uses: cert.uses, what: 'a certificate file that also holds a private key' });
+    if (cert.holdsPrivateKey && !known.has(cert.path)) {
+      out.push({ path: cert.path, file: cert.file, uses: cert.uses, what: 'a certificate file that also holds a private key', inPkiSet: inPki.has(cert.path) });
+      known.add(cert.path);
     }
+  }
+  for (const f of pki.files) {
+    if (known.has(f.path) || f.stat?.type === 'dir' || !CIS_KEY_FILE.test(f.path)) continue;
+    out.push({ path: f.path, file: f, uses: [{ component: 'pki-dir', setting: '', where: `found as ${pki.locatedBy}` }], what: 'a key file of the PKI directory', inPkiSet: true });
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/**
+ * A private key file is private: mode 600 or stricter, and owned by root (or etcd, for etcd's
+ * own keys). One result per file, whichever check the benchmark files it under: on the *.key
+ * files of the PKI directories it is CIS 1.1.21 (the result carries cis-1.12:1.1.21), and their
+ * owner is left to cis-1.1.19, which judges the owner of every file there (root:root).
+ */
 function keyFile(meta: CheckMeta): Judge<KeyHolder> {
-  const expected = 'mode 600 or stricter, owner root or etcd';
   return (k) => {
+    const ownerHere = !k.inPkiSet;
+    const references = k.inPkiSet && CIS_KEY_FILE.test(k.path) ? [CIS_PKI_KEY_MODE] : [];
+    const expected = ownerHere ? 'mode 600 or stricter, owner root or etcd' : 'mode 600 or stricter (its owner is judged by cis-1.1.19)';
     const bad = fileProblem(k.path, k.file, null, k.uses, expected);
-    if (bad !== null) return bad;
+    if (bad !== null) return { ...bad, references };
     const st = k.file.stat;
     if (st === null) return null;
     // uid 0 is root whatever the host's /etc/passwd says.
@@ -276,8 +310,9 @@ function keyFile(meta: CheckMeta): Judge<KeyHolder> {
     const mode = st.mode.toString(8).padStart(3, '0');
     const problems: string[] = [];
     if ((st.mode & ~MAX_KEY_MODE & 0o7777) !== 0) problems.push(`mode ${mode} allows more than 600${st.mode & 0o044 ? ': other users can read the key' : ''}`);
-    if (!KEY_OWNERS.has(owner)) problems.push(`owner ${owner} is neither root nor etcd${k.file.owner === null && st.uid !== 0 ? ' (a uid without a name in the host\'s /etc/passwd)' : ''}`);
-    const base = { subject: k.path, actual: `mode ${mode}, owner ${owner}`, expected, source: 'file' as const, sourceFile: sourceFileOf(k.file) };
+    if (ownerHere && !KEY_OWNERS.has(owner)) problems.push(`owner ${owner} is neither root nor etcd${k.file.owner === null && st.uid !== 0 ? ' (a uid without a name in the host\'s /etc/passwd)' : ''}`);
+    const actual = ownerHere ? `mode ${mode}, owner ${owner}` : `mode ${mode}`;
+    const base = { subject: k.path, actual, expected, source: 'file' as const, sourceFile: sourceFileOf(k.file), references };
     const realNote = k.file.realPath !== null && k.file.realPath !== k.path ? ` (link target ${k.file.realPath})` : '';
     if (problems.length === 0) return { ...base, status: 'pass', reason: `${k.path}${realNote}, ${k.what}: mode ${mode}, owner ${owner}` };
     return { ...base, status: failingStatus(meta), reason: `${k.path}${realNote}, ${k.what}: ${problems.join('; ')}` };
@@ -322,6 +357,6 @@ export const certEkuCheck = (meta: CheckMeta): CustomCheck =>
 export const certKeyMatchCheck = (meta: CheckMeta): CustomCheck =>
   custom(meta, 'Each leaf private key a component names, with its certificate: whether the key is the certificate\'s. One boolean is kept and the key bytes are zeroed; CA and service-account keys are never opened. One result per key file.', (facts) => perItem(meta, facts, (c) => c.keys, keyMatch(meta), 'no private key file'));
 export const certKeyFileCheck = (meta: CheckMeta): CustomCheck =>
-  custom(meta, 'Every private key file (CA and service-account keys included, and certificate files that also hold a key): mode 600 or stricter, owner root or etcd, by the host\'s /etc/passwd. Keys are stat\'ed, not opened. One result per file.', (facts) => perItem(meta, facts, keyHolders, keyFile(meta), 'no private key file'));
+  custom(meta, "Every private key file (CA and service-account keys included, certificate files that also hold a key, and every *.key file of the control plane's PKI directories): mode 600 or stricter; owner root or etcd, by the host's /etc/passwd, except in the PKI directories, where cis-1.1.19 judges the owner of every file. On the PKI directories' *.key files this is CIS 1.1.21 (cis-1.12:1.1.21). Keys are stat'ed, not opened. One result per file.", (facts) => perItem(meta, facts, (c) => keyHolders(c, facts), keyFile(meta), 'no private key file'));
 
 export { perItem, certProblem, namedBy, sourceFileOf, custom };

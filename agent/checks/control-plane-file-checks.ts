@@ -9,6 +9,7 @@ import { controlPlaneOf } from './control-plane-results.js';
 import { propertyValue } from './file-checks.js';
 import { describeTest, runTest } from './operators.js';
 import { failingStatus, makeResult } from './result.js';
+import { kubeletClientCaPath } from './node-file-checks.js';
 
 export const fileSetSubject = (spec: ControlPlaneFileCheck): string => `files/${spec.fileSet}${spec.nameSuffix ? `/*${spec.nameSuffix}` : ''}`;
 
@@ -29,11 +30,16 @@ export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts
     return [makeResult(spec, { subject: setSubject, status: 'skip', expected, reason: `no *${suffix ?? ''} files among the ${set.files.length} entries of ${set.locatedBy}` })];
   }
 
+  // The kubelet's client CA, when a node file check asks the same of it (spec.sharedWith).
+  const shared = spec.sharedWith === undefined ? null : kubeletClientCaPath(facts);
   return files.map((file) => {
     const path = file.path;
+    const also = shared !== null && path === shared && spec.sharedWith !== undefined ? spec.sharedWith : undefined;
+    const references = also === undefined ? {} : { references: [...spec.references, ...also.references] };
+    const alsoNote = also === undefined ? '' : `; it is also the kubelet's client CA (${also.check}: one problem, one result)`;
     if (file.error !== null || file.stat === null) {
       const why = file.error?.code === 'ENOENT' ? 'does not exist on the host' : `cannot be read: ${file.error?.message ?? 'no stat'}`;
-      return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', reason: `${path} (${set.locatedBy}) ${why}` });
+      return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', ...references, reason: `${path} (${set.locatedBy}) ${why}${alsoNote}` });
     }
     const actual = propertyValue(file, spec.property);
     const t = runTest(spec.test, actual);
@@ -42,14 +48,17 @@ export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts
     const unnamed = spec.property === 'owner' && (file.owner === null || file.group === null)
       ? ' (an id without a name in the host\'s /etc/passwd or /etc/group is shown as a number)'
       : '';
-    return makeResult(spec, {
+    const raised = !t.ok && spec.raise !== undefined && posix.basename(path).endsWith(spec.raise.nameSuffix) ? spec.raise : undefined;
+    const r = makeResult(spec, {
       subject: path,
       status: t.ok ? 'pass' : failingStatus(spec),
       actual,
       expected,
       source: 'file',
       sourceFile: realPath,
-      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}`,
+      ...references,
+      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}${raised ? `; ${raised.why}` : ''}${alsoNote}`,
     });
+    return raised === undefined ? r : { ...r, severity: raised.severity };
   });
 }

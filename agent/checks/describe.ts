@@ -5,6 +5,7 @@ import { FILE_SET_DESCRIPTIONS } from '../facts/control-plane-types.js';
 import type { ValueSpec } from '../facts/component-settings.js';
 import { describeTest } from './operators.js';
 import type { CheckSpec, KubeletSetting } from './spec.js';
+import { WIRE_EVIDENCE } from './wire-evidence.js';
 
 const quoteDefault = (v: string | null): string => (v === null ? 'unset' : v === '' ? 'empty' : v);
 
@@ -23,8 +24,14 @@ function componentValueText(v: ValueSpec): string {
   return `${gate}${also.length ? ` (or ${also.join(', or ')})` : ''}, default ${quoteDefault(v.default)}`;
 }
 
-/** What a check reads, in words. */
+/** What a check reads, in words: its own reading, then what its wire probe adds (CheckMeta.wire). */
 export function checkReads(spec: CheckSpec): string {
+  const own = ownReads(spec);
+  if (spec.wire === undefined) return own;
+  return `${own} ${WIRE_EVIDENCE[spec.wire].reads} What the probe sees otherwise joins the reason; it never makes a failing setting pass. With --no-probe the setting alone decides.`;
+}
+
+function ownReads(spec: CheckSpec): string {
   switch (spec.kind) {
     case 'kubelet-setting':
       return kubeletSettingText(spec.setting);
@@ -35,7 +42,11 @@ export function checkReads(spec: CheckSpec): string {
     case 'control-plane-file': {
       const where = FILE_SET_DESCRIPTIONS[spec.fileSet];
       const what = spec.nameSuffix ? `the files whose name ends in ${spec.nameSuffix} among ${where}` : where;
-      return `The ${spec.property} of ${what}. One result per file.`;
+      const raised = spec.raise ? ` A failing *${spec.raise.nameSuffix} file is ${spec.raise.severity} (${spec.raise.why}).` : '';
+      const shared = spec.sharedWith
+        ? ` When the kubelet's client CA is one of these files, its result there also carries ${spec.sharedWith.references.join(', ')} (${spec.sharedWith.check} asks the same of it and skips it).`
+        : '';
+      return `The ${spec.property} of ${what}. One result per file.${raised}${shared}`;
     }
     case 'custom':
       return spec.reads;

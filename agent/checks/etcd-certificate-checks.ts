@@ -1,6 +1,6 @@
 // Certificate judgements that need a component's own flags: whether a serving certificate
-// covers the addresses its component advertises (cert-san), whether etcd trusts the cluster's
-// CA (etcd-ca-shared), and whether etcd makes itself throw-away certificates (etcd-auto-tls).
+// covers the addresses its component advertises (cert-san), and whether etcd makes itself
+// throw-away certificates (cis-2.3, cis-2.6).
 // Pure.
 import { isIP } from 'node:net';
 import type { Result } from '../../proto/domain.js';
@@ -10,9 +10,8 @@ import type { CertificateFileFact, CertificateRole, ComponentFacts, HostFacts } 
 import { canonicalIp } from '../facts/x509-info.js';
 import { certProblem, custom, namedBy, perItem, sourceFileOf } from './certificate-checks.js';
 import { settingResult } from './component-setting-checks.js';
-import { ETCD_TRUSTED_CA } from './etcd-ca-check.js';
 import { componentOf, isResult } from './control-plane-results.js';
-import { failingStatus, makeResult, type Judgement } from './result.js';
+import { failingStatus, type Judgement } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
 
 
@@ -22,9 +21,6 @@ export const ETCD_ADVERTISE_PEER_URLS = etcdSpec('initial-advertise-peer-urls', 
 export const ETCD_AUTO_TLS = etcdSpec('auto-tls', 'bool', 'false', ['client-transport-security', 'auto-tls']);
 export const ETCD_PEER_AUTO_TLS = etcdSpec('peer-auto-tls', 'bool', 'false', ['peer-transport-security', 'auto-tls']);
 const APISERVER_ADVERTISE_ADDRESS: ValueSpec = { flag: 'advertise-address', type: 'string', default: null };
-
-/** The cluster CA as kubeadm lays it out; compared by content, not by path. */
-export const CLUSTER_CA_PATH = '/etc/kubernetes/pki/ca.crt';
 
 // ---------------------------------------------------------------------------------------
 // cert-san
@@ -119,62 +115,26 @@ export const certSanCheck = (meta: CheckMeta): CustomCheck =>
   custom(meta, "etcd's server certificate against every host of --advertise-client-urls, its peer certificate against every host of --initial-advertise-peer-urls, and the API server's serving certificate against its --advertise-address. One result per certificate.", (facts) => perItem(meta, facts, (c) => c.certificates, san(meta, facts), 'no serving certificate of etcd or the API server'));
 
 // ---------------------------------------------------------------------------------------
-// etcd-ca-shared
+// cis-2.3 and cis-2.6: etcd does not make itself throw-away certificates
 
-export function etcdCaSharedCheck(meta: CheckMeta): CustomCheck {
-  const expected = 'a CA of its own, not the cluster CA or the API server\'s client CA';
-  return custom(meta, "The certificates in etcd's --trusted-ca-file, compared by SHA-256 fingerprint with /etc/kubernetes/pki/ca.crt and the API server's --client-ca-file.", (facts): Result[] => {
-    const etcd = componentOf(meta, facts, 'etcd', 'etcd/--trusted-ca-file', expected);
+/**
+ * CIS 2.3 (`client`: --auto-tls) and 2.6 (`peer`: --peer-auto-tls): the setting must be false.
+ * A failure says what etcd then does, and whether it is shadowed today by a certificate of its
+ * own (etcd uses auto TLS only while it has none for that side, and falls back to it the moment
+ * that is removed).
+ */
+export function etcdAutoTlsCheck(meta: CheckMeta, side: 'client' | 'peer'): CustomCheck {
+  const client = side === 'client';
+  const spec = client ? ETCD_AUTO_TLS : ETCD_PEER_AUTO_TLS;
+  const subject = `etcd/--${spec.flag}`;
+  const reads = `etcd's --${spec.flag} (its flag, ETCD_* variable or --config-file), which must be false, and whether etcd names a ${client ? 'server' : 'peer'} certificate of its own (--${client ? '' : 'peer-'}cert-file).`;
+  return custom(meta, reads, (facts): Result[] => {
+    const etcd = componentOf(meta, facts, 'etcd', subject, 'false');
     if (isResult(etcd)) return [etcd];
-    const certs = facts.certificates?.certificates;
-    if (certs === undefined) return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'error', expected, reason: 'no certificate facts were collected' })];
-    const own = certs.find((c) => c.uses.some((u) => u.role === 'etcd-client-ca'));
-    const setting = resolveComponentValue(etcd, ETCD_TRUSTED_CA);
-    if (own === undefined && setting.kind === 'error') {
-      return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'error', expected, sourceFile: setting.sourceFile, reason: setting.reason })];
-    }
-    if (own === undefined) return [makeResult(meta, { subject: 'etcd/--trusted-ca-file', status: 'skip', expected, reason: 'etcd names no --trusted-ca-file (cis-2.7 judges that), so there is no etcd CA to compare' })];
-    const bad = certProblem(own, expected);
-    if (bad !== null) return [makeResult(meta, bad)];
-    const cluster = certs.filter((c) => c !== own && (c.path === CLUSTER_CA_PATH || c.uses.some((u) => u.role === 'apiserver-client-ca')));
-    const base = { subject: own.path, expected, source: 'file' as const, sourceFile: sourceFileOf(own.file), actual: own.certificates.map((i) => `sha256:${i.fingerprint256}`).join(',') };
-    const mine = new Set(own.certificates.map((i) => i.fingerprint256));
-    for (const other of cluster) {
-      const shared = other.certificates.find((i) => mine.has(i.fingerprint256));
-      if (shared !== undefined) {
-        const as = other.path === CLUSTER_CA_PATH ? 'the cluster CA' : 'the API server\'s --client-ca-file';
-        return [makeResult(meta, {
-          ...base, status: failingStatus(meta),
-          reason: `etcd's --trusted-ca-file ${own.path} holds the same certificate (${shared.subject}, sha256 ${shared.fingerprint256.slice(0, 16)}...) as ${as} ${other.path}: every client certificate the cluster CA signs can talk to etcd directly`,
-        })];
-      }
-    }
-    const unreadable = cluster.find((c) => c.error !== null || c.file.error !== null);
-    if (unreadable !== undefined) return [makeResult(meta, { ...base, status: 'error', reason: `${unreadable.path} cannot be compared: ${(unreadable.file.error ?? unreadable.error)?.message ?? ''}` })];
-    if (cluster.length === 0) return [makeResult(meta, { ...base, status: 'skip', reason: `no cluster CA on this node (${CLUSTER_CA_PATH}, the API server's --client-ca-file) to compare ${own.path} with` })];
-    return [makeResult(meta, { ...base, status: 'pass', reason: `${own.path} shares no certificate with ${cluster.map((c) => c.path).join(', ')} (compared by SHA-256 fingerprint)` })];
-  });
-}
-
-// ---------------------------------------------------------------------------------------
-// etcd-auto-tls
-
-export function etcdAutoTlsCheck(meta: CheckMeta): CustomCheck {
-  return custom(meta, "etcd's --auto-tls and --peer-auto-tls (flags, ETCD_* variables or its --config-file). One result per flag.", (facts): Result[] => {
-    const out: Result[] = [];
-    for (const spec of [ETCD_AUTO_TLS, ETCD_PEER_AUTO_TLS]) {
-      const subject = `etcd/--${spec.flag}`;
-      const etcd = componentOf(meta, facts, 'etcd', subject, 'false');
-      if (isResult(etcd)) return [etcd];
-      const r = settingResult(meta, etcd, [spec], { op: 'eq', value: 'false' }, subject);
-      const client = spec === ETCD_AUTO_TLS;
-      // etcd uses auto TLS only while it has no certificate of its own for that side.
-      const named = facts.certificates?.certificates.some((c) => c.uses.some((u) => u.role === (client ? 'etcd-server' : 'etcd-peer'))) === true;
-      const shadowed = named ? ` (etcd ignores it while --${client ? '' : 'peer-'}cert-file is set, and falls back to it the moment that is removed)` : '';
-      out.push(r.status === 'fail'
-        ? { ...r, reason: `${r.reason}: etcd makes itself a self-signed certificate for its ${client ? 'clients' : 'peers'} that nobody can verify, so anyone in the middle can present one too${shadowed}` }
-        : r);
-    }
-    return out;
+    const r = settingResult(meta, etcd, [spec], { op: 'eq', value: 'false' }, subject);
+    if (r.status !== failingStatus(meta)) return [r];
+    const named = facts.certificates?.certificates.some((c) => c.uses.some((u) => u.role === (client ? 'etcd-server' : 'etcd-peer'))) === true;
+    const shadowed = named ? ` (etcd ignores it while --${client ? '' : 'peer-'}cert-file is set, and falls back to it the moment that is removed)` : '';
+    return [{ ...r, reason: `${r.reason}: etcd makes itself a self-signed certificate for its ${client ? 'clients' : 'peers'} that nobody can verify, so anyone in the middle can present one too${shadowed}` }];
   });
 }

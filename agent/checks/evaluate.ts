@@ -8,6 +8,7 @@ import { makeResult } from './result.js';
 import { componentSettingSubject, evaluateComponentSetting } from './component-setting-checks.js';
 import { evaluateControlPlaneFileCheck, fileSetSubject } from './control-plane-file-checks.js';
 import type { CheckSpec } from './spec.js';
+import { withWireEvidence } from './wire-evidence.js';
 
 function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Result[] {
   switch (spec.kind) {
@@ -36,7 +37,8 @@ export function evaluate(facts: HostFacts, specs: readonly CheckSpec[], now: Dat
   const results: Result[] = [];
   for (const spec of specs) {
     try {
-      results.push(...evaluateOne(spec, facts, now));
+      const rs = evaluateOne(spec, facts, now);
+      results.push(...(spec.wire === undefined ? rs : rs.map((r) => withWireEvidence(spec, r, facts, now))));
     } catch (err) {
       const reason = `internal error while evaluating ${spec.id}: ${err instanceof Error ? err.message : String(err)}`;
       results.push(makeResult(spec, { subject: fallbackSubject(spec), status: 'error', reason }));

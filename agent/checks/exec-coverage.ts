@@ -11,7 +11,7 @@ import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 
 export const EXEC_COVERAGE: CheckMeta & { readonly reads: string } = {
   id: EXEC_COVERAGE_CHECK.id,
-  cis: '',
+  references: [],
   title: 'The agent sees every exec in the kernel (eBPF exec source)',
   reads: "The agent's own exec source: ebpf passes; netlink (the process connector) warns at medium, the /proc scan at high. Subject `exec-source`; the reason names why eBPF did not load.",
   category: EXEC_COVERAGE_CHECK.category,

@@ -4,7 +4,8 @@
 // config file's authentication.x509.clientCAFile, whichever is in effect). Specs are data
 // (NodeFileCheck); nodeFileCheck turns one into a check with its own pure evaluation.
 import type { Result } from '../../proto/domain.js';
-import type { FileFacts, HostFacts, KubeProxyFacts } from '../facts/index.js';
+import type { FileFacts, FileSetName, HostFacts, KubeProxyFacts } from '../facts/index.js';
+import { posix } from 'node:path';
 import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag } from '../facts/cli-flags.js';
 import { truncatedArgvReason } from '../facts/proc.js';
@@ -30,6 +31,13 @@ export interface NodeFileCheck extends CheckMeta {
   readonly locate: NodeFileLocator;
   readonly property: FileProperty;
   readonly test: Test;
+  /**
+   * A control-plane file check that asks the same of the same file when the file is in its file
+   * set (the kubelet's client CA is the PKI's ca.crt on kubeadm): there it is one problem, judged
+   * by that check, whose result carries this check's references (its spec's `sharedWith` says
+   * so); this check then skips the file, saying where it is judged.
+   */
+  readonly sharedWith?: { readonly check: string; readonly fileSet: FileSetName; readonly nameSuffix?: string };
 }
 
 /** One file judged: `what` names it in words ("the kubelet unit", "kube-proxy's kubeconfig"). */
@@ -106,29 +114,60 @@ function kubeProxyFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
   return [judgeFile(spec, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
 }
 
+/** The client CA file the kubelet uses, as a host path, or why there is none (or it cannot be told). */
+type ClientCa = { readonly path: string; readonly where: string } | { readonly status: 'skip' | 'error'; readonly reason: string; readonly sourceFile?: string };
+
+function kubeletClientCa(facts: HostFacts): ClientCa | null {
+  const k = facts.kubelet;
+  if (k === null) return null;
+  const r = resolveKubeletSetting(k, CLIENT_CA_FILE);
+  if (!r.ok) return { status: 'error', sourceFile: r.sourceFile, reason: withOrigin(k, r.reason) };
+  const { value, source, sourceFile, where } = r.setting;
+  if (value === null) return { status: 'skip', reason: withOrigin(k, `the kubelet has no client CA file (${where}); CIS 4.2.3 reports that`) };
+  const p = kubeletSettingPath(value, source, sourceFile, k.cwd);
+  if (!p.ok) return { status: 'error', reason: withOrigin(k, `${where}: ${p.reason}`) };
+  return { path: p.path, where };
+}
+
+/** The kubelet's client CA file as a host path, when it has one the agent can place. */
+export function kubeletClientCaPath(facts: HostFacts): string | null {
+  const ca = kubeletClientCa(facts);
+  return ca !== null && 'path' in ca ? ca.path : null;
+}
+
+/** Whether `path` is in the control-plane file set `shared` names (and so judged by its check). */
+function inSharedSet(shared: NonNullable<NodeFileCheck['sharedWith']>, facts: HostFacts, path: string): boolean {
+  const set = facts.controlPlane?.fileSets[shared.fileSet];
+  if (set?.status !== 'found') return false;
+  const suffix = shared.nameSuffix;
+  return set.files.some((f) => f.path === path && (suffix === undefined || (posix.basename(f.path).endsWith(suffix) && f.stat?.type !== 'dir')));
+}
+
 function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
   const expected = describeTest(spec.test);
   const subject = 'kubelet/--client-ca-file';
-  const k = facts.kubelet;
-  if (k === null) return [kubeletAbsent(spec, subject, expected, facts.kubeletAbsence)];
-  const r = resolveKubeletSetting(k, CLIENT_CA_FILE);
-  if (!r.ok) return [makeResult(spec, { subject, status: 'error', expected, sourceFile: r.sourceFile, reason: withOrigin(k, r.reason) })];
-  const { value, source, sourceFile, where } = r.setting;
-  if (value === null) {
-    return [makeResult(spec, { subject, status: 'skip', expected, reason: withOrigin(k, `the kubelet has no client CA file (${where}); CIS 4.2.3 reports that`) })];
+  const ca = kubeletClientCa(facts);
+  if (ca === null) return [kubeletAbsent(spec, subject, expected, facts.kubeletAbsence)];
+  if (!('path' in ca)) return [makeResult(spec, { subject, status: ca.status, expected, ...(ca.sourceFile ? { sourceFile: ca.sourceFile } : {}), reason: ca.reason })];
+  const k = facts.kubelet!;
+  if (spec.sharedWith !== undefined && inSharedSet(spec.sharedWith, facts, ca.path)) {
+    return [makeResult(spec, {
+      subject: ca.path, status: 'skip', expected, source: 'file',
+      reason: withOrigin(k, `${ca.path}, the kubelet's client CA (${ca.where}), is judged by ${spec.sharedWith.check}, as a file of the control plane's ${spec.sharedWith.fileSet} set: its result there carries ${spec.references.join(', ')}`),
+    })];
   }
-  const p = kubeletSettingPath(value, source, sourceFile, k.cwd);
-  if (!p.ok) return [makeResult(spec, { subject, status: 'error', expected, reason: withOrigin(k, `${where}: ${p.reason}`) })];
-  const result = judgeFile(spec, fileAt(facts.files, p.path), p.path, `the kubelet's client CA (${where})`);
+  const result = judgeFile(spec, fileAt(facts.files, ca.path), ca.path, `the kubelet's client CA (${ca.where})`);
   return [{ ...result, reason: withOrigin(k, result.reason) }];
 }
 
 export function nodeFileCheck(spec: NodeFileCheck): CustomCheck {
-  const { locate, property, test, ...meta } = spec;
+  const { locate, property, test, sharedWith, ...meta } = spec;
+  const shared = sharedWith === undefined ? '' : ` When that file is in the control plane's ${sharedWith.fileSet} file set, ${sharedWith.check} judges it (its result there carries this check's references) and this check skips it.`;
   return {
     ...meta,
     kind: 'custom',
-    reads: `The ${property} of ${NODE_FILE_LOCATIONS[locate]}.`,
+    judgesFile: { property, test },
+    reads: `The ${property} of ${NODE_FILE_LOCATIONS[locate]}.${shared}`,
     evaluate(facts: HostFacts): readonly Result[] {
       switch (locate) {
         case 'kubelet-unit':

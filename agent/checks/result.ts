@@ -1,5 +1,6 @@
 // Building results from a spec: the only place a Result object is assembled.
 import type { Result, Source, Status } from '../../proto/domain.js';
+import { CIS_BENCHMARK, controlIn } from '../../proto/benchmark-refs.js';
 import type { KubeletAbsence } from '../facts/index.js';
 import type { CheckMeta } from './spec.js';
 
@@ -11,12 +12,16 @@ export interface Judgement {
   readonly expected?: string;
   readonly source?: Source;
   readonly sourceFile?: string;
+  /** The references that apply to this subject, when not all of the check's do. */
+  readonly references?: readonly string[];
 }
 
 export function makeResult(spec: CheckMeta, j: Judgement): Result {
+  const references = j.references ?? spec.references;
   return {
     id: spec.id,
-    cis: spec.cis,
+    cis: controlIn(references, CIS_BENCHMARK),
+    references,
     title: spec.title,
     category: spec.category,
     subject: j.subject,

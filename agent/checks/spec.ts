@@ -7,8 +7,15 @@ import type { ComponentSettingCheck, ControlPlaneFileCheck } from './control-pla
 export interface CheckMeta {
   /** Stable id, e.g. `cis-4.2.1`. */
   readonly id: string;
-  /** CIS control number, or '' for checks that are not CIS controls. */
-  readonly cis: string;
+  /**
+   * The benchmark controls this check decides, each `<benchmark>:<control>` (e.g.
+   * `cis-1.12:4.2.1`; proto/benchmark-refs.ts); empty for a check no benchmark names. One check
+   * per problem: when two benchmarks (or a managed distribution's benchmark) name the same
+   * problem, it is one check with both references, never two checks. A check may leave a
+   * reference off the results it does not apply to (cert-key-file names cis-1.12:1.1.21 only on
+   * the key files of the PKI directories).
+   */
+  readonly references: readonly string[];
   readonly title: string;
   readonly category: Category;
   /** Default severity; a result may raise it. */
@@ -16,7 +23,16 @@ export interface CheckMeta {
   /** Automated (true: a failure is `fail`) or manual (false: a failure is `warn`). */
   readonly scored: boolean;
   readonly remediation: string;
+  /**
+   * What the agent also probes on the wire for this problem (agent/checks/wire-evidence.ts): the
+   * kubelet's API or read-only port, etcd's client URLs. One result still: an exposure the probe
+   * confirms fails it and raises its severity; otherwise the probe's words join its reason.
+   */
+  readonly wire?: WireEvidence;
 }
+
+/** The wire probes a check can add to its setting (agent/checks/wire-evidence.ts). */
+export type WireEvidence = 'kubelet-anonymous-api' | 'kubelet-read-only-port' | 'etcd-client-cert-auth' | 'etcd-plaintext';
 
 /** `duration`: a Go duration (`4h`, `5m30s`, `0`), compared in its canonical form (`4h0m0s`, `0s`). */
 export type SettingType = 'bool' | 'int' | 'string' | 'list' | 'duration';
@@ -64,6 +80,12 @@ export type FileLocator = {
 
 export type FileProperty = 'mode' | 'owner';
 
+/** What a file check asks of a file: the property and its test (`mode` at most 644, `owner` root:root). */
+export interface FileJudgement {
+  readonly property: FileProperty;
+  readonly test: Test;
+}
+
 export interface FileCheck extends CheckMeta {
   readonly kind: 'file';
   readonly file: FileLocator;
@@ -74,6 +96,8 @@ export interface FileCheck extends CheckMeta {
 /** A check that cannot be expressed as data brings its own pure evaluation. */
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
+  /** The file property and test it judges, when it judges one (a file's mode or owner). */
+  readonly judgesFile?: FileJudgement;
   /** What the check reads, in words: the check reference (docs/checks.md) shows it. */
   readonly reads: string;
   evaluate(facts: HostFacts, now: Date): readonly Result[];

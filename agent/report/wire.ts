@@ -10,7 +10,7 @@ export function resultToWire(r: Result): WireResult {
     checkId: r.id, cis: r.cis, title: r.title, category: r.category, subject: r.subject,
     status: statusToWire(r.status) as WireResult['status'], severity: severityToWire(r.severity) as WireResult['severity'],
     scored: r.scored, actual: r.actual, expected: r.expected, source: r.source, sourceFile: r.sourceFile,
-    reason: r.reason, remediation: r.remediation, occurrences: 1,
+    reason: r.reason, remediation: r.remediation, occurrences: 1, references: [...r.references],
   };
 }
 

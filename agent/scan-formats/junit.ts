@@ -12,7 +12,7 @@
 // characters) are written as \uXXXX.
 import type { Result } from '../../proto/domain.js';
 import type { ScanReport } from '../scan-report.js';
-import { compareCis, sectionOf, sectionTitle } from '../scan-report.js';
+import { compareCis, otherReferences, sectionOf, sectionTitle } from '../scan-report.js';
 
 /** Characters outside XML 1.0's Char production (and unpaired surrogates), as \uXXXX text. */
 function xmlChars(s: string): string {
@@ -33,6 +33,7 @@ const attrs = (a: Record<string, string | number>): string => Object.entries(a).
 
 function detail(r: Result): string {
   const lines = [`${r.id} ${r.title}`, `subject: ${r.subject}`, `severity: ${r.severity}`];
+  if (r.references.length > 0) lines.push(`references: ${r.references.join(', ')}`);
   if (r.status !== 'skip' && r.status !== 'error') lines.push(`actual: ${r.actual === '' ? '(not set)' : r.actual}`, `expected: ${r.expected}`);
   if (r.sourceFile !== '') lines.push(`source: ${r.source} ${r.sourceFile}`);
   lines.push(`reason: ${r.reason}`);
@@ -41,7 +42,8 @@ function detail(r: Result): string {
 }
 
 function testcase(r: Result, classname: string): string {
-  const open = `    <testcase${attrs({ classname, name: `${r.id} ${r.title} [${r.subject}]`, time: 0 })}`;
+  const refs = otherReferences(r);
+  const open = `    <testcase${attrs({ classname, name: `${r.id} ${r.title}${refs.length > 0 ? ` (${refs.join(', ')})` : ''} [${r.subject}]`, time: 0 })}`;
   switch (r.status) {
     case 'pass':
       return `${open}/>`;

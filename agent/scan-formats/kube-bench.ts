@@ -6,19 +6,23 @@
 // configuration, 4 worker node], Totals}. A Controls entry holds its sections (`tests`), each
 // with its results and pass/fail/warn/info counts, and its own total_pass/... counts.
 //
-// kube-bench has one result per CIS control; we have one per control and subject (each key file,
-// each manifest). They are aggregated worst-first: the control's status is the worst of its
-// subjects' (fail, then warn or error, then pass, then skip), and its actual_value and reason
-// list every subject, worst first. Statuses map as kube-bench's own do:
+// Built from the results' benchmark references: one kube-bench result per control of the
+// report's benchmark (`cis-1.12:1.1.21` is test 1.1.21), made of every result that names it.
+// kube-bench has one result per CIS control; we have one per subject (each key file, each
+// manifest). They are aggregated worst-first: the control's status is the worst of its subjects'
+// (fail, then warn or error, then pass, then skip), and its actual_value and reason list every
+// subject, worst first. Statuses map as kube-bench's own do:
 //   pass -> PASS, fail -> FAIL, warn -> WARN (a manual check that needs a person),
 //   error -> WARN (kube-bench's "could not carry out the check"), skip -> INFO (does not apply).
-// Checks beyond the benchmark (certificates, versions, kernel settings) come last, in a Controls
-// entry of their own (id "nodeward"), one result per check id, so a pipeline that gates on
-// total_fail sees an expired certificate too.
+// Results that name no control of the benchmark (expired certificates, versions, kernel
+// settings) are left out, as kube-bench has no such tests: Totals count the benchmark's controls
+// only, exactly as a kube-bench run's would. Gate on nodeward's own findings (`--fail-on`, the
+// JSON, JUnit or SARIF outputs) to see those.
 import type { Result, Status } from '../../proto/domain.js';
 import type { CheckMeta } from '../checks/index.js';
 import type { ScanReport } from '../scan-report.js';
 import { compareCis, SECTION_TITLES } from '../scan-report.js';
+import { controlsIn } from '../../proto/benchmark-refs.js';
 
 export type KubeBenchState = 'PASS' | 'FAIL' | 'WARN' | 'INFO';
 
@@ -85,11 +89,6 @@ const PARTS: Readonly<Record<string, { text: string; nodeType: string }>> = {
   4: { text: 'Worker Node Security Configuration', nodeType: 'node' },
 };
 
-const CATEGORY_TITLES: Readonly<Record<string, string>> = {
-  certificate: 'Certificates', version: 'Kubernetes versions', host: 'Host settings', kubelet: 'Kubelet',
-  'control-plane': 'Control plane', etcd: 'etcd', process: 'Processes', agent: 'Agent',
-};
-
 export interface KubeBenchInput {
   readonly report: ScanReport;
   /** The checks in scope (their catalog entries). */
@@ -106,6 +105,7 @@ function aggregate(testNumber: string, spec: CheckMeta | undefined, results: rea
   const scored = spec?.scored ?? worst.scored;
   const remediation = spec?.remediation ?? worst.remediation;
   const many = rs.length > 1;
+  const checks = [...new Set(rs.map((r) => r.id))].join(', ');
   // With several subjects each line names its subject and its own status (ours: ERROR, SKIP are told apart).
   const line = (r: Result, text: string): string => (many ? `${r.subject} [${r.status.toUpperCase()}]: ${text}` : text);
   const reasons = rs.filter((r) => r.status !== 'pass').map((r) => line(r, r.reason));
@@ -113,7 +113,7 @@ function aggregate(testNumber: string, spec: CheckMeta | undefined, results: rea
   return {
     test_number: testNumber,
     test_desc: `${spec?.title ?? worst.title} (${scored ? 'Automated' : 'Manual'})`,
-    audit: `nodeward check ${worst.id} on ${rs.length === 1 ? worst.subject : `${rs.length} subjects`}`,
+    audit: `nodeward check ${checks} on ${rs.length === 1 ? worst.subject : `${rs.length} subjects`}`,
     AuditEnv: '',
     AuditConfig: '',
     type: state === 'INFO' ? 'skip' : '',
@@ -146,39 +146,37 @@ function sectionOfCis(cis: string): string {
 export function buildKubeBench(input: KubeBenchInput): KubeBenchOutput {
   const { report } = input;
   const specs = new Map(input.checks.map((c) => [c.id, c]));
-  // Group results by what kube-bench numbers a test by: the CIS control, else our check id.
-  const byTest = new Map<string, { spec: CheckMeta | undefined; cis: string; category: string; results: Result[] }>();
+  // One test per control of the report's benchmark, with every result that names it.
+  const byTest = new Map<string, { spec: CheckMeta | undefined; results: Result[] }>();
   for (const r of report.results) {
-    const key = r.cis === '' ? r.id : r.cis;
-    const entry = byTest.get(key) ?? { spec: specs.get(r.id), cis: r.cis, category: r.category, results: [] };
-    entry.results.push(r);
-    byTest.set(key, entry);
+    for (const control of controlsIn(r.references, report.benchmark)) {
+      const entry = byTest.get(control) ?? { spec: specs.get(r.id), results: [] };
+      entry.results.push(r);
+      byTest.set(control, entry);
+    }
   }
   // part -> section -> tests
   const parts = new Map<string, Map<string, KubeBenchCheck[]>>();
-  const sectionDesc = new Map<string, string>();
-  for (const key of [...byTest.keys()].sort(compareCis)) {
-    const entry = byTest.get(key)!;
-    const section = entry.cis === '' ? entry.category : sectionOfCis(entry.cis);
-    const part = entry.cis === '' ? 'nodeward' : (entry.cis.split('.')[0] as string);
-    sectionDesc.set(`${part}/${section}`, entry.cis === ''
-      ? CATEGORY_TITLES[entry.category] ?? entry.category
-      : (Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] as string : section));
+  for (const control of [...byTest.keys()].sort(compareCis)) {
+    const entry = byTest.get(control)!;
+    const section = sectionOfCis(control);
+    const part = control.split('.')[0] as string;
     const sections = parts.get(part) ?? new Map<string, KubeBenchCheck[]>();
-    sections.set(section, [...(sections.get(section) ?? []), aggregate(key, entry.spec, entry.results)]);
+    sections.set(section, [...(sections.get(section) ?? []), aggregate(control, entry.spec, entry.results)]);
     parts.set(part, sections);
   }
   const controls: KubeBenchControls[] = [...parts.keys()].sort(compareCis).map((part) => {
     const sections = parts.get(part)!;
     const tests: KubeBenchGroup[] = [...sections.keys()].sort(compareCis).map((section) => {
       const results = sections.get(section)!;
-      return { section, type: '', ...tally(results), desc: sectionDesc.get(`${part}/${section}`) ?? section, results };
+      const desc = Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] as string : section;
+      return { section, type: '', ...tally(results), desc, results };
     });
     const known = Object.hasOwn(PARTS, part) ? PARTS[part] : undefined;
     return {
       id: part,
-      version: part === 'nodeward' ? 'nodeward' : report.benchmark,
-      text: known?.text ?? (part === 'nodeward' ? 'Checks beyond the CIS Kubernetes Benchmark (nodeward)' : `Part ${part}`),
+      version: report.benchmark,
+      text: known?.text ?? `Part ${part}`,
       node_type: known?.nodeType ?? part,
       tests,
       ...summary(tally(tests.flatMap((g) => g.results))),

@@ -1,8 +1,8 @@
 // `nodeward scan -o sarif`: the report as a SARIF 2.1.0 log (OASIS), for code-scanning tools
 // and SARIF viewers. Pure function of the report and the checks in scope.
 //
-// - One rule per check in scope, from the catalog: title, the CIS control it implements,
-//   remediation as the rule's help, its default severity as the default level.
+// - One rule per check in scope, from the catalog: title, the benchmark controls it decides
+//   (its references, as tags too), remediation as the rule's help, its default severity as the default level.
 // - One result per check and subject. `kind` says what the result is: fail (a finding; its
 //   level from its severity), review (a manual check found something for a person to judge),
 //   notApplicable (skip), open (the check could not be judged: error), pass. SARIF allows a
@@ -12,6 +12,7 @@
 // - partialFingerprints carries the finding's fingerprint (the same one the collector keys it
 //   by), so a consumer can follow a finding from one scan to the next.
 import type { Result, Severity } from '../../proto/domain.js';
+import { CIS_BENCHMARK, controlIn } from '../../proto/benchmark-refs.js';
 import type { CheckMeta } from '../checks/index.js';
 import type { ScanReport } from '../scan-report.js';
 
@@ -64,19 +65,21 @@ export function hostPathUri(path: string): string {
 }
 
 function rule(c: CheckMeta): Record<string, unknown> {
-  const control = c.cis === '' ? 'Not a CIS Kubernetes Benchmark control' : `CIS Kubernetes Benchmark ${c.cis} (${c.scored ? 'Automated' : 'Manual'})`;
+  const cis = controlIn(c.references, CIS_BENCHMARK);
+  const named = c.references.length === 0 ? 'Not a benchmark control' : `Decides ${c.references.join(', ')} (${c.scored ? 'Automated' : 'Manual'})`;
   const securitySeverity = SECURITY_SEVERITY[c.severity];
   return {
     id: c.id,
     shortDescription: { text: sentence(c.title) },
-    fullDescription: { text: `${sentence(c.title)} ${control}; severity ${c.severity}.` },
+    fullDescription: { text: `${sentence(c.title)} ${named}; severity ${c.severity}.` },
     help: { text: sentence(c.remediation) },
     defaultConfiguration: { level: SARIF_LEVEL[c.severity] },
     properties: {
-      tags: ['security', 'kubernetes', c.category, ...(c.cis === '' ? [] : [`CIS ${c.cis}`])],
+      tags: ['security', 'kubernetes', c.category, ...(cis === '' ? [] : [`CIS ${cis}`]), ...c.references],
       precision: 'very-high',
       ...(securitySeverity === undefined ? {} : { 'security-severity': securitySeverity }),
-      cis: c.cis,
+      cis,
+      references: c.references,
       category: c.category,
       severity: c.severity,
       scored: c.scored,
@@ -119,7 +122,7 @@ export function buildSarif(input: SarifInput): Record<string, unknown> {
       }],
       ...(fingerprint === undefined ? {} : { partialFingerprints: { 'nodewardFinding/v1': fingerprint } }),
       properties: {
-        status: r.status, severity: r.severity, subject: r.subject, actual: r.actual, expected: r.expected,
+        status: r.status, severity: r.severity, subject: r.subject, references: r.references, actual: r.actual, expected: r.expected,
         source: r.source, sourceFile: r.sourceFile, reason: r.reason,
       },
     };

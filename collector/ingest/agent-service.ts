@@ -8,7 +8,7 @@ import { LEGACY_HOST_KEY, receivesBaseline } from '../../proto/baseline-key.js';
 import type { Logger } from '../../proto/support/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { CommitOutcome } from '../pipeline/types.js';
+import type { CommitOutcome, IncomingScan } from '../pipeline/types.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { PodInfo } from '../kube/types.js';
 import type { NodeStats } from '../store/store.js';
@@ -16,6 +16,7 @@ import { baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, L
 import { podInventoryMessage } from './pod-inventory.js';
 import { X509Certificate } from 'node:crypto';
 import { pemCertificates } from '../../proto/support/pem.js';
+import { foldRetiredChecks } from './retired-checks.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
 
@@ -78,6 +79,14 @@ export function createAgentService(deps: AgentServiceDeps) {
     pushPods(node);
   }
 
+  /** An older agent's results of retired checks, onto their surviving findings (retired-checks.ts); counted. */
+  const withoutRetired = (scan: IncomingScan): IncomingScan => {
+    const out = foldRetiredChecks(scan);
+    const help = 'Results of retired checks from older agents: mapped onto the surviving finding, or dropped';
+    if (out.mapped > 0) metrics.inc('nodeward_retired_results_total', help, out.mapped, { outcome: 'mapped' });
+    if (out.dropped > 0) metrics.inc('nodeward_retired_results_total', help, out.dropped, { outcome: 'dropped' });
+    return out.scan;
+  };
   const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
   const gauge = (): void => metrics.set('nodeward_streams_connected', 'Agent streams open now', streams.size);
 
@@ -166,7 +175,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         if (msg.body === 'scanReport' && msg.scanReport) {
           claim(msg.scanReport.node, 'the scan report');
           const seq = Number(msg.scanReport.sequence);
-          permanentOrRetry(seq, () => pipeline.scan(scanFromWire(msg.scanReport!, node!, epoch, now())));
+          permanentOrRetry(seq, () => pipeline.scan(withoutRetired(scanFromWire(msg.scanReport!, node!, epoch, now()))));
           return;
         }
         if (msg.body === 'baselineReport' && msg.baselineReport) {

@@ -21,6 +21,7 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
+import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/benchmark-refs.js';
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
@@ -261,10 +262,26 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
   return { stats, clamped };
 }
 
+/**
+ * A result's benchmark references: each `<benchmark>:<control>` (proto/benchmark-refs.ts), at
+ * most MAX_REFERENCES, no repeats. None from an agent that predates them (up to 0.2.x): the
+ * report's benchmark and the result's `cis`.
+ */
+function references(field: string, v: unknown, benchmark: string, cis: string): string[] {
+  const refs = texts(field, v ?? [], MAX_REFERENCES, 64);
+  if (refs.length === 0) return legacyReferences(benchmark, cis);
+  refs.forEach((x, i) => {
+    if (!BENCHMARK_REF.test(x)) throw new InvalidMessage(`${field}[${i}] ${JSON.stringify(x)} is not a benchmark reference (<benchmark>:<control>, e.g. cis-1.12:4.2.1)`);
+  });
+  if (new Set(refs).size !== refs.length) throw new InvalidMessage(`${field} names a reference twice`);
+  return refs;
+}
+
 export function scanFromWire(r: ScanReport__Output, node: string, epoch: string, now: number): IncomingScan {
   if (r.results.length > LIMITS.resultsPerReport) throw new InvalidMessage(`scanReport has ${r.results.length} results; at most ${LIMITS.resultsPerReport}`);
   if (r.scope.length > LIMITS.scopeEntries) throw new InvalidMessage(`scanReport.scope has more than ${LIMITS.scopeEntries} entries`);
   const scope = r.scope.map((s, i) => checkId(`scanReport.scope[${i}]`, s));
+  const benchmark = text('scanReport.benchmark', r.benchmark, 64);
   const results = r.results.map((x, i): IncomingResult => {
     const f = `scanReport.results[${i}]`;
     const status = statusFromWire(x.status);
@@ -277,6 +294,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
     return {
       checkId: checkId(`${f}.checkId`, x.checkId),
       cis: text(`${f}.cis`, x.cis, 32),
+      references: references(`${f}.references`, x.references, benchmark, x.cis),
       title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,
       subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
@@ -294,7 +312,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
   });
   return {
     node, epoch, sequence: sequence(r.sequence), scannedAt: wireTime('scanReport.scannedAtMs', r.scannedAtMs, WIRE_TIMES.observed, now),
-    benchmark: text('scanReport.benchmark', r.benchmark, 64), scope, results,
+    benchmark, scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
   };
 }

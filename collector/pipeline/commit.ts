@@ -176,7 +176,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
           one({ id: fingerprint(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
             kind: 'result', checkId: r.checkId, status: r.status, severity: r.severity, at: m.scannedAt, occurrences: r.occurrences, canOpen: budget > 0,
           }, failing, failing ? {
-            cis: r.cis, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
+            cis: r.cis, references: r.references, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
             expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason, remediation: r.remediation, detail: '{}', seen: 'scan',
           } : undefined);
         }
@@ -188,7 +188,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
           one({ id: fingerprint(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
             kind: 'finding', severity: f.severity, at: f.observedAt, occurrences: f.occurrences, canOpen: budget > 0, allowed,
           }, true, {
-            cis: '', title: f.title, category: f.category, severity: f.severity, status: f.status, scored: false, actual: '', expected: '',
+            cis: '', references: [], title: f.title, category: f.category, severity: f.severity, status: f.status, scored: false, actual: '', expected: '',
             source: 'process', sourceFile: '', reason: '', remediation: f.remediation, detail: f.detail, seen: f.seen,
           });
         }
@@ -244,7 +244,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const id = staleId(node);
         const silentFor = Math.round((now - lastSeen) / 1000);
         apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
-            cis: '', title: AGENT_STALE.title, category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
+            cis: '', references: [], title: AGENT_STALE.title, category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
             status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
             expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
             reason: 'the agent stopped heartbeating: it was stopped, crashed, lost its network or was removed',
@@ -266,7 +266,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const id = missingId(node);
         const missingFor = Math.round((now - m.since) / 1000);
         apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_MISSING_CHECK.severity, at: now }, { now }, changes, {
-          cis: '', title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
+          cis: '', references: [], title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
           status: 'fail', scored: false, actual: `no agent has connected in the ${missingFor} s the node has been Ready (since ${isoTime(m.since)})`,
           expected: `the agent DaemonSet's pod connected within ${Math.round(m.graceMs / 1000)} s`, source: 'none', sourceFile: '',
           reason: m.reason,

@@ -11,7 +11,7 @@ import { printable, renderTable, type Column } from './table.js';
 interface HistoryLike { event: string; at: string; lastAt: string; occurrences: number; severity: string; note: string }
 
 interface FindingLike {
-  id: string; node: string; checkId: string; cis: string; title: string; category: string; subject: string; severity: string;
+  id: string; node: string; checkId: string; cis: string; references?: string[]; title: string; category: string; subject: string; severity: string;
   status: string; state: string; scored: boolean; actual: string; expected: string; source: string; sourceFile: string;
   reason: string; remediation: string; firstSeen: string; lastSeen: string; count: number; resolvedAt: string | null;
   suppressedReason: string | null; suppressedUntil: string | null; suppressedBy: string | null; suppressedAt: string | null;
@@ -53,6 +53,7 @@ export function renderFinding(f: FindingLike): string {
   const rows: Array<[string, string]> = [
     ['Finding', f.id],
     ['Check', `${f.checkId}${f.cis ? ` (CIS ${f.cis}${f.scored ? '' : ', manual'})` : ''}: ${f.title}`],
+    ['References', (f.references ?? []).length > 0 ? (f.references ?? []).join(', ') : '(none: not a benchmark control)'],
     ['Node', f.node],
     ['Subject', f.subject],
     ['Severity', f.severity],

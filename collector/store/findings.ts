@@ -35,17 +35,17 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     // From the per-node rollup (migration 002): no count of rows.
     openCount: db.prepare<[string], { n: number }>("SELECT total AS n FROM node_counts WHERE state = 'open' AND node = ?"),
     // Positional parameters: binding them is cheaper than by name, and these run once per finding.
-    insert: db.prepare<[string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
+    insert: db.prepare<[string, string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
       string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number]>(
-      `INSERT INTO findings (id, node, check_id, cis, title, category, subject, severity, severity_rank, status, state,
+      `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
         suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // The two writes nearly every change is, with only the columns they change (an assigned
     // column costs its indexes an update even when its value stays): an occurrence, and a
     // transition without one (a resolution, a suppression and its end).
-    occurrence: db.prepare<[string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
-      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, title = ?, category = ?, severity = ?,
+    occurrence: db.prepare<[string, string, string, string, string, number, string, number, string, string, string, string, string, string, string, string,
+      string, number, number, number | null, number, number]>(`UPDATE findings SET cis = ?, benchmark_refs = ?, title = ?, category = ?, severity = ?,
         severity_rank = ?, status = ?, scored = ?, actual = ?, expected = ?, source = ?, source_file = ?, reason = ?, remediation = ?,
         detail = ?, seen = ?, state = ?, last_seen = ?, count = ?, resolved_at = ?, updated_at = ?
       WHERE seq = ?`),
@@ -53,7 +53,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       SET state = ?, resolved_at = ?, suppressed_reason = ?, suppressed_until = ?, suppressed_by = ?, suppressed_at = ?, updated_at = ?
       WHERE seq = ?`),
     // Any other write (none the lifecycle makes today): every column.
-    update: db.prepare(`UPDATE findings SET cis = @cis, title = @title, category = @category, severity = @severity,
+    update: db.prepare(`UPDATE findings SET cis = @cis, benchmark_refs = @references, title = @title, category = @category, severity = @severity,
         severity_rank = @severityRank, status = @status, scored = @scored, actual = @actual, expected = @expected,
         source = @source, source_file = @sourceFile, reason = @reason, remediation = @remediation, detail = @detail, seen = @seen,
         state = @state, first_seen = @firstSeen, last_seen = @lastSeen, count = @count, resolved_at = @resolvedAt,
@@ -107,7 +107,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       let seq: number;
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
-        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
+        seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
           f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.firstSeen, w.lastSeen,
           w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now).lastInsertRowid);
       } else {
@@ -115,7 +115,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
         if (f && sameSuppression && before.firstSeen === w.firstSeen) {
-          s.occurrence.run(f.cis, f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
+          s.occurrence.run(f.cis, JSON.stringify(f.references), f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
             f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count, w.resolvedAt, now, seq);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
           s.transition.run(w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq);
@@ -229,7 +229,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
 
 function row(f: FindingFields) {
   return {
-    cis: f.cis, title: f.title, category: f.category, status: f.status, scored: f.scored ? 1 : 0, actual: f.actual, expected: f.expected,
+    cis: f.cis, references: JSON.stringify(f.references), title: f.title, category: f.category, status: f.status, scored: f.scored ? 1 : 0, actual: f.actual, expected: f.expected,
     source: f.source, sourceFile: f.sourceFile, reason: f.reason, remediation: f.remediation, detail: f.detail, seen: f.seen,
   };
 }

@@ -1,8 +1,8 @@
 // docs/checks.md, rendered from the check catalog (agent/checks/: CATALOG, read through
 // describe.ts), the process checks (agent/processes/findings.ts), the agent's exec coverage
 // check and the collector's agent-stale finding. Checks are grouped by category, in catalog
-// order. A check's benchmark references are read from `references` when the catalog has them,
-// else from its CIS number, qualified by the benchmark the scan reports.
+// order. A check's benchmark references are the catalog's (CheckMeta.references: every control
+// it decides, `cis-1.12:4.2.1`); the process checks and agent-stale name none.
 import { CATALOG } from '../../agent/checks/index.js';
 import { checkExpects, checkReads } from '../../agent/checks/describe.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
@@ -26,37 +26,22 @@ export interface CheckEntry {
   readonly raisedBy: string;
 }
 
-/** A reference as text: `cis-1.12:4.2.1`, or the parts of a structured one joined the same way. */
-function referenceText(r: unknown): string {
-  if (typeof r === 'string') return r;
-  if (typeof r === 'object' && r !== null) return Object.values(r).filter((v) => typeof v === 'string' || typeof v === 'number').join(':');
-  return String(r);
-}
-
-/** The benchmark references of a catalog entry, whatever shape the catalog gives them. */
-export function referencesOf(check: object): string[] {
-  const refs = (check as { references?: unknown }).references;
-  if (Array.isArray(refs)) return refs.map(referenceText);
-  const cis = (check as { cis?: unknown }).cis;
-  return typeof cis === 'string' && cis !== '' ? [`${BENCHMARK}:${cis}`] : [];
-}
-
 const severityName = (s: string): string => s.replace(/^SEVERITY_/, '').toLowerCase();
 
 /** Every check nodeward can report, in reference order. */
 export function checkEntries(): CheckEntry[] {
   const scan: CheckEntry[] = CATALOG.map((c) => ({
-    id: c.id, title: c.title, category: c.category, severity: c.severity, scored: c.scored, references: referencesOf(c),
+    id: c.id, title: c.title, category: c.category, severity: c.severity, scored: c.scored, references: [...c.references],
     reads: checkReads(c), expects: checkExpects(c), remediation: c.remediation, raisedBy: '',
   }));
   const processes: CheckEntry[] = PROCESS_CHECKS.map((c) => ({
-    id: c.id, title: c.title, category: c.category, severity: severityName(c.severity), scored: null, references: referencesOf(c),
+    id: c.id, title: c.title, category: c.category, severity: severityName(c.severity), scored: null, references: [],
     reads: c.reads, expects: null, remediation: c.remediation, raisedBy: "the agent's process monitor",
   }));
   const agent: CheckEntry[] = [
     {
       id: EXEC_COVERAGE.id, title: EXEC_COVERAGE.title, category: EXEC_COVERAGE.category, severity: EXEC_COVERAGE.severity, scored: EXEC_COVERAGE.scored,
-      references: referencesOf(EXEC_COVERAGE), reads: EXEC_COVERAGE.reads, expects: null, remediation: EXEC_COVERAGE.remediation, raisedBy: "the agent, in its scan reports",
+      references: [...EXEC_COVERAGE.references], reads: EXEC_COVERAGE.reads, expects: null, remediation: EXEC_COVERAGE.remediation, raisedBy: "the agent, in its scan reports",
     },
     {
       id: AGENT_STALE.id, title: AGENT_STALE.title, category: AGENT_STALE.category, severity: AGENT_STALE.severity, scored: null,
@@ -117,20 +102,27 @@ guess. On a node without a component, its checks are \`skip\`, with the reason.`
 those are kept from its environment) and its \`--config-file\`, which makes etcd ignore every
 flag.
 
-What etcd does is also checked on the wire. For each client URL etcd advertises on this node
-(loopback, \`localhost\` or the node's own addresses, as written; at most
-\`etcdProbe.maxUrls\`), the agent opens a TLS connection that presents no client certificate,
-and a plain-text connection, and asks \`GET /version\` on each. It never presents a
-certificate, key or token it finds on the host. A URL that cannot be reached, names another
-machine or is a host name is an \`error\` that says why. With \`--no-probe\` (or
-\`etcdProbe.enabled: false\`) both live checks are \`skip\`.
+What etcd does is also checked on the wire, as part of the checks of its settings (one
+problem, one result). For each client URL etcd advertises on this node (loopback,
+\`localhost\` or the node's own addresses, as written; at most \`etcdProbe.maxUrls\`), the
+agent opens a TLS connection that presents no client certificate, and a plain-text
+connection, and asks \`GET /version\` on each. It never presents a certificate, key or token
+it finds on the host.
 
-- \`etcd-client-cert-auth-live\` passes when etcd refuses the connection without a certificate
-  (its TLS alert says a certificate was wanted), and fails when it answers. It fails without
-  looking when neither \`--client-cert-auth\` nor a \`--trusted-ca-file\` is set. etcd requires
-  client certificates when either is set, so a trusted CA alone passes here, while CIS 2.2
-  still asks for the flag.
-- \`etcd-plaintext-live\` fails when etcd answers in clear text.`,
+- \`cis-2.2\` fails as critical when etcd answers the connection without a certificate, whatever
+  its flags say, and when neither \`--client-cert-auth\` nor a \`--trusted-ca-file\` is set
+  (etcd then asks nobody for one). etcd requires client certificates when either is set, so
+  the wire can pass where the flag CIS 2.2 asks for is missing; the result still fails on the
+  flag.
+- \`cis-2.1\` fails as critical when etcd answers in clear text.
+
+What the probe sees otherwise (a refusal, a URL that cannot be reached, names another machine
+or is a host name) joins the result's reason; it never makes a failing setting pass. With
+\`--no-probe\` (or \`etcdProbe.enabled: false\`) the settings alone decide.
+
+\`cis-2.3\` and \`cis-2.6\` say what etcd does with auto TLS, and whether a certificate of its
+own shadows it today. \`cis-2.7\` compares etcd's trusted CA with the cluster CA and the API
+server's client CA by content (SHA-256 of each certificate), not only by path.`,
   kubelet: `Worker checks (CIS 4.1, 4.2, 4.3) judge what the kubelet and kube-proxy really use:
 
 - the kubelet's systemd unit and every drop-in systemd applies;
@@ -147,8 +139,15 @@ When no kubelet process is visible (the agent does not share the host's PID name
 kubelet is taken from the command line its unit starts (\`ExecStart=\`, expanded with
 \`Environment=\` and \`EnvironmentFile=\`), and every result says so.
 
-Beyond the benchmark, \`kubelet-api-anonymous\` and \`kubelet-readonly-port-closed\` ask the
-kubelet's ports themselves (\`kubeletProbe.*\` settings; \`--no-probe\` skips them).`,
+\`cis-4.2.1\` and \`cis-4.2.4\` also ask the kubelet's ports themselves (\`kubeletProbe.*\`
+settings). An anonymous \`GET /pods\` the kubelet answers fails \`cis-4.2.1\` as critical, and
+a read-only port that accepts a connection fails \`cis-4.2.4\` as high, whatever the settings
+say. What the probe sees otherwise joins the reason; with \`--no-probe\` the settings alone
+decide.
+
+On a kubeadm control plane the kubelet's client CA is the PKI's \`ca.crt\`. There
+\`cis-1.1.20\` and \`cis-1.1.19\` judge it, carrying \`cis-1.12:4.1.7\` and \`cis-1.12:4.1.8\`,
+and \`cis-4.1.7\` and \`cis-4.1.8\` skip the file and say so.`,
   version: `The table of supported releases is \`agent/checks/catalog/k8s-versions.ts\`: keep it current.`,
   certificate: `Certificate checks judge the files themselves, one result per file; the file's host path is
 the subject. The files are:
@@ -239,9 +238,13 @@ built-in default). A result may raise its check's severity: a certificate 7 days
 is critical. A \`fail\` or \`warn\` is a finding for the collector. A finding's state is
 \`open\`, \`resolved\` or \`suppressed\`.
 
-References name the benchmark and its control, e.g. \`${BENCHMARK}:4.2.1\`. Select checks by id
-or by section: \`./bin/nodeward scan --checks 4.2,cis-4.1.5\`, or \`scan.checks\` in the
-agent's configuration.
+References name the benchmark and its control, e.g. \`${BENCHMARK}:4.2.1\`: every control a
+check decides, so one problem is one result whichever benchmarks name it. A check may leave
+a reference off the results it does not apply to (\`cert-key-file\` carries
+\`${BENCHMARK}:1.1.21\` only on the \`*.key\` files of the PKI directories). Select checks by
+id, by section or by reference: \`./bin/nodeward scan --checks 4.2,cis-4.1.5\`, or
+\`scan.checks\` in the agent's configuration. Checks that were merged into others, and what
+became of their findings, are in [one-finding-per-problem.md](one-finding-per-problem.md).
 
 ## Broken or hostile host files
 

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import type { Result } from '../../proto/domain.js';
 import { CERTIFICATE_CHECKS } from '../../agent/checks/catalog/certificates.js';
-import { checkDependencies, evaluate } from '../../agent/checks/index.js';
+import { CATALOG, checkDependencies, evaluate, selectChecks } from '../../agent/checks/index.js';
 import { certificateExpiries } from '../../agent/facts/certificates.js';
 import { collectFacts, type HostFacts } from '../../agent/facts/index.js';
 import { canonicalIp, parseSubjectAltName, signatureAlgorithmOid } from '../../agent/facts/x509-info.js';
@@ -21,19 +21,22 @@ import { NODEWARD_BIN } from '../helpers/process.js';
 
 const run = promisify(execFile);
 
+/** The certificate checks, with the CIS checks that took in etcd-auto-tls (2.3, 2.6) and etcd-ca-shared (2.7). */
+const CHECKS = [...CERTIFICATE_CHECKS, ...selectChecks(CATALOG, ['2.3', '2.6', '2.7'])];
+
 interface Scanned {
   readonly facts: HostFacts;
   readonly results: readonly Result[];
   readonly tree: Tree;
 }
 
-async function scanTree(prepare?: (t: Tree) => Promise<void>): Promise<Scanned> {
+async function scanTree(prepare?: (t: Tree) => Promise<void>, extra: typeof CATALOG = []): Promise<Scanned> {
   const { tree, cleanup } = await prepareKubeadmTree();
   try {
     await prepare?.(tree);
     const now = new Date();
     const facts = await collectFacts({ hostRoot: tree.root, procRoot: tree.procRoot, now: () => now });
-    return { facts, results: evaluate(facts, CERTIFICATE_CHECKS, now), tree };
+    return { facts, results: evaluate(facts, [...CHECKS, ...extra], now), tree };
   } finally {
     await cleanup();
   }
@@ -88,8 +91,11 @@ test('a healthy kubeadm PKI: every certificate check passes or does not apply, f
   t.like(one(results, 'cert-san', ETCD_SERVER), { status: 'pass' });
   t.regex(one(results, 'cert-san', ETCD_SERVER).reason, /192\.168\.1\.10 \(--advertise-client-urls/);
   t.like(one(results, 'cert-san', '/etc/kubernetes/pki/apiserver.crt'), { status: 'pass' });
-  t.like(one(results, 'etcd-ca-shared', '/etc/kubernetes/pki/etcd/ca.crt'), { status: 'pass' });
-  t.deepEqual(results.filter((r) => r.id === 'etcd-auto-tls').map((r) => [r.subject, r.status]), [['etcd/--auto-tls', 'pass'], ['etcd/--peer-auto-tls', 'pass']]);
+  const ownCa = one(results, 'cis-2.7', 'etcd/--trusted-ca-file');
+  t.like(ownCa, { status: 'pass' });
+  t.regex(ownCa.reason, /\/etc\/kubernetes\/pki\/etcd\/ca\.crt shares no certificate with \/etc\/kubernetes\/pki\/ca\.crt \(compared by SHA-256 fingerprint\)/);
+  t.deepEqual(results.filter((r) => r.id === 'cis-2.3' || r.id === 'cis-2.6').map((r) => [r.id, r.subject, r.status]),
+    [['cis-2.3', 'etcd/--auto-tls', 'pass'], ['cis-2.6', 'etcd/--peer-auto-tls', 'pass']]);
   // The inventory list is the earliest expiry per file, soonest first.
   const inventory = certificateExpiries(certs);
   t.is(inventory.length, certs.certificates.length);
@@ -208,29 +214,50 @@ test('cert-key-file: a key readable by everyone fails, on leaf and CA keys alike
     await chmod(join(tree.root, PKI, 'front-proxy-ca.key'), 0o640);
     await chmod(join(tree.root, PKI, 'etcd/peer.key'), 0o400);
   });
+  // The PKI's *.key files are CIS 1.1.21: the result says so, and leaves their owner to cis-1.1.19.
   const r = one(results, 'cert-key-file', ETCD_SERVER_KEY);
-  t.like(r, { status: 'fail', severity: 'high', actual: 'mode 644, owner root', expected: 'mode 600 or stricter, owner root or etcd' });
+  t.like(r, { status: 'fail', severity: 'high', actual: 'mode 644', expected: 'mode 600 or stricter (its owner is judged by cis-1.1.19)', cis: '1.1.21' });
+  t.deepEqual(r.references, ['cis-1.12:1.1.21']);
   t.regex(r.reason, /other users can read the key/);
-  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/front-proxy-ca.key'), { status: 'fail', actual: 'mode 640, owner root' });
-  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/etcd/peer.key'), { status: 'pass', actual: 'mode 400, owner root' });
+  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/front-proxy-ca.key'), { status: 'fail', actual: 'mode 640' });
+  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/etcd/peer.key'), { status: 'pass', actual: 'mode 400' });
   t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/sa.key'), { status: 'pass' });
-  // A certificate file that holds a key is a key file too.
-  t.like(one(results, 'cert-key-file', '/var/lib/kubelet/pki/kubelet-client-current.pem'), { status: 'pass', actual: 'mode 600, owner root' });
+  // A certificate file that holds a key is a key file too; outside the PKI directory its owner is judged here, and it is no CIS control.
+  const kubelet = one(results, 'cert-key-file', '/var/lib/kubelet/pki/kubelet-client-current.pem');
+  t.like(kubelet, { status: 'pass', actual: 'mode 600, owner root', cis: '' });
+  t.deepEqual(kubelet.references, []);
 });
 
-test('cert-key-file: owners are named from the host\'s /etc/passwd; etcd may own etcd\'s keys, anyone else fails', async (t) => {
+test('key owners: one judgement per key. The PKI\'s keys are cis-1.1.19\'s (root:root, high for a key); elsewhere cert-key-file\'s (root or etcd)', async (t) => {
   if (!CAN_CHOWN) return t.pass('owners can only be set as root; CI runs as root');
+  const etcdKey = '/etc/etcd/server.key';
   const { results } = await scanTree(async (tree) => {
     await writeFile(join(tree.root, 'etc/passwd'), `${await readFile(join(tree.root, 'etc/passwd'), 'utf8')}etcd:x:998:998::/var/lib/etcd:/usr/sbin/nologin\n`);
     await chown(join(tree.root, PKI, 'etcd/server.key'), 1000, 1000);
     await chown(join(tree.root, PKI, 'etcd/peer.key'), 998, 998);
-    await chown(join(tree.root, PKI, 'ca.key'), 4242, 0);
-  });
-  t.like(one(results, 'cert-key-file', ETCD_SERVER_KEY), { status: 'fail', actual: 'mode 600, owner ubuntu' });
-  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/etcd/peer.key'), { status: 'pass', actual: 'mode 600, owner etcd' });
-  const ca = one(results, 'cert-key-file', '/etc/kubernetes/pki/ca.key');
-  t.like(ca, { status: 'fail', actual: 'mode 600, owner 4242' });
-  t.regex(ca.reason, /without a name in the host's \/etc\/passwd/);
+    // etcd's client key outside the PKI directory, owned by etcd; the kubelet's by a uid without a name.
+    await tree.editArgv(ETCD_PID, (argv) => argv.map((a) => (a.startsWith('--peer-key-file=') ? `--peer-key-file=${etcdKey}` : a)));
+    await rm(join(tree.root, 'etc/kubernetes/manifests/etcd.yaml'));
+    await mkdir(join(tree.root, 'etc/etcd'), { recursive: true });
+    await tree.write(etcdKey.slice(1), (await readFile(join(tree.root, PKI, 'etcd/peer.key'), 'utf8')), 0o600);
+    await chown(join(tree.root, etcdKey), 998, 998);
+    await chown(join(tree.root, 'var/lib/kubelet/pki/kubelet-client-current.pem'), 4242, 0);
+  }, selectChecks(CATALOG, ['1.1.19']));
+  // In the PKI directory: cert-key-file judges the mode only; cis-1.1.19 the owner, once, at high for a key.
+  t.like(one(results, 'cert-key-file', ETCD_SERVER_KEY), { status: 'pass', actual: 'mode 600' });
+  const owner = one(results, 'cis-1.1.19', ETCD_SERVER_KEY);
+  t.like(owner, { status: 'fail', severity: 'high', actual: 'ubuntu:ubuntu' });
+  t.regex(owner.reason, /a private key: whoever owns it can read it/);
+  t.like(one(results, 'cis-1.1.19', '/etc/kubernetes/pki/etcd/peer.key'), { status: 'fail', severity: 'high', actual: 'etcd:998' }, 'CIS wants root:root in the PKI directory');
+  t.like(one(results, 'cis-1.1.19', '/etc/kubernetes/pki/etcd/server.crt'), { status: 'pass' });
+  // Elsewhere: cert-key-file judges mode and owner; etcd may own etcd's keys, a uid without a name fails.
+  t.like(one(results, 'cert-key-file', etcdKey), { status: 'pass', actual: 'mode 600, owner etcd' });
+  const kubelet = one(results, 'cert-key-file', '/var/lib/kubelet/pki/kubelet-client-current.pem');
+  t.like(kubelet, { status: 'fail', actual: 'mode 600, owner 4242' });
+  t.regex(kubelet.reason, /without a name in the host's \/etc\/passwd/);
+  // No key file has two failing results about its owner.
+  const failing = results.filter((r) => r.status === 'fail' && (r.id === 'cert-key-file' || r.id === 'cis-1.1.19'));
+  t.is(new Set(failing.map((r) => r.subject)).size, failing.length);
 });
 
 test('CA and service-account keys are stat\'ed, never read: a FIFO and garbage still get stat-based results and no read error', async (t) => {
@@ -253,15 +280,15 @@ test('CA and service-account keys are stat\'ed, never read: a FIFO and garbage s
     t.not(one(results, 'cert-key-file', path).status, 'error', path);
   }
   t.like(facts.certificates?.keys.find((k) => k.path === '/etc/kubernetes/pki/ca.key')?.file.stat, { type: 'other', mode: 0o600 });
-  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/ca.key'), { status: 'pass', actual: 'mode 600, owner root' });
-  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/front-proxy-ca.key'), { status: 'pass', actual: 'mode 000, owner root' });
+  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/ca.key'), { status: 'pass', actual: 'mode 600' });
+  t.like(one(results, 'cert-key-file', '/etc/kubernetes/pki/front-proxy-ca.key'), { status: 'pass', actual: 'mode 000' });
   t.deepEqual(results.filter((r) => r.status === 'error').map((r) => [r.id, r.subject]), [], 'no check tried to read them');
   t.deepEqual(facts.certificates?.errors, []);
 });
 
 // ---- etcd ----------------------------------------------------------------------------------
 
-test('etcd-ca-shared: etcd trusting the very certificate of the cluster CA warns (compared by fingerprint, not path)', async (t) => {
+test('cis-2.7: etcd trusting the very certificate of the cluster CA warns (compared by fingerprint, not path)', async (t) => {
   const { results } = await scanTree(async (tree) => {
     const ca = tree.pki.ca;
     // etcd's own CA file is a copy of the cluster CA, and its certificates come from it.
@@ -272,21 +299,24 @@ test('etcd-ca-shared: etcd trusting the very certificate of the cluster CA warns
       await tree.write(`${PKI}/etcd/${name}.key`, c.keyPem);
     }
   });
-  const r = one(results, 'etcd-ca-shared', '/etc/kubernetes/pki/etcd/ca.crt');
-  t.like(r, { status: 'warn', severity: 'medium', category: 'etcd', scored: false });
-  t.regex(r.reason, /same certificate \(CN=kubernetes, sha256 [0-9a-f]{16}\.\.\.\) as the cluster CA \/etc\/kubernetes\/pki\/ca\.crt/);
+  const r = one(results, 'cis-2.7', 'etcd/--trusted-ca-file');
+  t.like(r, { status: 'warn', severity: 'medium', category: 'etcd', scored: false, actual: '/etc/kubernetes/pki/etcd/ca.crt' });
+  t.regex(r.reason, /\/etc\/kubernetes\/pki\/etcd\/ca\.crt holds the same certificate \(CN=kubernetes, sha256 [0-9a-f]{16}\.\.\.\) as the cluster CA \/etc\/kubernetes\/pki\/ca\.crt/);
+  t.deepEqual(results.filter((x) => /same certificate/.test(x.reason)).map((x) => [x.id, x.subject]), [['cis-2.7', 'etcd/--trusted-ca-file']], 'one finding for the shared CA');
   t.like(one(results, 'cert-chain', ETCD_SERVER), { status: 'pass' }, 'the chain itself is fine');
 });
 
-test('etcd-auto-tls: --auto-tls on the command line and ETCD_PEER_AUTO_TLS in the environment both fail high', async (t) => {
+test('cis-2.3 and cis-2.6: --auto-tls on the command line and ETCD_PEER_AUTO_TLS in the environment both fail high, once each', async (t) => {
   const { results } = await scanTree(async (tree) => {
     await tree.editArgv(ETCD_PID, (argv) => [...argv, '--auto-tls']);
     await writeEnviron(tree.procRoot, ETCD_PID, ['ETCD_PEER_AUTO_TLS=true', 'HOME=/root']);
   });
-  const client = one(results, 'etcd-auto-tls', 'etcd/--auto-tls');
+  const client = one(results, 'cis-2.3', 'etcd/--auto-tls');
   t.like(client, { status: 'fail', severity: 'high', category: 'etcd', actual: 'true', source: 'flag' });
-  t.regex(client.reason, /self-signed certificate for its clients that nobody can verify/);
-  t.like(one(results, 'etcd-auto-tls', 'etcd/--peer-auto-tls'), { status: 'fail', actual: 'true', source: 'env' });
+  t.deepEqual(client.references, ['cis-1.12:2.3']);
+  t.regex(client.reason, /self-signed certificate for its clients that nobody can verify, .*etcd ignores it while --cert-file is set/);
+  t.like(one(results, 'cis-2.6', 'etcd/--peer-auto-tls'), { status: 'fail', actual: 'true', source: 'env' });
+  t.deepEqual(results.filter((r) => r.status === 'fail').map((r) => r.subject).sort(), ['etcd/--auto-tls', 'etcd/--peer-auto-tls']);
 });
 
 test('etcd files named by ETCD_* variables or its --config-file are inspected the same way', async (t) => {
@@ -356,8 +386,8 @@ test('a worker without etcd or an API server: the etcd checks and cert-san do no
   t.teardown(fx.cleanup);
   const now = new Date();
   const facts = await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot, now: () => now });
-  const results = evaluate(facts, CERTIFICATE_CHECKS, now);
-  for (const id of ['etcd-ca-shared', 'etcd-auto-tls']) {
+  const results = evaluate(facts, CHECKS, now);
+  for (const id of ['cis-2.3', 'cis-2.6', 'cis-2.7']) {
     const rs = results.filter((r) => r.id === id);
     t.true(rs.length > 0 && rs.every((r) => r.status === 'skip'), id);
     t.regex(rs[0]?.reason ?? '', /does not run etcd/);

@@ -256,7 +256,7 @@ test('a check that throws becomes an error result and the others still run', asy
   const broken: CheckSpec = {
     kind: 'custom',
     id: 'broken-check',
-    cis: '',
+    references: [],
     title: 'Always throws',
     reads: 'nothing',
     category: 'agent',

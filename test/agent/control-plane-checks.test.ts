@@ -10,13 +10,17 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Result, Source, Status } from '../../proto/domain.js';
 import { CATALOG, evaluate, selectChecks } from '../../agent/checks/index.js';
+import { CIS_BENCHMARK, controlIn, controlsIn } from '../../proto/benchmark-refs.js';
 import { collectFacts } from '../../agent/facts/index.js';
 import { parseCmdline } from '../../agent/facts/proc.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline, writeEnviron } from '../helpers/fixture.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 /** The control-plane checks: CIS sections 1, 2 and 3. */
-const CP = selectChecks(CATALOG, ['1', '2', '3']);
+/** Everything that decides a control of CIS sections 1 to 3, cert-key-file (1.1.21, on the PKI's key files) included. */
+const CP_ALL = selectChecks(CATALOG, ['1', '2', '3']);
+/** The control-plane checks themselves (cert-key-file's other subjects are certificates.test.ts's). */
+const CP = CP_ALL.filter((c) => c.id !== 'cert-key-file');
 const CP_IDS = CP.map((c) => c.id);
 
 const APISERVER = 1101;
@@ -115,8 +119,9 @@ const KUBEADM_CP: Expect[] = [
   { id: 'cis-1.1.19', status: 'pass', subject: '/etc/kubernetes/pki/etcd' },
   { id: 'cis-1.1.20', status: 'pass', actual: '0644' },
   { id: 'cis-1.1.20', status: 'pass', subject: '/etc/kubernetes/pki/etcd/ca.crt' },
-  { id: 'cis-1.1.21', status: 'pass', actual: '0600' },
-  { id: 'cis-1.1.21', status: 'pass', subject: '/etc/kubernetes/pki/etcd/peer.key' },
+  // 1.1.21 is cert-key-file's on the PKI's key files (their owner is 1.1.19's).
+  { id: 'cert-key-file', status: 'pass', actual: 'mode 600', subject: '/etc/kubernetes/pki/apiserver.key' },
+  { id: 'cert-key-file', status: 'pass', subject: '/etc/kubernetes/pki/etcd/peer.key' },
   // 1.2: the API server's own defaults decide what kubeadm does not set.
   { id: 'cis-1.2.1', status: 'warn', actual: 'true', source: 'default', subject: 'kube-apiserver/--anonymous-auth' },
   { id: 'cis-1.2.2', status: 'pass', actual: '' },
@@ -205,7 +210,7 @@ const scenarios: Scenario[] = [
       ...all(['cis-1.3.2', 'cis-1.1.17'], { status: 'skip', reason: /does not run kube-controller-manager/ }),
       ...all(['cis-1.4.1', 'cis-1.1.15'], { status: 'skip', reason: /does not run kube-scheduler/ }),
       ...all(['cis-2.1', 'cis-2.7', 'cis-1.1.11', 'cis-1.1.12'], { status: 'skip', reason: /does not run etcd/ }),
-      ...all(['cis-1.1.9', 'cis-1.1.13', 'cis-1.1.19', 'cis-1.1.21'], { status: 'skip', reason: /not a control-plane node/ }),
+      ...all(['cis-1.1.9', 'cis-1.1.13', 'cis-1.1.19'], { status: 'skip', reason: /not a control-plane node/ }),
       { id: 'cis-3.2.2', status: 'skip', subject: 'audit-policy' },
     ],
   },
@@ -537,9 +542,9 @@ const scenarios: Scenario[] = [
       await chmod(join(root, 'etc/kubernetes/pki/ca.key'), 0o400);
     },
     expect: [
-      { id: 'cis-1.1.21', status: 'warn', actual: '0640', subject: '/etc/kubernetes/pki/apiserver.key', reason: /bits 0040/ },
-      { id: 'cis-1.1.21', status: 'pass', actual: '0400', subject: '/etc/kubernetes/pki/ca.key' },
-      { id: 'cis-1.1.21', status: 'pass', subject: '/etc/kubernetes/pki/etcd/server.key' },
+      { id: 'cert-key-file', status: 'fail', actual: 'mode 640', subject: '/etc/kubernetes/pki/apiserver.key', reason: /mode 640 allows more than 600: other users can read the key/ },
+      { id: 'cert-key-file', status: 'pass', actual: 'mode 400', subject: '/etc/kubernetes/pki/ca.key' },
+      { id: 'cert-key-file', status: 'pass', subject: '/etc/kubernetes/pki/etcd/server.key' },
       { id: 'cis-1.1.20', status: 'warn', actual: '0666', subject: '/etc/kubernetes/pki/etcd/server.crt' },
       { id: 'cis-1.1.20', status: 'pass', subject: '/etc/kubernetes/pki/ca.crt' },
     ],
@@ -795,7 +800,7 @@ const scenarios: Scenario[] = [
       { id: 'cis-1.1.13', status: 'pass', subject: '/etc/rancher/k3s/k3s.yaml' },
       { id: 'cis-1.1.15', status: 'pass', subject: '/var/lib/rancher/k3s/server/cred/scheduler.kubeconfig' },
       { id: 'cis-1.1.17', status: 'pass', subject: '/var/lib/rancher/k3s/server/cred/controller.kubeconfig' },
-      { id: 'cis-1.1.21', status: 'pass', subject: '/var/lib/rancher/k3s/server/tls/etcd/server-ca.key' },
+      { id: 'cert-key-file', status: 'pass', subject: '/var/lib/rancher/k3s/server/tls/etcd/server-ca.key' },
       { id: 'cis-1.1.9', status: 'pass', subject: '/var/lib/rancher/k3s/agent/etc/cni/net.d/10-flannel.conflist' },
       { id: 'cis-1.2.1', status: 'pass', actual: 'false', source: 'config', sourceFile: '/etc/rancher/k3s/config.yaml.d/10-admission.yaml' },
       { id: 'cis-1.2.9', status: 'pass', actual: 'NodeRestriction,EventRateLimit', source: 'config' },
@@ -890,7 +895,7 @@ for (const sc of scenarios) {
     t.teardown(fx.cleanup);
     await sc.prepare?.(fx.root, fx.procRoot);
     const facts = await collectFacts({ hostRoot: fx.root, procRoot: sc.procRoot?.(fx.root) ?? fx.procRoot });
-    const results = evaluate(facts, CP, NOW);
+    const results = evaluate(facts, CP_ALL, NOW);
     for (const e of sc.expect) {
       const rs = results.filter((r) => r.id === e.id && (e.subject === undefined || r.subject === e.subject));
       if (rs.length === 0) {
@@ -931,11 +936,15 @@ test('every control-plane check is exercised passing, failing, and skipped or in
 });
 
 test('the control-plane catalogue: counts per section, ids, scored as the benchmark says', (t) => {
-  const bySection = (p: string): number => CP.filter((c) => c.cis.startsWith(p)).length;
+  const controls = CP_ALL.flatMap((c) => controlsIn(c.references, CIS_BENCHMARK));
+  const bySection = (p: string): number => controls.filter((c) => c.startsWith(p)).length;
   t.deepEqual([bySection('1.1.'), bySection('1.2.'), bySection('1.3.'), bySection('1.4.'), bySection('2.'), bySection('3.2.')], [21, 30, 7, 2, 7, 2]);
-  for (const c of CP) t.is(c.id, `cis-${c.cis}`);
-  const manual = CP.filter((c) => !c.scored).map((c) => c.cis).sort();
-  t.deepEqual(manual, ['1.1.20', '1.1.21', '1.1.9', '1.1.10', '1.2.1', '1.2.11', '1.2.20', '1.2.27', '1.2.28', '1.2.29', '1.2.3', '1.2.9', '1.3.1', '2.7', '3.2.1', '3.2.2'].sort());
+  // Every control is one check's; 1.1.21 (the PKI's key files) is cert-key-file's, which judges every key file.
+  t.is(new Set(controls).size, controls.length);
+  for (const c of CP_ALL) t.is(c.id, c.id === 'cert-key-file' ? 'cert-key-file' : `cis-${controlIn(c.references, CIS_BENCHMARK)}`);
+  const manual = CP_ALL.filter((c) => !c.scored).map((c) => controlIn(c.references, CIS_BENCHMARK)).sort();
+  // CIS calls 1.1.21 manual; cert-key-file judges it automatically (a key readable by others is a failure, not a question).
+  t.deepEqual(manual, ['1.1.20', '1.1.9', '1.1.10', '1.2.1', '1.2.11', '1.2.20', '1.2.27', '1.2.28', '1.2.29', '1.2.3', '1.2.9', '1.3.1', '2.7', '3.2.1', '3.2.2'].sort());
   for (const c of CP) {
     t.true(c.remediation.length > 30, `${c.id} has remediation`);
     t.true(['control-plane', 'etcd', 'certificate'].includes(c.category), c.id);
@@ -945,11 +954,14 @@ test('the control-plane catalogue: counts per section, ids, scored as the benchm
 test('one result per file: the PKI checks judge every entry, recursively', async (t) => {
   const fx = await prepareFixture('kubeadm-cp');
   t.teardown(fx.cleanup);
-  const results = evaluate(await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot }), CP, NOW);
+  const results = evaluate(await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot }), CP_ALL, NOW);
   const subjects = (id: string): string[] => results.filter((r) => r.id === id).map((r) => r.subject).sort();
   t.is(subjects('cis-1.1.20').length, 10);
   t.true(subjects('cis-1.1.20').every((s) => s.endsWith('.crt')));
-  t.deepEqual(subjects('cis-1.1.21').filter((s) => s.includes('/etcd/')), [
+  // CIS 1.1.21: every *.key of the PKI directory, once, as cert-key-file's result that names it.
+  const keyFiles = results.filter((r) => r.references.includes('cis-1.12:1.1.21'));
+  t.true(keyFiles.every((r) => r.id === 'cert-key-file' && r.subject.endsWith('.key') && r.cis === '1.1.21'));
+  t.deepEqual(keyFiles.map((r) => r.subject).filter((s) => s.includes('/etcd/')).sort(), [
     '/etc/kubernetes/pki/etcd/ca.key', '/etc/kubernetes/pki/etcd/healthcheck-client.key', '/etc/kubernetes/pki/etcd/peer.key', '/etc/kubernetes/pki/etcd/server.key',
   ]);
   // 1.1.19 is every entry: both directories, 20 certificates and keys, sa.key and sa.pub.

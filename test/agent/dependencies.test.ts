@@ -35,7 +35,7 @@ const depsOf = (facts: HostFacts, ids: readonly string[], extra: readonly CheckS
 const KUBELET_IDS = ['cis-4.1.5', 'cis-4.1.9', 'cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4'];
 
 const KUBECONFIG_OWNER: FileCheck = {
-  kind: 'file', id: 'test-kubeconfig-owner', cis: '', title: 'kubeconfig owner', category: 'kubelet', severity: 'low',
+  kind: 'file', id: 'test-kubeconfig-owner', references: [], title: 'kubeconfig owner', category: 'kubelet', severity: 'low',
   scored: true, remediation: '', property: 'owner', test: { op: 'eq', value: 'root:root' },
   file: { from: 'kubelet-flag', flag: 'kubeconfig', unsetReason: 'no --kubeconfig' },
 };
@@ -105,7 +105,7 @@ test('control-plane checks depend on the files the control-plane facts were read
 
 test('a check that declares nothing depends on every path read; one that declares is taken at its word', async (t) => {
   const facts = await factsOf('insecure-worker');
-  const meta = { cis: '', title: 't', category: 'host', severity: 'low', scored: true, remediation: '', reads: '' } as const;
+  const meta = { references: [], title: 't', category: 'host', severity: 'low', scored: true, remediation: '', reads: '' } as const;
   const silent: CustomCheck = { ...meta, kind: 'custom', id: 'test-silent', evaluate: () => [] };
   const declared: CustomCheck = { ...meta, kind: 'custom', id: 'test-declared', evaluate: () => [], dependsOn: () => ['/etc/os-release', 'relative/ignored'] };
   // A kind this version does not know (added later by someone else) is treated like `silent`.

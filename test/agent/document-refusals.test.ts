@@ -97,9 +97,9 @@ test('a real agent scanning a host tree with an oversize kubelet config reports 
     await writeFile(tokenFile, `${READER_TOKEN}\n`, { mode: 0o600 });
     const conn = ['--url', tc.apiUrl, '--token-file', tokenFile, '--ca-file', tc.pki.caCert];
     const wide = (await run(process.execPath, [NODEWARD_BIN, 'query', 'nodes', '--wide', ...conn])).stdout.trimEnd().split('\n');
-    t.regex(wide[0] ?? '', /UNJUDGED\s+RING LOST\s+FAKE CTR\s+HOST NS\s+BATCHES\s+DOCS REFUSED\s+LAST REFUSED$/);
+    t.regex(wide[0] ?? '', /UNJUDGED\s+RING LOST\s+FAKE CTR\s+HOST NS\s+BATCHES\s+UNHASHED\s+DOCS REFUSED\s+LAST REFUSED$/);
     const row = wide.find((l) => l.startsWith('node-a')) ?? '';
-    t.regex(row, /\s0\s+0\s+0\s+0\s+0\s+1\s+\/var\/lib\/kubelet\/config\.yaml \(bytes\)$/, 'unjudged, ring lost, fake ctr, host ns, batches 0; one document refused, and which');
+    t.regex(row, /\s0\s+0\s+0\s+0\s+0\s+0\s+1\s+\/var\/lib\/kubelet\/config\.yaml \(bytes\)$/, 'unjudged, ring lost, fake ctr, host ns, batches, unhashed 0; one document refused, and which');
     const narrow = (await run(process.execPath, [NODEWARD_BIN, 'query', 'nodes', ...conn])).stdout;
     t.false(narrow.includes('DOCS REFUSED'), 'only with --wide');
     await agent.stop();

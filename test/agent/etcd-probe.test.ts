@@ -1,7 +1,7 @@
 // The etcd probe against real servers on 127.0.0.1 port 0, without etcd: a TLS server that
 // requires client certificates, one that asks for none, a plain HTTP server, a closed port
 // and a silent one. Then the whole road on a fixture control plane whose etcd advertises
-// those servers: facts -> etcd-client-cert-auth-live / etcd-plaintext-live. What the servers
+// those servers: facts -> cis-2.1 and cis-2.2 with what the probe saw. What the servers
 // saw proves that the probe presents no certificate and sends no credential. (A real etcd:
 // test/e2e/etcd-live.test.ts.)
 import test, { type ExecutionContext } from 'ava';
@@ -23,7 +23,7 @@ import { prepareFixture, writeCmdline } from '../helpers/fixture.js';
 
 const ETCD_PID = 1104;
 const VERSION_BODY = '{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}';
-const LIVE = selectChecks(CATALOG, ['etcd-client-cert-auth-live', 'etcd-plaintext-live']);
+const LIVE = selectChecks(CATALOG, ['2.1', '2.2']);
 const PROBE = { timeoutMs: 3000, maxUrls: 4 };
 
 interface Seen {
@@ -134,12 +134,21 @@ async function scanEtcd(t: ExecutionContext, set: Record<string, string | null>,
 
 const pick = (rs: readonly Result[], id: string): Result[] => rs.filter((r) => r.id === id);
 
-test('checks: etcd that requires client certificates and speaks only TLS passes both', async (t) => {
+// cis-2.1 (etcd serves clients over TLS) and cis-2.2 (etcd requires client certificates) carry
+// what the probe saw: an exposure it confirms fails the result, raised to critical; otherwise its
+// words join the setting's result (agent/checks/wire-evidence.ts). One result each, whatever the
+// number of client URLs.
+const TLS_SUBJECT = 'etcd/--cert-file,--key-file';
+const CERT_SUBJECT = 'etcd/--client-cert-auth';
+
+test('checks: etcd that requires client certificates and speaks only TLS passes both, and says what the wire showed', async (t) => {
   const { port, seen } = await tlsEtcd(t, true);
   const url = `https://127.0.0.1:${port}`;
   const rs = await scanEtcd(t, { 'advertise-client-urls': url });
-  t.like(pick(rs, 'etcd-client-cert-auth-live'), [{ subject: `etcd/${url}`, status: 'pass', actual: 'cert-required', severity: 'critical' }]);
-  t.like(pick(rs, 'etcd-plaintext-live'), [{ subject: `etcd/${url}`, status: 'pass' }]);
+  t.like(pick(rs, 'cis-2.2'), [{ subject: CERT_SUBJECT, status: 'pass', actual: 'true', severity: 'high' }]);
+  t.regex(pick(rs, 'cis-2.2')[0]?.reason ?? '', new RegExp(`on the wire: etcd \\(pid 1104\\) at ${url} refused a TLS client that presented no certificate`));
+  t.like(pick(rs, 'cis-2.1'), [{ subject: TLS_SUBJECT, status: 'pass' }]);
+  t.regex(pick(rs, 'cis-2.1')[0]?.reason ?? '', /on the wire: .*did not answer a plain-text GET \/version/);
   t.deepEqual(seen, []);
 });
 
@@ -147,57 +156,60 @@ test('checks: etcd that claims client certificates but serves a client without o
   const { port, seen } = await tlsEtcd(t, false);
   const url = `https://127.0.0.1:${port}`;
   const rs = await scanEtcd(t, { 'advertise-client-urls': url });
-  const [live] = pick(rs, 'etcd-client-cert-auth-live');
-  t.like(live, { status: 'fail', severity: 'critical', actual: 'served' });
-  t.regex(live?.reason ?? '', /answered a TLS client that presented no certificate: HTTP 200 to GET \/version \(etcd 3\.4\.23\), although client-cert-auth is true \(--client-cert-auth on the etcd command line\)/);
-  t.like(pick(rs, 'etcd-plaintext-live'), [{ status: 'pass' }]);
+  const [live] = pick(rs, 'cis-2.2');
+  t.like(live, { subject: CERT_SUBJECT, status: 'fail', severity: 'critical', actual: 'true' });
+  t.regex(live?.reason ?? '', /answered a TLS client that presented no certificate: HTTP 200 to GET \/version \(etcd 3\.4\.23\), although client-cert-auth is true \(--client-cert-auth on the etcd command line\), although the setting says otherwise/);
+  t.like(pick(rs, 'cis-2.1'), [{ status: 'pass' }]);
   t.deepEqual(seen, [{ path: '/version', authorization: undefined, clientCert: false }]);
 });
 
-test('checks: etcd on plain http answers in clear text: both fail', async (t) => {
+test('checks: etcd on plain http answers in clear text: both fail, critical, although its certificate flags are set', async (t) => {
   const { port } = await plainEtcd(t);
   const url = `http://127.0.0.1:${port}`;
   const rs = await scanEtcd(t, { 'advertise-client-urls': url });
-  t.like(pick(rs, 'etcd-client-cert-auth-live'), [{ subject: `etcd/${url}`, status: 'fail', actual: 'plain text' }]);
-  const [plain] = pick(rs, 'etcd-plaintext-live');
-  t.like(plain, { status: 'fail', severity: 'critical', actual: 'served' });
-  t.regex(plain?.reason ?? '', /answered GET \/version in clear text: HTTP 200/);
+  t.like(pick(rs, 'cis-2.2'), [{ subject: CERT_SUBJECT, status: 'fail', severity: 'critical' }]);
+  t.regex(pick(rs, 'cis-2.2')[0]?.reason ?? '', /is a plain http:\/\/ URL and answered in clear text/);
+  const [plain] = pick(rs, 'cis-2.1');
+  t.like(plain, { subject: TLS_SUBJECT, status: 'fail', severity: 'critical' });
+  t.regex(plain?.reason ?? '', /answered GET \/version in clear text: HTTP 200.*, although the setting says otherwise/);
 });
 
-test('checks: without --client-cert-auth and a trusted CA the live check fails with that reason, whatever the wire says', async (t) => {
+test('checks: without --client-cert-auth and a trusted CA, cis-2.2 fails critical from the settings, whatever the wire says', async (t) => {
   const { port } = await tlsEtcd(t, true);
   const url = `https://127.0.0.1:${port}`;
-  const [live] = pick(await scanEtcd(t, { 'advertise-client-urls': url, 'client-cert-auth': 'false', 'trusted-ca-file': null }), 'etcd-client-cert-auth-live');
-  t.like(live, { status: 'fail', source: 'flag', subject: `etcd/${url}` });
+  const [live] = pick(await scanEtcd(t, { 'advertise-client-urls': url, 'client-cert-auth': 'false', 'trusted-ca-file': null }), 'cis-2.2');
+  t.like(live, { status: 'fail', severity: 'critical', source: 'flag', subject: CERT_SUBJECT, actual: 'false' });
   t.regex(live?.reason ?? '', /does not require client certificates: client-cert-auth is false \(--client-cert-auth on the etcd command line\) and no --trusted-ca-file is set/);
   // Also when the probe is off: the settings alone decide it.
-  const [off] = pick(await scanEtcd(t, { 'client-cert-auth': null, 'trusted-ca-file': null }, null), 'etcd-client-cert-auth-live');
-  t.like(off, { status: 'fail', subject: 'etcd/client-urls' });
+  const [off] = pick(await scanEtcd(t, { 'client-cert-auth': null, 'trusted-ca-file': null }, null), 'cis-2.2');
+  t.like(off, { status: 'fail', severity: 'critical', subject: CERT_SUBJECT });
   t.regex(off?.reason ?? '', /client-cert-auth is false \(neither --client-cert-auth nor ETCD_CLIENT_CERT_AUTH is set; the etcd default\)/);
 });
 
-test('checks: a --trusted-ca-file makes etcd require client certificates without the flag: the wire decides', async (t) => {
+test('checks: a --trusted-ca-file makes etcd require client certificates without the flag: the wire shows no exposure, cis-2.2 still wants the flag', async (t) => {
   const { port } = await tlsEtcd(t, true);
   const url = `https://127.0.0.1:${port}`;
-  const [live] = pick(await scanEtcd(t, { 'advertise-client-urls': url, 'client-cert-auth': null }), 'etcd-client-cert-auth-live');
-  t.like(live, { status: 'pass', actual: 'cert-required' });
-  t.regex(live?.reason ?? '', /but --trusted-ca-file is set \(--trusted-ca-file on the etcd command line\), which makes etcd require client certificates anyway/);
+  const [live] = pick(await scanEtcd(t, { 'advertise-client-urls': url, 'client-cert-auth': null }), 'cis-2.2');
+  t.like(live, { status: 'fail', severity: 'high', actual: 'false' });
+  t.regex(live?.reason ?? '', /on the wire: .*refused a TLS client that presented no certificate.*but --trusted-ca-file is set \(--trusted-ca-file on the etcd command line\), which makes etcd require client certificates anyway/);
 });
 
-test('checks: probe off is skip; unreachable, remote and named URLs are errors that say why; no etcd is skip', async (t) => {
+test('checks: probe off adds nothing; unreachable, remote and named URLs are said in the reason; no etcd is skip', async (t) => {
   const off = await scanEtcd(t, {}, null);
-  t.like(pick(off, 'etcd-plaintext-live'), [{ status: 'skip', subject: 'etcd/client-urls', reason: 'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)' }]);
-  t.like(pick(off, 'etcd-client-cert-auth-live'), [{ status: 'skip' }]);
+  for (const id of ['cis-2.1', 'cis-2.2']) {
+    t.like(pick(off, id), [{ status: 'pass' }]);
+    t.notRegex(pick(off, id)[0]?.reason ?? '', /wire/);
+  }
 
   const closed = `https://127.0.0.1:${await closedPort()}`;
   const rs = await scanEtcd(t, { 'advertise-client-urls': `${closed},https://192.0.2.7:2379,https://etcd.example.com:2379` });
-  for (const id of ['etcd-client-cert-auth-live', 'etcd-plaintext-live']) {
-    const [a, b, c] = pick(rs, id);
-    t.like(a, { subject: `etcd/${closed}`, status: 'error', actual: 'unreachable' });
-    t.regex(a?.reason ?? '', /host network/);
-    t.like(b, { subject: 'etcd/https://192.0.2.7:2379', status: 'error' });
-    t.regex(b?.reason ?? '', /not probed: 192\.0\.2\.7 is not an address of this node/);
-    t.regex(c?.reason ?? '', /resolves no name/);
+  for (const id of ['cis-2.1', 'cis-2.2']) {
+    const [r, more] = pick(rs, id);
+    t.is(more, undefined, 'one result, whatever the number of URLs');
+    t.like(r, { status: 'pass' });
+    t.regex(r?.reason ?? '', new RegExp(`the wire could not confirm it: .*${closed.replace(/\./g, '\\.')}.*host network`));
+    t.regex(r?.reason ?? '', /https:\/\/192\.0\.2\.7:2379 .*not probed: 192\.0\.2\.7 is not an address of this node/);
+    t.regex(r?.reason ?? '', /resolves no name/);
   }
 
   const worker = await prepareFixture('defaults-worker');

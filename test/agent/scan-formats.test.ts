@@ -12,7 +12,7 @@ import type { Result, Status } from '../../proto/domain.js';
 import { CATEGORIES, SEVERITIES, SOURCES, STATUSES } from '../../proto/domain.js';
 import { CATALOG, evaluate, type CheckMeta } from '../../agent/checks/index.js';
 import { collectFacts } from '../../agent/facts/index.js';
-import { buildScanReport, type ScanReport } from '../../agent/scan-report.js';
+import { buildScanReport, otherReferences, type ScanReport } from '../../agent/scan-report.js';
 import { formatJunit } from '../../agent/scan-formats/junit.js';
 import { buildSarif, formatSarif, hostPathUri, SARIF_LEVEL } from '../../agent/scan-formats/sarif.js';
 import { buildKubeBench } from '../../agent/scan-formats/kube-bench.js';
@@ -46,7 +46,8 @@ test('the fixtures give every status, and controls with several subjects', (t) =
   t.deepEqual([...statuses].sort(), [...STATUSES].sort());
   const perCis = new Map<string, number>();
   for (const r of reports[0]!.results) if (r.cis) perCis.set(r.cis, (perCis.get(r.cis) ?? 0) + 1);
-  t.true((perCis.get('1.1.21') ?? 0) > 1, 'cis-1.1.21 judges each key file');
+  t.true((perCis.get('1.1.21') ?? 0) > 1, 'CIS 1.1.21 is judged on each key file (by cert-key-file)');
+  t.true(reports.some((rep) => rep.results.some((r) => r.cis === '' && (r.status === 'fail' || r.status === 'warn'))), 'a finding no benchmark names');
 });
 
 // ---------------------------------------------------------------------------------------
@@ -70,7 +71,8 @@ xmlTest('JUnit: well-formed, one test case per result, statuses mapped, counts t
     const byName = new Map(cases.map((c) => [c.attrs.name!, c]));
     t.is(byName.size, cases.length, 'test case names are unique');
     for (const r of report.results) {
-      const tc = byName.get(`${r.id} ${r.title} [${r.subject}]`);
+      const refs = otherReferences(r);
+      const tc = byName.get(`${r.id} ${r.title}${refs.length > 0 ? ` (${refs.join(', ')})` : ''} [${r.subject}]`);
       if (!tc) return t.fail(`no test case for ${r.id} ${r.subject}`);
       t.is(childOf(tc), EXPECTED_CHILD[r.status], `${r.id} ${r.subject} is ${r.status}`);
       if (r.status === 'fail') t.is(tc.children[0]!.attrs.type, r.severity);
@@ -97,7 +99,7 @@ const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) =>
 const hostile = fc.oneof(anyText, fc.constantFrom('</testcase>', ']]>', '&amp;', '"\'<>&', '\u0000\u001b[2J', '\ud800', '\udfff\ud800', '\r\n\t', '\ufffe\uffff'));
 
 const arbitraryResult: fc.Arbitrary<Result> = fc.record({
-  id: fc.constantFrom('cis-1.1.21', 'cis-4.2.1', 'cert-expiry', 'custom'),
+  id: fc.constantFrom('cert-key-file', 'cis-4.2.1', 'cert-expiry', 'custom'),
   cis: fc.constantFrom('', '1.1.21', '4.2.1', '2.3'),
   title: hostile,
   category: fc.constantFrom(...CATEGORIES),
@@ -111,13 +113,13 @@ const arbitraryResult: fc.Arbitrary<Result> = fc.record({
   sourceFile: fc.oneof(fc.constant(''), hostile.map((s) => `/var/lib/${s}`)),
   reason: hostile,
   remediation: hostile,
-});
+}).map((r) => ({ ...r, references: r.cis === '' ? [] : [`cis-1.12:${r.cis}`] }));
 
 const arbitraryReport = fc.record({ node: hostile, results: fc.array(arbitraryResult, { minLength: 1, maxLength: 6 }) })
   .map(({ node, results }) => buildScanReport({ node, scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: [...new Set(results.map((r) => r.id))], results }));
 
 const metaOf = (report: ScanReport): CheckMeta[] => [...new Map(report.results.map((r) => [r.id, {
-  id: r.id, cis: r.cis, title: r.title, category: r.category, severity: r.severity, scored: r.scored, remediation: r.remediation,
+  id: r.id, references: r.references, title: r.title, category: r.category, severity: r.severity, scored: r.scored, remediation: r.remediation,
 }])).values()];
 
 xmlTest('JUnit: whatever a node sends (markup, control characters, unpaired surrogates), the XML stays well-formed and says it', async (t) => {
@@ -135,7 +137,8 @@ xmlTest('JUnit: whatever a node sends (markup, control characters, unpaired surr
     const expected = (s: string): string => s.replace(/[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     const names = new Set(cases.map((c) => c.attrs.name));
     for (const r of report.results) {
-      if (!names.has(expected(`${r.id} ${r.title} [${r.subject}]`))) throw new Error(`lost the name of ${JSON.stringify(r.subject)}`);
+      const refs = otherReferences(r);
+      if (!names.has(expected(`${r.id} ${r.title}${refs.length > 0 ? ` (${refs.join(', ')})` : ''} [${r.subject}]`))) throw new Error(`lost the name of ${JSON.stringify(r.subject)}`);
     }
   }
 });
@@ -216,7 +219,11 @@ test('SARIF: rules from the catalog, results with level by severity and kind by 
     t.true(['none', 'note', 'warning', 'error'].includes(s.level));
   }
   // A file check is located at the file it judged, relative to the node's root.
-  const keyFile = report.results.findIndex((r) => r.id === 'cis-1.1.21');
+  const keyFile = report.results.findIndex((r) => r.id === 'cert-key-file' && r.cis === '1.1.21');
+  t.deepEqual(run.results[keyFile].properties.references, ['cis-1.12:1.1.21']);
+  const keyRule = run.tool.driver.rules.find((r: any) => r.id === 'cert-key-file');
+  t.deepEqual(keyRule.properties.references, ['cis-1.12:1.1.21']);
+  t.true(keyRule.properties.tags.includes('cis-1.12:1.1.21'));
   t.regex(report.results[keyFile]!.subject, /^\/etc\/kubernetes\/pki\/.+\.key$/);
   const loc = run.results[keyFile].locations[0].physicalLocation.artifactLocation;
   t.deepEqual(loc, { uri: report.results[keyFile]!.subject.slice(1), uriBaseId: 'HOSTROOT' });
@@ -272,15 +279,21 @@ function readKubeBench(text: string): KubeBenchRead {
   return read;
 }
 
-/** Our report's totals per CIS control (or check without one): the worst status of its subjects. */
+/**
+ * Our report's totals per CIS control: the worst status of the results that name it (their
+ * references, `cis-1.12:<control>`). A result that names no control of the benchmark is in none.
+ */
 function expectedPerControl(report: ScanReport): Map<string, string> {
   const rank: Record<Status, number> = { fail: 0, warn: 1, error: 2, pass: 3, skip: 4 };
   const state: Record<Status, string> = { fail: 'FAIL', warn: 'WARN', error: 'WARN', pass: 'PASS', skip: 'INFO' };
   const worst = new Map<string, Status>();
   for (const r of report.results) {
-    const key = r.cis || r.id;
-    const was = worst.get(key);
-    if (was === undefined || rank[r.status] < rank[was]) worst.set(key, r.status);
+    for (const ref of r.references) {
+      if (!ref.startsWith(`${report.benchmark}:`)) continue;
+      const key = ref.slice(report.benchmark.length + 1);
+      const was = worst.get(key);
+      if (was === undefined || rank[r.status] < rank[was]) worst.set(key, r.status);
+    }
   }
   return new Map([...worst].map(([k, s]) => [k, state[s]]));
 }
@@ -313,16 +326,44 @@ test('kube-bench: a reader of its field names gets one result per CIS control an
   const lastFail = lines.map((l) => l.includes('[FAIL]')).lastIndexOf(true);
   t.true(firstPass === -1 || lastFail < firstPass, 'failing files come before passing ones');
   t.regex(String(r1121.test_desc), / \((Automated|Manual)\)$/);
-  t.deepEqual(r1121.test_info, [CATALOG.find((c) => c.id === 'cis-1.1.21')!.remediation]);
+  t.deepEqual(r1121.test_info, [CATALOG.find((c) => c.id === 'cert-key-file')!.remediation]);
+  t.regex(String(r1121.audit), /^nodeward check cert-key-file on \d+ subjects$/);
 });
 
-test('kube-bench: sections and parts as kube-bench numbers them; checks beyond the benchmark in their own part', (t) => {
+test('kube-bench: sections and parts as kube-bench numbers them; nothing but the benchmark\'s controls', (t) => {
   const doc = buildKubeBench({ report: reports[0]!, checks: CATALOG });
-  t.deepEqual(doc.Controls.map((c) => [c.id, c.node_type]), [['1', 'master'], ['2', 'etcd'], ['3', 'controlplane'], ['4', 'node'], ['nodeward', 'nodeward']]);
+  t.deepEqual(doc.Controls.map((c) => [c.id, c.node_type]), [['1', 'master'], ['2', 'etcd'], ['3', 'controlplane'], ['4', 'node']]);
   t.deepEqual(doc.Controls[1]!.tests.map((g) => g.section), ['2']);
   t.true(doc.Controls[0]!.tests.every((g) => g.results.every((r) => r.test_number.startsWith(`${g.section}.`))));
-  t.is(doc.Controls[0]!.version, 'cis-1.12');
-  t.true(doc.Controls[4]!.tests.flatMap((g) => g.results).some((r) => r.test_number === 'cert-expiry'));
+  t.true(doc.Controls.every((c) => c.version === 'cis-1.12'));
+  const numbers = doc.Controls.flatMap((c) => c.tests.flatMap((g) => g.results.map((r) => r.test_number)));
+  t.true(numbers.every((n) => /^\d+(\.\d+)+$/.test(n)), 'every test is a CIS control');
+});
+
+test('kube-bench: one result per CIS control from every result that names it; results that name none are left out of it and of Totals', (t) => {
+  const result = (over: Partial<Result>): Result => ({
+    id: 'x', cis: '', references: [], title: 'T', category: 'certificate', subject: 's', status: 'pass', severity: 'high', scored: true,
+    actual: '', expected: '', source: 'file', sourceFile: '', reason: 'why', remediation: 'fix', ...over,
+  });
+  const report = buildScanReport({
+    node: 'n', scannedAt: SCANNED_AT, benchmark: 'cis-1.12', scope: ['cert-key-file', 'cert-expiry', 'cis-4.2.1'], results: [
+      // Two key files, one control: one kube-bench result, failing.
+      result({ id: 'cert-key-file', cis: '1.1.21', references: ['cis-1.12:1.1.21'], subject: '/pki/a.key', status: 'fail' }),
+      result({ id: 'cert-key-file', cis: '1.1.21', references: ['cis-1.12:1.1.21'], subject: '/pki/b.key', status: 'pass' }),
+      // The same check on a key outside the PKI directory names no control: not in kube-bench's output.
+      result({ id: 'cert-key-file', subject: '/var/lib/kubelet/pki/kubelet-client-current.pem', status: 'fail' }),
+      // A failure beyond the benchmark (an expired certificate) is not kube-bench's either.
+      result({ id: 'cert-expiry', subject: '/pki/a.crt', status: 'fail', severity: 'critical' }),
+      result({ id: 'cis-4.2.1', cis: '4.2.1', references: ['cis-1.12:4.2.1', 'cis-eks-1.5:3.2.1'], subject: 'kubelet/--anonymous-auth', status: 'pass' }),
+    ],
+  });
+  const read = readKubeBench(JSON.stringify(buildKubeBench({ report, checks: CATALOG })));
+  t.deepEqual([...read.statuses].sort(), [['1.1.21', 'FAIL'], ['4.2.1', 'PASS']]);
+  t.deepEqual(read.totals, { total_pass: 1, total_fail: 1, total_warn: 0, total_info: 0 });
+  for (const level of read.levels) t.deepEqual(level.says, level.counted, level.where);
+  t.is(report.totals.fail, 3, 'our own report still counts every failure');
+  const r1121 = read.results.find((r) => r.test_number === '1.1.21')!;
+  t.is(String(r1121.actual_value).split('\n').length, 2, 'only the PKI key files');
 });
 
 test('every format renders any report without throwing, and the JSON ones parse', async (t) => {

@@ -23,7 +23,7 @@ async function reportFor(scenario: string): Promise<ScanReport> {
   }
 }
 
-const RESULT_KEYS = ['id', 'cis', 'title', 'category', 'subject', 'status', 'severity', 'scored', 'actual', 'expected', 'source', 'sourceFile', 'reason', 'remediation'];
+const RESULT_KEYS = ['id', 'cis', 'references', 'title', 'category', 'subject', 'status', 'severity', 'scored', 'actual', 'expected', 'source', 'sourceFile', 'reason', 'remediation'];
 
 test('the JSON report has exactly the shape of design.md', async (t) => {
   const report = await reportFor('insecure-worker');
@@ -154,6 +154,7 @@ function sampleResult(cis: string, status: Result['status'], over: Partial<Resul
   return {
     id: cis === '' ? 'custom' : `cis-${cis}`,
     cis,
+    references: cis === '' ? [] : [`cis-1.12:${cis}`],
     title: `title ${cis}`,
     category: 'kubelet',
     subject: `subject-${cis}`,

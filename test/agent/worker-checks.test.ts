@@ -27,6 +27,10 @@ import { initPki } from '../../collector/pki/pki.js';
 import { CATALOG, evaluate } from '../../agent/checks/index.js';
 import { K8S_RELEASES } from '../../agent/checks/catalog/k8s-versions.js';
 import { NODE_EXTRA_CHECKS } from '../../agent/checks/catalog/node-extras.js';
+import { CIS_BENCHMARK, controlIn } from '../../proto/benchmark-refs.js';
+import type { CheckSpec } from '../../agent/checks/index.js';
+
+const cisOf = (c: CheckSpec): string => controlIn(c.references, CIS_BENCHMARK);
 import { collectFacts, type HostFacts, type KubeletProbeOptions } from '../../agent/facts/index.js';
 import { fakeGoBinary } from '../helpers/elf.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline } from '../helpers/fixture.js';
@@ -149,8 +153,6 @@ const scenarios: Scenario[] = [
       'cis-4.2.14': { status: 'pass', actual: 'true', source: 'config' },
       // metricsBindAddress: "" in its config: kube-proxy's default, loopback.
       'cis-4.3.1': { status: 'pass', actual: '127.0.0.1:10249', source: 'default', sourceFile: '/var/lib/kube-proxy/config.conf' },
-      'kubelet-api-anonymous': { status: 'skip', reason: /probe is turned off/ },
-      'kubelet-readonly-port-closed': { status: 'skip', reason: /probe is turned off/ },
       'k8s-version-supported': { status: 'pass', actual: 'v1.35.9', source: 'file', sourceFile: '/usr/bin/kubelet', severity: 'medium' },
       'kernel-protect-defaults': { status: 'pass', count: 6 },
       'kernel-protect-defaults sysctl/kernel.keys.root_maxbytes': { status: 'pass', actual: '25000000' },
@@ -457,54 +459,65 @@ const scenarios: Scenario[] = [
     prepare: (_root, proc) => writeCmdline(proc, 5100, ['/usr/local/bin/kube-proxy', '--metrics-bind-address=']),
     expect: { 'cis-4.3.1': { status: 'pass', actual: '', reason: /turned off/ } },
   },
-  // ---- beyond the benchmark: the kubelet's ports, seen from the node -----------------------------
+  // ---- 4.2.1 and 4.2.4 on the wire: the kubelet's ports, seen from the node -----------------------
+  // One result per problem: what the probe saw joins the setting's result (agent/checks/wire-evidence.ts).
   {
-    name: 'probe: 401 on the API port and a refused read-only port pass',
+    name: 'probe: 401 on the API port and a refused read-only port confirm the settings',
     fixture: 'kubeadm-worker-defaults',
     probe: probeAt((t) => kubeletApi(t, 401), () => closedPort()),
     expect: {
-      'kubelet-api-anonymous': { status: 'pass', actual: 'HTTP 401', reason: /anonymous authentication is off/ },
-      'kubelet-readonly-port-closed': { status: 'pass', actual: 'refused', reason: /and the kubelet answers at 127\.0\.0\.1:/ },
+      'cis-4.2.1': { status: 'pass', actual: 'false', severity: 'high', reason: /on the wire: https:\/\/127\.0\.0\.1:\d+\/pods refused an anonymous request with 401: anonymous authentication is off/ },
+      'cis-4.2.4': { status: 'pass', actual: '0', severity: 'medium', reason: /on the wire: .*refuses connections, and the kubelet answers at 127\.0\.0\.1:/ },
     },
   },
   {
-    name: 'probe: 403 passes (anonymous reaches authorization and is denied)',
-    fixture: 'kubeadm-worker-defaults',
+    name: 'probe: 403 on the API port (anonymous reaches authorization and is denied) is no exposure',
+    fixture: 'insecure-worker',
     probe: probeAt((t) => kubeletApi(t, 403), () => closedPort()),
-    expect: { 'kubelet-api-anonymous': { status: 'pass', actual: 'HTTP 403', reason: /not authorized/ } },
+    expect: { 'cis-4.2.1': { status: 'fail', actual: 'true', severity: 'high', reason: /on the wire: .*answered an anonymous request with 403: .*not authorized/ } },
   },
   {
-    name: 'probe: an anonymous GET /pods answered 200 fails; an open read-only port fails',
+    name: 'probe: an anonymous GET /pods answered 200 and an open read-only port fail their settings\' results, raised',
     fixture: 'insecure-worker',
     probe: probeAt((t) => kubeletApi(t, 200), (t) => openPort(t)),
     expect: {
-      'kubelet-api-anonymous': { status: 'fail', actual: 'HTTP 200', severity: 'critical', reason: /anyone who can reach this port can list the node's pods/ },
-      'kubelet-readonly-port-closed': { status: 'fail', actual: 'open', severity: 'high' },
+      'cis-4.2.1': { status: 'fail', actual: 'true', severity: 'critical', reason: /anyone who can reach this port can list the node's pods, and likely exec into them; true \(authentication\.anonymous\.enabled in/ },
+      // A manual check in CIS, but an open port is no question: it fails.
+      'cis-4.2.4': { status: 'fail', actual: '10255', severity: 'high', reason: /accepts connections: the kubelet's read-only port serves pod specs/ },
     },
   },
   {
-    name: 'probe: another status is not a kubelet answer (error); a refused API port with a kubelet running is an error that says where it listens',
+    name: 'probe: a port the settings say is closed but that answers fails the result anyway',
+    fixture: 'kubeadm-worker-defaults',
+    probe: probeAt((t) => kubeletApi(t, 200), (t) => openPort(t)),
+    expect: {
+      'cis-4.2.1': { status: 'fail', actual: 'false', severity: 'critical', reason: /answered an anonymous request with 200.*, although the setting says otherwise/ },
+      'cis-4.2.4': { status: 'fail', actual: '0', severity: 'high', reason: /accepts connections.*, although the setting says otherwise/ },
+    },
+  },
+  {
+    name: 'probe: what the probe could not tell joins the reason and leaves the setting\'s verdict (a refused API port says where the kubelet listens)',
     fixture: 'kubeadm-worker-defaults',
     prepare: appendConfig('port: 10260\n'),
     probe: probeAt(() => closedPort(), () => closedPort()),
     expect: {
-      'kubelet-api-anonymous': { status: 'error', actual: 'refused', reason: /the kubelet's port is 10260 \(port in \/var\/lib\/kubelet\/config\.yaml\)/ },
+      'cis-4.2.1': { status: 'pass', actual: 'false', reason: /the wire could not confirm it: no HTTPS answer from .*the kubelet's port is 10260 \(port in \/var\/lib\/kubelet\/config\.yaml\)/ },
       // Nothing answers on this address at all: a refused read-only port proves nothing
       // (a pod's own loopback refuses everything).
-      'kubelet-readonly-port-closed': { status: 'error', actual: 'refused', reason: /did not answer either .*may not be the node's network/ },
+      'cis-4.2.4': { status: 'pass', actual: '0', reason: /the wire could not confirm it: .*did not answer either .*may not be the node's network/ },
     },
   },
   {
     name: 'probe: a 404 is not how a kubelet answers',
     fixture: 'kubeadm-worker-defaults',
     probe: probeAt((t) => kubeletApi(t, 404), () => closedPort()),
-    expect: { 'kubelet-api-anonymous': { status: 'error', actual: 'HTTP 404', reason: /not how a kubelet answers/ } },
+    expect: { 'cis-4.2.1': { status: 'pass', reason: /the wire could not confirm it: .*answered 404, which is not how a kubelet answers/ } },
   },
   {
     name: 'probe: the read-only port the kubelet is configured with was not the one probed',
     fixture: 'insecure-worker',
     probe: probeAt((t) => kubeletApi(t, 401), () => closedPort()),
-    expect: { 'kubelet-readonly-port-closed': { status: 'error', reason: /the kubelet's read-only port is 10255 .*which was not probed/ } },
+    expect: { 'cis-4.2.4': { status: 'warn', actual: '10255', severity: 'medium', reason: /the wire could not confirm it: .*the kubelet's read-only port is 10255 .*which was not probed/ } },
   },
   {
     name: 'probe: no kubelet on the node and nothing listening: both skip',
@@ -514,8 +527,8 @@ const scenarios: Scenario[] = [
     },
     probe: probeAt(() => closedPort(), () => closedPort()),
     expect: {
-      'kubelet-api-anonymous': { status: 'skip', reason: /no kubelet process/ },
-      'kubelet-readonly-port-closed': { status: 'skip', reason: /no kubelet process/ },
+      'cis-4.2.1': { status: 'skip', reason: /no kubelet process/ },
+      'cis-4.2.4': { status: 'skip', reason: /no kubelet process/ },
     },
   },
   // ---- beyond the benchmark: the kubelet's version and the kernel settings it protects ----------
@@ -620,10 +633,10 @@ test('every node check of the catalogue is exercised above in a passing and a fa
     }
   }
   // Section 4 and the node's own extras (the control plane's and the certificates' are judged elsewhere).
-  const node = CATALOG.filter((c) => c.cis.startsWith('4.') || NODE_EXTRA_CHECKS.includes(c));
-  t.is(node.filter((c) => c.cis.startsWith('4.1.')).length, 10);
-  t.is(node.filter((c) => c.cis.startsWith('4.2.')).length, 14);
-  t.is(node.filter((c) => c.cis.startsWith('4.3.')).length, 1);
+  const node = CATALOG.filter((c) => cisOf(c).startsWith('4.') || NODE_EXTRA_CHECKS.includes(c));
+  t.is(node.filter((c) => cisOf(c).startsWith('4.1.')).length, 10);
+  t.is(node.filter((c) => cisOf(c).startsWith('4.2.')).length, 14);
+  t.is(node.filter((c) => cisOf(c).startsWith('4.3.')).length, 1);
   for (const c of node) {
     const s = states.get(c.id) ?? new Set();
     // Older tests (checks.test.ts) cover 4.1.5, 4.1.9, 4.2.1, 4.2.2 and 4.2.4 in every state.
@@ -635,17 +648,18 @@ test('every node check of the catalogue is exercised above in a passing and a fa
 });
 
 test('metadata of the node checks: CIS numbers, automated or manual as in CIS 1.12, categories', (t) => {
-  const meta = Object.fromEntries(CATALOG.filter((c) => c.cis.startsWith('4.') || c.cis === '').map((c) => [c.id, `${c.scored ? 'A' : 'M'} ${c.category}`]));
+  const meta = Object.fromEntries(CATALOG.filter((c) => cisOf(c).startsWith('4.') || cisOf(c) === '').map((c) => [c.id, `${c.scored ? 'A' : 'M'} ${c.category}`]));
   const automated = ['4.1.1', '4.1.2', '4.1.5', '4.1.6', '4.1.9', '4.1.10', '4.2.1', '4.2.2', '4.2.3', '4.2.6', '4.2.10', '4.3.1'];
   for (const [id, m] of Object.entries(meta)) {
     if (!id.startsWith('cis-')) continue;
     t.is(m.split(' ')[0], automated.includes(id.slice(4)) ? 'A' : 'M', id);
   }
-  t.is(meta['kubelet-api-anonymous'], 'A kubelet');
-  t.is(meta['kubelet-readonly-port-closed'], 'A kubelet');
+  // What the kubelet exposes on the wire is part of cis-4.2.1 and cis-4.2.4 (agent/checks/wire-evidence.ts).
+  t.is(CATALOG.find((c) => c.id === 'cis-4.2.1')?.wire, 'kubelet-anonymous-api');
+  t.is(CATALOG.find((c) => c.id === 'cis-4.2.4')?.wire, 'kubelet-read-only-port');
   t.is(meta['k8s-version-supported'], 'A version');
   t.is(meta['kernel-protect-defaults'], 'A host');
-  for (const c of CATALOG.filter((x) => x.cis.startsWith('4.') || x.cis === '')) t.true(c.remediation.length > 40, `${c.id} says how to fix it`);
+  for (const c of CATALOG.filter((x) => cisOf(x).startsWith('4.') || cisOf(x) === '')) t.true(c.remediation.length > 40, `${c.id} says how to fix it`);
 });
 
 test('the release table is ordered, one row per minor, with real dates', (t) => {

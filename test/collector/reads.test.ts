@@ -19,7 +19,7 @@ test('reads never write: every read route, on a suppression past its expiry too,
   api.pipeline.scan({
     node: 'node-a', epoch: 'e', sequence: 1, scannedAt: T0 - 1000, benchmark: 'cis-1.12', scope: ['cis-4.2.1'], trigger: 'periodic',
     results: [{
-      checkId: 'cis-4.2.1', cis: '4.2.1', title: 'Anonymous auth', category: 'kubelet', subject: '--anonymous-auth', status: 'fail', severity: 'high',
+      checkId: 'cis-4.2.1', cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous auth', category: 'kubelet', subject: '--anonymous-auth', status: 'fail', severity: 'high',
       scored: true, actual: 'true', expected: 'false', source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
     }],
   });

@@ -89,7 +89,7 @@ test('the rollups equal a brute-force count after every kind of change', async (
     const op = rnd();
     if (op < 0.45) {
       const results: IncomingResult[] = checks.flatMap((checkId, j) => Array.from({ length: 3 }, (_, k): IncomingResult => ({
-        checkId, cis: '', title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
+        checkId, cis: '', references: [], title: checkId, category: categories[j]!, subject: `s${k}`, status: pick(['pass', 'fail', 'warn', 'skip', 'fail'] as const),
         severity: pick(SEVERITIES) as Severity, scored: true, actual: '', expected: '', source: 'flag', sourceFile: '', reason: '',
         remediation: '', occurrences: 1,
       })));

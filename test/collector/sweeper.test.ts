@@ -39,7 +39,7 @@ const hello = (node: string) => ({
 
 function res(checkId: string, subject: string, status: 'pass' | 'fail'): IncomingResult {
   return {
-    checkId, cis: '', title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
+    checkId, cis: '', references: [], title: checkId, category: 'kubelet', subject, status, severity: 'high', scored: true, actual: '', expected: '',
     source: 'flag', sourceFile: '', reason: '', remediation: '', occurrences: 1,
   };
 }

@@ -25,7 +25,7 @@ function finding(node: string, over: Partial<Finding> = {}): Finding {
   const checkId = over.checkId ?? 'cis-4.2.1';
   const subject = over.subject ?? '--anonymous-auth';
   return {
-    id: fingerprint(node, checkId, subject), node, checkId, cis: '4.2.1', title: 'Anonymous requests to the kubelet are refused',
+    id: fingerprint(node, checkId, subject), node, checkId, cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous requests to the kubelet are refused',
     category: 'kubelet', subject, severity: 'high', status: 'fail', state: 'open', actual: 'true', expected: 'false',
     reason: 'the kubelet runs with --anonymous-auth=true', remediation: 'Set authentication.anonymous.enabled: false in the kubelet config.',
     seen: iso(T0), firstSeen: iso(T0 - 60_000), lastSeen: iso(T0), count: 1, resolvedAt: null, detail: { pid: 42 },
@@ -161,7 +161,7 @@ test('slack: an incoming-webhook body with a text fallback and Block Kit blocks 
   t.true(body.text.includes('CRITICAL') && body.text.includes('opened') && body.text.includes('node-a'));
   checkBlocks(t, body.blocks);
   const all = strings(body.blocks).join('\n');
-  for (const expected of ['CRITICAL', 'opened', 'node-a', 'cis-4.2.1', 'CIS 4.2.1', f.title, '--anonymous-auth', f.remediation, 'kubelet']) {
+  for (const expected of ['CRITICAL', 'opened', 'node-a', 'cis-4.2.1', 'cis-4.2.1 (cis-1.12:4.2.1)', f.title, '--anonymous-auth', f.remediation, 'kubelet']) {
     t.true(all.includes(expected), `blocks mention ${expected}`);
   }
 });
@@ -238,6 +238,7 @@ test('alertmanager: an opened finding is a firing postableAlert on /api/v2/alert
   });
   t.is(a.annotations.summary, f.title);
   t.is(a.annotations.remediation, f.remediation);
+  t.is(a.annotations.references, 'cis-1.12:4.2.1');
   t.true(a.annotations.description!.includes('actual: true; expected: false'));
   t.is(a.startsAt, f.firstSeen);
   t.false('endsAt' in a);
@@ -260,11 +261,12 @@ test('alertmanager: resolved and suppressed end the same alert (same labels) at 
 });
 
 test('alertmanager: a grouped message is one array with one alert per node; empty values are left out of labels', (t) => {
-  const fs = nodes(5).map((n) => finding(n, { cis: '' }));
+  const fs = nodes(5).map((n) => finding(n, { cis: '', references: [] }));
   const alerts = JSON.parse(alertmanagerSink.render(message(fs.map((f) => change('opened', f))), destination()).body) as PostableAlert[];
   t.deepEqual(alerts.map((a) => a.labels.node), nodes(5));
   for (const a of alerts) checkAlert(t, a);
   t.false('cis' in alerts[0]!.annotations);
+  t.false('references' in alerts[0]!.annotations);
 });
 
 test('alertmanager: renderFiring re-posts open findings only, with endsAt only when an expiry is given', (t) => {
@@ -315,7 +317,7 @@ test('falco: a single change is Falco\'s JSON alert: priority name, rule, nanose
   t.is(e.uuid, 'id-3');
   t.deepEqual(e.tags, ['nodeward', 'kubelet', 'opened']);
   t.like(e.output_fields, {
-    'nodeward.event': 'opened', 'nodeward.node': 'node-a', 'nodeward.check.id': 'cis-4.2.1', 'nodeward.check.cis': '4.2.1',
+    'nodeward.event': 'opened', 'nodeward.node': 'node-a', 'nodeward.check.id': 'cis-4.2.1', 'nodeward.check.cis': '4.2.1', 'nodeward.check.references': 'cis-1.12:4.2.1',
     'nodeward.subject': '--anonymous-auth', 'nodeward.severity': 'medium', 'nodeward.category': 'kubelet', 'nodeward.finding.id': f.id,
     'nodeward.actual': 'true', 'nodeward.expected': 'false', 'nodeward.delivery_id': 'id-3',
   });

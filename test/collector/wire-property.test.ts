@@ -103,9 +103,15 @@ const hello = fc.record({
   baselineVersion: count, stats: fc.option(stats), hostBaselineKey: oneOfOr(['', 'host/worker', 'host/control-plane']),
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<Hello__Output>;
 
+/** Benchmark references: none (an agent up to 0.2.x), valid ones, or anything, past the bound too. */
+const validReference = fc.constantFrom('cis-1.12:4.2.1', 'cis-1.12:1.1.21', 'cis-eks-1.5:3.1.1', 'x:y');
+const reference = fc.oneof({ weight: 8 * V, arbitrary: validReference }, { weight: 1, arbitrary: fc.constantFrom(':1', 'cis-1.12:', 'cis 1.12:1') }, { weight: 1, arbitrary: anyString });
 const result = fc.record({
   checkId, cis: text, title: text, category, subject, status: resultStatus, severity, scored: fc.boolean(), actual: text, expected: text,
   source: oneOfOr(['', ...SOURCES]), sourceFile: text, reason: text, remediation: text, occurrences: count,
+  references: fc.oneof({ weight: 2 * V, arbitrary: fc.constant([]) }, { weight: 2 * V, arbitrary: fc.uniqueArray(reference, { maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.constant(['cis-1.12:4.2.1', 'cis-1.12:4.2.1']) },
+    { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 99 }).map((n) => `cis-1.12:4.2.${n}`), { minLength: 15, maxLength: 18 }) }),
 });
 const scan = fc.record({
   sequence: count, node: fc.constantFrom('', 'node-a'), scannedAtMs: anyTime, benchmark: text,
@@ -359,7 +365,8 @@ test('property: whatever is accepted commits through the real pipeline, and ever
       return false;
     }
     return true;
-  }), 200);
+    // 240 runs: results may carry benchmark references now, and a refused one refuses its report.
+  }), 240);
   t.is(broken, undefined, 'the first read (or commit) that failed, and what its run committed');
   t.true(committed > 200, `enough accepted messages were committed to mean something (${committed})`);
 });

@@ -117,7 +117,7 @@ test('kubeadm control plane: kubelet, API server, controller manager, scheduler 
   for (const [, component, , id] of decisive) assertAllCut(t, results, component, id);
   // The audit policy is named by an API server flag; certificates by every component's.
   for (const r of results.filter((x) => x.subject.startsWith('audit-policy/'))) t.is(r.status, 'error', r.subject);
-  t.is(results.find((r) => r.id === 'etcd-ca-shared')?.status, 'error');
+  t.is(results.find((r) => r.id === 'cis-2.7')?.status, 'error');
   t.is(results.find((r) => r.id === 'cert-san')?.status, 'error');
 });
 

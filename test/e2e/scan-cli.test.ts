@@ -22,7 +22,7 @@ async function scan(args: string[]): Promise<{ code: number; stdout: string; std
 // The first five checks, whose results these tests know; the catalogue has grown around them.
 const FIVE = ['--checks', 'cis-4.1.5,cis-4.1.9,cis-4.2.1,cis-4.2.2,cis-4.2.4'];
 
-const RESULT_KEYS = ['actual', 'category', 'cis', 'expected', 'id', 'reason', 'remediation', 'scored', 'severity', 'source', 'sourceFile', 'status', 'subject', 'title'];
+const RESULT_KEYS = ['actual', 'category', 'cis', 'expected', 'id', 'reason', 'references', 'remediation', 'scored', 'severity', 'source', 'sourceFile', 'status', 'subject', 'title'];
 
 test('--format json prints the documented shape, with source "default" where the kubelet default applies', async (t) => {
   const fx = await prepareFixture('defaults-worker');

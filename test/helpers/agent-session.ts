@@ -149,11 +149,17 @@ export function proc(subject: string, opts: { severity?: keyof typeof SEVERITY; 
   };
 }
 
+/**
+ * A result as agents send it: without `references` (as agents up to 0.2.x do: the collector
+ * takes the report's benchmark and `cis`), or with them.
+ */
 export function result(checkId: string, subject: string, status: keyof typeof STATUS, opts: {
   severity?: keyof typeof SEVERITY; category?: string; scored?: boolean; occurrences?: number; actual?: string; title?: string;
+  cis?: string; references?: string[];
 } = {}): WireResult {
   return {
-    checkId, cis: checkId.replace(/^cis-/, ''), title: opts.title ?? `Check ${checkId}`, category: opts.category ?? 'kubelet',
+    checkId, cis: opts.cis ?? checkId.replace(/^cis-/, ''), ...(opts.references ? { references: opts.references } : {}),
+    title: opts.title ?? `Check ${checkId}`, category: opts.category ?? 'kubelet',
     subject, status: STATUS[status], severity: SEVERITY[opts.severity ?? 'high'], scored: opts.scored ?? true,
     actual: opts.actual ?? 'x', expected: 'y', source: 'flag', occurrences: opts.occurrences ?? 1,
   };

@@ -12,9 +12,10 @@ import {
 import type { ComponentSettingCheck } from '../control-plane-spec.js';
 import type { Test } from '../operators.js';
 import type { CheckMeta, CheckSpec } from '../spec.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const meta = (cis: string, title: string, severity: Severity, scored: boolean, remediation: string): CheckMeta => ({
-  id: `cis-${cis}`, cis, title, category: 'control-plane', severity, scored, remediation,
+  id: `cis-${cis}`, references: [cisRef(cis)], title, category: 'control-plane', severity, scored, remediation,
 });
 
 const str = (flag: string): ValueSpec => ({ flag, type: 'string', default: null });

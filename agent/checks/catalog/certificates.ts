@@ -1,16 +1,17 @@
 // Certificate and key hygiene beyond the benchmark (which only asks that the flags be set):
 // the files themselves, for etcd, the API server, the kubelet and everything under the PKI
-// directories. These ids are a contract (other tools and tests select them by name).
+// directories (and CIS 1.1.21, the PKI's key files, which cert-key-file judges with the rest). These ids are a contract (other tools and tests select them by name).
 import type { Category, Severity } from '../../../proto/domain.js';
 import {
   certChainCheck, certEkuCheck, certExpiryCheck, certKeyFileCheck, certKeyMatchCheck, certNotYetValidCheck,
   certWeakKeyCheck, certWeakSignatureCheck,
 } from '../certificate-checks.js';
-import { certSanCheck, etcdAutoTlsCheck, etcdCaSharedCheck } from '../etcd-certificate-checks.js';
+import { certSanCheck } from '../etcd-certificate-checks.js';
 import type { CheckMeta, CheckSpec } from '../spec.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const meta = (id: string, title: string, category: Category, severity: Severity, scored: boolean, remediation: string): CheckMeta => ({
-  id, cis: '', title, category, severity, scored, remediation,
+  id, references: [], title, category, severity, scored, remediation,
 });
 
 export const CERTIFICATE_CHECKS: readonly CheckSpec[] = [
@@ -32,13 +33,15 @@ export const CERTIFICATE_CHECKS: readonly CheckSpec[] = [
     'Reissue the certificate with an RSA key of at least 2048 bits, or an ECDSA key on P-256 or stronger.')),
   certWeakSignatureCheck(meta('cert-weak-signature', 'Certificates are not signed over SHA-1 or MD5', 'certificate', 'high', true,
     'Reissue the certificate signed with SHA-256 or stronger.')),
-  certKeyFileCheck(meta('cert-key-file', 'Private key files are private', 'certificate', 'high', true,
-    'chmod 600 the key file and chown it to root (or etcd for etcd\'s own keys).')),
-  etcdCaSharedCheck(meta('etcd-ca-shared', 'etcd does not trust the cluster CA', 'etcd', 'medium', false,
-    'Give etcd a CA of its own: issue its server, peer and client certificates from it and name it in --trusted-ca-file, ' +
-    'so client certificates the cluster CA issues for other purposes cannot reach etcd.')),
-  etcdAutoTlsCheck(meta('etcd-auto-tls', 'etcd does not make itself self-signed certificates', 'etcd', 'high', true,
-    'Remove --auto-tls and --peer-auto-tls (or set them false) and give etcd certificates signed by its CA.')),
+  // Also CIS 1.1.21 on the PKI directories' *.key files (their owner is cis-1.1.19's).
+  certKeyFileCheck({
+    ...meta('cert-key-file', 'Private key files are private', 'certificate', 'high', true,
+      'Private keys must be readable by their owner only: chmod 600 the key file (every *.key under the PKI directory too) and ' +
+      'chown it to root (or etcd, for etcd\'s own keys).'),
+    references: [cisRef('1.1.21')],
+  }),
+  // etcd-ca-shared and etcd-auto-tls were merged into cis-2.7 and cis-2.3/cis-2.6
+  // (proto/retired-checks.ts).
 ];
 
 /** Ids of the checks above. */

@@ -8,11 +8,13 @@ import type { ValueSpec } from '../../facts/component-settings.js';
 import { KEY_AUDIT_RESOURCES, auditPolicyCoverageCheck, auditPolicyExistsCheck } from '../audit-policy-checks.js';
 import type { ComponentSettingCheck } from '../control-plane-spec.js';
 import { etcdDedicatedCaCheck } from '../etcd-ca-check.js';
+import { etcdAutoTlsCheck } from '../etcd-certificate-checks.js';
 import type { Test } from '../operators.js';
 import type { CheckMeta, CheckSpec } from '../spec.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const meta = (cis: string, title: string, category: Category, severity: Severity, scored: boolean, remediation: string): CheckMeta => ({
-  id: `cis-${cis}`, cis, title, category, severity, scored, remediation,
+  id: `cis-${cis}`, references: [cisRef(cis)], title, category, severity, scored, remediation,
 });
 
 const flagCheck = (m: CheckMeta, component: ControlPlaneComponent, settings: readonly ValueSpec[], test: Test): ComponentSettingCheck =>
@@ -62,24 +64,27 @@ function etcdSetting(flag: string, section: 'client-transport-security' | 'peer-
 }
 
 export const ETCD_CHECKS: readonly CheckSpec[] = [
-  flagCheck(meta('2.1', 'etcd serves clients over TLS', 'etcd', 'high', true,
-    'Give etcd a serving certificate: set --cert-file and --key-file (or client-transport-security in its config file).'),
+  // 2.1 and 2.2 also probe etcd's client URLs (what were etcd-plaintext-live and etcd-client-cert-auth-live).
+  flagCheck({ ...meta('2.1', 'etcd serves clients over TLS', 'etcd', 'high', true,
+    'Give etcd a serving certificate: set --cert-file and --key-file (or client-transport-security in its config file), and give every ' +
+    'client URL the https:// scheme in --listen-client-urls and --advertise-client-urls.'), wire: 'etcd-plaintext' },
   'etcd', [etcdSetting('cert-file', 'client-transport-security', 'cert-file', 'string', null), etcdSetting('key-file', 'client-transport-security', 'key-file', 'string', null)], { op: 'present' }),
-  flagCheck(meta('2.2', 'etcd requires client certificates', 'etcd', 'high', true,
-    'Pass --client-cert-auth=true to etcd (client-transport-security.client-cert-auth: true in its config file).'),
+  flagCheck({ ...meta('2.2', 'etcd requires client certificates', 'etcd', 'high', true,
+    'Pass --client-cert-auth=true to etcd (client-transport-security.client-cert-auth: true in its config file) with --trusted-ca-file naming ' +
+    'etcd\'s own CA, restart etcd, and until then let nothing but the API servers reach its client port.'), wire: 'etcd-client-cert-auth' },
   'etcd', [etcdSetting('client-cert-auth', 'client-transport-security', 'client-cert-auth', 'bool', 'false')], { op: 'eq', value: 'true' }),
-  flagCheck(meta('2.3', 'etcd does not use self-signed client certificates', 'etcd', 'high', true,
-    'Remove --auto-tls from etcd (or set it to false) and give it a certificate signed by its CA.'),
-  'etcd', [etcdSetting('auto-tls', 'client-transport-security', 'auto-tls', 'bool', 'false')], { op: 'eq', value: 'false' }),
+  // 2.3 and 2.6 also say what etcd does when auto TLS is on (they hold what was etcd-auto-tls).
+  etcdAutoTlsCheck(meta('2.3', 'etcd does not use self-signed client certificates', 'etcd', 'high', true,
+    'Remove --auto-tls from etcd (or set it to false) and give it a certificate signed by its CA.'), 'client'),
   flagCheck(meta('2.4', 'etcd peers talk over TLS', 'etcd', 'high', true,
     'Set --peer-cert-file and --peer-key-file on every etcd member (peer-transport-security in its config file).'),
   'etcd', [etcdSetting('peer-cert-file', 'peer-transport-security', 'cert-file', 'string', null), etcdSetting('peer-key-file', 'peer-transport-security', 'key-file', 'string', null)], { op: 'present' }),
   flagCheck(meta('2.5', 'etcd peers require client certificates', 'etcd', 'high', true,
     'Pass --peer-client-cert-auth=true to every etcd member.'),
   'etcd', [etcdSetting('peer-client-cert-auth', 'peer-transport-security', 'client-cert-auth', 'bool', 'false')], { op: 'eq', value: 'true' }),
-  flagCheck(meta('2.6', 'etcd peers do not use self-signed certificates', 'etcd', 'high', true,
-    'Remove --peer-auto-tls from etcd (or set it to false) and give each member a peer certificate signed by its CA.'),
-  'etcd', [etcdSetting('peer-auto-tls', 'peer-transport-security', 'auto-tls', 'bool', 'false')], { op: 'eq', value: 'false' }),
+  etcdAutoTlsCheck(meta('2.6', 'etcd peers do not use self-signed certificates', 'etcd', 'high', true,
+    'Remove --peer-auto-tls from etcd (or set it to false) and give each member a peer certificate signed by its CA.'), 'peer'),
+  // 2.7 also compares etcd's CA with the cluster CA by content (what was etcd-ca-shared).
   etcdDedicatedCaCheck(meta('2.7', 'etcd trusts a certificate authority of its own', 'etcd', 'medium', false,
     'Issue etcd\'s certificates from a CA used for etcd only and point --trusted-ca-file at it, so certificates the cluster CA signs for other purposes cannot reach etcd.')),
 ];

@@ -4,24 +4,30 @@ import type { Category, Severity } from '../../../proto/domain.js';
 import type { FileSetName } from '../../facts/index.js';
 import type { ControlPlaneFileCheck } from '../control-plane-spec.js';
 import type { Test } from '../operators.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const ROOT_OWNED: Test = { op: 'eq', value: 'root:root' };
 const mode = (limit: string): Test => ({ op: 'bitmask-mode-at-most', value: limit });
 
 function fileCheck(
   cis: string, title: string, fileSet: FileSetName, property: 'mode' | 'owner', test: Test,
-  o: { severity: Severity; scored: boolean; category?: Category; nameSuffix?: string; remediation: string },
+  o: {
+    severity: Severity; scored: boolean; category?: Category; nameSuffix?: string; raise?: ControlPlaneFileCheck['raise'];
+    sharedWith?: ControlPlaneFileCheck['sharedWith']; remediation: string;
+  },
 ): ControlPlaneFileCheck {
   return {
     kind: 'control-plane-file',
     id: `cis-${cis}`,
-    cis,
+    references: [cisRef(cis)],
     title,
     category: o.category ?? 'control-plane',
     severity: o.severity,
     scored: o.scored,
     fileSet,
     ...(o.nameSuffix !== undefined ? { nameSuffix: o.nameSuffix } : {}),
+    ...(o.raise !== undefined ? { raise: o.raise } : {}),
+    ...(o.sharedWith !== undefined ? { sharedWith: o.sharedWith } : {}),
     property,
     test,
     remediation: o.remediation,
@@ -90,16 +96,20 @@ export const CONTROL_PLANE_FILE_CHECKS: readonly ControlPlaneFileCheck[] = [
     severity: 'medium', scored: true,
     remediation: 'Run chown root:root on the kubeconfig named by the controller manager\'s --kubeconfig.',
   }),
+  // The owner of the PKI's private keys too: cert-key-file judges their mode and leaves their owner here.
   fileCheck('1.1.19', 'Kubernetes PKI directory and files are owned by root:root', 'pki', 'owner', ROOT_OWNED, {
     severity: 'medium', scored: true, category: 'certificate',
+    raise: { nameSuffix: '.key', severity: 'high', why: 'a private key: whoever owns it can read it' },
+    // The kubelet's client CA is the PKI's ca.crt on kubeadm: CIS 4.1.8 asks the same of it.
+    sharedWith: { locate: 'kubelet-client-ca', check: 'cis-4.1.8', references: [cisRef('4.1.8')] },
     remediation: 'Run chown -R root:root on the PKI directory (/etc/kubernetes/pki on kubeadm, server/tls on k3s and rke2), subdirectories included.',
   }),
   fileCheck('1.1.20', 'Kubernetes PKI certificate files are mode 0644 or stricter', 'pki', 'mode', mode('644'), {
     severity: 'low', scored: false, category: 'certificate', nameSuffix: '.crt',
+    // The kubelet's client CA is the PKI's ca.crt on kubeadm: CIS 4.1.7 asks the same of it.
+    sharedWith: { locate: 'kubelet-client-ca', check: 'cis-4.1.7', references: [cisRef('4.1.7')] },
     remediation: 'Run chmod 644 (or stricter) on every *.crt file under the PKI directory, subdirectories included.',
   }),
-  fileCheck('1.1.21', 'Kubernetes PKI key files are mode 0600 or stricter', 'pki', 'mode', mode('600'), {
-    severity: 'high', scored: false, category: 'certificate', nameSuffix: '.key',
-    remediation: 'Private keys must be readable by their owner only: run chmod 600 on every *.key file under the PKI directory.',
-  }),
+  // CIS 1.1.21 (the PKI's *.key files are mode 600 or stricter) is cert-key-file's: it judges
+  // every private key file, those included, and its results on them carry cis-1.12:1.1.21.
 ];

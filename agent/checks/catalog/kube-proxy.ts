@@ -1,11 +1,12 @@
 // CIS 4.3: kube-proxy.
 import { kubeProxyMetricsCheck } from '../kube-proxy-metrics.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 import type { CheckSpec } from '../spec.js';
 
 export const KUBE_PROXY_CHECKS: readonly CheckSpec[] = [
   kubeProxyMetricsCheck({
     id: 'cis-4.3.1',
-    cis: '4.3.1',
+    references: [cisRef('4.3.1')],
     title: 'kube-proxy serves its metrics on loopback only',
     category: 'kubelet',
     severity: 'medium',

@@ -1,6 +1,7 @@
 // CIS 4.2: kubelet settings. Each record names the flag, the KubeletConfiguration path, both
 // built-in defaults (command line / config file), the test and our default severity.
 import { servingCertCheck } from '../kubelet-serving-cert.js';
+import { CIS_BENCHMARK, cisRef, controlIn } from '../../../proto/benchmark-refs.js';
 import type { CheckSpec, KubeletSetting, KubeletSettingCheck } from '../spec.js';
 
 /**
@@ -31,11 +32,13 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.1',
-    cis: '4.2.1',
+    references: [cisRef('4.2.1')],
     title: 'Kubelet refuses anonymous requests',
     category: 'kubelet',
     severity: 'high',
     scored: true,
+    // The probe's anonymous GET /pods: answered, it is critical (what was kubelet-api-anonymous).
+    wire: 'kubelet-anonymous-api',
     setting: {
       flag: 'anonymous-auth',
       configPath: ['authentication', 'anonymous', 'enabled'],
@@ -46,12 +49,14 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
     test: { op: 'eq', value: 'false' },
     remediation:
       'Turn anonymous access off: set authentication.anonymous.enabled to false in the kubelet config file ' +
-      '(or pass --anonymous-auth=false), remove any command-line flag or drop-in that turns it back on, and restart the kubelet.',
+      '(or pass --anonymous-auth=false), remove any command-line flag or drop-in that turns it back on, and restart the kubelet. ' +
+      'If an anonymous caller is answered, also use Webhook authorization (authorization.mode: Webhook) and, until the restart, ' +
+      'block the kubelet port from anything but the API server.',
   },
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.2',
-    cis: '4.2.2',
+    references: [cisRef('4.2.2')],
     title: 'Kubelet authorization mode is not AlwaysAllow',
     category: 'kubelet',
     severity: 'critical',
@@ -71,7 +76,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.3',
-    cis: '4.2.3',
+    references: [cisRef('4.2.3')],
     title: 'Kubelet authenticates clients with a client CA',
     category: 'kubelet',
     severity: 'high',
@@ -85,11 +90,13 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.4',
-    cis: '4.2.4',
+    references: [cisRef('4.2.4')],
     title: 'Kubelet read-only port is disabled',
     category: 'kubelet',
     severity: 'medium',
     scored: false,
+    // The probe's connection to the port: accepted, it fails as high (what was kubelet-readonly-port-closed).
+    wire: 'kubelet-read-only-port',
     setting: {
       flag: 'read-only-port',
       configPath: ['readOnlyPort'],
@@ -105,7 +112,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.5',
-    cis: '4.2.5',
+    references: [cisRef('4.2.5')],
     title: 'Kubelet streaming connections time out when idle',
     category: 'kubelet',
     severity: 'low',
@@ -128,7 +135,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.6',
-    cis: '4.2.6',
+    references: [cisRef('4.2.6')],
     title: 'Kubelet manages its iptables utility chains',
     category: 'kubelet',
     severity: 'low',
@@ -148,7 +155,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.7',
-    cis: '4.2.7',
+    references: [cisRef('4.2.7')],
     title: 'Kubelet does not override its host name',
     category: 'kubelet',
     severity: 'low',
@@ -162,7 +169,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.8',
-    cis: '4.2.8',
+    references: [cisRef('4.2.8')],
     title: 'Kubelet event rate limit lets events through',
     category: 'kubelet',
     severity: 'low',
@@ -176,7 +183,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.10',
-    cis: '4.2.10',
+    references: [cisRef('4.2.10')],
     title: 'Kubelet rotates its client certificate',
     category: 'kubelet',
     severity: 'medium',
@@ -191,7 +198,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.11',
-    cis: '4.2.11',
+    references: [cisRef('4.2.11')],
     title: 'Kubelet serving-certificate rotation is not turned off',
     category: 'kubelet',
     severity: 'medium',
@@ -214,7 +221,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.12',
-    cis: '4.2.12',
+    references: [cisRef('4.2.12')],
     title: 'Kubelet offers only strong TLS cipher suites',
     category: 'kubelet',
     severity: 'medium',
@@ -229,7 +236,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.13',
-    cis: '4.2.13',
+    references: [cisRef('4.2.13')],
     title: 'Kubelet limits the number of processes per pod',
     category: 'kubelet',
     severity: 'low',
@@ -244,7 +251,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
   {
     kind: 'kubelet-setting',
     id: 'cis-4.2.14',
-    cis: '4.2.14',
+    references: [cisRef('4.2.14')],
     title: 'Kubelet applies the runtime default seccomp profile',
     category: 'kubelet',
     severity: 'medium',
@@ -259,7 +266,7 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
 
 const SERVING_CERT = servingCertCheck({
   id: 'cis-4.2.9',
-  cis: '4.2.9',
+  references: [cisRef('4.2.9')],
   title: 'Kubelet serves its API with a verifiable certificate',
   category: 'kubelet',
   severity: 'medium',
@@ -270,7 +277,7 @@ const SERVING_CERT = servingCertCheck({
     'requests; then restart the kubelet.',
 });
 
-const cisParts = (c: CheckSpec): number[] => c.cis.split('.').map(Number);
+const cisParts = (c: CheckSpec): number[] => controlIn(c.references, CIS_BENCHMARK).split('.').map(Number);
 const byCis = (a: CheckSpec, b: CheckSpec): number => {
   const [pa, pb] = [cisParts(a), cisParts(b)];
   for (let i = 0; i < Math.max(pa.length, pb.length); i++) {

@@ -1,8 +1,8 @@
-// Node checks beyond the CIS benchmark: what the kubelet really exposes on the wire, whether
-// its Kubernetes version is still supported, and the kernel settings it protects.
+// Node checks beyond the CIS benchmark: whether the kubelet's Kubernetes version is still
+// supported, and the kernel settings it protects. (What the kubelet exposes on the wire is part
+// of cis-4.2.1 and cis-4.2.4: agent/checks/wire-evidence.ts.)
 import { kernelDefaultsCheck } from '../kernel-defaults.js';
 import { k8sVersionCheck } from '../k8s-version.js';
-import { anonymousApiCheck, readOnlyPortCheck } from '../kubelet-exposure.js';
 import type { CheckSpec } from '../spec.js';
 import { K8S_RELEASES, K8S_RELEASES_AS_OF } from './k8s-versions.js';
 
@@ -19,36 +19,10 @@ export const KERNEL_DEFAULTS = {
   'kernel.keys.root_maxbytes': '25000000',
 } as const;
 
-/** The checks that need the kubelet port probe (network I/O): the probe runs only when one is in scope. */
-export const PROBE_CHECK_IDS: ReadonlySet<string> = new Set(['kubelet-api-anonymous', 'kubelet-readonly-port-closed']);
-
 export const NODE_EXTRA_CHECKS: readonly CheckSpec[] = [
-  anonymousApiCheck({
-    id: 'kubelet-api-anonymous',
-    cis: '',
-    title: 'Kubelet API refuses anonymous requests on the wire',
-    category: 'kubelet',
-    severity: 'critical',
-    scored: true,
-    remediation:
-      'An anonymous caller could list (and likely exec into) this node\'s pods. Turn anonymous authentication off ' +
-      '(authentication.anonymous.enabled: false) and use Webhook authorization (authorization.mode: Webhook) in the ' +
-      'kubelet config file, restart the kubelet, and until then block the kubelet port from anything but the API server.',
-  }),
-  readOnlyPortCheck({
-    id: 'kubelet-readonly-port-closed',
-    cis: '',
-    title: 'Kubelet read-only port refuses connections',
-    category: 'kubelet',
-    severity: 'high',
-    scored: true,
-    remediation:
-      'The read-only port hands out pod specs (with their environment) and metrics without authentication: set readOnlyPort: 0 ' +
-      'in the kubelet config file (or --read-only-port=0), restart the kubelet, and move any scraper to the authenticated port.',
-  }),
   k8sVersionCheck({
     id: 'k8s-version-supported',
-    cis: '',
+    references: [],
     title: 'Kubelet runs a supported, patched Kubernetes release',
     category: 'version',
     severity: 'medium',
@@ -59,7 +33,7 @@ export const NODE_EXTRA_CHECKS: readonly CheckSpec[] = [
   }, K8S_RELEASES, K8S_RELEASES_AS_OF),
   kernelDefaultsCheck({
     id: 'kernel-protect-defaults',
-    cis: '',
+    references: [],
     title: 'Kernel settings match what the kubelet protects',
     category: 'host',
     severity: 'low',

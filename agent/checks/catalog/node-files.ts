@@ -3,6 +3,7 @@
 // systemd unit and drop-ins as systemd finds them; kube-proxy's kubeconfig as kube-proxy
 // names it, inside its own root; the client CA the kubelet really uses.
 import { nodeFileCheck } from '../node-file-checks.js';
+import { cisRef } from '../../../proto/benchmark-refs.js';
 import type { CheckSpec } from '../spec.js';
 
 const KUBECONFIG = {
@@ -19,7 +20,7 @@ const CONFIG = {
 export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   nodeFileCheck({
     id: 'cis-4.1.1',
-    cis: '4.1.1',
+    references: [cisRef('4.1.1')],
     title: 'Kubelet systemd unit files are mode 0600 or stricter',
     category: 'kubelet',
     severity: 'medium',
@@ -33,7 +34,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   }),
   nodeFileCheck({
     id: 'cis-4.1.2',
-    cis: '4.1.2',
+    references: [cisRef('4.1.2')],
     title: 'Kubelet systemd unit files are owned by root:root',
     category: 'kubelet',
     severity: 'medium',
@@ -47,7 +48,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   }),
   nodeFileCheck({
     id: 'cis-4.1.3',
-    cis: '4.1.3',
+    references: [cisRef('4.1.3')],
     title: 'kube-proxy kubeconfig file mode is 0600 or stricter',
     category: 'kubelet',
     severity: 'medium',
@@ -61,7 +62,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   }),
   nodeFileCheck({
     id: 'cis-4.1.4',
-    cis: '4.1.4',
+    references: [cisRef('4.1.4')],
     title: 'kube-proxy kubeconfig file is owned by root:root',
     category: 'kubelet',
     severity: 'medium',
@@ -75,7 +76,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   {
     kind: 'file',
     id: 'cis-4.1.5',
-    cis: '4.1.5',
+    references: [cisRef('4.1.5')],
     title: 'Kubelet kubeconfig file mode is 0600 or stricter',
     category: 'kubelet',
     severity: 'medium',
@@ -90,7 +91,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   {
     kind: 'file',
     id: 'cis-4.1.6',
-    cis: '4.1.6',
+    references: [cisRef('4.1.6')],
     title: 'Kubelet kubeconfig file is owned by root:root',
     category: 'kubelet',
     severity: 'medium',
@@ -104,7 +105,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   },
   nodeFileCheck({
     id: 'cis-4.1.7',
-    cis: '4.1.7',
+    references: [cisRef('4.1.7')],
     title: 'Kubelet client CA file mode is 0644 or stricter',
     category: 'kubelet',
     severity: 'medium',
@@ -112,13 +113,15 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     locate: 'kubelet-client-ca',
     property: 'mode',
     test: { op: 'bitmask-mode-at-most', value: '644' },
+    // On a kubeadm control plane the client CA is the PKI's ca.crt: cis-1.1.20 judges it there, with 4.1.7's reference.
+    sharedWith: { check: 'cis-1.1.20', fileSet: 'pki', nameSuffix: '.crt' },
     remediation:
       'Whoever can write the client CA bundle decides which client certificates the kubelet trusts: run chmod 644 (or ' +
       'stricter) on the file named by --client-ca-file or authentication.x509.clientCAFile.',
   }),
   nodeFileCheck({
     id: 'cis-4.1.8',
-    cis: '4.1.8',
+    references: [cisRef('4.1.8')],
     title: 'Kubelet client CA file is owned by root:root',
     category: 'kubelet',
     severity: 'medium',
@@ -126,13 +129,14 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     locate: 'kubelet-client-ca',
     property: 'owner',
     test: { op: 'eq', value: 'root:root' },
+    sharedWith: { check: 'cis-1.1.19', fileSet: 'pki' },
     remediation:
       'Run chown root:root on the kubelet\'s client CA bundle (named by --client-ca-file or authentication.x509.clientCAFile).',
   }),
   {
     kind: 'file',
     id: 'cis-4.1.9',
-    cis: '4.1.9',
+    references: [cisRef('4.1.9')],
     title: 'Kubelet config file mode is 0600 or stricter',
     category: 'kubelet',
     severity: 'medium',
@@ -147,7 +151,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
   {
     kind: 'file',
     id: 'cis-4.1.10',
-    cis: '4.1.10',
+    references: [cisRef('4.1.10')],
     title: 'Kubelet config file is owned by root:root',
     category: 'kubelet',
     severity: 'medium',

@@ -20,6 +20,8 @@ export interface StoredFinding extends LifecycleState {
 /** What the latest occurrence said about a finding (its result or finding, as validated at ingest). */
 export interface FindingFields {
   readonly cis: string;
+  /** Every benchmark control it decides (`cis-1.12:1.1.21`), stored as JSON. */
+  readonly references: readonly string[];
   readonly title: string;
   readonly category: string;
   readonly severity: Severity;

@@ -11,6 +11,7 @@ import { m008RedactStored } from './008-redact-stored.js';
 import { m009ExecSource } from './009-exec-source.js';
 import { m010AgentJudgement } from './010-agent-judgement.js';
 import { m011ItemDigests } from './011-item-digests.js';
+import { m013MergedChecks } from './013-merged-checks.js';
 import { m014ItemsRefused } from './014-items-refused.js';
 import { m015ClusterNodes } from './015-cluster-nodes.js';
 import { m016IdentityFailures } from './016-identity-failures.js';
@@ -24,4 +25,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures];

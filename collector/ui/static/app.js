@@ -540,7 +540,7 @@ async function findingPage() {
       ['Node', link('/ui/node', { name: f.node }, f.node)], ['Subject', el('code', {}, f.subject)],
       ['Command line', cmdline(f) ? el('code', {}, cmdline(f)) : ''], ['Value', f.actual ? el('code', {}, f.actual) : ''],
       ['Expected', f.expected], ['Source', f.sourceFile ? `${f.source} (${f.sourceFile})` : f.source], ['Reason', f.reason],
-      ['CIS', f.cis], ['Scored', f.scored ? 'yes' : 'no'], ['Seen by', f.seen], ['First seen', time(f.firstSeen)],
+      ['Benchmark', (f.references || []).join(', ')], ['Scored', f.scored ? 'yes' : 'no'], ['Seen by', f.seen], ['First seen', time(f.firstSeen)],
       ['Last seen', time(f.lastSeen)], ['Occurrences', String(f.count)], ['Resolved', f.resolvedAt ? time(f.resolvedAt) : ''],
       ['Suppressed', f.state === 'suppressed'
         ? `${f.suppressedReason ?? ''} (by ${f.suppressedBy ?? '?'}${f.suppressedUntil ? `, until ${f.suppressedUntil}` : ''})` : ''],

@@ -44,7 +44,7 @@ function alert(f: Finding, endsAt?: string): PostableAlert {
   }, LABEL_MAX);
   const found = [f.reason, f.actual || f.expected ? `actual: ${f.actual || '(none)'}; expected: ${f.expected || '(none)'}` : ''];
   const annotations = nonEmpty({
-    summary: f.title, description: found.filter(Boolean).join('\n'), remediation: f.remediation, cis: f.cis,
+    summary: f.title, description: found.filter(Boolean).join('\n'), remediation: f.remediation, cis: f.cis, references: f.references.join(', '),
   }, ANNOTATION_MAX);
   let startsAt = rfc3339(f.firstSeen);
   if (endsAt === undefined) return { labels, annotations, startsAt };

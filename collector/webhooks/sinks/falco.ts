@@ -57,6 +57,7 @@ function payload(message: AlertMessage): object {
     'nodeward.delivery_id': message.deliveryId,
     'nodeward.check.id': v(f.checkId),
     'nodeward.check.cis': v(f.cis),
+    'nodeward.check.references': v(f.references.join(',')),
     'nodeward.category': f.category,
     'nodeward.severity': f.severity,
   };

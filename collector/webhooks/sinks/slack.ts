@@ -58,7 +58,7 @@ function payload(message: AlertMessage): object {
 
   const fields = [
     field('Node', nodes.length === 1 ? f.node : `${nodes.length} nodes`),
-    field('Check', f.cis ? `${f.checkId} (CIS ${f.cis})` : f.checkId),
+    field('Check', f.references.length > 0 ? `${f.checkId} (${f.references.join(', ')})` : f.checkId),
     field('Severity', f.severity),
     field('Category', f.category),
     field('Subject', subjects.size === 1 ? f.subject : `${subjects.size} subjects, e.g. ${f.subject}`),

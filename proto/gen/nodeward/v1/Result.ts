@@ -19,6 +19,7 @@ export interface Result {
   'reason'?: (string);
   'remediation'?: (string);
   'occurrences'?: (number);
+  'references'?: (string)[];
 }
 
 export interface Result__Output {
@@ -37,4 +38,5 @@ export interface Result__Output {
   'reason': (string);
   'remediation': (string);
   'occurrences': (number);
+  'references': (string)[];
 }
