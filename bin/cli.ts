@@ -139,7 +139,8 @@ function buildProgram(): Command {
 
   const dev = program.command('dev', { hidden: true })
     .description('the whole system on this machine with embedded defaults (what `npm start` runs; `npm start -- --api-port 9443`)')
-    .option('--data <dir>', 'where PKI, database, token and logs go', './data');
+    .option('--data <dir>', 'where PKI, database, token and logs go', './data')
+    .option('--demo', 'also run demo nodes: agents scanning fixture host trees (labelled demo), so the dashboard shows a full triage');
   for (const spec of DEV_PORTS) {
     dev.addOption(new Option(`${spec.flag} <port>`, `a port on 127.0.0.1 for ${spec.what}`)
       .env(spec.env)
@@ -150,12 +151,12 @@ function buildProgram(): Command {
         return Number(raw);
       }));
   }
-  dev.action(async (opts: { data: string; grpcPort: number; apiPort: number; healthPort: number }) => {
+  dev.action(async (opts: { data: string; demo?: boolean; grpcPort: number; apiPort: number; healthPort: number }) => {
     const ports = { grpc: opts.grpcPort, api: opts.apiPort, health: opts.healthPort };
     const duplicates = duplicatePorts(ports);
     if (duplicates.length > 0) throw new UsageError(duplicates.join('; '));
     const { runDev } = await import('./dev.js');
-    await runDev(opts.data, VERSION, ports);
+    await runDev(opts.data, VERSION, ports, { demo: opts.demo === true });
   });
 
   return program;

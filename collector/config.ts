@@ -62,6 +62,10 @@ export const CollectorConfigSchema = Type.Object({
     agentDaemonSet: Type.String({ default: 'nodeward-agent', minLength: 1, maxLength: 253, description: 'Name of the agent DaemonSet, in enroll.agentNamespace: its nodeSelector, required node affinity and tolerations say which nodes should run an agent' }),
     daemonSetCheckSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often the agent DaemonSet is read again (a changed toleration or nodeSelector changes which nodes should run an agent)' }),
     maxNodes: Type.Integer({ default: 20_000, minimum: 1, maximum: 1_000_000, description: 'Nodes the node watch holds at most; more are left out (counted)' }),
+    demo: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+      default: [], maxItems: 64, uniqueItems: true,
+      description: 'Names of demo nodes: agents scanning fixture host trees, not real nodes (`npm start -- --demo` sets them; docs/demo.md). The API (`demo: true`), `./bin/nodeward query nodes` and the dashboard label them',
+    }),
   }, { default: {}, additionalProperties: false }),
   findings: Type.Object({
     historyLimit: Type.Integer({ default: 100, minimum: 1, maximum: 10_000, description: 'History entries kept per finding (transitions, and occurrences folded per hour)' }),

@@ -188,7 +188,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         staleAfterMs, https: config.apiTls, now,
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
-        sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins,
+        sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins, demoNodes: config.nodes.demo,
       });
       // A handshake deadline and a total cap; no per-source cap: behind an ingress or a
       // proxy every client has one address.

@@ -3,7 +3,8 @@ import type { AgentStats } from '../../proto/load.js';
 import type { ProcessMonitorStats } from './monitor.js';
 
 export function processStatsToWire(p: ProcessMonitorStats | undefined, baselineReportDropped: number): Partial<AgentStats> {
-  if (!p) return { execCoverage: 'scan', execSource: 'scan', baselineReportDropped };
+  // No process monitor (processes.enabled false): no exec source at all, not the scan.
+  if (!p) return { execCoverage: '', execSource: '', baselineReportDropped };
   const ringLost = p.exec?.ringLost ?? 0;
   return {
     execCoverage: p.coverage, execSource: p.source, execSourceReason: p.fallbackReason,

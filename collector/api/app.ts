@@ -44,6 +44,8 @@ export interface ApiDeps {
   readonly failureLimits?: FailureLimits;
   /** Origins besides its own that the dashboard's login form may be posted from (api.allowedOrigins). */
   readonly allowedOrigins?: readonly string[];
+  /** Nodes labelled demo (nodes.demo). */
+  readonly demoNodes?: readonly string[];
 }
 
 /** Sent with every response: the dashboard loads only its own script and style, nothing inline. */
@@ -186,7 +188,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs };
+  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs, demoNodes: new Set(deps.demoNodes ?? []) };
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>

@@ -18,6 +18,8 @@ export interface ApiContext {
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly staleAfterMs: number;
+  /** Nodes labelled demo (collector setting nodes.demo). */
+  readonly demoNodes: ReadonlySet<string>;
 }
 
 export interface AuditSpec {

@@ -1,10 +1,16 @@
 // /api/v1/nodes: the inventory, one node, and deleting one (admin).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { decodeNodeCursorOf } from '../store/store.js';
+import { decodeNodeCursorOf, type NodeRow } from '../store/store.js';
+import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
 import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
+
+/** What the store does not hold: the demo label (configuration) and the host learning window (the agent's latest report). */
+function withStatus(ctx: ApiContext, n: NodeRow): NodeRow & { demo: boolean; hostLearning: HostLearning | null } {
+  return { ...n, demo: ctx.demoNodes.has(n.name), hostLearning: ctx.baselines?.hostLearning(n.name) ?? null };
+}
 
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
@@ -19,7 +25,10 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
         + 'back. With the node watch (`nodes.watch`), the list also holds the cluster\'s nodes no agent has '
         + 'reported (`source: cluster`), and every node says what the cluster says of it (`cluster`: Ready, '
         + 'whether the agent DaemonSet runs there and why not) and its open `agent-missing` finding '
-        + '(`agentMissing`): docs/node-coverage.md.',
+        + '(`agentMissing`): docs/node-coverage.md. Each node also has its latest `results` by status (all '
+        + '`skip`: no check applied, not a Kubernetes node), where its host process learning window stands '
+        + '(`hostLearning`: learning until when, or locked) and whether it is a demo node of `npm start -- --demo` '
+        + '(`demo`, setting `nodes.demo`: docs/demo.md).',
       querystring: NodesQuery, response: { 200: NodePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -28,13 +37,15 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const after = q.cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(q.cursor);
     if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
     if (after.sort !== sort) return reply.code(400).send({ error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` });
-    return ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale }, q.limit, after);
+    const page = ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale }, q.limit, after);
+    return { ...page, items: page.items.map((n) => withStatus(ctx, n)) };
   });
 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
     schema: { summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
   }, async (req, reply) => {
-    return ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true }) ?? reply.code(404).send({ error: 'no such node' });
+    const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
+    return n ? withStatus(ctx, n) : reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {

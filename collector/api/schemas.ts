@@ -70,7 +70,7 @@ export const Node = Type.Object({
   }),
   connected: Type.Boolean(), stale: Type.Boolean(), firstSeen: Type.String(), lastSeen: Type.String(),
   execCoverage: Type.String({ description: 'How the agent sees processes: event (exec events) or scan' }),
-  execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it. Anything but ebpf is also an open agent-exec-coverage finding" }),
+  execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it, or when its agent watches no processes (processes.enabled false). Anything but ebpf is also an open agent-exec-coverage finding" }),
   execSourceReason: Type.String({ description: 'Why each better exec source did not load, e.g. "ebpf: NO_CAPABILITY: ..."; empty when eBPF runs' }),
   execRingLost: Type.Integer({ description: 'Exec records the kernel could not put in the eBPF ring buffer (also in agentDrops.execEventsLost)' }),
   execFakeContainer: Type.Integer({ description: 'Processes judged as host processes because their cgroup named a container no runtime vouches for (each also a proc-fake-container-cgroup finding); since the agent started' }),
@@ -116,6 +116,19 @@ export const Node = Type.Object({
   openFindings: Type.Integer(), failingChecks: Type.Integer(),
   scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
   complianceScore: Type.Union([Type.Number(), Type.Null()]),
+  results: Type.Object({ pass: Type.Integer(), fail: Type.Integer(), warn: Type.Integer(), skip: Type.Integer(), error: Type.Integer() }, {
+    description: "The node's latest results (one per check and subject) by status, the agent's judgement of itself (agent-exec-coverage) left out. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
+  }),
+  demo: Type.Boolean({ description: 'A demo node (collector setting nodes.demo, set by `npm start -- --demo`): an agent scanning a fixture host tree, not a real node' }),
+  hostLearning: Type.Union([Type.Object({
+    key: Type.String({ description: 'The host baseline: host/control-plane or host/worker' }),
+    state: Type.Union([Type.Literal('learning'), Type.Literal('locked')], { description: "learning: the host's processes are being learned, none is reported as unexpected yet; locked: a process outside the baseline is a finding" }),
+    until: Nullable(Type.String({ description: 'When the learning window ends (learning) or ended; null when the agent did not say' })),
+    lockedBy: Type.Union([Type.Literal(''), Type.Literal('window'), Type.Literal('operator')], { description: 'How it locked: its window ended, or an operator (or the central baseline) locked it; empty while learning' }),
+    reportedAt: Type.String({ description: 'When the agent reported it' }),
+  }), Type.Null()], {
+    description: "The node's host process baseline as its agent last reported it since the collector started (agents report right after connecting); null when the agent watches no processes or has not reported",
+  }),
   source: Type.Union([Type.Literal('agent'), Type.Literal('cluster')], {
     description: 'agent: an agent has reported the node; cluster: known only from the Kubernetes API, no agent has ever reported it (its agent fields are empty, its versions are what the node itself says)',
   }),

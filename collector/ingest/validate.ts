@@ -23,6 +23,7 @@ import {
 import { redactJson, redactText } from '../../proto/support/redact.js';
 import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/benchmark-refs.js';
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
+import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
@@ -124,6 +125,13 @@ export const WIRE_TIMES = {
    * last millisecond, far below the end of a JavaScript Date (8.64e15 ms, year 275760).
    */
   certificateExpiry: {},
+  /**
+   * AgentBaseline.learn_until_ms: when the agent's learning window of a baseline ends (or
+   * ended), on the node's clock. Windows are set by the agent's configuration (a day for the
+   * host by default, without an upper bound) and baselines outlive restarts, so any time is
+   * possible; the collector only shows it (GET /nodes hostLearning).
+   */
+  learnUntil: {},
 } as const satisfies Record<string, TimeWindow>;
 
 /**
@@ -573,6 +581,13 @@ export const BASELINE_REPORT_LIMITS = {
 
 const STATES = { BASELINE_STATE_LEARNING: 'learning', BASELINE_STATE_LOCKED: 'locked' } as const;
 
+/** AgentBaseline.locked_by: empty while learning, else how it locked. */
+function lockedBy(field: string, v: unknown): LockedBy | '' {
+  if (v === '' || v === undefined || v === null) return '';
+  if (typeof v === 'string' && (LOCKED_BY as readonly string[]).includes(v)) return v as LockedBy;
+  throw new InvalidMessage(`${field} ${JSON.stringify(String(v).slice(0, 40))} must be empty, window or operator`);
+}
+
 /** BaselineItem.digests: at most ITEM_DIGEST_LIMITS.perItem contents, each a digest, a source, an image, a time. */
 function itemDigests(field: string, v: unknown, now: number): ReportedDigest[] {
   const L = ITEM_DIGEST_LIMITS;
@@ -597,12 +612,15 @@ function executable(field: string, v: unknown): string {
   return s;
 }
 
-export function baselineReportFromWire(r: BaselineReport__Output, now: number): { baselineVersion: number; baselines: ReportedBaseline[] } {
+/** A reported baseline as the store merges it, with what the node said of its learning window. */
+export type ReportedAgentBaseline = ReportedBaseline & Required<Pick<ReportedHostWindow, 'learnUntil' | 'lockedBy'>>;
+
+export function baselineReportFromWire(r: BaselineReport__Output, now: number): { baselineVersion: number; baselines: ReportedAgentBaseline[] } {
   const L = BASELINE_REPORT_LIMITS;
   if (r.baselines.length > L.baselines) throw new InvalidMessage(`baselineReport has ${r.baselines.length} baselines; at most ${L.baselines}`);
   let items = 0;
   let chars = 0;
-  const baselines = r.baselines.map((b, i): ReportedBaseline => {
+  const baselines = r.baselines.map((b, i): ReportedAgentBaseline => {
     const f = `baselineReport.baselines[${i}]`;
     if (!isValidBaselineKey(b.key)) throw new InvalidMessage(`${f}.key ${JSON.stringify(b.key.slice(0, 100))} is not a baseline key (host/control-plane, host/worker, host, <namespace>/<Kind>/<workload>/<container> or container:<id>)`);
     const state = STATES[b.state as keyof typeof STATES];
@@ -614,6 +632,8 @@ export function baselineReportFromWire(r: BaselineReport__Output, now: number): 
     b.removed.forEach((p, j) => { chars += executable(`${f}.removed[${j}]`, p).length; });
     return {
       key: b.key, state, version: count(`${f}.version`, b.version),
+      learnUntil: wireTime(`${f}.learnUntilMs`, b.learnUntilMs, WIRE_TIMES.learnUntil, now, true),
+      lockedBy: lockedBy(`${f}.lockedBy`, b.lockedBy),
       items: b.items.map((it, j) => {
         const source = itemSourceFromWire(it.source);
         if (!source) throw new InvalidMessage(`${f}.items[${j}].source must be ITEM_SOURCE_LEARNED, ITEM_SOURCE_STARTUP or ITEM_SOURCE_OPERATOR`);

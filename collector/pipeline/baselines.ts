@@ -44,6 +44,7 @@ import { ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
 import type { Pipeline } from './pipeline.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import { createHostLearning, type HostLearning, type ReportedHostWindow } from './host-learning.js';
 
 const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
 
@@ -105,6 +106,7 @@ export function allowMessage(e: SyncEntry, version: number, paths: readonly stri
 export function createBaselineSync(deps: BaselineSyncDeps) {
   const now = deps.now ?? Date.now;
   const { store, metrics, log } = deps;
+  const hostLearning = createHostLearning({ metrics });
 
   const wrap = (u: BaselineUpdate): CollectorMessage => ({ baselineUpdate: u });
 
@@ -142,8 +144,15 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
   }
 
   return {
+    /** Where the node's host baseline stands, as its agent last reported (null: it reported none). */
+    hostLearning(node: string): HostLearning | null {
+      return hostLearning.get(node, now());
+    },
+
     /** After a Hello: every central baseline changed after the version the agent applied. */
     hello(node: string, baselineVersion: number): CollectorMessage[] {
+      // The new stream's reports say where its host baseline stands (they follow at once).
+      hostLearning.forget(node);
       // A fresh collector database must not number its changes below what agents hold (but a
       // node cannot push the counter to where numbers stop being exact).
       if (baselineVersion < MAX_RAISE) store.baselines.raiseVersion(baselineVersion);
@@ -153,7 +162,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     },
 
     /** A node's BaselineReport: merged; what it changes is pushed. */
-    report(node: string, reported: readonly ReportedBaseline[]): void {
+    report(node: string, reported: readonly (ReportedBaseline & Omit<ReportedHostWindow, 'key' | 'state'>)[]): void {
+      hostLearning.report(node, reported, now());
       const onNode = deps.presence?.onNode(node);
       const workload = (key: string): boolean => parseWorkloadKey(key) !== null;
       const baselines = onNode ? reported.filter((b) => !workload(b.key) || onNode(b.key)) : reported;

@@ -141,6 +141,15 @@ interface NodeLike {
   source?: 'agent' | 'cluster';
   cluster?: { ready: boolean; agentExpected: boolean | null; reason: string } | null;
   agentMissing?: { state: string; since: string; reason: string } | null;
+  demo?: boolean;
+  hostLearning?: { key: string; state: 'learning' | 'locked'; until: string | null; lockedBy: string } | null;
+}
+
+/** Where the node's host process learning stands: `until <time>`, `locked`, or `-` (not reported: no process monitoring). */
+function learning(h: NodeLike['hostLearning']): string | null {
+  if (!h) return null;
+  if (h.state === 'learning') return h.until ? `until ${time(h.until)}` : 'learning';
+  return h.lockedBy === 'operator' ? 'locked (operator)' : 'locked';
 }
 
 /** The node's state: its agent's connection, or, for a node no agent reported, what the cluster says. */
@@ -159,12 +168,13 @@ const whyNoAgent = (n: NodeLike): string | null => n.agentMissing?.reason || (n.
 
 const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Node', value: (n) => n.name, max: 60 },
-  { title: 'Status', value: nodeStatus },
+  { title: 'Status', value: (n) => `${nodeStatus(n)}${n.demo ? ' (demo)' : ''}` },
   { title: 'Score', value: (n) => (n.complianceScore === null || n.complianceScore === undefined ? null : pct(n.complianceScore)), align: 'right' },
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
   { title: 'Drops', value: (n) => n.agentDrops?.total ?? null, align: 'right' },
   { title: 'Exec', value: (n) => n.execSource || null, max: 10 },
+  { title: 'Host learning', value: (n) => learning(n.hostLearning) },
   { title: 'Agent', value: (n) => n.agentVersion, max: 20 },
   { title: 'Kubelet', value: (n) => n.kubeletVersion, max: 20 },
   { title: 'Certs expire', value: (n) => (n.certificatesExpireFirst ? n.certificatesExpireFirst.notAfter.slice(0, 10) : null) },

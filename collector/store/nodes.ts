@@ -2,13 +2,14 @@
 // of the cluster no agent has reported (cluster-nodes.ts), so a node without its agent is
 // listed too.
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
+import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 import { clusterNodeOf } from './cluster-nodes.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import {
-  encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeRow,
-  type NodeStats, type NodeStore,
+  encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
+  type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
 interface RawNode {
@@ -24,6 +25,8 @@ interface RawNode {
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
   first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
+  /** JSON [pass, fail, warn, skip, error], counted from node_results. */
+  results: string | null;
   /** Only with sort=certExpiry. */
   cert_expiry?: string | null;
   /** The node's cluster_nodes row, when there is one. */
@@ -70,16 +73,39 @@ function certificatesOf(text: string): NodeRow['certificates'] {
     typeof c === 'object' && c !== null && typeof c.path === 'string' && typeof c.notAfter === 'string');
 }
 
+/** The agent's result about itself, not about the node. */
+const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
+
+const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
+
+/** The counts the query built: [pass, fail, warn, skip, error]. */
+function resultsOf(text: string | null): NodeResultCounts {
+  if (!text) return NO_RESULTS;
+  const [pass = 0, fail = 0, warn = 0, skip = 0, error = 0] = JSON.parse(text) as number[];
+  return { pass, fail, warn, skip, error };
+}
+
+/**
+ * A node's results by status: one walk of its node_results rows (the primary key's prefix),
+ * the agent's judgement of itself (@selfCheck, agent-exec-coverage) left out: what is counted
+ * is what the node's checks found.
+ */
+const RESULTS = `(SELECT json_array(count(*) FILTER (WHERE r.status = 'pass'), count(*) FILTER (WHERE r.status = 'fail'),
+      count(*) FILTER (WHERE r.status = 'warn'), count(*) FILTER (WHERE r.status = 'skip'), count(*) FILTER (WHERE r.status = 'error'))
+    FROM node_results r WHERE r.node = n.name AND r.check_id <> @selfCheck) AS results`;
+
 const CLUSTER = 'cn.name AS c_name, cn.ready AS c_ready, cn.agent_expected AS c_expected, cn.reason AS c_reason, cn.first_seen AS c_first_seen';
 
 const SELECT = `SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    ${RESULTS},
     ${CLUSTER}
   FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name`;
 
 /** For sort=certExpiry: each node's earliest notAfter (ISO strings compare as times). */
 const SELECT_BY_EXPIRY = `SELECT * FROM (SELECT n.*,
     coalesce((SELECT c.total FROM node_counts c WHERE c.state = 'open' AND c.node = n.name), 0) AS open_findings,
+    ${RESULTS},
     (SELECT min(json_extract(j.value, '$.notAfter')) FROM json_each(n.certificates) j) AS cert_expiry,
     ${CLUSTER}
   FROM nodes n LEFT JOIN cluster_nodes cn ON cn.name = n.name) n`;
@@ -116,7 +142,7 @@ function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): No
     spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
     agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
     baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
-    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null,
+    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null, results: NO_RESULTS,
     source: 'cluster',
     cluster: { ready: c.ready, agentExpected: c.agentExpected, reason: c.reason, firstSeen: isoTime(c.firstSeen) },
     agentMissing: missing,
@@ -218,6 +244,7 @@ export function createNodeStore(db: Db): NodeStore {
     openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
+    results: resultsOf(r.results),
     source: 'agent',
     cluster: r.c_name === null ? null : {
       ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
@@ -274,7 +301,7 @@ export function createNodeStore(db: Db): NodeStore {
     },
     /** A node an agent reported, or, with `cluster`, also one known only from the cluster. */
     get(name: string, now: number, staleAfterMs: number, opts: { cluster?: boolean } = {}): NodeRow | undefined {
-      const r = s.get.get({ name });
+      const r = s.get.get({ name, selfCheck: SELF_CHECK });
       const missing = (): AgentMissingView | null => missingOf([name]).get(name) ?? null;
       if (r) return toRow(r, now, staleAfterMs, missing());
       if (!opts.cluster) return undefined;
@@ -289,7 +316,7 @@ export function createNodeStore(db: Db): NodeStore {
       const cursor: NodeCursor = typeof after === 'string' ? { sort: 'name', after } : after;
       const byExpiry = cursor.sort === 'certExpiry';
       const where: string[] = [];
-      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1 };
+      const params: Record<string, unknown> = { after: cursor.after, limit: limit + 1, selfCheck: SELF_CHECK };
       if (!byExpiry) where.push('n.name > @after');
       else if (cursor.after !== '') {
         // Keyset on (no expiry, expiry, name): the page after (e, n).

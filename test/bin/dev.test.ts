@@ -7,12 +7,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { get } from 'node:http';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NODEWARD_BIN } from '../helpers/process.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { explainListenFailure } from '../../bin/dev-ports.js';
+import { close, freePorts, listen, portOf, startDev } from '../helpers/dev-process.js';
+import { allSkipped } from '../../bin/first-run.js';
 
 interface Exit {
   readonly code: number | null;
@@ -39,23 +40,6 @@ function runNodeward(args: string[], env: Record<string, string>, guardMs = 30_0
       resolve({ code, signal, stdout, stderr, hung });
     });
   });
-}
-
-const close = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
-
-function listen(port = 0): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject).listen(port, '127.0.0.1', () => resolve(s));
-  });
-}
-const portOf = (s: Server): number => (s.address() as { port: number }).port;
-
-/** Ports free right now (each held until all are chosen, so they differ). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: n }, () => listen()));
-  const ports = servers.map(portOf);
-  await Promise.all(servers.map(close));
-  return ports;
 }
 
 async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
@@ -161,4 +145,36 @@ test('the collector and the agent listen on the ports given by flag and environm
   await eventually('the agent connected', () => (readFileSync(join(dir, 'data', 'collector.log'), 'utf8').includes('"agent connected"') ? true : undefined), 30_000);
   child.kill('SIGINT');
   t.is(await exited, 0);
+});
+
+test('the first run says what the scan of this machine found and when its host learning ends; without --demo there are no demo nodes', async (t) => {
+  const dev = await startDev(t);
+  const node = /is running on this machine \(node ([^)]+)\)/.exec(dev.stdout())![1]!;
+  // Once its first scan is in, and its process monitor has reported the host baseline.
+  const local = await eventually('the local node scanned, with its learning window', async () => {
+    const n = await dev.get(`/api/v1/nodes/${node}`).catch(() => undefined);
+    return n && n.results.skip + n.results.pass + n.results.fail > 0 && n.hostLearning ? n : undefined;
+  }, 90_000, 500);
+  const nodes = await dev.get('/api/v1/nodes');
+  t.deepEqual(nodes.items.map((n: { name: string }) => n.name), [node], 'only this machine: no demo node');
+  t.false(local.demo);
+  t.false(existsSync(join(dev.data, 'demo')), 'no demo trees either');
+
+  // The window: the agent's host learning (24 h by default) from its first start, just now.
+  t.is(local.hostLearning.state, 'learning');
+  const until = Date.parse(local.hostLearning.until);
+  t.true(until > Date.parse(local.firstSeen) + 23 * 3600_000 && until <= Date.now() + 24 * 3600_000, local.hostLearning.until);
+  await eventually('the first-run lines', () => (dev.stdout().includes('Host process learning') ? true : undefined), 60_000);
+  const out = dev.stdout();
+  t.log(out.slice(out.indexOf('First scan')));
+  t.regex(out, new RegExp(`^First scan of ${node}: \\d+ checks: `, 'm'));
+  t.true(out.includes(`learning until ${local.hostLearning.until}`), 'the console gives the same end as the API');
+  // On a machine that is not a Kubernetes node every check is skipped, and the console says so and why.
+  if (allSkipped(local.results)) {
+    t.regex(out, /Every check was skipped: no kubelet and no control-plane component/);
+    t.regex(out, /To see a full triage now: npm start -- --demo/);
+  } else {
+    t.false(out.includes('Every check was skipped'));
+  }
+  t.is(await dev.stop('SIGINT'), 0);
 });

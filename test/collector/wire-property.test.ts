@@ -201,8 +201,10 @@ const itemDigest = fc.oneof(
 const baselineReport = fc.record({
   baselineVersion: count,
   baselines: fc.array(fc.record({
-    key, state: enumOr(['BASELINE_STATE_LEARNING', 'BASELINE_STATE_LOCKED'], 'BASELINE_STATE_UNSPECIFIED'), learnUntilMs: anyTime,
-    version: count, lockedBy: text,
+    key, state: enumOr(['BASELINE_STATE_LEARNING', 'BASELINE_STATE_LOCKED'], 'BASELINE_STATE_UNSPECIFIED'),
+    // Any time a window can end (shown only), sometimes one that is not a time.
+    learnUntilMs: fc.oneof({ weight: V, arbitrary: fc.integer({ min: -10 * YEAR, max: 10 * YEAR }).map((d) => NOW + d) }, { weight: 1, arbitrary: anyTime }),
+    version: count, lockedBy: oneOfOr(['', 'window', 'operator']),
     items: fc.array(fc.record({
       path, source: enumOr(['ITEM_SOURCE_LEARNED', 'ITEM_SOURCE_STARTUP', 'ITEM_SOURCE_OPERATOR'], 'ITEM_SOURCE_UNSPECIFIED'), firstSeenMs: fc.oneof(fc.constant(0), anyTime),
       digests: list(itemDigest, 8), anyContent: fc.oneof({ weight: V, arbitrary: fc.boolean() }, { weight: 1, arbitrary: fc.constantFrom('yes', 1, null) }),
@@ -291,6 +293,8 @@ test('property: the new fields (identity, effective uid, context; item digests) 
   await checkProperty(t, fc.property(baselineReport, (r) => {
     try {
       for (const b of baselineReportFromWire(r, NOW).baselines) {
+        // What the node says of its learning window (GET /nodes hostLearning): a time or unset, and how it locked.
+        if (!['', 'window', 'operator'].includes(b.lockedBy) || !Number.isSafeInteger(b.learnUntil) || b.learnUntil < 0) return false;
         for (const i of b.items) {
           if ((i.digests?.length ?? 0) > 8) return false;
           for (const d of i.digests ?? []) {
@@ -302,7 +306,7 @@ test('property: the new fields (identity, effective uid, context; item digests) 
       }
       return true;
     } catch (err) {
-      return named(err, /items\[\d+\]\.(digests|anyContent)/);
+      return named(err, /items\[\d+\]\.(digests|anyContent)|\.(learnUntilMs|lockedBy)/);
     }
   }), 2000);
   t.log(seen);

@@ -118,12 +118,23 @@ export interface NodeRow {
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+  /** The node's latest results (one per check and subject) by status; the agent's judgement of itself (agent-exec-coverage) left out. */
+  readonly results: NodeResultCounts;
   /** `agent`: an agent has reported the node; `cluster`: known only from the Kubernetes API (no agent ever reported it). */
   readonly source: 'agent' | 'cluster';
   /** What the Kubernetes API says of the node (the node watch); null when the collector does not watch nodes or the cluster has no such node. */
   readonly cluster: ClusterView | null;
   /** The node's agent-missing finding while it is open or suppressed; null otherwise. */
   readonly agentMissing: AgentMissingView | null;
+}
+
+/** A node's latest results by status: all `skip` means no check applied (no kubelet, no control plane found). */
+export interface NodeResultCounts {
+  readonly pass: number;
+  readonly fail: number;
+  readonly warn: number;
+  readonly skip: number;
+  readonly error: number;
 }
 
 export interface ClusterView {

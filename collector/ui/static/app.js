@@ -138,6 +138,50 @@ function whyNoAgent(n) {
   return n.source === 'cluster' && n.cluster ? n.cluster.reason : '';
 }
 
+/** The demo label of a node that is an agent scanning a fixture tree (collector setting nodes.demo). */
+function demoBadge(n) {
+  return n.demo ? el('span', { class: 'demo-badge', title: 'A demo node: an agent scanning a fixture host tree, not a real node' }, 'demo') : null;
+}
+
+/** Every result of the node a skip: no check applied (no kubelet, no control-plane component). */
+function allSkipped(r) {
+  if (!r) return false;
+  const total = r.pass + r.fail + r.warn + r.skip + r.error;
+  return total > 0 && r.skip === total;
+}
+
+function resultsText(r) {
+  if (!r) return '';
+  const total = r.pass + r.fail + r.warn + r.skip + r.error;
+  return total === 0 ? 'no scan yet' : `${total} checks: ${r.fail} failing, ${r.warn} warnings, ${r.pass} passing, ${r.skip} skipped, ${r.error} errors`;
+}
+
+/** Time until (or since) `iso`, coarsely: "in 23 h", "in 40 min". */
+function until(iso) {
+  const min = Math.round((Date.parse(iso) - Date.now()) / 60000);
+  if (!Number.isFinite(min)) return '';
+  return min >= 120 ? `in ${Math.round(min / 60)} h` : min > 0 ? `in ${min} min` : 'now';
+}
+
+/** Where the node's host process learning stands (its agent's latest report). */
+function learningText(h) {
+  if (!h) return el('span', { class: 'muted', id: 'node-learning' }, 'not reported (no process monitoring, or no report yet)');
+  if (h.state === 'learning') {
+    return el('span', { id: 'node-learning', 'data-state': 'learning' }, el('strong', {}, 'learning'),
+      h.until ? ` until ${h.until} (${until(h.until)})` : '', el('span', { class: 'muted small' }, ` — ${h.key}: until then what runs on this host is learned, not reported (except code run from memory or a deleted file)`));
+  }
+  return el('span', { id: 'node-learning', 'data-state': 'locked' }, 'locked',
+    h.lockedBy === 'operator' ? ' by an operator' : h.until ? ` at ${h.until}` : '', el('span', { class: 'muted small' }, ` — ${h.key}: a process outside it is a finding`));
+}
+
+/** Said when every check on a node was skipped: it is not a Kubernetes node, and how to see a triage. */
+function notANodeNotice(n, demoShown) {
+  return el('p', { class: 'notice', 'data-node': n.name },
+    el('strong', {}, n.name), `: all ${n.results.skip} checks were skipped: no kubelet and no control-plane component (API server, controller manager, scheduler, etcd) runs there, so it is not a Kubernetes node and the node checks do not apply. `,
+    demoShown ? 'The demo nodes show what a triage looks like.' : 'To see a full triage, start the local setup with demo nodes: ',
+    demoShown ? null : el('code', {}, 'npm start -- --demo'));
+}
+
 function bytes(n) {
   if (!n) return '—';
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -308,20 +352,28 @@ async function overview() {
         el('td', {}, c.title), el('td', {}, sevBadge(c.severity)), el('td', { class: 'num' }, c.nodes), el('td', { class: 'num' }, c.findings))),
       { id: 'top-checks' }));
 
-  const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name },
-    el('td', {}, link('/ui/node', { name: n.name }, n.name)),
+  const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name, 'data-demo': n.demo ? 'true' : null },
+    el('td', {}, link('/ui/node', { name: n.name }, n.name), demoBadge(n) ? ' ' : null, demoBadge(n)),
     el('td', {}, nodeStatus(n), whyNoAgent(n) ? el('div', { class: 'muted small why-no-agent' }, whyNoAgent(n)) : null),
     el('td', {}, scoreBadge(n.complianceScore)),
     el('td', { class: 'num' }, link('/ui/findings', { state: 'open', node: n.name }, String(n.openFindings))),
     el('td', { class: 'num' }, n.failingChecks),
     el('td', {}, n.agentVersion),
-    el('td', {}, time(n.lastSeen))));
+    el('td', {}, time(n.lastSeen)),
+    el('td', { class: 'learning' }, !n.hostLearning ? el('span', { class: 'muted' }, '—')
+      : n.hostLearning.state === 'learning' && n.hostLearning.until ? `until ${n.hostLearning.until.slice(0, 16).replace('T', ' ')} (${until(n.hostLearning.until)})` : n.hostLearning.state)));
   const nodesSection = el('section', { class: 'nodes' }, el('h2', {}, 'Nodes'),
     nodes.items.length === 0 ? el('p', { class: 'muted' }, 'No node is known yet: no agent has connected.')
-      : table(['Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen'], nodeRows, { id: 'nodes-table' }),
+      : table(['Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen', 'Host learning'], nodeRows, { id: 'nodes-table' }),
     nodes.nextCursor ? el('p', { class: 'muted small' }, 'The first 1000 nodes are shown.') : null);
 
-  show(el('h1', {}, 'Cluster overview'), cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
+  // A first run on a machine that is not a Kubernetes node: say what its scan found, not just "nothing failing".
+  const skippedNodes = nodes.items.filter((n) => allSkipped(n.results));
+  const demoShown = nodes.items.some((n) => n.demo);
+  const notices = skippedNodes.length === 0 ? null
+    : el('section', { class: 'notices', id: 'not-a-node' }, el('h2', {}, 'Nothing to judge on some nodes'), ...skippedNodes.map((n) => notANodeNotice(n, demoShown)));
+
+  show(el('h1', {}, 'Cluster overview'), notices, cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
 }
 
 /** Text and select fields of a filter form, showing the filters in force. */
@@ -453,7 +505,8 @@ async function nodePage() {
     s === state ? el('strong', {}, s) : link('/ui/node', { name: n.name, state: s }, s)));
   const list = await findingsList(state === 'all' ? { node: n.name } : { node: n.name, state }, { hideNode: true });
   show(
-    el('h1', {}, n.name, ' ', nodeStatus(n)),
+    el('h1', {}, n.name, ' ', nodeStatus(n), demoBadge(n)),
+    allSkipped(n.results) ? el('section', { class: 'notices', id: 'not-a-node' }, notANodeNotice(n, false)) : null,
     el('section', { class: 'cards' },
       el('div', { class: 'card', id: 'node-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(n.complianceScore)),
         el('p', { class: 'muted small' }, `${n.scoredChecks.passing} of ${n.scoredChecks.scored} scored checks pass`)),
@@ -465,6 +518,8 @@ async function nodePage() {
         ['Agent', n.source === 'cluster' ? el('span', { id: 'node-no-agent' }, 'no agent has reported from this node', whyNoAgent(n) ? `: ${whyNoAgent(n)}` : '') : 'reporting'],
         ['In the cluster', n.cluster ? `${n.cluster.ready ? 'Ready' : 'not Ready'}; the agent DaemonSet ${n.cluster.agentExpected === null ? 'may or may not run here (not known yet)' : n.cluster.agentExpected ? 'runs here' : 'does not run here'}` : ''],
         ['Agent missing since', n.agentMissing ? time(n.agentMissing.since) : ''],
+        ['Latest scan', el('span', { id: 'node-results' }, resultsText(n.results))],
+        ['Host learning', learningText(n.hostLearning)],
         ['Agent version', n.agentVersion], ['Kubelet', n.kubeletVersion], ['OS', n.os], ['Kernel', n.kernel],
         ['Architecture', n.arch], ['CPUs', n.cpus || ''], ['Memory', bytes(n.memoryBytes)],
         ['First seen', time(n.firstSeen)], ['Last seen', time(n.lastSeen)], ['Exec source', execSourceText(n)],
