@@ -17,6 +17,8 @@ export function cell(markdown: string): string {
 
 /** Inline code that survives backticks inside the text. */
 export function code(s: string): string {
+  // An empty code span does not render; say what it is.
+  if (s === '') return '(empty)';
   const longest = Math.max(0, ...(s.match(/`+/g) ?? []).map((m) => m.length));
   const fence = '`'.repeat(longest + 1);
   const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
