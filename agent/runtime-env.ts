@@ -29,8 +29,8 @@ export const AGENT_RUNTIME_ENV: Readonly<Record<string, string>> = Object.freeze
  * - no options, the 4 MiB ring of before: 94.4-95.3 MiB;
  * - `--no-opt`, the 1 MiB ring (exec-events.ts DEFAULT_RING_BYTES): 89.5 MiB;
  * - `--max-opt=1` (no optimizing compiler) and `--compact-on-every-full-gc`: 84.1 MiB;
- * - `--jitless` and `--compact-on-every-full-gc` (these): 78.7 MiB, median 75.8, flat
- *   (+0.28 MiB/min over the second half).
+ * - `--jitless` and `--compact-on-every-full-gc` (these): 78.7 and 76.5 MiB in two runs
+ *   (medians 75.8 and 75.0, at most 80.2), flat (+0.28 and +0.02 MiB/min over the second half).
  * `--jitless`: V8 interprets the agent's JavaScript and regular expressions instead of
  * compiling them. Nothing compiled is resident, and neither is the part of the Node.js binary
  * that compiles (38.1 -> 36.2 MiB of its pages). The agent's work is short handlers, not hot
