@@ -7,8 +7,6 @@
 // EXPLAIN QUERY PLAN shows that no order sorts or scans the table.
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../collector/store/sqlite.js';
 import {
@@ -20,24 +18,8 @@ import { ORDERS, pageQuery, positionOf, type FilterKind, type Measure } from '..
 import type { FindingRowRaw } from '../../collector/store/finding-row.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState, type Severity } from '../../proto/domain.js';
-import { checkProperty, fc } from '../helpers/property.js';
-
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-finding-order-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A small deterministic PRNG (mulberry32): the rows of a run follow from its seed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { checkProperty, fc, prng } from '../helpers/property.js';
+import { testDir } from '../helpers/files.js';
 
 // Few values, so that orders tie often; skewed, so that a filter can match most rows or few.
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -192,7 +174,7 @@ const queryArb = fc.record({
 });
 
 test('every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'finding-order');
   let run = 0;
   await checkProperty(t, fc.property(
     // Most runs small (pages of a few rows); some past the point where the list walks the order's index for a filter.
@@ -257,7 +239,7 @@ function middle(sort: FindingSort, order: SortOrder): FindingPosition {
 }
 
 test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never sorting (no TEMP B-TREE) or scanning', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'plan.db');
   const store = openStore({ path });
   fill(store, rowsOf(7, 300));
@@ -307,7 +289,7 @@ test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never 
 });
 
 test('EXPLAIN QUERY PLAN: a filter that matches few rows is read through its own index and only those rows are sorted', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'plan.db');
   const store = openStore({ path });
   fill(store, rowsOf(11, 300));
@@ -330,7 +312,7 @@ test('EXPLAIN QUERY PLAN: a filter that matches few rows is read through its own
 });
 
 test('the plan follows the data: the rollups count a filter\'s matches; few are sorted, many walk the order\'s index where they are', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'choice.db');
   const store = openStore({ path });
   // Besides the usual rows, a check whose 1,200 findings are all high, some of them warnings.
@@ -384,7 +366,7 @@ test('the plan follows the data: the rollups count a filter\'s matches; few are 
 });
 
 test('a database of schema version 11 migrates through 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'v11.db');
   const raw = new Database(path);
   for (const m of MIGRATIONS.filter((x) => x.version <= 11)) {
@@ -431,7 +413,7 @@ test('a database of schema version 11 migrates through 12: each order gets its i
 });
 
 test('a finding seen again is written without its indexed columns, and still takes the occurrence\'s text and references', async (t) => {
-  const store = openStore({ path: join(await tempDir(t), 'db.sqlite') });
+  const store = openStore({ path: join(await testDir(t, 'finding-order'), 'db.sqlite') });
   t.teardown(() => store.close());
   const id = fingerprint('node-a', 'cis-1.1.1', '/etc/kubernetes/manifests/kube-apiserver.yaml');
   const write = (before: StoredFinding | undefined, severity: Severity, references: string[], title: string, lastSeen: number) =>

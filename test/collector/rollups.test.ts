@@ -5,8 +5,6 @@
 // version migrates with its rollups filled in.
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
@@ -16,23 +14,8 @@ import { SEVERITIES, FINDING_STATES, type Severity } from '../../proto/domain.js
 import type { IncomingResult } from '../../collector/pipeline/types.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
 import { createRollupCounts } from '../../collector/store/rollups.js';
-
-async function tempDir(t: { teardown(fn: () => Promise<void>): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-rollups-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../helpers/property.js';
+import { testDir } from '../helpers/files.js';
 
 /** The summary computed the slow way, from every finding. */
 function bruteForce(store: Store) {
@@ -92,7 +75,7 @@ function plannerCounts(store: Store, reader: Database.Database, slow: boolean): 
 }
 
 test('the rollups equal a brute-force count after every kind of change', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'rollups');
   const store = openStore({ path: join(dir, 'db.sqlite'), historyLimit: 5 });
   t.teardown(() => store.close());
   const reader = new Database(join(dir, 'db.sqlite'), { readonly: true });
@@ -155,7 +138,7 @@ test('the rollups equal a brute-force count after every kind of change', async (
 });
 
 test('a database of schema version 1 migrates to the current one with its data and rollups', async (t) => {
-  const dir = await tempDir(t);
+  const dir = await testDir(t, 'rollups');
   const path = join(dir, 'v1.sqlite');
   const v1 = new Database(path);
   v1.exec(m001Initial.sql);

@@ -1,7 +1,15 @@
-// Every regular file under a directory (links are not followed), for tests that search what a
+// Temporary directories for tests, and every regular file under a directory (links are not followed), for tests that search what a
 // component left on disk (its database, WAL, spool, logs) for bytes that must not be there.
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** A fresh directory under the system's temporary one, removed when the test ends. */
+export async function testDir(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `nodeward-${prefix}-`));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 export async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -28,3 +28,17 @@ export async function checkProperty<Ts>(t: ExecutionContext, property: fc.IPrope
 }
 
 export { fc };
+
+/**
+ * A small deterministic PRNG (mulberry32), for tests that generate rows from a seed they print:
+ * the rows of a run follow from its seed, so a failure can be replayed.
+ */
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
