@@ -12,21 +12,24 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union(
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
 
-export const ErrorBody = Type.Object({ error: Type.String() });
+export const ErrorBody = Type.Object({ error: Type.String({ description: 'Why the call failed, in words: a 400 names the parameter or body field' }) });
+
+/** A page's size: every list takes one, with its own bounds and default. */
+const Limit = (maximum: number, dflt: number) => Type.Integer({ minimum: 1, maximum, default: dflt, description: 'Items per page at most' });
 
 export const FindingsQuery = Type.Object({
-  node: Type.Optional(Type.String({ maxLength: 253 })),
-  check: Type.Optional(Type.String({ maxLength: 64 })),
-  category: Type.Optional(Type.String({ maxLength: 32 })),
-  severity: Type.Optional(literals(SEVERITIES)),
-  minSeverity: Type.Optional(literals(SEVERITIES)),
-  state: Type.Optional(literals(FINDING_STATES)),
+  node: Type.Optional(Type.String({ maxLength: 253, description: 'Only the findings of this node (its name)' })),
+  check: Type.Optional(Type.String({ maxLength: 64, description: 'Only the findings of this check (its id, e.g. cis-4.2.1)' })),
+  category: Type.Optional(Type.String({ maxLength: 32, description: 'Only the findings of checks in this category' })),
+  severity: Type.Optional(literals(SEVERITIES, 'Only the findings of exactly this severity')),
+  minSeverity: Type.Optional(literals(SEVERITIES, 'Only the findings of this severity or a higher one')),
+  state: Type.Optional(literals(FINDING_STATES, 'Only the findings in this state (any state when absent)')),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
   sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}), each in its default direction: `
     + `${FINDING_SORTS.map((s) => `${s}, ${FINDING_ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
   order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${FINDING_ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });
 
@@ -41,10 +44,10 @@ export const FindingDetail = Type.Object({
 
 export const FindingPage = Type.Object({ items: Type.Array(Finding), nextCursor: Nullable(Type.String()) });
 
-export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
+export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$', description: "The finding's id: 32 lowercase hex characters, its fingerprint" }) }, { additionalProperties: false });
 
 export const SuppressBody = Type.Object({
-  reason: Type.String({ minLength: 1, maxLength: 1024 }),
+  reason: Type.String({ minLength: 1, maxLength: 1024, description: 'Why the finding is suppressed: shown with it and kept in its history and the audit log' }),
   until: Type.Optional(Time('When the suppression ends by itself (RFC 3339, in the future)')),
 }, { additionalProperties: false });
 
@@ -53,12 +56,12 @@ export const NodesQuery = Type.Object({
   sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('certExpiry')], {
     description: 'name (default), or certExpiry: the node whose certificate expires first comes first, nodes without certificates last',
   })),
-  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
+  limit: Limit(5000, 1000),
   cursor: Cursor,
 }, { additionalProperties: false });
 
 export const NodeParams = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }),
+  name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: "The node's name, as Kubernetes names it" }),
 }, { additionalProperties: false });
 
 export const Node = Type.Object({
@@ -172,11 +175,11 @@ export const Summary = Type.Object({
 });
 
 export const AuditQuery = Type.Object({
-  actor: Type.Optional(Type.String({ maxLength: 64 })),
-  action: Type.Optional(Type.String({ maxLength: 64 })),
-  target: Type.Optional(Type.String({ maxLength: 253 })),
+  actor: Type.Optional(Type.String({ maxLength: 64, description: 'Only the records of this caller (a token name)' })),
+  action: Type.Optional(Type.String({ maxLength: 64, description: 'Only the records of this action, e.g. finding.suppress' })),
+  target: Type.Optional(Type.String({ maxLength: 253, description: 'Only the records of calls on this target (a finding id, a node name, a baseline key)' })),
   since: Type.Optional(Time('At or after (RFC 3339)')),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Cursor,
 }, { additionalProperties: false });
 
@@ -193,12 +196,12 @@ export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), nextCurso
 const KEY_PART = '[A-Za-z0-9][A-Za-z0-9._-]{0,252}';
 
 export const ProcessesQuery = Type.Object({
-  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Only the processes of this node (its name)' })),
   namespace: Type.Optional(Type.String({ pattern: `^${KEY_PART}$`, description: 'Only processes in pods of this namespace' })),
   workload: Type.Optional(Type.String({ pattern: `^(${KEY_PART}/)?${KEY_PART}$`, description: 'Only this workload: Kind/name (Deployment/web) or a name of any kind' })),
   state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'State of the findings behind the rows: open (default), resolved (the executable was allowed) or suppressed' }),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Cursor,
 }, { additionalProperties: false });
 
@@ -224,11 +227,11 @@ const BaselineKeyText = Type.String({ minLength: 1, maxLength: 1100, description
 
 export const BaselinesQuery = Type.Object({
   key: Type.Optional(BaselineKeyText),
-  namespace: Type.Optional(Type.String({ maxLength: 253 })),
+  namespace: Type.Optional(Type.String({ maxLength: 253, description: 'Only the baselines of workloads in this namespace' })),
   workload: Type.Optional(Type.String({ maxLength: 253, description: "The workload's name" })),
-  state: Type.Optional(literals(BASELINE_STATES)),
+  state: Type.Optional(literals(BASELINE_STATES, 'Only the baselines in this state')),
   chargedTo: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: "Only the baselines charged to this node's own limit" })),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  limit: Limit(100, 20),
   cursor: Cursor,
 }, { additionalProperties: false });
 

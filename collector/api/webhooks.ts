@@ -9,15 +9,15 @@ import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { ErrorBody } from './schemas.js';
 
-const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
+const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
+  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
 const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
-const DestinationName = Type.String({ minLength: 1, maxLength: 64 });
 
 export const DeliveriesQuery = Type.Object({
-  destination: Type.Optional(DestinationName),
-  status: Type.Optional(literals(DELIVERY_STATUSES)),
-  findingId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the deliveries to this destination (its name in the webhooks setting)' })),
+  status: Type.Optional(literals(DELIVERY_STATUSES, 'Only the deliveries in this status')),
+  findingId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Only the deliveries of alerts about this finding' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page at most' }),
   cursor: Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' })),
 }, { additionalProperties: false });
 
@@ -51,6 +51,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get('/api/v1/webhooks', {
     schema: {
+      operationId: 'listWebhooks', tags: ['webhooks'],
       summary: 'The configured webhook destinations with their pending, dead and dropped counts',
       description: 'Each destination of the `webhooks` setting; docs/webhooks.md says what is sent.',
       response: { 200: WebhookPage },
@@ -62,6 +63,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', {
     schema: {
+      operationId: 'listWebhookDeliveries', tags: ['webhooks'],
       summary: 'Webhook deliveries (one row per alert and destination), newest first',
       description: 'Every alert queued for a webhook, with its delivery id, tries, last HTTP status and error.',
       querystring: DeliveriesQuery, response: { 200: DeliveryPage, 400: ErrorBody },
@@ -76,6 +78,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: Static<typeof RetryBody> }>('/api/v1/webhooks/deliveries/retry', {
     config: { role: 'admin', audit: { action: 'webhook.retry', detail: (req) => pick(req.body, ['ids', 'destination']) } },
     schema: {
+      operationId: 'retryWebhookDeliveries', tags: ['webhooks'],
       summary: 'Send dead letters again: by id, or all of a destination (admin)',
       description: 'Takes `ids`, or `destination` for all of its dead letters.',
       body: RetryBody, response: { 200: RetryResult, 400: ErrorBody },
