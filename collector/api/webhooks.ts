@@ -7,11 +7,11 @@ import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody, Page } from './schemas.js';
 
 const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
   Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
 
 export const DeliveriesQuery = Type.Object({
   destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the deliveries to this destination (its name in the webhooks setting)' })),
@@ -23,21 +23,29 @@ export const DeliveriesQuery = Type.Object({
 
 export const Delivery = Type.Object({
   id: Type.Integer({ description: 'The outbox row: one alert for one destination' }),
-  deliveryId: Nullable(Type.String({ description: 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)' })),
-  destination: Type.String(), event: literals(ALERT_EVENTS), findingId: Type.String(), status: literals(DELIVERY_STATUSES),
-  attempts: Type.Integer(), lastStatus: Nullable(Type.Integer({ description: 'HTTP status of the last try; null: no answer' })),
+  deliveryId: Nullable(Type.String(), 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)'),
+  destination: Type.String({ description: 'The destination (its name in the webhooks setting)' }), event: literals(ALERT_EVENTS, 'The change of the finding it announces'),
+  findingId: Type.String({ description: 'The finding' }), status: literals(DELIVERY_STATUSES, 'Where the row stands'),
+  attempts: Type.Integer({ description: 'Tries so far' }), lastStatus: Nullable(Type.Integer(), 'HTTP status of the last try; null: no answer'),
   lastError: Type.String({ description: 'Why the last try failed (bounded; never holds secrets)' }),
-  createdAt: Type.String(), nextAttemptAt: Nullable(Type.String()), deliveredAt: Nullable(Type.String()), deadAt: Nullable(Type.String()),
+  createdAt: Type.String({ description: 'When the alert was queued' }),
+  nextAttemptAt: Nullable(Type.String(), 'When it is tried next; null when it is not pending'),
+  deliveredAt: Nullable(Type.String(), 'When it was delivered; null until then'),
+  deadAt: Nullable(Type.String(), 'When it became a dead letter (out of tries); null unless dead'),
 });
 
-export const DeliveryPage = Type.Object({ items: Type.Array(Delivery), nextCursor: Nullable(Type.String()) });
+export const DeliveryPage = Page(Delivery, 'deliveries');
 
 export const WebhookQueue = Type.Object({
-  name: Type.String(), format: literals(SINK_FORMATS), pending: Type.Integer(), dead: Type.Integer(),
+  name: Type.String({ description: 'The destination (its name in the webhooks setting)' }), format: literals(SINK_FORMATS, 'What it is sent: the format of its messages'),
+  pending: Type.Integer({ description: 'Alerts waiting to be delivered' }), dead: Type.Integer({ description: 'Dead letters: alerts out of tries' }),
   dropped: Type.Integer({ description: 'Alerts dropped because the destination had its maximum of pending rows' }),
 });
 
-export const WebhookPage = Type.Object({ items: Type.Array(WebhookQueue), nextCursor: Type.Null() });
+export const WebhookPage = Type.Object({
+  items: Type.Array(WebhookQueue, { description: 'Every configured destination' }),
+  nextCursor: Type.Null({ description: 'Always null: one page holds them all' }),
+});
 
 export const RetryBody = Type.Object({
   ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000, description: 'Dead letters to send again (delivery row ids)' })),

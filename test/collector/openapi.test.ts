@@ -1,5 +1,5 @@
 // The OpenAPI document (GET /api/v1/openapi.json) as a client generator reads it: every
-// operation has a stable operationId and a tag, every parameter says
+// operation has a stable operationId and a tag, every parameter and every schema property says
 // what it is, and every operation lists the errors it can answer (400 when it takes input, 401
 // and 429 behind the token gate, 403 on admin calls, 404 when it takes an id) with the error body.
 import test from 'ava';
@@ -32,6 +32,22 @@ async function served(): Promise<Document> {
 function operations(doc: Document): Array<{ call: string; path: string; op: Operation }> {
   return Object.entries(doc.paths).flatMap(([path, methods]) =>
     Object.entries(methods).map(([method, op]) => ({ call: `${method.toUpperCase()} ${path}`, path, op })));
+}
+
+/** Paths (a.b, a[].b) of the properties of a schema, and its unions' members, that have no description. */
+function undescribed(doc: Document, raw: Schema | undefined, where: string, depth = 0): string[] {
+  if (!raw || depth > 10) return [];
+  const ref = typeof raw.$ref === 'string' ? doc.components?.schemas?.[raw.$ref.replace('#/components/schemas/', '')] : undefined;
+  const s = ref ?? raw;
+  const out: string[] = [];
+  for (const [name, prop] of Object.entries((s.properties ?? {}) as Record<string, Schema>)) {
+    if (typeof prop.description !== 'string' || prop.description.trim() === '') out.push(`${where}.${name}`);
+    out.push(...undescribed(doc, prop, `${where}.${name}`, depth + 1));
+  }
+  if (s.items) out.push(...undescribed(doc, s.items as Schema, `${where}[]`, depth + 1));
+  for (const m of (s.anyOf ?? s.oneOf ?? []) as Schema[]) out.push(...undescribed(doc, m, where, depth + 1));
+  if (s.additionalProperties && typeof s.additionalProperties === 'object') out.push(...undescribed(doc, s.additionalProperties as Schema, `${where}{}`, depth + 1));
+  return out;
 }
 
 test('every operation has a unique camelCase operationId and a tag', async (t) => {
@@ -90,4 +106,13 @@ test('the admin calls are the ones documented with 403', async (t) => {
   const admin = operations(doc).filter(({ op }) => op['x-nodeward-role'] === 'admin').map(({ call }) => call).sort();
   t.deepEqual(with403, admin);
   t.true(admin.includes('GET /api/v1/audit'));
+});
+
+test('every property of every request and answer schema has a description', async (t) => {
+  const doc = await served();
+  const missing = operations(doc).flatMap(({ call, op }) => [
+    ...undescribed(doc, op.requestBody?.content?.['application/json']?.schema, `${call} body`),
+    ...Object.entries(op.responses ?? {}).flatMap(([status, r]) => undescribed(doc, r.content?.['application/json']?.schema, `${call} ${status}`)),
+  ]);
+  t.deepEqual(missing, []);
 });
