@@ -77,7 +77,7 @@ export const AgentConfigSchema = Type.Object({
     tokenFile: Type.String({ default: '/var/run/secrets/nodeward/token', description: "The pod's projected ServiceAccount token, presented when enrolling (re-read each time)" }),
     renewAfterFraction: Type.Number({ default: 0.7, minimum: 0.1, maximum: 0.95, description: 'Renew the enrolled certificate after this fraction of its lifetime' }),
   }, { default: {}, additionalProperties: false }),
-  log: Type.Object({ level: logLevel('Log level (JSON logs on stdout); at `debug` the agent also logs its memory once a minute (`memory`: RSS, V8 heap, external)') }, { default: {}, additionalProperties: false }),
+  log: Type.Object({ level: logLevel('Log level. Logs go to stdout: one JSON line per entry with the level as a name (`"level":"warn"`), or one human line per entry when stdout is a terminal; at `debug` the agent also logs its memory once a minute (`memory`: RSS, V8 heap, external)') }, { default: {}, additionalProperties: false }),
 }, { additionalProperties: false });
 
 export type AgentConfig = Static<typeof AgentConfigSchema>;

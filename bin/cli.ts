@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option, type ErrorOptions, type HelpContext } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../proto/support/config-loader.js';
+import type { Logger } from '../proto/support/logger.js';
 import { SEVERITIES } from '../proto/domain.js';
 import { addQueryCommand } from '../collector/query/command.js';
 import { addBaselineCommand } from '../collector/query/baseline-command.js';
@@ -50,14 +51,14 @@ class CliCommand extends Command {
   }
 }
 
-/** Stops a long-running part on SIGTERM/SIGINT, within the pod's grace period. */
-function runUntilSignal(name: string, part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
+/** Stops a long-running part on SIGTERM/SIGINT, within the pod's grace period; says so in its log. */
+function runUntilSignal(log: Logger, part: { start(): Promise<void>; stop(): Promise<void> }): Promise<void> {
   return new Promise((resolve, reject) => {
     let stopping = false;
     const stop = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      process.stderr.write(`${name}: ${signal}, stopping\n`);
+      log.info({ signal }, `${signal}, stopping`);
       const force = setTimeout(() => process.exit(1), 25_000);
       force.unref();
       part.stop().then(resolve, reject);
@@ -104,7 +105,9 @@ function buildProgram(): Command {
       const { loadAgentConfig } = await import('../agent/config.js');
       const { createAgent } = await import('../agent/main.js');
       const config = loadAgentConfig({ file: opts.config, env: process.env }, { needCollector: true });
-      await runUntilSignal('agent', createAgent(config, { version: VERSION }));
+      const { createLogger } = await import('../proto/support/logger.js');
+      const log = createLogger('agent', config.log.level);
+      await runUntilSignal(log, createAgent(config, { version: VERSION, log }));
     });
 
   program.command('collector')
@@ -114,7 +117,9 @@ function buildProgram(): Command {
       const { loadCollectorConfig } = await import('../collector/config.js');
       const { createCollector } = await import('../collector/main.js');
       const config = loadCollectorConfig({ file: opts.config, env: process.env });
-      await runUntilSignal('collector', createCollector(config));
+      const { createLogger } = await import('../proto/support/logger.js');
+      const log = createLogger('collector', config.log.level);
+      await runUntilSignal(log, createCollector(config, { log }));
     });
 
   const io = { env: process.env, stdout: process.stdout, stderr: process.stderr };

@@ -6,22 +6,41 @@
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES, type Category, type FindingState, type Severity } from '../proto/domain.js';
 
-const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
+  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T, description?: string) => Type.Union([t, Type.Null()], description === undefined ? {} : { description });
 
 export const FindingSchema = Type.Object({
-  id: Type.String(), node: Type.String(), checkId: Type.String(),
+  id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(node "\\n" checkId "\\n" subject)' }),
+  node: Type.String({ description: 'The node it was found on' }),
+  checkId: Type.String({ description: 'The check that found it (e.g. cis-4.2.1, proc-unexpected)' }),
   cis: Type.String({ description: "The CIS Kubernetes Benchmark control among `references` (`4.2.1`), or ''" }),
   // Every benchmark control the finding's problem is, `<benchmark>:<control>` (e.g. cis-1.12:1.1.21).
-  references: Type.Array(Type.String(), { description: 'Every benchmark control the finding decides, `<benchmark>:<control>` (`cis-1.12:1.1.21`); docs/one-finding-per-problem.md' }), title: Type.String(),
+  references: Type.Array(Type.String(), { description: 'Every benchmark control the finding decides, `<benchmark>:<control>` (`cis-1.12:1.1.21`); docs/one-finding-per-problem.md' }),
+  title: Type.String({ description: "The check's title" }),
   // Validated at ingest; the document says "string", as it always has.
-  category: Type.Unsafe<Category>(Type.String()), subject: Type.String(), severity: literals(SEVERITIES), status: Type.String(),
-  state: literals(FINDING_STATES), scored: Type.Boolean(), actual: Type.String(), expected: Type.String(),
-  source: Type.String(), sourceFile: Type.String(), reason: Type.String(), remediation: Type.String(),
-  detail: Type.Unknown(), seen: Type.String(), firstSeen: Type.String(), lastSeen: Type.String(),
-  count: Type.Integer(), resolvedAt: Nullable(Type.String()),
-  suppressedReason: Nullable(Type.String()), suppressedUntil: Nullable(Type.String()),
-  suppressedBy: Nullable(Type.String()), suppressedAt: Nullable(Type.String()),
+  category: Type.Unsafe<Category>(Type.String({ description: "The check's category (e.g. kubelet, control-plane, process)" })),
+  subject: Type.String({ description: 'What on the node it is about: a file, a flag, a process (untrusted text from the node)' }),
+  severity: literals(SEVERITIES, 'How bad it is; it can change as the check judges again (escalated)'),
+  status: Type.String({ description: "The check's latest result for it: fail or warn" }),
+  state: literals(FINDING_STATES, 'open, resolved (a pass or an operator resolved it) or suppressed'),
+  scored: Type.Boolean({ description: 'The check counts in the compliance score' }),
+  actual: Type.String({ description: 'What the node has (untrusted text from the node)' }),
+  expected: Type.String({ description: 'What the check expects' }),
+  source: Type.String({ description: 'Where the agent read it (a process flag, a config file, /proc ...)' }),
+  sourceFile: Type.String({ description: 'The file it was read from, when there is one; empty otherwise' }),
+  reason: Type.String({ description: 'Why the check judged so, in words' }),
+  remediation: Type.String({ description: 'How to fix it' }),
+  detail: Type.Unknown({ description: "Check-specific details (a process finding's pid, parents, ...); untrusted text from the node" }),
+  seen: Type.String({ description: 'How it was last seen: scan, or event for a process seen at exec' }),
+  firstSeen: Type.String({ description: 'When it was first seen (RFC 3339)' }),
+  lastSeen: Type.String({ description: 'When it was last seen (RFC 3339)' }),
+  count: Type.Integer({ description: 'Times it was seen, all told' }),
+  resolvedAt: Nullable(Type.String(), 'When it resolved; null unless resolved'),
+  suppressedReason: Nullable(Type.String(), "The suppression's reason; null unless suppressed"),
+  suppressedUntil: Nullable(Type.String(), 'When the suppression ends by itself; null when it does not, or the finding is not suppressed'),
+  suppressedBy: Nullable(Type.String(), 'Who suppressed it (a token name); null unless suppressed'),
+  suppressedAt: Nullable(Type.String(), 'When it was suppressed; null unless suppressed'),
 });
 
 /** Times are RFC 3339; `detail` is check-specific (a process finding's pid, parent chain, ...), untrusted text. */
@@ -32,8 +51,12 @@ export const HISTORY_EVENTS = ['seen', 'opened', 'reopened', 'escalated', 'resol
 export type HistoryEvent = (typeof HISTORY_EVENTS)[number];
 
 export const HistoryEntrySchema = Type.Object({
-  event: literals(HISTORY_EVENTS), at: Type.String(), lastAt: Type.String(), occurrences: Type.Integer(),
-  severity: Type.String(), note: Type.String(),
+  event: literals(HISTORY_EVENTS, 'A transition, or seen: the occurrences of one hour folded into one entry'),
+  at: Type.String({ description: 'When it happened (the first occurrence of a seen entry)' }),
+  lastAt: Type.String({ description: 'The last occurrence of a seen entry; at for a transition' }),
+  occurrences: Type.Integer({ description: 'Occurrences a seen entry stands for; 1 for a transition' }),
+  severity: Type.String({ description: 'The severity at that time' }),
+  note: Type.String({ description: 'Who or what made the change (e.g. allowed by <token name>, suppressed with its reason); may be empty' }),
 });
 export type HistoryEntry = Static<typeof HistoryEntrySchema>;
 

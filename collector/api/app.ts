@@ -13,6 +13,7 @@ import type { ApiToken } from '../config.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
 import { parseParameters } from './parameters.js';
+import { ErrorBody } from './schemas.js';
 import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
 import type { ApiContext, FindingCommands } from './context.js';
 export type { AuditSpec } from './context.js';
@@ -81,11 +82,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
     // The role each call needs and whether it is audited come from the route's own config, so
     // the document (and docs/api.md, generated from it) says so without a second list.
+    // The answers of the gate (onRequest below: 401, 429, 403) and of validation (400) are
+    // added here from the same config and schema, so no route lists them by hand.
     transform: ({ schema, url, route }) => {
       if (!schema) return { schema, url };
       const cfg = route.config as { role?: string; public?: boolean; audit?: unknown } | undefined;
       const role = cfg?.public ? 'none' : cfg?.role ?? 'reader';
-      return { schema: { ...schema, 'x-nodeward-role': role, ...(cfg?.audit ? { 'x-nodeward-audited': true } : {}) }, url };
+      const response = documentedErrors(schema as RouteSchema, cfg?.public === true, role === 'admin');
+      return { schema: { ...schema, response, ...(cfg?.public ? { security: [] } : {}), 'x-nodeward-role': role, ...(cfg?.audit ? { 'x-nodeward-audited': true } : {}) }, url };
     },
   });
 
@@ -198,7 +202,16 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return reply.type('text/plain; version=0.0.4').send(metrics.render());
   });
 
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // Public: the document describes the API and holds no data.
+  app.get('/api/v1/openapi.json', {
+    config: { public: true },
+    schema: {
+      operationId: 'getOpenApiDocument', tags: ['meta'],
+      summary: 'This API described as an OpenAPI 3.0 document (no token needed)',
+      description: 'The document docs/api.md is generated from. It holds no data, so it is served without a token.',
+      response: { 200: { type: 'object', additionalProperties: true, description: 'The OpenAPI 3.0 document' } },
+    },
+  }, async () => app.swagger());
 
   registerFindingRoutes(app, ctx);
   registerNodeRoutes(app, ctx);
@@ -210,6 +223,40 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins: deps.allowedOrigins ?? [] });
 
   return app;
+}
+
+interface RouteSchema {
+  readonly querystring?: unknown;
+  readonly params?: unknown;
+  readonly body?: unknown;
+  readonly response?: Record<string, unknown>;
+}
+
+const ERROR_ANSWERS: Record<string, string> = {
+  400: 'Bad input: the error names the parameter or body field',
+  401: 'No valid bearer token (a failed one is also charged to the failure limits)',
+  403: 'The token is a reader; this call needs the admin role',
+  404: 'Nothing of that id or name',
+  409: 'The call conflicts with the current state: the error says how',
+  429: "Over the token's rate limit, or too many failed tokens; Retry-After says when to try again",
+  503: 'This collector cannot make the change',
+};
+
+/** A route's responses with every error it can answer, each with the error body and what it means. */
+export function documentedErrors(schema: RouteSchema, isPublic: boolean, adminOnly: boolean): Record<string, unknown> {
+  const response: Record<string, unknown> = { ...(schema.response ?? {}) };
+  const statuses = new Set(Object.keys(response).filter((s) => Number(s) >= 400));
+  if (schema.querystring !== undefined || schema.params !== undefined || schema.body !== undefined) statuses.add('400');
+  if (!isPublic) {
+    statuses.add('401');
+    statuses.add('429');
+  }
+  if (adminOnly) statuses.add('403');
+  for (const status of statuses) {
+    const given = response[status] as { description?: string } | undefined;
+    response[status] = { ...(given ?? ErrorBody), description: given?.description ?? ERROR_ANSWERS[status] ?? 'Refused: the error says why' };
+  }
+  return response;
 }
 
 /** One entry of Ajv's error list, as Fastify passes it on. */

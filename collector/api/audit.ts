@@ -10,6 +10,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: ApiContext): void
   app.get<{ Querystring: Static<typeof AuditQuery> }>('/api/v1/audit', {
     config: { role: 'admin' },
     schema: {
+      operationId: 'listAuditRecords', tags: ['audit'],
       summary: 'The audit log of API calls that change something (admin)',
       description: 'Every API call that changes something, and every dashboard login: who made it, when, what it asked '
         + 'and how it ended, newest first. Kept `retention.auditDays`. Refusals of callers nobody authenticated '

@@ -15,9 +15,14 @@ const KEY_SYNTAX = 'host/control-plane, host/worker, <namespace>/<Kind>/<workloa
 
 type ChangeBody = Static<typeof BaselineChangeBody>;
 
+const OPERATION_IDS: Record<(typeof BASELINE_ACTIONS)[number], string> = {
+  allow: 'allowBaselineExecutables', remove: 'removeBaselineExecutables', lock: 'lockBaseline', unlock: 'unlockBaseline',
+};
+
 export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof BaselinesQuery> }>('/api/v1/baselines', {
     schema: {
+      operationId: 'listBaselines', tags: ['baselines'],
       summary: 'Central process baselines: items with the nodes that taught them, removed executables, state',
       description: 'One baseline per key, merged from every node\'s reports, with who locked it and its items. Each item '
         + 'has the nodes that taught it (`taughtBy`; `singleNode` when exactly one ever did, worth a look) and '
@@ -46,6 +51,7 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
         audit: { action: `baseline.${action}`, target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? ''), detail: (req) => pick(req.body, ['executables', 'content']) },
       },
       schema: {
+        operationId: OPERATION_IDS[action], tags: ['baselines'],
         summary: {
           allow: 'Allow executables in a baseline, with the contents their findings saw or any content (their open findings resolve on every node)',
           remove: 'Remove executables from a baseline (never learned again)',
@@ -96,6 +102,7 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
   app.post<{ Body: Static<typeof BaselineDeleteBody> }>('/api/v1/baselines/delete', {
     config: { role: 'admin', audit: { action: 'baseline.delete', target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? '') } },
     schema: {
+      operationId: 'deleteBaseline', tags: ['baselines'],
       summary: 'Delete a baseline: its executables, removals and state (agents keep theirs; a node that runs the workload teaches it again)',
       description: 'Deletes a central baseline with its executables, removals and state; 404 when there is none. Nothing '
         + 'is pushed: agents keep what they learned, and a node that runs the workload teaches it again, '

@@ -12,6 +12,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<{ Querystring: Static<typeof FindingsQuery> }>('/api/v1/findings', {
     schema: {
+      operationId: 'listFindings', tags: ['findings'],
       summary: 'Findings, filtered, most severe first (or in the order `sort` and `order` name), one page at a time',
       description: 'Filters: `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
         + '3339) and `q`. A cursor continues its own `sort` and `order` (another is refused with 400) from the values '
@@ -37,6 +38,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id', {
     schema: {
+      operationId: 'getFinding', tags: ['findings'],
       summary: 'One finding with its history',
       description: 'The `history` is newest first: every transition (`opened`, `reopened`, `escalated`, `resolved`, '
         + '`suppressed`, `unsuppressed`) and the occurrences in between, folded into one `seen` entry per hour. '
@@ -53,6 +55,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       audit: { action: 'finding.suppress', detail: (req) => pick(req.body, ['reason', 'until']) },
     },
     schema: {
+      operationId: 'suppressFinding', tags: ['findings'],
       summary: 'Suppress a finding (or change the reason and expiry of its suppression)',
       description: 'At `until` the suppression ends by itself: the collector wakes up for it (reading never changes a '
         + 'finding). The finding is then `open` again, or `resolved` if a pass resolved it meanwhile. A pass '
@@ -73,6 +76,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Params: Static<typeof FindingParams> }>('/api/v1/findings/:id/unsuppress', {
     config: { role: 'admin', audit: { action: 'finding.unsuppress' } },
     schema: {
+      operationId: 'unsuppressFinding', tags: ['findings'],
       summary: 'End a suppression now',
       description: '409 when the finding is not suppressed.',
       params: FindingParams, response: { 200: Finding, 404: ErrorBody, 409: ErrorBody },

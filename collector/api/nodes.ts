@@ -15,6 +15,7 @@ function withStatus(ctx: ApiContext, n: NodeRow): NodeRow & { demo: boolean; hos
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof NodesQuery> }>('/api/v1/nodes', {
     schema: {
+      operationId: 'listNodes', tags: ['nodes'],
       summary: 'Node inventory: versions, connection, staleness, certificate expiries, spool, findings and compliance score; with the node watch, also the cluster\'s nodes no agent has reported; ordered by name, or with sort=certExpiry by the earliest certificate expiry',
       description: 'Each node is `connected` or stale, with its open findings, failing checks and compliance score '
         + '(passing scored checks / scored checks judged). Its certificate expiries come soonest first, with '
@@ -42,7 +43,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   });
 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
-    schema: { summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
+    schema: { operationId: 'getNode', tags: ['nodes'], summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
   }, async (req, reply) => {
     const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
     return n ? withStatus(ctx, n) : reply.code(404).send({ error: 'no such node' });
@@ -51,6 +52,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
     config: { role: 'admin', audit: { action: 'node.delete' } },
     schema: {
+      operationId: 'deleteNode', tags: ['nodes'],
       summary: "Delete a node that is not connected: its open findings resolve, the baselines only it created go, its inventory row goes (admin)",
       description: '409 while the node is connected: stop its agent or revoke its certificate first. Its open and '
         + 'suppressed findings resolve as a pass resolves them (history `resolved`, `node deleted by <token '

@@ -9,6 +9,7 @@ import { ErrorBody, ProcessesQuery, UnexpectedProcessPage } from './schemas.js';
 export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof ProcessesQuery> }>('/api/v1/processes/unexpected', {
     schema: {
+      operationId: 'listUnexpectedProcesses', tags: ['processes'],
       summary: 'Unexpected processes: one row per node, workload container (or host) and executable, oldest first',
       description: 'One row per (node, baseline, executable): each is one `proc-unexpected` finding (its `id`) with the '
         + 'process the agent last reported. The baseline is a workload\'s container '

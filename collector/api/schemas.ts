@@ -1,6 +1,6 @@
 // Request and response schemas of the query API. The same schemas validate requests and
 // produce the OpenAPI document.
-import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
@@ -11,22 +11,32 @@ const literals = <T extends string>(xs: readonly T[], description?: string): TUn
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
+const Str = (description: string) => Type.String({ description });
+const Int = (description: string) => Type.Integer({ description });
+/** The answer of a list route: one page of items, and the cursor of the next. */
+export const Page = <T extends TSchema>(item: T, what: string) => Type.Object({
+  items: Type.Array(item, { description: `This page's ${what}` }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass it as cursor for the next page; null on the last page' }),
+});
 
-export const ErrorBody = Type.Object({ error: Type.String() });
+export const ErrorBody = Type.Object({ error: Type.String({ description: 'Why the call failed, in words: a 400 names the parameter or body field' }) });
+
+/** A page's size: every list takes one, with its own bounds and default. */
+const Limit = (maximum: number, dflt: number) => Type.Integer({ minimum: 1, maximum, default: dflt, description: 'Items per page at most' });
 
 export const FindingsQuery = Type.Object({
-  node: Type.Optional(Type.String({ maxLength: 253 })),
-  check: Type.Optional(Type.String({ maxLength: 64 })),
-  category: Type.Optional(Type.String({ maxLength: 32 })),
-  severity: Type.Optional(literals(SEVERITIES)),
-  minSeverity: Type.Optional(literals(SEVERITIES)),
-  state: Type.Optional(literals(FINDING_STATES)),
+  node: Type.Optional(Type.String({ maxLength: 253, description: 'Only the findings of this node (its name)' })),
+  check: Type.Optional(Type.String({ maxLength: 64, description: 'Only the findings of this check (its id, e.g. cis-4.2.1)' })),
+  category: Type.Optional(Type.String({ maxLength: 32, description: 'Only the findings of checks in this category' })),
+  severity: Type.Optional(literals(SEVERITIES, 'Only the findings of exactly this severity')),
+  minSeverity: Type.Optional(literals(SEVERITIES, 'Only the findings of this severity or a higher one')),
+  state: Type.Optional(literals(FINDING_STATES, 'Only the findings in this state (any state when absent)')),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'Substring of subject, title, check or value' })),
   sort: Type.Optional(literals(FINDING_SORTS, `The order of the list (default ${DEFAULT_SORT}), each in its default direction: `
     + `${FINDING_SORTS.map((s) => `${s}, ${FINDING_ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
   order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${FINDING_ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
 }, { additionalProperties: false });
 
@@ -39,12 +49,12 @@ export const FindingDetail = Type.Object({
   history: Type.Array(HistoryEntry, { description: 'Newest first; transitions, and occurrences folded per hour; bounded' }),
 });
 
-export const FindingPage = Type.Object({ items: Type.Array(Finding), nextCursor: Nullable(Type.String()) });
+export const FindingPage = Page(Finding, 'findings');
 
-export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$' }) }, { additionalProperties: false });
+export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$', description: "The finding's id: 32 lowercase hex characters, its fingerprint" }) }, { additionalProperties: false });
 
 export const SuppressBody = Type.Object({
-  reason: Type.String({ minLength: 1, maxLength: 1024 }),
+  reason: Type.String({ minLength: 1, maxLength: 1024, description: 'Why the finding is suppressed: shown with it and kept in its history and the audit log' }),
   until: Type.Optional(Time('When the suppression ends by itself (RFC 3339, in the future)')),
 }, { additionalProperties: false });
 
@@ -53,22 +63,29 @@ export const NodesQuery = Type.Object({
   sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('certExpiry')], {
     description: 'name (default), or certExpiry: the node whose certificate expires first comes first, nodes without certificates last',
   })),
-  limit: Type.Integer({ minimum: 1, maximum: 5000, default: 1000 }),
+  limit: Limit(5000, 1000),
   cursor: Cursor,
 }, { additionalProperties: false });
 
 export const NodeParams = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$' }),
+  name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: "The node's name, as Kubernetes names it" }),
 }, { additionalProperties: false });
 
+const Certificate = Type.Object({
+  path: Str('The certificate file on the host'), notAfter: Str('When it expires (RFC 3339)'),
+});
+
 export const Node = Type.Object({
-  name: Type.String(), agentVersion: Type.String(), kubeletVersion: Type.String(), os: Type.String(), kernel: Type.String(),
-  arch: Type.String(), cpus: Type.Integer(), memoryBytes: Type.Integer(),
-  certificates: Type.Array(Type.Object({ path: Type.String(), notAfter: Type.String() }), { description: 'Certificates the agent inspected, soonest expiry first' }),
-  certificatesExpireFirst: Type.Union([Type.Object({ path: Type.String(), notAfter: Type.String() }), Type.Null()], {
+  name: Str("The node's name"), agentVersion: Str("The agent's version; empty when no agent reported"),
+  kubeletVersion: Str("The kubelet's version the node reported"), os: Str('Operating system (e.g. linux, with its distribution)'),
+  kernel: Str('Kernel release'), arch: Str('CPU architecture (amd64, arm64 ...)'), cpus: Int('CPUs'), memoryBytes: Int('Memory in bytes'),
+  certificates: Type.Array(Certificate, { description: 'Certificates the agent inspected, soonest expiry first' }),
+  certificatesExpireFirst: Type.Union([Certificate, Type.Null()], {
     description: 'The certificate that expires first; null when none was reported',
   }),
-  connected: Type.Boolean(), stale: Type.Boolean(), firstSeen: Type.String(), lastSeen: Type.String(),
+  connected: Type.Boolean({ description: 'Its agent has a stream open to this collector now' }),
+  stale: Type.Boolean({ description: 'Silent for longer than nodes.staleAfterSeconds' }),
+  firstSeen: Str('When an agent first reported it'), lastSeen: Str('When its agent last reported'),
   execCoverage: Type.String({ description: 'How the agent sees processes: event (exec events) or scan' }),
   execSource: Type.String({ description: "The agent's exec source: ebpf (recorded in the kernel at each exec), netlink (the process connector, then /proc: a process gone before /proc is read is not judged) or scan (periodic scans only); empty before the node reported it, or when its agent watches no processes (processes.enabled false). Anything but ebpf is also an open agent-exec-coverage finding" }),
   execSourceReason: Type.String({ description: 'Why each better exec source did not load, e.g. "ebpf: NO_CAPABILITY: ..."; empty when eBPF runs' }),
@@ -85,7 +102,7 @@ export const Node = Type.Object({
     count: Type.Integer({ description: 'Executables whose contents the agent could not hash, since it started: each such process was judged by its path only' }),
     lastReason: Type.String({ description: 'The last one\'s reason: gone, too-large, not-regular, changed, unreadable or busy; empty when none failed' }),
   }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
-  spool: Type.Object({ entries: Type.Integer(), bytes: Type.Integer(), dropped: Type.Integer(), rejected: Type.Integer() }, {
+  spool: Type.Object({ entries: Int('Entries waiting to be sent'), bytes: Int('Their bytes'), dropped: Int("Findings dropped by the spool's bounds"), rejected: Int('Messages the collector refused as invalid') }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),
   agentDrops: Type.Object({
@@ -113,10 +130,10 @@ export const Node = Type.Object({
     overNodeLimit: Type.Integer({ description: 'New baselines past the node\'s own limit (limits.maxBaselineKeysPerNode)' }),
     centralFull: Type.Integer({ description: 'New baselines while the collector held its limit of baselines' }),
   }, { description: "Baselines in the node's reports the collector did not merge, since the node was first seen" }),
-  openFindings: Type.Integer(), failingChecks: Type.Integer(),
-  scoredChecks: Type.Object({ passing: Type.Integer(), scored: Type.Integer() }),
-  complianceScore: Type.Union([Type.Number(), Type.Null()]),
-  results: Type.Object({ pass: Type.Integer(), fail: Type.Integer(), warn: Type.Integer(), skip: Type.Integer(), error: Type.Integer() }, {
+  openFindings: Int('Its open findings'), failingChecks: Int('Checks with an open finding on it'),
+  scoredChecks: Type.Object({ passing: Int('Scored checks it passes'), scored: Int('Scored checks judged on it') }, { description: 'The scored checks behind complianceScore' }),
+  complianceScore: Type.Union([Type.Number(), Type.Null()], { description: 'passing / scored; null when no scored check was judged' }),
+  results: Type.Object({ pass: Int('Results that passed'), fail: Int('Results that failed'), warn: Int('Warnings'), skip: Int('Checks that did not apply'), error: Int('Checks that could not judge') }, {
     description: "The node's latest results (one per check and subject) by status, the agent's judgement of itself (agent-exec-coverage) left out. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
   }),
   demo: Type.Boolean({ description: 'A demo node (collector setting nodes.demo, set by `npm start -- --demo`): an agent scanning a fixture host tree, not a real node' }),
@@ -139,84 +156,89 @@ export const Node = Type.Object({
     firstSeen: Type.String({ description: 'When the collector first saw the node in the cluster' }),
   }), Type.Null()], { description: 'What the Kubernetes API says of the node (nodes.watch); null when the collector does not watch nodes or the cluster has no node of that name' }),
   agentMissing: Type.Union([Type.Object({
-    findingId: Type.String(),
-    state: Type.Union([Type.Literal('open'), Type.Literal('suppressed')]),
+    findingId: Str('The agent-missing finding'),
+    state: Type.Union([Type.Literal('open'), Type.Literal('suppressed')], { description: "The finding's state" }),
     since: Type.String({ description: 'Since when the node has been Ready with the agent expected and no agent reporting' }),
     reason: Type.String({ description: 'Why the agent is missing, as far as the collector can tell (no agent pod on the node, or one that has not connected)' }),
   }), Type.Null()], { description: "The node's agent-missing finding while open or suppressed: a Ready node the agent DaemonSet should run on, from which no agent has reported" }),
 });
 
-export const NodePage = Type.Object({ items: Type.Array(Node), nextCursor: Nullable(Type.String()) });
+export const NodePage = Page(Node, 'nodes');
 
 export const SummaryQuery = Type.Object({
   state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'Which findings to count' }),
   top: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Rows in byNode and topChecks' }),
 }, { additionalProperties: false });
 
-const BySeverity = Type.Object(Object.fromEntries(SEVERITIES.map((s) => [s, Type.Integer()])) as Record<(typeof SEVERITIES)[number], ReturnType<typeof Type.Integer>>);
+const BySeverity = Type.Object(Object.fromEntries(SEVERITIES.map((s) => [s, Int(`Findings of severity ${s}`)])) as Record<(typeof SEVERITIES)[number], ReturnType<typeof Type.Integer>>, { description: 'Findings by severity' });
 
 export const Summary = Type.Object({
-  state: literals(FINDING_STATES),
-  generatedAt: Type.String(),
-  nodes: Type.Object({ total: Type.Integer(), connected: Type.Integer(), stale: Type.Integer() }),
+  state: literals(FINDING_STATES, 'The state of the findings counted'),
+  generatedAt: Str('When the summary was computed'),
+  nodes: Type.Object({ total: Int('Nodes known'), connected: Int('Nodes whose agent is connected'), stale: Int('Nodes silent past the stale time') }, { description: 'Nodes' }),
   compliance: Type.Object({
     score: Type.Union([Type.Number(), Type.Null()], { description: 'Passing scored checks / scored checks, across all nodes' }),
-    passing: Type.Integer(), scored: Type.Integer(),
-  }),
-  findings: Type.Object({ total: Type.Integer(), bySeverity: BySeverity, byCategory: Type.Record(Type.String(), Type.Integer()) }),
-  byNode: Type.Array(Type.Object({ node: Type.String(), total: Type.Integer(), bySeverity: BySeverity })),
+    passing: Int('Scored checks passing, all nodes together'), scored: Int('Scored checks judged, all nodes together'),
+  }, { description: "The cluster's compliance score" }),
+  findings: Type.Object({
+    total: Int('Findings in this state'), bySeverity: BySeverity,
+    byCategory: Type.Record(Type.String(), Type.Integer(), { description: 'Findings by category' }),
+  }, { description: 'Findings in this state' }),
+  byNode: Type.Array(Type.Object({ node: Str('The node'), total: Int('Its findings in this state'), bySeverity: BySeverity }), { description: 'The nodes with the most findings, at most top' }),
   topChecks: Type.Array(Type.Object({
-    checkId: Type.String(), title: Type.String(), category: Type.String(), severity: literals(SEVERITIES),
-    nodes: Type.Integer({ description: 'Nodes it fails on' }), findings: Type.Integer(),
+    checkId: Str('The check'), title: Str("The check's title"), category: Str("The check's category"), severity: literals(SEVERITIES, "The check's severity"),
+    nodes: Type.Integer({ description: 'Nodes it fails on' }), findings: Int('Its findings in this state'),
   }), { description: 'Failing checks (not warnings) with findings in this state on the most nodes' }),
 });
 
 export const AuditQuery = Type.Object({
-  actor: Type.Optional(Type.String({ maxLength: 64 })),
-  action: Type.Optional(Type.String({ maxLength: 64 })),
-  target: Type.Optional(Type.String({ maxLength: 253 })),
+  actor: Type.Optional(Type.String({ maxLength: 64, description: 'Only the records of this caller (a token name)' })),
+  action: Type.Optional(Type.String({ maxLength: 64, description: 'Only the records of this action, e.g. finding.suppress' })),
+  target: Type.Optional(Type.String({ maxLength: 253, description: 'Only the records of calls on this target (a finding id, a node name, a baseline key)' })),
   since: Type.Optional(Time('At or after (RFC 3339)')),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Cursor,
 }, { additionalProperties: false });
 
 export const AuditRecord = Type.Object({
-  id: Type.Integer(), at: Type.String(), actor: Type.String(), role: Type.String(), action: Type.String(),
-  target: Type.String(), detail: Type.Record(Type.String(), Type.Unknown()), status: Type.Integer(), remote: Type.String(),
+  id: Int('The record (newest first)'), at: Str('When the call was made'), actor: Str('The token name that called; empty for a caller nobody authenticated'),
+  role: Str("The caller's role; empty for a caller nobody authenticated"), action: Str('What was asked, e.g. finding.suppress, baseline.allow, ui.login, api.auth'),
+  target: Str('What it acted on: a finding id, a node name, a baseline key'), detail: Type.Record(Type.String(), Type.Unknown(), { description: 'What the call carried that matters (a reason, executables, a refusal reason)' }),
+  status: Int('The HTTP status it was answered with'), remote: Str('The source address'),
   count: Type.Integer({ description: 'Calls the record stands for: 1, except for refusals of unauthenticated callers, which are one record per source, action, reason and hour' }),
   lastAt: Type.String({ description: 'The last of them (at is the first)' }),
 });
 
-export const AuditPage = Type.Object({ items: Type.Array(AuditRecord), nextCursor: Nullable(Type.String()) });
+export const AuditPage = Page(AuditRecord, 'audit records');
 
 /** A baseline key part: a namespace, a workload kind or name, a container name. */
 const KEY_PART = '[A-Za-z0-9][A-Za-z0-9._-]{0,252}';
 
 export const ProcessesQuery = Type.Object({
-  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Only the processes of this node (its name)' })),
   namespace: Type.Optional(Type.String({ pattern: `^${KEY_PART}$`, description: 'Only processes in pods of this namespace' })),
   workload: Type.Optional(Type.String({ pattern: `^(${KEY_PART}/)?${KEY_PART}$`, description: 'Only this workload: Kind/name (Deployment/web) or a name of any kind' })),
   state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'State of the findings behind the rows: open (default), resolved (the executable was allowed) or suppressed' }),
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  limit: Limit(1000, 100),
   cursor: Cursor,
 }, { additionalProperties: false });
 
 export const UnexpectedProcess = Type.Object({
   id: Type.String({ description: 'The proc-unexpected finding behind the row' }),
-  node: Type.String(), state: literals(FINDING_STATES), severity: literals(SEVERITIES),
+  node: Str('The node it ran on'), state: literals(FINDING_STATES, "The finding's state"), severity: literals(SEVERITIES, "The finding's severity"),
   baseline: Type.String({ description: 'host/control-plane, host/worker (host from older agents), <namespace>/<Kind>/<name>/<container>, or container:<id>' }),
-  executable: Type.String(), exeDeleted: Type.Boolean(),
-  namespace: Type.String(), workload: Type.String({ description: 'Kind/name; empty on the host' }), container: Type.String(),
-  containerId: Type.String(), pod: Type.String(),
+  executable: Str('The executable (absolute path)'), exeDeleted: Type.Boolean({ description: 'The executable had been deleted from disk while it ran' }),
+  namespace: Str("The pod's namespace; empty on the host"), workload: Type.String({ description: 'Kind/name; empty on the host' }), container: Str('The container name; empty on the host'),
+  containerId: Str('The container id; empty on the host'), pod: Str('The pod name; empty on the host'),
   pid: Type.Union([Type.Integer(), Type.Null()], { description: 'Of the last occurrence' }),
-  user: Type.String(), cmdline: Type.String({ description: 'As the node reported it: redacted, escaped and bounded by the agent; untrusted' }),
+  user: Str('The user it ran as'), cmdline: Type.String({ description: 'As the node reported it: redacted, escaped and bounded by the agent; untrusted' }),
   parents: Type.Array(Type.String(), { description: 'Executables of the parent, grandparent, ... up to the container boundary' }),
-  seen: Type.String({ description: 'How the last occurrence was seen: event or scan' }), partial: Type.Boolean(),
-  firstSeen: Type.String(), lastSeen: Type.String(), count: Type.Integer({ description: 'Occurrences, all told' }),
+  seen: Type.String({ description: 'How the last occurrence was seen: event or scan' }), partial: Type.Boolean({ description: 'The last occurrence was read after the process had gone: some fields missing' }),
+  firstSeen: Str('When it was first seen'), lastSeen: Str('When it was last seen'), count: Type.Integer({ description: 'Occurrences, all told' }),
 });
 
-export const UnexpectedProcessPage = Type.Object({ items: Type.Array(UnexpectedProcess), nextCursor: Nullable(Type.String()) });
+export const UnexpectedProcessPage = Page(UnexpectedProcess, 'unexpected processes');
 
 // --- Central baselines ---------------------------------------------------------------------
 
@@ -224,23 +246,25 @@ const BaselineKeyText = Type.String({ minLength: 1, maxLength: 1100, description
 
 export const BaselinesQuery = Type.Object({
   key: Type.Optional(BaselineKeyText),
-  namespace: Type.Optional(Type.String({ maxLength: 253 })),
+  namespace: Type.Optional(Type.String({ maxLength: 253, description: 'Only the baselines of workloads in this namespace' })),
   workload: Type.Optional(Type.String({ maxLength: 253, description: "The workload's name" })),
-  state: Type.Optional(literals(BASELINE_STATES)),
+  state: Type.Optional(literals(BASELINE_STATES, 'Only the baselines in this state')),
   chargedTo: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: "Only the baselines charged to this node's own limit" })),
-  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  limit: Limit(100, 20),
   cursor: Cursor,
 }, { additionalProperties: false });
 
 export const Baseline = Type.Object({
-  key: Type.String(), namespace: Type.String(),
-  workload: Type.Union([Type.Object({ kind: Type.String(), name: Type.String() }), Type.Null()]),
-  container: Type.String(), state: literals(BASELINE_STATES),
-  lockedBy: Type.Union([Type.Literal('operator'), Type.Literal('node'), Type.Null()]),
+  key: Str('host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<id>'), namespace: Str("The workload's namespace; empty for the host"),
+  workload: Type.Union([Type.Object({ kind: Str('Its kind (Deployment, DaemonSet ...)'), name: Str('Its name') }), Type.Null()], { description: 'The workload; null for the host and for a container no pod claims' }),
+  container: Str('The container name; empty for the host'), state: literals(BASELINE_STATES, 'learning: executables seen are learned; locked: one outside it is a finding'),
+  lockedBy: Type.Union([Type.Literal('operator'), Type.Literal('node'), Type.Null()], { description: 'Who locked it: an operator, or a node whose learning window ended; null while learning' }),
   lockedByName: Type.String({ description: 'The operator (token name) or the node that locked it' }),
-  lockedAt: Nullable(Type.String()), version: Type.Integer(), createdAt: Type.String(), updatedAt: Type.String(),
+  lockedAt: Type.Union([Type.String(), Type.Null()], { description: 'When it locked; null while learning' }),
+  version: Int('Goes up with every change; agents adopt a version'), createdAt: Str('When it was created'), updatedAt: Str('When it last changed'),
   items: Type.Array(Type.Object({
-    path: Type.String(), source: literals(ITEM_SOURCES), addedBy: Type.String(), firstSeen: Type.String(), lastSeen: Type.String(),
+    path: Str('The executable (absolute path)'), source: literals(ITEM_SOURCES, 'How it joined the baseline'),
+    addedBy: Str('The node that taught it first, or the operator who allowed it'), firstSeen: Str('When it joined'), lastSeen: Str('When a node last reported it'),
     taughtBy: Type.Array(Type.String(), { description: 'Nodes that taught it (the first 32)' }),
     singleNode: Type.Boolean({ description: 'Exactly one node ever taught it' }),
     anyContent: Type.Boolean({ description: 'An operator allowed it with any content: its contents are not judged' }),
@@ -250,26 +274,26 @@ export const Baseline = Type.Object({
       source: literals(DIGEST_SOURCES, 'How it joined: learned, startup, operator, package (an upgrade the node\'s package manager recorded), image (the first content of a new container image), first-sight (the first content of an item from before contents)'),
       image: Type.String({ description: 'The container image it ran in; empty on the host' }),
       addedBy: Type.String({ description: 'The node that taught it first, or the operator who allowed it' }),
-      firstSeen: Type.String(), lastSeen: Type.String(),
+      firstSeen: Str('When it joined'), lastSeen: Str('When a node last reported it'),
       taughtBy: Type.Array(Type.String(), { description: 'Nodes that taught it (the first 32)' }),
     }), { description: 'The contents that ran at this path and belong to the baseline (at most 8; none: the item predates contents, and agents learn its first on first sight)' }),
-  })),
-  removed: Type.Array(Type.Object({ path: Type.String(), removedBy: Type.String(), removedAt: Type.String() })),
+  }), { description: 'The executables it allows' }),
+  removed: Type.Array(Type.Object({ path: Str('The executable'), removedBy: Str('The operator who removed it'), removedAt: Str('When') }), { description: 'Executables an operator removed: never learned again until allowed' }),
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
   chargedTo: Type.String({ description: "The node whose own limit on baselines it counts against: it created it, and the pod watch could not vouch for it ('' for none)" }),
 });
 
 export const BaselineDeleteBody = Type.Object({ key: BaselineKeyText }, { additionalProperties: false });
 
-export const BaselineDeleteResult = Type.Object({ key: Type.String(), deleted: Type.Boolean() });
+export const BaselineDeleteResult = Type.Object({ key: Str('The baseline'), deleted: Type.Boolean({ description: 'Always true (a baseline that is not there is a 404)' }) });
 
 export const NodeDeleteResult = Type.Object({
-  node: Type.String(),
+  node: Str('The node deleted'),
   findingsResolved: Type.Integer({ description: "The node's open and suppressed findings, now resolved" }),
   baselinesDeleted: Type.Integer({ description: 'Baselines charged to the node that no other node taught and no operator changed' }),
 });
 
-export const BaselinePage = Type.Object({ items: Type.Array(Baseline), nextCursor: Nullable(Type.String()) });
+export const BaselinePage = Page(Baseline, 'baselines');
 
 export const BaselineChangeBody = Type.Object({
   key: BaselineKeyText,
@@ -278,7 +302,7 @@ export const BaselineChangeBody = Type.Object({
 }, { additionalProperties: false });
 
 export const BaselineChangeResult = Type.Object({
-  action: literals(BASELINE_ACTIONS), key: Type.String(), version: Type.Integer(),
+  action: literals(BASELINE_ACTIONS, 'The change made'), key: Str('The baseline changed'), version: Int('Its version after the change'),
   pushed: Type.Integer({ description: 'Connected agents the change was pushed to' }),
-  baseline: Baseline,
+  baseline: Type.Object(Baseline.properties, { description: 'The baseline after the change' }),
 });

@@ -8,6 +8,7 @@ import { ErrorBody, Summary, SummaryQuery } from './schemas.js';
 export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof SummaryQuery> }>('/api/v1/summary', {
     schema: {
+      operationId: 'getSummary', tags: ['summary'],
       summary: 'The cluster at a glance',
       description: 'Nodes (total, connected, stale), the cluster\'s compliance score, findings by severity and by '
         + 'category, the nodes with the most findings and the checks failing on the most nodes, for the '

@@ -7,37 +7,45 @@ import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody, Page } from './schemas.js';
 
-const literals = <T extends string>(xs: readonly T[]): TUnion<TLiteral<T>[]> => Type.Union(xs.map((x) => Type.Literal(x)));
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T) => Type.Union([t, Type.Null()]);
-const DestinationName = Type.String({ minLength: 1, maxLength: 64 });
+const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
+  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
+const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
 
 export const DeliveriesQuery = Type.Object({
-  destination: Type.Optional(DestinationName),
-  status: Type.Optional(literals(DELIVERY_STATUSES)),
-  findingId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$' })),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the deliveries to this destination (its name in the webhooks setting)' })),
+  status: Type.Optional(literals(DELIVERY_STATUSES, 'Only the deliveries in this status')),
+  findingId: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'Only the deliveries of alerts about this finding' })),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Items per page at most' }),
   cursor: Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' })),
 }, { additionalProperties: false });
 
 export const Delivery = Type.Object({
   id: Type.Integer({ description: 'The outbox row: one alert for one destination' }),
-  deliveryId: Nullable(Type.String({ description: 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)' })),
-  destination: Type.String(), event: literals(ALERT_EVENTS), findingId: Type.String(), status: literals(DELIVERY_STATUSES),
-  attempts: Type.Integer(), lastStatus: Nullable(Type.Integer({ description: 'HTTP status of the last try; null: no answer' })),
+  deliveryId: Nullable(Type.String(), 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)'),
+  destination: Type.String({ description: 'The destination (its name in the webhooks setting)' }), event: literals(ALERT_EVENTS, 'The change of the finding it announces'),
+  findingId: Type.String({ description: 'The finding' }), status: literals(DELIVERY_STATUSES, 'Where the row stands'),
+  attempts: Type.Integer({ description: 'Tries so far' }), lastStatus: Nullable(Type.Integer(), 'HTTP status of the last try; null: no answer'),
   lastError: Type.String({ description: 'Why the last try failed (bounded; never holds secrets)' }),
-  createdAt: Type.String(), nextAttemptAt: Nullable(Type.String()), deliveredAt: Nullable(Type.String()), deadAt: Nullable(Type.String()),
+  createdAt: Type.String({ description: 'When the alert was queued' }),
+  nextAttemptAt: Nullable(Type.String(), 'When it is tried next; null when it is not pending'),
+  deliveredAt: Nullable(Type.String(), 'When it was delivered; null until then'),
+  deadAt: Nullable(Type.String(), 'When it became a dead letter (out of tries); null unless dead'),
 });
 
-export const DeliveryPage = Type.Object({ items: Type.Array(Delivery), nextCursor: Nullable(Type.String()) });
+export const DeliveryPage = Page(Delivery, 'deliveries');
 
 export const WebhookQueue = Type.Object({
-  name: Type.String(), format: literals(SINK_FORMATS), pending: Type.Integer(), dead: Type.Integer(),
+  name: Type.String({ description: 'The destination (its name in the webhooks setting)' }), format: literals(SINK_FORMATS, 'What it is sent: the format of its messages'),
+  pending: Type.Integer({ description: 'Alerts waiting to be delivered' }), dead: Type.Integer({ description: 'Dead letters: alerts out of tries' }),
   dropped: Type.Integer({ description: 'Alerts dropped because the destination had its maximum of pending rows' }),
 });
 
-export const WebhookPage = Type.Object({ items: Type.Array(WebhookQueue), nextCursor: Type.Null() });
+export const WebhookPage = Type.Object({
+  items: Type.Array(WebhookQueue, { description: 'Every configured destination' }),
+  nextCursor: Type.Null({ description: 'Always null: one page holds them all' }),
+});
 
 export const RetryBody = Type.Object({
   ids: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 1000, description: 'Dead letters to send again (delivery row ids)' })),
@@ -51,6 +59,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get('/api/v1/webhooks', {
     schema: {
+      operationId: 'listWebhooks', tags: ['webhooks'],
       summary: 'The configured webhook destinations with their pending, dead and dropped counts',
       description: 'Each destination of the `webhooks` setting; docs/webhooks.md says what is sent.',
       response: { 200: WebhookPage },
@@ -62,6 +71,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
 
   app.get<{ Querystring: Static<typeof DeliveriesQuery> }>('/api/v1/webhooks/deliveries', {
     schema: {
+      operationId: 'listWebhookDeliveries', tags: ['webhooks'],
       summary: 'Webhook deliveries (one row per alert and destination), newest first',
       description: 'Every alert queued for a webhook, with its delivery id, tries, last HTTP status and error.',
       querystring: DeliveriesQuery, response: { 200: DeliveryPage, 400: ErrorBody },
@@ -76,6 +86,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
   app.post<{ Body: Static<typeof RetryBody> }>('/api/v1/webhooks/deliveries/retry', {
     config: { role: 'admin', audit: { action: 'webhook.retry', detail: (req) => pick(req.body, ['ids', 'destination']) } },
     schema: {
+      operationId: 'retryWebhookDeliveries', tags: ['webhooks'],
       summary: 'Send dead letters again: by id, or all of a destination (admin)',
       description: 'Takes `ids`, or `destination` for all of its dead letters.',
       body: RetryBody, response: { 200: RetryResult, 400: ErrorBody },

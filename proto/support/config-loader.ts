@@ -7,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
 /** The log level setting; `description` says what a program adds at some level. */
-export const logLevel = (description = 'Log level (JSON logs on stdout)') => Type.Union(
+export const logLevel = (description = 'Log level. Logs go to stdout: one JSON line per entry with the level as a name (`"level":"warn"`), or one human line per entry when stdout is a terminal') => Type.Union(
   [Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')],
   { default: 'info', description },
 );

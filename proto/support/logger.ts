@@ -1,4 +1,5 @@
-// JSON logs (pino), one child logger per component. Anything that can hold a secret is
+// JSON logs (pino), one child logger per component, the level as a name ("level":"info"),
+// or, when stdout is a terminal, one human line each (log-format.ts). Anything that can hold a secret is
 // redacted before it is written: fields by path (tokens, keys, passwords, and the headers of
 // logged requests: authorization, cookie, proxy-authorization, x-api-key, set-cookie), and
 // every string of every line, the message and serialized errors included, by the one
@@ -6,6 +7,7 @@
 // is redacted like it is in a finding.
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import { redactJson, redactText } from './redact.js';
+import { humanDestination } from './log-format.js';
 
 export type { Logger };
 
@@ -17,16 +19,21 @@ const REDACT = [
   'key', '*.key', 'privateKey', '*.privateKey', 'password', '*.password', 'secret', '*.secret',
 ];
 
+/**
+ * The one logger factory of both apps. Without a destination it writes to stdout: JSON lines,
+ * or human lines when stdout is a TTY. A destination given gets the JSON lines.
+ */
 export function createLogger(name: string, level: LevelWithSilent = 'info', destination?: NodeJS.WritableStream): Logger {
+  const out = destination ?? (process.stdout.isTTY ? humanDestination(process.stdout) : process.stdout);
   return pino(
     {
       name, level, redact: { paths: REDACT, censor: '<redacted>' }, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { log: (obj) => redactJson(obj) as Record<string, unknown> },
+      formatters: { level: (label) => ({ level: label }), log: (obj) => redactJson(obj) as Record<string, unknown> },
       serializers: {
         msg: (m: unknown) => (typeof m === 'string' ? redactText(m) : m),
         err: (e: unknown) => redactJson(e instanceof Error ? { ...pino.stdSerializers.err(e) } : e),
       },
     },
-    (destination ?? process.stdout) as pino.DestinationStream,
+    out as pino.DestinationStream,
   );
 }

@@ -16,6 +16,8 @@ import { code, slug, table, text } from './markdown.js';
 type Schema = Record<string, unknown>;
 interface Parameter { name: string; in: string; required?: boolean; description?: string; schema?: Schema }
 interface Operation {
+  operationId?: string;
+  tags?: string[];
   summary?: string;
   description?: string;
   parameters?: Parameter[];
@@ -135,6 +137,7 @@ function operationSection(doc: OpenApiDocument, method: string, path: string, op
   if (op.description) out.push(text(op.description), '');
   const role = op['x-nodeward-role'] ?? 'reader';
   out.push(`Role: ${code(role)}.${op['x-nodeward-audited'] ? ' Every call is written to the audit log.' : ''}`, '');
+  if (op.operationId) out.push(`Operation id: ${code(op.operationId)}${op.tags?.length ? `; tag ${op.tags.map(code).join(', ')}` : ''}.`, '');
   const params = op.parameters ?? [];
   if (params.length > 0) {
     out.push(table(['parameter', 'in', 'type', 'default', 'description'], params.map((p) => {
@@ -160,8 +163,10 @@ function operationSection(doc: OpenApiDocument, method: string, path: string, op
     }
     out.push(`Answer ${status}:`, '', table(['field', 'type', 'always', 'description'], rows), '');
   }
-  const errors = responses.map(([status]) => status).filter((st) => Number(st) >= 400);
-  if (errors.length > 0) out.push(`Errors: ${errors.map(code).join(', ')}, each with a body \`{"error": "..."}\` that says why.`, '');
+  const errors = responses.filter(([status]) => Number(status) >= 400);
+  if (errors.length > 0) {
+    out.push('Errors, each with a body `{"error": "..."}` that says why:', '', table(['status', 'when'], errors.map(([status, r]) => [code(status), text(r.description ?? '')])), '');
+  }
   return out.join('\n');
 }
 
@@ -204,8 +209,10 @@ curl --cacert data/pki/ca.crt -H "Authorization: Bearer $TOKEN" \\
 
 ## Authentication and roles
 
-- Every call needs \`Authorization: Bearer <token>\`, except \`/healthz\`, \`/readyz\` and
-  \`/metrics\` (Prometheus). Tokens are set in \`api.tokens\`
+- Every call needs \`Authorization: Bearer <token>\`, except \`/healthz\`, \`/readyz\`,
+  \`/metrics\` (Prometheus) and \`GET /api/v1/openapi.json\`: the OpenAPI document describes
+  the API and holds no data, so it is served to anyone (its operations are marked
+  \`security: []\` when public). Tokens are set in \`api.tokens\`
   ([configuration.md](configuration.md)); the collector keeps only their SHA-256.
 - A token is a \`reader\` or an \`admin\`. Readers can call every \`GET\`. Calls that change
   something need \`admin\`, and the collector writes each of them to the audit log

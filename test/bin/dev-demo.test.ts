@@ -108,7 +108,13 @@ test('npm start -- --demo: demo nodes stream a real triage, labelled demo; the l
     return p.length === 0 ? p : undefined;
   }, 30_000, 200);
   t.deepEqual(left, []);
-  for (const name of DEMO_NODE_NAMES) t.regex(readFileSync(join(dev.data, 'demo', name, 'agent.log'), 'utf8'), /agent: SIGTERM, stopping/);
+  for (const name of DEMO_NODE_NAMES) {
+    // The log is JSON lines, level names included: the stop is one of them, not a line of plain text.
+    const lines = readFileSync(join(dev.data, 'demo', name, 'agent.log'), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const parsed = lines.map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return l; } });
+    t.deepEqual(parsed.filter((l) => typeof l === 'string'), [], `${name}: every line of agent.log is JSON`);
+    t.like(parsed.find((l) => typeof l === 'object' && l.msg === 'SIGTERM, stopping'), { level: 'info', name: 'agent', signal: 'SIGTERM' }, name);
+  }
 
   // Removing the demo data as docs/demo.md says: without --demo, the demo nodes are still
   // listed (and labelled) but not connected, and `nodeward node delete` removes them.

@@ -265,7 +265,7 @@ test('the Kubernetes version is checked at start: older than 1.30 is a warning n
     try {
       const check = await tc.collector.kubernetesVersion!;
       t.is<string, string>(check.kind, kind, JSON.stringify(version));
-      const warnings = log.lines.filter((l) => l.level === 40 && typeof l.msg === 'string' && /Kubernetes/.test(l.msg));
+      const warnings = log.lines.filter((l) => l.level === 'warn' && typeof l.msg === 'string' && /Kubernetes/.test(l.msg));
       if (warning) {
         t.is(warnings.length, 1, JSON.stringify(version));
         t.regex(String(warnings[0]?.msg), warning);

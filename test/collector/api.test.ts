@@ -96,8 +96,8 @@ async function withCollector(run: (tc: TestCollector) => Promise<void>): Promise
 // ---------------------------------------------------------------------------------------
 // Authentication and authorization
 
-test('missing or wrong tokens get 401; health, readiness and metrics need none', (t) => withCollector(async (tc) => {
-  for (const path of ['/api/v1/findings', '/api/v1/nodes', '/api/v1/openapi.json', `/api/v1/findings/${'0'.repeat(32)}`]) {
+test('missing or wrong tokens get 401; health, readiness, metrics and the OpenAPI document need none', (t) => withCollector(async (tc) => {
+  for (const path of ['/api/v1/findings', '/api/v1/nodes', '/api/v1/summary', '/api/v1/audit', `/api/v1/findings/${'0'.repeat(32)}`]) {
     const none = await api(tc, path, { token: null });
     t.is(none.status, 401, `${path} without a token`);
     t.is(none.headers['www-authenticate'], 'Bearer');
@@ -121,6 +121,12 @@ test('missing or wrong tokens get 401; health, readiness and metrics need none',
   const metrics = await api<string>(tc, '/metrics', { token: null });
   t.is(metrics.status, 200);
   t.regex(String(metrics.headers['content-type']), /^text\/plain/);
+  // The document describes the API and holds no data: served to anyone, token or not.
+  const doc = await api<{ openapi: string; paths: Record<string, unknown> }>(tc, '/api/v1/openapi.json', { token: null });
+  t.is(doc.status, 200);
+  t.regex(doc.body.openapi, /^3\./);
+  t.truthy(doc.body.paths['/api/v1/findings']);
+  t.is((await api(tc, '/api/v1/openapi.json', { token: 'not-the-token-0123456789' })).status, 200, 'a wrong token does not matter either');
 
   t.is((await api(tc, '/api/v1/findings', { token: READER_TOKEN })).status, 200);
   t.is((await api(tc, '/api/v1/findings', { token: ADMIN_TOKEN })).status, 200);

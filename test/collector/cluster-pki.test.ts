@@ -330,7 +330,7 @@ test('an agent that starts before its CA bundle is there waits for it, saying wh
   t.false(existsSync(a.caFile));
   const waiting = await eventually('the agent says why it waits', () => a.logs.lines.find((l) => l.msg === 'enrollment failed'));
   t.regex(String(waiting.err), /cannot read the CA .*ca\.crt/);
-  t.is(waiting.level, 40, 'a warning');
+  t.is(waiting.level, 'warn', 'a warning');
   await a.syncBundle();
   await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
   t.is(a.agent.enroller?.enrollments, 1);

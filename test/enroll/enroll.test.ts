@@ -181,7 +181,7 @@ test('an agent whose token belongs to a pod on another node is left without a ce
   t.false(existsSync(join(dir, 'tls/agent.key')), 'no key is kept for a refused enrollment');
   const failure = logs.lines.find((l) => l.msg === 'enrollment failed');
   t.is(failure?.status, 403);
-  t.is(failure?.level, 50, 'logged as an error: a refusal needs an operator');
+  t.is(failure?.level, 'error', 'logged as an error: a refusal needs an operator');
   t.false(JSON.stringify(logs.lines).includes(token));
 });
 

@@ -24,7 +24,8 @@ export function runNodeward(args: readonly string[], env: Record<string, string>
 
 export interface LogLine {
   readonly msg?: string;
-  readonly level?: number;
+  /** The level's name: trace, debug, info, warn, error, fatal. */
+  readonly level?: string;
   readonly [key: string]: unknown;
 }
 
