@@ -19,6 +19,7 @@ import { benchHostDocuments, formatHostDocumentsBench } from './host-documents.j
 import { benchConnections, formatConnectionsBench } from './connections.js';
 import { benchPackageVouch, formatPackageVouchBench } from './package-vouch.js';
 import { benchIdentity, formatIdentityBench } from './identity.js';
+import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
   const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));
   process.stdout.write(formatHostDocumentsBench(await benchHostDocuments({ rounds: quick ? 200 : 2000 })));
+  process.stdout.write(`${formatScrapeBench(await benchMetricsScrape({ nodes: 5_000, samples: quick ? 5 : 20 }))}\n\n`);
   process.stdout.write(formatIdentityBench(await benchIdentity({ rounds: quick ? 3 : 7, cachedLookups: quick ? 1000 : 10_000 })));
   process.stdout.write(formatPackageVouchBench(await benchPackageVouch({ rounds: quick ? 3 : 5, hits: quick ? 200 : 1000 })));
   const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100 };

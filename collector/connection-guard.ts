@@ -82,9 +82,9 @@ export function guardConnections(server: Server, limits: ConnectionLimits, deps:
   const open = new Set<Socket>();
   const lastLogged = new Map<string, { at: number; since: number }>();
 
-  const gauge = (): void => metrics.set('nodeward_connections_open', 'Connections open now, by listener (TLS handshakes under way included)', open.size, { listener });
+  const gauge = (): void => metrics.set('nodeward_connections_open', open.size, { listener });
   const refuse = (reason: 'total_cap' | 'source_cap', source: string | undefined): void => {
-    metrics.inc('nodeward_connections_refused_total', 'Connections closed on accept because a connection cap was reached', 1, { listener, reason });
+    metrics.inc('nodeward_connections_refused_total', 1, { listener, reason });
     const entry = lastLogged.get(reason) ?? { at: -Infinity, since: 0 };
     entry.since++;
     if (now() - entry.at >= LOG_EVERY_MS) {
@@ -147,7 +147,7 @@ export function guardConnections(server: Server, limits: ConnectionLimits, deps:
     socket.on('error', () => undefined); // a reset before TLS owns the socket; 'close' follows
     const timer = setTimeout(() => {
       handshaking.delete(key);
-      metrics.inc('nodeward_tls_handshake_timeouts_total', 'Connections closed because their TLS handshake did not complete within the deadline', 1, { listener });
+      metrics.inc('nodeward_tls_handshake_timeouts_total', 1, { listener });
       log.debug({ listener, source }, 'TLS handshake deadline passed: connection closed');
       socket.destroy();
     }, limits.handshakeTimeoutMs);

@@ -10,6 +10,7 @@ import { createAgentService } from './ingest/agent-service.js';
 import { createGrpcServer } from './ingest/grpc-server.js';
 import { guardConnections } from './connection-guard.js';
 import { createMetrics } from './metrics.js';
+import { registerStoreMetrics } from './store-metrics.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
 import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
@@ -172,6 +173,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         store, pipeline, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
       });
+      registerStoreMetrics(metrics, { store, hostLearning: (node) => baselines.hostLearning(node), log: log.child({ component: 'metrics' }) });
       service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure, now });
       service.setPodInventoryProvider(podProvider);
       // Downstream first: the API can answer before agents arrive.

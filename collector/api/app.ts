@@ -107,8 +107,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     const started = process.hrtime.bigint();
     reply.raw.once('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.inc('nodeward_api_requests_total', 'API requests', 1, { code: String(reply.statusCode) });
-      metrics.observe('nodeward_api_request_duration_seconds', 'Time to answer API requests', seconds, { route: req.routeOptions.url ?? 'unmatched' });
+      metrics.inc('nodeward_api_requests_total', 1, { code: String(reply.statusCode) });
+      metrics.observe('nodeward_api_request_duration_seconds', seconds, { route: req.routeOptions.url ?? 'unmatched' });
     });
     reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
     reply.header('x-content-type-options', 'nosniff');
@@ -133,12 +133,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const verdict = failures.fail(req.ip);
       if (!verdict.allowed) {
         req.refusal = { action: 'api.auth', reason: 'over-failure-limit' };
-        metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1, { surface: 'api', answer: 'limited' });
+        metrics.inc('nodeward_auth_failures_total', 1, { surface: 'api', answer: 'limited' });
         return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds)).header('www-authenticate', 'Bearer')
           .send({ error: `too many failed tokens ${verdict.scope === 'global' ? 'from all clients' : 'from this address'}; retry in ${verdict.retryAfterSeconds} s` });
       }
       req.refusal = { action: 'api.auth', reason: 'bad-credentials' };
-      metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1, { surface: 'api', answer: 'refused' });
+      metrics.inc('nodeward_auth_failures_total', 1, { surface: 'api', answer: 'refused' });
     }
     if (!principal) {
       if (cfg.page) return reply.code(303).header('location', '/ui/login').send();
@@ -147,7 +147,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     req.principal = principal;
     const verdict = limiter.take(principal.name);
     if (!verdict.allowed) {
-      metrics.inc('nodeward_api_rate_limited_total', 'API requests refused by the per-token rate limit', 1, { token: principal.name });
+      metrics.inc('nodeward_api_rate_limited_total', 1, { token: principal.name });
       return reply.code(429).header('retry-after', String(verdict.retryAfterSeconds))
         .send({ error: `token ${principal.name} is over its rate limit (${rate.perSecond}/s, bursts of ${rate.burst}); retry in ${verdict.retryAfterSeconds} s` });
     }
@@ -168,9 +168,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (req.refusal && !req.principal) {
       try {
         deps.store.audit.refusal({ at: now(), action: req.refusal.action, reason: req.refusal.reason, status: reply.statusCode, remote: req.ip });
-        metrics.inc('nodeward_audit_refusals_total', 'Refusals of unauthenticated callers, audited in aggregate', 1, { action: req.refusal.action, reason: req.refusal.reason });
+        metrics.inc('nodeward_audit_refusals_total', 1, { action: req.refusal.action, reason: req.refusal.reason });
       } catch (err) {
-        metrics.inc('nodeward_audit_failures_total', 'Audit records that could not be written');
+        metrics.inc('nodeward_audit_failures_total');
         req.log.error({ err: (err as Error).message, action: req.refusal.action }, 'audit record not written');
       }
       return payload;
@@ -184,9 +184,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
         remote: req.ip,
       });
-      metrics.inc('nodeward_audit_records_total', 'Audit records written', 1, { action: spec.action });
+      metrics.inc('nodeward_audit_records_total', 1, { action: spec.action });
     } catch (err) {
-      metrics.inc('nodeward_audit_failures_total', 'Audit records that could not be written');
+      metrics.inc('nodeward_audit_failures_total');
       req.log.error({ err: (err as Error).message, action: spec.action }, 'audit record not written');
     }
     return payload;
@@ -198,8 +198,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' }));
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
-    metrics.set('nodeward_store_bytes', 'Size of the SQLite database', deps.store.sizeBytes());
-    return reply.type('text/plain; version=0.0.4').send(metrics.render());
+    metrics.set('nodeward_store_bytes', deps.store.sizeBytes());
+    return reply.type(metrics.contentType).send(await metrics.render());
   });
 
   // Public: the document describes the API and holds no data.

@@ -72,7 +72,7 @@ export function createEnrollServer(config: EnrollServerConfig, deps: EnrollServe
       const chunks: Buffer[] = [];
       let size = 0;
       const timer = setTimeout(() => {
-        deps.metrics.inc('nodeward_enroll_body_timeouts_total', 'Enrollment requests whose body did not arrive within enroll.bodyTimeoutMs');
+        deps.metrics.inc('nodeward_enroll_body_timeouts_total');
         finish(new HttpError(408, `request body not received within ${config.bodyTimeoutMs} ms`));
       }, config.bodyTimeoutMs);
       const onData = (chunk: Buffer): void => {

@@ -82,13 +82,12 @@ export function createAgentService(deps: AgentServiceDeps) {
   /** An older agent's results of retired checks, onto their surviving findings (retired-checks.ts); counted. */
   const withoutRetired = (scan: IncomingScan): IncomingScan => {
     const out = foldRetiredChecks(scan);
-    const help = 'Results of retired checks from older agents: mapped onto the surviving finding, or dropped';
-    if (out.mapped > 0) metrics.inc('nodeward_retired_results_total', help, out.mapped, { outcome: 'mapped' });
-    if (out.dropped > 0) metrics.inc('nodeward_retired_results_total', help, out.dropped, { outcome: 'dropped' });
+    if (out.mapped > 0) metrics.inc('nodeward_retired_results_total', out.mapped, { outcome: 'mapped' });
+    if (out.dropped > 0) metrics.inc('nodeward_retired_results_total', out.dropped, { outcome: 'dropped' });
     return out.scan;
   };
-  const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 'Things refused by the collector', 1, { reason });
-  const gauge = (): void => metrics.set('nodeward_streams_connected', 'Agent streams open now', streams.size);
+  const reject = (reason: string): void => metrics.inc('nodeward_rejects_total', 1, { reason });
+  const gauge = (): void => metrics.set('nodeward_streams_connected', streams.size);
 
   /** A hello's or heartbeat's counters; invalid ones end the stream (it has no ack to refuse them with). */
   const agentStats = (node: string, wire: AgentStats__Output | null): NodeStats => {
@@ -312,7 +311,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'the CA that issued this node\'s certificate is no longer trusted: enroll again', metadata: new grpc.Metadata() });
       }
       if (ended.length > 0) {
-        metrics.inc('nodeward_streams_untrusted_total', 'Agent streams ended because the CA of their certificate is no longer trusted', ended.length);
+        metrics.inc('nodeward_streams_untrusted_total', ended.length);
         log.warn({ nodes: ended.slice(0, 50), count: ended.length }, 'agent streams ended: their certificates are from a CA no longer trusted (the CA was replaced); they enroll again');
       }
       return ended;

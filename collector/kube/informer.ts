@@ -15,7 +15,7 @@
 import type { Logger } from '../../proto/support/logger.js';
 import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
-import type { Metrics } from '../metrics.js';
+import type { InformerPrefix, Metrics } from '../metrics.js';
 import { KubeApiError, kubeRequest, readJson, statusError, type KubeConnection, type KubeRequestOptions, type KubeResponse } from './connection.js';
 import { createLineSplitter } from './lines.js';
 
@@ -146,7 +146,7 @@ export interface InformerDeps {
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
   /** Metric names start with this: `nodeward_pod_watch` gives `nodeward_pod_watch_lists_total`. */
-  readonly metricPrefix: string;
+  readonly metricPrefix: InformerPrefix;
   readonly random?: () => number;
   /** The waits between failed tries follow it (default: the system's). Socket deadlines stay on real time. */
   readonly clock?: Clock;
@@ -162,17 +162,6 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
   const what = resource.name;
 
   const counts = { lists: 0, watches: 0, relists: 0, failures: 0, events: 0, bookmarks: 0, malformed: 0, oversized: 0, refused: 0 };
-  const HELP: Record<keyof typeof counts, string> = {
-    lists: `Lists of ${what} made (the first, and after an expired resourceVersion)`,
-    watches: `Watch requests for ${what} made`,
-    relists: `Lists of ${what} forced by an expired resourceVersion (410 Gone)`,
-    failures: `List or watch requests for ${what} that failed`,
-    events: `Watch events for ${what} applied`,
-    bookmarks: `Watch bookmarks for ${what} (their resourceVersion kept)`,
-    malformed: `Watch lines and list items for ${what} skipped because they could not be read`,
-    oversized: `Watch events for ${what} over the size bound, skipped`,
-    refused: `Objects (${what}) left out by the bounds`,
-  };
   let synced = false;
   let resourceVersion = '';
   let lastError = '';
@@ -182,9 +171,10 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
   let abort: AbortController | undefined;
   let sleeping: { cancel: () => void; wake: () => void } | undefined;
 
-  const count = (k: keyof typeof counts, by = 1, labels?: Record<string, string>): void => {
+  const count = (k: keyof typeof counts, by = 1, labels?: { type: string }): void => {
     counts[k] += by;
-    metrics?.inc(`${deps.metricPrefix}_${k}_total`, HELP[k], by, labels);
+    // The families are declared in metrics.ts (informerFamilies); events is the one with a label.
+    metrics?.inc(`${deps.metricPrefix}_${k}_total` as `${InformerPrefix}_events_total`, by, labels as { type: string });
   };
 
   function refuse(): void {

@@ -84,7 +84,7 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
 
   function failedWrite(err: unknown): void {
     writeFailures++;
-    metrics?.inc('nodeward_node_watch_write_failures_total', 'Writes of cluster nodes to the store that failed (retried at the next DaemonSet check)');
+    metrics?.inc('nodeward_node_watch_write_failures_total');
     log.error({ err: (err as Error).message }, 'node watch: cannot write the cluster nodes; retrying at the next check');
   }
 
@@ -137,7 +137,7 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
   }, { log, metrics, metricPrefix: 'nodeward_node_watch', clock, ...(deps.random ? { random: deps.random } : {}) });
 
   function gauge(): void {
-    metrics?.set('nodeward_node_watch_nodes', 'Nodes the node watch holds', nodes.size);
+    metrics?.set('nodeward_node_watch_nodes', nodes.size);
   }
 
   /** Reads the DaemonSet; when its rules changed (or could not be had before), every node is judged again. */
@@ -154,7 +154,7 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     } catch (err) {
       if (stopped) return;
       const message = (err as Error).message;
-      metrics?.inc('nodeward_node_watch_daemonset_failures_total', 'Reads of the agent DaemonSet that failed');
+      metrics?.inc('nodeward_node_watch_daemonset_failures_total');
       if (message !== daemonSetError) {
         log.warn({ daemonSet: ref, err: message, keeping: daemonSet ? 'the last placement rules read' : 'none: no node is judged to miss its agent' },
           'node watch: cannot read the agent DaemonSet');

@@ -121,7 +121,7 @@ export function createPodWatch(config: PodWatchConfig, deps: { log: Logger; metr
     flushTimer = undefined;
     const nodes = [...dirty].sort();
     dirty.clear();
-    metrics?.set('nodeward_pod_watch_pods', 'Pods the pod watch holds', held.size);
+    metrics?.set('nodeward_pod_watch_pods', held.size);
     for (const node of nodes) {
       const pods = podsOnNode(node);
       const sig = JSON.stringify(pods);
@@ -144,7 +144,7 @@ export function createPodWatch(config: PodWatchConfig, deps: { log: Logger; metr
     if (r.kind !== 'pod') return r.kind === 'absent' ? r : { kind: 'invalid', reason: r.reason };
     if (r.dropped > 0) {
       droppedProbes += r.dropped;
-      metrics?.inc('nodeward_pod_watch_dropped_probes_total', 'Exec probe commands (and containers) over the bounds, left out', r.dropped);
+      metrics?.inc('nodeward_pod_watch_dropped_probes_total', r.dropped);
     }
     return { kind: 'object', key: r.key, value: r.info };
   }

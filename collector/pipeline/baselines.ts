@@ -128,7 +128,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     const e = store.baselines.sync(key);
     if (!e) return;
     const n = deps.broadcast(wrap(adoptMessage(e)));
-    metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams', n);
+    metrics.inc('nodeward_baseline_updates_pushed_total', n);
   }
 
   /** The executables are allowed for `key` on every node now: their findings (of `checks`) resolve. */
@@ -172,29 +172,29 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
         maxKeysPerNode: deps.maxKeysPerNode ?? 1000,
         vouched: (key) => isHostKey(key) || (onNode !== undefined && workload(key)),
       });
-      metrics.inc('nodeward_baseline_reports_total', 'Baseline reports merged');
+      metrics.inc('nodeward_baseline_reports_total');
       const refused = { notOnNode, overNodeLimit: out.keysOverNodeLimit, centralFull: out.keysDropped };
       store.nodes.baselineKeysRefused(node, refused);
       for (const [reason, n] of Object.entries(refused)) {
-        if (n > 0) metrics.inc('nodeward_baseline_keys_refused_total', "Baselines in nodes' reports not merged, by reason", n, { reason });
+        if (n > 0) metrics.inc('nodeward_baseline_keys_refused_total', n, { reason });
       }
       if (notOnNode + out.keysOverNodeLimit > 0) {
         log.warn({ node, ...refused }, 'baselines refused: workloads the pod watch does not show on the node, or past the node\'s own limit (counted)');
       }
       if (out.digestsDropped > 0) {
-        metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.digestsDropped, { what: 'digests' });
+        metrics.inc('nodeward_baseline_dropped_total', out.digestsDropped, { what: 'digests' });
         log.warn({ node, digestsDropped: out.digestsDropped }, `contents of executables that hold ${ITEM_DIGEST_LIMITS.perItem} already dropped (counted)`);
       }
       if (out.digestsRefused > 0) {
-        metrics.inc('nodeward_baseline_digests_refused_total', "Contents in nodes' reports a locked central baseline did not take (learned after its lock, or of an executable new to it)", out.digestsRefused);
+        metrics.inc('nodeward_baseline_digests_refused_total', out.digestsRefused);
       }
       if (out.itemsRefused > 0) {
-        metrics.inc('nodeward_baseline_items_refused_total', `Items in nodes' reports a locked central baseline did not take (learned after its lock, or received more than ${LOCK_IN_FLIGHT_MS / 1000} s after a node's lock)`, out.itemsRefused);
+        metrics.inc('nodeward_baseline_items_refused_total', out.itemsRefused);
         log.debug({ node, itemsRefused: out.itemsRefused }, 'items a locked central baseline did not take (counted)');
       }
       if (out.itemsDropped + out.keysDropped > 0) {
-        metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.keysDropped, { what: 'keys' });
-        metrics.inc('nodeward_baseline_dropped_total', 'Baselines and items dropped by the central bounds', out.itemsDropped, { what: 'items' });
+        metrics.inc('nodeward_baseline_dropped_total', out.keysDropped, { what: 'keys' });
+        metrics.inc('nodeward_baseline_dropped_total', out.itemsDropped, { what: 'items' });
         log.warn({ node, keysDropped: out.keysDropped, itemsDropped: out.itemsDropped }, 'central baselines are full; report partly dropped (counted)');
       }
       for (const key of out.adoptAll) {
@@ -206,7 +206,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       for (const key of out.behind) {
         const e = store.baselines.sync(key);
         if (e && deps.push(node, wrap(catchUpMessage(e, versions.get(key) ?? 0)))) {
-          metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams');
+          metrics.inc('nodeward_baseline_updates_pushed_total');
         }
       }
     },
@@ -219,7 +219,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     deleteBaseline(key: string, by: string): boolean {
       const deleted = store.baselines.delete(key);
       if (deleted) {
-        metrics.inc('nodeward_baselines_deleted_total', 'Central baselines deleted by operators (or with their node)');
+        metrics.inc('nodeward_baselines_deleted_total');
         log.info({ who: by, baseline: key }, 'baseline deleted by an operator');
       }
       return deleted;
@@ -246,7 +246,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
         };
       }
       const pushed = deps.broadcast(wrap(msg));
-      metrics.inc('nodeward_baseline_updates_pushed_total', 'Baseline updates written to agent streams', pushed);
+      metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
       log.info({ who: by, action, baseline: key, executables: paths.length, version: out.version, pushed }, 'baseline changed by an operator');
       if (action === 'allow') resolveAllowed(key, paths, `allowed by ${by}`, ALLOW_RESOLVES_CHECK_IDS);
       if (action === 'lock') resolveAllowed(key, msg.items?.map((i) => i.path ?? '') ?? [], `allowed: in the central baseline ${by} locked`);

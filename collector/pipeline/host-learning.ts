@@ -58,7 +58,7 @@ export function createHostLearning(deps: { metrics: Metrics; maxNodes?: number }
       if (byNode.size > max) {
         const oldest = byNode.keys().next().value;
         if (oldest !== undefined) byNode.delete(oldest);
-        deps.metrics.inc('nodeward_host_learning_evicted_total', "Nodes whose host learning window the collector stopped holding (its bound of nodes)");
+        deps.metrics.inc('nodeward_host_learning_evicted_total');
       }
     },
     /** A new stream: what it reports replaces what an earlier one said. */

@@ -22,9 +22,9 @@ export function removeNode(deps: { store: Store; pipeline: Pick<Pipeline, 'resol
   if (row.connected) return { outcome: 'connected' };
   const resolved = deps.pipeline.resolveNode(node, `node deleted by ${by}`);
   const { deleted } = store.baselines.deleteChargedTo(node);
-  if (deleted > 0) metrics.inc('nodeward_baselines_deleted_total', 'Central baselines deleted by operators (or with their node)', deleted);
+  if (deleted > 0) metrics.inc('nodeward_baselines_deleted_total', deleted);
   store.nodes.delete(node);
-  metrics.inc('nodeward_nodes_deleted_total', 'Nodes deleted by operators');
+  metrics.inc('nodeward_nodes_deleted_total');
   log.info({ who: by, node, findingsResolved: resolved.length, baselinesDeleted: deleted }, 'node deleted by an operator');
   return { outcome: 'deleted', findingsResolved: resolved.length, baselinesDeleted: deleted };
 }

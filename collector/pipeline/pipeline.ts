@@ -23,7 +23,7 @@ export interface PipelineDeps {
 }
 
 export function countTransitions(metrics: Metrics, changes: ReadonlyArray<{ readonly event: string }>): void {
-  for (const e of changes) metrics.inc('nodeward_finding_events_total', 'Finding lifecycle transitions', 1, { event: e.event });
+  for (const e of changes) metrics.inc('nodeward_finding_events_total', 1, { event: e.event });
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -45,17 +45,17 @@ export function createPipeline(deps: PipelineDeps) {
   function account(kind: 'scan' | 'batch', node: string, items: number, out: CommitOutcome): CommitOutcome {
     changed(out.changes);
     if (out.duplicate) {
-      metrics.inc('nodeward_dedup_hits_total', 'Agent messages received again and acknowledged without change');
+      metrics.inc('nodeward_dedup_hits_total');
       return out;
     }
-    metrics.inc('nodeward_batches_ingested_total', 'Agent messages committed', 1, { kind });
-    metrics.inc('nodeward_findings_ingested_total', 'Failing results and findings committed', out.updated);
+    metrics.inc('nodeward_batches_ingested_total', 1, { kind });
+    metrics.inc('nodeward_findings_ingested_total', out.updated);
     if (out.refused > 0) {
-      metrics.inc('nodeward_rejects_total', 'Things refused by the collector', out.refused, { reason: 'node_finding_cap' });
+      metrics.inc('nodeward_rejects_total', out.refused, { reason: 'node_finding_cap' });
       log.warn({ node, refused: out.refused }, 'node is at its open-finding cap; new findings refused');
     }
     // Sent before the agent applied an allow: committed, it would reopen a resolved finding.
-    if (out.ignored > 0) metrics.inc('nodeward_findings_ignored_total', 'Process findings for executables the central baseline allows', out.ignored);
+    if (out.ignored > 0) metrics.inc('nodeward_findings_ignored_total', out.ignored);
     log.debug({ node, kind, items, updated: out.updated, events: out.changes.length }, 'committed');
     return out;
   }

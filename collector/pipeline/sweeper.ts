@@ -109,7 +109,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         .some((x) => x.event === 'opened' || x.event === 'reopened');
       if (!opened) continue;
       raised.push(c.name);
-      metrics.inc('nodeward_nodes_agent_missing_total', 'Nodes found without their agent past the grace period');
+      metrics.inc('nodeward_nodes_agent_missing_total');
       log.warn({ node: c.name, since: isoTime(since) }, 'no agent reports from a node that should run one; agent-missing finding raised');
     }
     return { raised, settled };
@@ -125,7 +125,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         const raised = pipeline.silent(n.name, n.lastSeen, config.staleAfterMs).some((c) => c.event === 'opened' || c.event === 'reopened');
         if (!raised) continue;
         staleRaised.push(n.name);
-        metrics.inc('nodeward_nodes_went_stale_total', 'Nodes whose agent went silent past the stale time');
+        metrics.inc('nodeward_nodes_went_stale_total');
         log.warn({ node: n.name, lastSeen: isoTime(n.lastSeen) }, 'agent has gone silent; agent-stale finding raised');
       }
     }
@@ -141,9 +141,9 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     };
     // Finished webhook outbox rows; 0 keeps them (a cutoff at the epoch deletes nothing).
     const webhookRows = store.outbox.prune(r.webhookDeliveredMs ? at - r.webhookDeliveredMs : 0, r.webhookDeadMs ? at - r.webhookDeadMs : 0);
-    if (webhookRows > 0) metrics.inc('nodeward_retention_purged_total', 'Rows deleted by retention', webhookRows, { what: 'webhookDeliveries' });
+    if (webhookRows > 0) metrics.inc('nodeward_retention_purged_total', webhookRows, { what: 'webhookDeliveries' });
     for (const [what, n] of Object.entries(purged)) {
-      if (n > 0) metrics.inc('nodeward_retention_purged_total', 'Rows deleted by retention', n, { what });
+      if (n > 0) metrics.inc('nodeward_retention_purged_total', n, { what });
     }
     if (purged.resolvedFindings + purged.history + purged.audit > 0) log.info({ purged }, 'retention purged old rows');
     if (at - optimizedAt > OPTIMIZE_EVERY_MS) {
@@ -159,7 +159,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
   function endSuppressions(): number {
     const ended = pipeline.expire();
     if (ended.length > 0) {
-      metrics.inc('nodeward_suppressions_expired_total', 'Suppressions that ended because their expiry passed', ended.length);
+      metrics.inc('nodeward_suppressions_expired_total', ended.length);
       log.info({ findings: ended.map((e) => e.findingId) }, 'suppressions expired');
     }
     return ended.length;
@@ -182,7 +182,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
         endSuppressions();
         refreshGauges(now());
       } catch (err) {
-        metrics.inc('nodeward_sweep_failures_total', 'Housekeeping runs that failed');
+        metrics.inc('nodeward_sweep_failures_total');
         log.error({ err: (err as Error).message }, 'ending expired suppressions failed; retrying on the next tick');
       }
       armExpiry(undefined, true);
@@ -192,13 +192,13 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
 
   function refreshGauges(at: number): void {
     for (const [state, n] of Object.entries(store.findings.countByState())) {
-      metrics.set('nodeward_findings', 'Findings in the store by state', n, { state });
+      metrics.set('nodeward_findings', n, { state });
     }
     const n = store.nodes.counts(at, config.staleAfterMs);
-    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.total, { state: 'known' });
-    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.connected, { state: 'connected' });
-    metrics.set('nodeward_nodes', 'Nodes in the inventory', n.stale, { state: 'stale' });
-    metrics.set('nodeward_store_bytes', 'Size of the SQLite database', store.sizeBytes());
+    metrics.set('nodeward_nodes', n.total, { state: 'known' });
+    metrics.set('nodeward_nodes', n.connected, { state: 'connected' });
+    metrics.set('nodeward_nodes', n.stale, { state: 'stale' });
+    metrics.set('nodeward_store_bytes', store.sizeBytes());
   }
 
   const safeSweep = (): void => {
@@ -206,7 +206,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
       sweep();
     } catch (err) {
       // A failed sweep (a busy database, a full disk) is retried on the next tick.
-      metrics.inc('nodeward_sweep_failures_total', 'Housekeeping runs that failed');
+      metrics.inc('nodeward_sweep_failures_total');
       log.error({ err: (err as Error).message }, 'sweep failed; retrying on the next tick');
     }
   };

@@ -69,9 +69,11 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
 
-  function count(name: string, help: string, labels?: Record<string, string>): void {
-    deps.metrics?.inc(name, help, 1, labels);
-  }
+  const count = {
+    conflict: (): void => deps.metrics?.inc('nodeward_pki_conflicts_total'),
+    step: (step: string): void => deps.metrics?.inc('nodeward_pki_steps_total', 1, { step }),
+    refreshFailure: (): void => deps.metrics?.inc('nodeward_pki_refresh_failures_total'),
+  };
 
   /** Reads the Secret and takes every step that is due, until none is. */
   async function reconcileSecret(): Promise<PkiState> {
@@ -86,12 +88,12 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
       if (updated === 'conflict') {
         // Someone else wrote first (another replica): what they wrote is read and judged.
         log.info({ secret: describe(secretRef), step: step.kind }, 'the PKI Secret changed while this step was prepared; reading it again');
-        count('nodeward_pki_conflicts_total', 'Updates of the PKI Secret or the CA ConfigMap that lost to a concurrent writer (read again)');
+        count.conflict();
         obj = await objects.get(secretRef);
         continue;
       }
       logStep(step, readPkiSecret(updated.data, describe(secretRef))!);
-      count('nodeward_pki_steps_total', 'Changes the collector made to its PKI Secret, by step', { step: step.kind });
+      count.step(step.kind);
       obj = updated;
     }
     throw new ClusterPkiError('PKI_UNSETTLED', `${describe(secretRef)}: still changing after ${MAX_STEPS} updates; is something else writing it?`);
@@ -119,7 +121,7 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
       if (cm.data[CA_CERT_KEY] === bundle) return;
       const updated = await objects.update(cm, { ...cm.data, [CA_CERT_KEY]: bundle });
       if (updated === 'conflict') {
-        count('nodeward_pki_conflicts_total', 'Updates of the PKI Secret or the CA ConfigMap that lost to a concurrent writer (read again)');
+        count.conflict();
         continue;
       }
       log.info({ configMap: describe(caMapRef), cas: s.cas.length }, 'CA bundle published for the agents');
@@ -191,7 +193,7 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
       running = refreshOnce().then((c) => {
         changed = c;
       }, (err: unknown) => {
-        count('nodeward_pki_refresh_failures_total', 'Checks of the PKI Secret that failed (the credentials in use stay)');
+        count.refreshFailure();
         log.warn({ err: (err as Error).message, secret: describe(secretRef) }, 'cannot check the PKI Secret; keeping the credentials in use');
       });
       try {

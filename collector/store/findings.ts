@@ -90,6 +90,8 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     purgeHistory: db.prepare('DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < ? LIMIT 5000)'),
     // From the per-node rollup (migration 002): no scan of the findings table.
     countByState: db.prepare<[], { state: FindingState; n: number }>('SELECT state, sum(total) AS n FROM node_counts GROUP BY state'),
+    totals: db.prepare<[], { state: FindingState; category: string; severityRank: number; n: number }>(
+      'SELECT state, category, severity_rank AS severityRank, n FROM finding_totals WHERE n > 0'),
   };
   // The key that seals the list's cursors (migration 012).
   const cursorKey = db.prepare<[], Buffer>("SELECT value FROM store_secrets WHERE name = 'cursor-seal'").pluck().get();
@@ -204,6 +206,10 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       const out: Record<FindingState, number> = { open: 0, resolved: 0, suppressed: 0 };
       for (const r of s.countByState.all()) out[r.state] = r.n;
       return out;
+    },
+
+    totals() {
+      return s.totals.all();
     },
 
     nextSuppressionExpiry() {

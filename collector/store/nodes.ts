@@ -9,7 +9,7 @@ import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import {
   encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
-  type NodeRow, type NodeStats, type NodeStore,
+  type AgentFigures, type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
 interface RawNode {
@@ -215,6 +215,12 @@ export function createNodeStore(db: Db): NodeStore {
     missingOf: db.prepare<Record<string, unknown>, RawMissing>(AGENT_MISSING_OF),
     getClusterOnly: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name = @name`),
     clusterOnlyAfter: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name > @after ORDER BY n.name LIMIT @limit`),
+    agentFigures: db.prepare<[number], AgentFigures>(`SELECT name AS node, exec_source AS execSource, exec_events_lost AS execEventsLost,
+        min(spool_dropped + agent_rejected + process_events_lost + exec_events_lost + exec_unjudged + baseline_items_dropped
+          + baseline_keys_evicted + baseline_report_dropped, ${Number.MAX_SAFE_INTEGER}) AS drops,
+        spool_entries AS spoolEntries, spool_bytes AS spoolBytes, spool_dropped AS spoolDropped,
+        exec_identity_failed AS identityFailed, last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
+    nodeCount: db.prepare<[], number>('SELECT count(*) FROM nodes').pluck(),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
         count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
@@ -358,6 +364,9 @@ export function createNodeStore(db: Db): NodeStore {
     /** Nodes last heard from before `cutoff`. */
     silentSince(cutoff: number): Array<{ name: string; lastSeen: number }> {
       return s.silent.all(cutoff).map((r) => ({ name: r.name, lastSeen: r.last_seen }));
+    },
+    agentFigures(limit: number) {
+      return { nodes: s.agentFigures.all(limit), total: s.nodeCount.get() ?? 0 };
     },
     counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number } {
       const r = s.counts.get(now - staleAfterMs)!;

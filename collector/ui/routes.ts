@@ -67,7 +67,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     }, async (req, reply) => {
       const refused = (reason: string, error: string): FastifyReply => {
         req.refusal = { action: 'ui.login', reason };
-        deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: reason });
+        deps.metrics.inc('nodeward_ui_logins_total', 1, { outcome: reason });
         return reply.code(303).header('location', `/ui/login?error=${error}`);
       };
       if (!fromOwnPage(req, deps.allowedOrigins)) return refused('cross-origin', 'origin').send();
@@ -76,14 +76,14 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
       const principal = given ? deps.auth.authenticate(`Bearer ${token.trim()}`) : undefined;
       if (!principal) {
         const verdict = failures.fail(req.ip);
-        deps.metrics.inc('nodeward_auth_failures_total', 'Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', 1,
+        deps.metrics.inc('nodeward_auth_failures_total', 1,
           { surface: 'login', answer: verdict.allowed ? 'refused' : 'limited' });
         if (!verdict.allowed) return refused('over-failure-limit', 'busy').header('retry-after', String(verdict.retryAfterSeconds)).send();
         return refused(given ? 'bad-credentials' : 'no-credentials', 'token').send();
       }
       req.principal = principal;
       const session = deps.sessions.create(principal);
-      deps.metrics.inc('nodeward_ui_logins_total', 'Dashboard logins', 1, { outcome: 'ok' });
+      deps.metrics.inc('nodeward_ui_logins_total', 1, { outcome: 'ok' });
       return reply.code(303).header('set-cookie', sessionCookie(session.id, session.maxAgeSeconds)).header('location', '/ui/').send();
     });
 

@@ -15,7 +15,7 @@
 // alert by itself while the finding is open (and does, should nodeward go away).
 import type { Logger } from '../../proto/support/logger.js';
 import { systemClock, type Clock } from '../clock.js';
-import { DELIVERY_LATENCY_BUCKETS, type Metrics } from '../metrics.js';
+import type { Metrics } from '../metrics.js';
 import type { OutboxRow, Store } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { groupChanges } from './group.js';
@@ -128,14 +128,14 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
   function gauges(): void {
     const c = outbox.counts(name)[0];
     if (!c) return;
-    metrics.set('nodeward_webhook_pending', 'Webhook deliveries waiting to be sent, per destination', c.pending, labels);
-    metrics.set('nodeward_webhook_dead_letters', 'Webhook deliveries given up on (kept until retried or purged), per destination', c.dead, labels);
+    metrics.set('nodeward_webhook_pending', c.pending, labels);
+    metrics.set('nodeward_webhook_dead_letters', c.dead, labels);
   }
 
   /** New rows (or drops) while the loop may be asleep: the gauges follow once the writing transaction is over. */
   function rowsQueued(dropped: number): void {
     if (dropped > 0) {
-      metrics.inc('nodeward_webhook_dropped_total', 'Webhook deliveries dropped because the destination had its maximum of pending rows', dropped, labels);
+      metrics.inc('nodeward_webhook_dropped_total', dropped, labels);
     }
     if (!gaugesDue) {
       gaugesDue = true;
@@ -148,12 +148,12 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
   }
 
   function counted(outcome: string, n = 1): void {
-    metrics.inc('nodeward_webhook_deliveries_total', 'Webhook delivery attempts by destination and outcome', n, { ...labels, outcome });
+    metrics.inc('nodeward_webhook_deliveries_total', n, { ...labels, outcome });
   }
 
   function bury(m: Planned, failure: { httpStatus: number | null; error: string; attempted: boolean }, reason: string): void {
     const n = outbox.dead(name, m.seqs, failure, now());
-    metrics.inc('nodeward_webhook_dead_letters_total', 'Webhook deliveries that became dead letters, by reason', n, { ...labels, reason });
+    metrics.inc('nodeward_webhook_dead_letters_total', n, { ...labels, reason });
     log.warn({ deliveryId: m.message.deliveryId, rows: n, status: failure.httpStatus, error: failure.error, reason }, 'webhook delivery is a dead letter');
   }
 
@@ -178,15 +178,15 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     const out: SendOutcome = await sender.post(rendered.path, rendered.body, rendered.headers, abort.signal);
     // Stopped mid-flight: the rows stay as they were and go out again after the restart.
     if (!running) return 0;
-    metrics.observe('nodeward_webhook_request_duration_seconds', 'Time for one webhook request, per destination',
+    metrics.observe('nodeward_webhook_request_duration_seconds',
       Number(process.hrtime.bigint() - started) / 1e9, labels);
     const done = now();
     if (out.kind === 'delivered') {
       outbox.delivered(name, m.seqs, out.status, done);
       counted('delivered');
       for (const c of m.createdAt) {
-        metrics.observe('nodeward_webhook_delivery_latency_seconds', 'From the commit of a finding change to its delivery, per destination',
-          Math.max(0, done - c) / 1000, labels, DELIVERY_LATENCY_BUCKETS);
+        metrics.observe('nodeward_webhook_delivery_latency_seconds',
+          Math.max(0, done - c) / 1000, labels);
       }
       log.debug({ deliveryId: m.message.deliveryId, rows: m.seqs.length, status: out.status, attempts: m.attempts + 1 }, 'webhook delivered');
       return 0;
@@ -216,7 +216,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       const req = renderFiring(firing.slice(i, i + REPOST_CHUNK).map((c) => c.finding), config, expiresAt);
       const out = await sender.post(req.path, req.body, req.headers, abort.signal);
       if (!running) return;
-      metrics.inc('nodeward_webhook_reposts_total', 'Alertmanager re-posts of firing alerts, by outcome', 1, { ...labels, outcome: out.kind });
+      metrics.inc('nodeward_webhook_reposts_total', 1, { ...labels, outcome: out.kind });
       if (out.kind !== 'delivered') {
         log.info({ status: out.status, error: out.error }, 're-posting firing alerts failed; trying again on the next round');
         return;
@@ -270,7 +270,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       try {
         next = await step();
       } catch (err) {
-        metrics.inc('nodeward_webhook_dispatcher_errors_total', 'Unexpected errors in a webhook dispatcher loop', 1, labels);
+        metrics.inc('nodeward_webhook_dispatcher_errors_total', 1, labels);
         log.error({ err: (err as Error).message }, 'webhook dispatcher step failed; trying again');
         next = { ms: ERROR_PAUSE_MS, wakeable: false };
       }
@@ -285,7 +285,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       running = true;
       abort = new AbortController();
       nextRepostAt = 0;
-      metrics.inc('nodeward_webhook_dropped_total', 'Webhook deliveries dropped because the destination had its maximum of pending rows', 0, labels);
+      metrics.inc('nodeward_webhook_dropped_total', 0, labels);
       unsubscribe = outbox.subscribe((d, dropped) => {
         if (d === name) rowsQueued(dropped);
       });

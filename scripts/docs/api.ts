@@ -270,5 +270,7 @@ failed credentials (by surface, and whether they were limited), unauthenticated 
 audited in aggregate, and per webhook destination: deliveries by outcome, pending, dead
 letters, drops and the latency from commit to delivery
 ([webhooks.md](webhooks.md#metrics)). Connection counters are in
-[configuration.md](configuration.md#connection-limits).
+[configuration.md](configuration.md#connection-limits). Every family, the process and runtime
+metrics, the agents' own figures per node, and example alert rules and a Grafana dashboard:
+[metrics.md](metrics.md).
 `;

@@ -4,8 +4,9 @@ import { apiMarkdown, collectorOpenApi } from './api.js';
 import { checksMarkdown } from './checks.js';
 import { configurationMarkdown } from './configuration.js';
 import { interpretersDoc } from './interpreters.js';
+import { metricsMarkdown } from './metrics.js';
 
-export const GENERATED_DOCS = ['configuration.md', 'checks.md', 'api.md', 'interpreters.md'] as const;
+export const GENERATED_DOCS = ['configuration.md', 'checks.md', 'api.md', 'interpreters.md', 'metrics.md'] as const;
 export type GeneratedDoc = (typeof GENERATED_DOCS)[number];
 
 /** What each generated reference holds now. Deterministic: no time, no host, no random. */
@@ -15,5 +16,6 @@ export async function generatedDocs(): Promise<Record<GeneratedDoc, string>> {
     'checks.md': checksMarkdown(),
     'api.md': apiMarkdown(await collectorOpenApi()),
     'interpreters.md': interpretersDoc(),
+    'metrics.md': metricsMarkdown(),
   };
 }

@@ -224,7 +224,7 @@ test('a node cannot backdate into a baseline another node locked: received more 
     t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned']], 'nor the backdated content');
     t.is(web.version, adopt.version);
     t.like(tc.collector.store!.baselines.counters(), { itemsRefused: 1, digestsRefused: 1 });
-    t.regex(tc.collector.metrics.render(), /nodeward_baseline_items_refused_total 1\b/);
+    t.regex((await tc.collector.metrics.render()), /nodeward_baseline_items_refused_total 1\b/);
     await a.batch([]); // nothing was pushed: the next message is this ack
   }, { nodes: NODES, clock });
 });
@@ -264,7 +264,7 @@ test('host baselines per node role: kept apart centrally, each adopted only by i
   worker.report(bl(CP_HOST, 'locked', ['/tmp/implant'], cpAdopt.version));
   await registered(tc, worker, 'node-b');
   t.is(item(await centralBaseline(tc, CP_HOST), '/tmp/implant'), undefined);
-  t.regex(tc.collector.metrics.render(), /nodeward_rejects_total\{reason="host_baseline_role"\} 1\b/);
+  t.regex((await tc.collector.metrics.render()), /nodeward_rejects_total\{reason="host_baseline_role"\} 1\b/);
   await nothingFor(worker);
 
   // An operator's allow goes to the role it is for.
@@ -335,7 +335,7 @@ test('allowing an executable resolves its proc-unexpected findings on every node
   // The agent had this in its spool before the allow reached it.
   await a.batch([finding('/tmp/tool', sent)]);
   t.is((await ok(tc, `/api/v1/findings/${ids[0]}`)).state, 'resolved');
-  t.regex(tc.collector.metrics.render(), /nodeward_findings_ignored_total 1\b/);
+  t.regex((await tc.collector.metrics.render()), /nodeward_findings_ignored_total 1\b/);
   await a.batch([finding('/tmp/third')]);
   t.is((await ok(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/third'))}`)).state, 'open');
 }, { nodes: NODES }));
@@ -403,7 +403,7 @@ test('contents and a locked baseline: a node\'s new content joins an item it hol
   t.is(item(web, '/usr/bin/new'), undefined);
   t.is(web.version, adopt.version, 'contents joining do not change the version');
   t.is(tc.collector.store!.baselines.counters().digestsRefused, 1, 'the learned content after the lock is counted');
-  t.regex(tc.collector.metrics.render(), /nodeward_baseline_digests_refused_total 1\b/);
+  t.regex((await tc.collector.metrics.render()), /nodeward_baseline_digests_refused_total 1\b/);
   await a.batch([]); // nothing was pushed: the next message is this ack
 
   // An operator's lock: the before-lock rule is for node locks only; judged contents still join.

@@ -101,7 +101,7 @@ test('property: hostile lines through a real watch are each counted once, as a r
     remove(key) {
       held.delete(key);
     },
-  }, { log: silent, metricPrefix: 'nodeward_test_watch' });
+  }, { log: silent, metricPrefix: 'nodeward_pod_watch' });
   informer.start();
   t.teardown(() => informer.stop());
   await eventually('the watch', () => (api.liveWatchesOf('nodes') === 1 ? true : undefined));

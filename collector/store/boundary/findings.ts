@@ -102,6 +102,8 @@ export interface FindingReads {
   /** The position a cursor of `list` names; undefined when it is not one this store issued, unchanged. */
   openCursor(cursor: string): FindingPosition | undefined;
   countByState(): Record<FindingState, number>;
+  /** Findings by state, category and severity rank (the rollups: a few rows, never the findings table); empty groups left out. */
+  totals(): Array<{ state: FindingState; category: string; severityRank: number; n: number }>;
   /** The earliest expiry of a suppression in force (ms), if any. */
   nextSuppressionExpiry(): number | undefined;
   /** Deletes findings resolved before `olderThan` (their history goes with them). */

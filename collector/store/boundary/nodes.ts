@@ -237,4 +237,22 @@ export interface NodeStore {
   /** Nodes last heard from before `cutoff`. */
   silentSince(cutoff: number): Array<{ name: string; lastSeen: number }>;
   counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number };
+  /** The agents' own figures, for /metrics: the first `limit` nodes an agent reported, by name, and how many there are in all. */
+  agentFigures(limit: number): { nodes: AgentFigures[]; total: number };
+}
+
+/** What /metrics exports of one node's agent (its latest hello or heartbeat). */
+export interface AgentFigures {
+  readonly node: string;
+  /** `ebpf`, `netlink`, `scan`, or empty before the agent said. */
+  readonly execSource: string;
+  readonly execEventsLost: number;
+  /** Every loss the agent reports, summed (AgentDrops.total). */
+  readonly drops: number;
+  readonly spoolEntries: number;
+  readonly spoolBytes: number;
+  readonly spoolDropped: number;
+  readonly identityFailed: number;
+  /** Unix ms. */
+  readonly lastSeen: number;
 }
