@@ -65,6 +65,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
   let scansDone = 0;
+  // How long the last scan took (facts and judgement), for AgentStats last_scan_duration_ms.
+  let lastScanMs = 0;
   // Ready once a scan has completed and the spool is open: the probe says the agent works,
   // not that the collector is reachable (an outage must not restart every agent).
   const health = config.health.enabled
@@ -76,8 +78,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
 
   async function scan(trigger: 'startup' | 'periodic'): Promise<void> {
     const now = new Date();
+    const started = performance.now();
     const facts = await collect(now);
     const results = evaluate(facts, specs, now);
+    lastScanMs = performance.now() - started;
     const s = spool;
     if (!s) return;
     // The agent's own exec source, while the process monitor runs: a degraded one is a finding.
@@ -87,7 +91,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
     scansDone++;
-    log.info({ trigger, sequence, results: results.length, failing: failing.length }, 'scan completed');
+    log.info({ trigger, sequence, results: results.length, failing: failing.length, ms: Math.ceil(lastScanMs) }, 'scan completed');
     log.debug({ sequence, failing: failing.map((r) => `${r.id} ${r.subject}`) }, 'failing results');
     reporter?.notify();
     void watcher?.update(facts);
@@ -95,7 +99,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
 
   /** The process monitor's counters and the facts phase's refusals, as AgentStats carries them to the collector. */
   function agentStats(): Partial<AgentStats> {
-    return { ...processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0), ...documentRefusalsToWire(refusals.stats()) };
+    return {
+      ...processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0), ...documentRefusalsToWire(refusals.stats()),
+      lastScanDurationMs: Math.ceil(lastScanMs),
+    };
   }
 
   function tick(trigger: 'startup' | 'periodic'): void {

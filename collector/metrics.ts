@@ -137,6 +137,8 @@ export const FAMILIES = {
   nodeward_pki_refresh_failures_total: c('Checks of the PKI Secret that failed (the credentials in use stay)'),
   // The agents' own figures, per node, from their latest hello or heartbeat (when scraped).
   nodeward_agent_exec_source: g('How the node\'s agent sees execs (1 for its source: ebpf, netlink or scan)', ['node', 'source']),
+  nodeward_agent_exec_events: g('Exec events the node\'s agent source delivered since the agent started (1 record per exec; 0 on the scan)', ['node']),
+  nodeward_agent_scan_duration_seconds: g('How long the node\'s agent took for its last scan (collecting the facts and judging them)', ['node']),
   nodeward_agent_exec_events_lost: g('Exec events the node\'s agent lost since it started (its ring buffer or netlink socket had no room)', ['node']),
   nodeward_agent_drops: g('Everything the node\'s agent reports it lost, summed over causes (spool, refused messages, process and exec events, baselines)', ['node']),
   nodeward_agent_spool_entries: g('Findings waiting in the node\'s agent spool', ['node']),

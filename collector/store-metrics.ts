@@ -16,7 +16,7 @@ export interface StoreMetricsDeps {
 }
 
 const PER_NODE = [
-  'nodeward_agent_exec_source', 'nodeward_agent_exec_events_lost', 'nodeward_agent_drops', 'nodeward_agent_spool_entries',
+  'nodeward_agent_exec_source', 'nodeward_agent_exec_events', 'nodeward_agent_scan_duration_seconds', 'nodeward_agent_exec_events_lost', 'nodeward_agent_drops', 'nodeward_agent_spool_entries',
   'nodeward_agent_spool_bytes', 'nodeward_agent_spool_dropped', 'nodeward_agent_identity_failures',
   'nodeward_agent_last_seen_timestamp_seconds', 'nodeward_agent_host_learning_until_timestamp_seconds', 'nodeward_agent_host_baseline_locked',
 ] as const;
@@ -39,6 +39,9 @@ export function refreshStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): v
   for (const n of nodes) {
     const node = { node: n.node };
     if (n.execSource) metrics.set('nodeward_agent_exec_source', 1, { node: n.node, source: n.execSource });
+    metrics.set('nodeward_agent_exec_events', n.execEvents, node);
+    // An agent that predates the field says 0: no series rather than a scan that took no time.
+    if (n.lastScanDurationMs > 0) metrics.set('nodeward_agent_scan_duration_seconds', n.lastScanDurationMs / 1000, node);
     metrics.set('nodeward_agent_exec_events_lost', n.execEventsLost, node);
     metrics.set('nodeward_agent_drops', n.drops, node);
     metrics.set('nodeward_agent_spool_entries', n.spoolEntries, node);

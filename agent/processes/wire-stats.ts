@@ -14,6 +14,7 @@ export function processStatsToWire(p: ProcessMonitorStats | undefined, baselineR
     execRingLost: ringLost, execUnjudged: p.unjudged + p.unplaced,
     // Judged as host processes though their cgroup looked like a container's.
     execFakeContainer: p.fakeContainer, execHostNamespace: p.hostNamespace, execBatches: p.exec?.batches ?? 0,
+    execEvents: p.exec?.execs ?? 0,
     baselineItemsDropped: p.baselines.overflow, baselineKeysEvicted: p.baselines.evictedKeys,
     baselineReportDropped,
     ...identityFailures(p.content.identity),

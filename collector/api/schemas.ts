@@ -102,6 +102,8 @@ export const Node = Type.Object({
     count: Type.Integer({ description: 'Executables whose contents the agent could not hash, since it started: each such process was judged by its path only' }),
     lastReason: Type.String({ description: 'The last one\'s reason: gone, too-large, not-regular, changed, unreadable or busy; empty when none failed' }),
   }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
+  execEvents: Type.Integer({ description: "Exec events the agent's source (execSource) delivered, since the agent started; 0 on the scan" }),
+  lastScanDurationMs: Type.Integer({ description: "How long the agent's last scan took (collecting the facts and judging them), in milliseconds; 0 before its first scan, or from an agent that predates it" }),
   spool: Type.Object({ entries: Int('Entries waiting to be sent'), bytes: Int('Their bytes'), dropped: Int("Findings dropped by the spool's bounds"), rejected: Int('Messages the collector refused as invalid') }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),

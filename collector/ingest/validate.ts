@@ -258,6 +258,8 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     hostDocumentRefusedReason: refusalReason('hostDocumentRefusedReason', st?.hostDocumentRefusedReason ?? ''),
     execIdentityFailed: counter('execIdentityFailed'),
     execIdentityFailedReason: refusalReason('execIdentityFailedReason', st?.execIdentityFailedReason ?? ''),
+    execEvents: counter('execEvents'),
+    lastScanDurationMs: counter('lastScanDurationMs'),
   };
   return { stats, clamped };
 }

@@ -20,7 +20,7 @@ interface RawNode {
   exec_records_partial: number; exec_source: string; exec_source_reason: string; exec_ring_lost: number; exec_unjudged: number;
   exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
   host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
-  exec_identity_failed: number; exec_identity_failed_reason: string;
+  exec_identity_failed: number; exec_identity_failed_reason: string; exec_events: number; last_scan_duration_ms: number;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -139,6 +139,7 @@ function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): No
     certificates: [], certificatesExpireFirst: null, connected: false, stale: false, firstSeen: '', lastSeen: '',
     execCoverage: '', execSource: '', execSourceReason: '', execRingLost: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
     hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' }, execIdentityFailed: { count: 0, lastReason: '' },
+    execEvents: 0, lastScanDurationMs: 0,
     spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
     agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
     baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
@@ -199,6 +200,7 @@ export function createNodeStore(db: Db): NodeStore {
         host_documents_refused = @hostDocumentsRefused, host_document_refused_path = @hostDocumentRefusedPath,
         host_document_refused_reason = @hostDocumentRefusedReason,
         exec_identity_failed = @execIdentityFailed, exec_identity_failed_reason = @execIdentityFailedReason,
+        exec_events = @execEvents, last_scan_duration_ms = @lastScanDurationMs,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -219,7 +221,8 @@ export function createNodeStore(db: Db): NodeStore {
         min(spool_dropped + agent_rejected + process_events_lost + exec_events_lost + exec_unjudged + baseline_items_dropped
           + baseline_keys_evicted + baseline_report_dropped, ${Number.MAX_SAFE_INTEGER}) AS drops,
         spool_entries AS spoolEntries, spool_bytes AS spoolBytes, spool_dropped AS spoolDropped,
-        exec_identity_failed AS identityFailed, last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
+        exec_identity_failed AS identityFailed, exec_events AS execEvents, last_scan_duration_ms AS lastScanDurationMs,
+        last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
     nodeCount: db.prepare<[], number>('SELECT count(*) FROM nodes').pluck(),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
@@ -239,6 +242,7 @@ export function createNodeStore(db: Db): NodeStore {
     execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
     hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
     execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
+    execEvents: r.exec_events, lastScanDurationMs: r.last_scan_duration_ms,
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },

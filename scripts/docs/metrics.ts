@@ -35,7 +35,8 @@ Everything is on one prom-client registry:
 
 With host networking an agent's own port cannot be scraped, so the collector exports what each
 agent reports in its hello and heartbeats (the same figures \`GET /api/v1/nodes/{name}\` shows),
-as gauges labelled by \`node\`: its exec source, exec events lost, everything it dropped, its
+as gauges labelled by \`node\`: its exec source, the exec events it received and lost, how long
+its last scan took, everything it dropped, its
 spool depth and drops, executables it could not hash, when it was last heard from, and its host
 baseline's learning window where the agent reported one. They are read from the store when
 scraped. They are the agent's latest values: they restart from 0 with the agent, so alert on

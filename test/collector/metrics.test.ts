@@ -117,7 +117,7 @@ promtool('promtool check metrics finds no problem in a live collector\'s /metric
 test('the agents\' own figures per node and findings by severity and category, from a real agent session; bounded by node count', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a', { hostBaselineKey: 'host/worker' });
   const b = await connect(tc, 'node-b');
-  a.heartbeat({ spoolEntries: 7, spoolBytes: 700, spoolDropped: 2, execCoverage: 'event', execSource: 'ebpf', execEventsLost: 11, processEventsLost: 5, execIdentityFailed: 3 });
+  a.heartbeat({ spoolEntries: 7, spoolBytes: 700, spoolDropped: 2, execCoverage: 'event', execSource: 'ebpf', execEventsLost: 11, processEventsLost: 5, execIdentityFailed: 3, execEvents: 420, lastScanDurationMs: 85 });
   a.report(bl('host/worker', 'learning', ['/usr/bin/true']));
   await a.batch([proc('/usr/bin/nc', { severity: 'critical' }), proc('/usr/bin/socat', { severity: 'high' })]);
   b.heartbeat({ execCoverage: 'scan', execSource: 'netlink' });
@@ -128,6 +128,9 @@ test('the agents\' own figures per node and findings by severity and category, f
   t.is(sample(families, 'nodeward_agent_exec_source', { node: 'node-a', source: 'ebpf' }), 1);
   t.is(sample(families, 'nodeward_agent_exec_source', { node: 'node-b', source: 'netlink' }), 1);
   t.is(sample(families, 'nodeward_agent_exec_events_lost', node), 11);
+  t.is(sample(families, 'nodeward_agent_exec_events', node), 420);
+  t.is(sample(families, 'nodeward_agent_scan_duration_seconds', node), 0.085);
+  t.is(sample(families, 'nodeward_agent_scan_duration_seconds', { node: 'node-b' }), undefined, 'node-b said no scan duration (an older agent): no series');
   t.is(sample(families, 'nodeward_agent_spool_entries', node), 7);
   t.is(sample(families, 'nodeward_agent_spool_bytes', node), 700);
   t.is(sample(families, 'nodeward_agent_spool_dropped', node), 2);

@@ -128,7 +128,7 @@ const HELLO_STATS = {
   execSource: 'netlink', execSourceReason: 'ebpf: NO_CAPABILITY: the agent lacks CAP_BPF', execRingLost: 19, execUnjudged: 23,
   execFakeContainer: 29, execHostNamespace: 31, execBatches: 37, hostDocumentsRefused: 41,
   hostDocumentRefusedPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', hostDocumentRefusedReason: 'bytes',
-  execIdentityFailed: 43, execIdentityFailedReason: 'too-large',
+  execIdentityFailed: 43, execIdentityFailedReason: 'too-large', execEvents: 47, lastScanDurationMs: 53,
 };
 
 test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
@@ -141,6 +141,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.like(fromHello, { execFakeContainer: 29, execHostNamespace: 31, execBatches: 37 });
   t.deepEqual(fromHello.hostDocumentsRefused, { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' });
   t.deepEqual(fromHello.execIdentityFailed, { count: 43, lastReason: 'too-large' });
+  t.like(fromHello, { execEvents: 47, lastScanDurationMs: 53 });
   t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
   t.deepEqual(fromHello.agentDrops, {
     total: 2 + 1 + 5 + 7 + 23 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7, execUnjudged: 23,
@@ -159,6 +160,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.like(fromBeat, { execFakeContainer: 0, execHostNamespace: 0, execBatches: 0 }, 'an agent that predates them sends none: 0');
   t.deepEqual(fromBeat.hostDocumentsRefused, { count: 0, lastPath: '', lastReason: '' });
   t.deepEqual(fromBeat.execIdentityFailed, { count: 0, lastReason: '' });
+  t.like(fromBeat, { execEvents: 0, lastScanDurationMs: 0 });
   t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
   t.deepEqual(fromBeat.agentDrops, {
     total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100, execUnjudged: 0,
@@ -170,7 +172,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   const doc = await ok(tc, '/api/v1/openapi.json');
   const schema = JSON.stringify(doc);
   for (const field of ['agentDrops', 'agentDegraded', 'baselineReportsRefused', 'execEventsLost', 'execSource', 'execSourceReason', 'execRingLost', 'execUnjudged',
-    'execFakeContainer', 'execHostNamespace', 'execBatches', 'hostDocumentsRefused', 'lastPath', 'lastReason', 'execIdentityFailed']) t.true(schema.includes(field), field);
+    'execFakeContainer', 'execHostNamespace', 'execBatches', 'hostDocumentsRefused', 'lastPath', 'lastReason', 'execIdentityFailed', 'execEvents', 'lastScanDurationMs']) t.true(schema.includes(field), field);
   a.close();
 }));
 

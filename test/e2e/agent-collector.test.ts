@@ -158,11 +158,13 @@ test('findings travel from agent to API over mTLS and survive collector and agen
   }
   t.true((produced.get('cis-4.2.1 kubelet/--anonymous-auth') ?? 0) >= 12, 'the scenario really ran many scans');
 
-  const nodes = await httpsJson<{ items: Array<{ name: string; spool: { dropped: number }; os: string; kubeletVersion: string }> }>(
+  const nodes = await httpsJson<{ items: Array<{ name: string; spool: { dropped: number }; os: string; kubeletVersion: string; lastScanDurationMs: number }> }>(
     `https://localhost:${apiPort}/api/v1/nodes`, { ca, token: TOKEN });
   const node = nodes.body.items.find((n) => n.name === NODE);
   t.truthy(node);
   t.is(node?.spool.dropped, 0);
   // The hello carries the version inside the fixture kubelet's binary (read, never run).
   t.is(node?.kubeletVersion, 'v1.30.2');
+  // Its heartbeats say how long its last scan took (ms, rounded up: never 0 after a scan).
+  t.true((node?.lastScanDurationMs ?? 0) > 0, `lastScanDurationMs ${node?.lastScanDurationMs}`);
 });

@@ -13,7 +13,7 @@ function ebpfStats(over: Partial<ProcessMonitorStats> = {}): ProcessMonitorStats
     lastScanProcesses: 100, tableSize: 100, events: 900, scanOnly: 0, unjudged: 2, unplaced: 1, fakeContainer: 3, hostNamespace: 5,
     hostMntNs: 4026531840, verdicts: { ...zeroVerdicts(), known: 800, learned: 90, unexpected: 10 },
     findings: { observed: 10, emitted: 4, capped: 6, lost: 0, pending: 0 },
-    exec: { received: 900, execs: 900, delivered: 900, partial: 0, dropped: 0, overruns: 0, errors: 0, running: true, kernelSeen: 903, ringLost: 3, wakeups: 40, maxBatch: 60, batches: 41 },
+    exec: { received: 900, execs: 880, delivered: 900, partial: 0, dropped: 0, overruns: 0, errors: 0, running: true, kernelSeen: 903, ringLost: 3, wakeups: 40, maxBatch: 60, batches: 41 },
     baselines: { keys: 2, overflow: 0, evictedKeys: 0, evictedDigests: 0, version: 1 },
     attribution: { containers: 2, owners: 1, lookups: 7 },
     content: {
@@ -31,13 +31,14 @@ test('executables that could not be hashed: their total over every reason, and t
   t.like(processStatsToWire(s, 0), { execIdentityFailed: undefined }, 'identity off: nothing to say');
 });
 
-test('judged-as-host processes and eBPF batches are carried as they are counted', (t) => {
+test('judged-as-host processes, exec events and eBPF batches are carried as they are counted', (t) => {
   t.like(processStatsToWire(ebpfStats(), 0), {
     execSource: 'ebpf', execUnjudged: 3, execRingLost: 3, execEventsLost: 3, execFakeContainer: 3, execHostNamespace: 5, execBatches: 41,
+    execEvents: 880,
   });
   // netlink reports no batches; no exec source at all, none either.
-  const netlink = ebpfStats({ source: 'netlink', exec: { received: 5, execs: 5, delivered: 5, partial: 1, dropped: 0, overruns: 0, errors: 0, running: true } });
-  t.like(processStatsToWire(netlink, 0), { execSource: 'netlink', execBatches: 0, execFakeContainer: 3 });
+  const netlink = ebpfStats({ source: 'netlink', exec: { received: 5, execs: 4, delivered: 5, partial: 1, dropped: 0, overruns: 0, errors: 0, running: true } });
+  t.like(processStatsToWire(netlink, 0), { execSource: 'netlink', execBatches: 0, execFakeContainer: 3, execEvents: 4 });
   t.like(processStatsToWire(ebpfStats({ source: 'scan', coverage: 'scan', exec: null, fakeContainer: 0, hostNamespace: 0 }), 0),
-    { execBatches: 0, execFakeContainer: 0, execHostNamespace: 0 });
+    { execBatches: 0, execFakeContainer: 0, execHostNamespace: 0, execEvents: 0 });
 });

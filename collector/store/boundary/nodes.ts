@@ -52,6 +52,10 @@ export interface NodeStats {
   /** Executables the agent could not hash (judged by path only), and the last one's reason. */
   readonly execIdentityFailed: number;
   readonly execIdentityFailedReason: string;
+  /** Exec events the agent's source delivered, since it started. */
+  readonly execEvents: number;
+  /** How long its last scan took (ms); 0 before its first. */
+  readonly lastScanDurationMs: number;
 }
 
 /** What an agent reports it lost, by cause, and their sum. */
@@ -103,6 +107,10 @@ export interface NodeRow {
   readonly hostDocumentsRefused: { readonly count: number; readonly lastPath: string; readonly lastReason: string };
   /** Executables the agent could not hash, so judged by path only, and the last one's reason. */
   readonly execIdentityFailed: { readonly count: number; readonly lastReason: string };
+  /** Exec events the agent's source delivered, since it started. */
+  readonly execEvents: number;
+  /** How long the agent's last scan took (ms); 0 before its first, or from an agent that predates it. */
+  readonly lastScanDurationMs: number;
   readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
   readonly agentDrops: AgentDrops;
   /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
@@ -253,6 +261,8 @@ export interface AgentFigures {
   readonly spoolBytes: number;
   readonly spoolDropped: number;
   readonly identityFailed: number;
+  readonly execEvents: number;
+  readonly lastScanDurationMs: number;
   /** Unix ms. */
   readonly lastSeen: number;
 }

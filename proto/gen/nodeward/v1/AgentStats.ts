@@ -27,6 +27,8 @@ export interface AgentStats {
   'hostDocumentRefusedReason'?: (string);
   'execIdentityFailed'?: (number | string | Long);
   'execIdentityFailedReason'?: (string);
+  'execEvents'?: (number | string | Long);
+  'lastScanDurationMs'?: (number | string | Long);
 }
 
 export interface AgentStats__Output {
@@ -54,4 +56,6 @@ export interface AgentStats__Output {
   'hostDocumentRefusedReason': (string);
   'execIdentityFailed': (number);
   'execIdentityFailedReason': (string);
+  'execEvents': (number);
+  'lastScanDurationMs': (number);
 }
