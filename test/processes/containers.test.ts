@@ -188,14 +188,16 @@ containerTest('a host process that moves itself into a cgroup named like a pod c
   const unexpected = all.find((x) => x.finding.checkId === 'proc-unexpected' && x.detail.exe === bin);
   t.truthy(unexpected, `judged against the host baseline; got ${all.map((x) => `${x.finding.checkId} ${x.finding.subject}`).join(', ')}`);
   t.like(unexpected!.detail, { baseline: HOST_WORKER, container: null, namespace: '', pod: '' });
-  const fake = all.find((x) => x.finding.checkId === 'proc-fake-container-cgroup');
+  // The monitor sees every exec on the machine: a container another test's runtime left
+  // behind is a fake one to it too. This test's is the one its binary ran in.
+  const fake = all.find((x) => x.finding.checkId === 'proc-fake-container-cgroup' && x.detail.exe === bin);
   t.truthy(fake, 'the cgroup is a finding');
   t.is(fake!.finding.subject, `cgroup:${path}`);
   t.is(fake!.finding.category, 'process');
   t.like(fake!.detail, { baseline: HOST_WORKER, exe: bin, container: null, fakeContainer: { cgroupPath: path, id } });
   t.regex(fake!.detail.fakeContainer!.reason, /no runtime bundle/);
   t.false(all.some((x) => x.detail.baseline === `container:${id}`), 'no baseline of its own for the fake container');
-  t.is(s.m.stats().fakeContainer, 1);
+  t.true(s.m.stats().fakeContainer >= 1);
 });
 
 containerTest('a process keeps the attribution of its exec when it moves to another cgroup later', async (t) => {
