@@ -12,11 +12,14 @@
 // one replica takes reaches the others.
 //
 // Start-up fails, before anything listens, when the API server refuses a call (the error
-// names the permission), or the Secret holds something unusable; later failures are logged
+// names the permission), or the Secret holds something unusable; an API server that is
+// unreachable or answers 429/5xx is tried again a few times first. Later failures are logged
 // and counted, and the current credentials stay in use.
 import type { Logger } from '../../proto/support/logger.js';
 import type { ApiToken, ClusterPkiSettings, CollectorConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import { backoffMs, type Backoff } from '../backoff.js';
+import { KubeApiError } from '../kube/connection.js';
 import { createKubeObjects, describe, type KubeObjects, type ObjectRef, type StoredObject } from '../kube/objects.js';
 import { ensureAdminToken } from './admin-token.js';
 import {
@@ -44,6 +47,14 @@ export interface ClusterPkiDeps {
 
 /** Steps taken in a row before giving up (each is an update; conflicts re-read). */
 const MAX_STEPS = 8;
+
+/**
+ * The start's tries while the API server is unreachable or answers 429/5xx (a restart of it,
+ * a dropped connection under load): 6 tries, about 4-8 s in all. A refusal (403, 404, a bad
+ * Secret) is not tried again: it names what to fix.
+ */
+const START_TRIES = 6;
+const START_BACKOFF: Backoff = { initialMs: 250, maxMs: 4000 };
 
 export class ClusterPkiError extends Error {
   constructor(readonly code: string, message: string) {
@@ -172,15 +183,24 @@ export function createClusterPki(settings: ClusterPkiSettings, deps: ClusterPkiD
      * permission) when any of it fails. Then checks again every checkMs.
      */
     async start(): Promise<{ material: ClusterMaterial; adminToken: ApiToken | undefined }> {
-      try {
-        await refreshOnce();
-        const adminToken = settings.adminToken ? await ensureAdminToken(objects, tokenRef, { log }) : undefined;
-        timer = setInterval(() => void this.refresh(), settings.checkMs);
-        timer.unref();
-        return { material: material!, adminToken };
-      } catch (err) {
-        const e = err as Error & { code?: string };
-        throw new ClusterPkiError(e.code ?? 'PKI_BOOTSTRAP', `cluster PKI (pki.mode kubernetes): ${e.message}`);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await refreshOnce();
+          const adminToken = settings.adminToken ? await ensureAdminToken(objects, tokenRef, { log }) : undefined;
+          timer = setInterval(() => void this.refresh(), settings.checkMs);
+          timer.unref();
+          return { material: material!, adminToken };
+        } catch (err) {
+          const e = err as Error & { code?: string };
+          if (err instanceof KubeApiError && err.retryable && attempt < START_TRIES) {
+            const waitMs = backoffMs(attempt, START_BACKOFF);
+            count.refreshFailure();
+            log.warn({ err: e.message, attempt, retryInMs: waitMs }, 'the Kubernetes API is unavailable; trying the PKI start again');
+            await new Promise((resolve) => setTimeout(resolve, waitMs));
+            continue;
+          }
+          throw new ClusterPkiError(e.code ?? 'PKI_BOOTSTRAP', `cluster PKI (pki.mode kubernetes): ${e.message}${attempt > 1 ? ` (after ${attempt} tries)` : ''}`);
+        }
       }
     },
     /**

@@ -279,6 +279,24 @@ test('a refused API call stops the start with the permission it lacks, before an
   t.true(c.collector.grpcPort > 0);
 });
 
+test('an API server that answers 503 at start is tried again: the start waits it out; one that stays down fails the start, saying how often it tried', async (t) => {
+  const kube = await fakeKube(t);
+  kube.failWith = 503;
+  const starting = startClusterCollector(kube);
+  await eventually('a few refused calls', async () => (kube.requests.length >= 2 ? true : undefined), 10_000);
+  kube.failWith = undefined;
+  const c = await starting;
+  t.teardown(() => c.close());
+  t.true(c.collector.grpcPort > 0);
+  t.truthy(pkiSecret(kube)['ca.crt'], 'the CA was made once the API answered');
+
+  const other = await fakeKube(t);
+  other.failWith = 503;
+  const err = await refused(t, startClusterCollector(other));
+  t.is(err.code, 'KUBE_API');
+  t.regex(err.message, /HTTP 503.*\(after 6 tries\)/s);
+});
+
 test('a Secret with an inconsistent PKI is refused and left as it is', async (t) => {
   const kube = await fakeKube(t);
   const first = await startClusterCollector(kube);
