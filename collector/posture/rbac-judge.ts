@@ -139,13 +139,37 @@ function ruleFails(test: RuleTest, rule: PolicyRule): string {
   }
 }
 
-/** The rule indices a binding makes effective: a RoleBinding grants no non-resource rule. */
-const effective = (binding: RbacBinding, rule: PolicyRule): boolean => binding.kind === 'ClusterRoleBinding' || rule.nonResourceURLs.length === 0;
-
 const sameSubject = (a: Subject, b: Subject): boolean => subjectKey(a) === subjectKey(b);
 
 function meta(check: RbacCheck): Pick<PostureFinding, 'checkId' | 'title' | 'severity' | 'references' | 'cis' | 'category' | 'remediation'> {
   return { checkId: check.id, title: check.title, severity: check.severity, references: check.references, cis: controlIn(check.references, CIS_BENCHMARK), category: RBAC_CATEGORY, remediation: check.remediation };
+}
+
+// What each rule of a role fails depends on the role and on whether non-resource rules count
+// (ClusterRoleBinding) or not (RoleBinding), not on the binding: computed once per role object
+// (roles are immutable; a changed role is a new object) and shared by every binding to it.
+const hitCache = new WeakMap<RbacRole, WeakMap<Judge, Map<boolean, Map<GrantCheck, RuleHit[]>>>>();
+
+function roleHits(role: RbacRole, cluster: boolean, judge: Judge): Map<GrantCheck, RuleHit[]> {
+  let byJudge = hitCache.get(role);
+  if (!byJudge) hitCache.set(role, (byJudge = new WeakMap()));
+  let byScope = byJudge.get(judge);
+  if (!byScope) byJudge.set(judge, (byScope = new Map()));
+  let hits = byScope.get(cluster);
+  if (!hits) {
+    hits = new Map();
+    for (const check of judge.grantChecks) {
+      const list: RuleHit[] = [];
+      role.rules.forEach((rule, index) => {
+        if (!cluster && rule.nonResourceURLs.length > 0) return;
+        const grants = ruleFails(check.test, rule);
+        if (grants !== '') list.push({ index, rule, grants });
+      });
+      if (list.length > 0) hits.set(check, list);
+    }
+    byScope.set(cluster, hits);
+  }
+  return hits;
 }
 
 /** Every check on one binding: its findings, and the expected grants set apart. */
@@ -165,12 +189,7 @@ export function judgeBinding(model: RbacModel, binding: RbacBinding, o: JudgeOpt
     if (check.role !== undefined && !(binding.roleRef.kind === 'ClusterRole' && binding.roleRef.name === check.role)) continue;
     const subjects = check.subjects ? unique.filter((s) => check.subjects?.some((c) => sameSubject(c, s))) : unique;
     if (subjects.length === 0) continue;
-    const hits: RuleHit[] = [];
-    role.rules.forEach((rule, index) => {
-      if (!effective(binding, rule)) return;
-      const grants = ruleFails(check.test, rule);
-      if (grants !== '') hits.push({ index, rule, grants });
-    });
+    const hits = roleHits(role, binding.kind === 'ClusterRoleBinding', judge).get(check) ?? [];
     if (hits.length === 0) continue;
     const summary = hits.map((h) => `rule ${h.index}: ${h.grants}`).join('; ');
     for (const subject of subjects) {
