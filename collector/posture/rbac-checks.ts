@@ -135,16 +135,17 @@ export const RBAC_CHECKS: readonly RbacCheck[] = [
     test: {
       op: 'grants',
       access: [{
-      verbs: ['bind', 'escalate', 'impersonate'],
-      targets: [
-        { group: 'rbac.authorization.k8s.io', resource: 'roles' },
-        { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
-        core('users'),
-        core('groups'),
-        core('serviceaccounts'),
-        { group: 'authentication.k8s.io', resource: 'uids' },
-      ],
-    }] },
+        verbs: ['bind', 'escalate', 'impersonate'],
+        targets: [
+          { group: 'rbac.authorization.k8s.io', resource: 'roles' },
+          { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+          core('users'),
+          core('groups'),
+          core('serviceaccounts'),
+          { group: 'authentication.k8s.io', resource: 'uids' },
+        ],
+      }],
+    },
     remediation:
       'Remove bind, escalate and impersonate from the rule: bind and escalate let the subject grant itself any permission, ' +
       'impersonate lets it act as any user, group or ServiceAccount it names.',
@@ -195,16 +196,17 @@ export const RBAC_CHECKS: readonly RbacCheck[] = [
     test: {
       op: 'grants',
       access: [{
-      verbs: WRITE,
-      targets: [
-        { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations' },
-        { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' },
-        { group: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicies' },
-        { group: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicybindings' },
-        { group: 'admissionregistration.k8s.io', resource: 'mutatingadmissionpolicies' },
-        { group: 'admissionregistration.k8s.io', resource: 'mutatingadmissionpolicybindings' },
-      ],
-    }] },
+        verbs: WRITE,
+        targets: [
+          { group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations' },
+          { group: 'admissionregistration.k8s.io', resource: 'mutatingwebhookconfigurations' },
+          { group: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicies' },
+          { group: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicybindings' },
+          { group: 'admissionregistration.k8s.io', resource: 'mutatingadmissionpolicies' },
+          { group: 'admissionregistration.k8s.io', resource: 'mutatingadmissionpolicybindings' },
+        ],
+      }],
+    },
     remediation:
       'Remove write access to admission webhook configurations and admission policies: a mutating webhook sees, and can ' +
       'change, every object it selects (Secrets included); removing a validating one lifts a guard.',
