@@ -21,6 +21,7 @@ import { benchPackageVouch, formatPackageVouchBench } from './package-vouch.js';
 import { benchIdentity, formatIdentityBench } from './identity.js';
 import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
+import { benchPosture, formatPostureBench } from './posture.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
   process.stdout.write(formatWebhooksBench(await benchWebhooks(wo2), wo2));
   const bo = { agents: quick ? 20 : 100, changes: quick ? 50 : 200 };
   process.stdout.write(formatPushBench(await benchBaselinePush(bo), bo));
+  // Cluster posture: 5,000 bindings over 500 namespaces judged in full and per watch event.
+  const pso = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 100 : 500, fullRounds: quick ? 3 : 10 };
+  process.stdout.write(formatPostureBench(benchPosture(pso), pso));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
   // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the
