@@ -106,6 +106,7 @@ export const FAMILIES = {
   nodeward_api_rate_limited_total: c('API requests refused by the per-token rate limit', ['token']),
   nodeward_auth_failures_total: c('Failed credentials (bad bearer tokens, refused logins), by where and how they were answered', ['surface', 'answer'], AUTH),
   nodeward_ui_logins_total: c('Dashboard logins', ['outcome'], { outcome: ['ok'] }),
+  nodeward_ui_write_refusals_total: c("Writes with the dashboard's session cookie refused (CSRF defence): from another site, or without the session's CSRF token or with another", ['reason'], { reason: ['cross-origin', 'no-csrf-token', 'bad-csrf-token'] }),
   nodeward_audit_records_total: c('Audit records written', ['action']),
   nodeward_audit_refusals_total: c('Refusals of unauthenticated callers, audited in aggregate', ['action', 'reason']),
   nodeward_audit_failures_total: c('Audit records that could not be written'),

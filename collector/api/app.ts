@@ -1,7 +1,8 @@
 // The query API (and the dashboard it serves) as a Fastify app, built apart from listen()
 // so tests can inject requests. Every request passes one gate: authentication (a bearer
-// token, or the dashboard's session cookie on reads), the token's rate limit, its role.
-// Calls that change something are written to the audit log.
+// token, or the dashboard's session cookie: on a write only with the session's CSRF token,
+// from the dashboard's own page), the token's rate limit, its role. Calls that change
+// something are written to the audit log.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../../proto/support/logger.js';
@@ -14,7 +15,8 @@ import { createRateLimiter } from './rate-limit.js';
 import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
 import { parseParameters } from './parameters.js';
 import { ErrorBody } from './schemas.js';
-import { createSessions, readCookie, SESSION_COOKIE } from './sessions.js';
+import { createSessions, CSRF_HEADER, csrfMatches, readCookie, SESSION_COOKIE, type Session } from './sessions.js';
+import { fromOwnPage } from './origin.js';
 import type { ApiContext, FindingCommands } from './context.js';
 export type { AuditSpec } from './context.js';
 import { registerFindingRoutes } from './findings.js';
@@ -60,7 +62,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const auth = createAuthenticator(deps.tokens);
   const rate = deps.rateLimit ?? { perSecond: 20, burst: 100 };
   const limiter = createRateLimiter(rate, now);
-  const sessions = createSessions({ ttlMs: deps.sessionTtlMs ?? 12 * 3600_000, now });
+  const sessions = createSessions({ ttlMs: deps.sessionTtlMs ?? 12 * 3600_000, now, store: deps.store.sessions, stillHolds: auth.stillHolds });
+  const allowedOrigins = deps.allowedOrigins ?? [];
   const failures = createFailureLimiter(now, deps.failureLimits);
   const { metrics } = deps;
   const app = Fastify({
@@ -123,10 +126,21 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (cfg.public) return;
     let principal: Principal | undefined;
     if (req.headers.authorization !== undefined) principal = auth.authenticate(req.headers.authorization);
-    else if (req.method === 'GET' || req.method === 'HEAD') {
-      // The session cookie authenticates reads only: the dashboard changes nothing, so a
-      // forged cross-site write has nothing to ride on (on top of SameSite=Strict).
-      principal = sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+    else {
+      const session = sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+      // A write the cookie authenticates must come from the dashboard's own page and carry the
+      // session's CSRF token (on top of SameSite=Strict): a browser sends the cookie with a
+      // forged cross-site request, but no other site can read the token or set the header.
+      const refused = session && req.method !== 'GET' && req.method !== 'HEAD' ? csrfRefusal(req, session) : undefined;
+      if (refused) {
+        req.refusal = { action: 'ui.write', reason: refused.reason };
+        metrics.inc('nodeward_ui_write_refusals_total', 1, { reason: refused.reason });
+        return reply.code(403).send({ error: refused.error });
+      }
+      if (session) {
+        principal = session.principal;
+        req.session = session;
+      }
     }
     if (!principal && req.headers.authorization !== undefined) {
       // A credential that failed: charged to the failure limits (a correct one never is).
@@ -181,7 +195,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     try {
       deps.store.audit.record({
         at: now(), actor: req.principal.name, role: req.principal.role, action: spec.action,
-        target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''), detail: spec.detail?.(req) ?? {}, status: reply.statusCode,
+        target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''),
+        detail: { ...(spec.detail?.(req) ?? {}), ...(req.session ? { via: 'dashboard' } : {}) }, status: reply.statusCode,
         remote: req.ip,
       });
       metrics.inc('nodeward_audit_records_total', 1, { action: spec.action });
@@ -220,9 +235,22 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerBaselineRoutes(app, ctx);
   registerProcessRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
-  await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins: deps.allowedOrigins ?? [] });
+  await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins });
 
   return app;
+
+  /** Why a write with the session cookie is refused (a stable reason and the answer's error), or undefined. */
+  function csrfRefusal(req: FastifyRequest, session: Session): { reason: string; error: string } | undefined {
+    if (!fromOwnPage(req, allowedOrigins)) {
+      return { reason: 'cross-origin', error: "a write with the dashboard's session must come from the dashboard's own page; this one came from another site" };
+    }
+    const given = req.headers[CSRF_HEADER];
+    if (given === undefined) {
+      return { reason: 'no-csrf-token', error: `a write with the dashboard's session must carry the session's CSRF token in the ${CSRF_HEADER} header (GET /ui/session)` };
+    }
+    if (!csrfMatches(given, session)) return { reason: 'bad-csrf-token', error: `the ${CSRF_HEADER} header is not this session's CSRF token` };
+    return undefined;
+  }
 }
 
 interface RouteSchema {

@@ -24,6 +24,13 @@ export function createAuthenticator(tokens: readonly ApiToken[]) {
       }
       return found;
     },
+    /**
+     * Whether a token of this name with this role is configured now: a dashboard session is
+     * worth only what its token still is (removed, or given another role: nothing).
+     */
+    stillHolds(principal: Principal): boolean {
+      return hashes.some((t) => t.name === principal.name && t.role === principal.role);
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Metrics } from '../metrics.js';
 import type { Principal, Role } from './auth.js';
+import type { Session } from './sessions.js';
 import type { Store } from '../store/store.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -33,15 +34,17 @@ export interface AuditSpec {
 
 /** A refusal of a caller nobody authenticated: audited as one aggregated row per source (store/audit.ts). */
 export interface Refusal {
-  /** e.g. "ui.login", "api.auth". */
+  /** e.g. "ui.login", "api.auth", "ui.write" (a write with the session cookie, refused). */
   readonly action: string;
-  /** e.g. "bad-credentials", "no-credentials", "over-failure-limit", "cross-origin". */
+  /** e.g. "bad-credentials", "no-credentials", "over-failure-limit", "cross-origin", "no-csrf-token", "bad-csrf-token". */
   readonly reason: string;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** Set when the dashboard's session cookie authenticated the request (not a bearer token). */
+    session?: Session;
     /** Set when the request was refused before anyone authenticated; the audit hook aggregates it. */
     refusal?: Refusal;
   }

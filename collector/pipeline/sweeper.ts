@@ -3,7 +3,8 @@
 // DaemonSet should run on that no agent has reported past the grace period get an
 // agent-missing finding (and lose it once deleted from the cluster or no longer expected to
 // run the agent), suppressions that ran out end, the audit log's buffered refusal counts are
-// written (store/audit.ts), retention purges old rows, and the store gauges are refreshed.
+// written (store/audit.ts), expired dashboard sessions are deleted, retention purges old
+// rows, and the store gauges are refreshed.
 // Findings change only through the pipeline's commit stage, here as everywhere. Besides its ticks it
 // wakes up when the next suppression expires, so a suppression ends at its expiry and no
 // read ever has to end it (reads never write).
@@ -58,6 +59,8 @@ export interface SweepOutcome {
   /** agent-missing findings resolved: node deleted, no longer expected to run the agent, or not watched. */
   readonly missingSettled: string[];
   readonly suppressionsEnded: number;
+  /** Expired dashboard sessions deleted. */
+  readonly sessionsExpired: number;
   readonly purged: { readonly resolvedFindings: number; readonly history: number; readonly audit: number; readonly received: number };
 }
 
@@ -132,6 +135,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     const missing = coverage(at);
     const ended = endSuppressions();
     store.audit.flush(at);
+    const sessionsExpired = store.sessions.purgeExpired(at);
     const r = config.retention;
     const purged = {
       resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
@@ -152,7 +156,7 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     }
     refreshGauges(at);
     armExpiry();
-    return { staleRaised, missingRaised: missing.raised, missingSettled: missing.settled, suppressionsEnded: ended, purged };
+    return { staleRaised, missingRaised: missing.raised, missingSettled: missing.settled, suppressionsEnded: ended, sessionsExpired, purged };
   }
 
   /** Ends the suppressions that have run out; how many. */

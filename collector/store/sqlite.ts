@@ -13,6 +13,7 @@ import { createNodeStore } from './nodes.js';
 import { createOutbox } from './outbox.js';
 import { createProcessQueries } from './processes.js';
 import { createRollups } from './rollups.js';
+import { createSessionStore } from './sessions.js';
 import type { Store, StoreUnit } from './store.js';
 import { createSummaryQueries } from './summary.js';
 
@@ -85,6 +86,7 @@ export function openStore(opts: StoreOptions): Store {
     outbox,
     baselines,
     processes: createProcessQueries(db),
+    sessions: createSessionStore(db),
     pruneReceived(olderThan) {
       return s.pruneReceived.run(olderThan).changes;
     },

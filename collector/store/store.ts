@@ -21,6 +21,7 @@ import type { ClusterNodeStore } from './boundary/cluster-nodes.js';
 import type { OutboxStore, OutboxUnit } from './boundary/outbox.js';
 import type { BaselineStore } from './boundary/baselines.js';
 import type { ProcessQueries } from './boundary/processes.js';
+import type { SessionStore } from './boundary/sessions.js';
 
 export * from './boundary/audit.js';
 export * from './boundary/baselines.js';
@@ -30,6 +31,7 @@ export * from './boundary/findings.js';
 export * from './boundary/nodes.js';
 export * from './boundary/outbox.js';
 export * from './boundary/processes.js';
+export * from './boundary/sessions.js';
 export * from './boundary/summary.js';
 export type { Page } from './paging.js';
 
@@ -61,6 +63,8 @@ export interface Store {
   readonly outbox: OutboxStore;
   readonly baselines: BaselineStore;
   readonly processes: ProcessQueries;
+  /** Dashboard sessions (by the hash of their id), kept across restarts. */
+  readonly sessions: SessionStore;
   /** Drops idempotency records older than the horizon (agents resend within minutes). */
   pruneReceived(olderThan: number): number;
   sizeBytes(): number;

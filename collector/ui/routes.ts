@@ -1,6 +1,8 @@
 // The dashboard: a few static pages, one script and one stylesheet, served by the
 // collector. Logging in exchanges a bearer token for a session cookie; the pages then read
-// the query API with that cookie. The files are read once at start-up.
+// the query API with that cookie, and an admin's pages make changes through the same API
+// calls the CLI uses, with the session's CSRF token (GET /ui/session; api/app.ts checks it).
+// The files are read once at start-up.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -15,6 +17,7 @@ export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/',
 
 const PAGES = {
   '/ui/': 'index.html', '/ui/findings': 'findings.html', '/ui/processes': 'processes.html', '/ui/node': 'node.html', '/ui/finding': 'finding.html',
+  '/ui/baselines': 'baselines.html', '/ui/webhooks': 'webhooks.html', '/ui/audit': 'audit.html',
 } as const;
 const ASSETS = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'icon.svg': 'image/svg+xml' } as const;
 
@@ -45,6 +48,13 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   app.get('/', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
   app.get('/ui', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
   for (const [path, name] of Object.entries(PAGES)) app.get(path, { config: { page: true }, schema: hidden }, html(name));
+  // Who the session is, for the page to offer what the role may do, and the session's CSRF
+  // token for its writes. Only for the session cookie: a bearer token has no session (and
+  // no other site can read this answer: no CORS, and the cookie is SameSite=Strict).
+  app.get('/ui/session', { schema: hidden }, async (req, reply) => {
+    if (!req.session) return reply.code(404).send({ error: 'no dashboard session: this is answered only to the session cookie' });
+    return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken };
+  });
   app.get('/ui/login', { config: { public: true }, schema: hidden }, html('login.html'));
   app.get<{ Params: { file: string } }>('/ui/assets/:file', { config: { public: true }, schema: hidden }, async (req, reply) => {
     const a = assets.get(req.params.file);
@@ -90,8 +100,8 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     // Public: it ends whatever session the cookie names (SameSite=Strict keeps other sites from sending it).
     ui.post('/ui/logout', { config: { public: true, audit: { action: 'ui.logout' } }, schema: hidden }, async (req, reply) => {
       const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-      const principal = deps.sessions.get(id);
-      if (principal) req.principal = principal;
+      const session = deps.sessions.get(id);
+      if (session) req.principal = session.principal;
       deps.sessions.end(id);
       return reply.code(303).header('set-cookie', clearedSessionCookie()).header('location', '/ui/login').send();
     });

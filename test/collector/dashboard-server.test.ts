@@ -64,7 +64,7 @@ test('login exchanges a token for an HttpOnly, Secure, SameSite=Strict session c
   t.is(empty.headers.location, '/ui/login?error=token');
 }));
 
-test('a session reads the API and pages; it cannot write, and logging out ends it', (t) => withCollector(async (tc) => {
+test('a session reads the API and pages; without its CSRF token it cannot write, and logging out ends it', (t) => withCollector(async (tc) => {
   const a = await connect(tc, 'node-a');
   await a.batch([proc('/usr/bin/nc')]);
   a.close();
@@ -89,9 +89,9 @@ test('a session reads the API and pages; it cannot write, and logging out ends i
   t.is(list.status, 200);
   t.is(JSON.parse(list.text).items[0].id, id);
 
-  // Even an admin's session cannot change anything: writes need the bearer token.
+  // An admin's session writes only from the dashboard's page with the session's CSRF token (below).
   const write = await raw(tc, `/api/v1/findings/${id}/suppress`, { method: 'POST', cookie, json: { reason: 'via cookie' } });
-  t.is(write.status, 401);
+  t.is(write.status, 403);
   t.is((await api(tc, `/api/v1/findings/${id}`)).body.state, 'open');
 
   const out = await raw(tc, '/ui/logout', { method: 'POST', cookie });
@@ -208,3 +208,82 @@ test('api.allowedOrigins lets the login be posted from the address a proxy in fr
   const other = await raw(tc, '/ui/login', { method: 'POST', form: { token: READER_TOKEN }, headers: { origin: 'https://evil.example.com' } });
   t.is(other.headers.location, '/ui/login?error=origin');
 }, { overrides: { 'api.allowedOrigins': ['https://nodeward.example.com'] } }));
+
+/** The headers a browser sends with a fetch from the dashboard's own page. */
+const OWN_PAGE = { 'sec-fetch-site': 'same-origin', origin: 'null' } as const;
+
+test("a session's writes need the dashboard's own page and the session's CSRF token; bearer tokens are unaffected; refusals are audited and counted", (t) => withCollector(async (tc) => {
+  const a = await connect(tc, 'node-a');
+  await a.batch([proc('/usr/bin/nc'), proc('/usr/bin/socat')]);
+  a.close();
+  const nc = fp('node-a', 'proc-unexpected', '/usr/bin/nc');
+  const socat = fp('node-a', 'proc-unexpected', '/usr/bin/socat');
+  const cookie = await login(tc, ADMIN_TOKEN);
+
+  // The session endpoint: only for the cookie, never for a bearer token.
+  const me = await raw(tc, '/ui/session', { cookie });
+  t.is(me.status, 200);
+  const session = JSON.parse(me.text) as { name: string; role: string; csrfToken: string };
+  t.like(session, { name: 'admin', role: 'admin' });
+  t.regex(session.csrfToken, /^[A-Za-z0-9_-]{43}$/);
+  t.false(String([me.headers['set-cookie'] ?? []].flat()).includes(session.csrfToken), 'the CSRF token is never in a cookie');
+  t.is(me.headers['cache-control'], 'no-store');
+  t.is((await raw(tc, '/ui/session')).status, 401);
+  t.is((await api(tc, '/ui/session', { token: ADMIN_TOKEN })).status, 404, 'a bearer token has no session');
+  const other = JSON.parse((await raw(tc, '/ui/session', { cookie: await login(tc, ADMIN_TOKEN) })).text) as { csrfToken: string };
+  t.not(other.csrfToken, session.csrfToken, 'each session has its own token');
+
+  const suppress = (headers: Record<string, string>, who = cookie) =>
+    raw(tc, `/api/v1/findings/${nc}/suppress`, { method: 'POST', cookie: who, json: { reason: 'forged' }, headers });
+  const refusals: Array<[string, Record<string, string>, string]> = [
+    ['no CSRF token', { ...OWN_PAGE }, 'no-csrf-token'],
+    ['an empty CSRF token', { ...OWN_PAGE, 'x-nodeward-csrf': '' }, 'bad-csrf-token'],
+    ['a wrong CSRF token', { ...OWN_PAGE, 'x-nodeward-csrf': 'A'.repeat(43) }, 'bad-csrf-token'],
+    ["another session's CSRF token", { ...OWN_PAGE, 'x-nodeward-csrf': other.csrfToken }, 'bad-csrf-token'],
+    ['the right token from another site', { 'sec-fetch-site': 'cross-site', origin: 'https://attacker.example', 'x-nodeward-csrf': session.csrfToken }, 'cross-origin'],
+    ['the right token, another origin, no Fetch Metadata', { origin: 'https://attacker.example', 'x-nodeward-csrf': session.csrfToken }, 'cross-origin'],
+    ['the right token, neither Origin nor Fetch Metadata', { 'x-nodeward-csrf': session.csrfToken }, 'cross-origin'],
+  ];
+  for (const [what, headers, reason] of refusals) {
+    const res = await suppress(headers);
+    t.is(res.status, 403, what);
+    t.regex(JSON.parse(res.text).error, reason === 'cross-origin' ? /own page/ : /CSRF token/, what);
+  }
+  t.is((await api(tc, `/api/v1/findings/${nc}`)).body.state, 'open', 'nothing refused changed the finding');
+
+  // From its own page with its token, the session writes; the record names the token and says how.
+  const done = await suppress({ ...OWN_PAGE, 'x-nodeward-csrf': session.csrfToken });
+  t.is(done.status, 200, done.text);
+  t.is(JSON.parse(done.text).state, 'suppressed');
+  const own = new URL(tc.apiUrl).origin;
+  const older = await raw(tc, `/api/v1/findings/${nc}/unsuppress`, { method: 'POST', cookie, headers: { origin: own, 'x-nodeward-csrf': session.csrfToken } });
+  t.is(older.status, 200, 'an older browser: its own Origin, no Fetch Metadata');
+
+  // A reader's session with its token passes the CSRF defence and meets the role check.
+  const readerCookie = await login(tc, READER_TOKEN);
+  const readerToken = (JSON.parse((await raw(tc, '/ui/session', { cookie: readerCookie })).text) as { csrfToken: string; role: string });
+  t.is(readerToken.role, 'reader');
+  const byReader = await raw(tc, `/api/v1/findings/${socat}/suppress`, { method: 'POST', cookie: readerCookie, json: { reason: 'r' }, headers: { ...OWN_PAGE, 'x-nodeward-csrf': readerToken.csrfToken } });
+  t.is(byReader.status, 403);
+  t.regex(JSON.parse(byReader.text).error, /admin role/);
+
+  // Bearer tokens: no origin, no CSRF token, as before.
+  const bearer = await api(tc, `/api/v1/findings/${socat}/suppress`, { token: ADMIN_TOKEN, method: 'POST', body: { reason: 'by the CLI' } });
+  t.is(bearer.status, 200);
+
+  const log = (await api(tc, '/api/v1/audit?limit=1000', { token: ADMIN_TOKEN })).body.items as any[];
+  const suppressions = log.filter((r) => r.action === 'finding.suppress');
+  t.deepEqual(suppressions.map((r) => [r.actor, r.target, r.status, r.detail]).reverse(), [
+    ['admin', nc, 200, { reason: 'forged', via: 'dashboard' }],
+    ['reader', socat, 403, { via: 'dashboard' }], // refused before its body was read
+    ['admin', socat, 200, { reason: 'by the CLI' }],
+  ]);
+  t.like(log.find((r) => r.action === 'finding.unsuppress'), { actor: 'admin', status: 200, detail: { via: 'dashboard' } });
+  const refused = log.filter((r) => r.action === 'ui.write');
+  t.deepEqual(refused.map((r) => [r.detail.reason, r.count]).sort(), [['bad-csrf-token', 3], ['cross-origin', 3], ['no-csrf-token', 1]]);
+  for (const r of log) t.false(JSON.stringify(r).includes(session.csrfToken), 'no CSRF token in the audit log');
+  const metrics = (await raw(tc, '/metrics')).text;
+  t.regex(metrics, /nodeward_ui_write_refusals_total\{reason="cross-origin"\} 3/);
+  t.regex(metrics, /nodeward_ui_write_refusals_total\{reason="bad-csrf-token"\} 3/);
+  t.regex(metrics, /nodeward_ui_write_refusals_total\{reason="no-csrf-token"\} 1/);
+}));

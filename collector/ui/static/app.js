@@ -3,6 +3,11 @@
 // page; the page's <body data-page> says what to draw. Data comes from the query API with
 // the session cookie.
 //
+// An admin's session also changes things, through the same API calls the CLI makes (suppress,
+// unsuppress, allow, lock, unlock, retry, delete a node), each with the session's CSRF token
+// in the x-nodeward-csrf header (GET /ui/session gives it, with the session's name and role).
+// A reader's page shows no action at all; the collector refuses a reader's write anyway.
+//
 // The one rule: every string that came from a node (subjects, command lines, titles,
 // versions, reasons) is inserted as TEXT: through el() below, which only ever creates text
 // nodes and sets a fixed set of attributes. Nothing here assigns innerHTML, outerHTML or
@@ -73,6 +78,80 @@ async function api(path, params = {}) {
   const body = await res.json().catch(() => ({}));
   if (!res.ok) throw new HttpError(res.status, typeof body.error === 'string' ? body.error : `HTTP ${res.status}`);
   return body;
+}
+
+/**
+ * The session: who is logged in, their role, and the CSRF token writes carry. Read once per page.
+ * @type {{ name: string, role: string, csrfToken: string } | null}
+ */
+let session = null;
+
+const isAdmin = () => session !== null && session.role === 'admin';
+
+async function loadSession() {
+  const res = await fetch('/ui/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) {
+    location.assign('/ui/login');
+    throw new HttpError(401, 'the session has ended');
+  }
+  if (!res.ok) throw new HttpError(res.status, `the session could not be read (HTTP ${res.status})`);
+  session = await res.json();
+  const who = document.getElementById('who');
+  if (who && session) who.textContent = `${session.name} (${session.role})`;
+  if (isAdmin()) for (const a of document.querySelectorAll('[data-role="admin"]')) a.removeAttribute('hidden');
+}
+
+/**
+ * A change through the query API, as an admin: the same call the CLI makes, with the session's
+ * CSRF token. Answers the response body; a refusal throws with the API's error.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ */
+async function send(method, path, body) {
+  /** @type {Record<string, string>} */
+  const headers = { accept: 'application/json', 'x-nodeward-csrf': session ? session.csrfToken : '' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/api/v1/${path}`, {
+    method, credentials: 'same-origin', headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (res.status === 401) {
+    location.assign('/ui/login');
+    throw new HttpError(401, 'the session has ended');
+  }
+  const out = await res.json().catch(() => ({}));
+  if (!res.ok) throw new HttpError(res.status, typeof out.error === 'string' ? out.error : `HTTP ${res.status}`);
+  return out;
+}
+
+/**
+ * A button that runs an admin's change: disabled while it runs; an error is shown next to it,
+ * and `done` runs after a success (usually: draw the page again).
+ * @param {string | undefined} id
+ * @param {string} label
+ * @param {() => Promise<unknown>} change
+ * @param {(out: any) => unknown} done
+ */
+function actionButton(id, label, change, done) {
+  const b = el('button', { type: 'button', id, class: 'action' }, label);
+  b.addEventListener('click', () => runAction(b, change, done));
+  return b;
+}
+
+/** Runs a change for a button or a form's submit button. */
+async function runAction(button, change, done) {
+  button.disabled = true;
+  const place = button.parentElement;
+  place?.querySelector(':scope > .error')?.remove();
+  try {
+    const out = await change();
+    await done(out);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) return;
+    place?.append(errorBox(err));
+  } finally {
+    button.disabled = false;
+  }
 }
 
 const main = () => /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -531,6 +610,7 @@ async function nodePage() {
         ['Baseline reports refused', String(n.baselineReportsRefused)],
       ])),
       el('section', {}, el('h2', {}, 'Certificates'), certs)),
+    nodeActions(n),
     el('section', {}, el('h2', {}, 'Findings'), tabs, list));
 }
 
@@ -552,9 +632,145 @@ async function findingPage() {
       ['Suppressed', f.state === 'suppressed'
         ? `${f.suppressedReason ?? ''} (by ${f.suppressedBy ?? '?'}${f.suppressedUntil ? `, until ${f.suppressedUntil}` : ''})` : ''],
     ]),
+    isAdmin() ? findingActions(f) : null,
     f.remediation ? el('section', {}, el('h2', {}, 'Remediation'), el('p', { class: 'remediation' }, f.remediation)) : null,
     el('section', {}, el('h2', {}, 'Detail'), el('pre', { class: 'detail' }, JSON.stringify(f.detail, null, 2))),
     el('section', {}, el('h2', {}, 'History'), history));
+}
+
+/** Process findings an allow resolves (the allow call's own rule: collector/api/baselines.ts). */
+const ALLOWABLE = ['proc-unexpected', 'proc-modified-binary'];
+
+/** What an admin can do with a finding: suppress or unsuppress it; allow its executable. */
+function findingActions(f) {
+  const redraw = () => findingPage();
+  const parts = [];
+  if (f.state === 'suppressed') {
+    parts.push(el('p', {}, actionButton('unsuppress', 'End the suppression', () => send('POST', `findings/${encodeURIComponent(f.id)}/unsuppress`), redraw)));
+  }
+  // Suppress (or, when suppressed, change the reason and expiry).
+  const reason = el('input', { name: 'reason', id: 'suppress-reason', required: true, maxlength: 1024, placeholder: 'why (kept in the history and the audit log)', autocomplete: 'off' });
+  const untilInput = el('input', { name: 'until', id: 'suppress-until', type: 'datetime-local' });
+  const submit = el('button', { type: 'submit', id: 'suppress', class: 'action' }, f.state === 'suppressed' ? 'Change the suppression' : 'Suppress');
+  const form = el('form', { class: 'filters action-form', id: 'suppress-form' },
+    el('label', {}, 'Reason', reason), el('label', {}, 'Until (optional)', untilInput), submit);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const r = /** @type {HTMLInputElement} */ (reason).value.trim();
+    const u = /** @type {HTMLInputElement} */ (untilInput).value;
+    runAction(submit, async () => {
+      if (r === '') throw new Error('A reason is required.');
+      const body = { reason: r, ...(u ? { until: new Date(u).toISOString() } : {}) };
+      return send('POST', `findings/${encodeURIComponent(f.id)}/suppress`, body);
+    }, redraw);
+  });
+  parts.push(form);
+
+  // Allow the executable of a process finding into its baseline: the contents its findings saw, or any.
+  const d = f.detail && typeof f.detail === 'object' ? f.detail : {};
+  if (ALLOWABLE.includes(f.checkId) && f.state !== 'resolved' && typeof d.baseline === 'string' && typeof d.exe === 'string') {
+    const sha = d.identity && typeof d.identity.sha256 === 'string' && d.identity.sha256 ? d.identity.sha256 : '';
+    const allow = (content) => () => send('POST', 'baselines/allow', { key: d.baseline, executables: [d.exe], content });
+    parts.push(el('div', { class: 'allow', id: 'allow' },
+      el('p', {}, 'Allow ', el('code', {}, d.exe), ' in the baseline ', el('code', {}, d.baseline),
+        sha ? el('span', {}, ' with the content seen (SHA-256 ', el('code', { class: 'digest' }, sha), ')') : ' with the contents its findings saw',
+        '. Its findings on every node resolve, and the agents stop reporting it.'),
+      el('p', {}, actionButton('allow-seen', 'Allow the contents seen', allow('seen'), redraw), ' ',
+        actionButton('allow-any', 'Allow any content at this path', allow('any'), redraw))));
+  }
+  return el('section', { class: 'actions', id: 'finding-actions' }, el('h2', {}, 'Actions'), ...parts);
+}
+
+/** An admin's delete of a node no agent is connected from: two clicks, the second names the node. */
+function nodeActions(n) {
+  if (!isAdmin() || n.connected || n.source === 'cluster') return null;
+  const confirm = actionButton('delete-node-confirm', `Delete ${n.name} and resolve its findings`, () => send('DELETE', `nodes/${encodeURIComponent(n.name)}`),
+    () => location.assign('/ui/'));
+  confirm.hidden = true;
+  const first = el('button', { type: 'button', id: 'delete-node', class: 'action' }, 'Delete this node…');
+  first.addEventListener('click', () => {
+    first.hidden = true;
+    confirm.hidden = false;
+  });
+  return el('section', { class: 'actions', id: 'node-actions' }, el('h2', {}, 'Actions'),
+    el('p', { class: 'muted small' }, 'For a decommissioned node: its open findings resolve, the baselines only it taught go. An agent that connects again brings it back.'),
+    el('p', {}, first, confirm));
+}
+
+async function baselinesPage() {
+  markNav('baselines');
+  const title = el('h1', {}, 'Baselines');
+  const row = (b) => el('tr', { 'data-key': b.key, 'data-state': b.state },
+    el('td', {}, el('code', {}, b.key)),
+    el('td', {}, b.state, b.lockedByName ? el('span', { class: 'muted small' }, ` by ${b.lockedByName}`) : null),
+    el('td', { class: 'num' }, b.items.length),
+    el('td', { class: 'num' }, b.removed.length),
+    el('td', {}, b.chargedTo || '—'),
+    el('td', { class: 'num' }, b.version),
+    isAdmin() ? el('td', {}, b.state === 'locked'
+      ? actionButton(undefined, 'Unlock', () => send('POST', 'baselines/unlock', { key: b.key }), () => baselinesPage())
+      : actionButton(undefined, 'Lock', () => send('POST', 'baselines/lock', { key: b.key }), () => baselinesPage())) : null);
+  try {
+    show(title, el('section', {}, await pagedTable('baselines', {}, {
+      head: ['Key', 'State', 'Executables', 'Removed', 'Charged to', 'Version', ...(isAdmin() ? ['Action'] : [])],
+      row, ids: { wrap: 'baselines-list', table: 'baselines-table', count: 'baselines-count' },
+      noun: ['baseline', 'baselines'], empty: 'No baseline yet: no agent has reported one.',
+    })));
+  } catch (err) {
+    show(title, errorBox(err));
+  }
+}
+
+async function webhooksPage() {
+  markNav('webhooks');
+  const title = el('h1', {}, 'Webhooks');
+  const redraw = () => webhooksPage();
+  const hooks = await api('webhooks');
+  const destinations = hooks.items.length === 0 ? el('p', { class: 'muted' }, 'No webhook is configured.')
+    : table(['Destination', 'Format', 'Pending', 'Dead letters', 'Dropped', ...(isAdmin() ? ['Action'] : [])], hooks.items.map((h) => el('tr', { 'data-destination': h.name },
+      el('td', {}, h.name), el('td', {}, h.format), el('td', { class: 'num' }, h.pending), el('td', { class: 'num' }, h.dead), el('td', { class: 'num' }, h.dropped),
+      isAdmin() ? el('td', {}, h.dead > 0 ? actionButton(`retry-all-${h.name}`, 'Retry its dead letters', () => send('POST', 'webhooks/deliveries/retry', { destination: h.name }), redraw) : null) : null)),
+    { id: 'webhooks-table' });
+  const row = (d) => el('tr', { 'data-id': d.id, 'data-status': d.status },
+    el('td', { class: 'num' }, d.id), el('td', {}, d.destination), el('td', {}, d.event),
+    el('td', {}, link('/ui/finding', { id: d.findingId }, el('code', {}, d.findingId))),
+    el('td', {}, d.status), el('td', { class: 'num' }, d.attempts), el('td', {}, d.lastStatus ?? '—'), el('td', { class: 'small' }, d.lastError),
+    el('td', {}, time(d.createdAt)),
+    isAdmin() ? el('td', {}, d.status === 'dead' ? actionButton(`retry-${d.id}`, 'Retry', () => send('POST', 'webhooks/deliveries/retry', { ids: [d.id] }), redraw) : null) : null);
+  const deliveries = await pagedTable('webhooks/deliveries', { status: 'dead' }, {
+    head: ['Id', 'Destination', 'Event', 'Finding', 'Status', 'Tries', 'Last HTTP status', 'Last error', 'Queued', ...(isAdmin() ? ['Action'] : [])],
+    row, ids: { wrap: 'deliveries-list', table: 'deliveries-table', count: 'deliveries-count' },
+    noun: ['dead letter', 'dead letters'], empty: 'No dead letters.',
+  });
+  show(title, el('section', {}, el('h2', {}, 'Destinations'), destinations), el('section', {}, el('h2', {}, 'Dead letters'), deliveries));
+}
+
+/** The audit log (admin only; the API refuses a reader). Every string in it is shown as text. */
+async function auditPage() {
+  markNav('audit');
+  const query = queryFrom(['actor', 'action', 'target']);
+  const { input } = formFields(query);
+  const form = el('form', { method: 'get', action: '/ui/audit', class: 'filters', id: 'filters' },
+    input('actor', 'Who', 'token name'), input('action', 'Action', 'e.g. finding.suppress'), input('target', 'Target', 'finding id, node, baseline key'),
+    el('button', { type: 'submit' }, 'Filter'), link('/ui/audit', {}, 'Clear'));
+  const title = el('h1', {}, 'Audit log');
+  if (!isAdmin()) {
+    show(title, el('p', { class: 'muted' }, 'The audit log is for admins.'));
+    return;
+  }
+  const row = (r) => el('tr', { 'data-action': r.action, 'data-target': r.target },
+    el('td', {}, time(r.at)), el('td', {}, r.actor || el('span', { class: 'muted' }, '—')), el('td', {}, r.role),
+    el('td', {}, el('code', {}, r.action)), el('td', {}, el('code', {}, r.target)), el('td', { class: 'num' }, r.status),
+    el('td', {}, el('code', { class: 'detail' }, JSON.stringify(r.detail))), el('td', { class: 'num' }, r.count), el('td', {}, r.remote));
+  try {
+    show(title, form, el('section', {}, await pagedTable('audit', query, {
+      head: ['When', 'Who', 'Role', 'Action', 'Target', 'Status', 'Detail', 'Count', 'From'],
+      row, ids: { wrap: 'audit-list', table: 'audit-table', count: 'audit-count' },
+      noun: ['record', 'records'], empty: 'No record matches.',
+    })));
+  } catch (err) {
+    show(title, form, errorBox(err));
+  }
 }
 
 function loginPage() {
@@ -566,13 +782,17 @@ function loginPage() {
   box.hidden = false;
 }
 
-const PAGES = { overview, findings: findingsPage, processes: processesPage, node: nodePage, finding: findingPage, login: loginPage };
+const PAGES = {
+  overview, findings: findingsPage, processes: processesPage, node: nodePage, finding: findingPage, login: loginPage,
+  baselines: baselinesPage, webhooks: webhooksPage, audit: auditPage,
+};
 
 async function run() {
   const page = document.body.getAttribute('data-page') ?? '';
   const draw = PAGES[page];
   if (!draw) return;
   try {
+    if (page !== 'login') await loadSession();
     await draw();
   } catch (err) {
     if (err instanceof HttpError && err.status === 401) return;
