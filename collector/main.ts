@@ -30,6 +30,8 @@ import { createClusterPki, withClusterMaterial, type ClusterPki } from './pki/cl
 import { dirname, resolve } from 'node:path';
 
 const DAY_MS = 24 * 3600 * 1000;
+/** How long the API's close waits for requests in flight before it cuts every connection. */
+const API_CLOSE_GRACE_MS = 2000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
@@ -275,7 +277,18 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       service?.closeAll();
       await grpcServer?.stop();
       grpcServer = undefined;
-      await api?.close();
+      if (api) {
+        // Requests in flight may finish; a connection that sent none (a browser's preconnected
+        // or kept-alive socket) would otherwise hold the close until Node's headers timeout, a
+        // minute, past a pod's grace period.
+        const server = api.server;
+        const cut = setTimeout(() => server.closeAllConnections(), API_CLOSE_GRACE_MS);
+        try {
+          await api.close();
+        } finally {
+          clearTimeout(cut);
+        }
+      }
       api = undefined;
       await Promise.all(dispatchers.map((d) => d.stop()));
       dispatchers = [];
