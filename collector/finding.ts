@@ -3,12 +3,9 @@
 // format). Its `id` is always the fingerprint (proto/fingerprint.ts), `checkId` the check.
 // The schema is the API's (it validates responses and writes the OpenAPI document); the type
 // is derived from it.
-import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES, type Category, type FindingState, type Severity } from '../proto/domain.js';
-
-const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
-  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T, description?: string) => Type.Union([t, Type.Null()], description === undefined ? {} : { description });
+import { literals, nullable } from './schema.js';
 
 export const FindingSchema = Type.Object({
   id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(node "\\n" checkId "\\n" subject)' }),
@@ -36,11 +33,11 @@ export const FindingSchema = Type.Object({
   firstSeen: Type.String({ description: 'When it was first seen (RFC 3339)' }),
   lastSeen: Type.String({ description: 'When it was last seen (RFC 3339)' }),
   count: Type.Integer({ description: 'Times it was seen, all told' }),
-  resolvedAt: Nullable(Type.String(), 'When it resolved; null unless resolved'),
-  suppressedReason: Nullable(Type.String(), "The suppression's reason; null unless suppressed"),
-  suppressedUntil: Nullable(Type.String(), 'When the suppression ends by itself; null when it does not, or the finding is not suppressed'),
-  suppressedBy: Nullable(Type.String(), 'Who suppressed it (a token name); null unless suppressed'),
-  suppressedAt: Nullable(Type.String(), 'When it was suppressed; null unless suppressed'),
+  resolvedAt: nullable(Type.String(), 'When it resolved; null unless resolved'),
+  suppressedReason: nullable(Type.String(), "The suppression's reason; null unless suppressed"),
+  suppressedUntil: nullable(Type.String(), 'When the suppression ends by itself; null when it does not, or the finding is not suppressed'),
+  suppressedBy: nullable(Type.String(), 'Who suppressed it (a token name); null unless suppressed'),
+  suppressedAt: nullable(Type.String(), 'When it was suppressed; null unless suppressed'),
 });
 
 /** Times are RFC 3339; `detail` is check-specific (a process finding's pid, parent chain, ...), untrusted text. */

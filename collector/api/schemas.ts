@@ -1,14 +1,12 @@
 // Request and response schemas of the query API. The same schemas validate requests and
 // produce the OpenAPI document.
-import { Type, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
+import { literals, nullable } from '../schema.js';
 
-const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
-  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
 const Str = (description: string) => Type.String({ description });
@@ -142,7 +140,7 @@ export const Node = Type.Object({
   hostLearning: Type.Union([Type.Object({
     key: Type.String({ description: 'The host baseline: host/control-plane or host/worker' }),
     state: Type.Union([Type.Literal('learning'), Type.Literal('locked')], { description: "learning: the host's processes are being learned, none is reported as unexpected yet; locked: a process outside the baseline is a finding" }),
-    until: Nullable(Type.String({ description: 'When the learning window ends (learning) or ended; null when the agent did not say' })),
+    until: nullable(Type.String({ description: 'When the learning window ends (learning) or ended; null when the agent did not say' })),
     lockedBy: Type.Union([Type.Literal(''), Type.Literal('window'), Type.Literal('operator')], { description: 'How it locked: its window ended, or an operator (or the central baseline) locked it; empty while learning' }),
     reportedAt: Type.String({ description: 'When the agent reported it' }),
   }), Type.Null()], {

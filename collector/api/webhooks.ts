@@ -1,17 +1,14 @@
 // /api/v1/webhooks: the configured destinations with their queue counts, the outbox rows
 // (deliveries) with their status, and the admin call that sends dead letters again.
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { decodeDeliveryCursor, DELIVERY_STATUSES } from '../store/store.js';
 import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS } from '../webhooks/types.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { ErrorBody, Page } from './schemas.js';
-
-const literals = <T extends string>(xs: readonly T[], description?: string): TUnion<TLiteral<T>[]> =>
-  Type.Union(xs.map((x) => Type.Literal(x)), description === undefined ? {} : { description });
-const Nullable = <T extends ReturnType<typeof Type.String> | ReturnType<typeof Type.Integer>>(t: T, description: string) => Type.Union([t, Type.Null()], { description });
+import { literals, nullable } from '../schema.js';
 
 export const DeliveriesQuery = Type.Object({
   destination: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'Only the deliveries to this destination (its name in the webhooks setting)' })),
@@ -23,15 +20,15 @@ export const DeliveriesQuery = Type.Object({
 
 export const Delivery = Type.Object({
   id: Type.Integer({ description: 'The outbox row: one alert for one destination' }),
-  deliveryId: Nullable(Type.String(), 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)'),
+  deliveryId: nullable(Type.String(), 'X-Nodeward-Delivery of the message the row goes out in (set at its first try)'),
   destination: Type.String({ description: 'The destination (its name in the webhooks setting)' }), event: literals(ALERT_EVENTS, 'The change of the finding it announces'),
   findingId: Type.String({ description: 'The finding' }), status: literals(DELIVERY_STATUSES, 'Where the row stands'),
-  attempts: Type.Integer({ description: 'Tries so far' }), lastStatus: Nullable(Type.Integer(), 'HTTP status of the last try; null: no answer'),
+  attempts: Type.Integer({ description: 'Tries so far' }), lastStatus: nullable(Type.Integer(), 'HTTP status of the last try; null: no answer'),
   lastError: Type.String({ description: 'Why the last try failed (bounded; never holds secrets)' }),
   createdAt: Type.String({ description: 'When the alert was queued' }),
-  nextAttemptAt: Nullable(Type.String(), 'When it is tried next; null when it is not pending'),
-  deliveredAt: Nullable(Type.String(), 'When it was delivered; null until then'),
-  deadAt: Nullable(Type.String(), 'When it became a dead letter (out of tries); null unless dead'),
+  nextAttemptAt: nullable(Type.String(), 'When it is tried next; null when it is not pending'),
+  deliveredAt: nullable(Type.String(), 'When it was delivered; null until then'),
+  deadAt: nullable(Type.String(), 'When it became a dead letter (out of tries); null unless dead'),
 });
 
 export const DeliveryPage = Page(Delivery, 'deliveries');

@@ -3,14 +3,12 @@
 // config module: collector/config.ts calls it with the environment it was given and reports
 // its problems with all the others, at start.
 import { X509Certificate } from 'node:crypto';
-import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { CATEGORIES, SEVERITIES } from '../../proto/domain.js';
 import type { DispatcherConfig } from './dispatcher.js';
 import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS, type SinkFormat } from './types.js';
-
-const literals = <T extends string>(xs: readonly T[], opts: object = {}): TUnion<TLiteral<T>[]> =>
-  Type.Union(xs.map((x) => Type.Literal(x)), opts);
+import { literals } from '../schema.js';
 
 export const DEFAULT_EVENTS = ALERT_EVENTS.filter((e) => e !== 'suppressed');
 
