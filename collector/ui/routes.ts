@@ -11,6 +11,14 @@ import type { createAuthenticator } from '../api/auth.js';
 import type { FailureLimiter } from '../api/credential-failures.js';
 import { fromOwnPage } from '../api/origin.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type Sessions } from '../api/sessions.js';
+import { PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+
+/**
+ * The findings whose page offers to allow the executable with the contents seen (or any
+ * content): an allow resolves them (proto ALLOW_RESOLVES_CHECK_IDS), and they carry the digest.
+ * The page reads the ids from GET /ui/session, so the check ids are spelt in one place.
+ */
+const ALLOW_FROM = [PROC_UNEXPECTED_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id];
 
 /** Where the page files live: collector/ui/static in the checkout (next to dist/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/', import.meta.url));
@@ -53,7 +61,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   // no other site can read this answer: no CORS, and the cookie is SameSite=Strict).
   app.get('/ui/session', { schema: hidden }, async (req, reply) => {
     if (!req.session) return reply.code(404).send({ error: 'no dashboard session: this is answered only to the session cookie' });
-    return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken };
+    return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken, allowFrom: ALLOW_FROM };
   });
   app.get('/ui/login', { config: { public: true }, schema: hidden }, html('login.html'));
   app.get<{ Params: { file: string } }>('/ui/assets/:file', { config: { public: true }, schema: hidden }, async (req, reply) => {

@@ -82,7 +82,7 @@ async function api(path, params = {}) {
 
 /**
  * The session: who is logged in, their role, and the CSRF token writes carry. Read once per page.
- * @type {{ name: string, role: string, csrfToken: string } | null}
+ * @type {{ name: string, role: string, csrfToken: string, allowFrom: string[] } | null}
  */
 let session = null;
 
@@ -638,9 +638,6 @@ async function findingPage() {
     el('section', {}, el('h2', {}, 'History'), history));
 }
 
-/** Process findings an allow resolves (the allow call's own rule: collector/api/baselines.ts). */
-const ALLOWABLE = ['proc-unexpected', 'proc-modified-binary'];
-
 /** What an admin can do with a finding: suppress or unsuppress it; allow its executable. */
 function findingActions(f) {
   const redraw = () => findingPage();
@@ -668,7 +665,8 @@ function findingActions(f) {
 
   // Allow the executable of a process finding into its baseline: the contents its findings saw, or any.
   const d = f.detail && typeof f.detail === 'object' ? f.detail : {};
-  if (ALLOWABLE.includes(f.checkId) && f.state !== 'resolved' && typeof d.baseline === 'string' && typeof d.exe === 'string') {
+  // The checks whose executable the page offers to allow: GET /ui/session says (ui/routes.ts).
+  if (session !== null && session.allowFrom.includes(f.checkId) && f.state !== 'resolved' && typeof d.baseline === 'string' && typeof d.exe === 'string') {
     const sha = d.identity && typeof d.identity.sha256 === 'string' && d.identity.sha256 ? d.identity.sha256 : '';
     const allow = (content) => () => send('POST', 'baselines/allow', { key: d.baseline, executables: [d.exe], content });
     parts.push(el('div', { class: 'allow', id: 'allow' },
