@@ -23,9 +23,12 @@ const ALLOW_FROM = [PROC_UNEXPECTED_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id];
 /** Where the page files live: collector/ui/static in the checkout (next to dist/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/', import.meta.url));
 
+/** The pages behind the login, each page.html with its title and the name app.js draws it by (body data-page). */
 const PAGES = {
-  '/ui/': 'index.html', '/ui/findings': 'findings.html', '/ui/processes': 'processes.html', '/ui/node': 'node.html', '/ui/finding': 'finding.html',
-  '/ui/baselines': 'baselines.html', '/ui/webhooks': 'webhooks.html', '/ui/audit': 'audit.html',
+  '/ui/': { page: 'overview', title: 'Overview' }, '/ui/findings': { page: 'findings', title: 'Findings' },
+  '/ui/processes': { page: 'processes', title: 'Unexpected processes' }, '/ui/node': { page: 'node', title: 'Node' },
+  '/ui/finding': { page: 'finding', title: 'Finding' }, '/ui/baselines': { page: 'baselines', title: 'Baselines' },
+  '/ui/webhooks': { page: 'webhooks', title: 'Webhooks' }, '/ui/audit': { page: 'audit', title: 'Audit log' },
 } as const;
 const ASSETS = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'icon.svg': 'image/svg+xml' } as const;
 
@@ -44,18 +47,18 @@ export interface DashboardDeps {
 export async function registerDashboard(app: FastifyInstance, deps: DashboardDeps): Promise<void> {
   const dir = deps.dir ?? STATIC_DIR;
   const file = (name: string): Buffer => readFileSync(`${dir}${name}`);
-  const html = (name: string) => {
-    const body = file(name);
-    return async (_req: FastifyRequest, reply: FastifyReply) =>
-      reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
-  };
+  const html = (body: Buffer | string) => async (_req: FastifyRequest, reply: FastifyReply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(body);
+  const shell = file('page.html').toString('utf8');
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { body: file(name), type }]));
   const { failures } = deps;
 
   const hidden = { hide: true } as const;
   app.get('/', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
   app.get('/ui', { config: { public: true }, schema: hidden }, async (_req, reply) => reply.code(303).header('location', '/ui/').send());
-  for (const [path, name] of Object.entries(PAGES)) app.get(path, { config: { page: true }, schema: hidden }, html(name));
+  for (const [path, p] of Object.entries(PAGES)) {
+    app.get(path, { config: { page: true }, schema: hidden }, html(shell.replace('{{title}}', p.title).replace('{{page}}', p.page)));
+  }
   // Who the session is, for the page to offer what the role may do, and the session's CSRF
   // token for its writes. Only for the session cookie: a bearer token has no session (and
   // no other site can read this answer: no CORS, and the cookie is SameSite=Strict).
@@ -63,7 +66,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     if (!req.session) return reply.code(404).send({ error: 'no dashboard session: this is answered only to the session cookie' });
     return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken, allowFrom: ALLOW_FROM };
   });
-  app.get('/ui/login', { config: { public: true }, schema: hidden }, html('login.html'));
+  app.get('/ui/login', { config: { public: true }, schema: hidden }, html(file('login.html')));
   app.get<{ Params: { file: string } }>('/ui/assets/:file', { config: { public: true }, schema: hidden }, async (req, reply) => {
     const a = assets.get(req.params.file);
     if (!a) return reply.code(404).send({ error: 'no such file' });
