@@ -15,13 +15,19 @@ export function loadPostureFixture(name: string): RawRbacObject[] {
 }
 
 /**
- * A posture view over fixture sets, as the posture watch will hand it to the API once every
- * kind has synced; `synced: false` stands for a watch still listing (no model yet).
+ * A posture view over these objects, as the posture watch will hand it to the API once every
+ * kind has synced; `synced: false` stands for a watch still listing its bindings (no model yet).
  */
-export function fixtureView(names: readonly string[], opts: { synced?: boolean } = {}): PostureView {
-  const { model, refusals } = buildModel(names.flatMap((n) => loadPostureFixture(n)));
+export function postureView(objects: readonly RawRbacObject[], opts: { synced?: boolean } = {}): PostureView {
+  const { model, refusals } = buildModel(objects);
   const synced = opts.synced ?? true;
-  const objects: Record<RbacKind, number> = { ClusterRole: model.clusterRoles.size, Role: model.roles.size, ClusterRoleBinding: model.clusterRoleBindings.size, RoleBinding: model.roleBindings.size };
-  const kinds = RBAC_KINDS.map((kind, i) => ({ kind, synced: synced || i < 2, objects: objects[kind], refused: refusals.filter((r) => r.kind === kind).length }));
+  const objectCounts: Record<RbacKind, number> = { ClusterRole: model.clusterRoles.size, Role: model.roles.size, ClusterRoleBinding: model.clusterRoleBindings.size, RoleBinding: model.roleBindings.size };
+  // Roles list first; while syncing, the bindings are still being listed.
+  const kinds = RBAC_KINDS.map((kind) => ({ kind, synced: synced || kind === 'ClusterRole' || kind === 'Role', objects: objectCounts[kind], refused: refusals.filter((r) => r.kind === kind).length }));
   return { rbacModel: () => (synced ? model : undefined), status: () => ({ synced, kinds }) };
+}
+
+/** A posture view over fixture sets (test/fixtures/posture/<name>.json). */
+export function fixtureView(names: readonly string[], opts: { synced?: boolean } = {}): PostureView {
+  return postureView(names.flatMap((n) => loadPostureFixture(n)), opts);
 }
