@@ -170,6 +170,14 @@ test('503 while posture is off or not synced, saying which; the status route say
   ]);
 });
 
+test('the dashboard serves the Who can page, named and in the menu of every page', async (t) => {
+  const page = await weak.get('/ui/who-can');
+  t.is(page.status, 200);
+  t.regex(page.body, /<title>Who can · nodeward<\/title>[\s\S]*<body data-page="who-can">/);
+  t.false(page.body.includes('{{'), 'no placeholder left');
+  t.regex((await weak.get('/ui/findings')).body, /<a href="\/ui\/who-can" data-nav="who-can">Who can<\/a>/);
+});
+
 const KEYS = ['verb', 'resource', 'subresource', 'apiGroup', 'namespace', 'name', 'nonResourceURL', 'limit', 'x', '__proto__', 'constructor'];
 const VALUES = fc.oneof(
   fc.constantFrom('get', 'list', '*', '', 'pods', 'secrets', '/metrics', '/', 'kube-system', 'exec', 'apps', '%', '%00', '&', '=', 'Infinity'),
