@@ -11,6 +11,7 @@ import { addNodeCommand } from '../collector/query/node-command.js';
 import { addFindingsCommand } from '../collector/query/findings-command.js';
 import { addAuditCommand } from '../collector/query/audit-command.js';
 import { addWebhooksCommand } from '../collector/query/webhooks-command.js';
+import { addWhoCanCommand } from '../collector/query/who-can-command.js';
 import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
 import { SCAN_FORMATS, SCAN_FORMAT_NAMES, type ScanFormat } from '../agent/scan-formats/index.js';
 
@@ -129,6 +130,7 @@ function buildProgram(): Command {
   addWebhooksCommand(program, io);
   addBaselineCommand(program, io);
   addNodeCommand(program, io);
+  addWhoCanCommand(program, io);
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

@@ -18,6 +18,7 @@ import { ErrorBody } from './schemas.js';
 import { createSessions, CSRF_HEADER, csrfMatches, readCookie, SESSION_COOKIE, type Session } from './sessions.js';
 import { fromOwnPage } from './origin.js';
 import type { ApiContext, FindingCommands } from './context.js';
+import type { PostureView } from '../posture/view.js';
 export type { AuditSpec } from './context.js';
 import { registerFindingRoutes } from './findings.js';
 import { registerNodeRoutes } from './nodes.js';
@@ -26,6 +27,7 @@ import { registerAuditRoutes } from './audit.js';
 import { registerBaselineRoutes } from './baselines.js';
 import { registerProcessRoutes } from './processes.js';
 import { registerWebhookRoutes } from './webhooks.js';
+import { registerPostureRoutes } from './posture.js';
 import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
@@ -49,6 +51,8 @@ export interface ApiDeps {
   readonly allowedOrigins?: readonly string[];
   /** Nodes labelled demo (nodes.demo). */
   readonly demoNodes?: readonly string[];
+  /** The cluster posture watch, for who-can (absent: posture is off, who-can answers 503). */
+  readonly posture?: PostureView | undefined;
 }
 
 /** Sent with every response: the dashboard loads only its own script and style, nothing inline. */
@@ -207,7 +211,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs, demoNodes: new Set(deps.demoNodes ?? []) };
+  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs, demoNodes: new Set(deps.demoNodes ?? []), posture: deps.posture };
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
@@ -235,6 +239,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerBaselineRoutes(app, ctx);
   registerProcessRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
+  registerPostureRoutes(app, ctx);
   await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins });
 
   return app;

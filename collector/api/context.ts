@@ -6,6 +6,7 @@ import type { Session } from './sessions.js';
 import type { Store } from '../store/store.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { PostureView } from '../posture/view.js';
 
 /** Operators' changes to findings: through the pipeline's commit stage, like every change. */
 export type FindingCommands = Pick<Pipeline, 'suppress' | 'unsuppress' | 'resolveNode'>;
@@ -21,6 +22,8 @@ export interface ApiContext {
   readonly staleAfterMs: number;
   /** Nodes labelled demo (collector setting nodes.demo). */
   readonly demoNodes: ReadonlySet<string>;
+  /** The cluster posture watch (absent: the collector does not watch the Kubernetes API; who-can answers 503). */
+  readonly posture?: PostureView | undefined;
 }
 
 export interface AuditSpec {

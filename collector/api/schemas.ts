@@ -6,6 +6,8 @@ import { FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 import { literals, nullable } from '../schema.js';
+import { GRANT_FORMS, WILDCARD_FIELDS } from '../posture/grant-forms.js';
+import { CAVEATS } from '../posture/who-can.js';
 
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
@@ -305,4 +307,71 @@ export const BaselineChangeResult = Type.Object({
   action: literals(BASELINE_ACTIONS, 'The change made'), key: Str('The baseline changed'), version: Int('Its version after the change'),
   pushed: Type.Integer({ description: 'Connected agents the change was pushed to' }),
   baseline: Type.Object(Baseline.properties, { description: 'The baseline after the change' }),
+});
+
+// --- Cluster posture -----------------------------------------------------------------------
+
+/** Bounds of who-can's fields: Kubernetes names are at most 253 characters, namespaces 63. */
+export const WhoCanQuery = Type.Object({
+  verb: Type.String({ minLength: 1, maxLength: 64, description: 'The verb: get, list, watch, create, update, patch, delete, deletecollection, or another a rule may name (escalate, bind, impersonate, approve, use); * asks who holds the verb *' }),
+  resource: Type.Optional(Type.String({ maxLength: 253, description: 'The resource, plural and lowercase (pods, secrets, deployments); give it or nonResourceURL' })),
+  subresource: Type.Optional(Type.String({ maxLength: 253, description: 'The subresource (exec, log, scale, proxy, token, approval); absent for the resource itself' })),
+  apiGroup: Type.Optional(Type.String({ maxLength: 253, description: 'The API group: empty or absent for the core group (pods, secrets), apps, batch, rbac.authorization.k8s.io ...' })),
+  namespace: Type.Optional(Type.String({ maxLength: 63, description: 'The namespace; absent for a cluster-scoped resource or for every namespace at once (then only ClusterRoleBindings grant)' })),
+  name: Type.Optional(Type.String({ maxLength: 253, description: "The object's name: a rule limited by resourceNames grants only the objects it names; absent for list, create and other requests without a name" })),
+  nonResourceURL: Type.Optional(Type.String({ maxLength: 1024, description: 'A path that is not a resource (/metrics, /healthz, /logs/x), instead of resource; it takes no apiGroup, subresource, namespace or name' })),
+}, { additionalProperties: false });
+
+const RbacRef = (description: string, cluster: string, namespaced: string) => Type.Object({
+  kind: Str(`${cluster} or ${namespaced}`),
+  namespace: Str(`Its namespace; empty for a ${cluster}`),
+  name: Str('Its name'),
+}, { description });
+
+const Strings = (description: string) => Type.Array(Type.String(), { description });
+
+export const WhoCanAnswer = Type.Object({
+  request: Type.Object({
+    verb: Str('The verb asked about'), apiGroup: Str('The API group; empty for the core group'), resource: Str('The resource; empty for a non-resource request'),
+    subresource: Str('The subresource; empty for none'), namespace: Str('The namespace; empty for cluster-scoped or every namespace'),
+    name: Str("The object's name; empty for none"), nonResourceURL: Str('The non-resource path; empty for a resource request'),
+  }, { description: 'The request answered, each field absent from the query as empty' }),
+  subjects: Type.Array(Type.Object({
+    subject: Type.Object({
+      kind: literals(['User', 'Group', 'ServiceAccount'], 'User, Group or ServiceAccount'),
+      name: Str('The user, group or ServiceAccount name, as the binding names it (untrusted text)'),
+      namespace: Str("The ServiceAccount's namespace; empty for users and groups"),
+    }, { description: 'Who is granted it, as a binding names them' }),
+    means: Str('Who the subject stands for when Kubernetes fills the group or names the user (e.g. every ServiceAccount in namespace shop); empty otherwise'),
+    grants: Type.Array(Type.Object({
+      binding: RbacRef('The binding that grants it', 'ClusterRoleBinding', 'RoleBinding'),
+      role: RbacRef('The role the binding refers to', 'ClusterRole', 'Role'),
+      ruleIndex: Int("The rule's index in the role's rules, as served"),
+      rule: Type.Object({
+        verbs: Strings('Verbs'), apiGroups: Strings('API groups (empty string: the core group)'), resources: Strings('Resources'),
+        resourceNames: Strings('Object names it is limited to; empty: any object'), nonResourceURLs: Strings('Non-resource paths'),
+      }, { description: 'The rule that grants it, as served' }),
+      namespace: Str("Where the grant holds: the RoleBinding's namespace; empty for a ClusterRoleBinding, which grants everywhere"),
+      forms: Type.Array(literals(GRANT_FORMS), {
+        description: 'How the grant reaches the request: resourceNames (the rule names the object), subresource (it names the subresource), wildcard (a * matched, see wildcards), '
+          + 'roleBindingToClusterRole (a RoleBinding lends a ClusterRole in its namespace), serviceAccountGroup (the subject is system:serviceaccounts or system:serviceaccounts:<ns>), nonResourceURL',
+      }),
+      wildcards: Type.Array(literals(WILDCARD_FIELDS), { description: 'The rule lists whose * (or */subresource, or a path ending in *) matched where the requested value is not listed' }),
+    }), { description: 'Every binding and rule that grants it, by binding then rule' }),
+  }), { description: 'The subjects RBAC grants the request to, sorted by kind and name; empty when no binding grants it' }),
+  caveats: Type.Array(Type.Object({
+    id: literals(CAVEATS.map((c) => c.id), 'system-masters, node-authorizer, other-authorizers or identities'),
+    text: Str('What RBAC objects cannot show, in words'),
+  }), { description: 'What an answer from RBAC alone cannot see: the same in every answer' }),
+});
+
+export const PostureStatus = Type.Object({
+  enabled: Type.Boolean({ description: "The collector watches the cluster's RBAC objects; false when it runs without the Kubernetes API (who-can answers 503)" }),
+  synced: Type.Boolean({ description: 'Every RBAC kind has been listed in full: who-can answers from all of them' }),
+  kinds: Type.Array(Type.Object({
+    kind: Str('ClusterRole, Role, ClusterRoleBinding or RoleBinding'),
+    synced: Type.Boolean({ description: 'Its first list has been read in full' }),
+    objects: Int('Objects of the kind held'),
+    refused: Int('Objects of the kind refused as unreadable (each grants nothing); counted'),
+  }), { description: 'Per RBAC kind; empty when posture is off' }),
 });

@@ -29,6 +29,7 @@ const PAGES = {
   '/ui/processes': { page: 'processes', title: 'Unexpected processes' }, '/ui/node': { page: 'node', title: 'Node' },
   '/ui/finding': { page: 'finding', title: 'Finding' }, '/ui/baselines': { page: 'baselines', title: 'Baselines' },
   '/ui/webhooks': { page: 'webhooks', title: 'Webhooks' }, '/ui/audit': { page: 'audit', title: 'Audit log' },
+  '/ui/who-can': { page: 'who-can', title: 'Who can' },
 } as const;
 const ASSETS = { 'app.js': 'text/javascript; charset=utf-8', 'style.css': 'text/css; charset=utf-8', 'icon.svg': 'image/svg+xml' } as const;
 

@@ -13,6 +13,7 @@ import { createPipeline, type Pipeline } from '../../collector/pipeline/pipeline
 import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
 import { createLogger } from '../../proto/support/logger.js';
+import type { PostureView } from '../../collector/posture/view.js';
 import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
 
 export interface TestApi {
@@ -25,10 +26,13 @@ export interface TestApi {
   readonly metrics: ReturnType<typeof createMetrics>;
   /** GET through app.inject with the admin token (every read route is open to it). */
   get(url: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  /** Listens on 127.0.0.1, a port the OS chooses; answers the base URL (https://localhost:PORT with `https`). */
+  listen(): Promise<string>;
   close(): Promise<void>;
 }
 
-export async function buildTestApi(opts: { now?: () => number } = {}): Promise<TestApi> {
+/** `posture`: the posture watch's view (absent: posture off); `https`: serve TLS with this certificate and key. */
+export async function buildTestApi(opts: { now?: () => number; posture?: PostureView; https?: { cert: Buffer; key: Buffer } } = {}): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-api-'));
   const now = opts.now ?? Date.now;
   const log = createLogger('test', 'silent');
@@ -42,6 +46,7 @@ export async function buildTestApi(opts: { now?: () => number } = {}): Promise<T
     tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN_TOKEN) }, { name: 'reader', role: 'reader', sha256: hashToken(READER_TOKEN) }],
     // The inject loop is one client: no rate limit in the way.
     rateLimit: { perSecond: 1e9, burst: 1e9 },
+    posture: opts.posture, https: opts.https,
   });
   await app.ready();
   return {
@@ -49,6 +54,12 @@ export async function buildTestApi(opts: { now?: () => number } = {}): Promise<T
     async get(url) {
       const res = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
       return { status: res.statusCode, body: res.body, headers: res.headers };
+    },
+    async listen() {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const addr = app.server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      return `${opts.https ? 'https' : 'http'}://${opts.https ? 'localhost' : '127.0.0.1'}:${port}`;
     },
     async close() {
       await app.close();

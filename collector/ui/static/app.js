@@ -771,6 +771,82 @@ async function auditPage() {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// Who can: who the cluster's RBAC grants a request to (GET /api/v1/posture/who-can). Read-only.
+// Subject, binding, role and rule names come from the cluster's RBAC objects, which anyone who
+// may write RBAC shapes: they are text like everything else here.
+
+const WHO_CAN_FIELDS = ['verb', 'resource', 'subresource', 'apiGroup', 'namespace', 'name', 'nonResourceURL'];
+/** How a grant reaches the request (the API's forms), in words. */
+const GRANT_FORM_WORDS = {
+  resourceNames: 'named objects only', subresource: 'subresource', roleBindingToClusterRole: 'RoleBinding to ClusterRole',
+  serviceAccountGroup: 'ServiceAccount group', nonResourceURL: 'non-resource path',
+};
+
+/** `Kind namespace/name`, or `Kind name` when cluster-scoped. */
+function refText(r) {
+  return `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`;
+}
+
+function howText(g) {
+  return g.forms.map((f) => (f === 'wildcard' ? `* in ${g.wildcards.join(', ')}` : GRANT_FORM_WORDS[f] ?? f)).join('; ');
+}
+
+/** A rule as its non-empty lists: `verbs: get, list · resources: secrets`. */
+function ruleText(rule) {
+  return ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs']
+    .filter((k) => rule[k].length > 0)
+    .map((k) => `${k}: ${rule[k].map((v) => (v === '' ? '""' : v)).join(', ')}`).join(' · ');
+}
+
+function postureStatusText(s) {
+  if (!s.enabled) return 'Cluster posture is off: this collector does not watch the Kubernetes API, so it cannot say who may do what.';
+  const kinds = s.kinds.map((k) => `${k.objects} ${k.kind}${k.objects === 1 ? '' : 's'}${k.refused ? ` (${k.refused} refused)` : ''}${k.synced ? '' : ' (listing)'}`).join(', ');
+  return s.synced ? `Answered from ${kinds}.` : `Not synced yet: ${kinds}.`;
+}
+
+async function whoCanPage() {
+  markNav('who-can');
+  const query = queryFrom(WHO_CAN_FIELDS);
+  const { input } = formFields(query);
+  const form = el('form', { method: 'get', action: '/ui/who-can', class: 'filters', id: 'who-can-form' },
+    input('verb', 'Verb', 'get, list, create, escalate…'), input('resource', 'Resource', 'e.g. secrets'),
+    input('subresource', 'Subresource', 'e.g. exec'), input('apiGroup', 'API group', 'empty: core'),
+    input('namespace', 'Namespace', 'empty: cluster-wide'), input('name', 'Name', 'one object'),
+    input('nonResourceURL', 'Non-resource path', 'e.g. /metrics'),
+    el('button', { type: 'submit' }, 'Ask'), link('/ui/who-can', {}, 'Clear'));
+  const title = el('h1', {}, 'Who can');
+  const status = await api('posture/status').then((s) => el('p', { class: 'muted small', id: 'posture-status' }, postureStatusText(s)));
+  if (Object.keys(query).length === 0) {
+    show(title, status, form, el('p', { class: 'muted' }, 'Name a verb and a resource (or a non-resource path) to see who the cluster\'s RBAC grants it to.'));
+    return;
+  }
+  let answer;
+  try {
+    answer = await api('posture/who-can', query);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 401) throw err;
+    show(title, status, form, errorBox(err));
+    return;
+  }
+  const rows = answer.subjects.flatMap((s) => s.grants.map((g) => el('tr', { 'data-subject': `${s.subject.kind}:${s.subject.namespace ? `${s.subject.namespace}/` : ''}${s.subject.name}` },
+    el('td', { class: 'subject' }, el('strong', {}, s.subject.kind), ' ', el('code', {}, s.subject.namespace ? `${s.subject.namespace}/${s.subject.name}` : s.subject.name),
+      s.means ? el('div', { class: 'muted small' }, s.means) : null),
+    el('td', { class: 'binding' }, el('code', {}, refText(g.binding))),
+    el('td', { class: 'role' }, el('code', {}, `${g.role.kind} ${g.role.name}`)),
+    el('td', { class: 'rule' }, `#${g.ruleIndex} `, el('code', {}, ruleText(g.rule))),
+    el('td', { class: 'scope' }, g.namespace ? `namespace ${g.namespace}` : 'cluster-wide'),
+    el('td', { class: 'how' }, howText(g)))));
+  const grants = rows.length;
+  const count = el('p', { class: 'count', id: 'who-can-count' }, grants === 0 ? 'RBAC grants this to no subject.'
+    : `${answer.subjects.length} ${answer.subjects.length === 1 ? 'subject' : 'subjects'}, ${grants} ${grants === 1 ? 'grant' : 'grants'}`);
+  const results = grants === 0 ? null
+    : table(['Subject', 'Binding', 'Role', 'Rule', 'Scope', 'How'], rows, { class: 'who-can', id: 'who-can-table' });
+  const caveats = el('section', { class: 'notices', id: 'who-can-caveats' }, el('h2', {}, 'What RBAC cannot see'),
+    el('ul', {}, ...answer.caveats.map((c) => el('li', { 'data-caveat': c.id }, c.text))));
+  show(title, status, form, el('section', {}, count, results), caveats);
+}
+
 function loginPage() {
   const error = new URLSearchParams(location.search).get('error');
   const box = document.getElementById('login-error');
@@ -782,7 +858,7 @@ function loginPage() {
 
 const PAGES = {
   overview, findings: findingsPage, processes: processesPage, node: nodePage, finding: findingPage, login: loginPage,
-  baselines: baselinesPage, webhooks: webhooksPage, audit: auditPage,
+  baselines: baselinesPage, webhooks: webhooksPage, audit: auditPage, 'who-can': whoCanPage,
 };
 
 async function run() {
