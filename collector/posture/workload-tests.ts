@@ -50,12 +50,12 @@ export function podViolations(test: WorkloadTest, pod: PodFacts, ctx: PodContext
         const added = c.capAdd.map(cap).find((x) => x === 'NET_RAW' || x === 'ALL');
         if (added) return [{ field: 'securityContext.capabilities.add', value: added }];
         const dropped = c.capDrop.map(cap).some((x) => x === 'NET_RAW' || x === 'ALL');
-        return dropped ? [] : [{ field: 'securityContext.capabilities.drop', value: 'NET_RAW not dropped' }];
+        return dropped ? [] : [{ field: 'securityContext.capabilities.drop', value: 'without NET_RAW or ALL' }];
       });
     case 'capabilities':
       return each(pod, (c) => {
         const out: Omit<Violation, 'container'>[] = [];
-        if (!c.capDrop.map(cap).includes('ALL')) out.push({ field: 'securityContext.capabilities.drop', value: 'ALL not dropped' });
+        if (!c.capDrop.map(cap).includes('ALL')) out.push({ field: 'securityContext.capabilities.drop', value: 'without ALL' });
         for (const a of c.capAdd.map(cap)) if (!RESTRICTED_ADD.has(a)) out.push({ field: 'securityContext.capabilities.add', value: a });
         return out;
       });
@@ -90,7 +90,7 @@ export function podViolations(test: WorkloadTest, pod: PodFacts, ctx: PodContext
       if (sa === false) return [];
       return sa === true
         ? [{ container: '', field: `ServiceAccount ${serviceAccountOf(pod)} automountServiceAccountToken`, value: 'serviceaccount:true' }]
-        : [{ container: '', field: 'automountServiceAccountToken', value: 'unset' }];
+        : [{ container: '', field: `automountServiceAccountToken (pod and ServiceAccount ${serviceAccountOf(pod)})`, value: 'unset' }];
     }
     case 'in-namespace':
       return pod.namespace === test.namespace ? [{ container: '', field: 'metadata.namespace', value: test.namespace }] : [];
