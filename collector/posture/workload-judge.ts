@@ -23,7 +23,7 @@ import {
 import { evaluateCalico, matchesLabelSelector, type Labels } from './selectors.js';
 import { WORKLOAD_CHECKS, type ClusterCheck, type NamespaceCheck, type WorkloadCheck } from './workload-checks.js';
 import { EXPECTED_POSTURE, type ExpectedPosture } from './workload-defaults.js';
-import { describeViolation, podViolations, serviceAccountOf, type Violation } from './workload-tests.js';
+import { describeViolation, podViolations, serviceAccountOf, type PodContext, type Violation } from './workload-tests.js';
 
 
 /** Where a kind's objects go in the state. */
@@ -68,7 +68,18 @@ export interface NamespaceInputs {
 export interface Verdict {
   readonly findings: readonly ClusterFinding[];
   readonly expected: readonly ExpectedClusterFinding[];
+  /** Each workload's part, with the pods and ServiceAccounts it was judged from: reused while they are the same objects. */
+  readonly workloads?: ReadonlyMap<string, WorkloadVerdict>;
 }
+
+export interface WorkloadVerdict {
+  readonly pods: readonly PodFacts[];
+  readonly serviceAccounts: readonly (ServiceAccountObj | undefined)[];
+  readonly findings: readonly ClusterFinding[];
+  readonly expected: readonly ExpectedClusterFinding[];
+}
+
+const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export interface WorkloadState {
   readonly namespaces: ReadonlyMap<string, NamespaceInputs>;
@@ -199,14 +210,21 @@ function covered(pod: PodFacts, direction: Direction, policies: readonly NetPoli
   return false;
 }
 
-/** Every check on one namespace's objects. */
-export function judgeNamespace(name: string, inputs: NamespaceInputs, globals: ReadonlyMap<string, NetPolicy>, c: Compiled): Verdict {
-  const findings: ClusterFinding[] = [];
-  const expected: ExpectedClusterFinding[] = [];
+/**
+ * Every check on one namespace's objects. With the namespace's previous verdict, a workload
+ * whose pods and ServiceAccounts are the same objects (read values are immutable) keeps its
+ * part: one pod event judges one workload again, plus the namespace checks.
+ */
+function judgeNamespace(name: string, inputs: NamespaceInputs, globals: ReadonlyMap<string, NetPolicy>, c: Compiled, previous?: Verdict): Verdict {
+  let findings: ClusterFinding[] = [];
+  let expected: ExpectedClusterFinding[] = [];
   const place = (f: ClusterFinding, why: string | undefined): void => {
     if (why !== undefined) expected.push({ finding: f, why });
     else findings.push(f);
   };
+  const nsFindings = findings;
+  const nsExpected = expected;
+  const parts = new Map<string, WorkloadVerdict>();
 
   // Workloads: every replica's pod under one key.
   const workloads = new Map<string, PodFacts[]>();
@@ -223,10 +241,26 @@ export function judgeNamespace(name: string, inputs: NamespaceInputs, globals: R
     const object = `${first.owner.kind}/${first.owner.name}`;
     const allMirror = pods.every((p) => p.mirror);
     const subject = `${first.owner.kind} ${name}/${first.owner.name}`;
+    const sas = pods.map((p) => inputs.serviceAccounts.get(serviceAccountOf(p)));
+    const prev = previous?.workloads?.get(wKey);
+    if (prev && sameItems(prev.pods, pods) && sameItems(prev.serviceAccounts, sas)) {
+      parts.set(wKey, prev);
+      continue;
+    }
+    findings = [];
+    expected = [];
+    const contexts: PodContext[] = sas.map((serviceAccount) => (serviceAccount ? { serviceAccount } : {}));
     for (const check of c.workloadChecks) {
-      const violations = dedupe(pods.flatMap((p) => podViolations(check.test, p, { serviceAccount: inputs.serviceAccounts.get(serviceAccountOf(p)) })));
-      if (violations.length === 0) continue;
-      const offending = pods.filter((p) => podViolations(check.test, p, { serviceAccount: inputs.serviceAccounts.get(serviceAccountOf(p)) }).length > 0);
+      let offending = 0;
+      const all: Violation[] = [];
+      pods.forEach((p, i) => {
+        const vs = podViolations(check.test, p, contexts[i] as PodContext);
+        if (vs.length === 0) return;
+        offending++;
+        all.push(...vs);
+      });
+      if (offending === 0) continue;
+      const violations = dedupe(all);
       const what = violations.map(describeViolation).join('; ');
       const podWord = `${pods.length} pod${pods.length === 1 ? '' : 's'}`;
       place({
@@ -235,7 +269,7 @@ export function judgeNamespace(name: string, inputs: NamespaceInputs, globals: R
         subject,
         object: wKey,
         actual: `${subject} (${podWord}): ${what}`,
-        reason: `${check.pss ? `The Pod Security Standards' ${check.pss} level forbids this. ` : ''}Seen in ${offending.length} of the workload's ${podWord}.`,
+        reason: `${check.pss ? `The Pod Security Standards' ${check.pss} level forbids this. ` : ''}Seen in ${offending} of the workload's ${podWord}.`,
         detail: {
           workload: wKey,
           namespace: name,
@@ -247,8 +281,15 @@ export function judgeNamespace(name: string, inputs: NamespaceInputs, globals: R
         },
       }, expectedWhy(c, check, name, object, allMirror, violations));
     }
+    parts.set(wKey, { pods, serviceAccounts: sas, findings, expected });
   }
 
+  findings = nsFindings;
+  expected = nsExpected;
+  for (const part of parts.values()) {
+    findings.push(...part.findings);
+    expected.push(...part.expected);
+  }
   const ns = inputs.namespace;
   if (ns !== undefined && inputs.pods.size > 0) {
     const nsPolicies = [...inputs.policies.values(), ...globals.values()];
@@ -308,8 +349,8 @@ export function judgeNamespace(name: string, inputs: NamespaceInputs, globals: R
       }, expectedWhy(c, check, name, 'Namespace', false, violations));
     }
   }
-  if (findings.length === 0 && expected.length === 0) return EMPTY_VERDICT;
-  return { findings: findings.sort(byKey), expected: expected.sort((a, b) => byKey(a.finding, b.finding)) };
+  if (findings.length === 0 && expected.length === 0 && parts.size === 0) return EMPTY_VERDICT;
+  return { findings: findings.sort(byKey), expected: expected.sort((a, b) => byKey(a.finding, b.finding)), workloads: parts };
 }
 
 function withObject(inputs: NamespaceInputs, slot: Exclude<Slot, 'globals'>, key: string, value: unknown | undefined): NamespaceInputs {
@@ -408,7 +449,7 @@ function applyWith(state: WorkloadState, change: ObjectChange, c: Compiled): Jud
   for (const ns of affected) {
     const old = verdicts.get(ns);
     const inputs = namespaces.get(ns);
-    const v = inputs ? judgeNamespace(ns, inputs, globals, c) : EMPTY_VERDICT;
+    const v = inputs ? judgeNamespace(ns, inputs, globals, c, old) : EMPTY_VERDICT;
     if (old === undefined && v === EMPTY_VERDICT) continue;
     if (verdicts === state.verdicts) verdicts = new Map(verdicts);
     if (old) before.push(old);
