@@ -30,6 +30,7 @@ test('a fresh kubeadm cluster with nodeward raises no finding; what fails is exp
   const { findings, expected } = verdict(readObjects(freshItems()));
   t.deepEqual(findings.map((f) => f.actual), []);
   for (const e of expected) t.true(e.why.length > 40, e.finding.key);
+  t.is(expected.length, 56, 'the count docs/cluster-posture.md gives');
   // Every allowlist entry is used: none is dead weight or misspelt.
   const used = new Set(expected.map((e) => e.why));
   t.deepEqual(EXPECTED_POSTURE.filter((e) => !used.has(e.why)).map((e) => `${e.namespace} ${e.object} ${String(e.checks)}`), []);
