@@ -226,8 +226,7 @@ export function readNamespace(raw: unknown, limits: ClusterLimits = DEFAULT_CLUS
   });
 }
 
-export function readServiceAccount(raw: unknown, limits: ClusterLimits = DEFAULT_CLUSTER_LIMITS): ClusterRead<ServiceAccountObj> {
-  void limits;
+export function readServiceAccount(raw: unknown): ClusterRead<ServiceAccountObj> {
   let key = '';
   return guarded('ServiceAccount', () => key, () => {
     const { o, namespace, name } = readMeta('ServiceAccount', raw, true);
