@@ -197,3 +197,14 @@ test('a judge made with other checks and no allowlist raises what the allowlist 
   const { findings, expected } = bare.findings(bare.full(readObjects(freshItems())));
   t.deepEqual([keys(findings), expected], [['cis-5.2.2|DaemonSet/kube-system/kube-proxy'], []]);
 });
+
+test('the judge declares what it watches: core kinds always, Calico and Cilium only where their CRDs are served, never Secrets', (t) => {
+  t.is(judge.id, 'workloads');
+  const by = new Map(judge.kinds.map((k) => [k.kind, k] as const));
+  t.deepEqual([...by.keys()].filter((k) => by.get(k)?.optional === undefined), ['Namespace', 'Pod', 'ServiceAccount', 'NetworkPolicy', 'ResourceQuota', 'LimitRange']);
+  t.deepEqual(by.get('CalicoGlobalNetworkPolicy')?.optional, { group: 'crd.projectcalico.org', version: 'v1' });
+  t.is(by.get('CiliumClusterwideNetworkPolicy')?.path, '/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies');
+  t.false(judge.kinds.some((k) => /secret/i.test(k.path)));
+  // Each reader fits the informer: a refusal is `invalid` with a reason.
+  for (const k of judge.kinds) t.like(k.read(null), { kind: 'invalid' }, k.kind);
+});
