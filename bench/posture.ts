@@ -8,6 +8,8 @@ import { buildModel, type RawRbacObject } from '../collector/posture/rbac-model.
 import { readRbacObject, type RbacBinding, type RbacRole } from '../collector/posture/rbac-objects.js';
 import { whoCan } from '../collector/posture/who-can.js';
 import { loadPostureFixture } from '../test/helpers/posture.js';
+import { workloadJudge, type WorkloadState } from '../collector/posture/workload-judge.js';
+import { fixtureItems, nodewardItems, readObjects } from '../test/posture/workload-fixtures.js';
 
 export interface PostureBenchOptions {
   readonly namespaces: number;
@@ -122,6 +124,133 @@ export function formatPostureBench(r: PostureBenchResult, o: PostureBenchOptions
     `    ratio incremental p50 / full p50: ${(at(r.bindingEventMs, 0.5) / full).toExponential(1)}`,
     `  ClusterRole edit changed (${r.roleEventBindings.toLocaleString('en-US')} bindings refer to it, ${r.roleEventMs.length} events): p50 ${f(at(r.roleEventMs, 0.5))} ms, max ${f(at(r.roleEventMs, 1))} ms; ratio to full ${(at(r.roleEventMs, 0.5) / full).toFixed(2)}`,
     `  who-can (get one secret in a namespace), scanning every binding: p50 ${f(at(r.whoCanMs, 0.5))} ms`,
+    '',
+  ].join('\n');
+}
+
+// Workload posture (CIS 5.1.5-5.6, namespaces) at scale: 500 namespaces holding 20,000 pods
+// (per namespace: two Deployments of 15 replicas, a StatefulSet of 5, five bare pods), their
+// ServiceAccounts, a NetworkPolicy each, quotas in half of them, two Calico global policies,
+// on top of a fresh kubeadm cluster with nodeward. Judged in full, then one pod event at a
+// time (a replica turned privileged and back), and a cluster-wide policy event (which judges
+// every namespace again), each against the full judgement measured in the same run.
+export interface WorkloadBenchOptions {
+  readonly namespaces: number;
+  readonly events: number;
+  readonly fullRounds: number;
+}
+
+export interface WorkloadBenchResult {
+  readonly pods: number;
+  readonly objects: number;
+  readonly findings: number;
+  readonly expected: number;
+  readonly readMs: number;
+  readonly fullMs: readonly number[];
+  readonly podEventMs: readonly number[];
+  /** The same events' CPU time (this process, GC threads included): what the judge costs, apart from waiting for a core on a shared machine. */
+  readonly podEventCpuMs: readonly number[];
+  readonly globalEventMs: readonly number[];
+}
+
+type RawObject = Record<string, unknown>;
+
+export function generateWorkloads(namespaces: number): RawObject[] {
+  const items: RawObject[] = [...fixtureItems('kubeadm-fresh-workloads'), ...nodewardItems()] as RawObject[];
+  const pod = (ns: string, name: string, labels: Record<string, string>, owner: [string, string] | undefined, privileged: boolean): RawObject => ({
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: ns, uid: `${ns}-${name}`, labels, ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: owner[0], name: owner[1], uid: owner[1], controller: true }] } : {}) },
+    spec: {
+      nodeName: `node-${name.length % 20}`, serviceAccountName: labels.app === 'web' ? 'web' : '',
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        { name: 'app', image: 'app:1', ports: [{ containerPort: 8080 }], env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+          securityContext: { privileged, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },
+        { name: 'proxy', image: 'proxy:1', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } },
+      ],
+      volumes: [{ name: 'tmp', emptyDir: {} }],
+    },
+    status: { phase: 'Running' },
+  });
+  items.push(
+    { apiVersion: 'crd.projectcalico.org/v1', kind: 'GlobalNetworkPolicy', metadata: { name: 'default-deny-egress' }, spec: { namespaceSelector: "tier == 'prod'", selector: 'all()', types: ['Egress'] } },
+    { apiVersion: 'crd.projectcalico.org/v1', kind: 'GlobalNetworkPolicy', metadata: { name: 'db-ingress' }, spec: { selector: "app in {'db'} && !has(debug)", ingress: [{ action: 'Allow' }] } },
+  );
+  for (let n = 0; n < namespaces; n++) {
+    const ns = `team-${n}`;
+    items.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { tier: n % 2 === 0 ? 'prod' : 'dev', ...(n % 3 === 0 ? {} : { 'pod-security.kubernetes.io/enforce': 'restricted' }) } } });
+    items.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns }, ...(n % 4 === 0 ? {} : { automountServiceAccountToken: false }) });
+    items.push({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'web', namespace: ns }, automountServiceAccountToken: false });
+    items.push({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'web', namespace: ns }, spec: { podSelector: { matchLabels: { app: 'web' } }, ingress: [{}] } });
+    if (n % 2 === 0) items.push({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'quota', namespace: ns } }, { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'limits', namespace: ns } });
+    for (const app of ['web', 'api']) {
+      for (let r = 0; r < 15; r++) items.push(pod(ns, `${app}-6c9d7f8b4-${r.toString(36).padStart(5, 'x')}`, { app, 'pod-template-hash': '6c9d7f8b4' }, ['ReplicaSet', `${app}-6c9d7f8b4`], false));
+    }
+    for (let r = 0; r < 5; r++) items.push(pod(ns, `db-${r}`, { app: 'db' }, ['StatefulSet', 'db'], false));
+    for (let r = 0; r < 5; r++) items.push(pod(ns, `debug-${r}`, { app: 'debug', debug: 'true' }, undefined, r === 0));
+  }
+  return items;
+}
+
+export function benchWorkloads(o: WorkloadBenchOptions): WorkloadBenchResult {
+  const raw = generateWorkloads(o.namespaces);
+  let t0 = process.hrtime.bigint();
+  const objects = readObjects(raw as never);
+  const readMs = ms(t0);
+  const judge = workloadJudge;
+  let state: WorkloadState = judge.full(objects); // warm-up
+  const fullMs: number[] = [];
+  for (let i = 0; i < o.fullRounds; i++) {
+    t0 = process.hrtime.bigint();
+    state = judge.full(objects);
+    fullMs.push(ms(t0));
+  }
+  const { findings, expected } = judge.findings(state);
+  const podRead = judge.kinds.find((k) => k.kind === 'Pod') as (typeof judge.kinds)[number];
+  const podEventMs: number[] = [];
+  const podEventCpuMs: number[] = [];
+  for (let i = 0; i < o.events; i++) {
+    const ns = `team-${(i * 37) % o.namespaces}`;
+    const original = raw.find((x) => x.kind === 'Pod' && (x.metadata as { namespace: string }).namespace === ns) as RawObject;
+    const spec = original.spec as { containers: { securityContext: Record<string, unknown> }[] };
+    const changed = { ...original, spec: { ...spec, containers: [{ ...spec.containers[0], securityContext: { ...spec.containers[0]?.securityContext, privileged: i % 2 === 0 } }, spec.containers[1]] } };
+    const r = podRead.read(changed);
+    if (r.kind !== 'object') throw new Error('generated pod refused');
+    const cpu0 = process.cpuUsage();
+    t0 = process.hrtime.bigint();
+    state = judge.apply(state, { type: 'upsert', kind: 'Pod', key: r.key, value: r.value }).state;
+    podEventMs.push(ms(t0));
+    const cpu = process.cpuUsage(cpu0);
+    podEventCpuMs.push((cpu.user + cpu.system) / 1000);
+  }
+  const gnpRead = judge.kinds.find((k) => k.kind === 'CalicoGlobalNetworkPolicy') as (typeof judge.kinds)[number];
+  const globalEventMs: number[] = [];
+  for (let i = 0; i < Math.max(3, Math.round(o.events / 50)); i++) {
+    const r = gnpRead.read({ metadata: { name: 'db-ingress' }, spec: { selector: i % 2 === 0 ? "app in {'db', 'api'}" : "app in {'db'}", ingress: [{ action: 'Allow' }] } });
+    if (r.kind !== 'object') throw new Error('generated policy refused');
+    t0 = process.hrtime.bigint();
+    state = judge.apply(state, { type: 'upsert', kind: 'CalicoGlobalNetworkPolicy', key: r.key, value: r.value }).state;
+    globalEventMs.push(ms(t0));
+  }
+  const sort = (xs: number[]): number[] => xs.sort((a, b) => a - b);
+  return {
+    pods: objects.get('Pod')?.size ?? 0, objects: raw.length, findings: findings.length, expected: expected.length,
+    readMs, fullMs: sort(fullMs), podEventMs: sort(podEventMs), podEventCpuMs: sort(podEventCpuMs), globalEventMs: sort(globalEventMs),
+  };
+}
+
+export function formatWorkloadBench(r: WorkloadBenchResult, o: WorkloadBenchOptions): string {
+  const at = (xs: readonly number[], q: number): number => xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)] ?? NaN;
+  const f = (n: number): string => (n < 10 ? n.toFixed(3) : n.toFixed(1));
+  const full = at(r.fullMs, 0.5);
+  return [
+    `posture (workloads, CIS 5.1.5-5.6): ${r.pods.toLocaleString('en-US')} pods over ${o.namespaces} namespaces (${r.objects.toLocaleString('en-US')} objects), ${r.findings.toLocaleString('en-US')} findings, ${r.expected} expected`,
+    `  read every object: ${f(r.readMs)} ms`,
+    `  judge in full (baseline, ${r.fullMs.length} rounds): p50 ${f(full)} ms, max ${f(at(r.fullMs, 1))} ms`,
+    `  one pod changed, re-judged incrementally (${r.podEventMs.length} events): p50 ${f(at(r.podEventMs, 0.5))} ms, p99 ${f(at(r.podEventMs, 0.99))} ms, max ${f(at(r.podEventMs, 1))} ms (target: p99 under 10 ms)`,
+    `    CPU time of the same events: p50 ${f(at(r.podEventCpuMs, 0.5))} ms, p99 ${f(at(r.podEventCpuMs, 0.99))} ms (wall time above includes waiting for a core and GC pauses)`,
+    `    ratio incremental p50 / full p50: ${(at(r.podEventMs, 0.5) / full).toExponential(1)}`,
+    `  a Calico GlobalNetworkPolicy changed (every namespace judged again, ${r.globalEventMs.length} events): p50 ${f(at(r.globalEventMs, 0.5))} ms; ratio to full ${(at(r.globalEventMs, 0.5) / full).toFixed(2)}`,
     '',
   ].join('\n');
 }

@@ -21,7 +21,7 @@ import { benchPackageVouch, formatPackageVouchBench } from './package-vouch.js';
 import { benchIdentity, formatIdentityBench } from './identity.js';
 import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
-import { benchPosture, formatPostureBench } from './posture.js';
+import { benchPosture, benchWorkloads, formatPostureBench, formatWorkloadBench } from './posture.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -81,6 +81,9 @@ async function main(): Promise<void> {
   // Cluster posture: 5,000 bindings over 500 namespaces judged in full and per watch event.
   const pso = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 100 : 500, fullRounds: quick ? 3 : 10 };
   process.stdout.write(formatPostureBench(benchPosture(pso), pso));
+  // Workload posture: 20,000 pods over 500 namespaces judged in full and per pod event.
+  const wpo = { namespaces: 500, events: quick ? 200 : 1_000, fullRounds: quick ? 3 : 5 };
+  process.stdout.write(formatWorkloadBench(benchWorkloads(wpo), wpo));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
   // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the
