@@ -6,6 +6,7 @@ import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
 import { collectFacts } from './facts/index.js';
+import { exposureCollector } from './exposure/wiring.js';
 import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
 import { kubeletVersionOf } from './facts/worker-facts.js';
@@ -60,8 +61,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const refusals = createDocumentRefusalCounter();
   // One way to read the host, shared by the periodic scan and the watcher: a watch result is
   // judged on facts collected exactly as a full scan's are.
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals });
   let processes: ProcessMonitor | undefined;
+  // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
+  let nodeExternal: readonly string[] = [];
+  const exposure = config.exposure.enabled
+    ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
+      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal])
+    : null;
+  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
   let scansDone = 0;
@@ -88,7 +95,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const monitor = processes?.stats();
     if (monitor) results.push(execCoverageResult({ source: monitor.source, reason: monitor.fallbackReason }));
     const reportScope = monitor ? [...scope, EXEC_COVERAGE.id] : scope;
-    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger }), true);
+    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger, exposure: facts.exposure }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
     scansDone++;
     log.info({ trigger, sequence, results: results.length, failing: failing.length, ms: Math.ceil(lastScanMs) }, 'scan completed');

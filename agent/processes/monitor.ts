@@ -339,6 +339,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
     /** Writes the baselines now (tests; the monitor saves on its own every few seconds). */
     save: (): Promise<void> => keeper.save(),
 
+    /** The proc reader and the attribution, lent to the exposure collector (agent/exposure/wiring.ts). */
+    get exposureParts() {
+      return { reader, attributor, hostKey: () => keeper.hostKey };
+    },
+
     stats,
   };
 }
