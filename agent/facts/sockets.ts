@@ -37,7 +37,7 @@ export interface SocketTableParse {
 }
 
 /** Far beyond a real node; a table past it is cut and the rest counted as dropped. */
-export const SOCKET_LIMITS = { maxSockets: 16_384, maxLineLength: 512 } as const;
+export const SOCKET_LIMITS: { readonly maxSockets: number; readonly maxLineLength: number } = { maxSockets: 16_384, maxLineLength: 512 };
 
 const HEX8 = /^[0-9A-Fa-f]{8}$/;
 const HEX32 = /^[0-9A-Fa-f]{32}$/;
