@@ -25,6 +25,7 @@ import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/ben
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
+import { exposureFromWire } from './exposure.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
@@ -312,10 +313,13 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
     };
   });
+  const exposure = r.exposure ? exposureFromWire(r.exposure) : null;
+  if (typeof exposure === 'string') throw new InvalidMessage(exposure);
   return {
     node, epoch, sequence: sequence(r.sequence), scannedAt: wireTime('scanReport.scannedAtMs', r.scannedAtMs, WIRE_TIMES.observed, now),
     benchmark, scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
+    ...(exposure ? { exposure } : {}),
   };
 }
 

@@ -1,9 +1,9 @@
 // Listening sockets on the real kernel, mapped to their processes and workloads
 // (agent/exposure/collect.ts) and judged (agent/checks/exposure-checks.ts):
 //   - a socket this test opens on 127.0.0.1, found with this process's pid and executable, loopback;
-//   - in a network namespace the test makes (an address on its lo, in a range the
-//     test configures as public, on its lo: this kernel has no dummy or veth module), a Python process bound to the scheduler's port on that
-//     address and to the controller manager's on 127.0.0.1: the first fails
+//   - in a network namespace the test makes (an address on its lo, as this kernel has no dummy
+//     or veth module, in a range the test configures as public), a Python process bound to the
+//     scheduler's port on that address and to the controller manager's on 127.0.0.1: the first fails
 //     exposure-control-plane-port naming the pid and executable, the second passes;
 //   - a container started with Debian's containerd listening in its pod's network namespace:
 //     its pid, executable and workload.
