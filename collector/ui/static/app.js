@@ -579,7 +579,7 @@ function exposureSection(x) {
   const where = (l) => (l.pod ? `${l.namespace}/${l.pod} (${l.container})` : l.baseline);
   const rows = x.listeners.map((l) => el('tr', { 'data-port': String(l.port), 'data-class': l.addressClass },
     el('td', {}, l.protocol), el('td', {}, el('code', {}, l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)),
-    el('td', { class: l.addressClass === 'public' ? 'sev-text-high' : '' }, l.addressClass),
+    el('td', { class: l.addressClass === 'public' ? 'sev-text-critical' : '' }, l.addressClass),
     el('td', { class: 'num' }, l.pid ? String(l.pid) : '—'), el('td', {}, l.exe ? el('code', {}, l.exe) : '—'), el('td', {}, where(l) || '—')));
   const notes = [
     `Seen ${time(x.scannedAt)}. Bound, not necessarily reachable: NodePort and hostPort traffic goes through DNAT rules and opens no socket, so it is not here.`,
