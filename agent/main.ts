@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../proto/support/logger.js';
 import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
+import { isIP } from 'node:net';
 import { collectFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
 import { createHostFs } from './facts/host-fs.js';
@@ -160,6 +161,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
         onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),
+        // Bounded and validated here: the addresses join the node's own in the next scan.
+        onNodeAddresses: (ips) => {
+          nodeExternal = ips.filter((a) => typeof a === 'string' && a.length <= 64 && isIP(a) !== 0).slice(0, 16);
+          log.info({ externalIps: nodeExternal }, "the Node object's ExternalIPs");
+        },
         onPodInventory: (inv) => {
           const r = pods?.apply(inv);
           if (r) log.info({ ...r }, 'pod inventory applied');

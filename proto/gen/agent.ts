@@ -25,6 +25,7 @@ import type { ItemDigest as _nodeward_v1_ItemDigest, ItemDigest__Output as _node
 import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from './nodeward/v1/KernelExecFacts.js';
 import type { Listener as _nodeward_v1_Listener, Listener__Output as _nodeward_v1_Listener__Output } from './nodeward/v1/Listener.js';
 import type { NodeAddress as _nodeward_v1_NodeAddress, NodeAddress__Output as _nodeward_v1_NodeAddress__Output } from './nodeward/v1/NodeAddress.js';
+import type { NodeAddresses as _nodeward_v1_NodeAddresses, NodeAddresses__Output as _nodeward_v1_NodeAddresses__Output } from './nodeward/v1/NodeAddresses.js';
 import type { NodeExposure as _nodeward_v1_NodeExposure, NodeExposure__Output as _nodeward_v1_NodeExposure__Output } from './nodeward/v1/NodeExposure.js';
 import type { Pod as _nodeward_v1_Pod, Pod__Output as _nodeward_v1_Pod__Output } from './nodeward/v1/Pod.js';
 import type { PodContainer as _nodeward_v1_PodContainer, PodContainer__Output as _nodeward_v1_PodContainer__Output } from './nodeward/v1/PodContainer.js';
@@ -69,6 +70,7 @@ export interface ProtoGrpcType {
       KernelExecFacts: MessageTypeDefinition<_nodeward_v1_KernelExecFacts, _nodeward_v1_KernelExecFacts__Output>
       Listener: MessageTypeDefinition<_nodeward_v1_Listener, _nodeward_v1_Listener__Output>
       NodeAddress: MessageTypeDefinition<_nodeward_v1_NodeAddress, _nodeward_v1_NodeAddress__Output>
+      NodeAddresses: MessageTypeDefinition<_nodeward_v1_NodeAddresses, _nodeward_v1_NodeAddresses__Output>
       NodeExposure: MessageTypeDefinition<_nodeward_v1_NodeExposure, _nodeward_v1_NodeExposure__Output>
       Pod: MessageTypeDefinition<_nodeward_v1_Pod, _nodeward_v1_Pod__Output>
       PodContainer: MessageTypeDefinition<_nodeward_v1_PodContainer, _nodeward_v1_PodContainer__Output>

@@ -94,3 +94,32 @@ test('property: the collector reads any exposure message without throwing: a val
     return typeof r === 'string' ? r.startsWith('scanReport.exposure') : r.listeners.length === m.listeners.length;
   }), 500);
 });
+
+test("the Node object's ExternalIPs reach its agent after hello and again when they change; what is not an address is left out", async (t) => {
+  const { startFakePodApi, agentDaemonSet, nodeObject } = await import('./fake-pod-api.js');
+  const { eventually } = await import('../helpers/https.js');
+  const api = await startFakePodApi();
+  t.teardown(() => api.close());
+  api.daemonSet = agentDaemonSet();
+  api.version = { major: '1', minor: '31', gitVersion: 'v1.31.2' };
+  api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.7', 'not-an-ip'] }));
+  const tc = await startTestCollector({
+    overrides: {
+      nodes: { watch: 'on' }, pods: { watch: 'off' },
+      'enroll.kubernetes': { server: api.url, caFile: api.caFile, tokenFile: api.tokenFile },
+    },
+  });
+  t.teardown(() => tc.close());
+  await eventually('the node watch', () => (tc.collector.nodes?.synced ? true : undefined));
+  const s = await connect(tc, 'node-a');
+  t.teardown(() => s.close());
+  const addresses = async (): Promise<string[]> => {
+    for (;;) {
+      const m = await s.next();
+      if (m.nodeAddresses) return m.nodeAddresses.externalIps;
+    }
+  };
+  t.deepEqual(await addresses(), ['203.0.113.7']);
+  api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.8', '2001:db8::8'] }));
+  t.deepEqual(await addresses(), ['203.0.113.8', '2001:db8::8']);
+});
