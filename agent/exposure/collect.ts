@@ -2,8 +2,8 @@
 // process that holds it and that process's workload, each bound address classified, and the
 // node's own addresses. The tables are those of `<procRoot>/<namespacePid>/net/` (pid 1: the
 // host's namespace, which host-network pods share; `/proc/net` itself would be the agent's
-// own namespace). The process table is read through the monitor's reader for the owning pids
-// only, and a process is placed by the same attribution as the process monitor's findings.
+// own namespace). The owning processes alone are read (executable and cgroup) through the
+// monitor's reader, and placed by the same attribution as the process monitor's findings.
 //
 // NodePort and hostPort traffic is forwarded by DNAT rules and opens no socket: it is not
 // here. What is here is what is bound, never what is reachable.
@@ -11,7 +11,8 @@ import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket, type SocketTableName } from '../facts/sockets.js';
 import { classify, classifyBound, isWildcard, type AddressClass, type AddressClasses } from './address-class.js';
-import { DEFAULT_OWNER_LIMITS, findSocketOwners, type OwnerWalkLimits } from './socket-owners.js';
+import { cleanExe, MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
+import { DEFAULT_OWNER_LIMITS, findSocketOwners, listPidDirs, type OwnerWalkLimits } from './socket-owners.js';
 
 /** The process that holds a socket, and where it runs. */
 export interface ListenerOwner {
@@ -83,8 +84,8 @@ export interface ExposureFacts {
 
 /** What the collector needs of a process: the monitor's proc reader fits. */
 export interface ProcessLookup {
-  listPids(): number[];
-  read(pid: number): { readonly exe: string | null; readonly comm: string; readonly cgroup: string } | null;
+  readExe(pid: number): string | null;
+  readStat(pid: number): { readonly comm: string } | null;
 }
 
 /** Places a process: its workload, from its cgroup (agent/exposure/owner.ts wraps the monitor's attribution). */
@@ -108,6 +109,9 @@ export interface ExposureOptions {
 export const DEFAULT_MAX_LISTENERS = 4096;
 export const DEFAULT_MAX_TABLE_BYTES = 32 * 1024 * 1024;
 
+/** One scratch buffer for every read: a proc file is read a chunk at a time into it. */
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
 /** Reads a proc file up to `max` bytes (cut at the last full line); never follows a link. */
 export function readProcText(path: string, max: number): { text: string; cut: boolean } | { error: string } {
   let fd: number;
@@ -117,23 +121,23 @@ export function readProcText(path: string, max: number): { text: string; cut: bo
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   }
   try {
-    const chunks: Buffer[] = [];
+    let text = '';
     let total = 0;
     let cut = false;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(256 * 1024, max + 1 - total));
-      const n = readSync(fd, buf, 0, buf.length, null);
+      const n = readSync(fd, SCRATCH, 0, Math.min(SCRATCH.length, max + 1 - total), null);
       if (n === 0) break;
-      chunks.push(buf.subarray(0, n));
       total += n;
       if (total > max) {
         cut = true;
+        const keep = n - (total - max);
+        text += SCRATCH.toString('latin1', 0, keep);
         break;
       }
+      text += SCRATCH.toString('latin1', 0, n);
     }
-    let data = Buffer.concat(chunks, Math.min(total, max));
-    if (cut) data = data.subarray(0, data.lastIndexOf(0x0a) + 1);
-    return { text: data.toString('latin1'), cut };
+    if (cut) text = text.slice(0, text.lastIndexOf('\n') + 1);
+    return { text, cut };
   } catch (err) {
     return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
   } finally {
@@ -141,8 +145,10 @@ export function readProcText(path: string, max: number): { text: string; cut: bo
   }
 }
 
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function sortListeners(a: Listener, b: Listener): number {
-  return a.port - b.port || a.protocol.localeCompare(b.protocol) || a.address.localeCompare(b.address) || a.inode - b.inode;
+  return a.port - b.port || cmp(a.protocol, b.protocol) || cmp(a.address, b.address) || a.inode - b.inode;
 }
 
 export async function collectExposure(opts: ExposureOptions): Promise<ExposureFacts> {
@@ -182,28 +188,33 @@ export async function collectExposure(opts: ExposureOptions): Promise<ExposureFa
 
   const kept = sockets.slice(0, maxListeners);
   const dropped = sockets.length - kept.length;
-  const walk = findSocketOwners(opts.procRoot, opts.processes.listPids(), new Set(kept.map((s) => s.inode)), opts.walkLimits ?? DEFAULT_OWNER_LIMITS, opts.clock);
-  const byPid = new Map<number, Promise<ListenerOwner | null>>();
-  const ownerOf = (pid: number): Promise<ListenerOwner | null> => {
-    let p = byPid.get(pid);
-    if (!p) {
-      p = (async () => {
-        const r = opts.processes.read(pid);
-        if (r === null) return null;
-        return { pid, exe: r.exe ?? '', comm: r.comm, ...(await opts.place(pid, r.cgroup)) };
-      })();
-      byPid.set(pid, p);
-    }
-    return p;
+  const walk = findSocketOwners(opts.procRoot, listPidDirs(opts.procRoot), new Set(kept.map((s) => s.inode)), opts.walkLimits ?? DEFAULT_OWNER_LIMITS, opts.clock);
+  const ownerOf = async (pid: number): Promise<ListenerOwner | null> => {
+    // Only what a listener shows: the executable (the name from stat when it cannot be read) and the cgroup that places it.
+    const link = opts.processes.readExe(pid);
+    const exe = link === null ? '' : cleanExe(link).exe;
+    const comm = exe === '' ? opts.processes.readStat(pid)?.comm ?? '' : '';
+    const cgroup = readProcText(join(opts.procRoot, String(pid), 'cgroup'), MAX_CGROUP_BYTES);
+    if (exe === '' && comm === '' && 'error' in cgroup) return null;
+    return { pid, exe, comm, ...(await opts.place(pid, 'error' in cgroup ? '' : cgroup.text)) };
   };
+  // Each owning process is read and placed once, however many sockets it holds.
+  const owners = new Map<number, ListenerOwner | null>();
+  for (const pid of new Set(walk.owners.values())) owners.set(pid, await ownerOf(pid));
 
   const listeners: Listener[] = [];
   let unowned = 0;
+  // Many sockets share an address (every address, loopback, the node's own): each is classified once.
+  const classOf = new Map<string, AddressClass>();
   for (const s of kept) {
     const pid = walk.owners.get(s.inode);
-    const owner = pid === undefined ? null : await ownerOf(pid);
+    const owner = pid === undefined ? null : owners.get(pid) ?? null;
     if (owner === null) unowned++;
-    const cls = classifyBound(s.address, nodeAddresses, opts.classes) ?? 'public';
+    let cls = classOf.get(s.address);
+    if (cls === undefined) {
+      cls = classifyBound(s.address, nodeAddresses, opts.classes) ?? 'public';
+      classOf.set(s.address, cls);
+    }
     listeners.push({ ...s, class: cls, wildcard: isWildcard(s.address), owner });
   }
   listeners.sort(sortListeners);

@@ -1,12 +1,13 @@
 // Which process holds each listening socket: a walk of `<procRoot>/<pid>/fd`, whose links
-// read `socket:[<inode>]`, over the pids the caller already listed (the agent lists its proc
-// root once per pass; this walk reads only the fd directories). Bounded three ways, each
+// read `socket:[<inode>]`. It reads only the fd directories; what it learns of a process beyond
+// them comes from the process monitor's reader, for the owners alone. Bounded three ways, each
 // counted when hit: processes walked, descriptors read per process, and time. The walk stops
 // as soon as every wanted inode has an owner; pids go in ascending order, so a socket shared
 // by a parent and its forked workers is the parent's.
 //
-// Links are read, never followed. The pid directory and its fd directory are lstat'ed first,
-// so a crafted tree cannot lead the walk out of the proc root. Reading another process's fd
+// Links are read, never followed. Pid directories come from a typed listing of the proc root
+// (a link there is not one) and each fd directory is lstat'ed first, so a crafted tree cannot
+// lead the walk out of the proc root. Reading another process's fd
 // directory is a ptrace-mode read check: the agent's CAP_SYS_PTRACE (docs/privileges.md).
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,6 +56,20 @@ function isRealDir(path: string): boolean {
   }
 }
 
+/** The pid directories of a proc root, ascending: real directories only (a link is not followed). */
+export function listPidDirs(procRoot: string): number[] {
+  let entries;
+  try {
+    entries = readdirSync(procRoot, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const e of entries) if (e.isDirectory() && /^[1-9][0-9]{0,9}$/.test(e.name)) pids.push(Number(e.name));
+  return pids.sort((a, b) => a - b);
+}
+
+/** `pids` must be real directories of the proc root (listPidDirs). */
 export function findSocketOwners(
   procRoot: string, pids: readonly number[], wanted: ReadonlySet<number>,
   limits: OwnerWalkLimits = DEFAULT_OWNER_LIMITS, clock: () => number = () => performance.now(),
@@ -77,9 +92,8 @@ export function findSocketOwners(
       break;
     }
     pidsWalked++;
-    const pidDir = join(procRoot, String(pid));
-    const fdDir = join(pidDir, 'fd');
-    if (!isRealDir(pidDir) || !isRealDir(fdDir)) {
+    const fdDir = join(procRoot, String(pid), 'fd');
+    if (!isRealDir(fdDir)) {
       unreadable++;
       continue;
     }

@@ -2,7 +2,8 @@
 // tables, and the namespace's own addresses from /proc/net/fib_trie (IPv4) and if_inet6
 // (IPv6). Pure: text in, rows out. A listening TCP socket is state 0A (LISTEN); a UDP socket
 // that receives from anyone is state 07 (CLOSE) with no remote address. Everything else
-// (established connections, connected UDP) is left out, not refused.
+// (established connections, connected UDP) is left out, not refused; a row in another state
+// is passed over once its slot and state read right, without reading its addresses.
 //
 // The kernel prints an address as the hex of its 32-bit words in host byte order: on the
 // little-endian machines the agent runs on (x86_64, arm64), 127.0.0.1 is `0100007F`, and an
@@ -99,6 +100,11 @@ function parseRow(line: string, table: SocketTableName): Row {
   if (f.length < 10) return { ok: false, reason: `a row of ${f.length} fields (at least 10 expected)` };
   const [slot, local, remote, state, , , , uidText, , inodeText] = f as [string, string, string, string, string, string, string, string, string, string];
   if (!SLOT.test(slot)) return { ok: false, reason: `a row that does not start with its slot number: ${JSON.stringify(slot.slice(0, 32))}` };
+  if (!HEX2.test(state)) return { ok: false, reason: `a state that is not two hex digits: ${JSON.stringify(state.slice(0, 16))}` };
+  const tcp = table.startsWith('tcp');
+  // Connections outnumber listeners on a busy node: a row in another state is passed over
+  // before its addresses are read.
+  if (state.toUpperCase() !== (tcp ? '0A' : '07')) return { ok: true, socket: null };
   const v6 = table.endsWith('6');
   const addrHex = v6 ? HEX32 : HEX8;
   const [localAddr, localPort, extra] = local.split(':');
@@ -109,15 +115,12 @@ function parseRow(line: string, table: SocketTableName): Row {
   if (remoteAddr === undefined || remotePort === undefined || !addrHex.test(remoteAddr) || !HEX4.test(remotePort)) {
     return { ok: false, reason: `a remote address that is not ${v6 ? '32' : '8'} hex digits and a port: ${JSON.stringify(remote.slice(0, 48))}` };
   }
-  if (!HEX2.test(state)) return { ok: false, reason: `a state that is not two hex digits: ${JSON.stringify(state.slice(0, 16))}` };
   if (!DECIMAL.test(uidText) || !DECIMAL.test(inodeText)) return { ok: false, reason: 'a uid or inode that is not a decimal number' };
   const uid = Number(uidText);
   const inode = Number(inodeText);
   if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(inode) || uid > 0xffffffff) return { ok: false, reason: 'a uid or inode out of range' };
-  const stateCode = Number.parseInt(state, 16);
-  const tcp = table.startsWith('tcp');
   const unconnected = /^0+$/.test(remoteAddr) && remotePort === '0000';
-  const listening = tcp ? stateCode === 0x0a : stateCode === 0x07 && unconnected;
+  const listening = tcp || unconnected;
   // inode 0: a socket with no file left (being torn down): nothing owns it.
   if (!listening || inode === 0) return { ok: true, socket: null };
   const address = v6 ? ipv6FromKernelHex(localAddr) : ipv4FromKernelHex(localAddr);
