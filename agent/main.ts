@@ -6,8 +6,10 @@ import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
 import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { collectFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
+import { createListenBaselines, LISTENS_FILE } from './exposure/listen-baseline.js';
 import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
 import { kubeletVersionOf } from './facts/worker-facts.js';
@@ -65,9 +67,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   let processes: ProcessMonitor | undefined;
   // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
   let nodeExternal: readonly string[] = [];
+  // What each workload listened on while its baseline learned (exposure-new-listener).
+  const listens = config.processes.enabled ? createListenBaselines(join(config.stateDir, LISTENS_FILE)) : undefined;
   const exposure = config.exposure.enabled
     ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
-      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal])
+      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens)
     : null;
   const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
   let baselineReports: BaselineReporter | undefined;
@@ -201,6 +205,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashBytes,
         }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
         await processes.start();
+        const why = await listens?.load();
+        if (why) log.warn({ file: LISTENS_FILE }, why);
         pods = createPodInventory(processes);
         const r = reporter;
         baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }) });

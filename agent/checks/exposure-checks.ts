@@ -9,6 +9,7 @@
 import type { Result } from '../../proto/domain.js';
 import type { ComponentFacts, HostFacts } from '../facts/index.js';
 import type { ExposureFacts, Listener } from '../exposure/collect.js';
+import { judgedListener, listenItem } from '../exposure/listen-baseline.js';
 import { KUBELET_PORT, KUBELET_READ_ONLY_PORT } from './kubelet-exposure.js';
 import { resolveKubeletSetting } from './kubelet-settings.js';
 import { failingStatus, makeResult } from './result.js';
@@ -168,6 +169,47 @@ export function etcdClientAuthCheck(meta: CheckMeta): CustomCheck {
         return [makeResult(meta, { subject, status: 'error', expected, reason: `etcd's client port is ${describe(open)}, and the probe could not tell whether it requires client certificates${probe.error ? `: ${probe.error}` : ''}` })];
       }
       return [makeResult(meta, { subject, status: 'pass', expected, actual: 'client certificate required', source: 'process', reason: `etcd's client port is ${describe(open)}; the probe was refused without a client certificate at ${required.map((p) => p.url).join(', ')}` })];
+    },
+  };
+}
+
+/**
+ * A process of a locked workload listening where it did not while its baseline learned
+ * (agent/exposure/listen-baseline.ts). One result per judged listener of a key that has a
+ * listen baseline: pass when learned, fail when not and the baseline is locked.
+ */
+export function newListenerCheck(meta: CheckMeta): CustomCheck {
+  return {
+    ...meta,
+    kind: 'custom',
+    reads: "The listening sockets of the host network namespace with their processes' baseline keys, against what each key's processes listened on while its process baseline was learning (`<stateDir>/listens.json`). UDP sockets on ports 32768 and up are not judged. Needs the process monitor.",
+    evaluate(facts) {
+      const e = facts.exposure;
+      if (e?.listenBaselines === undefined) {
+        return [makeResult(meta, { subject: 'exposure/listen-baselines', status: 'skip', reason: 'no listen baselines: the process monitor does not run (processes.enabled), or exposure is off' })];
+      }
+      const out: Result[] = [];
+      const seen = new Set<string>();
+      for (const l of e.listeners) {
+        if (!judgedListener(l)) continue;
+        const key = (l.owner as NonNullable<Listener['owner']>).key;
+        const view = e.listenBaselines[key];
+        if (view === undefined) continue;
+        const item = listenItem(l);
+        const subject = `${key}:${item}`;
+        if (seen.has(subject)) continue;
+        seen.add(subject);
+        const actual = `${item} (${ownerText(l)})`;
+        const expected = view.learned.length === 0 ? 'no listening socket' : view.learned.join(', ');
+        if (view.learned.includes(item)) out.push(makeResult(meta, { subject, status: 'pass', actual, expected, source: 'process', reason: `${key} listened on ${item} while its baseline learned` }));
+        else if (view.state === 'locked') {
+          out.push(makeResult(meta, {
+            subject, status: failingStatus(meta), actual, expected, source: 'process',
+            reason: `a process of ${key}, whose baseline is locked, is listening on ${item}, which it did not while learning (${ownerText(l)})${view.overflow > 0 ? `; ${view.overflow} listens were not learned: the set was full` : ''}`,
+          }));
+        }
+      }
+      return out;
     },
   };
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket, type SocketTableName } from '../facts/sockets.js';
 import { classify, classifyBound, isWildcard, type AddressClass, type AddressClasses } from './address-class.js';
 import { cleanExe, MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
+import type { ListenBaselineView } from './listen-baseline.js';
 import { DEFAULT_OWNER_LIMITS, findSocketOwners, listPidDirs, type OwnerWalkLimits } from './socket-owners.js';
 
 /** The process that holds a socket, and where it runs. */
@@ -80,6 +81,11 @@ export interface ExposureFacts {
   readonly unowned: number;
   /** Listeners past maxListeners, left out. */
   readonly dropped: number;
+  /**
+   * The listen baselines of the keys that have listeners now (listen-baseline.ts), when the
+   * process monitor runs: what exposure-new-listener judges.
+   */
+  readonly listenBaselines?: Readonly<Record<string, ListenBaselineView>>;
 }
 
 /** What the collector needs of a process: the monitor's proc reader fits. */

@@ -8,6 +8,7 @@ import { createProcReader } from '../processes/proc-reader.js';
 import { addressClasses, type RangeSpec } from './address-class.js';
 import { collectExposure, type ExposureFacts, type ProcessLookup } from './collect.js';
 import { placeWith } from './owner.js';
+import type { BaselineState, ListenBaselines } from './listen-baseline.js';
 
 export interface ExposureSettings {
   readonly procRoot: string;
@@ -23,6 +24,8 @@ export interface MonitorParts {
   readonly reader: ProcessLookup;
   readonly attributor: Pick<Attributor, 'attribute'>;
   readonly hostKey: () => string;
+  /** The process baseline's state of a key (null: none): the listen baselines follow it. */
+  readonly baselineState?: (key: string) => BaselineState | null;
 }
 
 /**
@@ -32,6 +35,7 @@ export interface MonitorParts {
  */
 export function exposureCollector(
   s: ExposureSettings, monitor: () => MonitorParts | undefined, externalAddresses: () => readonly string[] = () => [],
+  listens?: ListenBaselines,
 ): () => Promise<ExposureFacts> {
   const { classes } = addressClasses(s.ranges);
   let own: MonitorParts | undefined;
@@ -43,12 +47,16 @@ export function exposureCollector(
     };
     return own;
   };
-  return () => {
+  return async () => {
     const parts = monitor() ?? standalone();
-    return collectExposure({
+    const facts = await collectExposure({
       procRoot: s.procRoot, classes, externalAddresses: externalAddresses(), processes: parts.reader,
       place: placeWith(parts.attributor, parts.hostKey), maxListeners: s.maxListeners,
       walkLimits: { maxPids: 65_536, maxFdsPerPid: 65_536, budgetMs: s.walkBudgetMs },
     });
+    if (!listens || !parts.baselineState) return facts;
+    const listenBaselines = listens.observe(facts.listeners, parts.baselineState);
+    await listens.save();
+    return { ...facts, listenBaselines };
   };
 }

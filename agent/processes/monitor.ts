@@ -341,7 +341,13 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
     /** The proc reader and the attribution, lent to the exposure collector (agent/exposure/wiring.ts). */
     get exposureParts() {
-      return { reader, attributor, hostKey: () => keeper.hostKey };
+      return {
+        reader, attributor, hostKey: () => keeper.hostKey,
+        baselineState: (key: string): 'learning' | 'locked' | null => {
+          const b = keeper.set.get(key);
+          return b === undefined ? null : b.lockedAtMs === null ? 'learning' : 'locked';
+        },
+      };
     },
 
     stats,

@@ -1,6 +1,6 @@
 // Node exposure (beyond the benchmark): what the node's listening sockets are bound to
 // (agent/checks/exposure-checks.ts; what is and is not seen: docs/exposure.md).
-import { controlPlanePortsCheck, etcdClientAuthCheck, kubeletApiCheck } from '../exposure-checks.js';
+import { controlPlanePortsCheck, etcdClientAuthCheck, kubeletApiCheck, newListenerCheck } from '../exposure-checks.js';
 import type { CheckSpec } from '../spec.js';
 
 export const EXPOSURE_CHECKS: readonly CheckSpec[] = [
@@ -37,5 +37,17 @@ export const EXPOSURE_CHECKS: readonly CheckSpec[] = [
     remediation:
       "Set the kubelet's address (config `address`, flag --address) to the node's private address, and drop port 10250 " +
       'from outside the cluster at the firewall; keep anonymous authentication off and authorization on Webhook.',
+  }),
+  newListenerCheck({
+    id: 'exposure-new-listener',
+    references: [],
+    title: 'A locked workload listens only where it did while learning',
+    category: 'process',
+    severity: 'medium',
+    scored: true,
+    remediation:
+      'Find out why the process opened the port (a debug server, a backdoor, a new release that changed its port). If it ' +
+      'is expected, unlock the workload\'s baseline so it learns again (nodeward baseline unlock), then lock it; otherwise ' +
+      'stop the workload and look at how it was changed.',
   }),
 ];
