@@ -68,7 +68,9 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
   let nodeExternal: readonly string[] = [];
   // What each workload listened on while its baseline learned (exposure-new-listener).
-  const listens = config.processes.enabled ? createListenBaselines(join(config.stateDir, LISTENS_FILE)) : undefined;
+  const listens = config.processes.enabled
+    ? createListenBaselines(join(config.stateDir, LISTENS_FILE), undefined, (key) => processes?.reviseBaseline(key))
+    : undefined;
   const exposure = config.exposure.enabled
     ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
       () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens)
@@ -209,7 +211,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         if (why) log.warn({ file: LISTENS_FILE }, why);
         pods = createPodInventory(processes);
         const r = reporter;
-        baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }) });
+        baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }), listensOf: (key) => listens?.learned(key) ?? [] });
         baselineReports.start();
       }
       await reporter.start();

@@ -40,7 +40,11 @@ interface FileShape {
   readonly keys: Record<string, { items: string[]; overflow: number }>;
 }
 
-export function createListenBaselines(path: string, limits: ListenBaselineLimits = DEFAULT_LISTEN_LIMITS) {
+/** At most this many listens per baseline go to the collector (AgentBaseline.listens). */
+export const WIRE_LISTENS_PER_BASELINE = 256;
+
+/** `onLearned`: a key's set grew (its baseline is reported to the collector again). */
+export function createListenBaselines(path: string, limits: ListenBaselineLimits = DEFAULT_LISTEN_LIMITS, onLearned?: (key: string) => void) {
   const sets = new Map<string, { items: Set<string>; overflow: number }>();
   let dirty = false;
   let keysDropped = 0;
@@ -86,7 +90,10 @@ export function createListenBaselines(path: string, limits: ListenBaselineLimits
           const item = listenItem(l);
           if (!set.items.has(item)) {
             if (set.items.size >= limits.maxPerKey) set.overflow++;
-            else set.items.add(item);
+            else {
+              set.items.add(item);
+              onLearned?.(key);
+            }
             dirty = true;
           }
         }

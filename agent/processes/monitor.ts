@@ -303,6 +303,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       return keeper.set.changedSince(revision);
     },
 
+    /** The key's listen set changed: its baseline is reported to the collector again. */
+    reviseBaseline(key: string): void {
+      keeper.set.revise(key);
+    },
+
     /** Every baseline key held. */
     baselineKeys(): string[] {
       return keeper.set.keys();

@@ -313,6 +313,10 @@ export const Baseline = Type.Object({
   removed: Type.Array(Type.Object({ path: Str('The executable'), removedBy: Str('The operator who removed it'), removedAt: Str('When') }), { description: 'Executables an operator removed: never learned again until allowed' }),
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
   chargedTo: Type.String({ description: "The node whose own limit on baselines it counts against: it created it, and the pod watch could not vouch for it ('' for none)" }),
+  listens: Type.Array(Type.Object({
+    listen: Str('`<tcp|udp>/<address>:<port>` as bound (`tcp/0.0.0.0:8080`, `udp/[::]:53`)'), firstNode: Str('The node that first reported it'),
+    firstSeen: Str('When it was first reported'), lastSeen: Str('When it was last reported'),
+  }), { description: "What the baseline's processes listened on while it learned (at most 256; docs/exposure.md); once locked, a new one is exposure-new-listener" }),
 });
 
 export const BaselineDeleteBody = Type.Object({ key: BaselineKeyText }, { additionalProperties: false });

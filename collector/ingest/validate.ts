@@ -25,7 +25,8 @@ import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/ben
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
-import { exposureFromWire } from './exposure.js';
+import { exposureFromWire, isListenItem } from './exposure.js';
+import { MAX_LISTENS_PER_BASELINE } from '../store/store.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
@@ -636,8 +637,13 @@ export function baselineReportFromWire(r: BaselineReport__Output, now: number): 
     items += b.items.length + b.removed.length;
     if (items > L.items) throw new InvalidMessage(`baselineReport has more than ${L.items} items`);
     b.removed.forEach((p, j) => { chars += executable(`${f}.removed[${j}]`, p).length; });
+    if (b.listens.length > MAX_LISTENS_PER_BASELINE) throw new InvalidMessage(`${f} has ${b.listens.length} listens; at most ${MAX_LISTENS_PER_BASELINE}`);
+    const listens = b.listens.map((l, j) => {
+      if (typeof l !== 'string' || l.length > 64 || !isListenItem(l)) throw new InvalidMessage(`${f}.listens[${j}] is not <tcp|udp>/<address>:<port>`);
+      return l;
+    });
     return {
-      key: b.key, state, version: count(`${f}.version`, b.version),
+      key: b.key, state, version: count(`${f}.version`, b.version), listens,
       learnUntil: wireTime(`${f}.learnUntilMs`, b.learnUntilMs, WIRE_TIMES.learnUntil, now, true),
       lockedBy: lockedBy(`${f}.lockedBy`, b.lockedBy),
       items: b.items.map((it, j) => {

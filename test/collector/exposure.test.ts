@@ -123,3 +123,30 @@ test("the Node object's ExternalIPs reach its agent after hello and again when t
   api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.8', '2001:db8::8'] }));
   t.deepEqual(await addresses(), ['203.0.113.8', '2001:db8::8']);
 });
+
+test("a baseline's listens travel with its report and show in GET /baselines; one that is not a listen refuses the report", async (t) => {
+  const { bl } = await import('../helpers/agent-session.js');
+  const { buildReports } = await import('../../agent/report/baseline-report.js');
+  const tc = await startTestCollector();
+  t.teardown(() => tc.close());
+  const s = await connect(tc, 'node-a');
+  t.teardown(() => s.close());
+  const key = 'shop/Deployment/web/nginx';
+  // The agent's own report builder puts the listen set on its baseline.
+  const built = buildReports([{ key, createdAtMs: Date.now(), learnUntilMs: Date.now() + 3_600_000, lockedAtMs: null, lockedBy: null, version: 0, lastSeenMs: Date.now(), items: {}, removed: {} }],
+    0, Date.now(), (k) => (k === key ? ['tcp/0.0.0.0:8080', 'udp/[::]:53'] : []));
+  t.deepEqual(built.reports[0]?.baselines?.[0]?.listens, ['tcp/0.0.0.0:8080', 'udp/[::]:53']);
+  s.report({ ...bl(key, 'learning', ['/usr/sbin/nginx']), listens: ['tcp/0.0.0.0:8080', 'udp/[::]:53'] });
+  await s.settle();
+  const get = async () => ((await httpsJson(`${tc.apiUrl}/api/v1/baselines?key=${encodeURIComponent(key)}`, { ca: tc.ca, token: READER_TOKEN })).body as { items: Array<{ key: string; listens: Array<{ listen: string; firstNode: string }> }> }).items;
+  t.deepEqual((await get()).find((b) => b.key === key)?.listens.map((l) => `${l.listen} ${l.firstNode}`), ['tcp/0.0.0.0:8080 node-a', 'udp/[::]:53 node-a']);
+  s.report({ ...bl(key, 'learning', ['/usr/sbin/nginx']), listens: ['tcp/0.0.0.0:8080; echo'] });
+  for (;;) {
+    const m = await s.next();
+    if (m.ack?.sequence === 0) {
+      t.is(m.ack.code, 3);
+      t.regex(m.ack.message ?? '', /listens\[0\] is not <tcp\|udp>\/<address>:<port>/);
+      break;
+    }
+  }
+});
