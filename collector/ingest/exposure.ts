@@ -36,10 +36,13 @@ function addressClass(field: string, v: unknown): ExposureClass {
 
 export function exposureFromWire(e: NodeExposure__Output): NodeExposure | string {
   try {
+    if (!Array.isArray(e.listeners ?? []) || !Array.isArray(e.nodeAddresses ?? [])) throw new Refused('scanReport.exposure.listeners and nodeAddresses must be lists');
+    e = { ...e, listeners: e.listeners ?? [], nodeAddresses: e.nodeAddresses ?? [] };
     if (e.listeners.length > EXPOSURE_LIMITS.listeners) throw new Refused(`scanReport.exposure has ${e.listeners.length} listeners; at most ${EXPOSURE_LIMITS.listeners}`);
     if (e.nodeAddresses.length > EXPOSURE_LIMITS.nodeAddresses) throw new Refused(`scanReport.exposure has ${e.nodeAddresses.length} node addresses; at most ${EXPOSURE_LIMITS.nodeAddresses}`);
     const listeners = e.listeners.map((l, i): ExposureListener => {
       const f = `scanReport.exposure.listeners[${i}]`;
+      if (typeof l !== 'object' || l === null) throw new Refused(`${f} is not a listener`);
       if (l.protocol !== 'tcp' && l.protocol !== 'udp') throw new Refused(`${f}.protocol ${JSON.stringify(l.protocol)} is not tcp or udp`);
       return {
         protocol: l.protocol, address: address(`${f}.address`, l.address), port: uint(`${f}.port`, l.port, 65535),
@@ -50,6 +53,7 @@ export function exposureFromWire(e: NodeExposure__Output): NodeExposure | string
     });
     const nodeAddresses = e.nodeAddresses.map((a, i) => {
       const f = `scanReport.exposure.nodeAddresses[${i}]`;
+      if (typeof a !== 'object' || a === null) throw new Refused(`${f} is not an address`);
       if (a.source !== 'interface' && a.source !== 'node') throw new Refused(`${f}.source ${JSON.stringify(a.source)} is not interface or node`);
       const source: 'interface' | 'node' = a.source;
       return { address: address(`${f}.address`, a.address), addressClass: addressClass(`${f}.addressClass`, a.addressClass), source };

@@ -637,8 +637,10 @@ export function baselineReportFromWire(r: BaselineReport__Output, now: number): 
     items += b.items.length + b.removed.length;
     if (items > L.items) throw new InvalidMessage(`baselineReport has more than ${L.items} items`);
     b.removed.forEach((p, j) => { chars += executable(`${f}.removed[${j}]`, p).length; });
-    if (b.listens.length > MAX_LISTENS_PER_BASELINE) throw new InvalidMessage(`${f} has ${b.listens.length} listens; at most ${MAX_LISTENS_PER_BASELINE}`);
-    const listens = b.listens.map((l, j) => {
+    const rawListens: readonly unknown[] = b.listens ?? [];
+    if (!Array.isArray(rawListens)) throw new InvalidMessage(`${f}.listens must be a list`);
+    if (rawListens.length > MAX_LISTENS_PER_BASELINE) throw new InvalidMessage(`${f} has ${rawListens.length} listens; at most ${MAX_LISTENS_PER_BASELINE}`);
+    const listens = rawListens.map((l, j) => {
       if (typeof l !== 'string' || l.length > 64 || !isListenItem(l)) throw new InvalidMessage(`${f}.listens[${j}] is not <tcp|udp>/<address>:<port>`);
       return l;
     });
