@@ -26,7 +26,8 @@ export function exposureToWire(e: ExposureFacts): NodeExposure {
       pod: cut(l.owner?.pod ?? ''), container: cut(l.owner?.container ?? ''), workload: cut(l.owner?.workload ?? ''),
     })),
     nodeAddresses: e.nodeAddresses.slice(0, WIRE_EXPOSURE_LIMITS.nodeAddresses).map((a) => ({ address: a.address, addressClass: a.class, source: a.source })),
-    listenersDropped: e.dropped + (e.listeners.length - listeners.length),
+    // Past the parser's bound, past the agent's, past the wire's.
+    listenersDropped: e.tables.reduce((n, t) => n + t.dropped, 0) + e.dropped + (e.listeners.length - listeners.length),
     unowned: e.unowned,
     walkCut: walkCut(e.walk),
     rowsRefused: e.tables.reduce((n, t) => n + t.refused, 0),
