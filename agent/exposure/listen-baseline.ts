@@ -4,7 +4,9 @@
 // `<protocol>/<address>:<port>` with the address as bound (`0.0.0.0`, `::`, or one address).
 // UDP sockets on ephemeral ports (32768 and up: a resolver's or client's unconnected socket)
 // are neither learned nor judged. Bounded: keys and items per key, what does not fit counted.
-// Kept in `<stateDir>/listens.json`, written atomically when it changed.
+// Kept in `<stateDir>/listens.json`, written atomically when it changed. Only keys whose set
+// this node learned are judged: a baseline adopted locked from the collector, or a workload
+// that did not listen while it learned, has no set here and raises nothing.
 import { readFile } from 'node:fs/promises';
 import { writeJsonAtomically } from '../baseline/store.js';
 import type { Listener } from './collect.js';
@@ -97,7 +99,10 @@ export function createListenBaselines(path: string, limits: ListenBaselineLimits
             dirty = true;
           }
         }
-        views[key] = { state, learned: set ? [...set.items].sort() : [], overflow: set?.overflow ?? 0 };
+        // A key this node never saw learning with a listener has no set here (a baseline adopted
+        // locked from the collector, or a workload that did not listen while learning): not judged.
+        if (!set) continue;
+        views[key] = { state, learned: [...set.items].sort(), overflow: set.overflow };
       }
       return views;
     },

@@ -105,3 +105,11 @@ containerTest("a locked workload's container that starts listening on a new port
   t.regex(fail?.reason ?? '', /whose baseline is locked, is listening on tcp\/\[::\]:9090, which it did not while learning \(pid \d+ \/bin\/busybox in pod shop\/web-7d9f8b6c5d-x2x9z, container nginx\)/);
   t.is(rs.find((r) => r.subject === `${KEY}:tcp/[::]:8080`)?.status, 'pass');
 });
+
+test('a key this node never saw learning with a listener is not judged (a baseline adopted locked)', async (t) => {
+  const dir = await tempDir('listens-adopted');
+  t.teardown(dir.cleanup);
+  const b = createListenBaselines(join(dir.path, LISTENS_FILE));
+  t.deepEqual(b.observe([l(8080)], () => 'locked'), {});
+  t.deepEqual(judge([l(8080)], {}), []);
+});
