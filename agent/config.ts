@@ -2,10 +2,12 @@
 // environment overrides, validated once at start-up.
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { isValidNodeName } from '../proto/domain.js';
+import { addressClasses } from './exposure/address-class.js';
 
 export const AgentConfigSchema = Type.Object({
   node: Type.String({ default: '', description: 'Node name; empty means NODE_NAME, then the host name' }),
@@ -67,6 +69,16 @@ export const AgentConfigSchema = Type.Object({
     timeoutMs: Type.Integer({ default: 2000, minimum: 50, maximum: 30_000, description: 'How long one connection waits for an answer' }),
     maxUrls: Type.Integer({ default: 4, minimum: 1, maximum: 16, description: 'Client URLs probed at most (two connections each)' }),
   }, { default: {}, additionalProperties: false }),
+  exposure: Type.Object({
+    enabled: Type.Boolean({ default: true, description: "Read the listening sockets of the host's network namespace (`<procRoot>/1/net/tcp`, `tcp6`, `udp`, `udp6`), find the process holding each (its `/proc/<pid>/fd` links) and its workload, and judge what control-plane and kubelet ports are bound to (docs/exposure.md)" }),
+    ranges: Type.Array(Type.Object({
+      cidr: Type.String({ minLength: 1, maxLength: 64, description: 'An IPv4 or IPv6 range, `address/prefix`' }),
+      class: Type.Union([Type.Literal('loopback'), Type.Literal('link-local'), Type.Literal('private'), Type.Literal('public')], { description: 'The class its addresses have' }),
+    }, { additionalProperties: false }), { default: [], maxItems: 256, description: 'Address ranges with the class they have on this network, matched before the built-in ones (loopback, link-local, RFC 1918 and ULA private; everything else public): e.g. `{cidr: 100.64.0.0/10, class: private}` where the shared address space is internal' }),
+    externalAddresses: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { default: [], maxItems: 64, description: "Addresses the node is reached at that are not on its interfaces (a cloud's NAT'd public address), added to the Node object's ExternalIP that the collector sends" }),
+    maxListeners: Type.Integer({ default: 4096, minimum: 1, maximum: 65_536, description: 'Listening sockets kept per scan; more are counted, not kept' }),
+    walkBudgetMs: Type.Integer({ default: 2000, minimum: 10, maximum: 60_000, description: "How long the walk of the processes' descriptors may take per scan; a walk cut short is counted and its sockets shown without owner" }),
+  }, { default: {}, additionalProperties: false }),
   health: Type.Object({
     host: Type.String({ default: '127.0.0.1', description: "Address of the liveness and readiness endpoint (`/healthz`, `/readyz`, `/status`): the node's loopback in the DaemonSet" }),
     port: Type.Integer({ default: 9102, minimum: 0, maximum: 65535, description: 'Port of the liveness/readiness endpoint; 0 picks one' }),
@@ -92,6 +104,9 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
   for (const [k, v] of [['hostRoot', c.hostRoot], ['procRoot', c.procRoot]] as const) {
     if (!existsSync(v)) problems.push(`${k}: ${v} does not exist`);
   }
+  const { errors: rangeErrors } = addressClasses(c.exposure.ranges);
+  for (const e of rangeErrors) problems.push(`exposure.ranges: ${e}`);
+  for (const a of c.exposure.externalAddresses) if (isIP(a) === 0) problems.push(`exposure.externalAddresses: ${JSON.stringify(a)} is not an IPv4 or IPv6 address`);
   const ring = c.processes.ebpfRingBytes;
   if ((ring & (ring - 1)) !== 0) problems.push(`processes.ebpfRingBytes: ${ring} is not a power of two`);
   const collector = { ...c.collector, caFile: path(c.collector.caFile), certFile: path(c.collector.certFile), keyFile: path(c.collector.keyFile) };

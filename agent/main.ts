@@ -5,7 +5,11 @@ import { createLogger, type Logger } from '../proto/support/logger.js';
 import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { collectFacts } from './facts/index.js';
+import { exposureCollector } from './exposure/wiring.js';
+import { createListenBaselines, LISTENS_FILE } from './exposure/listen-baseline.js';
 import { createHostFs } from './facts/host-fs.js';
 import { collectHostInfo } from './facts/host-info.js';
 import { kubeletVersionOf } from './facts/worker-facts.js';
@@ -60,8 +64,18 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const refusals = createDocumentRefusalCounter();
   // One way to read the host, shared by the periodic scan and the watcher: a watch result is
   // judged on facts collected exactly as a full scan's are.
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals });
   let processes: ProcessMonitor | undefined;
+  // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
+  let nodeExternal: readonly string[] = [];
+  // What each workload listened on while its baseline learned (exposure-new-listener).
+  const listens = config.processes.enabled
+    ? createListenBaselines(join(config.stateDir, LISTENS_FILE), undefined, (key) => processes?.reviseBaseline(key))
+    : undefined;
+  const exposure = config.exposure.enabled
+    ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
+      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens)
+    : null;
+  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
   let scansDone = 0;
@@ -88,7 +102,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const monitor = processes?.stats();
     if (monitor) results.push(execCoverageResult({ source: monitor.source, reason: monitor.fallbackReason }));
     const reportScope = monitor ? [...scope, EXEC_COVERAGE.id] : scope;
-    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger }), true);
+    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger, exposure: facts.exposure }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
     scansDone++;
     log.info({ trigger, sequence, results: results.length, failing: failing.length, ms: Math.ceil(lastScanMs) }, 'scan completed');
@@ -153,6 +167,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
         onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),
+        // Bounded and validated here: the addresses join the node's own in the next scan.
+        onNodeAddresses: (ips) => {
+          nodeExternal = ips.filter((a) => typeof a === 'string' && a.length <= 64 && isIP(a) !== 0).slice(0, 16);
+          log.info({ externalIps: nodeExternal }, "the Node object's ExternalIPs");
+        },
         onPodInventory: (inv) => {
           const r = pods?.apply(inv);
           if (r) log.info({ ...r }, 'pod inventory applied');
@@ -188,9 +207,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashBytes,
         }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
         await processes.start();
+        const why = await listens?.load();
+        if (why) log.warn({ file: LISTENS_FILE }, why);
         pods = createPodInventory(processes);
         const r = reporter;
-        baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }) });
+        baselineReports = createBaselineReporter({ intervalMs: 1000 }, { source: processes, send: (msg) => r.send(msg), log: log.child({ component: 'baselines' }), listensOf: (key) => listens?.learned(key) ?? [] });
         baselineReports.start();
       }
       await reporter.start();

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Severity } from '../proto/domain.js';
 import { CIS_BENCHMARK } from '../proto/benchmark-refs.js';
 import { collectFacts } from './facts/index.js';
+import { exposureCollector } from './exposure/wiring.js';
 import { DEFAULT_KUBELET_PROBE } from './facts/kubelet-probe.js';
 import { DEFAULT_ETCD_PROBE } from './facts/etcd-probe.js';
 import { probesFor } from './checks/wire-evidence.js';
@@ -54,6 +55,7 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
   const facts = await collectFacts({
     hostRoot: opts.hostRoot, procRoot: opts.procRoot,
     kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null, etcdProbe: etcdProbe ? DEFAULT_ETCD_PROBE : null,
+    exposure: exposureCollector({ procRoot: opts.procRoot, hostRoot: opts.hostRoot, ranges: [], maxListeners: 4096, walkBudgetMs: 2000 }, () => undefined),
   });
   if (opts.dumpFacts) {
     out.write(`${JSON.stringify(facts, null, 2)}\n`);

@@ -22,6 +22,7 @@ import { benchIdentity, formatIdentityBench } from './identity.js';
 import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
 import { benchPosture, benchWorkloads, formatPostureBench, formatWorkloadBench } from './posture.js';
+import { benchExposure, formatExposureBench } from './exposure.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -57,6 +58,8 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatScrapeBench(await benchMetricsScrape({ nodes: 5_000, samples: quick ? 5 : 20 }))}\n\n`);
   process.stdout.write(formatIdentityBench(await benchIdentity({ rounds: quick ? 3 : 7, cachedLookups: quick ? 1000 : 10_000 })));
   process.stdout.write(formatPackageVouchBench(await benchPackageVouch({ rounds: quick ? 3 : 5, hits: quick ? 200 : 1000 })));
+  const exo = { processes: 1000, sockets: 5000, rounds: quick ? 5 : 21 };
+  process.stdout.write(formatExposureBench(await benchExposure(exo), exo));
   const po = { processes: 1000, rounds: quick ? 3 : 5, execs: quick ? 100 : 500, execsPerSecond: 100 };
   process.stdout.write(formatProcessesBench(await benchProcesses(po), po));
   const eo = { runs: quick ? 400 : 1000, execsPerSecond: 200 };

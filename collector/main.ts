@@ -225,7 +225,12 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       // The nodes the agent should run on, for agent-missing and the inventory; without a
       // node watch, no row of an earlier run's stays to be listed.
       if (config.nodeWatch) {
-        nodeWatch = createNodeWatch(config.nodeWatch, { store: s.clusterNodes, log: log.child({ component: 'node-watch' }), metrics, clock });
+        nodeWatch = createNodeWatch(config.nodeWatch, {
+          store: s.clusterNodes, log: log.child({ component: 'node-watch' }), metrics, clock, onAddresses: (node) => service?.pushAddresses(node),
+        });
+        const watch = nodeWatch;
+        // The Node object's ExternalIPs go to its agent: it judges what its sockets are bound to by them (docs/exposure.md).
+        service.setNodeAddressProvider((node) => watch.node(node)?.externalIps);
       } else {
         s.clusterNodes.clear();
       }

@@ -637,6 +637,11 @@ export function createBaselineSet(limits: BaselineLimits, initial?: BaselineSetJ
       return revision;
     },
 
+    /** Something reported with the key's baseline changed (its listen set): it is reported again. */
+    revise(key: string): void {
+      if (baselines.has(key)) touch(key);
+    },
+
     /** Keys of the baselines (still held) changed after revision `rev`. */
     changedSince(rev: number): string[] {
       const out: string[] = [];

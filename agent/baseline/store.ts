@@ -87,6 +87,11 @@ async function setAside(path: string, reason: string, at: number): Promise<LoadR
 
 /** Writes the whole set atomically. */
 export async function saveBaselineFile(path: string, data: BaselineSetJson): Promise<void> {
+  await writeJsonAtomically(path, data);
+}
+
+/** Writes `data` as JSON atomically (temporary file, fsync, rename, fsync the directory); mode 0600. */
+export async function writeJsonAtomically(path: string, data: unknown): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);

@@ -8,6 +8,7 @@ import { CERTIFICATE_CHECKS } from './catalog/certificates.js';
 import { CONTROL_PLANE_FILE_CHECKS } from './catalog/control-plane-files.js';
 import { API_SERVER_CHECKS } from './catalog/api-server.js';
 import { AUDIT_CHECKS, CONTROLLER_MANAGER_CHECKS, ETCD_CHECKS, SCHEDULER_CHECKS } from './catalog/control-plane-components.js';
+import { EXPOSURE_CHECKS } from './catalog/exposure.js';
 import type { CheckSpec } from './spec.js';
 
 export { evaluate } from './evaluate.js';
@@ -29,4 +30,5 @@ export const CATALOG: readonly CheckSpec[] = [
   ...NODE_EXTRA_CHECKS,
   ...CONTROL_PLANE_EXTRA_CHECKS,
   ...CERTIFICATE_CHECKS,
+  ...EXPOSURE_CHECKS,
 ];

@@ -7,6 +7,7 @@ import type { ControlPlaneFacts } from './control-plane-types.js';
 import type { EtcdProbeFacts } from './etcd-probe.js';
 import type { CertificateFacts } from './certificates.js';
 import type { DocumentRefusalReason } from './document-limits.js';
+import type { ExposureFacts } from '../exposure/collect.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -127,4 +128,6 @@ export interface HostFacts {
   readonly etcdProbe?: EtcdProbeFacts;
   /** Certificates and keys the components name, and those under the PKI directories. */
   readonly certificates?: CertificateFacts;
+  /** The listening sockets of the host's network namespace, their processes and address classes (agent/exposure/). */
+  readonly exposure?: ExposureFacts;
 }

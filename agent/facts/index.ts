@@ -10,6 +10,7 @@ import { collectEtcdProbe, type EtcdProbeOptions } from './etcd-probe.js';
 import { collectWorkerFacts } from './worker-facts.js';
 import { collectCertificates } from './certificates.js';
 import { documentRefusals, type DocumentRefusal } from './document-refusals.js';
+import type { ExposureFacts } from '../exposure/collect.js';
 
 export type * from './host-facts.js';
 export type * from './control-plane-types.js';
@@ -33,6 +34,8 @@ export interface CollectOptions {
   readonly etcdProbe?: EtcdProbeOptions | null;
   /** Told the host documents this collection refused by their limits (document-refusals.ts). */
   readonly refusals?: { add(refusals: readonly DocumentRefusal[]): void };
+  /** Collects the node's listening sockets (agent/exposure/collect.ts, wired by the caller); left out, none are. */
+  readonly exposure?: (() => Promise<ExposureFacts>) | null;
 }
 
 const USER_DB_PATHS = ['/etc/passwd', '/etc/group'];
@@ -84,6 +87,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     etcdProbe: await collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
       'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
     certificates,
+    ...(opts.exposure ? { exposure: await opts.exposure() } : {}),
   };
   opts.refusals?.add(documentRefusals(facts));
   return facts;

@@ -303,6 +303,11 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       return keeper.set.changedSince(revision);
     },
 
+    /** The key's listen set changed: its baseline is reported to the collector again. */
+    reviseBaseline(key: string): void {
+      keeper.set.revise(key);
+    },
+
     /** Every baseline key held. */
     baselineKeys(): string[] {
       return keeper.set.keys();
@@ -338,6 +343,17 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
 
     /** Writes the baselines now (tests; the monitor saves on its own every few seconds). */
     save: (): Promise<void> => keeper.save(),
+
+    /** The proc reader and the attribution, lent to the exposure collector (agent/exposure/wiring.ts). */
+    get exposureParts() {
+      return {
+        reader, attributor, hostKey: () => keeper.hostKey,
+        baselineState: (key: string): 'learning' | 'locked' | null => {
+          const b = keeper.set.get(key);
+          return b === undefined ? null : b.lockedAtMs === null ? 'learning' : 'locked';
+        },
+      };
+    },
 
     stats,
   };

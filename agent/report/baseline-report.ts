@@ -15,10 +15,11 @@ export const REPORT_LIMITS = {
   itemsPerBaseline: 2048,
   removedPerBaseline: 2048,
   pathChars: MAX_EXECUTABLE_CHARS,
+  listensPerBaseline: 256,
 } as const;
 
 /** One baseline on the wire, within the per-baseline bounds and `pathBudget`; `dropped` counts what was cut. */
-export function baselineToWire(b: BaselineJson, now: number, pathBudget: number, dropped: { n: number }): { wire: AgentBaseline; pathChars: number } {
+export function baselineToWire(b: BaselineJson, now: number, pathBudget: number, dropped: { n: number }, listens: readonly string[] = []): { wire: AgentBaseline; pathChars: number } {
   let chars = 0;
   const take = (p: string, room: boolean): boolean => {
     if (!isValidExecutable(p) || !room || chars + p.length > pathBudget) {
@@ -50,13 +51,14 @@ export function baselineToWire(b: BaselineJson, now: number, pathBudget: number,
     wire: {
       key: b.key, state: locked ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', learnUntilMs: b.learnUntilMs,
       version: b.version, lockedBy: locked ? b.lockedBy ?? 'window' : '', items, removed,
+      listens: listens.filter((l) => l.length <= 64).slice(0, REPORT_LIMITS.listensPerBaseline),
     },
     pathChars: chars,
   };
 }
 
 /** The baselines in as few reports as the bounds allow. */
-export function buildReports(baselines: readonly BaselineJson[], baselineVersion: number, now: number): { reports: BaselineReport[]; dropped: number } {
+export function buildReports(baselines: readonly BaselineJson[], baselineVersion: number, now: number, listensOf: (key: string) => readonly string[] = () => []): { reports: BaselineReport[]; dropped: number } {
   const dropped = { n: 0 };
   const reports: BaselineReport[] = [];
   let current: AgentBaseline[] = [];
@@ -72,7 +74,7 @@ export function buildReports(baselines: readonly BaselineJson[], baselineVersion
     const size = Object.keys(b.items).length + Object.keys(b.removed).length;
     if (current.length >= REPORT_LIMITS.baselinesPerReport || items + size > REPORT_LIMITS.itemsPerReport
       || chars + estimateChars(b) > REPORT_LIMITS.pathCharsPerReport) close();
-    const { wire, pathChars } = baselineToWire(b, now, REPORT_LIMITS.pathCharsPerReport - chars, dropped);
+    const { wire, pathChars } = baselineToWire(b, now, REPORT_LIMITS.pathCharsPerReport - chars, dropped, listensOf(b.key));
     current.push(wire);
     items += (wire.items?.length ?? 0) + (wire.removed?.length ?? 0);
     chars += pathChars;
@@ -101,6 +103,8 @@ export interface BaselineReporterDeps {
   readonly source: BaselineSource;
   /** Writes on the open stream; false when there is none. */
   readonly send: (msg: AgentMessage) => boolean;
+  /** What each baseline's processes listened on while it learned (agent/exposure/listen-baseline.ts). */
+  readonly listensOf?: (key: string) => readonly string[];
   readonly log: Logger;
   readonly now?: () => number;
 }
@@ -116,7 +120,7 @@ export function createBaselineReporter(config: { intervalMs: number }, deps: Bas
 
   function send(keys: readonly string[]): boolean {
     const revision = source.baselineRevision;
-    const built = buildReports(source.baselinesJson(keys), source.baselineVersion, now());
+    const built = buildReports(source.baselinesJson(keys), source.baselineVersion, now(), deps.listensOf);
     for (const r of built.reports) {
       if (!deps.send({ baselineReport: r })) return false;
       reports++;

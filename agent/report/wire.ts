@@ -4,6 +4,8 @@ import type { AgentStats, ScanReport, WireResult } from '../../proto/load.js';
 import { boundedSubject } from '../../proto/baseline-key.js';
 import { redactText } from '../../proto/support/redact.js';
 import type { DocumentRefusalStats } from '../facts/document-refusals.js';
+import type { ExposureFacts } from '../exposure/collect.js';
+import { exposureToWire } from '../exposure/wire.js';
 
 export function resultToWire(r: Result): WireResult {
   return {
@@ -16,10 +18,12 @@ export function resultToWire(r: Result): WireResult {
 
 export function scanToWire(opts: {
   node: string; scannedAt: Date; benchmark: string; scope: readonly string[]; results: readonly Result[]; trigger: string;
+  exposure?: ExposureFacts;
 }): ScanReport {
   return {
     node: opts.node, scannedAtMs: opts.scannedAt.getTime(), benchmark: opts.benchmark, scope: [...opts.scope],
     results: opts.results.map(resultToWire), trigger: opts.trigger,
+    ...(opts.exposure ? { exposure: exposureToWire(opts.exposure) } : {}),
   };
 }
 

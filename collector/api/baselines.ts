@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
-import { BASELINE_ACTIONS, StoreError } from '../store/store.js';
+import { BASELINE_ACTIONS, StoreError, type CentralBaseline } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
 import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
@@ -18,6 +18,11 @@ type ChangeBody = Static<typeof BaselineChangeBody>;
 const OPERATION_IDS: Record<(typeof BASELINE_ACTIONS)[number], string> = {
   allow: 'allowBaselineExecutables', remove: 'removeBaselineExecutables', lock: 'lockBaseline', unlock: 'unlockBaseline',
 };
+
+/** A central baseline with what its processes listened on while learning. */
+function withListens(ctx: ApiContext, b: CentralBaseline | undefined) {
+  return b === undefined ? b : { ...b, listens: ctx.store.baselines.listens(b.key) };
+}
 
 export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Querystring: Static<typeof BaselinesQuery> }>('/api/v1/baselines', {
@@ -40,7 +45,8 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
   }, async (req, reply) => {
     const { limit, cursor, ...filter } = req.query;
     const page = ctx.store.baselines.list(filter, limit, cursor);
-    return page ?? reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+    if (!page) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
+    return { ...page, items: page.items.map((b) => ({ ...b, listens: ctx.store.baselines.listens(b.key) })) };
   });
 
   for (const action of BASELINE_ACTIONS) {
@@ -91,7 +97,7 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
       const by = req.principal?.name ?? '';
       try {
         const out = ctx.baselines.change(action, key, [...new Set(exes)], by, req.body.content ?? 'seen');
-        return { action, key, version: out.version, pushed: out.pushed, baseline: ctx.store.baselines.get(key) };
+        return { action, key, version: out.version, pushed: out.pushed, baseline: withListens(ctx, ctx.store.baselines.get(key)) };
       } catch (err) {
         if (err instanceof StoreError && (err.code === 'BASELINE_LIMIT' || err.code === 'NO_CONTENT_SEEN')) return reply.code(409).send({ error: err.message });
         throw err;

@@ -5,7 +5,7 @@ import { decodeNodeCursorOf, type NodeRow } from '../store/store.js';
 import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
-import { ErrorBody, Node, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
+import { ErrorBody, NodeDetail, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
 
 /** What the store does not hold: the demo label (configuration) and the host learning window (the agent's latest report). */
 function withStatus(ctx: ApiContext, n: NodeRow): NodeRow & { demo: boolean; hostLearning: HostLearning | null } {
@@ -43,10 +43,15 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   });
 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
-    schema: { operationId: 'getNode', tags: ['nodes'], summary: 'One node', params: NodeParams, response: { 200: Node, 404: ErrorBody } },
+    schema: {
+      operationId: 'getNode', tags: ['nodes'], summary: 'One node, with what listens on it',
+      description: 'The inventory row of GET /nodes, and `exposure`: the listening sockets its latest scan saw, each with the '
+        + 'process holding it (pid, executable), its workload and the class of the address it is bound to (docs/exposure.md).',
+      params: NodeParams, response: { 200: NodeDetail, 404: ErrorBody },
+    },
   }, async (req, reply) => {
     const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
-    return n ? withStatus(ctx, n) : reply.code(404).send({ error: 'no such node' });
+    return n ? { ...withStatus(ctx, n), exposure: ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {

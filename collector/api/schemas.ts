@@ -8,6 +8,7 @@ import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 import { literals, nullable } from '../schema.js';
 import { GRANT_FORMS, WILDCARD_FIELDS } from '../posture/grant-forms.js';
 import { CAVEATS } from '../posture/who-can.js';
+import { EXPOSURE_CLASSES } from '../store/boundary/nodes.js';
 
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
@@ -167,6 +168,37 @@ export const Node = Type.Object({
 
 export const NodePage = Page(Node, 'nodes');
 
+const AddressClass = literals(EXPOSURE_CLASSES, 'loopback, link-local, private or public (ranges as data, overridable in the agent config exposure.ranges); for a wildcard, the most exposed class among the node\'s addresses');
+
+export const NodeExposure = Type.Object({
+  scannedAt: Str('When the scan that saw them ran'),
+  listeners: Type.Array(Type.Object({
+    protocol: literals(['tcp', 'udp'] as const, 'tcp (LISTEN) or udp (bound, unconnected)'),
+    address: Str('The bound address; 0.0.0.0 or :: for every address of the node'),
+    port: Int('The port'),
+    addressClass: AddressClass,
+    wildcard: Type.Boolean({ description: 'Bound to every address' }),
+    pid: Int('The process holding it; 0 when none was found'),
+    exe: Str('Its executable (inside its container for a container process)'),
+    baseline: Str("Its workload's baseline key (host/worker, <namespace>/<Kind>/<name>/<container>, container:<id>)"),
+    namespace: Str('Its pod\'s namespace; empty on the host'), pod: Str('Its pod; empty on the host'), container: Str('Its container; empty on the host'),
+    workload: Str('Its workload as Kind/name; empty on the host'), uid: Int('The socket owner\'s uid'),
+  }), { description: 'Listening sockets of the host network namespace (host-network pods share it), by port' }),
+  nodeAddresses: Type.Array(Type.Object({
+    address: Str('An address of the node'), addressClass: AddressClass,
+    source: literals(['interface', 'node'] as const, 'interface: on the node\'s interfaces; node: the Node object\'s ExternalIP or the agent\'s exposure.externalAddresses'),
+  }), { description: "The node's own addresses, classified" }),
+  listenersDropped: Int('Listeners the agent left out past its bound'),
+  unowned: Int('Listeners no process was found for'),
+  walkCut: Str("Why the agent's walk of process descriptors stopped early (some owners may be missing); empty when it did not"),
+  rowsRefused: Int('Socket table rows the agent could not read'),
+}, { description: 'What listens on the node: bound, not necessarily reachable (NodePort and hostPort traffic goes through DNAT rules and opens no socket: it is not here). docs/exposure.md' });
+
+/** One node: the inventory row and what listens on it. */
+export const NodeDetail = Type.Composite([Node, Type.Object({
+  exposure: nullable(NodeExposure, 'What listens on the node as its latest scan saw it; null when no scan carried it (the agent predates it, or exposure.enabled is off)'),
+})]);
+
 export const SummaryQuery = Type.Object({
   state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'Which findings to count' }),
   top: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Rows in byNode and topChecks' }),
@@ -283,6 +315,10 @@ export const Baseline = Type.Object({
   removed: Type.Array(Type.Object({ path: Str('The executable'), removedBy: Str('The operator who removed it'), removedAt: Str('When') }), { description: 'Executables an operator removed: never learned again until allowed' }),
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
   chargedTo: Type.String({ description: "The node whose own limit on baselines it counts against: it created it, and the pod watch could not vouch for it ('' for none)" }),
+  listens: Type.Array(Type.Object({
+    listen: Str('`<tcp|udp>/<address>:<port>` as bound (`tcp/0.0.0.0:8080`, `udp/[::]:53`)'), firstNode: Str('The node that first reported it'),
+    firstSeen: Str('When it was first reported'), lastSeen: Str('When it was last reported'),
+  }), { description: "What the baseline's processes listened on while it learned (at most 256; docs/exposure.md); once locked, a new one is exposure-new-listener" }),
 });
 
 export const BaselineDeleteBody = Type.Object({ key: BaselineKeyText }, { additionalProperties: false });

@@ -55,6 +55,21 @@ export function createAgentService(deps: AgentServiceDeps) {
   const mayReceive = (node: string, msg: CollectorMessage): boolean =>
     !msg.baselineUpdate || receivesBaseline(hostKeys.get(node) ?? LEGACY_HOST_KEY, msg.baselineUpdate.key ?? '');
   let podsOf: ((node: string) => readonly PodInfo[]) | undefined;
+  let addressesOf: ((node: string) => readonly string[] | undefined) | undefined;
+
+  /** The node's ExternalIPs from the node watch, when it knows the node and the node is connected. */
+  function pushAddresses(node: string): boolean {
+    const call = streams.get(node);
+    const ips = addressesOf?.(node);
+    if (!call || ips === undefined) return false;
+    try {
+      call.write({ nodeAddresses: { externalIps: [...ips] } });
+      return true;
+    } catch (err) {
+      log.error({ node, err: (err as Error).message }, 'cannot send the node addresses');
+      return false;
+    }
+  }
 
   /** The node's pods, when a provider is set and the node is connected. */
   function pushPods(node: string): boolean {
@@ -77,6 +92,7 @@ export function createAgentService(deps: AgentServiceDeps) {
       log.error({ node, err: (err as Error).message }, 'cannot send the baseline changes the agent missed');
     }
     pushPods(node);
+    pushAddresses(node);
   }
 
   /** An older agent's results of retired checks, onto their surviving findings (retired-checks.ts); counted. */
@@ -287,6 +303,12 @@ export function createAgentService(deps: AgentServiceDeps) {
     },
     /** Sends a node its pods now (the pod watch saw them change); false when it is not connected. */
     pushPods,
+    /** Where each node's ExternalIPs come from (the node watch); each agent gets its node's after hello. */
+    setNodeAddressProvider(provider: ((node: string) => readonly string[] | undefined) | undefined): void {
+      addressesOf = provider;
+    },
+    /** Sends a node its ExternalIPs now (the node watch saw them change); false when not connected or not known. */
+    pushAddresses,
     /**
      * Ends the streams whose client certificate no CA of `caBundle` (PEM) issued: after the CA
      * was replaced (not rotated), a certificate of the old one is no longer trusted, though a

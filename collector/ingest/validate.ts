@@ -25,6 +25,8 @@ import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/ben
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
+import { exposureFromWire, isListenItem } from './exposure.js';
+import { MAX_LISTENS_PER_BASELINE } from '../store/store.js';
 import { isoTime, TIME_MAX_MS, TIME_MIN_MS } from '../store/time.js';
 
 export class InvalidMessage extends Error {
@@ -312,10 +314,13 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
     };
   });
+  const exposure = r.exposure ? exposureFromWire(r.exposure) : null;
+  if (typeof exposure === 'string') throw new InvalidMessage(exposure);
   return {
     node, epoch, sequence: sequence(r.sequence), scannedAt: wireTime('scanReport.scannedAtMs', r.scannedAtMs, WIRE_TIMES.observed, now),
     benchmark, scope, results,
     trigger: text('scanReport.trigger', r.trigger, 32),
+    ...(exposure ? { exposure } : {}),
   };
 }
 
@@ -632,8 +637,15 @@ export function baselineReportFromWire(r: BaselineReport__Output, now: number): 
     items += b.items.length + b.removed.length;
     if (items > L.items) throw new InvalidMessage(`baselineReport has more than ${L.items} items`);
     b.removed.forEach((p, j) => { chars += executable(`${f}.removed[${j}]`, p).length; });
+    const rawListens: readonly unknown[] = b.listens ?? [];
+    if (!Array.isArray(rawListens)) throw new InvalidMessage(`${f}.listens must be a list`);
+    if (rawListens.length > MAX_LISTENS_PER_BASELINE) throw new InvalidMessage(`${f} has ${rawListens.length} listens; at most ${MAX_LISTENS_PER_BASELINE}`);
+    const listens = rawListens.map((l, j) => {
+      if (typeof l !== 'string' || l.length > 64 || !isListenItem(l)) throw new InvalidMessage(`${f}.listens[${j}] is not <tcp|udp>/<address>:<port>`);
+      return l;
+    });
     return {
-      key: b.key, state, version: count(`${f}.version`, b.version),
+      key: b.key, state, version: count(`${f}.version`, b.version), listens,
       learnUntil: wireTime(`${f}.learnUntilMs`, b.learnUntilMs, WIRE_TIMES.learnUntil, now, true),
       lockedBy: lockedBy(`${f}.lockedBy`, b.lockedBy),
       items: b.items.map((it, j) => {

@@ -2,7 +2,9 @@
 // by (pure): its name, labels and taints (placement.ts decides from them whether the agent
 // DaemonSet runs there), whether it is Ready, and what it says of itself (kubelet version,
 // OS image, kernel, architecture) for the node inventory of a node no agent has reported.
+// Its ExternalIPs go to the node's agent, which judges what its sockets are bound to by them.
 // Everything is bounded; a node past the bounds is unreadable, counted, never guessed at.
+import { isIP } from 'node:net';
 
 export interface Taint {
   readonly key: string;
@@ -23,7 +25,11 @@ export interface NodeInfo {
   readonly osImage: string;
   readonly kernel: string;
   readonly arch: string;
+  /** status.addresses of type ExternalIP (valid addresses only, at most MAX_EXTERNAL_IPS): sent to the node's agent. */
+  readonly externalIps: readonly string[];
 }
+
+export const MAX_EXTERNAL_IPS = 16;
 
 export type NodeRead =
   | { readonly kind: 'node'; readonly info: NodeInfo }
@@ -88,9 +94,15 @@ export function readNode(raw: unknown): NodeRead {
   const conditions = Array.isArray(status.conditions) ? status.conditions : [];
   const ready = conditions.some((c) => obj(c)?.type === 'Ready' && obj(c)?.status === 'True');
   const ni = obj(status.nodeInfo) ?? {};
+  const addresses = Array.isArray(status.addresses) ? status.addresses : [];
+  const externalIps: string[] = [];
+  for (const a of addresses) {
+    const address = bounded(obj(a)?.address, 64);
+    if (obj(a)?.type === 'ExternalIP' && address !== undefined && isIP(address) !== 0 && !externalIps.includes(address) && externalIps.length < MAX_EXTERNAL_IPS) externalIps.push(address);
+  }
   return {
     kind: 'node',
-    info: { name, uid, labels, taints, ready, kubeletVersion: info(ni.kubeletVersion), osImage: info(ni.osImage), kernel: info(ni.kernelVersion), arch: info(ni.architecture) },
+    info: { name, uid, labels, taints, ready, kubeletVersion: info(ni.kubeletVersion), osImage: info(ni.osImage), kernel: info(ni.kernelVersion), arch: info(ni.architecture), externalIps },
   };
 }
 

@@ -41,6 +41,8 @@ export interface NodeWatchDeps {
   /** The times it writes (when a node became eligible) and its waits (default: the system's). */
   readonly clock?: Clock;
   readonly random?: () => number;
+  /** A node's ExternalIPs changed (or the node was first seen): its agent is sent them. */
+  readonly onAddresses?: (node: string) => void;
 }
 
 export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
@@ -112,14 +114,18 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     },
   }, {
     replace(fresh) {
+      const before = new Map([...nodes].map(([k, v]) => [k, v.externalIps.join(',')]));
       nodes.clear();
       for (const [k, v] of fresh) nodes.set(k, v);
+      for (const [k, v] of fresh) if (before.get(k) !== v.externalIps.join(',')) deps.onAddresses?.(k);
       writeAll();
       gauge();
     },
     upsert(key, info) {
       if (!nodes.has(key) && nodes.size >= config.maxNodes) return false;
+      const before = nodes.get(key)?.externalIps.join(',');
       nodes.set(key, info);
+      if (before !== info.externalIps.join(',')) deps.onAddresses?.(key);
       write(info);
       gauge();
       return true;

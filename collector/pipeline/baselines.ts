@@ -172,6 +172,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
         maxKeysPerNode: deps.maxKeysPerNode ?? 1000,
         vouched: (key) => isHostKey(key) || (onNode !== undefined && workload(key)),
       });
+      const listensRefused = store.baselines.recordListens(node, baselines.flatMap((b) => (b.listens && b.listens.length > 0 ? [{ key: b.key, listens: b.listens }] : [])), now());
+      if (listensRefused > 0) metrics.inc('nodeward_baseline_dropped_total', listensRefused, { what: 'listens' });
       metrics.inc('nodeward_baseline_reports_total');
       const refused = { notOnNode, overNodeLimit: out.keysOverNodeLimit, centralFull: out.keysDropped };
       store.nodes.baselineKeysRefused(node, refused);

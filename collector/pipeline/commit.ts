@@ -181,6 +181,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
           } : undefined);
         }
         u.findings.compliance(m.node);
+        if (m.exposure) u.nodes.setExposure(m.node, m.scannedAt, m.exposure);
       } else {
         for (const f of m.findings) {
           const target = processTarget(f);

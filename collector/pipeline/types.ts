@@ -1,6 +1,7 @@
 // What the pipeline hands to the store: validated, converted from the wire, attributed to
 // the node the client certificate names.
 import type { Category, Result, Severity, Status } from '../../proto/domain.js';
+import type { NodeExposure } from '../store/boundary/nodes.js';
 
 /** A result as the collector takes it: `checkId` names the check (a Result's `id` on the wire and in reports). */
 export interface IncomingResult extends Omit<Result, 'id'> {
@@ -17,6 +18,8 @@ export interface IncomingScan {
   readonly scope: readonly string[];
   readonly results: readonly IncomingResult[];
   readonly trigger: string;
+  /** What listens on the node, when the agent collected it. */
+  readonly exposure?: NodeExposure;
 }
 
 export interface IncomingFinding {

@@ -13,6 +13,7 @@ import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
 import { renderTable, type Column } from './table.js';
 import { renderCsv } from './csv.js';
+import { EXPOSURE_COLUMNS, exposureRows } from './exposure.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 export const OUTPUTS = ['table', 'json', 'csv'] as const;
@@ -404,8 +405,19 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .option('--stale', 'only nodes whose agent has gone silent')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
     .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
-    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean }) => {
+    .option('--exposure', 'what listens on each node instead: protocol, address, port, address class, pid, executable and workload (docs/exposure.md)')
+    .option('--node <name>', 'with --exposure: only this node')
+    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean; exposure?: boolean; node?: string }) => {
       await run(o, async (conn) => {
+        if (o.node !== undefined && !o.exposure) throw new QueryError('--node goes with --exposure', true);
+        if (o.exposure) {
+          const names = o.node !== undefined ? [o.node]
+            : (await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000)).items.map((n) => n.name);
+          const { rows, missing } = await exposureRows(conn, names);
+          for (const m of missing) io.stderr.write(`${m}: no listeners reported (an agent that predates them, or exposure.enabled off)\n`);
+          printPage(io, o.output, { items: rows, nextCursor: null }, EXPOSURE_COLUMNS, 'Nothing listens, as far as the agents report.', 'listeners');
+          return;
+        }
         const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
         printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, o.stale ? 'No node is stale.' : 'No node is known yet.', 'nodes');
       });

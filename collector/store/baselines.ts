@@ -69,7 +69,7 @@ import { isoTime } from './time.js';
 import {
   BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, type AllowedContents, type BaselineAction, type BaselineFilter, type BaselineStore, type CentralBaseline,
   type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource, type NodeBaselineCleanup, type ReportedBaseline, type ReportedDigest,
-  type ReportOutcome, type ReportQuota, type SyncEntry,
+  type ReportOutcome, type ReportQuota, type SyncEntry, type BaselineListen, MAX_LISTENS_PER_BASELINE,
 } from './boundary/baselines.js';
 
 interface RawBaseline {
@@ -97,6 +97,11 @@ export function createBaselineStore(db: Db): BaselineStore {
       VALUES (@key, @namespace, @kind, @workload, @container, 'learning', @now, @now, @charged) RETURNING *`),
     charged: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM baselines WHERE charged_to = ?'),
     deleteKey: db.prepare('DELETE FROM baselines WHERE key = ?'),
+    listenCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM baseline_listens WHERE baseline = ?'),
+    seenListen: db.prepare('UPDATE baseline_listens SET last_seen = max(last_seen, ?) WHERE baseline = ? AND listen = ?'),
+    insertListen: db.prepare('INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)'),
+    listensOf: db.prepare<[string], { listen: string; first_node: string; first_seen: number; last_seen: number }>(`SELECT l.listen, l.first_node, l.first_seen, l.last_seen
+      FROM baseline_listens l JOIN baselines b ON b.seq = l.baseline WHERE b.key = ? ORDER BY l.listen`),
     // A node's own baselines that nothing else holds on to: no other node taught an item, no
     // operator allowed or removed one, no operator locked it.
     deleteCharged: db.prepare(`DELETE FROM baselines WHERE charged_to = @node AND locked_by IS NOT 'operator'
@@ -313,6 +318,29 @@ export function createBaselineStore(db: Db): BaselineStore {
      * refused (counted) when the collector holds BASELINE_LIMITS.keys, or when the quota does
      * not vouch for it and the node is at its own limit.
      */
+    recordListens(node: string, reported: ReadonlyArray<{ key: string; listens: readonly string[] }>, now: number): number {
+      return db.transaction((): number => {
+        let refused = 0;
+        for (const r of reported) {
+          const b = s.byKey.get(r.key);
+          if (!b) continue;
+          let n = s.listenCount.get(b.seq)?.n ?? 0;
+          for (const listen of r.listens) {
+            if (s.seenListen.run(now, b.seq, listen).changes > 0) continue;
+            if (n >= MAX_LISTENS_PER_BASELINE) {
+              refused++;
+              continue;
+            }
+            s.insertListen.run(b.seq, listen, node, now, now);
+            n++;
+          }
+        }
+        return refused;
+      })();
+    },
+    listens(key: string): BaselineListen[] {
+      return s.listensOf.all(key).map((r) => ({ listen: r.listen, firstNode: r.first_node, firstSeen: iso(r.first_seen), lastSeen: iso(r.last_seen) }));
+    },
     applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome {
       return db.transaction((): ReportOutcome => {
         const out = {

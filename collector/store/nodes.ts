@@ -9,7 +9,7 @@ import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import {
   encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
-  type AgentFigures, type NodeRow, type NodeStats, type NodeStore,
+  type AgentFigures, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
 interface RawNode {
@@ -208,6 +208,10 @@ export function createNodeStore(db: Db): NodeStore {
         baseline_keys_over_node_limit = baseline_keys_over_node_limit + @overNodeLimit,
         baseline_keys_central_full = baseline_keys_central_full + @centralFull WHERE name = @node`),
     deleteNode: db.prepare('DELETE FROM nodes WHERE name = ?'),
+    deleteExposure: db.prepare('DELETE FROM node_exposure WHERE node = ?'),
+    setExposure: db.prepare(`INSERT INTO node_exposure (node, scanned_at, exposure) VALUES (?, ?, ?)
+      ON CONFLICT (node) DO UPDATE SET scanned_at = excluded.scanned_at, exposure = excluded.exposure WHERE excluded.scanned_at >= node_exposure.scanned_at`),
+    getExposure: db.prepare<[string], { scanned_at: number; exposure: string }>('SELECT scanned_at, exposure FROM node_exposure WHERE node = ?'),
     deleteResults: db.prepare('DELETE FROM node_results WHERE node = ?'),
     deleteReceived: db.prepare('DELETE FROM received WHERE node = ?'),
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
@@ -296,11 +300,24 @@ export function createNodeStore(db: Db): NodeStore {
       return db.transaction(() => {
         s.deleteResults.run(node);
         s.deleteReceived.run(node);
+        s.deleteExposure.run(node);
         return s.deleteNode.run(node).changes > 0;
       })();
     },
     touch(node: string, now: number): void {
       s.touch.run(now, node);
+    },
+    setExposure(node: string, scannedAt: number, exposure: NodeExposure): void {
+      s.setExposure.run(node, scannedAt, JSON.stringify(exposure));
+    },
+    exposure(node: string): (NodeExposure & { scannedAt: string }) | null {
+      const r = s.getExposure.get(node);
+      if (!r) return null;
+      try {
+        return { ...(JSON.parse(r.exposure) as NodeExposure), scannedAt: isoTime(r.scanned_at) };
+      } catch {
+        return null;
+      }
     },
     setConnected(node: string, connected: boolean): void {
       s.connected.run(connected ? 1 : 0, node);

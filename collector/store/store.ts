@@ -43,7 +43,7 @@ export interface StoreUnit {
     has(node: string, epoch: string, sequence: number): boolean;
     mark(node: string, epoch: string, sequence: number, now: number): void;
   };
-  readonly nodes: Pick<NodeStore, 'hello' | 'stats' | 'touch'>;
+  readonly nodes: Pick<NodeStore, 'hello' | 'stats' | 'touch' | 'setExposure'>;
   readonly baselines: Pick<BaselineStore, 'allowedContents'>;
   readonly outbox: OutboxUnit;
 }

@@ -23,6 +23,10 @@ import type { Hello as _nodeward_v1_Hello, Hello__Output as _nodeward_v1_Hello__
 import type { HostInfo as _nodeward_v1_HostInfo, HostInfo__Output as _nodeward_v1_HostInfo__Output } from './nodeward/v1/HostInfo.js';
 import type { ItemDigest as _nodeward_v1_ItemDigest, ItemDigest__Output as _nodeward_v1_ItemDigest__Output } from './nodeward/v1/ItemDigest.js';
 import type { KernelExecFacts as _nodeward_v1_KernelExecFacts, KernelExecFacts__Output as _nodeward_v1_KernelExecFacts__Output } from './nodeward/v1/KernelExecFacts.js';
+import type { Listener as _nodeward_v1_Listener, Listener__Output as _nodeward_v1_Listener__Output } from './nodeward/v1/Listener.js';
+import type { NodeAddress as _nodeward_v1_NodeAddress, NodeAddress__Output as _nodeward_v1_NodeAddress__Output } from './nodeward/v1/NodeAddress.js';
+import type { NodeAddresses as _nodeward_v1_NodeAddresses, NodeAddresses__Output as _nodeward_v1_NodeAddresses__Output } from './nodeward/v1/NodeAddresses.js';
+import type { NodeExposure as _nodeward_v1_NodeExposure, NodeExposure__Output as _nodeward_v1_NodeExposure__Output } from './nodeward/v1/NodeExposure.js';
 import type { Pod as _nodeward_v1_Pod, Pod__Output as _nodeward_v1_Pod__Output } from './nodeward/v1/Pod.js';
 import type { PodContainer as _nodeward_v1_PodContainer, PodContainer__Output as _nodeward_v1_PodContainer__Output } from './nodeward/v1/PodContainer.js';
 import type { PodInventory as _nodeward_v1_PodInventory, PodInventory__Output as _nodeward_v1_PodInventory__Output } from './nodeward/v1/PodInventory.js';
@@ -64,6 +68,10 @@ export interface ProtoGrpcType {
       ItemDigest: MessageTypeDefinition<_nodeward_v1_ItemDigest, _nodeward_v1_ItemDigest__Output>
       ItemSource: EnumTypeDefinition
       KernelExecFacts: MessageTypeDefinition<_nodeward_v1_KernelExecFacts, _nodeward_v1_KernelExecFacts__Output>
+      Listener: MessageTypeDefinition<_nodeward_v1_Listener, _nodeward_v1_Listener__Output>
+      NodeAddress: MessageTypeDefinition<_nodeward_v1_NodeAddress, _nodeward_v1_NodeAddress__Output>
+      NodeAddresses: MessageTypeDefinition<_nodeward_v1_NodeAddresses, _nodeward_v1_NodeAddresses__Output>
+      NodeExposure: MessageTypeDefinition<_nodeward_v1_NodeExposure, _nodeward_v1_NodeExposure__Output>
       Pod: MessageTypeDefinition<_nodeward_v1_Pod, _nodeward_v1_Pod__Output>
       PodContainer: MessageTypeDefinition<_nodeward_v1_PodContainer, _nodeward_v1_PodContainer__Output>
       PodInventory: MessageTypeDefinition<_nodeward_v1_PodInventory, _nodeward_v1_PodInventory__Output>

@@ -341,6 +341,8 @@ export interface NodeSpecInput {
   readonly ready?: 'True' | 'False' | 'Unknown';
   readonly unschedulable?: boolean;
   readonly kubeletVersion?: string;
+  /** status.addresses of type ExternalIP (a cloud's public address); none by default. */
+  readonly externalIps?: readonly string[];
 }
 
 /** A node object shaped like the API server's (with the noise a real one carries: images, addresses, conditions). */
@@ -365,7 +367,7 @@ export function nodeObject(n: NodeSpecInput): PodObject {
         { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory' },
         { type: 'Ready', status: n.ready ?? 'True', reason: n.ready === 'False' ? 'KubeletNotReady' : 'KubeletReady', lastHeartbeatTime: new Date().toISOString() },
       ],
-      addresses: [{ type: 'InternalIP', address: '10.0.0.7' }, { type: 'Hostname', address: n.name }],
+      addresses: [{ type: 'InternalIP', address: '10.0.0.7' }, ...(n.externalIps ?? []).map((address) => ({ type: 'ExternalIP', address })), { type: 'Hostname', address: n.name }],
       nodeInfo: {
         kubeletVersion: n.kubeletVersion ?? 'v1.31.2', osImage: 'Debian GNU/Linux 12 (bookworm)', kernelVersion: '6.1.0-26-amd64',
         architecture: 'amd64', containerRuntimeVersion: 'containerd://1.7.22', operatingSystem: 'linux',

@@ -14,7 +14,7 @@ import { nodeObject } from './fake-pod-api.js';
 
 const node = (over: Partial<NodeInfo> = {}): NodeInfo => ({
   name: 'node-1', uid: 'u1', labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': 'node-1' }, taints: [], ready: true,
-  kubeletVersion: 'v1.31.0', osImage: '', kernel: '', arch: 'amd64', ...over,
+  kubeletVersion: 'v1.31.0', osImage: '', kernel: '', arch: 'amd64', externalIps: [], ...over,
 });
 const spec = (over: Partial<PlacementSpec> = {}): PlacementSpec => ({ nodeSelector: {}, requiredTerms: null, tolerations: [], hostNetwork: false, ...over });
 const labels = (l: Record<string, string>) => ({ labels: { 'kubernetes.io/os': 'linux', ...l } });

@@ -44,7 +44,20 @@ export interface ReportedBaseline {
     /** The interpreter ran inline code while the node's baseline learned. */
     readonly inlineCode?: boolean;
   }>;
+  /** What the baseline's processes listened on while it learned (`tcp/0.0.0.0:8080`). */
+  readonly listens?: readonly string[];
 }
+
+/** One listen of a central baseline (docs/exposure.md). */
+export interface BaselineListen {
+  readonly listen: string;
+  readonly firstNode: string;
+  readonly firstSeen: string;
+  readonly lastSeen: string;
+}
+
+/** At most this many listens per central baseline; more are refused (counted). */
+export const MAX_LISTENS_PER_BASELINE = 256;
 
 /** What an operator's allow allows of each executable: any content, or these contents (per path). */
 export interface ContentToAllow {
@@ -204,6 +217,10 @@ export interface BaselineStore {
    * not vouch for it and the node is at its own limit.
    */
   applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome;
+  /** Merges what a node's baselines listened on while learning (existing baselines only); the listens refused past the bound. */
+  recordListens(node: string, reported: ReadonlyArray<{ key: string; listens: readonly string[] }>, now: number): number;
+  /** What the baseline's processes listened on while learning, by listen. */
+  listens(key: string): BaselineListen[];
   /**
    * An operator's change; one transaction. Creates the baseline when there is none.
    * Throws StoreError BASELINE_LIMIT when there is no room for it or its new items.

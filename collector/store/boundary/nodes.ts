@@ -216,8 +216,43 @@ export function decodeNodeCursorOf(cursor: string): NodeCursor | undefined {
 }
 
 /** The node inventory: hellos, heartbeats and counters in; the API's reads out. */
+/** One listening socket as the node's agent last reported it (ScanReport.exposure; docs/exposure.md). */
+export interface ExposureListener {
+  readonly protocol: 'tcp' | 'udp';
+  readonly address: string;
+  readonly port: number;
+  readonly addressClass: ExposureClass;
+  readonly wildcard: boolean;
+  /** 0 when the agent found no process holding it. */
+  readonly pid: number;
+  readonly exe: string;
+  readonly baseline: string;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  readonly workload: string;
+  readonly uid: number;
+}
+
+export const EXPOSURE_CLASSES = ['loopback', 'link-local', 'private', 'public'] as const;
+export type ExposureClass = (typeof EXPOSURE_CLASSES)[number];
+
+/** What listens on a node, from its latest scan that carried it. */
+export interface NodeExposure {
+  readonly listeners: readonly ExposureListener[];
+  readonly nodeAddresses: ReadonlyArray<{ readonly address: string; readonly addressClass: ExposureClass; readonly source: 'interface' | 'node' }>;
+  readonly listenersDropped: number;
+  readonly unowned: number;
+  readonly walkCut: string;
+  readonly rowsRefused: number;
+}
+
 export interface NodeStore {
   hello(h: NodeHello, now: number): void;
+  /** The node's listeners from a scan (the latest scan's replace the previous). */
+  setExposure(node: string, scannedAt: number, exposure: NodeExposure): void;
+  /** The node's latest listeners, when a scan carried them. */
+  exposure(node: string): (NodeExposure & { readonly scannedAt: string }) | null;
   stats(node: string, st: NodeStats, now: number): void;
   /** The collector refused one of the node's BaselineReports. */
   baselineReportRefused(node: string): void;

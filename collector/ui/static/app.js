@@ -569,6 +569,30 @@ function documentsRefusedText(r) {
     r.lastPath ? el('span', { class: 'muted small' }, ' — last ', el('code', {}, r.lastPath), r.lastReason ? ` (${r.lastReason})` : '') : null);
 }
 
+/**
+ * What listens on the node (its latest scan): one row per socket with its process and
+ * workload. Every string came from the node and is rendered as text.
+ */
+function exposureSection(x) {
+  const title = el('h2', {}, 'Listening');
+  if (!x) return el('section', { id: 'node-exposure' }, title, el('p', { class: 'muted' }, 'No listeners reported (an agent that predates them, or exposure.enabled off).'));
+  const where = (l) => (l.pod ? `${l.namespace}/${l.pod} (${l.container})` : l.baseline);
+  const rows = x.listeners.map((l) => el('tr', { 'data-port': String(l.port), 'data-class': l.addressClass },
+    el('td', {}, l.protocol), el('td', {}, el('code', {}, l.address.includes(':') ? `[${l.address}]:${l.port}` : `${l.address}:${l.port}`)),
+    el('td', { class: l.addressClass === 'public' ? 'sev-text-critical' : '' }, l.addressClass),
+    el('td', { class: 'num' }, l.pid ? String(l.pid) : '—'), el('td', {}, l.exe ? el('code', {}, l.exe) : '—'), el('td', {}, where(l) || '—')));
+  const notes = [
+    `Seen ${time(x.scannedAt)}. Bound, not necessarily reachable: NodePort and hostPort traffic goes through DNAT rules and opens no socket, so it is not here.`,
+    x.unowned ? ` ${x.unowned} without a process found.` : '',
+    x.walkCut ? ` The walk of process descriptors stopped early (${x.walkCut}).` : '',
+    x.listenersDropped ? ` ${x.listenersDropped} more left out by the agent's bound.` : '',
+  ].join('');
+  const addrs = x.nodeAddresses.map((a) => `${a.address} ${a.addressClass}${a.source === 'node' ? ' (Node ExternalIP)' : ''}`).join(', ');
+  return el('section', { id: 'node-exposure' }, title,
+    el('p', { class: 'muted small' }, notes), addrs ? el('p', { class: 'muted small', id: 'node-addresses' }, `Node addresses: ${addrs}`) : null,
+    rows.length === 0 ? el('p', { class: 'muted' }, 'Nothing listens.') : table(['Proto', 'Bound to', 'Class', 'PID', 'Executable', 'Workload'], rows, { id: 'exposure-table' }));
+}
+
 async function nodePage() {
   const name = new URLSearchParams(location.search).get('name') ?? '';
   const state = new URLSearchParams(location.search).get('state') ?? 'open';
@@ -610,6 +634,7 @@ async function nodePage() {
         ['Baseline reports refused', String(n.baselineReportsRefused)],
       ])),
       el('section', {}, el('h2', {}, 'Certificates'), certs)),
+    exposureSection(n.exposure),
     nodeActions(n),
     el('section', {}, el('h2', {}, 'Findings'), tabs, list));
 }

@@ -12,6 +12,7 @@ export interface AgentBaseline {
   'lockedBy'?: (string);
   'items'?: (_nodeward_v1_BaselineItem)[];
   'removed'?: (string)[];
+  'listens'?: (string)[];
 }
 
 export interface AgentBaseline__Output {
@@ -22,4 +23,5 @@ export interface AgentBaseline__Output {
   'lockedBy': (string);
   'items': (_nodeward_v1_BaselineItem__Output)[];
   'removed': (string)[];
+  'listens': (string)[];
 }

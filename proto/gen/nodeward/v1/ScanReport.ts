@@ -1,6 +1,7 @@
 // Original file: proto/nodeward/v1/agent.proto
 
 import type { Result as _nodeward_v1_Result, Result__Output as _nodeward_v1_Result__Output } from '../../nodeward/v1/Result.js';
+import type { NodeExposure as _nodeward_v1_NodeExposure, NodeExposure__Output as _nodeward_v1_NodeExposure__Output } from '../../nodeward/v1/NodeExposure.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ScanReport {
@@ -11,6 +12,7 @@ export interface ScanReport {
   'scope'?: (string)[];
   'results'?: (_nodeward_v1_Result)[];
   'trigger'?: (string);
+  'exposure'?: (_nodeward_v1_NodeExposure | null);
 }
 
 export interface ScanReport__Output {
@@ -21,4 +23,5 @@ export interface ScanReport__Output {
   'scope': (string)[];
   'results': (_nodeward_v1_Result__Output)[];
   'trigger': (string);
+  'exposure': (_nodeward_v1_NodeExposure__Output | null);
 }

@@ -1,0 +1,229 @@
+// The node's exposure as facts: every listening socket of the host's network namespace, the
+// process that holds it and that process's workload, each bound address classified, and the
+// node's own addresses. The tables are those of `<procRoot>/<namespacePid>/net/` (pid 1: the
+// host's namespace, which host-network pods share; `/proc/net` itself would be the agent's
+// own namespace). The owning processes alone are read (executable and cgroup) through the
+// monitor's reader, and placed by the same attribution as the process monitor's findings.
+//
+// NodePort and hostPort traffic is forwarded by DNAT rules and opens no socket: it is not
+// here. What is here is what is bound, never what is reachable.
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket, type SocketTableName } from '../facts/sockets.js';
+import { classify, classifyBound, isWildcard, type AddressClass, type AddressClasses } from './address-class.js';
+import { cleanExe, MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
+import type { ListenBaselineView } from './listen-baseline.js';
+import { DEFAULT_OWNER_LIMITS, findSocketOwners, listPidDirs, type OwnerWalkLimits } from './socket-owners.js';
+
+/** The process that holds a socket, and where it runs. */
+export interface ListenerOwner {
+  readonly pid: number;
+  /** The executable (host path, or the path inside the container); empty when unreadable. */
+  readonly exe: string;
+  readonly comm: string;
+  /** The baseline key of its workload (`host/worker`, `<ns>/<Kind>/<name>/<container>`, `container:<id>`). */
+  readonly key: string;
+  readonly namespace: string;
+  readonly pod: string;
+  readonly container: string;
+  /** The workload as `Kind/name`; empty for host processes. */
+  readonly workload: string;
+}
+
+export interface Listener {
+  readonly protocol: 'tcp' | 'udp';
+  readonly family: 'inet' | 'inet6';
+  readonly address: string;
+  readonly port: number;
+  /** The bound address's class; for a wildcard, the most exposed class of the node's addresses. */
+  readonly class: AddressClass;
+  /** Bound to every address of the namespace (`0.0.0.0`, `::`). */
+  readonly wildcard: boolean;
+  readonly inode: number;
+  readonly uid: number;
+  /** null when no process was found holding it (see ExposureFacts.walk for why that may be). */
+  readonly owner: ListenerOwner | null;
+}
+
+export interface NodeAddress {
+  readonly address: string;
+  readonly class: AddressClass;
+  /** `interface`: configured on the namespace; `node`: the Node object's ExternalIP (from the collector). */
+  readonly source: 'interface' | 'node';
+}
+
+export interface TableRead {
+  readonly table: SocketTableName;
+  readonly rows: number;
+  readonly refused: number;
+  readonly firstRefusal: string;
+  /** Listening rows past the parser's bound, plus a table cut at maxTableBytes (then `cut`). */
+  readonly dropped: number;
+  readonly cut: boolean;
+  /** Why the table could not be read; empty when it was. */
+  readonly error: string;
+}
+
+export interface ExposureFacts {
+  readonly namespacePid: number;
+  readonly listeners: readonly Listener[];
+  readonly nodeAddresses: readonly NodeAddress[];
+  readonly tables: readonly TableRead[];
+  readonly walk: {
+    readonly pidsWalked: number;
+    readonly unreadable: number;
+    readonly pidLimitHit: boolean;
+    readonly fdLimitHits: number;
+    readonly timeLimitHit: boolean;
+    readonly elapsedMs: number;
+  };
+  /** Listeners no process was found for. */
+  readonly unowned: number;
+  /** Listeners past maxListeners, left out. */
+  readonly dropped: number;
+  /**
+   * The listen baselines of the keys that have listeners now (listen-baseline.ts), when the
+   * process monitor runs: what exposure-new-listener judges.
+   */
+  readonly listenBaselines?: Readonly<Record<string, ListenBaselineView>>;
+}
+
+/** What the collector needs of a process: the monitor's proc reader fits. */
+export interface ProcessLookup {
+  readExe(pid: number): string | null;
+  readStat(pid: number): { readonly comm: string } | null;
+}
+
+/** Places a process: its workload, from its cgroup (agent/exposure/owner.ts wraps the monitor's attribution). */
+export type PlaceProcess = (pid: number, cgroup: string) => Promise<Omit<ListenerOwner, 'pid' | 'exe' | 'comm'>>;
+
+export interface ExposureOptions {
+  readonly procRoot: string;
+  /** Whose network namespace is read (default 1: the host's). */
+  readonly namespacePid?: number;
+  readonly classes: AddressClasses;
+  /** Addresses the node has that are not on its interfaces (the Node object's ExternalIP). */
+  readonly externalAddresses?: readonly string[];
+  readonly processes: ProcessLookup;
+  readonly place: PlaceProcess;
+  readonly walkLimits?: OwnerWalkLimits;
+  readonly maxListeners?: number;
+  readonly maxTableBytes?: number;
+  readonly clock?: () => number;
+}
+
+export const DEFAULT_MAX_LISTENERS = 4096;
+export const DEFAULT_MAX_TABLE_BYTES = 32 * 1024 * 1024;
+
+/** One scratch buffer for every read: a proc file is read a chunk at a time into it. */
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
+/** Reads a proc file up to `max` bytes (cut at the last full line); never follows a link. */
+export function readProcText(path: string, max: number): { text: string; cut: boolean } | { error: string } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+  }
+  try {
+    let text = '';
+    let total = 0;
+    let cut = false;
+    for (;;) {
+      const n = readSync(fd, SCRATCH, 0, Math.min(SCRATCH.length, max + 1 - total), null);
+      if (n === 0) break;
+      total += n;
+      if (total > max) {
+        cut = true;
+        const keep = n - (total - max);
+        text += SCRATCH.toString('latin1', 0, keep);
+        break;
+      }
+      text += SCRATCH.toString('latin1', 0, n);
+    }
+    if (cut) text = text.slice(0, text.lastIndexOf('\n') + 1);
+    return { text, cut };
+  } catch (err) {
+    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function sortListeners(a: Listener, b: Listener): number {
+  return a.port - b.port || cmp(a.protocol, b.protocol) || cmp(a.address, b.address) || a.inode - b.inode;
+}
+
+export async function collectExposure(opts: ExposureOptions): Promise<ExposureFacts> {
+  const nsPid = opts.namespacePid ?? 1;
+  const netDir = join(opts.procRoot, String(nsPid), 'net');
+  const maxBytes = opts.maxTableBytes ?? DEFAULT_MAX_TABLE_BYTES;
+  const maxListeners = opts.maxListeners ?? DEFAULT_MAX_LISTENERS;
+
+  const tables: TableRead[] = [];
+  const sockets: ListeningSocket[] = [];
+  for (const table of SOCKET_TABLES) {
+    const read = readProcText(join(netDir, table), maxBytes);
+    if ('error' in read) {
+      tables.push({ table, rows: 0, refused: 0, firstRefusal: '', dropped: 0, cut: false, error: read.error });
+      continue;
+    }
+    const p = parseSocketTable(read.text, table);
+    sockets.push(...p.sockets);
+    tables.push({ table, rows: p.rows, refused: p.refused, firstRefusal: p.firstRefusal, dropped: p.dropped, cut: read.cut, error: '' });
+  }
+
+  const own: string[] = [];
+  for (const [file, parse] of [['fib_trie', parseFibTrieLocal], ['if_inet6', parseIfInet6]] as const) {
+    const read = readProcText(join(netDir, file), 4 * 1024 * 1024);
+    if (!('error' in read)) own.push(...parse(read.text));
+  }
+  const nodeAddresses: NodeAddress[] = [];
+  const seen = new Set<string>();
+  for (const [list, source] of [[own, 'interface'], [opts.externalAddresses ?? [], 'node']] as const) {
+    for (const address of list) {
+      const cls = classify(address, opts.classes);
+      if (cls === null || seen.has(address)) continue;
+      seen.add(address);
+      nodeAddresses.push({ address, class: cls, source });
+    }
+  }
+
+  const kept = sockets.slice(0, maxListeners);
+  const dropped = sockets.length - kept.length;
+  const walk = findSocketOwners(opts.procRoot, listPidDirs(opts.procRoot), new Set(kept.map((s) => s.inode)), opts.walkLimits ?? DEFAULT_OWNER_LIMITS, opts.clock);
+  const ownerOf = async (pid: number): Promise<ListenerOwner | null> => {
+    // Only what a listener shows: the executable (the name from stat when it cannot be read) and the cgroup that places it.
+    const link = opts.processes.readExe(pid);
+    const exe = link === null ? '' : cleanExe(link).exe;
+    const comm = exe === '' ? opts.processes.readStat(pid)?.comm ?? '' : '';
+    const cgroup = readProcText(join(opts.procRoot, String(pid), 'cgroup'), MAX_CGROUP_BYTES);
+    if (exe === '' && comm === '' && 'error' in cgroup) return null;
+    return { pid, exe, comm, ...(await opts.place(pid, 'error' in cgroup ? '' : cgroup.text)) };
+  };
+  // Each owning process is read and placed once, however many sockets it holds.
+  const owners = new Map<number, ListenerOwner | null>();
+  for (const pid of new Set(walk.owners.values())) owners.set(pid, await ownerOf(pid));
+
+  const listeners: Listener[] = [];
+  let unowned = 0;
+  // Many sockets share an address (every address, loopback, the node's own): each is classified once.
+  const classOf = new Map<string, AddressClass>();
+  for (const s of kept) {
+    const pid = walk.owners.get(s.inode);
+    const owner = pid === undefined ? null : owners.get(pid) ?? null;
+    if (owner === null) unowned++;
+    let cls = classOf.get(s.address);
+    if (cls === undefined) {
+      cls = classifyBound(s.address, nodeAddresses, opts.classes) ?? 'public';
+      classOf.set(s.address, cls);
+    }
+    listeners.push({ ...s, class: cls, wildcard: isWildcard(s.address), owner });
+  }
+  listeners.sort(sortListeners);
+  const { owners: _owners, ...walkStats } = walk;
+  return { namespacePid: nsPid, listeners, nodeAddresses, tables, walk: walkStats, unowned, dropped };
+}

@@ -1,0 +1,200 @@
+// The listening sockets of one network namespace, from its /proc/net/{tcp,tcp6,udp,udp6}
+// tables, and the namespace's own addresses from /proc/net/fib_trie (IPv4) and if_inet6
+// (IPv6). Pure: text in, rows out. A listening TCP socket is state 0A (LISTEN); a UDP socket
+// that receives from anyone is state 07 (CLOSE) with no remote address. Everything else
+// (established connections, connected UDP) is left out, not refused; a row in another state
+// is passed over once its slot and state read right, without reading its addresses.
+//
+// The kernel prints an address as the hex of its 32-bit words in host byte order: on the
+// little-endian machines the agent runs on (x86_64, arm64), 127.0.0.1 is `0100007F`, and an
+// IPv6 address is four such words, each byte-reversed. A row that does not read as the
+// kernel writes it is refused and counted with its reason; nothing here throws.
+
+export type SocketTableName = 'tcp' | 'tcp6' | 'udp' | 'udp6';
+
+export const SOCKET_TABLES: readonly SocketTableName[] = ['tcp', 'tcp6', 'udp', 'udp6'];
+
+export interface ListeningSocket {
+  readonly protocol: 'tcp' | 'udp';
+  readonly family: 'inet' | 'inet6';
+  /** The local address in its usual text form (`0.0.0.0`, `::`, `10.0.0.5`, `fe80::1`). */
+  readonly address: string;
+  readonly port: number;
+  readonly inode: number;
+  /** The socket owner's uid, as the table gives it. */
+  readonly uid: number;
+}
+
+export interface SocketTableParse {
+  readonly sockets: readonly ListeningSocket[];
+  /** Rows read (the header is not one). */
+  readonly rows: number;
+  /** Rows that did not read as the kernel writes them. */
+  readonly refused: number;
+  /** The first refusal's reason, for the log and the facts (empty when none). */
+  readonly firstRefusal: string;
+  /** Listening rows past `maxSockets`, left out. */
+  readonly dropped: number;
+}
+
+/** Far beyond a real node; a table past it is cut and the rest counted as dropped. */
+export const SOCKET_LIMITS: { readonly maxSockets: number; readonly maxLineLength: number } = { maxSockets: 16_384, maxLineLength: 512 };
+
+const HEX8 = /^[0-9A-Fa-f]{8}$/;
+const HEX32 = /^[0-9A-Fa-f]{32}$/;
+const HEX4 = /^[0-9A-Fa-f]{4}$/;
+const HEX2 = /^[0-9A-Fa-f]{2}$/;
+const DECIMAL = /^[0-9]{1,20}$/;
+const SLOT = /^[0-9]+:$/;
+
+/** One little-endian 32-bit word of the kernel's hex as its four bytes, in network order. */
+function wordBytes(hex8: string): number[] {
+  const v = Number.parseInt(hex8, 16);
+  return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
+}
+
+/** `0100007F` -> `127.0.0.1`. */
+export function ipv4FromKernelHex(hex8: string): string | null {
+  if (!HEX8.test(hex8)) return null;
+  return wordBytes(hex8).join('.');
+}
+
+/** The usual compressed text of 16 bytes (RFC 5952: the longest run of zero groups as `::`). */
+export function formatIpv6(bytes: readonly number[]): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  // IPv4-mapped (::ffff:a.b.c.d) reads best with its IPv4 tail.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${bytes.slice(12).join('.')}`;
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** `00000000000000000000000001000000` -> `::1`. */
+export function ipv6FromKernelHex(hex32: string): string | null {
+  if (!HEX32.test(hex32)) return null;
+  const bytes: number[] = [];
+  for (let i = 0; i < 32; i += 8) bytes.push(...wordBytes(hex32.slice(i, i + 8)));
+  return formatIpv6(bytes);
+}
+
+type Row = { ok: true; socket: ListeningSocket | null } | { ok: false; reason: string };
+
+function parseRow(line: string, table: SocketTableName): Row {
+  const f = line.trim().split(/\s+/);
+  if (f.length < 10) return { ok: false, reason: `a row of ${f.length} fields (at least 10 expected)` };
+  const [slot, local, remote, state, , , , uidText, , inodeText] = f as [string, string, string, string, string, string, string, string, string, string];
+  if (!SLOT.test(slot)) return { ok: false, reason: `a row that does not start with its slot number: ${JSON.stringify(slot.slice(0, 32))}` };
+  if (!HEX2.test(state)) return { ok: false, reason: `a state that is not two hex digits: ${JSON.stringify(state.slice(0, 16))}` };
+  const tcp = table.startsWith('tcp');
+  // Connections outnumber listeners on a busy node: a row in another state is passed over
+  // before its addresses are read.
+  if (state.toUpperCase() !== (tcp ? '0A' : '07')) return { ok: true, socket: null };
+  const v6 = table.endsWith('6');
+  const addrHex = v6 ? HEX32 : HEX8;
+  const [localAddr, localPort, extra] = local.split(':');
+  const [remoteAddr, remotePort] = remote.split(':');
+  if (extra !== undefined || localAddr === undefined || localPort === undefined || !addrHex.test(localAddr) || !HEX4.test(localPort)) {
+    return { ok: false, reason: `a local address that is not ${v6 ? '32' : '8'} hex digits and a port: ${JSON.stringify(local.slice(0, 48))}` };
+  }
+  if (remoteAddr === undefined || remotePort === undefined || !addrHex.test(remoteAddr) || !HEX4.test(remotePort)) {
+    return { ok: false, reason: `a remote address that is not ${v6 ? '32' : '8'} hex digits and a port: ${JSON.stringify(remote.slice(0, 48))}` };
+  }
+  if (!DECIMAL.test(uidText) || !DECIMAL.test(inodeText)) return { ok: false, reason: 'a uid or inode that is not a decimal number' };
+  const uid = Number(uidText);
+  const inode = Number(inodeText);
+  if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(inode) || uid > 0xffffffff) return { ok: false, reason: 'a uid or inode out of range' };
+  const unconnected = /^0+$/.test(remoteAddr) && remotePort === '0000';
+  const listening = tcp || unconnected;
+  // inode 0: a socket with no file left (being torn down): nothing owns it.
+  if (!listening || inode === 0) return { ok: true, socket: null };
+  const address = v6 ? ipv6FromKernelHex(localAddr) : ipv4FromKernelHex(localAddr);
+  if (address === null) return { ok: false, reason: 'an unreadable local address' };
+  return {
+    ok: true,
+    socket: { protocol: tcp ? 'tcp' : 'udp', family: v6 ? 'inet6' : 'inet', address, port: Number.parseInt(localPort, 16), inode, uid },
+  };
+}
+
+/**
+ * The listening sockets of one table's text. The first line is the header; a blank last line
+ * is the file's end. At most `maxSockets` are kept.
+ */
+export function parseSocketTable(text: string, table: SocketTableName, limits = SOCKET_LIMITS): SocketTableParse {
+  const sockets: ListeningSocket[] = [];
+  let rows = 0;
+  let refused = 0;
+  let dropped = 0;
+  let firstRefusal = '';
+  const lines = text.split('\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() === '') continue;
+    rows++;
+    const r: Row = line.length > limits.maxLineLength ? { ok: false, reason: `a row longer than ${limits.maxLineLength} characters` } : parseRow(line, table);
+    if (!r.ok) {
+      refused++;
+      if (firstRefusal === '') firstRefusal = `${table} row ${i}: ${r.reason}`;
+      continue;
+    }
+    if (r.socket === null) continue;
+    if (sockets.length >= limits.maxSockets) dropped++;
+    else sockets.push(r.socket);
+  }
+  return { sockets, rows, refused, firstRefusal, dropped };
+}
+
+/** Far beyond a real node's addresses. */
+export const MAX_NODE_ADDRESSES = 1024;
+
+/**
+ * The namespace's own IPv4 addresses from /proc/net/fib_trie: a `|-- a.b.c.d` line followed
+ * by a `/32 host LOCAL` line. Broadcast and network entries are not its addresses.
+ */
+export function parseFibTrieLocal(text: string, max = MAX_NODE_ADDRESSES): string[] {
+  const out = new Set<string>();
+  const lines = text.split('\n');
+  let last: string | null = null;
+  for (const line of lines) {
+    const m = /^[\s|`+-]*-- (\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\s*$/.exec(line);
+    if (m) {
+      const parts = (m[1] as string).split('.').map(Number);
+      last = parts.every((p) => p <= 255) ? (m[1] as string) : null;
+      continue;
+    }
+    if (last !== null && /^\s*\/32 host LOCAL\s*$/.test(line)) {
+      out.add(last);
+      if (out.size >= max) break;
+    }
+  }
+  return [...out].sort();
+}
+
+/** The namespace's own IPv6 addresses from /proc/net/if_inet6 (network byte order, unlike the socket tables). */
+export function parseIfInet6(text: string, max = MAX_NODE_ADDRESSES): string[] {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const hex = line.trim().split(/\s+/)[0] ?? '';
+    if (!HEX32.test(hex)) continue;
+    const bytes: number[] = [];
+    for (let i = 0; i < 32; i += 2) bytes.push(Number.parseInt(hex.slice(i, i + 2), 16));
+    out.add(formatIpv6(bytes));
+    if (out.size >= max) break;
+  }
+  return [...out].sort();
+}
