@@ -25,7 +25,7 @@ function finding(node: string, over: Partial<Finding> = {}): Finding {
   const checkId = over.checkId ?? 'cis-4.2.1';
   const subject = over.subject ?? '--anonymous-auth';
   return {
-    id: fingerprint(node, checkId, subject), node, checkId, cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous requests to the kubelet are refused',
+    id: fingerprint(node, checkId, subject), scope: node === '' ? 'cluster' : 'node', node, checkId, cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous requests to the kubelet are refused',
     category: 'kubelet', subject, severity: 'high', status: 'fail', state: 'open', actual: 'true', expected: 'false',
     reason: 'the kubelet runs with --anonymous-auth=true', remediation: 'Set authentication.anonymous.enabled: false in the kubelet config.',
     seen: iso(T0), firstSeen: iso(T0 - 60_000), lastSeen: iso(T0), count: 1, resolvedAt: null, detail: { pid: 42 },

@@ -18,6 +18,7 @@ import { m015ClusterNodes } from './015-cluster-nodes.js';
 import { m016IdentityFailures } from './016-identity-failures.js';
 import { m017AgentActivity } from './017-agent-activity.js';
 import { m018Sessions } from './018-sessions.js';
+import { m019FindingScope } from './019-finding-scope.js';
 import type { Db } from '../db.js';
 
 export interface Migration {
@@ -28,4 +29,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019FindingScope];

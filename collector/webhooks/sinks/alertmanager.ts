@@ -40,7 +40,8 @@ function nonEmpty(entries: Record<string, string>, max: number): Record<string, 
 
 function alert(f: Finding, endsAt?: string): PostableAlert {
   const labels = nonEmpty({
-    alertname: f.checkId, node: f.node, check: f.checkId, severity: f.severity, category: f.category, subject: f.subject, finding: f.id,
+    // A cluster finding has no node: nonEmpty leaves the empty node label out, and scope says cluster.
+    alertname: f.checkId, scope: f.scope, node: f.node, check: f.checkId, severity: f.severity, category: f.category, subject: f.subject, finding: f.id,
   }, LABEL_MAX);
   const found = [f.reason, f.actual || f.expected ? `actual: ${f.actual || '(none)'}; expected: ${f.expected || '(none)'}` : ''];
   const annotations = nonEmpty({
