@@ -17,6 +17,7 @@
 //   the commit stage as one unit; a finding opened and resolved within that time is nothing.
 //   A unit that fails to commit is not lost: the next one judges in full.
 import type { Logger } from '../../proto/support/logger.js';
+import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import { kubeRequest, readJson, type KubeConnection } from '../kube/connection.js';
@@ -141,9 +142,13 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
     metrics?.inc('nodeward_posture_refused_total', n, { kind: k.spec.kind });
   };
 
+  /** Commits that failed in a row: the next unit waits the collector's backoff. */
+  let failing = 0;
+
   function schedule(): void {
     if (flushCancel || stopped) return;
-    flushCancel = clock.after(config.debounceMs, () => {
+    const wait = failing === 0 ? config.debounceMs : Math.max(config.debounceMs, backoffMs(failing, { initialMs: config.backoffBaseMs, maxMs: config.backoffMaxMs }, deps.random ?? Math.random));
+    flushCancel = clock.after(wait, () => {
       flushCancel = undefined;
       flush();
     });
@@ -189,11 +194,13 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
   function commit(unit: PostureUnit): boolean {
     try {
       deps.commit(unit);
+      failing = 0;
       counts.units++;
       metrics?.inc('nodeward_posture_units_total', 1, { kind: unit.kind });
       return true;
     } catch (err) {
       counts.commitFailures++;
+      failing++;
       metrics?.inc('nodeward_posture_commit_failures_total');
       log.error({ err: (err as Error).message }, 'posture: committing the findings failed; the next unit judges in full');
       needFull = true;
