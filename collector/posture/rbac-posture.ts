@@ -12,6 +12,8 @@ import { EMPTY_MODEL, type RbacModel } from './rbac-model.js';
 import { DEFAULT_RBAC_LIMITS, readRbacObject, RBAC_KINDS, type RbacBinding, type RbacKind, type RbacLimits, type RbacRole } from './rbac-objects.js';
 
 const RBAC_API = '/apis/rbac.authorization.k8s.io/v1';
+/** Rules a finding's detail lists at most (a role may hold 1,024); `actual` names them all. */
+const MAX_DETAIL_RULES = 64;
 
 const COLLECTIONS: Readonly<Record<RbacKind, string>> = {
   ClusterRole: 'clusterroles',
@@ -73,7 +75,8 @@ export function toClusterFinding(f: PostureFinding): ClusterFinding {
       role: f.role,
       scope: f.scope,
       subject: f.subject,
-      rules: f.rules.map((h) => ({ index: h.index, rule: describeRule(h.rule), grants: h.grants })),
+      rules: f.rules.slice(0, MAX_DETAIL_RULES).map((h) => ({ index: h.index, rule: describeRule(h.rule), grants: h.grants })),
+      ...(f.rules.length > MAX_DETAIL_RULES ? { rulesOmitted: f.rules.length - MAX_DETAIL_RULES } : {}),
     },
   };
 }
@@ -102,8 +105,11 @@ export function createRbacJudge(limits: RbacLimits = DEFAULT_RBAC_LIMITS): Postu
       if (!(RBAC_KINDS as readonly string[]).includes(change.kind)) return { state, opened: [], changed: [], resolved: [] };
       const kind = change.kind as RbacKind;
       // The informer holds what the reader made of the object: a role or binding of this kind.
-      const value = change.type === 'upsert' ? (change.value as RbacRole | RbacBinding) : undefined;
-      if (value !== undefined && value.kind !== kind) return { state, opened: [], changed: [], resolved: [] };
+      const raw = change.type === 'upsert' ? change.value : undefined;
+      if (change.type === 'upsert' && (typeof raw !== 'object' || raw === null || (raw as { kind?: unknown }).kind !== kind)) {
+        return { state, opened: [], changed: [], resolved: [] };
+      }
+      const value = raw as RbacRole | RbacBinding | undefined;
       const d = applyPostureChange(state, value !== undefined ? { type: 'upsert', value } : { type: 'delete', kind, key: change.key });
       return { state: d.state, opened: mapAll(d.opened), changed: mapAll(d.changed), resolved: mapAll(d.resolved) };
     },
