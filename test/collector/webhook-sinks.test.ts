@@ -34,7 +34,7 @@ function finding(node: string, over: Partial<Finding> = {}): Finding {
 }
 
 /** The finding's fields the json format carries (docs/webhooks.md), in that order. */
-const DOCUMENTED = ['id', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
+const DOCUMENTED = ['id', 'scope', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
   'reason', 'remediation', 'seen', 'firstSeen', 'lastSeen', 'count', 'resolvedAt', 'detail'] as const;
 const documented = (f: Finding): Record<string, unknown> => Object.fromEntries(DOCUMENTED.map((k) => [k, f[k]]));
 const change = (event: AlertEvent, f: Finding, at = T0): FindingChange => ({ event, at: iso(at), finding: f });
