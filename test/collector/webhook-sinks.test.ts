@@ -493,3 +493,26 @@ test('delivery ids: the same rows give the same id; other rows, another destinat
   t.not(deliveryIdFor('ops', rows.slice(0, 2)), id);
   t.not(deliveryIdFor('ops', [row(change('opened', finding('node-z')), T0, 100), ...rows.slice(1)]), id, 'row 100 reused by a new database');
 });
+
+test('a cluster finding (scope cluster, no node) in every format: its scope is said, no empty node is sent', (t) => {
+  const f = finding('', { checkId: 'cis-5.1.1', subject: 'cis-5.1.1|ClusterRoleBinding/ops|Group:ops', category: 'rbac' as Finding['category'] });
+  t.is(f.scope, 'cluster');
+  const m = message([change('opened', f)]);
+  const json = JSON.parse(jsonSink.render(m, destination()).body);
+  t.is(json.finding.scope, 'cluster');
+  t.is(json.finding.node, '');
+  const [alert] = JSON.parse(alertmanagerSink.render(m, destination({ format: 'alertmanager' })).body) as PostableAlert[];
+  t.is(alert!.labels.scope, 'cluster');
+  t.false('node' in alert!.labels);
+  checkAlert(t, alert!);
+  const falco = JSON.parse(falcoSink.render(m, destination({ format: 'falco' })).body);
+  t.false('hostname' in falco);
+  t.is(falco.output_fields['nodeward.scope'], 'cluster');
+  t.regex(falco.output, /\(scope=cluster subject=cis-5\.1\.1\|ClusterRoleBinding\/ops\|Group:ops check=cis-5\.1\.1 /);
+  const slack = slackSink.render(m, destination({ format: 'slack' })).body;
+  t.true(slack.includes('*Scope*\\ncluster'));
+  t.false(slack.includes('*Node*'));
+  // A node finding keeps its labels: no scope label (an alert's identity is its label set).
+  const [nodeAlert] = JSON.parse(alertmanagerSink.render(message([change('opened', finding('node-a'))]), destination({ format: 'alertmanager' })).body) as PostableAlert[];
+  t.false('scope' in nodeAlert!.labels);
+});
