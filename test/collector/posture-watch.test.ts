@@ -9,6 +9,8 @@ import test, { type ExecutionContext } from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RBAC_CHECKS } from '../../collector/posture/rbac-checks.js';
+import { loadCollectorConfig } from '../../collector/config.js';
+import { ConfigError } from '../../proto/support/config-loader.js';
 import type { Finding } from '../../collector/finding.js';
 import { READER_TOKEN, startTestCollector, type TestCollector } from '../helpers/collector.js';
 import { api } from '../helpers/agent-session.js';
@@ -191,4 +193,27 @@ test('webhooks receive cluster findings with their scope; Alertmanager gets no e
     t.is(a.labels.scope, 'cluster');
     t.false('node' in a.labels);
   }
+});
+
+test('config: posture is on inside a cluster, off without an API server (npm start); "on" without one is a configuration error', (t) => {
+  const base = { grpc: { insecure: true }, api: { insecure: true } };
+  const load = (env: Record<string, string>, posture?: Record<string, unknown>) =>
+    loadCollectorConfig({ env, overrides: { ...base, ...(posture ? { posture } : {}) } });
+  t.is(load({}).postureWatch, undefined);
+  t.like(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }).postureWatch, {
+    connection: { server: 'https://10.96.0.1:443', timeoutMs: 30_000 }, watchSeconds: 300, backoffBaseMs: 500, backoffMaxMs: 30_000,
+    debounceMs: 1000, maxObjects: 200_000, discoveryMs: 300_000,
+  });
+  t.is(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, { watch: 'off' }).postureWatch, undefined);
+  t.is(load({}).posture.maxOpenFindings, 10_000);
+  const err = t.throws(() => load({}, { watch: 'on' }), { instanceOf: ConfigError });
+  t.regex(err.message, /posture\.watch: on needs the Kubernetes API server/);
+  t.throws(() => load({}, { debounceMs: -1 }), { instanceOf: ConfigError });
+});
+
+test('without an API server the collector runs with posture off', async (t) => {
+  const tc = await startTestCollector();
+  t.teardown(() => tc.close());
+  t.is(tc.collector.posture, undefined);
+  t.is((await api<{ items: Finding[] }>(tc, '/api/v1/findings?scope=cluster')).body.items.length, 0);
 });
