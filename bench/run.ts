@@ -22,6 +22,7 @@ import { benchIdentity, formatIdentityBench } from './identity.js';
 import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
 import { benchPosture, formatPostureBench } from './posture.js';
+import { benchPostureCommit, formatPostureCommitBench } from './posture-commit.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -81,6 +82,9 @@ async function main(): Promise<void> {
   // Cluster posture: 5,000 bindings over 500 namespaces judged in full and per watch event.
   const pso = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 100 : 500, fullRounds: quick ? 3 : 10 };
   process.stdout.write(formatPostureBench(benchPosture(pso), pso));
+  // ... and committed to SQLite as the posture watch does: a delta unit per event against a full unit.
+  const pco = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 50 : 200, fullRounds: quick ? 2 : 5 };
+  process.stdout.write(formatPostureCommitBench(benchPostureCommit(pco), pco));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
   // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the

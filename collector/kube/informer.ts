@@ -11,7 +11,9 @@
 // the holder replaces what it held. Failures wait the collector's backoff (backoff.ts) on
 // the collector's clock, reset once a watch delivers events. Everything read is bounded
 // (page and line size, objects held); a line or object it cannot read is counted and
-// skipped, never fatal, and never stops the watch.
+// skipped, never fatal, and never stops the watch. Another reader of the same collection (the
+// posture watch reading pods) taps the one list and watch instead of opening its own
+// (InformerTap): each watch line is parsed once, then read by each.
 import type { Logger } from '../../proto/support/logger.js';
 import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';

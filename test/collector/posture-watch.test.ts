@@ -205,7 +205,7 @@ test('config: posture is on inside a cluster, off without an API server (npm sta
     debounceMs: 1000, maxObjects: 200_000, discoveryMs: 300_000,
   });
   t.is(load({ KUBERNETES_SERVICE_HOST: '10.96.0.1' }, { watch: 'off' }).postureWatch, undefined);
-  t.is(load({}).posture.maxOpenFindings, 10_000);
+  t.is(load({}).posture.maxOpenFindings, 50_000);
   const err = t.throws(() => load({}, { watch: 'on' }), { instanceOf: ConfigError });
   t.regex(err.message, /posture\.watch: on needs the Kubernetes API server/);
   t.throws(() => load({}, { debounceMs: -1 }), { instanceOf: ConfigError });
