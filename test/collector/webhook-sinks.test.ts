@@ -516,3 +516,12 @@ test('a cluster finding (scope cluster, no node) in every format: its scope is s
   const [nodeAlert] = JSON.parse(alertmanagerSink.render(message([change('opened', finding('node-a'))]), destination({ format: 'alertmanager' })).body) as PostableAlert[];
   t.false('scope' in nodeAlert!.labels);
 });
+
+test('routing: a destination may ask for the posture categories; one limited to nodes gets no cluster finding', (t) => {
+  const f = finding('', { checkId: 'cis-5.1.1', category: 'rbac' as Finding['category'] });
+  const c = change('opened', f);
+  t.true(routes(destination({ categories: ['rbac'] }), c));
+  t.false(routes(destination({ categories: ['kubelet'] }), c));
+  t.false(routes(destination({ nodes: ['node-a'] }), c));
+  t.true(routes(destination(), c));
+});
