@@ -38,6 +38,10 @@ browserTest('the findings list and the finding page show a cluster finding as th
   await page.click('button[type=submit]');
   await page.waitForSelector('body[data-ready="true"]');
 
+  t.is((await page.textContent('#card-cluster .big'))?.trim(), String(open.length), 'the overview counts the cluster findings apart');
+  await page.click('#card-cluster a');
+  await page.waitForSelector('body[data-ready="true"]');
+  t.is(new URL(page.url()).searchParams.get('scope'), 'cluster');
   await page.goto(`${tc.apiUrl}/ui/findings?scope=cluster`);
   await page.waitForSelector('body[data-ready="true"]');
   t.is(await page.inputValue('#filters select[name=scope]'), 'cluster', 'the form shows the scope in force');

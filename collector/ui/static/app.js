@@ -408,7 +408,12 @@ async function overview() {
       el('p', { class: 'muted small' }, `${summary.nodes.connected} connected · `,
         summary.nodes.stale > 0 ? el('span', { class: 'status-stale' }, `${summary.nodes.stale} stale`) : '0 stale')),
     el('div', { class: 'card', id: 'card-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, summary.findings.total),
-      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))));
+      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))),
+    // Cluster findings (RBAC and the other posture checks): counted above too, about no node.
+    summary.cluster && summary.cluster.total > 0
+      ? el('div', { class: 'card', id: 'card-cluster' }, el('h2', {}, 'Cluster posture'), el('p', { class: 'big' }, summary.cluster.total),
+        el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open', scope: 'cluster' }, 'open cluster findings')))
+      : null);
 
   const max = Math.max(1, ...SEVERITIES.map((s) => sev[s] ?? 0));
   const bars = el('section', { class: 'severity-counts', id: 'severity-counts' }, el('h2', {}, 'Open findings by severity'),
