@@ -141,6 +141,7 @@ export const FAMILIES = {
   nodeward_posture_findings: g('Cluster findings of the check in the latest posture verdict (before the store\'s cap)', ['check']),
   nodeward_posture_judge_duration_seconds: h('How long a posture judge took: judging everything (full) or one watch event (event)', ['judge', 'mode'], LATENCY_BUCKETS),
   nodeward_posture_units_total: c('Units of work the posture watch committed: full (the whole verdict, with the reconcile) or delta (watch events)', ['kind']),
+  nodeward_posture_judge_failures_total: c('Posture judgements that threw (a bug in a judge): nothing of them was committed, and everything is judged again', ['judge']),
   nodeward_posture_commit_failures_total: c('Posture units that failed to commit (the next one judges in full)'),
   nodeward_posture_discovery_failures_total: c('Discovery requests for the optional (CRD) kinds that failed'),
   nodeward_posture_findings_refused_total: c('New cluster findings refused because posture.maxOpenFindings were open'),

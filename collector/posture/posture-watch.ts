@@ -214,7 +214,21 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
     if (needFull || !judged) {
       needFull = false;
       pending.clear();
-      for (const j of judges) states.set(j.id, timed(j.id, 'full', () => j.full(objectsOf(j))));
+      const fresh = new Map<string, unknown>();
+      for (const j of judges) {
+        try {
+          fresh.set(j.id, timed(j.id, 'full', () => j.full(objectsOf(j))));
+        } catch (err) {
+          // A judge that fails must not resolve its findings (an empty verdict would): nothing
+          // is committed, and the full judgement is tried again after the backoff.
+          judgeFailed(j.id, err);
+          needFull = true;
+          failing++;
+          schedule();
+          return;
+        }
+      }
+      for (const [id, st] of fresh) states.set(id, st);
       judged = true;
       counts.fullJudgements++;
       const findings = currentFindings();
@@ -234,6 +248,11 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
     commit({ kind: 'delta', upserts, resolved });
   }
 
+  function judgeFailed(judge: string, err: unknown): void {
+    metrics?.inc('nodeward_posture_judge_failures_total', 1, { judge });
+    log.error({ judge, err: (err as Error)?.message ?? String(err) }, 'posture: a judge failed; nothing of it is committed, and everything is judged again');
+  }
+
   /** Why a change resolved a finding, in words. */
   function noteOf(change: ObjectChange, f: ClusterFinding): string {
     const what = `${change.kind}/${change.key}`;
@@ -251,7 +270,16 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
       if (!j.kinds.some((s) => s.kind === change.kind)) continue;
       const before = states.get(j.id);
       if (before === undefined) continue;
-      const d = timed(j.id, 'event', () => j.apply(before, change));
+      let d: ReturnType<typeof j.apply>;
+      try {
+        d = timed(j.id, 'event', () => j.apply(before, change));
+      } catch (err) {
+        // The contract says apply never throws; if one does, everything is judged again.
+        judgeFailed(j.id, err);
+        needFull = true;
+        pending.clear();
+        break;
+      }
       states.set(j.id, d.state);
       for (const f of [...d.opened, ...d.changed]) pending.set(f.key, { finding: f, resolved: undefined });
       for (const f of d.resolved) pending.set(f.key, { finding: f, resolved: noteOf(change, f) });

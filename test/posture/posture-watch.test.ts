@@ -160,3 +160,35 @@ test('a kind declared by two judges is listed once and feeds both', async (t) =>
   t.deepEqual(keysOf(units[0]), ['test-namespace|shop', 'test-namespace|shop']);
   t.is(api.requests.filter((r) => r.path === NAMESPACES.path && r.query.get('watch') === null).length, 1);
 });
+
+test('a judge that throws commits nothing of its verdict (no finding is resolved by it) and is judged again in full', async (t) => {
+  const api = await fakeApi(t);
+  api.applyObject('namespaces', { metadata: { name: 'shop' } });
+  const inner = objectJudge('flaky', [NAMESPACES]);
+  let fullFailures = 1;
+  let applyFailures = 1;
+  const flaky: PostureJudge<unknown> = {
+    ...inner,
+    full(objects) {
+      if (fullFailures-- > 0) throw new Error('a bug in full');
+      return inner.full(objects);
+    },
+    apply(state, change) {
+      if (applyFailures-- > 0) throw new Error('a bug in apply');
+      return inner.apply(state as never, change);
+    },
+    findings: (state) => inner.findings(state as never),
+  };
+  const { w, units, metrics } = watchOf(t, api, [flaky]);
+  w.start();
+  const first = await eventually('the first unit, after the failure', () => units[0]);
+  t.is(first.kind, 'full');
+  t.deepEqual(keysOf(first), ['test-namespace|shop']);
+  t.is(metrics.get('nodeward_posture_judge_failures_total', { judge: 'flaky' }), 1);
+  // apply throws on the next event: the watch falls back to judging everything.
+  api.applyObject('namespaces', { metadata: { name: 'later' } });
+  const second = await eventually('the next unit', () => units[1]);
+  t.is(second.kind, 'full');
+  t.deepEqual(keysOf(second), ['test-namespace|later', 'test-namespace|shop']);
+  t.is(metrics.get('nodeward_posture_judge_failures_total', { judge: 'flaky' }), 2);
+});
