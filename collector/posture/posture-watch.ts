@@ -457,6 +457,13 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
         findings: lastFindings,
       };
     },
+    /**
+     * A judge's state now (for RBAC, rbac-judge.ts PostureState, whose `model` who-can reads);
+     * undefined until every kind has listed and the judges have judged.
+     */
+    state(judgeId: string): unknown {
+      return judged ? states.get(judgeId) : undefined;
+    },
     /** The judges' verdict now: findings and the expected ones (empty until judged). */
     verdict(): { findings: ClusterFinding[]; expected: { finding: ClusterFinding; why: string }[] } {
       const findings: ClusterFinding[] = [];

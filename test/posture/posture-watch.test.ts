@@ -135,6 +135,10 @@ test('watch events gather on the injected clock for debounceMs, then go as one u
     const bindings = new Set(w.verdict().findings.map((f) => f.object));
     return bindings.size === 2 && bindings.has('ClusterRoleBinding/bob-admin') ? true : undefined;
   });
+  // The live RBAC model is there for who-can to read.
+  const live = w.state('rbac') as { model: { clusterRoleBindings: ReadonlyMap<string, unknown> } };
+  t.true(live.model.clusterRoleBindings.has('alice-admin'));
+  t.false(live.model.clusterRoleBindings.has('brief'));
   // Still within the debounce: nothing committed since the full unit.
   t.is(units.length, 1);
   await clock.advance(1000);
