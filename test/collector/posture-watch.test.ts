@@ -104,6 +104,11 @@ test('a weak cluster raises a stored cluster finding for every check, naming sub
   const out = await runNodeward(['query', 'findings', '--scope', 'cluster', '--check', 'cis-5.1.13', ...conn]);
   t.is(out.code, 0, out.stderr);
   t.regex(out.stdout, /\(cluster\)\s+cis-5\.1\.13\s+cis-5\.1\.13\|ClusterRoleBinding\/minter-mints\|User:minter/);
+  const minter = open.find((f) => f.subject === 'cis-5.1.13|ClusterRoleBinding/minter-mints|User:minter')!;
+  const shown = await runNodeward(['findings', 'show', minter.id, ...conn]);
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /Scope: +cluster \(about API objects; no node\)/);
+  t.notRegex(shown.stdout, /^Node:/m);
 });
 
 test('a binding deleted through the watch resolves its finding within seconds, saying so', async (t) => {
