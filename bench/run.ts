@@ -23,6 +23,7 @@ import { benchMetricsScrape, formatScrapeBench } from './metrics-scrape.js';
 import { CollectorConfigSchema } from '../collector/config.js';
 import { benchPosture, benchWorkloads, formatPostureBench, formatWorkloadBench } from './posture.js';
 import { benchExposure, formatExposureBench } from './exposure.js';
+import { benchPostureCommit, formatPostureCommitBench } from './posture-commit.js';
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -87,6 +88,9 @@ async function main(): Promise<void> {
   // Workload posture: 20,000 pods over 500 namespaces judged in full and per pod event.
   const wpo = { namespaces: 500, events: quick ? 200 : 1_000, fullRounds: quick ? 3 : 5 };
   process.stdout.write(formatWorkloadBench(benchWorkloads(wpo), wpo));
+  // ... and committed to SQLite as the posture watch does: a delta unit per event against a full unit.
+  const pco = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 50 : 200, fullRounds: quick ? 2 : 5 };
+  process.stdout.write(formatPostureCommitBench(benchPostureCommit(pco), pco));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
   // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the

@@ -107,6 +107,13 @@ export const CollectorConfigSchema = Type.Object({
     backoffMaxMs: Type.Integer({ default: 30_000, minimum: 1, maximum: 3_600_000, description: 'Longest wait between failed lists or watches (the pod watch and the node watch)' }),
     baselineGraceSeconds: Type.Integer({ default: 7200, minimum: 0, maximum: 7 * 86_400, description: "How long after the watch last showed a workload on a node that node may still report the workload's baselines (an agent locks a baseline at the end of its learning window, when a short-lived pod may be gone)" }),
   }, { default: {}, additionalProperties: false }),
+  posture: Type.Object({
+    watch: Type.Union([Type.Literal('auto'), Type.Literal('on'), Type.Literal('off')], { default: 'auto', description: "Judge the cluster's posture from the Kubernetes API (list and watch, read-only): RBAC (CIS 5.1) and the other posture checks, raised as cluster findings (docs/cluster-posture.md). auto: on inside a cluster (KUBERNETES_SERVICE_HOST set); the API server is reached as enroll.kubernetes.* says, with the pod watch's pods.watchSeconds, timeoutMs and backoff. Off without an API server (`npm start`)" }),
+    debounceMs: Type.Integer({ default: 1000, minimum: 0, maximum: 60_000, description: 'How long changes to the posture findings gather before they are committed as one unit (a burst of watch events is one transaction and one round of alerts)' }),
+    maxObjects: Type.Integer({ default: 200_000, minimum: 1, maximum: 10_000_000, description: 'Objects held per kind (ClusterRoles, RoleBindings ...) at most; more are left out (counted in nodeward_posture_refused_total)' }),
+    maxOpenFindings: Type.Integer({ default: 50_000, minimum: 1, maximum: 1_000_000, description: 'Cluster findings that may be open at once; new ones past it are refused (counted in nodeward_posture_findings_refused_total)' }),
+    discoverySeconds: Type.Integer({ default: 300, minimum: 10, maximum: 86_400, description: 'How often the API server is asked again (discovery) whether it serves the optional kinds: the network policies of Calico and Cilium' }),
+  }, { default: {}, additionalProperties: false }),
   pki: Type.Object({
     mode: Type.Union([Type.Literal('files'), Type.Literal('kubernetes')], { default: 'files', description: 'Where the CA, the serving certificate and (when `api.tokens` names no admin) the admin token come from. `files`: `grpc.caFile`/`certFile`/`keyFile`, `enroll.caKeyFile` and `api.tokens` (made with `./bin/nodeward pki init`; local use, air-gapped installs). `kubernetes` (the manifests): the collector creates them on its first start in the Secrets `pki.secret` and `pki.tokenSecret` (which the manifests create empty), renews the serving certificate, rotates the CA, and publishes the CA bundle to the ConfigMap `pki.caConfigMap` in `enroll.agentNamespace` (docs/install.md); the API server is reached as `enroll.kubernetes.*` says' }),
     namespace: Type.String({ default: 'nodeward-collector', minLength: 1, description: "The collector's namespace, which holds pki.secret and pki.tokenSecret (kubernetes mode)" }),
@@ -159,6 +166,18 @@ export interface CollectorConfig extends CollectorConfigInput {
   readonly podWatch: PodWatchSettings | undefined;
   /** The node watch, when `nodes.watch` turns it on. */
   readonly nodeWatch: NodeWatchSettings | undefined;
+  /** The posture watch, when `posture.watch` turns it on. */
+  readonly postureWatch: PostureWatchSettings | undefined;
+}
+
+export interface PostureWatchSettings {
+  readonly connection: { readonly server: string; readonly caFile: string; readonly tokenFile: string; readonly timeoutMs: number };
+  readonly watchSeconds: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly debounceMs: number;
+  readonly maxObjects: number;
+  readonly discoveryMs: number;
 }
 
 export interface NodeWatchSettings {
@@ -332,6 +351,23 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  let postureWatch: PostureWatchSettings | undefined;
+  const pw = c.posture;
+  if (pw.watch === 'on' || (pw.watch === 'auto' && kubeHost)) {
+    const once = (problem: string): void => {
+      if (!problems.includes(problem)) problems.push(problem);
+    };
+    if (!kubernetesServer) problems.push('posture.watch: on needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
+    else if (!httpsServer && !c.enroll.listen) once(`enroll.kubernetes.server: ${JSON.stringify(kubernetesServer)} must be an https:// URL`);
+    if (p.backoffMaxMs < p.backoffBaseMs) once('pods.backoffMaxMs: must be at least pods.backoffBaseMs');
+    if (httpsServer && p.backoffMaxMs >= p.backoffBaseMs) {
+      postureWatch = {
+        connection: { server: kubernetesServer, caFile: path(c.enroll.kubernetes.caFile), tokenFile: path(c.enroll.kubernetes.tokenFile), timeoutMs: p.timeoutMs },
+        watchSeconds: p.watchSeconds, backoffBaseMs: p.backoffBaseMs, backoffMaxMs: p.backoffMaxMs,
+        debounceMs: pw.debounceMs, maxObjects: pw.maxObjects, discoveryMs: pw.discoverySeconds * 1000,
+      };
+    }
+  }
   let clusterPki: ClusterPkiSettings | undefined;
   if (clusterMode) {
     if (!kubernetesServer) problems.push('pki.mode: kubernetes needs the Kubernetes API server: set enroll.kubernetes.server (KUBERNETES_SERVICE_HOST is not set)');
@@ -362,7 +398,7 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
     ...c,
     dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, webhookDestinations,
+    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, postureWatch, webhookDestinations,
   });
 }
 

@@ -7,9 +7,14 @@ import { Type, type Static } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES, type Category, type FindingState, type Severity } from '../proto/domain.js';
 import { literals, nullable } from './schema.js';
 
+/** Where a finding is: on a node, or in the cluster's API objects (migration 019). */
+export const FINDING_SCOPES = ['node', 'cluster'] as const;
+export type FindingScope = (typeof FINDING_SCOPES)[number];
+
 export const FindingSchema = Type.Object({
-  id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(node "\\n" checkId "\\n" subject)' }),
-  node: Type.String({ description: 'The node it was found on' }),
+  id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(node "\\n" checkId "\\n" subject); a cluster finding\'s node is empty there' }),
+  scope: literals(FINDING_SCOPES, 'node: found on a node by its agent (or about its agent); cluster: about Kubernetes API objects (RBAC, posture), judged by the collector, with no node'),
+  node: Type.String({ description: "The node it was found on; '' for a cluster finding" }),
   checkId: Type.String({ description: 'The check that found it (e.g. cis-4.2.1, proc-unexpected)' }),
   cis: Type.String({ description: "The CIS Kubernetes Benchmark control among `references` (`4.2.1`), or ''" }),
   // Every benchmark control the finding's problem is, `<benchmark>:<control>` (e.g. cis-1.12:1.1.21).
@@ -17,7 +22,7 @@ export const FindingSchema = Type.Object({
   title: Type.String({ description: "The check's title" }),
   // Validated at ingest; the document says "string", as it always has.
   category: Type.Unsafe<Category>(Type.String({ description: "The check's category (e.g. kubelet, control-plane, process)" })),
-  subject: Type.String({ description: 'What on the node it is about: a file, a flag, a process (untrusted text from the node)' }),
+  subject: Type.String({ description: 'What on the node it is about: a file, a flag, a process (untrusted text from the node); for a cluster finding, its key among the posture findings (`<check>|<binding>|<subject>`)' }),
   severity: literals(SEVERITIES, 'How bad it is; it can change as the check judges again (escalated)'),
   status: Type.String({ description: "The check's latest result for it: fail or warn" }),
   state: literals(FINDING_STATES, 'open, resolved (a pass or an operator resolved it) or suppressed'),

@@ -25,6 +25,10 @@ import { createNodeWatch, type NodeWatch } from './kube/node-watch.js';
 import { checkKubernetesVersion, type VersionCheck } from './kube/version.js';
 import type { KubeConnection } from './kube/connection.js';
 import { createWorkloadPresence } from './pipeline/workload-presence.js';
+import { createPostureWatch, type PostureWatch } from './posture/posture-watch.js';
+import { postureJudges } from './posture/registry.js';
+import { watchView } from './posture/view.js';
+import type { PostureJudge } from './posture/judge.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createClusterPki, withClusterMaterial, type ClusterPki } from './pki/cluster.js';
 import { dirname, resolve } from 'node:path';
@@ -35,11 +39,15 @@ const API_CLOSE_GRACE_MS = 2000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
 
+/** The collection the pod watch follows, which the posture watch then reads through the pod watch's informer. */
+const PODS_PATH = '/api/v1/pods';
+
 /**
  * `clock`: the collector's time and its waits (default: the system's). Expiry, staleness,
  * retention, rate limits, sessions, webhook backoff and grouping all follow it.
+ * `judges`: the posture judges (default: posture/registry.ts).
  */
-export function createCollector(config: CollectorConfig, deps: { log?: Logger; clock?: Clock } = {}) {
+export function createCollector(config: CollectorConfig, deps: { log?: Logger; clock?: Clock; judges?: readonly PostureJudge<unknown>[] } = {}) {
   const log = deps.log ?? createLogger('collector', config.log.level);
   const clock = deps.clock ?? systemClock;
   const now = (): number => clock.now();
@@ -63,9 +71,21 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   let nodeWatch: NodeWatch | undefined;
   let versionCheck: Promise<VersionCheck> | undefined;
   let versionAbort: AbortController | undefined;
+  // The posture watch: cluster findings from the API's objects (RBAC ...), committed through
+  // the pipeline once it is started; pods come through the pod watch's informer when it runs.
+  const posture: PostureWatch | undefined = config.postureWatch
+    ? createPostureWatch(config.postureWatch, deps.judges ?? postureJudges(), {
+      log: log.child({ component: 'posture' }), metrics, clock, shared: config.podWatch ? [PODS_PATH] : [],
+      commit: (unit) => {
+        if (!pipeline) throw new Error('the collector is not started');
+        pipeline.posture(unit);
+      },
+    })
+    : undefined;
+  const podTap = posture?.tap(PODS_PATH);
   // Created here, not in start, so a subscriber can be added before the first list.
   const podWatch: PodWatch | undefined = config.podWatch
-    ? createPodWatch(config.podWatch, { log: log.child({ component: 'pod-watch' }), metrics })
+    ? createPodWatch(config.podWatch, { log: log.child({ component: 'pod-watch' }), metrics, ...(podTap ? { taps: [podTap] } : {}) })
     : undefined;
   // The watch is where each agent's pod inventory comes from: sent after its hello, and
   // again whenever its node's pods change (coalesced by the watch).
@@ -131,6 +151,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     get metrics() {
       return metrics;
     },
+    /** The posture watch (cluster findings from the API's objects), when `posture.watch` is on. */
+    get posture(): PostureWatch | undefined {
+      return posture;
+    },
     /** The cluster PKI, when `pki.mode` is kubernetes. */
     get clusterPki(): ClusterPki | undefined {
       return clusterPki;
@@ -168,7 +192,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       store.nodes.resetConnections();
       pipeline = createPipeline({
         store, metrics, log: log.child({ component: 'pipeline' }), now,
-        maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, destinations: config.webhookDestinations,
+        maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, maxOpenClusterFindings: config.posture.maxOpenFindings,
+        destinations: config.webhookDestinations,
       });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const baselines = createBaselineSync({
@@ -193,7 +218,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
         sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins, demoNodes: config.nodes.demo,
-        posture: undefined, // the posture watch (issue 19) provides the PostureView (collector/posture/view.ts); until then who-can answers 503
+        posture: posture ? watchView(posture) : undefined,
       });
       // A handshake deadline and a total cap; no per-source cap: behind an ingress or a
       // proxy every client has one address.
@@ -256,6 +281,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       sweeper.start();
       podWatch?.start();
       nodeWatch?.start();
+      posture?.start();
       // The Kubernetes version, when there is an API server to ask: a warning when too old, never fatal.
       const kube = kubeConnection(config);
       if (kube) {
@@ -273,6 +299,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       await versionCheck;
       versionCheck = undefined;
       await clusterPki?.stop();
+      await posture?.stop();
       await podWatch?.stop();
       await nodeWatch?.stop();
       nodeWatch = undefined;
@@ -308,7 +335,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
 
 /** The Kubernetes API server the collector talks to, if any (enrollment, the watches, the cluster PKI). */
 function kubeConnection(config: CollectorConfig): KubeConnection | undefined {
-  return config.nodeWatch?.connection ?? config.podWatch?.connection ?? config.clusterPki?.connection
+  return config.nodeWatch?.connection ?? config.podWatch?.connection ?? config.postureWatch?.connection ?? config.clusterPki?.connection
     ?? (config.enrollment ? { ...config.enrollment.kubernetes, timeoutMs: 10_000 } : undefined);
 }
 

@@ -39,7 +39,7 @@ const REJECT_REASONS = ['invalid', 'wrong_node', 'no_identity', 'store_unavailab
 
 /** The counters of a Kubernetes informer (kube/informer.ts), per watch: `nodeward_pod_watch_lists_total`, ... */
 export const INFORMER_COUNTERS = ['lists', 'watches', 'relists', 'failures', 'events', 'bookmarks', 'malformed', 'oversized', 'refused'] as const;
-export type InformerPrefix = 'nodeward_node_watch' | 'nodeward_pod_watch';
+export type InformerPrefix = 'nodeward_node_watch' | 'nodeward_pod_watch' | 'nodeward_posture_watch';
 function informerFamilies<const P extends InformerPrefix>(prefix: P, what: string) {
   const help = {
     lists: `Lists of ${what} made (the first, and after an expired resourceVersion)`,
@@ -133,6 +133,18 @@ export const FAMILIES = {
   ...informerFamilies('nodeward_node_watch', 'nodes'),
   ...informerFamilies('nodeward_pod_watch', 'pods'),
   nodeward_pod_watch_dropped_probes_total: c('Exec probe commands (and containers) over the bounds, left out'),
+  // The posture watch (posture/posture-watch.ts): its informers' counters summed over kinds, then per kind and per check.
+  ...informerFamilies('nodeward_posture_watch', 'the objects the posture checks read (all kinds)'),
+  nodeward_posture_kind_synced: g('1 when the posture watch has listed the kind (an optional kind the API server does not serve stays 0)', ['kind']),
+  nodeward_posture_objects: g('Objects of the kind the posture watch holds', ['kind']),
+  nodeward_posture_refused_total: c('Objects of the kind the posture watch left out: unreadable (malformed, over the reader\'s bounds) or over posture.maxObjects', ['kind']),
+  nodeward_posture_findings: g('Cluster findings of the check in the latest posture verdict (before the store\'s cap)', ['check']),
+  nodeward_posture_judge_duration_seconds: h('How long a posture judge took: judging everything (full) or one watch event (event)', ['judge', 'mode'], LATENCY_BUCKETS),
+  nodeward_posture_units_total: c('Units of work the posture watch committed: full (the whole verdict, with the reconcile) or delta (watch events)', ['kind']),
+  nodeward_posture_judge_failures_total: c('Posture judgements that threw (a bug in a judge): nothing of them was committed, and everything is judged again', ['judge']),
+  nodeward_posture_commit_failures_total: c('Posture units that failed to commit (the next one judges in full)'),
+  nodeward_posture_discovery_failures_total: c('Discovery requests for the optional (CRD) kinds that failed'),
+  nodeward_posture_findings_refused_total: c('New cluster findings refused because posture.maxOpenFindings were open'),
   nodeward_pki_conflicts_total: c('Updates of the PKI Secret or the CA ConfigMap that lost to a concurrent writer (read again)'),
   nodeward_pki_steps_total: c('Changes the collector made to its PKI Secret, by step', ['step']),
   nodeward_pki_refresh_failures_total: c('Checks of the PKI Secret that failed (the credentials in use stay)'),

@@ -8,3 +8,13 @@ import { createHash } from 'node:crypto';
 export function fingerprint(node: string, checkId: string, subject: string): string {
   return createHash('sha256').update(`${node}\n${checkId}\n${subject}`, 'utf8').digest('hex').slice(0, 32);
 }
+
+/**
+ * The identity of a cluster finding (the collector's posture checks, about API objects, not a
+ * node): the same hash with an empty node, SHA-256("" "\n" checkId "\n" key). A node's name is
+ * never empty (isValidNodeName: a DNS subdomain), so no node finding's input starts with "\n"
+ * and the two forms cannot meet; node fingerprints are unchanged.
+ */
+export function clusterFingerprint(checkId: string, key: string): string {
+  return fingerprint('', checkId, key);
+}

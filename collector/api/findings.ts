@@ -14,7 +14,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     schema: {
       operationId: 'listFindings', tags: ['findings'],
       summary: 'Findings, filtered, most severe first (or in the order `sort` and `order` name), one page at a time',
-      description: 'Filters: `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
+      description: 'Filters: `scope` (`node`, or `cluster`: findings about the cluster\'s API objects, such as RBAC, with an empty `node`), `node`, `check`, `category`, `severity`, `minSeverity`, `state`, `since` (last seen, RFC '
         + '3339) and `q`. A cursor continues its own `sort` and `order` (another is refused with 400) from the values '
         + 'of the last finding of its page, so a walk neither skips nor repeats a finding that keeps its place in the '
         + 'order meanwhile. A finding that moves can be skipped or met twice: with `sort=lastSeen` each time it is seen '

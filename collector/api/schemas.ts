@@ -2,7 +2,7 @@
 // produce the OpenAPI document.
 import { Type, type TSchema } from '@sinclair/typebox';
 import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
-import { FindingSchema, HistoryEntrySchema } from '../finding.js';
+import { FINDING_SCOPES, FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
 import { literals, nullable } from '../schema.js';
@@ -26,6 +26,7 @@ export const ErrorBody = Type.Object({ error: Type.String({ description: 'Why th
 const Limit = (maximum: number, dflt: number) => Type.Integer({ minimum: 1, maximum, default: dflt, description: 'Items per page at most' });
 
 export const FindingsQuery = Type.Object({
+  scope: Type.Optional(literals(FINDING_SCOPES, 'Only the findings of nodes (node) or of the cluster\'s API objects (cluster: RBAC and the other posture checks)')),
   node: Type.Optional(Type.String({ maxLength: 253, description: 'Only the findings of this node (its name)' })),
   check: Type.Optional(Type.String({ maxLength: 64, description: 'Only the findings of this check (its id, e.g. cis-4.2.1)' })),
   category: Type.Optional(Type.String({ maxLength: 32, description: 'Only the findings of checks in this category' })),
@@ -218,6 +219,7 @@ export const Summary = Type.Object({
     total: Int('Findings in this state'), bySeverity: BySeverity,
     byCategory: Type.Record(Type.String(), Type.Integer(), { description: 'Findings by category' }),
   }, { description: 'Findings in this state' }),
+  cluster: Type.Object({ total: Int('Cluster findings in this state'), bySeverity: BySeverity }, { description: 'Cluster findings (RBAC and the other posture checks, about API objects): counted in findings too, never in byNode' }),
   byNode: Type.Array(Type.Object({ node: Str('The node'), total: Int('Its findings in this state'), bySeverity: BySeverity }), { description: 'The nodes with the most findings, at most top' }),
   topChecks: Type.Array(Type.Object({
     checkId: Str('The check'), title: Str("The check's title"), category: Str("The check's category"), severity: literals(SEVERITIES, "The check's severity"),

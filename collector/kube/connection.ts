@@ -77,6 +77,10 @@ export async function kubeRequest(conn: KubeConnection, method: 'GET' | 'POST' |
       failure: () => reason,
       close(r) {
         reason ??= r ?? new Error('closed');
+        // A body that has ended has nothing left to cut; its socket may already be back in
+        // the agent's keep-alive pool, where an error would be emitted with nobody listening
+        // (an uncaught exception: a 410 ERROR event followed at once by the end of the watch).
+        if (res.complete) return;
         req.destroy(reason);
       },
     }));

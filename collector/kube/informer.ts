@@ -11,7 +11,9 @@
 // the holder replaces what it held. Failures wait the collector's backoff (backoff.ts) on
 // the collector's clock, reset once a watch delivers events. Everything read is bounded
 // (page and line size, objects held); a line or object it cannot read is counted and
-// skipped, never fatal, and never stops the watch.
+// skipped, never fatal, and never stops the watch. Another reader of the same collection (the
+// posture watch reading pods) taps the one list and watch instead of opening its own
+// (InformerTap): each watch line is parsed once, then read by each.
 import type { Logger } from '../../proto/support/logger.js';
 import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
@@ -116,6 +118,11 @@ export function watchLine<T>(line: string, read: (raw: unknown) => ObjectRead<T>
   } catch {
     return { kind: 'malformed', reason: 'not JSON' };
   }
+  return watchEvent(parsed, read);
+}
+
+/** One watch event already parsed from JSON, read (pure, never throws): what watchLine makes of it. */
+export function watchEvent<T>(parsed: unknown, read: (raw: unknown) => ObjectRead<T>): WatchLine<T> {
   const type = obj(parsed)?.type;
   const object = obj(obj(parsed)?.object);
   if (typeof type !== 'string' || !object) return { kind: 'malformed', reason: 'not a watch event' };
@@ -142,6 +149,18 @@ interface WatchEnd {
   readonly healthy: boolean;
 }
 
+/**
+ * A second reader and holder of the same objects: one list and one watch feed both (the pod
+ * watch keeps pods for the agents, the posture watch keeps them for the posture judges). A
+ * tap reads every object the informer lists or is told of, with its own reader, and its
+ * holder hears of them as the informer's own does; what its reader refuses is its own to
+ * count. It never changes what the informer's holder gets, nor the informer's counters.
+ */
+export interface InformerTap<U = unknown> {
+  read(raw: unknown): ObjectRead<U>;
+  readonly holder: InformerHolder<U>;
+}
+
 export interface InformerDeps {
   readonly log: Logger;
   readonly metrics?: Metrics | undefined;
@@ -150,6 +169,8 @@ export interface InformerDeps {
   readonly random?: () => number;
   /** The waits between failed tries follow it (default: the system's). Socket deadlines stay on real time. */
   readonly clock?: Clock;
+  /** Other readers and holders of the same objects (InformerTap). */
+  readonly taps?: readonly InformerTap[];
 }
 
 export function createInformer<T>(config: InformerConfig, resource: InformerResource<T>, holder: InformerHolder<T>, deps: InformerDeps) {
@@ -160,6 +181,7 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
   const maxPageBytes = config.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES;
   const maxEventBytes = config.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   const what = resource.name;
+  const taps = deps.taps ?? [];
 
   const counts = { lists: 0, watches: 0, relists: 0, failures: 0, events: 0, bookmarks: 0, malformed: 0, oversized: 0, refused: 0 };
   let synced = false;
@@ -190,6 +212,7 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
   async function list(): Promise<void> {
     count('lists');
     const fresh = new Map<string, T>();
+    const tapped = taps.map(() => new Map<string, unknown>());
     let cont = '';
     let rv = '';
     do {
@@ -207,6 +230,11 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
         throw new KubeApiError(`list ${what}: the answer is not a list`, true);
       }
       for (const item of items) {
+        taps.forEach((tap, i) => {
+          const t = tap.read(item);
+          const m = tapped[i]!;
+          if (t.kind === 'object' && (m.size < config.maxObjects || m.has(t.key))) m.set(t.key, t.value);
+        });
         const r = resource.read(item);
         if (r.kind === 'invalid') count('malformed');
         if (r.kind !== 'object') continue;
@@ -218,13 +246,26 @@ export function createInformer<T>(config: InformerConfig, resource: InformerReso
     } while (cont && !stopped);
     if (stopped) return;
     holder.replace(fresh);
+    taps.forEach((tap, i) => tap.holder.replace(tapped[i]!));
     synced = true;
     resourceVersion = rv;
   }
 
   /** Applies one watch line to the holder; says what it means for the watch. */
   function apply(line: string): { rv?: string; gone?: boolean; error?: string } {
-    const w = watchLine(line, resource.read);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      count('malformed');
+      return {};
+    }
+    const w = watchEvent(parsed, resource.read);
+    for (const tap of taps) {
+      const t = watchEvent(parsed, tap.read);
+      if (t.kind === 'remove') tap.holder.remove(t.key);
+      else if (t.kind === 'upsert') tap.holder.upsert(t.key, t.value);
+    }
     switch (w.kind) {
       case 'malformed':
         count('malformed');

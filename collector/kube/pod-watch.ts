@@ -13,7 +13,7 @@ import type { Logger } from '../../proto/support/logger.js';
 import type { Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import type { KubeConnection } from './connection.js';
-import { createInformer, type InformerStats, type ObjectRead } from './informer.js';
+import { createInformer, type InformerStats, type InformerTap, type ObjectRead } from './informer.js';
 import { DEFAULT_POD_INFO_LIMITS, readPod, type PodInfoLimits } from './pod-info.js';
 import type { PodInfo } from './types.js';
 
@@ -55,7 +55,11 @@ interface Held {
   readonly sig: string;
 }
 
-export function createPodWatch(config: PodWatchConfig, deps: { log: Logger; metrics?: Metrics; random?: () => number; clock?: Clock }) {
+/**
+ * `taps`: other readers of the same pods (the posture watch's), fed by this watch's one list
+ * and watch (informer.ts InformerTap) instead of a second list/watch of every pod.
+ */
+export function createPodWatch(config: PodWatchConfig, deps: { log: Logger; metrics?: Metrics; random?: () => number; clock?: Clock; taps?: readonly InformerTap[] }) {
   const { log, metrics } = deps;
   const limits = config.limits ?? DEFAULT_POD_INFO_LIMITS;
 
@@ -154,6 +158,7 @@ export function createPodWatch(config: PodWatchConfig, deps: { log: Logger; metr
     maxObjects: config.maxPods, pageSize: config.pageSize, maxPageBytes: config.maxPageBytes, maxEventBytes: config.maxEventBytes,
   }, { name: 'pods', path: '/api/v1/pods', read }, { replace: replaceAll, upsert: put, remove }, {
     log, metrics, metricPrefix: 'nodeward_pod_watch', ...(deps.random ? { random: deps.random } : {}), ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.taps ? { taps: deps.taps } : {}),
   });
 
   return {

@@ -7,7 +7,9 @@
 // per operator command, per sweep.
 import { AGENT_MISSING_CHECK, AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import { isFindingStatus } from '../../proto/domain.js';
-import { fingerprint } from '../../proto/fingerprint.js';
+import { clusterFingerprint, fingerprint } from '../../proto/fingerprint.js';
+import type { ClusterFinding } from '../posture/judge.js';
+import type { PostureUnit } from '../posture/posture-watch.js';
 import type { FindingChange } from '../finding.js';
 import type { FindingFields, FindingWrite, NodeHello, NodeStats, Store, StoreUnit, StoredFinding } from '../store/store.js';
 import { isoTime } from '../store/time.js';
@@ -27,6 +29,8 @@ export interface Change {
 export interface CommitStageOptions {
   /** New findings a node may have open; past it new ones are refused (counted on the node). */
   readonly maxOpenFindingsPerNode: number;
+  /** New cluster findings (posture) that may be open; past it new ones are refused (counted). Default 10,000. */
+  readonly maxOpenClusterFindings?: number;
   /** Webhook destinations: the transitions they route get outbox rows in the same unit. */
   readonly destinations?: readonly Destination[];
 }
@@ -39,6 +43,22 @@ interface Identity {
   readonly node: string;
   readonly checkId: string;
   readonly subject: string;
+}
+
+/** What a posture unit did (pipeline.ts counts it). */
+export interface PostureOutcome {
+  readonly changes: Change[];
+  /** New cluster findings refused by the cap. */
+  readonly refused: number;
+}
+
+/** The stored fields of a cluster finding: what the judge said, the object it is about in the detail. */
+function clusterFields(f: ClusterFinding): FindingFields {
+  return {
+    cis: f.cis, references: f.references, title: f.title, category: f.category, severity: f.severity, status: 'fail', scored: false,
+    actual: f.actual, expected: f.expected, source: 'kubernetes-api', sourceFile: f.object, reason: f.reason, remediation: f.remediation,
+    detail: JSON.stringify({ ...f.detail, key: f.key, subject: f.subject, object: f.object }), seen: 'watch',
+  };
 }
 
 /** Batches of due suppressions ended per read. */
@@ -345,6 +365,42 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         const changes: Change[] = [];
         for (const check of checkIds) resolveAll(u, u.findings.activeBySubjects(check, subjects), note, now, changes);
         return changes;
+      });
+    },
+
+    /**
+     * A unit of the posture watch (posture/posture-watch.ts): cluster findings raised (opened,
+     * changed or seen again) and resolved with the note saying why. A full unit is the whole
+     * verdict: every other open or suppressed cluster finding resolves (reconcile). New ones
+     * past `maxOpenClusterFindings` are refused and counted. Cluster findings have node '' and
+     * their own fingerprint (proto/fingerprint.ts clusterFingerprint); the key is the subject.
+     */
+    posture(unit: PostureUnit, now: number): PostureOutcome {
+      return store.unit((u): PostureOutcome => {
+        const changes: Change[] = [];
+        let budget = Math.max(0, (opts.maxOpenClusterFindings ?? 10_000) - u.findings.openCount(''));
+        let refused = 0;
+        const ctx: StepContext = { now };
+        const identity = (f: ClusterFinding): Identity => ({ id: clusterFingerprint(f.checkId, f.key), node: '', checkId: f.checkId, subject: f.key });
+        const raise = (f: ClusterFinding): string => {
+          const who = identity(f);
+          const before = u.findings.byId(who.id);
+          const { step: s, after } = apply(u, who, before, { kind: 'finding', severity: f.severity, at: now, occurrences: 1, canOpen: budget > 0 }, ctx, changes, clusterFields(f));
+          if (s.outcome === 'refused') refused++;
+          if (!before && after) budget--;
+          return who.id;
+        };
+        if (unit.kind === 'full') {
+          const held = new Set(unit.findings.map(raise));
+          resolveAll(u, u.findings.activeOfCluster().filter((f) => !held.has(f.id)), unit.note, now, changes);
+        } else {
+          for (const f of unit.upserts) raise(f);
+          for (const r of unit.resolved) {
+            const before = u.findings.byId(identity(r.finding).id);
+            if (before && before.node === '') apply(u, before, before, { kind: 'resolve', at: now, note: r.note }, ctx, changes);
+          }
+        }
+        return { changes, refused };
       });
     },
 

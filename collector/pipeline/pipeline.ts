@@ -10,6 +10,7 @@ import type { NodeHello, NodeStats, Store } from '../store/store.js';
 import type { Destination } from '../webhooks/types.js';
 import { createCommitStage, type AgentMissing, type Change, type SuppressOutcome, type UnsuppressOutcome } from './commit.js';
 import type { CommitOutcome, IncomingBatch, IncomingScan } from './types.js';
+import type { PostureUnit } from '../posture/posture-watch.js';
 
 export interface PipelineDeps {
   readonly store: Store;
@@ -18,6 +19,8 @@ export interface PipelineDeps {
   readonly now?: () => number;
   /** Open findings a node may have; past it new ones are refused (default 10,000). */
   readonly maxOpenFindingsPerNode?: number;
+  /** Open cluster findings (posture) there may be; past it new ones are refused (default 10,000). */
+  readonly maxOpenClusterFindings?: number;
   /** Webhook destinations: the transitions they route are queued in the same unit of work. */
   readonly destinations?: readonly Destination[];
 }
@@ -29,7 +32,9 @@ export function countTransitions(metrics: Metrics, changes: ReadonlyArray<{ read
 export function createPipeline(deps: PipelineDeps) {
   const now = deps.now ?? Date.now;
   const { metrics, log, store } = deps;
-  const commit = createCommitStage(store, { maxOpenFindingsPerNode: deps.maxOpenFindingsPerNode ?? 10_000, destinations: deps.destinations ?? [] });
+  const commit = createCommitStage(store, {
+    maxOpenFindingsPerNode: deps.maxOpenFindingsPerNode ?? 10_000, maxOpenClusterFindings: deps.maxOpenClusterFindings ?? 10_000, destinations: deps.destinations ?? [],
+  });
   const suppressionListeners = new Set<(until: number) => void>();
 
   /** Counts the transitions; says so when a node's agent came back. */
@@ -97,6 +102,15 @@ export function createPipeline(deps: PipelineDeps) {
     /** Findings of these checks and subjects resolve on every node (allowed executables). */
     resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string): readonly Change[] {
       return changed(commit.resolveSubjects(checkIds, subjects, note, now()));
+    },
+    /** A unit of the posture watch: cluster findings raised and resolved (commit.ts posture). */
+    posture(unit: PostureUnit): readonly Change[] {
+      const out = commit.posture(unit, now());
+      if (out.refused > 0) {
+        metrics.inc('nodeward_posture_findings_refused_total', out.refused);
+        log.warn({ refused: out.refused }, 'posture: the cluster is at its open-finding cap (posture.maxOpenFindings); new cluster findings refused');
+      }
+      return changed(out.changes);
     },
     /** Every open and suppressed finding of the node resolves (it was deleted). */
     resolveNode(node: string, note: string): readonly Change[] {

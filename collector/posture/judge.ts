@@ -14,6 +14,9 @@
 import type { Severity } from '../../proto/domain.js';
 import type { ObjectRead } from '../kube/informer.js';
 
+/** The categories of posture findings (ClusterFinding.category), for the CLI's and the dashboard's filters. */
+export const POSTURE_CATEGORIES = ['rbac', 'pod-security', 'network-policy', 'namespace', 'secrets', 'general'] as const;
+
 export interface ClusterFinding {
   readonly checkId: string;
   readonly title: string;

@@ -45,3 +45,24 @@ export function readPosture(view: PostureView | undefined): PostureRead {
       + 'has not been read in full, and an answer from part of the bindings would leave subjects out; retry in a few seconds',
   };
 }
+
+/** What the view reads of the posture watch (posture-watch.ts): its counters and the RBAC judge's state. */
+export interface PostureWatchLike {
+  stats(): { readonly synced: boolean; readonly kinds: readonly (PostureKindStatus & { readonly served: boolean })[] };
+  state(judgeId: string): unknown;
+}
+
+/**
+ * The view of a running posture watch: the RBAC judge's model (rbac-posture.ts, id `rbac`)
+ * once every kind has listed and been judged; the kinds the API server serves, with their
+ * counts. The model is the one last judged, so it trails a watch event by the debounce.
+ */
+export function watchView(watch: PostureWatchLike): PostureView {
+  return {
+    rbacModel: () => (watch.state('rbac') as { readonly model?: RbacModel } | undefined)?.model,
+    status: () => {
+      const s = watch.stats();
+      return { synced: s.synced, kinds: s.kinds.filter((k) => k.served).map(({ kind, synced, objects, refused }) => ({ kind, synced, objects, refused })) };
+    },
+  };
+}

@@ -7,7 +7,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { CATEGORIES, FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
-import type { Finding } from '../finding.js';
+import { FINDING_SCOPES, type Finding } from '../finding.js';
+import { POSTURE_CATEGORIES } from '../posture/judge.js';
 import { FINDING_SORTS, SORT_ORDERS } from '../store/store.js';
 import { isoTime } from '../store/time.js';
 import { getOk, QueryError, type Connection } from './client.js';
@@ -112,12 +113,15 @@ const time = (iso: string | null | undefined): string => (iso ? iso.replace(/\.\
 const pct = (score: number | null | undefined): string => (score === null || score === undefined ? '-' : `${Math.round(score * 1000) / 10}%`);
 
 /** The API's finding (collector/finding.ts), as much of it as the table shows. */
-type FindingLike = Pick<Finding, 'id' | 'node' | 'checkId' | 'subject' | 'severity' | 'state' | 'count' | 'lastSeen' | 'title'>;
+type FindingLike = Pick<Finding, 'id' | 'node' | 'checkId' | 'subject' | 'severity' | 'state' | 'count' | 'lastSeen' | 'title'> & {
+  /** Absent from collectors older than cluster findings. */
+  scope?: Finding['scope'];
+};
 
 const FINDING_COLUMNS: ReadonlyArray<Column<FindingLike>> = [
   { title: 'Severity', value: (f) => f.severity },
   { title: 'State', value: (f) => f.state },
-  { title: 'Node', value: (f) => f.node, max: 40 },
+  { title: 'Node', value: (f) => (f.scope === 'cluster' ? '(cluster)' : f.node), max: 40 },
   { title: 'Check', value: (f) => f.checkId },
   { title: 'Subject', value: (f) => f.subject, max: 60 },
   { title: 'Count', value: (f) => f.count, align: 'right' },
@@ -250,6 +254,8 @@ interface SummaryLike {
   nodes: { total: number; connected: number; stale: number };
   compliance: { score: number | null; passing: number; scored: number };
   findings: { total: number; bySeverity: Record<string, number>; byCategory: Record<string, number> };
+  /** Absent from collectors older than cluster findings. */
+  cluster?: { total: number; bySeverity: Record<string, number> };
   byNode: Array<{ node: string; total: number; bySeverity: Record<string, number> }>;
   topChecks: Array<{ checkId: string; title: string; severity: string; nodes: number; findings: number }>;
 }
@@ -260,6 +266,7 @@ function renderSummary(s: SummaryLike): string {
     `Nodes:       ${s.nodes.total} (${s.nodes.connected} connected, ${s.nodes.stale} stale)`,
     `Compliance:  ${pct(s.compliance.score)} (${s.compliance.passing} of ${s.compliance.scored} scored checks pass)`,
     `Findings:    ${s.findings.total} ${s.state}: ${sev}`,
+    ...(s.cluster ? [`  cluster:   ${s.cluster.total} ${s.state}: ${[...SEVERITIES].reverse().map((x) => `${x} ${s.cluster?.bySeverity[x] ?? 0}`).join(', ')} (RBAC and posture, no node)`] : []),
     '',
   ];
   const cats = Object.entries(s.findings.byCategory);
@@ -380,9 +387,10 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
   const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines');
 
   withConnection(query.command('findings').description('findings, most severe first (or in the order --sort names), with filters'), OUTPUTS)
+    .addOption(new Option('--scope <scope>', 'node: findings on nodes; cluster: findings about the cluster\'s API objects (RBAC ...)').choices([...FINDING_SCOPES]))
     .option('--node <name>', 'only this node')
     .option('--check <id>', 'only this check id, e.g. cis-4.2.1')
-    .addOption(new Option('--category <category>', 'only this category').choices([...CATEGORIES]))
+    .addOption(new Option('--category <category>', 'only this category').choices([...CATEGORIES, ...POSTURE_CATEGORIES]))
     .addOption(new Option('--severity <severity>', 'only this severity').choices([...SEVERITIES]))
     .addOption(new Option('--min-severity <severity>', 'this severity or worse').choices([...SEVERITIES]))
     .addOption(new Option('--state <state>', 'open, resolved or suppressed (default: all)').choices([...FINDING_STATES]))
@@ -393,9 +401,9 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .addOption(new Option('--order <direction>', 'asc or desc: the whole order reversed (default: desc for severity, lastSeen and firstSeen; asc for node and check)').choices([...SORT_ORDERS]))
     .option('--limit <n>', 'at most this many findings', positive, 100)
     .option('--all', 'every finding that matches (follows every page; while findings change, --sort firstSeen is the order no change moves a finding in)')
-    .action(async (o: ConnectionFlags & { node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; sort: string; order?: string; limit: number; all?: boolean }) => {
+    .action(async (o: ConnectionFlags & { scope?: string; node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; sort: string; order?: string; limit: number; all?: boolean }) => {
       await run(o, async (conn) => {
-        const params = { node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q, sort: o.sort, order: o.order };
+        const params = { scope: o.scope, node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q, sort: o.sort, order: o.order };
         const page = await collect<FindingLike>(conn, '/api/v1/findings', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
         printPage(io, o.output, page, FINDING_COLUMNS, 'No findings match.', 'findings');
       });

@@ -11,6 +11,8 @@ import { printable, renderTable, type Column } from './table.js';
 interface HistoryLike { event: string; at: string; lastAt: string; occurrences: number; severity: string; note: string }
 
 interface FindingLike {
+  /** Absent from collectors older than cluster findings. */
+  scope?: string;
   id: string; node: string; checkId: string; cis: string; references?: string[]; title: string; category: string; subject: string; severity: string;
   status: string; state: string; scored: boolean; actual: string; expected: string; source: string; sourceFile: string;
   reason: string; remediation: string; firstSeen: string; lastSeen: string; count: number; resolvedAt: string | null;
@@ -54,7 +56,7 @@ export function renderFinding(f: FindingLike): string {
     ['Finding', f.id],
     ['Check', `${f.checkId}${f.cis ? ` (CIS ${f.cis}${f.scored ? '' : ', manual'})` : ''}: ${f.title}`],
     ['References', (f.references ?? []).length > 0 ? (f.references ?? []).join(', ') : '(none: not a benchmark control)'],
-    ['Node', f.node],
+    f.scope === 'cluster' ? ['Scope', 'cluster (about API objects; no node)'] : ['Node', f.node],
     ['Subject', f.subject],
     ['Severity', f.severity],
     ['State', stateText(f)],

@@ -261,7 +261,11 @@ export interface PageQuery {
  * a node, check or category filter that index does not lead with matches few enough findings
  * to read them all through the filter's own index and sort them (sortedPageSql, sortCap).
  */
-export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure): PageQuery {
+export function pageQuery(scoped: FindingFilter, limit: number, how: ListOrder, measure: Measure): PageQuery {
+  // scope=cluster is the node '' (migration 020), which every index on node serves; a node
+  // named with it matches nothing. scope=node is every node but ''.
+  const clusterOnly = scoped.scope === 'cluster';
+  const filter: FindingFilter = clusterOnly ? { ...scoped, node: scoped.node ?? '' } : scoped;
   const sort = how.after?.sort ?? how.sort ?? DEFAULT_SORT;
   const order = how.after?.order ?? how.order ?? ORDERS[sort].defaultOrder;
   const ranks = rankRange(filter.severity === undefined ? undefined : severityRank(filter.severity),
@@ -269,8 +273,9 @@ export function pageQuery(filter: FindingFilter, limit: number, how: ListOrder, 
   const states = filter.state === undefined ? FINDING_STATES : [filter.state];
   // Every value is bound; the SQL is assembled from fixed fragments.
   const params: Record<string, unknown> = { ...stateParams(), ...keyParams(how.after), limit: limit + 1 };
-  if (ranks.lo > ranks.hi) return { sort, order, sql: undefined, params };
+  if (ranks.lo > ranks.hi || (clusterOnly && filter.node !== '')) return { sort, order, sql: undefined, params };
   const terms: string[] = [];
+  if (filter.scope === 'node') terms.push("node <> ''");
   const eq = (column: string, name: string, value: unknown): void => {
     if (value === undefined) return;
     terms.push(`${column} = @${name}`);

@@ -11,6 +11,8 @@ export interface FindingRowRaw {
   seen: string; first_seen: number; last_seen: number; count: number; resolved_at: number | null;
   suppressed_reason: string | null; suppressed_until: number | null; suppressed_by: string | null;
   suppressed_at: number | null; updated_at: number;
+  /** Migration 020: 'cluster' for a posture finding (node ''), else 'node'. */
+  scope: string;
 }
 
 /** The stored detail JSON; `{}` for what does not parse (the detail is informational). */
@@ -38,7 +40,7 @@ export function parseReferences(s: string): string[] {
  */
 export function toFinding(r: FindingRowRaw): Finding {
   return {
-    id: r.id, node: r.node, checkId: r.check_id, cis: r.cis, references: parseReferences(r.benchmark_refs), title: r.title, category: r.category as Category, subject: r.subject,
+    id: r.id, scope: r.scope === 'cluster' ? 'cluster' : 'node', node: r.node, checkId: r.check_id, cis: r.cis, references: parseReferences(r.benchmark_refs), title: r.title, category: r.category as Category, subject: r.subject,
     severity: SEVERITIES.includes(r.severity) ? r.severity : 'info', status: r.status, state: r.state, scored: r.scored === 1,
     actual: r.actual, expected: r.expected, source: r.source, sourceFile: r.source_file, reason: r.reason, remediation: r.remediation,
     detail: parseDetail(r.detail), seen: r.seen, firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen), count: r.count,

@@ -30,6 +30,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE check_id = ? AND state IN ('open', 'suppressed') AND subject IN (SELECT value FROM json_each(?))`),
     ofCheck: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE check_id = ? AND state IN ('open', 'suppressed')`),
+    ofCluster: db.prepare<[], StoredFinding>(`SELECT ${STORED} FROM findings WHERE scope = 'cluster' AND state IN ('open', 'suppressed')`),
     due: db.prepare<[number, number], StoredFinding>(`SELECT ${STORED} FROM findings
       WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= ? ORDER BY suppressed_until LIMIT ?`),
     nextExpiry: db.prepare<[], { at: number | null }>(`SELECT min(suppressed_until) AS at FROM findings
@@ -38,11 +39,11 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     openCount: db.prepare<[string], { n: number }>("SELECT total AS n FROM node_counts WHERE state = 'open' AND node = ?"),
     // Positional parameters: binding them is cheaper than by name, and these run once per finding.
     insert: db.prepare<[string, string, string, string, string, string, string, string, string, number, string, string, number, string, string, string,
-      string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number]>(
+      string, string, string, string, string, number, number, number, number | null, string | null, number | null, string | null, number | null, number, string]>(
       `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, title, category, subject, severity, severity_rank, status, state,
         scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
-        suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at, scope)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     // The writes nearly every change is, with only the columns they change (an assigned
     // column costs each index holding it a delete and an insert even when its value stays):
     // an occurrence that leaves the indexed columns as they were (a finding seen again: only
@@ -117,6 +118,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
     activeOfCheck: (checkId) => s.ofCheck.all(checkId),
+    activeOfCluster: () => s.ofCluster.all(),
     dueSuppressions: (now, limit) => s.due.all(now, limit),
     openCount: (node) => s.openCount.get(node)?.n ?? 0,
 
@@ -136,7 +138,9 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
         seq = Number(s.insert.run(w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject, w.severity, rank, f.status, w.state,
           f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.firstSeen, w.lastSeen,
-          w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now).lastInsertRowid);
+          w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now,
+          // A cluster finding is one without a node (migration 020).
+          w.node === '' ? 'cluster' : 'node').lastInsertRowid);
       } else {
         seq = before.seq;
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil

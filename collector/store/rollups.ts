@@ -62,7 +62,8 @@ export function createRollups(db: Db) {
     let x = checkTotals.get(xk);
     if (!x) checkTotals.set(xk, (x = { state: k.state, checkId: k.checkId, rank: r, n: 0 }));
     x.n += d;
-    if (k.status !== 'fail') return;
+    // The checks failing on the most nodes count nodes: a cluster finding (node '') is none.
+    if (k.status !== 'fail' || k.node === '') return;
     const ck = k.state + sep + k.checkId + sep + k.node;
     let c = checks.get(ck);
     if (!c) checks.set(ck, (c = { state: k.state, checkId: k.checkId, node: k.node, sev: zero() }));

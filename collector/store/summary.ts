@@ -17,9 +17,11 @@ export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
     totals: db.prepare<[string], { category: string; rank: number; n: number }>(
       'SELECT category, severity_rank AS rank, n FROM finding_totals WHERE state = ?'),
     byNode: db.prepare<[string, number], Counts & { node: string; total: number }>(
-      'SELECT node, total, s0, s1, s2, s3, s4 FROM node_counts WHERE state = ? ORDER BY s4 DESC, s3 DESC, total DESC, node LIMIT ?'),
+      "SELECT node, total, s0, s1, s2, s3, s4 FROM node_counts WHERE state = ? AND node <> '' ORDER BY s4 DESC, s3 DESC, total DESC, node LIMIT ?"),
     topChecks: db.prepare<[string, number], Counts & { check_id: string; nodes: number; findings: number }>(
       'SELECT check_id, nodes, findings, s0, s1, s2, s3, s4 FROM check_spread WHERE state = ? ORDER BY nodes DESC, findings DESC, check_id LIMIT ?'),
+    // Cluster findings are counted under node '' (migration 020).
+    cluster: db.prepare<[string], Counts & { total: number }>("SELECT total, s0, s1, s2, s3, s4 FROM node_counts WHERE state = ? AND node = ''"),
     checkInfo: db.prepare<[string, string], { title: string; category: string }>(
       "SELECT title, category FROM findings WHERE check_id = ? AND state = ? AND status = 'fail' LIMIT 1"),
   };
@@ -42,6 +44,8 @@ export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
           const info = s.checkInfo.get(r.check_id, opts.state);
           return { checkId: r.check_id, title: info?.title ?? '', category: info?.category ?? '', severity: highest(r), nodes: r.nodes, findings: r.findings };
         });
+        const c = s.cluster.get(opts.state);
+        const cluster = { total: c?.total ?? 0, bySeverity: bySeverity(c ?? { s0: 0, s1: 0, s2: 0, s3: 0, s4: 0 }) };
         const n = nodes.counts(opts.now, opts.staleAfterMs);
         return {
           state: opts.state,
@@ -49,6 +53,7 @@ export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
           nodes: { total: n.total, connected: n.connected, stale: n.stale },
           compliance: { score: score(n.scoredPassing, n.scored), passing: n.scoredPassing, scored: n.scored },
           findings: { total, bySeverity: sev, byCategory: categories },
+          cluster,
           byNode,
           topChecks,
         };

@@ -9,6 +9,7 @@ import type { DispatcherConfig } from './dispatcher.js';
 import { ALERT_EVENTS } from '../finding.js';
 import { SINK_FORMATS, type SinkFormat } from './types.js';
 import { literals } from '../schema.js';
+import { POSTURE_CATEGORIES } from '../posture/judge.js';
 
 export const DEFAULT_EVENTS = ALERT_EVENTS.filter((e) => e !== 'suppressed');
 
@@ -18,8 +19,8 @@ export const WebhookSchema = Type.Object({
   // A string here (checked below) so an unknown format gets a message naming the known ones.
   format: Type.String({ minLength: 1, maxLength: 32, description: `Message format: ${SINK_FORMATS.join(', ')}` }),
   minSeverity: literals(SEVERITIES, { default: 'info', description: 'Send findings of this severity and above' }),
-  categories: Type.Array(literals(CATEGORIES), { default: [], maxItems: 16, description: 'Empty: every category' }),
-  nodes: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 10_000, description: 'Empty: every node' }),
+  categories: Type.Array(literals([...CATEGORIES, ...POSTURE_CATEGORIES]), { default: [], maxItems: 16, description: 'Empty: every category (the posture categories, such as `rbac`, are those of cluster findings)' }),
+  nodes: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), { default: [], maxItems: 10_000, description: 'Empty: every node, and cluster findings; otherwise only the findings of these nodes (a cluster finding has none)' }),
   events: Type.Array(literals(ALERT_EVENTS), { default: DEFAULT_EVENTS, minItems: 1, maxItems: 5, description: 'The finding transitions to send; add `suppressed` to get those too' }),
   headers: Type.Record(Type.String(), Type.String({ maxLength: 8192 }), { default: {}, description: 'Added to every request; `Host`, `Content-Length`, `Transfer-Encoding` and `Connection` cannot be set, and the format\'s own headers win over these. Values are treated as secrets: scrubbed from anything kept' }),
   secretFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC secret of the `json` format (at least 16 characters), read once at start; a secret on another format is an error' })),

@@ -1,7 +1,7 @@
 // The shapes shared by the webhook outbox, its dispatchers and the sinks that format
 // messages. A sink is pure: alert events in, one HTTP request out. Everything that touches
 // the network or the database lives in the dispatcher.
-import type { Category, Severity } from '../../proto/domain.js';
+import type { Severity } from '../../proto/domain.js';
 import type { AlertEvent, FindingChange } from '../finding.js';
 
 export const SINK_FORMATS = ['json', 'slack', 'alertmanager', 'falco'] as const;
@@ -29,9 +29,9 @@ export interface Destination {
   readonly url: string;
   readonly format: SinkFormat;
   readonly minSeverity: Severity;
-  /** Empty: every category. */
-  readonly categories: readonly Category[];
-  /** Empty: every node. */
+  /** Empty: every category; node check categories (proto/domain.ts) and posture ones (posture/judge.ts POSTURE_CATEGORIES). */
+  readonly categories: readonly string[];
+  /** Empty: every node, and cluster findings (which have none). */
   readonly nodes: readonly string[];
   /** Events routed to this destination (default: all but `suppressed`). */
   readonly events: readonly AlertEvent[];

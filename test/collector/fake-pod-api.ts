@@ -1,5 +1,8 @@
 // A local HTTPS server (real TLS, its own CA) that speaks the Kubernetes API's list and watch
-// the way the API server does, for pods and for nodes: GET /api/v1/pods (or /nodes) with
+// the way the API server does, for pods, nodes and the collections the posture checks read
+// (RBAC, namespaces, network policies, quotas, limit ranges, service accounts, and the
+// network policy CRDs of Calico and Cilium, whose groups discovery (GET /apis/<group>/<version>)
+// serves only when the test installs them): GET /api/v1/pods (or /nodes ...) with
 // limit/continue pages and a resourceVersion, and ?watch=1 from a resourceVersion, streaming
 // one JSON event per line (ADDED, MODIFIED, DELETED, BOOKMARK, and ERROR with a 410 Status
 // once the version is compacted away). One resourceVersion counter for every kind, as etcd
@@ -18,8 +21,31 @@ import type { KubeConnection } from '../../collector/kube/connection.js';
 
 export type PodObject = Record<string, any>;
 
-/** The collections the fake lists and watches. */
-export type WatchedResource = 'pods' | 'nodes';
+/** The collections the fake lists and watches: where each is and what its objects are. */
+export const RESOURCES = {
+  pods: { path: '/api/v1/pods', kind: 'Pod', namespaced: true },
+  nodes: { path: '/api/v1/nodes', kind: 'Node', namespaced: false },
+  namespaces: { path: '/api/v1/namespaces', kind: 'Namespace', namespaced: false },
+  serviceaccounts: { path: '/api/v1/serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+  resourcequotas: { path: '/api/v1/resourcequotas', kind: 'ResourceQuota', namespaced: true },
+  limitranges: { path: '/api/v1/limitranges', kind: 'LimitRange', namespaced: true },
+  networkpolicies: { path: '/apis/networking.k8s.io/v1/networkpolicies', kind: 'NetworkPolicy', namespaced: true },
+  clusterroles: { path: '/apis/rbac.authorization.k8s.io/v1/clusterroles', kind: 'ClusterRole', namespaced: false },
+  roles: { path: '/apis/rbac.authorization.k8s.io/v1/roles', kind: 'Role', namespaced: true },
+  clusterrolebindings: { path: '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false },
+  rolebindings: { path: '/apis/rbac.authorization.k8s.io/v1/rolebindings', kind: 'RoleBinding', namespaced: true },
+  'networkpolicies.crd.projectcalico.org': { path: '/apis/crd.projectcalico.org/v1/networkpolicies', kind: 'NetworkPolicy', namespaced: true, group: 'crd.projectcalico.org/v1' },
+  'globalnetworkpolicies.crd.projectcalico.org': { path: '/apis/crd.projectcalico.org/v1/globalnetworkpolicies', kind: 'GlobalNetworkPolicy', namespaced: false, group: 'crd.projectcalico.org/v1' },
+  'ciliumnetworkpolicies.cilium.io': { path: '/apis/cilium.io/v2/ciliumnetworkpolicies', kind: 'CiliumNetworkPolicy', namespaced: true, group: 'cilium.io/v2' },
+  'ciliumclusterwidenetworkpolicies.cilium.io': { path: '/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies', kind: 'CiliumClusterwideNetworkPolicy', namespaced: false, group: 'cilium.io/v2' },
+} as const satisfies Record<string, { path: string; kind: string; namespaced: boolean; group?: string }>;
+
+export type WatchedResource = keyof typeof RESOURCES;
+const RESOURCE_NAMES = Object.keys(RESOURCES) as WatchedResource[];
+const BY_PATH = new Map<string, WatchedResource>(RESOURCE_NAMES.map((r) => [RESOURCES[r].path, r]));
+/** An object's key in its collection: namespace/name, or name. */
+const keyOf = (resource: WatchedResource, o: PodObject): string =>
+  (RESOURCES[resource].namespaced ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name);
 
 export interface FakePodApi {
   readonly url: string;
@@ -63,10 +89,16 @@ export interface FakePodApi {
   daemonSetStatus: number | undefined;
   /** What GET /version answers; none: 404. */
   version: Record<string, string> | undefined;
+  /** Adds or replaces an object of any collection (ADDED or MODIFIED); it is stored as given (a malformed one too). */
+  applyObject(resource: WatchedResource, object: PodObject): void;
+  deleteObject(resource: WatchedResource, namespace: string, name: string): void;
+  /** The objects of a collection now. */
+  objectsOf(resource: WatchedResource): PodObject[];
+  /** The CRD groups discovery serves (`crd.projectcalico.org/v1`, `cilium.io/v2`); the others answer 404. */
+  readonly servedGroups: Set<string>;
   close(): Promise<void>;
 }
 
-const KINDS: Record<WatchedResource, { kind: string; list: string }> = { pods: { kind: 'Pod', list: 'PodList' }, nodes: { kind: 'Node', list: 'NodeList' } };
 
 export async function startFakePodApi(): Promise<FakePodApi> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-fake-pods-'));
@@ -80,7 +112,8 @@ export async function startFakePodApi(): Promise<FakePodApi> {
 
   const store = (): { objects: Map<string, PodObject>; history: Array<{ rv: number; line: string }>; watchers: Set<ServerResponse> } =>
     ({ objects: new Map(), history: [], watchers: new Set() });
-  const collections: Record<WatchedResource, ReturnType<typeof store>> = { pods: store(), nodes: store() };
+  const collections = Object.fromEntries(RESOURCE_NAMES.map((r) => [r, store()])) as Record<WatchedResource, ReturnType<typeof store>>;
+  const servedGroups = new Set<string>();
   const snapshots = new Map<string, { resource: WatchedResource; items: PodObject[]; rv: number; offset: number }>();
   const requests: FakePodApi['requests'] = [];
   let rv = 1000;
@@ -151,7 +184,7 @@ export async function startFakePodApi(): Promise<FakePodApi> {
       snapshots.set(next, { ...snap, offset: end });
       metadata.continue = next;
     }
-    send(res, 200, { kind: KINDS[resource].list, apiVersion: 'v1', metadata, items: snap.items.slice(snap.offset, end) });
+    send(res, 200, { kind: `${RESOURCES[resource].kind}List`, apiVersion: 'v1', metadata, items: snap.items.slice(snap.offset, end) });
   }
 
   function watch(res: ServerResponse, resource: WatchedResource, query: URLSearchParams): void {
@@ -192,8 +225,21 @@ export async function startFakePodApi(): Promise<FakePodApi> {
       }
       return send(res, 200, d);
     }
-    const resource = ({ '/api/v1/pods': 'pods', '/api/v1/nodes': 'nodes' } as Record<string, WatchedResource>)[url.pathname];
+    // Discovery of a group's version: its collections, when the test has installed the group.
+    const gv = /^\/apis\/([^/]+\/[^/]+)$/.exec(url.pathname)?.[1];
+    if (gv !== undefined) {
+      const own = RESOURCE_NAMES.filter((r) => RESOURCES[r].path.startsWith(`/apis/${gv}/`));
+      if (!servedGroups.has(gv) && own.some((r) => 'group' in RESOURCES[r])) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      if (own.length === 0) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
+      return send(res, 200, {
+        kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv,
+        resources: own.map((r) => ({ name: RESOURCES[r].path.split('/').pop(), namespaced: RESOURCES[r].namespaced, kind: RESOURCES[r].kind, verbs: ['get', 'list', 'watch'] })),
+      });
+    }
+    const resource = BY_PATH.get(url.pathname);
     if (!resource) return status(res, 403, 'Forbidden', `${req.method} ${url.pathname} is forbidden`);
+    const group = (RESOURCES[resource] as { group?: string }).group;
+    if (group !== undefined && !servedGroups.has(group)) return status(res, 404, 'NotFound', 'the server could not find the requested resource');
     if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') return watch(res, resource, url.searchParams);
     return list(res, resource, url.searchParams);
   });
@@ -205,8 +251,16 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     url, caFile, tokenFile, token, requests,
     connection: { server: url, caFile, tokenFile, timeoutMs: 10_000 },
     get liveWatches() {
-      return collections.pods.watchers.size + collections.nodes.watchers.size;
+      return RESOURCE_NAMES.reduce((n, r) => n + collections[r].watchers.size, 0);
     },
+    servedGroups,
+    applyObject(resource, object) {
+      put(resource, keyOf(resource, object), object);
+    },
+    deleteObject(resource, namespace, name) {
+      remove(resource, RESOURCES[resource].namespaced ? `${namespace}/${name}` : name);
+    },
+    objectsOf: (resource) => [...collections[resource].objects.values()].map((o) => structuredClone(o)),
     liveWatchesOf: (resource) => collections[resource].watchers.size,
     get resourceVersion() {
       return rv;
@@ -250,7 +304,7 @@ export async function startFakePodApi(): Promise<FakePodApi> {
       return ++rv;
     },
     bookmark(resource = 'pods') {
-      broadcast([{ resource, line: JSON.stringify({ type: 'BOOKMARK', object: { kind: KINDS[resource].kind, apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } }) }]);
+      broadcast([{ resource, line: JSON.stringify({ type: 'BOOKMARK', object: { kind: RESOURCES[resource].kind, apiVersion: 'v1', metadata: { resourceVersion: String(rv) } } }) }]);
     },
     compact(opts = {}) {
       compacted = rv;

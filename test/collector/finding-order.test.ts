@@ -393,7 +393,8 @@ test('a database of schema version 11 migrates through 12: each order gets its i
   // Through 012 and every migration after it (013's recount of the rollups includes check_totals).
   t.is(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   const after = db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'findings' ORDER BY name").pluck().all();
-  t.deepEqual(after.filter((x) => !before.includes(x)).sort(), ['findings_by_check', 'findings_by_first_seen', 'findings_by_last_seen', 'findings_by_node']);
+  // 012's four, and 020's scope index.
+  t.deepEqual(after.filter((x) => !before.includes(x)).sort(), ['findings_by_check', 'findings_by_first_seen', 'findings_by_last_seen', 'findings_by_node', 'findings_scope_state']);
   t.deepEqual(before.filter((x) => !after.includes(x)).sort(), ['findings_state_seq', 'findings_state_severity']);
   t.is(db.prepare("SELECT length(value) FROM store_secrets WHERE name = 'cursor-seal'").pluck().get(), 32);
   t.deepEqual(db.prepare('SELECT state, check_id, severity_rank, n FROM check_totals ORDER BY state, severity_rank').raw().all(), [

@@ -252,8 +252,10 @@ test('migration 013 on a database with nothing to merge changes no finding but i
   openStore({ path }).close();
   const after = new Database(path, { readonly: true });
   t.teardown(() => after.close());
-  t.deepEqual((after.prepare('SELECT * FROM findings').all() as Array<Record<string, unknown>>).map(({ benchmark_refs: refs, ...rest }) => {
+  // Migration 020 adds the scope after 013: a node's finding stays a node's.
+  t.deepEqual((after.prepare('SELECT * FROM findings').all() as Array<Record<string, unknown>>).map(({ benchmark_refs: refs, scope, ...rest }) => {
     t.is(refs, '[]');
+    t.is(scope, 'node');
     return rest;
   }), before);
 });

@@ -25,7 +25,7 @@ function finding(node: string, over: Partial<Finding> = {}): Finding {
   const checkId = over.checkId ?? 'cis-4.2.1';
   const subject = over.subject ?? '--anonymous-auth';
   return {
-    id: fingerprint(node, checkId, subject), node, checkId, cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous requests to the kubelet are refused',
+    id: fingerprint(node, checkId, subject), scope: node === '' ? 'cluster' : 'node', node, checkId, cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous requests to the kubelet are refused',
     category: 'kubelet', subject, severity: 'high', status: 'fail', state: 'open', actual: 'true', expected: 'false',
     reason: 'the kubelet runs with --anonymous-auth=true', remediation: 'Set authentication.anonymous.enabled: false in the kubelet config.',
     seen: iso(T0), firstSeen: iso(T0 - 60_000), lastSeen: iso(T0), count: 1, resolvedAt: null, detail: { pid: 42 },
@@ -34,7 +34,7 @@ function finding(node: string, over: Partial<Finding> = {}): Finding {
 }
 
 /** The finding's fields the json format carries (docs/webhooks.md), in that order. */
-const DOCUMENTED = ['id', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
+const DOCUMENTED = ['id', 'scope', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
   'reason', 'remediation', 'seen', 'firstSeen', 'lastSeen', 'count', 'resolvedAt', 'detail'] as const;
 const documented = (f: Finding): Record<string, unknown> => Object.fromEntries(DOCUMENTED.map((k) => [k, f[k]]));
 const change = (event: AlertEvent, f: Finding, at = T0): FindingChange => ({ event, at: iso(at), finding: f });
@@ -492,4 +492,36 @@ test('delivery ids: the same rows give the same id; other rows, another destinat
   t.not(deliveryIdFor('other', rows), id);
   t.not(deliveryIdFor('ops', rows.slice(0, 2)), id);
   t.not(deliveryIdFor('ops', [row(change('opened', finding('node-z')), T0, 100), ...rows.slice(1)]), id, 'row 100 reused by a new database');
+});
+
+test('a cluster finding (scope cluster, no node) in every format: its scope is said, no empty node is sent', (t) => {
+  const f = finding('', { checkId: 'cis-5.1.1', subject: 'cis-5.1.1|ClusterRoleBinding/ops|Group:ops', category: 'rbac' as Finding['category'] });
+  t.is(f.scope, 'cluster');
+  const m = message([change('opened', f)]);
+  const json = JSON.parse(jsonSink.render(m, destination()).body);
+  t.is(json.finding.scope, 'cluster');
+  t.is(json.finding.node, '');
+  const [alert] = JSON.parse(alertmanagerSink.render(m, destination({ format: 'alertmanager' })).body) as PostableAlert[];
+  t.is(alert!.labels.scope, 'cluster');
+  t.false('node' in alert!.labels);
+  checkAlert(t, alert!);
+  const falco = JSON.parse(falcoSink.render(m, destination({ format: 'falco' })).body);
+  t.false('hostname' in falco);
+  t.is(falco.output_fields['nodeward.scope'], 'cluster');
+  t.regex(falco.output, /\(scope=cluster subject=cis-5\.1\.1\|ClusterRoleBinding\/ops\|Group:ops check=cis-5\.1\.1 /);
+  const slack = slackSink.render(m, destination({ format: 'slack' })).body;
+  t.true(slack.includes('*Scope*\\ncluster'));
+  t.false(slack.includes('*Node*'));
+  // A node finding keeps its labels: no scope label (an alert's identity is its label set).
+  const [nodeAlert] = JSON.parse(alertmanagerSink.render(message([change('opened', finding('node-a'))]), destination({ format: 'alertmanager' })).body) as PostableAlert[];
+  t.false('scope' in nodeAlert!.labels);
+});
+
+test('routing: a destination may ask for the posture categories; one limited to nodes gets no cluster finding', (t) => {
+  const f = finding('', { checkId: 'cis-5.1.1', category: 'rbac' as Finding['category'] });
+  const c = change('opened', f);
+  t.true(routes(destination({ categories: ['rbac'] }), c));
+  t.false(routes(destination({ categories: ['kubelet'] }), c));
+  t.false(routes(destination({ nodes: ['node-a'] }), c));
+  t.true(routes(destination(), c));
 });

@@ -9,6 +9,7 @@ import { loadCollectorConfig, hashToken } from '../../collector/config.js';
 import { createCollector, type Collector } from '../../collector/main.js';
 import { createLogger, type Logger } from '../../proto/support/logger.js';
 import type { Clock } from '../../collector/clock.js';
+import type { PostureJudge } from '../../collector/posture/judge.js';
 
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const READER_TOKEN = 'reader-token-for-tests-012345678';
@@ -25,7 +26,7 @@ export interface TestCollector {
 }
 
 /** `clock`: the collector's time (test/helpers/clock.ts); the system's when absent. `log`: where it logs (default: nowhere). */
-export async function startTestCollector(opts: { nodes?: string[]; overrides?: Record<string, unknown>; clock?: Clock; log?: Logger } = {}): Promise<TestCollector> {
+export async function startTestCollector(opts: { nodes?: string[]; overrides?: Record<string, unknown>; clock?: Clock; log?: Logger; judges?: readonly PostureJudge<unknown>[] } = {}): Promise<TestCollector> {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-collector-'));
   const pki = await initPki(join(dir, 'pki'), { nodes: opts.nodes ?? ['node-a', 'node-b'], collectorHosts: ['localhost', '127.0.0.1'] });
   const file = join(dir, 'collector.yaml');
@@ -42,7 +43,9 @@ export async function startTestCollector(opts: { nodes?: string[]; overrides?: R
     },
   }));
   const config = loadCollectorConfig({ file, env: {}, overrides: opts.overrides });
-  const collector = createCollector(config, { log: opts.log ?? createLogger('collector', 'silent'), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const collector = createCollector(config, {
+    log: opts.log ?? createLogger('collector', 'silent'), ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.judges ? { judges: opts.judges } : {}),
+  });
   await collector.start();
   return {
     dir, pki, collector,

@@ -49,6 +49,8 @@ export interface FindingWrite extends LifecycleState {
 }
 
 export interface FindingFilter {
+  /** node: findings of nodes; cluster: cluster findings (node ''). */
+  readonly scope?: 'node' | 'cluster' | undefined;
   readonly node?: string | undefined;
   readonly check?: string | undefined;
   readonly category?: string | undefined;
@@ -121,6 +123,8 @@ export interface FindingWrites {
   activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
   /** Open and suppressed findings of `checkId` on every node (one the collector raises itself: a few per node at most). */
   activeOfCheck(checkId: string): StoredFinding[];
+  /** Open and suppressed cluster findings (scope 'cluster'). */
+  activeOfCluster(): StoredFinding[];
   /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
   dueSuppressions(now: number, limit: number): StoredFinding[];
   /** Open findings of the node (its rollup, exact at the start of a unit). */

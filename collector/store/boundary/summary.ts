@@ -29,6 +29,8 @@ export interface Summary {
     readonly bySeverity: Record<Severity, number>;
     readonly byCategory: Record<string, number>;
   };
+  /** Cluster findings (posture: RBAC ...) in this state; also counted in `findings`, never in `byNode`. */
+  readonly cluster: { readonly total: number; readonly bySeverity: Record<Severity, number> };
   /** Nodes with the most findings in this state, worst first. */
   readonly byNode: NodeCount[];
   /** Failing checks with findings in this state on the most nodes. */

@@ -19,6 +19,7 @@ import { m016IdentityFailures } from './016-identity-failures.js';
 import { m017AgentActivity } from './017-agent-activity.js';
 import { m018Sessions } from './018-sessions.js';
 import { m019NodeExposure } from './019-node-exposure.js';
+import { m020FindingScope } from './020-finding-scope.js';
 import type { Db } from '../db.js';
 
 export interface Migration {
@@ -29,4 +30,4 @@ export interface Migration {
   readonly run?: (db: Db) => void;
 }
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure, m020FindingScope];

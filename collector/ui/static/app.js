@@ -16,8 +16,11 @@
 
 const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'];
 const STATES = ['open', 'suppressed', 'resolved'];
-const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', 'process', 'version', 'agent'];
-const FILTERS = ['node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'sort'];
+const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', 'process', 'version', 'agent',
+  'rbac', 'pod-security', 'network-policy', 'namespace', 'secrets', 'general'];
+/** Where findings are: on nodes, or about the cluster's API objects (RBAC and the other posture checks). */
+const SCOPES = ['node', 'cluster'];
+const FILTERS = ['scope', 'node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'sort'];
 /** The findings list's orders (GET /api/v1/findings?sort=): severity, most severe first, is the API's default. */
 const SORTS = [['severity', 'most severe first'], ['lastSeen', 'last seen, newest first'], ['firstSeen', 'first seen, newest first'],
   ['node', 'by node'], ['check', 'by check']];
@@ -302,7 +305,7 @@ function findingRow(f, opts = {}) {
   return el('tr', { 'data-id': f.id, 'data-severity': f.severity, 'data-state': f.state },
     el('td', {}, sevBadge(f.severity)),
     el('td', {}, stateBadge(f.state)),
-    opts.hideNode ? null : el('td', { class: 'node' }, link('/ui/node', { name: f.node }, f.node)),
+    opts.hideNode ? null : el('td', { class: 'node' }, f.scope === 'cluster' ? el('span', { class: 'muted' }, 'cluster') : link('/ui/node', { name: f.node }, f.node)),
     el('td', { class: 'check' }, link('/ui/finding', { id: f.id }, f.checkId), el('div', { class: 'muted small' }, f.title)),
     el('td', { class: 'subject' }, el('code', {}, f.subject), cmd ? el('div', { class: 'cmdline' }, el('code', {}, cmd)) : null,
       f.actual ? el('div', { class: 'muted small actual' }, 'value: ', el('code', {}, f.actual)) : null),
@@ -405,7 +408,12 @@ async function overview() {
       el('p', { class: 'muted small' }, `${summary.nodes.connected} connected · `,
         summary.nodes.stale > 0 ? el('span', { class: 'status-stale' }, `${summary.nodes.stale} stale`) : '0 stale')),
     el('div', { class: 'card', id: 'card-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, summary.findings.total),
-      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))));
+      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))),
+    // Cluster findings (RBAC and the other posture checks): counted above too, about no node.
+    summary.cluster && summary.cluster.total > 0
+      ? el('div', { class: 'card', id: 'card-cluster' }, el('h2', {}, 'Cluster posture'), el('p', { class: 'big' }, summary.cluster.total),
+        el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open', scope: 'cluster' }, 'open cluster findings')))
+      : null);
 
   const max = Math.max(1, ...SEVERITIES.map((s) => sev[s] ?? 0));
   const bars = el('section', { class: 'severity-counts', id: 'severity-counts' }, el('h2', {}, 'Open findings by severity'),
@@ -476,6 +484,7 @@ function formFields(current) {
 function filterForm(current) {
   const { input, select } = formFields(current);
   return el('form', { method: 'get', action: '/ui/findings', class: 'filters', id: 'filters' },
+    select('scope', 'Scope', SCOPES, 'any'),
     input('node', 'Node', 'node name'),
     input('check', 'Check', 'e.g. cis-4.2.1'),
     select('category', 'Category', CATEGORIES, 'any'),
@@ -649,7 +658,7 @@ async function findingPage() {
     el('h1', {}, f.checkId, ' ', sevBadge(f.severity), ' ', stateBadge(f.state)),
     el('p', { class: 'lead' }, f.title),
     dl([
-      ['Node', link('/ui/node', { name: f.node }, f.node)], ['Subject', el('code', {}, f.subject)],
+      f.scope === 'cluster' ? ['Scope', 'cluster (about API objects; no node)'] : ['Node', link('/ui/node', { name: f.node }, f.node)], ['Subject', el('code', {}, f.subject)],
       ['Command line', cmdline(f) ? el('code', {}, cmdline(f)) : ''], ['Value', f.actual ? el('code', {}, f.actual) : ''],
       ['Expected', f.expected], ['Source', f.sourceFile ? `${f.source} (${f.sourceFile})` : f.source], ['Reason', f.reason],
       ['Benchmark', (f.references || []).join(', ')], ['Scored', f.scored ? 'yes' : 'no'], ['Seen by', f.seen], ['First seen', time(f.firstSeen)],

@@ -40,7 +40,10 @@ function nonEmpty(entries: Record<string, string>, max: number): Record<string, 
 
 function alert(f: Finding, endsAt?: string): PostableAlert {
   const labels = nonEmpty({
-    alertname: f.checkId, node: f.node, check: f.checkId, severity: f.severity, category: f.category, subject: f.subject, finding: f.id,
+    // A cluster finding has no node: nonEmpty leaves the empty node label out, and a scope
+    // label says cluster. A node finding's labels stay as they were (its alert's identity in
+    // Alertmanager is its label set).
+    alertname: f.checkId, scope: f.scope === 'cluster' ? 'cluster' : '', node: f.node, check: f.checkId, severity: f.severity, category: f.category, subject: f.subject, finding: f.id,
   }, LABEL_MAX);
   const found = [f.reason, f.actual || f.expected ? `actual: ${f.actual || '(none)'}; expected: ${f.expected || '(none)'}` : ''];
   const annotations = nonEmpty({

@@ -47,7 +47,7 @@ function payload(message: AlertMessage): object {
   const priority = FALCO_PRIORITY[f.severity];
   const v = (s: string) => clip(s, VALUE_MAX);
 
-  const where = single ? `node=${v(f.node)} subject=${v(f.subject)}` : `nodes=${v(listNodes(nodes, 10))} count=${findings.length}`;
+  const where = single ? `${f.scope === 'cluster' ? 'scope=cluster' : `node=${v(f.node)}`} subject=${v(f.subject)}` : `nodes=${v(listNodes(nodes, 10))} count=${findings.length}`;
   const found = single && (f.actual || f.expected) ? ` actual=${v(f.actual)} expected=${v(f.expected)}` : '';
   const verb = message.event === 'escalated' ? `escalated to ${f.severity}` : message.event;
   const text = `nodeward finding ${verb}: ${v(f.title || f.checkId)} (${where} check=${v(f.checkId)} severity=${f.severity}${found})`;
@@ -60,6 +60,7 @@ function payload(message: AlertMessage): object {
     'nodeward.check.references': v(f.references.join(',')),
     'nodeward.category': f.category,
     'nodeward.severity': f.severity,
+    'nodeward.scope': f.scope,
   };
   if (single) {
     Object.assign(fields, {
@@ -78,7 +79,7 @@ function payload(message: AlertMessage): object {
     time,
     source: 'nodeward',
     tags: ['nodeward', f.category, message.event],
-    ...(single ? { hostname: f.node } : {}),
+    ...(single && f.scope !== 'cluster' ? { hostname: f.node } : {}),
     output_fields: Object.fromEntries(Object.entries(fields).filter(([, x]) => x !== '')),
   };
 }

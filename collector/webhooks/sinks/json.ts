@@ -32,7 +32,7 @@ export function verifySignature(body: string | Uint8Array, header: string | unde
 
 /** The finding's fields this format carries (docs/webhooks.md), in this order. */
 export const JSON_FINDING_FIELDS = [
-  'id', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
+  'id', 'scope', 'node', 'checkId', 'cis', 'title', 'category', 'subject', 'severity', 'status', 'state', 'actual', 'expected',
   'reason', 'remediation', 'seen', 'firstSeen', 'lastSeen', 'count', 'resolvedAt', 'detail',
 ] as const satisfies ReadonlyArray<keyof Finding>;
 

@@ -30,9 +30,14 @@ export function findingsOf(message: AlertMessage): Finding[] {
   return message.changes.map((c) => c.finding);
 }
 
-/** The distinct nodes of a message, in the order their changes came. */
+/** Where a finding is, in words: its node, or `cluster` for a cluster finding (which has no node). */
+export function placeOf(f: Finding): string {
+  return f.scope === 'cluster' ? 'cluster' : f.node;
+}
+
+/** The distinct nodes of a message (`cluster` for cluster findings), in the order their changes came. */
 export function nodesOf(message: AlertMessage): string[] {
-  return [...new Set(message.changes.map((c) => c.finding.node))];
+  return [...new Set(message.changes.map((c) => placeOf(c.finding)))];
 }
 
 /** `a, b, c and 297 more`: at most `max` names. */

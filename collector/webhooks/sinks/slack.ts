@@ -13,7 +13,7 @@
 import type { AlertEvent } from '../../finding.js';
 import type { AlertMessage, Destination, RenderedRequest, Sink } from '../types.js';
 import type { Severity } from '../../../proto/domain.js';
-import { DELIVERY_HEADER, clip, findingsOf, leadFinding, listNodes, nodesOf, requestHeaders } from './shared.js';
+import { DELIVERY_HEADER, clip, findingsOf, leadFinding, listNodes, nodesOf, placeOf, requestHeaders } from './shared.js';
 
 /** Node names listed in a grouped message before "and K more". */
 export const SLACK_MAX_NODES = 10;
@@ -51,13 +51,13 @@ function payload(message: AlertMessage): object {
   const f = leadFinding(message);
   const findings = findingsOf(message);
   const nodes = nodesOf(message);
-  const where = nodes.length === 1 ? mrkdwn(f.node, 300) : `${nodes.length} nodes`;
+  const where = nodes.length === 1 ? mrkdwn(placeOf(f), 300) : `${nodes.length} nodes`;
   const icon = message.event === 'resolved' ? ':white_check_mark:' : message.event === 'suppressed' ? ':no_bell:' : ICON[f.severity];
   const headline = `${icon} *${f.severity.toUpperCase()}* finding ${verb(message.event, f.severity)}: *${mrkdwn(f.title || f.checkId, 300)}*`;
   const subjects = new Set(findings.map((x) => x.subject));
 
   const fields = [
-    field('Node', nodes.length === 1 ? f.node : `${nodes.length} nodes`),
+    nodes.length === 1 && f.scope === 'cluster' ? field('Scope', 'cluster') : field('Node', nodes.length === 1 ? f.node : `${nodes.length} nodes`),
     field('Check', f.references.length > 0 ? `${f.checkId} (${f.references.join(', ')})` : f.checkId),
     field('Severity', f.severity),
     field('Category', f.category),
