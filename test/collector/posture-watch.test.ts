@@ -16,7 +16,13 @@ import { READER_TOKEN, startTestCollector, type TestCollector } from '../helpers
 import { api } from '../helpers/agent-session.js';
 import { eventually } from '../helpers/https.js';
 import { runNodeward } from '../helpers/process.js';
-import { serveFixture } from '../helpers/posture-api.js';
+import { serveFixture, serveItems } from '../helpers/posture-api.js';
+import { loadPostureFixture } from '../helpers/posture.js';
+import { fixtureItems, nodewardItems, readObjects } from '../posture/workload-fixtures.js';
+import { workloadJudge } from '../../collector/posture/workload-judge.js';
+import { WORKLOAD_CHECKS } from '../../collector/posture/workload-checks.js';
+import { judgeAll, postureFindings } from '../../collector/posture/rbac-judge.js';
+import { buildModel } from '../../collector/posture/rbac-model.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { startFakePodApi, type FakePodApi } from './fake-pod-api.js';
 
@@ -51,19 +57,52 @@ const findingOf = (tc: TestCollector, checkId: string, binding: string): Finding
 
 const notes = (tc: TestCollector, id: string): string[] => tc.collector.store!.findings.detail(id)!.history.map((h) => h.note);
 
-test('a fresh kubeadm cluster raises no cluster finding; its known grants are expected', async (t) => {
-  const { tc } = await setup(t, 'kubeadm-fresh');
+test('a fresh kubeadm cluster with nodeward deployed raises no cluster finding; its known grants and workloads are expected', async (t) => {
+  const workloads = [...fixtureItems('kubeadm-fresh-workloads'), ...nodewardItems()];
+  const { tc } = await setup(t, 'kubeadm-fresh', { prepare: (kube) => serveItems(kube, workloads) });
   const posture = tc.collector.posture!;
   const stats = posture.stats();
   t.true(stats.synced);
-  t.deepEqual(stats.kinds.map((k) => [k.kind, k.synced]), [['ClusterRole', true], ['Role', true], ['ClusterRoleBinding', true], ['RoleBinding', true]]);
+  const served = ['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding', 'Namespace', 'Pod', 'ServiceAccount', 'NetworkPolicy', 'ResourceQuota', 'LimitRange'];
+  t.deepEqual(stats.kinds.filter((k) => k.served).map((k) => [k.kind, k.synced]), served.map((k) => [k, true]));
+  // No CNI policy CRD is served here: those kinds are not followed, and count as empty.
+  t.deepEqual(stats.kinds.filter((k) => !k.served).map((k) => k.kind).sort(), ['CalicoGlobalNetworkPolicy', 'CalicoNetworkPolicy', 'CiliumClusterwideNetworkPolicy', 'CiliumNetworkPolicy']);
   t.true(stats.kinds.every((k) => k.refused === 0));
   t.true(stats.kinds.find((k) => k.kind === 'ClusterRoleBinding')!.objects > 5);
+  // Every pod that runs (a Succeeded one is not held), through the watch as through the reader.
+  t.is(stats.kinds.find((k) => k.kind === 'Pod')!.objects, readObjects(workloads).get('Pod')!.size);
+  t.true(readObjects(workloads).get('Pod')!.size < workloads.filter((o) => o.kind === 'Pod').length);
   t.deepEqual(cluster(tc), []);
-  t.is(posture.verdict().findings.length, 0);
-  t.is(posture.verdict().expected.length, 61);
+  t.deepEqual(posture.verdict().findings, []);
+  // What is expected is what the two judges expect of the same objects, read apart from the watch.
+  const rbacExpected = postureFindings(judgeAll(buildModel(loadPostureFixture('kubeadm-fresh')).model)).expected.length;
+  const workloadExpected = workloadJudge.findings(workloadJudge.full(readObjects(workloads))).expected.length;
+  t.true(workloadExpected > 0);
+  t.is(posture.verdict().expected.length, rbacExpected + workloadExpected);
+  t.true(posture.verdict().expected.some((e) => e.finding.subject.includes('nodeward-agent')), 'the agent DaemonSet is expected, with its reason');
   t.is(tc.collector.metrics.get('nodeward_posture_kind_synced', { kind: 'RoleBinding' }), 1);
   t.is(tc.collector.metrics.get('nodeward_posture_units_total', { kind: 'full' }), 1);
+});
+
+test('weak workloads raise stored cluster findings for every workload and namespace check, one per workload; a workload whose pods are deleted through the watch resolves', async (t) => {
+  const items = fixtureItems('weak-workloads');
+  const { kube, tc } = await setup(t, 'kubeadm-fresh', { prepare: (api) => serveItems(api, items) });
+  const open = cluster(tc, 'open');
+  // Exactly what the judge finds of the same objects, stored as cluster findings.
+  const pure = workloadJudge.findings(workloadJudge.full(readObjects(items))).findings;
+  t.deepEqual(open.map((f) => f.subject).sort(), pure.map((f) => f.key).sort());
+  t.deepEqual([...new Set(WORKLOAD_CHECKS.map((c) => c.id))].sort(), [...new Set(open.map((f) => f.checkId))].sort(), 'every workload and namespace check raised');
+  for (const f of open) t.like(f, { scope: 'cluster', node: '' });
+  const web = open.filter((f) => f.sourceFile === 'Deployment/shop/web');
+  t.true(web.length > 3);
+  t.is(new Set(web.map((f) => f.checkId)).size, web.length, 'three replicas, one finding per check');
+  t.false(JSON.stringify(open).includes('not-a-secret-but-never-read'), 'no env value is stored');
+
+  for (const pod of items.filter((o) => o.kind === 'Pod' && (o.metadata as { name: string }).name.startsWith('web-7d9f8c6b5-'))) {
+    kube.deleteObject('pods', 'shop', (pod.metadata as { name: string }).name);
+  }
+  await eventually('the web Deployment resolved', () => (web.every((f) => tc.collector.store!.findings.get(f.id)?.state === 'resolved') ? true : undefined));
+  t.true(notes(tc, web[0]!.id).some((n) => n.length > 0), 'the resolution says why');
 });
 
 test('a weak cluster raises a stored cluster finding for every check, naming subject, binding and rule; the API, summary and CLI show them as cluster findings', async (t) => {
@@ -86,6 +125,14 @@ test('a weak cluster raises a stored cluster finding for every check, naming sub
   t.regex(secrets.actual, /ServiceAccount shop\/app through RoleBinding\/shop\/app-reads-secrets \(ClusterRole\/secret-reader, namespace shop\): rule 0: get,list on secrets/);
   // The aggregation finding is about the ClusterRole that widens view.
   t.true(open.some((f) => f.checkId === 'rbac-aggregate-widens' && f.sourceFile === 'ClusterRole/sneaky-secrets'));
+
+  // who-can answers from the running watch's RBAC model.
+  const who = await api<{ subjects: { subject: { kind: string; name: string; namespace?: string } }[] }>(tc, '/api/v1/posture/who-can?verb=get&resource=secrets&namespace=shop');
+  t.is(who.status, 200);
+  t.true(who.body.subjects.some((s) => s.subject.kind === 'ServiceAccount' && s.subject.name === 'app' && s.subject.namespace === 'shop'));
+  const status = await api<{ synced: boolean; kinds: { kind: string }[] }>(tc, '/api/v1/posture/status');
+  t.true(status.body.synced);
+  t.true(status.body.kinds.some((k) => k.kind === 'RoleBinding'));
 
   const byScope = await api<{ items: Finding[] }>(tc, '/api/v1/findings?scope=cluster&limit=1000');
   t.is(byScope.status, 200);

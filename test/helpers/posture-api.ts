@@ -3,16 +3,29 @@
 // the judges (lists, events, relists, taps) shows in the units it commits.
 import type { ObjectRead } from '../../collector/kube/informer.js';
 import type { ClusterFinding, JudgeDelta, PostureJudge, PostureKind } from '../../collector/posture/judge.js';
-import type { FakePodApi, PodObject, WatchedResource } from '../collector/fake-pod-api.js';
+import { RESOURCES, type FakePodApi, type PodObject, type WatchedResource } from '../collector/fake-pod-api.js';
 import { loadPostureFixture } from './posture.js';
 
 const RESOURCE_OF: Record<string, WatchedResource> = {
   ClusterRole: 'clusterroles', Role: 'roles', ClusterRoleBinding: 'clusterrolebindings', RoleBinding: 'rolebindings',
 };
 
-/** Serves every object of test/fixtures/posture/<name>.json. */
+/** Serves every object of test/fixtures/posture/<name>.json (an RBAC fixture). */
 export function serveFixture(api: FakePodApi, name: string): void {
   for (const o of loadPostureFixture(name)) api.applyObject(RESOURCE_OF[o.kind]!, o.object as PodObject);
+}
+
+/** Serves kubectl-style API objects (apiVersion, kind), each in the collection its group and kind name. */
+export function serveItems(api: FakePodApi, items: readonly { readonly apiVersion?: string; readonly kind?: string }[]): void {
+  for (const item of items) {
+    const group = item.apiVersion?.includes('/') ? item.apiVersion : undefined;
+    const resource = (Object.keys(RESOURCES) as WatchedResource[]).find((r) => {
+      const spec = RESOURCES[r] as { kind: string; path: string; group?: string };
+      return spec.kind === item.kind && (spec.group === undefined ? !spec.path.startsWith('/apis/') || spec.path.startsWith(`/apis/${group}/`) : spec.group === group);
+    });
+    if (!resource) throw new Error(`the fake API serves no collection of ${item.apiVersion ?? ''} ${item.kind ?? ''}`);
+    api.applyObject(resource, item as PodObject);
+  }
 }
 
 /** A kind read as the object's name (namespace/name): anything with metadata.name is an object. */
