@@ -9,6 +9,7 @@ import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import { PROCESS_CHECKS } from '../../agent/processes/findings.js';
 import { BENCHMARK } from '../../agent/scan-command.js';
 import { AGENT_STALE } from '../../collector/pipeline/commit.js';
+import { postureCheckEntries } from '../../collector/posture/describe.js';
 import { code, slug, table, text } from './markdown.js';
 
 export interface CheckEntry {
@@ -48,11 +49,15 @@ export function checkEntries(): CheckEntry[] {
       references: [], reads: AGENT_STALE.reads, expects: null, remediation: AGENT_STALE.remediation, raisedBy: 'the collector',
     },
   ];
-  return [...scan, ...processes, ...agent];
+  const posture: CheckEntry[] = postureCheckEntries().map((c) => ({
+    id: c.id, title: c.title, category: c.category, severity: c.severity, scored: null, references: [...c.references],
+    reads: c.reads, expects: null, remediation: c.remediation, raisedBy: 'the collector, from the Kubernetes API, as a cluster finding',
+  }));
+  return [...scan, ...processes, ...agent, ...posture];
 }
 
 /** Sections in this order; a category not named here comes after them, under its own name. */
-const CATEGORY_ORDER = ['control-plane', 'etcd', 'kubelet', 'host', 'version', 'certificate', 'process', 'agent'];
+const CATEGORY_ORDER = ['control-plane', 'etcd', 'kubelet', 'host', 'version', 'certificate', 'process', 'agent', 'rbac', 'pod-security', 'network-policy', 'secrets', 'general', 'namespace'];
 
 const CATEGORY_TITLES: Readonly<Record<string, string>> = {
   'control-plane': 'Control plane',
@@ -63,6 +68,12 @@ const CATEGORY_TITLES: Readonly<Record<string, string>> = {
   certificate: 'Certificates and keys',
   process: 'Processes',
   agent: 'The agent itself',
+  rbac: 'Cluster posture: RBAC and service accounts',
+  'pod-security': 'Cluster posture: Pod Security',
+  'network-policy': 'Cluster posture: network policies',
+  secrets: 'Cluster posture: Secrets',
+  general: 'Cluster posture: general policies',
+  namespace: 'Cluster posture: namespaces',
 };
 
 const CATEGORY_PROSE: Readonly<Record<string, string>> = {
@@ -169,6 +180,10 @@ container and one for the host ([architecture.md](architecture.md#processes-and-
 These findings come from that watch, not from the scan. What is checked and how to answer:
 [process-identity.md](process-identity.md) and [interpreters.md](interpreters.md).`,
   agent: `Findings about nodeward's own view of the node.`,
+  rbac: `The collector judges these from the API server's objects, read-only, and raises cluster
+findings (\`scope: cluster\`, no node); what a fresh kubeadm cluster and nodeward hold on purpose is
+reported as expected, with the reason. See [cluster-posture.md](cluster-posture.md), which also
+covers who-can and what RBAC cannot see.`,
 };
 
 const scoredText = (s: boolean | null): string =>
@@ -214,8 +229,8 @@ export function checksMarkdown(entries: readonly CheckEntry[] = checkEntries()):
   const counts = categories.map((c) => `${CATEGORY_TITLES[c] ?? c}: ${entries.filter((e) => e.category === c).length}`).join(', ');
   return `# Check reference
 
-Generated from the check catalog (\`agent/checks/\`) by \`npm run gen:docs\`; do not edit by
-hand. ${entries.length} checks (${counts}).
+Generated from the check catalog (\`agent/checks/\`) and the posture checks (\`collector/posture/\`)
+by \`npm run gen:docs\`; do not edit by hand. ${entries.length} checks (${counts}).
 
 ${INTRO}
 ${sections.join('\n')}`;

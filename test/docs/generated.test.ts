@@ -1,6 +1,8 @@
 // The generated references under docs/ are what the generators write today (so a new setting,
 // check or API call cannot ship undocumented), and they document everything their sources hold.
 import test from 'ava';
+import { RBAC_CHECKS } from '../../collector/posture/rbac-checks.js';
+import { WORKLOAD_CHECKS } from '../../collector/posture/workload-checks.js';
 import { readFileSync } from 'node:fs';
 import { AgentConfigSchema } from '../../agent/config.js';
 import { CATALOG } from '../../agent/checks/index.js';
@@ -58,7 +60,9 @@ test('the configuration reference documents every agent and collector setting wi
 
 test('the check reference has a section for every check nodeward reports, saying what it reads', (t) => {
   const text = doc('checks.md');
-  const ids = [...CATALOG.map((c) => c.id), ...PROCESS_DETAIL_CHECK_IDS, EXEC_COVERAGE_CHECK.id, AGENT_STALE_CHECK.id];
+  // The collector's posture checks too (cluster findings), straight from their data.
+  const ids = [...CATALOG.map((c) => c.id), ...PROCESS_DETAIL_CHECK_IDS, EXEC_COVERAGE_CHECK.id, AGENT_STALE_CHECK.id,
+    ...new Set([...RBAC_CHECKS, ...WORKLOAD_CHECKS].map((c) => c.id))];
   t.true(ids.length > 100);
   for (const id of ids) {
     const start = text.indexOf(`\n### ${id}\n`);
