@@ -95,8 +95,23 @@ export function ipv6FromKernelHex(hex32: string): string | null {
 
 type Row = { ok: true; socket: ListeningSocket | null } | { ok: false; reason: string };
 
+/** The first `max` fields of a row split at runs of spaces and tabs (the rest is never read). */
+function leadingFields(line: string, max: number): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (out.length < max) {
+    while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= line.length) break;
+    const start = i;
+    while (i < line.length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+    out.push(line.slice(start, i));
+  }
+  return out;
+}
+
 function parseRow(line: string, table: SocketTableName): Row {
-  const f = line.trim().split(/\s+/);
+  // Ten fields are all a row is judged by (slot ... inode); the kernel's later ones are not read.
+  const f = leadingFields(line, 10);
   if (f.length < 10) return { ok: false, reason: `a row of ${f.length} fields (at least 10 expected)` };
   const [slot, local, remote, state, , , , uidText, , inodeText] = f as [string, string, string, string, string, string, string, string, string, string];
   if (!SLOT.test(slot)) return { ok: false, reason: `a row that does not start with its slot number: ${JSON.stringify(slot.slice(0, 32))}` };
