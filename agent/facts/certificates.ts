@@ -26,6 +26,7 @@ import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { valueAt } from './worker-facts.js';
 import { KUBEADM_LAYOUT, layoutByName } from './layouts.js';
 import { collectKubelet } from './kubelet.js';
+import { collectProcessTable } from './process-table.js';
 import { loadUserDb, type UserDb } from './users.js';
 import { describeCertificate, type CertificateInfo } from './x509-info.js';
 
@@ -580,7 +581,8 @@ export async function certificateExpiriesOf(hostRoot: string, procRoot: string):
   const hostFs = createHostFs(hostRoot);
   const procFs = createHostFs(procRoot);
   const users = await loadUserDb(hostFs);
-  const { kubelet } = await collectKubelet(hostFs, procFs);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet);
+  const processes = await collectProcessTable(procFs);
+  const { kubelet } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane);
   return certificateExpiries(await collectCertificates({ hostFs, users, kubelet, controlPlane }));
 }

@@ -3,6 +3,7 @@ import { collectFileFacts } from './file-facts.js';
 import { createHostFs } from './host-fs.js';
 import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
 import { collectKubelet } from './kubelet.js';
+import { collectProcessTable } from './process-table.js';
 import { collectControlPlane } from './control-plane.js';
 import { loadUserDb } from './users.js';
 import type { KubeletProbeOptions } from './kubelet-probe.js';
@@ -56,15 +57,17 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   const hostFs = createHostFs(opts.hostRoot);
   const procFs = createHostFs(opts.procRoot ?? '/proc');
   const users = await loadUserDb(hostFs);
-  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet);
+  // One walk of the process table for every collector that looks for processes.
+  const processes = await collectProcessTable(procFs);
+  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane);
 
   const files: Record<string, FileFacts> = {};
   for (const p of kubelet?.paths ?? []) {
     if (p.path !== null && !Object.hasOwn(files, p.path)) files[p.path] = await collectFileFacts(hostFs, users, p.path);
   }
   const { files: workerFiles, paths: workerPaths, ...worker } = await collectWorkerFacts({
-    hostFs, procFs, users, kubelet, unit, probe: opts.kubeletProbe ?? null,
+    hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, probe: opts.kubeletProbe ?? null,
     probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
   });
   for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;

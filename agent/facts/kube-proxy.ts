@@ -10,7 +10,7 @@ import { collectFileFacts } from './file-facts.js';
 import type { ConfigDoc, FactError, FileFacts } from './host-facts.js';
 import { createHostFs, type HostFs } from './host-fs.js';
 import type { KubeProxyFacts } from './node-facts.js';
-import { commandName, findProcesses } from './proc.js';
+import { commandName, type ProcessScan } from './proc.js';
 import type { UserDb } from './users.js';
 
 export const KUBE_PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
@@ -67,9 +67,9 @@ export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config:
   return out;
 }
 
-export async function collectKubeProxy(procFs: HostFs, users: UserDb): Promise<KubeProxyFacts> {
+/** `scan`: the kube-proxy processes of the scan's process table (process-table.ts). */
+export async function collectKubeProxy(procFs: HostFs, users: UserDb, scan: ProcessScan): Promise<KubeProxyFacts> {
   const none = { pid: null, argv: [], argvTruncated: false, flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
-  const scan = await findProcesses(procFs, (argv) => kubeProxyArgs(argv) !== null);
   if (scan.error !== null) return { ...none, status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` };
   const [proc, ...others] = scan.matches;
   if (proc === undefined) {

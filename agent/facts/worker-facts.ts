@@ -7,6 +7,8 @@ import type { FileFacts, KubeletFacts } from './host-facts.js';
 import { collectFileFacts } from './file-facts.js';
 import { createHostFs, type HostFs } from './host-fs.js';
 import { collectKubelet } from './kubelet.js';
+import { collectProcessTable } from './process-table.js';
+import type { ProcessScan } from './proc.js';
 import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { collectKubeletProbe, type KubeletProbeOptions } from './kubelet-probe.js';
 import { collectKubeletBinary } from './kubelet-version.js';
@@ -38,6 +40,8 @@ export interface WorkerFactsInput {
   readonly users: UserDb;
   readonly kubelet: KubeletFacts | null;
   readonly unit: KubeletUnitFacts;
+  /** The kube-proxy processes of the scan's process table (process-table.ts). */
+  readonly kubeProxyScan: ProcessScan;
   /** Where to probe the kubelet's ports; null: no probe (the reason says why). */
   readonly probe: KubeletProbeOptions | null;
   readonly probeDisabledReason?: string;
@@ -97,7 +101,7 @@ export async function collectWorkerFacts(input: WorkerFactsInput): Promise<Worke
   for (const p of [kubeletBinary.path, kubeletBinary.realPath]) if (p !== null && p.startsWith('/')) paths.push(p);
 
   const [kubeProxy, sysctls, kubeletProbe] = await Promise.all([
-    collectKubeProxy(procFs, users),
+    collectKubeProxy(procFs, users, input.kubeProxyScan),
     collectSysctls(procFs, KERNEL_DEFAULTS_SYSCTLS),
     collectKubeletProbe(input.probe, input.probeDisabledReason),
   ]);
@@ -110,7 +114,8 @@ export async function collectWorkerFacts(input: WorkerFactsInput): Promise<Worke
  */
 export async function kubeletVersionOf(hostRoot: string, procRoot: string): Promise<string> {
   const hostFs = createHostFs(hostRoot);
-  const { kubelet } = await collectKubelet(hostFs, createHostFs(procRoot));
+  const procFs = createHostFs(procRoot);
+  const { kubelet } = await collectKubelet(hostFs, procFs, (await collectProcessTable(procFs)).kubelet);
   if (kubelet === null) return '';
   return (await collectKubeletBinary(hostFs, kubelet.exe)).version ?? '';
 }

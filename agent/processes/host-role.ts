@@ -25,6 +25,7 @@ import { collectControlPlane } from '../facts/control-plane.js';
 import { CONTROL_PLANE_COMPONENTS, type ControlPlaneFacts } from '../facts/control-plane-types.js';
 import { createHostFs } from '../facts/host-fs.js';
 import { collectKubelet } from '../facts/kubelet.js';
+import { collectProcessTable } from '../facts/process-table.js';
 import { loadUserDb } from '../facts/users.js';
 import { containerFromCgroup } from './cgroup.js';
 import { createProcReader } from './proc-reader.js';
@@ -64,8 +65,9 @@ export function hostRoleOf(cp: Pick<ControlPlaneFacts, 'components' | 'manifests
 export async function detectHostRole(hostRoot: string, procRoot: string): Promise<HostRoleDecision> {
   const hostFs = createHostFs(hostRoot);
   const procFs = createHostFs(procRoot);
-  const { kubelet } = await collectKubelet(hostFs, procFs);
-  const cp = await collectControlPlane(hostFs, procFs, await loadUserDb(hostFs), kubelet);
+  const processes = await collectProcessTable(procFs);
+  const { kubelet } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  const cp = await collectControlPlane(hostFs, procFs, await loadUserDb(hostFs), kubelet, processes.controlPlane);
   const reader = createProcReader(procRoot);
   return hostRoleOf(cp, (pid) => {
     const r = reader.read(pid);
