@@ -6,12 +6,12 @@
 // A scan walks the process table once (scanProcessTable), whatever number of collectors want
 // processes from it: each names its predicate, and gets its matches. Command lines are read
 // with synchronous, bounded reads of `<procRoot>/<pid>/cmdline` (a decimal pid and a fixed
-// name; the pid entry lstat'ed as a directory, the file opened with O_NOFOLLOW, so no link
-// leads out of the proc root): on a node with a thousand processes, a thread-pool round trip
+// name; the pid entry listed as a directory, not a link, the file opened with O_NOFOLLOW, so
+// no link leads out of the proc root): on a node with a thousand processes, a thread-pool round trip
 // per file (the promise-based host-fs reader) cost most of a scan. The walk yields to the
 // event loop between slices of pids. Links of the matches (exe, cwd) go through the rooted
 // reader.
-import { closeSync, constants, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { FsError, HostFs } from './host-fs.js';
 import { redactArgv } from '../../proto/support/redact.js';
@@ -102,17 +102,15 @@ function fill(fd: number, target: Buffer, offset: number): number {
 
 /**
  * argv from `<procRoot>/<pid>/cmdline`, read up to the bound (one byte more tells a cut), NOT
- * yet redacted: it stays in this module. null when the process cannot be read (it exited,
- * access was refused, or its entry is not a directory): it is passed over. `head` is a
+ * yet redacted: it stays in this module. null when the process cannot be read (it exited, or
+ * access was refused): it is passed over. The pid's entry is known to be a directory. `head` is a
  * scratch buffer of FIRST_READ_BYTES shared by the walk; most command lines fit it, and only
  * a long one costs a buffer of the bound.
  */
 function readRawArgvSync(procRoot: string, pid: number, head: Buffer): Argv | null {
-  const dir = join(procRoot, String(pid));
   let fd: number;
   try {
-    if (!lstatSync(dir).isDirectory()) return null;
-    fd = openSync(join(dir, 'cmdline'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(join(procRoot, String(pid), 'cmdline'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return null;
   }
@@ -127,6 +125,23 @@ function readRawArgvSync(procRoot: string, pid: number, head: Buffer): Argv | nu
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The pids of the proc root whose entries are directories (a link in a crafted tree is passed
+ * over, never followed), listed with their types in one call. When the root cannot be listed,
+ * the rooted reader says why, as an error value.
+ */
+async function listPidDirs(procFs: HostFs): Promise<{ pids: number[]; error: FsError | null }> {
+  let entries;
+  try {
+    entries = readdirSync(procFs.root, { withFileTypes: true });
+  } catch {
+    const listed = await listPids(procFs);
+    return listed.error !== null ? listed : { pids: [], error: { code: 'EIO', path: '/', message: `cannot list ${procFs.root}` } };
+  }
+  const pids = entries.filter((e) => e.isDirectory() && /^[1-9][0-9]{0,9}$/.test(e.name)).map((e) => Number(e.name));
+  return { pids: pids.sort((a, b) => a - b), error: null };
 }
 
 /** Pids read between two turns of the event loop. */
@@ -170,7 +185,7 @@ export async function scanProcessTable<K extends string>(procFs: HostFs, matcher
   const names = Object.keys(matchers) as K[];
   const scans = (scan: (name: K) => ProcessScan): { [N in K]: ProcessScan } =>
     Object.fromEntries(names.map((n) => [n, scan(n)])) as { [N in K]: ProcessScan };
-  const { pids, error } = await listPids(procFs);
+  const { pids, error } = await listPidDirs(procFs);
   if (error !== null) return scans(() => ({ matches: [], scanned: 0, error }));
   const found = new Map<K, Array<{ pid: number; argv: Argv }>>(names.map((n) => [n, []]));
   const head = Buffer.alloc(FIRST_READ_BYTES);
