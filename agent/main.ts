@@ -5,10 +5,8 @@ import { createLogger, type Logger } from '../proto/support/logger.js';
 import type { Clock } from '../proto/support/clock.js';
 import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
-import { collectFacts } from './facts/index.js';
+import { collectFacts, type HostFacts } from './facts/index.js';
 import { createHostFs } from './facts/host-fs.js';
-import { collectHostInfo } from './facts/host-info.js';
-import { kubeletVersionOf } from './facts/worker-facts.js';
 import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
@@ -22,7 +20,7 @@ import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
 import { createHealthServer } from './health.js';
 import { createWatcher, type Watcher } from './watch/watcher.js';
-import { certificateExpiriesOf } from './facts/certificates.js';
+import { createHello, inventoryOf, sameInventory } from './report/hello.js';
 import { createDocumentRefusalCounter } from './facts/document-refusals.js';
 import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
 import { createPodInventory, type PodInventoryApplier } from './processes/pod-inventory.js';
@@ -58,9 +56,19 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     : null;
   // Host documents refused by their limits, at every collection (AgentStats host_documents_refused).
   const refusals = createDocumentRefusalCounter();
+  // The last snapshot is the agent's memory: the Hello's inventory and the host role are read
+  // from it, never collected on their own.
+  let last: HostFacts | null = null;
   // One way to read the host, shared by the periodic scan and the watcher: a watch result is
-  // judged on facts collected exactly as a full scan's are.
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals });
+  // judged on facts collected exactly as a full scan's are. Every collection is remembered; one
+  // that changes the node's inventory (a certificate renewed) has it sent to the collector now.
+  const collect = async (now: Date): Promise<HostFacts> => {
+    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals });
+    const before = last;
+    last = facts;
+    if (before !== null && !sameInventory(inventoryOf(before), inventoryOf(facts))) reporter?.helloChanged();
+    return facts;
+  };
   let processes: ProcessMonitor | undefined;
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
@@ -76,10 +84,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     })
     : undefined;
 
-  async function scan(trigger: 'startup' | 'periodic'): Promise<void> {
-    const now = new Date();
-    const started = performance.now();
-    const facts = await collect(now);
+  /** `collected`: facts already collected for this scan (the startup scan's, at start), and how long that took. */
+  async function scan(trigger: 'startup' | 'periodic', collected?: { readonly facts: HostFacts; readonly now: Date; readonly ms: number }): Promise<void> {
+    const now = collected?.now ?? new Date();
+    const started = performance.now() - (collected?.ms ?? 0);
+    const facts = collected?.facts ?? await collect(now);
     const results = evaluate(facts, specs, now);
     lastScanMs = performance.now() - started;
     const s = spool;
@@ -105,13 +114,13 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     };
   }
 
-  function tick(trigger: 'startup' | 'periodic'): void {
+  function tick(trigger: 'startup' | 'periodic', collected?: Parameters<typeof scan>[1]): void {
     if (scanning) {
       skipped++;
       log.warn({ skipped }, 'previous scan still running; this one skipped');
       return;
     }
-    scanning = lane.run(() => scan(trigger))
+    scanning = lane.run(() => scan(trigger, collected))
       .catch((err: unknown) => log.error({ err: (err as Error).message }, 'scan failed'))
       .finally(() => {
         scanning = undefined;
@@ -148,7 +157,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         backoffMaxMs: config.collector.backoffMaxMs, window: 16, connectTimeoutMs: 5000,
       }, {
         spool, log: log.child({ component: 'reporter' }),
-        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0, hostBaselineKey: processes?.hostKey ?? '' }),
+        hello: createHello({
+          node: config.node, agentVersion: deps.version, hostFs, snapshot: () => last,
+          baselines: () => (processes ? { baselineVersion: processes.baselineVersion, hostKey: processes.hostKey } : undefined),
+        }),
         stats: agentStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
@@ -176,6 +188,16 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         }, { log: log.child({ component: 'enroll' }), clock: deps.clock, onEnrolled: () => reporter?.reconnectNow() });
         await enroller.start();
       }
+      // The startup scan's facts, before the process monitor and the first connection: the host
+      // role and the Hello's inventory are read from them. A collection that fails here is
+      // logged, and the startup scan tries again.
+      const firstAt = new Date();
+      const firstStarted = performance.now();
+      const first = await collect(firstAt).catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, 'collecting the startup facts failed');
+        return null;
+      });
+      const firstMs = performance.now() - firstStarted;
       // Before connecting: the loaded baselines' version goes into the Hello.
       if (config.processes.enabled) {
         const p = config.processes;
@@ -186,7 +208,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
           hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashBytes,
-        }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
+        }, {
+          spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }),
+          ...(first ? { roleFacts: () => Promise.resolve(first) } : {}),
+        });
         await processes.start();
         pods = createPodInventory(processes);
         const r = reporter;
@@ -203,7 +228,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       }
       await health?.start();
       if (health) log.info({ port: health.port }, 'health endpoint listening');
-      tick('startup');
+      tick('startup', first ? { facts: first, now: firstAt, ms: firstMs } : undefined);
       // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
       // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
       if (log.isLevelEnabled('debug')) {

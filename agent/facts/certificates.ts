@@ -17,17 +17,14 @@ import { lastFlag } from './cli-flags.js';
 import { componentHostPath } from './component-paths.js';
 import { resolveComponentValue, type ValueSpec } from './component-settings.js';
 import type { ComponentFacts, ControlPlaneComponent, ControlPlaneFacts } from './control-plane-types.js';
-import { collectControlPlane } from './control-plane.js';
 import { collectFileFacts } from './file-facts.js';
 import { walkHostDir } from './file-walk.js';
-import { createHostFs, type HostFs } from './host-fs.js';
+import type { HostFs } from './host-fs.js';
 import type { FactError, FileFacts, JsonValue, KubeletFacts } from './host-facts.js';
 import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { valueAt } from './worker-facts.js';
 import { KUBEADM_LAYOUT, layoutByName } from './layouts.js';
-import { collectKubelet } from './kubelet.js';
-import { collectProcessTable } from './process-table.js';
-import { loadUserDb, type UserDb } from './users.js';
+import type { UserDb } from './users.js';
 import { describeCertificate, type CertificateInfo } from './x509-info.js';
 
 export type { CertificateInfo } from './x509-info.js';
@@ -571,18 +568,4 @@ export function certificateExpiries(facts: CertificateFacts | undefined): Array<
     if (times.length > 0) out.push({ path: c.path, notAfterMs: Math.min(...times) });
   }
   return out.sort((a, b) => a.notAfterMs - b.notAfterMs || a.path.localeCompare(b.path)).slice(0, MAX_INVENTORY_CERTIFICATES);
-}
-
-/**
- * The inventory list on its own, found the way a scan finds it (for the hello, which may come
- * before the first scan): no kubelet probe, nothing else collected.
- */
-export async function certificateExpiriesOf(hostRoot: string, procRoot: string): Promise<Array<{ path: string; notAfterMs: number }>> {
-  const hostFs = createHostFs(hostRoot);
-  const procFs = createHostFs(procRoot);
-  const users = await loadUserDb(hostFs);
-  const processes = await collectProcessTable(procFs);
-  const { kubelet } = await collectKubelet(hostFs, procFs, processes.kubelet);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane);
-  return certificateExpiries(await collectCertificates({ hostFs, users, kubelet, controlPlane }));
 }

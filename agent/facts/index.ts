@@ -1,6 +1,6 @@
 // Public surface of the facts phase: read the host once, return a plain snapshot.
 import { collectFileFacts } from './file-facts.js';
-import { createHostFs } from './host-fs.js';
+import { createHostFs, type HostFs } from './host-fs.js';
 import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
 import { collectKubelet } from './kubelet.js';
 import { collectProcessTable } from './process-table.js';
@@ -24,6 +24,8 @@ export type * from './certificates.js';
 export interface CollectOptions {
   /** Where the host's `/` is mounted (default `/`). */
   readonly hostRoot: string;
+  /** The reader of the host's files; default one rooted at `hostRoot` (host-fs.ts). */
+  readonly hostFs?: HostFs;
   /** Where the host's process table is (default `/proc`). */
   readonly procRoot?: string;
   /** Clock for `collectedAt`. */
@@ -54,7 +56,7 @@ function pathsRead(kubelet: KubeletFacts | null, files: readonly FileFacts[]): s
 
 export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   const now = opts.now ?? (() => new Date());
-  const hostFs = createHostFs(opts.hostRoot);
+  const hostFs = opts.hostFs ?? createHostFs(opts.hostRoot);
   const procFs = createHostFs(opts.procRoot ?? '/proc');
   const users = await loadUserDb(hostFs);
   // One walk of the process table for every collector that looks for processes.

@@ -5,9 +5,7 @@
 import type { JsonValue } from './host-facts.js';
 import type { FileFacts, KubeletFacts } from './host-facts.js';
 import { collectFileFacts } from './file-facts.js';
-import { createHostFs, type HostFs } from './host-fs.js';
-import { collectKubelet } from './kubelet.js';
-import { collectProcessTable } from './process-table.js';
+import type { HostFs } from './host-fs.js';
 import type { ProcessScan } from './proc.js';
 import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { collectKubeletProbe, type KubeletProbeOptions } from './kubelet-probe.js';
@@ -106,16 +104,4 @@ export async function collectWorkerFacts(input: WorkerFactsInput): Promise<Worke
     collectKubeletProbe(input.probe, input.probeDisabledReason),
   ]);
   return { kubeletUnit: unit, kubeProxy, kubeletProbe, kubeletBinary, sysctls, files, paths };
-}
-
-/**
- * The kubelet's version for the node inventory (the hello's HostInfo.kubeletVersion): found
- * the way a scan finds it, read from its binary; '' when there is no kubelet or no version.
- */
-export async function kubeletVersionOf(hostRoot: string, procRoot: string): Promise<string> {
-  const hostFs = createHostFs(hostRoot);
-  const procFs = createHostFs(procRoot);
-  const { kubelet } = await collectKubelet(hostFs, procFs, (await collectProcessTable(procFs)).kubelet);
-  if (kubelet === null) return '';
-  return (await collectKubeletBinary(hostFs, kubelet.exe)).version ?? '';
 }
