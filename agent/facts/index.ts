@@ -1,7 +1,7 @@
 // Public surface of the facts phase: read the host once, return a plain snapshot.
 import { collectFileFacts } from './file-facts.js';
 import { createHostFs, type HostFs } from './host-fs.js';
-import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
+import type { FileFacts, HostFacts, KubeletFacts } from './model.js';
 import { collectKubelet } from './kubelet.js';
 import { collectProcessTable } from './process-table.js';
 import { collectControlPlane } from './control-plane.js';
@@ -12,6 +12,7 @@ import { collectWorkerFacts } from './worker-facts.js';
 import { collectCertificates } from './certificates.js';
 import { documentRefusals, type DocumentRefusal } from './document-refusals.js';
 
+export type * from './model.js';
 export type * from './host-facts.js';
 export type * from './control-plane-types.js';
 export type { CliFlag } from './cli-flags.js';
