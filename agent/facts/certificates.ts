@@ -15,7 +15,9 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { posix } from 'node:path';
 import { lastFlag } from './cli-flags.js';
 import { componentHostPath } from './component-paths.js';
-import { resolveComponentValue, type ValueSpec } from './component-settings.js';
+import { etcdSpec, resolveComponentValue, type ValueSpec } from './component-settings.js';
+
+export { etcdSpec };
 import type { ComponentFacts, ControlPlaneComponent, ControlPlaneFacts } from './control-plane-types.js';
 import { collectFileFacts } from './file-facts.js';
 import { walkHostDir } from './file-walk.js';
@@ -70,10 +72,6 @@ interface KeyNaming {
   readonly certificate: string | null;
 }
 
-/** An etcd setting: its flag, its ETCD_* variable and its place in a --config-file. */
-export const etcdSpec = (flag: string, type: ValueSpec['type'], dflt: string | null, configPath: readonly string[]): ValueSpec => ({
-  flag, type, default: dflt, env: `ETCD_${flag.toUpperCase().replace(/-/g, '_')}`, configPath,
-});
 const etcd = (flag: string, section: 'client-transport-security' | 'peer-transport-security', key: string): ValueSpec =>
   etcdSpec(flag, 'string', null, [section, key]);
 const flag = (name: string): ValueSpec => ({ flag: name, type: 'string', default: null });

@@ -7,20 +7,18 @@
 // processes from it: each names its predicate, and gets its matches. Command lines are read
 // with synchronous, bounded reads of `<procRoot>/<pid>/cmdline` (a decimal pid and a fixed
 // name; the pid entry listed as a directory, not a link, the file opened with O_NOFOLLOW, so
-// no link leads out of the proc root): on a node with a thousand processes, a thread-pool round trip
-// per file (the promise-based host-fs reader) cost most of a scan. The walk yields to the
-// event loop between slices of pids. Links of the matches (exe, cwd) go through the rooted
-// reader.
+// no link leads out of the proc root): on a node with a thousand processes, a thread-pool
+// round trip per file (the promise-based host-fs reader) cost most of a scan. The walk yields
+// to the event loop between slices of pids. Links of the matches (exe, cwd) go through the
+// rooted reader.
 import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { FsError, HostFs } from './host-fs.js';
 import { redactArgv } from '../../proto/support/redact.js';
+import { commandName, MAX_CMDLINE_BYTES, truncatedArgvReason } from './cli-flags.js';
 
-/**
- * How much of /proc/<pid>/cmdline is read. Linux allows far more (each argument up to 128 KiB,
- * all of them up to a quarter of the stack limit): past this bound, argv is cut and marked.
- */
-export const MAX_CMDLINE_BYTES = 256 * 1024;
+// Interpretations of a command line, in cli-flags.ts; re-exported for the readers' users.
+export { commandName, MAX_CMDLINE_BYTES, truncatedArgvReason };
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -56,12 +54,6 @@ export function parseCmdline(raw: Buffer): string[] {
   const parts = text.split('\0');
   if (parts[parts.length - 1] === '') parts.pop();
   return parts;
-}
-
-/** The basename of argv[0], which is how processes are matched (never the whole line). */
-export function commandName(argv: readonly string[]): string {
-  const first = argv[0];
-  return first === undefined ? '' : posix.basename(first);
 }
 
 export async function listPids(procFs: HostFs): Promise<{ pids: number[]; error: FsError | null }> {
@@ -146,16 +138,6 @@ async function listPidDirs(procFs: HostFs): Promise<{ pids: number[]; error: FsE
 
 /** Pids read between two turns of the event loop. */
 const SLICE_PIDS = 256;
-
-/**
- * Why settings read from a truncated command line cannot be judged; `who` names the process
- * (`the kubelet`, `kube-apiserver`).
- */
-export function truncatedArgvReason(who: string, pid: number | null): string {
-  const at = pid === null ? '' : ` (pid ${pid}, /proc/${pid}/cmdline)`;
-  return `the command line of ${who}${at} is longer than the ${MAX_CMDLINE_BYTES} bytes the agent reads: ` +
-    'a flag past that point would override what can be seen (the last occurrence wins), so its flags cannot be judged';
-}
 
 /** Reads exe and cwd links for a process already known by its argv. */
 export async function describeProcess(procFs: HostFs, pid: number, argv: readonly string[], argvTruncated = false): Promise<ProcessInfo> {

@@ -9,16 +9,16 @@ import { componentOf } from './components.js';
 import { readHostYaml } from './config-file.js';
 import type { DocumentRefusalReason } from './document-limits.js';
 import { parseQuietly } from './control-plane-docs.js';
-import type { EnvEntry, VolumeMapping } from './control-plane-types.js';
+import { VALUE_FROM, type EnvEntry, type VolumeMapping } from './control-plane-types.js';
 import type { FactError, JsonObject, JsonValue } from './host-facts.js';
 import { ETCD_ENV_PREFIX } from './environ.js';
 import { createTextMemo } from './text-memo.js';
 import { redactArgv, redactNamedValue } from '../../proto/support/redact.js';
 
+export { VALUE_FROM };
+
 export const MAX_MANIFESTS_PER_DIR = 64;
 
-/** An env entry that takes its value from a ConfigMap, Secret or field: not visible in the file. */
-export const VALUE_FROM = '<valueFrom>';
 
 export interface StaticPod {
   readonly path: string;

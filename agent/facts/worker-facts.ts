@@ -15,17 +15,10 @@ import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxy
 import { collectSysctls } from './sysctls.js';
 import type { UserDb } from './users.js';
 import { lastFlag } from './cli-flags.js';
+import { KERNEL_DEFAULTS_SYSCTLS, type KernelDefaultsSysctl } from './node-facts.js';
 
-/** The kernel settings the kubelet checks at start when --protect-kernel-defaults is on. */
-export const KERNEL_DEFAULTS_SYSCTLS = [
-  'vm.overcommit_memory',
-  'vm.panic_on_oom',
-  'kernel.panic',
-  'kernel.panic_on_oops',
-  'kernel.keys.root_maxkeys',
-  'kernel.keys.root_maxbytes',
-] as const;
-export type KernelDefaultsSysctl = (typeof KERNEL_DEFAULTS_SYSCTLS)[number];
+export { KERNEL_DEFAULTS_SYSCTLS, type KernelDefaultsSysctl };
+
 
 /** Path-valued kubelet settings whose files a check stats: flag name and KubeletConfiguration path. */
 export const KUBELET_FILE_SETTINGS: readonly { readonly flag: string; readonly configPath: readonly string[] }[] = [
