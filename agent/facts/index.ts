@@ -59,22 +59,33 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   const now = opts.now ?? (() => new Date());
   const hostFs = opts.hostFs ?? createHostFs(opts.hostRoot);
   const procFs = createHostFs(opts.procRoot ?? '/proc');
-  const users = await loadUserDb(hostFs);
-  // One walk of the process table for every collector that looks for processes.
-  const processes = await collectProcessTable(procFs);
+  // One walk of the process table for every collector that looks for processes. Collectors
+  // that do not depend on each other run side by side: their reads wait on the disk (and the
+  // probes on the network) together, not one after another.
+  const [users, processes] = await Promise.all([loadUserDb(hostFs), collectProcessTable(procFs)]);
   const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane);
-
+  const kubeletFiles = async (): Promise<FileFacts[]> => {
+    const out: FileFacts[] = [];
+    for (const p of kubelet?.paths ?? []) {
+      if (p.path !== null && !out.some((f) => f.path === p.path)) out.push(await collectFileFacts(hostFs, users, p.path));
+    }
+    return out;
+  };
+  const [controlPlane, namedFiles, { files: workerFiles, paths: workerPaths, ...worker }] = await Promise.all([
+    collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane),
+    kubeletFiles(),
+    collectWorkerFacts({
+      hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, probe: opts.kubeletProbe ?? null,
+      probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
+    }),
+  ]);
   const files: Record<string, FileFacts> = {};
-  for (const p of kubelet?.paths ?? []) {
-    if (p.path !== null && !Object.hasOwn(files, p.path)) files[p.path] = await collectFileFacts(hostFs, users, p.path);
-  }
-  const { files: workerFiles, paths: workerPaths, ...worker } = await collectWorkerFacts({
-    hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, probe: opts.kubeletProbe ?? null,
-    probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
-  });
-  for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
-  const certificates = await collectCertificates({ hostFs, users, kubelet, controlPlane });
+  for (const f of [...namedFiles, ...workerFiles]) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
+  const [certificates, etcdProbe] = await Promise.all([
+    collectCertificates({ hostFs, users, kubelet, controlPlane }),
+    collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
+      'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
+  ]);
 
   const facts: HostFacts = {
     collectedAt: now().toISOString(),
@@ -87,8 +98,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     errors: [...users.errors],
     controlPlane,
     ...worker,
-    etcdProbe: await collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
-      'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
+    etcdProbe,
     certificates,
   };
   opts.refusals?.add(documentRefusals(facts));
