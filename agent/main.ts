@@ -7,12 +7,10 @@ import { isFindingStatus } from '../proto/domain.js';
 import type { AgentConfig } from './config.js';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { collectFacts } from './facts/index.js';
+import { collectFacts, type HostFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
 import { createListenBaselines, LISTENS_FILE } from './exposure/listen-baseline.js';
 import { createHostFs } from './facts/host-fs.js';
-import { collectHostInfo } from './facts/host-info.js';
-import { kubeletVersionOf } from './facts/worker-facts.js';
 import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
@@ -26,7 +24,7 @@ import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
 import { createHealthServer } from './health.js';
 import { createWatcher, type Watcher } from './watch/watcher.js';
-import { certificateExpiriesOf } from './facts/certificates.js';
+import { createHello, inventoryOf, sameInventory } from './report/hello.js';
 import { createDocumentRefusalCounter } from './facts/document-refusals.js';
 import { createProcessMonitor, type ProcessMonitor } from './processes/monitor.js';
 import { createPodInventory, type PodInventoryApplier } from './processes/pod-inventory.js';
@@ -62,8 +60,6 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     : null;
   // Host documents refused by their limits, at every collection (AgentStats host_documents_refused).
   const refusals = createDocumentRefusalCounter();
-  // One way to read the host, shared by the periodic scan and the watcher: a watch result is
-  // judged on facts collected exactly as a full scan's are.
   let processes: ProcessMonitor | undefined;
   // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
   let nodeExternal: readonly string[] = [];
@@ -75,7 +71,19 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
       () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens)
     : null;
-  const collect = (now: Date) => collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
+  // The last snapshot is the agent's memory: the Hello's inventory and the host role are read
+  // from it, never collected on their own.
+  let last: HostFacts | null = null;
+  // One way to read the host, shared by the periodic scan and the watcher: a watch result is
+  // judged on facts collected exactly as a full scan's are. Every collection is remembered; one
+  // that changes the node's inventory (a certificate renewed) has it sent to the collector now.
+  const collect = async (now: Date): Promise<HostFacts> => {
+    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
+    const before = last;
+    last = facts;
+    if (before !== null && !sameInventory(inventoryOf(before), inventoryOf(facts))) reporter?.helloChanged();
+    return facts;
+  };
   let baselineReports: BaselineReporter | undefined;
   let pods: PodInventoryApplier | undefined;
   let scansDone = 0;
@@ -90,10 +98,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     })
     : undefined;
 
-  async function scan(trigger: 'startup' | 'periodic'): Promise<void> {
-    const now = new Date();
-    const started = performance.now();
-    const facts = await collect(now);
+  /** `collected`: facts already collected for this scan (the startup scan's, at start), and how long that took. */
+  async function scan(trigger: 'startup' | 'periodic', collected?: { readonly facts: HostFacts; readonly now: Date; readonly ms: number }): Promise<void> {
+    const now = collected?.now ?? new Date();
+    const started = performance.now() - (collected?.ms ?? 0);
+    const facts = collected?.facts ?? await collect(now);
     const results = evaluate(facts, specs, now);
     lastScanMs = performance.now() - started;
     const s = spool;
@@ -119,13 +128,13 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     };
   }
 
-  function tick(trigger: 'startup' | 'periodic'): void {
+  function tick(trigger: 'startup' | 'periodic', collected?: Parameters<typeof scan>[1]): void {
     if (scanning) {
       skipped++;
       log.warn({ skipped }, 'previous scan still running; this one skipped');
       return;
     }
-    scanning = lane.run(() => scan(trigger))
+    scanning = lane.run(() => scan(trigger, collected))
       .catch((err: unknown) => log.error({ err: (err as Error).message }, 'scan failed'))
       .finally(() => {
         scanning = undefined;
@@ -162,7 +171,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         backoffMaxMs: config.collector.backoffMaxMs, window: 16, connectTimeoutMs: 5000,
       }, {
         spool, log: log.child({ component: 'reporter' }),
-        hello: async () => ({ node: config.node, agentVersion: deps.version, host: { ...(await collectHostInfo(hostFs)), kubeletVersion: await kubeletVersionOf(config.hostRoot, config.procRoot), certificates: await certificateExpiriesOf(config.hostRoot, config.procRoot) }, baselineVersion: processes?.baselineVersion ?? 0, hostBaselineKey: processes?.hostKey ?? '' }),
+        hello: createHello({
+          node: config.node, agentVersion: deps.version, hostFs, snapshot: () => last,
+          baselines: () => (processes ? { baselineVersion: processes.baselineVersion, hostKey: processes.hostKey } : undefined),
+        }),
         stats: agentStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
@@ -195,6 +207,16 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         }, { log: log.child({ component: 'enroll' }), clock: deps.clock, onEnrolled: () => reporter?.reconnectNow() });
         await enroller.start();
       }
+      // The startup scan's facts, before the process monitor and the first connection: the host
+      // role and the Hello's inventory are read from them. A collection that fails here is
+      // logged, and the startup scan tries again.
+      const firstAt = new Date();
+      const firstStarted = performance.now();
+      const first = await collect(firstAt).catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, 'collecting the startup facts failed');
+        return null;
+      });
+      const firstMs = performance.now() - firstStarted;
       // Before connecting: the loaded baselines' version goes into the Hello.
       if (config.processes.enabled) {
         const p = config.processes;
@@ -205,7 +227,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           hostLearnMs: p.hostLearnSeconds * 1000, startupMs: p.startupSeconds * 1000, rateBurst: p.rateBurst,
           rateRefillMs: p.rateRefillSeconds * 1000, maxBaselines: p.maxBaselines, maxItemsPerBaseline: p.maxItemsPerBaseline,
           hostRole: p.hostRole, containerdState: p.containerdState, identity: p.identity, maxHashBytes: p.maxHashBytes,
-        }, { spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }) });
+        }, {
+          spool, notify: () => reporter?.notify(), log: log.child({ component: 'processes' }),
+          ...(first ? { roleFacts: () => Promise.resolve(first) } : {}),
+        });
         await processes.start();
         const why = await listens?.load();
         if (why) log.warn({ file: LISTENS_FILE }, why);
@@ -224,7 +249,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       }
       await health?.start();
       if (health) log.info({ port: health.port }, 'health endpoint listening');
-      tick('startup');
+      tick('startup', first ? { facts: first, now: firstAt, ms: firstMs } : undefined);
       // At debug, where the agent's memory goes, at start and once a minute (bench/agent-rss.ts
       // --agent-debug reads these lines): resident, V8's heap, and what Buffers hold outside it.
       if (log.isLevelEnabled('debug')) {

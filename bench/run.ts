@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, each printing its figures next to a baseline measured
 // in the same run. Nothing here asserts a time; the ratios are for people to read.
 import { benchIngest } from './ingest.js';
-import { benchScan, formatScanBench } from './scan.js';
+import { benchScan, formatScanBench, scanBenchOptions } from './scan.js';
 import { benchWatch, formatWatchBench } from './watch.js';
 import { benchProcesses, formatProcessesBench } from './processes.js';
 import { benchExecCapture, formatExecCaptureBench } from './exec-capture.js';
@@ -49,9 +49,7 @@ async function main(): Promise<void> {
   ].join('\n'));
 
   // `--fixture NAME` picks the host tree for the scan benchmark (default: the kubeadm control plane).
-  const fixtureArg = process.argv.indexOf('--fixture');
-  const fixture = (fixtureArg >= 0 ? process.argv[fixtureArg + 1] : undefined) ?? 'kubeadm-cp';
-  const so = { fixture, fallback: 'insecure-worker', scans: quick ? 50 : 200, spawns: quick ? 20 : 100 };
+  const so = scanBenchOptions(process.argv);
   process.stdout.write(formatScanBench(await benchScan(so), so.scans));
   const wo = { changes: quick ? 10 : 30, debounceMs: AgentConfigSchema.properties.watch.properties.debounceMs.default as number };
   process.stdout.write(formatWatchBench(await benchWatch(wo), wo, AgentConfigSchema.properties.scan.properties.intervalSeconds.default as number));

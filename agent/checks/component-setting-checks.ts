@@ -6,12 +6,11 @@ import type { Result, Source, Status } from '../../proto/domain.js';
 import type { ComponentFacts, HostFacts } from '../facts/index.js';
 import type { ValueResolution, ValueSpec } from '../facts/component-settings.js';
 import { resolveComponentValue } from '../facts/component-settings.js';
-import type { ComponentSettingCheck } from './control-plane-spec.js';
 import { componentOf, foundAs, isResult } from './control-plane-results.js';
 import { describeTest, runTest } from './operators.js';
 import type { Test } from './operators.js';
 import { failingStatus, makeResult } from './result.js';
-import type { CheckMeta } from './spec.js';
+import type { CheckMeta, ComponentSettingCheck } from './spec.js';
 
 const label = (s: ValueSpec): string => (s.featureGate !== undefined ? `--${s.flag}=${s.featureGate}` : `--${s.flag}`);
 

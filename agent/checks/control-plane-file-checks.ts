@@ -4,7 +4,7 @@
 import { posix } from 'node:path';
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
-import type { ControlPlaneFileCheck } from './control-plane-spec.js';
+import type { ControlPlaneFileCheck } from './spec.js';
 import { controlPlaneOf } from './control-plane-results.js';
 import { propertyValue } from './file-checks.js';
 import { describeTest, runTest } from './operators.js';

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import type { Result } from '../../proto/domain.js';
 import { resolveComponentValue, type ValueSpec } from '../facts/component-settings.js';
-import { etcdSpec } from '../facts/certificates.js';
+import { etcdSpec } from '../facts/component-settings.js';
 import type { CertificateFileFact, CertificateRole, ComponentFacts, HostFacts } from '../facts/index.js';
 import { canonicalIp } from '../facts/x509-info.js';
 import { certProblem, custom, namedBy, perItem, sourceFileOf } from './certificate-checks.js';

@@ -8,7 +8,7 @@
 // public addresses are NAT'd to the node and are not on its interfaces).
 import type { Result } from '../../proto/domain.js';
 import type { ComponentFacts, HostFacts } from '../facts/index.js';
-import type { ExposureFacts, Listener } from '../exposure/collect.js';
+import type { ExposureFacts, Listener } from '../facts/exposure-types.js';
 import { judgedListener, listenItem } from '../exposure/listen-baseline.js';
 import { KUBELET_PORT, KUBELET_READ_ONLY_PORT } from './kubelet-exposure.js';
 import { resolveKubeletSetting } from './kubelet-settings.js';

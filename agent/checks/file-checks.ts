@@ -7,7 +7,7 @@ import { describeTest, runTest } from './operators.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { FileCheck, FileProperty } from './spec.js';
 import { withOrigin } from './kubelet-origin.js';
-import { truncatedArgvReason } from '../facts/proc.js';
+import { truncatedArgvReason } from '../facts/cli-flags.js';
 
 export const formatMode = (mode: number): string => mode.toString(8).padStart(4, '0');
 

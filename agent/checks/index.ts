@@ -17,9 +17,8 @@ export { resolveKubeletSetting } from './kubelet-settings.js';
 export { checkDependencies, dependencyIndex } from './dependencies.js';
 export type { Dependencies } from './dependencies.js';
 export type { EffectiveSetting, Resolution } from './kubelet-settings.js';
-export type { CheckSpec, CheckMeta, KubeletSettingCheck, FileCheck, CustomCheck, KubeletSetting } from './spec.js';
+export type { CheckSpec, CheckMeta, KubeletSettingCheck, FileCheck, CustomCheck, KubeletSetting, ComponentSettingCheck, ControlPlaneFileCheck } from './spec.js';
 export type { Test } from './operators.js';
-export type { ComponentSettingCheck, ControlPlaneFileCheck } from './control-plane-spec.js';
 
 /** Every check, in CIS order. */
 export const CATALOG: readonly CheckSpec[] = [

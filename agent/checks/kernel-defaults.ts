@@ -7,7 +7,7 @@
 // One result per kernel setting, subject `sysctl/<name>`.
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
-import type { KernelDefaultsSysctl } from '../facts/worker-facts.js';
+import type { KernelDefaultsSysctl } from '../facts/node-facts.js';
 import { withOrigin } from './kubelet-origin.js';
 import { resolveKubeletSetting } from './kubelet-settings.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';

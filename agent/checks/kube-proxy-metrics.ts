@@ -7,8 +7,7 @@
 import { isIP } from 'node:net';
 import type { Result, Source } from '../../proto/domain.js';
 import type { HostFacts, KubeProxyFacts } from '../facts/index.js';
-import { lastFlag } from '../facts/cli-flags.js';
-import { truncatedArgvReason } from '../facts/proc.js';
+import { lastFlag, truncatedArgvReason } from '../facts/cli-flags.js';
 import { failingStatus, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck } from './spec.js';
 

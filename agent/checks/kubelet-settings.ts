@@ -6,7 +6,7 @@
 // reported as that default; the same zero on the command line is kept, as the kubelet keeps it.
 import type { Result } from '../../proto/domain.js';
 import type { CliFlag, ConfigDoc, HostFacts, JsonObject, JsonValue, KubeletFacts } from '../facts/index.js';
-import { truncatedArgvReason } from '../facts/proc.js';
+import { truncatedArgvReason } from '../facts/cli-flags.js';
 import { formatGoDuration, parseGoDuration } from './go-duration.js';
 import { withOrigin } from './kubelet-origin.js';
 import { describeTest, runTest } from './operators.js';

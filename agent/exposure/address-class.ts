@@ -5,8 +5,9 @@
 // address in no range is public. A socket bound to every address (`0.0.0.0`, `::`) takes the
 // most exposed class among the node's own addresses. Pure.
 import { isIP } from 'node:net';
+import type { AddressClass } from '../facts/exposure-types.js';
 
-export type AddressClass = 'loopback' | 'link-local' | 'private' | 'public';
+export type { AddressClass } from '../facts/exposure-types.js';
 
 export const ADDRESS_CLASSES: readonly AddressClass[] = ['loopback', 'link-local', 'private', 'public'];
 

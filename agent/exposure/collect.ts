@@ -9,84 +9,13 @@
 // here. What is here is what is bound, never what is reachable.
 import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket, type SocketTableName } from '../facts/sockets.js';
+import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket } from '../facts/sockets.js';
 import { classify, classifyBound, isWildcard, type AddressClass, type AddressClasses } from './address-class.js';
+import type { ExposureFacts, Listener, ListenerOwner, NodeAddress, TableRead } from '../facts/exposure-types.js';
+
+export type { ExposureFacts, Listener, ListenerOwner, NodeAddress, TableRead } from '../facts/exposure-types.js';
 import { cleanExe, MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
-import type { ListenBaselineView } from './listen-baseline.js';
 import { DEFAULT_OWNER_LIMITS, findSocketOwners, listPidDirs, type OwnerWalkLimits } from './socket-owners.js';
-
-/** The process that holds a socket, and where it runs. */
-export interface ListenerOwner {
-  readonly pid: number;
-  /** The executable (host path, or the path inside the container); empty when unreadable. */
-  readonly exe: string;
-  readonly comm: string;
-  /** The baseline key of its workload (`host/worker`, `<ns>/<Kind>/<name>/<container>`, `container:<id>`). */
-  readonly key: string;
-  readonly namespace: string;
-  readonly pod: string;
-  readonly container: string;
-  /** The workload as `Kind/name`; empty for host processes. */
-  readonly workload: string;
-}
-
-export interface Listener {
-  readonly protocol: 'tcp' | 'udp';
-  readonly family: 'inet' | 'inet6';
-  readonly address: string;
-  readonly port: number;
-  /** The bound address's class; for a wildcard, the most exposed class of the node's addresses. */
-  readonly class: AddressClass;
-  /** Bound to every address of the namespace (`0.0.0.0`, `::`). */
-  readonly wildcard: boolean;
-  readonly inode: number;
-  readonly uid: number;
-  /** null when no process was found holding it (see ExposureFacts.walk for why that may be). */
-  readonly owner: ListenerOwner | null;
-}
-
-export interface NodeAddress {
-  readonly address: string;
-  readonly class: AddressClass;
-  /** `interface`: configured on the namespace; `node`: the Node object's ExternalIP (from the collector). */
-  readonly source: 'interface' | 'node';
-}
-
-export interface TableRead {
-  readonly table: SocketTableName;
-  readonly rows: number;
-  readonly refused: number;
-  readonly firstRefusal: string;
-  /** Listening rows past the parser's bound, plus a table cut at maxTableBytes (then `cut`). */
-  readonly dropped: number;
-  readonly cut: boolean;
-  /** Why the table could not be read; empty when it was. */
-  readonly error: string;
-}
-
-export interface ExposureFacts {
-  readonly namespacePid: number;
-  readonly listeners: readonly Listener[];
-  readonly nodeAddresses: readonly NodeAddress[];
-  readonly tables: readonly TableRead[];
-  readonly walk: {
-    readonly pidsWalked: number;
-    readonly unreadable: number;
-    readonly pidLimitHit: boolean;
-    readonly fdLimitHits: number;
-    readonly timeLimitHit: boolean;
-    readonly elapsedMs: number;
-  };
-  /** Listeners no process was found for. */
-  readonly unowned: number;
-  /** Listeners past maxListeners, left out. */
-  readonly dropped: number;
-  /**
-   * The listen baselines of the keys that have listeners now (listen-baseline.ts), when the
-   * process monitor runs: what exposure-new-listener judges.
-   */
-  readonly listenBaselines?: Readonly<Record<string, ListenBaselineView>>;
-}
 
 /** What the collector needs of a process: the monitor's proc reader fits. */
 export interface ProcessLookup {

@@ -9,12 +9,13 @@
 // that did not listen while it learned, has no set here and raises nothing.
 import { readFile } from 'node:fs/promises';
 import { writeJsonAtomically } from '../baseline/store.js';
-import type { Listener } from './collect.js';
+import type { BaselineState, ListenBaselineView, Listener } from '../facts/exposure-types.js';
+
+export type { BaselineState, ListenBaselineView } from '../facts/exposure-types.js';
 
 export const LISTENS_FILE = 'listens.json';
 export const EPHEMERAL_UDP_FROM = 32768;
 
-export type BaselineState = 'learning' | 'locked';
 
 export interface ListenBaselineLimits {
   readonly maxKeys: number;
@@ -24,13 +25,6 @@ export interface ListenBaselineLimits {
 export const DEFAULT_LISTEN_LIMITS: ListenBaselineLimits = { maxKeys: 4096, maxPerKey: 256 };
 
 /** What the check needs of one key: its state now and what it learned (keys with listeners in this scan only). */
-export interface ListenBaselineView {
-  readonly state: BaselineState;
-  readonly learned: readonly string[];
-  /** Items that were not learned because the key's set was full. */
-  readonly overflow: number;
-}
-
 export const listenItem = (l: Pick<Listener, 'protocol' | 'address' | 'port'>): string => `${l.protocol}/${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
 
 /** Whether a listener is learned and judged at all. */

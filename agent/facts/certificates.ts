@@ -15,21 +15,22 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { posix } from 'node:path';
 import { lastFlag } from './cli-flags.js';
 import { componentHostPath } from './component-paths.js';
-import { resolveComponentValue, type ValueSpec } from './component-settings.js';
+import { etcdSpec, resolveComponentValue, type ValueSpec } from './component-settings.js';
+
+export { etcdSpec };
 import type { ComponentFacts, ControlPlaneComponent, ControlPlaneFacts } from './control-plane-types.js';
-import { collectControlPlane } from './control-plane.js';
 import { collectFileFacts } from './file-facts.js';
 import { walkHostDir } from './file-walk.js';
-import { createHostFs, type HostFs } from './host-fs.js';
+import type { HostFs } from './host-fs.js';
 import type { FactError, FileFacts, JsonValue, KubeletFacts } from './host-facts.js';
 import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { valueAt } from './worker-facts.js';
 import { KUBEADM_LAYOUT, layoutByName } from './layouts.js';
-import { collectKubelet } from './kubelet.js';
-import { loadUserDb, type UserDb } from './users.js';
+import type { UserDb } from './users.js';
 import { describeCertificate, type CertificateInfo } from './x509-info.js';
 
-export type { CertificateInfo } from './x509-info.js';
+export type * from './certificate-types.js';
+import type { CertComponent, CertificateFacts, CertificateFileFact, CertificateRole, CertificateUse, ChainFact, KeyFileFact, KeyKind, KeyMatchFact } from './certificate-types.js';
 
 /** Certificate and key files taken from the PKI directories (files components name always count). */
 export const MAX_PKI_FILES = 256;
@@ -41,102 +42,6 @@ export const MAX_CERTS_PER_FILE = 32;
 const CERT_FILE = /\.(crt|pem|cer)$/;
 const KEY_FILE = /\.key$/;
 
-export type CertComponent = ControlPlaneComponent | 'kubelet' | 'pki-dir';
-
-export type CertificateRole =
-  | 'etcd-server' | 'etcd-peer' | 'etcd-client-ca' | 'etcd-peer-ca'
-  | 'apiserver-serving' | 'apiserver-etcd-client' | 'apiserver-kubelet-client' | 'apiserver-proxy-client'
-  | 'apiserver-etcd-ca' | 'apiserver-client-ca' | 'apiserver-requestheader-ca' | 'apiserver-kubelet-ca'
-  | 'cluster-signing-ca' | 'root-ca'
-  | 'kubelet-serving' | 'kubelet-client' | 'kubelet-client-ca'
-  /** Found under a PKI directory; no component names it. */
-  | 'pki';
-
-/** One way a component uses a certificate file. */
-export interface CertificateUse {
-  readonly role: CertificateRole;
-  readonly component: CertComponent;
-  /** The setting that names it as the component spells it (`--cert-file`, `tlsCertFile`), or the directory it was found in. */
-  readonly setting: string;
-  /** Where that setting was read, in words. */
-  readonly where: string;
-  /** The key named with it, as a host path; null when none. */
-  readonly key: string | null;
-  /** The CA file its verifier uses (named by the same group of flags, or by the peer that verifies it); null when none is named. */
-  readonly ca: { readonly path: string; readonly setting: string } | null;
-}
-
-export interface ChainFact {
-  readonly ca: string;
-  readonly setting: string;
-  /** null: could not be told (the CA file is missing or unreadable); `reason` says why. */
-  readonly verified: boolean | null;
-  readonly reason: string;
-}
-
-export interface CertificateFileFact {
-  /** The host path as named (or, when it has no host path, the value as the component names it). */
-  readonly path: string;
-  readonly file: FileFacts;
-  readonly uses: readonly CertificateUse[];
-  /** In file order; the first is the file's own certificate, the rest its chain or bundle. */
-  readonly certificates: readonly CertificateInfo[];
-  /** Certificates in the file beyond MAX_CERTS_PER_FILE, not described. */
-  readonly omitted: number;
-  /** The file also holds a private key (which was not parsed). */
-  readonly holdsPrivateKey: boolean;
-  /** Set when the file is missing, unreadable, or holds no certificate. */
-  readonly error: FactError | null;
-  /** One entry per CA named for it. */
-  readonly chain: readonly ChainFact[];
-}
-
-/**
- * `leaf`: the key half of a non-CA pair, read only to match it. `ca`, `service-account`:
- * stat'ed, never read. `unpaired`: found under a PKI directory with nothing to pair it with;
- * stat'ed, never read.
- */
-export type KeyKind = 'leaf' | 'ca' | 'service-account' | 'unpaired';
-
-export interface KeyUse {
-  readonly component: CertComponent;
-  readonly setting: string;
-  readonly where: string;
-  /** The certificate it is paired with; null for CA and service-account keys named alone. */
-  readonly certificate: string | null;
-}
-
-export interface KeyMatchFact {
-  readonly certificate: string;
-  /** null: could not be told (`reason`). */
-  readonly matches: boolean | null;
-  readonly reason: string;
-}
-
-export interface KeyFileFact {
-  readonly path: string;
-  readonly file: FileFacts;
-  readonly kind: KeyKind;
-  /** Why it has that kind, in words. */
-  readonly kindReason: string;
-  readonly uses: readonly KeyUse[];
-  /** Leaf keys: whether the key is the partner of each certificate it is paired with. */
-  readonly matches: readonly KeyMatchFact[];
-  /** Whether the agent opened it (only leaf keys are ever opened). */
-  readonly read: boolean;
-}
-
-export interface CertificateFacts {
-  readonly certificates: readonly CertificateFileFact[];
-  readonly keys: readonly KeyFileFact[];
-  /** PKI directories walked (those that exist). */
-  readonly pkiDirs: readonly string[];
-  /** Certificate and key files under the PKI directories left out over MAX_PKI_FILES. */
-  readonly dropped: number;
-  readonly errors: readonly FactError[];
-  /** Host paths read or stat'ed (files as named and after links, directories walked), for a watcher. */
-  readonly filesRead: readonly string[];
-}
 
 // ---------------------------------------------------------------------------------------
 // Who names what
@@ -167,10 +72,6 @@ interface KeyNaming {
   readonly certificate: string | null;
 }
 
-/** An etcd setting: its flag, its ETCD_* variable and its place in a --config-file. */
-export const etcdSpec = (flag: string, type: ValueSpec['type'], dflt: string | null, configPath: readonly string[]): ValueSpec => ({
-  flag, type, default: dflt, env: `ETCD_${flag.toUpperCase().replace(/-/g, '_')}`, configPath,
-});
 const etcd = (flag: string, section: 'client-transport-security' | 'peer-transport-security', key: string): ValueSpec =>
   etcdSpec(flag, 'string', null, [section, key]);
 const flag = (name: string): ValueSpec => ({ flag: name, type: 'string', default: null });
@@ -570,17 +471,4 @@ export function certificateExpiries(facts: CertificateFacts | undefined): Array<
     if (times.length > 0) out.push({ path: c.path, notAfterMs: Math.min(...times) });
   }
   return out.sort((a, b) => a.notAfterMs - b.notAfterMs || a.path.localeCompare(b.path)).slice(0, MAX_INVENTORY_CERTIFICATES);
-}
-
-/**
- * The inventory list on its own, found the way a scan finds it (for the hello, which may come
- * before the first scan): no kubelet probe, nothing else collected.
- */
-export async function certificateExpiriesOf(hostRoot: string, procRoot: string): Promise<Array<{ path: string; notAfterMs: number }>> {
-  const hostFs = createHostFs(hostRoot);
-  const procFs = createHostFs(procRoot);
-  const users = await loadUserDb(hostFs);
-  const { kubelet } = await collectKubelet(hostFs, procFs);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet);
-  return certificateExpiries(await collectCertificates({ hostFs, users, kubelet, controlPlane }));
 }

@@ -1,5 +1,29 @@
 // Long-flag parsing for Kubernetes components (pflag conventions), from an argv that was
-// read from /proc and already redacted. Pure: no I/O.
+// read from /proc and already redacted, and what a command line's name and bound tell. Pure:
+// no I/O.
+import { posix } from 'node:path';
+
+/**
+ * How much of /proc/<pid>/cmdline is read. Linux allows far more (each argument up to 128 KiB,
+ * all of them up to a quarter of the stack limit): past this bound, argv is cut and marked.
+ */
+export const MAX_CMDLINE_BYTES = 256 * 1024;
+
+/** The basename of argv[0], which is how processes are matched (never the whole line). */
+export function commandName(argv: readonly string[]): string {
+  const first = argv[0];
+  return first === undefined ? '' : posix.basename(first);
+}
+
+/**
+ * Why settings read from a truncated command line cannot be judged; `who` names the process
+ * (`the kubelet`, `kube-apiserver`).
+ */
+export function truncatedArgvReason(who: string, pid: number | null): string {
+  const at = pid === null ? '' : ` (pid ${pid}, /proc/${pid}/cmdline)`;
+  return `the command line of ${who}${at} is longer than the ${MAX_CMDLINE_BYTES} bytes the agent reads: ` +
+    'a flag past that point would override what can be seen (the last occurrence wins), so its flags cannot be judged';
+}
 
 export interface CliFlag {
   /** Name without the leading dashes, `_` normalised to `-` as the components do. */

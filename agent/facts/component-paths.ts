@@ -45,3 +45,10 @@ export function componentHostPath(ctx: PathContext, setting: string, value: stri
 
 /** A component's resolved path for one setting, if it has one. */
 export const componentPath = (c: ComponentFacts, setting: string): ComponentPath | undefined => c.paths.find((p) => p.setting === setting);
+
+/** A path as kube-proxy opens it: relative to its working directory (null when that is unknown). */
+export function kubeProxyPath(value: string, cwd: string | null): string | null {
+  if (value.startsWith('/')) return posix.normalize(value);
+  if (cwd === null || !cwd.startsWith('/')) return null;
+  return posix.normalize(`${cwd}/${value}`);
+}

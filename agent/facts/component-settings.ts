@@ -9,11 +9,10 @@
 // - k3s sets many flags internally where nobody can see them: a setting it was not given is
 //   `hidden`, never guessed.
 // - Otherwise the component's real built-in default applies.
-import type { ComponentArg, ComponentFacts } from './control-plane-types.js';
+import { VALUE_FROM, type ComponentArg, type ComponentFacts } from './control-plane-types.js';
 import type { JsonObject, JsonValue } from './host-facts.js';
 import { lastArg } from './components.js';
-import { truncatedArgvReason } from './proc.js';
-import { VALUE_FROM } from './static-pods.js';
+import { truncatedArgvReason } from './cli-flags.js';
 
 export type ValueType = 'bool' | 'int' | 'string' | 'list';
 
@@ -193,3 +192,8 @@ export function resolveComponentValue(c: ComponentFacts, spec: ValueSpec): Value
     : spec.env !== undefined && c.component === 'etcd' ? `neither --${spec.flag} nor ${spec.env} is set` : `--${label} is not set`;
   return fromDefault(c, spec, notSet);
 }
+
+/** An etcd setting: its flag, its ETCD_* variable and its place in a --config-file. */
+export const etcdSpec = (flag: string, type: ValueSpec['type'], dflt: string | null, configPath: readonly string[]): ValueSpec => ({
+  flag, type, default: dflt, env: `ETCD_${flag.toUpperCase().replace(/-/g, '_')}`, configPath,
+});

@@ -4,7 +4,7 @@
 import type { CliFlag } from './cli-flags.js';
 import { parseFlags } from './cli-flags.js';
 import type { ArgSource, ComponentArg, ControlPlaneComponent } from './control-plane-types.js';
-import { commandName } from './proc.js';
+import { commandName } from './cli-flags.js';
 
 export type KnownComponent = ControlPlaneComponent | 'kube-proxy';
 

@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { HOST_YAML_LIMITS, prescanDocument, type DocumentRefusalReason } from './document-limits.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, FactError, JsonObject } from './host-facts.js';
+import { createTextMemo } from './text-memo.js';
 
 export type ParsedConfig =
   | { readonly ok: true; readonly data: JsonObject }
@@ -52,8 +53,15 @@ export function parseHostYaml(text: string, opts: { readonly quiet: boolean }): 
   }
 }
 
+/** Configuration documents parsed, remembered by kind and text (text-memo.ts): the snapshot holds their data anyway. */
+const remembered = createTextMemo<ParsedConfig>(64);
+
 /** Parses one document that must be a mapping; `kind`, when given, must match. */
 export function parseConfigText(text: string, kind?: string): ParsedConfig {
+  return remembered(`${kind ?? ''}\0${text}`, () => parseConfigTextNow(text, kind));
+}
+
+function parseConfigTextNow(text: string, kind?: string): ParsedConfig {
   const parsed = parseHostYaml(text, { quiet: false });
   if (!parsed.ok) return parsed;
   const data = parsed.data;

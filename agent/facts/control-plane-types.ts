@@ -10,6 +10,9 @@ import type { DistributionName } from './layouts.js';
 export type { DistributionName } from './layouts.js';
 export type { EnvEntry } from './environ.js';
 
+/** An env entry that takes its value from a ConfigMap, Secret or field: not visible in the file. */
+export const VALUE_FROM = '<valueFrom>';
+
 export const CONTROL_PLANE_COMPONENTS = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'etcd'] as const;
 export type ControlPlaneComponent = (typeof CONTROL_PLANE_COMPONENTS)[number];
 

@@ -40,7 +40,7 @@ import { collectK3s } from './k3s.js';
 import type { Layout } from './layouts.js';
 import { KUBEADM_LAYOUT, LAYOUTS, layoutByName } from './layouts.js';
 import type { ProcessInfo } from './proc.js';
-import { findProcesses } from './proc.js';
+import type { ProcessScan } from './proc.js';
 import type { StaticPod } from './static-pods.js';
 import { readStaticPods } from './static-pods.js';
 import type { UserDb } from './users.js';
@@ -91,8 +91,7 @@ interface Found {
   readonly scanned: number;
 }
 
-async function scanProcesses(procFs: HostFs): Promise<Found> {
-  const scan = await findProcesses(procFs, (argv) => componentOf(argv) !== null || serverProcessOf(argv) !== null);
+function sortProcesses(scan: ProcessScan): Found {
   const processes = new Map<KnownComponent, ProcessInfo[]>();
   let server: Found['server'] = null;
   for (const p of scan.matches) {
@@ -384,9 +383,10 @@ async function collectFileSets(ctx: FileSetContext): Promise<{ readonly [S in Fi
   };
 }
 
-export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null): Promise<ControlPlaneFacts> {
+/** `scan`: the control-plane processes of the scan's process table (process-table.ts). */
+export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null, scan: ProcessScan): Promise<ControlPlaneFacts> {
   const errors: FactError[] = [];
-  const found = await scanProcesses(procFs);
+  const found = sortProcesses(scan);
   const { layout, evidence } = await detectLayout(hostFs, found);
 
   const staticPodPath = kubeletStaticPodPath(kubelet);

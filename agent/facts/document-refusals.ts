@@ -3,7 +3,7 @@
 // limit it passed, wherever the reader put it in the snapshot (its check is then an error
 // result); this finds them there, so no reader has to be handed a counter.
 import type { DocumentRefusalReason } from './document-limits.js';
-import type { HostFacts } from './host-facts.js';
+import type { HostFacts } from './model.js';
 
 export interface DocumentRefusal {
   readonly path: string;

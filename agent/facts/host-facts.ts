@@ -1,13 +1,8 @@
-// The snapshot the facts phase hands to the checks: plain, typed, JSON-serialisable data.
+// The model's common facts (model.ts): errors, files, documents, and the kubelet as found.
 // Every failure is recorded as a FactError where it happened; nothing is left out silently.
 import type { CliFlag } from './cli-flags.js';
 import type { FileStat, FsErrorCode } from './host-fs.js';
-import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxyFacts, SysctlFacts } from './node-facts.js';
-import type { ControlPlaneFacts } from './control-plane-types.js';
-import type { EtcdProbeFacts } from './etcd-probe.js';
-import type { CertificateFacts } from './certificates.js';
 import type { DocumentRefusalReason } from './document-limits.js';
-import type { ExposureFacts } from '../exposure/collect.js';
 
 export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 export type JsonObject = { readonly [key: string]: JsonValue };
@@ -97,37 +92,4 @@ export interface KubeletAbsence {
   /** `not-running`: the process table was read and has no kubelet. `unknown`: it could not be read. */
   readonly status: 'not-running' | 'unknown';
   readonly reason: string;
-}
-
-export interface HostFacts {
-  readonly collectedAt: string;
-  readonly hostRoot: string;
-  readonly procRoot: string;
-  readonly kubelet: KubeletFacts | null;
-  /** Why `kubelet` is null; null when a kubelet was found. */
-  readonly kubeletAbsence: KubeletAbsence | null;
-  /** Files stat'ed, keyed by the host path as named. */
-  readonly files: { readonly [hostPath: string]: FileFacts };
-  /** Host paths read or stat'ed (as named and after links), for a watcher. */
-  readonly filesRead: readonly string[];
-  /** Failures not tied to one fact above (e.g. the host's /etc/passwd unreadable). */
-  readonly errors: readonly FactError[];
-  /** The kubelet's systemd unit (CIS 4.1.1/4.1.2, and discovery when no process is visible). */
-  readonly kubeletUnit?: KubeletUnitFacts;
-  /** kube-proxy, when it runs on the node (CIS 4.1.3/4.1.4/4.3.1). */
-  readonly kubeProxy?: KubeProxyFacts;
-  /** What answered on the kubelet's ports. */
-  readonly kubeletProbe?: KubeletProbeFacts;
-  /** The kubelet's version, read from its binary. */
-  readonly kubeletBinary?: KubeletBinaryFacts;
-  /** Kernel settings the kubelet's --protect-kernel-defaults guards, from <procRoot>/sys. */
-  readonly sysctls?: SysctlFacts;
-  /** API server, controller manager, scheduler and etcd (CIS 1, 2, 3.2); absent when not collected. */
-  readonly controlPlane?: ControlPlaneFacts;
-  /** What etcd's client URLs do with a client that has no certificate, and with plain text. */
-  readonly etcdProbe?: EtcdProbeFacts;
-  /** Certificates and keys the components name, and those under the PKI directories. */
-  readonly certificates?: CertificateFacts;
-  /** The listening sockets of the host's network namespace, their processes and address classes (agent/exposure/). */
-  readonly exposure?: ExposureFacts;
 }

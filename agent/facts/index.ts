@@ -1,8 +1,9 @@
 // Public surface of the facts phase: read the host once, return a plain snapshot.
 import { collectFileFacts } from './file-facts.js';
-import { createHostFs } from './host-fs.js';
-import type { FileFacts, HostFacts, KubeletFacts } from './host-facts.js';
+import { createHostFs, type HostFs } from './host-fs.js';
+import type { FileFacts, HostFacts, KubeletFacts } from './model.js';
 import { collectKubelet } from './kubelet.js';
+import { collectProcessTable } from './process-table.js';
 import { collectControlPlane } from './control-plane.js';
 import { loadUserDb } from './users.js';
 import type { KubeletProbeOptions } from './kubelet-probe.js';
@@ -10,8 +11,9 @@ import { collectEtcdProbe, type EtcdProbeOptions } from './etcd-probe.js';
 import { collectWorkerFacts } from './worker-facts.js';
 import { collectCertificates } from './certificates.js';
 import { documentRefusals, type DocumentRefusal } from './document-refusals.js';
-import type { ExposureFacts } from '../exposure/collect.js';
+import type { ExposureFacts } from './exposure-types.js';
 
+export type * from './model.js';
 export type * from './host-facts.js';
 export type * from './control-plane-types.js';
 export type { CliFlag } from './cli-flags.js';
@@ -24,6 +26,8 @@ export type * from './certificates.js';
 export interface CollectOptions {
   /** Where the host's `/` is mounted (default `/`). */
   readonly hostRoot: string;
+  /** The reader of the host's files; default one rooted at `hostRoot` (host-fs.ts). */
+  readonly hostFs?: HostFs;
   /** Where the host's process table is (default `/proc`). */
   readonly procRoot?: string;
   /** Clock for `collectedAt`. */
@@ -56,22 +60,35 @@ function pathsRead(kubelet: KubeletFacts | null, files: readonly FileFacts[]): s
 
 export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   const now = opts.now ?? (() => new Date());
-  const hostFs = createHostFs(opts.hostRoot);
+  const hostFs = opts.hostFs ?? createHostFs(opts.hostRoot);
   const procFs = createHostFs(opts.procRoot ?? '/proc');
-  const users = await loadUserDb(hostFs);
-  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs);
-  const controlPlane = await collectControlPlane(hostFs, procFs, users, kubelet);
-
+  // One walk of the process table for every collector that looks for processes. Collectors
+  // that do not depend on each other run side by side: their reads wait on the disk (and the
+  // probes on the network) together, not one after another.
+  const [users, processes] = await Promise.all([loadUserDb(hostFs), collectProcessTable(procFs)]);
+  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  const kubeletFiles = async (): Promise<FileFacts[]> => {
+    const out: FileFacts[] = [];
+    for (const p of kubelet?.paths ?? []) {
+      if (p.path !== null && !out.some((f) => f.path === p.path)) out.push(await collectFileFacts(hostFs, users, p.path));
+    }
+    return out;
+  };
+  const [controlPlane, namedFiles, { files: workerFiles, paths: workerPaths, ...worker }] = await Promise.all([
+    collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane),
+    kubeletFiles(),
+    collectWorkerFacts({
+      hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, probe: opts.kubeletProbe ?? null,
+      probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
+    }),
+  ]);
   const files: Record<string, FileFacts> = {};
-  for (const p of kubelet?.paths ?? []) {
-    if (p.path !== null && !Object.hasOwn(files, p.path)) files[p.path] = await collectFileFacts(hostFs, users, p.path);
-  }
-  const { files: workerFiles, paths: workerPaths, ...worker } = await collectWorkerFacts({
-    hostFs, procFs, users, kubelet, unit, probe: opts.kubeletProbe ?? null,
-    probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
-  });
-  for (const f of workerFiles) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
-  const certificates = await collectCertificates({ hostFs, users, kubelet, controlPlane });
+  for (const f of [...namedFiles, ...workerFiles]) if (!Object.hasOwn(files, f.path)) files[f.path] = f;
+  const [certificates, etcdProbe] = await Promise.all([
+    collectCertificates({ hostFs, users, kubelet, controlPlane }),
+    collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
+      'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
+  ]);
 
   const facts: HostFacts = {
     collectedAt: now().toISOString(),
@@ -84,8 +101,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     errors: [...users.errors],
     controlPlane,
     ...worker,
-    etcdProbe: await collectEtcdProbe(controlPlane.components.etcd, opts.etcdProbe ?? null,
-      'the etcd probe is turned off (agent setting etcdProbe.enabled, or nodeward scan --no-probe)'),
+    etcdProbe,
     certificates,
     ...(opts.exposure ? { exposure: await opts.exposure() } : {}),
   };

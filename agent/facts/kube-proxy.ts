@@ -2,7 +2,7 @@
 // file read and its kubeconfig stat'ed INSIDE ITS OWN ROOT (<procRoot>/<pid>/root). kube-proxy
 // usually runs in a pod, where /var/lib/kube-proxy/... is a volume of the container that the
 // host's tree does not show; the kernel's /proc/<pid>/root link shows the process's view.
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import type { CliFlag } from './cli-flags.js';
 import { lastFlag, parseFlags } from './cli-flags.js';
 import { readConfigDoc } from './config-file.js';
@@ -10,7 +10,10 @@ import { collectFileFacts } from './file-facts.js';
 import type { ConfigDoc, FactError, FileFacts } from './host-facts.js';
 import { createHostFs, type HostFs } from './host-fs.js';
 import type { KubeProxyFacts } from './node-facts.js';
-import { commandName, findProcesses } from './proc.js';
+import { commandName, type ProcessScan } from './proc.js';
+import { kubeProxyPath } from './component-paths.js';
+
+export { kubeProxyPath };
 import type { UserDb } from './users.js';
 
 export const KUBE_PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
@@ -47,12 +50,6 @@ export function parseKubeProxyArgs(args: readonly string[]): readonly CliFlag[] 
   return parseFlags(args, KUBE_PROXY_BOOLEAN_FLAGS).flags;
 }
 
-/** A path as kube-proxy opens it: relative to its working directory (null when that is unknown). */
-export function kubeProxyPath(value: string, cwd: string | null): string | null {
-  if (value.startsWith('/')) return posix.normalize(value);
-  if (cwd === null || !cwd.startsWith('/')) return null;
-  return posix.normalize(`${cwd}/${value}`);
-}
 
 /** The kubeconfig paths kube-proxy could use: its --kubeconfig flag and its config's clientConnection.kubeconfig. */
 export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config: ConfigDoc | null): string[] {
@@ -67,9 +64,9 @@ export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config:
   return out;
 }
 
-export async function collectKubeProxy(procFs: HostFs, users: UserDb): Promise<KubeProxyFacts> {
+/** `scan`: the kube-proxy processes of the scan's process table (process-table.ts). */
+export async function collectKubeProxy(procFs: HostFs, users: UserDb, scan: ProcessScan): Promise<KubeProxyFacts> {
   const none = { pid: null, argv: [], argvTruncated: false, flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
-  const scan = await findProcesses(procFs, (argv) => kubeProxyArgs(argv) !== null);
   if (scan.error !== null) return { ...none, status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` };
   const [proc, ...others] = scan.matches;
   if (proc === undefined) {

@@ -8,7 +8,7 @@ import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, DropinFacts, FactError, KubeletAbsence, KubeletFacts, PathFact } from './host-facts.js';
 import { collectKubeletUnit, KUBELET_UNIT } from './kubelet-unit.js';
 import type { KubeletUnitFacts } from './node-facts.js';
-import { commandName, findProcesses } from './proc.js';
+import { commandName, type ProcessScan } from './proc.js';
 import { REDACTED } from '../../proto/support/redact.js';
 import { unitFromCgroup } from './systemd-unit.js';
 
@@ -215,9 +215,9 @@ async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null
 /**
  * The kubelet a node runs: the live process when one is visible (even one whose command line
  * is too long to read whole: it is marked, never replaced by its unit's), else its unit's.
+ * `scan`: the kubelet processes of the scan's process table (process-table.ts).
  */
-export async function collectKubelet(hostFs: HostFs, procFs: HostFs): Promise<KubeletDiscovery> {
-  const scan = await findProcesses(procFs, (argv) => kubeletArgs(argv) !== null);
+export async function collectKubelet(hostFs: HostFs, procFs: HostFs, scan: ProcessScan): Promise<KubeletDiscovery> {
   const [proc, ...others] = scan.matches;
   const unit = await kubeletUnitFor(hostFs, procFs, proc?.pid ?? null);
   if (proc !== undefined) {

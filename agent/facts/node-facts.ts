@@ -112,3 +112,14 @@ export interface SysctlValue {
 export interface SysctlFacts {
   readonly [name: string]: SysctlValue;
 }
+
+/** The kernel settings the kubelet checks at start when --protect-kernel-defaults is on. */
+export const KERNEL_DEFAULTS_SYSCTLS = [
+  'vm.overcommit_memory',
+  'vm.panic_on_oom',
+  'kernel.panic',
+  'kernel.panic_on_oops',
+  'kernel.keys.root_maxkeys',
+  'kernel.keys.root_maxbytes',
+] as const;
+export type KernelDefaultsSysctl = (typeof KERNEL_DEFAULTS_SYSCTLS)[number];

@@ -1,17 +1,24 @@
-// Processes as read from a proc root (the host's /proc, or a fixture tree in tests), through
-// the same rooted reader as host files. argv comes from /proc/<pid>/cmdline and is redacted
-// before it leaves this module (a match predicate sees it first, to pick the processes by
-// name: only those are redacted and kept); exe and cwd are link VALUES (host paths), never
-// followed here.
-import { posix } from 'node:path';
+// Processes as read from a proc root (the host's /proc, or a fixture tree in tests). argv
+// comes from /proc/<pid>/cmdline and is redacted before it leaves this module (match
+// predicates see it first, to pick the processes by name: only those are redacted and kept);
+// exe and cwd are link VALUES (host paths), never followed here.
+//
+// A scan walks the process table once (scanProcessTable), whatever number of collectors want
+// processes from it: each names its predicate, and gets its matches. Command lines are read
+// with synchronous, bounded reads of `<procRoot>/<pid>/cmdline` (a decimal pid and a fixed
+// name; the pid entry listed as a directory, not a link, the file opened with O_NOFOLLOW, so
+// no link leads out of the proc root): on a node with a thousand processes, a thread-pool
+// round trip per file (the promise-based host-fs reader) cost most of a scan. The walk yields
+// to the event loop between slices of pids. Links of the matches (exe, cwd) go through the
+// rooted reader.
+import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FsError, HostFs } from './host-fs.js';
 import { redactArgv } from '../../proto/support/redact.js';
+import { commandName, MAX_CMDLINE_BYTES, truncatedArgvReason } from './cli-flags.js';
 
-/**
- * How much of /proc/<pid>/cmdline is read. Linux allows far more (each argument up to 128 KiB,
- * all of them up to a quarter of the stack limit): past this bound, argv is cut and marked.
- */
-export const MAX_CMDLINE_BYTES = 256 * 1024;
+// Interpretations of a command line, in cli-flags.ts; re-exported for the readers' users.
+export { commandName, MAX_CMDLINE_BYTES, truncatedArgvReason };
 
 export interface ProcessInfo {
   readonly pid: number;
@@ -49,12 +56,6 @@ export function parseCmdline(raw: Buffer): string[] {
   return parts;
 }
 
-/** The basename of argv[0], which is how processes are matched (never the whole line). */
-export function commandName(argv: readonly string[]): string {
-  const first = argv[0];
-  return first === undefined ? '' : posix.basename(first);
-}
-
 export async function listPids(procFs: HostFs): Promise<{ pids: number[]; error: FsError | null }> {
   const entries = await procFs.readdir('/');
   if (!entries.ok) return { pids: [], error: entries.error };
@@ -80,38 +81,63 @@ export function parseCmdlinePrefix(raw: Buffer, maxBytes = MAX_CMDLINE_BYTES): A
   return { argv: lastNul < 0 ? [] : parseCmdline(raw.subarray(0, lastNul + 1)), truncated: true };
 }
 
+/** Reads from `fd` into `target` from `offset` until it is full or the file ends; the bytes read. */
+function fill(fd: number, target: Buffer, offset: number): number {
+  let total = offset;
+  while (total < target.length) {
+    const n = readSync(fd, target, total, target.length - total, null);
+    if (n === 0) break;
+    total += n;
+  }
+  return total - offset;
+}
+
 /**
- * argv from /proc/<pid>/cmdline, read up to the bound (one byte more tells a cut), NOT yet
- * redacted: it stays in this module.
+ * argv from `<procRoot>/<pid>/cmdline`, read up to the bound (one byte more tells a cut), NOT
+ * yet redacted: it stays in this module. null when the process cannot be read (it exited, or
+ * access was refused): it is passed over. The pid's entry is known to be a directory. `head` is a
+ * scratch buffer of FIRST_READ_BYTES shared by the walk; most command lines fit it, and only
+ * a long one costs a buffer of the bound.
  */
-async function readRawArgv(procFs: HostFs, pid: number): Promise<Argv | FsError> {
-  const opened = await procFs.openFile(`/${pid}/cmdline`);
-  if (!opened.ok) return opened.error;
+function readRawArgvSync(procRoot: string, pid: number, head: Buffer): Argv | null {
+  let fd: number;
   try {
-    // Most command lines fit the first read; only a long one costs a buffer of the bound.
-    const head = await opened.value.read(0, FIRST_READ_BYTES);
-    if (!head.ok) return head.error;
-    let raw = head.value;
-    if (raw.length === FIRST_READ_BYTES) {
-      const rest = await opened.value.read(FIRST_READ_BYTES, MAX_CMDLINE_BYTES + 1 - FIRST_READ_BYTES);
-      if (!rest.ok) return rest.error;
-      raw = Buffer.concat([raw, rest.value]);
-    }
-    return parseCmdlinePrefix(raw);
+    fd = openSync(join(procRoot, String(pid), 'cmdline'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const n = fill(fd, head, 0);
+    if (n < head.length) return parseCmdlinePrefix(head.subarray(0, n));
+    const whole = Buffer.alloc(MAX_CMDLINE_BYTES + 1);
+    head.copy(whole);
+    return parseCmdlinePrefix(whole.subarray(0, n + fill(fd, whole, n)));
+  } catch {
+    return null;
   } finally {
-    await opened.value.close();
+    closeSync(fd);
   }
 }
 
 /**
- * Why settings read from a truncated command line cannot be judged; `who` names the process
- * (`the kubelet`, `kube-apiserver`).
+ * The pids of the proc root whose entries are directories (a link in a crafted tree is passed
+ * over, never followed), listed with their types in one call. When the root cannot be listed,
+ * the rooted reader says why, as an error value.
  */
-export function truncatedArgvReason(who: string, pid: number | null): string {
-  const at = pid === null ? '' : ` (pid ${pid}, /proc/${pid}/cmdline)`;
-  return `the command line of ${who}${at} is longer than the ${MAX_CMDLINE_BYTES} bytes the agent reads: ` +
-    'a flag past that point would override what can be seen (the last occurrence wins), so its flags cannot be judged';
+async function listPidDirs(procFs: HostFs): Promise<{ pids: number[]; error: FsError | null }> {
+  let entries;
+  try {
+    entries = readdirSync(procFs.root, { withFileTypes: true });
+  } catch {
+    const listed = await listPids(procFs);
+    return listed.error !== null ? listed : { pids: [], error: { code: 'EIO', path: '/', message: `cannot list ${procFs.root}` } };
+  }
+  const pids = entries.filter((e) => e.isDirectory() && /^[1-9][0-9]{0,9}$/.test(e.name)).map((e) => Number(e.name));
+  return { pids: pids.sort((a, b) => a - b), error: null };
 }
+
+/** Pids read between two turns of the event loop. */
+const SLICE_PIDS = 256;
 
 /** Reads exe and cwd links for a process already known by its argv. */
 export async function describeProcess(procFs: HostFs, pid: number, argv: readonly string[], argvTruncated = false): Promise<ProcessInfo> {
@@ -127,20 +153,49 @@ export async function describeProcess(procFs: HostFs, pid: number, argv: readonl
   return { pid, argv, argvTruncated, exe, cwd, errors };
 }
 
+/** Predicates over raw argv, by name: each must judge names, never keep argv. */
+export type ProcessMatchers<K extends string> = { readonly [N in K]: (argv: readonly string[]) => boolean };
+
 /**
- * Finds the processes whose argv satisfies `match` (which must judge names, never keep argv).
- * Processes that vanish or cannot be read while scanning are passed over: they cannot be
+ * One walk of the process table: for each named predicate, the processes whose argv satisfies
+ * it. Processes that vanish or cannot be read while scanning are passed over: they cannot be
  * judged, and the scan is not a failure. A command line over the bound is matched on the part
- * that was read, and marked. Only the matches are redacted: the redactor's cost is paid for
- * the few processes judged, not for every long command line on the node.
+ * that was read, and marked. Only the matches are redacted and described: the redactor's cost
+ * and the link reads are paid for the few processes judged, not for every process on the node.
  */
-export async function findProcesses(procFs: HostFs, match: (argv: readonly string[]) => boolean): Promise<ProcessScan> {
-  const { pids, error } = await listPids(procFs);
-  if (error !== null) return { matches: [], scanned: 0, error };
-  const matches: ProcessInfo[] = [];
-  for (const pid of pids) {
-    const read = await readRawArgv(procFs, pid);
-    if ('argv' in read && match(read.argv)) matches.push(await describeProcess(procFs, pid, redactArgv(read.argv), read.truncated));
+export async function scanProcessTable<K extends string>(procFs: HostFs, matchers: ProcessMatchers<K>): Promise<{ readonly [N in K]: ProcessScan }> {
+  const names = Object.keys(matchers) as K[];
+  const scans = (scan: (name: K) => ProcessScan): { [N in K]: ProcessScan } =>
+    Object.fromEntries(names.map((n) => [n, scan(n)])) as { [N in K]: ProcessScan };
+  const { pids, error } = await listPidDirs(procFs);
+  if (error !== null) return scans(() => ({ matches: [], scanned: 0, error }));
+  const found = new Map<K, Array<{ pid: number; argv: Argv }>>(names.map((n) => [n, []]));
+  const head = Buffer.alloc(FIRST_READ_BYTES);
+  for (let i = 0; i < pids.length; i++) {
+    if (i > 0 && i % SLICE_PIDS === 0) await new Promise((resolve) => setImmediate(resolve));
+    const pid = pids[i] as number;
+    const read = readRawArgvSync(procFs.root, pid, head);
+    if (read === null) continue;
+    for (const n of names) if (matchers[n](read.argv)) found.get(n)?.push({ pid, argv: read });
   }
-  return { matches, scanned: pids.length, error: null };
+  const described = new Map<number, Promise<ProcessInfo>>();
+  const describe = (m: { pid: number; argv: Argv }): Promise<ProcessInfo> => {
+    const known = described.get(m.pid);
+    if (known) return known;
+    const p = describeProcess(procFs, m.pid, redactArgv(m.argv.argv), m.argv.truncated);
+    described.set(m.pid, p);
+    return p;
+  };
+  const matches = new Map<K, ProcessInfo[]>();
+  for (const n of names) {
+    const out: ProcessInfo[] = [];
+    for (const m of found.get(n) ?? []) out.push(await describe(m));
+    matches.set(n, out);
+  }
+  return scans((n) => ({ matches: matches.get(n) ?? [], scanned: pids.length, error: null }));
+}
+
+/** The processes whose argv satisfies `match`: a walk of the table with one predicate (scanProcessTable). */
+export async function findProcesses(procFs: HostFs, match: (argv: readonly string[]) => boolean): Promise<ProcessScan> {
+  return (await scanProcessTable(procFs, { match })).match;
 }

@@ -9,15 +9,16 @@ import { componentOf } from './components.js';
 import { readHostYaml } from './config-file.js';
 import type { DocumentRefusalReason } from './document-limits.js';
 import { parseQuietly } from './control-plane-docs.js';
-import type { EnvEntry, VolumeMapping } from './control-plane-types.js';
+import { VALUE_FROM, type EnvEntry, type VolumeMapping } from './control-plane-types.js';
 import type { FactError, JsonObject, JsonValue } from './host-facts.js';
 import { ETCD_ENV_PREFIX } from './environ.js';
+import { createTextMemo } from './text-memo.js';
 import { redactArgv, redactNamedValue } from '../../proto/support/redact.js';
+
+export { VALUE_FROM };
 
 export const MAX_MANIFESTS_PER_DIR = 64;
 
-/** An env entry that takes its value from a ConfigMap, Secret or field: not visible in the file. */
-export const VALUE_FROM = '<valueFrom>';
 
 export interface StaticPod {
   readonly path: string;
@@ -82,6 +83,9 @@ export function parseStaticPod(path: string, text: string): StaticPod {
   return { path, component: componentOf(argv)?.component ?? null, argv, env, mounts, workingDir, error: null };
 }
 
+/** Manifests parsed, remembered by path and text (text-memo.ts): a StaticPod holds only redacted values. */
+const remembered = createTextMemo<StaticPod>(2 * MAX_MANIFESTS_PER_DIR);
+
 export interface ManifestDirScan {
   readonly pods: readonly StaticPod[];
   /** Directories that exist, in the order given. */
@@ -114,7 +118,7 @@ export async function readStaticPods(hostFs: HostFs, dirs: readonly string[]): P
         pods.push({ ...failed(path, raw.error.message), error: raw.error });
         continue;
       }
-      pods.push(parseStaticPod(path, raw.text));
+      pods.push(remembered(`${path}\0${raw.text}`, () => parseStaticPod(path, raw.text)));
     }
   }
   return { pods, dirsRead, errors };

@@ -5,8 +5,8 @@
 import type { JsonValue } from './host-facts.js';
 import type { FileFacts, KubeletFacts } from './host-facts.js';
 import { collectFileFacts } from './file-facts.js';
-import { createHostFs, type HostFs } from './host-fs.js';
-import { collectKubelet } from './kubelet.js';
+import type { HostFs } from './host-fs.js';
+import type { ProcessScan } from './proc.js';
 import { kubeletSettingPath, type PathOrigin } from './kubelet-paths.js';
 import { collectKubeletProbe, type KubeletProbeOptions } from './kubelet-probe.js';
 import { collectKubeletBinary } from './kubelet-version.js';
@@ -15,17 +15,10 @@ import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxy
 import { collectSysctls } from './sysctls.js';
 import type { UserDb } from './users.js';
 import { lastFlag } from './cli-flags.js';
+import { KERNEL_DEFAULTS_SYSCTLS, type KernelDefaultsSysctl } from './node-facts.js';
 
-/** The kernel settings the kubelet checks at start when --protect-kernel-defaults is on. */
-export const KERNEL_DEFAULTS_SYSCTLS = [
-  'vm.overcommit_memory',
-  'vm.panic_on_oom',
-  'kernel.panic',
-  'kernel.panic_on_oops',
-  'kernel.keys.root_maxkeys',
-  'kernel.keys.root_maxbytes',
-] as const;
-export type KernelDefaultsSysctl = (typeof KERNEL_DEFAULTS_SYSCTLS)[number];
+export { KERNEL_DEFAULTS_SYSCTLS, type KernelDefaultsSysctl };
+
 
 /** Path-valued kubelet settings whose files a check stats: flag name and KubeletConfiguration path. */
 export const KUBELET_FILE_SETTINGS: readonly { readonly flag: string; readonly configPath: readonly string[] }[] = [
@@ -38,6 +31,8 @@ export interface WorkerFactsInput {
   readonly users: UserDb;
   readonly kubelet: KubeletFacts | null;
   readonly unit: KubeletUnitFacts;
+  /** The kube-proxy processes of the scan's process table (process-table.ts). */
+  readonly kubeProxyScan: ProcessScan;
   /** Where to probe the kubelet's ports; null: no probe (the reason says why). */
   readonly probe: KubeletProbeOptions | null;
   readonly probeDisabledReason?: string;
@@ -97,20 +92,9 @@ export async function collectWorkerFacts(input: WorkerFactsInput): Promise<Worke
   for (const p of [kubeletBinary.path, kubeletBinary.realPath]) if (p !== null && p.startsWith('/')) paths.push(p);
 
   const [kubeProxy, sysctls, kubeletProbe] = await Promise.all([
-    collectKubeProxy(procFs, users),
+    collectKubeProxy(procFs, users, input.kubeProxyScan),
     collectSysctls(procFs, KERNEL_DEFAULTS_SYSCTLS),
     collectKubeletProbe(input.probe, input.probeDisabledReason),
   ]);
   return { kubeletUnit: unit, kubeProxy, kubeletProbe, kubeletBinary, sysctls, files, paths };
-}
-
-/**
- * The kubelet's version for the node inventory (the hello's HostInfo.kubeletVersion): found
- * the way a scan finds it, read from its binary; '' when there is no kubelet or no version.
- */
-export async function kubeletVersionOf(hostRoot: string, procRoot: string): Promise<string> {
-  const hostFs = createHostFs(hostRoot);
-  const { kubelet } = await collectKubelet(hostFs, createHostFs(procRoot));
-  if (kubelet === null) return '';
-  return (await collectKubeletBinary(hostFs, kubelet.exe)).version ?? '';
 }

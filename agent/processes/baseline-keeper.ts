@@ -10,7 +10,7 @@ import type { Logger } from '../../proto/support/logger.js';
 import { baselineToJson, createBaselineSet, migrateLegacyHost, type BaselineChange, type BaselineJson, type BaselineSet, type BaselineSetJson } from '../baseline/baselines.js';
 import { hostKeyOf, isValidKey, receivesBaseline } from '../baseline/key.js';
 import { BASELINE_FILE, loadBaselineFile, saveBaselineFile } from '../baseline/store.js';
-import { detectHostRole, isControlPlaneExecutable, type HostRoleDecision, type HostRoleSetting } from './host-role.js';
+import { detectHostRole, hostRoleFromFacts, isControlPlaneExecutable, type HostRoleDecision, type HostRoleFacts, type HostRoleSetting } from './host-role.js';
 
 export interface BaselineKeeperConfig {
   readonly stateDir: string;
@@ -28,6 +28,11 @@ export interface BaselineKeeperDeps {
   readonly now: () => number;
   /** An executable was allowed in a baseline: stop reporting it. */
   readonly onAllowed: (key: string, exe: string) => void;
+  /**
+   * The snapshot a role `auto` is decided from: the agent gives its first scan's. Left out,
+   * the keeper collects the facts itself (detectHostRole), as a monitor running alone must.
+   */
+  readonly roleFacts?: () => Promise<HostRoleFacts>;
 }
 
 export function createBaselineKeeper(config: BaselineKeeperConfig, deps: BaselineKeeperDeps) {
@@ -46,7 +51,7 @@ export function createBaselineKeeper(config: BaselineKeeperConfig, deps: Baselin
   async function decideRole(): Promise<HostRoleDecision> {
     if (config.hostRole !== 'auto') return { role: config.hostRole, key: hostKeyOf(config.hostRole), evidence: 'set by the agent setting processes.hostRole' };
     try {
-      return await detectHostRole(config.hostRoot, config.procRoot);
+      return deps.roleFacts ? hostRoleFromFacts(await deps.roleFacts()) : await detectHostRole(config.hostRoot, config.procRoot);
     } catch (err) {
       return { role: 'worker', key: hostKeyOf('worker'), evidence: `the control-plane facts could not be collected (${(err as Error).message})` };
     }

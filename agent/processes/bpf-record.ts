@@ -3,7 +3,8 @@
 // offsets are fixed by static_asserts in native/src/bpf_exec.cc. A record whose lengths do
 // not fit is refused (null), never thrown over: the caller counts it.
 import { CLOCK_TICKS_PER_SECOND } from './proc-reader.js';
-import type { ExecRecord, SocketFamily, StdioFact, StdioKind } from './exec-events.js';
+import type { ExecRecord } from './exec-record.js';
+import type { SocketFamily, StdioFact, StdioKind } from './stdio.js';
 
 export const HEADER_BYTES = 168;
 

@@ -13,6 +13,9 @@
 //                  a control-plane node reports its components as unexpected (loudly); the other
 //                  mistake would allow them on a worker silently.
 //
+// The agent decides it from its first scan's snapshot (hostRoleFromFacts): nothing is collected
+// again for it.
+//
 // Stability: decided once, when the agent starts, and fixed for its lifetime. Manifests stay
 // while a static pod restarts, so a component restarting at that moment does not change the
 // answer. A node changes role only when it is re-provisioned (kubeadm reset, join
@@ -21,11 +24,8 @@
 // setting processes.hostRole pins the role where this rule cannot see it.
 import { HOST_ROLES, hostKeyOf, type HostRole } from '../../proto/baseline-key.js';
 import { componentOf } from '../facts/components.js';
-import { collectControlPlane } from '../facts/control-plane.js';
 import { CONTROL_PLANE_COMPONENTS, type ControlPlaneFacts } from '../facts/control-plane-types.js';
-import { createHostFs } from '../facts/host-fs.js';
-import { collectKubelet } from '../facts/kubelet.js';
-import { loadUserDb } from '../facts/users.js';
+import { collectFacts, type HostFacts } from '../facts/index.js';
 import { containerFromCgroup } from './cgroup.js';
 import { createProcReader } from './proc-reader.js';
 
@@ -60,18 +60,27 @@ export function hostRoleOf(cp: Pick<ControlPlaneFacts, 'components' | 'manifests
   return decision('worker', 'no static pod manifest runs a control-plane component and none runs as a host process');
 }
 
-/** The role of the node under `hostRoot` / `procRoot`, from what the checks' facts find there. */
-export async function detectHostRole(hostRoot: string, procRoot: string): Promise<HostRoleDecision> {
-  const hostFs = createHostFs(hostRoot);
-  const procFs = createHostFs(procRoot);
-  const { kubelet } = await collectKubelet(hostFs, procFs);
-  const cp = await collectControlPlane(hostFs, procFs, await loadUserDb(hostFs), kubelet);
-  const reader = createProcReader(procRoot);
+/** The facts the role is decided from: a scan's snapshot. */
+export type HostRoleFacts = Pick<HostFacts, 'controlPlane' | 'procRoot'>;
+
+/**
+ * The role from a scan's snapshot: its control-plane facts, and the cgroups of the component
+ * processes it found (read from its proc root: is each one outside any container?).
+ */
+export function hostRoleFromFacts(facts: HostRoleFacts): HostRoleDecision {
+  const cp = facts.controlPlane;
+  if (cp === undefined) return decision('worker', 'the scan collected no control-plane facts');
+  const reader = createProcReader(facts.procRoot);
   return hostRoleOf(cp, (pid) => {
     const r = reader.read(pid);
     // A cgroup that cannot be read (the process is gone) is no evidence of a host process.
     return r !== null && !r.missing.includes('cgroup') && containerFromCgroup(r.cgroup) === null;
   });
+}
+
+/** The role of the node under `hostRoot` / `procRoot`, from a collection of the checks' facts (no probe). */
+export async function detectHostRole(hostRoot: string, procRoot: string): Promise<HostRoleDecision> {
+  return hostRoleFromFacts(await collectFacts({ hostRoot, procRoot }));
 }
 
 /** The executable of a control-plane component, judged by its name as the facts judge argv[0]. */

@@ -22,7 +22,7 @@ import { createAttributor } from './attribution.js';
 import { createBaselineKeeper } from './baseline-keeper.js';
 import type { ExecEventStats, ExecSourceChoice, ExecSourceName } from './exec-events.js';
 import { createFindingSink, type FindingSinkStats } from './findings.js';
-import type { HostRoleSetting } from './host-role.js';
+import type { HostRoleFacts, HostRoleSetting } from './host-role.js';
 import { createPackageVouch, type PackageVouchStats } from '../facts/package-vouch.js';
 import { createIdentityHasher, type IdentityHasher } from './identity.js';
 import { createJudge, type Judge } from './judge.js';
@@ -90,6 +90,8 @@ export interface ProcessMonitorDeps {
   /** Tells the reporter the spool has something new. */
   readonly notify: () => void;
   readonly now?: () => number;
+  /** The snapshot the host role is decided from (baseline-keeper.ts); the agent gives its first scan's. */
+  readonly roleFacts?: () => Promise<HostRoleFacts>;
 }
 
 export interface ProcessMonitorStats {
@@ -149,7 +151,7 @@ export function createProcessMonitor(config: ProcessMonitorConfig, deps: Process
       deps.notify();
     },
   });
-  const keeper = createBaselineKeeper(config, { log, now, onAllowed: (key, exe) => sink.allow(key, exe) });
+  const keeper = createBaselineKeeper(config, { log, now, onAllowed: (key, exe) => sink.allow(key, exe), ...(deps.roleFacts ? { roleFacts: deps.roleFacts } : {}) });
   const table = createProcessTable(reader);
   let users: ReadonlyMap<number, string> = new Map();
   let hostMntNs: number | null = null;

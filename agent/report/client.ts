@@ -178,6 +178,9 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     pump();
   }
 
+  /** Counts helloChanged() calls: a connection whose Hello was prepared before the last is renewed. */
+  let helloGeneration = 0;
+
   function teardown(): void {
     if (healthyTimer) clearTimeout(healthyTimer);
     healthyTimer = undefined;
@@ -207,10 +210,20 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     }, delay);
   }
 
+  /** Opens a new stream now, from the first backoff step (its Hello says what changed). */
+  function renew(): void {
+    teardown();
+    if (retryTimer) clearTimeout(retryTimer);
+    retryTimer = undefined;
+    attempt = 0;
+    void connect();
+  }
+
   async function connect(): Promise<void> {
     if (stopped) return;
     let creds: grpc.ChannelCredentials;
     let hello: Omit<Hello, 'epoch' | 'stats'>;
+    const generation = helloGeneration;
     try {
       creds = credentials();
       hello = await deps.hello();
@@ -280,6 +293,8 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     healthyTimer.unref();
     deps.onConnected?.();
     pump();
+    // What the Hello says changed while this one was prepared: say it again.
+    if (generation !== helloGeneration) renew();
   }
 
   return {
@@ -311,6 +326,18 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
       if (!stopped) return;
       stopped = false;
       await connect();
+    },
+    /**
+     * What the Hello says changed (the node's certificate inventory): the collector takes one
+     * Hello per stream, so an open stream is replaced by a new one that says it (the spool's
+     * unacknowledged entries are sent again on it, as after any reconnect). Not connected,
+     * the next connection says it anyway.
+     */
+    helloChanged(): void {
+      helloGeneration++;
+      if (stopped || call === undefined) return;
+      log.info('node inventory changed; opening a new stream to send it');
+      renew();
     },
     /**
      * Waiting to reconnect: connect now instead, from the first backoff step (new credentials

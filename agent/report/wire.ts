@@ -4,7 +4,7 @@ import type { AgentStats, ScanReport, WireResult } from '../../proto/load.js';
 import { boundedSubject } from '../../proto/baseline-key.js';
 import { redactText } from '../../proto/support/redact.js';
 import type { DocumentRefusalStats } from '../facts/document-refusals.js';
-import type { ExposureFacts } from '../exposure/collect.js';
+import type { ExposureFacts } from '../facts/exposure-types.js';
 import { exposureToWire } from '../exposure/wire.js';
 
 export function resultToWire(r: Result): WireResult {

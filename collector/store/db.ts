@@ -6,7 +6,8 @@ import { MIGRATIONS } from './migrations/index.js';
 import { preparePrivateDatabase } from '../../proto/support/private-files.js';
 import { StoreError } from './boundary/errors.js';
 
-export type Db = Database.Database;
+export type { Db } from './migrations/migration.js';
+import type { Db } from './migrations/migration.js';
 
 
 /**

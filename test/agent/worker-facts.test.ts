@@ -14,7 +14,7 @@ import { collectFacts } from '../../agent/facts/index.js';
 import { createHostFs } from '../../agent/facts/host-fs.js';
 import { probeKubeletApi, probeTcpPort } from '../../agent/facts/kubelet-probe.js';
 import { collectKubeletBinary, pickVersion, readElfSections, scanForVersions } from '../../agent/facts/kubelet-version.js';
-import { kubeletVersionOf } from '../../agent/facts/worker-facts.js';
+import { inventoryOf } from '../../agent/report/hello.js';
 import { fakeGoBinary } from '../helpers/elf.js';
 import { prepareFixture, writeCmdline } from '../helpers/fixture.js';
 
@@ -112,10 +112,10 @@ test('the fixtures carry kubelet binaries of known versions, and the hello finds
     const facts = await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot });
     t.is(facts.kubeletBinary?.version, version, scenario);
     t.true(facts.filesRead.includes('/usr/bin/kubelet'));
-    t.is(await kubeletVersionOf(fx.root, fx.procRoot), version);
+    t.is(inventoryOf(facts).kubeletVersion, version);
   }
   const empty = await tempHost(t);
-  t.is(await kubeletVersionOf(empty, empty), '');
+  t.is(inventoryOf(await collectFacts({ hostRoot: empty, procRoot: empty })).kubeletVersion, '');
 });
 
 // ---- kube-proxy ----------------------------------------------------------------------------

@@ -10,44 +10,7 @@
 //   implements the boundary and nothing else changes;
 // - the lifecycle (collector/pipeline/lifecycle.ts) is pure: nothing with I/O.
 import test from 'ava';
-import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-
-interface Source {
-  /** Repository path, e.g. collector/store/db.ts. */
-  readonly path: string;
-  readonly text: string;
-  /** Repository paths of the files it imports; package names for packages. */
-  readonly imports: string[];
-}
-
-const SPECIFIERS = [
-  /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
-];
-
-async function sources(dir: string): Promise<Source[]> {
-  const out: Source[] = [];
-  for (const e of await readdir(join(ROOT, dir), { withFileTypes: true, recursive: true })) {
-    if (!e.isFile() || !e.name.endsWith('.ts') || e.name.endsWith('.d.ts')) continue;
-    const abs = join(e.parentPath, e.name);
-    const path = relative(ROOT, abs);
-    const text = await readFile(abs, 'utf8');
-    const imports = new Set<string>();
-    for (const re of SPECIFIERS) {
-      for (const m of text.matchAll(re)) {
-        const spec = m[1]!;
-        imports.add(spec.startsWith('.') ? relative(ROOT, resolve(dirname(abs), spec)).replace(/\.js$/, '.ts') : spec);
-      }
-    }
-    out.push({ path, text, imports: [...imports] });
-  }
-  return out;
-}
+import { reach, sources, type Source } from '../helpers/import-graph.js';
 
 const under = (path: string, dir: string): boolean => path.startsWith(`${dir}/`);
 const packageOf = (spec: string): string => (spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
@@ -58,18 +21,6 @@ const SQL = /\b(?:SELECT\s+[\w*(]|INSERT\s+(?:OR\s+\w+\s+)?INTO\b|DELETE\s+FROM\
 
 /** The source itself holds SQL or imports better-sqlite3. */
 const touchesSqlite = (f: Source): boolean => SQL.test(f.text) || f.imports.some((i) => packageOf(i) === 'better-sqlite3');
-
-/** Every source `from` reaches through its imports (type-only ones and re-exports included), itself too. */
-function reach(byPath: ReadonlyMap<string, Source>, from: string): Set<string> {
-  const seen = new Set<string>();
-  const todo = [from];
-  for (let p = todo.pop(); p !== undefined; p = todo.pop()) {
-    if (seen.has(p) || !byPath.has(p)) continue;
-    seen.add(p);
-    todo.push(...byPath.get(p)!.imports);
-  }
-  return seen;
-}
 
 test('the import graph is read: every collector and proto source, with its imports', async (t) => {
   const files = await all;

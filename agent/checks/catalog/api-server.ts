@@ -9,9 +9,8 @@ import {
   encryptionProviderCheck,
   reviewSettingCheck,
 } from '../api-server-checks.js';
-import type { ComponentSettingCheck } from '../control-plane-spec.js';
 import type { Test } from '../operators.js';
-import type { CheckMeta, CheckSpec } from '../spec.js';
+import type { CheckMeta, CheckSpec, ComponentSettingCheck } from '../spec.js';
 import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const meta = (cis: string, title: string, severity: Severity, scored: boolean, remediation: string): CheckMeta => ({

@@ -6,11 +6,10 @@ import type { Category, Severity } from '../../../proto/domain.js';
 import type { ControlPlaneComponent } from '../../facts/index.js';
 import type { ValueSpec } from '../../facts/component-settings.js';
 import { KEY_AUDIT_RESOURCES, auditPolicyCoverageCheck, auditPolicyExistsCheck } from '../audit-policy-checks.js';
-import type { ComponentSettingCheck } from '../control-plane-spec.js';
 import { etcdDedicatedCaCheck } from '../etcd-ca-check.js';
 import { etcdAutoTlsCheck } from '../etcd-certificate-checks.js';
 import type { Test } from '../operators.js';
-import type { CheckMeta, CheckSpec } from '../spec.js';
+import type { CheckMeta, CheckSpec, ComponentSettingCheck } from '../spec.js';
 import { cisRef } from '../../../proto/benchmark-refs.js';
 
 const meta = (cis: string, title: string, category: Category, severity: Severity, scored: boolean, remediation: string): CheckMeta => ({

@@ -2,7 +2,7 @@
 // from the components' own flags, else the distribution's layout), the property and the limit.
 import type { Category, Severity } from '../../../proto/domain.js';
 import type { FileSetName } from '../../facts/index.js';
-import type { ControlPlaneFileCheck } from '../control-plane-spec.js';
+import type { ControlPlaneFileCheck } from '../spec.js';
 import type { Test } from '../operators.js';
 import { cisRef } from '../../../proto/benchmark-refs.js';
 

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // What operators need on top of the initial schema: who suppressed a finding and when, a
 // bounded history per finding, per-node compliance kept up to date at commit time, the

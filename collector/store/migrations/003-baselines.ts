@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Central process baselines: one per baseline key, merged from every node's reports, with
 // the operator's changes. See collector/store/baselines.ts for what the columns mean.

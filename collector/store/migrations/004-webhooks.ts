@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // The webhook outbox: one row per (alert, destination that routes it), written in the same
 // transaction as the finding change it reports, drained by one dispatcher per destination.

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Every counter an agent reports in its AgentStats (hello and heartbeats), so that what an
 // agent lost or saw late is visible per node, and the baseline reports this collector refused.

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Agents' times from before ingest judged them against the time of receipt (issue 12): a time
 // up to 2^53-1 ms was stored as sent. One beyond what a Date holds (8.64e15) made every read

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Quotas against one client or one node growing the database (issue 12).
 //   audit_log.count, last_at   an anonymous refusal (a bad token, a refused dashboard login) is

@@ -1,5 +1,5 @@
-import type { Db } from '../db.js';
-import type { Migration } from './index.js';
+import type { Db } from './migration.js';
+import type { Migration } from './migration.js';
 import { PROCESS_IDENTITY_FIELDS } from '../../../proto/baseline-key.js';
 import { redactDetailJson, redactJson, redactText } from '../../../proto/support/redact.js';
 

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Which exec source an agent runs (AgentStats.exec_source: ebpf, netlink or scan), why a better
 // one did not load, and what it could not judge: records the eBPF ring buffer had no room for

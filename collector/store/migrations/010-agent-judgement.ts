@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // More of what an agent reports (AgentStats 17-22): processes judged as host processes though
 // their cgroup looked like a container's (a container no runtime vouches for, or the host's

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // A baseline item is a path plus the contents (SHA-256) that ran there (issue 14); see
 // collector/store/baselines.ts for the rules that merge them.

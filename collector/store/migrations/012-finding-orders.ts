@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // The orders of the findings list (issue 17; collector/store/finding-order.ts). Each order has
 // an index that yields it without sorting: its leading columns are (state, severity_rank), so

@@ -1,5 +1,5 @@
-import type { Db } from '../db.js';
-import type { Migration } from './index.js';
+import type { Db } from './migration.js';
+import type { Migration } from './migration.js';
 import { CIS_BENCHMARK } from '../../../proto/benchmark-refs.js';
 import { fingerprint } from '../../../proto/fingerprint.js';
 import { survivorOf } from '../../../proto/retired-checks.js';

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Items new to a locked central baseline that it did not take: learned after its lock, or
 // brought later than LOCK_IN_FLIGHT_MS after a node's lock (collector/store/baselines.ts).

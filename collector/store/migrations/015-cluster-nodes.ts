@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // The nodes of the cluster as the collector's node watch sees them (collector/kube/node-watch.ts),
 // whether or not an agent ever reported them: the node inventory lists a node known only from

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // AgentStats 23-24: executables an agent could not hash (judged by their path only) and the
 // last one's reason. Every node starts at 0 and empty; an agent that predates the fields keeps

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // AgentStats 25-26: exec events an agent's source delivered, and how long its last scan took.
 // Every node starts at 0; an agent that predates the fields keeps sending none.

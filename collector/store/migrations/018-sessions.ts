@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Dashboard sessions, kept across restarts (api/sessions.ts). A row holds the SHA-256 of the
 // session id, never the id itself: reading the database yields no cookie that works. The

@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // ScanReport.exposure: what listens on each node, the latest scan's (docs/exposure.md). One row
 // per node, replaced by each scan that carries it; gone with the node. AgentBaseline.listens:

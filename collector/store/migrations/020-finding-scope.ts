@@ -1,4 +1,4 @@
-import type { Migration } from './index.js';
+import type { Migration } from './migration.js';
 
 // Cluster findings (collector/posture/: RBAC and the other posture checks, judged from the
 // Kubernetes API) next to the nodes' findings, in the same table, lifecycle and outbox.

@@ -1,0 +1,23 @@
+// The processes a scan judges, from one walk of the process table: the kubelet, kube-proxy and
+// the control-plane components (or the k3s/rke2 server that embeds them). Collected once per
+// scan and handed to each collector, so /proc is read once however many look into it.
+import { componentOf, serverProcessOf } from './components.js';
+import type { HostFs } from './host-fs.js';
+import { kubeletArgs } from './kubelet.js';
+import { kubeProxyArgs } from './kube-proxy.js';
+import { scanProcessTable, type ProcessScan } from './proc.js';
+
+export interface ProcessTable {
+  readonly kubelet: ProcessScan;
+  readonly kubeProxy: ProcessScan;
+  /** Control-plane components by name, and k3s/rke2 server processes. */
+  readonly controlPlane: ProcessScan;
+}
+
+export function collectProcessTable(procFs: HostFs): Promise<ProcessTable> {
+  return scanProcessTable(procFs, {
+    kubelet: (argv) => kubeletArgs(argv) !== null,
+    kubeProxy: (argv) => kubeProxyArgs(argv) !== null,
+    controlPlane: (argv) => componentOf(argv) !== null || serverProcessOf(argv) !== null,
+  });
+}
