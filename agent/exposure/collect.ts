@@ -7,8 +7,8 @@
 //
 // NodePort and hostPort traffic is forwarded by DNAT rules and opens no socket: it is not
 // here. What is here is what is bound, never what is reachable.
-import { closeSync, constants, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBoundedText } from '../facts/bounded-read.js';
 import { SOCKET_TABLES, parseFibTrieLocal, parseIfInet6, parseSocketTable, type ListeningSocket } from '../facts/sockets.js';
 import { classify, classifyBound, isWildcard, type AddressClass, type AddressClasses } from './address-class.js';
 import type { ExposureFacts, Listener, ListenerOwner, NodeAddress, TableRead } from '../facts/exposure-types.js';
@@ -44,41 +44,10 @@ export interface ExposureOptions {
 export const DEFAULT_MAX_LISTENERS = 4096;
 export const DEFAULT_MAX_TABLE_BYTES = 32 * 1024 * 1024;
 
-/** One scratch buffer for every read: a proc file is read a chunk at a time into it. */
+/** One scratch buffer for every read (agent/facts/bounded-read.ts grows past it only for a bigger file). */
 const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 
-/** Reads a proc file up to `max` bytes (cut at the last full line); never follows a link. */
-export function readProcText(path: string, max: number): { text: string; cut: boolean } | { error: string } {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
-  }
-  try {
-    let text = '';
-    let total = 0;
-    let cut = false;
-    for (;;) {
-      const n = readSync(fd, SCRATCH, 0, Math.min(SCRATCH.length, max + 1 - total), null);
-      if (n === 0) break;
-      total += n;
-      if (total > max) {
-        cut = true;
-        const keep = n - (total - max);
-        text += SCRATCH.toString('latin1', 0, keep);
-        break;
-      }
-      text += SCRATCH.toString('latin1', 0, n);
-    }
-    if (cut) text = text.slice(0, text.lastIndexOf('\n') + 1);
-    return { text, cut };
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? 'EIO' };
-  } finally {
-    closeSync(fd);
-  }
-}
+const readProcText = (path: string, max: number) => readBoundedText(path, max, SCRATCH);
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 

@@ -11,8 +11,9 @@
 // round trip per file (the promise-based host-fs reader) cost most of a scan. The walk yields
 // to the event loop between slices of pids. Links of the matches (exe, cwd) go through the
 // rooted reader.
-import { closeSync, constants, openSync, readdirSync, readSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBounded } from './bounded-read.js';
 import type { FsError, HostFs } from './host-fs.js';
 import { redactArgv } from '../../proto/support/redact.js';
 import { commandName, MAX_CMDLINE_BYTES, truncatedArgvReason } from './cli-flags.js';
@@ -81,42 +82,16 @@ export function parseCmdlinePrefix(raw: Buffer, maxBytes = MAX_CMDLINE_BYTES): A
   return { argv: lastNul < 0 ? [] : parseCmdline(raw.subarray(0, lastNul + 1)), truncated: true };
 }
 
-/** Reads from `fd` into `target` from `offset` until it is full or the file ends; the bytes read. */
-function fill(fd: number, target: Buffer, offset: number): number {
-  let total = offset;
-  while (total < target.length) {
-    const n = readSync(fd, target, total, target.length - total, null);
-    if (n === 0) break;
-    total += n;
-  }
-  return total - offset;
-}
-
 /**
  * argv from `<procRoot>/<pid>/cmdline`, read up to the bound (one byte more tells a cut), NOT
  * yet redacted: it stays in this module. null when the process cannot be read (it exited, or
  * access was refused): it is passed over. The pid's entry is known to be a directory. `head` is a
  * scratch buffer of FIRST_READ_BYTES shared by the walk; most command lines fit it, and only
- * a long one costs a buffer of the bound.
+ * a long one costs a bigger buffer (agent/facts/bounded-read.ts).
  */
 function readRawArgvSync(procRoot: string, pid: number, head: Buffer): Argv | null {
-  let fd: number;
-  try {
-    fd = openSync(join(procRoot, String(pid), 'cmdline'), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const n = fill(fd, head, 0);
-    if (n < head.length) return parseCmdlinePrefix(head.subarray(0, n));
-    const whole = Buffer.alloc(MAX_CMDLINE_BYTES + 1);
-    head.copy(whole);
-    return parseCmdlinePrefix(whole.subarray(0, n + fill(fd, whole, n)));
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
+  const r = readBounded(join(procRoot, String(pid), 'cmdline'), MAX_CMDLINE_BYTES + 1, { scratch: head, view: true });
+  return 'error' in r ? null : parseCmdlinePrefix(r.data);
 }
 
 /**

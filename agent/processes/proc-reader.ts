@@ -8,7 +8,8 @@
 // tiny this costs the least CPU (the promise-based host-fs reader costs a thread-pool round
 // trip per file); callers that read many processes yield to the event loop between slices
 // (see monitor.ts). bench/processes.ts measures a full scan against ps-list.
-import { closeSync, constants, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { readBounded } from '../facts/bounded-read.js';
 import { join, resolve } from 'node:path';
 import { parseCmdline } from '../facts/proc.js';
 
@@ -110,29 +111,10 @@ export function createProcReader(procRoot: string, opts: { maxCmdlineBytes?: num
   /** pid -> start ticks of the pid directory already checked to be a real directory. */
   const checkedDirs = new Map<number, number>();
 
-  /** Reads at most `max` bytes; `truncated` when there was more. null when unreadable. */
+  /** Reads at most `max` bytes (agent/facts/bounded-read.ts); `truncated` when there was more. null when unreadable. */
   function readSmall(path: string, max: number): { data: Buffer; truncated: boolean } | null {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch {
-      return null;
-    }
-    const buffer = max < shared.length ? shared : Buffer.alloc(max + 1);
-    try {
-      let total = 0;
-      for (;;) {
-        const n = readSync(fd, buffer, total, max + 1 - total, null);
-        if (n === 0) break;
-        total += n;
-        if (total > max) break;
-      }
-      return { data: Buffer.from(buffer.subarray(0, Math.min(total, max))), truncated: total > max };
-    } catch {
-      return null;
-    } finally {
-      closeSync(fd);
-    }
+    const r = readBounded(path, max, { scratch: shared });
+    return 'error' in r ? null : { data: r.data, truncated: r.cut };
   }
 
   const pidDir = (pid: number): string => join(root, String(pid));

@@ -13,7 +13,8 @@
 // is counted and skipped; nothing here throws. Only paths `<procRoot>/<decimal pid>/...` with
 // fixed names are touched; the fd links are read with readlink, and a link to a path is
 // stat'ed (its type only, never opened) to tell a tty or /dev/null from a file or a FIFO.
-import { closeSync, constants, lstatSync, openSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, statSync } from 'node:fs';
+import { readBoundedText } from '../facts/bounded-read.js';
 import { join, resolve } from 'node:path';
 
 export type StdioKind = 'none' | 'socket' | 'pipe' | 'file' | 'chardev' | 'other' | 'unknown';
@@ -151,37 +152,13 @@ export function createStdioReader(procRoot: string, opts: { maxTableBytes?: numb
   let familiesUnknown = 0;
   let unreadable = 0;
 
-  /** The table's text up to the last full line within the bound; null when it cannot be read. */
+  /** The table's text up to the last full line within the bound (agent/facts/bounded-read.ts); null when it cannot be read. */
   function readTable(path: string): string | null {
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch {
-      return null;
-    }
-    try {
-      const chunks: Buffer[] = [];
-      let total = 0;
-      const buf = Buffer.alloc(64 * 1024);
-      for (;;) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, maxTable + 1 - total), null);
-        if (n === 0) break;
-        chunks.push(Buffer.from(buf.subarray(0, n)));
-        total += n;
-        if (total > maxTable) break;
-      }
-      tablesRead++;
-      let text = Buffer.concat(chunks).toString('latin1');
-      if (total > maxTable) {
-        tablesCut++;
-        text = text.slice(0, Math.max(0, text.lastIndexOf('\n', maxTable - 1) + 1));
-      }
-      return text;
-    } catch {
-      return null;
-    } finally {
-      closeSync(fd);
-    }
+    const r = readBoundedText(path, maxTable);
+    if ('error' in r) return null;
+    tablesRead++;
+    if (r.cut) tablesCut++;
+    return r.text;
   }
 
   const pidDir = (pid: number): string => join(root, String(pid));
