@@ -3,7 +3,7 @@
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
 import { evaluateFileCheck } from './file-checks.js';
-import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-settings.js';
+import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-setting-checks.js';
 import { makeResult } from './result.js';
 import { componentSettingSubject, evaluateComponentSetting } from './component-setting-checks.js';
 import { evaluateControlPlaneFileCheck, fileSetSubject } from './control-plane-file-checks.js';

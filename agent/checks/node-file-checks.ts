@@ -12,7 +12,7 @@ import { kubeProxyPath } from '../facts/component-paths.js';
 import { CLIENT_CA_FILE } from './catalog/kubelet.js';
 import { propertyValue } from './file-checks.js';
 import { withOrigin } from './kubelet-origin.js';
-import { resolveKubeletSetting } from './kubelet-settings.js';
+import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { describeTest, runTest, type Test } from './operators.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck, FileProperty } from './spec.js';
