@@ -1,14 +1,15 @@
 // Mode and owner checks on the control plane's files, one result per file. The file sets are
 // located by the facts phase (from the components' own flags, else the distribution's
-// layout); here they are only judged. Owner names are the host's (its /etc/passwd, /etc/group).
+// layout); here each file is judged by the one engine (file-checks.ts). Owner names are the
+// host's (its /etc/passwd, /etc/group).
 import { posix } from 'node:path';
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
 import type { ControlPlaneFileCheck } from './spec.js';
 import { controlPlaneOf } from './control-plane-results.js';
-import { propertyValue } from './file-checks.js';
-import { describeTest, runTest } from './operators.js';
-import { failingStatus, makeResult } from './result.js';
+import { FILE_PHRASES, judgeFile } from './file-checks.js';
+import { describeTest } from './operators.js';
+import { makeResult } from './result.js';
 import { kubeletClientCaPath } from './node-file-checks.js';
 
 export const fileSetSubject = (spec: ControlPlaneFileCheck): string => `files/${spec.fileSet}${spec.nameSuffix ? `/*${spec.nameSuffix}` : ''}`;
@@ -33,32 +34,17 @@ export function evaluateControlPlaneFileCheck(spec: ControlPlaneFileCheck, facts
   // The kubelet's client CA, when a node file check asks the same of it (spec.sharedWith).
   const shared = spec.sharedWith === undefined ? null : kubeletClientCaPath(facts);
   return files.map((file) => {
-    const path = file.path;
-    const also = shared !== null && path === shared && spec.sharedWith !== undefined ? spec.sharedWith : undefined;
-    const references = also === undefined ? {} : { references: [...spec.references, ...also.references] };
-    const alsoNote = also === undefined ? '' : `; it is also the kubelet's client CA (${also.check}: one problem, one result)`;
-    if (file.error !== null || file.stat === null) {
-      const why = file.error?.code === 'ENOENT' ? 'does not exist on the host' : `cannot be read: ${file.error?.message ?? 'no stat'}`;
-      return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', ...references, reason: `${path} (${set.locatedBy}) ${why}${alsoNote}` });
-    }
-    const actual = propertyValue(file, spec.property);
-    const t = runTest(spec.test, actual);
-    const realPath = file.realPath ?? path;
-    const judged = realPath === path ? path : `${realPath} (link target of ${path})`;
-    const unnamed = spec.property === 'owner' && (file.owner === null || file.group === null)
-      ? ' (an id without a name in the host\'s /etc/passwd or /etc/group is shown as a number)'
-      : '';
-    const raised = !t.ok && spec.raise !== undefined && posix.basename(path).endsWith(spec.raise.nameSuffix) ? spec.raise : undefined;
-    const r = makeResult(spec, {
-      subject: path,
-      status: t.ok ? 'pass' : failingStatus(spec),
-      actual,
-      expected,
-      source: 'file',
-      sourceFile: realPath,
-      ...references,
-      reason: `${spec.property} ${actual} on ${judged}, found as ${set.locatedBy}; expected ${expected}${t.note ? `: ${t.note}` : ''}${unnamed}${raised ? `; ${raised.why}` : ''}${alsoNote}`,
-    });
-    return raised === undefined ? r : { ...r, severity: raised.severity };
+    const also = shared !== null && file.path === shared && spec.sharedWith !== undefined ? spec.sharedWith : undefined;
+    const raise = spec.raise !== undefined && posix.basename(file.path).endsWith(spec.raise.nameSuffix) ? spec.raise : undefined;
+    return judgeFile(spec, {
+      path: file.path,
+      file,
+      found: set.locatedBy,
+      ...(also === undefined ? {} : {
+        references: [...spec.references, ...also.references],
+        notes: `; it is also the kubelet's client CA (${also.check}: one problem, one result)`,
+      }),
+      ...(raise === undefined ? {} : { raise: { severity: raise.severity, why: raise.why } }),
+    }, FILE_PHRASES['control-plane']);
   });
 }

@@ -2,8 +2,8 @@
 // (a bug) becomes an `error` result for that check; the run goes on.
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
-import { evaluateFileCheck } from './file-checks.js';
-import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-settings.js';
+import { evaluateFileCheck } from './node-file-checks.js';
+import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-setting-checks.js';
 import { makeResult } from './result.js';
 import { componentSettingSubject, evaluateComponentSetting } from './component-setting-checks.js';
 import { evaluateControlPlaneFileCheck, fileSetSubject } from './control-plane-file-checks.js';

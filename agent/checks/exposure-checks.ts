@@ -11,7 +11,7 @@ import type { ComponentFacts, HostFacts } from '../facts/index.js';
 import type { ExposureFacts, Listener } from '../facts/exposure-types.js';
 import { judgedListener, listenItem } from '../exposure/listen-baseline.js';
 import { KUBELET_PORT, KUBELET_READ_ONLY_PORT } from './kubelet-exposure.js';
-import { resolveKubeletSetting } from './kubelet-settings.js';
+import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { failingStatus, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck, KubeletSetting } from './spec.js';
 

@@ -13,10 +13,10 @@ import type { CheckSpec } from './spec.js';
 
 export { evaluate } from './evaluate.js';
 export { selectChecks, UnknownCheckError } from './select.js';
-export { resolveKubeletSetting } from './kubelet-settings.js';
+export { resolveKubeletSetting } from '../facts/component-settings.js';
 export { checkDependencies, dependencyIndex } from './dependencies.js';
 export type { Dependencies } from './dependencies.js';
-export type { EffectiveSetting, Resolution } from './kubelet-settings.js';
+export type { EffectiveSetting, Resolution } from '../facts/component-settings.js';
 export type { CheckSpec, CheckMeta, KubeletSettingCheck, FileCheck, CustomCheck, KubeletSetting, ComponentSettingCheck, ControlPlaneFileCheck } from './spec.js';
 export type { Test } from './operators.js';
 

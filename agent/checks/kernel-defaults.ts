@@ -9,7 +9,7 @@ import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
 import type { KernelDefaultsSysctl } from '../facts/node-facts.js';
 import { withOrigin } from './kubelet-origin.js';
-import { resolveKubeletSetting } from './kubelet-settings.js';
+import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck, KubeletSetting } from './spec.js';
 

@@ -8,7 +8,7 @@
 // (else the agent may be probing its own pod's loopback).
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts, PortProbe } from '../facts/index.js';
-import { resolveKubeletSetting } from './kubelet-settings.js';
+import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { kubeletAbsent, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck, KubeletSetting } from './spec.js';
 

@@ -5,7 +5,7 @@
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
 import { withOrigin } from './kubelet-origin.js';
-import { resolveKubeletSetting, type EffectiveSetting } from './kubelet-settings.js';
+import { resolveKubeletSetting, type EffectiveSetting } from '../facts/component-settings.js';
 import { failingStatus, kubeletAbsent, makeResult } from './result.js';
 import type { CheckMeta, CustomCheck, KubeletSetting } from './spec.js';
 

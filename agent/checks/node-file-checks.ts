@@ -1,5 +1,6 @@
-// Mode and ownership checks on worker files that are not named by one kubelet flag: the
-// kubelet's systemd unit and drop-ins (one result per file), kube-proxy's kubeconfig (inside
+// Where the worker's file checks find their files; the one engine (file-checks.ts) judges them.
+// A file named by one kubelet flag (FileCheck, evaluateFileCheck); and the files that are not:
+// the kubelet's systemd unit and drop-ins (one result per file), kube-proxy's kubeconfig (inside
 // kube-proxy's own root) and the client CA the kubelet uses (from --client-ca-file or the
 // config file's authentication.x509.clientCAFile, whichever is in effect). Specs are data
 // (NodeFileCheck); nodeFileCheck turns one into a check with its own pure evaluation.
@@ -10,12 +11,12 @@ import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag, truncatedArgvReason } from '../facts/cli-flags.js';
 import { kubeProxyPath } from '../facts/component-paths.js';
 import { CLIENT_CA_FILE } from './catalog/kubelet.js';
-import { propertyValue } from './file-checks.js';
+import { FILE_PHRASES, judgeFile } from './file-checks.js';
 import { withOrigin } from './kubelet-origin.js';
-import { resolveKubeletSetting } from './kubelet-settings.js';
-import { describeTest, runTest, type Test } from './operators.js';
-import { failingStatus, kubeletAbsent, makeResult } from './result.js';
-import type { CheckMeta, CustomCheck, FileProperty } from './spec.js';
+import { resolveKubeletSetting } from '../facts/component-settings.js';
+import { describeTest, type Test } from './operators.js';
+import { kubeletAbsent, makeResult } from './result.js';
+import type { CheckMeta, CustomCheck, FileCheck, FileProperty } from './spec.js';
 
 export type NodeFileLocator = 'kubelet-unit' | 'kube-proxy-kubeconfig' | 'kubelet-client-ca';
 
@@ -39,30 +40,29 @@ export interface NodeFileCheck extends CheckMeta {
   readonly sharedWith?: { readonly check: string; readonly fileSet: FileSetName; readonly nameSuffix?: string };
 }
 
-/** One file judged: `what` names it in words ("the kubelet unit", "kube-proxy's kubeconfig"). */
-function judgeFile(spec: NodeFileCheck, file: FileFacts | undefined, path: string, what: string, where = ''): Result {
-  const expected = describeTest(spec.test);
-  if (file === undefined) return makeResult(spec, { subject: path, status: 'error', expected, reason: `no file facts were collected for ${path}` });
-  if (file.error !== null || file.stat === null) {
-    const why = file.error?.code === 'ENOENT' ? 'does not exist' : `cannot be read: ${file.error?.message ?? 'no stat'}`;
-    return makeResult(spec, { subject: path, status: 'error', expected, source: 'file', reason: `${path} (${what}) ${why}${where}` });
-  }
-  const actual = propertyValue(file, spec.property);
-  const t = runTest(spec.test, actual);
-  const realPath = file.realPath ?? path;
-  const judged = realPath === path ? path : `${realPath} (link target of ${path})`;
-  return makeResult(spec, {
-    subject: path,
-    status: t.ok ? 'pass' : failingStatus(spec),
-    actual,
-    expected,
-    source: 'file',
-    sourceFile: realPath,
-    reason: `${spec.property} ${actual} on ${judged}, ${what}${where}; expected ${expected}${t.note ? `: ${t.note}` : ''}`,
-  });
-}
+/** One node file judged by the engine: `what` names it ("the kubelet unit", "kube-proxy's kubeconfig"). */
+const nodeFile = (spec: NodeFileCheck, file: FileFacts | undefined, path: string, what: string, where = ''): Result =>
+  judgeFile(spec, { path, file, found: what, where }, FILE_PHRASES.node);
 
 const fileAt = (files: { readonly [p: string]: FileFacts }, p: string): FileFacts | undefined => (Object.hasOwn(files, p) ? files[p] : undefined);
+
+/** A file named by one path-valued kubelet flag, located by the facts phase (kubelet.paths). */
+export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result {
+  const { flag, unsetReason } = spec.file;
+  const flagSubject = `kubelet/--${flag}`;
+  const expected = describeTest(spec.test);
+  const k = facts.kubelet;
+  if (k === null) return kubeletAbsent(spec, flagSubject, expected, facts.kubeletAbsence);
+  if (k.argvTruncated) return makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: truncatedArgvReason('the kubelet', k.pid) });
+  const named = k.paths.find((p) => p.flag === flag);
+  if (named === undefined) return makeResult(spec, { subject: flagSubject, status: 'skip', expected, reason: unsetReason });
+  if (named.path === null) {
+    return makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: named.error?.message ?? `--${flag} could not be resolved` });
+  }
+  const r = judgeFile(spec, { path: named.path, file: fileAt(facts.files, named.path), found: `named by --${flag}` }, FILE_PHRASES['kubelet-flag']);
+  // A verdict on a kubelet found from its unit says so; a file that cannot be read does not.
+  return r.status === 'error' ? r : { ...r, reason: withOrigin(k, r.reason) };
+}
 
 function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
   const expected = describeTest(spec.test);
@@ -75,7 +75,7 @@ function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
     const why = unit.masked ? `${unit.name} is masked` : `no ${unit.name} unit file in ${unit.searched.join(', ')}`;
     return [makeResult(spec, { subject, status: 'skip', expected, reason: `the kubelet (pid ${facts.kubelet.pid}) is not started by a systemd unit this agent can see: ${why}` })];
   }
-  return paths.map((p) => judgeFile(spec, fileAt(facts.files, p), p, p === unit.unitFile ? `the ${unit.name} unit file` : `a drop-in of ${unit.name}`));
+  return paths.map((p) => nodeFile(spec, fileAt(facts.files, p), p, p === unit.unitFile ? `the ${unit.name} unit file` : `a drop-in of ${unit.name}`));
 }
 
 /**
@@ -110,7 +110,7 @@ function kubeProxyFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
   if ('none' in k) return [makeResult(spec, { subject, status: 'skip', expected, reason: k.none })];
   const p = kubeProxyPath(k.path, kp.cwd);
   if (p === null) return [makeResult(spec, { subject, status: 'error', expected, reason: `${k.path} (${k.from}) is relative and kube-proxy's working directory is unknown` })];
-  return [judgeFile(spec, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
+  return [nodeFile(spec, fileAt(kp.files, p), p, `kube-proxy's kubeconfig from ${k.from}`, ` (seen inside kube-proxy's root, pid ${kp.pid})`)];
 }
 
 /** The client CA file the kubelet uses, as a host path, or why there is none (or it cannot be told). */
@@ -155,7 +155,7 @@ function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
       reason: withOrigin(k, `${ca.path}, the kubelet's client CA (${ca.where}), is judged by ${spec.sharedWith.check}, as a file of the control plane's ${spec.sharedWith.fileSet} set: its result there carries ${spec.references.join(', ')}`),
     })];
   }
-  const result = judgeFile(spec, fileAt(facts.files, ca.path), ca.path, `the kubelet's client CA (${ca.where})`);
+  const result = nodeFile(spec, fileAt(facts.files, ca.path), ca.path, `the kubelet's client CA (${ca.where})`);
   return [{ ...result, reason: withOrigin(k, result.reason) }];
 }
 

@@ -1,10 +1,10 @@
 // What a check IS (immutable data), apart from what it FOUND (proto/domain.ts Result).
 import type { Category, Result, Severity } from '../../proto/domain.js';
 import type { ControlPlaneComponent, FileSetName, HostFacts } from '../facts/index.js';
-import type { ValueSpec } from '../facts/component-settings.js';
+import type { KubeletSetting, ValueSpec } from '../facts/component-settings.js';
 import type { Test } from './operators.js';
 
-export type { ValueSpec } from '../facts/component-settings.js';
+export type { KubeletSetting, SettingType, ValueSpec } from '../facts/component-settings.js';
 
 export interface CheckMeta {
   /** Stable id, e.g. `cis-4.2.1`. */
@@ -35,35 +35,6 @@ export interface CheckMeta {
 
 /** The wire probes a check can add to its setting (agent/checks/wire-evidence.ts). */
 export type WireEvidence = 'kubelet-anonymous-api' | 'kubelet-read-only-port' | 'etcd-client-cert-auth' | 'etcd-plaintext';
-
-/** `duration`: a Go duration (`4h`, `5m30s`, `0`), compared in its canonical form (`4h0m0s`, `0s`). */
-export type SettingType = 'bool' | 'int' | 'string' | 'list' | 'duration';
-
-/** One kubelet setting, which can come from a flag, the config file or its drop-ins. */
-export interface KubeletSetting {
-  /** Flag name without dashes, e.g. `anonymous-auth`. */
-  readonly flag: string;
-  /**
-   * Path in the KubeletConfiguration, e.g. ['authentication', 'anonymous', 'enabled']; empty
-   * for a setting that only exists on the command line (`--hostname-override`).
-   */
-  readonly configPath: readonly string[];
-  readonly type: SettingType;
-  /** The built-in default without --config (flag defaults); null when unset. */
-  readonly flagDefault: string | null;
-  /** The built-in default with --config (KubeletConfiguration v1beta1 defaults); null when unset. */
-  readonly configDefault: string | null;
-  /**
-   * The flag is a `Key=bool,...` map (`--feature-gates`) and the setting is this key: every
-   * occurrence of the flag is merged, later ones winning per key, and a key the command line
-   * does not name falls through to the config file, as the kubelet merges them.
-   */
-  readonly flagKey?: string;
-  /** A zero value in the config file is replaced by the default (the kubelet's defaulting does so). */
-  readonly configZeroIsDefault?: boolean;
-  /** An empty value means "not set" (a path the kubelet then does not open). */
-  readonly emptyIsUnset?: boolean;
-}
 
 export interface KubeletSettingCheck extends CheckMeta {
   readonly kind: 'kubelet-setting';

@@ -8,7 +8,7 @@ import { sources } from '../helpers/import-graph.js';
 
 const facts = (names: readonly string[]): Set<string> => new Set(names.map((n) => `agent/facts/${n}.ts`));
 const MODEL = facts(['model', 'host-facts', 'node-facts', 'control-plane-types', 'certificate-types', 'etcd-probe-types', 'exposure-types']);
-const INTERPRETERS = facts(['cli-flags', 'component-settings', 'components', 'component-paths', 'kubelet-paths', 'x509-info']);
+const INTERPRETERS = facts(['cli-flags', 'component-settings', 'components', 'component-paths', 'kubelet-paths', 'x509-info', 'go-duration', 'setting-values']);
 const INDEX = 'agent/facts/index.ts';
 
 const all = sources('agent');

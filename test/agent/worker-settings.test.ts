@@ -2,7 +2,7 @@
 // (parsed and printed as Go does), zeros the kubelet's defaulting replaces, map flags
 // (--feature-gates), list flags that add up, command-line-only settings, empty values.
 import test from 'ava';
-import { formatGoDuration, parseGoDuration } from '../../agent/checks/go-duration.js';
+import { formatGoDuration, parseGoDuration } from '../../agent/facts/go-duration.js';
 import { resolveKubeletSetting } from '../../agent/checks/index.js';
 import { KUBELET_SETTING_CHECKS } from '../../agent/checks/catalog/kubelet.js';
 import type { KubeletSetting } from '../../agent/checks/index.js';
