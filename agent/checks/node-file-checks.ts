@@ -90,7 +90,7 @@ function dropinFiles(spec: FileCheck, facts: HostFacts, k: KubeletFacts): Result
   if (d.error !== null) {
     return [makeResult(spec, { subject: d.dir, status: 'error', expected, reason: `cannot judge the drop-ins of --config-dir ${d.dir}: ${d.error.message}` })];
   }
-  const notes = `; a drop-in of --config-dir ${d.dir}, which the kubelet reads over its --config file`;
+  const notes = `; a drop-in the kubelet reads from --config-dir ${d.dir}`;
   return d.files.map((doc) => flagFile(spec, facts, k, { path: doc.path, file: fileAt(facts.files, doc.path), found: `a drop-in of --config-dir ${d.dir}`, notes }));
 }
 

@@ -58,7 +58,7 @@ test('dropin-worker: a 0644 drop-in fails 4.1.9 by name while the config file an
   });
   const loose = of(results, 'cis-4.1.9').find((r) => r.subject === LOOSE)!;
   t.is(loose.sourceFile, LOOSE);
-  t.regex(loose.reason, /mode 0644 on \/etc\/kubernetes\/kubelet\/config\.json\.d\/10-loose\.conf; expected 0600 or stricter: bits 0044 .*a drop-in of --config-dir \/etc\/kubernetes\/kubelet\/config\.json\.d/);
+  t.regex(loose.reason, /mode 0644 on \/etc\/kubernetes\/kubelet\/config\.json\.d\/10-loose\.conf; expected 0600 or stricter: bits 0044 .*; a drop-in the kubelet reads from --config-dir \/etc\/kubernetes\/kubelet\/config\.json\.d$/);
   t.regex(loose.remediation, /every \*\.conf drop-in of --config-dir/);
 });
 
@@ -147,6 +147,12 @@ test('a kubeconfig that cannot be read or told keeps today\'s verdict, and the e
   t.is(broken.facts.kubelet?.kubeconfigAuth?.error?.code, 'EPARSE');
   t.false(JSON.stringify(broken.facts).includes(TOKEN_VALUE));
   t.like(of(broken.results, 'cis-4.2.10')[0], { status: 'fail' });
+});
+
+test('a command line cut short may name another --kubeconfig past the cut: 4.2.10 is an error, not a skip', async (t) => {
+  const { facts } = await scan(t);
+  const cut: HostFacts = { ...facts, kubelet: { ...facts.kubelet!, argvTruncated: true } };
+  t.like(of(evaluate(cut, CATALOG, NOW), 'cis-4.2.10')[0], { status: 'error' });
 });
 
 test('4.2.10 depends on the kubeconfig: a change to how it authenticates re-evaluates it', async (t) => {
