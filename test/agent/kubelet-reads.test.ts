@@ -15,7 +15,7 @@ import { CATALOG, evaluate } from '../../agent/checks/index.js';
 import { dependencyIndex } from '../../agent/checks/dependencies.js';
 import { collectFacts, type HostFacts } from '../../agent/facts/index.js';
 import { kubeconfigAuthOfDoc, kubeconfigAuthOfText } from '../../agent/facts/kubeconfig-auth.js';
-import { MAX_DROPIN_FILES } from '../../agent/facts/kubelet.js';
+import { MAX_DROPIN_ENTRIES, MAX_DROPIN_FILES } from '../../agent/facts/kubelet.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline } from '../helpers/fixture.js';
 import { checkProperty, fc } from '../helpers/property.js';
 
@@ -109,6 +109,18 @@ test('more drop-ins than the agent reads: one error result for the directory, co
   }
   // The settings they could hold cannot be told either.
   t.like(of(results, 'cis-4.2.13')[0], { status: 'error' });
+});
+
+test('a drop-in directory too large to walk: the walk stops at its entry limit and says how many drop-ins it saw', async (t) => {
+  const { facts, results } = await scan(t, async (root) => {
+    const many = join(root, DIR.slice(1), '05-notes');
+    await mkdir(many);
+    for (let i = 0; i < MAX_DROPIN_ENTRIES; i++) await writeFile(join(many, `${i}.txt`), '');
+  });
+  // 00-base.conf is walked before 05-notes/ (lexical order); 10-loose.conf and 20-foreign.conf come after the limit.
+  t.is(facts.kubelet?.dropins?.count, 1);
+  t.regex(facts.kubelet?.dropins?.error?.message ?? '', new RegExp(`more than ${MAX_DROPIN_ENTRIES} entries under .*\\(1 drop-in files among the first ${MAX_DROPIN_ENTRIES}\\)`));
+  t.like(of(results, 'cis-4.1.9').at(-1), { subject: DIR, status: 'error' });
 });
 
 // ---- 4.2.10: no client certificate, no rotation to judge -----------------------------------
