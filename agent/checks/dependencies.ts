@@ -55,8 +55,14 @@ function fileCheckPaths(spec: FileCheck, facts: HostFacts): Dependencies {
   if (spec.file.from !== 'kubelet-flag') return 'all';
   const k = facts.kubelet;
   const named = k?.paths.find((p) => p.flag === spec.file.flag);
-  if (k === null || named === undefined || named.path === null) return finish(k === null ? [] : flagFiles(k));
-  return finish([...flagFiles(k), ...fileAndTarget(facts, named.path), ...(spec.property === 'owner' ? USER_DB_PATHS : [])]);
+  if (k === null) return [];
+  // With its drop-ins: the directory (a new drop-in counts) and every drop-in read.
+  const dropins = spec.file.withDropins === true && k.dropins !== null
+    ? [k.dropins.dir, ...k.dropins.files.flatMap((d) => fileAndTarget(facts, d.path))]
+    : [];
+  const own = named === undefined || named.path === null ? [] : fileAndTarget(facts, named.path);
+  if (own.length === 0 && dropins.length === 0) return finish(flagFiles(k));
+  return finish([...flagFiles(k), ...own, ...dropins, ...(spec.property === 'owner' ? USER_DB_PATHS : [])]);
 }
 
 /**
@@ -73,8 +79,13 @@ function controlPlanePaths(facts: HostFacts, ownerNames: boolean): readonly stri
 
 export function checkDependencies(spec: CheckSpec, facts: HostFacts): Dependencies {
   switch (spec.kind) {
-    case 'kubelet-setting':
-      return facts.kubelet === null ? [] : finish(kubeletConfigPaths(facts.kubelet, facts));
+    case 'kubelet-setting': {
+      const k = facts.kubelet;
+      if (k === null) return [];
+      // A check on the client certificate also depends on how the kubeconfig authenticates.
+      const auth = spec.actsOn === 'client-certificate' && k.kubeconfigAuth !== undefined ? fileAndTarget(facts, k.kubeconfigAuth.path) : [];
+      return finish([...kubeletConfigPaths(k, facts), ...auth]);
+    }
     case 'file':
       return fileCheckPaths(spec, facts);
     case 'custom':

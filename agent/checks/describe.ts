@@ -34,9 +34,13 @@ export function checkReads(spec: CheckSpec): string {
 function ownReads(spec: CheckSpec): string {
   switch (spec.kind) {
     case 'kubelet-setting':
-      return kubeletSettingText(spec.setting);
+      return spec.actsOn === 'client-certificate'
+        ? `${kubeletSettingText(spec.setting)} Skipped for a kubelet whose kubeconfig (--kubeconfig) authenticates with a bearer token or a credential plugin (exec, auth-provider) and no client certificate: it has none to rotate.`
+        : kubeletSettingText(spec.setting);
     case 'file':
-      return `The ${spec.property} of the file the kubelet's --${spec.file.flag} names.`;
+      return spec.file.withDropins === true
+        ? `The ${spec.property} of the file the kubelet's --${spec.file.flag} names, and of every drop-in of its --config-dir (the *.conf files it reads over that file). One result per file.`
+        : `The ${spec.property} of the file the kubelet's --${spec.file.flag} names.`;
     case 'component-setting':
       return `${spec.component}'s ${spec.settings.map(componentValueText).join('; and ')}.`;
     case 'control-plane-file': {

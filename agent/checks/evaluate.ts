@@ -15,7 +15,7 @@ function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Res
     case 'kubelet-setting':
       return [evaluateKubeletSetting(spec, facts)];
     case 'file':
-      return [evaluateFileCheck(spec, facts)];
+      return evaluateFileCheck(spec, facts);
     case 'custom':
       return spec.evaluate(facts, now);
     case 'component-setting':

@@ -1,17 +1,18 @@
 // Where the worker's file checks find their files; the one engine (file-checks.ts) judges them.
-// A file named by one kubelet flag (FileCheck, evaluateFileCheck); and the files that are not:
+// A file named by one kubelet flag (FileCheck, evaluateFileCheck), with the --config-dir
+// drop-ins for the config file's checks; and the files that are not:
 // the kubelet's systemd unit and drop-ins (one result per file), kube-proxy's kubeconfig (inside
 // kube-proxy's own root) and the client CA the kubelet uses (from --client-ca-file or the
 // config file's authentication.x509.clientCAFile, whichever is in effect). Specs are data
 // (NodeFileCheck); nodeFileCheck turns one into a check with its own pure evaluation.
 import type { Result } from '../../proto/domain.js';
-import type { FileFacts, FileSetName, HostFacts, KubeProxyFacts } from '../facts/index.js';
+import type { FileFacts, FileSetName, HostFacts, KubeletFacts, KubeProxyFacts } from '../facts/index.js';
 import { posix } from 'node:path';
 import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag, truncatedArgvReason } from '../facts/cli-flags.js';
 import { kubeProxyPath } from '../facts/component-paths.js';
 import { CLIENT_CA_FILE } from './catalog/kubelet.js';
-import { FILE_PHRASES, judgeFile } from './file-checks.js';
+import { FILE_PHRASES, judgeFile, type FileToJudge } from './file-checks.js';
 import { withOrigin } from './kubelet-origin.js';
 import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { describeTest, type Test } from './operators.js';
@@ -46,22 +47,51 @@ const nodeFile = (spec: NodeFileCheck, file: FileFacts | undefined, path: string
 
 const fileAt = (files: { readonly [p: string]: FileFacts }, p: string): FileFacts | undefined => (Object.hasOwn(files, p) ? files[p] : undefined);
 
-/** A file named by one path-valued kubelet flag, located by the facts phase (kubelet.paths). */
-export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result {
+/**
+ * A file named by one path-valued kubelet flag, located by the facts phase (kubelet.paths);
+ * with `withDropins`, also every drop-in of --config-dir, which the kubelet reads over it.
+ */
+export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result[] {
   const { flag, unsetReason } = spec.file;
   const flagSubject = `kubelet/--${flag}`;
   const expected = describeTest(spec.test);
   const k = facts.kubelet;
-  if (k === null) return kubeletAbsent(spec, flagSubject, expected, facts.kubeletAbsence);
-  if (k.argvTruncated) return makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: truncatedArgvReason('the kubelet', k.pid) });
+  if (k === null) return [kubeletAbsent(spec, flagSubject, expected, facts.kubeletAbsence)];
+  if (k.argvTruncated) return [makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: truncatedArgvReason('the kubelet', k.pid) })];
+  const dropins = spec.file.withDropins === true ? dropinFiles(spec, facts, k) : [];
   const named = k.paths.find((p) => p.flag === flag);
-  if (named === undefined) return makeResult(spec, { subject: flagSubject, status: 'skip', expected, reason: unsetReason });
+  if (named === undefined) return dropins.length > 0 ? dropins : [makeResult(spec, { subject: flagSubject, status: 'skip', expected, reason: unsetReason })];
   if (named.path === null) {
-    return makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: named.error?.message ?? `--${flag} could not be resolved` });
+    return [makeResult(spec, { subject: flagSubject, status: 'error', expected, reason: named.error?.message ?? `--${flag} could not be resolved` }), ...dropins];
   }
-  const r = judgeFile(spec, { path: named.path, file: fileAt(facts.files, named.path), found: `named by --${flag}` }, FILE_PHRASES['kubelet-flag']);
+  return [flagFile(spec, facts, k, { path: named.path, file: fileAt(facts.files, named.path), found: `named by --${flag}` }), ...dropins];
+}
+
+/** One file of a kubelet flag check, judged by the engine. */
+function flagFile(spec: FileCheck, facts: HostFacts, k: KubeletFacts, target: FileToJudge): Result {
+  const r = judgeFile(spec, target, FILE_PHRASES['kubelet-flag']);
   // A verdict on a kubelet found from its unit says so; a file that cannot be read does not.
   return r.status === 'error' ? r : { ...r, reason: withOrigin(k, r.reason) };
+}
+
+/**
+ * The drop-ins of --config-dir, each judged like the --config file: a drop-in looser than that
+ * file sets the same settings. A directory that cannot be read, or holds more drop-ins than the
+ * agent reads, is one error result: none of its files is judged.
+ */
+function dropinFiles(spec: FileCheck, facts: HostFacts, k: KubeletFacts): Result[] {
+  const dirFlag = k.paths.find((p) => p.flag === 'config-dir');
+  const d = k.dropins;
+  if (dirFlag === undefined || d === null) return [];
+  const expected = describeTest(spec.test);
+  if (dirFlag.path === null) {
+    return [makeResult(spec, { subject: 'kubelet/--config-dir', status: 'error', expected, reason: dirFlag.error?.message ?? '--config-dir could not be resolved' })];
+  }
+  if (d.error !== null) {
+    return [makeResult(spec, { subject: d.dir, status: 'error', expected, reason: `cannot judge the drop-ins of --config-dir ${d.dir}: ${d.error.message}` })];
+  }
+  const notes = `; a drop-in the kubelet reads from --config-dir ${d.dir}`;
+  return d.files.map((doc) => flagFile(spec, facts, k, { path: doc.path, file: fileAt(facts.files, doc.path), found: `a drop-in of --config-dir ${d.dir}`, notes }));
 }
 
 function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {

@@ -40,6 +40,13 @@ export interface KubeletSettingCheck extends CheckMeta {
   readonly kind: 'kubelet-setting';
   readonly setting: KubeletSetting;
   readonly test: Test;
+  /**
+   * What the setting acts on, when a kubelet may not have it. `client-certificate`: the
+   * certificate the kubelet authenticates to the API server with; a kubelet whose kubeconfig
+   * authenticates otherwise (a bearer token, an exec or auth-provider plugin) has none, and
+   * the check skips, saying how it authenticates.
+   */
+  readonly actsOn?: 'client-certificate';
 }
 
 /** Where a file check finds its file. More locators (fixed paths, control-plane flags) come later. */
@@ -47,8 +54,13 @@ export type FileLocator = {
   readonly from: 'kubelet-flag';
   /** Path-valued kubelet flag, e.g. `kubeconfig`. */
   readonly flag: string;
-  /** Why the check does not apply when the flag is not set. */
+  /** Why the check does not apply when the flag is not set (and, with `withDropins`, no drop-in is read). */
   readonly unsetReason: string;
+  /**
+   * Also every drop-in of the kubelet's --config-dir (`*.conf`, which the kubelet reads over its
+   * --config file): one result per file, each drop-in its own subject.
+   */
+  readonly withDropins?: boolean;
 };
 
 export type FileProperty = 'mode' | 'owner';

@@ -173,8 +173,8 @@ export const KUBELET_CERT_DIR = '/var/lib/kubelet/pki';
  * The kubelet's own certificates: its serving pair and client CA from flags or config, and
  * the certificates it rotates into its --cert-dir (kubelet-client-current.pem, which its
  * kubeconfig points at, and kubelet-server-current.pem with serverTLSBootstrap). The
- * kubeconfig itself holds credentials and is never read: the rotated files are found where
- * the kubelet writes them.
+ * kubeconfig itself holds credentials and is not read here (kubeconfig-auth.ts keeps only the
+ * kinds of credential it holds): the rotated files are found where the kubelet writes them.
  */
 async function kubeletNamings(hostFs: HostFs, k: KubeletFacts | null): Promise<{ certs: CertNaming[]; read: string[] }> {
   if (k === null) return { certs: [], read: [] };

@@ -54,7 +54,31 @@ export interface DropinFacts {
   readonly dir: string;
   /** The `*.conf` files in the order the kubelet applies them (later wins). */
   readonly files: readonly ConfigDoc[];
-  /** Set when the directory itself could not be read. */
+  /** Set when the directory itself could not be read, or held more than the agent reads. */
+  readonly error: FactError | null;
+  /**
+   * With an ETOOBIG error for too many drop-ins: how many `*.conf` files the walk counted
+   * (among the entries it looked at, when it stopped at its entry limit). None of them is read.
+   */
+  readonly count?: number;
+}
+
+/**
+ * How a kubeconfig's user authenticates: the kinds of credential it holds, never a value.
+ * `client-certificate` is a certificate (file or inline data); `token` and `token-file` a
+ * bearer token; `exec` a credential plugin (aws-iam-authenticator, gke-gcloud-auth-plugin);
+ * `auth-provider` the older plugin form; `basic` a user name and password.
+ */
+export type KubeconfigAuthKind = 'client-certificate' | 'token' | 'token-file' | 'exec' | 'auth-provider' | 'basic';
+
+/** The kubelet's --kubeconfig, as far as how it authenticates (agent/facts/kubeconfig-auth.ts). */
+export interface KubeconfigAuth {
+  readonly path: string;
+  /**
+   * The credential kinds of the user its current-context names, in the order above (empty: the
+   * user holds none); null when that could not be told (`error` says why).
+   */
+  readonly kinds: readonly KubeconfigAuthKind[] | null;
   readonly error: FactError | null;
 }
 
@@ -76,6 +100,11 @@ export interface KubeletFacts {
   readonly config: ConfigDoc | null;
   /** The --config-dir drop-ins; null when the flag is not set. */
   readonly dropins: DropinFacts | null;
+  /**
+   * How the file --kubeconfig names authenticates; absent when --kubeconfig is not set or its
+   * path is unknown (a relative path without a cwd).
+   */
+  readonly kubeconfigAuth?: KubeconfigAuth;
   /** Other kubelet processes seen (the lowest pid is the one judged). */
   readonly otherPids: readonly number[];
   readonly errors: readonly FactError[];

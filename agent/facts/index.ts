@@ -67,10 +67,13 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   // probes on the network) together, not one after another.
   const [users, processes] = await Promise.all([loadUserDb(hostFs), collectProcessTable(procFs)]);
   const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  // The files the kubelet's path flags name and its --config-dir drop-ins, stat'ed (CIS 4.1.5,
+  // 4.1.6, 4.1.9, 4.1.10 judge them); the drop-ins are bounded by collectDropins.
   const kubeletFiles = async (): Promise<FileFacts[]> => {
     const out: FileFacts[] = [];
-    for (const p of kubelet?.paths ?? []) {
-      if (p.path !== null && !out.some((f) => f.path === p.path)) out.push(await collectFileFacts(hostFs, users, p.path));
+    const named = [...(kubelet?.paths ?? []).map((p) => p.path), ...(kubelet?.dropins?.files ?? []).map((d) => d.path)];
+    for (const p of named) {
+      if (p !== null && !out.some((f) => f.path === p)) out.push(await collectFileFacts(hostFs, users, p));
     }
     return out;
   };

@@ -1,11 +1,13 @@
 // The running kubelet as facts: found in the process table by argv (or, when no kubelet
 // process is visible, from the command line its systemd unit starts), its flags parsed, its
-// --config file and --config-dir drop-ins read through the rooted host reader.
+// --config file and --config-dir drop-ins read through the rooted host reader, and how its
+// --kubeconfig authenticates (the kinds of credential only).
 import type { CliFlag } from './cli-flags.js';
 import { lastFlag, parseFlags } from './cli-flags.js';
 import { readConfigDoc } from './config-file.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, DropinFacts, FactError, KubeletAbsence, KubeletFacts, PathFact } from './host-facts.js';
+import { collectKubeconfigAuth } from './kubeconfig-auth.js';
 import { collectKubeletUnit, KUBELET_UNIT } from './kubelet-unit.js';
 import type { KubeletUnitFacts } from './node-facts.js';
 import { commandName, type ProcessScan } from './proc.js';
@@ -53,7 +55,10 @@ export const KUBELET_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([
 export const KUBELET_PATH_FLAGS = ['config', 'config-dir', 'kubeconfig'] as const;
 
 const MAX_DROPIN_DEPTH = 8;
-const MAX_DROPIN_FILES = 128;
+/** Drop-ins read at most; past it none is read (a setting could come from any of them). */
+export const MAX_DROPIN_FILES = 128;
+/** Directory entries looked at in all (drop-ins or not) while walking and counting: a huge tree is not walked to its end. */
+export const MAX_DROPIN_ENTRIES = 4096;
 
 /** The kubelet's own arguments, or null when argv is not a kubelet (`kubelet` or `hyperkube kubelet`). */
 export function kubeletArgs(argv: readonly string[]): readonly string[] | null {
@@ -86,15 +91,20 @@ export function hostPathFor(flag: string, value: string, cwd: string | null): Pa
 /**
  * The drop-ins in the order the kubelet applies them: a depth-first walk in lexical order of
  * every `*.conf` entry that is not a directory. As in the kubelet, a --config-dir that is
- * itself a link (written without a trailing slash) is not walked.
+ * itself a link (written without a trailing slash) is not walked. Past MAX_DROPIN_FILES the
+ * walk goes on counting (up to MAX_DROPIN_ENTRIES entries looked at) and reads none of them:
+ * the refusal says how many there are, and `count` keeps it.
  */
 export async function collectDropins(hostFs: HostFs, dir: string, followDirLink: boolean): Promise<DropinFacts> {
   const found: string[] = [];
-  const walk = async (d: string, depth: number): Promise<FactError | null> => {
+  let count = 0;
+  let entriesSeen = 0;
+  const walk = async (d: string, depth: number): Promise<FactError | 'entries' | null> => {
     if (depth > MAX_DROPIN_DEPTH) return { code: 'ETOOBIG', path: d, message: `drop-in directories nested deeper than ${MAX_DROPIN_DEPTH}` };
     const entries = await hostFs.readdir(d);
     if (!entries.ok) return entries.error;
     for (const name of entries.value) {
+      if (++entriesSeen > MAX_DROPIN_ENTRIES) return 'entries';
       const p = d === '/' ? `/${name}` : `${d}/${name}`;
       const st = await hostFs.lstat(p);
       if (!st.ok) return st.error;
@@ -102,8 +112,8 @@ export async function collectDropins(hostFs: HostFs, dir: string, followDirLink:
         const err = await walk(p, depth + 1);
         if (err !== null) return err;
       } else if (name.endsWith('.conf')) {
-        if (found.length >= MAX_DROPIN_FILES) return { code: 'ETOOBIG', path: dir, message: `more than ${MAX_DROPIN_FILES} drop-in files under ${dir}` };
-        found.push(p);
+        count++;
+        if (found.length < MAX_DROPIN_FILES) found.push(p);
       }
     }
     return null;
@@ -112,7 +122,15 @@ export async function collectDropins(hostFs: HostFs, dir: string, followDirLink:
   if (!top.ok) return { dir, files: [], error: top.error };
   if (top.value.type === 'symlink' && !followDirLink) return { dir, files: [], error: null };
   const error = await walk(dir, 0);
-  if (error !== null) return { dir, files: [], error };
+  if (error !== null && error !== 'entries') return { dir, files: [], error };
+  if (error === 'entries') {
+    const message = `more than ${MAX_DROPIN_ENTRIES} entries under ${dir} (${count} drop-in files among the first ${MAX_DROPIN_ENTRIES}): the agent looks at no more and reads no drop-in`;
+    return { dir, files: [], count, error: { code: 'ETOOBIG', path: dir, message } };
+  }
+  if (count > MAX_DROPIN_FILES) {
+    const message = `${count} drop-in files under ${dir}, more than the ${MAX_DROPIN_FILES} the agent reads: none is read`;
+    return { dir, files: [], count, error: { code: 'ETOOBIG', path: dir, message } };
+  }
   const files: ConfigDoc[] = [];
   for (const p of found) files.push(redactConfigDoc(await readConfigDoc(hostFs, p, KUBELET_CONFIG_KIND)));
   return { dir, files, error: null };
@@ -178,6 +196,10 @@ async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<Ku
       : await collectDropins(hostFs, dirPath.path, dirPath.value.endsWith('/'));
   }
 
+  // How the kubelet authenticates to the API server: only the kinds of credential are kept.
+  const kubeconfigPath = pathOf('kubeconfig')?.path ?? null;
+  const kubeconfigAuth = kubeconfigPath === null ? undefined : await collectKubeconfigAuth(hostFs, kubeconfigPath);
+
   const facts: KubeletFacts = {
     pid: start.pid,
     argv: start.argv,
@@ -188,6 +210,7 @@ async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<Ku
     paths,
     config,
     dropins,
+    ...(kubeconfigAuth === undefined ? {} : { kubeconfigAuth }),
     otherPids: start.otherPids,
     errors: start.errors,
   };

@@ -55,12 +55,13 @@ test('insecure-worker: file checks name their file and its link target; settings
   });
 });
 
-test('defaults-worker: settings depend on the drop-in directory (a new drop-in counts), every drop-in and the config', async (t) => {
+test('defaults-worker: settings, and the config file checks, depend on the drop-in directory (a new drop-in counts), every drop-in and the config', async (t) => {
   const facts = await factsOf('defaults-worker');
   const settings = ['/etc/kubernetes/kubelet.conf.d', '/etc/kubernetes/kubelet.conf.d/10-authz.conf', '/etc/kubernetes/kubelet.conf.d/20-authz.conf', '/var/lib/kubelet/config.yaml'];
   t.deepEqual(depsOf(facts, KUBELET_IDS), {
     'cis-4.1.5': ['/etc/kubernetes/kubelet.conf'],
-    'cis-4.1.9': ['/var/lib/kubelet/config.yaml'],
+    // 4.1.9 judges every drop-in the kubelet reads, as well as the --config file.
+    'cis-4.1.9': settings,
     'cis-4.2.1': settings,
     'cis-4.2.2': settings,
     'cis-4.2.4': settings,
@@ -71,6 +72,7 @@ test('defaults-worker: settings depend on the drop-in directory (a new drop-in c
   t.false(config.includes('cis-4.1.5'), 'the kubeconfig check is not');
   t.true((index.get('/etc/kubernetes/kubelet.conf') ?? []).includes('cis-4.1.5'));
   t.false((index.get('/etc/kubernetes/kubelet.conf') ?? []).includes('cis-4.1.9'));
+  for (const id of ['cis-4.1.9', 'cis-4.1.10']) t.true((index.get('/etc/kubernetes/kubelet.conf.d') ?? []).includes(id), `${id} re-evaluated when a drop-in appears`);
 });
 
 test('a kubelet found through its systemd unit: the unit files its flags came from count too', async (t) => {

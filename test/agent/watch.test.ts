@@ -137,7 +137,9 @@ test('a new drop-in file is noticed through its directory', async (t) => {
   const dropin = join(h.fx.root, 'etc/kubernetes/kubelet.conf.d/30-readonly.conf');
   await writeFile(dropin, 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\n', { mode: 0o600 });
   const s = await reportAt(h, 0);
-  assertScope(t, s, expected, ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4'], ['cis-4.1.5', 'cis-4.1.9']);
+  // The new drop-in's mode and owner are judged too (4.1.9, 4.1.10: every file the kubelet reads).
+  assertScope(t, s, expected, ['cis-4.2.1', 'cis-4.2.2', 'cis-4.2.4', 'cis-4.1.9', 'cis-4.1.10'], ['cis-4.1.5']);
+  t.is(s.report.results?.find((r) => r.checkId === 'cis-4.1.9' && r.subject === '/etc/kubernetes/kubelet.conf.d/30-readonly.conf')?.status, 'STATUS_PASS');
   t.is(resultOf(s, 'cis-4.2.4')?.status, 'STATUS_WARN');
   t.is(resultOf(s, 'cis-4.2.4')?.sourceFile, '/etc/kubernetes/kubelet.conf.d/30-readonly.conf');
   // The new file is a dependency now: changing it is seen too.

@@ -44,7 +44,11 @@ test('--format json prints the documented shape, with source "default" where the
   t.like(anon, { status: 'pass', source: 'default', actual: 'false', subject: 'kubelet/--anonymous-auth' });
   t.like(report.results.find((r: any) => r.id === 'cis-4.2.4'), { status: 'pass', source: 'default', actual: '0' });
   t.like(report.results.find((r: any) => r.id === 'cis-4.2.2'), { status: 'pass', source: 'dropin' });
-  t.is(report.totals.pass, 5);
+  // 4.1.9 judges the config file and each of the two drop-ins the kubelet reads.
+  t.deepEqual(report.results.filter((r: any) => r.id === 'cis-4.1.9').map((r: any) => r.subject), [
+    '/var/lib/kubelet/config.yaml', '/etc/kubernetes/kubelet.conf.d/10-authz.conf', '/etc/kubernetes/kubelet.conf.d/20-authz.conf',
+  ]);
+  t.is(report.totals.pass, 7);
   t.deepEqual(report.findings, []);
 });
 

@@ -191,6 +191,14 @@ export const KUBELET_SETTING_CHECKS: readonly KubeletSettingCheck[] = [
     // Off by default on both paths; kube-bench passes an absent setting, which is wrong.
     setting: { flag: 'rotate-certificates', configPath: ['rotateCertificates'], type: 'bool', flagDefault: 'false', configDefault: 'false' },
     test: { op: 'eq', value: 'true' },
+    // rotateCertificates renews the CLIENT certificate the kubelet authenticates to the API
+    // server with (the kubelet's --rotate-certificates help and the CIS text: "Enable kubelet
+    // client certificate rotation"; kube-bench's eks-1.7.0 node.yaml 3.2.8 reads the same
+    // setting). A kubelet whose kubeconfig authenticates with a token or an exec plugin (EKS's
+    // aws-iam-authenticator, GKE's gke-gcloud-auth-plugin) has no client certificate: skipped.
+    // 4.2.11 (RotateKubeletServerCertificate, EKS 3.2.9) is the SERVING certificate, which the
+    // kubelet has however it authenticates: it stays judged.
+    actsOn: 'client-certificate',
     remediation:
       'Have the kubelet renew its client certificate before it expires: set rotateCertificates to true in the kubelet config ' +
       'file (or pass --rotate-certificates), make sure nothing sets it back to false, and restart the kubelet.',

@@ -1,5 +1,6 @@
 // CIS 4.1: worker node files, located through the running kubelet's own flags (never a fixed
-// guess), so a kubelet started with --kubeconfig=/elsewhere is judged on /elsewhere; its
+// guess), so a kubelet started with --kubeconfig=/elsewhere is judged on /elsewhere, and its
+// config file together with every --config-dir drop-in it reads; its
 // systemd unit and drop-ins as systemd finds them; kube-proxy's kubeconfig as kube-proxy
 // names it, inside its own root; the client CA the kubelet really uses.
 import { nodeFileCheck } from '../node-file-checks.js';
@@ -11,10 +12,12 @@ const KUBECONFIG = {
   flag: 'kubeconfig',
   unsetReason: 'the kubelet runs without --kubeconfig (standalone mode), so there is no kubeconfig file to check',
 } as const;
+// The kubelet reads its --config-dir drop-ins over its --config file: each one is judged too.
 const CONFIG = {
   from: 'kubelet-flag',
   flag: 'config',
-  unsetReason: 'the kubelet runs without --config, so there is no config file to check',
+  unsetReason: 'the kubelet runs without --config and reads no --config-dir drop-in, so there is no config file to check',
+  withDropins: true,
 } as const;
 
 export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
@@ -137,7 +140,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     kind: 'file',
     id: 'cis-4.1.9',
     references: [cisRef('4.1.9')],
-    title: 'Kubelet config file mode is 0600 or stricter',
+    title: 'Kubelet config file and drop-ins are mode 0600 or stricter',
     category: 'kubelet',
     severity: 'medium',
     scored: true,
@@ -145,14 +148,14 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     property: 'mode',
     test: { op: 'bitmask-mode-at-most', value: '600' },
     remediation:
-      'Run chmod 600 on the file named by --config (on its target, if it is a link) so that nobody but its owner ' +
-      'can read or rewrite the kubelet\'s security settings.',
+      'Run chmod 600 on the file named by --config and on every *.conf drop-in of --config-dir (on their targets, if ' +
+      'they are links) so that nobody but their owner can read or rewrite the kubelet\'s security settings.',
   },
   {
     kind: 'file',
     id: 'cis-4.1.10',
     references: [cisRef('4.1.10')],
-    title: 'Kubelet config file is owned by root:root',
+    title: 'Kubelet config file and drop-ins are owned by root:root',
     category: 'kubelet',
     severity: 'medium',
     scored: true,
@@ -160,7 +163,7 @@ export const NODE_FILE_CHECKS: readonly CheckSpec[] = [
     property: 'owner',
     test: { op: 'eq', value: 'root:root' },
     remediation:
-      'Run chown root:root on the file named by --config (on its target, if it is a link) so only root can change the ' +
-      'kubelet\'s security settings.',
+      'Run chown root:root on the file named by --config and on every *.conf drop-in of --config-dir (on their ' +
+      'targets, if they are links) so only root can change the kubelet\'s security settings.',
   },
 ];
