@@ -11,6 +11,7 @@
 // directory is a ptrace-mode read check: the agent's CAP_SYS_PTRACE (docs/privileges.md).
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { OwnerWalkStats } from '../facts/exposure-types.js';
 
 export interface OwnerWalkLimits {
   /** Processes whose fd directory is read, at most. */
@@ -23,19 +24,9 @@ export interface OwnerWalkLimits {
 
 export const DEFAULT_OWNER_LIMITS: OwnerWalkLimits = { maxPids: 65_536, maxFdsPerPid: 65_536, budgetMs: 2_000 };
 
-export interface OwnerWalk {
+export interface OwnerWalk extends OwnerWalkStats {
   /** inode -> the owning pid (the lowest pid holding it). */
   readonly owners: ReadonlyMap<number, number>;
-  readonly pidsWalked: number;
-  /** fd directories that could not be read (the process exited, or access was refused). */
-  readonly unreadable: number;
-  /** The walk ended at maxPids, with pids left. */
-  readonly pidLimitHit: boolean;
-  /** Processes whose descriptors were cut at maxFdsPerPid. */
-  readonly fdLimitHits: number;
-  /** The walk ended at budgetMs, with pids left. */
-  readonly timeLimitHit: boolean;
-  readonly elapsedMs: number;
 }
 
 const SOCKET_LINK = /^socket:\[([0-9]{1,20})\]$/;

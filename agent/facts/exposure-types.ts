@@ -66,19 +66,26 @@ export interface TableRead {
   readonly error: string;
 }
 
+/** How the walk of the fd directories went (agent/exposure/socket-owners.ts): its bounds, each counted when hit. */
+export interface OwnerWalkStats {
+  readonly pidsWalked: number;
+  /** fd directories that could not be read (the process exited, or access was refused). */
+  readonly unreadable: number;
+  /** The walk ended at maxPids, with pids left. */
+  readonly pidLimitHit: boolean;
+  /** Processes whose descriptors were cut at maxFdsPerPid. */
+  readonly fdLimitHits: number;
+  /** The walk ended at budgetMs, with pids left. */
+  readonly timeLimitHit: boolean;
+  readonly elapsedMs: number;
+}
+
 export interface ExposureFacts {
   readonly namespacePid: number;
   readonly listeners: readonly Listener[];
   readonly nodeAddresses: readonly NodeAddress[];
   readonly tables: readonly TableRead[];
-  readonly walk: {
-    readonly pidsWalked: number;
-    readonly unreadable: number;
-    readonly pidLimitHit: boolean;
-    readonly fdLimitHits: number;
-    readonly timeLimitHit: boolean;
-    readonly elapsedMs: number;
-  };
+  readonly walk: OwnerWalkStats;
   /** Listeners no process was found for. */
   readonly unowned: number;
   /** Listeners past maxListeners, left out. */

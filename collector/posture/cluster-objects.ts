@@ -13,6 +13,7 @@
 // (ownerOf in collector/kube/pod-info.ts): `Deployment/shop/web` for every replica.
 import { ownerOf } from '../kube/pod-info.js';
 import type { PodOwner } from '../kube/types.js';
+import { guardRead, MAX_NAME, nameOk, obj, refuser, type Obj } from './object-read.js';
 import {
   parseCalicoSelector, readLabelSelector, DEFAULT_SELECTOR_LIMITS,
   type CalicoExpr, type Labels, type LabelSelector,
@@ -140,26 +141,15 @@ export interface NamespacedMarker {
   readonly name: string;
 }
 
-const MAX_NAME = 253;
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
-const nameOk = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME;
-
-class Refused {
-  constructor(readonly code: ClusterRefusalCode, readonly reason: string) {}
-}
-const refuse = (code: ClusterRefusalCode, reason: string): never => {
-  throw new Refused(code, reason);
-};
+const refuse = refuser<ClusterRefusalCode>();
 
 function guarded<T>(what: string, key: () => string, read: () => T | 'absent'): ClusterRead<T> {
-  try {
+  const r = guardRead<{ value: T | 'absent'; key: string }, ClusterRefusalCode>(what, () => {
     const value = read();
-    return value === 'absent' ? { kind: 'absent', key: key() } : { kind: 'object', key: key(), value };
-  } catch (err) {
-    if (err instanceof Refused) return { kind: 'invalid', code: err.code, reason: `${what}: ${err.reason}` };
-    return { kind: 'invalid', code: 'not-an-object', reason: `${what}: unreadable (${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'})` };
-  }
+    return { value, key: key() };
+  });
+  if ('code' in r) return { kind: 'invalid', code: r.code, reason: r.reason };
+  return r.value.value === 'absent' ? { kind: 'absent', key: r.value.key } : { kind: 'object', key: r.value.key, value: r.value.value };
 }
 
 function readMeta(what: string, raw: unknown, namespaced: boolean): { o: Obj; meta: Obj; namespace: string; name: string } {

@@ -21,23 +21,15 @@ import { backoffMs } from '../backoff.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { Metrics } from '../metrics.js';
 import { kubeRequest, readJson, type KubeConnection } from '../kube/connection.js';
-import { createInformer, type InformerHolder, type InformerTap, type ObjectRead } from '../kube/informer.js';
+import { createInformer, type InformerConfig, type InformerHolder, type InformerTap, type ObjectRead } from '../kube/informer.js';
 import type { ClusterFinding, ObjectChange, PostureJudge, PostureKind } from './judge.js';
 
-export interface PostureWatchConfig {
-  readonly connection: KubeConnection;
+/** Each kind's informer is configured alike (informer.ts: maxObjects is per kind); and the watch's own timing. */
+export interface PostureWatchConfig extends InformerConfig {
   /** How long judgement changes gather before they are committed as one unit. */
   readonly debounceMs: number;
-  /** Objects held per kind at most; more are refused (counted). */
-  readonly maxObjects: number;
   /** How often discovery is asked again whether the optional (CRD) kinds are served. */
   readonly discoveryMs: number;
-  readonly watchSeconds: number;
-  readonly backoffBaseMs: number;
-  readonly backoffMaxMs: number;
-  readonly pageSize?: number;
-  readonly maxPageBytes?: number;
-  readonly maxEventBytes?: number;
 }
 
 /** A finding the unit resolves, and why. */

@@ -16,6 +16,8 @@
 // `rules` are the union the controller manager filled in. The selector is kept only to say
 // that the role is aggregated.
 
+import { guardRead, MAX_NAME, nameOk, obj, refuser, type Obj } from './object-read.js';
+
 export type RoleKind = 'ClusterRole' | 'Role';
 export type BindingKind = 'ClusterRoleBinding' | 'RoleBinding';
 export type RbacKind = RoleKind | BindingKind;
@@ -96,19 +98,9 @@ export type RbacRead<T> =
   | { readonly kind: 'invalid'; readonly code: RefusalCode; readonly reason: string };
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
-const MAX_NAME = 253;
 const RULE_FIELDS = ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs'] as const;
 
-type Obj = Record<string, unknown>;
-const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
-const nameOk = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_NAME;
-
-class Refused {
-  constructor(readonly code: RefusalCode, readonly reason: string) {}
-}
-const refuse = (code: RefusalCode, reason: string): never => {
-  throw new Refused(code, reason);
-};
+const refuse = refuser<RefusalCode>();
 
 /** How a role or binding is keyed: `name` cluster-wide, `namespace/name` in a namespace. */
 export const objectKey = (namespace: string, name: string): string => (namespace === '' ? name : `${namespace}/${name}`);
@@ -125,14 +117,9 @@ export function readRbacObject(kind: 'ClusterRole' | 'Role', raw: unknown, limit
 export function readRbacObject(kind: 'ClusterRoleBinding' | 'RoleBinding', raw: unknown, limits?: RbacLimits): RbacRead<RbacBinding>;
 export function readRbacObject(kind: RbacKind, raw: unknown, limits?: RbacLimits): RbacRead<RbacRole | RbacBinding>;
 export function readRbacObject(kind: RbacKind, raw: unknown, limits: RbacLimits = DEFAULT_RBAC_LIMITS): RbacRead<RbacRole | RbacBinding> {
-  try {
-    const value = kind === 'ClusterRole' || kind === 'Role' ? readRole(kind, raw, limits) : readBinding(kind, raw, limits);
-    return { kind: 'object', key: objectKey(value.namespace, value.name), value };
-  } catch (err) {
-    if (err instanceof Refused) return { kind: 'invalid', code: err.code, reason: `${kind}: ${err.reason}` };
-    // Nothing above should throw anything else; if it does, it is still a refusal.
-    return { kind: 'invalid', code: 'not-an-object', reason: `${kind}: unreadable (${err instanceof Error ? err.message.slice(0, 200) : 'unknown error'})` };
-  }
+  const r = guardRead<RbacRole | RbacBinding, RefusalCode>(kind, () => (kind === 'ClusterRole' || kind === 'Role' ? readRole(kind, raw, limits) : readBinding(kind, raw, limits)));
+  if ('code' in r) return { kind: 'invalid', code: r.code, reason: r.reason };
+  return { kind: 'object', key: objectKey(r.value.namespace, r.value.name), value: r.value };
 }
 
 function readMeta(kind: RbacKind, raw: unknown): { o: Obj; meta: Obj; namespace: string; name: string } {
