@@ -106,8 +106,6 @@ export interface FileCheck extends CheckMeta {
 /** A check that cannot be expressed as data brings its own pure evaluation. */
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
-  /** The file property and test it judges, when it judges one (a file's mode or owner). */
-  readonly judgesFile?: FileJudgement;
   /** What the check reads, in words: the check reference (docs/checks.md) shows it. */
   readonly reads: string;
   evaluate(facts: HostFacts, now: Date): readonly Result[];
