@@ -5,14 +5,16 @@
 // precedence rules as they change.
 //
 // A check that does not say what it depends on depends on EVERYTHING read (`all`): a new spec
-// kind, a new file locator or a custom check without `dependsOn` is re-evaluated on any
-// change, never silently left stale. test/agent/dependencies.test.ts checks that a spec's
+// kind or a custom check without `dependsOn` is re-evaluated on any change, never silently
+// left stale. A file check always says: its locator (spec.ts FileLocator) names the facts its
+// files come from, and a new locator does not compile until it says which paths it reaches. test/agent/dependencies.test.ts checks that a spec's
 // results stay the same when every fact outside its declared paths is broken.
 //
 // What is not a file is not listed: a running kubelet's argv and cwd come from the process
 // table, which no file watch can see; the periodic scan covers a restarted kubelet.
 import type { HostFacts, KubeletFacts } from '../facts/index.js';
-import type { CheckSpec, FileCheck } from './spec.js';
+import { kubeletClientCaPath } from './node-file-checks.js';
+import type { CheckSpec, FileCheck, KubeletFlagFile } from './spec.js';
 
 /** Host paths (absolute, as named and after links where the facts know the target), or `all`. */
 export type Dependencies = readonly string[] | 'all';
@@ -51,18 +53,75 @@ function kubeletConfigPaths(k: KubeletFacts, facts: HostFacts): Array<string | n
   return out;
 }
 
-function fileCheckPaths(spec: FileCheck, facts: HostFacts): Dependencies {
-  if (spec.file.from !== 'kubelet-flag') return 'all';
+/** What owner names come from: the user database, for a check on a file's owner. */
+const names = (spec: FileCheck): readonly string[] => (spec.property === 'owner' ? USER_DB_PATHS : []);
+
+/** A file named by one kubelet flag, with its drop-ins when the check judges them. */
+function kubeletFlagPaths(spec: FileCheck, file: KubeletFlagFile, facts: HostFacts): readonly string[] {
   const k = facts.kubelet;
-  const named = k?.paths.find((p) => p.flag === spec.file.flag);
   if (k === null) return [];
+  const named = k.paths.find((p) => p.flag === file.flag);
   // With its drop-ins: the directory (a new drop-in counts) and every drop-in read.
-  const dropins = spec.file.withDropins === true && k.dropins !== null
+  const dropins = file.withDropins === true && k.dropins !== null
     ? [k.dropins.dir, ...k.dropins.files.flatMap((d) => fileAndTarget(facts, d.path))]
     : [];
   const own = named === undefined || named.path === null ? [] : fileAndTarget(facts, named.path);
   if (own.length === 0 && dropins.length === 0) return finish(flagFiles(k));
-  return finish([...flagFiles(k), ...own, ...dropins, ...(spec.property === 'owner' ? USER_DB_PATHS : [])]);
+  return finish([...flagFiles(k), ...own, ...dropins, ...names(spec)]);
+}
+
+/**
+ * The kubelet's unit and drop-ins, and every place systemd could find one: a unit file
+ * appearing higher in the search order, or a new drop-in (the `<unit>.d` directories count),
+ * changes which files are judged. With or without a running kubelet: the unit is on disk.
+ */
+function kubeletUnitPaths(spec: FileCheck, facts: HostFacts): readonly string[] {
+  const unit = facts.kubeletUnit;
+  if (unit === undefined) return [];
+  const places = unit.searched.flatMap((dir) => [`${dir}/${unit.name}`, `${dir}/${unit.name}.d`]);
+  const files = [...(unit.unitFile === null ? [] : [unit.unitFile]), ...unit.dropins].flatMap((p) => fileAndTarget(facts, p));
+  return finish([...places, ...files, ...names(spec)]);
+}
+
+/**
+ * kube-proxy's --config file and its candidate kubeconfigs (facts.kubeProxy.files), as kube-proxy
+ * names them. They are read inside its own root (/proc/<pid>/root): the same host paths when
+ * kube-proxy runs on the host, a pod's files otherwise, which no host watch sees and the
+ * periodic scan covers. Which candidate is used is in the config file or on its command line.
+ */
+function kubeProxyPaths(spec: FileCheck, facts: HostFacts): readonly string[] {
+  const kp = facts.kubeProxy;
+  if (kp === undefined || kp.status !== 'running') return [];
+  const files = Object.values(kp.files).flatMap((f) => [f.path, f.realPath]);
+  return finish([kp.config?.path, ...files, ...names(spec)]);
+}
+
+/**
+ * The kubelet's client CA: everything the setting can come from (kubeletConfigPaths), the CA
+ * file and its link target; with `sharedWith`, the control plane's files too, since whether the
+ * CA is in that check's file set decides which check judges it.
+ */
+function clientCaPaths(spec: FileCheck, shared: boolean, facts: HostFacts): readonly string[] {
+  const k = facts.kubelet;
+  if (k === null) return [];
+  const ca = kubeletClientCaPath(facts);
+  const cp = shared ? facts.controlPlane?.filesRead ?? [] : [];
+  return finish([...kubeletConfigPaths(k, facts), ...(ca === null ? [] : [...fileAndTarget(facts, ca), ...names(spec)]), ...cp]);
+}
+
+/** Every file check's locator says which files it can judge, so none depends on `all`. */
+function fileCheckPaths(spec: FileCheck, facts: HostFacts): readonly string[] {
+  const file = spec.file;
+  switch (file.from) {
+    case 'kubelet-flag':
+      return kubeletFlagPaths(spec, file, facts);
+    case 'kubelet-unit':
+      return kubeletUnitPaths(spec, facts);
+    case 'kube-proxy-kubeconfig':
+      return kubeProxyPaths(spec, facts);
+    case 'kubelet-client-ca':
+      return clientCaPaths(spec, file.sharedWith !== undefined, facts);
+  }
 }
 
 /**

@@ -4,7 +4,8 @@
 import { FILE_SET_DESCRIPTIONS } from '../facts/control-plane-types.js';
 import type { ValueSpec } from '../facts/component-settings.js';
 import { describeTest } from './operators.js';
-import type { CheckSpec, KubeletSetting } from './spec.js';
+import { FILE_LOCATIONS } from './node-file-checks.js';
+import type { CheckSpec, FileCheck, KubeletSetting } from './spec.js';
 import { WIRE_EVIDENCE } from './wire-evidence.js';
 
 const quoteDefault = (v: string | null): string => (v === null ? 'unset' : v === '' ? 'empty' : v);
@@ -24,6 +25,19 @@ function componentValueText(v: ValueSpec): string {
   return `${gate}${also.length ? ` (or ${also.join(', or ')})` : ''}, default ${quoteDefault(v.default)}`;
 }
 
+function fileReads(spec: FileCheck): string {
+  const file = spec.file;
+  if (file.from === 'kubelet-flag') {
+    return file.withDropins === true
+      ? `The ${spec.property} of the file the kubelet's --${file.flag} names, and of every drop-in of its --config-dir (the *.conf files it reads over that file). One result per file.`
+      : `The ${spec.property} of the file the kubelet's --${file.flag} names.`;
+  }
+  const shared = file.from === 'kubelet-client-ca' && file.sharedWith !== undefined
+    ? ` When that file is in the control plane's ${file.sharedWith.fileSet} file set, ${file.sharedWith.check} judges it (its result there carries this check's references) and this check skips it.`
+    : '';
+  return `The ${spec.property} of ${FILE_LOCATIONS[file.from]}.${shared}`;
+}
+
 /** What a check reads, in words: its own reading, then what its wire probe adds (CheckMeta.wire). */
 export function checkReads(spec: CheckSpec): string {
   const own = ownReads(spec);
@@ -38,9 +52,7 @@ function ownReads(spec: CheckSpec): string {
         ? `${kubeletSettingText(spec.setting)} Skipped for a kubelet whose kubeconfig (--kubeconfig) authenticates with a bearer token or a credential plugin (exec, auth-provider) and no client certificate: it has none to rotate.`
         : kubeletSettingText(spec.setting);
     case 'file':
-      return spec.file.withDropins === true
-        ? `The ${spec.property} of the file the kubelet's --${spec.file.flag} names, and of every drop-in of its --config-dir (the *.conf files it reads over that file). One result per file.`
-        : `The ${spec.property} of the file the kubelet's --${spec.file.flag} names.`;
+      return fileReads(spec);
     case 'component-setting':
       return `${spec.component}'s ${spec.settings.map(componentValueText).join('; and ')}.`;
     case 'control-plane-file': {

@@ -2,7 +2,7 @@
 // (a bug) becomes an `error` result for that check; the run goes on.
 import type { Result } from '../../proto/domain.js';
 import type { HostFacts } from '../facts/index.js';
-import { evaluateFileCheck } from './node-file-checks.js';
+import { evaluateFileCheck, fileCheckSubject } from './node-file-checks.js';
 import { evaluateKubeletSetting, kubeletSettingSubject } from './kubelet-setting-checks.js';
 import { makeResult } from './result.js';
 import { componentSettingSubject, evaluateComponentSetting } from './component-setting-checks.js';
@@ -27,7 +27,7 @@ function evaluateOne(spec: CheckSpec, facts: HostFacts, now: Date): readonly Res
 
 function fallbackSubject(spec: CheckSpec): string {
   if (spec.kind === 'kubelet-setting') return kubeletSettingSubject(spec.setting);
-  if (spec.kind === 'file') return `kubelet/--${spec.file.flag}`;
+  if (spec.kind === 'file') return fileCheckSubject(spec);
   if (spec.kind === 'component-setting') return componentSettingSubject(spec);
   if (spec.kind === 'control-plane-file') return fileSetSubject(spec);
   return spec.id;

@@ -1,9 +1,8 @@
-// What a file check asks of a file (its property and test), whatever its kind: the data records
-// say it themselves, a custom check that judges a file says it in `judgesFile`.
+// What a file check asks of a file (its property and test), whatever its kind: the node's files
+// (FileCheck) and the control plane's file sets (ControlPlaneFileCheck) are data that say it.
 import type { CheckSpec, FileJudgement } from './spec.js';
 
 export function fileJudgementOf(spec: CheckSpec): FileJudgement | undefined {
   if (spec.kind === 'file' || spec.kind === 'control-plane-file') return { property: spec.property, test: spec.test };
-  if (spec.kind === 'custom') return spec.judgesFile;
   return undefined;
 }

@@ -1,12 +1,12 @@
-// Where the worker's file checks find their files; the one engine (file-checks.ts) judges them.
-// A file named by one kubelet flag (FileCheck, evaluateFileCheck), with the --config-dir
-// drop-ins for the config file's checks; and the files that are not:
-// the kubelet's systemd unit and drop-ins (one result per file), kube-proxy's kubeconfig (inside
-// kube-proxy's own root) and the client CA the kubelet uses (from --client-ca-file or the
-// config file's authentication.x509.clientCAFile, whichever is in effect). Specs are data
-// (NodeFileCheck); nodeFileCheck turns one into a check with its own pure evaluation.
+// Where the worker's file checks (FileCheck, data) find their files; the one engine
+// (file-checks.ts) judges them. Each locator (spec.ts FileLocator): a file named by one kubelet
+// flag, with the --config-dir drop-ins for the config file's checks; the kubelet's systemd unit
+// and drop-ins (one result per file); kube-proxy's kubeconfig (inside kube-proxy's own root);
+// the client CA the kubelet uses (from --client-ca-file or the config file's
+// authentication.x509.clientCAFile, whichever is in effect). The host paths each locator can
+// reach are agent/checks/dependencies.ts's business, read from the same facts.
 import type { Result } from '../../proto/domain.js';
-import type { FileFacts, FileSetName, HostFacts, KubeletFacts, KubeProxyFacts } from '../facts/index.js';
+import type { FileFacts, HostFacts, KubeletFacts, KubeProxyFacts } from '../facts/index.js';
 import { posix } from 'node:path';
 import { kubeletSettingPath } from '../facts/kubelet-paths.js';
 import { lastFlag, truncatedArgvReason } from '../facts/cli-flags.js';
@@ -17,32 +17,50 @@ import { withOrigin } from './kubelet-origin.js';
 import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { describeTest, type Test } from './operators.js';
 import { kubeletAbsent, makeResult } from './result.js';
-import type { CheckMeta, CustomCheck, FileCheck, FileProperty } from './spec.js';
-
-export type NodeFileLocator = 'kubelet-unit' | 'kube-proxy-kubeconfig' | 'kubelet-client-ca';
+import type { FileCheck, KubeletFlagFile, NodeFileLocator } from './spec.js';
 
 /** Where each locator finds its files, in words (the check reference). */
-const NODE_FILE_LOCATIONS: { readonly [L in NodeFileLocator]: string } = {
+export const FILE_LOCATIONS: { readonly [L in NodeFileLocator['from']]: string } = {
   'kubelet-unit': "the kubelet's systemd unit file and every drop-in systemd applies to it",
   'kube-proxy-kubeconfig': "kube-proxy's kubeconfig, from clientConnection.kubeconfig in its --config file, else its --kubeconfig (read inside its pod's root)",
   'kubelet-client-ca': "the client CA file the kubelet uses: --client-ca-file, or authentication.x509.clientCAFile in its config file",
 };
 
-export interface NodeFileCheck extends CheckMeta {
-  readonly locate: NodeFileLocator;
-  readonly property: FileProperty;
-  readonly test: Test;
-  /**
-   * A control-plane file check that asks the same of the same file when the file is in its file
-   * set (the kubelet's client CA is the PKI's ca.crt on kubeadm): there it is one problem, judged
-   * by that check, whose result carries this check's references (its spec's `sharedWith` says
-   * so); this check then skips the file, saying where it is judged.
-   */
-  readonly sharedWith?: { readonly check: string; readonly fileSet: FileSetName; readonly nameSuffix?: string };
+/** The subject of a file check's result when it has no file to name. */
+export function fileCheckSubject(spec: FileCheck): string {
+  switch (spec.file.from) {
+    case 'kubelet-flag':
+      return `kubelet/--${spec.file.flag}`;
+    case 'kubelet-unit':
+      return 'systemd/kubelet.service';
+    case 'kube-proxy-kubeconfig':
+      return 'kube-proxy/kubeconfig';
+    case 'kubelet-client-ca':
+      return 'kubelet/--client-ca-file';
+  }
+}
+
+/** A file check whose locator is `L`. */
+type Located<L extends FileCheck['file']> = FileCheck & { readonly file: L };
+type SharedWith = NonNullable<Extract<NodeFileLocator, { from: 'kubelet-client-ca' }>['sharedWith']>;
+
+/** Evaluate a file check: locate its files as its locator says, judge each with the engine. */
+export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result[] {
+  const file = spec.file;
+  switch (file.from) {
+    case 'kubelet-flag':
+      return kubeletFlagFiles({ ...spec, file }, facts);
+    case 'kubelet-unit':
+      return unitFiles(spec, facts);
+    case 'kube-proxy-kubeconfig':
+      return kubeProxyFile(spec, facts);
+    case 'kubelet-client-ca':
+      return clientCaFile(spec, file.sharedWith, facts);
+  }
 }
 
 /** One node file judged by the engine: `what` names it ("the kubelet unit", "kube-proxy's kubeconfig"). */
-const nodeFile = (spec: NodeFileCheck, file: FileFacts | undefined, path: string, what: string, where = ''): Result =>
+const nodeFile = (spec: FileCheck, file: FileFacts | undefined, path: string, what: string, where = ''): Result =>
   judgeFile(spec, { path, file, found: what, where }, FILE_PHRASES.node);
 
 const fileAt = (files: { readonly [p: string]: FileFacts }, p: string): FileFacts | undefined => (Object.hasOwn(files, p) ? files[p] : undefined);
@@ -51,7 +69,7 @@ const fileAt = (files: { readonly [p: string]: FileFacts }, p: string): FileFact
  * A file named by one path-valued kubelet flag, located by the facts phase (kubelet.paths);
  * with `withDropins`, also every drop-in of --config-dir, which the kubelet reads over it.
  */
-export function evaluateFileCheck(spec: FileCheck, facts: HostFacts): Result[] {
+function kubeletFlagFiles(spec: Located<KubeletFlagFile>, facts: HostFacts): Result[] {
   const { flag, unsetReason } = spec.file;
   const flagSubject = `kubelet/--${flag}`;
   const expected = describeTest(spec.test);
@@ -79,7 +97,7 @@ function flagFile(spec: FileCheck, facts: HostFacts, k: KubeletFacts, target: Fi
  * file sets the same settings. A directory that cannot be read, or holds more drop-ins than the
  * agent reads, is one error result: none of its files is judged.
  */
-function dropinFiles(spec: FileCheck, facts: HostFacts, k: KubeletFacts): Result[] {
+function dropinFiles(spec: Located<KubeletFlagFile>, facts: HostFacts, k: KubeletFacts): Result[] {
   const dirFlag = k.paths.find((p) => p.flag === 'config-dir');
   const d = k.dropins;
   if (dirFlag === undefined || d === null) return [];
@@ -94,7 +112,7 @@ function dropinFiles(spec: FileCheck, facts: HostFacts, k: KubeletFacts): Result
   return d.files.map((doc) => flagFile(spec, facts, k, { path: doc.path, file: fileAt(facts.files, doc.path), found: `a drop-in of --config-dir ${d.dir}`, notes }));
 }
 
-function unitFiles(spec: NodeFileCheck, facts: HostFacts): Result[] {
+function unitFiles(spec: FileCheck, facts: HostFacts): Result[] {
   const expected = describeTest(spec.test);
   const unit = facts.kubeletUnit;
   if (unit === undefined) return [makeResult(spec, { subject: 'systemd/kubelet.service', status: 'error', expected, reason: 'no facts about the kubelet systemd unit were collected' })];
@@ -129,7 +147,7 @@ export function kubeProxyKubeconfig(kp: KubeProxyFacts): { path: string; from: s
   return { path: flag.value, from: '--kubeconfig on its command line' };
 }
 
-function kubeProxyFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
+function kubeProxyFile(spec: FileCheck, facts: HostFacts): Result[] {
   const expected = describeTest(spec.test);
   const subject = 'kube-proxy/kubeconfig';
   const kp = facts.kubeProxy;
@@ -165,47 +183,26 @@ export function kubeletClientCaPath(facts: HostFacts): string | null {
 }
 
 /** Whether `path` is in the control-plane file set `shared` names (and so judged by its check). */
-function inSharedSet(shared: NonNullable<NodeFileCheck['sharedWith']>, facts: HostFacts, path: string): boolean {
+function inSharedSet(shared: SharedWith, facts: HostFacts, path: string): boolean {
   const set = facts.controlPlane?.fileSets[shared.fileSet];
   if (set?.status !== 'found') return false;
   const suffix = shared.nameSuffix;
   return set.files.some((f) => f.path === path && (suffix === undefined || (posix.basename(f.path).endsWith(suffix) && f.stat?.type !== 'dir')));
 }
 
-function clientCaFile(spec: NodeFileCheck, facts: HostFacts): Result[] {
+function clientCaFile(spec: FileCheck, sharedWith: SharedWith | undefined, facts: HostFacts): Result[] {
   const expected = describeTest(spec.test);
   const subject = 'kubelet/--client-ca-file';
   const ca = kubeletClientCa(facts);
   if (ca === null) return [kubeletAbsent(spec, subject, expected, facts.kubeletAbsence)];
   if (!('path' in ca)) return [makeResult(spec, { subject, status: ca.status, expected, ...(ca.sourceFile ? { sourceFile: ca.sourceFile } : {}), reason: ca.reason })];
   const k = facts.kubelet!;
-  if (spec.sharedWith !== undefined && inSharedSet(spec.sharedWith, facts, ca.path)) {
+  if (sharedWith !== undefined && inSharedSet(sharedWith, facts, ca.path)) {
     return [makeResult(spec, {
       subject: ca.path, status: 'skip', expected, source: 'file',
-      reason: withOrigin(k, `${ca.path}, the kubelet's client CA (${ca.where}), is judged by ${spec.sharedWith.check}, as a file of the control plane's ${spec.sharedWith.fileSet} set: its result there carries ${spec.references.join(', ')}`),
+      reason: withOrigin(k, `${ca.path}, the kubelet's client CA (${ca.where}), is judged by ${sharedWith.check}, as a file of the control plane's ${sharedWith.fileSet} set: its result there carries ${spec.references.join(', ')}`),
     })];
   }
   const result = nodeFile(spec, fileAt(facts.files, ca.path), ca.path, `the kubelet's client CA (${ca.where})`);
   return [{ ...result, reason: withOrigin(k, result.reason) }];
-}
-
-export function nodeFileCheck(spec: NodeFileCheck): CustomCheck {
-  const { locate, property, test, sharedWith, ...meta } = spec;
-  const shared = sharedWith === undefined ? '' : ` When that file is in the control plane's ${sharedWith.fileSet} file set, ${sharedWith.check} judges it (its result there carries this check's references) and this check skips it.`;
-  return {
-    ...meta,
-    kind: 'custom',
-    judgesFile: { property, test },
-    reads: `The ${property} of ${NODE_FILE_LOCATIONS[locate]}.${shared}`,
-    evaluate(facts: HostFacts): readonly Result[] {
-      switch (locate) {
-        case 'kubelet-unit':
-          return unitFiles(spec, facts);
-        case 'kube-proxy-kubeconfig':
-          return kubeProxyFile(spec, facts);
-        case 'kubelet-client-ca':
-          return clientCaFile(spec, facts);
-      }
-    },
-  };
 }

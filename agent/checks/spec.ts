@@ -49,8 +49,14 @@ export interface KubeletSettingCheck extends CheckMeta {
   readonly actsOn?: 'client-certificate';
 }
 
-/** Where a file check finds its file. More locators (fixed paths, control-plane flags) come later. */
-export type FileLocator = {
+/**
+ * Where a file check finds its file: the facts phase has resolved and stat'ed it, and
+ * agent/checks/dependencies.ts knows from the locator exactly which host paths it can be.
+ */
+export type FileLocator = KubeletFlagFile | NodeFileLocator;
+
+/** A file named by one path-valued kubelet flag (and, with `withDropins`, the --config-dir drop-ins). */
+export interface KubeletFlagFile {
   readonly from: 'kubelet-flag';
   /** Path-valued kubelet flag, e.g. `kubeconfig`. */
   readonly flag: string;
@@ -61,7 +67,26 @@ export type FileLocator = {
    * --config file): one result per file, each drop-in its own subject.
    */
   readonly withDropins?: boolean;
-};
+}
+
+/**
+ * The worker's files that no single kubelet flag names: the kubelet's systemd unit and its
+ * drop-ins (one result per file), kube-proxy's kubeconfig (inside kube-proxy's own root) and
+ * the client CA the kubelet uses (--client-ca-file or its config file's clientCAFile).
+ */
+export type NodeFileLocator =
+  | { readonly from: 'kubelet-unit' }
+  | { readonly from: 'kube-proxy-kubeconfig' }
+  | {
+    readonly from: 'kubelet-client-ca';
+    /**
+     * A control-plane file check that asks the same of the same file when the file is in its
+     * file set (the kubelet's client CA is the PKI's ca.crt on kubeadm): there it is one
+     * problem, judged by that check, whose result carries this check's references (its spec's
+     * `sharedWith` says so); this check then skips the file, saying where it is judged.
+     */
+    readonly sharedWith?: { readonly check: string; readonly fileSet: FileSetName; readonly nameSuffix?: string };
+  };
 
 export type FileProperty = 'mode' | 'owner';
 
@@ -81,8 +106,6 @@ export interface FileCheck extends CheckMeta {
 /** A check that cannot be expressed as data brings its own pure evaluation. */
 export interface CustomCheck extends CheckMeta {
   readonly kind: 'custom';
-  /** The file property and test it judges, when it judges one (a file's mode or owner). */
-  readonly judgesFile?: FileJudgement;
   /** What the check reads, in words: the check reference (docs/checks.md) shows it. */
   readonly reads: string;
   evaluate(facts: HostFacts, now: Date): readonly Result[];

@@ -87,11 +87,51 @@ test('a kubelet found through its systemd unit: the unit files its flags came fr
   t.deepEqual(deps['cis-4.1.5'], ['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/real/kubelet.conf', unit, dropin]);
 });
 
+/** The file checks whose files the running kubelet names (a flag, its client CA). */
+const byKubelet = (s: CheckSpec): boolean => s.kind === 'kubelet-setting' || (s.kind === 'file' && (s.file.from === 'kubelet-flag' || s.file.from === 'kubelet-client-ca'));
+
 test('no kubelet: nothing on disk can change a kubelet verdict, which is about the process table', async (t) => {
   const facts = await factsOf('insecure-worker', (_root, procRoot) => rm(join(procRoot, '4242'), { recursive: true }));
-  const kubelet = CATALOG.filter((s) => s.kind === 'kubelet-setting' || s.kind === 'file');
-  t.true(kubelet.length >= KUBELET_IDS.length);
+  const kubelet = CATALOG.filter(byKubelet);
+  t.true(kubelet.length >= KUBELET_IDS.length + 2, 'the client CA checks are among them');
   t.deepEqual(Object.values(depsById(facts, kubelet)), kubelet.map(() => []));
+  // The unit is on disk whether or not a kubelet runs: its checks still depend on where systemd finds it.
+  t.true((depsById(facts)['cis-4.1.1'] ?? []).includes('/etc/systemd/system/kubelet.service.d'));
+});
+
+/** Where systemd looks for the kubelet's unit and its drop-ins (facts/kubelet-unit.ts). */
+const UNIT_PLACES = ['/etc/systemd/system', '/lib/systemd/system', '/run/systemd/system', '/usr/lib/systemd/system', '/usr/local/lib/systemd/system']
+  .flatMap((d) => [`${d}/kubelet.service`, `${d}/kubelet.service.d`]);
+const sorted = (paths: readonly string[]): string[] => [...paths].sort();
+
+test('unit-only-worker: the unit checks depend on the unit, its drop-ins and every place systemd looks; the client CA on where the setting comes from and the CA', async (t) => {
+  const facts = await factsOf('unit-only-worker');
+  const unitFiles = ['/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', '/etc/systemd/system/kubelet.service.d/20-extra.conf', '/lib/systemd/system/kubelet.service'];
+  const kubeletFlags = ['/etc/default/kubelet', '/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', '/var/lib/kubelet/kubeadm-flags.env'];
+  const deps = depsOf(facts, ['cis-4.1.1', 'cis-4.1.2', 'cis-4.1.3', 'cis-4.1.4', 'cis-4.1.8']);
+  t.deepEqual(deps['cis-4.1.1'], sorted([...new Set([...UNIT_PLACES, ...unitFiles])]));
+  t.deepEqual(deps['cis-4.1.2'], sorted([...new Set([...UNIT_PLACES, ...unitFiles, ...USER_DB_PATHS])]));
+  // No kube-proxy runs: nothing on disk can change that.
+  t.deepEqual(deps['cis-4.1.3'], []);
+  t.deepEqual(deps['cis-4.1.4'], []);
+  const ca = deps['cis-4.1.8'];
+  if (ca === 'all' || ca === undefined) return t.fail('4.1.8 has no mapping');
+  for (const p of [...kubeletFlags, '/var/lib/kubelet/config.yaml', '/etc/kubernetes/pki/ca.crt', ...USER_DB_PATHS]) t.true(ca.includes(p), `4.1.8 depends on ${p}`);
+  t.false(ca.includes('/etc/kubernetes/kubelet.conf'), 'not on the kubeconfig');
+  t.false(ca.includes('/lib/systemd/system/kubelet.service'), 'not on the unit file the kubelet\'s flags did not come from');
+  const index = dependencyIndex(CATALOG, facts);
+  t.deepEqual(index.get('/etc/systemd/system/kubelet.service.d/20-extra.conf')?.filter((id) => id.startsWith('cis-4.1.')), ['cis-4.1.1', 'cis-4.1.2']);
+});
+
+test('insecure-worker: kube-proxy\'s checks depend on the kubeconfig it names, as it names it', async (t) => {
+  const facts = await factsOf('insecure-worker');
+  t.deepEqual(depsOf(facts, ['cis-4.1.3', 'cis-4.1.4']), {
+    'cis-4.1.3': ['/var/lib/kube-proxy/kubeconfig'],
+    'cis-4.1.4': ['/etc/group', '/etc/passwd', '/var/lib/kube-proxy/kubeconfig'],
+  });
+  const index = dependencyIndex(CATALOG, facts);
+  t.deepEqual(index.get('/var/lib/kube-proxy/kubeconfig')?.filter((id) => id.startsWith('cis-4.1.')), ['cis-4.1.3', 'cis-4.1.4']);
+  t.false((index.get('/etc/kubernetes/kubelet.conf') ?? []).includes('cis-4.1.3'));
 });
 
 test('control-plane checks depend on the files the control-plane facts were read from, and the kubelet config (static pod path)', async (t) => {
@@ -138,9 +178,14 @@ function breakOutside(facts: HostFacts, keep: ReadonlySet<string>): HostFacts {
   };
   const doc = (d: ConfigDoc): ConfigDoc => (keep.has(d.path) ? d : { path: d.path, data: null, error: broken(d.path) });
   const k = facts.kubelet;
+  const kp = facts.kubeProxy;
   return {
     ...facts,
     files: Object.fromEntries(Object.entries(facts.files).map(([p, f]) => [p, file(f)])),
+    // kube-proxy's files, read inside its own root, under the paths it names them by.
+    ...(kp === undefined ? {} : {
+      kubeProxy: { ...kp, config: kp.config === null ? null : doc(kp.config), files: Object.fromEntries(Object.entries(kp.files).map(([p, f]) => [p, file(f)])) },
+    }),
     kubelet: k === null ? null : {
       ...k,
       config: k.config === null ? null : doc(k.config),
@@ -170,6 +215,8 @@ for (const [name, fixture, prepare] of scenarios) {
     const facts = await factsOf(fixture, prepare);
     for (const spec of [...CATALOG, KUBECONFIG_OWNER]) {
       const deps = checkDependencies(spec, facts);
+      // Every check that is data knows exactly which files it depends on.
+      if (spec.kind !== 'custom') t.not(deps, 'all', `${spec.id} (${spec.kind}) declares its files`);
       if (deps === 'all') continue;
       t.deepEqual(
         evaluate(breakOutside(facts, new Set(deps)), [spec], NOW),
@@ -190,4 +237,7 @@ test('the guard has teeth: a check judged on broken facts does change', async (t
   t.notDeepEqual(evaluate(breakOutside(facts, new Set()), [spec], NOW), evaluate(facts, [spec], NOW));
   const owner = evaluate(breakOutside(facts, new Set(['/etc/kubernetes/kubelet.conf', '/etc/kubernetes/real/kubelet.conf'])), [KUBECONFIG_OWNER], NOW);
   t.notDeepEqual(owner, evaluate(facts, [KUBECONFIG_OWNER], NOW), 'without the user database the owner names change');
+  // kube-proxy's files are broken too: its kubeconfig check sees it.
+  const kubeProxy = CATALOG.find((s) => s.id === 'cis-4.1.3')!;
+  t.notDeepEqual(evaluate(breakOutside(facts, new Set()), [kubeProxy], NOW), evaluate(facts, [kubeProxy], NOW));
 });
