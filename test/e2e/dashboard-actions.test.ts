@@ -8,22 +8,17 @@ import test, { type ExecutionContext } from 'ava';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { browserTest, launchBrowser } from '../helpers/browser.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
 import { api, connect, fp, proc, withCollector } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
 import { eventually } from '../helpers/https.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 let shared: Promise<Browser> | undefined;
 /** The file's one browser, launched by the first test that needs it. */
-const browser = (): Promise<Browser> => (shared ??= chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-}));
+const browser = (): Promise<Browser> => (shared ??= launchBrowser());
 test.after.always(async () => {
   if (shared) await (await shared).close();
 });

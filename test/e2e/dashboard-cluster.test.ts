@@ -2,15 +2,12 @@
 // collector judging the weak RBAC set served by the local Kubernetes API (fake-pod-api.ts)
 // lists its cluster findings with "cluster" where a node finding links its node, filters them
 // by scope, and the finding page says cluster instead of naming a node.
-import { chromium } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import { browserTest, launchBrowser, recordPage } from '../helpers/browser.js';
 import { READER_TOKEN, startTestCollector } from '../helpers/collector.js';
 import { eventually } from '../helpers/https.js';
 import { serveFixture } from '../helpers/posture-api.js';
 import { startFakePodApi } from '../collector/fake-pod-api.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 browserTest('the findings list and the finding page show a cluster finding as the cluster\'s, not a node\'s', async (t) => {
   const kube = await startFakePodApi();
@@ -28,11 +25,10 @@ browserTest('the findings list and the finding page show a cluster finding as th
     const items = tc.collector.store!.findings.list({ scope: 'cluster', state: 'open' }, 1000).items;
     return items.length > 0 ? items : undefined;
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-  const problems: string[] = [];
-  page.on('pageerror', (e) => problems.push(e.message));
+  const { dialogs, problems } = recordPage(page);
   await page.goto(`${tc.apiUrl}/ui/login`);
   await page.fill('#token', READER_TOKEN);
   await page.click('button[type=submit]');
@@ -57,4 +53,5 @@ browserTest('the findings list and the finding page show a cluster finding as th
   t.true(body.includes('cluster (about API objects; no node)'));
   t.true(body.includes('ClusterRoleBinding/minter-mints'), body.slice(0, 600));
   t.deepEqual(problems, []);
+  t.deepEqual(dialogs, []);
 });

@@ -1,15 +1,12 @@
 // The node page's Listening section in a real browser (Debian's headless Chromium): the
 // listeners an agent reported, with pid, executable, workload and class, and an executable
 // path carrying HTML shown as text (it came from a node). Nothing from the node runs.
-import { chromium } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import { browserTest, launchBrowser, recordPage } from '../helpers/browser.js';
 import { READER_TOKEN } from '../helpers/collector.js';
 import { connect, withCollector } from '../helpers/agent-session.js';
 
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 const XSS_EXE = `/opt/<img src=x onerror="window.__xss='exe';alert('exe')">`;
 
 browserTest('the node page shows what listens, who holds it and where it is bound; node strings stay text', (t) => withCollector(async (tc) => {
@@ -28,14 +25,10 @@ browserTest('the node page shows what listens, who holds it and where it is boun
     },
   });
   for (;;) if ((await s.next()).ack?.sequence === 1) break;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
-  const dialogs: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
+  const { dialogs, problems } = recordPage(page);
   await page.goto(`${tc.apiUrl}/ui/login`);
   await page.fill('#token', READER_TOKEN);
   await page.click('button[type=submit]');
@@ -51,6 +44,7 @@ browserTest('the node page shows what listens, who holds it and where it is boun
   t.regex((await page.textContent('#node-addresses')) ?? '', /203\.0\.113\.7 public \(Node ExternalIP\)/);
   t.regex((await page.textContent('#node-exposure')) ?? '', /NodePort and hostPort traffic goes through DNAT rules and opens no socket/);
   t.deepEqual(dialogs, []);
+  t.deepEqual(problems, []);
   t.is(await page.evaluate(() => window.__xss), undefined);
   s.close();
 }, { nodes: ['node-a'] }));

@@ -8,8 +8,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import type { BrowserContext, Page } from 'playwright-core';
+import { browserTest, launchBrowser, recordPage } from '../helpers/browser.js';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
 import { connect, proc, result, withCollector } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
@@ -21,36 +21,17 @@ import { agentDaemonSet, nodeObject, startFakePodApi } from '../collector/fake-p
 declare const document: any;
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 const XSS_SUBJECT = `/tmp/<img src=x onerror="window.__xss='img';alert('img')">`;
 const XSS_CMDLINE = `<script>window.__xss='script';alert('script')</script> --title "<b>bold</b>" & echo '<svg onload=alert(1)>'`;
 
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-}
-
 /** A fresh browser page that records every dialog (script from a node that ran) and every console error. */
 async function openPage(t: ExecutionContext): Promise<{ context: BrowserContext; page: Page; dialogs: string[]; problems: string[] }> {
-  const browser = await launch();
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
   const page = await context.newPage();
-  const dialogs: string[] = [];
-  const problems: string[] = [];
-  page.on('dialog', (d) => {
-    dialogs.push(d.message());
-    void d.dismiss();
-  });
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
-  return { context, page, dialogs, problems };
+  return { context, page, ...recordPage(page) };
 }
 
 const ready = (page: Page) => page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
@@ -235,7 +216,7 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
 }, { nodes: ['node-a', 'node-b', 'node-c'] }));
 
 browserTest('a page whose script tries inline code is blocked by the Content-Security-Policy', (t) => withCollector(async (tc) => {
-  const browser = await launch();
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();

@@ -7,8 +7,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import type { Page } from 'playwright-core';
+import { browserTest, launchBrowser, recordPage } from '../helpers/browser.js';
 import { eventually } from '../helpers/https.js';
 import { startDev } from '../helpers/dev-process.js';
 import { DEMO_NODE_NAMES } from '../../bin/demo.js';
@@ -17,8 +17,6 @@ import { allSkipped, type ResultCounts } from '../../bin/first-run.js';
 // Code run inside the page by page.evaluate: typed loosely (this project compiles without the DOM library).
 declare const document: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 const ready = (page: Page) => page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
 const text = async (page: Page, selector: string): Promise<string> => ((await page.textContent(selector)) ?? '').trim();
@@ -36,18 +34,11 @@ browserTest('the demo in a browser: demo nodes listed and labelled, the first op
   const critical = (await dev.get('/api/v1/findings?state=open&severity=critical')).items as Array<{ id: string }>;
   t.true(critical.length >= 2, 'the demo data holds critical findings');
 
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
   const page = await context.newPage();
-  const problems: string[] = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('pageerror', (e) => problems.push(e.message));
+  const { problems } = recordPage(page);
   const shots = await mkdtemp(join(tmpdir(), 'nodeward-demo-'));
   t.log(`screenshots: ${shots}`);
 

@@ -3,13 +3,10 @@
 // browser logged in to the collector. The collector's own login page still works.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chromium } from 'playwright-core';
-import { executable, needs } from '../helpers/requirements.js';
+import { browserTest, launchBrowser } from '../helpers/browser.js';
 import { READER_TOKEN } from '../helpers/collector.js';
 import { withCollector } from '../helpers/agent-session.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 browserTest('a page on another site that posts the login form with its own token does not log the visitor in', (t) => withCollector(async (tc) => {
   // The attacker's site: a form that posts itself to the collector's login as soon as it loads.
@@ -20,7 +17,7 @@ browserTest('a page on another site that posts the login form with its own token
   });
   await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', () => resolve()));
   t.teardown(() => new Promise<void>((resolve) => attacker.close(() => resolve())));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--no-first-run'] });
+  const browser = await launchBrowser();
   t.teardown(() => browser.close());
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();

@@ -7,9 +7,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserTest, launchBrowser, recordPage } from '../helpers/browser.js';
 import { initPki } from '../../collector/pki/pki.js';
-import { executable, needs } from '../helpers/requirements.js';
 import { READER_TOKEN } from '../helpers/collector.js';
 import { buildTestApi, type TestApi } from '../helpers/api-app.js';
 import { loadPostureFixture, postureView } from '../helpers/posture.js';
@@ -17,8 +17,6 @@ import { loadPostureFixture, postureView } from '../helpers/posture.js';
 // Code run inside the page by page.evaluate: typed loosely (this project compiles without the DOM library).
 declare const window: any;
 
-const CHROMIUM = '/usr/bin/chromium';
-const browserTest = needs({ what: 'headless Chromium', packages: ['chromium'], check: () => executable(CHROMIUM), serial: true });
 
 const RBAC = 'rbac.authorization.k8s.io';
 const XSS_USER = `<img src=x onerror="window.__xss='user';alert('user')">`;
@@ -37,23 +35,11 @@ async function withApis(body: (urls: { on: string; off: string }, page: Page, di
     const https = { cert: await readFile(pki.collectorCert), key: await readFile(pki.collectorKey) };
     apis.push(await buildTestApi({ https, posture: postureView([...loadPostureFixture('weak'), ...HOSTILE]) }), await buildTestApi({ https }));
     const [on, off] = await Promise.all(apis.map((a) => a.listen()));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
+    browser = await launchBrowser();
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1360, height: 900 } });
     const page = await context.newPage();
-    const dialogs: string[] = [];
-    const problems: string[] = [];
-    page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-    page.on('console', (m) => {
-      // The browser logs each refused API call (a 400, a 503) as a failed resource load.
-      if (m.type() === 'error' && !/status of (400|503)/.test(m.text())) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(e.message));
+    // The browser logs each refused API call (a 400, a 503) as a failed resource load.
+    const { dialogs, problems } = recordPage(page, { expected: /status of (400|503)/ });
     await body({ on: on!, off: off! }, page, dialogs, problems);
   } finally {
     await browser?.close();
