@@ -5,13 +5,23 @@
 // as soon as every wanted inode has an owner; pids go in ascending order, so a socket shared
 // by a parent and its forked workers is the parent's.
 //
+// Directories are read in batches, by one of two readers with the same answer. The native one
+// (the nodeward_proc addon's fdSockets, native/src/fd_sockets.cc) reads a batch on libuv's
+// thread pool, opening each fd directory once and reading each link against it; the walk
+// keeps two batches going, so the reads use both cores while the event loop stays free. The
+// JavaScript one, used when the addon is not built, reads each link by its full path, on the
+// main thread (2-3 times slower: bench/exposure.ts).
+//
 // Links are read, never followed. Pid directories come from a typed listing of the proc root
-// (a link there is not one) and each fd directory is lstat'ed first, so a crafted tree cannot
-// lead the walk out of the proc root. Reading another process's fd
-// directory is a ptrace-mode read check: the agent's CAP_SYS_PTRACE (docs/privileges.md).
+// (a link there is not one), and each fd directory is opened refusing a link in its place
+// (the native reader's O_NOFOLLOW on the pid directory and on `fd`; the JavaScript reader's
+// lstat), so a crafted tree cannot lead the walk out of the proc root. Reading another
+// process's fd directory is a ptrace-mode read check: the agent's CAP_SYS_PTRACE
+// (docs/privileges.md).
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OwnerWalkStats } from '../facts/exposure-types.js';
+import { ADDON_PATH, loadAddon } from '../processes/native-addon.js';
 
 export interface OwnerWalkLimits {
   /** Processes whose fd directory is read, at most. */
@@ -39,12 +49,46 @@ export function socketInode(link: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-function isRealDir(path: string): boolean {
+/** One process's descriptors: the socket inodes among them, how many were read, and whether there were more. */
+export type FdSockets = { readonly inodes: readonly number[]; readonly fds: number; readonly cut: boolean } | { readonly error: string };
+
+/** Reads `<procRoot>/<pid>/fd` for each pid of a batch, at most `maxFds` descriptors each: one answer per pid, in order. */
+export type FdSocketReader = (procRoot: string, pids: readonly number[], maxFds: number) => Promise<readonly FdSockets[]>;
+
+function readOneJs(procRoot: string, pid: number, maxFds: number): FdSockets {
+  const fdDir = join(procRoot, String(pid), 'fd');
+  let fds: string[];
   try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
+    if (!lstatSync(fdDir).isDirectory()) return { error: 'ENOTDIR' };
+    fds = readdirSync(fdDir);
+  } catch (err) {
+    return { error: String((err as NodeJS.ErrnoException).code ?? 'EIO') };
   }
+  const cut = fds.length > maxFds;
+  if (cut) fds = fds.slice(0, maxFds);
+  const inodes: number[] = [];
+  for (const fd of fds) {
+    let link: string;
+    try {
+      link = readlinkSync(join(fdDir, fd));
+    } catch {
+      continue;
+    }
+    const inode = socketInode(link);
+    if (inode !== null) inodes.push(inode);
+  }
+  return { inodes, fds: fds.length, cut };
+}
+
+/** The JavaScript reader: a path lookup per descriptor, on the main thread. */
+export const readFdSocketsJs: FdSocketReader = async (procRoot, pids, maxFds) => pids.map((pid) => readOneJs(procRoot, pid, maxFds));
+
+/** The reader to use: the addon's when it loads (`addonPath` for tests), else the JavaScript one. */
+export function fdSocketReader(addonPath: string = ADDON_PATH): { readonly read: FdSocketReader; readonly native: boolean } {
+  const loaded = loadAddon<{ fdSockets: FdSocketReader }>(addonPath, 'fd walk', 'fdSockets');
+  if ('error' in loaded) return { read: readFdSocketsJs, native: false };
+  const { fdSockets } = loaded.addon;
+  return { read: (procRoot, pids, maxFds) => fdSockets(procRoot, pids, maxFds), native: true };
 }
 
 /** The pid directories of a proc root, ascending: real directories only (a link is not followed). */
@@ -60,11 +104,28 @@ export function listPidDirs(procRoot: string): number[] {
   return pids.sort((a, b) => a - b);
 }
 
-/** `pids` must be real directories of the proc root (listPidDirs). */
-export function findSocketOwners(
-  procRoot: string, pids: readonly number[], wanted: ReadonlySet<number>,
-  limits: OwnerWalkLimits = DEFAULT_OWNER_LIMITS, clock: () => number = () => performance.now(),
-): OwnerWalk {
+/** Pids a batch; two batches are read at a time. */
+export const WALK_BATCH = 64;
+
+export interface OwnerWalkOptions {
+  readonly limits?: OwnerWalkLimits;
+  readonly clock?: () => number;
+  readonly read?: FdSocketReader;
+  /** Told of each pid when it first owns a wanted socket (its owner can be read while the walk goes on). */
+  readonly onOwner?: (pid: number) => void;
+}
+
+/**
+ * Finds the owners of the `wanted` inodes among `pids`, which must be real directories of the
+ * proc root (listPidDirs). The walk's first two batches are sent before `wanted` is asked
+ * for, so the caller can parse the socket tables while they are read.
+ */
+export async function findSocketOwners(
+  procRoot: string, pids: readonly number[], wanted: () => ReadonlySet<number>, opts: OwnerWalkOptions = {},
+): Promise<OwnerWalk> {
+  const limits = opts.limits ?? DEFAULT_OWNER_LIMITS;
+  const clock = opts.clock ?? (() => performance.now());
+  const read = opts.read ?? readFdSocketsJs;
   const started = clock();
   const owners = new Map<number, number>();
   let pidsWalked = 0;
@@ -72,43 +133,53 @@ export function findSocketOwners(
   let fdLimitHits = 0;
   let pidLimitHit = false;
   let timeLimitHit = false;
-  for (const pid of pids) {
-    if (owners.size >= wanted.size) break;
-    if (pidsWalked >= limits.maxPids) {
+  // Batches go out in pid order and are taken in that order, so the lowest pid still wins.
+  const inFlight: { pids: readonly number[]; answers: Promise<readonly FdSockets[]> }[] = [];
+  let next = 0;
+  const launch = (): void => {
+    if (next >= pids.length) return;
+    if (next >= limits.maxPids) {
       pidLimitHit = true;
-      break;
+      return;
     }
     if (clock() - started > limits.budgetMs) {
       timeLimitHit = true;
-      break;
+      return;
     }
-    pidsWalked++;
-    const fdDir = join(procRoot, String(pid), 'fd');
-    if (!isRealDir(fdDir)) {
-      unreadable++;
-      continue;
-    }
-    let fds: string[];
-    try {
-      fds = readdirSync(fdDir);
-    } catch {
-      unreadable++;
-      continue;
-    }
-    if (fds.length > limits.maxFdsPerPid) {
-      fdLimitHits++;
-      fds = fds.slice(0, limits.maxFdsPerPid);
-    }
-    for (const fd of fds) {
-      let link: string;
-      try {
-        link = readlinkSync(join(fdDir, fd));
-      } catch {
+    const batch = pids.slice(next, Math.min(next + WALK_BATCH, limits.maxPids));
+    next += batch.length;
+    // A batch the reader could not run is unreadable, pid by pid; a rejection never escapes (a batch left in flight included).
+    const answers = read(procRoot, batch, limits.maxFdsPerPid).catch((): FdSockets[] => batch.map(() => ({ error: 'EIO' })));
+    inFlight.push({ pids: batch, answers });
+  };
+  launch();
+  launch();
+  let want: ReadonlySet<number> | undefined;
+  while (inFlight.length > 0) {
+    const { pids: batch, answers } = inFlight.shift() as (typeof inFlight)[number];
+    const got = await answers;
+    want ??= wanted();
+    // Nothing (more) to find: what is still being read is not waited for.
+    if (owners.size >= want.size) break;
+    launch();
+    for (let i = 0; i < batch.length; i++) {
+      const r = got[i];
+      const pid = batch[i] as number;
+      pidsWalked++;
+      if (r === undefined || 'error' in r) {
+        unreadable++;
         continue;
       }
-      const inode = socketInode(link);
-      if (inode !== null && wanted.has(inode) && !owners.has(inode)) owners.set(inode, pid);
+      if (r.cut) fdLimitHits++;
+      let owns = false;
+      for (const inode of r.inodes) {
+        if (!want.has(inode) || owners.has(inode)) continue;
+        owners.set(inode, pid);
+        owns = true;
+      }
+      if (owns) opts.onOwner?.(pid);
     }
+    if (owners.size >= want.size) break;
   }
   return { owners, pidsWalked, unreadable, pidLimitHit, fdLimitHits, timeLimitHit, elapsedMs: clock() - started };
 }

@@ -80,12 +80,18 @@ export interface OwnerWalkStats {
   readonly elapsedMs: number;
 }
 
+/** The walk as the exposure facts keep it: its statistics and which reader read the descriptors. */
+export interface ExposureWalk extends OwnerWalkStats {
+  /** The native addon's reader (one open directory per process); false: a path lookup per descriptor. */
+  readonly nativeReader: boolean;
+}
+
 export interface ExposureFacts {
   readonly namespacePid: number;
   readonly listeners: readonly Listener[];
   readonly nodeAddresses: readonly NodeAddress[];
   readonly tables: readonly TableRead[];
-  readonly walk: OwnerWalkStats;
+  readonly walk: ExposureWalk;
   /** Listeners no process was found for. */
   readonly unowned: number;
   /** Listeners past maxListeners, left out. */

@@ -95,33 +95,51 @@ export function ipv6FromKernelHex(hex32: string): string | null {
 
 type Row = { ok: true; socket: ListeningSocket | null } | { ok: false; reason: string };
 
-/** The first `max` fields of a row split at runs of spaces and tabs (the rest is never read). */
-function leadingFields(line: string, max: number): string[] {
-  const out: string[] = [];
-  let i = 0;
-  while (out.length < max) {
+/** Where a row's fields start and end (two entries a field): a row is split without a string a field. */
+const BOUNDS = new Int32Array(2 * 10);
+
+/**
+ * Finds a row's fields up to the `max`th (at most 10), split at runs of spaces and tabs,
+ * resuming after the first `have` already found; returns how many there are.
+ */
+function fieldBounds(line: string, have: number, max: number): number {
+  let n = have;
+  let i = n === 0 ? 0 : BOUNDS[2 * n - 1] as number;
+  while (n < max) {
     while (i < line.length && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
     if (i >= line.length) break;
-    const start = i;
+    BOUNDS[2 * n] = i;
     while (i < line.length && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
-    out.push(line.slice(start, i));
+    BOUNDS[2 * n + 1] = i;
+    n++;
   }
-  return out;
+  return n;
 }
 
+const field = (line: string, k: number): string => line.slice(BOUNDS[2 * k], BOUNDS[2 * k + 1]);
+
+const fewFields = (n: number): Row => ({ ok: false, reason: `a row of ${n} fields (at least 10 expected)` });
+
 function parseRow(line: string, table: SocketTableName): Row {
-  // Ten fields are all a row is judged by (slot ... inode); the kernel's later ones are not read.
-  const f = leadingFields(line, 10);
-  if (f.length < 10) return { ok: false, reason: `a row of ${f.length} fields (at least 10 expected)` };
-  const [slot, local, remote, state, , , , uidText, , inodeText] = f as [string, string, string, string, string, string, string, string, string, string];
+  // Slot and state first: connections outnumber listeners on a busy node, and a row in
+  // another state is passed over there. Ten fields are all a listener is judged by (slot ...
+  // inode); the kernel's later ones are not read.
+  let n = fieldBounds(line, 0, 4);
+  if (n < 4) return fewFields(n);
+  const slot = field(line, 0);
+  const state = field(line, 3);
   if (!SLOT.test(slot)) return { ok: false, reason: `a row that does not start with its slot number: ${JSON.stringify(slot.slice(0, 32))}` };
   if (!HEX2.test(state)) return { ok: false, reason: `a state that is not two hex digits: ${JSON.stringify(state.slice(0, 16))}` };
   const tcp = table.startsWith('tcp');
-  // Connections outnumber listeners on a busy node: a row in another state is passed over
-  // before its addresses are read.
   if (state.toUpperCase() !== (tcp ? '0A' : '07')) return { ok: true, socket: null };
+  n = fieldBounds(line, n, 10);
+  if (n < 10) return fewFields(n);
   const v6 = table.endsWith('6');
   const addrHex = v6 ? HEX32 : HEX8;
+  const local = field(line, 1);
+  const remote = field(line, 2);
+  const uidText = field(line, 7);
+  const inodeText = field(line, 9);
   const [localAddr, localPort, extra] = local.split(':');
   const [remoteAddr, remotePort] = remote.split(':');
   if (extra !== undefined || localAddr === undefined || localPort === undefined || !addrHex.test(localAddr) || !HEX4.test(localPort)) {
@@ -146,6 +164,14 @@ function parseRow(line: string, table: SocketTableName): Row {
   };
 }
 
+function isBlank(line: string): boolean {
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
+}
+
 /**
  * The listening sockets of one table's text. The first line is the header; a blank last line
  * is the file's end. At most `maxSockets` are kept.
@@ -159,7 +185,7 @@ export function parseSocketTable(text: string, table: SocketTableName, limits = 
   const lines = text.split('\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
-    if (line.trim() === '') continue;
+    if (isBlank(line)) continue;
     rows++;
     const r: Row = line.length > limits.maxLineLength ? { ok: false, reason: `a row longer than ${limits.maxLineLength} characters` } : parseRow(line, table);
     if (!r.ok) {

@@ -16,16 +16,12 @@
 // built, not in the host's network namespace ...). Each comes back as a reason with a stable
 // code, never a throw, and the next source is tried; the reasons stay visible in the stats.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { basename } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseBpfBatch } from './bpf-record.js';
+import { ADDON_PATH, BPF_ADDON_PATH, BPF_OBJECT_PATH, loadAddon } from './native-addon.js';
 
-/** native/build/Release/ in the package (this file runs as dist/agent/processes/exec-events.js). */
-export const ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_proc.node', import.meta.url));
-export const BPF_ADDON_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_bpf.node', import.meta.url));
-export const BPF_OBJECT_PATH = fileURLToPath(new URL('../../../native/build/Release/nodeward_exec.bpf.o', import.meta.url));
+export { ADDON_PATH, BPF_ADDON_PATH, BPF_OBJECT_PATH } from './native-addon.js';
 /** Where the kernel publishes its own type information (CONFIG_DEBUG_INFO_BTF). */
 export const DEFAULT_BTF_PATH = '/sys/kernel/btf/vmlinux';
 /**
@@ -108,37 +104,9 @@ export type StartResult =
   | { readonly ok: true; readonly source: ExecEventSource }
   | { readonly ok: false; readonly code: string; readonly reason: string };
 
-type Loaded<O, R extends unknown[]> = { addon: Addon<O, R> } | { error: { code: string; reason: string } };
-type NetlinkAddon = Loaded<NetlinkOptions, [ExecRecord]>;
+type NetlinkAddon = Addon<NetlinkOptions, [ExecRecord]>;
 /** The eBPF addon hands over the bytes of a batch of records (bpf-record.ts reads them), how many, and when they were drained. */
-type BpfAddon = Loaded<BpfOptions, [Buffer, number, number]>;
-
-type AnyLoaded = { addon: { start: unknown } } | { error: { code: string; reason: string } };
-/** Addons loaded (at most the two of native/build/Release/, and those tests name). */
-const cache = new Map<string, AnyLoaded>();
-
-/** Loads an addon once (a failure is tried again next time); `L` is the caller's word for its start()'s signature. */
-function loadNative<L extends NetlinkAddon | BpfAddon>(path: string, what: string): L {
-  const hit = cache.get(path);
-  if (hit) return hit as L;
-  let result: AnyLoaded;
-  if (process.platform !== 'linux') {
-    result = { error: { code: 'UNSUPPORTED', reason: `${what} exists only on Linux (this is ${process.platform})` } };
-  } else if (!existsSync(path)) {
-    result = { error: { code: 'NOT_BUILT', reason: `the ${what} addon is not built (${path}); run \`npm run build:native\`` } };
-  } else {
-    try {
-      const addon = createRequire(import.meta.url)(path) as { start?: unknown };
-      result = typeof addon.start === 'function'
-        ? { addon: addon as { start: unknown } }
-        : { error: { code: 'BAD_ADDON', reason: `${path} has no start()` } };
-    } catch (err) {
-      result = { error: { code: 'LOAD_FAILED', reason: `cannot load ${path}: ${(err as Error).message}` } };
-    }
-  }
-  if ('addon' in result) cache.set(path, result);
-  return result as L;
-}
+type BpfAddon = Addon<BpfOptions, [Buffer, number, number]>;
 
 const NETLINK_HINTS: Record<string, string> = {
   EPROTONOSUPPORT: 'not in the host network namespace (the DaemonSet needs hostNetwork: true)',
@@ -149,7 +117,7 @@ const NETLINK_HINTS: Record<string, string> = {
 
 /** The netlink process connector. */
 export function startExecEvents(opts: { procRoot: string; maxCmdline: number; queue: number; addonPath?: string }, onExec: (r: ExecRecord) => void): StartResult {
-  const loaded = loadNative<NetlinkAddon>(opts.addonPath ?? ADDON_PATH, 'process connector');
+  const loaded = loadAddon<NetlinkAddon>(opts.addonPath ?? ADDON_PATH, 'process connector', 'start');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   try {
     const h = loaded.addon.start({ procRoot: opts.procRoot, maxCmdline: opts.maxCmdline, queue: opts.queue }, onExec);
@@ -304,7 +272,7 @@ export function startBpfExecEvents(opts: BpfStartOptions, onExec: (r: ExecRecord
     return { ok: false, code: 'NO_BTF', reason: `${btfPath} does not exist: the kernel was built without BTF (CONFIG_DEBUG_INFO_BTF), which the program is relocated against` };
   }
   const objectPath = opts.objectPath ?? BPF_OBJECT_PATH;
-  const loaded = loadNative<BpfAddon>(opts.addonPath ?? BPF_ADDON_PATH, 'eBPF exec source');
+  const loaded = loadAddon<BpfAddon>(opts.addonPath ?? BPF_ADDON_PATH, 'eBPF exec source', 'start');
   if ('error' in loaded) return { ok: false, ...loaded.error };
   if (!existsSync(objectPath)) {
     return { ok: false, code: 'OBJECT_MISSING', reason: `the eBPF program ${objectPath} is missing; run \`npm run build:native\` with clang, llvm and libbpf-dev installed` };

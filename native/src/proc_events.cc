@@ -14,12 +14,15 @@
 // the kernel's acknowledgement of the subscription and throws (with an errno-style `code`)
 // when it is refused or never comes, so the agent can fall back to scanning and say so.
 //
+// The addon also exports fdSockets() (fd_sockets.cc), the exposure collector's fd walk.
+//
 // JavaScript API:
 //   start({ procRoot, maxCmdline?, queue? }, onExec) -> { stop(), stats() }
 //   onExec({ pid, tid, ppid, uid, startTicks, exe, parentExe, cmdline, cmdlineTruncated,
 //            cgroup, partial, missing, eventMonoMs, exeMonoMs, readMonoMs })
 #include <node_api.h>
 
+#include "fd_sockets.h"
 #include "napi_util.h"
 
 #include <linux/cn_proc.h>
@@ -623,6 +626,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value start;
   napi_create_function(env, "start", NAPI_AUTO_LENGTH, JsStart, nullptr, &start);
   Set(env, exports, "start", start);
+  nodeward::RegisterFdSockets(env, exports);
   return exports;
 }
 

@@ -15,7 +15,7 @@ function exposure(listeners: Listener[], nodeAddresses: ExposureFacts['nodeAddre
   return {
     namespacePid: 1, listeners, nodeAddresses, dropped: 0, unowned: 0,
     tables: (['tcp', 'tcp6', 'udp', 'udp6'] as const).map((table) => ({ table, rows: 0, refused: 0, firstRefusal: '', dropped: 0, cut: false, error: '' })),
-    walk: { pidsWalked: 1, unreadable: 0, pidLimitHit: false, fdLimitHits: 0, timeLimitHit: false, elapsedMs: 1 },
+    walk: { pidsWalked: 1, unreadable: 0, pidLimitHit: false, fdLimitHits: 0, timeLimitHit: false, elapsedMs: 1, nativeReader: true },
   };
 }
 
