@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { collectFacts, type HostFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
-import { createListenBaselines, LISTENS_FILE } from './exposure/listen-baseline.js';
+import { createListenBaselines, LISTENS_FILE, WIRE_LISTENS_PER_BASELINE } from './exposure/listen-baseline.js';
 import { createHostFs } from './facts/host-fs.js';
 import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
@@ -178,7 +178,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         stats: agentStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
-        onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),
+        // An applied update's listens join the key's listen set (an update the baselines did not
+        // apply, one at or below the version applied, brings nothing new).
+        onBaselineUpdate: (u) => {
+          if (processes?.applyBaselineUpdate(u) && u.listens.length > 0) {
+            listens?.adopt(u.key, u.listens.slice(0, WIRE_LISTENS_PER_BASELINE));
+            void listens?.save().catch((err: unknown) => log.error({ err: (err as Error).message, file: LISTENS_FILE }, 'cannot save listen baselines'));
+          }
+        },
         // Bounded and validated here: the addresses join the node's own in the next scan.
         onNodeAddresses: (ips) => {
           nodeExternal = ips.filter((a) => typeof a === 'string' && a.length <= 64 && isIP(a) !== 0).slice(0, 16);

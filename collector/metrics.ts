@@ -98,6 +98,7 @@ export const FAMILIES = {
   nodeward_baseline_keys_refused_total: c("Baselines in nodes' reports not merged, by reason", ['reason'], { reason: ['notOnNode', 'overNodeLimit', 'centralFull'] }),
   nodeward_baseline_dropped_total: c('Baselines, items and listens dropped by the central bounds', ['what'], { what: ['digests', 'keys', 'items', 'listens'] }),
   nodeward_baseline_digests_refused_total: c("Contents in nodes' reports a locked central baseline did not take (learned after its lock, or of an executable new to it)"),
+  nodeward_baseline_listens_refused_total: c("Listens in nodes' reports a locked central baseline did not take (learned after its lock, or received shortly after a node's lock)"),
   nodeward_baseline_items_refused_total: c("Items in nodes' reports a locked central baseline did not take (learned after its lock, or received shortly after a node's lock)"),
   nodeward_baselines_deleted_total: c('Central baselines deleted by operators (or with their node)'),
   // API, dashboard, audit.

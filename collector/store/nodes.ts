@@ -9,7 +9,7 @@ import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import {
   encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
-  type AgentFigures, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
+  type AgentFigures, type ExposureClass, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
 interface RawNode {
@@ -212,6 +212,11 @@ export function createNodeStore(db: Db): NodeStore {
     setExposure: db.prepare(`INSERT INTO node_exposure (node, scanned_at, exposure) VALUES (?, ?, ?)
       ON CONFLICT (node) DO UPDATE SET scanned_at = excluded.scanned_at, exposure = excluded.exposure WHERE excluded.scanned_at >= node_exposure.scanned_at`),
     getExposure: db.prepare<[string], { scanned_at: number; exposure: string }>('SELECT scanned_at, exposure FROM node_exposure WHERE node = ?'),
+    // The listeners of one baseline on one protocol and port, on every node's latest scan.
+    baselineListeners: db.prepare<[string, string, number], { address: string; addressClass: string }>(`SELECT DISTINCT
+        json_extract(l.value, '$.address') AS address, json_extract(l.value, '$.addressClass') AS addressClass
+      FROM node_exposure e, json_each(e.exposure, '$.listeners') l
+      WHERE json_extract(l.value, '$.baseline') = ? AND json_extract(l.value, '$.protocol') = ? AND json_extract(l.value, '$.port') = ?`),
     deleteResults: db.prepare('DELETE FROM node_results WHERE node = ?'),
     deleteReceived: db.prepare('DELETE FROM received WHERE node = ?'),
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
@@ -318,6 +323,9 @@ export function createNodeStore(db: Db): NodeStore {
       } catch {
         return null;
       }
+    },
+    baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Array<{ address: string; addressClass: ExposureClass }> {
+      return s.baselineListeners.all(key, protocol, port) as Array<{ address: string; addressClass: ExposureClass }>;
     },
     setConnected(node: string, connected: boolean): void {
       s.connected.run(connected ? 1 : 0, node);

@@ -253,6 +253,8 @@ export interface NodeStore {
   setExposure(node: string, scannedAt: number, exposure: NodeExposure): void;
   /** The node's latest listeners, when a scan carried them. */
   exposure(node: string): (NodeExposure & { readonly scannedAt: string }) | null;
+  /** The addresses (with their class) a baseline's processes listen on with this protocol and port, on every node's latest scan. */
+  baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Array<{ address: string; addressClass: ExposureClass }>;
   stats(node: string, st: NodeStats, now: number): void;
   /** The collector refused one of the node's BaselineReports. */
   baselineReportRefused(node: string): void;
