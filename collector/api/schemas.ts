@@ -107,6 +107,15 @@ export const Node = Type.Object({
   }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
   execEvents: Type.Integer({ description: "Exec events the agent's source (execSource) delivered, since the agent started; 0 on the scan" }),
   lastScanDurationMs: Type.Integer({ description: "How long the agent's last scan took (collecting the facts and judging them), in milliseconds; 0 before its first scan, or from an agent that predates it" }),
+  exposureCuts: Type.Object({
+    walkPidLimitHits: Int('Collections whose walk of /proc/<pid>/fd stopped at its process limit with processes left'),
+    walkTimeLimitHits: Int('Collections whose walk stopped at its time budget (exposure.walkBudgetMs) with processes left'),
+    walkFdLimitHits: Int('Processes whose descriptors were cut at the per-process limit'),
+    walkUnreadable: Int('fd directories that could not be read (the process exited, or access was refused)'),
+    rowsRefused: Int('Socket table rows refused as not what the kernel writes'),
+    listenersDropped: Int("Listening sockets left out by the parser's, the agent's or the wire's bounds"),
+    nativeReader: Type.Boolean({ description: "The agent's last walk read descriptors with its native reader (false: the JavaScript reader, no walk yet, or an agent that predates it)" }),
+  }, { description: "Where the agent's exposure collector (docs/exposure.md) was cut short, counted at every collection since the agent started (a cut that recurs counts at every scan): a cut walk leaves listeners without their process" }),
   spool: Type.Object({ entries: Int('Entries waiting to be sent'), bytes: Int('Their bytes'), dropped: Int("Findings dropped by the spool's bounds"), rejected: Int('Messages the collector refused as invalid') }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),
