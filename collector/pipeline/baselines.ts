@@ -17,7 +17,11 @@
 //                                           item with its contents and any_content
 //   catching up with a key                  ADOPT when it is locked; otherwise ALLOW (or
 //                                           UNLOCK, when it was unlocked since) carrying the
-//                                           operator's items (allowed_items too) and removals
+//                                           operator's items (allowed_items too), removals
+//                                           and listens
+//   an operator's allow-listen              ALLOW with the one listen in `listens`
+// Every ADOPT carries the baseline's whole listen set (`listens`, docs/exposure.md): what its
+// processes listened on while it learned, on any node, and what operators allowed.
 //
 // What an operator's allow allows of an executable (content): `any` content, or the contents
 // `seen`: the SHA-256 in the details of its open (or suppressed) proc-unexpected and

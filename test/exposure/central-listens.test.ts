@@ -122,4 +122,8 @@ test.serial("a node adopting a locked baseline takes its listen set: a listen in
   }, 30_000);
   t.is((await finding('node-b', outside))!.state, 'resolved');
   t.is((await finding('node-b', third))!.state, 'resolved');
+  // node-b reports its baseline again after each update it applied: an address class's
+  // entry is the operator's, not a listen it learned, and does not go back (it would refuse the report).
+  const nodeB = (await call<{ baselineReportsRefused: number }>('/api/v1/nodes/node-b')).body;
+  t.is(nodeB.baselineReportsRefused, 0);
 });
