@@ -89,15 +89,16 @@ let databases = 0;
 
 /**
  * One server for a test file: started by the first test that asks for it (so a file whose
- * tests are skipped starts none) and stopped after the file's tests.
+ * tests are skipped starts none) and stopped after the file's tests. Its options may be made
+ * then too (certificates are made asynchronously).
  */
-export function postgresForFile(opts: PostgresOptions = {}): () => Promise<TestPostgres> {
+export function postgresForFile(opts: PostgresOptions | (() => Promise<PostgresOptions>) = {}): () => Promise<TestPostgres> {
   let server: Promise<TestPostgres> | undefined;
   test.after.always(async () => {
     const s = await server?.catch(() => undefined);
     await s?.stop();
   });
-  return () => (server ??= startPostgres(opts));
+  return () => (server ??= (typeof opts === 'function' ? opts() : Promise.resolve(opts)).then(startPostgres));
 }
 
 /** A client of one of the server's databases, connected. */

@@ -24,6 +24,14 @@ export function poolConfig(s: PostgresSettings): pg.PoolConfig {
   };
 }
 
-export function createPool(s: PostgresSettings): pg.Pool {
-  return new pg.Pool(poolConfig(s));
+/**
+ * The pool. `onIdleError` hears of an idle connection the server or the network ended (a
+ * restart, a failover, an administrator's pg_terminate_backend): the pool drops it and opens
+ * another when needed. node-postgres emits these on the pool, and an 'error' event without a
+ * listener would end the process, so the listener is required.
+ */
+export function createPool(s: PostgresSettings, onIdleError: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool(poolConfig(s));
+  pool.on('error', onIdleError);
+  return pool;
 }
