@@ -9,7 +9,7 @@
 // One server per test file (test.before / test.after.always); each test takes a fresh
 // database of its own from `createDatabase`, so tests in a file run concurrently.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,6 +171,13 @@ async function serve(bin: string, base: string, data: string, socketDir: string,
   const log = (): string => chunks.join('');
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const gone = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  // A test worker that dies (an uncaught exception) runs no after hook: the server goes with it.
+  const orphaned = (): void => {
+    if (!gone()) child.kill('SIGKILL');
+    rmSync(base, { recursive: true, force: true });
+  };
+  process.once('exit', orphaned);
+  child.once('exit', () => process.removeListener('exit', orphaned));
   const halt = async (): Promise<void> => {
     if (gone()) return;
     child.kill('SIGINT'); // Fast shutdown: active sessions are ended.

@@ -12,7 +12,7 @@
 //   verify-ca    TLS, the certificate must chain to the CA (store.postgres.caFile, else the
 //                system's CAs), whatever name it holds
 //   verify-full  verify-ca, and the certificate must name the host of the URL (the default)
-import type { PoolConfig } from 'pg';
+// It imports nothing of node-postgres (config.ts reads it): pool.ts hands these to the driver.
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
 
@@ -58,8 +58,11 @@ export function redactUrl(text: string): string {
   }
 }
 
+/** node-postgres's `ssl` option: false, or options for tls.connect. */
+export type TlsOptions = false | { readonly rejectUnauthorized: boolean; readonly ca?: Buffer; readonly checkServerIdentity?: () => undefined };
+
 /** node-postgres's `ssl` option for a mode. */
-export function tlsOptions(mode: SslMode, ca: Buffer | undefined): PoolConfig['ssl'] {
+export function tlsOptions(mode: SslMode, ca: Buffer | undefined): TlsOptions {
   switch (mode) {
     case 'disable': return false;
     case 'require': return { rejectUnauthorized: false };
