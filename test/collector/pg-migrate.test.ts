@@ -6,9 +6,11 @@
 import pg from 'pg';
 import { StoreError } from '../../collector/store/boundary/errors.js';
 import { migratePostgres, MIGRATION_LOCK_KEY, MIGRATIONS_TABLE } from '../../collector/store/pg/migrate.js';
+import { openPostgres } from '../../collector/store/pg/open.js';
+import type { PostgresSettings } from '../../collector/store/pg/settings.js';
 import { PG_MIGRATIONS, type PgMigration } from '../../collector/store/pg/migrations/index.js';
 import { eventually } from '../helpers/https.js';
-import { connectTo, needsPostgres, postgresForFile } from '../helpers/postgres.js';
+import { connectTo, needsPostgres, PG_USER, postgresForFile } from '../helpers/postgres.js';
 
 const pgTest = needsPostgres();
 const server = postgresForFile();
@@ -127,5 +129,33 @@ pgTest('a list of migrations with a gap or out of order is refused before the da
     t.is(await tables(c!), 0);
   } finally {
     await endAll([c!]);
+  }
+});
+
+pgTest('openPostgres migrates through the pool and gives the connection back; a server it cannot reach is DB_UNREACHABLE, its URL redacted', async (t) => {
+  const s = await server();
+  const db = await s.createDatabase();
+  const password = 'pw-never-shown-0123';
+  const settings = (url: string): PostgresSettings => ({ url: () => url, sslMode: 'disable', ca: undefined, poolSize: 2, connectTimeoutMs: 5_000 });
+  // Trust authentication ignores the password; it is in the URL to be kept out of messages.
+  const url = `postgres://${PG_USER}:${password}@127.0.0.1:${s.port}/${db}`;
+  const first = await openPostgres(settings(url), () => undefined);
+  try {
+    t.deepEqual(first.schema.applied, PG_MIGRATIONS.map((m) => m.version));
+    t.is(first.pool.totalCount, first.pool.idleCount, 'the migrating connection is back in the pool');
+    t.is((await first.pool.query<{ n: number }>('SELECT count(*)::bigint AS n FROM findings')).rows[0]!.n, 0);
+  } finally {
+    await first.pool.end();
+  }
+  const again = await openPostgres(settings(url), () => undefined);
+  t.deepEqual(again.schema.applied, []);
+  await again.pool.end();
+
+  for (const [target, why] of [[`127.0.0.1:1/${db}`, /ECONNREFUSED/], [`127.0.0.1:${s.port}/no_such_database`, /database "no_such_database" does not exist/]] as const) {
+    const err = await t.throwsAsync(openPostgres(settings(`postgres://${PG_USER}:${password}@${target}`), () => undefined), { instanceOf: StoreError });
+    t.is((err as StoreError).code, 'DB_UNREACHABLE');
+    t.regex(err!.message, why);
+    t.true(err!.message.startsWith(`cannot connect to PostgreSQL at postgres://${PG_USER}:redacted@${target}: `), err!.message);
+    t.false(err!.message.includes(password));
   }
 });
