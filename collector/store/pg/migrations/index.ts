@@ -8,11 +8,12 @@
 // the schema is a migration on each side, and test/collector/pg-schema-parity.test.ts fails
 // until both say the same.
 import { m001Initial } from './001-initial.js';
+import { m002ListensAndExposureCuts } from './002-listens-and-exposure-cuts.js';
 import type { PgMigration } from '../migration.js';
 
 export type { PgMigration } from '../migration.js';
 
 /** The SQLite migration whose schema each PostgreSQL migration brings the database to. */
-export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20 };
+export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20, 2: 22 };
 
-export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial];
+export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial, m002ListensAndExposureCuts];
