@@ -297,11 +297,15 @@ function fromFlags(kubelet: KubeletFacts, setting: KubeletSetting): FromFlags {
   return { kind: 'set', value: typed.value, index };
 }
 
-/** `--x on the command line`, or for a kubelet found from its unit, the file the flag came from. */
+/** `--x on the command line`, or for a kubelet found from its unit or embedded in another process, the file the flag came from. */
 function flagWhere(kubelet: KubeletFacts, setting: KubeletSetting, index: number): { where: string; sourceFile: string } {
   const flag = setting.flagKey !== undefined ? `${setting.flagKey} in --${setting.flag}` : `--${setting.flag}`;
-  if (kubelet.origin !== 'unit') return { where: `${flag} on the command line`, sourceFile: '' };
   const file = kubelet.flagSources?.[index] ?? '';
+  if (kubelet.origin === 'embedded') {
+    const by = `the flags the \`${kubelet.embeddedIn ?? 'distribution'}\` process gives its embedded kubelet`;
+    return { where: `${flag} in ${by}${file ? `, from ${file}` : ''}`, sourceFile: file };
+  }
+  if (kubelet.origin !== 'unit') return { where: `${flag} on the command line`, sourceFile: '' };
   return { where: `${flag} in the command line of the kubelet's systemd unit${file ? `, from ${file}` : ''}`, sourceFile: file };
 }
 

@@ -38,7 +38,6 @@ import type { ConfigDoc, FactError, FileFacts, KubeletFacts } from './host-facts
 import type { K3sView } from './k3s.js';
 import { collectK3s } from './k3s.js';
 import type { Layout } from './layouts.js';
-import { KUBEADM_LAYOUT, LAYOUTS, layoutByName } from './layouts.js';
 import type { ProcessInfo } from './proc.js';
 import type { ProcessScan } from './proc.js';
 import type { StaticPod } from './static-pods.js';
@@ -101,19 +100,6 @@ function sortProcesses(scan: ProcessScan): Found {
     if (sp !== null && server === null) server = { info: p, sp };
   }
   return { processes, server, error: scan.error, scanned: scan.scanned };
-}
-
-async function detectLayout(hostFs: HostFs, found: Found): Promise<{ layout: Layout; evidence: string }> {
-  if (found.server !== null) {
-    return { layout: layoutByName(found.server.sp.kind), evidence: `a ${found.server.sp.kind} server process (pid ${found.server.info.pid})` };
-  }
-  for (const l of LAYOUTS) {
-    for (const m of l.markers) {
-      const st = await hostFs.stat(m);
-      if (st.ok && st.value.type === 'dir') return { layout: l, evidence: `${m} exists` };
-    }
-  }
-  return { layout: KUBEADM_LAYOUT, evidence: 'no k3s or rke2 server and no distribution directory: the kubeadm layout, which is the benchmark\'s own' };
 }
 
 interface Builder {
@@ -384,10 +370,16 @@ async function collectFileSets(ctx: FileSetContext): Promise<{ readonly [S in Fi
 }
 
 /** `scan`: the control-plane processes of the scan's process table (process-table.ts). */
-export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null, scan: ProcessScan): Promise<ControlPlaneFacts> {
+/** The node's layout, chosen once for every collector (distribution.ts), and why. */
+export interface ChosenLayout {
+  readonly layout: Layout;
+  readonly evidence: string;
+}
+
+export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null, scan: ProcessScan, chosen: ChosenLayout): Promise<ControlPlaneFacts> {
   const errors: FactError[] = [];
   const found = sortProcesses(scan);
-  const { layout, evidence } = await detectLayout(hostFs, found);
+  const { layout, evidence } = chosen;
 
   const staticPodPath = kubeletStaticPodPath(kubelet);
   const manifestDirs = [...new Set([...(staticPodPath !== null ? [staticPodPath] : []), ...layout.manifestDirs])];

@@ -1,7 +1,9 @@
-// The processes a scan judges, from one walk of the process table: the kubelet, kube-proxy and
-// the control-plane components (or the k3s/rke2 server that embeds them). Collected once per
-// scan and handed to each collector, so /proc is read once however many look into it.
+// The processes a scan judges, from one walk of the process table: the kubelet, kube-proxy,
+// the control-plane components (or the k3s/rke2 server that embeds them) and the processes a
+// distribution layout names (`k3s agent`, `kubelite`). Collected once per scan and handed to
+// each collector, so /proc is read once however many look into it.
 import { componentOf, serverProcessOf } from './components.js';
+import { isDistributionProcess } from './distribution.js';
 import type { HostFs } from './host-fs.js';
 import { kubeletArgs } from './kubelet.js';
 import { kubeProxyArgs } from './kube-proxy.js';
@@ -12,6 +14,8 @@ export interface ProcessTable {
   readonly kubeProxy: ProcessScan;
   /** Control-plane components by name, and k3s/rke2 server processes. */
   readonly controlPlane: ProcessScan;
+  /** Processes a layout names, as detection evidence and as the home of embedded components. */
+  readonly distribution: ProcessScan;
 }
 
 export function collectProcessTable(procFs: HostFs): Promise<ProcessTable> {
@@ -19,5 +23,6 @@ export function collectProcessTable(procFs: HostFs): Promise<ProcessTable> {
     kubelet: (argv) => kubeletArgs(argv) !== null,
     kubeProxy: (argv) => kubeProxyArgs(argv) !== null,
     controlPlane: (argv) => componentOf(argv) !== null || serverProcessOf(argv) !== null,
+    distribution: isDistributionProcess,
   });
 }

@@ -266,7 +266,7 @@ test('rke2: layout, components from static pods, and the encryption key is never
   const { cp, facts, cleanup } = await factsOf('rke2-server');
   t.teardown(cleanup);
   t.is(cp.distribution, 'rke2');
-  t.regex(cp.distributionEvidence, /rke2 server process \(pid 700\)/);
+  t.regex(cp.distributionEvidence, /a `rke2 server` process runs \(pid 700\)/);
   t.is(cp.components.etcd?.config?.path, '/var/lib/rancher/rke2/server/db/etcd/config');
   t.deepEqual(cp.components.etcd?.config?.data?.['client-transport-security'], {
     'cert-file': '/var/lib/rancher/rke2/server/tls/etcd/server-client.crt',
