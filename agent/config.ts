@@ -17,7 +17,7 @@ export const AgentConfigSchema = Type.Object({
   stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts). Made 0700 at start (a looser one is tightened, with a warning); `spool.db` and its `-wal`/`-shm` are 0600' }),
   distribution: Type.Union([Type.Literal('auto'), ...DISTRIBUTION_NAMES.map((n) => Type.Literal(n))], {
     default: 'auto',
-    description: `Which distribution layout the node's files are read with (where the kubelet's config, kubeconfig, unit and flag files live) and the benchmark it names: \`auto\` detects it from the node's files, processes and labels (docs/distributions.md); a name (${DISTRIBUTION_NAMES.map((n) => `\`${n}\``).join(', ')}) settles it, e.g. on a node whose signs are ambiguous`,
+    description: "Which distribution layout the node's files are read with (where the kubelet's config, kubeconfig, unit and flag files live), and so the benchmark it names: `auto` detects it from the node's files, processes and labels ([distributions.md](distributions.md)); a layout's name settles it, e.g. on a node whose signs are ambiguous",
   }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),

@@ -14,6 +14,8 @@ import { DISTRIBUTION_NAMES, LAYOUTS, layoutByName } from '../../agent/facts/lay
 import type { DistributionName } from '../../agent/facts/layouts.js';
 import { shapeArgs } from '../../agent/facts/process-shape.js';
 import { FIXTURES_DIR, prepareFixture } from '../helpers/fixture.js';
+import { runScanCommand } from '../../agent/scan-command.js';
+import { PassThrough } from 'node:stream';
 import { checkProperty, fc } from '../helpers/property.js';
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -205,6 +207,20 @@ test('microk8s: the kubelet\'s flags are kubelite\'s args file, ${SNAP_DATA} exp
   t.is(k.flags.find((f) => f.name === 'eviction-hard')?.value, 'memory.available<100Mi,nodefs.available<1Gi,imagefs.available<1Gi');
   t.is(k.flags.find((f) => f.name === 'root-dir')?.value, '/var/snap/microk8s/common/var/lib/kubelet');
   t.true(k.flagSources!.every((s) => s === '/var/snap/microk8s/7394/args/kubelet'));
+});
+
+test('nodeward scan\'s text report names the distribution, its benchmark and why; --distribution overrides it', async (t) => {
+  const fx = await prepareFixture('microk8s');
+  t.teardown(fx.cleanup);
+  const run = async (distribution?: string): Promise<string> => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    await runScanCommand({ hostRoot: fx.root, procRoot: fx.procRoot, node: 'n1', format: 'text', checks: ['4.1'], dumpFacts: false, probe: false, distribution }, out, new PassThrough());
+    return Buffer.concat(chunks).toString('utf8').split('\n')[1] ?? '';
+  };
+  t.regex(await run(), /^distribution: microk8s, judged by cis-1\.24-microk8s; microk8s: a `kubelite` process runs \(pid 3001\); \/var\/snap\/microk8s exists$/);
+  t.regex(await run('kubeadm'), /^distribution: kubeadm, judged by cis-1\.12; kubeadm, as the agent setting distribution says \(the node's signs point to microk8s\)$/);
 });
 
 // ---- an ambiguous node, settled by the setting --------------------------------------------
