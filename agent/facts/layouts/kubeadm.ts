@@ -42,4 +42,5 @@ export const KUBEADM_LAYOUT: Layout = {
   cniDirs: ['/etc/cni/net.d', '/var/lib/cni/networks'],
   serverConfig: null,
   embeddedEtcdConfig: null,
+  embeddedControlPlane: null,
 };

@@ -45,4 +45,5 @@ export const MICROK8S_LAYOUT: Layout = {
   cniDirs: [`${SNAP_DATA}/args/cni-network`],
   serverConfig: null,
   embeddedEtcdConfig: null,
+  embeddedControlPlane: null,
 };

@@ -1,4 +1,5 @@
-// k3s and rke2 (Rancher). Both read /etc/rancher/<name>/config.yaml and its config.yaml.d
+// k3s and rke2 (Rancher). k3s also runs its control plane inside `k3s server`
+// (--kube-apiserver-arg and the like pass flags to it). Both read /etc/rancher/<name>/config.yaml and its config.yaml.d
 // drop-ins, run as <name>.service / <name>-agent.service (rke2-server / rke2-agent for rke2)
 // and rewrite their process title to `<name> server` or `<name> agent`. k3s runs the kubelet
 // and kube-proxy inside that process: their flags are k3s's own (the kubeconfigs and the
@@ -62,6 +63,21 @@ export const K3S_LAYOUT: Layout = {
   cniDirs: ['/var/lib/rancher/k3s/agent/etc/cni/net.d', '/etc/cni/net.d', '/var/lib/cni/networks'],
   serverConfig: { file: '/etc/rancher/k3s/config.yaml', dropinDir: '/etc/rancher/k3s/config.yaml.d' },
   embeddedEtcdConfig: '/var/lib/rancher/k3s/server/db/etcd/config',
+  embeddedControlPlane: {
+    processes: [{ command: 'k3s', subcommand: 'server' }],
+    argOptions: {
+      'kube-apiserver': 'kube-apiserver-arg',
+      'kube-controller-manager': 'kube-controller-manager-arg',
+      'kube-scheduler': 'kube-scheduler-arg',
+      etcd: 'etcd-arg',
+    },
+    disableOptions: {
+      'kube-apiserver': 'disable-apiserver',
+      'kube-controller-manager': 'disable-controller-manager',
+      'kube-scheduler': 'disable-scheduler',
+      etcd: 'disable-etcd',
+    },
+  },
 };
 
 export const RKE2_LAYOUT: Layout = {
@@ -101,4 +117,5 @@ export const RKE2_LAYOUT: Layout = {
   cniDirs: ['/etc/cni/net.d', '/var/lib/cni/networks'],
   serverConfig: { file: '/etc/rancher/rke2/config.yaml', dropinDir: '/etc/rancher/rke2/config.yaml.d' },
   embeddedEtcdConfig: null,
+  embeddedControlPlane: null,
 };

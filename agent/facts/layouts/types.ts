@@ -47,6 +47,22 @@ export interface Embedding {
   readonly argsFile: string | null;
 }
 
+/** The control-plane components a distribution's process can run inside it. */
+export type EmbeddedComponentName = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
+
+/**
+ * A control plane that runs inside one distribution process (`k3s server`): which process, and
+ * the options of it that pass flags to each component or switch one off. Everything else the
+ * process sets for its components itself, out of sight.
+ */
+export interface EmbeddedControlPlane {
+  readonly processes: readonly ProcessShape[];
+  /** The option that passes one flag to a component (`kube-apiserver-arg`). */
+  readonly argOptions: { readonly [C in EmbeddedComponentName]: string };
+  /** The option that switches a component off (`disable-apiserver`). */
+  readonly disableOptions: { readonly [C in EmbeddedComponentName]: string };
+}
+
 /** Where one node component (the kubelet, kube-proxy) keeps its files on a distribution. */
 export interface ComponentLayout {
   /** Its own process is not there: it runs inside this one. Null: a process of its own. */
@@ -123,6 +139,8 @@ export interface Layout {
   readonly serverConfig: { readonly file: string; readonly dropinDir: string } | null;
   /** An embedded etcd's configuration file, written by the distribution (k3s). */
   readonly embeddedEtcdConfig: string | null;
+  /** A control plane run inside a distribution process; null when its components are processes or static pods. */
+  readonly embeddedControlPlane: EmbeddedControlPlane | null;
 }
 
 /** A managed platform's node: no control plane of its own. */
@@ -133,6 +151,7 @@ export const NO_CONTROL_PLANE = {
   controllerManagerKubeconfigs: [],
   serverConfig: null,
   embeddedEtcdConfig: null,
+  embeddedControlPlane: null,
 } as const;
 
 /** The kubelet and kube-proxy as separate processes, with no systemd unit for kube-proxy (a pod). */
