@@ -174,6 +174,14 @@ for (const name of DISTRIBUTION_NAMES) {
     // The files the checks judge are stat'ed.
     for (const p of [e.config, e.kubeconfig, ...e.configDropins]) if (p !== null) t.like(facts.files[p], { error: null }, p);
 
+    // The layout's data says what the fixture's kubelet really uses.
+    const l = layoutByName(name).kubelet;
+    if (k.config !== null) t.true(l.configFiles.includes(k.config.path), `${k.config.path} is among the layout's config files`);
+    if (k.dropins !== null) t.true(l.configDirs.includes(k.dropins.dir), `${k.dropins.dir} is among the layout's config dirs`);
+    t.true(l.kubeconfigs.includes(e.kubeconfig), `${e.kubeconfig} is among the layout's kubeconfigs`);
+    t.true(l.units.includes(e.unit), `${e.unit} is among the layout's units`);
+    for (const f of facts.kubeletUnit?.environmentFiles ?? []) if (f.found) t.true(l.flagsFiles.includes(f.path), `${f.path} is among the layout's flag files`);
+
     if (e.kubeProxyKubeconfig !== null) {
       t.is(facts.kubeProxy?.status, 'running');
       t.truthy(facts.kubeProxy?.embeddedIn);
