@@ -15,6 +15,7 @@ import type { DistributionName } from '../../agent/facts/layouts.js';
 import { shapeArgs } from '../../agent/facts/process-shape.js';
 import { FIXTURES_DIR, prepareFixture } from '../helpers/fixture.js';
 import { runScanCommand } from '../../agent/scan-command.js';
+import { loadAgentConfig } from '../../agent/config.js';
 import { PassThrough } from 'node:stream';
 import { checkProperty, fc } from '../helpers/property.js';
 
@@ -249,6 +250,12 @@ test('a k3s agent node that also has rke2\'s directories: k3s by its process, th
   t.regex(set.distribution!.reason, /as the agent setting distribution says \(the node's signs point to k3s, rke2\)/);
   // Read with rke2's layout, the k3s agent embeds no kubelet: none is found, and nothing is made up.
   t.is(set.kubelet, null);
+});
+
+test('the agent setting distribution: auto by default, a layout\'s name, anything else refused at start', (t) => {
+  t.is(loadAgentConfig({ env: {} }, { needCollector: false }).distribution, 'auto');
+  t.is(loadAgentConfig({ env: { NODEWARD_DISTRIBUTION: 'eks-al2023' } }, { needCollector: false }).distribution, 'eks-al2023');
+  t.throws(() => loadAgentConfig({ env: { NODEWARD_DISTRIBUTION: 'openshift' } }, { needCollector: false }), { message: /distribution/ });
 });
 
 // ---- detection as a pure function ---------------------------------------------------------
