@@ -47,7 +47,7 @@ function componentArg(raw: string, source: 'flag' | 'config', file: string): Com
   const eq = body.indexOf('=');
   const name = eq < 0 ? body : body.slice(0, eq);
   const value = eq < 0 ? 'true' : body.slice(eq + 1);
-  const redacted = redactArgv(['k3s', `--${name}=${value}`])[1] ?? '';
+  const redacted = redactArgv(['server', `--${name}=${value}`])[1] ?? '';
   return { name, value: redacted.slice(name.length + 3), form: eq < 0 ? 'bare' : 'equals', source, file };
 }
 
