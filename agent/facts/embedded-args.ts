@@ -3,8 +3,9 @@
 // ${SNAP_DATA} expanded), then the values of a pass-through option (k3s's kubelet-arg) from the
 // distribution's configuration files and from the embedding process's command line. Later wins,
 // as for a command line. Each flag keeps the file it came from ('' for the command line and the
-// distribution's own). Only those values are kept from the configuration files: they also hold
-// the cluster token.
+// distribution's own). A boolean option of the embedding process can turn the component off
+// (k3s's disable-agent). Only those values are kept from the configuration files: they also
+// hold the cluster token.
 import { parseFlags } from './cli-flags.js';
 import { parseError, readHostYaml } from './config-file.js';
 import { parseHostYaml } from './config-file.js';
@@ -23,7 +24,12 @@ export interface EmbeddedArgs {
   readonly sources: readonly string[];
   readonly errors: readonly FactError[];
   readonly filesRead: readonly string[];
+  /** The option that turns the component off, and where it was set (`disable-agent in /etc/...`); null when it runs. */
+  readonly disabledBy: string | null;
 }
+
+/** Go's strconv.ParseBool truths, as the distributions' flag parsers read them. */
+const TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
 
 /** Lines of an args file as arguments: `--flag=value` or `--flag value`; blank lines and `#` comments skipped. Pure. */
 export function argsFileArgs(text: string, variables: { readonly [name: string]: string }): string[] {
@@ -59,9 +65,9 @@ function strings(v: JsonValue | undefined): string[] {
   return Array.isArray(v) ? v.filter((e): e is string => typeof e === 'string') : [];
 }
 
-/** The value of `--name=v` / `--name v` in a process's arguments (the last one). */
-function optionValue(args: readonly string[], name: string): string | undefined {
-  const flags = parseFlags(args, new Set()).flags.filter((f) => f.name === name);
+/** The value of `--name=v` / `--name v` in a process's arguments (the last one); `booleans` never take the next token. */
+function optionValue(args: readonly string[], name: string, booleans: ReadonlySet<string> = new Set()): string | undefined {
+  const flags = parseFlags(args, booleans).flags.filter((f) => f.name === name);
   return flags[flags.length - 1]?.value;
 }
 
@@ -91,9 +97,14 @@ export async function embeddedArgs(hostFs: HostFs, layout: Layout, embedding: Em
   }
 
   const option = embedding.argOption;
-  if (option !== null) {
+  // An option set to true in a configuration file, then the command line (which wins).
+  const disabled = new Map<string, string>();
+  const booleans = new Set(embedding.disableOptions);
+  if (option !== null || booleans.size > 0) {
     if (layout.serverConfig !== null) {
-      const configFlag = optionValue(processArgs, 'config');
+      // `-c FILE` is the short form of --config.
+      const short = processArgs.indexOf('-c');
+      const configFlag = optionValue(processArgs, 'config', booleans) ?? (short >= 0 ? processArgs[short + 1] : undefined);
       const main = configFlag !== undefined && configFlag.startsWith('/') ? configFlag : layout.serverConfig.file;
       const files = [main];
       const dropinDir = `${main}.d`;
@@ -117,12 +128,24 @@ export async function embeddedArgs(hostFs: HostFs, layout: Layout, embedding: Em
           errors.push(parseError(path, parsed));
           continue;
         }
-        if (Object.hasOwn(parsed.data, option)) fromConfig = strings(parsed.data[option]).map((value) => ({ value, file: path }));
-        if (Object.hasOwn(parsed.data, `${option}+`)) fromConfig.push(...strings(parsed.data[`${option}+`]).map((value) => ({ value, file: path })));
+        if (option !== null && Object.hasOwn(parsed.data, option)) fromConfig = strings(parsed.data[option]).map((value) => ({ value, file: path }));
+        if (option !== null && Object.hasOwn(parsed.data, `${option}+`)) fromConfig.push(...strings(parsed.data[`${option}+`]).map((value) => ({ value, file: path })));
+        for (const b of booleans) {
+          if (!Object.hasOwn(parsed.data, b)) continue;
+          if (TRUE.has(String(parsed.data[b]))) disabled.set(b, `${b} in ${path}`);
+          else disabled.delete(b);
+        }
       }
       for (const v of fromConfig) add([passThrough(v.value)], v.file);
     }
-    add(parseFlags(processArgs, new Set()).flags.filter((f) => f.name === option).map((f) => passThrough(f.value)), '');
+    if (option !== null) add(parseFlags(processArgs, booleans).flags.filter((f) => f.name === option).map((f) => passThrough(f.value)), '');
+    for (const b of booleans) {
+      const v = optionValue(processArgs, b, booleans);
+      if (v === undefined) continue;
+      if (TRUE.has(v)) disabled.set(b, `--${b} on the command line`);
+      else disabled.delete(b);
+    }
   }
-  return { args, sources, errors, filesRead };
+  const [first] = disabled.values();
+  return { args, sources, errors, filesRead, disabledBy: first ?? null };
 }

@@ -115,6 +115,9 @@ export async function collectKubeProxy(procFs: HostFs, users: UserDb, source: Ku
   } else {
     const e = embedder as NonNullable<typeof embedder>;
     const found = await embeddedArgs(source.hostFs, source.layout, source.layout.kubeProxy.embeddedIn as NonNullable<Layout['kubeProxy']['embeddedIn']>, e.args);
+    if (found.disabledBy !== null) {
+      return { ...none, status: 'not-running', reason: `the \`${e.shape}\` process (pid ${e.proc.pid}) runs no kube-proxy: ${found.disabledBy}` };
+    }
     args = found.args;
     errors.push(...found.errors);
     proc = { ...e.proc, argv: redactArgv(['kube-proxy', ...found.args]) };

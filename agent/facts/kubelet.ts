@@ -282,6 +282,10 @@ export async function collectKubelet(hostFs: HostFs, procFs: HostFs, scan: Proce
   // that process gives it (the distribution's own, an args file, pass-through options).
   if (embedder !== null && layout.kubelet.embeddedIn !== null) {
     const e = await embeddedArgs(hostFs, layout, layout.kubelet.embeddedIn, embedder.args);
+    if (e.disabledBy !== null) {
+      const reason = `the \`${embedder.shape}\` process (pid ${embedder.proc.pid}) runs no kubelet: ${e.disabledBy}`;
+      return { kubelet: null, absence: { status: 'not-running', reason }, unit };
+    }
     const kubelet = await kubeletFromStart(hostFs, {
       pid: embedder.proc.pid,
       argv: redactArgv(['kubelet', ...e.args]),

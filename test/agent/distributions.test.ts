@@ -209,6 +209,29 @@ test('k3s: a --kubelet-arg on the agent\'s command line comes after the configur
   t.is(facts.kubelet!.flagSources?.at(-1), '');
 });
 
+test('k3s: disable-agent or disable-kube-proxy, in a drop-in or on the command line, means no embedded kubelet or kube-proxy, saying why', async (t) => {
+  const noProxy = await factsOf(t, 'k3s', {
+    prepare: (root) => writeFile(join(root, 'etc/rancher/k3s/config.yaml.d/60-no-proxy.yaml'), 'disable-kube-proxy: true\n'),
+  });
+  t.is(noProxy.kubeProxy?.status, 'not-running');
+  t.regex(noProxy.kubeProxy?.reason ?? '', /the `k3s agent` process \(pid 1201\) runs no kube-proxy: disable-kube-proxy in \/etc\/rancher\/k3s\/config\.yaml\.d\/60-no-proxy\.yaml/);
+  t.truthy(noProxy.kubelet, 'the kubelet still runs');
+
+  const noAgent = await factsOf(t, 'k3s', {
+    prepare: (root) => writeFile(join(root, 'proc/1201/cmdline'), ['/usr/local/bin/k3s', 'server', '--disable-agent'].map((a) => `${a}\0`).join('')),
+  });
+  t.is(noAgent.kubelet, null);
+  t.regex(noAgent.kubeletAbsence?.reason ?? '', /the `k3s server` process \(pid 1201\) runs no kubelet: --disable-agent on the command line/);
+
+  const reEnabled = await factsOf(t, 'k3s', {
+    prepare: async (root) => {
+      await writeFile(join(root, 'etc/rancher/k3s/config.yaml.d/60-a.yaml'), 'disable-kube-proxy: true\n');
+      await writeFile(join(root, 'etc/rancher/k3s/config.yaml.d/70-b.yaml'), 'disable-kube-proxy: false\n');
+    },
+  });
+  t.is(reEnabled.kubeProxy?.status, 'running', 'a later file turns it back on');
+});
+
 test('microk8s: the kubelet\'s flags are kubelite\'s args file, ${SNAP_DATA} expanded, each from that file', async (t) => {
   const facts = await factsOf(t, 'microk8s');
   const k = facts.kubelet!;

@@ -13,7 +13,7 @@ export const MICROK8S_LAYOUT: Layout = {
   title: 'MicroK8s (snap, kubelite)',
   benchmark: 'cis-1.24-microk8s',
   kubelet: {
-    embeddedIn: { processes: KUBELITE, implicitArgs: [], argOption: null, argsFileOption: 'kubelet-args-file', argsFile: `${SNAP_DATA}/args/kubelet` },
+    embeddedIn: { processes: KUBELITE, implicitArgs: [], argOption: null, argsFileOption: 'kubelet-args-file', argsFile: `${SNAP_DATA}/args/kubelet`, disableOptions: [] },
     units: ['snap.microk8s.daemon-kubelite.service'],
     flagsFiles: [],
     extraArgs: '',
@@ -22,7 +22,7 @@ export const MICROK8S_LAYOUT: Layout = {
     kubeconfigs: [`${SNAP_DATA}/credentials/kubelet.config`],
   },
   kubeProxy: {
-    embeddedIn: { processes: KUBELITE, implicitArgs: [], argOption: null, argsFileOption: 'proxy-args-file', argsFile: `${SNAP_DATA}/args/kube-proxy` },
+    embeddedIn: { processes: KUBELITE, implicitArgs: [], argOption: null, argsFileOption: 'proxy-args-file', argsFile: `${SNAP_DATA}/args/kube-proxy`, disableOptions: [] },
     units: ['snap.microk8s.daemon-kubelite.service'],
     flagsFiles: [],
     extraArgs: '',

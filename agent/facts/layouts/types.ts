@@ -45,6 +45,11 @@ export interface Embedding {
   readonly argsFileOption: string | null;
   /** That file when the option is not seen (the distribution's default). */
   readonly argsFile: string | null;
+  /**
+   * Boolean options of the embedding process (command line or configuration files) that turn
+   * the component off (`disable-agent`, `disable-kube-proxy`): when one is true it does not run.
+   */
+  readonly disableOptions: readonly string[];
 }
 
 /** The control-plane components a distribution's process can run inside it. */
