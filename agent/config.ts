@@ -8,12 +8,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { isValidNodeName } from '../proto/domain.js';
 import { addressClasses } from './exposure/address-class.js';
+import { DISTRIBUTION_NAMES } from './facts/layouts.js';
 
 export const AgentConfigSchema = Type.Object({
   node: Type.String({ default: '', description: 'Node name; empty means NODE_NAME, then the host name' }),
   hostRoot: Type.String({ default: '/', description: "Where the host's files are read (the host's / mounted read-only)" }),
   procRoot: Type.String({ default: '/proc', description: "Where the host's processes are read" }),
   stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts). Made 0700 at start (a looser one is tightened, with a warning); `spool.db` and its `-wal`/`-shm` are 0600' }),
+  distribution: Type.Union([Type.Literal('auto'), ...DISTRIBUTION_NAMES.map((n) => Type.Literal(n))], {
+    default: 'auto',
+    description: "Which distribution layout the node's files are read with (where the kubelet's config, kubeconfig, unit and flag files live), and so the benchmark it names: `auto` detects it from the node's files, processes and labels ([distributions.md](distributions.md)); a layout's name settles it, e.g. on a node whose signs are ambiguous",
+  }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC (testing only)' }),

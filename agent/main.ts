@@ -81,7 +81,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // judged on facts collected exactly as a full scan's are. Every collection is remembered; one
   // that changes the node's inventory (a certificate renewed) has it sent to the collector now.
   const collect = async (now: Date): Promise<HostFacts> => {
-    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
+    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure, distribution: config.distribution });
     const before = last;
     last = facts;
     if (before !== null && !sameInventory(inventoryOf(before), inventoryOf(facts))) reporter?.helloChanged();
