@@ -8,6 +8,7 @@ import type { AgentConfig } from './config.js';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { collectFacts, type HostFacts } from './facts/index.js';
+import { boundedNodeLabels } from './facts/distribution.js';
 import { exposureCollector } from './exposure/wiring.js';
 import { countedBy, createExposureCutCounter, exposureCutsToWire } from './exposure/cuts.js';
 import { createListenBaselines, LISTENS_FILE, WIRE_LISTENS_PER_BASELINE } from './exposure/listen-baseline.js';
@@ -64,6 +65,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   let processes: ProcessMonitor | undefined;
   // The Node object's ExternalIPs, as the collector last sent them (NodeAddresses on the stream).
   let nodeExternal: readonly string[] = [];
+  /** The Node object's labels from the collector (none until it sends them): distribution detection reads them. */
+  let nodeLabels: Readonly<Record<string, string>> | null = null;
   // What each workload listened on while its baseline learned (exposure-new-listener).
   const listens = config.processes.enabled
     ? createListenBaselines(join(config.stateDir, LISTENS_FILE), undefined, (key) => processes?.reviseBaseline(key))
@@ -81,7 +84,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // judged on facts collected exactly as a full scan's are. Every collection is remembered; one
   // that changes the node's inventory (a certificate renewed) has it sent to the collector now.
   const collect = async (now: Date): Promise<HostFacts> => {
-    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure, distribution: config.distribution });
+    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure, distribution: config.distribution, nodeLabels });
     const before = last;
     last = facts;
     if (before !== null && !sameInventory(inventoryOf(before), inventoryOf(facts))) reporter?.helloChanged();
@@ -190,9 +193,10 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
           }
         },
         // Bounded and validated here: the addresses join the node's own in the next scan.
-        onNodeAddresses: (ips) => {
+        onNodeAddresses: (ips, labels) => {
           nodeExternal = ips.filter((a) => typeof a === 'string' && a.length <= 64 && isIP(a) !== 0).slice(0, 16);
-          log.info({ externalIps: nodeExternal }, "the Node object's ExternalIPs");
+          nodeLabels = boundedNodeLabels(labels);
+          log.info({ externalIps: nodeExternal, labels: Object.keys(nodeLabels).length }, "the Node object's ExternalIPs and labels");
         },
         onPodInventory: (inv) => {
           const r = pods?.apply(inv);

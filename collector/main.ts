@@ -259,8 +259,9 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           store: s.clusterNodes, log: log.child({ component: 'node-watch' }), metrics, clock, onAddresses: (node) => service?.pushAddresses(node),
         });
         const watch = nodeWatch;
-        // The Node object's ExternalIPs go to its agent: it judges what its sockets are bound to by them (docs/exposure.md).
-        service.setNodeAddressProvider((node) => watch.node(node)?.externalIps);
+        // The Node object's ExternalIPs and labels go to its agent: it judges what its sockets are
+        // bound to by the addresses (docs/exposure.md), and reads the labels to tell its distribution (docs/distributions.md).
+        service.setNodeAddressProvider((node) => watch.node(node));
       } else {
         s.clusterNodes.clear();
       }

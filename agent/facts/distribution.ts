@@ -77,6 +77,27 @@ function candidateOf(layout: Layout, order: number, ev: NodeEvidence, labels: re
   return { name: layout.name, evidence, strength, order };
 }
 
+/** Labels taken from the collector, at most (agent.proto, NodeAddresses). */
+export const MAX_NODE_LABELS = 64;
+
+/**
+ * The Node object's labels as the collector sent them, bounded as Kubernetes bounds labels
+ * (keys up to 317 characters, values up to 63) and to MAX_NODE_LABELS; anything else is left
+ * out. Never throws.
+ */
+export function boundedNodeLabels(raw: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out;
+  let n = 0;
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (n >= MAX_NODE_LABELS) break;
+    if (k.length === 0 || k.length > 317 || typeof v !== 'string' || v.length > 63) continue;
+    out[k] = v;
+    n++;
+  }
+  return out;
+}
+
 const plain = ({ name, evidence }: Scored): DistributionCandidate => ({ name, evidence });
 
 /** The layout for a node: the setting when it names one, else the node's strongest signs. Never throws. */

@@ -42,7 +42,8 @@ export interface ReporterDeps {
   readonly onBaselineUpdate?: (update: BaselineUpdate__Output) => void;
   readonly onPodInventory?: (inventory: PodInventory__Output) => void;
   /** The Node object's ExternalIPs (NodeAddresses), as the collector's node watch sees them. */
-  readonly onNodeAddresses?: (externalIps: readonly string[]) => void;
+  /** The Node object's ExternalIPs and labels, as the collector sent them (unchecked: the receiver bounds them). */
+  readonly onNodeAddresses?: (externalIps: readonly string[], labels: Readonly<Record<string, string>>) => void;
   /** Every diagnosis of a failed connection, logged or not (the enroller enrolls again when the certificate is the problem). */
   readonly onProblem?: (d: Diagnosis) => void;
   /** A stream has stayed up: the problem, if any, is over. */
@@ -149,7 +150,7 @@ export function createReporter(config: ReporterConfig, deps: ReporterDeps) {
     try {
       if (msg.body === 'baselineUpdate' && msg.baselineUpdate) return deps.onBaselineUpdate?.(msg.baselineUpdate);
       if (msg.body === 'podInventory' && msg.podInventory) return deps.onPodInventory?.(msg.podInventory);
-      if (msg.body === 'nodeAddresses' && msg.nodeAddresses) return deps.onNodeAddresses?.(msg.nodeAddresses.externalIps);
+      if (msg.body === 'nodeAddresses' && msg.nodeAddresses) return deps.onNodeAddresses?.(msg.nodeAddresses.externalIps, msg.nodeAddresses.labels ?? {});
     } catch (err) {
       log.error({ err: (err as Error).message, body: msg.body }, 'cannot apply a message from the collector');
       return;

@@ -20,6 +20,16 @@ import { foldRetiredChecks } from './retired-checks.js';
 
 type Call = grpc.ServerDuplexStream<AgentMessage__Output, CollectorMessage>;
 
+
+/** What the Node object says of the node that it cannot see itself (agent.proto, NodeAddresses). */
+export interface NodeSelf {
+  readonly externalIps: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/** Labels sent to an agent, at most (agent.proto, NodeAddresses). */
+export const NODE_LABELS_SENT = 64;
+
 export interface AgentServiceDeps {
   readonly pipeline: Pipeline;
   readonly metrics: Metrics;
@@ -55,15 +65,17 @@ export function createAgentService(deps: AgentServiceDeps) {
   const mayReceive = (node: string, msg: CollectorMessage): boolean =>
     !msg.baselineUpdate || receivesBaseline(hostKeys.get(node) ?? LEGACY_HOST_KEY, msg.baselineUpdate.key ?? '');
   let podsOf: ((node: string) => readonly PodInfo[]) | undefined;
-  let addressesOf: ((node: string) => readonly string[] | undefined) | undefined;
+  let addressesOf: ((node: string) => NodeSelf | undefined) | undefined;
 
-  /** The node's ExternalIPs from the node watch, when it knows the node and the node is connected. */
+  /** The node's ExternalIPs and labels from the node watch, when it knows the node and the node is connected. */
   function pushAddresses(node: string): boolean {
     const call = streams.get(node);
-    const ips = addressesOf?.(node);
-    if (!call || ips === undefined) return false;
+    const self = addressesOf?.(node);
+    if (!call || self === undefined) return false;
     try {
-      call.write({ nodeAddresses: { externalIps: [...ips] } });
+      // At most the 64 labels the agent reads (agent.proto, NodeAddresses), in key order.
+      const labels = Object.fromEntries(Object.entries(self.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, NODE_LABELS_SENT));
+      call.write({ nodeAddresses: { externalIps: [...self.externalIps], labels } });
       return true;
     } catch (err) {
       log.error({ node, err: (err as Error).message }, 'cannot send the node addresses');
@@ -303,11 +315,11 @@ export function createAgentService(deps: AgentServiceDeps) {
     },
     /** Sends a node its pods now (the pod watch saw them change); false when it is not connected. */
     pushPods,
-    /** Where each node's ExternalIPs come from (the node watch); each agent gets its node's after hello. */
-    setNodeAddressProvider(provider: ((node: string) => readonly string[] | undefined) | undefined): void {
+    /** Where each node's ExternalIPs and labels come from (the node watch); each agent gets its node's after hello. */
+    setNodeAddressProvider(provider: ((node: string) => NodeSelf | undefined) | undefined): void {
       addressesOf = provider;
     },
-    /** Sends a node its ExternalIPs now (the node watch saw them change); false when not connected or not known. */
+    /** Sends a node its ExternalIPs and labels now (the node watch saw them change); false when not connected or not known. */
     pushAddresses,
     /**
      * Ends the streams whose client certificate no CA of `caBundle` (PEM) issued: after the CA

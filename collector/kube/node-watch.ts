@@ -41,9 +41,12 @@ export interface NodeWatchDeps {
   /** The times it writes (when a node became eligible) and its waits (default: the system's). */
   readonly clock?: Clock;
   readonly random?: () => number;
-  /** A node's ExternalIPs changed (or the node was first seen): its agent is sent them. */
+  /** A node's ExternalIPs or labels changed (or the node was first seen): its agent is sent them. */
   readonly onAddresses?: (node: string) => void;
 }
+
+/** What its agent is sent of a node, as one comparable text: its ExternalIPs and its labels. */
+const selfOf = (n: NodeInfo): string => JSON.stringify([n.externalIps, Object.entries(n.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 
 export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
   const { store, log, metrics } = deps;
@@ -114,18 +117,19 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     },
   }, {
     replace(fresh) {
-      const before = new Map([...nodes].map(([k, v]) => [k, v.externalIps.join(',')]));
+      const before = new Map([...nodes].map(([k, v]) => [k, selfOf(v)]));
       nodes.clear();
       for (const [k, v] of fresh) nodes.set(k, v);
-      for (const [k, v] of fresh) if (before.get(k) !== v.externalIps.join(',')) deps.onAddresses?.(k);
+      for (const [k, v] of fresh) if (before.get(k) !== selfOf(v)) deps.onAddresses?.(k);
       writeAll();
       gauge();
     },
     upsert(key, info) {
       if (!nodes.has(key) && nodes.size >= config.maxNodes) return false;
-      const before = nodes.get(key)?.externalIps.join(',');
+      const old = nodes.get(key);
+      const before = old === undefined ? undefined : selfOf(old);
       nodes.set(key, info);
-      if (before !== info.externalIps.join(',')) deps.onAddresses?.(key);
+      if (before !== selfOf(info)) deps.onAddresses?.(key);
       write(info);
       gauge();
       return true;

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { collectFacts, type HostFacts } from '../../agent/facts/index.js';
-import { detectDistribution, parseOsRelease, type NodeEvidence } from '../../agent/facts/distribution.js';
+import { boundedNodeLabels, detectDistribution, MAX_NODE_LABELS, parseOsRelease, type NodeEvidence } from '../../agent/facts/distribution.js';
 import { argsFileArgs } from '../../agent/facts/embedded-args.js';
 import { DISTRIBUTION_NAMES, LAYOUTS, layoutByName } from '../../agent/facts/layouts.js';
 import type { DistributionName } from '../../agent/facts/layouts.js';
@@ -387,4 +387,19 @@ test('the agent\'s code never names a distribution: the layouts say it all', (t)
     const source = readFileSync(new URL(f, root), 'utf8');
     t.false(literal.test(source), `${f} names a distribution: ${literal.exec(source)?.[0] ?? ''}`);
   }
+});
+
+test("the Node's labels from the collector are bounded as Kubernetes bounds labels, and whatever else comes is left out", async (t) => {
+  const ok = boundedNodeLabels({ 'eks.amazonaws.com/nodegroup': 'ng-1', '': 'x', ['k'.repeat(318)]: 'x', long: 'v'.repeat(64), n: 5, o: null });
+  t.deepEqual(ok, { 'eks.amazonaws.com/nodegroup': 'ng-1' });
+  t.deepEqual(boundedNodeLabels(null), {});
+  t.deepEqual(boundedNodeLabels(['a']), {});
+  t.is(Object.keys(boundedNodeLabels(Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`l${i}`, 'x'])))).length, MAX_NODE_LABELS);
+  await checkProperty(t, fc.property(fc.anything(), (raw) => {
+    const out = boundedNodeLabels(raw);
+    return Object.keys(out).length <= MAX_NODE_LABELS && Object.entries(out).every(([k, v]) => k.length >= 1 && k.length <= 317 && typeof v === 'string' && v.length <= 63);
+  }), 300);
+  // A label the collector sent decides the node on its own (no file of it on the node).
+  const d = detectDistribution({ ...NONE, nodeLabels: boundedNodeLabels({ 'eks.amazonaws.com/nodegroup': 'ng-1' }) });
+  t.true(d.name.startsWith('eks-'), d.name);
 });

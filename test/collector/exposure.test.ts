@@ -95,7 +95,7 @@ test('property: the collector reads any exposure message without throwing: a val
   }), 500);
 });
 
-test("the Node object's ExternalIPs reach its agent after hello and again when they change; what is not an address is left out", async (t) => {
+test("the Node object's ExternalIPs and labels reach its agent after hello and again when either changes; what is not an address is left out", async (t) => {
   const { startFakePodApi, agentDaemonSet, nodeObject } = await import('./fake-pod-api.js');
   const { eventually } = await import('../helpers/https.js');
   const api = await startFakePodApi();
@@ -113,15 +113,27 @@ test("the Node object's ExternalIPs reach its agent after hello and again when t
   await eventually('the node watch', () => (tc.collector.nodes?.synced ? true : undefined));
   const s = await connect(tc, 'node-a');
   t.teardown(() => s.close());
-  const addresses = async (): Promise<string[]> => {
+  const self = async (): Promise<{ externalIps: string[]; labels: Record<string, string> }> => {
     for (;;) {
       const m = await s.next();
-      if (m.nodeAddresses) return m.nodeAddresses.externalIps;
+      if (m.nodeAddresses) return { externalIps: m.nodeAddresses.externalIps, labels: m.nodeAddresses.labels };
     }
   };
-  t.deepEqual(await addresses(), ['203.0.113.7']);
+  const first = await self();
+  t.deepEqual(first.externalIps, ['203.0.113.7']);
+  t.is(first.labels['kubernetes.io/hostname'], 'node-a');
   api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.8', '2001:db8::8'] }));
-  t.deepEqual(await addresses(), ['203.0.113.8', '2001:db8::8']);
+  t.deepEqual((await self()).externalIps, ['203.0.113.8', '2001:db8::8']);
+  // A label the agent's distribution detection reads (an EKS node group) arrives on its own.
+  const labels = { 'kubernetes.io/hostname': 'node-a', 'eks.amazonaws.com/nodegroup': 'ng-1' };
+  api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.8', '2001:db8::8'], labels }));
+  t.deepEqual(await self(), { externalIps: ['203.0.113.8', '2001:db8::8'], labels });
+  // So many labels that the message would carry more than the agent reads: 64 go, in key order.
+  const many = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`example.com/l${String(i).padStart(3, '0')}`, 'x']));
+  api.applyNode(nodeObject({ name: 'node-a', externalIps: ['203.0.113.8', '2001:db8::8'], labels: many }));
+  const cut = await self();
+  t.is(Object.keys(cut.labels).length, 64);
+  t.true('example.com/l000' in cut.labels && !('example.com/l099' in cut.labels));
 });
 
 test("a baseline's listens travel with its report and show in GET /baselines; one that is not a listen refuses the report", async (t) => {

@@ -3,8 +3,10 @@
 
 export interface NodeAddresses {
   'externalIps'?: (string)[];
+  'labels'?: ({[key: string]: string});
 }
 
 export interface NodeAddresses__Output {
   'externalIps': (string)[];
+  'labels': ({[key: string]: string});
 }
