@@ -8,12 +8,17 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { isValidNodeName } from '../proto/domain.js';
 import { addressClasses } from './exposure/address-class.js';
+import { AUTO_BENCHMARK, BENCHMARK_NAMES, isBenchmarkName } from './checks/benchmarks/index.js';
 
 export const AgentConfigSchema = Type.Object({
   node: Type.String({ default: '', description: 'Node name; empty means NODE_NAME, then the host name' }),
   hostRoot: Type.String({ default: '/', description: "Where the host's files are read (the host's / mounted read-only)" }),
   procRoot: Type.String({ default: '/proc', description: "Where the host's processes are read" }),
   stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts). Made 0700 at start (a looser one is tightened, with a warning); `spool.db` and its `-wal`/`-shm` are 0600' }),
+  benchmark: Type.String({
+    default: AUTO_BENCHMARK,
+    description: `The benchmark results are judged and labelled under: \`${AUTO_BENCHMARK}\` (the one the node's distribution names; CIS Kubernetes when none is recognised) or one of ${BENCHMARK_NAMES.map((n) => `\`${n}\``).join(', ')} (docs/checks.md)`,
+  }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC (testing only)' }),
@@ -103,6 +108,9 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
   if (!isValidNodeName(node)) problems.push(`node: ${JSON.stringify(node)} is not a valid Kubernetes node name`);
   for (const [k, v] of [['hostRoot', c.hostRoot], ['procRoot', c.procRoot]] as const) {
     if (!existsSync(v)) problems.push(`${k}: ${v} does not exist`);
+  }
+  if (c.benchmark !== AUTO_BENCHMARK && !isBenchmarkName(c.benchmark)) {
+    problems.push(`benchmark: ${JSON.stringify(c.benchmark)} is not ${AUTO_BENCHMARK} or a known benchmark (${BENCHMARK_NAMES.join(', ')})`);
   }
   const { errors: rangeErrors } = addressClasses(c.exposure.ranges);
   for (const e of rangeErrors) problems.push(`exposure.ranges: ${e}`);

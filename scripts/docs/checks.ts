@@ -7,7 +7,7 @@ import { CATALOG } from '../../agent/checks/index.js';
 import { checkExpects, checkReads } from '../../agent/checks/describe.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import { PROCESS_CHECKS } from '../../agent/processes/findings.js';
-import { BENCHMARK } from '../../agent/scan-command.js';
+import { CIS_BENCHMARK as BENCHMARK } from '../../proto/benchmark-refs.js';
 import { AGENT_STALE } from '../../collector/pipeline/commit.js';
 import { postureCheckEntries } from '../../collector/posture/describe.js';
 import { code, slug, table, text } from './markdown.js';
