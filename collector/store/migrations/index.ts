@@ -20,8 +20,9 @@ import { m017AgentActivity } from './017-agent-activity.js';
 import { m018Sessions } from './018-sessions.js';
 import { m019NodeExposure } from './019-node-exposure.js';
 import { m020FindingScope } from './020-finding-scope.js';
+import { m021NodeBenchmark } from './021-node-benchmark.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure, m020FindingScope];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure, m020FindingScope, m021NodeBenchmark];
