@@ -6,7 +6,7 @@
 // check carry its reference, our title for it and its manual/automated split; the CIS
 // Kubernetes reference only where the control is the same. Where a benchmark asks its own
 // test (EKS, GKE, AKS: mode 644 of the kubelet's kubeconfig; the k3s and rke2 guides: 600 of
-// the client CA) a tree between the two thresholds tells them apart.
+// the client CA; MicroK8s too) a tree between the two thresholds tells them apart.
 import test from 'ava';
 import { chmod, chown, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -207,19 +207,20 @@ for (const b of OTHERS) {
   }
 }
 
-test('a benchmark\'s own file mode is the one judged: 0644 passes EKS, GKE and AKS 3.1.1 and fails CIS 4.1.5; the k3s and rke2 guides fail a 0644 client CA that CIS 4.1.7 passes', async (t) => {
+test('a benchmark\'s own file mode is the one judged: 0644 passes EKS, GKE and AKS 3.1.1 and fails CIS 4.1.5; the k3s, rke2 and MicroK8s benchmarks fail a 0644 client CA that CIS 4.1.7 passes', async (t) => {
   const kubeconfig644 = await factsFor('kubeconfig-644', mode(FILES.kubeconfig, 0o644));
   const status = (b: Benchmark, check: string, facts: HostFacts): string[] =>
     evaluateUnder(b, facts, CATALOG.filter((s) => s.id === check), NOW).map((r) => r.status);
   t.deepEqual(status(CIS_KUBERNETES, 'cis-4.1.5', kubeconfig644), ['fail']);
   for (const name of ['cis-eks-1.7', 'cis-gke-1.8', 'cis-aks-1.7']) t.deepEqual(status(benchmarkNamed(name), 'cis-4.1.5', kubeconfig644), ['pass'], name);
-  for (const name of ['k3s-cis-1.8', 'rke2-cis-1.8']) t.deepEqual(status(benchmarkNamed(name), 'cis-4.1.5', kubeconfig644), ['fail'], name);
+  for (const name of ['k3s-cis-1.8', 'rke2-cis-1.8', 'cis-1.24-microk8s']) t.deepEqual(status(benchmarkNamed(name), 'cis-4.1.5', kubeconfig644), ['fail'], name);
 
   const ca644 = await factsFor('ca-644', mode(FILES.clientCa, 0o644));
   t.deepEqual(status(CIS_KUBERNETES, 'cis-4.1.7', ca644), ['pass']);
-  for (const name of ['k3s-cis-1.8', 'rke2-cis-1.8']) {
+  for (const name of ['k3s-cis-1.8', 'rke2-cis-1.8', 'cis-1.24-microk8s']) {
     const rs = evaluateUnder(benchmarkNamed(name), ca644, CATALOG.filter((s) => s.id === 'cis-4.1.7'), NOW);
-    t.deepEqual(rs.map((r) => r.status), ['fail'], name);
+    const scored = benchmarkNamed(name).controls.find((c) => c.control === '4.1.7')?.scored ?? true;
+    t.deepEqual(rs.map((r) => r.status), [failingStatus({ scored })], `${name} (MicroK8s scores it manual: warn)`);
     t.deepEqual(rs[0]?.references, [`${name}:4.1.7`], `${name}: a stricter test is not the CIS Kubernetes control`);
   }
 });
@@ -230,4 +231,11 @@ test('a custom check\'s failing status follows the benchmark\'s split: cis-4.2.9
   t.deepEqual(evaluate(facts, only, NOW).map((r) => r.status), ['warn']);
   t.deepEqual(evaluateUnder(benchmarkNamed('k3s-cis-1.8'), facts, only, NOW).map((r) => r.status), ['fail']);
   t.deepEqual(evaluateUnder(benchmarkNamed('rke2-cis-1.8'), facts, only, NOW).map((r) => r.status), ['warn']);
+});
+
+test('MicroK8s numbers its kubelet controls as CIS Kubernetes 1.24: from its 4.2.7 on, the CIS 1.12 control one lower decides it', async (t) => {
+  const facts = await factsFor('cis-4.2.6', FAIL['cis-4.2.6']);
+  const rs = evaluateUnder(benchmarkNamed('cis-1.24-microk8s'), facts, CATALOG.filter((s) => s.id === 'cis-4.2.6'), NOW);
+  t.deepEqual(rs.map((r) => [r.status, r.references]), [['fail', ['cis-1.24-microk8s:4.2.7', 'cis-1.12:4.2.6']]]);
+  t.deepEqual(benchmarkNamed('cis-1.24-microk8s').notCovered.map((u) => u.control), ['4.2.6'], '--protect-kernel-defaults: no check requires it');
 });

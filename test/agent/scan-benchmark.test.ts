@@ -62,6 +62,6 @@ test('scan --benchmark cis-eks-1.7 in text and kube-bench form is sectioned by E
 test('scan --benchmark with a name nodeward does not know is a usage error naming the known ones', async (t) => {
   const ran = await scan(t, ['--benchmark', 'cis-eks-0.1']);
   t.is(ran.code, 2);
-  t.regex(ran.stderr, /unknown benchmark "cis-eks-0\.1" \(known: auto, cis-1\.12, cis-eks-1\.7, cis-gke-1\.8, cis-aks-1\.7, k3s-cis-1\.8, rke2-cis-1\.8\)/);
+  t.regex(ran.stderr, /unknown benchmark "cis-eks-0\.1" \(known: auto, cis-1\.12, cis-eks-1\.7, cis-gke-1\.8, cis-aks-1\.7, k3s-cis-1\.8, rke2-cis-1\.8, cis-1\.24-microk8s\)/);
   t.is(ran.stdout, '');
 });

@@ -7,6 +7,7 @@ import { CIS_GKE } from './cis-gke.js';
 import { CIS_AKS } from './cis-aks.js';
 import { K3S_CIS } from './k3s-cis.js';
 import { RKE2_CIS } from './rke2-cis.js';
+import { MICROK8S_CIS } from './microk8s-cis.js';
 import type { Benchmark } from './types.js';
 import type { HostFacts } from '../../facts/index.js';
 
@@ -15,7 +16,7 @@ export { judgeUnder, evaluateUnder, type Judging } from './judge.js';
 export { CIS_KUBERNETES };
 
 /** Every benchmark, CIS Kubernetes first. */
-export const BENCHMARKS: readonly Benchmark[] = [CIS_KUBERNETES, CIS_EKS, CIS_GKE, CIS_AKS, K3S_CIS, RKE2_CIS];
+export const BENCHMARKS: readonly Benchmark[] = [CIS_KUBERNETES, CIS_EKS, CIS_GKE, CIS_AKS, K3S_CIS, RKE2_CIS, MICROK8S_CIS];
 
 export const BENCHMARK_NAMES: readonly string[] = BENCHMARKS.map((b) => b.name);
 
