@@ -19,6 +19,8 @@ import {
 import { failingStatus } from '../../agent/checks/result.js';
 import { collectFacts, type HostFacts } from '../../agent/facts/index.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline } from '../helpers/fixture.js';
+import { loadAgentConfig } from '../../agent/config.js';
+import { ConfigError } from '../../proto/support/config-loader.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 const PASS_TREE = 'kubeadm-worker-defaults';
@@ -238,4 +240,14 @@ test('MicroK8s numbers its kubelet controls as CIS Kubernetes 1.24: from its 4.2
   const rs = evaluateUnder(benchmarkNamed('cis-1.24-microk8s'), facts, CATALOG.filter((s) => s.id === 'cis-4.2.6'), NOW);
   t.deepEqual(rs.map((r) => [r.status, r.references]), [['fail', ['cis-1.24-microk8s:4.2.7', 'cis-1.12:4.2.6']]]);
   t.deepEqual(benchmarkNamed('cis-1.24-microk8s').notCovered.map((u) => u.control), ['4.2.6'], '--protect-kernel-defaults: no check requires it');
+});
+
+test('the agent setting benchmark: auto by default, a known name accepted, anything else a configuration error naming the known ones', (t) => {
+  const load = (env: Record<string, string>) => loadAgentConfig({ env: { NODE_NAME: 'node-a', ...env } }, { needCollector: false });
+  t.is(load({}).benchmark, AUTO_BENCHMARK);
+  t.is(load({ NODEWARD_BENCHMARK: 'rke2-cis-1.8' }).benchmark, 'rke2-cis-1.8');
+  const e = t.throws(() => load({ NODEWARD_BENCHMARK: 'cis-eks' }), { instanceOf: ConfigError });
+  t.deepEqual(e?.problems.filter((p) => p.startsWith('benchmark:')), [
+    'benchmark: "cis-eks" is not auto or a known benchmark (cis-1.12, cis-eks-1.7, cis-gke-1.8, cis-aks-1.7, k3s-cis-1.8, rke2-cis-1.8, cis-1.24-microk8s)',
+  ]);
 });

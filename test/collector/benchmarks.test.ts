@@ -21,6 +21,10 @@ import { api, connect, fp, ok, result, withCollector } from '../helpers/agent-se
 import { runNodeward } from '../helpers/process.js';
 import { READER_TOKEN } from '../helpers/collector.js';
 import { writeFile } from 'node:fs/promises';
+import type { ScanReport__Output } from '../../proto/load.js';
+import { BENCHMARK_NAME } from '../../proto/benchmark-refs.js';
+import { InvalidMessage, scanFromWire } from '../../collector/ingest/validate.js';
+import { checkProperty, fc } from '../helpers/property.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
 
@@ -130,4 +134,26 @@ test('migration 021: nodes that reported results before it were judged under cis
   } finally {
     store.close();
   }
+});
+
+test('property: a report\'s benchmark is a benchmark name (kept), none (cis-1.12), or refused with InvalidMessage naming it, never another error', async (t) => {
+  const counts = { kept: 0, none: 0, refused: 0 };
+  const name = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,31}$/);
+  const anything = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom('CIS-1.12', 'cis 1.12', 'a'.repeat(33), '-x', 'cis-eks-1.7:3.2.1'));
+  await checkProperty(t, fc.property(fc.oneof(name, fc.constant(''), anything), (benchmark) => {
+    const body = { sequence: 1, node: '', scannedAtMs: NOW.getTime(), benchmark, scope: [], results: [], trigger: 'periodic' } as unknown as ScanReport__Output;
+    try {
+      const got = scanFromWire(body, 'node-a', 'epoch', NOW.getTime()).benchmark;
+      if (benchmark === '') {
+        counts.none++;
+        return got === 'cis-1.12';
+      }
+      counts.kept++;
+      return got === benchmark && BENCHMARK_NAME.test(got);
+    } catch (err) {
+      counts.refused++;
+      return err instanceof InvalidMessage && /scanReport\.benchmark/.test(err.message) && !BENCHMARK_NAME.test(benchmark);
+    }
+  }), 2000);
+  t.true(counts.kept > 100 && counts.none > 10 && counts.refused > 100, JSON.stringify(counts));
 });
