@@ -9,15 +9,20 @@ import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/
 import { isValidNodeName } from '../proto/domain.js';
 import { addressClasses } from './exposure/address-class.js';
 import { AUTO_BENCHMARK, BENCHMARK_NAMES, isBenchmarkName } from './checks/benchmarks/index.js';
+import { DISTRIBUTION_NAMES } from './facts/layouts.js';
 
 export const AgentConfigSchema = Type.Object({
   node: Type.String({ default: '', description: 'Node name; empty means NODE_NAME, then the host name' }),
   hostRoot: Type.String({ default: '/', description: "Where the host's files are read (the host's / mounted read-only)" }),
   procRoot: Type.String({ default: '/proc', description: "Where the host's processes are read" }),
   stateDir: Type.String({ default: '/var/lib/nodeward', description: 'Spool and baselines (survives restarts). Made 0700 at start (a looser one is tightened, with a warning); `spool.db` and its `-wal`/`-shm` are 0600' }),
+  distribution: Type.Union([Type.Literal('auto'), ...DISTRIBUTION_NAMES.map((n) => Type.Literal(n))], {
+    default: 'auto',
+    description: "Which distribution layout the node's files are read with (where the kubelet's config, kubeconfig, unit and flag files live), and so the benchmark it names: `auto` detects it from the node's files, processes and labels ([distributions.md](distributions.md)); a layout's name settles it, e.g. on a node whose signs are ambiguous",
+  }),
   benchmark: Type.String({
     default: AUTO_BENCHMARK,
-    description: `The benchmark results are judged and labelled under: \`${AUTO_BENCHMARK}\` (the one the node's distribution names; CIS Kubernetes when none is recognised) or one of ${BENCHMARK_NAMES.map((n) => `\`${n}\``).join(', ')} (docs/checks.md)`,
+    description: `The benchmark results are judged and labelled under: \`${AUTO_BENCHMARK}\` (the one the node's distribution layout names; see \`distribution\`) or one of ${BENCHMARK_NAMES.map((n) => `\`${n}\``).join(', ')} ([checks.md](checks.md#benchmarks))`,
   }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),

@@ -9,7 +9,8 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { collectFacts, type HostFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
-import { createListenBaselines, LISTENS_FILE } from './exposure/listen-baseline.js';
+import { countedBy, createExposureCutCounter, exposureCutsToWire } from './exposure/cuts.js';
+import { createListenBaselines, LISTENS_FILE, WIRE_LISTENS_PER_BASELINE } from './exposure/listen-baseline.js';
 import { createHostFs } from './facts/host-fs.js';
 import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
@@ -67,9 +68,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   const listens = config.processes.enabled
     ? createListenBaselines(join(config.stateDir, LISTENS_FILE), undefined, (key) => processes?.reviseBaseline(key))
     : undefined;
+  // Where the exposure collector was cut short, at every collection (AgentStats exposure_*).
+  const exposureCuts = createExposureCutCounter();
   const exposure = config.exposure.enabled
-    ? exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
-      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens)
+    ? countedBy(exposureCuts, exposureCollector({ ...config.exposure, procRoot: config.procRoot, hostRoot: config.hostRoot, containerdState: config.processes.containerdState },
+      () => processes?.exposureParts, () => [...config.exposure.externalAddresses, ...nodeExternal], listens))
     : null;
   // The last snapshot is the agent's memory: the Hello's inventory and the host role are read
   // from it, never collected on their own.
@@ -78,7 +81,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
   // judged on facts collected exactly as a full scan's are. Every collection is remembered; one
   // that changes the node's inventory (a certificate renewed) has it sent to the collector now.
   const collect = async (now: Date): Promise<HostFacts> => {
-    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure });
+    const facts = await collectFacts({ hostRoot: config.hostRoot, procRoot: config.procRoot, now: () => now, kubeletProbe, etcdProbe, refusals, exposure, distribution: config.distribution });
     const before = last;
     last = facts;
     if (before !== null && !sameInventory(inventoryOf(before), inventoryOf(facts))) reporter?.helloChanged();
@@ -121,11 +124,11 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     void watcher?.update(facts);
   }
 
-  /** The process monitor's counters and the facts phase's refusals, as AgentStats carries them to the collector. */
+  /** The process monitor's counters, the facts phase's refusals and the exposure collector's cuts, as AgentStats carries them to the collector. */
   function agentStats(): Partial<AgentStats> {
     return {
       ...processStatsToWire(processes?.stats(), baselineReports?.stats().dropped ?? 0), ...documentRefusalsToWire(refusals.stats()),
-      lastScanDurationMs: Math.ceil(lastScanMs),
+      lastScanDurationMs: Math.ceil(lastScanMs), ...exposureCutsToWire(exposureCuts.stats()),
     };
   }
 
@@ -179,7 +182,14 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
         stats: agentStats,
         // The collector's word on baselines and pods goes to the process monitor.
         onConnected: () => baselineReports?.connected(),
-        onBaselineUpdate: (u) => processes?.applyBaselineUpdate(u),
+        // An applied update's listens join the key's listen set (an update the baselines did not
+        // apply, one at or below the version applied, brings nothing new).
+        onBaselineUpdate: (u) => {
+          if (processes?.applyBaselineUpdate(u) && u.listens.length > 0) {
+            listens?.adopt(u.key, u.listens.slice(0, WIRE_LISTENS_PER_BASELINE));
+            void listens?.save().catch((err: unknown) => log.error({ err: (err as Error).message, file: LISTENS_FILE }, 'cannot save listen baselines'));
+          }
+        },
         // Bounded and validated here: the addresses join the node's own in the next scan.
         onNodeAddresses: (ips) => {
           nodeExternal = ips.filter((a) => typeof a === 'string' && a.length <= 64 && isIP(a) !== 0).slice(0, 16);

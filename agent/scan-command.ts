@@ -30,6 +30,8 @@ export interface ScanCommandOptions {
   readonly benchmark?: string;
   /** Probe the kubelet's ports and etcd's client URLs on this node (default true; `--no-probe` turns it off). */
   readonly probe?: boolean;
+  /** `auto` (the default) or a distribution layout's name: the layout the node's files are read with. */
+  readonly distribution?: string | undefined;
 }
 
 function usage(message: string): Error {
@@ -57,7 +59,7 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
   const probe = opts.probe !== false && (opts.dumpFacts || probes.kubelet);
   const etcdProbe = opts.probe !== false && (opts.dumpFacts || probes.etcd);
   const facts = await collectFacts({
-    hostRoot: opts.hostRoot, procRoot: opts.procRoot,
+    hostRoot: opts.hostRoot, procRoot: opts.procRoot, distribution: opts.distribution ?? 'auto',
     kubeletProbe: probe ? DEFAULT_KUBELET_PROBE : null, etcdProbe: etcdProbe ? DEFAULT_ETCD_PROBE : null,
     exposure: exposureCollector({ procRoot: opts.procRoot, hostRoot: opts.hostRoot, ranges: [], maxListeners: 4096, walkBudgetMs: 2000 }, () => undefined),
   });
@@ -73,7 +75,10 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
     node: opts.node ?? hostname().toLowerCase(), scannedAt: now, benchmark: benchmark.name,
     scope: specs.map((s) => s.id), results,
   });
-  out.write(renderScan(opts.format, { report, checks: judging.specs, toolVersion: opts.toolVersion ?? '0.0.0' }));
+  out.write(renderScan(opts.format, {
+    report, checks: judging.specs, toolVersion: opts.toolVersion ?? '0.0.0',
+    ...(facts.distribution === undefined ? {} : { distribution: facts.distribution }),
+  }));
   if (!opts.failOn) return 0;
   const matches = failOnMatches(report, opts.failOn);
   if (matches.length === 0) return 0;

@@ -182,10 +182,20 @@ function valueText(r: Result): string {
 
 const INDENT = '        ';
 
-export function formatText(report: ScanReport): string {
+/** The node's distribution as the facts chose it (agent/facts/distribution-types.ts), for the text report's second line. */
+export interface ScanDistribution {
+  readonly name: string;
+  readonly benchmark: string;
+  readonly reason: string;
+}
+
+export function formatText(report: ScanReport, distribution?: ScanDistribution): string {
   const lines: string[] = [
     `nodeward scan of ${printable(report.node)} at ${report.scannedAt} (${printable(report.benchmark)}, ${report.scope.length} checks in scope)`,
   ];
+  if (distribution !== undefined) {
+    lines.push(`distribution: ${printable(distribution.name)}, judged by ${printable(distribution.benchmark)}; ${printable(distribution.reason)}`);
+  }
   const bySection = new Map<string, Result[]>();
   for (const r of report.results) {
     const key = sectionOf(r, report.benchmark);

@@ -4,7 +4,9 @@
 // a synthetic proc tree under a temp dir: pid directories with stat, status, cmdline, cgroup,
 // an exe link and fd links (`socket:[inode]`, and as many to files). The baseline, in the same
 // run, is the I/O alone: the four tables read whole and every fd link read, nothing parsed or
-// mapped. Target: < 50 ms per collection.
+// mapped. Target: < 50 ms per collection. The collection uses the native descriptor reader
+// when the addon is built (native/src/fd_sockets.cc); the same collection with the JavaScript
+// reader, the fallback without the addon, is measured beside it.
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { addressClasses } from '../agent/exposure/address-class.js';
 import { collectExposure } from '../agent/exposure/collect.js';
 import { placeWith } from '../agent/exposure/owner.js';
+import { fdSocketReader, readFdSocketsJs } from '../agent/exposure/socket-owners.js';
 import { createProcReader } from '../agent/processes/proc-reader.js';
 
 export interface ExposureBenchOptions {
@@ -25,6 +28,10 @@ export interface ExposureBenchResult {
   readonly owned: number;
   /** Median ms per collection. */
   readonly collectMs: number;
+  /** Whether the collection above used the native reader. */
+  readonly nativeReader: boolean;
+  /** Median ms per collection with the JavaScript reader. */
+  readonly collectJsMs: number;
   /** Median ms to read the same tables and fd links without parsing or mapping. */
   readonly rawMs: number;
 }
@@ -86,7 +93,10 @@ export async function benchExposure(o: ExposureBenchOptions): Promise<ExposureBe
     buildTree(root, o);
     const classes = addressClasses().classes;
     const place = placeWith({ attribute: async () => ({ fake: true, reason: '' }) }, () => 'host/worker');
-    const collect = () => collectExposure({ procRoot: root, namespacePid: 1, classes, processes: createProcReader(root), place, maxListeners: o.sockets });
+    const reader = fdSocketReader();
+    const collectWith = (fdReader: typeof reader) => () => collectExposure({ procRoot: root, namespacePid: 1, classes, processes: createProcReader(root), place, maxListeners: o.sockets, fdReader });
+    const collect = collectWith(reader);
+    const collectJs = collectWith({ read: readFdSocketsJs, native: false });
     const raw = (): number => {
       let n = 0;
       for (const t of ['tcp', 'tcp6', 'udp', 'udp6']) n += readFileSync(join(root, '1', 'net', t)).length;
@@ -104,18 +114,26 @@ export async function benchExposure(o: ExposureBenchOptions): Promise<ExposureBe
     };
     // Warm-up: the JIT and the page cache.
     const first = await collect();
+    await collectJs();
     raw();
     const collectTimes: number[] = [];
+    const jsTimes: number[] = [];
     const rawTimes: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
       let t0 = performance.now();
       await collect();
       collectTimes.push(performance.now() - t0);
       t0 = performance.now();
+      await collectJs();
+      jsTimes.push(performance.now() - t0);
+      t0 = performance.now();
       raw();
       rawTimes.push(performance.now() - t0);
     }
-    return { listeners: first.listeners.length, owned: first.listeners.length - first.unowned, collectMs: median(collectTimes), rawMs: median(rawTimes) };
+    return {
+      listeners: first.listeners.length, owned: first.listeners.length - first.unowned, collectMs: median(collectTimes),
+      nativeReader: reader.native, collectJsMs: median(jsTimes), rawMs: median(rawTimes),
+    };
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -124,7 +142,8 @@ export async function benchExposure(o: ExposureBenchOptions): Promise<ExposureBe
 export function formatExposureBench(r: ExposureBenchResult, o: ExposureBenchOptions): string {
   return [
     `exposure: ${o.processes.toLocaleString('en-US')} processes, ${o.sockets.toLocaleString('en-US')} listening sockets (and as many connections), synthetic proc tree`,
-    `  socket tables parsed + every listener mapped to its process: ${r.collectMs.toFixed(1)} ms (median of ${o.rounds}; target < 50 ms)`,
+    `  socket tables parsed + every listener mapped to its process: ${r.collectMs.toFixed(1)} ms (median of ${o.rounds}; target < 50 ms; ${r.nativeReader ? 'native descriptor reader' : 'JavaScript reader: the addon is not built'})`,
+    `  the same with the JavaScript descriptor reader (no addon):     ${r.collectJsMs.toFixed(1)} ms`,
     `  the same tables and fd links read, nothing parsed (baseline):  ${r.rawMs.toFixed(1)} ms`,
     `  ratio collect / raw read: ${(r.collectMs / Math.max(r.rawMs, 0.001)).toFixed(2)}; listeners ${r.listeners.toLocaleString('en-US')}, owned ${r.owned.toLocaleString('en-US')}`,
     '',

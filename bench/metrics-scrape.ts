@@ -24,7 +24,7 @@ const STATS: NodeStats = {
   processEventsCapped: 0, processEventsLost: 0, execEventsLost: 2, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0,
   execHostNamespace: 0, execBatches: 10, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0,
   hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 1, execIdentityFailedReason: '',
-  execEvents: 5_000, lastScanDurationMs: 90,
+  execEvents: 5_000, lastScanDurationMs: 90, exposureWalkPidLimitHits: 0, exposureWalkTimeLimitHits: 0, exposureWalkFdLimitHits: 0, exposureWalkUnreadable: 0, exposureRowsRefused: 0, exposureListenersDropped: 0, exposureNativeReader: false,
 };
 
 async function median(samples: number, fn: () => Promise<unknown>): Promise<number> {

@@ -14,6 +14,7 @@ import { addWebhooksCommand } from '../collector/query/webhooks-command.js';
 import { addWhoCanCommand } from '../collector/query/who-can-command.js';
 import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
 import { SCAN_FORMATS, SCAN_FORMAT_NAMES, type ScanFormat } from '../agent/scan-formats/index.js';
+import { DISTRIBUTION_NAMES } from '../agent/facts/layouts.js';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -91,12 +92,13 @@ function buildProgram(): Command {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity, listing those checks on stderr').choices([...SEVERITIES]))
     .option('--dump-facts', 'print the collected facts as JSON instead of a report')
     .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255) or to etcd's client URLs")
-    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; output?: ScanFormat; format?: ScanFormat; checks?: string; benchmark: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean }) => {
+    .addOption(new Option('--distribution <name>', "the distribution layout to read the node's files with, instead of detecting it (docs/distributions.md)").choices(['auto', ...DISTRIBUTION_NAMES]))
+    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; output?: ScanFormat; format?: ScanFormat; checks?: string; benchmark: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean; distribution?: string }) => {
       const { runScanCommand } = await import('../agent/scan-command.js');
       process.exitCode = await runScanCommand({
         hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.output ?? opts.format ?? 'text', toolVersion: VERSION,
         checks: opts.checks ? opts.checks.split(',').map((s) => s.trim()).filter(Boolean) : [],
-        benchmark: opts.benchmark, failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe,
+        benchmark: opts.benchmark, failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe, distribution: opts.distribution,
       }, process.stdout, process.stderr);
     });
 

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/
 import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
 import type { DispatcherConfig } from './webhooks/dispatcher.js';
 import { splitHosts } from './pki/names.js';
+import { checkPostgresUrl, type PostgresSettings } from './store/pg/settings.js';
 
 
 const Token = Type.Object({
@@ -22,6 +23,16 @@ const HandshakeTimeoutMs = Type.Integer({ default: 10_000, minimum: 10, maximum:
 export const CollectorConfigSchema = Type.Object({
   dataDir: Type.String({ default: '/var/lib/nodeward-collector', description: 'Where the database lives (made 0700 at start; the database and its `-wal`/`-shm` are 0600)' }),
   database: Type.String({ default: '', description: 'SQLite file; empty means <dataDir>/nodeward.db' }),
+  store: Type.Object({
+    driver: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { default: 'sqlite', description: 'Where findings, nodes, baselines and the webhook outbox are kept. sqlite: one file (`database`), for one collector. postgres: a PostgreSQL server (store.postgres.*), for replicas and fleets of clusters; not complete yet: with it the collector refuses to start (docs/postgresql.md says what exists and what remains)' }),
+    postgres: Type.Object({
+      urlFile: Type.String({ default: '', description: 'File holding the connection URL, postgres://user:password@host:5432/database (a mounted Secret); read once at start and never logged. TLS is set below, not in the URL (a URL with sslmode, sslrootcert, sslcert or sslkey is refused)' }),
+      sslMode: Type.Union([Type.Literal('disable'), Type.Literal('require'), Type.Literal('verify-ca'), Type.Literal('verify-full')], { default: 'verify-full', description: "TLS to the server. verify-full: the server's certificate must chain to store.postgres.caFile (or the system's CAs) and name the URL's host; verify-ca: the chain only; require: encrypted, the certificate not checked; disable: no TLS (a Unix socket, or a sidecar that encrypts)" }),
+      caFile: Type.String({ default: '', description: "CA that signs the server's certificate (verify-ca, verify-full); empty means the system's CAs" }),
+      poolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Connections to the server at most; each unit of work holds one for its transaction' }),
+      connectTimeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 600_000, description: 'Deadline for opening a connection' }),
+    }, { default: {}, additionalProperties: false }),
+  }, { default: {}, additionalProperties: false }),
   grpc: Type.Object({
     listen: Type.String({ default: '0.0.0.0:7443', description: 'Address agents stream to' }),
     insecure: Type.Boolean({ default: false, description: 'Plain-text gRPC without client certificates (testing only)' }),
@@ -150,6 +161,8 @@ export interface ApiToken {
  */
 export interface CollectorConfig extends CollectorConfigInput {
   readonly databasePath: string;
+  /** The PostgreSQL store's connection, when store.driver is postgres (its URL behind a function: never serialised). */
+  readonly postgres: PostgresSettings | undefined;
   /** The serving certificate and key, and `ca`: every trusted CA (PEM bundle), the signing CA first. */
   readonly tls: { readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer } | undefined;
   /** The key of the first CA in `tls.ca`, which signs enrolled agent certificates (enroll.caKeyFile). */
@@ -392,14 +405,45 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  const postgres = resolvePostgres(c.store, read, problems);
   const webhookDestinations = resolveWebhooks(c.webhooks, { env: sources.env ?? {}, read, problems });
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     ...c,
     dataDir: path(c.dataDir),
     databasePath: c.database ? path(c.database) : join(path(c.dataDir), 'nodeward.db'),
-    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, postureWatch, webhookDestinations,
+    tls, caKey, apiTls, apiTokens, enrollment, clusterPki, podWatch, nodeWatch, postureWatch, webhookDestinations, postgres,
   });
+}
+
+/**
+ * The PostgreSQL settings with the URL read from its file, or undefined with the SQLite store.
+ * No problem reported here quotes the file's content: it holds the password.
+ */
+function resolvePostgres(store: CollectorConfigInput['store'], read: (setting: string, p: string) => Buffer | undefined, problems: string[]): PostgresSettings | undefined {
+  const p = store.postgres;
+  if (store.driver !== 'postgres') {
+    if (p.urlFile || p.caFile) problems.push('store.postgres: set, but store.driver is sqlite; set store.driver postgres, or remove store.postgres');
+    return undefined;
+  }
+  if (!p.urlFile) {
+    problems.push('store.postgres.urlFile: required with store.driver postgres (a file holding postgres://user:password@host:5432/database, such as a mounted Secret)');
+    return undefined;
+  }
+  if (p.caFile && (p.sslMode === 'disable' || p.sslMode === 'require')) {
+    problems.push(`store.postgres.caFile: not used with sslMode ${p.sslMode}, which verifies nothing; use verify-full (or verify-ca)`);
+  }
+  const raw = read('store.postgres.urlFile', p.urlFile);
+  const ca = p.caFile ? read('store.postgres.caFile', p.caFile) : undefined;
+  if (raw === undefined) return undefined;
+  // A Secret's file often ends with a newline; nothing else around the URL is taken.
+  const url = raw.toString('utf8').trim();
+  const why = checkPostgresUrl(url);
+  if (why !== undefined) {
+    problems.push(`store.postgres.urlFile: ${p.urlFile}: ${why}`);
+    return undefined;
+  }
+  return { url: () => url, sslMode: p.sslMode, ca, poolSize: p.poolSize, connectTimeoutMs: p.connectTimeoutMs };
 }
 
 export function parseListen(s: string): { host: string; port: number } | undefined {

@@ -170,6 +170,11 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     },
     async start(): Promise<void> {
       if (started) return;
+      if (config.store.driver === 'postgres') {
+        // Before anything is opened or listens. The schema, its migrations and the connection
+        // settings exist (store/pg/); the store itself needs the asynchronous boundary first.
+        throw new Error('store.driver postgres: the PostgreSQL store is not complete yet (issue 23: the store boundary is still synchronous, so the collector cannot run on it); use store.driver sqlite. docs/postgresql.md says what exists and what remains');
+      }
       started = true;
       if (clusterPki) {
         // First, so a refusal stops the start before anything is opened or listens.

@@ -98,6 +98,7 @@ export const FAMILIES = {
   nodeward_baseline_keys_refused_total: c("Baselines in nodes' reports not merged, by reason", ['reason'], { reason: ['notOnNode', 'overNodeLimit', 'centralFull'] }),
   nodeward_baseline_dropped_total: c('Baselines, items and listens dropped by the central bounds', ['what'], { what: ['digests', 'keys', 'items', 'listens'] }),
   nodeward_baseline_digests_refused_total: c("Contents in nodes' reports a locked central baseline did not take (learned after its lock, or of an executable new to it)"),
+  nodeward_baseline_listens_refused_total: c("Listens in nodes' reports a locked central baseline did not take (learned after its lock, or received shortly after a node's lock)"),
   nodeward_baseline_items_refused_total: c("Items in nodes' reports a locked central baseline did not take (learned after its lock, or received shortly after a node's lock)"),
   nodeward_baselines_deleted_total: c('Central baselines deleted by operators (or with their node)'),
   // API, dashboard, audit.
@@ -157,6 +158,7 @@ export const FAMILIES = {
   nodeward_agent_spool_entries: g('Findings waiting in the node\'s agent spool', ['node']),
   nodeward_agent_spool_bytes: g('Bytes in the node\'s agent spool', ['node']),
   nodeward_agent_spool_dropped: g('Findings the node\'s agent spool dropped by its bounds since the agent\'s epoch began', ['node']),
+  nodeward_agent_exposure_cuts: g("Where the node's agent's exposure collector was cut short, counted at every collection since the agent started: walks of /proc/<pid>/fd stopped at the process limit (pid-limit) or time budget (time-limit), processes whose descriptors were cut (fd-limit), fd directories not readable (unreadable), socket rows refused (rows-refused), listening sockets left out by the bounds (listeners-dropped)", ['node', 'cut'], { cut: ['pid-limit', 'time-limit', 'fd-limit', 'unreadable', 'rows-refused', 'listeners-dropped'] }),
   nodeward_agent_identity_failures: g('Executables the node\'s agent could not hash (judged by path only) since it started', ['node']),
   nodeward_agent_last_seen_timestamp_seconds: g('When the node\'s agent was last heard from (unix seconds)', ['node']),
   nodeward_agent_host_learning_until_timestamp_seconds: g('When the node\'s host baseline learning window ends or ended (unix seconds, node clock); only where the agent said', ['node']),

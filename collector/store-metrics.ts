@@ -17,7 +17,7 @@ export interface StoreMetricsDeps {
 
 const PER_NODE = [
   'nodeward_agent_exec_source', 'nodeward_agent_exec_events', 'nodeward_agent_scan_duration_seconds', 'nodeward_agent_exec_events_lost', 'nodeward_agent_drops', 'nodeward_agent_spool_entries',
-  'nodeward_agent_spool_bytes', 'nodeward_agent_spool_dropped', 'nodeward_agent_identity_failures',
+  'nodeward_agent_spool_bytes', 'nodeward_agent_spool_dropped', 'nodeward_agent_identity_failures', 'nodeward_agent_exposure_cuts',
   'nodeward_agent_last_seen_timestamp_seconds', 'nodeward_agent_host_learning_until_timestamp_seconds', 'nodeward_agent_host_baseline_locked',
 ] as const;
 
@@ -48,6 +48,11 @@ export function refreshStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): v
     metrics.set('nodeward_agent_spool_bytes', n.spoolBytes, node);
     metrics.set('nodeward_agent_spool_dropped', n.spoolDropped, node);
     metrics.set('nodeward_agent_identity_failures', n.identityFailed, node);
+    const cuts = n.exposureCuts;
+    for (const [cut, v] of [['pid-limit', cuts.walkPidLimitHits], ['time-limit', cuts.walkTimeLimitHits], ['fd-limit', cuts.walkFdLimitHits],
+      ['unreadable', cuts.walkUnreadable], ['rows-refused', cuts.rowsRefused], ['listeners-dropped', cuts.listenersDropped]] as const) {
+      metrics.set('nodeward_agent_exposure_cuts', v, { node: n.node, cut });
+    }
     metrics.set('nodeward_agent_last_seen_timestamp_seconds', n.lastSeen / 1000, node);
     const learning = deps.hostLearning(n.node);
     if (learning) {

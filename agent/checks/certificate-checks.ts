@@ -326,7 +326,7 @@ function keyFile(meta: CheckMeta): Judge<KeyHolder> {
 export function certificateDependencies(facts: HostFacts): string[] {
   const k = facts.kubelet;
   const kubelet = k === null ? [] : [
-    ...(k.origin === 'unit' ? k.flagSources ?? [] : []),
+    ...(k.flagSources ?? []).filter((f) => f !== ''),
     ...(k.config === null ? [] : [k.config.path]),
     ...(k.dropins === null ? [] : [k.dropins.dir, ...k.dropins.files.map((d) => d.path)]),
   ];

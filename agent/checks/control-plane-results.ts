@@ -36,5 +36,5 @@ export const isResult = (x: object): x is Result => 'id' in x && 'status' in x;
 export function foundAs(c: ComponentFacts): string {
   if (c.origin === 'process') return `${c.component} (pid ${c.pid ?? '?'})`;
   if (c.origin === 'manifest') return `${c.component} from its static pod manifest ${c.manifest ?? ''} (no running process seen)`;
-  return `${c.component} inside k3s server (pid ${c.pid ?? '?'})`;
+  return `${c.component} inside ${c.embeddedIn ?? 'another process'} (pid ${c.pid ?? '?'})`;
 }

@@ -33,9 +33,10 @@ function fileAndTarget(facts: HostFacts, path: string): Array<string | null> {
 
 /**
  * The files the kubelet's flags were read from: none for a running process (its argv), the
- * systemd unit and its drop-ins when the kubelet was found through its unit instead.
+ * systemd unit and its drop-ins when the kubelet was found through its unit instead, the args
+ * or configuration files of an embedded kubelet.
  */
-const flagFiles = (k: KubeletFacts): readonly string[] => (k.origin === 'unit' ? k.flagSources ?? [] : []);
+const flagFiles = (k: KubeletFacts): readonly string[] => (k.flagSources ?? []).filter((f) => f !== '');
 
 /**
  * Everything a kubelet setting can come from: the flag files (see above), the --config-dir

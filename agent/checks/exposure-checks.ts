@@ -9,7 +9,8 @@
 import type { Result } from '../../proto/domain.js';
 import type { ComponentFacts, HostFacts } from '../facts/index.js';
 import type { ExposureFacts, Listener } from '../facts/exposure-types.js';
-import { judgedListener, listenItem } from '../exposure/listen-baseline.js';
+import { coveringListen, judgedListener, listenItem } from '../exposure/listen-baseline.js';
+import { listenSubject } from '../../proto/listen-item.js';
 import { KUBELET_PORT, KUBELET_READ_ONLY_PORT } from './kubelet-exposure.js';
 import { resolveKubeletSetting } from '../facts/component-settings.js';
 import { failingStatus, makeResult } from './result.js';
@@ -182,7 +183,7 @@ export function newListenerCheck(meta: CheckMeta): CustomCheck {
   return {
     ...meta,
     kind: 'custom',
-    reads: "The listening sockets of the host network namespace with their processes' baseline keys, against what each key's processes listened on while its process baseline was learning (`<stateDir>/listens.json`). UDP sockets on ports 32768 and up are not judged. Needs the process monitor.",
+    reads: "The listening sockets of the host network namespace with their processes' baseline keys, against what each key's processes listened on while its process baseline was learning, here or on the nodes the collector's central baseline learned from, and the listens operators allowed (`<stateDir>/listens.json`). UDP sockets on ports 32768 and up are not judged. Needs the process monitor.",
     evaluate(facts) {
       const e = facts.exposure;
       if (e?.listenBaselines === undefined) {
@@ -196,16 +197,19 @@ export function newListenerCheck(meta: CheckMeta): CustomCheck {
         const view = e.listenBaselines[key];
         if (view === undefined) continue;
         const item = listenItem(l);
-        const subject = `${key}:${item}`;
+        const subject = listenSubject(key, item);
         if (seen.has(subject)) continue;
         seen.add(subject);
         const actual = `${item} (${ownerText(l)})`;
         const expected = view.learned.length === 0 ? 'no listening socket' : view.learned.join(', ');
-        if (view.learned.includes(item)) out.push(makeResult(meta, { subject, status: 'pass', actual, expected, source: 'process', reason: `${key} listened on ${item} while its baseline learned` }));
-        else if (view.state === 'locked') {
+        const covering = view.learned.includes(item) ? item : coveringListen(view.learned, l);
+        if (covering !== undefined) {
+          const how = covering === item ? `${item} is in ${key}'s listen set` : `${key}'s listen set holds ${covering}, which covers ${item} (${l.class})`;
+          out.push(makeResult(meta, { subject, status: 'pass', actual, expected, source: 'process', reason: how }));
+        } else if (view.state === 'locked') {
           out.push(makeResult(meta, {
             subject, status: failingStatus(meta), actual, expected, source: 'process',
-            reason: `a process of ${key}, whose baseline is locked, is listening on ${item}, which it did not while learning (${ownerText(l)})${view.overflow > 0 ? `; ${view.overflow} listens were not learned: the set was full` : ''}`,
+            reason: `a process of ${key}, whose baseline is locked, is listening on ${item}, which it did not while learning and no operator allowed (${ownerText(l)})${view.overflow > 0 ? `; ${view.overflow} listens were not learned: the set was full` : ''}`,
           }));
         }
       }

@@ -2,8 +2,13 @@
 // process that holds it and that process's workload, each bound address classified, and the
 // node's own addresses. The tables are those of `<procRoot>/<namespacePid>/net/` (pid 1: the
 // host's namespace, which host-network pods share; `/proc/net` itself would be the agent's
-// own namespace). The owning processes alone are read (executable and cgroup) through the
-// monitor's reader, and placed by the same attribution as the process monitor's findings.
+// own namespace). The walk that finds a socket's process reads what it shows (executable and
+// cgroup) in the same pass, and owners are placed by the same attribution as the process
+// monitor's findings.
+//
+// The work overlaps where it can: the descriptor walk's first batches go out (to the thread
+// pool, with the native reader) before the tables are parsed, and each owner is read as the
+// walk finds it, while the next batches are read.
 //
 // NodePort and hostPort traffic is forwarded by DNAT rules and opens no socket: it is not
 // here. What is here is what is bound, never what is reachable.
@@ -14,12 +19,11 @@ import { classify, classifyBound, isWildcard, type AddressClass, type AddressCla
 import type { ExposureFacts, Listener, ListenerOwner, NodeAddress, TableRead } from '../facts/exposure-types.js';
 
 export type { ExposureFacts, Listener, ListenerOwner, NodeAddress, TableRead } from '../facts/exposure-types.js';
-import { cleanExe, MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
-import { DEFAULT_OWNER_LIMITS, fdSocketReader, findSocketOwners, listPidDirs, type FdSocketReader, type OwnerWalkLimits } from './socket-owners.js';
+import { cleanExe } from '../processes/proc-reader.js';
+import { DEFAULT_OWNER_LIMITS, fdSocketReader, findSocketOwners, listPidDirs, type FdSocketReader, type OwnerWalkLimits, type SocketHolder } from './socket-owners.js';
 
-/** What the collector needs of a process: the monitor's proc reader fits. */
+/** What the collector needs of a process the walk could not read the executable of: its name (the monitor's proc reader fits). */
 export interface ProcessLookup {
-  readExe(pid: number): string | null;
   readStat(pid: number): { readonly comm: string } | null;
 }
 
@@ -68,14 +72,14 @@ export async function collectExposure(opts: ExposureOptions): Promise<ExposureFa
   const texts: { table: SocketTableName; read: ReturnType<typeof readProcText> }[] = SOCKET_TABLES.map((table) => ({ table, read: readProcText(join(netDir, table), maxBytes) }));
   const reader = opts.fdReader ?? fdSocketReader();
   const owners = new Map<number, Promise<ListenerOwner | null>>();
-  const ownerOf = async (pid: number): Promise<ListenerOwner | null> => {
-    // Only what a listener shows: the executable (the name from stat when it cannot be read) and the cgroup that places it.
-    const link = opts.processes.readExe(pid);
-    const exe = link === null ? '' : cleanExe(link).exe;
+  const ownerOf = async (pid: number, holder: SocketHolder | null): Promise<ListenerOwner | null> => {
+    // Only what a listener shows, as the walk read it: the executable (the name from stat when
+    // it cannot be read) and the cgroup that places it.
+    const exe = holder?.exe == null ? '' : cleanExe(holder.exe).exe;
     const comm = exe === '' ? opts.processes.readStat(pid)?.comm ?? '' : '';
-    const cgroup = readProcText(join(opts.procRoot, String(pid), 'cgroup'), MAX_CGROUP_BYTES);
-    if (exe === '' && comm === '' && 'error' in cgroup) return null;
-    const at = await opts.place(pid, 'error' in cgroup ? '' : cgroup.text);
+    const cgroup = holder?.cgroup ?? null;
+    if (exe === '' && comm === '' && cgroup === null) return null;
+    const at = await opts.place(pid, cgroup ?? '');
     return { pid, exe, comm, key: at.key, namespace: at.namespace, pod: at.pod, container: at.container, workload: at.workload };
   };
   let wanted: ReadonlySet<number> = new Set();
@@ -83,7 +87,7 @@ export async function collectExposure(opts: ExposureOptions): Promise<ExposureFa
     limits: opts.walkLimits ?? DEFAULT_OWNER_LIMITS, clock: opts.clock, read: reader.read,
     // Each owning process is read and placed once, however many sockets it holds.
     // One that cannot be placed is left unowned (counted) rather than failing the collection.
-    onOwner: (pid) => owners.set(pid, ownerOf(pid).catch(() => null)),
+    onOwner: (pid, holder) => owners.set(pid, ownerOf(pid, holder).catch(() => null)),
   });
 
   const tables: TableRead[] = [];

@@ -4,12 +4,16 @@
 // `<protocol>/<address>:<port>` with the address as bound (`0.0.0.0`, `::`, or one address).
 // UDP sockets on ephemeral ports (32768 and up: a resolver's or client's unconnected socket)
 // are neither learned nor judged. Bounded: keys and items per key, what does not fit counted.
-// Kept in `<stateDir>/listens.json`, written atomically when it changed. Only keys whose set
-// this node learned are judged: a baseline adopted locked from the collector, or a workload
-// that did not listen while it learned, has no set here and raises nothing.
+// Kept in `<stateDir>/listens.json`, written atomically when it changed.
+// The collector's listen set joins (`adopt`): a central baseline adopted locked brings what
+// the workload listened on while it learned on other nodes, and an operator's allow brings
+// one listen, literal or of an address class (proto/listen-item.ts). Only keys with a set
+// are judged: a workload that listened nowhere while it learned (on this node or, as the
+// collector says, on any) has none and raises nothing.
 import { readFile } from 'node:fs/promises';
 import { writeJsonAtomically } from '../baseline/store.js';
 import type { BaselineState, ListenBaselineView, Listener } from '../facts/exposure-types.js';
+import { formatListen, listenCovers, parseListen, type ParsedListen } from '../../proto/listen-item.js';
 
 export type { BaselineState, ListenBaselineView } from '../facts/exposure-types.js';
 
@@ -26,6 +30,14 @@ export const DEFAULT_LISTEN_LIMITS: ListenBaselineLimits = { maxKeys: 4096, maxP
 
 /** What the check needs of one key: its state now and what it learned (keys with listeners in this scan only). */
 export const listenItem = (l: Pick<Listener, 'protocol' | 'address' | 'port'>): string => `${l.protocol}/${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
+
+/** The entry of the key's set (its item, or an address class's entry) that covers a listener; undefined when none does. */
+export function coveringListen(learned: readonly string[], l: Pick<Listener, 'protocol' | 'address' | 'port' | 'class'>): string | undefined {
+  return learned.find((text) => {
+    const p = parseListen(text);
+    return typeof p !== 'string' && listenCovers(p, l);
+  });
+}
 
 /** Whether a listener is learned and judged at all. */
 export const judgedListener = (l: Pick<Listener, 'protocol' | 'port' | 'owner'>): boolean =>
@@ -44,6 +56,8 @@ export function createListenBaselines(path: string, limits: ListenBaselineLimits
   const sets = new Map<string, { items: Set<string>; overflow: number }>();
   let dirty = false;
   let keysDropped = 0;
+  let adoptRefused = 0;
+  let saving: Promise<void> = Promise.resolve();
 
   return {
     /** Loads the file; a missing or unreadable one starts empty (and says why). */
@@ -101,18 +115,67 @@ export function createListenBaselines(path: string, limits: ListenBaselineLimits
       return views;
     },
 
+    /**
+     * The collector's listens of a key join its set (a baseline adopted, an operator's allow);
+     * what is not a listen is refused and what does not fit dropped, both counted. No set is
+     * made for an empty list. Returns how many joined.
+     */
+    adopt(key: string, listens: readonly string[]): number {
+      const parsed = listens.map(parseListen).filter((p): p is ParsedListen => {
+        if (typeof p !== 'string') return true;
+        adoptRefused++;
+        return false;
+      });
+      if (parsed.length === 0) return 0;
+      let set = sets.get(key);
+      if (!set) {
+        if (sets.size >= limits.maxKeys) {
+          keysDropped++;
+          return 0;
+        }
+        set = { items: new Set(), overflow: 0 };
+        sets.set(key, set);
+        dirty = true;
+      }
+      let joined = 0;
+      for (const p of parsed) {
+        const text = formatListen(p);
+        if (set.items.has(text)) continue;
+        if (set.items.size >= limits.maxPerKey) {
+          set.overflow++;
+          continue;
+        }
+        set.items.add(text);
+        joined++;
+        dirty = true;
+      }
+      return joined;
+    },
+
     /** Forgets a key's listens (its baseline was unlocked to learn again, or deleted). */
     forget(key: string): void {
       if (sets.delete(key)) dirty = true;
     },
 
-    /** Writes the file when something changed. */
-    async save(): Promise<void> {
-      if (!dirty) return;
-      const keys: FileShape['keys'] = {};
-      for (const [k, v] of sets) keys[k] = { items: [...v.items].sort(), overflow: v.overflow };
-      await writeJsonAtomically(path, { format: 1, keys } satisfies FileShape);
-      dirty = false;
+    /**
+     * Writes the file when something changed. Saves run one after another (a scan's and a
+     * collector update's share the temporary file); a failed one leaves the sets dirty.
+     */
+    save(): Promise<void> {
+      const run = saving.then(async () => {
+        if (!dirty) return;
+        const keys: FileShape['keys'] = {};
+        for (const [k, v] of sets) keys[k] = { items: [...v.items].sort(), overflow: v.overflow };
+        dirty = false;
+        try {
+          await writeJsonAtomically(path, { format: 1, keys } satisfies FileShape);
+        } catch (err) {
+          dirty = true;
+          throw err;
+        }
+      });
+      saving = run.catch(() => undefined);
+      return run;
     },
 
     /** The listen set of a key (for reports). */
@@ -120,8 +183,8 @@ export function createListenBaselines(path: string, limits: ListenBaselineLimits
       return [...(sets.get(key)?.items ?? [])].sort();
     },
 
-    stats(): { keys: number; keysDropped: number } {
-      return { keys: sets.size, keysDropped };
+    stats(): { keys: number; keysDropped: number; adoptRefused: number } {
+      return { keys: sets.size, keysDropped, adoptRefused };
     },
   };
 }

@@ -20,7 +20,9 @@
 // (docs/privileges.md).
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { readBoundedText } from '../facts/bounded-read.js';
 import type { OwnerWalkStats } from '../facts/exposure-types.js';
+import { MAX_CGROUP_BYTES } from '../processes/proc-reader.js';
 import { ADDON_PATH, loadAddon } from '../processes/native-addon.js';
 
 export interface OwnerWalkLimits {
@@ -49,17 +51,40 @@ export function socketInode(link: string): number | null {
   return Number.isSafeInteger(n) ? n : null;
 }
 
-/** One process's descriptors: the socket inodes among them, how many were read, and whether there were more. */
-export type FdSockets = { readonly inodes: readonly number[]; readonly fds: number; readonly cut: boolean } | { readonly error: string };
+/** What a socket's holder shows, read in the same walk: its exe link and its cgroup (null when unreadable). */
+export interface SocketHolder {
+  readonly exe: string | null;
+  /** Cut after its last full line when longer than MAX_CGROUP_BYTES. */
+  readonly cgroup: string | null;
+}
+
+/** One process's descriptors: the socket inodes among them, how many were read, whether there were more, and, when it holds a socket, what it shows. */
+export type FdSockets =
+  | { readonly inodes: readonly number[]; readonly fds: number; readonly cut: boolean; readonly holder: SocketHolder | null }
+  | { readonly error: string };
 
 /** Reads `<procRoot>/<pid>/fd` for each pid of a batch, at most `maxFds` descriptors each: one answer per pid, in order. */
 export type FdSocketReader = (procRoot: string, pids: readonly number[], maxFds: number) => Promise<readonly FdSockets[]>;
 
+function readHolderJs(pidDir: string): SocketHolder {
+  let exe: string | null = null;
+  try {
+    exe = readlinkSync(join(pidDir, 'exe'));
+  } catch {
+    // unreadable: the process exited, or access was refused
+  }
+  const cgroup = readBoundedText(join(pidDir, 'cgroup'), MAX_CGROUP_BYTES, SCRATCH);
+  return { exe, cgroup: 'error' in cgroup ? null : cgroup.text };
+}
+
+const SCRATCH = Buffer.allocUnsafe(MAX_CGROUP_BYTES + 1);
+
 function readOneJs(procRoot: string, pid: number, maxFds: number): FdSockets {
-  const fdDir = join(procRoot, String(pid), 'fd');
+  const pidDir = join(procRoot, String(pid));
+  const fdDir = join(pidDir, 'fd');
   let fds: string[];
   try {
-    if (!lstatSync(fdDir).isDirectory()) return { error: 'ENOTDIR' };
+    if (!lstatSync(pidDir).isDirectory() || !lstatSync(fdDir).isDirectory()) return { error: 'ELOOP' };
     fds = readdirSync(fdDir);
   } catch (err) {
     return { error: String((err as NodeJS.ErrnoException).code ?? 'EIO') };
@@ -77,18 +102,35 @@ function readOneJs(procRoot: string, pid: number, maxFds: number): FdSockets {
     const inode = socketInode(link);
     if (inode !== null) inodes.push(inode);
   }
-  return { inodes, fds: fds.length, cut };
+  return { inodes, fds: fds.length, cut, holder: inodes.length > 0 ? readHolderJs(pidDir) : null };
 }
 
 /** The JavaScript reader: a path lookup per descriptor, on the main thread. */
 export const readFdSocketsJs: FdSocketReader = async (procRoot, pids, maxFds) => pids.map((pid) => readOneJs(procRoot, pid, maxFds));
 
+/** The addon's answer for one pid (native/src/fd_sockets.cc). */
+type NativeAnswer =
+  | { readonly inodes: number[]; readonly fds: number; readonly cut: boolean; readonly exe?: string | null; readonly cgroup?: string | null; readonly cgroupCut?: boolean }
+  | { readonly error: string };
+
+interface FdAddon {
+  fdSockets(procRoot: string, pids: readonly number[], maxFds: number, maxCgroup: number): Promise<NativeAnswer[]>;
+}
+
+function fromNative(a: NativeAnswer): FdSockets {
+  if ('error' in a) return a;
+  if (a.exe === undefined) return { inodes: a.inodes, fds: a.fds, cut: a.cut, holder: null };
+  // As readBoundedText cuts a longer file: after its last full line.
+  const cgroup = a.cgroup == null ? null : a.cgroupCut ? a.cgroup.slice(0, a.cgroup.lastIndexOf('\n') + 1) : a.cgroup;
+  return { inodes: a.inodes, fds: a.fds, cut: a.cut, holder: { exe: a.exe, cgroup } };
+}
+
 /** The reader to use: the addon's when it loads (`addonPath` for tests), else the JavaScript one. */
 export function fdSocketReader(addonPath: string = ADDON_PATH): { readonly read: FdSocketReader; readonly native: boolean } {
-  const loaded = loadAddon<{ fdSockets: FdSocketReader }>(addonPath, 'fd walk', 'fdSockets');
+  const loaded = loadAddon<FdAddon>(addonPath, 'fd walk', 'fdSockets');
   if ('error' in loaded) return { read: readFdSocketsJs, native: false };
-  const { fdSockets } = loaded.addon;
-  return { read: (procRoot, pids, maxFds) => fdSockets(procRoot, pids, maxFds), native: true };
+  const { addon } = loaded;
+  return { read: async (procRoot, pids, maxFds) => (await addon.fdSockets(procRoot, pids, maxFds, MAX_CGROUP_BYTES)).map(fromNative), native: true };
 }
 
 /** The pid directories of a proc root, ascending: real directories only (a link is not followed). */
@@ -111,8 +153,8 @@ export interface OwnerWalkOptions {
   readonly limits?: OwnerWalkLimits;
   readonly clock?: () => number;
   readonly read?: FdSocketReader;
-  /** Told of each pid when it first owns a wanted socket (its owner can be read while the walk goes on). */
-  readonly onOwner?: (pid: number) => void;
+  /** Told of each pid, with what it shows, when it first owns a wanted socket (its owner can be placed while the walk goes on). */
+  readonly onOwner?: (pid: number, holder: SocketHolder | null) => void;
 }
 
 /**
@@ -177,7 +219,7 @@ export async function findSocketOwners(
         owners.set(inode, pid);
         owns = true;
       }
-      if (owns) opts.onOwner?.(pid);
+      if (owns) opts.onOwner?.(pid, r.holder);
     }
     if (owners.size >= want.size) break;
   }

@@ -87,7 +87,7 @@ export type ValueResolution = Decided<ValueSource> | Hidden | Refused;
 
 /** Where an argument was read, in words. */
 export function argWhere(c: ComponentFacts, a: ComponentArg): string {
-  if (a.source === 'flag') return `--${a.name} on the ${c.origin === 'k3s' ? 'k3s server' : c.component} command line`;
+  if (a.source === 'flag') return `--${a.name} on the ${c.origin === 'embedded' ? c.embeddedIn ?? c.component : c.component} command line`;
   if (a.source === 'manifest') return `--${a.name} in the static pod manifest ${a.file}`;
   return `${a.name} in ${a.file}`;
 }
@@ -145,7 +145,7 @@ function componentFlag(c: ComponentFacts, spec: ValueSpec): Step<ValueSource> {
 
 /** etcd's ETCD_* variable, read when the flag is not given. */
 function etcdEnv(c: ComponentFacts, spec: ValueSpec): Step<ValueSource> {
-  if (spec.env === undefined || c.component !== 'etcd' || c.origin === 'k3s') return UNSET;
+  if (spec.env === undefined || c.component !== 'etcd' || c.origin === 'embedded') return UNSET;
   if (c.env === null) {
     return { kind: 'error', reason: `--${spec.flag} is not on the command line and etcd's environment, which may set ${spec.env}, cannot be read: ${c.envError?.message ?? 'not collected'}`, sourceFile: '' };
   }
@@ -162,7 +162,7 @@ function etcdEnv(c: ComponentFacts, spec: ValueSpec): Step<ValueSource> {
 function* componentSteps(c: ComponentFacts, spec: ValueSpec): Generator<Step<ValueSource>> {
   // A flag past the cut would win (or name another config file).
   if (c.argvTruncated) {
-    yield { kind: 'error', reason: truncatedArgvReason(c.origin === 'k3s' ? `the k3s server running ${c.component}` : c.component, c.pid), sourceFile: '' };
+    yield { kind: 'error', reason: truncatedArgvReason(c.origin === 'embedded' ? `the ${c.embeddedIn ?? ''} running ${c.component}` : c.component, c.pid), sourceFile: '' };
   }
   yield componentConfig(c, spec);
   yield componentFlag(c, spec);
@@ -297,11 +297,15 @@ function fromFlags(kubelet: KubeletFacts, setting: KubeletSetting): FromFlags {
   return { kind: 'set', value: typed.value, index };
 }
 
-/** `--x on the command line`, or for a kubelet found from its unit, the file the flag came from. */
+/** `--x on the command line`, or for a kubelet found from its unit or embedded in another process, the file the flag came from. */
 function flagWhere(kubelet: KubeletFacts, setting: KubeletSetting, index: number): { where: string; sourceFile: string } {
   const flag = setting.flagKey !== undefined ? `${setting.flagKey} in --${setting.flag}` : `--${setting.flag}`;
-  if (kubelet.origin !== 'unit') return { where: `${flag} on the command line`, sourceFile: '' };
   const file = kubelet.flagSources?.[index] ?? '';
+  if (kubelet.origin === 'embedded') {
+    const by = `the flags the \`${kubelet.embeddedIn ?? 'distribution'}\` process gives its embedded kubelet`;
+    return { where: `${flag} in ${by}${file ? `, from ${file}` : ''}`, sourceFile: file };
+  }
+  if (kubelet.origin !== 'unit') return { where: `${flag} on the command line`, sourceFile: '' };
   return { where: `${flag} in the command line of the kubelet's systemd unit${file ? `, from ${file}` : ''}`, sourceFile: file };
 }
 

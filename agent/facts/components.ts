@@ -40,31 +40,6 @@ export function componentOf(argv: readonly string[]): { component: KnownComponen
   return null;
 }
 
-export type ServerKind = 'k3s' | 'rke2';
-
-export interface ServerProcess {
-  readonly kind: ServerKind;
-  readonly args: readonly string[];
-  /**
-   * k3s and rke2 overwrite their process title with `<argv0> server`, which /proc shows as one
-   * argument: the flags they were started with are then not visible.
-   */
-  readonly titleOnly: boolean;
-}
-
-/** `k3s server ...` / `rke2 server ...`, or the rewritten title `/usr/local/bin/k3s server`. */
-export function serverProcessOf(argv: readonly string[]): ServerProcess | null {
-  const cmd = commandName(argv);
-  if ((cmd === 'k3s' || cmd === 'rke2') && argv[1] === 'server') return { kind: cmd, args: argv.slice(2), titleOnly: false };
-  // The rewritten title is padded with NULs up to the old argv's length: empty arguments.
-  const title = /^(?:\S*\/)?(k3s|rke2) server(?:\s|$)/.exec(argv[0] ?? '');
-  if (title !== null && argv.slice(1).every((a) => a === '')) {
-    const rest = (argv[0] as string).slice(title[0].length).split(' ').filter((a) => a !== '');
-    return { kind: title[1] as ServerKind, args: rest, titleOnly: true };
-  }
-  return null;
-}
-
 /**
  * Boolean flags: bare means true, and they never take the next token (pflag and Go's flag
  * package both read `--profiling false` as --profiling=true followed by a stray word).

@@ -46,13 +46,15 @@ export interface ComponentPath {
 
 /**
  * `process`: a running process, found by argv[0]. `manifest`: only a static pod manifest (no
- * process seen). `k3s`: embedded in a `k3s server` process.
+ * process seen). `embedded`: inside the process the layout names (`k3s server`; `embeddedIn`).
  */
-export type ComponentOrigin = 'process' | 'manifest' | 'k3s';
+export type ComponentOrigin = 'process' | 'manifest' | 'embedded';
 
 export interface ComponentFacts {
   readonly component: ControlPlaneComponent;
   readonly origin: ComponentOrigin;
+  /** With origin `embedded`: the process that runs it (`k3s server`). */
+  readonly embeddedIn?: string;
   /** The process judged (the lowest pid when several match); null for a manifest only. */
   readonly pid: number | null;
   readonly otherPids: readonly number[];

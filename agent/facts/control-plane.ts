@@ -1,6 +1,7 @@
 // The control plane as facts. Components are found from the process table first (argv[0]'s
 // base name), then from static pod manifests (a component that is not running is still
-// described by the manifest the kubelet would start), then as parts of a `k3s server`. Every
+// described by the manifest the kubelet would start), then as parts of a process the layout
+// says embeds them (`k3s server`). Every
 // file a check needs is located here, from what the components themselves say where they can
 // (their flags, etcd's data dir, the kubelet's staticPodPath) and from the distribution's
 // layout otherwise, and stat'ed or read through the rooted host reader.
@@ -8,8 +9,9 @@ import { lastFlag } from './cli-flags.js';
 import { componentHostPath, componentPath } from './component-paths.js';
 import type { ValueSpec } from './component-settings.js';
 import { resolveComponentValue } from './component-settings.js';
-import type { KnownComponent, ServerProcess } from './components.js';
-import { componentArgsFrom, componentOf, serverProcessOf } from './components.js';
+import type { KnownComponent } from './components.js';
+import { componentArgsFrom, componentOf } from './components.js';
+import { shapeArgs, shapeText } from './process-shape.js';
 import {
   ETCD_CONFIG_KEEP,
   SCHEDULER_CONFIG_KEEP,
@@ -38,7 +40,6 @@ import type { ConfigDoc, FactError, FileFacts, KubeletFacts } from './host-facts
 import type { K3sView } from './k3s.js';
 import { collectK3s } from './k3s.js';
 import type { Layout } from './layouts.js';
-import { KUBEADM_LAYOUT, LAYOUTS, layoutByName } from './layouts.js';
 import type { ProcessInfo } from './proc.js';
 import type { ProcessScan } from './proc.js';
 import type { StaticPod } from './static-pods.js';
@@ -84,36 +85,37 @@ export function kubeletStaticPodPath(k: KubeletFacts | null): string | null {
   return null;
 }
 
+/** The layout's process that runs the control plane inside it (`k3s server`). */
+interface Embedder {
+  readonly info: ProcessInfo;
+  /** Its own arguments (none visible when it rewrote its title). */
+  readonly args: readonly string[];
+  /** It rewrote its process title: its command-line flags cannot be seen. */
+  readonly titleOnly: boolean;
+  /** How it is named (`k3s server`). */
+  readonly name: string;
+}
+
 interface Found {
   readonly processes: ReadonlyMap<KnownComponent, readonly ProcessInfo[]>;
-  readonly server: { readonly info: ProcessInfo; readonly sp: ServerProcess } | null;
+  readonly server: Embedder | null;
   readonly error: FactError | null;
   readonly scanned: number;
 }
 
-function sortProcesses(scan: ProcessScan): Found {
+function sortProcesses(scan: ProcessScan, layout: Layout): Found {
   const processes = new Map<KnownComponent, ProcessInfo[]>();
   let server: Found['server'] = null;
   for (const p of scan.matches) {
     const c = componentOf(p.argv);
     if (c !== null) processes.set(c.component, [...(processes.get(c.component) ?? []), p]);
-    const sp = c === null ? serverProcessOf(p.argv) : null;
-    if (sp !== null && server === null) server = { info: p, sp };
-  }
-  return { processes, server, error: scan.error, scanned: scan.scanned };
-}
-
-async function detectLayout(hostFs: HostFs, found: Found): Promise<{ layout: Layout; evidence: string }> {
-  if (found.server !== null) {
-    return { layout: layoutByName(found.server.sp.kind), evidence: `a ${found.server.sp.kind} server process (pid ${found.server.info.pid})` };
-  }
-  for (const l of LAYOUTS) {
-    for (const m of l.markers) {
-      const st = await hostFs.stat(m);
-      if (st.ok && st.value.type === 'dir') return { layout: l, evidence: `${m} exists` };
+    for (const shape of c === null && server === null ? layout.embeddedControlPlane?.processes ?? [] : []) {
+      const args = shapeArgs(p.argv, shape);
+      const titleOnly = args !== null && p.argv.slice(1).every((a) => a === '') && (p.argv[0] ?? '').includes(' ');
+      if (args !== null) server = { info: p, args, titleOnly, name: shapeText(shape) };
     }
   }
-  return { layout: KUBEADM_LAYOUT, evidence: 'no k3s or rke2 server and no distribution directory: the kubeadm layout, which is the benchmark\'s own' };
+  return { processes, server, error: scan.error, scanned: scan.scanned };
 }
 
 interface Builder {
@@ -174,14 +176,15 @@ async function baseComponent(b: Builder, component: ControlPlaneComponent): Prom
     const server = b.found.server.info;
     const embedded = component !== 'etcd' || (!k3s.facts.externalDatastore && (k3s.facts.clusterInit || await exists(b.hostFs, b.layout.embeddedEtcdConfig)));
     if (k3s.facts.disabled.includes(component)) {
-      return { status: 'not-found', reason: `the k3s server runs with ${component} disabled` };
+      return { status: 'not-found', reason: `the ${b.found.server.name} process runs with ${component} disabled` };
     }
     if (!embedded) {
       return { status: 'not-found', reason: 'k3s keeps its data in its own datastore (kine over SQLite, or an external database), not in etcd' };
     }
     return {
       ...base,
-      origin: 'k3s',
+      origin: 'embedded',
+      embeddedIn: b.found.server.name,
       pid: server.pid,
       argv: server.argv,
       // The server's command line comes after its config files: cut, it may override them.
@@ -225,7 +228,7 @@ function resolvePath(c: ComponentFacts, spec: ValueSpec): ComponentPath | null {
 async function withConfigAndPaths(b: Builder, c: ComponentFacts): Promise<ComponentFacts> {
   let config: ConfigDoc | null = null;
   if (c.component === 'etcd') {
-    if (c.origin === 'k3s') {
+    if (c.origin === 'embedded') {
       const file = b.layout.embeddedEtcdConfig ?? '';
       config = await readComponentConfig(b.hostFs, file, null, ETCD_CONFIG_KEEP);
     } else {
@@ -307,7 +310,7 @@ function notControlPlane(ctx: FileSetContext): FileSet | null {
 async function podSpecSet(ctx: FileSetContext, component: ControlPlaneComponent): Promise<FileSet> {
   const c = ctx.components[component];
   if (c === null) return absentSet(ctx, component);
-  if (c.origin === 'k3s') return { status: 'none', reason: `k3s runs ${component} inside its server process; there is no pod specification file` };
+  if (c.origin === 'embedded') return { status: 'none', reason: `${component} runs inside the ${c.embeddedIn ?? ''} process; there is no pod specification file` };
   if (c.manifest === null) {
     return { status: 'none', reason: `${component} runs as a process (pid ${c.pid ?? '?'}) that no static pod manifest in ${ctx.manifestDirs.join(', ')} describes; there is no pod specification file` };
   }
@@ -384,10 +387,16 @@ async function collectFileSets(ctx: FileSetContext): Promise<{ readonly [S in Fi
 }
 
 /** `scan`: the control-plane processes of the scan's process table (process-table.ts). */
-export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null, scan: ProcessScan): Promise<ControlPlaneFacts> {
+/** The node's layout, chosen once for every collector (distribution.ts), and why. */
+export interface ChosenLayout {
+  readonly layout: Layout;
+  readonly evidence: string;
+}
+
+export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users: UserDb, kubelet: KubeletFacts | null, scan: ProcessScan, chosen: ChosenLayout): Promise<ControlPlaneFacts> {
   const errors: FactError[] = [];
-  const found = sortProcesses(scan);
-  const { layout, evidence } = await detectLayout(hostFs, found);
+  const { layout, evidence } = chosen;
+  const found = sortProcesses(scan, layout);
 
   const staticPodPath = kubeletStaticPodPath(kubelet);
   const manifestDirs = [...new Set([...(staticPodPath !== null ? [staticPodPath] : []), ...layout.manifestDirs])];
@@ -395,8 +404,9 @@ export async function collectControlPlane(hostFs: HostFs, procFs: HostFs, users:
   errors.push(...podScan.errors);
 
   let k3s: K3sView | null = null;
-  if (found.server !== null && found.server.sp.kind === 'k3s' && layout.serverConfig !== null) {
-    k3s = await collectK3s(hostFs, found.server.info.pid, found.server.sp.args, found.server.sp.titleOnly, layout.serverConfig.file);
+  if (found.server !== null && layout.embeddedControlPlane !== null && layout.serverConfig !== null) {
+    const s = found.server;
+    k3s = await collectK3s(hostFs, s.info.pid, s.args, s.titleOnly, layout.serverConfig.file, layout.embeddedControlPlane, s.name);
   }
   const b: Builder = { hostFs, procFs, layout, pods: podScan.pods, manifestDirs, found, k3s };
 

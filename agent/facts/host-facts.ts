@@ -110,11 +110,19 @@ export interface KubeletFacts {
   readonly errors: readonly FactError[];
   /**
    * How the kubelet was found: a live process (the default), or its systemd unit when no
-   * kubelet process is visible (pid is then 0, argv is the unit's expanded ExecStart=).
+   * kubelet process is visible (pid is then 0, argv is the unit's expanded ExecStart=), or
+   * inside a distribution's process that embeds it (`k3s agent`, `kubelite`: pid is that
+   * process's, argv is `kubelet` and the flags the layout says it is given).
    */
-  readonly origin?: 'process' | 'unit';
-  /** With origin `unit`: for each entry of `flags`, the unit, drop-in or environment file it came from. */
+  readonly origin?: 'process' | 'unit' | 'embedded';
+  /**
+   * With origin `unit`: for each entry of `flags`, the unit, drop-in or environment file it came
+   * from. With origin `embedded`: the args file or configuration file ('' for the flags the
+   * distribution passes itself and those on the embedding process's command line).
+   */
   readonly flagSources?: readonly string[];
+  /** With origin `embedded`: the process that runs the kubelet (`k3s agent`, `kubelite`). */
+  readonly embeddedIn?: string;
 }
 
 export interface KubeletAbsence {

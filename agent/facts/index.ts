@@ -12,6 +12,8 @@ import { collectWorkerFacts } from './worker-facts.js';
 import { collectCertificates } from './certificates.js';
 import { documentRefusals, type DocumentRefusal } from './document-refusals.js';
 import type { ExposureFacts } from './exposure-types.js';
+import { collectDistribution } from './distribution.js';
+import { layoutByName } from './layouts.js';
 
 export type * from './model.js';
 export type * from './host-facts.js';
@@ -22,6 +24,7 @@ export type { KubeletProbeOptions } from './kubelet-probe.js';
 export type { EtcdEndpointProbe, EtcdProbeFacts, EtcdProbeOptions, EtcdWireOutcome, EtcdWireProbe } from './etcd-probe.js';
 export type { FileStat, FsError, FsErrorCode } from './host-fs.js';
 export type * from './certificates.js';
+export type * from './distribution-types.js';
 
 export interface CollectOptions {
   /** Where the host's `/` is mounted (default `/`). */
@@ -38,6 +41,10 @@ export interface CollectOptions {
   readonly etcdProbe?: EtcdProbeOptions | null;
   /** Told the host documents this collection refused by their limits (document-refusals.ts). */
   readonly refusals?: { add(refusals: readonly DocumentRefusal[]): void };
+  /** The agent setting `distribution`: `auto` (the default) or a layout's name (agent/facts/layouts.ts). */
+  readonly distribution?: string;
+  /** The node's labels, when the caller knows them: evidence for detection (distribution.ts). */
+  readonly nodeLabels?: { readonly [key: string]: string } | null;
   /** Collects the node's listening sockets (agent/exposure/collect.ts, wired by the caller); left out, none are. */
   readonly exposure?: (() => Promise<ExposureFacts>) | null;
 }
@@ -66,7 +73,13 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
   // that do not depend on each other run side by side: their reads wait on the disk (and the
   // probes on the network) together, not one after another.
   const [users, processes] = await Promise.all([loadUserDb(hostFs), collectProcessTable(procFs)]);
-  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet);
+  // The node's layout, chosen once from what the node shows (or the setting): every collector
+  // below reads its paths from it.
+  const { facts: distribution } = await collectDistribution({
+    hostFs, processes: processes.distribution, setting: opts.distribution ?? 'auto', nodeLabels: opts.nodeLabels ?? null,
+  });
+  const layout = layoutByName(distribution.name);
+  const { kubelet, absence, unit } = await collectKubelet(hostFs, procFs, processes.kubelet, layout, processes.distribution);
   // The files the kubelet's path flags name and its --config-dir drop-ins, stat'ed (CIS 4.1.5,
   // 4.1.6, 4.1.9, 4.1.10 judge them); the drop-ins are bounded by collectDropins.
   const kubeletFiles = async (): Promise<FileFacts[]> => {
@@ -78,10 +91,11 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     return out;
   };
   const [controlPlane, namedFiles, { files: workerFiles, paths: workerPaths, ...worker }] = await Promise.all([
-    collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane),
+    collectControlPlane(hostFs, procFs, users, kubelet, processes.controlPlane, { layout, evidence: distribution.reason }),
     kubeletFiles(),
     collectWorkerFacts({
-      hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, probe: opts.kubeletProbe ?? null,
+      hostFs, procFs, users, kubelet, unit, kubeProxyScan: processes.kubeProxy, layout, distributionScan: processes.distribution,
+      probe: opts.kubeletProbe ?? null,
       probeDisabledReason: 'the kubelet port probe is turned off (agent setting kubeletProbe.enabled, or nodeward scan --no-probe)',
     }),
   ]);
@@ -97,6 +111,7 @@ export async function collectFacts(opts: CollectOptions): Promise<HostFacts> {
     collectedAt: now().toISOString(),
     hostRoot: hostFs.root,
     procRoot: procFs.root,
+    distribution,
     kubelet,
     kubeletAbsence: absence,
     files,

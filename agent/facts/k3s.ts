@@ -1,5 +1,6 @@
 // k3s runs the API server, controller manager, scheduler and (optionally) etcd inside one
-// `k3s server` process. What a user gave them is visible in two places: the server's own
+// `k3s server` process; which process, and its options that reach each component, are the k3s
+// layout's EmbeddedControlPlane (agent/facts/layouts/rancher.ts). What a user gave them is visible in two places: the server's own
 // command line (`--kube-apiserver-arg=profiling=false`, unless k3s has rewritten its process
 // title) and the k3s configuration files (/etc/rancher/k3s/config.yaml, then
 // config.yaml.d/*.yaml in lexical order; a later file replaces a key, a `key+` appends to it).
@@ -13,24 +14,9 @@ import type { FactError, JsonValue } from './host-facts.js';
 import { parseError, readHostYaml } from './config-file.js';
 import { parseQuietly } from './control-plane-docs.js';
 import { redactArgv } from '../../proto/support/redact.js';
+import type { EmbeddedControlPlane } from './layouts.js';
 
-/** The k3s option that passes extra flags to each embedded component. */
-export const K3S_ARG_KEYS: { readonly [C in ControlPlaneComponent]: string } = {
-  'kube-apiserver': 'kube-apiserver-arg',
-  'kube-controller-manager': 'kube-controller-manager-arg',
-  'kube-scheduler': 'kube-scheduler-arg',
-  etcd: 'etcd-arg',
-};
-
-const DISABLE_KEYS: { readonly [C in ControlPlaneComponent]: string } = {
-  'kube-apiserver': 'disable-apiserver',
-  'kube-controller-manager': 'disable-controller-manager',
-  'kube-scheduler': 'disable-scheduler',
-  etcd: 'disable-etcd',
-};
-
-const BOOL_KEYS = ['cluster-init', 'secrets-encryption', ...Object.values(DISABLE_KEYS)];
-const K3S_BOOLEAN_FLAGS: ReadonlySet<string> = new Set([...BOOL_KEYS, 'debug', 'disable-agent', 'protect-kernel-defaults', 'disable-network-policy', 'disable-helm-controller', 'disable-kube-proxy', 'disable-cloud-controller', 'embedded-registry', 'selinux', 'rootless', 'prefer-bundled-bin', 'supervisor-metrics', 'enable-pprof']);
+const SERVER_BOOLEAN_FLAGS = ['debug', 'disable-agent', 'protect-kernel-defaults', 'disable-network-policy', 'disable-helm-controller', 'disable-kube-proxy', 'disable-cloud-controller', 'embedded-registry', 'selinux', 'rootless', 'prefer-bundled-bin', 'supervisor-metrics', 'enable-pprof'];
 
 const MAX_DROPINS = 64;
 
@@ -61,12 +47,16 @@ function componentArg(raw: string, source: 'flag' | 'config', file: string): Com
   const eq = body.indexOf('=');
   const name = eq < 0 ? body : body.slice(0, eq);
   const value = eq < 0 ? 'true' : body.slice(eq + 1);
-  const redacted = redactArgv(['k3s', `--${name}=${value}`])[1] ?? '';
+  const redacted = redactArgv(['server', `--${name}=${value}`])[1] ?? '';
   return { name, value: redacted.slice(name.length + 3), form: eq < 0 ? 'bare' : 'equals', source, file };
 }
 
-export async function collectK3s(hostFs: HostFs, pid: number, args: readonly string[], titleOnly: boolean, configFile: string): Promise<K3sView> {
-  const cli = parseFlags(args, K3S_BOOLEAN_FLAGS).flags;
+/** `spec`: the layout's embedded control plane; `processName` how the process is named (`k3s server`). */
+export async function collectK3s(hostFs: HostFs, pid: number, args: readonly string[], titleOnly: boolean, configFile: string, spec: EmbeddedControlPlane, processName: string): Promise<K3sView> {
+  const argKeys = spec.argOptions;
+  const disableKeys = spec.disableOptions;
+  const BOOL_KEYS = ['cluster-init', 'secrets-encryption', ...Object.values(disableKeys)];
+  const cli = parseFlags(args, new Set([...BOOL_KEYS, ...SERVER_BOOLEAN_FLAGS])).flags;
   // `-c FILE` is the short form of --config.
   const short = args.indexOf('-c');
   const configFlag = [...cli].reverse().find((f) => f.name === 'config')?.value ?? (short >= 0 ? args[short + 1] : undefined);
@@ -100,7 +90,7 @@ export async function collectK3s(hostFs: HostFs, pid: number, args: readonly str
     for (const [rawKey, v] of Object.entries(parsed.data)) {
       const append = rawKey.endsWith('+');
       const key = append ? rawKey.slice(0, -1) : rawKey;
-      if (Object.values(K3S_ARG_KEYS).includes(key)) {
+      if (Object.values(argKeys).includes(key)) {
         const values = asStrings(v).map((value) => ({ value, file: path }));
         lists.set(key, append ? [...(lists.get(key) ?? []), ...values] : values);
       } else if (BOOL_KEYS.includes(key)) {
@@ -117,7 +107,7 @@ export async function collectK3s(hostFs: HostFs, pid: number, args: readonly str
   const flagOn = (key: string): boolean => ['true', '1', 't', 'T', 'TRUE', 'True'].includes(scalars.get(key)?.value ?? 'false');
 
   const componentArgs = {} as Record<ControlPlaneComponent, ComponentArg[]>;
-  for (const [component, key] of Object.entries(K3S_ARG_KEYS) as [ControlPlaneComponent, string][]) {
+  for (const [component, key] of Object.entries(argKeys) as [ControlPlaneComponent, string][]) {
     const fromConfig = (lists.get(key) ?? []).map((v) => componentArg(v.value, 'config', v.file));
     const fromCli = cli.filter((f) => f.name === key).map((f) => componentArg(f.value, 'flag', ''));
     componentArgs[component] = [...fromConfig, ...fromCli].filter((a): a is ComponentArg => a !== null);
@@ -127,18 +117,18 @@ export async function collectK3s(hostFs: HostFs, pid: number, args: readonly str
     pid,
     argsHidden: titleOnly,
     configFiles,
-    disabled: (Object.entries(DISABLE_KEYS) as [ControlPlaneComponent, string][]).filter(([, k]) => flagOn(k)).map(([c]) => c),
+    disabled: (Object.entries(disableKeys) as [ControlPlaneComponent, string][]).filter(([, k]) => flagOn(k)).map(([c]) => c),
     clusterInit: flagOn('cluster-init'),
     externalDatastore: (scalars.get('datastore-endpoint')?.value ?? '') !== '',
     secretsEncryption: flagOn('secrets-encryption'),
   };
   const hiddenReason = (component: ControlPlaneComponent): string => {
-    const key = K3S_ARG_KEYS[component];
+    const key = argKeys[component];
     const parts = [
-      `k3s runs ${component} inside the k3s server process (pid ${pid}) and sets most of its flags itself, out of sight; ` +
-        `only values given with --${key} or ${key} in the k3s configuration files can be seen`,
+      `${component} runs inside the ${processName} process (pid ${pid}), which sets most of its flags itself, out of sight; ` +
+        `only values given with --${key} or ${key} in its configuration files can be seen`,
     ];
-    if (titleOnly) parts.push('the k3s server has rewritten its process title, so its own command-line flags cannot be seen either');
+    if (titleOnly) parts.push(`the ${processName} process has rewritten its process title, so its own command-line flags cannot be seen either`);
     return parts.join('; ');
   };
   return { facts, componentArgs, hiddenReason, filesRead: [...files, dropinDir] };

@@ -15,6 +15,10 @@ import { kubeProxyPath } from './component-paths.js';
 
 export { kubeProxyPath };
 import type { UserDb } from './users.js';
+import { embeddedArgs } from './embedded-args.js';
+import type { Layout } from './layouts.js';
+import { shapeArgs, shapeText } from './process-shape.js';
+import { redactArgv } from '../../proto/support/redact.js';
 
 export const KUBE_PROXY_CONFIG_KIND = 'KubeProxyConfiguration';
 
@@ -64,18 +68,65 @@ export function kubeProxyKubeconfigCandidates(flags: readonly CliFlag[], config:
   return out;
 }
 
-/** `scan`: the kube-proxy processes of the scan's process table (process-table.ts). */
-export async function collectKubeProxy(procFs: HostFs, users: UserDb, scan: ProcessScan): Promise<KubeProxyFacts> {
+/** Where kube-proxy is looked for: its own processes, and the layout's process that may embed it. */
+export interface KubeProxySource {
+  /** The kube-proxy processes of the scan's process table (process-table.ts). */
+  readonly scan: ProcessScan;
+  /** The host's files (an embedded kube-proxy's paths are host paths). */
+  readonly hostFs: HostFs;
+  readonly layout: Layout;
+  /** The distribution processes of the scan's process table. */
+  readonly distributionScan: ProcessScan;
+}
+
+/** A process of the layout's that runs kube-proxy inside it, and its own arguments. */
+function embeddingProcess(layout: Layout, scan: ProcessScan): { proc: ProcessScan['matches'][number]; args: readonly string[]; shape: string } | null {
+  for (const proc of scan.matches) {
+    for (const shape of layout.kubeProxy.embeddedIn?.processes ?? []) {
+      const args = shapeArgs(proc.argv, shape);
+      if (args !== null) return { proc, args, shape: shapeText(shape) };
+    }
+  }
+  return null;
+}
+
+export async function collectKubeProxy(procFs: HostFs, users: UserDb, source: KubeProxySource): Promise<KubeProxyFacts> {
+  const { scan } = source;
   const none = { pid: null, argv: [], argvTruncated: false, flags: [], cwd: null, root: null, config: null, files: {}, otherPids: [], errors: [] };
   if (scan.error !== null) return { ...none, status: 'unknown', reason: `cannot list processes in ${procFs.root}: ${scan.error.message}` };
-  const [proc, ...others] = scan.matches;
-  if (proc === undefined) {
+  const [own, ...others] = scan.matches;
+  const embedder = own === undefined ? embeddingProcess(source.layout, source.distributionScan) : null;
+  if (own === undefined && (embedder === null || source.layout.kubeProxy.embeddedIn === null)) {
     return { ...none, status: 'not-running', reason: `no kube-proxy process among the ${scan.scanned} processes in ${procFs.root}` };
   }
-  const errors: FactError[] = [...proc.errors];
-  const flags = parseKubeProxyArgs(kubeProxyArgs(proc.argv) ?? []);
-  const root = join(procFs.root, String(proc.pid), 'root');
-  const rootFs = createHostFs(root);
+  // kube-proxy in a process of its own reads files in that process's root; one embedded in a
+  // distribution's process (k3s, kubelite) reads host files, with the flags the layout gives it.
+  let proc: { pid: number; argv: readonly string[]; argvTruncated: boolean; cwd: string | null; errors: readonly FactError[] };
+  let args: readonly string[];
+  let root: string;
+  let rootFs: HostFs;
+  let embeddedIn: string | undefined;
+  const errors: FactError[] = [];
+  if (own !== undefined) {
+    proc = own;
+    args = kubeProxyArgs(own.argv) ?? [];
+    root = join(procFs.root, String(own.pid), 'root');
+    rootFs = createHostFs(root);
+  } else {
+    const e = embedder as NonNullable<typeof embedder>;
+    const found = await embeddedArgs(source.hostFs, source.layout, source.layout.kubeProxy.embeddedIn as NonNullable<Layout['kubeProxy']['embeddedIn']>, e.args);
+    if (found.disabledBy !== null) {
+      return { ...none, status: 'not-running', reason: `the \`${e.shape}\` process (pid ${e.proc.pid}) runs no kube-proxy: ${found.disabledBy}` };
+    }
+    args = found.args;
+    errors.push(...found.errors);
+    proc = { ...e.proc, argv: redactArgv(['kube-proxy', ...found.args]) };
+    root = source.hostFs.root;
+    rootFs = source.hostFs;
+    embeddedIn = e.shape;
+  }
+  errors.push(...proc.errors);
+  const flags = parseKubeProxyArgs(args);
 
   let config: ConfigDoc | null = null;
   const configFlag = lastFlag(flags, 'config');
@@ -101,7 +152,7 @@ export async function collectKubeProxy(procFs: HostFs, users: UserDb, scan: Proc
 
   return {
     status: 'running',
-    reason: '',
+    reason: embeddedIn === undefined ? '' : `kube-proxy runs inside the \`${embeddedIn}\` process (pid ${proc.pid}), with the flags the ${source.layout.name} layout says it is given`,
     pid: proc.pid,
     argv: proc.argv,
     argvTruncated: proc.argvTruncated,
@@ -112,5 +163,6 @@ export async function collectKubeProxy(procFs: HostFs, users: UserDb, scan: Proc
     files,
     otherPids: others.map((p) => p.pid),
     errors,
+    ...(embeddedIn === undefined ? {} : { embeddedIn }),
   };
 }

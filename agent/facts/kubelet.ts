@@ -8,7 +8,11 @@ import { readConfigDoc } from './config-file.js';
 import type { HostFs } from './host-fs.js';
 import type { ConfigDoc, DropinFacts, FactError, KubeletAbsence, KubeletFacts, PathFact } from './host-facts.js';
 import { collectKubeconfigAuth } from './kubeconfig-auth.js';
-import { collectKubeletUnit, KUBELET_UNIT } from './kubelet-unit.js';
+import { collectKubeletUnit } from './kubelet-unit.js';
+import { embeddedArgs } from './embedded-args.js';
+import type { Layout } from './layouts.js';
+import { shapeArgs, shapeText } from './process-shape.js';
+import { redactArgv } from '../../proto/support/redact.js';
 import type { KubeletUnitFacts } from './node-facts.js';
 import { commandName, type ProcessScan } from './proc.js';
 import { REDACTED } from '../../proto/support/redact.js';
@@ -163,9 +167,11 @@ interface KubeletStart {
   readonly cwd: string | null;
   readonly errors: readonly FactError[];
   readonly otherPids: readonly number[];
-  readonly origin: 'process' | 'unit';
-  /** With origin `unit`: the file each argv entry came from. */
+  readonly origin: 'process' | 'unit' | 'embedded';
+  /** With origin `unit` or `embedded`: the file each argv entry came from. */
   readonly argvSources?: readonly string[];
+  /** With origin `embedded`: the process that runs it. */
+  readonly embeddedIn?: string;
 }
 
 async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<KubeletFacts> {
@@ -217,22 +223,45 @@ async function kubeletFromStart(hostFs: HostFs, start: KubeletStart): Promise<Ku
   if (start.origin === 'process') return facts;
   const offset = start.argv.length - args.length;
   const flagSources = parsed.valueAt.map((i) => start.argvSources?.[i + offset] ?? '');
-  return { ...facts, origin: 'unit', flagSources };
+  return { ...facts, origin: start.origin, flagSources, ...(start.embeddedIn === undefined ? {} : { embeddedIn: start.embeddedIn }) };
 }
 
 const MAX_CGROUP_BYTES = 64 * 1024;
 
-/** The unit the kubelet process runs in (its cgroup says), else kubelet.service. */
-async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null): Promise<KubeletUnitFacts> {
+/**
+ * The unit the kubelet process (or the process embedding it) runs in, as its cgroup says;
+ * else the first of the layout's kubelet units that exists (the first one when none does).
+ */
+async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null, layout: Layout): Promise<KubeletUnitFacts> {
+  const units = layout.kubelet.units.length > 0 ? layout.kubelet.units : ['kubelet.service'];
   if (pid !== null) {
     const cg = await procFs.readFile(`/${pid}/cgroup`, { maxBytes: MAX_CGROUP_BYTES });
     const name = cg.ok ? unitFromCgroup(cg.value.toString('utf8')) : null;
-    if (name !== null && name !== KUBELET_UNIT) {
+    if (name !== null && !units.includes(name)) {
       const own = await collectKubeletUnit(hostFs, name);
       if (own.unitFile !== null) return own;
     }
   }
-  return collectKubeletUnit(hostFs, KUBELET_UNIT);
+  let first: KubeletUnitFacts | null = null;
+  for (const name of units) {
+    const unit = await collectKubeletUnit(hostFs, name);
+    if (unit.unitFile !== null || unit.masked) return unit;
+    first ??= unit;
+  }
+  return first as KubeletUnitFacts;
+}
+
+/** A process of the layout's that runs the kubelet inside it, and that process's own arguments. */
+function embeddingProcess(layout: Layout, scan: ProcessScan): { proc: ProcessScan['matches'][number]; args: readonly string[]; shape: string } | null {
+  const embedding = layout.kubelet.embeddedIn;
+  if (embedding === null) return null;
+  for (const proc of scan.matches) {
+    for (const shape of embedding.processes) {
+      const args = shapeArgs(proc.argv, shape);
+      if (args !== null) return { proc, args, shape: shapeText(shape) };
+    }
+  }
+  return null;
 }
 
 /**
@@ -240,11 +269,35 @@ async function kubeletUnitFor(hostFs: HostFs, procFs: HostFs, pid: number | null
  * is too long to read whole: it is marked, never replaced by its unit's), else its unit's.
  * `scan`: the kubelet processes of the scan's process table (process-table.ts).
  */
-export async function collectKubelet(hostFs: HostFs, procFs: HostFs, scan: ProcessScan): Promise<KubeletDiscovery> {
+export async function collectKubelet(hostFs: HostFs, procFs: HostFs, scan: ProcessScan, layout: Layout, distributionScan: ProcessScan): Promise<KubeletDiscovery> {
   const [proc, ...others] = scan.matches;
-  const unit = await kubeletUnitFor(hostFs, procFs, proc?.pid ?? null);
+  const embedder = proc === undefined ? embeddingProcess(layout, distributionScan) : null;
+  const unit = await kubeletUnitFor(hostFs, procFs, proc?.pid ?? embedder?.proc.pid ?? null, layout);
   if (proc !== undefined) {
     const kubelet = await kubeletFromStart(hostFs, { ...proc, otherPids: others.map((p) => p.pid), origin: 'process' });
+    return { kubelet, absence: null, unit };
+  }
+
+  // The layout's kubelet runs inside another process: its flags are the ones the layout says
+  // that process gives it (the distribution's own, an args file, pass-through options).
+  if (embedder !== null && layout.kubelet.embeddedIn !== null) {
+    const e = await embeddedArgs(hostFs, layout, layout.kubelet.embeddedIn, embedder.args);
+    if (e.disabledBy !== null) {
+      const reason = `the \`${embedder.shape}\` process (pid ${embedder.proc.pid}) runs no kubelet: ${e.disabledBy}`;
+      return { kubelet: null, absence: { status: 'not-running', reason }, unit };
+    }
+    const kubelet = await kubeletFromStart(hostFs, {
+      pid: embedder.proc.pid,
+      argv: redactArgv(['kubelet', ...e.args]),
+      argvTruncated: embedder.proc.argvTruncated,
+      exe: embedder.proc.exe,
+      cwd: embedder.proc.cwd,
+      errors: [...embedder.proc.errors, ...e.errors],
+      otherPids: [],
+      origin: 'embedded',
+      argvSources: ['', ...e.sources],
+      embeddedIn: embedder.shape,
+    });
     return { kubelet, absence: null, unit };
   }
 

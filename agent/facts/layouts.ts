@@ -1,71 +1,36 @@
-// Where each distribution keeps its control-plane files, as data apart from the rules. The
-// facts phase picks one layout for the node and then prefers what the components themselves
-// say (a --kubeconfig flag, etcd's --data-dir, the kubelet's staticPodPath) over these paths.
+// The registry of distribution layouts (agent/facts/layouts/): every layout the agent knows, in
+// the order detection prefers them when a node shows signs of more than one (the more specific
+// first: a distribution's own processes and directories before a cloud image's, and kubeadm,
+// whose signs other layouts also show, last).
+import { AKS_AZURELINUX_LAYOUT, AKS_UBUNTU_LAYOUT } from './layouts/aks.js';
+import { EKS_AL2023_LAYOUT, EKS_AL2_LAYOUT, EKS_BOTTLEROCKET_LAYOUT } from './layouts/eks.js';
+import { GKE_COS_LAYOUT, GKE_UBUNTU_LAYOUT } from './layouts/gke.js';
+import { KUBEADM_LAYOUT } from './layouts/kubeadm.js';
+import { MICROK8S_LAYOUT } from './layouts/microk8s.js';
+import { K3S_LAYOUT, RKE2_LAYOUT } from './layouts/rancher.js';
+import type { DistributionName, Layout } from './layouts/types.js';
 
-export type DistributionName = 'kubeadm' | 'k3s' | 'rke2';
+export type * from './layouts/types.js';
+export { KUBEADM_LAYOUT, K3S_LAYOUT, RKE2_LAYOUT };
 
-export interface Layout {
-  readonly name: DistributionName;
-  /** Directories of static pod manifests (after the kubelet's own staticPodPath). */
-  readonly manifestDirs: readonly string[];
-  /** Certificate and key directories, walked recursively for CIS 1.1.19-1.1.21. */
-  readonly pkiDirs: readonly string[];
-  /** Administrator kubeconfigs; each one that exists is judged (CIS 1.1.13/1.1.14). */
-  readonly adminKubeconfigs: readonly string[];
-  /** The scheduler's kubeconfig when its own flags do not name one. */
-  readonly schedulerKubeconfigs: readonly string[];
-  /** The controller manager's kubeconfig when its own flags do not name one. */
-  readonly controllerManagerKubeconfigs: readonly string[];
-  /** CNI configuration and state directories (CIS 1.1.9/1.1.10), walked recursively. */
-  readonly cniDirs: readonly string[];
-  /** The distribution's own server configuration file and its drop-in directory, if any. */
-  readonly serverConfig: { readonly file: string; readonly dropinDir: string } | null;
-  /** An embedded etcd's configuration file, written by the distribution (k3s). */
-  readonly embeddedEtcdConfig: string | null;
-  /** Paths whose existence identifies the distribution when no server process says it. */
-  readonly markers: readonly string[];
-}
+export const LAYOUTS: readonly Layout[] = [
+  RKE2_LAYOUT,
+  K3S_LAYOUT,
+  MICROK8S_LAYOUT,
+  EKS_BOTTLEROCKET_LAYOUT,
+  EKS_AL2023_LAYOUT,
+  EKS_AL2_LAYOUT,
+  GKE_COS_LAYOUT,
+  GKE_UBUNTU_LAYOUT,
+  AKS_AZURELINUX_LAYOUT,
+  AKS_UBUNTU_LAYOUT,
+  KUBEADM_LAYOUT,
+];
 
-export const KUBEADM_LAYOUT: Layout = {
-  name: 'kubeadm',
-  manifestDirs: ['/etc/kubernetes/manifests'],
-  pkiDirs: ['/etc/kubernetes/pki'],
-  adminKubeconfigs: ['/etc/kubernetes/admin.conf', '/etc/kubernetes/super-admin.conf'],
-  schedulerKubeconfigs: ['/etc/kubernetes/scheduler.conf'],
-  controllerManagerKubeconfigs: ['/etc/kubernetes/controller-manager.conf'],
-  cniDirs: ['/etc/cni/net.d', '/var/lib/cni/networks'],
-  serverConfig: null,
-  embeddedEtcdConfig: null,
-  markers: ['/etc/kubernetes/manifests'],
-};
+/** The layout of a node that shows no distribution's signs: the one CIS Kubernetes is written against. */
+export const DEFAULT_LAYOUT: Layout = KUBEADM_LAYOUT;
 
-export const K3S_LAYOUT: Layout = {
-  name: 'k3s',
-  manifestDirs: ['/var/lib/rancher/k3s/agent/pod-manifests'],
-  pkiDirs: ['/var/lib/rancher/k3s/server/tls'],
-  adminKubeconfigs: ['/etc/rancher/k3s/k3s.yaml', '/var/lib/rancher/k3s/server/cred/admin.kubeconfig'],
-  schedulerKubeconfigs: ['/var/lib/rancher/k3s/server/cred/scheduler.kubeconfig'],
-  controllerManagerKubeconfigs: ['/var/lib/rancher/k3s/server/cred/controller.kubeconfig'],
-  cniDirs: ['/var/lib/rancher/k3s/agent/etc/cni/net.d', '/etc/cni/net.d', '/var/lib/cni/networks'],
-  serverConfig: { file: '/etc/rancher/k3s/config.yaml', dropinDir: '/etc/rancher/k3s/config.yaml.d' },
-  embeddedEtcdConfig: '/var/lib/rancher/k3s/server/db/etcd/config',
-  markers: ['/var/lib/rancher/k3s/server'],
-};
-
-export const RKE2_LAYOUT: Layout = {
-  name: 'rke2',
-  manifestDirs: ['/var/lib/rancher/rke2/agent/pod-manifests'],
-  pkiDirs: ['/var/lib/rancher/rke2/server/tls'],
-  adminKubeconfigs: ['/etc/rancher/rke2/rke2.yaml', '/var/lib/rancher/rke2/server/cred/admin.kubeconfig'],
-  schedulerKubeconfigs: ['/var/lib/rancher/rke2/server/cred/scheduler.kubeconfig'],
-  controllerManagerKubeconfigs: ['/var/lib/rancher/rke2/server/cred/controller.kubeconfig'],
-  cniDirs: ['/etc/cni/net.d', '/var/lib/cni/networks'],
-  serverConfig: { file: '/etc/rancher/rke2/config.yaml', dropinDir: '/etc/rancher/rke2/config.yaml.d' },
-  embeddedEtcdConfig: null,
-  markers: ['/var/lib/rancher/rke2/server'],
-};
-
-/** In the order markers are tried: the Rancher layouts are more specific than kubeadm's. */
-export const LAYOUTS: readonly Layout[] = [RKE2_LAYOUT, K3S_LAYOUT, KUBEADM_LAYOUT];
+/** Every distribution name, in LAYOUTS' order (the agent setting `distribution` takes one of these or `auto`). */
+export const DISTRIBUTION_NAMES: readonly DistributionName[] = LAYOUTS.map((l) => l.name);
 
 export const layoutByName = (name: DistributionName): Layout => LAYOUTS.find((l) => l.name === name) ?? KUBEADM_LAYOUT;

@@ -8,6 +8,7 @@ import type { CertificateFacts } from './certificate-types.js';
 import type { ControlPlaneFacts } from './control-plane-types.js';
 import type { EtcdProbeFacts } from './etcd-probe-types.js';
 import type { ExposureFacts } from './exposure-types.js';
+import type { DistributionFacts } from './distribution-types.js';
 import type { FactError, FileFacts, KubeletAbsence, KubeletFacts } from './host-facts.js';
 import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxyFacts, SysctlFacts } from './node-facts.js';
 
@@ -17,11 +18,17 @@ export type * from './control-plane-types.js';
 export type * from './certificate-types.js';
 export type * from './etcd-probe-types.js';
 export type * from './exposure-types.js';
+export type * from './distribution-types.js';
 
 export interface HostFacts {
   readonly collectedAt: string;
   readonly hostRoot: string;
   readonly procRoot: string;
+  /**
+   * The distribution layout the facts were read with, the benchmark that layout names and
+   * why it was chosen (agent/facts/distribution.ts); absent in snapshots from before it.
+   */
+  readonly distribution?: DistributionFacts;
   readonly kubelet: KubeletFacts | null;
   /** Why `kubelet` is null; null when a kubelet was found. */
   readonly kubeletAbsence: KubeletAbsence | null;

@@ -69,6 +69,12 @@ export interface KubeProxyFacts {
   readonly files: { readonly [path: string]: FileFacts };
   readonly otherPids: readonly number[];
   readonly errors: readonly FactError[];
+  /**
+   * Set when kube-proxy runs inside a distribution's process (`k3s agent`, `kubelite`): pid is
+   * that process's, argv is `kube-proxy` and the flags the layout says it is given, and `root`
+   * is the host's root (its files are host files).
+   */
+  readonly embeddedIn?: string;
 }
 
 /** What one connection attempt to a kubelet port saw. */

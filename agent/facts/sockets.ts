@@ -42,9 +42,7 @@ export const SOCKET_LIMITS: { readonly maxSockets: number; readonly maxLineLengt
 
 const HEX8 = /^[0-9A-Fa-f]{8}$/;
 const HEX32 = /^[0-9A-Fa-f]{32}$/;
-const HEX4 = /^[0-9A-Fa-f]{4}$/;
 const HEX2 = /^[0-9A-Fa-f]{2}$/;
-const DECIMAL = /^[0-9]{1,20}$/;
 const SLOT = /^[0-9]+:$/;
 
 /** One little-endian 32-bit word of the kernel's hex as its four bytes, in network order. */
@@ -120,7 +118,7 @@ const field = (line: string, k: number): string => line.slice(BOUNDS[2 * k], BOU
 
 const fewFields = (n: number): Row => ({ ok: false, reason: `a row of ${n} fields (at least 10 expected)` });
 
-function parseRow(line: string, table: SocketTableName): Row {
+function parseRow(line: string, table: SocketTableName, addresses: Map<string, string | null>): Row {
   // Slot and state first: connections outnumber listeners on a busy node, and a row in
   // another state is passed over there. Ten fields are all a listener is judged by (slot ...
   // inode); the kernel's later ones are not read.
@@ -135,33 +133,65 @@ function parseRow(line: string, table: SocketTableName): Row {
   n = fieldBounds(line, n, 10);
   if (n < 10) return fewFields(n);
   const v6 = table.endsWith('6');
-  const addrHex = v6 ? HEX32 : HEX8;
-  const local = field(line, 1);
-  const remote = field(line, 2);
-  const uidText = field(line, 7);
-  const inodeText = field(line, 9);
-  const [localAddr, localPort, extra] = local.split(':');
-  const [remoteAddr, remotePort] = remote.split(':');
-  if (extra !== undefined || localAddr === undefined || localPort === undefined || !addrHex.test(localAddr) || !HEX4.test(localPort)) {
-    return { ok: false, reason: `a local address that is not ${v6 ? '32' : '8'} hex digits and a port: ${JSON.stringify(local.slice(0, 48))}` };
+  const addrLen = v6 ? 32 : 8;
+  // The listener's fields are checked where they lie in the row, without a string for each.
+  const [localAt, localEnd, remoteAt, remoteEnd] = [BOUNDS[2] as number, BOUNDS[3] as number, BOUNDS[4] as number, BOUNDS[5] as number];
+  if (!isAddressAndPort(line, localAt, localEnd, addrLen)) {
+    return { ok: false, reason: `a local address that is not ${addrLen} hex digits and a port: ${JSON.stringify(line.slice(localAt, Math.min(localEnd, localAt + 48)))}` };
   }
-  if (remoteAddr === undefined || remotePort === undefined || !addrHex.test(remoteAddr) || !HEX4.test(remotePort)) {
-    return { ok: false, reason: `a remote address that is not ${v6 ? '32' : '8'} hex digits and a port: ${JSON.stringify(remote.slice(0, 48))}` };
+  if (!isAddressAndPort(line, remoteAt, remoteEnd, addrLen)) {
+    return { ok: false, reason: `a remote address that is not ${addrLen} hex digits and a port: ${JSON.stringify(line.slice(remoteAt, Math.min(remoteEnd, remoteAt + 48)))}` };
   }
-  if (!DECIMAL.test(uidText) || !DECIMAL.test(inodeText)) return { ok: false, reason: 'a uid or inode that is not a decimal number' };
-  const uid = Number(uidText);
-  const inode = Number(inodeText);
+  if (!isDecimal(line, BOUNDS[14] as number, BOUNDS[15] as number) || !isDecimal(line, BOUNDS[18] as number, BOUNDS[19] as number)) {
+    return { ok: false, reason: 'a uid or inode that is not a decimal number' };
+  }
+  const uid = Number(field(line, 7));
+  const inode = Number(field(line, 9));
   if (!Number.isSafeInteger(uid) || !Number.isSafeInteger(inode) || uid > 0xffffffff) return { ok: false, reason: 'a uid or inode out of range' };
-  const unconnected = /^0+$/.test(remoteAddr) && remotePort === '0000';
-  const listening = tcp || unconnected;
+  const listening = tcp || allZero(line, remoteAt, remoteEnd);
   // inode 0: a socket with no file left (being torn down): nothing owns it.
   if (!listening || inode === 0) return { ok: true, socket: null };
-  const address = v6 ? ipv6FromKernelHex(localAddr) : ipv4FromKernelHex(localAddr);
+  // Many sockets share an address (the wildcard, loopback, the node's own): each is formatted once a table.
+  const localAddr = line.slice(localAt, localAt + addrLen);
+  let address = addresses.get(localAddr);
+  if (address === undefined) {
+    address = v6 ? ipv6FromKernelHex(localAddr) : ipv4FromKernelHex(localAddr);
+    if (addresses.size < 4096) addresses.set(localAddr, address);
+  }
   if (address === null) return { ok: false, reason: 'an unreadable local address' };
-  return {
-    ok: true,
-    socket: { protocol: tcp ? 'tcp' : 'udp', family: v6 ? 'inet6' : 'inet', address, port: Number.parseInt(localPort, 16), inode, uid },
-  };
+  const port = Number.parseInt(line.slice(localAt + addrLen + 1, localEnd), 16);
+  return { ok: true, socket: { protocol: tcp ? 'tcp' : 'udp', family: v6 ? 'inet6' : 'inet', address, port, inode, uid } };
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+/** Whether `line[from, to)` reads `<addrLen hex digits>:<4 hex digits>`. */
+function isAddressAndPort(line: string, from: number, to: number, addrLen: number): boolean {
+  const colon = from + addrLen;
+  if (to - from !== addrLen + 5 || line.charCodeAt(colon) !== 58) return false;
+  for (let i = from; i < to; i++) if (i !== colon && !isHexDigit(line.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Whether `line[from, to)` is 1 to 20 decimal digits. */
+function isDecimal(line: string, from: number, to: number): boolean {
+  if (to - from < 1 || to - from > 20) return false;
+  for (let i = from; i < to; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** An address and port of zeros (the colon between them aside): a socket connected to no one. */
+function allZero(line: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = line.charCodeAt(i);
+    if (c !== 48 && c !== 58) return false;
+  }
+  return true;
 }
 
 function isBlank(line: string): boolean {
@@ -183,11 +213,12 @@ export function parseSocketTable(text: string, table: SocketTableName, limits = 
   let dropped = 0;
   let firstRefusal = '';
   const lines = text.split('\n');
+  const addresses = new Map<string, string | null>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     if (isBlank(line)) continue;
     rows++;
-    const r: Row = line.length > limits.maxLineLength ? { ok: false, reason: `a row longer than ${limits.maxLineLength} characters` } : parseRow(line, table);
+    const r: Row = line.length > limits.maxLineLength ? { ok: false, reason: `a row longer than ${limits.maxLineLength} characters` } : parseRow(line, table, addresses);
     if (!r.ok) {
       refused++;
       if (firstRefusal === '') firstRefusal = `${table} row ${i}: ${r.reason}`;

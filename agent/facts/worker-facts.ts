@@ -14,6 +14,7 @@ import { collectKubeProxy } from './kube-proxy.js';
 import type { KubeletBinaryFacts, KubeletProbeFacts, KubeletUnitFacts, KubeProxyFacts, SysctlFacts } from './node-facts.js';
 import { collectSysctls } from './sysctls.js';
 import type { UserDb } from './users.js';
+import type { Layout } from './layouts.js';
 import { lastFlag } from './cli-flags.js';
 import { KERNEL_DEFAULTS_SYSCTLS, type KernelDefaultsSysctl } from './node-facts.js';
 
@@ -33,6 +34,10 @@ export interface WorkerFactsInput {
   readonly unit: KubeletUnitFacts;
   /** The kube-proxy processes of the scan's process table (process-table.ts). */
   readonly kubeProxyScan: ProcessScan;
+  /** The node's layout: where an embedded kube-proxy's flags come from. */
+  readonly layout: Layout;
+  /** The distribution processes of the scan's process table. */
+  readonly distributionScan: ProcessScan;
   /** Where to probe the kubelet's ports; null: no probe (the reason says why). */
   readonly probe: KubeletProbeOptions | null;
   readonly probeDisabledReason?: string;
@@ -92,7 +97,7 @@ export async function collectWorkerFacts(input: WorkerFactsInput): Promise<Worke
   for (const p of [kubeletBinary.path, kubeletBinary.realPath]) if (p !== null && p.startsWith('/')) paths.push(p);
 
   const [kubeProxy, sysctls, kubeletProbe] = await Promise.all([
-    collectKubeProxy(procFs, users, input.kubeProxyScan),
+    collectKubeProxy(procFs, users, { scan: input.kubeProxyScan, hostFs, layout: input.layout, distributionScan: input.distributionScan }),
     collectSysctls(procFs, KERNEL_DEFAULTS_SYSCTLS),
     collectKubeletProbe(input.probe, input.probeDisabledReason),
   ]);

@@ -52,7 +52,7 @@ export function hostRoleOf(cp: Pick<ControlPlaneFacts, 'components' | 'manifests
     const c = cp.components[name];
     if (c === null || c.origin === 'manifest') continue;
     const pid = [c.pid, ...c.otherPids].find((p) => p !== null && isHostProcess(p));
-    if (pid != null) return decision('control-plane', `${name} runs as a host process (pid ${pid}${c.origin === 'k3s' ? ', a k3s server' : ''})`);
+    if (pid != null) return decision('control-plane', `${name} runs as a host process (pid ${pid}${c.origin === 'embedded' ? `, a ${c.embeddedIn ?? ''}` : ''})`);
   }
   if (cp.processTableError !== null) {
     return decision('worker', `no static pod manifest runs a control-plane component, and the process table cannot be read (${cp.processTableError.message})`);

@@ -7,6 +7,7 @@ import type { AgentMessage, AgentBaseline, BaselineReport } from '../../proto/lo
 import type { Logger } from '../../proto/support/logger.js';
 import { isValidExecutable, ITEM_SOURCE_WIRE, MAX_EXECUTABLE_CHARS } from '../../proto/baseline-key.js';
 import type { BaselineJson } from '../baseline/baselines.js';
+import { isListenItem, LISTEN_TEXT_MAX } from '../../proto/listen-item.js';
 
 export const REPORT_LIMITS = {
   baselinesPerReport: 64,
@@ -51,7 +52,9 @@ export function baselineToWire(b: BaselineJson, now: number, pathBudget: number,
     wire: {
       key: b.key, state: locked ? 'BASELINE_STATE_LOCKED' : 'BASELINE_STATE_LEARNING', learnUntilMs: b.learnUntilMs,
       version: b.version, lockedBy: locked ? b.lockedBy ?? 'window' : '', items, removed,
-      listens: listens.filter((l) => l.length <= 64).slice(0, REPORT_LIMITS.listensPerBaseline),
+      // Listens as bound only: an address class's entry (`tcp/private:9090`) is an operator's
+      // allow the collector already holds, and not what AgentBaseline.listens carries.
+      listens: listens.filter((l) => l.length <= LISTEN_TEXT_MAX && isListenItem(l)).slice(0, REPORT_LIMITS.listensPerBaseline),
     },
     pathChars: chars,
   };

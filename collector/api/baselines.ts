@@ -3,13 +3,16 @@
 // resolves the executable's open proc-unexpected and proc-modified-binary findings on every node.
 // An allow allows the contents those findings saw (content "seen", the default) or any content
 // ("any"); seen with no content known for an executable is a 409 that changes nothing.
+// allow-listen adds one listen to a baseline's listen set (docs/exposure.md), pushed and
+// resolving the exposure-new-listener findings it covers the same way.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { isValidBaselineKey, isValidExecutable } from '../../proto/baseline-key.js';
 import { BASELINE_ACTIONS, StoreError, type CentralBaseline } from '../store/store.js';
 import type { ApiContext } from './context.js';
 import { pick } from './findings.js';
-import { BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
+import { parseListen } from '../../proto/listen-item.js';
+import { BaselineAllowListenBody, BaselineAllowListenResult, BaselineChangeBody, BaselineChangeResult, BaselineDeleteBody, BaselineDeleteResult, BaselinePage, BaselinesQuery, ErrorBody } from './schemas.js';
 
 const KEY_SYNTAX = 'host/control-plane, host/worker, <namespace>/<Kind>/<workload>/<container> or container:<64 hex> (host: older agents)';
 
@@ -104,6 +107,39 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
       }
     });
   }
+
+  app.post<{ Body: Static<typeof BaselineAllowListenBody> }>('/api/v1/baselines/allow-listen', {
+    config: {
+      role: 'admin',
+      audit: { action: 'baseline.allow-listen', target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? ''), detail: (req) => pick(req.body, ['listen']) },
+    },
+    schema: {
+      operationId: 'allowBaselineListen', tags: ['baselines'],
+      summary: "Allow a listen in a baseline's listen set (its open exposure-new-listener findings resolve on every node)",
+      description: 'Takes `listen`: `<tcp|udp>/<address>:<port>` as the finding names it (`tcp/0.0.0.0:8080`, `udp/[::1]:53`), '
+        + 'or `<tcp|udp>/<class>:<port>` for the port on any address of a class (`tcp/private:9090`; loopback, link-local, '
+        + 'private, public). The listen joins the baseline\'s listen set as the operator\'s, is pushed at once to every '
+        + 'connected agent (the answer says to how many, `pushed`; an offline one gets it when it reconnects, and an agent '
+        + 'adopting the baseline gets the whole set), and the open `exposure-new-listener` findings it covers resolve on '
+        + 'every node (history `resolved`, `allowed by <token name>: <listen>`; for a class, those whose address the '
+        + 'nodes\' latest scans put in it). 400 for a listen that is not one; 409 when the collector\'s bounds leave no '
+        + 'room (10,000 baselines, 256 listens each). docs/exposure.md.',
+      body: BaselineAllowListenBody, response: { 200: BaselineAllowListenResult, 400: ErrorBody, 409: ErrorBody, 503: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { key } = req.body;
+    if (!isValidBaselineKey(key)) return reply.code(400).send({ error: `body field key is not a baseline key (${KEY_SYNTAX})` });
+    const listen = parseListen(req.body.listen);
+    if (typeof listen === 'string') return reply.code(400).send({ error: `body field listen: ${listen}` });
+    if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
+    try {
+      const out = ctx.baselines.allowListen(key, listen, req.principal?.name ?? '');
+      return { key, listen: out.listen, version: out.version, pushed: out.pushed, baseline: withListens(ctx, ctx.store.baselines.get(key)) };
+    } catch (err) {
+      if (err instanceof StoreError && err.code === 'BASELINE_LIMIT') return reply.code(409).send({ error: err.message });
+      throw err;
+    }
+  });
 
   app.post<{ Body: Static<typeof BaselineDeleteBody> }>('/api/v1/baselines/delete', {
     config: { role: 'admin', audit: { action: 'baseline.delete', target: (req: FastifyRequest) => String(pick(req.body, ['key']).key ?? '') } },

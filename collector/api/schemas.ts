@@ -5,6 +5,7 @@ import { FINDING_STATES, SEVERITIES } from '../../proto/domain.js';
 import { FINDING_SCOPES, FindingSchema, HistoryEntrySchema } from '../finding.js';
 import { ALLOW_CONTENTS, BASELINE_ACTIONS, BASELINE_STATES, DEFAULT_SORT, FINDING_ORDERS, FINDING_SORTS, ITEM_SOURCES, SORT_ORDERS } from '../store/store.js';
 import { DIGEST_SOURCES } from '../../proto/exec-identity.js';
+import { LISTEN_TEXT_MAX } from '../../proto/listen-item.js';
 import { literals, nullable } from '../schema.js';
 import { GRANT_FORMS, WILDCARD_FIELDS } from '../posture/grant-forms.js';
 import { CAVEATS } from '../posture/who-can.js';
@@ -108,6 +109,15 @@ export const Node = Type.Object({
   }, { description: 'Process identity (docs/process-identity.md): executables judged without their contents' }),
   execEvents: Type.Integer({ description: "Exec events the agent's source (execSource) delivered, since the agent started; 0 on the scan" }),
   lastScanDurationMs: Type.Integer({ description: "How long the agent's last scan took (collecting the facts and judging them), in milliseconds; 0 before its first scan, or from an agent that predates it" }),
+  exposureCuts: Type.Object({
+    walkPidLimitHits: Int('Collections whose walk of /proc/<pid>/fd stopped at its process limit with processes left'),
+    walkTimeLimitHits: Int('Collections whose walk stopped at its time budget (exposure.walkBudgetMs) with processes left'),
+    walkFdLimitHits: Int('Processes whose descriptors were cut at the per-process limit'),
+    walkUnreadable: Int('fd directories that could not be read (the process exited, or access was refused)'),
+    rowsRefused: Int('Socket table rows refused as not what the kernel writes'),
+    listenersDropped: Int("Listening sockets left out by the parser's, the agent's or the wire's bounds"),
+    nativeReader: Type.Boolean({ description: "The agent's last walk read descriptors with its native reader (false: the JavaScript reader, no walk yet, or an agent that predates it)" }),
+  }, { description: "Where the agent's exposure collector (docs/exposure.md) was cut short, counted at every collection since the agent started (a cut that recurs counts at every scan): a cut walk leaves listeners without their process" }),
   spool: Type.Object({ entries: Int('Entries waiting to be sent'), bytes: Int('Their bytes'), dropped: Int("Findings dropped by the spool's bounds"), rejected: Int('Messages the collector refused as invalid') }, {
     description: "The agent's spool: entries waiting, their bytes, findings dropped by its bounds and messages refused as invalid, since its epoch began",
   }),
@@ -327,9 +337,11 @@ export const Baseline = Type.Object({
   itemsDropped: Type.Integer({ description: 'Items nodes reported beyond the per-baseline bound' }),
   chargedTo: Type.String({ description: "The node whose own limit on baselines it counts against: it created it, and the pod watch could not vouch for it ('' for none)" }),
   listens: Type.Array(Type.Object({
-    listen: Str('`<tcp|udp>/<address>:<port>` as bound (`tcp/0.0.0.0:8080`, `udp/[::]:53`)'), firstNode: Str('The node that first reported it'),
-    firstSeen: Str('When it was first reported'), lastSeen: Str('When it was last reported'),
-  }), { description: "What the baseline's processes listened on while it learned (at most 256; docs/exposure.md); once locked, a new one is exposure-new-listener" }),
+    listen: Str('`<tcp|udp>/<address>:<port>` as bound (`tcp/0.0.0.0:8080`, `udp/[::]:53`), or an operator\'s `<tcp|udp>/<class>:<port>` (`tcp/private:9090`: the port on any address of the class)'),
+    source: literals(['learned', 'operator'] as const, 'learned: a node reported it; operator: an operator allowed it'),
+    firstNode: Str('The node that first reported it, or the operator who allowed it'),
+    firstSeen: Str('When it was first reported (allowed)'), lastSeen: Str('When it was last reported'),
+  }), { description: "What the baseline's processes listened on while it learned, on any node, and the listens operators allowed (at most 256; docs/exposure.md); once locked, a listener outside them is exposure-new-listener. Agents adopting the baseline take the whole set" }),
 });
 
 export const BaselineDeleteBody = Type.Object({ key: BaselineKeyText }, { additionalProperties: false });
@@ -349,6 +361,17 @@ export const BaselineChangeBody = Type.Object({
   executables: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 100, description: 'Absolute paths (allow and remove)' })),
   content: Type.Optional(literals(ALLOW_CONTENTS, 'allow only: what of each executable is allowed. seen (the default): the contents (SHA-256) its open proc-unexpected and proc-modified-binary findings saw (409 when none did); any: any content at that path')),
 }, { additionalProperties: false });
+
+export const BaselineAllowListenBody = Type.Object({
+  key: BaselineKeyText,
+  listen: Type.String({ minLength: 1, maxLength: LISTEN_TEXT_MAX, description: 'The listen to allow: `<tcp|udp>/<address>:<port>` (an IPv6 address in brackets: `tcp/0.0.0.0:8080`, `udp/[::1]:53`), or `<tcp|udp>/<class>:<port>` for the port on any address of a class (loopback, link-local, private, public; a socket bound to every address has the most exposed class of its node\'s addresses)' }),
+}, { additionalProperties: false });
+
+export const BaselineAllowListenResult = Type.Object({
+  key: Str('The baseline changed'), listen: Str('The listen allowed, as stored (an IPv6 address in its canonical text)'),
+  version: Int('Its version after the change'), pushed: Type.Integer({ description: 'Connected agents the change was pushed to' }),
+  baseline: Type.Object(Baseline.properties, { description: 'The baseline after the change' }),
+});
 
 export const BaselineChangeResult = Type.Object({
   action: literals(BASELINE_ACTIONS, 'The change made'), key: Str('The baseline changed'), version: Int('Its version after the change'),

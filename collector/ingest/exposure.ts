@@ -69,10 +69,4 @@ export function exposureFromWire(e: NodeExposure__Output): NodeExposure | string
   }
 }
 
-/** `tcp/0.0.0.0:8080`, `udp/[::1]:53`: a listen item as AgentBaseline.listens carries it. */
-export function isListenItem(s: string): boolean {
-  const m = /^(tcp|udp)\/(?:\[([0-9A-Fa-f:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(s);
-  if (!m) return false;
-  const port = Number(m[4]);
-  return port <= 65535 && (m[2] !== undefined ? isIP(m[2]) === 6 : isIP(m[3] ?? '') === 4);
-}
+export { isListenItem } from '../../proto/listen-item.js';

@@ -225,7 +225,7 @@ function execSource(v: string, coverage: string): string {
  */
 export function statsFromWire(st: AgentStats__Output | null | undefined): { stats: NodeStats; clamped: string[] } {
   const clamped: string[] = [];
-  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason' | 'execIdentityFailedReason'>): number => {
+  const counter = (name: Exclude<keyof AgentStats__Output, 'execCoverage' | 'execSource' | 'execSourceReason' | 'hostDocumentRefusedPath' | 'hostDocumentRefusedReason' | 'execIdentityFailedReason' | 'exposureNativeReader'>): number => {
     const v = st?.[name] ?? 0;
     if (typeof v === 'number' && v > LIMITS.counter) {
       clamped.push(`stats.${name}`);
@@ -262,6 +262,13 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     execIdentityFailedReason: refusalReason('execIdentityFailedReason', st?.execIdentityFailedReason ?? ''),
     execEvents: counter('execEvents'),
     lastScanDurationMs: counter('lastScanDurationMs'),
+    exposureWalkPidLimitHits: counter('exposureWalkPidLimitHits'),
+    exposureWalkTimeLimitHits: counter('exposureWalkTimeLimitHits'),
+    exposureWalkFdLimitHits: counter('exposureWalkFdLimitHits'),
+    exposureWalkUnreadable: counter('exposureWalkUnreadable'),
+    exposureRowsRefused: counter('exposureRowsRefused'),
+    exposureListenersDropped: counter('exposureListenersDropped'),
+    exposureNativeReader: st?.exposureNativeReader === true,
   };
   return { stats, clamped };
 }

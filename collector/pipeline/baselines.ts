@@ -17,7 +17,11 @@
 //                                           item with its contents and any_content
 //   catching up with a key                  ADOPT when it is locked; otherwise ALLOW (or
 //                                           UNLOCK, when it was unlocked since) carrying the
-//                                           operator's items (allowed_items too) and removals
+//                                           operator's items (allowed_items too), removals
+//                                           and listens
+//   an operator's allow-listen              ALLOW with the one listen in `listens`
+// Every ADOPT carries the baseline's whole listen set (`listens`, docs/exposure.md): what its
+// processes listened on while it learned, on any node, and what operators allowed.
 //
 // What an operator's allow allows of an executable (content): `any` content, or the contents
 // `seen`: the SHA-256 in the details of its open (or suppressed) proc-unexpected and
@@ -44,6 +48,7 @@ import { ITEM_DIGEST_LIMITS } from '../../proto/exec-identity.js';
 import type { BaselineItem } from '../../proto/gen/nodeward/v1/BaselineItem.js';
 import type { Pipeline } from './pipeline.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import { formatListen, listenCovers, listenSubject, NEW_LISTENER_CHECK_ID, type ParsedListen } from '../../proto/listen-item.js';
 import { createHostLearning, type HostLearning, type ReportedHostWindow } from './host-learning.js';
 
 const PROC_UNEXPECTED = PROC_UNEXPECTED_CHECK.id;
@@ -80,7 +85,7 @@ function itemToWire(i: SyncItem): BaselineItem {
 export function adoptMessage(e: SyncEntry): BaselineUpdate {
   return {
     version: e.version, key: e.key, action: 'ACTION_ADOPT', removed: [...e.removed], operatorLocked: e.lockedBy === 'operator',
-    items: e.items.map(itemToWire),
+    items: e.items.map(itemToWire), listens: [...e.listens],
   };
 }
 
@@ -90,7 +95,7 @@ export function catchUpMessage(e: SyncEntry, since: number): BaselineUpdate {
   const operators = e.items.filter((i) => i.source === 'operator');
   return {
     version: e.version, key: e.key, action: e.unlockVersion > since ? 'ACTION_UNLOCK' : 'ACTION_ALLOW',
-    allowed: operators.map((i) => i.path), allowedItems: operators.map(itemToWire), removed: [...e.removed],
+    allowed: operators.map((i) => i.path), allowedItems: operators.map(itemToWire), removed: [...e.removed], listens: [...e.operatorListens],
   };
 }
 
@@ -172,8 +177,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
         maxKeysPerNode: deps.maxKeysPerNode ?? 1000,
         vouched: (key) => isHostKey(key) || (onNode !== undefined && workload(key)),
       });
-      const listensRefused = store.baselines.recordListens(node, baselines.flatMap((b) => (b.listens && b.listens.length > 0 ? [{ key: b.key, listens: b.listens }] : [])), now());
-      if (listensRefused > 0) metrics.inc('nodeward_baseline_dropped_total', listensRefused, { what: 'listens' });
+      if (out.listensDropped > 0) metrics.inc('nodeward_baseline_dropped_total', out.listensDropped, { what: 'listens' });
+      if (out.listensRefused > 0) metrics.inc('nodeward_baseline_listens_refused_total', out.listensRefused);
       metrics.inc('nodeward_baseline_reports_total');
       const refused = { notOnNode, overNodeLimit: out.keysOverNodeLimit, centralFull: out.keysDropped };
       store.nodes.baselineKeysRefused(node, refused);
@@ -211,6 +216,34 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
           metrics.inc('nodeward_baseline_updates_pushed_total');
         }
       }
+    },
+
+    /**
+     * An operator allows a listen for `key` (proto/listen-item.ts, already validated): stored,
+     * pushed to every connected agent (ALLOW with `listens`), and the open exposure-new-listener
+     * findings it covers resolve on every node. Which those are: the literal listen's, and
+     * for an address class's, those of the baseline's listeners on the protocol and port whose
+     * address the nodes' latest scans put in that class.
+     */
+    allowListen(key: string, listen: ParsedListen, by: string): ChangeOutcome & { pushed: number; listen: string } {
+      const text = formatListen(listen);
+      const out = store.baselines.allowListen(key, text, by, now());
+      const pushed = deps.broadcast(wrap({ version: out.version, key, action: 'ACTION_ALLOW', allowed: [], removed: [], listens: [text] }));
+      metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
+      log.info({ who: by, action: 'allow-listen', baseline: key, listen: text, version: out.version, pushed }, 'listen allowed by an operator');
+      const subjects = new Set<string>('address' in listen ? [listenSubject(key, text)] : []);
+      for (const l of store.nodes.baselineListeners(key, listen.protocol, listen.port)) {
+        if (listenCovers(listen, { protocol: listen.protocol, port: listen.port, address: l.address, class: l.addressClass })) {
+          subjects.add(listenSubject(key, formatListen({ protocol: listen.protocol, port: listen.port, address: l.address })));
+        }
+      }
+      try {
+        const resolved = deps.pipeline.resolveSubjects([NEW_LISTENER_CHECK_ID], [...subjects], `allowed by ${by}: ${text}`);
+        if (resolved.length > 0) log.info({ baseline: key, resolved: resolved.length }, 'findings of an allowed listen resolved');
+      } catch (err) {
+        log.error({ baseline: key, err: (err as Error).message }, 'cannot resolve the findings of an allowed listen');
+      }
+      return { ...out, pushed, listen: text };
     },
 
     /**

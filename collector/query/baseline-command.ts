@@ -2,7 +2,9 @@
 // a central baseline through the collector's API (admin token). An allow allows the contents
 // (SHA-256) the executables' open findings saw, or with `--any-content` any content at the path. The collector stores it and
 // pushes it to every connected agent. `nodeward baseline delete --key K` deletes one (junk a
-// node reported, or a workload that is gone). Exit codes as for `nodeward query`: 0 done, 1 the call
+// node reported, or a workload that is gone). `nodeward baseline allow-listen --key K --listen
+// tcp/0.0.0.0:8080` (or tcp/private:8080, the port on any private address) adds a listen to the
+// baseline's listen set; its exposure-new-listener findings resolve (docs/exposure.md). Exit codes as for `nodeward query`: 0 done, 1 the call
 // failed, 2 usage error (including a parameter the API refused with 400).
 import type { Command } from 'commander';
 import { postOk } from './client.js';
@@ -47,6 +49,24 @@ export function addBaselineCommand(program: Command, io: QueryIo): Command {
         + ` and ${r.baseline.removed.length} removed; pushed to ${r.pushed} connected agent${r.pushed === 1 ? '' : 's'}\n`);
     });
   }
+  withConnection(baseline.command('allow-listen').description("allow a listen in a baseline's listen set; its open exposure-new-listener findings resolve on every node"))
+    .requiredOption('--key <key>', 'the baseline key')
+    .requiredOption('--listen <listen>', '<tcp|udp>/<address>:<port> as the finding names it (tcp/0.0.0.0:8080, udp/[::1]:53), or <tcp|udp>/<class>:<port> for the port on any address of a class (loopback, link-local, private, public)')
+    .action(async (o: ConnectionFlags & { key: string; listen: string }) => {
+      const conn = resolveConnection(o, io.env);
+      let r: { key: string; listen: string; version: number; pushed: number; baseline: { state: string; listens: unknown[] } };
+      try {
+        r = await postOk<typeof r>(conn, '/api/v1/baselines/allow-listen', { key: o.key, listen: o.listen });
+      } catch (err) {
+        usageOrFailure(err);
+      }
+      if (o.output === 'json') {
+        io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+        return;
+      }
+      io.stdout.write(`${r.key}: ${r.listen} allowed (version ${r.version}); ${r.baseline.state} with ${r.baseline.listens.length} listens;`
+        + ` pushed to ${r.pushed} connected agent${r.pushed === 1 ? '' : 's'}\n`);
+    });
   withConnection(baseline.command('delete').description('delete a central baseline: its executables, removals and state (agents keep theirs)'))
     .requiredOption('--key <key>', 'the baseline key')
     .action(async (o: ConnectionFlags & { key: string }) => {

@@ -56,6 +56,16 @@
 // node that meets a new content judges it itself (package database, image); the contents go
 // out with the baseline's next adoption (a new node's catch-up, a lock, an operator's change).
 //
+// Listens (issue 20, docs/exposure.md). What a baseline's processes listened on while it
+// learned (`tcp/0.0.0.0:8080`), at most MAX_LISTENS_PER_BASELINE, each with the node that
+// first reported it. Nodes' listens merge under the items' rules: a learning baseline takes
+// them, a locked one only those on their way at a node's lock (counted listens_refused when
+// not); past the bound they are dropped (listens_dropped). Listens joining a locked baseline
+// change its version and are pushed like items. An operator may allow a listen, literal or an
+// address class's (`tcp/private:9090`, proto/listen-item.ts): source `operator`, pushed at once.
+// Agents get the whole set when they adopt the baseline, and the operators' listens when
+// they catch up with a learning one.
+//
 // Host baselines are kept per node role, `host/control-plane` and `host/worker`, like any two
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
 // baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
@@ -78,6 +88,7 @@ interface RawBaseline {
   version: number; unlock_version: number; items: number; items_dropped: number; created_at: number; updated_at: number;
   charged_to: string;
 }
+interface RawListen { listen: string; first_node: string; first_seen: number; last_seen: number; source: 'learned' | 'operator' }
 interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number; any_content: number; inline_code: number }
 interface RawDigest {
   path: string; sha256: string; source: DigestSource; image: string; added_by: string; first_seen: number; last_seen: number; nodes: number;
@@ -99,9 +110,13 @@ export function createBaselineStore(db: Db): BaselineStore {
     deleteKey: db.prepare('DELETE FROM baselines WHERE key = ?'),
     listenCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM baseline_listens WHERE baseline = ?'),
     seenListen: db.prepare('UPDATE baseline_listens SET last_seen = max(last_seen, ?) WHERE baseline = ? AND listen = ?'),
-    insertListen: db.prepare('INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)'),
-    listensOf: db.prepare<[string], { listen: string; first_node: string; first_seen: number; last_seen: number }>(`SELECT l.listen, l.first_node, l.first_seen, l.last_seen
+    insertListen: db.prepare("INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen, source) VALUES (?, ?, ?, ?, ?, 'learned')"),
+    // An operator's allow: a listen a node taught becomes the operator's.
+    operatorListen: db.prepare(`INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen, source) VALUES (?, ?, ?, ?, ?, 'operator')
+      ON CONFLICT (baseline, listen) DO UPDATE SET source = 'operator', first_node = excluded.first_node`),
+    listensOf: db.prepare<[string], RawListen>(`SELECT l.listen, l.first_node, l.first_seen, l.last_seen, l.source
       FROM baseline_listens l JOIN baselines b ON b.seq = l.baseline WHERE b.key = ? ORDER BY l.listen`),
+    listensOfSeq: db.prepare<[number], RawListen>('SELECT listen, first_node, first_seen, last_seen, source FROM baseline_listens WHERE baseline = ? ORDER BY listen'),
     // A node's own baselines that nothing else holds on to: no other node taught an item, no
     // operator allowed or removed one, no operator locked it.
     deleteCharged: db.prepare(`DELETE FROM baselines WHERE charged_to = @node AND locked_by IS NOT 'operator'
@@ -201,7 +216,40 @@ export function createBaselineStore(db: Db): BaselineStore {
         digests: (digests.get(i.path) ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image, firstSeen: d.first_seen })),
       })),
       removed: s.removed.all(b.seq).map((r) => r.path),
+      ...listensToSync(s.listensOfSeq.all(b.seq)),
     };
+  }
+
+  function listensToSync(rows: readonly RawListen[]): Pick<SyncEntry, 'listens' | 'operatorListens'> {
+    return { listens: rows.map((l) => l.listen), operatorListens: rows.filter((l) => l.source === 'operator').map((l) => l.listen) };
+  }
+
+  interface ListenCounts { added: number; dropped: number; refused: number }
+
+  /**
+   * A node's listens of `b` merged (the header's rules for items): a learning baseline takes
+   * them, a locked one only those on their way at a node's lock; past the bound they are
+   * dropped. Returns how many joined.
+   */
+  function mergeListens(b: RawBaseline, listens: readonly string[], node: string, now: number, n: ListenCounts): number {
+    let count = listens.length > 0 ? s.listenCount.get(b.seq)!.n : 0;
+    let added = 0;
+    for (const listen of listens) {
+      if (s.seenListen.run(now, b.seq, listen).changes > 0) continue;
+      if (b.state === 'locked' && !onItsWay(b, now, now)) {
+        n.refused++;
+        continue;
+      }
+      if (count >= MAX_LISTENS_PER_BASELINE) {
+        n.dropped++;
+        continue;
+      }
+      s.insertListen.run(b.seq, listen, node, now, now);
+      count++;
+      added++;
+    }
+    n.added += added;
+    return added;
   }
 
   function toCentral(b: RawBaseline): CentralBaseline {
@@ -313,34 +361,37 @@ export function createBaselineStore(db: Db): BaselineStore {
   }
 
   return {
+    /** The baseline's listen set, by listen. */
+    listens(key: string): BaselineListen[] {
+      return s.listensOf.all(key).map((r) => ({ listen: r.listen, source: r.source, firstNode: r.first_node, firstSeen: iso(r.first_seen), lastSeen: iso(r.last_seen) }));
+    },
+
+    /**
+     * An operator allows a listen (literal or an address class's) for `key`; one transaction.
+     * Creates the baseline when there is none; a listen a node taught becomes the operator's.
+     * Throws StoreError BASELINE_LIMIT when there is no room for the baseline or the listen.
+     */
+    allowListen(key: string, listen: string, by: string, now: number): ChangeOutcome {
+      return db.transaction((): ChangeOutcome => {
+        const b = ensure(key, now);
+        if (!b) throw new StoreError('BASELINE_LIMIT', `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
+        const held = s.listensOfSeq.all(b.seq).some((l) => l.listen === listen);
+        if (!held && s.listenCount.get(b.seq)!.n >= MAX_LISTENS_PER_BASELINE) {
+          throw new StoreError('BASELINE_LIMIT', `${key} holds ${MAX_LISTENS_PER_BASELINE} listens, its limit`);
+        }
+        s.operatorListen.run(b.seq, listen, by, now, now);
+        b.version = nextVersion();
+        b.updated_at = now;
+        save(b);
+        return { version: b.version, paths: [] };
+      }).immediate();
+    },
+
     /**
      * Merges one node's report; one transaction. A baseline the report would create is
      * refused (counted) when the collector holds BASELINE_LIMITS.keys, or when the quota does
      * not vouch for it and the node is at its own limit.
      */
-    recordListens(node: string, reported: ReadonlyArray<{ key: string; listens: readonly string[] }>, now: number): number {
-      return db.transaction((): number => {
-        let refused = 0;
-        for (const r of reported) {
-          const b = s.byKey.get(r.key);
-          if (!b) continue;
-          let n = s.listenCount.get(b.seq)?.n ?? 0;
-          for (const listen of r.listens) {
-            if (s.seenListen.run(now, b.seq, listen).changes > 0) continue;
-            if (n >= MAX_LISTENS_PER_BASELINE) {
-              refused++;
-              continue;
-            }
-            s.insertListen.run(b.seq, listen, node, now, now);
-            n++;
-          }
-        }
-        return refused;
-      })();
-    },
-    listens(key: string): BaselineListen[] {
-      return s.listensOf.all(key).map((r) => ({ listen: r.listen, firstNode: r.first_node, firstSeen: iso(r.first_seen), lastSeen: iso(r.last_seen) }));
-    },
     applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome {
       return db.transaction((): ReportOutcome => {
         const out = {
@@ -348,6 +399,7 @@ export function createBaselineStore(db: Db): BaselineStore {
           itemsAdded: 0, itemsDropped: 0, itemsRefused: 0, keysDropped: 0, keysOverNodeLimit: 0,
         };
         const digests: DigestCounts = { added: 0, dropped: 0, refused: 0 };
+        const listens: ListenCounts = { added: 0, dropped: 0, refused: 0 };
         let total: number | undefined;
         let charged: number | undefined;
         for (const rb of baselines) {
@@ -405,20 +457,21 @@ export function createBaselineStore(db: Db): BaselineStore {
             if (item.inlineCode) s.inlineCode.run(b.seq, item.path);
           }
           out.itemsAdded += added.length;
+          const listensAdded = mergeListens(b, rb.listens ?? [], node, now, listens);
           const wasLearning = b.state === 'learning';
           if (rb.state === 'locked' && wasLearning && rb.version >= b.unlock_version) {
             lock(b, 'node', node, now);
             b.version = nextVersion();
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: s.items.all(b.seq).map((i) => i.path) });
-          } else if (!wasLearning && added.length > 0) {
+          } else if (!wasLearning && added.length + listensAdded > 0) {
             b.version = nextVersion();
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: added });
           } else if (rb.version < b.version) {
             out.behind.push(b.key);
           }
-          if (added.length > 0 || inlineAdded > 0 || digests.added > digestsBefore || out.adoptAll.at(-1) === b.key) b.updated_at = now;
+          if (added.length > 0 || listensAdded > 0 || inlineAdded > 0 || digests.added > digestsBefore || out.adoptAll.at(-1) === b.key) b.updated_at = now;
           save(b);
         }
         if (out.itemsDropped > 0) s.bump.run(out.itemsDropped, 'items_dropped');
@@ -427,7 +480,12 @@ export function createBaselineStore(db: Db): BaselineStore {
         if (digests.refused > 0) s.bump.run(digests.refused, 'digests_refused');
         if (out.keysDropped > 0) s.bump.run(out.keysDropped, 'keys_dropped');
         if (out.keysOverNodeLimit > 0) s.bump.run(out.keysOverNodeLimit, 'keys_over_node_limit');
-        return { ...out, digestsAdded: digests.added, digestsDropped: digests.dropped, digestsRefused: digests.refused };
+        if (listens.dropped > 0) s.bump.run(listens.dropped, 'listens_dropped');
+        if (listens.refused > 0) s.bump.run(listens.refused, 'listens_refused');
+        return {
+          ...out, digestsAdded: digests.added, digestsDropped: digests.dropped, digestsRefused: digests.refused,
+          listensAdded: listens.added, listensDropped: listens.dropped, listensRefused: listens.refused,
+        };
       }).immediate();
     },
 
@@ -557,6 +615,7 @@ export function createBaselineStore(db: Db): BaselineStore {
         version: m.version ?? 0, keys: s.count.get()!.n, keysDropped: m.keys_dropped ?? 0,
         keysOverNodeLimit: m.keys_over_node_limit ?? 0, itemsDropped: m.items_dropped ?? 0, itemsRefused: m.items_refused ?? 0,
         digestsDropped: m.digests_dropped ?? 0, digestsRefused: m.digests_refused ?? 0,
+        listensDropped: m.listens_dropped ?? 0, listensRefused: m.listens_refused ?? 0,
       };
     },
   };

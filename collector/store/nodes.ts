@@ -9,7 +9,7 @@ import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
 import {
   encodeNodeCursor, type AgentDrops, type AgentMissingView, type BaselineKeysRefused, type NodeCursor, type NodeFilter, type NodeHello, type NodeResultCounts,
-  type AgentFigures, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
+  type AgentFigures, type ExposureClass, type ExposureCuts, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
 interface RawNode {
@@ -21,6 +21,8 @@ interface RawNode {
   exec_fake_container: number; exec_host_namespace: number; exec_batches: number;
   host_documents_refused: number; host_document_refused_path: string; host_document_refused_reason: string;
   exec_identity_failed: number; exec_identity_failed_reason: string; exec_events: number; last_scan_duration_ms: number;
+  exposure_walk_pid_limit_hits: number; exposure_walk_time_limit_hits: number; exposure_walk_fd_limit_hits: number;
+  exposure_walk_unreadable: number; exposure_rows_refused: number; exposure_listeners_dropped: number; exposure_native_reader: number;
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
@@ -32,6 +34,9 @@ interface RawNode {
   /** The node's cluster_nodes row, when there is one. */
   c_name: string | null; c_ready: number | null; c_expected: number | null; c_reason: string | null; c_first_seen: number | null;
 }
+
+/** AgentFigures as the statement reads them: the exposure cuts flat. */
+type RawFigures = Omit<AgentFigures, 'exposureCuts'> & AgentFigures['exposureCuts'];
 
 interface RawClusterOnly {
   name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
@@ -131,6 +136,8 @@ const EMPTY_DROPS: AgentDrops = {
   total: 0, spool: 0, rejected: 0, processEventsLost: 0, execEventsLost: 0, execUnjudged: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0,
 };
 
+const NO_EXPOSURE_CUTS: ExposureCuts = { walkPidLimitHits: 0, walkTimeLimitHits: 0, walkFdLimitHits: 0, walkUnreadable: 0, rowsRefused: 0, listenersDropped: 0, nativeReader: false };
+
 /** A node known only from the cluster: what the API says of it, and nothing an agent would have reported. */
 function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): NodeRow {
   const c = clusterNodeOf(r);
@@ -139,7 +146,7 @@ function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): No
     certificates: [], certificatesExpireFirst: null, connected: false, stale: false, firstSeen: '', lastSeen: '',
     execCoverage: '', execSource: '', execSourceReason: '', execRingLost: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
     hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' }, execIdentityFailed: { count: 0, lastReason: '' },
-    execEvents: 0, lastScanDurationMs: 0,
+    execEvents: 0, lastScanDurationMs: 0, exposureCuts: NO_EXPOSURE_CUTS,
     spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
     agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
     baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
@@ -201,6 +208,10 @@ export function createNodeStore(db: Db): NodeStore {
         host_document_refused_reason = @hostDocumentRefusedReason,
         exec_identity_failed = @execIdentityFailed, exec_identity_failed_reason = @execIdentityFailedReason,
         exec_events = @execEvents, last_scan_duration_ms = @lastScanDurationMs,
+        exposure_walk_pid_limit_hits = @exposureWalkPidLimitHits, exposure_walk_time_limit_hits = @exposureWalkTimeLimitHits,
+        exposure_walk_fd_limit_hits = @exposureWalkFdLimitHits, exposure_walk_unreadable = @exposureWalkUnreadable,
+        exposure_rows_refused = @exposureRowsRefused, exposure_listeners_dropped = @exposureListenersDropped,
+        exposure_native_reader = @exposureNativeReader,
         baseline_items_dropped = @baselineItemsDropped, baseline_keys_evicted = @baselineKeysEvicted,
         baseline_report_dropped = @baselineReportDropped, last_seen = @now WHERE name = @node`),
     reportRefused: db.prepare('UPDATE nodes SET baseline_reports_refused = baseline_reports_refused + 1 WHERE name = ?'),
@@ -212,6 +223,11 @@ export function createNodeStore(db: Db): NodeStore {
     setExposure: db.prepare(`INSERT INTO node_exposure (node, scanned_at, exposure) VALUES (?, ?, ?)
       ON CONFLICT (node) DO UPDATE SET scanned_at = excluded.scanned_at, exposure = excluded.exposure WHERE excluded.scanned_at >= node_exposure.scanned_at`),
     getExposure: db.prepare<[string], { scanned_at: number; exposure: string }>('SELECT scanned_at, exposure FROM node_exposure WHERE node = ?'),
+    // The listeners of one baseline on one protocol and port, on every node's latest scan.
+    baselineListeners: db.prepare<[string, string, number], { address: string; addressClass: string }>(`SELECT DISTINCT
+        json_extract(l.value, '$.address') AS address, json_extract(l.value, '$.addressClass') AS addressClass
+      FROM node_exposure e, json_each(e.exposure, '$.listeners') l
+      WHERE json_extract(l.value, '$.baseline') = ? AND json_extract(l.value, '$.protocol') = ? AND json_extract(l.value, '$.port') = ?`),
     deleteResults: db.prepare('DELETE FROM node_results WHERE node = ?'),
     deleteReceived: db.prepare('DELETE FROM received WHERE node = ?'),
     touch: db.prepare('UPDATE nodes SET last_seen = ? WHERE name = ?'),
@@ -221,12 +237,14 @@ export function createNodeStore(db: Db): NodeStore {
     missingOf: db.prepare<Record<string, unknown>, RawMissing>(AGENT_MISSING_OF),
     getClusterOnly: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name = @name`),
     clusterOnlyAfter: db.prepare<Record<string, unknown>, RawClusterOnly>(`${SELECT_CLUSTER_ONLY} AND n.name > @after ORDER BY n.name LIMIT @limit`),
-    agentFigures: db.prepare<[number], AgentFigures>(`SELECT name AS node, exec_source AS execSource, exec_events_lost AS execEventsLost,
+    agentFigures: db.prepare<[number], RawFigures>(`SELECT name AS node, exec_source AS execSource, exec_events_lost AS execEventsLost,
         min(spool_dropped + agent_rejected + process_events_lost + exec_events_lost + exec_unjudged + baseline_items_dropped
           + baseline_keys_evicted + baseline_report_dropped, ${Number.MAX_SAFE_INTEGER}) AS drops,
         spool_entries AS spoolEntries, spool_bytes AS spoolBytes, spool_dropped AS spoolDropped,
         exec_identity_failed AS identityFailed, exec_events AS execEvents, last_scan_duration_ms AS lastScanDurationMs,
-        last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
+        exposure_walk_pid_limit_hits AS walkPidLimitHits, exposure_walk_time_limit_hits AS walkTimeLimitHits,
+        exposure_walk_fd_limit_hits AS walkFdLimitHits, exposure_walk_unreadable AS walkUnreadable, exposure_rows_refused AS rowsRefused,
+        exposure_listeners_dropped AS listenersDropped, last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
     nodeCount: db.prepare<[], number>('SELECT count(*) FROM nodes').pluck(),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
     byBenchmark: db.prepare<[], { benchmark: string; nodes: number; scored_pass: number; scored_total: number }>(
@@ -249,6 +267,11 @@ export function createNodeStore(db: Db): NodeStore {
     hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
     execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
     execEvents: r.exec_events, lastScanDurationMs: r.last_scan_duration_ms,
+    exposureCuts: {
+      walkPidLimitHits: r.exposure_walk_pid_limit_hits, walkTimeLimitHits: r.exposure_walk_time_limit_hits, walkFdLimitHits: r.exposure_walk_fd_limit_hits,
+      walkUnreadable: r.exposure_walk_unreadable, rowsRefused: r.exposure_rows_refused, listenersDropped: r.exposure_listeners_dropped,
+      nativeReader: r.exposure_native_reader === 1,
+    },
     spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
     agentDrops: agentDrops(r),
     agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
@@ -284,7 +307,7 @@ export function createNodeStore(db: Db): NodeStore {
       s.hello.run({ ...h, certificates: JSON.stringify(certificates), now });
     },
     stats(node: string, st: NodeStats, now: number): void {
-      s.stats.run({ node, ...st, now });
+      s.stats.run({ node, ...st, exposureNativeReader: st.exposureNativeReader ? 1 : 0, now });
     },
     /** The collector refused one of the node's BaselineReports. */
     baselineReportRefused(node: string): void {
@@ -321,6 +344,9 @@ export function createNodeStore(db: Db): NodeStore {
       } catch {
         return null;
       }
+    },
+    baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Array<{ address: string; addressClass: ExposureClass }> {
+      return s.baselineListeners.all(key, protocol, port) as Array<{ address: string; addressClass: ExposureClass }>;
     },
     setConnected(node: string, connected: boolean): void {
       s.connected.run(connected ? 1 : 0, node);
@@ -394,7 +420,10 @@ export function createNodeStore(db: Db): NodeStore {
       return s.silent.all(cutoff).map((r) => ({ name: r.name, lastSeen: r.last_seen }));
     },
     agentFigures(limit: number) {
-      return { nodes: s.agentFigures.all(limit), total: s.nodeCount.get() ?? 0 };
+      const nodes = s.agentFigures.all(limit).map(({ walkPidLimitHits, walkTimeLimitHits, walkFdLimitHits, walkUnreadable, rowsRefused, listenersDropped, ...f }): AgentFigures => ({
+        ...f, exposureCuts: { walkPidLimitHits, walkTimeLimitHits, walkFdLimitHits, walkUnreadable, rowsRefused, listenersDropped },
+      }));
+      return { nodes, total: s.nodeCount.get() ?? 0 };
     },
     counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number } {
       const r = s.counts.get(now - staleAfterMs)!;

@@ -12,6 +12,7 @@ import type { FailureLimiter } from '../api/credential-failures.js';
 import { fromOwnPage } from '../api/origin.js';
 import { clearedSessionCookie, readCookie, SESSION_COOKIE, sessionCookie, type Sessions } from '../api/sessions.js';
 import { PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
+import { NEW_LISTENER_CHECK_ID } from '../../proto/listen-item.js';
 
 /**
  * The findings whose page offers to allow the executable with the contents seen (or any
@@ -19,6 +20,8 @@ import { PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/p
  * The page reads the ids from GET /ui/session, so the check ids are spelt in one place.
  */
 const ALLOW_FROM = [PROC_UNEXPECTED_CHECK.id, PROC_MODIFIED_BINARY_CHECK.id];
+/** The findings whose page offers to allow their listen (subject `<key>:<listen>`): allow-listen resolves them. */
+const ALLOW_LISTEN_FROM = [NEW_LISTENER_CHECK_ID];
 
 /** Where the page files live: collector/ui/static in the checkout (next to dist/). */
 export const STATIC_DIR = fileURLToPath(new URL('../../../collector/ui/static/', import.meta.url));
@@ -65,7 +68,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
   // no other site can read this answer: no CORS, and the cookie is SameSite=Strict).
   app.get('/ui/session', { schema: hidden }, async (req, reply) => {
     if (!req.session) return reply.code(404).send({ error: 'no dashboard session: this is answered only to the session cookie' });
-    return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken, allowFrom: ALLOW_FROM };
+    return { name: req.session.principal.name, role: req.session.principal.role, csrfToken: req.session.csrfToken, allowFrom: ALLOW_FROM, allowListenFrom: ALLOW_LISTEN_FROM };
   });
   app.get('/ui/login', { config: { public: true }, schema: hidden }, html(file('login.html')));
   app.get<{ Params: { file: string } }>('/ui/assets/:file', { config: { public: true }, schema: hidden }, async (req, reply) => {

@@ -84,6 +84,8 @@ inline const char* ErrnoName(int err) {
     case ENOMEM: return "ENOMEM";
     case EMFILE: return "EMFILE";
     case ESRCH: return "ESRCH";
+    case ELOOP: return "ELOOP";
+    case ENOTDIR: return "ENOTDIR";
     default: return "EIO";
   }
 }

@@ -14,12 +14,13 @@ import type { Result } from '../../proto/domain.js';
 import { BENCHMARK_REF, CIS_BENCHMARK, cisRef, controlIn, parseRef } from '../../proto/benchmark-refs.js';
 import { CATALOG, evaluate } from '../../agent/checks/index.js';
 import {
-  AUTO_BENCHMARK, BENCHMARKS, benchmarkFor, benchmarkNamed, CIS_KUBERNETES, evaluateUnder, UnknownBenchmarkError, type Benchmark, type BenchmarkControl,
+  AUTO_BENCHMARK, BENCHMARKS, benchmarkFor, benchmarkNamed, CIS_KUBERNETES, detectedBenchmark, evaluateUnder, UnknownBenchmarkError, type Benchmark, type BenchmarkControl,
 } from '../../agent/checks/benchmarks/index.js';
 import { failingStatus } from '../../agent/checks/result.js';
 import { collectFacts, type HostFacts } from '../../agent/facts/index.js';
 import { CAN_CHOWN, prepareFixture, writeCmdline } from '../helpers/fixture.js';
 import { loadAgentConfig } from '../../agent/config.js';
+import { LAYOUTS } from '../../agent/facts/layouts.js';
 import { ConfigError } from '../../proto/support/config-loader.js';
 
 const NOW = new Date('2026-11-20T12:00:00Z');
@@ -250,4 +251,24 @@ test('the agent setting benchmark: auto by default, a known name accepted, anyth
   t.deepEqual(e?.problems.filter((p) => p.startsWith('benchmark:')), [
     'benchmark: "cis-eks" is not auto or a known benchmark (cis-1.12, cis-eks-1.7, cis-gke-1.8, cis-aks-1.7, k3s-cis-1.8, rke2-cis-1.8, cis-1.24-microk8s)',
   ]);
+});
+
+test('every distribution layout names a benchmark nodeward knows, so auto never meets an unknown one', (t) => {
+  for (const layout of LAYOUTS) t.notThrows(() => benchmarkFor(AUTO_BENCHMARK, layout.benchmark), `${layout.name} names ${layout.benchmark}`);
+  t.deepEqual([...new Set(LAYOUTS.map((l) => l.benchmark))].sort(), BENCHMARKS.map((b) => b.name).sort(), 'and every benchmark judges some layout');
+});
+
+test('auto judges a node under the benchmark its detected layout names: the EKS fixture trees under cis-eks-1.7', async (t) => {
+  for (const tree of ['eks-al2', 'eks-al2023']) {
+    const fx = await prepareFixture(tree);
+    try {
+      const facts = await collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot, kubeletProbe: null, etcdProbe: null });
+      t.is(detectedBenchmark(facts), 'cis-eks-1.7', tree);
+      t.is(benchmarkFor(AUTO_BENCHMARK, detectedBenchmark(facts)).name, 'cis-eks-1.7');
+      const anon = evaluateUnder(benchmarkFor(AUTO_BENCHMARK, detectedBenchmark(facts)), facts, CATALOG.filter((s) => s.id === 'cis-4.2.1'), NOW);
+      t.deepEqual(anon.map((r) => r.references), [['cis-eks-1.7:3.2.1', 'cis-1.12:4.2.1']], tree);
+    } finally {
+      await fx.cleanup();
+    }
+  }
 });

@@ -6,7 +6,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CATALOG, evaluate } from '../../agent/checks/index.js';
 import { componentHostPath } from '../../agent/facts/component-paths.js';
-import { componentOf, serverProcessOf } from '../../agent/facts/components.js';
+import { componentOf } from '../../agent/facts/components.js';
+import { shapeArgs } from '../../agent/facts/process-shape.js';
 import { parseQuietly, summariseEncryptionConfig } from '../../agent/facts/control-plane-docs.js';
 import { parseEnviron } from '../../agent/facts/environ.js';
 import { collectFacts } from '../../agent/facts/index.js';
@@ -49,12 +50,13 @@ test('components are recognised by argv[0]\'s base name, or hyperkube and its su
 });
 
 test('k3s and rke2 servers, with their arguments or their rewritten title', (t) => {
-  t.deepEqual(serverProcessOf(['/usr/local/bin/k3s', 'server', '--cluster-init']), { kind: 'k3s', args: ['--cluster-init'], titleOnly: false });
-  t.deepEqual(serverProcessOf(['/usr/local/bin/k3s server', '', '', '']), { kind: 'k3s', args: [], titleOnly: true });
-  t.deepEqual(serverProcessOf(['/usr/local/bin/rke2 server']), { kind: 'rke2', args: [], titleOnly: true });
-  t.is(serverProcessOf(['/usr/local/bin/k3s', 'agent']), null);
-  t.is(serverProcessOf(['/usr/local/bin/k3s agent']), null);
-  t.is(serverProcessOf(['/usr/bin/vim', '/etc/k3s server']), null);
+  const k3s = { command: 'k3s', subcommand: 'server' };
+  t.deepEqual(shapeArgs(['/usr/local/bin/k3s', 'server', '--cluster-init'], k3s), ['--cluster-init']);
+  t.deepEqual(shapeArgs(['/usr/local/bin/k3s server', '', '', ''], k3s), []);
+  t.deepEqual(shapeArgs(['/usr/local/bin/rke2 server'], { command: 'rke2', subcommand: 'server' }), []);
+  t.is(shapeArgs(['/usr/local/bin/k3s', 'agent'], k3s), null);
+  t.is(shapeArgs(['/usr/local/bin/k3s agent'], k3s), null);
+  t.is(shapeArgs(['/usr/bin/vim', '/etc/k3s server'], k3s), null);
 });
 
 test('only ETCD_* variables are kept from an environment, secret-looking ones redacted', (t) => {
@@ -251,7 +253,8 @@ test('k3s: config.yaml, then config.yaml.d in order; `+` appends, a plain key re
     'anonymous-auth=false@10-admission.yaml',
   ]);
   t.deepEqual(args('kube-controller-manager'), ['profiling=false@20-profiling.yaml', 'bind-address=127.0.0.1@20-profiling.yaml']);
-  t.is(cp.components.etcd?.origin, 'k3s');
+  t.is(cp.components.etcd?.origin, 'embedded');
+  t.is(cp.components.etcd?.embeddedIn, 'k3s server');
   t.is(cp.components.etcd?.config?.path, '/var/lib/rancher/k3s/server/db/etcd/config');
   t.regex(cp.components['kube-apiserver']?.hidden ?? '', /rewritten its process title/);
   t.is(cp.components.etcd?.hidden, null);
@@ -266,7 +269,7 @@ test('rke2: layout, components from static pods, and the encryption key is never
   const { cp, facts, cleanup } = await factsOf('rke2-server');
   t.teardown(cleanup);
   t.is(cp.distribution, 'rke2');
-  t.regex(cp.distributionEvidence, /rke2 server process \(pid 700\)/);
+  t.regex(cp.distributionEvidence, /a `rke2 server` process runs \(pid 700\)/);
   t.is(cp.components.etcd?.config?.path, '/var/lib/rancher/rke2/server/db/etcd/config');
   t.deepEqual(cp.components.etcd?.config?.data?.['client-transport-security'], {
     'cert-file': '/var/lib/rancher/rke2/server/tls/etcd/server-client.crt',

@@ -11,6 +11,7 @@ import { MAX_ALIAS_EXPANSION, parseConfigText, parseHostYaml, readConfigDoc } fr
 import { parseAuditPolicy, parseQuietly, readAuditPolicy, readComponentConfig, readEncryptionConfig, summariseEncryptionConfig } from '../../agent/facts/control-plane-docs.js';
 import { createHostFs } from '../../agent/facts/host-fs.js';
 import { collectK3s } from '../../agent/facts/k3s.js';
+import { K3S_LAYOUT } from '../../agent/facts/layouts.js';
 import { parseStaticPod, readStaticPods } from '../../agent/facts/static-pods.js';
 import { lookupContainer, readBundleConfig } from '../../agent/processes/oci.js';
 import { checkProperty, fc } from '../helpers/property.js';
@@ -232,7 +233,7 @@ test('each host-document reader turns a refusal into that file\'s ELIMIT error; 
   t.true(limited((await readAuditPolicy(hostFs, '/etc/k/audit.yaml')).error));
   t.true(limited((await readEncryptionConfig(hostFs, '/etc/k/encryption.yaml')).error));
   t.true(limited((await readComponentConfig(hostFs, '/etc/k/etcd.conf', null, [['name']])).error));
-  const k3s = await collectK3s(hostFs, 1, ['server'], false, '/etc/rancher/k3s/config.yaml');
+  const k3s = await collectK3s(hostFs, 1, ['server'], false, '/etc/rancher/k3s/config.yaml', K3S_LAYOUT.embeddedControlPlane!, 'k3s server');
   t.true(limited(k3s.facts.configFiles.find((f) => f.path === '/etc/rancher/k3s/config.yaml')?.error));
   t.deepEqual(k3s.componentArgs['kube-apiserver'].map((a) => `${a.name}=${a.value}`), ['profiling=false'], 'the drop-in after it is still applied');
   const oci = await lookupContainer(hostFs, cid, 'containerd');

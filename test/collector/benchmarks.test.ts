@@ -110,17 +110,17 @@ test('a scan report whose benchmark is not a benchmark name is refused, and noth
   a.close();
 }));
 
-test('migration 021: nodes that reported results before it were judged under cis-1.12; a node without results has no benchmark yet', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-m021-'));
+test('migration 023: nodes that reported results before it were judged under cis-1.12; a node without results has no benchmark yet', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-m023-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'nodeward.db');
   const db = new Database(path);
   db.pragma('foreign_keys = ON');
-  for (const m of MIGRATIONS.filter((x) => x.version <= 20)) {
+  for (const m of MIGRATIONS.filter((x) => x.version <= 22)) {
     db.exec(m.sql);
     m.run?.(db);
   }
-  db.pragma('user_version = 20');
+  db.pragma('user_version = 22');
   const node = db.prepare('INSERT INTO nodes (name, first_seen, last_seen) VALUES (?, ?, ?)');
   node.run('judged', 1, 2);
   node.run('silent', 1, 2);

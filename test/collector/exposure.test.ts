@@ -136,6 +136,9 @@ test("a baseline's listens travel with its report and show in GET /baselines; on
   const built = buildReports([{ key, createdAtMs: Date.now(), learnUntilMs: Date.now() + 3_600_000, lockedAtMs: null, lockedBy: null, version: 0, lastSeenMs: Date.now(), items: {}, removed: {} }],
     0, Date.now(), (k) => (k === key ? ['tcp/0.0.0.0:8080', 'udp/[::]:53'] : []));
   t.deepEqual(built.reports[0]?.baselines?.[0]?.listens, ['tcp/0.0.0.0:8080', 'udp/[::]:53']);
+  const withAllow = buildReports([{ key, createdAtMs: Date.now(), learnUntilMs: Date.now() + 3_600_000, lockedAtMs: null, lockedBy: null, version: 0, lastSeenMs: Date.now(), items: {}, removed: {} }],
+    0, Date.now(), () => ['tcp/0.0.0.0:8080', 'tcp/private:9090']);
+  t.deepEqual(withAllow.reports[0]?.baselines?.[0]?.listens, ['tcp/0.0.0.0:8080'], "an operator's address-class entry does not go back in a report");
   s.report({ ...bl(key, 'learning', ['/usr/sbin/nginx']), listens: ['tcp/0.0.0.0:8080', 'udp/[::]:53'] });
   await s.settle();
   const get = async () => ((await httpsJson(`${tc.apiUrl}/api/v1/baselines?key=${encodeURIComponent(key)}`, { ca: tc.ca, token: READER_TOKEN })).body as { items: Array<{ key: string; listens: Array<{ listen: string; firstNode: string }> }> }).items;

@@ -1,6 +1,7 @@
 // The collector's layering, checked on its import graph (every import, export-from and
 // dynamic import of every source file under collector/ and proto/, type-only ones included):
-// - only collector/store/ imports better-sqlite3, and only it holds SQL;
+// - only collector/store/ imports better-sqlite3, and only it holds SQL; only collector/store/pg/
+//   imports pg, and nothing outside the store reaches it;
 // - the store is the bottom layer: it imports nothing of the collector but its own files and
 //   the shared vocabulary (collector/finding.ts); so there is no cycle between the store and
 //   the webhooks (the webhooks read the outbox through the store), nor with the pipeline;
@@ -37,6 +38,17 @@ test('only collector/store/ imports better-sqlite3', async (t) => {
   const users = (await all).filter((f) => f.imports.some((i) => packageOf(i) === 'better-sqlite3')).map((f) => f.path);
   t.true(users.length > 0);
   t.deepEqual(users.filter((p) => !under(p, 'collector/store')), []);
+});
+
+test('only collector/store/pg/ imports pg (node-postgres), and nothing outside the store reaches it', async (t) => {
+  const files = await all;
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const users = files.filter((f) => f.imports.some((i) => packageOf(i) === 'pg')).map((f) => f.path);
+  t.true(users.includes('collector/store/pg/pool.ts'));
+  t.deepEqual(users.filter((p) => !under(p, 'collector/store/pg')), []);
+  // config.ts reads the PostgreSQL settings' checks, which are plain: they reach no driver.
+  const reachesPg = files.filter((f) => !under(f.path, 'collector/store')).filter((f) => [...reach(byPath, f.path)].some((q) => byPath.get(q)!.imports.some((i) => packageOf(i) === 'pg')));
+  t.deepEqual(reachesPg.map((f) => f.path), []);
 });
 
 test('only collector/store/ holds SQL', async (t) => {

@@ -129,6 +129,8 @@ const HELLO_STATS = {
   execFakeContainer: 29, execHostNamespace: 31, execBatches: 37, hostDocumentsRefused: 41,
   hostDocumentRefusedPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', hostDocumentRefusedReason: 'bytes',
   execIdentityFailed: 43, execIdentityFailedReason: 'too-large', execEvents: 47, lastScanDurationMs: 53,
+  exposureWalkPidLimitHits: 59, exposureWalkTimeLimitHits: 61, exposureWalkFdLimitHits: 67, exposureWalkUnreadable: 71,
+  exposureRowsRefused: 73, exposureListenersDropped: 79, exposureNativeReader: true,
 };
 
 test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v1/nodes, with the total of what the agent lost', (t) => withCollector(async (tc) => {
@@ -142,6 +144,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.deepEqual(fromHello.hostDocumentsRefused, { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' });
   t.deepEqual(fromHello.execIdentityFailed, { count: 43, lastReason: 'too-large' });
   t.like(fromHello, { execEvents: 47, lastScanDurationMs: 53 });
+  t.deepEqual(fromHello.exposureCuts, { walkPidLimitHits: 59, walkTimeLimitHits: 61, walkFdLimitHits: 67, walkUnreadable: 71, rowsRefused: 73, listenersDropped: 79, nativeReader: true });
   t.deepEqual(fromHello.spool, { entries: 3, bytes: 4096, dropped: 2, rejected: 1 });
   t.deepEqual(fromHello.agentDrops, {
     total: 2 + 1 + 5 + 7 + 23 + 11 + 13 + 17, spool: 2, rejected: 1, processEventsLost: 5, execEventsLost: 7, execUnjudged: 23,
@@ -161,6 +164,7 @@ test('every AgentStats counter of a hello, then of a heartbeat, is in GET /api/v
   t.deepEqual(fromBeat.hostDocumentsRefused, { count: 0, lastPath: '', lastReason: '' });
   t.deepEqual(fromBeat.execIdentityFailed, { count: 0, lastReason: '' });
   t.like(fromBeat, { execEvents: 0, lastScanDurationMs: 0 });
+  t.deepEqual(fromBeat.exposureCuts, { walkPidLimitHits: 0, walkTimeLimitHits: 0, walkFdLimitHits: 0, walkUnreadable: 0, rowsRefused: 0, listenersDropped: 0, nativeReader: false });
   t.deepEqual(fromBeat.spool, { entries: 1, bytes: 0, dropped: 4, rejected: 0 });
   t.deepEqual(fromBeat.agentDrops, {
     total: 4 + 6 + 100 + 18, spool: 4, rejected: 0, processEventsLost: 6, execEventsLost: 100, execUnjudged: 0,

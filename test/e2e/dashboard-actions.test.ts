@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { browserTest, launchBrowser } from '../helpers/browser.js';
 import { ADMIN_TOKEN, READER_TOKEN, type TestCollector } from '../helpers/collector.js';
-import { api, connect, fp, proc, withCollector } from '../helpers/agent-session.js';
+import { api, connect, fp, proc, result, withCollector } from '../helpers/agent-session.js';
 import { unexpectedProcess } from '../helpers/process-finding.js';
 import { eventually } from '../helpers/https.js';
 
@@ -156,6 +156,24 @@ browserTest('an admin allows an unexpected executable with the content seen; the
   await page.waitForSelector('#baselines-table tbody tr[data-key="host/worker"][data-state="learning"]');
   t.deepEqual((await audit(tc, 'target=host/worker')).map((r) => [r.action, r.status, r.detail.via]),
     [['baseline.unlock', 200, 'dashboard'], ['baseline.lock', 200, 'dashboard'], ['baseline.allow', 200, 'dashboard']]);
+  a.close();
+}));
+
+browserTest("an admin allows the listen of an exposure-new-listener finding; it resolves, saying who allowed what", (t) => withBrowser(t, async (tc, logIn) => {
+  const KEY = 'shop/Deployment/web/nginx';
+  const a = await connect(tc, 'node-a');
+  await a.scan(Date.now(), ['exposure-new-listener'], [result('exposure-new-listener', `${KEY}:tcp/[::]:9090`, 'fail', { severity: 'medium', category: 'process' })]);
+  const id = fp('node-a', 'exposure-new-listener', `${KEY}:tcp/[::]:9090`);
+  const page = await logIn(ADMIN_TOKEN);
+  await visit(page, tc, `/ui/finding?id=${id}`);
+  t.is(await text(page, '#allow p code'), 'tcp/[::]:9090');
+  await page.click('#allow-listen');
+  await page.waitForSelector('h1 .state-resolved');
+  t.is(await page.locator('#allow').count(), 0, 'nothing left to allow');
+  t.like((await api(tc, `/api/v1/findings/${id}`)).body.history[0], { event: 'resolved', note: 'allowed by admin: tcp/[::]:9090' });
+  const baseline = (await api(tc, `/api/v1/baselines?key=${encodeURIComponent(KEY)}`)).body.items[0];
+  t.like(baseline.listens[0], { listen: 'tcp/[::]:9090', source: 'operator', firstNode: 'admin' });
+  t.like((await audit(tc, 'action=baseline.allow-listen'))[0], { actor: 'admin', target: KEY, status: 200, detail: { listen: 'tcp/[::]:9090', via: 'dashboard' } });
   a.close();
 }));
 

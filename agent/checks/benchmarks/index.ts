@@ -54,12 +54,11 @@ export function benchmarkFor(setting: string, detected: string | null): Benchmar
 }
 
 /**
- * The benchmark the node's distribution names, from its facts (`detected` of benchmarkFor).
- * The seam where the distribution layouts' detection (issue 22's other half) plugs in: it
- * becomes `facts.distribution?.benchmark ?? null` once the facts carry the distribution.
- * Until then no facts name one, and `auto` judges every node under CIS Kubernetes.
+ * The benchmark the node's distribution names, from its facts (`detected` of benchmarkFor):
+ * the layout the facts phase chose (agent/facts/distribution.ts, detected or set by the
+ * `distribution` setting) names its benchmark. Null for facts without a distribution (a
+ * snapshot from before it), which CIS Kubernetes judges.
  */
 export function detectedBenchmark(facts: HostFacts): string | null {
-  void facts;
-  return null;
+  return facts.distribution?.benchmark ?? null;
 }

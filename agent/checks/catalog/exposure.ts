@@ -2,6 +2,7 @@
 // (agent/checks/exposure-checks.ts; what is and is not seen: docs/exposure.md).
 import { controlPlanePortsCheck, etcdClientAuthCheck, kubeletApiCheck, newListenerCheck } from '../exposure-checks.js';
 import type { CheckSpec } from '../spec.js';
+import { NEW_LISTENER_CHECK_ID } from '../../../proto/listen-item.js';
 
 export const EXPOSURE_CHECKS: readonly CheckSpec[] = [
   controlPlanePortsCheck({
@@ -39,7 +40,7 @@ export const EXPOSURE_CHECKS: readonly CheckSpec[] = [
       'from outside the cluster at the firewall; keep anonymous authentication off and authorization on Webhook.',
   }),
   newListenerCheck({
-    id: 'exposure-new-listener',
+    id: NEW_LISTENER_CHECK_ID,
     references: [],
     title: 'A locked workload listens only where it did while learning',
     category: 'process',
@@ -47,7 +48,9 @@ export const EXPOSURE_CHECKS: readonly CheckSpec[] = [
     scored: true,
     remediation:
       'Find out why the process opened the port (a debug server, a backdoor, a new release that changed its port). If it ' +
-      'is expected, unlock the workload\'s baseline so it learns again (nodeward baseline unlock), then lock it; otherwise ' +
+      'is expected, allow that listen for the workload\'s baseline (nodeward baseline allow-listen --key <key> --listen tcp/0.0.0.0:8080, or ' +
+      'tcp/private:8080 for the port on any private address), or unlock the baseline so it learns again (nodeward baseline unlock) ' +
+      'and lock it; otherwise ' +
       'stop the workload and look at how it was changed.',
   }),
 ];

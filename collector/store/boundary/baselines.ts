@@ -51,6 +51,9 @@ export interface ReportedBaseline {
 /** One listen of a central baseline (docs/exposure.md). */
 export interface BaselineListen {
   readonly listen: string;
+  /** `learned`: a node reported it; `operator`: an operator allowed it. */
+  readonly source: 'learned' | 'operator';
+  /** The node that first reported it, or the operator who allowed it. */
   readonly firstNode: string;
   readonly firstSeen: string;
   readonly lastSeen: string;
@@ -91,6 +94,11 @@ export interface ReportOutcome {
   readonly keysDropped: number;
   /** New baselines refused because the node was at its own limit (ReportQuota). */
   readonly keysOverNodeLimit: number;
+  readonly listensAdded: number;
+  /** Listens past MAX_LISTENS_PER_BASELINE. */
+  readonly listensDropped: number;
+  /** Listens new to a locked baseline that it did not take (not on their way at a node's lock). */
+  readonly listensRefused: number;
 }
 
 /** What one node's report may create. */
@@ -116,6 +124,10 @@ export interface SyncEntry {
   readonly unlockVersion: number;
   readonly items: readonly SyncItem[];
   readonly removed: readonly string[];
+  /** The whole listen set (what an adopting agent takes) ... */
+  readonly listens: readonly string[];
+  /** ... and the operators' listens in it (what catching up with a learning baseline brings). */
+  readonly operatorListens: readonly string[];
 }
 
 export interface SyncItem {
@@ -204,6 +216,8 @@ export interface BaselineCounters {
   readonly itemsRefused: number;
   readonly digestsDropped: number;
   readonly digestsRefused: number;
+  readonly listensDropped: number;
+  readonly listensRefused: number;
 }
 
 /**
@@ -217,10 +231,14 @@ export interface BaselineStore {
    * not vouch for it and the node is at its own limit.
    */
   applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome;
-  /** Merges what a node's baselines listened on while learning (existing baselines only); the listens refused past the bound. */
-  recordListens(node: string, reported: ReadonlyArray<{ key: string; listens: readonly string[] }>, now: number): number;
-  /** What the baseline's processes listened on while learning, by listen. */
+  /** The baseline's listen set, by listen: what its processes listened on while learning, and the operators' allows. */
   listens(key: string): BaselineListen[];
+  /**
+   * An operator allows a listen (literal or an address class's) for `key`; one transaction.
+   * Creates the baseline when there is none. Throws StoreError BASELINE_LIMIT when there is
+   * no room for the baseline or the listen.
+   */
+  allowListen(key: string, listen: string, by: string, now: number): ChangeOutcome;
   /**
    * An operator's change; one transaction. Creates the baseline when there is none.
    * Throws StoreError BASELINE_LIMIT when there is no room for it or its new items.

@@ -56,6 +56,32 @@ export interface NodeStats {
   readonly execEvents: number;
   /** How long its last scan took (ms); 0 before its first. */
   readonly lastScanDurationMs: number;
+  /** Where its exposure collector was cut short, since it started (ExposureCuts). */
+  readonly exposureWalkPidLimitHits: number;
+  readonly exposureWalkTimeLimitHits: number;
+  readonly exposureWalkFdLimitHits: number;
+  readonly exposureWalkUnreadable: number;
+  readonly exposureRowsRefused: number;
+  readonly exposureListenersDropped: number;
+  readonly exposureNativeReader: boolean;
+}
+
+/** Where a node's exposure collector was cut short, counted at every collection since its agent started (docs/exposure.md). */
+export interface ExposureCuts {
+  /** Collections whose walk of /proc/<pid>/fd stopped at its process limit ... */
+  readonly walkPidLimitHits: number;
+  /** ... or at its time budget. */
+  readonly walkTimeLimitHits: number;
+  /** Processes whose descriptors were cut at the per-process limit. */
+  readonly walkFdLimitHits: number;
+  /** fd directories that could not be read. */
+  readonly walkUnreadable: number;
+  /** Socket table rows refused. */
+  readonly rowsRefused: number;
+  /** Listening sockets left out by the bounds. */
+  readonly listenersDropped: number;
+  /** The last walk used the native reader. */
+  readonly nativeReader: boolean;
 }
 
 /** What an agent reports it lost, by cause, and their sum. */
@@ -111,6 +137,7 @@ export interface NodeRow {
   readonly execEvents: number;
   /** How long the agent's last scan took (ms); 0 before its first, or from an agent that predates it. */
   readonly lastScanDurationMs: number;
+  readonly exposureCuts: ExposureCuts;
   readonly spool: { readonly entries: number; readonly bytes: number; readonly dropped: number; readonly rejected: number };
   readonly agentDrops: AgentDrops;
   /** Seen late or in part, not lost: occurrences that waited for the rate limit, exec records read after the process had gone. */
@@ -257,6 +284,8 @@ export interface NodeStore {
   setExposure(node: string, scannedAt: number, exposure: NodeExposure): void;
   /** The node's latest listeners, when a scan carried them. */
   exposure(node: string): (NodeExposure & { readonly scannedAt: string }) | null;
+  /** The addresses (with their class) a baseline's processes listen on with this protocol and port, on every node's latest scan. */
+  baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Array<{ address: string; addressClass: ExposureClass }>;
   stats(node: string, st: NodeStats, now: number): void;
   /** The collector refused one of the node's BaselineReports. */
   baselineReportRefused(node: string): void;
@@ -304,6 +333,7 @@ export interface AgentFigures {
   readonly identityFailed: number;
   readonly execEvents: number;
   readonly lastScanDurationMs: number;
+  readonly exposureCuts: Omit<ExposureCuts, 'nativeReader'>;
   /** Unix ms. */
   readonly lastSeen: number;
 }

@@ -85,7 +85,7 @@ async function api(path, params = {}) {
 
 /**
  * The session: who is logged in, their role, and the CSRF token writes carry. Read once per page.
- * @type {{ name: string, role: string, csrfToken: string, allowFrom: string[] } | null}
+ * @type {{ name: string, role: string, csrfToken: string, allowFrom: string[], allowListenFrom: string[] } | null}
  */
 let session = null;
 
@@ -722,7 +722,25 @@ function findingActions(f) {
       el('p', {}, actionButton('allow-seen', 'Allow the contents seen', allow('seen'), redraw), ' ',
         actionButton('allow-any', 'Allow any content at this path', allow('any'), redraw))));
   }
+  // Allow the listen of an exposure-new-listener finding into its baseline's listen set.
+  const listen = session !== null && session.allowListenFrom.includes(f.checkId) && f.state !== 'resolved' ? listenOfSubject(f.subject) : null;
+  if (listen !== null) {
+    parts.push(el('div', { class: 'allow', id: 'allow' },
+      el('p', {}, 'Allow ', el('code', {}, listen.listen), ' in the listen set of the baseline ', el('code', {}, listen.key),
+        '. Its findings on every node resolve, and the agents judge it as allowed. To allow the port on any address of a class: ',
+        el('code', {}, `nodeward baseline allow-listen --key ${listen.key} --listen ${listen.listen.split('/')[0]}/<class>:${listen.listen.split(':').pop()}`), '.'),
+      el('p', {}, actionButton('allow-listen', 'Allow this listen', () => send('POST', 'baselines/allow-listen', listen), redraw))));
+  }
   return el('section', { class: 'actions', id: 'finding-actions' }, el('h2', {}, 'Actions'), ...parts);
+}
+
+/**
+ * An exposure-new-listener subject, `<baseline key>:<tcp|udp>/<address>:<port>`, split at the
+ * listen (a key may hold a colon, `container:<id>`, but never `:tcp/` or `:udp/`); null when it is not one.
+ */
+function listenOfSubject(subject) {
+  const at = Math.max(subject.lastIndexOf(':tcp/'), subject.lastIndexOf(':udp/'));
+  return at > 0 ? { key: subject.slice(0, at), listen: subject.slice(at + 1) } : null;
 }
 
 /** An admin's delete of a node no agent is connected from: two clicks, the second names the node. */

@@ -29,6 +29,13 @@ export interface AgentStats {
   'execIdentityFailedReason'?: (string);
   'execEvents'?: (number | string | Long);
   'lastScanDurationMs'?: (number | string | Long);
+  'exposureWalkPidLimitHits'?: (number | string | Long);
+  'exposureWalkTimeLimitHits'?: (number | string | Long);
+  'exposureWalkFdLimitHits'?: (number | string | Long);
+  'exposureWalkUnreadable'?: (number | string | Long);
+  'exposureRowsRefused'?: (number | string | Long);
+  'exposureListenersDropped'?: (number | string | Long);
+  'exposureNativeReader'?: (boolean);
 }
 
 export interface AgentStats__Output {
@@ -58,4 +65,11 @@ export interface AgentStats__Output {
   'execIdentityFailedReason': (string);
   'execEvents': (number);
   'lastScanDurationMs': (number);
+  'exposureWalkPidLimitHits': (number);
+  'exposureWalkTimeLimitHits': (number);
+  'exposureWalkFdLimitHits': (number);
+  'exposureWalkUnreadable': (number);
+  'exposureRowsRefused': (number);
+  'exposureListenersDropped': (number);
+  'exposureNativeReader': (boolean);
 }

@@ -40,6 +40,7 @@ export interface BaselineUpdate {
   'items'?: (_nodeward_v1_BaselineItem)[];
   'operatorLocked'?: (boolean);
   'allowedItems'?: (_nodeward_v1_BaselineItem)[];
+  'listens'?: (string)[];
 }
 
 export interface BaselineUpdate__Output {
@@ -52,4 +53,5 @@ export interface BaselineUpdate__Output {
   'items': (_nodeward_v1_BaselineItem__Output)[];
   'operatorLocked': (boolean);
   'allowedItems': (_nodeward_v1_BaselineItem__Output)[];
+  'listens': (string)[];
 }

@@ -4,8 +4,8 @@ import type { Migration } from './migration.js';
 // cis-eks-1.7 ...), so the summary can give compliance per benchmark and the node list can be
 // filtered by it. Every agent before this one judged under cis-1.12: a node with results gets
 // it; a node without any has not been judged ('').
-export const m021NodeBenchmark: Migration = {
-  version: 21,
+export const m023NodeBenchmark: Migration = {
+  version: 23,
   name: 'node-benchmark',
   sql: `
 ALTER TABLE nodes ADD COLUMN benchmark TEXT NOT NULL DEFAULT '';

@@ -1,0 +1,37 @@
+// The PostgreSQL store's connection pool (node-postgres): the settings (settings.ts) made into
+// pg.Pool options, with bigint columns read as numbers. Each unit of work will check one
+// client out of it for its whole transaction (the store boundary's "one pooled connection per
+// unit"); the migrator takes one for its session lock.
+import pg from 'pg';
+import { parseInt8, tlsOptions, type PostgresSettings } from './settings.js';
+
+/** PostgreSQL's type oid of int8 (bigint): every time and counter column. */
+const INT8_OID = 20;
+
+/** The options of the pool, from the settings. */
+export function poolConfig(s: PostgresSettings): pg.PoolConfig {
+  return {
+    connectionString: s.url(),
+    ssl: tlsOptions(s.sslMode, s.ca),
+    max: s.poolSize,
+    connectionTimeoutMillis: s.connectTimeoutMs,
+    application_name: 'nodeward-collector',
+    types: {
+      getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID && format !== 'binary'
+        ? parseInt8
+        : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser,
+    },
+  };
+}
+
+/**
+ * The pool. `onIdleError` hears of an idle connection the server or the network ended (a
+ * restart, a failover, an administrator's pg_terminate_backend): the pool drops it and opens
+ * another when needed. node-postgres emits these on the pool, and an 'error' event without a
+ * listener would end the process, so the listener is required.
+ */
+export function createPool(s: PostgresSettings, onIdleError: (err: Error) => void): pg.Pool {
+  const pool = new pg.Pool(poolConfig(s));
+  pool.on('error', onIdleError);
+  return pool;
+}
