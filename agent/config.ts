@@ -8,6 +8,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { ConfigError, loadConfig, logLevel, type ConfigSources } from '../proto/support/config-loader.js';
 import { isValidNodeName } from '../proto/domain.js';
 import { addressClasses } from './exposure/address-class.js';
+import { AUTO_BENCHMARK, BENCHMARK_NAMES, isBenchmarkName } from './checks/benchmarks/index.js';
 import { DISTRIBUTION_NAMES } from './facts/layouts.js';
 
 export const AgentConfigSchema = Type.Object({
@@ -18,6 +19,10 @@ export const AgentConfigSchema = Type.Object({
   distribution: Type.Union([Type.Literal('auto'), ...DISTRIBUTION_NAMES.map((n) => Type.Literal(n))], {
     default: 'auto',
     description: "Which distribution layout the node's files are read with (where the kubelet's config, kubeconfig, unit and flag files live), and so the benchmark it names: `auto` detects it from the node's files, processes and labels ([distributions.md](distributions.md)); a layout's name settles it, e.g. on a node whose signs are ambiguous",
+  }),
+  benchmark: Type.String({
+    default: AUTO_BENCHMARK,
+    description: `The benchmark results are judged and labelled under: \`${AUTO_BENCHMARK}\` (the one the node's distribution layout names; see \`distribution\`) or one of ${BENCHMARK_NAMES.map((n) => `\`${n}\``).join(', ')} ([checks.md](checks.md#benchmarks))`,
   }),
   collector: Type.Object({
     address: Type.String({ default: '', description: 'Collector gRPC address, host:port' }),
@@ -108,6 +113,9 @@ export function loadAgentConfig(sources: ConfigSources, opts: { needCollector: b
   if (!isValidNodeName(node)) problems.push(`node: ${JSON.stringify(node)} is not a valid Kubernetes node name`);
   for (const [k, v] of [['hostRoot', c.hostRoot], ['procRoot', c.procRoot]] as const) {
     if (!existsSync(v)) problems.push(`${k}: ${v} does not exist`);
+  }
+  if (c.benchmark !== AUTO_BENCHMARK && !isBenchmarkName(c.benchmark)) {
+    problems.push(`benchmark: ${JSON.stringify(c.benchmark)} is not ${AUTO_BENCHMARK} or a known benchmark (${BENCHMARK_NAMES.join(', ')})`);
   }
   const { errors: rangeErrors } = addressClasses(c.exposure.ranges);
   for (const e of rangeErrors) problems.push(`exposure.ranges: ${e}`);

@@ -21,7 +21,7 @@ import { openSpool, type Spool } from './report/spool.js';
 import { preparePrivateDir } from '../proto/support/private-files.js';
 import { createReporter, type Reporter } from './report/client.js';
 import { documentRefusalsToWire, scanToWire } from './report/wire.js';
-import { BENCHMARK } from './scan-command.js';
+import { benchmarkFor, detectedBenchmark, judgeUnder } from './checks/benchmarks/index.js';
 import { createEnroller, type Enroller } from './enroll/enroller.js';
 import { createScanLane } from './watch/scan-lane.js';
 import { createHealthServer } from './health.js';
@@ -109,7 +109,8 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const now = collected?.now ?? new Date();
     const started = performance.now() - (collected?.ms ?? 0);
     const facts = collected?.facts ?? await collect(now);
-    const results = evaluate(facts, specs, now);
+    const judging = judgeUnder(benchmarkFor(config.benchmark, detectedBenchmark(facts)), specs);
+    const results = evaluate(facts, judging.specs, now).map(judging.relabel);
     lastScanMs = performance.now() - started;
     const s = spool;
     if (!s) return;
@@ -117,7 +118,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
     const monitor = processes?.stats();
     if (monitor) results.push(execCoverageResult({ source: monitor.source, reason: monitor.fallbackReason }));
     const reportScope = monitor ? [...scope, EXEC_COVERAGE.id] : scope;
-    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: BENCHMARK, scope: reportScope, results, trigger, exposure: facts.exposure }), true);
+    const sequence = s.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: judging.benchmark.name, scope: reportScope, results, trigger, exposure: facts.exposure }), true);
     const failing = results.filter((r) => isFindingStatus(r.status));
     scansDone++;
     log.info({ trigger, sequence, results: results.length, failing: failing.length, ms: Math.ceil(lastScanMs) }, 'scan completed');
@@ -256,7 +257,7 @@ export function createAgent(config: AgentConfig, deps: { version: string; log?: 
       await reporter.start();
       if (config.watch.enabled) {
         watcher = createWatcher({
-          node: config.node, hostRoot: config.hostRoot, benchmark: BENCHMARK,
+          node: config.node, hostRoot: config.hostRoot, benchmark: config.benchmark,
           debounceMs: config.watch.debounceMs, maxPaths: config.watch.maxPaths,
         }, { specs, lane, spool, collect, notify: () => reporter?.notify(), log: log.child({ component: 'watcher' }) });
         await watcher.start();

@@ -2,7 +2,6 @@
 import { hostname } from 'node:os';
 import { existsSync } from 'node:fs';
 import type { Severity } from '../proto/domain.js';
-import { CIS_BENCHMARK } from '../proto/benchmark-refs.js';
 import { collectFacts } from './facts/index.js';
 import { exposureCollector } from './exposure/wiring.js';
 import { DEFAULT_KUBELET_PROBE } from './facts/kubelet-probe.js';
@@ -10,11 +9,9 @@ import { DEFAULT_ETCD_PROBE } from './facts/etcd-probe.js';
 import { probesFor } from './checks/wire-evidence.js';
 import { CATALOG, selectChecks } from './checks/index.js';
 import { evaluate } from './checks/evaluate.js';
+import { AUTO_BENCHMARK, benchmarkFor, detectedBenchmark, isBenchmarkName, judgeUnder, UnknownBenchmarkError } from './checks/benchmarks/index.js';
 import { buildScanReport, failOnMatches, formatFailOn } from './scan-report.js';
 import { renderScan, type ScanFormat } from './scan-formats/index.js';
-
-/** The benchmark a scan report names (proto/benchmark-refs.ts: the one the catalog follows). */
-export const BENCHMARK = CIS_BENCHMARK;
 
 export interface ScanCommandOptions {
   readonly hostRoot: string;
@@ -26,6 +23,11 @@ export interface ScanCommandOptions {
   readonly checks: readonly string[];
   readonly failOn?: Severity | undefined;
   readonly dumpFacts: boolean;
+  /**
+   * The benchmark to judge under (agent/checks/benchmarks/): a name, or `auto` (the default)
+   * for the one the node's distribution names.
+   */
+  readonly benchmark?: string;
   /** Probe the kubelet's ports and etcd's client URLs on this node (default true; `--no-probe` turns it off). */
   readonly probe?: boolean;
   /** `auto` (the default) or a distribution layout's name: the layout the node's files are read with. */
@@ -44,6 +46,8 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
   for (const [flag, dir] of [['--host-root', opts.hostRoot], ['--proc-root', opts.procRoot]] as const) {
     if (!existsSync(dir)) throw usage(`${flag} ${dir} does not exist`);
   }
+  const setting = opts.benchmark ?? AUTO_BENCHMARK;
+  if (setting !== AUTO_BENCHMARK && !isBenchmarkName(setting)) throw usage(new UnknownBenchmarkError(setting).message);
   let specs;
   try {
     specs = opts.checks.length > 0 ? selectChecks(CATALOG, opts.checks) : CATALOG;
@@ -64,13 +68,15 @@ export async function runScanCommand(opts: ScanCommandOptions, out: NodeJS.Writa
     return 0;
   }
   const now = new Date();
-  const results = evaluate(facts, specs, now);
+  const benchmark = benchmarkFor(setting, detectedBenchmark(facts));
+  const judging = judgeUnder(benchmark, specs);
+  const results = evaluate(facts, judging.specs, now).map(judging.relabel);
   const report = buildScanReport({
-    node: opts.node ?? hostname().toLowerCase(), scannedAt: now, benchmark: BENCHMARK,
+    node: opts.node ?? hostname().toLowerCase(), scannedAt: now, benchmark: benchmark.name,
     scope: specs.map((s) => s.id), results,
   });
   out.write(renderScan(opts.format, {
-    report, checks: specs, toolVersion: opts.toolVersion ?? '0.0.0',
+    report, checks: judging.specs, toolVersion: opts.toolVersion ?? '0.0.0',
     ...(facts.distribution === undefined ? {} : { distribution: facts.distribution }),
   }));
   if (!opts.failOn) return 0;

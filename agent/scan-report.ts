@@ -3,7 +3,8 @@
 import type { Category, Result, Severity, Status } from '../proto/domain.js';
 import { SEVERITIES, STATUSES, isFindingStatus, severityRank } from '../proto/domain.js';
 import { fingerprint } from '../proto/fingerprint.js';
-import { cisRef } from '../proto/benchmark-refs.js';
+import { CIS_BENCHMARK, cisRef, controlIn } from '../proto/benchmark-refs.js';
+import { BENCHMARKS, CIS_KUBERNETES } from './checks/benchmarks/index.js';
 
 export interface ReportFinding {
   readonly fingerprint: string;
@@ -83,7 +84,7 @@ export function buildScanReport(input: ScanReportInput): ScanReport {
 export function failOnMatches(report: ScanReport, severity: Severity): Result[] {
   return report.results
     .filter((r) => r.status === 'fail' && severityRank(r.severity) >= severityRank(severity))
-    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || compareCis(a.cis, b.cis)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || compareCis(controlOf(a, report.benchmark), controlOf(b, report.benchmark))
       || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) || (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
 }
 
@@ -101,29 +102,32 @@ export function formatFailOn(matches: readonly Result[], severity: Severity): st
   return `${lines.join('\n')}\n`;
 }
 
-export const SECTION_TITLES: Readonly<Record<string, string>> = {
-  '1.1': 'Control plane node configuration files',
-  '1.2': 'API server',
-  '1.3': 'Controller manager',
-  '1.4': 'Scheduler',
-  '2': 'etcd',
-  '3.1': 'Authentication and authorization',
-  '3.2': 'Logging',
-  '4.1': 'Worker node configuration files',
-  '4.2': 'Kubelet',
-  '4.3': 'kube-proxy',
-};
+/** The section titles of CIS Kubernetes (the benchmark the catalog follows). */
+export const SECTION_TITLES: Readonly<Record<string, string>> = CIS_KUBERNETES.sections;
 
-/** `4.2.1` -> `4.2`; etcd's flat `2.3` -> `2`; a result without a CIS number groups by category. */
-export function sectionOf(r: Pick<Result, 'cis' | 'category'>): string {
-  if (r.cis === '') return `other:${r.category}`;
-  const parts = r.cis.split('.');
+/** The control a result decides in `benchmark` (`3.2.1` in cis-eks-1.7), or ''. */
+export const controlOf = (r: Pick<Result, 'references'>, benchmark: string): string => controlIn(r.references, benchmark);
+
+/**
+ * `4.2.1` -> `4.2`; etcd's flat `2.3` -> `2`: the section of the control the result decides in
+ * `benchmark` (default CIS Kubernetes); a result that decides none groups by category.
+ */
+export function sectionOf(r: Pick<Result, 'references' | 'category'>, benchmark: string = CIS_BENCHMARK): string {
+  const control = controlOf(r, benchmark);
+  if (control === '') return `other:${r.category}`;
+  const parts = control.split('.');
   return parts.length >= 3 ? parts.slice(0, 2).join('.') : (parts[0] as string);
 }
 
-export function sectionTitle(section: string): string {
+/** What `benchmark` calls a section of its own (`3.2` -> `Kubelet`), when the data names it. */
+export function sectionName(section: string, benchmark: string = CIS_BENCHMARK): string | undefined {
+  const titles = BENCHMARKS.find((b) => b.name === benchmark)?.sections ?? {};
+  return Object.hasOwn(titles, section) ? titles[section] : undefined;
+}
+
+export function sectionTitle(section: string, benchmark: string = CIS_BENCHMARK): string {
   if (section.startsWith('other:')) return `Other checks: ${section.slice('other:'.length)}`;
-  const name = Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] : undefined;
+  const name = sectionName(section, benchmark);
   return name === undefined ? section : `${section} ${name}`;
 }
 
@@ -194,12 +198,13 @@ export function formatText(report: ScanReport, distribution?: ScanDistribution):
   }
   const bySection = new Map<string, Result[]>();
   for (const r of report.results) {
-    const key = sectionOf(r);
+    const key = sectionOf(r, report.benchmark);
     bySection.set(key, [...(bySection.get(key) ?? []), r]);
   }
+  const control = (r: Result): string => controlOf(r, report.benchmark);
   for (const section of [...bySection.keys()].sort(compareCis)) {
-    lines.push('', sectionTitle(section));
-    const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(a.cis, b.cis));
+    lines.push('', sectionTitle(section, report.benchmark));
+    const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(control(a), control(b)));
     for (const r of rs) {
       // Severity is what a finding (or a check that could not be judged) is triaged by; a pass or a skip has none to act on.
       const severity = r.status === 'pass' || r.status === 'skip' ? '' : `${r.severity} `;

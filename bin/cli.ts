@@ -88,16 +88,17 @@ function buildProgram(): Command {
     .addOption(new Option('-o, --output <format>', `output format (default text): ${SCAN_FORMAT_NAMES.map((f) => `${f}: ${SCAN_FORMATS[f].what}`).join('; ')}`).choices(SCAN_FORMAT_NAMES))
     .addOption(new Option('--format <format>', 'the older name of --output').choices(SCAN_FORMAT_NAMES).hideHelp().conflicts('output'))
     .option('--checks <ids>', 'comma-separated check ids or sections, e.g. 4.2,cis-4.1.5')
+    .option('--benchmark <name>', "judge and label results under this benchmark (auto: the one the node's distribution names); e.g. cis-1.12, cis-eks-1.7", 'auto')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a failing check has at least this severity, listing those checks on stderr').choices([...SEVERITIES]))
     .option('--dump-facts', 'print the collected facts as JSON instead of a report')
     .option('--no-probe', "do not connect to the kubelet's ports on 127.0.0.1 (10250, 10255) or to etcd's client URLs")
     .addOption(new Option('--distribution <name>', "the distribution layout to read the node's files with, instead of detecting it (docs/distributions.md)").choices(['auto', ...DISTRIBUTION_NAMES]))
-    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; output?: ScanFormat; format?: ScanFormat; checks?: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean; distribution?: string }) => {
+    .action(async (opts: { hostRoot: string; procRoot: string; node?: string; output?: ScanFormat; format?: ScanFormat; checks?: string; benchmark: string; failOn?: (typeof SEVERITIES)[number]; dumpFacts?: boolean; probe: boolean; distribution?: string }) => {
       const { runScanCommand } = await import('../agent/scan-command.js');
       process.exitCode = await runScanCommand({
         hostRoot: opts.hostRoot, procRoot: opts.procRoot, node: opts.node, format: opts.output ?? opts.format ?? 'text', toolVersion: VERSION,
         checks: opts.checks ? opts.checks.split(',').map((s) => s.trim()).filter(Boolean) : [],
-        failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe, distribution: opts.distribution,
+        benchmark: opts.benchmark, failOn: opts.failOn, dumpFacts: opts.dumpFacts === true, probe: opts.probe, distribution: opts.distribution,
       }, process.stdout, process.stderr);
     });
 

@@ -6,6 +6,15 @@
 /** The CIS Kubernetes Benchmark version the agent's catalog is written against. */
 export const CIS_BENCHMARK = 'cis-1.12';
 
+/** A benchmark's name as a report names it (ScanReport.benchmark): `cis-1.12`, `cis-eks-1.7`. */
+export const BENCHMARK_NAME = /^[a-z0-9][a-z0-9._-]{0,31}$/;
+
+/**
+ * The benchmark a scan report was judged under: its `benchmark`, or CIS_BENCHMARK when empty
+ * (an agent that names none judged under the only benchmark agents knew, CIS Kubernetes).
+ */
+export const reportBenchmark = (benchmark: string): string => (benchmark === '' ? CIS_BENCHMARK : benchmark);
+
 /** `<benchmark>:<control>`: the benchmark lower-case (`cis-1.12`), the control as it numbers it. */
 export const BENCHMARK_REF = /^([a-z0-9][a-z0-9._-]{0,31}):([A-Za-z0-9][A-Za-z0-9._-]{0,31})$/;
 

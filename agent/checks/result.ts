@@ -38,7 +38,7 @@ export function makeResult(spec: CheckMeta, j: Judgement): Result {
 }
 
 /** A test that did not hold: `fail` for an automated check, `warn` for a manual one. */
-export const failingStatus = (spec: CheckMeta): Status => (spec.scored ? 'fail' : 'warn');
+export const failingStatus = (spec: Pick<CheckMeta, 'scored'>): Status => (spec.scored ? 'fail' : 'warn');
 
 /** No kubelet: the check does not apply (`skip`), or nobody could tell (`error`). */
 export function kubeletAbsent(spec: CheckMeta, subject: string, expected: string, absence: KubeletAbsence | null): Result {

@@ -12,7 +12,7 @@
 // characters) are written as \uXXXX.
 import type { Result } from '../../proto/domain.js';
 import type { ScanReport } from '../scan-report.js';
-import { compareCis, otherReferences, sectionOf, sectionTitle } from '../scan-report.js';
+import { compareCis, controlOf, otherReferences, sectionOf, sectionTitle } from '../scan-report.js';
 
 /** Characters outside XML 1.0's Char production (and unpaired surrogates), as \uXXXX text. */
 function xmlChars(s: string): string {
@@ -72,15 +72,15 @@ function count(results: readonly Result[]): Counts {
 export function formatJunit(report: ScanReport): string {
   const bySection = new Map<string, Result[]>();
   for (const r of report.results) {
-    const key = sectionOf(r);
+    const key = sectionOf(r, report.benchmark);
     bySection.set(key, [...(bySection.get(key) ?? []), r]);
   }
   // JUnit's timestamp is an xs:dateTime without a zone (the Ant schema); ours is UTC.
   const timestamp = report.scannedAt.replace(/\.\d+Z$|Z$/, '');
   const suites: string[] = [];
   for (const section of [...bySection.keys()].sort(compareCis)) {
-    const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(a.cis, b.cis));
-    const name = sectionTitle(section);
+    const rs = [...(bySection.get(section) ?? [])].sort((a, b) => compareCis(controlOf(a, report.benchmark), controlOf(b, report.benchmark)));
+    const name = sectionTitle(section, report.benchmark);
     suites.push([
       `  <testsuite${attrs({ name, ...count(rs), time: 0, timestamp, hostname: report.node })}>`,
       ...rs.map((r) => testcase(r, name)),

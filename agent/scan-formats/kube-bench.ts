@@ -21,7 +21,8 @@
 import type { Result, Status } from '../../proto/domain.js';
 import type { CheckMeta } from '../checks/index.js';
 import type { ScanReport } from '../scan-report.js';
-import { compareCis, SECTION_TITLES } from '../scan-report.js';
+import { compareCis, sectionName } from '../scan-report.js';
+import { BENCHMARKS } from '../checks/benchmarks/index.js';
 import { controlsIn } from '../../proto/benchmark-refs.js';
 
 export type KubeBenchState = 'PASS' | 'FAIL' | 'WARN' | 'INFO';
@@ -81,13 +82,9 @@ export const KUBE_BENCH_STATE: Readonly<Record<Status, KubeBenchState>> = {
 /** Worst first: the order subjects are listed in, and the first one decides a control's status. */
 const WORST: Readonly<Record<Status, number>> = { fail: 0, warn: 1, error: 2, pass: 3, skip: 4 };
 
-/** The benchmark's parts, as kube-bench names them (its targets master, etcd, controlplane, node). */
-const PARTS: Readonly<Record<string, { text: string; nodeType: string }>> = {
-  1: { text: 'Control Plane Security Configuration', nodeType: 'master' },
-  2: { text: 'Etcd Node Configuration', nodeType: 'etcd' },
-  3: { text: 'Control Plane Configuration', nodeType: 'controlplane' },
-  4: { text: 'Worker Node Security Configuration', nodeType: 'node' },
-};
+/** The benchmark's parts, as kube-bench names them (its targets master, etcd, controlplane, node): the benchmark's data. */
+const partsOf = (benchmark: string): Readonly<Record<string, { text: string; nodeType: string }>> =>
+  BENCHMARKS.find((b) => b.name === benchmark)?.parts ?? {};
 
 export interface KubeBenchInput {
   readonly report: ScanReport;
@@ -169,9 +166,10 @@ export function buildKubeBench(input: KubeBenchInput): KubeBenchOutput {
     const sections = parts.get(part)!;
     const tests: KubeBenchGroup[] = [...sections.keys()].sort(compareCis).map((section) => {
       const results = sections.get(section)!;
-      const desc = Object.hasOwn(SECTION_TITLES, section) ? SECTION_TITLES[section] as string : section;
+      const desc = sectionName(section, report.benchmark) ?? section;
       return { section, type: '', ...tally(results), desc, results };
     });
+    const PARTS = partsOf(report.benchmark);
     const known = Object.hasOwn(PARTS, part) ? PARTS[part] : undefined;
     return {
       id: part,

@@ -18,6 +18,7 @@ import type { Logger } from '../../proto/support/logger.js';
 import type { ScanReport } from '../../proto/load.js';
 import { dependencyIndex } from '../checks/dependencies.js';
 import { evaluate } from '../checks/evaluate.js';
+import { benchmarkFor, detectedBenchmark, judgeUnder } from '../checks/benchmarks/index.js';
 import type { CheckSpec } from '../checks/spec.js';
 import type { HostFacts } from '../facts/index.js';
 import { createHostFs } from '../facts/host-fs.js';
@@ -29,6 +30,7 @@ export interface WatcherConfig {
   readonly node: string;
   /** Where the host's files are: only directories under it are watched. */
   readonly hostRoot: string;
+  /** The agent's benchmark setting (`auto` or a name; agent/checks/benchmarks/index.ts benchmarkFor). */
   readonly benchmark: string;
   /** Quiet time after the last event before re-evaluating (a burst is one re-evaluation). */
   readonly debounceMs: number;
@@ -220,9 +222,11 @@ export function createWatcher(config: WatcherConfig, deps: WatcherDeps): Watcher
       const t0 = performance.now();
       const facts = await deps.collect(now);
       const collectMs = Math.round((performance.now() - t0) * 10) / 10;
-      const results = evaluate(facts, affected, now);
+      // Judged under the benchmark the periodic scan uses for these facts, so results compare.
+      const judging = judgeUnder(benchmarkFor(config.benchmark, detectedBenchmark(facts)), affected);
+      const results = evaluate(facts, judging.specs, now).map(judging.relabel);
       const scope = affected.map((s) => s.id);
-      const sequence = deps.spool.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: config.benchmark, scope, results, trigger: 'watch' }), false);
+      const sequence = deps.spool.addScan(scanToWire({ node: config.node, scannedAt: now, benchmark: judging.benchmark.name, scope, results, trigger: 'watch' }), false);
       counts.reports++;
       const failing = results.filter((r) => isFindingStatus(r.status));
       log.info({ trigger: 'watch', sequence, changed: [...changed], scope, results: results.length, failing: failing.length, collectMs }, 'watch scan completed');

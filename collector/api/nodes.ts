@@ -29,7 +29,8 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
         + '(`agentMissing`): docs/node-coverage.md. Each node also has its latest `results` by status (all '
         + '`skip`: no check applied, not a Kubernetes node), where its host process learning window stands '
         + '(`hostLearning`: learning until when, or locked) and whether it is a demo node of `npm start -- --demo` '
-        + '(`demo`, setting `nodes.demo`: docs/demo.md).',
+        + '(`demo`, setting `nodes.demo`: docs/demo.md), and the benchmark its latest scan was judged under (`benchmark`, '
+        + 'filter `benchmark`: docs/checks.md#benchmarks; nodes no agent reported have none and are left out by the filter).',
       querystring: NodesQuery, response: { 200: NodePage, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -38,7 +39,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const after = q.cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(q.cursor);
     if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
     if (after.sort !== sort) return reply.code(400).send({ error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` });
-    const page = ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale }, q.limit, after);
+    const page = ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, q.limit, after);
     return { ...page, items: page.items.map((n) => withStatus(ctx, n)) };
   });
 

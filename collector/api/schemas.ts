@@ -10,6 +10,7 @@ import { literals, nullable } from '../schema.js';
 import { GRANT_FORMS, WILDCARD_FIELDS } from '../posture/grant-forms.js';
 import { CAVEATS } from '../posture/who-can.js';
 import { EXPOSURE_CLASSES } from '../store/boundary/nodes.js';
+import { BENCHMARK_NAME } from '../../proto/benchmark-refs.js';
 
 const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
@@ -63,6 +64,7 @@ export const SuppressBody = Type.Object({
 
 export const NodesQuery = Type.Object({
   stale: Type.Optional(Type.Boolean({ description: 'true: only nodes silent past the stale time; false: only the others' })),
+  benchmark: Type.Optional(Type.String({ pattern: BENCHMARK_NAME.source, description: 'Only the nodes whose latest scan was judged under this benchmark, e.g. cis-eks-1.7 (docs/checks.md#benchmarks)' })),
   sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('certExpiry')], {
     description: 'name (default), or certExpiry: the node whose certificate expires first comes first, nodes without certificates last',
   })),
@@ -147,6 +149,7 @@ export const Node = Type.Object({
   openFindings: Int('Its open findings'), failingChecks: Int('Checks with an open finding on it'),
   scoredChecks: Type.Object({ passing: Int('Scored checks it passes'), scored: Int('Scored checks judged on it') }, { description: 'The scored checks behind complianceScore' }),
   complianceScore: Type.Union([Type.Number(), Type.Null()], { description: 'passing / scored; null when no scored check was judged' }),
+  benchmark: Type.String({ description: 'The benchmark its latest scan was judged under (cis-1.12, cis-eks-1.7 ...: docs/checks.md#benchmarks); empty before its first scan. Its results carry that benchmark\'s controls' }),
   results: Type.Object({ pass: Int('Results that passed'), fail: Int('Results that failed'), warn: Int('Warnings'), skip: Int('Checks that did not apply'), error: Int('Checks that could not judge') }, {
     description: "The node's latest results (one per check and subject) by status, the agent's judgement of itself (agent-exec-coverage) left out. All skip means no check applied: the agent found no kubelet and no control-plane component (not a Kubernetes node)",
   }),
@@ -224,6 +227,12 @@ export const Summary = Type.Object({
   compliance: Type.Object({
     score: Type.Union([Type.Number(), Type.Null()], { description: 'Passing scored checks / scored checks, across all nodes' }),
     passing: Int('Scored checks passing, all nodes together'), scored: Int('Scored checks judged, all nodes together'),
+    byBenchmark: Type.Array(Type.Object({
+      benchmark: Str('The benchmark, e.g. cis-eks-1.7'),
+      nodes: Int('Nodes whose latest scan was judged under it'),
+      score: Type.Union([Type.Number(), Type.Null()], { description: 'Their passing scored checks / scored checks; null when none was judged' }),
+      passing: Int('Their scored checks passing'), scored: Int('Their scored checks judged'),
+    }), { description: 'The same per benchmark the nodes are judged under (a node judged under CIS EKS counts under cis-eks-1.7), by name' }),
   }, { description: "The cluster's compliance score" }),
   findings: Type.Object({
     total: Int('Findings in this state'), bySeverity: BySeverity,

@@ -10,7 +10,7 @@ export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): vo
     schema: {
       operationId: 'getSummary', tags: ['summary'],
       summary: 'The cluster at a glance',
-      description: 'Nodes (total, connected, stale), the cluster\'s compliance score, findings by severity and by '
+      description: 'Nodes (total, connected, stale), the cluster\'s compliance score (also per benchmark the nodes are judged under), findings by severity and by '
         + 'category, the nodes with the most findings and the checks failing on the most nodes, for the '
         + 'findings in `state` (default `open`).',
       querystring: SummaryQuery, response: { 200: Summary, 400: ErrorBody },

@@ -21,7 +21,7 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
-import { BENCHMARK_REF, legacyReferences, MAX_REFERENCES } from '../../proto/benchmark-refs.js';
+import { BENCHMARK_NAME, BENCHMARK_REF, legacyReferences, MAX_REFERENCES, reportBenchmark } from '../../proto/benchmark-refs.js';
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
 import type { IncomingBatch, IncomingFinding, IncomingResult, IncomingScan } from '../pipeline/types.js';
@@ -292,7 +292,9 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
   if (r.results.length > LIMITS.resultsPerReport) throw new InvalidMessage(`scanReport has ${r.results.length} results; at most ${LIMITS.resultsPerReport}`);
   if (r.scope.length > LIMITS.scopeEntries) throw new InvalidMessage(`scanReport.scope has more than ${LIMITS.scopeEntries} entries`);
   const scope = r.scope.map((s, i) => checkId(`scanReport.scope[${i}]`, s));
-  const benchmark = text('scanReport.benchmark', r.benchmark, 64);
+  // Stored per node and counted by (the summary's compliance per benchmark): a name, or none (cis-1.12).
+  const benchmark = reportBenchmark(text('scanReport.benchmark', r.benchmark, 64));
+  if (!BENCHMARK_NAME.test(benchmark)) throw new InvalidMessage(`scanReport.benchmark ${JSON.stringify(benchmark)} is not a benchmark name (lower-case letters, digits, '.', '-', '_'; at most 32; e.g. cis-1.12)`);
   const results = r.results.map((x, i): IncomingResult => {
     const f = `scanReport.results[${i}]`;
     const status = statusFromWire(x.status);

@@ -200,7 +200,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
             expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason, remediation: r.remediation, detail: '{}', seen: 'scan',
           } : undefined);
         }
-        u.findings.compliance(m.node);
+        u.findings.compliance(m.node, m.benchmark);
         if (m.exposure) u.nodes.setExposure(m.node, m.scannedAt, m.exposure);
       } else {
         for (const f of m.findings) {

@@ -147,6 +147,8 @@ interface NodeLike {
   cluster?: { ready: boolean; agentExpected: boolean | null; reason: string } | null;
   agentMissing?: { state: string; since: string; reason: string } | null;
   demo?: boolean;
+  /** Absent from collectors older than benchmarks per node. */
+  benchmark?: string;
   hostLearning?: { key: string; state: 'learning' | 'locked'; until: string | null; lockedBy: string } | null;
 }
 
@@ -175,6 +177,7 @@ const NODE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
   { title: 'Node', value: (n) => n.name, max: 60 },
   { title: 'Status', value: (n) => `${nodeStatus(n)}${n.demo ? ' (demo)' : ''}` },
   { title: 'Score', value: (n) => (n.complianceScore === null || n.complianceScore === undefined ? null : pct(n.complianceScore)), align: 'right' },
+  { title: 'Benchmark', value: (n) => n.benchmark || null },
   { title: 'Open', value: (n) => n.openFindings, align: 'right' },
   { title: 'Failing', value: (n) => n.failingChecks, align: 'right' },
   { title: 'Drops', value: (n) => n.agentDrops?.total ?? null, align: 'right' },
@@ -252,7 +255,8 @@ const BASELINE_ITEM_COLUMNS: ReadonlyArray<Column<{ key: string; path: string; w
 interface SummaryLike {
   state: string;
   nodes: { total: number; connected: number; stale: number };
-  compliance: { score: number | null; passing: number; scored: number };
+  /** byBenchmark is absent from collectors older than benchmarks per node. */
+  compliance: { score: number | null; passing: number; scored: number; byBenchmark?: Array<{ benchmark: string; nodes: number; score: number | null; passing: number; scored: number }> };
   findings: { total: number; bySeverity: Record<string, number>; byCategory: Record<string, number> };
   /** Absent from collectors older than cluster findings. */
   cluster?: { total: number; bySeverity: Record<string, number> };
@@ -265,6 +269,10 @@ function renderSummary(s: SummaryLike): string {
   const out = [
     `Nodes:       ${s.nodes.total} (${s.nodes.connected} connected, ${s.nodes.stale} stale)`,
     `Compliance:  ${pct(s.compliance.score)} (${s.compliance.passing} of ${s.compliance.scored} scored checks pass)`,
+    // Per benchmark only when nodes are judged under more than one, or under one that is not CIS Kubernetes.
+    ...((s.compliance.byBenchmark ?? []).length > 1 || (s.compliance.byBenchmark ?? []).some((b) => b.benchmark !== 'cis-1.12')
+      ? (s.compliance.byBenchmark ?? []).map((b) => `  ${b.benchmark}: ${pct(b.score)} (${b.passing} of ${b.scored} on ${b.nodes} node${b.nodes === 1 ? '' : 's'})`)
+      : []),
     `Findings:    ${s.findings.total} ${s.state}: ${sev}`,
     ...(s.cluster ? [`  cluster:   ${s.cluster.total} ${s.state}: ${[...SEVERITIES].reverse().map((x) => `${x} ${s.cluster?.bySeverity[x] ?? 0}`).join(', ')} (RBAC and posture, no node)`] : []),
     '',
@@ -411,23 +419,25 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
 
   withConnection(query.command('nodes').description("the node inventory: status, compliance score, findings, agent drops, versions; with the collector's node watch, also the nodes no agent reports from, and why"), OUTPUTS)
     .option('--stale', 'only nodes whose agent has gone silent')
+    .option('--benchmark <name>', 'only nodes judged under this benchmark, e.g. cis-eks-1.7')
     .addOption(new Option('--sort <order>', 'name, or certExpiry: the node whose certificate expires first comes first').choices(['name', 'certExpiry']).default('name'))
     .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
     .option('--exposure', 'what listens on each node instead: protocol, address, port, address class, pid, executable and workload (docs/exposure.md)')
     .option('--node <name>', 'with --exposure: only this node')
-    .action(async (o: ConnectionFlags & { stale?: boolean; sort: string; wide?: boolean; exposure?: boolean; node?: string }) => {
+    .action(async (o: ConnectionFlags & { stale?: boolean; benchmark?: string; sort: string; wide?: boolean; exposure?: boolean; node?: string }) => {
       await run(o, async (conn) => {
         if (o.node !== undefined && !o.exposure) throw new QueryError('--node goes with --exposure', true);
         if (o.exposure) {
           const names = o.node !== undefined ? [o.node]
-            : (await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000)).items.map((n) => n.name);
+            : (await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, benchmark: o.benchmark, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000)).items.map((n) => n.name);
           const { rows, missing } = await exposureRows(conn, names);
           for (const m of missing) io.stderr.write(`${m}: no listeners reported (an agent that predates them, or exposure.enabled off)\n`);
           printPage(io, o.output, { items: rows, nextCursor: null }, EXPOSURE_COLUMNS, 'Nothing listens, as far as the agents report.', 'listeners');
           return;
         }
-        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
-        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, o.stale ? 'No node is stale.' : 'No node is known yet.', 'nodes');
+        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, benchmark: o.benchmark, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
+        const none = o.stale ? 'No node is stale.' : o.benchmark !== undefined ? `No node is judged under ${o.benchmark}.` : 'No node is known yet.';
+        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, none, 'nodes');
       });
     });
 

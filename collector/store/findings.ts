@@ -79,7 +79,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
       VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (node, check_id, subject) DO UPDATE SET status = excluded.status, severity = excluded.severity,
         scored = excluded.scored, evaluated_at = excluded.evaluated_at WHERE excluded.evaluated_at >= node_results.evaluated_at`),
-    compliance: db.prepare(`UPDATE nodes SET
+    compliance: db.prepare(`UPDATE nodes SET benchmark = @benchmark,
         scored_pass = (SELECT count(*) FROM node_results r WHERE r.node = @node AND r.scored = 1 AND r.status = 'pass'),
         scored_total = (SELECT count(*) FROM node_results r WHERE r.node = @node AND r.scored = 1 AND r.status IN ('pass', 'fail')),
         failing_checks = (SELECT count(DISTINCT r.check_id) FROM node_results r WHERE r.node = @node AND r.status = 'fail')
@@ -177,8 +177,8 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     nodeResult(node, r, evaluatedAt) {
       s.nodeResult.run(node, r.checkId, r.subject, r.status, r.severity, r.scored ? 1 : 0, evaluatedAt);
     },
-    compliance(node) {
-      s.compliance.run({ node });
+    compliance(node, benchmark) {
+      s.compliance.run({ node, benchmark });
     },
     refused(node, n) {
       if (n > 0) s.refused.run(n, node);

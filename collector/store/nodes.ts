@@ -26,7 +26,7 @@ interface RawNode {
   baseline_items_dropped: number; baseline_keys_evicted: number; baseline_report_dropped: number;
   baseline_reports_refused: number;
   baseline_keys_not_on_node: number; baseline_keys_over_node_limit: number; baseline_keys_central_full: number;
-  first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number;
+  first_seen: number; last_seen: number; open_findings: number; failing_checks: number; scored_pass: number; scored_total: number; benchmark: string;
   /** JSON [pass, fail, warn, skip, error], counted from node_results. */
   results: string | null;
   /** Only with sort=certExpiry. */
@@ -150,7 +150,7 @@ function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): No
     spool: { entries: 0, bytes: 0, dropped: 0, rejected: 0 },
     agentDrops: EMPTY_DROPS, agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 }, findingsRefused: 0, baselineReportsRefused: 0,
     baselineKeysRefused: { total: 0, notOnNode: 0, overNodeLimit: 0, centralFull: 0 }, openFindings: 0, failingChecks: 0,
-    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null, results: NO_RESULTS,
+    scoredChecks: { passing: 0, scored: 0 }, complianceScore: null, benchmark: '', results: NO_RESULTS,
     source: 'cluster',
     cluster: { ready: c.ready, agentExpected: c.agentExpected, reason: c.reason, firstSeen: isoTime(c.firstSeen) },
     agentMissing: missing,
@@ -247,6 +247,8 @@ export function createNodeStore(db: Db): NodeStore {
         exposure_listeners_dropped AS listenersDropped, last_seen AS lastSeen FROM nodes ORDER BY name LIMIT ?`),
     nodeCount: db.prepare<[], number>('SELECT count(*) FROM nodes').pluck(),
     silent: db.prepare<[number], { name: string; last_seen: number }>('SELECT name, last_seen FROM nodes WHERE last_seen < ? ORDER BY name'),
+    byBenchmark: db.prepare<[], { benchmark: string; nodes: number; scored_pass: number; scored_total: number }>(
+      "SELECT benchmark, count(*) AS nodes, sum(scored_pass) AS scored_pass, sum(scored_total) AS scored_total FROM nodes WHERE benchmark <> '' GROUP BY benchmark ORDER BY benchmark"),
     counts: db.prepare<[number], { total: number; connected: number; stale: number; scored_pass: number; scored_total: number }>(`SELECT
         count(*) AS total, coalesce(sum(connected), 0) AS connected, coalesce(sum(last_seen < ?), 0) AS stale,
         coalesce(sum(scored_pass), 0) AS scored_pass, coalesce(sum(scored_total), 0) AS scored_total FROM nodes`),
@@ -281,6 +283,7 @@ export function createNodeStore(db: Db): NodeStore {
     openFindings: r.open_findings, failingChecks: r.failing_checks,
     scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
     complianceScore: score(r.scored_pass, r.scored_total),
+    benchmark: r.benchmark,
     results: resultsOf(r.results),
     source: 'agent',
     cluster: r.c_name === null ? null : {
@@ -383,6 +386,10 @@ export function createNodeStore(db: Db): NodeStore {
         where.push(filter.stale ? 'n.last_seen < @cutoff' : 'n.last_seen >= @cutoff');
         params.cutoff = now - staleAfterMs;
       }
+      if (filter.benchmark !== undefined) {
+        where.push('n.benchmark = @benchmark');
+        params.benchmark = filter.benchmark;
+      }
       const cond = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
       const sql = byExpiry
         ? `${SELECT_BY_EXPIRY}${cond} ORDER BY n.cert_expiry IS NULL, n.cert_expiry, n.name LIMIT @limit`
@@ -390,10 +397,10 @@ export function createNodeStore(db: Db): NodeStore {
       let stmt = listStatements.get(sql);
       if (!stmt) listStatements.set(sql, (stmt = db.prepare<Record<string, unknown>, RawNode>(sql)));
       const reported: Listed[] = stmt.all(params).map((r) => ({ agent: r }));
-      // Nodes no agent reported are neither stale nor fresh: a stale filter leaves them out.
-      // With no certificate they sort with the nodes that reported none.
+      // Nodes no agent reported are neither stale nor fresh, nor judged: a stale or benchmark
+      // filter leaves them out. With no certificate they sort with the nodes that reported none.
       let rows = reported;
-      if (filter.stale === undefined) {
+      if (filter.stale === undefined && filter.benchmark === undefined) {
         const after = !byExpiry || cursor.expiry === null ? cursor.after : '';
         const clusterOnly: Listed[] = s.clusterOnlyAfter.all({ after, limit: limit + 1 }).map((r) => ({ cluster: r }));
         rows = mergeSorted(reported, clusterOnly, byExpiry ? byExpiryKey : byNameKey, limit + 1);
@@ -421,6 +428,9 @@ export function createNodeStore(db: Db): NodeStore {
     counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number } {
       const r = s.counts.get(now - staleAfterMs)!;
       return { total: r.total, connected: r.connected, stale: r.stale, scoredPassing: r.scored_pass, scored: r.scored_total };
+    },
+    byBenchmark() {
+      return s.byBenchmark.all().map((r) => ({ benchmark: r.benchmark, nodes: r.nodes, scoredPassing: r.scored_pass, scored: r.scored_total }));
     },
   };
 }

@@ -51,7 +51,10 @@ export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
           state: opts.state,
           generatedAt: isoTime(opts.now),
           nodes: { total: n.total, connected: n.connected, stale: n.stale },
-          compliance: { score: score(n.scoredPassing, n.scored), passing: n.scoredPassing, scored: n.scored },
+          compliance: {
+            score: score(n.scoredPassing, n.scored), passing: n.scoredPassing, scored: n.scored,
+            byBenchmark: nodes.byBenchmark().map((b) => ({ benchmark: b.benchmark, nodes: b.nodes, score: score(b.scoredPassing, b.scored), passing: b.scoredPassing, scored: b.scored })),
+          },
           findings: { total, bySeverity: sev, byCategory: categories },
           cluster,
           byNode,

@@ -7,10 +7,11 @@ import { CATALOG } from '../../agent/checks/index.js';
 import { checkExpects, checkReads } from '../../agent/checks/describe.js';
 import { EXEC_COVERAGE } from '../../agent/checks/exec-coverage.js';
 import { PROCESS_CHECKS } from '../../agent/processes/findings.js';
-import { BENCHMARK } from '../../agent/scan-command.js';
+import { CIS_BENCHMARK as BENCHMARK } from '../../proto/benchmark-refs.js';
 import { AGENT_STALE } from '../../collector/pipeline/commit.js';
 import { postureCheckEntries } from '../../collector/posture/describe.js';
 import { code, slug, table, text } from './markdown.js';
+import { benchmarksMarkdown } from './benchmarks.js';
 
 export interface CheckEntry {
   readonly id: string;
@@ -233,7 +234,8 @@ Generated from the check catalog (\`agent/checks/\`) and the posture checks (\`c
 by \`npm run gen:docs\`; do not edit by hand. ${entries.length} checks (${counts}).
 
 ${INTRO}
-${sections.join('\n')}`;
+${sections.join('\n')}
+${benchmarksMarkdown()}`;
 }
 
 const INTRO = `## Reading a result

@@ -30,7 +30,7 @@ interface Harness {
 }
 
 async function harness(t: { teardown(fn: () => Promise<void>): void }, scenario: 'insecure-worker' | 'defaults-worker', opts: {
-  prepare?: (fx: Fixture) => Promise<void>; maxPaths?: number; debounceMs?: number;
+  prepare?: (fx: Fixture) => Promise<void>; maxPaths?: number; debounceMs?: number; benchmark?: string;
 } = {}): Promise<Harness> {
   const fx = await prepareFixture(scenario);
   const state = await mkdtemp(join(tmpdir(), 'nodeward-watch-'));
@@ -46,7 +46,7 @@ async function harness(t: { teardown(fn: () => Promise<void>): void }, scenario:
   });
   const facts = (): Promise<HostFacts> => collectFacts({ hostRoot: fx.root, procRoot: fx.procRoot });
   const watcher = createWatcher(
-    { node: 'node-a', hostRoot: fx.root, benchmark: 'cis-1.12', debounceMs: opts.debounceMs ?? 100, maxPaths: opts.maxPaths ?? 1024 },
+    { node: 'node-a', hostRoot: fx.root, benchmark: opts.benchmark ?? 'auto', debounceMs: opts.debounceMs ?? 100, maxPaths: opts.maxPaths ?? 1024 },
     {
       specs: CATALOG, collect: facts, lane: createScanLane(), notify: () => undefined, log: createLogger('watch-test', 'debug', sink),
       spool: { addScan: (report, full) => (spooled.push({ report, full }), spool.addScan(report, full)) },
@@ -101,6 +101,17 @@ test('chmod 0644 -> 0600 of the kubelet config: one watch report, scoped to the 
   const line = h.logs.find((l) => l.msg === 'watch scan completed');
   t.deepEqual(line?.changed, ['/var/lib/kubelet/config.yaml']);
   t.is(typeof line?.collectMs, 'number');
+});
+
+test('a watch report is judged under the agent\'s benchmark setting, as the periodic scan is', async (t) => {
+  const h = await harness(t, 'insecure-worker', { benchmark: 'cis-eks-1.7' });
+  // 0644 -> 0640: within EKS's 644 both times; the report names EKS and carries its control.
+  await chmod(join(h.fx.root, 'var/lib/kubelet/config.yaml'), 0o640);
+  const s = await reportAt(h, 0);
+  t.is(s.report.benchmark, 'cis-eks-1.7');
+  t.deepEqual(resultOf(s, 'cis-4.1.9')?.references, ['cis-eks-1.7:3.1.3']);
+  t.is(resultOf(s, 'cis-4.1.9')?.status, 'STATUS_PASS', 'EKS asks 644 or stricter; CIS Kubernetes would fail 0640');
+  t.deepEqual(resultOf(s, 'cis-4.2.1')?.references, ['cis-eks-1.7:3.2.1', 'cis-1.12:4.2.1']);
 });
 
 test('an editor-style replace (write elsewhere, rename over) is seen, and the new content judged', async (t) => {

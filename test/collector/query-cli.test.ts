@@ -97,12 +97,12 @@ test('query nodes and query summary, with settings from the environment', async 
   const nodes = await nodeward(['query', 'nodes'], env);
   t.is(nodes.code, 0, nodes.stderr);
   const rows = nodes.stdout.trimEnd().split('\n');
-  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+OPEN\s+FAILING\s+DROPS\s+EXEC\s+HOST LEARNING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN\s+WHY NO AGENT$/);
+  t.regex(rows[0]!, /^NODE\s+STATUS\s+SCORE\s+BENCHMARK\s+OPEN\s+FAILING\s+DROPS\s+EXEC\s+HOST LEARNING\s+AGENT\s+KUBELET\s+CERTS EXPIRE\s+OS\s+LAST SEEN\s+WHY NO AGENT$/);
   // node-a's agent predates exec_source: its exec_coverage "event" was netlink. node-b never said.
   // Neither reported a host baseline: no learning window to show.
-  t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 9)), [
-    ['node-a', 'disconnected', '50%', '2', '1', '6', 'netlink', '-', '0.9.1'],
-    ['node-b', 'disconnected', '0%', '1', '1', '0', '-', '-', '0.9.1'],
+  t.deepEqual(rows.slice(1).map((l) => l.split(/\s{2,}/).slice(0, 10)), [
+    ['node-a', 'disconnected', '50%', 'cis-1.12', '2', '1', '6', 'netlink', '-', '0.9.1'],
+    ['node-b', 'disconnected', '0%', 'cis-1.12', '1', '1', '0', '-', '-', '0.9.1'],
   ]);
   t.is((await nodeward(['query', 'nodes', '--stale'], env)).stdout, 'No node is stale.\n');
   const json = JSON.parse((await nodeward(['query', 'nodes', '--output', 'json'], env)).stdout);

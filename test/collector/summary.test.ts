@@ -38,14 +38,14 @@ test('the summary counts open findings by severity, category and node, ranks che
   ], 'warnings are not failures; ties break by findings, then check id');
   t.like(s.topChecks[0], { severity: 'critical', title: 'Anonymous auth is off', category: 'kubelet' });
   // Passing scored / scored judged, summed over the nodes: a 1/2, b 0/3, c 1/2.
-  t.deepEqual(s.compliance, { score: 0.286, passing: 2, scored: 7 });
+  t.deepEqual(s.compliance, { score: 0.286, passing: 2, scored: 7, byBenchmark: [{ benchmark: 'cis-1.12', nodes: 3, score: 0.286, passing: 2, scored: 7 }] });
   const nodes = (await ok(tc, '/api/v1/nodes')).items.map((n: any) => [n.name, n.complianceScore]);
   t.deepEqual(nodes, [['node-a', 0.5], ['node-b', 0], ['node-c', 0.5]]);
 
   // A fix on node-b moves both its score and the cluster's.
   await b!.scan(now + 1000, ['cis-4.2.2'], [result('cis-4.2.2', '--authorization-mode', 'pass')]);
   const fixed = await ok(tc, '/api/v1/summary');
-  t.deepEqual(fixed.compliance, { score: 0.429, passing: 3, scored: 7 });
+  t.deepEqual(fixed.compliance, { score: 0.429, passing: 3, scored: 7, byBenchmark: [{ benchmark: 'cis-1.12', nodes: 3, score: 0.429, passing: 3, scored: 7 }] });
   t.is(fixed.findings.bySeverity.medium, 2);
   t.like(await ok(tc, '/api/v1/nodes/node-b'), { complianceScore: 0.333, failingChecks: 2 });
 
@@ -68,7 +68,7 @@ test('the summary counts open findings by severity, category and node, ranks che
 test('an empty collector summarises to zeroes and a null score; bad parameters are 400', (t) => withCollector(async (tc) => {
   const s = await ok(tc, '/api/v1/summary');
   t.deepEqual(s.findings, { total: 0, bySeverity: { critical: 0, high: 0, medium: 0, low: 0, info: 0 }, byCategory: {} });
-  t.deepEqual(s.compliance, { score: null, passing: 0, scored: 0 });
+  t.deepEqual(s.compliance, { score: null, passing: 0, scored: 0, byBenchmark: [] });
   t.deepEqual(s.nodes, { total: 0, connected: 0, stale: 0 });
   t.deepEqual([s.byNode, s.topChecks], [[], []]);
   for (const [q, param] of [['state=bogus', 'state'], ['top=0', 'top'], ['top=101', 'top'], ['top=x', 'top'], ['node=a', 'node']] as const) {

@@ -114,7 +114,9 @@ const result = fc.record({
     { weight: 1, arbitrary: fc.uniqueArray(fc.integer({ min: 0, max: 99 }).map((n) => `cis-1.12:4.2.${n}`), { minLength: 15, maxLength: 18 }) }),
 });
 const scan = fc.record({
-  sequence: count, node: fc.constantFrom('', 'node-a'), scannedAtMs: anyTime, benchmark: text,
+  sequence: count, node: fc.constantFrom('', 'node-a'), scannedAtMs: anyTime,
+  // Mostly a benchmark name (or none: an agent up to 0.2.x), sometimes anything.
+  benchmark: fc.oneof({ weight: V, arbitrary: fc.constantFrom('', 'cis-1.12', 'cis-eks-1.7', 'k3s-cis-1.8') }, { weight: 1, arbitrary: text }),
   scope: fc.array(checkId, { maxLength: 4 }), results: fc.array(result, { maxLength: 5 }), trigger: text,
 }) as fc.Arbitrary<unknown> as fc.Arbitrary<ScanReport__Output>;
 

@@ -62,7 +62,11 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
     result('cis-4.2.2', '--authorization-mode', 'fail', { severity: 'medium' }),
   ]);
   await b!.batch([proc('/usr/bin/nc', { severity: 'medium' })]);
-  await c!.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [result('cis-4.2.1', '--anonymous-auth', 'pass'), result('cis-4.2.2', '--authorization-mode', 'pass')]);
+  // node-c is an EKS worker: judged under CIS EKS, its results name EKS's controls.
+  await c!.scan(now, ['cis-4.2.1', 'cis-4.2.2'], [
+    result('cis-4.2.1', '--anonymous-auth', 'pass', { references: ['cis-eks-1.7:3.2.1', 'cis-1.12:4.2.1'] }),
+    result('cis-4.2.2', '--authorization-mode', 'pass', { references: ['cis-eks-1.7:3.2.2', 'cis-1.12:4.2.2'] }),
+  ], 'cis-eks-1.7');
 
   const shots = await mkdtemp(join(tmpdir(), 'nodeward-dashboard-'));
   const { context, page, dialogs, problems } = await openPage(t);
@@ -88,6 +92,8 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   t.is(await text(page, '#card-open .big'), '7');
   t.is(await text(page, '#card-score .big'), '42.9%');
   t.is(await text(page, '#card-score .small'), '3 of 7 scored checks pass');
+  t.deepEqual(await page.locator('#card-score .by-benchmark li').evaluateAll((lis: any[]) => lis.map((li) => li.textContent)),
+    ['cis-1.12 20% on 2 nodes', 'cis-eks-1.7 100% on 1 node'], 'compliance per benchmark the nodes are judged under');
   const sev = async (s: string) => text(page, `#severity-counts [data-severity="${s}"] .count`);
   t.deepEqual([await sev('critical'), await sev('high'), await sev('medium'), await sev('low'), await sev('info')], ['1', '2', '3', '1', '0']);
   t.deepEqual(await page.locator('#top-checks tbody tr').locator('td:first-child').allTextContents(),
@@ -196,6 +202,7 @@ browserTest('an operator logs in, reads the overview, filters findings, opens a 
   await page.goto(`${tc.apiUrl}/ui/node?name=node-c`);
   await ready(page);
   t.is(await text(page, '#node-score .big'), '100%');
+  t.is(await text(page, '#node-score .benchmark'), 'judged under cis-eks-1.7');
   t.is(await text(page, '#node-drops .big'), '0');
   t.is(await text(page, '#node-drops .small'), 'nothing lost');
   t.is(await text(page, '#node-documents-refused'), '0');

@@ -12,8 +12,8 @@ import { READER_TOKEN, type TestCollector } from './collector.js';
 export interface Session {
   /** Sends a finding batch with the next sequence number and waits for its ack. */
   batch(findings: WireFinding[]): Promise<void>;
-  /** Sends a scan report with the next sequence number and waits for its ack. */
-  scan(scannedAtMs: number, scope: string[], results: WireResult[]): Promise<void>;
+  /** Sends a scan report with the next sequence number and waits for its ack; judged under `benchmark` (default cis-1.12). */
+  scan(scannedAtMs: number, scope: string[], results: WireResult[], benchmark?: string): Promise<void>;
   /** Sends a heartbeat (no ack comes back), with these counters or none. */
   heartbeat(stats?: AgentStats): void;
   /** Sends one BaselineReport of these baselines (no ack comes back). */
@@ -87,8 +87,8 @@ export async function connect(tc: TestCollector, node: string, host: {
       }
     },
     batch: (findings) => send((seq) => ({ findingBatch: { sequence: seq, findings } })),
-    scan: (scannedAtMs, scope, results) => send((seq) => ({
-      scanReport: { sequence: seq, scannedAtMs, benchmark: 'cis-1.12', scope, results, trigger: 'periodic' },
+    scan: (scannedAtMs, scope, results, benchmark = 'cis-1.12') => send((seq) => ({
+      scanReport: { sequence: seq, scannedAtMs, benchmark, scope, results, trigger: 'periodic' },
     })),
     heartbeat: (stats = { spoolEntries: 0, execCoverage: 'scan' }) => stream.send({ heartbeat: { sentAtMs: Date.now(), stats } }),
     stream,

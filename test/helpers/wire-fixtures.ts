@@ -21,7 +21,7 @@ import { collectFacts } from '../../agent/facts/index.js';
 import { evaluate } from '../../agent/checks/evaluate.js';
 import { CATALOG } from '../../agent/checks/index.js';
 import { scanToWire } from '../../agent/report/wire.js';
-import { BENCHMARK } from '../../agent/scan-command.js';
+import { CIS_BENCHMARK as BENCHMARK } from '../../proto/benchmark-refs.js';
 import { processFinding, PROC_MODIFIED_BINARY, PROC_REVERSE_SHELL, PROC_UNVERIFIED_BINARY, unexpectedFinding, type ProcessDetail } from '../../agent/processes/findings.js';
 import { buildReports } from '../../agent/report/baseline-report.js';
 import type { BaselineJson } from '../../agent/baseline/baselines.js';

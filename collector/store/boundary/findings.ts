@@ -136,8 +136,8 @@ export interface FindingWrites {
   readonly history: HistoryWrites;
   /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
   nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
-  /** Recounts the node's compliance from its latest results. */
-  compliance(node: string): void;
+  /** Recounts the node's compliance from its latest results, judged under `benchmark` (its latest scan's). */
+  compliance(node: string, benchmark: string): void;
   /** New findings of the node refused by its cap. */
   refused(node: string, n: number): void;
 }

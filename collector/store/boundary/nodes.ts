@@ -153,6 +153,8 @@ export interface NodeRow {
   readonly scoredChecks: { readonly passing: number; readonly scored: number };
   /** Passing scored checks / scored checks judged, or null when none were judged. */
   readonly complianceScore: number | null;
+  /** The benchmark its latest scan was judged under (`cis-1.12`, `cis-eks-1.7`); empty before its first scan. */
+  readonly benchmark: string;
   /** The node's latest results (one per check and subject) by status; the agent's judgement of itself (agent-exec-coverage) left out. */
   readonly results: NodeResultCounts;
   /** `agent`: an agent has reported the node; `cluster`: known only from the Kubernetes API (no agent ever reported it). */
@@ -205,6 +207,8 @@ export interface BaselineKeysRefused {
 export interface NodeFilter {
   /** true: only nodes silent past the stale time; false: only nodes heard from since. */
   readonly stale?: boolean | undefined;
+  /** Only nodes whose latest scan was judged under this benchmark (`cis-eks-1.7`). */
+  readonly benchmark?: string | undefined;
 }
 
 /** `name`, or `certExpiry`: the node whose earliest certificate expiry comes first, nodes without certificates last. */
@@ -309,6 +313,8 @@ export interface NodeStore {
   /** Nodes last heard from before `cutoff`. */
   silentSince(cutoff: number): Array<{ name: string; lastSeen: number }>;
   counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number };
+  /** Compliance per benchmark: the nodes judged under each and their scored checks, by benchmark name. */
+  byBenchmark(): Array<{ benchmark: string; nodes: number; scoredPassing: number; scored: number }>;
   /** The agents' own figures, for /metrics: the first `limit` nodes an agent reported, by name, and how many there are in all. */
   agentFigures(limit: number): { nodes: AgentFigures[]; total: number };
 }

@@ -23,7 +23,11 @@ export interface Summary {
   readonly state: FindingState;
   readonly generatedAt: string;
   readonly nodes: { readonly total: number; readonly connected: number; readonly stale: number };
-  readonly compliance: { readonly score: number | null; readonly passing: number; readonly scored: number };
+  readonly compliance: {
+    readonly score: number | null; readonly passing: number; readonly scored: number;
+    /** The same per benchmark the nodes were judged under (a node judged under EKS counts under cis-eks-1.7), by name. */
+    readonly byBenchmark: ReadonlyArray<{ readonly benchmark: string; readonly nodes: number; readonly score: number | null; readonly passing: number; readonly scored: number }>;
+  };
   readonly findings: {
     readonly total: number;
     readonly bySeverity: Record<Severity, number>;

@@ -395,6 +395,16 @@ function processesList(query) {
 }
 
 // ---------------------------------------------------------------------------------------
+/**
+ * Compliance per benchmark the nodes are judged under (a node judged under CIS EKS counts under
+ * cis-eks-1.7): shown when there is more than one, or one that is not CIS Kubernetes.
+ */
+function byBenchmark(rows) {
+  if (!rows || rows.length === 0 || (rows.length === 1 && rows[0].benchmark === 'cis-1.12')) return null;
+  return el('ul', { class: 'by-benchmark muted' }, ...rows.map((b) => el('li', { 'data-benchmark': b.benchmark },
+    el('code', {}, b.benchmark), ' ', scoreBadge(b.score), ` on ${b.nodes} node${b.nodes === 1 ? '' : 's'}`)));
+}
+
 // Pages
 
 async function overview() {
@@ -403,7 +413,8 @@ async function overview() {
   const sev = summary.findings.bySeverity;
   const cards = el('section', { class: 'cards' },
     el('div', { class: 'card', id: 'card-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(summary.compliance.score)),
-      el('p', { class: 'muted small' }, `${summary.compliance.passing} of ${summary.compliance.scored} scored checks pass`)),
+      el('p', { class: 'muted small' }, `${summary.compliance.passing} of ${summary.compliance.scored} scored checks pass`),
+      byBenchmark(summary.compliance.byBenchmark)),
     el('div', { class: 'card', id: 'card-nodes' }, el('h2', {}, 'Nodes'), el('p', { class: 'big' }, summary.nodes.total),
       el('p', { class: 'muted small' }, `${summary.nodes.connected} connected · `,
         summary.nodes.stale > 0 ? el('span', { class: 'status-stale' }, `${summary.nodes.stale} stale`) : '0 stale')),
@@ -621,7 +632,8 @@ async function nodePage() {
     allSkipped(n.results) ? el('section', { class: 'notices', id: 'not-a-node' }, notANodeNotice(n, false)) : null,
     el('section', { class: 'cards' },
       el('div', { class: 'card', id: 'node-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(n.complianceScore)),
-        el('p', { class: 'muted small' }, `${n.scoredChecks.passing} of ${n.scoredChecks.scored} scored checks pass`)),
+        el('p', { class: 'muted small' }, `${n.scoredChecks.passing} of ${n.scoredChecks.scored} scored checks pass`),
+        n.benchmark ? el('p', { class: 'muted benchmark' }, 'judged under ', el('code', {}, n.benchmark)) : null),
       el('div', { class: 'card', id: 'node-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, n.openFindings),
         el('p', { class: 'muted small' }, `${n.failingChecks} failing checks`)),
       dropsCard(n.agentDrops)),

@@ -9,11 +9,12 @@
 // until both say the same.
 import { m001Initial } from './001-initial.js';
 import { m002ListensAndExposureCuts } from './002-listens-and-exposure-cuts.js';
+import { m003NodeBenchmark } from './003-node-benchmark.js';
 import type { PgMigration } from '../migration.js';
 
 export type { PgMigration } from '../migration.js';
 
 /** The SQLite migration whose schema each PostgreSQL migration brings the database to. */
-export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20, 2: 22 };
+export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20, 2: 22, 3: 23 };
 
-export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial, m002ListensAndExposureCuts];
+export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial, m002ListensAndExposureCuts, m003NodeBenchmark];
