@@ -7,7 +7,7 @@ import { api, withCollector } from '../helpers/agent-session.js';
 const ADMIN_ONLY = new Set([
   'POST /api/v1/findings/{id}/suppress', 'POST /api/v1/findings/{id}/unsuppress', 'GET /api/v1/audit',
   'POST /api/v1/baselines/allow', 'POST /api/v1/baselines/remove', 'POST /api/v1/baselines/lock', 'POST /api/v1/baselines/unlock',
-  'POST /api/v1/baselines/delete', 'DELETE /api/v1/nodes/{name}', 'POST /api/v1/webhooks/deliveries/retry',
+  'POST /api/v1/baselines/delete', 'POST /api/v1/baselines/allow-listen', 'DELETE /api/v1/nodes/{name}', 'POST /api/v1/webhooks/deliveries/retry',
 ]);
 
 test('every documented call needs a token, and admin calls refuse readers', (t) => withCollector(async (tc) => {
