@@ -4,7 +4,7 @@
 // once, relative to its pid directory, and every link in it is read with readlinkat()
 // against that open directory. A process that holds a socket also has what a listener's
 // owner shows read there, in the pid directory already open: its `exe` link and its `cgroup`
-// (at most maxCgroup bytes). The batch runs on libuv's thread pool, so the walk can keep two
+// (at most maxCgroup bytes). The batch runs on libuv's thread pool, so the walk can keep several
 // batches going while JavaScript parses the socket tables. The walk's logic (which pids, the
 // bounds, who owns what) stays in JavaScript; this reads directories.
 //
