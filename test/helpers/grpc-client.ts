@@ -33,7 +33,8 @@ export function openRawStream(address: string, creds: { ca: string; cert?: strin
   });
   return {
     send: (msg) => call.write(msg),
-    async receive(n, timeoutMs = 10_000) {
+    // 30 s: a message that must come, waited for generously; on a loaded 2-core machine 10 s was seen to run out.
+    async receive(n, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (inbox.length < n) {
         if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${inbox.length}`);
