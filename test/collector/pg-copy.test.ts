@@ -22,6 +22,7 @@ import { eventually } from '../helpers/https.js';
 import { startReceiver } from '../helpers/webhook-receiver.js';
 import { connectTo, needsPostgres, postgresForFile, PG_USER } from '../helpers/postgres.js';
 import { runNodeward } from '../helpers/process.js';
+import type { AgentMessage } from '../../proto/load.js';
 
 const pgTest = needsPostgres();
 const server = postgresForFile();
@@ -68,6 +69,19 @@ async function fill(): Promise<string> {
     await post(`/api/v1/findings/${fp('node-a', 'cis-4.2.1', '--flag-3')}/suppress`, { reason: 'known, ticket OPS-1' });
     await post('/api/v1/baselines/allow', { key: WEB, executables: ['/usr/bin/env'], content: 'any' });
     await post('/api/v1/baselines/allow-listen', { key: WEB, listen: 'tcp/0.0.0.0:9090' });
+    await post('/api/v1/baselines/remove', { key: WEB, executables: ['/bin/sh'] });
+    // A scan with the node's exposure (its third message: the session's own sequence is at 2).
+    const listener = { protocol: 'tcp', address: '0.0.0.0', port: 9090, addressClass: 'public', wildcard: true, uid: 0, pid: 42, exe: '/usr/sbin/nginx',
+      baseline: WEB, namespace: 'shop', pod: 'web-1', container: 'nginx', workload: 'Deployment/web' };
+    a.stream.send({ scanReport: { sequence: 3, scannedAtMs: now, benchmark: 'cis-1.12', scope: ['cis-4.2.1'], results: [...many, result('cis-4.2.1', '--ok', 'pass')], trigger: 'periodic',
+      exposure: { listeners: [listener], nodeAddresses: [], listenersDropped: 0, unowned: 0, walkCut: '', rowsRefused: 0 } as NonNullable<AgentMessage['scanReport']>['exposure'] } });
+    for (;;) {
+      const m = await a.next();
+      if (m.ack?.sequence === 3) {
+        if (m.ack.code !== 0) throw new Error(`scan refused: ${m.ack.message}`);
+        break;
+      }
+    }
     a.close();
     b.close();
     await tc.collector.stop();
@@ -173,7 +187,7 @@ pgTest('a filled SQLite database is copied table for table: every row equal, in 
   // The data is what the collector wrote, in every part the test filled.
   const empty = Object.keys(original).filter((k) => original[k]!.length === 0);
   for (const table of ['nodes', 'findings', 'finding_history', 'node_results', 'received', 'audit_log', 'webhook_outbox', 'baselines', 'baseline_items',
-    'baseline_item_nodes', 'baseline_item_digests', 'baseline_listens', 'baseline_meta', 'store_secrets', 'sessions', 'cluster_nodes', 'node_counts', 'finding_totals']) {
+    'baseline_item_nodes', 'baseline_item_digests', 'baseline_digest_nodes', 'baseline_listens', 'baseline_removed', 'node_exposure', 'baseline_meta', 'store_secrets', 'sessions', 'cluster_nodes', 'node_counts', 'finding_totals']) {
     t.false(empty.includes(table), `${table} has rows to copy`);
   }
   t.log(`${Object.keys(original).length} tables, ${Object.values(original).reduce((n, r) => n + r.length, 0)} rows; empty in the source: ${empty.join(', ')}`);
