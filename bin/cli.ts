@@ -12,6 +12,7 @@ import { addFindingsCommand } from '../collector/query/findings-command.js';
 import { addAuditCommand } from '../collector/query/audit-command.js';
 import { addWebhooksCommand } from '../collector/query/webhooks-command.js';
 import { addWhoCanCommand } from '../collector/query/who-can-command.js';
+import { addStoreCommand } from '../collector/store/pg/copy-command.js';
 import { DEV_PORTS, duplicatePorts, portValueProblem } from './dev-ports.js';
 import { SCAN_FORMATS, SCAN_FORMAT_NAMES, type ScanFormat } from '../agent/scan-formats/index.js';
 import { DISTRIBUTION_NAMES } from '../agent/facts/layouts.js';
@@ -134,6 +135,7 @@ function buildProgram(): Command {
   addBaselineCommand(program, io);
   addNodeCommand(program, io);
   addWhoCanCommand(program, io);
+  addStoreCommand(program, io);
 
   program.command('pki')
     .description('certificates for small installs, npm start and tests')

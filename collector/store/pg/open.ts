@@ -24,7 +24,7 @@ export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error
     try {
       client = await pool.connect();
     } catch (err) {
-      throw new StoreError('DB_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(s.url())}: ${scrub((err as Error).message, s.url())}`);
+      throw new StoreError('DB_UNREACHABLE', `cannot connect to PostgreSQL at ${redactUrl(s.url())}: ${scrubPassword((err as Error).message, s.url())}`);
     }
     try {
       return { pool, schema: await migratePostgres(client) };
@@ -38,7 +38,7 @@ export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error
 }
 
 /** A message with the URL's password (raw or percent-encoded) taken out. */
-function scrub(message: string, url: string): string {
+export function scrubPassword(message: string, url: string): string {
   let password = '';
   try {
     password = new URL(url).password;
