@@ -5,19 +5,11 @@
 // out by the parser's, the agent's or the wire's bounds. A cut that recurs counts at every
 // collection, as host documents refused do: the collector shows the count growing.
 import type { AgentStats } from '../../proto/gen/nodeward/v1/AgentStats.js';
+import type { ExposureCuts } from '../../proto/exposure-cuts.js';
 import type { ExposureFacts } from './collect.js';
-import { WIRE_EXPOSURE_LIMITS } from './wire.js';
+import { wireLosses } from './wire.js';
 
-export interface ExposureCuts {
-  readonly walkPidLimitHits: number;
-  readonly walkTimeLimitHits: number;
-  readonly walkFdLimitHits: number;
-  readonly walkUnreadable: number;
-  readonly rowsRefused: number;
-  readonly listenersDropped: number;
-  /** The last walk used the native reader. */
-  readonly nativeReader: boolean;
-}
+export type { ExposureCuts } from '../../proto/exposure-cuts.js';
 
 /** The cuts of one collection (pure). */
 export function cutsOf(e: ExposureFacts): Omit<ExposureCuts, 'nativeReader'> {
@@ -26,8 +18,7 @@ export function cutsOf(e: ExposureFacts): Omit<ExposureCuts, 'nativeReader'> {
     walkTimeLimitHits: e.walk.timeLimitHit ? 1 : 0,
     walkFdLimitHits: e.walk.fdLimitHits,
     walkUnreadable: e.walk.unreadable,
-    rowsRefused: e.tables.reduce((n, t) => n + t.refused, 0),
-    listenersDropped: e.tables.reduce((n, t) => n + t.dropped, 0) + e.dropped + Math.max(0, e.listeners.length - WIRE_EXPOSURE_LIMITS.listeners),
+    ...wireLosses(e),
   };
 }
 

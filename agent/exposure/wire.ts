@@ -17,6 +17,14 @@ export function walkCut(w: ExposureFacts['walk']): string {
   return why.join(', ');
 }
 
+/** Socket rows refused, and listeners left out past the parser's, the agent's and the wire's bounds. */
+export function wireLosses(e: ExposureFacts): { readonly rowsRefused: number; readonly listenersDropped: number } {
+  return {
+    rowsRefused: e.tables.reduce((n, t) => n + t.refused, 0),
+    listenersDropped: e.tables.reduce((n, t) => n + t.dropped, 0) + e.dropped + Math.max(0, e.listeners.length - WIRE_EXPOSURE_LIMITS.listeners),
+  };
+}
+
 export function exposureToWire(e: ExposureFacts): NodeExposure {
   const listeners = e.listeners.slice(0, WIRE_EXPOSURE_LIMITS.listeners);
   return {
@@ -26,10 +34,8 @@ export function exposureToWire(e: ExposureFacts): NodeExposure {
       pod: cut(l.owner?.pod ?? ''), container: cut(l.owner?.container ?? ''), workload: cut(l.owner?.workload ?? ''),
     })),
     nodeAddresses: e.nodeAddresses.slice(0, WIRE_EXPOSURE_LIMITS.nodeAddresses).map((a) => ({ address: a.address, addressClass: a.class, source: a.source })),
-    // Past the parser's bound, past the agent's, past the wire's.
-    listenersDropped: e.tables.reduce((n, t) => n + t.dropped, 0) + e.dropped + (e.listeners.length - listeners.length),
+    ...wireLosses(e),
     unowned: e.unowned,
     walkCut: walkCut(e.walk),
-    rowsRefused: e.tables.reduce((n, t) => n + t.refused, 0),
   };
 }

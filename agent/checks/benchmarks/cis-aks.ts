@@ -4,7 +4,7 @@
 // where CIS Kubernetes asks 600. 3.1.3 and 3.1.4 ask about /etc/kubernetes/azure.json (the
 // node's cloud-provider credentials), which no nodeward check judges yet: listed as not covered.
 import { managedKubeletControls } from './managed-kubelet.js';
-import type { Benchmark } from './types.js';
+import { MANAGED_NODE_SECTION, type Benchmark } from './types.js';
 
 const KUBECONFIG = 'the kubelet\'s --kubeconfig file: /var/lib/kubelet/kubeconfig on AKS Ubuntu and Azure Linux nodes';
 const NO_AZURE_JSON = 'no nodeward check reads /etc/kubernetes/azure.json (the node\'s cloud-provider credentials file): the facts do not collect it';
@@ -13,9 +13,7 @@ export const CIS_AKS: Benchmark = {
   name: 'cis-aks-1.7',
   title: 'CIS Azure Kubernetes Service Benchmark 1.7.0 (worker nodes)',
   source: 'kube-bench cfg/aks-1.7/node.yaml',
-  sourceControls: ['3.1.1', '3.1.2', '3.1.3', '3.1.4', '3.2.1', '3.2.2', '3.2.3', '3.2.4', '3.2.5', '3.2.6', '3.2.7', '3.2.8', '3.2.9'],
-  parts: { 3: { text: 'Worker Node Security Configuration', nodeType: 'node' } },
-  sections: { '3.1': 'Worker node configuration files', '3.2': 'Kubelet' },
+  ...MANAGED_NODE_SECTION,
   native: false,
   controls: [
     {

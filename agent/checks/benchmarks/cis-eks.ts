@@ -4,7 +4,7 @@
 // EKS asks mode 644 of the kubelet's kubeconfig and config file where CIS Kubernetes asks 600:
 // those two controls are judged at 644 and claim no CIS Kubernetes control.
 import { managedKubeletControls } from './managed-kubelet.js';
-import type { Benchmark } from './types.js';
+import { MANAGED_NODE_SECTION, type Benchmark } from './types.js';
 
 const MODE_644 = { op: 'bitmask-mode-at-most', value: '644' } as const;
 const DURABLE = 'on managed node groups put the setting in the launch template\'s user data (nodeadm NodeConfig kubelet.config) so new nodes get it';
@@ -13,9 +13,7 @@ export const CIS_EKS: Benchmark = {
   name: 'cis-eks-1.7',
   title: 'CIS Amazon EKS Benchmark 1.7.0 (worker nodes)',
   source: 'kube-bench cfg/eks-1.7.0/node.yaml',
-  sourceControls: ['3.1.1', '3.1.2', '3.1.3', '3.1.4', '3.2.1', '3.2.2', '3.2.3', '3.2.4', '3.2.5', '3.2.6', '3.2.7', '3.2.8', '3.2.9'],
-  parts: { 3: { text: 'Worker Node Security Configuration', nodeType: 'node' } },
-  sections: { '3.1': 'Worker node configuration files', '3.2': 'Kubelet' },
+  ...MANAGED_NODE_SECTION,
   native: false,
   controls: [
     {

@@ -6,7 +6,7 @@
 // kube-bench reads the kubelet's flags from k3s's journal ("Running kubelet"); we read them
 // from the running process, like any kubelet's. Titles and remediation are ours.
 import { rancherNodeControls } from './rancher-node.js';
-import type { Benchmark } from './types.js';
+import { CIS_KUBERNETES_NODE_SECTION, type Benchmark } from './types.js';
 
 const JOURNAL = 'kube-bench reads the kubelet\'s flags from the k3s journal (the "Running kubelet" line); nodeward reads them from the running k3s process';
 
@@ -14,12 +14,7 @@ export const K3S_CIS: Benchmark = {
   name: 'k3s-cis-1.8',
   title: 'k3s CIS Kubernetes 1.8 self-assessment (node)',
   source: 'kube-bench cfg/k3s-cis-1.8/node.yaml',
-  sourceControls: [
-    '4.1.1', '4.1.2', '4.1.3', '4.1.4', '4.1.5', '4.1.6', '4.1.7', '4.1.8', '4.1.9', '4.1.10',
-    '4.2.1', '4.2.2', '4.2.3', '4.2.4', '4.2.5', '4.2.6', '4.2.7', '4.2.8', '4.2.9', '4.2.10', '4.2.11', '4.2.12', '4.2.13',
-  ],
-  parts: { 4: { text: 'Worker Node Security Configuration', nodeType: 'node' } },
-  sections: { '4.1': 'Worker node configuration files', '4.2': 'Kubelet' },
+  ...CIS_KUBERNETES_NODE_SECTION,
   native: false,
   controls: rancherNodeControls({
     product: 'k3s',

@@ -4,7 +4,7 @@
 // controls are CIS 1.12's one number lower (its 4.2.7, make-iptables-util-chains, is 4.2.6
 // today). MicroK8s runs the kubelet inside kubelite and takes its flags from the snap's args
 // file. Titles and remediation are ours.
-import type { Benchmark, BenchmarkControl } from './types.js';
+import { CIS_KUBERNETES_NODE_SECTION, type Benchmark, type BenchmarkControl } from './types.js';
 
 const ARGS = '/var/snap/microk8s/current/args/kubelet';
 const RESTART = 'restart MicroK8s (sudo snap restart microk8s)';
@@ -30,12 +30,7 @@ export const MICROK8S_CIS: Benchmark = {
   name: 'cis-1.24-microk8s',
   title: 'CIS Kubernetes 1.24 for MicroK8s (node)',
   source: 'kube-bench cfg/cis-1.24-microk8s/node.yaml',
-  sourceControls: [
-    '4.1.1', '4.1.2', '4.1.3', '4.1.4', '4.1.5', '4.1.6', '4.1.7', '4.1.8', '4.1.9', '4.1.10',
-    '4.2.1', '4.2.2', '4.2.3', '4.2.4', '4.2.5', '4.2.6', '4.2.7', '4.2.8', '4.2.9', '4.2.10', '4.2.11', '4.2.12', '4.2.13',
-  ],
-  parts: { 4: { text: 'Worker Node Security Configuration', nodeType: 'node' } },
-  sections: { '4.1': 'Worker node configuration files', '4.2': 'Kubelet' },
+  ...CIS_KUBERNETES_NODE_SECTION,
   native: false,
   controls: [
     c('4.1.1', '4.1.1', 'Kubelet service unit files are mode 0600 or stricter', `Run chmod 600 on ${UNIT} and its drop-ins, then systemctl daemon-reload.`, { audits: UNIT }),

@@ -5,7 +5,7 @@
 // file and drop-ins the running kubelet reads, and skip when it reads none.
 // Titles and remediation are ours.
 import { rancherNodeControls } from './rancher-node.js';
-import type { Benchmark } from './types.js';
+import { CIS_KUBERNETES_NODE_SECTION, type Benchmark } from './types.js';
 
 const DROPINS = 'kube-bench reads the kubelet\'s config from /var/lib/rancher/rke2/agent/etc/kubelet.conf.d; nodeward reads the --config file and --config-dir drop-ins the running kubelet names';
 
@@ -13,12 +13,7 @@ export const RKE2_CIS: Benchmark = {
   name: 'rke2-cis-1.8',
   title: 'rke2 CIS Kubernetes 1.8 self-assessment (node)',
   source: 'kube-bench cfg/rke2-cis-1.8/node.yaml',
-  sourceControls: [
-    '4.1.1', '4.1.2', '4.1.3', '4.1.4', '4.1.5', '4.1.6', '4.1.7', '4.1.8', '4.1.9', '4.1.10',
-    '4.2.1', '4.2.2', '4.2.3', '4.2.4', '4.2.5', '4.2.6', '4.2.7', '4.2.8', '4.2.9', '4.2.10', '4.2.11', '4.2.12', '4.2.13',
-  ],
-  parts: { 4: { text: 'Worker Node Security Configuration', nodeType: 'node' } },
-  sections: { '4.1': 'Worker node configuration files', '4.2': 'Kubelet' },
+  ...CIS_KUBERNETES_NODE_SECTION,
   native: false,
   controls: rancherNodeControls({
     product: 'rke2',

@@ -62,3 +62,25 @@ export interface Benchmark {
    */
   readonly native: boolean;
 }
+
+/** Where a node section's layout is the same across benchmarks: its control ids, its part and its sections. */
+type NodeSection = Pick<Benchmark, 'sourceControls' | 'parts' | 'sections'>;
+
+const WORKER_PART = { text: 'Worker Node Security Configuration', nodeType: 'node' } as const;
+
+/** The node section as CIS Kubernetes numbers it (4.1 files, 4.2 kubelet), which the k3s, rke2 and MicroK8s guides keep. */
+export const CIS_KUBERNETES_NODE_SECTION: NodeSection = {
+  sourceControls: [
+    '4.1.1', '4.1.2', '4.1.3', '4.1.4', '4.1.5', '4.1.6', '4.1.7', '4.1.8', '4.1.9', '4.1.10',
+    '4.2.1', '4.2.2', '4.2.3', '4.2.4', '4.2.5', '4.2.6', '4.2.7', '4.2.8', '4.2.9', '4.2.10', '4.2.11', '4.2.12', '4.2.13',
+  ],
+  parts: { 4: WORKER_PART },
+  sections: { '4.1': 'Worker node configuration files', '4.2': 'Kubelet' },
+};
+
+/** The worker section of the managed platforms' benchmarks (CIS EKS, AKS): 3.1 files, 3.2 kubelet. */
+export const MANAGED_NODE_SECTION: NodeSection = {
+  sourceControls: ['3.1.1', '3.1.2', '3.1.3', '3.1.4', '3.2.1', '3.2.2', '3.2.3', '3.2.4', '3.2.5', '3.2.6', '3.2.7', '3.2.8', '3.2.9'],
+  parts: { 3: WORKER_PART },
+  sections: { '3.1': 'Worker node configuration files', '3.2': 'Kubelet' },
+};

@@ -5,7 +5,7 @@
 // DaemonSet pod. /etc/os-release (or kubernetes.azure.com/os-sku) tells Ubuntu from Azure Linux
 // (formerly CBL-Mariner).
 import type { ComponentLayout, Layout } from './types.js';
-import { NO_CONTROL_PLANE } from './types.js';
+import { MANAGED_WORKER } from './types.js';
 
 const KUBELET: ComponentLayout = {
   embeddedIn: null,
@@ -31,10 +31,7 @@ const COMMON = {
   benchmark: 'cis-aks-1.7',
   kubelet: KUBELET,
   kubeProxy: KUBE_PROXY,
-  argsFileVariables: {},
-  ...NO_CONTROL_PLANE,
-  manifestDirs: ['/etc/kubernetes/manifests'],
-  cniDirs: ['/etc/cni/net.d'],
+  ...MANAGED_WORKER,
 } as const;
 
 const PATHS = ['/etc/kubernetes/azure.json', '/etc/default/kubeletconfig.json'];

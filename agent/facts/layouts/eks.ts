@@ -5,7 +5,7 @@
 // is an EKS add-on: a DaemonSet pod whose files are inside its container. The node group labels
 // are the same on the three images: /etc/os-release tells them apart.
 import type { ComponentLayout, Layout, LabelSign } from './types.js';
-import { NO_CONTROL_PLANE } from './types.js';
+import { MANAGED_WORKER } from './types.js';
 
 const EKS_LABELS: readonly LabelSign[] = [{ key: 'eks.amazonaws.com/nodegroup' }];
 
@@ -18,8 +18,6 @@ const KUBE_PROXY: ComponentLayout = {
   configDirs: [],
   kubeconfigs: ['/var/lib/kube-proxy/kubeconfig'],
 };
-
-const WORKER = { ...NO_CONTROL_PLANE, manifestDirs: ['/etc/kubernetes/manifests'], cniDirs: ['/etc/cni/net.d'], argsFileVariables: {} } as const;
 
 export const EKS_AL2_LAYOUT: Layout = {
   name: 'eks-al2',
@@ -36,7 +34,7 @@ export const EKS_AL2_LAYOUT: Layout = {
   },
   kubeProxy: KUBE_PROXY,
   detect: { paths: ['/etc/eks/bootstrap.sh'], processes: [], labels: EKS_LABELS, os: [{ id: 'amzn', version: '2' }] },
-  ...WORKER,
+  ...MANAGED_WORKER,
 };
 
 export const EKS_AL2023_LAYOUT: Layout = {
@@ -54,7 +52,7 @@ export const EKS_AL2023_LAYOUT: Layout = {
   },
   kubeProxy: KUBE_PROXY,
   detect: { paths: ['/usr/bin/nodeadm', '/etc/eks/kubelet/environment'], processes: [], labels: EKS_LABELS, os: [{ id: 'amzn', version: '2023' }] },
-  ...WORKER,
+  ...MANAGED_WORKER,
 };
 
 export const EKS_BOTTLEROCKET_LAYOUT: Layout = {
@@ -72,5 +70,5 @@ export const EKS_BOTTLEROCKET_LAYOUT: Layout = {
   },
   kubeProxy: KUBE_PROXY,
   detect: { paths: ['/usr/bin/apiclient'], processes: [], labels: EKS_LABELS, os: [{ id: 'bottlerocket' }] },
-  ...WORKER,
+  ...MANAGED_WORKER,
 };

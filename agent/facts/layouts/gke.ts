@@ -4,7 +4,7 @@
 // /etc/kubernetes/manifests) with its kubeconfig in /var/lib/kube-proxy. /etc/os-release (or
 // the cloud.google.com/gke-os-distribution label) tells Container-Optimized OS from Ubuntu.
 import type { ComponentLayout, Layout } from './types.js';
-import { NO_CONTROL_PLANE } from './types.js';
+import { MANAGED_WORKER } from './types.js';
 
 const KUBELET: ComponentLayout = {
   embeddedIn: null,
@@ -30,10 +30,7 @@ const COMMON = {
   benchmark: 'cis-gke-1.8',
   kubelet: KUBELET,
   kubeProxy: KUBE_PROXY,
-  argsFileVariables: {},
-  ...NO_CONTROL_PLANE,
-  manifestDirs: ['/etc/kubernetes/manifests'],
-  cniDirs: ['/etc/cni/net.d'],
+  ...MANAGED_WORKER,
 } as const;
 
 const PATHS = ['/home/kubernetes/kubelet-config.yaml', '/home/kubernetes/bin/kubelet'];

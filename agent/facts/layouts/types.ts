@@ -159,5 +159,13 @@ export const NO_CONTROL_PLANE = {
   embeddedControlPlane: null,
 } as const;
 
+/** A managed platform's worker: no control plane, static pods and CNI configuration where kubeadm keeps them, no args files. */
+export const MANAGED_WORKER = {
+  ...NO_CONTROL_PLANE,
+  manifestDirs: ['/etc/kubernetes/manifests'],
+  cniDirs: ['/etc/cni/net.d'],
+  argsFileVariables: {},
+} as const;
+
 /** The kubelet and kube-proxy as separate processes, with no systemd unit for kube-proxy (a pod). */
 export const OWN_PROCESS = { embeddedIn: null, flagsFiles: [], extraArgs: '', configDirs: [] } as const;

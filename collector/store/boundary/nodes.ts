@@ -1,6 +1,7 @@
 // The nodes part of the Store boundary (store.ts): the node inventory as agents feed it and
 // the API reads it (with what the node watch says of each node: cluster-nodes.ts), and the
 // cursor of its listing. Plain types: the SQLite implementation is store/nodes.ts.
+import type { ExposureCuts } from '../../../proto/exposure-cuts.js';
 import type { Page } from '../paging.js';
 
 export interface NodeHello {
@@ -66,23 +67,7 @@ export interface NodeStats {
   readonly exposureNativeReader: boolean;
 }
 
-/** Where a node's exposure collector was cut short, counted at every collection since its agent started (docs/exposure.md). */
-export interface ExposureCuts {
-  /** Collections whose walk of /proc/<pid>/fd stopped at its process limit ... */
-  readonly walkPidLimitHits: number;
-  /** ... or at its time budget. */
-  readonly walkTimeLimitHits: number;
-  /** Processes whose descriptors were cut at the per-process limit. */
-  readonly walkFdLimitHits: number;
-  /** fd directories that could not be read. */
-  readonly walkUnreadable: number;
-  /** Socket table rows refused. */
-  readonly rowsRefused: number;
-  /** Listening sockets left out by the bounds. */
-  readonly listenersDropped: number;
-  /** The last walk used the native reader. */
-  readonly nativeReader: boolean;
-}
+export type { ExposureCuts };
 
 /** What an agent reports it lost, by cause, and their sum. */
 export interface AgentDrops {
