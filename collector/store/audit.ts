@@ -16,6 +16,7 @@
 // So the database lags a flood's end by at most one sweep interval. A read does not wait for
 // that: `list` merges the counts held in memory into the rows it returns, so the collector's
 // own readers see every refusal at once, and the read writes nothing (reads never write).
+import type { Synchronous } from './synchronous.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import { isoTime } from './time.js';
@@ -30,7 +31,7 @@ interface RawAudit {
 
 interface Aggregate { readonly seq: number; count: number; written: number; last: number }
 
-export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION): AuditLog {
+export function createAuditLog(db: Db, aggregation: { windowMs: number; maxSourcesPerWindow: number; flushMs: number } = REFUSAL_AGGREGATION): Synchronous<AuditLog> {
   const s = {
     insert: db.prepare(`INSERT INTO audit_log (at, actor, role, action, target, detail, status, remote, count, last_at)
       VALUES (@at, @actor, @role, @action, @target, @detail, @status, @remote, @count, @at)`),

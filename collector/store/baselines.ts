@@ -70,6 +70,7 @@
 // keys; the legacy `host` of older agents is stored as it comes. Which agent is sent which host
 // baseline is decided where the streams are (ingest/agent-service.ts, by the node's Hello):
 // only its own, so a worker never adopts what control-plane nodes taught.
+import type { Synchronous } from './synchronous.js';
 import { parseWorkloadKey } from '../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
 import type { Db } from './db.js';
@@ -99,7 +100,7 @@ const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 
 
 const iso = isoTime;
 
-export function createBaselineStore(db: Db): BaselineStore {
+export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
   const s = {
     byKey: db.prepare<[string], RawBaseline>('SELECT * FROM baselines WHERE key = ?'),
     count: db.prepare<[], { n: number }>('SELECT count(*) AS n FROM baselines'),

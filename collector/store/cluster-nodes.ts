@@ -1,5 +1,6 @@
 // The cluster's nodes as the node watch sees them (migration 015), in SQLite: the
 // implementation of ClusterNodeStore (boundary/cluster-nodes.ts).
+import type { Synchronous } from './synchronous.js';
 import type { ClusterNodeRow, ClusterNodeState, ClusterNodeStore } from './boundary/cluster-nodes.js';
 import type { Db } from './db.js';
 
@@ -17,7 +18,7 @@ export const clusterNodeOf = (r: RawClusterNode): ClusterNodeRow => ({
 
 const REPORTED = 'EXISTS (SELECT 1 FROM nodes a WHERE a.name = c.name) AS reported';
 
-export function createClusterNodeStore(db: Db): ClusterNodeStore {
+export function createClusterNodeStore(db: Db): Synchronous<ClusterNodeStore> {
   const s = {
     // eligible_since: kept while the node stays eligible under the same uid, set when it
     // becomes eligible, cleared when it stops being; a new uid (the node recreated) starts over.

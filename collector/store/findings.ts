@@ -3,6 +3,7 @@
 // the writes a unit of work makes. What a change means (open, resolve, reopen, escalate,
 // suppress, expire) is not decided here: pipeline/lifecycle.ts decides it, and the commit
 // stage (pipeline/commit.ts) writes what it decided through `FindingWrites`.
+import type { Synchronous } from './synchronous.js';
 import { severityRank, type FindingState } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
@@ -21,7 +22,7 @@ const STORED = `seq, id, node, check_id AS checkId, subject, category, status, s
   first_seen AS firstSeen, last_seen AS lastSeen, count, resolved_at AS resolvedAt, suppressed_reason AS suppressedReason,
   suppressed_until AS suppressedUntil, suppressed_by AS suppressedBy, suppressed_at AS suppressedAt`;
 
-export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }): { reads: FindingReads; writes: FindingWrites } {
+export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups: Rollups; unit: <T>(work: () => T) => T }): { reads: Synchronous<FindingReads>; writes: Synchronous<FindingWrites> } {
   const { history, rollups } = deps;
   const s = {
     byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
@@ -113,7 +114,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
   // What the list's planner asks of the data (finding-order.ts pageQuery), from the rollups.
   const measure = createRollupCounts(db);
 
-  const writes: FindingWrites = {
+  const writes: Synchronous<FindingWrites> = {
     byId: (id) => s.byId.get(id),
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
@@ -185,7 +186,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
     },
   };
 
-  const reads: FindingReads = {
+  const reads: Synchronous<FindingReads> = {
     get(id) {
       const r = s.get.get(id);
       return r ? toFinding(r) : undefined;

@@ -1,6 +1,7 @@
 // Node inventory: from hellos and heartbeats, plus what the findings tables say, and the nodes
 // of the cluster no agent has reported (cluster-nodes.ts), so a node without its agent is
 // listed too.
+import type { Synchronous } from './synchronous.js';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { EXEC_COVERAGE_CHECK } from '../../proto/process-checks.js';
 import { clusterNodeOf } from './cluster-nodes.js';
@@ -189,7 +190,7 @@ function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed
   return out;
 }
 
-export function createNodeStore(db: Db): NodeStore {
+export function createNodeStore(db: Db): Synchronous<NodeStore> {
   const s = {
     hello: db.prepare(`INSERT INTO nodes (name, agent_version, epoch, os, kernel, arch, kubelet_version, cpus, memory_bytes,
         uptime_seconds, certificates, connected, first_seen, last_seen)

@@ -7,6 +7,7 @@
 // Each destination's pending rows are bounded: past `maxPending` the oldest pending row is
 // dropped (and counted), so after a long outage the newest state of each finding is what
 // is still there to send.
+import type { Synchronous } from './synchronous.js';
 import type { AlertEvent, FindingChange } from '../finding.js';
 import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
@@ -46,7 +47,7 @@ function toDelivery(r: RawRow): Delivery {
 }
 
 /** The SQLite outbox: the boundary's two faces, and what the unit of work tells it (store/sqlite.ts). */
-export interface SqliteOutbox extends OutboxStore, OutboxUnit {
+export interface SqliteOutbox extends Synchronous<OutboxStore>, Synchronous<OutboxUnit> {
   /** The unit that queued rows committed: tell the listeners. */
   committed(): void;
   /** The unit rolled back: its rows are gone, nobody is told. */

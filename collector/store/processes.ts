@@ -9,6 +9,7 @@
 // before the first `:`. The namespace and workload filters match on that key, and only on
 // four-part workload keys (`host` is a valid namespace name). The detail is
 // the agent's account of the last occurrence: each field is checked and bounded as it is read.
+import type { Synchronous } from './synchronous.js';
 import { isHostKey, parseWorkloadKey, processSubject } from '../../proto/baseline-key.js';
 import type { FindingState, Severity } from '../../proto/domain.js';
 import type { Statement } from 'better-sqlite3';
@@ -32,7 +33,7 @@ const KEY_SQL = "substr(subject, 1, instr(subject, ':') - 1)";
 
 const like = (s: string): string => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
-export function createProcessQueries(db: Db): ProcessQueries {
+export function createProcessQueries(db: Db): Synchronous<ProcessQueries> {
   const statements = new Map<string, Statement<Record<string, unknown>, Raw>>();
   // Walks the (check_id, state) index; the subjects are checked per row.
   const unresolved = db.prepare<[string, string], { subject: string; detail: string }>(`SELECT subject, detail FROM findings

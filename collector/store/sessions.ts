@@ -1,5 +1,6 @@
 // Dashboard sessions (migration 018), in SQLite: the implementation of SessionStore
 // (boundary/sessions.ts).
+import type { Synchronous } from './synchronous.js';
 import type { SessionRow, SessionStore } from './boundary/sessions.js';
 import type { Db } from './db.js';
 
@@ -9,7 +10,7 @@ const sessionOf = (r: RawSession): SessionRow => ({
   idSha256: r.id_sha256, name: r.name, role: r.role, csrfToken: r.csrf_token, createdAt: r.created_at, expiresAt: r.expires_at,
 });
 
-export function createSessionStore(db: Db): SessionStore {
+export function createSessionStore(db: Db): Synchronous<SessionStore> {
   const s = {
     insert: db.prepare(`INSERT INTO sessions (id_sha256, name, role, csrf_token, created_at, expires_at)
       VALUES (@idSha256, @name, @role, @csrfToken, @createdAt, @expiresAt)`),

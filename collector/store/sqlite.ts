@@ -1,6 +1,10 @@
-// The SQLite implementation of the Store (store.ts): one file, opened and migrated once;
-// a unit of work is one transaction, run synchronously. main.ts is the only place outside the
-// store that opens one.
+// The SQLite implementation of the Store (store.ts): one file, opened and migrated once.
+// Statements run synchronously (better-sqlite3); synchronous.ts puts them behind the
+// boundary's promises. A unit of work is one transaction on the one connection, so units
+// run one at a time, in the order they were asked for; a read or write outside a unit that
+// comes while units are queued or running waits its turn behind them, so it never lands
+// inside a unit's transaction nor sees its writes before the commit. With none queued it
+// runs at once. main.ts is the only place outside the store that opens one.
 import { openDatabase, type Db, type Durability } from './db.js';
 import { createAuditLog } from './audit.js';
 import { createBaselineStore } from './baselines.js';
@@ -14,7 +18,10 @@ import { createOutbox } from './outbox.js';
 import { createProcessQueries } from './processes.js';
 import { createRollups } from './rollups.js';
 import { createSessionStore } from './sessions.js';
-import type { Store, StoreUnit } from './store.js';
+import type {
+  AuditLog, BaselineStore, ClusterNodeStore, FindingReads, FindingWrites, NodeStore, OutboxStore, OutboxUnit, ProcessQueries, SessionStore, Store, StoreUnit, SummaryQueries,
+} from './store.js';
+import { promised, settle, type Lane } from './synchronous.js';
 import { createSummaryQueries } from './summary.js';
 
 export interface StoreOptions {
@@ -33,73 +40,92 @@ export function openStore(opts: StoreOptions): Store {
   const rollups = createRollups(db);
   const history = createHistoryLog(db, { limit: opts.historyLimit ?? 100 });
 
-  /** One transaction whose rollup deltas are written before it commits. */
+  /** A synchronous transaction (what the findings store's purge runs as one). */
   function transaction<T>(work: () => T): T {
     if (db.inTransaction) throw new StoreError('NESTED_UNIT', 'a unit of work cannot run inside another');
-    const run = db.transaction((): T => {
-      rollups.reset();
-      const out = work();
-      rollups.flush();
-      return out;
-    });
-    try {
-      const out = run.immediate();
-      outbox.committed();
-      return out;
-    } catch (err) {
-      rollups.reset();
-      outbox.rolledBack();
-      throw err;
-    }
+    return db.transaction(work).immediate();
   }
+
+  // The lane: units, and what comes while they are queued, run one after another.
+  let queued = 0;
+  let lane: Promise<unknown> = Promise.resolve();
+  function enqueue<R>(job: () => Promise<R>): Promise<R> {
+    const run = lane.then(job);
+    lane = run.then(() => undefined, () => undefined);
+    return run;
+  }
+  const outside: Lane = (call) => (queued === 0 ? settle(call) : enqueue(() => settle(call)));
 
   const findings = createFindingStore(db, { history, rollups, unit: transaction });
   const nodes = createNodeStore(db);
-  const summary = createSummaryQueries(db, nodes);
-  const audit = createAuditLog(db);
   const baselines = createBaselineStore(db);
+  const audit = createAuditLog(db);
   const s = {
     received: db.prepare<[string, string, number], { one: number }>('SELECT 1 AS one FROM received WHERE node = ? AND epoch = ? AND sequence = ?'),
     markReceived: db.prepare('INSERT INTO received (node, epoch, sequence, received_at) VALUES (?, ?, ?, ?)'),
     pruneReceived: db.prepare('DELETE FROM received WHERE received_at < ?'),
   };
   const unit: StoreUnit = {
-    findings: findings.writes,
+    findings: promised<FindingWrites>(findings.writes, settle),
     received: {
-      has: (node, epoch, sequence) => s.received.get(node, epoch, sequence) !== undefined,
-      mark: (node, epoch, sequence, now) => {
+      claim: (node, epoch, sequence, now) => settle(() => {
+        if (s.received.get(node, epoch, sequence) !== undefined) return false;
         s.markReceived.run(node, epoch, sequence, now);
-      },
+        return true;
+      }),
     },
-    nodes,
-    baselines,
-    outbox,
+    nodes: promised<NodeStore>(nodes, settle),
+    baselines: promised<BaselineStore>(baselines, settle),
+    outbox: promised<OutboxUnit>(outbox, settle),
   };
 
+  /** One transaction whose rollup deltas are written before it commits; the outbox told after. */
+  async function runUnit<T>(work: (u: StoreUnit) => Promise<T>): Promise<T> {
+    if (db.inTransaction) throw new StoreError('NESTED_UNIT', 'a unit of work cannot run inside another');
+    db.exec('BEGIN IMMEDIATE');
+    rollups.reset();
+    try {
+      const out = await work(unit);
+      rollups.flush();
+      db.exec('COMMIT');
+      outbox.committed();
+      return out;
+    } catch (err) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      rollups.reset();
+      outbox.rolledBack();
+      throw err;
+    }
+  }
+
   return {
-    unit: (work) => transaction(() => work(unit)),
-    findings: findings.reads,
-    nodes,
-    clusterNodes: createClusterNodeStore(db),
-    summary,
-    audit,
-    outbox,
-    baselines,
-    processes: createProcessQueries(db),
-    sessions: createSessionStore(db),
-    pruneReceived(olderThan) {
-      return s.pruneReceived.run(olderThan).changes;
+    unit(work) {
+      queued++;
+      return enqueue(() => runUnit(work)).finally(() => {
+        queued--;
+      });
     },
-    sizeBytes() {
+    findings: promised<FindingReads>(findings.reads, outside, ['openCursor']),
+    nodes: promised<NodeStore>(nodes, outside),
+    clusterNodes: promised<ClusterNodeStore>(createClusterNodeStore(db), outside),
+    summary: promised<SummaryQueries>(createSummaryQueries(db, nodes), outside),
+    audit: promised<AuditLog>(audit, outside, ['refusal']),
+    outbox: promised<OutboxStore>(outbox, outside, ['destinations', 'subscribe']),
+    baselines: promised<BaselineStore>(baselines, outside),
+    processes: promised<ProcessQueries>(createProcessQueries(db), outside),
+    sessions: promised<SessionStore>(createSessionStore(db), outside),
+    pruneReceived: (olderThan) => outside(() => s.pruneReceived.run(olderThan).changes),
+    sizeBytes: () => outside(() => {
       const pages = db.pragma('page_count', { simple: true }) as number;
       const size = db.pragma('page_size', { simple: true }) as number;
       return pages * size;
-    },
-    optimize() {
-      // 0x10002: also tables that were never analysed (a fresh database that grew large).
+    }),
+    // 0x10002: also tables that were never analysed (a fresh database that grew large).
+    optimize: () => outside(() => {
       db.pragma('optimize = 0x10002');
-    },
-    close() {
+    }),
+    async close() {
+      await lane;
       if (!db.open) return;
       try {
         audit.flush();

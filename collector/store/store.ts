@@ -2,17 +2,19 @@
 // the only way they reach the database. It holds rows and statements; what a change of a
 // finding means is decided by the pipeline (pipeline/lifecycle.ts, pipeline/commit.ts).
 //
-// Writes that belong together run as one unit of work (`unit`): today one SQLite
-// transaction, run synchronously; the rollups it moved are written before it commits, and
-// the outbox rows it queued are announced after. A client-server database implements the
-// same interface with one pooled connection per unit: a unit reads what it needs, then
-// writes (the commit stage is written that way), and units never nest. Reads outside a unit
-// are single statements or read-only snapshots, and never write.
+// Every read and write returns a promise, so one interface serves an embedded database and a
+// client-server one. Writes that belong together run as one unit of work (`unit`): one
+// transaction, on one pooled connection for a server. A unit reads what it needs, then
+// writes (the commit stage is written that way); the rollups it moved are written before it
+// commits, and the outbox rows it queued are announced after. Units never nest: work inside
+// a unit reaches the database only through the unit it was given. Reads outside a unit are
+// single statements or read-only snapshots, and never see a unit's writes before its commit.
 //
 // This file and boundary/ are the boundary: plain types, constants and cursor codecs, and
-// nothing of a backend (test/collector/import-graph.test.ts checks that they reach no SQL
-// and no better-sqlite3, and that nothing outside the store but main.ts reaches past them).
-// A backend implements these interfaces: `openStore` (sqlite.ts) is the SQLite one.
+// nothing of a backend (test/collector/import-graph.test.ts checks that they reach no SQL,
+// no better-sqlite3 and no pg, and that nothing outside the store but main.ts reaches past
+// them). A backend implements these interfaces: `openStore` (sqlite.ts) is the SQLite one,
+// `openPgStore` (pg/store.ts) the PostgreSQL one.
 import type { FindingReads, FindingWrites } from './boundary/findings.js';
 import type { NodeStore } from './boundary/nodes.js';
 import type { SummaryQueries } from './boundary/summary.js';
@@ -40,8 +42,13 @@ export interface StoreUnit {
   readonly findings: FindingWrites;
   /** Idempotency of agent messages: (node, epoch, sequence) seen. */
   readonly received: {
-    has(node: string, epoch: string, sequence: number): boolean;
-    mark(node: string, epoch: string, sequence: number, now: number): void;
+    /**
+     * Claims the message: true when (node, epoch, sequence) was not seen before, and it is
+     * now marked seen by this unit (undone if the unit rolls back). False: a duplicate. The
+     * database enforces it: of two units claiming the same message at once, one waits for
+     * the other and then sees it claimed.
+     */
+    claim(node: string, epoch: string, sequence: number, now: number): Promise<boolean>;
   };
   readonly nodes: Pick<NodeStore, 'hello' | 'stats' | 'touch' | 'setExposure'>;
   readonly baselines: Pick<BaselineStore, 'allowedContents'>;
@@ -50,10 +57,11 @@ export interface StoreUnit {
 
 export interface Store {
   /**
-   * Runs `work` as one unit of work: committed when it returns, rolled back (nothing written,
-   * nothing announced) when it throws. Units do not nest.
+   * Runs `work` as one unit of work: committed when its promise resolves, rolled back
+   * (nothing written, nothing announced) when it rejects. Units do not nest; units of one
+   * store may wait for each other.
    */
-  unit<T>(work: (u: StoreUnit) => T): T;
+  unit<T>(work: (u: StoreUnit) => Promise<T>): Promise<T>;
   readonly findings: FindingReads;
   readonly nodes: NodeStore;
   /** The cluster's nodes as the node watch sees them, reported by an agent or not. */
@@ -66,9 +74,10 @@ export interface Store {
   /** Dashboard sessions (by the hash of their id), kept across restarts. */
   readonly sessions: SessionStore;
   /** Drops idempotency records older than the horizon (agents resend within minutes). */
-  pruneReceived(olderThan: number): number;
-  sizeBytes(): number;
+  pruneReceived(olderThan: number): Promise<number>;
+  sizeBytes(): Promise<number>;
   /** Lets the database refresh its planner statistics where they are stale (cheap; run now and then). */
-  optimize(): void;
-  close(): void;
+  optimize(): Promise<void>;
+  /** Writes what is buffered and closes; units still running finish first. */
+  close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // Cross-node aggregation: counts by severity, category and node, the checks failing on the
 // most nodes, and compliance per node and cluster-wide. Read from the rollup tables that
 // migration 002's triggers keep exact, so the cost does not grow with the number of findings.
+import type { Synchronous } from './synchronous.js';
 import { SEVERITIES, type FindingState, type Severity } from '../../proto/domain.js';
 import type { Db } from './db.js';
 import { score } from './nodes.js';
@@ -12,7 +13,7 @@ type Counts = { s0: number; s1: number; s2: number; s3: number; s4: number };
 const bySeverity = (r: Counts): Record<Severity, number> => ({ info: r.s0, low: r.s1, medium: r.s2, high: r.s3, critical: r.s4 });
 const highest = (r: Counts): Severity => (r.s4 > 0 ? 'critical' : r.s3 > 0 ? 'high' : r.s2 > 0 ? 'medium' : r.s1 > 0 ? 'low' : 'info');
 
-export function createSummaryQueries(db: Db, nodes: NodeStore): SummaryQueries {
+export function createSummaryQueries(db: Db, nodes: Synchronous<NodeStore>): Synchronous<SummaryQueries> {
   const s = {
     totals: db.prepare<[string], { category: string; rank: number; n: number }>(
       'SELECT category, severity_rank AS rank, n FROM finding_totals WHERE state = ?'),

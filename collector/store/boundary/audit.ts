@@ -64,16 +64,16 @@ export function decodeAuditCursor(cursor: string): number | undefined {
 
 /** The audit log (see store/audit.ts for how refusals are aggregated and when they are written). */
 export interface AuditLog {
-  record(r: AuditRecord): void;
+  record(r: AuditRecord): Promise<void>;
   /** One anonymous refusal, folded into its source's row for the window. */
   refusal(r: RefusalRecord): void;
   /**
    * Writes aggregated counts not yet written: the sweeper's tick (`now`: its time, from which
    * the next `flushMs` is counted), and the store at close.
    */
-  flush(now?: number): void;
+  flush(now?: number): Promise<void>;
   /** Newest first; the cursor continues towards older records. Writes nothing: counts not yet written are merged in. */
-  list(filter: AuditFilter, limit: number, before: number): Page<AuditRow>;
+  list(filter: AuditFilter, limit: number, before: number): Promise<Page<AuditRow>>;
   /** Deletes records older than `olderThan`; how many. */
-  purge(olderThan: number): number;
+  purge(olderThan: number): Promise<number>;
 }

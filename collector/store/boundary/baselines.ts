@@ -230,43 +230,43 @@ export interface BaselineStore {
    * refused (counted) when the collector holds BASELINE_LIMITS.keys, or when the quota does
    * not vouch for it and the node is at its own limit.
    */
-  applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): ReportOutcome;
+  applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): Promise<ReportOutcome>;
   /** The baseline's listen set, by listen: what its processes listened on while learning, and the operators' allows. */
-  listens(key: string): BaselineListen[];
+  listens(key: string): Promise<BaselineListen[]>;
   /**
    * An operator allows a listen (literal or an address class's) for `key`; one transaction.
    * Creates the baseline when there is none. Throws StoreError BASELINE_LIMIT when there is
    * no room for the baseline or the listen.
    */
-  allowListen(key: string, listen: string, by: string, now: number): ChangeOutcome;
+  allowListen(key: string, listen: string, by: string, now: number): Promise<ChangeOutcome>;
   /**
    * An operator's change; one transaction. Creates the baseline when there is none.
    * Throws StoreError BASELINE_LIMIT when there is no room for it or its new items.
    * An allow allows `content` of each executable (default: any content).
    */
-  change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number, content?: ContentToAllow): ChangeOutcome;
+  change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number, content?: ContentToAllow): Promise<ChangeOutcome>;
   /** Deletes the baseline (items, removals and who taught what with it); false when there was none. */
-  delete(key: string): boolean;
+  delete(key: string): Promise<boolean>;
   /** A node is deleted: the baselines charged to it that nothing else holds on to go too. */
-  deleteChargedTo(node: string): NodeBaselineCleanup;
+  deleteChargedTo(node: string): Promise<NodeBaselineCleanup>;
   /** Baselines charged to the node (its own limit counts them). */
-  chargedTo(node: string): number;
-  get(key: string): CentralBaseline | undefined;
+  chargedTo(node: string): Promise<number>;
+  get(key: string): Promise<CentralBaseline | undefined>;
   /** Undefined when the cursor is not one this store issued. */
-  list(filter: BaselineFilter, limit: number, cursor: string | undefined): Page<CentralBaseline> | undefined;
+  list(filter: BaselineFilter, limit: number, cursor: string | undefined): Promise<Page<CentralBaseline> | undefined>;
   /** What an agent needs to catch up with `key`. */
-  sync(key: string): SyncEntry | undefined;
+  sync(key: string): Promise<SyncEntry | undefined>;
   /** Baselines changed after `version` (oldest change first), except unattributed container keys. */
-  changedSince(version: number, limit: number): SyncEntry[];
+  changedSince(version: number, limit: number): Promise<SyncEntry[]>;
   /** The executable is allowed for the key cluster-wide: by an operator, or in a locked baseline. */
-  isAllowed(key: string, path: string): boolean;
+  isAllowed(key: string, path: string): Promise<boolean>;
   /**
    * What of the executable is allowed for the key cluster-wide (by an operator, or in a locked
    * baseline): any content, or these contents (none: the item predates contents). Undefined
    * when the executable is not allowed.
    */
-  allowedContents(key: string, path: string): AllowedContents | undefined;
+  allowedContents(key: string, path: string): Promise<AllowedContents | undefined>;
   /** An agent has applied versions up to `version`: new changes must be numbered above it. */
-  raiseVersion(version: number): void;
-  counters(): BaselineCounters;
+  raiseVersion(version: number): Promise<void>;
+  counters(): Promise<BaselineCounters>;
 }

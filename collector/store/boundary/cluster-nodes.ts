@@ -30,14 +30,14 @@ export interface ClusterNodeRow extends ClusterNodeState {
 /** The cluster's nodes: the node watch's lists and events in; the API's and the sweeper's reads out. */
 export interface ClusterNodeStore {
   /** After a list: these nodes and no other, in one transaction. */
-  replace(nodes: readonly ClusterNodeState[], now: number): void;
-  upsert(node: ClusterNodeState, now: number): void;
-  remove(name: string): void;
+  replace(nodes: readonly ClusterNodeState[], now: number): Promise<void>;
+  upsert(node: ClusterNodeState, now: number): Promise<void>;
+  remove(name: string): Promise<void>;
   /** The collector no longer watches nodes: forget them. */
-  clear(): void;
-  get(name: string): ClusterNodeRow | undefined;
-  all(): ClusterNodeRow[];
+  clear(): Promise<void>;
+  get(name: string): Promise<ClusterNodeRow | undefined>;
+  all(): Promise<ClusterNodeRow[]>;
   /** Nodes Ready with the agent expected since `cutoff` or before, that no agent has reported. */
-  missingAgents(cutoff: number): ClusterNodeRow[];
-  count(): number;
+  missingAgents(cutoff: number): Promise<ClusterNodeRow[]>;
+  count(): Promise<number>;
 }

@@ -97,56 +97,56 @@ export interface ListOrder {
 
 /** The API's reads, and retention. */
 export interface FindingReads {
-  get(id: string): Finding | undefined;
-  detail(id: string): FindingDetail | undefined;
+  get(id: string): Promise<Finding | undefined>;
+  detail(id: string): Promise<FindingDetail | undefined>;
   /** A page of findings in one of the orders (FINDING_SORTS); its nextCursor is sealed. */
-  list(filter: FindingFilter, limit: number, how?: ListOrder): Page<Finding>;
+  list(filter: FindingFilter, limit: number, how?: ListOrder): Promise<Page<Finding>>;
   /** The position a cursor of `list` names; undefined when it is not one this store issued, unchanged. */
   openCursor(cursor: string): FindingPosition | undefined;
-  countByState(): Record<FindingState, number>;
+  countByState(): Promise<Record<FindingState, number>>;
   /** Findings by state, category and severity rank (the rollups: a few rows, never the findings table); empty groups left out. */
-  totals(): Array<{ state: FindingState; category: string; severityRank: number; n: number }>;
+  totals(): Promise<Array<{ state: FindingState; category: string; severityRank: number; n: number }>>;
   /** The earliest expiry of a suppression in force (ms), if any. */
-  nextSuppressionExpiry(): number | undefined;
+  nextSuppressionExpiry(): Promise<number | undefined>;
   /** Deletes findings resolved before `olderThan` (their history goes with them). */
-  purgeResolved(olderThan: number): number;
+  purgeResolved(olderThan: number): Promise<number>;
   /** Deletes history entries last written before `olderThan`. */
-  purgeHistory(olderThan: number): number;
+  purgeHistory(olderThan: number): Promise<number>;
 }
 
 /** What a unit of work reads and writes of findings (store.ts StoreUnit). */
 export interface FindingWrites {
-  byId(id: string): StoredFinding | undefined;
+  byId(id: string): Promise<StoredFinding | undefined>;
   /** Open and suppressed findings of a node. */
-  activeOfNode(node: string): StoredFinding[];
+  activeOfNode(node: string): Promise<StoredFinding[]>;
   /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */
-  activeBySubjects(checkId: string, subjects: readonly string[]): StoredFinding[];
+  activeBySubjects(checkId: string, subjects: readonly string[]): Promise<StoredFinding[]>;
   /** Open and suppressed findings of `checkId` on every node (one the collector raises itself: a few per node at most). */
-  activeOfCheck(checkId: string): StoredFinding[];
+  activeOfCheck(checkId: string): Promise<StoredFinding[]>;
   /** Open and suppressed cluster findings (scope 'cluster'). */
-  activeOfCluster(): StoredFinding[];
+  activeOfCluster(): Promise<StoredFinding[]>;
   /** Suppressions whose expiry is at or before `now`, the earliest first, at most `limit`. */
-  dueSuppressions(now: number, limit: number): StoredFinding[];
+  dueSuppressions(now: number, limit: number): Promise<StoredFinding[]>;
   /** Open findings of the node (its rollup, exact at the start of a unit). */
-  openCount(node: string): number;
+  openCount(node: string): Promise<number>;
   /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
-  save(before: StoredFinding | undefined, write: FindingWrite, now: number): StoredFinding;
+  save(before: StoredFinding | undefined, write: FindingWrite, now: number): Promise<StoredFinding>;
   /** The finding as it is now in this unit (an alert's snapshot). */
-  snapshot(id: string): Finding | undefined;
+  snapshot(id: string): Promise<Finding | undefined>;
   readonly history: HistoryWrites;
   /** The latest result of a check on a subject of the node (an older evaluation never replaces a newer one). */
-  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): void;
+  nodeResult(node: string, r: { readonly checkId: string; readonly subject: string; readonly status: Status; readonly severity: Severity; readonly scored: boolean }, evaluatedAt: number): Promise<void>;
   /** Recounts the node's compliance from its latest results, judged under `benchmark` (its latest scan's). */
-  compliance(node: string, benchmark: string): void;
+  compliance(node: string, benchmark: string): Promise<void>;
   /** New findings of the node refused by its cap. */
-  refused(node: string, n: number): void;
+  refused(node: string, n: number): Promise<void>;
 }
 
 /** What a unit of work writes to a finding's history (keyed by the finding's seq). */
 export interface HistoryWrites {
   /** A transition: always its own entry. `first`: the finding is new, so there is nothing to trim. */
   transition(finding: number, event: Exclude<HistoryEvent, 'seen'>, at: number, severity: string, now: number,
-    opts?: { occurrences?: number; note?: string; first?: boolean }): void;
+    opts?: { occurrences?: number; note?: string; first?: boolean }): Promise<void>;
   /** An occurrence without a transition: folded into the latest 'seen' entry of the same hour. */
-  seen(finding: number, observedAt: number, occurrences: number, severity: string, now: number): void;
+  seen(finding: number, observedAt: number, occurrences: number, severity: string, now: number): Promise<void>;
 }

@@ -264,44 +264,44 @@ export interface NodeExposure {
 }
 
 export interface NodeStore {
-  hello(h: NodeHello, now: number): void;
+  hello(h: NodeHello, now: number): Promise<void>;
   /** The node's listeners from a scan (the latest scan's replace the previous). */
-  setExposure(node: string, scannedAt: number, exposure: NodeExposure): void;
+  setExposure(node: string, scannedAt: number, exposure: NodeExposure): Promise<void>;
   /** The node's latest listeners, when a scan carried them. */
-  exposure(node: string): (NodeExposure & { readonly scannedAt: string }) | null;
+  exposure(node: string): Promise<(NodeExposure & { readonly scannedAt: string }) | null>;
   /** The addresses (with their class) a baseline's processes listen on with this protocol and port, on every node's latest scan. */
-  baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Array<{ address: string; addressClass: ExposureClass }>;
-  stats(node: string, st: NodeStats, now: number): void;
+  baselineListeners(key: string, protocol: 'tcp' | 'udp', port: number): Promise<Array<{ address: string; addressClass: ExposureClass }>>;
+  stats(node: string, st: NodeStats, now: number): Promise<void>;
   /** The collector refused one of the node's BaselineReports. */
-  baselineReportRefused(node: string): void;
+  baselineReportRefused(node: string): Promise<void>;
   /** Baselines of one of the node's reports were not merged. */
-  baselineKeysRefused(node: string, refused: Omit<BaselineKeysRefused, 'total'>): void;
+  baselineKeysRefused(node: string, refused: Omit<BaselineKeysRefused, 'total'>): Promise<void>;
   /**
    * Forgets the node: its inventory row, its latest results and its idempotency records (so
    * an agent that comes back starts clean). Its findings are resolved first, by the caller.
    * False when there was no such node.
    */
-  delete(node: string): boolean;
-  touch(node: string, now: number): void;
-  setConnected(node: string, connected: boolean): void;
+  delete(node: string): Promise<boolean>;
+  touch(node: string, now: number): Promise<void>;
+  setConnected(node: string, connected: boolean): Promise<void>;
   /** At start-up nobody is connected yet, whatever the last run left behind. */
-  resetConnections(): void;
+  resetConnections(): Promise<void>;
   /** A node an agent reported, or, with `cluster`, also one known only from the cluster. */
-  get(name: string, now: number, staleAfterMs: number, opts?: { cluster?: boolean }): NodeRow | undefined;
+  get(name: string, now: number, staleAfterMs: number, opts?: { cluster?: boolean }): Promise<NodeRow | undefined>;
   /**
    * Ordered by name (the cursor is the last name of the previous page), or with
    * `sort: 'certExpiry'` by earliest certificate expiry, then name, nodes without one last.
    * Without a stale filter, the nodes known only from the cluster are listed among them
    * (`source: 'cluster'`; no certificate, so last by expiry).
    */
-  list(now: number, staleAfterMs: number, filter?: NodeFilter, limit?: number, after?: string | NodeCursor): Page<NodeRow>;
+  list(now: number, staleAfterMs: number, filter?: NodeFilter, limit?: number, after?: string | NodeCursor): Promise<Page<NodeRow>>;
   /** Nodes last heard from before `cutoff`. */
-  silentSince(cutoff: number): Array<{ name: string; lastSeen: number }>;
-  counts(now: number, staleAfterMs: number): { total: number; connected: number; stale: number; scoredPassing: number; scored: number };
+  silentSince(cutoff: number): Promise<Array<{ name: string; lastSeen: number }>>;
+  counts(now: number, staleAfterMs: number): Promise<{ total: number; connected: number; stale: number; scoredPassing: number; scored: number }>;
   /** Compliance per benchmark: the nodes judged under each and their scored checks, by benchmark name. */
-  byBenchmark(): Array<{ benchmark: string; nodes: number; scoredPassing: number; scored: number }>;
+  byBenchmark(): Promise<Array<{ benchmark: string; nodes: number; scoredPassing: number; scored: number }>>;
   /** The agents' own figures, for /metrics: the first `limit` nodes an agent reported, by name, and how many there are in all. */
-  agentFigures(limit: number): { nodes: AgentFigures[]; total: number };
+  agentFigures(limit: number): Promise<{ nodes: AgentFigures[]; total: number }>;
 }
 
 /** What /metrics exports of one node's agent (its latest hello or heartbeat). */

@@ -76,11 +76,11 @@ export { decodeAuditCursor as decodeDeliveryCursor, encodeAuditCursor as encodeD
 /** What a unit of work writes to the outbox (announced to the listeners once the unit commits). */
 export interface OutboxUnit {
   /** Queues the change for the destination; announced when the unit commits. */
-  enqueue(destination: string, change: FindingChange, now: number): void;
+  enqueue(destination: string, change: FindingChange, now: number): Promise<void>;
   /** Alertmanager: the destination is told the finding fires (its latest snapshot is kept for re-posts). */
-  fire(destination: string, change: FindingChange): void;
+  fire(destination: string, change: FindingChange): Promise<void>;
   /** Alertmanager: the finding no longer fires at the destination. */
-  unfire(destination: string, findingId: string): void;
+  unfire(destination: string, findingId: string): Promise<void>;
 }
 
 /** The outbox as the dispatchers and the API use it. */
@@ -90,33 +90,33 @@ export interface OutboxStore {
   /** Calls `listener` whenever rows may have become due (new rows, retries). */
   subscribe(listener: OutboxListener): () => void;
   /** The destination's pending rows, oldest first. */
-  pending(destination: string, limit: number): OutboxRow[];
+  pending(destination: string, limit: number): Promise<OutboxRow[]>;
   /** The destination's pending rows already planned into messages, oldest first. */
-  planned(destination: string, limit: number): OutboxRow[];
+  planned(destination: string, limit: number): Promise<OutboxRow[]>;
   /** Fixes the message these rows go out in: the same delivery id on every try from now on. */
-  plan(seqs: readonly number[], deliveryId: string): void;
-  delivered(destination: string, seqs: readonly number[], httpStatus: number, now: number): number;
+  plan(seqs: readonly number[], deliveryId: string): Promise<void>;
+  delivered(destination: string, seqs: readonly number[], httpStatus: number, now: number): Promise<number>;
   /** A failed try that will be retried at `nextAttemptAt`. */
-  retryLater(seqs: readonly number[], failure: { httpStatus: number | null; error: string; nextAttemptAt: number }): void;
+  retryLater(seqs: readonly number[], failure: { httpStatus: number | null; error: string; nextAttemptAt: number }): Promise<void>;
   /** Gives up on rows: dead letters, kept and visible until retried or purged. */
-  dead(destination: string, seqs: readonly number[], failure: { httpStatus: number | null; error: string; attempted: boolean }, now: number): number;
+  dead(destination: string, seqs: readonly number[], failure: { httpStatus: number | null; error: string; attempted: boolean }, now: number): Promise<number>;
   /** Alertmanager: the alerts this destination was told are firing, with their latest snapshot. */
-  firing(destination: string): FindingChange[];
+  firing(destination: string): Promise<FindingChange[]>;
   /**
    * Puts dead letters back in their destination's queue, due now, with the maximum age
    * counted afresh: the given ids, or every dead letter of `destination`, or the given ids
    * of that destination. Rows of destinations no longer configured stay dead.
    */
-  retry(sel: { ids?: readonly number[] | undefined; destination?: string | undefined }, now: number): number;
+  retry(sel: { ids?: readonly number[] | undefined; destination?: string | undefined }, now: number): Promise<number>;
   /** Pending, dead and dropped per configured destination (or only the one named). */
-  counts(only?: string): QueueCounts[];
+  counts(only?: string): Promise<QueueCounts[]>;
   /** Newest first; the cursor continues towards older rows. */
-  list(filter: DeliveryFilter, limit: number, before: number): Page<Delivery>;
+  list(filter: DeliveryFilter, limit: number, before: number): Promise<Page<Delivery>>;
   /** Deletes delivered rows finished before `deliveredBefore` and dead letters before `deadBefore`. */
-  prune(deliveredBefore: number, deadBefore: number): number;
+  prune(deliveredBefore: number, deadBefore: number): Promise<number>;
   /**
    * Pending rows of destinations that are no longer configured become dead letters (no
    * dispatcher will ever send them), and their firing sets are forgotten.
    */
-  abandonUnconfigured(now: number): number;
+  abandonUnconfigured(now: number): Promise<number>;
 }

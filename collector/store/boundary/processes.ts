@@ -52,7 +52,7 @@ export interface ProcessQueries {
    * resolves (proc-unexpected, proc-modified-binary; open or suppressed, on any node) recorded
    * them: the SHA-256 of the detail's identity. Paths with none are left out.
    */
-  contentsSeen(key: string, paths: readonly string[]): Map<string, string[]>;
+  contentsSeen(key: string, paths: readonly string[]): Promise<Map<string, string[]>>;
   /** A page of rows in finding order (oldest first), after the cursor position `after`. */
-  unexpected(filter: ProcessFilter, limit: number, after: number): Page<UnexpectedProcess>;
+  unexpected(filter: ProcessFilter, limit: number, after: number): Promise<Page<UnexpectedProcess>>;
 }

@@ -21,12 +21,12 @@ export interface SessionStore {
    * Stores a new session, in one transaction with the room it needs: expired rows go, and at
    * `max` sessions the oldest go. How many were evicted (expired rows not counted).
    */
-  create(row: SessionRow, max: number, now: number): number;
+  create(row: SessionRow, max: number, now: number): Promise<number>;
   /** The session with this hash, unless it has expired by `now`. Writes nothing. */
-  get(idSha256: string, now: number): SessionRow | undefined;
+  get(idSha256: string, now: number): Promise<SessionRow | undefined>;
   /** Ends a session (logout). */
-  remove(idSha256: string): void;
+  remove(idSha256: string): Promise<void>;
   /** Deletes the sessions expired by `now`; how many. */
-  purgeExpired(now: number): number;
-  count(): number;
+  purgeExpired(now: number): Promise<number>;
+  count(): Promise<number>;
 }

@@ -43,5 +43,5 @@ export interface Summary {
 
 /** Cross-node aggregation (see store/summary.ts). */
 export interface SummaryQueries {
-  summary(opts: { state: FindingState; top: number; now: number; staleAfterMs: number }): Summary;
+  summary(opts: { state: FindingState; top: number; now: number; staleAfterMs: number }): Promise<Summary>;
 }

@@ -1,0 +1,48 @@
+// How the PostgreSQL store runs a statement: against the pool (a read or write outside a unit
+// of work, on whichever connection is free) or against the one client a unit has checked out
+// (every statement of the unit in its transaction). The sub-stores are written against `Sql`
+// and never see which.
+//
+// Each distinct statement text gets a name, so node-postgres prepares it once per connection
+// and then sends only its parameters; texts are the stores' constants, so the names stay few.
+import type pg from 'pg';
+
+export interface Sql {
+  /** The rows the statement returns. */
+  rows<R>(text: string, params?: readonly unknown[]): Promise<R[]>;
+  /** The first row, or undefined. */
+  one<R>(text: string, params?: readonly unknown[]): Promise<R | undefined>;
+  /** How many rows the statement wrote (or returned). */
+  run(text: string, params?: readonly unknown[]): Promise<number>;
+}
+
+const names = new Map<string, string>();
+
+function nameOf(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `nw${names.size + 1}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * An Sql over a pool or one client. A text built per call (a list's filter) must come from a
+ * bounded set of shapes, with every value a parameter: each shape is one prepared statement.
+ */
+export function sqlOf(q: pg.Pool | pg.ClientBase): Sql {
+  const query = async <R>(text: string, params: readonly unknown[] | undefined): Promise<pg.QueryResult<R & pg.QueryResultRow>> =>
+    q.query<R & pg.QueryResultRow>({ name: nameOf(text), text, values: params === undefined ? [] : [...params] });
+  return {
+    async rows<R>(text: string, params?: readonly unknown[]): Promise<R[]> {
+      return (await query<R>(text, params)).rows;
+    },
+    async one<R>(text: string, params?: readonly unknown[]): Promise<R | undefined> {
+      return (await query<R>(text, params)).rows[0];
+    },
+    async run(text: string, params?: readonly unknown[]): Promise<number> {
+      return (await query<unknown>(text, params)).rowCount ?? 0;
+    },
+  };
+}
