@@ -46,3 +46,29 @@ export function sqlOf(q: pg.Pool | pg.ClientBase): Sql {
     },
   };
 }
+
+/** Runs `work` as one transaction on one client of the pool: committed when it resolves, rolled back when it rejects. */
+export type Transact = <T>(work: (sql: Sql) => Promise<T>) => Promise<T>;
+
+export function transactOn(pool: pg.Pool): Transact {
+  return async <T>(work: (sql: Sql) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        const out = await work(sqlOf(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (err) {
+        await client.query('ROLLBACK').catch((e: Error) => {
+          broken = e;
+        });
+        throw err;
+      }
+    } finally {
+      // A client whose ROLLBACK failed is in an unknown state: the pool closes it.
+      client.release(broken);
+    }
+  };
+}
