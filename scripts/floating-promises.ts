@@ -26,6 +26,9 @@ function isPromise(checker: ts.TypeChecker, type: ts.Type): boolean {
   return checker.getTypeOfSymbolAtLocation(then, decl).getCallSignatures().length > 0;
 }
 
+/** ava's assertions that compare values (not throwsAsync and the like, which take promises). */
+const ASSERTION = /^t\.(is|not|deepEqual|notDeepEqual|like|true|false|truthy|falsy|regex|notRegex|assert)$/;
+
 function isAssignment(e: ts.Expression): boolean {
   return ts.isBinaryExpression(e) && e.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && e.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
 }
@@ -60,6 +63,16 @@ export function floatingPromises(dirs: readonly string[]): Floating[] {
         if (dropped && isPromise(checker, checker.getTypeAtLocation(e))) {
           const { line } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
           out.push({ file: rel, line: line + 1, text: node.getText(sf).slice(0, 120) });
+        }
+      }
+      // A test's assertion given a promise compares the promise, not what it resolves to.
+      if (ts.isCallExpression(node) && ASSERTION.test(node.expression.getText(sf))) {
+        for (const arg of node.arguments) {
+          const type = checker.getTypeAtLocation(arg);
+          // `Promise | undefined` asserted to be undefined is a question about the promise.
+          if (!isPromise(checker, type) || (type.isUnion() && !type.types.every((u) => isPromise(checker, u)))) continue;
+          const { line } = sf.getLineAndCharacterOfPosition(arg.getStart(sf));
+          out.push({ file: rel, line: line + 1, text: `assertion of a promise: ${arg.getText(sf).slice(0, 100)}` });
         }
       }
       ts.forEachChild(node, visit);
