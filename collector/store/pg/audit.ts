@@ -93,15 +93,21 @@ export function createPgAuditLog(sql: Sql, transact: Transact, aggregation: { wi
     throw new StoreError('AUDIT_WRITE_FAILED', `${n} write${n === 1 ? '' : 's'} of refused calls' audit records failed (${list})`);
   }
 
-  /** Writes the counts gathered in memory since the last write, in one statement. */
-  async function writeCounts(): Promise<void> {
-    const dirty = [...open.values(), ...ended].filter((a) => a.seq !== undefined && a.written !== a.count);
-    const taken = dirty.map((a) => ({ a, count: a.count, last: a.last }));
-    if (taken.length > 0) {
-      await sql.run(WRITE_COUNTS, [taken.map((d) => d.a.seq), taken.map((d) => d.count), taken.map((d) => d.last)]);
-      for (const d of taken) d.a.written = d.count;
-    }
-    for (const a of ended) if (a.seq === undefined || a.written === a.count) ended.delete(a);
+  /**
+   * Writes the counts gathered in memory since the last write, as they are now (so the rows
+   * hold what SQLite's would, whenever the write gets its turn), in one statement. A row still
+   * being inserted gets its turn first; one whose insert failed is left out.
+   */
+  function writeCounts(): () => Promise<void> {
+    const taken = [...open.values(), ...ended].filter((a) => a.written !== a.count).map((a) => ({ a, count: a.count, last: a.last }));
+    return async () => {
+      const rows = taken.filter((d) => d.a.seq !== undefined);
+      if (rows.length > 0) {
+        await sql.run(WRITE_COUNTS, [rows.map((d) => d.a.seq), rows.map((d) => d.count), rows.map((d) => d.last)]);
+        for (const d of rows) d.a.written = Math.max(d.a.written, d.count);
+      }
+      for (const a of ended) if (a.seq === undefined || a.written === a.count) ended.delete(a);
+    };
   }
 
   const insert = async (r: AuditRecord | (Omit<AuditRecord, 'detail'> & { detail: Record<string, unknown> })): Promise<number> =>
@@ -117,7 +123,7 @@ export function createPgAuditLog(sql: Sql, transact: Transact, aggregation: { wi
       if (w !== window) {
         for (const a of open.values()) ended.add(a);
         flushedAt = r.at;
-        inBackground(writeCounts);
+        inBackground(writeCounts());
         open.clear();
         sources = 0;
         window = w;
@@ -131,7 +137,8 @@ export function createPgAuditLog(sql: Sql, transact: Transact, aggregation: { wi
         a = open.get(key);
       }
       if (!a) {
-        const created: Aggregate = { seq: undefined, count: 1, written: 0, last: r.at };
+        // Written once inserted: the insert carries the first refusal.
+        const created: Aggregate = { seq: undefined, count: 1, written: 1, last: r.at };
         open.set(key, created);
         const counted = remote !== OTHER_SOURCES;
         if (counted) sources++;
@@ -140,7 +147,6 @@ export function createPgAuditLog(sql: Sql, transact: Transact, aggregation: { wi
             created.seq = await insert({
               at: r.at, actor: '', role: '', action: r.action, target: '', detail: { outcome: 'refused', reason: r.reason }, status: r.status, remote,
             });
-            created.written = 1;
           } catch (err) {
             // Forgotten, as SQLite forgets a refusal whose insert threw; the next one writes a row again.
             if (open.get(key) === created) {
@@ -156,14 +162,14 @@ export function createPgAuditLog(sql: Sql, transact: Transact, aggregation: { wi
         a.last = Math.max(a.last, r.at);
         if (r.at - flushedAt >= aggregation.flushMs) {
           flushedAt = r.at;
-          inBackground(writeCounts);
+          inBackground(writeCounts());
         }
       }
       reportFailures();
     },
     async flush(now?: number): Promise<void> {
       flushedAt = now ?? flushedAt;
-      await inTurn(writeCounts);
+      await inTurn(writeCounts());
       reportFailures();
     },
     /** Newest first; the cursor continues towards older records. */
