@@ -51,9 +51,10 @@ interface Sides {
   rowsOf(table: string, column: string, node: string): Promise<[number, number]>;
 }
 
+/** Both backends; PostgreSQL on a database whose own collation is ICU's en-US, not bytes. */
 async function sides(t: ExecutionContext): Promise<Sides> {
   const db = sqliteDatabase(t);
-  const pg = await pgDatabase(t, server);
+  const pg = await pgDatabase(t, server, 4, 'icu');
   const lite: Stores = {
     nodes: promised<NodeStore>(createNodeStore(db), settle),
     cluster: promised<ClusterNodeStore>(createClusterNodeStore(db), settle),

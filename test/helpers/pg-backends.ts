@@ -13,7 +13,7 @@ import { migratePostgres } from '../../collector/store/pg/migrate.js';
 import { createPool } from '../../collector/store/pg/pool.js';
 import type { PostgresSettings } from '../../collector/store/pg/settings.js';
 import { sqlOf, transactOn, type Sql, type Transact } from '../../collector/store/pg/sql.js';
-import type { TestPostgres } from './postgres.js';
+import { connectTo, type TestPostgres } from './postgres.js';
 
 export interface PgSide {
   readonly pool: pg.Pool;
@@ -22,11 +22,30 @@ export interface PgSide {
   readonly url: string;
 }
 
-/** A new, migrated PostgreSQL database of the server, with a pool of `poolSize`. */
-export async function pgDatabase(t: ExecutionContext, server: () => Promise<TestPostgres>, poolSize = 4): Promise<PgSide> {
+/**
+ * A new, migrated PostgreSQL database of the server, with a pool of `poolSize`. `collation`
+ * `icu`: the database's default collation is ICU's en-US (case and accents folded, punctuation
+ * nearly ignored, as most production databases sort), where the store must still order and
+ * match text as SQLite does; otherwise the server's C.
+ */
+export async function pgDatabase(t: ExecutionContext, server: () => Promise<TestPostgres>, poolSize = 4, collation: 'c' | 'icu' = 'c'): Promise<PgSide> {
   const s = await server();
-  const url = s.url(await s.createDatabase());
+  const name = collation === 'c' ? await s.createDatabase() : await icuDatabase(s);
+  const url = s.url(name);
   return { ...(await pgPool(t, url, poolSize)), url };
+}
+
+let icuDatabases = 0;
+async function icuDatabase(s: TestPostgres): Promise<string> {
+  const name = `icu${process.pid}_${++icuDatabases}`;
+  const c = await connectTo(s.url('postgres'));
+  try {
+    // A name made here of digits and letters; identifiers cannot be bound.
+    await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE 'en-US'`);
+  } finally {
+    await c.end();
+  }
+  return name;
 }
 
 /** Another pool (another replica) on the database at `url`, already migrated. */
