@@ -12,6 +12,7 @@
 // of the cluster's nodes at once neither deadlock nor mix.
 import test, { type ExecutionContext } from 'ava';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
+import { processSubject } from '../../proto/baseline-key.js';
 import { PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import type { ClusterNodeState, ClusterNodeStore } from '../../collector/store/boundary/cluster-nodes.js';
 import { decodeNodeCursorOf, type NodeCursor, type NodeHello, type NodeStats, type NodeStore } from '../../collector/store/boundary/nodes.js';
@@ -303,6 +304,7 @@ pgTest('unexpected processes: filters with ASCII-only case folding and escaped w
   const s = await sides(t);
   const sha = (c: string): string => c.repeat(64);
   const container = `container:${'ab'.repeat(32)}`;
+  const long = `/${'x'.repeat(600)}`;
   const rows: Array<[string, string, string, unknown, number?]> = [
     ['node-a', 'shop/Deployment/web/app:/usr/bin/nc', 'open', { exe: '/usr/bin/nc', baseline: 'shop/Deployment/web/app', pid: 42, parents: ['/bin/sh', 7], identity: { sha256: sha('a') } }],
     ['node-a', 'Shop/Deployment/Web/app:/bin/sh', 'open', { exe: '/bin/sh', baseline: 'Shop/Deployment/Web/app', pid: -1, cmdline: 'sh -c x' }],
@@ -317,6 +319,12 @@ pgTest('unexpected processes: filters with ASCII-only case folding and escaped w
     ['node-a', 'host/Deployment/w/c:/x', 'resolved', {}],
     ['node-c', 'shop/Deployment/web/app:/usr/bin/nc', 'open', { exe: '/usr/bin/nc', baseline: 'shop/Deployment/web/app', identity: { sha256: sha('b') } }],
     ['node-c', 'shop/Deployment/web/app:/usr/bin/curl', 'suppressed', { exe: '/usr/bin/curl', baseline: 'shop/Deployment/web/app', identity: { sha256: 'short' } }],
+    // An over-long subject, cut and hashed; what a hostile agent puts in the detail.
+    ['node-a', processSubject('shop/Deployment/web/app', long), 'open', {
+      exe: long, baseline: 'shop/Deployment/web/app', pid: '12', cmdline: '<img src=x onerror=alert(1)> "quoted" \x1b[31m ü', user: '<b>root</b>',
+      parents: [...Array.from({ length: 100 }, (_, i) => `/p${i}`), 42, null], container: 'not an object', partial: 'yes',
+    }],
+    ['node-a', processSubject('shop/Deployment/web/app', '/tmp/evil'), 'open', { exe: '/somewhere/else', pid: 2 ** 60, parents: 'no' }],
   ];
   for (const [node, subject, state, detail, lastSeen] of rows) {
     await finding(s, { node, check: PROC_UNEXPECTED_CHECK.id, subject, state, detail, ...(lastSeen === undefined ? {} : { lastSeen }) });
@@ -343,7 +351,10 @@ pgTest('unexpected processes: filters with ASCII-only case folding and escaped w
     }
   }
   t.deepEqual((await s.post.processes.unexpected({ state: 'open', namespace: 'SHOP' }, 100, 0)).items.map((p) => p.baseline),
-    ['shop/Deployment/web/app', 'Shop/Deployment/Web/app', 'shop/Deployment/web/app'], 'ASCII case folded');
+    ['shop/Deployment/web/app', 'Shop/Deployment/Web/app', 'shop/Deployment/web/app', 'shop/Deployment/web/app', 'shop/Deployment/web/app'], 'ASCII case folded');
+  const hostile = (await s.post.processes.unexpected({ state: 'open', node: 'node-a', workload: 'web' }, 100, 0)).items;
+  t.like(hostile.find((p) => p.executable === long), { pid: null, user: '<b>root</b>', partial: false });
+  t.is(hostile.find((p) => p.executable === long)?.parents.length, 64);
   t.deepEqual((await s.post.processes.unexpected({ state: 'open', namespace: 'éns' }, 100, 0)).items.map((p) => p.baseline), ['éns/Deployment/w/c'], 'not beyond ASCII');
   t.deepEqual((await s.post.processes.unexpected({ state: 'open', namespace: 'weird%ns' }, 100, 0)).items.map((p) => p.baseline), ['weird%ns/Job/a_b/c'], '% is literal');
 
