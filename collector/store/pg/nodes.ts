@@ -5,9 +5,10 @@
 //   - every order a page or a cursor depends on compares text as bytes (COLLATE "C"), as
 //     SQLite does, whatever the database's collation;
 //   - the certificates are jsonb (their earliest expiry from jsonb_array_elements); the
-//     exposure document is text, read with the `json` type's operators, which keep each value's
-//     own JSON text: values are compared as that text, so a listener field holding an escaped
-//     NUL (which neither jsonb nor a de-escaped text can hold) hurts no read;
+//     exposure document is text, read with the `json` type's operators, comparing each value
+//     as its own JSON text; a document holding an escaped NUL or lone surrogate half (which no
+//     PostgreSQL text holds, and which the server's JSON functions refuse) is read in
+//     JavaScript instead, so one agent's hostile text hurts no other node's read;
 //   - writes are single statements (an upsert, counters added in place, a delete of a node
 //     and what hangs off it as one statement), so replicas writing the same node at once lose
 //     nothing and wait on at most one row lock.
@@ -79,7 +80,7 @@ const GET_EXPOSURE = 'SELECT scanned_at, exposure FROM node_exposure WHERE node 
  * compared and returned as their JSON text (the stored document was written by JSON.stringify,
  * so equal values have equal text). The server's JSON functions refuse a document holding an
  * escape no PostgreSQL text can hold (NUL, a lone surrogate half) when they walk it, so those
- * documents (an agent's hostile text; rare) are left to BASELINE_LISTENERS_ODD and read here.
+ * documents (an agent's hostile text; rare) are fetched by BASELINE_LISTENERS_ODD and read by listenersIn.
  */
 const ODD_ESCAPE = String.raw`'\\u(0000|d[89a-f])'`;
 const BASELINE_LISTENERS = `SELECT DISTINCT (l.value -> 'address')::text AS address, (l.value -> 'addressClass')::text AS class
