@@ -157,6 +157,10 @@ pgTest('audit: refusals fold per source, action, reason and window, bounded in s
   [lite, post] = await stored();
   t.deepEqual(post, lite, 'and writes nothing');
 
+  await refuse(T0 + 4000, '203.0.113.10');
+  // A record between refusals takes its place in their order (the ids are given in call order).
+  await s.both('a record among refusals', (x) => x.record({ at: T0 + 4000, actor: 'admin', role: 'admin', action: 'ui.login', target: '', detail: { outcome: 'logged in' }, status: 303, remote: '203.0.113.11' }));
+  await refuse(T0 + 4001, '203.0.113.12');
   await refuse(T0 + 5000, '203.0.113.9');
   [lite, post] = await stored();
   t.deepEqual(post, lite);
