@@ -582,7 +582,7 @@ pgTest('units moving the same rollup rows at once, in opposite orders, neither d
   });
   const started = Date.now();
   const outcomes = await Promise.allSettled(Array.from({ length: units }, (_, u) => work(p.pg, u, true)));
-  t.deepEqual(outcomes.map((o) => o.status), Array(units).fill('fulfilled'), String(outcomes.find((o) => o.status === 'rejected' && (o.reason as Error).message)?.status));
+  t.deepEqual(outcomes.map((o) => o.status), Array(units).fill('fulfilled'), outcomes.flatMap((o) => (o.status === 'rejected' ? [(o.reason as Error).message] : [])).join('; '));
   t.log(`${units} units flushing the same rollup rows at once: ${Date.now() - started} ms`);
   for (let u = 0; u < units; u++) await work(p.lite, u, false);
   const tables = await tablesOf(p);
@@ -591,4 +591,33 @@ pgTest('units moving the same rollup rows at once, in opposite orders, neither d
   t.deepEqual(await p.pg.findings.countByState(), { open: units * 12, resolved: 0, suppressed: 0 });
   const summary = { state: 'open' as const, top: 10, now: T0, staleAfterMs: 1 };
   t.deepEqual(await createPgSummaryQueries(sqlOf(p.pool), p.lite.nodes).summary(summary), await p.lite.summary.summary(summary));
+});
+
+pgTest('two units writing the same finding at once: the second reads it after the first commits, and the rollups stay exact', async (t) => {
+  const p = await pair(t);
+  const op = (action: Action): SaveOp => ({ kind: 'save', id: 'f', node: 'worker-1', checkId: '1.1.1', subject: 's', action, at: T0 + 1000, pick: [0.9, 0.1, 0.1] });
+  await p.pg.unit(async (u) => apply(u, op('open'), T0));
+  let release!: () => void;
+  const hold = new Promise<void>((r) => { release = r; });
+  let wrote!: () => void;
+  const didWrite = new Promise<void>((r) => { wrote = r; });
+  const first = p.pg.unit(async (u) => {
+    await apply(u, op('resolve'), T0);
+    wrote();
+    await hold;
+  });
+  await didWrite;
+  const second = p.pg.unit(async (u) => {
+    const before = await u.findings.byId('f');
+    // Reopened from what the first committed (a stale read would reopen an open finding).
+    if (before?.state === 'resolved') await apply(u, op('reopen'), T0);
+    return before?.state;
+  });
+  await someoneWaits(p.pool);
+  release();
+  await first;
+  t.is(await second, 'resolved');
+  t.like(await p.pg.findings.get('f'), { state: 'open', count: 2 });
+  t.deepEqual((await tablesOf(p)).pg.slice(3), await recount(p.pool));
+  t.deepEqual(await p.pg.findings.countByState(), { open: 1, resolved: 0, suppressed: 0 });
 });

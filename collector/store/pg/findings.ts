@@ -29,13 +29,17 @@ const STORED = `seq, id, node, check_id AS "checkId", subject, category, status,
   first_seen AS "firstSeen", last_seen AS "lastSeen", count, resolved_at AS "resolvedAt", suppressed_reason AS "suppressedReason",
   suppressed_until AS "suppressedUntil", suppressed_by AS "suppressedBy", suppressed_at AS "suppressedAt"`;
 
-const BY_ID = `SELECT ${STORED} FROM findings WHERE id = $1`;
-const OF_NODE = `SELECT ${STORED} FROM findings WHERE node = $1 AND state IN ('open', 'suppressed') ORDER BY seq`;
-const BY_SUBJECTS = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') AND subject = ANY($2::text[]) ORDER BY seq`;
-const OF_CHECK = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') ORDER BY seq`;
-const OF_CLUSTER = `SELECT ${STORED} FROM findings WHERE scope = 'cluster' AND state IN ('open', 'suppressed') ORDER BY seq`;
+// What a unit reads of findings it is about to write, it locks (FOR UPDATE, in seq order), as
+// SQLite's one writer at a time implies: a replica's unit that reads the same finding waits
+// for this unit's commit and then reads what it wrote, so neither writes over the other's
+// change nor moves the rollups from a state that is gone.
+const BY_ID = `SELECT ${STORED} FROM findings WHERE id = $1 FOR UPDATE`;
+const OF_NODE = `SELECT ${STORED} FROM findings WHERE node = $1 AND state IN ('open', 'suppressed') ORDER BY seq FOR UPDATE`;
+const BY_SUBJECTS = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') AND subject = ANY($2::text[]) ORDER BY seq FOR UPDATE`;
+const OF_CHECK = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') ORDER BY seq FOR UPDATE`;
+const OF_CLUSTER = `SELECT ${STORED} FROM findings WHERE scope = 'cluster' AND state IN ('open', 'suppressed') ORDER BY seq FOR UPDATE`;
 const DUE = `SELECT ${STORED} FROM findings
-  WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= $1 ORDER BY suppressed_until, seq LIMIT $2`;
+  WHERE state = 'suppressed' AND suppressed_until IS NOT NULL AND suppressed_until <= $1 ORDER BY suppressed_until, seq LIMIT $2 FOR UPDATE`;
 const NEXT_EXPIRY = "SELECT min(suppressed_until) AS at FROM findings WHERE state = 'suppressed' AND suppressed_until IS NOT NULL";
 const OPEN_COUNT = "SELECT total AS n FROM node_counts WHERE state = 'open' AND node = $1";
 const INSERT = `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, title, category, subject, severity, severity_rank, status, state,
@@ -78,9 +82,12 @@ const COMPLIANCE = `UPDATE nodes SET benchmark = $2,
   WHERE name = $1`;
 const REFUSED = 'UPDATE nodes SET findings_refused = findings_refused + $1 WHERE name = $2';
 // As on SQLite, the finding with the largest seq stays (SQLite would reuse its rowid; the
-// identity never does, but the two backends purge alike).
+// identity never does, but the two backends purge alike). The state is checked again on the
+// row deleted: a unit that reopened the finding meanwhile commits first, and the reopened
+// finding stays (the subquery's snapshot would still name it).
 const PURGE_RESOLVED = `DELETE FROM findings WHERE seq IN (SELECT seq FROM findings
     WHERE state = 'resolved' AND resolved_at < $1 AND seq < (SELECT max(seq) FROM findings) ORDER BY seq LIMIT 5000)
+    AND state = 'resolved' AND resolved_at < $1
   RETURNING ${STORED}`;
 const PURGE_HISTORY = 'DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < $1 ORDER BY seq LIMIT 5000)';
 const COUNT_BY_STATE = 'SELECT state, sum(total)::bigint AS n FROM node_counts GROUP BY state';
@@ -98,7 +105,7 @@ export async function readCursorKey(sql: Sql): Promise<Buffer> {
 
 /** A findings row as the API's Finding. */
 export function toFindingPg(r: Raw): Finding {
-  return { ...toFinding({ ...r, detail: '{}' }), detail: r.detail ?? {} };
+  return { ...toFinding({ ...r, detail: '{}' }), detail: r.detail };
 }
 
 /** Whether a filter's text holds a character no PostgreSQL text can (so nothing stored matches it). */

@@ -21,26 +21,30 @@ export interface UnitParts<U> {
 
 export async function runPgUnit<U, T>(pool: pg.Pool, build: (sql: Sql) => UnitParts<U>, work: (u: U) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  // A client whose ROLLBACK failed is in an unknown state: released with the error, the pool closes it.
-  let broken: Error | undefined;
   try {
     await client.query('BEGIN');
-    const parts = build(sqlOf(client));
-    let out: T;
-    try {
-      out = await work(parts.unit);
-      await parts.beforeCommit();
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => {
-        broken = e;
-      });
-      parts.rolledBack();
-      throw err;
-    }
-    parts.committed();
-    return out;
-  } finally {
-    client.release(broken);
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
   }
+  let parts: UnitParts<U> | undefined;
+  let out: T;
+  try {
+    parts = build(sqlOf(client));
+    out = await work(parts.unit);
+    await parts.beforeCommit();
+    await client.query('COMMIT');
+  } catch (err) {
+    // A client whose ROLLBACK failed is in an unknown state: released with the error, the pool closes it.
+    let broken: Error | undefined;
+    await client.query('ROLLBACK').catch((e: Error) => {
+      broken = e;
+    });
+    client.release(broken);
+    parts?.rolledBack();
+    throw err;
+  }
+  client.release();
+  parts.committed();
+  return out;
 }
