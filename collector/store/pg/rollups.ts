@@ -8,10 +8,11 @@
 // Replicas write the same hot rows (the cluster-wide totals of a category, a check's spread).
 // Each row is written as `SET n = n + delta` (an upsert), never read then written, so no
 // update is lost; and a flush takes its row locks in one fixed order (table by table in the
-// order below, each table's rows sorted by key), so two units never wait for each other in a
-// cycle. They do wait: a unit that flushes a row another unit has flushed and not yet
-// committed waits for that commit. The lock is held from the flush to the commit, which ends
-// the unit right after, so the wait is the rest of the other unit's flush plus its COMMIT.
+// order below, each table's rows in the order of its key, text by its bytes), so two units
+// never wait for each other in a cycle. They do wait: a unit that flushes a row another unit
+// has flushed and not yet committed waits for that commit. The lock is held from the flush
+// to the commit, which ends the unit right after, so the wait is the rest of the other
+// unit's flush (one statement per table) plus its COMMIT.
 import type { FindingState } from '../../../proto/domain.js';
 import type { Measure } from '../finding-order.js';
 import type { RollupKey } from '../rollups.js';
@@ -24,27 +25,56 @@ const zero = (): Sev => [0, 0, 0, 0, 0];
 const sum = (x: Sev): number => x[0] + x[1] + x[2] + x[3] + x[4];
 const SEP = '\u0000';
 
-const NODE = `INSERT INTO node_counts AS r (state, node, total, s0, s1, s2, s3, s4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+// Each table's deltas are one statement: the rows come from arrays (unnest), in the order of
+// their key (text by its bytes), which is the order the upsert takes their locks in.
+const NODE = `INSERT INTO node_counts AS r (state, node, total, s0, s1, s2, s3, s4)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+    AS d (state, node, total, s0, s1, s2, s3, s4)
+  ORDER BY state COLLATE "C", node COLLATE "C"
   ON CONFLICT (state, node) DO UPDATE SET total = r.total + excluded.total, s0 = r.s0 + excluded.s0, s1 = r.s1 + excluded.s1,
     s2 = r.s2 + excluded.s2, s3 = r.s3 + excluded.s3, s4 = r.s4 + excluded.s4`;
-const NODE_GONE = 'DELETE FROM node_counts WHERE state = $1 AND node = $2 AND total = 0';
-const TOTAL = `INSERT INTO finding_totals AS r (state, category, severity_rank, n) VALUES ($1, $2, $3, $4)
+const NODE_GONE = 'DELETE FROM node_counts WHERE total = 0 AND (state, node) IN (SELECT * FROM unnest($1::text[], $2::text[]))';
+const TOTAL = `INSERT INTO finding_totals AS r (state, category, severity_rank, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, category, severity_rank, n)
+  ORDER BY state COLLATE "C", category COLLATE "C", severity_rank
   ON CONFLICT (state, category, severity_rank) DO UPDATE SET n = r.n + excluded.n`;
-const TOTAL_GONE = 'DELETE FROM finding_totals WHERE state = $1 AND category = $2 AND severity_rank = $3 AND n = 0';
-const CHECK_TOTAL = `INSERT INTO check_totals AS r (state, check_id, severity_rank, n) VALUES ($1, $2, $3, $4)
+const TOTAL_GONE = `DELETE FROM finding_totals WHERE n = 0
+  AND (state, category, severity_rank) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]))`;
+const CHECK_TOTAL = `INSERT INTO check_totals AS r (state, check_id, severity_rank, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, check_id, severity_rank, n)
+  ORDER BY state COLLATE "C", check_id COLLATE "C", severity_rank
   ON CONFLICT (state, check_id, severity_rank) DO UPDATE SET n = r.n + excluded.n`;
-const CHECK_TOTAL_GONE = 'DELETE FROM check_totals WHERE state = $1 AND check_id = $2 AND severity_rank = $3 AND n = 0';
-const CHECK_NODE = `INSERT INTO check_nodes AS r (state, check_id, node, n) VALUES ($1, $2, $3, $4)
-  ON CONFLICT (state, check_id, node) DO UPDATE SET n = r.n + excluded.n RETURNING n`;
-const CHECK_NODE_GONE = 'DELETE FROM check_nodes WHERE state = $1 AND check_id = $2 AND node = $3 AND n = 0';
-const SPREAD = `INSERT INTO check_spread AS r (state, check_id, nodes, findings, s0, s1, s2, s3, s4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+const CHECK_TOTAL_GONE = `DELETE FROM check_totals WHERE n = 0
+  AND (state, check_id, severity_rank) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]))`;
+// Returns each row's count after the delta: whether the node started or stopped counting.
+const CHECK_NODE = `INSERT INTO check_nodes AS r (state, check_id, node, n)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d (state, check_id, node, n)
+  ORDER BY state COLLATE "C", check_id COLLATE "C", node COLLATE "C"
+  ON CONFLICT (state, check_id, node) DO UPDATE SET n = r.n + excluded.n
+  RETURNING state, check_id AS "checkId", node, n`;
+const CHECK_NODE_GONE = `DELETE FROM check_nodes WHERE n = 0
+  AND (state, check_id, node) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`;
+const SPREAD = `INSERT INTO check_spread AS r (state, check_id, nodes, findings, s0, s1, s2, s3, s4)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+    AS d (state, check_id, nodes, findings, s0, s1, s2, s3, s4)
+  ORDER BY state COLLATE "C", check_id COLLATE "C"
   ON CONFLICT (state, check_id) DO UPDATE SET nodes = r.nodes + excluded.nodes, findings = r.findings + excluded.findings,
     s0 = r.s0 + excluded.s0, s1 = r.s1 + excluded.s1, s2 = r.s2 + excluded.s2, s3 = r.s3 + excluded.s3, s4 = r.s4 + excluded.s4`;
-const SPREAD_GONE = 'DELETE FROM check_spread WHERE state = $1 AND check_id = $2 AND findings = 0';
+const SPREAD_GONE = `DELETE FROM check_spread WHERE findings = 0
+  AND (state, check_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
-/** A map's entries in the order of their keys: the order every flush takes its row locks in. */
-function sorted<V>(m: Map<string, V>): V[] {
-  return [...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+/** Rows as the arrays of their columns (unnest's parameters). */
+function columns<R>(rows: readonly R[], ...pick: Array<(r: R) => unknown>): unknown[][] {
+  return pick.map((f) => rows.map(f));
+}
+
+/** Upserts `rows` (none: nothing), then deletes those of them a negative delta brought to zero. */
+async function upsert<R>(sql: Sql, rows: readonly R[], text: string, gone: string, negative: (r: R) => boolean,
+  values: Array<(r: R) => unknown>, key: Array<(r: R) => unknown>): Promise<void> {
+  if (rows.length === 0) return;
+  await sql.run(text, columns(rows, ...values));
+  const shrunk = rows.filter(negative);
+  if (shrunk.length > 0) await sql.run(gone, columns(shrunk, ...key));
 }
 
 export interface PgRollups {
@@ -102,44 +132,49 @@ export function createPgRollups(): PgRollups {
     },
 
     async flush(sql) {
-      for (const n of sorted(nodes)) {
-        const total = sum(n.sev);
-        if (n.sev.every((x) => x === 0)) continue;
-        await sql.run(NODE, [n.state, n.node, total, ...n.sev]);
-        if (total < 0) await sql.run(NODE_GONE, [n.state, n.node]);
-      }
-      for (const t of sorted(totals)) {
-        if (t.n === 0) continue;
-        await sql.run(TOTAL, [t.state, t.category, t.rank, t.n]);
-        if (t.n < 0) await sql.run(TOTAL_GONE, [t.state, t.category, t.rank]);
-      }
-      for (const x of sorted(checkTotals)) {
-        if (x.n === 0) continue;
-        await sql.run(CHECK_TOTAL, [x.state, x.checkId, x.rank, x.n]);
-        if (x.n < 0) await sql.run(CHECK_TOTAL_GONE, [x.state, x.checkId, x.rank]);
-      }
+      // The tables in this order, each in the order of its key: every unit takes its locks alike.
+      const nodeRows = [...nodes.values()].filter((n) => n.sev.some((x) => x !== 0));
+      await upsert(sql, nodeRows, NODE, NODE_GONE, (n) => sum(n.sev) < 0,
+        [(n) => n.state, (n) => n.node, (n) => sum(n.sev), (n) => n.sev[0], (n) => n.sev[1], (n) => n.sev[2], (n) => n.sev[3], (n) => n.sev[4]],
+        [(n) => n.state, (n) => n.node]);
+      await upsert(sql, [...totals.values()].filter((t) => t.n !== 0), TOTAL, TOTAL_GONE, (t) => t.n < 0,
+        [(t) => t.state, (t) => t.category, (t) => t.rank, (t) => t.n], [(t) => t.state, (t) => t.category, (t) => t.rank]);
+      await upsert(sql, [...checkTotals.values()].filter((x) => x.n !== 0), CHECK_TOTAL, CHECK_TOTAL_GONE, (x) => x.n < 0,
+        [(x) => x.state, (x) => x.checkId, (x) => x.rank, (x) => x.n], [(x) => x.state, (x) => x.checkId, (x) => x.rank]);
+
       const spread = new Map<string, { state: string; checkId: string; nodes: number; sev: Sev }>();
-      for (const c of sorted(checks)) {
-        const d = sum(c.sev);
-        const key = c.state + SEP + c.checkId;
+      const spreadOf = (state: string, checkId: string) => {
+        const key = state + SEP + checkId;
         let sp = spread.get(key);
-        if (!sp) spread.set(key, (sp = { state: c.state, checkId: c.checkId, nodes: 0, sev: zero() }));
+        if (!sp) spread.set(key, (sp = { state, checkId, nodes: 0, sev: zero() }));
+        return sp;
+      };
+      for (const c of checks.values()) {
+        const sp = spreadOf(c.state, c.checkId);
         for (const [i, x] of c.sev.entries()) sp.sev[i] = (sp.sev[i] ?? 0) + x;
-        if (d === 0) continue;
-        // The row's count after this unit's delta (under its lock) tells whether the node
+      }
+      const moved = [...checks.values()].filter((c) => sum(c.sev) !== 0);
+      if (moved.length > 0) {
+        // Each row's count after this unit's delta (under its lock) tells whether the node
         // started or stopped counting for the check, whatever other replicas did before.
-        const after = (await sql.one<{ n: number }>(CHECK_NODE, [c.state, c.checkId, c.node, d]))!.n;
-        if (after === d) sp.nodes += 1;
-        if (after === 0) {
-          await sql.run(CHECK_NODE_GONE, [c.state, c.checkId, c.node]);
-          sp.nodes -= 1;
+        const delta = new Map(moved.map((c) => [c.state + SEP + c.checkId + SEP + c.node, sum(c.sev)]));
+        const after = await sql.rows<{ state: string; checkId: string; node: string; n: number }>(CHECK_NODE,
+          columns(moved, (c) => c.state, (c) => c.checkId, (c) => c.node, (c) => sum(c.sev)));
+        const emptied: typeof after = [];
+        for (const r of after) {
+          const sp = spreadOf(r.state, r.checkId);
+          if (r.n === delta.get(r.state + SEP + r.checkId + SEP + r.node)) sp.nodes += 1;
+          if (r.n === 0) {
+            emptied.push(r);
+            sp.nodes -= 1;
+          }
         }
+        if (emptied.length > 0) await sql.run(CHECK_NODE_GONE, columns(emptied, (r) => r.state, (r) => r.checkId, (r) => r.node));
       }
-      for (const sp of sorted(spread)) {
-        if (sp.nodes === 0 && sp.sev.every((x) => x === 0)) continue;
-        await sql.run(SPREAD, [sp.state, sp.checkId, sp.nodes, sum(sp.sev), ...sp.sev]);
-        if (sum(sp.sev) < 0) await sql.run(SPREAD_GONE, [sp.state, sp.checkId]);
-      }
+      const spreads = [...spread.values()].filter((sp) => sp.nodes !== 0 || sp.sev.some((x) => x !== 0));
+      await upsert(sql, spreads, SPREAD, SPREAD_GONE, (sp) => sum(sp.sev) < 0,
+        [(sp) => sp.state, (sp) => sp.checkId, (sp) => sp.nodes, (sp) => sum(sp.sev), (sp) => sp.sev[0], (sp) => sp.sev[1], (sp) => sp.sev[2], (sp) => sp.sev[3], (sp) => sp.sev[4]],
+        [(sp) => sp.state, (sp) => sp.checkId]);
       reset();
     },
 
