@@ -621,3 +621,33 @@ pgTest('two units writing the same finding at once: the second reads it after th
   t.deepEqual((await tablesOf(p)).pg.slice(3), await recount(p.pool));
   t.deepEqual(await p.pg.findings.countByState(), { open: 1, resolved: 0, suppressed: 0 });
 });
+
+pgTest('close lets a running unit finish and commit, then ends the pool; a second close is no error', async (t) => {
+  const s = await server();
+  const url = s.url(await s.createDatabase());
+  const { pool } = await openPostgres({ url: () => url, sslMode: 'disable', ca: undefined, poolSize: 2, connectTimeoutMs: 10_000 }, () => undefined);
+  const store = await openPgStore({ pool });
+  let release!: () => void;
+  const hold = new Promise<void>((r) => { release = r; });
+  let started!: () => void;
+  const didStart = new Promise<void>((r) => { started = r; });
+  const running = store.unit(async (u) => {
+    const got = await u.received.claim('worker-1', 'e', 1, T0);
+    started();
+    await hold;
+    return got;
+  });
+  await didStart;
+  let closed = false;
+  const closing = store.close().then(() => { closed = true; });
+  await new Promise((r) => setTimeout(r, 50));
+  t.false(closed, 'close waits for the running unit');
+  release();
+  t.true(await running);
+  await closing;
+  t.true(pool.ended);
+  await t.notThrowsAsync(store.close());
+  const check = await connectTo(url);
+  t.is(Number((await check.query('SELECT count(*) AS n FROM received')).rows[0].n), 1, 'the unit committed');
+  await check.end();
+});
