@@ -52,7 +52,7 @@ async function icuDatabase(s: TestPostgres): Promise<string> {
 export async function pgPool(t: ExecutionContext, url: string, poolSize = 4, migrate = true): Promise<Omit<PgSide, 'url'>> {
   const settings: PostgresSettings = { url: () => url, sslMode: 'disable', ca: undefined, poolSize, connectTimeoutMs: 10_000 };
   const pool = createPool(settings, () => undefined);
-  t.teardown(() => pool.end());
+  t.teardown(() => (pool.ended ? undefined : pool.end()));
   if (migrate) {
     const c = await pool.connect();
     try {
