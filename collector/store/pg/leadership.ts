@@ -119,7 +119,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     if (leader) d.log.warn({ why }, 'leadership: lost the database session; stepping down');
     else d.log.info({ why }, 'leadership: lost the database session');
     tell(false);
-    c.end().catch(() => undefined);
+    void c.end().catch(() => undefined);
     schedule(d.retryMs, attempt);
   }
 

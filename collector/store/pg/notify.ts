@@ -145,7 +145,7 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
     listening = false;
     deaf = true;
     d.log.warn({ why }, 'baseline listener: lost its connection; listening again shortly');
-    c.end().catch(() => undefined);
+    void c.end().catch(() => undefined);
     retryLater();
   }
 
