@@ -99,15 +99,20 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     }
   }
 
+  /** Runs `step` after the steps before it; an unexpected error is logged, never left to break the chain. */
+  function enqueue(step: () => Promise<void>): void {
+    chain = chain.then(step).catch((err: unknown) => {
+      d.log.error({ err: (err as Error).message }, 'leadership: unexpected error');
+    });
+  }
+
   function schedule(ms: number, step: () => Promise<void>): void {
     cancel?.();
     cancel = undefined;
     if (!running) return;
     const cancelIt = d.clock.after(ms, () => {
       if (cancel === cancelIt) cancel = undefined;
-      chain = chain.then(step).catch((err: unknown) => {
-        d.log.error({ err: (err as Error).message }, 'leadership: unexpected error');
-      });
+      enqueue(step);
     });
     cancel = cancelIt;
   }
@@ -182,7 +187,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     start(): void {
       if (running) return;
       running = true;
-      chain = chain.then(attempt);
+      enqueue(attempt);
     },
     async stop(): Promise<void> {
       running = false;

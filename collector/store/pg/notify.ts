@@ -126,15 +126,20 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
     guarded('change', () => d.onChange(change.key, change.version));
   }
 
+  /** Runs a try after the one before it; an unexpected error is logged, never left to break the chain. */
+  function enqueue(): void {
+    chain = chain.then(listen).catch((err: unknown) => {
+      d.log.error({ err: (err as Error).message }, 'baseline listener: unexpected error');
+    });
+  }
+
   function retryLater(): void {
     cancel?.();
     cancel = undefined;
     if (!running) return;
     const cancelIt = d.clock.after(retryMs, () => {
       if (cancel === cancelIt) cancel = undefined;
-      chain = chain.then(listen).catch((err: unknown) => {
-        d.log.error({ err: (err as Error).message }, 'baseline listener: unexpected error');
-      });
+      enqueue();
     });
     cancel = cancelIt;
   }
@@ -190,7 +195,7 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
       if (running) return;
       running = true;
       deaf = false;
-      chain = chain.then(listen);
+      enqueue();
     },
     async stop(): Promise<void> {
       running = false;
