@@ -5,6 +5,7 @@
 // other takes over within its retry period; stop() gives the lock back before it resolves; a
 // replica that cannot connect keeps trying on its clock; a leader whose session hangs steps
 // down at its next check's deadline. Time is a test clock; real I/O is awaited.
+import { Writable } from 'node:stream';
 import type pg from 'pg';
 import { createMetrics } from '../../collector/metrics.js';
 import { createLeadership, LEADER_LOCK_KEY, type Leadership } from '../../collector/store/pg/leadership.js';
@@ -227,6 +228,36 @@ pgTest('a leader whose session hangs steps down at its next check\'s deadline; n
   } finally {
     if (frozen !== undefined) process.kill(frozen, 'SIGCONT');
     await Promise.all([a.leadership.stop(), b.leadership.stop()]);
+    await admin.end();
+  }
+});
+
+pgTest('a change handler that throws is logged; the replica still leads, checks its session and steps down on stop', async (t) => {
+  const { url, admin } = await database();
+  const clock = testClock();
+  const lines: string[] = [];
+  const metrics = createMetrics({ defaultMetrics: false });
+  const leadership = createLeadership({
+    clock, retryMs: RETRY_MS, checkMs: CHECK_MS, metrics,
+    log: createLogger('leadership-test', 'info', new Writable({ write(chunk: Buffer, _enc, done) { lines.push(chunk.toString()); done(); } })),
+    connect: () => connectTo(url),
+    onChange: () => {
+      throw new Error('the sweepers failed to start');
+    },
+  });
+  try {
+    leadership.start();
+    await clock.advanceUntil('leader', () => (leadership.isLeader() ? true : undefined), { stepMs: RETRY_MS });
+    t.true(lines.some((l) => l.includes('the change handler failed') && l.includes('the sweepers failed to start')));
+    await clock.advance(CHECK_MS * 3);
+    t.true(leadership.isLeader());
+    t.is((await holders(admin)).length, 1);
+    await leadership.stop();
+    t.false(leadership.isLeader());
+    t.deepEqual(await holders(admin), []);
+    t.is(metrics.get('nodeward_leader_changes_total', { to: 'follower' }), 1);
+  } finally {
+    await leadership.stop();
     await admin.end();
   }
 });
