@@ -80,6 +80,11 @@ pgTest('reports from two nodes merge per key with who taught what; filters and p
   await same(t, lite, pgs, (s) => s.applyReport('node-a', [rb(WEB, 'learning', ['/usr/sbin/nginx', '/bin/sh'])], T0));
   await same(t, lite, pgs, (s) => s.applyReport('node-b', [rb(WEB, 'learning', ['/usr/sbin/nginx', '/usr/bin/curl']), rb(JOB, 'learning', ['/usr/bin/pg_dump'])], T0 + 5));
   await same(t, lite, pgs, (s) => s.applyReport('node-a', [rb('host/worker', 'learning', ['/usr/bin/kubelet']), rb(WEB, 'learning', [{ path: '/bin/sh', firstSeen: T0 - 50 }])], T0 + 9));
+  // One report naming a key, a path and a content twice: the second sees what the first wrote.
+  await same(t, lite, pgs, (s) => s.applyReport('node-c', [
+    rb(JOB, 'learning', [{ path: '/bin/x', digests: [digest(1), digest(1, 'image', T0 - 5)] }, { path: '/bin/x', firstSeen: T0 - 99, digests: [digest(2), digest(1)] }]),
+    rb(JOB, 'locked', ['/bin/x', '/bin/y'], 0, ['tcp/0.0.0.0:1', 'tcp/0.0.0.0:1']),
+  ], T0 + 12));
   const web = await same(t, lite, pgs, (s) => s.get(WEB));
   t.like(web, { ok: { namespace: 'shop', workload: { kind: 'Deployment', name: 'web' }, container: 'nginx', state: 'learning' } });
   for (const f of [{ namespace: 'ops' }, { workload: 'web' }, { state: 'locked' as const }, { state: 'learning' as const }, { key: JOB }, { chargedTo: '' }, { namespace: '' }]) {

@@ -177,6 +177,7 @@ pgTest('dispatching: plan, delivered, retries, dead letters, retry by id and by 
   await go((s) => s.outbox.retry({ ids: [2, 3], destination: 'Zed' }, T0 + 700), 'ids of that destination only');
   await go((s) => s.outbox.retry({ destination: 'am' }, T0 + 800));
   await go((s) => s.outbox.retry({}, T0 + 900));
+  await go((s) => s.outbox.retry({ ids: [1e300, 2 ** 63, 1.5, -1] }, T0 + 901), 'ids no row has');
   t.deepEqual(pgs.heard, lite.heard);
   for (const f of [{}, { destination: 'ops' }, { status: 'delivered' as const }, { status: 'pending' as const, destination: 'Zed' }, { findingId: 'f1' }, { findingId: "f1' OR 1=1 --" }, { destination: 'am', status: 'dead' as const, findingId: 'f2' }]) {
     await go((s) => s.outbox.list(f, 2, Number.MAX_SAFE_INTEGER), JSON.stringify(f));

@@ -93,12 +93,19 @@ const Q = {
   itemPaths: 'SELECT path FROM baseline_items WHERE baseline = $1 ORDER BY path COLLATE "C"',
   item: 'SELECT * FROM baseline_items WHERE baseline = $1 AND path = $2',
   insertItem: `INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-  seenItem: `UPDATE baseline_items SET first_seen = least(first_seen, $1), last_seen = greatest(last_seen, $2), nodes = nodes + $3
-    WHERE baseline = $4 AND path = $5`,
   operatorItem: "UPDATE baseline_items SET source = 'operator', added_by = $1 WHERE baseline = $2 AND path = $3",
   deleteItem: 'DELETE FROM baseline_items WHERE baseline = $1 AND path = $2',
-  seenTaught: 'UPDATE baseline_item_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND node = $4',
-  insertTaught: 'INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5)',
+  // A node's new item and that it taught it, in one statement.
+  learnItem: `WITH i AS (INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes)
+      VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING baseline)
+    INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) SELECT baseline, $2, $4, $6, $6 FROM i`,
+  // A node taught an item it holds: the node's row seen again, or added ($5: within the bound),
+  // and the item's times and count, in one statement (SQLite's seenTaught, insertTaught, seenItem).
+  taughtBy: `WITH seen AS (UPDATE baseline_item_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND node = $4 RETURNING 1),
+    added AS (INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen)
+      SELECT $2, $3, $4, $1, $1 WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM seen) RETURNING 1)
+    UPDATE baseline_items SET first_seen = least(first_seen, $6), last_seen = greatest(last_seen, $1), nodes = nodes + (SELECT count(*) FROM added)
+    WHERE baseline = $2 AND path = $3 RETURNING (SELECT count(*) FROM added) AS added`,
   removedPaths: 'SELECT path FROM baseline_removed WHERE baseline = $1',
   remove: `INSERT INTO baseline_removed (baseline, path, removed_by, removed_at) VALUES ($1, $2, $3, $4)
     ON CONFLICT (baseline, path) DO UPDATE SET removed_by = excluded.removed_by, removed_at = excluded.removed_at`,
@@ -111,19 +118,27 @@ const Q = {
     FROM baselines b JOIN baseline_items i ON i.baseline = b.seq WHERE b.key = $1 AND i.path = $2`,
   anyContent: 'UPDATE baseline_items SET any_content = 1 WHERE baseline = $1 AND path = $2',
   inlineCode: 'UPDATE baseline_items SET inline_code = 1 WHERE baseline = $1 AND path = $2 AND inline_code = 0',
-  digest: 'SELECT * FROM baseline_item_digests WHERE baseline = $1 AND path = $2 AND sha256 = $3',
   digestCount: 'SELECT count(*) AS n FROM baseline_item_digests WHERE baseline = $1 AND path = $2',
   insertDigest: `INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-  seenDigest: `UPDATE baseline_item_digests SET first_seen = least(first_seen, $1), last_seen = greatest(last_seen, $2), nodes = nodes + $3
-    WHERE baseline = $4 AND path = $5 AND sha256 = $6`,
   operatorDigest: "UPDATE baseline_item_digests SET source = 'operator', added_by = $1 WHERE baseline = $2 AND path = $3 AND sha256 = $4",
   // Room for an operator's content: the one seen least recently that no operator allowed.
   evictDigest: `DELETE FROM baseline_item_digests WHERE baseline = $1 AND path = $2 AND sha256 = (
     SELECT sha256 FROM baseline_item_digests WHERE baseline = $1 AND path = $2 AND source <> 'operator'
     ORDER BY last_seen, first_seen, sha256 COLLATE "C" LIMIT 1)`,
-  seenDigestNode: 'UPDATE baseline_digest_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND sha256 = $4 AND node = $5',
-  insertDigestNode: 'INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, $6)',
+  // A node's new content and that it taught it, in one statement.
+  learnDigest: `WITH d AS (INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING baseline)
+    INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen) SELECT baseline, $2, $3, $6, $8, $8 FROM d`,
+  // A node taught a content it holds: as taughtBy, for the content.
+  digestTaughtBy: `WITH seen AS (UPDATE baseline_digest_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND sha256 = $4 AND node = $5 RETURNING 1),
+    added AS (INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen)
+      SELECT $2, $3, $4, $5, $1, $1 WHERE $6::boolean AND NOT EXISTS (SELECT 1 FROM seen) RETURNING 1)
+    UPDATE baseline_item_digests SET first_seen = least(first_seen, $7), last_seen = greatest(last_seen, $1), nodes = nodes + (SELECT count(*) FROM added)
+    WHERE baseline = $2 AND path = $3 AND sha256 = $4 RETURNING (SELECT count(*) FROM added) AS added`,
+  // What a baseline holds, read once per baseline a report merges into.
+  heldItems: 'SELECT path, nodes FROM baseline_items WHERE baseline = $1',
+  heldDigests: 'SELECT path, sha256, nodes FROM baseline_item_digests WHERE baseline = $1',
   // Agents' catch-up: unattributed container keys belong to one node and are not broadcast.
   // SQLite's LIKE ignores ASCII case; ILIKE under the C collation folds ASCII alone, as it does.
   since: `SELECT * FROM baselines WHERE version > $1 AND NOT (key COLLATE "C" ILIKE 'container:%') ORDER BY version LIMIT $2`,
@@ -270,6 +285,10 @@ function toCentral(b: RawBaseline, c: Children): CentralBaseline {
 
 interface Counts { added: number; dropped: number; refused: number }
 
+/** What a baseline holds during a report's merge: nodes per item and per content, contents per item. */
+interface Held { items: Map<string, number>; digests: Map<string, number>; perPath: Map<string, number> }
+const digestId = (path: string, sha256: string): string => `${sha256}:${path}`;
+
 /** The writes of one transaction, over its `Sql`; every baseline it touches is locked (the header's steps 1 and 2). */
 function writer(q: Sql) {
   const nextVersion = async (): Promise<number> => (await q.one<{ value: number }>(Q.nextVersion))!.value;
@@ -292,42 +311,57 @@ function writer(q: Sql) {
     return create(key, now, '');
   }
 
-  /** `node` taught `item.path` (already an item): recorded, within the bound on nodes per item. */
-  async function taughtBy(b: RawBaseline, item: RawItem, node: string, firstSeen: number, now: number): Promise<void> {
-    const known = await q.run(Q.seenTaught, [now, b.seq, item.path, node]) > 0;
-    const add = !known && item.nodes < BASELINE_LIMITS.nodesPerItem;
-    if (add) await q.run(Q.insertTaught, [b.seq, item.path, node, now, now]);
-    await q.run(Q.seenItem, [firstSeen, now, add ? 1 : 0, b.seq, item.path]);
+  /**
+   * What `b` holds as a report merges into it: its items' and contents' node counts, read once
+   * and kept up to date by the merge's own writes (the rows are locked: nobody else writes them).
+   */
+  async function held(b: RawBaseline): Promise<Held> {
+    const items = new Map((await q.rows<{ path: string; nodes: number }>(Q.heldItems, [b.seq])).map((r) => [r.path, r.nodes]));
+    const digests = new Map<string, number>();
+    const perPath = new Map<string, number>();
+    for (const d of await q.rows<{ path: string; sha256: string; nodes: number }>(Q.heldDigests, [b.seq])) {
+      digests.set(digestId(d.path, d.sha256), d.nodes);
+      perPath.set(d.path, (perPath.get(d.path) ?? 0) + 1);
+    }
+    return { items, digests, perPath };
   }
 
-  /** `node` taught the content `d` of `d.path` (already stored): recorded like an item's. */
-  async function digestTaughtBy(b: RawBaseline, d: RawDigest, node: string, firstSeen: number, now: number): Promise<void> {
-    const known = await q.run(Q.seenDigestNode, [now, b.seq, d.path, d.sha256, node]) > 0;
-    const add = !known && d.nodes < BASELINE_LIMITS.nodesPerItem;
-    if (add) await q.run(Q.insertDigestNode, [b.seq, d.path, d.sha256, node, now, now]);
-    await q.run(Q.seenDigest, [firstSeen, now, add ? 1 : 0, b.seq, d.path, d.sha256]);
+  /** `node` taught `path` (already an item): recorded, within the bound on nodes per item. */
+  async function taughtBy(b: RawBaseline, h: Held, path: string, node: string, firstSeen: number, now: number): Promise<void> {
+    const nodes = h.items.get(path)!;
+    const r = await q.one<{ added: number }>(Q.taughtBy, [now, b.seq, path, node, nodes < BASELINE_LIMITS.nodesPerItem, firstSeen]);
+    h.items.set(path, nodes + (r?.added ?? 0));
   }
 
-  /** A node's contents of `path` (an item of `b` now), merged; `held`: the item was there before the report. */
-  async function mergeDigests(b: RawBaseline, path: string, held: boolean, digests: readonly ReportedDigest[], node: string, now: number, n: Counts): Promise<void> {
+  /** A node's new item `path` of `b`, taught by it. */
+  async function learnItem(b: RawBaseline, h: Held, path: string, source: ItemSource, node: string, firstSeen: number, now: number): Promise<void> {
+    await q.run(Q.learnItem, [b.seq, path, source, node, firstSeen, now]);
+    h.items.set(path, 1);
+  }
+
+  /** A node's contents of `path` (an item of `b` now), merged; `isHeld`: the item was there before the report. */
+  async function mergeDigests(b: RawBaseline, h: Held, path: string, isHeld: boolean, digests: readonly ReportedDigest[], node: string, now: number, n: Counts): Promise<void> {
     for (const d of digests) {
       if (d.source === 'operator') continue; // only the collector's own allows make those
       const firstSeen = d.firstSeen || now;
-      const cur = await q.one<RawDigest>(Q.digest, [b.seq, path, d.sha256]);
-      if (cur) {
-        await digestTaughtBy(b, cur, node, firstSeen, now);
+      const id = digestId(path, d.sha256);
+      const nodes = h.digests.get(id);
+      if (nodes !== undefined) {
+        const r = await q.one<{ added: number }>(Q.digestTaughtBy, [now, b.seq, path, d.sha256, node, nodes < BASELINE_LIMITS.nodesPerItem, firstSeen]);
+        h.digests.set(id, nodes + (r?.added ?? 0));
         continue;
       }
-      if (!digestJoins(b, held, d, firstSeen, now)) {
+      if (!digestJoins(b, isHeld, d, firstSeen, now)) {
         n.refused++;
         continue;
       }
-      if (await count(q, Q.digestCount, [b.seq, path]) >= ITEM_DIGEST_LIMITS.perItem) {
+      if ((h.perPath.get(path) ?? 0) >= ITEM_DIGEST_LIMITS.perItem) {
         n.dropped++;
         continue;
       }
-      await q.run(Q.insertDigest, [b.seq, path, d.sha256, d.source, d.image, node, firstSeen, now, 1]);
-      await q.run(Q.insertDigestNode, [b.seq, path, d.sha256, node, now, now]);
+      await q.run(Q.learnDigest, [b.seq, path, d.sha256, d.source, d.image, node, firstSeen, now]);
+      h.digests.set(id, 1);
+      h.perPath.set(path, (h.perPath.get(path) ?? 0) + 1);
       n.added++;
     }
   }
@@ -366,7 +400,7 @@ function writer(q: Sql) {
     return added;
   }
 
-  return { nextVersion, save, bump, create, ensure, taughtBy, mergeDigests, operatorDigest, mergeListens };
+  return { nextVersion, save, bump, create, ensure, held, taughtBy, learnItem, mergeDigests, operatorDigest, mergeListens };
 }
 
 const FULL = `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit`;
@@ -459,17 +493,17 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
             total++;
           }
           const removed = new Set((await q.rows<{ path: string }>(Q.removedPaths, [b.seq])).map((r) => r.path));
+          const h = await w.held(b);
           const added: string[] = [];
           const digestsBefore = digests.added;
           let inlineAdded = 0;
           for (const item of rb.items) {
             if (removed.has(item.path)) continue;
             const firstSeen = item.firstSeen || now;
-            const cur = await q.one<RawItem>(Q.item, [b.seq, item.path]);
-            if (cur) {
+            if (h.items.has(item.path)) {
               // An operator's item a node holds was not taught by it.
-              if (item.source !== 'operator') await w.taughtBy(b, cur, node, firstSeen, now);
-              await w.mergeDigests(b, item.path, true, item.digests ?? [], node, now, digests);
+              if (item.source !== 'operator') await w.taughtBy(b, h, item.path, node, firstSeen, now);
+              await w.mergeDigests(b, h, item.path, true, item.digests ?? [], node, now, digests);
               // Inline code joins as items do: while the central baseline learns.
               if (item.inlineCode && b.state === 'learning' && await q.run(Q.inlineCode, [b.seq, item.path]) > 0) inlineAdded++;
               continue;
@@ -484,11 +518,10 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
               out.itemsDropped++;
               continue;
             }
-            await q.run(Q.insertItem, [b.seq, item.path, item.source, node, firstSeen, now, 1]);
-            await q.run(Q.insertTaught, [b.seq, item.path, node, now, now]);
+            await w.learnItem(b, h, item.path, item.source, node, firstSeen, now);
             b.items++;
             added.push(item.path);
-            await w.mergeDigests(b, item.path, false, item.digests ?? [], node, now, digests);
+            await w.mergeDigests(b, h, item.path, false, item.digests ?? [], node, now, digests);
             if (item.inlineCode) await q.run(Q.inlineCode, [b.seq, item.path]);
           }
           out.itemsAdded += added.length;

@@ -256,8 +256,9 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
 
     async retry(sel: { ids?: readonly number[] | undefined; destination?: string | undefined }, now: number): Promise<number> {
       const revived = await transact(async (q) => {
+        // An id past what a bigint holds names no row (SQLite finds none); PostgreSQL would refuse the statement.
         const rows = sel.ids !== undefined
-          ? await q.rows<{ seq: number; destination: string }>(Q.deadRows, [[...sel.ids]])
+          ? await q.rows<{ seq: number; destination: string }>(Q.deadRows, [sel.ids.filter(Number.isSafeInteger)])
           : sel.destination !== undefined ? await q.rows<{ seq: number; destination: string }>(Q.deadOf, [sel.destination]) : [];
         const destinationOf = new Map(rows.map((r) => [r.seq, r.destination]));
         // In the order asked for (it is the order the listeners hear of the destinations in).
