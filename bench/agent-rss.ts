@@ -318,7 +318,7 @@ export async function benchAgentRss(o: AgentRssBenchOptions): Promise<AgentRssBe
 
     // What the churn became at the collector, once the last findings had time to arrive.
     await sleep(3000);
-    const rows = collector.store?.processes.unexpected({ state: 'open', node: NODE }, 1_000_000, 0).items ?? [];
+    const rows = (await collector.store?.processes.unexpected({ state: 'open', node: NODE }, 1_000_000, 0))?.items ?? [];
     const ours = (prefix: string) => rows.filter((r) => r.executable.startsWith(join(bins, prefix)));
     const fullScans = ((await logText()).match(/"msg":"scan completed"/g) ?? []).length;
     return {

@@ -91,17 +91,17 @@ export async function benchIngest(o: IngestBenchOptions): Promise<{ grpcPerSec: 
     }));
     // The same commits, directly: as the collector does them (every commit synced), and as
     // it did before acks were made durable (synced at checkpoints only).
-    const direct = (durability: Durability): number => {
+    const direct = async (durability: Durability): Promise<number> => {
       const store = openStore({ path: join(dir, `direct-${durability}`, 'nodeward.db'), durability });
       const commit = createCommitStage(store, { maxOpenFindingsPerNode: 10_000_000 });
       const t0 = process.hrtime.bigint();
-      for (const b of incoming) commit.batch(b, Date.now());
+      for (const b of incoming) await commit.batch(b, Date.now());
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      store.close();
+      await store.close();
       return total / seconds;
     };
-    const directPerSec = direct('full');
-    const unsyncedPerSec = direct('normal');
+    const directPerSec = await direct('full');
+    const unsyncedPerSec = await direct('normal');
     const grpcPerSec = total / grpcSeconds;
     return { grpcPerSec, directPerSec, unsyncedPerSec, ratio: grpcPerSec / directPerSec, total };
   } finally {

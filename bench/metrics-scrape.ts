@@ -44,11 +44,11 @@ export async function benchMetricsScrape(o: { nodes: number; samples: number }):
     const now = Date.now();
     const store = openStore({ path: join(dir, 'nodeward.db') });
     for (let i = 0; i < o.nodes; i++) {
-      store.nodes.hello({
+      await store.nodes.hello({
         node: name(i), agentVersion: '0.3.0', epoch: 'e', os: 'Debian', kernel: '6.1', arch: 'amd64', kubeletVersion: 'v1.31.2',
         cpus: 4, memoryBytes: 16 << 30, uptimeSeconds: 1000, certificates: [],
       }, now);
-      store.nodes.stats(name(i), STATS, now);
+      await store.nodes.stats(name(i), STATS, now);
     }
     const baseline = createMetrics();
     const scraped = createMetrics();
@@ -57,7 +57,7 @@ export async function benchMetricsScrape(o: { nodes: number; samples: number }):
     const bytes = (await scraped.render()).length;
     const baselineMs = await median(o.samples, () => baseline.render());
     const scrapeMs = await median(o.samples, () => scraped.render());
-    store.close();
+    await store.close();
     return { nodes: o.nodes, baselineMs, scrapeMs, bytes, baselineBytes };
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -50,9 +50,9 @@ function timeIt(samples: number, fn: () => void): number {
   return median(ms);
 }
 
-function hello(store: Store, n: number, now: number): void {
+async function hello(store: Store, n: number, now: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    store.nodes.hello({
+    await store.nodes.hello({
       node: name(i), agentVersion: '0.3.0', epoch: 'e', os: 'Debian', kernel: '6.1', arch: 'amd64', kubeletVersion: 'v1.31.2',
       cpus: 4, memoryBytes: 16 << 30, uptimeSeconds: 1000, certificates: [{ path: '/etc/kubernetes/pki/apiserver.crt', notAfter: new Date(now + (i % 365) * 86400_000).toISOString() }],
     }, now);
@@ -72,8 +72,8 @@ export async function benchCoverage(o: CoverageBenchOptions): Promise<CoverageBe
     let clock = now;
     const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs: 365 * 86400_000, missingAfterMs: 300_000, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
       { store, pipeline, metrics: createMetrics(), log, clock: { now: () => clock, after: () => () => undefined }, coverage: { synced: () => true, whyMissing: () => 'no agent pod on the node' } });
-    hello(store, o.nodes, now);
-    store.optimize();
+    await hello(store, o.nodes, now);
+    await store.optimize();
     const lastCursor = name(o.nodes - 1000);
     // Baseline: every node reported by an agent, no cluster rows.
     const listBaselineMs = timeIt(o.samples, () => store.nodes.list(now, 300_000, {}, 1000));
@@ -84,17 +84,17 @@ export async function benchCoverage(o: CoverageBenchOptions): Promise<CoverageBe
     // The node watch's rows: every node, and a tenth more no agent reported.
     const clusterOnly = Math.floor(o.nodes / 10);
     const t = process.hrtime.bigint();
-    for (let i = 0; i < o.nodes + clusterOnly; i++) store.clusterNodes.upsert(clusterNode(i), now);
+    for (let i = 0; i < o.nodes + clusterOnly; i++) await store.clusterNodes.upsert(clusterNode(i), now);
     const upsertsPerSec = (o.nodes + clusterOnly) / (Number(process.hrtime.bigint() - t) / 1e9);
-    store.optimize();
+    await store.optimize();
     // Past the grace period: the first sweep raises agent-missing for the nodes no agent reported.
     clock = now + 600_000;
-    const first = sweeper.sweep();
+    const first = await sweeper.sweep();
     const sweepMs = timeIt(Math.max(3, o.samples / 10), () => sweeper.sweep());
     const listMs = timeIt(o.samples, () => store.nodes.list(clock, 300_000, {}, 1000));
     const listLastPageMs = timeIt(o.samples, () => store.nodes.list(clock, 300_000, {}, 1000, lastCursor));
     sweeper.stop();
-    store.close();
+    await store.close();
     return {
       nodes: o.nodes, clusterOnly, listBaselineMs, listMs, listLastPageBaselineMs, listLastPageMs, sweepBaselineMs, sweepMs, upsertsPerSec,
       missingRaised: first.missingRaised.length,

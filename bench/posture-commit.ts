@@ -32,7 +32,7 @@ export interface PostureCommitResult {
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
-export function benchPostureCommit(o: PostureCommitOptions): PostureCommitResult {
+export async function benchPostureCommit(o: PostureCommitOptions): Promise<PostureCommitResult> {
   const judge = createRbacJudge();
   const held = new Map(judge.kinds.map((k) => [k.kind, new Map<string, unknown>()] as const));
   for (const raw of generateCluster(o.namespaces, o.bindingsPerNamespace)) {
@@ -49,12 +49,12 @@ export function benchPostureCommit(o: PostureCommitOptions): PostureCommitResult
     const findings = judge.findings(state).findings;
     let now = Date.now();
     let t0 = process.hrtime.bigint();
-    commit.posture({ kind: 'full', findings, note: 'gone' }, now);
+    await commit.posture({ kind: 'full', findings, note: 'gone' }, now);
     const firstMs = ms(t0);
     const fullMs: number[] = [];
     for (let i = 0; i < o.fullRounds; i++) {
       t0 = process.hrtime.bigint();
-      commit.posture({ kind: 'full', findings: judge.findings(judge.full(held)).findings, note: 'gone' }, ++now);
+      await commit.posture({ kind: 'full', findings: judge.findings(judge.full(held)).findings, note: 'gone' }, ++now);
       fullMs.push(ms(t0));
     }
     const eventMs: number[] = [];
@@ -70,13 +70,13 @@ export function benchPostureCommit(o: PostureCommitOptions): PostureCommitResult
       t0 = process.hrtime.bigint();
       const d = judge.apply(state, { type: 'upsert', kind: 'RoleBinding', key: r.key, value: r.value });
       state = d.state;
-      commit.posture({ kind: 'delta', upserts: [...d.opened, ...d.changed], resolved: d.resolved.map((f) => ({ finding: f, note: 'changed' })) }, ++now);
+      await commit.posture({ kind: 'delta', upserts: [...d.opened, ...d.changed], resolved: d.resolved.map((f) => ({ finding: f, note: 'changed' })) }, ++now);
       eventMs.push(ms(t0));
     }
     const sort = (xs: number[]): number[] => xs.sort((a, b) => a - b);
     return { findings: findings.length, firstMs, fullMs: sort(fullMs), eventMs: sort(eventMs) };
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -91,9 +91,9 @@ export async function benchAgents(o: AgentsBenchOptions): Promise<AgentsBenchRes
     // Interleaved by agent, as the fleet's batches arrive.
     direct.sort((x, y) => x.sequence - y.sequence);
     const t0 = process.hrtime.bigint();
-    for (const b of direct) commit.batch(b, Date.now());
+    for (const b of direct) await commit.batch(b, Date.now());
     const directSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    store.close();
+    await store.close();
     const grpcPerSec = timed / outcome.seconds;
     const directPerSec = timed / directSeconds;
     return { findings: timed, grpcPerSec, directPerSec, ratio: grpcPerSec / directPerSec };

@@ -55,14 +55,14 @@ const categoryOf = (j: number): Category => CATEGORIES[j % 6] as Category;
 const severityOf = (j: number): Severity => SEVERITIES[(j * 7) % 5] as Severity;
 
 /** Fills the store the way agents would: one hello, one scan report, one batch of process findings per node. */
-export function generate(store: Store, o: QueryBenchOptions, t0: number): { findings: number; nodeResults: number } {
+export async function generate(store: Store, o: QueryBenchOptions, t0: number): Promise<{ findings: number; nodeResults: number }> {
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1_000_000 });
   const scope = Array.from({ length: o.checks }, (_, j) => checkId(j));
   let findings = 0;
   for (let i = 0; i < o.nodes; i++) {
     const node = nodeName(i);
     const at = t0 + i * 10;
-    store.nodes.hello({
+    await store.nodes.hello({
       node, agentVersion: '1.0.0', epoch: 'bench', os: 'Debian GNU/Linux 12 (bookworm)', kernel: '6.1.0-27-amd64', arch: 'x64',
       kubeletVersion: 'v1.31.2', cpus: 8, memoryBytes: 32 << 30, uptimeSeconds: 86400,
       certificates: [{ path: '/var/lib/kubelet/pki/kubelet.crt', notAfter: new Date(t0 + 200 * DAY).toISOString() }],
@@ -72,22 +72,22 @@ export function generate(store: Store, o: QueryBenchOptions, t0: number): { find
       status: (i + j) % 3 === 0 ? 'fail' : 'pass', severity: severityOf(j), scored: j % 5 !== 0, actual: 'true', expected: 'false',
       source: 'flag', sourceFile: '', reason: '', remediation: 'Set the flag as the benchmark says.', occurrences: 1,
     }));
-    findings += commit.scan({ node, epoch: 'bench', sequence: 1, scannedAt: at, benchmark: 'cis-1.12', scope, results, trigger: 'startup' }, at).updated;
+    findings += (await commit.scan({ node, epoch: 'bench', sequence: 1, scannedAt: at, benchmark: 'cis-1.12', scope, results, trigger: 'startup' }, at)).updated;
     const procs: IncomingFinding[] = Array.from({ length: o.processes }, (_, k) => ({
       checkId: 'proc-unexpected', subject: `/opt/app-${(i * 7 + k) % 997}/bin/tool-${k}`, title: 'Unexpected process', category: 'process',
       severity: SEVERITIES[1 + (k % 4)] as Severity, status: 'fail', observedAt: at + k, occurrences: 1 + (k % 3), seen: k % 2 ? 'event' : 'scan',
       remediation: '', detail: JSON.stringify({ pid: 1000 + k, user: 'root', cmdline: `/opt/app/bin/tool-${k} --serve --port ${8000 + k}` }),
     }));
-    findings += commit.batch({ node, epoch: 'bench', sequence: 2, findings: procs }, at).updated;
+    findings += (await commit.batch({ node, epoch: 'bench', sequence: 2, findings: procs }, at)).updated;
     // A later scan on every fourth node fixes a few checks (resolved findings), and an
     // operator has suppressed one process finding on every tenth node.
     if (i % 4 === 0) {
       const fixed = results.filter((r) => r.status === 'fail').slice(0, 5).map((r) => ({ ...r, status: 'pass' as const }));
-      commit.scan({ node, epoch: 'bench', sequence: 3, scannedAt: at + DAY, benchmark: 'cis-1.12', scope, results: fixed, trigger: 'watch' }, at + DAY);
+      await commit.scan({ node, epoch: 'bench', sequence: 3, scannedAt: at + DAY, benchmark: 'cis-1.12', scope, results: fixed, trigger: 'watch' }, at + DAY);
     }
     if (i % 10 === 0) {
       const subject = procs[0]!.subject;
-      commit.suppress(fingerprint(node, 'proc-unexpected', subject), { reason: 'known tool', until: null, by: 'bench' }, at);
+      await commit.suppress(fingerprint(node, 'proc-unexpected', subject), { reason: 'known tool', until: null, by: 'bench' }, at);
     }
   }
   return { findings, nodeResults: o.nodes * o.checks };
@@ -104,9 +104,9 @@ export async function benchQuery(o: QueryBenchOptions): Promise<QueryBenchResult
     const t0 = Date.now() - 30 * DAY;
     const started = process.hrtime.bigint();
     const store = openStore({ path: dbPath });
-    const counts = generate(store, o, t0);
-    store.optimize();
-    store.close();
+    const counts = await generate(store, o, t0);
+    await store.optimize();
+    await store.close();
     const generateSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 
     const pki = await initPki(join(dir, 'pki'), { nodes: [], collectorHosts: ['localhost'] });
@@ -198,7 +198,7 @@ export async function benchQuery(o: QueryBenchOptions): Promise<QueryBenchResult
       }
     }
     agent.destroy();
-    const dbBytes = collector.store?.sizeBytes() ?? 0;
+    const dbBytes = await collector.store?.sizeBytes() ?? 0;
     await collector.stop();
     return { findings: counts.findings, nodes: o.nodes, nodeResults: counts.nodeResults, generateSeconds, dbBytes, latencies };
   } finally {

@@ -88,7 +88,7 @@ async function main(): Promise<void> {
   process.stdout.write(formatWorkloadBench(benchWorkloads(wpo), wpo));
   // ... and committed to SQLite as the posture watch does: a delta unit per event against a full unit.
   const pco = { namespaces: 500, bindingsPerNamespace: 10, events: quick ? 50 : 200, fullRounds: quick ? 2 : 5 };
-  process.stdout.write(formatPostureCommitBench(benchPostureCommit(pco), pco));
+  process.stdout.write(formatPostureCommitBench(await benchPostureCommit(pco), pco));
   const xo = { iterations: quick ? 2_000 : 20_000 };
   process.stdout.write(formatRedactBench(benchRedact(xo), xo));
   // Half-open TLS and a fleet against a collector process (--quick: 2,000 and 200); the

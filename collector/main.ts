@@ -76,9 +76,9 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   const posture: PostureWatch | undefined = config.postureWatch
     ? createPostureWatch(config.postureWatch, deps.judges ?? postureJudges(), {
       log: log.child({ component: 'posture' }), metrics, clock, shared: config.podWatch ? [PODS_PATH] : [],
-      commit: (unit) => {
+      commit: async (unit) => {
         if (!pipeline) throw new Error('the collector is not started');
-        pipeline.posture(unit);
+        await pipeline.posture(unit);
       },
     })
     : undefined;
@@ -194,7 +194,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         }
       }
       store = openStore({ path: config.databasePath, historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations });
-      store.nodes.resetConnections();
+      await store.nodes.resetConnections();
       pipeline = createPipeline({
         store, metrics, log: log.child({ component: 'pipeline' }), now,
         maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, maxOpenClusterFindings: config.posture.maxOpenFindings,
@@ -212,7 +212,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       const s = store;
       // Webhook dispatchers drain the outbox on their own loops; rows left from before a
       // restart go out first.
-      s.outbox.abandonUnconfigured(now());
+      await s.outbox.abandonUnconfigured(now());
       dispatchers = config.webhookDestinations.map((d) => createDispatcher(d, {
         outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }), clock,
       }));
@@ -263,7 +263,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         // bound to by the addresses (docs/exposure.md), and reads the labels to tell its distribution (docs/distributions.md).
         service.setNodeAddressProvider((node) => watch.node(node));
       } else {
-        s.clusterNodes.clear();
+        await s.clusterNodes.clear();
       }
       const nw = nodeWatch;
       const agentNamespace = config.enroll.agentNamespace;
@@ -331,7 +331,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       api = undefined;
       await Promise.all(dispatchers.map((d) => d.stop()));
       dispatchers = [];
-      store?.close();
+      await store?.close();
       store = undefined;
       pipeline = undefined;
       started = false;

@@ -238,7 +238,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
       histograms.set(name, new Histogram({ ...base, buckets: [...(spec.buckets ?? LATENCY_BUCKETS)] }));
     }
   }
-  const scrapeHooks = new Map<string, () => void>();
+  const scrapeHooks = new Map<string, () => void | Promise<void>>();
   const gaugeOf = (name: GaugeName): Gauge => gauges.get(name)!;
 
   return {
@@ -276,7 +276,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
      * second hook of that name replaces the first; undefined removes it. A hook that throws
      * leaves its gauges as they were (hooks log their own errors).
      */
-    onScrape(name: string, hook: (() => void) | undefined): void {
+    onScrape(name: string, hook: (() => void | Promise<void>) | undefined): void {
       if (hook) scrapeHooks.set(name, hook);
       else scrapeHooks.delete(name);
     },
@@ -284,7 +284,7 @@ export function createMetrics(opts: MetricsOptions = {}) {
     async render(): Promise<string> {
       for (const hook of scrapeHooks.values()) {
         try {
-          hook();
+          await hook();
         } catch {
           // The families keep their last values.
         }

@@ -22,19 +22,21 @@ const PER_NODE = [
 ] as const;
 
 /** Fills the store's gauges now; what the scrape hook runs. */
-export function refreshStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): void {
+export async function refreshStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): Promise<void> {
+  // Read first: the gauges are reset and set with nothing awaited in between, so a scrape never shows them half rebuilt.
+  const totals = await deps.store.findings.totals();
+  const max = deps.maxNodes ?? AGENT_METRICS_MAX_NODES;
+  const { nodes, total } = await deps.store.nodes.agentFigures(max);
   // Findings: every known combination at 0, then what the rollups count.
   metrics.resetGauge('nodeward_findings_by_severity');
   for (const state of FINDING_STATES) {
     for (const severity of SEVERITIES) for (const category of CATEGORIES) metrics.set('nodeward_findings_by_severity', 0, { state, severity, category });
   }
-  for (const t of deps.store.findings.totals()) {
+  for (const t of totals) {
     const labels = { state: t.state, severity: SEVERITIES[t.severityRank] ?? 'info', category: t.category };
     metrics.set('nodeward_findings_by_severity', metrics.get('nodeward_findings_by_severity', labels) + t.n, labels);
   }
 
-  const max = deps.maxNodes ?? AGENT_METRICS_MAX_NODES;
-  const { nodes, total } = deps.store.nodes.agentFigures(max);
   for (const name of PER_NODE) metrics.resetGauge(name);
   for (const n of nodes) {
     const node = { node: n.node };
@@ -65,9 +67,9 @@ export function refreshStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): v
 
 /** Registers the refresh as the store's scrape hook (replacing an earlier one). */
 export function registerStoreMetrics(metrics: Metrics, deps: StoreMetricsDeps): void {
-  metrics.onScrape('store', () => {
+  metrics.onScrape('store', async () => {
     try {
-      refreshStoreMetrics(metrics, deps);
+      await refreshStoreMetrics(metrics, deps);
     } catch (err) {
       deps.log.warn({ err: (err as Error).message }, 'reading the store for /metrics failed; its gauges keep their last values');
       throw err;

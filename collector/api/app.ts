@@ -131,7 +131,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     let principal: Principal | undefined;
     if (req.headers.authorization !== undefined) principal = auth.authenticate(req.headers.authorization);
     else {
-      const session = sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
+      const session = await sessions.get(readCookie(req.headers.cookie, SESSION_COOKIE));
       // A write the cookie authenticates must come from the dashboard's own page and carry the
       // session's CSRF token (on top of SameSite=Strict): a browser sends the cookie with a
       // forged cross-site request, but no other site can read the token or set the header.
@@ -197,7 +197,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (!spec || reply.statusCode === 429 || !req.principal) return payload;
     const params = (req.params ?? {}) as Record<string, unknown>;
     try {
-      deps.store.audit.record({
+      await deps.store.audit.record({
         at: now(), actor: req.principal.name, role: req.principal.role, action: spec.action,
         target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''),
         detail: { ...(spec.detail?.(req) ?? {}), ...(req.session ? { via: 'dashboard' } : {}) }, status: reply.statusCode,
@@ -217,7 +217,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
     deps.ready() ? { status: 'ready' } : reply.code(503).send({ status: 'not ready' }));
   app.get('/metrics', { config: { public: true }, schema: { hide: true } }, async (_req, reply) => {
-    metrics.set('nodeward_store_bytes', deps.store.sizeBytes());
+    metrics.set('nodeward_store_bytes', await deps.store.sizeBytes());
     return reply.type(metrics.contentType).send(await metrics.render());
   });
 

@@ -23,8 +23,8 @@ const OPERATION_IDS: Record<(typeof BASELINE_ACTIONS)[number], string> = {
 };
 
 /** A central baseline with what its processes listened on while learning. */
-function withListens(ctx: ApiContext, b: CentralBaseline | undefined) {
-  return b === undefined ? b : { ...b, listens: ctx.store.baselines.listens(b.key) };
+async function withListens(ctx: ApiContext, b: CentralBaseline | undefined) {
+  return b === undefined ? b : { ...b, listens: await ctx.store.baselines.listens(b.key) };
 }
 
 export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -47,9 +47,11 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
     },
   }, async (req, reply) => {
     const { limit, cursor, ...filter } = req.query;
-    const page = ctx.store.baselines.list(filter, limit, cursor);
+    const page = await ctx.store.baselines.list(filter, limit, cursor);
     if (!page) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
-    return { ...page, items: page.items.map((b) => ({ ...b, listens: ctx.store.baselines.listens(b.key) })) };
+    const items = [];
+    for (const b of page.items) items.push({ ...b, listens: await ctx.store.baselines.listens(b.key) });
+    return { ...page, items };
   });
 
   for (const action of BASELINE_ACTIONS) {
@@ -99,8 +101,8 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
       if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
       const by = req.principal?.name ?? '';
       try {
-        const out = ctx.baselines.change(action, key, [...new Set(exes)], by, req.body.content ?? 'seen');
-        return { action, key, version: out.version, pushed: out.pushed, baseline: withListens(ctx, ctx.store.baselines.get(key)) };
+        const out = await ctx.baselines.change(action, key, [...new Set(exes)], by, req.body.content ?? 'seen');
+        return { action, key, version: out.version, pushed: out.pushed, baseline: await withListens(ctx, await ctx.store.baselines.get(key)) };
       } catch (err) {
         if (err instanceof StoreError && (err.code === 'BASELINE_LIMIT' || err.code === 'NO_CONTENT_SEEN')) return reply.code(409).send({ error: err.message });
         throw err;
@@ -133,8 +135,8 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
     if (typeof listen === 'string') return reply.code(400).send({ error: `body field listen: ${listen}` });
     if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
     try {
-      const out = ctx.baselines.allowListen(key, listen, req.principal?.name ?? '');
-      return { key, listen: out.listen, version: out.version, pushed: out.pushed, baseline: withListens(ctx, ctx.store.baselines.get(key)) };
+      const out = await ctx.baselines.allowListen(key, listen, req.principal?.name ?? '');
+      return { key, listen: out.listen, version: out.version, pushed: out.pushed, baseline: await withListens(ctx, await ctx.store.baselines.get(key)) };
     } catch (err) {
       if (err instanceof StoreError && err.code === 'BASELINE_LIMIT') return reply.code(409).send({ error: err.message });
       throw err;
@@ -155,7 +157,7 @@ export function registerBaselineRoutes(app: FastifyInstance, ctx: ApiContext): v
     const { key } = req.body;
     if (!isValidBaselineKey(key)) return reply.code(400).send({ error: `body field key is not a baseline key (${KEY_SYNTAX})` });
     if (!ctx.baselines) return reply.code(503).send({ error: 'this collector cannot change baselines' });
-    if (!ctx.baselines.deleteBaseline(key, req.principal?.name ?? '')) return reply.code(404).send({ error: `no baseline ${key}` });
+    if (!(await ctx.baselines.deleteBaseline(key, req.principal?.name ?? ''))) return reply.code(404).send({ error: `no baseline ${key}` });
     return { key, deleted: true };
   });
 }

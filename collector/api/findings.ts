@@ -46,7 +46,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       params: FindingParams, response: { 200: FindingDetail, 404: ErrorBody },
     },
   }, async (req, reply) => {
-    return store.findings.detail(req.params.id) ?? reply.code(404).send({ error: 'no such finding' });
+    return (await store.findings.detail(req.params.id)) ?? reply.code(404).send({ error: 'no such finding' });
   });
 
   app.post<{ Params: Static<typeof FindingParams>; Body: Static<typeof SuppressBody> }>('/api/v1/findings/:id/suppress', {
@@ -67,7 +67,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (Number.isNaN(until)) return reply.code(400).send({ error: 'body field until is not a time this API can use' });
     if (until !== null && until <= ctx.now()) return reply.code(400).send({ error: 'body field until must be in the future' });
     const by = req.principal?.name ?? '';
-    const outcome = ctx.pipeline.suppress(req.params.id, { reason: req.body.reason, until, by });
+    const outcome = await ctx.pipeline.suppress(req.params.id, { reason: req.body.reason, until, by });
     if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
     req.log.info({ who: by, finding: req.params.id, until, outcome }, 'finding suppressed');
     return store.findings.get(req.params.id);
@@ -83,7 +83,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   }, async (req, reply) => {
     const by = req.principal?.name ?? '';
-    const outcome = ctx.pipeline.unsuppress(req.params.id, by);
+    const outcome = await ctx.pipeline.unsuppress(req.params.id, by);
     if (outcome === 'missing') return reply.code(404).send({ error: 'no such finding' });
     if (outcome === 'not-suppressed') return reply.code(409).send({ error: 'the finding is not suppressed' });
     req.log.info({ who: by, finding: req.params.id }, 'suppression lifted');

@@ -39,7 +39,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     const after = q.cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(q.cursor);
     if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
     if (after.sort !== sort) return reply.code(400).send({ error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` });
-    const page = ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, q.limit, after);
+    const page = await ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, q.limit, after);
     return { ...page, items: page.items.map((n) => withStatus(ctx, n)) };
   });
 
@@ -51,8 +51,8 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
       params: NodeParams, response: { 200: NodeDetail, 404: ErrorBody },
     },
   }, async (req, reply) => {
-    const n = ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
-    return n ? { ...withStatus(ctx, n), exposure: ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
+    const n = await ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
+    return n ? { ...withStatus(ctx, n), exposure: await ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
@@ -70,10 +70,10 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const node = req.params.name;
-    const out = removeNode({ store: ctx.store, pipeline: ctx.pipeline, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
+    const out = await removeNode({ store: ctx.store, pipeline: ctx.pipeline, metrics: ctx.metrics, log: req.log }, node, req.principal?.name ?? '', ctx.now());
     if (out.outcome === 'missing') {
       // A node known only from the cluster has nothing to forget: it goes when the cluster deletes it.
-      const known = ctx.store.clusterNodes.get(node);
+      const known = await ctx.store.clusterNodes.get(node);
       return reply.code(404).send({ error: known ? `node ${node} is known only from the cluster (no agent ever reported it): it leaves the list when it is deleted from the cluster` : 'no such node' });
     }
     if (out.outcome === 'connected') {

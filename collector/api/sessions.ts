@@ -39,24 +39,24 @@ const sha256 = (value: string): string => createHash('sha256').update(value, 'ut
 export function createSessions(deps: SessionDeps) {
   const max = deps.max ?? MAX_SESSIONS;
   return {
-    create(principal: Principal): { id: string; csrfToken: string; maxAgeSeconds: number } {
+    async create(principal: Principal): Promise<{ id: string; csrfToken: string; maxAgeSeconds: number }> {
       const id = randomBytes(32).toString('base64url');
       const csrfToken = randomBytes(32).toString('base64url');
       const at = deps.now();
-      deps.store.create({ idSha256: sha256(id), name: principal.name, role: principal.role, csrfToken, createdAt: at, expiresAt: at + deps.ttlMs }, max, at);
+      await deps.store.create({ idSha256: sha256(id), name: principal.name, role: principal.role, csrfToken, createdAt: at, expiresAt: at + deps.ttlMs }, max, at);
       return { id, csrfToken, maxAgeSeconds: Math.floor(deps.ttlMs / 1000) };
     },
     /** The live session the cookie's id names, whose token still holds; or undefined. */
-    get(id: string | undefined): Session | undefined {
+    async get(id: string | undefined): Promise<Session | undefined> {
       if (!id) return undefined;
-      const row = deps.store.get(sha256(id), deps.now());
+      const row = await deps.store.get(sha256(id), deps.now());
       if (!row) return undefined;
       const principal: Principal = { name: row.name, role: row.role };
       if (!deps.stillHolds(principal)) return undefined;
       return { principal, csrfToken: row.csrfToken };
     },
-    end(id: string | undefined): void {
-      if (id) deps.store.remove(sha256(id));
+    async end(id: string | undefined): Promise<void> {
+      if (id) await deps.store.remove(sha256(id));
     },
   };
 }

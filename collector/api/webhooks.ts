@@ -62,7 +62,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
       response: { 200: WebhookPage },
     },
   }, async () => ({
-    items: outbox.counts().map((c) => ({ name: c.destination, format: c.format, pending: c.pending, dead: c.dead, dropped: c.dropped })),
+    items: (await outbox.counts()).map((c) => ({ name: c.destination, format: c.format, pending: c.pending, dead: c.dead, dropped: c.dropped })),
     nextCursor: null,
   }));
 

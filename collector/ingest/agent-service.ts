@@ -30,6 +30,9 @@ export interface NodeSelf {
 /** Labels sent to an agent, at most (agent.proto, NodeAddresses). */
 export const NODE_LABELS_SENT = 64;
 
+/** A stream's messages waiting to be handled before the stream is paused (flow control holds the agent back). */
+const MAX_IN_FLIGHT = 16;
+
 export interface AgentServiceDeps {
   readonly pipeline: Pipeline;
   readonly metrics: Metrics;
@@ -97,9 +100,9 @@ export function createAgentService(deps: AgentServiceDeps) {
   }
 
   /** After a hello: every baseline change the agent missed, then its pods. */
-  function catchUp(node: string, call: Call, baselineVersion: number): void {
+  async function catchUp(node: string, call: Call, baselineVersion: number): Promise<void> {
     try {
-      for (const m of deps.baselines?.hello(node, baselineVersion) ?? []) if (mayReceive(node, m)) call.write(m);
+      for (const m of (await deps.baselines?.hello(node, baselineVersion)) ?? []) if (mayReceive(node, m)) call.write(m);
     } catch (err) {
       log.error({ node, err: (err as Error).message }, 'cannot send the baseline changes the agent missed');
     }
@@ -162,7 +165,7 @@ export function createAgentService(deps: AgentServiceDeps) {
         call.write({ ack: { sequence, duplicate: out.duplicate, code: 0, message: out.refused > 0 ? `${out.refused} new findings refused: node at its open-finding cap` : '' } });
       };
 
-      const handle = (msg: AgentMessage__Output): void => {
+      const handle = async (msg: AgentMessage__Output): Promise<void> => {
         if (msg.body === 'hello' && msg.hello) {
           if (node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'hello sent twice on one stream');
           const claimed = msg.hello.node;
@@ -182,7 +185,7 @@ export function createAgentService(deps: AgentServiceDeps) {
           const stats = agentStats(claimed, msg.hello.stats);
           node = claimed;
           epoch = hello.epoch;
-          pipeline.hello(hello, stats);
+          await pipeline.hello(hello, stats);
           const previous = streams.get(node);
           streams.set(node, call);
           hostKeys.set(node, hello.hostBaselineKey);
@@ -191,18 +194,18 @@ export function createAgentService(deps: AgentServiceDeps) {
             previous.emit('error', { code: grpc.status.ABORTED, details: 'replaced by a newer stream from the same node', metadata: new grpc.Metadata() });
           }
           log.info({ node, epoch, agentVersion: hello.agentVersion }, 'agent connected');
-          catchUp(node, call, hello.baselineVersion);
+          await catchUp(node, call, hello.baselineVersion);
           return;
         }
         if (!node) throw new StreamError(grpc.status.FAILED_PRECONDITION, 'the first message on a stream must be a hello');
         if (msg.body === 'heartbeat' && msg.heartbeat) {
-          pipeline.heartbeat(node, agentStats(node, msg.heartbeat.stats));
+          await pipeline.heartbeat(node, agentStats(node, msg.heartbeat.stats));
           return;
         }
         if (msg.body === 'scanReport' && msg.scanReport) {
           claim(msg.scanReport.node, 'the scan report');
           const seq = Number(msg.scanReport.sequence);
-          permanentOrRetry(seq, () => pipeline.scan(withoutRetired(scanFromWire(msg.scanReport!, node!, epoch, now()))));
+          await permanentOrRetry(seq, () => pipeline.scan(withoutRetired(scanFromWire(msg.scanReport!, node!, epoch, now()))));
           return;
         }
         if (msg.body === 'baselineReport' && msg.baselineReport) {
@@ -213,7 +216,7 @@ export function createAgentService(deps: AgentServiceDeps) {
           } catch (err) {
             if (!(err instanceof InvalidMessage)) throw err;
             reject('invalid');
-            pipeline.baselineReportRefused(node);
+            await pipeline.baselineReportRefused(node);
             log.warn({ node, reason: err.message }, 'baseline report refused');
             call.write({ ack: { sequence: 0, code: grpc.status.INVALID_ARGUMENT, message: err.message } });
             return;
@@ -224,7 +227,7 @@ export function createAgentService(deps: AgentServiceDeps) {
             const hostKey = hostKeys.get(node) ?? LEGACY_HOST_KEY;
             const own = report.baselines.filter((b) => receivesBaseline(hostKey, b.key));
             if (own.length < report.baselines.length) reject('host_baseline_role');
-            deps.baselines?.report(node, own);
+            await deps.baselines?.report(node, own);
           } catch (err) {
             log.error({ node, err: (err as Error).message }, 'cannot merge a baseline report; the agent sends it again when it reconnects');
           }
@@ -233,15 +236,15 @@ export function createAgentService(deps: AgentServiceDeps) {
         if (msg.body === 'findingBatch' && msg.findingBatch) {
           claim(msg.findingBatch.node, 'the finding batch');
           const seq = Number(msg.findingBatch.sequence);
-          permanentOrRetry(seq, () => pipeline.batch(batchFromWire(msg.findingBatch!, node!, epoch, now())));
+          await permanentOrRetry(seq, () => pipeline.batch(batchFromWire(msg.findingBatch!, node!, epoch, now())));
           return;
         }
         throw new StreamError(grpc.status.INVALID_ARGUMENT, 'empty or unknown message');
       };
 
-      const permanentOrRetry = (seq: number, commit: () => CommitOutcome): void => {
+      const permanentOrRetry = async (seq: number, commit: () => Promise<CommitOutcome>): Promise<void> => {
         try {
-          ack(seq, commit());
+          ack(seq, await commit());
         } catch (err) {
           if (err instanceof InvalidMessage) {
             reject('invalid');
@@ -255,10 +258,15 @@ export function createAgentService(deps: AgentServiceDeps) {
         }
       };
 
-      call.on('data', (msg: AgentMessage__Output) => {
+      // A stream's messages are handled one at a time, in order (each may wait on the store);
+      // while MAX_IN_FLIGHT wait their turn the stream is paused, so a fast agent is held
+      // back by gRPC's flow control rather than queued here without bound.
+      let waiting = 0;
+      let turn: Promise<void> = Promise.resolve();
+      const handleInTurn = async (msg: AgentMessage__Output): Promise<void> => {
         if (closed) return;
         try {
-          handle(msg);
+          await handle(msg);
         } catch (err) {
           if (err instanceof StreamError) fail(err);
           else {
@@ -266,6 +274,13 @@ export function createAgentService(deps: AgentServiceDeps) {
             fail(new StreamError(grpc.status.INTERNAL, 'the collector failed to handle the stream'));
           }
         }
+      };
+      call.on('data', (msg: AgentMessage__Output) => {
+        if (closed) return;
+        if (++waiting >= MAX_IN_FLIGHT) call.pause();
+        turn = turn.then(() => handleInTurn(msg)).finally(() => {
+          if (--waiting === MAX_IN_FLIGHT - 1) call.resume();
+        });
       });
       const done = (): void => {
         closed = true;
@@ -273,13 +288,17 @@ export function createAgentService(deps: AgentServiceDeps) {
           streams.delete(node);
           hostKeys.delete(node);
           gauge();
-          pipeline.disconnected(node);
+          const gone = node;
+          pipeline.disconnected(gone).catch((err: unknown) => log.error({ node: gone, err: (err as Error).message }, 'cannot mark the node disconnected'));
           log.info({ node }, 'agent disconnected');
         }
       };
+      // The agent has sent all it will: the messages still in turn are answered, then the stream ends.
       call.on('end', () => {
-        done();
-        call.end();
+        void turn.then(() => {
+          done();
+          call.end();
+        });
       });
       call.on('cancelled', done);
       call.on('error', done);

@@ -73,18 +73,59 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     return { ...base, agentExpected: p.runs, reason: p.runs ? '' : p.reason };
   }
 
+  // Writes to the store go out one at a time, in order, from what is due: the whole set after
+  // a list (`due.all`), then one state per node, the latest only (null: the node is gone).
+  // So a burst of events for one node is one write, and what waits is bounded by the nodes.
+  const due: { all: ClusterNodeState[] | undefined; nodes: Map<string, ClusterNodeState | null> } = { all: undefined, nodes: new Map() };
+  let writing: Promise<void> | undefined;
+  /** The first list's nodes are in the store. */
+  let listWritten = false;
+
+  function flushSoon(): void {
+    writing ??= flush().finally(() => {
+      writing = undefined;
+    });
+  }
+
+  async function flush(): Promise<void> {
+    for (;;) {
+      const all = due.all;
+      if (all !== undefined) {
+        due.all = undefined;
+        try {
+          await store.replace(all, clock.now());
+          written.clear();
+          for (const s of all) written.set(s.name, JSON.stringify(s));
+          listWritten = true;
+        } catch (err) {
+          written.clear();
+          failedWrite(err);
+        }
+        continue;
+      }
+      const next = due.nodes.entries().next();
+      if (next.done === true) return;
+      const [name, state] = next.value;
+      due.nodes.delete(name);
+      try {
+        if (state === null) await store.remove(name);
+        else {
+          await store.upsert(state, clock.now());
+          written.set(name, JSON.stringify(state));
+        }
+      } catch (err) {
+        written.delete(name);
+        failedWrite(err);
+      }
+    }
+  }
+
   /** Writes the node's state if it changed; a failed write is retried at the next check. */
   function write(n: NodeInfo): void {
     const state = judge(n);
-    const sig = JSON.stringify(state);
-    if (written.get(n.name) === sig) return;
-    try {
-      store.upsert(state, clock.now());
-      written.set(n.name, sig);
-    } catch (err) {
-      written.delete(n.name);
-      failedWrite(err);
-    }
+    if (written.get(n.name) === JSON.stringify(state) && !due.nodes.has(n.name)) return;
+    due.nodes.set(n.name, state);
+    flushSoon();
   }
 
   function failedWrite(err: unknown): void {
@@ -94,15 +135,9 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
   }
 
   function writeAll(): void {
-    const states = [...nodes.values()].map(judge);
-    try {
-      store.replace(states, clock.now());
-      written.clear();
-      for (const s of states) written.set(s.name, JSON.stringify(s));
-    } catch (err) {
-      written.clear();
-      failedWrite(err);
-    }
+    due.all = [...nodes.values()].map(judge);
+    due.nodes.clear();
+    flushSoon();
   }
 
   const informer = createInformer<NodeInfo>({
@@ -137,11 +172,8 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     remove(key) {
       if (!nodes.delete(key)) return;
       written.delete(key);
-      try {
-        store.remove(key);
-      } catch (err) {
-        failedWrite(err);
-      }
+      due.nodes.set(key, null);
+      flushSoon();
       gauge();
     },
   }, { log, metrics, metricPrefix: 'nodeward_node_watch', clock, ...(deps.random ? { random: deps.random } : {}) });
@@ -207,10 +239,15 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
       abort?.abort();
       await checking;
       await informer.stop();
+      await writing;
     },
-    /** The first list of nodes has completed: the store's rows are the cluster's. */
+    /** The first list of nodes has completed and is written: the store's rows are the cluster's. */
     get synced(): boolean {
-      return informer.stats().synced;
+      return informer.stats().synced && listWritten;
+    },
+    /** Resolves when the writes due now are in the store (or failed, counted). */
+    async written(): Promise<void> {
+      while (writing) await writing;
     },
     /** Reads the DaemonSet now and judges every node again (also what the timer does). */
     checkDaemonSet,

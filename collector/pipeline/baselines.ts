@@ -116,8 +116,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
   const wrap = (u: BaselineUpdate): CollectorMessage => ({ baselineUpdate: u });
 
   /** The contents the findings of each executable saw; NO_CONTENT_SEEN when one has none. */
-  function contentsSeen(key: string, paths: readonly string[]): ContentToAllow {
-    const digests = store.processes.contentsSeen(key, paths);
+  async function contentsSeen(key: string, paths: readonly string[]): Promise<ContentToAllow> {
+    const digests = await store.processes.contentsSeen(key, paths);
     const unseen = paths.filter((p) => !digests.has(p));
     if (unseen.length > 0) {
       const named = unseen.slice(0, 3).join(', ') + (unseen.length > 3 ? ` and ${unseen.length - 3} more` : '');
@@ -129,19 +129,19 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     return { anyContent: false, digests };
   }
 
-  function broadcastAdopt(key: string): void {
-    const e = store.baselines.sync(key);
+  async function broadcastAdopt(key: string): Promise<void> {
+    const e = await store.baselines.sync(key);
     if (!e) return;
     const n = deps.broadcast(wrap(adoptMessage(e)));
     metrics.inc('nodeward_baseline_updates_pushed_total', n);
   }
 
   /** The executables are allowed for `key` on every node now: their findings (of `checks`) resolve. */
-  function resolveAllowed(key: string, paths: readonly string[], note: string, checks: readonly string[] = [PROC_UNEXPECTED]): void {
+  async function resolveAllowed(key: string, paths: readonly string[], note: string, checks: readonly string[] = [PROC_UNEXPECTED]): Promise<void> {
     if (paths.length === 0) return;
     try {
       const subjects = paths.map((p) => processSubject(key, p));
-      const resolved = deps.pipeline.resolveSubjects(checks, subjects, note);
+      const resolved = await deps.pipeline.resolveSubjects(checks, subjects, note);
       if (resolved.length > 0) log.info({ baseline: key, resolved: resolved.length }, 'findings of allowed executables resolved');
     } catch (err) {
       log.error({ baseline: key, err: (err as Error).message }, 'cannot resolve the findings of allowed executables');
@@ -155,25 +155,25 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     },
 
     /** After a Hello: every central baseline changed after the version the agent applied. */
-    hello(node: string, baselineVersion: number): CollectorMessage[] {
+    async hello(node: string, baselineVersion: number): Promise<CollectorMessage[]> {
       // The new stream's reports say where its host baseline stands (they follow at once).
       hostLearning.forget(node);
       // A fresh collector database must not number its changes below what agents hold (but a
       // node cannot push the counter to where numbers stop being exact).
-      if (baselineVersion < MAX_RAISE) store.baselines.raiseVersion(baselineVersion);
-      const missed = store.baselines.changedSince(baselineVersion, BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys);
+      if (baselineVersion < MAX_RAISE) await store.baselines.raiseVersion(baselineVersion);
+      const missed = await store.baselines.changedSince(baselineVersion, BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys);
       if (missed.length > 0) log.info({ node, since: baselineVersion, baselines: missed.length }, 'sending the baseline changes the agent missed');
       return missed.map((e) => wrap(catchUpMessage(e, baselineVersion)));
     },
 
     /** A node's BaselineReport: merged; what it changes is pushed. */
-    report(node: string, reported: readonly (ReportedBaseline & Omit<ReportedHostWindow, 'key' | 'state'>)[]): void {
+    async report(node: string, reported: readonly (ReportedBaseline & Omit<ReportedHostWindow, 'key' | 'state'>)[]): Promise<void> {
       hostLearning.report(node, reported, now());
       const onNode = deps.presence?.onNode(node);
       const workload = (key: string): boolean => parseWorkloadKey(key) !== null;
       const baselines = onNode ? reported.filter((b) => !workload(b.key) || onNode(b.key)) : reported;
       const notOnNode = reported.length - baselines.length;
-      const out = store.baselines.applyReport(node, baselines, now(), {
+      const out = await store.baselines.applyReport(node, baselines, now(), {
         maxKeysPerNode: deps.maxKeysPerNode ?? 1000,
         vouched: (key) => isHostKey(key) || (onNode !== undefined && workload(key)),
       });
@@ -181,7 +181,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       if (out.listensRefused > 0) metrics.inc('nodeward_baseline_listens_refused_total', out.listensRefused);
       metrics.inc('nodeward_baseline_reports_total');
       const refused = { notOnNode, overNodeLimit: out.keysOverNodeLimit, centralFull: out.keysDropped };
-      store.nodes.baselineKeysRefused(node, refused);
+      await store.nodes.baselineKeysRefused(node, refused);
       for (const [reason, n] of Object.entries(refused)) {
         if (n > 0) metrics.inc('nodeward_baseline_keys_refused_total', n, { reason });
       }
@@ -206,12 +206,12 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       }
       for (const key of out.adoptAll) {
         log.info({ node, baseline: key }, 'central baseline locked (or grew while locked); every agent adopts it');
-        broadcastAdopt(key);
+        await broadcastAdopt(key);
       }
-      for (const a of out.allowed) resolveAllowed(a.key, a.paths, `allowed: in the central baseline locked after ${node}'s learning window`);
+      for (const a of out.allowed) await resolveAllowed(a.key, a.paths, `allowed: in the central baseline locked after ${node}'s learning window`);
       const versions = new Map(baselines.map((b) => [b.key, b.version]));
       for (const key of out.behind) {
-        const e = store.baselines.sync(key);
+        const e = await store.baselines.sync(key);
         if (e && deps.push(node, wrap(catchUpMessage(e, versions.get(key) ?? 0)))) {
           metrics.inc('nodeward_baseline_updates_pushed_total');
         }
@@ -225,20 +225,20 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
      * for an address class's, those of the baseline's listeners on the protocol and port whose
      * address the nodes' latest scans put in that class.
      */
-    allowListen(key: string, listen: ParsedListen, by: string): ChangeOutcome & { pushed: number; listen: string } {
+    async allowListen(key: string, listen: ParsedListen, by: string): Promise<ChangeOutcome & { pushed: number; listen: string }> {
       const text = formatListen(listen);
-      const out = store.baselines.allowListen(key, text, by, now());
+      const out = await store.baselines.allowListen(key, text, by, now());
       const pushed = deps.broadcast(wrap({ version: out.version, key, action: 'ACTION_ALLOW', allowed: [], removed: [], listens: [text] }));
       metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
       log.info({ who: by, action: 'allow-listen', baseline: key, listen: text, version: out.version, pushed }, 'listen allowed by an operator');
       const subjects = new Set<string>('address' in listen ? [listenSubject(key, text)] : []);
-      for (const l of store.nodes.baselineListeners(key, listen.protocol, listen.port)) {
+      for (const l of await store.nodes.baselineListeners(key, listen.protocol, listen.port)) {
         if (listenCovers(listen, { protocol: listen.protocol, port: listen.port, address: l.address, class: l.addressClass })) {
           subjects.add(listenSubject(key, formatListen({ protocol: listen.protocol, port: listen.port, address: l.address })));
         }
       }
       try {
-        const resolved = deps.pipeline.resolveSubjects([NEW_LISTENER_CHECK_ID], [...subjects], `allowed by ${by}: ${text}`);
+        const resolved = await deps.pipeline.resolveSubjects([NEW_LISTENER_CHECK_ID], [...subjects], `allowed by ${by}: ${text}`);
         if (resolved.length > 0) log.info({ baseline: key, resolved: resolved.length }, 'findings of an allowed listen resolved');
       } catch (err) {
         log.error({ baseline: key, err: (err as Error).message }, 'cannot resolve the findings of an allowed listen');
@@ -251,8 +251,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
      * pushed (agents keep what they learned); a node that still runs the workload reports it
      * again and it starts over, learning. False when there was none.
      */
-    deleteBaseline(key: string, by: string): boolean {
-      const deleted = store.baselines.delete(key);
+    async deleteBaseline(key: string, by: string): Promise<boolean> {
+      const deleted = await store.baselines.delete(key);
       if (deleted) {
         metrics.inc('nodeward_baselines_deleted_total');
         log.info({ who: by, baseline: key }, 'baseline deleted by an operator');
@@ -265,15 +265,15 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
      * `content` of each executable (see the header); throws StoreError NO_CONTENT_SEEN, having
      * changed nothing, when it is `seen` and an executable has no content seen.
      */
-    change(action: BaselineAction, key: string, paths: readonly string[], by: string, content: AllowContent = 'seen'): ChangeOutcome & { pushed: number } {
+    async change(action: BaselineAction, key: string, paths: readonly string[], by: string, content: AllowContent = 'seen'): Promise<ChangeOutcome & { pushed: number }> {
       let allowed: ContentToAllow | undefined;
-      if (action === 'allow') allowed = content === 'any' ? { anyContent: true, digests: new Map() } : contentsSeen(key, paths);
-      const out = store.baselines.change(action, key, paths, by, now(), allowed);
+      if (action === 'allow') allowed = content === 'any' ? { anyContent: true, digests: new Map() } : await contentsSeen(key, paths);
+      const out = await store.baselines.change(action, key, paths, by, now(), allowed);
       let msg: BaselineUpdate;
       if (action === 'lock') {
-        msg = adoptMessage(store.baselines.sync(key)!);
+        msg = adoptMessage((await store.baselines.sync(key))!);
       } else if (action === 'allow') {
-        msg = allowMessage(store.baselines.sync(key)!, out.version, paths);
+        msg = allowMessage((await store.baselines.sync(key))!, out.version, paths);
       } else {
         msg = {
           version: out.version, key, action: action === 'remove' ? 'ACTION_REMOVE' : 'ACTION_UNLOCK',
@@ -283,8 +283,8 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       const pushed = deps.broadcast(wrap(msg));
       metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
       log.info({ who: by, action, baseline: key, executables: paths.length, version: out.version, pushed }, 'baseline changed by an operator');
-      if (action === 'allow') resolveAllowed(key, paths, `allowed by ${by}`, ALLOW_RESOLVES_CHECK_IDS);
-      if (action === 'lock') resolveAllowed(key, msg.items?.map((i) => i.path ?? '') ?? [], `allowed: in the central baseline ${by} locked`);
+      if (action === 'allow') await resolveAllowed(key, paths, `allowed by ${by}`, ALLOW_RESOLVES_CHECK_IDS);
+      if (action === 'lock') await resolveAllowed(key, msg.items?.map((i) => i.path ?? '') ?? [], `allowed: in the central baseline ${by} locked`);
       return { ...out, pushed };
     },
   };

@@ -99,18 +99,18 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
   const destinations = opts.destinations ?? [];
 
   /** The outbox writes of one transition, with the finding as it is right after it. */
-  function announce(u: StoreUnit, f: StoredFinding, t: Transition, now: number): void {
+  async function announce(u: StoreUnit, f: StoredFinding, t: Transition, now: number): Promise<void> {
     if (destinations.length === 0) return;
     let change: FindingChange | undefined;
     if (t.alert) {
-      const finding = u.findings.snapshot(f.id);
+      const finding = await u.findings.snapshot(f.id);
       if (finding) change = { event: t.alert, at: isoTime(t.at), finding };
     }
     const w = outboxWrites(destinations, change, t.after.state);
-    for (const d of w.unfire) u.outbox.unfire(d, f.id);
+    for (const d of w.unfire) await u.outbox.unfire(d, f.id);
     if (!change) return;
-    for (const d of w.fire) u.outbox.fire(d, change);
-    for (const d of w.queue) u.outbox.enqueue(d, change, now);
+    for (const d of w.fire) await u.outbox.fire(d, change);
+    for (const d of w.queue) await u.outbox.enqueue(d, change, now);
   }
 
   /**
@@ -118,71 +118,71 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
    * history entry and its alerts), or one row for an occurrence without a transition.
    * `fields` (what the occurrence said) go with the input's own write, not an expiry's.
    */
-  function write(u: StoreUnit, f: Identity, before: StoredFinding | undefined, s: Step, fields: FindingFields | undefined, now: number, changes: Change[]): StoredFinding | undefined {
+  async function write(u: StoreUnit, f: Identity, before: StoredFinding | undefined, s: Step, fields: FindingFields | undefined, now: number, changes: Change[]): Promise<StoredFinding | undefined> {
     let cur = before;
     for (const t of s.transitions) {
-      cur = u.findings.save(cur, writeOf(f, t.after, t.expiry ? undefined : fields), now);
-      u.findings.history.transition(cur.seq, t.event, t.at, t.after.severity, now, { occurrences: t.occurrences, note: t.note, first: t.event === 'opened' && before === undefined });
-      announce(u, cur, t, now);
+      cur = await u.findings.save(cur, writeOf(f, t.after, t.expiry ? undefined : fields), now);
+      await u.findings.history.transition(cur.seq, t.event, t.at, t.after.severity, now, { occurrences: t.occurrences, note: t.note, first: t.event === 'opened' && before === undefined });
+      await announce(u, cur, t, now);
       changes.push({ findingId: f.id, node: f.node, checkId: f.checkId, event: t.alert ?? t.event });
     }
     if (s.seen && s.next) {
-      cur = u.findings.save(cur, writeOf(f, s.next, fields), now);
-      u.findings.history.seen(cur.seq, s.seen.at, s.seen.occurrences, s.next.severity, now);
+      cur = await u.findings.save(cur, writeOf(f, s.next, fields), now);
+      await u.findings.history.seen(cur.seq, s.seen.at, s.seen.occurrences, s.next.severity, now);
     }
     return cur;
   }
 
   /** Applies one input to the finding `f` (stored as `before`) and writes the outcome. */
-  function apply(u: StoreUnit, f: Identity, before: StoredFinding | undefined, input: LifecycleInput, ctx: StepContext, changes: Change[],
-    fields?: FindingFields): { step: Step; after: StoredFinding | undefined } {
+  async function apply(u: StoreUnit, f: Identity, before: StoredFinding | undefined, input: LifecycleInput, ctx: StepContext, changes: Change[],
+    fields?: FindingFields): Promise<{ step: Step; after: StoredFinding | undefined }> {
     const s = step(before, input, ctx);
-    return { step: s, after: write(u, f, before, s, fields, ctx.now, changes) };
+    return { step: s, after: await write(u, f, before, s, fields, ctx.now, changes) };
   }
 
   /** The node's agent spoke: its agent-stale finding, if open or suppressed, resolves. */
-  function heard(u: StoreUnit, node: string, now: number, changes: Change[]): void {
+  async function heard(u: StoreUnit, node: string, now: number, changes: Change[]): Promise<void> {
     const id = staleId(node);
-    const before = u.findings.byId(id);
+    const before = await u.findings.byId(id);
     if (!before || before.state === 'resolved') return;
-    apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, { now }, changes);
+    await apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent is back' }, { now }, changes);
   }
 
   /** The node's agent connected (a hello): its agent-missing finding, if open or suppressed, resolves. */
-  function connected(u: StoreUnit, node: string, now: number, changes: Change[]): void {
+  async function connected(u: StoreUnit, node: string, now: number, changes: Change[]): Promise<void> {
     const id = missingId(node);
-    const before = u.findings.byId(id);
+    const before = await u.findings.byId(id);
     if (!before || before.state === 'resolved') return;
-    apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent connected' }, { now }, changes);
+    await apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, before, { kind: 'resolve', at: now, note: 'the agent connected' }, { now }, changes);
   }
 
   /** Resolves every finding given, with `note` (an allow, a node deleted). */
-  function resolveAll(u: StoreUnit, found: readonly StoredFinding[], note: string, now: number, changes: Change[]): void {
+  async function resolveAll(u: StoreUnit, found: readonly StoredFinding[], note: string, now: number, changes: Change[]): Promise<void> {
     const ctx = { now };
-    for (const f of found) apply(u, f, f, { kind: 'resolve', at: now, note }, ctx, changes);
+    for (const f of found) await apply(u, f, f, { kind: 'resolve', at: now, note }, ctx, changes);
   }
 
   /**
    * One agent message: deduplicated on (node, epoch, sequence); its results or findings
    * applied in order; the node's latest results and compliance (a scan); the node heard from.
    */
-  function message(m: IncomingScan | IncomingBatch, now: number): CommitOutcome {
-    return store.unit((u): CommitOutcome => {
+  function message(m: IncomingScan | IncomingBatch, now: number): Promise<CommitOutcome> {
+    return store.unit(async (u): Promise<CommitOutcome> => {
       const changes: Change[] = [];
-      u.nodes.touch(m.node, now);
-      heard(u, m.node, now, changes);
-      if (u.received.has(m.node, m.epoch, m.sequence)) return { duplicate: true, changes, updated: 0, refused: 0, ignored: 0 };
-      let budget = Math.max(0, opts.maxOpenFindingsPerNode - u.findings.openCount(m.node));
+      await u.nodes.touch(m.node, now);
+      await heard(u, m.node, now, changes);
+      if (!(await u.received.claim(m.node, m.epoch, m.sequence, now))) return { duplicate: true, changes, updated: 0, refused: 0, ignored: 0 };
+      let budget = Math.max(0, opts.maxOpenFindingsPerNode - (await u.findings.openCount(m.node)));
       let updated = 0;
       let refused = 0;
       let ignored = 0;
       // The same finding twice in one message: the second sees what the first wrote.
       const working = new Map<string, StoredFinding | undefined>();
-      const current = (id: string): StoredFinding | undefined => (working.has(id) ? working.get(id) : u.findings.byId(id));
+      const current = async (id: string): Promise<StoredFinding | undefined> => (working.has(id) ? working.get(id) : u.findings.byId(id));
       const ctx: StepContext = { now, scope: 'results' in m ? new Set(m.scope) : undefined };
-      const one = (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): void => {
-        const before = current(f.id);
-        const { step: s, after } = apply(u, f, before, input, ctx, changes, fields);
+      const one = async (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): Promise<void> => {
+        const before = await current(f.id);
+        const { step: s, after } = await apply(u, f, before, input, ctx, changes, fields);
         working.set(f.id, after);
         if (s.outcome === 'refused') refused++;
         else if (s.outcome === 'ignored') ignored++;
@@ -191,22 +191,22 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       };
       if ('results' in m) {
         for (const r of m.results) {
-          u.findings.nodeResult(m.node, r, m.scannedAt);
+          await u.findings.nodeResult(m.node, r, m.scannedAt);
           const failing = isFindingStatus(r.status);
-          one({ id: fingerprint(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
+          await one({ id: fingerprint(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
             kind: 'result', checkId: r.checkId, status: r.status, severity: r.severity, at: m.scannedAt, occurrences: r.occurrences, canOpen: budget > 0,
           }, failing, failing ? {
             cis: r.cis, references: r.references, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
             expected: r.expected, source: r.source, sourceFile: r.sourceFile, reason: r.reason, remediation: r.remediation, detail: '{}', seen: 'scan',
           } : undefined);
         }
-        u.findings.compliance(m.node, m.benchmark);
-        if (m.exposure) u.nodes.setExposure(m.node, m.scannedAt, m.exposure);
+        await u.findings.compliance(m.node, m.benchmark);
+        if (m.exposure) await u.nodes.setExposure(m.node, m.scannedAt, m.exposure);
       } else {
         for (const f of m.findings) {
           const target = processTarget(f);
-          const allowed = target ? allowCoverage(f.checkId, target.sha256, u.baselines.allowedContents(target.key, target.exe)) : undefined;
-          one({ id: fingerprint(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
+          const allowed = target ? allowCoverage(f.checkId, target.sha256, await u.baselines.allowedContents(target.key, target.exe)) : undefined;
+          await one({ id: fingerprint(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
             kind: 'finding', severity: f.severity, at: f.observedAt, occurrences: f.occurrences, canOpen: budget > 0, allowed,
           }, true, {
             cis: '', references: [], title: f.title, category: f.category, severity: f.severity, status: f.status, scored: false, actual: '', expected: '',
@@ -214,43 +214,42 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
           });
         }
       }
-      u.findings.refused(m.node, refused);
-      u.received.mark(m.node, m.epoch, m.sequence, now);
+      await u.findings.refused(m.node, refused);
       return { duplicate: false, changes, updated, refused, ignored };
     });
   }
 
   return {
-    scan: (scan: IncomingScan, now: number): CommitOutcome => message(scan, now),
-    batch: (batch: IncomingBatch, now: number): CommitOutcome => message(batch, now),
+    scan: (scan: IncomingScan, now: number): Promise<CommitOutcome> => message(scan, now),
+    batch: (batch: IncomingBatch, now: number): Promise<CommitOutcome> => message(batch, now),
 
     /** A hello: the node's inventory and counters; the node heard from. */
-    hello(hello: NodeHello, stats: NodeStats, now: number): Change[] {
-      return store.unit((u) => {
+    hello(hello: NodeHello, stats: NodeStats, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        u.nodes.hello(hello, now);
-        u.nodes.stats(hello.node, stats, now);
-        heard(u, hello.node, now, changes);
-        connected(u, hello.node, now, changes);
+        await u.nodes.hello(hello, now);
+        await u.nodes.stats(hello.node, stats, now);
+        await heard(u, hello.node, now, changes);
+        await connected(u, hello.node, now, changes);
         return changes;
       });
     },
 
     /** The node's agent spoke (outside a message): its agent-stale finding resolves. */
-    heard(node: string, now: number): Change[] {
-      return store.unit((u) => {
+    heard(node: string, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        heard(u, node, now, changes);
+        await heard(u, node, now, changes);
         return changes;
       });
     },
 
     /** A heartbeat: the node's counters; the node heard from. */
-    heartbeat(node: string, stats: NodeStats, now: number): Change[] {
-      return store.unit((u) => {
+    heartbeat(node: string, stats: NodeStats, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        u.nodes.stats(node, stats, now);
-        heard(u, node, now, changes);
+        await u.nodes.stats(node, stats, now);
+        await heard(u, node, now, changes);
         return changes;
       });
     },
@@ -259,12 +258,12 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
      * The node's agent has been silent since `lastSeen`: its agent-stale finding opens (or
      * reopens). Nothing while one is open or suppressed; not subject to the node's cap.
      */
-    silent(node: string, lastSeen: number, staleAfterMs: number, now: number): Change[] {
-      return store.unit((u) => {
+    silent(node: string, lastSeen: number, staleAfterMs: number, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
         const id = staleId(node);
         const silentFor = Math.round((now - lastSeen) / 1000);
-        apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
+        await apply(u, { id, node, checkId: AGENT_STALE_CHECK.id, subject: node }, await u.findings.byId(id), { kind: 'silent', severity: AGENT_STALE_CHECK.severity, at: now }, { now }, changes, {
             cis: '', references: [], title: AGENT_STALE.title, category: AGENT_STALE_CHECK.category, severity: AGENT_STALE_CHECK.severity,
             status: 'fail', scored: false, actual: `no message for ${silentFor} s (last seen ${isoTime(lastSeen)})`,
             expected: `a message at least every ${Math.round(staleAfterMs / 1000)} s`, source: 'none', sourceFile: '',
@@ -281,12 +280,12 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
      * period: its agent-missing finding opens (or reopens). Nothing while one is open or
      * suppressed; not subject to the node's cap.
      */
-    agentMissing(node: string, m: AgentMissing, now: number): Change[] {
-      return store.unit((u) => {
+    agentMissing(node: string, m: AgentMissing, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
         const id = missingId(node);
         const missingFor = Math.round((now - m.since) / 1000);
-        apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, u.findings.byId(id), { kind: 'silent', severity: AGENT_MISSING_CHECK.severity, at: now }, { now }, changes, {
+        await apply(u, { id, node, checkId: AGENT_MISSING_CHECK.id, subject: node }, await u.findings.byId(id), { kind: 'silent', severity: AGENT_MISSING_CHECK.severity, at: now }, { now }, changes, {
           cis: '', references: [], title: 'No nodeward agent reports from this node', category: AGENT_MISSING_CHECK.category, severity: AGENT_MISSING_CHECK.severity,
           status: 'fail', scored: false, actual: `no agent has connected in the ${missingFor} s the node has been Ready (since ${isoTime(m.since)})`,
           expected: `the agent DaemonSet's pod connected within ${Math.round(m.graceMs / 1000)} s`, source: 'none', sourceFile: '',
@@ -307,37 +306,37 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
      * note for (deleted from the cluster, no longer expected to run the agent, reported by an
      * agent now), in one unit.
      */
-    settleAgentMissing(settled: (node: string) => string | undefined, now: number): Change[] {
-      return store.unit((u) => {
+    settleAgentMissing(settled: (node: string) => string | undefined, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        for (const f of u.findings.activeOfCheck(AGENT_MISSING_CHECK.id)) {
+        for (const f of await u.findings.activeOfCheck(AGENT_MISSING_CHECK.id)) {
           const note = settled(f.node);
-          if (note !== undefined) apply(u, f, f, { kind: 'resolve', at: now, note }, { now }, changes);
+          if (note !== undefined) await apply(u, f, f, { kind: 'resolve', at: now, note }, { now }, changes);
         }
         return changes;
       });
     },
 
     /** Ends every suppression whose expiry has come. Cheap when none is due. */
-    expire(now: number): Change[] {
-      const next = store.findings.nextSuppressionExpiry();
+    async expire(now: number): Promise<Change[]> {
+      const next = await store.findings.nextSuppressionExpiry();
       if (next === undefined || next > now) return [];
-      return store.unit((u) => {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
         for (;;) {
-          const due = u.findings.dueSuppressions(now, EXPIRE_BATCH);
-          for (const f of due) apply(u, f, f, { kind: 'tick' }, { now }, changes);
+          const due = await u.findings.dueSuppressions(now, EXPIRE_BATCH);
+          for (const f of due) await apply(u, f, f, { kind: 'tick' }, { now }, changes);
           if (due.length < EXPIRE_BATCH) return changes;
         }
       });
     },
 
     /** An operator suppresses a finding, or changes the reason, expiry and author of its suppression. */
-    suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }, now: number): { outcome: SuppressOutcome; changes: Change[] } {
-      return store.unit((u) => {
+    suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }, now: number): Promise<{ outcome: SuppressOutcome; changes: Change[] }> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        const before = u.findings.byId(id);
-        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'suppress', ...sup, at: now }, { now }, changes);
+        const before = await u.findings.byId(id);
+        const { step: s } = await apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'suppress', ...sup, at: now }, { now }, changes);
         if (s.outcome === 'missing') return { outcome: 'missing', changes };
         const wasSuppressed = before?.state === 'suppressed' && !s.transitions.some((t) => t.expiry);
         return { outcome: wasSuppressed ? 'updated' : 'suppressed', changes };
@@ -345,11 +344,11 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
     },
 
     /** An operator ends a suppression now. */
-    unsuppress(id: string, by: string, now: number): { outcome: UnsuppressOutcome; changes: Change[] } {
-      return store.unit((u) => {
+    unsuppress(id: string, by: string, now: number): Promise<{ outcome: UnsuppressOutcome; changes: Change[] }> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        const before = u.findings.byId(id);
-        const { step: s } = apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'unsuppress', by, at: now }, { now }, changes);
+        const before = await u.findings.byId(id);
+        const { step: s } = await apply(u, before ?? { id, node: '', checkId: '', subject: '' }, before, { kind: 'unsuppress', by, at: now }, { now }, changes);
         if (s.outcome === 'missing' || s.outcome === 'not-suppressed') return { outcome: s.outcome, changes };
         return { outcome: 'unsuppressed', changes };
       });
@@ -359,11 +358,11 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
      * Resolves the open and suppressed findings of these checks with one of these subjects,
      * on every node (an executable that is allowed now).
      */
-    resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string, now: number): Change[] {
-      if (subjects.length === 0) return [];
-      return store.unit((u) => {
+    resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string, now: number): Promise<Change[]> {
+      if (subjects.length === 0) return Promise.resolve([]);
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        for (const check of checkIds) resolveAll(u, u.findings.activeBySubjects(check, subjects), note, now, changes);
+        for (const check of checkIds) await resolveAll(u, await u.findings.activeBySubjects(check, subjects), note, now, changes);
         return changes;
       });
     },
@@ -375,29 +374,30 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
      * past `maxOpenClusterFindings` are refused and counted. Cluster findings have node '' and
      * their own fingerprint (proto/fingerprint.ts clusterFingerprint); the key is the subject.
      */
-    posture(unit: PostureUnit, now: number): PostureOutcome {
-      return store.unit((u): PostureOutcome => {
+    posture(unit: PostureUnit, now: number): Promise<PostureOutcome> {
+      return store.unit(async (u): Promise<PostureOutcome> => {
         const changes: Change[] = [];
-        let budget = Math.max(0, (opts.maxOpenClusterFindings ?? 10_000) - u.findings.openCount(''));
+        let budget = Math.max(0, (opts.maxOpenClusterFindings ?? 10_000) - (await u.findings.openCount('')));
         let refused = 0;
         const ctx: StepContext = { now };
         const identity = (f: ClusterFinding): Identity => ({ id: clusterFingerprint(f.checkId, f.key), node: '', checkId: f.checkId, subject: f.key });
-        const raise = (f: ClusterFinding): string => {
+        const raise = async (f: ClusterFinding): Promise<string> => {
           const who = identity(f);
-          const before = u.findings.byId(who.id);
-          const { step: s, after } = apply(u, who, before, { kind: 'finding', severity: f.severity, at: now, occurrences: 1, canOpen: budget > 0 }, ctx, changes, clusterFields(f));
+          const before = await u.findings.byId(who.id);
+          const { step: s, after } = await apply(u, who, before, { kind: 'finding', severity: f.severity, at: now, occurrences: 1, canOpen: budget > 0 }, ctx, changes, clusterFields(f));
           if (s.outcome === 'refused') refused++;
           if (!before && after) budget--;
           return who.id;
         };
         if (unit.kind === 'full') {
-          const held = new Set(unit.findings.map(raise));
-          resolveAll(u, u.findings.activeOfCluster().filter((f) => !held.has(f.id)), unit.note, now, changes);
+          const held = new Set<string>();
+          for (const f of unit.findings) held.add(await raise(f));
+          await resolveAll(u, (await u.findings.activeOfCluster()).filter((f) => !held.has(f.id)), unit.note, now, changes);
         } else {
-          for (const f of unit.upserts) raise(f);
+          for (const f of unit.upserts) await raise(f);
           for (const r of unit.resolved) {
-            const before = u.findings.byId(identity(r.finding).id);
-            if (before && before.node === '') apply(u, before, before, { kind: 'resolve', at: now, note: r.note }, ctx, changes);
+            const before = await u.findings.byId(identity(r.finding).id);
+            if (before && before.node === '') await apply(u, before, before, { kind: 'resolve', at: now, note: r.note }, ctx, changes);
           }
         }
         return { changes, refused };
@@ -405,10 +405,10 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
     },
 
     /** Resolves every open and suppressed finding of the node (an operator deleted it). */
-    resolveNode(node: string, note: string, now: number): Change[] {
-      return store.unit((u) => {
+    resolveNode(node: string, note: string, now: number): Promise<Change[]> {
+      return store.unit(async (u) => {
         const changes: Change[] = [];
-        resolveAll(u, u.findings.activeOfNode(node), note, now, changes);
+        await resolveAll(u, await u.findings.activeOfNode(node), note, now, changes);
         return changes;
       });
     },

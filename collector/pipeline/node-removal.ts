@@ -14,16 +14,16 @@ export type NodeRemoval =
   | { readonly outcome: 'missing' }
   | { readonly outcome: 'connected' };
 
-export function removeNode(deps: { store: Store; pipeline: Pick<Pipeline, 'resolveNode'>; metrics: Metrics; log: { info(obj: object, msg: string): void } },
-  node: string, by: string, now: number): NodeRemoval {
+export async function removeNode(deps: { store: Store; pipeline: Pick<Pipeline, 'resolveNode'>; metrics: Metrics; log: { info(obj: object, msg: string): void } },
+  node: string, by: string, now: number): Promise<NodeRemoval> {
   const { store, metrics, log } = deps;
-  const row = store.nodes.get(node, now, Number.MAX_SAFE_INTEGER);
+  const row = await store.nodes.get(node, now, Number.MAX_SAFE_INTEGER);
   if (!row) return { outcome: 'missing' };
   if (row.connected) return { outcome: 'connected' };
-  const resolved = deps.pipeline.resolveNode(node, `node deleted by ${by}`);
-  const { deleted } = store.baselines.deleteChargedTo(node);
+  const resolved = await deps.pipeline.resolveNode(node, `node deleted by ${by}`);
+  const { deleted } = await store.baselines.deleteChargedTo(node);
   if (deleted > 0) metrics.inc('nodeward_baselines_deleted_total', deleted);
-  store.nodes.delete(node);
+  await store.nodes.delete(node);
   metrics.inc('nodeward_nodes_deleted_total');
   log.info({ who: by, node, findingsResolved: resolved.length, baselinesDeleted: deleted }, 'node deleted by an operator');
   return { outcome: 'deleted', findingsResolved: resolved.length, baselinesDeleted: deleted };

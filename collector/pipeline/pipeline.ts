@@ -66,46 +66,46 @@ export function createPipeline(deps: PipelineDeps) {
   }
 
   return {
-    hello(hello: NodeHello, stats: NodeStats): void {
-      changed(commit.hello(hello, stats, now()));
+    async hello(hello: NodeHello, stats: NodeStats): Promise<void> {
+      changed(await commit.hello(hello, stats, now()));
     },
-    heartbeat(node: string, stats: NodeStats): void {
-      changed(commit.heartbeat(node, stats, now()));
+    async heartbeat(node: string, stats: NodeStats): Promise<void> {
+      changed(await commit.heartbeat(node, stats, now()));
     },
-    disconnected(node: string): void {
-      store.nodes.setConnected(node, false);
+    disconnected(node: string): Promise<void> {
+      return store.nodes.setConnected(node, false);
     },
     /** The node's BaselineReport was refused as invalid: counted on the node, as refused findings are. */
-    baselineReportRefused(node: string): void {
-      store.nodes.baselineReportRefused(node);
+    baselineReportRefused(node: string): Promise<void> {
+      return store.nodes.baselineReportRefused(node);
     },
-    scan(scan: IncomingScan): CommitOutcome {
-      return account('scan', scan.node, scan.results.length, commit.scan(scan, now()));
+    async scan(scan: IncomingScan): Promise<CommitOutcome> {
+      return account('scan', scan.node, scan.results.length, await commit.scan(scan, now()));
     },
-    batch(batch: IncomingBatch): CommitOutcome {
-      return account('batch', batch.node, batch.findings.length, commit.batch(batch, now()));
+    async batch(batch: IncomingBatch): Promise<CommitOutcome> {
+      return account('batch', batch.node, batch.findings.length, await commit.batch(batch, now()));
     },
 
     /** An operator's suppression (or a change to it). */
-    suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }): SuppressOutcome {
-      const out = commit.suppress(id, sup, now());
+    async suppress(id: string, sup: { readonly reason: string; readonly until: number | null; readonly by: string }): Promise<SuppressOutcome> {
+      const out = await commit.suppress(id, sup, now());
       changed(out.changes);
       if (out.outcome !== 'missing' && sup.until !== null) for (const l of suppressionListeners) l(sup.until);
       return out.outcome;
     },
     /** An operator ends a suppression now. */
-    unsuppress(id: string, by: string): UnsuppressOutcome {
-      const out = commit.unsuppress(id, by, now());
+    async unsuppress(id: string, by: string): Promise<UnsuppressOutcome> {
+      const out = await commit.unsuppress(id, by, now());
       changed(out.changes);
       return out.outcome;
     },
     /** Findings of these checks and subjects resolve on every node (allowed executables). */
-    resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string): readonly Change[] {
-      return changed(commit.resolveSubjects(checkIds, subjects, note, now()));
+    async resolveSubjects(checkIds: readonly string[], subjects: readonly string[], note: string): Promise<readonly Change[]> {
+      return changed(await commit.resolveSubjects(checkIds, subjects, note, now()));
     },
     /** A unit of the posture watch: cluster findings raised and resolved (commit.ts posture). */
-    posture(unit: PostureUnit): readonly Change[] {
-      const out = commit.posture(unit, now());
+    async posture(unit: PostureUnit): Promise<readonly Change[]> {
+      const out = await commit.posture(unit, now());
       if (out.refused > 0) {
         metrics.inc('nodeward_posture_findings_refused_total', out.refused);
         log.warn({ refused: out.refused }, 'posture: the cluster is at its open-finding cap (posture.maxOpenFindings); new cluster findings refused');
@@ -113,24 +113,24 @@ export function createPipeline(deps: PipelineDeps) {
       return changed(out.changes);
     },
     /** Every open and suppressed finding of the node resolves (it was deleted). */
-    resolveNode(node: string, note: string): readonly Change[] {
-      return changed(commit.resolveNode(node, note, now()));
+    async resolveNode(node: string, note: string): Promise<readonly Change[]> {
+      return changed(await commit.resolveNode(node, note, now()));
     },
     /** The sweeper found the node's agent silent since `lastSeen`. */
-    silent(node: string, lastSeen: number, staleAfterMs: number): readonly Change[] {
-      return changed(commit.silent(node, lastSeen, staleAfterMs, now()));
+    async silent(node: string, lastSeen: number, staleAfterMs: number): Promise<readonly Change[]> {
+      return changed(await commit.silent(node, lastSeen, staleAfterMs, now()));
     },
     /** The sweeper found no agent reporting from a node that should run one. */
-    agentMissing(node: string, m: AgentMissing): readonly Change[] {
-      return changed(commit.agentMissing(node, m, now()));
+    async agentMissing(node: string, m: AgentMissing): Promise<readonly Change[]> {
+      return changed(await commit.agentMissing(node, m, now()));
     },
     /** The sweeper resolves agent-missing findings whose node `settled` gives a reason for. */
-    settleAgentMissing(settled: (node: string) => string | undefined): readonly Change[] {
-      return changed(commit.settleAgentMissing(settled, now()));
+    async settleAgentMissing(settled: (node: string) => string | undefined): Promise<readonly Change[]> {
+      return changed(await commit.settleAgentMissing(settled, now()));
     },
     /** The sweeper ends the suppressions that have run out. */
-    expire(): readonly Change[] {
-      return changed(commit.expire(now()));
+    async expire(): Promise<readonly Change[]> {
+      return changed(await commit.expire(now()));
     },
     /** Told the expiry of every suppression an operator makes (the sweeper wakes up for it). */
     onSuppression(listener: (until: number) => void): () => void {

@@ -82,33 +82,35 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
   let unwatchedSettled = false;
 
   /** Raises agent-missing for nodes past the grace period; resolves those no longer missing. */
-  function coverage(at: number): { raised: string[]; settled: string[] } {
+  async function coverage(at: number): Promise<{ raised: string[]; settled: string[] }> {
     const raised: string[] = [];
     const cov = deps.coverage;
     if (!cov) {
       if (unwatchedSettled) return { raised, settled: [] };
       unwatchedSettled = true;
-      const settled = pipeline.settleAgentMissing(() => 'the collector does not watch nodes (nodes.watch off)').map((c) => c.node);
+      const settled = (await pipeline.settleAgentMissing(() => 'the collector does not watch nodes (nodes.watch off)')).map((c) => c.node);
       return { raised, settled };
     }
     // Before the first list the rows are a previous run's (or none): nothing is judged from them.
     if (!cov.synced()) return { raised, settled: [] };
     /** Nodes whose agent-missing finding is open or suppressed and stays so: not raised again. */
     const stillMissing = new Set<string>();
-    const settled = pipeline.settleAgentMissing((node) => {
-      const c = store.clusterNodes.get(node);
+    // Read before the unit: a unit reaches the database only through itself.
+    const cluster = new Map((await store.clusterNodes.all()).map((c) => [c.name, c]));
+    const settled = (await pipeline.settleAgentMissing((node) => {
+      const c = cluster.get(node);
       if (!c) return 'the node was deleted from the cluster';
       if (c.agentExpected === false) return `the agent DaemonSet no longer runs on this node: ${c.reason}`;
       if (c.reported) return 'an agent has reported from the node';
       stillMissing.add(node);
       return undefined;
-    }).map((c) => c.node);
+    })).map((c) => c.node);
     // Measured from when this collector started too: its agents reconnect after a restart.
-    for (const c of store.clusterNodes.missingAgents(at - missingAfterMs)) {
+    for (const c of await store.clusterNodes.missingAgents(at - missingAfterMs)) {
       if (stillMissing.has(c.name)) continue;
       const since = Math.max(c.eligibleSince ?? at, startedAt);
       if (at - since < missingAfterMs) continue;
-      const opened = pipeline.agentMissing(c.name, { since, graceMs: missingAfterMs, reason: cov.whyMissing(c.name) })
+      const opened = (await pipeline.agentMissing(c.name, { since, graceMs: missingAfterMs, reason: cov.whyMissing(c.name) }))
         .some((x) => x.event === 'opened' || x.event === 'reopened');
       if (!opened) continue;
       raised.push(c.name);
@@ -118,33 +120,33 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     return { raised, settled };
   }
 
-  function sweep(): SweepOutcome {
+  async function sweep(): Promise<SweepOutcome> {
     const at = now();
     // Silence is measured from when this collector started listening, so a collector
     // outage does not make every node stale the moment it comes back.
     const staleRaised: string[] = [];
     if (at - startedAt > config.staleAfterMs) {
-      for (const n of store.nodes.silentSince(at - config.staleAfterMs)) {
-        const raised = pipeline.silent(n.name, n.lastSeen, config.staleAfterMs).some((c) => c.event === 'opened' || c.event === 'reopened');
+      for (const n of await store.nodes.silentSince(at - config.staleAfterMs)) {
+        const raised = (await pipeline.silent(n.name, n.lastSeen, config.staleAfterMs)).some((c) => c.event === 'opened' || c.event === 'reopened');
         if (!raised) continue;
         staleRaised.push(n.name);
         metrics.inc('nodeward_nodes_went_stale_total');
         log.warn({ node: n.name, lastSeen: isoTime(n.lastSeen) }, 'agent has gone silent; agent-stale finding raised');
       }
     }
-    const missing = coverage(at);
-    const ended = endSuppressions();
-    store.audit.flush(at);
-    const sessionsExpired = store.sessions.purgeExpired(at);
+    const missing = await coverage(at);
+    const ended = await endSuppressions();
+    await store.audit.flush(at);
+    const sessionsExpired = await store.sessions.purgeExpired(at);
     const r = config.retention;
     const purged = {
-      resolvedFindings: r.resolvedFindingsMs > 0 ? store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
-      history: r.historyMs > 0 ? store.findings.purgeHistory(at - r.historyMs) : 0,
-      audit: r.auditMs > 0 ? store.audit.purge(at - r.auditMs) : 0,
-      received: r.receivedMs > 0 ? store.pruneReceived(at - r.receivedMs) : 0,
+      resolvedFindings: r.resolvedFindingsMs > 0 ? await store.findings.purgeResolved(at - r.resolvedFindingsMs) : 0,
+      history: r.historyMs > 0 ? await store.findings.purgeHistory(at - r.historyMs) : 0,
+      audit: r.auditMs > 0 ? await store.audit.purge(at - r.auditMs) : 0,
+      received: r.receivedMs > 0 ? await store.pruneReceived(at - r.receivedMs) : 0,
     };
     // Finished webhook outbox rows; 0 keeps them (a cutoff at the epoch deletes nothing).
-    const webhookRows = store.outbox.prune(r.webhookDeliveredMs ? at - r.webhookDeliveredMs : 0, r.webhookDeadMs ? at - r.webhookDeadMs : 0);
+    const webhookRows = await store.outbox.prune(r.webhookDeliveredMs ? at - r.webhookDeliveredMs : 0, r.webhookDeadMs ? at - r.webhookDeadMs : 0);
     if (webhookRows > 0) metrics.inc('nodeward_retention_purged_total', webhookRows, { what: 'webhookDeliveries' });
     for (const [what, n] of Object.entries(purged)) {
       if (n > 0) metrics.inc('nodeward_retention_purged_total', n, { what });
@@ -152,16 +154,16 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
     if (purged.resolvedFindings + purged.history + purged.audit > 0) log.info({ purged }, 'retention purged old rows');
     if (at - optimizedAt > OPTIMIZE_EVERY_MS) {
       optimizedAt = at;
-      store.optimize();
+      await store.optimize();
     }
-    refreshGauges(at);
-    armExpiry();
+    await refreshGauges(at);
+    await armExpiry();
     return { staleRaised, missingRaised: missing.raised, missingSettled: missing.settled, suppressionsEnded: ended, sessionsExpired, purged };
   }
 
   /** Ends the suppressions that have run out; how many. */
-  function endSuppressions(): number {
-    const ended = pipeline.expire();
+  async function endSuppressions(): Promise<number> {
+    const ended = await pipeline.expire();
     if (ended.length > 0) {
       metrics.inc('nodeward_suppressions_expired_total', ended.length);
       log.info({ findings: ended.map((e) => e.findingId) }, 'suppressions expired');
@@ -174,40 +176,48 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
    * set. Right after a wake-up, one still due is left to the next tick (no busy loop when the
    * database refuses the write).
    */
-  function armExpiry(until?: number, afterWakeup = false): void {
+  async function armExpiry(until?: number, afterWakeup = false): Promise<void> {
     if (!running) return;
-    const next = until ?? store.findings.nextSuppressionExpiry();
-    if (next === undefined || (expiry !== undefined && expiry.at <= next) || (afterWakeup && next <= now())) return;
+    const next = until ?? await store.findings.nextSuppressionExpiry();
+    if (!running || next === undefined || (expiry !== undefined && expiry.at <= next) || (afterWakeup && next <= now())) return;
     expiry?.cancel();
     const cancelIt = clock.after(next - now(), () => {
       if (expiry?.cancel !== cancelIt) return;
       expiry = undefined;
-      try {
-        endSuppressions();
-        refreshGauges(now());
-      } catch (err) {
-        metrics.inc('nodeward_sweep_failures_total');
-        log.error({ err: (err as Error).message }, 'ending expired suppressions failed; retrying on the next tick');
-      }
-      armExpiry(undefined, true);
+      void (async () => {
+        try {
+          await endSuppressions();
+          await refreshGauges(now());
+        } catch (err) {
+          metrics.inc('nodeward_sweep_failures_total');
+          log.error({ err: (err as Error).message }, 'ending expired suppressions failed; retrying on the next tick');
+        }
+        await armExpiry(undefined, true);
+      })().catch(armFailed);
     });
     expiry = { at: next, cancel: cancelIt };
   }
 
-  function refreshGauges(at: number): void {
-    for (const [state, n] of Object.entries(store.findings.countByState())) {
+  /** A wake-up for the next expiry could not be set (the store failed): the next tick sets it. */
+  function armFailed(err: unknown): void {
+    metrics.inc('nodeward_sweep_failures_total');
+    log.error({ err: (err as Error).message }, 'cannot read the next suppression expiry; retrying on the next tick');
+  }
+
+  async function refreshGauges(at: number): Promise<void> {
+    for (const [state, n] of Object.entries(await store.findings.countByState())) {
       metrics.set('nodeward_findings', n, { state });
     }
-    const n = store.nodes.counts(at, config.staleAfterMs);
+    const n = await store.nodes.counts(at, config.staleAfterMs);
     metrics.set('nodeward_nodes', n.total, { state: 'known' });
     metrics.set('nodeward_nodes', n.connected, { state: 'connected' });
     metrics.set('nodeward_nodes', n.stale, { state: 'stale' });
-    metrics.set('nodeward_store_bytes', store.sizeBytes());
+    metrics.set('nodeward_store_bytes', await store.sizeBytes());
   }
 
-  const safeSweep = (): void => {
+  const safeSweep = async (): Promise<void> => {
     try {
-      sweep();
+      await sweep();
     } catch (err) {
       // A failed sweep (a busy database, a full disk) is retried on the next tick.
       metrics.inc('nodeward_sweep_failures_total');
@@ -219,8 +229,9 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
   function tick(): void {
     cancel = clock.after(config.intervalMs, () => {
       if (!running) return;
-      safeSweep();
-      if (running) tick();
+      void safeSweep().then(() => {
+        if (running) tick();
+      });
     });
   }
 
@@ -230,10 +241,12 @@ export function createSweeper(config: SweeperConfig, deps: SweeperDeps) {
       running = true;
       startedAt = now();
       optimizedAt = startedAt;
-      refreshGauges(startedAt);
+      refreshGauges(startedAt).catch(armFailed);
       tick();
-      unsubscribe = pipeline.onSuppression((until) => armExpiry(until));
-      armExpiry();
+      unsubscribe = pipeline.onSuppression((until) => {
+        armExpiry(until).catch(armFailed);
+      });
+      armExpiry().catch(armFailed);
     },
     /** Safe before start and safe twice. */
     stop(): void {

@@ -51,7 +51,7 @@ export interface PostureWatchDeps {
   readonly clock?: Clock;
   readonly random?: () => number;
   /** Commits one unit (the pipeline's posture stage); a throw is counted and the next unit judges in full. */
-  readonly commit: (unit: PostureUnit) => void;
+  readonly commit: (unit: PostureUnit) => void | Promise<void>;
   /** Collection paths another watch follows and feeds through `tap` (`/api/v1/pods` when the pod watch runs). */
   readonly shared?: readonly string[];
 }
@@ -183,22 +183,25 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
     return out;
   }
 
-  function commit(unit: PostureUnit): boolean {
-    try {
-      deps.commit(unit);
-      failing = 0;
-      counts.units++;
-      metrics?.inc('nodeward_posture_units_total', 1, { kind: unit.kind });
-      return true;
-    } catch (err) {
-      counts.commitFailures++;
-      failing++;
-      metrics?.inc('nodeward_posture_commit_failures_total');
-      log.error({ err: (err as Error).message }, 'posture: committing the findings failed; the next unit judges in full');
-      needFull = true;
-      schedule();
-      return false;
-    }
+  /** Units are committed one after another, in the order they were judged. */
+  let committing: Promise<void> = Promise.resolve();
+
+  function commit(unit: PostureUnit): void {
+    committing = committing.then(async () => {
+      try {
+        await deps.commit(unit);
+        failing = 0;
+        counts.units++;
+        metrics?.inc('nodeward_posture_units_total', 1, { kind: unit.kind });
+      } catch (err) {
+        counts.commitFailures++;
+        failing++;
+        metrics?.inc('nodeward_posture_commit_failures_total');
+        log.error({ err: (err as Error).message }, 'posture: committing the findings failed; the next unit judges in full');
+        needFull = true;
+        schedule();
+      }
+    });
   }
 
   function flush(): void {
@@ -426,6 +429,7 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
       discoveryAbort?.abort();
       await discovering;
       await Promise.all([...kinds.values()].map(stopKind));
+      await committing;
     },
     /**
      * The tap through which another watch's informer feeds the kind at `path` (kube/informer.ts
@@ -435,11 +439,16 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
       const k = [...kinds.values()].find((x) => x.spec.path === path);
       return k ? { read: readerOf(k), holder: holder(k) } : undefined;
     },
-    /** Judges and commits what has gathered now, instead of at the end of the debounce. */
-    flush(): void {
+    /** Judges what has gathered now, instead of at the end of the debounce; resolves when it is committed. */
+    flush(): Promise<void> {
       flushCancel?.();
       flushCancel = undefined;
       flush();
+      return committing;
+    },
+    /** Resolves when the units judged so far are committed (or failed, counted). */
+    committed(): Promise<void> {
+      return committing;
     },
     stats(): PostureWatchStats {
       return {

@@ -46,15 +46,19 @@ export function openStore(opts: StoreOptions): Store {
     return db.transaction(work).immediate();
   }
 
-  // The lane: units, and what comes while they are queued, run one after another.
-  let queued = 0;
+  // The lane: units, and what comes while any job is in it, run one after another in the
+  // order they were asked for. With the lane empty a call outside a unit runs at once.
+  let inLane = 0;
   let lane: Promise<unknown> = Promise.resolve();
   function enqueue<R>(job: () => Promise<R>): Promise<R> {
-    const run = lane.then(job);
+    inLane++;
+    const run = lane.then(job).finally(() => {
+      inLane--;
+    });
     lane = run.then(() => undefined, () => undefined);
     return run;
   }
-  const outside: Lane = (call) => (queued === 0 ? settle(call) : enqueue(() => settle(call)));
+  const outside: Lane = (call) => (inLane === 0 ? settle(call) : enqueue(() => settle(call)));
 
   const findings = createFindingStore(db, { history, rollups, unit: transaction });
   const nodes = createNodeStore(db);
@@ -99,12 +103,7 @@ export function openStore(opts: StoreOptions): Store {
   }
 
   return {
-    unit(work) {
-      queued++;
-      return enqueue(() => runUnit(work)).finally(() => {
-        queued--;
-      });
-    },
+    unit: (work) => enqueue(() => runUnit(work)),
     findings: promised<FindingReads>(findings.reads, outside, ['openCursor']),
     nodes: promised<NodeStore>(nodes, outside),
     clusterNodes: promised<ClusterNodeStore>(createClusterNodeStore(db), outside),

@@ -107,7 +107,7 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
         return refused(given ? 'bad-credentials' : 'no-credentials', 'token').send();
       }
       req.principal = principal;
-      const session = deps.sessions.create(principal);
+      const session = await deps.sessions.create(principal);
       deps.metrics.inc('nodeward_ui_logins_total', 1, { outcome: 'ok' });
       return reply.code(303).header('set-cookie', sessionCookie(session.id, session.maxAgeSeconds)).header('location', '/ui/').send();
     });
@@ -115,9 +115,9 @@ export async function registerDashboard(app: FastifyInstance, deps: DashboardDep
     // Public: it ends whatever session the cookie names (SameSite=Strict keeps other sites from sending it).
     ui.post('/ui/logout', { config: { public: true, audit: { action: 'ui.logout' } }, schema: hidden }, async (req, reply) => {
       const id = readCookie(req.headers.cookie, SESSION_COOKIE);
-      const session = deps.sessions.get(id);
+      const session = await deps.sessions.get(id);
       if (session) req.principal = session.principal;
-      deps.sessions.end(id);
+      await deps.sessions.end(id);
       return reply.code(303).header('set-cookie', clearedSessionCookie()).header('location', '/ui/login').send();
     });
   });

@@ -125,8 +125,8 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     });
   }
 
-  function gauges(): void {
-    const c = outbox.counts(name)[0];
+  async function gauges(): Promise<void> {
+    const c = (await outbox.counts(name))[0];
     if (!c) return;
     metrics.set('nodeward_webhook_pending', c.pending, labels);
     metrics.set('nodeward_webhook_dead_letters', c.dead, labels);
@@ -141,7 +141,9 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       gaugesDue = true;
       setImmediate(() => {
         gaugesDue = false;
-        if (running) gauges();
+        if (running) {
+          gauges().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot read the webhook queue for its gauges'));
+        }
       });
     }
     wakeup?.();
@@ -151,8 +153,8 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     metrics.inc('nodeward_webhook_deliveries_total', n, { ...labels, outcome });
   }
 
-  function bury(m: Planned, failure: { httpStatus: number | null; error: string; attempted: boolean }, reason: string): void {
-    const n = outbox.dead(name, m.seqs, failure, now());
+  async function bury(m: Planned, failure: { httpStatus: number | null; error: string; attempted: boolean }, reason: string): Promise<void> {
+    const n = await outbox.dead(name, m.seqs, failure, now());
     metrics.inc('nodeward_webhook_dead_letters_total', n, { ...labels, reason });
     log.warn({ deliveryId: m.message.deliveryId, rows: n, status: failure.httpStatus, error: failure.error, reason }, 'webhook delivery is a dead letter');
   }
@@ -163,7 +165,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     if (m.nextAttemptAt > t) return m.nextAttemptAt - t;
     if (t - m.ageFrom >= config.maxAgeMs) {
       const last = m.lastError ? `; last error: ${m.lastError}` : '';
-      bury(m, { httpStatus: null, error: `not delivered within ${Math.round(config.maxAgeMs / 1000)} s (${m.attempts} tries)${last}`, attempted: false }, 'max_age');
+      await bury(m, { httpStatus: null, error: `not delivered within ${Math.round(config.maxAgeMs / 1000)} s (${m.attempts} tries)${last}`, attempted: false }, 'max_age');
       counted('expired');
       return 0;
     }
@@ -171,7 +173,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     try {
       rendered = sink.render(m.message, config);
     } catch (err) {
-      bury(m, { httpStatus: null, error: `could not render the ${config.format} message: ${(err as Error).message}`, attempted: false }, 'render');
+      await bury(m, { httpStatus: null, error: `could not render the ${config.format} message: ${(err as Error).message}`, attempted: false }, 'render');
       return 0;
     }
     const started = process.hrtime.bigint();
@@ -182,7 +184,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       Number(process.hrtime.bigint() - started) / 1e9, labels);
     const done = now();
     if (out.kind === 'delivered') {
-      outbox.delivered(name, m.seqs, out.status, done);
+      await outbox.delivered(name, m.seqs, out.status, done);
       counted('delivered');
       for (const c of m.createdAt) {
         metrics.observe('nodeward_webhook_delivery_latency_seconds',
@@ -193,12 +195,12 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     }
     if (out.kind === 'permanent') {
       counted('refused');
-      bury(m, { httpStatus: out.status, error: out.error, attempted: true }, 'refused');
+      await bury(m, { httpStatus: out.status, error: out.error, attempted: true }, 'refused');
       return 0;
     }
     const attempts = m.attempts + 1;
     const wait = out.retryAfterMs !== undefined ? Math.max(out.retryAfterMs, config.backoff.initialMs) : backoffMs(attempts, config.backoff);
-    outbox.retryLater(m.seqs, { httpStatus: out.status, error: out.error, nextAttemptAt: done + wait });
+    await outbox.retryLater(m.seqs, { httpStatus: out.status, error: out.error, nextAttemptAt: done + wait });
     counted('retry');
     log.info({ deliveryId: m.message.deliveryId, attempts, status: out.status, error: out.error, retryInMs: wait }, 'webhook delivery failed; will retry');
     return wait;
@@ -209,7 +211,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     if (config.format !== 'alertmanager' || now() < nextRepostAt) return;
     const t = now();
     nextRepostAt = t + config.repostMs;
-    const firing = outbox.firing(name);
+    const firing = await outbox.firing(name);
     if (firing.length === 0) return;
     const expiresAt = isoTime(t + REPOST_EXPIRY_INTERVALS * config.repostMs);
     for (let i = 0; i < firing.length && running; i += REPOST_CHUNK) {
@@ -226,7 +228,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
 
   /** Sends what is due; returns how long to sleep and whether new rows may cut that short. */
   async function step(): Promise<{ ms: number; wakeable: boolean }> {
-    let planned = outbox.planned(name, PAGE);
+    let planned = await outbox.planned(name, PAGE);
     // A full page may end inside a message: that one waits for the next step, whole.
     if (planned.length === PAGE) {
       const lastId = planned.at(-1)!.deliveryId;
@@ -236,7 +238,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     let queue = messagesOf(planned);
     let wait: { ms: number; wakeable: boolean } | undefined;
     if (queue.length === 0) {
-      const fresh = outbox.pending(name, PAGE);
+      const fresh = await outbox.pending(name, PAGE);
       if (fresh.length === 0) wait = { ms: IDLE_MS, wakeable: true };
       else {
         const t = now();
@@ -244,8 +246,8 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
           destination: name, windowMs: config.groupWindowMs, maxGroup: MAX_GROUP, now: t,
         });
         const ready = grouped.filter((g) => g.ready);
-        for (const g of ready) outbox.plan(g.rowIds, g.message.deliveryId);
-        if (ready.length > 0) queue = messagesOf(outbox.planned(name, PAGE));
+        for (const g of ready) await outbox.plan(g.rowIds, g.message.deliveryId);
+        if (ready.length > 0) queue = messagesOf(await outbox.planned(name, PAGE));
         else wait = { ms: Math.max(0, (grouped[0]?.readyAt ?? t) - t), wakeable: false };
       }
     }
@@ -257,7 +259,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
         break;
       }
     }
-    gauges();
+    await gauges();
     await repost();
     const w = wait ?? { ms: 0, wakeable: false };
     const untilRepost = config.format === 'alertmanager' ? Math.max(0, nextRepostAt - now()) : Infinity;

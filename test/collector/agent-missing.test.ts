@@ -52,8 +52,8 @@ async function setup(t: ExecutionContext, prepare: (api: FakePodApi) => void, op
 
 const storeOf = (tc: TestCollector) => tc.collector.store!;
 
-const missing = (tc: TestCollector, state: 'open' | 'resolved' = 'open'): string[] =>
-  storeOf(tc).findings.list({ check: AGENT_MISSING_CHECK.id, state }, 100).items.map((f) => f.node).sort();
+const missing = async (tc: TestCollector, state: 'open' | 'resolved' = 'open'): Promise<string[]> =>
+  (await storeOf(tc).findings.list({ check: AGENT_MISSING_CHECK.id, state }, 100)).items.map((f) => f.node).sort();
 
 /** Connects as `node`'s agent and says hello (what resolves agent-missing). */
 async function agentOf(t: ExecutionContext, tc: TestCollector, node: string): Promise<void> {
@@ -61,7 +61,7 @@ async function agentOf(t: ExecutionContext, tc: TestCollector, node: string): Pr
   const stream = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: agent.cert, key: agent.key });
   t.teardown(() => stream.close());
   stream.send({ hello: { node, agentVersion: 'test', epoch: `e-${node}`, baselineVersion: 0 } });
-  await eventually(`${node}'s hello`, () => (storeOf(tc).nodes.get(node, Date.now(), 60_000) ? true : undefined));
+  await eventually(`${node}'s hello`, async () => (await storeOf(tc).nodes.get(node, Date.now(), 60_000) ? true : undefined));
 }
 
 test('a Ready node without its agent is agent-missing after the grace period, and its agent connecting resolves it; tainted, Windows, virtual-kubelet, Fargate and NotReady nodes raise nothing', async (t) => {
@@ -79,11 +79,11 @@ test('a Ready node without its agent is agent-missing after the grace period, an
 
   // Up to the grace period: nothing (the sweeps run every 30 s of the clock).
   await clock.advance(GRACE_S * 1000 - 1000);
-  t.deepEqual(missing(tc), []);
+  t.deepEqual(await missing(tc), []);
   await clock.advance(1000);
-  t.deepEqual(missing(tc), ['control-plane', 'node-b'], 'the Ready nodes the DaemonSet runs on that no agent reported (its toleration covers the control plane)');
+  t.deepEqual(await missing(tc), ['control-plane', 'node-b'], 'the Ready nodes the DaemonSet runs on that no agent reported (its toleration covers the control plane)');
   const id = fingerprint('node-b', AGENT_MISSING_CHECK.id, 'node-b');
-  const f = storeOf(tc).findings.get(id)!;
+  const f = (await storeOf(tc).findings.get(id))!;
   t.like(f, { checkId: 'agent-missing', category: 'agent', severity: 'high', subject: 'node-b', seen: 'collector' });
   t.regex(f.reason, /pods\.watch is off/);
   t.like(f.detail, { since: new Date(T0).toISOString(), graceSeconds: GRACE_S });
@@ -135,37 +135,37 @@ test('a Ready node without its agent is agent-missing after the grace period, an
 
   // node-b's agent connects: its hello resolves the finding at once.
   await agentOf(t, tc, 'node-b');
-  t.deepEqual(missing(tc), ['control-plane']);
-  t.deepEqual(missing(tc, 'resolved'), ['node-b']);
-  t.is(storeOf(tc).findings.detail(id)?.history[0]?.note, 'the agent connected');
+  t.deepEqual(await missing(tc), ['control-plane']);
+  t.deepEqual(await missing(tc, 'resolved'), ['node-b']);
+  t.is((await storeOf(tc).findings.detail(id))?.history[0]?.note, 'the agent connected');
   t.like((await httpsJson(`${tc.apiUrl}/api/v1/nodes/node-b`, { ca: tc.ca, token: ADMIN_TOKEN })).body, { source: 'agent', agentMissing: null });
 
   // A NotReady node that becomes Ready is counted from then; deleted from the cluster, it is resolved.
   api.applyNode(nodeObject({ name: 'not-ready' }));
-  await eventually('the node Ready', () => (storeOf(tc).clusterNodes.get('not-ready')?.ready ? true : undefined));
+  await eventually('the node Ready', async () => ((await storeOf(tc).clusterNodes.get('not-ready'))?.ready ? true : undefined));
   const readyAt = clock.now();
   await clock.advance(GRACE_S * 1000 - 30_000);
-  t.false(missing(tc).includes('not-ready'), 'counted from when it became Ready');
+  t.false((await missing(tc)).includes('not-ready'), 'counted from when it became Ready');
   await clock.advance(30_000);
-  t.true(missing(tc).includes('not-ready'));
-  t.like(storeOf(tc).findings.get(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready'))?.detail, { since: new Date(readyAt).toISOString() });
+  t.true((await missing(tc)).includes('not-ready'));
+  t.like((await storeOf(tc).findings.get(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready')))?.detail, { since: new Date(readyAt).toISOString() });
   api.deleteNode('not-ready');
-  await eventually('the node gone', () => (storeOf(tc).clusterNodes.get('not-ready') ? undefined : true));
-  tc.collector.sweep();
-  t.deepEqual(missing(tc), ['control-plane']);
-  t.is(storeOf(tc).findings.detail(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready'))?.history[0]?.note, 'the node was deleted from the cluster');
+  await eventually('the node gone', async () => (await storeOf(tc).clusterNodes.get('not-ready') ? undefined : true));
+  await tc.collector.sweep();
+  t.deepEqual(await missing(tc), ['control-plane']);
+  t.is((await storeOf(tc).findings.detail(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready')))?.history[0]?.note, 'the node was deleted from the cluster');
 
   // The DaemonSet comes to tolerate the gpu node: expected there from the next read; then no longer.
   api.daemonSet = agentDaemonSet({ tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
   await tc.collector.nodes!.checkDaemonSet();
-  t.is(storeOf(tc).clusterNodes.get('gpu')?.agentExpected, true);
+  t.is((await storeOf(tc).clusterNodes.get('gpu'))?.agentExpected, true);
   await clock.advance(GRACE_S * 1000);
-  t.true(missing(tc).includes('gpu'));
+  t.true((await missing(tc)).includes('gpu'));
   api.daemonSet = agentDaemonSet();
   await tc.collector.nodes!.checkDaemonSet();
-  tc.collector.sweep();
-  t.false(missing(tc).includes('gpu'));
-  t.regex(storeOf(tc).findings.detail(fingerprint('gpu', AGENT_MISSING_CHECK.id, 'gpu'))?.history[0]?.note ?? '', /the agent DaemonSet no longer runs on this node: .*taint dedicated=gpu:NoSchedule/);
+  await tc.collector.sweep();
+  t.false((await missing(tc)).includes('gpu'));
+  t.regex((await storeOf(tc).findings.detail(fingerprint('gpu', AGENT_MISSING_CHECK.id, 'gpu')))?.history[0]?.note ?? '', /the agent DaemonSet no longer runs on this node: .*taint dedicated=gpu:NoSchedule/);
 });
 
 test('with the pod watch, agent-missing says whether an agent pod is on the node', async (t) => {
@@ -176,9 +176,9 @@ test('with the pod watch, agent-missing says whether an agent pod is on the node
   }, { pods: true });
   await eventually('the pods', () => (tc.collector.pods?.stats().synced ? true : undefined));
   await clock.advance(GRACE_S * 1000);
-  t.deepEqual(missing(tc), ['node-a', 'node-b']);
-  t.regex(storeOf(tc).findings.get(fingerprint('node-a', AGENT_MISSING_CHECK.id, 'node-a'))!.reason, /the agent pod nodeward-agent\/nodeward-agent-x7k2p is on the node but has not connected/);
-  t.regex(storeOf(tc).findings.get(fingerprint('node-b', AGENT_MISSING_CHECK.id, 'node-b'))!.reason, /no agent pod on the node/);
+  t.deepEqual(await missing(tc), ['node-a', 'node-b']);
+  t.regex((await storeOf(tc).findings.get(fingerprint('node-a', AGENT_MISSING_CHECK.id, 'node-a')))!.reason, /the agent pod nodeward-agent\/nodeward-agent-x7k2p is on the node but has not connected/);
+  t.regex((await storeOf(tc).findings.get(fingerprint('node-b', AGENT_MISSING_CHECK.id, 'node-b')))!.reason, /no agent pod on the node/);
   void api;
 });
 
@@ -197,19 +197,19 @@ test('while the agent DaemonSet cannot be read, no node is judged to miss its ag
   const store = tc.collector.store!;
   await eventually('the node', () => store.clusterNodes.get('node-b'));
   await eventually('the refusal logged', () => (log.count('node watch: cannot read the agent DaemonSet') === 1 ? true : undefined));
-  t.like(store.clusterNodes.get('node-b'), { ready: true, agentExpected: null });
-  t.regex(store.clusterNodes.get('node-b')!.reason, /may not get DaemonSet nodeward-agent\/nodeward-agent \(HTTP 403\); grant "get" on daemonsets "nodeward-agent"/);
+  t.like(await store.clusterNodes.get('node-b'), { ready: true, agentExpected: null });
+  t.regex((await store.clusterNodes.get('node-b'))!.reason, /may not get DaemonSet nodeward-agent\/nodeward-agent \(HTTP 403\); grant "get" on daemonsets "nodeward-agent"/);
   await clock.advance(2 * GRACE_S * 1000);
-  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id }, 10).items.length, 0);
+  t.is((await store.findings.list({ check: AGENT_MISSING_CHECK.id }, 10)).items.length, 0);
   t.is(log.count('node watch: cannot read the agent DaemonSet'), 1, 'the same refusal is logged once');
 
   // Readable again: judged from then, the grace period counted from then.
   api.daemonSetStatus = undefined;
   api.daemonSet = agentDaemonSet();
   await tc.collector.nodes!.checkDaemonSet();
-  t.is(store.clusterNodes.get('node-b')?.agentExpected, true);
+  t.is((await store.clusterNodes.get('node-b'))?.agentExpected, true);
   await clock.advance(GRACE_S * 1000);
-  t.is(store.findings.list({ check: AGENT_MISSING_CHECK.id, state: 'open' }, 10).items.length, 1);
+  t.is((await store.findings.list({ check: AGENT_MISSING_CHECK.id, state: 'open' }, 10)).items.length, 1);
 });
 
 test('the node watch relists after 410 Gone (a node deleted while away resolves its finding) and resumes from a bookmark', async (t) => {
@@ -218,7 +218,7 @@ test('the node watch relists after 410 Gone (a node deleted while away resolves 
     api.applyNode(nodeObject({ name: 'gone-while-away' }));
   });
   await clock.advance(GRACE_S * 1000);
-  t.deepEqual(missing(tc), ['gone-while-away', 'keep']);
+  t.deepEqual(await missing(tc), ['gone-while-away', 'keep']);
   await eventually('the watch', () => (api.liveWatchesOf('nodes') === 1 ? true : undefined));
   api.silently(() => {
     api.deleteNode('gone-while-away');
@@ -226,10 +226,12 @@ test('the node watch relists after 410 Gone (a node deleted while away resolves 
   });
   api.compact();
   // The relist waits the backoff, on the collector's clock.
-  await clock.advanceUntil('the relist', () => (tc.collector.nodes!.stats().relists === 1 && !storeOf(tc).clusterNodes.get('gone-while-away') ? true : undefined));
-  t.truthy(storeOf(tc).clusterNodes.get('new-while-away'));
-  tc.collector.sweep();
-  t.deepEqual(missing(tc), ['keep']);
+  await clock.advanceUntil('the relist', () => (tc.collector.nodes!.stats().relists === 1 ? true : undefined));
+  await tc.collector.nodes!.written();
+  t.falsy(await storeOf(tc).clusterNodes.get('gone-while-away'));
+  t.truthy(await storeOf(tc).clusterNodes.get('new-while-away'));
+  await tc.collector.sweep();
+  t.deepEqual(await missing(tc), ['keep']);
 
   // A bookmark carries the watch past other objects' changes; a cut watch resumes from it.
   await eventually('the new watch', () => (api.liveWatchesOf('nodes') === 1 ? true : undefined));

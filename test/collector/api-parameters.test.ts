@@ -13,18 +13,18 @@ const NOW = Date.now();
 test.before(async () => {
   api = await buildTestApi();
   // A little of everything the list routes read, through the real pipeline.
-  api.pipeline.hello({
+  await api.pipeline.hello({
     node: 'node-a', agentVersion: 't', epoch: 'e', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1,
     certificates: [{ path: '/etc/k.crt', notAfter: new Date(NOW + 86400_000).toISOString() }],
   }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: 'scan', execSource: 'scan', execSourceReason: '', execRingLost: 0, execUnjudged: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 0, execIdentityFailedReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRecordsPartial: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, execEvents: 0, lastScanDurationMs: 0, exposureWalkPidLimitHits: 0, exposureWalkTimeLimitHits: 0, exposureWalkFdLimitHits: 0, exposureWalkUnreadable: 0, exposureRowsRefused: 0, exposureListenersDropped: 0, exposureNativeReader: false });
-  api.pipeline.batch({
+  await api.pipeline.batch({
     node: 'node-a', epoch: 'e', sequence: 1,
     findings: ['/usr/bin/nc', '/usr/bin/socat', '/tmp/x'].map((exe) => ({
       checkId: 'proc-unexpected', subject: `host:${exe}`, title: 'Unexpected process', category: 'process' as const, severity: 'high' as const,
       status: 'fail' as const, observedAt: NOW, occurrences: 1, seen: 'scan', remediation: '', detail: JSON.stringify({ baseline: 'host', exe, pid: 1 }),
     })),
   });
-  api.baselines.report('node-a', [{ key: 'shop/Deployment/web/nginx', state: 'learning', version: 0, items: [{ path: '/usr/sbin/nginx', source: 'learned', firstSeen: NOW }] }]);
+  await api.baselines.report('node-a', [{ key: 'shop/Deployment/web/nginx', state: 'learning', version: 0, items: [{ path: '/usr/sbin/nginx', source: 'learned', firstSeen: NOW }] }]);
 });
 test.after.always(async () => {
   await api?.close();

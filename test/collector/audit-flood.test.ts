@@ -37,7 +37,7 @@ async function app(t: ExecutionContext) {
   });
   t.teardown(async () => {
     await api.close();
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   // Inject answers on http://localhost: the login's own origin.
@@ -47,11 +47,11 @@ async function app(t: ExecutionContext) {
   });
   const get = (token: string, remoteAddress = '203.0.113.7') => api.inject({ method: 'GET', url: '/api/v1/nodes', remoteAddress, headers: { authorization: `Bearer ${token}` } });
   /** Every audit row, walking the cursor. */
-  const rows = () => {
+  const rows = async () => {
     const out = [];
     let before = Number.MAX_SAFE_INTEGER;
     for (;;) {
-      const page = store.audit.list({}, 1000, before);
+      const page = await store.audit.list({}, 1000, before);
       out.push(...page.items);
       if (page.items.length < 1000) return out;
       before = page.items.at(-1)!.id;
@@ -68,7 +68,7 @@ test('6,900 refused logins in 4 s from one address cost at most one audit row pe
     const res = await a.login(`guess-${i}-0123456789abcdef`);
     t.is(res.statusCode, 303);
   }
-  const rows = a.rows();
+  const rows = await a.rows();
   t.log(`${N} refused logins: ${rows.length} audit rows`);
   t.true(rows.length <= 3, `${rows.length} audit rows for ${N} refused logins`);
   t.deepEqual(rows.map((r) => r.detail.reason).sort(), ['bad-credentials', 'over-failure-limit']);
@@ -81,12 +81,12 @@ test('6,900 refused logins in 4 s from one address cost at most one audit row pe
   // The next hour is a new window: one more row per reason, not one per refusal.
   a.clock.now = T0 + REFUSAL_AGGREGATION.windowMs;
   for (let i = 0; i < 100; i++) await a.login(`guess-again-${i}-0123456789abcdef`);
-  t.true(a.rows().length <= 5);
+  t.true((await a.rows()).length <= 5);
   // A login is still one record of its own.
   const ok = await a.login(ADMIN);
   t.is(ok.statusCode, 303);
   t.is(ok.headers.location, '/ui/');
-  t.like(a.rows()[0], { action: 'ui.login', actor: 'admin', count: 1, detail: { outcome: 'logged in' } });
+  t.like((await a.rows())[0], { action: 'ui.login', actor: 'admin', count: 1, detail: { outcome: 'logged in' } });
 });
 
 test('refusals from thousands of addresses fold into a bounded number of rows per window', async (t) => {
@@ -98,7 +98,7 @@ test('refusals from thousands of addresses fold into a bounded number of rows pe
     t.true(res.statusCode === 401 || res.statusCode === 429, String(res.statusCode));
   }
   for (let i = 0; i < 50; i++) await a.login(`guess-${i}-0123456789abcdef`, `2001:db8::${i.toString(16)}`);
-  const rows = a.rows();
+  const rows = await a.rows();
   t.log(`${sources} sources and 50 more: ${rows.length} audit rows`);
   // Per window: maxSourcesPerWindow sources, plus one row per action and reason for the rest.
   t.true(rows.length <= REFUSAL_AGGREGATION.maxSourcesPerWindow + 4, `${rows.length} rows`);
@@ -153,9 +153,9 @@ test('counts not written yet: a read shows them and writes nothing; the sweeper 
     { store, pipeline, metrics, log, clock });
   sweeper.start();
   let open = true;
-  t.teardown(() => {
+  t.teardown(async () => {
     sweeper.stop();
-    if (open) store.close();
+    if (open) await store.close();
   });
   const raw = new Database(path, { readonly: true, fileMustExist: true });
   t.teardown(() => raw.close());
@@ -167,7 +167,7 @@ test('counts not written yet: a read shows them and writes nothing; the sweeper 
   refuse(10);
   t.is(stored(), 1, 'the row is written at the first refusal; the rest count in memory');
   const version = raw.pragma('data_version', { simple: true });
-  t.like(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items, [{ count: 10, remote: '203.0.113.9' }], 'a read shows them all');
+  t.like((await store.audit.list({}, 10, Number.MAX_SAFE_INTEGER)).items, [{ count: 10, remote: '203.0.113.9' }], 'a read shows them all');
   t.is(raw.pragma('data_version', { simple: true }), version, 'and commits nothing');
 
   // The refusals stop: nothing else would write them; the sweeper's tick does.
@@ -184,7 +184,7 @@ test('counts not written yet: a read shows them and writes nothing; the sweeper 
   t.is(stored(), 16);
   refuse(2);
   t.is(stored(), 16);
-  store.close();
+  await store.close();
   open = false;
   t.is(stored(), 18, 'and at close');
 });

@@ -69,8 +69,8 @@ test('one node reporting 158 x 64 junk workload keys fills only its own share: o
   t.deepEqual(a1.baselineKeysRefused, { total: reports * 64 - limit, notOnNode: 0, overNodeLimit: reports * 64 - limit, centralFull: 0 });
   t.is((await node(tc, 'node-b')).baselineKeysRefused.total, 0);
   t.is(tc.collector.metrics.get('nodeward_baseline_keys_refused_total', { reason: 'overNodeLimit' }), reports * 64 - limit);
-  t.is(tc.collector.store!.baselines.counters().keys, limit + 2);
-  t.is(tc.collector.store!.baselines.chargedTo('node-a'), limit);
+  t.is((await tc.collector.store!.baselines.counters()).keys, limit + 2);
+  t.is(await tc.collector.store!.baselines.chargedTo('node-a'), limit);
   t.is((await ok(tc, '/api/v1/baselines?chargedTo=node-a&limit=100')).items.length, 100);
 
   // Deleting node-a: refused while it is connected, then its findings resolve and its junk goes.
@@ -85,7 +85,7 @@ test('one node reporting 158 x 64 junk workload keys fills only its own share: o
   t.deepEqual(del.body, { node: 'node-a', findingsResolved: 2, baselinesDeleted: limit });
   t.is((await api(tc, '/api/v1/nodes/node-a')).status, 404);
   t.is((await api(tc, '/api/v1/nodes/node-a', { method: 'DELETE', token: ADMIN_TOKEN })).status, 404);
-  t.is(tc.collector.store!.baselines.counters().keys, 2, 'what node-b taught and the admin allowed stay');
+  t.is((await tc.collector.store!.baselines.counters()).keys, 2, 'what node-b taught and the admin allowed stay');
   const nc = await ok(tc, `/api/v1/findings/${fp('node-a', 'proc-unexpected', '/usr/bin/nc')}`);
   t.is(nc.state, 'resolved');
   t.like(nc.history[0], { event: 'resolved', note: 'node deleted by admin' });
@@ -233,8 +233,8 @@ test('migration 007: old audit records count 1 with lastAt = at; unattributed co
   v5.close();
   const store = openStore({ path });
   t.teardown(() => store.close());
-  t.like(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items[0], { action: 'finding.suppress', count: 1, at: new Date(1000).toISOString(), lastAt: new Date(1000).toISOString() });
-  t.is(store.baselines.get(containerKey(7))!.chargedTo, 'node-x');
-  t.is(store.baselines.get(WEB)!.chargedTo, '', 'workload keys start uncharged');
-  t.is(store.baselines.counters().keysOverNodeLimit, 0);
+  t.like((await store.audit.list({}, 10, Number.MAX_SAFE_INTEGER)).items[0], { action: 'finding.suppress', count: 1, at: new Date(1000).toISOString(), lastAt: new Date(1000).toISOString() });
+  t.is((await store.baselines.get(containerKey(7)))!.chargedTo, 'node-x');
+  t.is((await store.baselines.get(WEB))!.chargedTo, '', 'workload keys start uncharged');
+  t.is((await store.baselines.counters()).keysOverNodeLimit, 0);
 });

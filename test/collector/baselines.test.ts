@@ -223,7 +223,7 @@ test('a node cannot backdate into a baseline another node locked: received more 
     t.is(item(web, '/tmp/.x/implant'), undefined, 'the backdated item is not admitted');
     t.deepEqual(apiDigests(web, '/usr/sbin/nginx'), [[D1, 'learned']], 'nor the backdated content');
     t.is(web.version, adopt.version);
-    t.like(tc.collector.store!.baselines.counters(), { itemsRefused: 1, digestsRefused: 1 });
+    t.like(await tc.collector.store!.baselines.counters(), { itemsRefused: 1, digestsRefused: 1 });
     t.regex((await tc.collector.metrics.render()), /nodeward_baseline_items_refused_total 1\b/);
     await a.batch([]); // nothing was pushed: the next message is this ack
   }, { nodes: NODES, clock });
@@ -402,7 +402,7 @@ test('contents and a locked baseline: a node\'s new content joins an item it hol
   t.deepEqual(apiDigests(web, '/bin/sh'), [[D6, 'first-sight']]);
   t.is(item(web, '/usr/bin/new'), undefined);
   t.is(web.version, adopt.version, 'contents joining do not change the version');
-  t.is(tc.collector.store!.baselines.counters().digestsRefused, 1, 'the learned content after the lock is counted');
+  t.is((await tc.collector.store!.baselines.counters()).digestsRefused, 1, 'the learned content after the lock is counted');
   t.regex((await tc.collector.metrics.render()), /nodeward_baseline_digests_refused_total 1\b/);
   await a.batch([]); // nothing was pushed: the next message is this ack
 
@@ -466,14 +466,14 @@ test('allow with the contents seen when no finding carries one is refused with 4
   const [a] = await connectedPair(t, tc);
   const legacy: WireFinding = { ...contentFinding(WEB, '/tmp/old', D1), process: { ...contentFinding(WEB, '/tmp/old', D1).process, identity: null } };
   await a.batch([contentFinding(WEB, '/tmp/tool', null), legacy]);
-  const before = tc.collector.store!.baselines.counters().version;
+  const before = (await tc.collector.store!.baselines.counters()).version;
   for (const executables of [['/tmp/tool'], ['/tmp/old'], ['/tmp/never-ran'], ['/tmp/tool', '/tmp/old']]) {
     const refused = await change(tc, 'allow', { key: WEB, executables });
     t.is(refused.status, 409, refused.text);
     t.regex(refused.body.error, /^no content was seen for \/tmp\/.+ in shop\/Deployment\/web\/nginx: .*Nothing was changed; to allow (it|them) with any content, send content "any"/);
   }
   t.is(await centralBaseline(tc, WEB), undefined, 'no baseline was made');
-  t.is(tc.collector.store!.baselines.counters().version, before);
+  t.is((await tc.collector.store!.baselines.counters()).version, before);
   const toolId = fp('node-a', 'proc-unexpected', processSubject(WEB, '/tmp/tool'));
   t.is((await ok(tc, `/api/v1/findings/${toolId}`)).state, 'open');
   await a.batch([]); // nothing was pushed
@@ -649,25 +649,25 @@ test('migration 011: items stored before keep their nodes and get no contents an
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  const b = store.baselines.get(WEB)!;
+  const b = (await store.baselines.get(WEB))!;
   t.like(b, { state: 'locked', version: 7 });
   t.deepEqual(b.items.map((i) => [i.path, i.source, i.taughtBy, i.anyContent, i.digests]), [
     ['/bin/sh', 'operator', [], false, []],
     ['/usr/sbin/nginx', 'learned', ['node-x'], false, []],
   ]);
-  t.deepEqual(store.baselines.sync(WEB)!.items.map((i) => [i.path, i.digests, i.anyContent]), [['/bin/sh', [], false], ['/usr/sbin/nginx', [], false]],
+  t.deepEqual((await store.baselines.sync(WEB))!.items.map((i) => [i.path, i.digests, i.anyContent]), [['/bin/sh', [], false], ['/usr/sbin/nginx', [], false]],
     'sent as items that predate contents: agents learn their first on first sight');
-  t.like(store.baselines.counters(), { digestsDropped: 0, digestsRefused: 0 });
+  t.like(await store.baselines.counters(), { digestsDropped: 0, digestsRefused: 0 });
 
   const now = Date.now();
-  const out = store.baselines.applyReport('node-y', [{
+  const out = await store.baselines.applyReport('node-y', [{
     key: WEB, state: 'locked', version: 7, items: [
       { path: '/usr/sbin/nginx', source: 'learned', firstSeen: 1000, digests: [{ sha256: D1, source: 'first-sight', image: '', firstSeen: now }] },
       { path: '/bin/sh', source: 'operator', firstSeen: 1000, digests: [{ sha256: D2, source: 'learned', image: '', firstSeen: now }] },
     ],
   }], now);
   t.like(out, { digestsAdded: 1, digestsRefused: 1, itemsAdded: 0 });
-  const after = store.baselines.get(WEB)!;
+  const after = (await store.baselines.get(WEB))!;
   t.deepEqual(apiDigests(after, '/usr/sbin/nginx'), [[D1, 'first-sight']]);
   t.deepEqual(item(after, '/usr/sbin/nginx')!.digests[0]!.taughtBy, ['node-y']);
   t.deepEqual(apiDigests(after, '/bin/sh'), [], 'learned after the lock: refused');
@@ -683,24 +683,24 @@ test('contents per item are bounded at 8: what a report brings beyond is dropped
   const report = (ds: ReturnType<typeof digests>, at: number) => store.baselines.applyReport('node-a', [{
     key: WEB, state: 'learning', version: 0, items: [{ path: '/usr/sbin/nginx', source: 'learned', firstSeen: at, digests: ds }],
   }], at);
-  t.like(report(digests(0, 6, now), now), { digestsAdded: 6, digestsDropped: 0 });
-  t.like(report(digests(6, 4, now + 10), now + 10), { digestsAdded: 2, digestsDropped: 2 }, 'the 9th and 10th');
-  t.is(store.baselines.counters().digestsDropped, 2);
-  const held = () => store.baselines.get(WEB)!.items[0]!.digests.map((d) => d.sha256).sort();
-  t.deepEqual(held(), [0, 1, 2, 3, 4, 5, 6, 7].map(sha));
-  report(digests(0, 5, now + 20).concat(digests(6, 2, now + 20)), now + 20); // everything but sha(5) seen again
+  t.like(await report(digests(0, 6, now), now), { digestsAdded: 6, digestsDropped: 0 });
+  t.like(await report(digests(6, 4, now + 10), now + 10), { digestsAdded: 2, digestsDropped: 2 }, 'the 9th and 10th');
+  t.is((await store.baselines.counters()).digestsDropped, 2);
+  const held = async () => (await store.baselines.get(WEB))!.items[0]!.digests.map((d) => d.sha256).sort();
+  t.deepEqual(await held(), [0, 1, 2, 3, 4, 5, 6, 7].map(sha));
+  await report(digests(0, 5, now + 20).concat(digests(6, 2, now + 20)), now + 20); // everything but sha(5) seen again
 
-  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 30, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(10)]]]) });
-  t.deepEqual(held(), [0, 1, 2, 3, 4, 6, 7, 10].map(sha), 'the content seen least recently made room');
-  t.is(store.baselines.counters().digestsDropped, 3);
+  await store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 30, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(10)]]]) });
+  t.deepEqual(await held(), [0, 1, 2, 3, 4, 6, 7, 10].map(sha), 'the content seen least recently made room');
+  t.is((await store.baselines.counters()).digestsDropped, 3);
   // Operators' contents are never what makes room.
   const many = [11, 12, 13, 14, 15, 0, 1].map(sha);
-  store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 40, { anyContent: false, digests: new Map([['/usr/sbin/nginx', many]]) });
-  t.true(store.baselines.get(WEB)!.items[0]!.digests.every((d) => d.source === 'operator'));
-  const version = store.baselines.counters().version;
+  await store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 40, { anyContent: false, digests: new Map([['/usr/sbin/nginx', many]]) });
+  t.true((await store.baselines.get(WEB))!.items[0]!.digests.every((d) => d.source === 'operator'));
+  const version = (await store.baselines.counters()).version;
   const full = t.throws(() => store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 50, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(9)]]]) }));
   t.like(full, { code: 'BASELINE_LIMIT' });
   t.regex(full!.message, /\/usr\/sbin\/nginx in shop\/Deployment\/web\/nginx holds 8 contents operators allowed, its limit/);
-  t.is(store.baselines.counters().version, version, 'a refused change changes nothing');
-  t.false(held().includes(sha(9)));
+  t.is((await store.baselines.counters()).version, version, 'a refused change changes nothing');
+  t.false((await held()).includes(sha(9)));
 });

@@ -128,11 +128,11 @@ test('migration 023: nodes that reported results before it were judged under cis
   db.close();
   const store = openStore({ path });
   try {
-    const rows = store.nodes.list(3, 60_000).items.map((n) => [n.name, n.benchmark]);
+    const rows = (await store.nodes.list(3, 60_000)).items.map((n) => [n.name, n.benchmark]);
     t.deepEqual(rows, [['judged', 'cis-1.12'], ['silent', '']]);
-    t.deepEqual(store.nodes.byBenchmark(), [{ benchmark: 'cis-1.12', nodes: 1, scoredPassing: 0, scored: 0 }]);
+    t.deepEqual(await store.nodes.byBenchmark(), [{ benchmark: 'cis-1.12', nodes: 1, scoredPassing: 0, scored: 0 }]);
   } finally {
-    store.close();
+    await store.close();
   }
 });
 

@@ -24,7 +24,7 @@ async function tempStore(t: { teardown: (fn: () => Promise<void> | void) => void
   const path = join(dir, 'nodeward.db');
   const store = openStore({ path });
   t.teardown(async () => {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   return { store, path };
@@ -36,8 +36,8 @@ const clusterFinding = (checkId: string, key: string, over: Partial<ClusterFindi
   reason: 'bound', remediation: 'unbind', detail: { binding: 'ClusterRoleBinding/alice' }, ...over,
 });
 
-function hello(store: Store, node: string): void {
-  store.unit((u) => u.nodes.hello({ node, agentVersion: 't', epoch: 'e1', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1, certificates: [] }, T));
+async function hello(store: Store, node: string): Promise<void> {
+  await store.unit((u) => u.nodes.hello({ node, agentVersion: 't', epoch: 'e1', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1, certificates: [] }, T));
 }
 
 function nodeBatch(node: string, checkId: string, subject: string, sequence = 1) {
@@ -63,58 +63,58 @@ test('a cluster fingerprint never equals a node fingerprint; node fingerprints a
 test('a cluster finding and a node finding with the same check and subject are two findings; counts, caps and node deletion keep them apart', async (t) => {
   const { store } = await tempStore(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1, maxOpenClusterFindings: 10 });
-  hello(store, 'node-a');
+  await hello(store, 'node-a');
   const key = 'cis-5.1.1|ClusterRoleBinding/alice|User:alice';
-  t.is(commit.batch(nodeBatch('node-a', 'cis-5.1.1', key), T).updated, 1);
-  const out = commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.1', key)], note: 'gone' }, T);
+  t.is((await commit.batch(nodeBatch('node-a', 'cis-5.1.1', key), T)).updated, 1);
+  const out = await commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.1', key)], note: 'gone' }, T);
   t.is(out.refused, 0);
   t.deepEqual(out.changes.map((c) => [c.node, c.event]), [['', 'opened']]);
-  const all = store.findings.list({}, 10).items;
+  const all = (await store.findings.list({}, 10)).items;
   t.is(all.length, 2);
   t.deepEqual(all.map((f) => [f.scope, f.node, f.subject]).sort(), [['cluster', '', key], ['node', 'node-a', key]]);
   t.not(all[0]!.id, all[1]!.id);
-  t.deepEqual(store.findings.list({ scope: 'cluster' }, 10).items.map((f) => f.id), [clusterFingerprint('cis-5.1.1', key)]);
-  t.deepEqual(store.findings.list({ scope: 'node' }, 10).items.map((f) => f.id), [fingerprint('node-a', 'cis-5.1.1', key)]);
+  t.deepEqual((await store.findings.list({ scope: 'cluster' }, 10)).items.map((f) => f.id), [clusterFingerprint('cis-5.1.1', key)]);
+  t.deepEqual((await store.findings.list({ scope: 'node' }, 10)).items.map((f) => f.id), [fingerprint('node-a', 'cis-5.1.1', key)]);
   // The node's cap (1) counts its own finding only: the cluster's is not on node-a.
-  t.is(store.nodes.get('node-a', T, 60_000)?.openFindings, 1);
-  const summary = store.summary.summary({ state: 'open', top: 10, now: T, staleAfterMs: 60_000 });
+  t.is((await store.nodes.get('node-a', T, 60_000))?.openFindings, 1);
+  const summary = await store.summary.summary({ state: 'open', top: 10, now: T, staleAfterMs: 60_000 });
   t.deepEqual(summary.byNode.map((n) => n.node), ['node-a']);
   t.is(summary.cluster.total, 1);
   t.is(summary.findings.total, 2);
   t.deepEqual(summary.topChecks.map((c) => [c.checkId, c.nodes, c.findings]), [['cis-5.1.1', 1, 1]]);
   // Deleting the node resolves its findings, not the cluster's.
-  commit.resolveNode('node-a', 'deleted', T + 1);
-  t.is(store.findings.get(fingerprint('node-a', 'cis-5.1.1', key))?.state, 'resolved');
-  t.is(store.findings.get(clusterFingerprint('cis-5.1.1', key))?.state, 'open');
+  await commit.resolveNode('node-a', 'deleted', T + 1);
+  t.is((await store.findings.get(fingerprint('node-a', 'cis-5.1.1', key)))?.state, 'resolved');
+  t.is((await store.findings.get(clusterFingerprint('cis-5.1.1', key)))?.state, 'open');
 });
 
 test('a full unit resolves the cluster findings the verdict no longer holds, with its note, and no node finding; a delta unit raises, changes and resolves', async (t) => {
   const { store } = await tempStore(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100 });
-  hello(store, 'node-a');
-  commit.batch(nodeBatch('node-a', 'proc-unexpected', '/usr/bin/nc'), T);
-  commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.1', 'a'), clusterFinding('cis-5.1.2', 'b')], note: 'n' }, T);
-  const changed = commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.2', 'b', { actual: 'now more', severity: 'critical' })], resolved: [] }, T + 1);
+  await hello(store, 'node-a');
+  await commit.batch(nodeBatch('node-a', 'proc-unexpected', '/usr/bin/nc'), T);
+  await commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.1', 'a'), clusterFinding('cis-5.1.2', 'b')], note: 'n' }, T);
+  const changed = await commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.2', 'b', { actual: 'now more', severity: 'critical' })], resolved: [] }, T + 1);
   t.deepEqual(changed.changes.map((c) => c.event), ['escalated']);
-  t.is(store.findings.get(clusterFingerprint('cis-5.1.2', 'b'))?.actual, 'now more');
-  const full = commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.2', 'b')], note: 'not there at the relist' }, T + 2);
+  t.is((await store.findings.get(clusterFingerprint('cis-5.1.2', 'b')))?.actual, 'now more');
+  const full = await commit.posture({ kind: 'full', findings: [clusterFinding('cis-5.1.2', 'b')], note: 'not there at the relist' }, T + 2);
   t.deepEqual(full.changes.map((c) => [c.checkId, c.event]), [['cis-5.1.1', 'resolved']]);
-  t.deepEqual(store.findings.detail(clusterFingerprint('cis-5.1.1', 'a'))!.history.map((h) => h.note)[0], 'not there at the relist');
-  t.is(store.findings.get(fingerprint('node-a', 'proc-unexpected', '/usr/bin/nc'))?.state, 'open');
-  const gone = commit.posture({ kind: 'delta', upserts: [], resolved: [{ finding: clusterFinding('cis-5.1.2', 'b'), note: 'ClusterRoleBinding/alice was deleted' }] }, T + 3);
+  t.deepEqual((await store.findings.detail(clusterFingerprint('cis-5.1.1', 'a')))!.history.map((h) => h.note)[0], 'not there at the relist');
+  t.is((await store.findings.get(fingerprint('node-a', 'proc-unexpected', '/usr/bin/nc')))?.state, 'open');
+  const gone = await commit.posture({ kind: 'delta', upserts: [], resolved: [{ finding: clusterFinding('cis-5.1.2', 'b'), note: 'ClusterRoleBinding/alice was deleted' }] }, T + 3);
   t.deepEqual(gone.changes.map((c) => c.event), ['resolved']);
   // Reopened when it comes back.
-  t.deepEqual(commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.2', 'b')], resolved: [] }, T + 4).changes.map((c) => c.event), ['reopened']);
+  t.deepEqual((await commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.2', 'b')], resolved: [] }, T + 4)).changes.map((c) => c.event), ['reopened']);
 });
 
 test('cluster findings have their own cap: new ones past it are refused and counted', async (t) => {
   const { store } = await tempStore(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, maxOpenClusterFindings: 2 });
-  const out = commit.posture({ kind: 'full', findings: ['a', 'b', 'c'].map((k) => clusterFinding('cis-5.1.3', k)), note: 'n' }, T);
+  const out = await commit.posture({ kind: 'full', findings: ['a', 'b', 'c'].map((k) => clusterFinding('cis-5.1.3', k)), note: 'n' }, T);
   t.is(out.refused, 1);
-  t.is(store.findings.list({ scope: 'cluster', state: 'open' }, 10).items.length, 2);
+  t.is((await store.findings.list({ scope: 'cluster', state: 'open' }, 10)).items.length, 2);
   // A finding already open is not new: seen again, never refused.
-  t.is(commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.3', 'a')], resolved: [] }, T + 1).refused, 0);
+  t.is((await commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.3', 'a')], resolved: [] }, T + 1)).refused, 0);
 });
 
 test('migration 020 keeps the findings of a database made before it as node findings; a row cannot be a cluster finding with a node', async (t) => {
@@ -136,11 +136,11 @@ test('migration 020 keeps the findings of a database made before it as node find
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  const f = store.findings.get(id);
+  const f = await store.findings.get(id);
   t.is(f?.scope, 'node');
   t.is(f?.node, 'node-a');
-  t.is(store.findings.list({ scope: 'node' }, 10).items.length, 1);
-  t.is(store.findings.list({ scope: 'cluster' }, 10).items.length, 0);
+  t.is((await store.findings.list({ scope: 'node' }, 10)).items.length, 1);
+  t.is((await store.findings.list({ scope: 'cluster' }, 10)).items.length, 0);
 
   const raw = new Database(path);
   t.teardown(() => raw.close());

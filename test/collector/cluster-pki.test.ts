@@ -74,7 +74,7 @@ test('the first start fills the empty Secrets and the ConfigMap; an agent given 
   // An agent that has only the ConfigMap's bundle.
   const a = await startClusterAgent(kube, c.collector, 'node-a');
   t.teardown(() => a.cleanup());
-  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a streaming', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   const issued = new X509Certificate(await readFile(a.certFile));
   t.true(issued.checkIssued(ca) && issued.verify(ca.publicKey), 'enrolled from the Secret\'s CA');
 
@@ -194,7 +194,7 @@ test('a CA rotation publishes old and new until every agent certificate of the o
   // Agent A enrolls and streams before the rotation.
   const a = await startClusterAgent(kube, c.collector, 'node-a');
   t.teardown(() => a.cleanup());
-  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a streaming', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   const certA = { cert: await readFile(a.certFile, 'utf8'), key: await readFile(a.keyFile, 'utf8') };
 
   // 1. Announced: the new CA is trusted and published after the old one, which still signs.
@@ -217,7 +217,7 @@ test('a CA rotation publishes old and new until every agent certificate of the o
   t.deepEqual(switched, [newCa, oldCa], 'the new CA first now');
   const servingNow = new X509Certificate(pkiSecret(kube)['tls.crt']!);
   t.true(servingNow.checkIssued(new X509Certificate(newCa)), 'served from the new CA');
-  t.true(c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected, 'agent A kept its stream');
+  t.true((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected, 'agent A kept its stream');
   const phaseAHandshake = await handshake(c.collector.grpcPort, phaseA, certA);
   t.true(phaseAHandshake.ok, `an agent with the announced bundle and an old-CA certificate connects: ${phaseAHandshake.error}`);
 
@@ -225,7 +225,7 @@ test('a CA rotation publishes old and new until every agent certificate of the o
   // signed by the new CA, the last of its bundle, and takes that certificate.
   const b = await startClusterAgent(kube, c.collector, 'node-b', { bundle: phaseA });
   t.teardown(() => b.cleanup());
-  await eventually('node-b streaming', () => (c.collector.store?.nodes.get('node-b', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-b streaming', async () => ((await c.collector.store?.nodes.get('node-b', Date.now(), 60_000))?.connected ? true : undefined));
   const certB = { cert: await readFile(b.certFile, 'utf8'), key: await readFile(b.keyFile, 'utf8') };
   t.true(new X509Certificate(certB.cert).checkIssued(new X509Certificate(newCa)), 'B holds a new-CA certificate');
 
@@ -247,7 +247,7 @@ test('a CA rotation publishes old and new until every agent certificate of the o
   t.is(JSON.parse(pkiSecret(kube)['rotation.json']!).phase, 'done');
   t.false((await handshake(c.collector.grpcPort, newCa, certA)).ok, 'an old-CA certificate is refused now');
   t.true((await handshake(c.collector.grpcPort, newCa, certB)).ok, 'a new-CA certificate is accepted');
-  t.true(c.collector.store?.nodes.get('node-b', Date.now(), 60_000)?.connected, 'agent B is still streaming');
+  t.true((await c.collector.store?.nodes.get('node-b', Date.now(), 60_000))?.connected, 'agent B is still streaming');
   t.false(await pki.refresh(), 'the same request does not start another rotation');
 });
 
@@ -350,7 +350,7 @@ test('an agent that starts before its CA bundle is there waits for it, saying wh
   t.regex(String(waiting.err), /cannot read the CA .*ca\.crt/);
   t.is(waiting.level, 'warn', 'a warning');
   await a.syncBundle();
-  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a streaming', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   t.is(a.agent.enroller?.enrollments, 1);
 });
 
@@ -361,7 +361,7 @@ test('an emergency CA replacement: the collector ends the old CA\'s streams, and
   t.teardown(() => c.close());
   const a = await startClusterAgent(kube, c.collector, 'node-a');
   t.teardown(() => a.cleanup());
-  await eventually('node-a streaming', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a streaming', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   const enroller = a.agent.enroller!;
   t.is(enroller.enrollments, 1);
   const firstSerial = enroller.certificate!.serialNumber;
@@ -375,7 +375,7 @@ test('an emergency CA replacement: the collector ends the old CA\'s streams, and
   t.deepEqual(pemCertificates(newCa).length, 1);
   t.not(newCa, oldCa);
   // The stream made with the old CA's certificate ends at once.
-  await eventually('the old stream ended', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? undefined : true));
+  await eventually('the old stream ended', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? undefined : true));
   t.is(c.logs.count('agent streams ended: their certificates are from a CA no longer trusted (the CA was replaced); they enroll again'), 1);
 
   // Until the kubelet brings the new bundle the agent cannot tell the new collector certificate
@@ -385,7 +385,7 @@ test('an emergency CA replacement: the collector ends the old CA\'s streams, and
 
   // The bundle arrives: the agent's certificate is not from it; it enrolls again and streams.
   await a.syncBundle();
-  await eventually('node-a streaming again', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a streaming again', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   t.is(enroller.enrollments, 2, 'one more enrollment, not a storm');
   t.not(enroller.certificate!.serialNumber, firstSerial);
   t.true(new X509Certificate(await readFile(a.certFile, 'utf8')).checkIssued(new X509Certificate(newCa)), 'the new certificate is the new CA\'s');

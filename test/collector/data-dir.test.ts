@@ -26,7 +26,7 @@ test('the data directory is tightened from 0755 to 0700 at start; the database a
   t.is(statSync(dataDir).mode & 0o777, 0o700);
   t.like(logs.lines.find((l) => l.msg === 'data directory was open to other users; tightened'), { dir: dataDir, mode: '0755', now: '0700', level: 'warn' });
   // Something written, so the WAL exists; read while open (a clean close removes -wal and -shm).
-  collector.store!.audit.record({ at: Date.now(), actor: 'a', role: 'admin', action: 'test', target: '', detail: {}, status: 200, remote: '' });
+  await collector.store!.audit.record({ at: Date.now(), actor: 'a', role: 'admin', action: 'test', target: '', detail: {}, status: 200, remote: '' });
   for (const f of ['nodeward.db', 'nodeward.db-wal', 'nodeward.db-shm']) t.is(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
   await collector.stop();
 

@@ -67,10 +67,10 @@ function rowsOf(seed: number, n: number): Row[] {
 }
 
 /** Writes the rows through the store's own write (rollups included), in seq order. */
-function fill(store: Store, rows: readonly Row[]): void {
-  store.unit((u) => {
+async function fill(store: Store, rows: readonly Row[]): Promise<void> {
+  await store.unit(async (u) => {
     for (const r of rows) {
-      u.findings.save(undefined, {
+      await u.findings.save(undefined, {
         id: r.id, node: r.node, checkId: r.checkId, subject: r.subject, state: r.state, severity: r.severity,
         firstSeen: r.firstSeen, lastSeen: r.lastSeen, count: 1, resolvedAt: r.state === 'resolved' ? r.lastSeen : null,
         suppressedReason: r.state === 'suppressed' ? 'known' : null, suppressedUntil: null,
@@ -119,10 +119,24 @@ function walk(limit: number, page: (after: FindingPosition | undefined) => { ids
   }
 }
 
+/** The same walk over pages that come asynchronously. */
+async function walkAsync(limit: number, page: (after: FindingPosition | undefined) => Promise<{ ids: string[]; next: FindingPosition | undefined }>): Promise<string[]> {
+  const out: string[] = [];
+  let after: FindingPosition | undefined;
+  for (let n = 0; ; n++) {
+    if (n > 10_000) throw new Error('the walk does not end');
+    const p = await page(after);
+    if (p.ids.length > limit || (p.next !== undefined && p.ids.length !== limit)) throw new Error(`a page of ${p.ids.length} rows (limit ${limit}, more: ${p.next !== undefined})`);
+    out.push(...p.ids);
+    if (p.next === undefined) return out;
+    after = p.next;
+  }
+}
+
 /** A walk through the store's list and its sealed cursors. */
-function walkStore(store: Store, f: FindingFilter, limit: number, sort: FindingSort, order: SortOrder): string[] {
-  return walk(limit, (after) => {
-    const p = store.findings.list(f, limit, { sort, order, after });
+function walkStore(store: Store, f: FindingFilter, limit: number, sort: FindingSort, order: SortOrder): Promise<string[]> {
+  return walkAsync(limit, async (after) => {
+    const p = await store.findings.list(f, limit, { sort, order, after });
     const next = p.nextCursor === null ? undefined : store.findings.openCursor(p.nextCursor);
     if (p.nextCursor !== null && (next === undefined || next.sort !== sort || next.order !== order)) throw new Error(`the store does not open its own cursor ${p.nextCursor}`);
     return { ids: p.items.map((x) => x.id), next };
@@ -176,24 +190,24 @@ const queryArb = fc.record({
 test('every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t) => {
   const dir = await testDir(t, 'finding-order');
   let run = 0;
-  await checkProperty(t, fc.property(
+  await checkProperty(t, fc.asyncProperty(
     // Most runs small (pages of a few rows); some past the point where the list walks the order's index for a filter.
     fc.oneof(fc.record({ n: fc.integer({ min: 0, max: 60 }), big: fc.constant(false) }), fc.record({ n: fc.integer({ min: 1000, max: 1400 }), big: fc.constant(true) })),
     fc.integer(),
     fc.array(queryArb, { minLength: 4, maxLength: 4 }),
-    ({ n, big }, seed, queries) => {
+    async ({ n, big }, seed, queries) => {
       const path = join(dir, `run-${run++}.db`);
       const store = openStore({ path });
       const db = new Database(path, { readonly: true });
       try {
         const rows = rowsOf(seed, n);
-        fill(store, rows);
+        await fill(store, rows);
         for (const { sort, order, filter, limit: l } of queries) {
           // Pages of at least n / 60 rows, so that a walk stays short.
           const limit = big ? Math.max(l, 20) : Math.min(l, 8);
           const expected = bruteForce(rows, filter, sort, order);
           const what = `sort=${sort} order=${order} limit=${limit} filter=${JSON.stringify(filter)}`;
-          const viaStore = walkStore(store, filter, limit, sort, order);
+          const viaStore = await walkStore(store, filter, limit, sort, order);
           if (JSON.stringify(viaStore) !== JSON.stringify(expected)) throw new Error(`${what}: the list gave ${viaStore.length} rows, the brute force ${expected.length}, or another order`);
           for (const plan of ['sorted', 'merged'] as const) {
             const forced = walkForced(db, plan, filter, limit, sort, order);
@@ -207,7 +221,7 @@ test('every sort and order, with any filters, walks the cursor through exactly t
             const later = new Set(all.slice(all.indexOf(at.id) + 1));
             const want = expected.filter((id) => later.has(id)).slice(0, limit);
             const after = positionAt(at, sort, order);
-            const viaCursor = store.findings.list(filter, limit, { sort, order, after }).items.map((f) => f.id);
+            const viaCursor = (await store.findings.list(filter, limit, { sort, order, after })).items.map((f) => f.id);
             if (JSON.stringify(viaCursor) !== JSON.stringify(want)) throw new Error(`${what} after ${at.id}: ${viaCursor.length} rows against ${want.length}, or others`);
             for (const plan of ['sorted', 'merged'] as const) {
               const q = pageQuery(filter, limit, { sort, order, after }, FORCE[plan]);
@@ -218,7 +232,7 @@ test('every sort and order, with any filters, walks the cursor through exactly t
         }
       } finally {
         db.close();
-        store.close();
+        await store.close();
       }
     },
   ), 40);
@@ -242,10 +256,10 @@ test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never 
   const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'plan.db');
   const store = openStore({ path });
-  fill(store, rowsOf(7, 300));
-  store.optimize();
+  await fill(store, rowsOf(7, 300));
+  await store.optimize();
   const db = new Database(path, { readonly: true });
-  t.teardown(() => { db.close(); store.close(); });
+  t.teardown(async () => { db.close(); await store.close(); });
 
   const filters: FindingFilter[] = [
     {}, { state: 'open' }, { minSeverity: 'high' }, { state: 'resolved', severity: 'medium' }, { state: 'open', minSeverity: 'high', since: 5 },
@@ -292,9 +306,9 @@ test('EXPLAIN QUERY PLAN: a filter that matches few rows is read through its own
   const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'plan.db');
   const store = openStore({ path });
-  fill(store, rowsOf(11, 300));
+  await fill(store, rowsOf(11, 300));
   const db = new Database(path, { readonly: true });
-  t.teardown(() => { db.close(); store.close(); });
+  t.teardown(async () => { db.close(); await store.close(); });
   const cases: Array<[FindingFilter, string, string]> = [
     [{ node: 'node-b' }, 'findings_node_state', 'node=? AND state=?'],
     [{ check: 'cert-expiry', minSeverity: 'high' }, 'findings_check', 'check_id=? AND state=?'],
@@ -324,7 +338,7 @@ test('the plan follows the data: the rollups count a filter\'s matches; few are 
       title: 'x', actual: '', severity: 'high', status: i % 3 === 0 ? 'warn' : 'fail', state: i % 10 === 0 ? 'resolved' : 'open', firstSeen: i % 7, lastSeen: i % 9,
     });
   }
-  fill(store, rows);
+  await fill(store, rows);
   t.teardown(() => store.close());
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
@@ -361,7 +375,7 @@ test('the plan follows the data: the rollups count a filter\'s matches; few are 
   const walked = pageQuery({ check: 'only-high' }, 100, { sort: 'node' }, counts).sql!;
   t.deepEqual(walked.match(/state = @s\d AND severity_rank = \d/g), ['state = @s0 AND severity_rank = 3', 'state = @s1 AND severity_rank = 3']);
   const want = bruteForce(rows, { check: 'only-high' }, 'node', 'asc');
-  t.deepEqual(walkStore(store, { check: 'only-high' }, 100, 'node', 'asc'), want);
+  t.deepEqual(await walkStore(store, { check: 'only-high' }, 100, 'node', 'asc'), want);
   t.is(want.length, 1200);
 });
 
@@ -403,12 +417,15 @@ test('a database of schema version 11 migrates through 12: each order gets its i
   ], 'check_totals counts the findings stored before');
 
   // The findings stored before list most severe first, then newest first, page by page.
-  t.deepEqual(walkStore(store, {}, 2, 'severity', 'desc').map((id) => store.findings.get(id)!.subject), ['/bin/4', '/bin/1', '/bin/3', '/bin/5', '/bin/0', '/bin/2']);
-  t.deepEqual(store.findings.list({ state: 'open', minSeverity: 'high' }, 10).items.map((f) => f.subject), ['/bin/4', '/bin/1', '/bin/3']);
+  const walked = await walkStore(store, {}, 2, 'severity', 'desc');
+  const subjects = [];
+  for (const id of walked) subjects.push((await store.findings.get(id))!.subject);
+  t.deepEqual(subjects, ['/bin/4', '/bin/1', '/bin/3', '/bin/5', '/bin/0', '/bin/2']);
+  t.deepEqual((await store.findings.list({ state: 'open', minSeverity: 'high' }, 10)).items.map((f) => f.subject), ['/bin/4', '/bin/1', '/bin/3']);
   // Another database has another key: it does not open this one's cursors.
   const other = openStore({ path: join(dir, 'other.db') });
   t.teardown(() => other.close());
-  const cursor = store.findings.list({}, 1).nextCursor!;
+  const cursor = (await store.findings.list({}, 1)).nextCursor!;
   t.truthy(store.findings.openCursor(cursor));
   t.is(other.findings.openCursor(cursor), undefined);
 });
@@ -426,13 +443,13 @@ test('a finding seen again is written without its indexed columns, and still tak
         source: 'file', sourceFile: '', reason: '', remediation: '', detail: '{}', seen: 'scan',
       },
     }, lastSeen));
-  const saved = () => store.unit((u) => u.findings.byId(id)!);
-  write(undefined, 'high', ['cis-1.12:1.1.1'], 'first', 1000);
+  const saved = async () => (await store.unit((u) => u.findings.byId(id)))!;
+  await write(undefined, 'high', ['cis-1.12:1.1.1'], 'first', 1000);
   // Seen again: same state, severity, category, first seen (the write that skips the indexed columns).
-  write(saved(), 'high', ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], 'second', 1001);
-  t.like(store.findings.get(id), { title: 'second', references: ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], severity: 'high', lastSeen: new Date(1001).toISOString() });
+  await write(await saved(), 'high', ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], 'second', 1001);
+  t.like(await store.findings.get(id), { title: 'second', references: ['cis-1.12:1.1.1', 'cis-1.12:1.1.2'], severity: 'high', lastSeen: new Date(1001).toISOString() });
   // Escalated: the occurrence that rewrites the indexed columns.
-  write(saved(), 'critical', ['cis-1.12:1.1.3'], 'third', 1002);
-  t.like(store.findings.get(id), { title: 'third', references: ['cis-1.12:1.1.3'], severity: 'critical' });
-  t.deepEqual(store.findings.list({ minSeverity: 'critical' }, 10).items.map((f) => f.id), [id], 'the order indexes moved with it');
+  await write(await saved(), 'critical', ['cis-1.12:1.1.3'], 'third', 1002);
+  t.like(await store.findings.get(id), { title: 'third', references: ['cis-1.12:1.1.3'], severity: 'critical' });
+  t.deepEqual((await store.findings.list({ minSeverity: 'critical' }, 10)).items.map((f) => f.id), [id], 'the order indexes moved with it');
 });

@@ -267,7 +267,7 @@ test('a report sent before the agent applied an allow cannot reopen what the all
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-lifecycle-'));
   const store = openStore({ path: join(dir, 'db.sqlite') });
   t.teardown(async () => {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100 });
@@ -281,57 +281,58 @@ test('a report sent before the agent applied an allow cannot reopen what the all
       detail: JSON.stringify({ baseline: KEY, exe: EXE, identity: { sha256 } }),
     }],
   }, observedAt + 10);
-  const stateOf = (checkId: string) => store.findings.get(fingerprint('node-a', checkId, subject))?.state;
+  const stateOf = async (checkId: string) => (await store.findings.get(fingerprint('node-a', checkId, subject)))?.state;
 
-  for (const checkId of ALLOW_RESOLVES_CHECK_IDS) report(checkId, T);
+  for (const checkId of ALLOW_RESOLVES_CHECK_IDS) await report(checkId, T);
   // An operator allows the executable with the content seen; its findings resolve.
-  store.baselines.change('allow', KEY, [EXE], 'admin', T + 1000, { anyContent: false, digests: new Map([[EXE, [SHA_A]]]) });
-  const resolved = commit.resolveSubjects(ALLOW_RESOLVES_CHECK_IDS, [subject], 'allowed by admin', T + 1000);
+  await store.baselines.change('allow', KEY, [EXE], 'admin', T + 1000, { anyContent: false, digests: new Map([[EXE, [SHA_A]]]) });
+  const resolved = await commit.resolveSubjects(ALLOW_RESOLVES_CHECK_IDS, [subject], 'allowed by admin', T + 1000);
   t.is(resolved.length, ALLOW_RESOLVES_CHECK_IDS.length);
 
   // Observed before the allow, arriving after it: ignored, every one.
   for (const checkId of ALLOW_RESOLVES_CHECK_IDS) {
-    const out = report(checkId, T + 500);
+    const out = await report(checkId, T + 500);
     t.is(out.ignored, 1, `${checkId}: ignored`);
-    t.is(stateOf(checkId), 'resolved', `${checkId}: still resolved`);
+    t.is(await stateOf(checkId), 'resolved', `${checkId}: still resolved`);
   }
   // Observed after it: the agent still judges inline code and unhashable content; the allowed content is settled.
-  const after = Object.fromEntries(ALLOW_RESOLVES_CHECK_IDS.map((c) => [c, report(c, T + 5000).ignored]));
+  const after: Record<string, number> = {};
+  for (const c of ALLOW_RESOLVES_CHECK_IDS) after[c] = (await report(c, T + 5000)).ignored;
   t.deepEqual(after, {
     [PROC_UNEXPECTED_CHECK.id]: 1, [PROC_MODIFIED_BINARY_CHECK.id]: 1, [PROC_UNVERIFIED_BINARY_CHECK.id]: 0, [PROC_INLINE_CODE_CHECK.id]: 0,
   });
-  t.is(stateOf(PROC_INLINE_CODE_CHECK.id), 'open');
-  t.is(stateOf(PROC_UNVERIFIED_BINARY_CHECK.id), 'open');
-  t.is(stateOf(PROC_UNEXPECTED_CHECK.id), 'resolved');
+  t.is(await stateOf(PROC_INLINE_CODE_CHECK.id), 'open');
+  t.is(await stateOf(PROC_UNVERIFIED_BINARY_CHECK.id), 'open');
+  t.is(await stateOf(PROC_UNEXPECTED_CHECK.id), 'resolved');
   // Another content is a finding again, whenever it was seen.
-  t.is(report(PROC_MODIFIED_BINARY_CHECK.id, T + 6000, SHA_B).ignored, 0);
-  t.is(stateOf(PROC_MODIFIED_BINARY_CHECK.id), 'open');
-  t.is(store.findings.detail(fingerprint('node-a', PROC_INLINE_CODE_CHECK.id, subject))?.history[0]?.at, iso(T + 5000));
+  t.is((await report(PROC_MODIFIED_BINARY_CHECK.id, T + 6000, SHA_B)).ignored, 0);
+  t.is(await stateOf(PROC_MODIFIED_BINARY_CHECK.id), 'open');
+  t.is((await store.findings.detail(fingerprint('node-a', PROC_INLINE_CODE_CHECK.id, subject)))?.history[0]?.at, iso(T + 5000));
 });
 
 test('agent-missing through the commit stage: raised once past a node at its cap, resolved by a hello, and settled for the nodes the sweep names', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-lifecycle-'));
   const store = openStore({ path: join(dir, 'db.sqlite') });
   t.teardown(async () => {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1 });
   const missing = { since: T - 400_000, graceMs: 300_000, reason: 'no agent pod on the node' };
   const id = (node: string) => fingerprint(node, AGENT_MISSING_CHECK.id, node);
   // node-b holds one open finding already: at its cap, which the collector's own finding ignores.
-  commit.batch({ node: 'node-b', epoch: 'e', sequence: 1, findings: [{ checkId: 'proc-x', subject: 's', title: 't', category: 'process', severity: 'high', status: 'fail', observedAt: T - 500_000, occurrences: 1, seen: 'event', remediation: '', detail: '{}' }] }, T - 500_000);
-  t.deepEqual(commit.agentMissing('node-b', missing, T).map((c) => c.event), ['opened']);
-  t.deepEqual(commit.agentMissing('node-b', missing, T + 30_000), [], 'the next sweep changes nothing');
-  t.like(store.findings.get(id('node-b')), { state: 'open', count: 1, reason: 'no agent pod on the node', actual: `no agent has connected in the 400 s the node has been Ready (since ${iso(T - 400_000)})` });
-  t.deepEqual(commit.hello({
+  await commit.batch({ node: 'node-b', epoch: 'e', sequence: 1, findings: [{ checkId: 'proc-x', subject: 's', title: 't', category: 'process', severity: 'high', status: 'fail', observedAt: T - 500_000, occurrences: 1, seen: 'event', remediation: '', detail: '{}' }] }, T - 500_000);
+  t.deepEqual((await commit.agentMissing('node-b', missing, T)).map((c) => c.event), ['opened']);
+  t.deepEqual(await commit.agentMissing('node-b', missing, T + 30_000), [], 'the next sweep changes nothing');
+  t.like(await store.findings.get(id('node-b')), { state: 'open', count: 1, reason: 'no agent pod on the node', actual: `no agent has connected in the 400 s the node has been Ready (since ${iso(T - 400_000)})` });
+  t.deepEqual((await commit.hello({
     node: 'node-b', agentVersion: 't', epoch: 'e', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 0, memoryBytes: 0, uptimeSeconds: 0, certificates: [],
-  }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: '', execSource: '', execSourceReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 0, execIdentityFailedReason: '', execEvents: 0, lastScanDurationMs: 0, exposureWalkPidLimitHits: 0, exposureWalkTimeLimitHits: 0, exposureWalkFdLimitHits: 0, exposureWalkUnreadable: 0, exposureRowsRefused: 0, exposureListenersDropped: 0, exposureNativeReader: false }, T + 60_000).map((c) => `${c.checkId}:${c.event}`), ['agent-missing:resolved']);
-  t.is(store.findings.detail(id('node-b'))?.history[0]?.note, 'the agent connected');
+  }, { spoolEntries: 0, spoolBytes: 0, spoolDropped: 0, rejected: 0, execCoverage: '', execSource: '', execSourceReason: '', processEventsCapped: 0, processEventsLost: 0, execEventsLost: 0, execRingLost: 0, execUnjudged: 0, execRecordsPartial: 0, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0, hostDocumentsRefused: 0, hostDocumentRefusedPath: '', hostDocumentRefusedReason: '', execIdentityFailed: 0, execIdentityFailedReason: '', execEvents: 0, lastScanDurationMs: 0, exposureWalkPidLimitHits: 0, exposureWalkTimeLimitHits: 0, exposureWalkFdLimitHits: 0, exposureWalkUnreadable: 0, exposureRowsRefused: 0, exposureListenersDropped: 0, exposureNativeReader: false }, T + 60_000)).map((c) => `${c.checkId}:${c.event}`), ['agent-missing:resolved']);
+  t.is((await store.findings.detail(id('node-b')))?.history[0]?.note, 'the agent connected');
 
-  for (const node of ['gone', 'tainted', 'still']) commit.agentMissing(node, missing, T);
-  const settled = commit.settleAgentMissing((node) => ({ gone: 'the node was deleted from the cluster', tainted: 'the agent DaemonSet no longer runs on this node' } as Record<string, string>)[node], T + 90_000);
+  for (const node of ['gone', 'tainted', 'still']) await commit.agentMissing(node, missing, T);
+  const settled = await commit.settleAgentMissing((node) => ({ gone: 'the node was deleted from the cluster', tainted: 'the agent DaemonSet no longer runs on this node' } as Record<string, string>)[node], T + 90_000);
   t.deepEqual(settled.map((c) => `${c.node}:${c.event}`).sort(), ['gone:resolved', 'tainted:resolved']);
-  t.is(store.findings.get(id('still'))?.state, 'open');
-  t.is(store.findings.detail(id('gone'))?.history[0]?.note, 'the node was deleted from the cluster');
+  t.is((await store.findings.get(id('still')))?.state, 'open');
+  t.is((await store.findings.detail(id('gone')))?.history[0]?.note, 'the node was deleted from the cluster');
 });

@@ -79,7 +79,7 @@ test('the listen set travels with the ADOPT; a locked baseline takes a new liste
     b.report({ ...bl(WEB, 'locked', ['/usr/sbin/nginx'], again.version), listens: ['tcp/0.0.0.0:4444'] });
     await merged(tc, b, 'node-b');
     t.deepEqual(await listensOf(tc), ['tcp/0.0.0.0:8080 learned node-a', 'tcp/0.0.0.0:9090 learned node-b', 'udp/[::]:53 learned node-a']);
-    t.like(tc.collector.store!.baselines.counters(), { listensRefused: 1 });
+    t.like(await tc.collector.store!.baselines.counters(), { listensRefused: 1 });
     t.regex(await tc.collector.metrics.render(), /^nodeward_baseline_listens_refused_total 1$/m);
     await a.batch([]); // nothing was pushed: the next message is this ack
   }, { nodes: NODES, clock });

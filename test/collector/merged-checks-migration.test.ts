@@ -153,7 +153,7 @@ test('migration 013: each merged problem is one finding; the same open set; supp
   }
   const openBefore = [...stateBefore].filter(([, s]) => s === 'open').map(([p]) => p).sort();
 
-  openStore({ path }).close();
+  await openStore({ path }).close();
 
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
@@ -230,7 +230,7 @@ test('migration 013: each merged problem is one finding; the same open set; supp
   // The store reads the merged finding with its history and references.
   const store = openStore({ path });
   t.teardown(() => store.close());
-  const detail = store.findings.detail(k1.id)!;
+  const detail = (await store.findings.detail(k1.id))!;
   t.deepEqual(detail.references, ['cis-1.12:1.1.21']);
   t.is(detail.history.length, k1History.length);
 });
@@ -249,7 +249,7 @@ test('migration 013 on a database with nothing to merge changes no finding but i
     VALUES ('x', 'node-a', 'proc-unexpected', '', 'process', 'host/worker:/bin/nc', 'high', 3, 'fail', 'open', ?, ?, 1, ?)`).run(T, T, T);
   const before = db.prepare('SELECT * FROM findings').all();
   db.close();
-  openStore({ path }).close();
+  await openStore({ path }).close();
   const after = new Database(path, { readonly: true });
   t.teardown(() => after.close());
   // Migration 020 adds the scope after 013: a node's finding stays a node's.

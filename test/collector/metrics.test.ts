@@ -22,7 +22,7 @@ test('/metrics exposes streams, ingest, dedup hits, rejects by reason, API laten
   t.deepEqual(acks.map((m) => [m.ack?.duplicate, m.ack?.code]), [[false, 0], [true, 0], [false, 3]]);
   await ok(tc, '/api/v1/findings?limit=5');
   await ok(tc, '/api/v1/summary');
-  tc.collector.sweep();
+  await tc.collector.sweep();
 
   const m = (await api<string>(tc, '/metrics', { token: null })).text;
   const value = (series: string): number => {

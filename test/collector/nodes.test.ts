@@ -28,7 +28,7 @@ test('a silent agent makes its node stale and raises agent-stale; the agent comi
     const beat = async (): Promise<void> => {
       const at = clock.now();
       b.heartbeat();
-      await eventually('node-b\'s heartbeat', () => (Date.parse(tc.collector.store?.nodes.get('node-b', at, 60_000)?.lastSeen ?? '') >= at ? true : undefined), 20_000, 5);
+      await eventually('node-b\'s heartbeat', async () => (Date.parse((await tc.collector.store?.nodes.get('node-b', at, 60_000))?.lastSeen ?? '') >= at ? true : undefined), 20_000, 5);
     };
     /** Time passes (200 ms a step) with node-b heartbeating, until `done`. */
     const passUntil = <T>(what: string, done: () => Promise<T | undefined>): Promise<T> => clock.advanceUntil(what, async () => {
@@ -231,15 +231,15 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  t.like(store.nodes.get('node-a', 3, 1000), {
+  t.like(await store.nodes.get('node-a', 3, 1000), {
     execCoverage: 'event', spool: { entries: 5, bytes: 0, dropped: 3, rejected: 1 }, findingsRefused: 2, baselineReportsRefused: 0,
     agentDrops: { total: 4, spool: 3, rejected: 1, processEventsLost: 0, execEventsLost: 0, baselineItemsDropped: 0, baselineKeysEvicted: 0, baselineReportDropped: 0 },
     agentDegraded: { processEventsCapped: 0, execRecordsPartial: 0 },
   });
   // The new columns take the next counters.
-  store.nodes.stats('node-a', { ...HELLO_STATS }, 4);
-  t.like(store.nodes.get('node-a', 4, 1000), { spool: { bytes: 4096 }, agentDrops: { total: 79, baselineReportDropped: 17 }, agentDegraded: { processEventsCapped: 40 } });
-  store.close();
+  await store.nodes.stats('node-a', { ...HELLO_STATS }, 4);
+  t.like(await store.nodes.get('node-a', 4, 1000), { spool: { bytes: 4096 }, agentDrops: { total: 79, baselineReportDropped: 17 }, agentDegraded: { processEventsCapped: 40 } });
+  await store.close();
   const after = new Database(path, { readonly: true });
   t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   const columns = (after.prepare('SELECT name FROM pragma_table_info(?)').all('nodes') as Array<{ name: string }>).map((c) => c.name);
@@ -263,12 +263,12 @@ test('a database of schema version 8 migrates to 9: each node gains its exec sou
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  t.like(store.nodes.get('node-event', 3, 1000), { execCoverage: 'event', execSource: 'netlink', execSourceReason: '', execRingLost: 0, agentDrops: { execEventsLost: 5, execUnjudged: 0, total: 5 } });
-  t.like(store.nodes.get('node-scan', 3, 1000), { execSource: 'scan' });
-  t.like(store.nodes.get('node-silent', 3, 1000), { execSource: '' }, 'a node that never said stays unknown');
-  store.nodes.stats('node-event', { ...HELLO_STATS, execSource: 'ebpf', execSourceReason: '', execUnjudged: 2 }, 4);
-  t.like(store.nodes.get('node-event', 4, 1000), { execSource: 'ebpf', execRingLost: 19, agentDrops: { execUnjudged: 2 } });
-  store.close();
+  t.like(await store.nodes.get('node-event', 3, 1000), { execCoverage: 'event', execSource: 'netlink', execSourceReason: '', execRingLost: 0, agentDrops: { execEventsLost: 5, execUnjudged: 0, total: 5 } });
+  t.like(await store.nodes.get('node-scan', 3, 1000), { execSource: 'scan' });
+  t.like(await store.nodes.get('node-silent', 3, 1000), { execSource: '' }, 'a node that never said stays unknown');
+  await store.nodes.stats('node-event', { ...HELLO_STATS, execSource: 'ebpf', execSourceReason: '', execUnjudged: 2 }, 4);
+  t.like(await store.nodes.get('node-event', 4, 1000), { execSource: 'ebpf', execRingLost: 19, agentDrops: { execUnjudged: 2 } });
+  await store.close();
   const after = new Database(path, { readonly: true });
   t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   after.close();
@@ -335,16 +335,16 @@ test('a database of schema version 9 migrates to 10: each node gains the judgeme
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  t.like(store.nodes.get('node-a', 3, 1000), {
+  t.like(await store.nodes.get('node-a', 3, 1000), {
     execSource: 'ebpf', execRingLost: 2, agentDrops: { execUnjudged: 4 }, execFakeContainer: 0, execHostNamespace: 0, execBatches: 0,
     hostDocumentsRefused: { count: 0, lastPath: '', lastReason: '' },
   });
-  store.nodes.stats('node-a', HELLO_STATS, 4);
-  t.like(store.nodes.get('node-a', 4, 1000), {
+  await store.nodes.stats('node-a', HELLO_STATS, 4);
+  t.like(await store.nodes.get('node-a', 4, 1000), {
     execFakeContainer: 29, execHostNamespace: 31, execBatches: 37,
     hostDocumentsRefused: { count: 41, lastPath: '/etc/kubernetes/manifests/kube-apiserver.yaml', lastReason: 'bytes' },
   });
-  store.close();
+  await store.close();
   const after = new Database(path, { readonly: true });
   t.is(after.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);
   after.close();

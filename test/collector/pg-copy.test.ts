@@ -93,11 +93,11 @@ async function fill(): Promise<string> {
   // What the dashboard and the node watch write, through the store's own APIs.
   const store = openStore({ path });
   try {
-    store.sessions.create({ idSha256: SESSION_HASH, name: 'admin', role: 'admin', csrfToken: CSRF, createdAt: Date.now(), expiresAt: Date.now() + 3600_000 }, 100, Date.now());
-    store.clusterNodes.upsert({ name: 'node-a', uid: 'uid-a', ready: true, agentExpected: true, reason: '', kubeletVersion: 'v1.31.2', osImage: 'Debian 12', kernel: '6.1.0', arch: 'amd64' }, Date.now());
-    store.clusterNodes.upsert({ name: 'node-c', uid: 'uid-c', ready: false, agentExpected: null, reason: 'DaemonSet unreadable', kubeletVersion: '', osImage: '', kernel: '', arch: '' }, Date.now());
+    await store.sessions.create({ idSha256: SESSION_HASH, name: 'admin', role: 'admin', csrfToken: CSRF, createdAt: Date.now(), expiresAt: Date.now() + 3600_000 }, 100, Date.now());
+    await store.clusterNodes.upsert({ name: 'node-a', uid: 'uid-a', ready: true, agentExpected: true, reason: '', kubeletVersion: 'v1.31.2', osImage: 'Debian 12', kernel: '6.1.0', arch: 'amd64' }, Date.now());
+    await store.clusterNodes.upsert({ name: 'node-c', uid: 'uid-c', ready: false, agentExpected: null, reason: 'DaemonSet unreadable', kubeletVersion: '', osImage: '', kernel: '', arch: '' }, Date.now());
   } finally {
-    store.close();
+    await store.close();
   }
   return path;
 }

@@ -49,13 +49,13 @@ async function setup(t: ExecutionContext, fixture: string, opts: { prepare?: (ku
   return { kube, tc };
 }
 
-const cluster = (tc: TestCollector, state?: 'open' | 'resolved'): Finding[] =>
-  tc.collector.store!.findings.list({ scope: 'cluster', ...(state ? { state } : {}) }, 1000).items;
+const cluster = async (tc: TestCollector, state?: 'open' | 'resolved'): Promise<Finding[]> =>
+  (await tc.collector.store!.findings.list({ scope: 'cluster', ...(state ? { state } : {}) }, 1000)).items;
 
-const findingOf = (tc: TestCollector, checkId: string, binding: string): Finding | undefined =>
-  cluster(tc).find((f) => f.checkId === checkId && (f.detail as { binding?: string }).binding === binding);
+const findingOf = async (tc: TestCollector, checkId: string, binding: string): Promise<Finding | undefined> =>
+  (await cluster(tc)).find((f) => f.checkId === checkId && (f.detail as { binding?: string }).binding === binding);
 
-const notes = (tc: TestCollector, id: string): string[] => tc.collector.store!.findings.detail(id)!.history.map((h) => h.note);
+const notes = async (tc: TestCollector, id: string): Promise<string[]> => (await tc.collector.store!.findings.detail(id))!.history.map((h) => h.note);
 
 test('a fresh kubeadm cluster with nodeward deployed raises no cluster finding; its known grants and workloads are expected', async (t) => {
   const workloads = [...fixtureItems('kubeadm-fresh-workloads'), ...nodewardItems()];
@@ -72,7 +72,7 @@ test('a fresh kubeadm cluster with nodeward deployed raises no cluster finding; 
   // Every pod that runs (a Succeeded one is not held), through the watch as through the reader.
   t.is(stats.kinds.find((k) => k.kind === 'Pod')!.objects, readObjects(workloads).get('Pod')!.size);
   t.true(readObjects(workloads).get('Pod')!.size < workloads.filter((o) => o.kind === 'Pod').length);
-  t.deepEqual(cluster(tc), []);
+  t.deepEqual(await cluster(tc), []);
   t.deepEqual(posture.verdict().findings, []);
   // What is expected is what the two judges expect of the same objects, read apart from the watch.
   const rbacExpected = postureFindings(judgeAll(buildModel(loadPostureFixture('kubeadm-fresh')).model)).expected.length;
@@ -87,7 +87,7 @@ test('a fresh kubeadm cluster with nodeward deployed raises no cluster finding; 
 test('weak workloads raise stored cluster findings for every workload and namespace check, one per workload; a workload whose pods are deleted through the watch resolves', async (t) => {
   const items = fixtureItems('weak-workloads');
   const { kube, tc } = await setup(t, 'kubeadm-fresh', { prepare: (api) => serveItems(api, items) });
-  const open = cluster(tc, 'open');
+  const open = await cluster(tc, 'open');
   // Exactly what the judge finds of the same objects, stored as cluster findings.
   const pure = workloadJudge.findings(workloadJudge.full(readObjects(items))).findings;
   t.deepEqual(open.map((f) => f.subject).sort(), pure.map((f) => f.key).sort());
@@ -101,13 +101,16 @@ test('weak workloads raise stored cluster findings for every workload and namesp
   for (const pod of items.filter((o) => o.kind === 'Pod' && (o.metadata as { name: string }).name.startsWith('web-7d9f8c6b5-'))) {
     kube.deleteObject('pods', 'shop', (pod.metadata as { name: string }).name);
   }
-  await eventually('the web Deployment resolved', () => (web.every((f) => tc.collector.store!.findings.get(f.id)?.state === 'resolved') ? true : undefined));
-  t.true(notes(tc, web[0]!.id).some((n) => n.length > 0), 'the resolution says why');
+  await eventually('the web Deployment resolved', async () => {
+    for (const f of web) if ((await tc.collector.store!.findings.get(f.id))?.state !== 'resolved') return undefined;
+    return true;
+  });
+  t.true((await notes(tc, web[0]!.id)).some((n) => n.length > 0), 'the resolution says why');
 });
 
 test('a weak cluster raises a stored cluster finding for every check, naming subject, binding and rule; the API, summary and CLI show them as cluster findings', async (t) => {
   const { tc } = await setup(t, 'weak');
-  const open = cluster(tc, 'open');
+  const open = await cluster(tc, 'open');
   for (const check of RBAC_CHECKS) t.true(open.some((f) => f.checkId === check.id), `${check.id} raised`);
   for (const f of open) {
     t.is(f.scope, 'cluster');
@@ -120,7 +123,7 @@ test('a weak cluster raises a stored cluster finding for every check, naming sub
     if (f.checkId !== 'rbac-aggregate-widens') t.true(f.actual.includes(d.subject) && f.actual.includes(d.binding), f.actual);
     else t.true(f.actual.includes(d.subject.replace(/ \(.*$/, '')), f.actual);
   }
-  const secrets = findingOf(tc, 'cis-5.1.2', 'RoleBinding/shop/app-reads-secrets')!;
+  const secrets = (await findingOf(tc, 'cis-5.1.2', 'RoleBinding/shop/app-reads-secrets'))!;
   t.is(secrets.sourceFile, 'RoleBinding/shop/app-reads-secrets');
   t.regex(secrets.actual, /ServiceAccount shop\/app through RoleBinding\/shop\/app-reads-secrets \(ClusterRole\/secret-reader, namespace shop\): rule 0: get,list on secrets/);
   // The aggregation finding is about the ClusterRole that widens view.
@@ -160,43 +163,43 @@ test('a weak cluster raises a stored cluster finding for every check, naming sub
 
 test('a binding deleted through the watch resolves its finding within seconds, saying so', async (t) => {
   const { kube, tc } = await setup(t, 'weak');
-  const before = findingOf(tc, 'cis-5.1.13', 'ClusterRoleBinding/minter-mints')!;
+  const before = (await findingOf(tc, 'cis-5.1.13', 'ClusterRoleBinding/minter-mints'))!;
   t.is(before.state, 'open');
   const started = Date.now();
   kube.deleteObject('clusterrolebindings', '', 'minter-mints');
-  await eventually('the finding resolved', () => (tc.collector.store!.findings.get(before.id)?.state === 'resolved' ? true : undefined), 5000, 20);
+  await eventually('the finding resolved', async () => ((await tc.collector.store!.findings.get(before.id))?.state === 'resolved' ? true : undefined), 5000, 20);
   t.true(Date.now() - started < 5000);
-  t.true(notes(tc, before.id).includes('ClusterRoleBinding/minter-mints was deleted'));
+  t.true((await notes(tc, before.id)).includes('ClusterRoleBinding/minter-mints was deleted'));
   // Nothing else moved.
-  t.is(cluster(tc, 'resolved').length, 1);
+  t.is((await cluster(tc, 'resolved')).length, 1);
   t.is(tc.collector.metrics.get('nodeward_posture_units_total', { kind: 'delta' }), 1);
 });
 
 test('an update that changes a rule changes the finding; one that removes the rule resolves it', async (t) => {
   const { kube, tc } = await setup(t, 'weak');
-  const f = findingOf(tc, 'cis-5.1.2', 'RoleBinding/shop/app-reads-secrets')!;
+  const f = (await findingOf(tc, 'cis-5.1.2', 'RoleBinding/shop/app-reads-secrets'))!;
   t.regex(f.actual, /get,list on secrets$/);
   const role = kube.objectsOf('clusterroles').find((r) => r.metadata.name === 'secret-reader')!;
   kube.applyObject('clusterroles', { ...role, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }] });
-  await eventually('the finding changed', () => (tc.collector.store!.findings.get(f.id)?.actual.endsWith('get,list,watch on secrets') ? true : undefined), 5000, 20);
-  t.is(tc.collector.store!.findings.get(f.id)!.state, 'open');
+  await eventually('the finding changed', async () => ((await tc.collector.store!.findings.get(f.id))?.actual.endsWith('get,list,watch on secrets') ? true : undefined), 5000, 20);
+  t.is((await tc.collector.store!.findings.get(f.id))!.state, 'open');
   kube.applyObject('clusterroles', { ...role, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get'] }] });
-  await eventually('the finding resolved', () => (tc.collector.store!.findings.get(f.id)?.state === 'resolved' ? true : undefined), 5000, 20);
-  t.true(notes(tc, f.id).includes('ClusterRole/secret-reader changed: the finding no longer holds'));
+  await eventually('the finding resolved', async () => ((await tc.collector.store!.findings.get(f.id))?.state === 'resolved' ? true : undefined), 5000, 20);
+  t.true((await notes(tc, f.id)).includes('ClusterRole/secret-reader changed: the finding no longer holds'));
 });
 
 test('a relist (410) that no longer holds an object resolves its finding', async (t) => {
   const { kube, tc } = await setup(t, 'weak');
-  const f = findingOf(tc, 'cis-5.1.9', 'ClusterRoleBinding/storage-makes-pvs')!;
+  const f = (await findingOf(tc, 'cis-5.1.9', 'ClusterRoleBinding/storage-makes-pvs'))!;
   // Deleted while nobody watched, and the history compacted: only a new list can tell.
   kube.silently(() => kube.deleteObject('clusterrolebindings', '', 'storage-makes-pvs'));
   kube.compact();
-  await eventually('the finding resolved', () => (tc.collector.store!.findings.get(f.id)?.state === 'resolved' ? true : undefined), 5000, 20);
-  t.true(notes(tc, f.id).some((n) => n.startsWith('no longer found when every kind was listed')));
+  await eventually('the finding resolved', async () => ((await tc.collector.store!.findings.get(f.id))?.state === 'resolved' ? true : undefined), 5000, 20);
+  t.true((await notes(tc, f.id)).some((n) => n.startsWith('no longer found when every kind was listed')));
   t.true(tc.collector.metrics.get('nodeward_posture_watch_relists_total') >= 1);
   t.true(tc.collector.metrics.get('nodeward_posture_units_total', { kind: 'full' }) >= 2);
   // Every other finding stays open.
-  t.is(cluster(tc, 'resolved').length, 1);
+  t.is((await cluster(tc, 'resolved')).length, 1);
 });
 
 test('a malformed object is counted and skipped, in a list and in the watch; the others are judged', async (t) => {
@@ -204,13 +207,13 @@ test('a malformed object is counted and skipped, in a list and in the watch; the
   const { kube, tc } = await setup(t, 'weak', { prepare: (k) => k.applyObject('rolebindings', bad('broken-at-list')) });
   const rb = () => tc.collector.posture!.stats().kinds.find((k) => k.kind === 'RoleBinding')!;
   t.is(rb().refused, 1);
-  t.true(cluster(tc, 'open').some((f) => f.checkId === 'cis-5.1.2'));
+  t.true((await cluster(tc, 'open')).some((f) => f.checkId === 'cis-5.1.2'));
   kube.applyObject('rolebindings', bad('broken-in-watch'));
   kube.applyObject('clusterrolebindings', {
     apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'later-proxy' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'node-proxy' }, subjects: [{ kind: 'User', name: 'later' }],
   });
-  await eventually('the later binding judged', () => (findingOf(tc, 'cis-5.1.10', 'ClusterRoleBinding/later-proxy') ? true : undefined), 5000, 20);
+  await eventually('the later binding judged', async () => (await findingOf(tc, 'cis-5.1.10', 'ClusterRoleBinding/later-proxy') ? true : undefined), 5000, 20);
   t.is(rb().refused, 2);
   t.is(tc.collector.metrics.get('nodeward_posture_refused_total', { kind: 'RoleBinding' }), 2);
 });
@@ -224,7 +227,7 @@ test('webhooks receive cluster findings with their scope; Alertmanager gets no e
   const { tc } = await setup(t, 'weak', {
     overrides: { webhooks: [{ name: 'j', url: json.url, format: 'json', ...fast }, { name: 'am', url: am.url, format: 'alertmanager', ...fast }] },
   });
-  const open = cluster(tc, 'open');
+  const open = await cluster(tc, 'open');
   const seen = await eventually('every opened finding delivered', () => {
     const ids = new Set(json.requests.flatMap((r) => ((r.body.findings ?? [r.body.finding]) as Finding[]).map((f) => f.id)));
     return open.every((f) => ids.has(f.id)) ? ids : undefined;

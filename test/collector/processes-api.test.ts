@@ -151,7 +151,7 @@ test('state: open by default; suppressed and resolved rows on request; a reader 
   const sup = await api(c, `/api/v1/findings/${nc}/suppress`, { method: 'POST', token: ADMIN_TOKEN, body: { reason: 'admin tooling' } });
   t.is(sup.status, 200, sup.text);
   // Allowing an executable resolves its findings on every node (what central baselines do).
-  c.collector.pipeline!.resolveSubjects(['proc-unexpected'], [processSubject(WEB, '/tmp/xmrig')], 'allowed');
+  await c.collector.pipeline!.resolveSubjects(['proc-unexpected'], [processSubject(WEB, '/tmp/xmrig')], 'allowed');
   t.deepEqual(await list('state=open'), [`node-b ${DB}:/usr/bin/curl`, `node-b container:${DOCKER_ID}:/bin/bash`, `node-b ${CRON}:/bin/sh`]);
   t.deepEqual(await list(''), await list('state=open'));
   t.deepEqual(await list('state=suppressed'), ['node-a host/worker:/usr/bin/nc']);

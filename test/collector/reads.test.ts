@@ -16,7 +16,7 @@ test('reads never write: every read route, on a suppression past its expiry too,
   const clock = testClock(T0);
   const api = await buildTestApi({ now: clock.now });
   t.teardown(() => api.close());
-  api.pipeline.scan({
+  await api.pipeline.scan({
     node: 'node-a', epoch: 'e', sequence: 1, scannedAt: T0 - 1000, benchmark: 'cis-1.12', scope: ['cis-4.2.1'], trigger: 'periodic',
     results: [{
       checkId: 'cis-4.2.1', cis: '4.2.1', references: ['cis-1.12:4.2.1'], title: 'Anonymous auth', category: 'kubelet', subject: '--anonymous-auth', status: 'fail', severity: 'high',
@@ -60,7 +60,7 @@ test('reads never write: every read route, on a suppression past its expiry too,
   t.is(api.metrics.get('nodeward_suppressions_expired_total'), 0);
 
   // Ending it is a write, made through the pipeline (what the sweeper does at the expiry).
-  t.deepEqual(api.pipeline.expire().map((c) => [c.findingId, c.event]), [[id, 'reopened']]);
+  t.deepEqual((await api.pipeline.expire()).map((c) => [c.findingId, c.event]), [[id, 'reopened']]);
   t.not(version(), before);
   const after = JSON.parse((await api.get(`/api/v1/findings/${id}`)).body);
   t.like(after, { state: 'open', suppressedUntil: null });

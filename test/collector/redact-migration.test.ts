@@ -39,7 +39,7 @@ test('a database of schema version 7 migrates: secrets in stored findings and qu
   t.true(raw.includes(bearer) && raw.includes(password), 'the secrets are in the old file, so the search below can fail');
 
   const store = openStore({ path });
-  store.close();
+  await store.close();
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
   t.is(db.pragma('user_version', { simple: true }), MIGRATIONS.at(-1)!.version);

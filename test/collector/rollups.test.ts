@@ -18,8 +18,8 @@ import { prng } from '../helpers/property.js';
 import { testDir } from '../helpers/files.js';
 
 /** The summary computed the slow way, from every finding. */
-function bruteForce(store: Store) {
-  const all = store.findings.list({}, 1_000_000).items;
+async function bruteForce(store: Store) {
+  const all = (await store.findings.list({}, 1_000_000)).items;
   return Object.fromEntries(FINDING_STATES.map((state) => {
     const rows = all.filter((f) => f.state === state);
     const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, rows.filter((f) => f.severity === s).length]));
@@ -37,15 +37,17 @@ function bruteForce(store: Store) {
   }));
 }
 
-function fromRollups(store: Store) {
-  return Object.fromEntries(FINDING_STATES.map((state) => {
-    const s = store.summary.summary({ state, top: 1000, now: Date.now(), staleAfterMs: 1 });
-    return [state, {
+async function fromRollups(store: Store) {
+  const out = [];
+  for (const state of FINDING_STATES) {
+    const s = await store.summary.summary({ state, top: 1000, now: Date.now(), staleAfterMs: 1 });
+    out.push([state, {
       total: s.findings.total, bySeverity: s.findings.bySeverity, byCategory: s.findings.byCategory,
       byNode: s.byNode.map((n) => ({ node: n.node, total: n.total })).sort((a, b) => a.node.localeCompare(b.node)),
       spread: s.topChecks.map((c) => ({ checkId: c.checkId, nodes: c.nodes, findings: c.findings, severity: c.severity })).sort((a, b) => a.checkId.localeCompare(b.checkId)),
-    }];
-  }));
+    }]);
+  }
+  return Object.fromEntries(out);
 }
 
 /**
@@ -53,8 +55,8 @@ function fromRollups(store: Store) {
  * check and category of the findings, by state and severity; from the rollups, or (`slow`)
  * counted from the findings themselves.
  */
-function plannerCounts(store: Store, reader: Database.Database, slow: boolean): Record<string, number> {
-  const all = store.findings.list({}, 1_000_000).items;
+async function plannerCounts(store: Store, reader: Database.Database, slow: boolean): Promise<Record<string, number>> {
+  const all = (await store.findings.list({}, 1_000_000)).items;
   const counts = createRollupCounts(reader);
   const out: Record<string, number> = {};
   const every = { lo: 0, hi: SEVERITIES.length - 1 };
@@ -107,31 +109,31 @@ test('the rollups equal a brute-force count after every kind of change', async (
         remediation: '', occurrences: 1,
       })));
       for (const r of results) known.add(fingerprint(node, r.checkId, r.subject));
-      commit.scan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
+      await commit.scan({ node, epoch: 'e', sequence: seq(node), scannedAt: clock, benchmark: 'b', scope: checks.filter(() => rnd() < 0.8), results, trigger: 't' }, clock);
     } else if (op < 0.6) {
       // Several findings per batch, so one commit sums several deltas into the same rollup rows.
       const subjects = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => `/bin/p${Math.floor(rnd() * 5)}`);
       for (const subject of subjects) known.add(fingerprint(node, 'proc-unexpected', subject));
-      commit.batch({ node, epoch: 'e', sequence: seq(node), findings: subjects.map((subject) => ({
+      await commit.batch({ node, epoch: 'e', sequence: seq(node), findings: subjects.map((subject) => ({
         checkId: 'proc-unexpected', subject, title: 'p', category: 'process', severity: pick(SEVERITIES) as Severity,
         status: pick(['fail', 'fail', 'warn'] as const), observedAt: clock, occurrences: 1, seen: 'event', remediation: '', detail: '{}',
       })) }, clock);
     } else if (op < 0.72 && known.size > 0) {
-      commit.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
+      await commit.suppress(pick([...known]), { reason: 'r', until: rnd() < 0.5 ? clock + 120_000 : null, by: 'admin' }, clock);
     } else if (op < 0.78 && known.size > 0) {
-      commit.unsuppress(pick([...known]), 'admin', clock);
+      await commit.unsuppress(pick([...known]), 'admin', clock);
     } else if (op < 0.84) {
-      commit.expire(clock);
+      await commit.expire(clock);
     } else if (op < 0.9) {
-      commit.silent(node, clock - 600_000, 300_000, clock);
+      await commit.silent(node, clock - 600_000, 300_000, clock);
     } else if (op < 0.95) {
-      commit.heard(node, clock);
+      await commit.heard(node, clock);
     } else {
-      store.findings.purgeResolved(clock - 5 * 60_000);
+      await store.findings.purgeResolved(clock - 5 * 60_000);
     }
-    const expected = bruteForce(store);
-    t.deepEqual(fromRollups(store), expected, `round ${round}`);
-    t.deepEqual(plannerCounts(store, reader, false), plannerCounts(store, reader, true), `round ${round}: the list planner's counts`);
+    const expected = await bruteForce(store);
+    t.deepEqual(await fromRollups(store), expected, `round ${round}`);
+    t.deepEqual(await plannerCounts(store, reader, false), await plannerCounts(store, reader, true), `round ${round}: the list planner's counts`);
     for (const s of FINDING_STATES) if ((expected[s] as { total: number }).total > 0) reached.add(s);
   }
   t.deepEqual([...reached].sort(), [...FINDING_STATES].sort(), 'the run went through every state');
@@ -155,14 +157,14 @@ test('a database of schema version 1 migrates to the current one with its data a
 
   const store = openStore({ path });
   t.teardown(() => store.close());
-  t.like(store.findings.get('a'.repeat(32)), { state: 'open', count: 3, suppressedBy: null });
-  t.deepEqual(fromRollups(store), bruteForce(store));
-  const s = store.summary.summary({ state: 'open', top: 10, now: 3, staleAfterMs: 1000 });
+  t.like(await store.findings.get('a'.repeat(32)), { state: 'open', count: 3, suppressedBy: null });
+  t.deepEqual(await fromRollups(store), await bruteForce(store));
+  const s = await store.summary.summary({ state: 'open', top: 10, now: 3, staleAfterMs: 1000 });
   t.deepEqual(s.findings.bySeverity, { info: 0, low: 0, medium: 1, high: 0, critical: 1 });
   t.deepEqual(s.topChecks.map((c) => c.checkId), ['cis-4.2.1']);
-  t.like(store.nodes.get('node-a', 3, 1000), { openFindings: 2, complianceScore: 0.5, failingChecks: 1 });
+  t.like(await store.nodes.get('node-a', 3, 1000), { openFindings: 2, complianceScore: 0.5, failingChecks: 1 });
   // And a database newer than the code is refused.
-  store.close();
+  await store.close();
   const newer = new Database(path);
   newer.pragma('user_version = 99');
   newer.close();

@@ -41,7 +41,7 @@ async function open(path: string, now: () => number, tokens: ApiToken[] = TOKENS
     },
     async close() {
       await app.close();
-      store.close();
+      await store.close();
     },
   };
 }
@@ -80,9 +80,9 @@ test('a session survives a restart; it ends at its expiry; the database holds on
   // Past its expiry (the collector's clock) it reads nothing, and the sweep deletes it.
   at += HOUR;
   t.is(await second.read(cookie), 401, 'expired');
-  t.is(second.store.sessions.count(), 1, 'reading wrote nothing');
-  t.is(second.store.sessions.purgeExpired(at), 1);
-  t.is(second.store.sessions.count(), 0);
+  t.is(await second.store.sessions.count(), 1, 'reading wrote nothing');
+  t.is(await second.store.sessions.purgeExpired(at), 1);
+  t.is(await second.store.sessions.count(), 0);
 });
 
 test('a session of a token since removed, or given another role, is worth nothing', async (t) => {
@@ -111,14 +111,16 @@ test('the store keeps at most max sessions, evicting the oldest, and drops expir
   const store: Store = openStore({ path: join(dir, 'nodeward.db') });
   t.teardown(() => store.close());
   const row = (n: number, createdAt: number, ttl = HOUR) => ({ idSha256: String(n).padStart(64, '0'), name: 'admin', role: 'admin' as const, csrfToken: `c${n}`, createdAt, expiresAt: createdAt + ttl });
-  t.is(store.sessions.create(row(1, 1000), 3, 1000), 0);
-  t.is(store.sessions.create(row(2, 2000), 3, 2000), 0);
-  t.is(store.sessions.create(row(3, 3000), 3, 3000), 0);
-  t.is(store.sessions.create(row(4, 4000), 3, 4000), 1, 'the oldest made room');
-  t.is(store.sessions.get(row(1, 0).idSha256, 4000), undefined);
-  t.truthy(store.sessions.get(row(2, 0).idSha256, 4000));
-  t.is(store.sessions.count(), 3);
+  t.is(await store.sessions.create(row(1, 1000), 3, 1000), 0);
+  t.is(await store.sessions.create(row(2, 2000), 3, 2000), 0);
+  t.is(await store.sessions.create(row(3, 3000), 3, 3000), 0);
+  t.is(await store.sessions.create(row(4, 4000), 3, 4000), 1, 'the oldest made room');
+  t.is(await store.sessions.get(row(1, 0).idSha256, 4000), undefined);
+  t.truthy(await store.sessions.get(row(2, 0).idSha256, 4000));
+  t.is(await store.sessions.count(), 3);
   // Expired rows go first, and are not counted as evictions.
-  t.is(store.sessions.create(row(5, 2000 + HOUR), 3, 2000 + HOUR), 0, 'sessions 2 expired: no live one evicted');
-  t.deepEqual([2, 3, 4, 5].map((n) => store.sessions.get(row(n, 0).idSha256, 2000 + HOUR) !== undefined), [false, true, true, true]);
+  t.is(await store.sessions.create(row(5, 2000 + HOUR), 3, 2000 + HOUR), 0, 'sessions 2 expired: no live one evicted');
+  const live = [];
+  for (const n of [2, 3, 4, 5]) live.push((await store.sessions.get(row(n, 0).idSha256, 2000 + HOUR)) !== undefined);
+  t.deepEqual(live, [false, true, true, true]);
 });

@@ -26,7 +26,7 @@ async function tempStore(t: { teardown(fn: () => Promise<void> | void): void }):
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-sweeper-'));
   const store = openStore({ path: join(dir, 'db.sqlite') });
   t.teardown(async () => {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
   return store;
@@ -45,8 +45,8 @@ function res(checkId: string, subject: string, status: 'pass' | 'fail'): Incomin
 }
 
 let seq = 0;
-function scan(store: Store, at: number, scope: string[], results: IncomingResult[]): void {
-  createCommitStage(store, { maxOpenFindingsPerNode: 1000 }).scan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
+async function scan(store: Store, at: number, scope: string[], results: IncomingResult[]): Promise<void> {
+  await createCommitStage(store, { maxOpenFindingsPerNode: 1000 }).scan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
 }
 
 test('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t) => {
@@ -57,46 +57,46 @@ test('retention purges resolved findings, old history, old audit records and ide
     intervalMs: 1000, staleAfterMs: 1000 * DAY,
     retention: { resolvedFindingsMs: 30 * DAY, historyMs: 90 * DAY, auditMs: 365 * DAY, receivedMs: 7 * DAY },
   }, { store, pipeline: pipelineOf(store, clock), metrics, log: createLogger('test', 'silent'), clock });
-  store.nodes.hello(hello('node-a'), T0);
-  scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
-  scan(store, T0 + DAY, ['c1'], [res('c1', 'x', 'pass')]);
-  store.audit.record({ at: T0, actor: 'admin', role: 'admin', action: 'finding.suppress', target: '', detail: {}, status: 200, remote: '' });
+  await store.nodes.hello(hello('node-a'), T0);
+  await scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
+  await scan(store, T0 + DAY, ['c1'], [res('c1', 'x', 'pass')]);
+  await store.audit.record({ at: T0, actor: 'admin', role: 'admin', action: 'finding.suppress', target: '', detail: {}, status: 200, remote: '' });
   const x = fingerprint('node-a', 'c1', 'x');
   const y = fingerprint('node-a', 'c2', 'y');
 
   await clock.set(T0 + 30 * DAY);
-  let out = sweeper.sweep();
+  let out = await sweeper.sweep();
   t.deepEqual(out.purged, { resolvedFindings: 0, history: 0, audit: 0, received: 2 }, 'resolved 29 days ago: kept');
-  t.is(store.findings.get(x)?.state, 'resolved');
+  t.is((await store.findings.get(x))?.state, 'resolved');
 
   await clock.set(T0 + 31 * DAY + 1);
-  out = sweeper.sweep();
+  out = await sweeper.sweep();
   t.is(out.purged.resolvedFindings, 1);
-  t.is(store.findings.get(x), undefined, 'resolved more than 30 days ago: gone');
-  t.is(store.findings.get(y)?.state, 'open', 'open findings are never purged by age');
+  t.is(await store.findings.get(x), undefined, 'resolved more than 30 days ago: gone');
+  t.is((await store.findings.get(y))?.state, 'open', 'open findings are never purged by age');
 
   await clock.set(T0 + 91 * DAY);
-  out = sweeper.sweep();
+  out = await sweeper.sweep();
   t.is(out.purged.history, 2, "the open findings' old history entries");
-  t.deepEqual(store.findings.detail(y)?.history, []);
-  t.is(store.findings.get(y)?.count, 1, 'the finding keeps its counts');
+  t.deepEqual((await store.findings.detail(y))?.history, []);
+  t.is((await store.findings.get(y))?.count, 1, 'the finding keeps its counts');
   t.is(out.purged.audit, 0);
 
   await clock.set(T0 + 366 * DAY);
-  t.is(sweeper.sweep().purged.audit, 1);
-  t.deepEqual(store.audit.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
+  t.is((await sweeper.sweep()).purged.audit, 1);
+  t.deepEqual((await store.audit.list({}, 10, Number.MAX_SAFE_INTEGER)).items, []);
   // The purged finding's history went with it (nothing is left to purge at any age).
-  t.is(store.findings.purgeHistory(Number.MAX_SAFE_INTEGER), 0);
+  t.is(await store.findings.purgeHistory(Number.MAX_SAFE_INTEGER), 0);
   t.is(metrics.get('nodeward_retention_purged_total', { what: 'resolvedFindings' }), 1);
 });
 
 test('the newest finding is never purged, so a finding id (seq) is never reused under a paging cursor', async (t) => {
   const store = await tempStore(t);
-  scan(store, T0, ['c1'], [res('c1', 'x', 'fail')]);
-  scan(store, T0 + 1, ['c1'], [res('c1', 'x', 'pass')]);
-  t.is(store.findings.purgeResolved(T0 + 100 * DAY), 0);
-  scan(store, T0 + 2, ['c2'], [res('c2', 'y', 'fail')]);
-  t.is(store.findings.purgeResolved(T0 + 100 * DAY), 1);
+  await scan(store, T0, ['c1'], [res('c1', 'x', 'fail')]);
+  await scan(store, T0 + 1, ['c1'], [res('c1', 'x', 'pass')]);
+  t.is(await store.findings.purgeResolved(T0 + 100 * DAY), 0);
+  await scan(store, T0 + 2, ['c2'], [res('c2', 'y', 'fail')]);
+  t.is(await store.findings.purgeResolved(T0 + 100 * DAY), 1);
 });
 
 test('retention set to 0 keeps everything', async (t) => {
@@ -104,10 +104,10 @@ test('retention set to 0 keeps everything', async (t) => {
   const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 1000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
     { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
-  scan(store, T0, ['c1', 'c2'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail')]);
-  scan(store, T0, ['c1'], [res('c1', 'x', 'pass')]);
+  await scan(store, T0, ['c1', 'c2'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail')]);
+  await scan(store, T0, ['c1'], [res('c1', 'x', 'pass')]);
   await clock.set(T0 + 10_000 * DAY);
-  t.deepEqual(sweeper.sweep().purged, { resolvedFindings: 0, history: 0, audit: 0, received: 0 });
+  t.deepEqual((await sweeper.sweep()).purged, { resolvedFindings: 0, history: 0, audit: 0, received: 0 });
 });
 
 test('silence is measured from when the sweeper started: a collector outage does not make every node stale', async (t) => {
@@ -117,17 +117,17 @@ test('silence is measured from when the sweeper started: a collector outage does
   const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
     { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
   t.teardown(() => sweeper.stop());
-  store.nodes.hello(hello('node-a'), T0);
-  store.nodes.hello(hello('node-b'), T0);
+  await store.nodes.hello(hello('node-a'), T0);
+  await store.nodes.hello(hello('node-b'), T0);
   // The collector was down for a day, then starts.
   await clock.set(T0 + DAY);
   sweeper.start();
-  t.deepEqual(sweeper.sweep().staleRaised, []);
-  store.nodes.touch('node-b', clock.now() + 60_000); // node-b's agent reconnects; node-a's does not
+  t.deepEqual((await sweeper.sweep()).staleRaised, []);
+  await store.nodes.touch('node-b', clock.now() + 60_000); // node-b's agent reconnects; node-a's does not
   await clock.advance(staleAfterMs + 1000);
-  t.deepEqual(sweeper.sweep().staleRaised, ['node-a']);
-  t.deepEqual(sweeper.sweep().staleRaised, [], 'raised once, not on every sweep');
-  const f = store.findings.get(fingerprint('node-a', 'agent-stale', 'node-a'));
+  t.deepEqual((await sweeper.sweep()).staleRaised, ['node-a']);
+  t.deepEqual((await sweeper.sweep()).staleRaised, [], 'raised once, not on every sweep');
+  const f = await store.findings.get(fingerprint('node-a', 'agent-stale', 'node-a'));
   t.like(f, { state: 'open', category: 'agent', subject: 'node-a', checkId: 'agent-stale' });
   sweeper.stop();
   sweeper.stop();
@@ -142,25 +142,25 @@ test('a suppression ends at its expiry, not at the next tick: the sweeper wakes 
   const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
     { store, pipeline, metrics, log: createLogger('test', 'silent'), clock });
   t.teardown(() => sweeper.stop());
-  scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
+  await scan(store, T0, ['c1', 'c2', 'c3'], [res('c1', 'x', 'fail'), res('c2', 'y', 'fail'), res('c3', 'z', 'fail')]);
   const [x, y, z] = [['c1', 'x'], ['c2', 'y'], ['c3', 'z']].map(([c, s]) => fingerprint('node-a', c!, s!));
-  const state = (id: string) => store.findings.get(id!)?.state;
-  t.is(pipeline.suppress(x!, { reason: 'before start', until: T0 + 10_000, by: 'admin' }), 'suppressed');
+  const state = async (id: string) => (await store.findings.get(id!))?.state;
+  t.is(await pipeline.suppress(x!, { reason: 'before start', until: T0 + 10_000, by: 'admin' }), 'suppressed');
   sweeper.start();
-  t.is(pipeline.suppress(y!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
-  t.is(pipeline.suppress(z!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
-  t.is(pipeline.suppress(z!, { reason: 'later', until: T0 + 20_000, by: 'admin' }), 'updated');
+  t.is(await pipeline.suppress(y!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(await pipeline.suppress(z!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
+  t.is(await pipeline.suppress(z!, { reason: 'later', until: T0 + 20_000, by: 'admin' }), 'updated');
 
   await clock.set(T0 + 4999);
-  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'suppressed', 'suppressed']);
+  t.deepEqual([await state(x!), await state(y!), await state(z!)], ['suppressed', 'suppressed', 'suppressed']);
   await clock.set(T0 + 5000);
-  t.deepEqual([state(x!), state(y!), state(z!)], ['suppressed', 'open', 'suppressed'], 'y at its expiry; z was moved later');
+  t.deepEqual([await state(x!), await state(y!), await state(z!)], ['suppressed', 'open', 'suppressed'], 'y at its expiry; z was moved later');
   await clock.set(T0 + 10_000);
-  t.is(state(x!), 'open', 'the one made before the sweeper started');
+  t.is(await state(x!), 'open', 'the one made before the sweeper started');
   await clock.set(T0 + 19_999);
-  t.is(state(z!), 'suppressed');
+  t.is(await state(z!), 'suppressed');
   await clock.set(T0 + 20_000);
-  t.is(state(z!), 'open');
+  t.is(await state(z!), 'open');
   t.is(metrics.get('nodeward_suppressions_expired_total'), 3);
   t.is(metrics.get('nodeward_findings', { state: 'suppressed' }), 0, 'the gauges follow at once');
   t.is(clock.pending(), 1, 'only the hourly tick is left waiting');

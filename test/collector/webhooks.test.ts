@@ -306,47 +306,47 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   const store = openStore({ path: join(dir, 'db.sqlite'), webhooks: [dest] });
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: [dest] });
   t.teardown(async () => {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   });
-  const events = () => store.outbox.pending('ops', 100).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
+  const events = async () => (await store.outbox.pending('ops', 100)).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
   const stale = fp('node-a', 'agent-stale', 'node-a');
 
-  t.truthy(commit.silent('node-a', T0, 60_000, T0 + 120_000)[0]);
-  t.deepEqual(events(), [['opened', 'agent-stale', 'open']]);
-  t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale], 'Alertmanager will re-post it');
+  t.truthy((await commit.silent('node-a', T0, 60_000, T0 + 120_000))[0]);
+  t.deepEqual(await events(), [['opened', 'agent-stale', 'open']]);
+  t.deepEqual((await store.outbox.firing('ops')).map((c) => c.finding.id), [stale], 'Alertmanager will re-post it');
 
   // Suppressed with an expiry: quiet (suppressed is not routed here) and no longer firing.
-  t.is(commit.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000).outcome, 'suppressed');
-  t.is(events().length, 1);
-  t.deepEqual(store.outbox.firing('ops'), []);
+  t.is((await commit.suppress(stale, { reason: 'maintenance', until: T0 + 200_000, by: 'admin' }, T0 + 130_000)).outcome, 'suppressed');
+  t.is((await events()).length, 1);
+  t.deepEqual(await store.outbox.firing('ops'), []);
   // The suppression runs out with the agent still silent: reopened, firing again.
-  t.is(commit.expire(T0 + 200_000).length, 1);
-  t.deepEqual(events().at(-1), ['reopened', 'agent-stale', 'open']);
-  t.deepEqual(store.outbox.firing('ops').map((c) => c.finding.id), [stale]);
-  t.truthy(commit.heard('node-a', T0 + 300_000)[0]);
-  t.deepEqual(events().at(-1), ['resolved', 'agent-stale', 'resolved']);
-  t.deepEqual(store.outbox.firing('ops'), []);
+  t.is((await commit.expire(T0 + 200_000)).length, 1);
+  t.deepEqual((await events()).at(-1), ['reopened', 'agent-stale', 'open']);
+  t.deepEqual((await store.outbox.firing('ops')).map((c) => c.finding.id), [stale]);
+  t.truthy((await commit.heard('node-a', T0 + 300_000))[0]);
+  t.deepEqual((await events()).at(-1), ['resolved', 'agent-stale', 'resolved']);
+  t.deepEqual(await store.outbox.firing('ops'), []);
 
   // The maximum age: what a dispatcher records when it gives up.
-  const seqs = store.outbox.pending('ops', 100).map((r) => r.seq);
-  t.is(store.outbox.dead('ops', seqs, { httpStatus: null, error: 'not delivered within 1 s', attempted: false }, T0 + 400_000), 3);
-  t.deepEqual(store.outbox.counts(), [{ destination: 'ops', format: 'alertmanager', pending: 0, dead: 3, dropped: 0 }]);
+  const seqs = (await store.outbox.pending('ops', 100)).map((r) => r.seq);
+  t.is(await store.outbox.dead('ops', seqs, { httpStatus: null, error: 'not delivered within 1 s', attempted: false }, T0 + 400_000), 3);
+  t.deepEqual(await store.outbox.counts(), [{ destination: 'ops', format: 'alertmanager', pending: 0, dead: 3, dropped: 0 }]);
   // Retention: dead letters go after their days.
-  t.is(store.outbox.prune(0, T0 + 400_001), 3);
-  t.deepEqual(store.outbox.list({}, 10, Number.MAX_SAFE_INTEGER).items, []);
+  t.is(await store.outbox.prune(0, T0 + 400_001), 3);
+  t.deepEqual((await store.outbox.list({}, 10, Number.MAX_SAFE_INTEGER)).items, []);
 
   // A destination removed from the configuration: what it still had waiting is dead at the next start.
-  t.truthy(commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000)[0]);
-  t.is(events().length, 1);
-  store.close();
+  t.truthy((await commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000))[0]);
+  t.is((await events()).length, 1);
+  await store.close();
   const reopened = openStore({ path: join(dir, 'db.sqlite'), webhooks: [] });
-  t.is(reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
-  t.like(reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER).items[0], {
+  t.is(await reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
+  t.like((await reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER)).items[0], {
     event: 'reopened', status: 'dead', lastError: 'the destination is no longer configured',
   });
-  t.is(reopened.outbox.retry({ destination: 'ops' }, T0 + 700_000), 0, 'nothing to send it to');
-  reopened.close();
+  t.is(await reopened.outbox.retry({ destination: 'ops' }, T0 + 700_000), 0, 'nothing to send it to');
+  await reopened.close();
 });
 
 test('a delivery not done within maxAgeSeconds becomes a dead letter saying why', async (t) => {

@@ -321,7 +321,7 @@ let api: TestApi;
 test.before(async () => {
   api = await buildTestApi({ now: () => NOW });
   // The node exists from the start, so that GET /nodes/node-a is a read, not a 404.
-  api.pipeline.hello(helloFromWire({ node: 'node-a', agentVersion: 't', epoch: 'epoch-p', host: null, baselineVersion: 0, stats: null, hostBaselineKey: '' }, 'node-a', NOW), statsFromWire(null).stats);
+  await api.pipeline.hello(helloFromWire({ node: 'node-a', agentVersion: 't', epoch: 'epoch-p', host: null, baselineVersion: 0, stats: null, hostBaselineKey: '' }, 'node-a', NOW), statsFromWire(null).stats);
 });
 test.after.always(async () => {
   await api?.close();
@@ -350,11 +350,11 @@ test('property: whatever is accepted commits through the real pipeline, and ever
         if (!v) continue;
         accepted.push(m);
         // Sequences are made unique so that each accepted message is a new commit, not a duplicate.
-        if (v.kind === 'hello') api.pipeline.hello(v.hello, v.stats);
-        else if (v.kind === 'heartbeat') api.pipeline.heartbeat('node-a', v.stats);
-        else if (v.kind === 'scan') api.pipeline.scan({ ...v.scan, sequence: ++sequence });
-        else if (v.kind === 'batch') api.pipeline.batch({ ...v.batch, sequence: ++sequence });
-        else api.baselines.report('node-a', v.report.baselines);
+        if (v.kind === 'hello') await api.pipeline.hello(v.hello, v.stats);
+        else if (v.kind === 'heartbeat') await api.pipeline.heartbeat('node-a', v.stats);
+        else if (v.kind === 'scan') await api.pipeline.scan({ ...v.scan, sequence: ++sequence });
+        else if (v.kind === 'batch') await api.pipeline.batch({ ...v.batch, sequence: ++sequence });
+        else await api.baselines.report('node-a', v.report.baselines);
         committed++;
       }
       const ids = (JSON.parse((await api.get('/api/v1/findings?limit=1000')).body) as { items: Array<{ id: string }> }).items.map((f) => f.id);

@@ -195,11 +195,11 @@ test('a database of schema version 5 migrates: agent times beyond the clock are 
   const results = db.prepare('SELECT check_id, evaluated_at FROM node_results ORDER BY check_id').all() as Array<{ check_id: string; evaluated_at: number }>;
   t.true(results[0]!.evaluated_at >= before - 1000 && results[0]!.evaluated_at <= after, 'no other time on the row: the migration\'s own');
   t.is(results[1]!.evaluated_at, T);
-  t.deepEqual(store.nodes.get('node-a', Date.now(), 60_000)?.certificates, [
+  t.deepEqual((await store.nodes.get('node-a', Date.now(), 60_000))?.certificates, [
     { path: '/etc/soon.crt', notAfter: '2027-01-01T00:00:00.000Z' },
     { path: '/etc/never.crt', notAfter: '9999-12-31T23:59:59.000Z' },
     { path: '/etc/far.crt', notAfter: '9999-12-31T23:59:59.999Z' },
   ], 'clamped, and sorted soonest first again');
-  t.deepEqual(store.nodes.get('node-b', Date.now(), 60_000)?.certificates, []);
-  t.is(store.findings.list({ state: 'resolved' }, 10).items[0]?.resolvedAt, new Date(T).toISOString());
+  t.deepEqual((await store.nodes.get('node-b', Date.now(), 60_000))?.certificates, []);
+  t.is((await store.findings.list({ state: 'resolved' }, 10)).items[0]?.resolvedAt, new Date(T).toISOString());
 });

@@ -82,7 +82,7 @@ amTest('Alertmanager shows the alert firing past its resolve_timeout while the f
   // A cluster finding, committed as the posture watch commits its verdict.
   const key = 'cis-5.1.1|ClusterRoleBinding/ops-admins|Group:ops';
   const clusterId = clusterFingerprint('cis-5.1.1', key);
-  tc.collector.pipeline!.posture({ kind: 'full', note: 'gone', findings: [{
+  await tc.collector.pipeline!.posture({ kind: 'full', note: 'gone', findings: [{
     checkId: 'cis-5.1.1', title: 'cluster-admin is bound beyond the bootstrap bindings', severity: 'high', references: ['cis-1.12:5.1.1'], cis: '5.1.1',
     category: 'rbac', key, subject: 'Group ops', object: 'ClusterRoleBinding/ops-admins', actual: 'Group ops through ClusterRoleBinding/ops-admins',
     expected: 'none', reason: 'bound', remediation: 'unbind', detail: {},
@@ -91,7 +91,7 @@ amTest('Alertmanager shows the alert firing past its resolve_timeout while the f
     (await getJson<AmAlert[]>(`${base}/api/v2/alerts`)).find((x) => x.labels.finding === clusterId && x.status.state === 'active'));
   t.like(clusterAlert.labels, { alertname: 'cis-5.1.1', scope: 'cluster', category: 'rbac', subject: key });
   t.false('node' in clusterAlert.labels);
-  tc.collector.pipeline!.posture({ kind: 'full', note: 'the binding is gone', findings: [] });
+  await tc.collector.pipeline!.posture({ kind: 'full', note: 'the binding is gone', findings: [] });
   await eventually('the cluster alert to be resolved in Alertmanager', async () =>
     ((await getJson<AmAlert[]>(`${base}/api/v2/alerts`)).some((x) => x.labels.finding === clusterId) ? undefined : true));
   const firstSeen = Date.now();
@@ -109,7 +109,7 @@ amTest('Alertmanager shows the alert firing past its resolve_timeout while the f
 
   await a.scan(Date.now(), ['cis-4.2.1'], [result('cis-4.2.1', '--anonymous-auth', 'pass', { severity: 'critical' })]);
   await eventually('the alert to be resolved in Alertmanager', async () => ((await ours()) === undefined ? true : undefined));
-  const rows = (tc.collector.store!.outbox.list({ destination: 'alertmanager' }, 10, Number.MAX_SAFE_INTEGER)).items.filter((r) => r.findingId === id);
+  const rows = ((await tc.collector.store!.outbox.list({ destination: 'alertmanager' }, 10, Number.MAX_SAFE_INTEGER))).items.filter((r) => r.findingId === id);
   t.deepEqual(rows.map((r) => [r.event, r.status, r.lastStatus]), [['resolved', 'delivered', 200], ['opened', 'delivered', 200]]);
   // Once resolved it is no longer re-posted: it stays gone.
   const after = tc.collector.metrics.get('nodeward_webhook_reposts_total', { destination: 'alertmanager', outcome: 'delivered' });

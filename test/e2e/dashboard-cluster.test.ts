@@ -21,8 +21,8 @@ browserTest('the findings list and the finding page show a cluster finding as th
     },
   });
   t.teardown(() => tc.close());
-  const open = await eventually('the cluster findings', () => {
-    const items = tc.collector.store!.findings.list({ scope: 'cluster', state: 'open' }, 1000).items;
+  const open = await eventually('the cluster findings', async () => {
+    const items = (await tc.collector.store!.findings.list({ scope: 'cluster', state: 'open' }, 1000)).items;
     return items.length > 0 ? items : undefined;
   });
   const browser = await launchBrowser();

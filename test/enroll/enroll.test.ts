@@ -152,7 +152,7 @@ test('the enrolled certificate is how the node connects: the gRPC ingest takes i
   t.teardown(() => stream.close());
   stream.send({ hello: { node: 'node-a', agentVersion: 'test', epoch: 'e1', baselineVersion: 0 } });
   stream.send({ heartbeat: { sentAtMs: Date.now() } });
-  await eventually('node-a connected', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('node-a connected', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   // A hello claiming another node on this certificate is refused.
   const liar = openRawStream(c.grpcAddress, { ca: c.pki.caCert, cert: join(dir, 'tls/agent.crt'), key: join(dir, 'tls/agent.key') });
   t.teardown(() => liar.close());

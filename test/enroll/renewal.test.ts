@@ -84,7 +84,7 @@ test('the agent renews its certificate before expiry without a gap in its stream
   t.is(kept.serialNumber, new X509Certificate(certA).serialNumber, 'the certificate on disk is kept while it is good');
   t.true(kept.renewAt.getTime() < first.notAfter.getTime(), `renewal due ${first.notAfter.getTime() - kept.renewAt.getTime()} ms before expiry`);
   t.is(clock.pending(), 1, 'the renewal waits on the agent\'s clock');
-  await eventually('the node connected', () => (c.collector.store?.nodes.get('node-a', Date.now(), 60_000)?.connected ? true : undefined));
+  await eventually('the node connected', async () => ((await c.collector.store?.nodes.get('node-a', Date.now(), 60_000))?.connected ? true : undefined));
   t.is(await handshake(c.collector.grpcPort, c.ca, certA, keyA), 'accepted', 'the first certificate is good while it lasts');
   t.log(`started, connected and checked ${Date.now() - issuedAt} ms after the first certificate was issued`);
   t.true(Date.now() < first.notAfter.getTime(), 'connected and checked before the first certificate expired (raise FIRST_LIFETIME_MS on a slower machine)');
@@ -104,8 +104,8 @@ test('the agent renews its certificate before expiry without a gap in its stream
   t.true(renewed.cur.renewAt.getTime() > clock.now(), 'the next renewal is scheduled on the clock, later');
 
   // Past the old certificate's real expiry, the same stream still carries heartbeats.
-  const row = await eventually('a heartbeat after the old certificate expired', () => {
-    const r = c.collector.store?.nodes.get('node-a', Date.now(), 60_000);
+  const row = await eventually('a heartbeat after the old certificate expired', async () => {
+    const r = await c.collector.store?.nodes.get('node-a', Date.now(), 60_000);
     return r && Date.parse(r.lastSeen) > first.notAfter.getTime() ? r : undefined;
   }, FIRST_LIFETIME_MS + 5000, 50);
   t.true(row.connected, 'still connected');

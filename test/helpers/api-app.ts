@@ -63,7 +63,7 @@ export async function buildTestApi(opts: { now?: () => number; posture?: Posture
     },
     async close() {
       await app.close();
-      store.close();
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

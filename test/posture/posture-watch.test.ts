@@ -57,7 +57,7 @@ test('nothing is committed while a kind has not listed: a partial view resolves 
   await eventually('the forbidden kind retried', () => (api.requests.filter((r) => r.path === forbidden.path).length >= 3 ? true : undefined));
   api.applyObject('namespaces', { metadata: { name: 'later' } });
   await eventually('the event held', () => (w.stats().kinds.find((k) => k.kind === 'Namespace')?.objects === 2 ? true : undefined));
-  w.flush();
+  await w.flush();
   t.deepEqual(units, []);
   t.false(w.stats().synced);
 });
