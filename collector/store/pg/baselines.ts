@@ -54,8 +54,8 @@ interface RawRemoved { baseline: number; path: string; removed_by: string; remov
 const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 'first-sight']);
 
 /**
- * The key lock's advisory key: the ASCII of "nwbasekey" cut to 8 bytes ("nwbaseke") read as a
- * big-endian 64-bit integer, apart from the migrator's ("nodeward").
+ * The key lock's advisory key: the ASCII of "nwbaseke" (nodeward baseline keys) read as a
+ * big-endian 64-bit integer, as the migrator's lock is made of "nodeward".
  */
 export const BASELINE_KEYS_LOCK = BigInt.asIntN(64, BigInt(`0x${Buffer.from('nwbaseke', 'ascii').toString('hex')}`)).toString();
 
