@@ -22,9 +22,12 @@
 // changes that take a version (operators' changes, locks, items joining a locked baseline)
 // commit one at a time across replicas, as every write did on SQLite.
 //
-// Reads of several statements (get, list, sync, changedSince) run in one read-only snapshot
-// (REPEATABLE READ), so they never show half of a concurrent change; the others are single
-// statements. A page's or a catch-up's rows are read with one statement per table, not per row.
+// A report's merge into a baseline is planned by baseline-merge.ts (pure, the SQLite rules item
+// by item) from what the baseline holds, read once, and written in one statement per kind of
+// row, so its round trips do not grow with its items. Reads of several statements (get, list,
+// sync, changedSince) run in one read-only snapshot (REPEATABLE READ), so they never show half
+// of a concurrent change; the others are single statements. A page's or a catch-up's rows are
+// read with one statement per table, not per row.
 import { parseWorkloadKey } from '../../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../../proto/exec-identity.js';
 import { StoreError } from '../boundary/errors.js';
@@ -35,6 +38,7 @@ import {
 } from '../boundary/baselines.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { isoTime as iso } from '../time.js';
+import { digestId, planMerge, type Counts, type Holdings, type MergePlan } from './baseline-merge.js';
 import type { Sql, Transact } from './sql.js';
 
 interface RawBaseline {
@@ -49,9 +53,6 @@ interface RawDigest {
   baseline: number; path: string; sha256: string; source: DigestSource; image: string; added_by: string; first_seen: number; last_seen: number; nodes: number;
 }
 interface RawRemoved { baseline: number; path: string; removed_by: string; removed_at: number }
-
-/** Sources of contents a locked baseline takes for an item it holds: the agent judged them (store/baselines.ts's header). */
-const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 'first-sight']);
 
 /**
  * The key lock's advisory key: the ASCII of "nwbaseke" (nodeward baseline keys) read as a
@@ -75,8 +76,6 @@ const Q = {
   charged: 'SELECT count(*) AS n FROM baselines WHERE charged_to = $1',
   deleteKey: 'DELETE FROM baselines WHERE key = $1',
   listenCount: 'SELECT count(*) AS n FROM baseline_listens WHERE baseline = $1',
-  seenListen: 'UPDATE baseline_listens SET last_seen = greatest(last_seen, $1) WHERE baseline = $2 AND listen = $3',
-  insertListen: `INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen, source) VALUES ($1, $2, $3, $4, $5, 'learned')`,
   operatorListen: `INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen, source) VALUES ($1, $2, $3, $4, $5, 'operator')
     ON CONFLICT (baseline, listen) DO UPDATE SET source = 'operator', first_node = excluded.first_node`,
   heldListen: 'SELECT 1 AS one FROM baseline_listens WHERE baseline = $1 AND listen = $2',
@@ -95,17 +94,34 @@ const Q = {
   insertItem: `INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   operatorItem: "UPDATE baseline_items SET source = 'operator', added_by = $1 WHERE baseline = $2 AND path = $3",
   deleteItem: 'DELETE FROM baseline_items WHERE baseline = $1 AND path = $2',
-  // A node's new item and that it taught it, in one statement.
-  learnItem: `WITH i AS (INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes)
-      VALUES ($1, $2, $3, $4, $5, $6, 1) RETURNING baseline)
-    INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen) SELECT baseline, $2, $4, $6, $6 FROM i`,
-  // A node taught an item it holds: the node's row seen again, or added ($5: within the bound),
-  // and the item's times and count, in one statement (SQLite's seenTaught, insertTaught, seenItem).
-  taughtBy: `WITH seen AS (UPDATE baseline_item_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND node = $4 RETURNING 1),
-    added AS (INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen)
-      SELECT $2, $3, $4, $1, $1 WHERE $5::boolean AND NOT EXISTS (SELECT 1 FROM seen) RETURNING 1)
-    UPDATE baseline_items SET first_seen = least(first_seen, $6), last_seen = greatest(last_seen, $1), nodes = nodes + (SELECT count(*) FROM added)
-    WHERE baseline = $2 AND path = $3 RETURNING (SELECT count(*) FROM added) AS added`,
+  // The writes of a report's merge (baseline-merge.ts's plan), each over all its rows at once.
+  newItems: `INSERT INTO baseline_items (baseline, path, source, added_by, first_seen, last_seen, nodes)
+    SELECT $1::bigint, x.path, x.source, $3::text, x.fs, $2::bigint, 1 FROM unnest($4::text[], $5::text[], $6::bigint[]) AS x(path, source, fs)`,
+  taughtNew: `INSERT INTO baseline_item_nodes (baseline, path, node, first_seen, last_seen)
+    SELECT $1::bigint, x.path, $3::text, $2::bigint, $2::bigint FROM unnest($4::text[]) AS x(path)`,
+  seenItems: `UPDATE baseline_items i SET first_seen = least(i.first_seen, x.fs), last_seen = greatest(i.last_seen, $2), nodes = i.nodes + x.add
+    FROM unnest($3::text[], $4::bigint[], $5::bigint[]) AS x(path, fs, add) WHERE i.baseline = $1 AND i.path = x.path`,
+  taughtSeen: 'UPDATE baseline_item_nodes SET last_seen = $2 WHERE baseline = $1 AND node = $3 AND path = ANY($4::text[])',
+  inline: 'UPDATE baseline_items SET inline_code = 1 WHERE baseline = $1 AND path = ANY($2::text[])',
+  newDigests: `INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
+    SELECT $1::bigint, x.path, x.sha, x.source, x.image, $3::text, x.fs, $2::bigint, 1
+    FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[]) AS x(path, sha, source, image, fs)`,
+  digestTaughtNew: `INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen)
+    SELECT $1::bigint, x.path, x.sha, $3::text, $2::bigint, $2::bigint FROM unnest($4::text[], $5::text[]) AS x(path, sha)`,
+  seenDigests: `UPDATE baseline_item_digests d SET first_seen = least(d.first_seen, x.fs), last_seen = greatest(d.last_seen, $2), nodes = d.nodes + x.add
+    FROM unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) AS x(path, sha, fs, add)
+    WHERE d.baseline = $1 AND d.path = x.path AND d.sha256 = x.sha`,
+  digestTaughtSeen: `UPDATE baseline_digest_nodes n SET last_seen = $2 FROM unnest($4::text[], $5::text[]) AS x(path, sha)
+    WHERE n.baseline = $1 AND n.node = $3 AND n.path = x.path AND n.sha256 = x.sha`,
+  newListens: `INSERT INTO baseline_listens (baseline, listen, first_node, first_seen, last_seen, source)
+    SELECT $1::bigint, x.listen, $3::text, $2::bigint, $2::bigint, 'learned' FROM unnest($4::text[]) AS x(listen)`,
+  seenListens: 'UPDATE baseline_listens SET last_seen = greatest(last_seen, $2) WHERE baseline = $1 AND listen = ANY($3::text[])',
+  // What a baseline holds, read once per baseline a report merges into.
+  heldItems: 'SELECT path, nodes, inline_code FROM baseline_items WHERE baseline = $1',
+  heldTaught: 'SELECT path FROM baseline_item_nodes WHERE baseline = $1 AND node = $2',
+  heldDigests: 'SELECT path, sha256, nodes FROM baseline_item_digests WHERE baseline = $1',
+  heldDigestTaught: 'SELECT path, sha256 FROM baseline_digest_nodes WHERE baseline = $1 AND node = $2',
+  heldListens: 'SELECT listen FROM baseline_listens WHERE baseline = $1',
   removedPaths: 'SELECT path FROM baseline_removed WHERE baseline = $1',
   remove: `INSERT INTO baseline_removed (baseline, path, removed_by, removed_at) VALUES ($1, $2, $3, $4)
     ON CONFLICT (baseline, path) DO UPDATE SET removed_by = excluded.removed_by, removed_at = excluded.removed_at`,
@@ -117,7 +133,6 @@ const Q = {
         WHERE d.baseline = b.seq AND d.path = i.path), '{}') AS digests
     FROM baselines b JOIN baseline_items i ON i.baseline = b.seq WHERE b.key = $1 AND i.path = $2`,
   anyContent: 'UPDATE baseline_items SET any_content = 1 WHERE baseline = $1 AND path = $2',
-  inlineCode: 'UPDATE baseline_items SET inline_code = 1 WHERE baseline = $1 AND path = $2 AND inline_code = 0',
   digestCount: 'SELECT count(*) AS n FROM baseline_item_digests WHERE baseline = $1 AND path = $2',
   insertDigest: `INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
@@ -126,19 +141,6 @@ const Q = {
   evictDigest: `DELETE FROM baseline_item_digests WHERE baseline = $1 AND path = $2 AND sha256 = (
     SELECT sha256 FROM baseline_item_digests WHERE baseline = $1 AND path = $2 AND source <> 'operator'
     ORDER BY last_seen, first_seen, sha256 COLLATE "C" LIMIT 1)`,
-  // A node's new content and that it taught it, in one statement.
-  learnDigest: `WITH d AS (INSERT INTO baseline_item_digests (baseline, path, sha256, source, image, added_by, first_seen, last_seen, nodes)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1) RETURNING baseline)
-    INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen) SELECT baseline, $2, $3, $6, $8, $8 FROM d`,
-  // A node taught a content it holds: as taughtBy, for the content.
-  digestTaughtBy: `WITH seen AS (UPDATE baseline_digest_nodes SET last_seen = $1 WHERE baseline = $2 AND path = $3 AND sha256 = $4 AND node = $5 RETURNING 1),
-    added AS (INSERT INTO baseline_digest_nodes (baseline, path, sha256, node, first_seen, last_seen)
-      SELECT $2, $3, $4, $5, $1, $1 WHERE $6::boolean AND NOT EXISTS (SELECT 1 FROM seen) RETURNING 1)
-    UPDATE baseline_item_digests SET first_seen = least(first_seen, $7), last_seen = greatest(last_seen, $1), nodes = nodes + (SELECT count(*) FROM added)
-    WHERE baseline = $2 AND path = $3 AND sha256 = $4 RETURNING (SELECT count(*) FROM added) AS added`,
-  // What a baseline holds, read once per baseline a report merges into.
-  heldItems: 'SELECT path, nodes FROM baseline_items WHERE baseline = $1',
-  heldDigests: 'SELECT path, sha256, nodes FROM baseline_item_digests WHERE baseline = $1',
   // Agents' catch-up: unattributed container keys belong to one node and are not broadcast.
   // SQLite's LIKE ignores ASCII case; ILIKE under the C collation folds ASCII alone, as it does.
   since: `SELECT * FROM baselines WHERE version > $1 AND NOT (key COLLATE "C" ILIKE 'container:%') ORDER BY version LIMIT $2`,
@@ -187,24 +189,6 @@ function lock(b: RawBaseline, by: 'operator' | 'node', name: string, now: number
   b.locked_by = by;
   b.locked_detail = name;
   b.locked_at = now;
-}
-
-/**
- * Whether something new to the locked `b`, received `now`, was on its way at a node's lock:
- * received within LOCK_IN_FLIGHT_MS of the lock, by the collector's clock; the node's
- * `firstSeen` can only refuse it (store/baselines.ts's header).
- */
-function onItsWay(b: RawBaseline, firstSeen: number, now: number): boolean {
-  return b.state === 'locked' && b.locked_by === 'node' && b.locked_at !== null
-    && now - b.locked_at <= LOCK_IN_FLIGHT_MS && firstSeen <= b.locked_at;
-}
-
-/** Whether a node's new content of `path` joins `b`; `held`: the item was there before the report. */
-function digestJoins(b: RawBaseline, held: boolean, d: ReportedDigest, firstSeen: number, now: number): boolean {
-  if (d.source === 'operator') return false;
-  if (b.state === 'learning') return true;
-  if (held && JUDGED_BY_AGENT.has(d.source)) return true;
-  return onItsWay(b, firstSeen, now);
 }
 
 /** `rows` grouped by `keyOf`, each group in the rows' order. */
@@ -283,11 +267,6 @@ function toCentral(b: RawBaseline, c: Children): CentralBaseline {
   };
 }
 
-interface Counts { added: number; dropped: number; refused: number }
-
-/** What a baseline holds during a report's merge: nodes per item and per content, contents per item. */
-interface Held { items: Map<string, number>; digests: Map<string, number>; perPath: Map<string, number> }
-const digestId = (path: string, sha256: string): string => `${sha256}:${path}`;
 
 /** The writes of one transaction, over its `Sql`; every baseline it touches is locked (the header's steps 1 and 2). */
 function writer(q: Sql) {
@@ -311,59 +290,51 @@ function writer(q: Sql) {
     return create(key, now, '');
   }
 
-  /**
-   * What `b` holds as a report merges into it: its items' and contents' node counts, read once
-   * and kept up to date by the merge's own writes (the rows are locked: nobody else writes them).
-   */
-  async function held(b: RawBaseline): Promise<Held> {
-    const items = new Map((await q.rows<{ path: string; nodes: number }>(Q.heldItems, [b.seq])).map((r) => [r.path, r.nodes]));
+  /** What `b` holds, as the merge of `node`'s report `rb` needs it (what the report does not touch is not read). */
+  async function holdings(b: RawBaseline, node: string, rb: ReportedBaseline): Promise<Holdings> {
+    const items = new Map((await q.rows<{ path: string; nodes: number; inline_code: number }>(Q.heldItems, [b.seq]))
+      .map((r) => [r.path, { nodes: r.nodes, inline: r.inline_code === 1 }]));
+    const taught = new Set((await q.rows<{ path: string }>(Q.heldTaught, [b.seq, node])).map((r) => r.path));
     const digests = new Map<string, number>();
     const perPath = new Map<string, number>();
-    for (const d of await q.rows<{ path: string; sha256: string; nodes: number }>(Q.heldDigests, [b.seq])) {
-      digests.set(digestId(d.path, d.sha256), d.nodes);
-      perPath.set(d.path, (perPath.get(d.path) ?? 0) + 1);
+    const digestTaught = new Set<string>();
+    if (rb.items.some((i) => (i.digests ?? []).length > 0)) {
+      for (const d of await q.rows<{ path: string; sha256: string; nodes: number }>(Q.heldDigests, [b.seq])) {
+        digests.set(digestId(d.path, d.sha256), d.nodes);
+        perPath.set(d.path, (perPath.get(d.path) ?? 0) + 1);
+      }
+      for (const d of await q.rows<{ path: string; sha256: string }>(Q.heldDigestTaught, [b.seq, node])) digestTaught.add(digestId(d.path, d.sha256));
     }
-    return { items, digests, perPath };
+    const listens = new Set((rb.listens ?? []).length > 0 ? (await q.rows<{ listen: string }>(Q.heldListens, [b.seq])).map((r) => r.listen) : []);
+    return { items, taught, digests, digestTaught, perPath, listens };
   }
 
-  /** `node` taught `path` (already an item): recorded, within the bound on nodes per item. */
-  async function taughtBy(b: RawBaseline, h: Held, path: string, node: string, firstSeen: number, now: number): Promise<void> {
-    const nodes = h.items.get(path)!;
-    const r = await q.one<{ added: number }>(Q.taughtBy, [now, b.seq, path, node, nodes < BASELINE_LIMITS.nodesPerItem, firstSeen]);
-    h.items.set(path, nodes + (r?.added ?? 0));
-  }
-
-  /** A node's new item `path` of `b`, taught by it. */
-  async function learnItem(b: RawBaseline, h: Held, path: string, source: ItemSource, node: string, firstSeen: number, now: number): Promise<void> {
-    await q.run(Q.learnItem, [b.seq, path, source, node, firstSeen, now]);
-    h.items.set(path, 1);
-  }
-
-  /** A node's contents of `path` (an item of `b` now), merged; `isHeld`: the item was there before the report. */
-  async function mergeDigests(b: RawBaseline, h: Held, path: string, isHeld: boolean, digests: readonly ReportedDigest[], node: string, now: number, n: Counts): Promise<void> {
-    for (const d of digests) {
-      if (d.source === 'operator') continue; // only the collector's own allows make those
-      const firstSeen = d.firstSeen || now;
-      const id = digestId(path, d.sha256);
-      const nodes = h.digests.get(id);
-      if (nodes !== undefined) {
-        const r = await q.one<{ added: number }>(Q.digestTaughtBy, [now, b.seq, path, d.sha256, node, nodes < BASELINE_LIMITS.nodesPerItem, firstSeen]);
-        h.digests.set(id, nodes + (r?.added ?? 0));
-        continue;
-      }
-      if (!digestJoins(b, isHeld, d, firstSeen, now)) {
-        n.refused++;
-        continue;
-      }
-      if ((h.perPath.get(path) ?? 0) >= ITEM_DIGEST_LIMITS.perItem) {
-        n.dropped++;
-        continue;
-      }
-      await q.run(Q.learnDigest, [b.seq, path, d.sha256, d.source, d.image, node, firstSeen, now]);
-      h.digests.set(id, 1);
-      h.perPath.set(path, (h.perPath.get(path) ?? 0) + 1);
-      n.added++;
-    }
+  /**
+   * Writes a merge's plan: rows before the rows that refer to them, each kind in one statement
+   * over columns of values ($1 the baseline, $2 now, $3 the node where the statement has it).
+   */
+  async function write(b: RawBaseline, p: MergePlan, node: string, now: number): Promise<void> {
+    const run = async (text: string, rows: number, params: unknown[]): Promise<void> => {
+      if (rows > 0) await q.run(text, params);
+    };
+    const col = <T>(list: readonly T[], f: (x: T) => unknown): unknown[] => list.map(f);
+    const at = [b.seq, now];
+    await run(Q.newItems, p.newItems.length, [...at, node, col(p.newItems, (i) => i.path), col(p.newItems, (i) => i.source), col(p.newItems, (i) => i.firstSeen)]);
+    await run(Q.taughtNew, p.taughtNew.length, [...at, node, p.taughtNew]);
+    const seen = [...p.seenItems];
+    await run(Q.seenItems, seen.length, [...at, col(seen, ([path]) => path), col(seen, ([, x]) => x.firstSeen), col(seen, ([, x]) => x.add)]);
+    await run(Q.taughtSeen, p.taughtSeen.size, [...at, node, [...p.taughtSeen]]);
+    await run(Q.inline, p.inline.size, [b.seq, [...p.inline]]);
+    const nd = p.newDigests;
+    await run(Q.newDigests, nd.length, [...at, node, col(nd, (d) => d.path), col(nd, (d) => d.sha256), col(nd, (d) => d.source), col(nd, (d) => d.image), col(nd, (d) => d.firstSeen)]);
+    const dn = p.digestTaughtNew;
+    await run(Q.digestTaughtNew, dn.length, [...at, node, col(dn, (d) => d.path), col(dn, (d) => d.sha256)]);
+    const sd = [...p.seenDigests.values()];
+    await run(Q.seenDigests, sd.length, [...at, col(sd, (d) => d.path), col(sd, (d) => d.sha256), col(sd, (d) => d.firstSeen), col(sd, (d) => d.add)]);
+    const st = [...p.digestTaughtSeen.values()];
+    await run(Q.digestTaughtSeen, st.length, [...at, node, col(st, (d) => d.path), col(st, (d) => d.sha256)]);
+    await run(Q.newListens, p.newListens.length, [...at, node, p.newListens]);
+    await run(Q.seenListens, p.seenListens.size, [...at, [...p.seenListens]]);
   }
 
   /** An operator allows `sha256` at `path`: made an operator's content, with room made for it. */
@@ -378,29 +349,7 @@ function writer(q: Sql) {
     await q.run(Q.insertDigest, [b.seq, path, sha256, 'operator', '', by, now, now, 0]);
   }
 
-  /** A node's listens of `b` merged under the items' rules; returns how many joined. */
-  async function mergeListens(b: RawBaseline, listens: readonly string[], node: string, now: number, n: Counts): Promise<number> {
-    let held = listens.length > 0 ? await count(q, Q.listenCount, [b.seq]) : 0;
-    let added = 0;
-    for (const listen of listens) {
-      if (await q.run(Q.seenListen, [now, b.seq, listen]) > 0) continue;
-      if (b.state === 'locked' && !onItsWay(b, now, now)) {
-        n.refused++;
-        continue;
-      }
-      if (held >= MAX_LISTENS_PER_BASELINE) {
-        n.dropped++;
-        continue;
-      }
-      await q.run(Q.insertListen, [b.seq, listen, node, now, now]);
-      held++;
-      added++;
-    }
-    n.added += added;
-    return added;
-  }
-
-  return { nextVersion, save, bump, create, ensure, held, taughtBy, learnItem, mergeDigests, operatorDigest, mergeListens };
+  return { nextVersion, save, bump, create, ensure, holdings, write, operatorDigest };
 }
 
 const FULL = `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys} baselines, its limit`;
@@ -493,39 +442,19 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
             total++;
           }
           const removed = new Set((await q.rows<{ path: string }>(Q.removedPaths, [b.seq])).map((r) => r.path));
-          const h = await w.held(b);
-          const added: string[] = [];
-          const digestsBefore = digests.added;
-          let inlineAdded = 0;
-          for (const item of rb.items) {
-            if (removed.has(item.path)) continue;
-            const firstSeen = item.firstSeen || now;
-            if (h.items.has(item.path)) {
-              // An operator's item a node holds was not taught by it.
-              if (item.source !== 'operator') await w.taughtBy(b, h, item.path, node, firstSeen, now);
-              await w.mergeDigests(b, h, item.path, true, item.digests ?? [], node, now, digests);
-              // Inline code joins as items do: while the central baseline learns.
-              if (item.inlineCode && b.state === 'learning' && await q.run(Q.inlineCode, [b.seq, item.path]) > 0) inlineAdded++;
-              continue;
-            }
-            if (item.source === 'operator') continue; // only the collector's own allows make those
-            if (b.state === 'locked' && !onItsWay(b, firstSeen, now)) {
-              out.itemsRefused++;
-              continue;
-            }
-            if (b.items >= BASELINE_LIMITS.itemsPerKey) {
-              b.items_dropped++;
-              out.itemsDropped++;
-              continue;
-            }
-            await w.learnItem(b, h, item.path, item.source, node, firstSeen, now);
-            b.items++;
-            added.push(item.path);
-            await w.mergeDigests(b, h, item.path, false, item.digests ?? [], node, now, digests);
-            if (item.inlineCode) await q.run(Q.inlineCode, [b.seq, item.path]);
-          }
+          const p = planMerge(b, await w.holdings(b, node, rb), rb, removed, now);
+          await w.write(b, p, node, now);
+          const added = p.added;
+          b.items += added.length;
+          b.items_dropped += p.itemsDropped;
+          out.itemsDropped += p.itemsDropped;
+          out.itemsRefused += p.itemsRefused;
           out.itemsAdded += added.length;
-          const listensAdded = await w.mergeListens(b, rb.listens ?? [], node, now, listens);
+          for (const k of ['added', 'dropped', 'refused'] as const) {
+            digests[k] += p.digests[k];
+            listens[k] += p.listens[k];
+          }
+          const listensAdded = p.listens.added;
           const wasLearning = b.state === 'learning';
           if (rb.state === 'locked' && wasLearning && rb.version >= b.unlock_version) {
             lock(b, 'node', node, now);
@@ -539,7 +468,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
           } else if (rb.version < b.version) {
             out.behind.push(b.key);
           }
-          if (added.length > 0 || listensAdded > 0 || inlineAdded > 0 || digests.added > digestsBefore || out.adoptAll.at(-1) === b.key) b.updated_at = now;
+          if (added.length > 0 || listensAdded > 0 || p.inlineAdded > 0 || p.digests.added > 0 || out.adoptAll.at(-1) === b.key) b.updated_at = now;
           await w.save(b);
         }
         const bumps: Record<Counter, number> = {
