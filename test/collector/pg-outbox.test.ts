@@ -51,7 +51,7 @@ function sqliteSide(store: Store): Side {
   return { outbox: store.outbox, unit: (work) => store.unit((u) => work(u.outbox)), heard };
 }
 
-/** A unit as the PostgreSQL store will run one: a transaction on one client, the outbox told how it ended. */
+/** A unit as the PostgreSQL store will run one: a transaction on one client, the outbox written last and told how it ended. */
 function pgSide(outbox: PgOutbox, pool: pg.Pool): Side {
   const heard: Array<[string, number]> = [];
   outbox.subscribe((d, n) => heard.push([d, n]));
@@ -61,7 +61,12 @@ function pgSide(outbox: PgOutbox, pool: pg.Pool): Side {
     async unit(work) {
       let part: ReturnType<PgOutbox['unit']> | undefined;
       try {
-        const out = await transact((q) => work(part = outbox.unit(q)));
+        const out = await transact(async (q) => {
+          part = outbox.unit(q);
+          const value = await work(part);
+          await part.flush();
+          return value;
+        });
         part?.committed();
         return out;
       } catch (err) {
@@ -377,4 +382,62 @@ pgTest('two replicas enqueuing at once to a destination at maxPending: never mor
   t.is(dropped, 70, 'the listeners were told of every drop');
   // Rows of one destination are numbered in commit order: the pending ones are the last ten queued.
   t.deepEqual(rows.map((r) => r.seq), Array.from({ length: 10 }, (_, i) => 71 + i));
+});
+
+pgTest('a unit\'s outbox is written at its flush, last: a unit holding another store\'s row and one waiting for it do not deadlock over the queues', async (t) => {
+  const s = await server();
+  const db = await s.createDatabase();
+  const queues: OutboxQueue[] = [{ name: 'a', format: 'json', maxPending: 10 }];
+  const replicas = await Promise.all([0, 1].map(async () => {
+    const pool = await pgPool(t, s, db);
+    return { outbox: await openPgOutbox(sqlOf(pool), transactOn(pool), queues), transact: transactOn(pool) };
+  }));
+  const [one, two] = replicas as [typeof replicas[0], typeof replicas[0]];
+  // A row of another store (a finding, a rollup) that both units write.
+  const touch = "UPDATE baseline_meta SET value = value + 1 WHERE name = 'keys_dropped'";
+  let held!: () => void;
+  const twoHoldsTheRow = new Promise<void>((resolve) => { held = resolve; });
+  const first = one.transact(async (q) => {
+    const u = one.outbox.unit(q);
+    await u.enqueue('a', change('f1'), T0);
+    await twoHoldsTheRow;
+    await q.run(touch); // waits for the second unit's commit
+    await u.flush();
+    return u;
+  });
+  const second = two.transact(async (q) => {
+    const u = two.outbox.unit(q);
+    await q.run(touch);
+    held();
+    await u.enqueue('a', change('f2'), T0 + 1);
+    await u.flush();
+    return u;
+  });
+  const units = await Promise.all([first, second]);
+  for (const u of units) u.committed();
+  t.deepEqual((await one.outbox.pending('a', 10)).map((r) => r.findingId), ['f2', 'f1'], 'in commit order');
+});
+
+pgTest('the unit\'s part refuses to be misused: committed without its flush throws, nothing joins after the flush, a second flush writes nothing', async (t) => {
+  const s = await server();
+  const pool = await pgPool(t, s, await s.createDatabase());
+  const outbox = await openPgOutbox(sqlOf(pool), transactOn(pool), QUEUES);
+  const transact = transactOn(pool);
+  const lost = await transact(async (q) => {
+    const u = outbox.unit(q);
+    await u.enqueue('ops', change('f1'), T0);
+    return u;
+  });
+  t.throws(() => lost.committed(), { message: /committed without writing its outbox rows/ });
+  await transact(async (q) => {
+    const u = outbox.unit(q);
+    await u.fire('am', change('f1'));
+    await u.flush();
+    await u.flush();
+    await t.throwsAsync(u.enqueue('ops', change('f2'), T0), { message: /written already/ });
+  });
+  t.deepEqual((await outbox.firing('am')).map((c) => c.finding.id), ['f1']);
+  t.deepEqual(await outbox.pending('ops', 10), []);
+  const idle = await transact(async (q) => outbox.unit(q));
+  t.notThrows(() => idle.committed(), 'a unit that wrote nothing needs no flush');
 });

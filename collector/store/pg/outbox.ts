@@ -6,11 +6,14 @@
 // Replicas. Each destination's queue row (webhook_queues: pending, dropped) is the lock of
 // that destination's queue: whoever changes which rows of it are pending, or its counters,
 // holds the row, so maxPending and the dropped counter hold with any number of writers:
-//   - a unit locks the rows of every configured destination, in name order (byte order), at
-//     its first outbox write, and keeps them to its commit. All at once and in one order,
-//     because a unit writes to destinations in whatever order its changes come, and two units
-//     taking them one by one could each wait for the other. Alert-writing units therefore
-//     commit one at a time; their rows of one destination get their seq in commit order.
+//   - a unit's enqueue, fire and unfire are kept in memory and written by `flush`, which the
+//     unit calls last, just before COMMIT. It locks the rows of every configured destination,
+//     in name order (byte order), then writes. All at once and in one order, because a unit
+//     writes to destinations in whatever order its changes come, and two units taking them one
+//     by one could each wait for the other; last, because a unit that took them early and then
+//     waited for a finding's row another unit holds (which then wanted the queues) would
+//     deadlock. Alert-writing units so commit one at a time, holding the queues only across
+//     their flush and commit; their rows of one destination get their seq in commit order.
 //   - outside units, a write that settles, revives or abandons rows locks the queue rows it
 //     will change (in name order) before the outbox rows, the order a unit takes them in.
 // Listeners (`subscribe`) live in this collector process: a unit's commit here tells them; a
@@ -22,6 +25,7 @@ import {
   encodeDeliveryCursor, type Delivery, type DeliveryFilter, type DeliveryStatus, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
   type OutboxUnit, type QueueCounts,
 } from '../boundary/outbox.js';
+import { StoreError } from '../boundary/errors.js';
 import { MAX_ERROR_LENGTH } from '../outbox.js';
 import { pageOf, type Page } from '../paging.js';
 import { isoTime, isoTimeOrNull as iso } from '../time.js';
@@ -102,9 +106,21 @@ function listStatement(filter: DeliveryFilter): { text: string; values: unknown[
 /** Names in the order their queue rows are locked (what `lockQueues` sorts by). */
 const byteOrder = (names: Iterable<string>): string[] => [...new Set(names)].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 
+/** What a unit asked of the outbox, kept until the unit writes it (flush). */
+type Write =
+  | { readonly kind: 'enqueue'; readonly d: OutboxQueue; readonly change: FindingChange; readonly now: number }
+  | { readonly kind: 'fire'; readonly destination: string; readonly change: FindingChange }
+  | { readonly kind: 'unfire'; readonly destination: string; readonly findingId: string };
+
 /** The outbox's part in one unit of work, with what the unit tells it when it ends. */
 export interface PgOutboxUnit extends OutboxUnit {
-  /** The unit committed: the listeners are told of the rows it queued. */
+  /**
+   * Writes what the unit queued, fired and unfired, in the order it asked: the queue locks
+   * first, then the rows. The unit calls it once, after its other writes (the rollups' too)
+   * and just before COMMIT, so the queue locks are held only across the commit.
+   */
+  flush(): Promise<void>;
+  /** The unit committed: the listeners are told of the rows it queued. Throws when it asked for writes and never flushed them. */
   committed(): void;
   /** The unit rolled back: its rows are gone, nobody is told. */
   rolledBack(): void;
@@ -140,20 +156,11 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
   }
 
   function unit(q: Sql): PgOutboxUnit {
+    /** What the unit asked for, in order, written by `flush`. */
+    const writes: Write[] = [];
+    let flushed = false;
     /** Rows written by this unit, announced once it commits: dropped per destination. */
     const queued = new Map<string, number>();
-    let locked: Promise<unknown> | undefined;
-    /** The unit's calls run one after another even when the caller does not wait, as SQLite's synchronous ones do. */
-    let tail: Promise<unknown> = Promise.resolve();
-    const inOrder = <R>(job: () => Promise<R>): Promise<R> => {
-      const run = tail.then(async () => {
-        locked ??= q.rows(Q.lockQueues, [byteOrder(names)]);
-        await locked;
-        return job();
-      });
-      tail = run.catch(() => undefined);
-      return run;
-    };
     /** The JSON of the change being queued (one change usually goes to several destinations). */
     let lastChange: FindingChange | undefined;
     let lastJson = '';
@@ -164,9 +171,14 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
       }
       return lastJson;
     };
+    const record = (w: Write): Promise<void> => {
+      if (flushed) return Promise.reject(new StoreError('OUTBOX_FLUSHED', 'the outbox of this unit was written already: nothing more can join it'));
+      writes.push(w);
+      return Promise.resolve();
+    };
 
     /** Queues one row; returns how many older rows it pushed out (0 or 1). */
-    async function insert(d: OutboxQueue, change: FindingChange, text: string, now: number): Promise<number> {
+    async function insert(d: OutboxQueue, change: FindingChange, now: number): Promise<number> {
       let dropped = 0;
       const after = (await q.one<{ pending: number }>(Q.bump, [1, 0, d.name]))?.pending ?? 0;
       if (after > d.maxPending) {
@@ -177,30 +189,41 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
           dropped = 1;
         }
       }
-      await q.run(Q.insert, [d.name, change.finding.id, change.event, text, now]);
+      await q.run(Q.insert, [d.name, change.finding.id, change.event, json(change), now]);
       return dropped;
     }
 
     return {
       enqueue(destination: string, change: FindingChange, now: number): Promise<void> {
         const d = byName.get(destination);
-        if (!d) return Promise.resolve();
-        return inOrder(async () => {
-          const dropped = await insert(d, change, json(change), now);
-          queued.set(destination, (queued.get(destination) ?? 0) + dropped);
-        });
+        return d ? record({ kind: 'enqueue', d, change, now }) : Promise.resolve();
       },
       fire(destination: string, change: FindingChange): Promise<void> {
-        return inOrder(async () => {
-          await q.run(Q.fire, [destination, change.finding.id, json(change)]);
-        });
+        return record({ kind: 'fire', destination, change });
       },
       unfire(destination: string, findingId: string): Promise<void> {
-        return inOrder(async () => {
-          await q.run(Q.unfire, [destination, findingId]);
-        });
+        return record({ kind: 'unfire', destination, findingId });
+      },
+      async flush(): Promise<void> {
+        if (flushed) return;
+        flushed = true;
+        if (writes.length === 0) return;
+        await q.rows(Q.lockQueues, [byteOrder(names)]);
+        for (const w of writes) {
+          if (w.kind === 'enqueue') {
+            const dropped = await insert(w.d, w.change, w.now);
+            queued.set(w.d.name, (queued.get(w.d.name) ?? 0) + dropped);
+          } else if (w.kind === 'fire') {
+            await q.run(Q.fire, [w.destination, w.change.finding.id, json(w.change)]);
+          } else {
+            await q.run(Q.unfire, [w.destination, w.findingId]);
+          }
+        }
       },
       committed(): void {
+        if (writes.length > 0 && !flushed) {
+          throw new StoreError('OUTBOX_NOT_FLUSHED', 'a unit committed without writing its outbox rows (flush before COMMIT): its alerts are lost');
+        }
         const done = [...queued];
         queued.clear();
         lastChange = undefined;
