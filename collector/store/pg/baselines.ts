@@ -32,9 +32,9 @@ import { parseWorkloadKey } from '../../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../../proto/exec-identity.js';
 import { StoreError } from '../boundary/errors.js';
 import {
-  BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, MAX_LISTENS_PER_BASELINE, type AllowedContents, type BaselineAction, type BaselineCounters, type BaselineFilter,
+  BASELINE_LIMITS, MAX_LISTENS_PER_BASELINE, type AllowedContents, type BaselineAction, type BaselineCounters, type BaselineFilter,
   type BaselineListen, type BaselineStore, type CentralBaseline, type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource,
-  type NodeBaselineCleanup, type ReportedBaseline, type ReportedDigest, type ReportOutcome, type ReportQuota, type SyncEntry,
+  type NodeBaselineCleanup, type ReportedBaseline, type ReportOutcome, type ReportQuota, type SyncEntry,
 } from '../boundary/baselines.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { isoTime as iso } from '../time.js';
