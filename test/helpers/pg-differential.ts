@@ -10,10 +10,10 @@ import { openPostgres } from '../../collector/store/pg/open.js';
 import type { PostgresSettings } from '../../collector/store/pg/settings.js';
 import { connectTo, type TestPostgres } from './postgres.js';
 
-/** A pool on `database` of the server (migrated), ended when the test ends. */
+/** A pool on `database` of the server (migrated), ended when the test ends; slow to give up connecting, as a loaded CI machine can be. */
 export async function pgPool(t: ExecutionContext, server: TestPostgres, database: string, poolSize = 4): Promise<pg.Pool> {
   const url = server.url(database);
-  const settings: PostgresSettings = { url: () => url, sslMode: 'disable', ca: undefined, poolSize, connectTimeoutMs: 10_000 };
+  const settings: PostgresSettings = { url: () => url, sslMode: 'disable', ca: undefined, poolSize, connectTimeoutMs: 60_000 };
   const { pool } = await openPostgres(settings, () => undefined);
   t.teardown(() => pool.end());
   return pool;
