@@ -17,7 +17,7 @@ import type pg from 'pg';
 import type { AlertEvent, Finding, FindingChange } from '../../collector/finding.js';
 import { openStore } from '../../collector/store/sqlite.js';
 import { decodeDeliveryCursor, type OutboxQueue, type OutboxStore, type OutboxUnit, type Store } from '../../collector/store/store.js';
-import { openPgOutbox, type PgOutbox } from '../../collector/store/pg/outbox.js';
+import { createPgOutbox, type PgOutbox } from '../../collector/store/pg/outbox.js';
 import { sqlOf, transactOn } from '../../collector/store/pg/sql.js';
 import { needsPostgres, postgresForFile } from '../helpers/postgres.js';
 import { agree, createIcuDatabase, pgPool, same } from '../helpers/pg-differential.js';
@@ -54,15 +54,15 @@ function sqliteSide(store: Store): Side {
 /** A unit as the PostgreSQL store will run one: a transaction on one client, the outbox written last and told how it ended. */
 function pgSide(outbox: PgOutbox, pool: pg.Pool): Side {
   const heard: Array<[string, number]> = [];
-  outbox.subscribe((d, n) => heard.push([d, n]));
+  outbox.store.subscribe((d, n) => heard.push([d, n]));
   const transact = transactOn(pool);
   return {
-    outbox, heard,
+    outbox: outbox.store, heard,
     async unit(work) {
-      let part: ReturnType<PgOutbox['unit']> | undefined;
+      let part: ReturnType<PgOutbox['forUnit']> | undefined;
       try {
         const out = await transact(async (q) => {
-          part = outbox.unit(q);
+          part = outbox.forUnit(q);
           const value = await work(part);
           await part.flush();
           return value;
@@ -87,7 +87,7 @@ async function pair(t: ExecutionContext, queues = QUEUES, database?: string): Pr
   const s = await server();
   const db = database ?? await s.createDatabase();
   const pool = await pgPool(t, s, db);
-  return { lite: sqliteSide(store), pg: pgSide(await openPgOutbox(sqlOf(pool), transactOn(pool), queues), pool), pool, path, db };
+  return { lite: sqliteSide(store), pg: pgSide(createPgOutbox(sqlOf(pool), transactOn(pool), queues), pool), pool, path, db };
 }
 
 /** Every row's seq, oldest first. */
@@ -219,7 +219,7 @@ pgTest('a destination no longer configured: its pending rows become dead letters
   const reopened = openStore({ path: first.path, webhooks: only });
   t.teardown(() => reopened.close());
   const lite = sqliteSide(reopened);
-  const pgs = pgSide(await openPgOutbox(sqlOf(first.pool), transactOn(first.pool), only), first.pool);
+  const pgs = pgSide(createPgOutbox(sqlOf(first.pool), transactOn(first.pool), only), first.pool);
   const go = <T>(call: (s: Side) => Promise<T>, what = '') => same(t, lite, pgs, call, what);
   await go((s) => s.outbox.abandonUnconfigured(T0 + 10));
   await go((s) => s.outbox.abandonUnconfigured(T0 + 11), 'nothing left');
@@ -286,7 +286,7 @@ pgTest('fast-check: random sequences of units and dispatcher calls give the same
   const pool = await pgPool(t, s, await createIcuDatabase(s));
   await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 16 }), async (ops) => {
     await pool.query('TRUNCATE webhook_outbox, webhook_queues, webhook_firing RESTART IDENTITY');
-    const pgs = pgSide(await openPgOutbox(sqlOf(pool), transactOn(pool), QUEUES), pool);
+    const pgs = pgSide(createPgOutbox(sqlOf(pool), transactOn(pool), QUEUES), pool);
     const store = openStore({ path: ':memory:', webhooks: QUEUES });
     const lite = sqliteSide(store);
     try {
@@ -321,7 +321,7 @@ pgTest('two replicas\' units enqueuing at once past maxPending, in opposite dest
   const queues: OutboxQueue[] = [{ name: 'a', format: 'json', maxPending: 5 }, { name: 'b', format: 'json', maxPending: 7 }];
   const replicas = await Promise.all([0, 1].map(async () => {
     const pool = await pgPool(t, s, db);
-    return pgSide(await openPgOutbox(sqlOf(pool), transactOn(pool), queues), pool);
+    return pgSide(createPgOutbox(sqlOf(pool), transactOn(pool), queues), pool);
   }));
   const units = 25;
   const enqueue = (side: Side, order: readonly string[], who: string) => (async () => {
@@ -369,7 +369,7 @@ pgTest('two replicas enqueuing at once to a destination at maxPending: never mor
   const queues: OutboxQueue[] = [{ name: 'ops', format: 'json', maxPending: 10 }];
   const sides = await Promise.all([0, 1, 2, 3].map(async () => {
     const pool = await pgPool(t, s, db, 2);
-    return pgSide(await openPgOutbox(sqlOf(pool), transactOn(pool), queues), pool);
+    return pgSide(createPgOutbox(sqlOf(pool), transactOn(pool), queues), pool);
   }));
   await Promise.all(sides.map((side, r) => (async () => {
     for (let i = 0; i < 20; i++) await side.unit((u) => u.enqueue('ops', change(`r${r}-${i}`), T0 + i));
@@ -390,7 +390,7 @@ pgTest('a unit\'s outbox is written at its flush, last: a unit holding another s
   const queues: OutboxQueue[] = [{ name: 'a', format: 'json', maxPending: 10 }];
   const replicas = await Promise.all([0, 1].map(async () => {
     const pool = await pgPool(t, s, db);
-    return { outbox: await openPgOutbox(sqlOf(pool), transactOn(pool), queues), transact: transactOn(pool) };
+    return { outbox: createPgOutbox(sqlOf(pool), transactOn(pool), queues), transact: transactOn(pool) };
   }));
   const [one, two] = replicas as [typeof replicas[0], typeof replicas[0]];
   // A row of another store (a finding, a rollup) that both units write.
@@ -398,7 +398,7 @@ pgTest('a unit\'s outbox is written at its flush, last: a unit holding another s
   let held!: () => void;
   const twoHoldsTheRow = new Promise<void>((resolve) => { held = resolve; });
   const first = one.transact(async (q) => {
-    const u = one.outbox.unit(q);
+    const u = one.outbox.forUnit(q);
     await u.enqueue('a', change('f1'), T0);
     await twoHoldsTheRow;
     await q.run(touch); // waits for the second unit's commit
@@ -406,7 +406,7 @@ pgTest('a unit\'s outbox is written at its flush, last: a unit holding another s
     return u;
   });
   const second = two.transact(async (q) => {
-    const u = two.outbox.unit(q);
+    const u = two.outbox.forUnit(q);
     await q.run(touch);
     held();
     await u.enqueue('a', change('f2'), T0 + 1);
@@ -415,29 +415,29 @@ pgTest('a unit\'s outbox is written at its flush, last: a unit holding another s
   });
   const units = await Promise.all([first, second]);
   for (const u of units) u.committed();
-  t.deepEqual((await one.outbox.pending('a', 10)).map((r) => r.findingId), ['f2', 'f1'], 'in commit order');
+  t.deepEqual((await one.outbox.store.pending('a', 10)).map((r) => r.findingId), ['f2', 'f1'], 'in commit order');
 });
 
 pgTest('the unit\'s part refuses to be misused: committed without its flush throws, nothing joins after the flush, a second flush writes nothing', async (t) => {
   const s = await server();
   const pool = await pgPool(t, s, await s.createDatabase());
-  const outbox = await openPgOutbox(sqlOf(pool), transactOn(pool), QUEUES);
+  const outbox = createPgOutbox(sqlOf(pool), transactOn(pool), QUEUES);
   const transact = transactOn(pool);
   const lost = await transact(async (q) => {
-    const u = outbox.unit(q);
+    const u = outbox.forUnit(q);
     await u.enqueue('ops', change('f1'), T0);
     return u;
   });
   t.throws(() => lost.committed(), { message: /committed without writing its outbox rows/ });
   await transact(async (q) => {
-    const u = outbox.unit(q);
+    const u = outbox.forUnit(q);
     await u.fire('am', change('f1'));
     await u.flush();
     await u.flush();
     await t.throwsAsync(u.enqueue('ops', change('f2'), T0), { message: /written already/ });
   });
-  t.deepEqual((await outbox.firing('am')).map((c) => c.finding.id), ['f1']);
-  t.deepEqual(await outbox.pending('ops', 10), []);
-  const idle = await transact(async (q) => outbox.unit(q));
+  t.deepEqual((await outbox.store.firing('am')).map((c) => c.finding.id), ['f1']);
+  t.deepEqual(await outbox.store.pending('ops', 10), []);
+  const idle = await transact(async (q) => outbox.forUnit(q));
   t.notThrows(() => idle.committed(), 'a unit that wrote nothing needs no flush');
 });

@@ -1,7 +1,8 @@
 // The webhook outbox on PostgreSQL: the SQLite outbox (store/outbox.ts) ported, with the same
-// rows, counters and results. Two faces, as there: `OutboxStore` outside units (dispatchers,
-// the API), over the pool; and the unit's part (enqueue, fire, unfire), built again over each
-// unit's client (cheap: closures only), with `committed()` / `rolledBack()` for that unit.
+// rows, counters and results. Two faces, as there: `store`, the OutboxStore outside units
+// (dispatchers, the API), over the pool; and `forUnit(sql)`, the unit's part (enqueue, fire,
+// unfire), built again over each unit's client (cheap: closures only), which the unit flushes
+// last before COMMIT and tells how it ended (`committed()` / `rolledBack()`).
 //
 // Replicas. Each destination's queue row (webhook_queues: pending, dropped) is the lock of
 // that destination's queue: whoever changes which rows of it are pending, or its counters,
@@ -55,7 +56,7 @@ function toDelivery(r: RawRow): Delivery {
 }
 
 const Q = {
-  queueRow: 'INSERT INTO webhook_queues (destination) VALUES ($1) ON CONFLICT DO NOTHING',
+  queueRows: 'INSERT INTO webhook_queues (destination) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',
   /** The queue rows of these destinations, locked in byte order of their names. */
   lockQueues: 'SELECT destination FROM webhook_queues WHERE destination = ANY($1::text[]) ORDER BY destination COLLATE "C" FOR UPDATE',
   insert: `INSERT INTO webhook_outbox (destination, finding_id, event, change, created_at, age_from, next_attempt_at)
@@ -126,20 +127,24 @@ export interface PgOutboxUnit extends OutboxUnit {
   rolledBack(): void;
 }
 
-export interface PgOutbox extends OutboxStore {
+export interface PgOutbox {
+  /** The outbox outside units (dispatchers, the API), over the pool. */
+  readonly store: OutboxStore;
   /** The unit's part, over the unit's `Sql` (its one client, in its transaction); one per unit. */
-  unit(sql: Sql): PgOutboxUnit;
+  forUnit(sql: Sql): PgOutboxUnit;
 }
 
 /**
- * The outbox over `sql` (the pool); `transact` runs what SQLite runs as one transaction.
- * Makes the configured destinations' queue rows (once per collector start, as SQLite's does).
+ * The outbox over `sql` (the pool); `transact` runs what SQLite runs as one transaction. The
+ * configured destinations' queue rows are made by the first units that write to the outbox
+ * (in their transaction, until one of them commits), where SQLite makes them at open.
  */
-export async function openPgOutbox(sql: Sql, transact: Transact, destinations: readonly OutboxQueue[]): Promise<PgOutbox> {
-  for (const d of destinations) await sql.run(Q.queueRow, [d.name]);
+export function createPgOutbox(sql: Sql, transact: Transact, destinations: readonly OutboxQueue[]): PgOutbox {
   const byName = new Map(destinations.map((d) => [d.name, d]));
   const names = destinations.map((d) => d.name);
   const listeners = new Set<OutboxListener>();
+  /** The queue rows are there: a unit that made them committed. */
+  let queuesMade = false;
 
   const notify = (destination: string, dropped: number): void => {
     for (const l of listeners) l(destination, dropped);
@@ -155,10 +160,11 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
     });
   }
 
-  function unit(q: Sql): PgOutboxUnit {
+  function forUnit(q: Sql): PgOutboxUnit {
     /** What the unit asked for, in order, written by `flush`. */
     const writes: Write[] = [];
     let flushed = false;
+    let madeQueues = false;
     /** Rows written by this unit, announced once it commits: dropped per destination. */
     const queued = new Map<string, number>();
     /** The JSON of the change being queued (one change usually goes to several destinations). */
@@ -208,6 +214,11 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
         if (flushed) return;
         flushed = true;
         if (writes.length === 0) return;
+        if (!queuesMade) {
+          // In byte order too: two replicas' first units making the rows wait for each other in one order.
+          await q.run(Q.queueRows, [byteOrder(names)]);
+          madeQueues = true;
+        }
         await q.rows(Q.lockQueues, [byteOrder(names)]);
         for (const w of writes) {
           if (w.kind === 'enqueue') {
@@ -224,6 +235,7 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
         if (writes.length > 0 && !flushed) {
           throw new StoreError('OUTBOX_NOT_FLUSHED', 'a unit committed without writing its outbox rows (flush before COMMIT): its alerts are lost');
         }
+        if (madeQueues) queuesMade = true;
         const done = [...queued];
         queued.clear();
         lastChange = undefined;
@@ -236,9 +248,7 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
     };
   }
 
-  return {
-    unit,
-
+  const store: OutboxStore = {
     destinations(): readonly OutboxQueue[] {
       return destinations;
     },
@@ -355,4 +365,5 @@ export async function openPgOutbox(sql: Sql, transact: Transact, destinations: r
       });
     },
   };
+  return { store, forUnit };
 }
