@@ -118,6 +118,17 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     return `no agent pod on the node: the DaemonSet has not created one, or it is gone (kubectl -n ${namespace} describe daemonset ${daemonSet})`;
   }
 
+  /** The configured store, opened (and migrated). */
+  async function openConfiguredStore(): Promise<Store> {
+    const opts = { historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations };
+    if (config.store.driver === 'sqlite' || config.postgres === undefined) return openStore({ path: config.databasePath, ...opts });
+    const pgLog = log.child({ component: 'postgres' });
+    const opened = await openPostgres(config.postgres, (err) => pgLog.warn({ err: scrubPassword(err.message, config.postgres!.url()) }, 'an idle PostgreSQL connection ended; another is opened when needed'));
+    pgPool = opened.pool;
+    if (opened.schema.applied.length > 0) pgLog.info({ from: opened.schema.from, to: opened.schema.to }, 'PostgreSQL schema migrated');
+    return openPgStore({ pool: opened.pool, ...opts });
+  }
+
   return {
     get grpcPort(): number {
       return grpcServer?.port ?? 0;
@@ -170,11 +181,6 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     },
     async start(): Promise<void> {
       if (started) return;
-      if (config.store.driver === 'postgres') {
-        // Before anything is opened or listens. The schema, its migrations and the connection
-        // settings exist (store/pg/); the store itself needs the asynchronous boundary first.
-        throw new Error('store.driver postgres: the PostgreSQL store is not complete yet (issue 23: the store boundary is still synchronous, so the collector cannot run on it); use store.driver sqlite. docs/postgresql.md says what exists and what remains');
-      }
       started = true;
       if (clusterPki) {
         // First, so a refusal stops the start before anything is opened or listens.
@@ -193,8 +199,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
         }
       }
-      store = openStore({ path: config.databasePath, historyLimit: config.findings.historyLimit, webhooks: config.webhookDestinations });
-      await store.nodes.resetConnections();
+      store = await openConfiguredStore();
+      // At start-up nobody is connected to this collector. On PostgreSQL other replicas hold
+      // streams of their own, so their nodes' flags are theirs to keep.
+      if (config.store.driver === 'sqlite') await store.nodes.resetConnections();
       pipeline = createPipeline({
         store, metrics, log: log.child({ component: 'pipeline' }), now,
         maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, maxOpenClusterFindings: config.posture.maxOpenFindings,

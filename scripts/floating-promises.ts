@@ -29,6 +29,12 @@ function isPromise(checker: ts.TypeChecker, type: ts.Type): boolean {
 /** ava's assertions that compare values (not throwsAsync and the like, which take promises). */
 const ASSERTION = /^t\.(is|not|deepEqual|notDeepEqual|like|true|false|truthy|falsy|regex|notRegex|assert)$/;
 
+/** A field that holds a promise on purpose: its name says so (`ready`, `done`, a `...Promise`), or it is a function's result handed over as one. */
+function promiseField(node: ts.Node): boolean {
+  if (!ts.isPropertyAssignment(node) && !ts.isShorthandPropertyAssignment(node)) return false;
+  return /^(ready|done|closed|started|stopped|finished|settled|loop|running|pending)$|Promise$/i.test(node.name.getText());
+}
+
 function isAssignment(e: ts.Expression): boolean {
   return ts.isBinaryExpression(e) && e.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && e.operatorToken.kind <= ts.SyntaxKind.LastAssignment;
 }
@@ -63,6 +69,21 @@ export function floatingPromises(dirs: readonly string[]): Floating[] {
         if (dropped && isPromise(checker, checker.getTypeAtLocation(e))) {
           const { line } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
           out.push({ file: rel, line: line + 1, text: node.getText(sf).slice(0, 120) });
+        }
+      }
+      // A promise put where a value belongs: an object's field, a template, an operand.
+      const valueSpot = ts.isPropertyAssignment(node) ? node.initializer
+        : ts.isShorthandPropertyAssignment(node) ? node.name
+          : ts.isTemplateSpan(node) ? node.expression
+            : ts.isSpreadAssignment(node) ? node.expression
+              : ts.isBinaryExpression(node) && !isAssignment(node) && node.operatorToken.kind !== ts.SyntaxKind.QuestionQuestionToken
+                && node.operatorToken.kind !== ts.SyntaxKind.BarBarToken && node.operatorToken.kind !== ts.SyntaxKind.AmpersandAmpersandToken ? node.left
+                : undefined;
+      if (valueSpot !== undefined) {
+        const type = checker.getTypeAtLocation(valueSpot);
+        if (isPromise(checker, type) && !(type.isUnion() && !type.types.every((u) => isPromise(checker, u))) && !promiseField(node)) {
+          const { line } = sf.getLineAndCharacterOfPosition(valueSpot.getStart(sf));
+          out.push({ file: rel, line: line + 1, text: `a promise as a value: ${node.getText(sf).slice(0, 100)}` });
         }
       }
       // A test's assertion given a promise compares the promise, not what it resolves to.

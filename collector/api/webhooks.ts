@@ -94,7 +94,7 @@ export function registerWebhookRoutes(app: FastifyInstance, ctx: ApiContext): vo
     if (destination !== undefined && !outbox.destinations().some((d) => d.name === destination)) {
       return reply.code(400).send({ error: `body field destination: no webhook named ${JSON.stringify(destination)} is configured` });
     }
-    const retried = outbox.retry({ ids, destination }, ctx.now());
+    const retried = await outbox.retry({ ids, destination }, ctx.now());
     req.log.info({ who: req.principal?.name, destination, ids: ids?.length, retried }, 'webhook dead letters retried');
     return { retried };
   });

@@ -76,8 +76,9 @@ export function positionFromJson(v: unknown): FindingPosition | undefined {
   if (key.length !== parts.length) return undefined;
   for (const [i, p] of parts.entries()) {
     const x = key[i];
+    // A cluster finding's node is '' (the node order puts them first): its cursor opens too.
     const ok = p.column === 'node' || p.column === 'check_id'
-      ? typeof x === 'string' && x.length > 0 && x.length <= MAX_TEXT
+      ? typeof x === 'string' && (x.length > 0 || p.column === 'node') && x.length <= MAX_TEXT
       : typeof x === 'number' && Number.isSafeInteger(x) && (p.column === 'severity_rank' ? x >= 0 && x < SEVERITIES.length : p.column !== 'seq' || x >= 0);
     if (!ok) return undefined;
   }

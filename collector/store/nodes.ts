@@ -13,7 +13,7 @@ import {
   type AgentFigures, type ExposureClass, type ExposureCuts, type NodeExposure, type NodeRow, type NodeStats, type NodeStore,
 } from './boundary/nodes.js';
 
-interface RawNode {
+export interface RawNode {
   name: string; agent_version: string; epoch: string; os: string; kernel: string; arch: string; kubelet_version: string;
   cpus: number; memory_bytes: number; uptime_seconds: number; certificates: string; exec_coverage: string;
   spool_entries: number; spool_dropped: number; agent_rejected: number; findings_refused: number; connected: number;
@@ -37,9 +37,9 @@ interface RawNode {
 }
 
 /** AgentFigures as the statement reads them: the exposure cuts flat. */
-type RawFigures = Omit<AgentFigures, 'exposureCuts'> & AgentFigures['exposureCuts'];
+export type RawFigures = Omit<AgentFigures, 'exposureCuts'> & AgentFigures['exposureCuts'];
 
-interface RawClusterOnly {
+export interface RawClusterOnly {
   name: string; uid: string; ready: number; agent_expected: number | null; reason: string; kubelet_version: string;
   os_image: string; kernel: string; arch: string; eligible_since: number | null; first_seen: number; updated_at: number;
 }
@@ -80,7 +80,7 @@ function certificatesOf(text: string): NodeRow['certificates'] {
 }
 
 /** The agent's result about itself, not about the node. */
-const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
+export const SELF_CHECK = EXEC_COVERAGE_CHECK.id;
 
 const NO_RESULTS: NodeResultCounts = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
 
@@ -128,9 +128,9 @@ const SELECT_CLUSTER_ONLY = `SELECT n.* FROM cluster_nodes n
 const AGENT_MISSING_OF = `SELECT node, id, state, json_extract(detail, '$.since') AS since, reason FROM findings
   WHERE check_id = @missingCheck AND state IN ('open', 'suppressed') AND node IN (SELECT value FROM json_each(@names))`;
 
-interface RawMissing { node: string; id: string; state: 'open' | 'suppressed'; since: unknown; reason: string }
+export interface RawMissing { node: string; id: string; state: 'open' | 'suppressed'; since: unknown; reason: string }
 
-const agentMissingOf = (r: RawMissing | undefined): AgentMissingView | null =>
+export const agentMissingOf = (r: RawMissing | undefined): AgentMissingView | null =>
   (r ? { findingId: r.id, state: r.state, since: typeof r.since === 'string' ? r.since : '', reason: r.reason } : null);
 
 const EMPTY_DROPS: AgentDrops = {
@@ -140,7 +140,7 @@ const EMPTY_DROPS: AgentDrops = {
 const NO_EXPOSURE_CUTS: ExposureCuts = { walkPidLimitHits: 0, walkTimeLimitHits: 0, walkFdLimitHits: 0, walkUnreadable: 0, rowsRefused: 0, listenersDropped: 0, nativeReader: false };
 
 /** A node known only from the cluster: what the API says of it, and nothing an agent would have reported. */
-function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): NodeRow {
+export function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): NodeRow {
   const c = clusterNodeOf(r);
   return {
     name: c.name, agentVersion: '', kubeletVersion: c.kubeletVersion, os: c.osImage, kernel: c.kernel, arch: c.arch, cpus: 0, memoryBytes: 0,
@@ -159,11 +159,11 @@ function clusterOnlyRow(r: RawClusterOnly, missing: AgentMissingView | null): No
 }
 
 /** A listed node: one an agent reported, or one known only from the cluster. */
-type Listed = { readonly agent: RawNode; readonly cluster?: undefined } | { readonly agent?: undefined; readonly cluster: RawClusterOnly };
+export type Listed = { readonly agent: RawNode; readonly cluster?: undefined } | { readonly agent?: undefined; readonly cluster: RawClusterOnly };
 
-const byNameKey = (l: Listed): readonly (string | number)[] => [(l.agent ?? l.cluster)!.name];
+export const byNameKey = (l: Listed): readonly (string | number)[] => [(l.agent ?? l.cluster)!.name];
 /** (no expiry, expiry, name), the order of sort=certExpiry. */
-const byExpiryKey = (l: Listed): readonly (string | number)[] => {
+export const byExpiryKey = (l: Listed): readonly (string | number)[] => {
   const expiry = l.agent?.cert_expiry ?? null;
   return [expiry === null ? 1 : 0, expiry ?? '', (l.agent ?? l.cluster)!.name];
 };
@@ -179,7 +179,7 @@ function compareKeys(a: readonly (string | number)[], b: readonly (string | numb
 }
 
 /** The first `max` of two lists each sorted by `key`, in that order. */
-function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed) => readonly (string | number)[], max: number): Listed[] {
+export function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed) => readonly (string | number)[], max: number): Listed[] {
   const out: Listed[] = [];
   let i = 0;
   let j = 0;
@@ -189,6 +189,49 @@ function mergeSorted(a: readonly Listed[], b: readonly Listed[], key: (l: Listed
   }
   return out;
 }
+
+/** The hello's certificates as stored: soonest first, so the inventory reads in the order an operator acts on it. */
+export function certificatesText(h: NodeHello): string {
+  return JSON.stringify([...h.certificates].sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.path.localeCompare(b.path)));
+}
+
+/** A node an agent reported, as the API shows it. */
+export const nodeRowOf = (r: RawNode, now: number, staleAfterMs: number, missing: AgentMissingView | null): NodeRow => ({
+  name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
+  arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
+  certificates: certificatesOf(r.certificates),
+  certificatesExpireFirst: expiresFirst(certificatesOf(r.certificates)),
+  connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
+  firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
+  execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
+  execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
+  hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
+  execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
+  execEvents: r.exec_events, lastScanDurationMs: r.last_scan_duration_ms,
+  exposureCuts: {
+    walkPidLimitHits: r.exposure_walk_pid_limit_hits, walkTimeLimitHits: r.exposure_walk_time_limit_hits, walkFdLimitHits: r.exposure_walk_fd_limit_hits,
+    walkUnreadable: r.exposure_walk_unreadable, rowsRefused: r.exposure_rows_refused, listenersDropped: r.exposure_listeners_dropped,
+    nativeReader: r.exposure_native_reader === 1,
+  },
+  spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
+  agentDrops: agentDrops(r),
+  agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
+  findingsRefused: r.findings_refused, baselineReportsRefused: r.baseline_reports_refused,
+  baselineKeysRefused: {
+    total: r.baseline_keys_not_on_node + r.baseline_keys_over_node_limit + r.baseline_keys_central_full,
+    notOnNode: r.baseline_keys_not_on_node, overNodeLimit: r.baseline_keys_over_node_limit, centralFull: r.baseline_keys_central_full,
+  },
+  openFindings: r.open_findings, failingChecks: r.failing_checks,
+  scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
+  complianceScore: score(r.scored_pass, r.scored_total),
+  benchmark: r.benchmark,
+  results: resultsOf(r.results),
+  source: 'agent',
+  cluster: r.c_name === null ? null : {
+    ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
+  },
+  agentMissing: missing,
+});
 
 export function createNodeStore(db: Db): Synchronous<NodeStore> {
   const s = {
@@ -256,42 +299,6 @@ export function createNodeStore(db: Db): Synchronous<NodeStore> {
   };
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawNode>>>();
 
-  const toRow = (r: RawNode, now: number, staleAfterMs: number, missing: AgentMissingView | null): NodeRow => ({
-    name: r.name, agentVersion: r.agent_version, kubeletVersion: r.kubelet_version, os: r.os, kernel: r.kernel,
-    arch: r.arch, cpus: r.cpus, memoryBytes: r.memory_bytes,
-    certificates: certificatesOf(r.certificates),
-    certificatesExpireFirst: expiresFirst(certificatesOf(r.certificates)),
-    connected: r.connected === 1, stale: now - r.last_seen > staleAfterMs,
-    firstSeen: isoTime(r.first_seen), lastSeen: isoTime(r.last_seen),
-    execCoverage: r.exec_coverage, execSource: r.exec_source, execSourceReason: r.exec_source_reason, execRingLost: r.exec_ring_lost,
-    execFakeContainer: r.exec_fake_container, execHostNamespace: r.exec_host_namespace, execBatches: r.exec_batches,
-    hostDocumentsRefused: { count: r.host_documents_refused, lastPath: r.host_document_refused_path, lastReason: r.host_document_refused_reason },
-    execIdentityFailed: { count: r.exec_identity_failed, lastReason: r.exec_identity_failed_reason },
-    execEvents: r.exec_events, lastScanDurationMs: r.last_scan_duration_ms,
-    exposureCuts: {
-      walkPidLimitHits: r.exposure_walk_pid_limit_hits, walkTimeLimitHits: r.exposure_walk_time_limit_hits, walkFdLimitHits: r.exposure_walk_fd_limit_hits,
-      walkUnreadable: r.exposure_walk_unreadable, rowsRefused: r.exposure_rows_refused, listenersDropped: r.exposure_listeners_dropped,
-      nativeReader: r.exposure_native_reader === 1,
-    },
-    spool: { entries: r.spool_entries, bytes: r.spool_bytes, dropped: r.spool_dropped, rejected: r.agent_rejected },
-    agentDrops: agentDrops(r),
-    agentDegraded: { processEventsCapped: r.process_events_capped, execRecordsPartial: r.exec_records_partial },
-    findingsRefused: r.findings_refused, baselineReportsRefused: r.baseline_reports_refused,
-    baselineKeysRefused: {
-      total: r.baseline_keys_not_on_node + r.baseline_keys_over_node_limit + r.baseline_keys_central_full,
-      notOnNode: r.baseline_keys_not_on_node, overNodeLimit: r.baseline_keys_over_node_limit, centralFull: r.baseline_keys_central_full,
-    },
-    openFindings: r.open_findings, failingChecks: r.failing_checks,
-    scoredChecks: { passing: r.scored_pass, scored: r.scored_total },
-    complianceScore: score(r.scored_pass, r.scored_total),
-    benchmark: r.benchmark,
-    results: resultsOf(r.results),
-    source: 'agent',
-    cluster: r.c_name === null ? null : {
-      ready: r.c_ready === 1, agentExpected: r.c_expected === null ? null : r.c_expected === 1, reason: r.c_reason ?? '', firstSeen: isoTime(r.c_first_seen ?? 0),
-    },
-    agentMissing: missing,
-  });
 
   /** The agent-missing findings of the nodes named, by node. */
   function missingOf(names: readonly string[]): Map<string, AgentMissingView> {
@@ -303,9 +310,7 @@ export function createNodeStore(db: Db): Synchronous<NodeStore> {
 
   return {
     hello(h: NodeHello, now: number): void {
-      // Soonest first, so the inventory reads in the order an operator acts on it.
-      const certificates = [...h.certificates].sort((a, b) => a.notAfter.localeCompare(b.notAfter) || a.path.localeCompare(b.path));
-      s.hello.run({ ...h, certificates: JSON.stringify(certificates), now });
+      s.hello.run({ ...h, certificates: certificatesText(h), now });
     },
     stats(node: string, st: NodeStats, now: number): void {
       s.stats.run({ node, ...st, exposureNativeReader: st.exposureNativeReader ? 1 : 0, now });
@@ -360,7 +365,7 @@ export function createNodeStore(db: Db): Synchronous<NodeStore> {
     get(name: string, now: number, staleAfterMs: number, opts: { cluster?: boolean } = {}): NodeRow | undefined {
       const r = s.get.get({ name, selfCheck: SELF_CHECK });
       const missing = (): AgentMissingView | null => missingOf([name]).get(name) ?? null;
-      if (r) return toRow(r, now, staleAfterMs, missing());
+      if (r) return nodeRowOf(r, now, staleAfterMs, missing());
       if (!opts.cluster) return undefined;
       const c = s.getClusterOnly.get({ name });
       return c ? clusterOnlyRow(c, missing()) : undefined;
@@ -409,7 +414,7 @@ export function createNodeStore(db: Db): Synchronous<NodeStore> {
       const missing = missingOf(rows.slice(0, limit).map((r) => (r.agent ?? r.cluster)!.name));
       const row = (r: Listed): NodeRow => {
         const m = missing.get((r.agent ?? r.cluster)!.name) ?? null;
-        return r.agent ? toRow(r.agent, now, staleAfterMs, m) : clusterOnlyRow(r.cluster!, m);
+        return r.agent ? nodeRowOf(r.agent, now, staleAfterMs, m) : clusterOnlyRow(r.cluster!, m);
       };
       return pageOf(rows, limit, row, (last) => {
         const name = (last.agent ?? last.cluster)!.name;

@@ -20,7 +20,7 @@ import { isoTime } from './time.js';
 import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../proto/process-checks.js';
 import { isSha256 } from '../../proto/exec-identity.js';
 
-interface Raw {
+export interface Raw {
   seq: number; id: string; node: string; subject: string; state: FindingState; severity: Severity; detail: string;
   seen: string; first_seen: number; last_seen: number; count: number;
 }
@@ -115,7 +115,7 @@ export function splitSubject(subject: string): { baseline: string; executable: s
   return { baseline: '', executable: subject };
 }
 
-function toProcess(r: Raw): UnexpectedProcess {
+export function toProcess(r: Raw): UnexpectedProcess {
   let detail: Obj = {};
   try {
     detail = obj(JSON.parse(r.detail)) ?? {};

@@ -4,9 +4,9 @@ import type { Synchronous } from './synchronous.js';
 import type { SessionRow, SessionStore } from './boundary/sessions.js';
 import type { Db } from './db.js';
 
-interface RawSession { id_sha256: string; name: string; role: 'reader' | 'admin'; csrf_token: string; created_at: number; expires_at: number }
+export interface RawSession { id_sha256: string; name: string; role: 'reader' | 'admin'; csrf_token: string; created_at: number; expires_at: number }
 
-const sessionOf = (r: RawSession): SessionRow => ({
+export const sessionOf = (r: RawSession): SessionRow => ({
   idSha256: r.id_sha256, name: r.name, role: r.role, csrfToken: r.csrf_token, createdAt: r.created_at, expiresAt: r.expires_at,
 });
 

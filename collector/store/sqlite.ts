@@ -40,10 +40,20 @@ export function openStore(opts: StoreOptions): Store {
   const rollups = createRollups(db);
   const history = createHistoryLog(db, { limit: opts.historyLimit ?? 100 });
 
-  /** A synchronous transaction (what the findings store's purge runs as one). */
+  /** A synchronous transaction whose rollup deltas are written before it commits (what the findings store's purge runs as one). */
   function transaction<T>(work: () => T): T {
     if (db.inTransaction) throw new StoreError('NESTED_UNIT', 'a unit of work cannot run inside another');
-    return db.transaction(work).immediate();
+    try {
+      return db.transaction((): T => {
+        rollups.reset();
+        const out = work();
+        rollups.flush();
+        return out;
+      }).immediate();
+    } catch (err) {
+      rollups.reset();
+      throw err;
+    }
   }
 
   // The lane: units, and what comes while any job is in it, run one after another in the

@@ -698,7 +698,7 @@ test('contents per item are bounded at 8: what a report brings beyond is dropped
   await store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 40, { anyContent: false, digests: new Map([['/usr/sbin/nginx', many]]) });
   t.true((await store.baselines.get(WEB))!.items[0]!.digests.every((d) => d.source === 'operator'));
   const version = (await store.baselines.counters()).version;
-  const full = t.throws(() => store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 50, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(9)]]]) }));
+  const full = await t.throwsAsync(() => store.baselines.change('allow', WEB, ['/usr/sbin/nginx'], 'admin', now + 50, { anyContent: false, digests: new Map([['/usr/sbin/nginx', [sha(9)]]]) }));
   t.like(full, { code: 'BASELINE_LIMIT' });
   t.regex(full!.message, /\/usr\/sbin\/nginx in shop\/Deployment\/web\/nginx holds 8 contents operators allowed, its limit/);
   t.is((await store.baselines.counters()).version, version, 'a refused change changes nothing');

@@ -75,6 +75,12 @@ test('a cluster finding and a node finding with the same check and subject are t
   t.not(all[0]!.id, all[1]!.id);
   t.deepEqual((await store.findings.list({ scope: 'cluster' }, 10)).items.map((f) => f.id), [clusterFingerprint('cis-5.1.1', key)]);
   t.deepEqual((await store.findings.list({ scope: 'node' }, 10)).items.map((f) => f.id), [fingerprint('node-a', 'cis-5.1.1', key)]);
+  // By node, a page ending on the cluster finding (node '') has a cursor that opens and goes on.
+  const first = await store.findings.list({}, 1, { sort: 'node', order: 'asc' });
+  t.deepEqual(first.items.map((f) => f.node), ['']);
+  const after = store.findings.openCursor(first.nextCursor!);
+  t.truthy(after, 'the cursor after a cluster finding opens');
+  t.deepEqual((await store.findings.list({}, 1, { sort: 'node', order: 'asc', after })).items.map((f) => f.node), ['node-a']);
   // The node's cap (1) counts its own finding only: the cluster's is not on node-a.
   t.is((await store.nodes.get('node-a', T, 60_000))?.openFindings, 1);
   const summary = await store.summary.summary({ state: 'open', top: 10, now: T, staleAfterMs: 60_000 });

@@ -18,7 +18,8 @@ import {
 import { createPgBaselineStore } from '../../collector/store/pg/baselines.js';
 import { sqlOf, transactOn } from '../../collector/store/pg/sql.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../proto/exec-identity.js';
-import { needsPostgres, postgresForFile } from '../helpers/postgres.js';
+import { connectTo, needsPostgres, postgresForFile } from '../helpers/postgres.js';
+import { BASELINE_CHANNEL } from '../../collector/store/pg/notify.js';
 import { agree, createIcuDatabase, pgPool, same } from '../helpers/pg-differential.js';
 
 const pgTest = needsPostgres();
@@ -370,4 +371,24 @@ pgTest('writes locking baselines in opposite orders on two replicas, with delete
   await t.notThrowsAsync(Promise.all([work(a, keys, 'node-a'), work(b, [...keys].reverse(), 'node-b'), work(a, [keys[2]!, keys[0]!, keys[3]!, keys[1]!], 'node-c')]));
   const c = await a.counters();
   t.true(c.keys <= keys.length);
+});
+
+pgTest('every version taken is announced to the replicas when its change commits, with that version; a change that rolls back announces nothing', async (t) => {
+  const s = await server();
+  const db = await s.createDatabase();
+  const { store } = await replica(t, db);
+  const listener = await connectTo(s.url(db));
+  t.teardown(() => listener.end());
+  const heard: unknown[] = [];
+  listener.on('notification', (n) => heard.push(JSON.parse(n.payload ?? 'null')));
+  await listener.query(`LISTEN ${BASELINE_CHANNEL}`);
+  const allowed = await store.change('allow', WEB, ['/bin/sh'], 'admin', T0);
+  await store.applyReport('node-a', [rb(JOB, 'locked', ['/bin/dump']), rb('host/worker', 'learning', ['/bin/k'])], T0 + 1);
+  const listen = await store.allowListen(WEB, 'tcp/0.0.0.0:80', 'admin', T0 + 2);
+  await store.change('lock', 'not a baseline key', [], 'admin', T0 + 3);
+  const full = Array.from({ length: ITEM_DIGEST_LIMITS.perItem }, (_, i) => sha(i));
+  await store.change('allow', WEB, ['/bin/sh'], 'admin', T0 + 4, { anyContent: false, digests: new Map([['/bin/sh', full]]) });
+  await t.throwsAsync(store.change('allow', WEB, ['/bin/sh'], 'admin', T0 + 5, { anyContent: false, digests: new Map([['/bin/sh', [sha(9)]]]) }), { message: /holds 8 contents/ });
+  await listener.query('SELECT 1'); // notifications sent before this round trip have arrived
+  t.deepEqual(heard, [{ key: WEB, version: allowed.version }, { key: JOB, version: 2 }, { key: WEB, version: listen.version }, { key: WEB, version: 5 }]);
 });

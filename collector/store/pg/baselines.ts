@@ -20,7 +20,9 @@
 // sequence, version 8 could commit before 7; an agent catching up between the two would get
 // 8, send 8 as the version it applied, and never be sent 7. The price is that baseline
 // changes that take a version (operators' changes, locks, items joining a locked baseline)
-// commit one at a time across replicas, as every write did on SQLite.
+// commit one at a time across replicas, as every write did on SQLite. Each version taken is
+// announced to the other replicas (notify.ts) in the same transaction, so it is heard when
+// the change commits, with the version it commits with.
 //
 // A report's merge into a baseline is planned by baseline-merge.ts (pure, the SQLite rules item
 // by item) from what the baseline holds, read once, and written in one statement per kind of
@@ -28,7 +30,7 @@
 // sync, changedSince) run in one read-only snapshot (REPEATABLE READ), so they never show half
 // of a concurrent change; the others are single statements. A page's or a catch-up's rows are
 // read with one statement per table, not per row.
-import { parseWorkloadKey } from '../../../proto/baseline-key.js';
+import { isValidBaselineKey, parseWorkloadKey } from '../../../proto/baseline-key.js';
 import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../../proto/exec-identity.js';
 import { StoreError } from '../boundary/errors.js';
 import {
@@ -39,6 +41,7 @@ import {
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { isoTime as iso } from '../time.js';
 import { digestId, planMerge, type Counts, type Holdings, type MergePlan } from './baseline-merge.js';
+import { notifyBaselineChange } from './notify.js';
 import type { Sql, Transact } from './sql.js';
 
 interface RawBaseline {
@@ -270,7 +273,17 @@ function toCentral(b: RawBaseline, c: Children): CentralBaseline {
 
 /** The writes of one transaction, over its `Sql`; every baseline it touches is locked (the header's steps 1 and 2). */
 function writer(q: Sql) {
-  const nextVersion = async (): Promise<number> => (await q.one<{ value: number }>(Q.nextVersion))!.value;
+  /**
+   * The next version, for `key`'s change: the other replicas hear of it (LISTEN/NOTIFY,
+   * notify.ts) when this transaction commits, and never if it rolls back. The store takes any
+   * key, as SQLite's does (ingest and the API let only baseline keys through); one that is
+   * not a baseline key is not announced, since no listener would take it.
+   */
+  async function nextVersion(key: string): Promise<number> {
+    const version = (await q.one<{ value: number }>(Q.nextVersion))!.value;
+    if (isValidBaselineKey(key)) await notifyBaselineChange(q, key, version);
+    return version;
+  }
   const save = (b: RawBaseline): Promise<number> => q.run(Q.update, [
     b.state, b.locked_by, b.locked_detail, b.locked_at, b.version, b.unlock_version, b.items, b.items_dropped, b.updated_at, b.seq,
   ]);
@@ -403,7 +416,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
           throw new StoreError('BASELINE_LIMIT', `${key} holds ${MAX_LISTENS_PER_BASELINE} listens, its limit`);
         }
         await q.run(Q.operatorListen, [b.seq, listen, by, now, now]);
-        b.version = await w.nextVersion();
+        b.version = await w.nextVersion(key);
         b.updated_at = now;
         await w.save(b);
         return { version: b.version, paths: [] };
@@ -458,11 +471,11 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
           const wasLearning = b.state === 'learning';
           if (rb.state === 'locked' && wasLearning && rb.version >= b.unlock_version) {
             lock(b, 'node', node, now);
-            b.version = await w.nextVersion();
+            b.version = await w.nextVersion(b.key);
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: (await q.rows<{ path: string }>(Q.itemPaths, [b.seq])).map((i) => i.path) });
           } else if (!wasLearning && added.length + listensAdded > 0) {
-            b.version = await w.nextVersion();
+            b.version = await w.nextVersion(b.key);
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: added });
           } else if (rb.version < b.version) {
@@ -489,7 +502,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
         const w = writer(q);
         const b = await w.ensure(key, now);
         if (!b) throw new StoreError('BASELINE_LIMIT', `${FULL}; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
-        const version = await w.nextVersion();
+        const version = await w.nextVersion(key);
         if (action === 'allow') {
           const fresh: string[] = [];
           for (const p of paths) if (!await q.one(Q.item, [b.seq, p])) fresh.push(p);

@@ -1,0 +1,50 @@
+// The findings list's page query on PostgreSQL. The orders, the positions cursors name and
+// the plan of a page (which index ranges to merge, or whether to read a filter's matches and
+// sort them) are store/finding-order.ts's, unchanged: it is pure, and sharing it keeps the two
+// backends' pages and cursors alike (a cursor is the same JSON, sealed with the same key,
+// which `nodeward store copy` carries over, so a cursor issued on SQLite opens on PostgreSQL).
+//
+// What differs is the SQL dialect, and `postgresPage` translates the plan's statement:
+// - SQLite's `INDEXED BY` hints go: PostgreSQL's planner picks the index itself, and runs the
+//   UNION ALL of one arm per (state, severity) as a Merge Append of index scans, each started
+//   at the cursor by the row comparison (the indexes end with seq, migration 001);
+// - SQLite's LIKE ignores ASCII case only; ILIKE under the "C" collation does exactly that
+//   (under another collation it would also fold non-ASCII letters, which SQLite does not);
+// - named parameters (@name) become numbered ones ($n), each name one number, only the names
+//   the statement uses (a prepared statement refuses extra values).
+// The key's text columns (node, check_id) compare and sort in the "C" collation (bytes, as
+// SQLite's BINARY does), which migration 004 gives the columns, so the indexes serve the order.
+import type { FindingFilter, ListOrder } from '../boundary/findings.js';
+import { pageQuery, type Measure } from '../finding-order.js';
+import type { FindingSort, SortOrder } from '../boundary/findings.js';
+
+export interface PostgresPage {
+  readonly sort: FindingSort;
+  readonly order: SortOrder;
+  /** Undefined: no row can match. */
+  readonly text: string | undefined;
+  readonly values: readonly unknown[];
+}
+
+/** SQLite's statement of a page (store/finding-order.ts) in PostgreSQL's dialect. */
+export function toPostgres(sqlite: string, params: Readonly<Record<string, unknown>>): { text: string; values: unknown[] } {
+  const names: string[] = [];
+  const text = sqlite
+    .replace(/ INDEXED BY \w+/g, '')
+    .replace(/ LIKE @q ESCAPE '\\'/g, ` ILIKE @q COLLATE "C" ESCAPE '\\'`)
+    .replace(/@(\w+)/g, (_all, name: string) => {
+      if (!(name in params)) throw new Error(`page query names @${name} without a value`);
+      let i = names.indexOf(name);
+      if (i < 0) i = names.push(name) - 1;
+      return `$${i + 1}`;
+    });
+  return { text, values: names.map((n) => params[n]) };
+}
+
+/** The statement of one page of the list, planned as on SQLite. */
+export function postgresPage(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure): PostgresPage {
+  const page = pageQuery(filter, limit, how, measure);
+  if (page.sql === undefined) return { sort: page.sort, order: page.order, text: undefined, values: [] };
+  const { text, values } = toPostgres(page.sql, page.params);
+  return { sort: page.sort, order: page.order, text, values };
+}
