@@ -18,6 +18,7 @@ import type { AlertEvent, Finding, FindingChange } from '../../collector/finding
 import { openStore } from '../../collector/store/sqlite.js';
 import { decodeDeliveryCursor, type OutboxQueue, type OutboxStore, type OutboxUnit, type Store } from '../../collector/store/store.js';
 import { createPgOutbox, type PgOutbox } from '../../collector/store/pg/outbox.js';
+import { openPgStore } from '../../collector/store/pg/store.js';
 import { sqlOf, transactOn } from '../../collector/store/pg/sql.js';
 import { needsPostgres, postgresForFile } from '../helpers/postgres.js';
 import { agree, createIcuDatabase, pgPool, same } from '../helpers/pg-differential.js';
@@ -440,4 +441,25 @@ pgTest('the unit\'s part refuses to be misused: committed without its flush thro
   t.deepEqual(await outbox.store.pending('ops', 10), []);
   const idle = await transact(async (q) => outbox.forUnit(q));
   t.notThrows(() => idle.committed(), 'a unit that wrote nothing needs no flush');
+});
+
+pgTest('through the PostgreSQL store: a unit\'s queued alert is written before its commit, announced after it, and rolled back with it', async (t) => {
+  const s = await server();
+  const pool = await pgPool(t, s, await s.createDatabase());
+  const store = await openPgStore({ pool, webhooks: QUEUES });
+  t.teardown(() => store.close());
+  const heard: Array<[string, number]> = [];
+  store.outbox.subscribe((d, n) => heard.push([d, n]));
+  await store.unit(async (u) => {
+    await u.outbox.enqueue('ops', change('f1'), T0);
+    await u.outbox.fire('am', change('f1'));
+  });
+  await t.throwsAsync(store.unit(async (u) => {
+    await u.outbox.enqueue('ops', change('f2'), T0 + 1);
+    throw new Error('the unit fails');
+  }));
+  t.deepEqual((await store.outbox.pending('ops', 10)).map((r) => r.findingId), ['f1']);
+  t.deepEqual((await store.outbox.firing('am')).map((c) => c.finding.id), ['f1']);
+  t.deepEqual(heard, [['ops', 0]]);
+  t.like((await store.outbox.counts('ops'))[0], { pending: 1, dropped: 0 });
 });

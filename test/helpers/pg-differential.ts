@@ -15,7 +15,7 @@ export async function pgPool(t: ExecutionContext, server: TestPostgres, database
   const url = server.url(database);
   const settings: PostgresSettings = { url: () => url, sslMode: 'disable', ca: undefined, poolSize, connectTimeoutMs: 60_000 };
   const { pool } = await openPostgres(settings, () => undefined);
-  t.teardown(() => pool.end());
+  t.teardown(() => (pool.ended ? undefined : pool.end()));
   return pool;
 }
 
