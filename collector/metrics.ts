@@ -126,6 +126,7 @@ export const FAMILIES = {
   nodeward_webhook_delivery_latency_seconds: h('From the commit of a finding change to its delivery, per destination', ['destination'], DELIVERY_LATENCY_BUCKETS),
   nodeward_webhook_reposts_total: c('Alertmanager re-posts of firing alerts, by outcome', ['destination', 'outcome']),
   nodeward_webhook_dispatcher_errors_total: c('Unexpected errors in a webhook dispatcher loop', ['destination']),
+  nodeward_webhook_drain_claimed_elsewhere_total: c('Drain passes a replica skipped because another replica held the destination (PostgreSQL replicas)', ['destination']),
   // Kubernetes watches and the cluster PKI.
   nodeward_node_watch_nodes: g('Nodes the node watch holds'),
   nodeward_node_watch_write_failures_total: c('Writes of cluster nodes to the store that failed (retried at the next DaemonSet check)'),
@@ -149,6 +150,11 @@ export const FAMILIES = {
   nodeward_pki_conflicts_total: c('Updates of the PKI Secret or the CA ConfigMap that lost to a concurrent writer (read again)'),
   nodeward_pki_steps_total: c('Changes the collector made to its PKI Secret, by step', ['step']),
   nodeward_pki_refresh_failures_total: c('Checks of the PKI Secret that failed (the credentials in use stay)'),
+  // Replicas sharing one PostgreSQL database (store/pg/leadership.ts, store/pg/notify.ts).
+  nodeward_leader: g('1 while this collector is the elected replica that runs the sweepers and the Kubernetes watches (PostgreSQL store); 0 otherwise'),
+  nodeward_leader_changes_total: c('Times this collector became the leader or stepped down (PostgreSQL store)', ['to'], { to: ['leader', 'follower'] }),
+  nodeward_baseline_notifications_total: c('Baseline change notifications between replicas (PostgreSQL store): heard and passed on, heard malformed and ignored, or not sent (this replica could not notify)', ['outcome'], { outcome: ['passed', 'malformed', 'unsent'] }),
+  nodeward_baseline_listener_reconnects_total: c('Times the baseline listener listened again after it lost its connection or could not connect (PostgreSQL store)'),
   // The agents' own figures, per node, from their latest hello or heartbeat (when scraped).
   nodeward_agent_exec_source: g('How the node\'s agent sees execs (1 for its source: ebpf, netlink or scan)', ['node', 'source']),
   nodeward_agent_exec_events: g('Exec events the node\'s agent source delivered since the agent started (1 record per exec; 0 on the scan)', ['node']),
