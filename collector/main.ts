@@ -16,13 +16,11 @@ import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
 import { openStore } from './store/sqlite.js';
-import type pg from 'pg';
 import { claimDestination } from './store/pg/drain-claim.js';
 import { createLeadership, type Leadership } from './store/pg/leadership.js';
-import { createBaselineListener, notifyBaselineChange, type BaselineListener } from './store/pg/notify.js';
+import { createBaselineListener, type BaselineListener } from './store/pg/notify.js';
 import { openPostgres, scrubPassword } from './store/pg/open.js';
-import { connectClient } from './store/pg/pool.js';
-import { sqlOf } from './store/pg/sql.js';
+import { connectClient, type PgClient, type PgPool } from './store/pg/pool.js';
 import { openPgStore } from './store/pg/store.js';
 import type { Store } from './store/store.js';
 import { buildApi } from './api/app.js';
@@ -86,7 +84,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   let versionAbort: AbortController | undefined;
   // PostgreSQL replicas: the store's pool, the election of the one replica that runs the
   // sweeper and the posture watch, and the listener that hears other replicas' baseline changes.
-  let pgPool: pg.Pool | undefined;
+  let pgPool: PgPool | undefined;
   let leadership: Leadership | undefined;
   let baselineListener: BaselineListener | undefined;
   /** This collector runs the leader's work: always on SQLite (one collector), when elected on PostgreSQL. */
@@ -155,14 +153,6 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       await posture?.stop();
       log.warn({}, 'this collector no longer leads: the sweeper and the posture watch stopped here');
     }
-  }
-
-  /** Another replica pushes the change to its agents (a notification after the change committed). */
-  function announceBaseline(pool: pg.Pool, key: string, version: number): void {
-    notifyBaselineChange(sqlOf(pool), key, version).catch((err: unknown) => {
-      metrics.inc('nodeward_baseline_notifications_total', 1, { outcome: 'unsent' });
-      log.warn({ baseline: key, version, err: (err as Error).message }, 'cannot tell the other replicas of a baseline change; their agents get it when they reconnect');
-    });
   }
 
   /** The configured store, opened (and migrated). */
@@ -260,7 +250,6 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       const baselines = createBaselineSync({
         store, pipeline, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
-        announce: pool ? (key, version) => announceBaseline(pool, key, version) : undefined,
       });
       registerStoreMetrics(metrics, { store, hostLearning: (node) => baselines.hostLearning(node), log: log.child({ component: 'metrics' }) });
       service = createAgentService({ pipeline, baselines, metrics, log: log.child({ component: 'ingest' }), insecure: config.grpc.insecure, now });
@@ -349,7 +338,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       podWatch?.start();
       nodeWatch?.start();
       if (pool) {
-        const connect = (): Promise<pg.Client> => connectClient(config.postgres!);
+        const connect = (): Promise<PgClient> => connectClient(config.postgres!);
         leadership = createLeadership({
           connect, clock, retryMs: REPLICA_RETRY_MS, checkMs: REPLICA_CHECK_MS, metrics, log: log.child({ component: 'leader' }),
           onChange: (leader) => {

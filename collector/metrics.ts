@@ -153,7 +153,7 @@ export const FAMILIES = {
   // Replicas sharing one PostgreSQL database (store/pg/leadership.ts, store/pg/notify.ts).
   nodeward_leader: g('1 while this collector is the elected replica that runs the sweepers and the Kubernetes watches (PostgreSQL store); 0 otherwise'),
   nodeward_leader_changes_total: c('Times this collector became the leader or stepped down (PostgreSQL store)', ['to'], { to: ['leader', 'follower'] }),
-  nodeward_baseline_notifications_total: c('Baseline change notifications between replicas (PostgreSQL store): heard and passed on, heard malformed and ignored, or not sent (this replica could not notify)', ['outcome'], { outcome: ['passed', 'malformed', 'unsent'] }),
+  nodeward_baseline_notifications_total: c('Baseline change notifications heard from the database (PostgreSQL store): passed on, or malformed and ignored', ['outcome'], { outcome: ['passed', 'malformed'] }),
   nodeward_baseline_listener_reconnects_total: c('Times the baseline listener listened again after it lost its connection or could not connect (PostgreSQL store)'),
   // The agents' own figures, per node, from their latest hello or heartbeat (when scraped).
   nodeward_agent_exec_source: g('How the node\'s agent sees execs (1 for its source: ebpf, netlink or scan)', ['node', 'source']),

@@ -71,16 +71,14 @@ export interface BaselineSyncDeps {
   readonly maxKeysPerNode?: number;
   /** Which workloads the pod watch shows on a node; absent, or undefined for a node, when it cannot say. */
   readonly presence?: { onNode(node: string): ((key: string) => boolean) | undefined } | undefined;
-  /**
-   * Tells the other collectors on the same database (replicas, store/pg/notify.ts) that this
-   * one changed `key` to `version` and pushed it to its own agents; they push it to theirs
-   * (`remote`). Absent with one collector.
-   */
-  readonly announce?: ((key: string, version: number) => void) | undefined;
 }
 
-/** Changes announced by this collector remembered, so its own notifications are not pushed twice. */
-const ANNOUNCED_KEPT = 1024;
+/**
+ * Changes this collector pushed itself, remembered so that the database's notification of
+ * them (PostgreSQL replicas: the store notifies every replica, this one included, when the
+ * change commits) is not pushed a second time.
+ */
+const PUSHED_KEPT = 1024;
 
 /** A central item on the wire: its path, how it joined, its contents and whether any content is allowed. */
 function itemToWire(i: SyncItem): BaselineItem {
@@ -146,13 +144,11 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     announce(key, e.version);
   }
 
-  /** Versions this collector announced (oldest first), bounded. */
-  const announced = new Set<string>();
+  /** Versions this collector pushed (oldest first), bounded. */
+  const pushedHere = new Set<string>();
   function announce(key: string, version: number): void {
-    if (!deps.announce) return;
-    announced.add(`${version}\u0000${key}`);
-    if (announced.size > ANNOUNCED_KEPT) announced.delete(announced.values().next().value!);
-    deps.announce(key, version);
+    pushedHere.add(`${version}\u0000${key}`);
+    if (pushedHere.size > PUSHED_KEPT) pushedHere.delete(pushedHere.values().next().value!);
   }
 
   /** The executables are allowed for `key` on every node now: their findings (of `checks`) resolve. */
@@ -174,12 +170,12 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     },
 
     /**
-     * Another collector on the database changed `key` to `version` (a notification): what an
-     * agent that applied the version before needs is pushed to this collector's agents. Its
-     * own announcements come back too and are passed over.
+     * A collector on the database changed `key` to `version` (a notification): what an agent
+     * that applied the version before needs is pushed to this collector's agents. A change
+     * this collector pushed itself is passed over.
      */
     async remote(key: string, version: number): Promise<void> {
-      if (announced.has(`${version}\u0000${key}`)) return;
+      if (pushedHere.has(`${version}\u0000${key}`)) return;
       const e = await store.baselines.sync(key);
       if (!e || e.version < version) return;
       const n = deps.broadcast(wrap(catchUpMessage(e, version - 1)));

@@ -46,3 +46,7 @@ export async function connectClient(s: PostgresSettings): Promise<pg.Client> {
   await client.connect();
   return client;
 }
+
+/** The pool and a client of its own, as main.ts holds them (it imports no driver itself). */
+export type PgPool = pg.Pool;
+export type PgClient = pg.Client;

@@ -78,7 +78,11 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     };
     return {
       unit,
-      beforeCommit: () => rollups.flush(sql),
+      beforeCommit: async () => {
+        await rollups.flush(sql);
+        // Last: the outbox takes the webhook queues' locks, held then only across the commit (pg/outbox.ts).
+        await unitOutbox.flush();
+      },
       committed: () => unitOutbox.committed(),
       rolledBack: () => {
         rollups.reset();
