@@ -5,7 +5,8 @@
 //     gives the value the JSON text means, as SQLite does (pg/detail.ts).
 //   - Plain text (a title, a subject, a node's stats) may hold NUL itself, which no PostgreSQL
 //     text can: the message commits, NUL read back as U+FFFD there (pg/sql.ts), and the same
-//     subject finds its finding again.
+//     subject finds its finding again. A node's certificates, JSON a query walks, hold NUL and
+//     lone surrogate halves as U+FFFD there (pg/jsonb.ts).
 import { createCommitStage } from '../../collector/pipeline/commit.js';
 import type { NodeStats } from '../../collector/store/store.js';
 import { processSubject } from '../../proto/baseline-key.js';
@@ -65,16 +66,20 @@ const STATS: NodeStats = {
   exposureWalkUnreadable: 0, exposureRowsRefused: 0, exposureListenersDropped: 0, exposureNativeReader: false,
 };
 
-storeTest('text holding NUL (a title, a subject, a node\'s stats) commits; NUL reads back as SQLite keeps it or as U+FFFD on PostgreSQL, and the same subject is the same finding', async (t, backend) => {
+storeTest('text holding NUL (a title, a subject, a node\'s stats and certificates) commits; NUL reads back as SQLite keeps it or as U+FFFD on PostgreSQL, and the same subject is the same finding', async (t, backend) => {
   const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100 });
   const nul = backend.name === 'sqlite' ? '\u0000' : '\uFFFD';
   await commit.hello({
-    node: 'node-a', agentVersion: 't', epoch: 'e', os: 'Linux\u0000', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1, certificates: [],
+    node: 'node-a', agentVersion: 't', epoch: 'e', os: 'Linux\u0000', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1,
+    certificates: [{ path: '/etc/\u0000.crt', notAfter: new Date(T + 86_400_000).toISOString() }, { path: '/etc/\udfff.crt', notAfter: new Date(T + 3_600_000).toISOString() }],
   }, STATS, T);
   const node = await store.nodes.get('node-a', T, 60_000);
   t.is(node?.os, `Linux${nul}`);
   t.is(node?.hostDocumentsRefused.lastPath, `/etc/${nul}kubelet`);
+  // The certificates are JSON a query walks (their earliest expiry): on PostgreSQL a lone surrogate half is U+FFFD too.
+  t.deepEqual(node?.certificates.map((c) => c.path), [backend.name === 'sqlite' ? '/etc/\udfff.crt' : '/etc/\uFFFD.crt', `/etc/${nul}.crt`], 'soonest first');
+  t.like(node?.certificatesExpireFirst, { notAfter: new Date(T + 3_600_000).toISOString() });
 
   const subject = processSubject('host', '/bin/\u0000sh');
   const batch = (sequence: number) => commit.batch({

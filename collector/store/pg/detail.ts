@@ -6,9 +6,7 @@
 // instead as a jsonb string of its own text; every read turns it back into the value SQLite
 // gives for the same text. No ingested detail is a string, so the two kinds never mix.
 import { parseDetail } from '../finding-row.js';
-
-/** An escape jsonb refuses, as SQLite's JSON text would hold it. */
-const ODD_ESCAPE = /\\u(0000|d[89a-f])/i;
+import { ODD_ESCAPE } from './jsonb.js';
 
 /** The detail as the column takes it: its text, or that text as a JSON string. */
 export function storedDetail(text: string): string {
