@@ -1,11 +1,15 @@
-// The NUL character (U+0000) through a real collector on SQLite (real mTLS gRPC, real HTTPS):
+// The NUL character (U+0000) through a real collector (real mTLS gRPC, real HTTPS), on SQLite
+// and on PostgreSQL (whose text and jsonb cannot hold one: before the validators kept NUL out,
+// such a batch failed its commit there on every retry):
 // a batch whose finding's title and detail carry NULs is acked and stored with each written as
 // `\x00`; one whose subject carries a NUL is refused (an ack with INVALID_ARGUMENT, counted)
 // and the stream goes on. The API answers 400 naming the body field to a suppress reason, a
 // baseline key or an executable holding a NUL, and stores nothing of it but the audit record
-// of the refused call, with the NUL escaped. Both backends are kept alike by the validators
-// (no PostgreSQL text or jsonb holds a NUL: proto/support/escape.ts), so nothing here is SQLite's.
-import test from 'ava';
+// of the refused call, with the NUL escaped. Both backends answer alike.
+import test, { type ExecutionContext } from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import Database from 'better-sqlite3';
 import { fingerprint } from '../../proto/fingerprint.js';
@@ -14,14 +18,10 @@ import { openRawStream } from '../helpers/grpc-client.js';
 import { httpsJson } from '../helpers/https.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import { startTestCollector, ADMIN_TOKEN, type TestCollector } from '../helpers/collector.js';
+import { needsPostgres, postgresForFile } from '../helpers/postgres.js';
 
-let tc: TestCollector;
-test.before(async () => {
-  tc = await startTestCollector({ nodes: ['node-a'] });
-});
-test.after.always(async () => {
-  await tc?.close();
-});
+const pgTest = needsPostgres();
+const server = postgresForFile();
 
 type WireFinding = NonNullable<NonNullable<AgentMessage['findingBatch']>['findings']>[number];
 const finding = (subject: string, title: string, detail: unknown): WireFinding => ({
@@ -30,16 +30,18 @@ const finding = (subject: string, title: string, detail: unknown): WireFinding =
 });
 const batch = (sequence: number, ...findings: WireFinding[]): AgentMessage => ({ findingBatch: { sequence, findings } });
 
-const api = <T = any>(path: string, opts: { method?: string; body?: unknown } = {}) => httpsJson<T>(`${tc.apiUrl}${path}`, { ca: tc.ca, token: ADMIN_TOKEN, ...opts });
+const apiOf = (tc: TestCollector) => <T = any>(path: string, opts: { method?: string; body?: unknown } = {}) => httpsJson<T>(`${tc.apiUrl}${path}`, { ca: tc.ca, token: ADMIN_TOKEN, ...opts });
 
-async function invalidRejects(): Promise<number> {
+async function invalidRejects(tc: TestCollector): Promise<number> {
   const res = await httpsJson(`${tc.apiUrl}/metrics`, { ca: tc.ca });
   const family = parsePromText(res.text).get('nodeward_rejects_total');
   return family?.samples.find((s) => s.labels.reason === 'invalid')?.value ?? 0;
 }
 
-test.serial('NULs in a title and a detail are stored as \\x00; a NUL in a subject is refused with INVALID_ARGUMENT, counted, and the stream goes on', async (t) => {
-  const rejectsBefore = await invalidRejects();
+/** NULs over the wire: stored as \\x00 in a title and a detail; in a subject refused with INVALID_ARGUMENT, counted, and the stream goes on. */
+async function overTheWire(t: ExecutionContext, tc: TestCollector): Promise<void> {
+  const api = apiOf(tc);
+  const rejectsBefore = await invalidRejects(tc);
   const s = openRawStream(tc.grpcAddress, { ca: tc.pki.caCert, cert: tc.pki.agents['node-a']!.cert, key: tc.pki.agents['node-a']!.key });
   s.send({ hello: { node: 'node-a', agentVersion: 'test', epoch: 'epoch-nul', host: { os: 'Test\u0000OS', kernel: '6.1', arch: 'x64', cpus: 2 } } });
   s.send(batch(1, finding('/usr/bin/nul-ok', 'Unexpected\u0000process', { pid: 42, cmdline: 'nc\u0000-l', 'name\u0000': ['\u0000', { deep: 'a\u0000b' }] })));
@@ -54,7 +56,7 @@ test.serial('NULs in a title and a detail are stored as \\x00; a NUL in a subjec
   t.is(after?.ack?.sequence, 3);
   t.is(after?.ack?.code, 0, 'the stream goes on after the refusal');
   s.close();
-  t.is(await invalidRejects(), rejectsBefore + 1, 'the refusal is counted as every invalid message is');
+  t.is(await invalidRejects(tc), rejectsBefore + 1, 'the refusal is counted as every invalid message is');
 
   const stored = await api(`/api/v1/findings/${fingerprint('node-a', 'proc-unexpected', '/usr/bin/nul-ok')}`);
   t.is(stored.status, 200, stored.text);
@@ -66,8 +68,10 @@ test.serial('NULs in a title and a detail are stored as \\x00; a NUL in a subjec
   t.deepEqual(all.body.items.map((f) => f.subject).filter((x) => x.startsWith('/usr/bin/nul')).sort(), ['/usr/bin/nul-after', '/usr/bin/nul-ok']);
   const node = await api('/api/v1/nodes/node-a');
   t.is(node.body.os, 'Test\\x00OS');
+}
 
-  // In the database itself: no NUL and no \u0000 escape in any finding's or node's text.
+/** In the SQLite database itself: no NUL and no \\u0000 escape in any finding's or node's text. */
+function noNulInSqlite(t: ExecutionContext, tc: TestCollector): void {
   const db = new Database(tc.databasePath, { readonly: true, fileMustExist: true });
   try {
     const nul = db.prepare(`SELECT count(*) AS n FROM findings WHERE instr(title, char(0)) OR instr(subject, char(0)) OR instr(remediation, char(0))
@@ -77,9 +81,11 @@ test.serial('NULs in a title and a detail are stored as \\x00; a NUL in a subjec
   } finally {
     db.close();
   }
-});
+}
 
-test.serial('the API answers 400 naming the field to a suppress reason, a baseline key or an executable with a NUL, and audits the call with it escaped', async (t) => {
+/** The API answers 400 naming the field to a suppress reason, a baseline key or an executable with a NUL, and audits the call with it escaped. */
+async function overTheApi(t: ExecutionContext, tc: TestCollector): Promise<void> {
+  const api = apiOf(tc);
   const id = fingerprint('node-a', 'proc-unexpected', '/usr/bin/nul-ok');
   const suppress = await api(`/api/v1/findings/${id}/suppress`, { method: 'POST', body: { reason: 'known\u0000 tool' } });
   t.is(suppress.status, 400, suppress.text);
@@ -101,4 +107,33 @@ test.serial('the API answers 400 naming the field to a suppress reason, a baseli
   const allows = await api<{ items: Array<{ status: number; target: string; detail: Record<string, unknown> }> }>('/api/v1/audit?action=baseline.allow');
   t.true(allows.body.items.some((r) => r.status === 400 && r.target === 'shop/Deployment/web\\x00/nginx'), JSON.stringify(allows.body.items));
   t.true(allows.body.items.some((r) => r.status === 400 && JSON.stringify(r.detail.executables) === JSON.stringify(['/usr/bin/ok', '/usr/bin/n\\x00c'])));
+}
+
+test('SQLite: NULs in a title and a detail are stored as \\x00, one in a subject is refused and counted, the stream goes on; the API refuses NULs in bodies with a 400 naming the field', async (t) => {
+  const tc = await startTestCollector({ nodes: ['node-a'] });
+  try {
+    await overTheWire(t, tc);
+    noNulInSqlite(t, tc);
+    await overTheApi(t, tc);
+  } finally {
+    await tc.close();
+  }
+});
+
+pgTest('PostgreSQL: the same, alike', async (t) => {
+  const s = await server();
+  const dir = await mkdtemp(join(tmpdir(), 'nodeward-nul-'));
+  const urlFile = join(dir, 'url');
+  await writeFile(urlFile, s.url(await s.createDatabase()), { mode: 0o600 });
+  try {
+    const tc = await startTestCollector({ nodes: ['node-a'], overrides: { store: { driver: 'postgres', postgres: { urlFile, sslMode: 'disable' } } } });
+    try {
+      await overTheWire(t, tc);
+      await overTheApi(t, tc);
+    } finally {
+      await tc.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
