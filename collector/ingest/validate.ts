@@ -10,7 +10,8 @@
 // The NUL character (U+0000), which no PostgreSQL text or jsonb holds (proto/support/escape.ts),
 // is stored by neither backend. A string field refuses it (`text`: names, paths, keys, check
 // ids, subjects, versions; no real one holds a NUL), unless the field is free text (`prose`:
-// titles, remediation, reasons, actual and expected values, command lines, the OS's name, and
+// titles, remediation, reasons, actual and expected values, command lines, what the host says
+// it runs (OS, kernel, kubelet version), and
 // every string of a detail document), where each NUL is written as `\x00`.
 import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
@@ -207,11 +208,12 @@ export function helloFromWire(h: Hello__Output, node: string, now: number): Node
     node,
     agentVersion: text('hello.agentVersion', h.agentVersion, LIMITS.shortText),
     epoch: validateEpoch(h.epoch),
-    // What the host says it runs (os-release's name, uname's release): free text.
+    // What the host says it runs (os-release's name, uname's release, the kubelet's --version):
+    // free text, which must not cut a node off (a refused hello ends its stream).
     os: prose('hello.host.os', host?.os ?? '', LIMITS.shortText),
     kernel: prose('hello.host.kernel', host?.kernel ?? '', LIMITS.shortText),
     arch: text('hello.host.arch', host?.arch ?? '', LIMITS.shortText),
-    kubeletVersion: text('hello.host.kubeletVersion', host?.kubeletVersion ?? '', LIMITS.shortText),
+    kubeletVersion: prose('hello.host.kubeletVersion', host?.kubeletVersion ?? '', LIMITS.shortText),
     cpus: count('hello.host.cpus', host?.cpus ?? 0),
     memoryBytes: count('hello.host.memoryBytes', host?.memoryBytes ?? 0),
     uptimeSeconds: count('hello.host.uptimeSeconds', host?.uptimeSeconds ?? 0),

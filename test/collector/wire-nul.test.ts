@@ -106,7 +106,7 @@ function validate(kind: Kind, body: unknown): unknown {
  * digests, the raw detail_json) refuses it.
  */
 const FREE_TEXT: Record<Kind, readonly string[]> = {
-  hello: ['host.os', 'host.kernel', 'stats.execSourceReason'],
+  hello: ['host.os', 'host.kernel', 'host.kubeletVersion', 'stats.execSourceReason'],
   scan: ['results[].title', 'results[].actual', 'results[].expected', 'results[].reason', 'results[].remediation', 'exposure.walkCut'],
   batch: ['findings[].title', 'findings[].remediation', 'findings[].process.cmdline', 'findings[].process.fakeContainer.reason', 'findings[].process.identity.errorDetail'],
   baselineReport: [],
