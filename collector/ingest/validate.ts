@@ -9,10 +9,10 @@
 //
 // The NUL character (U+0000), which no PostgreSQL text or jsonb holds (proto/support/escape.ts),
 // is stored by neither backend. A string field refuses it (`text`: names, paths, keys, check
-// ids, subjects, versions; no real one holds a NUL), unless the field is free text (`prose`:
-// titles, remediation, reasons, actual and expected values, command lines, what the host says
-// it runs (OS, kernel, kubelet version), and
-// every string of a detail document), where each NUL is written as `\x00`.
+// ids, subjects, the agent's version, enumerations; no real one holds a NUL), unless the field
+// is free text (`prose`: titles, remediation, reasons, actual and expected values, command
+// lines, what the host says it runs, and every string and property name of a detail document),
+// where each NUL is written as `\x00`, visible and stored.
 import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
 } from '../../proto/domain.js';
