@@ -62,8 +62,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     const unitOutbox = outbox.forUnit(sql);
     const unitNodes = createPgNodeStore(sql);
     const unitBaselines = createPgBaselineStore(sql, transact);
+    const findings = findingsOver(sql, rollups);
     const unit: StoreUnit = {
-      findings: findingsOver(sql, rollups).writes,
+      findings: findings.writes,
       received: {
         claim: async (node, epoch, sequence, now) => (await sql.run(CLAIM, [node, epoch, sequence, now])) === 1,
       },
@@ -78,7 +79,10 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     };
     return {
       unit,
-      beforeCommit: () => rollups.flush(sql),
+      beforeCommit: async () => {
+        await findings.flush();
+        await rollups.flush(sql);
+      },
       committed: () => unitOutbox.committed(),
       rolledBack: () => {
         rollups.reset();
