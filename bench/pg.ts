@@ -221,7 +221,6 @@ const ROLLUPS = [
 ];
 
 /** Fills the database: the findings table's secondary indexes dropped and built again after the rows (as a bulk load does). */
-export async function fillForExplain(pool: pg.Pool, o: PgBenchOptions["query"], t0: number): Promise<number> { return fill(pool, o, t0); }
 async function fill(pool: pg.Pool, o: PgBenchOptions['query'], t0: number): Promise<number> {
   const c = await pool.connect();
   try {
@@ -236,7 +235,7 @@ async function fill(pool: pg.Pool, o: PgBenchOptions['query'], t0: number): Prom
     for (const ix of indexes) await c.query(ix.def);
     for (const r of ROLLUPS) await c.query(r);
     await c.query('COMMIT');
-    await c.query('VACUUM (ANALYZE)');
+    await c.query('ANALYZE');
     return n;
   } finally {
     c.release();
@@ -286,7 +285,8 @@ async function benchQueriesPg(server: TestPostgres, o: PgBenchOptions['query'], 
       await time('findings: state=open&minSeverity=high, 100', 50, o.samples, page({ state: 'open', minSeverity: 'high' })),
       await time('findings: node=<one node>, 100', 50, o.samples, () => page({ node: someNode() })()),
       await time('findings: q=tool-1 (many match), 100', 50, o.samples, page({ q: 'tool-1' })),
-      await time('findings: q=app-996/ (one node in 997 ...), 100', 50, o.samples, page({ q: 'app-996/' })),
+      // Few samples: a rare term reads every row of its arms (as on SQLite), seconds at 1,000,000.
+      await time('findings: q=app-996/ (a rare term), 100', 50, Math.max(5, Math.floor(o.samples / 20)), page({ q: 'app-996/' })),
       await time('summary (state=open, top 10)', 200, few, async () => (await summaryOf()).byNode.length),
       await time('nodes: first page of 1,000', undefined, few, async () => (await store.nodes.list(now, staleAfterMs, {}, 1000)).items.length),
     ];
