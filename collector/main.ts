@@ -16,6 +16,12 @@ import { createBaselineSync } from './pipeline/baselines.js';
 import type { PodInfo } from './kube/types.js';
 import { createSweeper, type Sweeper } from './pipeline/sweeper.js';
 import { openStore } from './store/sqlite.js';
+import { claimDestination } from './store/pg/drain-claim.js';
+import { createLeadership, type Leadership } from './store/pg/leadership.js';
+import { createBaselineListener, type BaselineListener } from './store/pg/notify.js';
+import { openPostgres, scrubPassword } from './store/pg/open.js';
+import { connectClient, type PgClient, type PgPool } from './store/pg/pool.js';
+import { openPgStore } from './store/pg/store.js';
 import type { Store } from './store/store.js';
 import { buildApi } from './api/app.js';
 import { createEnrollment } from './enroll/enrollment.js';
@@ -38,6 +44,11 @@ const DAY_MS = 24 * 3600 * 1000;
 const API_CLOSE_GRACE_MS = 2000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
+/** Replicas (PostgreSQL): how often a follower tries to lead, and the leader checks its session. */
+const REPLICA_RETRY_MS = 2000;
+const REPLICA_CHECK_MS = 2000;
+/** Replicas: a dispatcher looks for rows another replica queued at least this often. */
+const REPLICA_DRAIN_IDLE_MS = 1000;
 
 /** The collection the pod watch follows, which the posture watch then reads through the pod watch's informer. */
 const PODS_PATH = '/api/v1/pods';
@@ -71,6 +82,13 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   let nodeWatch: NodeWatch | undefined;
   let versionCheck: Promise<VersionCheck> | undefined;
   let versionAbort: AbortController | undefined;
+  // PostgreSQL replicas: the store's pool, the election of the one replica that runs the
+  // sweeper and the posture watch, and the listener that hears other replicas' baseline changes.
+  let pgPool: PgPool | undefined;
+  let leadership: Leadership | undefined;
+  let baselineListener: BaselineListener | undefined;
+  /** This collector runs the leader's work: always on SQLite (one collector), when elected on PostgreSQL. */
+  let leading = false;
   // The posture watch: cluster findings from the API's objects (RBAC ...), committed through
   // the pipeline once it is started; pods come through the pod watch's informer when it runs.
   const posture: PostureWatch | undefined = config.postureWatch
@@ -116,6 +134,25 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     const pod = podWatch.podsOnNode(node).find((p) => p.namespace === namespace && p.owner.kind === 'DaemonSet' && p.owner.name === daemonSet);
     if (pod) return `the agent pod ${namespace}/${pod.name} is on the node but has not connected: its log says why (kubectl -n ${namespace} logs ${pod.name})`;
     return `no agent pod on the node: the DaemonSet has not created one, or it is gone (kubectl -n ${namespace} describe daemonset ${daemonSet})`;
+  }
+
+  /**
+   * Takes up (or gives up) the leader's work: the sweeper, the posture watch and the cluster
+   * node rows. On a change of leader the new one starts them from what the database holds.
+   */
+  async function lead(leader: boolean): Promise<void> {
+    if (leader === leading) return;
+    leading = leader;
+    if (leader) {
+      sweeper?.start();
+      posture?.start();
+      nodeWatch?.rewrite();
+      log.info({}, 'this collector runs the sweeper and the posture watch');
+    } else {
+      sweeper?.stop();
+      await posture?.stop();
+      log.warn({}, 'this collector no longer leads: the sweeper and the posture watch stopped here');
+    }
   }
 
   /** The configured store, opened (and migrated). */
@@ -193,7 +230,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       // The data directory is the collector's alone: 0700, tightened if an older version (or
       // a hand-made directory) left it open to group or others. A database configured
       // elsewhere is 0600 itself (store/db.ts); its directory is not ours to change.
-      if (dirname(config.databasePath) === resolve(config.dataDir)) {
+      if (config.store.driver === 'sqlite' && dirname(config.databasePath) === resolve(config.dataDir)) {
         const dir = preparePrivateDir(config.dataDir);
         if (dir.tightenedFrom !== undefined) {
           log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
@@ -209,6 +246,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         destinations: config.webhookDestinations,
       });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
+      const pool = pgPool;
       const baselines = createBaselineSync({
         store, pipeline, metrics, log: log.child({ component: 'baselines' }), maxKeysPerNode: config.limits.maxBaselineKeysPerNode, presence, now,
         push: (node, msg) => service?.push(node, msg) ?? false, broadcast: (msg) => service?.broadcast(msg) ?? 0,
@@ -223,6 +261,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       await s.outbox.abandonUnconfigured(now());
       dispatchers = config.webhookDestinations.map((d) => createDispatcher(d, {
         outbox: s.outbox, metrics, log: log.child({ component: 'webhooks', destination: d.name }), clock,
+        drain: pool ? { claim: () => claimDestination(pool, d.name), idleMs: REPLICA_DRAIN_IDLE_MS } : undefined,
       }));
       for (const d of dispatchers) d.start();
       api = await buildApi({
@@ -265,6 +304,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       if (config.nodeWatch) {
         nodeWatch = createNodeWatch(config.nodeWatch, {
           store: s.clusterNodes, log: log.child({ component: 'node-watch' }), metrics, clock, onAddresses: (node) => service?.pushAddresses(node),
+          leads: () => leading,
         });
         const watch = nodeWatch;
         // The Node object's ExternalIPs and labels go to its agent: it judges what its sockets are
@@ -292,16 +332,44 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock,
         coverage: nw ? { synced: () => nw.synced, whyMissing: (node) => whyMissing(node, agentNamespace, agentDaemonSet) } : undefined,
       });
-      sweeper.start();
+      // Every replica watches pods and nodes: each serves its own agents their pods, addresses
+      // and labels from memory. The cluster-node rows, the sweeper and the posture watch are the
+      // leader's (nodeWatch's `leads`).
       podWatch?.start();
       nodeWatch?.start();
-      posture?.start();
+      if (pool) {
+        const connect = (): Promise<PgClient> => connectClient(config.postgres!);
+        leadership = createLeadership({
+          connect, clock, retryMs: REPLICA_RETRY_MS, checkMs: REPLICA_CHECK_MS, metrics, log: log.child({ component: 'leader' }),
+          onChange: (leader) => {
+            void lead(leader);
+          },
+        });
+        leadership.start();
+        baselineListener = createBaselineListener({
+          connect, clock, metrics, log: log.child({ component: 'baseline-notify' }),
+          onChange: (key, version) => {
+            baselines.remote(key, version).catch((err: unknown) => log.warn({ baseline: key, err: (err as Error).message }, 'cannot push another replica\'s baseline change'));
+          },
+          onReconnect: () => {
+            baselines.remoteSince(listenedFrom).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot catch up with baseline changes made while not listening'));
+          },
+        });
+        const listenedFrom = (await s.baselines.counters()).version;
+        baselineListener.start();
+      } else {
+        await lead(true);
+      }
       // The Kubernetes version, when there is an API server to ask: a warning when too old, never fatal.
       const kube = kubeConnection(config);
       if (kube) {
         versionAbort = new AbortController();
         versionCheck = checkKubernetesVersion(kube, log.child({ component: 'kubernetes' }), versionAbort.signal);
       }
+    },
+    /** Whether this collector runs the leader's work (always on SQLite; the elected replica on PostgreSQL). */
+    get leading(): boolean {
+      return leading;
     },
     /** Runs the periodic housekeeping once, now. */
     sweep() {
@@ -313,6 +381,11 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       await versionCheck;
       versionCheck = undefined;
       await clusterPki?.stop();
+      await baselineListener?.stop();
+      baselineListener = undefined;
+      await leadership?.stop();
+      leadership = undefined;
+      leading = false;
       await posture?.stop();
       await podWatch?.stop();
       await nodeWatch?.stop();
@@ -341,6 +414,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       dispatchers = [];
       await store?.close();
       store = undefined;
+      pgPool = undefined;
       pipeline = undefined;
       started = false;
     },

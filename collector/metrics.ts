@@ -126,6 +126,7 @@ export const FAMILIES = {
   nodeward_webhook_delivery_latency_seconds: h('From the commit of a finding change to its delivery, per destination', ['destination'], DELIVERY_LATENCY_BUCKETS),
   nodeward_webhook_reposts_total: c('Alertmanager re-posts of firing alerts, by outcome', ['destination', 'outcome']),
   nodeward_webhook_dispatcher_errors_total: c('Unexpected errors in a webhook dispatcher loop', ['destination']),
+  nodeward_webhook_drain_claimed_elsewhere_total: c('Drain passes a replica skipped because another replica held the destination (PostgreSQL replicas)', ['destination']),
   // Kubernetes watches and the cluster PKI.
   nodeward_node_watch_nodes: g('Nodes the node watch holds'),
   nodeward_node_watch_write_failures_total: c('Writes of cluster nodes to the store that failed (retried at the next DaemonSet check)'),

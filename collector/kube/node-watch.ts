@@ -43,6 +43,8 @@ export interface NodeWatchDeps {
   readonly random?: () => number;
   /** A node's ExternalIPs or labels changed (or the node was first seen): its agent is sent them. */
   readonly onAddresses?: (node: string) => void;
+  /** Whether this collector writes the cluster node rows (the leader, with replicas; default: yes). */
+  readonly leads?: () => boolean;
 }
 
 /** What its agent is sent of a node, as one comparable text: its ExternalIPs and its labels. */
@@ -89,6 +91,12 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
 
   async function flush(): Promise<void> {
     for (;;) {
+      // A replica that does not lead leaves the rows to the one that does (it rewrites them all when it takes over).
+      if (deps.leads?.() === false) {
+        due.all = undefined;
+        due.nodes.clear();
+        return;
+      }
       const all = due.all;
       if (all !== undefined) {
         due.all = undefined;
@@ -245,7 +253,11 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     get synced(): boolean {
       return informer.stats().synced && listWritten;
     },
-    /** Resolves when the writes due now are in the store (or failed, counted). */
+    /** Writes every node's state again (this replica took over the cluster node rows). */
+    rewrite(): void {
+      if (informer.stats().synced) writeAll();
+    },
+        /** Resolves when the writes due now are in the store (or failed, counted). */
     async written(): Promise<void> {
       while (writing) await writing;
     },

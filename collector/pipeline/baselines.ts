@@ -73,6 +73,13 @@ export interface BaselineSyncDeps {
   readonly presence?: { onNode(node: string): ((key: string) => boolean) | undefined } | undefined;
 }
 
+/**
+ * Changes this collector pushed itself, remembered so that the database's notification of
+ * them (PostgreSQL replicas: the store notifies every replica, this one included, when the
+ * change commits) is not pushed a second time.
+ */
+const PUSHED_KEPT = 1024;
+
 /** A central item on the wire: its path, how it joined, its contents and whether any content is allowed. */
 function itemToWire(i: SyncItem): BaselineItem {
   return {
@@ -134,6 +141,14 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
     if (!e) return;
     const n = deps.broadcast(wrap(adoptMessage(e)));
     metrics.inc('nodeward_baseline_updates_pushed_total', n);
+    announce(key, e.version);
+  }
+
+  /** Versions this collector pushed (oldest first), bounded. */
+  const pushedHere = new Set<string>();
+  function announce(key: string, version: number): void {
+    pushedHere.add(`${version}\u0000${key}`);
+    if (pushedHere.size > PUSHED_KEPT) pushedHere.delete(pushedHere.values().next().value!);
   }
 
   /** The executables are allowed for `key` on every node now: their findings (of `checks`) resolve. */
@@ -154,7 +169,28 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       return hostLearning.get(node, now());
     },
 
-    /** After a Hello: every central baseline changed after the version the agent applied. */
+    /**
+     * A collector on the database changed `key` to `version` (a notification): what an agent
+     * that applied the version before needs is pushed to this collector's agents. A change
+     * this collector pushed itself is passed over.
+     */
+    async remote(key: string, version: number): Promise<void> {
+      if (pushedHere.has(`${version}\u0000${key}`)) return;
+      const e = await store.baselines.sync(key);
+      if (!e || e.version < version) return;
+      const n = deps.broadcast(wrap(catchUpMessage(e, version - 1)));
+      metrics.inc('nodeward_baseline_updates_pushed_total', n);
+    },
+
+    /** Notifications may have been missed (the listener reconnected): every change after `version` is pushed again. */
+    async remoteSince(version: number): Promise<void> {
+      for (const e of await store.baselines.changedSince(version, BASELINE_LIMITS.keys + BASELINE_LIMITS.operatorKeys)) {
+        const n = deps.broadcast(wrap(catchUpMessage(e, version)));
+        metrics.inc('nodeward_baseline_updates_pushed_total', n);
+      }
+    },
+
+        /** After a Hello: every central baseline changed after the version the agent applied. */
     async hello(node: string, baselineVersion: number): Promise<CollectorMessage[]> {
       // The new stream's reports say where its host baseline stands (they follow at once).
       hostLearning.forget(node);
@@ -230,6 +266,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       const out = await store.baselines.allowListen(key, text, by, now());
       const pushed = deps.broadcast(wrap({ version: out.version, key, action: 'ACTION_ALLOW', allowed: [], removed: [], listens: [text] }));
       metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
+      announce(key, out.version);
       log.info({ who: by, action: 'allow-listen', baseline: key, listen: text, version: out.version, pushed }, 'listen allowed by an operator');
       const subjects = new Set<string>('address' in listen ? [listenSubject(key, text)] : []);
       for (const l of await store.nodes.baselineListeners(key, listen.protocol, listen.port)) {
@@ -282,6 +319,7 @@ export function createBaselineSync(deps: BaselineSyncDeps) {
       }
       const pushed = deps.broadcast(wrap(msg));
       metrics.inc('nodeward_baseline_updates_pushed_total', pushed);
+      announce(key, out.version);
       log.info({ who: by, action, baseline: key, executables: paths.length, version: out.version, pushed }, 'baseline changed by an operator');
       if (action === 'allow') await resolveAllowed(key, paths, `allowed by ${by}`, ALLOW_RESOLVES_CHECK_IDS);
       if (action === 'lock') await resolveAllowed(key, msg.items?.map((i) => i.path ?? '') ?? [], `allowed: in the central baseline ${by} locked`);

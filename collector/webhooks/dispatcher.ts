@@ -47,6 +47,20 @@ export interface DispatcherDeps {
   readonly log: Logger;
   /** Its time and its waits: backoff, grouping windows, re-posts (default: the system's). */
   readonly clock?: Clock;
+  /**
+   * Replicas sharing one database (PostgreSQL): each pass drains the destination only while
+   * it holds the destination's claim (store/pg/drain-claim.ts), so one replica at a time sends
+   * its rows, in order. A replica that finds it claimed, or that has nothing to do, looks
+   * again after `idleMs`: rows another replica queued wake no one here.
+   */
+  readonly drain?: { readonly claim: () => Promise<DrainClaim | undefined>; readonly idleMs: number };
+}
+
+/** One pass's hold on a destination (store/pg/drain-claim.ts Claim). */
+export interface DrainClaim {
+  /** The hold broke: another replica may be draining now. */
+  lost(): boolean;
+  release(): Promise<void>;
 }
 
 /** Rows read per step; a message never has more than MAX_GROUP, so a page holds a whole one. */
@@ -226,8 +240,24 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
     }
   }
 
-  /** Sends what is due; returns how long to sleep and whether new rows may cut that short. */
+  /** One pass: under the destination's claim when replicas share the outbox. */
   async function step(): Promise<{ ms: number; wakeable: boolean }> {
+    if (!deps.drain) return pass(undefined);
+    const claim = await deps.drain.claim();
+    if (claim === undefined) {
+      metrics.inc('nodeward_webhook_drain_claimed_elsewhere_total', 1, labels);
+      return { ms: deps.drain.idleMs, wakeable: true };
+    }
+    try {
+      const next = await pass(claim);
+      return { ms: Math.min(next.ms, deps.drain.idleMs), wakeable: next.wakeable };
+    } finally {
+      await claim.release();
+    }
+  }
+
+  /** Sends what is due; returns how long to sleep and whether new rows may cut that short. */
+  async function pass(claim: DrainClaim | undefined): Promise<{ ms: number; wakeable: boolean }> {
     let planned = await outbox.planned(name, PAGE);
     // A full page may end inside a message: that one waits for the next step, whole.
     if (planned.length === PAGE) {
@@ -252,7 +282,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
       }
     }
     for (const m of queue) {
-      if (!running) break;
+      if (!running || claim?.lost() === true) break;
       const ms = await attempt(m);
       if (ms > 0) {
         wait = { ms, wakeable: false };

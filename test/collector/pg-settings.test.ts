@@ -121,12 +121,14 @@ test('config: every mistake in the PostgreSQL settings is reported at once, and 
   });
 });
 
-test('the collector refuses to start on the PostgreSQL store, before it opens or listens on anything', async (t) => {
+test('a collector whose PostgreSQL server cannot be reached does not start: the error names the server without the password, and nothing listens or falls back to SQLite', async (t) => {
   await withFiles({ url: `postgres://nodeward:${PASSWORD}@127.0.0.1:1/nodeward` }, async (dir) => {
     const config = loadCollectorConfig({ env: {}, overrides: { ...base, dataDir: join(dir, 'data'), grpc: { insecure: true, listen: '127.0.0.1:0' }, api: { insecure: true, listen: '127.0.0.1:0' }, store: { driver: 'postgres', postgres: { urlFile: join(dir, 'url') } } } });
     const collector = createCollector(config);
     const err = await t.throwsAsync(collector.start());
-    t.regex(err!.message, /^store\.driver postgres: the PostgreSQL store is not complete yet .*use store\.driver sqlite/);
+    t.regex(err!.message, /^cannot connect to PostgreSQL at postgres:\/\/nodeward:redacted@127\.0\.0\.1:1\/nodeward/);
+    t.is(collector.apiPort, 0, 'the API never listened');
+    t.is(collector.grpcPort, 0, 'nor the agents\' endpoint');
     t.false(err!.message.includes(PASSWORD));
     await collector.stop();
     await t.throwsAsync(rm(join(dir, 'data', 'nodeward.db')).then(() => { throw new Error('exists'); }), { code: 'ENOENT' }, 'no SQLite file was made instead');

@@ -1,6 +1,8 @@
 // Webhook delivery through the real path: agents stream over mTLS gRPC, the collector
 // commits the finding change and its outbox rows together, and dispatchers POST to real
-// HTTP receivers on 127.0.0.1 that fail, hang, refuse or group as each test needs.
+// HTTP receivers on 127.0.0.1 that fail, hang, refuse or group as each test needs. The outbox
+// of the alerts the collector raises itself is also checked on the store alone, on SQLite and
+// on PostgreSQL (test/helpers/stores.ts).
 import test from 'ava';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +11,6 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadCollectorConfig } from '../../collector/config.js';
-import { openStore } from '../../collector/store/sqlite.js';
 import { initPki } from '../../collector/pki/pki.js';
 import { readFile } from 'node:fs/promises';
 import type { Destination } from '../../collector/webhooks/types.js';
@@ -21,6 +22,7 @@ import { eventually } from '../helpers/https.js';
 import { api, connect, fp, ok, result } from '../helpers/agent-session.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
 import { testClock, type TestClock } from '../helpers/clock.js';
+import { storeTest } from '../helpers/stores.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789';
 const T0 = Date.parse('2025-06-01T10:00:00Z');
@@ -297,18 +299,14 @@ test('webhook configuration is checked at start: every problem at once, no secre
   });
 });
 
-test('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-outbox-'));
+storeTest('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t, backend) => {
+  const db = await backend.database(t);
   const dest: Destination & { maxPending: number } = {
     name: 'ops', url: 'http://127.0.0.1:9', format: 'alertmanager', minSeverity: 'info', categories: [], nodes: [],
     events: ['opened', 'reopened', 'escalated', 'resolved'], headers: {}, maxPending: 100,
   };
-  const store = openStore({ path: join(dir, 'db.sqlite'), webhooks: [dest] });
+  const store = await db.open({ webhooks: [dest] });
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: [dest] });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
   const events = async () => (await store.outbox.pending('ops', 100)).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
   const stale = fp('node-a', 'agent-stale', 'node-a');
 
@@ -340,7 +338,7 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   t.truthy((await commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000))[0]);
   t.is((await events()).length, 1);
   await store.close();
-  const reopened = openStore({ path: join(dir, 'db.sqlite'), webhooks: [] });
+  const reopened = await db.open({ webhooks: [] });
   t.is(await reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
   t.like((await reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER)).items[0], {
     event: 'reopened', status: 'dead', lastError: 'the destination is no longer configured',

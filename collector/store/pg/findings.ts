@@ -8,7 +8,8 @@
 // finding's seq comes from RETURNING; the list's SQL is planned as on SQLite and translated
 // (pg/finding-order.ts); a purge batch is a transaction of its own with its rollups flushed in
 // it. PostgreSQL text cannot hold the NUL character, so nothing stored holds one: a list whose
-// text filter holds one matches nothing (SQLite would cut its pattern at the NUL).
+// text filter holds one matches nothing (SQLite would cut its pattern at the NUL). A detail
+// holding an escape jsonb refuses is stored as a string of its text (pg/detail.ts).
 import { severityRank, type FindingState } from '../../../proto/domain.js';
 import type { Finding } from '../../finding.js';
 import type { FindingFilter, FindingReads, FindingWrites, StoredFinding } from '../boundary/findings.js';
@@ -17,6 +18,7 @@ import { positionFromJson, positionOf, positionToJson } from '../finding-order.j
 import { toFinding, type FindingRowRaw } from '../finding-row.js';
 import { openSealedCursor, pageOf, sealCursor } from '../paging.js';
 import { postgresPage } from './finding-order.js';
+import { detailValue, storedDetail } from './detail.js';
 import type { PgHistoryLog } from './history.js';
 import { createPgRollups, measureOf, readRollupCounts, type PgRollups } from './rollups.js';
 import type { Sql, Transact } from './sql.js';
@@ -113,7 +115,7 @@ export async function readCursorKey(sql: Sql): Promise<Buffer> {
 
 /** A findings row as the API's Finding. */
 export function toFindingPg(r: Raw): Finding {
-  return { ...toFinding({ ...r, detail: '{}' }), detail: r.detail };
+  return { ...toFinding({ ...r, detail: '{}' }), detail: detailValue(r.detail) };
 }
 
 /** Whether a filter's text holds a character no PostgreSQL text can (so nothing stored matches it). */
@@ -173,7 +175,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
         const r = await sql.one<{ seq: number }>(INSERT, [w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject,
-          w.severity, rank, f.status, w.state, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail,
+          w.severity, rank, f.status, w.state, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail),
           f.seen, w.firstSeen, w.lastSeen, w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now,
           // A cluster finding is one without a node.
           w.node === '' ? 'cluster' : 'node']);
@@ -186,17 +188,17 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
         if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
           && before.category === f.category && before.resolvedAt === w.resolvedAt) {
           pending.set(seq, [f.cis, JSON.stringify(f.references), f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
-            f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.lastSeen, w.count, now, seq]);
+            f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.lastSeen, w.count, now, seq]);
           pendingIds.add(w.id);
         } else if (f && sameSuppression && before.firstSeen === w.firstSeen) {
           await sql.run(OCCURRENCE, [f.cis, JSON.stringify(f.references), f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0,
-            f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count,
+            f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.state, w.lastSeen, w.count,
             w.resolvedAt, now, seq]);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
           await sql.run(TRANSITION, [w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq]);
         } else if (f) {
           await sql.run(UPDATE, [f.cis, JSON.stringify(f.references), f.title, f.category, f.status, f.scored ? 1 : 0, f.actual, f.expected,
-            f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count,
+            f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count,
             w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq]);
         } else {
           await sql.run(LIFECYCLE, [w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count, w.resolvedAt, w.suppressedReason,

@@ -35,3 +35,18 @@ export function createPool(s: PostgresSettings, onIdleError: (err: Error) => voi
   pool.on('error', onIdleError);
   return pool;
 }
+
+/**
+ * A client of its own, connected, outside the pool: for what holds one session for long (the
+ * leader's advisory lock, the baseline listener). The caller ends it.
+ */
+export async function connectClient(s: PostgresSettings): Promise<pg.Client> {
+  const { max: _max, ...config } = poolConfig(s);
+  const client = new pg.Client(config);
+  await client.connect();
+  return client;
+}
+
+/** The pool and a client of its own, as main.ts holds them (it imports no driver itself). */
+export type PgPool = pg.Pool;
+export type PgClient = pg.Client;

@@ -82,6 +82,8 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
       beforeCommit: async () => {
         await findings.flush();
         await rollups.flush(sql);
+        // Last: the outbox takes the webhook queues' locks, held then only across the commit (pg/outbox.ts).
+        await unitOutbox.flush();
       },
       committed: () => unitOutbox.committed(),
       rolledBack: () => {
