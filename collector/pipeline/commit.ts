@@ -176,8 +176,12 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       let updated = 0;
       let refused = 0;
       let ignored = 0;
-      // The same finding twice in one message: the second sees what the first wrote.
+      // The same finding twice in one message: the second sees what the first wrote. What is
+      // stored of the message's findings is read at once, not one read per finding.
       const working = new Map<string, StoredFinding | undefined>();
+      const ids = 'results' in m ? m.results.map((r) => fingerprint(m.node, r.checkId, r.subject)) : m.findings.map((f) => fingerprint(m.node, f.checkId, f.subject));
+      for (const id of ids) working.set(id, undefined);
+      for (const f of await u.findings.byIds([...working.keys()])) working.set(f.id, f);
       const current = async (id: string): Promise<StoredFinding | undefined> => (working.has(id) ? working.get(id) : u.findings.byId(id));
       const ctx: StepContext = { now, scope: 'results' in m ? new Set(m.scope) : undefined };
       const one = async (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): Promise<void> => {

@@ -26,6 +26,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
   const { history, rollups } = deps;
   const s = {
     byId: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id = ?`),
+    byIds: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE id IN (SELECT value FROM json_each(?))`),
     ofNode: db.prepare<[string], StoredFinding>(`SELECT ${STORED} FROM findings WHERE node = ? AND state IN ('open', 'suppressed')`),
     // Walks the (check_id, state) index; the subjects are checked per row.
     bySubjects: db.prepare<[string, string], StoredFinding>(`SELECT ${STORED} FROM findings
@@ -116,6 +117,7 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
 
   const writes: Synchronous<FindingWrites> = {
     byId: (id) => s.byId.get(id),
+    byIds: (ids) => (ids.length === 0 ? [] : s.byIds.all(JSON.stringify(ids))),
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
     activeOfCheck: (checkId) => s.ofCheck.all(checkId),

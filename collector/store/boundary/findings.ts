@@ -117,6 +117,8 @@ export interface FindingReads {
 /** What a unit of work reads and writes of findings (store.ts StoreUnit). */
 export interface FindingWrites {
   byId(id: string): Promise<StoredFinding | undefined>;
+  /** The stored ones of these findings (in one read; a client-server database locks them in seq order). */
+  byIds(ids: readonly string[]): Promise<StoredFinding[]>;
   /** Open and suppressed findings of a node. */
   activeOfNode(node: string): Promise<StoredFinding[]>;
   /** Open and suppressed findings of `checkId` with one of these subjects, on every node. */

@@ -36,6 +36,7 @@ const STORED = `seq, id, node, check_id AS "checkId", subject, category, status,
 // for this unit's commit and then reads what it wrote, so neither writes over the other's
 // change nor moves the rollups from a state that is gone.
 const BY_ID = `SELECT ${STORED} FROM findings WHERE id = $1 FOR UPDATE`;
+const BY_IDS = `SELECT ${STORED} FROM findings WHERE id = ANY($1::text[]) ORDER BY seq FOR UPDATE`;
 const OF_NODE = `SELECT ${STORED} FROM findings WHERE node = $1 AND state IN ('open', 'suppressed') ORDER BY seq FOR UPDATE`;
 const BY_SUBJECTS = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') AND subject = ANY($2::text[]) ORDER BY seq FOR UPDATE`;
 const OF_CHECK = `SELECT ${STORED} FROM findings WHERE check_id = $1 AND state IN ('open', 'suppressed') ORDER BY seq FOR UPDATE`;
@@ -158,6 +159,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
       if (pendingIds.has(id)) await flushPending();
       return sql.one<StoredFinding>(BY_ID, [id]);
     },
+    byIds: async (ids) => (ids.length === 0 ? [] : before(() => sql.rows<StoredFinding>(BY_IDS, [[...ids]]))),
     activeOfNode: (node) => before(() => sql.rows<StoredFinding>(OF_NODE, [node])),
     activeBySubjects: async (checkId, subjects) => (subjects.length === 0 ? [] : before(() => sql.rows<StoredFinding>(BY_SUBJECTS, [checkId, [...subjects]]))),
     activeOfCheck: (checkId) => before(() => sql.rows<StoredFinding>(OF_CHECK, [checkId])),
