@@ -94,8 +94,11 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   const posture: PostureWatch | undefined = config.postureWatch
     ? createPostureWatch(config.postureWatch, deps.judges ?? postureJudges(), {
       log: log.child({ component: 'posture' }), metrics, clock, shared: config.podWatch ? [PODS_PATH] : [],
+      // Every replica watches and judges (its posture API answers from that); only the leader
+      // commits, and a replica that becomes leader commits the whole verdict again.
       commit: async (unit) => {
         if (!pipeline) throw new Error('the collector is not started');
+        if (!leading) return;
         await pipeline.posture(unit);
       },
     })
@@ -137,21 +140,21 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   }
 
   /**
-   * Takes up (or gives up) the leader's work: the sweeper, the posture watch and the cluster
-   * node rows. On a change of leader the new one starts them from what the database holds.
+   * Takes up (or gives up) the leader's work: the sweeper, and the writing of the posture
+   * watch's findings and of the cluster node rows. The new leader writes both whole again, from
+   * what its watches hold.
    */
   async function lead(leader: boolean): Promise<void> {
     if (leader === leading) return;
     leading = leader;
     if (leader) {
       sweeper?.start();
-      posture?.start();
+      posture?.recommit();
       nodeWatch?.rewrite();
-      log.info({}, 'this collector runs the sweeper and the posture watch');
+      log.info({}, 'this collector leads: it runs the sweeper and commits the posture watch\'s findings and the cluster node rows');
     } else {
       sweeper?.stop();
-      await posture?.stop();
-      log.warn({}, 'this collector no longer leads: the sweeper and the posture watch stopped here');
+      log.warn({}, 'this collector no longer leads: the sweeper stopped here, and the posture watch\'s findings and the cluster node rows are left to the leader');
     }
   }
 
@@ -332,11 +335,12 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         store: s, pipeline, metrics, log: log.child({ component: 'sweeper' }), clock,
         coverage: nw ? { synced: () => nw.synced, whyMissing: (node) => whyMissing(node, agentNamespace, agentDaemonSet) } : undefined,
       });
-      // Every replica watches pods and nodes: each serves its own agents their pods, addresses
-      // and labels from memory. The cluster-node rows, the sweeper and the posture watch are the
-      // leader's (nodeWatch's `leads`).
+      // Every replica watches pods, nodes and posture: each serves its own agents their pods,
+      // addresses and labels from memory, and its API answers who-can from its own watch. The
+      // sweeper, and the writing of cluster node rows and posture findings, are the leader's.
       podWatch?.start();
       nodeWatch?.start();
+      posture?.start();
       if (pool) {
         const connect = (): Promise<PgClient> => connectClient(config.postgres!);
         leadership = createLeadership({

@@ -446,6 +446,11 @@ export function createPostureWatch(config: PostureWatchConfig, judges: readonly 
       flush();
       return committing;
     },
+    /** Judges everything again and commits the whole verdict (a replica took over the commits from another). */
+    recommit(): void {
+      needFull = true;
+      schedule();
+    },
     /** Resolves when the units judged so far are committed (or failed, counted). */
     committed(): Promise<void> {
       return committing;
