@@ -196,3 +196,24 @@ test('a judge that throws commits nothing of its verdict (no finding is resolved
   t.deepEqual(keysOf(second), ['test-namespace|later', 'test-namespace|shop']);
   t.is(metrics.get('nodeward_posture_judge_failures_total', { judge: 'flaky' }), 2);
 });
+
+test('recommit judges everything again and commits the whole verdict (a replica that takes over the commits)', async (t) => {
+  const api = await fakeApi(t);
+  serveFixture(api, 'kubeadm-fresh');
+  const clock = testClock(Date.parse('2026-06-01T00:00:00Z'));
+  const { w, units } = watchOf(t, api, [createRbacJudge() as PostureJudge<unknown>], { debounceMs: 1000 }, { clock });
+  w.start();
+  await clock.advanceUntil('the first unit', () => units[0], { stepMs: 1000 });
+  api.applyObject('clusterrolebindings', {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'dave-admin' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' }, subjects: [{ kind: 'User', name: 'dave' }],
+  });
+  await clock.advanceUntil('the delta', () => units[1], { stepMs: 1000 });
+  t.is(units[1]!.kind, 'delta');
+  w.recommit();
+  await clock.advanceUntil('the recommitted verdict', () => units[2], { stepMs: 1000 });
+  const full = units[2]!;
+  t.is(full.kind, 'full', 'the whole verdict, not what changed since the last unit');
+  t.deepEqual(keysOf(full), w.verdict().findings.map((f) => f.key).sort());
+  t.true(keysOf(full).some((k) => k.includes('ClusterRoleBinding/dave-admin')));
+});
