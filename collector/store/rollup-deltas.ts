@@ -2,7 +2,16 @@
 // change to a finding calls `move(before, after)`, and a backend's flush writes the sums at the
 // end of the unit, in its transaction (rollups.ts for SQLite, pg/rollups.ts for PostgreSQL).
 // One accumulator per unit; what a row counts is decided here once for both backends.
-import type { RollupKey } from './rollups.js';
+
+/** What a finding is counted under. */
+export interface RollupKey {
+  readonly state: string;
+  readonly node: string;
+  readonly checkId: string;
+  readonly category: string;
+  readonly severityRank: number;
+  readonly status: string;
+}
 
 /** Counts by severity rank (info .. critical). */
 export type Sev = [number, number, number, number, number];

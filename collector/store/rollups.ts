@@ -9,15 +9,7 @@ import type { FindingState } from '../../proto/domain.js';
 import type { Measure } from './finding-order.js';
 import { createRollupDeltas, SEP, sum, zero, type Sev } from './rollup-deltas.js';
 
-/** What a finding is counted under. */
-export interface RollupKey {
-  readonly state: string;
-  readonly node: string;
-  readonly checkId: string;
-  readonly category: string;
-  readonly severityRank: number;
-  readonly status: string;
-}
+export type { RollupKey } from './rollup-deltas.js';
 
 
 export function createRollups(db: Db) {
