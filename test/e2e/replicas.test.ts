@@ -228,7 +228,9 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
   await writeFile(join(dir, 'postgres-url'), url, { mode: 0o600 });
   receiver = await startReceiver(() => 200);
   const settings = {
-    store: { driver: 'postgres', postgres: { urlFile: join(dir, 'postgres-url'), sslMode: 'disable' } },
+    // A small pool: the units of work of 8 agents fill it, as a fleet fills the default 10,
+    // and a dispatcher waits for connections behind them.
+    store: { driver: 'postgres', postgres: { urlFile: join(dir, 'postgres-url'), sslMode: 'disable', poolSize: 3 } },
     webhooks: [{
       name: 'siem', url: `${receiver.url}/hooks/nodeward`, format: 'json',
       groupWindowMs: 200, backoffInitialMs: 50, backoffMaxMs: 300, timeoutMs: 2000,
@@ -316,8 +318,10 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
     check();
   });
   const heldFrom = receiver.requests.length;
+  const holdFrom = Date.now();
   receiver.answer = (_r, n) => (n >= heldFrom ? 'hang' : 200);
   const held = await eventually('a webhook request unanswered', () => receiver!.requests[heldFrom], 10_000, 10);
+  const heldWaitMs = Date.now() - holdFrom;
   const heldId = held.headers['x-nodeward-delivery'] as string;
   const inFlightAtKill = onLeader.reduce((n, a) => n + a.inFlight(), 0);
   const killedAt = Date.now();
@@ -329,6 +333,9 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
   await eventually('the survivor to lead', async () => ((await leaderGauge(follower)) === 1 ? true : undefined), 20_000, 50);
   const takeoverMs = Date.now() - killedAt;
   await Promise.all(done);
+  // Every agent of the killed replica is on the survivor, and what it sent again is acked there.
+  await eventually('the killed replica\'s agents on the survivor', () => (onLeader.every((a) => a.streams() === 2) ? true : undefined));
+  await Promise.all(agents.map((a) => a.sendUpTo(MESSAGES)));
   const ingestMs = Date.now() - killedAt;
   const replays = onLeader.flatMap((a) => a.replayed.map((seq) => ({ node: a.node, seq, duplicate: a.acked.get(seq) })));
   t.is(replays.length, AGENTS / 2, 'each agent of the killed replica sent its last acked message again');
@@ -423,6 +430,6 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
   const duplicates = agents.reduce((n, a) => n + [...a.acked.values()].filter(Boolean).length, 0);
   t.log(`${AGENTS} agents, ${AGENTS * MESSAGES} messages (${ackedAtKill} acked before the kill, ${inFlightAtKill} in flight on the killed replica); `
     + `${duplicates} resent messages acked as duplicates; ${expected.size} findings, ${alerts} alerts in ${firstOf.size} deliveries `
-    + `(${receiver.requests.length} requests, ${repeats} repeats; the request held at the kill was ${heldBy}'s); allow crossed replicas in ${crossMs} ms; survivor led ${takeoverMs} ms after the kill; `
+    + `(${receiver.requests.length} requests, ${repeats} repeats; the request held at the kill was ${heldBy}'s, sent ${heldWaitMs} ms after the hold began); allow crossed replicas in ${crossMs} ms; survivor led ${takeoverMs} ms after the kill; `
     + `ingest ran ${beforeKillMs} ms before the kill and finished ${ingestMs} ms after it; ${Date.now() - began} ms in all`);
 });
