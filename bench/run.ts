@@ -10,6 +10,7 @@ import { agentRssOptions, benchAgentRss, formatAgentRssBench } from './agent-rss
 import { AGENT_NODE_ARGS, AGENT_RUNTIME_ENV } from '../agent/runtime-env.js';
 import { AgentConfigSchema } from '../agent/config.js';
 import { benchQuery, formatQueryBench } from './query.js';
+import { benchPg, formatPgBench, PG_BENCH_FULL, PG_BENCH_QUICK } from './pg.js';
 import { benchCoverage, formatCoverageBench } from './node-coverage.js';
 import { benchAgents, formatAgentsBench } from './query-agents.js';
 import { benchWebhooks, formatWebhooksBench } from './webhooks.js';
@@ -72,6 +73,10 @@ async function main(): Promise<void> {
   // Collector queries at 1,000,000 findings across 5,000 nodes (--quick: 100,000 across 500).
   const qo = quick ? { nodes: 500, checks: 120, processes: 160, samples: 100 } : { nodes: 5_000, checks: 120, processes: 160, samples: 200 };
   process.stdout.write(formatQueryBench(await benchQuery(qo)));
+  // The PostgreSQL store (issue 23): ingest against a raw upsert, queries at the same scale
+  // (--quick: 100,000 findings across 500 nodes), two replicas against one; skipped without a server.
+  const pgo = quick ? PG_BENCH_QUICK : PG_BENCH_FULL;
+  process.stdout.write(formatPgBench(await benchPg(pgo), pgo));
   // Node coverage at 5,000 nodes (--quick: 500): the node list and a sweep, with and without the node watch's rows.
   process.stdout.write(formatCoverageBench(await benchCoverage({ nodes: quick ? 500 : 5_000, samples: quick ? 20 : 100 })));
   const ao = { agents: 200, batches: quick ? 5 : 20, perBatch: quick ? 20 : 50, window: 4 };

@@ -32,7 +32,7 @@ const ASSERTION = /^t\.(is|not|deepEqual|notDeepEqual|like|true|false|truthy|fal
 /** A field that holds a promise on purpose: its name says so (`ready`, `done`, a `...Promise`), or it is a function's result handed over as one. */
 function promiseField(node: ts.Node): boolean {
   if (!ts.isPropertyAssignment(node) && !ts.isShorthandPropertyAssignment(node)) return false;
-  return /^(ready|done|closed|started|stopped|finished|settled|loop|running|pending)$|Promise$/i.test(node.name.getText());
+  return /^(ready|done|closed|started|stopped|finished|settled|loop|running|pending|answers?|ended|connected)$|Promise$/i.test(node.name.getText());
 }
 
 function isAssignment(e: ts.Expression): boolean {

@@ -3,6 +3,12 @@
 // token, or the dashboard's session cookie: on a write only with the session's CSRF token,
 // from the dashboard's own page), the token's rate limit, its role. Calls that change
 // something are written to the audit log.
+//
+// A request body holding the NUL character (U+0000) is refused with a 400 naming the field,
+// before validation, whatever the route: no PostgreSQL text holds a NUL (proto/support/escape.ts),
+// and an operator's input (a suppress reason, a baseline key or path, a listen) is better
+// refused, for its sender to see, than stored other than it was sent. The audit record of such
+// a refused call keeps what was sent with its NULs written as `\x00`.
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Logger } from '../../proto/support/logger.js';
@@ -14,6 +20,7 @@ import type { ApiToken } from '../config.js';
 import { createRateLimiter } from './rate-limit.js';
 import { createFailureLimiter, type FailureLimits } from './credential-failures.js';
 import { parseParameters } from './parameters.js';
+import { escapeNul, escapeNulJson, NUL } from '../../proto/support/escape.js';
 import { ErrorBody } from './schemas.js';
 import { createSessions, CSRF_HEADER, csrfMatches, readCookie, SESSION_COOKIE, type Session } from './sessions.js';
 import { fromOwnPage } from './origin.js';
@@ -176,6 +183,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addHook('preValidation', async (req: FastifyRequest) => {
     parseParameters(req.routeOptions.schema?.querystring, req.query);
     parseParameters(req.routeOptions.schema?.params, req.params);
+    const nul = fieldWithNul(req.body);
+    if (nul !== undefined) throw Object.assign(new Error(`body field ${nul} holds the NUL character (U+0000), which the collector does not store`), { statusCode: 400 });
   });
 
   // Recorded before the response leaves, so a client that reads the audit log right after
@@ -199,8 +208,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     try {
       await deps.store.audit.record({
         at: now(), actor: req.principal.name, role: req.principal.role, action: spec.action,
-        target: spec.target?.(req) ?? String(params.id ?? params.name ?? ''),
-        detail: { ...(spec.detail?.(req) ?? {}), ...(req.session ? { via: 'dashboard' } : {}) }, status: reply.statusCode,
+        target: escapeNul(spec.target?.(req) ?? String(params.id ?? params.name ?? '')),
+        detail: withoutNul({ ...(spec.detail?.(req) ?? {}), ...(req.session ? { via: 'dashboard' } : {}) }), status: reply.statusCode,
         remote: req.ip,
       });
       metrics.inc('nodeward_audit_records_total', 1, { action: spec.action });
@@ -256,6 +265,39 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (!csrfMatches(given, session)) return { reason: 'bad-csrf-token', error: `the ${CSRF_HEADER} header is not this session's CSRF token` };
     return undefined;
   }
+}
+
+/**
+ * A field of a parsed JSON body that holds a NUL, in its value or its name, as
+ * validationMessage names fields (`executables.0`); '' for the body itself; undefined for none.
+ * Walked without recursion: a body may nest as deep as its 64 KiB allow.
+ */
+export function fieldWithNul(body: unknown): string | undefined {
+  if (typeof body === 'string') return body.includes(NUL) ? '' : undefined;
+  if (typeof body !== 'object' || body === null) return undefined;
+  const todo: Array<[unknown, string]> = [[body, '']];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [v, path] = next;
+    if (typeof v === 'string') {
+      if (v.includes(NUL)) return path;
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) continue;
+    // In reverse, so that the first field in the body is the first one named.
+    for (const [k, x] of Object.entries(v).reverse()) {
+      const at = path === '' ? k : `${path}.${k}`;
+      if (k.includes(NUL)) return JSON.stringify(at);
+      todo.push([x, at]);
+    }
+  }
+  return undefined;
+}
+
+/** An audit record's detail with every NUL in it written as `\x00` (the same object when it holds none). */
+function withoutNul(detail: Record<string, unknown>): Record<string, unknown> {
+  const json = JSON.stringify(detail);
+  const safe = escapeNulJson(json);
+  return safe === json ? detail : JSON.parse(safe) as Record<string, unknown>;
 }
 
 interface RouteSchema {

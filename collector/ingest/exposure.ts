@@ -1,8 +1,10 @@
 // ScanReport.exposure as the collector accepts it (proto/nodeward/v1/agent.proto NodeExposure):
 // every listener and node address checked against the wire's bounds, every address a real
-// IPv4 or IPv6 address, every class one of the four. Pure: a value, or why the report is
-// refused (validate.ts makes that INVALID_ARGUMENT).
+// IPv4 or IPv6 address, every class one of the four, no NUL in a name or path (the walk's
+// cut, free text, has its NULs escaped: proto/support/escape.ts). Pure: a value, or why the
+// report is refused (validate.ts makes that INVALID_ARGUMENT).
 import { isIP } from 'node:net';
+import { escapeNul, NUL } from '../../proto/support/escape.js';
 import type { NodeExposure__Output } from '../../proto/gen/nodeward/v1/NodeExposure.js';
 import { EXPOSURE_CLASSES, type ExposureClass, type ExposureListener, type NodeExposure } from '../store/store.js';
 
@@ -14,7 +16,17 @@ function str(field: string, v: unknown, max: number = EXPOSURE_LIMITS.text): str
   if (v === undefined || v === null) return '';
   if (typeof v !== 'string') throw new Refused(`${field} is not a string`);
   if (v.length > max) throw new Refused(`${field} is longer than ${max} characters`);
+  if (v.includes(NUL)) throw new Refused(`${field} holds the NUL character (U+0000) at ${v.indexOf(NUL)}: a name, path or identifier cannot`);
   return v;
+}
+
+/** Free text: each NUL written as `\x00`; the bound holds for what is stored. */
+function prose(field: string, v: unknown, max: number): string {
+  const s = v === undefined || v === null ? '' : v;
+  if (typeof s !== 'string') throw new Refused(`${field} is not a string`);
+  const out = escapeNul(s);
+  if (out.length > max) throw new Refused(`${field} is longer than ${max} characters${out === s ? '' : ' once its NUL characters are escaped'}`);
+  return out;
 }
 
 function uint(field: string, v: unknown, max = 0xffffffff): number {
@@ -60,7 +72,7 @@ export function exposureFromWire(e: NodeExposure__Output): NodeExposure | string
     });
     return {
       listeners, nodeAddresses, listenersDropped: uint('scanReport.exposure.listenersDropped', e.listenersDropped),
-      unowned: uint('scanReport.exposure.unowned', e.unowned), walkCut: str('scanReport.exposure.walkCut', e.walkCut, 256),
+      unowned: uint('scanReport.exposure.unowned', e.unowned), walkCut: prose('scanReport.exposure.walkCut', e.walkCut, 256),
       rowsRefused: uint('scanReport.exposure.rowsRefused', e.rowsRefused),
     };
   } catch (err) {

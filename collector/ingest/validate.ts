@@ -6,6 +6,13 @@
 // finding's detail but the fields its subject is made of, and the text of a result (actual,
 // expected, reason). Subjects, check ids and titles are left as sent: the subject is the
 // finding's identity (fingerprint), and redaction must never split or merge findings.
+//
+// The NUL character (U+0000), which no PostgreSQL text or jsonb holds (proto/support/escape.ts),
+// is stored by neither backend. A string field refuses it (`text`: names, paths, keys, check
+// ids, subjects, the agent's version, enumerations; no real one holds a NUL), unless the field
+// is free text (`prose`: titles, remediation, reasons, actual and expected values, command
+// lines, what the host says it runs, and every string and property name of a detail document),
+// where each NUL is written as `\x00`, visible and stored.
 import {
   isCategory, isFindingStatus, severityFromWire, statusFromWire, SOURCES, type Source,
 } from '../../proto/domain.js';
@@ -21,6 +28,7 @@ import {
   DIGEST_SOURCES, IDENTITY_ERRORS, ITEM_DIGEST_LIMITS, SHA256_HEX, STDIO_FAMILIES, STDIO_KINDS, type DigestSource,
 } from '../../proto/exec-identity.js';
 import { redactJson, redactText } from '../../proto/support/redact.js';
+import { escapeNul, escapeNulJson, NUL } from '../../proto/support/escape.js';
 import { BENCHMARK_NAME, BENCHMARK_REF, legacyReferences, MAX_REFERENCES, reportBenchmark } from '../../proto/benchmark-refs.js';
 import type { NodeHello, NodeStats, ReportedBaseline, ReportedDigest } from '../store/store.js';
 import { LOCKED_BY, type LockedBy, type ReportedHostWindow } from '../pipeline/host-learning.js';
@@ -50,20 +58,39 @@ export const LIMITS = {
 const CHECK_ID = /^[a-z0-9][a-z0-9.\-_]{0,63}$/;
 const EPOCH = /^[A-Za-z0-9_-]{1,64}$/;
 
-function text(field: string, v: unknown, max: number, required = false): string {
+/** A string within its bound, as it was sent. */
+function bounded(field: string, v: unknown, max: number, required: boolean): string {
   if (typeof v !== 'string') throw new InvalidMessage(`${field} must be a string`);
   if (required && v.length === 0) throw new InvalidMessage(`${field} is required`);
   if (v.length > max) throw new InvalidMessage(`${field} is longer than ${max} characters`);
   return v;
 }
 
+/** A name, path, key or identifier: a string within its bound, without the NUL character. */
+function text(field: string, v: unknown, max: number, required = false): string {
+  const s = bounded(field, v, max, required);
+  if (s.includes(NUL)) throw new InvalidMessage(`${field} holds the NUL character (U+0000) at ${s.indexOf(NUL)}: a name, path or identifier cannot`);
+  return s;
+}
+
 /**
- * A text that is redacted before it is stored. The bound holds for what is stored: an agent
- * that redacts (the same redactor) sends text that redaction leaves as it is; one that does
- * not may grow by redaction (`-p1` becomes `-p<redacted>`) and is refused past the bound.
+ * Free text: a string within its bound, each NUL written as `\x00` (escapeNul). The bound holds
+ * for what is stored: text grown past it by escaping is refused.
  */
-function redacted(field: string, v: unknown, max: number): string {
-  const out = redactText(text(field, v, max));
+function prose(field: string, v: unknown, max: number): string {
+  const out = escapeNul(bounded(field, v, max, false));
+  if (out.length > max) throw new InvalidMessage(`${field} is longer than ${max} characters once its NUL characters are escaped`);
+  return out;
+}
+
+/**
+ * A text that is redacted before it is stored: free text (`prose`), or a path (`text`). The
+ * bound holds for what is stored: an agent that redacts (the same redactor) sends text that
+ * redaction leaves as it is; one that does not may grow by redaction (`-p1` becomes
+ * `-p<redacted>`) and is refused past the bound.
+ */
+function redacted(field: string, v: unknown, max: number, read: typeof prose | typeof text = prose): string {
+  const out = redactText(read(field, v, max));
   if (out.length > max) throw new InvalidMessage(`${field} is longer than ${max} characters once its secrets are redacted`);
   return out;
 }
@@ -181,10 +208,12 @@ export function helloFromWire(h: Hello__Output, node: string, now: number): Node
     node,
     agentVersion: text('hello.agentVersion', h.agentVersion, LIMITS.shortText),
     epoch: validateEpoch(h.epoch),
-    os: text('hello.host.os', host?.os ?? '', LIMITS.shortText),
-    kernel: text('hello.host.kernel', host?.kernel ?? '', LIMITS.shortText),
+    // What the host says it runs (os-release's name, uname's release, the kubelet's --version):
+    // free text, which must not cut a node off (a refused hello ends its stream).
+    os: prose('hello.host.os', host?.os ?? '', LIMITS.shortText),
+    kernel: prose('hello.host.kernel', host?.kernel ?? '', LIMITS.shortText),
     arch: text('hello.host.arch', host?.arch ?? '', LIMITS.shortText),
-    kubeletVersion: text('hello.host.kubeletVersion', host?.kubeletVersion ?? '', LIMITS.shortText),
+    kubeletVersion: prose('hello.host.kubeletVersion', host?.kubeletVersion ?? '', LIMITS.shortText),
     cpus: count('hello.host.cpus', host?.cpus ?? 0),
     memoryBytes: count('hello.host.memoryBytes', host?.memoryBytes ?? 0),
     uptimeSeconds: count('hello.host.uptimeSeconds', host?.uptimeSeconds ?? 0),
@@ -256,7 +285,7 @@ export function statsFromWire(st: AgentStats__Output | null | undefined): { stat
     baselineReportDropped: counter('baselineReportDropped'),
     hostDocumentsRefused: counter('hostDocumentsRefused'),
     // A host path: redacted like any text a node sends, bounded like a subject.
-    hostDocumentRefusedPath: redacted('stats.hostDocumentRefusedPath', st?.hostDocumentRefusedPath ?? '', LIMITS.subject),
+    hostDocumentRefusedPath: redacted('stats.hostDocumentRefusedPath', st?.hostDocumentRefusedPath ?? '', LIMITS.subject, text),
     hostDocumentRefusedReason: refusalReason('hostDocumentRefusedReason', st?.hostDocumentRefusedReason ?? ''),
     execIdentityFailed: counter('execIdentityFailed'),
     execIdentityFailedReason: refusalReason('execIdentityFailedReason', st?.execIdentityFailedReason ?? ''),
@@ -308,7 +337,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       checkId: checkId(`${f}.checkId`, x.checkId),
       cis: text(`${f}.cis`, x.cis, 32),
       references: references(`${f}.references`, x.references, benchmark, x.cis),
-      title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
+      title: prose(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,
       subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
       status,
@@ -319,7 +348,7 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
       source: source as Source,
       sourceFile: text(`${f}.sourceFile`, x.sourceFile, LIMITS.subject),
       reason: redacted(`${f}.reason`, x.reason, LIMITS.text),
-      remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
+      remediation: prose(`${f}.remediation`, x.remediation, LIMITS.text),
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
     };
   });
@@ -333,10 +362,14 @@ export function scanFromWire(r: ScanReport__Output, node: string, epoch: string,
   };
 }
 
-/** A detail object (parsed once by detailFromWire) redacted and written as the JSON that is stored. */
+/**
+ * A detail object (parsed once by detailFromWire) redacted and written as the JSON that is
+ * stored: free text, every string of it (property names too) with its NULs escaped, so the JSON
+ * holds no `\u0000` escape (jsonb on PostgreSQL would decode it, and refuses it).
+ */
 function redactedDetail(field: string, detail: object): string {
-  const out = JSON.stringify(redactJson(detail, PROCESS_IDENTITY_FIELDS));
-  if (out.length > LIMITS.detail) throw new InvalidMessage(`${field} is longer than ${LIMITS.detail} characters once its secrets are redacted`);
+  const out = escapeNulJson(JSON.stringify(redactJson(detail, PROCESS_IDENTITY_FIELDS)));
+  if (out.length > LIMITS.detail) throw new InvalidMessage(`${field} is longer than ${LIMITS.detail} characters once its secrets are redacted and its NUL characters escaped`);
   return out;
 }
 
@@ -413,7 +446,7 @@ function executableIdentity(field: string, v: Record<string, unknown>): Record<s
     sha256: digest,
     size: count(`${field}.size`, v.size),
     error,
-    errorDetail: text(`${field}.errorDetail`, v.errorDetail, S * 4),
+    errorDetail: prose(`${field}.errorDetail`, v.errorDetail, S * 4),
     baselineSha256: baseline.map((d, i) => sha256(`${field}.baselineSha256[${i}]`, d, true)),
     vouchedBy,
     notVouched,
@@ -467,7 +500,7 @@ export function processDetailFromWire(field: string, p: ProcessDetail__Output, c
     parents: texts(`${field}.parents`, p.parents, PROCESS_DETAIL_LIMITS.parents, MAX_EXECUTABLE_CHARS),
     uid: count(`${field}.uid`, p.uid),
     user: text(`${field}.user`, p.user, S),
-    cmdline: text(`${field}.cmdline`, p.cmdline, LIMITS.text),
+    cmdline: prose(`${field}.cmdline`, p.cmdline, LIMITS.text),
     container: c && {
       id: text(`${field}.container.id`, c.id, S, true),
       name: text(`${field}.container.name`, c.name, S),
@@ -506,7 +539,7 @@ export function processDetailFromWire(field: string, p: ProcessDetail__Output, c
     out.fakeContainer = {
       cgroupPath: text(`${field}.fakeContainer.cgroupPath`, fc.cgroupPath, LIMITS.subject, true),
       id: text(`${field}.fakeContainer.id`, fc.id, S),
-      reason: text(`${field}.fakeContainer.reason`, fc.reason, S * 4),
+      reason: prose(`${field}.fakeContainer.reason`, fc.reason, S * 4),
     };
   }
   // Fields of agents from 0.2 on: present in the stored detail only when the agent set them.
@@ -576,14 +609,14 @@ export function batchFromWire(b: FindingBatch__Output, node: string, epoch: stri
     return {
       checkId: id,
       subject: text(`${f}.subject`, x.subject, LIMITS.subject, true),
-      title: text(`${f}.title`, x.title, LIMITS.shortText * 2),
+      title: prose(`${f}.title`, x.title, LIMITS.shortText * 2),
       category: x.category,
       severity,
       status,
       observedAt: wireTime(`${f}.observedAtMs`, x.observedAtMs, WIRE_TIMES.observed, now),
       occurrences: occurrences(`${f}.occurrences`, x.occurrences),
       seen,
-      remediation: text(`${f}.remediation`, x.remediation, LIMITS.text),
+      remediation: prose(`${f}.remediation`, x.remediation, LIMITS.text),
       detail: redactedDetail(x.process ? `${f}.process` : `${f}.detailJson`, detail),
     };
   });

@@ -5,6 +5,7 @@
 // Its ExternalIPs go to the node's agent, which judges what its sockets are bound to by them.
 // Everything is bounded; a node past the bounds is unreadable, counted, never guessed at.
 import { isIP } from 'node:net';
+import { escapeNul } from '../../proto/support/escape.js';
 
 export interface Taint {
   readonly key: string;
@@ -49,7 +50,11 @@ const MAX_INFO = 256;
 type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : undefined);
 const bounded = (v: unknown, max: number): string | undefined => (typeof v === 'string' && v.length <= max ? v : undefined);
-const info = (v: unknown): string => (typeof v === 'string' ? v.slice(0, MAX_INFO) : '');
+/**
+ * What a node says of itself: free text, cut to MAX_INFO, each NUL written as `\x00` (no
+ * PostgreSQL text holds one, and one node's text must not fail the write of every node's row).
+ */
+const info = (v: unknown): string => (typeof v === 'string' ? escapeNul(v.slice(0, MAX_INFO)) : '');
 
 export function readNode(raw: unknown): NodeRead {
   const node = obj(raw);

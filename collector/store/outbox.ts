@@ -23,20 +23,21 @@ export const MAX_ERROR_LENGTH = 500;
 const iso = isoTimeOrNull;
 
 
-interface RawRow {
+/** An outbox row as both backends' queries return it (pg/outbox.ts reads it too). */
+export interface RawRow {
   seq: number; destination: string; finding_id: string; event: AlertEvent; change: string; status: DeliveryStatus;
   delivery_id: string | null; attempts: number; last_status: number | null; last_error: string; created_at: number;
   age_from: number; next_attempt_at: number; finished_at: number | null;
 }
 
-function toOutboxRow(r: RawRow): OutboxRow {
+export function toOutboxRow(r: RawRow): OutboxRow {
   return {
     seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as FindingChange, deliveryId: r.delivery_id,
     attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: r.created_at, ageFrom: r.age_from, nextAttemptAt: r.next_attempt_at,
   };
 }
 
-function toDelivery(r: RawRow): Delivery {
+export function toDelivery(r: RawRow): Delivery {
   return {
     id: r.seq, deliveryId: r.delivery_id, destination: r.destination, event: r.event, findingId: r.finding_id, status: r.status,
     attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: isoTime(r.created_at),

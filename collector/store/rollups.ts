@@ -7,6 +7,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { FindingState } from '../../proto/domain.js';
 import type { Measure } from './finding-order.js';
+import { createRollupDeltas, SEP, sum, zero, type Sev } from './rollup-deltas.js';
 
 /** What a finding is counted under. */
 export interface RollupKey {
@@ -18,9 +19,6 @@ export interface RollupKey {
   readonly status: string;
 }
 
-type Sev = [number, number, number, number, number];
-const zero = (): Sev => [0, 0, 0, 0, 0];
-const sep = '\u0000';
 
 export function createRollups(db: Db) {
   const s = {
@@ -43,44 +41,12 @@ export function createRollups(db: Db) {
     checkTotalGone: db.prepare('DELETE FROM check_totals WHERE state = ? AND check_id = ? AND severity_rank = ? AND n = 0'),
   };
 
-  const nodes = new Map<string, { state: string; node: string; sev: Sev }>();
-  const totals = new Map<string, { state: string; category: string; rank: number; n: number }>();
-  const checks = new Map<string, { state: string; checkId: string; node: string; sev: Sev }>();
-  const checkTotals = new Map<string, { state: string; checkId: string; rank: number; n: number }>();
-
-  function add(k: RollupKey, d: number): void {
-    const r = k.severityRank;
-    const nk = k.state + sep + k.node;
-    let n = nodes.get(nk);
-    if (!n) nodes.set(nk, (n = { state: k.state, node: k.node, sev: zero() }));
-    n.sev[r] = (n.sev[r] ?? 0) + d;
-    const tk = k.state + sep + k.category + sep + r;
-    let t = totals.get(tk);
-    if (!t) totals.set(tk, (t = { state: k.state, category: k.category, rank: r, n: 0 }));
-    t.n += d;
-    const xk = k.state + sep + k.checkId + sep + r;
-    let x = checkTotals.get(xk);
-    if (!x) checkTotals.set(xk, (x = { state: k.state, checkId: k.checkId, rank: r, n: 0 }));
-    x.n += d;
-    // The checks failing on the most nodes count nodes: a cluster finding (node '') is none.
-    if (k.status !== 'fail' || k.node === '') return;
-    const ck = k.state + sep + k.checkId + sep + k.node;
-    let c = checks.get(ck);
-    if (!c) checks.set(ck, (c = { state: k.state, checkId: k.checkId, node: k.node, sev: zero() }));
-    c.sev[r] = (c.sev[r] ?? 0) + d;
-  }
-
-  const same = (a: RollupKey, b: RollupKey): boolean => a.state === b.state && a.node === b.node && a.checkId === b.checkId
-    && a.category === b.category && a.severityRank === b.severityRank && a.status === b.status;
-  const sum = (x: Sev): number => x[0] + x[1] + x[2] + x[3] + x[4];
+  const deltas = createRollupDeltas();
+  const { nodes, totals, checks, checkTotals } = deltas;
 
   return {
     /** A finding appeared (before undefined), changed, or went away (after undefined). */
-    move(before: RollupKey | undefined, after: RollupKey | undefined): void {
-      if (before && after && same(before, after)) return;
-      if (before) add(before, -1);
-      if (after) add(after, +1);
-    },
+    move: deltas.move,
     /** Writes the summed deltas; call inside the transaction that made the changes. */
     flush(): void {
       for (const n of nodes.values()) {
@@ -102,7 +68,7 @@ export function createRollups(db: Db) {
       const spread = new Map<string, { state: string; checkId: string; nodes: number; sev: Sev }>();
       for (const c of checks.values()) {
         const d = sum(c.sev);
-        const key = c.state + sep + c.checkId;
+        const key = c.state + SEP + c.checkId;
         let sp = spread.get(key);
         if (!sp) spread.set(key, (sp = { state: c.state, checkId: c.checkId, nodes: 0, sev: zero() }));
         c.sev.forEach((x, i) => { sp!.sev[i] = (sp!.sev[i] ?? 0) + x; });
@@ -120,15 +86,10 @@ export function createRollups(db: Db) {
         s.spread.run(sp.state, sp.checkId, sp.nodes, sum(sp.sev), ...sp.sev);
         if (sum(sp.sev) < 0) s.spreadGone.run(sp.state, sp.checkId);
       }
-      this.reset();
+      deltas.reset();
     },
     /** Forgets unwritten deltas (a transaction that failed rolled back what they counted). */
-    reset(): void {
-      nodes.clear();
-      totals.clear();
-      checks.clear();
-      checkTotals.clear();
-    },
+    reset: deltas.reset,
   };
 }
 

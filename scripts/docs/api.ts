@@ -48,7 +48,7 @@ export async function collectorOpenApi(): Promise<OpenApiDocument> {
       await app.close();
     }
   } finally {
-    store.close();
+    await store.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

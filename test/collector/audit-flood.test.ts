@@ -1,6 +1,6 @@
 // Anonymous floods against the API and the dashboard login (issue 12, break 3 and the lows of
 // break 8), on the real app (Fastify inject: many source addresses, an injected clock) and a
-// real SQLite file:
+// real store (SQLite and PostgreSQL, test/helpers/stores.ts):
 //   - refusals of unauthenticated callers cost a bounded number of audit rows, one per source,
 //     reason and hour (with a count), however many there are and from however many addresses;
 //   - failed credentials are limited (429 with Retry-After), per source and in all, but a
@@ -22,13 +22,13 @@ import { createSweeper } from '../../collector/pipeline/sweeper.js';
 import { createLogger } from '../../proto/support/logger.js';
 import Database from 'better-sqlite3';
 import { testClock } from '../helpers/clock.js';
+import { storeTest, type Backend } from '../helpers/stores.js';
 
 const ADMIN = 'admin-token-for-the-flood-tests-0123456789';
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 
-async function app(t: ExecutionContext) {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-flood-'));
-  const store: Store = openStore({ path: join(dir, 'db.sqlite') });
+async function app(t: ExecutionContext, backend: Backend) {
+  const store: Store = await backend.open(t);
   const clock = { now: T0 };
   const metrics = createMetrics();
   const api = await buildApi({
@@ -38,7 +38,6 @@ async function app(t: ExecutionContext) {
   t.teardown(async () => {
     await api.close();
     await store.close();
-    await rm(dir, { recursive: true, force: true });
   });
   // Inject answers on http://localhost: the login's own origin.
   const login = (token: string, remoteAddress = '203.0.113.7') => api.inject({
@@ -60,8 +59,8 @@ async function app(t: ExecutionContext) {
   return { api, store, clock, metrics, login, get, rows };
 }
 
-test('6,900 refused logins in 4 s from one address cost at most one audit row per reason, with the count', async (t) => {
-  const a = await app(t);
+storeTest('6,900 refused logins in 4 s from one address cost at most one audit row per reason, with the count', async (t, backend) => {
+  const a = await app(t, backend);
   const N = 6900;
   for (let i = 0; i < N; i++) {
     a.clock.now = T0 + Math.floor((i * 4000) / N);
@@ -89,8 +88,8 @@ test('6,900 refused logins in 4 s from one address cost at most one audit row pe
   t.like((await a.rows())[0], { action: 'ui.login', actor: 'admin', count: 1, detail: { outcome: 'logged in' } });
 });
 
-test('refusals from thousands of addresses fold into a bounded number of rows per window', async (t) => {
-  const a = await app(t);
+storeTest('refusals from thousands of addresses fold into a bounded number of rows per window', async (t, backend) => {
+  const a = await app(t, backend);
   const sources = 5000;
   for (let i = 0; i < sources; i++) {
     const res = await a.get(`bad-token-${i}-0123456789abcdef`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
@@ -108,8 +107,8 @@ test('refusals from thousands of addresses fold into a bounded number of rows pe
   t.is(rows.filter((r) => r.action === 'ui.login').reduce((n, r) => n + r.count, 0), 50, 'every login refusal counted');
 });
 
-test('failed bearer tokens are limited per address and in all; a correct token from the same address is never refused', async (t) => {
-  const a = await app(t);
+storeTest('failed bearer tokens are limited per address and in all; a correct token from the same address is never refused', async (t, backend) => {
+  const a = await app(t, backend);
   // Behind an ingress every client has the ingress's address.
   const ingress = '10.1.2.3';
   const codes: number[] = [];
@@ -139,6 +138,8 @@ test('failed bearer tokens are limited per address and in all; a correct token f
   t.true(a.metrics.get('nodeward_auth_failures_total', { surface: 'api', answer: 'limited' })! > 0);
 });
 
+// SQLite's alone: what is written when is read from the database file beside the store (its
+// rows and PRAGMA data_version, which says whether anything committed).
 test('counts not written yet: a read shows them and writes nothing; the sweeper writes them at its next tick on the clock, the store at close', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-flood-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -217,6 +217,8 @@ test('the CLI: nodeward baseline delete and nodeward node delete', async (t) => 
   t.regex(missing.stderr, /404/);
 });
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('migration 007: old audit records count 1 with lastAt = at; unattributed container baselines are charged to the node that taught them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-quotas-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

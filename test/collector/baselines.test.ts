@@ -1,7 +1,8 @@
 // Central baselines against a real collector: nodes' BaselineReports over mTLS gRPC streams,
 // the API and CLI over HTTPS, SQLite underneath. What agents are sent (BaselineUpdate,
 // PodInventory) is read off their streams. Host baselines are per node role: each agent names
-// its own in its Hello and is sent no other.
+// its own in its Hello and is sent no other. The bound on an item's contents is checked on the
+// store alone, on SQLite and on PostgreSQL (test/helpers/stores.ts).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -24,6 +25,7 @@ import {
 import { processFinding, PROC_UNEXPECTED } from '../../agent/processes/findings.js';
 import { processDetail } from '../helpers/process-finding.js';
 import { PROC_MODIFIED_BINARY_CHECK } from '../../proto/process-checks.js';
+import { storeTest } from '../helpers/stores.js';
 
 const WEB = 'shop/Deployment/web/nginx';
 const JOB = 'ops/CronJob/backup/dump';
@@ -628,6 +630,7 @@ test('the CLI: nodeward baseline allow|remove|lock|unlock and nodeward query bas
   t.deepEqual(json.items, []);
 }, { nodes: NODES }));
 
+// SQLite's alone: its migration 011 over a file made by the migrations before it.
 test('migration 011: items stored before keep their nodes and get no contents and any_content off; nodes then teach their first contents, even to a locked baseline (first-sight)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -673,11 +676,8 @@ test('migration 011: items stored before keep their nodes and get no contents an
   t.deepEqual(apiDigests(after, '/bin/sh'), [], 'learned after the lock: refused');
 });
 
-test('contents per item are bounded at 8: what a report brings beyond is dropped and counted; an operator\'s allow replaces the content seen least recently that no operator allowed, and is refused when operators allowed all 8', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-digests-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const store = openStore({ path: join(dir, 'nodeward.db') });
-  t.teardown(() => store.close());
+storeTest('contents per item are bounded at 8: what a report brings beyond is dropped and counted; an operator\'s allow replaces the content seen least recently that no operator allowed, and is refused when operators allowed all 8', async (t, backend) => {
+  const store = await backend.open(t);
   const now = Date.now();
   const digests = (from: number, n: number, at: number) => Array.from({ length: n }, (_, i) => ({ sha256: sha(from + i), source: 'learned' as const, image: '', firstSeen: at + i }));
   const report = (ds: ReturnType<typeof digests>, at: number) => store.baselines.applyReport('node-a', [{

@@ -110,6 +110,8 @@ test('a scan report whose benchmark is not a benchmark name is refused, and noth
   a.close();
 }));
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('migration 023: nodes that reported results before it were judged under cis-1.12; a node without results has no benchmark yet', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-m023-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -1,5 +1,5 @@
 // Cluster findings in the store (migration 020) and the commit stage's posture unit, on real
-// SQLite: a cluster finding and a node finding with the same check and subject never collide
+// SQLite and PostgreSQL (test/helpers/stores.ts): a cluster finding and a node finding with the same check and subject never collide
 // (fingerprint, rows, counts, caps, node deletion); a full unit resolves the cluster findings
 // the verdict no longer holds and nothing of a node's; the cluster has its own cap; and the
 // migration keeps a database's node findings as node findings.
@@ -13,22 +13,12 @@ import { isValidNodeName } from '../../proto/domain.js';
 import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
+import { storeTest } from '../helpers/stores.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
 import type { ClusterFinding } from '../../collector/posture/judge.js';
 import { checkProperty, fc } from '../helpers/property.js';
 
 const T = Date.parse('2026-10-01T00:00:00Z');
-
-async function tempStore(t: { teardown: (fn: () => Promise<void> | void) => void }): Promise<{ store: Store; path: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-cluster-findings-'));
-  const path = join(dir, 'nodeward.db');
-  const store = openStore({ path });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return { store, path };
-}
 
 const clusterFinding = (checkId: string, key: string, over: Partial<ClusterFinding> = {}): ClusterFinding => ({
   checkId, title: `title of ${checkId}`, severity: 'high', references: ['cis-1.12:5.1.1'], cis: '5.1.1', category: 'rbac', key,
@@ -60,8 +50,8 @@ test('a cluster fingerprint never equals a node fingerprint; node fingerprints a
   }), 500);
 });
 
-test('a cluster finding and a node finding with the same check and subject are two findings; counts, caps and node deletion keep them apart', async (t) => {
-  const { store } = await tempStore(t);
+storeTest('a cluster finding and a node finding with the same check and subject are two findings; counts, caps and node deletion keep them apart', async (t, backend) => {
+  const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1, maxOpenClusterFindings: 10 });
   await hello(store, 'node-a');
   const key = 'cis-5.1.1|ClusterRoleBinding/alice|User:alice';
@@ -94,8 +84,8 @@ test('a cluster finding and a node finding with the same check and subject are t
   t.is((await store.findings.get(clusterFingerprint('cis-5.1.1', key)))?.state, 'open');
 });
 
-test('a full unit resolves the cluster findings the verdict no longer holds, with its note, and no node finding; a delta unit raises, changes and resolves', async (t) => {
-  const { store } = await tempStore(t);
+storeTest('a full unit resolves the cluster findings the verdict no longer holds, with its note, and no node finding; a delta unit raises, changes and resolves', async (t, backend) => {
+  const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100 });
   await hello(store, 'node-a');
   await commit.batch(nodeBatch('node-a', 'proc-unexpected', '/usr/bin/nc'), T);
@@ -113,8 +103,8 @@ test('a full unit resolves the cluster findings the verdict no longer holds, wit
   t.deepEqual((await commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.2', 'b')], resolved: [] }, T + 4)).changes.map((c) => c.event), ['reopened']);
 });
 
-test('cluster findings have their own cap: new ones past it are refused and counted', async (t) => {
-  const { store } = await tempStore(t);
+storeTest('cluster findings have their own cap: new ones past it are refused and counted', async (t, backend) => {
+  const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, maxOpenClusterFindings: 2 });
   const out = await commit.posture({ kind: 'full', findings: ['a', 'b', 'c'].map((k) => clusterFinding('cis-5.1.3', k)), note: 'n' }, T);
   t.is(out.refused, 1);
@@ -123,6 +113,8 @@ test('cluster findings have their own cap: new ones past it are refused and coun
   t.is((await commit.posture({ kind: 'delta', upserts: [clusterFinding('cis-5.1.3', 'a')], resolved: [] }, T + 1)).refused, 0);
 });
 
+// SQLite's alone: its migration 020 over a file made by the migrations before it, and its CHECK
+// constraints read back through the file (PostgreSQL's schema starts past it: pg-schema-parity).
 test('migration 020 keeps the findings of a database made before it as node findings; a row cannot be a cluster finding with a node', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-m020-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -1,10 +1,11 @@
 // The orders of the findings list (collector/store/finding-order.ts), checked against a
 // brute-force sort of the same rows in JS: for every sort and order and random filters, a walk
 // page by page with the cursor until the end yields exactly the matching rows in the brute
-// force's order (ties included: few nodes, checks and times), none missing or repeated. The
-// list decides per page between its two plans (the order's index, or a filter's index and a
-// sort); the same walks run with each plan forced, so both are checked whatever the data. And
-// EXPLAIN QUERY PLAN shows that no order sorts or scans the table.
+// force's order (ties included: few nodes, checks and times), none missing or repeated, on
+// SQLite and on PostgreSQL (test/helpers/stores.ts). SQLite's list decides per page between
+// its two plans (the order's index, or a filter's index and a sort); the same walks run with
+// each plan forced, so both are checked whatever the data. And EXPLAIN QUERY PLAN shows that
+// no order of SQLite's sorts or scans the table.
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { fingerprint } from '../../proto/fingerprint.js';
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState, type Severity } from '../../proto/domain.js';
 import { checkProperty, fc, prng } from '../helpers/property.js';
 import { testDir } from '../helpers/files.js';
+import { storeTest } from '../helpers/stores.js';
 
 // Few values, so that orders tie often; skewed, so that a filter can match most rows or few.
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -187,55 +189,79 @@ const queryArb = fc.record({
   limit: fc.integer({ min: 1, max: 300 }),
 });
 
-test('every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t) => {
+/** The property's runs: rows (most runs few, some past the point where a list walks the order's index for a filter), a seed, four queries. */
+const runArb = fc.tuple(
+  fc.oneof(fc.record({ n: fc.integer({ min: 0, max: 60 }), big: fc.constant(false) }), fc.record({ n: fc.integer({ min: 1000, max: 1400 }), big: fc.constant(true) })),
+  fc.integer(),
+  fc.array(queryArb, { minLength: 4, maxLength: 4 }),
+);
+
+/** Each query of a run: its page size (pages of at least n / 60 rows, so that a walk stays short), the brute force's order, a row to put a cursor at. */
+function* queriesOf(rows: readonly Row[], big: boolean, seed: number, queries: ReadonlyArray<{ sort: FindingSort; order: SortOrder; filter: FindingFilter; limit: number }>) {
+  for (const { sort, order, filter, limit: l } of queries) {
+    const limit = big ? Math.max(l, 20) : Math.min(l, 8);
+    const expected = bruteForce(rows, filter, sort, order);
+    const what = `sort=${sort} order=${order} limit=${limit} filter=${JSON.stringify(filter)}`;
+    // A cursor at any row, also one the filters do not match (a client that changed its
+    // filters mid-walk): the page holds the matching rows that come after that row.
+    let cursor: { at: Row; after: FindingPosition; want: string[] } | undefined;
+    if (rows.length > 0) {
+      const at = rows[Math.abs(seed + limit) % rows.length]!;
+      const all = bruteForce(rows, {}, sort, order);
+      const later = new Set(all.slice(all.indexOf(at.id) + 1));
+      cursor = { at, after: positionAt(at, sort, order), want: expected.filter((id) => later.has(id)).slice(0, limit) };
+    }
+    yield { sort, order, filter, limit, expected, what, cursor };
+  }
+}
+
+storeTest('every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t, backend) => {
+  await checkProperty(t, fc.asyncProperty(runArb, async ([{ n, big }, seed, queries]) => {
+    const store = await backend.open(t);
+    try {
+      const rows = rowsOf(seed, n);
+      await fill(store, rows);
+      for (const { sort, order, filter, limit, expected, what, cursor } of queriesOf(rows, big, seed, queries)) {
+        const viaStore = await walkStore(store, filter, limit, sort, order);
+        if (JSON.stringify(viaStore) !== JSON.stringify(expected)) throw new Error(`${what}: the list gave ${viaStore.length} rows, the brute force ${expected.length}, or another order`);
+        if (cursor !== undefined) {
+          const viaCursor = (await store.findings.list(filter, limit, { sort, order, after: cursor.after })).items.map((f) => f.id);
+          if (JSON.stringify(viaCursor) !== JSON.stringify(cursor.want)) throw new Error(`${what} after ${cursor.at.id}: ${viaCursor.length} rows against ${cursor.want.length}, or others`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+  }), 40);
+});
+
+// SQLite's alone: its list's two plans forced, the statements run on the database file
+// (pageQuery's SQL is SQLite's; PostgreSQL's plans are pg-findings's).
+test('sqlite: each plan forced, every sort and order, with any filters, walks the cursor through exactly the brute-force order', async (t) => {
   const dir = await testDir(t, 'finding-order');
   let run = 0;
-  await checkProperty(t, fc.asyncProperty(
-    // Most runs small (pages of a few rows); some past the point where the list walks the order's index for a filter.
-    fc.oneof(fc.record({ n: fc.integer({ min: 0, max: 60 }), big: fc.constant(false) }), fc.record({ n: fc.integer({ min: 1000, max: 1400 }), big: fc.constant(true) })),
-    fc.integer(),
-    fc.array(queryArb, { minLength: 4, maxLength: 4 }),
-    async ({ n, big }, seed, queries) => {
-      const path = join(dir, `run-${run++}.db`);
-      const store = openStore({ path });
-      const db = new Database(path, { readonly: true });
-      try {
-        const rows = rowsOf(seed, n);
-        await fill(store, rows);
-        for (const { sort, order, filter, limit: l } of queries) {
-          // Pages of at least n / 60 rows, so that a walk stays short.
-          const limit = big ? Math.max(l, 20) : Math.min(l, 8);
-          const expected = bruteForce(rows, filter, sort, order);
-          const what = `sort=${sort} order=${order} limit=${limit} filter=${JSON.stringify(filter)}`;
-          const viaStore = await walkStore(store, filter, limit, sort, order);
-          if (JSON.stringify(viaStore) !== JSON.stringify(expected)) throw new Error(`${what}: the list gave ${viaStore.length} rows, the brute force ${expected.length}, or another order`);
-          for (const plan of ['sorted', 'merged'] as const) {
-            const forced = walkForced(db, plan, filter, limit, sort, order);
-            if (JSON.stringify(forced) !== JSON.stringify(expected)) throw new Error(`${what} plan=${plan}: ${forced.length} rows against ${expected.length}, or another order`);
-          }
-          // A cursor at any row, also one the filters do not match (a client that changed its
-          // filters mid-walk): the page holds the matching rows that come after that row.
-          if (rows.length > 0) {
-            const at = rows[Math.abs(seed + limit) % rows.length]!;
-            const all = bruteForce(rows, {}, sort, order);
-            const later = new Set(all.slice(all.indexOf(at.id) + 1));
-            const want = expected.filter((id) => later.has(id)).slice(0, limit);
-            const after = positionAt(at, sort, order);
-            const viaCursor = (await store.findings.list(filter, limit, { sort, order, after })).items.map((f) => f.id);
-            if (JSON.stringify(viaCursor) !== JSON.stringify(want)) throw new Error(`${what} after ${at.id}: ${viaCursor.length} rows against ${want.length}, or others`);
-            for (const plan of ['sorted', 'merged'] as const) {
-              const q = pageQuery(filter, limit, { sort, order, after }, FORCE[plan]);
-              const got = (q.sql === undefined ? [] : db.prepare<Record<string, unknown>, FindingRowRaw>(q.sql).all(q.params)).slice(0, limit).map((r) => r.id);
-              if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`${what} plan=${plan} after ${at.id}: ${got.length} rows against ${want.length}, or others`);
-            }
-          }
+  await checkProperty(t, fc.asyncProperty(runArb, async ([{ n, big }, seed, queries]) => {
+    const path = join(dir, `run-${run++}.db`);
+    const store = openStore({ path });
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = rowsOf(seed, n);
+      await fill(store, rows);
+      for (const { sort, order, filter, limit, expected, what, cursor } of queriesOf(rows, big, seed, queries)) {
+        for (const plan of ['sorted', 'merged'] as const) {
+          const forced = walkForced(db, plan, filter, limit, sort, order);
+          if (JSON.stringify(forced) !== JSON.stringify(expected)) throw new Error(`${what} plan=${plan}: ${forced.length} rows against ${expected.length}, or another order`);
+          if (cursor === undefined) continue;
+          const q = pageQuery(filter, limit, { sort, order, after: cursor.after }, FORCE[plan]);
+          const got = (q.sql === undefined ? [] : db.prepare<Record<string, unknown>, FindingRowRaw>(q.sql).all(q.params)).slice(0, limit).map((r) => r.id);
+          if (JSON.stringify(got) !== JSON.stringify(cursor.want)) throw new Error(`${what} plan=${plan} after ${cursor.at.id}: ${got.length} rows against ${cursor.want.length}, or others`);
         }
-      } finally {
-        db.close();
-        await store.close();
       }
-    },
-  ), 40);
+    } finally {
+      db.close();
+      await store.close();
+    }
+  }), 40);
 });
 
 // ---------------------------------------------------------------------------------------
@@ -252,6 +278,7 @@ function middle(sort: FindingSort, order: SortOrder): FindingPosition {
   return { sort, order, key: ORDERS[sort].key.map((p) => values[p.column]!) };
 }
 
+// SQLite's alone (this and the next two): its query plans and the counts its planner reads from the file.
 test('EXPLAIN QUERY PLAN: every order reads its own index range by range, never sorting (no TEMP B-TREE) or scanning', async (t) => {
   const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'plan.db');
@@ -379,6 +406,7 @@ test('the plan follows the data: the rollups count a filter\'s matches; few are 
   t.is(want.length, 1200);
 });
 
+// SQLite's alone: its migrations over an old file, its indexes and tables read back.
 test('a database of schema version 11 migrates through 12: each order gets its index, the state indexes they start with go, and cursors get a key of their own', async (t) => {
   const dir = await testDir(t, 'finding-order');
   const path = join(dir, 'v11.db');
@@ -430,9 +458,17 @@ test('a database of schema version 11 migrates through 12: each order gets its i
   t.is(other.findings.openCursor(cursor), undefined);
 });
 
-test('a finding seen again is written without its indexed columns, and still takes the occurrence\'s text and references', async (t) => {
-  const store = openStore({ path: join(await testDir(t, 'finding-order'), 'db.sqlite') });
-  t.teardown(() => store.close());
+storeTest('another database has another cursor key: it does not open this one\'s cursors', async (t, backend) => {
+  const store = await backend.open(t);
+  const other = await backend.open(t);
+  await fill(store, rowsOf(5, 3));
+  const cursor = (await store.findings.list({}, 1)).nextCursor!;
+  t.truthy(store.findings.openCursor(cursor));
+  t.is(other.findings.openCursor(cursor), undefined);
+});
+
+storeTest('a finding seen again is written without its indexed columns, and still takes the occurrence\'s text and references', async (t, backend) => {
+  const store = await backend.open(t);
   const id = fingerprint('node-a', 'cis-1.1.1', '/etc/kubernetes/manifests/kube-apiserver.yaml');
   const write = (before: StoredFinding | undefined, severity: Severity, references: string[], title: string, lastSeen: number) =>
     store.unit((u) => u.findings.save(before, {

@@ -2,14 +2,11 @@
 // (collector/pipeline/lifecycle.ts) distinguishes, with the state, the transitions and the
 // alerts it must produce (agent-missing's among them). Then what an allow covers for each
 // check an allow resolves, the invariants over random sequences of inputs, and the
-// stale-after-allow rule and agent-missing through the real commit stage on SQLite.
+// stale-after-allow rule and agent-missing through the real commit stage on SQLite and on
+// PostgreSQL (test/helpers/stores.ts).
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { allowCoverage, step, type AllowedContents, type LifecycleInput, type LifecycleState, type StepOutcome } from '../../collector/pipeline/lifecycle.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
-import { openStore } from '../../collector/store/sqlite.js';
 import { processSubject } from '../../proto/baseline-key.js';
 import { AGENT_MISSING_CHECK } from '../../proto/collector-checks.js';
 import { fingerprint } from '../../proto/fingerprint.js';
@@ -18,6 +15,7 @@ import {
   ALLOW_RESOLVES_CHECK_IDS, PROC_INLINE_CODE_CHECK, PROC_MODIFIED_BINARY_CHECK, PROC_UNEXPECTED_CHECK, PROC_UNVERIFIED_BINARY_CHECK,
 } from '../../proto/process-checks.js';
 import { checkProperty, fc } from '../helpers/property.js';
+import { storeTest } from '../helpers/stores.js';
 
 const T = Date.parse('2026-01-01T00:00:00Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -263,13 +261,8 @@ test('property: whatever comes, a suppression is there exactly while suppressed,
 
 // ------------------------------------------------------------------ through the commit stage
 
-test('a report sent before the agent applied an allow cannot reopen what the allow resolved, for every check an allow resolves; a later one can where the agent still judges it', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-lifecycle-'));
-  const store = openStore({ path: join(dir, 'db.sqlite') });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+storeTest('a report sent before the agent applied an allow cannot reopen what the allow resolved, for every check an allow resolves; a later one can where the agent still judges it', async (t, backend) => {
+  const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100 });
   const KEY = 'shop/Deployment/web/app';
   const EXE = '/usr/bin/python3';
@@ -310,13 +303,8 @@ test('a report sent before the agent applied an allow cannot reopen what the all
   t.is((await store.findings.detail(fingerprint('node-a', PROC_INLINE_CODE_CHECK.id, subject)))?.history[0]?.at, iso(T + 5000));
 });
 
-test('agent-missing through the commit stage: raised once past a node at its cap, resolved by a hello, and settled for the nodes the sweep names', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-lifecycle-'));
-  const store = openStore({ path: join(dir, 'db.sqlite') });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+storeTest('agent-missing through the commit stage: raised once past a node at its cap, resolved by a hello, and settled for the nodes the sweep names', async (t, backend) => {
+  const store = await backend.open(t);
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 1 });
   const missing = { since: T - 400_000, graceMs: 300_000, reason: 'no agent pod on the node' };
   const id = (node: string) => fingerprint(node, AGENT_MISSING_CHECK.id, node);

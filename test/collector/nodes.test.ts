@@ -218,6 +218,8 @@ test('a baseline report the collector refuses is counted on its node', (t) => wi
   a.close();
 }));
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('a database of schema version 4 migrates: its nodes keep their spool counters and gain the new ones at 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -248,6 +250,8 @@ test('a database of schema version 4 migrates: its nodes keep their spool counte
     'baseline_items_dropped', 'baseline_keys_evicted', 'baseline_report_dropped', 'baseline_reports_refused']) t.true(columns.includes(c), c);
 });
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('a database of schema version 8 migrates to 9: each node gains its exec source (from exec_coverage) and the exec counters at 0', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
@@ -323,6 +327,8 @@ test('a refused host document at ingest: its path redacted and bounded, its reas
   b.close();
 }, { nodes: ['node-a', 'node-b', 'node-c'] }));
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('a database of schema version 9 migrates to 10: each node gains the judgement counters at 0 and no refused document, and the next stats fill them', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-nodes-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

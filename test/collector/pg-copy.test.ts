@@ -15,6 +15,8 @@ import { MIGRATIONS } from '../../collector/store/migrations/index.js';
 import { openStore } from '../../collector/store/sqlite.js';
 import { copySqliteToPostgres, CopyError, SEEDED_TABLES } from '../../collector/store/pg/copy.js';
 import { migratePostgres, MIGRATIONS_TABLE } from '../../collector/store/pg/migrate.js';
+import { createPool } from '../../collector/store/pg/pool.js';
+import { openPgStore } from '../../collector/store/pg/store.js';
 import type { PostgresSettings } from '../../collector/store/pg/settings.js';
 import { ADMIN_TOKEN, startTestCollector } from '../helpers/collector.js';
 import { api, bl, centralBaseline, connect, fp, proc, result } from '../helpers/agent-session.js';
@@ -337,4 +339,38 @@ pgTest('nodeward store copy: 0 with a per-table summary and the URL redacted; 1 
   t.is(down.code, 1);
   t.regex(down.stderr, /cannot connect to PostgreSQL at postgres:\/\/nodeward:redacted@127\.0\.0\.1:1\/nodeward/);
   shown(down);
+});
+
+pgTest('hostile text copies as the PostgreSQL store writes it: NUL as U+FFFD, a detail with escapes jsonb refuses kept as its value, certificates made well-formed', async (t) => {
+  const dir = await mkdtemp(join(work, 'hostile-'));
+  const path = join(dir, 'source.db');
+  const T = Date.parse('2026-06-01T00:00:00Z');
+  const detail = String.raw`{"cmdline":"\u0000 and \udfff","exe":"/bin/x"}`;
+  const id = fp('node-a', 'proc-unexpected', 'host:/bin/x');
+  const lite = openStore({ path });
+  await lite.unit(async (u) => {
+    await u.nodes.hello({
+      node: 'node-a', agentVersion: 't', epoch: 'e', os: 'Linux\u0000', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 1, uptimeSeconds: 1,
+      certificates: [{ path: '/etc/\u0000\udfff.crt', notAfter: new Date(T).toISOString() }],
+    }, T);
+    await u.findings.save(undefined, {
+      id, node: 'node-a', checkId: 'proc-unexpected', subject: 'host:/bin/x', state: 'open', severity: 'high', firstSeen: T, lastSeen: T, count: 1,
+      resolvedAt: null, suppressedReason: null, suppressedUntil: null, suppressedBy: null, suppressedAt: null,
+      fields: {
+        cis: '', references: [], title: 'a\u0000b', category: 'process', severity: 'high', status: 'fail', scored: false, actual: '', expected: '',
+        source: '', sourceFile: '', reason: '', remediation: '', detail, seen: 'event',
+      },
+    }, T);
+  });
+  await lite.close();
+
+  const to = await target();
+  await copySqliteToPostgres({ sqlitePath: path, target: to.settings });
+  const pool = createPool({ ...to.settings, poolSize: 2 }, () => undefined);
+  const store = await openPgStore({ pool });
+  t.teardown(() => store.close());
+  t.like(await store.findings.get(id), { title: 'a\uFFFDb', detail: JSON.parse(detail) as unknown });
+  const node = await store.nodes.get('node-a', T, 60_000);
+  t.is(node?.os, 'Linux\uFFFD');
+  t.deepEqual(node?.certificates.map((c) => c.path), ['/etc/\uFFFD\uFFFD.crt']);
 });

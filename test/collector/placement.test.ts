@@ -180,6 +180,9 @@ test('Node objects as the API sends them: labels, taints, Ready, versions; the l
   t.deepEqual(r.info.taints, [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }]);
   t.is(r.info.labels['kubernetes.io/os'], 'linux');
   t.is((readNode(nodeObject({ name: 'w-2', ready: 'Unknown' })) as { info: NodeInfo }).info.ready, false, 'Unknown is not Ready');
+  // What a node says of itself is free text: a NUL (which no PostgreSQL text holds) is written as \x00.
+  const nul = readNode(nodeObject({ name: 'w-4', kubeletVersion: 'v1.31\u0000-x' }));
+  t.is(nul.kind === 'node' ? nul.info.kubeletVersion : '', 'v1.31\\x00-x');
   const cordoned = readNode(nodeObject({ name: 'w-3', unschedulable: true }));
   t.deepEqual(cordoned.kind === 'node' ? cordoned.info.taints : [], [{ key: 'node.kubernetes.io/unschedulable', value: '', effect: 'NoSchedule' }]);
   const invalid: unknown[] = [

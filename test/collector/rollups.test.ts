@@ -1,9 +1,10 @@
-// The summary reads rollup tables kept by triggers. Whatever happens to findings (opened,
+// The summary reads rollup tables the store keeps. Whatever happens to findings (opened,
 // reopened, escalated, resolved, suppressed, lifted, expired, purged, raised by the sweeper),
-// the rollups must equal a count made the slow way from the findings themselves; so must the
-// counts the findings list plans its reads with. And a database from the previous schema
-// version migrates with its rollups filled in.
-import test from 'ava';
+// the rollups must equal a count made the slow way from the findings themselves, on SQLite and
+// on PostgreSQL (test/helpers/stores.ts); so must the counts SQLite's findings list plans its
+// reads with. And a SQLite database from the previous schema version migrates with its
+// rollups filled in.
+import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { openStore } from '../../collector/store/sqlite.js';
@@ -16,6 +17,7 @@ import { createCommitStage } from '../../collector/pipeline/commit.js';
 import { createRollupCounts } from '../../collector/store/rollups.js';
 import { prng } from '../helpers/property.js';
 import { testDir } from '../helpers/files.js';
+import { storeTest } from '../helpers/stores.js';
 
 /** The summary computed the slow way, from every finding. */
 async function bruteForce(store: Store) {
@@ -76,12 +78,11 @@ async function plannerCounts(store: Store, reader: Database.Database, slow: bool
   return out;
 }
 
-test('the rollups equal a brute-force count after every kind of change', async (t) => {
-  const dir = await testDir(t, 'rollups');
-  const store = openStore({ path: join(dir, 'db.sqlite'), historyLimit: 5 });
-  t.teardown(() => store.close());
-  const reader = new Database(join(dir, 'db.sqlite'), { readonly: true });
-  t.teardown(() => reader.close());
+/**
+ * 150 rounds of random changes through the commit stage (scans, batches, suppressions, lifts,
+ * expiries, silence, purges), with `check` after each round; the run must reach every state.
+ */
+async function randomRun(t: ExecutionContext, store: Store, check: (round: number) => Promise<Record<string, unknown>>): Promise<void> {
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 25 });
   const rnd = prng(20250501);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
@@ -131,14 +132,36 @@ test('the rollups equal a brute-force count after every kind of change', async (
     } else {
       await store.findings.purgeResolved(clock - 5 * 60_000);
     }
-    const expected = await bruteForce(store);
-    t.deepEqual(await fromRollups(store), expected, `round ${round}`);
-    t.deepEqual(await plannerCounts(store, reader, false), await plannerCounts(store, reader, true), `round ${round}: the list planner's counts`);
+    const expected = await check(round);
     for (const s of FINDING_STATES) if ((expected[s] as { total: number }).total > 0) reached.add(s);
   }
   t.deepEqual([...reached].sort(), [...FINDING_STATES].sort(), 'the run went through every state');
+}
+
+storeTest('the rollups equal a brute-force count after every kind of change', async (t, backend) => {
+  const store = await backend.open(t, { historyLimit: 5 });
+  await randomRun(t, store, async (round) => {
+    const expected = await bruteForce(store);
+    t.deepEqual(await fromRollups(store), expected, `round ${round}`);
+    return expected;
+  });
 });
 
+// SQLite's alone: the counts its findings list plans with are read from the database file
+// (createRollupCounts over a second connection); PostgreSQL plans with its own reads.
+test("sqlite: the list planner's counts equal a brute-force count after every kind of change", async (t) => {
+  const dir = await testDir(t, 'rollups');
+  const store = openStore({ path: join(dir, 'db.sqlite'), historyLimit: 5 });
+  t.teardown(() => store.close());
+  const reader = new Database(join(dir, 'db.sqlite'), { readonly: true });
+  t.teardown(() => reader.close());
+  await randomRun(t, store, async (round) => {
+    t.deepEqual(await plannerCounts(store, reader, false), await plannerCounts(store, reader, true), `round ${round}: the list planner's counts`);
+    return bruteForce(store);
+  });
+});
+
+// SQLite's alone: its migrations from an old file.
 test('a database of schema version 1 migrates to the current one with its data and rollups', async (t) => {
   const dir = await testDir(t, 'rollups');
   const path = join(dir, 'v1.sqlite');

@@ -1,5 +1,5 @@
-// Dashboard sessions in the store: a login survives a collector restart (store closed and
-// opened again on the same file); it ends at its expiry by the collector's clock; a session
+// Dashboard sessions in the store, on SQLite and on PostgreSQL (test/helpers/stores.ts): a
+// login survives a collector restart (store closed and opened again on the same database); it ends at its expiry by the collector's clock; a session
 // of a token since removed or given another role is worth nothing; the database holds the
 // SHA-256 of a session id, never the id; the number of sessions is bounded, oldest first.
 import test from 'ava';
@@ -17,15 +17,16 @@ import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { ADMIN_TOKEN, READER_TOKEN } from '../helpers/collector.js';
+import { storeTest } from '../helpers/stores.js';
 
 const TOKENS: ApiToken[] = [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN_TOKEN) }, { name: 'reader', role: 'reader', sha256: hashToken(READER_TOKEN) }];
 const HOUR = 3600_000;
 
-/** A collector's API over the store file at `path`, as main.ts builds it (no listeners). */
-async function open(path: string, now: () => number, tokens: ApiToken[] = TOKENS) {
+/** A collector's API over a store `openStore` opens, as main.ts builds it (no listeners). */
+async function open(openStore: () => Promise<Store>, now: () => number, tokens: ApiToken[] = TOKENS) {
   const log = createLogger('test', 'silent');
   const metrics = createMetrics();
-  const store = openStore({ path });
+  const store = await openStore();
   const pipeline = createPipeline({ store, metrics, log, now });
   const app = await buildApi({ store, pipeline, metrics, log, now, tokens, staleAfterMs: 120_000, ready: () => true, sessionTtlMs: 12 * HOUR });
   await app.ready();
@@ -46,31 +47,20 @@ async function open(path: string, now: () => number, tokens: ApiToken[] = TOKENS
   };
 }
 
-test('a session survives a restart; it ends at its expiry; the database holds only the hash of its id', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-sessions-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const path = join(dir, 'nodeward.db');
+storeTest('a session survives a restart; it ends at its expiry', async (t, backend) => {
+  const db = await backend.database(t);
   let at = Date.parse('2026-03-01T00:00:00Z');
   const now = () => at;
 
-  const first = await open(path, now);
+  const first = await open(() => db.open(), now);
   const cookie = await first.login(ADMIN_TOKEN);
-  const id = cookie.split('=')[1]!;
   const { csrfToken } = await first.session(cookie);
   t.is(await first.read(cookie), 200);
   await first.close();
 
-  const bytes = Buffer.concat(await Promise.all([path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFile(f))));
-  t.false(bytes.includes(id), 'the session id is nowhere in the database file');
-  const db = new Database(path, { readonly: true });
-  const rows = db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>;
-  db.close();
-  t.is(rows.length, 1);
-  t.like(rows[0], { id_sha256: createHash('sha256').update(id).digest('hex'), name: 'admin', role: 'admin', csrf_token: csrfToken, created_at: at, expires_at: at + 12 * HOUR });
-
   // The restarted collector honours the cookie, with the same CSRF token.
   at += 11 * HOUR;
-  const second = await open(path, now);
+  const second = await open(() => db.open(), now);
   t.teardown(() => second.close());
   t.is(await second.read(cookie), 200, 'the same cookie reads after the restart');
   t.is((await second.session(cookie)).csrfToken, csrfToken);
@@ -85,18 +75,37 @@ test('a session survives a restart; it ends at its expiry; the database holds on
   t.is(await second.store.sessions.count(), 0);
 });
 
-test('a session of a token since removed, or given another role, is worth nothing', async (t) => {
+// SQLite's alone: the bytes of the database file and its sessions table, read directly.
+test('sqlite: the database holds only the hash of a session id', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-sessions-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'nodeward.db');
+  const at = Date.parse('2026-03-01T00:00:00Z');
+  const first = await open(async () => openStore({ path }), () => at);
+  const cookie = await first.login(ADMIN_TOKEN);
+  const id = cookie.split('=')[1]!;
+  const { csrfToken } = await first.session(cookie);
+  await first.close();
+
+  const bytes = Buffer.concat(await Promise.all([path, `${path}-wal`].filter((f) => existsSync(f)).map((f) => readFile(f))));
+  t.false(bytes.includes(id), 'the session id is nowhere in the database file');
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare('SELECT * FROM sessions').all() as Array<Record<string, unknown>>;
+  db.close();
+  t.is(rows.length, 1);
+  t.like(rows[0], { id_sha256: createHash('sha256').update(id).digest('hex'), name: 'admin', role: 'admin', csrf_token: csrfToken, created_at: at, expires_at: at + 12 * HOUR });
+});
+
+storeTest('a session of a token since removed, or given another role, is worth nothing', async (t, backend) => {
+  const db = await backend.database(t);
   const now = () => Date.parse('2026-03-01T00:00:00Z');
-  const first = await open(path, now);
+  const first = await open(() => db.open(), now);
   const admin = await first.login(ADMIN_TOKEN);
   const reader = await first.login(READER_TOKEN);
   await first.close();
 
   // The admin token is now a reader's (same name, same secret, another role); the reader's is gone.
-  const demoted = await open(path, now, [{ name: 'admin', role: 'reader', sha256: hashToken(ADMIN_TOKEN) }]);
+  const demoted = await open(() => db.open(), now, [{ name: 'admin', role: 'reader', sha256: hashToken(ADMIN_TOKEN) }]);
   t.teardown(() => demoted.close());
   t.is(await demoted.read(admin), 401, 'the role changed: the old session is gone');
   t.is(await demoted.read(reader), 401, 'the token was removed');
@@ -105,11 +114,8 @@ test('a session of a token since removed, or given another role, is worth nothin
   t.is(((await demoted.app.inject({ method: 'GET', url: '/ui/session', headers: { cookie: fresh } })).json() as { role: string }).role, 'reader');
 });
 
-test('the store keeps at most max sessions, evicting the oldest, and drops expired ones as it makes room', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-sessions-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const store: Store = openStore({ path: join(dir, 'nodeward.db') });
-  t.teardown(() => store.close());
+storeTest('the store keeps at most max sessions, evicting the oldest, and drops expired ones as it makes room', async (t, backend) => {
+  const store = await backend.open(t);
   const row = (n: number, createdAt: number, ttl = HOUR) => ({ idSha256: String(n).padStart(64, '0'), name: 'admin', role: 'admin' as const, csrfToken: `c${n}`, createdAt, expiresAt: createdAt + ttl });
   t.is(await store.sessions.create(row(1, 1000), 3, 1000), 0);
   t.is(await store.sessions.create(row(2, 2000), 3, 2000), 0);

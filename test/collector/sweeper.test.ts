@@ -1,36 +1,24 @@
-// The sweeper on a real SQLite store with a clock the test moves: retention purges what is
-// old and keeps what is not; silence is measured from when the collector started.
-import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { openStore } from '../../collector/store/sqlite.js';
+// The sweeper on a real store (SQLite and PostgreSQL, test/helpers/stores.ts) with a clock the
+// test moves: retention purges what is old and keeps what is not; silence is measured from
+// when the collector started.
 import type { Store } from '../../collector/store/store.js';
 import { createSweeper } from '../../collector/pipeline/sweeper.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { fingerprint } from '../../proto/fingerprint.js';
 import { testClock } from '../helpers/clock.js';
+import { eventually } from '../helpers/https.js';
 import type { IncomingResult } from '../../collector/pipeline/types.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
 import { createPipeline } from '../../collector/pipeline/pipeline.js';
 import type { Clock } from '../../collector/clock.js';
+import { storeTest } from '../helpers/stores.js';
 
 /** The pipeline the sweeper raises agent-stale and ends suppressions through, on the sweeper's clock. */
 const pipelineOf = (store: Store, clock: Clock) => createPipeline({ store, metrics: createMetrics(), log: createLogger('test', 'silent'), now: () => clock.now() });
 
 const DAY = 86400_000;
 const T0 = Date.parse('2025-01-01T00:00:00Z');
-
-async function tempStore(t: { teardown(fn: () => Promise<void> | void): void }): Promise<Store> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-sweeper-'));
-  const store = openStore({ path: join(dir, 'db.sqlite') });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-  return store;
-}
 
 const hello = (node: string) => ({
   node, agentVersion: 't', epoch: 'e1', os: '', kernel: '', arch: '', kubeletVersion: '', cpus: 1, memoryBytes: 0,
@@ -49,8 +37,8 @@ async function scan(store: Store, at: number, scope: string[], results: Incoming
   await createCommitStage(store, { maxOpenFindingsPerNode: 1000 }).scan({ node: 'node-a', epoch: 'e1', sequence: ++seq, scannedAt: at, benchmark: 'b', scope, results, trigger: 't' }, at);
 }
 
-test('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t) => {
-  const store = await tempStore(t);
+storeTest('retention purges resolved findings, old history, old audit records and idempotency records by age, and nothing younger', async (t, backend) => {
+  const store = await backend.open(t);
   const clock = testClock(T0);
   const metrics = createMetrics();
   const sweeper = createSweeper({
@@ -90,8 +78,8 @@ test('retention purges resolved findings, old history, old audit records and ide
   t.is(metrics.get('nodeward_retention_purged_total', { what: 'resolvedFindings' }), 1);
 });
 
-test('the newest finding is never purged, so a finding id (seq) is never reused under a paging cursor', async (t) => {
-  const store = await tempStore(t);
+storeTest('the newest finding is never purged, so a finding id (seq) is never reused under a paging cursor', async (t, backend) => {
+  const store = await backend.open(t);
   await scan(store, T0, ['c1'], [res('c1', 'x', 'fail')]);
   await scan(store, T0 + 1, ['c1'], [res('c1', 'x', 'pass')]);
   t.is(await store.findings.purgeResolved(T0 + 100 * DAY), 0);
@@ -99,8 +87,8 @@ test('the newest finding is never purged, so a finding id (seq) is never reused 
   t.is(await store.findings.purgeResolved(T0 + 100 * DAY), 1);
 });
 
-test('retention set to 0 keeps everything', async (t) => {
-  const store = await tempStore(t);
+storeTest('retention set to 0 keeps everything', async (t, backend) => {
+  const store = await backend.open(t);
   const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 1000, staleAfterMs: DAY, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
     { store, pipeline: pipelineOf(store, clock), metrics: createMetrics(), log: createLogger('test', 'silent'), clock });
@@ -110,8 +98,8 @@ test('retention set to 0 keeps everything', async (t) => {
   t.deepEqual((await sweeper.sweep()).purged, { resolvedFindings: 0, history: 0, audit: 0, received: 0 });
 });
 
-test('silence is measured from when the sweeper started: a collector outage does not make every node stale', async (t) => {
-  const store = await tempStore(t);
+storeTest('silence is measured from when the sweeper started: a collector outage does not make every node stale', async (t, backend) => {
+  const store = await backend.open(t);
   const staleAfterMs = 300_000;
   const clock = testClock(T0);
   const sweeper = createSweeper({ intervalMs: 3600_000, staleAfterMs, retention: { resolvedFindingsMs: 0, historyMs: 0, auditMs: 0, receivedMs: 0 } },
@@ -134,8 +122,8 @@ test('silence is measured from when the sweeper started: a collector outage does
   t.pass('stop is safe twice');
 });
 
-test('a suppression ends at its expiry, not at the next tick: the sweeper wakes up for it (one made before start too, one moved later, one made after)', async (t) => {
-  const store = await tempStore(t);
+storeTest('a suppression ends at its expiry, not at the next tick: the sweeper wakes up for it (one made before start too, one moved later, one made after)', async (t, backend) => {
+  const store = await backend.open(t);
   const clock = testClock(T0);
   const metrics = createMetrics();
   const pipeline = createPipeline({ store, metrics, log: createLogger('test', 'silent'), now: () => clock.now() });
@@ -151,15 +139,30 @@ test('a suppression ends at its expiry, not at the next tick: the sweeper wakes 
   t.is(await pipeline.suppress(z!, { reason: 'soon', until: T0 + 5000, by: 'admin' }), 'suppressed');
   t.is(await pipeline.suppress(z!, { reason: 'later', until: T0 + 20_000, by: 'admin' }), 'updated');
 
+  // A wake-up's work reaches a PostgreSQL store over the network, which takes longer than the
+  // one turn of the event loop the test clock gives it. After each move, the clock standing
+  // still, wait (in real time) until the suppressions ended so far are counted, the gauges
+  // refreshed and the next wake-up set; a suppression left to the next tick never settles.
+  const settled = (ended: number, suppressed: number, pending: number) => eventually(
+    `${ended} suppressions ended, ${suppressed} left and ${pending} wake-ups set at +${clock.now() - T0} ms`,
+    () => ((metrics.get('nodeward_suppressions_expired_total') ?? 0) === ended && (ended === 0 || metrics.get('nodeward_findings', { state: 'suppressed' }) === suppressed)
+      && clock.pending() === pending ? true : undefined),
+    10_000, 5,
+  );
   await clock.set(T0 + 4999);
+  await settled(0, 3, 2);
   t.deepEqual([await state(x!), await state(y!), await state(z!)], ['suppressed', 'suppressed', 'suppressed']);
   await clock.set(T0 + 5000);
+  await settled(1, 2, 2);
   t.deepEqual([await state(x!), await state(y!), await state(z!)], ['suppressed', 'open', 'suppressed'], 'y at its expiry; z was moved later');
   await clock.set(T0 + 10_000);
+  await settled(2, 1, 2);
   t.is(await state(x!), 'open', 'the one made before the sweeper started');
   await clock.set(T0 + 19_999);
+  await settled(2, 1, 2);
   t.is(await state(z!), 'suppressed');
   await clock.set(T0 + 20_000);
+  await settled(3, 0, 1);
   t.is(await state(z!), 'open');
   t.is(metrics.get('nodeward_suppressions_expired_total'), 3);
   t.is(metrics.get('nodeward_findings', { state: 'suppressed' }), 0, 'the gauges follow at once');

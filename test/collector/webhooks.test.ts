@@ -1,6 +1,8 @@
 // Webhook delivery through the real path: agents stream over mTLS gRPC, the collector
 // commits the finding change and its outbox rows together, and dispatchers POST to real
-// HTTP receivers on 127.0.0.1 that fail, hang, refuse or group as each test needs.
+// HTTP receivers on 127.0.0.1 that fail, hang, refuse or group as each test needs. The outbox
+// of the alerts the collector raises itself is also checked on the store alone, on SQLite and
+// on PostgreSQL (test/helpers/stores.ts).
 import test from 'ava';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +11,6 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { loadCollectorConfig } from '../../collector/config.js';
-import { openStore } from '../../collector/store/sqlite.js';
 import { initPki } from '../../collector/pki/pki.js';
 import { readFile } from 'node:fs/promises';
 import type { Destination } from '../../collector/webhooks/types.js';
@@ -26,6 +27,7 @@ import { createMetrics } from '../../collector/metrics.js';
 import { createLogger } from '../../proto/support/logger.js';
 import type { Finding } from '../../collector/finding.js';
 import type { OutboxStore } from '../../collector/store/store.js';
+import { storeTest } from '../helpers/stores.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789';
 const T0 = Date.parse('2025-06-01T10:00:00Z');
@@ -247,14 +249,13 @@ test('300 nodes failing the same check within the window make one grouped messag
   }, nodes, clock);
 });
 
-test('a pass fixes the delivery ids of all its messages in one store call, then sends them in outbox order', async (t) => {
+storeTest('a pass fixes the delivery ids of all its messages in one store call, then sends them in outbox order', async (t, backend) => {
   // On PostgreSQL each store call may wait for a pooled connection behind units of work; a
   // call per message made a busy collector plan for many seconds before its first send.
   const receiver = await startReceiver();
   t.teardown(() => receiver.close());
   const config = loadCollectorConfig({ env: {}, overrides: { grpc: { insecure: true }, api: { insecure: true }, webhooks: [{ name: 'siem', url: receiver.url, format: 'json', ...fast }] } });
-  const store = openStore({ path: ':memory:', webhooks: config.webhookDestinations });
-  t.teardown(() => store.close());
+  const store = await backend.open(t, { webhooks: config.webhookDestinations });
   const ids = ['f0', 'f1', 'f2', 'f3', 'f4'];
   const now = Date.now();
   await store.unit(async (u) => {
@@ -335,18 +336,14 @@ test('webhook configuration is checked at start: every problem at once, no secre
   });
 });
 
-test('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-outbox-'));
+storeTest('alerts the collector raises itself (agent-stale, a suppression running out) are queued with their change; expiry makes dead letters', async (t, backend) => {
+  const db = await backend.database(t);
   const dest: Destination & { maxPending: number } = {
     name: 'ops', url: 'http://127.0.0.1:9', format: 'alertmanager', minSeverity: 'info', categories: [], nodes: [],
     events: ['opened', 'reopened', 'escalated', 'resolved'], headers: {}, maxPending: 100,
   };
-  const store = openStore({ path: join(dir, 'db.sqlite'), webhooks: [dest] });
+  const store = await db.open({ webhooks: [dest] });
   const commit = createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: [dest] });
-  t.teardown(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
   const events = async () => (await store.outbox.pending('ops', 100)).map((r) => [r.event, r.change.finding.checkId, r.change.finding.state]);
   const stale = fp('node-a', 'agent-stale', 'node-a');
 
@@ -378,7 +375,7 @@ test('alerts the collector raises itself (agent-stale, a suppression running out
   t.truthy((await commit.silent('node-a', T0 + 300_000, 60_000, T0 + 500_000))[0]);
   t.is((await events()).length, 1);
   await store.close();
-  const reopened = openStore({ path: join(dir, 'db.sqlite'), webhooks: [] });
+  const reopened = await db.open({ webhooks: [] });
   t.is(await reopened.outbox.abandonUnconfigured(T0 + 600_000), 1);
   t.like((await reopened.outbox.list({ destination: 'ops' }, 10, Number.MAX_SAFE_INTEGER)).items[0], {
     event: 'reopened', status: 'dead', lastError: 'the destination is no longer configured',

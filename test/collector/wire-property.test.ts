@@ -3,11 +3,11 @@
 // values: huge, negative, fractional and non-finite numbers, long strings, odd unicode.
 //  1. Each is accepted or refused with InvalidMessage, never another exception.
 //  2. Nothing accepted breaks anything: fed through the real pipeline and central baselines
-//     into a real SQLite in a temp dir, it commits, and every read route of the Fastify app
-//     (app.inject) then answers 200.
+//     into a real store (SQLite and PostgreSQL, test/helpers/stores.ts), it commits, and every
+//     read route of the Fastify app (app.inject) then answers 200.
 //  3. A process finding's typed detail (Finding.process) that is accepted is stored exactly as
 //     the same detail sent as an agent 0.1.0 did (detail_json) is.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import {
   baselineReportFromWire, batchFromWire, helloFromWire, InvalidMessage, PROCESS_DETAIL_LIMITS, scanFromWire, statsFromWire,
 } from '../../collector/ingest/validate.js';
@@ -20,6 +20,7 @@ import type {
 import { buildTestApi, type TestApi } from '../helpers/api-app.js';
 import { asDetailJson } from '../helpers/process-finding.js';
 import { checkProperty, fc } from '../helpers/property.js';
+import { storeTest, type Backend } from '../helpers/stores.js';
 
 const NOW = Date.now();
 const HOUR = 3600_000;
@@ -317,15 +318,14 @@ test('property: the new fields (identity, effective uid, context; item digests) 
 
 // ---------------------------------------------------------------------------------------
 
-let api: TestApi;
-test.before(async () => {
-  api = await buildTestApi({ now: () => NOW });
+/** The API over a new store of `backend`, closed when the test ends. */
+async function apiOn(t: ExecutionContext, backend: Backend): Promise<TestApi> {
+  const api = await buildTestApi({ now: () => NOW, store: await backend.open(t) });
+  t.teardown(() => api.close());
   // The node exists from the start, so that GET /nodes/node-a is a read, not a 404.
   await api.pipeline.hello(helloFromWire({ node: 'node-a', agentVersion: 't', epoch: 'epoch-p', host: null, baselineVersion: 0, stats: null, hostBaselineKey: '' }, 'node-a', NOW), statsFromWire(null).stats);
-});
-test.after.always(async () => {
-  await api?.close();
-});
+  return api;
+}
 
 const READS = [
   '/api/v1/findings?limit=1000', '/api/v1/findings?state=resolved&limit=1000', '/api/v1/findings?since=1970-01-01T00:00:00Z&limit=5',
@@ -334,7 +334,8 @@ const READS = [
   '/api/v1/summary?state=resolved&top=100', '/api/v1/audit', '/api/v1/webhooks/deliveries',
 ];
 
-test('property: whatever is accepted commits through the real pipeline, and every read route still answers 200', async (t) => {
+storeTest('property: whatever is accepted commits through the real pipeline, and every read route still answers 200', async (t, backend) => {
+  const api = await apiOn(t, backend);
   let sequence = 0;
   let committed = 0;
   // The runs share one database (a fresh one per run costs 50 ms), so a row that breaks reads

@@ -142,6 +142,8 @@ test('over the wire: a year-2200 or undatable time is refused per message with I
   h.close();
 }));
 
+// SQLite's alone: a SQLite migration over a file made by the migrations before it (PostgreSQL's
+// schema starts at the current one: pg-schema-parity).
 test('a database of schema version 5 migrates: agent times beyond the clock are clamped to the row\'s own collector time, the rest kept', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'nodeward-times-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

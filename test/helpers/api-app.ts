@@ -1,5 +1,5 @@
-// The collector's read side without its listeners: a real SQLite store in a temp dir, the
-// real pipeline and central baselines in front of it, and the Fastify app built apart from
+// The collector's read side without its listeners: a real SQLite store in a temp dir (or the
+// store a test gives, of either backend: test/helpers/stores.ts), the real pipeline and central baselines in front of it, and the Fastify app built apart from
 // listen(), for tests that send many requests through app.inject (property tests).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,8 +18,8 @@ import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
 
 export interface TestApi {
   readonly store: Store;
-  /** The SQLite file behind the store. */
-  readonly databasePath: string;
+  /** The SQLite file behind the store; undefined when the test gave the store. */
+  readonly databasePath: string | undefined;
   readonly pipeline: Pipeline;
   readonly baselines: BaselineSync;
   readonly app: FastifyInstance;
@@ -31,14 +31,17 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-/** `posture`: the posture watch's view (absent: posture off); `https`: serve TLS with this certificate and key. */
-export async function buildTestApi(opts: { now?: () => number; posture?: PostureView; https?: { cert: Buffer; key: Buffer } } = {}): Promise<TestApi> {
-  const dir = await mkdtemp(join(tmpdir(), 'nodeward-api-'));
+/**
+ * `posture`: the posture watch's view (absent: posture off); `https`: serve TLS with this
+ * certificate and key; `store`: the store to serve (closed with the API), else a new SQLite one.
+ */
+export async function buildTestApi(opts: { now?: () => number; posture?: PostureView; https?: { cert: Buffer; key: Buffer }; store?: Store } = {}): Promise<TestApi> {
+  const dir = opts.store ? undefined : await mkdtemp(join(tmpdir(), 'nodeward-api-'));
   const now = opts.now ?? Date.now;
   const log = createLogger('test', 'silent');
   const metrics = createMetrics();
-  const databasePath = join(dir, 'nodeward.db');
-  const store = openStore({ path: databasePath });
+  const databasePath = dir === undefined ? undefined : join(dir, 'nodeward.db');
+  const store = opts.store ?? openStore({ path: databasePath! });
   const pipeline = createPipeline({ store, metrics, log, now });
   const baselines = createBaselineSync({ store, pipeline, metrics, log, now, push: () => false, broadcast: () => 0 });
   const app = await buildApi({
@@ -64,7 +67,7 @@ export async function buildTestApi(opts: { now?: () => number; posture?: Posture
     async close() {
       await app.close();
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      if (dir !== undefined) await rm(dir, { recursive: true, force: true });
     },
   };
 }

@@ -11,11 +11,14 @@
 // tree's /etc/kubernetes/pki is also where the agent's layout looks for the cluster's PKI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { eventually } from './https.js';
+import { freePort } from './ports.js';
 import { executable, needs, type Declare } from './requirements.js';
+
+/** Where the etcd tests took a free port from (ports.ts). */
+export { freePort } from './ports.js';
 
 export const ETCD_BIN = '/usr/bin/etcd';
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
@@ -65,14 +68,6 @@ export async function createEtcdHost(): Promise<EtcdHost> {
 }
 
 /** A port nothing listens on right now (the OS picks it; etcd binds it a moment later). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 export interface EtcdPorts {
   readonly client: number;
   readonly peer: number;

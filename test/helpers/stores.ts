@@ -14,7 +14,7 @@ import type { OutboxQueue } from '../../collector/store/boundary/outbox.js';
 import { openPgStore } from '../../collector/store/pg/store.js';
 import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
-import { pgDatabase } from './pg-backends.js';
+import { pgDatabase, pgPool } from './pg-backends.js';
 import { needsPostgres, postgresForFile } from './postgres.js';
 
 export interface StoreOptions {
@@ -26,6 +26,11 @@ export interface Backend {
   readonly name: 'sqlite' | 'postgres';
   /** A new, empty store, closed when the test ends. */
   open(t: ExecutionContext, opts?: StoreOptions): Promise<Store>;
+  /**
+   * A new, empty database, on which each `open` makes another store (a collector restarted
+   * after the last one closed, or a replica beside it); each closed when the test ends.
+   */
+  database(t: ExecutionContext): Promise<{ open(opts?: StoreOptions): Promise<Store> }>;
 }
 
 const server = postgresForFile();
@@ -42,6 +47,17 @@ export const SQLITE: Backend = {
     });
     return store;
   },
+  async database(t) {
+    const dir = await mkdtemp(join(tmpdir(), 'nodeward-store-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    return {
+      async open(opts = {}) {
+        const store = openStore({ path: join(dir, 'nodeward.db'), ...opts });
+        t.teardown(() => store.close());
+        return store;
+      },
+    };
+  },
 };
 
 export const POSTGRES: Backend = {
@@ -52,6 +68,17 @@ export const POSTGRES: Backend = {
     const store = await openPgStore({ pool, ...opts });
     t.teardown(() => store.close());
     return store;
+  },
+  async database(t) {
+    const { url } = await pgDatabase(t, server, 1);
+    return {
+      async open(opts = {}) {
+        const { pool } = await pgPool(t, url, 4, false);
+        const store = await openPgStore({ pool, ...opts });
+        t.teardown(() => store.close());
+        return store;
+      },
+    };
   },
 };
 

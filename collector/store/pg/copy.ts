@@ -13,7 +13,9 @@
 // Everything is then one PostgreSQL transaction: the tables in foreign-key order, each in
 // bounded batches (one parameterised INSERT of at most BATCH_ROWS rows, fewer for wide tables,
 // under PostgreSQL's 65,535 parameters), values cast to the target column's type (JSON text to
-// jsonb, 0/1 to smallint, integers passed as exact decimal text); the identity columns keep
+// jsonb, 0/1 to smallint, integers passed as exact decimal text), text as the store writes it
+// (NUL as U+FFFD; JSON holding escapes jsonb refuses as pg/detail.ts and pg/jsonb.ts keep it,
+// so one agent's hostile text does not stop the move); the identity columns keep
 // their values and each identity sequence is then moved past the largest (setval); the row
 // count of every table is compared with the source's before COMMIT. Any failure rolls it all
 // back and names the table and the batch's rows. Messages never quote a row's values (session
@@ -22,6 +24,8 @@ import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { MIGRATIONS } from '../migrations/index.js';
 import { StoreError } from '../boundary/errors.js';
+import { storedDetail } from './detail.js';
+import { jsonbText } from './jsonb.js';
 import { MIGRATIONS_TABLE } from './migrate.js';
 import { openPostgres, scrubPassword } from './open.js';
 import type { PostgresSettings } from './settings.js';
@@ -147,7 +151,7 @@ async function copyInto(source: Database.Database, client: pg.PoolClient, opts: 
       };
       // The iterator keeps the statement busy; nothing else is read from SQLite until it ends.
       for (const row of read.iterate() as IterableIterator<unknown[]>) {
-        batch.push(row.map(toParameter));
+        batch.push(row.map((v, i) => toParameter(v, table, cols[i]!.name)));
         if (batch.length === perBatch) await flush();
       }
       await flush();
@@ -243,8 +247,13 @@ async function refuseUsedTarget(client: pg.PoolClient, tables: readonly string[]
 }
 
 /** A SQLite value as a bound parameter: exact integers as decimal text, blobs as bytea. */
-function toParameter(v: unknown): unknown {
-  return typeof v === 'bigint' ? v.toString() : v;
+function toParameter(v: unknown, table: string, column: string): unknown {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v !== 'string') return v;
+  // What the store writes for the same text (a NUL is U+FFFD, pg/sql.ts; JSON with escapes jsonb refuses, pg/detail.ts and pg/jsonb.ts).
+  if (table === 'findings' && column === 'detail') return storedDetail(v);
+  if (table === 'nodes' && column === 'certificates') return jsonbText(v);
+  return v.replaceAll('\u0000', '\uFFFD');
 }
 
 /** An identifier from the schemas themselves (never from input), quoted for both databases. */

@@ -12,6 +12,11 @@
 //   (under another collation it would also fold non-ASCII letters, which SQLite does not);
 // - named parameters (@name) become numbered ones ($n), each name one number, only the names
 //   the statement uses (a prepared statement refuses extra values).
+// - the merged page's arms are each given the page's ORDER BY and LIMIT: PostgreSQL does not
+//   merge UNION ALL arms by an order that leads with a column an arm fixes (severity_rank in
+//   the severity order), and sorted every open finding for the first page (0.5 s at 100,000);
+//   each arm now reads at most a page from its index, in order, and the outer sort orders
+//   those few (the first `limit` rows of the union are among the first `limit` of each arm).
 // The key's text columns (node, check_id) compare and sort in the "C" collation (bytes, as
 // SQLite's BINARY does), which migration 004 gives the columns, so the indexes serve the order.
 import type { FindingFilter, ListOrder } from '../boundary/findings.js';
@@ -45,6 +50,16 @@ export function toPostgres(sqlite: string, params: Readonly<Record<string, unkno
 export function postgresPage(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure): PostgresPage {
   const page = pageQuery(filter, limit, how, measure);
   if (page.sql === undefined) return { sort: page.sort, order: page.order, text: undefined, values: [] };
-  const { text, values } = toPostgres(page.sql, page.params);
+  const { text, values } = toPostgres(limitArms(page.sql), page.params);
   return { sort: page.sort, order: page.order, text, values };
+}
+
+/** A UNION ALL of arms with one ORDER BY ... LIMIT at its end: that clause given to each arm too (unchanged otherwise). */
+export function limitArms(sql: string): string {
+  const arms = sql.split('\nUNION ALL ');
+  const cut = arms[arms.length - 1]!.lastIndexOf('\nORDER BY ');
+  if (arms.length < 2 || cut < 0) return sql;
+  const tail = arms[arms.length - 1]!.slice(cut + 1);
+  arms[arms.length - 1] = arms[arms.length - 1]!.slice(0, cut);
+  return `${arms.map((a) => `(${a} ${tail})`).join('\nUNION ALL ')}\n${tail}`;
 }

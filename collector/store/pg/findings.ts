@@ -8,7 +8,8 @@
 // finding's seq comes from RETURNING; the list's SQL is planned as on SQLite and translated
 // (pg/finding-order.ts); a purge batch is a transaction of its own with its rollups flushed in
 // it. PostgreSQL text cannot hold the NUL character, so nothing stored holds one: a list whose
-// text filter holds one matches nothing (SQLite would cut its pattern at the NUL).
+// text filter holds one matches nothing (SQLite would cut its pattern at the NUL). A detail
+// holding an escape jsonb refuses is stored as a string of its text (pg/detail.ts).
 import { severityRank, type FindingState } from '../../../proto/domain.js';
 import type { Finding } from '../../finding.js';
 import type { FindingFilter, FindingReads, FindingWrites, StoredFinding } from '../boundary/findings.js';
@@ -17,6 +18,7 @@ import { positionFromJson, positionOf, positionToJson } from '../finding-order.j
 import { toFinding, type FindingRowRaw } from '../finding-row.js';
 import { openSealedCursor, pageOf, sealCursor } from '../paging.js';
 import { postgresPage } from './finding-order.js';
+import { detailValue, storedDetail } from './detail.js';
 import type { PgHistoryLog } from './history.js';
 import { createPgRollups, measureOf, readRollupCounts, type PgRollups } from './rollups.js';
 import type { Sql, Transact } from './sql.js';
@@ -51,9 +53,17 @@ const INSERT = `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, t
 // The writes nearly every change is, with only the columns they change (as on SQLite: an
 // assigned indexed column costs its indexes an update even when its value stays; on
 // PostgreSQL an update that changes no indexed column can also stay a heap-only tuple).
-const SEEN_AGAIN = `UPDATE findings SET cis = $1, benchmark_refs = $2, title = $3, status = $4, scored = $5, actual = $6, expected = $7,
-    source = $8, source_file = $9, reason = $10, remediation = $11, detail = $12, seen = $13, last_seen = $14, count = $15, updated_at = $16
-  WHERE seq = $17`;
+// An occurrence of a known finding (SEEN_AGAIN on SQLite), for several findings in one
+// statement: a unit queues its occurrences (their rows are locked already: the unit read them
+// FOR UPDATE) and writes them before anything could read them (flushPending below) and before
+// it commits.
+const SEEN_AGAIN = `UPDATE findings f SET cis = d.cis, benchmark_refs = d.refs, title = d.title, status = d.status, scored = d.scored,
+    actual = d.actual, expected = d.expected, source = d.source, source_file = d.source_file, reason = d.reason, remediation = d.remediation,
+    detail = d.detail::jsonb, seen = d.seen, last_seen = d.last_seen, count = d.count, updated_at = d.updated_at
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
+    $11::text[], $12::text[], $13::text[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[])
+    AS d (cis, refs, title, status, scored, actual, expected, source, source_file, reason, remediation, detail, seen, last_seen, count, updated_at, seq)
+  WHERE f.seq = d.seq`;
 const OCCURRENCE = `UPDATE findings SET cis = $1, benchmark_refs = $2, title = $3, category = $4, severity = $5, severity_rank = $6, status = $7,
     scored = $8, actual = $9, expected = $10, source = $11, source_file = $12, reason = $13, remediation = $14, detail = $15, seen = $16,
     state = $17, last_seen = $18, count = $19, resolved_at = $20, updated_at = $21
@@ -105,7 +115,7 @@ export async function readCursorKey(sql: Sql): Promise<Buffer> {
 
 /** A findings row as the API's Finding. */
 export function toFindingPg(r: Raw): Finding {
-  return { ...toFinding({ ...r, detail: '{}' }), detail: r.detail };
+  return { ...toFinding({ ...r, detail: '{}' }), detail: detailValue(r.detail) };
 }
 
 /** Whether a filter's text holds a character no PostgreSQL text can (so nothing stored matches it). */
@@ -124,16 +134,35 @@ export interface PgFindingDeps {
   readonly cursorKey: Buffer;
 }
 
-export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: FindingReads; writes: FindingWrites } {
+export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: FindingReads; writes: FindingWrites; flush(): Promise<void> } {
   const { history, rollups, cursorKey } = deps;
 
+  // The queued occurrences (SEEN_AGAIN's parameters, a row each), by seq, with the ids they are of: a read
+  // of one of them, a read of several findings, or another write of one writes the queue first.
+  const pending = new Map<number, unknown[]>();
+  const pendingIds = new Set<string>();
+  async function flushPending(): Promise<void> {
+    if (pending.size === 0) return;
+    const rows = [...pending.values()];
+    pending.clear();
+    pendingIds.clear();
+    await sql.run(SEEN_AGAIN, rows[0]!.map((_, c) => rows.map((r) => r[c])));
+  }
+  const before = async <T>(read: () => Promise<T>): Promise<T> => {
+    await flushPending();
+    return read();
+  };
+
   const writes: FindingWrites = {
-    byId: (id) => sql.one<StoredFinding>(BY_ID, [id]),
-    activeOfNode: (node) => sql.rows<StoredFinding>(OF_NODE, [node]),
-    activeBySubjects: async (checkId, subjects) => (subjects.length === 0 ? [] : sql.rows<StoredFinding>(BY_SUBJECTS, [checkId, [...subjects]])),
-    activeOfCheck: (checkId) => sql.rows<StoredFinding>(OF_CHECK, [checkId]),
-    activeOfCluster: () => sql.rows<StoredFinding>(OF_CLUSTER),
-    dueSuppressions: (now, limit) => sql.rows<StoredFinding>(DUE, [now, limit]),
+    byId: async (id) => {
+      if (pendingIds.has(id)) await flushPending();
+      return sql.one<StoredFinding>(BY_ID, [id]);
+    },
+    activeOfNode: (node) => before(() => sql.rows<StoredFinding>(OF_NODE, [node])),
+    activeBySubjects: async (checkId, subjects) => (subjects.length === 0 ? [] : before(() => sql.rows<StoredFinding>(BY_SUBJECTS, [checkId, [...subjects]]))),
+    activeOfCheck: (checkId) => before(() => sql.rows<StoredFinding>(OF_CHECK, [checkId])),
+    activeOfCluster: () => before(() => sql.rows<StoredFinding>(OF_CLUSTER)),
+    dueSuppressions: (now, limit) => before(() => sql.rows<StoredFinding>(DUE, [now, limit])),
     openCount: async (node) => (await sql.one<{ n: number }>(OPEN_COUNT, [node]))?.n ?? 0,
 
     async save(before, w, now) {
@@ -146,28 +175,30 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
         const r = await sql.one<{ seq: number }>(INSERT, [w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject,
-          w.severity, rank, f.status, w.state, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail,
+          w.severity, rank, f.status, w.state, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail),
           f.seen, w.firstSeen, w.lastSeen, w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now,
           // A cluster finding is one without a node.
           w.node === '' ? 'cluster' : 'node']);
         seq = r!.seq;
       } else {
         seq = before.seq;
+        if (pending.has(seq)) await flushPending();
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
         if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
           && before.category === f.category && before.resolvedAt === w.resolvedAt) {
-          await sql.run(SEEN_AGAIN, [f.cis, JSON.stringify(f.references), f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
-            f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.lastSeen, w.count, now, seq]);
+          pending.set(seq, [f.cis, JSON.stringify(f.references), f.title, f.status, f.scored ? 1 : 0, f.actual, f.expected, f.source,
+            f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.lastSeen, w.count, now, seq]);
+          pendingIds.add(w.id);
         } else if (f && sameSuppression && before.firstSeen === w.firstSeen) {
           await sql.run(OCCURRENCE, [f.cis, JSON.stringify(f.references), f.title, f.category, w.severity, rank, f.status, f.scored ? 1 : 0,
-            f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.state, w.lastSeen, w.count,
+            f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.state, w.lastSeen, w.count,
             w.resolvedAt, now, seq]);
         } else if (!f && before.severity === w.severity && before.firstSeen === w.firstSeen && before.lastSeen === w.lastSeen && before.count === w.count) {
           await sql.run(TRANSITION, [w.state, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq]);
         } else if (f) {
           await sql.run(UPDATE, [f.cis, JSON.stringify(f.references), f.title, f.category, f.status, f.scored ? 1 : 0, f.actual, f.expected,
-            f.source, f.sourceFile, f.reason, f.remediation, f.detail, f.seen, w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count,
+            f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail), f.seen, w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count,
             w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now, seq]);
         } else {
           await sql.run(LIFECYCLE, [w.severity, rank, w.state, w.firstSeen, w.lastSeen, w.count, w.resolvedAt, w.suppressedReason,
@@ -184,6 +215,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     },
 
     async snapshot(id) {
+      if (pendingIds.has(id)) await flushPending();
       const r = await sql.one<Raw>(GET, [id]);
       return r ? toFindingPg(r) : undefined;
     },
@@ -261,5 +293,10 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     },
   };
 
-  return { reads, writes };
+  // What the unit queued: its occurrences, then its history's first entries.
+  const flush = async (): Promise<void> => {
+    await flushPending();
+    await history.flush();
+  };
+  return { reads, writes, flush };
 }

@@ -4,7 +4,8 @@
 // answer alike. What differs is SQL only:
 //   - every order a page or a cursor depends on compares text as bytes (COLLATE "C"), as
 //     SQLite does, whatever the database's collation;
-//   - the certificates are jsonb (their earliest expiry from jsonb_array_elements); the
+//   - the certificates are jsonb (their earliest expiry from jsonb_array_elements; a path's NUL
+//     or lone surrogate half stored as U+FFFD, pg/jsonb.ts); the
 //     exposure document is text, read with the `json` type's operators, comparing each value
 //     as its own JSON text; a document holding an escaped NUL or lone surrogate half (which no
 //     PostgreSQL text holds, and which the server's JSON functions refuse) is read in
@@ -23,6 +24,7 @@ import {
 } from '../nodes.js';
 import { pageOf, type Page } from '../paging.js';
 import { isoTime } from '../time.js';
+import { jsonbText } from './jsonb.js';
 import type { Sql } from './sql.js';
 
 /** A row as read: the certificates as their JSON text (what nodeRowOf reads), beside the jsonb value. */
@@ -170,7 +172,7 @@ export function createPgNodeStore(sql: Sql): NodeStore {
 
   return {
     async hello(h: NodeHello, now: number): Promise<void> {
-      await sql.run(HELLO, [h.node, h.agentVersion, h.epoch, h.os, h.kernel, h.arch, h.kubeletVersion, h.cpus, h.memoryBytes, h.uptimeSeconds, certificatesText(h), now]);
+      await sql.run(HELLO, [h.node, h.agentVersion, h.epoch, h.os, h.kernel, h.arch, h.kubeletVersion, h.cpus, h.memoryBytes, h.uptimeSeconds, jsonbText(certificatesText(h)), now]);
     },
     async stats(node: string, st: NodeStats, now: number): Promise<void> {
       await sql.run(STATS, statsParams(node, st, now));

@@ -21,39 +21,16 @@
 // row another replica queued is seen by this replica's dispatchers when they next read the
 // queue (waking them across replicas is LISTEN/NOTIFY's work, not this file's). The claim
 // protocol (pending, planned, plan) is the SQLite one, unchanged.
-import type { AlertEvent, FindingChange } from '../../finding.js';
+import type { FindingChange } from '../../finding.js';
 import {
-  encodeDeliveryCursor, type Delivery, type DeliveryFilter, type DeliveryStatus, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
+  encodeDeliveryCursor, type Delivery, type DeliveryFilter, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
   type OutboxUnit, type PlannedMessage, type QueueCounts,
 } from '../boundary/outbox.js';
 import { StoreError } from '../boundary/errors.js';
-import { MAX_ERROR_LENGTH } from '../outbox.js';
+import { MAX_ERROR_LENGTH, toDelivery, toOutboxRow, type RawRow } from '../outbox.js';
 import { pageOf, type Page } from '../paging.js';
-import { isoTime, isoTimeOrNull as iso } from '../time.js';
 import type { Sql, Transact } from './sql.js';
 
-interface RawRow {
-  seq: number; destination: string; finding_id: string; event: AlertEvent; change: string; status: DeliveryStatus;
-  delivery_id: string | null; attempts: number; last_status: number | null; last_error: string; created_at: number;
-  age_from: number; next_attempt_at: number; finished_at: number | null;
-}
-
-function toOutboxRow(r: RawRow): OutboxRow {
-  return {
-    seq: r.seq, findingId: r.finding_id, event: r.event, change: JSON.parse(r.change) as FindingChange, deliveryId: r.delivery_id,
-    attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: r.created_at, ageFrom: r.age_from, nextAttemptAt: r.next_attempt_at,
-  };
-}
-
-function toDelivery(r: RawRow): Delivery {
-  return {
-    id: r.seq, deliveryId: r.delivery_id, destination: r.destination, event: r.event, findingId: r.finding_id, status: r.status,
-    attempts: r.attempts, lastStatus: r.last_status, lastError: r.last_error, createdAt: isoTime(r.created_at),
-    nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
-    deliveredAt: r.status === 'delivered' ? iso(r.finished_at) : null,
-    deadAt: r.status === 'dead' ? iso(r.finished_at) : null,
-  };
-}
 
 const Q = {
   queueRows: 'INSERT INTO webhook_queues (destination) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING',

@@ -13,6 +13,7 @@ import { ALLOW_RESOLVES_CHECK_IDS, PROC_UNEXPECTED_CHECK } from '../../../proto/
 import type { ProcessFilter, ProcessQueries, UnexpectedProcess } from '../boundary/processes.js';
 import { encodeCursor, pageOf, type Page } from '../paging.js';
 import { toProcess, type Raw } from '../processes.js';
+import { DETAIL_TEXT, detailValue } from './detail.js';
 import type { Sql } from './sql.js';
 
 /** The key part of a subject: everything before its first `:`, or '' without one. */
@@ -40,7 +41,7 @@ export function createPgProcessQueries(sql: Sql): ProcessQueries {
       const rows = await sql.rows<{ subject: string; detail: unknown }>(UNRESOLVED, [[...ALLOW_RESOLVES_CHECK_IDS], [...bySubject.keys()]]);
       for (const r of rows) {
         const path = bySubject.get(r.subject);
-        const detail = obj(r.detail);
+        const detail = obj(detailValue(r.detail));
         if (path === undefined || detail?.baseline !== key || detail.exe !== path) continue;
         const sha256 = obj(detail.identity)?.sha256;
         if (!isSha256(sha256)) continue;
@@ -74,7 +75,7 @@ export function createPgProcessQueries(sql: Sql): ProcessQueries {
         where.push(`${KEY_SQL} ILIKE ${bind(pattern)} ESCAPE '\\'`);
       }
       // Assembled from fixed fragments (a handful of shapes, each prepared once); values are bound.
-      const text = `SELECT seq, id, node, subject, state, severity, detail::text AS detail, seen, first_seen, last_seen, count FROM findings
+      const text = `SELECT seq, id, node, subject, state, severity, ${DETAIL_TEXT} AS detail, seen, first_seen, last_seen, count FROM findings
         WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ${bind(limit + 1)}`;
       return pageOf(await sql.rows<Raw>(text, params), limit, toProcess, (last) => encodeCursor(last.seq));
     },

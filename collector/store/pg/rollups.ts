@@ -16,14 +16,11 @@
 import type { FindingState } from '../../../proto/domain.js';
 import type { Measure } from '../finding-order.js';
 import type { RollupKey } from '../rollups.js';
+import { createRollupDeltas, SEP, sum, zero, type Sev } from '../rollup-deltas.js';
 import type { Sql } from './sql.js';
 
 export type { RollupKey } from '../rollups.js';
 
-type Sev = [number, number, number, number, number];
-const zero = (): Sev => [0, 0, 0, 0, 0];
-const sum = (x: Sev): number => x[0] + x[1] + x[2] + x[3] + x[4];
-const SEP = '\u0000';
 
 // Each table's deltas are one statement: the rows come from arrays (unnest), in the order of
 // their key (text by its bytes), which is the order the upsert takes their locks in.
@@ -87,49 +84,11 @@ export interface PgRollups {
 }
 
 export function createPgRollups(): PgRollups {
-  const nodes = new Map<string, { state: string; node: string; sev: Sev }>();
-  const totals = new Map<string, { state: string; category: string; rank: number; n: number }>();
-  const checks = new Map<string, { state: string; checkId: string; node: string; sev: Sev }>();
-  const checkTotals = new Map<string, { state: string; checkId: string; rank: number; n: number }>();
-
-  function add(k: RollupKey, d: number): void {
-    const r = k.severityRank;
-    const nk = k.state + SEP + k.node;
-    let n = nodes.get(nk);
-    if (!n) nodes.set(nk, (n = { state: k.state, node: k.node, sev: zero() }));
-    n.sev[r] = (n.sev[r] ?? 0) + d;
-    const tk = k.state + SEP + k.category + SEP + r;
-    let t = totals.get(tk);
-    if (!t) totals.set(tk, (t = { state: k.state, category: k.category, rank: r, n: 0 }));
-    t.n += d;
-    const xk = k.state + SEP + k.checkId + SEP + r;
-    let x = checkTotals.get(xk);
-    if (!x) checkTotals.set(xk, (x = { state: k.state, checkId: k.checkId, rank: r, n: 0 }));
-    x.n += d;
-    // The checks failing on the most nodes count nodes: a cluster finding (node '') is none.
-    if (k.status !== 'fail' || k.node === '') return;
-    const ck = k.state + SEP + k.checkId + SEP + k.node;
-    let c = checks.get(ck);
-    if (!c) checks.set(ck, (c = { state: k.state, checkId: k.checkId, node: k.node, sev: zero() }));
-    c.sev[r] = (c.sev[r] ?? 0) + d;
-  }
-
-  const same = (a: RollupKey, b: RollupKey): boolean => a.state === b.state && a.node === b.node && a.checkId === b.checkId
-    && a.category === b.category && a.severityRank === b.severityRank && a.status === b.status;
-
-  function reset(): void {
-    nodes.clear();
-    totals.clear();
-    checks.clear();
-    checkTotals.clear();
-  }
+  const deltas = createRollupDeltas();
+  const { nodes, totals, checks, checkTotals } = deltas;
 
   return {
-    move(before, after) {
-      if (before && after && same(before, after)) return;
-      if (before) add(before, -1);
-      if (after) add(after, +1);
-    },
+    move: deltas.move,
 
     async flush(sql) {
       // The tables in this order, each in the order of its key: every unit takes its locks alike.
@@ -175,10 +134,10 @@ export function createPgRollups(): PgRollups {
       await upsert(sql, spreads, SPREAD, SPREAD_GONE, (sp) => sum(sp.sev) < 0,
         [(sp) => sp.state, (sp) => sp.checkId, (sp) => sp.nodes, (sp) => sum(sp.sev), (sp) => sp.sev[0], (sp) => sp.sev[1], (sp) => sp.sev[2], (sp) => sp.sev[3], (sp) => sp.sev[4]],
         [(sp) => sp.state, (sp) => sp.checkId]);
-      reset();
+      deltas.reset();
     },
 
-    reset,
+    reset: deltas.reset,
   };
 }
 

@@ -5,6 +5,12 @@
 //
 // Each distinct statement text gets a name, so node-postgres prepares it once per connection
 // and then sends only its parameters; texts are the stores' constants, so the names stay few.
+//
+// PostgreSQL text cannot hold NUL (U+0000), which SQLite stores as it comes and an agent's text
+// may carry (the wire validator bounds text; it refuses no character). Every string parameter
+// (and string in an array parameter) has its NULs replaced here by U+FFFD, the replacement
+// character: the write is kept instead of failing its whole unit with 22021, and a lookup by
+// the same text finds what the write stored. Reads give U+FFFD where SQLite gives NUL.
 import type pg from 'pg';
 
 export interface Sql {
@@ -27,13 +33,22 @@ function nameOf(text: string): string {
   return name;
 }
 
+const hasNul = (v: unknown): v is string => typeof v === 'string' && v.includes('\u0000');
+
+/** A parameter as PostgreSQL text can hold it: NUL replaced by U+FFFD, in a string or an array's strings. */
+function withoutNul(v: unknown): unknown {
+  if (hasNul(v)) return v.replaceAll('\u0000', '\uFFFD');
+  if (Array.isArray(v) && v.some(hasNul)) return v.map(withoutNul);
+  return v;
+}
+
 /**
  * An Sql over a pool or one client. A text built per call (a list's filter) must come from a
  * bounded set of shapes, with every value a parameter: each shape is one prepared statement.
  */
 export function sqlOf(q: pg.Pool | pg.ClientBase): Sql {
   const query = async <R>(text: string, params: readonly unknown[] | undefined): Promise<pg.QueryResult<R & pg.QueryResultRow>> =>
-    q.query<R & pg.QueryResultRow>({ name: nameOf(text), text, values: params === undefined ? [] : [...params] });
+    q.query<R & pg.QueryResultRow>({ name: nameOf(text), text, values: params === undefined ? [] : params.map(withoutNul) });
   return {
     async rows<R>(text: string, params?: readonly unknown[]): Promise<R[]> {
       return (await query<R>(text, params)).rows;

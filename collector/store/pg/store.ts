@@ -62,8 +62,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     const unitOutbox = outbox.forUnit(sql);
     const unitNodes = createPgNodeStore(sql);
     const unitBaselines = createPgBaselineStore(sql, transact);
+    const findings = findingsOver(sql, rollups);
     const unit: StoreUnit = {
-      findings: findingsOver(sql, rollups).writes,
+      findings: findings.writes,
       received: {
         claim: async (node, epoch, sequence, now) => (await sql.run(CLAIM, [node, epoch, sequence, now])) === 1,
       },
@@ -79,6 +80,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     return {
       unit,
       beforeCommit: async () => {
+        await findings.flush();
         await rollups.flush(sql);
         // Last: the outbox takes the webhook queues' locks, held then only across the commit (pg/outbox.ts).
         await unitOutbox.flush();
