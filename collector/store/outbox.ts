@@ -13,7 +13,7 @@ import type { Db } from './db.js';
 import { pageOf, type Page } from './paging.js';
 import {
   encodeDeliveryCursor, type Delivery, type DeliveryFilter, type DeliveryStatus, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
-  type OutboxUnit, type QueueCounts,
+  type OutboxUnit, type PlannedMessage, type QueueCounts,
 } from './boundary/outbox.js';
 import { isoTime, isoTimeOrNull } from './time.js';
 
@@ -193,10 +193,10 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]): Sqli
       return s.planned.all(destination, limit).map(toOutboxRow);
     },
 
-    /** Fixes the message these rows go out in: the same delivery id on every try from now on. */
-    plan(seqs: readonly number[], deliveryId: string): void {
+    /** Fixes the messages these rows go out in: the same delivery id on every try from now on. */
+    plan(messages: readonly PlannedMessage[]): void {
       db.transaction(() => {
-        for (const seq of seqs) s.plan.run(deliveryId, seq);
+        for (const m of messages) for (const seq of m.seqs) s.plan.run(m.deliveryId, seq);
       })();
     },
 

@@ -276,7 +276,7 @@ export function createDispatcher(config: DispatcherConfig, deps: DispatcherDeps)
           destination: name, windowMs: config.groupWindowMs, maxGroup: MAX_GROUP, now: t,
         });
         const ready = grouped.filter((g) => g.ready);
-        for (const g of ready) await outbox.plan(g.rowIds, g.message.deliveryId);
+        if (ready.length > 0) await outbox.plan(ready.map((g) => ({ seqs: g.rowIds, deliveryId: g.message.deliveryId })));
         if (ready.length > 0) queue = messagesOf(await outbox.planned(name, PAGE));
         else wait = { ms: Math.max(0, (grouped[0]?.readyAt ?? t) - t), wakeable: false };
       }

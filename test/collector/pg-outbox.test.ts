@@ -165,8 +165,11 @@ pgTest('dispatching: plan, delivered, retries, dead letters, retry by id and by 
     for (let i = 0; i < 3; i++) for (const d of ['ops', 'am', 'Zed']) await u.enqueue(d, change(`f${i}`, i === 2 ? 'resolved' : 'opened'), T0 + i);
   }));
   await go((s) => s.outbox.pending('ops', 2));
-  await go((s) => s.outbox.plan([1, 4], 'delivery-1'));
-  await go((s) => s.outbox.plan([1, 7], 'delivery-2'), 'a planned row keeps its delivery id');
+  await go((s) => s.outbox.plan([{ seqs: [1, 4], deliveryId: 'delivery-1' }]));
+  await go((s) => s.outbox.plan([{ seqs: [1, 7], deliveryId: 'delivery-2' }]), 'a planned row keeps its delivery id');
+  await go((s) => s.outbox.plan([]), 'nothing to plan');
+  await go((s) => s.outbox.plan([{ seqs: [2], deliveryId: 'delivery-3' }, { seqs: [2, 5], deliveryId: 'delivery-4' }, { seqs: [8], deliveryId: 'delivery-5' }]),
+    'several messages at once; a row named twice keeps its first');
   await go((s) => s.outbox.planned('ops', 10));
   await go((s) => s.outbox.planned('am', 10));
   await go((s) => s.outbox.retryLater([1, 4], { httpStatus: 503, error: 'x'.repeat(600), nextAttemptAt: T0 + 100 }));
@@ -272,7 +275,7 @@ async function run(s: Side, o: Op, now: number, seqs: number[], at: (r: number) 
       }
       if (o.fail) throw new Error('the unit fails');
     });
-    case 'plan': return s.outbox.plan(seqs, o.id);
+    case 'plan': return s.outbox.plan([{ seqs, deliveryId: o.id }]);
     case 'delivered': return s.outbox.delivered(o.dest, seqs, 200, now);
     case 'later': return s.outbox.retryLater(seqs, { httpStatus: 502, error: o.error, nextAttemptAt: now + 5 });
     case 'dead': return s.outbox.dead(o.dest, seqs, { httpStatus: null, error: o.error, attempted: o.attempted }, now);

@@ -22,6 +22,11 @@ import { eventually } from '../helpers/https.js';
 import { api, connect, fp, ok, result } from '../helpers/agent-session.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
 import { testClock, type TestClock } from '../helpers/clock.js';
+import { createDispatcher } from '../../collector/webhooks/dispatcher.js';
+import { createMetrics } from '../../collector/metrics.js';
+import { createLogger } from '../../proto/support/logger.js';
+import type { Finding } from '../../collector/finding.js';
+import type { OutboxStore } from '../../collector/store/store.js';
 import { storeTest } from '../helpers/stores.js';
 
 const SECRET = 'webhook-secret-for-tests-0123456789';
@@ -242,6 +247,38 @@ test('300 nodes failing the same check within the window make one grouped messag
     t.regex(slack.requests[0]!.body.text, /on 300 nodes/);
     sessions.forEach((s) => s.close());
   }, nodes, clock);
+});
+
+storeTest('a pass fixes the delivery ids of all its messages in one store call, then sends them in outbox order', async (t, backend) => {
+  // On PostgreSQL each store call may wait for a pooled connection behind units of work; a
+  // call per message made a busy collector plan for many seconds before its first send.
+  const receiver = await startReceiver();
+  t.teardown(() => receiver.close());
+  const config = loadCollectorConfig({ env: {}, overrides: { grpc: { insecure: true }, api: { insecure: true }, webhooks: [{ name: 'siem', url: receiver.url, format: 'json', ...fast }] } });
+  const store = await backend.open(t, { webhooks: config.webhookDestinations });
+  const ids = ['f0', 'f1', 'f2', 'f3', 'f4'];
+  const now = Date.now();
+  await store.unit(async (u) => {
+    for (const [i, id] of ids.entries()) {
+      const finding = { id, scope: 'node', node: 'node-a', checkId: `cis-4.2.${i}`, subject: `s-${i}`, severity: 'high', status: 'fail', state: 'open', detail: {} } as unknown as Finding;
+      await u.outbox.enqueue('siem', { event: 'opened', at: new Date(now).toISOString(), finding }, now);
+    }
+  });
+  const plans: number[] = [];
+  const counted = new Proxy(store.outbox, {
+    get(o, k) {
+      if (k === 'plan') return (messages: Parameters<OutboxStore['plan']>[0]) => { plans.push(messages.length); return o.plan(messages); };
+      const v = Reflect.get(o, k) as unknown;
+      return typeof v === 'function' ? v.bind(o) : v;
+    },
+  });
+  const dispatcher = createDispatcher(config.webhookDestinations[0]!, { outbox: counted, metrics: createMetrics(), log: createLogger('test', 'silent') });
+  dispatcher.start();
+  t.teardown(() => dispatcher.stop());
+  await eventually('five messages', () => (receiver.requests.length >= 5 ? true : undefined));
+  t.deepEqual(plans, [5], 'one call planned the five messages');
+  t.deepEqual(receiver.requests.map((r) => r.body.finding.id), ids);
+  t.is(new Set(receiver.requests.map((r) => r.body.deliveryId)).size, 5);
 });
 
 test('webhook configuration is checked at start: every problem at once, no secret or URL echoed, exit 2', async (t) => {

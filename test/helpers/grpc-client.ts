@@ -6,7 +6,7 @@ import { nodewardProto, type AgentMessage, type CollectorMessage__Output } from 
 
 export interface RawStream {
   send(msg: AgentMessage): void;
-  /** Resolves with the next n messages from the collector. */
+  /** Resolves with the next n messages from the collector; rejects at the timeout, or once the call has ended (or was closed) before they came. */
   receive(n: number, timeoutMs?: number): Promise<CollectorMessage__Output[]>;
   /** Resolves when the call ends: with its status code and details. */
   readonly ended: Promise<{ code: number; details: string }>;
@@ -21,6 +21,7 @@ export function openRawStream(address: string, creds: { ca: string; cert?: strin
   const call = client.Connect();
   const inbox: CollectorMessage__Output[] = [];
   const waiters: Array<() => void> = [];
+  let over: string | undefined;
   call.on('data', (m: CollectorMessage__Output) => {
     inbox.push(m);
     waiters.splice(0).forEach((w) => w());
@@ -31,12 +32,18 @@ export function openRawStream(address: string, creds: { ca: string; cert?: strin
       if (st.code === grpc.status.OK) resolve({ code: 0, details: st.details });
     });
   });
+  // Nothing more comes once the call has ended: a receive waiting then gives up at once.
+  void ended.then((e) => {
+    over ??= `the call ended (${e.code} ${e.details})`;
+    waiters.splice(0).forEach((w) => w());
+  });
   return {
     send: (msg) => call.write(msg),
     // 30 s: a message that must come, waited for generously; on a loaded 2-core machine 10 s was seen to run out.
     async receive(n, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (inbox.length < n) {
+        if (over !== undefined) throw new Error(`expected ${n} messages, got ${inbox.length}: ${over}`);
         if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${inbox.length}`);
         await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 100))]);
       }
@@ -44,6 +51,8 @@ export function openRawStream(address: string, creds: { ca: string; cert?: strin
     },
     ended,
     close() {
+      over ??= 'the stream was closed';
+      waiters.splice(0).forEach((w) => w());
       call.end();
       client.close();
     },

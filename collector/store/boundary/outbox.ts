@@ -83,6 +83,12 @@ export interface OutboxUnit {
   unfire(destination: string, findingId: string): Promise<void>;
 }
 
+/** One message a dispatcher fixes: its rows and its delivery id. */
+export interface PlannedMessage {
+  readonly seqs: readonly number[];
+  readonly deliveryId: string;
+}
+
 /** The outbox as the dispatchers and the API use it. */
 export interface OutboxStore {
   /** The configured destinations, in configuration order. */
@@ -93,8 +99,13 @@ export interface OutboxStore {
   pending(destination: string, limit: number): Promise<OutboxRow[]>;
   /** The destination's pending rows already planned into messages, oldest first. */
   planned(destination: string, limit: number): Promise<OutboxRow[]>;
-  /** Fixes the message these rows go out in: the same delivery id on every try from now on. */
-  plan(seqs: readonly number[], deliveryId: string): Promise<void>;
+  /**
+   * Fixes the messages these rows go out in: the same delivery id on every try from now on. All
+   * of a pass's messages at once: on PostgreSQL one statement, not a wait for a pooled
+   * connection per message while units of work hold the pool. A row already planned keeps its
+   * id, and so does a row named twice (its first message's).
+   */
+  plan(messages: readonly PlannedMessage[]): Promise<void>;
   delivered(destination: string, seqs: readonly number[], httpStatus: number, now: number): Promise<number>;
   /** A failed try that will be retried at `nextAttemptAt`. */
   retryLater(seqs: readonly number[], failure: { httpStatus: number | null; error: string; nextAttemptAt: number }): Promise<void>;

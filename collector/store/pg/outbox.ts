@@ -24,7 +24,7 @@
 import type { FindingChange } from '../../finding.js';
 import {
   encodeDeliveryCursor, type Delivery, type DeliveryFilter, type OutboxListener, type OutboxQueue, type OutboxRow, type OutboxStore,
-  type OutboxUnit, type QueueCounts,
+  type OutboxUnit, type PlannedMessage, type QueueCounts,
 } from '../boundary/outbox.js';
 import { StoreError } from '../boundary/errors.js';
 import { MAX_ERROR_LENGTH, toDelivery, toOutboxRow, type RawRow } from '../outbox.js';
@@ -47,7 +47,9 @@ const Q = {
   firing: 'SELECT change FROM webhook_firing WHERE destination = $1 ORDER BY finding_id COLLATE "C"',
   pending: "SELECT * FROM webhook_outbox WHERE destination = $1 AND status = 'pending' ORDER BY seq LIMIT $2",
   planned: "SELECT * FROM webhook_outbox WHERE destination = $1 AND status = 'pending' AND delivery_id IS NOT NULL ORDER BY seq LIMIT $2",
-  plan: "UPDATE webhook_outbox SET delivery_id = $1 WHERE seq = ANY($2::bigint[]) AND status = 'pending' AND delivery_id IS NULL",
+  /** Each row with its message's id (a row at most once). */
+  plan: `UPDATE webhook_outbox o SET delivery_id = d.id FROM unnest($1::bigint[], $2::text[]) AS d (seq, id)
+    WHERE o.seq = d.seq AND o.status = 'pending' AND o.delivery_id IS NULL`,
   delivered: `UPDATE webhook_outbox SET status = 'delivered', attempts = attempts + 1, last_status = $1, last_error = '', finished_at = $2
     WHERE seq = ANY($3::bigint[]) AND status = 'pending'`,
   later: `UPDATE webhook_outbox SET attempts = attempts + 1, last_status = $1, last_error = $2, next_attempt_at = $3
@@ -243,8 +245,11 @@ export function createPgOutbox(sql: Sql, transact: Transact, destinations: reado
       return (await sql.rows<RawRow>(Q.planned, [destination, limit])).map(toOutboxRow);
     },
 
-    async plan(seqs: readonly number[], deliveryId: string): Promise<void> {
-      await sql.run(Q.plan, [deliveryId, [...seqs]]);
+    async plan(messages: readonly PlannedMessage[]): Promise<void> {
+      // A row named twice keeps its first message's id, as SQLite's row-by-row plan does.
+      const ids = new Map<number, string>();
+      for (const m of messages) for (const seq of m.seqs) if (!ids.has(seq)) ids.set(seq, m.deliveryId);
+      if (ids.size > 0) await sql.run(Q.plan, [[...ids.keys()], [...ids.values()]]);
     },
 
     delivered(destination: string, seqs: readonly number[], httpStatus: number, now: number): Promise<number> {
