@@ -148,7 +148,7 @@ test('allow-listen refuses what is not a listen with a 400 that says why, a read
     ['tcp/[1.2.3.4]:80', /1\.2\.3\.4 is not an IPv6 address/],
     ['tcp/internal:80', /internal is not an address class \(loopback, link-local, private, public\)/],
     ['tcp/::1:80', /is not <tcp\|udp>/],
-    ['tcp/\u0000:80', /is not <tcp\|udp>/],
+    ['tcp/\u0000:80', /body field listen holds the NUL character/],
     [`tcp/${'1'.repeat(70)}:80`, /listen/],
     [8080, /listen/],
     ['', /listen/],
