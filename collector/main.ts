@@ -44,6 +44,8 @@ const DAY_MS = 24 * 3600 * 1000;
 const API_CLOSE_GRACE_MS = 2000;
 /** Idempotency records of agent messages are kept this long (agents resend within minutes). */
 const RECEIVED_HORIZON_MS = 7 * DAY_MS;
+/** What a collector logs when it takes up the leader's work (each time it does). */
+export const LEADING_MESSAGE = 'this collector leads: it runs the sweeper and writes the posture findings and the cluster node rows';
 /** Replicas (PostgreSQL): how often a follower tries to lead, and the leader checks its session. */
 const REPLICA_RETRY_MS = 2000;
 const REPLICA_CHECK_MS = 2000;
@@ -151,7 +153,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       sweeper?.start();
       posture?.recommit();
       nodeWatch?.rewrite();
-      log.info({}, 'this collector leads: it runs the sweeper and commits the posture watch\'s findings and the cluster node rows');
+      log.info({}, LEADING_MESSAGE);
     } else {
       sweeper?.stop();
       log.warn({}, 'this collector no longer leads: the sweeper stopped here, and the posture watch\'s findings and the cluster node rows are left to the leader');

@@ -20,6 +20,7 @@ import { fp, proc, result } from '../helpers/agent-session.js';
 import { openRawStream, type RawStream } from '../helpers/grpc-client.js';
 import { eventually, httpsJson } from '../helpers/https.js';
 import { connectTo, needsPostgres, postgresForFile } from '../helpers/postgres.js';
+import { LEADING_MESSAGE } from '../../collector/main.js';
 import { startCollectorProcess, type CollectorProcess, type NodewardProcess } from '../helpers/process.js';
 import { parsePromText } from '../helpers/prom-text.js';
 import { startReceiver, type Receiver, type ReceivedRequest } from '../helpers/webhook-receiver.js';
@@ -259,8 +260,8 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
   t.deepEqual([...elected].sort(), [0, 1], 'exactly one replica leads, the other follows');
   const leader = replicas[elected.indexOf(1)]!;
   const follower = replicas[elected.indexOf(0)]!;
-  t.is(leader.c.proc.count((l) => l.msg === 'this collector runs the sweeper and the posture watch'), 1);
-  t.is(follower.c.proc.count((l) => l.msg === 'this collector runs the sweeper and the posture watch'), 0);
+  t.is(leader.c.proc.count((l) => l.msg === LEADING_MESSAGE), 1);
+  t.is(follower.c.proc.count((l) => l.msg === LEADING_MESSAGE), 0);
 
   // What agent `node` sends as message `seq`: first the executable the operator will allow,
   // then batches of new findings, and every SCAN_EVERY-th a scan failing and passing in turn.
@@ -344,7 +345,7 @@ pgTest('two replicas on one database: an allow crosses replicas, and the leader 
   t.true(onLeader.every((a) => a.replica === follower && a.streams() === 2), 'the killed replica\'s agents moved to the survivor');
   t.true(onFollower.every((a) => a.streams() === 1), 'the survivor\'s own agents kept their streams');
   t.deepEqual(agents.flatMap((a) => a.refusals), [], 'no message refused');
-  t.is(follower.c.proc.count((l) => l.msg === 'this collector runs the sweeper and the posture watch'), 1);
+  t.is(follower.c.proc.count((l) => l.msg === LEADING_MESSAGE), 1);
 
   // 3. Every message of every agent acked; every finding stored once.
   db = await connectTo(url);
