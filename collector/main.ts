@@ -355,13 +355,15 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         baselineListener = createBaselineListener({
           connect, clock, metrics, log: log.child({ component: 'baseline-notify' }),
           onChange: (key, version) => {
+            heardUpTo = Math.max(heardUpTo, version);
             baselines.remote(key, version).catch((err: unknown) => log.warn({ baseline: key, err: (err as Error).message }, 'cannot push another replica\'s baseline change'));
           },
+          // Notifications sent while not listening are lost: what changed after the last one heard is pushed again.
           onReconnect: () => {
-            baselines.remoteSince(listenedFrom).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot catch up with baseline changes made while not listening'));
+            baselines.remoteSince(heardUpTo).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'cannot catch up with baseline changes made while not listening'));
           },
         });
-        const listenedFrom = (await s.baselines.counters()).version;
+        let heardUpTo = (await s.baselines.counters()).version;
         baselineListener.start();
       } else {
         await lead(true);
