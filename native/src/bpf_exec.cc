@@ -262,17 +262,18 @@ void StopMonitor(Monitor* m) {
   m->stopped = true;
   m->stopping.store(true);
   // Abort first: a reader blocked on a full queue returns (this thread, which drains the
-  // queue, is about to wait for it). Records still queued are freed, never called.
-  if (m->tsfn != nullptr) {
-    napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
-    m->tsfn = nullptr;
-  }
+  // queue, is about to wait for it). Records still queued are freed, never called. The
+  // handle stays set until the reader has ended: the reader may still be about to hand a
+  // batch over, and a call on an aborted handle fails (napi_closing), where one on a null
+  // handle aborts the process. It is finalized on this thread's loop, so after the join.
+  if (m->tsfn != nullptr) napi_release_threadsafe_function(m->tsfn, napi_tsfn_abort);
   if (m->wake >= 0) {
     uint64_t one = 1;
     ssize_t ignored = write(m->wake, &one, sizeof(one));
     (void)ignored;
   }
   if (m->reader.joinable()) m->reader.join();
+  m->tsfn = nullptr;
   // Detach first, so the program stops running before its maps go.
   if (m->link) bpf_link__destroy(m->link);
   m->link = nullptr;
