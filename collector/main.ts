@@ -375,10 +375,6 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         versionCheck = checkKubernetesVersion(kube, log.child({ component: 'kubernetes' }), versionAbort.signal);
       }
     },
-    /** Whether this collector runs the leader's work (always on SQLite; the elected replica on PostgreSQL). */
-    get leading(): boolean {
-      return leading;
-    },
     /** Runs the periodic housekeeping once, now. */
     sweep() {
       return sweeper?.sweep();

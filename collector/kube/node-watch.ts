@@ -257,11 +257,7 @@ export function createNodeWatch(config: NodeWatchConfig, deps: NodeWatchDeps) {
     rewrite(): void {
       if (informer.stats().synced) writeAll();
     },
-        /** Resolves when the writes due now are in the store (or failed, counted). */
-    async written(): Promise<void> {
-      while (writing) await writing;
-    },
-    /** Reads the DaemonSet now and judges every node again (also what the timer does). */
+        /** Reads the DaemonSet now and judges every node again (also what the timer does). */
     checkDaemonSet,
     /** The node as last seen, if held. */
     node(name: string): NodeInfo | undefined {

@@ -30,13 +30,14 @@ export interface PgSide {
  */
 export async function pgDatabase(t: ExecutionContext, server: () => Promise<TestPostgres>, poolSize = 4, collation: 'c' | 'icu' = 'c'): Promise<PgSide> {
   const s = await server();
-  const name = collation === 'c' ? await s.createDatabase() : await icuDatabase(s);
+  const name = collation === 'c' ? await s.createDatabase() : await createIcuDatabase(s);
   const url = s.url(name);
   return { ...(await pgPool(t, url, poolSize)), url };
 }
 
 let icuDatabases = 0;
-async function icuDatabase(s: TestPostgres): Promise<string> {
+/** A new database whose default collation is ICU's en-US (the test server's own is C). */
+export async function createIcuDatabase(s: TestPostgres): Promise<string> {
   const name = `icu${process.pid}_${++icuDatabases}`;
   const c = await connectTo(s.url('postgres'));
   try {

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import { StoreError } from '../../collector/store/boundary/errors.js';
 import { openPostgres } from '../../collector/store/pg/open.js';
 import type { PostgresSettings } from '../../collector/store/pg/settings.js';
-import { connectTo, type TestPostgres } from './postgres.js';
+import type { TestPostgres } from './postgres.js';
 
 /** A pool on `database` of the server (migrated), ended when the test ends; slow to give up connecting, as a loaded CI machine can be. */
 export async function pgPool(t: ExecutionContext, server: TestPostgres, database: string, poolSize = 4): Promise<pg.Pool> {
@@ -19,24 +19,12 @@ export async function pgPool(t: ExecutionContext, server: TestPostgres, database
   return pool;
 }
 
-let icuDatabases = 0;
-
 /**
- * A new database whose default collation is ICU's en-US, as a production database's often is
- * (the test server's own default is C): text the stores order must then say COLLATE "C" to
- * keep SQLite's byte order, or the property tests see the difference.
+ * A new database whose default collation is ICU's en-US, as a production database's often is:
+ * text the stores order must then say COLLATE "C" to keep SQLite's byte order, or the
+ * property tests see the difference.
  */
-export async function createIcuDatabase(server: TestPostgres): Promise<string> {
-  const name = `icu${process.pid}_${++icuDatabases}`;
-  const c = await connectTo(server.url('postgres'));
-  try {
-    // A name made here of digits and letters; identifiers cannot be bound.
-    await c.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'`);
-  } finally {
-    await c.end();
-  }
-  return name;
-}
+export { createIcuDatabase } from './pg-backends.js';
 
 export type Outcome<T> = { ok: T } | { error: { code: string | undefined; message: string } };
 
