@@ -32,10 +32,11 @@ test('alerts queued while the receiver is down survive a collector SIGKILL and a
     await rm(dir, { recursive: true, force: true });
   });
 
-  // A port that nothing listens on until the receiver comes up on it at the end.
-  const probe = await startReceiver();
-  const receiverPort = probe.port;
-  await probe.close();
+  // The receiver is down (it closes every connection at once) until it comes up at the end;
+  // it holds its port all along, so no other process can take it meanwhile.
+  receiver = await startReceiver(() => 200);
+  receiver.down = true;
+  const receiverPort = receiver.port;
 
   const pki = await initPki(join(dir, 'pki'), { nodes: [NODE], collectorHosts: ['localhost', '127.0.0.1'] });
   const ca = readFileSync(pki.caCert);
@@ -87,12 +88,12 @@ test('alerts queued while the receiver is down survive a collector SIGKILL and a
     result('cis-4.2.6', '--make-iptables-util-chains', 'pass'),
   ]);
   a.close();
-  // The dispatcher has tried (the receiver refuses connections) and every alert is queued.
+  // The dispatcher has tried (the receiver closes every connection) and every alert is queued.
   await eventually('seven alerts queued and tried', async () => {
     const rows = await deliveries();
     return rows.length === 7 && rows.every((r) => r.status === 'pending') && rows.some((r) => r.attempts > 0) ? true : undefined;
   });
-  t.regex((await deliveries()).find((r) => r.attempts > 0).lastError, /ECONNREFUSED/);
+  t.regex((await deliveries()).find((r) => r.attempts > 0).lastError, /ECONNRESET/);
 
   await collector.proc.kill('SIGKILL');
   collector = await startCollector();
@@ -105,7 +106,7 @@ test('alerts queued while the receiver is down survive a collector SIGKILL and a
   ]);
   again.close();
 
-  receiver = await startReceiver(() => 200, receiverPort);
+  receiver.down = false;
   await eventually('every alert delivered', async () => {
     const rows = await deliveries();
     return rows.length === 8 && rows.every((r) => r.status === 'delivered') ? true : undefined;

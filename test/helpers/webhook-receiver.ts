@@ -24,6 +24,11 @@ export interface Receiver {
   /** Requests answered with a 2xx. */
   accepted(): ReceivedRequest[];
   answer: (request: ReceivedRequest, n: number) => Answer;
+  /**
+   * While true, every connection is closed as soon as it is made: to a sender the receiver is
+   * down, yet it keeps its port, so nothing else can take it before it comes back up.
+   */
+  down: boolean;
   close(): Promise<void>;
 }
 
@@ -37,7 +42,7 @@ export async function startReceiver(answer: (request: ReceivedRequest, n: number
   const statuses: number[] = [];
   const hanging: ServerResponse[] = [];
   const r: Receiver = {
-    url: '', port: 0, requests, answer,
+    url: '', port: 0, requests, answer, down: false,
     accepted: () => requests.filter((_, i) => (statuses[i] ?? 0) >= 200 && (statuses[i] ?? 0) < 300),
     close: async () => {
       for (const res of hanging) res.destroy();
@@ -72,6 +77,9 @@ export async function startReceiver(answer: (request: ReceivedRequest, n: number
     });
   };
   const server: Server = tls ? createHttpsServer({ cert: tls.cert, key: tls.key }, handle) : createServer(handle);
+  server.on('connection', (socket) => {
+    if (r.down) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
