@@ -9,6 +9,7 @@ import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
 import type { DispatcherConfig } from './webhooks/dispatcher.js';
 import { splitHosts } from './pki/names.js';
 import { checkPostgresUrl, type PostgresSettings } from './store/pg/settings.js';
+import { clusterNameProblem, MAX_CLUSTER_NAME } from './cluster-name.js';
 
 
 const Token = Type.Object({
@@ -141,6 +142,9 @@ export const CollectorConfigSchema = Type.Object({
     servingRenewBeforeDays: Type.Integer({ default: 30, minimum: 1, maximum: 3650, description: 'The serving certificate is renewed when less than this remains of its life; the listeners take the new one without a restart (kubernetes mode)' }),
     rotationAnnounceSeconds: Type.Integer({ default: 600, minimum: 1, maximum: 30 * 86_400, description: "How long a new CA is published to the agents (bundle: old and new) before the collector signs with it; the kubelet updates a mounted ConfigMap within a minute or two. The old CA stays in the bundle until every agent certificate it signed has expired (enroll.certificateLifetimeSeconds after the switch) (kubernetes mode)" }),
     checkSeconds: Type.Integer({ default: 60, minimum: 1, maximum: 3600, description: 'How often pki.secret is read again: changes made by another replica or an operator, and when renewal or a rotation step is due (kubernetes mode)' }),
+  }, { default: {}, additionalProperties: false }),
+  cluster: Type.Object({
+    name: Type.String({ default: '', maxLength: MAX_CLUSTER_NAME, description: "This cluster's display name in the API (`cluster` parameter, `cluster` of each item), the dashboard and fleet listings: 1-63 letters, digits, '-', '.' and '_', starting and ending with a letter or digit. Empty: the first 8 characters of the cluster's UID (the kube-system namespace's, read from the Kubernetes API at start), or `local` without a Kubernetes API" }),
   }, { default: {}, additionalProperties: false }),
   webhooks: Type.Array(WebhookSchema, { default: [], maxItems: 64, description: 'Alert destinations (entries below; docs/webhooks.md)' }),
   log: Type.Object({ level: LogLevel }, { default: {}, additionalProperties: false }),
@@ -405,6 +409,8 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
       };
     }
   }
+  const nameProblem = clusterNameProblem(c.cluster.name);
+  if (nameProblem) problems.push(`cluster.name: ${nameProblem}`);
   const postgres = resolvePostgres(c.store, read, problems);
   const webhookDestinations = resolveWebhooks(c.webhooks, { env: sources.env ?? {}, read, problems });
   if (problems.length > 0) throw new ConfigError(problems);

@@ -150,6 +150,7 @@ export const FAMILIES = {
   nodeward_pki_conflicts_total: c('Updates of the PKI Secret or the CA ConfigMap that lost to a concurrent writer (read again)'),
   nodeward_pki_steps_total: c('Changes the collector made to its PKI Secret, by step', ['step']),
   nodeward_pki_refresh_failures_total: c('Checks of the PKI Secret that failed (the credentials in use stay)'),
+  nodeward_cluster_identity_failures_total: c("Reads of the cluster's UID (the kube-system namespace) at start that failed, by reason: transient (unreachable, 429, 5xx, retried), forbidden (403: an RBAC rule missing), not_found (404), invalid (an answer or UID refused), other", ['reason'], { reason: ['transient', 'forbidden', 'not_found', 'invalid', 'other'] }),
   // Replicas sharing one PostgreSQL database (store/pg/leadership.ts, store/pg/notify.ts).
   nodeward_leader: g('1 while this collector is the elected replica that runs the sweepers and the Kubernetes watches (PostgreSQL store); 0 otherwise'),
   nodeward_leader_changes_total: c('Times this collector became the leader or stepped down (PostgreSQL store)', ['to'], { to: ['leader', 'follower'] }),

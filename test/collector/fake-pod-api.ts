@@ -6,8 +6,9 @@
 // limit/continue pages and a resourceVersion, and ?watch=1 from a resourceVersion, streaming
 // one JSON event per line (ADDED, MODIFIED, DELETED, BOOKMARK, and ERROR with a 410 Status
 // once the version is compacted away). One resourceVersion counter for every kind, as etcd
-// keeps one. Besides: GET of one named DaemonSet (the agent's, which the node watch reads) and
-// GET /version. It authenticates the caller's bearer token. The test drives it: objects
+// keeps one. Besides: GET of one named DaemonSet (the agent's, which the node watch reads),
+// GET /version, and GET /api/v1/namespaces/kube-system (the cluster's UID, which the collector
+// reads at start: a Namespace with a UUID of its own, or any body or status the test sets). It authenticates the caller's bearer token. The test drives it: objects
 // change, the history is compacted, connections are dropped, raw lines are sent.
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -89,6 +90,10 @@ export interface FakePodApi {
   daemonSetStatus: number | undefined;
   /** What GET /version answers; none: 404. */
   version: Record<string, string> | undefined;
+  /** The body GET /api/v1/namespaces/kube-system answers with (any JSON; a Buffer is sent as is); undefined: 404. Starts as namespaceObject('kube-system', a random UUID). */
+  kubeSystem: unknown;
+  /** Answers GET /api/v1/namespaces/kube-system with this status instead (403: RBAC without the rule; 500), until cleared. */
+  kubeSystemStatus: number | undefined;
   /** Adds or replaces an object of any collection (ADDED or MODIFIED); it is stored as given (a malformed one too). */
   applyObject(resource: WatchedResource, object: PodObject): void;
   deleteObject(resource: WatchedResource, namespace: string, name: string): void;
@@ -215,6 +220,20 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     if (api.failWith !== undefined) return status(res, api.failWith, 'InternalError', 'simulated failure');
     if (req.headers.authorization !== `Bearer ${token}`) return status(res, 401, 'Unauthorized', 'Unauthorized');
     if (req.method !== 'GET') return status(res, 403, 'Forbidden', `${req.method} ${url.pathname} is forbidden`);
+    if (url.pathname === '/api/v1/namespaces/kube-system') {
+      if (api.kubeSystemStatus !== undefined) {
+        const code = api.kubeSystemStatus;
+        return status(res, code, code === 403 ? 'Forbidden' : code === 404 ? 'NotFound' : 'InternalError', code === 403
+          ? 'namespaces "kube-system" is forbidden: User "system:serviceaccount:nodeward-collector:nodeward-collector" cannot get resource "namespaces" in API group "" in the namespace "kube-system"'
+          : `simulated failure ${code}`);
+      }
+      if (api.kubeSystem === undefined) return status(res, 404, 'NotFound', 'namespaces "kube-system" not found');
+      if (Buffer.isBuffer(api.kubeSystem)) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return void res.end(api.kubeSystem);
+      }
+      return send(res, 200, api.kubeSystem);
+    }
     if (url.pathname === '/version') return api.version ? send(res, 200, api.version) : status(res, 404, 'NotFound', 'the server could not find the requested resource');
     const ds = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/daemonsets\/([^/]+)$/.exec(url.pathname);
     if (ds) {
@@ -270,6 +289,8 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     daemonSet: undefined,
     daemonSetStatus: undefined,
     version: undefined,
+    kubeSystem: namespaceObject('kube-system', randomUUID()),
+    kubeSystemStatus: undefined,
     apply(pod) {
       put('pods', `${pod.metadata.namespace}/${pod.metadata.name}`, pod);
     },
@@ -325,6 +346,24 @@ export async function startFakePodApi(): Promise<FakePodApi> {
     },
   };
   return api;
+}
+
+/** A Namespace as the API server answers a GET of it (its UID is what names a cluster, for kube-system). */
+export function namespaceObject(name: string, uid: string): PodObject {
+  return {
+    kind: 'Namespace',
+    apiVersion: 'v1',
+    metadata: {
+      name,
+      uid,
+      resourceVersion: '4',
+      creationTimestamp: '2026-01-05T09:00:00Z',
+      labels: { 'kubernetes.io/metadata.name': name },
+      managedFields: [{ manager: 'kube-apiserver', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:metadata': { 'f:labels': {} } } }],
+    },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
 }
 
 export interface PodSpecInput {
