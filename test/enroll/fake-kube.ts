@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueServerCertificate } from '../../collector/pki/pki.js';
+import { namespaceObject } from '../collector/fake-pod-api.js';
 
 export interface FakePod {
   readonly namespace: string;
@@ -66,6 +67,8 @@ export interface FakeKube {
   readonly objects: Map<string, FakeObject>;
   /** `<verb> <resource> <namespace>/<name>` refused with 403, as a missing RBAC rule would be. */
   readonly forbidden: Set<string>;
+  /** The kube-system namespace's UID (GET /api/v1/namespaces/kube-system): the cluster's identity. */
+  readonly kubeSystemUid: string;
   /** Updates answered 409 so far. */
   readonly conflicts: number;
   /** The object's data, decoded (Secret values from base64); undefined when it does not exist. */
@@ -106,6 +109,7 @@ export async function startFakeKube(): Promise<FakeKube> {
   let counter = 0;
   const objects = new Map<string, FakeObject>();
   const forbidden = new Set<string>();
+  const kubeSystemUid = randomUUID();
   let revision = 100;
   let conflicts = 0;
   const gates = new Map<string, { count: number; waiting: Array<() => void> }>();
@@ -226,6 +230,8 @@ export async function startFakeKube(): Promise<FakeKube> {
       if (b?.kind !== 'TokenReview' || typeof b.spec?.token !== 'string') return status(res, 400, 'BadRequest', 'not a TokenReview');
       return send(res, 201, { kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, spec: { audiences: b.spec.audiences }, status: review(b.spec.token, b.spec.audiences ?? []) });
     }
+    // The collector reads the cluster's identity at start (rbac.yaml: get on this one namespace).
+    if (req.method === 'GET' && path === '/api/v1/namespaces/kube-system') return send(res, 200, namespaceObject('kube-system', kubeSystemUid));
     const obj = /^\/api\/v1\/namespaces\/([^/]+)\/(secrets|configmaps)\/([^/]+)$/.exec(path);
     if (obj) return objectCall(req, res, entry, obj[2] as ObjectResource, decodeURIComponent(obj[1] as string), decodeURIComponent(obj[3] as string));
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/.exec(path);
@@ -252,7 +258,7 @@ export async function startFakeKube(): Promise<FakeKube> {
 
   const api: FakeKube = {
     url: `https://127.0.0.1:${port}`,
-    caFile, tokenFile, tokens, pods, requests, objects, forbidden,
+    caFile, tokenFile, tokens, pods, requests, objects, forbidden, kubeSystemUid,
     get conflicts() {
       return conflicts;
     },
