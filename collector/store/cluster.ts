@@ -11,12 +11,13 @@
 // receiver has already seen or will see on the next try of the same message (new messages
 // get ids made of the new finding ids).
 //
-// An id is recomputed from the stored node, check and subject. On PostgreSQL a NUL in text is
-// stored as U+FFFD (pg/sql.ts) while the id was made of the text as the agent sent it, so when
-// the fields as stored do not give the stored id, the same fields with U+FFFD read back as NUL
-// are tried: the new id is then the one the pipeline makes for the agent's next report. The
-// outbox's and firing sets' ids are recomputed from the finding in their `change` (JSON keeps
-// a NUL), so they hold the finding's new id even when the finding row is gone.
+// An id is recomputed from the stored node, check and subject (a webhook row's from the finding
+// in its `change`, so it gets its finding's new id even when the finding row is gone). On
+// PostgreSQL a NUL in text is stored as U+FFFD (pg/sql.ts), in a finding and in the snapshot an
+// alert carries alike, while the id was made of the text as the agent sent it: when the fields
+// as stored do not give the stored id, the same fields with U+FFFD read back as NUL are tried,
+// and the new id is then the one the pipeline makes for the agent's next report. A row already
+// within the new uid is left as it is, so a row read twice is rewritten once.
 import { fingerprint } from '../../proto/fingerprint.js';
 import type { AdoptOutcome, ClusterIdentity, ClusterStore } from './boundary/cluster.js';
 import { StoreError } from './boundary/errors.js';
@@ -46,14 +47,16 @@ export function adoption(stored: ClusterIdentity | null, ours: ClusterIdentity):
 const nul = (s: string): string => s.replaceAll('\uFFFD', '\u0000');
 
 /**
- * The id a stored finding (id, node, check, subject) has within `to`, when it differs from its
- * id now; undefined when it already is that. See the header for the U+FFFD case.
+ * The id a stored finding (id, node, check, subject) has within `to`; undefined when it already
+ * is within `to`. See the header for the U+FFFD case. An id made of neither form of the fields
+ * (never written by a collector) gets the fields' id within `to`, which the pipeline would make.
  */
 export function rekeyedId(id: string, node: string, checkId: string, subject: string, from: string, to: string): string | undefined {
-  let next = fingerprint(node, checkId, subject, to);
-  if (`${node}${checkId}${subject}`.includes('\uFFFD') && fingerprint(node, checkId, subject, from) !== id
-    && fingerprint(nul(node), nul(checkId), nul(subject), from) === id) next = fingerprint(nul(node), nul(checkId), nul(subject), to);
-  return next === id ? undefined : next;
+  const inputs: Array<readonly [string, string, string]> = [[node, checkId, subject]];
+  if (`${node}${checkId}${subject}`.includes('\uFFFD')) inputs.push([nul(node), nul(checkId), nul(subject)]);
+  if (inputs.some(([n, c, s]) => fingerprint(n, c, s, to) === id)) return undefined;
+  const made = inputs.find(([n, c, s]) => fingerprint(n, c, s, from) === id) ?? inputs[0]!;
+  return fingerprint(made[0], made[1], made[2], to);
 }
 
 /**
@@ -61,20 +64,21 @@ export function rekeyedId(id: string, node: string, checkId: string, subject: st
  * when it already is that, or when the change names no finding (our own JSON always does; such
  * a row would go out as it is).
  */
-export function rekeyedChange(findingId: string, change: string, to: string): { readonly id: string; readonly change: string } | undefined {
-  let c: { finding?: Record<string, unknown> };
+export function rekeyedChange(findingId: string, change: string, from: string, to: string): { readonly id: string; readonly change: string } | undefined {
+  let c: unknown;
   try {
-    c = JSON.parse(change) as typeof c;
+    c = JSON.parse(change);
   } catch {
     return undefined;
   }
+  if (typeof c !== 'object' || c === null || !('finding' in c)) return undefined;
   const f = c.finding;
-  if (typeof f !== 'object' || f === null) return undefined;
-  const { node, checkId, subject } = f;
+  if (typeof f !== 'object' || f === null || Array.isArray(f)) return undefined;
+  const { node, checkId, subject } = f as Record<string, unknown>;
   if (typeof node !== 'string' || typeof checkId !== 'string' || typeof subject !== 'string') return undefined;
-  const id = fingerprint(node, checkId, subject, to);
-  if (id === findingId && f['id'] === id) return undefined;
-  f['id'] = id;
+  const id = rekeyedId(findingId, node, checkId, subject, from, to);
+  if (id === undefined) return undefined;
+  (f as Record<string, unknown>)['id'] = id;
   return { id, change: JSON.stringify(c) };
 }
 
@@ -116,7 +120,7 @@ export function createClusterStore(db: Db, transaction: <T>(work: () => T) => T)
     for (let after = 0; ;) {
       const rows = s.outbox.all(after, REKEY_BATCH);
       for (const r of rows) {
-        const next = rekeyedChange(r.finding_id, r.change, to);
+        const next = rekeyedChange(r.finding_id, r.change, from, to);
         if (next) s.setOutbox.run(next.id, next.change, r.seq);
       }
       if (rows.length < REKEY_BATCH) break;
@@ -127,7 +131,7 @@ export function createClusterStore(db: Db, transaction: <T>(work: () => T) => T)
     for (let after: [string, string] = ['', '']; ;) {
       const rows = s.firing.all(...after, REKEY_BATCH);
       for (const r of rows) {
-        const next = rekeyedChange(r.finding_id, r.change, to);
+        const next = rekeyedChange(r.finding_id, r.change, from, to);
         if (next) s.setFiring.run(next.id, next.change, r.destination, r.finding_id);
       }
       if (rows.length < REKEY_BATCH) break;

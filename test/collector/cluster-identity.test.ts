@@ -11,6 +11,7 @@ import { AGENT_STALE_CHECK } from '../../proto/collector-checks.js';
 import { isValidNodeName } from '../../proto/domain.js';
 import { clusterFingerprint, fingerprint } from '../../proto/fingerprint.js';
 import { createCommitStage } from '../../collector/pipeline/commit.js';
+import { rekeyedChange } from '../../collector/store/cluster.js';
 import type { ClusterFinding } from '../../collector/posture/judge.js';
 import type { OutboxQueue, Store } from '../../collector/store/store.js';
 import { StoreError } from '../../collector/store/store.js';
@@ -177,4 +178,31 @@ storeTest('two collectors adopting one database at once rekey it once', async (t
   t.is(await b.findings.get(old.cluster[0]!), undefined);
   t.deepEqual((await b.findings.list({}, 100)).items.map((f) => f.id).sort(),
     [...NODE_KEYS.map(([n, s]) => fingerprint(n, 'proc-unexpected', s, U)), ...CLUSTER_KEYS.map(([c, k]) => clusterFingerprint(c, k, U))].sort());
+});
+
+storeTest('a finding whose subject holds NUL is rekeyed to the id the pipeline makes for it (PostgreSQL stores NUL as U+FFFD)', async (t, backend) => {
+  const store = await backend.open(t, { webhooks: QUEUES });
+  const subject = '/tmp/a\u0000b';
+  await createCommitStage(store, { maxOpenFindingsPerNode: 100, destinations: DESTINATIONS }).batch(batch('node-a', [subject, '/tmp/a\uFFFDb'], 1), T);
+  t.is((await store.findings.list({}, 10)).items.length, 2);
+  t.deepEqual(await store.cluster.adopt({ uid: U, name: 'prod' }, T + 1), { outcome: 'adopted', rekeyed: 2 });
+  const ids = [fingerprint('node-a', 'proc-unexpected', subject, U), fingerprint('node-a', 'proc-unexpected', '/tmp/a\uFFFDb', U)].sort();
+  t.deepEqual((await store.findings.list({}, 10)).items.map((f) => f.id).sort(), ids);
+  t.deepEqual((await store.outbox.pending('ops', 10)).map((r) => r.findingId).sort(), ids);
+  // The same report within U finds both: nothing new opens.
+  const again = await createCommitStage(store, { maxOpenFindingsPerNode: 100, clusterUid: U }).batch(batch('node-a', [subject, '/tmp/a\uFFFDb'], 2), T + 2);
+  t.deepEqual(again.changes, []);
+  t.is((await store.findings.list({}, 10)).items.length, 2);
+});
+
+test('rekeying a webhook row never throws, whatever its change holds, and leaves a change without a finding as it is', async (t) => {
+  await checkProperty(t, fc.property(fc.string({ maxLength: 64 }), fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((v) => JSON.stringify({ finding: v }))), (id, change) => {
+    const out = rekeyedChange(id, change, '', U);
+    return out === undefined || (JSON.parse(out.change) as { finding: { id: string } }).finding.id === out.id;
+  }), 500);
+  t.is(rekeyedChange('x', 'not json', '', U), undefined);
+  t.is(rekeyedChange('x', JSON.stringify({ finding: { node: 'n', checkId: 'c' } }), '', U), undefined);
+  const made = rekeyedChange(fingerprint('n', 'c', 's'), JSON.stringify({ event: 'opened', finding: { id: fingerprint('n', 'c', 's'), node: 'n', checkId: 'c', subject: 's' } }), '', U)!;
+  t.is(made.id, fingerprint('n', 'c', 's', U));
+  t.is(rekeyedChange(made.id, made.change, '', U), undefined, 'a row already within the uid is left as it is');
 });

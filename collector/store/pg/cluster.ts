@@ -59,7 +59,7 @@ async function rekey(tx: Sql, from: string, to: string): Promise<number> {
     const ids: string[] = [];
     const changes: string[] = [];
     for (const r of rows) {
-      const next = rekeyedChange(r.finding_id, r.change, to);
+      const next = rekeyedChange(r.finding_id, r.change, from, to);
       if (next) {
         seqs.push(r.seq);
         ids.push(next.id);
@@ -79,7 +79,7 @@ async function rekey(tx: Sql, from: string, to: string): Promise<number> {
     const ids: string[] = [];
     const changes: string[] = [];
     for (const r of rows) {
-      const next = rekeyedChange(r.finding_id, r.change, to);
+      const next = rekeyedChange(r.finding_id, r.change, from, to);
       if (next) {
         dests.push(r.destination);
         olds.push(r.finding_id);
