@@ -54,9 +54,10 @@ const nul = (s: string): string => s.replaceAll('\uFFFD', '\u0000');
 export function rekeyedId(id: string, node: string, checkId: string, subject: string, from: string, to: string): string | undefined {
   const inputs: Array<readonly [string, string, string]> = [[node, checkId, subject]];
   if (`${node}${checkId}${subject}`.includes('\uFFFD')) inputs.push([nul(node), nul(checkId), nul(subject)]);
-  if (inputs.some(([n, c, s]) => fingerprint(n, c, s, to) === id)) return undefined;
-  const made = inputs.find(([n, c, s]) => fingerprint(n, c, s, from) === id) ?? inputs[0]!;
-  return fingerprint(made[0], made[1], made[2], to);
+  const within = inputs.map(([n, c, s]) => fingerprint(n, c, s, to));
+  if (within.includes(id)) return undefined;
+  const made = inputs.findIndex(([n, c, s]) => fingerprint(n, c, s, from) === id);
+  return within[Math.max(made, 0)];
 }
 
 /**
