@@ -12,7 +12,7 @@ export const FINDING_SCOPES = ['node', 'cluster'] as const;
 export type FindingScope = (typeof FINDING_SCOPES)[number];
 
 export const FindingSchema = Type.Object({
-  id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(node "\\n" checkId "\\n" subject); a cluster finding\'s node is empty there' }),
+  id: Type.String({ description: 'Its fingerprint: the first 32 hex characters of SHA-256(clusterUid NUL node "\\n" checkId "\\n" subject), without "clusterUid NUL" when the collector has no cluster uid; a cluster finding\'s node is empty there' }),
   scope: literals(FINDING_SCOPES, 'node: found on a node by its agent (or about its agent); cluster: about Kubernetes API objects (RBAC, posture), judged by the collector, with no node'),
   node: Type.String({ description: "The node it was found on; '' for a cluster finding" }),
   checkId: Type.String({ description: 'The check that found it (e.g. cis-4.2.1, proc-unexpected)' }),

@@ -33,6 +33,13 @@ export interface CommitStageOptions {
   readonly maxOpenClusterFindings?: number;
   /** Webhook destinations: the transitions they route get outbox rows in the same unit. */
   readonly destinations?: readonly Destination[];
+  /**
+   * The cluster's uid (collector/fleet.ts ClusterIdentity): every finding id the stage makes
+   * is the fingerprint within it (proto/fingerprint.ts). Default '': none, the ids an agent
+   * makes itself. It must be the uid the store adopted (store.cluster.adopt), else new ids
+   * would not meet the stored ones.
+   */
+  readonly clusterUid?: string;
 }
 
 export type SuppressOutcome = 'suppressed' | 'updated' | 'missing';
@@ -82,8 +89,6 @@ export const AGENT_STALE = {
     + '--field-selector spec.nodeName=<node>). An agent that vanishes without a rollout can mean the node was tampered with.',
 } as const;
 
-const staleId = (node: string): string => fingerprint(node, AGENT_STALE_CHECK.id, node);
-const missingId = (node: string): string => fingerprint(node, AGENT_MISSING_CHECK.id, node);
 
 /** Why a node's agent is missing, as the sweeper found it (pipeline/sweeper.ts). */
 export interface AgentMissing {
@@ -97,6 +102,10 @@ export interface AgentMissing {
 
 export function createCommitStage(store: Store, opts: CommitStageOptions) {
   const destinations = opts.destinations ?? [];
+  const cluster = opts.clusterUid ?? '';
+  const idOf = (node: string, checkId: string, subject: string): string => fingerprint(node, checkId, subject, cluster);
+  const staleId = (node: string): string => idOf(node, AGENT_STALE_CHECK.id, node);
+  const missingId = (node: string): string => idOf(node, AGENT_MISSING_CHECK.id, node);
 
   /** The outbox writes of one transition, with the finding as it is right after it. */
   async function announce(u: StoreUnit, f: StoredFinding, t: Transition, now: number): Promise<void> {
@@ -179,7 +188,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       // The same finding twice in one message: the second sees what the first wrote. What is
       // stored of the message's findings is read at once, not one read per finding.
       const working = new Map<string, StoredFinding | undefined>();
-      const ids = 'results' in m ? m.results.map((r) => fingerprint(m.node, r.checkId, r.subject)) : m.findings.map((f) => fingerprint(m.node, f.checkId, f.subject));
+      const ids = 'results' in m ? m.results.map((r) => idOf(m.node, r.checkId, r.subject)) : m.findings.map((f) => idOf(m.node, f.checkId, f.subject));
       for (const id of ids) working.set(id, undefined);
       for (const f of await u.findings.byIds([...working.keys()])) working.set(f.id, f);
       const current = async (id: string): Promise<StoredFinding | undefined> => (working.has(id) ? working.get(id) : u.findings.byId(id));
@@ -197,7 +206,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         for (const r of m.results) {
           await u.findings.nodeResult(m.node, r, m.scannedAt);
           const failing = isFindingStatus(r.status);
-          await one({ id: fingerprint(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
+          await one({ id: idOf(m.node, r.checkId, r.subject), node: m.node, checkId: r.checkId, subject: r.subject }, {
             kind: 'result', checkId: r.checkId, status: r.status, severity: r.severity, at: m.scannedAt, occurrences: r.occurrences, canOpen: budget > 0,
           }, failing, failing ? {
             cis: r.cis, references: r.references, title: r.title, category: r.category, severity: r.severity, status: r.status, scored: r.scored, actual: r.actual,
@@ -210,7 +219,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         for (const f of m.findings) {
           const target = processTarget(f);
           const allowed = target ? allowCoverage(f.checkId, target.sha256, await u.baselines.allowedContents(target.key, target.exe)) : undefined;
-          await one({ id: fingerprint(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
+          await one({ id: idOf(m.node, f.checkId, f.subject), node: m.node, checkId: f.checkId, subject: f.subject }, {
             kind: 'finding', severity: f.severity, at: f.observedAt, occurrences: f.occurrences, canOpen: budget > 0, allowed,
           }, true, {
             cis: '', references: [], title: f.title, category: f.category, severity: f.severity, status: f.status, scored: false, actual: '', expected: '',
@@ -384,7 +393,7 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
         let budget = Math.max(0, (opts.maxOpenClusterFindings ?? 10_000) - (await u.findings.openCount('')));
         let refused = 0;
         const ctx: StepContext = { now };
-        const identity = (f: ClusterFinding): Identity => ({ id: clusterFingerprint(f.checkId, f.key), node: '', checkId: f.checkId, subject: f.key });
+        const identity = (f: ClusterFinding): Identity => ({ id: clusterFingerprint(f.checkId, f.key, cluster), node: '', checkId: f.checkId, subject: f.key });
         const raise = async (f: ClusterFinding): Promise<string> => {
           const who = identity(f);
           const before = await u.findings.byId(who.id);

@@ -23,6 +23,8 @@ export interface PipelineDeps {
   readonly maxOpenClusterFindings?: number;
   /** Webhook destinations: the transitions they route are queued in the same unit of work. */
   readonly destinations?: readonly Destination[];
+  /** The uid of the cluster the store adopted: finding ids are made within it (commit.ts). Default ''. */
+  readonly clusterUid?: string;
 }
 
 export function countTransitions(metrics: Metrics, changes: ReadonlyArray<{ readonly event: string }>): void {
@@ -34,6 +36,7 @@ export function createPipeline(deps: PipelineDeps) {
   const { metrics, log, store } = deps;
   const commit = createCommitStage(store, {
     maxOpenFindingsPerNode: deps.maxOpenFindingsPerNode ?? 10_000, maxOpenClusterFindings: deps.maxOpenClusterFindings ?? 10_000, destinations: deps.destinations ?? [],
+    clusterUid: deps.clusterUid ?? '',
   });
   const suppressionListeners = new Set<(until: number) => void>();
 

@@ -8,6 +8,7 @@
 import { openDatabase, type Db, type Durability } from './db.js';
 import { createAuditLog } from './audit.js';
 import { createBaselineStore } from './baselines.js';
+import { createClusterStore } from './cluster.js';
 import { createClusterNodeStore } from './cluster-nodes.js';
 import { StoreError } from './boundary/errors.js';
 import type { OutboxQueue } from './boundary/outbox.js';
@@ -19,7 +20,7 @@ import { createProcessQueries } from './processes.js';
 import { createRollups } from './rollups.js';
 import { createSessionStore } from './sessions.js';
 import type {
-  AuditLog, BaselineStore, ClusterNodeStore, FindingReads, FindingWrites, NodeStore, OutboxStore, OutboxUnit, ProcessQueries, SessionStore, Store, StoreUnit, SummaryQueries,
+  AuditLog, BaselineStore, ClusterNodeStore, ClusterStore, FindingReads, FindingWrites, NodeStore, OutboxStore, OutboxUnit, ProcessQueries, SessionStore, Store, StoreUnit, SummaryQueries,
 } from './store.js';
 import { promised, settle, type Lane } from './synchronous.js';
 import { createSummaryQueries } from './summary.js';
@@ -123,6 +124,7 @@ export function openStore(opts: StoreOptions): Store {
     baselines: promised<BaselineStore>(baselines, outside),
     processes: promised<ProcessQueries>(createProcessQueries(db), outside),
     sessions: promised<SessionStore>(createSessionStore(db), outside),
+    cluster: promised<ClusterStore>(createClusterStore(db, transaction), outside),
     pruneReceived: (olderThan) => outside(() => s.pruneReceived.run(olderThan).changes),
     sizeBytes: () => outside(() => {
       const pages = db.pragma('page_count', { simple: true }) as number;

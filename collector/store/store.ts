@@ -19,6 +19,7 @@ import type { FindingReads, FindingWrites } from './boundary/findings.js';
 import type { NodeStore } from './boundary/nodes.js';
 import type { SummaryQueries } from './boundary/summary.js';
 import type { AuditLog } from './boundary/audit.js';
+import type { ClusterStore } from './boundary/cluster.js';
 import type { ClusterNodeStore } from './boundary/cluster-nodes.js';
 import type { OutboxStore, OutboxUnit } from './boundary/outbox.js';
 import type { BaselineStore } from './boundary/baselines.js';
@@ -27,6 +28,7 @@ import type { SessionStore } from './boundary/sessions.js';
 
 export * from './boundary/audit.js';
 export * from './boundary/baselines.js';
+export * from './boundary/cluster.js';
 export * from './boundary/cluster-nodes.js';
 export * from './boundary/errors.js';
 export * from './boundary/findings.js';
@@ -73,6 +75,8 @@ export interface Store {
   readonly processes: ProcessQueries;
   /** Dashboard sessions (by the hash of their id), kept across restarts. */
   readonly sessions: SessionStore;
+  /** Which cluster the database holds; adopting it at start rewrites finding ids to its uid. */
+  readonly cluster: ClusterStore;
   /** Drops idempotency records older than the horizon (agents resend within minutes). */
   pruneReceived(olderThan: number): Promise<number>;
   sizeBytes(): Promise<number>;

@@ -10,6 +10,7 @@ import type { OutboxQueue } from '../boundary/outbox.js';
 import type { Store, StoreUnit } from '../store.js';
 import { createPgAuditLog } from './audit.js';
 import { createPgBaselineStore } from './baselines.js';
+import { createPgClusterStore } from './cluster.js';
 import { createPgClusterNodeStore } from './cluster-nodes.js';
 import { createPgFindingStore, readCursorKey } from './findings.js';
 import { createPgHistoryLog } from './history.js';
@@ -114,6 +115,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     baselines,
     processes: createPgProcessQueries(outside),
     sessions: createPgSessionStore(outside, transact),
+    cluster: createPgClusterStore(outside, transact),
     pruneReceived: (olderThan) => outside.run(PRUNE_RECEIVED, [olderThan]),
     sizeBytes: async () => (await outside.one<{ n: number }>(SIZE))!.n,
     // Nothing to do: PostgreSQL's autovacuum analyses each table once enough of it changed,
