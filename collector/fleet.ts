@@ -2,13 +2,10 @@
 // schemas its database role may read (docs/fleets.md). The API, CLI and dashboard filter and
 // group by cluster through this; a collector writes only its own cluster's rows, and the
 // others' stores are read-only to it (the database refuses their writes).
+import type { ClusterIdentity } from './store/boundary/cluster.js';
 import type { Store } from './store/store.js';
 
-/** Who a cluster is: the kube-system namespace's UID ('' without a Kubernetes API) and a display name. */
-export interface ClusterIdentity {
-  readonly uid: string;
-  readonly name: string;
-}
+export type { ClusterIdentity } from './store/boundary/cluster.js';
 
 export interface FleetMember {
   readonly identity: ClusterIdentity;

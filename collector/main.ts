@@ -30,6 +30,8 @@ import { createPodWatch, type PodWatch } from './kube/pod-watch.js';
 import { createNodeWatch, type NodeWatch } from './kube/node-watch.js';
 import { checkKubernetesVersion, type VersionCheck } from './kube/version.js';
 import type { KubeConnection } from './kube/connection.js';
+import { DEFAULT_IDENTITY_DEADLINE_MS, resolveClusterIdentity } from './kube/cluster-identity.js';
+import type { ClusterIdentity } from './fleet.js';
 import { createWorkloadPresence } from './pipeline/workload-presence.js';
 import { createPostureWatch, type PostureWatch } from './posture/posture-watch.js';
 import { postureJudges } from './posture/registry.js';
@@ -84,6 +86,9 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   let nodeWatch: NodeWatch | undefined;
   let versionCheck: Promise<VersionCheck> | undefined;
   let versionAbort: AbortController | undefined;
+  /** Ends the wait for the cluster's identity when the collector is stopped during its start. */
+  let identityAbort: AbortController | undefined;
+  let identity: ClusterIdentity | undefined;
   // PostgreSQL replicas: the store's pool, the election of the one replica that runs the
   // sweeper and the posture watch, and the listener that hears other replicas' baseline changes.
   let pgPool: PgPool | undefined;
@@ -185,6 +190,10 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     get store(): Store | undefined {
       return store;
     },
+    /** The cluster this collector is in, once started. */
+    get cluster(): ClusterIdentity | undefined {
+      return identity;
+    },
     /** Where every change to findings goes (the commit stage), once started. */
     get pipeline(): Pipeline | undefined {
       return pipeline;
@@ -241,14 +250,26 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
           log.warn({ dir: config.dataDir, mode: dir.tightenedFrom.toString(8).padStart(4, '0'), now: '0700' }, 'data directory was open to other users; tightened');
         }
       }
+      // Who this cluster is: finding ids are made within its uid, and a database that holds
+      // another cluster is refused before anything is written (docs/fleets.md).
+      identityAbort = new AbortController();
+      const own = await resolveClusterIdentity({
+        connection: kubeConnection(config), configuredName: config.cluster.name, clock, log: log.child({ component: 'cluster' }), metrics,
+        deadlineMs: DEFAULT_IDENTITY_DEADLINE_MS, signal: identityAbort.signal,
+      });
+      identity = own;
       store = await openConfiguredStore();
+      const adopted = await store.cluster.adopt(own, now());
+      if (adopted.outcome !== 'same') {
+        log.info({ cluster: own.name, clusterUid: own.uid, outcome: adopted.outcome, rekeyed: adopted.rekeyed }, 'the database is this cluster\'s');
+      }
       // At start-up nobody is connected to this collector. On PostgreSQL other replicas hold
       // streams of their own, so their nodes' flags are theirs to keep.
       if (config.store.driver === 'sqlite') await store.nodes.resetConnections();
       pipeline = createPipeline({
         store, metrics, log: log.child({ component: 'pipeline' }), now,
         maxOpenFindingsPerNode: config.limits.maxOpenFindingsPerNode, maxOpenClusterFindings: config.posture.maxOpenFindings,
-        destinations: config.webhookDestinations,
+        destinations: config.webhookDestinations, clusterUid: own.uid,
       });
       // Baseline changes are pushed over the agents' streams, which the agent service holds.
       const pool = pgPool;
@@ -381,6 +402,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     },
     /** Safe before start and safe twice. Upstream first: stop taking agent messages, then the API, then the store. */
     async stop(): Promise<void> {
+      identityAbort?.abort();
       versionAbort?.abort();
       await versionCheck;
       versionCheck = undefined;
