@@ -12,6 +12,8 @@
 //   verify-ca    TLS, the certificate must chain to the CA (store.postgres.caFile, else the
 //                system's CAs), whatever name it holds
 //   verify-full  verify-ca, and the certificate must name the host of the URL (the default)
+// The schema (store.postgres.schema, default public) is where this cluster's tables live: every
+// connection sets search_path to it alone (pool.ts, schema.ts; docs/fleets.md).
 // It imports nothing of node-postgres (config.ts reads it): pool.ts hands these to the driver.
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -24,6 +26,8 @@ export interface PostgresSettings {
   readonly ca: Buffer | undefined;
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
+  /** The schema of this cluster's tables (schema.ts checkSchemaName accepted it); default public. */
+  readonly schema?: string;
 }
 
 const TLS_PARAMETERS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl'];
