@@ -141,7 +141,7 @@ test('config: store.postgres.schema defaults to public, is passed on, and a name
   const dirOwn = mkdtempSync(join(tmpdir(), 'nodeward-fleet-config-'));
   try {
     writeFileSync(join(dirOwn, 'url'), 'postgres://nodeward:pw@db.example:5432/nodeward\n', { mode: 0o600 });
-    const c = loadCollectorConfig({ env: { NODEWARD_STORE_POSTGRES_SCHEMA: 'cluster_east' }, overrides: { ...base, store: { driver: 'postgres', postgres: { urlFile: join(dirOwn, 'url') } } } });
+    const c = loadCollectorConfig({ env: { NODEWARD_STORE_DRIVER: 'postgres', NODEWARD_STORE_POSTGRES_URL_FILE: join(dirOwn, 'url'), NODEWARD_STORE_POSTGRES_SCHEMA: 'cluster_east' }, overrides: base });
     t.is(c.postgres?.schema, 'cluster_east', 'the schema reaches the settings every connection is made with');
   } finally {
     rmSync(dirOwn, { recursive: true, force: true });
