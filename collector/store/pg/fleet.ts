@@ -33,13 +33,16 @@ import { openPgStore } from './store.js';
 /** Connections each other cluster's store may hold: the API reads through it now and then. */
 export const MEMBER_POOL_SIZE = 2;
 
+/** How often main.ts has the list read again: a grant or a revoke is seen within this. */
+export const FLEET_REFRESH_MS = 30_000;
+
 export type LeftOutReason = 'schema_name' | 'no_identity' | 'duplicate' | 'unreadable';
 
 export interface PgFleetOptions {
   readonly own: ClusterIdentity;
   /** This collector's store (never closed by the fleet). */
   readonly ownStore: Store;
-  /** The schema of the own cluster (store.postgres.schema): never listed as another. */
+  /** The schema of the own cluster (store.postgres.schema, default public): never listed as another. */
   readonly ownSchema: string;
   /** A pool of this collector's role (the own store's): the listing and identity reads run on it. */
   readonly pool: pg.Pool;
