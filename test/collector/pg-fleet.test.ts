@@ -16,6 +16,7 @@ import { loadCollectorConfig } from '../../collector/config.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { StoreError } from '../../collector/store/boundary/errors.js';
 import type { FindingWrite } from '../../collector/store/boundary/findings.js';
+import { copySqliteToPostgres } from '../../collector/store/pg/copy.js';
 import { openPgFleet } from '../../collector/store/pg/fleet.js';
 import { createLeadership, LEADER_LOCK_KEY } from '../../collector/store/pg/leadership.js';
 import { MIGRATION_LOCK_KEY, MIGRATIONS_TABLE } from '../../collector/store/pg/migrate.js';
@@ -25,6 +26,7 @@ import { connectClient } from '../../collector/store/pg/pool.js';
 import { checkSchemaName, PUBLIC_NAMES, schemaNames, searchPathStatement } from '../../collector/store/pg/schema.js';
 import type { PostgresSettings } from '../../collector/store/pg/settings.js';
 import { openPgStore } from '../../collector/store/pg/store.js';
+import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
 import { createLogger } from '../../proto/support/logger.js';
 import { testClock } from '../helpers/clock.js';
@@ -345,5 +347,31 @@ pgTest('the fleet lists another cluster only after its GRANT, reads its findings
   } finally {
     await fleet.close();
     await close();
+  }
+});
+
+pgTest('store copy into a cluster\'s schema: the rows land in that schema, read by a store opened there, and public stays empty', async (t) => {
+  const s = await server();
+  const db = await s.createDatabase();
+  const role = await createClusterRole(s, db);
+  const dir = mkdtempSync(join(tmpdir(), 'nodeward-fleet-copy-'));
+  try {
+    const path = join(dir, 'nodeward.db');
+    const sqlite = openStore({ path });
+    await saveFinding({ role, pool: undefined as unknown as pg.Pool, store: sqlite }, 'copied');
+    await sqlite.close();
+    const outcome = await copySqliteToPostgres({ sqlitePath: path, target: settingsOf(role) });
+    t.is(outcome.tables.find((x) => x.table === 'findings')?.rows, 1);
+    const { pool } = await openPostgres(settingsOf(role), () => undefined);
+    const store = await openPgStore({ pool, schema: role.schema });
+    try {
+      t.is((await store.findings.get('copied'))?.title, 'title of copied');
+      const elsewhere = await pool.query<{ schema: string }>("SELECT DISTINCT table_schema AS schema FROM information_schema.tables WHERE table_name = 'findings'");
+      t.deepEqual(elsewhere.rows.map((r) => r.schema), [role.schema]);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
