@@ -8,8 +8,7 @@ import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/
 import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
 import type { DispatcherConfig } from './webhooks/dispatcher.js';
 import { splitHosts } from './pki/names.js';
-import { checkSchemaName } from './store/pg/schema.js';
-import { checkPostgresUrl, type PostgresSettings } from './store/pg/settings.js';
+import { checkPostgresUrl, checkSchemaName, type PostgresSettings } from './store/pg/settings.js';
 
 
 const Token = Type.Object({

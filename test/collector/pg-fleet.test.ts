@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { loadCollectorConfig } from '../../collector/config.js';
+import type { Fleet } from '../../collector/fleet.js';
 import { createMetrics } from '../../collector/metrics.js';
 import { StoreError } from '../../collector/store/boundary/errors.js';
 import type { FindingWrite } from '../../collector/store/boundary/findings.js';
@@ -289,7 +290,7 @@ pgTest('the fleet lists another cluster only after its GRANT, reads its findings
   await saveFinding(b, 'of-b');
   const clock = testClock(T0);
   const metrics = createMetrics({ defaultMetrics: false });
-  const fleet = openPgFleet({
+  const fleet: Fleet = openPgFleet({
     own: { uid: 'uid-a', name: 'alpha' }, ownStore: a.store, ownSchema: a.role.schema, pool: a.pool,
     settings: settingsOf(a.role), clock, refreshMs: 30_000, metrics, log,
   });

@@ -7,8 +7,7 @@
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CopyOutcome } from './copy.js';
-import { checkSchemaName, DEFAULT_SCHEMA } from './schema.js';
-import { checkPostgresUrl, redactUrl, type PostgresSettings, type SslMode } from './settings.js';
+import { checkPostgresUrl, checkSchemaName, DEFAULT_SCHEMA, redactUrl, type PostgresSettings, type SslMode } from './settings.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
 

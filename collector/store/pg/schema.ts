@@ -21,18 +21,9 @@
 //     at most 63 bytes, so the schema itself, up to 63, would not fit after the prefix).
 // A NUL never appears in a schema name, so no schema's input meets another's.
 import { createHash } from 'node:crypto';
+import { checkSchemaName, DEFAULT_SCHEMA } from './settings.js';
 
-/** The schema names accepted: lower case, digits and `_`, not starting with a digit, at most 63 bytes. */
-export const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
-
-export const DEFAULT_SCHEMA = 'public';
-
-/** Why `name` is not a schema this collector uses, or undefined when it is. */
-export function checkSchemaName(name: string): string | undefined {
-  if (SCHEMA_PATTERN.test(name)) return undefined;
-  if (name === '') return 'the schema name is empty';
-  return `${JSON.stringify(name.slice(0, 80))} is not a schema name this collector accepts (${SCHEMA_PATTERN.source}: lower case letters, digits and _, not starting with a digit, at most 63 characters)`;
-}
+export { checkSchemaName, DEFAULT_SCHEMA, SCHEMA_PATTERN } from './settings.js';
 
 /** The name quoted as an identifier. Only for names checkSchemaName accepted (or from the catalog). */
 export function quoteIdent(name: string): string {
