@@ -8,7 +8,7 @@ import { ConfigError, loadConfig, LogLevel, type ConfigSources } from '../proto/
 import { resolveWebhooks, WebhookSchema } from './webhooks/settings.js';
 import type { DispatcherConfig } from './webhooks/dispatcher.js';
 import { splitHosts } from './pki/names.js';
-import { checkPostgresUrl, type PostgresSettings } from './store/pg/settings.js';
+import { checkPostgresUrl, checkSchemaName, type PostgresSettings } from './store/pg/settings.js';
 import { clusterNameProblem, MAX_CLUSTER_NAME } from './cluster-name.js';
 
 
@@ -32,6 +32,7 @@ export const CollectorConfigSchema = Type.Object({
       caFile: Type.String({ default: '', description: "CA that signs the server's certificate (verify-ca, verify-full); empty means the system's CAs" }),
       poolSize: Type.Integer({ default: 10, minimum: 1, maximum: 200, description: 'Connections to the server at most; each unit of work holds one for its transaction' }),
       connectTimeoutMs: Type.Integer({ default: 10_000, minimum: 100, maximum: 600_000, description: 'Deadline for opening a connection' }),
+      schema: Type.String({ default: 'public', description: "The schema holding this cluster's tables: every connection sets search_path to it alone, and the collector refuses to start when it is missing or the role cannot use and create in it. One schema, owned by a role of its own, per cluster sharing a database (docs/fleets.md). Lower case letters, digits and _, not starting with a digit, at most 63 characters" }),
     }, { default: {}, additionalProperties: false }),
   }, { default: {}, additionalProperties: false }),
   grpc: Type.Object({
@@ -429,9 +430,11 @@ export function loadCollectorConfig(sources: ConfigSources): CollectorConfig {
 function resolvePostgres(store: CollectorConfigInput['store'], read: (setting: string, p: string) => Buffer | undefined, problems: string[]): PostgresSettings | undefined {
   const p = store.postgres;
   if (store.driver !== 'postgres') {
-    if (p.urlFile || p.caFile) problems.push('store.postgres: set, but store.driver is sqlite; set store.driver postgres, or remove store.postgres');
+    if (p.urlFile || p.caFile || p.schema !== 'public') problems.push('store.postgres: set, but store.driver is sqlite; set store.driver postgres, or remove store.postgres');
     return undefined;
   }
+  const schemaProblem = checkSchemaName(p.schema);
+  if (schemaProblem !== undefined) problems.push(`store.postgres.schema: ${schemaProblem}`);
   if (!p.urlFile) {
     problems.push('store.postgres.urlFile: required with store.driver postgres (a file holding postgres://user:password@host:5432/database, such as a mounted Secret)');
     return undefined;
@@ -449,7 +452,8 @@ function resolvePostgres(store: CollectorConfigInput['store'], read: (setting: s
     problems.push(`store.postgres.urlFile: ${p.urlFile}: ${why}`);
     return undefined;
   }
-  return { url: () => url, sslMode: p.sslMode, ca, poolSize: p.poolSize, connectTimeoutMs: p.connectTimeoutMs };
+  if (schemaProblem !== undefined) return undefined;
+  return { url: () => url, sslMode: p.sslMode, ca, poolSize: p.poolSize, connectTimeoutMs: p.connectTimeoutMs, schema: p.schema };
 }
 
 export function parseListen(s: string): { host: string; port: number } | undefined {

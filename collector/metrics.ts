@@ -156,6 +156,9 @@ export const FAMILIES = {
   nodeward_leader_changes_total: c('Times this collector became the leader or stepped down (PostgreSQL store)', ['to'], { to: ['leader', 'follower'] }),
   nodeward_baseline_notifications_total: c('Baseline change notifications heard from the database (PostgreSQL store): passed on, or malformed and ignored', ['outcome'], { outcome: ['passed', 'malformed'] }),
   nodeward_baseline_listener_reconnects_total: c('Times the baseline listener listened again after it lost its connection or could not connect (PostgreSQL store)'),
+  // Fleet reads: other clusters' schemas this collector's role may read (store/pg/fleet.ts, docs/fleets.md).
+  nodeward_fleet_members: g('Clusters this collector answers for, its own included (1 on SQLite or with no other cluster readable)'),
+  nodeward_fleet_members_left_out_total: c('Clusters found readable but left out of the fleet at a refresh, by reason (PostgreSQL store)', ['reason'], { reason: ['schema_name', 'no_identity', 'duplicate', 'unreadable'] }),
   // The agents' own figures, per node, from their latest hello or heartbeat (when scraped).
   nodeward_agent_exec_source: g('How the node\'s agent sees execs (1 for its source: ebpf, netlink or scan)', ['node', 'source']),
   nodeward_agent_exec_events: g('Exec events the node\'s agent source delivered since the agent started (1 record per exec; 0 on the scan)', ['node']),

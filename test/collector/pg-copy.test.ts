@@ -325,6 +325,7 @@ pgTest('nodeward store copy: 0 with a per-table summary and the URL redacted; 1 
     [['store', 'copy', '--from', from, '--to-url-file', await write('tls', `${to.url}?sslmode=disable`)], /the URL sets sslmode: set TLS with/],
     [['store', 'copy', '--from', from, '--to-url-file', urlFile, '--ssl-mode', 'none'], /argument 'none' is invalid/],
     [['store', 'copy', '--from', from, '--to-url-file', urlFile, '--ssl-mode', 'disable', '--ca-file', urlFile], /--ca-file is not used with --ssl-mode disable/],
+    [['store', 'copy', '--from', from, '--to-url-file', urlFile, '--ssl-mode', 'disable', '--schema', 'East-1'], /^nodeward: --schema: "East-1" is not a schema name this collector accepts/],
   ];
   for (const [a, message] of usage) {
     const r = await runNodeward(a);

@@ -5,7 +5,7 @@
 // database of its own from `createDatabase`, so tests in a file run concurrently.
 import test from 'ava';
 import { join } from 'node:path';
-import { asRoot, PG_ROOT, postgresAccount, postgresBin, startPostgres, type PostgresOptions, type TestPostgres } from './postgres-server.js';
+import { asRoot, connectTo, PG_ROOT, postgresAccount, postgresBin, startPostgres, type PostgresOptions, type TestPostgres } from './postgres-server.js';
 import { executable, needs, type Declare } from './requirements.js';
 
 export { connectTo, PG_USER, postgresBin, startPostgres, type PostgresOptions, type TestPostgres } from './postgres-server.js';
@@ -43,4 +43,43 @@ export function postgresForFile(opts: PostgresOptions | (() => Promise<PostgresO
     await s?.stop();
   });
   return () => (server ??= (typeof opts === 'function' ? opts() : Promise.resolve(opts)).then(startPostgres));
+}
+
+let clusterRoles = 0;
+
+/** A cluster's own role and schema on a test database (docs/fleets.md): what an operator creates per cluster. */
+export interface ClusterRole {
+  /** The role's name, which is also its schema's. */
+  readonly role: string;
+  readonly schema: string;
+  /** Connects as the role (trust on loopback: no password). */
+  readonly url: string;
+}
+
+/**
+ * Creates a LOGIN role and a schema of the same name owned by it in `database`, as the
+ * superuser: what docs/fleets.md has an operator run for each cluster. Roles belong to the
+ * server, so the name carries the process id and a count.
+ */
+export async function createClusterRole(s: TestPostgres, database: string, prefix = 'cl'): Promise<ClusterRole> {
+  const role = `${prefix}${process.pid}_${++clusterRoles}`;
+  const admin = await connectTo(s.url(database));
+  try {
+    // Names made here of letters, digits and _: identifiers cannot be bound.
+    await admin.query(`CREATE ROLE ${role} LOGIN`);
+    await admin.query(`CREATE SCHEMA ${role} AUTHORIZATION ${role}`);
+  } finally {
+    await admin.end();
+  }
+  return { role, schema: role, url: `postgres://${role}@127.0.0.1:${s.port}/${database}` };
+}
+
+/** Runs `sql` on `database` as the superuser (grants and revokes between cluster roles). */
+export async function asSuperuser(s: TestPostgres, database: string, sql: string): Promise<void> {
+  const admin = await connectTo(s.url(database));
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
 }

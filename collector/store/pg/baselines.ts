@@ -42,6 +42,7 @@ import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { isoTime as iso } from '../time.js';
 import { digestId, planMerge, type Counts, type Holdings, type MergePlan } from './baseline-merge.js';
 import { notifyBaselineChange } from './notify.js';
+import { PUBLIC_NAMES, type SchemaNames } from './schema.js';
 import type { Sql, Transact } from './sql.js';
 
 interface RawBaseline {
@@ -58,10 +59,12 @@ interface RawDigest {
 interface RawRemoved { baseline: number; path: string; removed_by: string; removed_at: number }
 
 /**
- * The key lock's advisory key: the ASCII of "nwbaseke" (nodeward baseline keys) read as a
- * big-endian 64-bit integer, as the migrator's lock is made of "nodeward".
+ * The key lock's advisory key in the schema `public`: the ASCII of "nwbaseke" (nodeward
+ * baseline keys) read as a big-endian 64-bit integer, as the migrator's lock is made of
+ * "nodeward". Another schema's is derived from its name (schema.ts), so two clusters on one
+ * database never wait on each other's creations.
  */
-export const BASELINE_KEYS_LOCK = BigInt.asIntN(64, BigInt(`0x${Buffer.from('nwbaseke', 'ascii').toString('hex')}`)).toString();
+export const BASELINE_KEYS_LOCK = PUBLIC_NAMES.baselineKeysLock;
 
 /** The counters the SQLite store bumps, in the order it bumps them (the lock order of step 4). */
 const COUNTER_ORDER = ['items_dropped', 'items_refused', 'digests_dropped', 'digests_refused', 'keys_dropped', 'keys_over_node_limit', 'listens_dropped', 'listens_refused'] as const;
@@ -272,7 +275,7 @@ function toCentral(b: RawBaseline, c: Children): CentralBaseline {
 
 
 /** The writes of one transaction, over its `Sql`; every baseline it touches is locked (the header's steps 1 and 2). */
-function writer(q: Sql) {
+function writer(q: Sql, names: SchemaNames) {
   /**
    * The next version, for `key`'s change: the other replicas hear of it (LISTEN/NOTIFY,
    * notify.ts) when this transaction commits, and never if it rolls back. The store takes any
@@ -281,7 +284,7 @@ function writer(q: Sql) {
    */
   async function nextVersion(key: string): Promise<number> {
     const version = (await q.one<{ value: number }>(Q.nextVersion))!.value;
-    if (isValidBaselineKey(key)) await notifyBaselineChange(q, key, version);
+    if (isValidBaselineKey(key)) await notifyBaselineChange(q, key, version, names.baselineChannel);
     return version;
   }
   const save = (b: RawBaseline): Promise<number> => q.run(Q.update, [
@@ -371,7 +374,7 @@ const FULL = `the collector holds ${BASELINE_LIMITS.keys + BASELINE_LIMITS.opera
  * The PostgreSQL BaselineStore over `sql` (the pool, or a unit's client: a unit reads
  * allowedContents alone); `transact` runs the writes the boundary calls one transaction.
  */
-export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineStore {
+export function createPgBaselineStore(sql: Sql, transact: Transact, names: SchemaNames = PUBLIC_NAMES): BaselineStore {
   /**
    * Runs `work` in one transaction holding the rows of `keys` (steps 1 and 2 of the header):
    * the key lock first when a key is missing (the work may create it), then the rows in key
@@ -383,7 +386,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
       try {
         return await transact(async (q) => {
           const creating = keyLockFirst || await count(q, Q.countKeys, [unique]) < unique.length;
-          if (creating) await q.run(Q.keysLock, [BASELINE_KEYS_LOCK]);
+          if (creating) await q.run(Q.keysLock, [names.baselineKeysLock]);
           const held = await q.rows(Q.lockKeys, [unique]);
           if (!creating && held.length < unique.length) throw new StartOver();
           return work(q);
@@ -408,7 +411,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
 
     allowListen(key: string, listen: string, by: string, now: number): Promise<ChangeOutcome> {
       return withKeys([key], async (q) => {
-        const w = writer(q);
+        const w = writer(q, names);
         const b = await w.ensure(key, now);
         if (!b) throw new StoreError('BASELINE_LIMIT', `${FULL}; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
         const held = await q.one(Q.heldListen, [b.seq, listen]) !== undefined;
@@ -425,7 +428,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
 
     applyReport(node: string, baselines: readonly ReportedBaseline[], now: number, quota?: ReportQuota): Promise<ReportOutcome> {
       return withKeys(baselines.map((b) => b.key), async (q) => {
-        const w = writer(q);
+        const w = writer(q, names);
         const out = {
           adoptAll: [] as string[], allowed: [] as Array<{ key: string; paths: string[] }>, behind: [] as string[],
           itemsAdded: 0, itemsDropped: 0, itemsRefused: 0, keysDropped: 0, keysOverNodeLimit: 0,
@@ -499,7 +502,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact): BaselineSto
     change(action: BaselineAction, key: string, paths: readonly string[], by: string, now: number,
       content: ContentToAllow = { anyContent: true, digests: new Map() }): Promise<ChangeOutcome> {
       return withKeys([key], async (q) => {
-        const w = writer(q);
+        const w = writer(q, names);
         const b = await w.ensure(key, now);
         if (!b) throw new StoreError('BASELINE_LIMIT', `${FULL}; ${key} is not one of them (delete some: POST /api/v1/baselines/delete)`);
         const version = await w.nextVersion(key);

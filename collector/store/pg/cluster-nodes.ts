@@ -8,10 +8,15 @@
 // other instead of deadlocking on each other's rows, and it writes the nodes in name order.
 import type { ClusterNodeRow, ClusterNodeState, ClusterNodeStore } from '../boundary/cluster-nodes.js';
 import { clusterNodeOf } from '../cluster-nodes.js';
+import { PUBLIC_NAMES, type SchemaNames } from './schema.js';
 import type { Sql, Transact } from './sql.js';
 
-/** The advisory lock key of `replace`: 'nwcnodes' as a bigint, as the migrator's is 'nodeward'. */
-export const CLUSTER_NODES_REPLACE_LOCK = BigInt.asIntN(64, BigInt(`0x${Buffer.from('nwcnodes', 'ascii').toString('hex')}`)).toString();
+/**
+ * The advisory lock key of `replace` in the schema `public`: 'nwcnodes' as a bigint, as the
+ * migrator's is 'nodeward'. Another schema's is derived from its name (schema.ts), so two
+ * clusters on one database never wait on each other's replace.
+ */
+export const CLUSTER_NODES_REPLACE_LOCK = PUBLIC_NAMES.clusterNodesLock;
 
 type RawClusterNode = Parameters<typeof clusterNodeOf>[0];
 
@@ -50,11 +55,11 @@ const params = (n: ClusterNodeState, now: number): unknown[] => [
 /** Byte order of names (what COLLATE "C" compares), kept stable for a name listed twice. */
 const byName = (a: ClusterNodeState, b: ClusterNodeState): number => Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
 
-export function createPgClusterNodeStore(sql: Sql, transact: Transact): ClusterNodeStore {
+export function createPgClusterNodeStore(sql: Sql, transact: Transact, names: SchemaNames = PUBLIC_NAMES): ClusterNodeStore {
   return {
     async replace(nodes: readonly ClusterNodeState[], now: number): Promise<void> {
       await transact(async (tx) => {
-        await tx.one(LOCK, [CLUSTER_NODES_REPLACE_LOCK]);
+        await tx.one(LOCK, [names.clusterNodesLock]);
         await tx.run(REMOVE_OTHERS, [nodes.map((n) => n.name)]);
         for (const n of [...nodes].sort(byName)) await tx.run(UPSERT, params(n, now));
       });

@@ -3,10 +3,11 @@
 // file, as the collector's store.postgres.urlFile, and is shown only redacted; TLS is set with
 // the same modes as store.postgres.sslMode. Exit codes: 0 copied, 1 refused or failed (nothing
 // written), 2 usage: a flag missing or wrong, a URL file that cannot be read or holds no usable URL.
+// `--schema` names the cluster's schema (store.postgres.schema; docs/fleets.md), public by default.
 import { Option, type Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import type { CopyOutcome } from './copy.js';
-import { checkPostgresUrl, redactUrl, type PostgresSettings, type SslMode } from './settings.js';
+import { checkPostgresUrl, checkSchemaName, DEFAULT_SCHEMA, redactUrl, type PostgresSettings, type SslMode } from './settings.js';
 
 const SSL_MODES: readonly SslMode[] = ['disable', 'require', 'verify-ca', 'verify-full'];
 
@@ -19,7 +20,7 @@ class StoreUsageError extends Error {
   readonly code = 'USAGE';
 }
 
-interface CopyFlags { from: string; toUrlFile: string; sslMode: SslMode; caFile?: string; connectTimeoutMs: number }
+interface CopyFlags { from: string; toUrlFile: string; sslMode: SslMode; caFile?: string; schema: string; connectTimeoutMs: number }
 
 export function addStoreCommand(program: Command, io: StoreCommandIo): Command {
   const store = program.command('store').description("the collector's database: copy an existing SQLite database into PostgreSQL");
@@ -29,6 +30,7 @@ export function addStoreCommand(program: Command, io: StoreCommandIo): Command {
     .requiredOption('--to-url-file <file>', 'a file holding the PostgreSQL URL, postgres://user:password@host:5432/database (never printed)')
     .addOption(new Option('--ssl-mode <mode>', 'TLS to the server, as store.postgres.sslMode').choices(SSL_MODES).default('verify-full'))
     .option('--ca-file <file>', "CA that signs the server's certificate (verify-ca, verify-full); default: the system's CAs")
+    .option('--schema <name>', "the cluster's schema, as store.postgres.schema (it must exist, owned by the URL's role)", DEFAULT_SCHEMA)
     .addOption(new Option('--connect-timeout-ms <ms>', 'how long to wait for the server').default(10_000).argParser(Number).hideHelp())
     .action(async (o: CopyFlags) => {
       const target = settingsFrom(o);
@@ -64,7 +66,9 @@ function settingsFrom(o: CopyFlags): PostgresSettings {
     }
   }
   if (!Number.isInteger(o.connectTimeoutMs) || o.connectTimeoutMs <= 0) throw new StoreUsageError('--connect-timeout-ms: a positive number of milliseconds');
-  return { url: () => url, sslMode: o.sslMode, ca, poolSize: 1, connectTimeoutMs: o.connectTimeoutMs };
+  const badSchema = checkSchemaName(o.schema);
+  if (badSchema !== undefined) throw new StoreUsageError(`--schema: ${badSchema}`);
+  return { url: () => url, sslMode: o.sslMode, ca, poolSize: 1, connectTimeoutMs: o.connectTimeoutMs, schema: o.schema };
 }
 
 /** What was copied, per table, and where each identity continues. No row value, no password. */

@@ -2,8 +2,10 @@
 // runs the sweepers and the Kubernetes watches (pods, nodes, posture), so that two replicas
 // never raise the same agent-stale finding or watch the API server twice.
 //
-// The leader is the replica whose session holds a session advisory lock (LEADER_LOCK_KEY,
-// distinct from the migrator's). The lock lives in a client of its own, not one of the store's
+// The leader is the replica whose session holds a session advisory lock (LEADER_LOCK_KEY for
+// the schema `public`, distinct from the migrator's; another schema's key is derived from its
+// name, schema.ts, read from the session's current_schema() after each connect, so two
+// clusters on one database each have a leader of their own). The lock lives in a client of its own, not one of the store's
 // pool, since a pooled connection is handed to other work and a lock taken on it would follow
 // it there. While not leader, a replica tries to take the lock every `retryMs`
 // (pg_try_advisory_lock: never waits). While leader, it checks its session every `checkMs`
@@ -25,12 +27,14 @@ import type pg from 'pg';
 import type { Logger } from '../../../proto/support/logger.js';
 import type { Clock } from '../../clock.js';
 import type { Metrics } from '../../metrics.js';
+import { CURRENT_SCHEMA, PUBLIC_NAMES, schemaNames } from './schema.js';
 
 /**
- * The leader lock's key: the ASCII of "nwleader" read as a big-endian 64-bit integer (the
- * migrator's is "nodeward": migrate.ts), so no other lock collides with it by chance.
+ * The leader lock's key in the schema `public`: the ASCII of "nwleader" read as a big-endian
+ * 64-bit integer (the migrator's is "nodeward": migrate.ts), so no other lock collides with it
+ * by chance. Other schemas: schemaNames(schema).leaderLock.
  */
-export const LEADER_LOCK_KEY = BigInt.asIntN(64, BigInt(`0x${Buffer.from('nwleader', 'ascii').toString('hex')}`)).toString();
+export const LEADER_LOCK_KEY = PUBLIC_NAMES.leaderLock;
 
 const TRY_LOCK = 'SELECT pg_try_advisory_lock($1::bigint) AS ok';
 const UNLOCK = 'SELECT pg_advisory_unlock($1::bigint)';
@@ -82,6 +86,8 @@ export function createLeadership(d: LeadershipDeps): Leadership {
   const timeoutMs = d.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
   let running = false;
   let client: pg.Client | undefined;
+  /** The lock key of the schema the client's session is in (read after each connect). */
+  let lockKey = LEADER_LOCK_KEY;
   let leader = false;
   let cancel: (() => void) | undefined;
   /** Steps run one after another: a timer that fires while one is under way waits its turn. */
@@ -147,11 +153,19 @@ export function createLeadership(d: LeadershipDeps): Leadership {
       c.on('error', (err: Error) => lost(c, err.message));
       c.on('end', () => lost(c, 'connection ended'));
       client = c;
+      try {
+        const schema = (await query<{ schema: string | null }>(c, timeoutMs, CURRENT_SCHEMA))[0]?.schema ?? null;
+        if (schema === null) throw new Error('the session has no schema on its search_path');
+        lockKey = schemaNames(schema).leaderLock;
+      } catch (err) {
+        lost(c, (err as Error).message);
+        return;
+      }
     }
     const c = client;
     let got: boolean;
     try {
-      got = (await query<{ ok: boolean }>(c, timeoutMs, TRY_LOCK, [LEADER_LOCK_KEY]))[0]?.ok === true;
+      got = (await query<{ ok: boolean }>(c, timeoutMs, TRY_LOCK, [lockKey]))[0]?.ok === true;
     } catch (err) {
       lost(c, (err as Error).message);
       return;
@@ -159,7 +173,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
     if (client !== c) return;
     if (!running) {
       // stop() came while the try was under way and waits for this step: give the lock back.
-      if (got) await query(c, timeoutMs, UNLOCK, [LEADER_LOCK_KEY]).catch(() => undefined);
+      if (got) await query(c, timeoutMs, UNLOCK, [lockKey]).catch(() => undefined);
       return;
     }
     if (got) {
@@ -199,7 +213,7 @@ export function createLeadership(d: LeadershipDeps): Leadership {
       if (c === undefined) return;
       if (leader) {
         // Given back before the session ends, so another replica can take it the moment this resolves.
-        await query(c, timeoutMs, UNLOCK, [LEADER_LOCK_KEY]).catch(() => undefined);
+        await query(c, timeoutMs, UNLOCK, [lockKey]).catch(() => undefined);
         d.log.info('leadership: stepped down (stopping)');
         tell(false);
       }

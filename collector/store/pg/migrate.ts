@@ -12,16 +12,21 @@
 // docs/postgresql.md). A database whose schema is newer than the code is refused before
 // anything is written, as the SQLite store refuses one (DB_TOO_NEW): an older collector must
 // not write rows a newer schema has given another meaning.
+//
+// The tables, schema_migrations among them, are made in the session's current schema (the
+// cluster's, store.postgres.schema: pool.ts sets search_path), and the lock is that schema's
+// (schema.ts): collectors of two clusters on one database migrate without waiting on each other.
 import type { ClientBase } from 'pg';
 import { StoreError } from '../boundary/errors.js';
 import { PG_MIGRATIONS, type PgMigration } from './migrations/index.js';
+import { CURRENT_SCHEMA, PUBLIC_NAMES, schemaNames } from './schema.js';
 
 /**
- * The advisory lock's key: one bigint for "nodeward schema migrations" (the ASCII of
- * "nodeward" read as a big-endian 64-bit integer), so no other application's lock collides by
- * chance.
+ * The advisory lock's key in the schema `public`: one bigint for "nodeward schema migrations"
+ * (the ASCII of "nodeward" read as a big-endian 64-bit integer), so no other application's
+ * lock collides by chance. Another schema's is schemaNames(schema).migrationLock.
  */
-export const MIGRATION_LOCK_KEY = BigInt.asIntN(64, BigInt(`0x${Buffer.from('nodeward', 'ascii').toString('hex')}`)).toString();
+export const MIGRATION_LOCK_KEY = PUBLIC_NAMES.migrationLock;
 
 export const MIGRATIONS_TABLE = 'schema_migrations';
 
@@ -42,7 +47,10 @@ export interface MigrationOutcome {
 export async function migratePostgres(client: ClientBase, migrations: readonly PgMigration[] = PG_MIGRATIONS): Promise<MigrationOutcome> {
   checkList(migrations);
   const latest = migrations.at(-1)?.version ?? 0;
-  await client.query('SELECT pg_advisory_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+  const schema = (await client.query<{ schema: string | null }>(CURRENT_SCHEMA)).rows[0]?.schema ?? null;
+  if (schema === null) throw new StoreError('DB_SCHEMA', 'the PostgreSQL session has no schema on its search_path to migrate (it does not exist, or this role may not use it)');
+  const lockKey = schemaNames(schema).migrationLock;
+  await client.query('SELECT pg_advisory_lock($1::bigint)', [lockKey]);
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
       version    integer PRIMARY KEY CHECK (version > 0),
@@ -72,7 +80,7 @@ export async function migratePostgres(client: ClientBase, migrations: readonly P
     return { from, to: Math.max(from, latest), applied };
   } finally {
     // A lost connection takes its session lock with it; otherwise it is given back here.
-    await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await client.query('SELECT pg_advisory_unlock($1::bigint)', [lockKey]).catch(() => undefined);
   }
 }
 

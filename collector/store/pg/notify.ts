@@ -1,6 +1,10 @@
 // Baseline changes between replicas: a change committed through one collector reaches the
 // agents connected to any collector sharing the database within the same second, by
-// PostgreSQL's LISTEN/NOTIFY on the channel `nodeward_baselines`.
+// PostgreSQL's LISTEN/NOTIFY on the channel of the collector's schema: `nodeward_baselines` for
+// the schema `public`, a name derived from the schema otherwise (schema.ts), since channels
+// belong to the database and two clusters sharing one must not hear each other's changes. The
+// sender is told its channel by the store (which read its schema at open); the listener reads
+// current_schema() on each connection it makes.
 //
 // Sending: the store calls notifyBaselineChange inside the transaction that makes the change,
 // so the notification is delivered when that transaction commits and never when it rolls
@@ -23,9 +27,11 @@ import { isValidBaselineKey } from '../../../proto/baseline-key.js';
 import type { Logger } from '../../../proto/support/logger.js';
 import type { Clock } from '../../clock.js';
 import type { Metrics } from '../../metrics.js';
+import { CURRENT_SCHEMA, PUBLIC_NAMES, schemaNames } from './schema.js';
 import type { Sql } from './sql.js';
 
-export const BASELINE_CHANNEL = 'nodeward_baselines';
+/** The channel of the schema `public`; another schema's is schemaNames(schema).baselineChannel. */
+export const BASELINE_CHANNEL = PUBLIC_NAMES.baselineChannel;
 
 /**
  * The longest payload heard: a workload key is at most four parts of 253 characters, so a
@@ -68,8 +74,8 @@ export function decodeBaselineChange(payload: unknown): BaselineChange | string 
 }
 
 /** Announces a change; call it inside the transaction that makes it, so it is heard only if that commits. */
-export async function notifyBaselineChange(sql: Sql, key: string, version: number): Promise<void> {
-  await sql.run(NOTIFY, [BASELINE_CHANNEL, encodeBaselineChange(key, version)]);
+export async function notifyBaselineChange(sql: Sql, key: string, version: number, channel = BASELINE_CHANNEL): Promise<void> {
+  await sql.run(NOTIFY, [channel, encodeBaselineChange(key, version)]);
 }
 
 export interface BaselineListenerDeps {
@@ -100,6 +106,8 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
   const retryMs = d.retryMs ?? DEFAULT_RETRY_MS;
   let running = false;
   let client: pg.Client | undefined;
+  /** The channel of the schema the client's session is in (read after each connect). */
+  let channel = BASELINE_CHANNEL;
   let listening = false;
   /** Notifications may have been missed since start (a lost connection, a failed try). */
   let deaf = false;
@@ -115,7 +123,7 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
   }
 
   function heard(msg: pg.Notification): void {
-    if (msg.channel !== BASELINE_CHANNEL) return;
+    if (msg.channel !== channel) return;
     const change = decodeBaselineChange(msg.payload);
     if (typeof change === 'string') {
       d.metrics.inc('nodeward_baseline_notifications_total', 1, { outcome: 'malformed' });
@@ -174,8 +182,11 @@ export function createBaselineListener(d: BaselineListenerDeps): BaselineListene
     c.on('notification', heard);
     client = c;
     try {
-      // A constant identifier: channels cannot be bound.
-      await c.query(`LISTEN ${BASELINE_CHANNEL}`);
+      const schema = (await c.query<{ schema: string | null }>(CURRENT_SCHEMA)).rows[0]?.schema ?? null;
+      if (schema === null) throw new Error('the session has no schema on its search_path');
+      channel = schemaNames(schema).baselineChannel;
+      // A name made by schemaNames of letters, digits and _: channels cannot be bound.
+      await c.query(`LISTEN ${channel}`);
     } catch (err) {
       lost(c, `LISTEN failed: ${(err as Error).message}`);
       return;

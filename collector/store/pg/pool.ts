@@ -2,7 +2,14 @@
 // pg.Pool options, with bigint columns read as numbers. Each unit of work will check one
 // client out of it for its whole transaction (the store boundary's "one pooled connection per
 // unit"); the migrator takes one for its session lock.
+//
+// Every connection, pooled or of its own, sends `SET search_path TO "<schema>"` (the settings'
+// schema, default public) before anything else uses it, so every statement finds this
+// cluster's tables and only them (schema.ts says why a SET and not the `options` startup
+// parameter: PgBouncer in session mode keeps a SET with the session, and refuses or drops
+// `options`).
 import pg from 'pg';
+import { DEFAULT_SCHEMA, searchPathStatement } from './schema.js';
 import { parseInt8, tlsOptions, type PostgresSettings } from './settings.js';
 
 /** PostgreSQL's type oid of int8 (bigint): every time and counter column. */
@@ -31,7 +38,12 @@ export function poolConfig(s: PostgresSettings): pg.PoolConfig {
  * listener would end the process, so the listener is required.
  */
 export function createPool(s: PostgresSettings, onIdleError: (err: Error) => void): pg.Pool {
-  const pool = new pg.Pool(poolConfig(s));
+  const setPath = searchPathStatement(s.schema ?? DEFAULT_SCHEMA);
+  // Awaited by the pool before the new client is handed out; a failure ends that client and
+  // fails the checkout.
+  const pool = new pg.Pool({ ...poolConfig(s), onConnect: async (c: pg.ClientBase) => {
+    await c.query(setPath);
+  } });
   pool.on('error', onIdleError);
   return pool;
 }
@@ -42,8 +54,15 @@ export function createPool(s: PostgresSettings, onIdleError: (err: Error) => voi
  */
 export async function connectClient(s: PostgresSettings): Promise<pg.Client> {
   const { max: _max, ...config } = poolConfig(s);
+  const setPath = searchPathStatement(s.schema ?? DEFAULT_SCHEMA);
   const client = new pg.Client(config);
   await client.connect();
+  try {
+    await client.query(setPath);
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw err;
+  }
   return client;
 }
 

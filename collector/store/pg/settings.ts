@@ -12,6 +12,8 @@
 //   verify-ca    TLS, the certificate must chain to the CA (store.postgres.caFile, else the
 //                system's CAs), whatever name it holds
 //   verify-full  verify-ca, and the certificate must name the host of the URL (the default)
+// The schema (store.postgres.schema, default public) is where this cluster's tables live: every
+// connection sets search_path to it alone (pool.ts, schema.ts; docs/fleets.md).
 // It imports nothing of node-postgres (config.ts reads it): pool.ts hands these to the driver.
 
 export type SslMode = 'disable' | 'require' | 'verify-ca' | 'verify-full';
@@ -24,6 +26,20 @@ export interface PostgresSettings {
   readonly ca: Buffer | undefined;
   readonly poolSize: number;
   readonly connectTimeoutMs: number;
+  /** The schema of this cluster's tables (checkSchemaName below accepted it); default public. */
+  readonly schema?: string;
+}
+
+/** The schema names accepted: lower case, digits and `_`, not starting with a digit, at most 63 bytes. */
+export const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export const DEFAULT_SCHEMA = 'public';
+
+/** Why `name` is not a schema this collector uses, or undefined when it is. */
+export function checkSchemaName(name: string): string | undefined {
+  if (SCHEMA_PATTERN.test(name)) return undefined;
+  if (name === '') return 'the schema name is empty';
+  return `${JSON.stringify(name.slice(0, 80))} is not a schema name this collector accepts (${SCHEMA_PATTERN.source}: lower case letters, digits and _, not starting with a digit, at most 63 characters)`;
 }
 
 const TLS_PARAMETERS = ['ssl', 'sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'sslpassword', 'sslcrl'];

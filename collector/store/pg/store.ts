@@ -5,7 +5,13 @@
 // database: units run at once on their own pooled connections, and what two of them may
 // write at once is written so the database keeps it correct (received.claim below, the
 // rollups in rollups.ts). main.ts opens it on a pool whose schema openPostgres migrated.
+//
+// The tables are those of the schema the pool's sessions are in (pool.ts sets search_path;
+// docs/fleets.md): the store reads current_schema() at open and takes that schema's lock keys
+// and notification channel (schema.ts). Opening writes nothing (it reads the schema and the
+// cursor key), so a fleet reader may open a store over another cluster's schema it can only read.
 import type pg from 'pg';
+import { StoreError } from '../boundary/errors.js';
 import type { OutboxQueue } from '../boundary/outbox.js';
 import type { Store, StoreUnit } from '../store.js';
 import { createPgAuditLog } from './audit.js';
@@ -19,6 +25,7 @@ import { createPgOutbox } from './outbox.js';
 import { createPgProcessQueries } from './processes.js';
 import { createPgRollups } from './rollups.js';
 import { createPgSessionStore } from './sessions.js';
+import { CURRENT_SCHEMA, schemaNames } from './schema.js';
 import { sqlOf, transactOn, type Sql } from './sql.js';
 import { createPgSummaryQueries } from './summary.js';
 import { runPgUnit, type UnitParts } from './unit.js';
@@ -30,6 +37,8 @@ export interface PgStoreOptions {
   readonly historyLimit?: number;
   /** Webhook destinations: a queue each in the outbox. */
   readonly webhooks?: readonly OutboxQueue[];
+  /** The schema the pool's sessions are in; when given, a pool in another one is refused (a wiring mistake). */
+  readonly schema?: string;
 }
 
 // The database enforces idempotency: of two units claiming one message at once, the second's
@@ -47,6 +56,14 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   const { pool } = opts;
   const outside = sqlOf(pool);
   const transact = transactOn(pool);
+  const current = (await outside.one<{ schema: string | null }>(CURRENT_SCHEMA))?.schema ?? null;
+  if (current === null) {
+    throw new StoreError('DB_SCHEMA', `PostgreSQL schema ${opts.schema ?? 'of the search_path'}: it does not exist, or this role may not use it`);
+  }
+  if (opts.schema !== undefined && current !== opts.schema) {
+    throw new StoreError('DB_SCHEMA', `the PostgreSQL sessions are in schema ${current}, not ${opts.schema}`);
+  }
+  const names = schemaNames(current);
   const cursorKey = await readCursorKey(outside);
   const historyLimit = opts.historyLimit ?? 100;
   const findingsOver = (sql: Sql, rollups = createPgRollups()) =>
@@ -54,7 +71,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
 
   const nodes = createPgNodeStore(outside);
   const audit = createPgAuditLog(outside, transact);
-  const baselines = createPgBaselineStore(outside, transact);
+  const baselines = createPgBaselineStore(outside, transact, names);
   const outbox = createPgOutbox(outside, transact, opts.webhooks ?? []);
 
   /** What a unit is given, over its client. */
@@ -62,7 +79,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     const rollups = createPgRollups();
     const unitOutbox = outbox.forUnit(sql);
     const unitNodes = createPgNodeStore(sql);
-    const unitBaselines = createPgBaselineStore(sql, transact);
+    const unitBaselines = createPgBaselineStore(sql, transact, names);
     const findings = findingsOver(sql, rollups);
     const unit: StoreUnit = {
       findings: findings.writes,
@@ -108,7 +125,7 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
     },
     findings: findingsOver(outside).reads,
     nodes,
-    clusterNodes: createPgClusterNodeStore(outside, transact),
+    clusterNodes: createPgClusterNodeStore(outside, transact, names),
     summary: createPgSummaryQueries(outside, nodes),
     audit,
     outbox: outbox.store,
