@@ -31,7 +31,8 @@ import { createNodeWatch, type NodeWatch } from './kube/node-watch.js';
 import { checkKubernetesVersion, type VersionCheck } from './kube/version.js';
 import type { KubeConnection } from './kube/connection.js';
 import { DEFAULT_IDENTITY_DEADLINE_MS, resolveClusterIdentity } from './kube/cluster-identity.js';
-import type { ClusterIdentity } from './fleet.js';
+import { singleFleet, type ClusterIdentity, type Fleet } from './fleet.js';
+import { FLEET_REFRESH_MS, openPgFleet } from './store/pg/fleet.js';
 import { createWorkloadPresence } from './pipeline/workload-presence.js';
 import { createPostureWatch, type PostureWatch } from './posture/posture-watch.js';
 import { postureJudges } from './posture/registry.js';
@@ -89,6 +90,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
   /** Ends the wait for the cluster's identity when the collector is stopped during its start. */
   let identityAbort: AbortController | undefined;
   let identity: ClusterIdentity | undefined;
+  /** The clusters this collector answers for: its own, and on PostgreSQL those its role may read. */
+  let fleet: Fleet | undefined;
   // PostgreSQL replicas: the store's pool, the election of the one replica that runs the
   // sweeper and the posture watch, and the listener that hears other replicas' baseline changes.
   let pgPool: PgPool | undefined;
@@ -263,6 +266,12 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       if (adopted.outcome !== 'same') {
         log.info({ cluster: own.name, clusterUid: own.uid, outcome: adopted.outcome, rekeyed: adopted.rekeyed }, 'the database is this cluster\'s');
       }
+      fleet = pgPool && config.postgres
+        ? openPgFleet({
+          own, ownStore: store, ownSchema: config.postgres.schema ?? 'public', pool: pgPool, settings: config.postgres, clock, refreshMs: FLEET_REFRESH_MS,
+          metrics, log: log.child({ component: 'fleet' }), historyLimit: config.findings.historyLimit,
+        })
+        : singleFleet(own, store);
       // At start-up nobody is connected to this collector. On PostgreSQL other replicas hold
       // streams of their own, so their nodes' flags are theirs to keep.
       if (config.store.driver === 'sqlite') await store.nodes.resetConnections();
@@ -438,6 +447,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
       api = undefined;
       await Promise.all(dispatchers.map((d) => d.stop()));
       dispatchers = [];
+      await fleet?.close();
+      fleet = undefined;
       await store?.close();
       store = undefined;
       pgPool = undefined;
