@@ -42,7 +42,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const got = await member.store.findings.list({ ...filter, since }, n, { sort, order, after });
       return { items: got.items.map((f) => tagged(f, member)), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, cluster, cursor, limit, page);
+    const answer = await pageFor(ctx.fleet, `findings:${sort}:${order}`, cluster, cursor, limit, page);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 

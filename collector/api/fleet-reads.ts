@@ -52,6 +52,8 @@ export async function membersNamed(fleet: Fleet, param: string | undefined): Pro
 export type MemberPage<T> = (member: FleetMember, limit: number, cursor: string | undefined) => Promise<Page<T> | Refusal>;
 
 interface FleetCursor {
+  /** The listing it continues: the route and its order, e.g. findings:severity:desc. */
+  readonly l: string;
   /** The member's position in the fleet, and its uid (both must still hold). */
   readonly i: number;
   readonly u: string;
@@ -66,13 +68,16 @@ function encodeFleetCursor(c: FleetCursor): string {
 /** The cursor's position, or undefined when it is not one `encodeFleetCursor` made. */
 export function decodeFleetCursor(cursor: string): FleetCursor | undefined {
   if (!cursor.startsWith('f.')) return undefined;
+  const bytes = Buffer.from(cursor.slice(2), 'base64url');
+  // The canonical spelling only: base64url has spellings that decode alike (trailing bits, stray characters).
+  if (bytes.toString('base64url') !== cursor.slice(2)) return undefined;
   try {
-    const v = JSON.parse(Buffer.from(cursor.slice(2), 'base64url').toString('utf8')) as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || Object.keys(v).length !== 3) return undefined;
-    const { i, u, k } = v;
-    if (!Number.isSafeInteger(i) || (i as number) < 0 || typeof u !== 'string' || u.length > 253) return undefined;
+    const v = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    if (typeof v !== 'object' || v === null || Object.keys(v).length !== 4) return undefined;
+    const { l, i, u, k } = v;
+    if (typeof l !== 'string' || l.length > 64 || !Number.isSafeInteger(i) || (i as number) < 0 || typeof u !== 'string' || u.length > 253) return undefined;
     if (k !== null && (typeof k !== 'string' || k.length === 0 || k.length > 1024)) return undefined;
-    return { i: i as number, u, k };
+    return { l, i: i as number, u, k };
   } catch {
     return undefined;
   }
@@ -82,12 +87,13 @@ export function decodeFleetCursor(cursor: string): FleetCursor | undefined {
  * One page of `limit` items of the members' lists one after the other. The next cursor names the member to continue in; a page that ends exactly at the end
  * of a member's list continues at the next member's start, so the last page can be empty.
  */
-export async function pageAcross<T>(members: readonly FleetMember[], cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
+export async function pageAcross<T>(members: readonly FleetMember[], listing: string, cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
   let index = 0;
   let inner: string | undefined;
   if (cursor !== undefined) {
     const c = decodeFleetCursor(cursor);
     if (c === undefined) return { error: 'parameter cursor is not a cursor this API issued for cluster=*' };
+    if (c.l !== listing) return { error: `parameter cursor belongs to another listing (${c.l}, not ${listing}); start again without a cursor` };
     if (members[c.i]?.identity.uid !== c.u) return { error: 'parameter cursor names a cluster that is no longer at its place in the fleet; start again without a cursor' };
     index = c.i;
     inner = c.k ?? undefined;
@@ -98,17 +104,21 @@ export async function pageAcross<T>(members: readonly FleetMember[], cursor: str
     const got = await page(member, limit - items.length, inner);
     if (isRefusal(got)) return got;
     items.push(...got.items);
-    if (got.nextCursor !== null) return { items, nextCursor: encodeFleetCursor({ i: index, u: member.identity.uid, k: got.nextCursor }) };
+    if (got.nextCursor !== null) return { items, nextCursor: encodeFleetCursor({ l: listing, i: index, u: member.identity.uid, k: got.nextCursor }) };
   }
   const next = members[index];
-  return { items, nextCursor: next === undefined ? null : encodeFleetCursor({ i: index, u: next.identity.uid, k: null }) };
+  return { items, nextCursor: next === undefined ? null : encodeFleetCursor({ l: listing, i: index, u: next.identity.uid, k: null }) };
 }
 
-/** A list route's answer for the `cluster` parameter: one member's page as it always was, or a page across members. */
-export async function pageFor<T>(fleet: Fleet, param: string | undefined, cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
+/**
+ * A list route's answer for the `cluster` parameter: one member's page as it always was, or a
+ * page across members. `listing` names the route and its order, so that a cursor across
+ * clusters continues only the listing it came from.
+ */
+export async function pageFor<T>(fleet: Fleet, listing: string, param: string | undefined, cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
   const named = await membersNamed(fleet, param);
   if (isRefusal(named)) return named;
-  if (named.every) return pageAcross(named.members, cursor, limit, page);
+  if (named.every) return pageAcross(named.members, listing, cursor, limit, page);
   const member = named.members[0];
   if (member === undefined) return { error: 'parameter cluster: this collector has no cluster of its own to answer for' };
   return page(member, limit, cursor);

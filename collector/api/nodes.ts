@@ -56,7 +56,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const got = await member.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, limit, after);
       return { items: got.items.map((n) => withStatus(ctx, n, member)), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, q.cluster, q.cursor, q.limit, page);
+    const answer = await pageFor(ctx.fleet, `nodes:${sort}`, q.cluster, q.cursor, q.limit, page);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 

@@ -33,7 +33,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const got = await member.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, limit, start.after);
       return { items: got.items.map((p) => ({ ...p, ...tagOf(member) })), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, q.cluster, q.cursor, q.limit, page);
+    const answer = await pageFor(ctx.fleet, 'processes', q.cluster, q.cursor, q.limit, page);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 }
