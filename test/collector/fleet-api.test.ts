@@ -4,7 +4,8 @@
 // clusters grouped in fleet order and paged across the boundary (every item once, in order,
 // whatever the page size), cursors that were tampered with refused, unknown and ambiguous
 // clusters refused, writes at another cluster refused with that cluster's store unchanged,
-// GET /clusters' counts, and the summary across clusters as the sum of each one's.
+// GET /clusters' counts, and the summary across clusters as the sum of each one's; and
+// `nodeward query ... --cluster` (the real binary) against that API.
 import test, { type ExecutionContext } from 'ava';
 import { createHash } from 'node:crypto';
 import { openStore } from '../../collector/store/sqlite.js';
@@ -17,6 +18,7 @@ import type { Severity } from '../../proto/domain.js';
 import { buildTestApi, type TestApi } from '../helpers/api-app.js';
 import { ADMIN_TOKEN } from '../helpers/collector.js';
 import { checkProperty, fc } from '../helpers/property.js';
+import { runNodeward } from '../helpers/process.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const WEST: ClusterIdentity = { uid: '0b9e4c1a-5f2d-4e8b-9a47-3c6d2e1f0a11', name: 'west' };
@@ -294,4 +296,43 @@ test('GET /clusters: every member with its counts, the own first, and the totals
   t.is(top1.byNode.length, 1);
   t.deepEqual(top1.topChecks.map((c: any) => c.checkId), ['proc-unexpected']);
   t.true(top1.clusters.every((c: any) => c.summary.topChecks.length <= 1), "each cluster's own summary is cut to top too");
+});
+
+test("nodeward query: --cluster asks another cluster or every one (with a Cluster column), and query clusters lists them", async (t) => {
+  const { api } = await fixture(t);
+  const url = await api.listen();
+  const conn = ['--url', url];
+  const env = { NODEWARD_TOKEN: ADMIN_TOKEN };
+  const rowsOf = (stdout: string): string[][] => stdout.trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
+
+  const clusters = await runNodeward(['query', 'clusters', ...conn], env);
+  t.is(clusters.code, 0, clusters.stderr);
+  const table = rowsOf(clusters.stdout);
+  t.deepEqual(table[0], ['CLUSTER', 'UID', 'OWN', 'NODES', 'CONNECTED', 'OPEN', 'CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO', 'UNEXPECTED PROCESSES']);
+  t.deepEqual(table.slice(1).map((r) => [r[0], r.at(-1)]), [['west', '2'], ['east', '3'], ['(all)', '5']]);
+  t.deepEqual(JSON.parse((await runNodeward(['query', 'clusters', ...conn, '-o', 'json'], env)).stdout), (await get(api, '/api/v1/clusters')).body);
+
+  const east = await runNodeward(['query', 'findings', ...conn, '--cluster', 'east', '-o', 'json', '--all'], env);
+  t.is(east.code, 0, east.stderr);
+  t.true(JSON.parse(east.stdout).items.every((f: any) => f.clusterUid === EAST.uid));
+  t.false(rowsOf((await runNodeward(['query', 'findings', ...conn, '--cluster', 'east'], env)).stdout)[0]!.includes('CLUSTER'), 'one cluster: no Cluster column');
+
+  // Every cluster, a page at a time through the cursor (--all with the API's pages).
+  const all = await runNodeward(['query', 'findings', ...conn, '--cluster', '*', '--all'], env);
+  t.is(all.code, 0, all.stderr);
+  const rows = rowsOf(all.stdout);
+  t.is(rows[0]![0], 'CLUSTER');
+  t.deepEqual(rows.slice(1).map((r) => r[0]), [...WEST_FINDINGS.map(() => 'west'), ...EAST_FINDINGS.map(() => 'east')]);
+  const nodes = rowsOf((await runNodeward(['query', 'nodes', ...conn, '--cluster', '*'], env)).stdout);
+  t.deepEqual(nodes.slice(1).map((r) => `${r[0]}/${r[1]}`), ['west/worker-1', 'east/worker-1', 'east/worker-2']);
+  const procs = rowsOf((await runNodeward(['query', 'processes', ...conn, '--cluster', '*'], env)).stdout);
+  t.deepEqual(procs.slice(1).map((r) => r[0]), ['west', 'west', 'east', 'east', 'east']);
+  const summary = await runNodeward(['query', 'summary', ...conn, '--cluster', '*'], env);
+  t.is(summary.code, 0, summary.stderr);
+  t.regex(summary.stdout, /^Nodes: +3 /m);
+  t.regex(summary.stdout, /^Clusters\n.*\nwest \(own\) +0b9e/m);
+
+  const unknown = await runNodeward(['query', 'nodes', ...conn, '--cluster', 'north'], env);
+  t.is(unknown.code, 2, 'a cluster the collector cannot read is a usage error');
+  t.regex(unknown.stderr, /parameter cluster/);
 });
