@@ -1,10 +1,13 @@
 // How the read routes answer for the clusters of the fleet (collector/fleet.ts): which members
-// the `cluster` parameter names, the items tagged with their cluster, and one page of a list
+// the `cluster` parameter names, what items carry of their cluster, and one page of a list
 // across clusters. Across clusters (`cluster=*`) a list is the members' own lists one after the
 // other, in fleet order (the own cluster first), each in its usual order; the cursor of such a
-// page names the member it stops in (its position and uid) and that member's own cursor, which
-// the member's route decodes as it always does (a findings cursor stays sealed by its store's
-// key). A cursor that is not one of these, or names a member that is no longer there, is a 400.
+// page names its listing (route and order), the member it stops in (its position and uid) and
+// that member's own cursor, which the member's route decodes as it always does (a findings
+// cursor stays sealed by its own store's key). A cursor that is not one of these, of another
+// listing, or naming a member that is no longer there is a 400. Writes never come here: the
+// routes that change something act on the own store only, and say which cluster's collector to
+// ask when only another cluster holds their target (otherClusterMessage).
 import type { Fleet, FleetMember } from '../fleet.js';
 import type { Page } from '../store/paging.js';
 

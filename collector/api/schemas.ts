@@ -25,7 +25,7 @@ export const Page = <T extends TSchema>(item: T, what: string) => Type.Object({
 /** Which cluster to answer for (collector/api/clusters.ts reads it). */
 const ClusterParam = Type.Optional(Type.String({
   minLength: 1, maxLength: 253,
-  description: 'The cluster to answer for: the name or the uid of a cluster this collector can read (GET /clusters), or `*` for every one of them, grouped by cluster (its own first); absent: its own cluster',
+  description: 'The cluster to answer for: the name or the uid of a cluster this collector can read (GET /clusters; a name two clusters share is refused: pass the uid), or `*` for every one of them, grouped by cluster in the order GET /clusters lists them, each in its usual order (a page can then end at a cluster\'s last item, and the last page can be empty); absent: its own cluster',
 }));
 const clusterNameField = (what: string) => Str(`The cluster ${what} belongs to: its display name (cluster.name in its collector's configuration)`);
 const clusterUidField = (what: string) => Str(`The uid of the cluster ${what} belongs to (its kube-system namespace's UID); empty for a collector without a Kubernetes API`);
