@@ -26,6 +26,7 @@ import { createSessions, CSRF_HEADER, csrfMatches, readCookie, SESSION_COOKIE, t
 import { fromOwnPage } from './origin.js';
 import type { ApiContext, FindingCommands } from './context.js';
 import type { PostureView } from '../posture/view.js';
+import { singleFleet, type Fleet } from '../fleet.js';
 export type { AuditSpec } from './context.js';
 import { registerFindingRoutes } from './findings.js';
 import { registerNodeRoutes } from './nodes.js';
@@ -35,10 +36,17 @@ import { registerBaselineRoutes } from './baselines.js';
 import { registerProcessRoutes } from './processes.js';
 import { registerWebhookRoutes } from './webhooks.js';
 import { registerPostureRoutes } from './posture.js';
+import { registerClusterRoutes } from './clusters.js';
 import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
+  /** The own cluster's store. */
   readonly store: Store;
+  /**
+   * The clusters the read routes answer for, its own member's store being `store` (absent: a
+   * fleet of one, `store`, named local with uid '').
+   */
+  readonly fleet?: Fleet | undefined;
   /** Operators' changes to findings (suppress, lift, delete a node). */
   readonly pipeline: FindingCommands;
   /** Central baselines: operators' changes go through it (stored, pushed to agents). */
@@ -220,7 +228,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     return payload;
   });
 
-  const ctx: ApiContext = { store: deps.store, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs, demoNodes: new Set(deps.demoNodes ?? []), posture: deps.posture };
+  const fleet = deps.fleet ?? singleFleet({ uid: '', name: 'local' }, deps.store);
+  const ctx: ApiContext = { store: deps.store, fleet, pipeline: deps.pipeline, baselines: deps.baselines, metrics, now, staleAfterMs: deps.staleAfterMs, demoNodes: new Set(deps.demoNodes ?? []), posture: deps.posture };
 
   app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (_req, reply) =>
@@ -249,6 +258,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   registerProcessRoutes(app, ctx);
   registerWebhookRoutes(app, ctx);
   registerPostureRoutes(app, ctx);
+  registerClusterRoutes(app, ctx);
   await registerDashboard(app, { auth, sessions, metrics, now, failures, allowedOrigins });
 
   return app;

@@ -7,13 +7,16 @@ import type { Store } from '../store/store.js';
 import type { BaselineSync } from '../pipeline/baselines.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { PostureView } from '../posture/view.js';
+import type { Fleet } from '../fleet.js';
 
 /** Operators' changes to findings: through the pipeline's commit stage, like every change. */
 export type FindingCommands = Pick<Pipeline, 'suppress' | 'unsuppress' | 'resolveNode'>;
 
 export interface ApiContext {
-  /** Reads (which never write). */
+  /** Reads (which never write) of the own cluster; the writes go through the pipeline and baselines. */
   readonly store: Store;
+  /** The clusters the read routes answer for (the own one, which is `store`, first); never written. */
+  readonly fleet: Fleet;
   readonly pipeline: FindingCommands;
   /** Operators' baseline changes (absent: the API cannot change baselines). */
   readonly baselines?: BaselineSync | undefined;

@@ -1,15 +1,28 @@
-// /api/v1/nodes: the inventory, one node, and deleting one (admin).
+// /api/v1/nodes: the inventory (of the clusters the `cluster` parameter names: fleet-reads.ts),
+// one node, and deleting one (admin; the own cluster's only).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { decodeNodeCursorOf, type NodeRow } from '../store/store.js';
 import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
+import type { FleetMember } from '../fleet.js';
+import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, type MemberPage } from './fleet-reads.js';
 import { ErrorBody, NodeDetail, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
 
-/** What the store does not hold: the demo label (configuration) and the host learning window (the agent's latest report). */
-function withStatus(ctx: ApiContext, n: NodeRow): NodeRow & { demo: boolean; hostLearning: HostLearning | null } {
-  return { ...n, demo: ctx.demoNodes.has(n.name), hostLearning: ctx.baselines?.hostLearning(n.name) ?? null };
+type Listed = NodeRow & { demo: boolean; hostLearning: HostLearning | null; clusterName: string; clusterUid: string };
+
+/**
+ * What the store does not hold: its cluster, the demo label (configuration) and the host learning
+ * window (the agent's latest report). The last two are this collector's own: another cluster's
+ * nodes are never demo nodes here and their learning windows are their collector's to say.
+ */
+function withStatus(ctx: ApiContext, n: NodeRow, member: FleetMember): Listed {
+  const own = member.own;
+  return {
+    ...n, demo: own && ctx.demoNodes.has(n.name), hostLearning: own ? ctx.baselines?.hostLearning(n.name) ?? null : null,
+    clusterName: member.identity.name, clusterUid: member.identity.uid,
+  };
 }
 
 export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -36,11 +49,15 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
   }, async (req, reply) => {
     const q = req.query;
     const sort = q.sort ?? 'name';
-    const after = q.cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(q.cursor);
-    if (after === undefined) return reply.code(400).send({ error: 'parameter cursor is not a cursor this API issued' });
-    if (after.sort !== sort) return reply.code(400).send({ error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` });
-    const page = await ctx.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, q.limit, after);
-    return { ...page, items: page.items.map((n) => withStatus(ctx, n)) };
+    const page: MemberPage<Listed> = async (member, limit, cursor) => {
+      const after = cursor === undefined ? { sort, after: '' } : decodeNodeCursorOf(cursor);
+      if (after === undefined) return { error: 'parameter cursor is not a cursor this API issued' };
+      if (after.sort !== sort) return { error: `parameter cursor belongs to a listing with sort=${after.sort}, not sort=${sort}` };
+      const got = await member.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, limit, after);
+      return { items: got.items.map((n) => withStatus(ctx, n, member)), nextCursor: got.nextCursor };
+    };
+    const answer = await pageFor(ctx.fleet, `nodes:${sort}`, q.cluster, q.cursor, q.limit, page);
+    return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 
   app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
@@ -52,7 +69,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     },
   }, async (req, reply) => {
     const n = await ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
-    return n ? { ...withStatus(ctx, n), exposure: await ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
+    return n ? { ...withStatus(ctx, n, await ownMember(ctx.fleet)), exposure: await ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
@@ -65,7 +82,8 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
         + 'name>`; webhooks are sent). The baselines charged to it that no other node taught and no operator '
         + 'changed are deleted. Its inventory row, latest results and idempotency records go. A node known only '
         + 'from the cluster (no agent ever reported it) is 404 with that said: it leaves the list when the cluster '
-        + 'deletes it.',
+        + 'deletes it. Only the collector\'s own cluster\'s nodes: a node only another cluster it reads has is 409, '
+        + 'naming the cluster whose collector to ask.',
       params: NodeParams, response: { 200: NodeDeleteResult, 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {
@@ -74,6 +92,8 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     if (out.outcome === 'missing') {
       // A node known only from the cluster has nothing to forget: it goes when the cluster deletes it.
       const known = await ctx.store.clusterNodes.get(node);
+      const holder = known ? undefined : await othersHolding(ctx.fleet, async (m) => (await m.store.nodes.get(node, ctx.now(), ctx.staleAfterMs)) !== undefined);
+      if (holder) return reply.code(409).send({ error: otherClusterMessage(`node ${node}`, holder) });
       return reply.code(404).send({ error: known ? `node ${node} is known only from the cluster (no agent ever reported it): it leaves the list when it is deleted from the cluster` : 'no such node' });
     }
     if (out.outcome === 'connected') {

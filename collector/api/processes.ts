@@ -1,9 +1,12 @@
 // /api/v1/processes/unexpected: which nodes run unexpected processes, one row per (node,
-// baseline, executable), from the proc-unexpected findings.
+// baseline, executable), from the proc-unexpected findings, of the clusters the `cluster`
+// parameter names (fleet-reads.ts).
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ApiContext } from './context.js';
 import { pageStart } from './paging.js';
+import { isRefusal, pageFor, tagOf, type MemberPage } from './fleet-reads.js';
+import type { UnexpectedProcess } from '../store/boundary/processes.js';
 import { ErrorBody, ProcessesQuery, UnexpectedProcessPage } from './schemas.js';
 
 export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -23,9 +26,14 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   }, async (req, reply) => {
     const q = req.query;
-    const start = pageStart(q);
-    if ('error' in start) return reply.code(400).send(start);
     const { state, node, namespace, workload } = q;
-    return ctx.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, q.limit, start.after);
+    const page: MemberPage<UnexpectedProcess & { cluster: string; clusterUid: string }> = async (member, limit, cursor) => {
+      const start = pageStart({ cursor, since: q.since });
+      if ('error' in start) return start;
+      const got = await member.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, limit, start.after);
+      return { items: got.items.map((p) => ({ ...p, ...tagOf(member) })), nextCursor: got.nextCursor };
+    };
+    const answer = await pageFor(ctx.fleet, 'processes', q.cluster, q.cursor, q.limit, page);
+    return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 }

@@ -12,7 +12,7 @@ import { CAVEATS } from '../posture/who-can.js';
 import { EXPOSURE_CLASSES } from '../store/boundary/nodes.js';
 import { BENCHMARK_NAME } from '../../proto/benchmark-refs.js';
 
-const Cursor = Type.Optional(Type.String({ maxLength: 256, description: 'The nextCursor of the previous page' }));
+const Cursor = Type.Optional(Type.String({ maxLength: 2048, description: 'The nextCursor of the previous page (of the same cluster parameter)' }));
 const Time = (description: string) => Type.String({ format: 'date-time', description });
 const Str = (description: string) => Type.String({ description });
 const Int = (description: string) => Type.Integer({ description });
@@ -21,6 +21,16 @@ export const Page = <T extends TSchema>(item: T, what: string) => Type.Object({
   items: Type.Array(item, { description: `This page's ${what}` }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass it as cursor for the next page; null on the last page' }),
 });
+
+/** Which cluster to answer for (collector/api/clusters.ts reads it). */
+const ClusterParam = Type.Optional(Type.String({
+  minLength: 1, maxLength: 253,
+  description: 'The cluster to answer for: the name or the uid of a cluster this collector can read (GET /clusters; a name two clusters share is refused: pass the uid), or `*` for every one of them, grouped by cluster in the order GET /clusters lists them, each in its usual order (a page can then end at a cluster\'s last item, and the last page can be empty); absent: its own cluster',
+}));
+const clusterNameField = (what: string) => Str(`The cluster ${what} belongs to: its display name (cluster.name in its collector's configuration)`);
+const clusterUidField = (what: string) => Str(`The uid of the cluster ${what} belongs to (its kube-system namespace's UID); empty for a collector without a Kubernetes API`);
+/** What every item of a list that can span clusters carries. */
+const ClusterOf = (what: string) => ({ cluster: clusterNameField(what), clusterUid: clusterUidField(what) });
 
 export const ErrorBody = Type.Object({ error: Type.String({ description: 'Why the call failed, in words: a 400 names the parameter or body field' }) });
 
@@ -41,15 +51,17 @@ export const FindingsQuery = Type.Object({
     + `${FINDING_SORTS.map((s) => `${s}, ${FINDING_ORDERS[s].describe}`).join('; ')}. Findings that tie are ordered by when the collector recorded them, in the direction of the order`)),
   order: Type.Optional(literals(SORT_ORDERS, `The direction: ${FINDING_SORTS.map((s) => `${s} ${FINDING_ORDERS[s].defaultOrder}`).join(', ')} by default; the other reverses the whole order`)),
   limit: Limit(1000, 100),
-  cursor: Type.Optional(Type.String({ maxLength: 1024, description: 'The nextCursor of the previous page, of the same sort and order' })),
+  cursor: Type.Optional(Type.String({ maxLength: 2048, description: 'The nextCursor of the previous page, of the same sort, order and cluster' })),
+  cluster: ClusterParam,
 }, { additionalProperties: false });
 
-export const Finding = FindingSchema;
+export const Finding = Type.Composite([FindingSchema, Type.Object(ClusterOf('the finding'))]);
 
 export const HistoryEntry = HistoryEntrySchema;
 
 export const FindingDetail = Type.Object({
   ...FindingSchema.properties,
+  ...ClusterOf('the finding'),
   history: Type.Array(HistoryEntry, { description: 'Newest first; transitions, and occurrences folded per hour; bounded' }),
 });
 
@@ -70,6 +82,7 @@ export const NodesQuery = Type.Object({
   })),
   limit: Limit(5000, 1000),
   cursor: Cursor,
+  cluster: ClusterParam,
 }, { additionalProperties: false });
 
 export const NodeParams = Type.Object({
@@ -178,6 +191,9 @@ export const Node = Type.Object({
     since: Type.String({ description: 'Since when the node has been Ready with the agent expected and no agent reporting' }),
     reason: Type.String({ description: 'Why the agent is missing, as far as the collector can tell (no agent pod on the node, or one that has not connected)' }),
   }), Type.Null()], { description: "The node's agent-missing finding while open or suppressed: a Ready node the agent DaemonSet should run on, from which no agent has reported" }),
+  // `cluster` is what the Kubernetes API says of the node (above), so the name is clusterName here.
+  clusterName: clusterNameField('the node'),
+  clusterUid: clusterUidField('the node'),
 });
 
 export const NodePage = Page(Node, 'nodes');
@@ -216,11 +232,12 @@ export const NodeDetail = Type.Composite([Node, Type.Object({
 export const SummaryQuery = Type.Object({
   state: Type.Union(FINDING_STATES.map((x) => Type.Literal(x)), { default: 'open', description: 'Which findings to count' }),
   top: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'Rows in byNode and topChecks' }),
+  cluster: ClusterParam,
 }, { additionalProperties: false });
 
 const BySeverity = Type.Object(Object.fromEntries(SEVERITIES.map((s) => [s, Int(`Findings of severity ${s}`)])) as Record<(typeof SEVERITIES)[number], ReturnType<typeof Type.Integer>>, { description: 'Findings by severity' });
 
-export const Summary = Type.Object({
+const SummaryFields = {
   state: literals(FINDING_STATES, 'The state of the findings counted'),
   generatedAt: Str('When the summary was computed'),
   nodes: Type.Object({ total: Int('Nodes known'), connected: Int('Nodes whose agent is connected'), stale: Int('Nodes silent past the stale time') }, { description: 'Nodes' }),
@@ -239,11 +256,42 @@ export const Summary = Type.Object({
     byCategory: Type.Record(Type.String(), Type.Integer(), { description: 'Findings by category' }),
   }, { description: 'Findings in this state' }),
   cluster: Type.Object({ total: Int('Cluster findings in this state'), bySeverity: BySeverity }, { description: 'Cluster findings (RBAC and the other posture checks, about API objects): counted in findings too, never in byNode' }),
-  byNode: Type.Array(Type.Object({ node: Str('The node'), total: Int('Its findings in this state'), bySeverity: BySeverity }), { description: 'The nodes with the most findings, at most top' }),
+  byNode: Type.Array(Type.Object({ node: Str('The node'), ...ClusterOf('the node'), total: Int('Its findings in this state'), bySeverity: BySeverity }), { description: 'The nodes with the most findings, at most top' }),
   topChecks: Type.Array(Type.Object({
     checkId: Str('The check'), title: Str("The check's title"), category: Str("The check's category"), severity: literals(SEVERITIES, "The check's severity"),
     nodes: Type.Integer({ description: 'Nodes it fails on' }), findings: Int('Its findings in this state'),
   }), { description: 'Failing checks (not warnings) with findings in this state on the most nodes' }),
+};
+
+/** One cluster's own summary, in the summary across clusters. */
+export const ClusterSummary = Type.Object({
+  uid: Str("The cluster's uid (its kube-system namespace's UID); empty for a collector without a Kubernetes API"),
+  name: Str("The cluster's display name"),
+  own: Type.Boolean({ description: "This collector's own cluster (the only one it writes)" }),
+  summary: Type.Object(SummaryFields, { description: 'Its summary, as GET /summary?cluster=<its uid> answers it' }),
+});
+
+export const Summary = Type.Object({
+  ...SummaryFields,
+  clusters: Type.Optional(Type.Array(ClusterSummary, {
+    description: 'With cluster=* only: each cluster\'s own summary, in fleet order (the collector\'s own first). The counts above are then their sums; byNode and topChecks are ranked across clusters (a check\'s nodes summed over them)',
+  })),
+});
+
+const ClusterCounts = {
+  nodes: Type.Object({ total: Int('Nodes known'), connected: Int('Nodes whose agent is connected to its collector') }, { description: 'Nodes' }),
+  openFindings: Type.Object({ total: Int('Open findings'), bySeverity: BySeverity }, { description: 'Open findings (node and cluster findings), by severity' }),
+  unexpectedProcesses: Int('Open unexpected processes (open proc-unexpected findings: the rows of GET /processes/unexpected)'),
+};
+
+export const ClusterList = Type.Object({
+  items: Type.Array(Type.Object({
+    uid: Str("The cluster's uid (its kube-system namespace's UID); empty for a collector without a Kubernetes API: pass its name then"),
+    name: Str("The cluster's display name (cluster.name in its collector's configuration)"),
+    own: Type.Boolean({ description: "This collector's own cluster: the only one it writes (suppress, allow, delete); ask another cluster's collector to change that cluster" }),
+    ...ClusterCounts,
+  }), { description: 'Every cluster this collector can read, its own first, then the others by name, then uid' }),
+  totals: Type.Object(ClusterCounts, { description: 'The same counts summed over every cluster' }),
 });
 
 export const AuditQuery = Type.Object({
@@ -277,9 +325,11 @@ export const ProcessesQuery = Type.Object({
   since: Type.Optional(Time('Last seen at or after (RFC 3339)')),
   limit: Limit(1000, 100),
   cursor: Cursor,
+  cluster: ClusterParam,
 }, { additionalProperties: false });
 
 export const UnexpectedProcess = Type.Object({
+  ...ClusterOf('the process'),
   id: Type.String({ description: 'The proc-unexpected finding behind the row' }),
   node: Str('The node it ran on'), state: literals(FINDING_STATES, "The finding's state"), severity: literals(SEVERITIES, "The finding's severity"),
   baseline: Type.String({ description: 'host/control-plane, host/worker (host from older agents), <namespace>/<Kind>/<name>/<container>, or container:<id>' }),

@@ -1,4 +1,6 @@
-// `nodeward query findings|nodes|summary|processes|baselines`: a client of the query API.
+// `nodeward query findings|nodes|summary|processes|baselines|clusters`: a client of the query API.
+// `--cluster NAME|UID|*` asks for another cluster the collector reads, or every one (a Cluster
+// column then says whose each row is).
 // Tables by default, `-o json` for scripts, `-o csv` for spreadsheets. Connection settings come from flags, then
 // NODEWARD_URL / NODEWARD_TOKEN_FILE / NODEWARD_TOKEN / NODEWARD_CA_FILE, then the files
 // `npm start` writes (data/admin.token, data/pki/ca.crt) when they exist.
@@ -116,7 +118,17 @@ const pct = (score: number | null | undefined): string => (score === null || sco
 type FindingLike = Pick<Finding, 'id' | 'node' | 'checkId' | 'subject' | 'severity' | 'state' | 'count' | 'lastSeen' | 'title'> & {
   /** Absent from collectors older than cluster findings. */
   scope?: Finding['scope'];
+  /** The cluster's name; absent from collectors older than fleets. */
+  cluster?: string;
 };
+
+/** `--cluster`: a cluster's name or uid, or * for every one the collector reads. */
+const CLUSTER_FLAG = ['--cluster <cluster>', "a cluster the collector reads, by name or uid (query clusters lists them), or * for every one; default: the collector's own"] as const;
+
+/** `columns` with a Cluster column first when the rows come from every cluster (--cluster '*'). */
+function withCluster<T>(cluster: string | undefined, columns: ReadonlyArray<Column<T>>, name: (row: T) => string | undefined): ReadonlyArray<Column<T>> {
+  return cluster === '*' ? [{ title: 'Cluster', value: (row) => name(row) ?? null, max: 40 }, ...columns] : columns;
+}
 
 const FINDING_COLUMNS: ReadonlyArray<Column<FindingLike>> = [
   { title: 'Severity', value: (f) => f.severity },
@@ -149,6 +161,8 @@ interface NodeLike {
   demo?: boolean;
   /** Absent from collectors older than benchmarks per node. */
   benchmark?: string;
+  /** The cluster's name (cluster says what Kubernetes says of the node); absent from collectors older than fleets. */
+  clusterName?: string;
   hostLearning?: { key: string; state: 'learning' | 'locked'; until: string | null; lockedBy: string } | null;
 }
 
@@ -205,6 +219,7 @@ const NODE_WIDE_COLUMNS: ReadonlyArray<Column<NodeLike>> = [
 ];
 
 interface ProcessLike {
+  cluster?: string;
   node: string; state: string; baseline: string; executable: string; user: string; pid: number | null; seen: string;
   count: number; lastSeen: string; cmdline: string;
 }
@@ -260,11 +275,14 @@ interface SummaryLike {
   findings: { total: number; bySeverity: Record<string, number>; byCategory: Record<string, number> };
   /** Absent from collectors older than cluster findings. */
   cluster?: { total: number; bySeverity: Record<string, number> };
-  byNode: Array<{ node: string; total: number; bySeverity: Record<string, number> }>;
+  byNode: Array<{ node: string; total: number; bySeverity: Record<string, number>; cluster?: string }>;
   topChecks: Array<{ checkId: string; title: string; severity: string; nodes: number; findings: number }>;
+  /** With --cluster '*': each cluster's own summary. */
+  clusters?: Array<{ uid: string; name: string; own: boolean; summary: SummaryLike }>;
 }
 
 function renderSummary(s: SummaryLike): string {
+  const across = s.clusters !== undefined;
   const sev = [...SEVERITIES].reverse().map((x) => `${x} ${s.findings.bySeverity[x] ?? 0}`).join(', ');
   const out = [
     `Nodes:       ${s.nodes.total} (${s.nodes.connected} connected, ${s.nodes.stale} stale)`,
@@ -288,8 +306,17 @@ function renderSummary(s: SummaryLike): string {
       { title: 'Title', value: (c) => c.title, max: 60 },
     ]));
   }
+  if (s.clusters !== undefined && s.clusters.length > 0) {
+    out.push('Clusters', renderTable(s.clusters, [
+      { title: 'Cluster', value: (c) => `${c.name}${c.own ? ' (own)' : ''}`, max: 40 }, { title: 'Uid', value: (c) => c.uid || '-' },
+      { title: 'Nodes', value: (c) => c.summary.nodes.total, align: 'right' }, { title: 'Score', value: (c) => pct(c.summary.compliance.score), align: 'right' },
+      { title: 'Findings', value: (c) => c.summary.findings.total, align: 'right' },
+      ...[...SEVERITIES].reverse().map((x): Column<NonNullable<SummaryLike['clusters']>[number]> => ({ title: x, value: (c) => c.summary.findings.bySeverity[x] ?? 0, align: 'right' })),
+    ]));
+  }
   if (s.byNode.length > 0) {
     out.push('Nodes with the most findings', renderTable(s.byNode, [
+      ...(across ? [{ title: 'Cluster', value: (n: (typeof s.byNode)[number]) => n.cluster ?? null, max: 40 }] : []),
       { title: 'Node', value: (n) => n.node, max: 60 }, { title: 'Total', value: (n) => n.total, align: 'right' },
       ...[...SEVERITIES].reverse().map((x): Column<(typeof s.byNode)[number]> => ({ title: x, value: (n) => n.bySeverity[x] ?? 0, align: 'right' })),
     ]));
@@ -392,7 +419,7 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
   const json = (v: unknown): void => out(JSON.stringify(v, null, 2));
   const run = (flags: ConnectionFlags, body: (conn: Connection) => Promise<void>): Promise<void> => runQuery(flags, io, body);
 
-  const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines');
+  const query = program.command('query').description('ask the collector: findings, nodes, summary, processes, baselines, clusters');
 
   withConnection(query.command('findings').description('findings, most severe first (or in the order --sort names), with filters'), OUTPUTS)
     .addOption(new Option('--scope <scope>', 'node: findings on nodes; cluster: findings about the cluster\'s API objects (RBAC ...)').choices([...FINDING_SCOPES]))
@@ -409,11 +436,12 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .addOption(new Option('--order <direction>', 'asc or desc: the whole order reversed (default: desc for severity, lastSeen and firstSeen; asc for node and check)').choices([...SORT_ORDERS]))
     .option('--limit <n>', 'at most this many findings', positive, 100)
     .option('--all', 'every finding that matches (follows every page; while findings change, --sort firstSeen is the order no change moves a finding in)')
-    .action(async (o: ConnectionFlags & { scope?: string; node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; sort: string; order?: string; limit: number; all?: boolean }) => {
+    .option(...CLUSTER_FLAG)
+    .action(async (o: ConnectionFlags & { cluster?: string; scope?: string; node?: string; check?: string; category?: string; severity?: string; minSeverity?: string; state?: string; since?: string; q?: string; sort: string; order?: string; limit: number; all?: boolean }) => {
       await run(o, async (conn) => {
-        const params = { scope: o.scope, node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q, sort: o.sort, order: o.order };
+        const params = { scope: o.scope, node: o.node, check: o.check, category: o.category, severity: o.severity, minSeverity: o.minSeverity, state: o.state, since: o.since, q: o.q, sort: o.sort, order: o.order, cluster: o.cluster };
         const page = await collect<FindingLike>(conn, '/api/v1/findings', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
-        printPage(io, o.output, page, FINDING_COLUMNS, 'No findings match.', 'findings');
+        printPage(io, o.output, page, withCluster(o.cluster, FINDING_COLUMNS, (f) => f.cluster), 'No findings match.', 'findings');
       });
     });
 
@@ -424,9 +452,11 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .option('--wide', "also the agent's exec counters (not judged, lost in the ring buffer, judged as host, eBPF batches) and refused host documents")
     .option('--exposure', 'what listens on each node instead: protocol, address, port, address class, pid, executable and workload (docs/exposure.md)')
     .option('--node <name>', 'with --exposure: only this node')
-    .action(async (o: ConnectionFlags & { stale?: boolean; benchmark?: string; sort: string; wide?: boolean; exposure?: boolean; node?: string }) => {
+    .option(...CLUSTER_FLAG)
+    .action(async (o: ConnectionFlags & { cluster?: string; stale?: boolean; benchmark?: string; sort: string; wide?: boolean; exposure?: boolean; node?: string }) => {
       await run(o, async (conn) => {
         if (o.node !== undefined && !o.exposure) throw new QueryError('--node goes with --exposure', true);
+        if (o.cluster !== undefined && o.exposure) throw new QueryError("--exposure reads the collector's own cluster only: ask another cluster's collector for its nodes' listeners", true);
         if (o.exposure) {
           const names = o.node !== undefined ? [o.node]
             : (await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, benchmark: o.benchmark, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000)).items.map((n) => n.name);
@@ -435,18 +465,19 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
           printPage(io, o.output, { items: rows, nextCursor: null }, EXPOSURE_COLUMNS, 'Nothing listens, as far as the agents report.', 'listeners');
           return;
         }
-        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, benchmark: o.benchmark, sort: o.sort }, Number.MAX_SAFE_INTEGER, 5000);
+        const page = await collect<NodeLike>(conn, '/api/v1/nodes', { stale: o.stale ? true : undefined, benchmark: o.benchmark, sort: o.sort, cluster: o.cluster }, Number.MAX_SAFE_INTEGER, 5000);
         const none = o.stale ? 'No node is stale.' : o.benchmark !== undefined ? `No node is judged under ${o.benchmark}.` : 'No node is known yet.';
-        printPage(io, o.output, page, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, none, 'nodes');
+        printPage(io, o.output, page, withCluster(o.cluster, o.wide ? NODE_WIDE_COLUMNS : NODE_COLUMNS, (n) => n.clusterName), none, 'nodes');
       });
     });
 
   withConnection(query.command('summary').description('the cluster at a glance: counts, compliance, worst checks and nodes'))
     .addOption(new Option('--state <state>', 'which findings to count').choices([...FINDING_STATES]).default('open'))
     .option('--top <n>', 'rows in the rankings', positive, 10)
-    .action(async (o: ConnectionFlags & { state: string; top: number }) => {
+    .option(CLUSTER_FLAG[0], `${CLUSTER_FLAG[1]} (* sums them, with a row per cluster)`)
+    .action(async (o: ConnectionFlags & { state: string; top: number; cluster?: string }) => {
       await run(o, async (conn) => {
-        const s = await getOk<SummaryLike>(conn, '/api/v1/summary', { state: o.state, top: o.top });
+        const s = await getOk<SummaryLike>(conn, '/api/v1/summary', { state: o.state, top: o.top, cluster: o.cluster });
         if (o.output === 'json') return json(s);
         out(renderSummary(s));
       });
@@ -460,11 +491,12 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
     .option('--since <when>', 'last seen since: 30m, 24h, 7d or an RFC 3339 time', (v) => parseSince(v))
     .option('--limit <n>', 'at most this many rows', positive, 100)
     .option('--all', 'every row that matches (follows every page)')
-    .action(async (o: ConnectionFlags & { node?: string; namespace?: string; workload?: string; state: string; since?: string; limit: number; all?: boolean }) => {
+    .option(...CLUSTER_FLAG)
+    .action(async (o: ConnectionFlags & { cluster?: string; node?: string; namespace?: string; workload?: string; state: string; since?: string; limit: number; all?: boolean }) => {
       await run(o, async (conn) => {
-        const params = { node: o.node, namespace: o.namespace, workload: o.workload, state: o.state, since: o.since };
+        const params = { node: o.node, namespace: o.namespace, workload: o.workload, state: o.state, since: o.since, cluster: o.cluster };
         const page = await collect<ProcessLike>(conn, '/api/v1/processes/unexpected', params, o.all ? Number.MAX_SAFE_INTEGER : o.limit, 1000);
-        printPage(io, o.output, page, PROCESS_COLUMNS, `No ${o.state === 'open' ? 'unexpected process' : `${o.state} process finding`} matches.`, 'rows');
+        printPage(io, o.output, page, withCluster(o.cluster, PROCESS_COLUMNS, (p) => p.cluster), `No ${o.state === 'open' ? 'unexpected process' : `${o.state} process finding`} matches.`, 'rows');
       });
     });
 
@@ -495,6 +527,32 @@ export function addQueryCommand(program: Command, io: QueryIo): Command {
       });
     });
 
+  withConnection(query.command('clusters').description('the clusters the collector can read: its own first, each with its nodes, open findings and unexpected processes'), OUTPUTS)
+    .action(async (o: ConnectionFlags) => {
+      await run(o, async (conn) => {
+        const list = await getOk<{ items: ClusterLike[]; totals: Omit<ClusterLike, 'uid' | 'name' | 'own'> }>(conn, '/api/v1/clusters', {});
+        if (o.output === 'json') return json(list);
+        const rows: ClusterLike[] = [...list.items, ...(o.output === 'table' && list.items.length > 1 ? [{ uid: '', name: '(all)', own: false, ...list.totals }] : [])];
+        printPage(io, o.output, { items: rows, nextCursor: null }, CLUSTER_COLUMNS, 'No cluster.', 'clusters');
+      });
+    });
+
   return query;
 }
+
+interface ClusterLike {
+  uid: string; name: string; own: boolean; nodes: { total: number; connected: number };
+  openFindings: { total: number; bySeverity: Record<string, number> }; unexpectedProcesses: number;
+}
+
+const CLUSTER_COLUMNS: ReadonlyArray<Column<ClusterLike>> = [
+  { title: 'Cluster', value: (c) => c.name, max: 40 },
+  { title: 'Uid', value: (c) => c.uid || null },
+  { title: 'Own', value: (c) => (c.own ? 'yes' : '') },
+  { title: 'Nodes', value: (c) => c.nodes.total, align: 'right' },
+  { title: 'Connected', value: (c) => c.nodes.connected, align: 'right' },
+  { title: 'Open', value: (c) => c.openFindings.total, align: 'right' },
+  ...[...SEVERITIES].reverse().map((x): Column<ClusterLike> => ({ title: x, value: (c) => c.openFindings.bySeverity[x] ?? 0, align: 'right' })),
+  { title: 'Unexpected processes', value: (c) => c.unexpectedProcesses, align: 'right' },
+];
 

@@ -85,13 +85,14 @@ storeTest('API responses carry Cache-Control: no-store, answers and refusals ali
 
 const LIST_ROUTES = ['/api/v1/findings', '/api/v1/nodes', '/api/v1/processes/unexpected', '/api/v1/baselines', '/api/v1/audit', '/api/v1/webhooks/deliveries', '/api/v1/summary'];
 const NAMES = ['limit', 'top', 'cursor', 'since', 'node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'stale', 'sort',
-  'namespace', 'workload', 'key', 'actor', 'action', 'target', 'destination', 'status', 'findingId', '__proto__', 'constructor', 'toString'];
+  'namespace', 'workload', 'cluster', 'key', 'actor', 'action', 'target', 'destination', 'status', 'findingId', '__proto__', 'constructor', 'toString'];
 const TRICKY = ['Infinity', '-Infinity', '1e309', '-1e309', 'NaN', '0', '-0', '1', '1000', '1001', '5000', '5001', '100', '1e3', '0x10', ' 1', '1 ',
   '+1', '1.0', '1.5', '', '9'.repeat(400), '-9007199254740993', '9007199254740993', 'true', 'false', 'null', '[]', '{}', 'open', 'resolved',
   'suppressed', 'critical', 'certExpiry', 'name', 'dead', 'pending', 'delivered', '2025-01-01T00:00:00Z', '9999-12-31T23:59:60Z',
   '0000-01-01T00:00:00Z', '2025-02-30T00:00:00Z', '2025-01-01T00:00:00+25:00', 'e30', 'eyJhZnRlciI6MX0', 'eyJhZnRlciI6LTF9',
   'eyJhZnRlciI6MWUzMDl9', 'eyJhZnRlciI6Im4iLCJzb3J0IjoiY2VydEV4cGlyeSIsImV4cGlyeSI6IngifQ', 'eyJiZWZvcmUiOjF9', '%', '_', '\\', "'", '"',
-  'Deployment/web', 'shop', 'host/worker', '0123456789abcdef0123456789abcdef'];
+  'Deployment/web', 'shop', 'host/worker', '0123456789abcdef0123456789abcdef', '*', 'local', 'f.e30', 'f.eyJpIjowLCJ1IjoiIiwiayI6bnVsbH0',
+  'f.eyJpIjo5LCJ1IjoiIiwiayI6bnVsbH0', 'f.eyJpIjowLCJ1IjoiIiwiayI6IngifQ'];
 /** Not percent-encoded: what a hand-typed or hostile query string holds. */
 const RAW = ['%', '%zz', '%E0%A4%A', '%00', '%FF', '%2', '&', '&&=', '=', '==', '+', 'a[b]=1', 'limit[]=1', 'limit[0]=1', ';', '?', '%26', '%3D'];
 

@@ -152,7 +152,7 @@ test('the OpenAPI document describes every API call, and none of the dashboard r
   }
   t.false(Object.keys(paths).some((p) => p.startsWith('/ui') || p === '/'), Object.keys(paths).join(', '));
   const summaryParams = (paths['/api/v1/summary'].get.parameters as any[]).map((p) => p.name).sort();
-  t.deepEqual(summaryParams, ['state', 'top']);
+  t.deepEqual(summaryParams, ['cluster', 'state', 'top']);
   t.truthy(paths['/api/v1/findings/{id}'].get.responses['200'].content['application/json'].schema.properties.history);
 }));
 

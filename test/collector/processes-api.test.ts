@@ -68,6 +68,7 @@ test('one row per node, baseline and executable, with the process the agent last
     namespace: 'shop', workload: 'Deployment/web', container: 'nginx', containerId: CID, pod: 'web-7d4b9c8f6d-x2kzq',
     pid: 5151, user: '101', cmdline: '/tmp/xmrig -o pool.example:443', parents: ['/bin/sh', '/usr/sbin/nginx'],
     seen: 'scan', partial: false, firstSeen: new Date(T0).toISOString(), lastSeen: new Date(T1).toISOString(), count: 5,
+    cluster: 'local', clusterUid: '',
   });
   t.like(items[1], {
     baseline: HOST, executable: '/usr/bin/nc', namespace: '', workload: '', container: '', containerId: '', pod: '',
@@ -191,7 +192,7 @@ test('the OpenAPI document describes the route, its filters and its rows', async
   const doc = await ok<any>(tc, '/api/v1/openapi.json');
   const op = doc.paths['/api/v1/processes/unexpected']?.get;
   t.truthy(op);
-  t.deepEqual(op.parameters.map((p: any) => p.name).sort(), ['cursor', 'limit', 'namespace', 'node', 'since', 'state', 'workload']);
+  t.deepEqual(op.parameters.map((p: any) => p.name).sort(), ['cluster', 'cursor', 'limit', 'namespace', 'node', 'since', 'state', 'workload']);
   const row = op.responses['200'].content['application/json'].schema.properties.items.items;
   for (const field of ['node', 'baseline', 'executable', 'namespace', 'workload', 'container', 'pod', 'pid', 'user', 'cmdline', 'parents', 'seen', 'firstSeen', 'lastSeen', 'count']) {
     t.truthy(row.properties[field], field);

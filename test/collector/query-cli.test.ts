@@ -159,7 +159,7 @@ test('usage errors exit 2 with a clear message; failures to query exit 1', async
     [['query', 'findings', '--url', 'not a url', '--token-file', join(tc.dir, 'reader.token')], /--url "not a url" is not a URL/],
     [['query', 'findings', ...conn.slice(0, 2), '--token-file', join(tc.dir, 'missing.token')], /cannot read the token file .*missing\.token: ENOENT/],
     [['query', 'nodez', ...conn], /unknown command 'nodez'/],
-    [['query'], /^nodeward query: needs a command: findings, nodes, summary, processes, baselines \(see nodeward query --help\)$/],
+    [['query'], /^nodeward query: needs a command: findings, nodes, summary, processes, baselines, clusters \(see nodeward query --help\)$/],
     [['query', 'findings', ...conn, '--sevrity', 'high'], /^nodeward query findings: unknown option '--sevrity'; did you mean --severity\? \(see nodeward query findings --help\)$/],
     [['query', 'findings', ...conn, '-o', 'xml'], /^nodeward query findings: option '-o, --output <format>' argument 'xml' is invalid\. Allowed choices are table, json, csv\. \(see nodeward query findings --help\)$/],
     [['query', 'summary', ...conn, '-o', 'csv'], /Allowed choices are table, json\./],

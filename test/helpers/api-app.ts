@@ -14,6 +14,7 @@ import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
 import { createLogger } from '../../proto/support/logger.js';
 import type { PostureView } from '../../collector/posture/view.js';
+import type { Fleet } from '../../collector/fleet.js';
 import { ADMIN_TOKEN, READER_TOKEN } from './collector.js';
 
 export interface TestApi {
@@ -33,9 +34,11 @@ export interface TestApi {
 
 /**
  * `posture`: the posture watch's view (absent: posture off); `https`: serve TLS with this
- * certificate and key; `store`: the store to serve (closed with the API), else a new SQLite one.
+ * certificate and key; `store`: the store to serve (closed with the API), else a new SQLite one;
+ * `fleet`: the clusters the reads answer for (its own member's store must be `store`; the others
+ * are the test's to close).
  */
-export async function buildTestApi(opts: { now?: () => number; posture?: PostureView; https?: { cert: Buffer; key: Buffer }; store?: Store } = {}): Promise<TestApi> {
+export async function buildTestApi(opts: { now?: () => number; posture?: PostureView; https?: { cert: Buffer; key: Buffer }; store?: Store; fleet?: Fleet } = {}): Promise<TestApi> {
   const dir = opts.store ? undefined : await mkdtemp(join(tmpdir(), 'nodeward-api-'));
   const now = opts.now ?? Date.now;
   const log = createLogger('test', 'silent');
@@ -49,7 +52,7 @@ export async function buildTestApi(opts: { now?: () => number; posture?: Posture
     tokens: [{ name: 'admin', role: 'admin', sha256: hashToken(ADMIN_TOKEN) }, { name: 'reader', role: 'reader', sha256: hashToken(READER_TOKEN) }],
     // The inject loop is one client: no rate limit in the way.
     rateLimit: { perSecond: 1e9, burst: 1e9 },
-    posture: opts.posture, https: opts.https,
+    posture: opts.posture, https: opts.https, fleet: opts.fleet,
   });
   await app.ready();
   return {

@@ -8,6 +8,11 @@
 // in the x-nodeward-csrf header (GET /ui/session gives it, with the session's name and role).
 // A reader's page shows no action at all; the collector refuses a reader's write anyway.
 //
+// The clusters: a collector that reads other clusters (GET /api/v1/clusters lists more than
+// one) shows a cluster selector on the overview, findings and processes pages; it sets the
+// `cluster` parameter of their API calls (a name or uid, or * for every cluster, with a Cluster
+// column). Another cluster's node is shown as text: its page is its own collector's.
+//
 // The one rule: every string that came from a node (subjects, command lines, titles,
 // versions, reasons) is inserted as TEXT: through el() below, which only ever creates text
 // nodes and sets a fixed set of attributes. Nothing here assigns innerHTML, outerHTML or
@@ -20,11 +25,11 @@ const CATEGORIES = ['kubelet', 'control-plane', 'etcd', 'certificate', 'host', '
   'rbac', 'pod-security', 'network-policy', 'namespace', 'secrets', 'general'];
 /** Where findings are: on nodes, or about the cluster's API objects (RBAC and the other posture checks). */
 const SCOPES = ['node', 'cluster'];
-const FILTERS = ['scope', 'node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'sort'];
+const FILTERS = ['scope', 'node', 'check', 'category', 'severity', 'minSeverity', 'state', 'q', 'sort', 'cluster'];
 /** The findings list's orders (GET /api/v1/findings?sort=): severity, most severe first, is the API's default. */
 const SORTS = [['severity', 'most severe first'], ['lastSeen', 'last seen, newest first'], ['firstSeen', 'first seen, newest first'],
   ['node', 'by node'], ['check', 'by check']];
-const PROCESS_FILTERS = ['node', 'namespace', 'workload', 'state'];
+const PROCESS_FILTERS = ['node', 'namespace', 'workload', 'state', 'cluster'];
 const PAGE_SIZE = 100;
 
 /**
@@ -293,6 +298,44 @@ function dl(pairs) {
   return d;
 }
 
+// ---------------------------------------------------------------------------------------
+// Clusters
+
+/**
+ * The clusters the collector reads, its own first (GET /api/v1/clusters), read once per page.
+ * @type {Array<{ uid: string, name: string, own: boolean }>}
+ */
+let clusters = [];
+
+async function loadClusters() {
+  clusters = (await api('clusters')).items;
+}
+
+/** What the cluster parameter says of a cluster: its uid, or its name when it has none. */
+const clusterParam = (c) => c.uid || c.name;
+
+/** The cluster selector of a filter form: none when the collector reads only its own cluster. */
+function clusterSelect(current) {
+  if (clusters.length <= 1) return null;
+  const chosen = current.cluster ?? '';
+  return el('label', { id: 'cluster-select' }, 'Cluster',
+    el('select', { name: 'cluster' },
+      ...clusters.map((c) => el('option', { value: c.own ? '' : clusterParam(c), selected: c.own ? chosen === '' : chosen === clusterParam(c) || chosen === c.name },
+        c.own ? `${c.name} (this collector's)` : c.name)),
+      el('option', { value: '*', selected: chosen === '*' }, 'every cluster')));
+}
+
+/** A row of the own cluster (whose node pages this collector has). */
+function ownRow(name, uid) {
+  const own = clusters.find((c) => c.own);
+  return !own || (own.name === name && own.uid === uid);
+}
+
+/** A node's name: a link to its page in the own cluster, text in another. */
+function nodeName(name, clusterName, clusterUid) {
+  return ownRow(clusterName, clusterUid) ? link('/ui/node', { name }, name) : el('span', { class: 'other-cluster-node' }, name);
+}
+
 function markNav(which) {
   for (const a of document.querySelectorAll('nav a')) if (a.getAttribute('data-nav') === which) a.setAttribute('aria-current', 'page');
 }
@@ -302,10 +345,11 @@ function markNav(which) {
 
 function findingRow(f, opts = {}) {
   const cmd = cmdline(f);
-  return el('tr', { 'data-id': f.id, 'data-severity': f.severity, 'data-state': f.state },
+  return el('tr', { 'data-id': f.id, 'data-severity': f.severity, 'data-state': f.state, 'data-cluster': f.cluster },
+    opts.clusterColumn ? el('td', { class: 'cluster' }, f.cluster) : null,
     el('td', {}, sevBadge(f.severity)),
     el('td', {}, stateBadge(f.state)),
-    opts.hideNode ? null : el('td', { class: 'node' }, f.scope === 'cluster' ? el('span', { class: 'muted' }, 'cluster') : link('/ui/node', { name: f.node }, f.node)),
+    opts.hideNode ? null : el('td', { class: 'node' }, f.scope === 'cluster' ? el('span', { class: 'muted' }, 'cluster') : nodeName(f.node, f.cluster, f.clusterUid)),
     el('td', { class: 'check' }, link('/ui/finding', { id: f.id }, f.checkId), el('div', { class: 'muted small' }, f.title)),
     el('td', { class: 'subject' }, el('code', {}, f.subject), cmd ? el('div', { class: 'cmdline' }, el('code', {}, cmd)) : null,
       f.actual ? el('div', { class: 'muted small actual' }, 'value: ', el('code', {}, f.actual)) : null),
@@ -356,8 +400,8 @@ async function pagedTable(path, query, opts) {
 /** @param {Record<string, string>} query */
 function findingsList(query, opts = {}) {
   return pagedTable('findings', query, {
-    head: ['Severity', 'State', ...(opts.hideNode ? [] : ['Node']), 'Check', 'Subject', 'Count', 'Last seen'],
-    row: (f) => findingRow(f, opts),
+    head: [...(query.cluster === '*' ? ['Cluster'] : []), 'Severity', 'State', ...(opts.hideNode ? [] : ['Node']), 'Check', 'Subject', 'Count', 'Last seen'],
+    row: (f) => findingRow(f, { ...opts, clusterColumn: query.cluster === '*' }),
     ids: { wrap: 'findings-list', table: 'findings-table', count: 'findings-count' },
     noun: ['finding', 'findings'],
     empty: 'No findings match.',
@@ -367,9 +411,10 @@ function findingsList(query, opts = {}) {
 // ---------------------------------------------------------------------------------------
 // Unexpected processes table: one row per node, baseline and executable
 
-function processRow(p) {
-  return el('tr', { 'data-id': p.id, 'data-node': p.node, 'data-state': p.state },
-    el('td', { class: 'node' }, link('/ui/node', { name: p.node }, p.node)),
+function processRow(p, clusterColumn) {
+  return el('tr', { 'data-id': p.id, 'data-node': p.node, 'data-state': p.state, 'data-cluster': p.cluster },
+    clusterColumn ? el('td', { class: 'cluster' }, p.cluster) : null,
+    el('td', { class: 'node' }, nodeName(p.node, p.cluster, p.clusterUid)),
     el('td', { class: 'where' }, /^host(\/control-plane|\/worker)?$/.test(p.baseline) ? el('strong', {}, p.baseline) : el('code', {}, p.baseline || '—'),
       p.pod ? el('div', { class: 'muted small' }, 'pod ', p.pod) : null),
     el('td', { class: 'exe' }, link('/ui/finding', { id: p.id }, el('code', {}, p.executable)),
@@ -386,8 +431,8 @@ function processRow(p) {
 /** @param {Record<string, string>} query */
 function processesList(query) {
   return pagedTable('processes/unexpected', query, {
-    head: ['Node', 'Where', 'Executable', 'Command line', 'User', 'PID', 'Parents', 'Seen by', 'Count', 'Last seen'],
-    row: processRow,
+    head: [...(query.cluster === '*' ? ['Cluster'] : []), 'Node', 'Where', 'Executable', 'Command line', 'User', 'PID', 'Parents', 'Seen by', 'Count', 'Last seen'],
+    row: (p) => processRow(p, query.cluster === '*'),
     ids: { wrap: 'processes-list', table: 'processes-table', count: 'processes-count' },
     noun: ['process', 'processes'],
     empty: 'No unexpected process matches.',
@@ -409,7 +454,11 @@ function byBenchmark(rows) {
 
 async function overview() {
   markNav('overview');
-  const [summary, nodes] = await Promise.all([api('summary', { top: 10 }), api('nodes', { limit: 1000 })]);
+  await loadClusters();
+  const query = queryFrom(['cluster']);
+  const every = query.cluster === '*';
+  const [summary, nodes] = await Promise.all([api('summary', { top: 10, cluster: query.cluster }), api('nodes', { limit: 1000, cluster: query.cluster })]);
+  const picker = clusterSelect(query) && el('form', { method: 'get', action: '/ui/', class: 'filters', id: 'filters' }, clusterSelect(query), el('button', { type: 'submit' }, 'Show'));
   const sev = summary.findings.bySeverity;
   const cards = el('section', { class: 'cards' },
     el('div', { class: 'card', id: 'card-score' }, el('h2', {}, 'Compliance'), el('p', { class: 'big' }, scoreBadge(summary.compliance.score)),
@@ -419,11 +468,11 @@ async function overview() {
       el('p', { class: 'muted small' }, `${summary.nodes.connected} connected · `,
         summary.nodes.stale > 0 ? el('span', { class: 'status-stale' }, `${summary.nodes.stale} stale`) : '0 stale')),
     el('div', { class: 'card', id: 'card-open' }, el('h2', {}, 'Open findings'), el('p', { class: 'big' }, summary.findings.total),
-      el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open' }, 'see all'))),
+      el('p', { class: 'muted small' }, link('/ui/findings', { ...query, state: 'open' }, 'see all'))),
     // Cluster findings (RBAC and the other posture checks): counted above too, about no node.
     summary.cluster && summary.cluster.total > 0
       ? el('div', { class: 'card', id: 'card-cluster' }, el('h2', {}, 'Cluster posture'), el('p', { class: 'big' }, summary.cluster.total),
-        el('p', { class: 'muted small' }, link('/ui/findings', { state: 'open', scope: 'cluster' }, 'open cluster findings')))
+        el('p', { class: 'muted small' }, link('/ui/findings', { ...query, state: 'open', scope: 'cluster' }, 'open cluster findings')))
       : null);
 
   const max = Math.max(1, ...SEVERITIES.map((s) => sev[s] ?? 0));
@@ -432,7 +481,7 @@ async function overview() {
       const bar = el('span', { class: `bar sev-${s}` });
       bar.style.width = `${Math.round(((sev[s] ?? 0) / max) * 100)}%`;
       return el('div', { class: 'sev-row', 'data-severity': s },
-        link('/ui/findings', { state: 'open', severity: s }, sevBadge(s)),
+        link('/ui/findings', { ...query, state: 'open', severity: s }, sevBadge(s)),
         el('span', { class: 'bar-track' }, bar),
         el('span', { class: 'num count' }, sev[s] ?? 0));
     }));
@@ -441,20 +490,21 @@ async function overview() {
   const cats = el('section', { class: 'categories' }, el('h2', {}, 'By category'),
     categories.length === 0 ? el('p', { class: 'muted' }, 'Nothing open.')
       : el('ul', { class: 'chips' }, ...categories.map(([c, n]) => el('li', { 'data-category': c },
-        link('/ui/findings', { state: 'open', category: c }, c), ' ', el('span', { class: 'num' }, n)))));
+        link('/ui/findings', { ...query, state: 'open', category: c }, c), ' ', el('span', { class: 'num' }, n)))));
 
   const checks = el('section', { class: 'top-checks' }, el('h2', {}, 'Checks failing on the most nodes'),
     summary.topChecks.length === 0 ? el('p', { class: 'muted' }, 'No check is failing.')
       : table(['Check', 'Title', 'Severity', 'Nodes', 'Findings'], summary.topChecks.map((c) => el('tr', { 'data-check': c.checkId },
-        el('td', {}, link('/ui/findings', { state: 'open', check: c.checkId }, c.checkId)),
+        el('td', {}, link('/ui/findings', { ...query, state: 'open', check: c.checkId }, c.checkId)),
         el('td', {}, c.title), el('td', {}, sevBadge(c.severity)), el('td', { class: 'num' }, c.nodes), el('td', { class: 'num' }, c.findings))),
       { id: 'top-checks' }));
 
-  const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name, 'data-demo': n.demo ? 'true' : null },
-    el('td', {}, link('/ui/node', { name: n.name }, n.name), demoBadge(n) ? ' ' : null, demoBadge(n)),
+  const nodeRows = nodes.items.map((n) => el('tr', { 'data-node': n.name, 'data-demo': n.demo ? 'true' : null, 'data-cluster': n.clusterName },
+    every ? el('td', { class: 'cluster' }, n.clusterName) : null,
+    el('td', {}, nodeName(n.name, n.clusterName, n.clusterUid), demoBadge(n) ? ' ' : null, demoBadge(n)),
     el('td', {}, nodeStatus(n), whyNoAgent(n) ? el('div', { class: 'muted small why-no-agent' }, whyNoAgent(n)) : null),
     el('td', {}, scoreBadge(n.complianceScore)),
-    el('td', { class: 'num' }, link('/ui/findings', { state: 'open', node: n.name }, String(n.openFindings))),
+    el('td', { class: 'num' }, link('/ui/findings', { ...query, state: 'open', node: n.name }, String(n.openFindings))),
     el('td', { class: 'num' }, n.failingChecks),
     el('td', {}, n.agentVersion),
     el('td', {}, time(n.lastSeen)),
@@ -462,7 +512,7 @@ async function overview() {
       : n.hostLearning.state === 'learning' && n.hostLearning.until ? `until ${n.hostLearning.until.slice(0, 16).replace('T', ' ')} (${until(n.hostLearning.until)})` : n.hostLearning.state)));
   const nodesSection = el('section', { class: 'nodes' }, el('h2', {}, 'Nodes'),
     nodes.items.length === 0 ? el('p', { class: 'muted' }, 'No node is known yet: no agent has connected.')
-      : table(['Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen', 'Host learning'], nodeRows, { id: 'nodes-table' }),
+      : table([...(every ? ['Cluster'] : []), 'Node', 'Status', 'Score', 'Open findings', 'Failing checks', 'Agent', 'Last seen', 'Host learning'], nodeRows, { id: 'nodes-table' }),
     nodes.nextCursor ? el('p', { class: 'muted small' }, 'The first 1000 nodes are shown.') : null);
 
   // A first run on a machine that is not a Kubernetes node: say what its scan found, not just "nothing failing".
@@ -471,7 +521,7 @@ async function overview() {
   const notices = skippedNodes.length === 0 ? null
     : el('section', { class: 'notices', id: 'not-a-node' }, el('h2', {}, 'Nothing to judge on some nodes'), ...skippedNodes.map((n) => notANodeNotice(n, demoShown)));
 
-  show(el('h1', {}, 'Cluster overview'), notices, cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
+  show(el('h1', {}, every ? 'Every cluster' : 'Cluster overview'), picker, notices, cards, el('div', { class: 'two' }, bars, cats), checks, nodesSection);
 }
 
 /** Text and select fields of a filter form, showing the filters in force. */
@@ -504,6 +554,7 @@ function filterForm(current) {
     select('state', 'State', STATES, 'any'),
     input('q', 'Text', 'subject, title, value'),
     select('sort', 'Order', SORTS, null, 'severity'),
+    clusterSelect(current),
     el('button', { type: 'submit' }, 'Filter'),
     link('/ui/findings', {}, 'Clear'));
 }
@@ -515,6 +566,7 @@ function processFilterForm(current) {
     input('namespace', 'Namespace', 'e.g. shop'),
     input('workload', 'Workload', 'e.g. Deployment/web'),
     select('state', 'State', STATES, null, 'open'),
+    clusterSelect(current),
     el('button', { type: 'submit' }, 'Filter'),
     link('/ui/processes', {}, 'Clear'));
 }
@@ -534,6 +586,7 @@ function queryFrom(names) {
 async function findingsPage() {
   const query = queryFrom(FILTERS);
   markNav('findings');
+  await loadClusters();
   const form = filterForm(query);
   try {
     show(el('h1', {}, 'Findings'), form, el('section', {}, await findingsList(query)));
@@ -545,6 +598,7 @@ async function findingsPage() {
 async function processesPage() {
   const query = queryFrom(PROCESS_FILTERS);
   markNav('processes');
+  await loadClusters();
   const form = processFilterForm(query);
   const title = el('h1', {}, 'Unexpected processes');
   try {
@@ -662,7 +716,9 @@ async function nodePage() {
 
 async function findingPage() {
   const id = new URLSearchParams(location.search).get('id') ?? '';
-  const f = await api(`findings/${encodeURIComponent(id)}`);
+  const [f] = await Promise.all([api(`findings/${encodeURIComponent(id)}`), loadClusters()]);
+  // Another cluster's finding: this collector only reads it, so no action (its own collector's are).
+  const own = ownRow(f.cluster, f.clusterUid);
   const history = table(['Event', 'When', 'Occurrences', 'Severity', 'Note'], f.history.map((h) => el('tr', { 'data-event': h.event },
     el('td', {}, h.event), el('td', {}, time(h.at), h.lastAt !== h.at ? el('span', { class: 'muted small' }, ' – ', time(h.lastAt)) : null),
     el('td', { class: 'num' }, h.occurrences || ''), el('td', {}, sevBadge(h.severity)), el('td', {}, h.note))), { id: 'history' });
@@ -670,7 +726,8 @@ async function findingPage() {
     el('h1', {}, f.checkId, ' ', sevBadge(f.severity), ' ', stateBadge(f.state)),
     el('p', { class: 'lead' }, f.title),
     dl([
-      f.scope === 'cluster' ? ['Scope', 'cluster (about API objects; no node)'] : ['Node', link('/ui/node', { name: f.node }, f.node)], ['Subject', el('code', {}, f.subject)],
+      ...(clusters.length > 1 ? [['Cluster', own ? f.cluster : `${f.cluster} (read only here: its own collector changes it)`]] : []),
+      f.scope === 'cluster' ? ['Scope', 'cluster (about API objects; no node)'] : ['Node', nodeName(f.node, f.cluster, f.clusterUid)], ['Subject', el('code', {}, f.subject)],
       ['Command line', cmdline(f) ? el('code', {}, cmdline(f)) : ''], ['Value', f.actual ? el('code', {}, f.actual) : ''],
       ['Expected', f.expected], ['Source', f.sourceFile ? `${f.source} (${f.sourceFile})` : f.source], ['Reason', f.reason],
       ['Benchmark', (f.references || []).join(', ')], ['Scored', f.scored ? 'yes' : 'no'], ['Seen by', f.seen], ['First seen', time(f.firstSeen)],
@@ -678,7 +735,7 @@ async function findingPage() {
       ['Suppressed', f.state === 'suppressed'
         ? `${f.suppressedReason ?? ''} (by ${f.suppressedBy ?? '?'}${f.suppressedUntil ? `, until ${f.suppressedUntil}` : ''})` : ''],
     ]),
-    isAdmin() ? findingActions(f) : null,
+    isAdmin() && own ? findingActions(f) : null,
     f.remediation ? el('section', {}, el('h2', {}, 'Remediation'), el('p', { class: 'remediation' }, f.remediation)) : null,
     el('section', {}, el('h2', {}, 'Detail'), el('pre', { class: 'detail' }, JSON.stringify(f.detail, null, 2))),
     el('section', {}, el('h2', {}, 'History'), history));

@@ -1,0 +1,28 @@
+// /api/v1/clusters: every cluster this collector can read (collector/fleet.ts), its own first,
+// each with the counts an operator looks at first (nodes, open findings, unexpected
+// processes), and those counts summed over them.
+import type { FastifyInstance } from 'fastify';
+import type { ApiContext } from './context.js';
+import { countsOf, sumCounts } from './fleet-summary.js';
+import { ClusterList } from './schemas.js';
+import { EVERY_ROW, summaryOf } from './summary.js';
+
+export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get('/api/v1/clusters', {
+    schema: {
+      operationId: 'listClusters', tags: ['clusters'],
+      summary: 'The clusters this collector can read: its own, and those whose stores its database role may read',
+      description: 'Its own cluster first (`own`: the only one it writes), then the others by name, then uid (docs/fleets.md). '
+        + 'Each with its nodes, its open findings by severity and its open unexpected processes; `totals` sums them. '
+        + 'The `cluster` parameter of the read routes takes a `name` (when no other cluster has it) or a `uid`, or `*` for every one.',
+      response: { 200: ClusterList },
+    },
+  }, async () => {
+    const members = await ctx.fleet.members();
+    const counts = await Promise.all(members.map(async (m) => countsOf(await summaryOf(ctx, m, 'open', EVERY_ROW))));
+    return {
+      items: members.map((m, i) => ({ uid: m.identity.uid, name: m.identity.name, own: m.own, ...counts[i]! })),
+      totals: sumCounts(counts),
+    };
+  });
+}
