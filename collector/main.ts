@@ -305,7 +305,7 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
         ready: () => grpcServer?.port !== undefined && grpcServer.port > 0,
         rateLimit: { perSecond: config.api.rateLimit.requestsPerSecond, burst: config.api.rateLimit.burst },
         sessionTtlMs: config.api.sessionHours * 3600_000, allowedOrigins: config.api.allowedOrigins, demoNodes: config.nodes.demo,
-        posture: posture ? watchView(posture) : undefined,
+        posture: posture ? watchView(posture) : undefined, fleet,
       });
       // A handshake deadline and a total cap; no per-source cap: behind an ingress or a
       // proxy every client has one address.

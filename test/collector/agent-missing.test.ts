@@ -51,6 +51,8 @@ async function setup(t: ExecutionContext, prepare: (api: FakePodApi) => void, op
 }
 
 const storeOf = (tc: TestCollector) => tc.collector.store!;
+/** The id of `node`'s agent-missing finding: made within the cluster's uid (the fake API's kube-system). */
+const missingId = (tc: TestCollector, node: string): string => fingerprint(node, AGENT_MISSING_CHECK.id, node, tc.collector.cluster!.uid);
 
 const missing = async (tc: TestCollector, state: 'open' | 'resolved' = 'open'): Promise<string[]> =>
   (await storeOf(tc).findings.list({ check: AGENT_MISSING_CHECK.id, state }, 100)).items.map((f) => f.node).sort();
@@ -82,7 +84,7 @@ test('a Ready node without its agent is agent-missing after the grace period, an
   t.deepEqual(await missing(tc), []);
   await clock.advance(1000);
   t.deepEqual(await missing(tc), ['control-plane', 'node-b'], 'the Ready nodes the DaemonSet runs on that no agent reported (its toleration covers the control plane)');
-  const id = fingerprint('node-b', AGENT_MISSING_CHECK.id, 'node-b');
+  const id = missingId(tc, 'node-b');
   const f = (await storeOf(tc).findings.get(id))!;
   t.like(f, { checkId: 'agent-missing', category: 'agent', severity: 'high', subject: 'node-b', seen: 'collector' });
   t.regex(f.reason, /pods\.watch is off/);
@@ -148,12 +150,12 @@ test('a Ready node without its agent is agent-missing after the grace period, an
   t.false((await missing(tc)).includes('not-ready'), 'counted from when it became Ready');
   await clock.advance(30_000);
   t.true((await missing(tc)).includes('not-ready'));
-  t.like((await storeOf(tc).findings.get(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready')))?.detail, { since: new Date(readyAt).toISOString() });
+  t.like((await storeOf(tc).findings.get(missingId(tc, 'not-ready')))?.detail, { since: new Date(readyAt).toISOString() });
   api.deleteNode('not-ready');
   await eventually('the node gone', async () => (await storeOf(tc).clusterNodes.get('not-ready') ? undefined : true));
   await tc.collector.sweep();
   t.deepEqual(await missing(tc), ['control-plane']);
-  t.is((await storeOf(tc).findings.detail(fingerprint('not-ready', AGENT_MISSING_CHECK.id, 'not-ready')))?.history[0]?.note, 'the node was deleted from the cluster');
+  t.is((await storeOf(tc).findings.detail(missingId(tc, 'not-ready')))?.history[0]?.note, 'the node was deleted from the cluster');
 
   // The DaemonSet comes to tolerate the gpu node: expected there from the next read; then no longer.
   api.daemonSet = agentDaemonSet({ tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }] });
@@ -165,7 +167,7 @@ test('a Ready node without its agent is agent-missing after the grace period, an
   await tc.collector.nodes!.checkDaemonSet();
   await tc.collector.sweep();
   t.false((await missing(tc)).includes('gpu'));
-  t.regex((await storeOf(tc).findings.detail(fingerprint('gpu', AGENT_MISSING_CHECK.id, 'gpu')))?.history[0]?.note ?? '', /the agent DaemonSet no longer runs on this node: .*taint dedicated=gpu:NoSchedule/);
+  t.regex((await storeOf(tc).findings.detail(missingId(tc, 'gpu')))?.history[0]?.note ?? '', /the agent DaemonSet no longer runs on this node: .*taint dedicated=gpu:NoSchedule/);
 });
 
 test('with the pod watch, agent-missing says whether an agent pod is on the node', async (t) => {
@@ -177,8 +179,8 @@ test('with the pod watch, agent-missing says whether an agent pod is on the node
   await eventually('the pods', () => (tc.collector.pods?.stats().synced ? true : undefined));
   await clock.advance(GRACE_S * 1000);
   t.deepEqual(await missing(tc), ['node-a', 'node-b']);
-  t.regex((await storeOf(tc).findings.get(fingerprint('node-a', AGENT_MISSING_CHECK.id, 'node-a')))!.reason, /the agent pod nodeward-agent\/nodeward-agent-x7k2p is on the node but has not connected/);
-  t.regex((await storeOf(tc).findings.get(fingerprint('node-b', AGENT_MISSING_CHECK.id, 'node-b')))!.reason, /no agent pod on the node/);
+  t.regex((await storeOf(tc).findings.get(missingId(tc, 'node-a')))!.reason, /the agent pod nodeward-agent\/nodeward-agent-x7k2p is on the node but has not connected/);
+  t.regex((await storeOf(tc).findings.get(missingId(tc, 'node-b')))!.reason, /no agent pod on the node/);
   void api;
 });
 
