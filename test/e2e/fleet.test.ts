@@ -99,6 +99,8 @@ pgTest('two clusters on one database, each with a worker-1: answers per cluster 
   // Each cluster's worker-1 fails cis-4.2.1 and runs an unexpected nc; east's also fails cis-4.2.4.
   for (const c of [east, west]) {
     const agent = await connect({ pki: c.pki, grpcAddress: `localhost:${c.c!.grpcPort}` } as unknown as TestCollector, NODE);
+    // The pod watch sends the node's pods after the hello (none here), before any ack.
+    t.truthy((await agent.next()).podInventory);
     await agent.scan(T0, SCOPE, [
       result('cis-4.2.1', '--anonymous-auth', 'fail'),
       result('cis-4.2.4', '--read-only-port', c === east ? 'fail' : 'pass'),
