@@ -4,6 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { countsOf, sumCounts } from './fleet-summary.js';
+import { ClusterUnreadable } from './fleet-reads.js';
 import { ClusterList } from './schemas.js';
 import { EVERY_ROW, summaryOf } from './summary.js';
 
@@ -17,12 +18,23 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
         + 'The `cluster` parameter of the read routes takes a `name` (when no other cluster has it) or a `uid`, or `*` for every one.',
       response: { 200: ClusterList },
     },
-  }, async () => {
+  }, async (req) => {
     const members = await ctx.fleet.members();
-    const counts = await Promise.all(members.map(async (m) => countsOf(await summaryOf(ctx, m, 'open', EVERY_ROW))));
+    // A cluster whose store fails the read is listed as unreadable, with nothing counted,
+    // and the others answer as usual (its own store failing is still the request's failure).
+    const counts = await Promise.all(members.map(async (m) => {
+      try {
+        return countsOf(await summaryOf(ctx, m, 'open', EVERY_ROW));
+      } catch (err) {
+        if (!(err instanceof ClusterUnreadable)) throw err;
+        req.log.warn({ err: err.reason, cluster: m.identity.name, clusterUid: m.identity.uid }, "another cluster's store failed a read");
+        return undefined;
+      }
+    }));
+    const readable = counts.filter((c): c is NonNullable<typeof c> => c !== undefined);
     return {
-      items: members.map((m, i) => ({ uid: m.identity.uid, name: m.identity.name, own: m.own, ...counts[i]! })),
-      totals: sumCounts(counts),
+      items: members.map((m, i) => ({ uid: m.identity.uid, name: m.identity.name, own: m.own, readable: counts[i] !== undefined, ...(counts[i] ?? sumCounts([])) })),
+      totals: sumCounts(readable),
     };
   });
 }

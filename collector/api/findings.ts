@@ -8,7 +8,7 @@ import { DEFAULT_SORT, FINDING_ORDERS } from '../store/store.js';
 import { parseTime } from './time.js';
 import type { FleetMember } from '../fleet.js';
 import type { Finding as StoredFinding } from '../finding.js';
-import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, tagOf, type MemberPage } from './fleet-reads.js';
+import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, readOf, tagOf, type MemberPage } from './fleet-reads.js';
 import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
 
 export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -58,7 +58,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
     },
   }, async (req, reply) => {
     for (const member of await ctx.fleet.members()) {
-      const found = await member.store.findings.detail(req.params.id);
+      const found = await readOf(member, () => member.store.findings.detail(req.params.id));
       if (found) return { ...found, ...tagOf(member) };
     }
     return reply.code(404).send({ error: 'no such finding' });

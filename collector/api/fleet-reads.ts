@@ -22,6 +22,30 @@ export interface ClusterTag {
 
 export const tagOf = (m: FleetMember): ClusterTag => ({ cluster: m.identity.name, clusterUid: m.identity.uid });
 
+const labelOf = (m: FleetMember): string => (m.identity.uid === '' ? `cluster ${m.identity.name}` : `cluster ${m.identity.name} (uid ${m.identity.uid})`);
+
+/**
+ * Another cluster's store failed a read (its grant revoked, its schema dropped, the database
+ * unreachable): a 503 naming that cluster, never the opaque 500 of the collector's own store.
+ * The store's own message is logged, not answered: it may name tables and roles.
+ */
+export class ClusterUnreadable extends Error {
+  readonly statusCode = 503;
+  constructor(readonly member: FleetMember, readonly reason: string) {
+    super(`${labelOf(member)} cannot be read now; ask again later, or ask for another cluster`);
+  }
+}
+
+/** `read` of member `m`'s store; a failure of another cluster's store is ClusterUnreadable. */
+export async function readOf<T>(m: FleetMember, read: () => Promise<T>): Promise<T> {
+  if (m.own) return read();
+  try {
+    return await read();
+  } catch (err) {
+    throw new ClusterUnreadable(m, (err as Error).message);
+  }
+}
+
 /** The collector's own member (a fleet has it, first). */
 export async function ownMember(fleet: Fleet): Promise<FleetMember> {
   const own = (await fleet.members()).find((m) => m.own);
@@ -104,7 +128,7 @@ export async function pageAcross<T>(members: readonly FleetMember[], listing: st
   const items: T[] = [];
   for (; index < members.length && items.length < limit; index++, inner = undefined) {
     const member = members[index]!;
-    const got = await page(member, limit - items.length, inner);
+    const got = await readOf(member, () => page(member, limit - items.length, inner));
     if (isRefusal(got)) return got;
     items.push(...got.items);
     if (got.nextCursor !== null) return { items, nextCursor: encodeFleetCursor({ l: listing, i: index, u: member.identity.uid, k: got.nextCursor }) };
@@ -124,19 +148,19 @@ export async function pageFor<T>(fleet: Fleet, listing: string, param: string | 
   if (named.every) return pageAcross(named.members, listing, cursor, limit, page);
   const member = named.members[0];
   if (member === undefined) return { error: 'parameter cluster: this collector has no cluster of its own to answer for' };
-  return page(member, limit, cursor);
+  return readOf(member, () => page(member, limit, cursor));
 }
 
 /** The other members that hold what `has` finds, for a write refused because only they hold it. */
 export async function othersHolding(fleet: Fleet, has: (m: FleetMember) => Promise<boolean>): Promise<FleetMember | undefined> {
   for (const m of await fleet.members()) {
-    if (!m.own && (await has(m))) return m;
+    if (!m.own && (await readOf(m, () => has(m)))) return m;
   }
   return undefined;
 }
 
 /** The 409's message for a write aimed at another cluster's finding or node. */
 export function otherClusterMessage(what: string, m: FleetMember): string {
-  const who = m.identity.uid === '' ? `cluster ${m.identity.name}` : `cluster ${m.identity.name} (uid ${m.identity.uid})`;
+  const who = labelOf(m);
   return `${what} belongs to ${who}, which this collector only reads: ask that cluster's collector`;
 }

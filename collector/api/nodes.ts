@@ -7,8 +7,8 @@ import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
 import type { FleetMember } from '../fleet.js';
-import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, type MemberPage } from './fleet-reads.js';
-import { ErrorBody, NodeDetail, NodeDeleteResult, NodePage, NodeParams, NodesQuery } from './schemas.js';
+import { EVERY_CLUSTER, isRefusal, membersNamed, otherClusterMessage, othersHolding, pageFor, readOf, type MemberPage } from './fleet-reads.js';
+import { ErrorBody, NodeDetail, NodeDeleteResult, NodePage, NodeParams, NodeQuery, NodesQuery } from './schemas.js';
 
 type Listed = NodeRow & { demo: boolean; hostLearning: HostLearning | null; clusterName: string; clusterUid: string };
 
@@ -60,16 +60,25 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 
-  app.get<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {
+  app.get<{ Params: Static<typeof NodeParams>; Querystring: Static<typeof NodeQuery> }>('/api/v1/nodes/:name', {
     schema: {
       operationId: 'getNode', tags: ['nodes'], summary: 'One node, with what listens on it',
       description: 'The inventory row of GET /nodes, and `exposure`: the listening sockets its latest scan saw, each with the '
-        + 'process holding it (pid, executable), its workload and the class of the address it is bound to (docs/exposure.md).',
-      params: NodeParams, response: { 200: NodeDetail, 404: ErrorBody },
+        + 'process holding it (pid, executable), its workload and the class of the address it is bound to (docs/exposure.md). '
+        + 'Of the collector\'s own cluster, or of the cluster `cluster` names (two clusters may both have a node of this name; `*` is refused).',
+      params: NodeParams, querystring: NodeQuery, response: { 200: NodeDetail, 400: ErrorBody, 404: ErrorBody },
     },
   }, async (req, reply) => {
-    const n = await ctx.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
-    return n ? { ...withStatus(ctx, n, await ownMember(ctx.fleet)), exposure: await ctx.store.nodes.exposure(n.name) } : reply.code(404).send({ error: 'no such node' });
+    if (req.query.cluster === EVERY_CLUSTER) return reply.code(400).send({ error: 'parameter cluster: one node is asked of one cluster; name it (or leave it out for the own cluster)' });
+    const named = await membersNamed(ctx.fleet, req.query.cluster);
+    if (isRefusal(named)) return reply.code(400).send(named);
+    const member = named.members[0];
+    if (member === undefined) return reply.code(400).send({ error: 'parameter cluster: this collector has no cluster of its own to answer for' });
+    const found = await readOf(member, async () => {
+      const n = await member.store.nodes.get(req.params.name, ctx.now(), ctx.staleAfterMs, { cluster: true });
+      return n ? { ...withStatus(ctx, n, member), exposure: await member.store.nodes.exposure(n.name) } : undefined;
+    });
+    return found ?? reply.code(404).send({ error: 'no such node' });
   });
 
   app.delete<{ Params: Static<typeof NodeParams> }>('/api/v1/nodes/:name', {

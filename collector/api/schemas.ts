@@ -85,6 +85,10 @@ export const NodesQuery = Type.Object({
   cluster: ClusterParam,
 }, { additionalProperties: false });
 
+export const NodeQuery = Type.Object({
+  cluster: ClusterParam,
+}, { additionalProperties: false });
+
 export const NodeParams = Type.Object({
   name: Type.String({ minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$', description: "The node's name, as Kubernetes names it" }),
 }, { additionalProperties: false });
@@ -289,9 +293,10 @@ export const ClusterList = Type.Object({
     uid: Str("The cluster's uid (its kube-system namespace's UID); empty for a collector without a Kubernetes API: pass its name then"),
     name: Str("The cluster's display name (cluster.name in its collector's configuration)"),
     own: Type.Boolean({ description: "This collector's own cluster: the only one it writes (suppress, allow, delete); ask another cluster's collector to change that cluster" }),
+    readable: Type.Boolean({ description: "Its store answered this time. false: another cluster's store failed the read (a revoked grant, an unreachable database); its counts are zeros and left out of totals, and the collector's log says why" }),
     ...ClusterCounts,
   }), { description: 'Every cluster this collector can read, its own first, then the others by name, then uid' }),
-  totals: Type.Object(ClusterCounts, { description: 'The same counts summed over every cluster' }),
+  totals: Type.Object(ClusterCounts, { description: 'The same counts summed over every readable cluster' }),
 });
 
 export const AuditQuery = Type.Object({

@@ -7,7 +7,7 @@ import type { FindingState } from '../../proto/domain.js';
 import type { FleetMember } from '../fleet.js';
 import { isoTime } from '../store/time.js';
 import type { ApiContext } from './context.js';
-import { isRefusal, membersNamed, tagOf } from './fleet-reads.js';
+import { isRefusal, membersNamed, readOf, tagOf } from './fleet-reads.js';
 import { cutSummary, sumSummaries, type TaggedSummary } from './fleet-summary.js';
 import { ErrorBody, Summary, SummaryQuery } from './schemas.js';
 
@@ -16,7 +16,7 @@ export const EVERY_ROW = 1_000_000;
 
 /** A member's summary, its byNode entries tagged with its cluster. */
 export async function summaryOf(ctx: ApiContext, member: FleetMember, state: FindingState, top: number): Promise<TaggedSummary> {
-  const s = await member.store.summary.summary({ state, top, now: ctx.now(), staleAfterMs: ctx.staleAfterMs });
+  const s = await readOf(member, () => member.store.summary.summary({ state, top, now: ctx.now(), staleAfterMs: ctx.staleAfterMs }));
   const tag = tagOf(member);
   return { ...s, byNode: s.byNode.map((n) => ({ ...n, ...tag })) };
 }

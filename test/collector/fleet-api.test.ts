@@ -203,8 +203,8 @@ test('GET /clusters: every member with its counts, the own first, and the totals
   t.is(status, 200);
   const sev = (xs: Seeded[]) => Object.fromEntries((['info', 'low', 'medium', 'high', 'critical'] as const).map((s) => [s, xs.filter((f) => f.severity === s).length]));
   t.deepEqual(body.items, [
-    { uid: WEST.uid, name: 'west', own: true, nodes: { total: 1, connected: 1 }, openFindings: { total: 6, bySeverity: sev(WEST_FINDINGS) }, unexpectedProcesses: 2 },
-    { uid: EAST.uid, name: 'east', own: false, nodes: { total: 2, connected: 2 }, openFindings: { total: 7, bySeverity: sev(EAST_FINDINGS) }, unexpectedProcesses: 3 },
+    { uid: WEST.uid, name: 'west', own: true, readable: true, nodes: { total: 1, connected: 1 }, openFindings: { total: 6, bySeverity: sev(WEST_FINDINGS) }, unexpectedProcesses: 2 },
+    { uid: EAST.uid, name: 'east', own: false, readable: true, nodes: { total: 2, connected: 2 }, openFindings: { total: 7, bySeverity: sev(EAST_FINDINGS) }, unexpectedProcesses: 3 },
   ]);
   t.deepEqual(body.totals, { nodes: { total: 3, connected: 3 }, openFindings: { total: 13, bySeverity: sev([...WEST_FINDINGS, ...EAST_FINDINGS]) }, unexpectedProcesses: 5 });
 
@@ -228,6 +228,45 @@ test('GET /clusters: every member with its counts, the own first, and the totals
   t.is(top1.byNode.length, 1);
   t.deepEqual(top1.topChecks.map((c: any) => c.checkId), ['proc-unexpected']);
   t.true(top1.clusters.every((c: any) => c.summary.topChecks.length <= 1), "each cluster's own summary is cut to top too");
+});
+
+test('one node is asked of one cluster: the own by default, another by name or uid, never *', async (t) => {
+  const { api } = await fixture(t);
+  const own = await get(api, '/api/v1/nodes/worker-1');
+  t.is(own.status, 200);
+  t.like(own.body, { name: 'worker-1', clusterName: 'west', clusterUid: WEST.uid });
+  t.like((await get(api, '/api/v1/nodes/worker-1?cluster=east')).body, { name: 'worker-1', clusterName: 'east', clusterUid: EAST.uid });
+  t.like((await get(api, `/api/v1/nodes/worker-2?cluster=${EAST.uid}`)).body, { name: 'worker-2', clusterName: 'east' });
+  t.is((await get(api, '/api/v1/nodes/worker-2?cluster=east')).body.exposure, null, 'its exposure, from its store (none scanned)');
+  t.is((await get(api, '/api/v1/nodes/worker-2')).status, 404, 'west has no worker-2');
+  const every = await get(api, '/api/v1/nodes/worker-1?cluster=*');
+  t.is(every.status, 400);
+  t.regex(every.body.error, /parameter cluster/);
+  t.is((await get(api, '/api/v1/nodes/worker-1?cluster=nowhere')).status, 400);
+});
+
+test("another cluster whose store fails reads: 503 naming it on what needs it, never a 500; /clusters lists it unreadable; the own cluster answers as before", async (t) => {
+  const { api, east } = await fixture(t);
+  const before = (await get(api, '/api/v1/clusters')).body;
+  await east.close(); // every read of it now throws, as a revoked grant or a lost database does
+  for (const url of ['/api/v1/findings?cluster=*', '/api/v1/findings?cluster=east', '/api/v1/nodes?cluster=*', '/api/v1/processes/unexpected?cluster=*', '/api/v1/summary?cluster=*']) {
+    const res = await api.get(url);
+    t.is(res.status, 503, url);
+    t.regex(JSON.parse(res.body).error, new RegExp(`cluster east \\(uid ${EAST.uid}\\) cannot be read now`), url);
+    t.is(res.headers['retry-after'], '5', url);
+  }
+  // A finding only east holds cannot be looked for there: 503, not a 404 that says it does not exist.
+  t.is((await api.get(`/api/v1/findings/${idOf(EAST.uid, 'worker-1', 'cis-4.2.9', '--flag-cis-4.2.9')}`)).status, 503);
+  const own = await get(api, '/api/v1/findings?limit=100');
+  t.is(own.status, 200);
+  t.is(own.body.items.length, WEST_FINDINGS.length);
+  const { status, body } = await get(api, '/api/v1/clusters');
+  t.is(status, 200);
+  t.deepEqual(body.items.map((c: any) => [c.name, c.readable]), [['west', true], ['east', false]]);
+  t.deepEqual(body.items[0], before.items[0], 'the own cluster counted as before');
+  t.is(body.items[1].openFindings.total, 0);
+  t.deepEqual(body.totals.nodes, before.items[0].nodes);
+  t.is(body.totals.openFindings.total, WEST_FINDINGS.length, 'totals over the readable clusters only');
 });
 
 test("nodeward query: --cluster asks another cluster or every one (with a Cluster column), and query clusters lists them", async (t) => {

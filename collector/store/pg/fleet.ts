@@ -22,29 +22,14 @@ import type pg from 'pg';
 import type { Logger } from '../../../proto/support/logger.js';
 import type { Clock } from '../../clock.js';
 import type { Metrics } from '../../metrics.js';
+import type { ClusterIdentity } from '../boundary/cluster.js';
+import type { Fleet, FleetMember } from '../boundary/fleet.js';
 import type { Store } from '../store.js';
 import { scrubPassword } from './open.js';
 import { createPool } from './pool.js';
 import { checkSchemaName, quoteIdent } from './schema.js';
 import type { PostgresSettings } from './settings.js';
 import { openPgStore } from './store.js';
-
-// collector/fleet.ts's ClusterIdentity, FleetMember and Fleet, spelled out: the store is the
-// bottom layer and imports nothing above it; what openPgFleet returns is a Fleet by its shape
-// (test/collector/pg-fleet.test.ts assigns it to one).
-interface ClusterIdentity {
-  readonly uid: string;
-  readonly name: string;
-}
-interface FleetMember {
-  readonly identity: ClusterIdentity;
-  readonly own: boolean;
-  readonly store: Store;
-}
-export interface PgFleet {
-  members(): Promise<readonly FleetMember[]>;
-  close(): Promise<void>;
-}
 
 /** Connections each other cluster's store may hold: the API reads through it now and then. */
 export const MEMBER_POOL_SIZE = 2;
@@ -87,7 +72,7 @@ const byNameThenUid = (a: Open, b: Open): number =>
   a.identity.name < b.identity.name ? -1 : a.identity.name > b.identity.name ? 1
     : a.identity.uid < b.identity.uid ? -1 : a.identity.uid > b.identity.uid ? 1 : 0;
 
-export function openPgFleet(o: PgFleetOptions): PgFleet {
+export function openPgFleet(o: PgFleetOptions): Fleet {
   const ownMember: FleetMember = { identity: o.own, own: true, store: o.ownStore };
   /** The other clusters, by schema. */
   const open = new Map<string, Open>();
