@@ -5,9 +5,9 @@
 // The leader is the replica whose session holds a session advisory lock (LEADER_LOCK_KEY for
 // the schema `public`, distinct from the migrator's; another schema's key is derived from its
 // name, schema.ts, read from the session's current_schema() after each connect, so two
-// clusters on one database each have a leader of their own). The lock lives in a client of its own, not one of the store's
-// pool, since a pooled connection is handed to other work and a lock taken on it would follow
-// it there. While not leader, a replica tries to take the lock every `retryMs`
+// clusters on one database each have a leader of their own). The lock lives in a client of
+// its own, not one of the store's pool, since a pooled connection is handed to other work and
+// a lock taken on it would follow it there. While not leader, a replica tries to take the lock every `retryMs`
 // (pg_try_advisory_lock: never waits). While leader, it checks its session every `checkMs`
 // with `SELECT 1` under a deadline; when the check fails, or the connection reports an error or
 // ends, it steps down at once (onChange(false)), drops the client and, `retryMs` later,
