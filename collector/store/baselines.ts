@@ -77,23 +77,12 @@ import type { Db } from './db.js';
 import { StoreError } from './boundary/errors.js';
 import { decodeCursor, encodeCursor, type Page } from './paging.js';
 import { isoTime } from './time.js';
+import { lockRow, toCentralBaseline, toSyncEntry, type BaselineParts, type RawBaseline, type RawDigest, type RawItem, type RawListen } from './baseline-rows.js';
 import {
   BASELINE_LIMITS, LOCK_IN_FLIGHT_MS, type AllowedContents, type BaselineAction, type BaselineFilter, type BaselineStore, type CentralBaseline,
   type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource, type NodeBaselineCleanup, type ReportedBaseline, type ReportedDigest,
   type ReportOutcome, type ReportQuota, type SyncEntry, type BaselineListen, MAX_LISTENS_PER_BASELINE,
 } from './boundary/baselines.js';
-
-interface RawBaseline {
-  seq: number; key: string; namespace: string; workload_kind: string; workload: string; container: string;
-  state: CentralState; locked_by: 'operator' | 'node' | null; locked_detail: string; locked_at: number | null;
-  version: number; unlock_version: number; items: number; items_dropped: number; created_at: number; updated_at: number;
-  charged_to: string;
-}
-interface RawListen { listen: string; first_node: string; first_seen: number; last_seen: number; source: 'learned' | 'operator' }
-interface RawItem { path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number; any_content: number; inline_code: number }
-interface RawDigest {
-  path: string; sha256: string; source: DigestSource; image: string; added_by: string; first_seen: number; last_seen: number; nodes: number;
-}
 
 /** Sources of contents a locked baseline takes for an item it holds: the agent judged them (see the header). */
 const JUDGED_BY_AGENT: ReadonlySet<DigestSource> = new Set(['package', 'image', 'first-sight']);
@@ -190,39 +179,12 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
     return create(key, now, '');
   }
 
-  function lock(b: RawBaseline, by: 'operator' | 'node', name: string, now: number): void {
-    b.state = 'locked';
-    b.locked_by = by;
-    b.locked_detail = name;
-    b.locked_at = now;
-  }
-
-  /** The rows of `rows` grouped by their path, in order. */
-  function byPath<T extends { path: string }>(rows: readonly T[]): Map<string, T[]> {
-    const out = new Map<string, T[]>();
-    for (const r of rows) {
-      const list = out.get(r.path);
-      if (list) list.push(r);
-      else out.set(r.path, [r]);
-    }
-    return out;
-  }
-
-  function syncEntry(b: RawBaseline): SyncEntry {
-    const digests = byPath(s.digests.all(b.seq));
+  /** The rows under `b`; with `central`, also who taught its items and contents (the API's view). */
+  function partsOf(b: RawBaseline, central: boolean): BaselineParts {
     return {
-      key: b.key, version: b.version, state: b.state, lockedBy: b.locked_by, unlockVersion: b.unlock_version,
-      items: s.items.all(b.seq).map((i) => ({
-        path: i.path, source: i.source, firstSeen: i.first_seen, anyContent: i.any_content === 1, inlineCode: i.inline_code === 1,
-        digests: (digests.get(i.path) ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image, firstSeen: d.first_seen })),
-      })),
-      removed: s.removed.all(b.seq).map((r) => r.path),
-      ...listensToSync(s.listensOfSeq.all(b.seq)),
+      items: s.items.all(b.seq), removed: s.removed.all(b.seq), digests: s.digests.all(b.seq),
+      ...(central ? { taught: s.taught.all(b.seq), digestNodes: s.digestNodes.all(b.seq) } : { listens: s.listensOfSeq.all(b.seq) }),
     };
-  }
-
-  function listensToSync(rows: readonly RawListen[]): Pick<SyncEntry, 'listens' | 'operatorListens'> {
-    return { listens: rows.map((l) => l.listen), operatorListens: rows.filter((l) => l.source === 'operator').map((l) => l.listen) };
   }
 
   interface ListenCounts { added: number; dropped: number; refused: number }
@@ -251,42 +213,6 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
     }
     n.added += added;
     return added;
-  }
-
-  function toCentral(b: RawBaseline): CentralBaseline {
-    const taught = new Map<string, string[]>();
-    for (const t of s.taught.all(b.seq)) {
-      const list = taught.get(t.path);
-      if (list) list.push(t.node);
-      else taught.set(t.path, [t.node]);
-    }
-    const digestTaught = new Map<string, string[]>();
-    for (const t of s.digestNodes.all(b.seq)) {
-      const id = `${t.sha256}:${t.path}`;
-      const list = digestTaught.get(id);
-      if (list) list.push(t.node);
-      else digestTaught.set(id, [t.node]);
-    }
-    const digests = byPath(s.digests.all(b.seq));
-    return {
-      key: b.key, namespace: b.namespace, workload: b.workload ? { kind: b.workload_kind, name: b.workload } : null,
-      container: b.container, state: b.state, lockedBy: b.locked_by, lockedByName: b.locked_detail,
-      lockedAt: b.locked_at === null ? null : iso(b.locked_at), version: b.version, createdAt: iso(b.created_at),
-      updatedAt: iso(b.updated_at),
-      items: s.items.all(b.seq).map((i) => {
-        const by = taught.get(i.path) ?? [];
-        return {
-          path: i.path, source: i.source, addedBy: i.added_by, firstSeen: iso(i.first_seen), lastSeen: iso(i.last_seen),
-          taughtBy: by, singleNode: i.nodes === 1, anyContent: i.any_content === 1, inlineCode: i.inline_code === 1,
-          digests: (digests.get(i.path) ?? []).map((d) => ({
-            sha256: d.sha256, source: d.source, image: d.image, addedBy: d.added_by, firstSeen: iso(d.first_seen),
-            lastSeen: iso(d.last_seen), taughtBy: digestTaught.get(`${d.sha256}:${d.path}`) ?? [],
-          })),
-        };
-      }),
-      removed: s.removed.all(b.seq).map((r) => ({ path: r.path, removedBy: r.removed_by, removedAt: iso(r.removed_at) })),
-      itemsDropped: b.items_dropped, chargedTo: b.charged_to,
-    };
   }
 
   /** `node` taught `path` (already an item): recorded, within the bound on nodes per item. */
@@ -461,7 +387,7 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
           const listensAdded = mergeListens(b, rb.listens ?? [], node, now, listens);
           const wasLearning = b.state === 'learning';
           if (rb.state === 'locked' && wasLearning && rb.version >= b.unlock_version) {
-            lock(b, 'node', node, now);
+            lockRow(b, 'node', node, now);
             b.version = nextVersion();
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: s.items.all(b.seq).map((i) => i.path) });
@@ -521,7 +447,7 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
             s.remove.run(b.seq, p, by, now);
           }
         } else if (action === 'lock') {
-          if (b.state !== 'locked' || b.locked_by !== 'operator') lock(b, 'operator', by, now);
+          if (b.state !== 'locked' || b.locked_by !== 'operator') lockRow(b, 'operator', by, now);
         } else {
           b.state = 'learning';
           b.locked_by = null;
@@ -553,7 +479,7 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
 
     get(key: string): CentralBaseline | undefined {
       const b = s.byKey.get(key);
-      return b ? toCentral(b) : undefined;
+      return b ? toCentralBaseline(b, partsOf(b, true)) : undefined;
     },
 
     list(filter: BaselineFilter, limit: number, cursor: string | undefined): Page<CentralBaseline> | undefined {
@@ -574,18 +500,18 @@ export function createBaselineStore(db: Db): Synchronous<BaselineStore> {
       const more = rows.length > limit;
       const page = more ? rows.slice(0, limit) : rows;
       const last = page.at(-1);
-      return { items: page.map(toCentral), nextCursor: more && last ? encodeCursor(last.seq) : null };
+      return { items: page.map((b) => toCentralBaseline(b, partsOf(b, true))), nextCursor: more && last ? encodeCursor(last.seq) : null };
     },
 
     /** What an agent needs to catch up with `key`. */
     sync(key: string): SyncEntry | undefined {
       const b = s.byKey.get(key);
-      return b ? syncEntry(b) : undefined;
+      return b ? toSyncEntry(b, partsOf(b, false)) : undefined;
     },
 
     /** Baselines changed after `version` (oldest change first), except unattributed container keys. */
     changedSince(version: number, limit: number): SyncEntry[] {
-      return s.since.all(version, limit).map(syncEntry);
+      return s.since.all(version, limit).map((b) => toSyncEntry(b, partsOf(b, false)));
     },
 
     /** The executable is allowed for the key cluster-wide: by an operator, or in a locked baseline. */

@@ -17,6 +17,29 @@ import {
 } from './boundary/outbox.js';
 import { isoTime, isoTimeOrNull } from './time.js';
 
+/**
+ * The JSON of the change being queued, made once per change: one change usually goes to
+ * several destinations (and to a firing set) in a row. `forget` lets the last change go when
+ * its unit ends. Both backends' outboxes use it.
+ */
+export function changeJson(): { of(change: FindingChange): string; forget(): void } {
+  let lastChange: FindingChange | undefined;
+  let lastJson = '';
+  return {
+    of(change) {
+      if (change !== lastChange) {
+        lastChange = change;
+        lastJson = JSON.stringify(change);
+      }
+      return lastJson;
+    },
+    forget() {
+      lastChange = undefined;
+      lastJson = '';
+    },
+  };
+}
+
 /** Longest last error kept per row. */
 export const MAX_ERROR_LENGTH = 500;
 
@@ -96,16 +119,7 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]): Sqli
   const listeners = new Set<OutboxListener>();
   /** Rows written by the unit under way, announced once it commits. */
   let queued = new Map<string, number>();
-  /** The JSON of the change being queued (one change usually goes to several destinations). */
-  let lastChange: FindingChange | undefined;
-  let lastJson = '';
-  const json = (change: FindingChange): string => {
-    if (change !== lastChange) {
-      lastChange = change;
-      lastJson = JSON.stringify(change);
-    }
-    return lastJson;
-  };
+  const json = changeJson();
   const listStatements = new Map<string, ReturnType<typeof db.prepare<Record<string, unknown>, RawRow>>>();
 
   for (const d of destinations) s.queueRow.run(d.name);
@@ -149,13 +163,13 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]): Sqli
     enqueue(destination: string, change: FindingChange, now: number): void {
       const d = byName.get(destination);
       if (!d) return;
-      const dropped = insert(d, change, json(change), now);
+      const dropped = insert(d, change, json.of(change), now);
       queued.set(destination, (queued.get(destination) ?? 0) + dropped);
     },
 
     /** Alertmanager: the destination is told the finding fires (its latest snapshot is kept for re-posts). */
     fire(destination: string, change: FindingChange): void {
-      s.fire.run(destination, change.finding.id, json(change));
+      s.fire.run(destination, change.finding.id, json.of(change));
     },
 
     /** Alertmanager: the finding no longer fires at the destination. */
@@ -167,14 +181,14 @@ export function createOutbox(db: Db, destinations: readonly OutboxQueue[]): Sqli
     committed(): void {
       const done = queued;
       queued = new Map();
-      lastChange = undefined;
+      json.forget();
       for (const [name, dropped] of done) notify(name, dropped);
     },
 
     /** The unit rolled back: its rows are gone, nobody is told. */
     rolledBack(): void {
       queued = new Map();
-      lastChange = undefined;
+      json.forget();
     },
 
     /** Calls `listener` whenever rows may have become due (new rows, retries). */

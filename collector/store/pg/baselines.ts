@@ -31,13 +31,17 @@
 // of a concurrent change; the others are single statements. A page's or a catch-up's rows are
 // read with one statement per table, not per row.
 import { isValidBaselineKey, parseWorkloadKey } from '../../../proto/baseline-key.js';
-import { ITEM_DIGEST_LIMITS, type DigestSource } from '../../../proto/exec-identity.js';
+import { ITEM_DIGEST_LIMITS } from '../../../proto/exec-identity.js';
 import { StoreError } from '../boundary/errors.js';
 import {
   BASELINE_LIMITS, MAX_LISTENS_PER_BASELINE, type AllowedContents, type BaselineAction, type BaselineCounters, type BaselineFilter,
   type BaselineListen, type BaselineStore, type CentralBaseline, type CentralState, type ChangeOutcome, type ContentToAllow, type ItemSource,
   type NodeBaselineCleanup, type ReportedBaseline, type ReportOutcome, type ReportQuota, type SyncEntry,
 } from '../boundary/baselines.js';
+import {
+  groupBy, lockRow, toCentralBaseline, toSyncEntry, type BaselineParts, type RawBaseline, type RawDigest as BaseDigest, type RawItem as BaseItem,
+  type RawListen as BaseListen, type RawRemoved as BaseRemoved,
+} from '../baseline-rows.js';
 import { decodeCursor, encodeCursor, type Page } from '../paging.js';
 import { isoTime as iso } from '../time.js';
 import { digestId, planMerge, type Counts, type Holdings, type MergePlan } from './baseline-merge.js';
@@ -45,18 +49,12 @@ import { notifyBaselineChange } from './notify.js';
 import { PUBLIC_NAMES, type SchemaNames } from './schema.js';
 import type { Sql, Transact } from './sql.js';
 
-interface RawBaseline {
-  seq: number; key: string; namespace: string; workload_kind: string; workload: string; container: string;
-  state: CentralState; locked_by: 'operator' | 'node' | null; locked_detail: string; locked_at: number | null;
-  version: number; unlock_version: number; items: number; items_dropped: number; created_at: number; updated_at: number;
-  charged_to: string;
-}
-interface RawListen { baseline: number; listen: string; first_node: string; first_seen: number; last_seen: number; source: 'learned' | 'operator' }
-interface RawItem { baseline: number; path: string; source: ItemSource; added_by: string; first_seen: number; last_seen: number; nodes: number; any_content: number; inline_code: number }
-interface RawDigest {
-  baseline: number; path: string; sha256: string; source: DigestSource; image: string; added_by: string; first_seen: number; last_seen: number; nodes: number;
-}
-interface RawRemoved { baseline: number; path: string; removed_by: string; removed_at: number }
+/** A row under a baseline, as read for several baselines at once: with its baseline's seq. */
+type Under<T> = T & { baseline: number };
+type RawListen = Under<BaseListen>;
+type RawItem = Under<BaseItem>;
+type RawDigest = Under<BaseDigest>;
+type RawRemoved = Under<BaseRemoved>;
 
 /**
  * The key lock's advisory key in the schema `public`: the ASCII of "nwbaseke" (nodeward
@@ -190,25 +188,6 @@ class StartOver extends Error {}
 
 const count = async (q: Sql, text: string, params: readonly unknown[] = []): Promise<number> => (await q.one<{ n: number }>(text, params))!.n;
 
-function lock(b: RawBaseline, by: 'operator' | 'node', name: string, now: number): void {
-  b.state = 'locked';
-  b.locked_by = by;
-  b.locked_detail = name;
-  b.locked_at = now;
-}
-
-/** `rows` grouped by `keyOf`, each group in the rows' order. */
-function groupBy<T, K>(rows: readonly T[], keyOf: (r: T) => K): Map<K, T[]> {
-  const out = new Map<K, T[]>();
-  for (const r of rows) {
-    const k = keyOf(r);
-    const list = out.get(k);
-    if (list) list.push(r);
-    else out.set(k, [r]);
-  }
-  return out;
-}
-
 /** The rows under some baselines, grouped by baseline (seq). */
 interface Children {
   items: Map<number, RawItem[]>;
@@ -235,44 +214,13 @@ async function childrenOf(q: Sql, seqs: readonly number[], central: boolean): Pr
   return out;
 }
 
-function syncEntry(b: RawBaseline, c: Children): SyncEntry {
-  const digests = groupBy(c.digests.get(b.seq) ?? [], (d) => d.path);
-  const listens = c.listens.get(b.seq) ?? [];
+/** The rows under `b` among `c`. */
+function partsOf(b: RawBaseline, c: Children): BaselineParts {
   return {
-    key: b.key, version: b.version, state: b.state, lockedBy: b.locked_by, unlockVersion: b.unlock_version,
-    items: (c.items.get(b.seq) ?? []).map((i) => ({
-      path: i.path, source: i.source, firstSeen: i.first_seen, anyContent: i.any_content === 1, inlineCode: i.inline_code === 1,
-      digests: (digests.get(i.path) ?? []).map((d) => ({ sha256: d.sha256, source: d.source, image: d.image, firstSeen: d.first_seen })),
-    })),
-    removed: (c.removed.get(b.seq) ?? []).map((r) => r.path),
-    listens: listens.map((l) => l.listen),
-    operatorListens: listens.filter((l) => l.source === 'operator').map((l) => l.listen),
+    items: c.items.get(b.seq) ?? [], removed: c.removed.get(b.seq) ?? [], digests: c.digests.get(b.seq) ?? [], listens: c.listens.get(b.seq) ?? [],
+    ...(c.taught ? { taught: c.taught.get(b.seq) ?? [] } : {}), ...(c.digestNodes ? { digestNodes: c.digestNodes.get(b.seq) ?? [] } : {}),
   };
 }
-
-function toCentral(b: RawBaseline, c: Children): CentralBaseline {
-  const taught = groupBy(c.taught?.get(b.seq) ?? [], (t) => t.path);
-  const digestTaught = groupBy(c.digestNodes?.get(b.seq) ?? [], (t) => `${t.sha256}:${t.path}`);
-  const digests = groupBy(c.digests.get(b.seq) ?? [], (d) => d.path);
-  return {
-    key: b.key, namespace: b.namespace, workload: b.workload ? { kind: b.workload_kind, name: b.workload } : null,
-    container: b.container, state: b.state, lockedBy: b.locked_by, lockedByName: b.locked_detail,
-    lockedAt: b.locked_at === null ? null : iso(b.locked_at), version: b.version, createdAt: iso(b.created_at),
-    updatedAt: iso(b.updated_at),
-    items: (c.items.get(b.seq) ?? []).map((i) => ({
-      path: i.path, source: i.source, addedBy: i.added_by, firstSeen: iso(i.first_seen), lastSeen: iso(i.last_seen),
-      taughtBy: (taught.get(i.path) ?? []).map((t) => t.node), singleNode: i.nodes === 1, anyContent: i.any_content === 1,
-      inlineCode: i.inline_code === 1,
-      digests: (digests.get(i.path) ?? []).map((d) => ({
-        sha256: d.sha256, source: d.source, image: d.image, addedBy: d.added_by, firstSeen: iso(d.first_seen),
-        lastSeen: iso(d.last_seen), taughtBy: (digestTaught.get(`${d.sha256}:${d.path}`) ?? []).map((t) => t.node),
-      })),
-    })),
-    removed: (c.removed.get(b.seq) ?? []).map((r) => ({ path: r.path, removedBy: r.removed_by, removedAt: iso(r.removed_at) })),
-    itemsDropped: b.items_dropped, chargedTo: b.charged_to,
-  };
-}
-
 
 /** The writes of one transaction, over its `Sql`; every baseline it touches is locked (the header's steps 1 and 2). */
 function writer(q: Sql, names: SchemaNames) {
@@ -473,7 +421,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact, names: Schem
           const listensAdded = p.listens.added;
           const wasLearning = b.state === 'learning';
           if (rb.state === 'locked' && wasLearning && rb.version >= b.unlock_version) {
-            lock(b, 'node', node, now);
+            lockRow(b, 'node', node, now);
             b.version = await w.nextVersion(b.key);
             out.adoptAll.push(b.key);
             out.allowed.push({ key: b.key, paths: (await q.rows<{ path: string }>(Q.itemPaths, [b.seq])).map((i) => i.path) });
@@ -525,7 +473,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact, names: Schem
             await q.run(Q.remove, [b.seq, p, by, now]);
           }
         } else if (action === 'lock') {
-          if (b.state !== 'locked' || b.locked_by !== 'operator') lock(b, 'operator', by, now);
+          if (b.state !== 'locked' || b.locked_by !== 'operator') lockRow(b, 'operator', by, now);
         } else {
           b.state = 'learning';
           b.locked_by = null;
@@ -558,7 +506,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact, names: Schem
     get(key: string): Promise<CentralBaseline | undefined> {
       return snapshot(async (q) => {
         const b = await q.one<RawBaseline>(Q.byKey, [key]);
-        return b ? toCentral(b, await childrenOf(q, [b.seq], true)) : undefined;
+        return b ? toCentralBaseline(b, partsOf(b, await childrenOf(q, [b.seq], true))) : undefined;
       });
     },
 
@@ -572,14 +520,14 @@ export function createPgBaselineStore(sql: Sql, transact: Transact, names: Schem
         const page = more ? rows.slice(0, limit) : rows;
         const last = page.at(-1);
         const c = await childrenOf(q, page.map((b) => b.seq), true);
-        return { items: page.map((b) => toCentral(b, c)), nextCursor: more && last ? encodeCursor(last.seq) : null };
+        return { items: page.map((b) => toCentralBaseline(b, partsOf(b, c))), nextCursor: more && last ? encodeCursor(last.seq) : null };
       });
     },
 
     sync(key: string): Promise<SyncEntry | undefined> {
       return snapshot(async (q) => {
         const b = await q.one<RawBaseline>(Q.byKey, [key]);
-        return b ? syncEntry(b, await childrenOf(q, [b.seq], false)) : undefined;
+        return b ? toSyncEntry(b, partsOf(b, await childrenOf(q, [b.seq], false))) : undefined;
       });
     },
 
@@ -588,7 +536,7 @@ export function createPgBaselineStore(sql: Sql, transact: Transact, names: Schem
         const rows = await q.rows<RawBaseline>(Q.since, [version, limit]);
         if (rows.length === 0) return [];
         const c = await childrenOf(q, rows.map((b) => b.seq), false);
-        return rows.map((b) => syncEntry(b, c));
+        return rows.map((b) => toSyncEntry(b, partsOf(b, c)));
       });
     },
 

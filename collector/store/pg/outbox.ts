@@ -27,7 +27,7 @@ import {
   type OutboxUnit, type PlannedMessage, type QueueCounts,
 } from '../boundary/outbox.js';
 import { StoreError } from '../boundary/errors.js';
-import { MAX_ERROR_LENGTH, toDelivery, toOutboxRow, type RawRow } from '../outbox.js';
+import { changeJson, MAX_ERROR_LENGTH, toDelivery, toOutboxRow, type RawRow } from '../outbox.js';
 import { pageOf, type Page } from '../paging.js';
 import type { Sql, Transact } from './sql.js';
 
@@ -146,16 +146,7 @@ export function createPgOutbox(sql: Sql, transact: Transact, destinations: reado
     let madeQueues = false;
     /** Rows written by this unit, announced once it commits: dropped per destination. */
     const queued = new Map<string, number>();
-    /** The JSON of the change being queued (one change usually goes to several destinations). */
-    let lastChange: FindingChange | undefined;
-    let lastJson = '';
-    const json = (change: FindingChange): string => {
-      if (change !== lastChange) {
-        lastChange = change;
-        lastJson = JSON.stringify(change);
-      }
-      return lastJson;
-    };
+    const json = changeJson();
     const record = (w: Write): Promise<void> => {
       if (flushed) return Promise.reject(new StoreError('OUTBOX_FLUSHED', 'the outbox of this unit was written already: nothing more can join it'));
       writes.push(w);
@@ -174,7 +165,7 @@ export function createPgOutbox(sql: Sql, transact: Transact, destinations: reado
           dropped = 1;
         }
       }
-      await q.run(Q.insert, [d.name, change.finding.id, change.event, json(change), now]);
+      await q.run(Q.insert, [d.name, change.finding.id, change.event, json.of(change), now]);
       return dropped;
     }
 
@@ -204,7 +195,7 @@ export function createPgOutbox(sql: Sql, transact: Transact, destinations: reado
             const dropped = await insert(w.d, w.change, w.now);
             queued.set(w.d.name, (queued.get(w.d.name) ?? 0) + dropped);
           } else if (w.kind === 'fire') {
-            await q.run(Q.fire, [w.destination, w.change.finding.id, json(w.change)]);
+            await q.run(Q.fire, [w.destination, w.change.finding.id, json.of(w.change)]);
           } else {
             await q.run(Q.unfire, [w.destination, w.findingId]);
           }
@@ -217,12 +208,12 @@ export function createPgOutbox(sql: Sql, transact: Transact, destinations: reado
         if (madeQueues) queuesMade = true;
         const done = [...queued];
         queued.clear();
-        lastChange = undefined;
+        json.forget();
         for (const [name, dropped] of done) notify(name, dropped);
       },
       rolledBack(): void {
         queued.clear();
-        lastChange = undefined;
+        json.forget();
       },
     };
   }
