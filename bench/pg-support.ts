@@ -2,6 +2,7 @@
 // share: a pool on a database of the benchmark's server, migrated as the collector migrates
 // it, and the agent batches both ingest paths commit.
 import type pg from 'pg';
+import { ensureSearchIndex } from '../collector/store/pg/search-index.js';
 import { migratePostgres } from '../collector/store/pg/migrate.js';
 import { createPool } from '../collector/store/pg/pool.js';
 import type { IncomingBatch } from '../collector/pipeline/types.js';
@@ -14,6 +15,9 @@ export async function benchPool(url: string, size: number, migrate: boolean): Pr
     const client = await pool.connect();
     try {
       await migratePostgres(client);
+      // As the collector opens it (pg/open.ts): with the search index, whose upkeep the ingest figures include.
+      const search = await ensureSearchIndex(client);
+      if (!search.ready) throw new Error(`no search index: ${search.reason}`);
     } finally {
       client.release();
     }

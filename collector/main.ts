@@ -176,6 +176,8 @@ export function createCollector(config: CollectorConfig, deps: { log?: Logger; c
     const opened = await openPostgres(config.postgres, (err) => pgLog.warn({ err: scrubPassword(err.message, config.postgres!.url()) }, 'an idle PostgreSQL connection ended; another is opened when needed'));
     pgPool = opened.pool;
     if (opened.schema.applied.length > 0) pgLog.info({ from: opened.schema.from, to: opened.schema.to }, 'PostgreSQL schema migrated');
+    if (!opened.search.ready) pgLog.warn({ reason: opened.search.reason }, 'no search index: a findings search (q) reads every finding in its order until it fills a page (docs/postgresql.md)');
+    else if (opened.search.created) pgLog.info('the findings search index was made');
     return openPgStore({ pool: opened.pool, ...opts });
   }
 

@@ -97,6 +97,8 @@ interface OrderedQuery {
   readonly pinned: Partial<Record<KeyColumn, KeyValue>>;
   /** Row filters besides state and severity, as SQL terms on bound parameters. */
   readonly terms: readonly string[];
+  /** Of `terms`, those pinning a column the order's index has after (state, severity) (node for sort=node, check for sort=check): they narrow its ranges. */
+  readonly rangeTerms: readonly string[];
   /** Whether the (state, severity) range can hold a match (default: every one). */
   readonly arm?: (state: FindingState, rank: number) => boolean;
 }
@@ -164,22 +166,66 @@ function armAfter(q: OrderedQuery, rank: number): string | undefined {
   return before.length === 0 ? undefined : row(before, true);
 }
 
-/** The SQL of a page through the order's index: one arm per state and severity. Undefined: no row can match. */
-function mergedPageSql(q: OrderedQuery): string | undefined {
-  const spec = ORDERS[q.sort];
-  const arms: string[] = [];
+/** The (state, severity) ranges a page through the order's index reads, each with its conditions; none: no row can match. */
+function armsOf(q: OrderedQuery): Array<{ readonly si: number; readonly rank: number; readonly where: string[] }> {
+  const arms = [];
   for (const [si, state] of FINDING_STATES.entries()) {
     if (!q.states.includes(state)) continue;
     for (let rank = q.ranks.lo; rank <= q.ranks.hi; rank++) {
       if (q.arm && !q.arm(state, rank)) continue;
       const after = armAfter(q, rank);
       if (after === undefined) continue;
-      const where = [`state = @s${si}`, `severity_rank = ${rank}`, ...(after === '' ? [] : [after]), ...q.terms];
-      arms.push(`SELECT * FROM findings INDEXED BY ${spec.index} WHERE ${where.join(' AND ')}`);
+      arms.push({ si, rank, where: [`state = @s${si}`, `severity_rank = ${rank}`, ...(after === '' ? [] : [after])] });
     }
   }
+  return arms;
+}
+
+/** The SQL of a page through the order's index: one arm per state and severity. Undefined: no row can match. */
+function mergedPageSql(q: OrderedQuery): string | undefined {
+  const spec = ORDERS[q.sort];
+  const arms = armsOf(q).map((a) => `SELECT * FROM findings INDEXED BY ${spec.index} WHERE ${[...a.where, ...q.terms].join(' AND ')}`);
   if (arms.length === 0) return undefined;
   return `${arms.join('\nUNION ALL ')}\nORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
+}
+
+/**
+ * The SQL of a page through the order's index that reads at most @budget rows of each arm
+ * (a search that matches sparsely would otherwise read a whole range for want of matches).
+ * Each arm walks its range without the filters, up to the budget, and keeps the rows the
+ * filters match (hit = 1) and the last row it read when it read the whole budget (edge = 1):
+ * where that arm stopped. `budgetedPage` cuts the page there, so a page may hold fewer than
+ * `limit` findings and still have a next one, which starts after the edge.
+ */
+function budgetedPageSql(q: OrderedQuery): { sql: string; arms: number } | undefined {
+  const spec = ORDERS[q.sort];
+  const by = orderBy(q.sort, q.order);
+  const hit = q.terms.filter((x) => !q.rangeTerms.includes(x));
+  const arms = armsOf(q).map((a, i) => {
+    const walked = `SELECT * FROM findings INDEXED BY ${spec.index} WHERE ${[...a.where, ...q.rangeTerms].join(' AND ')} ORDER BY ${by} LIMIT @budget`;
+    const marked = `SELECT w.*, CASE WHEN ${hit.length === 0 ? '1 = 1' : hit.join(' AND ')} THEN 1 ELSE 0 END AS hit, row_number() OVER (ORDER BY ${by}) AS rn FROM (${walked}) AS w`;
+    return `SELECT * FROM (SELECT m.*, CASE WHEN m.rn = @budget THEN 1 ELSE 0 END AS edge FROM (${marked}) AS m WHERE m.hit = 1 OR m.rn = @budget ORDER BY ${by} LIMIT @limit) AS a${i}`;
+  });
+  if (arms.length === 0) return undefined;
+  return { sql: `${arms.join('\nUNION ALL ')}\nORDER BY ${by} LIMIT @rows`, arms: arms.length };
+}
+
+/**
+ * A budgeted page's rows (budgetedPageSql, in the order) as a page: its first `limit` hits,
+ * and where the next page starts. That is after the last of them when there are more hits,
+ * else after the first edge (an arm read its whole budget: what comes after it in that arm
+ * is not known yet), else nowhere (the walk read every range to its end).
+ */
+export function budgetedPage<R extends { hit: number; edge: number }>(rows: readonly R[], limit: number): { rows: R[]; next: R | undefined } {
+  const hits: R[] = [];
+  for (const r of rows) {
+    if (r.hit === 1) {
+      hits.push(r);
+      if (hits.length > limit) return { rows: hits.slice(0, limit), next: hits[limit - 1] };
+    }
+    if (r.edge === 1) return { rows: hits, next: r };
+  }
+  return { rows: hits, next: undefined };
 }
 
 /** Parameters of the states (@s0 open, @s1 resolved, @s2 suppressed) the SQL names. */
@@ -217,11 +263,15 @@ const ranksTerm = (q: Pick<OrderedQuery, 'ranks'>): string[] => (q.ranks.lo === 
 const statesTerm = (q: Pick<OrderedQuery, 'states'>): string =>
   `state IN (${FINDING_STATES.flatMap((s, i) => (q.states.includes(s) ? [`@s${i}`] : [])).join(', ')})`;
 
-/** The SQL of a page read through a filter's index, all its matches sorted (for a filter that matches few rows). */
-function sortedPageSql(q: OrderedQuery, by: FilterIndex): string {
-  const pin = `${by.column} = @${by.param}`;
+/**
+ * The SQL of a page read through a filter's index, all its matches sorted (for a filter that
+ * matches few rows), or of the few rows a search index named (`pin` a term of the caller's,
+ * without an index hint).
+ */
+function sortedPageSql(q: OrderedQuery, by: FilterIndex | { readonly pin: string }): string {
+  const pin = 'pin' in by ? by.pin : `${by.column} = @${by.param}`;
   const where = [pin, statesTerm(q), ...ranksTerm(q), ...(q.after ? [keyAfter(q.sort, q.order)] : []), ...q.terms.filter((x) => x !== pin)];
-  return `SELECT * FROM findings INDEXED BY ${by.index} WHERE ${where.join(' AND ')} ORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
+  return `SELECT * FROM findings${'pin' in by ? '' : ` INDEXED BY ${by.index}`} WHERE ${where.join(' AND ')} ORDER BY ${orderBy(q.sort, q.order)} LIMIT @limit`;
 }
 
 /**
@@ -249,20 +299,39 @@ export interface Measure {
   matches(by: FilterKind, value: string, states: readonly FindingState[], ranks: { readonly lo: number; readonly hi: number }): (state: FindingState, rank: number) => number;
 }
 
-/** One page as SQL: in which order, and the statement with its parameters (no statement: nothing can match). */
+/**
+ * How a text search (`q`) may be read, when the backend has a search index (PostgreSQL's
+ * trigram index: pg/findings.ts). Without one, the order's ranges are walked checking `q` on
+ * each row, as any other filter.
+ */
+export interface SearchPlan {
+  /** The index named these few rows (a term on bound parameters, in the backend's dialect): read them all and sort them. */
+  readonly among?: { readonly pin: string; readonly params: Readonly<Record<string, unknown>> };
+  /** The index names too many rows to sort: walk the order's ranges, reading at most this many rows in all (at least limit + 1 per range). */
+  readonly budget?: number;
+}
+
+/**
+ * One page as SQL: in which order, the statement with its parameters (no statement: nothing
+ * can match), and how it reads: through the order's index (`merged`, or `budgeted`, whose
+ * rows `budgetedPage` makes the page of), or a sort of few rows (`sorted`).
+ */
 export interface PageQuery {
   readonly sort: FindingSort;
   readonly order: SortOrder;
   readonly sql: string | undefined;
   readonly params: Record<string, unknown>;
+  readonly plan: 'merged' | 'budgeted' | 'sorted';
 }
 
 /**
  * The statement of one page of the list. The order's index serves it (mergedPageSql) unless
  * a node, check or category filter that index does not lead with matches few enough findings
  * to read them all through the filter's own index and sort them (sortedPageSql, sortCap).
+ * A search plan changes only a page that would walk the order's index: it sorts the rows the
+ * search index named instead, or bounds the walk.
  */
-export function pageQuery(scoped: FindingFilter, limit: number, how: ListOrder, measure: Measure): PageQuery {
+export function pageQuery(scoped: FindingFilter, limit: number, how: ListOrder, measure: Measure, search: SearchPlan = {}): PageQuery {
   // scope=cluster is the node '' (migration 020), which every index on node serves; a node
   // named with it matches nothing. scope=node is every node but ''.
   const clusterOnly = scoped.scope === 'cluster';
@@ -274,7 +343,7 @@ export function pageQuery(scoped: FindingFilter, limit: number, how: ListOrder, 
   const states = filter.state === undefined ? FINDING_STATES : [filter.state];
   // Every value is bound; the SQL is assembled from fixed fragments.
   const params: Record<string, unknown> = { ...stateParams(), ...keyParams(how.after), limit: limit + 1 };
-  if (ranks.lo > ranks.hi || (clusterOnly && filter.node !== '')) return { sort, order, sql: undefined, params };
+  if (ranks.lo > ranks.hi || (clusterOnly && filter.node !== '')) return { sort, order, sql: undefined, params, plan: 'merged' };
   const terms: string[] = [];
   if (filter.scope === 'node') terms.push("node <> ''");
   const eq = (column: string, name: string, value: unknown): void => {
@@ -288,23 +357,41 @@ export function pageQuery(scoped: FindingFilter, limit: number, how: ListOrder, 
   if (filter.since !== undefined) { terms.push('last_seen >= @since'); params.since = filter.since; }
   if (filter.q !== undefined) {
     terms.push("(subject LIKE @q ESCAPE '\\' OR title LIKE @q ESCAPE '\\' OR check_id LIKE @q ESCAPE '\\' OR actual LIKE @q ESCAPE '\\')");
-    params.q = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    params.q = likePattern(filter.q);
   }
   const pinned: OrderedQuery['pinned'] = {
     ...(filter.node === undefined ? {} : { node: filter.node }), ...(filter.check === undefined ? {} : { check_id: filter.check }),
   };
-  const q: OrderedQuery = { sort, order, states, ranks, after: how.after, pinned, terms };
-
   const own = (sort === 'node' && filter.node !== undefined) || (sort === 'check' && filter.check !== undefined);
+  const rangeTerms = !own ? [] : sort === 'node' ? ['node = @node'] : ['check_id = @check'];
+  const q: OrderedQuery = { sort, order, states, ranks, after: how.after, pinned, terms, rangeTerms };
+
   const by = own ? undefined
     : filter.node !== undefined ? FILTER_INDEXES.node
       : filter.check !== undefined ? FILTER_INDEXES.check
         : filter.category !== undefined ? FILTER_INDEXES.category : undefined;
-  if (!by) return { sort, order, sql: mergedPageSql(q), params };
-  const count = measure.matches(by.kind, params[by.param] as string, states, ranks);
-  let matches = 0;
-  for (const state of states) for (let rank = ranks.lo; rank <= ranks.hi; rank++) matches += count(state, rank);
-  if (matches <= sortCap(limit, measure.total(states, ranks))) return { sort, order, sql: sortedPageSql(q, by), params };
-  // Walked: the ranges where the filter has no match are left out (each would be read to its end).
-  return { sort, order, sql: mergedPageSql({ ...q, arm: (state, rank) => count(state, rank) > 0 }), params };
+  let walked = q;
+  if (by) {
+    const count = measure.matches(by.kind, params[by.param] as string, states, ranks);
+    let matches = 0;
+    for (const state of states) for (let rank = ranks.lo; rank <= ranks.hi; rank++) matches += count(state, rank);
+    if (matches <= sortCap(limit, measure.total(states, ranks))) return { sort, order, sql: sortedPageSql(q, by), params, plan: 'sorted' };
+    // Walked: the ranges where the filter has no match are left out (each would be read to its end).
+    walked = { ...q, arm: (state, rank) => count(state, rank) > 0 };
+  }
+  if (filter.q !== undefined && search.among) {
+    return { sort, order, sql: sortedPageSql(q, { pin: search.among.pin }), params: { ...params, ...search.among.params }, plan: 'sorted' };
+  }
+  if (filter.q !== undefined && search.budget !== undefined) {
+    const budgeted = budgetedPageSql(walked);
+    if (budgeted === undefined) return { sort, order, sql: undefined, params, plan: 'budgeted' };
+    const budget = Math.max(limit + 1, Math.ceil(search.budget / budgeted.arms));
+    return { sort, order, sql: budgeted.sql, params: { ...params, budget, rows: limit + 1 + budgeted.arms }, plan: 'budgeted' };
+  }
+  return { sort, order, sql: mergedPageSql(walked), params, plan: 'merged' };
+}
+
+/** A LIKE pattern matching the text anywhere, its own %, _ and \\ taken literally (ESCAPE '\\'). */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

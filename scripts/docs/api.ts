@@ -240,7 +240,10 @@ curl --cacert data/pki/ca.crt -H "Authorization: Bearer $TOKEN" \\
 ## Pages and cursors
 
 Lists answer \`{items, nextCursor}\`. Pass \`nextCursor\` back as \`cursor\` to get the next page;
-it is \`null\` on the last page. \`limit\` sets the page size. The findings list comes in several
+it is \`null\` on the last page. \`limit\` sets the most items a page holds: a page may hold
+fewer and still have a next one (a findings search on PostgreSQL reads a bounded number of
+findings per page, and the last page across clusters may be empty), so follow \`nextCursor\`
+until it is \`null\` rather than stopping at a short page. The findings list comes in several
 orders (\`sort\`, \`order\`; most severe first by default): its cursor continues the order it came
 from, and a walk neither skips nor repeats a finding that keeps its place in that order
 meanwhile. [The order of the findings list](findings-order.md) says which orders a change moves a

@@ -20,7 +20,7 @@
 // The key's text columns (node, check_id) compare and sort in the "C" collation (bytes, as
 // SQLite's BINARY does), which migration 004 gives the columns, so the indexes serve the order.
 import type { FindingFilter, ListOrder } from '../boundary/findings.js';
-import { pageQuery, type Measure } from '../finding-order.js';
+import { pageQuery, type Measure, type PageQuery, type SearchPlan } from '../finding-order.js';
 import type { FindingSort, SortOrder } from '../boundary/findings.js';
 
 export interface PostgresPage {
@@ -29,6 +29,7 @@ export interface PostgresPage {
   /** Undefined: no row can match. */
   readonly text: string | undefined;
   readonly values: readonly unknown[];
+  readonly plan: PageQuery['plan'];
 }
 
 /** SQLite's statement of a page (store/finding-order.ts) in PostgreSQL's dialect. */
@@ -46,12 +47,12 @@ export function toPostgres(sqlite: string, params: Readonly<Record<string, unkno
   return { text, values: names.map((n) => params[n]) };
 }
 
-/** The statement of one page of the list, planned as on SQLite. */
-export function postgresPage(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure): PostgresPage {
-  const page = pageQuery(filter, limit, how, measure);
-  if (page.sql === undefined) return { sort: page.sort, order: page.order, text: undefined, values: [] };
-  const { text, values } = toPostgres(limitArms(page.sql), page.params);
-  return { sort: page.sort, order: page.order, text, values };
+/** The statement of one page of the list, planned as on SQLite (a budgeted walk's arms carry their limits already). */
+export function postgresPage(filter: FindingFilter, limit: number, how: ListOrder, measure: Measure, search?: SearchPlan): PostgresPage {
+  const page = pageQuery(filter, limit, how, measure, search);
+  if (page.sql === undefined) return { sort: page.sort, order: page.order, text: undefined, values: [], plan: page.plan };
+  const { text, values } = toPostgres(page.plan === 'budgeted' ? page.sql : limitArms(page.sql), page.params);
+  return { sort: page.sort, order: page.order, text, values, plan: page.plan };
 }
 
 /** A UNION ALL of arms with one ORDER BY ... LIMIT at its end: that clause given to each arm too (unchanged otherwise). */

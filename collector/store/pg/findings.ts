@@ -14,10 +14,11 @@ import { severityRank, type FindingState } from '../../../proto/domain.js';
 import type { Finding } from '../../finding.js';
 import type { FindingFilter, FindingReads, FindingWrites, StoredFinding } from '../boundary/findings.js';
 import { StoreError } from '../boundary/errors.js';
-import { positionFromJson, positionOf, positionToJson } from '../finding-order.js';
+import { budgetedPage, likePattern, positionFromJson, positionOf, positionToJson, type SearchPlan } from '../finding-order.js';
 import { toFinding, type FindingRowRaw } from '../finding-row.js';
 import { openSealedCursor, pageOf, sealCursor } from '../paging.js';
 import { postgresPage } from './finding-order.js';
+import { indexable, SEARCH_TEXT } from './search-index.js';
 import { detailValue, storedDetail } from './detail.js';
 import type { PgHistoryLog } from './history.js';
 import { createPgRollups, measureOf, readRollupCounts, type PgRollups } from './rollups.js';
@@ -133,7 +134,25 @@ export interface PgFindingDeps {
   readonly transact: Transact;
   /** readCursorKey's. */
   readonly cursorKey: Buffer;
+  /** The search index (pg/search-index.ts), when it is ready: how the list reads a `q` with it. */
+  readonly search?: PgSearch;
 }
+
+/** How the list searches with the trigram index. */
+export interface PgSearch {
+  /** The most rows the index may name for a page to read and sort them all (else the order's ranges are walked). */
+  readonly candidates: number;
+  /** Rows a walk of the order's ranges reads for one page, at most (searchPlan's budget). */
+  readonly rows: number;
+}
+
+export const PG_SEARCH: PgSearch = { candidates: 2000, rows: 8000 };
+
+// The search index's rows for a term, at most $2 of them: fewer than that, and a page reads
+// and sorts those (rechecking every filter); as many, and the page walks the order's ranges
+// under a budget instead (finding-order.ts SearchPlan). The planner picks the index for a term
+// its statistics think rare, and a scan that stops early for one they think common.
+export const SEARCH_PROBE = `SELECT seq FROM findings WHERE ${SEARCH_TEXT} ILIKE $1 LIMIT $2`;
 
 export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: FindingReads; writes: FindingWrites; flush(): Promise<void> } {
   const { history, rollups, cursorKey } = deps;
@@ -233,6 +252,14 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     },
   };
 
+  /** Whether the index names few rows for the term (read and sort them) or many (walk, bounded). */
+  async function searchPlan(q: string, search: PgSearch): Promise<SearchPlan> {
+    if (!indexable(q)) return { budget: search.rows };
+    const named = await sql.rows<{ seq: number }>(SEARCH_PROBE, [likePattern(q), search.candidates + 1]);
+    if (named.length <= search.candidates) return { among: { pin: 'seq = ANY(@named::bigint[])', params: { named: named.map((r) => r.seq) } } };
+    return { budget: search.rows };
+  }
+
   const reads: FindingReads = {
     async get(id) {
       const r = await sql.one<Raw>(GET, [id]);
@@ -245,13 +272,17 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     },
 
     async list(filter, limit, how = {}) {
+      if (unmatchable(filter)) return { items: [], nextCursor: null };
       // The planner's counts: node '' stands for scope=cluster (as pageQuery reads it).
       const node = filter.scope === 'cluster' ? filter.node ?? '' : filter.node;
-      const counts = unmatchable(filter) ? undefined : await readRollupCounts(sql, { node, check: filter.check, category: filter.category });
-      const page = postgresPage(filter, limit, how, measureOf(counts));
-      const rows = page.text === undefined || unmatchable(filter) ? [] : await sql.rows<Raw>(page.text, page.values);
+      const measure = measureOf(await readRollupCounts(sql, { node, check: filter.check, category: filter.category }));
+      let page = postgresPage(filter, limit, how, measure);
+      if (page.plan === 'merged' && filter.q !== undefined && deps.search) page = postgresPage(filter, limit, how, measure, await searchPlan(filter.q, deps.search));
       const cursorOf = (last: Raw) => sealCursor(cursorKey, positionToJson(positionOf(page.sort, page.order, { ...last, detail: '' })));
-      return pageOf(rows, limit, toFindingPg, cursorOf);
+      if (page.text === undefined) return { items: [], nextCursor: null };
+      if (page.plan !== 'budgeted') return pageOf(await sql.rows<Raw>(page.text, page.values), limit, toFindingPg, cursorOf);
+      const cut = budgetedPage(await sql.rows<Raw & { hit: number; edge: number }>(page.text, page.values), limit);
+      return { items: cut.rows.map(toFindingPg), nextCursor: cut.next === undefined ? null : cursorOf(cut.next) };
     },
 
     openCursor(cursor) {

@@ -16,12 +16,15 @@ import type pg from 'pg';
 import { StoreError } from '../boundary/errors.js';
 import { migratePostgres, type MigrationOutcome } from './migrate.js';
 import { createPool } from './pool.js';
+import { ensureSearchIndex, type SearchIndexState } from './search-index.js';
 import { DEFAULT_SCHEMA } from './schema.js';
 import { redactUrl, type PostgresSettings } from './settings.js';
 
 export interface OpenedPostgres {
   readonly pool: pg.Pool;
   readonly schema: MigrationOutcome;
+  /** Whether the findings search has its index (pg/search-index.ts), or why not. */
+  readonly search: SearchIndexState;
 }
 
 export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error) => void): Promise<OpenedPostgres> {
@@ -35,7 +38,8 @@ export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error
     }
     try {
       await checkSchema(client, s.schema ?? DEFAULT_SCHEMA);
-      return { pool, schema: await migratePostgres(client) };
+      const schema = await migratePostgres(client);
+      return { pool, schema, search: await ensureSearchIndex(client) };
     } finally {
       client.release();
     }

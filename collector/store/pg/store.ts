@@ -18,7 +18,8 @@ import { createPgAuditLog } from './audit.js';
 import { createPgBaselineStore } from './baselines.js';
 import { createPgClusterStore } from './cluster.js';
 import { createPgClusterNodeStore } from './cluster-nodes.js';
-import { createPgFindingStore, readCursorKey } from './findings.js';
+import { createPgFindingStore, PG_SEARCH, readCursorKey, type PgSearch } from './findings.js';
+import { searchIndexReady } from './search-index.js';
 import { createPgHistoryLog } from './history.js';
 import { createPgNodeStore } from './nodes.js';
 import { createPgOutbox } from './outbox.js';
@@ -39,6 +40,8 @@ export interface PgStoreOptions {
   readonly webhooks?: readonly OutboxQueue[];
   /** The schema the pool's sessions are in; when given, a pool in another one is refused (a wiring mistake). */
   readonly schema?: string;
+  /** How the findings list searches when the search index is there (default PG_SEARCH; tests make pages cheaper to cut). */
+  readonly search?: PgSearch;
 }
 
 // The database enforces idempotency: of two units claiming one message at once, the second's
@@ -66,8 +69,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<Store> {
   const names = schemaNames(current);
   const cursorKey = await readCursorKey(outside);
   const historyLimit = opts.historyLimit ?? 100;
+  const search = (await searchIndexReady(outside)) ? opts.search ?? PG_SEARCH : undefined;
   const findingsOver = (sql: Sql, rollups = createPgRollups()) =>
-    createPgFindingStore(sql, { history: createPgHistoryLog(sql, { limit: historyLimit }), rollups, transact, cursorKey });
+    createPgFindingStore(sql, { history: createPgHistoryLog(sql, { limit: historyLimit }), rollups, transact, cursorKey, ...(search ? { search } : {}) });
 
   const nodes = createPgNodeStore(outside);
   const audit = createPgAuditLog(outside, transact);

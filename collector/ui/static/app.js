@@ -366,24 +366,38 @@ function findingRow(f, opts = {}) {
  */
 async function pagedTable(path, query, opts) {
   const wrap = el('div', { class: opts.ids.wrap });
-  const first = await api(path, { ...query, limit: PAGE_SIZE });
+  // A page may hold fewer items than asked for and still have a next one (a search reads a
+  // bounded part of the findings per page): a few more pages are read to fill a screen.
+  const fill = async (cursor) => {
+    const items = [];
+    let next = cursor;
+    for (let reads = 0; reads < 5 && (reads === 0 || (next && items.length < PAGE_SIZE)); reads++) {
+      const page = await api(path, { ...query, limit: PAGE_SIZE, ...(next ? { cursor: next } : {}) });
+      items.push(...page.items);
+      next = page.nextCursor;
+    }
+    return { items, next };
+  };
+  const first = await fill(null);
   const tbl = table(opts.head, first.items.map(opts.row), { class: opts.ids.table.replace(/-table$/, ''), id: opts.ids.table });
   const count = el('p', { class: 'count', id: opts.ids.count });
   let shown = first.items.length;
-  let cursor = first.nextCursor;
+  let cursor = first.next;
   const more = el('button', { type: 'button', id: 'more' }, 'Show more');
   const update = () => {
-    count.textContent = shown === 0 ? opts.empty : `${shown} ${opts.noun[shown === 1 ? 0 : 1]}${cursor ? ' shown; there are more' : ''}`;
+    count.textContent = shown === 0 ? (cursor ? `No ${opts.noun[1]} found yet: Show more searches further.` : opts.empty)
+      : `${shown} ${opts.noun[shown === 1 ? 0 : 1]}${cursor ? ' shown; there are more' : ''}`;
     more.hidden = !cursor;
+    tbl.hidden = shown === 0;
   };
   more.addEventListener('click', async () => {
     more.disabled = true;
     try {
-      const page = await api(path, { ...query, limit: PAGE_SIZE, cursor });
+      const page = await fill(cursor);
       const body = tbl.querySelector('tbody');
       for (const item of page.items) body?.append(opts.row(item));
       shown += page.items.length;
-      cursor = page.nextCursor;
+      cursor = page.next;
       update();
     } catch (err) {
       wrap.append(errorBox(err));
@@ -393,7 +407,6 @@ async function pagedTable(path, query, opts) {
   });
   update();
   wrap.append(count, tbl, more);
-  tbl.hidden = shown === 0;
   return wrap;
 }
 
