@@ -18,12 +18,14 @@ import { openPostgres } from '../../collector/store/pg/open.js';
 import { sqlOf } from '../../collector/store/pg/sql.js';
 import { runPgUnit } from '../../collector/store/pg/unit.js';
 import { createPgSummaryQueries } from '../../collector/store/pg/summary.js';
+import { createPgRollups, STRIPES } from '../../collector/store/pg/rollups.js';
 import {
   FINDING_SORTS, SORT_ORDERS, type FindingFields, type FindingFilter, type FindingWrite, type Store, type StoredFinding, type StoreUnit,
 } from '../../collector/store/store.js';
 import { eventually } from '../helpers/https.js';
 import { testDir } from '../helpers/files.js';
 import { connectTo, needsPostgres, postgresForFile } from '../helpers/postgres.js';
+import { pgPool } from '../helpers/pg-backends.js';
 import { checkProperty, fc, prng } from '../helpers/property.js';
 
 const pgTest = needsPostgres();
@@ -35,6 +37,7 @@ interface Pair {
   readonly pool: pg.Pool;
   /** A read-only connection to the SQLite file (rows the boundary does not show). */
   readonly liteDb: Database.Database;
+  readonly url: string;
 }
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -74,7 +77,7 @@ async function pair(t: { teardown(fn: () => Promise<void>): void }, historyLimit
     await lite.close();
     await pgStore.close();
   });
-  return { lite, pg: pgStore, pool, liteDb };
+  return { lite, pg: pgStore, pool, liteDb, url };
 }
 
 // Names chosen to tell byte order from a locale's ('B' < 'a' < 'ß'), with LIKE's wildcards,
@@ -287,10 +290,12 @@ async function tablesOf(p: Pair) {
   const resultsSql = 'SELECT node, check_id, subject, status, severity, scored, evaluated_at FROM node_results ORDER BY node, check_id, subject';
   const rollupSql = [
     'SELECT state, node, total, s0, s1, s2, s3, s4 FROM node_counts ORDER BY state, node',
-    'SELECT state, category, severity_rank, n FROM finding_totals ORDER BY state, category, severity_rank',
+    // The striped tables summed over their stripes (PostgreSQL writes a stripe per connection; SQLite stripe 0).
+    'SELECT state, category, severity_rank, CAST(sum(n) AS BIGINT) AS n FROM finding_totals GROUP BY state, category, severity_rank HAVING sum(n) <> 0 ORDER BY state, category, severity_rank',
     'SELECT state, check_id, node, n FROM check_nodes ORDER BY state, check_id, node',
-    'SELECT state, check_id, nodes, findings, s0, s1, s2, s3, s4 FROM check_spread ORDER BY state, check_id',
-    'SELECT state, check_id, severity_rank, n FROM check_totals ORDER BY state, check_id, severity_rank',
+    `SELECT state, check_id, CAST(sum(nodes) AS BIGINT) AS nodes, CAST(sum(findings) AS BIGINT) AS findings, CAST(sum(s0) AS BIGINT) AS s0, CAST(sum(s1) AS BIGINT) AS s1, CAST(sum(s2) AS BIGINT) AS s2, CAST(sum(s3) AS BIGINT) AS s3, CAST(sum(s4) AS BIGINT) AS s4
+      FROM check_spread GROUP BY state, check_id HAVING sum(findings) <> 0 ORDER BY state, check_id`,
+    'SELECT state, check_id, severity_rank, CAST(sum(n) AS BIGINT) AS n FROM check_totals GROUP BY state, check_id, severity_rank HAVING sum(n) <> 0 ORDER BY state, check_id, severity_rank',
   ];
   const historySql = 'SELECT finding_seq, event, at, last_at, occurrences, severity, note, recorded_at FROM finding_history ORDER BY finding_seq, seq';
   const lite = [nodesSql, resultsSql, historySql, ...rollupSql].map((q) => p.liteDb.prepare(q).all());
@@ -591,6 +596,56 @@ pgTest('units moving the same rollup rows at once, in opposite orders, neither d
   t.deepEqual(await p.pg.findings.countByState(), { open: units * 12, resolved: 0, suppressed: 0 });
   const summary = { state: 'open' as const, top: 10, now: T0, staleAfterMs: 1 };
   t.deepEqual(await createPgSummaryQueries(sqlOf(p.pool), p.lite.nodes).summary(summary), await p.lite.summary.summary(summary));
+});
+
+pgTest('striped rollups: a unit flushing the cluster-wide rows another has flushed and not committed goes on, unless their connections share a stripe', async (t) => {
+  const p = await pair(t);
+  // Clients by their stripe (the backend pid modulo STRIPES): two that differ, and a third sharing the first's. Clients
+  // of a pool as the store makes them (bigint read as a number); those not wanted stay checked out so that the next is new.
+  const { pool } = await pgPool(t, p.url, 60, false);
+  const held: pg.PoolClient[] = [];
+  const chosen: Array<{ c: pg.PoolClient; stripe: number }> = [];
+  t.teardown(() => held.forEach((c) => c.release()));
+  const open = async (want: (stripe: number) => boolean) => {
+    // New backends' pids mostly count up, so the stripes come round within STRIPES connections.
+    for (;;) {
+      if (held.length >= 60) throw new Error(`no connection of the stripe wanted in ${held.length}`);
+      const c = await pool.connect();
+      held.push(c);
+      const stripe = Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid) % STRIPES;
+      if (want(stripe)) {
+        chosen.push({ c, stripe });
+        return c;
+      }
+    }
+  };
+  const a = await open(() => true);
+  const b = await open((x) => x !== chosen[0]!.stripe);
+  const same = await open((x) => x === chosen[0]!.stripe);
+  // A finding each, of one category and check, on nodes of their own: the rows they share are the cluster-wide ones.
+  const flush = async (c: pg.PoolClient, node: string) => {
+    const r = createPgRollups();
+    r.move(undefined, { state: 'open', node, checkId: 'proc-unexpected', category: 'process', severityRank: 3, status: 'fail' });
+    await r.flush(sqlOf(c));
+  };
+  await a.query('BEGIN');
+  await flush(a, 'n1');
+  await b.query('BEGIN');
+  await b.query("SET LOCAL lock_timeout = '3s'");
+  await flush(b, 'n2');
+  await b.query('COMMIT');
+  t.pass('another stripe did not wait for the uncommitted one');
+  await same.query('BEGIN');
+  await same.query("SET LOCAL lock_timeout = '300ms'");
+  const err = await t.throwsAsync(flush(same, 'n3'));
+  t.is((err as Error & { code?: string }).code, '55P03', 'the same stripe waits (lock_timeout)');
+  await same.query('ROLLBACK');
+  await a.query('COMMIT');
+  // The counts are the sums of the stripes, as every reader reads them.
+  const summary = await createPgSummaryQueries(sqlOf(p.pool), p.lite.nodes).summary({ state: 'open', top: 10, now: T0, staleAfterMs: 1 });
+  t.is(summary.findings.total, 2);
+  t.like(summary.topChecks[0], { checkId: 'proc-unexpected', nodes: 2, findings: 2 });
+  t.is((await p.pool.query("SELECT count(*)::int AS n FROM finding_totals WHERE category = 'process'")).rows[0].n, 2, 'two stripes, one row each');
 });
 
 pgTest('two units writing the same finding at once: the second reads it after the first commits, and the rollups stay exact', async (t) => {

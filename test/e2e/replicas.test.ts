@@ -181,10 +181,14 @@ function spooledAgent(node: string, pki: PkiPaths, first: Replica, other: () => 
 const ROLLUPS: ReadonlyArray<[string, string, string]> = [
   ['node_counts', 'SELECT state, node, total, s0, s1, s2, s3, s4 FROM node_counts',
     `SELECT state, node, count(*), ${[0, 1, 2, 3, 4].map((r) => `count(*) FILTER (WHERE severity_rank = ${r})`).join(', ')} FROM findings GROUP BY 1, 2`],
-  ['finding_totals', 'SELECT state, category, severity_rank, n FROM finding_totals', 'SELECT state, category, severity_rank, count(*) FROM findings GROUP BY 1, 2, 3'],
-  ['check_totals', 'SELECT state, check_id, severity_rank, n FROM check_totals', 'SELECT state, check_id, severity_rank, count(*) FROM findings GROUP BY 1, 2, 3'],
+  // The striped tables (pg/rollups.ts) summed over their stripes.
+  ['finding_totals', 'SELECT state, category, severity_rank, sum(n)::bigint FROM finding_totals GROUP BY 1, 2, 3 HAVING sum(n) <> 0',
+    'SELECT state, category, severity_rank, count(*) FROM findings GROUP BY 1, 2, 3'],
+  ['check_totals', 'SELECT state, check_id, severity_rank, sum(n)::bigint FROM check_totals GROUP BY 1, 2, 3 HAVING sum(n) <> 0',
+    'SELECT state, check_id, severity_rank, count(*) FROM findings GROUP BY 1, 2, 3'],
   ['check_nodes', 'SELECT state, check_id, node, n FROM check_nodes', "SELECT state, check_id, node, count(*) FROM findings WHERE status = 'fail' AND node <> '' GROUP BY 1, 2, 3"],
-  ['check_spread', 'SELECT state, check_id, nodes, findings, s0, s1, s2, s3, s4 FROM check_spread',
+  ['check_spread', `SELECT state, check_id, ${['nodes', 'findings', 's0', 's1', 's2', 's3', 's4'].map((c) => `sum(${c})::bigint`).join(', ')}
+       FROM check_spread GROUP BY 1, 2 HAVING sum(findings) <> 0`,
     `SELECT state, check_id, count(DISTINCT node), count(*), ${[0, 1, 2, 3, 4].map((r) => `count(*) FILTER (WHERE severity_rank = ${r})`).join(', ')}
        FROM findings WHERE status = 'fail' AND node <> '' GROUP BY 1, 2`],
 ];

@@ -25,8 +25,9 @@ import { m022ExposureCuts } from './022-exposure-cuts.js';
 import { m023NodeBenchmark } from './023-node-benchmark.js';
 import { m024WebhookDrains } from './024-webhook-drains.js';
 import { m025ClusterIdentity } from './025-cluster-identity.js';
+import { m026RollupStripes } from './026-rollup-stripes.js';
 import type { Migration } from './migration.js';
 
 export type { Migration } from './migration.js';
 
-export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure, m020FindingScope, m021ListenAllows, m022ExposureCuts, m023NodeBenchmark, m024WebhookDrains, m025ClusterIdentity];
+export const MIGRATIONS: readonly Migration[] = [m001Initial, m002Operations, m003Baselines, m004Webhooks, m005AgentCounters, m006WireTimes, m007Quotas, m008RedactStored, m009ExecSource, m010AgentJudgement, m011ItemDigests, m012FindingOrders, m013MergedChecks, m014ItemsRefused, m015ClusterNodes, m016IdentityFailures, m017AgentActivity, m018Sessions, m019NodeExposure, m020FindingScope, m021ListenAllows, m022ExposureCuts, m023NodeBenchmark, m024WebhookDrains, m025ClusterIdentity, m026RollupStripes];

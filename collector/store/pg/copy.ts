@@ -82,7 +82,7 @@ export async function copySqliteToPostgres(opts: CopyOptions): Promise<CopyOutco
     if (sqliteVersion > latest) {
       throw new CopyError('DB_TOO_NEW', `${opts.sqlitePath} has SQLite schema version ${sqliteVersion}, newer than this nodeward understands (${latest}): copy with the nodeward that wrote it`);
     }
-    const opened = await openPostgres(opts.target, () => undefined);
+    const opened = await openPostgres(opts.target, () => undefined, { searchIndex: false });
     try {
       const client = await opened.pool.connect();
       try {

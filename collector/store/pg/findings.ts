@@ -104,8 +104,8 @@ const PURGE_RESOLVED = `DELETE FROM findings WHERE seq IN (SELECT seq FROM findi
 const PURGE_HISTORY = 'DELETE FROM finding_history WHERE seq IN (SELECT seq FROM finding_history WHERE recorded_at < $1 ORDER BY seq LIMIT 5000)';
 const COUNT_BY_STATE = 'SELECT state, sum(total)::bigint AS n FROM node_counts GROUP BY state';
 // In SQLite's order: the primary key's (a WITHOUT ROWID table), text by its bytes.
-const TOTALS = `SELECT state, category, severity_rank AS "severityRank", n FROM finding_totals WHERE n > 0
-  ORDER BY state COLLATE "C", category COLLATE "C", severity_rank`;
+const TOTALS = `SELECT state, category, severity_rank AS "severityRank", sum(n)::bigint AS n FROM finding_totals
+  GROUP BY state, category, severity_rank HAVING sum(n) > 0 ORDER BY state COLLATE "C", category COLLATE "C", severity_rank`;
 const CURSOR_KEY = "SELECT value FROM store_secrets WHERE name = 'cursor-seal'";
 
 /** The key that seals the list's cursors (migration 001's seed, the same as SQLite's 012): read once when the store opens. */
@@ -255,7 +255,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
   /** Whether the index names few rows for the term (read and sort them) or many (walk, bounded). */
   async function searchPlan(q: string, search: PgSearch): Promise<SearchPlan> {
     if (!indexable(q)) return { budget: search.rows };
-    const named = await sql.rows<{ seq: number }>(SEARCH_PROBE, [likePattern(q), search.candidates + 1]);
+    const named = await sql.rowsPlannedEach<{ seq: number }>(SEARCH_PROBE, [likePattern(q), search.candidates + 1]);
     if (named.length <= search.candidates) return { among: { pin: 'seq = ANY(@named::bigint[])', params: { named: named.map((r) => r.seq) } } };
     return { budget: search.rows };
   }

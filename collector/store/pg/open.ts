@@ -27,7 +27,12 @@ export interface OpenedPostgres {
   readonly search: SearchIndexState;
 }
 
-export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error) => void): Promise<OpenedPostgres> {
+/**
+ * Opens and migrates the database, and makes the findings search's index unless `searchIndex`
+ * is false (`store copy`: an index kept up row by row while a million findings are copied in
+ * would slow the copy; the collector's first start makes it from the copied rows instead).
+ */
+export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error) => void, opts: { readonly searchIndex?: boolean } = {}): Promise<OpenedPostgres> {
   const pool = createPool(s, onIdleError);
   try {
     let client: pg.PoolClient;
@@ -39,7 +44,8 @@ export async function openPostgres(s: PostgresSettings, onIdleError: (err: Error
     try {
       await checkSchema(client, s.schema ?? DEFAULT_SCHEMA);
       const schema = await migratePostgres(client);
-      return { pool, schema, search: await ensureSearchIndex(client) };
+      const search: SearchIndexState = opts.searchIndex === false ? { ready: false, reason: 'not asked for' } : await ensureSearchIndex(client);
+      return { pool, schema, search };
     } finally {
       client.release();
     }

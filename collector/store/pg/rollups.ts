@@ -5,14 +5,16 @@
 // consistent as the findings they count. Each unit has its own accumulator (units run at
 // once on several connections).
 //
-// Replicas write the same hot rows (the cluster-wide totals of a category, a check's spread).
-// Each row is written as `SET n = n + delta` (an upsert), never read then written, so no
-// update is lost; and a flush takes its row locks in one fixed order (table by table in the
-// order below, each table's rows in the order of its key, text by its bytes), so two units
-// never wait for each other in a cycle. They do wait: a unit that flushes a row another unit
-// has flushed and not yet committed waits for that commit. The lock is held from the flush
-// to the commit, which ends the unit right after, so the wait is the rest of the other
-// unit's flush (one statement per table) plus its COMMIT.
+// Replicas write the same hot rows (the cluster-wide totals of a category, a check's totals
+// and spread). Each row is written as `SET n = n + delta` (an upsert), never read then
+// written, so no update is lost; and a flush takes its row locks in one fixed order (table by
+// table in the order below, each table's rows in the order of its key, text by its bytes), so
+// two units never wait for each other in a cycle. Those three tables' rows are striped
+// (migration 007): a connection writes the stripe of its backend (its pid modulo STRIPES),
+// and a count is the sum of its stripes, so units on different connections, of one replica
+// or of several, write different rows and do not wait for each other's commit. Two units wait
+// only when their connections share a stripe. The per-node rows (node_counts, check_nodes)
+// are one node's, which one agent at a time reports, and are not striped.
 import type { FindingState } from '../../../proto/domain.js';
 import type { Measure } from '../finding-order.js';
 import type { RollupKey } from '../rollups.js';
@@ -31,17 +33,20 @@ const NODE = `INSERT INTO node_counts AS r (state, node, total, s0, s1, s2, s3, 
   ON CONFLICT (state, node) DO UPDATE SET total = r.total + excluded.total, s0 = r.s0 + excluded.s0, s1 = r.s1 + excluded.s1,
     s2 = r.s2 + excluded.s2, s3 = r.s3 + excluded.s3, s4 = r.s4 + excluded.s4`;
 const NODE_GONE = 'DELETE FROM node_counts WHERE total = 0 AND (state, node) IN (SELECT * FROM unnest($1::text[], $2::text[]))';
-const TOTAL = `INSERT INTO finding_totals AS r (state, category, severity_rank, n)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, category, severity_rank, n)
+/** Stripes of a hot rollup row; a connection writes stripe STRIPE (its backend's). */
+export const STRIPES = 16;
+const STRIPE = `(pg_backend_pid() % ${STRIPES})`;
+const TOTAL = `INSERT INTO finding_totals AS r (state, category, severity_rank, n, stripe)
+  SELECT d.*, ${STRIPE} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, category, severity_rank, n)
   ORDER BY state COLLATE "C", category COLLATE "C", severity_rank
-  ON CONFLICT (state, category, severity_rank) DO UPDATE SET n = r.n + excluded.n`;
-const TOTAL_GONE = `DELETE FROM finding_totals WHERE n = 0
+  ON CONFLICT (state, category, severity_rank, stripe) DO UPDATE SET n = r.n + excluded.n`;
+const TOTAL_GONE = `DELETE FROM finding_totals WHERE n = 0 AND stripe = ${STRIPE}
   AND (state, category, severity_rank) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]))`;
-const CHECK_TOTAL = `INSERT INTO check_totals AS r (state, check_id, severity_rank, n)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, check_id, severity_rank, n)
+const CHECK_TOTAL = `INSERT INTO check_totals AS r (state, check_id, severity_rank, n, stripe)
+  SELECT d.*, ${STRIPE} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS d (state, check_id, severity_rank, n)
   ORDER BY state COLLATE "C", check_id COLLATE "C", severity_rank
-  ON CONFLICT (state, check_id, severity_rank) DO UPDATE SET n = r.n + excluded.n`;
-const CHECK_TOTAL_GONE = `DELETE FROM check_totals WHERE n = 0
+  ON CONFLICT (state, check_id, severity_rank, stripe) DO UPDATE SET n = r.n + excluded.n`;
+const CHECK_TOTAL_GONE = `DELETE FROM check_totals WHERE n = 0 AND stripe = ${STRIPE}
   AND (state, check_id, severity_rank) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]))`;
 // Returns each row's count after the delta: whether the node started or stopped counting.
 const CHECK_NODE = `INSERT INTO check_nodes AS r (state, check_id, node, n)
@@ -51,13 +56,14 @@ const CHECK_NODE = `INSERT INTO check_nodes AS r (state, check_id, node, n)
   RETURNING state, check_id AS "checkId", node, n`;
 const CHECK_NODE_GONE = `DELETE FROM check_nodes WHERE n = 0
   AND (state, check_id, node) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`;
-const SPREAD = `INSERT INTO check_spread AS r (state, check_id, nodes, findings, s0, s1, s2, s3, s4)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+const SPREAD = `INSERT INTO check_spread AS r (state, check_id, nodes, findings, s0, s1, s2, s3, s4, stripe)
+  SELECT d.*, ${STRIPE} FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
     AS d (state, check_id, nodes, findings, s0, s1, s2, s3, s4)
   ORDER BY state COLLATE "C", check_id COLLATE "C"
-  ON CONFLICT (state, check_id) DO UPDATE SET nodes = r.nodes + excluded.nodes, findings = r.findings + excluded.findings,
+  ON CONFLICT (state, check_id, stripe) DO UPDATE SET nodes = r.nodes + excluded.nodes, findings = r.findings + excluded.findings,
     s0 = r.s0 + excluded.s0, s1 = r.s1 + excluded.s1, s2 = r.s2 + excluded.s2, s3 = r.s3 + excluded.s3, s4 = r.s4 + excluded.s4`;
-const SPREAD_GONE = `DELETE FROM check_spread WHERE findings = 0
+// A stripe's row is a share of the counts, any part of which may be negative: it goes only when every part is 0.
+const SPREAD_GONE = `DELETE FROM check_spread WHERE findings = 0 AND nodes = 0 AND s0 = 0 AND s1 = 0 AND s2 = 0 AND s3 = 0 AND s4 = 0 AND stripe = ${STRIPE}
   AND (state, check_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`;
 
 /** Rows as the arrays of their columns (unnest's parameters). */
@@ -167,9 +173,9 @@ export async function readRollupCounts(sql: Sql, f: { node?: string | undefined;
       'SELECT state, s0, s1, s2, s3, s4 FROM node_counts WHERE node = $1', [f.node]))
       .flatMap((r) => [r.s0, r.s1, r.s2, r.s3, r.s4].map((n, rank) => ({ state: r.state, rank, n }))));
   const check = f.check === undefined ? undefined
-    : tableOf(await sql.rows<Cell>('SELECT state, severity_rank AS rank, n FROM check_totals WHERE check_id = $1', [f.check]));
+    : tableOf(await sql.rows<Cell>('SELECT state, severity_rank AS rank, sum(n)::bigint AS n FROM check_totals WHERE check_id = $1 GROUP BY state, severity_rank', [f.check]));
   const category = f.category === undefined ? undefined
-    : tableOf(await sql.rows<Cell>('SELECT state, severity_rank AS rank, n FROM finding_totals WHERE category = $1', [f.category]));
+    : tableOf(await sql.rows<Cell>('SELECT state, severity_rank AS rank, sum(n)::bigint AS n FROM finding_totals WHERE category = $1 GROUP BY state, severity_rank', [f.category]));
   return { all, ...(node ? { node } : {}), ...(check ? { check } : {}), ...(category ? { category } : {}) };
 }
 

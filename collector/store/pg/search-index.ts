@@ -65,20 +65,20 @@ export async function ensureSearchIndex(client: ClientBase): Promise<SearchIndex
     }
     await client.query('BEGIN');
     try {
-      // An index a build left invalid (a crash mid-way; or one made CONCURRENTLY by hand that failed) is made again.
+      // An invalid index (one made CONCURRENTLY by hand whose build failed; a plain CREATE INDEX is all or nothing) is made again.
       if (existing !== undefined) await client.query(`DROP INDEX ${quoteIdent(SEARCH_INDEX)}`);
       await client.query("SET LOCAL maintenance_work_mem = '256MB'");
       await client.query(`CREATE INDEX ${quoteIdent(SEARCH_INDEX)} ON findings USING gin (${SEARCH_TEXT} ${quoteIdent(ext.schema)}.gin_trgm_ops)`);
       await client.query('COMMIT');
-      // The planner's statistics of the indexed text, which it judges a term's rarity by (pg/findings.ts SEARCH_PROBE):
-      // without them, it would take the index for a term most findings hold, and read all of it. Not on a table
-      // with few findings: statistics of a nearly empty table mislead the planner about the writes' lookups until
-      // autovacuum analyzes it again (the bench's ingest ran at half speed), and a wrong choice costs little there.
-      if ((await client.query<{ many: boolean }>(MANY_FINDINGS)).rows[0]?.many) await client.query('ANALYZE findings');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       return { ready: false, reason: `making the index failed: ${(err as Error).message}` };
     }
+    // The planner's statistics of the indexed text, which it judges a term's rarity by (pg/findings.ts SEARCH_PROBE):
+    // without them, it would take the index for a term most findings hold, and read all of it. Not on a table with
+    // few findings: statistics of a nearly empty table mislead the planner about the writes' own lookups until
+    // autovacuum analyzes it again (the bench's ingest ran at half speed), and a wrong choice costs little there.
+    if ((await client.query<{ many: boolean }>(MANY_FINDINGS)).rows[0]?.many) await client.query('ANALYZE findings');
     return { ready: true, created: true };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1::bigint)', [lock]);

@@ -20,6 +20,12 @@ export interface Sql {
   one<R>(text: string, params?: readonly unknown[]): Promise<R | undefined>;
   /** How many rows the statement wrote (or returned). */
   run(text: string, params?: readonly unknown[]): Promise<number>;
+  /**
+   * The rows of a statement planned anew for its values every time (not prepared): for one
+   * whose best plan depends on a value, as the search probe's does on the term's rarity. A
+   * prepared statement may switch to a generic plan after five runs, chosen blind to it.
+   */
+  rowsPlannedEach<R>(text: string, params: readonly unknown[]): Promise<R[]>;
 }
 
 const names = new Map<string, string>();
@@ -58,6 +64,9 @@ export function sqlOf(q: pg.Pool | pg.ClientBase): Sql {
     },
     async run(text: string, params?: readonly unknown[]): Promise<number> {
       return (await query<unknown>(text, params)).rowCount ?? 0;
+    },
+    async rowsPlannedEach<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+      return (await q.query<R & pg.QueryResultRow>({ text, values: params.map(withoutNul) })).rows;
     },
   };
 }

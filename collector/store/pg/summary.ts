@@ -16,11 +16,15 @@ type Counts = { s0: number; s1: number; s2: number; s3: number; s4: number };
 const bySeverity = (r: Counts): Record<Severity, number> => ({ info: r.s0, low: r.s1, medium: r.s2, high: r.s3, critical: r.s4 });
 const highest = (r: Counts): Severity => (r.s4 > 0 ? 'critical' : r.s3 > 0 ? 'high' : r.s2 > 0 ? 'medium' : r.s1 > 0 ? 'low' : 'info');
 
-const TOTALS = 'SELECT category, severity_rank AS rank, n FROM finding_totals WHERE state = $1';
+// The striped rows (pg/rollups.ts) summed: a count is the sum of its stripes.
+const TOTALS = `SELECT category, severity_rank AS rank, sum(n)::bigint AS n FROM finding_totals WHERE state = $1
+  GROUP BY category, severity_rank HAVING sum(n) <> 0`;
 // Ties in the order of SQLite's: names by their bytes.
 const BY_NODE = `SELECT node, total, s0, s1, s2, s3, s4 FROM node_counts WHERE state = $1 AND node <> ''
   ORDER BY s4 DESC, s3 DESC, total DESC, node COLLATE "C" LIMIT $2`;
-const TOP_CHECKS = `SELECT check_id, nodes, findings, s0, s1, s2, s3, s4 FROM check_spread WHERE state = $1
+const TOP_CHECKS = `SELECT check_id, sum(nodes)::bigint AS nodes, sum(findings)::bigint AS findings, sum(s0)::bigint AS s0, sum(s1)::bigint AS s1,
+    sum(s2)::bigint AS s2, sum(s3)::bigint AS s3, sum(s4)::bigint AS s4
+  FROM check_spread WHERE state = $1 GROUP BY check_id HAVING sum(findings) <> 0
   ORDER BY nodes DESC, findings DESC, check_id COLLATE "C" LIMIT $2`;
 // Cluster findings are counted under node ''.
 const CLUSTER = "SELECT total, s0, s1, s2, s3, s4 FROM node_counts WHERE state = $1 AND node = ''";

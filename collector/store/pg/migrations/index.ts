@@ -13,11 +13,12 @@ import { m003NodeBenchmark } from './003-node-benchmark.js';
 import { m004ByteOrderKeys } from './004-byte-order-keys.js';
 import { m005WebhookDrains } from './005-webhook-drains.js';
 import { m006ClusterIdentity } from './006-cluster-identity.js';
+import { m007RollupStripes } from './007-rollup-stripes.js';
 import type { PgMigration } from '../migration.js';
 
 export type { PgMigration } from '../migration.js';
 
 /** The SQLite migration whose schema each PostgreSQL migration brings the database to. */
-export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20, 2: 22, 3: 23, 4: 23, 5: 24, 6: 25 };
+export const SQLITE_EQUIVALENT: Readonly<Record<number, number>> = { 1: 20, 2: 22, 3: 23, 4: 23, 5: 24, 6: 25, 7: 26 };
 
-export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial, m002ListensAndExposureCuts, m003NodeBenchmark, m004ByteOrderKeys, m005WebhookDrains, m006ClusterIdentity];
+export const PG_MIGRATIONS: readonly PgMigration[] = [m001Initial, m002ListensAndExposureCuts, m003NodeBenchmark, m004ByteOrderKeys, m005WebhookDrains, m006ClusterIdentity, m007RollupStripes];
