@@ -191,6 +191,9 @@ export function createCommitStage(store: Store, opts: CommitStageOptions) {
       const ids = 'results' in m ? m.results.map((r) => idOf(m.node, r.checkId, r.subject)) : m.findings.map((f) => idOf(m.node, f.checkId, f.subject));
       for (const id of ids) working.set(id, undefined);
       for (const f of await u.findings.byIds([...working.keys()])) working.set(f.id, f);
+      // The findings this message may open: failing, not stored yet, as many as the node's cap leaves room for.
+      const opening = new Set('results' in m ? m.results.filter((r) => isFindingStatus(r.status)).map((r) => idOf(m.node, r.checkId, r.subject)) : ids);
+      await u.findings.expectNew(Math.min(budget, [...opening].filter((id) => working.get(id) === undefined).length));
       const current = async (id: string): Promise<StoredFinding | undefined> => (working.has(id) ? working.get(id) : u.findings.byId(id));
       const ctx: StepContext = { now, scope: 'results' in m ? new Set(m.scope) : undefined };
       const one = async (f: Identity, input: LifecycleInput, failing: boolean, fields: FindingFields | undefined): Promise<void> => {

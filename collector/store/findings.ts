@@ -118,6 +118,8 @@ export function createFindingStore(db: Db, deps: { history: HistoryLog; rollups:
   const writes: Synchronous<FindingWrites> = {
     byId: (id) => s.byId.get(id),
     byIds: (ids) => (ids.length === 0 ? [] : s.byIds.all(JSON.stringify(ids))),
+    // One writer, one process: each INSERT is no round trip to save.
+    expectNew: () => undefined,
     activeOfNode: (node) => s.ofNode.all(node),
     activeBySubjects: (checkId, subjects) => (subjects.length === 0 ? [] : s.bySubjects.all(checkId, JSON.stringify(subjects))),
     activeOfCheck: (checkId) => s.ofCheck.all(checkId),

@@ -19,6 +19,8 @@ import { sqlOf } from '../../collector/store/pg/sql.js';
 import { runPgUnit } from '../../collector/store/pg/unit.js';
 import { createPgSummaryQueries } from '../../collector/store/pg/summary.js';
 import { createPgRollups, STRIPES } from '../../collector/store/pg/rollups.js';
+import { createCommitStage } from '../../collector/pipeline/commit.js';
+import type { IncomingBatch } from '../../collector/pipeline/types.js';
 import {
   FINDING_SORTS, SORT_ORDERS, type FindingFields, type FindingFilter, type FindingWrite, type Store, type StoredFinding, type StoreUnit,
 } from '../../collector/store/store.js';
@@ -596,6 +598,47 @@ pgTest('units moving the same rollup rows at once, in opposite orders, neither d
   t.deepEqual(await p.pg.findings.countByState(), { open: units * 12, resolved: 0, suppressed: 0 });
   const summary = { state: 'open' as const, top: 10, now: T0, staleAfterMs: 1 };
   t.deepEqual(await createPgSummaryQueries(sqlOf(p.pool), p.lite.nodes).summary(summary), await p.lite.summary.summary(summary));
+});
+
+pgTest('a batch of new findings through the commit stage: seqs taken at once, the rows written in one statement (a dozen statements, not one a finding), the same findings, history and rollups as SQLite writes one by one', async (t) => {
+  const p = await pair(t);
+  // Statements sent by the clients units check out.
+  let statements = 0;
+  const patched = new WeakSet<object>();
+  p.pool.on('acquire', (client) => {
+    if (patched.has(client)) return;
+    patched.add(client);
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as { query: unknown }).query = (...args: unknown[]) => {
+      statements++;
+      return query(...args);
+    };
+  });
+  const batch = (sequence: number, subjects: readonly string[]): IncomingBatch => ({
+    node: 'worker-1', epoch: 'e', sequence,
+    findings: subjects.map((subject, i) => ({
+      checkId: 'proc-unexpected', subject, title: 'Unexpected process', category: 'process' as const, severity: (['high', 'critical'] as const)[i % 2]!,
+      status: 'fail' as const, observedAt: T0 + sequence, occurrences: 1, seen: 'scan', remediation: '', detail: `{"pid":${1000 + i},"cmd":"a \\"quoted\\" \u00e9"}`,
+    })),
+  });
+  const first = Array.from({ length: 60 }, (_, i) => `/opt/app/bin/tool-${i}`);
+  // The second batch: 30 seen again, 30 new, one of them twice.
+  const second = [...first.slice(0, 30), ...Array.from({ length: 30 }, (_, i) => `/opt/other/${i}`), '/opt/other/0'];
+  const pgStage = createCommitStage(p.pg, { maxOpenFindingsPerNode: 1000 });
+  const liteStage = createCommitStage(p.lite, { maxOpenFindingsPerNode: 1000 });
+  await pgStage.batch(batch(1, first), T0 + 1);
+  t.true(statements < 25, `60 new findings in ${statements} statements`);
+  await pgStage.batch(batch(2, second), T0 + 2);
+  for (const [i, b] of [batch(1, first), batch(2, second)].entries()) await liteStage.batch(b, T0 + 1 + i);
+
+  const all = async (s: Store) => (await s.findings.list({}, 500, { sort: 'firstSeen', order: 'asc' })).items;
+  const [pgAll, liteAll] = [await all(p.pg), await all(p.lite)];
+  t.is(pgAll.length, 90);
+  t.deepEqual(pgAll, liteAll, 'the same findings, in the same order');
+  for (const id of [pgAll[0]!.id, pgAll[45]!.id, pgAll[89]!.id]) t.deepEqual(await p.pg.findings.detail(id), await p.lite.findings.detail(id), 'and history');
+  const tables = await tablesOf(p);
+  t.deepEqual(tables.pg.slice(3), tables.lite.slice(3), 'the rollups');
+  t.deepEqual(tables.pg.slice(3), await recount(p.pool), 'which count the findings');
 });
 
 pgTest('striped rollups: a unit flushing the cluster-wide rows another has flushed and not committed goes on, unless their connections share a stripe', async (t) => {

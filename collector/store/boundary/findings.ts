@@ -131,6 +131,11 @@ export interface FindingWrites {
   dueSuppressions(now: number, limit: number): Promise<StoredFinding[]>;
   /** Open findings of the node (its rollup, exact at the start of a unit). */
   openCount(node: string): Promise<number>;
+  /**
+   * Says that about `n` new findings follow in this unit (a hint: more or fewer may come).
+   * A client-server database takes their seqs at once and writes them together.
+   */
+  expectNew(n: number): Promise<void>;
   /** Writes the finding; `before` is its stored state (undefined: a new finding). Returns what is stored now. */
   save(before: StoredFinding | undefined, write: FindingWrite, now: number): Promise<StoredFinding>;
   /** The finding as it is now in this unit (an alert's snapshot). */

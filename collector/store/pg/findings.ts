@@ -52,6 +52,21 @@ const INSERT = `INSERT INTO findings (id, node, check_id, cis, benchmark_refs, t
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,
     $27, $28, $29, $30, $31)
   RETURNING seq`;
+// New findings a unit was told to expect (expectNew) get their seqs taken at once (NEXT_SEQS)
+// and are written together (INSERT_MANY): before anything reads or writes findings or runs a
+// statement on their history (which refers to them), and before the unit commits. A batch of a
+// hundred new findings is then three statements, not a hundred. Seqs taken and not used (a
+// finding the node's cap refused) are gaps, which no order minds. Without the hint each is
+// written at once (INSERT), as SQLite does, its seq the next.
+const NEXT_SEQS = "SELECT nextval(pg_get_serial_sequence('findings', 'seq')) AS seq FROM generate_series(1, $1::int)";
+const INSERT_MANY = `INSERT INTO findings (seq, id, node, check_id, cis, benchmark_refs, title, category, subject, severity, severity_rank, status,
+    state, scored, actual, expected, source, source_file, reason, remediation, detail, seen, first_seen, last_seen, count, resolved_at,
+    suppressed_reason, suppressed_until, suppressed_by, suppressed_at, updated_at, scope)
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+    $10::text[], $11::bigint[], $12::text[], $13::text[], $14::smallint[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[],
+    $20::text[], $21::jsonb[], $22::text[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[], $27::text[], $28::bigint[],
+    $29::text[], $30::bigint[], $31::bigint[], $32::text[])
+  ORDER BY 1`;
 // The writes nearly every change is, with only the columns they change (as on SQLite: an
 // assigned indexed column costs its indexes an update even when its value stays; on
 // PostgreSQL an update that changes no indexed column can also stay a heap-only tuple).
@@ -157,17 +172,41 @@ export const SEARCH_PROBE = `SELECT seq FROM findings WHERE ${SEARCH_TEXT} ILIKE
 export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: FindingReads; writes: FindingWrites; flush(): Promise<void> } {
   const { history, rollups, cursorKey } = deps;
 
-  // The queued occurrences (SEEN_AGAIN's parameters, a row each), by seq, with the ids they are of: a read
-  // of one of them, a read of several findings, or another write of one writes the queue first.
+  // The queued new findings (INSERT_MANY's parameters, a row each) and occurrences (SEEN_AGAIN's), by seq, with
+  // the ids they are of: a read of one of them, a read of several findings, another write of one, or a statement on
+  // the history writes the queues first, the new findings first.
+  const inserts = new Map<number, unknown[]>();
   const pending = new Map<number, unknown[]>();
   const pendingIds = new Set<string>();
-  async function flushPending(): Promise<void> {
-    if (pending.size === 0) return;
-    const rows = [...pending.values()];
-    pending.clear();
-    pendingIds.clear();
-    await sql.run(SEEN_AGAIN, rows[0]!.map((_, c) => rows.map((r) => r[c])));
+  /** Seqs taken for the new findings expected. */
+  let ahead: number[] = [];
+  async function flushInserts(): Promise<void> {
+    if (inserts.size === 0) return;
+    const rows = [...inserts.values()];
+    inserts.clear();
+    await sql.run(INSERT_MANY, rows[0]!.map((_, c) => rows.map((r) => r[c])));
   }
+  async function flushPending(): Promise<void> {
+    await flushInserts();
+    if (pending.size > 0) {
+      const rows = [...pending.values()];
+      pending.clear();
+      await sql.run(SEEN_AGAIN, rows[0]!.map((_, c) => rows.map((r) => r[c])));
+    }
+    pendingIds.clear();
+  }
+  // The history refers to findings by seq: a statement on it comes after the queued new findings are written (it
+  // writes the history's own queue first: their first entries). A new finding's first entry is queued, no statement
+  // (history.ts), and is written after them at the unit's flush. Occurrences need not wait: their rows exist.
+  const historyAfterFindings: PgHistoryLog = {
+    transition: async (finding, event, at, severity, now, o = {}) => {
+      if (o.first !== true) await flushInserts();
+      return history.transition(finding, event, at, severity, now, o);
+    },
+    seen: async (...a) => { await flushInserts(); return history.seen(...a); },
+    list: async (...a) => { await flushInserts(); return history.list(...a); },
+    flush: () => history.flush(),
+  };
   const before = async <T>(read: () => Promise<T>): Promise<T> => {
     await flushPending();
     return read();
@@ -185,6 +224,10 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     activeOfCluster: () => before(() => sql.rows<StoredFinding>(OF_CLUSTER)),
     dueSuppressions: (now, limit) => before(() => sql.rows<StoredFinding>(DUE, [now, limit])),
     openCount: async (node) => (await sql.one<{ n: number }>(OPEN_COUNT, [node]))?.n ?? 0,
+    async expectNew(n) {
+      const more = Math.min(Math.max(0, Math.floor(n)), 10_000) - ahead.length;
+      if (more > 0) ahead = [...ahead, ...(await sql.rows<{ seq: number | string }>(NEXT_SEQS, [more])).map((r) => Number(r.seq))];
+    },
 
     async save(before, w, now) {
       const f = w.fields;
@@ -195,15 +238,22 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
       let seq: number;
       if (!before) {
         if (!f) throw new Error(`finding ${w.id}: a new finding needs the fields of its occurrence`);
-        const r = await sql.one<{ seq: number }>(INSERT, [w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject,
+        const values = [w.id, w.node, w.checkId, f.cis, JSON.stringify(f.references), f.title, f.category, w.subject,
           w.severity, rank, f.status, w.state, f.scored ? 1 : 0, f.actual, f.expected, f.source, f.sourceFile, f.reason, f.remediation, storedDetail(f.detail),
           f.seen, w.firstSeen, w.lastSeen, w.count, w.resolvedAt, w.suppressedReason, w.suppressedUntil, w.suppressedBy, w.suppressedAt, now,
           // A cluster finding is one without a node.
-          w.node === '' ? 'cluster' : 'node']);
-        seq = r!.seq;
+          w.node === '' ? 'cluster' : 'node'];
+        const taken = ahead.shift();
+        if (taken === undefined) {
+          seq = (await sql.one<{ seq: number }>(INSERT, values))!.seq;
+        } else {
+          seq = taken;
+          inserts.set(seq, [seq, ...values]);
+          pendingIds.add(w.id);
+        }
       } else {
         seq = before.seq;
-        if (pending.has(seq)) await flushPending();
+        if (pending.has(seq) || inserts.has(seq)) await flushPending();
         const sameSuppression = before.suppressedReason === w.suppressedReason && before.suppressedUntil === w.suppressedUntil
           && before.suppressedBy === w.suppressedBy && before.suppressedAt === w.suppressedAt;
         if (f && sameSuppression && before.firstSeen === w.firstSeen && before.state === w.state && before.severityRank === rank
@@ -240,7 +290,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
       const r = await sql.one<Raw>(GET, [id]);
       return r ? toFindingPg(r) : undefined;
     },
-    history,
+    history: historyAfterFindings,
     async nodeResult(node, r, evaluatedAt) {
       await sql.run(NODE_RESULT, [node, r.checkId, r.subject, r.status, r.severity, r.scored ? 1 : 0, evaluatedAt]);
     },
@@ -326,7 +376,7 @@ export function createPgFindingStore(sql: Sql, deps: PgFindingDeps): { reads: Fi
     },
   };
 
-  // What the unit queued: its occurrences, then its history's first entries.
+  // What the unit queued: its new findings and occurrences, then its history's first entries.
   const flush = async (): Promise<void> => {
     await flushPending();
     await history.flush();
