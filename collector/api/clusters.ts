@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { countsOf, sumCounts } from './fleet-summary.js';
-import { ClusterUnreadable } from './fleet-reads.js';
+import { ClusterUnreadable, unreadableLog } from './fleet-reads.js';
 import { ClusterList } from './schemas.js';
 import { EVERY_ROW, summaryOf } from './summary.js';
 
@@ -27,7 +27,7 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
         return countsOf(await summaryOf(ctx, m, 'open', EVERY_ROW));
       } catch (err) {
         if (!(err instanceof ClusterUnreadable)) throw err;
-        req.log.warn({ err: err.reason, cluster: m.identity.name, clusterUid: m.identity.uid }, "another cluster's store failed a read");
+        req.log.warn(unreadableLog(err), "another cluster's store failed a read");
         return undefined;
       }
     }));

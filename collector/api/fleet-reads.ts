@@ -36,6 +36,9 @@ export class ClusterUnreadable extends Error {
   }
 }
 
+/** What the log says of another cluster's failed read (its store's own message, which the answer leaves out). */
+export const unreadableLog = (e: ClusterUnreadable): Record<string, string> => ({ err: e.reason, cluster: e.member.identity.name, clusterUid: e.member.identity.uid });
+
 /** `read` of member `m`'s store; a failure of another cluster's store is ClusterUnreadable. */
 export async function readOf<T>(m: FleetMember, read: () => Promise<T>): Promise<T> {
   if (m.own) return read();
@@ -110,11 +113,18 @@ export function decodeFleetCursor(cursor: string): FleetCursor | undefined {
   }
 }
 
+/** A page across clusters, and the clusters whose store failed its read: their items are left out, and the walk goes on past them. */
+export interface PageAcross<T> extends Page<T> {
+  readonly unreadable?: ClusterTag[];
+}
+
 /**
  * One page of `limit` items of the members' lists one after the other. The next cursor names the member to continue in; a page that ends exactly at the end
- * of a member's list continues at the next member's start, so the last page can be empty.
+ * of a member's list continues at the next member's start, so the last page can be empty. Another cluster whose store fails the read is skipped and named
+ * in `unreadable` (and given to `skipped`, for the log): one bad cluster does not take the others' answer with it.
  */
-export async function pageAcross<T>(members: readonly FleetMember[], listing: string, cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
+export async function pageAcross<T>(members: readonly FleetMember[], listing: string, cursor: string | undefined, limit: number, page: MemberPage<T>,
+  skipped: (e: ClusterUnreadable) => void = () => undefined): Promise<PageAcross<T> | Refusal> {
   let index = 0;
   let inner: string | undefined;
   if (cursor !== undefined) {
@@ -126,15 +136,25 @@ export async function pageAcross<T>(members: readonly FleetMember[], listing: st
     inner = c.k ?? undefined;
   }
   const items: T[] = [];
+  const unreadable: ClusterTag[] = [];
+  const answer = (nextCursor: string | null): PageAcross<T> => ({ items, nextCursor, ...(unreadable.length > 0 ? { unreadable } : {}) });
   for (; index < members.length && items.length < limit; index++, inner = undefined) {
     const member = members[index]!;
-    const got = await readOf(member, () => page(member, limit - items.length, inner));
+    let got: Page<T> | Refusal;
+    try {
+      got = await readOf(member, () => page(member, limit - items.length, inner));
+    } catch (err) {
+      if (!(err instanceof ClusterUnreadable)) throw err;
+      skipped(err);
+      unreadable.push(tagOf(member));
+      continue;
+    }
     if (isRefusal(got)) return got;
     items.push(...got.items);
-    if (got.nextCursor !== null) return { items, nextCursor: encodeFleetCursor({ l: listing, i: index, u: member.identity.uid, k: got.nextCursor }) };
+    if (got.nextCursor !== null) return answer(encodeFleetCursor({ l: listing, i: index, u: member.identity.uid, k: got.nextCursor }));
   }
   const next = members[index];
-  return { items, nextCursor: next === undefined ? null : encodeFleetCursor({ l: listing, i: index, u: next.identity.uid, k: null }) };
+  return answer(next === undefined ? null : encodeFleetCursor({ l: listing, i: index, u: next.identity.uid, k: null }));
 }
 
 /**
@@ -142,10 +162,11 @@ export async function pageAcross<T>(members: readonly FleetMember[], listing: st
  * page across members. `listing` names the route and its order, so that a cursor across
  * clusters continues only the listing it came from.
  */
-export async function pageFor<T>(fleet: Fleet, listing: string, param: string | undefined, cursor: string | undefined, limit: number, page: MemberPage<T>): Promise<Page<T> | Refusal> {
+export async function pageFor<T>(fleet: Fleet, listing: string, param: string | undefined, cursor: string | undefined, limit: number, page: MemberPage<T>,
+  skipped?: (e: ClusterUnreadable) => void): Promise<PageAcross<T> | Refusal> {
   const named = await membersNamed(fleet, param);
   if (isRefusal(named)) return named;
-  if (named.every) return pageAcross(named.members, listing, cursor, limit, page);
+  if (named.every) return pageAcross(named.members, listing, cursor, limit, page, skipped);
   const member = named.members[0];
   if (member === undefined) return { error: 'parameter cluster: this collector has no cluster of its own to answer for' };
   return readOf(member, () => page(member, limit, cursor));

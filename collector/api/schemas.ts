@@ -22,6 +22,18 @@ export const Page = <T extends TSchema>(item: T, what: string) => Type.Object({
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass it as cursor for the next page; null on the last page' }),
 });
 
+/** Clusters left out of an answer across clusters because their store failed the read. */
+const Unreadable = (what: string) => Type.Optional(Type.Array(Type.Object({
+  cluster: Str("The cluster's display name"),
+  clusterUid: Str("The cluster's uid; empty for a collector without a Kubernetes API"),
+}), { description: `With cluster=* only, and only when it happened: the clusters whose store failed this read (a revoked grant, an unreachable database), whose ${what} are left out; the collector's log says why. The others answer as usual` }));
+
+/** The answer of a list route that can span clusters: a page, and the clusters it had to leave out (the walk goes on past them). */
+export const PageAcross = <T extends TSchema>(item: T, what: string) => Type.Object({
+  ...Page(item, what).properties,
+  unreadable: Unreadable(what),
+});
+
 /** Which cluster to answer for (collector/api/clusters.ts reads it). */
 const ClusterParam = Type.Optional(Type.String({
   minLength: 1, maxLength: 253,
@@ -65,7 +77,7 @@ export const FindingDetail = Type.Object({
   history: Type.Array(HistoryEntry, { description: 'Newest first; transitions, and occurrences folded per hour; bounded' }),
 });
 
-export const FindingPage = Page(Finding, 'findings');
+export const FindingPage = PageAcross(Finding, 'findings');
 
 export const FindingParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{32}$', description: "The finding's id: 32 lowercase hex characters, its fingerprint" }) }, { additionalProperties: false });
 
@@ -200,7 +212,7 @@ export const Node = Type.Object({
   clusterUid: clusterUidField('the node'),
 });
 
-export const NodePage = Page(Node, 'nodes');
+export const NodePage = PageAcross(Node, 'nodes');
 
 const AddressClass = literals(EXPOSURE_CLASSES, 'loopback, link-local, private or public (ranges as data, overridable in the agent config exposure.ranges); for a wildcard, the most exposed class among the node\'s addresses');
 
@@ -280,6 +292,7 @@ export const Summary = Type.Object({
   clusters: Type.Optional(Type.Array(ClusterSummary, {
     description: 'With cluster=* only: each cluster\'s own summary, in fleet order (the collector\'s own first). The counts above are then their sums; byNode and topChecks are ranked across clusters (a check\'s nodes summed over them)',
   })),
+  unreadable: Unreadable('counts'),
 });
 
 const ClusterCounts = {
@@ -348,7 +361,7 @@ export const UnexpectedProcess = Type.Object({
   firstSeen: Str('When it was first seen'), lastSeen: Str('When it was last seen'), count: Type.Integer({ description: 'Occurrences, all told' }),
 });
 
-export const UnexpectedProcessPage = Page(UnexpectedProcess, 'unexpected processes');
+export const UnexpectedProcessPage = PageAcross(UnexpectedProcess, 'unexpected processes');
 
 // --- Central baselines ---------------------------------------------------------------------
 

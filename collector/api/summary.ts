@@ -7,7 +7,7 @@ import type { FindingState } from '../../proto/domain.js';
 import type { FleetMember } from '../fleet.js';
 import { isoTime } from '../store/time.js';
 import type { ApiContext } from './context.js';
-import { isRefusal, membersNamed, readOf, tagOf } from './fleet-reads.js';
+import { ClusterUnreadable, isRefusal, membersNamed, readOf, tagOf, unreadableLog } from './fleet-reads.js';
 import { cutSummary, sumSummaries, type TaggedSummary } from './fleet-summary.js';
 import { ErrorBody, Summary, SummaryQuery } from './schemas.js';
 
@@ -29,7 +29,8 @@ export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       description: 'Nodes (total, connected, stale), the cluster\'s compliance score (also per benchmark the nodes are judged under), findings by severity and by '
         + 'category, the nodes with the most findings and the checks failing on the most nodes, for the '
         + 'findings in `state` (default `open`). With `cluster=*`, the same summed over every cluster the collector '
-        + 'reads (a check failing on nodes of two clusters counts the nodes of both), with `clusters`: each one\'s own summary.',
+        + 'reads (a check failing on nodes of two clusters counts the nodes of both), with `clusters`: each one\'s own summary; '
+        + 'a cluster whose store fails the read is left out of the sums and named in `unreadable`.',
       querystring: SummaryQuery, response: { 200: Summary, 400: ErrorBody },
     },
   }, async (req, reply) => {
@@ -41,10 +42,22 @@ export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       if (member === undefined) return reply.code(400).send({ error: 'parameter cluster: this collector has no cluster of its own to answer for' });
       return summaryOf(ctx, member, state, top);
     }
-    const parts = await Promise.all(named.members.map((m) => summaryOf(ctx, m, state, EVERY_ROW)));
+    // Another cluster whose store fails the read is left out of the sums and named (its own store failing is still the request's failure).
+    const parts = await Promise.all(named.members.map(async (m) => {
+      try {
+        return await summaryOf(ctx, m, state, EVERY_ROW);
+      } catch (err) {
+        if (!(err instanceof ClusterUnreadable)) throw err;
+        req.log.warn(unreadableLog(err), "another cluster's store failed a read");
+        return undefined;
+      }
+    }));
+    const readable = named.members.flatMap((m, i) => (parts[i] === undefined ? [] : [{ m, part: parts[i] }]));
+    const unreadable = named.members.filter((_, i) => parts[i] === undefined).map(tagOf);
     return {
-      ...sumSummaries(parts, top, state, isoTime(ctx.now())),
-      clusters: named.members.map((m, i) => ({ uid: m.identity.uid, name: m.identity.name, own: m.own, summary: cutSummary(parts[i]!, top) })),
+      ...sumSummaries(readable.map((r) => r.part), top, state, isoTime(ctx.now())),
+      clusters: readable.map(({ m, part }) => ({ uid: m.identity.uid, name: m.identity.name, own: m.own, summary: cutSummary(part, top) })),
+      ...(unreadable.length > 0 ? { unreadable } : {}),
     };
   });
 }

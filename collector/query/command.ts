@@ -327,14 +327,22 @@ function renderSummary(s: SummaryLike): string {
 // ---------------------------------------------------------------------------------------
 // Fetching
 
-/** Follows nextCursor until `limit` items (or all of them) are in hand. */
-export async function collect<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined>, limit: number, pageMax: number): Promise<{ items: T[]; nextCursor: string | null }> {
+/** A cluster an answer across clusters had to leave out (its store failed the read). */
+interface Unreadable {
+  readonly cluster: string;
+  readonly clusterUid: string;
+}
+
+/** Follows nextCursor until `limit` items (or all of them) are in hand; the clusters any page left out, once each. */
+export async function collect<T>(conn: Connection, path: string, params: Record<string, string | number | boolean | undefined>, limit: number, pageMax: number): Promise<{ items: T[]; nextCursor: string | null; unreadable?: Unreadable[] }> {
   const items: T[] = [];
+  const unreadable = new Map<string, Unreadable>();
   let cursor: string | undefined;
   for (;;) {
-    const page = await getOk<{ items: T[]; nextCursor: string | null }>(conn, path, { ...params, limit: Math.min(pageMax, limit - items.length), cursor });
+    const page = await getOk<{ items: T[]; nextCursor: string | null; unreadable?: Unreadable[] }>(conn, path, { ...params, limit: Math.min(pageMax, limit - items.length), cursor });
     items.push(...page.items);
-    if (!page.nextCursor || items.length >= limit) return { items, nextCursor: page.nextCursor };
+    for (const u of page.unreadable ?? []) unreadable.set(`${u.clusterUid}\u0000${u.cluster}`, u);
+    if (!page.nextCursor || items.length >= limit) return { items, nextCursor: page.nextCursor, ...(unreadable.size > 0 ? { unreadable: [...unreadable.values()] } : {}) };
     cursor = page.nextCursor;
   }
 }
@@ -406,11 +414,12 @@ export function writeOut(io: QueryIo, s: string): void {
  * Prints a page of a list as the output asks: JSON (the API page), CSV (a header row even
  * when empty), or a table (`empty` when there is nothing, and on stderr a note when there is more).
  */
-export function printPage<T>(io: QueryIo, output: Output, page: { items: T[]; nextCursor: string | null }, columns: ReadonlyArray<Column<T>>, empty: string, what: string): void {
+export function printPage<T>(io: QueryIo, output: Output, page: { items: T[]; nextCursor: string | null; unreadable?: readonly Unreadable[] }, columns: ReadonlyArray<Column<T>>, empty: string, what: string): void {
   if (output === 'json') return writeOut(io, JSON.stringify(page, null, 2));
   if (output === 'csv') io.stdout.write(renderCsv(page.items, columns));
   else writeOut(io, page.items.length === 0 ? empty : renderTable(page.items, columns));
   if (page.nextCursor) io.stderr.write(`(the first ${page.items.length} ${what}; --limit N or --all for more)\n`);
+  for (const u of page.unreadable ?? []) io.stderr.write(`(left out: cluster ${u.cluster}${u.clusterUid === '' ? '' : ` (uid ${u.clusterUid})`}, whose store could not be read now)\n`);
 }
 
 /** Adds `query` and its subcommands to the program (they inherit its exit and output settings). */

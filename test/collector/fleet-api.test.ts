@@ -4,8 +4,9 @@
 // clusters grouped in fleet order and paged across the boundary (every item once, in order,
 // whatever the page size), cursors that were tampered with refused, unknown and ambiguous
 // clusters refused, writes at another cluster refused with that cluster's store unchanged,
-// GET /clusters' counts, and the summary across clusters as the sum of each one's; and
-// `nodeward query ... --cluster` (the real binary) against that API.
+// GET /clusters' counts, and the summary across clusters as the sum of each one's; a cluster
+// whose store fails left out of answers across clusters and named, a 503 where only it can
+// answer; and `nodeward query ... --cluster` (the real binary) against that API.
 import test, { type ExecutionContext } from 'ava';
 import { openStore } from '../../collector/store/sqlite.js';
 import type { Store } from '../../collector/store/store.js';
@@ -245,16 +246,47 @@ test('one node is asked of one cluster: the own by default, another by name or u
   t.is((await get(api, '/api/v1/nodes/worker-1?cluster=nowhere')).status, 400);
 });
 
-test("another cluster whose store fails reads: 503 naming it on what needs it, never a 500; /clusters lists it unreadable; the own cluster answers as before", async (t) => {
+test("another cluster whose store fails reads: left out and named in answers across clusters, 503 naming it where only it can answer, never a 500; /clusters lists it unreadable; the own cluster answers as before", async (t) => {
   const { api, east } = await fixture(t);
   const before = (await get(api, '/api/v1/clusters')).body;
+  // A walk across clusters that has read west's findings: its cursor is at east's start.
+  const started = (await get(api, `/api/v1/findings?cluster=*&limit=${WEST_FINDINGS.length}`)).body;
+  t.not(started.nextCursor, null);
   await east.close(); // every read of it now throws, as a revoked grant or a lost database does
-  for (const url of ['/api/v1/findings?cluster=*', '/api/v1/findings?cluster=east', '/api/v1/nodes?cluster=*', '/api/v1/processes/unexpected?cluster=*', '/api/v1/summary?cluster=*']) {
+  const leftOut = [{ cluster: 'east', clusterUid: EAST.uid }];
+  // Across clusters: the others answer, and east is named.
+  const findings = await get(api, '/api/v1/findings?cluster=*&limit=100');
+  t.is(findings.status, 200);
+  t.deepEqual(findings.body.unreadable, leftOut);
+  t.deepEqual(findings.body.items.map((f: any) => f.cluster), WEST_FINDINGS.map(() => 'west'));
+  t.is(findings.body.nextCursor, null);
+  for (const url of ['/api/v1/nodes?cluster=*', '/api/v1/processes/unexpected?cluster=*']) {
+    const res = await get(api, url);
+    t.is(res.status, 200, url);
+    t.deepEqual(res.body.unreadable, leftOut, url);
+    t.true(res.body.items.every((x: any) => (x.cluster ?? x.clusterName) === 'west'), url);
+  }
+  const summary = await get(api, '/api/v1/summary?cluster=*');
+  t.is(summary.status, 200);
+  t.deepEqual(summary.body.unreadable, leftOut);
+  t.deepEqual(summary.body.clusters.map((c: any) => c.name), ['west']);
+  t.is(summary.body.findings.total, (await get(api, '/api/v1/summary')).body.findings.total, 'the sums of the readable clusters');
+  // The walk goes on past east, naming it, to its end.
+  const rest = await get(api, `/api/v1/findings?cluster=*&limit=${WEST_FINDINGS.length}&cursor=${encodeURIComponent(started.nextCursor)}`);
+  t.is(rest.status, 200);
+  t.deepEqual(rest.body, { items: [], nextCursor: null, unreadable: leftOut });
+  // Where only east can answer: 503 naming it.
+  for (const url of ['/api/v1/findings?cluster=east', '/api/v1/summary?cluster=east']) {
     const res = await api.get(url);
     t.is(res.status, 503, url);
     t.regex(JSON.parse(res.body).error, new RegExp(`cluster east \\(uid ${EAST.uid}\\) cannot be read now`), url);
     t.is(res.headers['retry-after'], '5', url);
   }
+  // The CLI says what it left out.
+  const url = await api.listen();
+  const cli = await runNodeward(['query', 'findings', '--cluster', '*', '--url', url], { NODEWARD_TOKEN: ADMIN_TOKEN });
+  t.is(cli.code, 0, cli.stderr);
+  t.regex(cli.stderr, new RegExp(`left out: cluster east \\(uid ${EAST.uid}\\), whose store could not be read now`));
   // A finding only east holds cannot be looked for there: 503, not a 404 that says it does not exist.
   t.is((await api.get(`/api/v1/findings/${idOf(EAST.uid, 'worker-1', 'cis-4.2.9', '--flag-cis-4.2.9')}`)).status, 503);
   const own = await get(api, '/api/v1/findings?limit=100');

@@ -2,8 +2,9 @@
 // stores), in a real browser (Debian's headless Chromium through playwright-core) against the
 // real API over HTTPS: the cluster selector is shown, every cluster gets a Cluster column with
 // the own cluster's rows first, another cluster's nodes are text (their pages are their own
-// collector's), choosing a cluster shows only its rows, and a cluster named with HTML stays text
-// and runs nothing. A collector of one cluster shows no selector.
+// collector's), choosing a cluster shows only its rows, a cluster whose store fails is left out
+// and named above the list, and a cluster named with HTML stays text and runs nothing. A
+// collector of one cluster shows no selector.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,15 @@ browserTest('the dashboard across clusters: a cluster selector, a Cluster column
     t.deepEqual(await page.locator('#nodes-table tbody tr').evaluateAll((trs: any[]) => trs.map((tr) => `${tr.getAttribute('data-cluster')}/${tr.getAttribute('data-node')}`)),
       ['west/worker-1', `${XSS_NAME}/worker-1`, `${XSS_NAME}/worker-2`]);
     t.is((await page.textContent('#card-nodes .big'))?.trim(), '3', 'the summary across clusters');
+    t.is(await page.evaluate(() => window.__xss), undefined);
+
+    // The other cluster's store failing: its rows are left out, and the list says so.
+    await stores.east.close();
+    await page.goto(`${two}/ui/findings?cluster=*`);
+    await ready(page);
+    t.deepEqual(await clustersOf(page, '#findings-table'), WEST_FINDINGS.map(() => 'west'));
+    t.true(await page.locator('#unreadable-clusters').isVisible());
+    t.is((await page.textContent('#unreadable-clusters'))?.trim(), `Left out: ${XSS_NAME}, whose store could not be read now.`);
     t.is(await page.evaluate(() => window.__xss), undefined);
 
     // One cluster: no selector, no Cluster column.

@@ -368,14 +368,20 @@ async function pagedTable(path, query, opts) {
   const wrap = el('div', { class: opts.ids.wrap });
   // A page may hold fewer items than asked for and still have a next one (a search reads a
   // bounded part of the findings per page): a few more pages are read to fill a screen.
+  // Across clusters, a cluster whose store failed the read is left out and named (unreadable): said above the table.
+  const left = el('p', { class: 'notice', id: 'unreadable-clusters', hidden: true });
+  const leftOut = new Map();
   const fill = async (cursor) => {
     const items = [];
     let next = cursor;
     for (let reads = 0; reads < 5 && (reads === 0 || (next && items.length < PAGE_SIZE)); reads++) {
       const page = await api(path, { ...query, limit: PAGE_SIZE, ...(next ? { cursor: next } : {}) });
       items.push(...page.items);
+      for (const u of page.unreadable ?? []) leftOut.set(`${u.clusterUid}/${u.cluster}`, u.cluster);
       next = page.nextCursor;
     }
+    left.textContent = `Left out: ${[...leftOut.values()].join(', ')}, whose store could not be read now.`;
+    left.hidden = leftOut.size === 0;
     return { items, next };
   };
   const first = await fill(null);
@@ -406,7 +412,7 @@ async function pagedTable(path, query, opts) {
     }
   });
   update();
-  wrap.append(count, tbl, more);
+  wrap.append(left, count, tbl, more);
   return wrap;
 }
 
