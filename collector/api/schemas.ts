@@ -301,15 +301,21 @@ const ClusterCounts = {
   unexpectedProcesses: Int('Open unexpected processes (open proc-unexpected findings: the rows of GET /processes/unexpected)'),
 };
 
+export const ClustersQuery = Type.Object({
+  counts: Type.Boolean({ default: true, description: 'false: the clusters alone, without their counts or readable (no store is read: what a cluster selector needs)' }),
+}, { additionalProperties: false });
+
 export const ClusterList = Type.Object({
   items: Type.Array(Type.Object({
     uid: Str("The cluster's uid (its kube-system namespace's UID); empty for a collector without a Kubernetes API: pass its name then"),
     name: Str("The cluster's display name (cluster.name in its collector's configuration)"),
     own: Type.Boolean({ description: "This collector's own cluster: the only one it writes (suppress, allow, delete); ask another cluster's collector to change that cluster" }),
-    readable: Type.Boolean({ description: "Its store answered this time. false: another cluster's store failed the read (a revoked grant, an unreachable database); its counts are zeros and left out of totals, and the collector's log says why" }),
-    ...ClusterCounts,
-  }), { description: 'Every cluster this collector can read, its own first, then the others by name, then uid' }),
-  totals: Type.Object(ClusterCounts, { description: 'The same counts summed over every readable cluster' }),
+    readable: Type.Optional(Type.Boolean({ description: "Its store answered this time. false: another cluster's store failed the read (a revoked grant, an unreachable database); its counts are zeros and left out of totals, and the collector's log says why. Absent with counts=false" })),
+    nodes: Type.Optional(ClusterCounts.nodes),
+    openFindings: Type.Optional(ClusterCounts.openFindings),
+    unexpectedProcesses: Type.Optional(ClusterCounts.unexpectedProcesses),
+  }), { description: 'Every cluster this collector can read, its own first, then the others by name, then uid; with their counts unless counts=false' }),
+  totals: Type.Optional(Type.Object(ClusterCounts, { description: 'The same counts summed over every readable cluster; absent with counts=false' })),
 });
 
 export const AuditQuery = Type.Object({

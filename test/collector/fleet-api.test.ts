@@ -299,6 +299,11 @@ test("another cluster whose store fails reads: left out and named in answers acr
   t.is(body.items[1].openFindings.total, 0);
   t.deepEqual(body.totals.nodes, before.items[0].nodes);
   t.is(body.totals.openFindings.total, WEST_FINDINGS.length, 'totals over the readable clusters only');
+  // The clusters alone (the dashboard's selector): no store is read, so east is listed as it is.
+  const names = await get(api, '/api/v1/clusters?counts=false');
+  t.is(names.status, 200);
+  t.deepEqual(names.body, { items: [{ uid: WEST.uid, name: 'west', own: true }, { uid: EAST.uid, name: 'east', own: false }] });
+  t.is((await get(api, '/api/v1/clusters?counts=maybe')).status, 400);
 });
 
 test("nodeward query: --cluster asks another cluster or every one (with a Cluster column), and query clusters lists them", async (t) => {

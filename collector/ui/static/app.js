@@ -308,7 +308,8 @@ function dl(pairs) {
 let clusters = [];
 
 async function loadClusters() {
-  clusters = (await api('clusters')).items;
+  // Their names only: the counts would read every cluster's store on every page.
+  clusters = (await api('clusters', { counts: 'false' })).items;
 }
 
 /** What the cluster parameter says of a cluster: its uid, or its name when it has none. */
