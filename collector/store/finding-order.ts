@@ -14,6 +14,11 @@
 // filter's matches through the filter's own index and sorts those, or walks the order's ranges
 // and checks the filter on each row, whichever reads fewer rows: the rollups' count of the
 // matches decides (see `pageQuery`).
+//
+// A text search (`q`) is checked on each row a walk reads, unless the backend has a search
+// index (PostgreSQL's trigram index, pg/findings.ts) and says so in a SearchPlan: then a page
+// reads the few rows the index named and sorts them, or walks the ranges under a budget and may
+// end early, its cursor where the walk stopped (budgetedPageSql, budgetedPage).
 import { FINDING_STATES, SEVERITIES, severityRank, type FindingState } from '../../proto/domain.js';
 import type { FindingRowRaw } from './finding-row.js';
 import {
