@@ -37,7 +37,7 @@ import { registerProcessRoutes } from './processes.js';
 import { registerWebhookRoutes } from './webhooks.js';
 import { registerPostureRoutes } from './posture.js';
 import { registerClusterRoutes } from './clusters.js';
-import { ClusterUnreadable, unreadableLog } from './fleet-reads.js';
+import { ClusterUnreadable, logUnreadable } from './fleet-reads.js';
 import { registerDashboard } from '../ui/routes.js';
 
 export interface ApiDeps {
@@ -118,7 +118,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: ValidationIssue[]; validationContext?: string }, req, reply) => {
     if (err instanceof ClusterUnreadable) {
-      req.log.warn({ ...unreadableLog(err), url: req.url }, "another cluster's store failed a read");
+      logUnreadable(req.log, err, { url: req.url });
       return reply.code(503).header('retry-after', '5').send({ error: err.message });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { countsOf, sumCounts } from './fleet-summary.js';
-import { ClusterUnreadable, unreadableLog } from './fleet-reads.js';
+import { readIfReadable } from './fleet-reads.js';
 import type { Static } from '@sinclair/typebox';
 import { ClusterList, ClustersQuery } from './schemas.js';
 import { EVERY_ROW, summaryOf } from './summary.js';
@@ -26,13 +26,8 @@ export function registerClusterRoutes(app: FastifyInstance, ctx: ApiContext): vo
     // A cluster whose store fails the read is listed as unreadable, with nothing counted,
     // and the others answer as usual (its own store failing is still the request's failure).
     const counts = await Promise.all(members.map(async (m) => {
-      try {
-        return countsOf(await summaryOf(ctx, m, 'open', EVERY_ROW));
-      } catch (err) {
-        if (!(err instanceof ClusterUnreadable)) throw err;
-        req.log.warn(unreadableLog(err), "another cluster's store failed a read");
-        return undefined;
-      }
+      const open = await readIfReadable(m, () => summaryOf(ctx, m, 'open', EVERY_ROW), req.log);
+      return open === undefined ? undefined : countsOf(open);
     }));
     const readable = counts.filter((c): c is NonNullable<typeof c> => c !== undefined);
     return {

@@ -8,7 +8,7 @@ import { DEFAULT_SORT, FINDING_ORDERS } from '../store/store.js';
 import { parseTime } from './time.js';
 import type { FleetMember } from '../fleet.js';
 import type { Finding as StoredFinding } from '../finding.js';
-import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, readOf, tagOf, unreadableLog, type MemberPage } from './fleet-reads.js';
+import { isRefusal, otherClusterMessage, othersHolding, ownMember, pageFor, readOf, tagOf, type MemberPage } from './fleet-reads.js';
 import { ErrorBody, Finding, FindingDetail, FindingPage, FindingParams, FindingsQuery, SuppressBody } from './schemas.js';
 
 export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): void {
@@ -42,7 +42,7 @@ export function registerFindingRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const got = await member.store.findings.list({ ...filter, since }, n, { sort, order, after });
       return { items: got.items.map((f) => tagged(f, member)), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, `findings:${sort}:${order}`, cluster, cursor, limit, page, (e) => req.log.warn(unreadableLog(e), "another cluster's store failed a read"));
+    const answer = await pageFor(ctx.fleet, `findings:${sort}:${order}`, cluster, cursor, limit, page, req.log);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 

@@ -8,6 +8,7 @@
 // listing, or naming a member that is no longer there is a 400. Writes never come here: the
 // routes that change something act on the own store only, and say which cluster's collector to
 // ask when only another cluster holds their target (otherClusterMessage).
+import type { FastifyBaseLogger } from 'fastify';
 import type { Fleet, FleetMember } from '../fleet.js';
 import type { Page } from '../store/paging.js';
 
@@ -36,8 +37,24 @@ export class ClusterUnreadable extends Error {
   }
 }
 
-/** What the log says of another cluster's failed read (its store's own message, which the answer leaves out). */
-export const unreadableLog = (e: ClusterUnreadable): Record<string, string> => ({ err: e.reason, cluster: e.member.identity.name, clusterUid: e.member.identity.uid });
+/** Logs another cluster's failed read, with its store's own message (which the answer leaves out). */
+export function logUnreadable(log: FastifyBaseLogger, e: ClusterUnreadable, more: Record<string, string> = {}): void {
+  log.warn({ err: e.reason, cluster: e.member.identity.name, clusterUid: e.member.identity.uid, ...more }, "another cluster's store failed a read");
+}
+
+/**
+ * `read` of member `m`'s store, or undefined when it is another cluster's store that failed:
+ * logged, and left out of an answer across clusters. The own store failing still throws.
+ */
+export async function readIfReadable<T>(m: FleetMember, read: () => Promise<T>, log: FastifyBaseLogger): Promise<T | undefined> {
+  try {
+    return await readOf(m, read);
+  } catch (err) {
+    if (!(err instanceof ClusterUnreadable)) throw err;
+    logUnreadable(log, err);
+    return undefined;
+  }
+}
 
 /** `read` of member `m`'s store; a failure of another cluster's store is ClusterUnreadable. */
 export async function readOf<T>(m: FleetMember, read: () => Promise<T>): Promise<T> {
@@ -45,7 +62,7 @@ export async function readOf<T>(m: FleetMember, read: () => Promise<T>): Promise
   try {
     return await read();
   } catch (err) {
-    throw new ClusterUnreadable(m, (err as Error).message);
+    throw err instanceof ClusterUnreadable ? err : new ClusterUnreadable(m, (err as Error).message);
   }
 }
 
@@ -120,11 +137,11 @@ export interface PageAcross<T> extends Page<T> {
 
 /**
  * One page of `limit` items of the members' lists one after the other. The next cursor names the member to continue in; a page that ends exactly at the end
- * of a member's list continues at the next member's start, so the last page can be empty. Another cluster whose store fails the read is skipped and named
- * in `unreadable` (and given to `skipped`, for the log): one bad cluster does not take the others' answer with it.
+ * of a member's list continues at the next member's start, so the last page can be empty. Another cluster whose store fails the read is skipped (logged)
+ * and named in `unreadable`: one bad cluster does not take the others' answer with it.
  */
 export async function pageAcross<T>(members: readonly FleetMember[], listing: string, cursor: string | undefined, limit: number, page: MemberPage<T>,
-  skipped: (e: ClusterUnreadable) => void = () => undefined): Promise<PageAcross<T> | Refusal> {
+  log: FastifyBaseLogger): Promise<PageAcross<T> | Refusal> {
   let index = 0;
   let inner: string | undefined;
   if (cursor !== undefined) {
@@ -140,12 +157,8 @@ export async function pageAcross<T>(members: readonly FleetMember[], listing: st
   const answer = (nextCursor: string | null): PageAcross<T> => ({ items, nextCursor, ...(unreadable.length > 0 ? { unreadable } : {}) });
   for (; index < members.length && items.length < limit; index++, inner = undefined) {
     const member = members[index]!;
-    let got: Page<T> | Refusal;
-    try {
-      got = await readOf(member, () => page(member, limit - items.length, inner));
-    } catch (err) {
-      if (!(err instanceof ClusterUnreadable)) throw err;
-      skipped(err);
+    const got = await readIfReadable(member, () => page(member, limit - items.length, inner), log);
+    if (got === undefined) {
       unreadable.push(tagOf(member));
       continue;
     }
@@ -163,10 +176,10 @@ export async function pageAcross<T>(members: readonly FleetMember[], listing: st
  * clusters continues only the listing it came from.
  */
 export async function pageFor<T>(fleet: Fleet, listing: string, param: string | undefined, cursor: string | undefined, limit: number, page: MemberPage<T>,
-  skipped?: (e: ClusterUnreadable) => void): Promise<PageAcross<T> | Refusal> {
+  log: FastifyBaseLogger): Promise<PageAcross<T> | Refusal> {
   const named = await membersNamed(fleet, param);
   if (isRefusal(named)) return named;
-  if (named.every) return pageAcross(named.members, listing, cursor, limit, page, skipped);
+  if (named.every) return pageAcross(named.members, listing, cursor, limit, page, log);
   const member = named.members[0];
   if (member === undefined) return { error: 'parameter cluster: this collector has no cluster of its own to answer for' };
   return readOf(member, () => page(member, limit, cursor));

@@ -7,7 +7,7 @@ import type { HostLearning } from '../pipeline/host-learning.js';
 import { removeNode } from '../pipeline/node-removal.js';
 import type { ApiContext } from './context.js';
 import type { FleetMember } from '../fleet.js';
-import { EVERY_CLUSTER, isRefusal, membersNamed, otherClusterMessage, othersHolding, pageFor, readOf, unreadableLog, type MemberPage } from './fleet-reads.js';
+import { EVERY_CLUSTER, isRefusal, membersNamed, otherClusterMessage, othersHolding, pageFor, readOf, type MemberPage } from './fleet-reads.js';
 import { ErrorBody, NodeDetail, NodeDeleteResult, NodePage, NodeParams, NodeQuery, NodesQuery } from './schemas.js';
 
 type Listed = NodeRow & { demo: boolean; hostLearning: HostLearning | null; clusterName: string; clusterUid: string };
@@ -56,7 +56,7 @@ export function registerNodeRoutes(app: FastifyInstance, ctx: ApiContext): void 
       const got = await member.store.nodes.list(ctx.now(), ctx.staleAfterMs, { stale: q.stale, benchmark: q.benchmark }, limit, after);
       return { items: got.items.map((n) => withStatus(ctx, n, member)), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, `nodes:${sort}`, q.cluster, q.cursor, q.limit, page, (e) => req.log.warn(unreadableLog(e), "another cluster's store failed a read"));
+    const answer = await pageFor(ctx.fleet, `nodes:${sort}`, q.cluster, q.cursor, q.limit, page, req.log);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 

@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ApiContext } from './context.js';
 import { pageStart } from './paging.js';
-import { isRefusal, pageFor, tagOf, unreadableLog, type MemberPage } from './fleet-reads.js';
+import { isRefusal, pageFor, tagOf, type MemberPage } from './fleet-reads.js';
 import type { UnexpectedProcess } from '../store/boundary/processes.js';
 import { ErrorBody, ProcessesQuery, UnexpectedProcessPage } from './schemas.js';
 
@@ -33,7 +33,7 @@ export function registerProcessRoutes(app: FastifyInstance, ctx: ApiContext): vo
       const got = await member.store.processes.unexpected({ state, node, namespace, workload, since: start.since }, limit, start.after);
       return { items: got.items.map((p) => ({ ...p, ...tagOf(member) })), nextCursor: got.nextCursor };
     };
-    const answer = await pageFor(ctx.fleet, 'processes', q.cluster, q.cursor, q.limit, page, (e) => req.log.warn(unreadableLog(e), "another cluster's store failed a read"));
+    const answer = await pageFor(ctx.fleet, 'processes', q.cluster, q.cursor, q.limit, page, req.log);
     return isRefusal(answer) ? reply.code(400).send(answer) : answer;
   });
 }

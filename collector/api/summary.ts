@@ -7,7 +7,7 @@ import type { FindingState } from '../../proto/domain.js';
 import type { FleetMember } from '../fleet.js';
 import { isoTime } from '../store/time.js';
 import type { ApiContext } from './context.js';
-import { ClusterUnreadable, isRefusal, membersNamed, readOf, tagOf, unreadableLog } from './fleet-reads.js';
+import { isRefusal, membersNamed, readIfReadable, readOf, tagOf } from './fleet-reads.js';
 import { cutSummary, sumSummaries, type TaggedSummary } from './fleet-summary.js';
 import { ErrorBody, Summary, SummaryQuery } from './schemas.js';
 
@@ -43,15 +43,7 @@ export function registerSummaryRoutes(app: FastifyInstance, ctx: ApiContext): vo
       return summaryOf(ctx, member, state, top);
     }
     // Another cluster whose store fails the read is left out of the sums and named (its own store failing is still the request's failure).
-    const parts = await Promise.all(named.members.map(async (m) => {
-      try {
-        return await summaryOf(ctx, m, state, EVERY_ROW);
-      } catch (err) {
-        if (!(err instanceof ClusterUnreadable)) throw err;
-        req.log.warn(unreadableLog(err), "another cluster's store failed a read");
-        return undefined;
-      }
-    }));
+    const parts = await Promise.all(named.members.map((m) => readIfReadable(m, () => summaryOf(ctx, m, state, EVERY_ROW), req.log)));
     const readable = named.members.flatMap((m, i) => (parts[i] === undefined ? [] : [{ m, part: parts[i] }]));
     const unreadable = named.members.filter((_, i) => parts[i] === undefined).map(tagOf);
     return {
